@@ -1,0 +1,416 @@
+//! Aggregation of insert-only collections, one accumulator per key.
+//!
+//! Differential's `reduce` and `count` keep their input arranged, every distinct value of every
+//! key, because a later retraction may need any of them (and they arrange their output too): the
+//! state of a key grows with the number of its distinct values. When the input only ever inserts
+//! (every diff is positive), the fold of a key's values so far is all that the next output depends
+//! on, so [`AggregateAppendOnly::aggregate_append_only`] keeps exactly that: one
+//! [`Aggregation::State`] per key, whatever the number of values and epochs.
+//!
+//! It also combines before the exchange. The operator runs in two stages:
+//!
+//! 1. each worker folds its own records of a time into one partial state per key, without moving
+//!    any data; when the input frontier passes the time, it sends the partials on;
+//! 2. the partials are exchanged by the hash of the key, and the worker owning a key merges them
+//!    into the key's total state, then emits the change of the key's output at that time.
+//!
+//! A key seen a million times in an epoch thus crosses the network once per worker, not a million
+//! times.
+//!
+//! **Only correct for insert-only inputs.** An accumulator such as a maximum cannot take a value
+//! back out, and a key whose values were all removed would still be published. Debug builds panic
+//! on a diff `<= 0`; release builds pass it to [`Aggregation::update`] unchecked, and the output is
+//! then meaningless. Use differential's `reduce` for inputs with retractions.
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::hash::Hash;
+use std::marker::PhantomData;
+
+use differential_dataflow::{AsCollection, Data, ExchangeData, Hashable, VecCollection};
+use timely::container::CapacityContainerBuilder;
+use timely::dataflow::channels::pact::{Exchange, Pipeline};
+use timely::dataflow::operators::generic::Operator;
+use timely::dataflow::operators::{Capability, InputCapability};
+use timely::dataflow::Stream;
+use timely::order::TotalOrder;
+use timely::progress::frontier::MutableAntichain;
+use timely::progress::Timestamp;
+
+/// An aggregation described by its accumulator, mergeable so that partial aggregates can be
+/// combined.
+///
+/// The accumulator must form a commutative monoid under [`merge`](Aggregation::merge), with
+/// [`init`](Aggregation::init) as its identity, and [`update`](Aggregation::update) must agree
+/// with it: folding values into one state, or into several states that are merged afterwards,
+/// gives the same state. Partial states of a key are built on every worker in no fixed order.
+pub trait Aggregation: Clone + 'static {
+    /// The value aggregated per key.
+    type Input;
+    /// The accumulator: partial on one worker, total on the key's owner. Shipped between workers.
+    type State: timely::ExchangeData + Clone;
+    /// The value published per key.
+    type Output: Data;
+
+    /// The state of a key with no values.
+    fn init(&self) -> Self::State;
+    /// Folds `input`, present `diff` times (`diff > 0`), into `state`.
+    fn update(&self, state: &mut Self::State, input: &Self::Input, diff: isize);
+    /// Folds the partial state `other` into `into`.
+    fn merge(&self, into: &mut Self::State, other: Self::State);
+    /// The value to publish for this key, or `None` to publish nothing (e.g. no rows).
+    fn output(&self, state: &Self::State) -> Option<Self::Output>;
+}
+
+/// Aggregates an insert-only collection of `(key, value)` pairs per key, keeping one accumulator
+/// per key (see the [module documentation](self)).
+pub trait AggregateAppendOnly<'scope, T: Timestamp, K, V> {
+    /// Folds the values of each key with `agg`.
+    ///
+    /// The result is a collection that, at every time, holds `(key, agg.output(state))` for every
+    /// key with some value up to that time, where `state` is the fold of all those values (keys
+    /// whose output is `None` are absent). When a key's output changes at a time, the old pair is
+    /// retracted and the new one inserted at that time; a key whose output stays the same, and a
+    /// time with no changes, produce no updates. Each update appears once, already consolidated.
+    ///
+    /// The input must be insert-only: every diff must be positive (checked in debug builds).
+    /// `name` names the two operators in logs and in the dataflow graph.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::sync::{Arc, Mutex};
+    /// use differential_dataflow::input::Input;
+    /// use tidewater_operators::{AggregateAppendOnly, Sum};
+    ///
+    /// let changes = Arc::new(Mutex::new(Vec::new()));
+    /// let sink = changes.clone();
+    /// timely::execute_directly(move |worker| {
+    ///     let (mut sales, probe) = worker.dataflow::<u64, _, _>(|scope| {
+    ///         let (input, sales) = scope.new_collection::<(String, i64), isize>();
+    ///         let (probe, _) = sales
+    ///             .aggregate_append_only("SalesPerFruit", Sum)
+    ///             .inspect(move |update| sink.lock().unwrap().push(update.clone()))
+    ///             .probe();
+    ///         (input, probe)
+    ///     });
+    ///     // epoch 0
+    ///     sales.insert(("apple".to_string(), 3));
+    ///     sales.insert(("pear".to_string(), 1));
+    ///     sales.advance_to(1);
+    ///     sales.flush();
+    ///     worker.step_while(|| probe.less_than(sales.time()));
+    ///     // epoch 1: only the apple total changes
+    ///     sales.insert(("apple".to_string(), 4));
+    ///     sales.advance_to(2);
+    ///     sales.flush();
+    ///     worker.step_while(|| probe.less_than(sales.time()));
+    /// });
+    ///
+    /// let mut changes = changes.lock().unwrap().clone();
+    /// changes.sort_by_key(|(data, time, _diff)| (*time, data.clone()));
+    /// assert_eq!(changes, vec![
+    ///     (("apple".to_string(), 3), 0, 1),
+    ///     (("pear".to_string(), 1), 0, 1),
+    ///     (("apple".to_string(), 3), 1, -1),
+    ///     (("apple".to_string(), 7), 1, 1),
+    /// ]);
+    /// ```
+    fn aggregate_append_only<A>(self, name: &str, agg: A) -> VecCollection<'scope, T, (K, A::Output), isize>
+    where
+        A: Aggregation<Input = V>;
+}
+
+/// The timestamp's `Ord` must agree with its total order (as it does for integers), since the
+/// pending times are kept and completed in `Ord` order.
+impl<'scope, T, K, V> AggregateAppendOnly<'scope, T, K, V> for VecCollection<'scope, T, (K, V), isize>
+where
+    T: Timestamp + TotalOrder,
+    K: ExchangeData + Hash,
+    V: Data,
+{
+    fn aggregate_append_only<A>(self, name: &str, agg: A) -> VecCollection<'scope, T, (K, A::Output), isize>
+    where
+        A: Aggregation<Input = V>,
+    {
+        let partials = fold_locally(self.inner, &format!("{name}: fold locally"), agg.clone());
+        merge_by_key(partials, name, agg).as_collection()
+    }
+}
+
+/// Per-worker hash map. Randomly seeded: the keys a worker owns share the low bits of the
+/// fixed-seed hash that routed them there, which would cluster them in a map using that hash.
+type Map<K, S> = foldhash::HashMap<K, S>;
+
+/// Differential updates of `(key, value)` pairs: `((key, value), time, diff)`.
+type Updates<K, V, T> = Vec<((K, V), T, isize)>;
+
+/// A partial state of `key` at `time`, sent from stage 1 to stage 2.
+type Partial<K, T, S> = (K, T, S);
+
+/// Stage 1: folds each time's records into one partial state per key, on the worker that has
+/// them, and sends the partials when the input frontier passes the time.
+fn fold_locally<'scope, T, K, V, A>(
+    updates: Stream<'scope, T, Updates<K, V, T>>,
+    name: &str,
+    agg: A,
+) -> Stream<'scope, T, Vec<Partial<K, T, A::State>>>
+where
+    T: Timestamp + TotalOrder,
+    K: ExchangeData + Hash,
+    V: Data,
+    A: Aggregation<Input = V>,
+{
+    let operator = name.to_string();
+    updates.unary_frontier::<CapacityContainerBuilder<_>, _, _, _>(Pipeline, name, move |_initial, _| {
+        // `_initial` (a capability at the minimum time) is dropped at once: capabilities are
+        // taken from the input, one per pending time, and released as soon as it is sent.
+        let mut pending = Pending::<T, K, A::State>::default();
+        move |(input, frontier), output| {
+            let port = output.output_index();
+            input.for_each_stamp(|cap, containers| {
+                for container in containers {
+                    for ((key, value), time, diff) in container.drain(..) {
+                        debug_assert!(diff > 0, "{operator}: diff {diff}, only insertions are supported");
+                        let states = pending.at(&cap, time, port);
+                        let state = states.entry(key).or_insert_with(|| agg.init());
+                        agg.update(state, &value, diff);
+                    }
+                }
+            });
+            while let Some((cap, states)) = pending.pop_complete(frontier) {
+                let time = cap.time();
+                let partials = states.into_iter().map(|(key, state)| (key, time.clone(), state));
+                output.session(&cap).give_iterator(partials);
+            }
+        }
+    })
+}
+
+/// Stage 2: routes partials by key, merges each complete time into the keys' total states (in
+/// time order), and emits the changes of the keys' outputs at that time.
+fn merge_by_key<'scope, T, K, A>(
+    partials: Stream<'scope, T, Vec<Partial<K, T, A::State>>>,
+    name: &str,
+    agg: A,
+) -> Stream<'scope, T, Updates<K, A::Output, T>>
+where
+    T: Timestamp + TotalOrder,
+    K: ExchangeData + Hash,
+    A: Aggregation,
+{
+    // `hashed()` uses a fixed seed, so every process routes a key to the same worker.
+    let by_key = Exchange::new(|(key, _time, _state): &Partial<K, T, A::State>| key.hashed());
+    partials.unary_frontier::<CapacityContainerBuilder<Vec<_>>, _, _, _>(
+        by_key,
+        name,
+        move |_initial, _info| {
+            let mut pending = Pending::<T, K, A::State>::default();
+            let mut totals = Map::<K, A::State>::default();
+            move |(input, frontier), output| {
+                let port = output.output_index();
+                input.for_each_stamp(|cap, containers| {
+                    for container in containers {
+                        for (key, time, partial) in container.drain(..) {
+                            let partials = pending.at(&cap, time, port);
+                            match partials.get_mut(&key) {
+                                Some(state) => agg.merge(state, partial),
+                                None => {
+                                    partials.insert(key, partial);
+                                }
+                            }
+                        }
+                    }
+                });
+                while let Some((cap, partials)) = pending.pop_complete(frontier) {
+                    let time = cap.time();
+                    let mut session = output.session(&cap);
+                    for (key, partial) in partials {
+                        let (old, new) = match totals.get_mut(&key) {
+                            Some(total) => {
+                                let old = agg.output(total);
+                                agg.merge(total, partial);
+                                (old, agg.output(total))
+                            }
+                            None => {
+                                let new = agg.output(&partial);
+                                totals.insert(key.clone(), partial);
+                                (None, new)
+                            }
+                        };
+                        if old != new {
+                            if let Some(old) = old {
+                                session.give(((key.clone(), old), time.clone(), -1));
+                            }
+                            if let Some(new) = new {
+                                session.give(((key, new), time.clone(), 1));
+                            }
+                        }
+                    }
+                }
+            }
+        },
+    )
+}
+
+/// Per-key states of the times the input frontier has not yet passed, each with a capability
+/// to send at that time.
+struct Pending<T: Timestamp, K, S> {
+    times: BTreeMap<T, (Capability<T>, Map<K, S>)>,
+}
+
+impl<T: Timestamp, K, S> Default for Pending<T, K, S> {
+    fn default() -> Self {
+        Pending {
+            times: BTreeMap::new(),
+        }
+    }
+}
+
+impl<T: Timestamp + TotalOrder, K, S> Pending<T, K, S> {
+    /// The states at `time`, taking a capability for it from `cap` (on output `port`) if new.
+    fn at(&mut self, cap: &InputCapability<T>, time: T, port: usize) -> &mut Map<K, S> {
+        &mut self
+            .times
+            .entry(time)
+            .or_insert_with_key(|time| (cap.delayed(time, port), Map::default()))
+            .1
+    }
+
+    /// Removes the earliest time if the input frontier has passed it.
+    fn pop_complete(&mut self, frontier: &MutableAntichain<T>) -> Option<(Capability<T>, Map<K, S>)> {
+        let earliest = self.times.first_entry()?;
+        if frontier.less_equal(earliest.key()) {
+            None
+        } else {
+            Some(earliest.remove())
+        }
+    }
+}
+
+/// Counts the values of each key (with multiplicity); keys with no values are absent.
+pub struct Count<V>(PhantomData<fn(&V)>);
+
+impl<V> Count<V> {
+    /// A count of values of type `V`.
+    pub fn new() -> Self {
+        Count(PhantomData)
+    }
+}
+
+impl<V> Default for Count<V> {
+    fn default() -> Self {
+        Count::new()
+    }
+}
+
+impl<V> Clone for Count<V> {
+    fn clone(&self) -> Self {
+        *self
+    }
+}
+
+impl<V> Copy for Count<V> {}
+
+impl<V> fmt::Debug for Count<V> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Count")
+    }
+}
+
+impl<V: 'static> Aggregation for Count<V> {
+    type Input = V;
+    type State = i64;
+    type Output = i64;
+
+    fn init(&self) -> i64 {
+        0
+    }
+    fn update(&self, state: &mut i64, _input: &V, diff: isize) {
+        *state += diff as i64;
+    }
+    fn merge(&self, into: &mut i64, other: i64) {
+        *into += other;
+    }
+    fn output(&self, state: &i64) -> Option<i64> {
+        (*state != 0).then_some(*state)
+    }
+}
+
+/// Sums the `i64` values of each key (with multiplicity). A key whose values sum to zero is
+/// published with a sum of 0.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Sum;
+
+impl Aggregation for Sum {
+    type Input = i64;
+    type State = i64;
+    type Output = i64;
+
+    fn init(&self) -> i64 {
+        0
+    }
+    fn update(&self, state: &mut i64, input: &i64, diff: isize) {
+        *state += input * diff as i64;
+    }
+    fn merge(&self, into: &mut i64, other: i64) {
+        *into += other;
+    }
+    fn output(&self, state: &i64) -> Option<i64> {
+        Some(*state)
+    }
+}
+
+/// The greatest value of each key. Later values that are not greater change nothing, so they
+/// produce no output updates.
+pub struct Max<V>(PhantomData<fn(&V)>);
+
+impl<V> Max<V> {
+    /// The maximum of values of type `V`.
+    pub fn new() -> Self {
+        Max(PhantomData)
+    }
+}
+
+impl<V> Default for Max<V> {
+    fn default() -> Self {
+        Max::new()
+    }
+}
+
+impl<V> Clone for Max<V> {
+    fn clone(&self) -> Self {
+        *self
+    }
+}
+
+impl<V> Copy for Max<V> {}
+
+impl<V> fmt::Debug for Max<V> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Max")
+    }
+}
+
+impl<V: ExchangeData> Aggregation for Max<V> {
+    type Input = V;
+    type State = Option<V>;
+    type Output = V;
+
+    fn init(&self) -> Option<V> {
+        None
+    }
+    fn update(&self, state: &mut Option<V>, input: &V, _diff: isize) {
+        if state.as_ref().is_none_or(|max| input > max) {
+            *state = Some(input.clone());
+        }
+    }
+    fn merge(&self, into: &mut Option<V>, other: Option<V>) {
+        if other > *into {
+            *into = other;
+        }
+    }
+    fn output(&self, state: &Option<V>) -> Option<V> {
+        state.clone()
+    }
+}

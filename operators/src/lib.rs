@@ -1,0 +1,11 @@
+//! Generic timely/differential operators used by Tidewater.
+//!
+//! Nothing here knows about rows, schemas or SQL: every operator is generic over its keys,
+//! values and accumulators, so it can be tested on integers and reused by any layer above.
+//! Each operator lives in its own module, named after it.
+
+#![deny(missing_docs)]
+
+pub mod aggregate;
+
+pub use aggregate::{AggregateAppendOnly, Aggregation, Count, Max, Sum};

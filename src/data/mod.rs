@@ -1,0 +1,15 @@
+//! The data model: values, rows, types and schemas.
+//!
+//! Everything that flows through a dataflow is a [`Row`] of [`Value`]s. Both are cheap to clone
+//! (short strings are stored inline, rows of up to four values need no heap allocation) and are
+//! totally ordered and hashable, as differential dataflow needs of its records.
+
+mod display;
+mod row;
+mod schema;
+mod value;
+
+pub use display::{format_double, format_timestamp};
+pub use row::Row;
+pub use schema::{DataType, Field, Schema};
+pub use value::Value;

@@ -1,0 +1,154 @@
+//! [`DataType`], [`Field`] and [`Schema`]: what a row's columns are called and hold.
+
+use std::fmt;
+use std::sync::Arc;
+
+use serde::{Deserialize, Serialize};
+
+/// The type of a column, named as Spark SQL names it.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum DataType {
+    /// The type of a bare NULL literal (Spark's `void`); fits wherever any type does.
+    Null,
+    /// BOOLEAN
+    Boolean,
+    /// BIGINT
+    Int64,
+    /// DOUBLE
+    Float64,
+    /// STRING
+    String,
+    /// TIMESTAMP
+    Timestamp,
+    /// ARRAY<element>
+    Array(Box<DataType>),
+}
+
+impl DataType {
+    /// True for BIGINT and DOUBLE.
+    pub fn is_numeric(&self) -> bool {
+        matches!(self, DataType::Int64 | DataType::Float64)
+    }
+
+    /// The type that values of `self` and `other` both fit in, if any: equal types, a double
+    /// for mixed numbers, and anything for `Null`.
+    pub fn common(&self, other: &DataType) -> Option<DataType> {
+        match (self, other) {
+            (a, b) if a == b => Some(a.clone()),
+            (DataType::Null, t) | (t, DataType::Null) => Some(t.clone()),
+            (a, b) if a.is_numeric() && b.is_numeric() => Some(DataType::Float64),
+            _ => None,
+        }
+    }
+
+    /// The SQL name of the type, as Spark prints it (`bigint`, `array<string>`).
+    pub fn sql_name(&self) -> String {
+        match self {
+            DataType::Null => "void".into(),
+            DataType::Boolean => "boolean".into(),
+            DataType::Int64 => "bigint".into(),
+            DataType::Float64 => "double".into(),
+            DataType::String => "string".into(),
+            DataType::Timestamp => "timestamp".into(),
+            DataType::Array(e) => format!("array<{}>", e.sql_name()),
+        }
+    }
+}
+
+impl fmt::Display for DataType {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.sql_name())
+    }
+}
+
+/// A named, typed column.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct Field {
+    /// Column name.
+    pub name: String,
+    /// Column type.
+    pub data_type: DataType,
+    /// Whether the column may hold nulls.
+    pub nullable: bool,
+}
+
+impl Field {
+    /// A nullable field.
+    pub fn new(name: impl Into<String>, data_type: DataType) -> Self {
+        Field {
+            name: name.into(),
+            data_type,
+            nullable: true,
+        }
+    }
+
+    /// The same field, declared non-nullable.
+    pub fn not_null(mut self) -> Self {
+        self.nullable = false;
+        self
+    }
+}
+
+/// The ordered columns of a row. Cheap to clone (shared).
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct Schema {
+    fields: Arc<[Field]>,
+}
+
+impl Schema {
+    /// A schema of these fields, in order.
+    pub fn new(fields: impl IntoIterator<Item = Field>) -> Self {
+        Schema {
+            fields: fields.into_iter().collect(),
+        }
+    }
+
+    /// The fields in order.
+    pub fn fields(&self) -> &[Field] {
+        &self.fields
+    }
+
+    /// The number of columns.
+    pub fn len(&self) -> usize {
+        self.fields.len()
+    }
+
+    /// True when there are no columns.
+    pub fn is_empty(&self) -> bool {
+        self.fields.is_empty()
+    }
+
+    /// The position of the column called `name`. Like Spark (by default) the match ignores
+    /// ASCII case; an exact match wins over a case-insensitive one.
+    pub fn index_of(&self, name: &str) -> Option<usize> {
+        self.fields
+            .iter()
+            .position(|f| f.name == name)
+            .or_else(|| self.fields.iter().position(|f| f.name.eq_ignore_ascii_case(name)))
+    }
+
+    /// The field called `name` (see [`Schema::index_of`]).
+    pub fn field(&self, name: &str) -> Option<&Field> {
+        self.index_of(name).map(|i| &self.fields[i])
+    }
+
+    /// The column names in order.
+    pub fn names(&self) -> Vec<String> {
+        self.fields.iter().map(|f| f.name.clone()).collect()
+    }
+}
+
+/// Prints Spark's `printSchema()` tree: `root`, then ` |-- name: type (nullable = true)`.
+impl fmt::Display for Schema {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        writeln!(f, "root")?;
+        for field in self.fields.iter() {
+            writeln!(
+                f,
+                " |-- {}: {} (nullable = {})",
+                field.name, field.data_type, field.nullable
+            )?;
+        }
+        Ok(())
+    }
+}

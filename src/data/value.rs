@@ -1,0 +1,289 @@
+//! [`Value`]: one cell of a row.
+
+use std::cmp::Ordering;
+use std::hash::{Hash, Hasher};
+use std::sync::Arc;
+
+use serde::{Deserialize, Serialize};
+use smol_str::SmolStr;
+
+use super::display::{format_double, format_timestamp};
+use super::schema::DataType;
+
+/// One cell of a [`Row`](super::Row).
+///
+/// Strings are [`SmolStr`]: up to 23 bytes inline, longer ones shared behind an `Arc`, so a clone
+/// never copies text. Doubles compare with a total order in which `NaN` equals `NaN` and `-0.0`
+/// equals `0.0`, which is what grouping needs (and what Spark does). `Null` sorts first.
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+pub enum Value {
+    /// SQL NULL.
+    #[default]
+    Null,
+    /// BOOLEAN.
+    Bool(bool),
+    /// BIGINT (all integers are 64-bit).
+    Int(i64),
+    /// DOUBLE.
+    Float(f64),
+    /// STRING.
+    Str(SmolStr),
+    /// TIMESTAMP, microseconds since the Unix epoch, UTC.
+    Timestamp(i64),
+    /// ARRAY, the result of `split`; consumed by `explode`.
+    Array(Arc<[Value]>),
+}
+
+impl Value {
+    /// A string value.
+    pub fn str(s: impl AsRef<str>) -> Self {
+        Value::Str(SmolStr::new(s.as_ref()))
+    }
+
+    /// True for `Null`.
+    pub fn is_null(&self) -> bool {
+        matches!(self, Value::Null)
+    }
+
+    /// The type of this value; `None` for `Null`, whose type is that of its column.
+    pub fn data_type(&self) -> Option<DataType> {
+        Some(match self {
+            Value::Null => return None,
+            Value::Bool(_) => DataType::Boolean,
+            Value::Int(_) => DataType::Int64,
+            Value::Float(_) => DataType::Float64,
+            Value::Str(_) => DataType::String,
+            Value::Timestamp(_) => DataType::Timestamp,
+            Value::Array(items) => DataType::Array(Box::new(
+                items
+                    .iter()
+                    .find_map(Value::data_type)
+                    .unwrap_or(DataType::String),
+            )),
+        })
+    }
+
+    /// The integer inside, if this is an `Int`.
+    pub fn as_i64(&self) -> Option<i64> {
+        match self {
+            Value::Int(i) => Some(*i),
+            _ => None,
+        }
+    }
+
+    /// The number inside as a double, if this is an `Int` or a `Float`.
+    pub fn as_f64(&self) -> Option<f64> {
+        match self {
+            Value::Int(i) => Some(*i as f64),
+            Value::Float(f) => Some(*f),
+            _ => None,
+        }
+    }
+
+    /// The text inside, if this is a `Str`.
+    pub fn as_str(&self) -> Option<&str> {
+        match self {
+            Value::Str(s) => Some(s),
+            _ => None,
+        }
+    }
+
+    /// The boolean inside, if this is a `Bool`.
+    pub fn as_bool(&self) -> Option<bool> {
+        match self {
+            Value::Bool(b) => Some(*b),
+            _ => None,
+        }
+    }
+
+    fn rank(&self) -> u8 {
+        match self {
+            Value::Null => 0,
+            Value::Bool(_) => 1,
+            Value::Int(_) | Value::Float(_) => 2,
+            Value::Str(_) => 3,
+            Value::Timestamp(_) => 4,
+            Value::Array(_) => 5,
+        }
+    }
+}
+
+/// Maps `-0.0` to `0.0` and every NaN to one NaN, so that equal-for-grouping doubles have one
+/// bit pattern (for hashing) and compare equal under `total_cmp`.
+fn canonical(f: f64) -> f64 {
+    if f.is_nan() {
+        f64::NAN
+    } else if f == 0.0 {
+        0.0
+    } else {
+        f
+    }
+}
+
+fn cmp_f64(a: f64, b: f64) -> Ordering {
+    canonical(a).total_cmp(&canonical(b))
+}
+
+impl Ord for Value {
+    fn cmp(&self, other: &Self) -> Ordering {
+        use Value::*;
+        match (self, other) {
+            (Null, Null) => Ordering::Equal,
+            (Bool(a), Bool(b)) => a.cmp(b),
+            (Int(a), Int(b)) => a.cmp(b),
+            (Float(a), Float(b)) => cmp_f64(*a, *b),
+            // Mixed numbers only meet when a column's values were built by hand; order them by
+            // value and put the integer first on a tie so that the order stays total.
+            (Int(a), Float(b)) => cmp_f64(*a as f64, *b).then(Ordering::Less),
+            (Float(a), Int(b)) => cmp_f64(*a, *b as f64).then(Ordering::Greater),
+            (Str(a), Str(b)) => a.as_str().cmp(b.as_str()),
+            (Timestamp(a), Timestamp(b)) => a.cmp(b),
+            (Array(a), Array(b)) => a.iter().cmp(b.iter()),
+            _ => self.rank().cmp(&other.rank()),
+        }
+    }
+}
+
+impl PartialOrd for Value {
+    fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+impl PartialEq for Value {
+    fn eq(&self, other: &Self) -> bool {
+        self.cmp(other) == Ordering::Equal
+    }
+}
+
+impl Eq for Value {}
+
+impl Hash for Value {
+    fn hash<H: Hasher>(&self, state: &mut H) {
+        match self {
+            Value::Null => state.write_u8(0),
+            Value::Bool(b) => {
+                state.write_u8(1);
+                b.hash(state)
+            }
+            Value::Int(i) => {
+                state.write_u8(2);
+                i.hash(state)
+            }
+            Value::Float(f) => {
+                state.write_u8(3);
+                canonical(*f).to_bits().hash(state)
+            }
+            Value::Str(s) => {
+                state.write_u8(4);
+                s.as_str().hash(state)
+            }
+            Value::Timestamp(t) => {
+                state.write_u8(5);
+                t.hash(state)
+            }
+            Value::Array(items) => {
+                state.write_u8(6);
+                items.hash(state)
+            }
+        }
+    }
+}
+
+/// Renders a value as Spark's `show()` does: `null`, `true`, `1.0`, `2024-01-01 00:00:00`, `[a, b]`.
+impl std::fmt::Display for Value {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Value::Null => f.write_str("null"),
+            Value::Bool(b) => write!(f, "{b}"),
+            Value::Int(i) => write!(f, "{i}"),
+            Value::Float(x) => f.write_str(&format_double(*x)),
+            Value::Str(s) => f.write_str(s),
+            Value::Timestamp(t) => f.write_str(&format_timestamp(*t)),
+            Value::Array(items) => {
+                f.write_str("[")?;
+                for (i, item) in items.iter().enumerate() {
+                    if i > 0 {
+                        f.write_str(", ")?;
+                    }
+                    write!(f, "{item}")?;
+                }
+                f.write_str("]")
+            }
+        }
+    }
+}
+
+impl From<&str> for Value {
+    fn from(s: &str) -> Self {
+        Value::str(s)
+    }
+}
+impl From<String> for Value {
+    fn from(s: String) -> Self {
+        Value::Str(SmolStr::from(s))
+    }
+}
+impl From<i64> for Value {
+    fn from(i: i64) -> Self {
+        Value::Int(i)
+    }
+}
+impl From<i32> for Value {
+    fn from(i: i32) -> Self {
+        Value::Int(i64::from(i))
+    }
+}
+impl From<f64> for Value {
+    fn from(f: f64) -> Self {
+        Value::Float(f)
+    }
+}
+impl From<bool> for Value {
+    fn from(b: bool) -> Self {
+        Value::Bool(b)
+    }
+}
+impl<T: Into<Value>> From<Option<T>> for Value {
+    fn from(v: Option<T>) -> Self {
+        v.map_or(Value::Null, Into::into)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashSet;
+
+    #[test]
+    fn grouping_equalities_match_spark() {
+        assert_eq!(Value::Float(-0.0), Value::Float(0.0));
+        assert_eq!(Value::Float(f64::NAN), Value::Float(-f64::NAN));
+        let set: HashSet<Value> = [Value::Float(-0.0), Value::Float(0.0)].into_iter().collect();
+        assert_eq!(set.len(), 1);
+    }
+
+    #[test]
+    fn null_sorts_first_and_order_is_total() {
+        let mut v = [
+            Value::str("b"),
+            Value::Int(3),
+            Value::Null,
+            Value::Float(2.5),
+            Value::Bool(true),
+        ];
+        v.sort();
+        assert_eq!(v[0], Value::Null);
+        assert_eq!(v[1], Value::Bool(true));
+        assert_eq!(v[2], Value::Float(2.5));
+        assert_eq!(v[3], Value::Int(3));
+    }
+
+    #[test]
+    fn displays_like_spark_show() {
+        assert_eq!(Value::Null.to_string(), "null");
+        assert_eq!(Value::Float(1.0).to_string(), "1.0");
+        let arr = Value::Array(vec![Value::str("a"), Value::str("")].into());
+        assert_eq!(arr.to_string(), "[a, ]");
+    }
+}

@@ -1,0 +1,77 @@
+//! The library's error type. Each variant has a stable, searchable code in brackets (in the
+//! spirit of Spark's error classes) and a message that says what to do next.
+
+use crate::connectors::{SinkError, SourceError};
+
+/// Everything that can go wrong building or running a query.
+#[derive(Clone, Debug, thiserror::Error)]
+pub enum Error {
+    /// A column name that the input does not have.
+    #[error("[UNRESOLVED_COLUMN] column `{name}` does not exist; available columns: {available}")]
+    UnresolvedColumn {
+        /// The name that was asked for.
+        name: String,
+        /// The columns that exist, comma-separated.
+        available: String,
+    },
+    /// An expression applied to values of the wrong type.
+    #[error("[DATATYPE_MISMATCH] {0}")]
+    TypeMismatch(String),
+    /// A function that does not exist, or was called with the wrong arguments.
+    #[error("[INVALID_FUNCTION_CALL] {0}")]
+    InvalidFunctionCall(String),
+    /// A query shape that cannot run (e.g. `explode` inside `filter`).
+    #[error("[INVALID_PLAN] {0}")]
+    InvalidPlan(String),
+    /// An output mode that the query cannot support, with Spark's reason.
+    #[error("[UNSUPPORTED_OUTPUT_MODE] {0}")]
+    UnsupportedOutputMode(String),
+    /// A source or sink option that is missing or malformed.
+    #[error("[INVALID_OPTION] {0}")]
+    InvalidOption(String),
+    /// An unknown source or sink format.
+    #[error("[UNKNOWN_FORMAT] unknown {kind} format `{format}`; known formats: {known}")]
+    UnknownFormat {
+        /// "source" or "sink".
+        kind: &'static str,
+        /// The format asked for.
+        format: String,
+        /// The formats that exist.
+        known: &'static str,
+    },
+    /// A source failed while the query ran.
+    #[error("[SOURCE_FAILED] {0}")]
+    Source(#[from] SourceError),
+    /// A sink failed while the query ran.
+    #[error("[SINK_FAILED] {0}")]
+    Sink(#[from] SinkError),
+    /// The dataflow runtime failed (a worker panicked, the cluster could not start, ...).
+    #[error("[RUNTIME_FAILED] {0}")]
+    Runtime(String),
+}
+
+impl Error {
+    /// The stable code of this error, e.g. `UNRESOLVED_COLUMN`.
+    pub fn code(&self) -> &'static str {
+        match self {
+            Error::UnresolvedColumn { .. } => "UNRESOLVED_COLUMN",
+            Error::TypeMismatch(_) => "DATATYPE_MISMATCH",
+            Error::InvalidFunctionCall(_) => "INVALID_FUNCTION_CALL",
+            Error::InvalidPlan(_) => "INVALID_PLAN",
+            Error::UnsupportedOutputMode(_) => "UNSUPPORTED_OUTPUT_MODE",
+            Error::InvalidOption(_) => "INVALID_OPTION",
+            Error::UnknownFormat { .. } => "UNKNOWN_FORMAT",
+            Error::Source(_) => "SOURCE_FAILED",
+            Error::Sink(_) => "SINK_FAILED",
+            Error::Runtime(_) => "RUNTIME_FAILED",
+        }
+    }
+
+    /// True for errors in the query itself (fix the query), false for failures while running.
+    pub fn is_user_error(&self) -> bool {
+        !matches!(self, Error::Source(_) | Error::Sink(_) | Error::Runtime(_))
+    }
+}
+
+/// Shorthand for results of this crate.
+pub type Result<T, E = Error> = std::result::Result<T, E>;

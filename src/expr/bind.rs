@@ -1,0 +1,261 @@
+//! Binding: resolving an [`Expr`] against a schema into a [`BoundExpr`] with a known type.
+
+use regex::Regex;
+
+use super::{BinaryOp, Expr, ScalarFunc, UnaryOp};
+use crate::data::{DataType, Schema, Value};
+use crate::error::{Error, Result};
+
+/// An expression whose columns are positions and whose type is known; evaluates rows.
+#[derive(Clone, Debug)]
+pub enum BoundExpr {
+    /// The value at this position.
+    Column(usize),
+    /// A constant.
+    Literal(Value),
+    /// A unary operator.
+    Unary(UnaryOp, Box<BoundExpr>),
+    /// A binary operator; `integer` says both sides are BIGINT (integer arithmetic).
+    Binary {
+        /// The operator.
+        op: BinaryOp,
+        /// Left operand.
+        left: Box<BoundExpr>,
+        /// Right operand.
+        right: Box<BoundExpr>,
+        /// Both operands are integers.
+        integer: bool,
+    },
+    /// `split` with its pattern compiled once.
+    Split(Box<BoundExpr>, Splitter),
+    /// Any other scalar function.
+    Call(ScalarFunc, Vec<BoundExpr>),
+    /// A cast to a type.
+    Cast(Box<BoundExpr>, DataType),
+}
+
+/// How `split` cuts a string: a plain `str::split` when the pattern has no regex syntax (the
+/// common `split(value, " ")`, several times faster), a compiled regex otherwise.
+#[derive(Clone, Debug)]
+pub enum Splitter {
+    /// A pattern without regex metacharacters, matched literally.
+    Literal(String),
+    /// A compiled regular expression.
+    Regex(Regex),
+}
+
+impl Splitter {
+    fn new(pattern: &str) -> Result<Self> {
+        if pattern.is_empty() || pattern.chars().any(|c| r"\.+*?()|[]{}^$".contains(c)) {
+            Regex::new(pattern)
+                .map(Splitter::Regex)
+                .map_err(|e| Error::InvalidFunctionCall(format!("split: bad pattern `{pattern}`: {e}")))
+        } else {
+            Ok(Splitter::Literal(pattern.to_string()))
+        }
+    }
+
+    /// Calls `f` with each piece of `s`, empty pieces included.
+    pub fn for_each<'a>(&self, s: &'a str, mut f: impl FnMut(&'a str)) {
+        match self {
+            Splitter::Literal(p) => s.split(p.as_str()).for_each(f),
+            Splitter::Regex(r) => r.split(s).for_each(&mut f),
+        }
+    }
+}
+
+impl Expr {
+    /// Resolves columns against `schema` and checks types. Generators (`explode`) and
+    /// aggregates are not scalar; the plan binds their arguments itself.
+    pub fn bind(&self, schema: &Schema) -> Result<(BoundExpr, DataType)> {
+        match self {
+            Expr::Column(name) => {
+                let i = schema.index_of(name).ok_or_else(|| unresolved(name, schema))?;
+                Ok((BoundExpr::Column(i), schema.fields()[i].data_type.clone()))
+            }
+            Expr::Literal(v) => Ok((
+                BoundExpr::Literal(v.clone()),
+                v.data_type().unwrap_or(DataType::Null),
+            )),
+            Expr::Alias(e, _) => e.bind(schema),
+            Expr::Unary(op, e) => {
+                let (e, t) = e.bind(schema)?;
+                let out = match op {
+                    UnaryOp::Not => {
+                        expect(&t, DataType::Boolean, "NOT")?;
+                        DataType::Boolean
+                    }
+                    UnaryOp::Negate => {
+                        if !t.is_numeric() && t != DataType::Null {
+                            return Err(mismatch(format!("cannot negate a value of type {t}")));
+                        }
+                        t
+                    }
+                    UnaryOp::IsNull | UnaryOp::IsNotNull => DataType::Boolean,
+                };
+                Ok((BoundExpr::Unary(*op, Box::new(e)), out))
+            }
+            Expr::Binary(op, l, r) => bind_binary(*op, l, r, schema),
+            Expr::Call(f, args) => bind_call(*f, args, schema),
+            Expr::Cast(e, to) => {
+                let (e, from) = e.bind(schema)?;
+                let ok = matches!(
+                    (&from, to),
+                    (_, DataType::String) | (DataType::Null, _) | (DataType::String, _)
+                ) || (from.is_numeric() || from == DataType::Boolean || from == DataType::Timestamp)
+                    && (to.is_numeric() || *to == DataType::Boolean || *to == DataType::Timestamp);
+                if !ok {
+                    return Err(mismatch(format!("cannot cast {from} to {to}")));
+                }
+                Ok((BoundExpr::Cast(Box::new(e), to.clone()), to.clone()))
+            }
+            Expr::Explode(_) => Err(Error::InvalidPlan(
+                "explode is a generator: use it only as a top-level item of select".into(),
+            )),
+            Expr::Aggregate(f, _) => Err(Error::InvalidPlan(format!(
+                "aggregate function {}() is only allowed in agg()/GROUP BY queries",
+                f.name()
+            ))),
+        }
+    }
+}
+
+fn unresolved(name: &str, schema: &Schema) -> Error {
+    Error::UnresolvedColumn {
+        name: name.to_string(),
+        available: schema.names().join(", "),
+    }
+}
+
+fn mismatch(message: String) -> Error {
+    Error::TypeMismatch(message)
+}
+
+fn expect(actual: &DataType, wanted: DataType, what: &str) -> Result<()> {
+    if *actual == wanted || *actual == DataType::Null {
+        Ok(())
+    } else {
+        Err(mismatch(format!("{what} needs {wanted}, got {actual}")))
+    }
+}
+
+fn bind_binary(op: BinaryOp, l: &Expr, r: &Expr, schema: &Schema) -> Result<(BoundExpr, DataType)> {
+    let (left, lt) = l.bind(schema)?;
+    let (right, rt) = r.bind(schema)?;
+    let integer = lt == DataType::Int64 && rt == DataType::Int64;
+    let describe = || {
+        format!(
+            "`{}` ({lt} {} {rt})",
+            Expr::Binary(op, Box::new(l.clone()), Box::new(r.clone())).output_name(),
+            op.symbol()
+        )
+    };
+    let out = match op {
+        BinaryOp::And | BinaryOp::Or => {
+            expect(&lt, DataType::Boolean, op.symbol())?;
+            expect(&rt, DataType::Boolean, op.symbol())?;
+            DataType::Boolean
+        }
+        op if op.is_comparison() => {
+            if lt.common(&rt).is_none() {
+                return Err(mismatch(format!("cannot compare {}", describe())));
+            }
+            DataType::Boolean
+        }
+        _ => {
+            let numeric = |t: &DataType| t.is_numeric() || *t == DataType::Null;
+            if !numeric(&lt) || !numeric(&rt) {
+                return Err(mismatch(format!("arithmetic needs numbers: {}", describe())));
+            }
+            if op == BinaryOp::Div {
+                DataType::Float64
+            } else if integer || (lt == DataType::Null && rt == DataType::Null) {
+                DataType::Int64
+            } else {
+                lt.common(&rt).unwrap_or(DataType::Float64)
+            }
+        }
+    };
+    Ok((
+        BoundExpr::Binary {
+            op,
+            left: Box::new(left),
+            right: Box::new(right),
+            integer,
+        },
+        out,
+    ))
+}
+
+fn bind_call(f: ScalarFunc, args: &[Expr], schema: &Schema) -> Result<(BoundExpr, DataType)> {
+    let arity = |n: usize| {
+        if args.len() == n {
+            Ok(())
+        } else {
+            Err(Error::InvalidFunctionCall(format!(
+                "{}() takes {n} argument(s), got {}",
+                f.name(),
+                args.len()
+            )))
+        }
+    };
+    let bound: Vec<(BoundExpr, DataType)> = args.iter().map(|a| a.bind(schema)).collect::<Result<_>>()?;
+    let string_arg = |i: usize| expect(&bound[i].1, DataType::String, f.name());
+    let out = match f {
+        ScalarFunc::Split => {
+            arity(2)?;
+            string_arg(0)?;
+            let Expr::Literal(Value::Str(pattern)) = args[1].unaliased() else {
+                return Err(Error::InvalidFunctionCall(
+                    "split() needs a string literal as its pattern".into(),
+                ));
+            };
+            let splitter = Splitter::new(pattern)?;
+            let input = bound
+                .into_iter()
+                .next()
+                .map(|(e, _)| e)
+                .unwrap_or(BoundExpr::Literal(Value::Null));
+            return Ok((
+                BoundExpr::Split(Box::new(input), splitter),
+                DataType::Array(Box::new(DataType::String)),
+            ));
+        }
+        ScalarFunc::Lower | ScalarFunc::Upper | ScalarFunc::Trim => {
+            arity(1)?;
+            string_arg(0)?;
+            DataType::String
+        }
+        ScalarFunc::Length => {
+            arity(1)?;
+            string_arg(0)?;
+            DataType::Int64
+        }
+        ScalarFunc::Concat => DataType::String,
+        ScalarFunc::Abs => {
+            arity(1)?;
+            if !bound[0].1.is_numeric() && bound[0].1 != DataType::Null {
+                return Err(mismatch(format!("abs() needs a number, got {}", bound[0].1)));
+            }
+            bound[0].1.clone()
+        }
+        ScalarFunc::Coalesce => {
+            if bound.is_empty() {
+                return Err(Error::InvalidFunctionCall(
+                    "coalesce() needs at least one argument".into(),
+                ));
+            }
+            let mut t = DataType::Null;
+            for (_, arg_type) in &bound {
+                t = t
+                    .common(arg_type)
+                    .ok_or_else(|| mismatch(format!("coalesce() mixes {t} and {arg_type}")))?;
+            }
+            t
+        }
+    };
+    Ok((
+        BoundExpr::Call(f, bound.into_iter().map(|(e, _)| e).collect()),
+        out,
+    ))
+}

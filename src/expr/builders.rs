@@ -1,0 +1,93 @@
+//! The functions users call to build expressions, named as in `pyspark.sql.functions`.
+
+use super::{AggFunc, Expr, ScalarFunc};
+use crate::data::Value;
+
+/// A column by name.
+pub fn col(name: &str) -> Expr {
+    Expr::Column(name.to_string())
+}
+
+/// A literal value: `lit(1)`, `lit("x")`, `lit(2.5)`.
+pub fn lit(value: impl Into<Value>) -> Expr {
+    Expr::Literal(value.into())
+}
+
+/// `split(str, pattern)`: splits around matches of the regular expression `pattern`, keeping
+/// empty pieces, so `split("a  b", " ")` is `["a", "", "b"]` as in Spark.
+pub fn split(e: Expr, pattern: &str) -> Expr {
+    Expr::Call(ScalarFunc::Split, vec![e, lit(pattern)])
+}
+
+/// `explode(array)`: one output row for each element of the array.
+pub fn explode(e: Expr) -> Expr {
+    Expr::Explode(Box::new(e))
+}
+
+/// `lower(str)`
+pub fn lower(e: Expr) -> Expr {
+    Expr::Call(ScalarFunc::Lower, vec![e])
+}
+
+/// `upper(str)`
+pub fn upper(e: Expr) -> Expr {
+    Expr::Call(ScalarFunc::Upper, vec![e])
+}
+
+/// `length(str)`: the number of characters.
+pub fn length(e: Expr) -> Expr {
+    Expr::Call(ScalarFunc::Length, vec![e])
+}
+
+/// `trim(str)`
+pub fn trim(e: Expr) -> Expr {
+    Expr::Call(ScalarFunc::Trim, vec![e])
+}
+
+/// `concat(a, b, ...)`
+pub fn concat(args: impl IntoIterator<Item = Expr>) -> Expr {
+    Expr::Call(ScalarFunc::Concat, args.into_iter().collect())
+}
+
+/// `abs(x)`
+pub fn abs(e: Expr) -> Expr {
+    Expr::Call(ScalarFunc::Abs, vec![e])
+}
+
+/// `coalesce(a, b, ...)`
+pub fn coalesce(args: impl IntoIterator<Item = Expr>) -> Expr {
+    Expr::Call(ScalarFunc::Coalesce, args.into_iter().collect())
+}
+
+fn aggregate(f: AggFunc, e: Expr) -> Expr {
+    match e {
+        Expr::Column(name) if name == "*" => Expr::Aggregate(f, None),
+        e => Expr::Aggregate(f, Some(Box::new(e))),
+    }
+}
+
+/// `count(x)`: the number of non-null values; `count(col("*"))` counts rows.
+pub fn count(e: Expr) -> Expr {
+    aggregate(AggFunc::Count, e)
+}
+
+/// `sum(x)`: BIGINT for integers (wrapping on overflow), DOUBLE for doubles; null if no
+/// non-null input.
+pub fn sum(e: Expr) -> Expr {
+    aggregate(AggFunc::Sum, e)
+}
+
+/// `avg(x)`: always DOUBLE; null if no non-null input.
+pub fn avg(e: Expr) -> Expr {
+    aggregate(AggFunc::Avg, e)
+}
+
+/// `min(x)`
+pub fn min(e: Expr) -> Expr {
+    aggregate(AggFunc::Min, e)
+}
+
+/// `max(x)`
+pub fn max(e: Expr) -> Expr {
+    aggregate(AggFunc::Max, e)
+}

@@ -1,0 +1,298 @@
+//! Evaluation of a [`BoundExpr`] over one row, with Spark's (non-ANSI) null and overflow rules:
+//! any null operand gives null (except in `AND`/`OR`, which are three-valued, and `IS NULL`),
+//! integer arithmetic wraps on overflow, division or remainder by zero gives null, and a
+//! failed cast gives null.
+
+use std::cmp::Ordering;
+
+use chrono::{NaiveDate, NaiveDateTime};
+use smol_str::SmolStr;
+
+use super::bind::BoundExpr;
+use super::{BinaryOp, ScalarFunc, UnaryOp};
+use crate::data::{DataType, Value};
+
+impl BoundExpr {
+    /// Evaluates the expression over `row`.
+    pub fn eval(&self, row: &[Value]) -> Value {
+        match self {
+            BoundExpr::Column(i) => row.get(*i).cloned().unwrap_or(Value::Null),
+            BoundExpr::Literal(v) => v.clone(),
+            BoundExpr::Unary(op, e) => unary(*op, e.eval(row)),
+            BoundExpr::Binary {
+                op,
+                left,
+                right,
+                integer,
+            } => binary(*op, left, right, *integer, row),
+            BoundExpr::Split(e, splitter) => match e.eval(row) {
+                Value::Str(s) => {
+                    let mut pieces = Vec::new();
+                    splitter.for_each(&s, |p| pieces.push(Value::Str(SmolStr::new(p))));
+                    Value::Array(pieces.into())
+                }
+                _ => Value::Null,
+            },
+            BoundExpr::Call(f, args) => call(*f, args, row),
+            BoundExpr::Cast(e, to) => cast(e.eval(row), to),
+        }
+    }
+
+    /// Evaluates a predicate: true only for a non-null `true` (SQL's WHERE rule).
+    pub fn is_true(&self, row: &[Value]) -> bool {
+        matches!(self.eval(row), Value::Bool(true))
+    }
+}
+
+fn unary(op: UnaryOp, v: Value) -> Value {
+    match op {
+        UnaryOp::IsNull => Value::Bool(v.is_null()),
+        UnaryOp::IsNotNull => Value::Bool(!v.is_null()),
+        UnaryOp::Not => match v {
+            Value::Bool(b) => Value::Bool(!b),
+            _ => Value::Null,
+        },
+        UnaryOp::Negate => match v {
+            Value::Int(i) => Value::Int(i.wrapping_neg()),
+            Value::Float(f) => Value::Float(-f),
+            _ => Value::Null,
+        },
+    }
+}
+
+fn binary(op: BinaryOp, left: &BoundExpr, right: &BoundExpr, integer: bool, row: &[Value]) -> Value {
+    // Three-valued logic needs to look at both sides before deciding on null.
+    if matches!(op, BinaryOp::And | BinaryOp::Or) {
+        let (l, r) = (left.eval(row).as_bool(), right.eval(row).as_bool());
+        let decisive = op == BinaryOp::Or;
+        return match (l, r) {
+            (Some(a), _) if a == decisive => Value::Bool(decisive),
+            (_, Some(b)) if b == decisive => Value::Bool(decisive),
+            (Some(_), Some(_)) => Value::Bool(!decisive),
+            _ => Value::Null,
+        };
+    }
+    let (l, r) = (left.eval(row), right.eval(row));
+    if l.is_null() || r.is_null() {
+        return Value::Null;
+    }
+    let ordering = || -> Ordering {
+        match (l.as_f64(), r.as_f64()) {
+            (Some(a), Some(b)) if !integer => Value::Float(a).cmp(&Value::Float(b)),
+            _ => l.cmp(&r),
+        }
+    };
+    match op {
+        BinaryOp::Eq => Value::Bool(ordering() == Ordering::Equal),
+        BinaryOp::NotEq => Value::Bool(ordering() != Ordering::Equal),
+        BinaryOp::Lt => Value::Bool(ordering() == Ordering::Less),
+        BinaryOp::LtEq => Value::Bool(ordering() != Ordering::Greater),
+        BinaryOp::Gt => Value::Bool(ordering() == Ordering::Greater),
+        BinaryOp::GtEq => Value::Bool(ordering() != Ordering::Less),
+        _ if integer => {
+            let (Some(a), Some(b)) = (l.as_i64(), r.as_i64()) else {
+                return Value::Null;
+            };
+            match op {
+                BinaryOp::Add => Value::Int(a.wrapping_add(b)),
+                BinaryOp::Sub => Value::Int(a.wrapping_sub(b)),
+                BinaryOp::Mul => Value::Int(a.wrapping_mul(b)),
+                BinaryOp::Div if b == 0 => Value::Null,
+                BinaryOp::Div => Value::Float(a as f64 / b as f64),
+                BinaryOp::Rem if b == 0 => Value::Null,
+                BinaryOp::Rem => Value::Int(a.wrapping_rem(b)),
+                _ => Value::Null,
+            }
+        }
+        _ => {
+            let (Some(a), Some(b)) = (l.as_f64(), r.as_f64()) else {
+                return Value::Null;
+            };
+            match op {
+                BinaryOp::Add => Value::Float(a + b),
+                BinaryOp::Sub => Value::Float(a - b),
+                BinaryOp::Mul => Value::Float(a * b),
+                BinaryOp::Div | BinaryOp::Rem if b == 0.0 => Value::Null,
+                BinaryOp::Div => Value::Float(a / b),
+                BinaryOp::Rem => Value::Float(a % b),
+                _ => Value::Null,
+            }
+        }
+    }
+}
+
+fn call(f: ScalarFunc, args: &[BoundExpr], row: &[Value]) -> Value {
+    let arg = |i: usize| args.get(i).map_or(Value::Null, |a| a.eval(row));
+    let string = |f: &dyn Fn(&str) -> Value| match arg(0) {
+        Value::Str(s) => f(&s),
+        _ => Value::Null,
+    };
+    match f {
+        ScalarFunc::Lower => string(&|s| Value::str(s.to_lowercase())),
+        ScalarFunc::Upper => string(&|s| Value::str(s.to_uppercase())),
+        ScalarFunc::Trim => string(&|s| Value::str(s.trim_matches(' '))),
+        ScalarFunc::Length => string(&|s| Value::Int(s.chars().count() as i64)),
+        ScalarFunc::Abs => match arg(0) {
+            Value::Int(i) => Value::Int(i.wrapping_abs()),
+            Value::Float(x) => Value::Float(x.abs()),
+            _ => Value::Null,
+        },
+        ScalarFunc::Concat => {
+            let mut out = String::new();
+            for a in args {
+                match a.eval(row) {
+                    Value::Null => return Value::Null,
+                    Value::Str(s) => out.push_str(&s),
+                    v => out.push_str(&v.to_string()),
+                }
+            }
+            Value::from(out)
+        }
+        ScalarFunc::Coalesce => args
+            .iter()
+            .map(|a| a.eval(row))
+            .find(|v| !v.is_null())
+            .unwrap_or(Value::Null),
+        // Bound separately as `BoundExpr::Split`.
+        ScalarFunc::Split => Value::Null,
+    }
+}
+
+/// Casts with Spark's non-ANSI rules: text that does not parse becomes null.
+pub(crate) fn cast(v: Value, to: &DataType) -> Value {
+    const MICROS: i64 = 1_000_000;
+    match (v, to) {
+        (Value::Null, _) => Value::Null,
+        (v, DataType::String) => match v {
+            Value::Str(s) => Value::Str(s),
+            v => Value::from(v.to_string()),
+        },
+        (Value::Str(s), DataType::Int64) => {
+            let t = s.trim();
+            t.parse::<i64>()
+                .ok()
+                .or_else(|| {
+                    t.parse::<f64>()
+                        .ok()
+                        .filter(|f| f.is_finite())
+                        .map(|f| f.trunc() as i64)
+                })
+                .map_or(Value::Null, Value::Int)
+        }
+        (Value::Str(s), DataType::Float64) => s.trim().parse::<f64>().map_or(Value::Null, Value::Float),
+        (Value::Str(s), DataType::Boolean) => match s.trim().to_ascii_lowercase().as_str() {
+            "true" | "t" | "yes" | "y" | "1" => Value::Bool(true),
+            "false" | "f" | "no" | "n" | "0" => Value::Bool(false),
+            _ => Value::Null,
+        },
+        (Value::Str(s), DataType::Timestamp) => {
+            parse_timestamp(s.trim()).map_or(Value::Null, Value::Timestamp)
+        }
+        (Value::Int(i), DataType::Int64) => Value::Int(i),
+        (Value::Int(i), DataType::Float64) => Value::Float(i as f64),
+        (Value::Int(i), DataType::Boolean) => Value::Bool(i != 0),
+        (Value::Int(i), DataType::Timestamp) => Value::Timestamp(i.saturating_mul(MICROS)),
+        (Value::Float(f), DataType::Int64) => Value::Int(f.trunc() as i64),
+        (Value::Float(f), DataType::Float64) => Value::Float(f),
+        (Value::Float(f), DataType::Boolean) => Value::Bool(f != 0.0),
+        (Value::Float(f), DataType::Timestamp) => Value::Timestamp((f * MICROS as f64) as i64),
+        (Value::Bool(b), DataType::Boolean) => Value::Bool(b),
+        (Value::Bool(b), DataType::Int64) => Value::Int(i64::from(b)),
+        (Value::Bool(b), DataType::Float64) => Value::Float(f64::from(u8::from(b))),
+        (Value::Timestamp(t), DataType::Timestamp) => Value::Timestamp(t),
+        (Value::Timestamp(t), DataType::Int64) => Value::Int(t.div_euclid(MICROS)),
+        (Value::Timestamp(t), DataType::Float64) => Value::Float(t as f64 / MICROS as f64),
+        _ => Value::Null,
+    }
+}
+
+/// Parses `yyyy-MM-dd`, `yyyy-MM-dd HH:mm:ss[.fraction]` or the same with a `T`, as UTC.
+fn parse_timestamp(s: &str) -> Option<i64> {
+    let datetime = ["%Y-%m-%d %H:%M:%S%.f", "%Y-%m-%dT%H:%M:%S%.f"]
+        .iter()
+        .find_map(|f| NaiveDateTime::parse_from_str(s, f).ok())
+        .or_else(|| {
+            NaiveDate::parse_from_str(s, "%Y-%m-%d")
+                .ok()?
+                .and_hms_opt(0, 0, 0)
+        })?;
+    Some(datetime.and_utc().timestamp_micros())
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::data::{DataType, Field, Schema, Value};
+    use crate::expr::*;
+
+    fn eval(e: Expr) -> Value {
+        let schema = Schema::new([
+            Field::new("s", DataType::String),
+            Field::new("i", DataType::Int64),
+            Field::new("n", DataType::Int64),
+        ]);
+        let row = [Value::str("a  b"), Value::Int(7), Value::Null];
+        let (bound, _) = e.bind(&schema).expect("binds");
+        bound.eval(&row)
+    }
+
+    #[test]
+    fn split_keeps_empty_pieces_like_spark() {
+        let pieces = |v: Value| match v {
+            Value::Array(a) => a.iter().map(|v| v.to_string()).collect::<Vec<_>>(),
+            v => panic!("not an array: {v:?}"),
+        };
+        assert_eq!(pieces(eval(split(col("s"), " "))), ["a", "", "b"]);
+        assert_eq!(pieces(eval(split(col("s"), " +"))), ["a", "b"]);
+        assert_eq!(pieces(eval(split(lit(""), " "))), [""]);
+        assert_eq!(pieces(eval(split(lit("a b "), " "))), ["a", "b", ""]);
+    }
+
+    #[test]
+    fn nulls_propagate_and_logic_is_three_valued() {
+        assert_eq!(eval(col("i") + col("n")), Value::Null);
+        assert_eq!(eval(col("n").gt(1).or(lit(true))), Value::Bool(true));
+        assert_eq!(eval(col("n").gt(1).and(lit(false))), Value::Bool(false));
+        assert_eq!(eval(col("n").gt(1).and(lit(true))), Value::Null);
+        assert_eq!(eval(col("n").is_null()), Value::Bool(true));
+    }
+
+    #[test]
+    fn arithmetic_follows_spark_types() {
+        assert_eq!(eval(col("i") + 1), Value::Int(8));
+        assert_eq!(eval(col("i") / 2), Value::Float(3.5));
+        assert_eq!(eval(col("i") / 0), Value::Null);
+        assert_eq!(eval(col("i") % 4), Value::Int(3));
+        assert_eq!(eval(col("i") * 1.5), Value::Float(10.5));
+        assert_eq!(eval(lit(i64::MAX) + 1), Value::Int(i64::MIN));
+    }
+
+    #[test]
+    fn casts_of_bad_text_give_null() {
+        assert_eq!(eval(lit("12").cast(DataType::Int64)), Value::Int(12));
+        assert_eq!(eval(lit("x").cast(DataType::Int64)), Value::Null);
+        assert_eq!(eval(col("i").cast(DataType::String)), Value::str("7"));
+        assert_eq!(
+            eval(lit("2024-01-01 00:00:01").cast(DataType::Timestamp)),
+            Value::Timestamp(1_704_067_201_000_000)
+        );
+    }
+
+    #[test]
+    fn binding_reports_unknown_columns_and_type_errors() {
+        let schema = Schema::new([Field::new("s", DataType::String)]);
+        let err = col("nope").bind(&schema).unwrap_err();
+        assert_eq!(err.code(), "UNRESOLVED_COLUMN");
+        assert!(
+            err.to_string().contains("`nope`") && err.to_string().contains("s"),
+            "{err}"
+        );
+        assert_eq!(
+            (col("s") + 1).bind(&schema).unwrap_err().code(),
+            "DATATYPE_MISMATCH"
+        );
+        assert_eq!(
+            upper(col("S")).bind(&schema).map(|(_, t)| t).ok(),
+            Some(DataType::String)
+        );
+    }
+}

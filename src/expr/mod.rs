@@ -1,0 +1,313 @@
+//! Expressions: what `select`, `filter`, `with_column` and `agg` are made of.
+//!
+//! An [`Expr`] is an unresolved tree built by [`col`], [`lit`], the functions in this module and
+//! the operators (`col("a") + lit(1)`). Binding it against a schema ([`Expr::bind`]) resolves
+//! column names to positions and checks types, giving a [`BoundExpr`] that evaluates rows.
+
+mod aggregate;
+mod bind;
+mod builders;
+mod eval;
+mod ops;
+
+pub use aggregate::{Accumulator, AggFunc, AggState};
+pub use bind::BoundExpr;
+pub use builders::*;
+
+use crate::data::{DataType, Value};
+
+/// A scalar function known to the engine.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum ScalarFunc {
+    /// `split(str, regex)`: an array of the pieces between matches (Spark: limit -1, so empty
+    /// pieces are kept).
+    Split,
+    /// `lower(str)`
+    Lower,
+    /// `upper(str)`
+    Upper,
+    /// `length(str)`: characters, not bytes.
+    Length,
+    /// `trim(str)`
+    Trim,
+    /// `concat(a, b, ...)`: null if any argument is null.
+    Concat,
+    /// `abs(x)`
+    Abs,
+    /// `coalesce(a, b, ...)`: the first non-null argument.
+    Coalesce,
+}
+
+impl ScalarFunc {
+    /// The SQL name.
+    pub fn name(self) -> &'static str {
+        match self {
+            ScalarFunc::Split => "split",
+            ScalarFunc::Lower => "lower",
+            ScalarFunc::Upper => "upper",
+            ScalarFunc::Length => "length",
+            ScalarFunc::Trim => "trim",
+            ScalarFunc::Concat => "concat",
+            ScalarFunc::Abs => "abs",
+            ScalarFunc::Coalesce => "coalesce",
+        }
+    }
+
+    /// Looks a function up by its SQL name, ignoring case.
+    pub fn by_name(name: &str) -> Option<Self> {
+        use ScalarFunc::*;
+        [Split, Lower, Upper, Length, Trim, Concat, Abs, Coalesce]
+            .into_iter()
+            .find(|f| f.name().eq_ignore_ascii_case(name))
+    }
+}
+
+/// Binary operators.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum BinaryOp {
+    /// `+`
+    Add,
+    /// `-`
+    Sub,
+    /// `*`
+    Mul,
+    /// `/` (always a double, as in Spark)
+    Div,
+    /// `%`
+    Rem,
+    /// `=`
+    Eq,
+    /// `!=`
+    NotEq,
+    /// `<`
+    Lt,
+    /// `<=`
+    LtEq,
+    /// `>`
+    Gt,
+    /// `>=`
+    GtEq,
+    /// `AND` (three-valued)
+    And,
+    /// `OR` (three-valued)
+    Or,
+}
+
+impl BinaryOp {
+    /// The operator as SQL writes it.
+    pub fn symbol(self) -> &'static str {
+        use BinaryOp::*;
+        match self {
+            Add => "+",
+            Sub => "-",
+            Mul => "*",
+            Div => "/",
+            Rem => "%",
+            Eq => "=",
+            NotEq => "!=",
+            Lt => "<",
+            LtEq => "<=",
+            Gt => ">",
+            GtEq => ">=",
+            And => "AND",
+            Or => "OR",
+        }
+    }
+
+    fn is_comparison(self) -> bool {
+        use BinaryOp::*;
+        matches!(self, Eq | NotEq | Lt | LtEq | Gt | GtEq)
+    }
+}
+
+/// Unary operators.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum UnaryOp {
+    /// `NOT`
+    Not,
+    /// `-x`
+    Negate,
+    /// `x IS NULL`
+    IsNull,
+    /// `x IS NOT NULL`
+    IsNotNull,
+}
+
+/// An unresolved expression.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Expr {
+    /// A column by name; `*` only inside `count`.
+    Column(String),
+    /// A constant.
+    Literal(Value),
+    /// An expression with an output name.
+    Alias(Box<Expr>, String),
+    /// A unary operator.
+    Unary(UnaryOp, Box<Expr>),
+    /// A binary operator.
+    Binary(BinaryOp, Box<Expr>, Box<Expr>),
+    /// A scalar function call.
+    Call(ScalarFunc, Vec<Expr>),
+    /// `CAST(expr AS type)`
+    Cast(Box<Expr>, DataType),
+    /// `explode(array)`: one output row per element (a generator, only in `select`).
+    Explode(Box<Expr>),
+    /// An aggregate function (only in `agg`); `None` argument means `count(*)`.
+    Aggregate(AggFunc, Option<Box<Expr>>),
+}
+
+impl Expr {
+    /// Gives the expression an output name, like Spark's `Column.alias`.
+    pub fn alias(self, name: impl Into<String>) -> Expr {
+        Expr::Alias(Box::new(self.unaliased().clone()), name.into())
+    }
+
+    /// Spark's `Column.as` (an alias).
+    pub fn as_(self, name: impl Into<String>) -> Expr {
+        self.alias(name)
+    }
+
+    /// The expression under any alias.
+    pub fn unaliased(&self) -> &Expr {
+        match self {
+            Expr::Alias(e, _) => e.unaliased(),
+            e => e,
+        }
+    }
+
+    /// `self = other`
+    pub fn eq(self, other: impl Into<Expr>) -> Expr {
+        Expr::binary(BinaryOp::Eq, self, other.into())
+    }
+    /// `self != other`
+    pub fn not_eq(self, other: impl Into<Expr>) -> Expr {
+        Expr::binary(BinaryOp::NotEq, self, other.into())
+    }
+    /// `self < other`
+    pub fn lt(self, other: impl Into<Expr>) -> Expr {
+        Expr::binary(BinaryOp::Lt, self, other.into())
+    }
+    /// `self <= other`
+    pub fn lt_eq(self, other: impl Into<Expr>) -> Expr {
+        Expr::binary(BinaryOp::LtEq, self, other.into())
+    }
+    /// `self > other`
+    pub fn gt(self, other: impl Into<Expr>) -> Expr {
+        Expr::binary(BinaryOp::Gt, self, other.into())
+    }
+    /// `self >= other`
+    pub fn gt_eq(self, other: impl Into<Expr>) -> Expr {
+        Expr::binary(BinaryOp::GtEq, self, other.into())
+    }
+    /// `self AND other`
+    pub fn and(self, other: impl Into<Expr>) -> Expr {
+        Expr::binary(BinaryOp::And, self, other.into())
+    }
+    /// `self OR other`
+    pub fn or(self, other: impl Into<Expr>) -> Expr {
+        Expr::binary(BinaryOp::Or, self, other.into())
+    }
+    /// `self IS NULL`
+    pub fn is_null(self) -> Expr {
+        Expr::Unary(UnaryOp::IsNull, Box::new(self))
+    }
+    /// `self IS NOT NULL`
+    pub fn is_not_null(self) -> Expr {
+        Expr::Unary(UnaryOp::IsNotNull, Box::new(self))
+    }
+    /// `CAST(self AS data_type)`
+    pub fn cast(self, data_type: DataType) -> Expr {
+        Expr::Cast(Box::new(self), data_type)
+    }
+
+    fn binary(op: BinaryOp, left: Expr, right: Expr) -> Expr {
+        Expr::Binary(op, Box::new(left), Box::new(right))
+    }
+
+    /// True if an `explode` occurs anywhere in the tree.
+    pub fn contains_generator(&self) -> bool {
+        self.any(&|e| matches!(e, Expr::Explode(_)))
+    }
+
+    /// True if an aggregate function occurs anywhere in the tree.
+    pub fn contains_aggregate(&self) -> bool {
+        self.any(&|e| matches!(e, Expr::Aggregate(..)))
+    }
+
+    fn any(&self, pred: &dyn Fn(&Expr) -> bool) -> bool {
+        if pred(self) {
+            return true;
+        }
+        match self {
+            Expr::Column(_) | Expr::Literal(_) => false,
+            Expr::Alias(e, _) | Expr::Unary(_, e) | Expr::Cast(e, _) | Expr::Explode(e) => e.any(pred),
+            Expr::Binary(_, l, r) => l.any(pred) || r.any(pred),
+            Expr::Call(_, args) => args.iter().any(|a| a.any(pred)),
+            Expr::Aggregate(_, arg) => arg.as_ref().is_some_and(|a| a.any(pred)),
+        }
+    }
+
+    /// The column name Spark would give this expression's output.
+    pub fn output_name(&self) -> String {
+        match self {
+            Expr::Column(name) => name.clone(),
+            Expr::Literal(v) => match v {
+                Value::Str(s) => s.to_string(),
+                v => v.to_string(),
+            },
+            Expr::Alias(_, name) => name.clone(),
+            Expr::Unary(op, e) => match op {
+                UnaryOp::Not => format!("(NOT {})", e.output_name()),
+                UnaryOp::Negate => format!("(- {})", e.output_name()),
+                UnaryOp::IsNull => format!("({} IS NULL)", e.output_name()),
+                UnaryOp::IsNotNull => format!("({} IS NOT NULL)", e.output_name()),
+            },
+            Expr::Binary(op, l, r) => {
+                format!("({} {} {})", l.output_name(), op.symbol(), r.output_name())
+            }
+            Expr::Call(f, args) => {
+                let args: Vec<String> = args.iter().map(Expr::output_name).collect();
+                format!("{}({})", f.name(), args.join(", "))
+            }
+            Expr::Cast(e, t) => format!("CAST({} AS {})", e.output_name(), t.sql_name().to_uppercase()),
+            // Spark names an unaliased generator's output `col`.
+            Expr::Explode(_) => "col".into(),
+            Expr::Aggregate(f, arg) => match arg {
+                None => format!("{}(1)", f.name()),
+                Some(a) => format!("{}({})", f.name(), a.output_name()),
+            },
+        }
+    }
+}
+
+impl From<Value> for Expr {
+    fn from(v: Value) -> Self {
+        Expr::Literal(v)
+    }
+}
+impl From<&str> for Expr {
+    /// A bare string converts to a literal, as in `col("a").eq("x")`.
+    fn from(s: &str) -> Self {
+        Expr::Literal(Value::str(s))
+    }
+}
+impl From<i64> for Expr {
+    fn from(i: i64) -> Self {
+        Expr::Literal(Value::Int(i))
+    }
+}
+impl From<i32> for Expr {
+    fn from(i: i32) -> Self {
+        Expr::Literal(Value::Int(i64::from(i)))
+    }
+}
+impl From<f64> for Expr {
+    fn from(f: f64) -> Self {
+        Expr::Literal(Value::Float(f))
+    }
+}
+impl From<bool> for Expr {
+    fn from(b: bool) -> Self {
+        Expr::Literal(Value::Bool(b))
+    }
+}

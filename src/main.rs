@@ -1,0 +1,119 @@
+//! The `tidewater` command line.
+
+use std::process::ExitCode;
+use std::time::Duration;
+
+use anyhow::Context;
+use clap::{Args, Parser, Subcommand};
+use tidewater::demo::{tale_lines, TextServer};
+use tidewater::prelude::*;
+
+/// Spark-style streaming on timely and differential dataflow.
+#[derive(Parser, Debug)]
+#[command(name = "tidewater", version, about, long_about = None)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+enum Command {
+    /// Runs the socket word count of Spark's guide against a built-in local server that streams
+    /// a bundled public-domain text, printing Spark-style batches; exits when the text ends.
+    Demo(DemoArgs),
+}
+
+/// Where the query's workers run (timely's cluster mode for several processes).
+#[derive(Args, Debug, Clone)]
+struct ClusterArgs {
+    /// Worker threads per process.
+    #[arg(long, short = 'w', default_value_t = 1)]
+    workers: usize,
+    /// Number of processes in a cluster run.
+    #[arg(long, default_value_t = 1)]
+    processes: usize,
+    /// This process's index in a cluster run.
+    #[arg(long, default_value_t = 0)]
+    process: usize,
+    /// File with one host:port per process (default: localhost:2101, 2102, ...).
+    #[arg(long)]
+    hostfile: Option<std::path::PathBuf>,
+}
+
+impl ClusterArgs {
+    fn config(&self) -> ClusterConfig {
+        ClusterConfig {
+            workers: self.workers,
+            processes: self.processes,
+            process: self.process,
+            hostfile: self.hostfile.clone(),
+        }
+    }
+}
+
+#[derive(Args, Debug)]
+struct DemoArgs {
+    #[command(flatten)]
+    cluster: ClusterArgs,
+    /// complete or update.
+    #[arg(long, default_value = "complete")]
+    output_mode: String,
+    /// Lines the built-in server sends at a time.
+    #[arg(long, default_value_t = 6)]
+    burst: usize,
+    /// Pause between bursts, in milliseconds.
+    #[arg(long, default_value_t = 300)]
+    pause_ms: u64,
+    /// Rows the console shows per batch.
+    #[arg(long, default_value_t = 20)]
+    num_rows: usize,
+}
+
+fn demo(args: &DemoArgs) -> anyhow::Result<()> {
+    let server = TextServer::start(tale_lines(), args.burst, Duration::from_millis(args.pause_ms))
+        .context("starting the built-in text server")?;
+    let spark = Session::builder()
+        .app_name("StructuredNetworkWordCount")
+        .cluster(args.cluster.config())
+        .get_or_create()?;
+    let lines = spark
+        .read_stream()
+        .format("socket")
+        .option("host", "127.0.0.1")
+        .option("port", server.port())
+        .load()?;
+    let words = lines.select([explode(split(col("value"), " ")).alias("word")])?;
+    let word_counts = words.group_by([col("word")]).count()?;
+    let query = word_counts
+        .write_stream()
+        .output_mode(&args.output_mode)
+        .format("console")
+        .option("numRows", args.num_rows)
+        .start()?;
+    query.await_termination()?;
+    if args.cluster.process == 0 {
+        server.join().context("the built-in text server")?;
+    }
+    Ok(())
+}
+
+fn main() -> ExitCode {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_env("TIDEWATER_LOG").unwrap_or_else(|_| "warn".into()),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    let cli = Cli::parse();
+    let result = match &cli.command {
+        Command::Demo(args) => demo(args),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            let user_error = e.downcast_ref::<Error>().is_some_and(Error::is_user_error);
+            ExitCode::from(if user_error { 2 } else { 1 })
+        }
+    }
+}

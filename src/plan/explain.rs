@@ -1,0 +1,63 @@
+//! The text form of a plan (`explain()`), one node per line, children indented.
+
+use std::fmt;
+
+use super::LogicalPlan;
+use crate::expr::Expr;
+
+fn names(exprs: &[Expr]) -> String {
+    exprs.iter().map(Expr::output_name).collect::<Vec<_>>().join(", ")
+}
+
+impl LogicalPlan {
+    fn fmt_indented(&self, f: &mut fmt::Formatter<'_>, depth: usize) -> fmt::Result {
+        let pad = "   ".repeat(depth);
+        let prefix = if depth == 0 { "" } else { "+- " };
+        match self {
+            LogicalPlan::Source { source, schema, .. } => writeln!(
+                f,
+                "{pad}{prefix}StreamingSource {} [{}]",
+                source.description(),
+                schema.names().join(", ")
+            )?,
+            LogicalPlan::Project { exprs, generator, .. } => {
+                let kind = if generator.is_some() {
+                    "Generate+Project"
+                } else {
+                    "Project"
+                };
+                writeln!(f, "{pad}{prefix}{kind} [{}]", names(exprs))?
+            }
+            LogicalPlan::Filter { expr, .. } => writeln!(f, "{pad}{prefix}Filter {}", expr.output_name())?,
+            LogicalPlan::Aggregate {
+                key_exprs,
+                aggregations,
+                input,
+                ..
+            } => {
+                let aggs: Vec<Expr> = aggregations.iter().map(|a| a.expr.clone()).collect();
+                let path = if input.is_append_only() {
+                    "append-only accumulator"
+                } else {
+                    "differential reduce"
+                };
+                writeln!(
+                    f,
+                    "{pad}{prefix}Aggregate keys=[{}] aggs=[{}] ({path})",
+                    names(key_exprs),
+                    names(&aggs)
+                )?
+            }
+        }
+        for input in self.inputs() {
+            input.fmt_indented(f, depth + 1)?;
+        }
+        Ok(())
+    }
+}
+
+impl fmt::Display for LogicalPlan {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.fmt_indented(f, 0)
+    }
+}

@@ -1,0 +1,287 @@
+//! [`LogicalPlan`] nodes and their checked constructors.
+
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+
+use crate::connectors::Source;
+use crate::data::{DataType, Field, Schema};
+use crate::error::{Error, Result};
+use crate::expr::{Accumulator, BoundExpr, Expr};
+
+/// Identifies one `load()`ed source within a process: the same source read twice in a plan is
+/// one input.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct SourceId(pub usize);
+
+impl SourceId {
+    fn fresh() -> Self {
+        static NEXT: AtomicUsize = AtomicUsize::new(0);
+        SourceId(NEXT.fetch_add(1, Ordering::Relaxed))
+    }
+}
+
+/// One output column of a projection.
+#[derive(Clone, Debug)]
+pub enum Projection {
+    /// A scalar expression evaluated per input row.
+    Scalar(BoundExpr),
+    /// The element of the generator's array, for each element (at most one per projection).
+    Generated,
+}
+
+/// One aggregate of an [`LogicalPlan::Aggregate`].
+#[derive(Clone, Debug)]
+pub struct Aggregation {
+    /// The expression as written (for explain).
+    pub expr: Expr,
+    /// The bound accumulator.
+    pub accumulator: Accumulator,
+}
+
+/// A node of the logical plan. Nodes are immutable and shared (`Arc`).
+#[derive(Clone, Debug)]
+pub enum LogicalPlan {
+    /// A streaming source.
+    Source {
+        /// The input's identity.
+        id: SourceId,
+        /// The configured source.
+        source: Arc<dyn Source>,
+        /// Its schema.
+        schema: Schema,
+    },
+    /// `select`/`with_column`: computes new columns, optionally exploding one array.
+    Project {
+        /// Input.
+        input: Arc<LogicalPlan>,
+        /// The expressions as written (for explain).
+        exprs: Vec<Expr>,
+        /// The bound output columns.
+        columns: Vec<Projection>,
+        /// The array expression of `explode`, if any.
+        generator: Option<BoundExpr>,
+        /// Output schema.
+        schema: Schema,
+    },
+    /// `filter`/`where`: keeps rows whose predicate is true.
+    Filter {
+        /// Input.
+        input: Arc<LogicalPlan>,
+        /// The predicate as written.
+        expr: Expr,
+        /// The bound predicate.
+        predicate: BoundExpr,
+    },
+    /// `group_by(..).agg(..)`: one row per key with its aggregates.
+    Aggregate {
+        /// Input.
+        input: Arc<LogicalPlan>,
+        /// Grouping expressions as written.
+        key_exprs: Vec<Expr>,
+        /// Bound grouping expressions.
+        keys: Vec<BoundExpr>,
+        /// The aggregates.
+        aggregations: Vec<Aggregation>,
+        /// Output schema: keys, then aggregates.
+        schema: Schema,
+    },
+}
+
+impl LogicalPlan {
+    /// A plan that reads `source`.
+    pub fn source(source: Arc<dyn Source>) -> Self {
+        let schema = source.schema();
+        LogicalPlan::Source {
+            id: SourceId::fresh(),
+            source,
+            schema,
+        }
+    }
+
+    /// The output schema.
+    pub fn schema(&self) -> &Schema {
+        match self {
+            LogicalPlan::Source { schema, .. }
+            | LogicalPlan::Project { schema, .. }
+            | LogicalPlan::Aggregate { schema, .. } => schema,
+            LogicalPlan::Filter { input, .. } => input.schema(),
+        }
+    }
+
+    /// The inputs of this node.
+    pub fn inputs(&self) -> Vec<&Arc<LogicalPlan>> {
+        match self {
+            LogicalPlan::Source { .. } => vec![],
+            LogicalPlan::Project { input, .. }
+            | LogicalPlan::Filter { input, .. }
+            | LogicalPlan::Aggregate { input, .. } => vec![input],
+        }
+    }
+
+    /// Every source the plan reads, each once, in the order first met (depth first).
+    pub fn sources(&self) -> Vec<(SourceId, Arc<dyn Source>)> {
+        let mut found: Vec<(SourceId, Arc<dyn Source>)> = Vec::new();
+        self.visit(&mut |node| {
+            if let LogicalPlan::Source { id, source, .. } = node {
+                if !found.iter().any(|(seen, _)| seen == id) {
+                    found.push((*id, source.clone()));
+                }
+            }
+        });
+        found
+    }
+
+    /// True if an aggregation occurs anywhere in the plan.
+    pub fn has_aggregation(&self) -> bool {
+        let mut found = false;
+        self.visit(&mut |node| found |= matches!(node, LogicalPlan::Aggregate { .. }));
+        found
+    }
+
+    /// True if the node's output only ever gains rows (no retractions): sources insert, and
+    /// projections and filters preserve that; an aggregation updates its rows. The engine picks
+    /// the per-key accumulator for aggregations over append-only inputs.
+    pub fn is_append_only(&self) -> bool {
+        match self {
+            LogicalPlan::Source { .. } => true,
+            LogicalPlan::Project { input, .. } | LogicalPlan::Filter { input, .. } => input.is_append_only(),
+            LogicalPlan::Aggregate { .. } => false,
+        }
+    }
+
+    fn visit(&self, f: &mut dyn FnMut(&LogicalPlan)) {
+        f(self);
+        for input in self.inputs() {
+            input.visit(f);
+        }
+    }
+
+    /// `select(exprs)`: at most one `explode`, at the top of an item.
+    pub fn project(input: Arc<LogicalPlan>, exprs: Vec<Expr>) -> Result<Self> {
+        let in_schema = input.schema().clone();
+        let mut columns = Vec::with_capacity(exprs.len());
+        let mut fields = Vec::with_capacity(exprs.len());
+        let mut generator = None;
+        for expr in &exprs {
+            if expr.contains_aggregate() {
+                return Err(Error::InvalidPlan(format!(
+                    "aggregate function in select: `{}`; use group_by(..).agg(..)",
+                    expr.output_name()
+                )));
+            }
+            if let Expr::Explode(array) = expr.unaliased() {
+                if generator.is_some() {
+                    return Err(Error::InvalidPlan(
+                        "only one generator (explode) is allowed per select".into(),
+                    ));
+                }
+                let (bound, t) = array.bind(&in_schema)?;
+                let DataType::Array(element) = t else {
+                    return Err(Error::TypeMismatch(format!(
+                        "explode needs an array, got {t} in `{}`",
+                        array.output_name()
+                    )));
+                };
+                generator = Some(bound);
+                columns.push(Projection::Generated);
+                fields.push(Field::new(expr.output_name(), *element));
+            } else if expr.contains_generator() {
+                return Err(Error::InvalidPlan(format!(
+                    "explode must be a top-level select item, not nested in `{}`",
+                    expr.output_name()
+                )));
+            } else if let Expr::Column(star) = expr {
+                if star == "*" {
+                    for (i, f) in in_schema.fields().iter().enumerate() {
+                        columns.push(Projection::Scalar(BoundExpr::Column(i)));
+                        fields.push(f.clone());
+                    }
+                    continue;
+                }
+                let (bound, t) = expr.bind(&in_schema)?;
+                columns.push(Projection::Scalar(bound));
+                fields.push(Field::new(expr.output_name(), t));
+            } else {
+                let (bound, t) = expr.bind(&in_schema)?;
+                columns.push(Projection::Scalar(bound));
+                fields.push(Field::new(expr.output_name(), t));
+            }
+        }
+        Ok(LogicalPlan::Project {
+            input,
+            exprs,
+            columns,
+            generator,
+            schema: Schema::new(fields),
+        })
+    }
+
+    /// `filter(predicate)`: the predicate must be boolean.
+    pub fn filter(input: Arc<LogicalPlan>, expr: Expr) -> Result<Self> {
+        if expr.contains_aggregate() || expr.contains_generator() {
+            return Err(Error::InvalidPlan(format!(
+                "filter cannot contain aggregates or generators: `{}`",
+                expr.output_name()
+            )));
+        }
+        let (predicate, t) = expr.bind(input.schema())?;
+        if t != DataType::Boolean && t != DataType::Null {
+            return Err(Error::TypeMismatch(format!(
+                "filter needs a boolean condition, `{}` is {t}",
+                expr.output_name()
+            )));
+        }
+        Ok(LogicalPlan::Filter {
+            input,
+            expr,
+            predicate,
+        })
+    }
+
+    /// `group_by(keys).agg(aggs)`: each agg must be an aggregate function call (maybe aliased).
+    pub fn aggregate(input: Arc<LogicalPlan>, key_exprs: Vec<Expr>, aggs: Vec<Expr>) -> Result<Self> {
+        let in_schema = input.schema().clone();
+        let mut fields = Vec::new();
+        let mut keys = Vec::new();
+        for k in &key_exprs {
+            if k.contains_aggregate() || k.contains_generator() {
+                return Err(Error::InvalidPlan(format!(
+                    "group_by keys cannot contain aggregates or generators: `{}`",
+                    k.output_name()
+                )));
+            }
+            let (bound, t) = k.bind(&in_schema)?;
+            keys.push(bound);
+            fields.push(Field::new(k.output_name(), t));
+        }
+        let mut aggregations = Vec::new();
+        for a in &aggs {
+            let Expr::Aggregate(func, arg) = a.unaliased() else {
+                return Err(Error::InvalidPlan(format!(
+                    "agg() takes aggregate functions (count, sum, avg, min, max), got `{}`",
+                    a.output_name()
+                )));
+            };
+            let (accumulator, t) = Accumulator::bind(*func, arg.as_deref(), &in_schema)?;
+            let mut field = Field::new(a.output_name(), t);
+            if *func == crate::expr::AggFunc::Count {
+                field = field.not_null();
+            }
+            fields.push(field);
+            aggregations.push(Aggregation {
+                expr: a.clone(),
+                accumulator,
+            });
+        }
+        if aggregations.is_empty() {
+            return Err(Error::InvalidPlan("agg() needs at least one aggregate".into()));
+        }
+        Ok(LogicalPlan::Aggregate {
+            input,
+            key_exprs,
+            keys,
+            aggregations,
+            schema: Schema::new(fields),
+        })
+    }
+}

@@ -1,0 +1,12 @@
+//! The logical plan: what a query computes, independent of how it is executed.
+//!
+//! Plans are built by the DataFrame calls (and, later, SQL). Each constructor resolves and
+//! type-checks its expressions at once, so a bad column name fails at the call that used it,
+//! as in Spark. [`validate_output_mode`] applies Spark's rules when a query starts.
+
+mod explain;
+mod logical;
+mod output_mode;
+
+pub use logical::{Aggregation, LogicalPlan, Projection, SourceId};
+pub use output_mode::{validate_output_mode, OutputMode};

@@ -1,0 +1,61 @@
+//! Output modes and Spark's rules for which queries support which.
+
+use std::fmt;
+use std::str::FromStr;
+
+use super::LogicalPlan;
+use crate::error::{Error, Result};
+
+/// How each epoch's result is written to the sink.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum OutputMode {
+    /// Only rows that can never change again (new rows of a query without aggregation).
+    Append,
+    /// The rows that changed in the epoch, with their new values.
+    Update,
+    /// The whole result table, every epoch.
+    Complete,
+}
+
+impl FromStr for OutputMode {
+    type Err = Error;
+    fn from_str(s: &str) -> Result<Self> {
+        match s.to_ascii_lowercase().as_str() {
+            "append" => Ok(OutputMode::Append),
+            "update" => Ok(OutputMode::Update),
+            "complete" => Ok(OutputMode::Complete),
+            _ => Err(Error::InvalidOption(format!(
+                "unknown output mode `{s}`; use append, update or complete"
+            ))),
+        }
+    }
+}
+
+impl fmt::Display for OutputMode {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            OutputMode::Append => "append",
+            OutputMode::Update => "update",
+            OutputMode::Complete => "complete",
+        })
+    }
+}
+
+/// Spark's checks (`UnsupportedOperationChecker`): complete mode needs an aggregation, and
+/// append mode on an aggregation needs a watermark (not supported yet, so it is refused).
+pub fn validate_output_mode(plan: &LogicalPlan, mode: OutputMode) -> Result<()> {
+    let aggregates = plan.has_aggregation();
+    match mode {
+        OutputMode::Complete if !aggregates => Err(Error::UnsupportedOutputMode(
+            "Complete output mode not supported when there are no streaming aggregations on \
+             streaming DataFrames; use append or update"
+                .into(),
+        )),
+        OutputMode::Append if aggregates => Err(Error::UnsupportedOutputMode(
+            "Append output mode not supported when there are streaming aggregations on \
+             streaming DataFrames without watermark; use update or complete"
+                .into(),
+        )),
+        _ => Ok(()),
+    }
+}

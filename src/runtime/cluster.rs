@@ -1,0 +1,107 @@
+//! Worker and process configuration, turned into timely's own cluster configuration.
+
+use std::path::PathBuf;
+
+use crate::error::{Error, Result};
+
+/// Where a query's workers run: `workers` threads in each of `processes` processes.
+///
+/// Multi-process runs use timely's cluster mode: every process runs the same program with the
+/// same query, a distinct `process` index, and the same hostfile (one `host:port` per line,
+/// process `i` listens on line `i`). Without a hostfile, process `i` uses `localhost:2101+i`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ClusterConfig {
+    /// Worker threads per process.
+    pub workers: usize,
+    /// Number of processes.
+    pub processes: usize,
+    /// This process's index, `0..processes`.
+    pub process: usize,
+    /// The hostfile, for more than one process.
+    pub hostfile: Option<PathBuf>,
+}
+
+impl Default for ClusterConfig {
+    fn default() -> Self {
+        ClusterConfig {
+            workers: 1,
+            processes: 1,
+            process: 0,
+            hostfile: None,
+        }
+    }
+}
+
+impl ClusterConfig {
+    /// Total workers across all processes.
+    pub fn total_workers(&self) -> usize {
+        self.workers * self.processes
+    }
+
+    /// True in the process that holds worker 0, which reads single-reader sources and writes
+    /// to sinks.
+    pub fn is_leader_process(&self) -> bool {
+        self.process == 0
+    }
+
+    /// Checks the numbers and reads the hostfile.
+    pub fn addresses(&self) -> Result<Vec<String>> {
+        if self.workers == 0 || self.processes == 0 {
+            return Err(Error::InvalidOption(
+                "workers and processes must be at least 1".into(),
+            ));
+        }
+        if self.process >= self.processes {
+            return Err(Error::InvalidOption(format!(
+                "process index {} is out of range for {} process(es); use 0..{}",
+                self.process,
+                self.processes,
+                self.processes - 1
+            )));
+        }
+        let Some(path) = &self.hostfile else {
+            return Ok((0..self.processes)
+                .map(|i| format!("localhost:{}", 2101 + i))
+                .collect());
+        };
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| Error::InvalidOption(format!("cannot read hostfile {}: {e}", path.display())))?;
+        let addresses: Vec<String> = text
+            .lines()
+            .map(str::trim)
+            .filter(|l| !l.is_empty() && !l.starts_with('#'))
+            .map(String::from)
+            .collect();
+        if addresses.len() < self.processes {
+            return Err(Error::InvalidOption(format!(
+                "hostfile {} lists {} address(es) but {} processes were asked for",
+                path.display(),
+                addresses.len(),
+                self.processes
+            )));
+        }
+        Ok(addresses.into_iter().take(self.processes).collect())
+    }
+
+    /// The timely configuration for this cluster.
+    pub fn timely_config(&self) -> Result<timely::Config> {
+        let addresses = self.addresses()?;
+        let communication = if self.processes > 1 {
+            timely::CommunicationConfig::Cluster {
+                threads: self.workers,
+                process: self.process,
+                addresses,
+                report: false,
+                zerocopy: false,
+            }
+        } else if self.workers > 1 {
+            timely::CommunicationConfig::Process(self.workers)
+        } else {
+            timely::CommunicationConfig::Thread
+        };
+        Ok(timely::Config {
+            communication,
+            worker: timely::WorkerConfig::default(),
+        })
+    }
+}

@@ -1,0 +1,416 @@
+//! The leader's epoch driver for one query: poll sources, close epochs on the trigger, hand
+//! each finished epoch's output to the sink in the shape of the output mode, report progress.
+
+use std::cell::RefCell;
+use std::collections::BTreeMap;
+use std::rc::Rc;
+use std::sync::Arc;
+use std::time::Instant;
+
+use differential_dataflow::consolidation::consolidate;
+use timely::dataflow::operators::probe::Handle as ProbeHandle;
+use tracing::{debug, info};
+
+use super::progress::{QueryProgress, SinkProgress, SourceProgress, StateOperatorProgress};
+use super::spec::QuerySpec;
+use super::trigger::Trigger;
+use super::worker::Built;
+use crate::compile::Inputs;
+use crate::connectors::{Batch, ReadStatus, Sink, SourceReader, Wake};
+use crate::data::{Row, Schema};
+use crate::error::Error;
+use crate::plan::{OutputMode, SourceId};
+
+/// The output changes captured on the leader: `(row, epoch, diff)`.
+pub(super) type Captured = Rc<RefCell<Vec<(Row, u64, isize)>>>;
+
+/// One source as the leader sees it.
+struct SourceRun {
+    id: SourceId,
+    description: String,
+    reader: Option<Box<dyn SourceReader>>,
+    exhausted: bool,
+    pending: Vec<Row>,
+    /// Rows handed to the dataflow so far (the source's offset).
+    consumed: u64,
+}
+
+/// An epoch that has been fed and is being computed.
+struct InFlight {
+    epoch: u64,
+    triggered: Instant,
+    latest_offset_ms: u64,
+    rows: Vec<u64>,
+    start_offsets: Vec<u64>,
+    since_previous_trigger: f64,
+}
+
+/// Where the run is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Stage {
+    /// Reading and running epochs.
+    Running,
+    /// Inputs closed; waiting for the dataflow to drain.
+    Draining,
+    /// Done.
+    Finished,
+}
+
+/// The leader's state for one query.
+pub(super) struct QueryRun {
+    spec: Arc<QuerySpec>,
+    schema: Schema,
+    sources: Vec<SourceRun>,
+    inputs: Option<Inputs>,
+    probe: ProbeHandle<u64>,
+    captured: Captured,
+    sink: Option<Box<dyn Sink>>,
+    sink_description: String,
+    /// The result table, kept for complete mode (sorted, with multiplicities).
+    table: BTreeMap<Row, isize>,
+    next_epoch: u64,
+    in_flight: Option<InFlight>,
+    next_tick: Option<Instant>,
+    last_trigger: Option<Instant>,
+    stage: Stage,
+}
+
+impl QueryRun {
+    /// Opens the sources and takes the sink; a failure to open ends the query at once.
+    pub(super) fn start(spec: Arc<QuerySpec>, built: Built, wake: &Wake) -> Self {
+        spec.shared.lock().leader = Some(wake.clone());
+        let sink = spec.sink.lock().unwrap_or_else(|p| p.into_inner()).take();
+        let sink_description = sink.as_ref().map_or_else(String::new, |s| s.description());
+        let mut run = QueryRun {
+            schema: spec.plan.schema().clone(),
+            sources: Vec::new(),
+            inputs: Some(built.inputs),
+            probe: built.probe,
+            captured: built.captured,
+            sink,
+            sink_description,
+            table: BTreeMap::new(),
+            next_epoch: 0,
+            in_flight: None,
+            next_tick: None,
+            last_trigger: None,
+            stage: Stage::Running,
+            spec,
+        };
+        for (id, source) in run.spec.plan.sources() {
+            let description = source.description();
+            let reader = match source.open(wake.clone()) {
+                Ok(mut reader) => {
+                    if run.spec.trigger.is_bounded() {
+                        reader.end_at_available_now();
+                    }
+                    Some(reader)
+                }
+                Err(e) => {
+                    run.fail(e.into());
+                    None
+                }
+            };
+            run.sources.push(SourceRun {
+                id,
+                description,
+                exhausted: reader.is_none(),
+                reader,
+                pending: Vec::new(),
+                consumed: 0,
+            });
+        }
+        if run.sink.is_none() {
+            run.fail(Error::Runtime("the query's sink was already taken".into()));
+        }
+        if run.stage == Stage::Running {
+            run.spec
+                .shared
+                .set_status("Waiting for data to arrive", false, false);
+        }
+        run
+    }
+
+    pub(super) fn finished(&self) -> bool {
+        self.stage == Stage::Finished
+    }
+
+    fn fail(&mut self, error: Error) {
+        self.spec.shared.fail(error);
+        self.close_inputs();
+    }
+
+    /// Closes the inputs (the dataflow then drains and completes) and lets the readers go.
+    fn close_inputs(&mut self) {
+        self.inputs = None;
+        for source in &mut self.sources {
+            source.reader = None;
+            source.pending.clear();
+        }
+        if self.stage == Stage::Running {
+            self.stage = Stage::Draining;
+        }
+    }
+
+    /// Does whatever is due now without blocking; returns when it next needs to act, if it
+    /// knows (otherwise a wake-up or timely activity will bring the worker back).
+    pub(super) fn step(&mut self, now: Instant) -> Option<Instant> {
+        if self.stage == Stage::Finished {
+            return None;
+        }
+        if self.stage == Stage::Running && self.spec.shared.stop_requested() {
+            info!("query {} stopping on request", self.spec.shared.id);
+            self.close_inputs();
+        }
+        if let Some(epoch) = self.in_flight.as_ref().map(|f| f.epoch) {
+            if !self.probe.less_equal(&epoch) {
+                self.complete_epoch();
+            }
+        }
+        if self.stage == Stage::Draining {
+            if self.probe.done() {
+                self.stage = Stage::Finished;
+                self.spec.shared.terminate();
+            }
+            return None;
+        }
+        let polled = Instant::now();
+        self.poll_sources();
+        let latest_offset_ms = polled.elapsed().as_millis() as u64;
+        if self.stage != Stage::Running || self.in_flight.is_some() {
+            return None;
+        }
+        let data_waiting = self.sources.iter().any(|s| !s.pending.is_empty());
+        let all_exhausted = self.sources.iter().all(|s| s.exhausted);
+        match self.spec.trigger {
+            Trigger::ProcessingTime(interval) if data_waiting && !interval.is_zero() => {
+                let tick = *self.next_tick.get_or_insert(now);
+                if now < tick {
+                    return Some(tick);
+                }
+                // The next boundary after now: missed intervals are skipped, as in Spark.
+                let mut next = tick + interval;
+                while next <= now {
+                    next += interval;
+                }
+                self.next_tick = Some(next);
+                self.start_epoch(now, latest_offset_ms);
+            }
+            // Once: a single epoch, after every source has handed over what it had at start.
+            Trigger::Once if !all_exhausted => {}
+            _ if data_waiting => self.start_epoch(now, latest_offset_ms),
+            _ => {}
+        }
+        if self.in_flight.is_none() && all_exhausted && !self.sources.iter().any(|s| !s.pending.is_empty()) {
+            debug!(
+                "query {}: every source is exhausted; finishing",
+                self.spec.shared.id
+            );
+            self.close_inputs();
+        } else if self.in_flight.is_none() {
+            self.spec
+                .shared
+                .set_status("Waiting for data to arrive", false, false);
+        }
+        if self.spec.trigger == Trigger::Once && self.next_epoch > 0 && self.in_flight.is_none() {
+            self.close_inputs();
+        }
+        None
+    }
+
+    fn poll_sources(&mut self) {
+        let max = self.spec.max_rows_per_epoch;
+        let mut failure = None;
+        for source in &mut self.sources {
+            let Some(reader) = source.reader.as_mut() else {
+                continue;
+            };
+            if source.pending.len() >= max {
+                continue;
+            }
+            let room = max - source.pending.len();
+            match reader.poll(&mut source.pending, room) {
+                Ok(ReadStatus::Open) => {}
+                Ok(ReadStatus::Exhausted) => {
+                    source.exhausted = true;
+                    source.reader = None;
+                }
+                Err(e) => {
+                    failure = Some(e);
+                    break;
+                }
+            }
+        }
+        if let Some(e) = failure {
+            self.fail(e.into());
+        }
+    }
+
+    /// Feeds the waiting rows as epoch `next_epoch` and closes that epoch.
+    fn start_epoch(&mut self, now: Instant, latest_offset_ms: u64) {
+        let Some(inputs) = self.inputs.as_mut() else {
+            return;
+        };
+        let epoch = self.next_epoch;
+        let mut rows = Vec::with_capacity(self.sources.len());
+        let mut start_offsets = Vec::with_capacity(self.sources.len());
+        for source in self.sources.iter_mut() {
+            start_offsets.push(source.consumed);
+            let Some(input) = inputs.get_mut(&source.id) else {
+                continue;
+            };
+            let n = source.pending.len() as u64;
+            for row in source.pending.drain(..) {
+                input.insert(row);
+            }
+            source.consumed += n;
+            rows.push(n);
+        }
+        for input in inputs.values_mut() {
+            input.advance_to(epoch + 1);
+            input.flush();
+        }
+        let since_previous_trigger = self
+            .last_trigger
+            .map_or(0.0, |t| now.saturating_duration_since(t).as_secs_f64());
+        self.last_trigger = Some(now);
+        self.in_flight = Some(InFlight {
+            epoch,
+            triggered: now,
+            latest_offset_ms,
+            rows,
+            start_offsets,
+            since_previous_trigger,
+        });
+        self.spec.shared.set_status("Processing new data", true, true);
+    }
+
+    /// The probe has passed the in-flight epoch: its output is all here.
+    fn complete_epoch(&mut self) {
+        let Some(flight) = self.in_flight.take() else {
+            return;
+        };
+        let mut changes: Vec<(Row, isize)> = {
+            let mut captured = self.captured.borrow_mut();
+            let (now, later): (Vec<_>, Vec<_>) = captured.drain(..).partition(|(_, t, _)| *t <= flight.epoch);
+            *captured = later;
+            now.into_iter().map(|(row, _, diff)| (row, diff)).collect()
+        };
+        consolidate(&mut changes);
+        let rows_updated = changes.iter().filter(|(_, d)| *d > 0).count() as u64;
+        let rows = self.shape_output(changes);
+        let batch = Batch {
+            id: flight.epoch,
+            schema: &self.schema,
+            rows: &rows,
+            mode: self.spec.mode,
+        };
+        let written = match self.sink.as_mut() {
+            Some(sink) => sink.add_batch(&batch),
+            None => Ok(()),
+        };
+        self.next_epoch = flight.epoch + 1;
+        if let Err(e) = written {
+            self.fail(e.into());
+            return;
+        }
+        self.report(flight, rows.len() as u64, rows_updated);
+    }
+
+    /// Turns an epoch's consolidated changes into what the output mode writes, sorted.
+    fn shape_output(&mut self, changes: Vec<(Row, isize)>) -> Vec<Row> {
+        let repeat = |rows: &mut Vec<Row>, row: &Row, times: isize| {
+            rows.extend(std::iter::repeat_n(row, times.max(0) as usize).cloned())
+        };
+        let mut rows = Vec::new();
+        match self.spec.mode {
+            OutputMode::Append => {
+                for (row, diff) in &changes {
+                    repeat(&mut rows, row, *diff);
+                }
+            }
+            OutputMode::Update => {
+                rows.extend(changes.iter().filter(|(_, d)| *d > 0).map(|(r, _)| r.clone()));
+            }
+            OutputMode::Complete => {
+                for (row, diff) in changes {
+                    let count = self.table.entry(row.clone()).or_insert(0);
+                    *count += diff;
+                    if *count == 0 {
+                        self.table.remove(&row);
+                    }
+                }
+                for (row, count) in &self.table {
+                    repeat(&mut rows, row, *count);
+                }
+            }
+        }
+        rows.sort();
+        rows
+    }
+
+    fn report(&mut self, flight: InFlight, output_rows: u64, rows_updated: u64) {
+        let total_ms = flight.triggered.elapsed().as_millis() as u64;
+        // From the trigger to the sink's return, less the source polling before the trigger.
+        let add_batch_ms = total_ms.saturating_sub(flight.latest_offset_ms);
+        let processing_secs = flight.triggered.elapsed().as_secs_f64().max(1e-9);
+        let rate = |n: u64, secs: f64| if secs > 0.0 { n as f64 / secs } else { 0.0 };
+        let num_input_rows: u64 = flight.rows.iter().sum();
+        let sources = self
+            .sources
+            .iter()
+            .zip(flight.rows.iter().zip(&flight.start_offsets))
+            .map(|(source, (&n, &start))| SourceProgress {
+                description: source.description.clone(),
+                start_offset: start,
+                end_offset: start + n,
+                latest_offset: source.consumed + source.pending.len() as u64,
+                num_input_rows: n,
+                input_rows_per_second: rate(n, flight.since_previous_trigger),
+                processed_rows_per_second: rate(n, processing_secs),
+            })
+            .collect();
+        let state_operators = if self.spec.plan.has_aggregation() {
+            vec![StateOperatorProgress {
+                operator_name: "aggregate".into(),
+                num_rows_total: if self.spec.mode == OutputMode::Complete {
+                    self.table.len() as u64
+                } else {
+                    0
+                },
+                num_rows_updated: rows_updated,
+            }]
+        } else {
+            Vec::new()
+        };
+        let duration_ms = BTreeMap::from([
+            ("addBatch".to_string(), add_batch_ms),
+            ("commitOffsets".to_string(), 0),
+            ("getBatch".to_string(), 0),
+            ("latestOffset".to_string(), flight.latest_offset_ms),
+            ("queryPlanning".to_string(), 0),
+            ("triggerExecution".to_string(), total_ms),
+            ("walCommit".to_string(), 0),
+        ]);
+        let progress = QueryProgress {
+            id: self.spec.shared.id.to_string(),
+            run_id: self.spec.shared.run_id.to_string(),
+            name: self.spec.shared.name.clone(),
+            timestamp: chrono::Utc::now().format("%Y-%m-%dT%H:%M:%S%.3fZ").to_string(),
+            batch_id: flight.epoch,
+            batch_duration: total_ms,
+            num_input_rows,
+            input_rows_per_second: rate(num_input_rows, flight.since_previous_trigger),
+            processed_rows_per_second: rate(num_input_rows, processing_secs),
+            duration_ms,
+            event_time: BTreeMap::new(),
+            state_operators,
+            sources,
+            sink: SinkProgress {
+                description: self.sink_description.clone(),
+                num_output_rows: output_rows,
+            },
+        };
+        self.spec.shared.record_progress(progress);
+    }
+}

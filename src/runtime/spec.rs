@@ -1,0 +1,22 @@
+//! [`QuerySpec`]: everything a worker needs to build and drive one query.
+
+use std::sync::{Arc, Mutex};
+
+use super::query::Shared;
+use super::trigger::Trigger;
+use crate::connectors::Sink;
+use crate::plan::{LogicalPlan, OutputMode};
+
+/// Rows a source may have waiting before its reader is no longer polled (backpressure).
+pub(crate) const DEFAULT_MAX_ROWS_PER_EPOCH: usize = 1 << 20;
+
+/// A query ready to run: its plan, how to output it, and its handle's shared state.
+pub(crate) struct QuerySpec {
+    pub(crate) plan: Arc<LogicalPlan>,
+    pub(crate) mode: OutputMode,
+    pub(crate) trigger: Trigger,
+    /// Taken by the leader worker; other workers never write output.
+    pub(crate) sink: Mutex<Option<Box<dyn Sink>>>,
+    pub(crate) shared: Arc<Shared>,
+    pub(crate) max_rows_per_epoch: usize,
+}

@@ -1,0 +1,84 @@
+//! What every worker runs: build each query's dataflow, then either drive (worker 0) or step.
+
+use std::cell::RefCell;
+use std::rc::Rc;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use differential_dataflow::collection::AsCollection;
+use timely::dataflow::operators::probe::Handle as ProbeHandle;
+use timely::dataflow::operators::Exchange;
+use timely::worker::Worker;
+
+use super::driver::{Captured, QueryRun};
+use super::spec::QuerySpec;
+use crate::compile::{compile, Inputs};
+use crate::connectors::Wake;
+
+/// The longest the leader parks without a wake-up: an upper bound on how late it notices a
+/// deadline that nothing signalled.
+const MAX_PARK: Duration = Duration::from_millis(250);
+
+/// One query's dataflow as built on this worker.
+pub(super) struct Built {
+    pub(super) inputs: Inputs,
+    pub(super) probe: ProbeHandle<u64>,
+    pub(super) captured: Captured,
+}
+
+fn build(worker: &mut Worker, spec: &QuerySpec) -> Built {
+    let probe = ProbeHandle::new();
+    let captured: Captured = Rc::new(RefCell::new(Vec::new()));
+    let mut inputs = Inputs::new();
+    let buffer = captured.clone();
+    worker.dataflow::<u64, _, _>(|scope| {
+        // All output goes to worker 0, where the sink runs; the probe after it tells when an
+        // epoch's output is complete.
+        compile(&spec.plan, scope, &mut inputs)
+            .inner
+            .exchange(|_| 0)
+            .as_collection()
+            .inspect(move |(row, time, diff)| buffer.borrow_mut().push((row.clone(), *time, *diff)))
+            .probe_with(&probe);
+    });
+    Built {
+        inputs,
+        probe,
+        captured,
+    }
+}
+
+pub(super) fn run(worker: &mut Worker, specs: &[Arc<QuerySpec>]) {
+    let built: Vec<Built> = specs.iter().map(|spec| build(worker, spec)).collect();
+    if worker.index() != 0 {
+        // Only the leader feeds inputs: close ours so the frontier follows the leader's.
+        drop(built);
+        while worker.has_dataflows() {
+            worker.step_or_park(None);
+        }
+        return;
+    }
+    let wake = Wake::current();
+    let mut runs: Vec<QueryRun> = specs
+        .iter()
+        .zip(built)
+        .map(|(spec, built)| QueryRun::start(spec.clone(), built, &wake))
+        .collect();
+    loop {
+        let now = Instant::now();
+        let mut deadline: Option<Instant> = None;
+        for run in runs.iter_mut() {
+            if let Some(at) = run.step(now) {
+                deadline = Some(deadline.map_or(at, |d| d.min(at)));
+            }
+        }
+        if runs.iter().all(QueryRun::finished) {
+            break;
+        }
+        let park = deadline.map_or(MAX_PARK, |at| at.saturating_duration_since(now).min(MAX_PARK));
+        worker.step_or_park(Some(park));
+    }
+    while worker.has_dataflows() {
+        worker.step_or_park(None);
+    }
+}

@@ -1,0 +1,146 @@
+//! [`DataFrame`] and [`GroupedData`]: the structured API's query builder.
+
+use std::fmt;
+use std::sync::Arc;
+
+use super::{DataStreamWriter, Session};
+use crate::data::Schema;
+use crate::error::Result;
+use crate::expr::{col, count, Expr};
+use crate::plan::LogicalPlan;
+
+/// A streaming query under construction, like Spark's `DataFrame`: each call returns a new
+/// DataFrame and checks its columns and types at once.
+#[derive(Clone)]
+pub struct DataFrame {
+    session: Session,
+    plan: Arc<LogicalPlan>,
+}
+
+impl fmt::Debug for DataFrame {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "DataFrame[{}]", self.plan.schema().names().join(", "))
+    }
+}
+
+impl DataFrame {
+    pub(crate) fn new(session: Session, plan: LogicalPlan) -> Self {
+        DataFrame {
+            session,
+            plan: Arc::new(plan),
+        }
+    }
+
+    fn with_plan(&self, plan: LogicalPlan) -> Self {
+        DataFrame::new(self.session.clone(), plan)
+    }
+
+    /// The session this DataFrame belongs to.
+    pub fn session(&self) -> &Session {
+        &self.session
+    }
+
+    /// The logical plan.
+    pub fn plan(&self) -> &Arc<LogicalPlan> {
+        &self.plan
+    }
+
+    /// The output schema.
+    pub fn schema(&self) -> &Schema {
+        self.plan.schema()
+    }
+
+    /// Always true: every DataFrame here is a stream.
+    pub fn is_streaming(&self) -> bool {
+        true
+    }
+
+    /// The schema as Spark's `printSchema()` tree.
+    pub fn print_schema(&self) {
+        print!("{}", self.schema());
+    }
+
+    /// The logical plan as text (Spark's `explain()`).
+    pub fn explain(&self) -> String {
+        self.plan.to_string()
+    }
+
+    /// Computes new columns: `select([explode(split(col("value"), " ")).alias("word")])`.
+    pub fn select(&self, exprs: impl IntoIterator<Item = Expr>) -> Result<DataFrame> {
+        Ok(self.with_plan(LogicalPlan::project(
+            self.plan.clone(),
+            exprs.into_iter().collect(),
+        )?))
+    }
+
+    /// Keeps the rows for which `condition` is true.
+    pub fn filter(&self, condition: Expr) -> Result<DataFrame> {
+        Ok(self.with_plan(LogicalPlan::filter(self.plan.clone(), condition)?))
+    }
+
+    /// Same as [`filter`](Self::filter) (Spark's `where`).
+    pub fn where_(&self, condition: Expr) -> Result<DataFrame> {
+        self.filter(condition)
+    }
+
+    /// Adds a column, or replaces the one with the same name.
+    pub fn with_column(&self, name: &str, expr: Expr) -> Result<DataFrame> {
+        let mut exprs: Vec<Expr> = Vec::with_capacity(self.schema().len() + 1);
+        let mut replaced = false;
+        for field in self.schema().fields() {
+            if field.name.eq_ignore_ascii_case(name) {
+                exprs.push(expr.clone().alias(name));
+                replaced = true;
+            } else {
+                exprs.push(col(&field.name));
+            }
+        }
+        if !replaced {
+            exprs.push(expr.alias(name));
+        }
+        self.select(exprs)
+    }
+
+    /// Groups by the given expressions; aggregate with [`GroupedData::count`] or
+    /// [`GroupedData::agg`]. An empty key list aggregates all rows into one.
+    pub fn group_by(&self, keys: impl IntoIterator<Item = Expr>) -> GroupedData {
+        GroupedData {
+            df: self.clone(),
+            keys: keys.into_iter().collect(),
+        }
+    }
+
+    /// Aggregates all rows into one (Spark's `df.agg(..)`).
+    pub fn agg(&self, aggs: impl IntoIterator<Item = Expr>) -> Result<DataFrame> {
+        self.group_by([]).agg(aggs)
+    }
+
+    /// Starts describing how to write the stream.
+    pub fn write_stream(&self) -> DataStreamWriter {
+        DataStreamWriter::new(self.clone())
+    }
+}
+
+/// A DataFrame grouped by keys, waiting for its aggregates (Spark's `GroupedData`).
+#[derive(Clone, Debug)]
+pub struct GroupedData {
+    df: DataFrame,
+    keys: Vec<Expr>,
+}
+
+impl GroupedData {
+    /// The number of rows per group, in a column named `count`.
+    pub fn count(&self) -> Result<DataFrame> {
+        self.agg([count(col("*")).alias("count")])
+    }
+
+    /// The given aggregates per group: `agg([sum(col("x")), avg(col("x")).alias("mean")])`.
+    pub fn agg(&self, aggs: impl IntoIterator<Item = Expr>) -> Result<DataFrame> {
+        let plan = LogicalPlan::aggregate(
+            self.df.plan.clone(),
+            self.keys.clone(),
+            aggs.into_iter().collect(),
+        )?;
+        Ok(self.df.with_plan(plan))
+    }
+}

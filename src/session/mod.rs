@@ -1,0 +1,158 @@
+//! The entry points a Spark user knows: [`Session`], `read_stream()`, [`DataFrame`],
+//! `write_stream()`.
+
+mod dataframe;
+mod reader;
+mod writer;
+
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+
+pub use dataframe::{DataFrame, GroupedData};
+pub use reader::DataStreamReader;
+pub use writer::DataStreamWriter;
+
+use crate::connectors::memory::MemoryTable;
+use crate::error::{Error, Result};
+use crate::runtime::ClusterConfig;
+
+/// The entry point, like Spark's `SparkSession`: holds the cluster configuration and the
+/// memory sinks' tables.
+#[derive(Clone, Debug)]
+pub struct Session {
+    inner: Arc<SessionInner>,
+}
+
+#[derive(Debug)]
+struct SessionInner {
+    app_name: String,
+    cluster: ClusterConfig,
+    memory_tables: Mutex<HashMap<String, MemoryTable>>,
+}
+
+impl Session {
+    /// Starts configuring a session.
+    pub fn builder() -> SessionBuilder {
+        SessionBuilder::default()
+    }
+
+    /// Reads streams: `session.read_stream().format("socket").option(..).load()`.
+    pub fn read_stream(&self) -> DataStreamReader {
+        DataStreamReader::new(self.clone())
+    }
+
+    /// The application name.
+    pub fn app_name(&self) -> &str {
+        &self.inner.app_name
+    }
+
+    /// Where queries run.
+    pub fn cluster(&self) -> &ClusterConfig {
+        &self.inner.cluster
+    }
+
+    /// The table of the memory sink of the query named `name` (Spark: `spark.table(name)`).
+    pub fn memory_table(&self, name: &str) -> Option<MemoryTable> {
+        self.inner
+            .memory_tables
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(name)
+            .cloned()
+    }
+
+    pub(crate) fn register_memory_table(&self, name: &str) -> MemoryTable {
+        let table = MemoryTable::default();
+        self.inner
+            .memory_tables
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .insert(name.to_string(), table.clone());
+        table
+    }
+}
+
+/// Configures a [`Session`]: `Session::builder().app_name("x").workers(4).get_or_create()`.
+#[derive(Clone, Debug, Default)]
+pub struct SessionBuilder {
+    app_name: Option<String>,
+    cluster: ClusterConfig,
+    master: Option<String>,
+}
+
+impl SessionBuilder {
+    /// The application's name.
+    pub fn app_name(mut self, name: &str) -> Self {
+        self.app_name = Some(name.to_string());
+        self
+    }
+
+    /// Spark's `master("local[N]")` / `local[*]` / `local`: sets the worker threads.
+    pub fn master(mut self, master: &str) -> Self {
+        self.master = Some(master.to_string());
+        self
+    }
+
+    /// Worker threads in this process.
+    pub fn workers(mut self, n: usize) -> Self {
+        self.cluster.workers = n;
+        self
+    }
+
+    /// Number of processes in a cluster run.
+    pub fn processes(mut self, n: usize) -> Self {
+        self.cluster.processes = n;
+        self
+    }
+
+    /// This process's index in a cluster run.
+    pub fn process(mut self, index: usize) -> Self {
+        self.cluster.process = index;
+        self
+    }
+
+    /// The hostfile of a cluster run: one `host:port` per process.
+    pub fn hostfile(mut self, path: impl Into<PathBuf>) -> Self {
+        self.cluster.hostfile = Some(path.into());
+        self
+    }
+
+    /// The whole cluster configuration at once.
+    pub fn cluster(mut self, cluster: ClusterConfig) -> Self {
+        self.cluster = cluster;
+        self
+    }
+
+    /// Builds the session, checking the configuration.
+    pub fn get_or_create(self) -> Result<Session> {
+        let mut cluster = self.cluster;
+        if let Some(master) = &self.master {
+            cluster.workers = parse_master(master)?;
+        }
+        cluster.addresses()?;
+        Ok(Session {
+            inner: Arc::new(SessionInner {
+                app_name: self.app_name.unwrap_or_else(|| "tidewater".into()),
+                cluster,
+                memory_tables: Mutex::default(),
+            }),
+        })
+    }
+}
+
+fn parse_master(master: &str) -> Result<usize> {
+    let bad = || Error::InvalidOption(format!("master `{master}`: use local, local[N] or local[*]"));
+    let m = master.trim();
+    if m == "local" {
+        return Ok(1);
+    }
+    let inner = m
+        .strip_prefix("local[")
+        .and_then(|r| r.strip_suffix(']'))
+        .ok_or_else(bad)?;
+    if inner == "*" {
+        return Ok(std::thread::available_parallelism().map_or(1, |n| n.get()));
+    }
+    inner.parse::<usize>().ok().filter(|n| *n > 0).ok_or_else(bad)
+}

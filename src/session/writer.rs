@@ -1,0 +1,151 @@
+//! [`DataStreamWriter`]: `write_stream().output_mode(..).format(..).start()`.
+
+use std::io::Write;
+use std::sync::{Arc, Mutex};
+
+use super::DataFrame;
+use crate::connectors::console::{ConsoleSink, ConsoleTarget};
+use crate::connectors::foreach_batch::{BatchFn, ForeachBatchSink};
+use crate::connectors::memory::MemorySink;
+use crate::connectors::noop::NoopSink;
+use crate::connectors::{Batch, Options, Sink};
+use crate::error::{Error, Result};
+use crate::plan::{validate_output_mode, OutputMode};
+use crate::runtime::{launch, QuerySpec, Shared, StreamingQuery, Trigger, DEFAULT_MAX_ROWS_PER_EPOCH};
+
+/// The sink formats `start()` knows.
+const SINK_FORMATS: &str = "console, memory, noop, foreach_batch";
+
+/// Describes where and how a streaming DataFrame is written, like Spark's `DataStreamWriter`.
+pub struct DataStreamWriter {
+    df: DataFrame,
+    format: String,
+    output_mode: std::result::Result<OutputMode, Error>,
+    options: Options,
+    trigger: Trigger,
+    query_name: Option<String>,
+    foreach_batch: Option<BatchFn>,
+    console_target: Option<Box<dyn Write + Send>>,
+}
+
+impl DataStreamWriter {
+    pub(super) fn new(df: DataFrame) -> Self {
+        DataStreamWriter {
+            df,
+            format: "console".into(),
+            output_mode: Ok(OutputMode::Append),
+            options: Options::default(),
+            trigger: Trigger::Default,
+            query_name: None,
+            foreach_batch: None,
+            console_target: None,
+        }
+    }
+
+    /// `append` (the default), `update` or `complete`; a bad name fails at `start()`.
+    pub fn output_mode(mut self, mode: &str) -> Self {
+        self.output_mode = mode.parse();
+        self
+    }
+
+    /// The sink format: `console` (the default), `memory`, `noop`.
+    pub fn format(mut self, format: &str) -> Self {
+        self.format = format.to_ascii_lowercase();
+        self
+    }
+
+    /// One sink option (`numRows`, `truncate`, ...).
+    pub fn option(mut self, key: &str, value: impl ToString) -> Self {
+        self.options.set(key, value);
+        self
+    }
+
+    /// When epochs run; see [`Trigger`].
+    pub fn trigger(mut self, trigger: Trigger) -> Self {
+        self.trigger = trigger;
+        self
+    }
+
+    /// The query's name (also the memory sink's table name).
+    pub fn query_name(mut self, name: &str) -> Self {
+        self.query_name = Some(name.to_string());
+        self
+    }
+
+    /// Calls `f` with each epoch's output instead of writing to a format (Spark's
+    /// `foreachBatch`). An error from `f` stops the query with that error.
+    pub fn foreach_batch<F, E>(mut self, mut f: F) -> Self
+    where
+        F: FnMut(&Batch<'_>) -> std::result::Result<(), E> + Send + 'static,
+        E: Into<Box<dyn std::error::Error + Send + Sync>>,
+    {
+        self.format = "foreach_batch".into();
+        self.foreach_batch = Some(Box::new(move |batch: &Batch<'_>| f(batch).map_err(Into::into)));
+        self
+    }
+
+    /// Sends the console sink's output to `writer` instead of standard output.
+    pub fn console_writer(mut self, writer: impl Write + Send + 'static) -> Self {
+        self.console_target = Some(Box::new(writer));
+        self
+    }
+
+    fn sink(&mut self, mode: OutputMode) -> Result<Box<dyn Sink>> {
+        let _ = mode;
+        Ok(match self.format.as_str() {
+            "console" => {
+                let target = match self.console_target.take() {
+                    Some(w) => ConsoleTarget::Writer(w),
+                    None => ConsoleTarget::Stdout,
+                };
+                Box::new(ConsoleSink::from_options(&self.options, target)?)
+            }
+            "memory" => {
+                let name = self.query_name.as_deref().ok_or_else(|| {
+                    Error::InvalidOption("the memory sink needs a query name: call query_name(..)".into())
+                })?;
+                Box::new(MemorySink::new(
+                    name,
+                    self.df.session().register_memory_table(name),
+                ))
+            }
+            "noop" => Box::new(NoopSink),
+            "foreach_batch" => {
+                let f = self
+                    .foreach_batch
+                    .take()
+                    .ok_or_else(|| Error::InvalidOption("foreach_batch needs a function".into()))?;
+                Box::new(ForeachBatchSink::new(f))
+            }
+            _ => {
+                return Err(Error::UnknownFormat {
+                    kind: "sink",
+                    format: self.format.clone(),
+                    known: SINK_FORMATS,
+                })
+            }
+        })
+    }
+
+    /// Checks the query against its output mode and starts it. Returns at once; the handle
+    /// waits, stops and reports.
+    pub fn start(mut self) -> Result<StreamingQuery> {
+        let mode = std::mem::replace(&mut self.output_mode, Ok(OutputMode::Append))?;
+        validate_output_mode(self.df.plan(), mode)?;
+        let sink = self.sink(mode)?;
+        let spec = QuerySpec {
+            plan: self.df.plan().clone(),
+            mode,
+            trigger: self.trigger,
+            sink: Mutex::new(Some(sink)),
+            shared: Shared::new(self.query_name.clone()),
+            max_rows_per_epoch: self
+                .options
+                .parse_or("maxRowsPerTrigger", DEFAULT_MAX_ROWS_PER_EPOCH)?,
+        };
+        let mut queries = launch(self.df.session().cluster(), vec![Arc::new(spec)])?;
+        queries
+            .pop()
+            .ok_or_else(|| Error::Runtime("no query was started".into()))
+    }
+}
