@@ -158,6 +158,7 @@ impl QueryRun {
         if self.stage == Stage::Finished {
             return None;
         }
+        let drain_request = self.spec.shared.drain_requested();
         if self.stage == Stage::Running && self.spec.shared.stop_requested() {
             info!("query {} stopping on request", self.spec.shared.id);
             self.close_inputs();
@@ -207,10 +208,11 @@ impl QueryRun {
                 self.spec.shared.id
             );
             self.close_inputs();
-        } else if self.in_flight.is_none() {
+        } else if self.in_flight.is_none() && !self.sources.iter().any(|s| !s.pending.is_empty()) {
             self.spec
                 .shared
                 .set_status("Waiting for data to arrive", false, false);
+            self.spec.shared.drained(drain_request);
         }
         if self.spec.trigger == Trigger::Once && self.next_epoch > 0 && self.in_flight.is_none() {
             self.close_inputs();

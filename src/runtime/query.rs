@@ -29,6 +29,10 @@ pub(crate) struct State {
     pub(crate) stop_requested: bool,
     /// The leader worker, woken on `stop()`.
     pub(crate) leader: Option<Wake>,
+    /// `process_all_available` calls so far; the leader answers each with `drained`.
+    pub(crate) drain_requested: u64,
+    /// The last request the leader saw answered: everything available then was processed.
+    pub(crate) drained: u64,
 }
 
 /// What a query's handle and its workers share.
@@ -58,6 +62,8 @@ impl Shared {
                 exception: None,
                 stop_requested: false,
                 leader: None,
+                drain_requested: 0,
+                drained: 0,
             }),
             changed: Condvar::new(),
         })
@@ -96,6 +102,20 @@ impl Shared {
 
     pub(crate) fn stop_requested(&self) -> bool {
         self.lock().stop_requested
+    }
+
+    /// The newest `process_all_available` request, read before the leader polls its sources.
+    pub(crate) fn drain_requested(&self) -> u64 {
+        self.lock().drain_requested
+    }
+
+    /// The leader found nothing left to do after the poll that followed `request`.
+    pub(crate) fn drained(&self, request: u64) {
+        let mut state = self.lock();
+        if request > state.drained {
+            state.drained = request;
+            self.changed.notify_all();
+        }
     }
 
     pub(crate) fn terminate(&self) {
@@ -184,6 +204,22 @@ impl StreamingQuery {
         }
         drop(self.shared.wait_terminated(None));
         Ok(())
+    }
+
+    /// Waits until every row the sources had made available when this was called has been
+    /// processed and written, or the query has ended (Spark's `processAllAvailable`; meant for
+    /// tests). Returns the query's error if it failed.
+    pub fn process_all_available(&self) -> Result<()> {
+        let mut state = self.shared.lock();
+        state.drain_requested += 1;
+        let request = state.drain_requested;
+        if let Some(leader) = &state.leader {
+            leader.wake();
+        }
+        while state.drained < request && state.phase == Phase::Running {
+            state = self.shared.changed.wait(state).unwrap_or_else(|p| p.into_inner());
+        }
+        state.exception.clone().map_or(Ok(()), Err)
     }
 
     /// True until the query has ended.

@@ -1,0 +1,137 @@
+//! Helpers shared by the end-to-end tests: seeded input, reference answers computed without the
+//! engine, and a collector of the batches a query writes.
+#![allow(dead_code)]
+
+use std::collections::BTreeMap;
+use std::sync::{Arc, Mutex};
+
+use tidewater::prelude::*;
+
+/// A small deterministic generator (SplitMix64), so inputs are the same on every run.
+pub struct Seeded(u64);
+
+impl Seeded {
+    pub fn new(seed: u64) -> Self {
+        Seeded(seed)
+    }
+
+    pub fn next(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        z ^ (z >> 31)
+    }
+
+    pub fn below(&mut self, n: u64) -> u64 {
+        self.next() % n
+    }
+}
+
+/// Lines of words from a small vocabulary, with the awkward cases Spark's `split(value, " ")`
+/// must handle: double spaces, leading and trailing spaces, and empty lines.
+pub fn word_lines(seed: u64, lines: usize) -> Vec<String> {
+    const VOCABULARY: [&str; 12] = [
+        "apple",
+        "banana",
+        "cherry",
+        "date",
+        "elder",
+        "fig",
+        "grape",
+        "a",
+        "b",
+        "the",
+        "of",
+        "Ünïcödé",
+    ];
+    let mut rng = Seeded::new(seed);
+    (0..lines)
+        .map(|_| {
+            let mut line = String::new();
+            match rng.below(10) {
+                0 => return String::new(),
+                1 => line.push(' '),
+                _ => {}
+            }
+            for i in 0..=rng.below(8) {
+                if i > 0 {
+                    line.push_str(if rng.below(6) == 0 { "  " } else { " " });
+                }
+                line.push_str(VOCABULARY[rng.below(VOCABULARY.len() as u64) as usize]);
+            }
+            if rng.below(8) == 0 {
+                line.push(' ');
+            }
+            line
+        })
+        .collect()
+}
+
+/// The words of a line as Spark's `split(line, " ")` defines them (Java's `split` with limit
+/// -1): the pieces between single spaces, empty ones included. Written as a character scan,
+/// independently of the engine's splitter.
+pub fn spark_split_words(line: &str) -> Vec<String> {
+    let mut words = vec![String::new()];
+    for c in line.chars() {
+        if c == ' ' {
+            words.push(String::new());
+        } else if let Some(last) = words.last_mut() {
+            last.push(c);
+        }
+    }
+    words
+}
+
+/// The word count of `lines`, computed directly.
+pub fn reference_counts(lines: &[String]) -> BTreeMap<String, i64> {
+    let mut counts = BTreeMap::new();
+    for line in lines {
+        for word in spark_split_words(line) {
+            *counts.entry(word).or_insert(0) += 1;
+        }
+    }
+    counts
+}
+
+/// Batches written by a query, as `(batch id, rows)`.
+#[derive(Clone, Default)]
+pub struct Collected(Arc<Mutex<Vec<(u64, Vec<Row>)>>>);
+
+impl Collected {
+    pub fn batches(&self) -> Vec<(u64, Vec<Row>)> {
+        self.0.lock().unwrap().clone()
+    }
+
+    /// Attaches this collector to a writer as its `foreach_batch` function.
+    pub fn attach(&self, writer: DataStreamWriter) -> DataStreamWriter {
+        let sink = self.0.clone();
+        writer.foreach_batch(move |batch: &Batch<'_>| -> Result<()> {
+            sink.lock().unwrap().push((batch.id, batch.rows.to_vec()));
+            Ok(())
+        })
+    }
+}
+
+/// `(word, count)` rows as a map; panics on a malformed row (a test failure).
+pub fn counts_of(rows: &[Row]) -> BTreeMap<String, i64> {
+    rows.iter()
+        .map(|r| {
+            let word = r[0].as_str().expect("word is a string").to_string();
+            let count = r[1].as_i64().expect("count is an integer");
+            (word, count)
+        })
+        .collect()
+}
+
+/// Runs `f` with the query's result, failing the test (not hanging) if it takes over a minute.
+pub fn await_within(query: &StreamingQuery, what: &str) -> Result<()> {
+    match query.await_termination_timeout(std::time::Duration::from_secs(60)) {
+        Ok(true) => Ok(()),
+        Ok(false) => {
+            let _ = query.stop();
+            panic!("{what}: the query did not finish within 60 s");
+        }
+        Err(e) => Err(e),
+    }
+}

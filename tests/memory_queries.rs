@@ -1,0 +1,326 @@
+//! Queries over in-memory input, epoch by epoch (`process_all_available` closes each epoch), with
+//! expected results worked out by hand or computed directly from the input.
+
+mod common;
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use common::*;
+use tidewater::prelude::*;
+
+fn sales_schema() -> Schema {
+    Schema::new([
+        Field::new("shop", DataType::String),
+        Field::new("item", DataType::String),
+        Field::new("amount", DataType::Int64),
+    ])
+}
+
+fn session(workers: usize) -> Session {
+    Session::builder()
+        .workers(workers)
+        .get_or_create()
+        .expect("session")
+}
+
+#[test]
+fn append_mode_filter_and_with_column_emit_each_match_once() {
+    for workers in [1, 2] {
+        let input = MemoryStream::new(sales_schema());
+        let spark = session(workers);
+        let big = spark
+            .read_stream()
+            .memory(&input)
+            .filter(col("amount").gt_eq(10))
+            .and_then(|df| df.with_column("double", col("amount") * 2))
+            .and_then(|df| df.select([col("shop"), col("double")]))
+            .expect("plan");
+        let collected = Collected::default();
+        let query = collected.attach(big.write_stream()).start().expect("start");
+        let epochs = [
+            vec![row!["x", "pen", 5], row!["y", "ink", 10], row!["x", "cap", 12]],
+            vec![row!["y", "pen", 3]],
+            vec![row!["z", "pad", 40], row!["y", "ink", 10]],
+        ];
+        for rows in &epochs {
+            input.add_data(rows.clone());
+            query.process_all_available().expect("processed");
+        }
+        input.end();
+        await_within(&query, "filter").expect("finishes");
+        // By hand: amounts >= 10, doubled; the empty middle epoch still produces a batch.
+        let expected = vec![
+            (0, vec![row!["x", 24], row!["y", 20]]),
+            (1, vec![]),
+            (2, vec![row!["y", 20], row!["z", 80]]),
+        ];
+        assert_eq!(collected.batches(), expected, "{workers} worker(s)");
+    }
+}
+
+#[test]
+fn aggregates_per_key_follow_spark_and_update_per_epoch() {
+    for workers in [1, 2] {
+        let input = MemoryStream::new(sales_schema());
+        let spark = session(workers);
+        let stats = spark
+            .read_stream()
+            .memory(&input)
+            .group_by([col("shop")])
+            .agg([
+                count(col("*")).alias("n"),
+                sum(col("amount")),
+                avg(col("amount")),
+                min(col("item")),
+                max(col("amount")).alias("top"),
+            ])
+            .expect("plan");
+        assert_eq!(
+            stats.schema().names(),
+            ["shop", "n", "sum(amount)", "avg(amount)", "min(item)", "top"]
+        );
+        let collected = Collected::default();
+        let query = collected
+            .attach(stats.write_stream().output_mode("update"))
+            .start()
+            .expect("start");
+        input.add_data([row!["x", "pen", 5], row!["y", "ink", 10], row!["x", "cap", 12]]);
+        query.process_all_available().expect("epoch 0");
+        input.add_data([row!["y", "pad", 1]]);
+        query.process_all_available().expect("epoch 1");
+        input.end();
+        await_within(&query, "aggregates").expect("finishes");
+        let expected = vec![
+            (
+                0,
+                vec![
+                    row!["x", 2, 17, 8.5, "cap", 12],
+                    row!["y", 1, 10, 10.0, "ink", 10],
+                ],
+            ),
+            (1, vec![row!["y", 2, 11, 5.5, "ink", 10]]),
+        ];
+        assert_eq!(collected.batches(), expected, "{workers} worker(s)");
+    }
+}
+
+#[test]
+fn global_aggregation_and_nulls() {
+    let schema = Schema::new([Field::new("v", DataType::Int64)]);
+    let input = MemoryStream::new(schema);
+    let spark = session(2);
+    let totals = spark
+        .read_stream()
+        .memory(&input)
+        .agg([
+            count(col("*")).alias("rows"),
+            count(col("v")).alias("values"),
+            sum(col("v")),
+            avg(col("v")),
+        ])
+        .expect("plan");
+    let collected = Collected::default();
+    let query = collected
+        .attach(totals.write_stream().output_mode("complete"))
+        .start()
+        .expect("start");
+    input.add_data([row![Value::Null]]);
+    query.process_all_available().expect("epoch 0");
+    input.add_data([row![4], row![Value::Null], row![8]]);
+    query.process_all_available().expect("epoch 1");
+    input.end();
+    await_within(&query, "global").expect("finishes");
+    // By hand: sum and avg of no values are null; count(*) counts null rows, count(v) does not.
+    let expected = vec![
+        (0, vec![row![1, 0, Value::Null, Value::Null]]),
+        (1, vec![row![4, 2, 12, 6.0]]),
+    ];
+    assert_eq!(collected.batches(), expected);
+}
+
+#[test]
+fn complete_mode_memory_table_holds_the_latest_result() {
+    let input = MemoryStream::new(Schema::new([Field::new("value", DataType::String)]));
+    let spark = session(2);
+    let lines = word_lines(5, 300);
+    let counts = spark
+        .read_stream()
+        .memory(&input)
+        .select([explode(split(col("value"), " ")).alias("word")])
+        .and_then(|w| w.group_by([col("word")]).count())
+        .expect("plan");
+    let query = counts
+        .write_stream()
+        .output_mode("complete")
+        .format("memory")
+        .query_name("counts")
+        .start()
+        .expect("start");
+    for chunk in lines.chunks(100) {
+        input.add_data(chunk.iter().map(|l| row![l.as_str()]));
+        query.process_all_available().expect("processed");
+    }
+    let table = spark.memory_table("counts").expect("registered");
+    assert_eq!(table.batches().len(), 3);
+    assert_eq!(counts_of(&table.rows()), reference_counts(&lines));
+    query.stop().expect("stop");
+    assert!(!query.is_active());
+}
+
+#[test]
+fn available_now_processes_what_exists_then_finishes() {
+    let input = MemoryStream::new(Schema::new([Field::new("value", DataType::String)]));
+    input.add_data([row!["a b"], row!["b"]]);
+    let spark = session(1);
+    let counts = spark
+        .read_stream()
+        .memory(&input)
+        .select([explode(split(col("value"), " ")).alias("word")])
+        .and_then(|w| w.group_by([col("word")]).count())
+        .expect("plan");
+    let collected = Collected::default();
+    let query = collected
+        .attach(
+            counts
+                .write_stream()
+                .output_mode("complete")
+                .trigger(Trigger::available_now()),
+        )
+        .start()
+        .expect("start");
+    // The stream is never ended: available-now must finish by itself.
+    await_within(&query, "available now").expect("finishes");
+    input.add_data([row!["late"]]);
+    assert_eq!(collected.batches(), vec![(0, vec![row!["a", 1], row!["b", 2]])]);
+}
+
+#[test]
+fn processing_time_trigger_runs_epochs_and_reports_progress() {
+    let input = MemoryStream::new(Schema::new([Field::new("value", DataType::String)]));
+    let spark = session(2);
+    let counts = spark
+        .read_stream()
+        .memory(&input)
+        .group_by([col("value")])
+        .count()
+        .expect("plan");
+    let query = counts
+        .write_stream()
+        .output_mode("update")
+        .format("noop")
+        .query_name("ticks")
+        .trigger(Trigger::processing_time("20 milliseconds").expect("interval"))
+        .start()
+        .expect("start");
+    input.add_data([row!["a"], row!["b"], row!["a"]]);
+    query.process_all_available().expect("processed");
+    input.add_data([row!["c"]]);
+    query.process_all_available().expect("processed");
+    let progress = query.recent_progress();
+    assert_eq!(progress.iter().map(|p| p.batch_id).collect::<Vec<_>>(), [0, 1]);
+    assert_eq!(
+        progress.iter().map(|p| p.num_input_rows).collect::<Vec<_>>(),
+        [3, 1]
+    );
+    let last = query.last_progress().expect("progress");
+    assert_eq!(last.sink.num_output_rows, 1);
+    assert_eq!(last.name.as_deref(), Some("ticks"));
+    let json: serde_json::Value = serde_json::from_str(&last.json()).expect("valid JSON");
+    for field in [
+        "id",
+        "runId",
+        "batchId",
+        "numInputRows",
+        "inputRowsPerSecond",
+        "processedRowsPerSecond",
+    ] {
+        assert!(json.get(field).is_some(), "progress JSON lacks {field}: {json}");
+    }
+    assert!(json["durationMs"]["triggerExecution"].is_u64());
+    assert_eq!(json["sources"][0]["startOffset"], 3);
+    assert_eq!(json["sources"][0]["endOffset"], 4);
+    assert!(json["sources"][0]["description"]
+        .as_str()
+        .is_some_and(|d| d.starts_with("MemoryStream")));
+    assert_eq!(json["sink"]["description"], "NoopSink");
+    let status = query.status();
+    assert!(!status.is_trigger_active);
+    query.stop().expect("stop");
+    assert_eq!(query.status().message, "Stopped");
+}
+
+#[test]
+fn a_failing_foreach_batch_stops_the_query_with_its_error() {
+    let input = MemoryStream::new(Schema::new([Field::new("value", DataType::String)]));
+    let spark = session(1);
+    let df = spark.read_stream().memory(&input);
+    let query = df
+        .write_stream()
+        .foreach_batch(|batch: &Batch<'_>| {
+            if batch.rows.iter().any(|r| r[0].as_str() == Some("boom")) {
+                Err("the downstream store refused the batch")
+            } else {
+                Ok(())
+            }
+        })
+        .start()
+        .expect("start");
+    input.add_data([row!["fine"]]);
+    query.process_all_available().expect("first batch is fine");
+    input.add_data([row!["boom"]]);
+    let err = await_within(&query, "failing sink").unwrap_err();
+    assert_eq!(err.code(), "SINK_FAILED");
+    assert!(
+        err.to_string().contains("refused the batch") && err.to_string().contains("batch 1"),
+        "{err}"
+    );
+}
+
+#[test]
+fn once_trigger_runs_a_single_epoch() {
+    let input = MemoryStream::new(Schema::new([Field::new("value", DataType::String)]));
+    input.add_data([row!["a"], row!["a"]]);
+    let spark = session(2);
+    let collected = Collected::default();
+    let counts = spark
+        .read_stream()
+        .memory(&input)
+        .group_by([col("value")])
+        .count()
+        .expect("plan");
+    let query = collected
+        .attach(
+            counts
+                .write_stream()
+                .output_mode("update")
+                .trigger(Trigger::once()),
+        )
+        .start()
+        .expect("start");
+    await_within(&query, "once").expect("finishes");
+    assert_eq!(collected.batches(), vec![(0, vec![row!["a", 2]])]);
+}
+
+#[test]
+fn await_termination_timeout_reports_a_running_query() {
+    let input = MemoryStream::new(Schema::new([Field::new("value", DataType::String)]));
+    let spark = session(1);
+    let query = spark
+        .read_stream()
+        .memory(&input)
+        .write_stream()
+        .format("noop")
+        .start()
+        .expect("start");
+    assert_eq!(
+        query.await_termination_timeout(Duration::from_millis(20)).ok(),
+        Some(false)
+    );
+    input.end();
+    assert_eq!(
+        query.await_termination_timeout(Duration::from_secs(60)).ok(),
+        Some(true)
+    );
+    let _: BTreeMap<String, i64> = BTreeMap::new();
+}

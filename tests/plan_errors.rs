@@ -1,0 +1,173 @@
+//! Queries that cannot run fail with a clear, typed error when built or started.
+
+use tidewater::prelude::*;
+
+fn lines(spark: &Session) -> DataFrame {
+    let input = MemoryStream::new(Schema::new([Field::new("value", DataType::String)]));
+    spark.read_stream().memory(&input)
+}
+
+fn spark() -> Session {
+    Session::builder().get_or_create().expect("session")
+}
+
+#[test]
+fn unknown_column_names_the_column_and_the_alternatives() {
+    let err = lines(&spark()).select([col("valeu")]).unwrap_err();
+    assert_eq!(err.code(), "UNRESOLVED_COLUMN");
+    let message = err.to_string();
+    assert!(
+        message.contains("`valeu`") && message.contains("value"),
+        "{message}"
+    );
+    assert!(err.is_user_error());
+}
+
+#[test]
+fn unknown_column_in_group_by_and_filter() {
+    let df = lines(&spark());
+    assert_eq!(
+        df.group_by([col("word")]).count().unwrap_err().code(),
+        "UNRESOLVED_COLUMN"
+    );
+    assert_eq!(
+        df.filter(col("nope").eq("x")).unwrap_err().code(),
+        "UNRESOLVED_COLUMN"
+    );
+}
+
+#[test]
+fn type_errors_are_reported() {
+    let df = lines(&spark());
+    assert_eq!(
+        df.select([col("value") + 1]).unwrap_err().code(),
+        "DATATYPE_MISMATCH"
+    );
+    assert_eq!(df.filter(col("value")).unwrap_err().code(), "DATATYPE_MISMATCH");
+    assert_eq!(
+        df.select([explode(col("value"))]).unwrap_err().code(),
+        "DATATYPE_MISMATCH"
+    );
+    assert_eq!(
+        df.agg([sum(col("value"))]).unwrap_err().code(),
+        "DATATYPE_MISMATCH"
+    );
+}
+
+#[test]
+fn generators_and_aggregates_only_where_they_belong() {
+    let df = lines(&spark());
+    let nested = df.select([upper(explode(split(col("value"), " ")))]);
+    assert_eq!(nested.unwrap_err().code(), "INVALID_PLAN");
+    assert_eq!(
+        df.select([count(col("value"))]).unwrap_err().code(),
+        "INVALID_PLAN"
+    );
+    assert_eq!(
+        df.group_by([col("value")])
+            .agg([col("value")])
+            .unwrap_err()
+            .code(),
+        "INVALID_PLAN"
+    );
+}
+
+#[test]
+fn complete_mode_needs_an_aggregation() {
+    let err = lines(&spark())
+        .write_stream()
+        .output_mode("complete")
+        .format("noop")
+        .start()
+        .unwrap_err();
+    assert_eq!(err.code(), "UNSUPPORTED_OUTPUT_MODE");
+    assert!(
+        err.to_string().contains("Complete output mode not supported"),
+        "{err}"
+    );
+}
+
+#[test]
+fn append_mode_on_an_aggregation_needs_a_watermark() {
+    let counts = lines(&spark()).group_by([col("value")]).count().expect("count");
+    let err = counts
+        .write_stream()
+        .output_mode("append")
+        .format("noop")
+        .start()
+        .unwrap_err();
+    assert_eq!(err.code(), "UNSUPPORTED_OUTPUT_MODE");
+    assert!(err.to_string().contains("without watermark"), "{err}");
+}
+
+#[test]
+fn bad_names_for_modes_formats_and_options() {
+    let spark = spark();
+    let df = lines(&spark);
+    assert_eq!(
+        df.write_stream()
+            .output_mode("sometimes")
+            .start()
+            .unwrap_err()
+            .code(),
+        "INVALID_OPTION"
+    );
+    assert_eq!(
+        df.write_stream().format("parquet").start().unwrap_err().code(),
+        "UNKNOWN_FORMAT"
+    );
+    let err = spark
+        .read_stream()
+        .format("socket")
+        .option("host", "localhost")
+        .load()
+        .unwrap_err();
+    assert!(err.to_string().contains("port"), "{err}");
+    let err = spark
+        .read_stream()
+        .format("socket")
+        .option("host", "h")
+        .option("port", "http")
+        .load();
+    assert_eq!(err.unwrap_err().code(), "INVALID_OPTION");
+    assert_eq!(
+        spark.read_stream().format("kafkaa").load().unwrap_err().code(),
+        "UNKNOWN_FORMAT"
+    );
+    let err = df
+        .write_stream()
+        .format("console")
+        .option("numRows", "many")
+        .start()
+        .unwrap_err();
+    assert_eq!(err.code(), "INVALID_OPTION");
+}
+
+#[test]
+fn memory_sink_needs_a_query_name() {
+    let err = lines(&spark())
+        .write_stream()
+        .format("memory")
+        .start()
+        .unwrap_err();
+    assert!(err.to_string().contains("query_name"), "{err}");
+}
+
+#[test]
+fn bad_cluster_configurations_are_refused() {
+    assert!(Session::builder().workers(0).get_or_create().is_err());
+    assert!(Session::builder()
+        .processes(2)
+        .process(2)
+        .get_or_create()
+        .is_err());
+    assert!(Session::builder().master("yarn").get_or_create().is_err());
+    assert_eq!(
+        Session::builder()
+            .master("local[3]")
+            .get_or_create()
+            .map(|s| s.cluster().workers)
+            .ok(),
+        Some(3)
+    );
+}
