@@ -94,12 +94,15 @@ pub fn reference_counts(lines: &[String]) -> BTreeMap<String, i64> {
     counts
 }
 
-/// Batches written by a query, as `(batch id, rows)`.
+/// One batch as a sink saw it: `(batch id, rows)`.
+pub type BatchRows = (u64, Vec<Row>);
+
+/// Batches written by a query.
 #[derive(Clone, Default)]
-pub struct Collected(Arc<Mutex<Vec<(u64, Vec<Row>)>>>);
+pub struct Collected(Arc<Mutex<Vec<BatchRows>>>);
 
 impl Collected {
-    pub fn batches(&self) -> Vec<(u64, Vec<Row>)> {
+    pub fn batches(&self) -> Vec<BatchRows> {
         self.0.lock().unwrap().clone()
     }
 
