@@ -67,11 +67,30 @@ struct DemoArgs {
     /// Rows the console shows per batch.
     #[arg(long, default_value_t = 20)]
     num_rows: usize,
+    /// Read this server (e.g. one started with `nc -lk 9999`) instead of the built-in one.
+    #[arg(long)]
+    port: Option<u16>,
+    /// Host of the server given with --port.
+    #[arg(long, default_value = "localhost")]
+    host: String,
+    /// Connection attempts to retry (with backoff) while the server refuses.
+    #[arg(long, default_value_t = 10)]
+    connect_retries: u32,
 }
 
 fn demo(args: &DemoArgs) -> anyhow::Result<()> {
-    let server = TextServer::start(tale_lines(), args.burst, Duration::from_millis(args.pause_ms))
-        .context("starting the built-in text server")?;
+    // Only the process that reads the socket (process 0) needs the built-in server.
+    let server = match args.port {
+        None if args.cluster.process == 0 => Some(
+            TextServer::start(tale_lines(), args.burst, Duration::from_millis(args.pause_ms))
+                .context("starting the built-in text server")?,
+        ),
+        _ => None,
+    };
+    let (host, port) = match &server {
+        Some(server) => ("127.0.0.1".to_string(), server.port()),
+        None => (args.host.clone(), args.port.unwrap_or(0)),
+    };
     let spark = Session::builder()
         .app_name("StructuredNetworkWordCount")
         .cluster(args.cluster.config())
@@ -79,8 +98,9 @@ fn demo(args: &DemoArgs) -> anyhow::Result<()> {
     let lines = spark
         .read_stream()
         .format("socket")
-        .option("host", "127.0.0.1")
-        .option("port", server.port())
+        .option("host", host)
+        .option("port", port)
+        .option("connectRetries", args.connect_retries)
         .load()?;
     let words = lines.select([explode(split(col("value"), " ")).alias("word")])?;
     let word_counts = words.group_by([col("word")]).count()?;
@@ -91,7 +111,7 @@ fn demo(args: &DemoArgs) -> anyhow::Result<()> {
         .option("numRows", args.num_rows)
         .start()?;
     query.await_termination()?;
-    if args.cluster.process == 0 {
+    if let Some(server) = server {
         server.join().context("the built-in text server")?;
     }
     Ok(())

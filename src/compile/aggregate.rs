@@ -100,3 +100,106 @@ fn general_reduce<'s>(
         output.push((RowAggregation::results(&states), 1));
     })
 }
+
+#[cfg(test)]
+mod tests {
+    //! The per-key accumulator must agree with differential's general `reduce`, update for
+    //! update, on random insert-only inputs.
+
+    use std::sync::{Arc, Mutex};
+
+    use differential_dataflow::consolidation::consolidate_updates;
+    use differential_dataflow::input::Input;
+
+    use super::*;
+    use crate::data::{DataType, Field, Schema};
+    use crate::expr::{col, AggFunc, Expr};
+
+    type Update = (Row, u64, isize);
+
+    fn schema() -> Schema {
+        Schema::new([Field::new("k", DataType::Int64), Field::new("v", DataType::Int64)])
+    }
+
+    fn accumulators() -> Vec<Accumulator> {
+        let v = col("v");
+        let calls: [(AggFunc, Option<&Expr>); 6] = [
+            (AggFunc::Count, None),
+            (AggFunc::Count, Some(&v)),
+            (AggFunc::Sum, Some(&v)),
+            (AggFunc::Avg, Some(&v)),
+            (AggFunc::Min, Some(&v)),
+            (AggFunc::Max, Some(&v)),
+        ];
+        calls
+            .iter()
+            .map(|(f, arg)| Accumulator::bind(*f, *arg, &schema()).expect("binds").0)
+            .collect()
+    }
+
+    /// Random epochs of `(k, v)` rows: few keys (so keys recur), some null values, repeats.
+    fn random_epochs(seed: u64) -> Vec<Vec<Row>> {
+        let mut state = seed;
+        let mut next = move |n: u64| {
+            state = state
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            (state >> 33) % n
+        };
+        (0..1 + next(5))
+            .map(|_| {
+                (0..next(12))
+                    .map(|_| {
+                        let key = Value::Int(next(4) as i64);
+                        let value = if next(5) == 0 {
+                            Value::Null
+                        } else {
+                            Value::Int(next(41) as i64 - 20)
+                        };
+                        Row::from(vec![key, value])
+                    })
+                    .collect()
+            })
+            .collect()
+    }
+
+    fn run(workers: usize, epochs: Vec<Vec<Row>>, append_only: bool) -> Vec<Update> {
+        let captured: Arc<Mutex<Vec<Update>>> = Arc::default();
+        let sink = captured.clone();
+        let config = timely::Config::process(workers);
+        let guards = timely::execute(config, move |worker| {
+            let sink = sink.clone();
+            let (mut input, probe) = worker.dataflow::<u64, _, _>(|scope| {
+                let (input, rows) = scope.new_collection::<Row, isize>();
+                let (probe, _) = aggregate(rows, vec![BoundExpr::Column(0)], accumulators(), append_only)
+                    .inspect(move |update| sink.lock().expect("lock").push(update.clone()))
+                    .probe();
+                (input, probe)
+            });
+            for (epoch, rows) in epochs.iter().enumerate() {
+                if worker.index() == 0 {
+                    rows.iter().cloned().for_each(|r| input.insert(r));
+                }
+                input.advance_to(epoch as u64 + 1);
+                input.flush();
+                worker.step_while(|| probe.less_than(input.time()));
+            }
+        })
+        .expect("workers start");
+        guards.join().into_iter().for_each(|r| r.expect("worker ok"));
+        let mut updates = captured.lock().expect("lock").clone();
+        consolidate_updates(&mut updates);
+        updates
+    }
+
+    #[test]
+    fn accumulator_matches_general_reduce_on_random_inputs() {
+        for seed in 0..40 {
+            let epochs = random_epochs(seed);
+            let general = run(1, epochs.clone(), false);
+            assert_eq!(run(1, epochs.clone(), true), general, "seed {seed}, 1 worker");
+            assert_eq!(run(2, epochs.clone(), true), general, "seed {seed}, 2 workers");
+            assert_eq!(run(2, epochs, false), general, "seed {seed}, general, 2 workers");
+        }
+    }
+}

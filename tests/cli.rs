@@ -1,0 +1,104 @@
+//! The `tidewater` command line.
+
+mod common;
+
+use std::process::Command;
+
+use common::*;
+
+fn tidewater(args: &[&str]) -> std::process::Output {
+    Command::new(env!("CARGO_BIN_EXE_tidewater"))
+        .args(args)
+        .output()
+        .expect("runs")
+}
+
+#[test]
+fn demo_counts_the_bundled_text_and_exits_by_itself() {
+    let output = tidewater(&[
+        "demo",
+        "--pause-ms",
+        "5",
+        "--num-rows",
+        "100000",
+        "--workers",
+        "2",
+    ]);
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let stdout = String::from_utf8(output.stdout).expect("utf-8");
+    assert!(
+        stdout.starts_with("-------------------------------------------\nBatch: 0\n"),
+        "{stdout}"
+    );
+    let last = stdout.rsplit("Batch: ").next().expect("a batch");
+    let table: std::collections::BTreeMap<String, i64> = last
+        .lines()
+        .filter(|l| l.starts_with('|'))
+        .skip(1)
+        .map(|l| {
+            let cells: Vec<&str> = l.trim_matches('|').split('|').collect();
+            (
+                cells[0].trim().to_string(),
+                cells[1].trim().parse().expect("count"),
+            )
+        })
+        .collect();
+    assert_eq!(table, reference_counts(&tidewater::demo::tale_lines()));
+}
+
+#[test]
+fn version_and_help() {
+    let version = tidewater(&["--version"]);
+    assert!(version.status.success());
+    assert_eq!(
+        String::from_utf8_lossy(&version.stdout).trim(),
+        format!("tidewater {}", env!("CARGO_PKG_VERSION"))
+    );
+    let help = String::from_utf8(tidewater(&["--help"]).stdout).expect("utf-8");
+    assert!(help.contains("demo"), "{help}");
+    let demo_help = String::from_utf8(tidewater(&["demo", "--help"]).stdout).expect("utf-8");
+    for flag in [
+        "--workers",
+        "--processes",
+        "--process",
+        "--hostfile",
+        "--output-mode",
+    ] {
+        assert!(demo_help.contains(flag), "demo --help lacks {flag}: {demo_help}");
+    }
+}
+
+#[test]
+fn user_errors_exit_2_and_runtime_failures_exit_1() {
+    let bad_mode = tidewater(&["demo", "--output-mode", "append"]);
+    assert_eq!(bad_mode.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&bad_mode.stderr).contains("UNSUPPORTED_OUTPUT_MODE"));
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("port");
+    // Nothing listens on the port: the socket source retries, then fails.
+    let refused = Command::new(env!("CARGO_BIN_EXE_tidewater"))
+        .args([
+            "demo",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            &port.to_string(),
+            "--connect-retries",
+            "1",
+        ])
+        .output()
+        .expect("runs");
+    assert_eq!(
+        refused.status.code(),
+        Some(1),
+        "{}",
+        String::from_utf8_lossy(&refused.stderr)
+    );
+    assert!(String::from_utf8_lossy(&refused.stderr).contains("could not connect"));
+}

@@ -1,0 +1,116 @@
+//! The `tidewater` binary in timely's cluster mode: two processes on loopback give the same
+//! word count as one process, and only process 0 prints.
+
+mod common;
+
+use std::collections::BTreeMap;
+use std::net::TcpListener;
+use std::process::{Command, Output, Stdio};
+use std::time::Duration;
+
+use common::*;
+use tidewater::demo::TextServer;
+
+/// Parses the console sink's last batch (`|word|count|` rows) into a map.
+fn last_console_table(stdout: &str) -> BTreeMap<String, i64> {
+    let last = stdout.rsplit("Batch: ").next().expect("a batch was printed");
+    last.lines()
+        .filter(|l| l.starts_with('|'))
+        .skip(1) // the header
+        .map(|l| {
+            let cells: Vec<&str> = l.trim_matches('|').split('|').collect();
+            let count = cells[1].trim().parse().expect("count cell is a number");
+            (cells[0].trim().to_string(), count)
+        })
+        .collect()
+}
+
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("free port")
+}
+
+fn demo_command(port: u16, extra: &[String]) -> Command {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_tidewater"));
+    command
+        .args([
+            "demo",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            &port.to_string(),
+            "--num-rows",
+            "100000",
+        ])
+        .args(extra)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    command
+}
+
+fn succeed(output: Output, what: &str) -> String {
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        output.status.success(),
+        "{what} failed ({}): {stderr}",
+        output.status
+    );
+    String::from_utf8(output.stdout).expect("utf-8 output")
+}
+
+#[test]
+fn two_processes_match_one_process_and_the_reference() {
+    let lines = word_lines(21, 600);
+    let expected = reference_counts(&lines);
+
+    let server = TextServer::start(lines.clone(), 50, Duration::from_millis(2)).expect("server");
+    let single = demo_command(server.port(), &["--workers".into(), "2".into()])
+        .output()
+        .expect("run");
+    let single = last_console_table(&succeed(single, "one process"));
+    server.join().expect("server");
+    assert_eq!(single, expected, "one process, two workers");
+
+    let dir = tempfile::tempdir().expect("tempdir");
+    let hostfile = dir.path().join("hosts.txt");
+    std::fs::write(
+        &hostfile,
+        format!("127.0.0.1:{}\n127.0.0.1:{}\n", free_port(), free_port()),
+    )
+    .expect("hostfile");
+    let server = TextServer::start(lines.clone(), 50, Duration::from_millis(2)).expect("server");
+    let cluster_args = |process: usize| -> Vec<String> {
+        [
+            "--workers",
+            "2",
+            "--processes",
+            "2",
+            "--process",
+            &process.to_string(),
+            "--hostfile",
+        ]
+        .iter()
+        .map(|s| s.to_string())
+        .chain([hostfile.display().to_string()])
+        .collect()
+    };
+    let second = demo_command(server.port(), &cluster_args(1))
+        .spawn()
+        .expect("spawn process 1");
+    let first = demo_command(server.port(), &cluster_args(0))
+        .output()
+        .expect("run process 0");
+    let second = second.wait_with_output().expect("process 1");
+    let first = succeed(first, "process 0");
+    let second = succeed(second, "process 1");
+    server.join().expect("server");
+    assert_eq!(last_console_table(&first), expected, "two processes");
+    // (timely itself may print connection retries; batches come only from process 0)
+    assert!(
+        !second.contains("Batch:"),
+        "only process 0 prints batches, process 1 printed: {second}"
+    );
+}
