@@ -41,10 +41,10 @@ pub enum Error {
     },
     /// A source failed while the query ran.
     #[error("[SOURCE_FAILED] {0}")]
-    Source(#[from] SourceError),
+    Source(SourceError),
     /// A sink failed while the query ran.
     #[error("[SINK_FAILED] {0}")]
-    Sink(#[from] SinkError),
+    Sink(SinkError),
     /// The dataflow runtime failed (a worker panicked, the cluster could not start, ...).
     #[error("[RUNTIME_FAILED] {0}")]
     Runtime(String),
@@ -70,6 +70,20 @@ impl Error {
     /// True for errors in the query itself (fix the query), false for failures while running.
     pub fn is_user_error(&self) -> bool {
         !matches!(self, Error::Source(_) | Error::Sink(_) | Error::Runtime(_))
+    }
+}
+
+// The connector errors are the message, not a separate cause: converting by hand (instead of
+// `#[from]`, which also makes them the `source()`) keeps error chains from printing them twice.
+impl From<SourceError> for Error {
+    fn from(e: SourceError) -> Self {
+        Error::Source(e)
+    }
+}
+
+impl From<SinkError> for Error {
+    fn from(e: SinkError) -> Self {
+        Error::Sink(e)
     }
 }
 

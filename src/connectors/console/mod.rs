@@ -51,8 +51,10 @@ impl ConsoleSink {
 
 impl Sink for ConsoleSink {
     fn description(&self) -> String {
-        "org.apache.spark.sql.execution.streaming.ConsoleTable$"
-            .replace("org.apache.spark.sql.execution.streaming.", "")
+        format!(
+            "ConsoleSink[numRows: {}, truncate: {}]",
+            self.num_rows, self.truncate
+        )
     }
 
     fn add_batch(&mut self, batch: &Batch<'_>) -> Result<(), SinkError> {

@@ -1,0 +1,28 @@
+//! A digest of a run's output (every epoch's changed `(word, count)` rows, in order), so that
+//! engines can be checked to agree without shipping their outputs around.
+
+use std::hash::{DefaultHasher, Hash, Hasher};
+
+/// Accumulates epochs of sorted `(word, count)` rows.
+#[derive(Debug, Default)]
+pub struct Digest {
+    hasher: DefaultHasher,
+    rows: u64,
+}
+
+impl Digest {
+    /// Adds one epoch's rows, which must be sorted by word.
+    pub fn epoch<'a>(&mut self, epoch: u64, rows: impl IntoIterator<Item = (&'a str, i64)>) {
+        epoch.hash(&mut self.hasher);
+        for (word, count) in rows {
+            word.hash(&mut self.hasher);
+            count.hash(&mut self.hasher);
+            self.rows += 1;
+        }
+    }
+
+    /// The digest value.
+    pub fn value(&self) -> String {
+        format!("{:016x}/{}", self.hasher.finish(), self.rows)
+    }
+}

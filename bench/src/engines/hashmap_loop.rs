@@ -1,0 +1,52 @@
+//! `loop`: the hand-written word count, the practical limit. One hash map of counts; per epoch
+//! it splits the epoch's lines, bumps counts, and emits the changed words with their new counts
+//! (sorted, as the other engines' output is).
+
+use std::time::Instant;
+
+use foldhash::HashMap;
+use foldhash::HashMapExt;
+
+use super::{peak_rss_mb, EngineRun};
+use crate::digest::Digest;
+
+/// Runs the word count over `lines`, `lines_per_epoch` lines an epoch.
+pub fn word_count(lines: &[String], lines_per_epoch: usize) -> EngineRun {
+    let started = Instant::now();
+    // Per word: its count and the last epoch in which it changed.
+    let mut counts: HashMap<String, (i64, u64)> = HashMap::new();
+    let mut digest = Digest::default();
+    let mut epoch_ms = Vec::new();
+    let mut changed: Vec<String> = Vec::new();
+    for (epoch, chunk) in lines.chunks(lines_per_epoch.max(1)).enumerate() {
+        let epoch_started = Instant::now();
+        let epoch = epoch as u64;
+        for line in chunk {
+            for word in line.split(' ') {
+                match counts.get_mut(word) {
+                    Some((count, last)) => {
+                        *count += 1;
+                        if *last != epoch {
+                            *last = epoch;
+                            changed.push(word.to_string());
+                        }
+                    }
+                    None => {
+                        counts.insert(word.to_string(), (1, epoch));
+                        changed.push(word.to_string());
+                    }
+                }
+            }
+        }
+        changed.sort_unstable();
+        digest.epoch(epoch, changed.iter().map(|w| (w.as_str(), counts[w.as_str()].0)));
+        changed.clear();
+        epoch_ms.push(epoch_started.elapsed().as_secs_f64() * 1e3);
+    }
+    EngineRun {
+        seconds: started.elapsed().as_secs_f64(),
+        epoch_ms,
+        digest: digest.value(),
+        peak_rss_mb: peak_rss_mb(),
+    }
+}

@@ -1,0 +1,28 @@
+//! The engines a workload can run on. Each runs in its own process (see `main.rs`) and
+//! reports an [`EngineRun`].
+
+pub mod hashmap_loop;
+pub mod tidewater;
+
+use serde::{Deserialize, Serialize};
+
+/// What one run of one engine measured.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct EngineRun {
+    /// Wall time from the first record offered to the last epoch written, seconds.
+    pub seconds: f64,
+    /// Each epoch's processing time, ms.
+    pub epoch_ms: Vec<f64>,
+    /// Digest of the output (see `digest.rs`).
+    pub digest: String,
+    /// Peak resident memory of the engine's process, MiB.
+    pub peak_rss_mb: Option<f64>,
+}
+
+/// The process's peak resident set (`VmHWM`), in MiB, where /proc has it.
+pub fn peak_rss_mb() -> Option<f64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
+    let kib: f64 = line.split_whitespace().nth(1)?.parse().ok()?;
+    Some(kib / 1024.0)
+}
