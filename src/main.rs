@@ -1,5 +1,6 @@
 //! The `tidewater` command line.
 
+use std::io::{IsTerminal, Write};
 use std::process::ExitCode;
 use std::time::Duration;
 
@@ -123,6 +124,9 @@ fn main() -> ExitCode {
             tracing_subscriber::EnvFilter::try_from_env("TIDEWATER_LOG").unwrap_or_else(|_| "warn".into()),
         )
         .with_writer(std::io::stderr)
+        .with_ansi(std::io::stderr().is_terminal())
+        // A log line that cannot be written (stderr closed) must not become a panic.
+        .log_internal_errors(false)
         .init();
     let cli = Cli::parse();
     let result = match &cli.command {
@@ -131,7 +135,8 @@ fn main() -> ExitCode {
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
-            eprintln!("error: {e:#}");
+            // stderr may be closed too: a failed write must not panic.
+            let _ = writeln!(std::io::stderr(), "error: {e:#}");
             let user_error = e.downcast_ref::<Error>().is_some_and(Error::is_user_error);
             ExitCode::from(if user_error { 2 } else { 1 })
         }

@@ -5,8 +5,8 @@ mod common;
 
 use std::collections::BTreeMap;
 use std::net::TcpListener;
-use std::process::{Command, Output, Stdio};
-use std::time::Duration;
+use std::process::{Child, Command, Output, Stdio};
+use std::time::{Duration, Instant};
 
 use common::*;
 use tidewater::demo::TextServer;
@@ -49,6 +49,24 @@ fn demo_command(port: u16, extra: &[String]) -> Command {
         .stdout(Stdio::piped())
         .stderr(Stdio::piped());
     command
+}
+
+/// Waits for `child` at most two minutes, so that a broken cluster fails the test instead of
+/// hanging it; the output is read once the process has exited.
+fn finish(mut child: Child, what: &str) -> Output {
+    let deadline = Instant::now() + Duration::from_secs(120);
+    while child.try_wait().expect("try_wait").is_none() {
+        if Instant::now() > deadline {
+            let _ = child.kill();
+            let output = child.wait_with_output().expect("output");
+            panic!(
+                "{what} did not finish in time: {}",
+                String::from_utf8_lossy(&output.stderr)
+            );
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    child.wait_with_output().expect("output")
 }
 
 fn succeed(output: Output, what: &str) -> String {
@@ -101,9 +119,10 @@ fn two_processes_match_one_process_and_the_reference() {
         .spawn()
         .expect("spawn process 1");
     let first = demo_command(server.port(), &cluster_args(0))
-        .output()
-        .expect("run process 0");
-    let second = second.wait_with_output().expect("process 1");
+        .spawn()
+        .expect("spawn process 0");
+    let first = finish(first, "process 0");
+    let second = finish(second, "process 1");
     let first = succeed(first, "process 0");
     let second = succeed(second, "process 1");
     server.join().expect("server");

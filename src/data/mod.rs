@@ -4,11 +4,15 @@
 //! (short strings are stored inline, rows of up to four values need no heap allocation) and are
 //! totally ordered and hashable, as differential dataflow needs of its records.
 
+mod cast;
+mod decode;
 mod display;
 mod row;
 mod schema;
 mod value;
 
+pub use cast::cast;
+pub use decode::{Decoded, ParseMode, RowDecoder, CORRUPT_RECORD};
 pub use display::{format_double, format_timestamp};
 pub use row::Row;
 pub use schema::{DataType, Field, Schema};

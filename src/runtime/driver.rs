@@ -169,9 +169,12 @@ impl QueryRun {
             }
         }
         if self.stage == Stage::Draining {
+            // The handle is told the query ended only after the workers (and, in a cluster,
+            // timely's network threads) have shut down: see `runtime::launch`. Ending the
+            // process any earlier cuts the other processes off mid-shutdown.
             if self.probe.done() {
                 self.stage = Stage::Finished;
-                self.spec.shared.terminate();
+                self.spec.shared.set_status("Stopped", false, false);
             }
             return None;
         }

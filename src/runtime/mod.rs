@@ -41,6 +41,8 @@ pub(crate) fn launch(cluster: &ClusterConfig, specs: Vec<Arc<QuerySpec>>) -> Res
     std::thread::Builder::new()
         .name("tidewater-query".into())
         .spawn(move || {
+            // Whatever happens below (even a panic), the handles learn that the queries ended.
+            let _terminate = TerminateOnDrop(specs.clone());
             for result in guards.join() {
                 if let Err(e) = result {
                     for spec in specs.iter() {
@@ -48,10 +50,23 @@ pub(crate) fn launch(cluster: &ClusterConfig, specs: Vec<Arc<QuerySpec>>) -> Res
                     }
                 }
             }
-            for spec in specs.iter() {
-                spec.shared.terminate();
-            }
         })
         .map_err(|e| Error::Runtime(format!("could not start the query thread: {e}")))?;
     Ok(handles)
+}
+
+/// Marks every query terminated when dropped, so `await_termination` returns even if the thread
+/// that waits for the workers panics.
+struct TerminateOnDrop(Arc<Vec<Arc<QuerySpec>>>);
+
+impl Drop for TerminateOnDrop {
+    fn drop(&mut self) {
+        for spec in self.0.iter() {
+            if std::thread::panicking() {
+                spec.shared
+                    .fail(Error::Runtime("the query thread panicked".into()));
+            }
+            spec.shared.terminate();
+        }
+    }
 }

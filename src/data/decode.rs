@@ -1,0 +1,287 @@
+//! Decoding text, CSV and JSON-lines records into rows of a schema, with Spark's rules for
+//! malformed records (`mode`: `PERMISSIVE`, `DROPMALFORMED`, `FAILFAST`).
+
+use std::str::FromStr;
+
+use serde_json::Value as Json;
+
+use super::{cast, DataType, Row, Schema, Value};
+
+/// The column that receives a malformed record's raw text in `PERMISSIVE` mode, when the
+/// schema declares it (as a string).
+pub const CORRUPT_RECORD: &str = "_corrupt_record";
+
+/// What to do with a record that does not fit the schema (Spark's `mode` option).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum ParseMode {
+    /// Keep the row: fields that do not parse become null, and the raw text goes to
+    /// `_corrupt_record` if the schema has it.
+    #[default]
+    Permissive,
+    /// Skip the row, and count it.
+    DropMalformed,
+    /// Stop the query with an error naming the file and line.
+    FailFast,
+}
+
+impl FromStr for ParseMode {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        match s.to_ascii_uppercase().as_str() {
+            "PERMISSIVE" => Ok(ParseMode::Permissive),
+            "DROPMALFORMED" => Ok(ParseMode::DropMalformed),
+            "FAILFAST" => Ok(ParseMode::FailFast),
+            _ => Err(format!(
+                "unknown mode `{s}`; use PERMISSIVE, DROPMALFORMED or FAILFAST"
+            )),
+        }
+    }
+}
+
+/// The outcome of decoding one record.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Decoded {
+    /// A good row.
+    Row(Row),
+    /// A malformed record kept as a row (`PERMISSIVE`), with the reason.
+    Repaired(Row, String),
+    /// A malformed record skipped (`DROPMALFORMED`), with the reason.
+    Dropped(String),
+    /// A malformed record that must stop the query (`FAILFAST`), with the reason.
+    Failed(String),
+}
+
+/// Decodes records of one format into rows of `schema`.
+#[derive(Clone, Debug)]
+pub struct RowDecoder {
+    schema: Schema,
+    mode: ParseMode,
+    /// Position of `_corrupt_record` in the schema, if declared.
+    corrupt: Option<usize>,
+    /// The schema's positions that hold data (all but `_corrupt_record`), in order.
+    data_columns: Vec<usize>,
+}
+
+impl RowDecoder {
+    /// A decoder for `schema` under `mode`.
+    pub fn new(schema: Schema, mode: ParseMode) -> Self {
+        let corrupt = schema
+            .fields()
+            .iter()
+            .position(|f| f.name == CORRUPT_RECORD && f.data_type == DataType::String);
+        let data_columns = (0..schema.len()).filter(|i| Some(*i) != corrupt).collect();
+        RowDecoder {
+            schema,
+            mode,
+            corrupt,
+            data_columns,
+        }
+    }
+
+    /// The schema rows are decoded into.
+    pub fn schema(&self) -> &Schema {
+        &self.schema
+    }
+
+    /// Applies the mode to a record whose good fields are in `row` (nulls elsewhere).
+    fn malformed(&self, mut row: Row, raw: &str, reason: String) -> Decoded {
+        match self.mode {
+            ParseMode::Permissive => {
+                if let Some(i) = self.corrupt {
+                    row[i] = Value::str(raw);
+                }
+                Decoded::Repaired(row, reason)
+            }
+            ParseMode::DropMalformed => Decoded::Dropped(reason),
+            ParseMode::FailFast => Decoded::Failed(reason),
+        }
+    }
+
+    fn empty_row(&self) -> Row {
+        std::iter::repeat_n(Value::Null, self.schema.len()).collect()
+    }
+
+    /// Converts a text field to the column's type; `None` if it does not parse. Empty text is
+    /// null for every type but string (as Spark's CSV reader, whose default `nullValue` is "").
+    fn convert(text: &str, data_type: &DataType) -> Option<Value> {
+        match data_type {
+            DataType::String => Some(Value::str(text)),
+            _ if text.is_empty() => Some(Value::Null),
+            t => Some(cast(Value::str(text), t)).filter(|v| !v.is_null()),
+        }
+    }
+
+    /// Decodes the fields of one CSV record; `raw` is the record's text (for the corrupt column).
+    pub fn decode_fields<'a>(&self, fields: impl ExactSizeIterator<Item = &'a str>, raw: &str) -> Decoded {
+        let mut row = self.empty_row();
+        let found = fields.len();
+        let mut problem = None;
+        for (field, &column) in fields.zip(&self.data_columns) {
+            let data_type = &self.schema.fields()[column].data_type;
+            match Self::convert(field, data_type) {
+                Some(v) => row[column] = v,
+                None => {
+                    problem.get_or_insert_with(|| {
+                        format!(
+                            "field `{}`: `{field}` is not a valid {data_type}",
+                            self.schema.fields()[column].name
+                        )
+                    });
+                }
+            }
+        }
+        if found != self.data_columns.len() {
+            problem
+                .get_or_insert_with(|| format!("expected {} fields, found {found}", self.data_columns.len()));
+        }
+        match problem {
+            None => Decoded::Row(row),
+            Some(reason) => self.malformed(row, raw, reason),
+        }
+    }
+
+    /// Decodes one JSON object per line. Missing fields are null; a field of the wrong type
+    /// or a line that is not a JSON object is malformed.
+    pub fn decode_json(&self, line: &str) -> Decoded {
+        let mut row = self.empty_row();
+        let object = match serde_json::from_str::<Json>(line) {
+            Ok(Json::Object(object)) => object,
+            Ok(other) => {
+                let kind = match other {
+                    Json::Array(_) => "an array",
+                    Json::Null => "null",
+                    _ => "a scalar",
+                };
+                return self.malformed(row, line, format!("expected a JSON object, found {kind}"));
+            }
+            Err(e) => return self.malformed(row, line, format!("invalid JSON: {e}")),
+        };
+        let mut problem = None;
+        for &column in &self.data_columns {
+            let field = &self.schema.fields()[column];
+            let Some(json) = object.get(&field.name) else {
+                continue;
+            };
+            match json_value(json, &field.data_type) {
+                Some(v) => row[column] = v,
+                None => {
+                    problem.get_or_insert_with(|| {
+                        format!(
+                            "field `{}`: {json} is not a valid {}",
+                            field.name, field.data_type
+                        )
+                    });
+                }
+            }
+        }
+        match problem {
+            None => Decoded::Row(row),
+            Some(reason) => self.malformed(row, line, reason),
+        }
+    }
+}
+
+/// Converts a JSON value to a column type, as Spark's JSON reader does: numbers for numeric
+/// columns (integral ones only for bigint), any scalar for strings, strings in timestamp form.
+fn json_value(json: &Json, data_type: &DataType) -> Option<Value> {
+    match (json, data_type) {
+        (Json::Null, _) => Some(Value::Null),
+        (Json::Bool(b), DataType::Boolean) => Some(Value::Bool(*b)),
+        (Json::Number(n), DataType::Int64) => n.as_i64().map(Value::Int),
+        (Json::Number(n), DataType::Float64) => n.as_f64().map(Value::Float),
+        (Json::String(s), DataType::String) => Some(Value::str(s)),
+        (Json::Number(n), DataType::String) => Some(Value::str(n.to_string())),
+        (Json::Bool(b), DataType::String) => Some(Value::str(b.to_string())),
+        (Json::String(s), DataType::Timestamp) => {
+            Some(cast(Value::str(s), &DataType::Timestamp)).filter(|v| !v.is_null())
+        }
+        (Json::Number(n), DataType::Timestamp) => {
+            n.as_i64().map(|s| Value::Timestamp(s.saturating_mul(1_000_000)))
+        }
+        (Json::Array(items), DataType::Array(element)) => items
+            .iter()
+            .map(|item| json_value(item, element))
+            .collect::<Option<Vec<_>>>()
+            .map(|v| Value::Array(v.into())),
+        (Json::Object(_) | Json::Array(_), DataType::String) => Some(Value::str(json.to_string())),
+        _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::data::Field;
+
+    fn schema(corrupt: bool) -> Schema {
+        let mut fields = vec![
+            Field::new("name", DataType::String),
+            Field::new("age", DataType::Int64),
+        ];
+        if corrupt {
+            fields.push(Field::new(CORRUPT_RECORD, DataType::String));
+        }
+        Schema::new(fields)
+    }
+
+    #[test]
+    fn csv_fields_convert_or_follow_the_mode() {
+        let permissive = RowDecoder::new(schema(true), ParseMode::Permissive);
+        assert_eq!(
+            permissive.decode_fields(["ann", "41"].into_iter(), "ann,41"),
+            Decoded::Row(Row::from(vec![Value::str("ann"), Value::Int(41), Value::Null]))
+        );
+        match permissive.decode_fields(["bob", "old"].into_iter(), "bob,old") {
+            Decoded::Repaired(row, reason) => {
+                assert_eq!(
+                    row.values(),
+                    &[Value::str("bob"), Value::Null, Value::str("bob,old")]
+                );
+                assert!(reason.contains("`age`") && reason.contains("old"), "{reason}");
+            }
+            other => panic!("{other:?}"),
+        }
+        let drop = RowDecoder::new(schema(false), ParseMode::DropMalformed);
+        assert!(
+            matches!(drop.decode_fields(["x"].into_iter(), "x"), Decoded::Dropped(r) if r.contains("expected 2 fields"))
+        );
+        let fail = RowDecoder::new(schema(false), ParseMode::FailFast);
+        assert!(matches!(
+            fail.decode_fields(["x", "1", "y"].into_iter(), "x,1,y"),
+            Decoded::Failed(_)
+        ));
+        assert_eq!(
+            drop.decode_fields(["", ""].into_iter(), ","),
+            Decoded::Row(Row::from(vec![Value::str(""), Value::Null])),
+            "an empty number is null, an empty string stays a string"
+        );
+    }
+
+    #[test]
+    fn json_lines_follow_spark() {
+        let d = RowDecoder::new(schema(true), ParseMode::Permissive);
+        assert_eq!(
+            d.decode_json(r#"{"name": "ann", "extra": true}"#),
+            Decoded::Row(Row::from(vec![Value::str("ann"), Value::Null, Value::Null]))
+        );
+        assert!(matches!(
+            d.decode_json(r#"{"name": "ann", "age": "x"}"#),
+            Decoded::Repaired(..)
+        ));
+        assert!(
+            matches!(d.decode_json("{not json"), Decoded::Repaired(row, _) if row[2] == Value::str("{not json"))
+        );
+        let fail = RowDecoder::new(schema(false), ParseMode::FailFast);
+        assert!(matches!(fail.decode_json("[1, 2]"), Decoded::Failed(r) if r.contains("array")));
+        assert!(
+            matches!(fail.decode_json(r#"{"age": 2.5}"#), Decoded::Failed(_)),
+            "2.5 is no bigint"
+        );
+    }
+
+    #[test]
+    fn modes_parse_case_insensitively() {
+        assert_eq!("failFast".parse(), Ok(ParseMode::FailFast));
+        assert!("lenient".parse::<ParseMode>().is_err());
+    }
+}
