@@ -9,38 +9,78 @@ mod aggregate;
 mod project;
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
 use differential_dataflow::collection::{AsCollection, VecCollection};
 use differential_dataflow::input::{Input, InputSession};
+use differential_dataflow::Hashable;
 use timely::dataflow::operators::Exchange;
 use timely::dataflow::Scope;
 
+use crate::connectors::{PartitionReader, Source, SourceEvent};
 use crate::data::Row;
 use crate::plan::{LogicalPlan, SourceId};
 
 /// A collection of rows at epoch timestamps; the diff is the multiplicity change.
 pub type Rows<'s> = VecCollection<'s, u64, Row, isize>;
 
+/// What reading partitioned sources reports back (see [`SourceEvent`]).
+pub type Events<'s> = VecCollection<'s, u64, SourceEvent, isize>;
+
 /// The inputs a compiled plan reads, one per source.
 pub type Inputs = BTreeMap<SourceId, InputSession<u64, Row, isize>>;
 
-/// Builds `plan` in `scope`, creating an input for each source not yet in `inputs`.
-pub fn compile<'s>(plan: &LogicalPlan, scope: Scope<'s, u64>, inputs: &mut Inputs) -> Rows<'s> {
+/// What compiling a plan builds besides its output: the inputs to feed, and the events of
+/// sources read inside the dataflow.
+pub struct Compiled<'s> {
+    /// The plan's sources in [`LogicalPlan::sources`] order (events name them by position).
+    sources: Vec<(SourceId, Arc<dyn Source>)>,
+    /// One input per source, fed by the leader.
+    pub inputs: Inputs,
+    /// Events of partitioned sources, one collection per such source.
+    pub events: Vec<Events<'s>>,
+}
+
+impl<'s> Compiled<'s> {
+    /// An empty context for `plan`.
+    pub fn new(plan: &LogicalPlan) -> Self {
+        Compiled {
+            sources: plan.sources(),
+            inputs: Inputs::new(),
+            events: Vec::new(),
+        }
+    }
+}
+
+/// Builds `plan` in `scope`, creating an input for each source.
+pub fn compile<'s>(plan: &LogicalPlan, scope: Scope<'s, u64>, compiled: &mut Compiled<'s>) -> Rows<'s> {
     match plan {
-        LogicalPlan::Source { id, .. } => {
-            let (session, rows) = scope.new_collection::<Row, isize>();
-            inputs.insert(*id, session);
-            spread(rows, scope.peers())
+        LogicalPlan::Source { id, source, .. } => {
+            let (session, records) = scope.new_collection::<Row, isize>();
+            compiled.inputs.insert(*id, session);
+            match source.partition_reader() {
+                None => spread(records, scope.peers()),
+                Some(reader) => {
+                    let index = compiled.sources.iter().position(|(s, _)| s == id).unwrap_or(0);
+                    let (rows, events) = read_partitions(records, reader, index, scope.peers());
+                    compiled.events.push(events);
+                    rows
+                }
+            }
         }
         LogicalPlan::Project {
             input,
             columns,
             generator,
             ..
-        } => project::project(compile(input, scope, inputs), columns.clone(), generator.clone()),
+        } => project::project(
+            compile(input, scope, compiled),
+            columns.clone(),
+            generator.clone(),
+        ),
         LogicalPlan::Filter { input, predicate, .. } => {
             let predicate = predicate.clone();
-            compile(input, scope, inputs).filter(move |row| predicate.is_true(row))
+            compile(input, scope, compiled).filter(move |row| predicate.is_true(row))
         }
         LogicalPlan::Aggregate {
             input,
@@ -48,12 +88,37 @@ pub fn compile<'s>(plan: &LogicalPlan, scope: Scope<'s, u64>, inputs: &mut Input
             aggregations,
             ..
         } => aggregate::aggregate(
-            compile(input, scope, inputs),
+            compile(input, scope, compiled),
             keys.clone(),
             aggregations.iter().map(|a| a.accumulator.clone()).collect(),
             input.is_append_only(),
         ),
     }
+}
+
+/// Sends each work item (a file) to a worker chosen by its hash, reads it there, and splits
+/// what comes out into rows and events.
+fn read_partitions<'s>(
+    items: Rows<'s>,
+    reader: Arc<dyn PartitionReader>,
+    source: usize,
+    peers: usize,
+) -> (Rows<'s>, Events<'s>) {
+    let items = if peers > 1 {
+        items.inner.exchange(|(item, _, _)| item.hashed()).as_collection()
+    } else {
+        items
+    };
+    let read = items.flat_map(move |item| {
+        let (mut rows, mut events) = (Vec::new(), Vec::new());
+        reader.read(&item, source, &mut rows, &mut events);
+        rows.into_iter()
+            .map(Ok)
+            .chain(events.into_iter().map(Err))
+            .collect::<Vec<Result<Row, SourceEvent>>>()
+    });
+    let events = read.clone().flat_map(Result::err);
+    (read.flat_map(Result::ok), events)
 }
 
 /// Spreads rows fed at one worker round-robin over all workers, so that parsing, splitting and

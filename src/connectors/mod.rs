@@ -10,14 +10,20 @@
 //! after the dataflow has finished the epoch.
 
 pub mod console;
+pub mod file;
 pub mod foreach_batch;
 pub mod memory;
 pub mod noop;
 pub mod options;
+pub mod rate;
 pub mod socket;
 
 use std::fmt;
+use std::sync::Arc;
 use std::thread::Thread;
+use std::time::Instant;
+
+use serde::{Deserialize, Serialize};
 
 use crate::data::{Row, Schema};
 use crate::plan::OutputMode;
@@ -62,6 +68,9 @@ pub enum SourceError {
         /// The last error.
         reason: String,
     },
+    /// A record or file that stops the query (FAILFAST, an unreadable file).
+    #[error("{0}")]
+    Malformed(String),
     /// Reading failed mid-stream.
     #[error("{source_name}: read failed: {reason}")]
     Read {
@@ -103,6 +112,51 @@ pub trait Source: Send + Sync + fmt::Debug {
     fn schema(&self) -> Schema;
     /// Starts reading. Called once per query run, on the leader worker.
     fn open(&self, wake: Wake) -> Result<Box<dyn SourceReader>, SourceError>;
+
+    /// For sources whose reader hands over work items (files) rather than rows: turns one
+    /// item into rows, on whichever worker the item lands. `None`: the reader's rows are data.
+    fn partition_reader(&self) -> Option<Arc<dyn PartitionReader>> {
+        None
+    }
+
+    /// The most items (rows, or files) one epoch takes from this source, if it sets its own.
+    fn max_per_epoch(&self) -> Option<usize> {
+        None
+    }
+}
+
+/// Reads one work item (for example a file) into rows, inside the dataflow.
+pub trait PartitionReader: Send + Sync + fmt::Debug {
+    /// Appends the item's rows to `rows`, and what happened (rows read, records skipped,
+    /// failures) to `events`, tagged with `source`.
+    fn read(&self, item: &Row, source: usize, rows: &mut Vec<Row>, events: &mut Vec<SourceEvent>);
+}
+
+/// What reading work items reports back to the leader (these travel through the dataflow, so
+/// they reach it from any worker of any process).
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub enum SourceEvent {
+    /// `rows` rows were read for source number `source`.
+    Rows {
+        /// The source's position in the plan's source list.
+        source: usize,
+        /// How many.
+        rows: u64,
+    },
+    /// Malformed records were dropped or repaired.
+    Malformed {
+        /// The source's position in the plan's source list.
+        source: usize,
+        /// How many.
+        records: u64,
+    },
+    /// The query must stop: a `FAILFAST` record or an unreadable file.
+    Failed {
+        /// The source's position in the plan's source list.
+        source: usize,
+        /// What went wrong, naming the file and line.
+        message: String,
+    },
 }
 
 /// A running source, polled by the leader worker.
@@ -113,6 +167,16 @@ pub trait SourceReader {
     /// For `Trigger::AvailableNow`: from now on, end after the rows that exist at this moment.
     /// Sources without such a notion (a socket) keep reading until their peer closes.
     fn end_at_available_now(&mut self) {}
+
+    /// When the reader wants to be polled again even if nothing wakes the worker (a rate
+    /// source's next row, a directory's next listing).
+    fn next_poll(&self) -> Option<Instant> {
+        None
+    }
+
+    /// Look for new data at the next poll even if the reader would otherwise wait (for
+    /// `process_all_available`).
+    fn discover_now(&mut self) {}
 }
 
 /// One epoch's output, as the output mode shapes it.

@@ -16,13 +16,16 @@ use super::spec::QuerySpec;
 use super::trigger::Trigger;
 use super::worker::Built;
 use crate::compile::Inputs;
-use crate::connectors::{Batch, ReadStatus, Sink, SourceReader, Wake};
+use crate::connectors::{Batch, ReadStatus, Sink, SourceError, SourceEvent, SourceReader, Wake};
 use crate::data::{Row, Schema};
 use crate::error::Error;
 use crate::plan::{OutputMode, SourceId};
 
 /// The output changes captured on the leader: `(row, epoch, diff)`.
 pub(super) type Captured = Rc<RefCell<Vec<(Row, u64, isize)>>>;
+
+/// The source events captured on the leader: `(event, epoch, diff)`.
+pub(super) type CapturedEvents = Rc<RefCell<Vec<(SourceEvent, u64, isize)>>>;
 
 /// One source as the leader sees it.
 struct SourceRun {
@@ -31,8 +34,12 @@ struct SourceRun {
     reader: Option<Box<dyn SourceReader>>,
     exhausted: bool,
     pending: Vec<Row>,
-    /// Rows handed to the dataflow so far (the source's offset).
+    /// Records handed to the dataflow so far (the source's offset).
     consumed: u64,
+    /// The most records one epoch takes from this source.
+    limit: usize,
+    /// Records are work items (files) read inside the dataflow: rows are counted there.
+    partitioned: bool,
 }
 
 /// An epoch that has been fed and is being computed.
@@ -64,6 +71,9 @@ pub(super) struct QueryRun {
     inputs: Option<Inputs>,
     probe: ProbeHandle<u64>,
     captured: Captured,
+    events: CapturedEvents,
+    /// The last `process_all_available` request the readers were told about.
+    drain_seen: u64,
     sink: Option<Box<dyn Sink>>,
     sink_description: String,
     /// The result table, kept for complete mode (sorted, with multiplicities).
@@ -87,6 +97,8 @@ impl QueryRun {
             inputs: Some(built.inputs),
             probe: built.probe,
             captured: built.captured,
+            events: built.events,
+            drain_seen: 0,
             sink,
             sink_description,
             table: BTreeMap::new(),
@@ -99,6 +111,11 @@ impl QueryRun {
         };
         for (id, source) in run.spec.plan.sources() {
             let description = source.description();
+            let limit = source
+                .max_per_epoch()
+                .unwrap_or(run.spec.max_rows_per_epoch)
+                .max(1);
+            let partitioned = source.partition_reader().is_some();
             let reader = match source.open(wake.clone()) {
                 Ok(mut reader) => {
                     if run.spec.trigger.is_bounded() {
@@ -118,6 +135,8 @@ impl QueryRun {
                 reader,
                 pending: Vec::new(),
                 consumed: 0,
+                limit,
+                partitioned,
             });
         }
         if run.sink.is_none() {
@@ -159,6 +178,12 @@ impl QueryRun {
             return None;
         }
         let drain_request = self.spec.shared.drain_requested();
+        if drain_request > self.drain_seen {
+            self.drain_seen = drain_request;
+            for reader in self.sources.iter_mut().filter_map(|s| s.reader.as_mut()) {
+                reader.discover_now();
+            }
+        }
         if self.stage == Stage::Running && self.spec.shared.stop_requested() {
             info!("query {} stopping on request", self.spec.shared.id);
             self.close_inputs();
@@ -181,8 +206,13 @@ impl QueryRun {
         let polled = Instant::now();
         self.poll_sources();
         let latest_offset_ms = polled.elapsed().as_millis() as u64;
+        let readers_due = self
+            .sources
+            .iter()
+            .filter_map(|s| s.reader.as_ref().and_then(|r| r.next_poll()))
+            .min();
         if self.stage != Stage::Running || self.in_flight.is_some() {
-            return None;
+            return readers_due;
         }
         let data_waiting = self.sources.iter().any(|s| !s.pending.is_empty());
         let all_exhausted = self.sources.iter().all(|s| s.exhausted);
@@ -190,7 +220,7 @@ impl QueryRun {
             Trigger::ProcessingTime(interval) if data_waiting && !interval.is_zero() => {
                 let tick = *self.next_tick.get_or_insert(now);
                 if now < tick {
-                    return Some(tick);
+                    return Some(readers_due.map_or(tick, |due| due.min(tick)));
                 }
                 // The next boundary after now: missed intervals are skipped, as in Spark.
                 let mut next = tick + interval;
@@ -220,13 +250,13 @@ impl QueryRun {
         if self.spec.trigger == Trigger::Once && self.next_epoch > 0 && self.in_flight.is_none() {
             self.close_inputs();
         }
-        None
+        readers_due
     }
 
     fn poll_sources(&mut self) {
-        let max = self.spec.max_rows_per_epoch;
         let mut failure = None;
         for source in &mut self.sources {
+            let max = source.limit;
             let Some(reader) = source.reader.as_mut() else {
                 continue;
             };
@@ -264,8 +294,9 @@ impl QueryRun {
             let Some(input) = inputs.get_mut(&source.id) else {
                 continue;
             };
-            let n = source.pending.len() as u64;
-            for row in source.pending.drain(..) {
+            let take = source.pending.len().min(source.limit);
+            let n = take as u64;
+            for row in source.pending.drain(..take) {
                 input.insert(row);
             }
             source.consumed += n;
@@ -302,6 +333,15 @@ impl QueryRun {
             now.into_iter().map(|(row, _, diff)| (row, diff)).collect()
         };
         consolidate(&mut changes);
+        let source_counts = match self.take_events(flight.epoch) {
+            Ok(counts) => counts,
+            Err(e) => {
+                // A FAILFAST record or an unreadable file: the epoch is not written.
+                self.next_epoch = flight.epoch + 1;
+                self.fail(e.into());
+                return;
+            }
+        };
         let rows_updated = changes.iter().filter(|(_, d)| *d > 0).count() as u64;
         let rows = self.shape_output(changes);
         let batch = Batch {
@@ -319,7 +359,42 @@ impl QueryRun {
             self.fail(e.into());
             return;
         }
-        self.report(flight, rows.len() as u64, rows_updated);
+        self.report(flight, rows.len() as u64, rows_updated, &source_counts);
+    }
+
+    /// Takes the epoch's source events: `(rows read, malformed records)` per source, or the
+    /// failure that must stop the query.
+    fn take_events(&mut self, epoch: u64) -> Result<Vec<(u64, u64)>, SourceError> {
+        let mut counts = vec![(0u64, 0u64); self.sources.len()];
+        let mut events = self.events.borrow_mut();
+        let (now, later): (Vec<_>, Vec<_>) = events.drain(..).partition(|(_, t, _)| *t <= epoch);
+        *events = later;
+        let mut failure = None;
+        for (event, _, diff) in now {
+            let times = diff.max(0) as u64;
+            match event {
+                SourceEvent::Rows { source, rows } => {
+                    if let Some(c) = counts.get_mut(source) {
+                        c.0 += rows * times;
+                    }
+                }
+                SourceEvent::Malformed { source, records } => {
+                    if let Some(c) = counts.get_mut(source) {
+                        c.1 += records * times;
+                    }
+                }
+                SourceEvent::Failed { message, .. } => {
+                    // Several workers may fail at once; report one, the same every run.
+                    if failure.as_ref().is_none_or(|f: &String| message < *f) {
+                        failure = Some(message);
+                    }
+                }
+            }
+        }
+        match failure {
+            Some(message) => Err(SourceError::Malformed(message)),
+            None => Ok(counts),
+        }
     }
 
     /// Turns an epoch's consolidated changes into what the output mode writes, sorted.
@@ -354,25 +429,44 @@ impl QueryRun {
         rows
     }
 
-    fn report(&mut self, flight: InFlight, output_rows: u64, rows_updated: u64) {
+    fn report(
+        &mut self,
+        flight: InFlight,
+        output_rows: u64,
+        rows_updated: u64,
+        source_counts: &[(u64, u64)],
+    ) {
         let total_ms = flight.triggered.elapsed().as_millis() as u64;
         // From the trigger to the sink's return, less the source polling before the trigger.
         let add_batch_ms = total_ms.saturating_sub(flight.latest_offset_ms);
         let processing_secs = flight.triggered.elapsed().as_secs_f64().max(1e-9);
         let rate = |n: u64, secs: f64| if secs > 0.0 { n as f64 / secs } else { 0.0 };
-        let num_input_rows: u64 = flight.rows.iter().sum();
+        let mut num_input_rows = 0;
         let sources = self
             .sources
             .iter()
+            .enumerate()
             .zip(flight.rows.iter().zip(&flight.start_offsets))
-            .map(|(source, (&n, &start))| SourceProgress {
-                description: source.description.clone(),
-                start_offset: start,
-                end_offset: start + n,
-                latest_offset: source.consumed + source.pending.len() as u64,
-                num_input_rows: n,
-                input_rows_per_second: rate(n, flight.since_previous_trigger),
-                processed_rows_per_second: rate(n, processing_secs),
+            .map(|((i, source), (&records, &start))| {
+                let (read, malformed) = source_counts.get(i).copied().unwrap_or_default();
+                // Records of a partitioned source are files; its rows were counted where read.
+                let n = if source.partitioned { read } else { records };
+                num_input_rows += n;
+                let mut metrics = BTreeMap::new();
+                if source.partitioned {
+                    metrics.insert("numFiles".to_string(), records.to_string());
+                    metrics.insert("numMalformedRecords".to_string(), malformed.to_string());
+                }
+                SourceProgress {
+                    description: source.description.clone(),
+                    start_offset: start,
+                    end_offset: start + records,
+                    latest_offset: source.consumed + source.pending.len() as u64,
+                    num_input_rows: n,
+                    input_rows_per_second: rate(n, flight.since_previous_trigger),
+                    processed_rows_per_second: rate(n, processing_secs),
+                    metrics,
+                }
             })
             .collect();
         let state_operators = if self.spec.plan.has_aggregation() {

@@ -69,6 +69,8 @@ pub struct SourceProgress {
     pub input_rows_per_second: f64,
     /// Processing rate during this epoch.
     pub processed_rows_per_second: f64,
+    /// Source-specific figures, e.g. `numFiles` and `numMalformedRecords` of file sources.
+    pub metrics: BTreeMap<String, String>,
 }
 
 /// The sink's part of a progress report.

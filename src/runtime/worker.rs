@@ -10,9 +10,9 @@ use timely::dataflow::operators::probe::Handle as ProbeHandle;
 use timely::dataflow::operators::Exchange;
 use timely::worker::Worker;
 
-use super::driver::{Captured, QueryRun};
+use super::driver::{Captured, CapturedEvents, QueryRun};
 use super::spec::QuerySpec;
-use crate::compile::{compile, Inputs};
+use crate::compile::{compile, Compiled, Inputs};
 use crate::connectors::Wake;
 
 /// The longest the leader parks without a wake-up: an upper bound on how late it notices a
@@ -24,27 +24,42 @@ pub(super) struct Built {
     pub(super) inputs: Inputs,
     pub(super) probe: ProbeHandle<u64>,
     pub(super) captured: Captured,
+    pub(super) events: CapturedEvents,
 }
 
 fn build(worker: &mut Worker, spec: &QuerySpec) -> Built {
     let probe = ProbeHandle::new();
     let captured: Captured = Rc::new(RefCell::new(Vec::new()));
+    let events: CapturedEvents = Rc::new(RefCell::new(Vec::new()));
     let mut inputs = Inputs::new();
-    let buffer = captured.clone();
+    let (rows_buffer, events_buffer) = (captured.clone(), events.clone());
     worker.dataflow::<u64, _, _>(|scope| {
+        let mut compiled = Compiled::new(&spec.plan);
         // All output goes to worker 0, where the sink runs; the probe after it tells when an
         // epoch's output is complete.
-        compile(&spec.plan, scope, &mut inputs)
+        compile(&spec.plan, scope, &mut compiled)
             .inner
             .exchange(|_| 0)
             .as_collection()
-            .inspect(move |(row, time, diff)| buffer.borrow_mut().push((row.clone(), *time, *diff)))
+            .inspect(move |(row, time, diff)| rows_buffer.borrow_mut().push((row.clone(), *time, *diff)))
             .probe_with(&probe);
+        // Sources read inside the dataflow report to worker 0 too, under the same probe.
+        for source_events in compiled.events.drain(..) {
+            let buffer = events_buffer.clone();
+            source_events
+                .inner
+                .exchange(|_| 0)
+                .as_collection()
+                .inspect(move |(event, time, diff)| buffer.borrow_mut().push((event.clone(), *time, *diff)))
+                .probe_with(&probe);
+        }
+        inputs = std::mem::take(&mut compiled.inputs);
     });
     Built {
         inputs,
         probe,
         captured,
+        events,
     }
 }
 

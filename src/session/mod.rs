@@ -42,6 +42,12 @@ impl Session {
         DataStreamReader::new(self.clone())
     }
 
+    /// Reads a static table, once and whole, for joins with streams (Spark's `spark.read`):
+    /// `spark.read().format("csv").option("header", true).option("path", "users.csv").load()`.
+    pub fn read(&self) -> DataStreamReader {
+        DataStreamReader::new(self.clone()).once()
+    }
+
     /// The application name.
     pub fn app_name(&self) -> &str {
         &self.inner.app_name

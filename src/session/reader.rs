@@ -3,14 +3,17 @@
 use std::sync::Arc;
 
 use super::{DataFrame, Session};
+use crate::connectors::file::{FileFormat, FileSource};
 use crate::connectors::memory::MemoryStream;
+use crate::connectors::rate::RateSource;
 use crate::connectors::socket::SocketSource;
 use crate::connectors::{Options, Source};
+use crate::data::Schema;
 use crate::error::{Error, Result};
 use crate::plan::LogicalPlan;
 
 /// The source formats `load()` knows.
-const SOURCE_FORMATS: &str = "socket";
+const SOURCE_FORMATS: &str = "socket, rate, text, csv, json";
 
 /// Builds a streaming DataFrame from a source, like Spark's `DataStreamReader`.
 #[derive(Clone, Debug)]
@@ -18,6 +21,9 @@ pub struct DataStreamReader {
     session: Session,
     format: Option<String>,
     options: Options,
+    schema: Option<Schema>,
+    /// `spark.read()`: a static table, read once and whole at the start.
+    once: bool,
 }
 
 impl DataStreamReader {
@@ -26,7 +32,35 @@ impl DataStreamReader {
             session,
             format: None,
             options: Options::default(),
+            schema: None,
+            once: false,
         }
+    }
+
+    pub(super) fn once(mut self) -> Self {
+        self.once = true;
+        self
+    }
+
+    /// Declares the rows' schema (needed by `json`, optional for `csv`).
+    pub fn schema(mut self, schema: Schema) -> Self {
+        self.schema = Some(schema);
+        self
+    }
+
+    /// `format("text").option("path", path).load()`
+    pub fn text(self, path: &str) -> Result<DataFrame> {
+        self.format("text").option("path", path).load()
+    }
+
+    /// `format("csv").option("path", path).load()`
+    pub fn csv(self, path: &str) -> Result<DataFrame> {
+        self.format("csv").option("path", path).load()
+    }
+
+    /// `format("json").option("path", path).load()`
+    pub fn json(self, path: &str) -> Result<DataFrame> {
+        self.format("json").option("path", path).load()
     }
 
     /// The source format, e.g. `socket`.
@@ -54,8 +88,24 @@ impl DataStreamReader {
         let format = self.format.ok_or_else(|| {
             Error::InvalidOption("read_stream() needs a format, e.g. format(\"socket\")".into())
         })?;
-        let source: Arc<dyn Source> = match format.to_ascii_lowercase().as_str() {
+        let lower = format.to_ascii_lowercase();
+        if let Some(file_format) = FileFormat::by_name(&lower) {
+            let source = FileSource::new(file_format, &self.options, self.schema, self.once)?;
+            return Ok(DataFrame::new(
+                self.session,
+                LogicalPlan::source(Arc::new(source)),
+            ));
+        }
+        if self.once {
+            return Err(Error::UnknownFormat {
+                kind: "table",
+                format,
+                known: "text, csv, json",
+            });
+        }
+        let source: Arc<dyn Source> = match lower.as_str() {
             "socket" => Arc::new(SocketSource::from_options(&self.options)?),
+            "rate" => Arc::new(RateSource::from_options(&self.options)?),
             _ => {
                 return Err(Error::UnknownFormat {
                     kind: "source",

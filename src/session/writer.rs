@@ -5,6 +5,7 @@ use std::sync::{Arc, Mutex};
 
 use super::DataFrame;
 use crate::connectors::console::{ConsoleSink, ConsoleTarget};
+use crate::connectors::file::{FileFormat, FileSink};
 use crate::connectors::foreach_batch::{BatchFn, ForeachBatchSink};
 use crate::connectors::memory::MemorySink;
 use crate::connectors::noop::NoopSink;
@@ -14,7 +15,7 @@ use crate::plan::{validate_output_mode, OutputMode};
 use crate::runtime::{launch, QuerySpec, Shared, StreamingQuery, Trigger, DEFAULT_MAX_ROWS_PER_EPOCH};
 
 /// The sink formats `start()` knows.
-const SINK_FORMATS: &str = "console, memory, noop, foreach_batch";
+const SINK_FORMATS: &str = "console, memory, noop, csv, json, foreach_batch";
 
 /// Describes where and how a streaming DataFrame is written, like Spark's `DataStreamWriter`.
 pub struct DataStreamWriter {
@@ -90,8 +91,7 @@ impl DataStreamWriter {
         self
     }
 
-    fn sink(&mut self, mode: OutputMode) -> Result<Box<dyn Sink>> {
-        let _ = mode;
+    fn sink(&mut self) -> Result<Box<dyn Sink>> {
         Ok(match self.format.as_str() {
             "console" => {
                 let target = match self.console_target.take() {
@@ -110,6 +110,8 @@ impl DataStreamWriter {
                 ))
             }
             "noop" => Box::new(NoopSink),
+            "csv" => Box::new(FileSink::new(FileFormat::Csv, &self.options)?),
+            "json" => Box::new(FileSink::new(FileFormat::Json, &self.options)?),
             "foreach_batch" => {
                 let f = self
                     .foreach_batch
@@ -132,7 +134,7 @@ impl DataStreamWriter {
     pub fn start(mut self) -> Result<StreamingQuery> {
         let mode = std::mem::replace(&mut self.output_mode, Ok(OutputMode::Append))?;
         validate_output_mode(self.df.plan(), mode)?;
-        let sink = self.sink(mode)?;
+        let sink = self.sink()?;
         let spec = QuerySpec {
             plan: self.df.plan().clone(),
             mode,

@@ -1,0 +1,96 @@
+//! The file formats and their reading options.
+
+use std::fmt;
+
+use crate::connectors::Options;
+use crate::data::{DataType, Field, ParseMode, Schema};
+use crate::error::{Error, Result};
+
+/// A file format.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum FileFormat {
+    /// One row per line, column `value`.
+    Text,
+    /// Comma-separated values.
+    Csv,
+    /// One JSON object per line.
+    Json,
+}
+
+impl FileFormat {
+    /// The format called `name`, if it is a file format.
+    pub fn by_name(name: &str) -> Option<Self> {
+        match name.to_ascii_lowercase().as_str() {
+            "text" => Some(FileFormat::Text),
+            "csv" => Some(FileFormat::Csv),
+            "json" => Some(FileFormat::Json),
+            _ => None,
+        }
+    }
+
+    /// The file extension the sinks use.
+    pub fn extension(self) -> &'static str {
+        match self {
+            FileFormat::Text => "txt",
+            FileFormat::Csv => "csv",
+            FileFormat::Json => "json",
+        }
+    }
+}
+
+impl fmt::Display for FileFormat {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            FileFormat::Text => "text",
+            FileFormat::Csv => "csv",
+            FileFormat::Json => "json",
+        })
+    }
+}
+
+/// How records are read, from Spark's option names.
+#[derive(Clone, Debug)]
+pub struct FormatOptions {
+    /// The format.
+    pub format: FileFormat,
+    /// CSV: the first line of each file is a header (default false).
+    pub header: bool,
+    /// CSV: the field separator, `sep` (default `,`).
+    pub sep: u8,
+    /// CSV: the quote character, `quote` (default `"`).
+    pub quote: u8,
+    /// CSV: the escape character inside quotes, `escape` (default `\`).
+    pub escape: u8,
+    /// What to do with malformed records, `mode` (default PERMISSIVE).
+    pub mode: ParseMode,
+}
+
+fn single_byte(options: &Options, key: &str, default: u8) -> Result<u8> {
+    match options.get(key) {
+        None => Ok(default),
+        Some(v) if v.len() == 1 => Ok(v.as_bytes()[0]),
+        Some("\\t") => Ok(b'\t'),
+        Some(v) => Err(Error::InvalidOption(format!(
+            "option `{key}` = `{v}` must be a single character"
+        ))),
+    }
+}
+
+impl FormatOptions {
+    /// Reads the options of `format`.
+    pub fn from_options(format: FileFormat, options: &Options) -> Result<Self> {
+        Ok(FormatOptions {
+            format,
+            header: options.bool_or("header", false)?,
+            sep: single_byte(options, "sep", single_byte(options, "delimiter", b',')?)?,
+            quote: single_byte(options, "quote", b'"')?,
+            escape: single_byte(options, "escape", b'\\')?,
+            mode: options.parse_or("mode", ParseMode::Permissive)?,
+        })
+    }
+
+    /// The schema of `text`: one string column `value`.
+    pub fn text_schema() -> Schema {
+        Schema::new([Field::new("value", DataType::String)])
+    }
+}

@@ -1,0 +1,17 @@
+//! Files: `text`, `csv` and `json` (JSON lines) sources over a directory or glob, the same
+//! formats read once as static tables, and `csv`/`json` file sinks.
+//!
+//! Streaming: each trigger the leader lists the path and takes files not seen before, oldest
+//! modification time first (then by name), at most `maxFilesPerTrigger` per epoch. The file
+//! paths are the epoch's records: the dataflow spreads them over all workers (by hash), and
+//! each file is read and decoded where it lands. Files must be moved into the directory
+//! atomically (written elsewhere, then renamed), as with Spark.
+
+mod format;
+mod listing;
+mod sink;
+mod source;
+
+pub use format::{FileFormat, FormatOptions};
+pub use sink::FileSink;
+pub use source::FileSource;

@@ -1,0 +1,175 @@
+//! [`FileSink`]: `csv` and `json` files, one set per epoch, with a log of complete epochs.
+//!
+//! Epoch `e` writes its rows to `<path>/part-<e, 6 digits>-w000.<csv|json>` (written under a
+//! temporary name, then renamed), then records `<path>/_tidewater/<e>` listing the epoch's
+//! files. A reader takes the epochs the log lists, in order, and ignores other files (a crash
+//! may leave a partial temporary file). An epoch without rows writes no part file but is still
+//! logged. The output mode decides the rows: new rows (append), changed rows with their new
+//! values (update), or the whole result (complete).
+
+use std::fs::{self, File};
+use std::io::{BufWriter, Write};
+use std::path::{Path, PathBuf};
+
+use serde_json::{Map, Value as Json};
+
+use super::format::FileFormat;
+use crate::connectors::{Batch, Options, Sink, SinkError};
+use crate::data::{Row, Schema, Value};
+use crate::error::{Error, Result};
+
+/// Writes each epoch's rows as CSV or JSON-lines files.
+#[derive(Debug)]
+pub struct FileSink {
+    format: FileFormat,
+    path: PathBuf,
+    header: bool,
+    sep: u8,
+}
+
+impl FileSink {
+    /// Reads `path` (required) and, for CSV, `header` (default false) and `sep`.
+    pub fn new(format: FileFormat, options: &Options) -> Result<Self> {
+        if format == FileFormat::Text {
+            return Err(Error::InvalidOption(
+                "the file sink writes csv or json, not text".into(),
+            ));
+        }
+        let path = PathBuf::from(options.required("path", &format!("the {format} sink"))?);
+        let sep = options.get("sep").unwrap_or(",");
+        let sep = match sep.as_bytes() {
+            [b] => *b,
+            _ if sep == "\\t" => b'\t',
+            _ => {
+                return Err(Error::InvalidOption(format!(
+                    "option `sep` = `{sep}` must be a single character"
+                )))
+            }
+        };
+        Ok(FileSink {
+            format,
+            header: options.bool_or("header", false)?,
+            sep,
+            path,
+        })
+    }
+
+    fn part_name(&self, epoch: u64) -> String {
+        format!("part-{epoch:06}-w000.{}", self.format.extension())
+    }
+
+    fn write_csv(&self, mut out: impl Write, schema: &Schema, rows: &[Row]) -> std::io::Result<()> {
+        let sep = char::from(self.sep);
+        let mut line = String::new();
+        let mut write_line = |fields: &mut dyn Iterator<Item = Option<String>>, out: &mut dyn Write| {
+            line.clear();
+            for (i, field) in fields.enumerate() {
+                if i > 0 {
+                    line.push(sep);
+                }
+                if let Some(text) = field {
+                    push_csv_field(&mut line, &text, sep);
+                }
+            }
+            line.push('\n');
+            out.write_all(line.as_bytes())
+        };
+        if self.header {
+            write_line(&mut schema.names().into_iter().map(Some), &mut out)?;
+        }
+        for row in rows {
+            // Spark writes null as an empty field and an empty string as `""`.
+            write_line(
+                &mut row.iter().map(|v| (!v.is_null()).then(|| v.to_string())),
+                &mut out,
+            )?;
+        }
+        out.flush()
+    }
+
+    fn write_json(mut out: impl Write, schema: &Schema, rows: &[Row]) -> std::io::Result<()> {
+        for row in rows {
+            let mut object = Map::new();
+            for (field, value) in schema.fields().iter().zip(row.iter()) {
+                // Spark's JSON writer leaves null fields out (ignoreNullFields).
+                if !value.is_null() {
+                    object.insert(field.name.clone(), json_of(value));
+                }
+            }
+            serde_json::to_writer(&mut out, &object)?;
+            out.write_all(b"\n")?;
+        }
+        out.flush()
+    }
+
+    fn write_epoch(&self, batch: &Batch<'_>) -> std::io::Result<()> {
+        let log = self.path.join("_tidewater");
+        fs::create_dir_all(&log)?;
+        let mut files = Vec::new();
+        if !batch.rows.is_empty() {
+            let name = self.part_name(batch.id);
+            let temporary = self.path.join(format!(".{name}.tmp"));
+            {
+                let out = BufWriter::new(File::create(&temporary)?);
+                match self.format {
+                    FileFormat::Json => Self::write_json(out, batch.schema, batch.rows)?,
+                    _ => self.write_csv(out, batch.schema, batch.rows)?,
+                }
+            }
+            fs::rename(&temporary, self.path.join(&name))?;
+            files.push(Json::String(name));
+        }
+        let entry = serde_json::json!({
+            "epoch": batch.id,
+            "mode": batch.mode.to_string(),
+            "rows": batch.rows.len(),
+            "files": files,
+        });
+        write_atomically(&log.join(batch.id.to_string()), entry.to_string().as_bytes())
+    }
+}
+
+/// Appends one CSV field, quoted (with `"` doubled) when it is empty or holds the separator, a
+/// quote or a line break, as RFC 4180 and Spark's writer do.
+fn push_csv_field(line: &mut String, text: &str, sep: char) {
+    if text.is_empty() || text.contains([sep, '"', '\n', '\r']) {
+        line.push('"');
+        line.push_str(&text.replace('"', "\"\""));
+        line.push('"');
+    } else {
+        line.push_str(text);
+    }
+}
+
+fn write_atomically(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    let temporary = path.with_extension("tmp");
+    fs::write(&temporary, bytes)?;
+    fs::rename(&temporary, path)
+}
+
+fn json_of(value: &Value) -> Json {
+    match value {
+        Value::Null => Json::Null,
+        Value::Bool(b) => Json::Bool(*b),
+        Value::Int(i) => Json::from(*i),
+        Value::Float(f) => {
+            serde_json::Number::from_f64(*f).map_or_else(|| Json::String(value.to_string()), Json::Number)
+        }
+        Value::Array(items) => Json::Array(items.iter().map(json_of).collect()),
+        Value::Str(_) | Value::Timestamp(_) => Json::String(value.to_string()),
+    }
+}
+
+impl Sink for FileSink {
+    fn description(&self) -> String {
+        format!("FileSink[{}: {}]", self.format, self.path.display())
+    }
+
+    fn add_batch(&mut self, batch: &Batch<'_>) -> std::result::Result<(), SinkError> {
+        self.write_epoch(batch).map_err(|e| SinkError::Write {
+            sink_name: self.description(),
+            batch_id: batch.id,
+            reason: e.to_string(),
+        })
+    }
+}

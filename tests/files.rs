@@ -1,0 +1,441 @@
+//! File and rate sources, file sinks, and malformed input, against references computed from
+//! the input or worked out by hand.
+
+mod common;
+
+use std::collections::BTreeMap;
+use std::fs;
+use std::path::Path;
+
+use common::*;
+use tidewater::prelude::*;
+
+fn session(workers: usize) -> Session {
+    Session::builder()
+        .workers(workers)
+        .get_or_create()
+        .expect("session")
+}
+
+/// Writes `text` into `dir/name` the way a producer should: elsewhere first, then renamed in.
+fn put_file(dir: &Path, name: &str, text: &str) {
+    let staging = dir.parent().expect("parent").join(format!("staging-{name}"));
+    fs::write(&staging, text).expect("write");
+    fs::rename(&staging, dir.join(name)).expect("rename");
+}
+
+fn word_count_of(df: DataFrame) -> DataFrame {
+    df.select([explode(split(col("value"), " ")).alias("word")])
+        .and_then(|w| w.group_by([col("word")]).count())
+        .expect("plan")
+}
+
+#[test]
+fn text_directory_word_count_one_file_per_epoch_in_both_modes() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let input = dir.path().join("in");
+    fs::create_dir(&input).expect("mkdir");
+    let lines = word_lines(9, 300);
+    for (i, chunk) in lines.chunks(60).enumerate() {
+        put_file(&input, &format!("f{i}.txt"), &(chunk.join("\n") + "\n"));
+    }
+    for workers in [1, 2] {
+        for mode in ["complete", "update"] {
+            let spark = session(workers);
+            let df = spark
+                .read_stream()
+                .option("maxFilesPerTrigger", 1)
+                .text(input.to_str().expect("utf-8 path"))
+                .expect("source");
+            let collected = Collected::default();
+            let query = collected
+                .attach(
+                    word_count_of(df)
+                        .write_stream()
+                        .output_mode(mode)
+                        .trigger(Trigger::available_now()),
+                )
+                .start()
+                .expect("start");
+            await_within(&query, "file word count").expect("finishes");
+            let batches = collected.batches();
+            assert_eq!(batches.len(), 5, "one epoch per file ({workers} workers, {mode})");
+            let mut latest = BTreeMap::new();
+            for (_, rows) in &batches {
+                latest.extend(counts_of(rows));
+            }
+            assert_eq!(latest, reference_counts(&lines), "{workers} workers, {mode}");
+            let rows_read: u64 = query.recent_progress().iter().map(|p| p.num_input_rows).sum();
+            assert_eq!(rows_read, 300, "progress counts rows, not files");
+        }
+    }
+}
+
+#[test]
+fn csv_append_filter_emits_every_match_exactly_once() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let input = dir.path().join("tx");
+    fs::create_dir(&input).expect("mkdir");
+    let mut rng = Seeded::new(4);
+    let mut all = Vec::new();
+    for f in 0..4 {
+        let mut text = String::from("user_id,amount\n");
+        for _ in 0..50 {
+            let (user, amount) = (rng.below(10), rng.below(200));
+            text.push_str(&format!("{user},{amount}\n"));
+            all.push((user as i64, amount as i64));
+        }
+        put_file(&input, &format!("tx{f}.csv"), &text);
+    }
+    let schema = Schema::new([
+        Field::new("user_id", DataType::Int64),
+        Field::new("amount", DataType::Int64),
+    ]);
+    let mut expected: Vec<Row> = all
+        .iter()
+        .filter(|(_, a)| *a >= 100)
+        .map(|(u, a)| row![*u, *a])
+        .collect();
+    expected.sort();
+    for workers in [1, 2] {
+        let spark = session(workers);
+        let big = spark
+            .read_stream()
+            .schema(schema.clone())
+            .option("header", true)
+            .csv(input.to_str().expect("path"))
+            .and_then(|df| df.filter(col("amount").gt_eq(100)))
+            .expect("plan");
+        let collected = Collected::default();
+        let query = collected
+            .attach(big.write_stream().trigger(Trigger::available_now()))
+            .start()
+            .expect("start");
+        await_within(&query, "csv filter").expect("finishes");
+        let mut got: Vec<Row> = collected
+            .batches()
+            .into_iter()
+            .flat_map(|(_, rows)| rows)
+            .collect();
+        got.sort();
+        assert_eq!(got, expected, "{workers} workers");
+    }
+}
+
+#[test]
+fn csv_without_schema_takes_string_columns_from_the_header() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    put_file(dir.path(), "a.csv", "name,city\nann,Oslo\n\"b, jr\",\"Rome\"\n");
+    let spark = session(1);
+    let df = spark
+        .read_stream()
+        .option("header", "true")
+        .csv(dir.path().to_str().expect("path"))
+        .expect("source");
+    assert_eq!(df.schema().names(), ["name", "city"]);
+    let collected = Collected::default();
+    let query = collected
+        .attach(df.write_stream().trigger(Trigger::once()))
+        .start()
+        .expect("start");
+    await_within(&query, "header schema").expect("finishes");
+    assert_eq!(
+        collected.batches(),
+        vec![(0, vec![row!["ann", "Oslo"], row!["b, jr", "Rome"]])]
+    );
+}
+
+fn malformed_input(dir: &Path) {
+    // Line 1 is the header; line 3 has a bad amount; line 4 has too few fields.
+    put_file(dir, "m.csv", "user_id,amount\n1,10\n2,ten\n3\n4,40\n");
+}
+
+fn malformed_query(dir: &Path, mode: &str, corrupt: bool) -> (StreamingQuery, Collected) {
+    let mut fields = vec![
+        Field::new("user_id", DataType::Int64),
+        Field::new("amount", DataType::Int64),
+    ];
+    if corrupt {
+        fields.push(Field::new("_corrupt_record", DataType::String));
+    }
+    let spark = session(2);
+    let df = spark
+        .read_stream()
+        .schema(Schema::new(fields))
+        .option("header", true)
+        .option("mode", mode)
+        .csv(dir.to_str().expect("path"))
+        .expect("source");
+    let collected = Collected::default();
+    let query = collected
+        .attach(df.write_stream().trigger(Trigger::available_now()))
+        .start()
+        .expect("start");
+    (query, collected)
+}
+
+#[test]
+fn permissive_mode_keeps_rows_with_nulls_and_the_raw_record() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    malformed_input(dir.path());
+    let (query, collected) = malformed_query(dir.path(), "PERMISSIVE", true);
+    await_within(&query, "permissive").expect("finishes");
+    let expected = vec![
+        row![1, 10, Value::Null],
+        row![2, Value::Null, "2,ten"],
+        row![3, Value::Null, "3"],
+        row![4, 40, Value::Null],
+    ];
+    assert_eq!(collected.batches(), vec![(0, expected)]);
+    let progress = query.last_progress().expect("progress");
+    assert_eq!(progress.sources[0].metrics["numMalformedRecords"], "2");
+}
+
+#[test]
+fn dropmalformed_mode_skips_and_counts() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    malformed_input(dir.path());
+    let (query, collected) = malformed_query(dir.path(), "DROPMALFORMED", false);
+    await_within(&query, "dropmalformed").expect("finishes");
+    assert_eq!(collected.batches(), vec![(0, vec![row![1, 10], row![4, 40]])]);
+    let progress = query.last_progress().expect("progress");
+    assert_eq!(progress.num_input_rows, 2);
+    assert_eq!(progress.sources[0].metrics["numMalformedRecords"], "2");
+}
+
+#[test]
+fn failfast_mode_stops_naming_file_and_line() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    malformed_input(dir.path());
+    let (query, collected) = malformed_query(dir.path(), "FAILFAST", false);
+    let err = await_within(&query, "failfast").unwrap_err();
+    assert_eq!(err.code(), "SOURCE_FAILED");
+    let message = err.to_string();
+    assert!(
+        message.contains("m.csv, line 3") && message.contains("ten"),
+        "{message}"
+    );
+    assert!(collected.batches().is_empty(), "a failed epoch is not written");
+}
+
+#[test]
+fn json_lines_with_bad_json_and_wrong_types() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    put_file(
+        dir.path(),
+        "e.json",
+        "{\"id\": 1, \"tag\": \"a\"}\n\n{\"id\": \"x\"}\nnot json\n{\"tag\": \"only tag\", \"other\": 5}\n",
+    );
+    let schema = Schema::new([
+        Field::new("id", DataType::Int64),
+        Field::new("tag", DataType::String),
+    ]);
+    let spark = session(1);
+    let df = spark
+        .read_stream()
+        .schema(schema)
+        .option("mode", "DROPMALFORMED")
+        .json(dir.path().to_str().expect("path"))
+        .expect("source");
+    let collected = Collected::default();
+    let query = collected
+        .attach(df.write_stream().trigger(Trigger::available_now()))
+        .start()
+        .expect("start");
+    await_within(&query, "json").expect("finishes");
+    // By hand: the blank line is skipped, lines 3 and 4 are malformed, a missing field is null.
+    assert_eq!(
+        collected.batches(),
+        vec![(0, vec![row![Value::Null, "only tag"], row![1, "a"]])]
+    );
+}
+
+#[test]
+fn new_files_are_picked_up_while_a_processing_time_query_runs() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let input = dir.path().join("in");
+    fs::create_dir(&input).expect("mkdir");
+    put_file(&input, "1.txt", "a b\n");
+    let spark = session(2);
+    let df = spark
+        .read_stream()
+        .text(input.to_str().expect("path"))
+        .expect("source");
+    let collected = Collected::default();
+    let query = collected
+        .attach(
+            word_count_of(df)
+                .write_stream()
+                .output_mode("update")
+                .trigger(Trigger::processing_time("50 milliseconds").expect("interval")),
+        )
+        .start()
+        .expect("start");
+    query.process_all_available().expect("first file");
+    put_file(&input, "2.txt", "b c\n");
+    query.process_all_available().expect("second file");
+    query.stop().expect("stop");
+    assert_eq!(
+        collected.batches(),
+        vec![
+            (0, vec![row!["a", 1], row!["b", 1]]),
+            (1, vec![row!["b", 2], row!["c", 1]])
+        ]
+    );
+}
+
+#[test]
+fn rate_source_with_num_rows_counts_from_zero_and_finishes() {
+    let spark = session(2);
+    let df = spark
+        .read_stream()
+        .format("rate")
+        .option("rowsPerSecond", 2000)
+        .option("numRows", 500)
+        .load()
+        .expect("rate");
+    assert_eq!(df.schema().names(), ["timestamp", "value"]);
+    let collected = Collected::default();
+    let query = collected.attach(df.write_stream()).start().expect("start");
+    await_within(&query, "rate").expect("finishes");
+    let mut rows: Vec<Row> = collected
+        .batches()
+        .into_iter()
+        .flat_map(|(_, rows)| rows)
+        .collect();
+    rows.sort_by_key(|r| r[1].as_i64());
+    let values: Vec<i64> = rows.iter().filter_map(|r| r[1].as_i64()).collect();
+    assert_eq!(values, (0..500).collect::<Vec<_>>());
+    assert!(
+        rows.windows(2).all(|w| w[0][0] <= w[1][0]),
+        "timestamps follow values"
+    );
+}
+
+/// The sink's files, in epoch order as its log lists them.
+fn sink_output(dir: &Path) -> Vec<(String, String)> {
+    let log = dir.join("_tidewater");
+    let mut epochs: Vec<u64> = fs::read_dir(&log)
+        .expect("log")
+        .filter_map(|e| e.ok()?.file_name().to_str()?.parse().ok())
+        .collect();
+    epochs.sort();
+    let mut out = Vec::new();
+    for epoch in epochs {
+        let entry: serde_json::Value =
+            serde_json::from_str(&fs::read_to_string(log.join(epoch.to_string())).expect("entry"))
+                .expect("json");
+        for file in entry["files"].as_array().expect("files") {
+            let name = file.as_str().expect("name").to_string();
+            out.push((name.clone(), fs::read_to_string(dir.join(&name)).expect("part")));
+        }
+    }
+    out
+}
+
+#[test]
+fn file_sinks_write_one_part_per_epoch_identically_for_1_and_2_workers() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let input = dir.path().join("in");
+    fs::create_dir(&input).expect("mkdir");
+    put_file(&input, "1.txt", "a b a\n");
+    put_file(&input, "2.txt", "b\n\n");
+    let mut outputs = Vec::new();
+    for workers in [1, 2] {
+        let out = dir.path().join(format!("out{workers}"));
+        let spark = session(workers);
+        let df = spark
+            .read_stream()
+            .option("maxFilesPerTrigger", 1)
+            .text(input.to_str().expect("path"))
+            .expect("src");
+        let query = word_count_of(df)
+            .write_stream()
+            .output_mode("complete")
+            .format("csv")
+            .option("header", true)
+            .option("path", out.to_str().expect("path"))
+            .trigger(Trigger::available_now())
+            .start()
+            .expect("start");
+        await_within(&query, "csv sink").expect("finishes");
+        outputs.push(sink_output(&out));
+    }
+    // By hand: complete mode writes the whole table per epoch; the empty line is one "" word,
+    // written as an empty (quoted) field.
+    let expected = vec![
+        (
+            "part-000000-w000.csv".to_string(),
+            "word,count\na,2\nb,1\n".to_string(),
+        ),
+        (
+            "part-000001-w000.csv".to_string(),
+            "word,count\n\"\",1\na,2\nb,2\n".to_string(),
+        ),
+    ];
+    assert_eq!(outputs[0], expected);
+    assert_eq!(outputs[1], expected);
+}
+
+#[test]
+fn json_sink_in_update_mode_writes_changed_rows_and_leaves_nulls_out() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let input = MemoryStream::new(Schema::new([
+        Field::new("k", DataType::String),
+        Field::new("v", DataType::Int64),
+    ]));
+    let spark = session(1);
+    let out = dir.path().join("out");
+    let totals = spark
+        .read_stream()
+        .memory(&input)
+        .group_by([col("k")])
+        .agg([sum(col("v")).alias("total")])
+        .expect("plan");
+    let query = totals
+        .write_stream()
+        .output_mode("update")
+        .format("json")
+        .option("path", out.to_str().expect("path"))
+        .start()
+        .expect("start");
+    input.add_data([row!["a", 1], row!["b", Value::Null]]);
+    query.process_all_available().expect("epoch 0");
+    input.add_data([row!["a", 2]]);
+    query.process_all_available().expect("epoch 1");
+    query.stop().expect("stop");
+    assert_eq!(
+        sink_output(&out),
+        vec![
+            (
+                "part-000000-w000.json".to_string(),
+                "{\"k\":\"a\",\"total\":1}\n{\"k\":\"b\"}\n".to_string()
+            ),
+            (
+                "part-000001-w000.json".to_string(),
+                "{\"k\":\"a\",\"total\":3}\n".to_string()
+            ),
+        ]
+    );
+}
+
+#[test]
+fn static_tables_are_read_once_and_whole() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    put_file(dir.path(), "users.csv", "id,country\n1,NO\n2,IT\n");
+    let spark = session(2);
+    let users = spark
+        .read()
+        .format("csv")
+        .option("header", true)
+        .option("path", dir.path().join("users.csv").to_str().expect("path"))
+        .load()
+        .expect("table");
+    let collected = Collected::default();
+    let query = collected.attach(users.write_stream()).start().expect("start");
+    await_within(&query, "static table").expect("a static table ends by itself");
+    assert_eq!(
+        collected.batches(),
+        vec![(0, vec![row!["1", "NO"], row!["2", "IT"]])]
+    );
+}
