@@ -26,6 +26,8 @@ pub enum AggFunc {
     Min,
     /// `max(x)`
     Max,
+    /// `count(DISTINCT x)`: BIGINT, the number of distinct non-null values.
+    CountDistinct,
 }
 
 impl AggFunc {
@@ -37,6 +39,7 @@ impl AggFunc {
             AggFunc::Avg => "avg",
             AggFunc::Min => "min",
             AggFunc::Max => "max",
+            AggFunc::CountDistinct => "count",
         }
     }
 
@@ -66,6 +69,8 @@ pub enum AggState {
     Min(Value),
     /// The largest value so far (`Null` before the first).
     Max(Value),
+    /// Each distinct value with how often it was seen (a multiset, so partial states merge).
+    Distinct(std::collections::BTreeMap<Value, i64>),
 }
 
 /// A bound aggregate: a function, its argument and the argument's type.
@@ -99,7 +104,7 @@ impl Accumulator {
             }
         };
         let out = match func {
-            AggFunc::Count => DataType::Int64,
+            AggFunc::Count | AggFunc::CountDistinct => DataType::Int64,
             AggFunc::Sum | AggFunc::Avg if !input_type.is_numeric() && input_type != DataType::Null => {
                 return Err(Error::TypeMismatch(format!(
                     "{}() needs a number, got {input_type}",
@@ -130,6 +135,7 @@ impl Accumulator {
             (AggFunc::Avg, false) => AggState::AvgFloat(0.0, 0),
             (AggFunc::Min, _) => AggState::Min(Value::Null),
             (AggFunc::Max, _) => AggState::Max(Value::Null),
+            (AggFunc::CountDistinct, _) => AggState::Distinct(Default::default()),
         }
     }
 
@@ -169,6 +175,7 @@ impl Accumulator {
                     *m = value.clone();
                 }
             }
+            AggState::Distinct(seen) => *seen.entry(value.clone()).or_insert(0) += times64,
         }
     }
 
@@ -199,6 +206,11 @@ impl Accumulator {
                     *m = m2;
                 }
             }
+            (AggState::Distinct(seen), AggState::Distinct(other)) => {
+                for (value, n) in other {
+                    *seen.entry(value).or_insert(0) += n;
+                }
+            }
             (state, other) => debug_assert!(false, "merging {other:?} into {state:?}"),
         }
     }
@@ -214,6 +226,7 @@ impl Accumulator {
             AggState::AvgInt(s, n) => Value::Float(*s as f64 / *n as f64),
             AggState::AvgFloat(s, n) => Value::Float(s / *n as f64),
             AggState::Min(v) | AggState::Max(v) => v.clone(),
+            AggState::Distinct(seen) => Value::Int(seen.values().filter(|n| **n > 0).count() as i64),
         }
     }
 }

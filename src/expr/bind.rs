@@ -32,6 +32,15 @@ pub enum BoundExpr {
     Call(ScalarFunc, Vec<BoundExpr>),
     /// A cast to a type.
     Cast(Box<BoundExpr>, DataType),
+    /// `CASE`: the first branch whose condition is true gives the value.
+    Case {
+        /// `(condition, result)` pairs.
+        branches: Vec<(BoundExpr, BoundExpr)>,
+        /// The value when no condition holds.
+        otherwise: Box<BoundExpr>,
+    },
+    /// `LIKE`, compiled to an anchored regex; the flag is `NOT LIKE`.
+    Like(Box<BoundExpr>, Regex, bool),
 }
 
 /// How `split` cuts a string: a plain `str::split` when the pattern has no regex syntax (the
@@ -109,6 +118,48 @@ impl Expr {
                 }
                 Ok((BoundExpr::Cast(Box::new(e), to.clone()), to.clone()))
             }
+            Expr::Case { branches, otherwise } => {
+                let mut bound = Vec::with_capacity(branches.len());
+                let mut result_type = DataType::Null;
+                for (condition, result) in branches {
+                    let (c, ct) = condition.bind(schema)?;
+                    expect(&ct, DataType::Boolean, "a CASE condition")?;
+                    let (r, rt) = result.bind(schema)?;
+                    result_type = result_type
+                        .common(&rt)
+                        .ok_or_else(|| mismatch(format!("CASE mixes {result_type} and {rt} results")))?;
+                    bound.push((c, r));
+                }
+                let otherwise = match otherwise {
+                    Some(o) => {
+                        let (o, ot) = o.bind(schema)?;
+                        result_type = result_type
+                            .common(&ot)
+                            .ok_or_else(|| mismatch(format!("CASE mixes {result_type} and {ot} results")))?;
+                        o
+                    }
+                    None => BoundExpr::Literal(Value::Null),
+                };
+                Ok((
+                    BoundExpr::Case {
+                        branches: bound,
+                        otherwise: Box::new(otherwise),
+                    },
+                    result_type,
+                ))
+            }
+            Expr::Like {
+                expr,
+                pattern,
+                negated,
+            } => {
+                let (e, t) = expr.bind(schema)?;
+                expect(&t, DataType::String, "LIKE")?;
+                Ok((
+                    BoundExpr::Like(Box::new(e), like_regex(pattern)?, *negated),
+                    DataType::Boolean,
+                ))
+            }
             Expr::Explode(_) => Err(Error::InvalidPlan(
                 "explode is a generator: use it only as a top-level item of select".into(),
             )),
@@ -118,6 +169,26 @@ impl Expr {
             ))),
         }
     }
+}
+
+/// Translates a SQL `LIKE` pattern (`%`, `_`, `\` escapes) into an anchored regex.
+fn like_regex(pattern: &str) -> Result<Regex> {
+    let mut re = String::from("(?s)^");
+    let mut chars = pattern.chars();
+    while let Some(c) = chars.next() {
+        match c {
+            '%' => re.push_str(".*"),
+            '_' => re.push('.'),
+            '\\' => {
+                if let Some(next) = chars.next() {
+                    re.push_str(&regex::escape(&next.to_string()));
+                }
+            }
+            c => re.push_str(&regex::escape(&c.to_string())),
+        }
+    }
+    re.push('$');
+    Regex::new(&re).map_err(|e| Error::InvalidFunctionCall(format!("bad LIKE pattern `{pattern}`: {e}")))
 }
 
 fn unresolved(name: &str, schema: &Schema) -> Error {
@@ -236,6 +307,34 @@ fn bind_call(f: ScalarFunc, args: &[Expr], schema: &Schema) -> Result<(BoundExpr
             arity(1)?;
             if !bound[0].1.is_numeric() && bound[0].1 != DataType::Null {
                 return Err(mismatch(format!("abs() needs a number, got {}", bound[0].1)));
+            }
+            bound[0].1.clone()
+        }
+        ScalarFunc::Substring => {
+            if !(2..=3).contains(&args.len()) {
+                return Err(Error::InvalidFunctionCall(format!(
+                    "substring() takes 2 or 3 arguments, got {}",
+                    args.len()
+                )));
+            }
+            string_arg(0)?;
+            for (_, t) in &bound[1..] {
+                expect(t, DataType::Int64, "substring() positions")?;
+            }
+            DataType::String
+        }
+        ScalarFunc::Round => {
+            if !(1..=2).contains(&args.len()) {
+                return Err(Error::InvalidFunctionCall(format!(
+                    "round() takes 1 or 2 arguments, got {}",
+                    args.len()
+                )));
+            }
+            if !bound[0].1.is_numeric() && bound[0].1 != DataType::Null {
+                return Err(mismatch(format!("round() needs a number, got {}", bound[0].1)));
+            }
+            if let Some((_, t)) = bound.get(1) {
+                expect(t, DataType::Int64, "round() scale")?;
             }
             bound[0].1.clone()
         }

@@ -59,6 +59,29 @@ pub fn coalesce(args: impl IntoIterator<Item = Expr>) -> Expr {
     Expr::Call(ScalarFunc::Coalesce, args.into_iter().collect())
 }
 
+/// `substring(str, pos, len)`: `len` characters from the 1-based position `pos`.
+pub fn substring(e: Expr, pos: i64, len: i64) -> Expr {
+    Expr::Call(ScalarFunc::Substring, vec![e, lit(pos), lit(len)])
+}
+
+/// `round(x, scale)`: rounded half away from zero to `scale` decimals.
+pub fn round(e: Expr, scale: i64) -> Expr {
+    Expr::Call(ScalarFunc::Round, vec![e, lit(scale)])
+}
+
+/// `CASE WHEN c1 THEN r1 ... ELSE otherwise END`
+pub fn when(branches: impl IntoIterator<Item = (Expr, Expr)>, otherwise: Option<Expr>) -> Expr {
+    Expr::Case {
+        branches: branches.into_iter().collect(),
+        otherwise: otherwise.map(Box::new),
+    }
+}
+
+/// `count(DISTINCT x)`
+pub fn count_distinct(e: Expr) -> Expr {
+    Expr::Aggregate(AggFunc::CountDistinct, Some(Box::new(e)))
+}
+
 fn aggregate(f: AggFunc, e: Expr) -> Expr {
     match e {
         Expr::Column(name) if name == "*" => Expr::Aggregate(f, None),

@@ -34,6 +34,14 @@ impl BoundExpr {
             },
             BoundExpr::Call(f, args) => call(*f, args, row),
             BoundExpr::Cast(e, to) => cast(e.eval(row), to),
+            BoundExpr::Case { branches, otherwise } => branches
+                .iter()
+                .find(|(condition, _)| condition.is_true(row))
+                .map_or_else(|| otherwise.eval(row), |(_, result)| result.eval(row)),
+            BoundExpr::Like(e, regex, negated) => match e.eval(row) {
+                Value::Str(s) => Value::Bool(regex.is_match(&s) != *negated),
+                _ => Value::Null,
+            },
         }
     }
 
@@ -152,9 +160,57 @@ fn call(f: ScalarFunc, args: &[BoundExpr], row: &[Value]) -> Value {
             .map(|a| a.eval(row))
             .find(|v| !v.is_null())
             .unwrap_or(Value::Null),
+        ScalarFunc::Substring => {
+            let (Value::Str(s), Some(pos)) = (arg(0), arg(1).as_i64()) else {
+                return Value::Null;
+            };
+            let len = if args.len() > 2 {
+                arg(2).as_i64()
+            } else {
+                Some(i64::MAX)
+            };
+            let Some(len) = len else {
+                return Value::Null;
+            };
+            Value::str(substring(&s, pos, len))
+        }
+        ScalarFunc::Round => {
+            let scale = if args.len() > 1 { arg(1).as_i64() } else { Some(0) };
+            match (arg(0), scale) {
+                (Value::Int(i), Some(scale)) if scale >= 0 => Value::Int(i),
+                (Value::Int(i), Some(scale)) => {
+                    let factor = 10f64.powi((-scale).min(18) as i32);
+                    Value::Int(((i as f64 / factor).round() * factor) as i64)
+                }
+                (Value::Float(x), Some(scale)) => {
+                    let factor = 10f64.powi(scale.clamp(-18, 18) as i32);
+                    Value::Float((x * factor).round() / factor)
+                }
+                _ => Value::Null,
+            }
+        }
         // Bound separately as `BoundExpr::Split`.
         ScalarFunc::Split => Value::Null,
     }
+}
+
+/// Spark's `substring`: 1-based `pos` (0 acts as 1), negative `pos` counts from the end, and a
+/// negative `len` gives the empty string.
+fn substring(s: &str, pos: i64, len: i64) -> String {
+    let chars: Vec<char> = s.chars().collect();
+    let n = chars.len() as i64;
+    let start = if pos > 0 {
+        pos - 1
+    } else if pos < 0 {
+        (n + pos).max(0)
+    } else {
+        0
+    };
+    if len <= 0 || start >= n {
+        return String::new();
+    }
+    let end = start.saturating_add(len).min(n);
+    chars[start as usize..end as usize].iter().collect()
 }
 
 #[cfg(test)]
@@ -202,6 +258,25 @@ mod tests {
         assert_eq!(eval(col("i") % 4), Value::Int(3));
         assert_eq!(eval(col("i") * 1.5), Value::Float(10.5));
         assert_eq!(eval(lit(i64::MAX) + 1), Value::Int(i64::MIN));
+    }
+
+    #[test]
+    fn case_like_in_between_substring_round() {
+        let big = when([(col("i").gt(5), lit("big"))], Some(lit("small")));
+        assert_eq!(eval(big), Value::str("big"));
+        assert_eq!(eval(when([(col("n").gt(5), lit(1))], None)), Value::Null);
+        assert_eq!(eval(col("s").like("a%b")), Value::Bool(true));
+        assert_eq!(eval(col("s").like("a_b")), Value::Bool(false));
+        assert_eq!(eval(col("i").is_in([lit(1), lit(7)])), Value::Bool(true));
+        assert_eq!(eval(col("i").is_in([lit(1), col("n")])), Value::Null);
+        assert_eq!(eval(col("i").between(7, 9)), Value::Bool(true));
+        assert_eq!(eval(substring(lit("Spark SQL"), 5, 1)), Value::str("k"));
+        assert_eq!(eval(substring(lit("Spark SQL"), -3, 2)), Value::str("SQ"));
+        assert_eq!(eval(substring(lit("Spark"), 0, 2)), Value::str("Sp"));
+        assert_eq!(eval(round(lit(2.5), 0)), Value::Float(3.0));
+        assert_eq!(eval(round(lit(-2.5), 0)), Value::Float(-3.0));
+        assert_eq!(eval(round(lit(3.14159), 2)), Value::Float(3.14));
+        assert_eq!(eval(round(lit(1250), -2)), Value::Int(1300));
     }
 
     #[test]

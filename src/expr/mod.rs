@@ -36,6 +36,10 @@ pub enum ScalarFunc {
     Abs,
     /// `coalesce(a, b, ...)`: the first non-null argument.
     Coalesce,
+    /// `substring(str, pos[, len])`: 1-based; a negative `pos` counts from the end.
+    Substring,
+    /// `round(x[, scale])`: half away from zero, as Spark's HALF_UP.
+    Round,
 }
 
 impl ScalarFunc {
@@ -50,15 +54,22 @@ impl ScalarFunc {
             ScalarFunc::Concat => "concat",
             ScalarFunc::Abs => "abs",
             ScalarFunc::Coalesce => "coalesce",
+            ScalarFunc::Substring => "substring",
+            ScalarFunc::Round => "round",
         }
     }
 
     /// Looks a function up by its SQL name, ignoring case.
     pub fn by_name(name: &str) -> Option<Self> {
         use ScalarFunc::*;
-        [Split, Lower, Upper, Length, Trim, Concat, Abs, Coalesce]
-            .into_iter()
-            .find(|f| f.name().eq_ignore_ascii_case(name))
+        if name.eq_ignore_ascii_case("substr") {
+            return Some(Substring);
+        }
+        [
+            Split, Lower, Upper, Length, Trim, Concat, Abs, Coalesce, Substring, Round,
+        ]
+        .into_iter()
+        .find(|f| f.name().eq_ignore_ascii_case(name))
     }
 }
 
@@ -154,6 +165,22 @@ pub enum Expr {
     Explode(Box<Expr>),
     /// An aggregate function (only in `agg`); `None` argument means `count(*)`.
     Aggregate(AggFunc, Option<Box<Expr>>),
+    /// `CASE WHEN c THEN r ... ELSE e END` (a `CASE x WHEN v` form becomes `x = v` conditions).
+    Case {
+        /// `(condition, result)` pairs, tried in order.
+        branches: Vec<(Expr, Expr)>,
+        /// The result when no condition holds (null if absent).
+        otherwise: Option<Box<Expr>>,
+    },
+    /// `expr [NOT] LIKE 'pattern'` with `%` and `_` wildcards.
+    Like {
+        /// The string tested.
+        expr: Box<Expr>,
+        /// The pattern.
+        pattern: String,
+        /// `NOT LIKE`.
+        negated: bool,
+    },
 }
 
 impl Expr {
@@ -219,6 +246,26 @@ impl Expr {
     pub fn cast(self, data_type: DataType) -> Expr {
         Expr::Cast(Box::new(self), data_type)
     }
+    /// `self LIKE pattern` (`%` any run, `_` one character).
+    pub fn like(self, pattern: &str) -> Expr {
+        Expr::Like {
+            expr: Box::new(self),
+            pattern: pattern.to_string(),
+            negated: false,
+        }
+    }
+    /// `self IN (values...)`: true if equal to one, null if none is equal but one is null.
+    pub fn is_in(self, values: impl IntoIterator<Item = Expr>) -> Expr {
+        values
+            .into_iter()
+            .map(|v| self.clone().eq(v))
+            .reduce(Expr::or)
+            .unwrap_or(Expr::Literal(Value::Bool(false)))
+    }
+    /// `self BETWEEN low AND high`
+    pub fn between(self, low: impl Into<Expr>, high: impl Into<Expr>) -> Expr {
+        self.clone().gt_eq(low).and(self.lt_eq(high))
+    }
 
     fn binary(op: BinaryOp, left: Expr, right: Expr) -> Expr {
         Expr::Binary(op, Box::new(left), Box::new(right))
@@ -244,6 +291,11 @@ impl Expr {
             Expr::Binary(_, l, r) => l.any(pred) || r.any(pred),
             Expr::Call(_, args) => args.iter().any(|a| a.any(pred)),
             Expr::Aggregate(_, arg) => arg.as_ref().is_some_and(|a| a.any(pred)),
+            Expr::Case { branches, otherwise } => {
+                branches.iter().any(|(c, r)| c.any(pred) || r.any(pred))
+                    || otherwise.as_ref().is_some_and(|o| o.any(pred))
+            }
+            Expr::Like { expr, .. } => expr.any(pred),
         }
     }
 
@@ -274,8 +326,27 @@ impl Expr {
             Expr::Explode(_) => "col".into(),
             Expr::Aggregate(f, arg) => match arg {
                 None => format!("{}(1)", f.name()),
+                Some(a) if *f == AggFunc::CountDistinct => format!("count(DISTINCT {})", a.output_name()),
                 Some(a) => format!("{}({})", f.name(), a.output_name()),
             },
+            Expr::Case { branches, otherwise } => {
+                let mut s = String::from("CASE");
+                for (c, r) in branches {
+                    s.push_str(&format!(" WHEN {} THEN {}", c.output_name(), r.output_name()));
+                }
+                if let Some(o) = otherwise {
+                    s.push_str(&format!(" ELSE {}", o.output_name()));
+                }
+                s + " END"
+            }
+            Expr::Like {
+                expr,
+                pattern,
+                negated,
+            } => {
+                let not = if *negated { "NOT " } else { "" };
+                format!("{} {not}LIKE {pattern}", expr.output_name())
+            }
         }
     }
 }
