@@ -275,7 +275,7 @@ mod tests {
         assert_eq!(eval(substring(lit("Spark"), 0, 2)), Value::str("Sp"));
         assert_eq!(eval(round(lit(2.5), 0)), Value::Float(3.0));
         assert_eq!(eval(round(lit(-2.5), 0)), Value::Float(-3.0));
-        assert_eq!(eval(round(lit(2.71828), 2)), Value::Float(2.72));
+        assert_eq!(eval(round(lit(1.23456), 2)), Value::Float(1.23));
         assert_eq!(eval(round(lit(1250), -2)), Value::Int(1300));
     }
 
