@@ -3,12 +3,14 @@
 //!
 //! ```text
 //! cargo run --release -p tidewater-bench -- compare --workload wordcount --records 10000000 \
-//!     --engines tidewater,loop --workers 1,2 --runs 3 --out bench/results
+//!     --engines tidewater,microbatch,microbatch-versioned,loop,spark --workers 1,2 --runs 3 \
+//!     --out bench/results/10m
 //! ```
 
 mod data;
 mod digest;
 mod engines;
+mod plot;
 mod report;
 
 use std::path::PathBuf;
@@ -48,20 +50,26 @@ struct Workload {
 
 #[derive(Subcommand, Debug)]
 enum Cmd {
-    /// Runs the engines on one workload and prints a markdown table (and writes JSON).
+    /// Runs the engines on one workload and prints a markdown table (and writes JSON and a plot).
     Compare {
         #[command(flatten)]
         workload: Workload,
-        /// Comma-separated engines: tidewater, loop.
+        /// Comma-separated engines: tidewater, microbatch, microbatch-versioned, loop, spark.
         #[arg(long, default_value = "tidewater,loop", value_delimiter = ',')]
         engines: Vec<String>,
         /// Worker counts to run `tidewater` with.
         #[arg(long, default_value = "1,2", value_delimiter = ',')]
         workers: Vec<usize>,
+        /// `spark`'s `local[N]` task threads.
+        #[arg(long, default_value_t = 2)]
+        spark_workers: usize,
+        /// `spark`'s `spark.sql.shuffle.partitions` (the partitions of its state store).
+        #[arg(long, default_value_t = 2)]
+        spark_shuffle_partitions: usize,
         /// Runs per engine; medians are reported.
         #[arg(long, default_value_t = 3)]
         runs: usize,
-        /// Directory for `<workload>.json`.
+        /// Directory for `<workload>.json` and `<workload>_throughput.png`.
         #[arg(long)]
         out: Option<PathBuf>,
     },
@@ -74,10 +82,27 @@ enum Cmd {
         engine: String,
         #[arg(long, default_value_t = 1)]
         workers: usize,
+        #[arg(long, default_value_t = 2)]
+        shuffle_partitions: usize,
     },
 }
 
-fn run_engine(workload: &Workload, engine: &str, workers: usize) -> anyhow::Result<EngineRun> {
+const ENGINES: &str = "tidewater, microbatch, microbatch-versioned, loop, spark";
+
+/// One engine as `compare` runs it: the name it reports and the arguments of its child.
+struct Variant {
+    name: String,
+    engine: String,
+    workers: usize,
+    shuffle_partitions: usize,
+}
+
+fn run_engine(
+    workload: &Workload,
+    engine: &str,
+    workers: usize,
+    shuffle_partitions: usize,
+) -> anyhow::Result<EngineRun> {
     if workload.workload != "wordcount" {
         bail!("unknown workload `{}`; known: wordcount", workload.workload);
     }
@@ -85,36 +110,78 @@ fn run_engine(workload: &Workload, engine: &str, workers: usize) -> anyhow::Resu
     let lines_per_epoch = (workload.epoch_records / data::WORDS_PER_LINE).max(1);
     match engine {
         "loop" => Ok(engines::hashmap_loop::word_count(&lines, lines_per_epoch)),
+        "microbatch" => Ok(engines::microbatch::word_count(&lines, lines_per_epoch, false)),
+        "microbatch-versioned" => Ok(engines::microbatch::word_count(&lines, lines_per_epoch, true)),
         "tidewater" => engines::tidewater::word_count(&lines, lines_per_epoch, workers),
-        other => bail!("unknown engine `{other}`; known: tidewater, loop"),
+        "spark" => {
+            let config = engines::spark::SparkConfig {
+                workers,
+                shuffle_partitions,
+            };
+            engines::spark::word_count(&lines, lines_per_epoch, config)
+        }
+        other => bail!("unknown engine `{other}`; known: {ENGINES}"),
     }
 }
 
 /// Runs one engine in a child process, so that its memory is measured alone.
-fn run_child(workload: &Workload, engine: &str, workers: usize) -> anyhow::Result<EngineRun> {
+fn run_child(workload: &Workload, variant: &Variant) -> anyhow::Result<EngineRun> {
     let exe = std::env::current_exe().context("locating tidewater-bench")?;
     let output = Command::new(exe)
-        .args([
-            "run-engine",
-            "--engine",
-            engine,
-            "--workers",
-            &workers.to_string(),
-        ])
+        .args(["run-engine", "--engine", &variant.engine])
+        .args(["--workers", &variant.workers.to_string()])
+        .args(["--shuffle-partitions", &variant.shuffle_partitions.to_string()])
         .args(["--workload", &workload.workload])
         .args(["--records", &workload.records.to_string()])
         .args(["--epoch-records", &workload.epoch_records.to_string()])
         .args(["--vocabulary", &workload.vocabulary.to_string()])
         .args(["--seed", &workload.seed.to_string()])
         .output()
-        .with_context(|| format!("running engine {engine}"))?;
+        .with_context(|| format!("running engine {}", variant.name))?;
     if !output.status.success() {
         bail!(
-            "engine {engine} failed: {}",
+            "engine {} failed: {}",
+            variant.name,
             String::from_utf8_lossy(&output.stderr)
         );
     }
-    serde_json::from_slice(&output.stdout).with_context(|| format!("reading engine {engine}'s report"))
+    serde_json::from_slice(&output.stdout)
+        .with_context(|| format!("reading engine {}'s report", variant.name))
+}
+
+/// What `compare` does with one `--engines` entry.
+enum Plan {
+    /// Runs these variants.
+    Run(Vec<Variant>),
+    /// Skips the engine, for this reason.
+    Skip(String),
+}
+
+/// The runs `compare` makes of one `--engines` entry, or why it is skipped.
+fn plan(
+    engine: &str,
+    workers: &[usize],
+    spark_workers: usize,
+    spark_shuffle_partitions: usize,
+) -> anyhow::Result<Plan> {
+    let one = |name: &str, workers: usize, shuffle_partitions: usize| Variant {
+        name: name.to_string(),
+        engine: engine.to_string(),
+        workers,
+        shuffle_partitions,
+    };
+    Ok(Plan::Run(match engine {
+        "tidewater" => workers
+            .iter()
+            .map(|w| one(&format!("tidewater-w{w}"), *w, 0))
+            .collect(),
+        "loop" | "microbatch" | "microbatch-versioned" => vec![one(engine, 1, 0)],
+        "spark" => match engines::spark::available() {
+            Ok(_) => vec![one(engine, spark_workers, spark_shuffle_partitions)],
+            Err(reason) => return Ok(Plan::Skip(reason)),
+        },
+        other => bail!("unknown engine `{other}`; known: {ENGINES}"),
+    }))
 }
 
 fn main() -> anyhow::Result<()> {
@@ -123,38 +190,64 @@ fn main() -> anyhow::Result<()> {
             workload,
             engine,
             workers,
+            shuffle_partitions,
         } => {
-            let run = run_engine(&workload, &engine, workers)?;
+            let run = run_engine(&workload, &engine, workers, shuffle_partitions)?;
             println!("{}", serde_json::to_string(&run)?);
         }
         Cmd::Compare {
             workload,
             engines,
             workers,
+            spark_workers,
+            spark_shuffle_partitions,
             runs,
             out,
         } => {
+            // Every engine is checked before any runs, so that a typo fails at once.
+            let plans = engines
+                .iter()
+                .map(|e| plan(e, &workers, spark_workers, spark_shuffle_partitions))
+                .collect::<anyhow::Result<Vec<Plan>>>()?;
             let mut measured = Vec::new();
-            for engine in &engines {
-                let variants: Vec<(String, usize)> = match engine.as_str() {
-                    "tidewater" => workers.iter().map(|w| (format!("tidewater-w{w}"), *w)).collect(),
-                    other => vec![(other.to_string(), 1)],
+            let mut skipped = Vec::new();
+            for (engine, plan) in engines.iter().zip(plans) {
+                let variants = match plan {
+                    Plan::Run(variants) => variants,
+                    Plan::Skip(reason) => {
+                        eprintln!("{engine}: skipped: {reason}");
+                        skipped.push((engine.clone(), reason));
+                        continue;
+                    }
                 };
-                for (name, w) in variants {
+                for variant in variants {
                     let mut results = Vec::new();
                     for run in 0..runs.max(1) {
-                        eprintln!("{name}: run {}/{}", run + 1, runs.max(1));
-                        results.push(run_child(&workload, engine, w)?);
+                        eprintln!("{}: run {}/{}", variant.name, run + 1, runs.max(1));
+                        results.push(run_child(&workload, &variant)?);
                     }
-                    measured.push((name, results));
+                    let notes = (variant.engine == "spark").then(|| {
+                        format!(
+                            "local[{}], spark.sql.shuffle.partitions={}",
+                            variant.workers, variant.shuffle_partitions
+                        )
+                    });
+                    measured.push(report::Measured {
+                        engine: variant.name,
+                        runs: results,
+                        notes,
+                    });
                 }
             }
-            let report = report::Report::new(&workload.workload, workload.records, &measured);
+            let report = report::Report::new(&workload.workload, workload.records, &measured, &skipped);
             println!("{}", report.markdown());
             if let Some(dir) = out {
                 std::fs::create_dir_all(&dir)?;
                 let path = dir.join(format!("{}.json", workload.workload));
                 std::fs::write(&path, serde_json::to_string_pretty(&report)?)?;
+                eprintln!("wrote {}", path.display());
+                let path = dir.join(format!("{}_throughput.png", workload.workload));
+                plot::throughput(&report, &path)?;
                 eprintln!("wrote {}", path.display());
             }
             if !report.outputs_equal {

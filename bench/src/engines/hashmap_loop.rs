@@ -48,5 +48,7 @@ pub fn word_count(lines: &[String], lines_per_epoch: usize) -> EngineRun {
         epoch_ms,
         digest: digest.value(),
         peak_rss_mb: peak_rss_mb(),
+        startup_s: None,
+        phase_ms_median: None,
     }
 }

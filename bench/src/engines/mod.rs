@@ -2,7 +2,11 @@
 //! reports an [`EngineRun`].
 
 pub mod hashmap_loop;
+pub mod microbatch;
+pub mod spark;
 pub mod tidewater;
+
+use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
@@ -15,8 +19,14 @@ pub struct EngineRun {
     pub epoch_ms: Vec<f64>,
     /// Digest of the output (see `digest.rs`).
     pub digest: String,
-    /// Peak resident memory of the engine's process, MiB.
+    /// Peak resident memory of the engine's process, MiB (for `spark`, its whole process tree).
     pub peak_rss_mb: Option<f64>,
+    /// Start-up time kept out of `seconds` (for `spark`: the JVM and the session), seconds.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub startup_s: Option<f64>,
+    /// The median per batch of each phase the engine reports (Spark's `durationMs`), ms.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub phase_ms_median: Option<BTreeMap<String, f64>>,
 }
 
 /// The process's peak resident set (`VmHWM`), in MiB, where /proc has it.

@@ -56,5 +56,7 @@ pub fn word_count(lines: &[String], lines_per_epoch: usize, workers: usize) -> a
         epoch_ms,
         digest,
         peak_rss_mb: peak_rss_mb(),
+        startup_s: None,
+        phase_ms_median: None,
     })
 }

@@ -1,0 +1,153 @@
+"""The word count of Spark's Structured Streaming guide, for tidewater-bench's `spark` engine.
+
+Reads the text files of --input (one file per epoch, one micro-batch per file), counts words in
+update mode, and writes each batch's changed rows, sorted by word, to --output/batch-NNNNNN.json
+as a JSON list of [word, count] pairs. tidewater-bench digests those files exactly as it digests
+the other engines' output. A JSON report of the measurements goes to --report:
+
+    {"startup_s", "seconds", "batches", "trigger_ms": [...], "add_batch_ms": [...],
+     "sink_ms": [...], "phase_ms_median": {...}, "python_rss_mb", "jvm_rss_mb", "peak_rss_mb", "spark_version", "master",
+     "shuffle_partitions"}
+
+`seconds` is the wall time from the query's start to its end; the JVM's and the session's
+start-up are `startup_s`, measured apart. The peak resident memory is the sum of the peaks
+(VmHWM) of this Python process and of every process under it (the driver JVM).
+"""
+
+import argparse
+import json
+import os
+import time
+
+
+def vm_hwm_mb(pid):
+    """The peak resident set of process `pid` in MiB, from /proc; None where it has gone."""
+    try:
+        with open(f"/proc/{pid}/status") as status:
+            for line in status:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) / 1024.0
+    except OSError:
+        return None
+    return None
+
+
+def descendants(root):
+    """The ids of every process below `root`, read from /proc."""
+    children = {}
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat") as stat:
+                # The command name may hold spaces and parentheses: the fields after it
+                # start after the last ')'.
+                fields = stat.read().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        children.setdefault(int(fields[1]), []).append(int(entry))
+    found, stack = [], [root]
+    while stack:
+        for child in children.get(stack.pop(), []):
+            found.append(child)
+            stack.append(child)
+    return found
+
+
+def phase_medians(progress, sink_ms):
+    """The median over batches of each phase of `durationMs`, and of the sink's own time."""
+    phases = {}
+    for p in progress:
+        for phase, ms in p["durationMs"].items():
+            phases.setdefault(phase, []).append(ms)
+    phases["foreachBatch"] = [sink_ms[p["batchId"]] for p in progress if p["batchId"] in sink_ms]
+    return {phase: sorted(v)[len(v) // 2] for phase, v in phases.items() if v}
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--input", required=True, help="directory of one text file per epoch")
+    parser.add_argument("--output", required=True, help="directory for batch-NNNNNN.json")
+    parser.add_argument("--checkpoint", required=True, help="the query's checkpoint directory")
+    parser.add_argument("--report", required=True, help="file for the JSON report")
+    parser.add_argument("--workers", type=int, default=2, help="local[N]: task threads")
+    parser.add_argument("--shuffle-partitions", type=int, default=2,
+                        help="spark.sql.shuffle.partitions: partitions of the state store")
+    args = parser.parse_args()
+
+    started = time.perf_counter()
+    from pyspark.sql import SparkSession
+    from pyspark.sql.functions import explode, split
+
+    master = f"local[{args.workers}]"
+    spark = (
+        SparkSession.builder.master(master)
+        .appName("tidewater-bench wordcount")
+        .config("spark.sql.shuffle.partitions", str(args.shuffle_partitions))
+        .config("spark.ui.enabled", "false")
+        .config("spark.ui.showConsoleProgress", "false")
+        .config("spark.driver.host", "127.0.0.1")
+        .config("spark.driver.bindAddress", "127.0.0.1")
+        # Keep every batch's progress, not only the last 100.
+        .config("spark.sql.streaming.numRecentProgressUpdates", "1000000")
+        .getOrCreate()
+    )
+    spark.sparkContext.setLogLevel("WARN")
+    startup_s = time.perf_counter() - started
+
+    lines = spark.readStream.option("maxFilesPerTrigger", 1).text(args.input)
+    words = lines.select(explode(split(lines.value, " ")).alias("word"))
+    counts = words.groupBy("word").count()
+
+    # Time spent in the sink per batch: running the batch's plan, collecting its rows into
+    # Python, sorting and writing them.
+    sink_ms = {}
+
+    def write_batch(batch, batch_id):
+        sink_started = time.perf_counter()
+        rows = sorted((row[0], row[1]) for row in batch.collect())
+        path = os.path.join(args.output, f"batch-{batch_id:06d}.json")
+        with open(path, "w") as out:
+            json.dump(rows, out, separators=(",", ":"))
+        sink_ms[batch_id] = (time.perf_counter() - sink_started) * 1e3
+
+    query_started = time.perf_counter()
+    query = (
+        counts.writeStream.outputMode("update")
+        .option("checkpointLocation", args.checkpoint)
+        .trigger(availableNow=True)
+        .foreachBatch(write_batch)
+        .start()
+    )
+    query.awaitTermination()
+    seconds = time.perf_counter() - query_started
+    if query.exception() is not None:
+        raise SystemExit(f"the query failed: {query.exception()}")
+
+    progress = [p for p in query.recentProgress if p.get("numInputRows", 0) > 0]
+    progress.sort(key=lambda p: p["batchId"])
+    python_rss = vm_hwm_mb(os.getpid())
+    below = [vm_hwm_mb(pid) for pid in descendants(os.getpid())]
+    jvm_rss = sum(v for v in below if v is not None)
+    report = {
+        "startup_s": startup_s,
+        "seconds": seconds,
+        "batches": len(progress),
+        "trigger_ms": [p["durationMs"].get("triggerExecution", 0) for p in progress],
+        "add_batch_ms": [p["durationMs"].get("addBatch", 0) for p in progress],
+        "sink_ms": [sink_ms.get(p["batchId"]) for p in progress],
+        "phase_ms_median": phase_medians(progress, sink_ms),
+        "python_rss_mb": python_rss,
+        "jvm_rss_mb": jvm_rss,
+        "peak_rss_mb": (python_rss or 0.0) + jvm_rss,
+        "spark_version": spark.version,
+        "master": master,
+        "shuffle_partitions": args.shuffle_partitions,
+    }
+    with open(args.report, "w") as out:
+        json.dump(report, out)
+    spark.stop()
+
+
+if __name__ == "__main__":
+    main()

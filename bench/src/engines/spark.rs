@@ -1,0 +1,235 @@
+//! `spark`: Spark Structured Streaming itself, through PySpark (`bench/spark/wordcount.py`).
+//!
+//! The engine writes the workload's lines to text files, one file per epoch, and runs the
+//! script with the venv's Python: `readStream.text(dir)` with `maxFilesPerTrigger` 1 (one file,
+//! one micro-batch), the guide's word count in update mode, and a `foreachBatch` sink that
+//! writes each batch's rows sorted by word. This side then digests those rows exactly as it
+//! digests the other engines' output. Install PySpark with `bash bench/spark/setup.sh`.
+//!
+//! Environment: `TIDEWATER_SPARK_VENV` (default `$HOME/.cache/tidewater/spark-venv`) or
+//! `TIDEWATER_SPARK_PYTHON` (an interpreter that imports `pyspark`).
+
+use std::collections::BTreeMap;
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::{Duration, SystemTime};
+
+use anyhow::{bail, Context};
+use serde::Deserialize;
+
+use super::EngineRun;
+use crate::digest::Digest;
+
+/// The PySpark program, built into the binary so that it runs from anywhere.
+const SCRIPT: &str = include_str!("../../spark/wordcount.py");
+
+/// How `local[N]` and the state store are laid out.
+#[derive(Clone, Copy, Debug)]
+pub struct SparkConfig {
+    /// `local[N]`: task threads.
+    pub workers: usize,
+    /// `spark.sql.shuffle.partitions`: the partitions of the aggregation and its state store.
+    pub shuffle_partitions: usize,
+}
+
+/// The Python interpreter that would run Spark, whether or not it is there.
+fn python() -> PathBuf {
+    if let Some(python) = std::env::var_os("TIDEWATER_SPARK_PYTHON") {
+        return PathBuf::from(python);
+    }
+    let venv = std::env::var_os("TIDEWATER_SPARK_VENV")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| {
+            let home = std::env::var_os("HOME").map(PathBuf::from).unwrap_or_default();
+            home.join(".cache/tidewater/spark-venv")
+        });
+    venv.join("bin/python")
+}
+
+/// The interpreter to run Spark with, or why Spark cannot run here (the engine is then
+/// skipped).
+pub fn available() -> Result<PathBuf, String> {
+    let python = python();
+    let setup = "install it with `bash bench/spark/setup.sh`";
+    if !python.exists() {
+        return Err(format!("no PySpark venv at {}; {setup}", python.display()));
+    }
+    let imports = Command::new(&python)
+        .args(["-c", "import pyspark"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status();
+    if !matches!(imports, Ok(status) if status.success()) {
+        return Err(format!("{} cannot import pyspark; {setup}", python.display()));
+    }
+    let java = Command::new("java")
+        .arg("-version")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status();
+    if !matches!(java, Ok(status) if status.success()) {
+        return Err("no `java` on PATH; Spark needs a Java runtime (17)".to_string());
+    }
+    Ok(python)
+}
+
+/// The script's report (see `wordcount.py`).
+#[derive(Debug, Deserialize)]
+struct Report {
+    startup_s: f64,
+    seconds: f64,
+    batches: usize,
+    trigger_ms: Vec<f64>,
+    peak_rss_mb: Option<f64>,
+    phase_ms_median: BTreeMap<String, f64>,
+}
+
+/// Writes one text file per epoch into `dir`, named and timestamped in epoch order: Spark's
+/// file source takes files oldest first, so the modification times fix the batch order.
+fn write_epochs(dir: &Path, lines: &[String], lines_per_epoch: usize) -> anyhow::Result<usize> {
+    let epochs = lines.len().div_ceil(lines_per_epoch.max(1));
+    let first = SystemTime::now() - Duration::from_secs(epochs as u64 + 60);
+    for (epoch, chunk) in lines.chunks(lines_per_epoch.max(1)).enumerate() {
+        let path = dir.join(format!("epoch-{epoch:06}.txt"));
+        let mut text = String::with_capacity(chunk.iter().map(|l| l.len() + 1).sum());
+        for line in chunk {
+            text.push_str(line);
+            text.push('\n');
+        }
+        fs::write(&path, text).with_context(|| format!("writing {}", path.display()))?;
+        fs::File::options()
+            .write(true)
+            .open(&path)?
+            .set_modified(first + Duration::from_secs(epoch as u64))?;
+    }
+    Ok(epochs)
+}
+
+/// Digests the batches the script wrote, `batch-NNNNNN.json` each, in batch order.
+fn digest_batches(dir: &Path, batches: usize) -> anyhow::Result<String> {
+    let mut digest = Digest::default();
+    for batch in 0..batches {
+        let path = dir.join(format!("batch-{batch:06}.json"));
+        let text = fs::read_to_string(&path)
+            .with_context(|| format!("reading Spark's batch {batch} ({})", path.display()))?;
+        let rows: Vec<(String, i64)> =
+            serde_json::from_str(&text).with_context(|| format!("parsing {}", path.display()))?;
+        if !rows.windows(2).all(|w| w[0].0 < w[1].0) {
+            bail!("Spark's batch {batch} is not sorted by word ({})", path.display());
+        }
+        digest.epoch(batch as u64, rows.iter().map(|(w, c)| (w.as_str(), *c)));
+    }
+    Ok(digest.value())
+}
+
+/// Runs the word count on Spark, `lines_per_epoch` lines a micro-batch.
+pub fn word_count(
+    lines: &[String],
+    lines_per_epoch: usize,
+    config: SparkConfig,
+) -> anyhow::Result<EngineRun> {
+    let python = available().map_err(anyhow::Error::msg)?;
+    let work = tempfile::Builder::new()
+        .prefix("tidewater-bench-spark-")
+        .tempdir()
+        .context("creating a temporary directory for Spark")?;
+    let (input, output) = (work.path().join("input"), work.path().join("output"));
+    fs::create_dir(&input)?;
+    fs::create_dir(&output)?;
+    let epochs = write_epochs(&input, lines, lines_per_epoch)?;
+    let script = work.path().join("wordcount.py");
+    fs::write(&script, SCRIPT)?;
+    let report_path = work.path().join("report.json");
+    let log_path = work.path().join("spark.log");
+    let log = fs::File::create(&log_path)?;
+    let status = Command::new(&python)
+        .arg(&script)
+        .arg("--input")
+        .arg(&input)
+        .arg("--output")
+        .arg(&output)
+        .arg("--checkpoint")
+        .arg(work.path().join("checkpoint"))
+        .arg("--report")
+        .arg(&report_path)
+        .args(["--workers", &config.workers.to_string()])
+        .args(["--shuffle-partitions", &config.shuffle_partitions.to_string()])
+        .stdin(Stdio::null())
+        .stdout(log.try_clone()?)
+        .stderr(log)
+        .status()
+        .with_context(|| format!("running {}", python.display()))?;
+    if !status.success() {
+        let log = fs::read_to_string(&log_path).unwrap_or_default();
+        let tail: Vec<&str> = log.lines().rev().take(30).collect();
+        let tail: Vec<&str> = tail.into_iter().rev().collect();
+        bail!(
+            "Spark exited with {status}; the end of its log:\n{}",
+            tail.join("\n")
+        );
+    }
+    let report: Report = serde_json::from_str(&fs::read_to_string(&report_path)?)
+        .context("reading the Spark script's report")?;
+    if report.batches != epochs {
+        bail!(
+            "Spark ran {} batches with data for {epochs} files; expected one batch per file",
+            report.batches
+        );
+    }
+    Ok(EngineRun {
+        seconds: report.seconds,
+        epoch_ms: report.trigger_ms,
+        digest: digest_batches(&output, epochs)?,
+        peak_rss_mb: report.peak_rss_mb,
+        startup_s: Some(report.startup_s),
+        phase_ms_median: Some(report.phase_ms_median),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn epochs_are_files_in_order_of_age() {
+        let dir = tempfile::tempdir().unwrap();
+        let lines: Vec<String> = ["a b", "c", "d d", "e", "f"]
+            .iter()
+            .map(|s| s.to_string())
+            .collect();
+        assert_eq!(write_epochs(dir.path(), &lines, 2).unwrap(), 3);
+        let mut files: Vec<_> = fs::read_dir(dir.path())
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .collect();
+        files.sort();
+        let texts: Vec<String> = files.iter().map(|f| fs::read_to_string(f).unwrap()).collect();
+        assert_eq!(texts, ["a b\nc\n", "d d\ne\n", "f\n"]);
+        let times: Vec<SystemTime> = files
+            .iter()
+            .map(|f| f.metadata().unwrap().modified().unwrap())
+            .collect();
+        assert!(times.windows(2).all(|w| w[0] < w[1]), "{times:?}");
+    }
+
+    #[test]
+    fn batches_are_digested_like_the_other_engines() {
+        let dir = tempfile::tempdir().unwrap();
+        fs::write(dir.path().join("batch-000000.json"), r#"[["a",2],["b",1]]"#).unwrap();
+        fs::write(dir.path().join("batch-000001.json"), r#"[["a",3]]"#).unwrap();
+        let mut expected = Digest::default();
+        expected.epoch(0, [("a", 2), ("b", 1)]);
+        expected.epoch(1, [("a", 3)]);
+        assert_eq!(digest_batches(dir.path(), 2).unwrap(), expected.value());
+        assert!(
+            digest_batches(dir.path(), 3).is_err(),
+            "a missing batch is an error"
+        );
+        fs::write(dir.path().join("batch-000001.json"), r#"[["b",1],["a",3]]"#).unwrap();
+        assert!(
+            digest_batches(dir.path(), 2).is_err(),
+            "unsorted rows are an error"
+        );
+    }
+}
