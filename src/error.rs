@@ -48,6 +48,27 @@ pub enum Error {
     /// The dataflow runtime failed (a worker panicked, the cluster could not start, ...).
     #[error("[RUNTIME_FAILED] {0}")]
     Runtime(String),
+    /// SQL that does not parse.
+    #[error("[PARSE_SYNTAX_ERROR] {0}")]
+    Syntax(String),
+    /// A name (table, stream, sink) that the script never declared.
+    #[error("[TABLE_OR_VIEW_NOT_FOUND] {0}")]
+    UnknownRelation(String),
+    /// SQL the engine does not support (yet), with what to do instead.
+    #[error("[UNSUPPORTED_FEATURE] {0}")]
+    Unsupported(String),
+    /// An error at a place in a SQL script.
+    #[error("{error}\n  at line {line}, column {column}{hint}")]
+    Located {
+        /// The error itself.
+        error: Box<Error>,
+        /// 1-based line in the script.
+        line: u64,
+        /// 1-based column in the script.
+        column: u64,
+        /// `\n  hint: ...`, or empty.
+        hint: String,
+    },
 }
 
 impl Error {
@@ -64,12 +85,33 @@ impl Error {
             Error::Source(_) => "SOURCE_FAILED",
             Error::Sink(_) => "SINK_FAILED",
             Error::Runtime(_) => "RUNTIME_FAILED",
+            Error::Syntax(_) => "PARSE_SYNTAX_ERROR",
+            Error::UnknownRelation(_) => "TABLE_OR_VIEW_NOT_FOUND",
+            Error::Unsupported(_) => "UNSUPPORTED_FEATURE",
+            Error::Located { error, .. } => error.code(),
+        }
+    }
+
+    /// This error, placed at `line:column` of a script (unless it already has a place).
+    pub fn at(self, line: u64, column: u64, hint: Option<&str>) -> Error {
+        match self {
+            located @ Error::Located { .. } => located,
+            error if line == 0 => error,
+            error => Error::Located {
+                error: Box::new(error),
+                line,
+                column,
+                hint: hint.map(|h| format!("\n  hint: {h}")).unwrap_or_default(),
+            },
         }
     }
 
     /// True for errors in the query itself (fix the query), false for failures while running.
     pub fn is_user_error(&self) -> bool {
-        !matches!(self, Error::Source(_) | Error::Sink(_) | Error::Runtime(_))
+        match self {
+            Error::Located { error, .. } => error.is_user_error(),
+            _ => !matches!(self, Error::Source(_) | Error::Sink(_) | Error::Runtime(_)),
+        }
     }
 }
 

@@ -8,6 +8,7 @@ use anyhow::Context;
 use clap::{Args, Parser, Subcommand};
 use tidewater::demo::{tale_lines, TextServer};
 use tidewater::prelude::*;
+use tidewater::session::ScriptDefaults;
 
 /// Spark-style streaming on timely and differential dataflow.
 #[derive(Parser, Debug)]
@@ -22,6 +23,73 @@ enum Command {
     /// Runs the socket word count of Spark's guide against a built-in local server that streams
     /// a bundled public-domain text, printing Spark-style batches; exits when the text ends.
     Demo(DemoArgs),
+    /// Runs a streaming SQL script: its CREATE statements declare streams, tables and sinks,
+    /// and each INSERT INTO or bare SELECT starts a query; ends when all queries have ended.
+    Run(ScriptArgs),
+    /// Prints each query's logical plan and the dataflow it compiles to, without running it.
+    Explain(ScriptArgs),
+}
+
+#[derive(Args, Debug)]
+struct ScriptArgs {
+    /// The script file.
+    #[arg(required_unless_present = "execute", conflicts_with = "execute")]
+    file: Option<std::path::PathBuf>,
+    /// The script itself, instead of a file.
+    #[arg(short = 'e', long = "execute", value_name = "SQL")]
+    execute: Option<String>,
+    #[command(flatten)]
+    cluster: ClusterArgs,
+    /// Output mode for sinks that set none (default: complete for aggregations, else append).
+    #[arg(long)]
+    output_mode: Option<String>,
+    /// Trigger for sinks that set none: an interval like `1 second`, `once` or `availableNow`.
+    #[arg(long)]
+    trigger: Option<String>,
+}
+
+impl ScriptArgs {
+    fn script(&self) -> anyhow::Result<String> {
+        match (&self.execute, &self.file) {
+            (Some(sql), _) => Ok(sql.clone()),
+            (None, Some(path)) => {
+                std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))
+            }
+            (None, None) => anyhow::bail!("give a script file or -e 'SQL'"),
+        }
+    }
+
+    fn defaults(&self) -> anyhow::Result<ScriptDefaults> {
+        Ok(ScriptDefaults {
+            output_mode: self.output_mode.clone(),
+            trigger: self.trigger.as_deref().map(Trigger::parse).transpose()?,
+        })
+    }
+
+    fn session(&self) -> anyhow::Result<Session> {
+        Ok(Session::builder()
+            .app_name("tidewater-sql")
+            .cluster(self.cluster.config())
+            .get_or_create()?)
+    }
+}
+
+fn run(args: &ScriptArgs) -> anyhow::Result<()> {
+    let script = args.script()?;
+    let queries = args.session()?.run_script(&script, &args.defaults()?)?;
+    let mut first_failure = None;
+    for query in &queries {
+        if let Err(e) = query.await_termination() {
+            first_failure.get_or_insert(e);
+        }
+    }
+    first_failure.map_or(Ok(()), |e| Err(e.into()))
+}
+
+fn explain(args: &ScriptArgs) -> anyhow::Result<()> {
+    let script = args.script()?;
+    print!("{}", args.session()?.explain_script(&script, &args.defaults()?)?);
+    Ok(())
 }
 
 /// Where the query's workers run (timely's cluster mode for several processes).
@@ -131,6 +199,8 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match &cli.command {
         Command::Demo(args) => demo(args),
+        Command::Run(args) => run(args),
+        Command::Explain(args) => explain(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

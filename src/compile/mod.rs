@@ -6,7 +6,10 @@
 //! aggregations exchange by key hash, so a group lives on exactly one worker.
 
 mod aggregate;
+mod describe;
 mod project;
+
+pub use describe::describe;
 
 use std::collections::BTreeMap;
 use std::sync::Arc;

@@ -299,6 +299,15 @@ impl Expr {
         }
     }
 
+    /// The expression as SQL-like text, with aliases as `expr AS name` (for explain).
+    pub fn sql_text(&self) -> String {
+        match self {
+            Expr::Alias(e, name) => format!("{} AS {name}", e.sql_text()),
+            Expr::Explode(inner) => format!("explode({})", inner.output_name()),
+            e => e.output_name(),
+        }
+    }
+
     /// The column name Spark would give this expression's output.
     pub fn output_name(&self) -> String {
         match self {

@@ -6,7 +6,7 @@ use super::LogicalPlan;
 use crate::expr::Expr;
 
 fn names(exprs: &[Expr]) -> String {
-    exprs.iter().map(Expr::output_name).collect::<Vec<_>>().join(", ")
+    exprs.iter().map(Expr::sql_text).collect::<Vec<_>>().join(", ")
 }
 
 impl LogicalPlan {

@@ -239,6 +239,7 @@ impl LogicalPlan {
     }
 
     /// `group_by(keys).agg(aggs)`: each agg must be an aggregate function call (maybe aliased).
+    /// With no aggregates the result is the distinct keys (SQL's `GROUP BY` without them).
     pub fn aggregate(input: Arc<LogicalPlan>, key_exprs: Vec<Expr>, aggs: Vec<Expr>) -> Result<Self> {
         let in_schema = input.schema().clone();
         let mut fields = Vec::new();
@@ -272,9 +273,6 @@ impl LogicalPlan {
                 expr: a.clone(),
                 accumulator,
             });
-        }
-        if aggregations.is_empty() {
-            return Err(Error::InvalidPlan("agg() needs at least one aggregate".into()));
         }
         Ok(LogicalPlan::Aggregate {
             input,

@@ -7,6 +7,7 @@
 mod explain;
 mod logical;
 mod output_mode;
+pub mod sql;
 
 pub use logical::{Aggregation, LogicalPlan, Projection, SourceId};
 pub use output_mode::{validate_output_mode, OutputMode};

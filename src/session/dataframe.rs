@@ -115,6 +115,12 @@ impl DataFrame {
         self.group_by([]).agg(aggs)
     }
 
+    /// Registers this DataFrame for `spark.sql(..)` as `name` (Spark's
+    /// `createOrReplaceTempView`).
+    pub fn create_or_replace_temp_view(&self, name: &str) {
+        self.session.register_view(name, self);
+    }
+
     /// Starts describing how to write the stream.
     pub fn write_stream(&self) -> DataStreamWriter {
         DataStreamWriter::new(self.clone())

@@ -3,6 +3,7 @@
 
 mod dataframe;
 mod reader;
+mod sql;
 mod writer;
 
 use std::collections::HashMap;
@@ -11,6 +12,7 @@ use std::sync::{Arc, Mutex};
 
 pub use dataframe::{DataFrame, GroupedData};
 pub use reader::DataStreamReader;
+pub use sql::ScriptDefaults;
 pub use writer::DataStreamWriter;
 
 use crate::connectors::memory::MemoryTable;
@@ -29,6 +31,8 @@ struct SessionInner {
     app_name: String,
     cluster: ClusterConfig,
     memory_tables: Mutex<HashMap<String, MemoryTable>>,
+    /// Named DataFrames for SQL (streams, tables and temporary views).
+    views: Mutex<HashMap<String, DataFrame>>,
 }
 
 impl Session {
@@ -142,6 +146,7 @@ impl SessionBuilder {
                 app_name: self.app_name.unwrap_or_else(|| "tidewater".into()),
                 cluster,
                 memory_tables: Mutex::default(),
+                views: Mutex::default(),
             }),
         })
     }

@@ -85,6 +85,11 @@ impl DataStreamWriter {
         self
     }
 
+    /// The plan of the query this writer writes.
+    pub(crate) fn plan(&self) -> &std::sync::Arc<crate::plan::LogicalPlan> {
+        self.df.plan()
+    }
+
     /// Sends the console sink's output to `writer` instead of standard output.
     pub fn console_writer(mut self, writer: impl Write + Send + 'static) -> Self {
         self.console_target = Some(Box::new(writer));
@@ -129,13 +134,12 @@ impl DataStreamWriter {
         })
     }
 
-    /// Checks the query against its output mode and starts it. Returns at once; the handle
-    /// waits, stops and reports.
-    pub fn start(mut self) -> Result<StreamingQuery> {
+    /// Checks the query against its output mode and builds what the workers run.
+    pub(crate) fn prepare(mut self) -> Result<QuerySpec> {
         let mode = std::mem::replace(&mut self.output_mode, Ok(OutputMode::Append))?;
         validate_output_mode(self.df.plan(), mode)?;
         let sink = self.sink()?;
-        let spec = QuerySpec {
+        Ok(QuerySpec {
             plan: self.df.plan().clone(),
             mode,
             trigger: self.trigger,
@@ -144,8 +148,15 @@ impl DataStreamWriter {
             max_rows_per_epoch: self
                 .options
                 .parse_or("maxRowsPerTrigger", DEFAULT_MAX_ROWS_PER_EPOCH)?,
-        };
-        let mut queries = launch(self.df.session().cluster(), vec![Arc::new(spec)])?;
+        })
+    }
+
+    /// Checks the query against its output mode and starts it. Returns at once; the handle
+    /// waits, stops and reports.
+    pub fn start(self) -> Result<StreamingQuery> {
+        let session = self.df.session().clone();
+        let spec = self.prepare()?;
+        let mut queries = launch(session.cluster(), vec![Arc::new(spec)])?;
         queries
             .pop()
             .ok_or_else(|| Error::Runtime("no query was started".into()))

@@ -1,0 +1,77 @@
+//! A text description of the dataflow a plan compiles to (for `explain`).
+
+use crate::plan::LogicalPlan;
+
+/// Describes, source first, the operators every worker runs for `plan`.
+pub fn describe(plan: &LogicalPlan) -> String {
+    let mut lines = Vec::new();
+    walk(plan, &mut lines);
+    lines
+        .push("exchange: every output change to worker 0 -> probe -> sink (once per epoch, in order)".into());
+    lines
+        .iter()
+        .enumerate()
+        .map(|(i, l)| format!("{:>2}. {l}\n", i + 1))
+        .collect()
+}
+
+fn walk(plan: &LogicalPlan, lines: &mut Vec<String>) {
+    for input in plan.inputs() {
+        walk(input, lines);
+    }
+    match plan {
+        LogicalPlan::Source { source, .. } => match source.partition_reader() {
+            None => {
+                lines.push(format!(
+                    "input (fed by worker 0 each epoch): {}",
+                    source.description()
+                ));
+                lines.push("exchange: rows round-robin over all workers".into());
+            }
+            Some(_) => {
+                lines.push(format!(
+                    "input (new files listed by worker 0 each epoch): {}",
+                    source.description()
+                ));
+                lines.push(
+                    "exchange: files by path hash; flat_map: read and decode each file where it lands".into(),
+                );
+                lines.push(
+                    "  (row counts, malformed records and failures go to worker 0 alongside the output)"
+                        .into(),
+                );
+            }
+        },
+        LogicalPlan::Project { exprs, generator, .. } => {
+            let names: Vec<String> = exprs.iter().map(|e| e.sql_text()).collect();
+            let op = if generator.is_some() {
+                "flat_map (explode)"
+            } else {
+                "map"
+            };
+            lines.push(format!("{op}: project [{}]", names.join(", ")));
+        }
+        LogicalPlan::Filter { expr, .. } => lines.push(format!("filter: {}", expr.output_name())),
+        LogicalPlan::Aggregate {
+            input,
+            key_exprs,
+            aggregations,
+            ..
+        } => {
+            let keys: Vec<String> = key_exprs.iter().map(|e| e.sql_text()).collect();
+            let aggs: Vec<String> = aggregations.iter().map(|a| a.expr.sql_text()).collect();
+            lines.push(format!(
+                "map: key [{}], arguments of [{}]",
+                keys.join(", "),
+                aggs.join(", ")
+            ));
+            if input.is_append_only() {
+                lines.push("aggregate (append-only accumulator): fold each worker's epoch locally".into());
+                lines.push("exchange: partial states by key hash".into());
+                lines.push("merge partials into one state per key; emit -old/+new for changed keys".into());
+            } else {
+                lines.push("exchange: rows by key hash; arrange; reduce (differential, general)".into());
+            }
+        }
+    }
+}

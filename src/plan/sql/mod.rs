@@ -1,0 +1,10 @@
+//! SQL: scripts of `CREATE STREAM`, `CREATE TABLE`, `CREATE SINK`, `INSERT INTO ... SELECT` and
+//! bare `SELECT`s, parsed with `sqlparser` and translated into the same logical plans the
+//! DataFrame calls build.
+
+mod expr;
+mod query;
+mod script;
+
+pub use query::{plan_query, Catalog};
+pub use script::{parse_script, Statement};

@@ -1,0 +1,307 @@
+//! Splitting a script into statements and parsing the streaming DDL that standard SQL lacks:
+//!
+//! ```sql
+//! CREATE STREAM name [(column type, ...)] USING format [OPTIONS (key 'value', ...)];
+//! CREATE TABLE  name [(column type, ...)] USING format [OPTIONS (...)];
+//! CREATE SINK   name USING format [OPTIONS (...)];
+//! INSERT INTO sink SELECT ...;
+//! SELECT ...;
+//! ```
+
+use sqlparser::ast::{DataType as SqlType, Query};
+use sqlparser::dialect::GenericDialect;
+use sqlparser::keywords::Keyword;
+use sqlparser::parser::{Parser, ParserError};
+use sqlparser::tokenizer::{Location, Token};
+
+use crate::data::{DataType, Field, Schema};
+use crate::error::{Error, Result};
+
+/// One statement of a script, with where it starts.
+#[derive(Debug, Clone)]
+pub enum Statement {
+    /// `CREATE STREAM` (streaming) or `CREATE TABLE` (static, `table` is true).
+    CreateSource {
+        /// The name queries use.
+        name: String,
+        /// Declared columns, if any.
+        schema: Option<Schema>,
+        /// The source format.
+        format: String,
+        /// `OPTIONS (...)`.
+        options: Vec<(String, String)>,
+        /// A static table (read once).
+        table: bool,
+        /// Where the statement starts.
+        at: Location,
+    },
+    /// `CREATE SINK`.
+    CreateSink {
+        /// The name `INSERT INTO` uses.
+        name: String,
+        /// The sink format.
+        format: String,
+        /// `OPTIONS (...)`, including `outputMode` and `trigger`.
+        options: Vec<(String, String)>,
+        /// Where the statement starts.
+        at: Location,
+    },
+    /// `INSERT INTO sink <query>`.
+    Insert {
+        /// The sink.
+        sink: String,
+        /// The query.
+        query: Box<Query>,
+        /// Where the sink's name is.
+        at: Location,
+    },
+    /// A bare query, written to the console.
+    Select {
+        /// The query.
+        query: Box<Query>,
+        /// Where the statement starts.
+        at: Location,
+    },
+}
+
+/// Turns sqlparser's error (which names `Line: L, Column: C`) into ours.
+fn syntax(e: ParserError) -> Error {
+    let text = match e {
+        ParserError::TokenizerError(t) | ParserError::ParserError(t) => t,
+        ParserError::RecursionLimitExceeded => "the statement nests too deeply".into(),
+    };
+    // sqlparser ends its messages with "at Line: L, Column: C": make that our location.
+    if let Some((message, place)) = text.rsplit_once(" at Line: ") {
+        if let Some((line, column)) = place.split_once(", Column: ") {
+            if let (Ok(line), Ok(column)) = (line.trim().parse(), column.trim().parse()) {
+                return Error::Syntax(message.to_string()).at(line, column, None);
+            }
+        }
+    }
+    Error::Syntax(text)
+}
+
+fn at_error(error: Error, at: Location) -> Error {
+    error.at(at.line, at.column, None)
+}
+
+/// Maps a SQL type name to ours, as Spark names them.
+pub(crate) fn data_type(sql: &SqlType) -> Result<DataType> {
+    let name = sql.to_string().to_ascii_lowercase();
+    let base = name.split('(').next().unwrap_or("").trim();
+    Ok(match base {
+        "bigint" | "int" | "integer" | "long" | "smallint" | "tinyint" | "int64" => DataType::Int64,
+        "double" | "float" | "real" | "double precision" | "decimal" | "numeric" | "float64" => {
+            DataType::Float64
+        }
+        "string" | "varchar" | "text" | "char" | "character varying" => DataType::String,
+        "boolean" | "bool" => DataType::Boolean,
+        "timestamp" => DataType::Timestamp,
+        _ => {
+            return Err(Error::TypeMismatch(format!(
+                "unknown type `{name}`; use BIGINT, DOUBLE, STRING, BOOLEAN or TIMESTAMP"
+            )))
+        }
+    })
+}
+
+fn expect_word(parser: &mut Parser<'_>, word: &str) -> bool {
+    if let Token::Word(w) = &parser.peek_token().token {
+        if w.value.eq_ignore_ascii_case(word) {
+            parser.next_token();
+            return true;
+        }
+    }
+    false
+}
+
+fn option_value(parser: &mut Parser<'_>) -> Result<String> {
+    let token = parser.next_token();
+    match token.token {
+        Token::SingleQuotedString(s) | Token::DoubleQuotedString(s) => Ok(s),
+        Token::Number(n, _) => Ok(n),
+        Token::Word(w) => Ok(w.value),
+        other => Err(at_error(
+            Error::Syntax(format!("expected an option value, found {other}")),
+            token.span.start,
+        )),
+    }
+}
+
+fn parse_options(parser: &mut Parser<'_>) -> Result<Vec<(String, String)>> {
+    if !parser.parse_keyword(Keyword::OPTIONS) {
+        return Ok(Vec::new());
+    }
+    parser.expect_token(&Token::LParen).map_err(syntax)?;
+    let mut options = Vec::new();
+    loop {
+        let key = option_value(parser)?;
+        let _ = parser.consume_token(&Token::Eq);
+        let value = option_value(parser)?;
+        options.push((key, value));
+        if !parser.consume_token(&Token::Comma) {
+            break;
+        }
+    }
+    parser.expect_token(&Token::RParen).map_err(syntax)?;
+    Ok(options)
+}
+
+fn parse_columns(parser: &mut Parser<'_>) -> Result<Option<Schema>> {
+    if !parser.consume_token(&Token::LParen) {
+        return Ok(None);
+    }
+    let mut fields = Vec::new();
+    loop {
+        let name = parser.parse_identifier().map_err(syntax)?;
+        let at = parser.peek_token().span.start;
+        let sql_type = parser.parse_data_type().map_err(syntax)?;
+        fields.push(Field::new(
+            name.value,
+            data_type(&sql_type).map_err(|e| at_error(e, at))?,
+        ));
+        if !parser.consume_token(&Token::Comma) {
+            break;
+        }
+    }
+    parser.expect_token(&Token::RParen).map_err(syntax)?;
+    Ok(Some(Schema::new(fields)))
+}
+
+fn parse_create(parser: &mut Parser<'_>, at: Location) -> Result<Statement> {
+    let kind = if expect_word(parser, "STREAM") {
+        "stream"
+    } else if expect_word(parser, "SINK") {
+        "sink"
+    } else if parser.parse_keyword(Keyword::TABLE) {
+        "table"
+    } else {
+        return Err(at_error(
+            Error::Syntax("expected STREAM, TABLE or SINK after CREATE".into()),
+            parser.peek_token().span.start,
+        ));
+    };
+    let name = parser.parse_identifier().map_err(syntax)?.value;
+    let schema = if kind == "sink" {
+        None
+    } else {
+        parse_columns(parser)?
+    };
+    if !parser.parse_keyword(Keyword::USING) {
+        return Err(at_error(
+            Error::Syntax(format!(
+                "expected USING <format> in CREATE {}",
+                kind.to_uppercase()
+            )),
+            parser.peek_token().span.start,
+        ));
+    }
+    let format = parser
+        .parse_identifier()
+        .map_err(syntax)?
+        .value
+        .to_ascii_lowercase();
+    let options = parse_options(parser)?;
+    Ok(match kind {
+        "sink" => Statement::CreateSink {
+            name,
+            format,
+            options,
+            at,
+        },
+        _ => Statement::CreateSource {
+            name,
+            schema,
+            format,
+            options,
+            table: kind == "table",
+            at,
+        },
+    })
+}
+
+/// Parses a whole script. Nothing runs until every statement has parsed.
+pub fn parse_script(text: &str) -> Result<Vec<Statement>> {
+    let dialect = GenericDialect {};
+    let mut parser = Parser::new(&dialect).try_with_sql(text).map_err(syntax)?;
+    let mut statements = Vec::new();
+    loop {
+        while parser.consume_token(&Token::SemiColon) {}
+        let next = parser.peek_token();
+        if next.token == Token::EOF {
+            break;
+        }
+        let at = next.span.start;
+        let statement = if parser.parse_keyword(Keyword::CREATE) {
+            parse_create(&mut parser, at)?
+        } else if parser.parse_keyword(Keyword::INSERT) {
+            parser.expect_keyword(Keyword::INTO).map_err(syntax)?;
+            let name = parser.parse_identifier().map_err(syntax)?;
+            Statement::Insert {
+                sink: name.value.clone(),
+                at: name.span.start,
+                query: parser.parse_query().map_err(syntax)?,
+            }
+        } else {
+            Statement::Select {
+                query: parser.parse_query().map_err(syntax)?,
+                at,
+            }
+        };
+        statements.push(statement);
+        let end = parser.peek_token();
+        if end.token != Token::EOF && end.token != Token::SemiColon {
+            return Err(at_error(
+                Error::Syntax(format!("expected `;`, found {}", end.token)),
+                end.span.start,
+            ));
+        }
+    }
+    Ok(statements)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_the_streaming_ddl() {
+        let script = "CREATE STREAM tx (user_id BIGINT, amount DOUBLE) USING csv OPTIONS (path 'in/tx', header 'true');\n\
+                      CREATE SINK out USING console OPTIONS (outputMode 'complete');\n\
+                      INSERT INTO out SELECT user_id, count(*) FROM tx GROUP BY user_id;\n\
+                      SELECT 1";
+        let statements = parse_script(script).expect("parses");
+        assert_eq!(statements.len(), 4);
+        match &statements[0] {
+            Statement::CreateSource {
+                name,
+                schema,
+                format,
+                options,
+                table,
+                ..
+            } => {
+                assert_eq!((name.as_str(), format.as_str(), *table), ("tx", "csv", false));
+                assert_eq!(
+                    schema.as_ref().map(Schema::names),
+                    Some(vec!["user_id".into(), "amount".into()])
+                );
+                assert_eq!(options[1], ("header".into(), "true".into()));
+            }
+            other => panic!("{other:?}"),
+        }
+        assert!(
+            matches!(&statements[2], Statement::Insert { sink, at, .. } if sink == "out" && at.line == 3)
+        );
+    }
+
+    #[test]
+    fn syntax_errors_name_the_place() {
+        let err = parse_script("CREATE STREAM s USING socket;\nSELEC x FROM s").unwrap_err();
+        assert_eq!(err.code(), "PARSE_SYNTAX_ERROR");
+        let err = parse_script("CREATE VIEW v USING x").unwrap_err();
+        assert!(err.to_string().contains("line 1, column 8"), "{err}");
+        let err = parse_script("CREATE STREAM s (a WIDGET) USING x").unwrap_err();
+        assert_eq!(err.code(), "DATATYPE_MISMATCH");
+    }
+}

@@ -1,0 +1,212 @@
+//! SQL on a session: `spark.sql(query)` over temporary views, and whole scripts of
+//! `CREATE STREAM/TABLE/SINK`, `INSERT INTO` and `SELECT` (what `tidewater run` executes).
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use super::{DataFrame, Session};
+use crate::compile::describe;
+use crate::error::{Error, Result};
+use crate::plan::sql::{parse_script, plan_query, Catalog, Statement};
+use crate::plan::LogicalPlan;
+use crate::runtime::{launch, StreamingQuery, Trigger};
+
+/// Defaults for sinks that do not set their own (the CLI's `--output-mode` and `--trigger`).
+#[derive(Clone, Debug, Default)]
+pub struct ScriptDefaults {
+    /// `append`, `update` or `complete`; without it, complete for aggregations, else append.
+    pub output_mode: Option<String>,
+    /// The trigger; without it, the default trigger.
+    pub trigger: Option<Trigger>,
+}
+
+/// A sink declared with `CREATE SINK`.
+struct SinkDecl {
+    format: String,
+    options: Vec<(String, String)>,
+}
+
+struct SessionCatalog<'a>(&'a Session);
+
+impl Catalog for SessionCatalog<'_> {
+    fn relation(&self, name: &str) -> Option<Arc<LogicalPlan>> {
+        self.0.view(name).map(|df| df.plan().clone())
+    }
+}
+
+/// One query of a script, ready to start, and how to describe it.
+struct PlannedQuery {
+    title: String,
+    writer: super::DataStreamWriter,
+    /// Where the query's statement names its sink (or starts): errors of `prepare` point here.
+    at: sqlparser::tokenizer::Location,
+}
+
+impl PlannedQuery {
+    fn prepare(self) -> Result<crate::runtime::QuerySpec> {
+        let at = self.at;
+        self.writer.prepare().map_err(|e| e.at(at.line, at.column, None))
+    }
+}
+
+impl Session {
+    /// Registers `df` under `name` for SQL (Spark's `createOrReplaceTempView`).
+    pub fn register_view(&self, name: &str, df: &DataFrame) {
+        self.inner
+            .views
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .insert(name.to_ascii_lowercase(), df.clone());
+    }
+
+    fn view(&self, name: &str) -> Option<DataFrame> {
+        self.inner
+            .views
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(&name.to_ascii_lowercase())
+            .cloned()
+    }
+
+    /// A DataFrame from one SQL query over the registered views (Spark's `spark.sql`).
+    pub fn sql(&self, query: &str) -> Result<DataFrame> {
+        let statements = parse_script(query)?;
+        match statements.as_slice() {
+            [Statement::Select { query, .. }] => Ok(DataFrame::new(
+                self.clone(),
+                plan_query(query, &SessionCatalog(self))?,
+            )),
+            _ => Err(Error::InvalidPlan(
+                "sql() takes one SELECT query; run scripts with run_script()".into(),
+            )),
+        }
+    }
+
+    fn plan_script(&self, script: &str, defaults: &ScriptDefaults) -> Result<Vec<PlannedQuery>> {
+        let mut sinks: HashMap<String, SinkDecl> = HashMap::new();
+        let mut planned = Vec::new();
+        for statement in parse_script(script)? {
+            match statement {
+                Statement::CreateSource {
+                    name,
+                    schema,
+                    format,
+                    options,
+                    table,
+                    at,
+                } => {
+                    let mut reader = if table { self.read() } else { self.read_stream() };
+                    reader = reader.format(&format).options(options);
+                    if let Some(schema) = schema {
+                        reader = reader.schema(schema);
+                    }
+                    let df = reader.load().map_err(|e| e.at(at.line, at.column, None))?;
+                    self.register_view(&name, &df);
+                }
+                Statement::CreateSink {
+                    name,
+                    format,
+                    options,
+                    ..
+                } => {
+                    sinks.insert(name.to_ascii_lowercase(), SinkDecl { format, options });
+                }
+                Statement::Insert { sink, query, at } => {
+                    let decl = sinks.get(&sink.to_ascii_lowercase()).ok_or_else(|| {
+                        Error::UnknownRelation(format!("no sink named `{sink}`")).at(
+                            at.line,
+                            at.column,
+                            Some("declare it first with CREATE SINK"),
+                        )
+                    })?;
+                    let df = DataFrame::new(self.clone(), plan_query(&query, &SessionCatalog(self))?);
+                    let mut writer = df.write_stream().format(&decl.format).query_name(&sink);
+                    let mut mode = None;
+                    let mut trigger = None;
+                    for (key, value) in &decl.options {
+                        match key.to_ascii_lowercase().as_str() {
+                            "outputmode" => mode = Some(value.clone()),
+                            "trigger" => {
+                                trigger =
+                                    Some(Trigger::parse(value).map_err(|e| e.at(at.line, at.column, None))?)
+                            }
+                            _ => writer = writer.option(key, value),
+                        }
+                    }
+                    let mode = mode.or_else(|| defaults.output_mode.clone());
+                    planned.push(PlannedQuery {
+                        title: format!("INSERT INTO {sink} (line {})", at.line),
+                        writer: finish_writer(writer, &df, mode, trigger.or(defaults.trigger)),
+                        at,
+                    });
+                }
+                Statement::Select { query, at } => {
+                    let df = DataFrame::new(self.clone(), plan_query(&query, &SessionCatalog(self))?);
+                    let writer = df.write_stream().format("console");
+                    planned.push(PlannedQuery {
+                        title: format!("SELECT (line {})", at.line),
+                        writer: finish_writer(writer, &df, defaults.output_mode.clone(), defaults.trigger),
+                        at,
+                    });
+                }
+            }
+        }
+        Ok(planned)
+    }
+
+    /// Runs a script: declarations take effect in order, then every query (each `INSERT` and
+    /// bare `SELECT`) starts, all on the same workers. Nothing starts if any statement fails
+    /// to parse or plan.
+    pub fn run_script(&self, script: &str, defaults: &ScriptDefaults) -> Result<Vec<StreamingQuery>> {
+        let planned = self.plan_script(script, defaults)?;
+        let specs = planned
+            .into_iter()
+            .map(|q| q.prepare().map(Arc::new))
+            .collect::<Result<Vec<_>>>()?;
+        if specs.is_empty() {
+            return Ok(Vec::new());
+        }
+        launch(self.cluster(), specs)
+    }
+
+    /// Describes each query of a script: its logical plan and the dataflow it compiles to.
+    pub fn explain_script(&self, script: &str, defaults: &ScriptDefaults) -> Result<String> {
+        let mut out = String::new();
+        for query in self.plan_script(script, defaults)? {
+            let plan = query.writer.plan().clone();
+            let title = query.title.clone();
+            let spec = query.prepare()?;
+            out.push_str(&format!(
+                "== {} ==\noutput mode: {}, trigger: {}\n\n== Logical plan ==\n{plan}\n== Dataflow (every worker) ==\n{}\n",
+                title,
+                spec.mode,
+                spec.trigger,
+                describe(&plan)
+            ));
+        }
+        Ok(out)
+    }
+}
+
+/// Applies the output mode (complete for aggregations, append otherwise, unless given) and
+/// the trigger.
+fn finish_writer(
+    writer: super::DataStreamWriter,
+    df: &DataFrame,
+    mode: Option<String>,
+    trigger: Option<Trigger>,
+) -> super::DataStreamWriter {
+    let mode = mode.unwrap_or_else(|| {
+        if df.plan().has_aggregation() {
+            "complete"
+        } else {
+            "append"
+        }
+        .into()
+    });
+    let writer = writer.output_mode(&mode);
+    match trigger {
+        Some(t) => writer.trigger(t),
+        None => writer,
+    }
+}
