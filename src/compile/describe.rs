@@ -52,6 +52,16 @@ fn walk(plan: &LogicalPlan, lines: &mut Vec<String>) {
             lines.push(format!("{op}: project [{}]", names.join(", ")));
         }
         LogicalPlan::Filter { expr, .. } => lines.push(format!("filter: {}", expr.output_name())),
+        LogicalPlan::Join { kind, condition, .. } => {
+            lines.push(format!(
+                "exchange both inputs by key hash; arrange; join on {condition}"
+            ));
+            if *kind == crate::plan::JoinKind::Left {
+                lines.push(
+                    "left rows without a match: antijoin with the right keys, padded with nulls".into(),
+                );
+            }
+        }
         LogicalPlan::Aggregate {
             input,
             key_exprs,

@@ -7,6 +7,7 @@
 
 mod aggregate;
 mod describe;
+mod join;
 mod project;
 
 pub use describe::describe;
@@ -84,6 +85,26 @@ pub fn compile<'s>(plan: &LogicalPlan, scope: Scope<'s, u64>, compiled: &mut Com
         LogicalPlan::Filter { input, predicate, .. } => {
             let predicate = predicate.clone();
             compile(input, scope, compiled).filter(move |row| predicate.is_true(row))
+        }
+        LogicalPlan::Join {
+            left,
+            right,
+            kind,
+            left_keys,
+            right_keys,
+            right_columns,
+            ..
+        } => {
+            let left_rows = compile(left, scope, compiled);
+            let right_rows = compile(right, scope, compiled);
+            join::join(
+                left_rows,
+                right_rows,
+                *kind,
+                left_keys.clone(),
+                right_keys.clone(),
+                right_columns.clone(),
+            )
         }
         LogicalPlan::Aggregate {
             input,

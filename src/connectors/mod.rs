@@ -119,6 +119,11 @@ pub trait Source: Send + Sync + fmt::Debug {
         None
     }
 
+    /// True for static tables: read once and whole in the first epoch, never again.
+    fn is_static(&self) -> bool {
+        false
+    }
+
     /// The most items (rows, or files) one epoch takes from this source, if it sets its own.
     fn max_per_epoch(&self) -> Option<usize> {
         None

@@ -29,6 +29,9 @@ impl LogicalPlan {
                 writeln!(f, "{pad}{prefix}{kind} [{}]", names(exprs))?
             }
             LogicalPlan::Filter { expr, .. } => writeln!(f, "{pad}{prefix}Filter {}", expr.output_name())?,
+            LogicalPlan::Join { kind, condition, .. } => {
+                writeln!(f, "{pad}{prefix}Join {kind:?} on {condition}")?
+            }
             LogicalPlan::Aggregate {
                 key_exprs,
                 aggregations,

@@ -38,6 +38,26 @@ pub struct Aggregation {
     pub accumulator: Accumulator,
 }
 
+/// The kinds of join.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum JoinKind {
+    /// Rows with a match on both sides.
+    Inner,
+    /// Every left row; right columns null when nothing matches.
+    Left,
+}
+
+impl std::str::FromStr for JoinKind {
+    type Err = Error;
+    fn from_str(s: &str) -> Result<Self> {
+        match s.to_ascii_lowercase().replace('_', "").as_str() {
+            "inner" => Ok(JoinKind::Inner),
+            "left" | "leftouter" => Ok(JoinKind::Left),
+            _ => Err(Error::Unsupported(format!("join type `{s}`; use inner or left"))),
+        }
+    }
+}
+
 /// A node of the logical plan. Nodes are immutable and shared (`Arc`).
 #[derive(Clone, Debug)]
 pub enum LogicalPlan {
@@ -72,6 +92,25 @@ pub enum LogicalPlan {
         /// The bound predicate.
         predicate: BoundExpr,
     },
+    /// An equi-join of two inputs on key expressions.
+    Join {
+        /// Left input (usually the stream).
+        left: Arc<LogicalPlan>,
+        /// Right input (usually a table).
+        right: Arc<LogicalPlan>,
+        /// Inner or left.
+        kind: JoinKind,
+        /// Key expressions over the left input.
+        left_keys: Vec<BoundExpr>,
+        /// Key expressions over the right input, pairwise equal to the left ones.
+        right_keys: Vec<BoundExpr>,
+        /// Positions of right columns kept in the output (USING drops the key columns).
+        right_columns: Vec<usize>,
+        /// The condition as text (for explain).
+        condition: String,
+        /// Output schema: left columns, then the kept right columns.
+        schema: Schema,
+    },
     /// `group_by(..).agg(..)`: one row per key with its aggregates.
     Aggregate {
         /// Input.
@@ -103,6 +142,7 @@ impl LogicalPlan {
         match self {
             LogicalPlan::Source { schema, .. }
             | LogicalPlan::Project { schema, .. }
+            | LogicalPlan::Join { schema, .. }
             | LogicalPlan::Aggregate { schema, .. } => schema,
             LogicalPlan::Filter { input, .. } => input.schema(),
         }
@@ -115,6 +155,7 @@ impl LogicalPlan {
             LogicalPlan::Project { input, .. }
             | LogicalPlan::Filter { input, .. }
             | LogicalPlan::Aggregate { input, .. } => vec![input],
+            LogicalPlan::Join { left, right, .. } => vec![left, right],
         }
     }
 
@@ -146,7 +187,82 @@ impl LogicalPlan {
             LogicalPlan::Source { .. } => true,
             LogicalPlan::Project { input, .. } | LogicalPlan::Filter { input, .. } => input.is_append_only(),
             LogicalPlan::Aggregate { .. } => false,
+            // Rows are only ever added while the right side only grows (tables load once; a
+            // left join's null-padded row would be retracted if a match arrived later).
+            LogicalPlan::Join {
+                left, right, kind, ..
+            } => {
+                left.is_append_only()
+                    && right.is_append_only()
+                    && (*kind == JoinKind::Inner || right.is_static())
+            }
         }
+    }
+
+    /// True if every source under this node is a static table (read once, at the start).
+    pub fn is_static(&self) -> bool {
+        let mut all = true;
+        self.visit(&mut |node| {
+            if let LogicalPlan::Source { source, .. } = node {
+                all &= source.is_static();
+            }
+        });
+        all
+    }
+
+    /// `left.join(right)` on `pairs` of key expressions (left side, right side); `using`
+    /// drops the right key columns from the output (they equal the left ones).
+    pub fn join(
+        left: Arc<LogicalPlan>,
+        right: Arc<LogicalPlan>,
+        kind: JoinKind,
+        pairs: Vec<(Expr, Expr)>,
+        using: bool,
+    ) -> Result<Self> {
+        if pairs.is_empty() {
+            return Err(Error::InvalidPlan(
+                "a join needs at least one pair of equal keys".into(),
+            ));
+        }
+        let (mut left_keys, mut right_keys, mut texts, mut dropped) = (vec![], vec![], vec![], vec![]);
+        for (l, r) in &pairs {
+            let (lk, lt) = l.bind(left.schema())?;
+            let (rk, rt) = r.bind(right.schema())?;
+            if lt.common(&rt).is_none() {
+                return Err(Error::TypeMismatch(format!(
+                    "join keys `{}` ({lt}) and `{}` ({rt}) cannot be compared",
+                    l.output_name(),
+                    r.output_name()
+                )));
+            }
+            if let (true, BoundExpr::Column(i)) = (using, &rk) {
+                dropped.push(*i);
+            }
+            texts.push(format!("{} = {}", l.output_name(), r.output_name()));
+            left_keys.push(lk);
+            right_keys.push(rk);
+        }
+        let right_columns: Vec<usize> = (0..right.schema().len())
+            .filter(|i| !dropped.contains(i))
+            .collect();
+        let mut fields: Vec<Field> = left.schema().fields().to_vec();
+        for &i in &right_columns {
+            let mut field = right.schema().fields()[i].clone();
+            if kind == JoinKind::Left {
+                field.nullable = true;
+            }
+            fields.push(field);
+        }
+        Ok(LogicalPlan::Join {
+            left,
+            right,
+            kind,
+            left_keys,
+            right_keys,
+            right_columns,
+            condition: texts.join(" AND "),
+            schema: Schema::new(fields),
+        })
     }
 
     fn visit(&self, f: &mut dyn FnMut(&LogicalPlan)) {

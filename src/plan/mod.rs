@@ -9,5 +9,5 @@ mod logical;
 mod output_mode;
 pub mod sql;
 
-pub use logical::{Aggregation, LogicalPlan, Projection, SourceId};
+pub use logical::{Aggregation, JoinKind, LogicalPlan, Projection, SourceId};
 pub use output_mode::{validate_output_mode, OutputMode};

@@ -121,6 +121,29 @@ impl DataFrame {
         self.session.register_view(name, self);
     }
 
+    /// Joins with `other` on equal columns of the same names (SQL's `USING`), `how` being
+    /// `inner` or `left`: `events.join(&users, &["user_id"], "left")`. The key columns appear
+    /// once, from this side.
+    pub fn join(&self, other: &DataFrame, columns: &[&str], how: &str) -> Result<DataFrame> {
+        let pairs = columns.iter().map(|c| (col(c), col(c))).collect();
+        let plan = LogicalPlan::join(self.plan.clone(), other.plan.clone(), how.parse()?, pairs, true)?;
+        Ok(self.with_plan(plan))
+    }
+
+    /// Joins with `other` where each `(left, right)` pair of expressions is equal, `how` being
+    /// `inner` or `left`. All columns of both sides are kept; a name on both sides resolves
+    /// to this side's column afterwards, so rename one first if both are needed.
+    pub fn join_on(
+        &self,
+        other: &DataFrame,
+        pairs: impl IntoIterator<Item = (Expr, Expr)>,
+        how: &str,
+    ) -> Result<DataFrame> {
+        let pairs = pairs.into_iter().collect();
+        let plan = LogicalPlan::join(self.plan.clone(), other.plan.clone(), how.parse()?, pairs, false)?;
+        Ok(self.with_plan(plan))
+    }
+
     /// Starts describing how to write the stream.
     pub fn write_stream(&self) -> DataStreamWriter {
         DataStreamWriter::new(self.clone())

@@ -134,6 +134,10 @@ impl Source for FileSource {
     fn max_per_epoch(&self) -> Option<usize> {
         self.max_files_per_trigger
     }
+
+    fn is_static(&self) -> bool {
+        self.once
+    }
 }
 
 /// The leader's side: lists the path and hands out new files as `[path]` rows.

@@ -3,13 +3,15 @@
 
 use std::sync::Arc;
 
-use sqlparser::ast::{GroupByExpr, Query, Select, SelectItem, SetExpr, Spanned, TableFactor};
+use sqlparser::ast::{
+    GroupByExpr, JoinConstraint, JoinOperator, Query, Select, SelectItem, SetExpr, Spanned, TableFactor,
+};
 use sqlparser::tokenizer::Location;
 
 use super::expr::Translator;
 use crate::error::{Error, Result};
-use crate::expr::Expr;
-use crate::plan::LogicalPlan;
+use crate::expr::{BinaryOp, Expr};
+use crate::plan::{JoinKind, LogicalPlan};
 
 /// The named relations a query can read.
 pub trait Catalog {
@@ -50,7 +52,7 @@ pub fn plan_query(query: &Query, catalog: &dyn Catalog) -> Result<LogicalPlan> {
     }
 }
 
-fn plan_from(select: &Select, catalog: &dyn Catalog) -> Result<Arc<LogicalPlan>> {
+fn plan_from(select: &Select, catalog: &dyn Catalog, names: &mut Translator) -> Result<Arc<LogicalPlan>> {
     let at = select.select_token.0.span.start;
     let [from] = select.from.as_slice() else {
         return Err(Error::InvalidPlan(
@@ -58,15 +60,62 @@ fn plan_from(select: &Select, catalog: &dyn Catalog) -> Result<Arc<LogicalPlan>>
         )
         .at(at.line, at.column, None));
     };
-    if let Some(join) = from.joins.first() {
+    let mut plan = plan_relation(&from.relation, catalog)?;
+    for join in &from.joins {
         let at = join.relation.span().start;
-        return Err(Error::Unsupported("JOIN is not supported yet".into()).at(
-            at.line,
-            at.column,
-            Some("join streams with tables in code, or pre-join the data"),
-        ));
+        let right = plan_relation(&join.relation, catalog)?;
+        let (kind, constraint) = match &join.join_operator {
+            JoinOperator::Join(c) | JoinOperator::Inner(c) => (JoinKind::Inner, c),
+            JoinOperator::Left(c) | JoinOperator::LeftOuter(c) => (JoinKind::Left, c),
+            other => {
+                return Err(Error::Unsupported(format!(
+                    "{other:?} joins are not supported; use INNER or LEFT"
+                ))
+                .at(at.line, at.column, None))
+            }
+        };
+        let (pairs, using) = match constraint {
+            JoinConstraint::Using(columns) => {
+                let pairs = columns
+                    .iter()
+                    .map(|c| {
+                        let name = c.to_string();
+                        (Expr::Column(name.clone()), Expr::Column(name))
+                    })
+                    .collect();
+                (pairs, true)
+            }
+            JoinConstraint::On(condition) => {
+                // sqlparser leaves some expressions without a span: use the condition's first
+                // name, else the joined relation.
+                let first_name = names.names.len();
+                let condition = names.expr(condition)?;
+                let condition_at = names.names.get(first_name).map_or(at, |(_, place)| *place);
+                let pairs = equalities(&condition, &plan, &right).ok_or_else(|| {
+                    Error::Unsupported(
+                        "join conditions must be equalities of left and right columns, joined by AND".into(),
+                    )
+                    .at(
+                        condition_at.line,
+                        condition_at.column,
+                        Some("write ON a.k = b.k [AND ...], or USING (k)"),
+                    )
+                })?;
+                (pairs, false)
+            }
+            _ => {
+                return Err(
+                    Error::Unsupported("a join needs ON or USING".into()).at(at.line, at.column, None)
+                );
+            }
+        };
+        plan = Arc::new(LogicalPlan::join(plan, right, kind, pairs, using).map_err(|e| place(e, names, at))?);
     }
-    match &from.relation {
+    Ok(plan)
+}
+
+fn plan_relation(relation: &TableFactor, catalog: &dyn Catalog) -> Result<Arc<LogicalPlan>> {
+    match relation {
         TableFactor::Table { name, .. } => {
             let text = name.to_string();
             let at = name.span().start;
@@ -92,6 +141,29 @@ fn plan_from(select: &Select, catalog: &dyn Catalog) -> Result<Arc<LogicalPlan>>
     }
 }
 
+/// Splits `a = b AND c = d ...` into `(left side, right side)` pairs, deciding for each
+/// equality which operand belongs to which input by where its columns resolve.
+fn equalities(condition: &Expr, left: &LogicalPlan, right: &LogicalPlan) -> Option<Vec<(Expr, Expr)>> {
+    match condition {
+        Expr::Binary(BinaryOp::And, a, b) => {
+            let mut pairs = equalities(a, left, right)?;
+            pairs.extend(equalities(b, left, right)?);
+            Some(pairs)
+        }
+        Expr::Binary(BinaryOp::Eq, a, b) => {
+            let binds = |e: &Expr, side: &LogicalPlan| e.bind(side.schema()).is_ok();
+            if binds(a, left) && binds(b, right) {
+                Some(vec![(a.as_ref().clone(), b.as_ref().clone())])
+            } else if binds(b, left) && binds(a, right) {
+                Some(vec![(b.as_ref().clone(), a.as_ref().clone())])
+            } else {
+                None
+            }
+        }
+        _ => None,
+    }
+}
+
 /// Places a plan error: at the name it is about if it names one, else at `fallback`.
 fn place(error: Error, names: &Translator, fallback: Location) -> Error {
     let at = match &error {
@@ -110,7 +182,7 @@ fn plan_select(select: &Select, catalog: &dyn Catalog) -> Result<LogicalPlan> {
                 .at(at.line, at.column, None),
         );
     }
-    let mut plan = plan_from(select, catalog)?;
+    let mut plan = plan_from(select, catalog, &mut names)?;
     if let Some(condition) = &select.selection {
         let where_at = condition.span().start;
         let condition = names.expr(condition)?;

@@ -1,0 +1,117 @@
+//! Stream-static joins (inner and left) against a nested-loop reference join computed in the
+//! test, with 1 and 2 workers.
+
+mod common;
+
+use std::fs;
+
+use common::*;
+use tidewater::prelude::*;
+
+/// `(user_id, amount)` stream rows, some with a null or unknown user.
+fn events(seed: u64, n: usize) -> Vec<Row> {
+    let mut rng = Seeded::new(seed);
+    (0..n)
+        .map(|_| {
+            let user = match rng.below(10) {
+                0 => Value::Null,
+                _ => Value::Int(rng.below(8) as i64),
+            };
+            Row::from(vec![user, Value::Int(rng.below(100) as i64)])
+        })
+        .collect()
+}
+
+/// Users 0..6 but 3 (so some events find no user); user 5 appears twice.
+const USERS: &str = "user_id,country\n0,NO\n1,IT\n2,FR\n4,DE\n5,ES\n5,PT\n";
+
+fn users() -> Vec<(i64, String)> {
+    USERS
+        .lines()
+        .skip(1)
+        .filter_map(|l| {
+            let (id, country) = l.split_once(',')?;
+            Some((id.parse().ok()?, country.to_string()))
+        })
+        .collect()
+}
+
+/// The join computed by nested loops: each event with each user of equal id; for a left join,
+/// an event without any gets nulls.
+fn reference(events: &[Row], left: bool) -> Vec<Row> {
+    let users = users();
+    let mut out = Vec::new();
+    for event in events {
+        let countries: Vec<&str> = users
+            .iter()
+            .filter(|(id, _)| event[0].as_i64() == Some(*id))
+            .map(|(_, country)| country.as_str())
+            .collect();
+        for country in &countries {
+            out.push(Row::from(vec![
+                event[0].clone(),
+                event[1].clone(),
+                Value::str(country),
+            ]));
+        }
+        if left && countries.is_empty() {
+            out.push(Row::from(vec![event[0].clone(), event[1].clone(), Value::Null]));
+        }
+    }
+    out.sort();
+    out
+}
+
+#[test]
+fn stream_static_joins_match_a_nested_loop_join() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let table = dir.path().join("users.csv");
+    fs::write(&table, USERS).expect("write");
+    let stream = events(31, 300);
+    for how in ["inner", "left"] {
+        for workers in [1, 2] {
+            let spark = Session::builder()
+                .workers(workers)
+                .get_or_create()
+                .expect("session");
+            let input = MemoryStream::new(Schema::new([
+                Field::new("user_id", DataType::Int64),
+                Field::new("amount", DataType::Int64),
+            ]));
+            let users = spark
+                .read()
+                .schema(Schema::new([
+                    Field::new("user_id", DataType::Int64),
+                    Field::new("country", DataType::String),
+                ]))
+                .option("header", true)
+                .csv(table.to_str().expect("path"))
+                .expect("table");
+            let joined = spark
+                .read_stream()
+                .memory(&input)
+                .join(&users, &["user_id"], how)
+                .expect("join");
+            assert_eq!(joined.schema().names(), ["user_id", "amount", "country"]);
+            let collected = Collected::default();
+            let query = collected.attach(joined.write_stream()).start().expect("start");
+            for chunk in stream.chunks(100) {
+                input.add_data(chunk.to_vec());
+                query.process_all_available().expect("epoch");
+            }
+            input.end();
+            await_within(&query, "join").expect("finishes");
+            let mut got: Vec<Row> = collected
+                .batches()
+                .into_iter()
+                .flat_map(|(_, rows)| rows)
+                .collect();
+            got.sort();
+            assert_eq!(
+                got,
+                reference(&stream, how == "left"),
+                "{how} join, {workers} worker(s)"
+            );
+        }
+    }
+}
