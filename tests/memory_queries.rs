@@ -324,3 +324,40 @@ fn await_termination_timeout_reports_a_running_query() {
     );
     let _: BTreeMap<String, i64> = BTreeMap::new();
 }
+
+#[test]
+fn aggregation_over_an_aggregation_in_complete_mode() {
+    // How many words occur once, twice, ...: the inner counts change every epoch, so the
+    // outer groups gain and lose members (the general, retracting reduce path).
+    let input = MemoryStream::new(Schema::new([Field::new("value", DataType::String)]));
+    let spark = session(2);
+    let histogram = spark
+        .read_stream()
+        .memory(&input)
+        .select([explode(split(col("value"), " ")).alias("word")])
+        .and_then(|w| w.group_by([col("word")]).count())
+        .and_then(|c| c.group_by([col("count")]).agg([count(col("*")).alias("words")]))
+        .expect("plan");
+    let collected = Collected::default();
+    let query = collected
+        .attach(histogram.write_stream().output_mode("complete"))
+        .start()
+        .expect("start");
+    let lines = word_lines(23, 240);
+    for (epoch, chunk) in lines.chunks(80).enumerate() {
+        input.add_data(chunk.iter().map(|l| row![l.as_str()]));
+        query.process_all_available().expect("epoch");
+        // Reference: the histogram of the word counts of everything so far.
+        let mut expected: BTreeMap<i64, i64> = BTreeMap::new();
+        for count in reference_counts(&lines[..(epoch + 1) * 80]).values() {
+            *expected.entry(*count).or_insert(0) += 1;
+        }
+        let got: BTreeMap<i64, i64> = collected.batches()[epoch]
+            .1
+            .iter()
+            .map(|r| (r[0].as_i64().expect("count"), r[1].as_i64().expect("words")))
+            .collect();
+        assert_eq!(got, expected, "epoch {epoch}");
+    }
+    query.stop().expect("stop");
+}

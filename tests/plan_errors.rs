@@ -171,3 +171,40 @@ fn bad_cluster_configurations_are_refused() {
         Some(3)
     );
 }
+
+#[test]
+fn queries_that_can_withdraw_rows_need_complete_mode() {
+    let spark = spark();
+    let counts = lines(&spark).group_by([col("value")]).count().expect("count");
+    // How many words have each count: the inner groups' rows are replaced, so outer groups can
+    // vanish.
+    let histogram = counts.group_by([col("count")]).count().expect("histogram");
+    let err = histogram
+        .write_stream()
+        .output_mode("update")
+        .format("noop")
+        .start()
+        .unwrap_err();
+    assert_eq!(err.code(), "UNSUPPORTED_OUTPUT_MODE");
+    assert!(
+        err.to_string().contains("aggregation over an aggregation"),
+        "{err}"
+    );
+    let query = histogram
+        .write_stream()
+        .output_mode("complete")
+        .format("noop")
+        .start()
+        .expect("complete is fine");
+    query.stop().expect("stop");
+
+    let other = lines(&spark)
+        .with_column("v2", col("value"))
+        .expect("other stream");
+    let left = lines(&spark).join(&other, &["value"], "left").expect("join");
+    let err = left.write_stream().format("noop").start().unwrap_err();
+    assert!(
+        err.to_string().contains("LEFT join with a streaming right side"),
+        "{err}"
+    );
+}

@@ -199,6 +199,29 @@ impl LogicalPlan {
         }
     }
 
+    /// Why the node's output can lose rows, if it can: an aggregation over an input that can
+    /// retract (its groups can vanish), or a LEFT join whose right side is a stream (a
+    /// null-padded row is withdrawn when its match arrives). An aggregation over an
+    /// insert-only input only replaces a key's row, which update mode expresses.
+    pub fn retraction_reason(&self) -> Option<&'static str> {
+        match self {
+            LogicalPlan::Source { .. } => None,
+            LogicalPlan::Project { input, .. } | LogicalPlan::Filter { input, .. } => {
+                input.retraction_reason()
+            }
+            LogicalPlan::Aggregate { input, .. } => (!input.is_append_only())
+                .then_some("an aggregation over an aggregation (groups can disappear)"),
+            LogicalPlan::Join {
+                left, right, kind, ..
+            } => {
+                if *kind == JoinKind::Left && !right.is_static() {
+                    return Some("a LEFT join with a streaming right side");
+                }
+                left.retraction_reason().or_else(|| right.retraction_reason())
+            }
+        }
+    }
+
     /// True if every source under this node is a static table (read once, at the start).
     pub fn is_static(&self) -> bool {
         let mut all = true;

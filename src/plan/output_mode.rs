@@ -43,8 +43,19 @@ impl fmt::Display for OutputMode {
 
 /// Spark's checks (`UnsupportedOperationChecker`): complete mode needs an aggregation, and
 /// append mode on an aggregation needs a watermark (not supported yet, so it is refused).
+/// Queries whose output can lose rows run only in complete mode, the one mode in which a lost
+/// row shows (as it does in Spark, which refuses such queries without watermarks).
 pub fn validate_output_mode(plan: &LogicalPlan, mode: OutputMode) -> Result<()> {
     let aggregates = plan.has_aggregation();
+    if let Some(reason) = plan.retraction_reason() {
+        if mode != OutputMode::Complete || !aggregates {
+            return Err(Error::UnsupportedOutputMode(format!(
+                "{reason} can withdraw rows it has output, which {mode} mode cannot express; \
+                 run it in complete mode{}",
+                if aggregates { "" } else { " after an aggregation" }
+            )));
+        }
+    }
     match mode {
         OutputMode::Complete if !aggregates => Err(Error::UnsupportedOutputMode(
             "Complete output mode not supported when there are no streaming aggregations on \
