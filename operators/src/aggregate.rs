@@ -133,9 +133,69 @@ where
     where
         A: Aggregation<Input = V>,
     {
-        let partials = fold_locally(self.inner, &format!("{name}: fold locally"), agg.clone());
+        let partials = fold_locally(
+            self.inner,
+            &format!("{name}: fold locally"),
+            agg.clone(),
+            |(k, v), emit| emit(k, v),
+        );
         merge_by_key(partials, name, agg).as_collection()
     }
+}
+
+/// As [`AggregateAppendOnly::aggregate_append_only`], for a collection of records that each
+/// explode into any number of `(key, value)` pairs: `explode(record, emit)` calls `emit` once
+/// per pair. The pairs are folded straight into the worker's partial states, so no
+/// intermediate collection of pairs is built (the fusion of a `flat_map` into the fold).
+///
+/// # Examples
+///
+/// ```
+/// use std::sync::{Arc, Mutex};
+/// use differential_dataflow::input::Input;
+/// use tidewater_operators::{aggregate_append_only_flat, Count};
+///
+/// let changes = Arc::new(Mutex::new(Vec::new()));
+/// let sink = changes.clone();
+/// timely::execute_directly(move |worker| {
+///     let (mut lines, probe) = worker.dataflow::<u64, _, _>(|scope| {
+///         let (input, lines) = scope.new_collection::<String, isize>();
+///         let counts = aggregate_append_only_flat(lines, "WordCount", Count::<()>::new(), |line: String, emit| {
+///             line.split(' ').for_each(|w| emit(w.to_string(), ()))
+///         });
+///         let (probe, _) = counts.inspect(move |u| sink.lock().unwrap().push(u.clone())).probe();
+///         (input, probe)
+///     });
+///     lines.insert("a b a".to_string());
+///     lines.advance_to(1);
+///     lines.flush();
+///     worker.step_while(|| probe.less_than(lines.time()));
+/// });
+/// let mut changes = changes.lock().unwrap().clone();
+/// changes.sort();
+/// assert_eq!(changes, vec![(("a".to_string(), 2), 0, 1), (("b".to_string(), 1), 0, 1)]);
+/// ```
+pub fn aggregate_append_only_flat<'scope, T, D, K, V, A, F>(
+    records: VecCollection<'scope, T, D, isize>,
+    name: &str,
+    agg: A,
+    explode: F,
+) -> VecCollection<'scope, T, (K, A::Output), isize>
+where
+    T: Timestamp + TotalOrder,
+    D: Data,
+    K: ExchangeData + Hash,
+    V: Data,
+    A: Aggregation<Input = V>,
+    F: FnMut(D, &mut dyn FnMut(K, V)) + 'static,
+{
+    let partials = fold_locally(
+        records.inner,
+        &format!("{name}: fold locally"),
+        agg.clone(),
+        explode,
+    );
+    merge_by_key(partials, name, agg).as_collection()
 }
 
 /// Per-worker hash map. Randomly seeded: the keys a worker owns share the low bits of the
@@ -150,16 +210,19 @@ type Partial<K, T, S> = (K, T, S);
 
 /// Stage 1: folds each time's records into one partial state per key, on the worker that has
 /// them, and sends the partials when the input frontier passes the time.
-fn fold_locally<'scope, T, K, V, A>(
-    updates: Stream<'scope, T, Updates<K, V, T>>,
+fn fold_locally<'scope, T, D, K, V, A, F>(
+    updates: Stream<'scope, T, Vec<(D, T, isize)>>,
     name: &str,
     agg: A,
+    mut explode: F,
 ) -> Stream<'scope, T, Vec<Partial<K, T, A::State>>>
 where
     T: Timestamp + TotalOrder,
+    D: Data,
     K: ExchangeData + Hash,
     V: Data,
     A: Aggregation<Input = V>,
+    F: FnMut(D, &mut dyn FnMut(K, V)) + 'static,
 {
     let operator = name.to_string();
     updates.unary_frontier::<CapacityContainerBuilder<_>, _, _, _>(Pipeline, name, move |_initial, _| {
@@ -170,11 +233,13 @@ where
             let port = output.output_index();
             input.for_each_stamp(|cap, containers| {
                 for container in containers {
-                    for ((key, value), time, diff) in container.drain(..) {
+                    for (record, time, diff) in container.drain(..) {
                         debug_assert!(diff > 0, "{operator}: diff {diff}, only insertions are supported");
                         let states = pending.at(&cap, time, port);
-                        let state = states.entry(key).or_insert_with(|| agg.init());
-                        agg.update(state, &value, diff);
+                        explode(record, &mut |key, value| {
+                            let state = states.entry(key).or_insert_with(|| agg.init());
+                            agg.update(state, &value, diff);
+                        });
                     }
                 }
             });

@@ -8,4 +8,4 @@
 
 pub mod aggregate;
 
-pub use aggregate::{AggregateAppendOnly, Aggregation, Count, Max, Sum};
+pub use aggregate::{aggregate_append_only_flat, AggregateAppendOnly, Aggregation, Count, Max, Sum};

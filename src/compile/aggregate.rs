@@ -2,8 +2,9 @@
 //! inputs that can retract.
 
 use smallvec::SmallVec;
-use tidewater_operators::{AggregateAppendOnly, Aggregation};
+use tidewater_operators::{aggregate_append_only_flat, Aggregation};
 
+use super::pipeline::Pipeline;
 use super::Rows;
 use crate::data::{Row, Value};
 use crate::expr::{Accumulator, AggState, BoundExpr};
@@ -54,10 +55,12 @@ impl Aggregation for RowAggregation {
     }
 }
 
-/// Groups by `keys` and computes `accumulators`; output rows are the keys followed by the
-/// aggregate values.
+/// Groups the rows coming out of `pipeline` by `keys` and computes `accumulators`; output rows
+/// are the keys followed by the aggregate values. Over an append-only input the pipeline and
+/// the key extraction run inside the accumulator's local fold (no intermediate collection).
 pub(crate) fn aggregate<'s>(
     rows: Rows<'s>,
+    pipeline: Pipeline,
     keys: Vec<BoundExpr>,
     accumulators: Vec<Accumulator>,
     append_only: bool,
@@ -70,17 +73,31 @@ pub(crate) fn aggregate<'s>(
         .iter()
         .map(|a| a.argument().cloned())
         .collect();
-    let keyed = rows.map(move |row| {
-        let key: Row = keys.iter().map(|k| k.eval(&row)).collect();
+    let split = move |row: &Row| -> (Row, Row) {
+        let key: Row = keys.iter().map(|k| k.eval(row)).collect();
         let args: Row = arguments
             .iter()
-            .map(|a| a.as_ref().map_or(Value::Null, |e| e.eval(&row)))
+            .map(|a| a.as_ref().map_or(Value::Null, |e| e.eval(row)))
             .collect();
         (key, args)
-    });
+    };
     let results = if append_only {
-        keyed.aggregate_append_only("Aggregate", aggregation)
+        aggregate_append_only_flat(rows, "Aggregate", aggregation, move |row: Row, emit| {
+            pipeline.run(row, &mut |r| {
+                let (key, args) = split(&r);
+                emit(key, args)
+            })
+        })
     } else {
+        let keyed = if pipeline.is_empty() {
+            rows.map(move |row| split(&row))
+        } else {
+            rows.flat_map(move |row| {
+                let mut out = Vec::new();
+                pipeline.run(row, &mut |r| out.push(split(&r)));
+                out
+            })
+        };
         general_reduce(keyed, aggregation)
     };
     results.map(|(key, values)| key.concat(&values))
@@ -171,9 +188,15 @@ mod tests {
             let sink = sink.clone();
             let (mut input, probe) = worker.dataflow::<u64, _, _>(|scope| {
                 let (input, rows) = scope.new_collection::<Row, isize>();
-                let (probe, _) = aggregate(rows, vec![BoundExpr::Column(0)], accumulators(), append_only)
-                    .inspect(move |update| sink.lock().expect("lock").push(update.clone()))
-                    .probe();
+                let (probe, _) = aggregate(
+                    rows,
+                    Pipeline::default(),
+                    vec![BoundExpr::Column(0)],
+                    accumulators(),
+                    append_only,
+                )
+                .inspect(move |update| sink.lock().expect("lock").push(update.clone()))
+                .probe();
                 (input, probe)
             });
             for (epoch, rows) in epochs.iter().enumerate() {

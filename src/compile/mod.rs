@@ -8,7 +8,7 @@
 mod aggregate;
 mod describe;
 mod join;
-mod project;
+mod pipeline;
 
 pub use describe::describe;
 
@@ -24,6 +24,8 @@ use timely::dataflow::Scope;
 use crate::connectors::{PartitionReader, Source, SourceEvent};
 use crate::data::Row;
 use crate::plan::{LogicalPlan, SourceId};
+
+use pipeline::Pipeline;
 
 /// A collection of rows at epoch timestamps; the diff is the multiplicity change.
 pub type Rows<'s> = VecCollection<'s, u64, Row, isize>;
@@ -72,19 +74,13 @@ pub fn compile<'s>(plan: &LogicalPlan, scope: Scope<'s, u64>, compiled: &mut Com
                 }
             }
         }
-        LogicalPlan::Project {
-            input,
-            columns,
-            generator,
-            ..
-        } => project::project(
-            compile(input, scope, compiled),
-            columns.clone(),
-            generator.clone(),
-        ),
-        LogicalPlan::Filter { input, predicate, .. } => {
-            let predicate = predicate.clone();
-            compile(input, scope, compiled).filter(move |row| predicate.is_true(row))
+        LogicalPlan::Project { .. } | LogicalPlan::Filter { .. } => {
+            let (base, pipeline) = Pipeline::peel(plan);
+            compile(base, scope, compiled).flat_map(move |row| {
+                let mut out = Vec::new();
+                pipeline.run(row, &mut |r| out.push(r));
+                out
+            })
         }
         LogicalPlan::Join {
             left,
@@ -111,12 +107,17 @@ pub fn compile<'s>(plan: &LogicalPlan, scope: Scope<'s, u64>, compiled: &mut Com
             keys,
             aggregations,
             ..
-        } => aggregate::aggregate(
-            compile(input, scope, compiled),
-            keys.clone(),
-            aggregations.iter().map(|a| a.accumulator.clone()).collect(),
-            input.is_append_only(),
-        ),
+        } => {
+            // The filters and projections under an aggregation run inside its local fold.
+            let (base, pipeline) = Pipeline::peel(input);
+            aggregate::aggregate(
+                compile(base, scope, compiled),
+                pipeline,
+                keys.clone(),
+                aggregations.iter().map(|a| a.accumulator.clone()).collect(),
+                input.is_append_only(),
+            )
+        }
     }
 }
 

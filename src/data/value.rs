@@ -127,6 +127,10 @@ fn cmp_f64(a: f64, b: f64) -> Ordering {
 impl Ord for Value {
     fn cmp(&self, other: &Self) -> Ordering {
         use Value::*;
+        // The overwhelmingly common comparisons first: sorting output compares keys.
+        if let (Str(a), Str(b)) = (self, other) {
+            return a.as_str().cmp(b.as_str());
+        }
         match (self, other) {
             (Null, Null) => Ordering::Equal,
             (Bool(a), Bool(b)) => a.cmp(b),
@@ -151,8 +155,15 @@ impl PartialOrd for Value {
 }
 
 impl PartialEq for Value {
+    /// Hash-map lookups compare keys for equality constantly: the common same-type cases skip
+    /// the full ordering.
     fn eq(&self, other: &Self) -> bool {
-        self.cmp(other) == Ordering::Equal
+        match (self, other) {
+            (Value::Str(a), Value::Str(b)) => a == b,
+            (Value::Int(a), Value::Int(b)) => a == b,
+            (Value::Null, Value::Null) => true,
+            _ => self.cmp(other) == Ordering::Equal,
+        }
     }
 }
 

@@ -7,7 +7,6 @@ use std::rc::Rc;
 use std::sync::Arc;
 use std::time::Instant;
 
-use differential_dataflow::consolidation::consolidate;
 use timely::dataflow::operators::probe::Handle as ProbeHandle;
 use tracing::{debug, info};
 
@@ -326,13 +325,13 @@ impl QueryRun {
         let Some(flight) = self.in_flight.take() else {
             return;
         };
-        let mut changes: Vec<(Row, isize)> = {
+        let changes: Vec<(Row, isize)> = {
             let mut captured = self.captured.borrow_mut();
             let (now, later): (Vec<_>, Vec<_>) = captured.drain(..).partition(|(_, t, _)| *t <= flight.epoch);
             *captured = later;
             now.into_iter().map(|(row, _, diff)| (row, diff)).collect()
         };
-        consolidate(&mut changes);
+        let changes = consolidate_sorted(changes);
         let source_counts = match self.take_events(flight.epoch) {
             Ok(counts) => counts,
             Err(e) => {
@@ -398,6 +397,8 @@ impl QueryRun {
     }
 
     /// Turns an epoch's consolidated changes into what the output mode writes, sorted.
+    /// `changes` must be consolidated and sorted by row (see [`consolidate_sorted`]); the
+    /// result is sorted too.
     fn shape_output(&mut self, changes: Vec<(Row, isize)>) -> Vec<Row> {
         let repeat = |rows: &mut Vec<Row>, row: &Row, times: isize| {
             rows.extend(std::iter::repeat_n(row, times.max(0) as usize).cloned())
@@ -410,7 +411,7 @@ impl QueryRun {
                 }
             }
             OutputMode::Update => {
-                rows.extend(changes.iter().filter(|(_, d)| *d > 0).map(|(r, _)| r.clone()));
+                rows.extend(changes.into_iter().filter(|(_, d)| *d > 0).map(|(r, _)| r));
             }
             OutputMode::Complete => {
                 for (row, diff) in changes {
@@ -425,7 +426,6 @@ impl QueryRun {
                 }
             }
         }
-        rows.sort();
         rows
     }
 
@@ -511,5 +511,52 @@ impl QueryRun {
             },
         };
         self.spec.shared.record_progress(progress);
+    }
+}
+
+/// Sums the diffs of equal rows, drops the rows whose sum is zero, and returns them sorted by
+/// row. Sorts indices rather than the (wide) entries, so no row moves during the sort.
+fn consolidate_sorted(mut changes: Vec<(Row, isize)>) -> Vec<(Row, isize)> {
+    let mut order: Vec<u32> = (0..changes.len() as u32).collect();
+    order.sort_unstable_by(|&a, &b| changes[a as usize].0.cmp(&changes[b as usize].0));
+    let mut out: Vec<(Row, isize)> = Vec::with_capacity(changes.len());
+    for i in order {
+        let (row, diff) = std::mem::take(&mut changes[i as usize]);
+        match out.last_mut() {
+            Some((last, sum)) if *last == row => *sum += diff,
+            _ => {
+                if out.last().is_some_and(|(_, sum)| *sum == 0) {
+                    out.pop();
+                }
+                out.push((row, diff));
+            }
+        }
+    }
+    if out.last().is_some_and(|(_, sum)| *sum == 0) {
+        out.pop();
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::consolidate_sorted;
+    use crate::row;
+
+    #[test]
+    fn consolidation_sums_sorts_and_drops_zeros() {
+        let changes = vec![
+            (row!["b", 1], 1),
+            (row!["a", 2], -1),
+            (row!["b", 1], -1),
+            (row!["a", 3], 1),
+            (row!["c"], 2),
+            (row!["a", 2], 1),
+        ];
+        assert_eq!(
+            consolidate_sorted(changes),
+            vec![(row!["a", 3], 1), (row!["c"], 2)]
+        );
+        assert_eq!(consolidate_sorted(vec![(row!["x"], 1), (row!["x"], -1)]), vec![]);
     }
 }

@@ -1,0 +1,114 @@
+//! Row pipelines: a run of `Filter` and `Project` nodes applied to one row at a time, compiled
+//! as a single `flat_map` (or fused into an aggregation's local fold) instead of one dataflow
+//! stage per node, so rows are not copied from stage to stage.
+
+use smol_str::SmolStr;
+
+use crate::data::{Row, Value};
+use crate::expr::BoundExpr;
+use crate::plan::{LogicalPlan, Projection};
+
+/// One per-row step.
+#[derive(Clone, Debug)]
+enum Step {
+    Filter(BoundExpr),
+    Project {
+        columns: Vec<Projection>,
+        generator: Option<BoundExpr>,
+    },
+}
+
+/// Per-row steps, innermost (first applied) first.
+#[derive(Clone, Debug, Default)]
+pub(crate) struct Pipeline {
+    steps: Vec<Step>,
+}
+
+impl Pipeline {
+    /// Splits `plan` into the node below its topmost run of filters and projections, and the
+    /// pipeline of that run (empty if `plan` is neither).
+    pub(crate) fn peel(plan: &LogicalPlan) -> (&LogicalPlan, Pipeline) {
+        let mut steps = Vec::new();
+        let mut node = plan;
+        loop {
+            match node {
+                LogicalPlan::Filter { input, predicate, .. } => {
+                    steps.push(Step::Filter(predicate.clone()));
+                    node = input;
+                }
+                LogicalPlan::Project {
+                    input,
+                    columns,
+                    generator,
+                    ..
+                } => {
+                    steps.push(Step::Project {
+                        columns: columns.clone(),
+                        generator: generator.clone(),
+                    });
+                    node = input;
+                }
+                _ => break,
+            }
+        }
+        steps.reverse();
+        (node, Pipeline { steps })
+    }
+
+    /// True when the pipeline does nothing.
+    pub(crate) fn is_empty(&self) -> bool {
+        self.steps.is_empty()
+    }
+
+    /// Runs `row` through every step, calling `emit` for each row that comes out.
+    pub(crate) fn run(&self, row: Row, emit: &mut dyn FnMut(Row)) {
+        self.run_from(0, row, emit)
+    }
+
+    fn run_from(&self, step: usize, row: Row, emit: &mut dyn FnMut(Row)) {
+        match self.steps.get(step) {
+            None => emit(row),
+            Some(Step::Filter(predicate)) => {
+                if predicate.is_true(&row) {
+                    self.run_from(step + 1, row, emit)
+                }
+            }
+            Some(Step::Project { columns, generator }) => {
+                project_row(&row, columns, generator.as_ref(), &mut |projected| {
+                    self.run_from(step + 1, projected, emit)
+                })
+            }
+        }
+    }
+}
+
+/// Computes a projection of `row`. With a generator, each element of its array gives one
+/// output row; `explode(split(..))` walks the pieces without building the array. Spark:
+/// exploding a null or empty array yields no rows.
+fn project_row(row: &Row, columns: &[Projection], generator: Option<&BoundExpr>, emit: &mut dyn FnMut(Row)) {
+    let build = |element: Option<Value>| -> Row {
+        let mut projected = Row::with_capacity(columns.len());
+        for c in columns {
+            projected.push(match c {
+                Projection::Scalar(e) => e.eval(row),
+                Projection::Generated => element.clone().unwrap_or(Value::Null),
+            });
+        }
+        projected
+    };
+    match generator {
+        None => emit(build(None)),
+        Some(BoundExpr::Split(input, splitter)) => {
+            if let Value::Str(text) = input.eval(row) {
+                splitter.for_each(&text, |piece| emit(build(Some(Value::Str(SmolStr::new(piece))))));
+            }
+        }
+        Some(other) => {
+            if let Value::Array(items) = other.eval(row) {
+                for item in items.iter() {
+                    emit(build(Some(item.clone())));
+                }
+            }
+        }
+    }
+}
