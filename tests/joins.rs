@@ -115,3 +115,62 @@ fn stream_static_joins_match_a_nested_loop_join() {
         }
     }
 }
+
+#[test]
+fn stream_stream_inner_join_emits_each_pair_once() {
+    let left_rows = events(41, 120);
+    let right_rows: Vec<Row> = events(43, 60)
+        .into_iter()
+        .map(|r| {
+            Row::from(vec![
+                r[0].clone(),
+                Value::str(format!("c{}", r[1].as_i64().unwrap_or(0))),
+            ])
+        })
+        .collect();
+    // Reference: every pair of rows with the same non-null key.
+    let mut expected = Vec::new();
+    for l in &left_rows {
+        for r in &right_rows {
+            if !l[0].is_null() && l[0] == r[0] {
+                expected.push(Row::from(vec![l[0].clone(), l[1].clone(), r[1].clone()]));
+            }
+        }
+    }
+    expected.sort();
+    for workers in [1, 2] {
+        let spark = Session::builder()
+            .workers(workers)
+            .get_or_create()
+            .expect("session");
+        let schema = |second: &str, t: DataType| {
+            Schema::new([Field::new("user_id", DataType::Int64), Field::new(second, t)])
+        };
+        let left = MemoryStream::new(schema("amount", DataType::Int64));
+        let right = MemoryStream::new(schema("tag", DataType::String));
+        let joined = spark
+            .read_stream()
+            .memory(&left)
+            .join(&spark.read_stream().memory(&right), &["user_id"], "inner")
+            .expect("join");
+        let collected = Collected::default();
+        let query = collected.attach(joined.write_stream()).start().expect("start");
+        // Interleave the two streams over epochs, so pairs meet in either order.
+        for (l, r) in left_rows.chunks(40).zip(right_rows.chunks(20)) {
+            left.add_data(l.to_vec());
+            query.process_all_available().expect("left epoch");
+            right.add_data(r.to_vec());
+            query.process_all_available().expect("right epoch");
+        }
+        left.end();
+        right.end();
+        await_within(&query, "stream-stream join").expect("finishes");
+        let mut got: Vec<Row> = collected
+            .batches()
+            .into_iter()
+            .flat_map(|(_, rows)| rows)
+            .collect();
+        got.sort();
+        assert_eq!(got, expected, "{workers} worker(s)");
+    }
+}

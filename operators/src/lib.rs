@@ -7,5 +7,7 @@
 #![deny(missing_docs)]
 
 pub mod aggregate;
+pub mod lookup_join;
 
 pub use aggregate::{aggregate_append_only_flat, AggregateAppendOnly, Aggregation, Count, Max, Sum};
+pub use lookup_join::lookup_join;

@@ -1,5 +1,9 @@
-//! `Join`: differential's `join` on key rows; a left join adds the left rows whose key has no
+//! `Join`. With a static right side (a table read once), a lookup join: the table is hashed by
+//! key and each stream row is looked up and forgotten, so the stream keeps no state. Otherwise
+//! differential's `join` on key rows, where a left join adds the left rows whose key has no
 //! match (`antijoin`), padded with nulls. Rows with a null in their key never match, as in SQL.
+
+use tidewater_operators::lookup_join;
 
 use super::Rows;
 use crate::data::{Row, Value};
@@ -22,8 +26,34 @@ pub(super) fn join<'s>(
     left_keys: Vec<BoundExpr>,
     right_keys: Vec<BoundExpr>,
     right_columns: Vec<usize>,
+    right_is_static: bool,
 ) -> Rows<'s> {
     let has_null = |key: &Row| key.iter().any(Value::is_null);
+    if right_is_static {
+        let table = keyed(right, right_keys).filter(move |(key, _)| !has_null(key));
+        let width = right_columns.len();
+        return lookup_join(
+            keyed(left, left_keys),
+            table,
+            "LookupJoin",
+            move |key, l, matches, out| {
+                let found = if has_null(key) { &[][..] } else { matches };
+                for (r, n) in found {
+                    let mut row = Row::with_capacity(l.len() + width);
+                    l.iter().cloned().for_each(|v| row.push(v));
+                    right_columns
+                        .iter()
+                        .for_each(|&i| row.push(r.get(i).cloned().unwrap_or(Value::Null)));
+                    out.push((row, *n));
+                }
+                if found.is_empty() && kind == JoinKind::Left {
+                    let mut row = l.clone();
+                    (0..width).for_each(|_| row.push(Value::Null));
+                    out.push((row, 1));
+                }
+            },
+        );
+    }
     let left = keyed(left, left_keys);
     let right = keyed(right, right_keys).filter(move |(key, _)| !has_null(key));
     let matchable = left.clone().filter(move |(key, _)| !has_null(key));

@@ -100,6 +100,7 @@ pub fn compile<'s>(plan: &LogicalPlan, scope: Scope<'s, u64>, compiled: &mut Com
                 left_keys.clone(),
                 right_keys.clone(),
                 right_columns.clone(),
+                right.is_static(),
             )
         }
         LogicalPlan::Aggregate {
