@@ -34,19 +34,7 @@ fn demo_counts_the_bundled_text_and_exits_by_itself() {
         stdout.starts_with("-------------------------------------------\nBatch: 0\n"),
         "{stdout}"
     );
-    let last = stdout.rsplit("Batch: ").next().expect("a batch");
-    let table: std::collections::BTreeMap<String, i64> = last
-        .lines()
-        .filter(|l| l.starts_with('|'))
-        .skip(1)
-        .map(|l| {
-            let cells: Vec<&str> = l.trim_matches('|').split('|').collect();
-            (
-                cells[0].trim().to_string(),
-                cells[1].trim().parse().expect("count"),
-            )
-        })
-        .collect();
+    let table = last_console_table(&stdout);
     assert_eq!(table, reference_counts(&tidewater::demo::tale_lines()));
 }
 

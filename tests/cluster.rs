@@ -3,27 +3,12 @@
 
 mod common;
 
-use std::collections::BTreeMap;
 use std::net::TcpListener;
 use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
 use common::*;
 use tidewater::demo::TextServer;
-
-/// Parses the console sink's last batch (`|word|count|` rows) into a map.
-fn last_console_table(stdout: &str) -> BTreeMap<String, i64> {
-    let last = stdout.rsplit("Batch: ").next().expect("a batch was printed");
-    last.lines()
-        .filter(|l| l.starts_with('|'))
-        .skip(1) // the header
-        .map(|l| {
-            let cells: Vec<&str> = l.trim_matches('|').split('|').collect();
-            let count = cells[1].trim().parse().expect("count cell is a number");
-            (cells[0].trim().to_string(), count)
-        })
-        .collect()
-}
 
 fn free_port() -> u16 {
     TcpListener::bind("127.0.0.1:0")

@@ -282,20 +282,37 @@ impl Expr {
     }
 
     fn any(&self, pred: &dyn Fn(&Expr) -> bool) -> bool {
-        if pred(self) {
-            return true;
-        }
+        let mut found = false;
+        self.for_each(&mut |e| found |= pred(e));
+        found
+    }
+
+    /// Calls `f` on this expression and every expression inside it, parents first.
+    pub fn for_each(&self, f: &mut dyn FnMut(&Expr)) {
+        f(self);
         match self {
-            Expr::Column(_) | Expr::Literal(_) => false,
-            Expr::Alias(e, _) | Expr::Unary(_, e) | Expr::Cast(e, _) | Expr::Explode(e) => e.any(pred),
-            Expr::Binary(_, l, r) => l.any(pred) || r.any(pred),
-            Expr::Call(_, args) => args.iter().any(|a| a.any(pred)),
-            Expr::Aggregate(_, arg) => arg.as_ref().is_some_and(|a| a.any(pred)),
-            Expr::Case { branches, otherwise } => {
-                branches.iter().any(|(c, r)| c.any(pred) || r.any(pred))
-                    || otherwise.as_ref().is_some_and(|o| o.any(pred))
+            Expr::Column(_) | Expr::Literal(_) => {}
+            Expr::Alias(e, _) | Expr::Unary(_, e) | Expr::Cast(e, _) | Expr::Explode(e) => e.for_each(f),
+            Expr::Like { expr, .. } => expr.for_each(f),
+            Expr::Binary(_, l, r) => {
+                l.for_each(f);
+                r.for_each(f);
             }
-            Expr::Like { expr, .. } => expr.any(pred),
+            Expr::Call(_, args) => args.iter().for_each(|a| a.for_each(f)),
+            Expr::Aggregate(_, arg) => {
+                if let Some(a) = arg {
+                    a.for_each(f)
+                }
+            }
+            Expr::Case { branches, otherwise } => {
+                for (c, r) in branches {
+                    c.for_each(f);
+                    r.for_each(f);
+                }
+                if let Some(o) = otherwise {
+                    o.for_each(f);
+                }
+            }
         }
     }
 

@@ -138,3 +138,17 @@ pub fn await_within(query: &StreamingQuery, what: &str) -> Result<()> {
         Err(e) => Err(e),
     }
 }
+
+/// Parses the console sink's last batch (`|word|count|` rows) into a map.
+pub fn last_console_table(stdout: &str) -> BTreeMap<String, i64> {
+    let last = stdout.rsplit("Batch: ").next().expect("a batch was printed");
+    last.lines()
+        .filter(|l| l.starts_with('|'))
+        .skip(1) // the header
+        .map(|l| {
+            let cells: Vec<&str> = l.trim_matches('|').split('|').collect();
+            let count = cells[1].trim().parse().expect("count cell is a number");
+            (cells[0].trim().to_string(), count)
+        })
+        .collect()
+}

@@ -287,34 +287,13 @@ fn plan_aggregate(
     LogicalPlan::project(plan, exprs).map_err(|e| place(e, names, at))
 }
 
-/// Collects the distinct aggregate calls in `expr`.
+/// Collects the distinct aggregate calls in `expr` (nested ones are refused later, when bound).
 fn collect_aggregates(expr: &Expr, out: &mut Vec<Expr>) {
-    match expr {
-        Expr::Aggregate(..) => {
-            if !out.contains(expr) {
-                out.push(expr.clone());
-            }
+    expr.for_each(&mut |e| {
+        if matches!(e, Expr::Aggregate(..)) && !out.contains(e) {
+            out.push(e.clone());
         }
-        Expr::Alias(e, _) | Expr::Unary(_, e) | Expr::Cast(e, _) | Expr::Explode(e) => {
-            collect_aggregates(e, out)
-        }
-        Expr::Like { expr, .. } => collect_aggregates(expr, out),
-        Expr::Binary(_, l, r) => {
-            collect_aggregates(l, out);
-            collect_aggregates(r, out);
-        }
-        Expr::Call(_, args) => args.iter().for_each(|a| collect_aggregates(a, out)),
-        Expr::Case { branches, otherwise } => {
-            for (c, r) in branches {
-                collect_aggregates(c, out);
-                collect_aggregates(r, out);
-            }
-            if let Some(o) = otherwise {
-                collect_aggregates(o, out);
-            }
-        }
-        Expr::Column(_) | Expr::Literal(_) => {}
-    }
+    });
 }
 
 /// Replaces grouping keys and aggregate calls by the aggregation's output columns.
@@ -379,29 +358,9 @@ fn check_grouped(expr: &Expr, names: &Translator, fallback: Location) -> Result<
 }
 
 fn find_columns(expr: &Expr, f: &mut dyn FnMut(&str)) {
-    match expr {
-        Expr::Column(c) => f(c),
-        Expr::Literal(_) => {}
-        Expr::Alias(e, _) | Expr::Unary(_, e) | Expr::Cast(e, _) | Expr::Explode(e) => find_columns(e, f),
-        Expr::Like { expr, .. } => find_columns(expr, f),
-        Expr::Binary(_, l, r) => {
-            find_columns(l, f);
-            find_columns(r, f);
+    expr.for_each(&mut |e| {
+        if let Expr::Column(c) = e {
+            f(c)
         }
-        Expr::Call(_, args) => args.iter().for_each(|a| find_columns(a, f)),
-        Expr::Aggregate(_, arg) => {
-            if let Some(a) = arg {
-                find_columns(a, f)
-            }
-        }
-        Expr::Case { branches, otherwise } => {
-            for (c, r) in branches {
-                find_columns(c, f);
-                find_columns(r, f);
-            }
-            if let Some(o) = otherwise {
-                find_columns(o, f);
-            }
-        }
-    }
+    });
 }
