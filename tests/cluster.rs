@@ -118,3 +118,91 @@ fn two_processes_match_one_process_and_the_reference() {
         "only process 0 prints batches, process 1 printed: {second}"
     );
 }
+
+fn run_command(script: &str, extra: &[String]) -> Command {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_tidewater"));
+    command
+        .args(["run", "--trigger", "availableNow", "-e", script])
+        .args(extra)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    command
+}
+
+fn two_process_args(hostfile: &std::path::Path, process: usize) -> Vec<String> {
+    [
+        "--workers",
+        "2",
+        "--processes",
+        "2",
+        "--process",
+        &process.to_string(),
+        "--hostfile",
+    ]
+    .iter()
+    .map(|s| s.to_string())
+    .chain([hostfile.display().to_string()])
+    .collect()
+}
+
+#[test]
+fn files_are_read_on_both_processes_and_failures_cross_them() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let input = dir.path().join("in");
+    std::fs::create_dir(&input).expect("mkdir");
+    let lines = word_lines(29, 400);
+    for (i, chunk) in lines.chunks(25).enumerate() {
+        std::fs::write(input.join(format!("f{i:02}.txt")), chunk.join("\n") + "\n").expect("write");
+    }
+    let script = format!(
+        "CREATE STREAM lines USING text OPTIONS (path '{}', maxFilesPerTrigger '4');
+         SELECT word, count(*) AS count FROM (SELECT explode(split(value, ' ')) AS word FROM lines) t GROUP BY word;",
+        input.display()
+    );
+    let hostfile = dir.path().join("hosts.txt");
+    std::fs::write(
+        &hostfile,
+        format!("127.0.0.1:{}\n127.0.0.1:{}\n", free_port(), free_port()),
+    )
+    .expect("hostfile");
+    let second = run_command(&script, &two_process_args(&hostfile, 1))
+        .spawn()
+        .expect("process 1");
+    let first = run_command(&script, &two_process_args(&hostfile, 0))
+        .spawn()
+        .expect("process 0");
+    let first = succeed(finish(first, "process 0"), "process 0");
+    succeed(finish(second, "process 1"), "process 1");
+    assert_eq!(last_console_table(&first), reference_counts(&lines));
+    assert_eq!(first.matches("Batch: ").count(), 4, "16 files, 4 per epoch");
+
+    // A FAILFAST record in a file that process 1 may read still stops the query everywhere.
+    let csv = dir.path().join("csv");
+    std::fs::create_dir(&csv).expect("mkdir");
+    for i in 0..6 {
+        let body = if i == 3 { "1\nnot-a-number\n" } else { "1\n2\n" };
+        std::fs::write(csv.join(format!("n{i}.csv")), body).expect("write");
+    }
+    let script = format!(
+        "CREATE STREAM n (v BIGINT) USING csv OPTIONS (path '{}', mode 'FAILFAST');
+         SELECT sum(v) AS total FROM n;",
+        csv.display()
+    );
+    std::fs::write(
+        &hostfile,
+        format!("127.0.0.1:{}\n127.0.0.1:{}\n", free_port(), free_port()),
+    )
+    .expect("hostfile");
+    let second = run_command(&script, &two_process_args(&hostfile, 1))
+        .spawn()
+        .expect("process 1");
+    let first = run_command(&script, &two_process_args(&hostfile, 0))
+        .spawn()
+        .expect("process 0");
+    let first = finish(first, "process 0");
+    finish(second, "process 1");
+    let stderr = String::from_utf8_lossy(&first.stderr);
+    assert_eq!(first.status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains("n3.csv, line 2"), "{stderr}");
+}
