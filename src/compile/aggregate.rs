@@ -73,28 +73,38 @@ pub(crate) fn aggregate<'s>(
         .iter()
         .map(|a| a.argument().cloned())
         .collect();
-    let split = move |row: &Row| -> (Row, Row) {
-        let key: Row = keys.iter().map(|k| k.eval(row)).collect();
+    // When the keys are exactly the row's columns in order (`GROUP BY` every selected column,
+    // as in the word count), the row itself becomes the key: moved, not rebuilt.
+    let row_is_key = keys
+        .iter()
+        .enumerate()
+        .all(|(i, k)| matches!(k, BoundExpr::Column(c) if *c == i));
+    let split = move |row: Row| -> (Row, Row) {
         let args: Row = arguments
             .iter()
-            .map(|a| a.as_ref().map_or(Value::Null, |e| e.eval(row)))
+            .map(|a| a.as_ref().map_or(Value::Null, |e| e.eval(&row)))
             .collect();
+        let key = if row_is_key && row.len() == keys.len() {
+            row
+        } else {
+            keys.iter().map(|k| k.eval(&row)).collect()
+        };
         (key, args)
     };
     let results = if append_only {
         aggregate_append_only_flat(rows, "Aggregate", aggregation, move |row: Row, emit| {
             pipeline.run(row, &mut |r| {
-                let (key, args) = split(&r);
+                let (key, args) = split(r);
                 emit(key, args)
             })
         })
     } else {
         let keyed = if pipeline.is_empty() {
-            rows.map(move |row| split(&row))
+            rows.map(split)
         } else {
             rows.flat_map(move |row| {
                 let mut out = Vec::new();
-                pipeline.run(row, &mut |r| out.push(split(&r)));
+                pipeline.run(row, &mut |r| out.push(split(r)));
                 out
             })
         };
