@@ -77,37 +77,8 @@ fn two_processes_match_one_process_and_the_reference() {
     server.join().expect("server");
     assert_eq!(single, expected, "one process, two workers");
 
-    let dir = tempfile::tempdir().expect("tempdir");
-    let hostfile = dir.path().join("hosts.txt");
-    std::fs::write(
-        &hostfile,
-        format!("127.0.0.1:{}\n127.0.0.1:{}\n", free_port(), free_port()),
-    )
-    .expect("hostfile");
     let server = TextServer::start(lines.clone(), 50, Duration::from_millis(2)).expect("server");
-    let cluster_args = |process: usize| -> Vec<String> {
-        [
-            "--workers",
-            "2",
-            "--processes",
-            "2",
-            "--process",
-            &process.to_string(),
-            "--hostfile",
-        ]
-        .iter()
-        .map(|s| s.to_string())
-        .chain([hostfile.display().to_string()])
-        .collect()
-    };
-    let second = demo_command(server.port(), &cluster_args(1))
-        .spawn()
-        .expect("spawn process 1");
-    let first = demo_command(server.port(), &cluster_args(0))
-        .spawn()
-        .expect("spawn process 0");
-    let first = finish(first, "process 0");
-    let second = finish(second, "process 1");
+    let (first, second) = on_two_processes(|args| demo_command(server.port(), args));
     let first = succeed(first, "process 0");
     let second = succeed(second, "process 1");
     server.join().expect("server");
@@ -130,20 +101,35 @@ fn run_command(script: &str, extra: &[String]) -> Command {
     command
 }
 
-fn two_process_args(hostfile: &std::path::Path, process: usize) -> Vec<String> {
-    [
-        "--workers",
-        "2",
-        "--processes",
-        "2",
-        "--process",
-        &process.to_string(),
-        "--hostfile",
-    ]
-    .iter()
-    .map(|s| s.to_string())
-    .chain([hostfile.display().to_string()])
-    .collect()
+/// Runs the command `make(cluster flags)` as process 1 and process 0 of a two-process cluster
+/// (2 workers each, a fresh hostfile on free loopback ports) and returns their outputs, in
+/// process order.
+fn on_two_processes(make: impl Fn(&[String]) -> Command) -> (Output, Output) {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let hostfile = dir.path().join("hosts.txt");
+    std::fs::write(
+        &hostfile,
+        format!("127.0.0.1:{}\n127.0.0.1:{}\n", free_port(), free_port()),
+    )
+    .expect("hostfile");
+    let args = |process: usize| -> Vec<String> {
+        [
+            "--workers",
+            "2",
+            "--processes",
+            "2",
+            "--process",
+            &process.to_string(),
+            "--hostfile",
+        ]
+        .iter()
+        .map(|s| s.to_string())
+        .chain([hostfile.display().to_string()])
+        .collect()
+    };
+    let second = make(&args(1)).spawn().expect("spawn process 1");
+    let first = make(&args(0)).spawn().expect("spawn process 0");
+    (finish(first, "process 0"), finish(second, "process 1"))
 }
 
 #[test]
@@ -160,20 +146,9 @@ fn files_are_read_on_both_processes_and_failures_cross_them() {
          SELECT word, count(*) AS count FROM (SELECT explode(split(value, ' ')) AS word FROM lines) t GROUP BY word;",
         input.display()
     );
-    let hostfile = dir.path().join("hosts.txt");
-    std::fs::write(
-        &hostfile,
-        format!("127.0.0.1:{}\n127.0.0.1:{}\n", free_port(), free_port()),
-    )
-    .expect("hostfile");
-    let second = run_command(&script, &two_process_args(&hostfile, 1))
-        .spawn()
-        .expect("process 1");
-    let first = run_command(&script, &two_process_args(&hostfile, 0))
-        .spawn()
-        .expect("process 0");
-    let first = succeed(finish(first, "process 0"), "process 0");
-    succeed(finish(second, "process 1"), "process 1");
+    let (first, second) = on_two_processes(|args| run_command(&script, args));
+    let first = succeed(first, "process 0");
+    succeed(second, "process 1");
     assert_eq!(last_console_table(&first), reference_counts(&lines));
     assert_eq!(first.matches("Batch: ").count(), 4, "16 files, 4 per epoch");
 
@@ -189,19 +164,7 @@ fn files_are_read_on_both_processes_and_failures_cross_them() {
          SELECT sum(v) AS total FROM n;",
         csv.display()
     );
-    std::fs::write(
-        &hostfile,
-        format!("127.0.0.1:{}\n127.0.0.1:{}\n", free_port(), free_port()),
-    )
-    .expect("hostfile");
-    let second = run_command(&script, &two_process_args(&hostfile, 1))
-        .spawn()
-        .expect("process 1");
-    let first = run_command(&script, &two_process_args(&hostfile, 0))
-        .spawn()
-        .expect("process 0");
-    let first = finish(first, "process 0");
-    finish(second, "process 1");
+    let (first, _) = on_two_processes(|args| run_command(&script, args));
     let stderr = String::from_utf8_lossy(&first.stderr);
     assert_eq!(first.status.code(), Some(1), "{stderr}");
     assert!(stderr.contains("n3.csv, line 2"), "{stderr}");
