@@ -125,7 +125,9 @@ where
                                 && next_record.as_ref().is_none_or(|r| !r.less_than(u))
                         });
                         if update_ready {
-                            let (_, batch) = updates.pop_first().expect("a next update");
+                            let Some((_, batch)) = updates.pop_first() else {
+                                break;
+                            };
                             for (key, value, diff) in batch {
                                 let entry = rows.entry(key).or_default();
                                 match entry.iter_mut().find(|(v, _)| *v == value) {
@@ -145,7 +147,9 @@ where
                         if !record_ready {
                             break;
                         }
-                        let (_, (cap, batch)) = waiting.pop_first().expect("a next record");
+                        let Some((_, (cap, batch))) = waiting.pop_first() else {
+                            break;
+                        };
                         let mut session = output.session(&cap);
                         for (key, value, diff) in batch {
                             let matches = rows.get(&key).map_or(&[][..], Vec::as_slice);
