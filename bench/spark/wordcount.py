@@ -64,25 +64,27 @@ def phase_medians(progress, sink_ms):
     return {phase: sorted(v)[len(v) // 2] for phase, v in phases.items() if v}
 
 
-def main():
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--input", required=True, help="directory of one text file per epoch")
+def arguments(description):
+    """The command line shared by the benchmark's Spark scripts."""
+    parser = argparse.ArgumentParser(description=description)
+    parser.add_argument("--input", required=True, help="directory of one file per epoch")
     parser.add_argument("--output", required=True, help="directory for batch-NNNNNN.json")
     parser.add_argument("--checkpoint", required=True, help="the query's checkpoint directory")
     parser.add_argument("--report", required=True, help="file for the JSON report")
     parser.add_argument("--workers", type=int, default=2, help="local[N]: task threads")
     parser.add_argument("--shuffle-partitions", type=int, default=2,
                         help="spark.sql.shuffle.partitions: partitions of the state store")
-    args = parser.parse_args()
+    return parser
 
+
+def start_session(args, app):
+    """The Spark session, and the seconds its start-up took."""
     started = time.perf_counter()
     from pyspark.sql import SparkSession
-    from pyspark.sql.functions import explode, split
 
-    master = f"local[{args.workers}]"
     spark = (
-        SparkSession.builder.master(master)
-        .appName("tidewater-bench wordcount")
+        SparkSession.builder.master(f"local[{args.workers}]")
+        .appName(app)
         .config("spark.sql.shuffle.partitions", str(args.shuffle_partitions))
         .config("spark.ui.enabled", "false")
         .config("spark.ui.showConsoleProgress", "false")
@@ -93,19 +95,19 @@ def main():
         .getOrCreate()
     )
     spark.sparkContext.setLogLevel("WARN")
-    startup_s = time.perf_counter() - started
+    return spark, time.perf_counter() - started
 
-    lines = spark.readStream.option("maxFilesPerTrigger", 1).text(args.input)
-    words = lines.select(explode(split(lines.value, " ")).alias("word"))
-    counts = words.groupBy("word").count()
 
+def run_query(spark, args, result, startup_s):
+    """Runs `result` in update mode to the end of its input, writes each batch's rows sorted
+    (by their first column) to --output, and the measurements to --report."""
     # Time spent in the sink per batch: running the batch's plan, collecting its rows into
     # Python, sorting and writing them.
     sink_ms = {}
 
     def write_batch(batch, batch_id):
         sink_started = time.perf_counter()
-        rows = sorted((row[0], row[1]) for row in batch.collect())
+        rows = sorted(tuple(row) for row in batch.collect())
         path = os.path.join(args.output, f"batch-{batch_id:06d}.json")
         with open(path, "w") as out:
             json.dump(rows, out, separators=(",", ":"))
@@ -113,7 +115,7 @@ def main():
 
     query_started = time.perf_counter()
     query = (
-        counts.writeStream.outputMode("update")
+        result.writeStream.outputMode("update")
         .option("checkpointLocation", args.checkpoint)
         .trigger(availableNow=True)
         .foreachBatch(write_batch)
@@ -141,12 +143,23 @@ def main():
         "jvm_rss_mb": jvm_rss,
         "peak_rss_mb": (python_rss or 0.0) + jvm_rss,
         "spark_version": spark.version,
-        "master": master,
+        "master": f"local[{args.workers}]",
         "shuffle_partitions": args.shuffle_partitions,
     }
     with open(args.report, "w") as out:
         json.dump(report, out)
     spark.stop()
+
+
+def main():
+    args = arguments(__doc__.splitlines()[0]).parse_args()
+    spark, startup_s = start_session(args, "tidewater-bench wordcount")
+    from pyspark.sql.functions import explode, split
+
+    lines = spark.readStream.option("maxFilesPerTrigger", 1).text(args.input)
+    words = lines.select(explode(split(lines.value, " ")).alias("word"))
+    counts = words.groupBy("word").count()
+    run_query(spark, args, counts, startup_s)
 
 
 if __name__ == "__main__":

@@ -1,5 +1,6 @@
-//! A digest of a run's output (every epoch's changed `(word, count)` rows, in order), so that
-//! engines can be checked to agree without shipping their outputs around.
+//! A digest of a run's output (every epoch's changed rows, in order: `(word, count)` for
+//! `wordcount`, `(country, count, sum)` for `join`), so that engines can be checked to agree
+//! without shipping their outputs around.
 
 use std::hash::{DefaultHasher, Hash, Hasher};
 
@@ -17,6 +18,17 @@ impl Digest {
         for (word, count) in rows {
             word.hash(&mut self.hasher);
             count.hash(&mut self.hasher);
+            self.rows += 1;
+        }
+    }
+
+    /// Adds one epoch's `(key, count, sum)` rows, which must be sorted by key.
+    pub fn epoch_sums<'a>(&mut self, epoch: u64, rows: impl IntoIterator<Item = (&'a str, i64, i64)>) {
+        epoch.hash(&mut self.hasher);
+        for (key, count, sum) in rows {
+            key.hash(&mut self.hasher);
+            count.hash(&mut self.hasher);
+            sum.hash(&mut self.hasher);
             self.rows += 1;
         }
     }

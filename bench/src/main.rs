@@ -31,16 +31,17 @@ struct Cli {
 /// The workload parameters every engine of a comparison shares.
 #[derive(clap::Args, Debug, Clone)]
 struct Workload {
-    /// The workload: `wordcount` (words from lines, update mode, changed counts per epoch).
+    /// The workload: `wordcount` (words from lines, update mode, changed counts per epoch) or
+    /// `join` (transactions joined with a static users table, count and sum per country).
     #[arg(long, default_value = "wordcount")]
     workload: String,
-    /// Records (words) in total.
+    /// Records in total (words for `wordcount`, transactions for `join`).
     #[arg(long, default_value_t = 1_000_000)]
     records: usize,
     /// Records per epoch (one epoch = one micro-batch).
     #[arg(long, default_value_t = 100_000)]
     epoch_records: usize,
-    /// Distinct words the Zipf distribution draws from.
+    /// Distinct words (`wordcount`) or users (`join`) the Zipf distribution draws from.
     #[arg(long, default_value_t = 50_000)]
     vocabulary: usize,
     /// Seed of the data generator.
@@ -89,6 +90,8 @@ enum Cmd {
 
 const ENGINES: &str = "tidewater, microbatch, microbatch-versioned, loop, spark";
 
+const WORKLOADS: &str = "wordcount, join";
+
 /// One engine as `compare` runs it: the name it reports and the arguments of its child.
 struct Variant {
     name: String,
@@ -103,9 +106,19 @@ fn run_engine(
     workers: usize,
     shuffle_partitions: usize,
 ) -> anyhow::Result<EngineRun> {
-    if workload.workload != "wordcount" {
-        bail!("unknown workload `{}`; known: wordcount", workload.workload);
+    match workload.workload.as_str() {
+        "wordcount" => word_count(workload, engine, workers, shuffle_partitions),
+        "join" => join_count(workload, engine, workers, shuffle_partitions),
+        other => bail!("unknown workload `{other}`; known: {WORKLOADS}"),
     }
+}
+
+fn word_count(
+    workload: &Workload,
+    engine: &str,
+    workers: usize,
+    shuffle_partitions: usize,
+) -> anyhow::Result<EngineRun> {
     let lines = data::zipf_lines(workload.seed, workload.records, workload.vocabulary);
     let lines_per_epoch = (workload.epoch_records / data::WORDS_PER_LINE).max(1);
     match engine {
@@ -119,6 +132,45 @@ fn run_engine(
                 shuffle_partitions,
             };
             engines::spark::word_count(&lines, lines_per_epoch, config)
+        }
+        other => bail!("unknown engine `{other}`; known: {ENGINES}"),
+    }
+}
+
+fn join_count(
+    workload: &Workload,
+    engine: &str,
+    workers: usize,
+    shuffle_partitions: usize,
+) -> anyhow::Result<EngineRun> {
+    let transactions = data::transactions(workload.seed, workload.records, workload.vocabulary);
+    let users = data::users(workload.vocabulary);
+    let per_epoch = workload.epoch_records.max(1);
+    match engine {
+        "loop" => Ok(engines::hashmap_loop::join_count(
+            &transactions,
+            &users,
+            per_epoch,
+        )),
+        "microbatch" => Ok(engines::microbatch::join_count(
+            &transactions,
+            &users,
+            per_epoch,
+            false,
+        )),
+        "microbatch-versioned" => Ok(engines::microbatch::join_count(
+            &transactions,
+            &users,
+            per_epoch,
+            true,
+        )),
+        "tidewater" => engines::tidewater::join_count(&transactions, &users, per_epoch, workers),
+        "spark" => {
+            let config = engines::spark::SparkConfig {
+                workers,
+                shuffle_partitions,
+            };
+            engines::spark::join_count(&transactions, &users, per_epoch, config)
         }
         other => bail!("unknown engine `{other}`; known: {ENGINES}"),
     }
@@ -204,7 +256,11 @@ fn main() -> anyhow::Result<()> {
             runs,
             out,
         } => {
-            // Every engine is checked before any runs, so that a typo fails at once.
+            // The workload and every engine are checked before any runs, so that a typo fails at
+            // once.
+            if !WORKLOADS.split(", ").any(|w| w == workload.workload) {
+                bail!("unknown workload `{}`; known: {WORKLOADS}", workload.workload);
+            }
             let plans = engines
                 .iter()
                 .map(|e| plan(e, &workers, spark_workers, spark_shuffle_partitions))

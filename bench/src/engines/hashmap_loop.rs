@@ -1,6 +1,6 @@
 //! `loop`: the hand-written word count, the practical limit. One hash map of counts; per epoch
 //! it splits the epoch's lines, bumps counts, and emits the changed words with their new counts
-//! (sorted, as the other engines' output is).
+//! (sorted, as the other engines' output is). For `join`, see [`join_count`].
 
 use std::time::Instant;
 
@@ -8,6 +8,7 @@ use foldhash::HashMap;
 use foldhash::HashMapExt;
 
 use super::{peak_rss_mb, EngineRun};
+use crate::data::Transaction;
 use crate::digest::Digest;
 
 /// Runs the word count over `lines`, `lines_per_epoch` lines an epoch.
@@ -40,6 +41,53 @@ pub fn word_count(lines: &[String], lines_per_epoch: usize) -> EngineRun {
         }
         changed.sort_unstable();
         digest.epoch(epoch, changed.iter().map(|w| (w.as_str(), counts[w.as_str()].0)));
+        changed.clear();
+        epoch_ms.push(epoch_started.elapsed().as_secs_f64() * 1e3);
+    }
+    EngineRun {
+        seconds: started.elapsed().as_secs_f64(),
+        epoch_ms,
+        digest: digest.value(),
+        peak_rss_mb: peak_rss_mb(),
+        startup_s: None,
+        phase_ms_median: None,
+    }
+}
+
+/// Runs the `join` workload over `transactions`, `per_epoch` an epoch: each transaction looks
+/// up its user's country and bumps that country's `(count, sum)`; per epoch the changed
+/// countries are emitted, sorted, with their new totals.
+pub fn join_count(transactions: &[Transaction], users: &[(i64, String)], per_epoch: usize) -> EngineRun {
+    let started = Instant::now();
+    let country_of: HashMap<i64, &str> = users.iter().map(|(id, c)| (*id, c.as_str())).collect();
+    // Per country: count, sum and the last epoch in which it changed.
+    let mut totals: HashMap<&str, (i64, i64, u64)> = HashMap::new();
+    let mut digest = Digest::default();
+    let mut epoch_ms = Vec::new();
+    let mut changed: Vec<&str> = Vec::new();
+    for (epoch, chunk) in transactions.chunks(per_epoch.max(1)).enumerate() {
+        let epoch_started = Instant::now();
+        let epoch = epoch as u64;
+        for (user_id, amount) in chunk {
+            let Some(&country) = country_of.get(user_id) else {
+                continue;
+            };
+            let entry = totals.entry(country).or_insert((0, 0, u64::MAX));
+            entry.0 += 1;
+            entry.1 += amount;
+            if entry.2 != epoch {
+                entry.2 = epoch;
+                changed.push(country);
+            }
+        }
+        changed.sort_unstable();
+        digest.epoch_sums(
+            epoch,
+            changed.iter().map(|c| {
+                let (count, sum, _) = totals[c];
+                (*c, count, sum)
+            }),
+        );
         changed.clear();
         epoch_ms.push(epoch_started.elapsed().as_secs_f64() * 1e3);
     }

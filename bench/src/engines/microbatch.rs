@@ -38,20 +38,22 @@ use foldhash::HashMap;
 use foldhash::HashMapExt;
 
 use super::{peak_rss_mb, EngineRun};
+use crate::data::Transaction;
 use crate::digest::Digest;
 
 /// Versions the `HDFSBackedStateStore` keeps in memory (`spark.sql.streaming.maxBatchesToRetainInMemory`).
 const VERSIONS_IN_MEMORY: usize = 2;
 
-/// The key-value state store: word to count.
-struct StateStore {
+/// The key-value state store: word to count (`wordcount`), or country to `(count, sum)`
+/// (`join`).
+struct StateStore<V = i64> {
     /// The version being written (the batch's).
-    current: HashMap<Rc<str>, i64>,
+    current: HashMap<Rc<str>, V>,
     /// Committed versions, oldest first, when the store versions per batch.
-    retained: Option<VecDeque<HashMap<Rc<str>, i64>>>,
+    retained: Option<VecDeque<HashMap<Rc<str>, V>>>,
 }
 
-impl StateStore {
+impl<V: Clone> StateStore<V> {
     fn new(versioned: bool) -> Self {
         StateStore {
             current: HashMap::new(),
@@ -68,11 +70,11 @@ impl StateStore {
         }
     }
 
-    fn get(&self, key: &str) -> Option<i64> {
-        self.current.get(key).copied()
+    fn get(&self, key: &str) -> Option<V> {
+        self.current.get(key).cloned()
     }
 
-    fn put(&mut self, key: &str, value: i64) {
+    fn put(&mut self, key: &str, value: V) {
         match self.current.get_mut(key) {
             Some(stored) => *stored = value,
             None => {
@@ -135,6 +137,61 @@ pub fn word_count(lines: &[String], lines_per_epoch: usize, versioned: bool) -> 
     }
 }
 
+/// Runs the `join` workload the way Spark executes it per batch, `per_epoch` transactions a
+/// batch: a broadcast hash join of the batch against the users table (built once, as Spark
+/// broadcasts a static table once), pipelined into a partial hash aggregation by country,
+/// then a read-modify-write of the state store for each country of the batch. The updated
+/// `(country, count, sum)` rows, sorted by country, are the batch's output.
+pub fn join_count(
+    transactions: &[Transaction],
+    users: &[(i64, String)],
+    per_epoch: usize,
+    versioned: bool,
+) -> EngineRun {
+    let started = Instant::now();
+    let broadcast: HashMap<i64, &str> = users.iter().map(|(id, c)| (*id, c.as_str())).collect();
+    let mut store: StateStore<(i64, i64)> = StateStore::new(versioned);
+    let mut digest = Digest::default();
+    let mut epoch_ms = Vec::new();
+    // Emptied, not freed, between batches (see the module's notes on memory).
+    let mut partial: HashMap<&str, (i64, i64)> = HashMap::new();
+    let mut updated: Vec<(&str, i64, i64)> = Vec::new();
+    for (epoch, batch) in transactions.chunks(per_epoch.max(1)).enumerate() {
+        let epoch_started = Instant::now();
+        // 1. Join and the batch's aggregate.
+        partial.clear();
+        for (user_id, amount) in batch {
+            if let Some(&country) = broadcast.get(user_id) {
+                let entry = partial.entry(country).or_insert((0, 0));
+                entry.0 += 1;
+                entry.1 += amount;
+            }
+        }
+        // 2. Restore, merge, save.
+        store.begin();
+        updated.clear();
+        for (&country, &(count, sum)) in &partial {
+            let (old_count, old_sum) = store.get(country).unwrap_or((0, 0));
+            let total = (old_count + count, old_sum + sum);
+            store.put(country, total);
+            updated.push((country, total.0, total.1));
+        }
+        store.commit();
+        // 3. The batch's output.
+        updated.sort_unstable_by(|a, b| a.0.cmp(b.0));
+        digest.epoch_sums(epoch as u64, updated.iter().copied());
+        epoch_ms.push(epoch_started.elapsed().as_secs_f64() * 1e3);
+    }
+    EngineRun {
+        seconds: started.elapsed().as_secs_f64(),
+        epoch_ms,
+        digest: digest.value(),
+        peak_rss_mb: peak_rss_mb(),
+        startup_s: None,
+        phase_ms_median: None,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -174,9 +231,56 @@ mod tests {
         }
     }
 
+    /// The `join` workload's changed countries per batch, the plain way: full totals after
+    /// every batch, compared with the totals before it.
+    fn join_reference(transactions: &[Transaction], users: &[(i64, String)], per_epoch: usize) -> String {
+        let mut digest = Digest::default();
+        let mut before: std::collections::BTreeMap<String, (i64, i64)> = Default::default();
+        for (epoch, batch) in transactions.chunks(per_epoch).enumerate() {
+            let mut after = before.clone();
+            for (user_id, amount) in batch {
+                for (_, country) in users.iter().filter(|(id, _)| id == user_id) {
+                    let entry = after.entry(country.clone()).or_default();
+                    entry.0 += 1;
+                    entry.1 += amount;
+                }
+            }
+            let changed = after
+                .iter()
+                .filter(|(c, v)| before.get(*c) != Some(v))
+                .map(|(c, v)| (c.as_str(), v.0, v.1));
+            digest.epoch_sums(epoch as u64, changed);
+            before = after;
+        }
+        digest.value()
+    }
+
+    #[test]
+    fn join_agrees_with_a_full_recount_and_the_loop() {
+        let users = crate::data::users(30);
+        // User 31 has no row in the table: an inner join drops its transactions.
+        let mut transactions = crate::data::transactions(3, 200, 30);
+        transactions.push((31, 5));
+        for per_epoch in [1, 7, 64, 1000] {
+            let expected = join_reference(&transactions, &users, per_epoch);
+            assert_eq!(
+                join_count(&transactions, &users, per_epoch, false).digest,
+                expected
+            );
+            assert_eq!(
+                join_count(&transactions, &users, per_epoch, true).digest,
+                expected
+            );
+            assert_eq!(
+                hashmap_loop::join_count(&transactions, &users, per_epoch).digest,
+                expected
+            );
+        }
+    }
+
     #[test]
     fn a_versioned_store_keeps_the_last_versions() {
-        let mut store = StateStore::new(true);
+        let mut store = StateStore::<i64>::new(true);
         for batch in 1..=4 {
             store.begin();
             let old = store.get("w").unwrap_or(0);

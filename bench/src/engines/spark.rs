@@ -1,4 +1,5 @@
-//! `spark`: Spark Structured Streaming itself, through PySpark (`bench/spark/wordcount.py`).
+//! `spark`: Spark Structured Streaming itself, through PySpark (`bench/spark/wordcount.py`, and
+//! for the `join` workload `bench/spark/join.py`, the same with CSV files and a static table).
 //!
 //! The engine writes the workload's lines to text files, one file per epoch, and runs the
 //! script with the venv's Python: `readStream.text(dir)` with `maxFilesPerTrigger` 1 (one file,
@@ -19,10 +20,22 @@ use anyhow::{bail, Context};
 use serde::Deserialize;
 
 use super::EngineRun;
+use crate::data::Transaction;
 use crate::digest::Digest;
 
-/// The PySpark program, built into the binary so that it runs from anywhere.
+/// The PySpark programs, built into the binary so that they run from anywhere.
 const SCRIPT: &str = include_str!("../../spark/wordcount.py");
+/// The `join` workload's program; it imports `wordcount.py`'s helpers.
+const JOIN_SCRIPT: &str = include_str!("../../spark/join.py");
+
+/// The rows of the batches the scripts write.
+#[derive(Clone, Copy, Debug, PartialEq)]
+enum Rows {
+    /// `[word, count]`
+    Counts,
+    /// `[country, count, sum]`
+    Sums,
+}
 
 /// How `local[N]` and the state store are laid out.
 #[derive(Clone, Copy, Debug)]
@@ -107,18 +120,30 @@ fn write_epochs(dir: &Path, lines: &[String], lines_per_epoch: usize) -> anyhow:
 }
 
 /// Digests the batches the script wrote, `batch-NNNNNN.json` each, in batch order.
-fn digest_batches(dir: &Path, batches: usize) -> anyhow::Result<String> {
+fn digest_batches(dir: &Path, batches: usize, kind: Rows) -> anyhow::Result<String> {
     let mut digest = Digest::default();
     for batch in 0..batches {
         let path = dir.join(format!("batch-{batch:06}.json"));
         let text = fs::read_to_string(&path)
             .with_context(|| format!("reading Spark's batch {batch} ({})", path.display()))?;
-        let rows: Vec<(String, i64)> =
-            serde_json::from_str(&text).with_context(|| format!("parsing {}", path.display()))?;
-        if !rows.windows(2).all(|w| w[0].0 < w[1].0) {
-            bail!("Spark's batch {batch} is not sorted by word ({})", path.display());
+        let rows: Vec<(String, i64, Option<i64>)> = match kind {
+            Rows::Counts => serde_json::from_str::<Vec<(String, i64)>>(&text)
+                .map(|rows| rows.into_iter().map(|(w, c)| (w, c, None)).collect()),
+            Rows::Sums => serde_json::from_str::<Vec<(String, i64, i64)>>(&text)
+                .map(|rows| rows.into_iter().map(|(k, c, s)| (k, c, Some(s))).collect()),
         }
-        digest.epoch(batch as u64, rows.iter().map(|(w, c)| (w.as_str(), *c)));
+        .with_context(|| format!("parsing {}", path.display()))?;
+        if !rows.windows(2).all(|w| w[0].0 < w[1].0) {
+            bail!("Spark's batch {batch} is not sorted by key ({})", path.display());
+        }
+        match kind {
+            Rows::Counts => digest.epoch(batch as u64, rows.iter().map(|(w, c, _)| (w.as_str(), *c))),
+            Rows::Sums => digest.epoch_sums(
+                batch as u64,
+                rows.iter()
+                    .map(|(k, c, s)| (k.as_str(), *c, s.unwrap_or_default())),
+            ),
+        }
     }
     Ok(digest.value())
 }
@@ -129,6 +154,33 @@ pub fn word_count(
     lines_per_epoch: usize,
     config: SparkConfig,
 ) -> anyhow::Result<EngineRun> {
+    run(lines, lines_per_epoch, config, None)
+}
+
+/// Runs the `join` workload on Spark, `per_epoch` transactions a micro-batch: the
+/// transactions as CSV files (`user_id,amount`), the users table as one CSV file with a header.
+pub fn join_count(
+    transactions: &[Transaction],
+    users: &[(i64, String)],
+    per_epoch: usize,
+    config: SparkConfig,
+) -> anyhow::Result<EngineRun> {
+    let lines: Vec<String> = transactions.iter().map(|(u, a)| format!("{u},{a}")).collect();
+    let mut csv = String::from("user_id,country\n");
+    for (id, country) in users {
+        csv.push_str(&format!("{id},{country}\n"));
+    }
+    run(&lines, per_epoch, config, Some(&csv))
+}
+
+/// Writes `lines` as one file per epoch and runs a script on them: `wordcount.py`, or with a
+/// users table (CSV text), `join.py`.
+fn run(
+    lines: &[String],
+    lines_per_epoch: usize,
+    config: SparkConfig,
+    users: Option<&str>,
+) -> anyhow::Result<EngineRun> {
     let python = available().map_err(anyhow::Error::msg)?;
     let work = tempfile::Builder::new()
         .prefix("tidewater-bench-spark-")
@@ -138,13 +190,25 @@ pub fn word_count(
     fs::create_dir(&input)?;
     fs::create_dir(&output)?;
     let epochs = write_epochs(&input, lines, lines_per_epoch)?;
-    let script = work.path().join("wordcount.py");
-    fs::write(&script, SCRIPT)?;
+    fs::write(work.path().join("wordcount.py"), SCRIPT)?;
+    let mut command = Command::new(&python);
+    let kind = match users {
+        None => {
+            command.arg(work.path().join("wordcount.py"));
+            Rows::Counts
+        }
+        Some(users) => {
+            let (script, table) = (work.path().join("join.py"), work.path().join("users.csv"));
+            fs::write(&script, JOIN_SCRIPT)?;
+            fs::write(&table, users)?;
+            command.arg(script).arg("--users").arg(table);
+            Rows::Sums
+        }
+    };
     let report_path = work.path().join("report.json");
     let log_path = work.path().join("spark.log");
     let log = fs::File::create(&log_path)?;
-    let status = Command::new(&python)
-        .arg(&script)
+    let status = command
         .arg("--input")
         .arg(&input)
         .arg("--output")
@@ -180,7 +244,7 @@ pub fn word_count(
     Ok(EngineRun {
         seconds: report.seconds,
         epoch_ms: report.trigger_ms,
-        digest: digest_batches(&output, epochs)?,
+        digest: digest_batches(&output, epochs, kind)?,
         peak_rss_mb: report.peak_rss_mb,
         startup_s: Some(report.startup_s),
         phase_ms_median: Some(report.phase_ms_median),
@@ -221,15 +285,29 @@ mod tests {
         let mut expected = Digest::default();
         expected.epoch(0, [("a", 2), ("b", 1)]);
         expected.epoch(1, [("a", 3)]);
-        assert_eq!(digest_batches(dir.path(), 2).unwrap(), expected.value());
+        assert_eq!(
+            digest_batches(dir.path(), 2, Rows::Counts).unwrap(),
+            expected.value()
+        );
         assert!(
-            digest_batches(dir.path(), 3).is_err(),
+            digest_batches(dir.path(), 3, Rows::Counts).is_err(),
             "a missing batch is an error"
         );
         fs::write(dir.path().join("batch-000001.json"), r#"[["b",1],["a",3]]"#).unwrap();
         assert!(
-            digest_batches(dir.path(), 2).is_err(),
+            digest_batches(dir.path(), 2, Rows::Counts).is_err(),
             "unsorted rows are an error"
+        );
+        fs::write(
+            dir.path().join("batch-000000.json"),
+            r#"[["c01",2,30],["c07",1,5]]"#,
+        )
+        .unwrap();
+        let mut expected = Digest::default();
+        expected.epoch_sums(0, [("c01", 2, 30), ("c07", 1, 5)]);
+        assert_eq!(
+            digest_batches(dir.path(), 1, Rows::Sums).unwrap(),
+            expected.value()
         );
     }
 }

@@ -1,5 +1,6 @@
 //! `tidewater`: the word count of Spark's guide through the public API, in update mode, fed
-//! from a `MemoryStream` (`maxRowsPerTrigger` lines an epoch), output digested per batch.
+//! from a `MemoryStream` (`maxRowsPerTrigger` lines an epoch), output digested per batch; and
+//! the `join` workload's stream-static join and aggregation ([`join_count`]).
 
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
@@ -7,6 +8,7 @@ use std::time::Instant;
 use tidewater::prelude::*;
 
 use super::{peak_rss_mb, EngineRun};
+use crate::data::Transaction;
 use crate::digest::Digest;
 
 /// Runs the word count over `lines` with `workers` worker threads.
@@ -59,4 +61,109 @@ pub fn word_count(lines: &[String], lines_per_epoch: usize, workers: usize) -> a
         startup_s: None,
         phase_ms_median: None,
     })
+}
+
+/// Runs the `join` workload through the public API with `workers` worker threads: the users
+/// table written to a CSV file and read with `spark.read()`, the transactions from a
+/// `MemoryStream` (`maxRowsPerTrigger` transactions an epoch), joined `USING (user_id)`,
+/// grouped by country with `count(*)` and `sum(amount)`, in update mode.
+pub fn join_count(
+    transactions: &[Transaction],
+    users: &[(i64, String)],
+    per_epoch: usize,
+    workers: usize,
+) -> anyhow::Result<EngineRun> {
+    let dir = tempfile::tempdir()?;
+    let users_csv = dir.path().join("users.csv");
+    let mut csv = String::from("user_id,country\n");
+    for (id, country) in users {
+        csv.push_str(&format!("{id},{country}\n"));
+    }
+    std::fs::write(&users_csv, csv)?;
+    let users_csv = users_csv
+        .to_str()
+        .ok_or_else(|| anyhow::anyhow!("temporary path is not UTF-8"))?;
+    let rows: Vec<Row> = transactions.iter().map(|&(u, a)| row![u, a]).collect();
+    let spark = Session::builder()
+        .app_name("bench")
+        .workers(workers)
+        .get_or_create()?;
+    let table = spark
+        .read()
+        .schema(Schema::new([
+            Field::new("user_id", DataType::Int64),
+            Field::new("country", DataType::String),
+        ]))
+        .option("header", true)
+        .csv(users_csv)?;
+    let input = MemoryStream::new(Schema::new([
+        Field::new("user_id", DataType::Int64),
+        Field::new("amount", DataType::Int64),
+    ]));
+    let totals = spark
+        .read_stream()
+        .memory(&input)
+        .join(&table, &["user_id"], "inner")?
+        .group_by([col("country")])
+        .agg([count(col("*")).alias("count"), sum(col("amount")).alias("sum")])?;
+    let digest = Arc::new(Mutex::new(Digest::default()));
+    let sink = digest.clone();
+    let started = Instant::now();
+    input.add_data(rows);
+    input.end();
+    let query = totals
+        .write_stream()
+        .output_mode("update")
+        .option("maxRowsPerTrigger", per_epoch)
+        .foreach_batch(move |batch: &Batch<'_>| -> anyhow::Result<()> {
+            let mut rows: Vec<(&str, i64, i64)> = batch
+                .rows
+                .iter()
+                .map(|r| {
+                    let country = r[0].as_str().unwrap_or_default();
+                    (
+                        country,
+                        r[1].as_i64().unwrap_or_default(),
+                        r[2].as_i64().unwrap_or_default(),
+                    )
+                })
+                .collect();
+            rows.sort_unstable_by(|a, b| a.0.cmp(b.0));
+            sink.lock()
+                .map_err(|_| anyhow::anyhow!("digest lock"))?
+                .epoch_sums(batch.id, rows);
+            Ok(())
+        })
+        .start()?;
+    query.await_termination()?;
+    let seconds = started.elapsed().as_secs_f64();
+    let epoch_ms = query
+        .recent_progress()
+        .iter()
+        .map(|p| p.duration_ms.get("triggerExecution").copied().unwrap_or(0) as f64)
+        .collect();
+    let digest = digest.lock().map_err(|_| anyhow::anyhow!("digest lock"))?.value();
+    Ok(EngineRun {
+        seconds,
+        epoch_ms,
+        digest,
+        peak_rss_mb: peak_rss_mb(),
+        startup_s: None,
+        phase_ms_median: None,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::engines::hashmap_loop;
+
+    #[test]
+    fn join_agrees_with_the_loop() {
+        let users = crate::data::users(40);
+        let transactions = crate::data::transactions(5, 500, 40);
+        let expected = hashmap_loop::join_count(&transactions, &users, 64).digest;
+        assert_eq!(join_count(&transactions, &users, 64, 1).unwrap().digest, expected);
+        assert_eq!(join_count(&transactions, &users, 64, 2).unwrap().digest, expected);
+    }
 }
