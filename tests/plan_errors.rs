@@ -208,3 +208,17 @@ fn queries_that_can_withdraw_rows_need_complete_mode() {
         "{err}"
     );
 }
+
+#[test]
+fn explain_shows_the_plan_and_the_dataflow() {
+    let counts = lines(&spark())
+        .select([explode(split(col("value"), " ")).alias("word")])
+        .and_then(|w| w.group_by([col("word")]).count())
+        .expect("plan");
+    let text = counts.explain();
+    assert!(
+        text.contains("Aggregate keys=[word] aggs=[count(1) AS count] (append-only accumulator)"),
+        "{text}"
+    );
+    assert!(text.contains("exchange: partial states by key hash"), "{text}");
+}

@@ -60,9 +60,14 @@ impl DataFrame {
         print!("{}", self.schema());
     }
 
-    /// The logical plan as text (Spark's `explain()`).
+    /// The logical plan and the dataflow every worker runs for it, as text (Spark's
+    /// `explain()`; the same text as `tidewater explain`).
     pub fn explain(&self) -> String {
-        self.plan.to_string()
+        format!(
+            "== Logical plan ==\n{}\n== Dataflow (every worker) ==\n{}",
+            self.plan,
+            crate::compile::describe(&self.plan)
+        )
     }
 
     /// Computes new columns: `select([explode(split(col("value"), " ")).alias("word")])`.
