@@ -439,3 +439,30 @@ fn static_tables_are_read_once_and_whole() {
         vec![(0, vec![row!["1", "NO"], row!["2", "IT"]])]
     );
 }
+
+#[test]
+fn once_trigger_takes_everything_in_one_epoch_despite_max_files_per_trigger() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    for (i, text) in ["a\n", "b\n", "a\n"].iter().enumerate() {
+        put_file(dir.path(), &format!("{i}.txt"), text);
+    }
+    let spark = session(2);
+    let df = spark
+        .read_stream()
+        .option("maxFilesPerTrigger", 1)
+        .text(dir.path().to_str().expect("path"))
+        .expect("source");
+    let collected = Collected::default();
+    let query = collected
+        .attach(
+            word_count_of(df)
+                .write_stream()
+                .output_mode("complete")
+                .trigger(Trigger::once()),
+        )
+        .start()
+        .expect("start");
+    await_within(&query, "once with a rate limit").expect("finishes");
+    // Spark's Trigger.Once ignores rate limits: one batch with all three files.
+    assert_eq!(collected.batches(), vec![(0, vec![row!["a", 2], row!["b", 1]])]);
+}

@@ -361,3 +361,30 @@ fn aggregation_over_an_aggregation_in_complete_mode() {
     }
     query.stop().expect("stop");
 }
+
+#[test]
+fn once_trigger_ignores_max_rows_per_trigger_across_several_polls() {
+    let input = MemoryStream::new(Schema::new([Field::new("value", DataType::String)]));
+    input.add_data([row!["a"], row!["b"]]);
+    input.add_data([row!["a"]]);
+    let spark = session(1);
+    let collected = Collected::default();
+    let counts = spark
+        .read_stream()
+        .memory(&input)
+        .group_by([col("value")])
+        .count()
+        .expect("plan");
+    let query = collected
+        .attach(
+            counts
+                .write_stream()
+                .output_mode("complete")
+                .option("maxRowsPerTrigger", 1)
+                .trigger(Trigger::once()),
+        )
+        .start()
+        .expect("start");
+    await_within(&query, "once").expect("finishes");
+    assert_eq!(collected.batches(), vec![(0, vec![row!["a", 2], row!["b", 1]])]);
+}

@@ -79,7 +79,9 @@ impl RateReader {
 
 impl SourceReader for RateReader {
     fn poll(&mut self, out: &mut Vec<Row>, max: usize) -> std::result::Result<ReadStatus, SourceError> {
-        let until = self.due().min(self.next + max.saturating_sub(out.len()) as u64);
+        let until = self
+            .due()
+            .min(self.next.saturating_add(max.saturating_sub(out.len()) as u64));
         let micros_per_row = 1_000_000.0 / self.config.rows_per_second as f64;
         for value in self.next..until {
             let timestamp = self.started_micros + (value as f64 * micros_per_row) as i64;

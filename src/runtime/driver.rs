@@ -110,10 +110,16 @@ impl QueryRun {
         };
         for (id, source) in run.spec.plan.sources() {
             let description = source.description();
-            let limit = source
-                .max_per_epoch()
-                .unwrap_or(run.spec.max_rows_per_epoch)
-                .max(1);
+            // Once takes everything available in one epoch, ignoring rate limits (as Spark's
+            // Trigger.Once does); a cap would leave the source unexhausted and the query waiting.
+            let limit = if run.spec.trigger == Trigger::Once {
+                usize::MAX
+            } else {
+                source
+                    .max_per_epoch()
+                    .unwrap_or(run.spec.max_rows_per_epoch)
+                    .max(1)
+            };
             let partitioned = source.partition_reader().is_some();
             let reader = match source.open(wake.clone()) {
                 Ok(mut reader) => {

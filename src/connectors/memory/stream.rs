@@ -90,7 +90,7 @@ impl SourceReader for MemoryReader {
     fn poll(&mut self, out: &mut Vec<Row>, max: usize) -> Result<ReadStatus, SourceError> {
         let shared = self.stream.lock();
         let end = self.limit.unwrap_or(shared.rows.len()).min(shared.rows.len());
-        let take_to = end.min(self.position + max);
+        let take_to = end.min(self.position.saturating_add(max));
         out.extend_from_slice(&shared.rows[self.position..take_to]);
         self.position = take_to;
         let done = self.position == end && (shared.ended || self.limit.is_some());
