@@ -388,3 +388,20 @@ fn once_trigger_ignores_max_rows_per_trigger_across_several_polls() {
     await_within(&query, "once").expect("finishes");
     assert_eq!(collected.batches(), vec![(0, vec![row!["a", 2], row!["b", 1]])]);
 }
+
+#[test]
+fn a_panicking_foreach_batch_fails_the_query_instead_of_hanging_it() {
+    let input = MemoryStream::new(Schema::new([Field::new("value", DataType::String)]));
+    let spark = session(2);
+    let query = spark
+        .read_stream()
+        .memory(&input)
+        .write_stream()
+        .foreach_batch(|_batch: &Batch<'_>| -> Result<()> { panic!("the user's function broke") })
+        .start()
+        .expect("start");
+    input.add_data([row!["x"]]);
+    let err = await_within(&query, "panicking sink").unwrap_err();
+    assert_eq!(err.code(), "SINK_FAILED");
+    assert!(err.to_string().contains("the user's function broke"), "{err}");
+}

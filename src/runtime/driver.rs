@@ -3,6 +3,7 @@
 
 use std::cell::RefCell;
 use std::collections::BTreeMap;
+use std::panic::AssertUnwindSafe;
 use std::rc::Rc;
 use std::sync::Arc;
 use std::time::Instant;
@@ -15,7 +16,7 @@ use super::spec::QuerySpec;
 use super::trigger::Trigger;
 use super::worker::Built;
 use crate::compile::Inputs;
-use crate::connectors::{Batch, ReadStatus, Sink, SourceError, SourceEvent, SourceReader, Wake};
+use crate::connectors::{Batch, ReadStatus, Sink, SinkError, SourceError, SourceEvent, SourceReader, Wake};
 use crate::data::{Row, Schema};
 use crate::error::Error;
 use crate::plan::{OutputMode, SourceId};
@@ -355,8 +356,16 @@ impl QueryRun {
             rows: &rows,
             mode: self.spec.mode,
         };
+        // Sinks run user code (foreach_batch): a panic there must fail the query, not kill
+        // worker 0 (the other workers would then wait for it forever).
         let written = match self.sink.as_mut() {
-            Some(sink) => sink.add_batch(&batch),
+            Some(sink) => std::panic::catch_unwind(AssertUnwindSafe(|| sink.add_batch(&batch)))
+                .unwrap_or_else(|panic| {
+                    Err(SinkError::UserFunction {
+                        batch_id: batch.id,
+                        reason: format!("panicked: {}", panic_message(panic.as_ref())),
+                    })
+                }),
             None => Ok(()),
         };
         self.next_epoch = flight.epoch + 1;
@@ -518,6 +527,15 @@ impl QueryRun {
         };
         self.spec.shared.record_progress(progress);
     }
+}
+
+/// The text of a panic's payload (a `&str` or a `String`), if it has one.
+fn panic_message(payload: &(dyn std::any::Any + Send)) -> String {
+    payload
+        .downcast_ref::<&str>()
+        .map(|s| s.to_string())
+        .or_else(|| payload.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "(no message)".into())
 }
 
 /// Sums the diffs of equal rows, drops the rows whose sum is zero, and returns them sorted by
