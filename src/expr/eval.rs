@@ -179,7 +179,7 @@ fn call(f: ScalarFunc, args: &[BoundExpr], row: &[Value]) -> Value {
             match (arg(0), scale) {
                 (Value::Int(i), Some(scale)) if scale >= 0 => Value::Int(i),
                 (Value::Int(i), Some(scale)) => {
-                    let factor = 10f64.powi((-scale).min(18) as i32);
+                    let factor = 10f64.powi(scale.saturating_neg().min(18) as i32);
                     Value::Int(((i as f64 / factor).round() * factor) as i64)
                 }
                 (Value::Float(x), Some(scale)) => {
@@ -277,6 +277,7 @@ mod tests {
         assert_eq!(eval(round(lit(-2.5), 0)), Value::Float(-3.0));
         assert_eq!(eval(round(lit(1.23456), 2)), Value::Float(1.23));
         assert_eq!(eval(round(lit(1250), -2)), Value::Int(1300));
+        assert_eq!(eval(round(lit(1250), i64::MIN)), Value::Int(0), "an absurd scale is no panic");
     }
 
     #[test]
