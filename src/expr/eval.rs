@@ -277,7 +277,11 @@ mod tests {
         assert_eq!(eval(round(lit(-2.5), 0)), Value::Float(-3.0));
         assert_eq!(eval(round(lit(1.23456), 2)), Value::Float(1.23));
         assert_eq!(eval(round(lit(1250), -2)), Value::Int(1300));
-        assert_eq!(eval(round(lit(1250), i64::MIN)), Value::Int(0), "an absurd scale is no panic");
+        assert_eq!(
+            eval(round(lit(1250), i64::MIN)),
+            Value::Int(0),
+            "an absurd scale is no panic"
+        );
     }
 
     #[test]
