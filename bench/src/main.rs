@@ -31,11 +31,12 @@ struct Cli {
 /// The workload parameters every engine of a comparison shares.
 #[derive(clap::Args, Debug, Clone)]
 struct Workload {
-    /// The workload: `wordcount` (words from lines, update mode, changed counts per epoch) or
-    /// `join` (transactions joined with a static users table, count and sum per country).
+    /// The workload: `wordcount` (words from lines, update mode, changed counts per epoch),
+    /// `join` (transactions joined with a static users table, count and sum per country) or
+    /// `latency` (the word count from a socket at fixed input rates, `--rates`).
     #[arg(long, default_value = "wordcount")]
     workload: String,
-    /// Records in total (words for `wordcount`, transactions for `join`).
+    /// Records in total (words for `wordcount`, transactions for `join`, lines for `latency`).
     #[arg(long, default_value_t = 1_000_000)]
     records: usize,
     /// Records per epoch (one epoch = one micro-batch).
@@ -47,6 +48,9 @@ struct Workload {
     /// Seed of the data generator.
     #[arg(long, default_value_t = 42)]
     seed: u64,
+    /// `latency`: the input rate of one run, lines per second (`compare` sets it from `--rates`).
+    #[arg(long, default_value_t = 10_000)]
+    rate: u64,
 }
 
 #[derive(Subcommand, Debug)]
@@ -67,10 +71,14 @@ enum Cmd {
         /// `spark`'s `spark.sql.shuffle.partitions` (the partitions of its state store).
         #[arg(long, default_value_t = 2)]
         spark_shuffle_partitions: usize,
+        /// `latency`: the input rates to run each engine at, lines per second.
+        #[arg(long, default_value = "10000,50000,200000", value_delimiter = ',')]
+        rates: Vec<u64>,
         /// Runs per engine; medians are reported.
         #[arg(long, default_value_t = 3)]
         runs: usize,
-        /// Directory for `<workload>.json` and `<workload>_throughput.png`.
+        /// Directory for `<workload>.json` and `<workload>_throughput.png` (for `latency` also
+        /// `latency_vs_rate.png`).
         #[arg(long)]
         out: Option<PathBuf>,
     },
@@ -90,7 +98,7 @@ enum Cmd {
 
 const ENGINES: &str = "tidewater, microbatch, microbatch-versioned, loop, spark";
 
-const WORKLOADS: &str = "wordcount, join";
+const WORKLOADS: &str = "wordcount, join, latency";
 
 /// One engine as `compare` runs it: the name it reports and the arguments of its child.
 struct Variant {
@@ -109,6 +117,7 @@ fn run_engine(
     match workload.workload.as_str() {
         "wordcount" => word_count(workload, engine, workers, shuffle_partitions),
         "join" => join_count(workload, engine, workers, shuffle_partitions),
+        "latency" => latency(workload, engine, workers),
         other => bail!("unknown workload `{other}`; known: {WORKLOADS}"),
     }
 }
@@ -176,6 +185,21 @@ fn join_count(
     }
 }
 
+/// The `latency` workload: `--records` lines (of `WORDS_PER_LINE` words) sent over a socket at
+/// `--rate` lines per second.
+fn latency(workload: &Workload, engine: &str, workers: usize) -> anyhow::Result<EngineRun> {
+    let words = workload.records.saturating_mul(data::WORDS_PER_LINE);
+    let lines = data::zipf_lines(workload.seed, words, workload.vocabulary);
+    match engine {
+        "loop" => engines::latency::hashmap_loop(lines, workload.rate),
+        "tidewater" => engines::latency::tidewater(lines, workload.rate, workers),
+        other => bail!("engine `{other}` does not run the latency workload; it runs on: {LATENCY_ENGINES}"),
+    }
+}
+
+/// The engines of the `latency` workload.
+const LATENCY_ENGINES: &str = "tidewater, loop";
+
 /// Runs one engine in a child process, so that its memory is measured alone.
 fn run_child(workload: &Workload, variant: &Variant) -> anyhow::Result<EngineRun> {
     let exe = std::env::current_exe().context("locating tidewater-bench")?;
@@ -188,6 +212,7 @@ fn run_child(workload: &Workload, variant: &Variant) -> anyhow::Result<EngineRun
         .args(["--epoch-records", &workload.epoch_records.to_string()])
         .args(["--vocabulary", &workload.vocabulary.to_string()])
         .args(["--seed", &workload.seed.to_string()])
+        .args(["--rate", &workload.rate.to_string()])
         .output()
         .with_context(|| format!("running engine {}", variant.name))?;
     if !output.status.success() {
@@ -211,6 +236,7 @@ enum Plan {
 
 /// The runs `compare` makes of one `--engines` entry, or why it is skipped.
 fn plan(
+    workload: &str,
     engine: &str,
     workers: &[usize],
     spark_workers: usize,
@@ -222,6 +248,18 @@ fn plan(
         workers,
         shuffle_partitions,
     };
+    if workload == "latency" && !LATENCY_ENGINES.split(", ").any(|e| e == engine) {
+        if !ENGINES.split(", ").any(|e| e == engine) {
+            bail!("unknown engine `{engine}`; known: {ENGINES}");
+        }
+        let reason = if engine == "spark" {
+            "not run for the latency workload (it would need its own socket client in PySpark; \
+             left out of this workload)"
+        } else {
+            "not implemented for the latency workload"
+        };
+        return Ok(Plan::Skip(reason.to_string()));
+    }
     Ok(Plan::Run(match engine {
         "tidewater" => workers
             .iter()
@@ -253,6 +291,7 @@ fn main() -> anyhow::Result<()> {
             workers,
             spark_workers,
             spark_shuffle_partitions,
+            rates,
             runs,
             out,
         } => {
@@ -263,7 +302,15 @@ fn main() -> anyhow::Result<()> {
             }
             let plans = engines
                 .iter()
-                .map(|e| plan(e, &workers, spark_workers, spark_shuffle_partitions))
+                .map(|e| {
+                    plan(
+                        &workload.workload,
+                        e,
+                        &workers,
+                        spark_workers,
+                        spark_shuffle_partitions,
+                    )
+                })
                 .collect::<anyhow::Result<Vec<Plan>>>()?;
             let mut measured = Vec::new();
             let mut skipped = Vec::new();
@@ -276,7 +323,33 @@ fn main() -> anyhow::Result<()> {
                         continue;
                     }
                 };
-                for variant in variants {
+                // One row per variant, or for `latency` per variant and rate.
+                let rated: Vec<(Variant, Option<u64>)> = if workload.workload == "latency" {
+                    if rates.is_empty() {
+                        bail!("the latency workload needs at least one rate (--rates)");
+                    }
+                    variants
+                        .into_iter()
+                        .flat_map(|v| {
+                            rates.iter().map(move |&r| {
+                                let variant = Variant {
+                                    name: format!("{}@{r}", v.name),
+                                    engine: v.engine.clone(),
+                                    workers: v.workers,
+                                    shuffle_partitions: v.shuffle_partitions,
+                                };
+                                (variant, Some(r))
+                            })
+                        })
+                        .collect()
+                } else {
+                    variants.into_iter().map(|v| (v, None)).collect()
+                };
+                for (variant, rate) in rated {
+                    let workload = Workload {
+                        rate: rate.unwrap_or(workload.rate),
+                        ..workload.clone()
+                    };
                     let mut results = Vec::new();
                     for run in 0..runs.max(1) {
                         eprintln!("{}: run {}/{}", variant.name, run + 1, runs.max(1));
@@ -305,6 +378,11 @@ fn main() -> anyhow::Result<()> {
                 let path = dir.join(format!("{}_throughput.png", workload.workload));
                 plot::throughput(&report, &path)?;
                 eprintln!("wrote {}", path.display());
+                if workload.workload == "latency" {
+                    let path = dir.join("latency_vs_rate.png");
+                    plot::latency_vs_rate(&report, &path)?;
+                    eprintln!("wrote {}", path.display());
+                }
             }
             if !report.outputs_equal {
                 bail!("the engines' outputs differ");

@@ -83,13 +83,15 @@ impl EngineReport {
         let epochs = typical.map(|r| r.epoch_ms.clone()).unwrap_or_default();
         let mut rss: Vec<f64> = runs.iter().filter_map(|r| r.peak_rss_mb).collect();
         let mut startup: Vec<f64> = runs.iter().filter_map(|r| r.startup_s).collect();
+        let mut latency_p50: Vec<f64> = runs.iter().filter_map(|r| r.latency_p50_ms).collect();
+        let mut latency_p99: Vec<f64> = runs.iter().filter_map(|r| r.latency_p99_ms).collect();
         EngineReport {
             engine: measured.engine.clone(),
             records_per_s: seconds_median.map(|s| records as f64 / s),
             p50_epoch_ms: percentile(&epochs, 50.0),
             p99_epoch_ms: percentile(&epochs, 99.0),
-            latency_p50_ms: None,
-            latency_p99_ms: None,
+            latency_p50_ms: median(&mut latency_p50),
+            latency_p99_ms: median(&mut latency_p99),
             peak_rss_mb: median(&mut rss),
             runs: runs.len(),
             seconds_median,
@@ -150,10 +152,16 @@ impl Report {
         for (name, _) in &baselines {
             s.push_str(&format!(" vs {name} |"));
         }
+        // Latency columns (median over runs of each run's percentile), where an engine has them.
+        let latency = self.engines.iter().any(|e| e.latency_p50_ms.is_some());
+        if latency {
+            s.push_str(" latency p50 ms | latency p99 ms |");
+        }
+        let latency_columns = if latency { 2 } else { 0 };
         s.push_str(" p50 epoch ms | p99 epoch ms | peak RSS MiB | runs (s) |\n|---|---|");
-        s.push_str(&"---|".repeat(baselines.len() + 4));
+        s.push_str(&"---|".repeat(baselines.len() + latency_columns + 4));
         s.push('\n');
-        let columns = baselines.len() + 6;
+        let columns = baselines.len() + latency_columns + 6;
         for e in &self.engines {
             let Some(records_per_s) = e.records_per_s else {
                 let reason = e.skipped.as_deref().unwrap_or("did not run");
@@ -167,6 +175,13 @@ impl Report {
             s.push_str(&format!("| {} | {} |", e.engine, rate(records_per_s)));
             for (_, baseline) in &baselines {
                 s.push_str(&format!(" {} |", ratio(records_per_s / baseline)));
+            }
+            if latency {
+                s.push_str(&format!(
+                    " {} | {} |",
+                    fmt(e.latency_p50_ms),
+                    fmt(e.latency_p99_ms)
+                ));
             }
             let runs: Vec<String> = e.seconds_all.iter().map(|t| format!("{t:.2}")).collect();
             s.push_str(&format!(
@@ -251,6 +266,8 @@ mod tests {
             peak_rss_mb: Some(10.0),
             startup_s: None,
             phase_ms_median: None,
+            latency_p50_ms: None,
+            latency_p99_ms: None,
         }
     }
 
@@ -301,6 +318,36 @@ mod tests {
         assert_eq!(thousands(999), "999");
         assert_eq!(thousands(1_000), "1,000");
         assert_eq!(thousands(0), "0");
+    }
+
+    #[test]
+    fn latency_columns_and_series() {
+        let mut fast = run(2.0, "d");
+        fast.latency_p50_ms = Some(1.5);
+        fast.latency_p99_ms = Some(4.0);
+        let mut slow = fast.clone();
+        slow.latency_p50_ms = Some(30.0);
+        let report = Report::new(
+            "latency",
+            1000,
+            &[measured("loop@100", vec![fast]), measured("loop@10", vec![slow])],
+            &[("spark".to_string(), "not run".to_string())],
+        );
+        let table = report.markdown();
+        assert!(table.contains("latency p50 ms | latency p99 ms |"), "{table}");
+        assert!(
+            table.contains("| loop@100 | 500 | 1.5 | 4.0 | 2.0 | 3.0 | 10.0 | 2.00 |"),
+            "{table}"
+        );
+        assert!(
+            table.contains("| spark | skipped: not run | | | | | | |\n"),
+            "{table}"
+        );
+        let series = crate::plot::latency_series(&report);
+        assert_eq!(
+            series,
+            vec![("loop".to_string(), vec![(10.0, 30.0, 4.0), (100.0, 1.5, 4.0)])]
+        );
     }
 
     #[test]

@@ -51,6 +51,8 @@ pub fn word_count(lines: &[String], lines_per_epoch: usize) -> EngineRun {
         peak_rss_mb: peak_rss_mb(),
         startup_s: None,
         phase_ms_median: None,
+        latency_p50_ms: None,
+        latency_p99_ms: None,
     }
 }
 
@@ -98,5 +100,7 @@ pub fn join_count(transactions: &[Transaction], users: &[(i64, String)], per_epo
         peak_rss_mb: peak_rss_mb(),
         startup_s: None,
         phase_ms_median: None,
+        latency_p50_ms: None,
+        latency_p99_ms: None,
     }
 }

@@ -134,6 +134,8 @@ pub fn word_count(lines: &[String], lines_per_epoch: usize, versioned: bool) -> 
         peak_rss_mb: peak_rss_mb(),
         startup_s: None,
         phase_ms_median: None,
+        latency_p50_ms: None,
+        latency_p99_ms: None,
     }
 }
 
@@ -189,6 +191,8 @@ pub fn join_count(
         peak_rss_mb: peak_rss_mb(),
         startup_s: None,
         phase_ms_median: None,
+        latency_p50_ms: None,
+        latency_p99_ms: None,
     }
 }
 

@@ -2,6 +2,7 @@
 //! reports an [`EngineRun`].
 
 pub mod hashmap_loop;
+pub mod latency;
 pub mod microbatch;
 pub mod spark;
 pub mod tidewater;
@@ -27,6 +28,13 @@ pub struct EngineRun {
     /// The median per batch of each phase the engine reports (Spark's `durationMs`), ms.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub phase_ms_median: Option<BTreeMap<String, f64>>,
+    /// `latency` workload: the median latency over all lines, from a line's send to the output
+    /// of the epoch that holds it, ms.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub latency_p50_ms: Option<f64>,
+    /// `latency` workload: the 99th percentile of the same, ms.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub latency_p99_ms: Option<f64>,
 }
 
 /// The process's peak resident set (`VmHWM`), in MiB, where /proc has it.

@@ -248,6 +248,8 @@ fn run(
         peak_rss_mb: report.peak_rss_mb,
         startup_s: Some(report.startup_s),
         phase_ms_median: Some(report.phase_ms_median),
+        latency_p50_ms: None,
+        latency_p99_ms: None,
     })
 }
 

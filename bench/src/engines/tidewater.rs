@@ -60,6 +60,8 @@ pub fn word_count(lines: &[String], lines_per_epoch: usize, workers: usize) -> a
         peak_rss_mb: peak_rss_mb(),
         startup_s: None,
         phase_ms_median: None,
+        latency_p50_ms: None,
+        latency_p99_ms: None,
     })
 }
 
@@ -150,6 +152,8 @@ pub fn join_count(
         peak_rss_mb: peak_rss_mb(),
         startup_s: None,
         phase_ms_median: None,
+        latency_p50_ms: None,
+        latency_p99_ms: None,
     })
 }
 

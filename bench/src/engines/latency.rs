@@ -1,0 +1,296 @@
+//! The `latency` workload: the word count fed from a TCP socket at a fixed input rate.
+//!
+//! A line server thread in the engine's process listens on `127.0.0.1:0`, accepts one
+//! connection and sends the seeded Zipf lines at `rate` lines per second, in bursts: every
+//! millisecond it writes the lines that are due by then, and records the instant before each
+//! burst as the send instant of its lines. Then it closes the connection, which ends the stream.
+//! Each engine records, per epoch, the instant its output is handed over and how many lines it
+//! has consumed up to the end of that epoch. A line's latency is the output instant of the
+//! epoch that holds it minus its send instant.
+//!
+//! The send instants are the real ones: when an engine falls behind and its reader stops
+//! reading, TCP backpressure delays the server, and the latency counted from the send does not
+//! include the time a line waited in the server. The achieved rate is `records_per_s`.
+
+use std::collections::HashMap as StdHashMap;
+use std::io::{BufRead, BufReader, BufWriter, Write};
+use std::net::{TcpListener, TcpStream};
+use std::sync::mpsc;
+use std::sync::{Arc, Mutex};
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+use foldhash::HashMap;
+use foldhash::HashMapExt;
+use tidewater::prelude::*;
+
+use super::{peak_rss_mb, EngineRun};
+use crate::data::WORDS_PER_LINE;
+use crate::digest::Digest;
+
+/// A line server: its port, and the thread that returns each line's send instant.
+struct LineServer {
+    port: u16,
+    thread: JoinHandle<std::io::Result<Vec<Instant>>>,
+}
+
+impl LineServer {
+    /// Starts serving `lines` at `rate` lines per second to the first connection.
+    fn start(lines: Vec<String>, rate: u64) -> anyhow::Result<Self> {
+        let listener = TcpListener::bind("127.0.0.1:0")?;
+        let port = listener.local_addr()?.port();
+        let thread = std::thread::spawn(move || -> std::io::Result<Vec<Instant>> {
+            let (stream, _) = listener.accept()?;
+            stream.set_nodelay(true)?;
+            let mut out = BufWriter::with_capacity(1 << 16, stream);
+            let mut sent = Vec::with_capacity(lines.len());
+            let rate = rate.max(1) as f64;
+            let started = Instant::now();
+            while sent.len() < lines.len() {
+                let due = ((started.elapsed().as_secs_f64() * rate) as usize).min(lines.len());
+                if due > sent.len() {
+                    let now = Instant::now();
+                    for line in &lines[sent.len()..due] {
+                        out.write_all(line.as_bytes())?;
+                        out.write_all(b"\n")?;
+                    }
+                    out.flush()?;
+                    sent.resize(due, now);
+                }
+                std::thread::sleep(Duration::from_millis(1));
+            }
+            out.flush()?;
+            drop(out);
+            Ok(sent)
+        });
+        Ok(LineServer { port, thread })
+    }
+
+    /// Waits for the server to finish, and returns each line's send instant.
+    fn sent(self) -> anyhow::Result<Vec<Instant>> {
+        self.thread
+            .join()
+            .map_err(|_| anyhow::anyhow!("the line server panicked"))?
+            .map_err(Into::into)
+    }
+}
+
+/// The latencies of all lines, ms: epoch `i` was output at `epochs[i].0` and had consumed the
+/// first `epochs[i].1` lines by its end. Lines that no epoch reports are left out.
+fn latencies_ms(sent: &[Instant], epochs: &[(Instant, usize)]) -> Vec<f64> {
+    let mut latencies = Vec::with_capacity(sent.len());
+    let mut first = 0;
+    for &(output, end) in epochs {
+        let end = end.min(sent.len());
+        for send in &sent[first.min(end)..end] {
+            latencies.push(output.saturating_duration_since(*send).as_secs_f64() * 1e3);
+        }
+        first = first.max(end);
+    }
+    latencies
+}
+
+fn percentile(sorted: &[f64], p: f64) -> Option<f64> {
+    if sorted.is_empty() {
+        return None;
+    }
+    let rank = ((p / 100.0) * (sorted.len() - 1) as f64).round() as usize;
+    Some(sorted[rank])
+}
+
+/// The run's report: `seconds` from the first send to the last output, epochs' processing
+/// times, the digest of the final counts, and the latency percentiles.
+fn finish(
+    sent: &[Instant],
+    epochs: &[(Instant, usize)],
+    epoch_ms: Vec<f64>,
+    digest: String,
+) -> anyhow::Result<EngineRun> {
+    let consumed = epochs.last().map_or(0, |e| e.1);
+    if consumed != sent.len() {
+        anyhow::bail!("the engine consumed {consumed} of {} lines", sent.len());
+    }
+    let mut latencies = latencies_ms(sent, epochs);
+    latencies.sort_by(f64::total_cmp);
+    let seconds = match (sent.first(), epochs.last()) {
+        (Some(first), Some(last)) => last.0.saturating_duration_since(*first).as_secs_f64(),
+        _ => 0.0,
+    };
+    Ok(EngineRun {
+        seconds,
+        epoch_ms,
+        digest,
+        peak_rss_mb: peak_rss_mb(),
+        startup_s: None,
+        phase_ms_median: None,
+        latency_p50_ms: percentile(&latencies, 50.0),
+        latency_p99_ms: percentile(&latencies, 99.0),
+    })
+}
+
+/// The digest of a final state of counts: one epoch, sorted by word.
+fn final_digest<'a>(counts: impl IntoIterator<Item = (&'a str, i64)>) -> String {
+    let mut rows: Vec<(&str, i64)> = counts.into_iter().collect();
+    rows.sort_unstable();
+    let mut digest = Digest::default();
+    digest.epoch(0, rows);
+    digest.value()
+}
+
+/// What the `tidewater` sink keeps: per epoch, its output instant and the lines consumed, and
+/// the latest count of every word.
+#[derive(Default)]
+struct SinkState {
+    epochs: Vec<(Instant, usize)>,
+    counts: StdHashMap<String, i64>,
+    /// The sum of `counts`: words consumed so far.
+    words: i64,
+}
+
+/// Tidewater: the socket source, the word count in update mode, and a `foreach_batch` sink that
+/// records the instant it is called.
+///
+/// The lines an epoch has consumed are the sum of the latest counts of all words, divided by
+/// the words per line (every line has exactly that many). That equals the socket source's
+/// `endOffset` of the epoch, which is checked against `recent_progress()` for the epochs it
+/// still holds (the last 100).
+pub fn tidewater(lines: Vec<String>, rate: u64, workers: usize) -> anyhow::Result<EngineRun> {
+    let server = LineServer::start(lines, rate)?;
+    let spark = Session::builder()
+        .app_name("bench-latency")
+        .workers(workers)
+        .get_or_create()?;
+    let counts = spark
+        .read_stream()
+        .format("socket")
+        .option("host", "127.0.0.1")
+        .option("port", server.port)
+        .load()?
+        .select([explode(split(col("value"), " ")).alias("word")])?
+        .group_by([col("word")])
+        .count()?;
+    let state = Arc::new(Mutex::new(SinkState::default()));
+    let sink = state.clone();
+    let query = counts
+        .write_stream()
+        .output_mode("update")
+        .foreach_batch(move |batch: &Batch<'_>| -> anyhow::Result<()> {
+            let output = Instant::now();
+            let mut state = sink.lock().map_err(|_| anyhow::anyhow!("sink lock"))?;
+            for r in batch.rows {
+                let word = r[0].as_str().unwrap_or_default();
+                let count = r[1].as_i64().unwrap_or_default();
+                let old = state.counts.insert(word.to_string(), count).unwrap_or(0);
+                state.words += count - old;
+            }
+            let consumed = state.words as usize / WORDS_PER_LINE;
+            state.epochs.push((output, consumed));
+            Ok(())
+        })
+        .start()?;
+    query.await_termination()?;
+    let sent = server.sent()?;
+    let state = state.lock().map_err(|_| anyhow::anyhow!("sink lock"))?;
+    let progress = query.recent_progress();
+    let skip = state.epochs.len().saturating_sub(progress.len());
+    for (p, e) in progress.iter().zip(&state.epochs[skip..]) {
+        let end = p.sources.first().map_or(0, |s| s.end_offset) as usize;
+        if end != e.1 {
+            anyhow::bail!("epoch {}: endOffset {end}, counted {} lines", p.batch_id, e.1);
+        }
+    }
+    let epoch_ms = progress
+        .iter()
+        .map(|p| p.duration_ms.get("triggerExecution").copied().unwrap_or(0) as f64)
+        .collect();
+    let digest = final_digest(state.counts.iter().map(|(w, c)| (w.as_str(), *c)));
+    finish(&sent, &state.epochs, epoch_ms, digest)
+}
+
+/// `loop`: a thread reads the socket line by line into a channel; the consumer blocks for one
+/// line, then takes every line already in the channel, counts them as one epoch, builds the
+/// epoch's changed words with their new counts (sorted), and records the instant.
+pub fn hashmap_loop(lines: Vec<String>, rate: u64) -> anyhow::Result<EngineRun> {
+    let server = LineServer::start(lines, rate)?;
+    let stream = TcpStream::connect(("127.0.0.1", server.port))?;
+    let (tx, rx) = mpsc::channel::<String>();
+    let reader = std::thread::spawn(move || -> std::io::Result<()> {
+        for line in BufReader::with_capacity(1 << 16, stream).lines() {
+            if tx.send(line?).is_err() {
+                break;
+            }
+        }
+        Ok(())
+    });
+    // Per word: its count and the last epoch in which it changed.
+    let mut counts: HashMap<String, (i64, u64)> = HashMap::new();
+    let mut changed: Vec<String> = Vec::new();
+    let mut output: Vec<(String, i64)> = Vec::new();
+    let mut epochs = Vec::new();
+    let mut epoch_ms = Vec::new();
+    let mut consumed = 0;
+    let mut batch = Vec::new();
+    while let Ok(first) = rx.recv() {
+        batch.push(first);
+        batch.extend(rx.try_iter());
+        let started = Instant::now();
+        let epoch = epochs.len() as u64;
+        for line in &batch {
+            for word in line.split(' ') {
+                match counts.get_mut(word) {
+                    Some((count, last)) => {
+                        *count += 1;
+                        if *last != epoch {
+                            *last = epoch;
+                            changed.push(word.to_string());
+                        }
+                    }
+                    None => {
+                        counts.insert(word.to_string(), (1, epoch));
+                        changed.push(word.to_string());
+                    }
+                }
+            }
+        }
+        changed.sort_unstable();
+        output.extend(changed.drain(..).map(|w| {
+            let count = counts[w.as_str()].0;
+            (w, count)
+        }));
+        consumed += batch.len();
+        batch.clear();
+        output.clear();
+        let done = Instant::now();
+        epochs.push((done, consumed));
+        epoch_ms.push(done.duration_since(started).as_secs_f64() * 1e3);
+    }
+    reader
+        .join()
+        .map_err(|_| anyhow::anyhow!("the reader panicked"))??;
+    let sent = server.sent()?;
+    let digest = final_digest(counts.iter().map(|(w, (c, _))| (w.as_str(), *c)));
+    finish(&sent, &epochs, epoch_ms, digest)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn latencies_follow_the_epochs() {
+        let t0 = Instant::now();
+        let at = |ms: u64| t0 + Duration::from_millis(ms);
+        let sent = vec![at(0), at(1), at(2), at(3)];
+        let epochs = vec![(at(5), 2), (at(10), 4)];
+        assert_eq!(latencies_ms(&sent, &epochs), vec![5.0, 4.0, 8.0, 7.0]);
+    }
+
+    #[test]
+    fn engines_agree_on_the_final_counts() {
+        let lines = crate::data::zipf_lines(3, 20_000, 500);
+        let looped = hashmap_loop(lines.clone(), 20_000).unwrap();
+        let tide = tidewater(lines, 20_000, 2).unwrap();
+        assert_eq!(looped.digest, tide.digest);
+        assert!(tide.latency_p50_ms.is_some() && looped.latency_p99_ms.is_some());
+    }
+}
