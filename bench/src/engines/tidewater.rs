@@ -45,24 +45,7 @@ pub fn word_count(lines: &[String], lines_per_epoch: usize, workers: usize) -> a
             Ok(())
         })
         .start()?;
-    query.await_termination()?;
-    let seconds = started.elapsed().as_secs_f64();
-    let epoch_ms = query
-        .recent_progress()
-        .iter()
-        .map(|p| p.duration_ms.get("triggerExecution").copied().unwrap_or(0) as f64)
-        .collect();
-    let digest = digest.lock().map_err(|_| anyhow::anyhow!("digest lock"))?.value();
-    Ok(EngineRun {
-        seconds,
-        epoch_ms,
-        digest,
-        peak_rss_mb: peak_rss_mb(),
-        startup_s: None,
-        phase_ms_median: None,
-        latency_p50_ms: None,
-        latency_p99_ms: None,
-    })
+    finish_run(&query, started, &digest)
 }
 
 /// Runs the `join` workload through the public API with `workers` worker threads: the users
@@ -137,6 +120,12 @@ pub fn join_count(
             Ok(())
         })
         .start()?;
+    finish_run(&query, started, &digest)
+}
+
+/// Waits for `query` and reports its run: wall time since `started`, per-epoch times from its
+/// progress, and the output digest its sink filled.
+fn finish_run(query: &StreamingQuery, started: Instant, digest: &Mutex<Digest>) -> anyhow::Result<EngineRun> {
     query.await_termination()?;
     let seconds = started.elapsed().as_secs_f64();
     let epoch_ms = query
