@@ -13,10 +13,10 @@ pub struct Digest {
 
 impl Digest {
     /// Adds one epoch's rows, which must be sorted by word.
-    pub fn epoch<'a>(&mut self, epoch: u64, rows: impl IntoIterator<Item = (&'a str, i64)>) {
+    pub fn epoch<S: AsRef<str>>(&mut self, epoch: u64, rows: impl IntoIterator<Item = (S, i64)>) {
         epoch.hash(&mut self.hasher);
         for (word, count) in rows {
-            word.hash(&mut self.hasher);
+            word.as_ref().hash(&mut self.hasher);
             count.hash(&mut self.hasher);
             self.rows += 1;
         }

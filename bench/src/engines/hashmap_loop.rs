@@ -7,53 +7,73 @@ use std::time::Instant;
 use foldhash::HashMap;
 use foldhash::HashMapExt;
 
-use super::{peak_rss_mb, EngineRun};
+use super::EngineRun;
 use crate::data::Transaction;
 use crate::digest::Digest;
+
+/// The loop's word-count state: per word its count and the last epoch in which it changed,
+/// and the words changed in the current epoch.
+#[derive(Default)]
+pub struct WordCounts {
+    counts: HashMap<String, (i64, u64)>,
+    changed: Vec<String>,
+}
+
+impl WordCounts {
+    /// Counts the words of `line` (split on single spaces, as Spark's `split(value, " ")`)
+    /// in `epoch`.
+    pub fn add_line(&mut self, line: &str, epoch: u64) {
+        for word in line.split(' ') {
+            match self.counts.get_mut(word) {
+                Some((count, last)) => {
+                    *count += 1;
+                    if *last != epoch {
+                        *last = epoch;
+                        self.changed.push(word.to_string());
+                    }
+                }
+                None => {
+                    self.counts.insert(word.to_string(), (1, epoch));
+                    self.changed.push(word.to_string());
+                }
+            }
+        }
+    }
+
+    /// Ends the epoch: its changed words with their new counts, sorted by word.
+    pub fn finish_epoch(&mut self) -> impl Iterator<Item = (String, i64)> + '_ {
+        self.changed.sort_unstable();
+        let counts = &self.counts;
+        self.changed.drain(..).map(move |word| {
+            let count = counts[word.as_str()].0;
+            (word, count)
+        })
+    }
+
+    /// Every word with its count, in no order.
+    pub fn totals(&self) -> impl Iterator<Item = (&str, i64)> {
+        self.counts
+            .iter()
+            .map(|(word, (count, _))| (word.as_str(), *count))
+    }
+}
 
 /// Runs the word count over `lines`, `lines_per_epoch` lines an epoch.
 pub fn word_count(lines: &[String], lines_per_epoch: usize) -> EngineRun {
     let started = Instant::now();
-    // Per word: its count and the last epoch in which it changed.
-    let mut counts: HashMap<String, (i64, u64)> = HashMap::new();
+    let mut counts = WordCounts::default();
     let mut digest = Digest::default();
     let mut epoch_ms = Vec::new();
-    let mut changed: Vec<String> = Vec::new();
     for (epoch, chunk) in lines.chunks(lines_per_epoch.max(1)).enumerate() {
         let epoch_started = Instant::now();
         let epoch = epoch as u64;
         for line in chunk {
-            for word in line.split(' ') {
-                match counts.get_mut(word) {
-                    Some((count, last)) => {
-                        *count += 1;
-                        if *last != epoch {
-                            *last = epoch;
-                            changed.push(word.to_string());
-                        }
-                    }
-                    None => {
-                        counts.insert(word.to_string(), (1, epoch));
-                        changed.push(word.to_string());
-                    }
-                }
-            }
+            counts.add_line(line, epoch);
         }
-        changed.sort_unstable();
-        digest.epoch(epoch, changed.iter().map(|w| (w.as_str(), counts[w.as_str()].0)));
-        changed.clear();
+        digest.epoch(epoch, counts.finish_epoch());
         epoch_ms.push(epoch_started.elapsed().as_secs_f64() * 1e3);
     }
-    EngineRun {
-        seconds: started.elapsed().as_secs_f64(),
-        epoch_ms,
-        digest: digest.value(),
-        peak_rss_mb: peak_rss_mb(),
-        startup_s: None,
-        phase_ms_median: None,
-        latency_p50_ms: None,
-        latency_p99_ms: None,
-    }
+    EngineRun::measured(started.elapsed().as_secs_f64(), epoch_ms, digest.value())
 }
 
 /// Runs the `join` workload over `transactions`, `per_epoch` an epoch: each transaction looks
@@ -93,14 +113,5 @@ pub fn join_count(transactions: &[Transaction], users: &[(i64, String)], per_epo
         changed.clear();
         epoch_ms.push(epoch_started.elapsed().as_secs_f64() * 1e3);
     }
-    EngineRun {
-        seconds: started.elapsed().as_secs_f64(),
-        epoch_ms,
-        digest: digest.value(),
-        peak_rss_mb: peak_rss_mb(),
-        startup_s: None,
-        phase_ms_median: None,
-        latency_p50_ms: None,
-        latency_p99_ms: None,
-    }
+    EngineRun::measured(started.elapsed().as_secs_f64(), epoch_ms, digest.value())
 }

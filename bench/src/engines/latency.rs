@@ -20,11 +20,10 @@ use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
-use foldhash::HashMap;
-use foldhash::HashMapExt;
 use tidewater::prelude::*;
 
-use super::{peak_rss_mb, EngineRun};
+use super::hashmap_loop::WordCounts;
+use super::EngineRun;
 use crate::data::WORDS_PER_LINE;
 use crate::digest::Digest;
 
@@ -117,14 +116,9 @@ fn finish(
         _ => 0.0,
     };
     Ok(EngineRun {
-        seconds,
-        epoch_ms,
-        digest,
-        peak_rss_mb: peak_rss_mb(),
-        startup_s: None,
-        phase_ms_median: None,
         latency_p50_ms: percentile(&latencies, 50.0),
         latency_p99_ms: percentile(&latencies, 99.0),
+        ..EngineRun::measured(seconds, epoch_ms, digest)
     })
 }
 
@@ -222,9 +216,7 @@ pub fn hashmap_loop(lines: Vec<String>, rate: u64) -> anyhow::Result<EngineRun> 
         }
         Ok(())
     });
-    // Per word: its count and the last epoch in which it changed.
-    let mut counts: HashMap<String, (i64, u64)> = HashMap::new();
-    let mut changed: Vec<String> = Vec::new();
+    let mut counts = WordCounts::default();
     let mut output: Vec<(String, i64)> = Vec::new();
     let mut epochs = Vec::new();
     let mut epoch_ms = Vec::new();
@@ -236,27 +228,9 @@ pub fn hashmap_loop(lines: Vec<String>, rate: u64) -> anyhow::Result<EngineRun> 
         let started = Instant::now();
         let epoch = epochs.len() as u64;
         for line in &batch {
-            for word in line.split(' ') {
-                match counts.get_mut(word) {
-                    Some((count, last)) => {
-                        *count += 1;
-                        if *last != epoch {
-                            *last = epoch;
-                            changed.push(word.to_string());
-                        }
-                    }
-                    None => {
-                        counts.insert(word.to_string(), (1, epoch));
-                        changed.push(word.to_string());
-                    }
-                }
-            }
+            counts.add_line(line, epoch);
         }
-        changed.sort_unstable();
-        output.extend(changed.drain(..).map(|w| {
-            let count = counts[w.as_str()].0;
-            (w, count)
-        }));
+        output.extend(counts.finish_epoch());
         consumed += batch.len();
         batch.clear();
         output.clear();
@@ -268,7 +242,7 @@ pub fn hashmap_loop(lines: Vec<String>, rate: u64) -> anyhow::Result<EngineRun> 
         .join()
         .map_err(|_| anyhow::anyhow!("the reader panicked"))??;
     let sent = server.sent()?;
-    let digest = final_digest(counts.iter().map(|(w, (c, _))| (w.as_str(), *c)));
+    let digest = final_digest(counts.totals());
     finish(&sent, &epochs, epoch_ms, digest)
 }
 

@@ -37,7 +37,7 @@ use std::time::Instant;
 use foldhash::HashMap;
 use foldhash::HashMapExt;
 
-use super::{peak_rss_mb, EngineRun};
+use super::EngineRun;
 use crate::data::Transaction;
 use crate::digest::Digest;
 
@@ -127,16 +127,7 @@ pub fn word_count(lines: &[String], lines_per_epoch: usize, versioned: bool) -> 
         digest.epoch(epoch as u64, updated.iter().copied());
         epoch_ms.push(epoch_started.elapsed().as_secs_f64() * 1e3);
     }
-    EngineRun {
-        seconds: started.elapsed().as_secs_f64(),
-        epoch_ms,
-        digest: digest.value(),
-        peak_rss_mb: peak_rss_mb(),
-        startup_s: None,
-        phase_ms_median: None,
-        latency_p50_ms: None,
-        latency_p99_ms: None,
-    }
+    EngineRun::measured(started.elapsed().as_secs_f64(), epoch_ms, digest.value())
 }
 
 /// Runs the `join` workload the way Spark executes it per batch, `per_epoch` transactions a
@@ -184,16 +175,7 @@ pub fn join_count(
         digest.epoch_sums(epoch as u64, updated.iter().copied());
         epoch_ms.push(epoch_started.elapsed().as_secs_f64() * 1e3);
     }
-    EngineRun {
-        seconds: started.elapsed().as_secs_f64(),
-        epoch_ms,
-        digest: digest.value(),
-        peak_rss_mb: peak_rss_mb(),
-        startup_s: None,
-        phase_ms_median: None,
-        latency_p50_ms: None,
-        latency_p99_ms: None,
-    }
+    EngineRun::measured(started.elapsed().as_secs_f64(), epoch_ms, digest.value())
 }
 
 #[cfg(test)]

@@ -37,6 +37,23 @@ pub struct EngineRun {
     pub latency_p99_ms: Option<f64>,
 }
 
+impl EngineRun {
+    /// A run measured in this process: its wall time, epoch times and output digest, with the
+    /// process's peak memory; the optional figures (start-up, phases, latency) unset.
+    pub fn measured(seconds: f64, epoch_ms: Vec<f64>, digest: String) -> Self {
+        EngineRun {
+            seconds,
+            epoch_ms,
+            digest,
+            peak_rss_mb: peak_rss_mb(),
+            startup_s: None,
+            phase_ms_median: None,
+            latency_p50_ms: None,
+            latency_p99_ms: None,
+        }
+    }
+}
+
 /// The process's peak resident set (`VmHWM`), in MiB, where /proc has it.
 pub fn peak_rss_mb() -> Option<f64> {
     let status = std::fs::read_to_string("/proc/self/status").ok()?;

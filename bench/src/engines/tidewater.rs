@@ -7,7 +7,7 @@ use std::time::Instant;
 
 use tidewater::prelude::*;
 
-use super::{peak_rss_mb, EngineRun};
+use super::EngineRun;
 use crate::data::Transaction;
 use crate::digest::Digest;
 
@@ -134,16 +134,7 @@ fn finish_run(query: &StreamingQuery, started: Instant, digest: &Mutex<Digest>) 
         .map(|p| p.duration_ms.get("triggerExecution").copied().unwrap_or(0) as f64)
         .collect();
     let digest = digest.lock().map_err(|_| anyhow::anyhow!("digest lock"))?.value();
-    Ok(EngineRun {
-        seconds,
-        epoch_ms,
-        digest,
-        peak_rss_mb: peak_rss_mb(),
-        startup_s: None,
-        phase_ms_median: None,
-        latency_p50_ms: None,
-        latency_p99_ms: None,
-    })
+    Ok(EngineRun::measured(seconds, epoch_ms, digest))
 }
 
 #[cfg(test)]
