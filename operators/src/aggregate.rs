@@ -133,13 +133,8 @@ where
     where
         A: Aggregation<Input = V>,
     {
-        let partials = fold_locally(
-            self.inner,
-            &format!("{name}: fold locally"),
-            agg.clone(),
-            |(k, v), emit| emit(k, v),
-        );
-        merge_by_key(partials, name, agg).as_collection()
+        // Each record is already one `(key, value)` pair.
+        aggregate_append_only_flat(self, name, agg, |(k, v), emit| emit(k, v))
     }
 }
 
