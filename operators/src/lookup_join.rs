@@ -129,12 +129,17 @@ where
                                 break;
                             };
                             for (key, value, diff) in batch {
-                                let entry = rows.entry(key).or_default();
+                                let entry = rows.entry(key.clone()).or_default();
                                 match entry.iter_mut().find(|(v, _)| *v == value) {
                                     Some((_, n)) => *n += diff,
                                     None => entry.push((value, diff)),
                                 }
                                 entry.retain(|(_, n)| *n != 0);
+                                // A key whose rows all cancelled leaves the table here, the one
+                                // place where rows can disappear.
+                                if entry.is_empty() {
+                                    rows.remove(&key);
+                                }
                             }
                             continue;
                         }
@@ -159,8 +164,6 @@ where
                             }
                         }
                     }
-                    // Table rows that no key holds any more are dropped.
-                    rows.retain(|_, entry| !entry.is_empty());
                 }
             },
         )
