@@ -241,13 +241,14 @@ impl QueryRun {
             _ if data_waiting => self.start_epoch(now, latest_offset_ms),
             _ => {}
         }
-        if self.in_flight.is_none() && all_exhausted && !self.sources.iter().any(|s| !s.pending.is_empty()) {
+        let idle = self.in_flight.is_none() && self.sources.iter().all(|s| s.pending.is_empty());
+        if idle && all_exhausted {
             debug!(
                 "query {}: every source is exhausted; finishing",
                 self.spec.shared.id
             );
             self.close_inputs();
-        } else if self.in_flight.is_none() && !self.sources.iter().any(|s| !s.pending.is_empty()) {
+        } else if idle {
             self.spec
                 .shared
                 .set_status("Waiting for data to arrive", false, false);
