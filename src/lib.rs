@@ -26,6 +26,7 @@ pub mod compile;
 pub mod connectors;
 pub mod data;
 pub mod demo;
+pub mod dstream;
 pub mod error;
 pub mod expr;
 pub mod plan;

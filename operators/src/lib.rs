@@ -7,7 +7,9 @@
 #![deny(missing_docs)]
 
 pub mod aggregate;
+pub mod keyed_epochs;
 pub mod lookup_join;
 
 pub use aggregate::{aggregate_append_only_flat, AggregateAppendOnly, Aggregation, Count, Max, Sum};
+pub use keyed_epochs::{keyed_epochs, EpochInput, EpochSchedule};
 pub use lookup_join::lookup_join;

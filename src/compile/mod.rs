@@ -124,7 +124,7 @@ pub fn compile<'s>(plan: &LogicalPlan, scope: Scope<'s, u64>, compiled: &mut Com
 
 /// Sends each work item (a file) to a worker chosen by its hash, reads it there, and splits
 /// what comes out into rows and events.
-fn read_partitions<'s>(
+pub(crate) fn read_partitions<'s>(
     items: Rows<'s>,
     reader: Arc<dyn PartitionReader>,
     source: usize,
@@ -147,9 +147,12 @@ fn read_partitions<'s>(
     (read.flat_map(Result::ok), events)
 }
 
-/// Spreads rows fed at one worker round-robin over all workers, so that parsing, splitting and
-/// pre-aggregation run in parallel. Free with one worker (no exchange is built).
-fn spread(rows: Rows<'_>, peers: usize) -> Rows<'_> {
+/// Spreads records fed at one worker round-robin over all workers, so that parsing, splitting
+/// and pre-aggregation run in parallel. Free with one worker (no exchange is built).
+pub(crate) fn spread<'s, D: differential_dataflow::ExchangeData>(
+    rows: VecCollection<'s, u64, D, isize>,
+    peers: usize,
+) -> VecCollection<'s, u64, D, isize> {
     if peers <= 1 {
         return rows;
     }

@@ -531,7 +531,7 @@ impl QueryRun {
 }
 
 /// The text of a panic's payload (a `&str` or a `String`), if it has one.
-fn panic_message(payload: &(dyn std::any::Any + Send)) -> String {
+pub(crate) fn panic_message(payload: &(dyn std::any::Any + Send)) -> String {
     payload
         .downcast_ref::<&str>()
         .map(|s| s.to_string())

@@ -16,6 +16,7 @@ mod worker;
 use std::sync::Arc;
 
 pub use cluster::ClusterConfig;
+pub(crate) use driver::panic_message;
 pub use progress::{QueryProgress, QueryStatus, SinkProgress, SourceProgress, StateOperatorProgress};
 pub(crate) use query::Shared;
 pub use query::StreamingQuery;

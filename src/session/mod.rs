@@ -152,7 +152,7 @@ impl SessionBuilder {
     }
 }
 
-fn parse_master(master: &str) -> Result<usize> {
+pub(crate) fn parse_master(master: &str) -> Result<usize> {
     let bad = || Error::InvalidOption(format!("master `{master}`: use local, local[N] or local[*]"));
     let m = master.trim();
     if m == "local" {

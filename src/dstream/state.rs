@@ -1,0 +1,320 @@
+//! State across batches: `update_state_by_key` and `map_with_state`.
+//!
+//! Both are recurrences over batches (a key's state after batch `e` depends on its state after
+//! `e - 1`), so they run on [`keyed_epochs`], which keeps each key's state on the worker its
+//! key hashes to and visits the keys batch by batch.
+
+use std::ops::Deref;
+use std::sync::Arc;
+use std::time::Duration;
+
+use differential_dataflow::collection::AsCollection;
+use serde::{Deserialize, Serialize};
+use tidewater_operators::keyed_epochs::{keyed_epochs, EpochInput, EpochSchedule};
+use timely::dataflow::operators::vec::Map;
+use timely::dataflow::operators::ToStream;
+
+use super::graph::{build_fn, BuildCtx, Built, Coll, Data};
+use super::DStream;
+
+/// What a stateful stream's operator emits: new mapped values, and changes of a key's state.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+enum Emitted<K, S, U> {
+    Mapped(U),
+    State(K, S),
+}
+
+/// The input of a stateful operator: the batch's own arrivals when the stream's elements live
+/// one batch (each batch's changes are then exactly its elements), the contents otherwise.
+fn batch_input<'s, K: Data, V: Data>(
+    built: Built<'s, (K, V)>,
+    slide: u64,
+) -> (Coll<'s, (K, V)>, EpochSchedule) {
+    match built.one_batch_arrivals() {
+        Ok(arrivals) if slide == 1 => (
+            arrivals,
+            EpochSchedule {
+                input: EpochInput::Changes,
+                visit_idle: false,
+                every: 1,
+            },
+        ),
+        Ok(arrivals) => (Built::arrivals(arrivals).contents(), contents_schedule(slide)),
+        Err(other) => (other.contents(), contents_schedule(slide)),
+    }
+}
+
+fn contents_schedule(slide: u64) -> EpochSchedule {
+    EpochSchedule {
+        input: EpochInput::Contents,
+        visit_idle: false,
+        every: slide,
+    }
+}
+
+/// `initial` as state changes at epoch 0, contributed once (by worker 0).
+fn initial_states<'s, K: Data, S: Data>(cx: &BuildCtx<'s>, initial: &[(K, S)]) -> Coll<'s, (K, S)> {
+    let initial = if cx.scope.index() == 0 {
+        initial.to_vec()
+    } else {
+        Vec::new()
+    };
+    initial
+        .to_stream(cx.scope)
+        .map(|kv| (kv, 0u64, 1isize))
+        .as_collection()
+}
+
+/// The state of one key in [`map_with_state`](DStream::map_with_state), as Spark's `State`.
+#[derive(Debug)]
+pub struct State<S> {
+    value: Option<S>,
+    timing_out: bool,
+}
+
+impl<S> State<S> {
+    /// True if the key has a state.
+    pub fn exists(&self) -> bool {
+        self.value.is_some()
+    }
+
+    /// The key's state, if it has one.
+    pub fn get(&self) -> Option<&S> {
+        self.value.as_ref()
+    }
+
+    /// Sets the key's state. On a key that is timing out this has no effect: the key is
+    /// removed after the call (Spark refuses the update with an exception).
+    pub fn update(&mut self, state: S) {
+        if !self.timing_out {
+            self.value = Some(state);
+        }
+    }
+
+    /// Forgets the key's state.
+    pub fn remove(&mut self) {
+        self.value = None;
+    }
+
+    /// True when the function is called because the key received no data for the timeout.
+    pub fn is_timing_out(&self) -> bool {
+        self.timing_out
+    }
+}
+
+/// The mapping function of `map_with_state`: key, the record's value (`None` on a timeout),
+/// the key's state.
+type MappingFn<K, V, S, U> = dyn Fn(&K, Option<V>, &mut State<S>) -> U + Send + Sync;
+
+/// How `map_with_state` works: the function, the initial states and the idle timeout (Spark's
+/// `StateSpec`).
+pub struct StateSpec<K, V, S, U> {
+    function: Arc<MappingFn<K, V, S, U>>,
+    initial: Vec<(K, S)>,
+    timeout: Option<Duration>,
+}
+
+impl<K, V, S, U> StateSpec<K, V, S, U> {
+    /// `f(key, value, state)` is called for every record of every batch, and with `None` for a
+    /// key that timed out; what it returns is the mapped stream's element.
+    pub fn function<F>(f: F) -> Self
+    where
+        F: Fn(&K, Option<V>, &mut State<S>) -> U + Send + Sync + 'static,
+    {
+        StateSpec {
+            function: Arc::new(f),
+            initial: Vec::new(),
+            timeout: None,
+        }
+    }
+
+    /// States the keys have before the first batch.
+    pub fn initial_state(mut self, states: Vec<(K, S)>) -> Self {
+        self.initial = states;
+        self
+    }
+
+    /// A key that receives no data for longer than `timeout` is called once more, with `None`
+    /// and a state that [`is_timing_out`](State::is_timing_out), and then removed.
+    pub fn timeout(mut self, timeout: Duration) -> Self {
+        self.timeout = Some(timeout);
+        self
+    }
+}
+
+/// The stream of mapped values of `map_with_state`, which also gives the states
+/// ([`state_snapshots`](Self::state_snapshots)). It dereferences to the mapped stream.
+pub struct MapWithStateDStream<K: Data, S: Data, U: Data> {
+    mapped: DStream<U>,
+    snapshots: DStream<(K, S)>,
+}
+
+impl<K: Data, S: Data, U: Data> MapWithStateDStream<K, S, U> {
+    /// Every key's state after each batch.
+    pub fn state_snapshots(&self) -> DStream<(K, S)> {
+        self.snapshots.clone()
+    }
+
+    /// The mapped values as a plain stream.
+    pub fn stream(&self) -> DStream<U> {
+        self.mapped.clone()
+    }
+}
+
+impl<K: Data, S: Data, U: Data> Deref for MapWithStateDStream<K, S, U> {
+    type Target = DStream<U>;
+
+    fn deref(&self) -> &DStream<U> {
+        &self.mapped
+    }
+}
+
+impl<K: Data, V: Data> DStream<(K, V)> {
+    /// Running state per key (Spark's `updateStateByKey`): after every batch, `f(values,
+    /// state)` gives each key's new state from the batch's values of the key (possibly none)
+    /// and its previous state; `None` removes the key. The stream holds every key's state
+    /// after each batch. `f` is called for every key with state in every batch.
+    pub fn update_state_by_key<S: Data, F>(&self, f: F) -> DStream<(K, S)>
+    where
+        F: Fn(&[V], Option<&S>) -> Option<S> + Send + Sync + 'static,
+    {
+        self.update_state_by_key_with_initial(f, Vec::new())
+    }
+
+    /// As [`update_state_by_key`](Self::update_state_by_key), the keys starting from `initial`.
+    pub fn update_state_by_key_with_initial<S: Data, F>(&self, f: F, initial: Vec<(K, S)>) -> DStream<(K, S)>
+    where
+        F: Fn(&[V], Option<&S>) -> Option<S> + Send + Sync + 'static,
+    {
+        let f = Arc::new(f);
+        let parent = self.build.clone();
+        let slide = self.slide;
+        let initial = Arc::new(initial);
+        self.derive(build_fn(move |cx: &mut BuildCtx<'_>| {
+            let (input, mut schedule) = batch_input(parent(cx), slide);
+            schedule.visit_idle = true;
+            let f = f.clone();
+            let changes = keyed_epochs(
+                input,
+                initial.to_vec(),
+                "UpdateStateByKey",
+                schedule,
+                move |_epoch, key: &K, values, state: &mut Option<S>, out| {
+                    let values: Vec<V> = values
+                        .iter()
+                        .flat_map(|(v, n)| std::iter::repeat_n(v, (*n).max(0) as usize).cloned())
+                        .collect();
+                    let new = f(&values, state.as_ref());
+                    if new != *state {
+                        if let Some(old) = state.take() {
+                            out.push(((key.clone(), old), -1));
+                        }
+                        if let Some(new) = &new {
+                            out.push(((key.clone(), new.clone()), 1));
+                        }
+                    }
+                    *state = new;
+                },
+            );
+            Built::Contents(initial_states(cx, &initial).concat(changes))
+        }))
+    }
+
+    /// Stateful mapping of every record (Spark's `mapWithState`): `spec`'s function sees each
+    /// record with its key's state, may update or remove the state, and returns the mapped
+    /// stream's element. Only keys with data in a batch are visited (and, with a timeout,
+    /// keys that time out).
+    pub fn map_with_state<S: Data, U: Data>(
+        &self,
+        spec: StateSpec<K, V, S, U>,
+    ) -> MapWithStateDStream<K, S, U> {
+        let StateSpec {
+            function,
+            initial,
+            timeout,
+        } = spec;
+        let parent = self.build.clone();
+        let slide = self.slide;
+        let initial: Arc<Vec<(K, S)>> = Arc::new(initial);
+        let timeout_ms = timeout.map(|t| t.as_millis() as u64);
+        let emitted = build_fn(move |cx: &mut BuildCtx<'_>| {
+            let (input, mut schedule) = batch_input(parent(cx), slide);
+            schedule.visit_idle = timeout_ms.is_some();
+            let batch_ms = cx.batch_ms;
+            let function = function.clone();
+            // The state of a key, with the last epoch it received data.
+            let starting: Vec<(K, (S, u64))> =
+                initial.iter().map(|(k, s)| (k.clone(), (s.clone(), 0))).collect();
+            let changes = keyed_epochs(
+                input,
+                starting,
+                "MapWithState",
+                schedule,
+                move |epoch, key: &K, values: &[(V, isize)], state: &mut Option<(S, u64)>, out| {
+                    let before = state.as_ref().map(|(s, _)| s.clone());
+                    if values.is_empty() {
+                        // An idle visit: only timeouts happen here.
+                        let (Some(timeout), Some((s, last))) = (timeout_ms, state.as_ref()) else {
+                            return;
+                        };
+                        if (epoch - last) * batch_ms <= timeout {
+                            return;
+                        }
+                        let mut timing_out = State {
+                            value: Some(s.clone()),
+                            timing_out: true,
+                        };
+                        out.push((Emitted::Mapped(function(key, None, &mut timing_out)), 1));
+                        *state = None;
+                    } else {
+                        let mut current = State {
+                            value: state.take().map(|(s, _)| s),
+                            timing_out: false,
+                        };
+                        for (value, n) in values {
+                            for _ in 0..(*n).max(0) {
+                                out.push((
+                                    Emitted::Mapped(function(key, Some(value.clone()), &mut current)),
+                                    1,
+                                ));
+                            }
+                        }
+                        *state = current.value.map(|s| (s, epoch));
+                    }
+                    let after = state.as_ref().map(|(s, _)| s.clone());
+                    if before != after {
+                        if let Some(old) = before {
+                            out.push((Emitted::State(key.clone(), old), -1));
+                        }
+                        if let Some(new) = after {
+                            out.push((Emitted::State(key.clone(), new), 1));
+                        }
+                    }
+                },
+            );
+            let initial = initial_states(cx, &initial).map(|(k, s)| Emitted::State(k, s));
+            Built::Contents(initial.concat(changes))
+        });
+        let mapped_from = emitted.clone();
+        let mapped = self.derive(build_fn(move |cx: &mut BuildCtx<'_>| {
+            let Built::Contents(emitted) = mapped_from(cx) else {
+                unreachable!("map_with_state builds contents")
+            };
+            // Mapped values belong to the batch that produced them only.
+            Built::arrivals(emitted.flat_map(|e| match e {
+                Emitted::Mapped(u) => Some(u),
+                Emitted::State(..) => None,
+            }))
+        }));
+        let snapshots = self.derive(build_fn(move |cx: &mut BuildCtx<'_>| {
+            let Built::Contents(emitted) = emitted(cx) else {
+                unreachable!("map_with_state builds contents")
+            };
+            Built::Contents(emitted.flat_map(|e| match e {
+                Emitted::State(k, s) => Some((k, s)),
+                Emitted::Mapped(_) => None,
+            }))
+        }));
+        MapWithStateDStream { mapped, snapshots }
+    }
+}
