@@ -296,3 +296,78 @@ fn stop_without_grace_ends_a_context_whose_server_never_closes() {
     ssc.stop(false).expect("stop");
     assert!(!ssc.is_active());
 }
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("free port")
+}
+
+/// Waits for `child` at most two minutes, so that a broken cluster fails the test instead of
+/// hanging it.
+fn finish(mut child: std::process::Child, what: &str) -> std::process::Output {
+    let deadline = std::time::Instant::now() + Duration::from_secs(120);
+    while child.try_wait().expect("try_wait").is_none() {
+        if std::time::Instant::now() > deadline {
+            let _ = child.kill();
+            panic!("{what} did not finish in time");
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    child.wait_with_output().expect("output")
+}
+
+#[test]
+fn two_processes_give_the_running_totals_of_one() {
+    let lines = word_lines(17, 400);
+    let dir = tempfile::tempdir().expect("tempdir");
+    let hostfile = dir.path().join("hosts.txt");
+    std::fs::write(
+        &hostfile,
+        format!("127.0.0.1:{}\n127.0.0.1:{}\n", free_port(), free_port()),
+    )
+    .expect("hostfile");
+    let server = TextServer::start(lines.clone(), 50, Duration::from_millis(3)).expect("server starts");
+    let process = |index: &str| {
+        Command::new(example("dstream_stateful_wordcount"))
+            .args([
+                "--host",
+                "127.0.0.1",
+                "--port",
+                &server.port().to_string(),
+                "--batch-ms",
+                "20",
+            ])
+            .args(["--workers", "2", "--processes", "2", "--process", index])
+            .arg("--hostfile")
+            .arg(&hostfile)
+            .stdin(std::process::Stdio::null())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .expect("process starts")
+    };
+    let second = process("1");
+    let first = process("0");
+    let first = finish(first, "process 0");
+    let second = finish(second, "process 1");
+    server.join().expect("server sent everything");
+    for (output, name) in [(&first, "process 0"), (&second, "process 1")] {
+        assert!(
+            output.status.success(),
+            "{name} failed: {}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+    }
+    // timely reports its connection set-up on standard output, before any batch.
+    let printed = |output: &std::process::Output| -> String {
+        let text = String::from_utf8_lossy(&output.stdout).to_string();
+        text.find("-----")
+            .map(|start| text[start..].to_string())
+            .unwrap_or_default()
+    };
+    assert_eq!(printed(&second), "", "only process 0 prints batches");
+    let batches = parse_batches(&printed(&first));
+    assert_eq!(batches.last(), Some(&reference(&lines)));
+}
