@@ -8,6 +8,8 @@
 
 pub mod aggregate;
 pub mod lookup_join;
+pub mod upsert;
 
 pub use aggregate::{aggregate_append_only_flat, AggregateAppendOnly, Aggregation, Count, Max, Sum};
 pub use lookup_join::lookup_join;
+pub use upsert::upsert;
