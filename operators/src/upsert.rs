@@ -46,24 +46,24 @@ type Pending<T, K, O, V> = (Capability<T>, foldhash::HashMap<K, (O, Option<V>)>)
 /// let sink = seen.clone();
 /// timely::execute_directly(move |worker| {
 ///     let (mut changes, probe) = worker.dataflow::<u64, _, _>(|scope| {
-///         let (input, changes) = scope.new_collection::<(&'static str, (u64, Option<&'static str>)), isize>();
+///         let (input, changes) = scope.new_collection::<(u32, (u64, Option<char>)), isize>();
 ///         let (probe, _) = upsert(changes, "Weather")
 ///             .inspect(move |x| sink.lock().unwrap().push(*x))
 ///             .probe();
 ///         (input, probe)
 ///     });
-///     // Two upserts of JFK at time 0: the one with the greater order (read later) wins.
-///     changes.insert(("JFK", (1, Some("rain"))));
-///     changes.insert(("JFK", (0, Some("clear"))));
+///     // Two upserts of key 7 at time 0: the one with the greater order (read later) wins.
+///     changes.insert((7, (1, Some('r'))));
+///     changes.insert((7, (0, Some('c'))));
 ///     changes.advance_to(1);
-///     changes.insert(("JFK", (2, None))); // deletes JFK at time 1
+///     changes.insert((7, (2, None))); // deletes key 7 at time 1
 ///     changes.advance_to(2);
 ///     changes.flush();
 ///     worker.step_while(|| probe.less_than(changes.time()));
 /// });
 /// let mut seen = seen.lock().unwrap().clone();
 /// seen.sort();
-/// assert_eq!(seen, vec![(("JFK", "rain"), 0, 1), (("JFK", "rain"), 1, -1)]);
+/// assert_eq!(seen, vec![((7, 'r'), 0, 1), ((7, 'r'), 1, -1)]);
 /// ```
 pub fn upsert<'scope, T, K, O, V>(
     updates: VecCollection<'scope, T, (K, (O, Option<V>)), isize>,
