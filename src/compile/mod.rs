@@ -9,6 +9,7 @@ mod aggregate;
 mod describe;
 mod join;
 mod pipeline;
+mod upsert;
 
 pub use describe::describe;
 
@@ -103,6 +104,7 @@ pub fn compile<'s>(plan: &LogicalPlan, scope: Scope<'s, u64>, compiled: &mut Com
                 right.is_static(),
             )
         }
+        LogicalPlan::Upsert { input, keys, .. } => upsert::upsert_table(input, keys.clone(), scope, compiled),
         LogicalPlan::Aggregate {
             input,
             keys,
@@ -149,7 +151,10 @@ fn read_partitions<'s>(
 
 /// Spreads rows fed at one worker round-robin over all workers, so that parsing, splitting and
 /// pre-aggregation run in parallel. Free with one worker (no exchange is built).
-fn spread(rows: Rows<'_>, peers: usize) -> Rows<'_> {
+fn spread<D: differential_dataflow::ExchangeData>(
+    rows: VecCollection<'_, u64, D, isize>,
+    peers: usize,
+) -> VecCollection<'_, u64, D, isize> {
     if peers <= 1 {
         return rows;
     }

@@ -188,7 +188,8 @@ impl Session {
     }
 }
 
-/// Applies the output mode (complete for aggregations, append otherwise, unless given) and
+/// Applies the output mode (complete for aggregations, update for queries that read an upsert
+/// table, append otherwise, unless given) and
 /// the trigger.
 fn finish_writer(
     writer: super::DataStreamWriter,
@@ -199,6 +200,9 @@ fn finish_writer(
     let mode = mode.unwrap_or_else(|| {
         if df.plan().has_aggregation() {
             "complete"
+        } else if df.plan().correction_reason().is_some() {
+            // Rows corrected by a changing table cannot be appended.
+            "update"
         } else {
             "append"
         }
