@@ -293,7 +293,8 @@ impl LogicalPlan {
         if left.is_changing_table() || matches!(left.as_ref(), LogicalPlan::Upsert { .. }) {
             return Err(Error::InvalidPlan(
                 "an upsert table can only be the right side of a join (the table that enriches \
-                 a stream); put the stream on the left, e.g. flights.join(&weather, ..)"
+                 a stream); put the stream on the left: FROM stream JOIN table, or \
+                 stream.join(&table, ..)"
                     .into(),
             ));
         }
