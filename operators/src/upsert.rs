@@ -27,6 +27,9 @@ use timely::dataflow::operators::Capability;
 use timely::order::TotalOrder;
 use timely::progress::Timestamp;
 
+/// One upsert: a key, the upsert's order, and the key's new value (`None` deletes).
+pub type Upsert<K, O, V> = (K, (O, Option<V>));
+
 /// The winning upsert of each key at one time, with the capability to emit at that time.
 type Pending<T, K, O, V> = (Capability<T>, foldhash::HashMap<K, (O, Option<V>)>);
 
@@ -66,7 +69,7 @@ type Pending<T, K, O, V> = (Capability<T>, foldhash::HashMap<K, (O, Option<V>)>)
 /// assert_eq!(seen, vec![((7, 'r'), 0, 1), ((7, 'r'), 1, -1)]);
 /// ```
 pub fn upsert<'scope, T, K, O, V>(
-    updates: VecCollection<'scope, T, (K, (O, Option<V>)), isize>,
+    updates: VecCollection<'scope, T, Upsert<K, O, V>, isize>,
     name: &str,
 ) -> VecCollection<'scope, T, (K, V), isize>
 where
@@ -75,7 +78,7 @@ where
     O: ExchangeData,
     V: ExchangeData,
 {
-    let by_key = Exchange::new(|((key, _), _, _): &((K, (O, Option<V>)), T, isize)| key.hashed());
+    let by_key = Exchange::new(|((key, _), _, _): &(Upsert<K, O, V>, T, isize)| key.hashed());
     updates
         .inner
         .unary_frontier::<CapacityContainerBuilder<Vec<((K, V), T, isize)>>, _, _, _>(
