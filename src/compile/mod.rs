@@ -149,12 +149,12 @@ fn read_partitions<'s>(
     (read.flat_map(Result::ok), events)
 }
 
-/// Spreads rows fed at one worker round-robin over all workers, so that parsing, splitting and
-/// pre-aggregation run in parallel. Free with one worker (no exchange is built).
-fn spread<D: differential_dataflow::ExchangeData>(
-    rows: VecCollection<'_, u64, D, isize>,
+/// Spreads records fed at one worker round-robin over all workers, so that parsing, splitting
+/// and pre-aggregation run in parallel. Free with one worker (no exchange is built).
+pub(crate) fn spread<'s, D: differential_dataflow::ExchangeData>(
+    rows: VecCollection<'s, u64, D, isize>,
     peers: usize,
-) -> VecCollection<'_, u64, D, isize> {
+) -> VecCollection<'s, u64, D, isize> {
     if peers <= 1 {
         return rows;
     }
