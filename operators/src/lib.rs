@@ -9,7 +9,9 @@
 pub mod aggregate;
 pub mod keyed_epochs;
 pub mod lookup_join;
+pub mod upsert;
 
 pub use aggregate::{aggregate_append_only_flat, AggregateAppendOnly, Aggregation, Count, Max, Sum};
 pub use keyed_epochs::{keyed_epochs, EpochInput, EpochSchedule};
 pub use lookup_join::lookup_join;
+pub use upsert::upsert;

@@ -52,10 +52,28 @@ fn walk(plan: &LogicalPlan, lines: &mut Vec<String>) {
             lines.push(format!("{op}: project [{}]", names.join(", ")));
         }
         LogicalPlan::Filter { expr, .. } => lines.push(format!("filter: {}", expr.output_name())),
-        LogicalPlan::Join { kind, condition, .. } => {
+        LogicalPlan::Upsert { .. } => {
+            lines.push("map: number each row in the source's order (where it enters)".into());
+            lines.push(
+                "exchange: upserts by primary key hash; upsert: keep the latest row per key (the \
+                 row read last wins), emit -old +new when it changes"
+                    .into(),
+            );
+        }
+        LogicalPlan::Join {
+            kind,
+            condition,
+            right,
+            ..
+        } => {
             lines.push(format!(
                 "exchange both inputs by key hash; arrange; join on {condition}"
             ));
+            if right.is_changing_table() {
+                lines.push(
+                    "  (the stream side stays arranged: a table change corrects earlier results)".into(),
+                );
+            }
             if *kind == crate::plan::JoinKind::Left {
                 lines.push(
                     "left rows without a match: antijoin with the right keys, padded with nulls".into(),

@@ -9,6 +9,7 @@ mod aggregate;
 mod describe;
 mod join;
 mod pipeline;
+mod upsert;
 
 pub use describe::describe;
 
@@ -103,6 +104,7 @@ pub fn compile<'s>(plan: &LogicalPlan, scope: Scope<'s, u64>, compiled: &mut Com
                 right.is_static(),
             )
         }
+        LogicalPlan::Upsert { input, keys, .. } => upsert::upsert_table(input, keys.clone(), scope, compiled),
         LogicalPlan::Aggregate {
             input,
             keys,

@@ -51,6 +51,17 @@ impl LogicalPlan {
                     names(&aggs)
                 )?
             }
+            LogicalPlan::Upsert { keys, schema, .. } => {
+                let names: Vec<&str> = keys
+                    .iter()
+                    .filter_map(|&i| schema.fields().get(i).map(|f| f.name.as_str()))
+                    .collect();
+                writeln!(
+                    f,
+                    "{pad}{prefix}UpsertTable primary key [{}] (latest row per key)",
+                    names.join(", ")
+                )?
+            }
         }
         for input in self.inputs() {
             input.fmt_indented(f, depth + 1)?;

@@ -124,6 +124,16 @@ pub enum LogicalPlan {
         /// Output schema: keys, then aggregates.
         schema: Schema,
     },
+    /// A changing table declared from a stream of upserts: the latest row of each primary key
+    /// (see [`LogicalPlan::upsert_table`]).
+    Upsert {
+        /// The stream of upserts: a source, maybe filtered and projected (one row, one upsert).
+        input: Arc<LogicalPlan>,
+        /// Positions of the primary key columns in the input's schema.
+        keys: Vec<usize>,
+        /// Output schema: the input's, with the key columns not null.
+        schema: Schema,
+    },
 }
 
 impl LogicalPlan {
@@ -143,7 +153,8 @@ impl LogicalPlan {
             LogicalPlan::Source { schema, .. }
             | LogicalPlan::Project { schema, .. }
             | LogicalPlan::Join { schema, .. }
-            | LogicalPlan::Aggregate { schema, .. } => schema,
+            | LogicalPlan::Aggregate { schema, .. }
+            | LogicalPlan::Upsert { schema, .. } => schema,
             LogicalPlan::Filter { input, .. } => input.schema(),
         }
     }
@@ -154,7 +165,8 @@ impl LogicalPlan {
             LogicalPlan::Source { .. } => vec![],
             LogicalPlan::Project { input, .. }
             | LogicalPlan::Filter { input, .. }
-            | LogicalPlan::Aggregate { input, .. } => vec![input],
+            | LogicalPlan::Aggregate { input, .. }
+            | LogicalPlan::Upsert { input, .. } => vec![input],
             LogicalPlan::Join { left, right, .. } => vec![left, right],
         }
     }
@@ -187,6 +199,9 @@ impl LogicalPlan {
             LogicalPlan::Source { .. } => true,
             LogicalPlan::Project { input, .. } | LogicalPlan::Filter { input, .. } => input.is_append_only(),
             LogicalPlan::Aggregate { .. } => false,
+            // A key's row is replaced when it is upserted again; a static table's upserts are
+            // all resolved in the epoch that reads it, and nothing changes afterwards.
+            LogicalPlan::Upsert { input, .. } => input.is_static(),
             // Rows are only ever added while the right side only grows (tables load once; a
             // left join's null-padded row would be retracted if a match arrived later).
             LogicalPlan::Join {
@@ -199,26 +214,54 @@ impl LogicalPlan {
         }
     }
 
-    /// Why the node's output can lose rows, if it can: an aggregation over an input that can
-    /// retract (its groups can vanish), or a LEFT join whose right side is a stream (a
-    /// null-padded row is withdrawn when its match arrives). An aggregation over an
-    /// insert-only input only replaces a key's row, which update mode expresses.
+    /// Why the node's output can lose rows in a way only complete mode shows, if it can: an
+    /// aggregation over an aggregation (its groups can vanish), or a LEFT join whose right side
+    /// is a stream (a null-padded row is withdrawn when its match arrives). An aggregation over
+    /// an insert-only input only replaces a key's row, which update mode expresses; rows
+    /// corrected by a changing table are [`correction_reason`](Self::correction_reason)'s.
     pub fn retraction_reason(&self) -> Option<&'static str> {
         match self {
-            LogicalPlan::Source { .. } => None,
+            LogicalPlan::Source { .. } | LogicalPlan::Upsert { .. } => None,
             LogicalPlan::Project { input, .. } | LogicalPlan::Filter { input, .. } => {
                 input.retraction_reason()
             }
-            LogicalPlan::Aggregate { input, .. } => (!input.is_append_only())
-                .then_some("an aggregation over an aggregation (groups can disappear)"),
+            LogicalPlan::Aggregate { input, .. } => input.retraction_reason().or_else(|| {
+                input
+                    .has_aggregation()
+                    .then_some("an aggregation over an aggregation (groups can disappear)")
+            }),
             LogicalPlan::Join {
                 left, right, kind, ..
             } => {
-                if *kind == JoinKind::Left && !right.is_static() {
+                if *kind == JoinKind::Left && !right.is_static() && !right.is_changing_table() {
                     return Some("a LEFT join with a streaming right side");
                 }
                 left.retraction_reason().or_else(|| right.retraction_reason())
             }
+        }
+    }
+
+    /// Why the node's output corrects rows it has already produced, if it does: it reads an
+    /// upsert table whose rows change while the query runs, so a join result (or a group's
+    /// aggregate) is withdrawn and replaced when a table row changes. Update mode writes the
+    /// corrected rows; append mode cannot.
+    pub fn correction_reason(&self) -> Option<&'static str> {
+        let mut changing = false;
+        self.visit(&mut |node| {
+            changing |= matches!(node, LogicalPlan::Upsert { input, .. } if !input.is_static())
+        });
+        changing.then_some("a query that reads an upsert table (its rows change while the query runs)")
+    }
+
+    /// True if the node is an upsert table that changes while the query runs, maybe filtered
+    /// or projected: a right side of a join whose rows are corrected, never a stream.
+    pub fn is_changing_table(&self) -> bool {
+        match self {
+            LogicalPlan::Upsert { input, .. } => !input.is_static(),
+            LogicalPlan::Project { input, .. } | LogicalPlan::Filter { input, .. } => {
+                input.is_changing_table()
+            }
+            _ => false,
         }
     }
 
@@ -245,6 +288,14 @@ impl LogicalPlan {
         if pairs.is_empty() {
             return Err(Error::InvalidPlan(
                 "a join needs at least one pair of equal keys".into(),
+            ));
+        }
+        if left.is_changing_table() || matches!(left.as_ref(), LogicalPlan::Upsert { .. }) {
+            return Err(Error::InvalidPlan(
+                "an upsert table can only be the right side of a join (the table that enriches \
+                 a stream); put the stream on the left: FROM stream JOIN table, or \
+                 stream.join(&table, ..)"
+                    .into(),
             ));
         }
         let (mut left_keys, mut right_keys, mut texts, mut dropped) = (vec![], vec![], vec![], vec![]);

@@ -8,6 +8,7 @@ mod explain;
 mod logical;
 mod output_mode;
 pub mod sql;
+mod upsert;
 
 pub use logical::{Aggregation, JoinKind, LogicalPlan, Projection, SourceId};
 pub use output_mode::{validate_output_mode, OutputMode};

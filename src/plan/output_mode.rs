@@ -44,7 +44,9 @@ impl fmt::Display for OutputMode {
 /// Spark's checks (`UnsupportedOperationChecker`): complete mode needs an aggregation, and
 /// append mode on an aggregation needs a watermark (not supported yet, so it is refused).
 /// Queries whose output can lose rows run only in complete mode, the one mode in which a lost
-/// row shows (as it does in Spark, which refuses such queries without watermarks).
+/// row shows (as it does in Spark, which refuses such queries without watermarks). Queries
+/// that read an upsert table correct their rows when the table changes: update mode writes the
+/// corrected rows, append mode (whose rows are final) is refused.
 pub fn validate_output_mode(plan: &LogicalPlan, mode: OutputMode) -> Result<()> {
     let aggregates = plan.has_aggregation();
     if let Some(reason) = plan.retraction_reason() {
@@ -55,6 +57,13 @@ pub fn validate_output_mode(plan: &LogicalPlan, mode: OutputMode) -> Result<()> 
                 if aggregates { "" } else { " after an aggregation" }
             )));
         }
+    }
+    if let (OutputMode::Append, Some(reason)) = (mode, plan.correction_reason()) {
+        return Err(Error::UnsupportedOutputMode(format!(
+            "{reason} withdraws and replaces rows it has output when a table row changes, which \
+             append mode cannot express; use update mode{}",
+            if aggregates { " or complete mode" } else { "" }
+        )));
     }
     match mode {
         OutputMode::Complete if !aggregates => Err(Error::UnsupportedOutputMode(

@@ -149,6 +149,27 @@ impl DataFrame {
         Ok(self.with_plan(plan))
     }
 
+    /// This stream as a table whose rows change while the query runs: the latest row of each
+    /// value of the primary key `keys`, for enriching another stream with
+    /// [`join`](Self::join) (the table on the right). Within an epoch the row the source read
+    /// last wins; a row whose other columns are all null deletes its key. Join results are
+    /// corrected when a table row changes, so such queries run in update or complete mode:
+    ///
+    /// ```no_run
+    /// # use tidewater::prelude::*;
+    /// # fn main() -> tidewater::Result<()> {
+    /// # let spark = Session::builder().get_or_create()?;
+    /// # let schema = Schema::new([Field::new("airport", DataType::String)]);
+    /// # let (flights, weather) = (MemoryStream::new(schema.clone()), MemoryStream::new(schema));
+    /// let weather = spark.read_stream().memory(&weather).as_upsert_table(&["airport"])?;
+    /// let enriched = spark.read_stream().memory(&flights).join(&weather, &["airport"], "left")?;
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn as_upsert_table(&self, keys: &[&str]) -> Result<DataFrame> {
+        Ok(self.with_plan(LogicalPlan::upsert_table(self.plan.clone(), keys)?))
+    }
+
     /// Starts describing how to write the stream.
     pub fn write_stream(&self) -> DataStreamWriter {
         DataStreamWriter::new(self.clone())

@@ -104,7 +104,7 @@ impl DataStreamReader {
             });
         }
         let source: Arc<dyn Source> = match lower.as_str() {
-            "socket" => Arc::new(SocketSource::from_options(&self.options)?),
+            "socket" => Arc::new(SocketSource::from_options(&self.options, self.schema)?),
             "rate" => Arc::new(RateSource::from_options(&self.options)?),
             _ => {
                 return Err(Error::UnknownFormat {

@@ -93,6 +93,7 @@ impl Session {
                     format,
                     options,
                     table,
+                    primary_key,
                     at,
                 } => {
                     let mut reader = if table { self.read() } else { self.read_stream() };
@@ -100,7 +101,10 @@ impl Session {
                     if let Some(schema) = schema {
                         reader = reader.schema(schema);
                     }
-                    let df = reader.load().map_err(|e| e.at(at.line, at.column, None))?;
+                    let mut df = reader.load().map_err(|e| e.at(at.line, at.column, None))?;
+                    if !primary_key.is_empty() {
+                        df = upsert_table(&df, &primary_key, at)?;
+                    }
                     self.register_view(&name, &df);
                 }
                 Statement::CreateSink {
@@ -188,7 +192,27 @@ impl Session {
     }
 }
 
-/// Applies the output mode (complete for aggregations, append otherwise, unless given) and
+/// The upsert table of a `CREATE STREAMING TABLE`; an error about a key column points at it.
+fn upsert_table(
+    df: &DataFrame,
+    primary_key: &[(String, sqlparser::tokenizer::Location)],
+    at: sqlparser::tokenizer::Location,
+) -> Result<DataFrame> {
+    let names: Vec<&str> = primary_key.iter().map(|(n, _)| n.as_str()).collect();
+    df.as_upsert_table(&names).map_err(|e| {
+        let place = match &e {
+            Error::UnresolvedColumn { name, .. } => primary_key
+                .iter()
+                .find(|(n, _)| n == name)
+                .map_or(at, |(_, place)| *place),
+            _ => at,
+        };
+        e.at(place.line, place.column, None)
+    })
+}
+
+/// Applies the output mode (complete for aggregations, update for queries that read an upsert
+/// table, append otherwise, unless given) and
 /// the trigger.
 fn finish_writer(
     writer: super::DataStreamWriter,
@@ -199,6 +223,9 @@ fn finish_writer(
     let mode = mode.unwrap_or_else(|| {
         if df.plan().has_aggregation() {
             "complete"
+        } else if df.plan().correction_reason().is_some() {
+            // Rows corrected by a changing table cannot be appended.
+            "update"
         } else {
             "append"
         }

@@ -6,14 +6,19 @@
 //! closes the connection. Options: `host`, `port`, `includeTimestamp` (adds a `timestamp`
 //! column, the time the line was read), `connectRetries` (default 10) and `retryIntervalMs`
 //! (first backoff, default 100, doubled up to 2 s).
+//!
+//! With a declared schema (`.schema(..)`, or columns in SQL) each line is a CSV record of that
+//! schema instead, split on `sep` (default `,`, no quoting), with the file sources' rules for
+//! fields and the `mode` option for malformed lines: a stream of rows typed at the source, for
+//! example an upsert table's rows.
 
 mod reader;
 
 use std::time::Duration;
 
 use super::{Options, Source, SourceError, SourceReader, Wake};
-use crate::data::{DataType, Field, Schema};
-use crate::error::Result;
+use crate::data::{DataType, Field, ParseMode, RowDecoder, Schema};
+use crate::error::{Error, Result};
 
 /// A configured socket source.
 #[derive(Clone, Debug)]
@@ -23,11 +28,20 @@ pub struct SocketSource {
     include_timestamp: bool,
     retries: u32,
     first_backoff: Duration,
+    /// Decodes each line as a CSV record of the declared schema, if one was declared.
+    records: Option<Records>,
+}
+
+/// How a socket source with a declared schema splits and decodes its lines.
+#[derive(Clone, Debug)]
+pub(crate) struct Records {
+    pub(crate) decoder: RowDecoder,
+    pub(crate) sep: String,
 }
 
 impl SocketSource {
-    /// Reads the options of `format("socket")`.
-    pub fn from_options(options: &Options) -> Result<Self> {
+    /// Reads the options of `format("socket")`; with `schema`, lines are CSV records of it.
+    pub fn from_options(options: &Options, schema: Option<Schema>) -> Result<Self> {
         let host = options.required("host", "the socket source")?.to_string();
         let port = options.required("port", "the socket source")?;
         let port = port.trim().parse::<u16>().map_err(|e| {
@@ -39,6 +53,23 @@ impl SocketSource {
             include_timestamp: options.bool_or("includeTimestamp", false)?,
             retries: options.parse_or("connectRetries", 10)?,
             first_backoff: Duration::from_millis(options.parse_or("retryIntervalMs", 100)?),
+            records: match schema {
+                None => None,
+                Some(schema) => {
+                    let mode: ParseMode = options
+                        .get("mode")
+                        .map_or(Ok(ParseMode::default()), str::parse)
+                        .map_err(Error::InvalidOption)?;
+                    let sep = options.get("sep").unwrap_or(",").to_string();
+                    if sep.is_empty() {
+                        return Err(Error::InvalidOption("option `sep` cannot be empty".into()));
+                    }
+                    Some(Records {
+                        decoder: RowDecoder::new(schema, mode),
+                        sep,
+                    })
+                }
+            },
         })
     }
 
@@ -53,7 +84,10 @@ impl Source for SocketSource {
     }
 
     fn schema(&self) -> Schema {
-        let mut fields = vec![Field::new("value", DataType::String)];
+        let mut fields = match &self.records {
+            Some(records) => records.decoder.schema().fields().to_vec(),
+            None => vec![Field::new("value", DataType::String)],
+        };
         if self.include_timestamp {
             fields.push(Field::new("timestamp", DataType::Timestamp));
         }

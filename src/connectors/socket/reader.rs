@@ -12,7 +12,7 @@ use tracing::{debug, info, warn};
 
 use super::SocketSource;
 use crate::connectors::{ReadStatus, SourceError, SourceReader, Wake};
-use crate::data::{Row, Value};
+use crate::data::{Decoded, Row, Value};
 
 /// Lines per message on the channel: amortises the channel and the wake-ups.
 const CHUNK: usize = 1024;
@@ -192,12 +192,35 @@ fn read_connection(
                     SmolStr::new(String::from_utf8_lossy(&line))
                 }
             };
-            let mut row = Row::with_capacity(1 + usize::from(config.include_timestamp));
-            row.push(Value::Str(text));
-            if config.include_timestamp {
-                row.push(Value::Timestamp(chrono::Utc::now().timestamp_micros()));
+            let decoded = match &config.records {
+                None => {
+                    let mut row = Row::with_capacity(1 + usize::from(config.include_timestamp));
+                    row.push(Value::Str(text));
+                    Some(row)
+                }
+                Some(records) => {
+                    let fields: Vec<&str> = text.split(records.sep.as_str()).collect();
+                    match records.decoder.decode_fields(fields.into_iter(), &text) {
+                        Decoded::Row(row) | Decoded::Repaired(row, _) => Some(row),
+                        Decoded::Dropped(reason) => {
+                            debug!("socket line dropped: {reason}");
+                            None
+                        }
+                        Decoded::Failed(reason) => {
+                            return Message::Failed(SourceError::Malformed(format!(
+                                "socket source {}: malformed line `{text}`: {reason}",
+                                config.address()
+                            )));
+                        }
+                    }
+                }
+            };
+            if let Some(mut row) = decoded {
+                if config.include_timestamp {
+                    row.push(Value::Timestamp(chrono::Utc::now().timestamp_micros()));
+                }
+                chunk.push(row);
             }
-            chunk.push(row);
         }
         let at_end = read == 0;
         if !chunk.is_empty() && (at_end || chunk.len() >= CHUNK || reader.buffer().is_empty()) {

@@ -3,6 +3,7 @@
 //! ```sql
 //! CREATE STREAM name [(column type, ...)] USING format [OPTIONS (key 'value', ...)];
 //! CREATE TABLE  name [(column type, ...)] USING format [OPTIONS (...)];
+//! CREATE STREAMING TABLE name (column type, ..., PRIMARY KEY (column, ...)) USING format [OPTIONS (...)];
 //! CREATE SINK   name USING format [OPTIONS (...)];
 //! INSERT INTO sink SELECT ...;
 //! SELECT ...;
@@ -20,7 +21,9 @@ use crate::error::{Error, Result};
 /// One statement of a script, with where it starts.
 #[derive(Debug, Clone)]
 pub enum Statement {
-    /// `CREATE STREAM` (streaming) or `CREATE TABLE` (static, `table` is true).
+    /// `CREATE STREAM` (streaming), `CREATE TABLE` (static, `table` is true) or `CREATE
+    /// STREAMING TABLE` (an upsert table: a stream whose rows replace the row of their primary
+    /// key; `primary_key` is not empty).
     CreateSource {
         /// The name queries use.
         name: String,
@@ -32,6 +35,9 @@ pub enum Statement {
         options: Vec<(String, String)>,
         /// A static table (read once).
         table: bool,
+        /// The primary key of a `CREATE STREAMING TABLE`, each name with its place; empty for
+        /// streams and static tables.
+        primary_key: Vec<(String, Location)>,
         /// Where the statement starts.
         at: Location,
     },
@@ -147,29 +153,71 @@ fn parse_options(parser: &mut Parser<'_>) -> Result<Vec<(String, String)>> {
     Ok(options)
 }
 
-fn parse_columns(parser: &mut Parser<'_>) -> Result<Option<Schema>> {
+/// Declared columns: the schema, and the primary key (a `PRIMARY KEY (a, ...)` item, or
+/// `PRIMARY KEY` after a column's type), each key name with its place.
+type Columns = (Option<Schema>, Vec<(String, Location)>);
+
+fn parse_columns(parser: &mut Parser<'_>) -> Result<Columns> {
     if !parser.consume_token(&Token::LParen) {
-        return Ok(None);
+        return Ok((None, Vec::new()));
     }
     let mut fields = Vec::new();
+    let mut primary_key = Vec::new();
     loop {
-        let name = parser.parse_identifier().map_err(syntax)?;
         let at = parser.peek_token().span.start;
-        let sql_type = parser.parse_data_type().map_err(syntax)?;
-        fields.push(Field::new(
-            name.value,
-            data_type(&sql_type).map_err(|e| at_error(e, at))?,
-        ));
+        if parser.parse_keywords(&[Keyword::PRIMARY, Keyword::KEY]) {
+            if !primary_key.is_empty() {
+                return Err(at_error(
+                    Error::InvalidPlan("a table has one PRIMARY KEY".into()),
+                    at,
+                ));
+            }
+            parser.expect_token(&Token::LParen).map_err(syntax)?;
+            loop {
+                let name = parser.parse_identifier().map_err(syntax)?;
+                primary_key.push((name.value, name.span.start));
+                if !parser.consume_token(&Token::Comma) {
+                    break;
+                }
+            }
+            parser.expect_token(&Token::RParen).map_err(syntax)?;
+        } else {
+            let name = parser.parse_identifier().map_err(syntax)?;
+            let at = parser.peek_token().span.start;
+            let sql_type = parser.parse_data_type().map_err(syntax)?;
+            fields.push(Field::new(
+                name.value.clone(),
+                data_type(&sql_type).map_err(|e| at_error(e, at))?,
+            ));
+            let key_at = parser.peek_token().span.start;
+            if parser.parse_keywords(&[Keyword::PRIMARY, Keyword::KEY]) {
+                if !primary_key.is_empty() {
+                    return Err(at_error(
+                        Error::InvalidPlan("a table has one PRIMARY KEY".into()),
+                        key_at,
+                    ));
+                }
+                primary_key.push((name.value, name.span.start));
+            }
+        }
         if !parser.consume_token(&Token::Comma) {
             break;
         }
     }
     parser.expect_token(&Token::RParen).map_err(syntax)?;
-    Ok(Some(Schema::new(fields)))
+    Ok((Some(Schema::new(fields)), primary_key))
 }
 
 fn parse_create(parser: &mut Parser<'_>, at: Location) -> Result<Statement> {
-    let kind = if expect_word(parser, "STREAM") {
+    let kind = if expect_word(parser, "STREAMING") {
+        if !parser.parse_keyword(Keyword::TABLE) {
+            return Err(at_error(
+                Error::Syntax("expected TABLE after CREATE STREAMING".into()),
+                parser.peek_token().span.start,
+            ));
+        }
+        "streaming table"
+    } else if expect_word(parser, "STREAM") {
         "stream"
     } else if expect_word(parser, "SINK") {
         "sink"
@@ -177,16 +225,38 @@ fn parse_create(parser: &mut Parser<'_>, at: Location) -> Result<Statement> {
         "table"
     } else {
         return Err(at_error(
-            Error::Syntax("expected STREAM, TABLE or SINK after CREATE".into()),
+            Error::Syntax("expected STREAM, TABLE, STREAMING TABLE or SINK after CREATE".into()),
             parser.peek_token().span.start,
         ));
     };
     let name = parser.parse_identifier().map_err(syntax)?.value;
-    let schema = if kind == "sink" {
-        None
+    let (schema, primary_key) = if kind == "sink" {
+        (None, Vec::new())
     } else {
         parse_columns(parser)?
     };
+    match (kind, primary_key.first()) {
+        ("streaming table", None) => {
+            return Err(Error::InvalidPlan(format!(
+                "streaming table `{name}` needs a primary key: the table is the latest row of each key"
+            ))
+            .at(
+                at.line,
+                at.column,
+                Some("declare it among the columns: (..., PRIMARY KEY (column))"),
+            ));
+        }
+        ("stream" | "table", Some((_, key_at))) => {
+            return Err(at_error(
+                Error::Unsupported(format!(
+                    "a PRIMARY KEY declares a table whose rows change; write CREATE STREAMING \
+                     TABLE {name}"
+                )),
+                *key_at,
+            ));
+        }
+        _ => {}
+    }
     if !parser.parse_keyword(Keyword::USING) {
         return Err(at_error(
             Error::Syntax(format!(
@@ -215,6 +285,7 @@ fn parse_create(parser: &mut Parser<'_>, at: Location) -> Result<Statement> {
             format,
             options,
             table: kind == "table",
+            primary_key,
             at,
         },
     })
@@ -293,6 +364,37 @@ mod tests {
         assert!(
             matches!(&statements[2], Statement::Insert { sink, at, .. } if sink == "out" && at.line == 3)
         );
+    }
+
+    #[test]
+    fn parses_streaming_tables_and_their_primary_key() {
+        let key_of = |script: &str| match parse_script(script).expect("parses").remove(0) {
+            Statement::CreateSource {
+                primary_key, table, ..
+            } => {
+                assert!(!table, "a streaming table is not static");
+                primary_key.into_iter().map(|(n, _)| n).collect::<Vec<_>>()
+            }
+            other => panic!("{other:?}"),
+        };
+        assert_eq!(
+            key_of(
+                "CREATE STREAMING TABLE w (a STRING, b STRING, c BIGINT, PRIMARY KEY (a, b)) USING socket"
+            ),
+            ["a", "b"]
+        );
+        assert_eq!(
+            key_of("CREATE STREAMING TABLE w (a STRING PRIMARY KEY, b STRING) USING csv"),
+            ["a"]
+        );
+        let err = parse_script("CREATE STREAM s (a STRING, PRIMARY KEY (a)) USING csv").unwrap_err();
+        assert_eq!(err.code(), "UNSUPPORTED_FEATURE", "{err}");
+        assert!(err.to_string().contains("CREATE STREAMING TABLE s"), "{err}");
+        let err = parse_script("CREATE STREAMING TABLE w (a STRING PRIMARY KEY, PRIMARY KEY (a)) USING csv")
+            .unwrap_err();
+        assert_eq!(err.code(), "INVALID_PLAN", "{err}");
+        let err = parse_script("CREATE STREAMING w (a STRING) USING csv").unwrap_err();
+        assert_eq!(err.code(), "PARSE_SYNTAX_ERROR", "{err}");
     }
 
     #[test]

@@ -1,0 +1,119 @@
+//! `Upsert`: a changing table from a stream of upserts. Each row is tagged with its place in
+//! the source's order where it enters the dataflow, keyed by its primary key, and handed to
+//! [`tidewater_operators::upsert`], which keeps the latest row per key and emits `-old +new`
+//! when it changes. The result is an ordinary collection with one row per key, so a join with
+//! it arranges both sides and corrects earlier results when a table row changes.
+
+use std::sync::Arc;
+
+use differential_dataflow::collection::{AsCollection, VecCollection};
+use differential_dataflow::input::Input;
+use differential_dataflow::Hashable;
+use timely::dataflow::operators::Exchange;
+use timely::dataflow::Scope;
+
+use super::pipeline::Pipeline;
+use super::{compile, spread, Compiled, Rows};
+use crate::connectors::{PartitionReader, SourceEvent};
+use crate::data::{Row, Value};
+use crate::plan::LogicalPlan;
+
+/// Where a row stands in its source's order: `(record, line)`. For sources fed by the leader
+/// the record is the row's position in the feed and the line is 0; for files the record is the
+/// file's position in the listing and the line the row's position in the file.
+type Order = (u64, u64);
+
+/// Rows with their place in the source's order.
+type Ordered<'s> = VecCollection<'s, u64, (Order, Row), isize>;
+
+/// Builds the upsert table of `input` keyed by the columns at `keys`.
+pub(super) fn upsert_table<'s>(
+    input: &LogicalPlan,
+    keys: Vec<usize>,
+    scope: Scope<'s, u64>,
+    compiled: &mut Compiled<'s>,
+) -> Rows<'s> {
+    let changes = ordered(input, scope, compiled).flat_map(move |(order, row)| {
+        let key: Row = keys
+            .iter()
+            .map(|&i| row.get(i).cloned().unwrap_or(Value::Null))
+            .collect();
+        if key.iter().any(Value::is_null) {
+            return None;
+        }
+        // A tombstone: every column but the key is null (a table of key columns has none).
+        let tombstone = row.len() > keys.len()
+            && row
+                .iter()
+                .enumerate()
+                .all(|(i, v)| keys.contains(&i) || v.is_null());
+        Some((key, (order, (!tombstone).then_some(row))))
+    });
+    tidewater_operators::upsert(changes, "UpsertTable").map(|(_, row)| row)
+}
+
+/// Compiles an upsert table's input (a source under filters and projections without a
+/// generator, as `LogicalPlan::upsert_table` checks), tagging each row with its order.
+fn ordered<'s>(plan: &LogicalPlan, scope: Scope<'s, u64>, compiled: &mut Compiled<'s>) -> Ordered<'s> {
+    match plan {
+        LogicalPlan::Source { id, source, .. } => {
+            let (session, records) = scope.new_collection::<Row, isize>();
+            compiled.inputs.insert(*id, session);
+            // Only the leader feeds the input, in the order its reader handed the records
+            // over, and nothing reorders them before this counter.
+            let mut next = 0u64;
+            let numbered = records.map(move |row| {
+                next += 1;
+                ((next, 0), row)
+            });
+            match source.partition_reader() {
+                None => spread(numbered, scope.peers()),
+                Some(reader) => {
+                    let index = compiled.sources.iter().position(|(s, _)| s == id).unwrap_or(0);
+                    let (rows, events) = read_ordered(numbered, reader, index, scope.peers());
+                    compiled.events.push(events);
+                    rows
+                }
+            }
+        }
+        LogicalPlan::Project { .. } | LogicalPlan::Filter { .. } => {
+            let (base, pipeline) = Pipeline::peel(plan);
+            ordered(base, scope, compiled).flat_map(move |(order, row)| {
+                let mut out = Vec::new();
+                pipeline.run(row, &mut |r| out.push((order, r)));
+                out
+            })
+        }
+        // Not reached (upsert_table refuses other inputs); every row keeps one order.
+        _ => compile(plan, scope, compiled).map(|row| ((0, 0), row)),
+    }
+}
+
+/// Reads numbered work items (files) where their hash sends them; each row's order is the
+/// item's number and its position in the item.
+fn read_ordered<'s>(
+    items: Ordered<'s>,
+    reader: Arc<dyn PartitionReader>,
+    source: usize,
+    peers: usize,
+) -> (Ordered<'s>, VecCollection<'s, u64, SourceEvent, isize>) {
+    let items = if peers > 1 {
+        items
+            .inner
+            .exchange(|((_, item), _, _)| item.hashed())
+            .as_collection()
+    } else {
+        items
+    };
+    let read = items.flat_map(move |((number, _), item)| {
+        let (mut rows, mut events) = (Vec::new(), Vec::new());
+        reader.read(&item, source, &mut rows, &mut events);
+        rows.into_iter()
+            .enumerate()
+            .map(|(line, row)| Ok(((number, line as u64), row)))
+            .chain(events.into_iter().map(Err))
+            .collect::<Vec<Result<(Order, Row), SourceEvent>>>()
+    });
+    let events = read.clone().flat_map(Result::err);
+    (read.flat_map(Result::ok), events)
+}
