@@ -59,7 +59,7 @@ enum Cmd {
     Compare {
         #[command(flatten)]
         workload: Workload,
-        /// Comma-separated engines: tidewater, microbatch, microbatch-versioned, loop, spark.
+        /// Comma-separated engines: tidewater, dstream, microbatch, microbatch-versioned, loop, spark.
         #[arg(long, default_value = "tidewater,loop", value_delimiter = ',')]
         engines: Vec<String>,
         /// Worker counts to run `tidewater` with.
@@ -96,7 +96,7 @@ enum Cmd {
     },
 }
 
-const ENGINES: &str = "tidewater, microbatch, microbatch-versioned, loop, spark";
+const ENGINES: &str = "tidewater, dstream, microbatch, microbatch-versioned, loop, spark";
 
 const WORKLOADS: &str = "wordcount, join, latency";
 
@@ -135,6 +135,7 @@ fn word_count(
         "microbatch" => Ok(engines::microbatch::word_count(&lines, lines_per_epoch, false)),
         "microbatch-versioned" => Ok(engines::microbatch::word_count(&lines, lines_per_epoch, true)),
         "tidewater" => engines::tidewater::word_count(&lines, lines_per_epoch, workers),
+        "dstream" => engines::dstream::word_count(&lines, lines_per_epoch, workers),
         "spark" => {
             let config = engines::spark::SparkConfig {
                 workers,
@@ -260,10 +261,15 @@ fn plan(
         };
         return Ok(Plan::Skip(reason.to_string()));
     }
+    if engine == "dstream" && workload != "wordcount" {
+        return Ok(Plan::Skip(
+            "the dstream engine runs the wordcount workload only".to_string(),
+        ));
+    }
     Ok(Plan::Run(match engine {
-        "tidewater" => workers
+        "tidewater" | "dstream" => workers
             .iter()
-            .map(|w| one(&format!("tidewater-w{w}"), *w, 0))
+            .map(|w| one(&format!("{engine}-w{w}"), *w, 0))
             .collect(),
         "loop" | "microbatch" | "microbatch-versioned" => vec![one(engine, 1, 0)],
         "spark" => match engines::spark::available() {

@@ -1,6 +1,7 @@
 //! The engines a workload can run on. Each runs in its own process (see `main.rs`) and
 //! reports an [`EngineRun`].
 
+pub mod dstream;
 pub mod hashmap_loop;
 pub mod latency;
 pub mod microbatch;
