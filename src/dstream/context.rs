@@ -160,7 +160,7 @@ impl StreamingContext {
         let mut options = Options::default();
         options.set("host", host);
         options.set("port", port);
-        let source = match SocketSource::from_options(&options) {
+        let source = match SocketSource::from_options(&options, None) {
             Ok(source) => source,
             // Both options are set just above, with valid values.
             Err(e) => unreachable!("socket options: {e}"),
