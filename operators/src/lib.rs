@@ -7,11 +7,13 @@
 #![deny(missing_docs)]
 
 pub mod aggregate;
+pub mod epoch_reduce;
 pub mod keyed_epochs;
 pub mod lookup_join;
 pub mod upsert;
 
 pub use aggregate::{aggregate_append_only_flat, AggregateAppendOnly, Aggregation, Count, Max, Sum};
+pub use epoch_reduce::epoch_reduce;
 pub use keyed_epochs::{keyed_epochs, EpochInput, EpochSchedule};
 pub use lookup_join::lookup_join;
 pub use upsert::upsert;

@@ -149,7 +149,12 @@ impl<'s> BuildCtx<'s> {
 
     /// A collection holding one `()` in every batch.
     pub(crate) fn clock(&mut self) -> Coll<'s, ()> {
-        Built::arrivals(self.clock.to_collection(self.scope)).contents()
+        Built::arrivals(self.clock_arrivals()).contents()
+    }
+
+    /// One `()` inserted at every batch (the arrivals of [`clock`](Self::clock)).
+    pub(crate) fn clock_arrivals(&mut self) -> Coll<'s, ()> {
+        self.clock.to_collection(self.scope)
     }
 
     pub(crate) fn finish(self) -> BuiltGraph {

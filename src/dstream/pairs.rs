@@ -11,6 +11,7 @@ use super::graph::{build_fn, BuildCtx, Built, Data};
 use super::stream::{expand, fold};
 use super::DStream;
 use crate::error::Result;
+use tidewater_operators::epoch_reduce;
 
 /// One side of a cogroup, tagged.
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
@@ -45,14 +46,21 @@ impl<K: Data, V: Data> DStream<(K, V)> {
         F: Fn(V, V) -> V + Send + Sync + 'static,
     {
         let f = Arc::new(f);
-        self.derive_contents(move |_cx, pairs| {
+        let parent = self.build.clone();
+        self.derive(build_fn(move |cx: &mut BuildCtx<'_>| {
             let f = f.clone();
-            pairs.reduce(move |_key, values, out| {
-                if let Some(total) = fold(values, &*f) {
-                    out.push((total, 1))
-                }
-            })
-        })
+            match parent(cx).one_batch_arrivals() {
+                // Each batch's own elements: folded per batch in a hash map, each worker's
+                // share first, so the exchange carries one partial per key and worker.
+                Ok(records) => Built::arrivals(epoch_reduce(records, "ReduceByKey", move |a, b| f(a, b))),
+                // Windows and the like: differential's reduce over the batch's contents.
+                Err(other) => Built::Contents(other.contents().reduce(move |_key, values, out| {
+                    if let Some(total) = fold(values, &*f) {
+                        out.push((total, 1))
+                    }
+                })),
+            }
+        }))
     }
 
     /// Each batch's values of a key, sorted.

@@ -8,6 +8,7 @@ use super::output::{print_action, save_action, Output, Time};
 use super::show::Show;
 use crate::connectors::SinkError;
 use crate::error::{Error, Result};
+use tidewater_operators::epoch_reduce;
 
 /// A discretized stream: one batch of `T`s per batch interval, like Spark's `DStream[T]`.
 ///
@@ -134,16 +135,30 @@ impl<T: Data> DStream<T> {
 
     /// Each batch's number of elements: one element per batch, 0 for an empty batch.
     pub fn count(&self) -> DStream<u64> {
-        self.derive_contents(|cx, contents| {
-            let zero = cx.clock().map(|()| ((), 0u64));
-            contents
-                .map(|_| ((), 1u64))
-                .concat(zero)
-                .reduce(|_unit, ones, out| {
-                    out.push((ones.iter().map(|(v, n)| **v * *n as u64).sum::<u64>(), 1))
-                })
-                .map(|((), n)| n)
-        })
+        let parent = self.build.clone();
+        self.derive(build_fn(move |cx: &mut BuildCtx<'_>| {
+            match parent(cx).one_batch_arrivals() {
+                // Each batch's own elements: a hash fold per batch, no arrangement.
+                Ok(records) => {
+                    let zero = cx.clock_arrivals().map(|()| ((), 0u64));
+                    let ones = records.map(|_| ((), 1u64)).concat(zero);
+                    Built::arrivals(epoch_reduce(ones, "Count", |a, b| a + b).map(|((), n)| n))
+                }
+                Err(other) => {
+                    let zero = cx.clock().map(|()| ((), 0u64));
+                    Built::Contents(
+                        other
+                            .contents()
+                            .map(|_| ((), 1u64))
+                            .concat(zero)
+                            .reduce(|_unit, ones, out| {
+                                out.push((ones.iter().map(|(v, n)| **v * *n as u64).sum::<u64>(), 1))
+                            })
+                            .map(|((), n)| n),
+                    )
+                }
+            }
+        }))
     }
 
     /// Each batch's elements folded with `f` (associative and commutative); an empty batch
@@ -152,23 +167,12 @@ impl<T: Data> DStream<T> {
     where
         F: Fn(T, T) -> T + Send + Sync + 'static,
     {
-        let f = Arc::new(f);
-        self.derive_contents(move |_cx, contents| {
-            let f = f.clone();
-            contents
-                .map(|x| ((), x))
-                .reduce(move |_unit, values, out| {
-                    if let Some(total) = fold(values, &*f) {
-                        out.push((total, 1))
-                    }
-                })
-                .map(|((), x)| x)
-        })
+        self.map(|x| ((), x)).reduce_by_key(f).map(|((), x)| x)
     }
 
     /// How often each distinct element occurs in each batch.
     pub fn count_by_value(&self) -> DStream<(T, u64)> {
-        self.derive_contents(|_cx, contents| contents.count().map(|(x, n)| (x, n as u64)))
+        self.map(|x| (x, 1u64)).reduce_by_key(|a, b| a + b)
     }
 
     /// Each batch replaced by `f` of the batch (its elements, sorted), called for every batch,
