@@ -22,6 +22,9 @@ use timely::dataflow::Stream;
 use timely::order::TotalOrder;
 use timely::progress::Timestamp;
 
+/// A timely stream of keyed differential updates.
+type Updates<'scope, T, K, V> = Stream<'scope, T, Vec<((K, V), T, isize)>>;
+
 /// The partial values of one time, with the capability to emit them at it.
 type Partials<T, K, V> = (Capability<T>, foldhash::HashMap<K, Option<V>>);
 
@@ -82,11 +85,11 @@ where
 /// One fold: the records of each time are folded per key as they arrive over `pact`, and
 /// emitted once the input is complete through the time.
 fn fold_by_time<'scope, T, K, V, F, P>(
-    input: Stream<'scope, T, Vec<((K, V), T, isize)>>,
+    input: Updates<'scope, T, K, V>,
     pact: P,
     name: &str,
     combine: F,
-) -> Stream<'scope, T, Vec<((K, V), T, isize)>>
+) -> Updates<'scope, T, K, V>
 where
     T: Timestamp + TotalOrder,
     K: ExchangeData + Hash,
