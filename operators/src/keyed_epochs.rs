@@ -223,8 +223,7 @@ where
 }
 
 /// Calls the logic for the keys with values, then (with `visit_idle`) for the other keys with
-/// state, and forgets the keys whose state the logic cleared. Keys are visited in their order,
-/// so the output does not depend on hashing.
+/// state, and forgets the keys whose state the logic cleared.
 fn visit_keys<K, V, S, O, F>(
     epoch: u64,
     mut with_values: Vec<(K, Vec<(V, isize)>)>,
@@ -233,18 +232,13 @@ fn visit_keys<K, V, S, O, F>(
     logic: &mut F,
     out: &mut Vec<(O, isize)>,
 ) where
-    K: Ord + Hash + Clone,
+    K: Hash + Eq + Clone,
     F: FnMut(u64, &K, &[(V, isize)], &mut Option<S>, &mut Vec<(O, isize)>),
 {
     if visit_idle {
-        let mut idle: Vec<K> = states
-            .keys()
-            .filter(|k| with_values.binary_search_by(|(key, _)| key.cmp(k)).is_err())
-            .cloned()
-            .collect();
-        idle.sort();
+        let busy: foldhash::HashSet<&K> = with_values.iter().map(|(k, _)| k).collect();
+        let idle: Vec<K> = states.keys().filter(|k| !busy.contains(k)).cloned().collect();
         with_values.extend(idle.into_iter().map(|k| (k, Vec::new())));
-        with_values.sort_by(|a, b| a.0.cmp(&b.0));
     }
     for (key, values) in with_values {
         let mut state = states.remove(&key);
@@ -255,24 +249,24 @@ fn visit_keys<K, V, S, O, F>(
     }
 }
 
-/// Groups `(key, value, diff)` updates by key (keys sorted), each key's values consolidated.
-fn group_by_key<K: Ord, V: Ord>(mut updates: Vec<(K, V, isize)>) -> Vec<(K, Vec<(V, isize)>)> {
-    updates.sort_by(|a, b| (&a.0, &a.1).cmp(&(&b.0, &b.1)));
-    let mut grouped: Vec<(K, Vec<(V, isize)>)> = Vec::new();
+/// Groups `(key, value, diff)` updates by key, each key's values consolidated (sorted). Keys
+/// come in hash order: which key the logic sees first never shows in the output, a set.
+fn group_by_key<K: Hash + Eq, V: Ord>(updates: Vec<(K, V, isize)>) -> Vec<(K, Vec<(V, isize)>)> {
+    let mut grouped: foldhash::HashMap<K, Vec<(V, isize)>> = Default::default();
     for (key, value, diff) in updates {
-        match grouped.last_mut() {
-            Some((last, values)) if *last == key => match values.last_mut() {
-                Some((v, d)) if *v == value => *d += diff,
-                _ => values.push((value, diff)),
-            },
-            _ => grouped.push((key, vec![(value, diff)])),
-        }
+        grouped.entry(key).or_default().push((value, diff));
     }
-    for (_, values) in grouped.iter_mut() {
-        values.retain(|(_, d)| *d != 0);
-    }
-    grouped.retain(|(_, values)| !values.is_empty());
     grouped
+        .into_iter()
+        .filter_map(|(key, mut values)| {
+            if values.len() > 1 {
+                consolidate(&mut values);
+            } else {
+                values.retain(|(_, d)| *d != 0);
+            }
+            (!values.is_empty()).then_some((key, values))
+        })
+        .collect()
 }
 
 /// Sorts and sums equal values, dropping those whose multiplicity is zero.
@@ -294,7 +288,7 @@ mod tests {
     use super::{consolidate, group_by_key};
 
     #[test]
-    fn grouping_sorts_keys_and_cancels_values() {
+    fn grouping_consolidates_and_cancels_values() {
         let grouped = group_by_key(vec![
             ("b", 1, 1),
             ("a", 2, 1),
