@@ -9,61 +9,23 @@
 //! command in each process, with its own `--process`):
 //! `--workers 2 --processes 2 --process 0 --hostfile hosts.txt`
 
-use std::time::Duration;
+mod dstream_common;
 
 use clap::Parser;
-use tidewater::dstream::{StreamingConfig, StreamingContext};
-use tidewater::runtime::ClusterConfig;
+use dstream_common::StreamArgs;
 
 /// Counts the words of each batch read from a socket.
 #[derive(Parser, Debug)]
 struct Args {
-    /// The server to read lines from.
-    #[arg(long, default_value = "localhost")]
-    host: String,
-    /// The server's port.
-    #[arg(long, default_value_t = 9999)]
-    port: u16,
-    /// The batch interval in milliseconds.
-    #[arg(long, default_value_t = 1000)]
-    batch_ms: u64,
-    /// Worker threads per process.
-    #[arg(long, default_value_t = 1)]
-    workers: usize,
-    /// Processes in a cluster run.
-    #[arg(long, default_value_t = 1)]
-    processes: usize,
-    /// This process's index in a cluster run.
-    #[arg(long, default_value_t = 0)]
-    process: usize,
-    /// One host:port per process.
-    #[arg(long)]
-    hostfile: Option<std::path::PathBuf>,
+    #[command(flatten)]
+    stream: StreamArgs,
 }
 
 fn main() -> anyhow::Result<()> {
     let args = Args::parse();
-    let cluster = ClusterConfig {
-        workers: args.workers,
-        processes: args.processes,
-        process: args.process,
-        hostfile: args.hostfile.clone(),
-    };
-    let conf = StreamingConfig::new()
-        .app_name("NetworkWordCount")
-        .cluster(cluster);
-    let ssc = StreamingContext::new(conf, Duration::from_millis(args.batch_ms))?;
-
-    let lines = ssc.socket_text_stream(&args.host, args.port);
-    let words = lines.flat_map(|line: String| {
-        line.split(' ')
-            .filter(|w| !w.is_empty())
-            .map(String::from)
-            .collect::<Vec<_>>()
-    });
+    let (ssc, words) = args.stream.words("NetworkWordCount")?;
     let word_counts = words.map(|word| (word, 1u64)).reduce_by_key(|a, b| a + b);
     word_counts.print_n(usize::MAX);
-
     ssc.start()?;
     ssc.await_termination()?;
     Ok(())

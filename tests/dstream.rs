@@ -100,6 +100,24 @@ fn counts<'a>(words: impl IntoIterator<Item = &'a String>) -> BTreeMap<String, u
     counts
 }
 
+/// The state function of a running total.
+fn add_to_total(values: &[u64], total: Option<&u64>) -> Option<u64> {
+    Some(total.copied().unwrap_or(0) + values.iter().sum::<u64>())
+}
+
+/// Every batch's running word counts, starting from `totals`.
+fn running_totals(input: &[Vec<String>], mut totals: BTreeMap<String, u64>) -> Vec<Vec<(String, u64)>> {
+    input
+        .iter()
+        .map(|b| {
+            for (w, n) in counts(b) {
+                *totals.entry(w).or_insert(0) += n;
+            }
+            totals.clone().into_iter().collect()
+        })
+        .collect()
+}
+
 fn pairs(words: &[String]) -> Vec<(String, u64)> {
     counts(words).into_iter().collect()
 }
@@ -357,26 +375,11 @@ fn joins_and_cogroup_match_nested_loops() {
 fn update_state_by_key_keeps_running_totals_and_removes_keys() {
     let input = word_batches(5, 14);
     // Running totals, as Spark's stateful word count.
-    let mut totals: BTreeMap<String, u64> = BTreeMap::new();
-    let reference: Vec<Vec<(String, u64)>> = input
-        .iter()
-        .map(|b| {
-            for (w, n) in counts(b) {
-                *totals.entry(w).or_insert(0) += n;
-            }
-            totals.clone().into_iter().collect()
-        })
-        .collect();
     check(
         "update_state_by_key",
         &input,
-        |s| {
-            s.map(|w| (w, 1u64))
-                .update_state_by_key(|values: &[u64], state: Option<&u64>| {
-                    Some(state.copied().unwrap_or(0) + values.iter().sum::<u64>())
-                })
-        },
-        &reference,
+        |s| s.map(|w| (w, 1u64)).update_state_by_key(add_to_total),
+        &running_totals(&input, BTreeMap::new()),
     );
     // A key is forgotten after two batches without it; the state counts its batches.
     let mut state: BTreeMap<String, (u64, u64)> = BTreeMap::new();
@@ -426,26 +429,13 @@ fn update_state_by_key_keeps_running_totals_and_removes_keys() {
     );
     // Initial states count from where they start.
     let initial = vec![("w0".to_string(), 100u64), ("zz".to_string(), 7)];
-    let mut totals: BTreeMap<String, u64> = initial.iter().cloned().collect();
-    let reference: Vec<Vec<(String, u64)>> = input
-        .iter()
-        .map(|b| {
-            for (w, n) in counts(b) {
-                *totals.entry(w).or_insert(0) += n;
-            }
-            totals.clone().into_iter().collect()
-        })
-        .collect();
+    let reference = running_totals(&input, initial.iter().cloned().collect());
     check(
         "update_state_by_key_with_initial",
         &input,
         move |s| {
-            s.map(|w| (w, 1u64)).update_state_by_key_with_initial(
-                |values: &[u64], state: Option<&u64>| {
-                    Some(state.copied().unwrap_or(0) + values.iter().sum::<u64>())
-                },
-                initial.clone(),
-            )
+            s.map(|w| (w, 1u64))
+                .update_state_by_key_with_initial(add_to_total, initial.clone())
         },
         &reference,
     );
@@ -660,24 +650,13 @@ fn windows_of_windows_and_of_stateful_streams() {
         &tumbling,
     );
     // A window over running totals: the states of the last two batches.
-    let mut totals: BTreeMap<String, u64> = BTreeMap::new();
-    let snapshots: Vec<Vec<(String, u64)>> = input
-        .iter()
-        .map(|b| {
-            for (w, n) in counts(b) {
-                *totals.entry(w).or_insert(0) += n;
-            }
-            totals.clone().into_iter().collect()
-        })
-        .collect();
+    let snapshots = running_totals(&input, BTreeMap::new());
     check(
         "window over update_state_by_key",
         &input,
         |s| {
             s.map(|w| (w, 1u64))
-                .update_state_by_key(|v: &[u64], s: Option<&u64>| {
-                    Some(s.copied().unwrap_or(0) + v.iter().sum::<u64>())
-                })
+                .update_state_by_key(add_to_total)
                 .window(batches(2), batches(2))
                 .expect("window")
         },

@@ -126,19 +126,25 @@ fn example(name: &str) -> PathBuf {
     path
 }
 
+/// An example reading the server at `port` with 20 ms batches.
+fn example_command(name: &str, port: u16) -> Command {
+    let mut command = Command::new(example(name));
+    command.args([
+        "--host",
+        "127.0.0.1",
+        "--port",
+        &port.to_string(),
+        "--batch-ms",
+        "20",
+    ]);
+    command
+}
+
 /// Runs an example against a local server serving `lines`; returns its printed batches, each
 /// a map of the `(word,count)` lines under one `Time: ... ms` header.
 fn run_example(name: &str, lines: &[String], extra: &[&str]) -> Vec<BTreeMap<String, u64>> {
     let server = TextServer::start(lines.to_vec(), 50, Duration::from_millis(3)).expect("server starts");
-    let output = Command::new(example(name))
-        .args([
-            "--host",
-            "127.0.0.1",
-            "--port",
-            &server.port().to_string(),
-            "--batch-ms",
-            "20",
-        ])
+    let output = example_command(name, server.port())
         .args(extra)
         .output()
         .expect("example runs");
@@ -330,15 +336,7 @@ fn two_processes_give_the_running_totals_of_one() {
     .expect("hostfile");
     let server = TextServer::start(lines.clone(), 50, Duration::from_millis(3)).expect("server starts");
     let process = |index: &str| {
-        Command::new(example("dstream_stateful_wordcount"))
-            .args([
-                "--host",
-                "127.0.0.1",
-                "--port",
-                &server.port().to_string(),
-                "--batch-ms",
-                "20",
-            ])
+        example_command("dstream_stateful_wordcount", server.port())
             .args(["--workers", "2", "--processes", "2", "--process", index])
             .arg("--hostfile")
             .arg(&hostfile)

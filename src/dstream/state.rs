@@ -52,6 +52,26 @@ fn contents_schedule(slide: u64) -> EpochSchedule {
     }
 }
 
+/// The change of a key's value from `before` to `after`, as `-old` and `+new` updates of
+/// `wrap(key, value)`; nothing when it did not change.
+pub(crate) fn push_change<K: Clone, V: PartialEq, T>(
+    out: &mut Vec<(T, isize)>,
+    key: &K,
+    before: Option<V>,
+    after: Option<V>,
+    wrap: impl Fn(K, V) -> T,
+) {
+    if before == after {
+        return;
+    }
+    if let Some(old) = before {
+        out.push((wrap(key.clone(), old), -1));
+    }
+    if let Some(new) = after {
+        out.push((wrap(key.clone(), new), 1));
+    }
+}
+
 /// `initial` as state changes at epoch 0, contributed once (by worker 0).
 fn initial_states<'s, K: Data, S: Data>(cx: &BuildCtx<'s>, initial: &[(K, S)]) -> Coll<'s, (K, S)> {
     let initial = if cx.scope.index() == 0 {
@@ -205,13 +225,9 @@ impl<K: Data, V: Data> DStream<(K, V)> {
                         .flat_map(|(v, n)| std::iter::repeat_n(v, (*n).max(0) as usize).cloned())
                         .collect();
                     let new = f(&values, state.as_ref());
+                    // Compared before cloning: most keys' states do not change in a batch.
                     if new != *state {
-                        if let Some(old) = state.take() {
-                            out.push(((key.clone(), old), -1));
-                        }
-                        if let Some(new) = &new {
-                            out.push(((key.clone(), new.clone()), 1));
-                        }
+                        push_change(out, key, state.take(), new.clone(), |k, s| (k, s));
                     }
                     *state = new;
                 },
@@ -282,14 +298,7 @@ impl<K: Data, V: Data> DStream<(K, V)> {
                         *state = current.value.map(|s| (s, epoch));
                     }
                     let after = state.as_ref().map(|(s, _)| s.clone());
-                    if before != after {
-                        if let Some(old) = before {
-                            out.push((Emitted::State(key.clone(), old), -1));
-                        }
-                        if let Some(new) = after {
-                            out.push((Emitted::State(key.clone(), new), 1));
-                        }
-                    }
+                    push_change(out, key, before, after, Emitted::State);
                 },
             );
             let initial = initial_states(cx, &initial).map(|(k, s)| Emitted::State(k, s));

@@ -15,6 +15,7 @@ use std::time::Duration;
 use tidewater_operators::keyed_epochs::{keyed_epochs, EpochInput, EpochSchedule};
 
 use super::graph::{build_fn, BuildCtx, Built, Data};
+use super::state::push_change;
 use super::DStream;
 use crate::error::{Error, Result};
 
@@ -158,14 +159,7 @@ impl<K: Data, V: Data> DStream<(K, V)> {
                     }
                     *state = value.filter(|_| count > 0).map(|v| (v, count));
                     let after = state.as_ref().map(|(v, _)| v.clone());
-                    if before != after {
-                        if let Some(old) = before {
-                            out.push(((key.clone(), old), -1));
-                        }
-                        if let Some(new) = after {
-                            out.push(((key.clone(), new), 1));
-                        }
-                    }
+                    push_change(out, key, before, after, |k, v| (k, v));
                 },
             );
             Built::Contents(changes)
