@@ -194,12 +194,14 @@ fn latency(workload: &Workload, engine: &str, workers: usize) -> anyhow::Result<
     match engine {
         "loop" => engines::latency::hashmap_loop(lines, workload.rate),
         "tidewater" => engines::latency::tidewater(lines, workload.rate, workers),
+        "microbatch" => engines::latency::microbatch(lines, workload.rate),
+        "dstream" => engines::latency::dstream(lines, workload.rate, workers),
         other => bail!("engine `{other}` does not run the latency workload; it runs on: {LATENCY_ENGINES}"),
     }
 }
 
 /// The engines of the `latency` workload.
-const LATENCY_ENGINES: &str = "tidewater, loop";
+const LATENCY_ENGINES: &str = "tidewater, dstream, microbatch, loop";
 
 /// Runs one engine in a child process, so that its memory is measured alone.
 fn run_child(workload: &Workload, variant: &Variant) -> anyhow::Result<EngineRun> {
@@ -261,9 +263,9 @@ fn plan(
         };
         return Ok(Plan::Skip(reason.to_string()));
     }
-    if engine == "dstream" && workload != "wordcount" {
+    if engine == "dstream" && workload == "join" {
         return Ok(Plan::Skip(
-            "the dstream engine runs the wordcount workload only".to_string(),
+            "the dstream engine runs the wordcount and latency workloads only".to_string(),
         ));
     }
     Ok(Plan::Run(match engine {

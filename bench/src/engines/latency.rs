@@ -20,9 +20,11 @@ use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
+use tidewater::dstream::{State, StateSpec, StreamingConfig, StreamingContext};
 use tidewater::prelude::*;
 
 use super::hashmap_loop::WordCounts;
+use super::microbatch::BatchWordCount;
 use super::EngineRun;
 use crate::data::WORDS_PER_LINE;
 use crate::digest::Digest;
@@ -201,12 +203,18 @@ pub fn tidewater(lines: Vec<String>, rate: u64, workers: usize) -> anyhow::Resul
     finish(&sent, &state.epochs, epoch_ms, digest)
 }
 
-/// `loop`: a thread reads the socket line by line into a channel; the consumer blocks for one
-/// line, then takes every line already in the channel, counts them as one epoch, builds the
-/// epoch's changed words with their new counts (sorted), and records the instant.
-pub fn hashmap_loop(lines: Vec<String>, rate: u64) -> anyhow::Result<EngineRun> {
-    let server = LineServer::start(lines, rate)?;
-    let stream = TcpStream::connect(("127.0.0.1", server.port))?;
+/// What an engine that batches the lines available at each moment records: per epoch, its
+/// output instant and the lines consumed, and its processing time.
+struct Epochs {
+    epochs: Vec<(Instant, usize)>,
+    epoch_ms: Vec<f64>,
+}
+
+/// Reads the server at `port` on a thread, line by line into a channel; blocks for one line,
+/// then takes every line already in the channel as one epoch, hands it to `process` with its
+/// epoch number, and records the instant `process` returns. Ends when the server closes.
+fn available_batches(port: u16, mut process: impl FnMut(&[String], u64)) -> anyhow::Result<Epochs> {
+    let stream = TcpStream::connect(("127.0.0.1", port))?;
     let (tx, rx) = mpsc::channel::<String>();
     let reader = std::thread::spawn(move || -> std::io::Result<()> {
         for line in BufReader::with_capacity(1 << 16, stream).lines() {
@@ -216,34 +224,112 @@ pub fn hashmap_loop(lines: Vec<String>, rate: u64) -> anyhow::Result<EngineRun> 
         }
         Ok(())
     });
-    let mut counts = WordCounts::default();
-    let mut output: Vec<(String, i64)> = Vec::new();
-    let mut epochs = Vec::new();
-    let mut epoch_ms = Vec::new();
+    let mut recorded = Epochs {
+        epochs: Vec::new(),
+        epoch_ms: Vec::new(),
+    };
     let mut consumed = 0;
     let mut batch = Vec::new();
     while let Ok(first) = rx.recv() {
         batch.push(first);
         batch.extend(rx.try_iter());
         let started = Instant::now();
-        let epoch = epochs.len() as u64;
-        for line in &batch {
-            counts.add_line(line, epoch);
-        }
-        output.extend(counts.finish_epoch());
+        process(&batch, recorded.epochs.len() as u64);
         consumed += batch.len();
         batch.clear();
-        output.clear();
         let done = Instant::now();
-        epochs.push((done, consumed));
-        epoch_ms.push(done.duration_since(started).as_secs_f64() * 1e3);
+        recorded.epochs.push((done, consumed));
+        recorded
+            .epoch_ms
+            .push(done.duration_since(started).as_secs_f64() * 1e3);
     }
     reader
         .join()
         .map_err(|_| anyhow::anyhow!("the reader panicked"))??;
+    Ok(recorded)
+}
+
+/// `loop`: each epoch is the lines available when the previous one finished; it counts them
+/// and builds the epoch's changed words with their new counts (sorted).
+pub fn hashmap_loop(lines: Vec<String>, rate: u64) -> anyhow::Result<EngineRun> {
+    let server = LineServer::start(lines, rate)?;
+    let mut counts = WordCounts::default();
+    let mut output: Vec<(String, i64)> = Vec::new();
+    let recorded = available_batches(server.port, |batch, epoch| {
+        for line in batch {
+            counts.add_line(line, epoch);
+        }
+        output.extend(counts.finish_epoch());
+        output.clear();
+    })?;
     let sent = server.sent()?;
     let digest = final_digest(counts.totals());
-    finish(&sent, &epochs, epoch_ms, digest)
+    finish(&sent, &recorded.epochs, recorded.epoch_ms, digest)
+}
+
+/// `microbatch`: Spark's execution with its default trigger (a batch starts as soon as the
+/// previous one ends, with every line available then): per batch the hash aggregate and the
+/// state store's read-modify-write of `microbatch::BatchWordCount`.
+pub fn microbatch(lines: Vec<String>, rate: u64) -> anyhow::Result<EngineRun> {
+    let server = LineServer::start(lines, rate)?;
+    let mut engine = BatchWordCount::new(false);
+    let mut totals: StdHashMap<String, i64> = StdHashMap::new();
+    let recorded = available_batches(server.port, |batch, _epoch| {
+        let mut partial = foldhash::HashMap::default();
+        let mut updated = Vec::new();
+        engine.batch(batch, &mut partial, &mut updated);
+        for (word, count) in updated {
+            totals.insert(word.to_string(), count);
+        }
+    })?;
+    let sent = server.sent()?;
+    let digest = final_digest(totals.iter().map(|(w, c)| (w.as_str(), *c)));
+    finish(&sent, &recorded.epochs, recorded.epoch_ms, digest)
+}
+
+/// The batch interval of the `dstream` engine: Spark Streaming's batches are fixed intervals,
+/// so a line waits on average half of one before its batch starts.
+pub const DSTREAM_BATCH: Duration = Duration::from_millis(10);
+
+/// `dstream`: the DStream API's running word count (`map_with_state`, then the batch's last
+/// count per word) over `socket_text_stream`, one batch every [`DSTREAM_BATCH`].
+pub fn dstream(lines: Vec<String>, rate: u64, workers: usize) -> anyhow::Result<EngineRun> {
+    let server = LineServer::start(lines, rate)?;
+    let ssc = StreamingContext::new(StreamingConfig::new().workers(workers), DSTREAM_BATCH)?;
+    let running = StateSpec::function(|word: &String, one: Option<u64>, count: &mut State<u64>| {
+        let n = count.get().copied().unwrap_or(0) + one.unwrap_or(0);
+        count.update(n);
+        (word.clone(), n)
+    });
+    let changed = ssc
+        .socket_text_stream("127.0.0.1", server.port)
+        .flat_map(|line: String| line.split(' ').map(String::from).collect::<Vec<_>>())
+        .map(|word| (word, 1u64))
+        .map_with_state(running)
+        .reduce_by_key(u64::max);
+    let state = Arc::new(Mutex::new((SinkState::default(), Vec::new())));
+    let sink = state.clone();
+    changed.foreach_rdd(move |rdd, _time| {
+        let started = Instant::now();
+        if let Ok(mut guard) = sink.lock() {
+            let (state, epoch_ms) = &mut *guard;
+            for (word, count) in rdd {
+                let count = *count as i64;
+                let old = state.counts.insert(word.clone(), count).unwrap_or(0);
+                state.words += count - old;
+            }
+            let consumed = state.words as usize / WORDS_PER_LINE;
+            state.epochs.push((Instant::now(), consumed));
+            epoch_ms.push(started.elapsed().as_secs_f64() * 1e3);
+        }
+    });
+    ssc.start()?;
+    ssc.await_termination()?;
+    let sent = server.sent()?;
+    let guard = state.lock().map_err(|_| anyhow::anyhow!("sink lock"))?;
+    let (state, epoch_ms) = &*guard;
+    let digest = final_digest(state.counts.iter().map(|(w, c)| (w.as_str(), *c)));
+    finish(&sent, &state.epochs, epoch_ms.clone(), digest)
 }
 
 #[cfg(test)]
@@ -263,8 +349,13 @@ mod tests {
     fn engines_agree_on_the_final_counts() {
         let lines = crate::data::zipf_lines(3, 20_000, 500);
         let looped = hashmap_loop(lines.clone(), 20_000).unwrap();
-        let tide = tidewater(lines, 20_000, 2).unwrap();
+        let tide = tidewater(lines.clone(), 20_000, 2).unwrap();
+        let batched = microbatch(lines.clone(), 20_000).unwrap();
+        let discretized = dstream(lines, 20_000, 2).unwrap();
         assert_eq!(looped.digest, tide.digest);
+        assert_eq!(looped.digest, batched.digest);
+        assert_eq!(looped.digest, discretized.digest);
         assert!(tide.latency_p50_ms.is_some() && looped.latency_p99_ms.is_some());
+        assert!(batched.latency_p50_ms.is_some() && discretized.latency_p50_ms.is_some());
     }
 }

@@ -94,36 +94,62 @@ impl<V: Clone> StateStore<V> {
     }
 }
 
-/// Runs the word count over `lines`, `lines_per_epoch` lines a batch, with a state store that
-/// is updated in place or, when `versioned`, copied per batch.
-pub fn word_count(lines: &[String], lines_per_epoch: usize, versioned: bool) -> EngineRun {
-    let started = Instant::now();
-    let mut store = StateStore::new(versioned);
-    let mut digest = Digest::default();
-    let mut epoch_ms = Vec::new();
-    // Emptied, not freed, between batches (see the module's notes on memory).
-    let mut partial: HashMap<&str, i64> = HashMap::new();
-    let mut updated: Vec<(&str, i64)> = Vec::new();
-    for (epoch, batch) in lines.chunks(lines_per_epoch.max(1)).enumerate() {
-        let epoch_started = Instant::now();
+/// The word count's per-batch work, as Spark's plan does it: the batch's aggregate, then a
+/// read-modify-write of the state store for each of its keys.
+pub struct BatchWordCount {
+    store: StateStore,
+}
+
+impl BatchWordCount {
+    /// A store updated in place or, when `versioned`, copied per batch.
+    pub fn new(versioned: bool) -> Self {
+        BatchWordCount {
+            store: StateStore::new(versioned),
+        }
+    }
+
+    /// Runs one batch of `lines`: leaves its updated rows, sorted by word, in `updated`.
+    /// `partial` and `updated` are the caller's, emptied here, so that their memory outlives
+    /// the batch (see the module's notes on memory).
+    pub fn batch<'a>(
+        &mut self,
+        lines: &'a [String],
+        partial: &mut HashMap<&'a str, i64>,
+        updated: &mut Vec<(&'a str, i64)>,
+    ) {
         // 1. The batch's aggregate.
         partial.clear();
-        for line in batch {
+        for line in lines {
             for word in line.split(' ') {
                 *partial.entry(word).or_insert(0) += 1;
             }
         }
         // 2. Restore, merge, save.
-        store.begin();
+        self.store.begin();
         updated.clear();
-        for (&word, &count) in &partial {
-            let total = store.get(word).unwrap_or(0) + count;
-            store.put(word, total);
+        for (&word, &count) in partial.iter() {
+            let total = self.store.get(word).unwrap_or(0) + count;
+            self.store.put(word, total);
             updated.push((word, total));
         }
-        store.commit();
+        self.store.commit();
         // 3. The batch's output.
         updated.sort_unstable_by(|a, b| a.0.cmp(b.0));
+    }
+}
+
+/// Runs the word count over `lines`, `lines_per_epoch` lines a batch, with a state store that
+/// is updated in place or, when `versioned`, copied per batch.
+pub fn word_count(lines: &[String], lines_per_epoch: usize, versioned: bool) -> EngineRun {
+    let started = Instant::now();
+    let mut engine = BatchWordCount::new(versioned);
+    let mut digest = Digest::default();
+    let mut epoch_ms = Vec::new();
+    let mut partial: HashMap<&str, i64> = HashMap::new();
+    let mut updated: Vec<(&str, i64)> = Vec::new();
+    for (epoch, batch) in lines.chunks(lines_per_epoch.max(1)).enumerate() {
+        let epoch_started = Instant::now();
+        engine.batch(batch, &mut partial, &mut updated);
         digest.epoch(epoch as u64, updated.iter().copied());
         epoch_ms.push(epoch_started.elapsed().as_secs_f64() * 1e3);
     }
