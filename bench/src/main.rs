@@ -117,7 +117,7 @@ fn run_engine(
     match workload.workload.as_str() {
         "wordcount" => word_count(workload, engine, workers, shuffle_partitions),
         "join" => join_count(workload, engine, workers, shuffle_partitions),
-        "latency" => latency(workload, engine, workers),
+        "latency" => latency(workload, engine, workers, shuffle_partitions),
         other => bail!("unknown workload `{other}`; known: {WORKLOADS}"),
     }
 }
@@ -188,7 +188,12 @@ fn join_count(
 
 /// The `latency` workload: `--records` lines (of `WORDS_PER_LINE` words) sent over a socket at
 /// `--rate` lines per second.
-fn latency(workload: &Workload, engine: &str, workers: usize) -> anyhow::Result<EngineRun> {
+fn latency(
+    workload: &Workload,
+    engine: &str,
+    workers: usize,
+    shuffle_partitions: usize,
+) -> anyhow::Result<EngineRun> {
     let words = workload.records.saturating_mul(data::WORDS_PER_LINE);
     let lines = data::zipf_lines(workload.seed, words, workload.vocabulary);
     match engine {
@@ -196,12 +201,20 @@ fn latency(workload: &Workload, engine: &str, workers: usize) -> anyhow::Result<
         "tidewater" => engines::latency::tidewater(lines, workload.rate, workers),
         "microbatch" => engines::latency::microbatch(lines, workload.rate),
         "dstream" => engines::latency::dstream(lines, workload.rate, workers),
+        "spark" => engines::latency::spark(
+            lines,
+            workload.rate,
+            engines::spark::SparkConfig {
+                workers,
+                shuffle_partitions,
+            },
+        ),
         other => bail!("engine `{other}` does not run the latency workload; it runs on: {LATENCY_ENGINES}"),
     }
 }
 
 /// The engines of the `latency` workload.
-const LATENCY_ENGINES: &str = "tidewater, dstream, microbatch, loop";
+const LATENCY_ENGINES: &str = "tidewater, dstream, microbatch, loop, spark";
 
 /// Runs one engine in a child process, so that its memory is measured alone.
 fn run_child(workload: &Workload, variant: &Variant) -> anyhow::Result<EngineRun> {
@@ -255,13 +268,7 @@ fn plan(
         if !ENGINES.split(", ").any(|e| e == engine) {
             bail!("unknown engine `{engine}`; known: {ENGINES}");
         }
-        let reason = if engine == "spark" {
-            "not run for the latency workload (it would need its own socket client in PySpark; \
-             left out of this workload)"
-        } else {
-            "not implemented for the latency workload"
-        };
-        return Ok(Plan::Skip(reason.to_string()));
+        return Ok(Plan::Skip("not implemented for the latency workload".to_string()));
     }
     if engine == "dstream" && workload == "join" {
         return Ok(Plan::Skip(

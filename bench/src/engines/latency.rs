@@ -18,16 +18,20 @@ use std::net::{TcpListener, TcpStream};
 use std::sync::mpsc;
 use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
-use std::time::{Duration, Instant};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use tidewater::dstream::{State, StateSpec, StreamingConfig, StreamingContext};
 use tidewater::prelude::*;
 
 use super::hashmap_loop::WordCounts;
 use super::microbatch::BatchWordCount;
+use super::spark::SparkConfig;
 use super::EngineRun;
 use crate::data::WORDS_PER_LINE;
 use crate::digest::Digest;
+
+/// Tells the line server that the engine is ready for the timed lines.
+type Gate = Box<dyn Fn() -> bool + Send>;
 
 /// A line server: its port, and the thread that returns each line's send instant.
 struct LineServer {
@@ -38,6 +42,13 @@ struct LineServer {
 impl LineServer {
     /// Starts serving `lines` at `rate` lines per second to the first connection.
     fn start(lines: Vec<String>, rate: u64) -> anyhow::Result<Self> {
+        Self::start_gated(lines, rate, None)
+    }
+
+    /// As [`start`](Self::start), but after the first line (the warm-up line) waits until
+    /// `ready` says the engine has output it (at most two minutes), so that an engine's start-up
+    /// does not hold the timed lines back.
+    fn start_gated(lines: Vec<String>, rate: u64, ready: Option<Gate>) -> anyhow::Result<Self> {
         let listener = TcpListener::bind("127.0.0.1:0")?;
         let port = listener.local_addr()?.port();
         let thread = std::thread::spawn(move || -> std::io::Result<Vec<Instant>> {
@@ -45,10 +56,23 @@ impl LineServer {
             stream.set_nodelay(true)?;
             let mut out = BufWriter::with_capacity(1 << 16, stream);
             let mut sent = Vec::with_capacity(lines.len());
+            if let (Some(first), Some(ready)) = (lines.first(), ready) {
+                out.write_all(first.as_bytes())?;
+                out.write_all(b"\n")?;
+                out.flush()?;
+                sent.push(Instant::now());
+                let deadline = Instant::now() + Duration::from_secs(120);
+                while !ready() {
+                    if Instant::now() > deadline {
+                        return Err(std::io::Error::other("the engine never output the warm-up line"));
+                    }
+                    std::thread::sleep(Duration::from_millis(10));
+                }
+            }
             let rate = rate.max(1) as f64;
-            let started = Instant::now();
+            let (started, skip) = (Instant::now(), sent.len());
             while sent.len() < lines.len() {
-                let due = ((started.elapsed().as_secs_f64() * rate) as usize).min(lines.len());
+                let due = (skip + (started.elapsed().as_secs_f64() * rate) as usize).min(lines.len());
                 if due > sent.len() {
                     let now = Instant::now();
                     for line in &lines[sent.len()..due] {
@@ -76,11 +100,12 @@ impl LineServer {
     }
 }
 
-/// The latencies of all lines, ms: epoch `i` was output at `epochs[i].0` and had consumed the
-/// first `epochs[i].1` lines by its end. Lines that no epoch reports are left out.
+/// The latencies of all lines but the first (the warm-up line, which waits for the engine's
+/// start-up), ms: epoch `i` was output at `epochs[i].0` and had consumed the first
+/// `epochs[i].1` lines by its end. Lines that no epoch reports are left out.
 fn latencies_ms(sent: &[Instant], epochs: &[(Instant, usize)]) -> Vec<f64> {
     let mut latencies = Vec::with_capacity(sent.len());
-    let mut first = 0;
+    let mut first = 1;
     for &(output, end) in epochs {
         let end = end.min(sent.len());
         for send in &sent[first.min(end)..end] {
@@ -287,6 +312,39 @@ pub fn microbatch(lines: Vec<String>, rate: u64) -> anyhow::Result<EngineRun> {
     finish(&sent, &recorded.epochs, recorded.epoch_ms, digest)
 }
 
+/// `spark`: Spark Structured Streaming's socket word count (`bench/spark/latency.py`) in update
+/// mode with the default trigger. The timed lines start once Spark has output the warm-up line
+/// (its start-up takes seconds). Spark reports wall-clock instants; they are mapped onto this
+/// process's clock through one pair of readings of both clocks taken at the start.
+pub fn spark(lines: Vec<String>, rate: u64, config: SparkConfig) -> anyhow::Result<EngineRun> {
+    let total = lines.len();
+    let (anchor, anchor_wall) = (Instant::now(), SystemTime::now());
+    let anchor_ms = anchor_wall
+        .duration_since(UNIX_EPOCH)
+        .map_or(0.0, |d| d.as_secs_f64() * 1e3);
+    let work = tempfile::Builder::new()
+        .prefix("tidewater-bench-spark-")
+        .tempdir()?;
+    let ready = work.path().join("ready");
+    let flag = ready.clone();
+    let server = LineServer::start_gated(lines, rate, Some(Box::new(move || flag.exists())))?;
+    let report = super::spark::latency(server.port, total, WORDS_PER_LINE, &ready, config)?;
+    let sent = server.sent()?;
+    let epochs: Vec<(Instant, usize)> = report
+        .epochs
+        .iter()
+        .map(|&(wall_ms, consumed)| {
+            let after = Duration::from_secs_f64(((wall_ms - anchor_ms) / 1e3).max(0.0));
+            (anchor + after, consumed)
+        })
+        .collect();
+    let digest = final_digest(report.counts.iter().map(|(w, c)| (w.as_str(), *c)));
+    let mut run = finish(&sent, &epochs, report.trigger_ms, digest)?;
+    run.peak_rss_mb = report.peak_rss_mb;
+    run.startup_s = Some(report.startup_s);
+    Ok(run)
+}
+
 /// The batch interval of the `dstream` engine: Spark Streaming's batches are fixed intervals,
 /// so a line waits on average half of one before its batch starts.
 pub const DSTREAM_BATCH: Duration = Duration::from_millis(10);
@@ -342,7 +400,7 @@ mod tests {
         let at = |ms: u64| t0 + Duration::from_millis(ms);
         let sent = vec![at(0), at(1), at(2), at(3)];
         let epochs = vec![(at(5), 2), (at(10), 4)];
-        assert_eq!(latencies_ms(&sent, &epochs), vec![5.0, 4.0, 8.0, 7.0]);
+        assert_eq!(latencies_ms(&sent, &epochs), vec![4.0, 8.0, 7.0]);
     }
 
     #[test]

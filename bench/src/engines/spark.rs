@@ -27,6 +27,8 @@ use crate::digest::Digest;
 const SCRIPT: &str = include_str!("../../spark/wordcount.py");
 /// The `join` workload's program; it imports `wordcount.py`'s helpers.
 const JOIN_SCRIPT: &str = include_str!("../../spark/join.py");
+/// The `latency` workload's program; it imports `wordcount.py`'s helpers.
+const LATENCY_SCRIPT: &str = include_str!("../../spark/latency.py");
 
 /// The rows of the batches the scripts write.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -207,8 +209,7 @@ fn run(
     };
     let report_path = work.path().join("report.json");
     let log_path = work.path().join("spark.log");
-    let log = fs::File::create(&log_path)?;
-    let status = command
+    command
         .arg("--input")
         .arg(&input)
         .arg("--output")
@@ -218,21 +219,8 @@ fn run(
         .arg("--report")
         .arg(&report_path)
         .args(["--workers", &config.workers.to_string()])
-        .args(["--shuffle-partitions", &config.shuffle_partitions.to_string()])
-        .stdin(Stdio::null())
-        .stdout(log.try_clone()?)
-        .stderr(log)
-        .status()
-        .with_context(|| format!("running {}", python.display()))?;
-    if !status.success() {
-        let log = fs::read_to_string(&log_path).unwrap_or_default();
-        let tail: Vec<&str> = log.lines().rev().take(30).collect();
-        let tail: Vec<&str> = tail.into_iter().rev().collect();
-        bail!(
-            "Spark exited with {status}; the end of its log:\n{}",
-            tail.join("\n")
-        );
-    }
+        .args(["--shuffle-partitions", &config.shuffle_partitions.to_string()]);
+    run_script(command, &log_path, &python)?;
     let report: Report = serde_json::from_str(&fs::read_to_string(&report_path)?)
         .context("reading the Spark script's report")?;
     if report.batches != epochs {
@@ -251,6 +239,80 @@ fn run(
         latency_p50_ms: None,
         latency_p99_ms: None,
     })
+}
+
+/// Runs a script to its end with its output in `log_path`; a failure carries the log's end.
+fn run_script(mut command: Command, log_path: &Path, python: &Path) -> anyhow::Result<()> {
+    let log = fs::File::create(log_path)?;
+    let status = command
+        .stdin(Stdio::null())
+        .stdout(log.try_clone()?)
+        .stderr(log)
+        .status()
+        .with_context(|| format!("running {}", python.display()))?;
+    if !status.success() {
+        let log = fs::read_to_string(log_path).unwrap_or_default();
+        let tail: Vec<&str> = log.lines().rev().take(30).collect();
+        let tail: Vec<&str> = tail.into_iter().rev().collect();
+        bail!(
+            "Spark exited with {status}; the end of its log:\n{}",
+            tail.join("\n")
+        );
+    }
+    Ok(())
+}
+
+/// What `latency.py` reports.
+#[derive(Debug, Deserialize)]
+pub struct LatencyReport {
+    /// The JVM's and the session's start-up, seconds.
+    pub startup_s: f64,
+    /// Per batch: the wall-clock instant (ms since the Unix epoch) its rows reached the sink,
+    /// and the lines consumed by then.
+    pub epochs: Vec<(f64, usize)>,
+    /// Each batch's `triggerExecution`, ms.
+    pub trigger_ms: Vec<f64>,
+    /// The final count of every word.
+    pub counts: Vec<(String, i64)>,
+    /// The peak memory of the script and the JVM, MiB.
+    pub peak_rss_mb: Option<f64>,
+}
+
+/// Runs Spark's socket word count against the line server at `port`, until it has consumed
+/// `lines` lines of `words_per_line` words. The script creates the file `ready` once its first
+/// batch is written.
+pub fn latency(
+    port: u16,
+    lines: usize,
+    words_per_line: usize,
+    ready: &Path,
+    config: SparkConfig,
+) -> anyhow::Result<LatencyReport> {
+    let python = available().map_err(anyhow::Error::msg)?;
+    let work = tempfile::Builder::new()
+        .prefix("tidewater-bench-spark-")
+        .tempdir()
+        .context("creating a temporary directory for Spark")?;
+    fs::write(work.path().join("wordcount.py"), SCRIPT)?;
+    let script = work.path().join("latency.py");
+    fs::write(&script, LATENCY_SCRIPT)?;
+    let report_path = work.path().join("report.json");
+    let mut command = Command::new(&python);
+    command
+        .arg(&script)
+        .args(["--port", &port.to_string()])
+        .args(["--lines", &lines.to_string()])
+        .args(["--words-per-line", &words_per_line.to_string()])
+        .arg("--ready")
+        .arg(ready)
+        .arg("--checkpoint")
+        .arg(work.path().join("checkpoint"))
+        .arg("--report")
+        .arg(&report_path)
+        .args(["--workers", &config.workers.to_string()])
+        .args(["--shuffle-partitions", &config.shuffle_partitions.to_string()]);
+    run_script(command, &work.path().join("spark.log"), &python)?;
+    serde_json::from_str(&fs::read_to_string(&report_path)?).context("reading the Spark script's report")
 }
 
 #[cfg(test)]
