@@ -369,3 +369,56 @@ fn two_processes_give_the_running_totals_of_one() {
     let batches = parse_batches(&printed(&first));
     assert_eq!(batches.last(), Some(&reference(&lines)));
 }
+
+#[test]
+fn a_panicking_output_fails_the_context_with_its_message() {
+    let ssc =
+        StreamingContext::new(StreamingConfig::new().workers(2), Duration::from_millis(5)).expect("context");
+    ssc.queue_stream(vec![vec![1u64], vec![2], vec![3]])
+        .foreach_rdd(|rdd, _| {
+            if rdd.contains(&2) {
+                panic!("no twos here");
+            }
+        });
+    ssc.start().expect("start");
+    let error = ssc.await_termination().expect_err("the output panicked");
+    assert_eq!(error.code(), "SINK_FAILED");
+    assert!(error.to_string().contains("no twos here"), "{error}");
+}
+
+#[test]
+fn an_unwritable_output_directory_fails_the_context() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    // A file where the batches' directories should go.
+    let blocker = dir.path().join("taken");
+    std::fs::write(&blocker, "").expect("write");
+    let ssc = StreamingContext::new(StreamingConfig::new(), Duration::from_millis(5)).expect("context");
+    let prefix = blocker.join("batch");
+    ssc.queue_stream(vec![vec![1u64]])
+        .save_as_text_files(prefix.to_str().expect("utf-8"), "");
+    ssc.start().expect("start");
+    let error = ssc
+        .await_termination()
+        .expect_err("the directory cannot be created");
+    assert_eq!(error.code(), "SINK_FAILED");
+    assert!(error.to_string().contains("cannot create"), "{error}");
+}
+
+#[test]
+fn an_unreadable_file_fails_the_context_naming_it() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    std::fs::write(dir.path().join("good.txt"), "a b\n").expect("write");
+    // A file that opens but cannot be read: reading /proc/self/mem at offset 0 fails with EIO.
+    std::os::unix::fs::symlink("/proc/self/mem", dir.path().join("bad.txt")).expect("symlink");
+    let ssc =
+        StreamingContext::new(StreamingConfig::new().workers(2), Duration::from_millis(5)).expect("context");
+    ssc.text_file_stream(dir.path())
+        .expect("source")
+        .count()
+        .foreach_rdd(|_, _| {});
+    ssc.start().expect("start");
+    let finished = ssc.await_termination_or_timeout(Duration::from_secs(30));
+    let error = finished.expect_err("the bad file stops the context");
+    assert_eq!(error.code(), "SOURCE_FAILED");
+    assert!(error.to_string().contains("bad.txt"), "{error}");
+}
