@@ -718,3 +718,18 @@ fn batch_times_are_one_interval_apart() {
     assert!(times.windows(2).all(|w| w[1] - w[0] == 5), "{times:?}");
     assert_eq!(seen.iter().map(|(_, b)| b.clone()).collect::<Vec<_>>(), input);
 }
+
+#[test]
+fn recent_batches_report_records_and_delays() {
+    let input: Vec<Vec<u64>> = vec![vec![1, 2, 3], vec![], vec![4], vec![5, 6]];
+    let ssc = StreamingContext::new(StreamingConfig::new().workers(2), BATCH).expect("context");
+    ssc.queue_stream(input.clone()).count().foreach_rdd(|_, _| {});
+    ssc.start().expect("start");
+    ssc.await_termination().expect("no failure");
+    let batches = ssc.recent_batches();
+    let records: Vec<u64> = batches.iter().map(|b| b.num_records).collect();
+    assert_eq!(records, vec![3, 0, 1, 2]);
+    let times: Vec<u64> = batches.iter().map(|b| b.batch_time.milliseconds()).collect();
+    assert!(times.windows(2).all(|w| w[1] - w[0] == 5), "{times:?}");
+    assert!(batches.iter().all(|b| b.total_delay() >= b.processing_delay));
+}

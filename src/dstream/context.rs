@@ -7,6 +7,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use super::batch_info::{BatchInfo, RecentBatches};
 use super::driver::{self, Job};
 use super::graph::{build_fn, BuildCtx, Built, Data};
 use super::output::OutputSpec;
@@ -83,6 +84,7 @@ pub(crate) struct ContextInner {
     graph: Mutex<Graph>,
     running: Mutex<Option<StreamingQuery>>,
     graceful: Arc<AtomicBool>,
+    batches: RecentBatches,
 }
 
 impl ContextInner {
@@ -144,6 +146,7 @@ impl StreamingContext {
                 graph: Mutex::new(Graph::default()),
                 running: Mutex::new(None),
                 graceful: Arc::new(AtomicBool::new(true)),
+                batches: RecentBatches::default(),
             }),
         })
     }
@@ -246,6 +249,7 @@ impl StreamingContext {
             batch: self.inner.batch,
             shared: shared.clone(),
             graceful: self.inner.graceful.clone(),
+            batches: self.inner.batches.clone(),
         };
         driver::launch(&self.inner.config.cluster, job)?;
         *running = Some(StreamingQuery { shared });
@@ -279,6 +283,11 @@ impl StreamingContext {
     pub fn stop(&self, graceful: bool) -> Result<()> {
         self.inner.graceful.store(graceful, Ordering::SeqCst);
         self.query()?.stop()
+    }
+
+    /// The finished batches, oldest first (the last 1000): their times, records and delays.
+    pub fn recent_batches(&self) -> Vec<BatchInfo> {
+        self.inner.batches.all()
     }
 
     /// True once started and until the context ends.

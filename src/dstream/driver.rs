@@ -19,6 +19,7 @@ use timely::dataflow::operators::Exchange;
 use timely::worker::Worker;
 use tracing::info;
 
+use super::batch_info::{BatchInfo, RecentBatches};
 use super::graph::{BuildCtx, BuiltGraph};
 use super::output::{Emitter, OutputSpec, Time};
 use super::sources::{Feeder, SourceSpec};
@@ -36,6 +37,7 @@ pub(crate) struct Job {
     pub(crate) batch: Duration,
     pub(crate) shared: Arc<Shared>,
     pub(crate) graceful: Arc<AtomicBool>,
+    pub(crate) batches: RecentBatches,
 }
 
 /// Starts the workers and returns at once; the handle learns when they end.
@@ -116,6 +118,14 @@ fn run(worker: &mut Worker, job: &Job) {
     }
 }
 
+/// The batch being computed.
+struct InFlight {
+    epoch: u64,
+    records: u64,
+    scheduled: Instant,
+    started: Instant,
+}
+
 /// The leader's loop state.
 struct Leader<'a> {
     job: &'a Job,
@@ -128,7 +138,7 @@ struct Leader<'a> {
     zero_ms: u64,
     next_epoch: u64,
     next_tick: Instant,
-    in_flight: Option<u64>,
+    in_flight: Option<InFlight>,
     /// Sources are no longer read (graceful stop): the batch after what was read is the last.
     stopping: bool,
     finished: bool,
@@ -204,12 +214,12 @@ impl<'a> Leader<'a> {
                 feeder.stop_reading();
             }
         }
-        if let Some(epoch) = self.in_flight {
-            if self.probe.less_equal(&epoch) {
+        if let Some(flight) = self.in_flight.take() {
+            if self.probe.less_equal(&flight.epoch) {
+                self.in_flight = Some(flight);
                 return self.poll();
             }
-            self.in_flight = None;
-            if let Err(e) = self.complete(epoch) {
+            if let Err(e) = self.complete(flight) {
                 self.fail(e);
                 return None;
             }
@@ -252,8 +262,10 @@ impl<'a> Leader<'a> {
 
     fn start_epoch(&mut self) {
         let epoch = self.next_epoch;
+        let started = Instant::now();
+        let mut records = 0;
         for feeder in &mut self.feeders {
-            feeder.feed(epoch);
+            records += feeder.feed(epoch);
             feeder.advance(epoch + 1);
         }
         if let Some(clock) = self.clock.as_mut() {
@@ -262,12 +274,19 @@ impl<'a> Leader<'a> {
             clock.flush();
         }
         self.next_epoch = epoch + 1;
-        self.in_flight = Some(epoch);
+        self.in_flight = Some(InFlight {
+            epoch,
+            records,
+            scheduled: self.next_tick,
+            started,
+        });
         self.job.shared.set_status("Processing new data", true, true);
     }
 
-    /// The probe has passed `epoch`: check the sources' reports, then run the outputs.
-    fn complete(&mut self, epoch: u64) -> Result<()> {
+    /// The probe has passed the batch: check the sources' reports, run the outputs, and record
+    /// the batch's delays.
+    fn complete(&mut self, flight: InFlight) -> Result<()> {
+        let epoch = flight.epoch;
         let failure = {
             let mut events = self.events.borrow_mut();
             let (now, later): (Vec<_>, Vec<_>) = events.drain(..).partition(|(_, t, _)| *t <= epoch);
@@ -286,6 +305,12 @@ impl<'a> Leader<'a> {
         for emitter in &mut self.emitters {
             emitter.emit(epoch, time)?;
         }
+        self.job.batches.push(BatchInfo {
+            batch_time: time,
+            num_records: flight.records,
+            scheduling_delay: flight.started.saturating_duration_since(flight.scheduled),
+            processing_delay: flight.started.elapsed(),
+        });
         self.job
             .shared
             .set_status("Waiting for data to arrive", false, false);

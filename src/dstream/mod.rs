@@ -36,6 +36,7 @@
 //! batches are exchanged between workers by key hash and written out sorted, which is what
 //! makes the output the same for any number of workers and processes.
 
+mod batch_info;
 mod context;
 mod driver;
 mod graph;
@@ -47,6 +48,7 @@ mod state;
 mod stream;
 mod window;
 
+pub use batch_info::BatchInfo;
 pub use context::{StreamingConfig, StreamingContext};
 pub use graph::Data;
 pub use output::{format_batch, Time};

@@ -25,8 +25,8 @@ pub(crate) trait SourceSpec: Send + Sync {
 pub(crate) trait Feeder {
     /// Moves what is available now into the feeder's buffer.
     fn poll(&mut self) -> Result<(), SourceError>;
-    /// Inserts the records that batch `epoch` takes.
-    fn feed(&mut self, epoch: u64);
+    /// Inserts the records that batch `epoch` takes; returns how many.
+    fn feed(&mut self, epoch: u64) -> u64;
     /// Closes epochs before `next` on this input.
     fn advance(&mut self, next: u64);
     /// True when the source has ended and everything it read has been fed.
@@ -95,11 +95,12 @@ impl<X: Data> Feeder for ConnectorFeeder<X> {
         Ok(())
     }
 
-    fn feed(&mut self, _epoch: u64) {
+    fn feed(&mut self, _epoch: u64) -> u64 {
         let take = self.pending.len().min(self.limit);
         for row in self.pending.drain(..take) {
             self.input.insert((self.convert)(row));
         }
+        take as u64
     }
 
     fn advance(&mut self, next: u64) {
@@ -151,10 +152,13 @@ impl<T: Data> Feeder for QueueFeeder<T> {
         Ok(())
     }
 
-    fn feed(&mut self, _epoch: u64) {
-        for element in self.batches.pop_front().unwrap_or_default() {
+    fn feed(&mut self, _epoch: u64) -> u64 {
+        let batch = self.batches.pop_front().unwrap_or_default();
+        let n = batch.len() as u64;
+        for element in batch {
             self.input.insert(element);
         }
+        n
     }
 
     fn advance(&mut self, next: u64) {
