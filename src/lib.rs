@@ -39,7 +39,7 @@ pub use error::{Error, Result};
 pub mod functions {
     pub use crate::expr::{
         abs, avg, coalesce, col, concat, count, explode, length, lit, lower, max, min, split, sum, trim,
-        upper,
+        upper, window,
     };
 }
 

@@ -7,6 +7,7 @@
 mod cast;
 mod decode;
 mod display;
+mod interval;
 mod row;
 mod schema;
 mod value;
@@ -14,6 +15,7 @@ mod value;
 pub use cast::cast;
 pub use decode::{Decoded, ParseMode, RowDecoder, CORRUPT_RECORD};
 pub use display::{format_double, format_timestamp};
+pub use interval::parse_interval;
 pub use row::Row;
 pub use schema::{DataType, Field, Schema};
 pub use value::Value;

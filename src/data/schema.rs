@@ -22,6 +22,8 @@ pub enum DataType {
     Timestamp,
     /// ARRAY<element>
     Array(Box<DataType>),
+    /// STRUCT<name: type, ...>, e.g. the `window` of a windowed aggregation.
+    Struct(Vec<Field>),
 }
 
 impl DataType {
@@ -51,6 +53,13 @@ impl DataType {
             DataType::String => "string".into(),
             DataType::Timestamp => "timestamp".into(),
             DataType::Array(e) => format!("array<{}>", e.sql_name()),
+            DataType::Struct(fields) => {
+                let fields: Vec<String> = fields
+                    .iter()
+                    .map(|f| format!("{}:{}", f.name, f.data_type.sql_name()))
+                    .collect();
+                format!("struct<{}>", fields.join(","))
+            }
         }
     }
 }

@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 use smol_str::SmolStr;
 
 use super::display::{format_double, format_timestamp};
-use super::schema::DataType;
+use super::schema::{DataType, Field};
 
 /// One cell of a [`Row`](super::Row).
 ///
@@ -32,6 +32,9 @@ pub enum Value {
     Timestamp(i64),
     /// ARRAY, the result of `split`; consumed by `explode`.
     Array(Arc<[Value]>),
+    /// STRUCT: the fields' values in the order of the type's fields (e.g. a window's start
+    /// and end).
+    Struct(Arc<[Value]>),
 }
 
 impl Value {
@@ -60,6 +63,16 @@ impl Value {
                     .find_map(Value::data_type)
                     .unwrap_or(DataType::String),
             )),
+            // A value does not know its fields' names: Spark's defaults for an unnamed struct.
+            Value::Struct(items) => DataType::Struct(
+                items
+                    .iter()
+                    .enumerate()
+                    .map(|(i, v)| {
+                        Field::new(format!("col{}", i + 1), v.data_type().unwrap_or(DataType::Null))
+                    })
+                    .collect(),
+            ),
         })
     }
 
@@ -104,6 +117,7 @@ impl Value {
             Value::Str(_) => 3,
             Value::Timestamp(_) => 4,
             Value::Array(_) => 5,
+            Value::Struct(_) => 6,
         }
     }
 }
@@ -142,7 +156,7 @@ impl Ord for Value {
             (Float(a), Int(b)) => cmp_f64(*a, *b as f64).then(Ordering::Greater),
             (Str(a), Str(b)) => a.as_str().cmp(b.as_str()),
             (Timestamp(a), Timestamp(b)) => a.cmp(b),
-            (Array(a), Array(b)) => a.iter().cmp(b.iter()),
+            (Array(a), Array(b)) | (Struct(a), Struct(b)) => a.iter().cmp(b.iter()),
             _ => self.rank().cmp(&other.rank()),
         }
     }
@@ -197,11 +211,16 @@ impl Hash for Value {
                 state.write_u8(6);
                 items.hash(state)
             }
+            Value::Struct(items) => {
+                state.write_u8(7);
+                items.hash(state)
+            }
         }
     }
 }
 
-/// Renders a value as Spark's `show()` does: `null`, `true`, `1.0`, `2024-01-01 00:00:00`, `[a, b]`.
+/// Renders a value as Spark's `show()` does: `null`, `true`, `1.0`, `2024-01-01 00:00:00`,
+/// `[a, b]`, and a struct as `{a, b}`.
 impl std::fmt::Display for Value {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
@@ -211,18 +230,21 @@ impl std::fmt::Display for Value {
             Value::Float(x) => f.write_str(&format_double(*x)),
             Value::Str(s) => f.write_str(s),
             Value::Timestamp(t) => f.write_str(&format_timestamp(*t)),
-            Value::Array(items) => {
-                f.write_str("[")?;
-                for (i, item) in items.iter().enumerate() {
-                    if i > 0 {
-                        f.write_str(", ")?;
-                    }
-                    write!(f, "{item}")?;
-                }
-                f.write_str("]")
-            }
+            Value::Array(items) => write_list(f, "[", items, "]"),
+            Value::Struct(items) => write_list(f, "{", items, "}"),
         }
     }
+}
+
+fn write_list(f: &mut std::fmt::Formatter<'_>, open: &str, items: &[Value], close: &str) -> std::fmt::Result {
+    f.write_str(open)?;
+    for (i, item) in items.iter().enumerate() {
+        if i > 0 {
+            f.write_str(", ")?;
+        }
+        write!(f, "{item}")?;
+    }
+    f.write_str(close)
 }
 
 impl From<&str> for Value {

@@ -3,7 +3,7 @@
 use regex::Regex;
 
 use super::{BinaryOp, Expr, ScalarFunc, UnaryOp};
-use crate::data::{DataType, Schema, Value};
+use crate::data::{parse_interval, DataType, Field, Schema, Value};
 use crate::error::{Error, Result};
 
 /// An expression whose columns are positions and whose type is known; evaluates rows.
@@ -28,6 +28,10 @@ pub enum BoundExpr {
     },
     /// `split` with its pattern compiled once.
     Split(Box<BoundExpr>, Splitter),
+    /// `window` of a timestamp, its duration in microseconds.
+    Window(Box<BoundExpr>, i64),
+    /// A struct's field, by position.
+    Field(Box<BoundExpr>, usize),
     /// Any other scalar function.
     Call(ScalarFunc, Vec<BoundExpr>),
     /// A cast to a type.
@@ -78,10 +82,7 @@ impl Expr {
     /// aggregates are not scalar; the plan binds their arguments itself.
     pub fn bind(&self, schema: &Schema) -> Result<(BoundExpr, DataType)> {
         match self {
-            Expr::Column(name) => {
-                let i = schema.index_of(name).ok_or_else(|| unresolved(name, schema))?;
-                Ok((BoundExpr::Column(i), schema.fields()[i].data_type.clone()))
-            }
+            Expr::Column(name) => bind_column(name, schema),
             Expr::Literal(v) => Ok((
                 BoundExpr::Literal(v.clone()),
                 v.data_type().unwrap_or(DataType::Null),
@@ -169,6 +170,44 @@ impl Expr {
             ))),
         }
     }
+}
+
+/// A column by name; `a.b` is field `b` of struct column `a` (`window.start`), or else column
+/// `b` under the qualifier `a` (`t.b` in SQL).
+fn bind_column(name: &str, schema: &Schema) -> Result<(BoundExpr, DataType)> {
+    if let Some(i) = schema.index_of(name) {
+        return Ok((BoundExpr::Column(i), schema.fields()[i].data_type.clone()));
+    }
+    let Some((base, rest)) = name.split_once('.') else {
+        return Err(unresolved(name, schema));
+    };
+    if let Some(i) = schema.index_of(base) {
+        if let DataType::Struct(fields) = &schema.fields()[i].data_type {
+            let j = fields
+                .iter()
+                .position(|f| f.name.eq_ignore_ascii_case(rest))
+                .ok_or_else(|| {
+                    let names: Vec<&str> = fields.iter().map(|f| f.name.as_str()).collect();
+                    Error::UnresolvedColumn {
+                        name: name.to_string(),
+                        available: format!("the fields of `{base}`: {}", names.join(", ")),
+                    }
+                })?;
+            return Ok((
+                BoundExpr::Field(Box::new(BoundExpr::Column(i)), j),
+                fields[j].data_type.clone(),
+            ));
+        }
+    }
+    bind_column(rest, schema).map_err(|_| unresolved(name, schema))
+}
+
+/// The type of a window: a struct of its start and (exclusive) end.
+pub(crate) fn window_type() -> DataType {
+    DataType::Struct(vec![
+        Field::new("start", DataType::Timestamp),
+        Field::new("end", DataType::Timestamp),
+    ])
 }
 
 /// Translates a SQL `LIKE` pattern (`%`, `_`, `\` escapes) into an anchored regex.
@@ -291,6 +330,43 @@ fn bind_call(f: ScalarFunc, args: &[Expr], schema: &Schema) -> Result<(BoundExpr
                 BoundExpr::Split(Box::new(input), splitter),
                 DataType::Array(Box::new(DataType::String)),
             ));
+        }
+        ScalarFunc::Window => {
+            if !(2..=3).contains(&args.len()) {
+                return Err(Error::InvalidFunctionCall(format!(
+                    "window() takes a time column and a duration, got {} argument(s)",
+                    args.len()
+                )));
+            }
+            expect(&bound[0].1, DataType::Timestamp, "window()")?;
+            let duration = |i: usize, what: &str| -> Result<i64> {
+                let Expr::Literal(Value::Str(text)) = args[i].unaliased() else {
+                    return Err(Error::InvalidFunctionCall(format!(
+                        "window() needs its {what} as a string literal, e.g. '10 seconds'"
+                    )));
+                };
+                let micros = parse_interval(text)?.as_micros() as i64;
+                if micros <= 0 {
+                    return Err(Error::InvalidFunctionCall(format!(
+                        "window() needs a positive {what}, not `{text}`"
+                    )));
+                }
+                Ok(micros)
+            };
+            let size = duration(1, "duration")?;
+            if args.len() == 3 && duration(2, "slide duration")? != size {
+                return Err(Error::Unsupported(
+                    "sliding windows (a slide shorter than the window) are not supported yet; \
+                     use a tumbling window, window(time, duration)"
+                        .into(),
+                ));
+            }
+            let input = bound
+                .into_iter()
+                .next()
+                .map(|(e, _)| e)
+                .unwrap_or(BoundExpr::Literal(Value::Null));
+            return Ok((BoundExpr::Window(Box::new(input), size), window_type()));
         }
         ScalarFunc::Lower | ScalarFunc::Upper | ScalarFunc::Trim => {
             arity(1)?;

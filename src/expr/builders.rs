@@ -19,6 +19,14 @@ pub fn split(e: Expr, pattern: &str) -> Expr {
     Expr::Call(ScalarFunc::Split, vec![e, lit(pattern)])
 }
 
+/// `window(time, duration)`: the tumbling event-time window of `duration` (`"10 seconds"`,
+/// `"5 minutes"`) that holds `time`, as a struct with fields `start` and `end` (end
+/// exclusive). Grouping by it counts per window: `group_by([window(col("ts"), "10 seconds"),
+/// col("word")])`; its fields are `col("window.start")` and `col("window.end")`.
+pub fn window(time: Expr, duration: &str) -> Expr {
+    Expr::Call(ScalarFunc::Window, vec![time, lit(duration)])
+}
+
 /// `explode(array)`: one output row for each element of the array.
 pub fn explode(e: Expr) -> Expr {
     Expr::Explode(Box::new(e))

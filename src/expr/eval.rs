@@ -32,6 +32,17 @@ impl BoundExpr {
                 }
                 _ => Value::Null,
             },
+            BoundExpr::Window(e, size) => match e.eval(row) {
+                Value::Timestamp(t) => {
+                    let start = t - t.rem_euclid(*size);
+                    Value::Struct(vec![Value::Timestamp(start), Value::Timestamp(start + size)].into())
+                }
+                _ => Value::Null,
+            },
+            BoundExpr::Field(e, i) => match e.eval(row) {
+                Value::Struct(fields) => fields.get(*i).cloned().unwrap_or(Value::Null),
+                _ => Value::Null,
+            },
             BoundExpr::Call(f, args) => call(*f, args, row),
             BoundExpr::Cast(e, to) => cast(e.eval(row), to),
             BoundExpr::Case { branches, otherwise } => branches
@@ -190,7 +201,7 @@ fn call(f: ScalarFunc, args: &[BoundExpr], row: &[Value]) -> Value {
             }
         }
         // Bound separately as `BoundExpr::Split`.
-        ScalarFunc::Split => Value::Null,
+        ScalarFunc::Split | ScalarFunc::Window => Value::Null,
     }
 }
 

@@ -40,6 +40,9 @@ pub enum ScalarFunc {
     Substring,
     /// `round(x[, scale])`: half away from zero, as Spark's HALF_UP.
     Round,
+    /// `window(time, duration)`: the tumbling event-time window holding `time`, a struct of
+    /// `start` and `end` (end exclusive), windows aligned to the Unix epoch as Spark's are.
+    Window,
 }
 
 impl ScalarFunc {
@@ -56,6 +59,7 @@ impl ScalarFunc {
             ScalarFunc::Coalesce => "coalesce",
             ScalarFunc::Substring => "substring",
             ScalarFunc::Round => "round",
+            ScalarFunc::Window => "window",
         }
     }
 
@@ -66,7 +70,7 @@ impl ScalarFunc {
             return Some(Substring);
         }
         [
-            Split, Lower, Upper, Length, Trim, Concat, Abs, Coalesce, Substring, Round,
+            Split, Lower, Upper, Length, Trim, Concat, Abs, Coalesce, Substring, Round, Window,
         ]
         .into_iter()
         .find(|f| f.name().eq_ignore_ascii_case(name))
@@ -343,6 +347,8 @@ impl Expr {
             Expr::Binary(op, l, r) => {
                 format!("({} {} {})", l.output_name(), op.symbol(), r.output_name())
             }
+            // Spark names a window column `window`.
+            Expr::Call(ScalarFunc::Window, _) => "window".into(),
             Expr::Call(f, args) => {
                 let args: Vec<String> = args.iter().map(Expr::output_name).collect();
                 format!("{}({})", f.name(), args.join(", "))

@@ -15,13 +15,14 @@ mod worker;
 
 use std::sync::Arc;
 
+pub use crate::data::parse_interval;
 pub use cluster::ClusterConfig;
 pub(crate) use driver::panic_message;
 pub use progress::{QueryProgress, QueryStatus, SinkProgress, SourceProgress, StateOperatorProgress};
 pub(crate) use query::Shared;
 pub use query::StreamingQuery;
 pub(crate) use spec::{QuerySpec, DEFAULT_MAX_ROWS_PER_EPOCH};
-pub use trigger::{parse_interval, Trigger};
+pub use trigger::Trigger;
 
 use crate::error::{Error, Result};
 

@@ -15,7 +15,7 @@ use serde_json::{Map, Value as Json};
 
 use super::format::FileFormat;
 use crate::connectors::{Batch, Options, Sink, SinkError};
-use crate::data::{Row, Schema, Value};
+use crate::data::{DataType, Field, Row, Schema, Value};
 use crate::error::{Error, Result};
 
 /// Writes each epoch's rows as CSV or JSON-lines files.
@@ -93,7 +93,7 @@ impl FileSink {
             for (field, value) in schema.fields().iter().zip(row.iter()) {
                 // Spark's JSON writer leaves null fields out (ignoreNullFields).
                 if !value.is_null() {
-                    object.insert(field.name.clone(), json_of(value));
+                    object.insert(field.name.clone(), json_of(value, &field.data_type));
                 }
             }
             serde_json::to_writer(&mut out, &object)?;
@@ -147,7 +147,8 @@ fn write_atomically(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
     fs::rename(&temporary, path)
 }
 
-fn json_of(value: &Value) -> Json {
+/// A value as JSON; `data_type` names a struct's fields (Spark writes a struct as an object).
+fn json_of(value: &Value, data_type: &DataType) -> Json {
     match value {
         Value::Null => Json::Null,
         Value::Bool(b) => Json::Bool(*b),
@@ -155,7 +156,31 @@ fn json_of(value: &Value) -> Json {
         Value::Float(f) => {
             serde_json::Number::from_f64(*f).map_or_else(|| Json::String(value.to_string()), Json::Number)
         }
-        Value::Array(items) => Json::Array(items.iter().map(json_of).collect()),
+        Value::Array(items) => {
+            let element = match data_type {
+                DataType::Array(element) => element.as_ref(),
+                _ => &DataType::Null,
+            };
+            Json::Array(items.iter().map(|v| json_of(v, element)).collect())
+        }
+        Value::Struct(items) => {
+            let fields: &[Field] = match data_type {
+                DataType::Struct(fields) => fields,
+                _ => &[],
+            };
+            let mut object = Map::new();
+            for (i, item) in items.iter().enumerate() {
+                let (name, t) = fields
+                    .get(i)
+                    .map_or((format!("col{}", i + 1), &DataType::Null), |f| {
+                        (f.name.clone(), &f.data_type)
+                    });
+                if !item.is_null() {
+                    object.insert(name, json_of(item, t));
+                }
+            }
+            Json::Object(object)
+        }
         Value::Str(_) | Value::Timestamp(_) => Json::String(value.to_string()),
     }
 }

@@ -17,6 +17,9 @@ use crate::expr::{lit, AggFunc, BinaryOp, Expr, ScalarFunc, UnaryOp};
 pub(crate) struct Translator {
     /// `(name, place)` of every identifier seen, in order.
     pub(crate) names: Vec<(String, Location)>,
+    /// The names and aliases of the query's relations: `r.c` with `r` among them is column
+    /// `c`; any other `a.b` is field `b` of struct column `a`.
+    pub(crate) relations: Vec<String>,
 }
 
 fn located(error: Error, at: Location) -> Error {
@@ -40,12 +43,27 @@ impl Translator {
                 Expr::Column(ident.value.clone())
             }
             // `t.column`: tables are not qualified in our plans; the column name decides.
+            // `t.c` (a column of relation `t`) or `s.f` (field `f` of struct column `s`).
             Sql::CompoundIdentifier(parts) => {
-                let last = parts
-                    .last()
-                    .ok_or_else(|| located(Error::Syntax("empty name".into()), at))?;
-                self.names.push((last.value.clone(), last.span.start));
-                Expr::Column(last.value.clone())
+                let (first, last) = match (parts.first(), parts.last()) {
+                    (Some(first), Some(last)) => (first, last),
+                    _ => return Err(located(Error::Syntax("empty name".into()), at)),
+                };
+                let qualified = self
+                    .relations
+                    .iter()
+                    .any(|r| r.eq_ignore_ascii_case(&first.value));
+                let name = if qualified {
+                    last.value.clone()
+                } else {
+                    parts
+                        .iter()
+                        .map(|p| p.value.as_str())
+                        .collect::<Vec<_>>()
+                        .join(".")
+                };
+                self.names.push((name.clone(), first.span.start));
+                Expr::Column(name)
             }
             Sql::Value(v) => Expr::Literal(literal(&v.value).map_err(|e| located(e, at))?),
             Sql::Nested(e) => self.expr(e)?,

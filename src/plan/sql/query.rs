@@ -114,6 +114,28 @@ fn plan_from(select: &Select, catalog: &dyn Catalog, names: &mut Translator) -> 
     Ok(plan)
 }
 
+/// The names and aliases of the relations a SELECT reads, which qualify its columns.
+fn relation_names(select: &Select) -> Vec<String> {
+    let mut names = Vec::new();
+    for table in &select.from {
+        for factor in std::iter::once(&table.relation).chain(table.joins.iter().map(|j| &j.relation)) {
+            match factor {
+                TableFactor::Table { name, alias, .. } => {
+                    if let Some(last) = name.0.last() {
+                        names.push(last.to_string().trim_matches('`').trim_matches('"').to_string());
+                    }
+                    names.extend(alias.iter().map(|a| a.name.value.clone()));
+                }
+                TableFactor::Derived { alias, .. } => {
+                    names.extend(alias.iter().map(|a| a.name.value.clone()))
+                }
+                _ => {}
+            }
+        }
+    }
+    names
+}
+
 fn plan_relation(relation: &TableFactor, catalog: &dyn Catalog) -> Result<Arc<LogicalPlan>> {
     match relation {
         TableFactor::Table { name, .. } => {
@@ -174,7 +196,10 @@ fn place(error: Error, names: &Translator, fallback: Location) -> Error {
 }
 
 fn plan_select(select: &Select, catalog: &dyn Catalog) -> Result<LogicalPlan> {
-    let mut names = Translator::default();
+    let mut names = Translator {
+        relations: relation_names(select),
+        ..Translator::default()
+    };
     let at = select.select_token.0.span.start;
     if select.distinct.is_some() {
         return Err(

@@ -1,0 +1,278 @@
+//! Event-time tumbling windows: `window(time, duration)` as a grouping key, in update and
+//! complete mode, with 1 and 2 workers, against counts per window computed in the test with
+//! integer arithmetic; the window's fields; SQL; and the errors.
+
+mod common;
+
+use std::collections::BTreeMap;
+
+use common::*;
+use tidewater::prelude::*;
+
+const SECOND: i64 = 1_000_000;
+
+/// 2026-01-01 00:00:00 UTC in microseconds.
+const T0: i64 = 1_767_225_600 * SECOND;
+
+fn events_schema() -> Schema {
+    Schema::new([
+        Field::new("word", DataType::String),
+        Field::new("ts", DataType::Timestamp),
+    ])
+}
+
+/// Three epochs of `(word, seconds after T0)`, out of order within and across epochs; one
+/// event without a time (its window is null).
+fn epochs() -> Vec<Vec<(&'static str, Option<i64>)>> {
+    vec![
+        vec![("a", Some(1)), ("b", Some(12)), ("a", Some(9)), ("a", Some(10))],
+        vec![("b", Some(3)), ("a", Some(25)), ("c", None)],
+        vec![("a", Some(11)), ("b", Some(19)), ("b", Some(20))],
+    ]
+}
+
+fn rows(epoch: &[(&str, Option<i64>)]) -> Vec<Row> {
+    epoch
+        .iter()
+        .map(|(w, s)| {
+            Row::from(vec![
+                Value::str(w),
+                s.map_or(Value::Null, |s| Value::Timestamp(T0 + s * SECOND)),
+            ])
+        })
+        .collect()
+}
+
+/// Counts per `(window start in seconds after T0, word)` after each epoch, by integer division.
+fn reference() -> Vec<BTreeMap<(Option<i64>, String), i64>> {
+    let mut counts = BTreeMap::new();
+    epochs()
+        .iter()
+        .map(|epoch| {
+            for (word, s) in epoch {
+                *counts
+                    .entry((s.map(|s| s - s % 10), word.to_string()))
+                    .or_insert(0) += 1;
+            }
+            counts.clone()
+        })
+        .collect()
+}
+
+/// A result row `(window{start, end}, word, count)` as `((start seconds, word), count)`,
+/// checking that the window is ten seconds long.
+fn keyed(row: &Row) -> ((Option<i64>, String), i64) {
+    let start = match &row[0] {
+        Value::Struct(fields) => {
+            let (Value::Timestamp(start), Value::Timestamp(end)) = (&fields[0], &fields[1]) else {
+                panic!("a window of two timestamps: {row:?}");
+            };
+            assert_eq!(end - start, 10 * SECOND, "ten-second windows");
+            Some((start - T0) / SECOND)
+        }
+        Value::Null => None,
+        other => panic!("a window struct, not {other:?}"),
+    };
+    let word = row[1].as_str().expect("word").to_string();
+    ((start, word), row[2].as_i64().expect("count"))
+}
+
+fn windowed_counts(workers: usize, mode: &str) -> Vec<Vec<Row>> {
+    let spark = Session::builder()
+        .workers(workers)
+        .get_or_create()
+        .expect("session");
+    let input = MemoryStream::new(events_schema());
+    let counts = spark
+        .read_stream()
+        .memory(&input)
+        .group_by([window(col("ts"), "10 seconds"), col("word")])
+        .count()
+        .expect("plan");
+    assert_eq!(
+        counts.schema().fields()[0].data_type.to_string(),
+        "struct<start:timestamp,end:timestamp>"
+    );
+    assert_eq!(counts.schema().fields()[0].name, "window");
+    let collected = Collected::default();
+    let query = collected
+        .attach(counts.write_stream().output_mode(mode))
+        .start()
+        .expect("start");
+    for epoch in epochs() {
+        input.add_data(rows(&epoch));
+        query.process_all_available().expect("processed");
+    }
+    input.end();
+    await_within(&query, "windowed count").expect("finishes");
+    collected.batches().into_iter().map(|(_, rows)| rows).collect()
+}
+
+#[test]
+fn complete_mode_counts_every_window_after_every_epoch() {
+    for workers in [1, 2] {
+        let batches = windowed_counts(workers, "complete");
+        let got: Vec<BTreeMap<_, _>> = batches.iter().map(|b| b.iter().map(keyed).collect()).collect();
+        assert_eq!(got, reference(), "{workers} worker(s)");
+    }
+}
+
+#[test]
+fn update_mode_shows_the_windows_an_epoch_changed() {
+    let reference = reference();
+    for workers in [1, 2] {
+        let batches = windowed_counts(workers, "update");
+        let mut before = BTreeMap::new();
+        for (i, batch) in batches.iter().enumerate() {
+            let changed: BTreeMap<_, _> = reference[i]
+                .iter()
+                .filter(|(k, v)| before.get(*k) != Some(*v))
+                .map(|(k, v)| (k.clone(), *v))
+                .collect();
+            let got: BTreeMap<_, _> = batch.iter().map(keyed).collect();
+            assert_eq!(got, changed, "{workers} worker(s), epoch {i}");
+            before = reference[i].clone();
+        }
+    }
+    // By hand, epoch 1: b@0 (new), a@20 (new) and the null window of c.
+    let batches = windowed_counts(1, "update");
+    let keys: Vec<_> = batches[1].iter().map(|r| keyed(r).0).collect();
+    assert_eq!(
+        keys,
+        vec![
+            (None, "c".to_string()),
+            (Some(0), "b".to_string()),
+            (Some(20), "a".to_string())
+        ]
+    );
+}
+
+#[test]
+fn the_windows_fields_can_be_selected() {
+    let spark = Session::builder().get_or_create().expect("session");
+    let input = MemoryStream::new(events_schema());
+    let starts = spark
+        .read_stream()
+        .memory(&input)
+        .group_by([window(col("ts"), "10 seconds"), col("word")])
+        .count()
+        .and_then(|df| {
+            df.select([
+                col("window.start"),
+                col("window.end").alias("until"),
+                col("word"),
+                col("count"),
+            ])
+        })
+        .expect("plan");
+    let collected = Collected::default();
+    let query = collected
+        .attach(starts.write_stream().output_mode("complete"))
+        .start()
+        .expect("start");
+    input.add_data(rows(&[("a", Some(1)), ("a", Some(9)), ("b", Some(12))]));
+    query.process_all_available().expect("processed");
+    input.end();
+    await_within(&query, "fields").expect("finishes");
+    let ts = |s: i64| Value::Timestamp(T0 + s * SECOND);
+    assert_eq!(
+        collected.batches()[0].1,
+        vec![
+            Row::from(vec![ts(0), ts(10), Value::str("a"), Value::Int(2)]),
+            Row::from(vec![ts(10), ts(20), Value::str("b"), Value::Int(1)]),
+        ]
+    );
+}
+
+#[test]
+fn the_console_shows_a_window_as_a_struct() {
+    assert_eq!(
+        Value::Struct(vec![Value::Timestamp(T0), Value::Timestamp(T0 + 10 * SECOND)].into()).to_string(),
+        "{2026-01-01 00:00:00, 2026-01-01 00:00:10}"
+    );
+}
+
+#[test]
+fn sql_groups_by_window_and_reads_its_fields() {
+    let spark = Session::builder().get_or_create().expect("session");
+    let input = MemoryStream::new(events_schema());
+    spark
+        .read_stream()
+        .memory(&input)
+        .create_or_replace_temp_view("events");
+    let counts = spark
+        .sql(
+            "SELECT w.start AS start, word, n FROM (SELECT window(ts, '10 seconds') AS w, word, count(*) AS n \
+             FROM events GROUP BY window(ts, '10 seconds'), word) t WHERE word = 'a'",
+        )
+        .expect("plan");
+    let collected = Collected::default();
+    let query = collected
+        .attach(counts.write_stream().output_mode("complete"))
+        .start()
+        .expect("start");
+    input.add_data(rows(&[
+        ("a", Some(1)),
+        ("a", Some(19)),
+        ("b", Some(12)),
+        ("a", Some(15)),
+    ]));
+    query.process_all_available().expect("processed");
+    input.end();
+    await_within(&query, "sql").expect("finishes");
+    let ts = |s: i64| Value::Timestamp(T0 + s * SECOND);
+    assert_eq!(
+        collected.batches()[0].1,
+        vec![
+            Row::from(vec![ts(0), Value::str("a"), Value::Int(1)]),
+            Row::from(vec![ts(10), Value::str("a"), Value::Int(2)]),
+        ]
+    );
+}
+
+#[test]
+fn bad_windows_are_refused_with_clear_errors() {
+    let spark = Session::builder().get_or_create().expect("session");
+    let input = MemoryStream::new(events_schema());
+    let df = spark.read_stream().memory(&input);
+    let group = |e: Expr| {
+        df.clone()
+            .group_by([e])
+            .count()
+            .err()
+            .map(|e| (e.code(), e.to_string()))
+    };
+    let (code, message) = group(window(col("word"), "10 seconds")).expect("a string is not a time");
+    assert_eq!(code, "DATATYPE_MISMATCH", "{message}");
+    let (code, message) = group(window(col("ts"), "ten seconds")).expect("not an interval");
+    assert_eq!(code, "INVALID_OPTION", "{message}");
+    let (code, message) = group(window(col("ts"), "0 seconds")).expect("an empty window");
+    assert_eq!(code, "INVALID_FUNCTION_CALL", "{message}");
+    let sliding = Expr::Call(
+        tidewater::expr::ScalarFunc::Window,
+        vec![col("ts"), lit("10 seconds"), lit("5 seconds")],
+    );
+    let (code, message) = group(sliding).expect("sliding windows");
+    assert_eq!(code, "UNSUPPORTED_FEATURE", "{message}");
+    let (code, message) = df
+        .clone()
+        .group_by([window(col("ts"), "10 seconds")])
+        .count()
+        .and_then(|c| c.select([col("window.middle")]))
+        .err()
+        .map(|e| (e.code(), e.to_string()))
+        .expect("no such field");
+    assert_eq!(code, "UNRESOLVED_COLUMN");
+    assert!(message.contains("start, end"), "{message}");
+    // Append mode needs a watermark to know when a window is final; there is none yet.
+    let counts = df
+        .group_by([window(col("ts"), "10 seconds")])
+        .count()
+        .expect("plan");
+    let error = counts
+        .write_stream()
+        .output_mode("append")
+        .start()
+        .expect_err("append refused");
+    assert_eq!(error.code(), "UNSUPPORTED_OUTPUT_MODE");
+}
