@@ -276,3 +276,153 @@ fn bad_windows_are_refused_with_clear_errors() {
         .expect_err("append refused");
     assert_eq!(error.code(), "UNSUPPORTED_OUTPUT_MODE");
 }
+
+/// `(window start in seconds after T0, word, count)`.
+type WindowCount = (i64, String, i64);
+
+/// Runs `epochs` of `(word, seconds after T0)` through a 10-second windowed count under a
+/// 5-second watermark; returns every batch as `(window start seconds, word, count)` rows, and
+/// the watermark each batch's progress reports.
+fn watermarked(
+    workers: usize,
+    mode: &str,
+    epochs: &[Vec<(&str, i64)>],
+) -> (Vec<Vec<WindowCount>>, Vec<String>) {
+    let spark = Session::builder()
+        .workers(workers)
+        .get_or_create()
+        .expect("session");
+    let input = MemoryStream::new(events_schema());
+    let counts = spark
+        .read_stream()
+        .memory(&input)
+        .with_watermark("ts", "5 seconds")
+        .and_then(|df| {
+            df.group_by([window(col("ts"), "10 seconds"), col("word")])
+                .count()
+        })
+        .expect("plan");
+    let collected = Collected::default();
+    let query = collected
+        .attach(counts.write_stream().output_mode(mode))
+        .start()
+        .expect("start");
+    for epoch in epochs {
+        let epoch: Vec<(&str, Option<i64>)> = epoch.iter().map(|(w, s)| (*w, Some(*s))).collect();
+        input.add_data(rows(&epoch));
+        query.process_all_available().expect("processed");
+    }
+    input.end();
+    await_within(&query, "watermarked count").expect("finishes");
+    let batches = collected
+        .batches()
+        .into_iter()
+        .map(|(_, rows)| {
+            rows.iter()
+                .map(|r| {
+                    let ((start, word), n) = keyed(r);
+                    (start.expect("a window"), word, n)
+                })
+                .collect()
+        })
+        .collect();
+    let watermarks = query
+        .recent_progress()
+        .iter()
+        .map(|p| p.event_time.get("watermark").cloned().unwrap_or_default())
+        .collect();
+    (batches, watermarks)
+}
+
+/// Worked out by hand (windows of 10 s, delay 5 s): epoch 0 sees up to 12 s, so epoch 1 runs
+/// under the watermark 7 s and drops a@6; it sees 23 s (watermark 18 s), which closes [0, 10).
+fn watermark_epochs() -> Vec<Vec<(&'static str, i64)>> {
+    vec![
+        vec![("a", 1), ("a", 4), ("b", 12)],
+        vec![("a", 6), ("b", 15), ("a", 23)],
+        vec![("b", 30)],
+    ]
+}
+
+#[test]
+fn append_mode_writes_each_window_once_when_the_watermark_passes_it() {
+    for workers in [1, 2] {
+        let (batches, watermarks) = watermarked(workers, "append", &watermark_epochs());
+        let s = |w: &str| w.to_string();
+        assert_eq!(
+            batches,
+            vec![
+                vec![],                // epoch 0: no watermark yet
+                vec![],                // epoch 1: watermark 7 s, nothing final; a@6 dropped
+                vec![(0, s("a"), 2)],  // a batch without data: watermark 18 s closes [0, 10)
+                vec![],                // epoch 2's data (b@30); watermark still 18 s
+                vec![(10, s("b"), 2)], // without data: watermark 25 s closes [10, 20)
+            ],
+            "{workers} worker(s)"
+        );
+        let at = |s: i64| iso(T0 + s * SECOND);
+        assert_eq!(
+            watermarks,
+            vec![iso(0), at(7), at(18), at(18), at(25)],
+            "{workers} worker(s)"
+        );
+    }
+}
+
+#[test]
+fn update_mode_under_a_watermark_drops_late_rows() {
+    for workers in [1, 2] {
+        let (batches, _) = watermarked(workers, "update", &watermark_epochs());
+        let s = |w: &str| w.to_string();
+        assert_eq!(
+            batches,
+            vec![
+                vec![(0, s("a"), 2), (10, s("b"), 1)],
+                // a@6 is late: [0, 10) stays at 2.
+                vec![(10, s("b"), 2), (20, s("a"), 1)],
+                vec![(30, s("b"), 1)],
+            ],
+            "{workers} worker(s)"
+        );
+    }
+}
+
+#[test]
+fn append_needs_a_window_of_the_watermarked_column() {
+    let spark = Session::builder().get_or_create().expect("session");
+    let input = MemoryStream::new(events_schema());
+    let df = spark.read_stream().memory(&input);
+    let error = df
+        .with_watermark("word", "5 seconds")
+        .err()
+        .map(|e| e.code())
+        .expect("a string column has no watermark");
+    assert_eq!(error, "DATATYPE_MISMATCH");
+    let by_word = df
+        .with_watermark("ts", "5 seconds")
+        .and_then(|d| d.group_by([col("word")]).count())
+        .expect("plan");
+    let refused = by_word
+        .write_stream()
+        .output_mode("append")
+        .start()
+        .expect_err("not a window");
+    assert_eq!(refused.code(), "UNSUPPORTED_OUTPUT_MODE");
+}
+
+fn iso(micros: i64) -> String {
+    let secs = micros.div_euclid(SECOND);
+    let (days, rest) = (secs.div_euclid(86_400), secs.rem_euclid(86_400));
+    // T0 is 2026-01-01; the tests stay within its first minute, or at the Unix epoch.
+    let date = match days {
+        0 => "1970-01-01",
+        20454 => "2026-01-01",
+        other => panic!("day {other} is outside the tests' dates"),
+    };
+    format!(
+        "{date}T{:02}:{:02}:{:02}.000Z",
+        rest / 3600,
+        rest / 60 % 60,
+        rest % 60
+    )
+}

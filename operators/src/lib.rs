@@ -11,9 +11,11 @@ pub mod epoch_reduce;
 pub mod keyed_epochs;
 pub mod lookup_join;
 pub mod upsert;
+pub mod watermark;
 
 pub use aggregate::{aggregate_append_only_flat, AggregateAppendOnly, Aggregation, Count, Max, Sum};
 pub use epoch_reduce::epoch_reduce;
 pub use keyed_epochs::{keyed_epochs, EpochInput, EpochSchedule};
 pub use lookup_join::lookup_join;
 pub use upsert::upsert;
+pub use watermark::drop_late;

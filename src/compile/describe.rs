@@ -52,6 +52,10 @@ fn walk(plan: &LogicalPlan, lines: &mut Vec<String>) {
             lines.push(format!("{op}: project [{}]", names.join(", ")));
         }
         LogicalPlan::Filter { expr, .. } => lines.push(format!("filter: {}", expr.output_name())),
+        LogicalPlan::Watermark { column_name, .. } => lines.push(format!(
+            "watermark on {column_name}: each worker's greatest event time per epoch, broadcast; \
+             an aggregation above drops rows at or below the watermark"
+        )),
         LogicalPlan::Upsert { .. } => {
             lines.push("map: number each row in the source's order (where it enters)".into());
             lines.push(

@@ -23,7 +23,7 @@ use timely::dataflow::operators::Exchange;
 use timely::dataflow::Scope;
 
 use crate::connectors::{PartitionReader, Source, SourceEvent};
-use crate::data::Row;
+use crate::data::{Row, Value};
 use crate::plan::{LogicalPlan, SourceId};
 
 use pipeline::Pipeline;
@@ -104,6 +104,8 @@ pub fn compile<'s>(plan: &LogicalPlan, scope: Scope<'s, u64>, compiled: &mut Com
                 right.is_static(),
             )
         }
+        // Rows pass unchanged; the aggregation above drops the late ones (see below).
+        LogicalPlan::Watermark { input, .. } => compile(input, scope, compiled),
         LogicalPlan::Upsert { input, keys, .. } => upsert::upsert_table(input, keys.clone(), scope, compiled),
         LogicalPlan::Aggregate {
             input,
@@ -114,7 +116,7 @@ pub fn compile<'s>(plan: &LogicalPlan, scope: Scope<'s, u64>, compiled: &mut Com
             // The filters and projections under an aggregation run inside its local fold.
             let (base, pipeline) = Pipeline::peel(input);
             aggregate::aggregate(
-                compile(base, scope, compiled),
+                compile_dropping_late(base, scope, compiled),
                 pipeline,
                 keys.clone(),
                 aggregations.iter().map(|a| a.accumulator.clone()).collect(),
@@ -122,6 +124,37 @@ pub fn compile<'s>(plan: &LogicalPlan, scope: Scope<'s, u64>, compiled: &mut Com
             )
         }
     }
+}
+
+/// Builds the input of an aggregation. Under a watermark, rows at or below the watermark of
+/// their epoch are dropped (a stateful operator ignores late data, as in Spark), and each
+/// epoch's greatest event time goes to worker 0, which reports the watermark and decides when
+/// windows are final.
+fn compile_dropping_late<'s>(
+    plan: &LogicalPlan,
+    scope: Scope<'s, u64>,
+    compiled: &mut Compiled<'s>,
+) -> Rows<'s> {
+    let LogicalPlan::Watermark {
+        input,
+        column,
+        delay_micros,
+        ..
+    } = plan
+    else {
+        return compile(plan, scope, compiled);
+    };
+    let column = *column;
+    let rows = compile(input, scope, compiled);
+    let (on_time, maxima) =
+        tidewater_operators::drop_late(rows, *delay_micros, move |row: &Row| match row.get(column) {
+            Some(Value::Timestamp(t)) => Some(*t),
+            _ => None,
+        });
+    compiled
+        .events
+        .push(maxima.map(|micros| SourceEvent::MaxEventTime { micros }));
+    on_time
 }
 
 /// Sends each work item (a file) to a worker chosen by its hash, reads it there, and splits

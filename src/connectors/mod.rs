@@ -155,6 +155,11 @@ pub enum SourceEvent {
         /// How many.
         records: u64,
     },
+    /// The greatest event time one worker saw in an epoch, under a watermark (microseconds).
+    MaxEventTime {
+        /// The event time.
+        micros: i64,
+    },
     /// The query must stop: a `FAILFAST` record or an unreadable file.
     Failed {
         /// The source's position in the plan's source list.

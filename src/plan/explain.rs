@@ -51,6 +51,15 @@ impl LogicalPlan {
                     names(&aggs)
                 )?
             }
+            LogicalPlan::Watermark {
+                column_name,
+                delay_micros,
+                ..
+            } => writeln!(
+                f,
+                "{pad}{prefix}EventTimeWatermark {column_name}, delay {} ms",
+                delay_micros / 1000
+            )?,
             LogicalPlan::Upsert { keys, schema, .. } => {
                 let names: Vec<&str> = keys
                     .iter()

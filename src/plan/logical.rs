@@ -6,7 +6,7 @@ use std::sync::Arc;
 use crate::connectors::Source;
 use crate::data::{DataType, Field, Schema};
 use crate::error::{Error, Result};
-use crate::expr::{Accumulator, BoundExpr, Expr};
+use crate::expr::{Accumulator, BoundExpr, Expr, ScalarFunc};
 
 /// Identifies one `load()`ed source within a process: the same source read twice in a plan is
 /// one input.
@@ -124,6 +124,20 @@ pub enum LogicalPlan {
         /// Output schema: keys, then aggregates.
         schema: Schema,
     },
+    /// `with_watermark(column, delay)`: declares the event-time column and how late its
+    /// events may arrive. Rows pass unchanged; an aggregation above drops the rows that arrive
+    /// after the watermark (the greatest event time seen in earlier epochs, less the delay)
+    /// and, in append mode, writes a window once the watermark has passed its end.
+    Watermark {
+        /// Input.
+        input: Arc<LogicalPlan>,
+        /// The event-time column's position.
+        column: usize,
+        /// Its name.
+        column_name: String,
+        /// How late an event may be, in microseconds.
+        delay_micros: i64,
+    },
     /// A changing table declared from a stream of upserts: the latest row of each primary key
     /// (see [`LogicalPlan::upsert_table`]).
     Upsert {
@@ -155,7 +169,7 @@ impl LogicalPlan {
             | LogicalPlan::Join { schema, .. }
             | LogicalPlan::Aggregate { schema, .. }
             | LogicalPlan::Upsert { schema, .. } => schema,
-            LogicalPlan::Filter { input, .. } => input.schema(),
+            LogicalPlan::Filter { input, .. } | LogicalPlan::Watermark { input, .. } => input.schema(),
         }
     }
 
@@ -166,6 +180,7 @@ impl LogicalPlan {
             LogicalPlan::Project { input, .. }
             | LogicalPlan::Filter { input, .. }
             | LogicalPlan::Aggregate { input, .. }
+            | LogicalPlan::Watermark { input, .. }
             | LogicalPlan::Upsert { input, .. } => vec![input],
             LogicalPlan::Join { left, right, .. } => vec![left, right],
         }
@@ -197,7 +212,9 @@ impl LogicalPlan {
     pub fn is_append_only(&self) -> bool {
         match self {
             LogicalPlan::Source { .. } => true,
-            LogicalPlan::Project { input, .. } | LogicalPlan::Filter { input, .. } => input.is_append_only(),
+            LogicalPlan::Project { input, .. }
+            | LogicalPlan::Filter { input, .. }
+            | LogicalPlan::Watermark { input, .. } => input.is_append_only(),
             LogicalPlan::Aggregate { .. } => false,
             // A key's row is replaced when it is upserted again; a static table's upserts are
             // all resolved in the epoch that reads it, and nothing changes afterwards.
@@ -222,9 +239,9 @@ impl LogicalPlan {
     pub fn retraction_reason(&self) -> Option<&'static str> {
         match self {
             LogicalPlan::Source { .. } | LogicalPlan::Upsert { .. } => None,
-            LogicalPlan::Project { input, .. } | LogicalPlan::Filter { input, .. } => {
-                input.retraction_reason()
-            }
+            LogicalPlan::Project { input, .. }
+            | LogicalPlan::Filter { input, .. }
+            | LogicalPlan::Watermark { input, .. } => input.retraction_reason(),
             LogicalPlan::Aggregate { input, .. } => input.retraction_reason().or_else(|| {
                 input
                     .has_aggregation()
@@ -263,6 +280,67 @@ impl LogicalPlan {
             }
             _ => false,
         }
+    }
+
+    /// `input.with_watermark(column, delay)`: `column` must be a timestamp, `delay` an interval
+    /// such as `"10 seconds"`.
+    pub fn watermark(input: Arc<LogicalPlan>, column: &str, delay: &str) -> Result<Self> {
+        let schema = input.schema();
+        let position = schema.index_of(column).ok_or_else(|| Error::UnresolvedColumn {
+            name: column.to_string(),
+            available: schema.names().join(", "),
+        })?;
+        let data_type = &schema.fields()[position].data_type;
+        if *data_type != DataType::Timestamp {
+            return Err(Error::TypeMismatch(format!(
+                "the event-time column of a watermark must be a timestamp; `{column}` is a {data_type}"
+            )));
+        }
+        let delay_micros = crate::data::parse_interval(delay)?.as_micros() as i64;
+        Ok(LogicalPlan::Watermark {
+            column_name: schema.fields()[position].name.clone(),
+            input,
+            column: position,
+            delay_micros,
+        })
+    }
+
+    /// The watermark under this node, through filters and projections: its event-time column's
+    /// name and delay.
+    pub fn watermark_below(&self) -> Option<(&str, i64)> {
+        match self {
+            LogicalPlan::Watermark {
+                column_name,
+                delay_micros,
+                ..
+            } => Some((column_name, *delay_micros)),
+            LogicalPlan::Project { input, .. } | LogicalPlan::Filter { input, .. } => input.watermark_below(),
+            _ => None,
+        }
+    }
+
+    /// The delay of the plan's watermark, in microseconds, if it has one.
+    pub fn watermark_delay(&self) -> Option<i64> {
+        let mut delay = None;
+        self.visit(&mut |node| {
+            if let LogicalPlan::Watermark { delay_micros, .. } = node {
+                delay = delay.or(Some(*delay_micros));
+            }
+        });
+        delay
+    }
+
+    /// For an aggregation grouped by a window of its input's watermarked column: the output
+    /// position of that window, whose end tells when a group is final (append mode).
+    pub fn final_window_column(&self) -> Option<usize> {
+        let LogicalPlan::Aggregate { input, key_exprs, .. } = self else {
+            return None;
+        };
+        let (event_time, _) = input.watermark_below()?;
+        key_exprs.iter().position(|key| {
+            matches!(key.unaliased(), Expr::Call(ScalarFunc::Window, args)
+                if matches!(args.first().map(Expr::unaliased), Some(Expr::Column(c)) if c.eq_ignore_ascii_case(event_time)))
+        })
     }
 
     /// True if every source under this node is a static table (read once, at the start).

@@ -42,7 +42,7 @@ impl fmt::Display for OutputMode {
 }
 
 /// Spark's checks (`UnsupportedOperationChecker`): complete mode needs an aggregation, and
-/// append mode on an aggregation needs a watermark (not supported yet, so it is refused).
+/// append mode on an aggregation needs it grouped by a window of a watermarked column.
 /// Queries whose output can lose rows run only in complete mode, the one mode in which a lost
 /// row shows (as it does in Spark, which refuses such queries without watermarks). Queries
 /// that read an upsert table correct their rows when the table changes: update mode writes the
@@ -71,11 +71,15 @@ pub fn validate_output_mode(plan: &LogicalPlan, mode: OutputMode) -> Result<()> 
              streaming DataFrames; use append or update"
                 .into(),
         )),
-        OutputMode::Append if aggregates => Err(Error::UnsupportedOutputMode(
-            "Append output mode not supported when there are streaming aggregations on \
-             streaming DataFrames without watermark; use update or complete"
-                .into(),
-        )),
+        // A window of the watermarked column is final once the watermark passes its end.
+        OutputMode::Append if aggregates && plan.final_window_column().is_none() => {
+            Err(Error::UnsupportedOutputMode(
+                "Append output mode not supported when there are streaming aggregations on \
+             streaming DataFrames without watermark; use update or complete, or group by \
+             window(ts, ..) of a column declared with with_watermark(ts, ..)"
+                    .into(),
+            ))
+        }
         _ => Ok(()),
     }
 }

@@ -68,7 +68,9 @@ impl LogicalPlan {
 fn upsert_input_problem(plan: &LogicalPlan) -> Option<&'static str> {
     match plan {
         LogicalPlan::Source { .. } => None,
-        LogicalPlan::Filter { input, .. } => upsert_input_problem(input),
+        LogicalPlan::Filter { input, .. } | LogicalPlan::Watermark { input, .. } => {
+            upsert_input_problem(input)
+        }
         LogicalPlan::Project { input, generator, .. } => match generator {
             Some(_) => Some("an explode (one row must be one upsert)"),
             None => upsert_input_problem(input),

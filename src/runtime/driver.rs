@@ -17,7 +17,7 @@ use super::trigger::Trigger;
 use super::worker::Built;
 use crate::compile::Inputs;
 use crate::connectors::{Batch, ReadStatus, Sink, SinkError, SourceError, SourceEvent, SourceReader, Wake};
-use crate::data::{Row, Schema};
+use crate::data::{Row, Schema, Value};
 use crate::error::Error;
 use crate::plan::{OutputMode, SourceId};
 
@@ -83,6 +83,24 @@ pub(super) struct QueryRun {
     next_tick: Option<Instant>,
     last_trigger: Option<Instant>,
     stage: Stage,
+    /// Event time, when the plan has a watermark.
+    event_time: Option<EventTime>,
+}
+
+/// The event-time state of a query with a watermark.
+struct EventTime {
+    /// How late an event may be, microseconds.
+    delay: i64,
+    /// The greatest event time seen so far.
+    max: Option<i64>,
+    /// The watermark of the next epoch: `max - delay` as of the epochs before it, never falling.
+    watermark: Option<i64>,
+    /// Append mode over windows: the output column of the window, whose end tells when a row
+    /// is final.
+    window_column: Option<usize>,
+    /// The watermark has moved past the end of a window still waiting: an epoch is due even
+    /// without new data, to write it (Spark's no-data batch).
+    epoch_due: bool,
 }
 
 impl QueryRun {
@@ -107,6 +125,15 @@ impl QueryRun {
             next_tick: None,
             last_trigger: None,
             stage: Stage::Running,
+            event_time: spec.plan.watermark_delay().map(|delay| EventTime {
+                delay,
+                max: None,
+                watermark: None,
+                window_column: (spec.mode == OutputMode::Append)
+                    .then(|| spec.plan.final_window_column())
+                    .flatten(),
+                epoch_due: false,
+            }),
             spec,
         };
         for (id, source) in run.spec.plan.sources() {
@@ -220,7 +247,8 @@ impl QueryRun {
         if self.stage != Stage::Running || self.in_flight.is_some() {
             return readers_due;
         }
-        let data_waiting = self.sources.iter().any(|s| !s.pending.is_empty());
+        let epoch_due = self.event_time.as_ref().is_some_and(|e| e.epoch_due);
+        let data_waiting = epoch_due || self.sources.iter().any(|s| !s.pending.is_empty());
         let all_exhausted = self.sources.iter().all(|s| s.exhausted);
         match self.spec.trigger {
             Trigger::ProcessingTime(interval) if data_waiting && !interval.is_zero() => {
@@ -241,7 +269,9 @@ impl QueryRun {
             _ if data_waiting => self.start_epoch(now, latest_offset_ms),
             _ => {}
         }
-        let idle = self.in_flight.is_none() && self.sources.iter().all(|s| s.pending.is_empty());
+        let epoch_due = self.event_time.as_ref().is_some_and(|e| e.epoch_due);
+        let idle =
+            self.in_flight.is_none() && !epoch_due && self.sources.iter().all(|s| s.pending.is_empty());
         if idle && all_exhausted {
             debug!(
                 "query {}: every source is exhausted; finishing",
@@ -313,6 +343,9 @@ impl QueryRun {
             input.advance_to(epoch + 1);
             input.flush();
         }
+        if let Some(event_time) = self.event_time.as_mut() {
+            event_time.epoch_due = false;
+        }
         let since_previous_trigger = self
             .last_trigger
             .map_or(0.0, |t| now.saturating_duration_since(t).as_secs_f64());
@@ -374,7 +407,15 @@ impl QueryRun {
             self.fail(e.into());
             return;
         }
-        self.report(flight, rows.len() as u64, rows_updated, &source_counts);
+        let event_time = self.event_time_progress();
+        self.advance_watermark();
+        self.report(
+            flight,
+            rows.len() as u64,
+            rows_updated,
+            &source_counts,
+            event_time,
+        );
     }
 
     /// Takes the epoch's source events: `(rows read, malformed records)` per source, or the
@@ -396,6 +437,11 @@ impl QueryRun {
                 SourceEvent::Malformed { source, records } => {
                     if let Some(c) = counts.get_mut(source) {
                         c.1 += records * times;
+                    }
+                }
+                SourceEvent::MaxEventTime { micros } => {
+                    if let Some(event_time) = self.event_time.as_mut() {
+                        event_time.max = Some(event_time.max.map_or(micros, |m| m.max(micros)));
                     }
                 }
                 SourceEvent::Failed { message, .. } => {
@@ -420,7 +466,32 @@ impl QueryRun {
             rows.extend(std::iter::repeat_n(row, times.max(0) as usize).cloned())
         };
         let mut rows = Vec::new();
+        let final_windows = self
+            .event_time
+            .as_ref()
+            .and_then(|e| e.window_column.map(|column| (column, e.watermark)));
         match self.spec.mode {
+            // Windows are written once, when the watermark has passed their end; until then
+            // their rows wait in the table.
+            OutputMode::Append if final_windows.is_some() => {
+                let (column, watermark) = final_windows.unwrap_or_default();
+                self.apply_to_table(changes);
+                let done: Vec<Row> = self
+                    .table
+                    .keys()
+                    .filter(|row| {
+                        window_end(row, column)
+                            .zip(watermark)
+                            .is_some_and(|(end, w)| end <= w)
+                    })
+                    .cloned()
+                    .collect();
+                for row in done {
+                    if let Some(count) = self.table.remove(&row) {
+                        repeat(&mut rows, &row, count);
+                    }
+                }
+            }
             OutputMode::Append => {
                 for (row, diff) in &changes {
                     repeat(&mut rows, row, *diff);
@@ -430,13 +501,7 @@ impl QueryRun {
                 rows.extend(changes.into_iter().filter(|(_, d)| *d > 0).map(|(r, _)| r));
             }
             OutputMode::Complete => {
-                for (row, diff) in changes {
-                    let count = self.table.entry(row.clone()).or_insert(0);
-                    *count += diff;
-                    if *count == 0 {
-                        self.table.remove(&row);
-                    }
-                }
+                self.apply_to_table(changes);
                 for (row, count) in &self.table {
                     repeat(&mut rows, row, *count);
                 }
@@ -445,12 +510,58 @@ impl QueryRun {
         rows
     }
 
+    /// The epoch's `eventTime` progress: the watermark in force and the greatest event time.
+    fn event_time_progress(&self) -> BTreeMap<String, String> {
+        let Some(event_time) = &self.event_time else {
+            return BTreeMap::new();
+        };
+        let mut progress = BTreeMap::from([(
+            "watermark".to_string(),
+            iso_time(event_time.watermark.unwrap_or(0)),
+        )]);
+        if let Some(max) = event_time.max {
+            progress.insert("max".to_string(), iso_time(max));
+        }
+        progress
+    }
+
+    /// Adds an epoch's changes to the result table.
+    fn apply_to_table(&mut self, changes: Vec<(Row, isize)>) {
+        for (row, diff) in changes {
+            let count = self.table.entry(row.clone()).or_insert(0);
+            *count += diff;
+            if *count == 0 {
+                self.table.remove(&row);
+            }
+        }
+    }
+
+    /// After an epoch: the watermark of the next one, from the greatest event time seen so
+    /// far; and whether it finalizes a waiting window, which calls for an epoch even without
+    /// data.
+    fn advance_watermark(&mut self) {
+        let Some(event_time) = self.event_time.as_mut() else {
+            return;
+        };
+        if let Some(max) = event_time.max {
+            let candidate = max - event_time.delay;
+            event_time.watermark = Some(event_time.watermark.map_or(candidate, |w| w.max(candidate)));
+        }
+        if let (Some(column), Some(watermark)) = (event_time.window_column, event_time.watermark) {
+            event_time.epoch_due = self
+                .table
+                .keys()
+                .any(|row| window_end(row, column).is_some_and(|end| end <= watermark));
+        }
+    }
+
     fn report(
         &mut self,
         flight: InFlight,
         output_rows: u64,
         rows_updated: u64,
         source_counts: &[(u64, u64)],
+        event_time: BTreeMap<String, String>,
     ) {
         let total_ms = flight.triggered.elapsed().as_millis() as u64;
         // From the trigger to the sink's return, less the source polling before the trigger.
@@ -518,7 +629,7 @@ impl QueryRun {
             input_rows_per_second: rate(num_input_rows, flight.since_previous_trigger),
             processed_rows_per_second: rate(num_input_rows, processing_secs),
             duration_ms,
-            event_time: BTreeMap::new(),
+            event_time,
             state_operators,
             sources,
             sink: SinkProgress {
@@ -528,6 +639,24 @@ impl QueryRun {
         };
         self.spec.shared.record_progress(progress);
     }
+}
+
+/// The end of the window in column `column` of `row`, if it holds a window.
+fn window_end(row: &Row, column: usize) -> Option<i64> {
+    match row.get(column) {
+        Some(Value::Struct(fields)) => match fields.get(1) {
+            Some(Value::Timestamp(end)) => Some(*end),
+            _ => None,
+        },
+        _ => None,
+    }
+}
+
+/// A timestamp in microseconds as Spark's progress reports write it.
+fn iso_time(micros: i64) -> String {
+    chrono::DateTime::from_timestamp_micros(micros)
+        .map(|t| t.format("%Y-%m-%dT%H:%M:%S%.3fZ").to_string())
+        .unwrap_or_default()
 }
 
 /// The text of a panic's payload (a `&str` or a `String`), if it has one.

@@ -83,6 +83,16 @@ impl DataFrame {
         Ok(self.with_plan(LogicalPlan::filter(self.plan.clone(), condition)?))
     }
 
+    /// Declares `event_time` (a timestamp column) the stream's event time, whose events may
+    /// arrive up to `delay` late (`"10 seconds"`; Spark's `withWatermark`). The watermark of an
+    /// epoch is the greatest event time seen before it, less `delay`. An aggregation over the
+    /// result drops rows at or below the watermark, and one grouped by
+    /// `window(col(event_time), ..)` can run in append mode: each window is written once, when
+    /// the watermark passes its end.
+    pub fn with_watermark(&self, event_time: &str, delay: &str) -> Result<DataFrame> {
+        Ok(self.with_plan(LogicalPlan::watermark(self.plan.clone(), event_time, delay)?))
+    }
+
     /// Same as [`filter`](Self::filter) (Spark's `where`).
     pub fn where_(&self, condition: Expr) -> Result<DataFrame> {
         self.filter(condition)

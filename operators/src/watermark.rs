@@ -1,0 +1,170 @@
+//! `drop_late`: an event-time watermark, and the records that arrive after it.
+//!
+//! The watermark of epoch `t` is the greatest event time seen in the epochs before `t`, over all
+//! workers, less a fixed delay: the engine's bet that no event older than that is still to
+//! come. A record of epoch `t` whose event time is at or below the watermark of `t` is late,
+//! and is dropped (as Spark's stateful operators drop rows older than the watermark), so that
+//! nothing changes a result the watermark has declared final.
+//!
+//! Each worker finds the greatest event time of its own records per epoch; those maxima are
+//! broadcast, so every worker knows the same watermark; the records of epoch `t` wait until the
+//! maxima of every earlier epoch are in (the frontier of the broadcast stream says when).
+
+use std::collections::BTreeMap;
+
+use differential_dataflow::{AsCollection, ExchangeData, VecCollection};
+use timely::container::CapacityContainerBuilder;
+use timely::dataflow::channels::pact::Pipeline;
+use timely::dataflow::operators::generic::Operator;
+use timely::dataflow::operators::vec::Broadcast;
+use timely::dataflow::operators::Capability;
+
+/// Records waiting for their epoch's watermark, with the capability to pass them on.
+type Waiting<D> = (Capability<u64>, Vec<(D, u64, isize)>);
+
+/// Drops the records of `records` whose event time (`event_time`, `None` for records without
+/// one, which are kept) is at or below the watermark of their epoch: the greatest event time of
+/// the earlier epochs less `delay`. Also returns each worker's greatest event time per epoch
+/// (one `(max, epoch, +1)` per worker and epoch with records), from which the watermark is
+/// computed, for whoever reports it.
+///
+/// # Examples
+///
+/// ```
+/// use std::sync::{Arc, Mutex};
+/// use differential_dataflow::input::Input;
+/// use tidewater_operators::drop_late;
+///
+/// let seen = Arc::new(Mutex::new(Vec::new()));
+/// let sink = seen.clone();
+/// timely::execute_directly(move |worker| {
+///     let (mut events, probe) = worker.dataflow::<u64, _, _>(|scope| {
+///         let (input, events) = scope.new_collection::<(char, i64), isize>();
+///         let (on_time, _maxima) = drop_late(events, 10, |(_, time): &(char, i64)| Some(*time));
+///         let (probe, _) = on_time.inspect(move |x| sink.lock().unwrap().push(*x)).probe();
+///         (input, probe)
+///     });
+///     events.insert(('a', 100));
+///     events.advance_to(1);
+///     // The watermark of epoch 1 is 100 - 10 = 90: 95 is in time, 90 is late.
+///     events.insert(('b', 95));
+///     events.insert(('c', 90));
+///     events.advance_to(2);
+///     events.flush();
+///     worker.step_while(|| probe.less_than(events.time()));
+/// });
+/// let mut seen = seen.lock().unwrap().clone();
+/// seen.sort();
+/// assert_eq!(seen, vec![(('a', 100), 0, 1), (('b', 95), 1, 1)]);
+/// ```
+pub fn drop_late<'scope, D, F>(
+    records: VecCollection<'scope, u64, D, isize>,
+    delay: i64,
+    event_time: F,
+) -> (
+    VecCollection<'scope, u64, D, isize>,
+    VecCollection<'scope, u64, i64, isize>,
+)
+where
+    D: ExchangeData,
+    F: Fn(&D) -> Option<i64> + Clone + 'static,
+{
+    let local_max = event_time.clone();
+    let maxima = records
+        .inner
+        .clone()
+        .unary_frontier::<CapacityContainerBuilder<Vec<(i64, u64, isize)>>, _, _, _>(
+            Pipeline,
+            "EventTimeMax",
+            move |_initial, _info| {
+                let mut pending: BTreeMap<u64, (Capability<u64>, i64)> = BTreeMap::new();
+                move |(input, frontier), output| {
+                    let port = output.output_index();
+                    input.for_each_stamp(|cap, containers| {
+                        for container in containers {
+                            for (record, time, diff) in container.iter() {
+                                let Some(t) = local_max(record).filter(|_| *diff > 0) else {
+                                    continue;
+                                };
+                                let entry = pending
+                                    .entry(*time)
+                                    .or_insert_with(|| (cap.delayed(time, port), i64::MIN));
+                                entry.1 = entry.1.max(t);
+                            }
+                        }
+                    });
+                    while let Some(time) = pending.keys().next().copied() {
+                        if frontier.less_equal(&time) {
+                            break;
+                        }
+                        if let Some((cap, max)) = pending.remove(&time) {
+                            output.session(&cap).give((max, time, 1));
+                        }
+                    }
+                }
+            },
+        );
+    let every_workers_maxima = maxima.clone().broadcast();
+    let on_time = records
+        .inner
+        .binary_frontier::<_, CapacityContainerBuilder<Vec<(D, u64, isize)>>, _, _, _, _>(
+            every_workers_maxima,
+            Pipeline,
+            Pipeline,
+            "DropLate",
+            move |_initial, _info| {
+                // The greatest event time per epoch, over all workers, for the epochs not yet
+                // folded into `before`: the greatest of all epochs before the last one passed.
+                let mut seen: BTreeMap<u64, i64> = BTreeMap::new();
+                let mut before: Option<i64> = None;
+                let mut waiting: BTreeMap<u64, Waiting<D>> = BTreeMap::new();
+                move |(input, _records_frontier), (maxima, maxima_frontier), output| {
+                    let port = output.output_index();
+                    maxima.for_each_stamp(|_cap, containers| {
+                        for container in containers {
+                            for (max, time, _) in container.drain(..) {
+                                let entry = seen.entry(time).or_insert(i64::MIN);
+                                *entry = (*entry).max(max);
+                            }
+                        }
+                    });
+                    input.for_each_stamp(|cap, containers| {
+                        for container in containers {
+                            for (record, time, diff) in container.drain(..) {
+                                waiting
+                                    .entry(time)
+                                    .or_insert_with(|| (cap.delayed(&time, port), Vec::new()))
+                                    .1
+                                    .push((record, time, diff));
+                            }
+                        }
+                    });
+                    // Epoch `t`'s watermark is known once no maximum of an epoch before `t`
+                    // can still arrive.
+                    while let Some(time) = waiting.keys().next().copied() {
+                        if maxima_frontier.frontier().iter().any(|f| *f < time) {
+                            break;
+                        }
+                        let Some((cap, batch)) = waiting.remove(&time) else {
+                            break;
+                        };
+                        let later = seen.split_off(&time);
+                        before = seen.values().copied().chain(before).max();
+                        seen = later;
+                        let watermark = before.map(|m| m - delay);
+                        let mut session = output.session(&cap);
+                        for (record, t, diff) in batch {
+                            let late = match (watermark, event_time(&record)) {
+                                (Some(w), Some(e)) => e <= w,
+                                _ => false,
+                            };
+                            if !late {
+                                session.give((record, t, diff));
+                            }
+                        }
+                    }
+                }
+            },
+        );
+    (on_time.as_collection(), maxima.as_collection())
+}
