@@ -22,7 +22,7 @@ fn events_schema() -> Schema {
 }
 
 /// Three epochs of `(word, seconds after T0)`, out of order within and across epochs; one
-/// event without a time (its window is null).
+/// event without a time (it is in no window, and drops out, as in Spark).
 fn epochs() -> Vec<Vec<(&'static str, Option<i64>)>> {
     vec![
         vec![("a", Some(1)), ("b", Some(12)), ("a", Some(9)), ("a", Some(10))],
@@ -49,10 +49,9 @@ fn reference() -> Vec<BTreeMap<(Option<i64>, String), i64>> {
     epochs()
         .iter()
         .map(|epoch| {
-            for (word, s) in epoch {
-                *counts
-                    .entry((s.map(|s| s - s % 10), word.to_string()))
-                    .or_insert(0) += 1;
+            // A row without a time is in no window.
+            for (word, s) in epoch.iter().filter_map(|(w, s)| Some((w, (*s)?))) {
+                *counts.entry((Some(s - s % 10), word.to_string())).or_insert(0) += 1;
             }
             counts.clone()
         })
@@ -134,16 +133,12 @@ fn update_mode_shows_the_windows_an_epoch_changed() {
             before = reference[i].clone();
         }
     }
-    // By hand, epoch 1: b@0 (new), a@20 (new) and the null window of c.
+    // By hand, epoch 1: b@0 (new) and a@20 (new); c has no time and no window.
     let batches = windowed_counts(1, "update");
     let keys: Vec<_> = batches[1].iter().map(|r| keyed(r).0).collect();
     assert_eq!(
         keys,
-        vec![
-            (None, "c".to_string()),
-            (Some(0), "b".to_string()),
-            (Some(20), "a".to_string())
-        ]
+        vec![(Some(0), "b".to_string()), (Some(20), "a".to_string())]
     );
 }
 
@@ -248,11 +243,15 @@ fn bad_windows_are_refused_with_clear_errors() {
     assert_eq!(code, "INVALID_OPTION", "{message}");
     let (code, message) = group(window(col("ts"), "0 seconds")).expect("an empty window");
     assert_eq!(code, "INVALID_FUNCTION_CALL", "{message}");
-    let sliding = Expr::Call(
-        tidewater::expr::ScalarFunc::Window,
-        vec![col("ts"), lit("10 seconds"), lit("5 seconds")],
-    );
-    let (code, message) = group(sliding).expect("sliding windows");
+    let (code, message) =
+        group(sliding_window(col("ts"), "5 seconds", "10 seconds")).expect("a slide longer than the window");
+    assert_eq!(code, "INVALID_FUNCTION_CALL", "{message}");
+    // A sliding window puts a row in several windows: only a grouping key can do that.
+    let (code, message) = df
+        .select([sliding_window(col("ts"), "10 seconds", "5 seconds")])
+        .err()
+        .map(|e| (e.code(), e.to_string()))
+        .expect("a sliding window in select");
     assert_eq!(code, "UNSUPPORTED_FEATURE", "{message}");
     let (code, message) = df
         .clone()
@@ -425,4 +424,58 @@ fn iso(micros: i64) -> String {
         rest / 60 % 60,
         rest % 60
     )
+}
+
+#[test]
+fn sliding_windows_count_each_row_in_every_window_that_holds_it() {
+    // Windows of 10 s every 5 s: a time t is in the windows starting at the multiples of 5 in
+    // (t - 10, t].
+    let mut reference: BTreeMap<(Option<i64>, String), i64> = BTreeMap::new();
+    for epoch in epochs() {
+        for (word, s) in epoch {
+            let Some(s) = s else {
+                continue;
+            };
+            for start in (s - 9..=s).filter(|x| x.rem_euclid(5) == 0) {
+                *reference.entry((Some(start), word.to_string())).or_insert(0) += 1;
+            }
+        }
+    }
+    for workers in [1, 2] {
+        let spark = Session::builder()
+            .workers(workers)
+            .get_or_create()
+            .expect("session");
+        let input = MemoryStream::new(events_schema());
+        let counts = spark
+            .read_stream()
+            .memory(&input)
+            .group_by([sliding_window(col("ts"), "10 seconds", "5 seconds"), col("word")])
+            .count()
+            .expect("plan");
+        assert_eq!(
+            counts.schema().names(),
+            vec!["window".to_string(), "word".to_string(), "count".to_string()]
+        );
+        let collected = Collected::default();
+        let query = collected
+            .attach(counts.write_stream().output_mode("complete"))
+            .start()
+            .expect("start");
+        for epoch in epochs() {
+            input.add_data(rows(&epoch));
+            query.process_all_available().expect("processed");
+        }
+        input.end();
+        await_within(&query, "sliding").expect("finishes");
+        let last: BTreeMap<_, _> = collected
+            .batches()
+            .last()
+            .expect("a batch")
+            .1
+            .iter()
+            .map(keyed)
+            .collect();
+        assert_eq!(last, reference, "{workers} worker(s)");
+    }
 }

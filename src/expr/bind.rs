@@ -30,6 +30,8 @@ pub enum BoundExpr {
     Split(Box<BoundExpr>, Splitter),
     /// `window` of a timestamp, its duration in microseconds.
     Window(Box<BoundExpr>, i64),
+    /// Every sliding window of a timestamp: duration and slide in microseconds.
+    SlidingWindows(Box<BoundExpr>, i64, i64),
     /// A struct's field, by position.
     Field(Box<BoundExpr>, usize),
     /// Any other scalar function.
@@ -331,10 +333,10 @@ fn bind_call(f: ScalarFunc, args: &[Expr], schema: &Schema) -> Result<(BoundExpr
                 DataType::Array(Box::new(DataType::String)),
             ));
         }
-        ScalarFunc::Window => {
+        ScalarFunc::Window | ScalarFunc::SlidingWindows => {
             if !(2..=3).contains(&args.len()) {
                 return Err(Error::InvalidFunctionCall(format!(
-                    "window() takes a time column and a duration, got {} argument(s)",
+                    "window() takes a time column, a duration and maybe a slide, got {} argument(s)",
                     args.len()
                 )));
             }
@@ -354,11 +356,14 @@ fn bind_call(f: ScalarFunc, args: &[Expr], schema: &Schema) -> Result<(BoundExpr
                 Ok(micros)
             };
             let size = duration(1, "duration")?;
-            if args.len() == 3 && duration(2, "slide duration")? != size {
-                return Err(Error::Unsupported(
-                    "sliding windows (a slide shorter than the window) are not supported yet; \
-                     use a tumbling window, window(time, duration)"
-                        .into(),
+            let slide = if args.len() == 3 {
+                duration(2, "slide duration")?
+            } else {
+                size
+            };
+            if slide > size {
+                return Err(Error::InvalidFunctionCall(
+                    "window()'s slide duration must be at most its duration".into(),
                 ));
             }
             let input = bound
@@ -366,7 +371,19 @@ fn bind_call(f: ScalarFunc, args: &[Expr], schema: &Schema) -> Result<(BoundExpr
                 .next()
                 .map(|(e, _)| e)
                 .unwrap_or(BoundExpr::Literal(Value::Null));
-            return Ok((BoundExpr::Window(Box::new(input), size), window_type()));
+            return match (f, slide == size) {
+                // Tumbling windows too, when they are grouping keys: one window, or none.
+                (ScalarFunc::SlidingWindows, _) => Ok((
+                    BoundExpr::SlidingWindows(Box::new(input), size, slide),
+                    DataType::Array(Box::new(window_type())),
+                )),
+                (_, true) => Ok((BoundExpr::Window(Box::new(input), size), window_type())),
+                (_, false) => Err(Error::Unsupported(
+                    "a sliding window (a slide shorter than the duration) puts a row in several \
+                     windows, so it can only be a group_by key"
+                        .into(),
+                )),
+            };
         }
         ScalarFunc::Lower | ScalarFunc::Upper | ScalarFunc::Trim => {
             arity(1)?;

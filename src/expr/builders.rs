@@ -27,6 +27,13 @@ pub fn window(time: Expr, duration: &str) -> Expr {
     Expr::Call(ScalarFunc::Window, vec![time, lit(duration)])
 }
 
+/// `window(time, duration, slide)`: sliding event-time windows of `duration` starting every
+/// `slide` (`"10 seconds"`, `"5 seconds"`); each row counts in every window that holds its
+/// time. Only as a grouping key.
+pub fn sliding_window(time: Expr, duration: &str, slide: &str) -> Expr {
+    Expr::Call(ScalarFunc::Window, vec![time, lit(duration), lit(slide)])
+}
+
 /// `explode(array)`: one output row for each element of the array.
 pub fn explode(e: Expr) -> Expr {
     Expr::Explode(Box::new(e))

@@ -39,6 +39,24 @@ impl BoundExpr {
                 }
                 _ => Value::Null,
             },
+            BoundExpr::SlidingWindows(e, size, slide) => match e.eval(row) {
+                Value::Timestamp(t) => {
+                    // The windows `[s, s + size)` with `s` a multiple of `slide` and
+                    // `s <= t < s + size`, earliest first.
+                    let last = t - t.rem_euclid(*slide);
+                    let mut starts: Vec<i64> = (0..)
+                        .map(|k| last - k * slide)
+                        .take_while(|s| *s > t - size)
+                        .collect();
+                    starts.reverse();
+                    let windows: Vec<Value> = starts
+                        .into_iter()
+                        .map(|s| Value::Struct(vec![Value::Timestamp(s), Value::Timestamp(s + size)].into()))
+                        .collect();
+                    Value::Array(windows.into())
+                }
+                _ => Value::Null,
+            },
             BoundExpr::Field(e, i) => match e.eval(row) {
                 Value::Struct(fields) => fields.get(*i).cloned().unwrap_or(Value::Null),
                 _ => Value::Null,
@@ -201,7 +219,7 @@ fn call(f: ScalarFunc, args: &[BoundExpr], row: &[Value]) -> Value {
             }
         }
         // Bound separately as `BoundExpr::Split`.
-        ScalarFunc::Split | ScalarFunc::Window => Value::Null,
+        ScalarFunc::Split | ScalarFunc::Window | ScalarFunc::SlidingWindows => Value::Null,
     }
 }
 

@@ -40,9 +40,14 @@ pub enum ScalarFunc {
     Substring,
     /// `round(x[, scale])`: half away from zero, as Spark's HALF_UP.
     Round,
-    /// `window(time, duration)`: the tumbling event-time window holding `time`, a struct of
-    /// `start` and `end` (end exclusive), windows aligned to the Unix epoch as Spark's are.
+    /// `window(time, duration[, slide])`: the event-time window holding `time`, a struct of
+    /// `start` and `end` (end exclusive), windows aligned to the Unix epoch as Spark's are. With
+    /// a slide shorter than the duration the windows overlap and a time is in several: such a
+    /// window can only be a grouping key, where each row counts in each of its windows.
     Window,
+    /// Every sliding window holding a time, as an array (what a sliding `window` key is
+    /// exploded from; internal).
+    SlidingWindows,
 }
 
 impl ScalarFunc {
@@ -59,7 +64,7 @@ impl ScalarFunc {
             ScalarFunc::Coalesce => "coalesce",
             ScalarFunc::Substring => "substring",
             ScalarFunc::Round => "round",
-            ScalarFunc::Window => "window",
+            ScalarFunc::Window | ScalarFunc::SlidingWindows => "window",
         }
     }
 
@@ -348,7 +353,7 @@ impl Expr {
                 format!("({} {} {})", l.output_name(), op.symbol(), r.output_name())
             }
             // Spark names a window column `window`.
-            Expr::Call(ScalarFunc::Window, _) => "window".into(),
+            Expr::Call(ScalarFunc::Window | ScalarFunc::SlidingWindows, _) => "window".into(),
             Expr::Call(f, args) => {
                 let args: Vec<String> = args.iter().map(Expr::output_name).collect();
                 format!("{}({})", f.name(), args.join(", "))

@@ -150,6 +150,34 @@ pub enum LogicalPlan {
     },
 }
 
+/// A `window(..)` among `keys` (a sliding one puts each row in several windows): the input
+/// gets one row per window of each row (an explode of all of them, as a last column), and that
+/// key becomes the column. A row without a time is in no window and drops out, as in Spark.
+/// Returns the input to aggregate and the bound keys so replaced, by position.
+fn explode_window(input: Arc<LogicalPlan>, keys: &[Expr]) -> Result<(Arc<LogicalPlan>, Option<ReplacedKey>)> {
+    let window = keys
+        .iter()
+        .position(|k| matches!(k.unaliased(), Expr::Call(ScalarFunc::Window, _)));
+    let (Some(i), Some(Expr::Call(_, args))) = (window, window.map(|i| keys[i].unaliased())) else {
+        return Ok((input, None));
+    };
+    let mut columns: Vec<Expr> = input
+        .schema()
+        .names()
+        .iter()
+        .map(|n| crate::expr::col(n))
+        .collect();
+    let windows = Expr::Call(ScalarFunc::SlidingWindows, args.clone());
+    columns.push(crate::expr::explode(windows).alias("__window"));
+    let exploded = Arc::new(LogicalPlan::project(input, columns)?);
+    let position = exploded.schema().fields().len() - 1;
+    let window_type = exploded.schema().fields()[position].data_type.clone();
+    Ok((exploded, Some((i, BoundExpr::Column(position), window_type))))
+}
+
+/// A grouping key replaced by a column: its position among the keys, the column, its type.
+type ReplacedKey = (usize, BoundExpr, DataType);
+
 impl LogicalPlan {
     /// A plan that reads `source`.
     pub fn source(source: Arc<dyn Source>) -> Self {
@@ -509,6 +537,7 @@ impl LogicalPlan {
     /// `group_by(keys).agg(aggs)`: each agg must be an aggregate function call (maybe aliased).
     /// With no aggregates the result is the distinct keys (SQL's `GROUP BY` without them).
     pub fn aggregate(input: Arc<LogicalPlan>, key_exprs: Vec<Expr>, aggs: Vec<Expr>) -> Result<Self> {
+        let (input, replaced) = explode_window(input, &key_exprs)?;
         let in_schema = input.schema().clone();
         let mut fields = Vec::new();
         let mut keys = Vec::new();
@@ -519,7 +548,10 @@ impl LogicalPlan {
                     k.output_name()
                 )));
             }
-            let (bound, t) = k.bind(&in_schema)?;
+            let (bound, t) = match &replaced {
+                Some((i, column, t)) if *i == keys.len() => (column.clone(), t.clone()),
+                _ => k.bind(&in_schema)?,
+            };
             keys.push(bound);
             fields.push(Field::new(k.output_name(), t));
         }
