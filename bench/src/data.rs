@@ -63,9 +63,50 @@ pub fn users(vocabulary: usize) -> Vec<(i64, String)> {
     (1..=vocabulary as i64).map(|id| (id, country_of(id))).collect()
 }
 
+/// An event of the `windowed` workload: `(key, event time in ms since the Unix epoch)`.
+pub type Event = (String, i64);
+
+/// Event time of the first event of the `windowed` workload: 2026-01-01 00:00:00 UTC, in ms.
+pub const EVENTS_START_MS: i64 = 1_767_225_600_000;
+
+/// `records` events in arrival order: keys drawn from a Zipf(1.0) distribution over
+/// `vocabulary` keys named `k<rank>`; the `i`-th event happened at `EVENTS_START_MS + i` ms
+/// less a delay uniform in `0..=max_delay_ms`. Event times advance with arrival, out of order,
+/// and the disorder is bounded: no event is more than `max_delay_ms` older than any event that
+/// arrived before it, so a watermark of that delay finds no late event.
+pub fn events(seed: u64, records: usize, vocabulary: usize, max_delay_ms: i64) -> Vec<Event> {
+    let mut rng = StdRng::seed_from_u64(seed);
+    let zipf = Zipf::new(vocabulary as f64, 1.0).expect("a vocabulary of at least one key");
+    (0..records)
+        .map(|i| {
+            let key = format!("k{}", zipf.sample(&mut rng) as usize);
+            let delay = rng.random_range(0..=max_delay_ms.max(0));
+            (key, EVENTS_START_MS + i as i64 - delay)
+        })
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn events_are_deterministic_and_their_disorder_is_bounded() {
+        let a = events(5, 20_000, 100, 2000);
+        assert_eq!(a, events(5, 20_000, 100, 2000));
+        let mut newest = i64::MIN;
+        let mut out_of_order = 0;
+        for (key, time) in &a {
+            assert!(key.starts_with('k'));
+            assert!(
+                *time + 2000 > newest,
+                "an event more than 2 s older than one before it"
+            );
+            out_of_order += usize::from(*time < newest);
+            newest = newest.max(*time);
+        }
+        assert!(out_of_order > 1000, "events arrive out of order: {out_of_order}");
+    }
 
     #[test]
     fn join_data_is_deterministic_and_in_range() {

@@ -32,8 +32,9 @@ struct Cli {
 #[derive(clap::Args, Debug, Clone)]
 struct Workload {
     /// The workload: `wordcount` (words from lines, update mode, changed counts per epoch),
-    /// `join` (transactions joined with a static users table, count and sum per country) or
-    /// `latency` (the word count from a socket at fixed input rates, `--rates`).
+    /// `join` (transactions joined with a static users table, count and sum per country),
+    /// `latency` (the word count from a socket at fixed input rates, `--rates`) or `windowed`
+    /// (events counted per key in 10 s event-time windows under a 5 s watermark, append mode).
     #[arg(long, default_value = "wordcount")]
     workload: String,
     /// Records in total (words for `wordcount`, transactions for `join`, lines for `latency`).
@@ -98,7 +99,10 @@ enum Cmd {
 
 const ENGINES: &str = "tidewater, dstream, microbatch, microbatch-versioned, loop, spark";
 
-const WORKLOADS: &str = "wordcount, join, latency";
+const WORKLOADS: &str = "wordcount, join, latency, windowed";
+
+/// The engines of the `windowed` workload.
+const WINDOWED_ENGINES: &str = "tidewater, microbatch, loop";
 
 /// One engine as `compare` runs it: the name it reports and the arguments of its child.
 struct Variant {
@@ -118,6 +122,7 @@ fn run_engine(
         "wordcount" => word_count(workload, engine, workers, shuffle_partitions),
         "join" => join_count(workload, engine, workers, shuffle_partitions),
         "latency" => latency(workload, engine, workers, shuffle_partitions),
+        "windowed" => windowed(workload, engine, workers),
         other => bail!("unknown workload `{other}`; known: {WORKLOADS}"),
     }
 }
@@ -183,6 +188,24 @@ fn join_count(
             engines::spark::join_count(&transactions, &users, per_epoch, config)
         }
         other => bail!("unknown engine `{other}`; known: {ENGINES}"),
+    }
+}
+
+/// The `windowed` workload: `--records` events with bounded disorder, counted per key and
+/// ten-second window of event time under a watermark, in append mode.
+fn windowed(workload: &Workload, engine: &str, workers: usize) -> anyhow::Result<EngineRun> {
+    let events = data::events(
+        workload.seed,
+        workload.records,
+        workload.vocabulary,
+        engines::windowed::DELAY_MS,
+    );
+    let per_epoch = workload.epoch_records.max(1);
+    match engine {
+        "loop" => Ok(engines::windowed::hashmap_loop(&events, per_epoch)),
+        "microbatch" => Ok(engines::windowed::microbatch(&events, per_epoch)),
+        "tidewater" => engines::windowed::tidewater(&events, per_epoch, workers),
+        other => bail!("engine `{other}` does not run the windowed workload; it runs on: {WINDOWED_ENGINES}"),
     }
 }
 
@@ -269,6 +292,14 @@ fn plan(
             bail!("unknown engine `{engine}`; known: {ENGINES}");
         }
         return Ok(Plan::Skip("not implemented for the latency workload".to_string()));
+    }
+    if workload == "windowed" && !WINDOWED_ENGINES.split(", ").any(|e| e == engine) {
+        if !ENGINES.split(", ").any(|e| e == engine) {
+            bail!("unknown engine `{engine}`; known: {ENGINES}");
+        }
+        return Ok(Plan::Skip(
+            "not implemented for the windowed workload (event-time windows with a watermark)".to_string(),
+        ));
     }
     if engine == "dstream" && workload == "join" {
         return Ok(Plan::Skip(

@@ -7,6 +7,7 @@ pub mod latency;
 pub mod microbatch;
 pub mod spark;
 pub mod tidewater;
+pub mod windowed;
 
 use std::collections::BTreeMap;
 

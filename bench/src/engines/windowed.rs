@@ -1,0 +1,270 @@
+//! The `windowed` workload: events counted per key in ten-second tumbling windows of event
+//! time, under a watermark, in append mode: each window's counts are written once, in the epoch
+//! whose watermark has passed the window's end, and then forgotten.
+//!
+//! Every engine follows Spark's rules: the watermark of epoch `e` is the greatest event time
+//! of the epochs before `e` less [`DELAY_MS`]; events at or below it are late and dropped;
+//! epoch `e` writes the windows whose end is at or below its watermark; after the last epoch,
+//! one more epoch without data writes the windows the final watermark has closed. The output
+//! of an epoch is its `(key@window start, count)` rows sorted by label, digested per epoch.
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::{Arc, Mutex};
+use std::time::Instant;
+
+use tidewater::prelude::*;
+
+use super::EngineRun;
+use crate::data::Event;
+use crate::digest::Digest;
+
+/// The windows' length, ms.
+pub const WINDOW_MS: i64 = 10_000;
+
+/// The watermark's delay, ms (the generator's bound on disorder, so no event is late).
+pub const DELAY_MS: i64 = 5_000;
+
+/// The label of a window's row: `key@start` (start in ms).
+fn label(key: &str, start_ms: i64) -> String {
+    format!("{key}@{start_ms}")
+}
+
+fn window_start(time_ms: i64) -> i64 {
+    time_ms - time_ms.rem_euclid(WINDOW_MS)
+}
+
+/// The engines' shared bookkeeping: the greatest event time and the watermark it gives.
+#[derive(Default)]
+struct Watermark {
+    max: Option<i64>,
+    current: Option<i64>,
+}
+
+impl Watermark {
+    fn is_late(&self, time_ms: i64) -> bool {
+        self.current.is_some_and(|w| time_ms <= w)
+    }
+
+    fn saw(&mut self, time_ms: i64) {
+        self.max = Some(self.max.map_or(time_ms, |m| m.max(time_ms)));
+    }
+
+    /// Ends an epoch: the next epoch's watermark.
+    fn advance(&mut self) {
+        if let Some(max) = self.max {
+            let candidate = max - DELAY_MS;
+            self.current = Some(self.current.map_or(candidate, |w| w.max(candidate)));
+        }
+    }
+
+    fn closes(&self, start_ms: i64) -> bool {
+        self.current.is_some_and(|w| start_ms + WINDOW_MS <= w)
+    }
+}
+
+/// `loop`: the counts of the open windows by window start, so the closed ones are split off
+/// the front; each event costs one hash-map update.
+pub fn hashmap_loop(events: &[Event], per_epoch: usize) -> EngineRun {
+    let started = Instant::now();
+    let mut open: BTreeMap<i64, HashMap<&str, i64>> = BTreeMap::new();
+    let mut watermark = Watermark::default();
+    let mut digest = Digest::default();
+    let mut epoch_ms = Vec::new();
+    let mut emit = |epoch: u64, open: &mut BTreeMap<i64, HashMap<&str, i64>>, watermark: &Watermark| {
+        let mut rows = Vec::new();
+        while let Some((&start, _)) = open.first_key_value() {
+            if !watermark.closes(start) {
+                break;
+            }
+            if let Some((start, counts)) = open.pop_first() {
+                rows.extend(counts.into_iter().map(|(key, n)| (label(key, start), n)));
+            }
+        }
+        rows.sort_unstable();
+        digest.epoch(epoch, rows);
+    };
+    let mut epochs = 0;
+    for (epoch, chunk) in events.chunks(per_epoch.max(1)).enumerate() {
+        let epoch_started = Instant::now();
+        for (key, time) in chunk {
+            watermark.saw(*time);
+            if !watermark.is_late(*time) {
+                *open
+                    .entry(window_start(*time))
+                    .or_default()
+                    .entry(key.as_str())
+                    .or_insert(0) += 1;
+            }
+        }
+        emit(epoch as u64, &mut open, &watermark);
+        watermark.advance();
+        epoch_ms.push(epoch_started.elapsed().as_secs_f64() * 1e3);
+        epochs = epoch + 1;
+    }
+    if open.keys().next().is_some_and(|s| watermark.closes(*s)) {
+        emit(epochs as u64, &mut open, &watermark);
+    }
+    EngineRun::measured(started.elapsed().as_secs_f64(), epoch_ms, digest.value())
+}
+
+/// `microbatch`: Spark's execution per batch: a hash aggregation of the batch (late events
+/// filtered), a read-modify-write of the state store for each of its `(key, window)` groups,
+/// then, as Spark's `StateStoreSaveExec` in append mode, a scan of the whole store for the
+/// groups the watermark has closed, which are written and removed.
+pub fn microbatch(events: &[Event], per_epoch: usize) -> EngineRun {
+    let started = Instant::now();
+    let mut store: HashMap<(&str, i64), i64> = HashMap::new();
+    let mut partial: HashMap<(&str, i64), i64> = HashMap::new();
+    let mut watermark = Watermark::default();
+    let mut digest = Digest::default();
+    let mut epoch_ms = Vec::new();
+    let mut evict = |epoch: u64, store: &mut HashMap<(&str, i64), i64>, watermark: &Watermark| {
+        let closed: Vec<(&str, i64)> = store
+            .keys()
+            .filter(|(_, s)| watermark.closes(*s))
+            .copied()
+            .collect();
+        let mut rows: Vec<(String, i64)> = closed
+            .into_iter()
+            .filter_map(|k| store.remove(&k).map(|n| (label(k.0, k.1), n)))
+            .collect();
+        rows.sort_unstable();
+        digest.epoch(epoch, rows);
+    };
+    let mut epochs = 0;
+    for (epoch, batch) in events.chunks(per_epoch.max(1)).enumerate() {
+        let epoch_started = Instant::now();
+        partial.clear();
+        for (key, time) in batch {
+            watermark.saw(*time);
+            if !watermark.is_late(*time) {
+                *partial.entry((key.as_str(), window_start(*time))).or_insert(0) += 1;
+            }
+        }
+        for (group, n) in &partial {
+            let total = store.get(group).copied().unwrap_or(0) + n;
+            store.insert(*group, total);
+        }
+        evict(epoch as u64, &mut store, &watermark);
+        watermark.advance();
+        epoch_ms.push(epoch_started.elapsed().as_secs_f64() * 1e3);
+        epochs = epoch + 1;
+    }
+    if store.keys().any(|(_, s)| watermark.closes(*s)) {
+        evict(epochs as u64, &mut store, &watermark);
+    }
+    EngineRun::measured(started.elapsed().as_secs_f64(), epoch_ms, digest.value())
+}
+
+/// `tidewater`: `with_watermark("ts", "5 seconds")`, `group_by([window(col("ts"), "10
+/// seconds"), col("key")]).count()` in append mode over a `MemoryStream`.
+pub fn tidewater(events: &[Event], per_epoch: usize, workers: usize) -> anyhow::Result<EngineRun> {
+    let spark = Session::builder()
+        .app_name("bench-windowed")
+        .workers(workers)
+        .get_or_create()?;
+    let input = MemoryStream::new(Schema::new([
+        Field::new("key", DataType::String),
+        Field::new("ts", DataType::Timestamp),
+    ]));
+    let counts = spark
+        .read_stream()
+        .memory(&input)
+        .with_watermark("ts", &format!("{DELAY_MS} milliseconds"))?
+        .group_by([
+            window(col("ts"), &format!("{WINDOW_MS} milliseconds")),
+            col("key"),
+        ])
+        .count()?;
+    let rows: Vec<Row> = events
+        .iter()
+        .map(|(key, ms)| Row::from(vec![Value::str(key), Value::Timestamp(ms * 1000)]))
+        .collect();
+    let digest = Arc::new(Mutex::new(Digest::default()));
+    let sink = digest.clone();
+    let started = Instant::now();
+    input.add_data(rows);
+    input.end();
+    let query = counts
+        .write_stream()
+        .output_mode("append")
+        .option("maxRowsPerTrigger", per_epoch)
+        .foreach_batch(move |batch: &Batch<'_>| -> anyhow::Result<()> {
+            let mut rows: Vec<(String, i64)> = batch
+                .rows
+                .iter()
+                .map(|r| {
+                    let start = match &r[0] {
+                        Value::Struct(window) => match window.first() {
+                            Some(Value::Timestamp(micros)) => micros / 1000,
+                            _ => 0,
+                        },
+                        _ => 0,
+                    };
+                    (
+                        label(r[1].as_str().unwrap_or_default(), start),
+                        r[2].as_i64().unwrap_or_default(),
+                    )
+                })
+                .collect();
+            rows.sort_unstable();
+            sink.lock()
+                .map_err(|_| anyhow::anyhow!("digest lock"))?
+                .epoch(batch.id, rows);
+            Ok(())
+        })
+        .start()?;
+    query.await_termination()?;
+    let seconds = started.elapsed().as_secs_f64();
+    let epoch_ms = query
+        .recent_progress()
+        .iter()
+        .map(|p| p.duration_ms.get("triggerExecution").copied().unwrap_or(0) as f64)
+        .collect();
+    let digest = digest.lock().map_err(|_| anyhow::anyhow!("digest lock"))?.value();
+    Ok(EngineRun::measured(seconds, epoch_ms, digest))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::data::EVENTS_START_MS;
+
+    #[test]
+    fn engines_agree_and_late_events_are_dropped() {
+        let events = crate::data::events(9, 30_000, 300, DELAY_MS);
+        let looped = hashmap_loop(&events, 2_000);
+        assert_eq!(microbatch(&events, 2_000).digest, looped.digest);
+        assert_eq!(tidewater(&events, 2_000, 1).unwrap().digest, looped.digest);
+        assert_eq!(tidewater(&events, 2_000, 2).unwrap().digest, looped.digest);
+        // 30 s of events, watermark at the end about 25 s: [0, 10) and [10, 20) are written,
+        // one row per key and window (the digest counts its rows), [20, 30) stays open.
+        let written: std::collections::BTreeSet<(&str, i64)> = events
+            .iter()
+            .filter(|(_, t)| *t < EVENTS_START_MS + 20_000)
+            .map(|(k, t)| (k.as_str(), window_start(*t)))
+            .collect();
+        assert!(
+            looped.digest.ends_with(&format!("/{}", written.len())),
+            "{}",
+            looped.digest
+        );
+        // An event far older than the watermark (in epoch 5, whose watermark is about 5 s) is
+        // dropped by every engine: its `late@0` row is not written.
+        let mut with_late = events.clone();
+        with_late[10_000] = ("late".to_string(), EVENTS_START_MS);
+        let written: std::collections::BTreeSet<(&str, i64)> = with_late
+            .iter()
+            .filter(|(k, t)| *t < EVENTS_START_MS + 20_000 && k != "late")
+            .map(|(k, t)| (k.as_str(), window_start(*t)))
+            .collect();
+        let looped = hashmap_loop(&with_late, 2_000);
+        assert!(
+            looped.digest.ends_with(&format!("/{}", written.len())),
+            "{}",
+            looped.digest
+        );
+        assert_eq!(microbatch(&with_late, 2_000).digest, looped.digest);
+        assert_eq!(tidewater(&with_late, 2_000, 2).unwrap().digest, looped.digest);
+    }
+}
