@@ -98,9 +98,9 @@ def start_session(args, app):
     return spark, time.perf_counter() - started
 
 
-def run_query(spark, args, result, startup_s):
-    """Runs `result` in update mode to the end of its input, writes each batch's rows sorted
-    (by their first column) to --output, and the measurements to --report."""
+def run_query(spark, args, result, startup_s, output_mode="update"):
+    """Runs `result` (in update mode unless told otherwise) to the end of its input, writes each
+    batch's rows sorted (by their first column) to --output, and the measurements to --report."""
     # Time spent in the sink per batch: running the batch's plan, collecting its rows into
     # Python, sorting and writing them.
     sink_ms = {}
@@ -115,7 +115,7 @@ def run_query(spark, args, result, startup_s):
 
     query_started = time.perf_counter()
     query = (
-        result.writeStream.outputMode("update")
+        result.writeStream.outputMode(output_mode)
         .option("checkpointLocation", args.checkpoint)
         .trigger(availableNow=True)
         .foreachBatch(write_batch)

@@ -102,7 +102,7 @@ const ENGINES: &str = "tidewater, dstream, microbatch, microbatch-versioned, loo
 const WORKLOADS: &str = "wordcount, join, latency, windowed";
 
 /// The engines of the `windowed` workload.
-const WINDOWED_ENGINES: &str = "tidewater, microbatch, loop";
+const WINDOWED_ENGINES: &str = "tidewater, microbatch, loop, spark";
 
 /// One engine as `compare` runs it: the name it reports and the arguments of its child.
 struct Variant {
@@ -122,7 +122,7 @@ fn run_engine(
         "wordcount" => word_count(workload, engine, workers, shuffle_partitions),
         "join" => join_count(workload, engine, workers, shuffle_partitions),
         "latency" => latency(workload, engine, workers, shuffle_partitions),
-        "windowed" => windowed(workload, engine, workers),
+        "windowed" => windowed(workload, engine, workers, shuffle_partitions),
         other => bail!("unknown workload `{other}`; known: {WORKLOADS}"),
     }
 }
@@ -193,7 +193,12 @@ fn join_count(
 
 /// The `windowed` workload: `--records` events with bounded disorder, counted per key and
 /// ten-second window of event time under a watermark, in append mode.
-fn windowed(workload: &Workload, engine: &str, workers: usize) -> anyhow::Result<EngineRun> {
+fn windowed(
+    workload: &Workload,
+    engine: &str,
+    workers: usize,
+    shuffle_partitions: usize,
+) -> anyhow::Result<EngineRun> {
     let events = data::events(
         workload.seed,
         workload.records,
@@ -205,6 +210,7 @@ fn windowed(workload: &Workload, engine: &str, workers: usize) -> anyhow::Result
         "loop" => Ok(engines::windowed::hashmap_loop(&events, per_epoch)),
         "microbatch" => Ok(engines::windowed::microbatch(&events, per_epoch)),
         "tidewater" => engines::windowed::tidewater(&events, per_epoch, workers),
+        "spark" => engines::windowed::spark(&events, per_epoch, workers, shuffle_partitions),
         other => bail!("engine `{other}` does not run the windowed workload; it runs on: {WINDOWED_ENGINES}"),
     }
 }

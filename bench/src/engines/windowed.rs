@@ -225,6 +225,24 @@ pub fn tidewater(events: &[Event], per_epoch: usize, workers: usize) -> anyhow::
     Ok(EngineRun::measured(seconds, epoch_ms, digest))
 }
 
+/// `spark`: `bench/spark/windowed.py`, the same query in PySpark (`withWatermark`,
+/// `groupBy(window(..), key).count()`, append mode), one file of `key,ts_ms` lines per epoch.
+pub fn spark(
+    events: &[Event],
+    per_epoch: usize,
+    workers: usize,
+    shuffle_partitions: usize,
+) -> anyhow::Result<EngineRun> {
+    super::spark::windowed(
+        events,
+        per_epoch,
+        super::spark::SparkConfig {
+            workers,
+            shuffle_partitions,
+        },
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
