@@ -358,17 +358,31 @@ impl LogicalPlan {
         delay
     }
 
-    /// For an aggregation grouped by a window of its input's watermarked column: the output
-    /// position of that window, whose end tells when a group is final (append mode).
+    /// For an aggregation grouped by a window of its input's watermarked column (maybe under a
+    /// projection that keeps that column): the output position of the window, whose end tells
+    /// when a group is final (append mode).
     pub fn final_window_column(&self) -> Option<usize> {
-        let LogicalPlan::Aggregate { input, key_exprs, .. } = self else {
-            return None;
-        };
-        let (event_time, _) = input.watermark_below()?;
-        key_exprs.iter().position(|key| {
-            matches!(key.unaliased(), Expr::Call(ScalarFunc::Window, args)
-                if matches!(args.first().map(Expr::unaliased), Some(Expr::Column(c)) if c.eq_ignore_ascii_case(event_time)))
-        })
+        match self {
+            LogicalPlan::Aggregate { input, key_exprs, .. } => {
+                let (event_time, _) = input.watermark_below()?;
+                key_exprs.iter().position(|key| {
+                    matches!(key.unaliased(), Expr::Call(ScalarFunc::Window, args)
+                        if matches!(args.first().map(Expr::unaliased), Some(Expr::Column(c)) if c.eq_ignore_ascii_case(event_time)))
+                })
+            }
+            LogicalPlan::Project {
+                input,
+                columns,
+                generator: None,
+                ..
+            } => {
+                let window = input.final_window_column()?;
+                columns
+                    .iter()
+                    .position(|c| matches!(c, Projection::Scalar(BoundExpr::Column(i)) if *i == window))
+            }
+            _ => None,
+        }
     }
 
     /// True if every source under this node is a static table (read once, at the start).

@@ -94,6 +94,7 @@ impl Session {
                     options,
                     table,
                     primary_key,
+                    watermark,
                     at,
                 } => {
                     let mut reader = if table { self.read() } else { self.read_stream() };
@@ -102,6 +103,11 @@ impl Session {
                         reader = reader.schema(schema);
                     }
                     let mut df = reader.load().map_err(|e| e.at(at.line, at.column, None))?;
+                    if let Some((column, delay, at)) = watermark {
+                        df = df
+                            .with_watermark(&column, &delay)
+                            .map_err(|e| e.at(at.line, at.column, None))?;
+                    }
                     if !primary_key.is_empty() {
                         df = upsert_table(&df, &primary_key, at)?;
                     }

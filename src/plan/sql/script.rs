@@ -1,7 +1,7 @@
 //! Splitting a script into statements and parsing the streaming DDL that standard SQL lacks:
 //!
 //! ```sql
-//! CREATE STREAM name [(column type, ...)] USING format [OPTIONS (key 'value', ...)];
+//! CREATE STREAM name [(column type, ..., [WATERMARK FOR ts AS ts - INTERVAL '5 seconds'])] USING format [OPTIONS (key 'value', ...)];
 //! CREATE TABLE  name [(column type, ...)] USING format [OPTIONS (...)];
 //! CREATE STREAMING TABLE name (column type, ..., PRIMARY KEY (column, ...)) USING format [OPTIONS (...)];
 //! CREATE SINK   name USING format [OPTIONS (...)];
@@ -38,6 +38,9 @@ pub enum Statement {
         /// The primary key of a `CREATE STREAMING TABLE`, each name with its place; empty for
         /// streams and static tables.
         primary_key: Vec<(String, Location)>,
+        /// `WATERMARK FOR column AS column - INTERVAL 'delay'`: the event-time column, the
+        /// delay, and where the clause is.
+        watermark: Option<(String, String, Location)>,
         /// Where the statement starts.
         at: Location,
     },
@@ -153,19 +156,80 @@ fn parse_options(parser: &mut Parser<'_>) -> Result<Vec<(String, String)>> {
     Ok(options)
 }
 
-/// Declared columns: the schema, and the primary key (a `PRIMARY KEY (a, ...)` item, or
-/// `PRIMARY KEY` after a column's type), each key name with its place.
-type Columns = (Option<Schema>, Vec<(String, Location)>);
+/// Declared columns: the schema, the primary key (a `PRIMARY KEY (a, ...)` item, or
+/// `PRIMARY KEY` after a column's type), each key name with its place, and the watermark.
+#[derive(Default)]
+struct Columns {
+    schema: Option<Schema>,
+    primary_key: Vec<(String, Location)>,
+    watermark: Option<(String, String, Location)>,
+}
+
+/// `WATERMARK FOR ts AS ts - INTERVAL '5 seconds'` (Flink's form; `INTERVAL '5' SECOND` too),
+/// after the word `WATERMARK`: the column and the delay.
+fn parse_watermark(parser: &mut Parser<'_>, at: Location) -> Result<(String, String, Location)> {
+    let bad = || {
+        at_error(
+            Error::Syntax("expected WATERMARK FOR column AS column - INTERVAL '5 seconds'".into()),
+            at,
+        )
+    };
+    if !parser.parse_keyword(Keyword::FOR) {
+        return Err(bad());
+    }
+    let column = parser.parse_identifier().map_err(syntax)?.value;
+    if !parser.parse_keyword(Keyword::AS) {
+        return Err(bad());
+    }
+    let expr = parser.parse_expr().map_err(syntax)?;
+    let sqlparser::ast::Expr::BinaryOp {
+        left,
+        op: sqlparser::ast::BinaryOperator::Minus,
+        right,
+    } = expr
+    else {
+        return Err(bad());
+    };
+    let same_column =
+        matches!(left.as_ref(), sqlparser::ast::Expr::Identifier(i) if i.value.eq_ignore_ascii_case(&column));
+    let sqlparser::ast::Expr::Interval(interval) = right.as_ref() else {
+        return Err(bad());
+    };
+    if !same_column {
+        return Err(bad());
+    }
+    let amount = match interval.value.as_ref() {
+        sqlparser::ast::Expr::Value(v) => match &v.value {
+            sqlparser::ast::Value::SingleQuotedString(s) | sqlparser::ast::Value::Number(s, _) => s.clone(),
+            _ => return Err(bad()),
+        },
+        _ => return Err(bad()),
+    };
+    let delay = match &interval.leading_field {
+        Some(unit) => format!("{amount} {unit}"),
+        None => amount,
+    };
+    Ok((column, delay, at))
+}
 
 fn parse_columns(parser: &mut Parser<'_>) -> Result<Columns> {
     if !parser.consume_token(&Token::LParen) {
-        return Ok((None, Vec::new()));
+        return Ok(Columns::default());
     }
     let mut fields = Vec::new();
     let mut primary_key = Vec::new();
+    let mut watermark = None;
     loop {
         let at = parser.peek_token().span.start;
-        if parser.parse_keywords(&[Keyword::PRIMARY, Keyword::KEY]) {
+        if expect_word(parser, "WATERMARK") {
+            if watermark.is_some() {
+                return Err(at_error(
+                    Error::InvalidPlan("a stream has one WATERMARK".into()),
+                    at,
+                ));
+            }
+            watermark = Some(parse_watermark(parser, at)?);
+        } else if parser.parse_keywords(&[Keyword::PRIMARY, Keyword::KEY]) {
             if !primary_key.is_empty() {
                 return Err(at_error(
                     Error::InvalidPlan("a table has one PRIMARY KEY".into()),
@@ -205,7 +269,11 @@ fn parse_columns(parser: &mut Parser<'_>) -> Result<Columns> {
         }
     }
     parser.expect_token(&Token::RParen).map_err(syntax)?;
-    Ok((Some(Schema::new(fields)), primary_key))
+    Ok(Columns {
+        schema: Some(Schema::new(fields)),
+        primary_key,
+        watermark,
+    })
 }
 
 fn parse_create(parser: &mut Parser<'_>, at: Location) -> Result<Statement> {
@@ -230,8 +298,12 @@ fn parse_create(parser: &mut Parser<'_>, at: Location) -> Result<Statement> {
         ));
     };
     let name = parser.parse_identifier().map_err(syntax)?.value;
-    let (schema, primary_key) = if kind == "sink" {
-        (None, Vec::new())
+    let Columns {
+        schema,
+        primary_key,
+        watermark,
+    } = if kind == "sink" {
+        Columns::default()
     } else {
         parse_columns(parser)?
     };
@@ -286,6 +358,7 @@ fn parse_create(parser: &mut Parser<'_>, at: Location) -> Result<Statement> {
             options,
             table: kind == "table",
             primary_key,
+            watermark,
             at,
         },
     })
