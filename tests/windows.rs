@@ -479,3 +479,59 @@ fn sliding_windows_count_each_row_in_every_window_that_holds_it() {
         assert_eq!(last, reference, "{workers} worker(s)");
     }
 }
+
+/// The windowed word count example (`examples/windowed_wordcount.rs`) against a local server:
+/// with 10-second windows every 5 seconds, each word is in exactly two windows, so the counts
+/// of the last (complete) table add up to twice the reference count of every word.
+#[test]
+fn the_windowed_example_counts_every_word_in_two_windows() {
+    let lines = word_lines(21, 300);
+    let server = tidewater::demo::TextServer::start(lines.clone(), 60, std::time::Duration::from_millis(5))
+        .expect("server starts");
+    let exe = std::env::current_exe().expect("test executable");
+    let example = exe
+        .parent()
+        .and_then(|deps| deps.parent())
+        .map(|dir| dir.join("examples").join("windowed_wordcount"))
+        .expect("target directory");
+    assert!(
+        example.exists(),
+        "{} is missing: run `cargo build --examples`",
+        example.display()
+    );
+    let output = std::process::Command::new(example)
+        .args([
+            "--host",
+            "127.0.0.1",
+            "--port",
+            &server.port().to_string(),
+            "--workers",
+            "2",
+            "--num-rows",
+            "1000",
+        ])
+        .output()
+        .expect("example runs");
+    server.join().expect("server sent everything");
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let stdout = String::from_utf8(output.stdout).expect("utf-8");
+    let last = stdout.rsplit("Batch: ").next().expect("a batch");
+    let mut totals: BTreeMap<String, i64> = BTreeMap::new();
+    for line in last.lines().filter(|l| l.starts_with('|')).skip(1) {
+        let cells: Vec<&str> = line.trim_matches('|').split('|').map(str::trim_end).collect();
+        let [window, word, count] = cells[..] else {
+            panic!("three columns: {line}");
+        };
+        assert!(window.starts_with('{') && window.ends_with('}'), "{window}");
+        *totals.entry(word.to_string()).or_insert(0) += count.trim().parse::<i64>().expect("count");
+    }
+    let doubled: BTreeMap<String, i64> = reference_counts(&lines)
+        .into_iter()
+        .map(|(w, n)| (w, 2 * n))
+        .collect();
+    assert_eq!(totals, doubled);
+}
