@@ -12,7 +12,10 @@ pub mod keyed_epochs;
 pub mod lookup_join;
 pub mod upsert;
 
-pub use aggregate::{aggregate_append_only_flat, AggregateAppendOnly, Aggregation, Count, Max, Sum};
+pub use aggregate::{
+    aggregate_append_only_flat, aggregate_append_only_into, AggregateAppendOnly, Aggregation, Count, Max,
+    PartialStates, Sum,
+};
 pub use epoch_reduce::epoch_reduce;
 pub use keyed_epochs::{keyed_epochs, EpochInput, EpochSchedule};
 pub use lookup_join::lookup_join;

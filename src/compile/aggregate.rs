@@ -2,7 +2,10 @@
 //! inputs that can retract.
 
 use smallvec::SmallVec;
-use tidewater_operators::{aggregate_append_only_flat, Aggregation};
+use smol_str::SmolStr;
+use tidewater_operators::{
+    aggregate_append_only_flat, aggregate_append_only_into, Aggregation, Count, PartialStates,
+};
 
 use super::pipeline::Pipeline;
 use super::Rows;
@@ -65,6 +68,11 @@ pub(crate) fn aggregate<'s>(
     accumulators: Vec<Accumulator>,
     append_only: bool,
 ) -> Rows<'s> {
+    if append_only {
+        if let Some(counting) = PieceCount::detect(&pipeline, &keys, &accumulators) {
+            return counting.aggregate(rows);
+        }
+    }
     let aggregation = RowAggregation {
         accumulators: accumulators.into(),
     };
@@ -111,6 +119,63 @@ pub(crate) fn aggregate<'s>(
         general_reduce(keyed, aggregation)
     };
     results.map(|(key, values)| key.concat(&values))
+}
+
+/// The word count's shape over an append-only input: `explode(split(..))` grouped by the piece
+/// alone, with only counts (`count(*)`, or `count` of the piece, which is never null). The
+/// general path builds a row per piece, then a key row and an argument row, and hashes and
+/// compares them through [`Value`]. This one looks each piece up by `&str` in a map of plain
+/// counts and builds a key (inline for short pieces) only for a piece new in the epoch.
+struct PieceCount {
+    /// The `split(..)` whose pieces are counted.
+    split: BoundExpr,
+    /// How many count columns follow the key in an output row (all equal).
+    counts: usize,
+}
+
+impl PieceCount {
+    /// The word count's shape, if the aggregation has it: `pipeline` is exactly
+    /// `explode(split(..))`, the only key is the piece, and every aggregate is such a count.
+    fn detect(pipeline: &Pipeline, keys: &[BoundExpr], accumulators: &[Accumulator]) -> Option<Self> {
+        let split = pipeline.as_explode_split()?;
+        let piece_is_key = matches!(keys, [BoundExpr::Column(0)]);
+        let all_counts = accumulators.iter().all(|a| {
+            a.init() == AggState::Count(0) && matches!(a.argument(), None | Some(BoundExpr::Column(0)))
+        });
+        (piece_is_key && all_counts).then(|| PieceCount {
+            split: split.clone(),
+            counts: accumulators.len(),
+        })
+    }
+
+    /// Counts the pieces of `rows` per piece; output rows are the piece followed by its count,
+    /// once per count aggregate.
+    fn aggregate(self, rows: Rows<'_>) -> Rows<'_> {
+        let counts = self.counts;
+        aggregate_append_only_into(
+            rows,
+            "Aggregate",
+            Count::<()>::new(),
+            move |row: Row, diff, states| self.fold(&row, diff, states),
+        )
+        .map(move |(piece, count)| {
+            let mut row = Row::with_capacity(1 + counts);
+            row.push(Value::Str(piece));
+            (0..counts).for_each(|_| row.push(Value::Int(count)));
+            row
+        })
+    }
+
+    /// Adds `diff` to the count of each piece of `row`'s split.
+    fn fold(&self, row: &Row, diff: isize, states: &mut PartialStates<SmolStr, i64>) {
+        self.split
+            .for_each_split_piece(row, |piece| match states.get_mut(piece) {
+                Some(count) => *count += diff as i64,
+                None => {
+                    states.insert(SmolStr::new(piece), diff as i64);
+                }
+            })
+    }
 }
 
 /// Differential's general `reduce`: recomputes a key's aggregates from its whole (current)
