@@ -8,6 +8,7 @@
 
 pub mod aggregate;
 pub mod epoch_reduce;
+pub mod gather;
 pub mod keyed_epochs;
 pub mod lookup_join;
 pub mod upsert;
@@ -17,6 +18,7 @@ pub use aggregate::{
     PartialStates, Sum,
 };
 pub use epoch_reduce::epoch_reduce;
+pub use gather::gather_sorted;
 pub use keyed_epochs::{keyed_epochs, EpochInput, EpochSchedule};
 pub use lookup_join::lookup_join;
 pub use upsert::upsert;

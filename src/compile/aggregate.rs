@@ -4,7 +4,7 @@
 use smallvec::SmallVec;
 use smol_str::SmolStr;
 use tidewater_operators::{
-    aggregate_append_only_flat, aggregate_append_only_into, Aggregation, Count, PartialStates,
+    aggregate_append_only_flat, aggregate_append_only_into, gather_sorted, Aggregation, Count, PartialStates,
 };
 
 use super::pipeline::Pipeline;
@@ -58,6 +58,12 @@ impl Aggregation for RowAggregation {
     }
 }
 
+/// The name of the stage that brings an append-only aggregation's output to worker 0. Each
+/// worker emits its changes of an epoch sorted, and they go to worker 0 anyway, where the sink
+/// writes the epoch sorted: merging the workers' sorted runs there is much cheaper than the
+/// sink's sort of the whole epoch, which then finds them in order.
+const GATHER: &str = "Aggregate: gather sorted";
+
 /// Groups the rows coming out of `pipeline` by `keys` and computes `accumulators`; output rows
 /// are the keys followed by the aggregate values. Over an append-only input the pipeline and
 /// the key extraction run inside the accumulator's local fold (no intermediate collection).
@@ -100,12 +106,13 @@ pub(crate) fn aggregate<'s>(
         (key, args)
     };
     let results = if append_only {
-        aggregate_append_only_flat(rows, "Aggregate", aggregation, move |row: Row, emit| {
+        let results = aggregate_append_only_flat(rows, "Aggregate", aggregation, move |row: Row, emit| {
             pipeline.run(row, &mut |r| {
                 let (key, args) = split(r);
                 emit(key, args)
             })
-        })
+        });
+        gather_sorted(results, GATHER)
     } else {
         let keyed = if pipeline.is_empty() {
             rows.map(split)
@@ -152,13 +159,13 @@ impl PieceCount {
     /// once per count aggregate.
     fn aggregate(self, rows: Rows<'_>) -> Rows<'_> {
         let counts = self.counts;
-        aggregate_append_only_into(
+        let results = aggregate_append_only_into(
             rows,
             "Aggregate",
             Count::<()>::new(),
             move |row: Row, diff, states| self.fold(&row, diff, states),
-        )
-        .map(move |(piece, count)| {
+        );
+        gather_sorted(results, GATHER).map(move |(piece, count)| {
             let mut row = Row::with_capacity(1 + counts);
             row.push(Value::Str(piece));
             (0..counts).for_each(|_| row.push(Value::Int(count)));
