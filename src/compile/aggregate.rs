@@ -3,9 +3,7 @@
 
 use smallvec::SmallVec;
 use smol_str::SmolStr;
-use tidewater_operators::{
-    aggregate_append_only_flat, aggregate_append_only_into, gather_sorted, Aggregation, Count, PartialStates,
-};
+use tidewater_operators::{aggregate_append_only_into, gather_sorted, Aggregation, Count, PartialStates};
 
 use super::pipeline::Pipeline;
 use super::Rows;
@@ -26,6 +24,18 @@ impl RowAggregation {
     fn fold(&self, states: &mut States, args: &Row, times: isize) {
         for ((acc, state), value) in self.accumulators.iter().zip(states.iter_mut()).zip(args.iter()) {
             acc.update(state, value, times);
+        }
+    }
+
+    /// Folds `row`, present `times` times, into `states`, evaluating each aggregate's argument
+    /// over it (a column argument is borrowed, not cloned).
+    fn fold_row(&self, states: &mut States, row: &[Value], times: isize) {
+        for (acc, state) in self.accumulators.iter().zip(states.iter_mut()) {
+            match acc.argument() {
+                None => acc.update(state, &Value::Null, times),
+                Some(BoundExpr::Column(i)) => acc.update(state, row.get(*i).unwrap_or(&Value::Null), times),
+                Some(e) => acc.update(state, &e.eval(row), times),
+            }
         }
     }
 
@@ -78,6 +88,7 @@ pub(crate) fn aggregate<'s>(
         if let Some(counting) = PieceCount::detect(&pipeline, &keys, &accumulators) {
             return counting.aggregate(rows);
         }
+        return RowFold::new(pipeline, keys, accumulators).aggregate(rows);
     }
     let aggregation = RowAggregation {
         accumulators: accumulators.into(),
@@ -87,12 +98,7 @@ pub(crate) fn aggregate<'s>(
         .iter()
         .map(|a| a.argument().cloned())
         .collect();
-    // When the keys are exactly the row's columns in order (`GROUP BY` every selected column,
-    // as in the word count), the row itself becomes the key: moved, not rebuilt.
-    let row_is_key = keys
-        .iter()
-        .enumerate()
-        .all(|(i, k)| matches!(k, BoundExpr::Column(c) if *c == i));
+    let row_is_key = keys_are_the_row(&keys);
     let split = move |row: Row| -> (Row, Row) {
         let args: Row = arguments
             .iter()
@@ -105,27 +111,102 @@ pub(crate) fn aggregate<'s>(
         };
         (key, args)
     };
-    let results = if append_only {
-        let results = aggregate_append_only_flat(rows, "Aggregate", aggregation, move |row: Row, emit| {
-            pipeline.run(row, &mut |r| {
-                let (key, args) = split(r);
-                emit(key, args)
-            })
-        });
-        gather_sorted(results, GATHER)
+    let keyed = if pipeline.is_empty() {
+        rows.map(split)
     } else {
-        let keyed = if pipeline.is_empty() {
-            rows.map(split)
-        } else {
-            rows.flat_map(move |row| {
-                let mut out = Vec::new();
-                pipeline.run(row, &mut |r| out.push(split(r)));
-                out
-            })
-        };
-        general_reduce(keyed, aggregation)
+        rows.flat_map(move |row| {
+            let mut out = Vec::new();
+            pipeline.run(row, &mut |r| out.push(split(r)));
+            out
+        })
     };
-    results.map(|(key, values)| key.concat(&values))
+    general_reduce(keyed, aggregation).map(|(key, values)| key.concat(&values))
+}
+
+/// True when the keys are exactly the row's columns in order (`GROUP BY` every selected
+/// column): the row itself is then the key, moved, not rebuilt.
+fn keys_are_the_row(keys: &[BoundExpr]) -> bool {
+    keys.iter()
+        .enumerate()
+        .all(|(i, k)| matches!(k, BoundExpr::Column(c) if *c == i))
+}
+
+/// The fold of an append-only input in general: each row out of the pipeline goes straight
+/// into its key's state. The aggregates' arguments are evaluated over the row (a column is
+/// borrowed) rather than collected into an argument row, and a key that is one expression is
+/// looked up as a borrowed slice, so a key row is only built for a key new in the epoch.
+struct RowFold {
+    pipeline: Pipeline,
+    keys: Vec<BoundExpr>,
+    aggregation: RowAggregation,
+    row_is_key: bool,
+}
+
+impl RowFold {
+    fn new(pipeline: Pipeline, keys: Vec<BoundExpr>, accumulators: Vec<Accumulator>) -> Self {
+        RowFold {
+            pipeline,
+            row_is_key: keys_are_the_row(&keys),
+            keys,
+            aggregation: RowAggregation {
+                accumulators: accumulators.into(),
+            },
+        }
+    }
+
+    /// Aggregates `rows`; output rows are the keys followed by the aggregate values.
+    fn aggregate(self, rows: Rows<'_>) -> Rows<'_> {
+        let aggregation = self.aggregation.clone();
+        let results = aggregate_append_only_into(rows, "Aggregate", aggregation, move |row, diff, states| {
+            self.pipeline.run(row, &mut |r| self.fold(r, diff, states))
+        });
+        gather_sorted(results, GATHER).map(|(key, values)| key.concat(&values))
+    }
+
+    /// Folds one row out of the pipeline into its key's state.
+    fn fold(&self, row: Row, diff: isize, states: &mut PartialStates<Row, States>) {
+        if self.row_is_key && row.len() == self.keys.len() {
+            return self.fold_as_key(row, diff, states);
+        }
+        let evaluated;
+        let key: &[Value] = match self.keys.as_slice() {
+            [BoundExpr::Column(i)] if *i < row.len() => std::slice::from_ref(&row[*i]),
+            [single] => {
+                evaluated = [single.eval(&row)];
+                &evaluated
+            }
+            several => {
+                let key: Row = several.iter().map(|k| k.eval(&row)).collect();
+                let state = states.entry(key).or_insert_with(|| self.aggregation.init());
+                return self.aggregation.fold_row(state, &row, diff);
+            }
+        };
+        match states.get_mut(key) {
+            Some(state) => self.aggregation.fold_row(state, &row, diff),
+            None => {
+                let state = self.new_state(&row, diff);
+                states.insert(key.iter().cloned().collect(), state);
+            }
+        }
+    }
+
+    /// Folds `row`, which is its own key, moving it into the map if the key is new.
+    fn fold_as_key(&self, row: Row, diff: isize, states: &mut PartialStates<Row, States>) {
+        match states.get_mut(&row[..]) {
+            Some(state) => self.aggregation.fold_row(state, &row, diff),
+            None => {
+                let state = self.new_state(&row, diff);
+                states.insert(row, state);
+            }
+        }
+    }
+
+    /// The state of a key whose first row is `row`.
+    fn new_state(&self, row: &[Value], diff: isize) -> States {
+        let mut state = self.aggregation.init();
+        self.aggregation.fold_row(&mut state, row, diff);
+        state
+    }
 }
 
 /// The word count's shape over an append-only input: `explode(split(..))` grouped by the piece
