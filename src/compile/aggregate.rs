@@ -1,6 +1,11 @@
 //! `Aggregate`: the per-key accumulator for append-only inputs, differential's `reduce` for
 //! inputs that can retract.
 
+use std::borrow::Borrow;
+use std::cmp::Ordering;
+use std::hash::{Hash, Hasher};
+
+use serde::{Deserialize, Serialize};
 use smallvec::SmallVec;
 use smol_str::SmolStr;
 use tidewater_operators::{aggregate_append_only_into, gather_sorted, Aggregation, Count, PartialStates};
@@ -248,21 +253,80 @@ impl PieceCount {
         );
         gather_sorted(results, GATHER).map(move |(piece, count)| {
             let mut row = Row::with_capacity(1 + counts);
-            row.push(Value::Str(piece));
+            row.push(Value::Str(piece.text));
             (0..counts).for_each(|_| row.push(Value::Int(count)));
             row
         })
     }
 
     /// Adds `diff` to the count of each piece of `row`'s split.
-    fn fold(&self, row: &Row, diff: isize, states: &mut PartialStates<SmolStr, i64>) {
+    fn fold(&self, row: &Row, diff: isize, states: &mut PartialStates<Piece, i64>) {
         self.split
             .for_each_split_piece(row, |piece| match states.get_mut(piece) {
                 Some(count) => *count += diff as i64,
                 None => {
-                    states.insert(SmolStr::new(piece), diff as i64);
+                    states.insert(Piece::new(piece), diff as i64);
                 }
             })
+    }
+}
+
+/// A counted piece of text, ordered as its text but cheaply: by its first eight bytes read as a
+/// big-endian number (zero-padded), and by the whole text only when those are equal. Every
+/// worker sorts the pieces it counted in an epoch (see [`GATHER`]), and most words are told
+/// apart by the prefix alone. It hashes and compares equal as its text does, so the map of
+/// counts is probed with a `&str`.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+struct Piece {
+    prefix: u64,
+    text: SmolStr,
+}
+
+impl Piece {
+    fn new(text: &str) -> Self {
+        let mut head = [0u8; 8];
+        let n = text.len().min(head.len());
+        head[..n].copy_from_slice(&text.as_bytes()[..n]);
+        Piece {
+            prefix: u64::from_be_bytes(head),
+            text: SmolStr::new(text),
+        }
+    }
+}
+
+impl PartialEq for Piece {
+    fn eq(&self, other: &Self) -> bool {
+        self.text == other.text
+    }
+}
+
+impl Eq for Piece {}
+
+/// Agrees with the order of the texts: where the prefixes differ, the first differing byte
+/// (or the end of the shorter text, read as 0 against a byte that is at least 0) decides both.
+impl Ord for Piece {
+    fn cmp(&self, other: &Self) -> Ordering {
+        self.prefix
+            .cmp(&other.prefix)
+            .then_with(|| self.text.cmp(&other.text))
+    }
+}
+
+impl PartialOrd for Piece {
+    fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+impl Hash for Piece {
+    fn hash<H: Hasher>(&self, state: &mut H) {
+        self.text.as_str().hash(state)
+    }
+}
+
+impl Borrow<str> for Piece {
+    fn borrow(&self) -> &str {
+        &self.text
     }
 }
 
@@ -376,6 +440,34 @@ mod tests {
         let mut updates = captured.lock().expect("lock").clone();
         consolidate_updates(&mut updates);
         updates
+    }
+
+    #[test]
+    fn pieces_order_as_their_texts() {
+        let texts = [
+            "",
+            "a",
+            "a\0",
+            "a\0b",
+            "ab",
+            "abcdefgh",
+            "abcdefgh\0",
+            "abcdefghi",
+            "abcdefgz",
+            "b",
+            "w1",
+            "w10",
+            "w2",
+            "Ünïcödé",
+            "ü",
+            "zzzzzzzzzzzzzzzzzzzzzzzzzzzzz",
+        ];
+        for a in texts {
+            for b in texts {
+                assert_eq!(Piece::new(a).cmp(&Piece::new(b)), a.cmp(b), "{a:?} against {b:?}");
+                assert_eq!(Piece::new(a) == Piece::new(b), a == b);
+            }
+        }
     }
 
     #[test]
