@@ -95,6 +95,17 @@ pub(crate) fn aggregate<'s>(
         }
         return RowFold::new(pipeline, keys, accumulators).aggregate(rows);
     }
+    retractable(rows, pipeline, keys, accumulators)
+}
+
+/// The aggregation of an input that can retract: key and argument rows for differential's
+/// general `reduce`.
+fn retractable<'s>(
+    rows: Rows<'s>,
+    pipeline: Pipeline,
+    keys: Vec<BoundExpr>,
+    accumulators: Vec<Accumulator>,
+) -> Rows<'s> {
     let aggregation = RowAggregation {
         accumulators: accumulators.into(),
     };
@@ -407,7 +418,8 @@ mod tests {
             .collect()
     }
 
-    fn run(workers: usize, epochs: Vec<Vec<Row>>, append_only: bool) -> Vec<Update> {
+    fn run(workers: usize, epochs: Vec<Vec<Row>>, keys: &[BoundExpr], append_only: bool) -> Vec<Update> {
+        let keys = keys.to_vec();
         let captured: Arc<Mutex<Vec<Update>>> = Arc::default();
         let sink = captured.clone();
         let config = timely::Config::process(workers);
@@ -418,7 +430,7 @@ mod tests {
                 let (probe, _) = aggregate(
                     rows,
                     Pipeline::default(),
-                    vec![BoundExpr::Column(0)],
+                    keys.clone(),
                     accumulators(),
                     append_only,
                 )
@@ -474,10 +486,30 @@ mod tests {
     fn accumulator_matches_general_reduce_on_random_inputs() {
         for seed in 0..40 {
             let epochs = random_epochs(seed);
-            let general = run(1, epochs.clone(), false);
-            assert_eq!(run(1, epochs.clone(), true), general, "seed {seed}, 1 worker");
-            assert_eq!(run(2, epochs.clone(), true), general, "seed {seed}, 2 workers");
-            assert_eq!(run(2, epochs, false), general, "seed {seed}, general, 2 workers");
+            // One key column; the row as its own key; several keys in another order.
+            let key_sets = [
+                vec![BoundExpr::Column(0)],
+                vec![BoundExpr::Column(0), BoundExpr::Column(1)],
+                vec![BoundExpr::Column(1), BoundExpr::Column(0)],
+            ];
+            for keys in &key_sets {
+                let general = run(1, epochs.clone(), keys, false);
+                assert_eq!(
+                    run(1, epochs.clone(), keys, true),
+                    general,
+                    "seed {seed}, {keys:?}, 1 worker"
+                );
+                assert_eq!(
+                    run(2, epochs.clone(), keys, true),
+                    general,
+                    "seed {seed}, {keys:?}, 2 workers"
+                );
+                assert_eq!(
+                    run(2, epochs.clone(), keys, false),
+                    general,
+                    "seed {seed}, {keys:?}, general, 2 workers"
+                );
+            }
         }
     }
 }
