@@ -105,6 +105,52 @@ fn aggregates_per_key_follow_spark_and_update_per_epoch() {
     }
 }
 
+/// The word count's shape (`explode(split(..))` grouped by the word, counts only) runs on a
+/// specialised counting path; a filter that keeps every word sends the same query down the
+/// general row path. Both must write the same batches, epoch by epoch, in update mode.
+#[test]
+fn word_count_counting_path_matches_the_general_path() {
+    let words = |df: DataFrame| df.select([explode(split(col("value"), " ")).alias("word")]);
+    let counted = |df: DataFrame| {
+        df.group_by([col("word")])
+            .agg([count(col("*")).alias("rows"), count(col("word")).alias("words")])
+    };
+    for workers in [1, 2] {
+        let input = MemoryStream::new(Schema::new([Field::new("value", DataType::String)]));
+        let spark = session(workers);
+        let stream = spark.read_stream().memory(&input);
+        let fast = words(stream.clone()).and_then(counted).expect("plan");
+        let general = words(stream)
+            .and_then(|w| w.filter(col("word").is_not_null()))
+            .and_then(counted)
+            .expect("plan");
+        let (fast_batches, general_batches) = (Collected::default(), Collected::default());
+        let queries = [
+            fast_batches
+                .attach(fast.write_stream().output_mode("update"))
+                .start()
+                .expect("start"),
+            general_batches
+                .attach(general.write_stream().output_mode("update"))
+                .start()
+                .expect("start"),
+        ];
+        for chunk in word_lines(31, 400).chunks(70) {
+            input.add_data(chunk.iter().map(|l| row![l.as_str()]));
+            queries
+                .iter()
+                .for_each(|q| q.process_all_available().expect("epoch"));
+        }
+        queries.iter().for_each(|q| q.stop().expect("stop"));
+        assert_eq!(fast_batches.batches().len(), 6, "{workers} workers");
+        assert_eq!(
+            fast_batches.batches(),
+            general_batches.batches(),
+            "{workers} workers"
+        );
+    }
+}
+
 #[test]
 fn global_aggregation_and_nulls() {
     let schema = Schema::new([Field::new("v", DataType::Int64)]);

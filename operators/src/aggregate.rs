@@ -71,7 +71,8 @@ pub trait AggregateAppendOnly<'scope, T: Timestamp, K, V> {
     /// key with some value up to that time, where `state` is the fold of all those values (keys
     /// whose output is `None` are absent). When a key's output changes at a time, the old pair is
     /// retracted and the new one inserted at that time; a key whose output stays the same, and a
-    /// time with no changes, produce no updates. Each update appears once, already consolidated.
+    /// time with no changes, produce no updates. Each update appears once, already consolidated,
+    /// and each worker emits a time's updates sorted by `(key, output)`.
     ///
     /// The input must be insert-only: every diff must be positive (checked in debug builds).
     /// `name` names the two operators in logs and in the dataflow graph.
@@ -174,7 +175,7 @@ pub fn aggregate_append_only_flat<'scope, T, D, K, V, A, F>(
     records: VecCollection<'scope, T, D, isize>,
     name: &str,
     agg: A,
-    explode: F,
+    mut explode: F,
 ) -> VecCollection<'scope, T, (K, A::Output), isize>
 where
     T: Timestamp + TotalOrder,
@@ -184,18 +185,84 @@ where
     A: Aggregation<Input = V>,
     F: FnMut(D, &mut dyn FnMut(K, V)) + 'static,
 {
-    let partials = fold_locally(
-        records.inner,
-        &format!("{name}: fold locally"),
-        agg.clone(),
-        explode,
-    );
+    let folder = agg.clone();
+    aggregate_append_only_into(records, name, agg, move |record, diff, states| {
+        explode(record, &mut |key, value| {
+            let state = states.entry(key).or_insert_with(|| folder.init());
+            folder.update(state, &value, diff);
+        })
+    })
+}
+
+/// The partial states of one worker at one time, one per key, that the fold given to
+/// [`aggregate_append_only_into`] updates.
+///
+/// Randomly seeded: the keys a worker owns share the low bits of the fixed-seed hash that routed
+/// them there, which would cluster them in a map using that hash.
+pub type PartialStates<K, S> = foldhash::HashMap<K, S>;
+
+/// As [`aggregate_append_only_flat`], with the fold of a record into the worker's partial
+/// states left to the caller: `fold(record, diff, states)` must update `states` as if each of
+/// the record's `(key, value)` pairs had been folded in with [`Aggregation::update`] (and new
+/// keys started from [`Aggregation::init`]).
+///
+/// This lets a caller look keys up by a borrowed form (a `&str` for `String` keys) and build an
+/// owned key only for a key not yet in the map, which matters when records explode into many
+/// short-lived pairs.
+///
+/// # Examples
+///
+/// ```
+/// use std::sync::{Arc, Mutex};
+/// use differential_dataflow::input::Input;
+/// use tidewater_operators::{aggregate_append_only_into, Count};
+///
+/// let changes = Arc::new(Mutex::new(Vec::new()));
+/// let sink = changes.clone();
+/// timely::execute_directly(move |worker| {
+///     let (mut lines, probe) = worker.dataflow::<u64, _, _>(|scope| {
+///         let (input, lines) = scope.new_collection::<String, isize>();
+///         let counts = aggregate_append_only_into(lines, "WordCount", Count::<()>::new(), |line: String, diff, states| {
+///             for word in line.split(' ') {
+///                 match states.get_mut(word) {
+///                     Some(count) => *count += diff as i64,
+///                     None => {
+///                         states.insert(word.to_string(), diff as i64);
+///                     }
+///                 }
+///             }
+///         });
+///         let (probe, _) = counts.inspect(move |u| sink.lock().unwrap().push(u.clone())).probe();
+///         (input, probe)
+///     });
+///     lines.insert("a b a".to_string());
+///     lines.advance_to(1);
+///     lines.flush();
+///     worker.step_while(|| probe.less_than(lines.time()));
+/// });
+/// let mut changes = changes.lock().unwrap().clone();
+/// changes.sort();
+/// assert_eq!(changes, vec![(("a".to_string(), 2), 0, 1), (("b".to_string(), 1), 0, 1)]);
+/// ```
+pub fn aggregate_append_only_into<'scope, T, D, K, A, F>(
+    records: VecCollection<'scope, T, D, isize>,
+    name: &str,
+    agg: A,
+    fold: F,
+) -> VecCollection<'scope, T, (K, A::Output), isize>
+where
+    T: Timestamp + TotalOrder,
+    D: Data,
+    K: ExchangeData + Hash,
+    A: Aggregation,
+    F: FnMut(D, isize, &mut PartialStates<K, A::State>) + 'static,
+{
+    let partials = fold_locally::<_, _, _, A, _>(records.inner, &format!("{name}: fold locally"), fold);
     merge_by_key(partials, name, agg).as_collection()
 }
 
-/// Per-worker hash map. Randomly seeded: the keys a worker owns share the low bits of the
-/// fixed-seed hash that routed them there, which would cluster them in a map using that hash.
-type Map<K, S> = foldhash::HashMap<K, S>;
+/// Per-worker hash map (see [`PartialStates`] for the seeding).
+type Map<K, S> = PartialStates<K, S>;
 
 /// Differential updates of `(key, value)` pairs: `((key, value), time, diff)`.
 type Updates<K, V, T> = Vec<((K, V), T, isize)>;
@@ -205,19 +272,17 @@ type Partial<K, T, S> = (K, T, S);
 
 /// Stage 1: folds each time's records into one partial state per key, on the worker that has
 /// them, and sends the partials when the input frontier passes the time.
-fn fold_locally<'scope, T, D, K, V, A, F>(
+fn fold_locally<'scope, T, D, K, A, F>(
     updates: Stream<'scope, T, Vec<(D, T, isize)>>,
     name: &str,
-    agg: A,
-    mut explode: F,
+    mut fold: F,
 ) -> Stream<'scope, T, Vec<Partial<K, T, A::State>>>
 where
     T: Timestamp + TotalOrder,
     D: Data,
     K: ExchangeData + Hash,
-    V: Data,
-    A: Aggregation<Input = V>,
-    F: FnMut(D, &mut dyn FnMut(K, V)) + 'static,
+    A: Aggregation,
+    F: FnMut(D, isize, &mut Map<K, A::State>) + 'static,
 {
     let operator = name.to_string();
     updates.unary_frontier::<CapacityContainerBuilder<_>, _, _, _>(Pipeline, name, move |_initial, _| {
@@ -230,11 +295,7 @@ where
                 for container in containers {
                     for (record, time, diff) in container.drain(..) {
                         debug_assert!(diff > 0, "{operator}: diff {diff}, only insertions are supported");
-                        let states = pending.at(&cap, time, port);
-                        explode(record, &mut |key, value| {
-                            let state = states.entry(key).or_insert_with(|| agg.init());
-                            agg.update(state, &value, diff);
-                        });
+                        fold(record, diff, pending.at(&cap, time, port));
                     }
                 }
             });
@@ -285,7 +346,7 @@ where
                 while let Some((cap, partials)) = pending.pop_complete(frontier) {
                     let time = cap.time();
                     let mut session = output.session(&cap);
-                    for (key, partial) in partials {
+                    for (key, partial) in sorted_by_key(partials) {
                         let (old, new) = match totals.get_mut(&key) {
                             Some(total) => {
                                 let old = agg.output(total);
@@ -299,11 +360,8 @@ where
                             }
                         };
                         if old != new {
-                            if let Some(old) = old {
-                                session.give(((key.clone(), old), time.clone(), -1));
-                            }
-                            if let Some(new) = new {
-                                session.give(((key, new), time.clone(), 1));
+                            for (data, diff) in change(key, old, new) {
+                                session.give((data, time.clone(), diff));
                             }
                         }
                     }
@@ -311,6 +369,26 @@ where
             }
         },
     )
+}
+
+/// The entries of `states` in key order, so that the operator's output of a time is sorted by
+/// `(key, output)`: the sink sorts the output, and a merge of sorted runs is cheaper than a
+/// sort (see [`gather_sorted`](crate::gather_sorted)).
+fn sorted_by_key<K: Ord, S>(states: Map<K, S>) -> Vec<(K, S)> {
+    let mut sorted: Vec<(K, S)> = states.into_iter().collect();
+    sorted.sort_unstable_by(|a, b| a.0.cmp(&b.0));
+    sorted
+}
+
+/// The updates that change `key`'s output from `old` to `new` (which differ), sorted by output.
+fn change<K: Clone, O: Ord>(key: K, old: Option<O>, new: Option<O>) -> impl Iterator<Item = ((K, O), isize)> {
+    let retraction = old.map(|old| ((key.clone(), old), -1));
+    let insertion = new.map(|new| ((key, new), 1));
+    let (first, second) = match (&retraction, &insertion) {
+        (Some(((_, old), _)), Some(((_, new), _))) if new < old => (insertion, retraction),
+        _ => (retraction, insertion),
+    };
+    first.into_iter().chain(second)
 }
 
 /// Per-key states of the times the input frontier has not yet passed, each with a capability

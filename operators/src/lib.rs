@@ -8,13 +8,18 @@
 
 pub mod aggregate;
 pub mod epoch_reduce;
+pub mod gather;
 pub mod keyed_epochs;
 pub mod lookup_join;
 pub mod upsert;
 pub mod watermark;
 
-pub use aggregate::{aggregate_append_only_flat, AggregateAppendOnly, Aggregation, Count, Max, Sum};
+pub use aggregate::{
+    aggregate_append_only_flat, aggregate_append_only_into, AggregateAppendOnly, Aggregation, Count, Max,
+    PartialStates, Sum,
+};
 pub use epoch_reduce::epoch_reduce;
+pub use gather::gather_sorted;
 pub use keyed_epochs::{keyed_epochs, EpochInput, EpochSchedule};
 pub use lookup_join::lookup_join;
 pub use upsert::upsert;

@@ -1,8 +1,14 @@
 //! `Aggregate`: the per-key accumulator for append-only inputs, differential's `reduce` for
 //! inputs that can retract.
 
+use std::borrow::Borrow;
+use std::cmp::Ordering;
+use std::hash::{Hash, Hasher};
+
+use serde::{Deserialize, Serialize};
 use smallvec::SmallVec;
-use tidewater_operators::{aggregate_append_only_flat, Aggregation};
+use smol_str::SmolStr;
+use tidewater_operators::{aggregate_append_only_into, gather_sorted, Aggregation, Count, PartialStates};
 
 use super::pipeline::Pipeline;
 use super::Rows;
@@ -23,6 +29,18 @@ impl RowAggregation {
     fn fold(&self, states: &mut States, args: &Row, times: isize) {
         for ((acc, state), value) in self.accumulators.iter().zip(states.iter_mut()).zip(args.iter()) {
             acc.update(state, value, times);
+        }
+    }
+
+    /// Folds `row`, present `times` times, into `states`, evaluating each aggregate's argument
+    /// over it (a column argument is borrowed, not cloned).
+    fn fold_row(&self, states: &mut States, row: &[Value], times: isize) {
+        for (acc, state) in self.accumulators.iter().zip(states.iter_mut()) {
+            match acc.argument() {
+                None => acc.update(state, &Value::Null, times),
+                Some(BoundExpr::Column(i)) => acc.update(state, row.get(*i).unwrap_or(&Value::Null), times),
+                Some(e) => acc.update(state, &e.eval(row), times),
+            }
         }
     }
 
@@ -55,6 +73,12 @@ impl Aggregation for RowAggregation {
     }
 }
 
+/// The name of the stage that brings an append-only aggregation's output to worker 0. Each
+/// worker emits its changes of an epoch sorted, and they go to worker 0 anyway, where the sink
+/// writes the epoch sorted: merging the workers' sorted runs there is much cheaper than the
+/// sink's sort of the whole epoch, which then finds them in order.
+const GATHER: &str = "Aggregate: gather sorted";
+
 /// Groups the rows coming out of `pipeline` by `keys` and computes `accumulators`; output rows
 /// are the keys followed by the aggregate values. Over an append-only input the pipeline and
 /// the key extraction run inside the accumulator's local fold (no intermediate collection).
@@ -65,6 +89,23 @@ pub(crate) fn aggregate<'s>(
     accumulators: Vec<Accumulator>,
     append_only: bool,
 ) -> Rows<'s> {
+    if append_only {
+        if let Some(counting) = PieceCount::detect(&pipeline, &keys, &accumulators) {
+            return counting.aggregate(rows);
+        }
+        return RowFold::new(pipeline, keys, accumulators).aggregate(rows);
+    }
+    retractable(rows, pipeline, keys, accumulators)
+}
+
+/// The aggregation of an input that can retract: key and argument rows for differential's
+/// general `reduce`.
+fn retractable<'s>(
+    rows: Rows<'s>,
+    pipeline: Pipeline,
+    keys: Vec<BoundExpr>,
+    accumulators: Vec<Accumulator>,
+) -> Rows<'s> {
     let aggregation = RowAggregation {
         accumulators: accumulators.into(),
     };
@@ -73,12 +114,7 @@ pub(crate) fn aggregate<'s>(
         .iter()
         .map(|a| a.argument().cloned())
         .collect();
-    // When the keys are exactly the row's columns in order (`GROUP BY` every selected column,
-    // as in the word count), the row itself becomes the key: moved, not rebuilt.
-    let row_is_key = keys
-        .iter()
-        .enumerate()
-        .all(|(i, k)| matches!(k, BoundExpr::Column(c) if *c == i));
+    let row_is_key = keys_are_the_row(&keys);
     let split = move |row: Row| -> (Row, Row) {
         let args: Row = arguments
             .iter()
@@ -91,26 +127,218 @@ pub(crate) fn aggregate<'s>(
         };
         (key, args)
     };
-    let results = if append_only {
-        aggregate_append_only_flat(rows, "Aggregate", aggregation, move |row: Row, emit| {
-            pipeline.run(row, &mut |r| {
-                let (key, args) = split(r);
-                emit(key, args)
-            })
-        })
+    let keyed = if pipeline.is_empty() {
+        rows.map(split)
     } else {
-        let keyed = if pipeline.is_empty() {
-            rows.map(split)
-        } else {
-            rows.flat_map(move |row| {
-                let mut out = Vec::new();
-                pipeline.run(row, &mut |r| out.push(split(r)));
-                out
-            })
-        };
-        general_reduce(keyed, aggregation)
+        rows.flat_map(move |row| {
+            let mut out = Vec::new();
+            pipeline.run(row, &mut |r| out.push(split(r)));
+            out
+        })
     };
-    results.map(|(key, values)| key.concat(&values))
+    general_reduce(keyed, aggregation).map(|(key, values)| key.concat(&values))
+}
+
+/// True when the keys are exactly the row's columns in order (`GROUP BY` every selected
+/// column): the row itself is then the key, moved, not rebuilt.
+fn keys_are_the_row(keys: &[BoundExpr]) -> bool {
+    keys.iter()
+        .enumerate()
+        .all(|(i, k)| matches!(k, BoundExpr::Column(c) if *c == i))
+}
+
+/// The fold of an append-only input in general: each row out of the pipeline goes straight
+/// into its key's state. The aggregates' arguments are evaluated over the row (a column is
+/// borrowed) rather than collected into an argument row, and a key that is one expression is
+/// looked up as a borrowed slice, so a key row is only built for a key new in the epoch.
+struct RowFold {
+    pipeline: Pipeline,
+    keys: Vec<BoundExpr>,
+    aggregation: RowAggregation,
+    row_is_key: bool,
+}
+
+impl RowFold {
+    fn new(pipeline: Pipeline, keys: Vec<BoundExpr>, accumulators: Vec<Accumulator>) -> Self {
+        RowFold {
+            pipeline,
+            row_is_key: keys_are_the_row(&keys),
+            keys,
+            aggregation: RowAggregation {
+                accumulators: accumulators.into(),
+            },
+        }
+    }
+
+    /// Aggregates `rows`; output rows are the keys followed by the aggregate values.
+    fn aggregate(self, rows: Rows<'_>) -> Rows<'_> {
+        let aggregation = self.aggregation.clone();
+        let results = aggregate_append_only_into(rows, "Aggregate", aggregation, move |row, diff, states| {
+            self.pipeline.run(row, &mut |r| self.fold(r, diff, states))
+        });
+        gather_sorted(results, GATHER).map(|(key, values)| key.concat(&values))
+    }
+
+    /// Folds one row out of the pipeline into its key's state.
+    fn fold(&self, row: Row, diff: isize, states: &mut PartialStates<Row, States>) {
+        if self.row_is_key && row.len() == self.keys.len() {
+            return self.fold_as_key(row, diff, states);
+        }
+        let evaluated;
+        let key: &[Value] = match self.keys.as_slice() {
+            [BoundExpr::Column(i)] if *i < row.len() => std::slice::from_ref(&row[*i]),
+            [single] => {
+                evaluated = [single.eval(&row)];
+                &evaluated
+            }
+            several => {
+                let key: Row = several.iter().map(|k| k.eval(&row)).collect();
+                let state = states.entry(key).or_insert_with(|| self.aggregation.init());
+                return self.aggregation.fold_row(state, &row, diff);
+            }
+        };
+        match states.get_mut(key) {
+            Some(state) => self.aggregation.fold_row(state, &row, diff),
+            None => {
+                let state = self.new_state(&row, diff);
+                states.insert(key.iter().cloned().collect(), state);
+            }
+        }
+    }
+
+    /// Folds `row`, which is its own key, moving it into the map if the key is new.
+    fn fold_as_key(&self, row: Row, diff: isize, states: &mut PartialStates<Row, States>) {
+        match states.get_mut(&row[..]) {
+            Some(state) => self.aggregation.fold_row(state, &row, diff),
+            None => {
+                let state = self.new_state(&row, diff);
+                states.insert(row, state);
+            }
+        }
+    }
+
+    /// The state of a key whose first row is `row`.
+    fn new_state(&self, row: &[Value], diff: isize) -> States {
+        let mut state = self.aggregation.init();
+        self.aggregation.fold_row(&mut state, row, diff);
+        state
+    }
+}
+
+/// The word count's shape over an append-only input: `explode(split(..))` grouped by the piece
+/// alone, with only counts (`count(*)`, or `count` of the piece, which is never null). The
+/// general path builds a row per piece, then a key row and an argument row, and hashes and
+/// compares them through [`Value`]. This one looks each piece up by `&str` in a map of plain
+/// counts and builds a key (inline for short pieces) only for a piece new in the epoch.
+struct PieceCount {
+    /// The `split(..)` whose pieces are counted.
+    split: BoundExpr,
+    /// How many count columns follow the key in an output row (all equal).
+    counts: usize,
+}
+
+impl PieceCount {
+    /// The word count's shape, if the aggregation has it: `pipeline` is exactly
+    /// `explode(split(..))`, the only key is the piece, and every aggregate is such a count.
+    fn detect(pipeline: &Pipeline, keys: &[BoundExpr], accumulators: &[Accumulator]) -> Option<Self> {
+        let split = pipeline.as_explode_split()?;
+        let piece_is_key = matches!(keys, [BoundExpr::Column(0)]);
+        let all_counts = accumulators.iter().all(|a| {
+            a.init() == AggState::Count(0) && matches!(a.argument(), None | Some(BoundExpr::Column(0)))
+        });
+        (piece_is_key && all_counts).then(|| PieceCount {
+            split: split.clone(),
+            counts: accumulators.len(),
+        })
+    }
+
+    /// Counts the pieces of `rows` per piece; output rows are the piece followed by its count,
+    /// once per count aggregate.
+    fn aggregate(self, rows: Rows<'_>) -> Rows<'_> {
+        let counts = self.counts;
+        let results = aggregate_append_only_into(
+            rows,
+            "Aggregate",
+            Count::<()>::new(),
+            move |row: Row, diff, states| self.fold(&row, diff, states),
+        );
+        gather_sorted(results, GATHER).map(move |(piece, count)| {
+            let mut row = Row::with_capacity(1 + counts);
+            row.push(Value::Str(piece.text));
+            (0..counts).for_each(|_| row.push(Value::Int(count)));
+            row
+        })
+    }
+
+    /// Adds `diff` to the count of each piece of `row`'s split.
+    fn fold(&self, row: &Row, diff: isize, states: &mut PartialStates<Piece, i64>) {
+        self.split
+            .for_each_split_piece(row, |piece| match states.get_mut(piece) {
+                Some(count) => *count += diff as i64,
+                None => {
+                    states.insert(Piece::new(piece), diff as i64);
+                }
+            })
+    }
+}
+
+/// A counted piece of text, ordered as its text but cheaply: by its first eight bytes read as a
+/// big-endian number (zero-padded), and by the whole text only when those are equal. Every
+/// worker sorts the pieces it counted in an epoch (see [`GATHER`]), and most words are told
+/// apart by the prefix alone. It hashes and compares equal as its text does, so the map of
+/// counts is probed with a `&str`.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+struct Piece {
+    prefix: u64,
+    text: SmolStr,
+}
+
+impl Piece {
+    fn new(text: &str) -> Self {
+        let mut head = [0u8; 8];
+        let n = text.len().min(head.len());
+        head[..n].copy_from_slice(&text.as_bytes()[..n]);
+        Piece {
+            prefix: u64::from_be_bytes(head),
+            text: SmolStr::new(text),
+        }
+    }
+}
+
+impl PartialEq for Piece {
+    fn eq(&self, other: &Self) -> bool {
+        self.text == other.text
+    }
+}
+
+impl Eq for Piece {}
+
+/// Agrees with the order of the texts: where the prefixes differ, the first differing byte
+/// (or the end of the shorter text, read as 0 against a byte that is at least 0) decides both.
+impl Ord for Piece {
+    fn cmp(&self, other: &Self) -> Ordering {
+        self.prefix
+            .cmp(&other.prefix)
+            .then_with(|| self.text.cmp(&other.text))
+    }
+}
+
+impl PartialOrd for Piece {
+    fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+impl Hash for Piece {
+    fn hash<H: Hasher>(&self, state: &mut H) {
+        self.text.as_str().hash(state)
+    }
+}
+
+impl Borrow<str> for Piece {
+    fn borrow(&self) -> &str {
+        &self.text
+    }
 }
 
 /// Differential's general `reduce`: recomputes a key's aggregates from its whole (current)
@@ -190,7 +418,8 @@ mod tests {
             .collect()
     }
 
-    fn run(workers: usize, epochs: Vec<Vec<Row>>, append_only: bool) -> Vec<Update> {
+    fn run(workers: usize, epochs: Vec<Vec<Row>>, keys: &[BoundExpr], append_only: bool) -> Vec<Update> {
+        let keys = keys.to_vec();
         let captured: Arc<Mutex<Vec<Update>>> = Arc::default();
         let sink = captured.clone();
         let config = timely::Config::process(workers);
@@ -201,7 +430,7 @@ mod tests {
                 let (probe, _) = aggregate(
                     rows,
                     Pipeline::default(),
-                    vec![BoundExpr::Column(0)],
+                    keys.clone(),
                     accumulators(),
                     append_only,
                 )
@@ -226,13 +455,61 @@ mod tests {
     }
 
     #[test]
+    fn pieces_order_as_their_texts() {
+        let texts = [
+            "",
+            "a",
+            "a\0",
+            "a\0b",
+            "ab",
+            "abcdefgh",
+            "abcdefgh\0",
+            "abcdefghi",
+            "abcdefgz",
+            "b",
+            "w1",
+            "w10",
+            "w2",
+            "Ünïcödé",
+            "ü",
+            "zzzzzzzzzzzzzzzzzzzzzzzzzzzzz",
+        ];
+        for a in texts {
+            for b in texts {
+                assert_eq!(Piece::new(a).cmp(&Piece::new(b)), a.cmp(b), "{a:?} against {b:?}");
+                assert_eq!(Piece::new(a) == Piece::new(b), a == b);
+            }
+        }
+    }
+
+    #[test]
     fn accumulator_matches_general_reduce_on_random_inputs() {
         for seed in 0..40 {
             let epochs = random_epochs(seed);
-            let general = run(1, epochs.clone(), false);
-            assert_eq!(run(1, epochs.clone(), true), general, "seed {seed}, 1 worker");
-            assert_eq!(run(2, epochs.clone(), true), general, "seed {seed}, 2 workers");
-            assert_eq!(run(2, epochs, false), general, "seed {seed}, general, 2 workers");
+            // One key column; the row as its own key; several keys in another order.
+            let key_sets = [
+                vec![BoundExpr::Column(0)],
+                vec![BoundExpr::Column(0), BoundExpr::Column(1)],
+                vec![BoundExpr::Column(1), BoundExpr::Column(0)],
+            ];
+            for keys in &key_sets {
+                let general = run(1, epochs.clone(), keys, false);
+                assert_eq!(
+                    run(1, epochs.clone(), keys, true),
+                    general,
+                    "seed {seed}, {keys:?}, 1 worker"
+                );
+                assert_eq!(
+                    run(2, epochs.clone(), keys, true),
+                    general,
+                    "seed {seed}, {keys:?}, 2 workers"
+                );
+                assert_eq!(
+                    run(2, epochs.clone(), keys, false),
+                    general,
+                    "seed {seed}, {keys:?}, general, 2 workers"
+                );
+            }
         }
     }
 }

@@ -60,6 +60,19 @@ impl Pipeline {
         self.steps.is_empty()
     }
 
+    /// The `split(..)` when the pipeline is exactly `explode(split(..))` and nothing else (one
+    /// projection whose only column is the exploded piece): the word count's shape, which an
+    /// aggregation can fold without building a row per piece.
+    pub(crate) fn as_explode_split(&self) -> Option<&BoundExpr> {
+        match self.steps.as_slice() {
+            [Step::Project {
+                columns,
+                generator: Some(split @ BoundExpr::Split(..)),
+            }] if matches!(columns.as_slice(), [Projection::Generated]) => Some(split),
+            _ => None,
+        }
+    }
+
     /// Runs `row` through every step, calling `emit` for each row that comes out.
     pub(crate) fn run(&self, row: Row, emit: &mut dyn FnMut(Row)) {
         self.run_from(0, row, emit)
@@ -98,10 +111,8 @@ fn project_row(row: &Row, columns: &[Projection], generator: Option<&BoundExpr>,
     };
     match generator {
         None => emit(build(None)),
-        Some(BoundExpr::Split(input, splitter)) => {
-            if let Value::Str(text) = input.eval(row) {
-                splitter.for_each(&text, |piece| emit(build(Some(Value::Str(SmolStr::new(piece))))));
-            }
+        Some(split @ BoundExpr::Split(..)) => {
+            split.for_each_split_piece(row, |piece| emit(build(Some(Value::Str(SmolStr::new(piece))))))
         }
         Some(other) => {
             if let Value::Array(items) = other.eval(row) {

@@ -1,5 +1,6 @@
 //! [`Row`]: the record type of every dataflow.
 
+use std::borrow::Borrow;
 use std::ops::{Deref, DerefMut};
 
 use serde::{Deserialize, Serialize};
@@ -50,6 +51,14 @@ impl Row {
 impl Deref for Row {
     type Target = [Value];
     fn deref(&self) -> &[Value] {
+        &self.0
+    }
+}
+
+/// Lets a map keyed by rows be probed with a slice of values (a key borrowed from a wider row)
+/// without building a row. Consistent with `Hash` and `Eq`, which are those of the slice.
+impl Borrow<[Value]> for Row {
+    fn borrow(&self) -> &[Value] {
         &self.0
     }
 }

@@ -74,6 +74,28 @@ impl BoundExpr {
         }
     }
 
+    /// For `split(text, pattern)`, calls `f` with each piece of `text` evaluated over `row`,
+    /// without building the array: `explode(split(..))` only walks the pieces. A null or
+    /// non-string text has no pieces, nor has any other expression. A text that is a column is
+    /// borrowed from the row, not cloned, since this runs once per input line.
+    pub(crate) fn for_each_split_piece(&self, row: &[Value], f: impl FnMut(&str)) {
+        let BoundExpr::Split(text, splitter) = self else {
+            return;
+        };
+        match text.as_ref() {
+            BoundExpr::Column(i) => {
+                if let Some(Value::Str(s)) = row.get(*i) {
+                    splitter.for_each(s, f)
+                }
+            }
+            other => {
+                if let Value::Str(s) = other.eval(row) {
+                    splitter.for_each(&s, f)
+                }
+            }
+        }
+    }
+
     /// Evaluates a predicate: true only for a non-null `true` (SQL's WHERE rule).
     pub fn is_true(&self, row: &[Value]) -> bool {
         matches!(self.eval(row), Value::Bool(true))

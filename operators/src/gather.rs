@@ -1,0 +1,122 @@
+//! Gathering a collection whose workers each produce every time's updates in order onto worker 0,
+//! keeping that order.
+//!
+//! A query's output ends at worker 0, where the sink writes it sorted. When each worker already
+//! sorts its own share (the aggregation's changed keys, say), sorting everything again on worker
+//! 0 repeats, serially, work that was done in parallel: [`gather_sorted`] instead keeps each
+//! worker's updates of a time as one run and merges the runs, so worker 0 only pays for a merge.
+
+use std::collections::BTreeMap;
+
+use differential_dataflow::{AsCollection, ExchangeData, VecCollection};
+use timely::container::CapacityContainerBuilder;
+use timely::dataflow::channels::pact::Exchange;
+use timely::dataflow::operators::core::Map;
+use timely::dataflow::operators::generic::Operator;
+use timely::dataflow::operators::Capability;
+use timely::order::TotalOrder;
+use timely::progress::Timestamp;
+
+/// One update: `(data, time, diff)`.
+type Update<D, T> = (D, T, isize);
+
+/// Moves every update of `updates` to worker 0 and emits each time's updates there, once the
+/// input frontier has passed that time, sorted by data, ties kept in their order of arrival.
+///
+/// Cheapest when every worker sends each time's updates sorted by data: they then form one
+/// sorted run per worker, and the sort (a stable merge sort, which finds such runs) only merges
+/// them. Any input order gives the same, sorted, result.
+///
+/// # Examples
+///
+/// ```
+/// use std::sync::{Arc, Mutex};
+/// use differential_dataflow::input::Input;
+/// use tidewater_operators::gather_sorted;
+///
+/// let seen = Arc::new(Mutex::new(Vec::new()));
+/// let sink = seen.clone();
+/// timely::execute(timely::Config::process(2), move |worker| {
+///     let sink = sink.clone();
+///     let index = worker.index() as u64;
+///     let (mut input, probe) = worker.dataflow::<u64, _, _>(|scope| {
+///         let (input, numbers) = scope.new_collection::<u64, isize>();
+///         let (probe, _) = gather_sorted(numbers, "Gather")
+///             .inspect(move |u| sink.lock().unwrap().push((index, u.0)))
+///             .probe();
+///         (input, probe)
+///     });
+///     for n in [5, 1, 3] {
+///         input.insert(n * 10 + index);
+///     }
+///     input.advance_to(1);
+///     input.flush();
+///     worker.step_while(|| probe.less_than(input.time()));
+/// })
+/// .unwrap();
+/// let seen = seen.lock().unwrap().clone();
+/// assert_eq!(seen, vec![(0, 10), (0, 11), (0, 30), (0, 31), (0, 50), (0, 51)]);
+/// ```
+pub fn gather_sorted<'scope, T, D>(
+    updates: VecCollection<'scope, T, D, isize>,
+    name: &str,
+) -> VecCollection<'scope, T, D, isize>
+where
+    T: Timestamp + TotalOrder,
+    D: ExchangeData,
+{
+    let scope = updates.inner.scope();
+    let (source, peers) = (scope.index(), scope.peers());
+    // Tagged with the sending worker, so that worker 0 can keep each worker's run apart.
+    let tagged = updates.inner.map::<Vec<_>, _, _>(move |update| (source, update));
+    let to_leader = Exchange::new(|_: &(usize, Update<D, T>)| 0);
+    tagged
+        .unary_frontier::<CapacityContainerBuilder<Vec<_>>, _, _, _>(to_leader, name, move |_initial, _| {
+            let mut pending = BTreeMap::<T, (Capability<T>, Vec<Vec<Update<D, T>>>)>::new();
+            move |(input, frontier), output| {
+                let port = output.output_index();
+                input.for_each_stamp(|cap, containers| {
+                    for container in containers {
+                        for (source, update) in container.drain(..) {
+                            let (_, runs) = pending.entry(update.1.clone()).or_insert_with_key(|time| {
+                                (cap.delayed(time, port), vec![Vec::new(); peers])
+                            });
+                            runs[source].push(update);
+                        }
+                    }
+                });
+                while let Some(earliest) = pending.first_entry() {
+                    if frontier.less_equal(earliest.key()) {
+                        break;
+                    }
+                    let (cap, runs) = earliest.remove();
+                    output.session(&cap).give_iterator(merge_runs(runs).into_iter());
+                }
+            }
+        })
+        .as_collection()
+}
+
+/// The updates of `runs`, sorted by data: a stable sort of their concatenation, which merges
+/// runs that are already sorted instead of sorting them again.
+fn merge_runs<D: Ord, T>(runs: Vec<Vec<Update<D, T>>>) -> Vec<Update<D, T>> {
+    let mut all: Vec<Update<D, T>> = runs.into_iter().flatten().collect();
+    all.sort_by(|a, b| a.0.cmp(&b.0));
+    all
+}
+
+#[cfg(test)]
+mod tests {
+    use super::merge_runs;
+
+    #[test]
+    fn merging_sorts_whatever_the_runs() {
+        let runs = vec![
+            vec![(1, 0, 1), (4, 0, -1), (9, 0, 1)],
+            vec![],
+            vec![(0, 0, 1), (4, 0, 1), (2, 0, 1)],
+        ];
+        let data: Vec<(i32, isize)> = merge_runs(runs).into_iter().map(|(d, _, r)| (d, r)).collect();
+        assert_eq!(data, vec![(0, 1), (1, 1), (2, 1), (4, -1), (4, 1), (9, 1)]);
+    }
+}
