@@ -15,8 +15,8 @@ pub mod upsert;
 pub mod watermark;
 
 pub use aggregate::{
-    aggregate_append_only_flat, aggregate_append_only_into, AggregateAppendOnly, Aggregation, Count, Max,
-    PartialStates, Sum,
+    aggregate_append_only_expiring, aggregate_append_only_flat, aggregate_append_only_into,
+    AggregateAppendOnly, Aggregation, Count, Expiry, Max, PartialStates, Sum,
 };
 pub use epoch_reduce::epoch_reduce;
 pub use gather::gather_sorted;

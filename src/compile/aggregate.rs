@@ -98,6 +98,42 @@ pub(crate) fn aggregate<'s>(
     retractable(rows, pipeline, keys, accumulators)
 }
 
+/// As [`aggregate`] over an append-only input, for an aggregation grouped by a window of a
+/// watermarked column: a key's state is forgotten once the watermark passes the end of its
+/// window (key `window_key`), so the state stays bounded (see
+/// [`aggregate_append_only_expiring`](tidewater_operators::aggregate_append_only_expiring)).
+pub(crate) fn aggregate_expiring<'s>(
+    rows: Rows<'s>,
+    pipeline: Pipeline,
+    keys: Vec<BoundExpr>,
+    accumulators: Vec<Accumulator>,
+    maxima: differential_dataflow::collection::VecCollection<'s, u64, i64, isize>,
+    delay: i64,
+    window_key: usize,
+) -> Rows<'s> {
+    let fold = RowFold::new(pipeline, keys, accumulators);
+    let aggregation = fold.aggregation.clone();
+    let expiry = tidewater_operators::Expiry {
+        maxima,
+        delay,
+        closes_at: Box::new(move |key: &Row| match key.get(window_key) {
+            Some(Value::Struct(window)) => match window.get(1) {
+                Some(Value::Timestamp(end)) => Some(*end),
+                _ => None,
+            },
+            _ => None,
+        }),
+    };
+    let results = tidewater_operators::aggregate_append_only_expiring(
+        rows,
+        "Aggregate (windows forgotten behind the watermark)",
+        aggregation,
+        expiry,
+        move |row, diff, states| fold.pipeline.run(row, &mut |r| fold.fold(r, diff, states)),
+    );
+    gather_sorted(results, GATHER).map(|(key, values)| key.concat(&values))
+}
+
 /// The aggregation of an input that can retract: key and argument rows for differential's
 /// general `reduce`.
 fn retractable<'s>(

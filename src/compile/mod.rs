@@ -46,6 +46,9 @@ pub struct Compiled<'s> {
     pub inputs: Inputs,
     /// Events of partitioned sources, one collection per such source.
     pub events: Vec<Events<'s>>,
+    /// Whether windowed aggregations may forget the windows the watermark has closed: true
+    /// unless the query writes whole results (complete mode).
+    pub forget_closed_windows: bool,
 }
 
 impl<'s> Compiled<'s> {
@@ -55,6 +58,7 @@ impl<'s> Compiled<'s> {
             sources: plan.sources(),
             inputs: Inputs::new(),
             events: Vec::new(),
+            forget_closed_windows: false,
         }
     }
 }
@@ -115,26 +119,44 @@ pub fn compile<'s>(plan: &LogicalPlan, scope: Scope<'s, u64>, compiled: &mut Com
         } => {
             // The filters and projections under an aggregation run inside its local fold.
             let (base, pipeline) = Pipeline::peel(input);
-            aggregate::aggregate(
-                compile_dropping_late(base, scope, compiled),
-                pipeline,
-                keys.clone(),
-                aggregations.iter().map(|a| a.accumulator.clone()).collect(),
-                input.is_append_only(),
-            )
+            let accumulators = aggregations.iter().map(|a| a.accumulator.clone()).collect();
+            let (rows, watermark) = compile_dropping_late(base, scope, compiled);
+            // Grouped by a window of the watermarked column, a window's state is forgotten once
+            // the watermark passes its end; complete mode keeps every window, as in Spark.
+            match (watermark, plan.final_window_column()) {
+                (Some((maxima, delay)), Some(window_key))
+                    if compiled.forget_closed_windows && input.is_append_only() =>
+                {
+                    aggregate::aggregate_expiring(
+                        rows,
+                        pipeline,
+                        keys.clone(),
+                        accumulators,
+                        maxima,
+                        delay,
+                        window_key,
+                    )
+                }
+                _ => aggregate::aggregate(rows, pipeline, keys.clone(), accumulators, input.is_append_only()),
+            }
         }
     }
 }
+
+/// Every worker's greatest event time per epoch, and the watermark's delay.
+type Watermarked<'s> = (VecCollection<'s, u64, i64, isize>, i64);
 
 /// Builds the input of an aggregation. Under a watermark, rows at or below the watermark of
 /// their epoch are dropped (a stateful operator ignores late data, as in Spark), and each
 /// epoch's greatest event time goes to worker 0, which reports the watermark and decides when
 /// windows are final.
+/// Returns the rows, and under a watermark also every worker's greatest event time per epoch
+/// with the watermark's delay.
 fn compile_dropping_late<'s>(
     plan: &LogicalPlan,
     scope: Scope<'s, u64>,
     compiled: &mut Compiled<'s>,
-) -> Rows<'s> {
+) -> (Rows<'s>, Option<Watermarked<'s>>) {
     let LogicalPlan::Watermark {
         input,
         column,
@@ -142,7 +164,7 @@ fn compile_dropping_late<'s>(
         ..
     } = plan
     else {
-        return compile(plan, scope, compiled);
+        return (compile(plan, scope, compiled), None);
     };
     let column = *column;
     let rows = compile(input, scope, compiled);
@@ -153,8 +175,8 @@ fn compile_dropping_late<'s>(
         });
     compiled
         .events
-        .push(maxima.map(|micros| SourceEvent::MaxEventTime { micros }));
-    on_time
+        .push(maxima.clone().map(|micros| SourceEvent::MaxEventTime { micros }));
+    (on_time, Some((maxima, *delay_micros)))
 }
 
 /// Sends each work item (a file) to a worker chosen by its hash, reads it there, and splits

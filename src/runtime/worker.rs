@@ -35,6 +35,7 @@ fn build(worker: &mut Worker, spec: &QuerySpec) -> Built {
     let (rows_buffer, events_buffer) = (captured.clone(), events.clone());
     worker.dataflow::<u64, _, _>(|scope| {
         let mut compiled = Compiled::new(&spec.plan);
+        compiled.forget_closed_windows = spec.mode != crate::plan::OutputMode::Complete;
         // All output goes to worker 0, where the sink runs; the probe after it tells when an
         // epoch's output is complete.
         compile(&spec.plan, scope, &mut compiled)
