@@ -332,15 +332,7 @@ where
                 let port = output.output_index();
                 input.for_each_stamp(|cap, containers| {
                     for container in containers {
-                        for (key, time, partial) in container.drain(..) {
-                            let partials = pending.at(&cap, time, port);
-                            match partials.get_mut(&key) {
-                                Some(state) => agg.merge(state, partial),
-                                None => {
-                                    partials.insert(key, partial);
-                                }
-                            }
-                        }
+                        pending.merge_partials(&cap, container, port, &agg);
                     }
                 });
                 while let Some((cap, partials)) = pending.pop_complete(frontier) {
@@ -477,30 +469,19 @@ where
             move |_initial, _info| {
                 let mut pending = Pending::<u64, K, A::State>::default();
                 let mut totals = Map::<K, A::State>::default();
-                // The greatest event time of the epochs not yet folded into `before`.
-                let mut seen: BTreeMap<u64, i64> = BTreeMap::new();
-                let mut before: Option<i64> = None;
+                let mut clock = crate::watermark::WatermarkClock::default();
                 move |(input, frontier), (maxima, maxima_frontier), output| {
                     let port = output.output_index();
                     maxima.for_each_stamp(|_cap, containers| {
                         for container in containers {
                             for (max, time, _) in container.drain(..) {
-                                let entry = seen.entry(time).or_insert(i64::MIN);
-                                *entry = (*entry).max(max);
+                                clock.saw(max, time);
                             }
                         }
                     });
                     input.for_each_stamp(|cap, containers| {
                         for container in containers {
-                            for (key, time, partial) in container.drain(..) {
-                                let partials = pending.at(&cap, time, port);
-                                match partials.get_mut(&key) {
-                                    Some(state) => agg.merge(state, partial),
-                                    None => {
-                                        partials.insert(key, partial);
-                                    }
-                                }
-                            }
+                            pending.merge_partials(&cap, container, port, &agg);
                         }
                     });
                     // A time is merged once its partials are complete and the watermark of the
@@ -514,10 +495,7 @@ where
                         };
                         // The keys the watermark of this time has closed get nothing at this
                         // time or later: forget them first.
-                        let later = seen.split_off(&time);
-                        before = seen.values().copied().chain(before).max();
-                        seen = later;
-                        if let Some(watermark) = before.map(|m| m - delay) {
+                        if let Some(watermark) = clock.watermark_of(time, delay) {
                             totals.retain(|key, _| closes_at(key).is_none_or(|end| end > watermark));
                         }
                         let mut session = output.session(&cap);
@@ -573,6 +551,28 @@ impl<T: Timestamp + TotalOrder, K, S> Pending<T, K, S> {
             .entry(time)
             .or_insert_with_key(|time| (cap.delayed(time, port), Map::default()))
             .1
+    }
+
+    /// Merges a container of partial states into the pending states of their times.
+    fn merge_partials<A>(
+        &mut self,
+        cap: &InputCapability<T>,
+        container: &mut Vec<(K, T, S)>,
+        port: usize,
+        agg: &A,
+    ) where
+        K: Hash + Eq,
+        A: Aggregation<State = S>,
+    {
+        for (key, time, partial) in container.drain(..) {
+            let partials = self.at(cap, time, port);
+            match partials.get_mut(&key) {
+                Some(state) => agg.merge(state, partial),
+                None => {
+                    partials.insert(key, partial);
+                }
+            }
+        }
     }
 
     /// Removes the earliest time if the input frontier has passed it.

@@ -23,4 +23,4 @@ pub use gather::gather_sorted;
 pub use keyed_epochs::{keyed_epochs, EpochInput, EpochSchedule};
 pub use lookup_join::lookup_join;
 pub use upsert::upsert;
-pub use watermark::drop_late;
+pub use watermark::{drop_late, WatermarkClock};

@@ -19,6 +19,34 @@ use timely::dataflow::operators::generic::Operator;
 use timely::dataflow::operators::vec::Broadcast;
 use timely::dataflow::operators::Capability;
 
+/// The watermark of each epoch, from the greatest event times the epochs before it saw: feed
+/// it every `(max, epoch)` of the maxima stream, and ask for epochs in increasing order.
+#[derive(Debug, Default)]
+pub struct WatermarkClock {
+    /// The greatest event time per epoch, for the epochs not yet folded into `before`.
+    seen: BTreeMap<u64, i64>,
+    /// The greatest event time of every epoch before the last one asked for.
+    before: Option<i64>,
+}
+
+impl WatermarkClock {
+    /// Records that some worker saw event time `max` in `epoch`.
+    pub fn saw(&mut self, max: i64, epoch: u64) {
+        let entry = self.seen.entry(epoch).or_insert(i64::MIN);
+        *entry = (*entry).max(max);
+    }
+
+    /// The watermark of `epoch` (the greatest event time before it, less `delay`), once every
+    /// maximum before `epoch` has been fed; `None` before any event. Epochs must be asked for
+    /// in increasing order.
+    pub fn watermark_of(&mut self, epoch: u64, delay: i64) -> Option<i64> {
+        let later = self.seen.split_off(&epoch);
+        self.before = self.seen.values().copied().chain(self.before).max();
+        self.seen = later;
+        self.before.map(|m| m - delay)
+    }
+}
+
 /// Records waiting for their epoch's watermark, with the capability to pass them on.
 type Waiting<D> = (Capability<u64>, Vec<(D, u64, isize)>);
 
@@ -113,18 +141,14 @@ where
             Pipeline,
             "DropLate",
             move |_initial, _info| {
-                // The greatest event time per epoch, over all workers, for the epochs not yet
-                // folded into `before`: the greatest of all epochs before the last one passed.
-                let mut seen: BTreeMap<u64, i64> = BTreeMap::new();
-                let mut before: Option<i64> = None;
+                let mut clock = WatermarkClock::default();
                 let mut waiting: BTreeMap<u64, Waiting<D>> = BTreeMap::new();
                 move |(input, _records_frontier), (maxima, maxima_frontier), output| {
                     let port = output.output_index();
                     maxima.for_each_stamp(|_cap, containers| {
                         for container in containers {
                             for (max, time, _) in container.drain(..) {
-                                let entry = seen.entry(time).or_insert(i64::MIN);
-                                *entry = (*entry).max(max);
+                                clock.saw(max, time);
                             }
                         }
                     });
@@ -148,10 +172,7 @@ where
                         let Some((cap, batch)) = waiting.remove(&time) else {
                             break;
                         };
-                        let later = seen.split_off(&time);
-                        before = seen.values().copied().chain(before).max();
-                        seen = later;
-                        let watermark = before.map(|m| m - delay);
+                        let watermark = clock.watermark_of(time, delay);
                         let mut session = output.session(&cap);
                         for (record, t, diff) in batch {
                             let late = match (watermark, event_time(&record)) {

@@ -125,7 +125,11 @@ pub fn join_count(
 
 /// Waits for `query` and reports its run: wall time since `started`, per-epoch times from its
 /// progress, and the output digest its sink filled.
-fn finish_run(query: &StreamingQuery, started: Instant, digest: &Mutex<Digest>) -> anyhow::Result<EngineRun> {
+pub(super) fn finish_run(
+    query: &StreamingQuery,
+    started: Instant,
+    digest: &Mutex<Digest>,
+) -> anyhow::Result<EngineRun> {
     query.await_termination()?;
     let seconds = started.elapsed().as_secs_f64();
     let epoch_ms = query

@@ -214,15 +214,7 @@ pub fn tidewater(events: &[Event], per_epoch: usize, workers: usize) -> anyhow::
             Ok(())
         })
         .start()?;
-    query.await_termination()?;
-    let seconds = started.elapsed().as_secs_f64();
-    let epoch_ms = query
-        .recent_progress()
-        .iter()
-        .map(|p| p.duration_ms.get("triggerExecution").copied().unwrap_or(0) as f64)
-        .collect();
-    let digest = digest.lock().map_err(|_| anyhow::anyhow!("digest lock"))?.value();
-    Ok(EngineRun::measured(seconds, epoch_ms, digest))
+    super::tidewater::finish_run(&query, started, &digest)
 }
 
 /// `spark`: `bench/spark/windowed.py`, the same query in PySpark (`withWatermark`,
