@@ -3,19 +3,11 @@
 
 mod common;
 
-use std::net::TcpListener;
-use std::process::{Child, Command, Output, Stdio};
-use std::time::{Duration, Instant};
+use std::process::{Command, Output, Stdio};
+use std::time::Duration;
 
 use common::*;
 use tidewater::demo::TextServer;
-
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .expect("free port")
-}
 
 fn demo_command(port: u16, extra: &[String]) -> Command {
     let mut command = Command::new(env!("CARGO_BIN_EXE_tidewater"));
@@ -34,24 +26,6 @@ fn demo_command(port: u16, extra: &[String]) -> Command {
         .stdout(Stdio::piped())
         .stderr(Stdio::piped());
     command
-}
-
-/// Waits for `child` at most two minutes, so that a broken cluster fails the test instead of
-/// hanging it; the output is read once the process has exited.
-fn finish(mut child: Child, what: &str) -> Output {
-    let deadline = Instant::now() + Duration::from_secs(120);
-    while child.try_wait().expect("try_wait").is_none() {
-        if Instant::now() > deadline {
-            let _ = child.kill();
-            let output = child.wait_with_output().expect("output");
-            panic!(
-                "{what} did not finish in time: {}",
-                String::from_utf8_lossy(&output.stderr)
-            );
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    }
-    child.wait_with_output().expect("output")
 }
 
 fn succeed(output: Output, what: &str) -> String {

@@ -12,7 +12,7 @@ use std::sync::mpsc;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use common::word_lines;
+use common::{finish, free_port, word_lines};
 use tidewater::demo::TextServer;
 use tidewater::dstream::{DStream, StreamingConfig, StreamingContext};
 
@@ -301,27 +301,6 @@ fn stop_without_grace_ends_a_context_whose_server_never_closes() {
     assert!(ssc.is_active());
     ssc.stop(false).expect("stop");
     assert!(!ssc.is_active());
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .expect("free port")
-}
-
-/// Waits for `child` at most two minutes, so that a broken cluster fails the test instead of
-/// hanging it.
-fn finish(mut child: std::process::Child, what: &str) -> std::process::Output {
-    let deadline = std::time::Instant::now() + Duration::from_secs(120);
-    while child.try_wait().expect("try_wait").is_none() {
-        if std::time::Instant::now() > deadline {
-            let _ = child.kill();
-            panic!("{what} did not finish in time");
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    }
-    child.wait_with_output().expect("output")
 }
 
 #[test]

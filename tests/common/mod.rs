@@ -152,3 +152,29 @@ pub fn last_console_table(stdout: &str) -> BTreeMap<String, i64> {
         })
         .collect()
 }
+
+/// A port nothing listens on now (for a hostfile).
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("free port")
+}
+
+/// Waits for `child` at most two minutes, so that a broken cluster fails the test instead of
+/// hanging it; the output is read once the process has exited.
+pub fn finish(mut child: std::process::Child, what: &str) -> std::process::Output {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(120);
+    while child.try_wait().expect("try_wait").is_none() {
+        if std::time::Instant::now() > deadline {
+            let _ = child.kill();
+            let output = child.wait_with_output().expect("output");
+            panic!(
+                "{what} did not finish in time: {}",
+                String::from_utf8_lossy(&output.stderr)
+            );
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    child.wait_with_output().expect("output")
+}
