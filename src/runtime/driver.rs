@@ -470,11 +470,10 @@ impl QueryRun {
             .event_time
             .as_ref()
             .and_then(|e| e.window_column.map(|column| (column, e.watermark)));
-        match self.spec.mode {
+        match (self.spec.mode, final_windows) {
             // Windows are written once, when the watermark has passed their end; until then
             // their rows wait in the table.
-            OutputMode::Append if final_windows.is_some() => {
-                let (column, watermark) = final_windows.unwrap_or_default();
+            (OutputMode::Append, Some((column, watermark))) => {
                 self.apply_to_table(changes);
                 let done: Vec<Row> = self
                     .table
@@ -492,15 +491,15 @@ impl QueryRun {
                     }
                 }
             }
-            OutputMode::Append => {
+            (OutputMode::Append, None) => {
                 for (row, diff) in &changes {
                     repeat(&mut rows, row, *diff);
                 }
             }
-            OutputMode::Update => {
+            (OutputMode::Update, _) => {
                 rows.extend(changes.into_iter().filter(|(_, d)| *d > 0).map(|(r, _)| r));
             }
-            OutputMode::Complete => {
+            (OutputMode::Complete, _) => {
                 self.apply_to_table(changes);
                 for (row, count) in &self.table {
                     repeat(&mut rows, row, *count);

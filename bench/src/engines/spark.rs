@@ -204,11 +204,7 @@ fn run(
     config: SparkConfig,
     script: Script<'_>,
 ) -> anyhow::Result<EngineRun> {
-    let python = available().map_err(anyhow::Error::msg)?;
-    let work = tempfile::Builder::new()
-        .prefix("tidewater-bench-spark-")
-        .tempdir()
-        .context("creating a temporary directory for Spark")?;
+    let (python, work) = prepare()?;
     let (input, output) = (work.path().join("input"), work.path().join("output"));
     fs::create_dir(&input)?;
     fs::create_dir(&output)?;
@@ -237,17 +233,8 @@ fn run(
     let with_no_data_batches = matches!(script, Script::Windowed);
     let report_path = work.path().join("report.json");
     let log_path = work.path().join("spark.log");
-    command
-        .arg("--input")
-        .arg(&input)
-        .arg("--output")
-        .arg(&output)
-        .arg("--checkpoint")
-        .arg(work.path().join("checkpoint"))
-        .arg("--report")
-        .arg(&report_path)
-        .args(["--workers", &config.workers.to_string()])
-        .args(["--shuffle-partitions", &config.shuffle_partitions.to_string()]);
+    command.arg("--input").arg(&input).arg("--output").arg(&output);
+    common_args(&mut command, work.path(), &report_path, config);
     run_script(command, &log_path, &python)?;
     let report: Report = serde_json::from_str(&fs::read_to_string(&report_path)?)
         .context("reading the Spark script's report")?;
@@ -273,6 +260,28 @@ fn run(
         latency_p50_ms: None,
         latency_p99_ms: None,
     })
+}
+
+/// The interpreter that imports PySpark, and a temporary directory for one run.
+fn prepare() -> anyhow::Result<(PathBuf, tempfile::TempDir)> {
+    let python = available().map_err(anyhow::Error::msg)?;
+    let work = tempfile::Builder::new()
+        .prefix("tidewater-bench-spark-")
+        .tempdir()
+        .context("creating a temporary directory for Spark")?;
+    Ok((python, work))
+}
+
+/// The arguments every script takes: its checkpoint in `work`, its report, and Spark's
+/// parallelism.
+fn common_args(command: &mut Command, work: &Path, report: &Path, config: SparkConfig) {
+    command
+        .arg("--checkpoint")
+        .arg(work.join("checkpoint"))
+        .arg("--report")
+        .arg(report)
+        .args(["--workers", &config.workers.to_string()])
+        .args(["--shuffle-partitions", &config.shuffle_partitions.to_string()]);
 }
 
 /// Runs a script to its end with its output in `log_path`; a failure carries the log's end.
@@ -322,11 +331,7 @@ pub fn latency(
     ready: &Path,
     config: SparkConfig,
 ) -> anyhow::Result<LatencyReport> {
-    let python = available().map_err(anyhow::Error::msg)?;
-    let work = tempfile::Builder::new()
-        .prefix("tidewater-bench-spark-")
-        .tempdir()
-        .context("creating a temporary directory for Spark")?;
+    let (python, work) = prepare()?;
     fs::write(work.path().join("wordcount.py"), SCRIPT)?;
     let script = work.path().join("latency.py");
     fs::write(&script, LATENCY_SCRIPT)?;
@@ -338,13 +343,8 @@ pub fn latency(
         .args(["--lines", &lines.to_string()])
         .args(["--words-per-line", &words_per_line.to_string()])
         .arg("--ready")
-        .arg(ready)
-        .arg("--checkpoint")
-        .arg(work.path().join("checkpoint"))
-        .arg("--report")
-        .arg(&report_path)
-        .args(["--workers", &config.workers.to_string()])
-        .args(["--shuffle-partitions", &config.shuffle_partitions.to_string()]);
+        .arg(ready);
+    common_args(&mut command, work.path(), &report_path, config);
     run_script(command, &work.path().join("spark.log"), &python)?;
     serde_json::from_str(&fs::read_to_string(&report_path)?).context("reading the Spark script's report")
 }
