@@ -116,6 +116,105 @@ fn stream_static_joins_match_a_nested_loop_join() {
     }
 }
 
+/// Per country (null for a LEFT join's unmatched events): count, sum and max of the joined
+/// events with an amount over 10, as they stand after each chunk; a country whose figures a
+/// chunk changes is in that chunk's update-mode batch.
+fn reference_aggregates(chunks: &[&[Row]], left: bool) -> Vec<Vec<Row>> {
+    let mut totals: std::collections::BTreeMap<Option<String>, (i64, i64, i64)> = Default::default();
+    let mut batches = Vec::new();
+    for chunk in chunks {
+        let before = totals.clone();
+        for row in reference(chunk, left) {
+            let amount = row[1].as_i64().expect("amount");
+            if amount > 10 {
+                let country = row[2].as_str().map(str::to_string);
+                let entry = totals.entry(country).or_insert((0, 0, i64::MIN));
+                *entry = (entry.0 + 1, entry.1 + amount, entry.2.max(amount));
+            }
+        }
+        let mut changed: Vec<Row> = totals
+            .iter()
+            .filter(|(country, figures)| before.get(*country) != Some(figures))
+            .map(|(country, &(n, total, top))| {
+                let country = country.as_deref().map_or(Value::Null, Value::str);
+                Row::from(vec![country, Value::Int(n), Value::Int(total), Value::Int(top)])
+            })
+            .collect();
+        changed.sort();
+        if !changed.is_empty() {
+            batches.push(changed);
+        }
+    }
+    batches
+}
+
+/// A join with a table feeding an aggregation (which runs as one fused step, the table held by
+/// every worker) gives, batch by batch, the aggregates of the nested-loop join.
+#[test]
+fn stream_static_join_then_group_by_matches_aggregating_the_nested_loop_join() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let table = dir.path().join("users.csv");
+    fs::write(&table, USERS).expect("write");
+    let stream = events(47, 400);
+    let chunks: Vec<&[Row]> = stream.chunks(80).collect();
+    for how in ["inner", "left"] {
+        for workers in [1, 2] {
+            let spark = Session::builder()
+                .workers(workers)
+                .get_or_create()
+                .expect("session");
+            let input = MemoryStream::new(Schema::new([
+                Field::new("user_id", DataType::Int64),
+                Field::new("amount", DataType::Int64),
+            ]));
+            let users = spark
+                .read()
+                .schema(Schema::new([
+                    Field::new("user_id", DataType::Int64),
+                    Field::new("country", DataType::String),
+                ]))
+                .option("header", true)
+                .csv(table.to_str().expect("path"))
+                .expect("table");
+            let totals = spark
+                .read_stream()
+                .memory(&input)
+                .join(&users, &["user_id"], how)
+                .expect("join")
+                .filter(col("amount").gt(lit(10)))
+                .expect("filter")
+                .group_by([col("country")])
+                .agg([count(col("*")), sum(col("amount")), max(col("amount"))])
+                .expect("aggregate");
+            let collected = Collected::default();
+            let query = collected
+                .attach(totals.write_stream().output_mode("update"))
+                .start()
+                .expect("start");
+            for chunk in &chunks {
+                input.add_data(chunk.to_vec());
+                query.process_all_available().expect("epoch");
+            }
+            input.end();
+            await_within(&query, "join and aggregate").expect("finishes");
+            let got: Vec<Vec<Row>> = collected
+                .batches()
+                .into_iter()
+                .map(|(_, mut rows)| {
+                    rows.sort();
+                    rows
+                })
+                .filter(|rows| !rows.is_empty())
+                .collect();
+            assert_eq!(
+                got,
+                reference_aggregates(&chunks, how == "left"),
+                "{how} join, {workers} worker(s)"
+            );
+        }
+    }
+}
+
 #[test]
 fn stream_stream_inner_join_emits_each_pair_once() {
     let left_rows = events(41, 120);

@@ -262,13 +262,13 @@ where
 }
 
 /// Per-worker hash map (see [`PartialStates`] for the seeding).
-type Map<K, S> = PartialStates<K, S>;
+pub(crate) type Map<K, S> = PartialStates<K, S>;
 
 /// Differential updates of `(key, value)` pairs: `((key, value), time, diff)`.
 type Updates<K, V, T> = Vec<((K, V), T, isize)>;
 
 /// A partial state of `key` at `time`, sent from stage 1 to stage 2.
-type Partial<K, T, S> = (K, T, S);
+pub(crate) type Partial<K, T, S> = (K, T, S);
 
 /// Stage 1: folds each time's records into one partial state per key, on the worker that has
 /// them, and sends the partials when the input frontier passes the time.
@@ -310,7 +310,7 @@ where
 
 /// Stage 2: routes partials by key, merges each complete time into the keys' total states (in
 /// time order), and emits the changes of the keys' outputs at that time.
-fn merge_by_key<'scope, T, K, A>(
+pub(crate) fn merge_by_key<'scope, T, K, A>(
     partials: Stream<'scope, T, Vec<Partial<K, T, A::State>>>,
     name: &str,
     agg: A,
@@ -531,8 +531,8 @@ fn change<K: Clone, O: Ord>(key: K, old: Option<O>, new: Option<O>) -> impl Iter
 
 /// Per-key states of the times the input frontier has not yet passed, each with a capability
 /// to send at that time.
-struct Pending<T: Timestamp, K, S> {
-    times: BTreeMap<T, (Capability<T>, Map<K, S>)>,
+pub(crate) struct Pending<T: Timestamp, K, S> {
+    pub(crate) times: BTreeMap<T, (Capability<T>, Map<K, S>)>,
 }
 
 impl<T: Timestamp, K, S> Default for Pending<T, K, S> {
@@ -545,11 +545,20 @@ impl<T: Timestamp, K, S> Default for Pending<T, K, S> {
 
 impl<T: Timestamp + TotalOrder, K, S> Pending<T, K, S> {
     /// The states at `time`, taking a capability for it from `cap` (on output `port`) if new.
-    fn at(&mut self, cap: &InputCapability<T>, time: T, port: usize) -> &mut Map<K, S> {
+    pub(crate) fn at(&mut self, cap: &InputCapability<T>, time: T, port: usize) -> &mut Map<K, S> {
+        self.at_with(time, |time| cap.delayed(time, port))
+    }
+
+    /// The states at `time`, taking a capability for it with `capability` if new.
+    pub(crate) fn at_with(
+        &mut self,
+        time: T,
+        capability: impl FnOnce(&T) -> Capability<T>,
+    ) -> &mut Map<K, S> {
         &mut self
             .times
             .entry(time)
-            .or_insert_with_key(|time| (cap.delayed(time, port), Map::default()))
+            .or_insert_with_key(|time| (capability(time), Map::default()))
             .1
     }
 
@@ -576,7 +585,10 @@ impl<T: Timestamp + TotalOrder, K, S> Pending<T, K, S> {
     }
 
     /// Removes the earliest time if the input frontier has passed it.
-    fn pop_complete(&mut self, frontier: &MutableAntichain<T>) -> Option<(Capability<T>, Map<K, S>)> {
+    pub(crate) fn pop_complete(
+        &mut self,
+        frontier: &MutableAntichain<T>,
+    ) -> Option<(Capability<T>, Map<K, S>)> {
         let earliest = self.times.first_entry()?;
         if frontier.less_equal(earliest.key()) {
             None

@@ -7,9 +7,11 @@
 #![deny(missing_docs)]
 
 pub mod aggregate;
+mod as_of_table;
 pub mod epoch_reduce;
 pub mod gather;
 pub mod keyed_epochs;
+pub mod lookup_aggregate;
 pub mod lookup_join;
 pub mod upsert;
 pub mod watermark;
@@ -18,9 +20,11 @@ pub use aggregate::{
     aggregate_append_only_expiring, aggregate_append_only_flat, aggregate_append_only_into,
     AggregateAppendOnly, Aggregation, Count, Expiry, Max, PartialStates, Sum,
 };
+pub use as_of_table::TableRows;
 pub use epoch_reduce::epoch_reduce;
 pub use gather::gather_sorted;
 pub use keyed_epochs::{keyed_epochs, EpochInput, EpochSchedule};
+pub use lookup_aggregate::lookup_aggregate_into;
 pub use lookup_join::lookup_join;
 pub use upsert::upsert;
 pub use watermark::{drop_late, WatermarkClock};

@@ -12,7 +12,8 @@
 //!
 //! Both inputs are exchanged by key hash, so each worker holds the table rows of its keys.
 //! A record at time `t` is probed once the table input is complete through `t`, after every
-//! table update at or before `t` has been applied and before any later one is.
+//! table update at or before `t` has been applied and before any later one is (see
+//! [`AsOfTable`]).
 
 use std::collections::BTreeMap;
 use std::hash::Hash;
@@ -24,6 +25,8 @@ use timely::dataflow::operators::generic::Operator;
 use timely::dataflow::operators::Capability;
 use timely::order::TotalOrder;
 use timely::progress::Timestamp;
+
+use crate::as_of_table::AsOfTable;
 
 /// Stream records waiting at one time, with the capability to emit their results at it.
 type Waiting<T, K, V> = (Capability<T>, Vec<(K, V, isize)>);
@@ -90,12 +93,10 @@ where
             by_key_2,
             name,
             move |_initial, _info| {
-                // The table as applied so far: each key's rows with their multiplicities.
-                let mut rows: foldhash::HashMap<K, Vec<(V2, isize)>> = Default::default();
+                let mut table = AsOfTable::<T, K, V2>::default();
                 let mut waiting: BTreeMap<T, Waiting<T, K, V1>> = BTreeMap::new();
-                let mut updates: BTreeMap<T, Vec<(K, V2, isize)>> = BTreeMap::new();
                 let mut out = Vec::new();
-                move |(records, record_frontier), (table, table_frontier), output| {
+                move |(records, record_frontier), (updates, table_frontier), output| {
                     let port = output.output_index();
                     records.for_each_stamp(|cap, containers| {
                         for container in containers {
@@ -108,48 +109,19 @@ where
                             }
                         }
                     });
-                    table.for_each_stamp(|_cap, containers| {
+                    updates.for_each_stamp(|_cap, containers| {
                         for container in containers {
                             for ((key, value), time, diff) in container.drain(..) {
-                                updates.entry(time).or_default().push((key, value, diff));
+                                table.stage(key, value, time, diff);
                             }
                         }
                     });
                     loop {
-                        let next_update = updates.keys().next().cloned();
-                        let next_record = waiting.keys().next().cloned();
-                        // A table update may be applied once no record before it can still
-                        // be waiting or arrive.
-                        let update_ready = next_update.as_ref().is_some_and(|u| {
-                            !record_frontier.frontier().iter().any(|f| f.less_than(u))
-                                && next_record.as_ref().is_none_or(|r| !r.less_than(u))
-                        });
-                        if update_ready {
-                            let Some((_, batch)) = updates.pop_first() else {
-                                break;
-                            };
-                            for (key, value, diff) in batch {
-                                let entry = rows.entry(key.clone()).or_default();
-                                match entry.iter_mut().find(|(v, _)| *v == value) {
-                                    Some((_, n)) => *n += diff,
-                                    None => entry.push((value, diff)),
-                                }
-                                entry.retain(|(_, n)| *n != 0);
-                                // A key whose rows all cancelled leaves the table here, the one
-                                // place where rows can disappear.
-                                if entry.is_empty() {
-                                    rows.remove(&key);
-                                }
-                            }
-                            continue;
-                        }
-                        // Records at `t` are probed once the table is complete through `t`
-                        // and every update at or before `t` has been applied.
-                        let record_ready = next_record.as_ref().is_some_and(|t| {
-                            !table_frontier.less_equal(t)
-                                && next_update.as_ref().is_none_or(|u| t.less_than(u))
-                        });
-                        if !record_ready {
+                        table.apply_ready(record_frontier, waiting.keys().next());
+                        let Some(earliest) = waiting.keys().next() else {
+                            break;
+                        };
+                        if !table.ready_for(earliest, table_frontier) {
                             break;
                         }
                         let Some((_, (cap, batch))) = waiting.pop_first() else {
@@ -157,8 +129,7 @@ where
                         };
                         let mut session = output.session(&cap);
                         for (key, value, diff) in batch {
-                            let matches = rows.get(&key).map_or(&[][..], Vec::as_slice);
-                            result(&key, &value, matches, &mut out);
+                            result(&key, &value, table.rows().get(&key), &mut out);
                             for (r, n) in out.drain(..) {
                                 session.give((r, cap.time().clone(), n * diff));
                             }

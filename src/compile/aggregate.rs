@@ -8,8 +8,11 @@ use std::hash::{Hash, Hasher};
 use serde::{Deserialize, Serialize};
 use smallvec::SmallVec;
 use smol_str::SmolStr;
-use tidewater_operators::{aggregate_append_only_into, gather_sorted, Aggregation, Count, PartialStates};
+use tidewater_operators::{
+    aggregate_append_only_into, gather_sorted, lookup_aggregate_into, Aggregation, Count, PartialStates,
+};
 
+use super::join::{JoinKey, Kept, TableProbe};
 use super::pipeline::Pipeline;
 use super::Rows;
 use crate::data::{Row, Value};
@@ -130,6 +133,35 @@ pub(crate) fn aggregate_expiring<'s>(
         aggregation,
         expiry,
         move |row, diff, states| fold.pipeline.run(row, &mut |r| fold.fold(r, diff, states)),
+    );
+    gather_sorted(results, GATHER).map(|(key, values)| key.concat(&values))
+}
+
+/// As [`aggregate`] over an append-only stream joined with a static table: each worker holds
+/// all of `table` (see [`probe_table`](super::join::probe_table)), looks its own stream rows up
+/// in it with `probe`, and folds the joined rows, through `pipeline`, into its partial states;
+/// no stream row is exchanged (see
+/// [`lookup_aggregate_into`](tidewater_operators::lookup_aggregate_into)).
+pub(crate) fn aggregate_over_table<'s>(
+    stream: Rows<'s>,
+    table: differential_dataflow::collection::VecCollection<'s, u64, (JoinKey, Kept), isize>,
+    probe: TableProbe,
+    pipeline: Pipeline,
+    keys: Vec<BoundExpr>,
+    accumulators: Vec<Accumulator>,
+) -> Rows<'s> {
+    let fold = RowFold::new(pipeline, keys, accumulators);
+    let aggregation = fold.aggregation.clone();
+    let results = lookup_aggregate_into(
+        stream,
+        table,
+        "Aggregate over a table join",
+        aggregation,
+        move |row: Row, diff, table, states| {
+            probe.join(&row, table, &mut |joined, n| {
+                fold.pipeline.run(joined, &mut |r| fold.fold(r, diff * n, states))
+            })
+        },
     );
     gather_sorted(results, GATHER).map(|(key, values)| key.concat(&values))
 }

@@ -70,9 +70,22 @@ fn walk(plan: &LogicalPlan, lines: &mut Vec<String>) {
             right,
             ..
         } => {
-            lines.push(format!(
-                "exchange both inputs by key hash; arrange; join on {condition}"
-            ));
+            if right.is_static() {
+                lines.push(format!(
+                    "lookup join on {condition} with a static table: each stream row is probed \
+                     against the table as of its epoch and dropped (no stream state)"
+                ));
+                lines.push(
+                    "  (under an aggregation: the table broadcast to every worker, each worker \
+                     probes its own rows inside the aggregation's fold, no stream row exchanged; \
+                     otherwise both inputs exchanged by key hash)"
+                        .into(),
+                );
+            } else {
+                lines.push(format!(
+                    "exchange both inputs by key hash; arrange; join on {condition}"
+                ));
+            }
             if right.is_changing_table() {
                 lines.push(
                     "  (the stream side stays arranged: a table change corrects earlier results)".into(),

@@ -3,7 +3,9 @@
 //! differential's `join` on key rows, where a left join adds the left rows whose key has no
 //! match (`antijoin`), padded with nulls. Rows with a null in their key never match, as in SQL.
 
-use tidewater_operators::lookup_join;
+use differential_dataflow::collection::VecCollection;
+use smallvec::SmallVec;
+use tidewater_operators::{lookup_join, TableRows};
 
 use super::Rows;
 use crate::data::{Row, Value};
@@ -17,6 +19,113 @@ fn keyed<'s>(
     rows.map(move |row| (keys.iter().map(|k| k.eval(&row)).collect::<Row>(), row))
 }
 
+/// A join key of a table row or a stream row. Most joins are on one column, whose value then
+/// lives inline: the table's map entries stay small, so probing a large table misses the cache
+/// as little as it can.
+pub(super) type JoinKey = SmallVec<[Value; 1]>;
+
+/// A table row's columns that the join's output keeps (inline when there is one).
+pub(super) type Kept = SmallVec<[Value; 1]>;
+
+fn join_keyed<'s>(rows: Rows<'s>, keys: Vec<BoundExpr>) -> VecCollection<'s, u64, (JoinKey, Row), isize> {
+    rows.map(move |row| (keys.iter().map(|k| k.eval(&row)).collect::<JoinKey>(), row))
+}
+
+fn has_null(key: &[Value]) -> bool {
+    key.iter().any(Value::is_null)
+}
+
+/// A static table ready to be probed: `(key, kept columns)` pairs, the kept columns being the
+/// right columns of the join's output, with the rows whose key has a null left out (they match
+/// nothing).
+pub(super) fn probe_table<'s>(
+    right: Rows<'s>,
+    right_keys: Vec<BoundExpr>,
+    right_columns: Vec<usize>,
+) -> VecCollection<'s, u64, (JoinKey, Kept), isize> {
+    join_keyed(right, right_keys)
+        .filter(|(key, _)| !has_null(key))
+        .map(move |(key, row)| {
+            let kept = right_columns
+                .iter()
+                .map(|&i| row.get(i).cloned().unwrap_or(Value::Null))
+                .collect::<Kept>();
+            (key, kept)
+        })
+}
+
+/// What a stream row's join with a static table produces, given the table rows its key
+/// matches (see [`probe_table`]): the row followed by each match's kept columns, or for a LEFT
+/// join without a match the row padded with `width` nulls.
+#[derive(Clone, Debug)]
+pub(super) struct TableJoin {
+    kind: JoinKind,
+    width: usize,
+}
+
+impl TableJoin {
+    pub(super) fn new(kind: JoinKind, right_columns: &[usize]) -> Self {
+        TableJoin {
+            kind,
+            width: right_columns.len(),
+        }
+    }
+
+    /// Emits `(output row, multiplicity)` for `left` joined with `matches`.
+    pub(super) fn emit(&self, left: &Row, matches: &[(Kept, isize)], emit: &mut impl FnMut(Row, isize)) {
+        for (kept, n) in matches {
+            let mut row = Row::with_capacity(left.len() + kept.len());
+            left.iter().chain(kept.iter()).cloned().for_each(|v| row.push(v));
+            emit(row, *n);
+        }
+        if matches.is_empty() && self.kind == JoinKind::Left {
+            let mut row = Row::with_capacity(left.len() + self.width);
+            left.iter().cloned().for_each(|v| row.push(v));
+            (0..self.width).for_each(|_| row.push(Value::Null));
+            emit(row, 1);
+        }
+    }
+}
+
+/// A stream row's key looked up in a static table held by every worker (see
+/// [`probe_table`]); a key with a null matches nothing. A key of one column is looked up
+/// borrowed from the row.
+#[derive(Clone, Debug)]
+pub(super) struct TableProbe {
+    left_keys: Vec<BoundExpr>,
+    join: TableJoin,
+}
+
+impl TableProbe {
+    pub(super) fn new(left_keys: Vec<BoundExpr>, join: TableJoin) -> Self {
+        TableProbe { left_keys, join }
+    }
+
+    /// Emits `(output row, multiplicity)` for each row of `left`'s join with `table`.
+    pub(super) fn join(
+        &self,
+        left: &Row,
+        table: &TableRows<JoinKey, Kept>,
+        emit: &mut impl FnMut(Row, isize),
+    ) {
+        let matches = match self.left_keys.as_slice() {
+            [BoundExpr::Column(i)] => match left.get(*i) {
+                Some(key) if !key.is_null() => table.get(std::slice::from_ref(key)),
+                _ => &[],
+            },
+            keys => {
+                let key: JoinKey = keys.iter().map(|k| k.eval(left)).collect();
+                if has_null(&key) {
+                    &[]
+                } else {
+                    table.get(&key[..])
+                }
+            }
+        };
+        self.join.emit(left, matches, emit)
+    }
+}
+
 /// Joins `left` and `right` on the key expressions; output rows are the left row followed by
 /// the right row's `right_columns`.
 pub(super) fn join<'s>(
@@ -28,35 +137,21 @@ pub(super) fn join<'s>(
     right_columns: Vec<usize>,
     right_is_static: bool,
 ) -> Rows<'s> {
-    let has_null = |key: &Row| key.iter().any(Value::is_null);
     if right_is_static {
-        let table = keyed(right, right_keys).filter(move |(key, _)| !has_null(key));
-        let width = right_columns.len();
+        let join = TableJoin::new(kind, &right_columns);
         return lookup_join(
-            keyed(left, left_keys),
-            table,
+            join_keyed(left, left_keys),
+            probe_table(right, right_keys, right_columns),
             "LookupJoin",
             move |key, l, matches, out| {
-                let found = if has_null(key) { &[][..] } else { matches };
-                for (r, n) in found {
-                    let mut row = Row::with_capacity(l.len() + width);
-                    l.iter().cloned().for_each(|v| row.push(v));
-                    right_columns
-                        .iter()
-                        .for_each(|&i| row.push(r.get(i).cloned().unwrap_or(Value::Null)));
-                    out.push((row, *n));
-                }
-                if found.is_empty() && kind == JoinKind::Left {
-                    let mut row = l.clone();
-                    (0..width).for_each(|_| row.push(Value::Null));
-                    out.push((row, 1));
-                }
+                let matches = if has_null(key) { &[][..] } else { matches };
+                join.emit(l, matches, &mut |row, n| out.push((row, n)));
             },
         );
     }
     let left = keyed(left, left_keys);
-    let right = keyed(right, right_keys).filter(move |(key, _)| !has_null(key));
-    let matchable = left.clone().filter(move |(key, _)| !has_null(key));
+    let right = keyed(right, right_keys).filter(|(key, _)| !has_null(key));
+    let matchable = left.clone().filter(|(key, _)| !has_null(key));
     let columns = right_columns.clone();
     let matched = matchable.clone().join(right.clone()).map(move |(_, (l, r))| {
         let mut out = Row::with_capacity(l.len() + columns.len());

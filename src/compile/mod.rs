@@ -120,6 +120,37 @@ pub fn compile<'s>(plan: &LogicalPlan, scope: Scope<'s, u64>, compiled: &mut Com
             // The filters and projections under an aggregation run inside its local fold.
             let (base, pipeline) = Pipeline::peel(input);
             let accumulators = aggregations.iter().map(|a| a.accumulator.clone()).collect();
+            // Over a join with a static table, every worker holds the table and folds what its
+            // stream rows join with (Spark's broadcast hash join into a partial aggregation).
+            if let LogicalPlan::Join {
+                left,
+                right,
+                kind,
+                left_keys,
+                right_keys,
+                right_columns,
+                ..
+            } = base
+            {
+                if right.is_static() && input.is_append_only() {
+                    let probe =
+                        join::TableProbe::new(left_keys.clone(), join::TableJoin::new(*kind, right_columns));
+                    let stream = compile(left, scope, compiled);
+                    let table = join::probe_table(
+                        compile(right, scope, compiled),
+                        right_keys.clone(),
+                        right_columns.clone(),
+                    );
+                    return aggregate::aggregate_over_table(
+                        stream,
+                        table,
+                        probe,
+                        pipeline,
+                        keys.clone(),
+                        accumulators,
+                    );
+                }
+            }
             let (rows, watermark) = compile_dropping_late(base, scope, compiled);
             // Grouped by a window of the watermarked column, a window's state is forgotten once
             // the watermark passes its end; complete mode keeps every window, as in Spark.

@@ -1,0 +1,117 @@
+//! [`AsOfTable`]: a keyed table that a stream is probed against *as of* each record's time.
+//!
+//! Shared by the operators that look stream records up in a table without keeping the records
+//! ([`lookup_join`](crate::lookup_join) and [`lookup_aggregate_into`](crate::lookup_aggregate_into)).
+//! Both follow one rule, which makes their answers independent of how records and table updates
+//! interleave on the wire: a record at time `t` sees exactly the table updates at times `<= t`.
+//! So table updates are staged by time, an update at `u` is applied once no record before `u` can
+//! still be probed, and a record at `t` is probed once the table input is complete through `t`
+//! and every staged update at or before `t` has been applied.
+
+use std::collections::BTreeMap;
+use std::hash::Hash;
+
+use smallvec::SmallVec;
+
+use timely::order::TotalOrder;
+use timely::progress::frontier::MutableAntichain;
+use timely::progress::Timestamp;
+
+/// A table as applied so far: each key's rows with their multiplicities.
+///
+/// A key's first row lives in the map's entry itself, so probing a key that has one row (the
+/// usual case for a table keyed by its primary key) reads one place in memory, not two: a large
+/// table is probed at the speed of its cache misses.
+pub struct TableRows<K, V> {
+    rows: foldhash::HashMap<K, SmallVec<[(V, isize); 1]>>,
+}
+
+impl<K, V> Default for TableRows<K, V> {
+    fn default() -> Self {
+        TableRows {
+            rows: Default::default(),
+        }
+    }
+}
+
+impl<K: Hash + Eq, V> TableRows<K, V> {
+    /// The rows of `key` with their multiplicities (empty when it has none), looked up by any
+    /// borrowed form of the key.
+    pub fn get<Q>(&self, key: &Q) -> &[(V, isize)]
+    where
+        K: std::borrow::Borrow<Q>,
+        Q: Hash + Eq + ?Sized,
+    {
+        self.rows.get(key).map_or(&[][..], SmallVec::as_slice)
+    }
+}
+
+/// A table's rows per key, with their multiplicities, and its updates not yet applied.
+pub(crate) struct AsOfTable<T, K, V> {
+    /// The table as applied so far.
+    rows: TableRows<K, V>,
+    /// Updates received but not yet applied, by time.
+    staged: BTreeMap<T, Vec<(K, V, isize)>>,
+}
+
+impl<T, K, V> Default for AsOfTable<T, K, V> {
+    fn default() -> Self {
+        AsOfTable {
+            rows: Default::default(),
+            staged: BTreeMap::new(),
+        }
+    }
+}
+
+impl<T, K, V> AsOfTable<T, K, V>
+where
+    T: Timestamp + TotalOrder,
+    K: Hash + Eq + Clone,
+    V: PartialEq,
+{
+    /// Stages a table update, to be applied in time order.
+    pub(crate) fn stage(&mut self, key: K, value: V, time: T, diff: isize) {
+        self.staged.entry(time).or_default().push((key, value, diff));
+    }
+
+    /// The table as applied so far.
+    pub(crate) fn rows(&self) -> &TableRows<K, V> {
+        &self.rows
+    }
+
+    /// Applies, in time order, every staged update that no record can still need to miss: one
+    /// at `u` once the records' frontier has reached `u` and no record before `u` is waiting
+    /// (`earliest_waiting` is the earliest time of records held back, if any).
+    pub(crate) fn apply_ready(&mut self, records: &MutableAntichain<T>, earliest_waiting: Option<&T>) {
+        while let Some(u) = self.staged.keys().next() {
+            let ready = !records.frontier().iter().any(|f| f.less_than(u))
+                && earliest_waiting.is_none_or(|r| !r.less_than(u));
+            let Some((_, batch)) = ready.then(|| self.staged.pop_first()).flatten() else {
+                break;
+            };
+            for (key, value, diff) in batch {
+                self.apply(key, value, diff);
+            }
+        }
+    }
+
+    /// True when records at `time` may be probed now: the table input is complete through
+    /// `time` (its frontier `table` has passed it) and no update at or before `time` is staged.
+    pub(crate) fn ready_for(&self, time: &T, table: &MutableAntichain<T>) -> bool {
+        !table.less_equal(time) && self.staged.keys().next().is_none_or(|u| time.less_than(u))
+    }
+
+    fn apply(&mut self, key: K, value: V, diff: isize) {
+        let entry = self.rows.rows.entry(key.clone()).or_default();
+        match entry.iter_mut().find(|(v, _)| *v == value) {
+            Some((_, n)) => *n += diff,
+            None => entry.push((value, diff)),
+        }
+        entry.retain(|(_, n)| *n != 0);
+        // A key whose rows all cancelled leaves the table here, the one place where rows can
+        // disappear.
+        if entry.is_empty() {
+            self.rows.rows.remove(&key);
+        }
+    }
+}
