@@ -66,7 +66,7 @@ impl<T, K, V> Default for AsOfTable<T, K, V> {
 impl<T, K, V> AsOfTable<T, K, V>
 where
     T: Timestamp + TotalOrder,
-    K: Hash + Eq + Clone,
+    K: Hash + Eq,
     V: PartialEq,
 {
     /// Stages a table update, to be applied in time order.
@@ -89,6 +89,8 @@ where
             let Some((_, batch)) = ready.then(|| self.staged.pop_first()).flatten() else {
                 break;
             };
+            // A table that loads at once grows the map once, not by doubling as it fills.
+            self.rows.rows.reserve(batch.len());
             for (key, value, diff) in batch {
                 self.apply(key, value, diff);
             }
@@ -102,7 +104,12 @@ where
     }
 
     fn apply(&mut self, key: K, value: V, diff: isize) {
-        let entry = self.rows.rows.entry(key.clone()).or_default();
+        let Some(entry) = self.rows.rows.get_mut(&key) else {
+            if diff != 0 {
+                self.rows.rows.insert(key, smallvec::smallvec![(value, diff)]);
+            }
+            return;
+        };
         match entry.iter_mut().find(|(v, _)| *v == value) {
             Some((_, n)) => *n += diff,
             None => entry.push((value, diff)),

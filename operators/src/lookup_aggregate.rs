@@ -95,10 +95,15 @@ where
     F: FnMut(D, isize, &TableRows<TK, TV>, &mut PartialStates<K, A::State>) + 'static,
 {
     let operator = name.to_string();
+    let table = if table.inner.scope().peers() > 1 {
+        table.inner.broadcast()
+    } else {
+        table.inner
+    };
     let partials = records
         .inner
         .binary_frontier::<_, CapacityContainerBuilder<Vec<Partial<K, T, A::State>>>, _, _, _, _>(
-            table.inner.broadcast(),
+            table,
             Pipeline,
             Pipeline,
             &format!("{name}: look up and fold locally"),

@@ -142,28 +142,148 @@ pub(crate) fn aggregate_expiring<'s>(
 /// in it with `probe`, and folds the joined rows, through `pipeline`, into its partial states;
 /// no stream row is exchanged (see
 /// [`lookup_aggregate_into`](tidewater_operators::lookup_aggregate_into)).
+///
+/// When the keys and the aggregates' arguments are all plain columns with nothing in between
+/// (`GROUP BY country` with `count(*)`, `sum(amount)`), the joined row is not even built: the
+/// fold reads each column from the stream row or from the table row it matched.
 pub(crate) fn aggregate_over_table<'s>(
     stream: Rows<'s>,
     table: differential_dataflow::collection::VecCollection<'s, u64, (JoinKey, Kept), isize>,
     probe: TableProbe,
+    left_width: usize,
     pipeline: Pipeline,
     keys: Vec<BoundExpr>,
     accumulators: Vec<Accumulator>,
 ) -> Rows<'s> {
-    let fold = RowFold::new(pipeline, keys, accumulators);
-    let aggregation = fold.aggregation.clone();
-    let results = lookup_aggregate_into(
-        stream,
-        table,
-        "Aggregate over a table join",
-        aggregation,
-        move |row: Row, diff, table, states| {
-            probe.join(&row, table, &mut |joined, n| {
-                fold.pipeline.run(joined, &mut |r| fold.fold(r, diff * n, states))
-            })
-        },
-    );
+    const NAME: &str = "Aggregate over a table join";
+    let results = match ColumnFold::detect(&pipeline, &keys, &accumulators) {
+        Some(fold) => {
+            let aggregation = fold.aggregation.clone();
+            lookup_aggregate_into(
+                stream,
+                table,
+                NAME,
+                aggregation,
+                move |row: Row, diff, table, states| {
+                    let matches = probe.matches(&row, table);
+                    for (kept, n) in matches {
+                        let column = |i: usize| match i.checked_sub(left_width) {
+                            None => row.get(i).unwrap_or(&NULL),
+                            Some(j) => kept.get(j).unwrap_or(&NULL),
+                        };
+                        fold.fold(column, diff * n, states);
+                    }
+                    if matches.is_empty() && probe.keeps_unmatched() {
+                        let column = |i: usize| {
+                            if i < left_width {
+                                row.get(i).unwrap_or(&NULL)
+                            } else {
+                                &NULL
+                            }
+                        };
+                        fold.fold(column, diff, states);
+                    }
+                },
+            )
+        }
+        None => {
+            let fold = RowFold::new(pipeline, keys, accumulators);
+            let aggregation = fold.aggregation.clone();
+            lookup_aggregate_into(
+                stream,
+                table,
+                NAME,
+                aggregation,
+                move |row: Row, diff, table, states| {
+                    probe.join(&row, table, &mut |joined, n| {
+                        fold.pipeline.run(joined, &mut |r| fold.fold(r, diff * n, states))
+                    })
+                },
+            )
+        }
+    };
     gather_sorted(results, GATHER).map(|(key, values)| key.concat(&values))
+}
+
+/// The null a column fold reads for a missing column (a LEFT join's padding).
+static NULL: Value = Value::Null;
+
+/// The fold of rows that are never built: keys and aggregate arguments are plain columns, read
+/// through a function from column position to value (a stream row and the table row it joined).
+struct ColumnFold {
+    key_columns: Vec<usize>,
+    /// Each aggregate's argument column (`None` for `count(*)`).
+    argument_columns: Vec<Option<usize>>,
+    aggregation: RowAggregation,
+}
+
+impl ColumnFold {
+    /// The column fold of an aggregation with no per-row steps whose keys and arguments are all
+    /// columns.
+    fn detect(pipeline: &Pipeline, keys: &[BoundExpr], accumulators: &[Accumulator]) -> Option<Self> {
+        let column = |e: &BoundExpr| match e {
+            BoundExpr::Column(i) => Some(*i),
+            _ => None,
+        };
+        if !pipeline.is_empty() {
+            return None;
+        }
+        let key_columns = keys.iter().map(column).collect::<Option<Vec<_>>>()?;
+        let argument_columns = accumulators
+            .iter()
+            .map(|a| match a.argument() {
+                None => Some(None),
+                Some(e) => column(e).map(Some),
+            })
+            .collect::<Option<Vec<_>>>()?;
+        Some(ColumnFold {
+            key_columns,
+            argument_columns,
+            aggregation: RowAggregation {
+                accumulators: accumulators.into(),
+            },
+        })
+    }
+
+    /// Folds the row whose columns `column` gives, present `diff` times, into its key's state.
+    fn fold<'v>(
+        &self,
+        column: impl Fn(usize) -> &'v Value,
+        diff: isize,
+        states: &mut PartialStates<Row, States>,
+    ) {
+        match self.key_columns.as_slice() {
+            [one] => {
+                let key = std::slice::from_ref(column(*one));
+                match states.get_mut(key) {
+                    Some(state) => self.update(state, &column, diff),
+                    None => {
+                        let mut state = self.aggregation.init();
+                        self.update(&mut state, &column, diff);
+                        states.insert(key.iter().cloned().collect(), state);
+                    }
+                }
+            }
+            several => {
+                let key: Row = several.iter().map(|&i| column(i).clone()).collect();
+                let state = states.entry(key).or_insert_with(|| self.aggregation.init());
+                self.update(state, &column, diff)
+            }
+        }
+    }
+
+    /// Folds the argument columns into a key's states.
+    fn update<'v>(&self, state: &mut States, column: &impl Fn(usize) -> &'v Value, diff: isize) {
+        for ((acc, state), argument) in self
+            .aggregation
+            .accumulators
+            .iter()
+            .zip(state.iter_mut())
+            .zip(&self.argument_columns)
+        {
+            acc.update(state, argument.map_or(&NULL, column), diff);
+        }
+    }
 }
 
 /// The aggregation of an input that can retract: key and argument rows for differential's

@@ -43,15 +43,16 @@ pub(super) fn probe_table<'s>(
     right_keys: Vec<BoundExpr>,
     right_columns: Vec<usize>,
 ) -> VecCollection<'s, u64, (JoinKey, Kept), isize> {
-    join_keyed(right, right_keys)
-        .filter(|(key, _)| !has_null(key))
-        .map(move |(key, row)| {
-            let kept = right_columns
+    right.flat_map(move |row| {
+        let key: JoinKey = right_keys.iter().map(|k| k.eval(&row)).collect();
+        let kept = || {
+            right_columns
                 .iter()
                 .map(|&i| row.get(i).cloned().unwrap_or(Value::Null))
-                .collect::<Kept>();
-            (key, kept)
-        })
+                .collect::<Kept>()
+        };
+        (!has_null(&key)).then(|| (key, kept()))
+    })
 }
 
 /// What a stream row's join with a static table produces, given the table rows its key
@@ -101,14 +102,14 @@ impl TableProbe {
         TableProbe { left_keys, join }
     }
 
-    /// Emits `(output row, multiplicity)` for each row of `left`'s join with `table`.
-    pub(super) fn join(
-        &self,
-        left: &Row,
-        table: &TableRows<JoinKey, Kept>,
-        emit: &mut impl FnMut(Row, isize),
-    ) {
-        let matches = match self.left_keys.as_slice() {
+    /// True for a LEFT join: a row without a match is kept, padded with nulls.
+    pub(super) fn keeps_unmatched(&self) -> bool {
+        self.join.kind == JoinKind::Left
+    }
+
+    /// The table rows that `left` joins with: its key's rows, none for a key with a null.
+    pub(super) fn matches<'t>(&self, left: &Row, table: &'t TableRows<JoinKey, Kept>) -> &'t [(Kept, isize)] {
+        match self.left_keys.as_slice() {
             [BoundExpr::Column(i)] => match left.get(*i) {
                 Some(key) if !key.is_null() => table.get(std::slice::from_ref(key)),
                 _ => &[],
@@ -121,8 +122,17 @@ impl TableProbe {
                     table.get(&key[..])
                 }
             }
-        };
-        self.join.emit(left, matches, emit)
+        }
+    }
+
+    /// Emits `(output row, multiplicity)` for each row of `left`'s join with `table`.
+    pub(super) fn join(
+        &self,
+        left: &Row,
+        table: &TableRows<JoinKey, Kept>,
+        emit: &mut impl FnMut(Row, isize),
+    ) {
+        self.join.emit(left, self.matches(left, table), emit)
     }
 }
 

@@ -19,6 +19,7 @@ use std::sync::Arc;
 use differential_dataflow::collection::{AsCollection, VecCollection};
 use differential_dataflow::input::{Input, InputSession};
 use differential_dataflow::Hashable;
+use timely::dataflow::operators::vec::Partition;
 use timely::dataflow::operators::Exchange;
 use timely::dataflow::Scope;
 
@@ -145,6 +146,7 @@ pub fn compile<'s>(plan: &LogicalPlan, scope: Scope<'s, u64>, compiled: &mut Com
                         stream,
                         table,
                         probe,
+                        left.schema().len(),
                         pipeline,
                         keys.clone(),
                         accumulators,
@@ -231,8 +233,18 @@ pub(crate) fn read_partitions<'s>(
             .chain(events.into_iter().map(Err))
             .collect::<Vec<Result<Row, SourceEvent>>>()
     });
-    let events = read.clone().flat_map(Result::err);
-    (read.flat_map(Result::ok), events)
+    // Rows and events part ways by moving, not by copying every row into both branches.
+    let mut parts = read
+        .inner
+        .partition(2, |(read, time, diff)| {
+            (u64::from(read.is_err()), (read, time, diff))
+        })
+        .into_iter()
+        .map(|part| part.as_collection());
+    let (Some(rows), Some(events)) = (parts.next(), parts.next()) else {
+        unreachable!("partition into 2 gives 2 streams")
+    };
+    (rows.flat_map(Result::ok), events.flat_map(Result::err))
 }
 
 /// Spreads records fed at one worker round-robin over all workers, so that parsing, splitting

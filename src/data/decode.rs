@@ -84,11 +84,11 @@ impl RowDecoder {
     }
 
     /// Applies the mode to a record whose good fields are in `row` (nulls elsewhere).
-    fn malformed(&self, mut row: Row, raw: &str, reason: String) -> Decoded {
+    fn malformed(&self, mut row: Row, raw: impl FnOnce() -> String, reason: String) -> Decoded {
         match self.mode {
             ParseMode::Permissive => {
                 if let Some(i) = self.corrupt {
-                    row[i] = Value::str(raw);
+                    row[i] = Value::str(raw());
                 }
                 Decoded::Repaired(row, reason)
             }
@@ -107,16 +107,27 @@ impl RowDecoder {
         match data_type {
             DataType::String => Some(Value::str(text)),
             _ if text.is_empty() => Some(Value::Null),
+            // The common case first, without the detour through a string value.
+            DataType::Int64 => match text.parse::<i64>() {
+                Ok(i) => Some(Value::Int(i)),
+                Err(_) => Some(cast(Value::str(text), data_type)).filter(|v| !v.is_null()),
+            },
             t => Some(cast(Value::str(text), t)).filter(|v| !v.is_null()),
         }
     }
 
-    /// Decodes the fields of one CSV record; `raw` is the record's text (for the corrupt column).
-    pub fn decode_fields<'a>(&self, fields: impl ExactSizeIterator<Item = &'a str>, raw: &str) -> Decoded {
+    /// Decodes the fields of one CSV record; `raw` gives the record's text, which only a
+    /// malformed record needs (for the corrupt column).
+    pub fn decode_fields<F: AsRef<str>>(
+        &self,
+        fields: impl ExactSizeIterator<Item = F>,
+        raw: impl FnOnce() -> String,
+    ) -> Decoded {
         let mut row = self.empty_row();
         let found = fields.len();
         let mut problem = None;
         for (field, &column) in fields.zip(&self.data_columns) {
+            let field = field.as_ref();
             let data_type = &self.schema.fields()[column].data_type;
             match Self::convert(field, data_type) {
                 Some(v) => row[column] = v,
@@ -152,9 +163,13 @@ impl RowDecoder {
                     Json::Null => "null",
                     _ => "a scalar",
                 };
-                return self.malformed(row, line, format!("expected a JSON object, found {kind}"));
+                return self.malformed(
+                    row,
+                    || line.to_string(),
+                    format!("expected a JSON object, found {kind}"),
+                );
             }
-            Err(e) => return self.malformed(row, line, format!("invalid JSON: {e}")),
+            Err(e) => return self.malformed(row, || line.to_string(), format!("invalid JSON: {e}")),
         };
         let mut problem = None;
         for &column in &self.data_columns {
@@ -176,7 +191,7 @@ impl RowDecoder {
         }
         match problem {
             None => Decoded::Row(row),
-            Some(reason) => self.malformed(row, line, reason),
+            Some(reason) => self.malformed(row, || line.to_string(), reason),
         }
     }
 }
@@ -228,10 +243,10 @@ mod tests {
     fn csv_fields_convert_or_follow_the_mode() {
         let permissive = RowDecoder::new(schema(true), ParseMode::Permissive);
         assert_eq!(
-            permissive.decode_fields(["ann", "41"].into_iter(), "ann,41"),
+            permissive.decode_fields(["ann", "41"].into_iter(), || "ann,41".to_string()),
             Decoded::Row(Row::from(vec![Value::str("ann"), Value::Int(41), Value::Null]))
         );
-        match permissive.decode_fields(["bob", "old"].into_iter(), "bob,old") {
+        match permissive.decode_fields(["bob", "old"].into_iter(), || "bob,old".to_string()) {
             Decoded::Repaired(row, reason) => {
                 assert_eq!(
                     row.values(),
@@ -243,15 +258,15 @@ mod tests {
         }
         let drop = RowDecoder::new(schema(false), ParseMode::DropMalformed);
         assert!(
-            matches!(drop.decode_fields(["x"].into_iter(), "x"), Decoded::Dropped(r) if r.contains("expected 2 fields"))
+            matches!(drop.decode_fields(["x"].into_iter(), || "x".to_string()), Decoded::Dropped(r) if r.contains("expected 2 fields"))
         );
         let fail = RowDecoder::new(schema(false), ParseMode::FailFast);
         assert!(matches!(
-            fail.decode_fields(["x", "1", "y"].into_iter(), "x,1,y"),
+            fail.decode_fields(["x", "1", "y"].into_iter(), || "x,1,y".to_string()),
             Decoded::Failed(_)
         ));
         assert_eq!(
-            drop.decode_fields(["", ""].into_iter(), ","),
+            drop.decode_fields(["", ""].into_iter(), || ",".to_string()),
             Decoded::Row(Row::from(vec![Value::str(""), Value::Null])),
             "an empty number is null, an empty string stays a string"
         );

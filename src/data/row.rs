@@ -15,8 +15,21 @@ const INLINE: usize = 4;
 ///
 /// Rows of up to four values live inline, so the common shapes (a word, a key and a count)
 /// cost no allocation. Serialised with serde (bincode between processes).
-#[derive(Clone, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[derive(Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 pub struct Row(SmallVec<[Value; INLINE]>);
+
+/// Rows are copied wherever a source keeps what it hands over (a `MemoryStream` replays its
+/// rows to every query): one allocation check and a plain loop, not `SmallVec`'s general
+/// `extend` (which re-checks its capacity and spill state per value).
+impl Clone for Row {
+    fn clone(&self) -> Self {
+        let mut values = SmallVec::with_capacity(self.0.len());
+        for value in &self.0 {
+            values.push(value.clone());
+        }
+        Row(values)
+    }
+}
 
 impl Row {
     /// An empty row.

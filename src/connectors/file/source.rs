@@ -314,11 +314,13 @@ impl FilePartitions {
             if std::mem::take(&mut first) && self.options.header {
                 continue;
             }
-            let fields: Vec<std::borrow::Cow<'_, str>> = record.iter().map(String::from_utf8_lossy).collect();
-            let raw = fields.join(&separator);
+            let raw = || {
+                let fields: Vec<_> = record.iter().map(String::from_utf8_lossy).collect();
+                fields.join(&separator)
+            };
             let decoded = self
                 .decoder
-                .decode_fields(fields.iter().map(|f| f.as_ref()), &raw);
+                .decode_fields(record.iter().map(String::from_utf8_lossy), raw);
             if !report.take(decoded, line, rows) {
                 break;
             }

@@ -200,7 +200,10 @@ fn read_connection(
                 }
                 Some(records) => {
                     let fields: Vec<&str> = text.split(records.sep.as_str()).collect();
-                    match records.decoder.decode_fields(fields.into_iter(), &text) {
+                    match records
+                        .decoder
+                        .decode_fields(fields.into_iter(), || text.to_string())
+                    {
                         Decoded::Row(row) | Decoded::Repaired(row, _) => Some(row),
                         Decoded::Dropped(reason) => {
                             debug!("socket line dropped: {reason}");
