@@ -63,6 +63,33 @@ pub fn users(vocabulary: usize) -> Vec<(i64, String)> {
     (1..=vocabulary as i64).map(|id| (id, country_of(id))).collect()
 }
 
+/// The users table as every engine reads it: a CSV file with a `user_id,country` header.
+pub fn users_csv(users: &[(i64, String)]) -> String {
+    let mut csv = String::from("user_id,country\n");
+    for (id, country) in users {
+        csv.push_str(&format!("{id},{country}\n"));
+    }
+    csv
+}
+
+/// Reads a users CSV file (see [`users_csv`]) into a map from user to country, as a
+/// hand-written program would: line by line, split at the comma. The baselines read the table
+/// from the same file as Tidewater, so loading it is part of every engine's run.
+pub fn read_users_csv(path: &std::path::Path) -> anyhow::Result<foldhash::HashMap<i64, String>> {
+    let text = std::fs::read_to_string(path)?;
+    let mut users = foldhash::HashMap::default();
+    for (number, line) in text.lines().enumerate().skip(1) {
+        let parsed = line
+            .split_once(',')
+            .and_then(|(id, country)| Some((id.parse().ok()?, country.to_string())));
+        let Some((id, country)) = parsed else {
+            anyhow::bail!("{}:{}: not a `user_id,country` line", path.display(), number + 1);
+        };
+        users.insert(id, country);
+    }
+    Ok(users)
+}
+
 /// An event of the `windowed` workload: `(key, event time in ms since the Unix epoch)`.
 pub type Event = (String, i64);
 

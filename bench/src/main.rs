@@ -159,27 +159,17 @@ fn join_count(
     shuffle_partitions: usize,
 ) -> anyhow::Result<EngineRun> {
     let transactions = data::transactions(workload.seed, workload.records, workload.vocabulary);
-    let users = data::users(workload.vocabulary);
+    let users = data::users_csv(&data::users(workload.vocabulary));
+    // Every engine reads the users table from this file, inside its timed run.
+    let dir = tempfile::tempdir()?;
+    let users_csv = dir.path().join("users.csv");
+    std::fs::write(&users_csv, &users)?;
     let per_epoch = workload.epoch_records.max(1);
     match engine {
-        "loop" => Ok(engines::hashmap_loop::join_count(
-            &transactions,
-            &users,
-            per_epoch,
-        )),
-        "microbatch" => Ok(engines::microbatch::join_count(
-            &transactions,
-            &users,
-            per_epoch,
-            false,
-        )),
-        "microbatch-versioned" => Ok(engines::microbatch::join_count(
-            &transactions,
-            &users,
-            per_epoch,
-            true,
-        )),
-        "tidewater" => engines::tidewater::join_count(&transactions, &users, per_epoch, workers),
+        "loop" => engines::hashmap_loop::join_count(&transactions, &users_csv, per_epoch),
+        "microbatch" => engines::microbatch::join_count(&transactions, &users_csv, per_epoch, false),
+        "microbatch-versioned" => engines::microbatch::join_count(&transactions, &users_csv, per_epoch, true),
+        "tidewater" => engines::tidewater::join_count(&transactions, &users_csv, per_epoch, workers),
         "spark" => {
             let config = engines::spark::SparkConfig {
                 workers,

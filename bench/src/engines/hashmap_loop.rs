@@ -76,11 +76,17 @@ pub fn word_count(lines: &[String], lines_per_epoch: usize) -> EngineRun {
     EngineRun::measured(started.elapsed().as_secs_f64(), epoch_ms, digest.value())
 }
 
-/// Runs the `join` workload over `transactions`, `per_epoch` an epoch: each transaction looks
-/// up its user's country and bumps that country's `(count, sum)`; per epoch the changed
-/// countries are emitted, sorted, with their new totals.
-pub fn join_count(transactions: &[Transaction], users: &[(i64, String)], per_epoch: usize) -> EngineRun {
+/// Runs the `join` workload over `transactions`, `per_epoch` an epoch: reads the users table
+/// from `users_csv` (the file Tidewater reads), then each transaction looks up its user's
+/// country and bumps that country's `(count, sum)`; per epoch the changed countries are
+/// emitted, sorted, with their new totals.
+pub fn join_count(
+    transactions: &[Transaction],
+    users_csv: &std::path::Path,
+    per_epoch: usize,
+) -> anyhow::Result<EngineRun> {
     let started = Instant::now();
+    let users = crate::data::read_users_csv(users_csv)?;
     let country_of: HashMap<i64, &str> = users.iter().map(|(id, c)| (*id, c.as_str())).collect();
     // Per country: count, sum and the last epoch in which it changed.
     let mut totals: HashMap<&str, (i64, i64, u64)> = HashMap::new();
@@ -113,5 +119,9 @@ pub fn join_count(transactions: &[Transaction], users: &[(i64, String)], per_epo
         changed.clear();
         epoch_ms.push(epoch_started.elapsed().as_secs_f64() * 1e3);
     }
-    EngineRun::measured(started.elapsed().as_secs_f64(), epoch_ms, digest.value())
+    Ok(EngineRun::measured(
+        started.elapsed().as_secs_f64(),
+        epoch_ms,
+        digest.value(),
+    ))
 }

@@ -163,11 +163,12 @@ pub fn word_count(lines: &[String], lines_per_epoch: usize, versioned: bool) -> 
 /// `(country, count, sum)` rows, sorted by country, are the batch's output.
 pub fn join_count(
     transactions: &[Transaction],
-    users: &[(i64, String)],
+    users_csv: &std::path::Path,
     per_epoch: usize,
     versioned: bool,
-) -> EngineRun {
+) -> anyhow::Result<EngineRun> {
     let started = Instant::now();
+    let users = crate::data::read_users_csv(users_csv)?;
     let broadcast: HashMap<i64, &str> = users.iter().map(|(id, c)| (*id, c.as_str())).collect();
     let mut store: StateStore<(i64, i64)> = StateStore::new(versioned);
     let mut digest = Digest::default();
@@ -201,7 +202,11 @@ pub fn join_count(
         digest.epoch_sums(epoch as u64, updated.iter().copied());
         epoch_ms.push(epoch_started.elapsed().as_secs_f64() * 1e3);
     }
-    EngineRun::measured(started.elapsed().as_secs_f64(), epoch_ms, digest.value())
+    Ok(EngineRun::measured(
+        started.elapsed().as_secs_f64(),
+        epoch_ms,
+        digest.value(),
+    ))
 }
 
 #[cfg(test)]

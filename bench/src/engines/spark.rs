@@ -182,19 +182,16 @@ enum Script<'a> {
 }
 
 /// Runs the `join` workload on Spark, `per_epoch` transactions a micro-batch: the
-/// transactions as CSV files (`user_id,amount`), the users table as one CSV file with a header.
+/// transactions as CSV files (`user_id,amount`), the users table (`users_csv`, the text of a
+/// CSV file with a header) as one file.
 pub fn join_count(
     transactions: &[Transaction],
-    users: &[(i64, String)],
+    users_csv: &str,
     per_epoch: usize,
     config: SparkConfig,
 ) -> anyhow::Result<EngineRun> {
     let lines: Vec<String> = transactions.iter().map(|(u, a)| format!("{u},{a}")).collect();
-    let mut csv = String::from("user_id,country\n");
-    for (id, country) in users {
-        csv.push_str(&format!("{id},{country}\n"));
-    }
-    run(&lines, per_epoch, config, Script::Join(&csv))
+    run(&lines, per_epoch, config, Script::Join(users_csv))
 }
 
 /// Writes `lines` as one file per epoch and runs a script on them.

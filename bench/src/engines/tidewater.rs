@@ -54,17 +54,10 @@ pub fn word_count(lines: &[String], lines_per_epoch: usize, workers: usize) -> a
 /// grouped by country with `count(*)` and `sum(amount)`, in update mode.
 pub fn join_count(
     transactions: &[Transaction],
-    users: &[(i64, String)],
+    users_csv: &std::path::Path,
     per_epoch: usize,
     workers: usize,
 ) -> anyhow::Result<EngineRun> {
-    let dir = tempfile::tempdir()?;
-    let users_csv = dir.path().join("users.csv");
-    let mut csv = String::from("user_id,country\n");
-    for (id, country) in users {
-        csv.push_str(&format!("{id},{country}\n"));
-    }
-    std::fs::write(&users_csv, csv)?;
     let users_csv = users_csv
         .to_str()
         .ok_or_else(|| anyhow::anyhow!("temporary path is not UTF-8"))?;

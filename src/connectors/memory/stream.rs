@@ -44,7 +44,12 @@ impl MemoryStream {
     /// Appends rows; running queries see them in a later epoch.
     pub fn add_data(&self, rows: impl IntoIterator<Item = Row>) {
         let mut shared = self.lock();
-        shared.rows.extend(rows);
+        if shared.rows.is_empty() {
+            // A `Vec` handed over whole keeps its buffer: no copy of a large first batch.
+            shared.rows = rows.into_iter().collect();
+        } else {
+            shared.rows.extend(rows);
+        }
         shared.wakers.iter().for_each(Wake::wake);
     }
 
