@@ -275,21 +275,25 @@ mod tests {
     #[test]
     fn join_agrees_with_a_full_recount_and_the_loop() {
         let users = crate::data::users(30);
+        let dir = tempfile::tempdir().expect("temporary directory");
+        let users_csv = dir.path().join("users.csv");
+        std::fs::write(&users_csv, crate::data::users_csv(&users)).expect("users written");
         // User 31 has no row in the table: an inner join drops its transactions.
         let mut transactions = crate::data::transactions(3, 200, 30);
         transactions.push((31, 5));
+        let digest = |run: anyhow::Result<crate::engines::EngineRun>| run.expect("engine runs").digest;
         for per_epoch in [1, 7, 64, 1000] {
             let expected = join_reference(&transactions, &users, per_epoch);
             assert_eq!(
-                join_count(&transactions, &users, per_epoch, false).digest,
+                digest(join_count(&transactions, &users_csv, per_epoch, false)),
                 expected
             );
             assert_eq!(
-                join_count(&transactions, &users, per_epoch, true).digest,
+                digest(join_count(&transactions, &users_csv, per_epoch, true)),
                 expected
             );
             assert_eq!(
-                hashmap_loop::join_count(&transactions, &users, per_epoch).digest,
+                digest(hashmap_loop::join_count(&transactions, &users_csv, per_epoch)),
                 expected
             );
         }

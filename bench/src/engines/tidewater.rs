@@ -141,10 +141,20 @@ mod tests {
 
     #[test]
     fn join_agrees_with_the_loop() {
-        let users = crate::data::users(40);
+        let dir = tempfile::tempdir().expect("temporary directory");
+        let users = dir.path().join("users.csv");
+        std::fs::write(&users, crate::data::users_csv(&crate::data::users(40))).expect("users written");
         let transactions = crate::data::transactions(5, 500, 40);
-        let expected = hashmap_loop::join_count(&transactions, &users, 64).digest;
-        assert_eq!(join_count(&transactions, &users, 64, 1).unwrap().digest, expected);
-        assert_eq!(join_count(&transactions, &users, 64, 2).unwrap().digest, expected);
+        let expected = hashmap_loop::join_count(&transactions, &users, 64)
+            .expect("loop runs")
+            .digest;
+        assert_eq!(
+            join_count(&transactions, &users, 64, 1).expect("runs").digest,
+            expected
+        );
+        assert_eq!(
+            join_count(&transactions, &users, 64, 2).expect("runs").digest,
+            expected
+        );
     }
 }
