@@ -19,9 +19,11 @@ use std::sync::Arc;
 use differential_dataflow::collection::{AsCollection, VecCollection};
 use differential_dataflow::input::{Input, InputSession};
 use differential_dataflow::Hashable;
-use timely::dataflow::operators::vec::Partition;
+use timely::dataflow::channels::pact::Pipeline as Local;
+use timely::dataflow::operators::generic::builder_rc::OperatorBuilder;
 use timely::dataflow::operators::Exchange;
 use timely::dataflow::Scope;
+use timely::progress::operate::FrontierInterest;
 
 use crate::connectors::{PartitionReader, Source, SourceEvent};
 use crate::data::{Row, Value};
@@ -225,26 +227,29 @@ pub(crate) fn read_partitions<'s>(
     } else {
         items
     };
-    let read = items.flat_map(move |item| {
-        let (mut rows, mut events) = (Vec::new(), Vec::new());
-        reader.read(&item, source, &mut rows, &mut events);
-        rows.into_iter()
-            .map(Ok)
-            .chain(events.into_iter().map(Err))
-            .collect::<Vec<Result<Row, SourceEvent>>>()
+    // One operator with two outputs: each item's rows go out as one container (no per-row
+    // stage after the reader), and its events on the other output.
+    let mut builder = OperatorBuilder::new("Read partitions".to_owned(), items.inner.scope());
+    let mut input = builder.new_input(items.inner, Local);
+    builder.set_notify_for(0, FrontierInterest::Never);
+    let (mut rows_output, rows) = builder.new_output::<Vec<(Row, u64, isize)>>();
+    let (mut events_output, events) = builder.new_output::<Vec<(SourceEvent, u64, isize)>>();
+    builder.build(move |_capabilities| {
+        let (mut read, mut happened) = (Vec::new(), Vec::new());
+        move |_frontiers| {
+            let (mut rows_out, mut events_out) = (rows_output.activate(), events_output.activate());
+            input.for_each_stamp(|cap, data| {
+                for (item, time, diff) in data.flat_map(|d| d.drain(..)) {
+                    reader.read(&item, source, &mut read, &mut happened);
+                    let mut batch: Vec<_> = read.drain(..).map(|row| (row, time, diff)).collect();
+                    rows_out.give(&cap, &mut batch);
+                    let mut batch: Vec<_> = happened.drain(..).map(|event| (event, time, diff)).collect();
+                    events_out.give(&cap, &mut batch);
+                }
+            });
+        }
     });
-    // Rows and events part ways by moving, not by copying every row into both branches.
-    let mut parts = read
-        .inner
-        .partition(2, |(read, time, diff)| {
-            (u64::from(read.is_err()), (read, time, diff))
-        })
-        .into_iter()
-        .map(|part| part.as_collection());
-    let (Some(rows), Some(events)) = (parts.next(), parts.next()) else {
-        unreachable!("partition into 2 gives 2 streams")
-    };
-    (rows.flat_map(Result::ok), events.flat_map(Result::err))
+    (rows.as_collection(), events.as_collection())
 }
 
 /// Spreads records fed at one worker round-robin over all workers, so that parsing, splitting
