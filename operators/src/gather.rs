@@ -3,15 +3,15 @@
 //!
 //! A query's output ends at worker 0, where the sink writes it sorted. When each worker already
 //! sorts its own share (the aggregation's changed keys, say), sorting everything again on worker
-//! 0 repeats, serially, work that was done in parallel: [`gather_sorted`] instead keeps each
-//! worker's updates of a time as one run and merges the runs, so worker 0 only pays for a merge.
+//! 0 repeats, serially, work that was done in parallel: [`gather_sorted`] instead keeps a time's
+//! updates in their order of arrival, where each container is a piece of one worker's sorted
+//! run, and merges the runs, so worker 0 only pays for a merge.
 
 use std::collections::BTreeMap;
 
 use differential_dataflow::{AsCollection, ExchangeData, VecCollection};
 use timely::container::CapacityContainerBuilder;
 use timely::dataflow::channels::pact::Exchange;
-use timely::dataflow::operators::core::Map;
 use timely::dataflow::operators::generic::Operator;
 use timely::dataflow::operators::Capability;
 use timely::order::TotalOrder;
@@ -65,23 +65,23 @@ where
     T: Timestamp + TotalOrder,
     D: ExchangeData,
 {
-    let scope = updates.inner.scope();
-    let (source, peers) = (scope.index(), scope.peers());
-    // Tagged with the sending worker, so that worker 0 can keep each worker's run apart.
-    let tagged = updates.inner.map::<Vec<_>, _, _>(move |update| (source, update));
-    let to_leader = Exchange::new(|_: &(usize, Update<D, T>)| 0);
-    tagged
+    let to_leader = Exchange::new(|_: &Update<D, T>| 0);
+    updates
+        .inner
         .unary_frontier::<CapacityContainerBuilder<Vec<_>>, _, _, _>(to_leader, name, move |_initial, _| {
-            let mut pending = BTreeMap::<T, (Capability<T>, Vec<Vec<Update<D, T>>>)>::new();
+            // Per pending time, its updates in order of arrival: each container comes from one
+            // worker and keeps that worker's order, so they are sorted runs one after another.
+            let mut pending = BTreeMap::<T, (Capability<T>, Vec<Update<D, T>>)>::new();
             move |(input, frontier), output| {
                 let port = output.output_index();
                 input.for_each_stamp(|cap, containers| {
                     for container in containers {
-                        for (source, update) in container.drain(..) {
-                            let (_, runs) = pending.entry(update.1.clone()).or_insert_with_key(|time| {
-                                (cap.delayed(time, port), vec![Vec::new(); peers])
-                            });
-                            runs[source].push(update);
+                        for update in container.drain(..) {
+                            pending
+                                .entry(update.1.clone())
+                                .or_insert_with_key(|time| (cap.delayed(time, port), Vec::new()))
+                                .1
+                                .push(update);
                         }
                     }
                 });
@@ -89,20 +89,19 @@ where
                     if frontier.less_equal(earliest.key()) {
                         break;
                     }
-                    let (cap, runs) = earliest.remove();
-                    output.session(&cap).give_iterator(merge_runs(runs).into_iter());
+                    let (cap, mut updates) = earliest.remove();
+                    merge_runs(&mut updates);
+                    output.session(&cap).give_iterator(updates.into_iter());
                 }
             }
         })
         .as_collection()
 }
 
-/// The updates of `runs`, sorted by data: a stable sort of their concatenation, which merges
-/// runs that are already sorted instead of sorting them again.
-fn merge_runs<D: Ord, T>(runs: Vec<Vec<Update<D, T>>>) -> Vec<Update<D, T>> {
-    let mut all: Vec<Update<D, T>> = runs.into_iter().flatten().collect();
-    all.sort_by(|a, b| a.0.cmp(&b.0));
-    all
+/// Sorts `updates` by data: a stable sort, which finds the sorted runs they are made of and
+/// merges them instead of sorting them again.
+fn merge_runs<D: Ord, T>(updates: &mut [Update<D, T>]) {
+    updates.sort_by(|a, b| a.0.cmp(&b.0));
 }
 
 #[cfg(test)]
@@ -111,12 +110,9 @@ mod tests {
 
     #[test]
     fn merging_sorts_whatever_the_runs() {
-        let runs = vec![
-            vec![(1, 0, 1), (4, 0, -1), (9, 0, 1)],
-            vec![],
-            vec![(0, 0, 1), (4, 0, 1), (2, 0, 1)],
-        ];
-        let data: Vec<(i32, isize)> = merge_runs(runs).into_iter().map(|(d, _, r)| (d, r)).collect();
+        let mut updates = vec![(1, 0, 1), (4, 0, -1), (9, 0, 1), (0, 0, 1), (4, 0, 1), (2, 0, 1)];
+        merge_runs(&mut updates);
+        let data: Vec<(i32, isize)> = updates.into_iter().map(|(d, _, r)| (d, r)).collect();
         assert_eq!(data, vec![(0, 1), (1, 1), (2, 1), (4, -1), (4, 1), (9, 1)]);
     }
 }

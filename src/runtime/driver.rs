@@ -71,6 +71,8 @@ pub(super) struct QueryRun {
     inputs: Option<Inputs>,
     probe: ProbeHandle<u64>,
     captured: Captured,
+    /// The buffer the next epoch's output is captured into while this one's is written.
+    spare: Vec<(Row, u64, isize)>,
     events: CapturedEvents,
     /// The last `process_all_available` request the readers were told about.
     drain_seen: u64,
@@ -115,6 +117,7 @@ impl QueryRun {
             inputs: Some(built.inputs),
             probe: built.probe,
             captured: built.captured,
+            spare: Vec::new(),
             events: built.events,
             drain_seen: 0,
             sink,
@@ -368,9 +371,17 @@ impl QueryRun {
         };
         let changes: Vec<(Row, isize)> = {
             let mut captured = self.captured.borrow_mut();
-            let (now, later): (Vec<_>, Vec<_>) = captured.drain(..).partition(|(_, t, _)| *t <= flight.epoch);
-            *captured = later;
-            now.into_iter().map(|(row, _, diff)| (row, diff)).collect()
+            // The epoch's updates move to the spare buffer and the two swap roles, so neither
+            // regrows from empty every epoch.
+            let epoch = flight.epoch;
+            if captured.iter().all(|(_, t, _)| *t <= epoch) {
+                std::mem::swap(&mut *captured, &mut self.spare);
+            } else {
+                let (now, later): (Vec<_>, Vec<_>) = captured.drain(..).partition(|(_, t, _)| *t <= epoch);
+                *captured = later;
+                self.spare = now;
+            }
+            self.spare.drain(..).map(|(row, _, diff)| (row, diff)).collect()
         };
         let changes = consolidate_sorted(changes);
         let source_counts = match self.take_events(flight.epoch) {

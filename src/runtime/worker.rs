@@ -5,9 +5,12 @@ use std::rc::Rc;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use differential_dataflow::collection::AsCollection;
+use timely::container::CapacityContainerBuilder;
+use timely::dataflow::channels::pact::Pipeline;
+use timely::dataflow::operators::generic::Operator;
 use timely::dataflow::operators::probe::Handle as ProbeHandle;
-use timely::dataflow::operators::Exchange;
+use timely::dataflow::operators::{Exchange, Probe};
+use timely::dataflow::StreamVec;
 use timely::worker::Worker;
 
 use super::driver::{Captured, CapturedEvents, QueryRun};
@@ -38,21 +41,11 @@ fn build(worker: &mut Worker, spec: &QuerySpec) -> Built {
         compiled.forget_closed_windows = spec.mode != crate::plan::OutputMode::Complete;
         // All output goes to worker 0, where the sink runs; the probe after it tells when an
         // epoch's output is complete.
-        compile(&spec.plan, scope, &mut compiled)
-            .inner
-            .exchange(|_| 0)
-            .as_collection()
-            .inspect(move |(row, time, diff)| rows_buffer.borrow_mut().push((row.clone(), *time, *diff)))
-            .probe_with(&probe);
+        let output = compile(&spec.plan, scope, &mut compiled).inner.exchange(|_| 0);
+        capture(output, rows_buffer).probe_with(&probe);
         // Sources read inside the dataflow report to worker 0 too, under the same probe.
         for source_events in compiled.events.drain(..) {
-            let buffer = events_buffer.clone();
-            source_events
-                .inner
-                .exchange(|_| 0)
-                .as_collection()
-                .inspect(move |(event, time, diff)| buffer.borrow_mut().push((event.clone(), *time, *diff)))
-                .probe_with(&probe);
+            capture(source_events.inner.exchange(|_| 0), events_buffer.clone()).probe_with(&probe);
         }
         inputs = std::mem::take(&mut compiled.inputs);
     });
@@ -62,6 +55,29 @@ fn build(worker: &mut Worker, spec: &QuerySpec) -> Built {
         captured,
         events,
     }
+}
+
+/// Moves every update of `updates` into `buffer` (no copy), and returns a stream with no data
+/// whose frontier is the input's: a probe on it passes a time only once the time's updates are
+/// all in the buffer, since updates not yet taken hold the frontier back.
+fn capture<'s, D: 'static>(
+    updates: StreamVec<'s, u64, (D, u64, isize)>,
+    buffer: Rc<RefCell<Vec<(D, u64, isize)>>>,
+) -> StreamVec<'s, u64, ()> {
+    updates.unary_frontier::<CapacityContainerBuilder<Vec<()>>, _, _, _>(
+        Pipeline,
+        "Capture",
+        move |_initial, _info| {
+            move |(input, _frontier), _output| {
+                input.for_each_stamp(|_cap, containers| {
+                    let mut buffer = buffer.borrow_mut();
+                    for container in containers {
+                        buffer.append(container);
+                    }
+                });
+            }
+        },
+    )
 }
 
 pub(super) fn run(worker: &mut Worker, specs: &[Arc<QuerySpec>]) {
