@@ -97,6 +97,23 @@ where
         }
     }
 
+    /// Applies the updates that are ready, then takes the earliest of the `waiting` records'
+    /// times if they may now be probed (see [`ready_for`](Self::ready_for)); `None` when no
+    /// waiting time is ready yet.
+    pub(crate) fn pop_ready<W>(
+        &mut self,
+        waiting: &mut BTreeMap<T, W>,
+        records: &MutableAntichain<T>,
+        table: &MutableAntichain<T>,
+    ) -> Option<(T, W)> {
+        self.apply_ready(records, waiting.keys().next());
+        let earliest = waiting.keys().next()?;
+        if !self.ready_for(earliest, table) {
+            return None;
+        }
+        waiting.pop_first()
+    }
+
     /// True when records at `time` may be probed now: the table input is complete through
     /// `time` (its frontier `table` has passed it) and no update at or before `time` is staged.
     pub(crate) fn ready_for(&self, time: &T, table: &MutableAntichain<T>) -> bool {

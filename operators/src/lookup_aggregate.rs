@@ -142,17 +142,9 @@ where
                             }
                         }
                     });
-                    loop {
-                        table.apply_ready(record_frontier, waiting.keys().next());
-                        let Some(earliest) = waiting.keys().next() else {
-                            break;
-                        };
-                        if !table.ready_for(earliest, table_frontier) {
-                            break;
-                        }
-                        let Some((time, (cap, batch))) = waiting.pop_first() else {
-                            break;
-                        };
+                    while let Some((time, (cap, batch))) =
+                        table.pop_ready(&mut waiting, record_frontier, table_frontier)
+                    {
                         let states = pending.at_with(time, |t| cap.delayed(t));
                         for (record, diff) in batch {
                             fold(record, diff, table.rows(), states);

@@ -116,17 +116,9 @@ where
                             }
                         }
                     });
-                    loop {
-                        table.apply_ready(record_frontier, waiting.keys().next());
-                        let Some(earliest) = waiting.keys().next() else {
-                            break;
-                        };
-                        if !table.ready_for(earliest, table_frontier) {
-                            break;
-                        }
-                        let Some((_, (cap, batch))) = waiting.pop_first() else {
-                            break;
-                        };
+                    while let Some((_, (cap, batch))) =
+                        table.pop_ready(&mut waiting, record_frontier, table_frontier)
+                    {
                         let mut session = output.session(&cap);
                         for (key, value, diff) in batch {
                             result(&key, &value, table.rows().get(&key), &mut out);
