@@ -143,3 +143,57 @@ fn files_are_read_on_both_processes_and_failures_cross_them() {
     assert_eq!(first.status.code(), Some(1), "{stderr}");
     assert!(stderr.contains("n3.csv, line 2"), "{stderr}");
 }
+
+/// A stream joined with a table and aggregated runs as one fused step with the table broadcast
+/// to every worker; across two processes the table crosses the process boundary, and the
+/// totals must still be those of a nested-loop join computed here.
+#[test]
+fn a_table_join_under_an_aggregation_matches_the_reference_on_two_processes() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    // Users 0..20 but every seventh, so some transactions find no user.
+    let users: Vec<(u64, String)> = (0..20)
+        .filter(|id| id % 7 != 3)
+        .map(|id| (id, format!("c{}", id % 4)))
+        .collect();
+    let table = dir.path().join("users.csv");
+    let mut csv = String::from("user_id,country\n");
+    for (id, country) in &users {
+        csv.push_str(&format!("{id},{country}\n"));
+    }
+    std::fs::write(&table, csv).expect("write users");
+    let input = dir.path().join("transactions");
+    std::fs::create_dir(&input).expect("mkdir");
+    let mut rng = Seeded::new(41);
+    let mut expected = std::collections::BTreeMap::<String, i64>::new();
+    for file in 0..8 {
+        let mut body = String::new();
+        for _ in 0..200 {
+            let (user, amount) = (rng.below(25), 1 + rng.below(100) as i64);
+            body.push_str(&format!("{user},{amount}\n"));
+            if let Some((_, country)) = users.iter().find(|(id, _)| *id == user) {
+                *expected.entry(country.clone()).or_insert(0) += amount;
+            }
+        }
+        std::fs::write(input.join(format!("t{file}.csv")), body).expect("write transactions");
+    }
+    let script = format!(
+        "CREATE STREAM t (user_id BIGINT, amount BIGINT) USING csv OPTIONS (path '{}', maxFilesPerTrigger '2');
+         CREATE TABLE u (user_id BIGINT, country STRING) USING csv OPTIONS (path '{}', header 'true');
+         SELECT country, sum(amount) AS total FROM t JOIN u USING (user_id) GROUP BY country;",
+        input.display(),
+        table.display()
+    );
+    let single = run_command(&script, &["--workers".into(), "2".into()])
+        .output()
+        .expect("run");
+    assert_eq!(
+        last_console_table(&succeed(single, "one process")),
+        expected,
+        "one process"
+    );
+    let (first, second) = on_two_processes(|args| run_command(&script, args));
+    let first = succeed(first, "process 0");
+    succeed(second, "process 1");
+    assert_eq!(last_console_table(&first), expected, "two processes");
+    assert_eq!(first.matches("Batch: ").count(), 4, "8 files, 2 per epoch");
+}
