@@ -46,6 +46,10 @@ struct ScriptArgs {
     /// Trigger for sinks that set none: an interval like `1 second`, `once` or `availableNow`.
     #[arg(long)]
     trigger: Option<String>,
+    /// A session setting, as spark-submit takes it: `KEY=VALUE` (repeatable), e.g.
+    /// `spark.sql.autoBroadcastJoinThreshold=-1`.
+    #[arg(long = "conf", value_name = "KEY=VALUE")]
+    conf: Vec<String>,
 }
 
 impl ScriptArgs {
@@ -67,10 +71,16 @@ impl ScriptArgs {
     }
 
     fn session(&self) -> anyhow::Result<Session> {
-        Ok(Session::builder()
+        let mut builder = Session::builder()
             .app_name("tidewater-sql")
-            .cluster(self.cluster.config())
-            .get_or_create()?)
+            .cluster(self.cluster.config());
+        for setting in &self.conf {
+            let Some((key, value)) = setting.split_once('=') else {
+                anyhow::bail!("--conf `{setting}`: use KEY=VALUE");
+            };
+            builder = builder.config(key.trim(), value.trim());
+        }
+        Ok(builder.get_or_create()?)
     }
 }
 

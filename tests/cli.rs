@@ -90,3 +90,46 @@ fn user_errors_exit_2_and_runtime_failures_exit_1() {
     );
     assert!(String::from_utf8_lossy(&refused.stderr).contains("could not connect"));
 }
+
+/// `--conf spark.sql.autoBroadcastJoinThreshold=...` decides how a table join under an
+/// aggregation runs, and `explain` says which; a value that is not a size is a user error.
+#[test]
+fn the_broadcast_threshold_is_set_with_conf_and_shown_by_explain() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let table = dir.path().join("users.csv");
+    std::fs::write(&table, "user_id,country\n1,NO\n2,IT\n").expect("write");
+    let script = format!(
+        "CREATE STREAM t (user_id BIGINT, amount BIGINT) USING socket OPTIONS (host 'localhost', port '9');
+         CREATE TABLE u (user_id BIGINT, country STRING) USING csv OPTIONS (path '{}', header 'true');
+         SELECT country, sum(amount) AS total FROM t JOIN u USING (user_id) GROUP BY country;",
+        table.display()
+    );
+    let explain = |conf: &[&str]| {
+        let mut args = vec!["explain"];
+        args.extend_from_slice(conf);
+        args.extend(["-e", &script]);
+        let output = tidewater(&args);
+        (
+            output.status.code(),
+            String::from_utf8_lossy(&output.stdout).into_owned(),
+        )
+    };
+    let (code, default) = explain(&[]);
+    assert_eq!(code, Some(0));
+    assert!(default.contains("the table, 26 bytes, is within"), "{default}");
+    let (code, tiny) = explain(&["--conf", "spark.sql.autoBroadcastJoinThreshold=20"]);
+    assert_eq!(code, Some(0));
+    assert!(tiny.contains("the table, 26 bytes, is not within"), "{tiny}");
+    let (code, off) = explain(&["--conf", "spark.sql.autoBroadcastJoinThreshold=-1"]);
+    assert_eq!(code, Some(0));
+    assert!(off.contains("is not within"), "{off}");
+    let bad = tidewater(&[
+        "explain",
+        "--conf",
+        "spark.sql.autoBroadcastJoinThreshold=ten",
+        "-e",
+        &script,
+    ]);
+    assert_eq!(bad.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("autoBroadcastJoinThreshold"));
+}

@@ -157,10 +157,13 @@ fn stream_static_join_then_group_by_matches_aggregating_the_nested_loop_join() {
     fs::write(&table, USERS).expect("write");
     let stream = events(47, 400);
     let chunks: Vec<&[Row]> = stream.chunks(80).collect();
-    for how in ["inner", "left"] {
+    // The table broadcast into the fold (its few bytes are under the threshold), and
+    // with broadcasting off (a lookup join with both sides hashed by key, then the aggregation).
+    for (how, threshold) in [("inner", "10m"), ("left", "10m"), ("inner", "-1"), ("left", "-1")] {
         for workers in [1, 2] {
             let spark = Session::builder()
                 .workers(workers)
+                .config("spark.sql.autoBroadcastJoinThreshold", threshold)
                 .get_or_create()
                 .expect("session");
             let input = MemoryStream::new(Schema::new([
@@ -209,7 +212,7 @@ fn stream_static_join_then_group_by_matches_aggregating_the_nested_loop_join() {
             assert_eq!(
                 got,
                 reference_aggregates(&chunks, how == "left"),
-                "{how} join, {workers} worker(s)"
+                "{how} join, {workers} worker(s), broadcast threshold {threshold}"
             );
         }
     }
@@ -272,4 +275,16 @@ fn stream_stream_inner_join_emits_each_pair_once() {
         got.sort();
         assert_eq!(got, expected, "{workers} worker(s)");
     }
+}
+
+#[test]
+fn a_bad_broadcast_threshold_is_refused_when_the_session_is_built() {
+    let error = Session::builder()
+        .config("spark.sql.autoBroadcastJoinThreshold", "ten")
+        .get_or_create()
+        .expect_err("not a size");
+    assert!(
+        error.to_string().contains("spark.sql.autoBroadcastJoinThreshold"),
+        "{error}"
+    );
 }

@@ -2,10 +2,11 @@
 
 use crate::plan::LogicalPlan;
 
-/// Describes, source first, the operators every worker runs for `plan`.
-pub fn describe(plan: &LogicalPlan) -> String {
+/// Describes, source first, the operators every worker runs for `plan`, given the session's
+/// broadcast threshold (see [`Compiled::broadcast_threshold`](super::Compiled)).
+pub fn describe(plan: &LogicalPlan, broadcast_threshold: Option<u64>) -> String {
     let mut lines = Vec::new();
-    walk(plan, &mut lines);
+    walk(plan, broadcast_threshold, &mut lines);
     lines
         .push("exchange: every output change to worker 0 -> probe -> sink (once per epoch, in order)".into());
     lines
@@ -15,9 +16,9 @@ pub fn describe(plan: &LogicalPlan) -> String {
         .collect()
 }
 
-fn walk(plan: &LogicalPlan, lines: &mut Vec<String>) {
+fn walk(plan: &LogicalPlan, threshold: Option<u64>, lines: &mut Vec<String>) {
     for input in plan.inputs() {
-        walk(input, lines);
+        walk(input, threshold, lines);
     }
     match plan {
         LogicalPlan::Source { source, .. } => match source.partition_reader() {
@@ -75,12 +76,22 @@ fn walk(plan: &LogicalPlan, lines: &mut Vec<String>) {
                     "lookup join on {condition} with a static table: each stream row is probed \
                      against the table as of its epoch and dropped (no stream state)"
                 ));
-                lines.push(
-                    "  (under an aggregation: the table broadcast to every worker, each worker \
-                     probes its own rows inside the aggregation's fold, no stream row exchanged; \
-                     otherwise both inputs exchanged by key hash)"
-                        .into(),
-                );
+                let size = right
+                    .static_size_in_bytes()
+                    .map_or("of unknown size".to_string(), |s| format!("{s} bytes"));
+                lines.push(if super::broadcasts(right, threshold) {
+                    format!(
+                        "  (the table, {size}, is within spark.sql.autoBroadcastJoinThreshold: under \
+                         an aggregation it is broadcast to every worker and each worker probes its \
+                         own rows inside the aggregation's fold, no stream row exchanged; otherwise \
+                         both inputs are exchanged by key hash)"
+                    )
+                } else {
+                    format!(
+                        "  (the table, {size}, is not within spark.sql.autoBroadcastJoinThreshold: \
+                         both inputs are exchanged by key hash)"
+                    )
+                });
             } else {
                 lines.push(format!(
                     "exchange both inputs by key hash; arrange; join on {condition}"

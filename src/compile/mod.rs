@@ -52,6 +52,10 @@ pub struct Compiled<'s> {
     /// Whether windowed aggregations may forget the windows the watermark has closed: true
     /// unless the query writes whole results (complete mode).
     pub forget_closed_windows: bool,
+    /// The largest static table (bytes on disk) that a join under an aggregation broadcasts to
+    /// every worker, fused into the fold; `None`: never. Larger tables, and tables of unknown
+    /// size, are hashed by key over the workers (a lookup join, then the aggregation).
+    pub broadcast_threshold: Option<u64>,
 }
 
 impl<'s> Compiled<'s> {
@@ -62,6 +66,7 @@ impl<'s> Compiled<'s> {
             inputs: Inputs::new(),
             events: Vec::new(),
             forget_closed_windows: false,
+            broadcast_threshold: None,
         }
     }
 }
@@ -135,7 +140,7 @@ pub fn compile<'s>(plan: &LogicalPlan, scope: Scope<'s, u64>, compiled: &mut Com
                 ..
             } = base
             {
-                if right.is_static() && input.is_append_only() {
+                if input.is_append_only() && broadcasts(right, compiled.broadcast_threshold) {
                     let probe =
                         join::TableProbe::new(left_keys.clone(), join::TableJoin::new(*kind, right_columns));
                     let stream = compile(left, scope, compiled);
@@ -176,6 +181,17 @@ pub fn compile<'s>(plan: &LogicalPlan, scope: Scope<'s, u64>, compiled: &mut Com
             }
         }
     }
+}
+
+/// Whether a join with `right` under an aggregation broadcasts it into the fold: `right` is a
+/// static table whose files are at most `threshold` bytes (Spark's
+/// `spark.sql.autoBroadcastJoinThreshold`; `None`: never).
+pub(crate) fn broadcasts(right: &LogicalPlan, threshold: Option<u64>) -> bool {
+    right.is_static()
+        && right
+            .static_size_in_bytes()
+            .zip(threshold)
+            .is_some_and(|(size, threshold)| size <= threshold)
 }
 
 /// Every worker's greatest event time per epoch, and the watermark's delay.

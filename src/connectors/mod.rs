@@ -128,6 +128,12 @@ pub trait Source: Send + Sync + fmt::Debug {
     fn max_per_epoch(&self) -> Option<usize> {
         None
     }
+
+    /// A static table's size on disk, if known: what decides whether a join broadcasts it
+    /// (Spark's file-size estimate for `spark.sql.autoBroadcastJoinThreshold`).
+    fn size_in_bytes(&self) -> Option<u64> {
+        None
+    }
 }
 
 /// Reads one work item (for example a file) into rows, inside the dataflow.

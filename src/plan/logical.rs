@@ -396,6 +396,20 @@ impl LogicalPlan {
         all
     }
 
+    /// The size on disk of a static plan's tables, if every source knows its own (see
+    /// [`Source::size_in_bytes`](crate::connectors::Source::size_in_bytes)).
+    pub fn static_size_in_bytes(&self) -> Option<u64> {
+        let mut total = Some(0u64);
+        self.visit(&mut |node| {
+            if let LogicalPlan::Source { source, .. } = node {
+                total = total
+                    .zip(source.size_in_bytes())
+                    .map(|(t, s)| t.saturating_add(s));
+            }
+        });
+        total
+    }
+
     /// `left.join(right)` on `pairs` of key expressions (left side, right side); `using`
     /// drops the right key columns from the output (they equal the left ones).
     pub fn join(

@@ -19,4 +19,7 @@ pub(crate) struct QuerySpec {
     pub(crate) sink: Mutex<Option<Box<dyn Sink>>>,
     pub(crate) shared: Arc<Shared>,
     pub(crate) max_rows_per_epoch: usize,
+    /// The largest static table (bytes on disk) a join under an aggregation broadcasts to every
+    /// worker; `None`: never (see [`crate::session::conf::AUTO_BROADCAST_JOIN_THRESHOLD`]).
+    pub(crate) broadcast_threshold: Option<u64>,
 }

@@ -39,6 +39,7 @@ fn build(worker: &mut Worker, spec: &QuerySpec) -> Built {
     worker.dataflow::<u64, _, _>(|scope| {
         let mut compiled = Compiled::new(&spec.plan);
         compiled.forget_closed_windows = spec.mode != crate::plan::OutputMode::Complete;
+        compiled.broadcast_threshold = spec.broadcast_threshold;
         // All output goes to worker 0, where the sink runs; the probe after it tells when an
         // epoch's output is complete.
         let output = compile(&spec.plan, scope, &mut compiled).inner.exchange(|_| 0);

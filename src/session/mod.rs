@@ -1,12 +1,13 @@
 //! The entry points a Spark user knows: [`Session`], `read_stream()`, [`DataFrame`],
 //! `write_stream()`.
 
+pub mod conf;
 mod dataframe;
 mod reader;
 mod sql;
 mod writer;
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 
@@ -30,6 +31,7 @@ pub struct Session {
 struct SessionInner {
     app_name: String,
     cluster: ClusterConfig,
+    conf: BTreeMap<String, String>,
     memory_tables: Mutex<HashMap<String, MemoryTable>>,
     /// Named DataFrames for SQL (streams, tables and temporary views).
     views: Mutex<HashMap<String, DataFrame>>,
@@ -55,6 +57,17 @@ impl Session {
     /// The application name.
     pub fn app_name(&self) -> &str {
         &self.inner.app_name
+    }
+
+    /// Spark's `spark.conf.get(key)`: the value a setting was given, if any.
+    pub fn conf(&self, key: &str) -> Option<&str> {
+        self.inner.conf.get(key).map(String::as_str)
+    }
+
+    /// The largest static table (bytes on disk) a join under an aggregation broadcasts; `None`
+    /// when broadcasting is off. Checked when the session was built.
+    pub(crate) fn broadcast_threshold(&self) -> Result<Option<u64>> {
+        conf::broadcast_threshold(self.conf(conf::AUTO_BROADCAST_JOIN_THRESHOLD))
     }
 
     /// Where queries run.
@@ -89,9 +102,18 @@ pub struct SessionBuilder {
     app_name: Option<String>,
     cluster: ClusterConfig,
     master: Option<String>,
+    conf: BTreeMap<String, String>,
 }
 
 impl SessionBuilder {
+    /// Spark's `config(key, value)`: a setting the engine reads, such as
+    /// [`spark.sql.autoBroadcastJoinThreshold`](conf::AUTO_BROADCAST_JOIN_THRESHOLD). Keys the
+    /// engine does not know are kept and ignored, as Spark keeps them.
+    pub fn config(mut self, key: &str, value: impl ToString) -> Self {
+        self.conf.insert(key.to_string(), value.to_string());
+        self
+    }
+
     /// The application's name.
     pub fn app_name(mut self, name: &str) -> Self {
         self.app_name = Some(name.to_string());
@@ -141,10 +163,16 @@ impl SessionBuilder {
             cluster.workers = parse_master(master)?;
         }
         cluster.addresses()?;
+        conf::broadcast_threshold(
+            self.conf
+                .get(conf::AUTO_BROADCAST_JOIN_THRESHOLD)
+                .map(String::as_str),
+        )?;
         Ok(Session {
             inner: Arc::new(SessionInner {
                 app_name: self.app_name.unwrap_or_else(|| "tidewater".into()),
                 cluster,
+                conf: self.conf,
                 memory_tables: Mutex::default(),
                 views: Mutex::default(),
             }),

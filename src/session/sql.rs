@@ -191,7 +191,7 @@ impl Session {
                 title,
                 spec.mode,
                 spec.trigger,
-                describe(&plan)
+                describe(&plan, spec.broadcast_threshold)
             ));
         }
         Ok(out)

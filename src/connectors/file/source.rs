@@ -26,6 +26,9 @@ pub struct FileSource {
     /// Read once, whole, in the first epoch (a static table).
     once: bool,
     partitions: Arc<FilePartitions>,
+    /// The files' total size, listed once: every worker building the query asks, and all must
+    /// get the same answer (it decides the dataflow's shape, see `size_in_bytes`).
+    size: std::sync::OnceLock<Option<u64>>,
 }
 
 impl FileSource {
@@ -59,6 +62,7 @@ impl FileSource {
                 decoder: RowDecoder::new(schema, format_options.mode),
                 options: format_options,
             }),
+            size: std::sync::OnceLock::new(),
         })
     }
 }
@@ -137,6 +141,16 @@ impl Source for FileSource {
 
     fn is_static(&self) -> bool {
         self.once
+    }
+
+    fn size_in_bytes(&self) -> Option<u64> {
+        *self.size.get_or_init(|| {
+            let files = super::listing::list_files(&self.path).ok()?;
+            files
+                .iter()
+                .map(|file| std::fs::metadata(file).ok().map(|m| m.len()))
+                .sum()
+        })
     }
 }
 

@@ -1,0 +1,57 @@
+//! Session configuration read by the engine, under Spark's names.
+
+use crate::error::{Error, Result};
+
+/// Spark's `spark.sql.autoBroadcastJoinThreshold`: the largest static table, in bytes on disk,
+/// that a join under an aggregation broadcasts to every worker; `-1` never broadcasts.
+pub const AUTO_BROADCAST_JOIN_THRESHOLD: &str = "spark.sql.autoBroadcastJoinThreshold";
+
+/// Spark's default for [`AUTO_BROADCAST_JOIN_THRESHOLD`]: 10 MiB.
+const DEFAULT_BROADCAST_THRESHOLD: u64 = 10 << 20;
+
+/// The broadcast threshold `value` sets (the default when `None`): `None` when broadcasting is
+/// off (`-1`, or any negative number, as in Spark). Takes bytes, or a number with a unit of
+/// `b`, `k`/`kb`, `m`/`mb` or `g`/`gb` (powers of 1024, any case).
+pub(crate) fn broadcast_threshold(value: Option<&str>) -> Result<Option<u64>> {
+    let Some(raw) = value else {
+        return Ok(Some(DEFAULT_BROADCAST_THRESHOLD));
+    };
+    let bad = || {
+        Error::InvalidOption(format!(
+            "`{AUTO_BROADCAST_JOIN_THRESHOLD}` = `{raw}`: use a size in bytes such as 10485760 or 10m, or -1 to never broadcast"
+        ))
+    };
+    let text = raw.trim().to_ascii_lowercase();
+    if let Ok(n) = text.parse::<i64>() {
+        return Ok(u64::try_from(n).ok());
+    }
+    let digits = text.trim_end_matches(|c: char| c.is_ascii_alphabetic());
+    let shift = match &text[digits.len()..] {
+        "b" => 0,
+        "k" | "kb" => 10,
+        "m" | "mb" => 20,
+        "g" | "gb" => 30,
+        _ => return Err(bad()),
+    };
+    let n: u64 = digits.trim().parse().map_err(|_| bad())?;
+    n.checked_mul(1 << shift).map(Some).ok_or_else(bad)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::broadcast_threshold;
+
+    #[test]
+    fn thresholds_parse_as_spark_reads_them() {
+        assert_eq!(broadcast_threshold(None).unwrap(), Some(10 * 1024 * 1024));
+        assert_eq!(broadcast_threshold(Some("1048576")).unwrap(), Some(1 << 20));
+        assert_eq!(broadcast_threshold(Some(" 10m ")).unwrap(), Some(10 << 20));
+        assert_eq!(broadcast_threshold(Some("2KB")).unwrap(), Some(2048));
+        assert_eq!(broadcast_threshold(Some("1g")).unwrap(), Some(1 << 30));
+        assert_eq!(broadcast_threshold(Some("-1")).unwrap(), None);
+        assert_eq!(broadcast_threshold(Some("0")).unwrap(), Some(0));
+        for bad in ["", "ten", "10 parsecs", "m", "99999999999999999999g"] {
+            assert!(broadcast_threshold(Some(bad)).is_err(), "{bad:?}");
+        }
+    }
+}
