@@ -62,6 +62,40 @@ fn reference(events: &[Row], left: bool) -> Vec<Row> {
     out
 }
 
+/// A session of `workers` with the given broadcast threshold, an events `MemoryStream`, and the
+/// events joined (`how`) with the users table read from `table`.
+fn events_and_users(
+    table: &std::path::Path,
+    workers: usize,
+    threshold: &str,
+    how: &str,
+) -> (MemoryStream, DataFrame) {
+    let spark = Session::builder()
+        .workers(workers)
+        .config("spark.sql.autoBroadcastJoinThreshold", threshold)
+        .get_or_create()
+        .expect("session");
+    let input = MemoryStream::new(Schema::new([
+        Field::new("user_id", DataType::Int64),
+        Field::new("amount", DataType::Int64),
+    ]));
+    let users = spark
+        .read()
+        .schema(Schema::new([
+            Field::new("user_id", DataType::Int64),
+            Field::new("country", DataType::String),
+        ]))
+        .option("header", true)
+        .csv(table.to_str().expect("path"))
+        .expect("table");
+    let joined = spark
+        .read_stream()
+        .memory(&input)
+        .join(&users, &["user_id"], how)
+        .expect("join");
+    (input, joined)
+}
+
 #[test]
 fn stream_static_joins_match_a_nested_loop_join() {
     let dir = tempfile::tempdir().expect("tempdir");
@@ -70,28 +104,7 @@ fn stream_static_joins_match_a_nested_loop_join() {
     let stream = events(31, 300);
     for how in ["inner", "left"] {
         for workers in [1, 2] {
-            let spark = Session::builder()
-                .workers(workers)
-                .get_or_create()
-                .expect("session");
-            let input = MemoryStream::new(Schema::new([
-                Field::new("user_id", DataType::Int64),
-                Field::new("amount", DataType::Int64),
-            ]));
-            let users = spark
-                .read()
-                .schema(Schema::new([
-                    Field::new("user_id", DataType::Int64),
-                    Field::new("country", DataType::String),
-                ]))
-                .option("header", true)
-                .csv(table.to_str().expect("path"))
-                .expect("table");
-            let joined = spark
-                .read_stream()
-                .memory(&input)
-                .join(&users, &["user_id"], how)
-                .expect("join");
+            let (input, joined) = events_and_users(&table, workers, "10m", how);
             assert_eq!(joined.schema().names(), ["user_id", "amount", "country"]);
             let collected = Collected::default();
             let query = collected.attach(joined.write_stream()).start().expect("start");
@@ -161,29 +174,8 @@ fn stream_static_join_then_group_by_matches_aggregating_the_nested_loop_join() {
     // with broadcasting off (a lookup join with both sides hashed by key, then the aggregation).
     for (how, threshold) in [("inner", "10m"), ("left", "10m"), ("inner", "-1"), ("left", "-1")] {
         for workers in [1, 2] {
-            let spark = Session::builder()
-                .workers(workers)
-                .config("spark.sql.autoBroadcastJoinThreshold", threshold)
-                .get_or_create()
-                .expect("session");
-            let input = MemoryStream::new(Schema::new([
-                Field::new("user_id", DataType::Int64),
-                Field::new("amount", DataType::Int64),
-            ]));
-            let users = spark
-                .read()
-                .schema(Schema::new([
-                    Field::new("user_id", DataType::Int64),
-                    Field::new("country", DataType::String),
-                ]))
-                .option("header", true)
-                .csv(table.to_str().expect("path"))
-                .expect("table");
-            let totals = spark
-                .read_stream()
-                .memory(&input)
-                .join(&users, &["user_id"], how)
-                .expect("join")
+            let (input, joined) = events_and_users(&table, workers, threshold, how);
+            let totals = joined
                 .filter(col("amount").gt(lit(10)))
                 .expect("filter")
                 .group_by([col("country")])
