@@ -155,44 +155,25 @@ pub(crate) fn aggregate_over_table<'s>(
     keys: Vec<BoundExpr>,
     accumulators: Vec<Accumulator>,
 ) -> Rows<'s> {
-    const NAME: &str = "Aggregate over a table join";
     let results = match ColumnFold::detect(&pipeline, &keys, &accumulators) {
-        Some(fold) => {
-            let aggregation = fold.aggregation.clone();
-            lookup_aggregate_into(
-                stream,
-                table,
-                NAME,
-                aggregation,
-                move |row: Row, diff, table, states| {
-                    let matches = probe.matches(&row, table);
-                    for (kept, n) in matches {
-                        let column = |i: usize| match i.checked_sub(left_width) {
-                            None => row.get(i).unwrap_or(&NULL),
-                            Some(j) => kept.get(j).unwrap_or(&NULL),
-                        };
-                        fold.fold(column, diff * n, states);
-                    }
-                    if matches.is_empty() && probe.keeps_unmatched() {
-                        let column = |i: usize| {
-                            if i < left_width {
-                                row.get(i).unwrap_or(&NULL)
-                            } else {
-                                &NULL
-                            }
-                        };
-                        fold.fold(column, diff, states);
-                    }
-                },
-            )
+        // One key column: the states are keyed by its value, not by a row of it.
+        Some(fold) if fold.key_columns.len() == 1 => {
+            let results = fold_table_columns(stream, table, probe, left_width, fold, ColumnFold::fold_one);
+            return gather_sorted(results, GATHER).map(|(key, values)| {
+                let mut row = Row::with_capacity(1 + values.len());
+                row.push(key);
+                values.iter().cloned().for_each(|v| row.push(v));
+                row
+            });
         }
+        Some(fold) => fold_table_columns(stream, table, probe, left_width, fold, ColumnFold::fold),
         None => {
             let fold = RowFold::new(pipeline, keys, accumulators);
             let aggregation = fold.aggregation.clone();
             lookup_aggregate_into(
                 stream,
                 table,
-                NAME,
+                TABLE_JOIN_AGGREGATE,
                 aggregation,
                 move |row: Row, diff, table, states| {
                     probe.join(&row, table, &mut |joined, n| {
@@ -203,6 +184,53 @@ pub(crate) fn aggregate_over_table<'s>(
         }
     };
     gather_sorted(results, GATHER).map(|(key, values)| key.concat(&values))
+}
+
+/// A [`ColumnFold`] method folding a row, given by its columns, into states keyed by `K`.
+type ColumnFoldFn<K> =
+    for<'v> fn(&ColumnFold, &dyn Fn(usize) -> &'v Value, isize, &mut PartialStates<K, States>);
+
+/// The name of the fused join and aggregation in the dataflow.
+const TABLE_JOIN_AGGREGATE: &str = "Aggregate over a table join";
+
+/// The column fold of a stream joined with a table (see [`aggregate_over_table`]), keyed by
+/// `K` and folded by `fold`: each column is read from the stream row or from the table row it
+/// matched, and a LEFT join's unmatched row reads nulls for the table's columns.
+fn fold_table_columns<'s, K: differential_dataflow::ExchangeData + Hash>(
+    stream: Rows<'s>,
+    table: differential_dataflow::collection::VecCollection<'s, u64, (JoinKey, Kept), isize>,
+    probe: TableProbe,
+    left_width: usize,
+    columns: ColumnFold,
+    fold: ColumnFoldFn<K>,
+) -> differential_dataflow::collection::VecCollection<'s, u64, (K, Row), isize> {
+    let aggregation = columns.aggregation.clone();
+    lookup_aggregate_into(
+        stream,
+        table,
+        TABLE_JOIN_AGGREGATE,
+        aggregation,
+        move |row: Row, diff, table, states| {
+            let matches = probe.matches(&row, table);
+            for (kept, n) in matches {
+                let column = |i: usize| match i.checked_sub(left_width) {
+                    None => row.get(i).unwrap_or(&NULL),
+                    Some(j) => kept.get(j).unwrap_or(&NULL),
+                };
+                fold(&columns, &column, diff * n, states);
+            }
+            if matches.is_empty() && probe.keeps_unmatched() {
+                let column = |i: usize| {
+                    if i < left_width {
+                        row.get(i).unwrap_or(&NULL)
+                    } else {
+                        &NULL
+                    }
+                };
+                fold(&columns, &column, diff, states);
+            }
+        },
+    )
 }
 
 /// The null a column fold reads for a missing column (a LEFT join's padding).
@@ -248,7 +276,7 @@ impl ColumnFold {
     /// Folds the row whose columns `column` gives, present `diff` times, into its key's state.
     fn fold<'v>(
         &self,
-        column: impl Fn(usize) -> &'v Value,
+        column: &dyn Fn(usize) -> &'v Value,
         diff: isize,
         states: &mut PartialStates<Row, States>,
     ) {
@@ -256,10 +284,10 @@ impl ColumnFold {
             [one] => {
                 let key = std::slice::from_ref(column(*one));
                 match states.get_mut(key) {
-                    Some(state) => self.update(state, &column, diff),
+                    Some(state) => self.update(state, column, diff),
                     None => {
                         let mut state = self.aggregation.init();
-                        self.update(&mut state, &column, diff);
+                        self.update(&mut state, column, diff);
                         states.insert(key.iter().cloned().collect(), state);
                     }
                 }
@@ -267,13 +295,31 @@ impl ColumnFold {
             several => {
                 let key: Row = several.iter().map(|&i| column(i).clone()).collect();
                 let state = states.entry(key).or_insert_with(|| self.aggregation.init());
-                self.update(state, &column, diff)
+                self.update(state, column, diff)
+            }
+        }
+    }
+
+    /// As [`fold`](Self::fold) for a key of one column, the states keyed by its value.
+    fn fold_one<'v>(
+        &self,
+        column: &dyn Fn(usize) -> &'v Value,
+        diff: isize,
+        states: &mut PartialStates<Value, States>,
+    ) {
+        let key = column(self.key_columns[0]);
+        match states.get_mut(key) {
+            Some(state) => self.update(state, column, diff),
+            None => {
+                let mut state = self.aggregation.init();
+                self.update(&mut state, column, diff);
+                states.insert(key.clone(), state);
             }
         }
     }
 
     /// Folds the argument columns into a key's states.
-    fn update<'v>(&self, state: &mut States, column: &impl Fn(usize) -> &'v Value, diff: isize) {
+    fn update<'v>(&self, state: &mut States, column: &dyn Fn(usize) -> &'v Value, diff: isize) {
         for ((acc, state), argument) in self
             .aggregation
             .accumulators
