@@ -472,13 +472,7 @@ where
                 let mut clock = crate::watermark::WatermarkClock::default();
                 move |(input, frontier), (maxima, maxima_frontier), output| {
                     let port = output.output_index();
-                    maxima.for_each_stamp(|_cap, containers| {
-                        for container in containers {
-                            for (max, time, _) in container.drain(..) {
-                                clock.saw(max, time);
-                            }
-                        }
-                    });
+                    maxima.for_each_stamp(|_cap, containers| clock.saw_all(containers));
                     input.for_each_stamp(|cap, containers| {
                         for container in containers {
                             pending.merge_partials(&cap, container, port, &agg);

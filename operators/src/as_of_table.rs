@@ -69,9 +69,21 @@ where
     K: Hash + Eq,
     V: PartialEq,
 {
-    /// Stages a table update, to be applied in time order.
-    pub(crate) fn stage(&mut self, key: K, value: V, time: T, diff: isize) {
-        self.staged.entry(time).or_default().push((key, value, diff));
+    /// Stages the `((key, value), time, diff)` updates of `containers` (as an operator's table
+    /// input delivers them), draining them, to be applied in time order.
+    pub(crate) fn stage_all<'a>(
+        &mut self,
+        containers: impl IntoIterator<Item = &'a mut Vec<((K, V), T, isize)>>,
+    ) where
+        K: 'a,
+        V: 'a,
+        T: 'a,
+    {
+        for container in containers {
+            for ((key, value), time, diff) in container.drain(..) {
+                self.staged.entry(time).or_default().push((key, value, diff));
+            }
+        }
     }
 
     /// The table as applied so far.

@@ -113,13 +113,7 @@ where
                 let mut pending = Pending::<T, K, A::State>::default();
                 move |(records, record_frontier), (updates, table_frontier), output| {
                     let port = output.output_index();
-                    updates.for_each_stamp(|_cap, containers| {
-                        for container in containers {
-                            for ((key, value), time, diff) in container.drain(..) {
-                                table.stage(key, value, time, diff);
-                            }
-                        }
-                    });
+                    updates.for_each_stamp(|_cap, containers| table.stage_all(containers));
                     // Records not yet read still hold the frontier back, so no update applied
                     // here can be one that they must not see.
                     table.apply_ready(record_frontier, waiting.keys().next());

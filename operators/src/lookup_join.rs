@@ -109,13 +109,7 @@ where
                             }
                         }
                     });
-                    updates.for_each_stamp(|_cap, containers| {
-                        for container in containers {
-                            for ((key, value), time, diff) in container.drain(..) {
-                                table.stage(key, value, time, diff);
-                            }
-                        }
-                    });
+                    updates.for_each_stamp(|_cap, containers| table.stage_all(containers));
                     while let Some((_, (cap, batch))) =
                         table.pop_ready(&mut waiting, record_frontier, table_frontier)
                     {

@@ -36,6 +36,16 @@ impl WatermarkClock {
         *entry = (*entry).max(max);
     }
 
+    /// Records every `(max, epoch, _)` update of `containers` (as an operator's input of
+    /// per-worker maxima delivers them), draining them.
+    pub fn saw_all<'a>(&mut self, containers: impl IntoIterator<Item = &'a mut Vec<(i64, u64, isize)>>) {
+        for container in containers {
+            for (max, epoch, _) in container.drain(..) {
+                self.saw(max, epoch);
+            }
+        }
+    }
+
     /// The watermark of `epoch` (the greatest event time before it, less `delay`), once every
     /// maximum before `epoch` has been fed; `None` before any event. Epochs must be asked for
     /// in increasing order.
@@ -145,13 +155,7 @@ where
                 let mut waiting: BTreeMap<u64, Waiting<D>> = BTreeMap::new();
                 move |(input, _records_frontier), (maxima, maxima_frontier), output| {
                     let port = output.output_index();
-                    maxima.for_each_stamp(|_cap, containers| {
-                        for container in containers {
-                            for (max, time, _) in container.drain(..) {
-                                clock.saw(max, time);
-                            }
-                        }
-                    });
+                    maxima.for_each_stamp(|_cap, containers| clock.saw_all(containers));
                     input.for_each_stamp(|cap, containers| {
                         for container in containers {
                             for (record, time, diff) in container.drain(..) {
