@@ -109,12 +109,8 @@ fn on_two_processes(make: impl Fn(&[String]) -> Command) -> (Output, Output) {
 #[test]
 fn files_are_read_on_both_processes_and_failures_cross_them() {
     let dir = tempfile::tempdir().expect("tempdir");
-    let input = dir.path().join("in");
-    std::fs::create_dir(&input).expect("mkdir");
     let lines = word_lines(29, 400);
-    for (i, chunk) in lines.chunks(25).enumerate() {
-        std::fs::write(input.join(format!("f{i:02}.txt")), chunk.join("\n") + "\n").expect("write");
-    }
+    let input = text_files(dir.path(), "in", &lines, 25);
     let script = format!(
         "CREATE STREAM lines USING text OPTIONS (path '{}', maxFilesPerTrigger '4');
          SELECT word, count(*) AS count FROM (SELECT explode(split(value, ' ')) AS word FROM lines) t GROUP BY word;",

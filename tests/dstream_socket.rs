@@ -12,7 +12,7 @@ use std::sync::mpsc;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use common::{finish, free_port, word_lines};
+use common::{finish, free_port, text_files, word_lines};
 use tidewater::demo::TextServer;
 use tidewater::dstream::{DStream, StreamingConfig, StreamingContext};
 
@@ -228,12 +228,8 @@ fn the_windowed_word_count_example_counts_its_last_window() {
 #[test]
 fn text_files_are_read_once_each_and_saved_per_batch() {
     let dir = tempfile::tempdir().expect("tempdir");
-    let input = dir.path().join("in");
-    std::fs::create_dir(&input).expect("mkdir");
     let lines = word_lines(16, 90);
-    for (i, chunk) in lines.chunks(30).enumerate() {
-        std::fs::write(input.join(format!("part{i}.txt")), chunk.join("\n") + "\n").expect("write");
-    }
+    let input = text_files(dir.path(), "in", &lines, 30);
     for workers in [1, 2] {
         let ssc = StreamingContext::new(StreamingConfig::new().workers(workers), Duration::from_millis(10))
             .expect("context");

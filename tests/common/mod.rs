@@ -153,6 +153,22 @@ pub fn last_console_table(stdout: &str) -> BTreeMap<String, i64> {
         .collect()
 }
 
+/// Writes `lines` into a new folder `name` under `dir`, `per_file` lines a file, as text files
+/// named in line order (`f00.txt`, `f01.txt`, ...), and returns the folder.
+pub fn text_files(
+    dir: &std::path::Path,
+    name: &str,
+    lines: &[String],
+    per_file: usize,
+) -> std::path::PathBuf {
+    let folder = dir.join(name);
+    std::fs::create_dir(&folder).expect("mkdir");
+    for (i, chunk) in lines.chunks(per_file).enumerate() {
+        std::fs::write(folder.join(format!("f{i:02}.txt")), chunk.join("\n") + "\n").expect("write");
+    }
+    folder
+}
+
 /// A port nothing listens on now (for a hostfile).
 pub fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0")
