@@ -129,28 +129,71 @@ fn stream_static_joins_match_a_nested_loop_join() {
     }
 }
 
-/// Per country (null for a LEFT join's unmatched events): count, sum and max of the joined
-/// events with an amount over 10, as they stand after each chunk; a country whose figures a
-/// chunk changes is in that chunk's update-mode batch.
-fn reference_aggregates(chunks: &[&[Row]], left: bool) -> Vec<Vec<Row>> {
-    let mut totals: std::collections::BTreeMap<Option<String>, (i64, i64, i64)> = Default::default();
+/// An aggregation over the join: whether it keeps only the events with an amount over 10, the
+/// joined columns it groups by (0 `user_id`, 1 `amount`, 2 `country`), and how many of the
+/// figures `count(*)`, `sum(amount)`, `max(amount)`, `count(country)` it computes, in that order.
+/// The shapes run different fused folds: a row pipeline (filtered), states keyed by the table's
+/// grouping column (by `country`; with `count(country)` the table rows keep their columns), by
+/// a stream column (`user_id`) and by a row of several columns.
+struct Shape {
+    filtered: bool,
+    keys: &'static [usize],
+    figures: usize,
+}
+
+const SHAPES: [Shape; 5] = [
+    Shape {
+        filtered: true,
+        keys: &[2],
+        figures: 3,
+    },
+    Shape {
+        filtered: false,
+        keys: &[2],
+        figures: 4,
+    },
+    Shape {
+        filtered: false,
+        keys: &[2],
+        figures: 2,
+    },
+    Shape {
+        filtered: false,
+        keys: &[0],
+        figures: 4,
+    },
+    Shape {
+        filtered: false,
+        keys: &[2, 0],
+        figures: 4,
+    },
+];
+
+/// The aggregation of `shape` over the nested-loop join, as it stands after each chunk; a group
+/// whose figures a chunk changes is in that chunk's update-mode batch.
+fn reference_aggregates(chunks: &[&[Row]], left: bool, shape: &Shape) -> Vec<Vec<Row>> {
+    let mut totals: std::collections::BTreeMap<Vec<Value>, [i64; 4]> = Default::default();
     let mut batches = Vec::new();
     for chunk in chunks {
         let before = totals.clone();
         for row in reference(chunk, left) {
             let amount = row[1].as_i64().expect("amount");
-            if amount > 10 {
-                let country = row[2].as_str().map(str::to_string);
-                let entry = totals.entry(country).or_insert((0, 0, i64::MIN));
-                *entry = (entry.0 + 1, entry.1 + amount, entry.2.max(amount));
+            if shape.filtered && amount <= 10 {
+                continue;
             }
+            let key = shape.keys.iter().map(|&i| row[i].clone()).collect();
+            let figures = totals.entry(key).or_insert([0, 0, i64::MIN, 0]);
+            figures[0] += 1;
+            figures[1] += amount;
+            figures[2] = figures[2].max(amount);
+            figures[3] += i64::from(!row[2].is_null());
         }
         let mut changed: Vec<Row> = totals
             .iter()
-            .filter(|(country, figures)| before.get(*country) != Some(figures))
-            .map(|(country, &(n, total, top))| {
-                let country = country.as_deref().map_or(Value::Null, Value::str);
-                Row::from(vec![country, Value::Int(n), Value::Int(total), Value::Int(top)])
+            .filter(|(key, figures)| before.get(*key) != Some(figures))
+            .map(|(key, figures)| {
+                let figures = figures[..shape.figures].iter().map(|&f| Value::Int(f));
+                Row::from(key.iter().cloned().chain(figures).collect::<Vec<_>>())
             })
             .collect();
         changed.sort();
@@ -162,7 +205,8 @@ fn reference_aggregates(chunks: &[&[Row]], left: bool) -> Vec<Vec<Row>> {
 }
 
 /// A join with a table feeding an aggregation (which runs as one fused step, the table held by
-/// every worker) gives, batch by batch, the aggregates of the nested-loop join.
+/// every worker) gives, batch by batch, the aggregates of the nested-loop join, whatever the
+/// aggregation's shape.
 #[test]
 fn stream_static_join_then_group_by_matches_aggregating_the_nested_loop_join() {
     let dir = tempfile::tempdir().expect("tempdir");
@@ -170,42 +214,59 @@ fn stream_static_join_then_group_by_matches_aggregating_the_nested_loop_join() {
     fs::write(&table, USERS).expect("write");
     let stream = events(47, 400);
     let chunks: Vec<&[Row]> = stream.chunks(80).collect();
-    // The table broadcast into the fold (its few bytes are under the threshold), and
-    // with broadcasting off (a lookup join with both sides hashed by key, then the aggregation).
-    for (how, threshold) in [("inner", "10m"), ("left", "10m"), ("inner", "-1"), ("left", "-1")] {
-        for workers in [1, 2] {
-            let (input, joined) = events_and_users(&table, workers, threshold, how);
-            let totals = joined
-                .filter(col("amount").gt(lit(10)))
-                .expect("filter")
-                .group_by([col("country")])
-                .agg([count(col("*")), sum(col("amount")), max(col("amount"))])
-                .expect("aggregate");
-            let collected = Collected::default();
-            let query = collected
-                .attach(totals.write_stream().output_mode("update"))
-                .start()
-                .expect("start");
-            for chunk in &chunks {
-                input.add_data(chunk.to_vec());
-                query.process_all_available().expect("epoch");
+    let columns = ["user_id", "amount", "country"];
+    for shape in &SHAPES {
+        // The table broadcast into the fold (its few bytes are under the threshold), and
+        // with broadcasting off (a lookup join with both sides hashed by key, then the
+        // aggregation).
+        for (how, threshold) in [("inner", "10m"), ("left", "10m"), ("inner", "-1"), ("left", "-1")] {
+            for workers in [1, 2] {
+                let (input, joined) = events_and_users(&table, workers, threshold, how);
+                let joined = if shape.filtered {
+                    joined.filter(col("amount").gt(lit(10))).expect("filter")
+                } else {
+                    joined
+                };
+                let figures = [
+                    count(col("*")),
+                    sum(col("amount")),
+                    max(col("amount")),
+                    count(col("country")),
+                ];
+                let totals = joined
+                    .group_by(shape.keys.iter().map(|&i| col(columns[i])))
+                    .agg(figures.into_iter().take(shape.figures))
+                    .expect("aggregate");
+                let collected = Collected::default();
+                let query = collected
+                    .attach(totals.write_stream().output_mode("update"))
+                    .start()
+                    .expect("start");
+                for chunk in &chunks {
+                    input.add_data(chunk.to_vec());
+                    query.process_all_available().expect("epoch");
+                }
+                input.end();
+                await_within(&query, "join and aggregate").expect("finishes");
+                let got: Vec<Vec<Row>> = collected
+                    .batches()
+                    .into_iter()
+                    .map(|(_, mut rows)| {
+                        rows.sort();
+                        rows
+                    })
+                    .filter(|rows| !rows.is_empty())
+                    .collect();
+                assert_eq!(
+                    got,
+                    reference_aggregates(&chunks, how == "left", shape),
+                    "{how} join grouped by {:?} ({} figures, filtered: {}), {workers} worker(s), \
+                     broadcast threshold {threshold}",
+                    shape.keys,
+                    shape.figures,
+                    shape.filtered
+                );
             }
-            input.end();
-            await_within(&query, "join and aggregate").expect("finishes");
-            let got: Vec<Vec<Row>> = collected
-                .batches()
-                .into_iter()
-                .map(|(_, mut rows)| {
-                    rows.sort();
-                    rows
-                })
-                .filter(|rows| !rows.is_empty())
-                .collect();
-            assert_eq!(
-                got,
-                reference_aggregates(&chunks, how == "left"),
-                "{how} join, {workers} worker(s), broadcast threshold {threshold}"
-            );
         }
     }
 }

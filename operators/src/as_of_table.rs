@@ -11,19 +11,18 @@
 use std::collections::BTreeMap;
 use std::hash::Hash;
 
-use smallvec::SmallVec;
-
 use timely::order::TotalOrder;
 use timely::progress::frontier::MutableAntichain;
 use timely::progress::Timestamp;
 
 /// A table as applied so far: each key's rows with their multiplicities.
 ///
-/// A key's first row lives in the map's entry itself, so probing a key that has one row (the
-/// usual case for a table keyed by its primary key) reads one place in memory, not two: a large
-/// table is probed at the speed of its cache misses.
+/// A key with one row (the usual case for a table keyed by its primary key) keeps it in the
+/// map's entry itself, and the entry is no larger than that row: a large table is probed at the
+/// speed of its cache misses, so the fewer bytes an entry takes, the more of a table's hot keys
+/// stay in the cache.
 pub struct TableRows<K, V> {
-    rows: foldhash::HashMap<K, SmallVec<[(V, isize); 1]>>,
+    rows: foldhash::HashMap<K, KeyRows<V>>,
 }
 
 impl<K, V> Default for TableRows<K, V> {
@@ -42,7 +41,55 @@ impl<K: Hash + Eq, V> TableRows<K, V> {
         K: std::borrow::Borrow<Q>,
         Q: Hash + Eq + ?Sized,
     {
-        self.rows.get(key).map_or(&[][..], SmallVec::as_slice)
+        self.rows.get(key).map_or(&[][..], KeyRows::as_slice)
+    }
+}
+
+/// The rows of one key: one inline, more on the heap (a key with several rows costs a pointer
+/// in its entry, not room for several rows in every entry).
+enum KeyRows<V> {
+    One([(V, isize); 1]),
+    Many(Box<[(V, isize)]>),
+}
+
+impl<V> KeyRows<V> {
+    fn as_slice(&self) -> &[(V, isize)] {
+        match self {
+            KeyRows::One(row) => row,
+            KeyRows::Many(rows) => rows,
+        }
+    }
+
+    /// Adds `diff` to `value`'s multiplicity; true when the key has no rows left.
+    fn update(&mut self, value: V, diff: isize) -> bool
+    where
+        V: PartialEq,
+    {
+        if let KeyRows::One([(v, n)]) = self {
+            if *v == value {
+                *n += diff;
+                return *n == 0;
+            }
+        }
+        let mut rows = match std::mem::replace(self, KeyRows::Many(Box::default())) {
+            KeyRows::One([row]) => vec![row],
+            KeyRows::Many(rows) => rows.into_vec(),
+        };
+        match rows.iter_mut().find(|(v, _)| *v == value) {
+            Some((_, n)) => *n += diff,
+            None => rows.push((value, diff)),
+        }
+        rows.retain(|(_, n)| *n != 0);
+        let empty = rows.is_empty();
+        *self = match (rows.pop(), rows.is_empty()) {
+            (Some(row), true) => KeyRows::One([row]),
+            (Some(row), false) => {
+                rows.push(row);
+                KeyRows::Many(rows.into_boxed_slice())
+            }
+            (None, _) => KeyRows::Many(Box::default()),
+        };
+        empty
     }
 }
 
@@ -135,18 +182,13 @@ where
     fn apply(&mut self, key: K, value: V, diff: isize) {
         let Some(entry) = self.rows.rows.get_mut(&key) else {
             if diff != 0 {
-                self.rows.rows.insert(key, smallvec::smallvec![(value, diff)]);
+                self.rows.rows.insert(key, KeyRows::One([(value, diff)]));
             }
             return;
         };
-        match entry.iter_mut().find(|(v, _)| *v == value) {
-            Some((_, n)) => *n += diff,
-            None => entry.push((value, diff)),
-        }
-        entry.retain(|(_, n)| *n != 0);
         // A key whose rows all cancelled leaves the table here, the one place where rows can
         // disappear.
-        if entry.is_empty() {
+        if entry.update(value, diff) {
             self.rows.rows.remove(&key);
         }
     }

@@ -8,24 +8,21 @@ use std::hash::{Hash, Hasher};
 use serde::{Deserialize, Serialize};
 use smallvec::SmallVec;
 use smol_str::SmolStr;
-use tidewater_operators::{
-    aggregate_append_only_into, gather_sorted, lookup_aggregate_into, Aggregation, Count, PartialStates,
-};
+use tidewater_operators::{aggregate_append_only_into, gather_sorted, Aggregation, Count, PartialStates};
 
-use super::join::{JoinKey, Kept, TableProbe};
 use super::pipeline::Pipeline;
 use super::Rows;
 use crate::data::{Row, Value};
 use crate::expr::{Accumulator, AggState, BoundExpr};
 
 /// The states of all aggregates of one key.
-type States = SmallVec<[AggState; 2]>;
+pub(super) type States = SmallVec<[AggState; 2]>;
 
 /// The aggregates of a query as one [`Aggregation`] over the evaluated arguments (one value per
 /// aggregate, `Null` for `count(*)`).
 #[derive(Clone)]
-struct RowAggregation {
-    accumulators: std::sync::Arc<[Accumulator]>,
+pub(super) struct RowAggregation {
+    pub(super) accumulators: std::sync::Arc<[Accumulator]>,
 }
 
 impl RowAggregation {
@@ -80,7 +77,7 @@ impl Aggregation for RowAggregation {
 /// worker emits its changes of an epoch sorted, and they go to worker 0 anyway, where the sink
 /// writes the epoch sorted: merging the workers' sorted runs there is much cheaper than the
 /// sink's sort of the whole epoch, which then finds them in order.
-const GATHER: &str = "Aggregate: gather sorted";
+pub(super) const GATHER: &str = "Aggregate: gather sorted";
 
 /// Groups the rows coming out of `pipeline` by `keys` and computes `accumulators`; output rows
 /// are the keys followed by the aggregate values. Over an append-only input the pipeline and
@@ -137,201 +134,6 @@ pub(crate) fn aggregate_expiring<'s>(
     gather_sorted(results, GATHER).map(|(key, values)| key.concat(&values))
 }
 
-/// As [`aggregate`] over an append-only stream joined with a static table: each worker holds
-/// all of `table` (see [`probe_table`](super::join::probe_table)), looks its own stream rows up
-/// in it with `probe`, and folds the joined rows, through `pipeline`, into its partial states;
-/// no stream row is exchanged (see
-/// [`lookup_aggregate_into`](tidewater_operators::lookup_aggregate_into)).
-///
-/// When the keys and the aggregates' arguments are all plain columns with nothing in between
-/// (`GROUP BY country` with `count(*)`, `sum(amount)`), the joined row is not even built: the
-/// fold reads each column from the stream row or from the table row it matched.
-pub(crate) fn aggregate_over_table<'s>(
-    stream: Rows<'s>,
-    table: differential_dataflow::collection::VecCollection<'s, u64, (JoinKey, Kept), isize>,
-    probe: TableProbe,
-    left_width: usize,
-    pipeline: Pipeline,
-    keys: Vec<BoundExpr>,
-    accumulators: Vec<Accumulator>,
-) -> Rows<'s> {
-    let results = match ColumnFold::detect(&pipeline, &keys, &accumulators) {
-        // One key column: the states are keyed by its value, not by a row of it.
-        Some(fold) if fold.key_columns.len() == 1 => {
-            let results = fold_table_columns(stream, table, probe, left_width, fold, ColumnFold::fold_one);
-            return gather_sorted(results, GATHER).map(|(key, values)| {
-                let mut row = Row::with_capacity(1 + values.len());
-                row.push(key);
-                values.iter().cloned().for_each(|v| row.push(v));
-                row
-            });
-        }
-        Some(fold) => fold_table_columns(stream, table, probe, left_width, fold, ColumnFold::fold),
-        None => {
-            let fold = RowFold::new(pipeline, keys, accumulators);
-            let aggregation = fold.aggregation.clone();
-            lookup_aggregate_into(
-                stream,
-                table,
-                TABLE_JOIN_AGGREGATE,
-                aggregation,
-                move |row: Row, diff, table, states| {
-                    probe.join(&row, table, &mut |joined, n| {
-                        fold.pipeline.run(joined, &mut |r| fold.fold(r, diff * n, states))
-                    })
-                },
-            )
-        }
-    };
-    gather_sorted(results, GATHER).map(|(key, values)| key.concat(&values))
-}
-
-/// A [`ColumnFold`] method folding a row, given by its columns, into states keyed by `K`.
-type ColumnFoldFn<K> =
-    for<'v> fn(&ColumnFold, &dyn Fn(usize) -> &'v Value, isize, &mut PartialStates<K, States>);
-
-/// The name of the fused join and aggregation in the dataflow.
-const TABLE_JOIN_AGGREGATE: &str = "Aggregate over a table join";
-
-/// The column fold of a stream joined with a table (see [`aggregate_over_table`]), keyed by
-/// `K` and folded by `fold`: each column is read from the stream row or from the table row it
-/// matched, and a LEFT join's unmatched row reads nulls for the table's columns.
-fn fold_table_columns<'s, K: differential_dataflow::ExchangeData + Hash>(
-    stream: Rows<'s>,
-    table: differential_dataflow::collection::VecCollection<'s, u64, (JoinKey, Kept), isize>,
-    probe: TableProbe,
-    left_width: usize,
-    columns: ColumnFold,
-    fold: ColumnFoldFn<K>,
-) -> differential_dataflow::collection::VecCollection<'s, u64, (K, Row), isize> {
-    let aggregation = columns.aggregation.clone();
-    lookup_aggregate_into(
-        stream,
-        table,
-        TABLE_JOIN_AGGREGATE,
-        aggregation,
-        move |row: Row, diff, table, states| {
-            let matches = probe.matches(&row, table);
-            for (kept, n) in matches {
-                let column = |i: usize| match i.checked_sub(left_width) {
-                    None => row.get(i).unwrap_or(&NULL),
-                    Some(j) => kept.get(j).unwrap_or(&NULL),
-                };
-                fold(&columns, &column, diff * n, states);
-            }
-            if matches.is_empty() && probe.keeps_unmatched() {
-                let column = |i: usize| {
-                    if i < left_width {
-                        row.get(i).unwrap_or(&NULL)
-                    } else {
-                        &NULL
-                    }
-                };
-                fold(&columns, &column, diff, states);
-            }
-        },
-    )
-}
-
-/// The null a column fold reads for a missing column (a LEFT join's padding).
-static NULL: Value = Value::Null;
-
-/// The fold of rows that are never built: keys and aggregate arguments are plain columns, read
-/// through a function from column position to value (a stream row and the table row it joined).
-struct ColumnFold {
-    key_columns: Vec<usize>,
-    /// Each aggregate's argument column (`None` for `count(*)`).
-    argument_columns: Vec<Option<usize>>,
-    aggregation: RowAggregation,
-}
-
-impl ColumnFold {
-    /// The column fold of an aggregation with no per-row steps whose keys and arguments are all
-    /// columns.
-    fn detect(pipeline: &Pipeline, keys: &[BoundExpr], accumulators: &[Accumulator]) -> Option<Self> {
-        let column = |e: &BoundExpr| match e {
-            BoundExpr::Column(i) => Some(*i),
-            _ => None,
-        };
-        if !pipeline.is_empty() {
-            return None;
-        }
-        let key_columns = keys.iter().map(column).collect::<Option<Vec<_>>>()?;
-        let argument_columns = accumulators
-            .iter()
-            .map(|a| match a.argument() {
-                None => Some(None),
-                Some(e) => column(e).map(Some),
-            })
-            .collect::<Option<Vec<_>>>()?;
-        Some(ColumnFold {
-            key_columns,
-            argument_columns,
-            aggregation: RowAggregation {
-                accumulators: accumulators.into(),
-            },
-        })
-    }
-
-    /// Folds the row whose columns `column` gives, present `diff` times, into its key's state.
-    fn fold<'v>(
-        &self,
-        column: &dyn Fn(usize) -> &'v Value,
-        diff: isize,
-        states: &mut PartialStates<Row, States>,
-    ) {
-        match self.key_columns.as_slice() {
-            [one] => {
-                let key = std::slice::from_ref(column(*one));
-                match states.get_mut(key) {
-                    Some(state) => self.update(state, column, diff),
-                    None => {
-                        let mut state = self.aggregation.init();
-                        self.update(&mut state, column, diff);
-                        states.insert(key.iter().cloned().collect(), state);
-                    }
-                }
-            }
-            several => {
-                let key: Row = several.iter().map(|&i| column(i).clone()).collect();
-                let state = states.entry(key).or_insert_with(|| self.aggregation.init());
-                self.update(state, column, diff)
-            }
-        }
-    }
-
-    /// As [`fold`](Self::fold) for a key of one column, the states keyed by its value.
-    fn fold_one<'v>(
-        &self,
-        column: &dyn Fn(usize) -> &'v Value,
-        diff: isize,
-        states: &mut PartialStates<Value, States>,
-    ) {
-        let key = column(self.key_columns[0]);
-        match states.get_mut(key) {
-            Some(state) => self.update(state, column, diff),
-            None => {
-                let mut state = self.aggregation.init();
-                self.update(&mut state, column, diff);
-                states.insert(key.clone(), state);
-            }
-        }
-    }
-
-    /// Folds the argument columns into a key's states.
-    fn update<'v>(&self, state: &mut States, column: &dyn Fn(usize) -> &'v Value, diff: isize) {
-        for ((acc, state), argument) in self
-            .aggregation
-            .accumulators
-            .iter()
-            .zip(state.iter_mut())
-            .zip(&self.argument_columns)
-        {
-            acc.update(state, argument.map_or(&NULL, column), diff);
-        }
-    }
-}
-
 /// The aggregation of an input that can retract: key and argument rows for differential's
 /// general `reduce`.
 fn retractable<'s>(
@@ -385,15 +187,15 @@ fn keys_are_the_row(keys: &[BoundExpr]) -> bool {
 /// into its key's state. The aggregates' arguments are evaluated over the row (a column is
 /// borrowed) rather than collected into an argument row, and a key that is one expression is
 /// looked up as a borrowed slice, so a key row is only built for a key new in the epoch.
-struct RowFold {
-    pipeline: Pipeline,
+pub(super) struct RowFold {
+    pub(super) pipeline: Pipeline,
     keys: Vec<BoundExpr>,
-    aggregation: RowAggregation,
+    pub(super) aggregation: RowAggregation,
     row_is_key: bool,
 }
 
 impl RowFold {
-    fn new(pipeline: Pipeline, keys: Vec<BoundExpr>, accumulators: Vec<Accumulator>) -> Self {
+    pub(super) fn new(pipeline: Pipeline, keys: Vec<BoundExpr>, accumulators: Vec<Accumulator>) -> Self {
         RowFold {
             pipeline,
             row_is_key: keys_are_the_row(&keys),
@@ -414,7 +216,7 @@ impl RowFold {
     }
 
     /// Folds one row out of the pipeline into its key's state.
-    fn fold(&self, row: Row, diff: isize, states: &mut PartialStates<Row, States>) {
+    pub(super) fn fold(&self, row: Row, diff: isize, states: &mut PartialStates<Row, States>) {
         if self.row_is_key && row.len() == self.keys.len() {
             return self.fold_as_key(row, diff, states);
         }

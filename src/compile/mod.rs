@@ -9,6 +9,7 @@ mod aggregate;
 mod describe;
 mod join;
 mod pipeline;
+mod table_aggregate;
 mod upsert;
 
 pub use describe::describe;
@@ -141,23 +142,16 @@ pub fn compile<'s>(plan: &LogicalPlan, scope: Scope<'s, u64>, compiled: &mut Com
             } = base
             {
                 if input.is_append_only() && broadcasts(right, compiled.broadcast_threshold) {
-                    let probe =
-                        join::TableProbe::new(left_keys.clone(), join::TableJoin::new(*kind, right_columns));
-                    let stream = compile(left, scope, compiled);
-                    let table = join::probe_table(
-                        compile(right, scope, compiled),
-                        right_keys.clone(),
-                        right_columns.clone(),
-                    );
-                    return aggregate::aggregate_over_table(
-                        stream,
-                        table,
-                        probe,
-                        left.schema().len(),
-                        pipeline,
-                        keys.clone(),
-                        accumulators,
-                    );
+                    let join = table_aggregate::TableJoinInput {
+                        stream: compile(left, scope, compiled),
+                        left_width: left.schema().len(),
+                        table: compile(right, scope, compiled),
+                        kind: *kind,
+                        left_keys: left_keys.clone(),
+                        right_keys: right_keys.clone(),
+                        right_columns: right_columns.clone(),
+                    };
+                    return table_aggregate::aggregate_over_table(join, pipeline, keys.clone(), accumulators);
                 }
             }
             let (rows, watermark) = compile_dropping_late(base, scope, compiled);

@@ -1,0 +1,467 @@
+//! An aggregation over an append-only stream joined with a static table, fused into one
+//! operator: every worker holds the whole table, probes its own stream rows in it and folds
+//! what they join with straight into its partial states, so no stream row is exchanged or
+//! rebuilt between the join and the aggregation (see
+//! [`lookup_aggregate_into`](tidewater_operators::lookup_aggregate_into)).
+//!
+//! The fold is chosen by the query's shape, cheapest first:
+//! - grouped by one column of the table (`GROUP BY country` of the user a transaction is
+//!   looked up by), with plain column arguments: the group's value and its hash are computed
+//!   once per table row, when the table loads, so a stream row costs one probe of the table and
+//!   one probe of the states by a precomputed hash ([`GroupedByTable`]);
+//! - keys and arguments that are plain columns: each column is read from the stream row or from
+//!   the table row it matched, and no joined row is built ([`ColumnFold`]);
+//! - otherwise the joined rows are built and run through the aggregation's row pipeline.
+
+use std::hash::{BuildHasher, Hash, Hasher};
+use std::sync::Arc;
+
+use differential_dataflow::collection::VecCollection;
+use serde::{Deserialize, Serialize};
+use tidewater_operators::{gather_sorted, lookup_aggregate_into, Aggregation, PartialStates, TableRows};
+
+use super::aggregate::{RowAggregation, RowFold, States, GATHER};
+use super::join::{probe_table, JoinKey, Kept, TableJoin, TableProbe};
+use super::pipeline::Pipeline;
+use super::Rows;
+use crate::data::{Row, Value};
+use crate::expr::{Accumulator, BoundExpr};
+use crate::plan::JoinKind;
+
+/// The name of the fused join and aggregation in the dataflow.
+const TABLE_JOIN_AGGREGATE: &str = "Aggregate over a table join";
+
+/// A stream's join with a static table, as the fused aggregation above it needs it.
+pub(super) struct TableJoinInput<'s> {
+    /// The stream side (the join's left).
+    pub(super) stream: Rows<'s>,
+    /// The stream rows' width: the joined row's columns from here on are the table's.
+    pub(super) left_width: usize,
+    /// The table side, static.
+    pub(super) table: Rows<'s>,
+    pub(super) kind: JoinKind,
+    pub(super) left_keys: Vec<BoundExpr>,
+    pub(super) right_keys: Vec<BoundExpr>,
+    /// The table's columns that the joined row keeps, in order.
+    pub(super) right_columns: Vec<usize>,
+}
+
+/// Groups the rows of `join`, through `pipeline`, by `keys` and computes `accumulators`;
+/// output rows are the keys followed by the aggregate values (see the
+/// [module documentation](self) for how).
+pub(super) fn aggregate_over_table<'s>(
+    join: TableJoinInput<'s>,
+    pipeline: Pipeline,
+    keys: Vec<BoundExpr>,
+    accumulators: Vec<Accumulator>,
+) -> Rows<'s> {
+    let Some(columns) = ColumnFold::detect(&pipeline, &keys, &accumulators) else {
+        return fold_joined_rows(join, pipeline, keys, accumulators);
+    };
+    if let Some(grouped) = GroupedByTable::detect(&join, &columns) {
+        return grouped.aggregate(join, columns);
+    }
+    let TableJoinInput {
+        stream,
+        left_width,
+        table,
+        kind,
+        left_keys,
+        right_keys,
+        right_columns,
+    } = join;
+    let probe = TableProbe::new(left_keys, TableJoin::new(kind, &right_columns));
+    let table = probe_table(table, right_keys, right_columns);
+    if columns.key_columns.len() == 1 {
+        // One key column: the states are keyed by its value, not by a row of it.
+        let results = fold_table_columns(stream, table, probe, left_width, columns, ColumnFold::fold_one);
+        return gather_sorted(results, GATHER).map(|(key, values)| prepend(key, &values));
+    }
+    let results = fold_table_columns(stream, table, probe, left_width, columns, ColumnFold::fold);
+    gather_sorted(results, GATHER).map(|(key, values)| key.concat(&values))
+}
+
+/// The output row of a one-column key: the key followed by the aggregate values.
+fn prepend(key: Value, values: &Row) -> Row {
+    let mut row = Row::with_capacity(1 + values.len());
+    row.push(key);
+    values.iter().cloned().for_each(|v| row.push(v));
+    row
+}
+
+/// The general fused fold: each stream row is joined with its matches and the joined rows run
+/// through `pipeline` into their keys' states.
+fn fold_joined_rows<'s>(
+    join: TableJoinInput<'s>,
+    pipeline: Pipeline,
+    keys: Vec<BoundExpr>,
+    accumulators: Vec<Accumulator>,
+) -> Rows<'s> {
+    let probe = TableProbe::new(join.left_keys, TableJoin::new(join.kind, &join.right_columns));
+    let table = probe_table(join.table, join.right_keys, join.right_columns);
+    let fold = RowFold::new(pipeline, keys, accumulators);
+    let aggregation = fold.aggregation.clone();
+    let results = lookup_aggregate_into(
+        join.stream,
+        table,
+        TABLE_JOIN_AGGREGATE,
+        aggregation,
+        move |row: Row, diff, table, states| {
+            probe.join(&row, table, &mut |joined, n| {
+                fold.pipeline.run(joined, &mut |r| fold.fold(r, diff * n, states))
+            })
+        },
+    );
+    gather_sorted(results, GATHER).map(|(key, values)| key.concat(&values))
+}
+
+/// A [`ColumnFold`] method folding a row, given by its columns, into states keyed by `K`.
+type ColumnFoldFn<K> =
+    for<'v> fn(&ColumnFold, &dyn Fn(usize) -> &'v Value, isize, &mut PartialStates<K, States>);
+
+/// The column fold of a stream joined with a table (see [`aggregate_over_table`]), keyed by
+/// `K` and folded by `fold`: each column is read from the stream row or from the table row it
+/// matched, and a LEFT join's unmatched row reads nulls for the table's columns.
+fn fold_table_columns<'s, K: differential_dataflow::ExchangeData + Hash>(
+    stream: Rows<'s>,
+    table: VecCollection<'s, u64, (JoinKey, Kept), isize>,
+    probe: TableProbe,
+    left_width: usize,
+    columns: ColumnFold,
+    fold: ColumnFoldFn<K>,
+) -> VecCollection<'s, u64, (K, Row), isize> {
+    let aggregation = columns.aggregation.clone();
+    lookup_aggregate_into(
+        stream,
+        table,
+        TABLE_JOIN_AGGREGATE,
+        aggregation,
+        move |row: Row, diff, table, states| {
+            let matches = probe.matches(&row, table);
+            for (kept, n) in matches {
+                let column = |i: usize| joined_column(&row, kept, left_width, i);
+                fold(&columns, &column, diff * n, states);
+            }
+            if matches.is_empty() && probe.keeps_unmatched() {
+                let column = |i: usize| joined_column(&row, &[], left_width, i);
+                fold(&columns, &column, diff, states);
+            }
+        },
+    )
+}
+
+/// Column `i` of the row `stream` joined with the table's kept columns `kept` (empty, so all
+/// null, for a LEFT join's unmatched row).
+fn joined_column<'v>(stream: &'v [Value], kept: &'v [Value], left_width: usize, i: usize) -> &'v Value {
+    match i.checked_sub(left_width) {
+        None => stream.get(i).unwrap_or(&NULL),
+        Some(j) => kept.get(j).unwrap_or(&NULL),
+    }
+}
+
+/// The null a column fold reads for a missing column (a LEFT join's padding).
+static NULL: Value = Value::Null;
+
+/// The fold of rows that are never built: keys and aggregate arguments are plain columns, read
+/// through a function from column position to value (a stream row and the table row it joined).
+struct ColumnFold {
+    key_columns: Vec<usize>,
+    /// Each aggregate's argument column (`None` for `count(*)`).
+    argument_columns: Vec<Option<usize>>,
+    aggregation: RowAggregation,
+}
+
+impl ColumnFold {
+    /// The column fold of an aggregation with no per-row steps whose keys and arguments are all
+    /// columns.
+    fn detect(pipeline: &Pipeline, keys: &[BoundExpr], accumulators: &[Accumulator]) -> Option<Self> {
+        let column = |e: &BoundExpr| match e {
+            BoundExpr::Column(i) => Some(*i),
+            _ => None,
+        };
+        if !pipeline.is_empty() {
+            return None;
+        }
+        let key_columns = keys.iter().map(column).collect::<Option<Vec<_>>>()?;
+        let argument_columns = accumulators
+            .iter()
+            .map(|a| match a.argument() {
+                None => Some(None),
+                Some(e) => column(e).map(Some),
+            })
+            .collect::<Option<Vec<_>>>()?;
+        Some(ColumnFold {
+            key_columns,
+            argument_columns,
+            aggregation: RowAggregation {
+                accumulators: accumulators.into(),
+            },
+        })
+    }
+
+    /// Folds the row whose columns `column` gives, present `diff` times, into the state of its
+    /// key (a row of the key columns).
+    fn fold<'v>(
+        &self,
+        column: &dyn Fn(usize) -> &'v Value,
+        diff: isize,
+        states: &mut PartialStates<Row, States>,
+    ) {
+        let key: Row = self.key_columns.iter().map(|&i| column(i).clone()).collect();
+        let state = states.entry(key).or_insert_with(|| self.aggregation.init());
+        self.update(state, column, diff)
+    }
+
+    /// As [`fold`](Self::fold) for a key of one column, the states keyed by its value.
+    fn fold_one<'v>(
+        &self,
+        column: &dyn Fn(usize) -> &'v Value,
+        diff: isize,
+        states: &mut PartialStates<Value, States>,
+    ) {
+        let key = column(self.key_columns[0]);
+        match states.get_mut(key) {
+            Some(state) => self.update(state, column, diff),
+            None => {
+                let mut state = self.aggregation.init();
+                self.update(&mut state, column, diff);
+                states.insert(key.clone(), state);
+            }
+        }
+    }
+
+    /// Folds the argument columns into a key's states.
+    fn update<'v>(&self, state: &mut States, column: impl Fn(usize) -> &'v Value, diff: isize) {
+        for ((acc, state), argument) in self
+            .aggregation
+            .accumulators
+            .iter()
+            .zip(state.iter_mut())
+            .zip(&self.argument_columns)
+        {
+            acc.update(state, argument.map_or(&NULL, &column), diff);
+        }
+    }
+}
+
+/// The fold of a join grouped by one column of the table, on one key column: the group of a
+/// stream row is a function of the table row it matches, so it is worked out, hashed and
+/// shared, once, when the table loads. A stream row then costs a probe of the table by its
+/// key's value and a probe of the states by a hash already known, whose key compares equal by
+/// pointer.
+struct GroupedByTable {
+    /// The stream row's join key column.
+    left_key: usize,
+    /// The grouping column, among the table's kept columns.
+    group_column: usize,
+    /// Whether an aggregate reads a column of the table: if none does, a table row keeps only
+    /// its group, so the table's entries stay small.
+    keeps_columns: bool,
+    /// The group of a LEFT join's unmatched rows: null.
+    null_group: Group,
+}
+
+/// A group's value, hashed once and shared by all the table rows of the group (an `Arc` of an
+/// `Eq` type compares equal by pointer before it compares values).
+type Group = Arc<HashedValue>;
+
+/// What a table row brings to the fold: its group, and the columns the aggregates read (none
+/// unless an aggregate reads the table). Rows that bring the same are shared.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+struct GroupedRow {
+    group: Group,
+    kept: Kept,
+}
+
+/// A table's rows by their join key's value.
+type GroupedTable<'s> = VecCollection<'s, u64, (Value, Arc<GroupedRow>), isize>;
+
+impl GroupedByTable {
+    fn detect(join: &TableJoinInput<'_>, columns: &ColumnFold) -> Option<Self> {
+        let ([BoundExpr::Column(left_key)], [_]) = (join.left_keys.as_slice(), join.right_keys.as_slice())
+        else {
+            return None;
+        };
+        let [key] = columns.key_columns.as_slice() else {
+            return None;
+        };
+        let group_column = key.checked_sub(join.left_width)?;
+        let keeps_columns = columns
+            .argument_columns
+            .iter()
+            .flatten()
+            .any(|&i| i >= join.left_width);
+        (group_column < join.right_columns.len()).then(|| GroupedByTable {
+            left_key: *left_key,
+            group_column,
+            keeps_columns,
+            null_group: Arc::new(HashedValue::new(Value::Null)),
+        })
+    }
+
+    /// The table keyed by its join key, each row with its group (rows whose key is null match
+    /// nothing and are left out, as in SQL).
+    fn table<'s>(
+        &self,
+        table: Rows<'s>,
+        right_key: BoundExpr,
+        right_columns: Vec<usize>,
+    ) -> GroupedTable<'s> {
+        let group_column = right_columns[self.group_column];
+        let keeps_columns = self.keeps_columns;
+        let mut groups: foldhash::HashMap<Value, Group> = Default::default();
+        let mut shared: foldhash::HashSet<Arc<GroupedRow>> = Default::default();
+        table.flat_map(move |row| {
+            let key = right_key.eval(&row);
+            if key.is_null() {
+                return None;
+            }
+            let value = row.get(group_column).cloned().unwrap_or(Value::Null);
+            let group = match groups.get(&value) {
+                Some(group) => group.clone(),
+                None => {
+                    let group = Arc::new(HashedValue::new(value.clone()));
+                    groups.insert(value, group.clone());
+                    group
+                }
+            };
+            let kept: Kept = if keeps_columns {
+                right_columns
+                    .iter()
+                    .map(|&i| row.get(i).cloned().unwrap_or(Value::Null))
+                    .collect()
+            } else {
+                Kept::new()
+            };
+            let grouped = GroupedRow { group, kept };
+            let grouped = match shared.get(&grouped) {
+                Some(known) => known.clone(),
+                None => {
+                    let grouped = Arc::new(grouped);
+                    shared.insert(grouped.clone());
+                    grouped
+                }
+            };
+            Some((key, grouped))
+        })
+    }
+
+    fn aggregate<'s>(self, join: TableJoinInput<'s>, columns: ColumnFold) -> Rows<'s> {
+        let TableJoinInput {
+            stream,
+            left_width,
+            table,
+            kind,
+            mut right_keys,
+            right_columns,
+            ..
+        } = join;
+        let table = self.table(table, right_keys.remove(0), right_columns);
+        let keeps_unmatched = kind == JoinKind::Left;
+        let aggregation = columns.aggregation.clone();
+        let results = lookup_aggregate_into(
+            stream,
+            table,
+            TABLE_JOIN_AGGREGATE,
+            aggregation,
+            move |row: Row, diff, table: &TableRows<Value, Arc<GroupedRow>>, states| {
+                let matches = match row.get(self.left_key) {
+                    Some(key) if !key.is_null() => table.get(key),
+                    _ => &[],
+                };
+                for (grouped, n) in matches {
+                    let column = |i: usize| joined_column(&row, &grouped.kept, left_width, i);
+                    fold_into(&columns, states, &grouped.group, column, diff * n);
+                }
+                if matches.is_empty() && keeps_unmatched {
+                    let column = |i: usize| joined_column(&row, &[], left_width, i);
+                    fold_into(&columns, states, &self.null_group, column, diff);
+                }
+            },
+        );
+        gather_sorted(results, GATHER).map(|(group, values)| prepend(group.value.clone(), &values))
+    }
+}
+
+/// Folds the row whose columns `column` gives into the states of `group`.
+fn fold_into<'v>(
+    columns: &ColumnFold,
+    states: &mut PartialStates<Group, States>,
+    group: &Group,
+    column: impl Fn(usize) -> &'v Value,
+    diff: isize,
+) {
+    match states.get_mut(group) {
+        Some(state) => columns.update(state, column, diff),
+        None => {
+            let mut state = columns.aggregation.init();
+            columns.update(&mut state, column, diff);
+            states.insert(group.clone(), state);
+        }
+    }
+}
+
+/// A value with its hash worked out once, where it is made: a hash map keyed by it hashes
+/// eight bytes and compares the hashes before the values. The hash is seeded with a fixed
+/// seed, so it is the same on every worker and in every process (the partial states are
+/// exchanged by it). Ordered by the value alone, as the output is.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+struct HashedValue {
+    hash: u64,
+    value: Value,
+}
+
+impl HashedValue {
+    fn new(value: Value) -> Self {
+        let hash = foldhash::fast::FixedState::default().hash_one(&value);
+        HashedValue { hash, value }
+    }
+}
+
+impl PartialEq for HashedValue {
+    fn eq(&self, other: &Self) -> bool {
+        self.hash == other.hash && self.value == other.value
+    }
+}
+
+impl Eq for HashedValue {}
+
+impl Hash for HashedValue {
+    fn hash<H: Hasher>(&self, state: &mut H) {
+        state.write_u64(self.hash)
+    }
+}
+
+impl Ord for HashedValue {
+    fn cmp(&self, other: &Self) -> std::cmp::Ordering {
+        self.value.cmp(&other.value)
+    }
+}
+
+impl PartialOrd for HashedValue {
+    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn hashed_values_are_equal_exactly_when_their_values_are() {
+        let a = HashedValue::new(Value::str("NO"));
+        assert_eq!(a, HashedValue::new(Value::str("NO")));
+        assert_ne!(a, HashedValue::new(Value::str("SE")));
+        // Equal values hash equally even when built from different representations.
+        assert_eq!(
+            HashedValue::new(Value::Float(-0.0)),
+            HashedValue::new(Value::Float(0.0))
+        );
+        assert_eq!(
+            a.cmp(&HashedValue::new(Value::str("SE"))),
+            std::cmp::Ordering::Less,
+            "ordered by value, not by hash"
+        );
+    }
+}
