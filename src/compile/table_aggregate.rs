@@ -219,15 +219,7 @@ impl ColumnFold {
         diff: isize,
         states: &mut PartialStates<Value, States>,
     ) {
-        let key = column(self.key_columns[0]);
-        match states.get_mut(key) {
-            Some(state) => self.update(state, column, diff),
-            None => {
-                let mut state = self.aggregation.init();
-                self.update(&mut state, column, diff);
-                states.insert(key.clone(), state);
-            }
-        }
+        fold_into(self, states, column(self.key_columns[0]), column, diff)
     }
 
     /// Folds the argument columns into a key's states.
@@ -383,20 +375,24 @@ impl GroupedByTable {
     }
 }
 
-/// Folds the row whose columns `column` gives into the states of `group`.
-fn fold_into<'v>(
+/// Folds the row whose columns `column` gives into the states of `key`; an owned key and a
+/// new state are made only for a key new in the epoch.
+fn fold_into<'v, K, Q>(
     columns: &ColumnFold,
-    states: &mut PartialStates<Group, States>,
-    group: &Group,
+    states: &mut PartialStates<K, States>,
+    key: &Q,
     column: impl Fn(usize) -> &'v Value,
     diff: isize,
-) {
-    match states.get_mut(group) {
+) where
+    K: std::borrow::Borrow<Q> + Hash + Eq,
+    Q: ToOwned<Owned = K> + Hash + Eq + ?Sized,
+{
+    match states.get_mut(key) {
         Some(state) => columns.update(state, column, diff),
         None => {
             let mut state = columns.aggregation.init();
             columns.update(&mut state, column, diff);
-            states.insert(group.clone(), state);
+            states.insert(key.to_owned(), state);
         }
     }
 }
