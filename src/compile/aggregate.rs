@@ -116,13 +116,7 @@ pub(crate) fn aggregate_expiring<'s>(
     let expiry = tidewater_operators::Expiry {
         maxima,
         delay,
-        closes_at: Box::new(move |key: &Row| match key.get(window_key) {
-            Some(Value::Struct(window)) => match window.get(1) {
-                Some(Value::Timestamp(end)) => Some(*end),
-                _ => None,
-            },
-            _ => None,
-        }),
+        closes_at: Box::new(move |key: &Row| key.get(window_key).and_then(Value::window_end)),
     };
     let results = tidewater_operators::aggregate_append_only_expiring(
         rows,

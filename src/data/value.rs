@@ -101,6 +101,22 @@ impl Value {
         }
     }
 
+    /// A time window `[start, end)`, microseconds: the `struct<start, end>` of `window(..)`.
+    pub fn window(start: i64, end: i64) -> Self {
+        Value::Struct(vec![Value::Timestamp(start), Value::Timestamp(end)].into())
+    }
+
+    /// The end of the time window inside, if this is one (see [`Value::window`]).
+    pub fn window_end(&self) -> Option<i64> {
+        match self {
+            Value::Struct(fields) => match fields.get(1) {
+                Some(Value::Timestamp(end)) => Some(*end),
+                _ => None,
+            },
+            _ => None,
+        }
+    }
+
     /// The boolean inside, if this is a `Bool`.
     pub fn as_bool(&self) -> Option<bool> {
         match self {

@@ -35,7 +35,7 @@ impl BoundExpr {
             BoundExpr::Window(e, size) => match e.eval(row) {
                 Value::Timestamp(t) => {
                     let start = t - t.rem_euclid(*size);
-                    Value::Struct(vec![Value::Timestamp(start), Value::Timestamp(start + size)].into())
+                    Value::window(start, start + size)
                 }
                 _ => Value::Null,
             },
@@ -49,10 +49,8 @@ impl BoundExpr {
                         .take_while(|s| *s > t - size)
                         .collect();
                     starts.reverse();
-                    let windows: Vec<Value> = starts
-                        .into_iter()
-                        .map(|s| Value::Struct(vec![Value::Timestamp(s), Value::Timestamp(s + size)].into()))
-                        .collect();
+                    let windows: Vec<Value> =
+                        starts.into_iter().map(|s| Value::window(s, s + size)).collect();
                     Value::Array(windows.into())
                 }
                 _ => Value::Null,

@@ -653,13 +653,7 @@ impl QueryRun {
 
 /// The end of the window in column `column` of `row`, if it holds a window.
 fn window_end(row: &Row, column: usize) -> Option<i64> {
-    match row.get(column) {
-        Some(Value::Struct(fields)) => match fields.get(1) {
-            Some(Value::Timestamp(end)) => Some(*end),
-            _ => None,
-        },
-        _ => None,
-    }
+    row.get(column).and_then(Value::window_end)
 }
 
 /// A timestamp in microseconds as Spark's progress reports write it.
