@@ -66,7 +66,7 @@ impl DataFrame {
         format!(
             "== Logical plan ==\n{}\n== Dataflow (every worker) ==\n{}",
             self.plan,
-            crate::compile::describe(&self.plan, self.session.broadcast_threshold().ok().flatten())
+            crate::compile::describe(&self.plan, self.session.broadcast_threshold())
         )
     }
 

@@ -32,6 +32,8 @@ struct SessionInner {
     app_name: String,
     cluster: ClusterConfig,
     conf: BTreeMap<String, String>,
+    /// `spark.sql.autoBroadcastJoinThreshold`, parsed (and checked) when the session is built.
+    broadcast_threshold: Option<u64>,
     memory_tables: Mutex<HashMap<String, MemoryTable>>,
     /// Named DataFrames for SQL (streams, tables and temporary views).
     views: Mutex<HashMap<String, DataFrame>>,
@@ -65,9 +67,9 @@ impl Session {
     }
 
     /// The largest static table (bytes on disk) a join under an aggregation broadcasts; `None`
-    /// when broadcasting is off. Checked when the session was built.
-    pub(crate) fn broadcast_threshold(&self) -> Result<Option<u64>> {
-        conf::broadcast_threshold(self.conf(conf::AUTO_BROADCAST_JOIN_THRESHOLD))
+    /// when broadcasting is off.
+    pub(crate) fn broadcast_threshold(&self) -> Option<u64> {
+        self.inner.broadcast_threshold
     }
 
     /// Where queries run.
@@ -163,7 +165,7 @@ impl SessionBuilder {
             cluster.workers = parse_master(master)?;
         }
         cluster.addresses()?;
-        conf::broadcast_threshold(
+        let broadcast_threshold = conf::broadcast_threshold(
             self.conf
                 .get(conf::AUTO_BROADCAST_JOIN_THRESHOLD)
                 .map(String::as_str),
@@ -173,6 +175,7 @@ impl SessionBuilder {
                 app_name: self.app_name.unwrap_or_else(|| "tidewater".into()),
                 cluster,
                 conf: self.conf,
+                broadcast_threshold,
                 memory_tables: Mutex::default(),
                 views: Mutex::default(),
             }),

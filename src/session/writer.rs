@@ -148,7 +148,7 @@ impl DataStreamWriter {
             max_rows_per_epoch: self
                 .options
                 .parse_or("maxRowsPerTrigger", DEFAULT_MAX_ROWS_PER_EPOCH)?,
-            broadcast_threshold: self.df.session().broadcast_threshold()?,
+            broadcast_threshold: self.df.session().broadcast_threshold(),
         })
     }
 
