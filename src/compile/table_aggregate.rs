@@ -258,8 +258,8 @@ struct GroupedByTable {
 type Group = Arc<HashedValue>;
 
 /// What a table row brings to the fold: its group, and the columns the aggregates read (none
-/// unless an aggregate reads the table). Rows that bring the same are shared.
-#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+/// unless an aggregate reads the table; the rows of a group then share one).
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
 struct GroupedRow {
     group: Group,
     kept: Kept,
@@ -301,8 +301,9 @@ impl GroupedByTable {
     ) -> GroupedTable<'s> {
         let group_column = right_columns[self.group_column];
         let keeps_columns = self.keeps_columns;
-        let mut groups: foldhash::HashMap<Value, Group> = Default::default();
-        let mut shared: foldhash::HashSet<Arc<GroupedRow>> = Default::default();
+        // Each group's row without columns, made (and its value hashed) once per group: the
+        // whole of what a table row brings when no aggregate reads the table.
+        let mut groups: foldhash::HashMap<Value, Arc<GroupedRow>> = Default::default();
         table.flat_map(move |row| {
             let key = right_key.eval(&row);
             if key.is_null() {
@@ -312,29 +313,28 @@ impl GroupedByTable {
             let group = match groups.get(&value) {
                 Some(group) => group.clone(),
                 None => {
-                    let group = Arc::new(HashedValue::new(value.clone()));
+                    let group = Arc::new(GroupedRow {
+                        group: Arc::new(HashedValue::new(value.clone())),
+                        kept: Kept::new(),
+                    });
                     groups.insert(value, group.clone());
                     group
                 }
             };
-            let kept: Kept = if keeps_columns {
-                right_columns
-                    .iter()
-                    .map(|&i| row.get(i).cloned().unwrap_or(Value::Null))
-                    .collect()
-            } else {
-                Kept::new()
-            };
-            let grouped = GroupedRow { group, kept };
-            let grouped = match shared.get(&grouped) {
-                Some(known) => known.clone(),
-                None => {
-                    let grouped = Arc::new(grouped);
-                    shared.insert(grouped.clone());
-                    grouped
-                }
-            };
-            Some((key, grouped))
+            if !keeps_columns {
+                return Some((key, group));
+            }
+            let kept = right_columns
+                .iter()
+                .map(|&i| row.get(i).cloned().unwrap_or(Value::Null))
+                .collect();
+            Some((
+                key,
+                Arc::new(GroupedRow {
+                    group: group.group.clone(),
+                    kept,
+                }),
+            ))
         })
     }
 
