@@ -25,27 +25,20 @@ pub fn word_count(lines: &[String], lines_per_epoch: usize, workers: usize) -> a
         .select([explode(split(col("value"), " ")).alias("word")])?
         .group_by([col("word")])
         .count()?;
-    let digest = Arc::new(Mutex::new(Digest::default()));
-    let sink = digest.clone();
-    let started = Instant::now();
-    input.add_data(rows);
-    input.end();
-    let query = counts
-        .write_stream()
-        .output_mode("update")
-        .option("maxRowsPerTrigger", lines_per_epoch)
-        .foreach_batch(move |batch: &Batch<'_>| -> anyhow::Result<()> {
+    run_over_memory(
+        &input,
+        rows,
+        &counts,
+        "update",
+        lines_per_epoch,
+        |batch, digest| {
             let rows = batch.rows.iter().map(|r| {
                 let word = r[0].as_str().unwrap_or_default();
                 (word, r[1].as_i64().unwrap_or_default())
             });
-            sink.lock()
-                .map_err(|_| anyhow::anyhow!("digest lock"))?
-                .epoch(batch.id, rows);
-            Ok(())
-        })
-        .start()?;
-    finish_run(&query, started, &digest)
+            digest.epoch(batch.id, rows);
+        },
+    )
 }
 
 /// Runs the `join` workload through the public API with `workers` worker threads: the users
@@ -84,32 +77,47 @@ pub fn join_count(
         .join(&table, &["user_id"], "inner")?
         .group_by([col("country")])
         .agg([count(col("*")).alias("count"), sum(col("amount")).alias("sum")])?;
+    run_over_memory(&input, rows, &totals, "update", per_epoch, |batch, digest| {
+        let mut rows: Vec<(&str, i64, i64)> = batch
+            .rows
+            .iter()
+            .map(|r| {
+                let country = r[0].as_str().unwrap_or_default();
+                (
+                    country,
+                    r[1].as_i64().unwrap_or_default(),
+                    r[2].as_i64().unwrap_or_default(),
+                )
+            })
+            .collect();
+        rows.sort_unstable_by(|a, b| a.0.cmp(b.0));
+        digest.epoch_sums(batch.id, rows);
+    })
+}
+
+/// Runs `query`, whose source is `input`, over `rows` in output `mode`, `per_epoch` rows an
+/// epoch (`maxRowsPerTrigger`), and reports the run: the clock starts as the rows are handed to
+/// the source, and `record` writes each batch into the run's digest.
+pub(super) fn run_over_memory(
+    input: &MemoryStream,
+    rows: Vec<Row>,
+    query: &DataFrame,
+    mode: &str,
+    per_epoch: usize,
+    record: impl Fn(&Batch<'_>, &mut Digest) + Send + 'static,
+) -> anyhow::Result<EngineRun> {
     let digest = Arc::new(Mutex::new(Digest::default()));
     let sink = digest.clone();
     let started = Instant::now();
     input.add_data(rows);
     input.end();
-    let query = totals
+    let query = query
         .write_stream()
-        .output_mode("update")
+        .output_mode(mode)
         .option("maxRowsPerTrigger", per_epoch)
         .foreach_batch(move |batch: &Batch<'_>| -> anyhow::Result<()> {
-            let mut rows: Vec<(&str, i64, i64)> = batch
-                .rows
-                .iter()
-                .map(|r| {
-                    let country = r[0].as_str().unwrap_or_default();
-                    (
-                        country,
-                        r[1].as_i64().unwrap_or_default(),
-                        r[2].as_i64().unwrap_or_default(),
-                    )
-                })
-                .collect();
-            rows.sort_unstable_by(|a, b| a.0.cmp(b.0));
-            sink.lock()
-                .map_err(|_| anyhow::anyhow!("digest lock"))?
-                .epoch_sums(batch.id, rows);
+            let mut digest = sink.lock().map_err(|_| anyhow::anyhow!("digest lock"))?;
+            record(batch, &mut digest);
             Ok(())
         })
         .start()?;

@@ -9,7 +9,6 @@
 //! of an epoch is its `(key@window start, count)` rows sorted by label, digested per epoch.
 
 use std::collections::{BTreeMap, HashMap};
-use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
 use tidewater::prelude::*;
@@ -180,41 +179,27 @@ pub fn tidewater(events: &[Event], per_epoch: usize, workers: usize) -> anyhow::
         .iter()
         .map(|(key, ms)| Row::from(vec![Value::str(key), Value::Timestamp(ms * 1000)]))
         .collect();
-    let digest = Arc::new(Mutex::new(Digest::default()));
-    let sink = digest.clone();
-    let started = Instant::now();
-    input.add_data(rows);
-    input.end();
-    let query = counts
-        .write_stream()
-        .output_mode("append")
-        .option("maxRowsPerTrigger", per_epoch)
-        .foreach_batch(move |batch: &Batch<'_>| -> anyhow::Result<()> {
-            let mut rows: Vec<(String, i64)> = batch
-                .rows
-                .iter()
-                .map(|r| {
-                    let start = match &r[0] {
-                        Value::Struct(window) => match window.first() {
-                            Some(Value::Timestamp(micros)) => micros / 1000,
-                            _ => 0,
-                        },
+    super::tidewater::run_over_memory(&input, rows, &counts, "append", per_epoch, |batch, digest| {
+        let mut rows: Vec<(String, i64)> = batch
+            .rows
+            .iter()
+            .map(|r| {
+                let start = match &r[0] {
+                    Value::Struct(window) => match window.first() {
+                        Some(Value::Timestamp(micros)) => micros / 1000,
                         _ => 0,
-                    };
-                    (
-                        label(r[1].as_str().unwrap_or_default(), start),
-                        r[2].as_i64().unwrap_or_default(),
-                    )
-                })
-                .collect();
-            rows.sort_unstable();
-            sink.lock()
-                .map_err(|_| anyhow::anyhow!("digest lock"))?
-                .epoch(batch.id, rows);
-            Ok(())
-        })
-        .start()?;
-    super::tidewater::finish_run(&query, started, &digest)
+                    },
+                    _ => 0,
+                };
+                (
+                    label(r[1].as_str().unwrap_or_default(), start),
+                    r[2].as_i64().unwrap_or_default(),
+                )
+            })
+            .collect();
+        rows.sort_unstable();
+        digest.epoch(batch.id, rows);
+    })
 }
 
 /// `spark`: `bench/spark/windowed.py`, the same query in PySpark (`withWatermark`,
