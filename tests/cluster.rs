@@ -8,6 +8,7 @@ use std::time::Duration;
 
 use common::*;
 use tidewater::demo::TextServer;
+use tidewater::prelude::*;
 
 fn demo_command(port: u16, extra: &[String]) -> Command {
     let mut command = Command::new(env!("CARGO_BIN_EXE_tidewater"));
@@ -192,4 +193,56 @@ fn a_table_join_under_an_aggregation_matches_the_reference_on_two_processes() {
     succeed(second, "process 1");
     assert_eq!(last_console_table(&first), expected, "two processes");
     assert_eq!(first.matches("Batch: ").count(), 4, "8 files, 2 per epoch");
+}
+
+/// A `MemoryStream` lives in one process's memory: across two processes, only the workers of
+/// the leader's process read it (each its share of an epoch), and what the other process's
+/// stream holds is never read. Both processes run in this test, as two sessions.
+#[test]
+fn a_memory_stream_is_read_by_the_workers_of_the_process_that_holds_it() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let hostfile = dir.path().join("hosts.txt");
+    std::fs::write(
+        &hostfile,
+        format!("127.0.0.1:{}\n127.0.0.1:{}\n", free_port(), free_port()),
+    )
+    .expect("hostfile");
+    let lines = word_lines(17, 900);
+    let run = |process: usize, lines: Vec<String>| {
+        let hostfile = hostfile.clone();
+        std::thread::spawn(move || -> Result<Vec<BatchRows>> {
+            let spark = Session::builder()
+                .workers(2)
+                .processes(2)
+                .process(process)
+                .hostfile(hostfile)
+                .get_or_create()?;
+            let input = MemoryStream::new(Schema::new([Field::new("value", DataType::String)]));
+            input.add_data(lines.iter().map(|l| row![l.as_str()]));
+            input.end();
+            let counts = spark
+                .read_stream()
+                .memory(&input)
+                .select([explode(split(col("value"), " ")).alias("word")])?
+                .group_by([col("word")])
+                .count()?;
+            let collected = Collected::default();
+            let query = collected
+                .attach(counts.write_stream().output_mode("complete"))
+                .option("maxRowsPerTrigger", 250)
+                .start()?;
+            await_within(&query, "the memory stream query")?;
+            Ok(collected.batches())
+        })
+    };
+    // Process 1's stream holds other lines: a worker there that read its own stream would
+    // count words that process 0's stream does not have.
+    let second = run(1, word_lines(99, 500));
+    let first = run(0, lines.clone());
+    let batches = first.join().expect("process 0").expect("process 0 runs");
+    let others = second.join().expect("process 1").expect("process 1 runs");
+    assert!(others.is_empty(), "process 1 writes no output");
+    assert_eq!(batches.len(), 4, "900 lines, 250 an epoch");
+    let last = &batches.last().expect("a batch").1;
+    assert_eq!(counts_of(last), reference_counts(&lines));
 }

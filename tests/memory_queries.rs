@@ -61,7 +61,8 @@ fn append_mode_filter_and_with_column_emit_each_match_once() {
 
 #[test]
 fn aggregates_per_key_follow_spark_and_update_per_epoch() {
-    for workers in [1, 2] {
+    // Three workers split an epoch of three rows one each, four leave one without a share.
+    for workers in [1, 2, 3, 4] {
         let input = MemoryStream::new(sales_schema());
         let spark = session(workers);
         let stats = spark

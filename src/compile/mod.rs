@@ -8,11 +8,13 @@
 mod aggregate;
 mod describe;
 mod join;
+mod local_rows;
 mod pipeline;
 mod table_aggregate;
 mod upsert;
 
 pub use describe::describe;
+pub(crate) use local_rows::deal_shares;
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -78,6 +80,9 @@ pub fn compile<'s>(plan: &LogicalPlan, scope: Scope<'s, u64>, compiled: &mut Com
         LogicalPlan::Source { id, source, .. } => {
             let (session, records) = scope.new_collection::<Row, isize>();
             compiled.inputs.insert(*id, session);
+            if let Some(rows) = source.local_rows() {
+                return local_rows::read_local(records, rows, scope.peers());
+            }
             match source.partition_reader() {
                 None => spread(records, scope.peers()),
                 Some(reader) => {

@@ -12,6 +12,7 @@ use differential_dataflow::Hashable;
 use timely::dataflow::operators::Exchange;
 use timely::dataflow::Scope;
 
+use super::local_rows::read_local_with;
 use super::pipeline::Pipeline;
 use super::{compile, spread, Compiled, Rows};
 use crate::connectors::{PartitionReader, SourceEvent};
@@ -19,7 +20,8 @@ use crate::data::{Row, Value};
 use crate::plan::LogicalPlan;
 
 /// Where a row stands in its source's order: `(record, line)`. For sources fed by the leader
-/// the record is the row's position in the feed and the line is 0; for files the record is the
+/// the record is the row's position in the feed and the line is 0 (for sources held in memory,
+/// the row's offset); for files the record is the
 /// file's position in the listing and the line the row's position in the file.
 type Order = (u64, u64);
 
@@ -59,6 +61,12 @@ fn ordered<'s>(plan: &LogicalPlan, scope: Scope<'s, u64>, compiled: &mut Compile
         LogicalPlan::Source { id, source, .. } => {
             let (session, records) = scope.new_collection::<Row, isize>();
             compiled.inputs.insert(*id, session);
+            if let Some(rows) = source.local_rows() {
+                // A row's offset in the source is its place in the source's order.
+                return read_local_with(records, rows, scope.peers(), |offset, row| {
+                    ((offset, 0), row.clone())
+                });
+            }
             // Only the leader feeds the input, in the order its reader handed the records
             // over, and nothing reorders them before this counter.
             let mut next = 0u64;

@@ -19,6 +19,7 @@ pub mod rate;
 pub mod socket;
 
 use std::fmt;
+use std::ops::Range;
 use std::sync::Arc;
 use std::thread::Thread;
 use std::time::Instant;
@@ -119,6 +120,15 @@ pub trait Source: Send + Sync + fmt::Debug {
         None
     }
 
+    /// For sources whose rows sit in this process's memory ([`MemoryStream`](memory::MemoryStream)):
+    /// the rows by offset. The leader then claims rows by count ([`SourceReader::claim`]) instead
+    /// of polling them, and each worker of the leader's process copies its share of an epoch's
+    /// rows straight into the dataflow: no row passes through the leader's buffers, and the
+    /// copying runs on every local worker at once.
+    fn local_rows(&self) -> Option<Arc<dyn LocalRows>> {
+        None
+    }
+
     /// True for static tables: read once and whole in the first epoch, never again.
     fn is_static(&self) -> bool {
         false
@@ -141,6 +151,14 @@ pub trait PartitionReader: Send + Sync + fmt::Debug {
     /// Appends the item's rows to `rows`, and what happened (rows read, records skipped,
     /// failures) to `events`, tagged with `source`.
     fn read(&self, item: &Row, source: usize, rows: &mut Vec<Row>, events: &mut Vec<SourceEvent>);
+}
+
+/// Rows held in memory by offset (the first row added is offset 0), readable from any worker
+/// thread of the process that holds them (see [`Source::local_rows`]).
+pub trait LocalRows: Send + Sync + fmt::Debug {
+    /// Calls `f` with the rows at the offsets `range`, in order, in one or more slices. Offsets
+    /// past the rows added so far are left out.
+    fn for_each_slice(&self, range: Range<u64>, f: &mut dyn FnMut(&[Row]));
 }
 
 /// What reading work items reports back to the leader (these travel through the dataflow, so
@@ -179,6 +197,17 @@ pub enum SourceEvent {
 pub trait SourceReader {
     /// Moves up to `max` available rows into `out` without blocking.
     fn poll(&mut self, out: &mut Vec<Row>, max: usize) -> Result<ReadStatus, SourceError>;
+
+    /// For a source with [`Source::local_rows`]: claims up to `max` of the rows available next,
+    /// by count, without copying them (the workers read them by offset), and returns how many.
+    /// Other readers hand rows over with [`poll`](Self::poll) and fail here.
+    fn claim(&mut self, max: usize) -> Result<(usize, ReadStatus), SourceError> {
+        let _ = max;
+        Err(SourceError::Read {
+            source_name: "source".into(),
+            reason: "it hands rows over by value, not by offset".into(),
+        })
+    }
 
     /// For `Trigger::AvailableNow`: from now on, end after the rows that exist at this moment.
     /// Sources without such a notion (a socket) keep reading until their peer closes.

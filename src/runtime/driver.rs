@@ -15,7 +15,7 @@ use super::progress::{QueryProgress, SinkProgress, SourceProgress, StateOperator
 use super::spec::QuerySpec;
 use super::trigger::Trigger;
 use super::worker::Built;
-use crate::compile::Inputs;
+use crate::compile::{deal_shares, Inputs};
 use crate::connectors::{Batch, ReadStatus, Sink, SinkError, SourceError, SourceEvent, SourceReader, Wake};
 use crate::data::{Row, Schema, Value};
 use crate::error::Error;
@@ -34,12 +34,31 @@ struct SourceRun {
     reader: Option<Box<dyn SourceReader>>,
     exhausted: bool,
     pending: Vec<Row>,
+    /// A source whose workers read its rows by offset
+    /// ([`Source::local_rows`](crate::connectors::Source::local_rows)): rows claimed
+    /// from its reader and not yet handed to an epoch. Such a source's `pending` stays empty.
+    claimed: Option<usize>,
     /// Records handed to the dataflow so far (the source's offset).
     consumed: u64,
     /// The most records one epoch takes from this source.
     limit: usize,
     /// Records are work items (files) read inside the dataflow: rows are counted there.
     partitioned: bool,
+}
+
+impl SourceRun {
+    /// Records waiting for the next epoch.
+    fn waiting(&self) -> usize {
+        self.pending.len() + self.claimed.unwrap_or(0)
+    }
+
+    /// Forgets the records waiting for the next epoch.
+    fn discard_waiting(&mut self) {
+        self.pending.clear();
+        if let Some(claimed) = self.claimed.as_mut() {
+            *claimed = 0;
+        }
+    }
 }
 
 /// An epoch that has been fed and is being computed.
@@ -152,6 +171,7 @@ impl QueryRun {
                     .max(1)
             };
             let partitioned = source.partition_reader().is_some();
+            let claimed = source.local_rows().map(|_| 0);
             let reader = match source.open(wake.clone()) {
                 Ok(mut reader) => {
                     if run.spec.trigger.is_bounded() {
@@ -170,6 +190,7 @@ impl QueryRun {
                 exhausted: reader.is_none(),
                 reader,
                 pending: Vec::new(),
+                claimed,
                 consumed: 0,
                 limit,
                 partitioned,
@@ -200,7 +221,7 @@ impl QueryRun {
         self.inputs = None;
         for source in &mut self.sources {
             source.reader = None;
-            source.pending.clear();
+            source.discard_waiting();
         }
         if self.stage == Stage::Running {
             self.stage = Stage::Draining;
@@ -251,7 +272,7 @@ impl QueryRun {
             return readers_due;
         }
         let epoch_due = self.event_time.as_ref().is_some_and(|e| e.epoch_due);
-        let data_waiting = epoch_due || self.sources.iter().any(|s| !s.pending.is_empty());
+        let data_waiting = epoch_due || self.sources.iter().any(|s| s.waiting() > 0);
         let all_exhausted = self.sources.iter().all(|s| s.exhausted);
         match self.spec.trigger {
             Trigger::ProcessingTime(interval) if data_waiting && !interval.is_zero() => {
@@ -273,8 +294,7 @@ impl QueryRun {
             _ => {}
         }
         let epoch_due = self.event_time.as_ref().is_some_and(|e| e.epoch_due);
-        let idle =
-            self.in_flight.is_none() && !epoch_due && self.sources.iter().all(|s| s.pending.is_empty());
+        let idle = self.in_flight.is_none() && !epoch_due && self.sources.iter().all(|s| s.waiting() == 0);
         if idle && all_exhausted {
             debug!(
                 "query {}: every source is exhausted; finishing",
@@ -296,15 +316,18 @@ impl QueryRun {
     fn poll_sources(&mut self) {
         let mut failure = None;
         for source in &mut self.sources {
-            let max = source.limit;
-            let Some(reader) = source.reader.as_mut() else {
+            let room = source.limit.saturating_sub(source.waiting());
+            let Some(reader) = source.reader.as_mut().filter(|_| room > 0) else {
                 continue;
             };
-            if source.pending.len() >= max {
-                continue;
-            }
-            let room = max - source.pending.len();
-            match reader.poll(&mut source.pending, room) {
+            let polled = match source.claimed.as_mut() {
+                Some(claimed) => reader.claim(room).map(|(n, status)| {
+                    *claimed += n;
+                    status
+                }),
+                None => reader.poll(&mut source.pending, room),
+            };
+            match polled {
                 Ok(ReadStatus::Open) => {}
                 Ok(ReadStatus::Exhausted) => {
                     source.exhausted = true;
@@ -334,10 +357,15 @@ impl QueryRun {
             let Some(input) = inputs.get_mut(&source.id) else {
                 continue;
             };
-            let take = source.pending.len().min(source.limit);
+            let take = source.waiting().min(source.limit);
             let n = take as u64;
-            for row in source.pending.drain(..take) {
-                input.insert(row);
+            match source.claimed.as_mut() {
+                Some(claimed) => {
+                    *claimed -= take;
+                    let offsets = source.consumed..source.consumed + n;
+                    deal_shares(offsets, self.spec.local_workers, |share| input.insert(share));
+                }
+                None => source.pending.drain(..take).for_each(|row| input.insert(row)),
             }
             source.consumed += n;
             rows.push(n);
@@ -598,7 +626,7 @@ impl QueryRun {
                     description: source.description.clone(),
                     start_offset: start,
                     end_offset: start + records,
-                    latest_offset: source.consumed + source.pending.len() as u64,
+                    latest_offset: source.consumed + source.waiting() as u64,
                     num_input_rows: n,
                     input_rows_per_second: rate(n, flight.since_previous_trigger),
                     processed_rows_per_second: rate(n, processing_secs),

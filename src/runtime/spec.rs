@@ -22,4 +22,7 @@ pub(crate) struct QuerySpec {
     /// The largest static table (bytes on disk) a join under an aggregation broadcasts to every
     /// worker; `None`: never (see [`crate::session::conf::AUTO_BROADCAST_JOIN_THRESHOLD`]).
     pub(crate) broadcast_threshold: Option<u64>,
+    /// Worker threads in each process: those of the leader's process read the shares of
+    /// sources held in its memory.
+    pub(crate) local_workers: usize,
 }

@@ -149,6 +149,7 @@ impl DataStreamWriter {
                 .options
                 .parse_or("maxRowsPerTrigger", DEFAULT_MAX_ROWS_PER_EPOCH)?,
             broadcast_threshold: self.df.session().broadcast_threshold(),
+            local_workers: self.df.session().cluster().workers,
         })
     }
 

@@ -1,13 +1,39 @@
 //! [`MemoryStream`]: a source fed from code, like Spark's `MemoryStream`.
 
+use std::ops::Range;
 use std::sync::{Arc, Mutex, MutexGuard};
 
-use crate::connectors::{ReadStatus, Source, SourceError, SourceReader, Wake};
+use smallvec::SmallVec;
+
+use crate::connectors::{LocalRows, ReadStatus, Source, SourceError, SourceReader, Wake};
 use crate::data::{Row, Schema};
+
+/// A trailing segment smaller than this takes the next rows added, instead of a new segment
+/// starting: rows added one at a time do not make a segment each.
+const SMALL_SEGMENT: usize = 4096;
+
+/// Rows added together, from offset `start` on. Segments never change once readers may hold
+/// them: workers copy rows out of a segment without holding the stream's lock.
+#[derive(Debug)]
+struct Segment {
+    start: u64,
+    rows: Arc<Vec<Row>>,
+}
+
+impl Segment {
+    fn end(&self) -> u64 {
+        self.start + self.rows.len() as u64
+    }
+}
+
+/// Part of a segment: its rows, and the positions in it wanted.
+type SegmentSlice = (Arc<Vec<Row>>, Range<usize>);
 
 #[derive(Debug, Default)]
 struct Shared {
-    rows: Vec<Row>,
+    segments: Vec<Segment>,
+    /// Rows added so far: the offset of the next row.
+    len: u64,
     ended: bool,
     wakers: Vec<Wake>,
 }
@@ -43,13 +69,26 @@ impl MemoryStream {
 
     /// Appends rows; running queries see them in a later epoch.
     pub fn add_data(&self, rows: impl IntoIterator<Item = Row>) {
+        // Collected before the lock is taken: a `Vec` handed over whole keeps its buffer, so
+        // a large batch is not copied.
+        let rows: Vec<Row> = rows.into_iter().collect();
         let mut shared = self.lock();
-        if shared.rows.is_empty() {
-            // A `Vec` handed over whole keeps its buffer: no copy of a large first batch.
-            shared.rows = rows.into_iter().collect();
-        } else {
-            shared.rows.extend(rows);
+        let added = rows.len() as u64;
+        let start = shared.len;
+        let small_tail = shared
+            .segments
+            .last_mut()
+            .filter(|last| last.rows.len() < SMALL_SEGMENT)
+            .and_then(|last| Arc::get_mut(&mut last.rows));
+        match small_tail {
+            Some(tail) => tail.extend(rows),
+            None if added > 0 => shared.segments.push(Segment {
+                start,
+                rows: Arc::new(rows),
+            }),
+            None => {}
         }
+        shared.len += added;
         shared.wakers.iter().for_each(Wake::wake);
     }
 
@@ -63,6 +102,29 @@ impl MemoryStream {
     /// The schema of the rows.
     pub fn schema(&self) -> &Schema {
         &self.schema
+    }
+}
+
+impl LocalRows for MemoryStream {
+    fn for_each_slice(&self, range: Range<u64>, f: &mut dyn FnMut(&[Row])) {
+        // The segments are taken under the lock and read after it is released, so workers
+        // copying their shares at once do not wait for each other.
+        let parts: SmallVec<[SegmentSlice; 2]> = {
+            let shared = self.lock();
+            let first = shared.segments.partition_point(|s| s.end() <= range.start);
+            shared.segments[first..]
+                .iter()
+                .take_while(|s| s.start < range.end)
+                .map(|s| {
+                    let from = range.start.saturating_sub(s.start) as usize;
+                    let to = (range.end.min(s.end()) - s.start) as usize;
+                    (s.rows.clone(), from..to)
+                })
+                .collect()
+        };
+        for (rows, within) in &parts {
+            f(&rows[within.clone()]);
+        }
     }
 }
 
@@ -83,30 +145,103 @@ impl Source for MemoryStream {
             limit: None,
         }))
     }
+
+    fn local_rows(&self) -> Option<Arc<dyn LocalRows>> {
+        Some(Arc::new(self.clone()))
+    }
 }
 
+/// A query's position in a [`MemoryStream`].
 struct MemoryReader {
     stream: MemoryStream,
-    position: usize,
-    limit: Option<usize>,
+    /// The offset of the next row to claim.
+    position: u64,
+    /// `Trigger::AvailableNow`: the offset the query ends at.
+    limit: Option<u64>,
 }
 
 impl SourceReader for MemoryReader {
     fn poll(&mut self, out: &mut Vec<Row>, max: usize) -> Result<ReadStatus, SourceError> {
+        let from = self.position;
+        let (claimed, status) = self.claim(max)?;
+        self.stream
+            .for_each_slice(from..from + claimed as u64, &mut |rows| {
+                out.extend_from_slice(rows)
+            });
+        Ok(status)
+    }
+
+    fn claim(&mut self, max: usize) -> Result<(usize, ReadStatus), SourceError> {
         let shared = self.stream.lock();
-        let end = self.limit.unwrap_or(shared.rows.len()).min(shared.rows.len());
-        let take_to = end.min(self.position.saturating_add(max));
-        out.extend_from_slice(&shared.rows[self.position..take_to]);
-        self.position = take_to;
+        let end = self.limit.unwrap_or(shared.len).min(shared.len);
+        let claimed = (end - self.position).min(max as u64);
+        self.position += claimed;
         let done = self.position == end && (shared.ended || self.limit.is_some());
-        Ok(if done {
+        let status = if done {
             ReadStatus::Exhausted
         } else {
             ReadStatus::Open
-        })
+        };
+        Ok((claimed as usize, status))
     }
 
     fn end_at_available_now(&mut self) {
-        self.limit = Some(self.stream.lock().rows.len());
+        self.limit = Some(self.stream.lock().len);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::row;
+
+    fn offsets(stream: &MemoryStream, range: Range<u64>) -> Vec<i64> {
+        let mut seen = Vec::new();
+        stream.for_each_slice(range, &mut |rows| {
+            seen.extend(rows.iter().map(|r| r[0].as_i64().expect("an integer")))
+        });
+        seen
+    }
+
+    #[test]
+    fn rows_are_read_by_offset_across_segments() {
+        let stream = MemoryStream::new(Schema::new([crate::data::Field::new(
+            "n",
+            crate::data::DataType::Int64,
+        )]));
+        // A large batch makes a segment of its own; small ones then share the next segment.
+        stream.add_data((0..5000).map(|n| row![n as i64]));
+        stream.add_data([row![5000i64]]);
+        stream.add_data([row![5001i64], row![5002i64]]);
+        assert_eq!(stream.lock().segments.len(), 2);
+        assert_eq!(offsets(&stream, 4998..5003), vec![4998, 4999, 5000, 5001, 5002]);
+        assert_eq!(
+            offsets(&stream, 5001..9000),
+            vec![5001, 5002],
+            "past the end is left out"
+        );
+        assert_eq!(offsets(&stream, 0..3), vec![0, 1, 2]);
+        assert!(offsets(&stream, 7000..8000).is_empty());
+    }
+
+    #[test]
+    fn a_reader_claims_what_is_there_and_ends_with_the_stream() {
+        let stream = MemoryStream::new(Schema::new([crate::data::Field::new(
+            "n",
+            crate::data::DataType::Int64,
+        )]));
+        let mut reader = stream.open(Wake::current()).expect("opens");
+        stream.add_data((0..10).map(|n| row![n as i64]));
+        assert_eq!(reader.claim(4).expect("claims"), (4, ReadStatus::Open));
+        let mut rows = Vec::new();
+        assert_eq!(reader.poll(&mut rows, 100).expect("polls"), ReadStatus::Open);
+        assert_eq!(rows.len(), 6);
+        assert_eq!(
+            rows[0][0].as_i64(),
+            Some(4),
+            "polling goes on where claiming stopped"
+        );
+        stream.end();
+        assert_eq!(reader.claim(4).expect("claims"), (0, ReadStatus::Exhausted));
     }
 }
