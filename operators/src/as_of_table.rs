@@ -8,6 +8,7 @@
 //! still be probed, and a record at `t` is probed once the table input is complete through `t`
 //! and every staged update at or before `t` has been applied.
 
+use std::collections::hash_map::Entry;
 use std::collections::BTreeMap;
 use std::hash::Hash;
 
@@ -180,16 +181,20 @@ where
     }
 
     fn apply(&mut self, key: K, value: V, diff: isize) {
-        let Some(entry) = self.rows.rows.get_mut(&key) else {
-            if diff != 0 {
-                self.rows.rows.insert(key, KeyRows::One([(value, diff)]));
+        // One hash and one probe per update: a table loads at the speed of this loop.
+        match self.rows.rows.entry(key) {
+            Entry::Vacant(vacant) => {
+                if diff != 0 {
+                    vacant.insert(KeyRows::One([(value, diff)]));
+                }
             }
-            return;
-        };
-        // A key whose rows all cancelled leaves the table here, the one place where rows can
-        // disappear.
-        if entry.update(value, diff) {
-            self.rows.rows.remove(&key);
+            // A key whose rows all cancelled leaves the table here, the one place where rows
+            // can disappear.
+            Entry::Occupied(mut rows) => {
+                if rows.get_mut().update(value, diff) {
+                    rows.remove();
+                }
+            }
         }
     }
 }
