@@ -466,3 +466,45 @@ fn once_trigger_takes_everything_in_one_epoch_despite_max_files_per_trigger() {
     // Spark's Trigger.Once ignores rate limits: one batch with all three files.
     assert_eq!(collected.batches(), vec![(0, vec![row!["a", 2], row!["b", 1]])]);
 }
+
+/// Bytes that are not UTF-8 are read as Spark reads them: each invalid sequence becomes U+FFFD
+/// and the rest of the line or field is kept, in text and CSV files alike.
+#[test]
+fn invalid_utf8_is_replaced_not_dropped() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (text_dir, csv_dir) = (dir.path().join("text"), dir.path().join("csv"));
+    fs::create_dir(&text_dir).expect("mkdir");
+    fs::create_dir(&csv_dir).expect("mkdir");
+    fs::write(text_dir.join("a.txt"), b"caf\xe9 ok\nplain\n").expect("write");
+    fs::write(csv_dir.join("a.csv"), b"caf\xe9,1\nplain,2\n").expect("write");
+    let spark = session(1);
+    let read_all = |df: DataFrame| {
+        let collected = Collected::default();
+        let query = collected
+            .attach(df.write_stream().trigger(Trigger::available_now()))
+            .start()
+            .expect("start");
+        await_within(&query, "invalid UTF-8").expect("finishes");
+        let mut rows: Vec<Row> = collected
+            .batches()
+            .into_iter()
+            .flat_map(|(_, rows)| rows)
+            .collect();
+        rows.sort();
+        rows
+    };
+    let text = spark
+        .read_stream()
+        .text(text_dir.to_str().expect("utf-8 path"))
+        .expect("source");
+    assert_eq!(read_all(text), vec![row!["caf\u{FFFD} ok"], row!["plain"]]);
+    let csv = spark
+        .read_stream()
+        .schema(Schema::new([
+            Field::new("name", DataType::String),
+            Field::new("n", DataType::Int64),
+        ]))
+        .csv(csv_dir.to_str().expect("utf-8 path"))
+        .expect("source");
+    assert_eq!(read_all(csv), vec![row!["caf\u{FFFD}", 1], row!["plain", 2]]);
+}

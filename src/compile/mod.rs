@@ -250,13 +250,18 @@ pub(crate) fn read_partitions<'s>(
     let (mut rows_output, rows) = builder.new_output::<Vec<(Row, u64, isize)>>();
     let (mut events_output, events) = builder.new_output::<Vec<(SourceEvent, u64, isize)>>();
     builder.build(move |_capabilities| {
-        let (mut read, mut happened) = (Vec::new(), Vec::new());
+        let mut happened = Vec::new();
         move |_frontiers| {
             let (mut rows_out, mut events_out) = (rows_output.activate(), events_output.activate());
             input.for_each_stamp(|cap, data| {
                 for (item, time, diff) in data.flat_map(|d| d.drain(..)) {
-                    reader.read(&item, source, &mut read, &mut happened);
-                    let mut batch: Vec<_> = read.drain(..).map(|row| (row, time, diff)).collect();
+                    let mut batch = Vec::new();
+                    reader.read(
+                        &item,
+                        source,
+                        &mut |row| batch.push((row, time, diff)),
+                        &mut happened,
+                    );
                     rows_out.give(&cap, &mut batch);
                     let mut batch: Vec<_> = happened.drain(..).map(|event| (event, time, diff)).collect();
                     events_out.give(&cap, &mut batch);

@@ -114,13 +114,15 @@ fn read_ordered<'s>(
         items
     };
     let read = items.flat_map(move |((number, _), item)| {
-        let (mut rows, mut events) = (Vec::new(), Vec::new());
-        reader.read(&item, source, &mut rows, &mut events);
-        rows.into_iter()
-            .enumerate()
-            .map(|(line, row)| Ok(((number, line as u64), row)))
-            .chain(events.into_iter().map(Err))
-            .collect::<Vec<Result<(Order, Row), SourceEvent>>>()
+        let (mut read, mut events) = (Vec::<Result<(Order, Row), SourceEvent>>::new(), Vec::new());
+        let mut line = 0;
+        let mut numbered = |row| {
+            read.push(Ok(((number, line), row)));
+            line += 1;
+        };
+        reader.read(&item, source, &mut numbered, &mut events);
+        read.extend(events.into_iter().map(Err));
+        read
     });
     let events = read.clone().flat_map(Result::err);
     (read.flat_map(Result::ok), events)

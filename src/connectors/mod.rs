@@ -148,9 +148,10 @@ pub trait Source: Send + Sync + fmt::Debug {
 
 /// Reads one work item (for example a file) into rows, inside the dataflow.
 pub trait PartitionReader: Send + Sync + fmt::Debug {
-    /// Appends the item's rows to `rows`, and what happened (rows read, records skipped,
-    /// failures) to `events`, tagged with `source`.
-    fn read(&self, item: &Row, source: usize, rows: &mut Vec<Row>, events: &mut Vec<SourceEvent>);
+    /// Hands the item's rows to `rows`, in order, and appends what happened (rows read,
+    /// records skipped, failures) to `events`, tagged with `source`. Rows go straight to the
+    /// caller, which puts them where the dataflow reads them: no buffer in between.
+    fn read(&self, item: &Row, source: usize, rows: &mut dyn FnMut(Row), events: &mut Vec<SourceEvent>);
 }
 
 /// Rows held in memory by offset (the first row added is offset 0), readable from any worker

@@ -1,5 +1,6 @@
 //! [`FileSource`]: the leader lists files; workers read them.
 
+use std::borrow::Cow;
 use std::collections::VecDeque;
 use std::fs::File;
 use std::io::{BufRead, BufReader};
@@ -232,15 +233,15 @@ struct FileReport<'a> {
 
 impl FileReport<'_> {
     /// Applies one decoded record; false once the file must stop (FAILFAST).
-    fn take(&mut self, decoded: Decoded, line: u64, rows: &mut Vec<Row>) -> bool {
+    fn take(&mut self, decoded: Decoded, line: u64, rows: &mut dyn FnMut(Row)) -> bool {
         match decoded {
             Decoded::Row(row) => {
-                rows.push(row);
+                rows(row);
                 self.rows += 1;
             }
             Decoded::Repaired(row, reason) => {
                 tracing::debug!("{}:{line}: malformed record kept: {reason}", self.file);
-                rows.push(row);
+                rows(row);
                 self.rows += 1;
                 self.malformed += 1;
             }
@@ -287,7 +288,7 @@ impl FilePartitions {
         &self,
         file: File,
         report: &mut FileReport<'_>,
-        rows: &mut Vec<Row>,
+        rows: &mut dyn FnMut(Row),
     ) -> std::io::Result<()> {
         let mut reader = BufReader::new(file);
         let mut line = Vec::new();
@@ -301,7 +302,7 @@ impl FilePartitions {
             while matches!(line.last(), Some(b'\n' | b'\r')) {
                 line.pop();
             }
-            let text = String::from_utf8_lossy(&line);
+            let text = utf8_text(&line);
             let decoded = match self.options.format {
                 FileFormat::Json if text.trim().is_empty() => continue,
                 FileFormat::Json => self.decoder.decode_json(&text),
@@ -317,7 +318,7 @@ impl FilePartitions {
         &self,
         file: File,
         report: &mut FileReport<'_>,
-        rows: &mut Vec<Row>,
+        rows: &mut dyn FnMut(Row),
     ) -> std::result::Result<(), csv::Error> {
         let mut reader = csv_reader(&self.options, BufReader::new(file));
         let mut record = csv::ByteRecord::new();
@@ -329,12 +330,10 @@ impl FilePartitions {
                 continue;
             }
             let raw = || {
-                let fields: Vec<_> = record.iter().map(String::from_utf8_lossy).collect();
+                let fields: Vec<_> = record.iter().map(utf8_text).collect();
                 fields.join(&separator)
             };
-            let decoded = self
-                .decoder
-                .decode_fields(record.iter().map(String::from_utf8_lossy), raw);
+            let decoded = self.decoder.decode_fields(record.iter().map(utf8_text), raw);
             if !report.take(decoded, line, rows) {
                 break;
             }
@@ -344,7 +343,7 @@ impl FilePartitions {
 }
 
 impl PartitionReader for FilePartitions {
-    fn read(&self, item: &Row, source: usize, rows: &mut Vec<Row>, events: &mut Vec<SourceEvent>) {
+    fn read(&self, item: &Row, source: usize, rows: &mut dyn FnMut(Row), events: &mut Vec<SourceEvent>) {
         let Some(path) = item.first().and_then(Value::as_str) else {
             return;
         };
@@ -370,5 +369,15 @@ impl PartitionReader for FilePartitions {
                 .get_or_insert_with(|| format!("cannot read {path}: {e}"));
         }
         report.finish(events);
+    }
+}
+
+/// A field's or line's text: borrowed when it is valid UTF-8, as it nearly always is (checking
+/// that is much cheaper than the lossy decoder's chunk by chunk walk); otherwise with each
+/// invalid sequence replaced by U+FFFD, as Spark reads it.
+fn utf8_text(bytes: &[u8]) -> Cow<'_, str> {
+    match std::str::from_utf8(bytes) {
+        Ok(text) => Cow::Borrowed(text),
+        Err(_) => String::from_utf8_lossy(bytes),
     }
 }
