@@ -62,13 +62,7 @@ pub(crate) fn read_local_with<'s, D: differential_dataflow::Data>(
     peers: usize,
     make: impl Fn(u64, &Row) -> D + 'static,
 ) -> VecCollection<'s, u64, D, isize> {
-    let shares = if peers > 1 {
-        shares
-            .inner
-            .exchange(|(item, _, _)| share_of(item).map_or(0, |(_, worker)| worker))
-    } else {
-        shares.inner
-    };
+    let shares = on_their_workers(shares, peers).inner;
     let scope = shares.scope();
     let mut builder = OperatorBuilder::new("Read local rows".to_owned(), scope);
     let activator = scope.activator_for(builder.operator_info().address);
@@ -114,6 +108,59 @@ pub(crate) fn read_local_with<'s, D: differential_dataflow::Data>(
         }
     });
     records.as_collection()
+}
+
+/// A stream as a fused operator reads it: its rows, or the shares of a source held in memory
+/// (see [`in_place`]), whose rows the operator reads where they lie, borrowed: no row is copied
+/// into the dataflow or dropped out of it.
+pub(crate) struct StreamRows<'s> {
+    /// The records: rows, or share items already on the worker that reads them.
+    pub(crate) records: Rows<'s>,
+    /// How to read the rows a record stands for.
+    pub(crate) rows_of: RowsOf,
+}
+
+/// What the records of a [`StreamRows`] stand for.
+#[derive(Clone, Debug)]
+pub(crate) enum RowsOf {
+    /// Each record is a row.
+    Itself,
+    /// Each record is a share of this source's rows, read in place.
+    Shares(Arc<dyn LocalRows>),
+}
+
+impl RowsOf {
+    /// Calls `f` with each row that `record` stands for, in order.
+    pub(crate) fn for_each(&self, record: &Row, mut f: impl FnMut(&Row)) {
+        match self {
+            RowsOf::Itself => f(record),
+            RowsOf::Shares(source) => {
+                if let Some((offsets, _)) = share_of(record) {
+                    source.for_each_slice(offsets, &mut |rows| rows.iter().for_each(&mut f));
+                }
+            }
+        }
+    }
+}
+
+/// The stream of a source held in memory, as shares its fused consumer reads in place: each
+/// share item is sent to the worker it names, and stays an item.
+pub(crate) fn in_place<'s>(shares: Rows<'s>, source: Arc<dyn LocalRows>, peers: usize) -> StreamRows<'s> {
+    StreamRows {
+        records: on_their_workers(shares, peers),
+        rows_of: RowsOf::Shares(source),
+    }
+}
+
+/// The share items, each moved to the worker it names (they are all dealt on the leader).
+fn on_their_workers(shares: Rows<'_>, peers: usize) -> Rows<'_> {
+    if peers <= 1 {
+        return shares;
+    }
+    shares
+        .inner
+        .exchange(|(item, _, _)| share_of(item).map_or(0, |(_, worker)| worker))
+        .as_collection()
 }
 
 #[cfg(test)]

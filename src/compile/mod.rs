@@ -148,7 +148,7 @@ pub fn compile<'s>(plan: &LogicalPlan, scope: Scope<'s, u64>, compiled: &mut Com
             {
                 if input.is_append_only() && broadcasts(right, compiled.broadcast_threshold) {
                     let join = table_aggregate::TableJoinInput {
-                        stream: compile(left, scope, compiled),
+                        stream: compile_stream_rows(left, scope, compiled),
                         left_width: left.schema().len(),
                         table: compile(right, scope, compiled),
                         kind: *kind,
@@ -179,6 +179,26 @@ pub fn compile<'s>(plan: &LogicalPlan, scope: Scope<'s, u64>, compiled: &mut Com
                 _ => aggregate::aggregate(rows, pipeline, keys.clone(), accumulators, input.is_append_only()),
             }
         }
+    }
+}
+
+/// Compiles the stream side of a fused operator: a source held in memory is read in place by
+/// the operator; anything else is compiled into rows.
+fn compile_stream_rows<'s>(
+    plan: &LogicalPlan,
+    scope: Scope<'s, u64>,
+    compiled: &mut Compiled<'s>,
+) -> local_rows::StreamRows<'s> {
+    if let LogicalPlan::Source { id, source, .. } = plan {
+        if let Some(rows) = source.local_rows() {
+            let (session, shares) = scope.new_collection::<Row, isize>();
+            compiled.inputs.insert(*id, session);
+            return local_rows::in_place(shares, rows, scope.peers());
+        }
+    }
+    local_rows::StreamRows {
+        records: compile(plan, scope, compiled),
+        rows_of: local_rows::RowsOf::Itself,
     }
 }
 

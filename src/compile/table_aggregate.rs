@@ -22,6 +22,7 @@ use tidewater_operators::{gather_sorted, lookup_aggregate_into, Aggregation, Par
 
 use super::aggregate::{RowAggregation, RowFold, States, GATHER};
 use super::join::{probe_table, JoinKey, Kept, TableJoin, TableProbe};
+use super::local_rows::StreamRows;
 use super::pipeline::Pipeline;
 use super::Rows;
 use crate::data::{Row, Value};
@@ -33,8 +34,8 @@ const TABLE_JOIN_AGGREGATE: &str = "Aggregate over a table join";
 
 /// A stream's join with a static table, as the fused aggregation above it needs it.
 pub(super) struct TableJoinInput<'s> {
-    /// The stream side (the join's left).
-    pub(super) stream: Rows<'s>,
+    /// The stream side (the join's left), read in place when it is a source held in memory.
+    pub(super) stream: StreamRows<'s>,
     /// The stream rows' width: the joined row's columns from here on are the table's.
     pub(super) left_width: usize,
     /// The table side, static.
@@ -101,14 +102,17 @@ fn fold_joined_rows<'s>(
     let table = probe_table(join.table, join.right_keys, join.right_columns);
     let fold = RowFold::new(pipeline, keys, accumulators);
     let aggregation = fold.aggregation.clone();
+    let rows_of = join.stream.rows_of;
     let results = lookup_aggregate_into(
-        join.stream,
+        join.stream.records,
         table,
         TABLE_JOIN_AGGREGATE,
         aggregation,
-        move |row: Row, diff, table, states| {
-            probe.join(&row, table, &mut |joined, n| {
-                fold.pipeline.run(joined, &mut |r| fold.fold(r, diff * n, states))
+        move |record: Row, diff, table, states| {
+            rows_of.for_each(&record, |row| {
+                probe.join(row, table, &mut |joined, n| {
+                    fold.pipeline.run(joined, &mut |r| fold.fold(r, diff * n, states))
+                })
             })
         },
     );
@@ -123,7 +127,7 @@ type ColumnFoldFn<K> =
 /// `K` and folded by `fold`: each column is read from the stream row or from the table row it
 /// matched, and a LEFT join's unmatched row reads nulls for the table's columns.
 fn fold_table_columns<'s, K: differential_dataflow::ExchangeData + Hash>(
-    stream: Rows<'s>,
+    stream: StreamRows<'s>,
     table: VecCollection<'s, u64, (JoinKey, Kept), isize>,
     probe: TableProbe,
     left_width: usize,
@@ -131,21 +135,24 @@ fn fold_table_columns<'s, K: differential_dataflow::ExchangeData + Hash>(
     fold: ColumnFoldFn<K>,
 ) -> VecCollection<'s, u64, (K, Row), isize> {
     let aggregation = columns.aggregation.clone();
+    let rows_of = stream.rows_of;
     lookup_aggregate_into(
-        stream,
+        stream.records,
         table,
         TABLE_JOIN_AGGREGATE,
         aggregation,
-        move |row: Row, diff, table, states| {
-            let matches = probe.matches(&row, table);
-            for (kept, n) in matches {
-                let column = |i: usize| joined_column(&row, kept, left_width, i);
-                fold(&columns, &column, diff * n, states);
-            }
-            if matches.is_empty() && probe.keeps_unmatched() {
-                let column = |i: usize| joined_column(&row, &[], left_width, i);
-                fold(&columns, &column, diff, states);
-            }
+        move |record: Row, diff, table, states| {
+            rows_of.for_each(&record, |row| {
+                let matches = probe.matches(row, table);
+                for (kept, n) in matches {
+                    let column = |i: usize| joined_column(row, kept, left_width, i);
+                    fold(&columns, &column, diff * n, states);
+                }
+                if matches.is_empty() && probe.keeps_unmatched() {
+                    let column = |i: usize| joined_column(row, &[], left_width, i);
+                    fold(&columns, &column, diff, states);
+                }
+            })
         },
     )
 }
@@ -351,24 +358,27 @@ impl GroupedByTable {
         let table = self.table(table, right_keys.remove(0), right_columns);
         let keeps_unmatched = kind == JoinKind::Left;
         let aggregation = columns.aggregation.clone();
+        let rows_of = stream.rows_of;
         let results = lookup_aggregate_into(
-            stream,
+            stream.records,
             table,
             TABLE_JOIN_AGGREGATE,
             aggregation,
-            move |row: Row, diff, table: &TableRows<Value, Arc<GroupedRow>>, states| {
-                let matches = match row.get(self.left_key) {
-                    Some(key) if !key.is_null() => table.get(key),
-                    _ => &[],
-                };
-                for (grouped, n) in matches {
-                    let column = |i: usize| joined_column(&row, &grouped.kept, left_width, i);
-                    fold_into(&columns, states, &grouped.group, column, diff * n);
-                }
-                if matches.is_empty() && keeps_unmatched {
-                    let column = |i: usize| joined_column(&row, &[], left_width, i);
-                    fold_into(&columns, states, &self.null_group, column, diff);
-                }
+            move |record: Row, diff, table: &TableRows<Value, Arc<GroupedRow>>, states| {
+                rows_of.for_each(&record, |row| {
+                    let matches = match row.get(self.left_key) {
+                        Some(key) if !key.is_null() => table.get(key),
+                        _ => &[],
+                    };
+                    for (grouped, n) in matches {
+                        let column = |i: usize| joined_column(row, &grouped.kept, left_width, i);
+                        fold_into(&columns, states, &grouped.group, column, diff * n);
+                    }
+                    if matches.is_empty() && keeps_unmatched {
+                        let column = |i: usize| joined_column(row, &[], left_width, i);
+                        fold_into(&columns, states, &self.null_group, column, diff);
+                    }
+                })
             },
         );
         gather_sorted(results, GATHER).map(|(group, values)| prepend(group.value.clone(), &values))
