@@ -248,6 +248,15 @@ fn stream_static_join_then_group_by_matches_aggregating_the_nested_loop_join() {
                 }
                 input.end();
                 await_within(&query, "join and aggregate").expect("finishes");
+                // Every worker may read the table's file; its rows are counted once.
+                let table_rows: u64 = query
+                    .recent_progress()
+                    .iter()
+                    .flat_map(|p| p.sources.iter())
+                    .filter(|s| s.description.contains("users.csv"))
+                    .map(|s| s.num_input_rows)
+                    .sum();
+                assert_eq!(table_rows, 6, "table rows read, {workers} worker(s)");
                 let got: Vec<Vec<Row>> = collected
                     .batches()
                     .into_iter()

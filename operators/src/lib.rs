@@ -24,7 +24,7 @@ pub use as_of_table::TableRows;
 pub use epoch_reduce::epoch_reduce;
 pub use gather::gather_sorted;
 pub use keyed_epochs::{keyed_epochs, EpochInput, EpochSchedule};
-pub use lookup_aggregate::lookup_aggregate_into;
+pub use lookup_aggregate::{lookup_aggregate_into, Table};
 pub use lookup_join::lookup_join;
 pub use upsert::upsert;
 pub use watermark::{drop_late, WatermarkClock};

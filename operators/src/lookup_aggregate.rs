@@ -30,6 +30,37 @@ use crate::aggregate::{merge_by_key, Partial, Pending};
 use crate::as_of_table::{AsOfTable, TableRows};
 use crate::{Aggregation, PartialStates};
 
+/// The table input of [`lookup_aggregate_into`], which every worker needs whole.
+///
+/// A collection converts into a table that each worker holds a part of, and that the operator
+/// broadcasts; [`Table::on_every_worker`] marks one that every worker already holds whole (for
+/// instance because each worker read the table's files itself), which is used as it is.
+pub struct Table<'scope, T: Timestamp, K: 'static, V: 'static> {
+    updates: VecCollection<'scope, T, (K, V), isize>,
+    whole_on_every_worker: bool,
+}
+
+impl<'scope, T: Timestamp, K: 'static, V: 'static> Table<'scope, T, K, V> {
+    /// A table whose every update is on every worker already.
+    pub fn on_every_worker(updates: VecCollection<'scope, T, (K, V), isize>) -> Self {
+        Table {
+            updates,
+            whole_on_every_worker: true,
+        }
+    }
+}
+
+impl<'scope, T: Timestamp, K: 'static, V: 'static> From<VecCollection<'scope, T, (K, V), isize>>
+    for Table<'scope, T, K, V>
+{
+    fn from(updates: VecCollection<'scope, T, (K, V), isize>) -> Self {
+        Table {
+            updates,
+            whole_on_every_worker: false,
+        }
+    }
+}
+
 /// Records held back until the table is complete through their time, with the capability to
 /// fold them at it.
 type Waiting<T, D> = (Capability<T>, Vec<(D, isize)>);
@@ -39,8 +70,9 @@ type Waiting<T, D> = (Capability<T>, Vec<(D, isize)>);
 /// `fold(record, diff, table, states)` looks the record up in `table` and folds what it joins
 /// with into `states` (see the [module documentation](self)).
 ///
-/// `table` is broadcast: every worker keeps all of it, so it is for tables that fit in every
-/// worker's memory. Records stay on the worker that has them.
+/// Every worker keeps all of `table`, so it is for tables that fit in every worker's memory:
+/// it is broadcast unless it is already [whole on every worker](Table::on_every_worker).
+/// Records stay on the worker that has them.
 ///
 /// # Examples
 ///
@@ -80,7 +112,7 @@ type Waiting<T, D> = (Capability<T>, Vec<(D, isize)>);
 /// ```
 pub fn lookup_aggregate_into<'scope, T, D, TK, TV, K, A, F>(
     records: VecCollection<'scope, T, D, isize>,
-    table: VecCollection<'scope, T, (TK, TV), isize>,
+    table: impl Into<Table<'scope, T, TK, TV>>,
     name: &str,
     agg: A,
     mut fold: F,
@@ -95,10 +127,14 @@ where
     F: FnMut(D, isize, &TableRows<TK, TV>, &mut PartialStates<K, A::State>) + 'static,
 {
     let operator = name.to_string();
-    let table = if table.inner.scope().peers() > 1 {
-        table.inner.broadcast()
+    let Table {
+        updates,
+        whole_on_every_worker,
+    } = table.into();
+    let table = if updates.inner.scope().peers() > 1 && !whole_on_every_worker {
+        updates.inner.broadcast()
     } else {
-        table.inner
+        updates.inner
     };
     let partials = records
         .inner

@@ -9,6 +9,7 @@ mod aggregate;
 mod describe;
 mod join;
 mod local_rows;
+mod partitions;
 mod pipeline;
 mod table_aggregate;
 mod upsert;
@@ -21,17 +22,15 @@ use std::sync::Arc;
 
 use differential_dataflow::collection::{AsCollection, VecCollection};
 use differential_dataflow::input::{Input, InputSession};
-use differential_dataflow::Hashable;
-use timely::dataflow::channels::pact::Pipeline as Local;
-use timely::dataflow::operators::generic::builder_rc::OperatorBuilder;
 use timely::dataflow::operators::Exchange;
 use timely::dataflow::Scope;
-use timely::progress::operate::FrontierInterest;
 
-use crate::connectors::{PartitionReader, Source, SourceEvent};
+use crate::connectors::{Source, SourceEvent};
 use crate::data::{Row, Value};
 use crate::plan::{LogicalPlan, SourceId};
 
+use partitions::compile_table;
+pub(crate) use partitions::{read_partitions, Readers};
 use pipeline::Pipeline;
 
 /// A collection of rows at epoch timestamps; the diff is the multiplicity change.
@@ -72,6 +71,11 @@ impl<'s> Compiled<'s> {
             broadcast_threshold: None,
         }
     }
+
+    /// The position of source `id` in the plan's source list, by which events name it.
+    pub(crate) fn source_index(&self, id: SourceId) -> usize {
+        self.sources.iter().position(|(s, _)| *s == id).unwrap_or(0)
+    }
 }
 
 /// Builds `plan` in `scope`, creating an input for each source.
@@ -86,8 +90,8 @@ pub fn compile<'s>(plan: &LogicalPlan, scope: Scope<'s, u64>, compiled: &mut Com
             match source.partition_reader() {
                 None => spread(records, scope.peers()),
                 Some(reader) => {
-                    let index = compiled.sources.iter().position(|(s, _)| s == id).unwrap_or(0);
-                    let (rows, events) = read_partitions(records, reader, index, scope.peers());
+                    let index = compiled.source_index(*id);
+                    let (rows, events) = read_partitions(records, reader, index, Readers::One);
                     compiled.events.push(events);
                     rows
                 }
@@ -147,10 +151,13 @@ pub fn compile<'s>(plan: &LogicalPlan, scope: Scope<'s, u64>, compiled: &mut Com
             } = base
             {
                 if input.is_append_only() && broadcasts(right, compiled.broadcast_threshold) {
+                    let stream = compile_stream_rows(left, scope, compiled);
+                    let (table, table_on_every_worker) = compile_table(right, scope, compiled);
                     let join = table_aggregate::TableJoinInput {
-                        stream: compile_stream_rows(left, scope, compiled),
+                        stream,
                         left_width: left.schema().len(),
-                        table: compile(right, scope, compiled),
+                        table,
+                        table_on_every_worker,
                         kind: *kind,
                         left_keys: left_keys.clone(),
                         right_keys: right_keys.clone(),
@@ -247,49 +254,6 @@ fn compile_dropping_late<'s>(
         .events
         .push(maxima.clone().map(|micros| SourceEvent::MaxEventTime { micros }));
     (on_time, Some((maxima, *delay_micros)))
-}
-
-/// Sends each work item (a file) to a worker chosen by its hash, reads it there, and splits
-/// what comes out into rows and events.
-pub(crate) fn read_partitions<'s>(
-    items: Rows<'s>,
-    reader: Arc<dyn PartitionReader>,
-    source: usize,
-    peers: usize,
-) -> (Rows<'s>, Events<'s>) {
-    let items = if peers > 1 {
-        items.inner.exchange(|(item, _, _)| item.hashed()).as_collection()
-    } else {
-        items
-    };
-    // One operator with two outputs: each item's rows go out as one container (no per-row
-    // stage after the reader), and its events on the other output.
-    let mut builder = OperatorBuilder::new("Read partitions".to_owned(), items.inner.scope());
-    let mut input = builder.new_input(items.inner, Local);
-    builder.set_notify_for(0, FrontierInterest::Never);
-    let (mut rows_output, rows) = builder.new_output::<Vec<(Row, u64, isize)>>();
-    let (mut events_output, events) = builder.new_output::<Vec<(SourceEvent, u64, isize)>>();
-    builder.build(move |_capabilities| {
-        let mut happened = Vec::new();
-        move |_frontiers| {
-            let (mut rows_out, mut events_out) = (rows_output.activate(), events_output.activate());
-            input.for_each_stamp(|cap, data| {
-                for (item, time, diff) in data.flat_map(|d| d.drain(..)) {
-                    let mut batch = Vec::new();
-                    reader.read(
-                        &item,
-                        source,
-                        &mut |row| batch.push((row, time, diff)),
-                        &mut happened,
-                    );
-                    rows_out.give(&cap, &mut batch);
-                    let mut batch: Vec<_> = happened.drain(..).map(|event| (event, time, diff)).collect();
-                    events_out.give(&cap, &mut batch);
-                }
-            });
-        }
-    });
-    (rows.as_collection(), events.as_collection())
 }
 
 /// Spreads records fed at one worker round-robin over all workers, so that parsing, splitting

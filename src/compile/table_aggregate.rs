@@ -18,7 +18,9 @@ use std::sync::Arc;
 
 use differential_dataflow::collection::VecCollection;
 use serde::{Deserialize, Serialize};
-use tidewater_operators::{gather_sorted, lookup_aggregate_into, Aggregation, PartialStates, TableRows};
+use tidewater_operators::{
+    gather_sorted, lookup_aggregate_into, Aggregation, PartialStates, Table, TableRows,
+};
 
 use super::aggregate::{RowAggregation, RowFold, States, GATHER};
 use super::join::{probe_table, JoinKey, Kept, TableJoin, TableProbe};
@@ -40,6 +42,9 @@ pub(super) struct TableJoinInput<'s> {
     pub(super) left_width: usize,
     /// The table side, static.
     pub(super) table: Rows<'s>,
+    /// Whether every worker has all of the table's rows already (each read its files), so
+    /// that it is not broadcast.
+    pub(super) table_on_every_worker: bool,
     pub(super) kind: JoinKind,
     pub(super) left_keys: Vec<BoundExpr>,
     pub(super) right_keys: Vec<BoundExpr>,
@@ -66,13 +71,17 @@ pub(super) fn aggregate_over_table<'s>(
         stream,
         left_width,
         table,
+        table_on_every_worker,
         kind,
         left_keys,
         right_keys,
         right_columns,
     } = join;
     let probe = TableProbe::new(left_keys, TableJoin::new(kind, &right_columns));
-    let table = probe_table(table, right_keys, right_columns);
+    let table = as_table(
+        probe_table(table, right_keys, right_columns),
+        table_on_every_worker,
+    );
     if columns.key_columns.len() == 1 {
         // One key column: the states are keyed by its value, not by a row of it.
         let results = fold_table_columns(stream, table, probe, left_width, columns, ColumnFold::fold_one);
@@ -80,6 +89,19 @@ pub(super) fn aggregate_over_table<'s>(
     }
     let results = fold_table_columns(stream, table, probe, left_width, columns, ColumnFold::fold);
     gather_sorted(results, GATHER).map(|(key, values)| key.concat(&values))
+}
+
+/// The table as the fused operator takes it: as it is when every worker holds it whole,
+/// otherwise to be broadcast.
+fn as_table<K: 'static, V: 'static>(
+    updates: VecCollection<'_, u64, (K, V), isize>,
+    on_every_worker: bool,
+) -> Table<'_, u64, K, V> {
+    if on_every_worker {
+        Table::on_every_worker(updates)
+    } else {
+        updates.into()
+    }
 }
 
 /// The output row of a one-column key: the key followed by the aggregate values.
@@ -99,7 +121,10 @@ fn fold_joined_rows<'s>(
     accumulators: Vec<Accumulator>,
 ) -> Rows<'s> {
     let probe = TableProbe::new(join.left_keys, TableJoin::new(join.kind, &join.right_columns));
-    let table = probe_table(join.table, join.right_keys, join.right_columns);
+    let table = as_table(
+        probe_table(join.table, join.right_keys, join.right_columns),
+        join.table_on_every_worker,
+    );
     let fold = RowFold::new(pipeline, keys, accumulators);
     let aggregation = fold.aggregation.clone();
     let rows_of = join.stream.rows_of;
@@ -128,7 +153,7 @@ type ColumnFoldFn<K> =
 /// matched, and a LEFT join's unmatched row reads nulls for the table's columns.
 fn fold_table_columns<'s, K: differential_dataflow::ExchangeData + Hash>(
     stream: StreamRows<'s>,
-    table: VecCollection<'s, u64, (JoinKey, Kept), isize>,
+    table: Table<'s, u64, JoinKey, Kept>,
     probe: TableProbe,
     left_width: usize,
     columns: ColumnFold,
@@ -350,12 +375,16 @@ impl GroupedByTable {
             stream,
             left_width,
             table,
+            table_on_every_worker,
             kind,
             mut right_keys,
             right_columns,
             ..
         } = join;
-        let table = self.table(table, right_keys.remove(0), right_columns);
+        let table = as_table(
+            self.table(table, right_keys.remove(0), right_columns),
+            table_on_every_worker,
+        );
         let keeps_unmatched = kind == JoinKind::Left;
         let aggregation = columns.aggregation.clone();
         let rows_of = stream.rows_of;

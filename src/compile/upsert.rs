@@ -77,7 +77,7 @@ fn ordered<'s>(plan: &LogicalPlan, scope: Scope<'s, u64>, compiled: &mut Compile
             match source.partition_reader() {
                 None => spread(numbered, scope.peers()),
                 Some(reader) => {
-                    let index = compiled.sources.iter().position(|(s, _)| s == id).unwrap_or(0);
+                    let index = compiled.source_index(*id);
                     let (rows, events) = read_ordered(numbered, reader, index, scope.peers());
                     compiled.events.push(events);
                     rows

@@ -13,7 +13,7 @@ use super::graph::{build_fn, BuildCtx, Built, Data};
 use super::output::OutputSpec;
 use super::sources::{ConnectorSource, QueueSource, SourceSpec};
 use super::DStream;
-use crate::compile::{read_partitions, spread};
+use crate::compile::{read_partitions, spread, Readers};
 use crate::connectors::file::{FileFormat, FileSource};
 use crate::connectors::socket::SocketSource;
 use crate::connectors::{Options, Source};
@@ -189,7 +189,7 @@ impl StreamingContext {
         }));
         let build = build_fn(move |cx: &mut BuildCtx<'_>| {
             let files = cx.input::<Row>(id);
-            let (rows, events) = read_partitions(files, reader.clone(), id, cx.scope.peers());
+            let (rows, events) = read_partitions(files, reader.clone(), id, Readers::One);
             cx.events.push(events);
             Built::arrivals(rows.map(row_text))
         });

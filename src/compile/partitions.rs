@@ -1,0 +1,113 @@
+//! Sources whose reader hands over work items (files) rather than rows: each item is read
+//! inside the dataflow, on one worker, or on every worker for a table every worker needs whole.
+
+use std::sync::Arc;
+
+use differential_dataflow::collection::AsCollection;
+use differential_dataflow::input::Input;
+use differential_dataflow::Hashable;
+use timely::dataflow::channels::pact::Pipeline as Local;
+use timely::dataflow::operators::generic::builder_rc::OperatorBuilder;
+use timely::dataflow::operators::vec::Broadcast;
+use timely::dataflow::operators::Exchange;
+use timely::dataflow::Scope;
+use timely::progress::operate::FrontierInterest;
+
+use super::pipeline::Pipeline;
+use super::{compile, Compiled, Events, Rows};
+use crate::connectors::{PartitionReader, SourceEvent};
+use crate::data::Row;
+use crate::plan::LogicalPlan;
+
+/// Which workers read a work item.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Readers {
+    /// One worker, chosen by the item's hash: the rows are spread over the workers.
+    One,
+    /// Every worker reads every item: each gets the whole of the rows without any crossing
+    /// between workers. For static tables that every worker holds whole (a broadcast join).
+    Every,
+}
+
+/// Reads each work item (a file) on the worker or workers `readers` says, and splits what
+/// comes out into rows and events. Read by every worker, an item's row and malformed-record
+/// counts are reported by worker 0 alone, so progress counts each row once; every worker
+/// reports its own failures.
+pub(crate) fn read_partitions<'s>(
+    items: Rows<'s>,
+    reader: Arc<dyn PartitionReader>,
+    source: usize,
+    readers: Readers,
+) -> (Rows<'s>, Events<'s>) {
+    let scope = items.inner.scope();
+    let (peers, reports_counts) = (scope.peers(), readers == Readers::One || scope.index() == 0);
+    let items = match readers {
+        _ if peers <= 1 => items.inner,
+        Readers::One => items.inner.exchange(|(item, _, _)| item.hashed()),
+        Readers::Every => items.inner.broadcast(),
+    };
+    // One operator with two outputs: each item's rows go out as one container (no per-row
+    // stage after the reader), and its events on the other output.
+    let mut builder = OperatorBuilder::new("Read partitions".to_owned(), scope);
+    let mut input = builder.new_input(items, Local);
+    builder.set_notify_for(0, FrontierInterest::Never);
+    let (mut rows_output, rows) = builder.new_output::<Vec<(Row, u64, isize)>>();
+    let (mut events_output, events) = builder.new_output::<Vec<(SourceEvent, u64, isize)>>();
+    builder.build(move |_capabilities| {
+        let mut happened = Vec::new();
+        move |_frontiers| {
+            let (mut rows_out, mut events_out) = (rows_output.activate(), events_output.activate());
+            input.for_each_stamp(|cap, data| {
+                for (item, time, diff) in data.flat_map(|d| d.drain(..)) {
+                    let mut batch = Vec::new();
+                    reader.read(
+                        &item,
+                        source,
+                        &mut |row| batch.push((row, time, diff)),
+                        &mut happened,
+                    );
+                    rows_out.give(&cap, &mut batch);
+                    let mut batch: Vec<_> = happened
+                        .drain(..)
+                        .filter(|event| reports_counts || matches!(event, SourceEvent::Failed { .. }))
+                        .map(|event| (event, time, diff))
+                        .collect();
+                    events_out.give(&cap, &mut batch);
+                }
+            });
+        }
+    });
+    (rows.as_collection(), events.as_collection())
+}
+
+/// Compiles a static table that a fused join needs whole on every worker. A table read from
+/// files (under filters and projections) is read by every worker itself, and the answer's
+/// flag is true: the rows are whole on every worker, with nothing to broadcast. Anything else
+/// is compiled as usual, each worker holding a part (false).
+pub(crate) fn compile_table<'s>(
+    plan: &LogicalPlan,
+    scope: Scope<'s, u64>,
+    compiled: &mut Compiled<'s>,
+) -> (Rows<'s>, bool) {
+    let (base, pipeline) = Pipeline::peel(plan);
+    let LogicalPlan::Source { id, source, .. } = base else {
+        return (compile(plan, scope, compiled), false);
+    };
+    let Some(reader) = source.partition_reader().filter(|_| source.is_static()) else {
+        return (compile(plan, scope, compiled), false);
+    };
+    let (session, items) = scope.new_collection::<Row, isize>();
+    compiled.inputs.insert(*id, session);
+    let index = compiled.source_index(*id);
+    let (rows, events) = read_partitions(items, reader, index, Readers::Every);
+    compiled.events.push(events);
+    if pipeline.is_empty() {
+        return (rows, true);
+    }
+    let rows = rows.flat_map(move |row| {
+        let mut out = Vec::new();
+        pipeline.run(row, &mut |r| out.push(r));
+        out
+    });
+    (rows, true)
+}
