@@ -120,26 +120,35 @@ impl RowDecoder {
     /// malformed record needs (for the corrupt column).
     pub fn decode_fields<F: AsRef<str>>(
         &self,
-        fields: impl ExactSizeIterator<Item = F>,
+        mut fields: impl ExactSizeIterator<Item = F>,
         raw: impl FnOnce() -> String,
     ) -> Decoded {
-        let mut row = self.empty_row();
         let found = fields.len();
         let mut problem = None;
-        for (field, &column) in fields.zip(&self.data_columns) {
-            let field = field.as_ref();
-            let data_type = &self.schema.fields()[column].data_type;
-            match Self::convert(field, data_type) {
-                Some(v) => row[column] = v,
-                None => {
-                    problem.get_or_insert_with(|| {
-                        format!(
-                            "field `{}`: `{field}` is not a valid {data_type}",
-                            self.schema.fields()[column].name
-                        )
-                    });
-                }
-            }
+        // The row is built in column order, one push per column: fields fill the data columns
+        // in turn, and a column without a field (or the corrupt-record column) is null.
+        let mut row = Row::with_capacity(self.schema.len());
+        for (column, field) in self.schema.fields().iter().enumerate() {
+            let next = if Some(column) == self.corrupt {
+                None
+            } else {
+                fields.next()
+            };
+            let Some(text) = next else {
+                row.push(Value::Null);
+                continue;
+            };
+            let text = text.as_ref();
+            let value = Self::convert(text, &field.data_type).unwrap_or_else(|| {
+                problem.get_or_insert_with(|| {
+                    format!(
+                        "field `{}`: `{text}` is not a valid {}",
+                        field.name, field.data_type
+                    )
+                });
+                Value::Null
+            });
+            row.push(value);
         }
         if found != self.data_columns.len() {
             problem
