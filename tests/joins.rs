@@ -350,3 +350,83 @@ fn a_bad_broadcast_threshold_is_refused_when_the_session_is_built() {
         "{error}"
     );
 }
+
+/// A join on a BIGINT key keys the fused fold's table by the integer itself; on any other key
+/// type, by the value. Joined on the same ids written as strings, the aggregation grouped by
+/// the table's country gives the nested-loop reference's batches just the same.
+#[test]
+fn a_join_on_a_string_key_aggregates_as_one_on_an_integer_key() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let table = dir.path().join("users.csv");
+    fs::write(&table, USERS).expect("write");
+    let stream = events(53, 400);
+    let chunks: Vec<&[Row]> = stream.chunks(80).collect();
+    let as_text = |row: &Row| {
+        let user = match &row[0] {
+            Value::Int(id) => Value::str(id.to_string()),
+            other => other.clone(),
+        };
+        Row::from(vec![user, row[1].clone()])
+    };
+    let by_country = Shape {
+        filtered: false,
+        keys: &[2],
+        figures: 2,
+    };
+    for how in ["inner", "left"] {
+        for workers in [1, 2] {
+            let spark = Session::builder()
+                .workers(workers)
+                .get_or_create()
+                .expect("session");
+            let input = MemoryStream::new(Schema::new([
+                Field::new("user_id", DataType::String),
+                Field::new("amount", DataType::Int64),
+            ]));
+            let users = spark
+                .read()
+                .schema(Schema::new([
+                    Field::new("user_id", DataType::String),
+                    Field::new("country", DataType::String),
+                ]))
+                .option("header", true)
+                .csv(table.to_str().expect("path"))
+                .expect("table");
+            let totals = spark
+                .read_stream()
+                .memory(&input)
+                .join(&users, &["user_id"], how)
+                .and_then(|joined| {
+                    joined
+                        .group_by([col("country")])
+                        .agg([count(col("*")), sum(col("amount"))])
+                })
+                .expect("plan");
+            let collected = Collected::default();
+            let query = collected
+                .attach(totals.write_stream().output_mode("update"))
+                .start()
+                .expect("start");
+            for chunk in &chunks {
+                input.add_data(chunk.iter().map(as_text));
+                query.process_all_available().expect("epoch");
+            }
+            input.end();
+            await_within(&query, "string-keyed join").expect("finishes");
+            let got: Vec<Vec<Row>> = collected
+                .batches()
+                .into_iter()
+                .map(|(_, mut rows)| {
+                    rows.sort();
+                    rows
+                })
+                .filter(|rows| !rows.is_empty())
+                .collect();
+            assert_eq!(
+                got,
+                reference_aggregates(&chunks, how == "left", &by_country),
+                "{how} join on a string key, {workers} worker(s)"
+            );
+        }
+    }
+}

@@ -26,7 +26,8 @@ use timely::dataflow::operators::Exchange;
 use timely::dataflow::Scope;
 
 use crate::connectors::{Source, SourceEvent};
-use crate::data::{Row, Value};
+use crate::data::{DataType, Row, Value};
+use crate::expr::BoundExpr;
 use crate::plan::{LogicalPlan, SourceId};
 
 use partitions::compile_table;
@@ -162,6 +163,7 @@ pub fn compile<'s>(plan: &LogicalPlan, scope: Scope<'s, u64>, compiled: &mut Com
                         left_keys: left_keys.clone(),
                         right_keys: right_keys.clone(),
                         right_columns: right_columns.clone(),
+                        integer_key: integer_key(left, left_keys, right, right_keys),
                     };
                     return table_aggregate::aggregate_over_table(join, pipeline, keys.clone(), accumulators);
                 }
@@ -187,6 +189,24 @@ pub fn compile<'s>(plan: &LogicalPlan, scope: Scope<'s, u64>, compiled: &mut Com
             }
         }
     }
+}
+
+/// Whether a join is on one column that is a BIGINT on both sides.
+fn integer_key(
+    left: &LogicalPlan,
+    left_keys: &[BoundExpr],
+    right: &LogicalPlan,
+    right_keys: &[BoundExpr],
+) -> bool {
+    let is_bigint = |plan: &LogicalPlan, keys: &[BoundExpr]| match keys {
+        [BoundExpr::Column(i)] => plan
+            .schema()
+            .fields()
+            .get(*i)
+            .is_some_and(|f| f.data_type == DataType::Int64),
+        _ => false,
+    };
+    is_bigint(left, left_keys) && is_bigint(right, right_keys)
 }
 
 /// Compiles the stream side of a fused operator: a source held in memory is read in place by
