@@ -76,17 +76,23 @@ fn run_command(script: &str, extra: &[String]) -> Command {
     command
 }
 
-/// Runs the command `make(cluster flags)` as process 1 and process 0 of a two-process cluster
-/// (2 workers each, a fresh hostfile on free loopback ports) and returns their outputs, in
-/// process order.
-fn on_two_processes(make: impl Fn(&[String]) -> Command) -> (Output, Output) {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let hostfile = dir.path().join("hosts.txt");
+/// A hostfile in `dir` for a two-process cluster on free loopback ports.
+fn two_process_hostfile(dir: &std::path::Path) -> std::path::PathBuf {
+    let hostfile = dir.join("hosts.txt");
     std::fs::write(
         &hostfile,
         format!("127.0.0.1:{}\n127.0.0.1:{}\n", free_port(), free_port()),
     )
     .expect("hostfile");
+    hostfile
+}
+
+/// Runs the command `make(cluster flags)` as process 1 and process 0 of a two-process cluster
+/// (2 workers each, a fresh hostfile on free loopback ports) and returns their outputs, in
+/// process order.
+fn on_two_processes(make: impl Fn(&[String]) -> Command) -> (Output, Output) {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let hostfile = two_process_hostfile(dir.path());
     let args = |process: usize| -> Vec<String> {
         [
             "--workers",
@@ -201,12 +207,7 @@ fn a_table_join_under_an_aggregation_matches_the_reference_on_two_processes() {
 #[test]
 fn a_memory_stream_is_read_by_the_workers_of_the_process_that_holds_it() {
     let dir = tempfile::tempdir().expect("tempdir");
-    let hostfile = dir.path().join("hosts.txt");
-    std::fs::write(
-        &hostfile,
-        format!("127.0.0.1:{}\n127.0.0.1:{}\n", free_port(), free_port()),
-    )
-    .expect("hostfile");
+    let hostfile = two_process_hostfile(dir.path());
     let lines = word_lines(17, 900);
     let run = |process: usize, lines: Vec<String>| {
         let hostfile = hostfile.clone();

@@ -63,12 +63,14 @@ fn reference(events: &[Row], left: bool) -> Vec<Row> {
 }
 
 /// A session of `workers` with the given broadcast threshold, an events `MemoryStream`, and the
-/// events joined (`how`) with the users table read from `table`.
+/// events joined (`how`) with the users table read from `table`, `user_id` being of type `key`
+/// on both sides.
 fn events_and_users(
     table: &std::path::Path,
     workers: usize,
     threshold: &str,
     how: &str,
+    key: DataType,
 ) -> (MemoryStream, DataFrame) {
     let spark = Session::builder()
         .workers(workers)
@@ -76,13 +78,13 @@ fn events_and_users(
         .get_or_create()
         .expect("session");
     let input = MemoryStream::new(Schema::new([
-        Field::new("user_id", DataType::Int64),
+        Field::new("user_id", key.clone()),
         Field::new("amount", DataType::Int64),
     ]));
     let users = spark
         .read()
         .schema(Schema::new([
-            Field::new("user_id", DataType::Int64),
+            Field::new("user_id", key),
             Field::new("country", DataType::String),
         ]))
         .option("header", true)
@@ -104,7 +106,7 @@ fn stream_static_joins_match_a_nested_loop_join() {
     let stream = events(31, 300);
     for how in ["inner", "left"] {
         for workers in [1, 2] {
-            let (input, joined) = events_and_users(&table, workers, "10m", how);
+            let (input, joined) = events_and_users(&table, workers, "10m", how, DataType::Int64);
             assert_eq!(joined.schema().names(), ["user_id", "amount", "country"]);
             let collected = Collected::default();
             let query = collected.attach(joined.write_stream()).start().expect("start");
@@ -169,6 +171,20 @@ const SHAPES: [Shape; 5] = [
     },
 ];
 
+/// The batches a query wrote that have rows, each sorted (an update-mode batch of an epoch that
+/// changed nothing is empty).
+fn non_empty_sorted(collected: &Collected) -> Vec<Vec<Row>> {
+    collected
+        .batches()
+        .into_iter()
+        .map(|(_, mut rows)| {
+            rows.sort();
+            rows
+        })
+        .filter(|rows| !rows.is_empty())
+        .collect()
+}
+
 /// The aggregation of `shape` over the nested-loop join, as it stands after each chunk; a group
 /// whose figures a chunk changes is in that chunk's update-mode batch.
 fn reference_aggregates(chunks: &[&[Row]], left: bool, shape: &Shape) -> Vec<Vec<Row>> {
@@ -221,7 +237,7 @@ fn stream_static_join_then_group_by_matches_aggregating_the_nested_loop_join() {
         // aggregation).
         for (how, threshold) in [("inner", "10m"), ("left", "10m"), ("inner", "-1"), ("left", "-1")] {
             for workers in [1, 2] {
-                let (input, joined) = events_and_users(&table, workers, threshold, how);
+                let (input, joined) = events_and_users(&table, workers, threshold, how, DataType::Int64);
                 let joined = if shape.filtered {
                     joined.filter(col("amount").gt(lit(10))).expect("filter")
                 } else {
@@ -257,17 +273,8 @@ fn stream_static_join_then_group_by_matches_aggregating_the_nested_loop_join() {
                     .map(|s| s.num_input_rows)
                     .sum();
                 assert_eq!(table_rows, 6, "table rows read, {workers} worker(s)");
-                let got: Vec<Vec<Row>> = collected
-                    .batches()
-                    .into_iter()
-                    .map(|(_, mut rows)| {
-                        rows.sort();
-                        rows
-                    })
-                    .filter(|rows| !rows.is_empty())
-                    .collect();
                 assert_eq!(
-                    got,
+                    non_empty_sorted(&collected),
                     reference_aggregates(&chunks, how == "left", shape),
                     "{how} join grouped by {:?} ({} figures, filtered: {}), {workers} worker(s), \
                      broadcast threshold {threshold}",
@@ -375,33 +382,11 @@ fn a_join_on_a_string_key_aggregates_as_one_on_an_integer_key() {
     };
     for how in ["inner", "left"] {
         for workers in [1, 2] {
-            let spark = Session::builder()
-                .workers(workers)
-                .get_or_create()
-                .expect("session");
-            let input = MemoryStream::new(Schema::new([
-                Field::new("user_id", DataType::String),
-                Field::new("amount", DataType::Int64),
-            ]));
-            let users = spark
-                .read()
-                .schema(Schema::new([
-                    Field::new("user_id", DataType::String),
-                    Field::new("country", DataType::String),
-                ]))
-                .option("header", true)
-                .csv(table.to_str().expect("path"))
-                .expect("table");
-            let totals = spark
-                .read_stream()
-                .memory(&input)
-                .join(&users, &["user_id"], how)
-                .and_then(|joined| {
-                    joined
-                        .group_by([col("country")])
-                        .agg([count(col("*")), sum(col("amount"))])
-                })
-                .expect("plan");
+            let (input, joined) = events_and_users(&table, workers, "10m", how, DataType::String);
+            let totals = joined
+                .group_by([col("country")])
+                .agg([count(col("*")), sum(col("amount"))])
+                .expect("aggregate");
             let collected = Collected::default();
             let query = collected
                 .attach(totals.write_stream().output_mode("update"))
@@ -413,17 +398,8 @@ fn a_join_on_a_string_key_aggregates_as_one_on_an_integer_key() {
             }
             input.end();
             await_within(&query, "string-keyed join").expect("finishes");
-            let got: Vec<Vec<Row>> = collected
-                .batches()
-                .into_iter()
-                .map(|(_, mut rows)| {
-                    rows.sort();
-                    rows
-                })
-                .filter(|rows| !rows.is_empty())
-                .collect();
             assert_eq!(
-                got,
+                non_empty_sorted(&collected),
                 reference_aggregates(&chunks, how == "left", &by_country),
                 "{how} join on a string key, {workers} worker(s)"
             );
