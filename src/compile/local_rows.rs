@@ -1,9 +1,10 @@
 //! Reading a source whose rows sit in the leader process's memory ([`LocalRows`], a
 //! `MemoryStream`). The leader claims an epoch's rows by count and deals them out by offset, one
-//! contiguous share to each worker of its process ([`deal_shares`]); each worker copies its
-//! share from the source straight into the dataflow ([`read_local`]). No row is copied into the
-//! leader's buffers or the input's, none is exchanged, and the copying runs on every local
-//! worker at once.
+//! contiguous share to each worker of its process ([`deal_shares`]). Each worker then copies its
+//! share from the source straight into the dataflow ([`read_local`]), or, for an operator that
+//! only needs to look at each row (the fused table-join aggregation), hands it the share to
+//! read in place ([`in_place`]). No row is copied into the leader's buffers or the input's, none
+//! is exchanged, and the reading runs on every local worker at once.
 
 use std::collections::VecDeque;
 use std::ops::Range;
@@ -54,8 +55,8 @@ pub(crate) fn read_local<'s>(shares: Rows<'s>, source: Arc<dyn LocalRows>, peers
 }
 
 /// Reads the shares as [`read_local`] does, making each record of a row and its offset (its
-/// place in the source's order) with `make`. A worker copies [`ROWS_PER_CONTAINER`] rows at a time and reschedules itself for
-/// the rest, holding the item's time until its share is out.
+/// place in the source's order) with `make`. A worker copies [`ROWS_PER_CONTAINER`] rows at a
+/// time and reschedules itself for the rest, holding the item's time until its share is out.
 pub(crate) fn read_local_with<'s, D: differential_dataflow::Data>(
     shares: Rows<'s>,
     source: Arc<dyn LocalRows>,
