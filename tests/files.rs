@@ -508,3 +508,73 @@ fn invalid_utf8_is_replaced_not_dropped() {
         .expect("source");
     assert_eq!(read_all(csv), vec![row!["caf\u{FFFD}", 1], row!["plain", 2]]);
 }
+
+/// A worker reads a file a few thousand records at a time, so a large file is never held whole.
+/// Files of more records than that (with a malformed one past the first part), read by 1 and 2
+/// workers, still give every row once, and progress counts them and the skipped record.
+#[test]
+fn files_larger_than_a_read_are_read_whole_once() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let input = dir.path().join("in");
+    fs::create_dir(&input).expect("mkdir");
+    let mut big = String::from("user_id,amount\n");
+    for n in 1..=10_000i64 {
+        if n == 9_000 {
+            big.push_str("9000,not a number\n");
+        } else {
+            big.push_str(&format!("{n},{}\n", n % 7));
+        }
+    }
+    put_file(&input, "big.csv", &big);
+    put_file(&input, "small.csv", "user_id,amount\n20001,5\n20002,6\n");
+    let expected_sum: i64 = (1..=10_000i64)
+        .filter(|n| *n != 9_000)
+        .map(|n| n % 7)
+        .sum::<i64>()
+        + 11;
+    for workers in [1, 2] {
+        let spark = session(workers);
+        let totals = spark
+            .read_stream()
+            .schema(Schema::new([
+                Field::new("user_id", DataType::Int64),
+                Field::new("amount", DataType::Int64),
+            ]))
+            .option("header", true)
+            .option("mode", "DROPMALFORMED")
+            .csv(input.to_str().expect("path"))
+            .expect("source")
+            .group_by(Vec::<Expr>::new())
+            .agg([count(col("*")), sum(col("amount")), max(col("user_id"))])
+            .expect("plan");
+        let collected = Collected::default();
+        let query = collected
+            .attach(
+                totals
+                    .write_stream()
+                    .output_mode("complete")
+                    .trigger(Trigger::available_now()),
+            )
+            .start()
+            .expect("start");
+        await_within(&query, "large files").expect("finishes");
+        let last = collected.batches().last().expect("a batch").1.clone();
+        assert_eq!(
+            last,
+            vec![row![10_001, expected_sum, 20_002]],
+            "{workers} worker(s)"
+        );
+        let read: u64 = query.recent_progress().iter().map(|p| p.num_input_rows).sum();
+        assert_eq!(read, 10_001, "rows read, {workers} worker(s)");
+        let skipped: u64 = query
+            .recent_progress()
+            .iter()
+            .map(|p| {
+                p.sources[0].metrics["numMalformedRecords"]
+                    .parse::<u64>()
+                    .expect("a count")
+            })
+            .sum();
+        assert_eq!(skipped, 1, "malformed records, {workers} worker(s)");
+    }
+}

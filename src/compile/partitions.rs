@@ -1,6 +1,7 @@
 //! Sources whose reader hands over work items (files) rather than rows: each item is read
 //! inside the dataflow, on one worker, or on every worker for a table every worker needs whole.
 
+use std::collections::VecDeque;
 use std::sync::Arc;
 
 use differential_dataflow::collection::AsCollection;
@@ -9,15 +10,27 @@ use differential_dataflow::Hashable;
 use timely::dataflow::channels::pact::Pipeline as Local;
 use timely::dataflow::operators::generic::builder_rc::OperatorBuilder;
 use timely::dataflow::operators::vec::Broadcast;
-use timely::dataflow::operators::Exchange;
+use timely::dataflow::operators::{Capability, Exchange};
 use timely::dataflow::Scope;
 use timely::progress::operate::FrontierInterest;
 
 use super::pipeline::Pipeline;
 use super::{compile, Compiled, Events, Rows};
-use crate::connectors::{PartitionReader, SourceEvent};
+use crate::connectors::{PartitionRead, PartitionReader, SourceEvent};
 use crate::data::Row;
 use crate::plan::LogicalPlan;
+
+/// Records one worker reads from its work items before it lets the operators downstream take
+/// them: their rows are still in the cache then.
+const ROWS_PER_ACTIVATION: usize = 4096;
+
+/// A work item being read, with the capabilities to send its rows and its events at its time.
+struct Reading {
+    item: Box<dyn PartitionRead>,
+    rows_at: Capability<u64>,
+    events_at: Capability<u64>,
+    diff: isize,
+}
 
 /// Which workers read a work item.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -46,35 +59,65 @@ pub(crate) fn read_partitions<'s>(
         Readers::One => items.inner.exchange(|(item, _, _)| item.hashed()),
         Readers::Every => items.inner.broadcast(),
     };
-    // One operator with two outputs: each item's rows go out as one container (no per-row
-    // stage after the reader), and its events on the other output.
+    // One operator with two outputs: the items' rows (no per-row stage after the reader), and
+    // their events. Each activation reads at most `ROWS_PER_ACTIVATION` records and then lets
+    // the operators downstream take them, so a large file is never held whole.
     let mut builder = OperatorBuilder::new("Read partitions".to_owned(), scope);
+    let activator = scope.activator_for(builder.operator_info().address);
     let mut input = builder.new_input(items, Local);
     builder.set_notify_for(0, FrontierInterest::Never);
     let (mut rows_output, rows) = builder.new_output::<Vec<(Row, u64, isize)>>();
     let (mut events_output, events) = builder.new_output::<Vec<(SourceEvent, u64, isize)>>();
     builder.build(move |_capabilities| {
+        let mut reading: VecDeque<Reading> = VecDeque::new();
         let mut happened = Vec::new();
         move |_frontiers| {
-            let (mut rows_out, mut events_out) = (rows_output.activate(), events_output.activate());
             input.for_each_stamp(|cap, data| {
-                for (item, time, diff) in data.flat_map(|d| d.drain(..)) {
-                    let mut batch = Vec::new();
-                    reader.read(
-                        &item,
-                        source,
-                        &mut |row| batch.push((row, time, diff)),
-                        &mut happened,
-                    );
-                    rows_out.give(&cap, &mut batch);
-                    let mut batch: Vec<_> = happened
-                        .drain(..)
-                        .filter(|event| reports_counts || matches!(event, SourceEvent::Failed { .. }))
-                        .map(|event| (event, time, diff))
-                        .collect();
-                    events_out.give(&cap, &mut batch);
+                for (item, _, diff) in data.flat_map(|d| d.drain(..)) {
+                    if let (Some(rows_at), Some(events_at)) = (cap.retain_least(0), cap.retain_least(1)) {
+                        reading.push_back(Reading {
+                            item: reader.open(&item, source),
+                            rows_at,
+                            events_at,
+                            diff,
+                        });
+                    }
                 }
             });
+            let (mut rows_out, mut events_out) = (rows_output.activate(), events_output.activate());
+            let mut budget = ROWS_PER_ACTIVATION;
+            while let Some(now) = reading.front_mut() {
+                let (time, diff) = (*now.rows_at.time(), now.diff);
+                let mut batch = Vec::new();
+                let mut records = 0;
+                let more = now.item.read(
+                    budget,
+                    &mut |row| {
+                        records += 1;
+                        batch.push((row, time, diff))
+                    },
+                    &mut happened,
+                );
+                rows_out.give(&now.rows_at, &mut batch);
+                let mut batch: Vec<_> = happened
+                    .drain(..)
+                    .filter(|event| reports_counts || matches!(event, SourceEvent::Failed { .. }))
+                    .map(|event| (event, time, diff))
+                    .collect();
+                events_out.give(&now.events_at, &mut batch);
+                if more {
+                    // The item took the whole budget.
+                    break;
+                }
+                reading.pop_front();
+                budget = budget.saturating_sub(records.max(1));
+                if budget == 0 {
+                    break;
+                }
+            }
+            if !reading.is_empty() {
+                activator.activate();
+            }
         }
     });
     (rows.as_collection(), events.as_collection())

@@ -146,12 +146,27 @@ pub trait Source: Send + Sync + fmt::Debug {
     }
 }
 
-/// Reads one work item (for example a file) into rows, inside the dataflow.
+/// Reads work items (for example files) into rows, inside the dataflow.
 pub trait PartitionReader: Send + Sync + fmt::Debug {
-    /// Hands the item's rows to `rows`, in order, and appends what happened (rows read,
-    /// records skipped, failures) to `events`, tagged with `source`. Rows go straight to the
-    /// caller, which puts them where the dataflow reads them: no buffer in between.
-    fn read(&self, item: &Row, source: usize, rows: &mut dyn FnMut(Row), events: &mut Vec<SourceEvent>);
+    /// Opens one item, to be read a part at a time; what happens (rows read, records skipped,
+    /// failures) is reported tagged with `source`.
+    fn open(&self, item: &Row, source: usize) -> Box<dyn PartitionRead>;
+
+    /// Reads all of one item: hands its rows to `rows`, in order, and appends what happened to
+    /// `events`.
+    fn read(&self, item: &Row, source: usize, rows: &mut dyn FnMut(Row), events: &mut Vec<SourceEvent>) {
+        let mut reading = self.open(item, source);
+        while reading.read(usize::MAX, rows, events) {}
+    }
+}
+
+/// One work item being read (see [`PartitionReader::open`]).
+pub trait PartitionRead {
+    /// Hands up to `max` more of the item's records to `rows` as rows, in order (records
+    /// dropped as malformed count, but give no row). Returns false once the item is finished,
+    /// by its end or by a failure, and then appends what happened to `events`. Rows go straight
+    /// to the caller, which puts them where the dataflow reads them: no buffer in between.
+    fn read(&mut self, max: usize, rows: &mut dyn FnMut(Row), events: &mut Vec<SourceEvent>) -> bool;
 }
 
 /// Rows held in memory by offset (the first row added is offset 0), readable from any worker

@@ -9,6 +9,7 @@
 
 mod format;
 mod listing;
+mod read;
 mod sink;
 mod source;
 

@@ -1,19 +1,16 @@
 //! [`FileSource`]: the leader lists files; workers read them.
 
-use std::borrow::Cow;
 use std::collections::VecDeque;
 use std::fs::File;
-use std::io::{BufRead, BufReader};
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use super::format::{FileFormat, FormatOptions};
 use super::listing::{list_files, NewFiles};
-use crate::connectors::{
-    Options, PartitionReader, ReadStatus, Source, SourceError, SourceEvent, SourceReader, Wake,
-};
-use crate::data::{DataType, Decoded, Field, Row, RowDecoder, Schema, Value};
+use super::read::{csv_reader, FilePartitions};
+use crate::connectors::{Options, PartitionReader, ReadStatus, Source, SourceError, SourceReader, Wake};
+use crate::data::{DataType, Field, Row, RowDecoder, Schema, Value};
 use crate::error::{Error, Result};
 
 /// How often a streaming file source lists its path.
@@ -93,17 +90,6 @@ fn csv_schema_from_first_file(path: &str, options: &FormatOptions) -> Result<Sch
         };
         Field::new(name, DataType::String)
     })))
-}
-
-fn csv_reader<R: std::io::Read>(options: &FormatOptions, input: R) -> csv::Reader<R> {
-    csv::ReaderBuilder::new()
-        .has_headers(false)
-        .flexible(true)
-        .delimiter(options.sep)
-        .quote(options.quote)
-        .double_quote(true)
-        .escape(Some(options.escape))
-        .from_reader(input)
 }
 
 impl Source for FileSource {
@@ -212,172 +198,5 @@ impl SourceReader for FileLister {
 
     fn discover_now(&mut self) {
         self.force = true;
-    }
-}
-
-/// The workers' side: reads one file into rows.
-#[derive(Debug)]
-struct FilePartitions {
-    options: FormatOptions,
-    decoder: RowDecoder,
-}
-
-/// Counts and failures of one file.
-struct FileReport<'a> {
-    file: &'a str,
-    source: usize,
-    rows: u64,
-    malformed: u64,
-    failure: Option<String>,
-}
-
-impl FileReport<'_> {
-    /// Applies one decoded record; false once the file must stop (FAILFAST).
-    fn take(&mut self, decoded: Decoded, line: u64, rows: &mut dyn FnMut(Row)) -> bool {
-        match decoded {
-            Decoded::Row(row) => {
-                rows(row);
-                self.rows += 1;
-            }
-            Decoded::Repaired(row, reason) => {
-                tracing::debug!("{}:{line}: malformed record kept: {reason}", self.file);
-                rows(row);
-                self.rows += 1;
-                self.malformed += 1;
-            }
-            Decoded::Dropped(reason) => {
-                tracing::debug!("{}:{line}: malformed record dropped: {reason}", self.file);
-                self.malformed += 1;
-            }
-            Decoded::Failed(reason) => {
-                self.failure = Some(format!(
-                    "malformed record in {}, line {line} (mode FAILFAST): {reason}",
-                    self.file
-                ));
-                return false;
-            }
-        }
-        true
-    }
-
-    fn finish(self, events: &mut Vec<SourceEvent>) {
-        if self.malformed > 0 {
-            tracing::warn!("{}: {} malformed record(s)", self.file, self.malformed);
-            events.push(SourceEvent::Malformed {
-                source: self.source,
-                records: self.malformed,
-            });
-        }
-        if self.rows > 0 {
-            events.push(SourceEvent::Rows {
-                source: self.source,
-                rows: self.rows,
-            });
-        }
-        if let Some(message) = self.failure {
-            events.push(SourceEvent::Failed {
-                source: self.source,
-                message,
-            });
-        }
-    }
-}
-
-impl FilePartitions {
-    fn read_lines(
-        &self,
-        file: File,
-        report: &mut FileReport<'_>,
-        rows: &mut dyn FnMut(Row),
-    ) -> std::io::Result<()> {
-        let mut reader = BufReader::new(file);
-        let mut line = Vec::new();
-        let mut number = 0u64;
-        loop {
-            line.clear();
-            if reader.read_until(b'\n', &mut line)? == 0 {
-                return Ok(());
-            }
-            number += 1;
-            while matches!(line.last(), Some(b'\n' | b'\r')) {
-                line.pop();
-            }
-            let text = utf8_text(&line);
-            let decoded = match self.options.format {
-                FileFormat::Json if text.trim().is_empty() => continue,
-                FileFormat::Json => self.decoder.decode_json(&text),
-                _ => Decoded::Row(Row::from(vec![Value::str(text.as_ref())])),
-            };
-            if !report.take(decoded, number, rows) {
-                return Ok(());
-            }
-        }
-    }
-
-    fn read_csv(
-        &self,
-        file: File,
-        report: &mut FileReport<'_>,
-        rows: &mut dyn FnMut(Row),
-    ) -> std::result::Result<(), csv::Error> {
-        let mut reader = csv_reader(&self.options, BufReader::new(file));
-        let mut record = csv::ByteRecord::new();
-        let mut first = true;
-        let separator = char::from(self.options.sep).to_string();
-        while reader.read_byte_record(&mut record)? {
-            let line = record.position().map_or(0, |p| p.line());
-            if std::mem::take(&mut first) && self.options.header {
-                continue;
-            }
-            let raw = || {
-                let fields: Vec<_> = record.iter().map(utf8_text).collect();
-                fields.join(&separator)
-            };
-            let decoded = self.decoder.decode_fields(record.iter().map(utf8_text), raw);
-            if !report.take(decoded, line, rows) {
-                break;
-            }
-        }
-        Ok(())
-    }
-}
-
-impl PartitionReader for FilePartitions {
-    fn read(&self, item: &Row, source: usize, rows: &mut dyn FnMut(Row), events: &mut Vec<SourceEvent>) {
-        let Some(path) = item.first().and_then(Value::as_str) else {
-            return;
-        };
-        let mut report = FileReport {
-            file: path,
-            source,
-            rows: 0,
-            malformed: 0,
-            failure: None,
-        };
-        let outcome =
-            File::open(path)
-                .map_err(|e| e.to_string())
-                .and_then(|file| match self.options.format {
-                    FileFormat::Csv => self.read_csv(file, &mut report, rows).map_err(|e| e.to_string()),
-                    _ => self
-                        .read_lines(file, &mut report, rows)
-                        .map_err(|e| e.to_string()),
-                });
-        if let Err(e) = outcome {
-            report
-                .failure
-                .get_or_insert_with(|| format!("cannot read {path}: {e}"));
-        }
-        report.finish(events);
-    }
-}
-
-/// A field's or line's text: borrowed when it is valid UTF-8, as it nearly always is (checking
-/// that is much cheaper than the lossy decoder's chunk by chunk walk); otherwise with each
-/// invalid sequence replaced by U+FFFD, as Spark reads it.
-fn utf8_text(bytes: &[u8]) -> Cow<'_, str> {
-    match std::str::from_utf8(bytes) {
-        Ok(text) => Cow::Borrowed(text),
-        Err(_) => String::from_utf8_lossy(bytes),
     }
 }
