@@ -107,6 +107,9 @@ impl MemoryStream {
 
 impl LocalRows for MemoryStream {
     fn for_each_slice(&self, range: Range<u64>, f: &mut dyn FnMut(&[Row])) {
+        if range.is_empty() {
+            return;
+        }
         // The segments are taken under the lock and read after it is released, so workers
         // copying their shares at once do not wait for each other.
         let parts: SmallVec<[SegmentSlice; 2]> = {
@@ -222,6 +225,12 @@ mod tests {
         );
         assert_eq!(offsets(&stream, 0..3), vec![0, 1, 2]);
         assert!(offsets(&stream, 7000..8000).is_empty());
+        #[allow(clippy::reversed_empty_ranges)]
+        let backwards = 4999..4998;
+        assert!(
+            offsets(&stream, backwards).is_empty(),
+            "an empty range reads nothing"
+        );
     }
 
     #[test]
