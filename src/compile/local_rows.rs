@@ -39,13 +39,18 @@ pub(crate) fn deal_shares(range: Range<u64>, workers: usize, mut give: impl FnMu
     }
 }
 
-/// A work item of [`deal_shares`]: the offsets to read and the worker to read them.
+/// A work item of [`deal_shares`]: the offsets to read (never backwards) and the worker to read
+/// them.
 fn share_of(item: &Row) -> Option<(Range<u64>, u64)> {
     let offset = |i: usize| match item.get(i) {
         Some(Value::Int(n)) => u64::try_from(*n).ok(),
         _ => None,
     };
-    Some((offset(0)?..offset(1)?, offset(2)?))
+    let (start, end) = (offset(0)?, offset(1)?);
+    if start > end {
+        return None;
+    }
+    Some((start..end, offset(2)?))
 }
 
 /// The rows of `source` that the work items `shares` deal out, each read on the worker its item
@@ -188,5 +193,15 @@ mod tests {
                 assert!(most.zip(least).is_none_or(|(m, l)| m - l <= 1), "{sizes:?}");
             }
         }
+        assert_eq!(
+            share_of(&crate::row![5i64, 3i64, 0i64]),
+            None,
+            "a backwards range"
+        );
+        assert_eq!(
+            share_of(&crate::row![-1i64, 3i64, 0i64]),
+            None,
+            "a negative offset"
+        );
     }
 }
