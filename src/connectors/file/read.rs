@@ -71,6 +71,7 @@ struct FileRead {
 /// Where the reading of a file stands.
 enum Input {
     Csv {
+        /// Boxed: the reader keeps its buffers inline, and the other states are small.
         reader: Box<csv::Reader<File>>,
         record: csv::ByteRecord,
         /// The next record is the file's first (a header, with `header`).
@@ -126,14 +127,14 @@ impl Input {
         &mut self,
         options: &FormatOptions,
         decoder: &RowDecoder,
-    ) -> Result<Option<(Decoded, u64)>, String> {
+    ) -> Result<Option<(Decoded, u64)>, ReadError> {
         match self {
             Input::Csv {
                 reader,
                 record,
                 first,
             } => loop {
-                if !reader.read_byte_record(record).map_err(|e| e.to_string())? {
+                if !reader.read_byte_record(record)? {
                     return Ok(None);
                 }
                 let line = record.position().map_or(0, |p| p.line());
@@ -151,7 +152,7 @@ impl Input {
             },
             Input::Lines { reader, line, number } => loop {
                 line.clear();
-                if reader.read_until(b'\n', line).map_err(|e| e.to_string())? == 0 {
+                if reader.read_until(b'\n', line)? == 0 {
                     return Ok(None);
                 }
                 *number += 1;
@@ -169,6 +170,15 @@ impl Input {
             Input::Done => Ok(None),
         }
     }
+}
+
+/// Why a file could not be read on.
+#[derive(Debug, thiserror::Error)]
+enum ReadError {
+    #[error(transparent)]
+    Io(#[from] std::io::Error),
+    #[error(transparent)]
+    Csv(#[from] csv::Error),
 }
 
 /// Counts and failures of one file.
