@@ -73,6 +73,14 @@ impl<'s> Compiled<'s> {
         }
     }
 
+    /// The input of source `id`, fed by the leader: registered here, and its records (rows,
+    /// or the work items of a source read inside the dataflow) in `scope`.
+    pub(crate) fn new_input(&mut self, scope: Scope<'s, u64>, id: SourceId) -> Rows<'s> {
+        let (session, records) = scope.new_collection::<Row, isize>();
+        self.inputs.insert(id, session);
+        records
+    }
+
     /// The position of source `id` in the plan's source list, by which events name it.
     pub(crate) fn source_index(&self, id: SourceId) -> usize {
         self.sources.iter().position(|(s, _)| *s == id).unwrap_or(0)
@@ -83,8 +91,7 @@ impl<'s> Compiled<'s> {
 pub fn compile<'s>(plan: &LogicalPlan, scope: Scope<'s, u64>, compiled: &mut Compiled<'s>) -> Rows<'s> {
     match plan {
         LogicalPlan::Source { id, source, .. } => {
-            let (session, records) = scope.new_collection::<Row, isize>();
-            compiled.inputs.insert(*id, session);
+            let records = compiled.new_input(scope, *id);
             if let Some(rows) = source.local_rows() {
                 return local_rows::read_local(records, rows, scope.peers());
             }
@@ -218,8 +225,7 @@ fn compile_stream_rows<'s>(
 ) -> local_rows::StreamRows<'s> {
     if let LogicalPlan::Source { id, source, .. } = plan {
         if let Some(rows) = source.local_rows() {
-            let (session, shares) = scope.new_collection::<Row, isize>();
-            compiled.inputs.insert(*id, session);
+            let shares = compiled.new_input(scope, *id);
             return local_rows::in_place(shares, rows, scope.peers());
         }
     }

@@ -5,7 +5,6 @@ use std::collections::VecDeque;
 use std::sync::Arc;
 
 use differential_dataflow::collection::AsCollection;
-use differential_dataflow::input::Input;
 use differential_dataflow::Hashable;
 use timely::dataflow::channels::pact::Pipeline as Local;
 use timely::dataflow::operators::generic::builder_rc::OperatorBuilder;
@@ -139,8 +138,7 @@ pub(crate) fn compile_table<'s>(
     let Some(reader) = source.partition_reader().filter(|_| source.is_static()) else {
         return (compile(plan, scope, compiled), false);
     };
-    let (session, items) = scope.new_collection::<Row, isize>();
-    compiled.inputs.insert(*id, session);
+    let items = compiled.new_input(scope, *id);
     let index = compiled.source_index(*id);
     let (rows, events) = read_partitions(items, reader, index, Readers::Every);
     compiled.events.push(events);

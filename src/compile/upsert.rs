@@ -7,7 +7,6 @@
 use std::sync::Arc;
 
 use differential_dataflow::collection::{AsCollection, VecCollection};
-use differential_dataflow::input::Input;
 use differential_dataflow::Hashable;
 use timely::dataflow::operators::Exchange;
 use timely::dataflow::Scope;
@@ -59,8 +58,7 @@ pub(super) fn upsert_table<'s>(
 fn ordered<'s>(plan: &LogicalPlan, scope: Scope<'s, u64>, compiled: &mut Compiled<'s>) -> Ordered<'s> {
     match plan {
         LogicalPlan::Source { id, source, .. } => {
-            let (session, records) = scope.new_collection::<Row, isize>();
-            compiled.inputs.insert(*id, session);
+            let records = compiled.new_input(scope, *id);
             if let Some(rows) = source.local_rows() {
                 // A row's offset in the source is its place in the source's order.
                 return read_local_with(records, rows, scope.peers(), |offset, row| {
