@@ -107,11 +107,7 @@ pub fn compile<'s>(plan: &LogicalPlan, scope: Scope<'s, u64>, compiled: &mut Com
         }
         LogicalPlan::Project { .. } | LogicalPlan::Filter { .. } => {
             let (base, pipeline) = Pipeline::peel(plan);
-            compile(base, scope, compiled).flat_map(move |row| {
-                let mut out = Vec::new();
-                pipeline.run(row, &mut |r| out.push(r));
-                out
-            })
+            pipeline.apply(compile(base, scope, compiled))
         }
         LogicalPlan::Join {
             left,

@@ -142,13 +142,5 @@ pub(crate) fn compile_table<'s>(
     let index = compiled.source_index(*id);
     let (rows, events) = read_partitions(items, reader, index, Readers::Every);
     compiled.events.push(events);
-    if pipeline.is_empty() {
-        return (rows, true);
-    }
-    let rows = rows.flat_map(move |row| {
-        let mut out = Vec::new();
-        pipeline.run(row, &mut |r| out.push(r));
-        out
-    });
-    (rows, true)
+    (pipeline.apply(rows), true)
 }

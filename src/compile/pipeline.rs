@@ -4,6 +4,7 @@
 
 use smol_str::SmolStr;
 
+use super::Rows;
 use crate::data::{Row, Value};
 use crate::expr::BoundExpr;
 use crate::plan::{LogicalPlan, Projection};
@@ -71,6 +72,19 @@ impl Pipeline {
             }] if matches!(columns.as_slice(), [Projection::Generated]) => Some(split),
             _ => None,
         }
+    }
+
+    /// The rows that come out of the pipeline for each of `rows`, as one `flat_map`; `rows`
+    /// themselves when the pipeline does nothing.
+    pub(crate) fn apply(self, rows: Rows<'_>) -> Rows<'_> {
+        if self.is_empty() {
+            return rows;
+        }
+        rows.flat_map(move |row| {
+            let mut out = Vec::new();
+            self.run(row, &mut |r| out.push(r));
+            out
+        })
     }
 
     /// Runs `row` through every step, calling `emit` for each row that comes out.
