@@ -33,11 +33,8 @@ struct SourceRun {
     description: String,
     reader: Option<Box<dyn SourceReader>>,
     exhausted: bool,
-    pending: Vec<Row>,
-    /// A source whose workers read its rows by offset
-    /// ([`Source::local_rows`](crate::connectors::Source::local_rows)): rows claimed
-    /// from its reader and not yet handed to an epoch. Such a source's `pending` stays empty.
-    claimed: Option<usize>,
+    /// What its reader has handed over for the next epoch.
+    waiting: Waiting,
     /// Records handed to the dataflow so far (the source's offset).
     consumed: u64,
     /// The most records one epoch takes from this source.
@@ -46,17 +43,31 @@ struct SourceRun {
     partitioned: bool,
 }
 
-impl SourceRun {
-    /// Records waiting for the next epoch.
-    fn waiting(&self) -> usize {
-        self.pending.len() + self.claimed.unwrap_or(0)
+/// The records a source's reader has handed over and no epoch has taken yet.
+enum Waiting {
+    /// Rows polled from the reader.
+    Rows(Vec<Row>),
+    /// How many rows were claimed from a source whose workers read them by offset
+    /// ([`Source::local_rows`](crate::connectors::Source::local_rows)).
+    Claimed(usize),
+}
+
+impl Waiting {
+    fn len(&self) -> usize {
+        match self {
+            Waiting::Rows(rows) => rows.len(),
+            Waiting::Claimed(n) => *n,
+        }
     }
 
-    /// Forgets the records waiting for the next epoch.
-    fn discard_waiting(&mut self) {
-        self.pending.clear();
-        if let Some(claimed) = self.claimed.as_mut() {
-            *claimed = 0;
+    fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    fn clear(&mut self) {
+        match self {
+            Waiting::Rows(rows) => rows.clear(),
+            Waiting::Claimed(n) => *n = 0,
         }
     }
 }
@@ -171,7 +182,10 @@ impl QueryRun {
                     .max(1)
             };
             let partitioned = source.partition_reader().is_some();
-            let claimed = source.local_rows().map(|_| 0);
+            let waiting = match source.local_rows() {
+                Some(_) => Waiting::Claimed(0),
+                None => Waiting::Rows(Vec::new()),
+            };
             let reader = match source.open(wake.clone()) {
                 Ok(mut reader) => {
                     if run.spec.trigger.is_bounded() {
@@ -189,8 +203,7 @@ impl QueryRun {
                 description,
                 exhausted: reader.is_none(),
                 reader,
-                pending: Vec::new(),
-                claimed,
+                waiting,
                 consumed: 0,
                 limit,
                 partitioned,
@@ -221,7 +234,7 @@ impl QueryRun {
         self.inputs = None;
         for source in &mut self.sources {
             source.reader = None;
-            source.discard_waiting();
+            source.waiting.clear();
         }
         if self.stage == Stage::Running {
             self.stage = Stage::Draining;
@@ -272,7 +285,7 @@ impl QueryRun {
             return readers_due;
         }
         let epoch_due = self.event_time.as_ref().is_some_and(|e| e.epoch_due);
-        let data_waiting = epoch_due || self.sources.iter().any(|s| s.waiting() > 0);
+        let data_waiting = epoch_due || self.sources.iter().any(|s| !s.waiting.is_empty());
         let all_exhausted = self.sources.iter().all(|s| s.exhausted);
         match self.spec.trigger {
             Trigger::ProcessingTime(interval) if data_waiting && !interval.is_zero() => {
@@ -294,7 +307,8 @@ impl QueryRun {
             _ => {}
         }
         let epoch_due = self.event_time.as_ref().is_some_and(|e| e.epoch_due);
-        let idle = self.in_flight.is_none() && !epoch_due && self.sources.iter().all(|s| s.waiting() == 0);
+        let idle =
+            self.in_flight.is_none() && !epoch_due && self.sources.iter().all(|s| s.waiting.is_empty());
         if idle && all_exhausted {
             debug!(
                 "query {}: every source is exhausted; finishing",
@@ -316,16 +330,16 @@ impl QueryRun {
     fn poll_sources(&mut self) {
         let mut failure = None;
         for source in &mut self.sources {
-            let room = source.limit.saturating_sub(source.waiting());
+            let room = source.limit.saturating_sub(source.waiting.len());
             let Some(reader) = source.reader.as_mut().filter(|_| room > 0) else {
                 continue;
             };
-            let polled = match source.claimed.as_mut() {
-                Some(claimed) => reader.claim(room).map(|(n, status)| {
+            let polled = match &mut source.waiting {
+                Waiting::Claimed(claimed) => reader.claim(room).map(|(n, status)| {
                     *claimed += n;
                     status
                 }),
-                None => reader.poll(&mut source.pending, room),
+                Waiting::Rows(rows) => reader.poll(rows, room),
             };
             match polled {
                 Ok(ReadStatus::Open) => {}
@@ -357,15 +371,15 @@ impl QueryRun {
             let Some(input) = inputs.get_mut(&source.id) else {
                 continue;
             };
-            let take = source.waiting().min(source.limit);
+            let take = source.waiting.len().min(source.limit);
             let n = take as u64;
-            match source.claimed.as_mut() {
-                Some(claimed) => {
+            match &mut source.waiting {
+                Waiting::Claimed(claimed) => {
                     *claimed -= take;
                     let offsets = source.consumed..source.consumed + n;
                     deal_shares(offsets, self.spec.local_workers, |share| input.insert(share));
                 }
-                None => source.pending.drain(..take).for_each(|row| input.insert(row)),
+                Waiting::Rows(rows) => rows.drain(..take).for_each(|row| input.insert(row)),
             }
             source.consumed += n;
             rows.push(n);
@@ -626,7 +640,7 @@ impl QueryRun {
                     description: source.description.clone(),
                     start_offset: start,
                     end_offset: start + records,
-                    latest_offset: source.consumed + source.waiting() as u64,
+                    latest_offset: source.consumed + source.waiting.len() as u64,
                     num_input_rows: n,
                     input_rows_per_second: rate(n, flight.since_previous_trigger),
                     processed_rows_per_second: rate(n, processing_secs),
