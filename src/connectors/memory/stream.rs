@@ -32,10 +32,15 @@ type SegmentSlice = (Arc<Vec<Row>>, Range<usize>);
 #[derive(Debug, Default)]
 struct Shared {
     segments: Vec<Segment>,
-    /// Rows added so far: the offset of the next row.
-    len: u64,
     ended: bool,
     wakers: Vec<Wake>,
+}
+
+impl Shared {
+    /// Rows added so far: the offset of the next row.
+    fn len(&self) -> u64 {
+        self.segments.last().map_or(0, Segment::end)
+    }
 }
 
 /// A stream of rows added from code with [`MemoryStream::add_data`]; [`MemoryStream::end`]
@@ -73,8 +78,7 @@ impl MemoryStream {
         // a large batch is not copied.
         let rows: Vec<Row> = rows.into_iter().collect();
         let mut shared = self.lock();
-        let added = rows.len() as u64;
-        let start = shared.len;
+        let start = shared.len();
         let small_tail = shared
             .segments
             .last_mut()
@@ -82,13 +86,12 @@ impl MemoryStream {
             .and_then(|last| Arc::get_mut(&mut last.rows));
         match small_tail {
             Some(tail) => tail.extend(rows),
-            None if added > 0 => shared.segments.push(Segment {
+            None if !rows.is_empty() => shared.segments.push(Segment {
                 start,
                 rows: Arc::new(rows),
             }),
             None => {}
         }
-        shared.len += added;
         shared.wakers.iter().for_each(Wake::wake);
     }
 
@@ -176,7 +179,8 @@ impl SourceReader for MemoryReader {
 
     fn claim(&mut self, max: usize) -> Result<(usize, ReadStatus), SourceError> {
         let shared = self.stream.lock();
-        let end = self.limit.unwrap_or(shared.len).min(shared.len);
+        let len = shared.len();
+        let end = self.limit.unwrap_or(len).min(len);
         let claimed = (end - self.position).min(max as u64);
         self.position += claimed;
         let done = self.position == end && (shared.ended || self.limit.is_some());
@@ -189,7 +193,7 @@ impl SourceReader for MemoryReader {
     }
 
     fn end_at_available_now(&mut self) {
-        self.limit = Some(self.stream.lock().len);
+        self.limit = Some(self.stream.lock().len());
     }
 }
 
