@@ -82,13 +82,9 @@ impl<V> KeyRows<V> {
         }
         rows.retain(|(_, n)| *n != 0);
         let empty = rows.is_empty();
-        *self = match (rows.pop(), rows.is_empty()) {
-            (Some(row), true) => KeyRows::One([row]),
-            (Some(row), false) => {
-                rows.push(row);
-                KeyRows::Many(rows.into_boxed_slice())
-            }
-            (None, _) => KeyRows::Many(Box::default()),
+        *self = match <[(V, isize); 1]>::try_from(rows) {
+            Ok(one) => KeyRows::One(one),
+            Err(rows) => KeyRows::Many(rows.into_boxed_slice()),
         };
         empty
     }
