@@ -312,17 +312,17 @@ type GroupedTable<'s, K> = VecCollection<'s, u64, (K, Arc<GroupedRow>), isize>;
 /// integer itself for a BIGINT key (a table probed once per stream row is probed at the speed
 /// of its cache misses, and an integer key makes each entry 16 bytes smaller).
 trait TableKey: differential_dataflow::ExchangeData + Hash + Sized {
-    /// The key of a table row or stream row whose join column holds `value`; `None` for a key
-    /// that matches nothing (null).
-    fn of(value: &Value) -> Option<Self>;
+    /// The key of a table row whose join key is `value`; `None` for a key that matches nothing
+    /// (null).
+    fn of(value: Value) -> Option<Self>;
 
     /// The rows of `table` that a stream row whose join column holds `value` matches.
     fn matches<'t, V>(table: &'t TableRows<Self, V>, value: &Value) -> &'t [(V, isize)];
 }
 
 impl TableKey for Value {
-    fn of(value: &Value) -> Option<Self> {
-        (!value.is_null()).then(|| value.clone())
+    fn of(value: Value) -> Option<Self> {
+        (!value.is_null()).then_some(value)
     }
 
     fn matches<'t, V>(table: &'t TableRows<Self, V>, value: &Value) -> &'t [(V, isize)] {
@@ -335,7 +335,7 @@ impl TableKey for Value {
 }
 
 impl TableKey for i64 {
-    fn of(value: &Value) -> Option<Self> {
+    fn of(value: Value) -> Option<Self> {
         value.as_i64()
     }
 
@@ -384,7 +384,7 @@ impl GroupedByTable {
         // whole of what a table row brings when no aggregate reads the table.
         let mut groups: foldhash::HashMap<Value, Arc<GroupedRow>> = Default::default();
         table.flat_map(move |row| {
-            let key = K::of(&right_key.eval(&row))?;
+            let key = K::of(right_key.eval(&row))?;
             let value = row.get(group_column).cloned().unwrap_or(Value::Null);
             let group = match groups.get(&value) {
                 Some(group) => group.clone(),
