@@ -21,6 +21,18 @@ fn walk(plan: &LogicalPlan, threshold: Option<u64>, lines: &mut Vec<String>) {
         walk(input, threshold, lines);
     }
     match plan {
+        LogicalPlan::Source { source, .. } if source.local_rows().is_some() => {
+            lines.push(format!(
+                "input (each epoch's rows dealt out by offset by worker 0, one share per worker of \
+                 its process): {}",
+                source.description()
+            ));
+            lines.push(
+                "read: each worker copies its share from the source (a fused table-join \
+                 aggregation reads it in place)"
+                    .into(),
+            );
+        }
         LogicalPlan::Source { source, .. } => match source.partition_reader() {
             None => {
                 lines.push(format!(
@@ -82,9 +94,10 @@ fn walk(plan: &LogicalPlan, threshold: Option<u64>, lines: &mut Vec<String>) {
                 lines.push(if super::broadcasts(right, threshold) {
                     format!(
                         "  (the table, {size}, is within spark.sql.autoBroadcastJoinThreshold: under \
-                         an aggregation it is broadcast to every worker and each worker probes its \
-                         own rows inside the aggregation's fold, no stream row exchanged; otherwise \
-                         both inputs are exchanged by key hash)"
+                         an aggregation every worker holds it whole, reading its files itself (other \
+                         tables are broadcast), and probes its own rows inside the aggregation's \
+                         fold, no stream row exchanged; otherwise both inputs are exchanged by key \
+                         hash)"
                     )
                 } else {
                     format!(
