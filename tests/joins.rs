@@ -110,12 +110,7 @@ fn stream_static_joins_match_a_nested_loop_join() {
             assert_eq!(joined.schema().names(), ["user_id", "amount", "country"]);
             let collected = Collected::default();
             let query = collected.attach(joined.write_stream()).start().expect("start");
-            for chunk in stream.chunks(100) {
-                input.add_data(chunk.to_vec());
-                query.process_all_available().expect("epoch");
-            }
-            input.end();
-            await_within(&query, "join").expect("finishes");
+            feed_epochs(&query, &input, stream.chunks(100).map(<[Row]>::to_vec), "join").expect("runs");
             let mut got: Vec<Row> = collected
                 .batches()
                 .into_iter()
@@ -258,12 +253,8 @@ fn stream_static_join_then_group_by_matches_aggregating_the_nested_loop_join() {
                     .attach(totals.write_stream().output_mode("update"))
                     .start()
                     .expect("start");
-                for chunk in &chunks {
-                    input.add_data(chunk.to_vec());
-                    query.process_all_available().expect("epoch");
-                }
-                input.end();
-                await_within(&query, "join and aggregate").expect("finishes");
+                let epochs = chunks.iter().map(|chunk| chunk.to_vec());
+                feed_epochs(&query, &input, epochs, "join and aggregate").expect("runs");
                 // Every worker may read the table's file; its rows are counted once.
                 let table_rows: u64 = query
                     .recent_progress()
@@ -392,12 +383,8 @@ fn a_join_on_a_string_key_aggregates_as_one_on_an_integer_key() {
                 .attach(totals.write_stream().output_mode("update"))
                 .start()
                 .expect("start");
-            for chunk in &chunks {
-                input.add_data(chunk.iter().map(as_text));
-                query.process_all_available().expect("epoch");
-            }
-            input.end();
-            await_within(&query, "string-keyed join").expect("finishes");
+            let epochs = chunks.iter().map(|chunk| chunk.iter().map(as_text));
+            feed_epochs(&query, &input, epochs, "string-keyed join").expect("runs");
             assert_eq!(
                 non_empty_sorted(&collected),
                 reference_aggregates(&chunks, how == "left", &by_country),

@@ -139,6 +139,22 @@ pub fn await_within(query: &StreamingQuery, what: &str) -> Result<()> {
     }
 }
 
+/// Feeds `epochs` to `input`, one epoch each (`process_all_available` closes it), then ends the
+/// stream and waits for `query` to finish.
+pub fn feed_epochs<E: IntoIterator<Item = Row>>(
+    query: &StreamingQuery,
+    input: &MemoryStream,
+    epochs: impl IntoIterator<Item = E>,
+    what: &str,
+) -> Result<()> {
+    for epoch in epochs {
+        input.add_data(epoch);
+        query.process_all_available()?;
+    }
+    input.end();
+    await_within(query, what)
+}
+
 /// Parses the console sink's last batch (`|word|count|` rows) into a map.
 pub fn last_console_table(stdout: &str) -> BTreeMap<String, i64> {
     let last = stdout.rsplit("Batch: ").next().expect("a batch was printed");
