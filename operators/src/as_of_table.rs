@@ -95,8 +95,11 @@ pub(crate) struct AsOfTable<T, K, V> {
     /// The table as applied so far.
     rows: TableRows<K, V>,
     /// Updates received but not yet applied, by time.
-    staged: BTreeMap<T, Vec<(K, V, isize)>>,
+    staged: BTreeMap<T, Updates<K, V>>,
 }
+
+/// Table updates at one time: `(key, value, diff)`.
+type Updates<K, V> = Vec<(K, V, isize)>;
 
 impl<T, K, V> Default for AsOfTable<T, K, V> {
     fn default() -> Self {
@@ -123,10 +126,35 @@ where
         V: 'a,
         T: 'a,
     {
+        // A container's updates nearly always share one time: look its batch up once per run
+        // of equal times, not once per update.
+        let mut run: Option<(T, Updates<K, V>)> = None;
         for container in containers {
+            let len = container.len();
             for ((key, value), time, diff) in container.drain(..) {
-                self.staged.entry(time).or_default().push((key, value, diff));
+                match &mut run {
+                    Some((t, batch)) if *t == time => batch.push((key, value, diff)),
+                    _ => {
+                        self.stage_run(run.take());
+                        let mut batch = Vec::with_capacity(len);
+                        batch.push((key, value, diff));
+                        run = Some((time, batch));
+                    }
+                }
             }
+        }
+        self.stage_run(run);
+    }
+
+    fn stage_run(&mut self, run: Option<(T, Updates<K, V>)>) {
+        let Some((time, mut updates)) = run else {
+            return;
+        };
+        let staged = self.staged.entry(time).or_default();
+        if staged.is_empty() {
+            *staged = updates;
+        } else {
+            staged.append(&mut updates);
         }
     }
 
@@ -136,16 +164,27 @@ where
     }
 
     /// Applies, in time order, every staged update that no record can still need to miss: one
-    /// at `u` once the records' frontier has reached `u` and no record before `u` is waiting
-    /// (`earliest_waiting` is the earliest time of records held back, if any).
-    pub(crate) fn apply_ready(&mut self, records: &MutableAntichain<T>, earliest_waiting: Option<&T>) {
+    /// at `u` once the records' frontier has reached `u`, no record before `u` is waiting
+    /// (`earliest_waiting` is the earliest time of records held back, if any), and the table
+    /// input is complete through `u` (its frontier `table` has passed it).
+    ///
+    /// Waiting for the table's frontier costs nothing, since no record at or after `u` may
+    /// probe before it passes `u` anyway, and it applies all of `u` at once: a table that
+    /// loads at one time grows its map once to its full size, instead of doubling (and
+    /// rehashing) as each part of its files arrives.
+    pub(crate) fn apply_ready(
+        &mut self,
+        records: &MutableAntichain<T>,
+        table: &MutableAntichain<T>,
+        earliest_waiting: Option<&T>,
+    ) {
         while let Some(u) = self.staged.keys().next() {
             let ready = !records.frontier().iter().any(|f| f.less_than(u))
+                && !table.less_equal(u)
                 && earliest_waiting.is_none_or(|r| !r.less_than(u));
             let Some((_, batch)) = ready.then(|| self.staged.pop_first()).flatten() else {
                 break;
             };
-            // A table that loads at once grows the map once, not by doubling as it fills.
             self.rows.rows.reserve(batch.len());
             for (key, value, diff) in batch {
                 self.apply(key, value, diff);
@@ -162,7 +201,7 @@ where
         records: &MutableAntichain<T>,
         table: &MutableAntichain<T>,
     ) -> Option<(T, W)> {
-        self.apply_ready(records, waiting.keys().next());
+        self.apply_ready(records, table, waiting.keys().next());
         let earliest = waiting.keys().next()?;
         if !self.ready_for(earliest, table) {
             return None;
@@ -192,5 +231,52 @@ where
                 }
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A frontier at `t`, as an input's is while it may still deliver data at `t`.
+    fn at(t: u64) -> MutableAntichain<u64> {
+        let mut frontier = MutableAntichain::new();
+        frontier.update_iter([(t, 1)]);
+        frontier
+    }
+
+    fn rows_of(table: &AsOfTable<u64, i64, &'static str>, key: i64) -> Vec<(&'static str, isize)> {
+        table.rows().get(&key).to_vec()
+    }
+
+    #[test]
+    fn a_container_of_several_times_is_staged_and_applied_time_by_time() {
+        let mut table = AsOfTable::<u64, i64, &str>::default();
+        let mut first = vec![((1, "a"), 0, 1), ((2, "b"), 1, 1), ((1, "a"), 1, -1)];
+        let mut second = vec![((1, "c"), 1, 1), ((3, "d"), 0, 1)];
+        table.stage_all([&mut first, &mut second]);
+        assert!(first.is_empty() && second.is_empty());
+
+        // The table input may still deliver updates at 0: nothing is applied yet, and a
+        // record at 0 must wait.
+        table.apply_ready(&at(0), &at(0), None);
+        assert_eq!(rows_of(&table, 1), []);
+        assert!(!table.ready_for(&0, &at(0)));
+
+        // Complete through 0: time 0's updates (from both containers), and only those.
+        table.apply_ready(&at(0), &at(1), None);
+        assert_eq!(rows_of(&table, 1), [("a", 1)]);
+        assert_eq!(rows_of(&table, 2), []);
+        assert_eq!(rows_of(&table, 3), [("d", 1)]);
+        assert!(table.ready_for(&0, &at(1)));
+
+        // Time 1 waits for the records' frontier as well as the table's.
+        table.apply_ready(&at(0), &at(2), None);
+        assert_eq!(rows_of(&table, 2), []);
+        assert!(!table.ready_for(&1, &at(2)));
+        table.apply_ready(&at(1), &at(2), None);
+        assert_eq!(rows_of(&table, 1), [("c", 1)]);
+        assert_eq!(rows_of(&table, 2), [("b", 1)]);
+        assert!(table.ready_for(&1, &at(2)));
     }
 }

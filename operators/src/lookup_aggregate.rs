@@ -152,7 +152,7 @@ where
                     updates.for_each_stamp(|_cap, containers| table.stage_all(containers));
                     // Records not yet read still hold the frontier back, so no update applied
                     // here can be one that they must not see.
-                    table.apply_ready(record_frontier, waiting.keys().next());
+                    table.apply_ready(record_frontier, table_frontier, waiting.keys().next());
                     records.for_each_stamp(|cap, containers| {
                         for container in containers {
                             for (record, time, diff) in container.drain(..) {
