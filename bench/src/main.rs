@@ -354,8 +354,8 @@ fn main() -> anyhow::Result<()> {
                     )
                 })
                 .collect::<anyhow::Result<Vec<Plan>>>()?;
-            let mut measured = Vec::new();
             let mut skipped = Vec::new();
+            let mut rows: Vec<(Variant, Option<u64>)> = Vec::new();
             for (engine, plan) in engines.iter().zip(plans) {
                 let variants = match plan {
                     Plan::Run(variants) => variants,
@@ -387,29 +387,39 @@ fn main() -> anyhow::Result<()> {
                 } else {
                     variants.into_iter().map(|v| (v, None)).collect()
                 };
-                for (variant, rate) in rated {
+                rows.extend(rated);
+            }
+            // Runs go round the rows, one run of each a round, so that a spell of load on
+            // the machine falls on every engine alike rather than on whichever ran then:
+            // the ratios between engines are what the benchmark reports.
+            let mut results: Vec<Vec<_>> = rows.iter().map(|_| Vec::new()).collect();
+            for run in 0..runs.max(1) {
+                for ((variant, rate), results) in rows.iter().zip(&mut results) {
                     let workload = Workload {
                         rate: rate.unwrap_or(workload.rate),
                         ..workload.clone()
                     };
-                    let mut results = Vec::new();
-                    for run in 0..runs.max(1) {
-                        eprintln!("{}: run {}/{}", variant.name, run + 1, runs.max(1));
-                        results.push(run_child(&workload, &variant)?);
-                    }
+                    eprintln!("{}: run {}/{}", variant.name, run + 1, runs.max(1));
+                    results.push(run_child(&workload, variant)?);
+                }
+            }
+            let measured: Vec<_> = rows
+                .into_iter()
+                .zip(results)
+                .map(|((variant, _), runs)| {
                     let notes = (variant.engine == "spark").then(|| {
                         format!(
                             "local[{}], spark.sql.shuffle.partitions={}",
                             variant.workers, variant.shuffle_partitions
                         )
                     });
-                    measured.push(report::Measured {
+                    report::Measured {
                         engine: variant.name,
-                        runs: results,
+                        runs,
                         notes,
-                    });
-                }
-            }
+                    }
+                })
+                .collect();
             let report = report::Report::new(&workload.workload, workload.records, &measured, &skipped);
             println!("{}", report.markdown());
             if let Some(dir) = out {
