@@ -11,13 +11,14 @@ use std::time::Instant;
 use timely::dataflow::operators::probe::Handle as ProbeHandle;
 use tracing::{debug, info};
 
+use super::open_windows::OpenWindows;
 use super::progress::{QueryProgress, SinkProgress, SourceProgress, StateOperatorProgress};
 use super::spec::QuerySpec;
 use super::trigger::Trigger;
 use super::worker::Built;
 use crate::compile::{deal_shares, Inputs};
 use crate::connectors::{Batch, ReadStatus, Sink, SinkError, SourceError, SourceEvent, SourceReader, Wake};
-use crate::data::{Row, Schema, Value};
+use crate::data::{Row, Schema};
 use crate::error::Error;
 use crate::plan::{OutputMode, SourceId};
 
@@ -127,9 +128,9 @@ struct EventTime {
     max: Option<i64>,
     /// The watermark of the next epoch: `max - delay` as of the epochs before it, never falling.
     watermark: Option<i64>,
-    /// Append mode over windows: the output column of the window, whose end tells when a row
-    /// is final.
-    window_column: Option<usize>,
+    /// Append mode over windows: the rows of the windows not yet written, by the window
+    /// (whose end tells when a row is final).
+    open_windows: Option<OpenWindows>,
     /// The watermark has moved past the end of a window still waiting: an epoch is due even
     /// without new data, to write it (Spark's no-data batch).
     epoch_due: bool,
@@ -162,9 +163,10 @@ impl QueryRun {
                 delay,
                 max: None,
                 watermark: None,
-                window_column: (spec.mode == OutputMode::Append)
+                open_windows: (spec.mode == OutputMode::Append)
                     .then(|| spec.plan.final_window_column())
-                    .flatten(),
+                    .flatten()
+                    .map(OpenWindows::new),
                 epoch_due: false,
             }),
             spec,
@@ -521,27 +523,15 @@ impl QueryRun {
         let mut rows = Vec::new();
         let final_windows = self
             .event_time
-            .as_ref()
-            .and_then(|e| e.window_column.map(|column| (column, e.watermark)));
+            .as_mut()
+            .and_then(|e| e.open_windows.as_mut().map(|open| (open, e.watermark)));
         match (self.spec.mode, final_windows) {
             // Windows are written once, when the watermark has passed their end; until then
-            // their rows wait in the table.
-            (OutputMode::Append, Some((column, watermark))) => {
-                self.apply_to_table(changes);
-                let done: Vec<Row> = self
-                    .table
-                    .keys()
-                    .filter(|row| {
-                        window_end(row, column)
-                            .zip(watermark)
-                            .is_some_and(|(end, w)| end <= w)
-                    })
-                    .cloned()
-                    .collect();
-                for row in done {
-                    if let Some(count) = self.table.remove(&row) {
-                        repeat(&mut rows, &row, count);
-                    }
+            // their rows wait.
+            (OutputMode::Append, Some((open, watermark))) => {
+                open.apply(changes);
+                for (row, count) in watermark.map(|w| open.close(w)).unwrap_or_default() {
+                    repeat(&mut rows, &row, count);
                 }
             }
             (OutputMode::Append, None) => {
@@ -579,11 +569,20 @@ impl QueryRun {
 
     /// Adds an epoch's changes to the result table.
     fn apply_to_table(&mut self, changes: Vec<(Row, isize)>) {
+        use std::collections::btree_map::Entry;
         for (row, diff) in changes {
-            let count = self.table.entry(row.clone()).or_insert(0);
-            *count += diff;
-            if *count == 0 {
-                self.table.remove(&row);
+            match self.table.entry(row) {
+                Entry::Occupied(mut count) => {
+                    *count.get_mut() += diff;
+                    if *count.get() == 0 {
+                        count.remove();
+                    }
+                }
+                Entry::Vacant(vacant) => {
+                    if diff != 0 {
+                        vacant.insert(diff);
+                    }
+                }
             }
         }
     }
@@ -599,11 +598,8 @@ impl QueryRun {
             let candidate = max - event_time.delay;
             event_time.watermark = Some(event_time.watermark.map_or(candidate, |w| w.max(candidate)));
         }
-        if let (Some(column), Some(watermark)) = (event_time.window_column, event_time.watermark) {
-            event_time.epoch_due = self
-                .table
-                .keys()
-                .any(|row| window_end(row, column).is_some_and(|end| end <= watermark));
+        if let (Some(open), Some(watermark)) = (&event_time.open_windows, event_time.watermark) {
+            event_time.epoch_due = open.any_closed_by(watermark);
         }
     }
 
@@ -691,11 +687,6 @@ impl QueryRun {
         };
         self.spec.shared.record_progress(progress);
     }
-}
-
-/// The end of the window in column `column` of `row`, if it holds a window.
-fn window_end(row: &Row, column: usize) -> Option<i64> {
-    row.get(column).and_then(Value::window_end)
 }
 
 /// A timestamp in microseconds as Spark's progress reports write it.

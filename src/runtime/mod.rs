@@ -7,6 +7,7 @@
 
 mod cluster;
 mod driver;
+mod open_windows;
 mod progress;
 mod query;
 mod spec;

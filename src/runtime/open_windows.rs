@@ -1,0 +1,128 @@
+//! The rows of windows that append mode has not written yet: a window's row is written once,
+//! in the epoch whose watermark has passed the window's end, and the changes before then only
+//! move its count.
+//!
+//! Rows are kept by their window's end, so an epoch finds the windows its watermark closes
+//! at the front, in time proportional to what it writes, rather than by scanning every open
+//! row; and within a window by hash, so a change costs one hash probe, not a walk of row
+//! comparisons down a sorted tree.
+
+use std::collections::hash_map::Entry;
+use std::collections::BTreeMap;
+
+use foldhash::HashMap;
+
+use crate::data::{Row, Value};
+
+/// Open windows' rows with their multiplicities, by window end (microseconds).
+#[derive(Debug, Default)]
+pub(super) struct OpenWindows {
+    /// The output column that holds a row's window.
+    column: usize,
+    by_end: BTreeMap<i64, HashMap<Row, isize>>,
+    /// Rows whose window column holds no window (a null event time): no watermark closes
+    /// them, so they are never written.
+    without_end: HashMap<Row, isize>,
+}
+
+impl OpenWindows {
+    /// Open windows of rows whose window is in output column `column`.
+    pub(super) fn new(column: usize) -> Self {
+        OpenWindows {
+            column,
+            ..Default::default()
+        }
+    }
+
+    /// Adds an epoch's changes: each row's multiplicity moves by its diff, and a row whose
+    /// multiplicity reaches zero is gone.
+    pub(super) fn apply(&mut self, changes: Vec<(Row, isize)>) {
+        for (row, diff) in changes {
+            let rows = match row.get(self.column).and_then(Value::window_end) {
+                Some(end) => self.by_end.entry(end).or_default(),
+                None => &mut self.without_end,
+            };
+            match rows.entry(row) {
+                Entry::Occupied(mut count) => {
+                    *count.get_mut() += diff;
+                    if *count.get() == 0 {
+                        count.remove();
+                    }
+                }
+                Entry::Vacant(vacant) => {
+                    if diff != 0 {
+                        vacant.insert(diff);
+                    }
+                }
+            }
+        }
+        self.by_end.retain(|_, rows| !rows.is_empty());
+    }
+
+    /// Takes the rows of the windows that end at or before `watermark`, sorted by row, each
+    /// with its multiplicity.
+    pub(super) fn close(&mut self, watermark: i64) -> Vec<(Row, isize)> {
+        let mut closed = Vec::new();
+        while let Some(entry) = self.by_end.first_entry() {
+            if *entry.key() > watermark {
+                break;
+            }
+            closed.extend(entry.remove());
+        }
+        closed.sort_unstable_by(|a, b| a.0.cmp(&b.0));
+        closed
+    }
+
+    /// Whether a window still open ends at or before `watermark` (so that an epoch without
+    /// data is due to write it).
+    pub(super) fn any_closed_by(&self, watermark: i64) -> bool {
+        self.by_end.keys().next().is_some_and(|&end| end <= watermark)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::row;
+
+    /// A row of `(window, key)` whose window is `[start, end)`.
+    fn windowed(start: i64, end: i64, key: &str) -> Row {
+        let window = Value::Struct(vec![Value::Timestamp(start), Value::Timestamp(end)].into());
+        row![window, key]
+    }
+
+    #[test]
+    fn a_window_is_written_once_its_end_is_at_or_before_the_watermark() {
+        let mut open = OpenWindows::new(0);
+        let (a, b) = (windowed(0, 10, "a"), windowed(0, 10, "b"));
+        let later = windowed(10, 20, "a");
+        open.apply(vec![(a.clone(), 1), (b.clone(), 2), (later.clone(), 1)]);
+        // A count that moves: the old row goes, the new one comes.
+        open.apply(vec![(b.clone(), -2), (a.clone(), 1)]);
+
+        assert!(!open.any_closed_by(9));
+        assert_eq!(open.close(9), []);
+        assert!(open.any_closed_by(10));
+        assert_eq!(open.close(10), [(a, 2)]);
+        assert!(!open.any_closed_by(19));
+        assert_eq!(open.close(25), [(later, 1)]);
+        assert_eq!(open.close(i64::MAX), []);
+    }
+
+    #[test]
+    fn rows_of_several_windows_come_out_sorted_and_rows_without_a_window_never() {
+        let mut open = OpenWindows::new(0);
+        let rows = [windowed(10, 20, "a"), windowed(0, 10, "z"), windowed(0, 10, "b")];
+        let no_window = row![Value::Null, "n"];
+        open.apply(
+            rows.iter()
+                .map(|r| (r.clone(), 1))
+                .chain([(no_window, 1)])
+                .collect(),
+        );
+        let mut expected: Vec<_> = rows.iter().map(|r| (r.clone(), 1)).collect();
+        expected.sort();
+        assert_eq!(open.close(i64::MAX), expected);
+        assert!(!open.any_closed_by(i64::MAX));
+    }
+}
