@@ -1,5 +1,6 @@
 //! [`Value`]: one cell of a row.
 
+use std::cell::RefCell;
 use std::cmp::Ordering;
 use std::hash::{Hash, Hasher};
 use std::sync::Arc;
@@ -103,7 +104,25 @@ impl Value {
 
     /// A time window `[start, end)`, microseconds: the `struct<start, end>` of `window(..)`.
     pub fn window(start: i64, end: i64) -> Self {
-        Value::Struct(vec![Value::Timestamp(start), Value::Timestamp(end)].into())
+        thread_local! {
+            /// The window last made on this thread. Events come roughly in time order, so most
+            /// fall in the window of the event before: theirs then costs a reference count, not
+            /// an allocation, and compares equal to it by address.
+            static LAST: RefCell<Option<Arc<[Value]>>> = const { RefCell::new(None) };
+        }
+        LAST.with(|last| {
+            let mut last = last.borrow_mut();
+            if let Some(window) = last.as_ref() {
+                if let [Value::Timestamp(s), Value::Timestamp(e)] = window[..] {
+                    if (s, e) == (start, end) {
+                        return Value::Struct(window.clone());
+                    }
+                }
+            }
+            let window: Arc<[Value]> = Arc::new([Value::Timestamp(start), Value::Timestamp(end)]);
+            *last = Some(window.clone());
+            Value::Struct(window)
+        })
     }
 
     /// The end of the time window inside, if this is one (see [`Value::window`]).
@@ -172,6 +191,7 @@ impl Ord for Value {
             (Float(a), Int(b)) => cmp_f64(*a, *b as f64).then(Ordering::Greater),
             (Str(a), Str(b)) => a.as_str().cmp(b.as_str()),
             (Timestamp(a), Timestamp(b)) => a.cmp(b),
+            (Array(a), Array(b)) | (Struct(a), Struct(b)) if Arc::ptr_eq(a, b) => Ordering::Equal,
             (Array(a), Array(b)) | (Struct(a), Struct(b)) => a.iter().cmp(b.iter()),
             _ => self.rank().cmp(&other.rank()),
         }
@@ -192,6 +212,11 @@ impl PartialEq for Value {
             (Value::Str(a), Value::Str(b)) => a == b,
             (Value::Int(a), Value::Int(b)) => a == b,
             (Value::Null, Value::Null) => true,
+            (Value::Timestamp(a), Value::Timestamp(b)) => a == b,
+            // A window shared by the rows of one window (see `Value::window`) is itself.
+            (Value::Struct(a), Value::Struct(b)) | (Value::Array(a), Value::Array(b)) => {
+                Arc::ptr_eq(a, b) || a[..] == b[..]
+            }
             _ => self.cmp(other) == Ordering::Equal,
         }
     }
@@ -321,5 +346,30 @@ mod tests {
         assert_eq!(Value::Float(1.0).to_string(), "1.0");
         let arr = Value::Array(vec![Value::str("a"), Value::str("")].into());
         assert_eq!(arr.to_string(), "[a, ]");
+    }
+
+    #[test]
+    fn a_shared_window_and_a_window_built_apart_are_equal_and_hash_alike() {
+        use std::hash::BuildHasher;
+        let (shared, again) = (Value::window(0, 10), Value::window(0, 10));
+        let apart = Value::Struct(vec![Value::Timestamp(0), Value::Timestamp(10)].into());
+        let (Value::Struct(a), Value::Struct(b), Value::Struct(c)) = (&shared, &again, &apart) else {
+            panic!("a window is a struct");
+        };
+        assert!(
+            Arc::ptr_eq(a, b),
+            "the same window twice in a row is one allocation"
+        );
+        assert!(!Arc::ptr_eq(a, c));
+        assert_eq!(shared, apart);
+        assert_eq!(shared.cmp(&apart), Ordering::Equal);
+        let hasher = foldhash::fast::FixedState::with_seed(1);
+        assert_eq!(hasher.hash_one(&shared), hasher.hash_one(&apart));
+
+        let next = Value::window(10, 20);
+        assert!(shared < next && next != apart);
+        assert_eq!(next.window_end(), Some(20));
+        // Back to an earlier window: a new allocation, equal all the same.
+        assert_eq!(Value::window(0, 10), shared);
     }
 }
