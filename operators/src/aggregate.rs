@@ -527,12 +527,17 @@ fn change<K: Clone, O: Ord>(key: K, old: Option<O>, new: Option<O>) -> impl Iter
 /// to send at that time.
 pub(crate) struct Pending<T: Timestamp, K, S> {
     pub(crate) times: BTreeMap<T, (Capability<T>, Map<K, S>)>,
+    /// Keys of the time completed last: a new time's map starts with room for as many. An
+    /// epoch touches about as many keys as the one before, and a map that grows by doubling
+    /// rehashes every key it holds each time (for a row key, a walk over its values).
+    last_keys: usize,
 }
 
 impl<T: Timestamp, K, S> Default for Pending<T, K, S> {
     fn default() -> Self {
         Pending {
             times: BTreeMap::new(),
+            last_keys: 0,
         }
     }
 }
@@ -549,10 +554,16 @@ impl<T: Timestamp + TotalOrder, K, S> Pending<T, K, S> {
         time: T,
         capability: impl FnOnce(&T) -> Capability<T>,
     ) -> &mut Map<K, S> {
+        let room = self.last_keys;
         &mut self
             .times
             .entry(time)
-            .or_insert_with_key(|time| (capability(time), Map::default()))
+            .or_insert_with_key(|time| {
+                (
+                    capability(time),
+                    Map::with_capacity_and_hasher(room, Default::default()),
+                )
+            })
             .1
     }
 
@@ -587,7 +598,9 @@ impl<T: Timestamp + TotalOrder, K, S> Pending<T, K, S> {
         if frontier.less_equal(earliest.key()) {
             None
         } else {
-            Some(earliest.remove())
+            let (cap, states) = earliest.remove();
+            self.last_keys = states.len();
+            Some((cap, states))
         }
     }
 }
