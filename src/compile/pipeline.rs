@@ -128,6 +128,9 @@ fn project_row(row: &Row, columns: &[Projection], generator: Option<&BoundExpr>,
         Some(split @ BoundExpr::Split(..)) => {
             split.for_each_split_piece(row, |piece| emit(build(Some(Value::Str(SmolStr::new(piece))))))
         }
+        Some(windows @ BoundExpr::SlidingWindows(..)) => {
+            windows.for_each_window(row, |window| emit(build(Some(window))))
+        }
         Some(other) => {
             if let Value::Array(items) = other.eval(row) {
                 for item in items.iter() {

@@ -39,18 +39,10 @@ impl BoundExpr {
                 }
                 _ => Value::Null,
             },
-            BoundExpr::SlidingWindows(e, size, slide) => match e.eval(row) {
-                Value::Timestamp(t) => {
-                    // The windows `[s, s + size)` with `s` a multiple of `slide` and
-                    // `s <= t < s + size`, earliest first.
-                    let last = t - t.rem_euclid(*slide);
-                    let mut starts: Vec<i64> = (0..)
-                        .map(|k| last - k * slide)
-                        .take_while(|s| *s > t - size)
-                        .collect();
-                    starts.reverse();
-                    let windows: Vec<Value> =
-                        starts.into_iter().map(|s| Value::window(s, s + size)).collect();
+            BoundExpr::SlidingWindows(e, ..) => match e.eval(row) {
+                Value::Timestamp(_) => {
+                    let mut windows = Vec::new();
+                    self.for_each_window(row, |w| windows.push(w));
                     Value::Array(windows.into())
                 }
                 _ => Value::Null,
@@ -91,6 +83,30 @@ impl BoundExpr {
                     splitter.for_each(&s, f)
                 }
             }
+        }
+    }
+
+    /// For `window(time, size, slide)` as a grouping key, calls `f` with each window that the
+    /// time evaluated over `row` falls in, earliest first, without building the array: the
+    /// windows `[s, s + size)` with `s` a multiple of `slide` and `s <= t < s + size` (one, for
+    /// a tumbling window). A null time is in no window, nor is anything for another expression.
+    pub(crate) fn for_each_window(&self, row: &[Value], mut f: impl FnMut(Value)) {
+        let BoundExpr::SlidingWindows(time, size, slide) = self else {
+            return;
+        };
+        let Value::Timestamp(t) = time.eval(row) else {
+            return;
+        };
+        let last = t - t.rem_euclid(*slide);
+        let first = (0..)
+            .map(|k| last - k * slide)
+            .take_while(|s| *s > t - size)
+            .last()
+            .unwrap_or(last);
+        let mut start = first;
+        while start <= last {
+            f(Value::window(start, start + size));
+            start += slide;
         }
     }
 
@@ -361,5 +377,47 @@ mod tests {
             upper(col("S")).bind(&schema).map(|(_, t)| t).ok(),
             Some(DataType::String)
         );
+    }
+
+    #[test]
+    fn the_windows_of_a_time_are_every_window_that_holds_it_earliest_first() {
+        use crate::expr::bind::BoundExpr;
+        let windows = |t: Option<i64>, size: i64, slide: i64| {
+            let row = [t.map_or(Value::Null, Value::Timestamp)];
+            let windows = BoundExpr::SlidingWindows(Box::new(BoundExpr::Column(0)), size, slide);
+            let mut found = Vec::new();
+            windows.for_each_window(&row, |w| match w {
+                Value::Struct(f) => found.push((f[0].clone(), f[1].clone())),
+                other => panic!("not a window: {other}"),
+            });
+            // The array form, for the same row, holds the same windows.
+            let Value::Array(array) = windows.eval(&row) else {
+                assert!(found.is_empty(), "a time with windows has an array of them");
+                return found;
+            };
+            assert_eq!(array.len(), found.len());
+            found
+                .into_iter()
+                .map(|(s, e)| match (s, e) {
+                    (Value::Timestamp(s), Value::Timestamp(e)) => (Value::Int(s), Value::Int(e)),
+                    other => panic!("not timestamps: {other:?}"),
+                })
+                .collect()
+        };
+        let ints = |pairs: &[(i64, i64)]| -> Vec<(Value, Value)> {
+            pairs
+                .iter()
+                .map(|&(s, e)| (Value::Int(s), Value::Int(e)))
+                .collect()
+        };
+        assert_eq!(windows(Some(25), 10, 5), ints(&[(20, 30), (25, 35)]));
+        assert_eq!(windows(Some(27), 10, 5), ints(&[(20, 30), (25, 35)]));
+        assert_eq!(windows(Some(-3), 10, 5), ints(&[(-10, 0), (-5, 5)]));
+        assert_eq!(windows(Some(7), 10, 10), ints(&[(0, 10)]));
+        assert_eq!(
+            windows(Some(9), 10, 3),
+            ints(&[(0, 10), (3, 13), (6, 16), (9, 19)])
+        );
+        assert_eq!(windows(None, 10, 5), []);
     }
 }
