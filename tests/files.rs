@@ -507,6 +507,21 @@ fn invalid_utf8_is_replaced_not_dropped() {
         .csv(csv_dir.to_str().expect("utf-8 path"))
         .expect("source");
     assert_eq!(read_all(csv), vec![row!["caf\u{FFFD}", 1], row!["plain", 2]]);
+
+    // A character cut in two by a comma: each half is invalid in its own field, though the
+    // record's bytes without the comma would read as one valid character.
+    let cut_dir = dir.path().join("cut");
+    fs::create_dir(&cut_dir).expect("mkdir");
+    fs::write(cut_dir.join("a.csv"), b"x\xc3,\xa9y\n").expect("write");
+    let cut = spark
+        .read_stream()
+        .schema(Schema::new([
+            Field::new("a", DataType::String),
+            Field::new("b", DataType::String),
+        ]))
+        .csv(cut_dir.to_str().expect("utf-8 path"))
+        .expect("source");
+    assert_eq!(read_all(cut), vec![row!["x\u{FFFD}", "\u{FFFD}y"]]);
 }
 
 /// A worker reads a file a few thousand records at a time, so a large file is never held whole.

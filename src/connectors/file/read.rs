@@ -145,10 +145,20 @@ impl Input {
                     let fields: Vec<_> = record.iter().map(utf8_text).collect();
                     fields.join(&char::from(options.sep).to_string())
                 };
-                return Ok(Some((
-                    decoder.decode_fields(record.iter().map(utf8_text), raw),
-                    line,
-                )));
+                // One UTF-8 check for the whole record rather than one per field: the fields
+                // lie back to back in it, so each is then a slice of checked text.
+                let decoded = match std::str::from_utf8(record.as_slice()) {
+                    Ok(text) => {
+                        let field = |i: usize| match record.range(i).and_then(|r| text.get(r)) {
+                            Some(field) => Cow::Borrowed(field),
+                            // A character cut by a field's edge: the field checks alone.
+                            None => utf8_text(record.get(i).unwrap_or_default()),
+                        };
+                        decoder.decode_fields((0..record.len()).map(field), raw)
+                    }
+                    Err(_) => decoder.decode_fields(record.iter().map(utf8_text), raw),
+                };
+                return Ok(Some((decoded, line)));
             },
             Input::Lines { reader, line, number } => loop {
                 line.clear();
