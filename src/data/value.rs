@@ -213,16 +213,21 @@ impl PartialEq for Value {
             (Value::Int(a), Value::Int(b)) => a == b,
             (Value::Null, Value::Null) => true,
             (Value::Timestamp(a), Value::Timestamp(b)) => a == b,
-            // A window shared by the rows of one window (see `Value::window`) is itself.
-            (Value::Struct(a), Value::Struct(b)) | (Value::Array(a), Value::Array(b)) => {
-                Arc::ptr_eq(a, b) || a[..] == b[..]
-            }
+            (Value::Struct(a), Value::Struct(b)) | (Value::Array(a), Value::Array(b)) => same_items(a, b),
             _ => self.cmp(other) == Ordering::Equal,
         }
     }
 }
 
 impl Eq for Value {}
+
+/// Whether two structs' or arrays' items are equal. A window shared by the rows of one window
+/// (see [`Value::window`]) is equal by address. Out of line, so that `eq` stays small enough
+/// to inline where keys of scalars are compared.
+#[inline(never)]
+fn same_items(a: &Arc<[Value]>, b: &Arc<[Value]>) -> bool {
+    Arc::ptr_eq(a, b) || a[..] == b[..]
+}
 
 /// Consistent with `Eq`, and cheap for the values that keys are made of: an integer, a
 /// timestamp or a string is one write, with no type tag. Values of different types are never
