@@ -39,10 +39,10 @@ impl BoundExpr {
                 }
                 _ => Value::Null,
             },
-            BoundExpr::SlidingWindows(e, ..) => match e.eval(row) {
-                Value::Timestamp(_) => {
+            BoundExpr::SlidingWindows(e, size, slide) => match e.eval(row) {
+                Value::Timestamp(t) => {
                     let mut windows = Vec::new();
-                    self.for_each_window(row, |w| windows.push(w));
+                    windows_of(t, *size, *slide, |w| windows.push(w));
                     Value::Array(windows.into())
                 }
                 _ => Value::Null,
@@ -87,26 +87,13 @@ impl BoundExpr {
     }
 
     /// For `window(time, size, slide)` as a grouping key, calls `f` with each window that the
-    /// time evaluated over `row` falls in, earliest first, without building the array: the
-    /// windows `[s, s + size)` with `s` a multiple of `slide` and `s <= t < s + size` (one, for
-    /// a tumbling window). A null time is in no window, nor is anything for another expression.
-    pub(crate) fn for_each_window(&self, row: &[Value], mut f: impl FnMut(Value)) {
-        let BoundExpr::SlidingWindows(time, size, slide) = self else {
-            return;
-        };
-        let Value::Timestamp(t) = time.eval(row) else {
-            return;
-        };
-        let last = t - t.rem_euclid(*slide);
-        let first = (0..)
-            .map(|k| last - k * slide)
-            .take_while(|s| *s > t - size)
-            .last()
-            .unwrap_or(last);
-        let mut start = first;
-        while start <= last {
-            f(Value::window(start, start + size));
-            start += slide;
+    /// time evaluated over `row` falls in (see [`windows_of`]), without building the array. A
+    /// null time is in no window, nor is anything for another expression.
+    pub(crate) fn for_each_window(&self, row: &[Value], f: impl FnMut(Value)) {
+        if let BoundExpr::SlidingWindows(time, size, slide) = self {
+            if let Value::Timestamp(t) = time.eval(row) {
+                windows_of(t, *size, *slide, f)
+            }
         }
     }
 
@@ -276,6 +263,18 @@ fn substring(s: &str, pos: i64, len: i64) -> String {
     }
     let end = start.saturating_add(len).min(n);
     chars[start as usize..end as usize].iter().collect()
+}
+
+/// Calls `f` with the windows `[s, s + size)` that hold time `t`, earliest first: those with
+/// `s` a multiple of `slide` and `t - size < s <= t` (one, for a tumbling window).
+fn windows_of(t: i64, size: i64, slide: i64, mut f: impl FnMut(Value)) {
+    let last = t - t.rem_euclid(slide);
+    // `t - last < slide <= size`, so the count of earlier starts is never negative.
+    let mut start = last - (size - 1 - (t - last)) / slide * slide;
+    while start <= last {
+        f(Value::window(start, start + size));
+        start += slide;
+    }
 }
 
 #[cfg(test)]
