@@ -95,11 +95,8 @@ pub(crate) struct AsOfTable<T, K, V> {
     /// The table as applied so far.
     rows: TableRows<K, V>,
     /// Updates received but not yet applied, by time.
-    staged: BTreeMap<T, Updates<K, V>>,
+    staged: BTreeMap<T, Vec<(K, V, isize)>>,
 }
-
-/// Table updates at one time: `(key, value, diff)`.
-type Updates<K, V> = Vec<(K, V, isize)>;
 
 impl<T, K, V> Default for AsOfTable<T, K, V> {
     fn default() -> Self {
@@ -126,35 +123,15 @@ where
         V: 'a,
         T: 'a,
     {
-        // A container's updates nearly always share one time: look its batch up once per run
-        // of equal times, not once per update.
-        let mut run: Option<(T, Updates<K, V>)> = None;
         for container in containers {
-            let len = container.len();
             for ((key, value), time, diff) in container.drain(..) {
-                match &mut run {
-                    Some((t, batch)) if *t == time => batch.push((key, value, diff)),
-                    _ => {
-                        self.stage_run(run.take());
-                        let mut batch = Vec::with_capacity(len);
-                        batch.push((key, value, diff));
-                        run = Some((time, batch));
-                    }
+                // Updates nearly always come at the latest staged time: that batch is at the
+                // tree's right edge, reached without a search.
+                match self.staged.last_entry() {
+                    Some(mut latest) if *latest.key() == time => latest.get_mut().push((key, value, diff)),
+                    _ => self.staged.entry(time).or_default().push((key, value, diff)),
                 }
             }
-        }
-        self.stage_run(run);
-    }
-
-    fn stage_run(&mut self, run: Option<(T, Updates<K, V>)>) {
-        let Some((time, mut updates)) = run else {
-            return;
-        };
-        let staged = self.staged.entry(time).or_default();
-        if staged.is_empty() {
-            *staged = updates;
-        } else {
-            staged.append(&mut updates);
         }
     }
 
