@@ -25,6 +25,14 @@ fn events(seed: u64, n: usize) -> Vec<Row> {
 /// Users 0..6 but 3 (so some events find no user); user 5 appears twice.
 const USERS: &str = "user_id,country\n0,NO\n1,IT\n2,FR\n4,DE\n5,ES\n5,PT\n";
 
+/// [`USERS`] written as `users.csv` in a fresh directory, which lives as long as the first half.
+fn users_file() -> (tempfile::TempDir, std::path::PathBuf) {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let table = dir.path().join("users.csv");
+    fs::write(&table, USERS).expect("write");
+    (dir, table)
+}
+
 fn users() -> Vec<(i64, String)> {
     USERS
         .lines()
@@ -100,9 +108,7 @@ fn events_and_users(
 
 #[test]
 fn stream_static_joins_match_a_nested_loop_join() {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let table = dir.path().join("users.csv");
-    fs::write(&table, USERS).expect("write");
+    let (_dir, table) = users_file();
     let stream = events(31, 300);
     for how in ["inner", "left"] {
         for workers in [1, 2] {
@@ -220,9 +226,7 @@ fn reference_aggregates(chunks: &[&[Row]], left: bool, shape: &Shape) -> Vec<Vec
 /// aggregation's shape.
 #[test]
 fn stream_static_join_then_group_by_matches_aggregating_the_nested_loop_join() {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let table = dir.path().join("users.csv");
-    fs::write(&table, USERS).expect("write");
+    let (_dir, table) = users_file();
     let stream = events(47, 400);
     let chunks: Vec<&[Row]> = stream.chunks(80).collect();
     let columns = ["user_id", "amount", "country"];
@@ -354,9 +358,7 @@ fn a_bad_broadcast_threshold_is_refused_when_the_session_is_built() {
 /// the table's country gives the nested-loop reference's batches just the same.
 #[test]
 fn a_join_on_a_string_key_aggregates_as_one_on_an_integer_key() {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let table = dir.path().join("users.csv");
-    fs::write(&table, USERS).expect("write");
+    let (_dir, table) = users_file();
     let stream = events(53, 400);
     let chunks: Vec<&[Row]> = stream.chunks(80).collect();
     let as_text = |row: &Row| {
