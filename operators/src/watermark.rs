@@ -19,6 +19,13 @@ use timely::dataflow::operators::generic::Operator;
 use timely::dataflow::operators::vec::Broadcast;
 use timely::dataflow::operators::Capability;
 
+/// Whether `time` is final under `watermark`: at or before it. An event at such a time is late
+/// (it is dropped), and a window that ends at such a time is complete (append mode writes it).
+/// This is Spark's rule, and the one rule both the operators and the driver apply.
+pub fn is_final(time: i64, watermark: Option<i64>) -> bool {
+    watermark.is_some_and(|w| time <= w)
+}
+
 /// The watermark of each epoch, from the greatest event times the epochs before it saw: feed
 /// it every `(max, epoch)` of the maxima stream, and ask for epochs in increasing order.
 #[derive(Debug, Default)]
@@ -44,6 +51,11 @@ impl WatermarkClock {
                 self.saw(max, epoch);
             }
         }
+    }
+
+    /// The greatest event time fed so far, of any epoch.
+    pub fn max_event_time(&self) -> Option<i64> {
+        self.seen.values().copied().chain(self.before).max()
     }
 
     /// The watermark of `epoch` (the greatest event time before it, less `delay`), once every
@@ -179,10 +191,7 @@ where
                         let watermark = clock.watermark_of(time, delay);
                         let mut session = output.session(&cap);
                         for (record, t, diff) in batch {
-                            let late = match (watermark, event_time(&record)) {
-                                (Some(w), Some(e)) => e <= w,
-                                _ => false,
-                            };
+                            let late = event_time(&record).is_some_and(|e| is_final(e, watermark));
                             if !late {
                                 session.give((record, t, diff));
                             }
