@@ -6,16 +6,13 @@
 //! `print()` shows every batch. The context ends when every source has ended and its last
 //! batch is written, or on `stop`.
 
-use std::cell::RefCell;
-use std::rc::Rc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-use differential_dataflow::collection::AsCollection;
 use differential_dataflow::input::InputSession;
 use timely::dataflow::operators::probe::Handle as ProbeHandle;
-use timely::dataflow::operators::Exchange;
+use timely::dataflow::operators::{Exchange, Probe};
 use timely::worker::Worker;
 use tracing::info;
 
@@ -25,10 +22,8 @@ use super::output::{Emitter, OutputSpec, Time};
 use super::sources::{Feeder, SourceSpec};
 use crate::connectors::{SourceError, SourceEvent, Wake};
 use crate::error::{Error, Result};
-use crate::runtime::{ClusterConfig, Shared};
-
-/// The longest the leader parks without a wake-up.
-const MAX_PARK: Duration = Duration::from_millis(250);
+use crate::runtime::workers::{self, Lead};
+use crate::runtime::{capture, take_through, Captured, ClusterConfig, Shared};
 
 /// A started context: its graph, its batch interval, and the state its handle shares.
 pub(crate) struct Job {
@@ -42,43 +37,28 @@ pub(crate) struct Job {
 
 /// Starts the workers and returns at once; the handle learns when they end.
 pub(crate) fn launch(cluster: &ClusterConfig, job: Job) -> Result<()> {
-    let config = cluster.timely_config()?;
     let job = Arc::new(job);
-    let worker_job = job.clone();
-    let guards = timely::execute(config, move |worker| run(worker, &worker_job))
-        .map_err(|e| Error::Runtime(format!("could not start the workers: {e}")))?;
-    std::thread::Builder::new()
-        .name("tidewater-streaming".into())
-        .spawn(move || {
-            // Whatever happens below (even a panic), the handle learns that the context ended.
-            let _terminate = TerminateOnDrop(job.shared.clone());
-            for result in guards.join() {
-                if let Err(e) = result {
-                    job.shared.fail(Error::Runtime(format!("a worker failed: {e}")));
-                }
-            }
-        })
-        .map_err(|e| Error::Runtime(format!("could not start the streaming thread: {e}")))?;
-    Ok(())
+    let leader_job = job.clone();
+    workers::launch(
+        cluster,
+        "streaming",
+        vec![job.shared.clone()],
+        move |worker| build(worker, &job),
+        move |built| Leader::start(leader_job.clone(), built),
+    )
 }
 
-struct TerminateOnDrop(Arc<Shared>);
-
-impl Drop for TerminateOnDrop {
-    fn drop(&mut self) {
-        if std::thread::panicking() {
-            self.0
-                .fail(Error::Runtime("the streaming thread panicked".into()));
-        }
-        self.0.terminate();
-    }
+/// The graph as built on one worker, with the probe and the source events captured on
+/// worker 0.
+struct Built {
+    graph: BuiltGraph,
+    probe: ProbeHandle<u64>,
+    events: Captured<SourceEvent>,
 }
 
-type CapturedEvents = Rc<RefCell<Vec<(SourceEvent, u64, isize)>>>;
-
-fn run(worker: &mut Worker, job: &Job) {
+fn build(worker: &mut Worker, job: &Job) -> Built {
     let probe = ProbeHandle::new();
-    let events: CapturedEvents = Rc::new(RefCell::new(Vec::new()));
+    let events = Captured::default();
     let batch_ms = job.batch.as_millis() as u64;
     let graph = worker.dataflow::<u64, _, _>(|scope| {
         let mut cx = BuildCtx::new(scope, probe.clone(), batch_ms);
@@ -86,36 +66,11 @@ fn run(worker: &mut Worker, job: &Job) {
             output.build(&mut cx);
         }
         for source_events in std::mem::take(&mut cx.events) {
-            let buffer = events.clone();
-            source_events
-                .inner
-                .exchange(|_| 0)
-                .as_collection()
-                .inspect(move |(e, t, d)| buffer.borrow_mut().push((e.clone(), *t, *d)))
-                .probe_with(&probe);
+            capture(source_events.inner.exchange(|_| 0), events.clone()).probe_with(&probe);
         }
         cx.finish()
     });
-    if worker.index() != 0 {
-        // Only the leader feeds: closing our inputs lets the frontier follow the leader's.
-        drop(graph);
-        while worker.has_dataflows() {
-            worker.step_or_park(None);
-        }
-        return;
-    }
-    let mut leader = Leader::start(job, graph, probe, events);
-    while !leader.finished {
-        let deadline = leader.step();
-        let park = deadline.map_or(MAX_PARK, |at| {
-            at.saturating_duration_since(Instant::now()).min(MAX_PARK)
-        });
-        worker.step_or_park(Some(park));
-    }
-    drop(leader);
-    while worker.has_dataflows() {
-        worker.step_or_park(None);
-    }
+    Built { graph, probe, events }
 }
 
 /// The batch being computed.
@@ -127,13 +82,13 @@ struct InFlight {
 }
 
 /// The leader's loop state.
-struct Leader<'a> {
-    job: &'a Job,
+struct Leader {
+    job: Arc<Job>,
     feeders: Vec<Box<dyn Feeder>>,
     clock: Option<InputSession<u64, (), isize>>,
     emitters: Vec<Box<dyn Emitter>>,
     probe: ProbeHandle<u64>,
-    events: CapturedEvents,
+    events: Captured<SourceEvent>,
     /// The time of batch `e` is `zero_ms + (e + 1) * batch_ms`.
     zero_ms: u64,
     next_epoch: u64,
@@ -144,8 +99,13 @@ struct Leader<'a> {
     finished: bool,
 }
 
-impl<'a> Leader<'a> {
-    fn start(job: &'a Job, mut graph: BuiltGraph, probe: ProbeHandle<u64>, events: CapturedEvents) -> Self {
+impl Leader {
+    fn start(job: Arc<Job>, built: Built) -> Self {
+        let Built {
+            mut graph,
+            probe,
+            events,
+        } = built;
         job.shared.lock().leader = Some(Wake::current());
         let wake = Wake::current();
         let mut feeders = Vec::new();
@@ -164,6 +124,7 @@ impl<'a> Leader<'a> {
         let now_ms = SystemTime::now()
             .duration_since(UNIX_EPOCH)
             .map_or(0, |d| d.as_millis() as u64);
+        let next_tick = Instant::now() + job.batch;
         let mut leader = Leader {
             job,
             feeders,
@@ -174,7 +135,7 @@ impl<'a> Leader<'a> {
             // Batch times are multiples of the interval, as Spark's are.
             zero_ms: now_ms - now_ms % batch_ms.max(1),
             next_epoch: 0,
-            next_tick: Instant::now() + job.batch,
+            next_tick,
             in_flight: None,
             stopping: false,
             finished: false,
@@ -195,53 +156,6 @@ impl<'a> Leader<'a> {
         self.feeders.clear();
         self.clock = None;
         self.finished = true;
-    }
-
-    /// Does what is due now; returns when it next needs to act.
-    fn step(&mut self) -> Option<Instant> {
-        if self.finished {
-            return None;
-        }
-        if self.job.shared.stop_requested() && !self.stopping {
-            if !self.job.graceful.load(Ordering::SeqCst) {
-                info!("streaming context stopping now");
-                self.close();
-                return None;
-            }
-            info!("streaming context stopping after what it has received");
-            self.stopping = true;
-            for feeder in &mut self.feeders {
-                feeder.stop_reading();
-            }
-        }
-        if let Some(flight) = self.in_flight.take() {
-            if self.probe.less_equal(&flight.epoch) {
-                self.in_flight = Some(flight);
-                return self.poll();
-            }
-            if let Err(e) = self.complete(flight) {
-                self.fail(e);
-                return None;
-            }
-        }
-        let due = self.poll();
-        if self.finished {
-            return None;
-        }
-        if self.feeders.iter().all(|f| f.exhausted()) && (self.next_epoch > 0 || self.stopping) {
-            info!("every source has ended; the streaming context stops");
-            self.close();
-            return None;
-        }
-        let now = Instant::now();
-        if now < self.next_tick {
-            return Some(due.map_or(self.next_tick, |d| d.min(self.next_tick)));
-        }
-        self.start_epoch();
-        // Batches are not skipped when the leader falls behind: they run back to back, each
-        // with its own time, as Spark queues late batches.
-        self.next_tick += self.job.batch;
-        due
     }
 
     /// Polls every source; returns the earliest time one wants to be polled again.
@@ -287,17 +201,16 @@ impl<'a> Leader<'a> {
     /// the batch's delays.
     fn complete(&mut self, flight: InFlight) -> Result<()> {
         let epoch = flight.epoch;
-        let failure = {
-            let mut events = self.events.borrow_mut();
-            let (now, later): (Vec<_>, Vec<_>) = events.drain(..).partition(|(_, t, _)| *t <= epoch);
-            *events = later;
-            now.into_iter()
-                .filter_map(|(event, _, _)| match event {
-                    SourceEvent::Failed { message, .. } => Some(message),
-                    _ => None,
-                })
-                .min()
-        };
+        let mut events = Vec::new();
+        take_through(&self.events, epoch, &mut events);
+        // Several workers may fail at once; report one, the same every run.
+        let failure = events
+            .into_iter()
+            .filter_map(|(event, _, _)| match event {
+                SourceEvent::Failed { message, .. } => Some(message),
+                _ => None,
+            })
+            .min();
         if let Some(message) = failure {
             return Err(SourceError::Malformed(message).into());
         }
@@ -315,5 +228,58 @@ impl<'a> Leader<'a> {
             .shared
             .set_status("Waiting for data to arrive", false, false);
         Ok(())
+    }
+}
+
+impl Lead for Leader {
+    /// Does what is due now; returns when it next needs to act.
+    fn step(&mut self, _now: Instant) -> Option<Instant> {
+        if self.finished {
+            return None;
+        }
+        if self.job.shared.stop_requested() && !self.stopping {
+            if !self.job.graceful.load(Ordering::SeqCst) {
+                info!("streaming context stopping now");
+                self.close();
+                return None;
+            }
+            info!("streaming context stopping after what it has received");
+            self.stopping = true;
+            for feeder in &mut self.feeders {
+                feeder.stop_reading();
+            }
+        }
+        if let Some(flight) = self.in_flight.take() {
+            if self.probe.less_equal(&flight.epoch) {
+                self.in_flight = Some(flight);
+                return self.poll();
+            }
+            if let Err(e) = self.complete(flight) {
+                self.fail(e);
+                return None;
+            }
+        }
+        let due = self.poll();
+        if self.finished {
+            return None;
+        }
+        if self.feeders.iter().all(|f| f.exhausted()) && (self.next_epoch > 0 || self.stopping) {
+            info!("every source has ended; the streaming context stops");
+            self.close();
+            return None;
+        }
+        let now = Instant::now();
+        if now < self.next_tick {
+            return Some(due.map_or(self.next_tick, |d| d.min(self.next_tick)));
+        }
+        self.start_epoch();
+        // Batches are not skipped when the leader falls behind: they run back to back, each
+        // with its own time, as Spark queues late batches.
+        self.next_tick += self.job.batch;
+        due
+    }
+
+    fn finished(&self) -> bool {
+        self.finished
     }
 }

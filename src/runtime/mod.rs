@@ -1,75 +1,69 @@
-//! Running queries: timely workers, the epoch driver, triggers, and the query handle.
+//! Running queries: timely workers, the epoch loop, triggers, and the query handle.
 //!
 //! [`launch`] starts timely with the cluster configuration; every worker compiles every query's
-//! plan into its own dataflow. Worker 0 (the leader) also drives the queries: it polls their
-//! sources, closes one epoch per trigger, and once the probe shows the epoch complete, hands the
-//! epoch's output to the sink. The other workers only step their dataflows and park.
+//! plan into its own dataflow ([`dataflow`]). Worker 0 (the leader) also drives the queries
+//! ([`epoch_loop`]): it polls their sources ([`sources`]), closes one epoch per trigger
+//! ([`trigger`]), and once the probe shows the epoch complete, hands the epoch's output to the
+//! sink in the shape of its output mode ([`output`]), under the watermark ([`event_time`]),
+//! and reports progress ([`progress`]). The other workers only step their dataflows and park.
+//! The DStream driver runs on the same leader/worker skeleton ([`workers`]).
 
+mod capture;
 mod cluster;
-mod driver;
-mod open_windows;
+mod dataflow;
+mod epoch_loop;
+mod event_time;
+mod output;
 mod progress;
 mod query;
+mod sources;
 mod spec;
 mod trigger;
-mod worker;
+pub(crate) mod workers;
 
 use std::sync::Arc;
 
 pub use crate::data::parse_interval;
+pub(crate) use capture::{capture, take_through, Captured};
 pub use cluster::ClusterConfig;
-pub(crate) use driver::panic_message;
+pub(crate) use epoch_loop::panic_message;
 pub use progress::{QueryProgress, QueryStatus, SinkProgress, SourceProgress, StateOperatorProgress};
 pub(crate) use query::Shared;
 pub use query::StreamingQuery;
 pub(crate) use spec::{QuerySpec, DEFAULT_MAX_ROWS_PER_EPOCH};
 pub use trigger::Trigger;
 
-use crate::error::{Error, Result};
+use crate::connectors::Wake;
+use crate::error::Result;
+use epoch_loop::{Queries, QueryRun};
 
 /// Starts the queries on one timely computation (all on the same workers) and returns at once.
 /// Each query's handle learns when it ends.
 pub(crate) fn launch(cluster: &ClusterConfig, specs: Vec<Arc<QuerySpec>>) -> Result<Vec<StreamingQuery>> {
-    let config = cluster.timely_config()?;
     let handles = specs
         .iter()
         .map(|s| StreamingQuery {
             shared: s.shared.clone(),
         })
         .collect();
+    let shared = specs.iter().map(|s| s.shared.clone()).collect();
     let specs = Arc::new(specs);
-    let worker_specs = specs.clone();
-    let guards = timely::execute(config, move |worker| worker::run(worker, &worker_specs))
-        .map_err(|e| Error::Runtime(format!("could not start the workers: {e}")))?;
-    std::thread::Builder::new()
-        .name("tidewater-query".into())
-        .spawn(move || {
-            // Whatever happens below (even a panic), the handles learn that the queries ended.
-            let _terminate = TerminateOnDrop(specs.clone());
-            for result in guards.join() {
-                if let Err(e) = result {
-                    for spec in specs.iter() {
-                        spec.shared.fail(Error::Runtime(format!("a worker failed: {e}")));
-                    }
-                }
-            }
-        })
-        .map_err(|e| Error::Runtime(format!("could not start the query thread: {e}")))?;
+    let leader_specs = specs.clone();
+    workers::launch(
+        cluster,
+        "query",
+        shared,
+        move |worker| dataflow::build_all(worker, &specs),
+        move |built| {
+            let wake = Wake::current();
+            Queries(
+                leader_specs
+                    .iter()
+                    .zip(built)
+                    .map(|(spec, built)| QueryRun::start(spec.clone(), built, &wake))
+                    .collect(),
+            )
+        },
+    )?;
     Ok(handles)
-}
-
-/// Marks every query terminated when dropped, so `await_termination` returns even if the thread
-/// that waits for the workers panics.
-struct TerminateOnDrop(Arc<Vec<Arc<QuerySpec>>>);
-
-impl Drop for TerminateOnDrop {
-    fn drop(&mut self) {
-        for spec in self.0.iter() {
-            if std::thread::panicking() {
-                spec.shared
-                    .fail(Error::Runtime("the query thread panicked".into()));
-            }
-            spec.shared.terminate();
-        }
-    }
 }

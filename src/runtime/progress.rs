@@ -1,8 +1,12 @@
-//! Progress reports, shaped and named like Spark's `StreamingQueryProgress` JSON.
+//! Progress reports, shaped and named like Spark's `StreamingQueryProgress` JSON, and how an
+//! epoch's figures become one.
 
 use std::collections::BTreeMap;
+use std::time::Instant;
 
 use serde::{Deserialize, Serialize};
+
+use super::query::Shared;
 
 /// Progress of one epoch (Spark's `StreamingQueryProgress`).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -105,4 +109,95 @@ impl QueryProgress {
     pub fn json(&self) -> String {
         serde_json::to_string(self).unwrap_or_else(|e| format!("{{\"error\": \"{e}\"}}"))
     }
+}
+
+/// When an epoch ran: where its report's durations and rates come from.
+#[derive(Clone, Copy, Debug)]
+pub(super) struct EpochTimes {
+    /// When the trigger fired.
+    pub(super) triggered: Instant,
+    /// Time spent polling the sources just before the trigger, ms.
+    pub(super) latest_offset_ms: u64,
+    /// Seconds since the previous epoch's trigger (0 for the first epoch).
+    pub(super) since_previous_trigger: f64,
+}
+
+impl EpochTimes {
+    /// Seconds from the trigger until now.
+    pub(super) fn processing_secs(&self) -> f64 {
+        self.triggered.elapsed().as_secs_f64().max(1e-9)
+    }
+}
+
+/// `n` rows over `secs` seconds, per second; 0 over no time.
+pub(super) fn rate(n: u64, secs: f64) -> f64 {
+    if secs > 0.0 {
+        n as f64 / secs
+    } else {
+        0.0
+    }
+}
+
+/// What one finished epoch did, as the driver saw it: the figures its report is made of.
+pub(super) struct EpochFigures {
+    /// The epoch.
+    pub(super) epoch: u64,
+    /// When it ran.
+    pub(super) times: EpochTimes,
+    /// Each source's part, and the input rows of all sources.
+    pub(super) sources: (Vec<SourceProgress>, u64),
+    /// The stateful operators' part.
+    pub(super) state_operators: Vec<StateOperatorProgress>,
+    /// The watermark in force and the greatest event time, when event time is used.
+    pub(super) event_time: BTreeMap<String, String>,
+    /// The sink's description.
+    pub(super) sink: String,
+    /// Rows handed to the sink.
+    pub(super) output_rows: u64,
+}
+
+impl EpochFigures {
+    /// The epoch's report, as Spark's `StreamingQueryProgress` shapes it.
+    pub(super) fn report(self, shared: &Shared) -> QueryProgress {
+        let total_ms = self.times.triggered.elapsed().as_millis() as u64;
+        // From the trigger to the sink's return, less the source polling before the trigger.
+        let add_batch_ms = total_ms.saturating_sub(self.times.latest_offset_ms);
+        let processing_secs = self.times.processing_secs();
+        let (sources, num_input_rows) = self.sources;
+        let duration_ms = BTreeMap::from([
+            ("addBatch".to_string(), add_batch_ms),
+            ("commitOffsets".to_string(), 0),
+            ("getBatch".to_string(), 0),
+            ("latestOffset".to_string(), self.times.latest_offset_ms),
+            ("queryPlanning".to_string(), 0),
+            ("triggerExecution".to_string(), total_ms),
+            ("walCommit".to_string(), 0),
+        ]);
+        QueryProgress {
+            id: shared.id.to_string(),
+            run_id: shared.run_id.to_string(),
+            name: shared.name.clone(),
+            timestamp: chrono::Utc::now().format("%Y-%m-%dT%H:%M:%S%.3fZ").to_string(),
+            batch_id: self.epoch,
+            batch_duration: total_ms,
+            num_input_rows,
+            input_rows_per_second: rate(num_input_rows, self.times.since_previous_trigger),
+            processed_rows_per_second: rate(num_input_rows, processing_secs),
+            duration_ms,
+            event_time: self.event_time,
+            state_operators: self.state_operators,
+            sources,
+            sink: SinkProgress {
+                description: self.sink,
+                num_output_rows: self.output_rows,
+            },
+        }
+    }
+}
+
+/// A timestamp in microseconds as Spark's progress reports write it.
+pub(super) fn iso_time(micros: i64) -> String {
+    chrono::DateTime::from_timestamp_micros(micros)
+        .map(|t| t.format("%Y-%m-%dT%H:%M:%S%.3fZ").to_string())
+        .unwrap_or_default()
 }

@@ -11,6 +11,7 @@ use std::collections::hash_map::Entry;
 use std::collections::BTreeMap;
 
 use foldhash::HashMap;
+use tidewater_operators::watermark::is_final;
 
 use crate::data::{Row, Value};
 
@@ -69,7 +70,7 @@ impl OpenWindows {
     pub(super) fn close(&mut self, watermark: i64) -> Vec<(Row, isize)> {
         let mut closed = Vec::new();
         while let Some(entry) = self.by_end.first_entry() {
-            if *entry.key() > watermark {
+            if !is_final(*entry.key(), Some(watermark)) {
                 break;
             }
             let start = closed.len();
@@ -87,7 +88,10 @@ impl OpenWindows {
     /// Whether a window still open ends at or before `watermark` (so that an epoch without
     /// data is due to write it).
     pub(super) fn any_closed_by(&self, watermark: i64) -> bool {
-        self.by_end.keys().next().is_some_and(|&end| end <= watermark)
+        self.by_end
+            .keys()
+            .next()
+            .is_some_and(|&end| is_final(end, Some(watermark)))
     }
 }
 

@@ -1,0 +1,387 @@
+//! The leader's epoch loop for one query: poll the sources, close an epoch on the trigger,
+//! and once the dataflow has finished it, hand its output to the sink and report progress.
+//!
+//! The loop owns the order of things; each rule lives in its own room: the sources' polling
+//! and feeding in [`sources`](super::sources), the shape of each output mode in
+//! [`output`](super::output), the watermark in [`event_time`](super::event_time), and the
+//! progress report in [`progress`](super::progress).
+
+use std::panic::AssertUnwindSafe;
+use std::sync::Arc;
+use std::time::Instant;
+
+use timely::dataflow::operators::probe::Handle as ProbeHandle;
+use tracing::{debug, info};
+
+use super::capture::{take_through, Captured};
+use super::dataflow::Built;
+use super::event_time::EventTime;
+use super::output::{consolidate_sorted, for_mode, OutputShape};
+use super::progress::{EpochFigures, EpochTimes, StateOperatorProgress};
+use super::sources::{EpochOffsets, ReadCounts, Sources};
+use super::spec::QuerySpec;
+use super::trigger::Trigger;
+use super::workers::Lead;
+use crate::compile::Inputs;
+use crate::connectors::{Batch, Sink, SinkError, SourceError, SourceEvent, Wake};
+use crate::data::{Row, Schema};
+use crate::error::Error;
+
+/// An epoch that has been fed and is being computed.
+struct InFlight {
+    epoch: u64,
+    times: EpochTimes,
+    offsets: EpochOffsets,
+}
+
+/// Where the run is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Stage {
+    /// Reading and running epochs.
+    Running,
+    /// Inputs closed; waiting for the dataflow to drain.
+    Draining,
+    /// Done.
+    Finished,
+}
+
+/// The leader's state for one query.
+pub(super) struct QueryRun {
+    spec: Arc<QuerySpec>,
+    schema: Schema,
+    sources: Sources,
+    inputs: Option<Inputs>,
+    probe: ProbeHandle<u64>,
+    captured: Captured<Row>,
+    /// The buffer the next epoch's output is captured into while this one's is written.
+    spare: Vec<(Row, u64, isize)>,
+    events: Captured<SourceEvent>,
+    /// The last `process_all_available` request the readers were told about.
+    drain_seen: u64,
+    sink: Option<Box<dyn Sink>>,
+    sink_description: String,
+    output: Box<dyn OutputShape>,
+    next_epoch: u64,
+    in_flight: Option<InFlight>,
+    next_tick: Option<Instant>,
+    last_trigger: Option<Instant>,
+    stage: Stage,
+    /// Event time, when the plan has a watermark.
+    event_time: Option<EventTime>,
+}
+
+impl QueryRun {
+    /// Opens the sources and takes the sink; a failure to open ends the query at once.
+    pub(super) fn start(spec: Arc<QuerySpec>, built: Built, wake: &Wake) -> Self {
+        spec.shared.lock().leader = Some(wake.clone());
+        let sink = spec.sink.lock().unwrap_or_else(|p| p.into_inner()).take();
+        let sink_description = sink.as_ref().map_or_else(String::new, |s| s.description());
+        let event_time = spec.plan.watermark_delay().map(EventTime::new);
+        let final_window_column = event_time.as_ref().and_then(|_| spec.plan.final_window_column());
+        let (sources, failure) = Sources::open(&spec, wake);
+        let mut run = QueryRun {
+            schema: spec.plan.schema().clone(),
+            sources,
+            inputs: Some(built.inputs),
+            probe: built.probe,
+            captured: built.captured,
+            spare: Vec::new(),
+            events: built.events,
+            drain_seen: 0,
+            sink,
+            sink_description,
+            output: for_mode(spec.mode, final_window_column),
+            next_epoch: 0,
+            in_flight: None,
+            next_tick: None,
+            last_trigger: None,
+            stage: Stage::Running,
+            event_time,
+            spec,
+        };
+        if let Some(e) = failure {
+            run.fail(e.into());
+        }
+        if run.sink.is_none() {
+            run.fail(Error::Runtime("the query's sink was already taken".into()));
+        }
+        if run.stage == Stage::Running {
+            run.spec
+                .shared
+                .set_status("Waiting for data to arrive", false, false);
+        }
+        run
+    }
+
+    fn fail(&mut self, error: Error) {
+        self.spec.shared.fail(error);
+        self.close_inputs();
+    }
+
+    /// Closes the inputs (the dataflow then drains and completes) and lets the readers go.
+    fn close_inputs(&mut self) {
+        self.inputs = None;
+        self.sources.close();
+        if self.stage == Stage::Running {
+            self.stage = Stage::Draining;
+        }
+    }
+
+    /// The watermark in force, if the query has one.
+    fn watermark(&self) -> Option<i64> {
+        self.event_time.as_ref().and_then(EventTime::watermark)
+    }
+
+    /// Whether the watermark alone calls for an epoch (Spark's no-data batch).
+    fn no_data_epoch_due(&self) -> bool {
+        self.event_time.is_some() && self.output.epoch_due(self.watermark())
+    }
+
+    /// Does whatever is due now without blocking; returns when it next needs to act, if it
+    /// knows (otherwise a wake-up or timely activity will bring the worker back).
+    pub(super) fn step(&mut self, now: Instant) -> Option<Instant> {
+        if self.stage == Stage::Finished {
+            return None;
+        }
+        let drain_request = self.spec.shared.drain_requested();
+        if drain_request > self.drain_seen {
+            self.drain_seen = drain_request;
+            self.sources.discover_now();
+        }
+        if self.stage == Stage::Running && self.spec.shared.stop_requested() {
+            info!("query {} stopping on request", self.spec.shared.id);
+            self.close_inputs();
+        }
+        if let Some(epoch) = self.in_flight.as_ref().map(|f| f.epoch) {
+            if !self.probe.less_equal(&epoch) {
+                self.complete_epoch();
+            }
+        }
+        if self.stage == Stage::Draining {
+            // The handle is told the query ended only after the workers (and, in a cluster,
+            // timely's network threads) have shut down: see `runtime::launch`. Ending the
+            // process any earlier cuts the other processes off mid-shutdown.
+            if self.probe.done() {
+                self.stage = Stage::Finished;
+                self.spec.shared.set_status("Stopped", false, false);
+            }
+            return None;
+        }
+        let polled = Instant::now();
+        if let Err(e) = self.sources.poll() {
+            self.fail(e.into());
+        }
+        let latest_offset_ms = polled.elapsed().as_millis() as u64;
+        let readers_due = self.sources.next_poll();
+        if self.stage != Stage::Running || self.in_flight.is_some() {
+            return readers_due;
+        }
+        let data_waiting = self.no_data_epoch_due() || self.sources.any_waiting();
+        let all_exhausted = self.sources.all_exhausted();
+        match self.spec.trigger {
+            Trigger::ProcessingTime(interval) if data_waiting && !interval.is_zero() => {
+                let tick = *self.next_tick.get_or_insert(now);
+                if now < tick {
+                    return Some(readers_due.map_or(tick, |due| due.min(tick)));
+                }
+                // The next boundary after now: missed intervals are skipped, as in Spark.
+                let mut next = tick + interval;
+                while next <= now {
+                    next += interval;
+                }
+                self.next_tick = Some(next);
+                self.start_epoch(now, latest_offset_ms);
+            }
+            // Once: a single epoch, after every source has handed over what it had at start.
+            Trigger::Once if !all_exhausted => {}
+            _ if data_waiting => self.start_epoch(now, latest_offset_ms),
+            _ => {}
+        }
+        let idle = self.in_flight.is_none() && !self.no_data_epoch_due() && !self.sources.any_waiting();
+        if idle && all_exhausted {
+            debug!(
+                "query {}: every source is exhausted; finishing",
+                self.spec.shared.id
+            );
+            self.close_inputs();
+        } else if idle {
+            self.spec
+                .shared
+                .set_status("Waiting for data to arrive", false, false);
+            self.spec.shared.drained(drain_request);
+        }
+        if self.spec.trigger == Trigger::Once && self.next_epoch > 0 && self.in_flight.is_none() {
+            self.close_inputs();
+        }
+        readers_due
+    }
+
+    /// Feeds the waiting rows as epoch `next_epoch` and closes that epoch.
+    fn start_epoch(&mut self, now: Instant, latest_offset_ms: u64) {
+        let Some(inputs) = self.inputs.as_mut() else {
+            return;
+        };
+        let epoch = self.next_epoch;
+        let offsets = self.sources.feed(inputs, self.spec.local_workers);
+        for input in inputs.values_mut() {
+            input.advance_to(epoch + 1);
+            input.flush();
+        }
+        let since_previous_trigger = self
+            .last_trigger
+            .map_or(0.0, |t| now.saturating_duration_since(t).as_secs_f64());
+        self.last_trigger = Some(now);
+        self.in_flight = Some(InFlight {
+            epoch,
+            times: EpochTimes {
+                triggered: now,
+                latest_offset_ms,
+                since_previous_trigger,
+            },
+            offsets,
+        });
+        self.spec.shared.set_status("Processing new data", true, true);
+    }
+
+    /// The probe has passed the in-flight epoch: its output is all here.
+    fn complete_epoch(&mut self) {
+        let Some(flight) = self.in_flight.take() else {
+            return;
+        };
+        take_through(&self.captured, flight.epoch, &mut self.spare);
+        let changes = consolidate_sorted(self.spare.drain(..).map(|(row, _, diff)| (row, diff)).collect());
+        let counts = match self.take_events(flight.epoch) {
+            Ok(counts) => counts,
+            Err(e) => {
+                // A FAILFAST record or an unreadable file: the epoch is not written.
+                self.next_epoch = flight.epoch + 1;
+                self.fail(e.into());
+                return;
+            }
+        };
+        let rows_updated = changes.iter().filter(|(_, d)| *d > 0).count() as u64;
+        let rows = self.output.shape(changes, self.watermark());
+        self.next_epoch = flight.epoch + 1;
+        if let Err(e) = self.write(flight.epoch, &rows) {
+            self.fail(e.into());
+            return;
+        }
+        let event_time = self
+            .event_time
+            .as_ref()
+            .map(EventTime::progress)
+            .unwrap_or_default();
+        if let Some(event_time) = self.event_time.as_mut() {
+            event_time.finish(flight.epoch);
+        }
+        let state_operators = if self.spec.plan.has_aggregation() {
+            vec![StateOperatorProgress {
+                operator_name: "aggregate".into(),
+                num_rows_total: self.output.rows_held().unwrap_or(0),
+                num_rows_updated: rows_updated,
+            }]
+        } else {
+            Vec::new()
+        };
+        let figures = EpochFigures {
+            epoch: flight.epoch,
+            sources: self.sources.progress(&flight.offsets, &counts, &flight.times),
+            times: flight.times,
+            state_operators,
+            event_time,
+            sink: self.sink_description.clone(),
+            output_rows: rows.len() as u64,
+        };
+        self.spec
+            .shared
+            .record_progress(figures.report(&self.spec.shared));
+    }
+
+    /// Hands an epoch's rows to the sink. Sinks run user code (`foreach_batch`): a panic there
+    /// fails the query instead of killing worker 0, which the other workers would then wait
+    /// for forever.
+    fn write(&mut self, epoch: u64, rows: &[Row]) -> Result<(), SinkError> {
+        let batch = Batch {
+            id: epoch,
+            schema: &self.schema,
+            rows,
+            mode: self.spec.mode,
+        };
+        let Some(sink) = self.sink.as_mut() else {
+            return Ok(());
+        };
+        std::panic::catch_unwind(AssertUnwindSafe(|| sink.add_batch(&batch))).unwrap_or_else(|panic| {
+            Err(SinkError::UserFunction {
+                batch_id: epoch,
+                reason: format!("panicked: {}", panic_message(panic.as_ref())),
+            })
+        })
+    }
+
+    /// Takes the epoch's source events: what each source read, or the failure that must stop
+    /// the query. Event-time maxima go to the watermark.
+    fn take_events(&mut self, epoch: u64) -> Result<Vec<ReadCounts>, SourceError> {
+        let mut counts = vec![ReadCounts::default(); self.sources.len()];
+        let mut events = Vec::new();
+        take_through(&self.events, epoch, &mut events);
+        let mut failure = None;
+        for (event, time, diff) in events {
+            let times = diff.max(0) as u64;
+            match event {
+                SourceEvent::Rows { source, rows } => {
+                    if let Some(c) = counts.get_mut(source) {
+                        c.rows += rows * times;
+                    }
+                }
+                SourceEvent::Malformed { source, records } => {
+                    if let Some(c) = counts.get_mut(source) {
+                        c.malformed += records * times;
+                    }
+                }
+                SourceEvent::MaxEventTime { micros } => {
+                    if let Some(event_time) = self.event_time.as_mut() {
+                        event_time.saw(micros, time);
+                    }
+                }
+                SourceEvent::Failed { message, .. } => {
+                    // Several workers may fail at once; report one, the same every run.
+                    if failure.as_ref().is_none_or(|f: &String| message < *f) {
+                        failure = Some(message);
+                    }
+                }
+            }
+        }
+        match failure {
+            Some(message) => Err(SourceError::Malformed(message)),
+            None => Ok(counts),
+        }
+    }
+}
+
+/// All the queries of one run, driven by the leader worker in turn.
+pub(super) struct Queries(pub(super) Vec<QueryRun>);
+
+impl Lead for Queries {
+    fn step(&mut self, now: Instant) -> Option<Instant> {
+        let mut deadline: Option<Instant> = None;
+        for run in self.0.iter_mut() {
+            if let Some(at) = run.step(now) {
+                deadline = Some(deadline.map_or(at, |d| d.min(at)));
+            }
+        }
+        deadline
+    }
+
+    fn finished(&self) -> bool {
+        self.0.iter().all(|run| run.stage == Stage::Finished)
+    }
+}
+
+/// The text of a panic's payload (a `&str` or a `String`), if it has one.
+pub(crate) fn panic_message(payload: &(dyn std::any::Any + Send)) -> String {
+    payload
+        .downcast_ref::<&str>()
+        .map(|s| s.to_string())
+        .or_else(|| payload.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "(no message)".into())
+}

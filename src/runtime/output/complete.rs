@@ -1,0 +1,49 @@
+//! Complete mode: the whole result table, every epoch.
+
+use std::collections::btree_map::Entry;
+use std::collections::BTreeMap;
+
+use super::{repeat, OutputShape};
+use crate::data::Row;
+
+/// Complete mode: keeps the result table (sorted, with multiplicities) and writes all of it.
+#[derive(Default)]
+pub(in crate::runtime) struct Complete {
+    table: BTreeMap<Row, isize>,
+}
+
+impl Complete {
+    /// Adds an epoch's changes to the result table.
+    fn apply(&mut self, changes: Vec<(Row, isize)>) {
+        for (row, diff) in changes {
+            match self.table.entry(row) {
+                Entry::Occupied(mut count) => {
+                    *count.get_mut() += diff;
+                    if *count.get() == 0 {
+                        count.remove();
+                    }
+                }
+                Entry::Vacant(vacant) => {
+                    if diff != 0 {
+                        vacant.insert(diff);
+                    }
+                }
+            }
+        }
+    }
+}
+
+impl OutputShape for Complete {
+    fn shape(&mut self, changes: Vec<(Row, isize)>, _watermark: Option<i64>) -> Vec<Row> {
+        self.apply(changes);
+        let mut rows = Vec::new();
+        for (row, count) in &self.table {
+            repeat(&mut rows, row, *count);
+        }
+        rows
+    }
+
+    fn rows_held(&self) -> Option<u64> {
+        Some(self.table.len() as u64)
+    }
+}

@@ -1,0 +1,132 @@
+//! Output shaping: an epoch's changes become what the output mode writes, one type per mode.
+//!
+//! The dataflow's output of an epoch is a set of `(row, diff)` changes. Append writes rows
+//! that can never change again ([`Append`], or [`AppendWindows`] for windows under a
+//! watermark, written once the watermark has passed their end); update writes the rows that
+//! changed ([`Update`]); complete writes the whole result ([`Complete`]). Every shape's rows
+//! are sorted, so a sink's output does not depend on how many workers computed it.
+
+mod append;
+mod complete;
+mod open_windows;
+mod update;
+
+use crate::data::Row;
+use crate::plan::OutputMode;
+
+pub(super) use append::{Append, AppendWindows};
+pub(super) use complete::Complete;
+pub(super) use update::Update;
+
+/// How one output mode turns an epoch's changes into the rows a sink is given.
+pub(super) trait OutputShape {
+    /// The rows to write for an epoch whose consolidated changes are `changes` (sorted by
+    /// row, see [`consolidate_sorted`]), under the epoch's `watermark`. The rows are sorted.
+    fn shape(&mut self, changes: Vec<(Row, isize)>, watermark: Option<i64>) -> Vec<Row>;
+
+    /// Whether `watermark` alone calls for an epoch, without new data (Spark's no-data
+    /// batch): it makes final some rows still waiting.
+    fn epoch_due(&self, watermark: Option<i64>) -> bool {
+        let _ = watermark;
+        false
+    }
+
+    /// Result rows held between epochs, where the shape keeps them (complete mode's table);
+    /// `None` where it does not know.
+    fn rows_held(&self) -> Option<u64> {
+        None
+    }
+}
+
+/// The shape of `mode`. `final_window_column` is the output column holding a window of the
+/// watermarked column, when there is one under a watermark: append mode then holds each
+/// window's rows until the watermark passes its end.
+pub(super) fn for_mode(mode: OutputMode, final_window_column: Option<usize>) -> Box<dyn OutputShape> {
+    match (mode, final_window_column) {
+        (OutputMode::Append, Some(column)) => Box::new(AppendWindows::new(column)),
+        (OutputMode::Append, None) => Box::new(Append),
+        (OutputMode::Update, _) => Box::new(Update),
+        (OutputMode::Complete, _) => Box::new(Complete::default()),
+    }
+}
+
+/// Appends `times` copies of `row` to `rows` (none for a negative count).
+fn repeat(rows: &mut Vec<Row>, row: &Row, times: isize) {
+    rows.extend(std::iter::repeat_n(row, times.max(0) as usize).cloned());
+}
+
+/// Sums the diffs of equal rows, drops the rows whose sum is zero, and returns them sorted by
+/// row. Sorts indices rather than the (wide) entries, so no row moves during the sort.
+pub(super) fn consolidate_sorted(mut changes: Vec<(Row, isize)>) -> Vec<(Row, isize)> {
+    let mut order: Vec<u32> = (0..changes.len() as u32).collect();
+    order.sort_unstable_by(|&a, &b| changes[a as usize].0.cmp(&changes[b as usize].0));
+    let mut out: Vec<(Row, isize)> = Vec::with_capacity(changes.len());
+    for i in order {
+        let (row, diff) = std::mem::take(&mut changes[i as usize]);
+        match out.last_mut() {
+            Some((last, sum)) if *last == row => *sum += diff,
+            _ => {
+                if out.last().is_some_and(|(_, sum)| *sum == 0) {
+                    out.pop();
+                }
+                out.push((row, diff));
+            }
+        }
+    }
+    if out.last().is_some_and(|(_, sum)| *sum == 0) {
+        out.pop();
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::row;
+
+    #[test]
+    fn consolidation_sums_sorts_and_drops_zeros() {
+        let changes = vec![
+            (row!["b", 1], 1),
+            (row!["a", 2], -1),
+            (row!["b", 1], -1),
+            (row!["a", 3], 1),
+            (row!["c"], 2),
+            (row!["a", 2], 1),
+        ];
+        assert_eq!(
+            consolidate_sorted(changes),
+            vec![(row!["a", 3], 1), (row!["c"], 2)]
+        );
+        assert_eq!(consolidate_sorted(vec![(row!["x"], 1), (row!["x"], -1)]), vec![]);
+    }
+
+    #[test]
+    fn each_mode_writes_its_rows_sorted() {
+        // Epoch 0 counts a: 1, b: 2; epoch 1 moves a to 3.
+        let first = vec![(row!["a", 1], 1), (row!["b", 2], 1)];
+        let second = vec![(row!["a", 1], -1), (row!["a", 3], 1)];
+
+        let mut update = for_mode(OutputMode::Update, None);
+        assert_eq!(
+            update.shape(first.clone(), None),
+            vec![row!["a", 1], row!["b", 2]]
+        );
+        assert_eq!(update.shape(second.clone(), None), vec![row!["a", 3]]);
+
+        let mut complete = for_mode(OutputMode::Complete, None);
+        assert_eq!(
+            complete.shape(first.clone(), None),
+            vec![row!["a", 1], row!["b", 2]]
+        );
+        assert_eq!(complete.shape(second, None), vec![row!["a", 3], row!["b", 2]]);
+        assert_eq!(complete.rows_held(), Some(2));
+
+        let mut append = for_mode(OutputMode::Append, None);
+        assert_eq!(
+            append.shape(vec![(row!["x"], 2), (row!["y"], 1)], None),
+            vec![row!["x"], row!["x"], row!["y"]]
+        );
+        assert!(!append.epoch_due(Some(i64::MAX)));
+    }
+}
