@@ -47,25 +47,19 @@ fn text_directory_word_count_one_file_per_epoch_in_both_modes() {
                 .option("maxFilesPerTrigger", 1)
                 .text(input.to_str().expect("utf-8 path"))
                 .expect("source");
-            let collected = Collected::default();
-            let query = collected
-                .attach(
-                    word_count_of(df)
-                        .write_stream()
-                        .output_mode(mode)
-                        .trigger(Trigger::available_now()),
-                )
-                .start()
-                .expect("start");
-            await_within(&query, "file word count").expect("finishes");
-            let batches = collected.batches();
+            let counts = word_count_of(df)
+                .write_stream()
+                .output_mode(mode)
+                .trigger(Trigger::available_now());
+            let ran = run_to_end(counts, Feed::Nothing);
+            let batches = ran.batches();
             assert_eq!(batches.len(), 5, "one epoch per file ({workers} workers, {mode})");
             let mut latest = BTreeMap::new();
             for (_, rows) in &batches {
                 latest.extend(counts_of(rows));
             }
             assert_eq!(latest, reference_counts(&lines), "{workers} workers, {mode}");
-            let rows_read: u64 = query.recent_progress().iter().map(|p| p.num_input_rows).sum();
+            let rows_read: u64 = ran.query.recent_progress().iter().map(|p| p.num_input_rows).sum();
             assert_eq!(rows_read, 300, "progress counts rows, not files");
         }
     }
@@ -106,19 +100,11 @@ fn csv_append_filter_emits_every_match_exactly_once() {
             .csv(input.to_str().expect("path"))
             .and_then(|df| df.filter(col("amount").gt_eq(100)))
             .expect("plan");
-        let collected = Collected::default();
-        let query = collected
-            .attach(big.write_stream().trigger(Trigger::available_now()))
-            .start()
-            .expect("start");
-        await_within(&query, "csv filter").expect("finishes");
-        let mut got: Vec<Row> = collected
-            .batches()
-            .into_iter()
-            .flat_map(|(_, rows)| rows)
-            .collect();
-        got.sort();
-        assert_eq!(got, expected, "{workers} workers");
+        let ran = run_to_end(
+            big.write_stream().trigger(Trigger::available_now()),
+            Feed::Nothing,
+        );
+        assert_eq!(ran.rows(), expected, "{workers} workers");
     }
 }
 
@@ -133,14 +119,9 @@ fn csv_without_schema_takes_string_columns_from_the_header() {
         .csv(dir.path().to_str().expect("path"))
         .expect("source");
     assert_eq!(df.schema().names(), ["name", "city"]);
-    let collected = Collected::default();
-    let query = collected
-        .attach(df.write_stream().trigger(Trigger::once()))
-        .start()
-        .expect("start");
-    await_within(&query, "header schema").expect("finishes");
+    let ran = run_to_end(df.write_stream().trigger(Trigger::once()), Feed::Nothing);
     assert_eq!(
-        collected.batches(),
+        ran.batches(),
         vec![(0, vec![row!["ann", "Oslo"], row!["b, jr", "Rome"]])]
     );
 }
@@ -150,7 +131,8 @@ fn malformed_input(dir: &Path) {
     put_file(dir, "m.csv", "user_id,amount\n1,10\n2,ten\n3\n4,40\n");
 }
 
-fn malformed_query(dir: &Path, mode: &str, corrupt: bool) -> (StreamingQuery, Collected) {
+/// The query that reads [`malformed_input`] in parse `mode`, all of it in one epoch.
+fn malformed_query(dir: &Path, mode: &str, corrupt: bool) -> DataStreamWriter {
     let mut fields = vec![
         Field::new("user_id", DataType::Int64),
         Field::new("amount", DataType::Int64),
@@ -166,28 +148,22 @@ fn malformed_query(dir: &Path, mode: &str, corrupt: bool) -> (StreamingQuery, Co
         .option("mode", mode)
         .csv(dir.to_str().expect("path"))
         .expect("source");
-    let collected = Collected::default();
-    let query = collected
-        .attach(df.write_stream().trigger(Trigger::available_now()))
-        .start()
-        .expect("start");
-    (query, collected)
+    df.write_stream().trigger(Trigger::available_now())
 }
 
 #[test]
 fn permissive_mode_keeps_rows_with_nulls_and_the_raw_record() {
     let dir = tempfile::tempdir().expect("tempdir");
     malformed_input(dir.path());
-    let (query, collected) = malformed_query(dir.path(), "PERMISSIVE", true);
-    await_within(&query, "permissive").expect("finishes");
+    let ran = run_to_end(malformed_query(dir.path(), "PERMISSIVE", true), Feed::Nothing);
     let expected = vec![
         row![1, 10, Value::Null],
         row![2, Value::Null, "2,ten"],
         row![3, Value::Null, "3"],
         row![4, 40, Value::Null],
     ];
-    assert_eq!(collected.batches(), vec![(0, expected)]);
-    let progress = query.last_progress().expect("progress");
+    assert_eq!(ran.batches(), vec![(0, expected)]);
+    let progress = ran.query.last_progress().expect("progress");
     assert_eq!(progress.sources[0].metrics["numMalformedRecords"], "2");
 }
 
@@ -195,10 +171,9 @@ fn permissive_mode_keeps_rows_with_nulls_and_the_raw_record() {
 fn dropmalformed_mode_skips_and_counts() {
     let dir = tempfile::tempdir().expect("tempdir");
     malformed_input(dir.path());
-    let (query, collected) = malformed_query(dir.path(), "DROPMALFORMED", false);
-    await_within(&query, "dropmalformed").expect("finishes");
-    assert_eq!(collected.batches(), vec![(0, vec![row![1, 10], row![4, 40]])]);
-    let progress = query.last_progress().expect("progress");
+    let ran = run_to_end(malformed_query(dir.path(), "DROPMALFORMED", false), Feed::Nothing);
+    assert_eq!(ran.batches(), vec![(0, vec![row![1, 10], row![4, 40]])]);
+    let progress = ran.query.last_progress().expect("progress");
     assert_eq!(progress.num_input_rows, 2);
     assert_eq!(progress.sources[0].metrics["numMalformedRecords"], "2");
 }
@@ -207,7 +182,11 @@ fn dropmalformed_mode_skips_and_counts() {
 fn failfast_mode_stops_naming_file_and_line() {
     let dir = tempfile::tempdir().expect("tempdir");
     malformed_input(dir.path());
-    let (query, collected) = malformed_query(dir.path(), "FAILFAST", false);
+    let collected = Collected::default();
+    let query = collected
+        .attach(malformed_query(dir.path(), "FAILFAST", false))
+        .start()
+        .expect("start");
     let err = await_within(&query, "failfast").unwrap_err();
     assert_eq!(err.code(), "SOURCE_FAILED");
     let message = err.to_string();
@@ -237,15 +216,10 @@ fn json_lines_with_bad_json_and_wrong_types() {
         .option("mode", "DROPMALFORMED")
         .json(dir.path().to_str().expect("path"))
         .expect("source");
-    let collected = Collected::default();
-    let query = collected
-        .attach(df.write_stream().trigger(Trigger::available_now()))
-        .start()
-        .expect("start");
-    await_within(&query, "json").expect("finishes");
+    let ran = run_to_end(df.write_stream().trigger(Trigger::available_now()), Feed::Nothing);
     // By hand: the blank line is skipped, lines 3 and 4 are malformed, a missing field is null.
     assert_eq!(
-        collected.batches(),
+        ran.batches(),
         vec![(0, vec![row![Value::Null, "only tag"], row![1, "a"]])]
     );
 }
@@ -295,14 +269,7 @@ fn rate_source_with_num_rows_counts_from_zero_and_finishes() {
         .load()
         .expect("rate");
     assert_eq!(df.schema().names(), ["timestamp", "value"]);
-    let collected = Collected::default();
-    let query = collected.attach(df.write_stream()).start().expect("start");
-    await_within(&query, "rate").expect("finishes");
-    let mut rows: Vec<Row> = collected
-        .batches()
-        .into_iter()
-        .flat_map(|(_, rows)| rows)
-        .collect();
+    let mut rows = run_to_end(df.write_stream(), Feed::Nothing).rows();
     rows.sort_by_key(|r| r[1].as_i64());
     let values: Vec<i64> = rows.iter().filter_map(|r| r[1].as_i64()).collect();
     assert_eq!(values, (0..500).collect::<Vec<_>>());
@@ -431,13 +398,9 @@ fn static_tables_are_read_once_and_whole() {
         .option("path", dir.path().join("users.csv").to_str().expect("path"))
         .load()
         .expect("table");
-    let collected = Collected::default();
-    let query = collected.attach(users.write_stream()).start().expect("start");
-    await_within(&query, "static table").expect("a static table ends by itself");
-    assert_eq!(
-        collected.batches(),
-        vec![(0, vec![row!["1", "NO"], row!["2", "IT"]])]
-    );
+    // A static table ends by itself.
+    let ran = run_to_end(users.write_stream(), Feed::Nothing);
+    assert_eq!(ran.batches(), vec![(0, vec![row!["1", "NO"], row!["2", "IT"]])]);
 }
 
 #[test]
@@ -452,19 +415,15 @@ fn once_trigger_takes_everything_in_one_epoch_despite_max_files_per_trigger() {
         .option("maxFilesPerTrigger", 1)
         .text(dir.path().to_str().expect("path"))
         .expect("source");
-    let collected = Collected::default();
-    let query = collected
-        .attach(
-            word_count_of(df)
-                .write_stream()
-                .output_mode("complete")
-                .trigger(Trigger::once()),
-        )
-        .start()
-        .expect("start");
-    await_within(&query, "once with a rate limit").expect("finishes");
+    let counts = word_count_of(df)
+        .write_stream()
+        .output_mode("complete")
+        .trigger(Trigger::once());
     // Spark's Trigger.Once ignores rate limits: one batch with all three files.
-    assert_eq!(collected.batches(), vec![(0, vec![row!["a", 2], row!["b", 1]])]);
+    assert_eq!(
+        run_to_end(counts, Feed::Nothing).batches(),
+        vec![(0, vec![row!["a", 2], row!["b", 1]])]
+    );
 }
 
 /// Bytes that are not UTF-8 are read as Spark reads them: each invalid sequence becomes U+FFFD
@@ -478,21 +437,8 @@ fn invalid_utf8_is_replaced_not_dropped() {
     fs::write(text_dir.join("a.txt"), b"caf\xe9 ok\nplain\n").expect("write");
     fs::write(csv_dir.join("a.csv"), b"caf\xe9,1\nplain,2\n").expect("write");
     let spark = session(1);
-    let read_all = |df: DataFrame| {
-        let collected = Collected::default();
-        let query = collected
-            .attach(df.write_stream().trigger(Trigger::available_now()))
-            .start()
-            .expect("start");
-        await_within(&query, "invalid UTF-8").expect("finishes");
-        let mut rows: Vec<Row> = collected
-            .batches()
-            .into_iter()
-            .flat_map(|(_, rows)| rows)
-            .collect();
-        rows.sort();
-        rows
-    };
+    let read_all =
+        |df: DataFrame| run_to_end(df.write_stream().trigger(Trigger::available_now()), Feed::Nothing).rows();
     let text = spark
         .read_stream()
         .text(text_dir.to_str().expect("utf-8 path"))
@@ -562,26 +508,23 @@ fn files_larger_than_a_read_are_read_whole_once() {
             .group_by(Vec::<Expr>::new())
             .agg([count(col("*")), sum(col("amount")), max(col("user_id"))])
             .expect("plan");
-        let collected = Collected::default();
-        let query = collected
-            .attach(
-                totals
-                    .write_stream()
-                    .output_mode("complete")
-                    .trigger(Trigger::available_now()),
-            )
-            .start()
-            .expect("start");
-        await_within(&query, "large files").expect("finishes");
-        let last = collected.batches().last().expect("a batch").1.clone();
+        let ran = run_to_end(
+            totals
+                .write_stream()
+                .output_mode("complete")
+                .trigger(Trigger::available_now()),
+            Feed::Nothing,
+        );
+        let last = ran.batches().last().expect("a batch").1.clone();
         assert_eq!(
             last,
             vec![row![10_001, expected_sum, 20_002]],
             "{workers} worker(s)"
         );
-        let read: u64 = query.recent_progress().iter().map(|p| p.num_input_rows).sum();
+        let read: u64 = ran.query.recent_progress().iter().map(|p| p.num_input_rows).sum();
         assert_eq!(read, 10_001, "rows read, {workers} worker(s)");
-        let skipped: u64 = query
+        let skipped: u64 = ran
+            .query
             .recent_progress()
             .iter()
             .map(|p| {

@@ -114,17 +114,10 @@ fn stream_static_joins_match_a_nested_loop_join() {
         for workers in [1, 2] {
             let (input, joined) = events_and_users(&table, workers, "10m", how, DataType::Int64);
             assert_eq!(joined.schema().names(), ["user_id", "amount", "country"]);
-            let collected = Collected::default();
-            let query = collected.attach(joined.write_stream()).start().expect("start");
-            feed_epochs(&query, &input, stream.chunks(100).map(<[Row]>::to_vec), "join").expect("runs");
-            let mut got: Vec<Row> = collected
-                .batches()
-                .into_iter()
-                .flat_map(|(_, rows)| rows)
-                .collect();
-            got.sort();
+            let epochs = stream.chunks(100).map(<[Row]>::to_vec).collect();
+            let ran = run_to_end(joined.write_stream(), Feed::Epochs(&input, epochs));
             assert_eq!(
-                got,
+                ran.rows(),
                 reference(&stream, how == "left"),
                 "{how} join, {workers} worker(s)"
             );
@@ -174,11 +167,10 @@ const SHAPES: [Shape; 5] = [
 
 /// The batches a query wrote that have rows, each sorted (an update-mode batch of an epoch that
 /// changed nothing is empty).
-fn non_empty_sorted(collected: &Collected) -> Vec<Vec<Row>> {
-    collected
-        .batches()
+fn non_empty_sorted(ran: &Ran) -> Vec<Vec<Row>> {
+    ran.batch_rows()
         .into_iter()
-        .map(|(_, mut rows)| {
+        .map(|mut rows| {
             rows.sort();
             rows
         })
@@ -252,15 +244,14 @@ fn stream_static_join_then_group_by_matches_aggregating_the_nested_loop_join() {
                     .group_by(shape.keys.iter().map(|&i| col(columns[i])))
                     .agg(figures.into_iter().take(shape.figures))
                     .expect("aggregate");
-                let collected = Collected::default();
-                let query = collected
-                    .attach(totals.write_stream().output_mode("update"))
-                    .start()
-                    .expect("start");
-                let epochs = chunks.iter().map(|chunk| chunk.to_vec());
-                feed_epochs(&query, &input, epochs, "join and aggregate").expect("runs");
+                let epochs = chunks.iter().map(|chunk| chunk.to_vec()).collect();
+                let ran = run_to_end(
+                    totals.write_stream().output_mode("update"),
+                    Feed::Epochs(&input, epochs),
+                );
                 // Every worker may read the table's file; its rows are counted once.
-                let table_rows: u64 = query
+                let table_rows: u64 = ran
+                    .query
                     .recent_progress()
                     .iter()
                     .flat_map(|p| p.sources.iter())
@@ -269,7 +260,7 @@ fn stream_static_join_then_group_by_matches_aggregating_the_nested_loop_join() {
                     .sum();
                 assert_eq!(table_rows, 6, "table rows read, {workers} worker(s)");
                 assert_eq!(
-                    non_empty_sorted(&collected),
+                    non_empty_sorted(&ran),
                     reference_aggregates(&chunks, how == "left", shape),
                     "{how} join grouped by {:?} ({} figures, filtered: {}), {workers} worker(s), \
                      broadcast threshold {threshold}",
@@ -319,25 +310,14 @@ fn stream_stream_inner_join_emits_each_pair_once() {
             .memory(&left)
             .join(&spark.read_stream().memory(&right), &["user_id"], "inner")
             .expect("join");
-        let collected = Collected::default();
-        let query = collected.attach(joined.write_stream()).start().expect("start");
         // Interleave the two streams over epochs, so pairs meet in either order.
-        for (l, r) in left_rows.chunks(40).zip(right_rows.chunks(20)) {
-            left.add_data(l.to_vec());
-            query.process_all_available().expect("left epoch");
-            right.add_data(r.to_vec());
-            query.process_all_available().expect("right epoch");
-        }
-        left.end();
-        right.end();
-        await_within(&query, "stream-stream join").expect("finishes");
-        let mut got: Vec<Row> = collected
-            .batches()
-            .into_iter()
-            .flat_map(|(_, rows)| rows)
+        let epochs = left_rows
+            .chunks(40)
+            .zip(right_rows.chunks(20))
+            .flat_map(|(l, r)| [(&left, l.to_vec()), (&right, r.to_vec())])
             .collect();
-        got.sort();
-        assert_eq!(got, expected, "{workers} worker(s)");
+        let ran = run_to_end(joined.write_stream(), Feed::Interleaved(epochs));
+        assert_eq!(ran.rows(), expected, "{workers} worker(s)");
     }
 }
 
@@ -380,15 +360,16 @@ fn a_join_on_a_string_key_aggregates_as_one_on_an_integer_key() {
                 .group_by([col("country")])
                 .agg([count(col("*")), sum(col("amount"))])
                 .expect("aggregate");
-            let collected = Collected::default();
-            let query = collected
-                .attach(totals.write_stream().output_mode("update"))
-                .start()
-                .expect("start");
-            let epochs = chunks.iter().map(|chunk| chunk.iter().map(as_text));
-            feed_epochs(&query, &input, epochs, "string-keyed join").expect("runs");
+            let epochs = chunks
+                .iter()
+                .map(|chunk| chunk.iter().map(as_text).collect())
+                .collect();
+            let ran = run_to_end(
+                totals.write_stream().output_mode("update"),
+                Feed::Epochs(&input, epochs),
+            );
             assert_eq!(
-                non_empty_sorted(&collected),
+                non_empty_sorted(&ran),
                 reference_aggregates(&chunks, how == "left", &by_country),
                 "{how} join on a string key, {workers} worker(s)"
             );

@@ -36,26 +36,19 @@ fn append_mode_filter_and_with_column_emit_each_match_once() {
             .and_then(|df| df.with_column("double", col("amount") * 2))
             .and_then(|df| df.select([col("shop"), col("double")]))
             .expect("plan");
-        let collected = Collected::default();
-        let query = collected.attach(big.write_stream()).start().expect("start");
-        let epochs = [
+        let epochs = vec![
             vec![row!["x", "pen", 5], row!["y", "ink", 10], row!["x", "cap", 12]],
             vec![row!["y", "pen", 3]],
             vec![row!["z", "pad", 40], row!["y", "ink", 10]],
         ];
-        for rows in &epochs {
-            input.add_data(rows.clone());
-            query.process_all_available().expect("processed");
-        }
-        input.end();
-        await_within(&query, "filter").expect("finishes");
+        let ran = run_to_end(big.write_stream(), Feed::Epochs(&input, epochs));
         // By hand: amounts >= 10, doubled; the empty middle epoch still produces a batch.
         let expected = vec![
             (0, vec![row!["x", 24], row!["y", 20]]),
             (1, vec![]),
             (2, vec![row!["y", 20], row!["z", 80]]),
         ];
-        assert_eq!(collected.batches(), expected, "{workers} worker(s)");
+        assert_eq!(ran.batches(), expected, "{workers} worker(s)");
     }
 }
 
@@ -81,17 +74,14 @@ fn aggregates_per_key_follow_spark_and_update_per_epoch() {
             stats.schema().names(),
             ["shop", "n", "sum(amount)", "avg(amount)", "min(item)", "top"]
         );
-        let collected = Collected::default();
-        let query = collected
-            .attach(stats.write_stream().output_mode("update"))
-            .start()
-            .expect("start");
-        input.add_data([row!["x", "pen", 5], row!["y", "ink", 10], row!["x", "cap", 12]]);
-        query.process_all_available().expect("epoch 0");
-        input.add_data([row!["y", "pad", 1]]);
-        query.process_all_available().expect("epoch 1");
-        input.end();
-        await_within(&query, "aggregates").expect("finishes");
+        let epochs = vec![
+            vec![row!["x", "pen", 5], row!["y", "ink", 10], row!["x", "cap", 12]],
+            vec![row!["y", "pad", 1]],
+        ];
+        let ran = run_to_end(
+            stats.write_stream().output_mode("update"),
+            Feed::Epochs(&input, epochs),
+        );
         let expected = vec![
             (
                 0,
@@ -102,7 +92,7 @@ fn aggregates_per_key_follow_spark_and_update_per_epoch() {
             ),
             (1, vec![row!["y", 2, 11, 5.5, "ink", 10]]),
         ];
-        assert_eq!(collected.batches(), expected, "{workers} worker(s)");
+        assert_eq!(ran.batches(), expected, "{workers} worker(s)");
     }
 }
 
@@ -167,23 +157,17 @@ fn global_aggregation_and_nulls() {
             avg(col("v")),
         ])
         .expect("plan");
-    let collected = Collected::default();
-    let query = collected
-        .attach(totals.write_stream().output_mode("complete"))
-        .start()
-        .expect("start");
-    input.add_data([row![Value::Null]]);
-    query.process_all_available().expect("epoch 0");
-    input.add_data([row![4], row![Value::Null], row![8]]);
-    query.process_all_available().expect("epoch 1");
-    input.end();
-    await_within(&query, "global").expect("finishes");
+    let epochs = vec![vec![row![Value::Null]], vec![row![4], row![Value::Null], row![8]]];
+    let ran = run_to_end(
+        totals.write_stream().output_mode("complete"),
+        Feed::Epochs(&input, epochs),
+    );
     // By hand: sum and avg of no values are null; count(*) counts null rows, count(v) does not.
     let expected = vec![
         (0, vec![row![1, 0, Value::Null, Value::Null]]),
         (1, vec![row![4, 2, 12, 6.0]]),
     ];
-    assert_eq!(collected.batches(), expected);
+    assert_eq!(ran.batches(), expected);
 }
 
 #[test]
@@ -226,20 +210,14 @@ fn available_now_processes_what_exists_then_finishes() {
         .select([explode(split(col("value"), " ")).alias("word")])
         .and_then(|w| w.group_by([col("word")]).count())
         .expect("plan");
-    let collected = Collected::default();
-    let query = collected
-        .attach(
-            counts
-                .write_stream()
-                .output_mode("complete")
-                .trigger(Trigger::available_now()),
-        )
-        .start()
-        .expect("start");
+    let counts = counts
+        .write_stream()
+        .output_mode("complete")
+        .trigger(Trigger::available_now());
     // The stream is never ended: available-now must finish by itself.
-    await_within(&query, "available now").expect("finishes");
+    let ran = run_to_end(counts, Feed::Nothing);
     input.add_data([row!["late"]]);
-    assert_eq!(collected.batches(), vec![(0, vec![row!["a", 1], row!["b", 2]])]);
+    assert_eq!(ran.batches(), vec![(0, vec![row!["a", 1], row!["b", 2]])]);
 }
 
 #[test]
@@ -329,24 +307,20 @@ fn once_trigger_runs_a_single_epoch() {
     let input = MemoryStream::new(Schema::new([Field::new("value", DataType::String)]));
     input.add_data([row!["a"], row!["a"]]);
     let spark = session(2);
-    let collected = Collected::default();
     let counts = spark
         .read_stream()
         .memory(&input)
         .group_by([col("value")])
         .count()
         .expect("plan");
-    let query = collected
-        .attach(
-            counts
-                .write_stream()
-                .output_mode("update")
-                .trigger(Trigger::once()),
-        )
-        .start()
-        .expect("start");
-    await_within(&query, "once").expect("finishes");
-    assert_eq!(collected.batches(), vec![(0, vec![row!["a", 2]])]);
+    let ran = run_to_end(
+        counts
+            .write_stream()
+            .output_mode("update")
+            .trigger(Trigger::once()),
+        Feed::Nothing,
+    );
+    assert_eq!(ran.batches(), vec![(0, vec![row!["a", 2]])]);
 }
 
 #[test]
@@ -415,25 +389,21 @@ fn once_trigger_ignores_max_rows_per_trigger_across_several_polls() {
     input.add_data([row!["a"], row!["b"]]);
     input.add_data([row!["a"]]);
     let spark = session(1);
-    let collected = Collected::default();
     let counts = spark
         .read_stream()
         .memory(&input)
         .group_by([col("value")])
         .count()
         .expect("plan");
-    let query = collected
-        .attach(
-            counts
-                .write_stream()
-                .output_mode("complete")
-                .option("maxRowsPerTrigger", 1)
-                .trigger(Trigger::once()),
-        )
-        .start()
-        .expect("start");
-    await_within(&query, "once").expect("finishes");
-    assert_eq!(collected.batches(), vec![(0, vec![row!["a", 2], row!["b", 1]])]);
+    let once = counts
+        .write_stream()
+        .output_mode("complete")
+        .option("maxRowsPerTrigger", 1)
+        .trigger(Trigger::once());
+    assert_eq!(
+        run_to_end(once, Feed::Nothing).batches(),
+        vec![(0, vec![row!["a", 2], row!["b", 1]])]
+    );
 }
 
 #[test]

@@ -64,16 +64,13 @@ fn spark_sql_over_a_temp_view() {
         .sql("SELECT upper(k) AS key, sum(v) AS total FROM events WHERE v > 0 GROUP BY upper(k)")
         .expect("plans");
     assert_eq!(totals.schema().names(), ["key", "total"]);
-    let collected = Collected::default();
-    let query = collected
-        .attach(totals.write_stream().output_mode("update"))
-        .start()
-        .expect("start");
-    input.add_data([row!["a", 1], row!["A", 2], row!["b", -5], row!["b", 3]]);
-    input.end();
-    await_within(&query, "sql view").expect("finishes");
+    let epoch = vec![row!["a", 1], row!["A", 2], row!["b", -5], row!["b", 3]];
+    let ran = run_to_end(
+        totals.write_stream().output_mode("update"),
+        Feed::Epochs(&input, vec![epoch]),
+    );
     // By hand: a and A group together (1 + 2); b's -5 is filtered out.
-    assert_eq!(collected.batches(), vec![(0, vec![row!["A", 3], row!["B", 3]])]);
+    assert_eq!(ran.batches(), vec![(0, vec![row!["A", 3], row!["B", 3]])]);
     let err = spark.sql("SELECT nope FROM events").unwrap_err();
     assert_eq!(err.code(), "UNRESOLVED_COLUMN");
     assert!(err.to_string().contains("at line 1, column 8"), "{err}");

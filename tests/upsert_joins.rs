@@ -270,33 +270,29 @@ fn a_weather_change_moves_the_counts_in_complete_and_update_mode() {
     for workers in [1, 2] {
         for mode in ["complete", "update"] {
             let (inputs, joined) = joined(workers, "left");
-            let collected = Collected::default();
-            let query = collected
-                .attach(delayed_per_condition(&joined).write_stream().output_mode(mode))
-                .start()
-                .expect("start");
-            inputs
-                .weather
-                .add_data([row!["JFK", "storm", 50], row!["LHR", "rain", 20]]);
-            query.process_all_available().expect("weather");
-            inputs.flights.add_data([
-                row!["F1", "JFK", 45],
-                row!["F2", "JFK", 31],
-                row!["F3", "JFK", 5],
-                row!["F4", "LHR", 60],
-                row!["F5", "OSL", 40],
-            ]);
-            query.process_all_available().expect("flights");
-            // The storm at JFK clears: F1 and F2 move from storm to clear, nothing else changes.
-            inputs.weather.add_data([row!["JFK", "clear", 5]]);
-            query.process_all_available().expect("change");
-            // LHR's row is deleted: F4 loses its condition (a left join keeps the flight).
-            inputs.weather.add_data([row!["LHR", Value::Null, Value::Null]]);
-            query.process_all_available().expect("delete");
-            inputs.flights.end();
-            inputs.weather.end();
-            await_within(&query, "counts").expect("finishes");
-            let batches: Vec<Vec<Row>> = collected.batches().into_iter().map(|(_, rows)| rows).collect();
+            let epochs = vec![
+                (
+                    &inputs.weather,
+                    vec![row!["JFK", "storm", 50], row!["LHR", "rain", 20]],
+                ),
+                (
+                    &inputs.flights,
+                    vec![
+                        row!["F1", "JFK", 45],
+                        row!["F2", "JFK", 31],
+                        row!["F3", "JFK", 5],
+                        row!["F4", "LHR", 60],
+                        row!["F5", "OSL", 40],
+                    ],
+                ),
+                // The storm at JFK clears: F1 and F2 move from storm to clear, nothing else
+                // changes.
+                (&inputs.weather, vec![row!["JFK", "clear", 5]]),
+                // LHR's row is deleted: F4 loses its condition (a left join keeps the flight).
+                (&inputs.weather, vec![row!["LHR", Value::Null, Value::Null]]),
+            ];
+            let counts = delayed_per_condition(&joined).write_stream().output_mode(mode);
+            let batches = run_to_end(counts, Feed::Interleaved(epochs)).batch_rows();
             let expected: Vec<Vec<Row>> = if mode == "complete" {
                 vec![
                     vec![],
@@ -340,31 +336,26 @@ fn of_two_upserts_of_a_key_in_one_epoch_the_one_read_last_wins() {
     for workers in [1, 2] {
         for (first, second) in [("storm", "clear"), ("clear", "storm")] {
             let (inputs, joined) = joined(workers, "inner");
-            let collected = Collected::default();
-            let query = collected
-                .attach(
-                    delayed_per_condition(&joined)
-                        .write_stream()
-                        .output_mode("complete"),
-                )
-                .start()
-                .expect("start");
-            inputs
-                .flights
-                .add_data([row!["F1", "JFK", 45], row!["F2", "OSL", 50]]);
-            query.process_all_available().expect("flights");
-            // One add_data call: both rows are in the same epoch, in this order; the other
-            // keys' rows between them must not matter.
-            inputs.weather.add_data([
-                row!["JFK", first, 10],
-                row!["OSL", "rain", 10],
-                row!["JFK", second, 10],
-            ]);
-            query.process_all_available().expect("weather");
-            inputs.flights.end();
-            inputs.weather.end();
-            await_within(&query, "same-epoch upserts").expect("finishes");
-            let batches = collected.batches();
+            let epochs = vec![
+                (
+                    &inputs.flights,
+                    vec![row!["F1", "JFK", 45], row!["F2", "OSL", 50]],
+                ),
+                // One add_data call: both rows of JFK are in the same epoch, in this order;
+                // the other keys' rows between them must not matter.
+                (
+                    &inputs.weather,
+                    vec![
+                        row!["JFK", first, 10],
+                        row!["OSL", "rain", 10],
+                        row!["JFK", second, 10],
+                    ],
+                ),
+            ];
+            let counts = delayed_per_condition(&joined)
+                .write_stream()
+                .output_mode("complete");
+            let batches = run_to_end(counts, Feed::Interleaved(epochs)).batches();
             assert_eq!(batches.len(), 2, "{workers} worker(s)");
             assert_eq!(
                 batches[1].1,

@@ -93,18 +93,12 @@ fn windowed_counts(workers: usize, mode: &str) -> Vec<Vec<Row>> {
         "struct<start:timestamp,end:timestamp>"
     );
     assert_eq!(counts.schema().fields()[0].name, "window");
-    let collected = Collected::default();
-    let query = collected
-        .attach(counts.write_stream().output_mode(mode))
-        .start()
-        .expect("start");
-    for epoch in epochs() {
-        input.add_data(rows(&epoch));
-        query.process_all_available().expect("processed");
-    }
-    input.end();
-    await_within(&query, "windowed count").expect("finishes");
-    collected.batches().into_iter().map(|(_, rows)| rows).collect()
+    let epochs = epochs().iter().map(|epoch| rows(epoch)).collect();
+    run_to_end(
+        counts.write_stream().output_mode(mode),
+        Feed::Epochs(&input, epochs),
+    )
+    .batch_rows()
 }
 
 #[test]
@@ -160,18 +154,14 @@ fn the_windows_fields_can_be_selected() {
             ])
         })
         .expect("plan");
-    let collected = Collected::default();
-    let query = collected
-        .attach(starts.write_stream().output_mode("complete"))
-        .start()
-        .expect("start");
-    input.add_data(rows(&[("a", Some(1)), ("a", Some(9)), ("b", Some(12))]));
-    query.process_all_available().expect("processed");
-    input.end();
-    await_within(&query, "fields").expect("finishes");
+    let epoch = rows(&[("a", Some(1)), ("a", Some(9)), ("b", Some(12))]);
+    let ran = run_to_end(
+        starts.write_stream().output_mode("complete"),
+        Feed::Epochs(&input, vec![epoch]),
+    );
     let ts = |s: i64| Value::Timestamp(T0 + s * SECOND);
     assert_eq!(
-        collected.batches()[0].1,
+        ran.batches()[0].1,
         vec![
             Row::from(vec![ts(0), ts(10), Value::str("a"), Value::Int(2)]),
             Row::from(vec![ts(10), ts(20), Value::str("b"), Value::Int(1)]),
@@ -201,23 +191,14 @@ fn sql_groups_by_window_and_reads_its_fields() {
              FROM events GROUP BY window(ts, '10 seconds'), word) t WHERE word = 'a'",
         )
         .expect("plan");
-    let collected = Collected::default();
-    let query = collected
-        .attach(counts.write_stream().output_mode("complete"))
-        .start()
-        .expect("start");
-    input.add_data(rows(&[
-        ("a", Some(1)),
-        ("a", Some(19)),
-        ("b", Some(12)),
-        ("a", Some(15)),
-    ]));
-    query.process_all_available().expect("processed");
-    input.end();
-    await_within(&query, "sql").expect("finishes");
+    let epoch = rows(&[("a", Some(1)), ("a", Some(19)), ("b", Some(12)), ("a", Some(15))]);
+    let ran = run_to_end(
+        counts.write_stream().output_mode("complete"),
+        Feed::Epochs(&input, vec![epoch]),
+    );
     let ts = |s: i64| Value::Timestamp(T0 + s * SECOND);
     assert_eq!(
-        collected.batches()[0].1,
+        ran.batches()[0].1,
         vec![
             Row::from(vec![ts(0), Value::str("a"), Value::Int(1)]),
             Row::from(vec![ts(10), Value::str("a"), Value::Int(2)]),
@@ -301,22 +282,21 @@ fn watermarked(
                 .count()
         })
         .expect("plan");
-    let collected = Collected::default();
-    let query = collected
-        .attach(counts.write_stream().output_mode(mode))
-        .start()
-        .expect("start");
-    for epoch in epochs {
-        let epoch: Vec<(&str, Option<i64>)> = epoch.iter().map(|(w, s)| (*w, Some(*s))).collect();
-        input.add_data(rows(&epoch));
-        query.process_all_available().expect("processed");
-    }
-    input.end();
-    await_within(&query, "watermarked count").expect("finishes");
-    let batches = collected
-        .batches()
+    let epochs = epochs
+        .iter()
+        .map(|epoch| {
+            let epoch: Vec<(&str, Option<i64>)> = epoch.iter().map(|(w, s)| (*w, Some(*s))).collect();
+            rows(&epoch)
+        })
+        .collect();
+    let ran = run_to_end(
+        counts.write_stream().output_mode(mode),
+        Feed::Epochs(&input, epochs),
+    );
+    let batches = ran
+        .batch_rows()
         .into_iter()
-        .map(|(_, rows)| {
+        .map(|rows| {
             rows.iter()
                 .map(|r| {
                     let ((start, word), n) = keyed(r);
@@ -325,7 +305,8 @@ fn watermarked(
                 .collect()
         })
         .collect();
-    let watermarks = query
+    let watermarks = ran
+        .query
         .recent_progress()
         .iter()
         .map(|p| p.event_time.get("watermark").cloned().unwrap_or_default())
@@ -457,18 +438,12 @@ fn sliding_windows_count_each_row_in_every_window_that_holds_it() {
             counts.schema().names(),
             vec!["window".to_string(), "word".to_string(), "count".to_string()]
         );
-        let collected = Collected::default();
-        let query = collected
-            .attach(counts.write_stream().output_mode("complete"))
-            .start()
-            .expect("start");
-        for epoch in epochs() {
-            input.add_data(rows(&epoch));
-            query.process_all_available().expect("processed");
-        }
-        input.end();
-        await_within(&query, "sliding").expect("finishes");
-        let last: BTreeMap<_, _> = collected
+        let epochs = epochs().iter().map(|epoch| rows(epoch)).collect();
+        let ran = run_to_end(
+            counts.write_stream().output_mode("complete"),
+            Feed::Epochs(&input, epochs),
+        );
+        let last: BTreeMap<_, _> = ran
             .batches()
             .last()
             .expect("a batch")

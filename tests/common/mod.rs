@@ -139,20 +139,68 @@ pub fn await_within(query: &StreamingQuery, what: &str) -> Result<()> {
     }
 }
 
-/// Feeds `epochs` to `input`, one epoch each (`process_all_available` closes it), then ends the
-/// stream and waits for `query` to finish.
-pub fn feed_epochs<E: IntoIterator<Item = Row>>(
-    query: &StreamingQuery,
-    input: &MemoryStream,
-    epochs: impl IntoIterator<Item = E>,
-    what: &str,
-) -> Result<()> {
-    for epoch in epochs {
-        input.add_data(epoch);
-        query.process_all_available()?;
+/// The input a test gives a query it runs to the end (see [`run_to_end`]).
+pub enum Feed<'a> {
+    /// No rows from the test: the query's sources end by themselves (a once or available-now trigger, a rate
+    /// source with `numRows`, a static table).
+    Nothing,
+    /// Each of the epochs to `input`, one epoch each (`process_all_available` closes it), then
+    /// the end of the stream.
+    Epochs(&'a MemoryStream, Vec<Vec<Row>>),
+    /// Epochs to several streams, in this order, one `(stream, rows)` each; then every stream
+    /// ends.
+    Interleaved(Vec<(&'a MemoryStream, Vec<Row>)>),
+}
+
+/// A query that ran to its end, and what its sink saw.
+pub struct Ran {
+    /// The query, for its progress.
+    pub query: StreamingQuery,
+    collected: Collected,
+}
+
+impl Ran {
+    /// Every batch as the sink saw it, in order: `(batch id, rows)`.
+    pub fn batches(&self) -> Vec<BatchRows> {
+        self.collected.batches()
     }
-    input.end();
-    await_within(query, what)
+
+    /// The rows of each batch, in batch order, without the batch ids.
+    pub fn batch_rows(&self) -> Vec<Vec<Row>> {
+        self.batches().into_iter().map(|(_, rows)| rows).collect()
+    }
+
+    /// Every row of every batch, sorted: the answer of a query whose batch boundaries do not
+    /// matter (an append-mode query, or one whose input the worker count splits differently).
+    pub fn rows(&self) -> Vec<Row> {
+        let mut rows: Vec<Row> = self.batches().into_iter().flat_map(|(_, rows)| rows).collect();
+        rows.sort();
+        rows
+    }
+}
+
+/// Starts the query `writer` describes with a collector as its sink, gives it `feed`, and waits
+/// (at most a minute) for it to end. A query that fails fails the test: a test of a failure
+/// starts its query itself and awaits the error with [`await_within`].
+pub fn run_to_end(writer: DataStreamWriter, feed: Feed<'_>) -> Ran {
+    let collected = Collected::default();
+    let query = collected.attach(writer).start().expect("the query starts");
+    let (inputs, epochs): (Vec<&MemoryStream>, Vec<_>) = match feed {
+        Feed::Nothing => (vec![], vec![]),
+        Feed::Epochs(input, epochs) => (
+            vec![input],
+            epochs.into_iter().map(|rows| (input, rows)).collect(),
+        ),
+        Feed::Interleaved(epochs) => (epochs.iter().map(|(input, _)| *input).collect(), epochs),
+    };
+    for (input, rows) in epochs {
+        input.add_data(rows);
+        query.process_all_available().expect("the epoch is processed");
+    }
+    // Ending a stream twice is harmless.
+    inputs.iter().for_each(|input| input.end());
+    await_within(&query, "the query").expect("the query succeeds");
+    Ran { query, collected }
 }
 
 /// Parses the console sink's last batch (`|word|count|` rows) into a map.

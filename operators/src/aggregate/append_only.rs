@@ -1,0 +1,203 @@
+//! The append-only aggregate: one accumulator per key, folded before the exchange (see the
+//! [module documentation](super)).
+
+use std::hash::Hash;
+
+use differential_dataflow::{AsCollection, Data, ExchangeData, VecCollection};
+use timely::order::TotalOrder;
+use timely::progress::Timestamp;
+
+use super::stages::{fold_locally, merge_by_key};
+use super::{Aggregation, PartialStates};
+
+/// Aggregates an insert-only collection of `(key, value)` pairs per key, keeping one accumulator
+/// per key (see the [module documentation](super)).
+pub trait AggregateAppendOnly<'scope, T: Timestamp, K, V> {
+    /// Folds the values of each key with `agg`.
+    ///
+    /// The result is a collection that, at every time, holds `(key, agg.output(state))` for every
+    /// key with some value up to that time, where `state` is the fold of all those values (keys
+    /// whose output is `None` are absent). When a key's output changes at a time, the old pair is
+    /// retracted and the new one inserted at that time; a key whose output stays the same, and a
+    /// time with no changes, produce no updates. Each update appears once, already consolidated,
+    /// and each worker emits a time's updates sorted by `(key, output)`.
+    ///
+    /// The input must be insert-only: every diff must be positive (checked in debug builds).
+    /// `name` names the two operators in logs and in the dataflow graph.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::sync::{Arc, Mutex};
+    /// use differential_dataflow::input::Input;
+    /// use tidewater_operators::{AggregateAppendOnly, Sum};
+    ///
+    /// let changes = Arc::new(Mutex::new(Vec::new()));
+    /// let sink = changes.clone();
+    /// timely::execute_directly(move |worker| {
+    ///     let (mut sales, probe) = worker.dataflow::<u64, _, _>(|scope| {
+    ///         let (input, sales) = scope.new_collection::<(String, i64), isize>();
+    ///         let (probe, _) = sales
+    ///             .aggregate_append_only("SalesPerFruit", Sum)
+    ///             .inspect(move |update| sink.lock().unwrap().push(update.clone()))
+    ///             .probe();
+    ///         (input, probe)
+    ///     });
+    ///     // epoch 0
+    ///     sales.insert(("apple".to_string(), 3));
+    ///     sales.insert(("pear".to_string(), 1));
+    ///     sales.advance_to(1);
+    ///     sales.flush();
+    ///     worker.step_while(|| probe.less_than(sales.time()));
+    ///     // epoch 1: only the apple total changes
+    ///     sales.insert(("apple".to_string(), 4));
+    ///     sales.advance_to(2);
+    ///     sales.flush();
+    ///     worker.step_while(|| probe.less_than(sales.time()));
+    /// });
+    ///
+    /// let mut changes = changes.lock().unwrap().clone();
+    /// changes.sort_by_key(|(data, time, _diff)| (*time, data.clone()));
+    /// assert_eq!(changes, vec![
+    ///     (("apple".to_string(), 3), 0, 1),
+    ///     (("pear".to_string(), 1), 0, 1),
+    ///     (("apple".to_string(), 3), 1, -1),
+    ///     (("apple".to_string(), 7), 1, 1),
+    /// ]);
+    /// ```
+    fn aggregate_append_only<A>(self, name: &str, agg: A) -> VecCollection<'scope, T, (K, A::Output), isize>
+    where
+        A: Aggregation<Input = V>;
+}
+
+/// The timestamp's `Ord` must agree with its total order (as it does for integers), since the
+/// pending times are kept and completed in `Ord` order.
+impl<'scope, T, K, V> AggregateAppendOnly<'scope, T, K, V> for VecCollection<'scope, T, (K, V), isize>
+where
+    T: Timestamp + TotalOrder,
+    K: ExchangeData + Hash,
+    V: Data,
+{
+    fn aggregate_append_only<A>(self, name: &str, agg: A) -> VecCollection<'scope, T, (K, A::Output), isize>
+    where
+        A: Aggregation<Input = V>,
+    {
+        // Each record is already one `(key, value)` pair.
+        aggregate_append_only_flat(self, name, agg, |(k, v), emit| emit(k, v))
+    }
+}
+
+/// As [`AggregateAppendOnly::aggregate_append_only`], for a collection of records that each
+/// explode into any number of `(key, value)` pairs: `explode(record, emit)` calls `emit` once
+/// per pair. The pairs are folded straight into the worker's partial states, so no
+/// intermediate collection of pairs is built (the fusion of a `flat_map` into the fold).
+///
+/// # Examples
+///
+/// ```
+/// use std::sync::{Arc, Mutex};
+/// use differential_dataflow::input::Input;
+/// use tidewater_operators::{aggregate_append_only_flat, Count};
+///
+/// let changes = Arc::new(Mutex::new(Vec::new()));
+/// let sink = changes.clone();
+/// timely::execute_directly(move |worker| {
+///     let (mut lines, probe) = worker.dataflow::<u64, _, _>(|scope| {
+///         let (input, lines) = scope.new_collection::<String, isize>();
+///         let counts = aggregate_append_only_flat(lines, "WordCount", Count::<()>::new(), |line: String, emit| {
+///             line.split(' ').for_each(|w| emit(w.to_string(), ()))
+///         });
+///         let (probe, _) = counts.inspect(move |u| sink.lock().unwrap().push(u.clone())).probe();
+///         (input, probe)
+///     });
+///     lines.insert("a b a".to_string());
+///     lines.advance_to(1);
+///     lines.flush();
+///     worker.step_while(|| probe.less_than(lines.time()));
+/// });
+/// let mut changes = changes.lock().unwrap().clone();
+/// changes.sort();
+/// assert_eq!(changes, vec![(("a".to_string(), 2), 0, 1), (("b".to_string(), 1), 0, 1)]);
+/// ```
+pub fn aggregate_append_only_flat<'scope, T, D, K, V, A, F>(
+    records: VecCollection<'scope, T, D, isize>,
+    name: &str,
+    agg: A,
+    mut explode: F,
+) -> VecCollection<'scope, T, (K, A::Output), isize>
+where
+    T: Timestamp + TotalOrder,
+    D: Data,
+    K: ExchangeData + Hash,
+    V: Data,
+    A: Aggregation<Input = V>,
+    F: FnMut(D, &mut dyn FnMut(K, V)) + 'static,
+{
+    let folder = agg.clone();
+    aggregate_append_only_into(records, name, agg, move |record, diff, states| {
+        explode(record, &mut |key, value| {
+            let state = states.entry(key).or_insert_with(|| folder.init());
+            folder.update(state, &value, diff);
+        })
+    })
+}
+
+/// As [`aggregate_append_only_flat`], with the fold of a record into the worker's partial
+/// states left to the caller: `fold(record, diff, states)` must update `states` as if each of
+/// the record's `(key, value)` pairs had been folded in with [`Aggregation::update`] (and new
+/// keys started from [`Aggregation::init`]).
+///
+/// This lets a caller look keys up by a borrowed form (a `&str` for `String` keys) and build an
+/// owned key only for a key not yet in the map, which matters when records explode into many
+/// short-lived pairs.
+///
+/// # Examples
+///
+/// ```
+/// use std::sync::{Arc, Mutex};
+/// use differential_dataflow::input::Input;
+/// use tidewater_operators::{aggregate_append_only_into, Count};
+///
+/// let changes = Arc::new(Mutex::new(Vec::new()));
+/// let sink = changes.clone();
+/// timely::execute_directly(move |worker| {
+///     let (mut lines, probe) = worker.dataflow::<u64, _, _>(|scope| {
+///         let (input, lines) = scope.new_collection::<String, isize>();
+///         let counts = aggregate_append_only_into(lines, "WordCount", Count::<()>::new(), |line: String, diff, states| {
+///             for word in line.split(' ') {
+///                 match states.get_mut(word) {
+///                     Some(count) => *count += diff as i64,
+///                     None => {
+///                         states.insert(word.to_string(), diff as i64);
+///                     }
+///                 }
+///             }
+///         });
+///         let (probe, _) = counts.inspect(move |u| sink.lock().unwrap().push(u.clone())).probe();
+///         (input, probe)
+///     });
+///     lines.insert("a b a".to_string());
+///     lines.advance_to(1);
+///     lines.flush();
+///     worker.step_while(|| probe.less_than(lines.time()));
+/// });
+/// let mut changes = changes.lock().unwrap().clone();
+/// changes.sort();
+/// assert_eq!(changes, vec![(("a".to_string(), 2), 0, 1), (("b".to_string(), 1), 0, 1)]);
+/// ```
+pub fn aggregate_append_only_into<'scope, T, D, K, A, F>(
+    records: VecCollection<'scope, T, D, isize>,
+    name: &str,
+    agg: A,
+    fold: F,
+) -> VecCollection<'scope, T, (K, A::Output), isize>
+where
+    T: Timestamp + TotalOrder,
+    D: Data,
+    K: ExchangeData + Hash,
+    A: Aggregation,
+    F: FnMut(D, isize, &mut PartialStates<K, A::State>) + 'static,
+{
+    let partials = fold_locally::<_, _, _, A, _>(records.inner, &format!("{name}: fold locally"), fold);
+    merge_by_key(partials, name, agg).as_collection()
+}

@@ -1,0 +1,240 @@
+//! The two stages every append-only aggregate runs: each worker folds its records of a time
+//! into one partial state per key, then the key's owner merges the partials into the key's
+//! total and emits the change of its output.
+
+use std::collections::BTreeMap;
+use std::hash::Hash;
+
+use differential_dataflow::{Data, ExchangeData, Hashable};
+use timely::container::CapacityContainerBuilder;
+use timely::dataflow::channels::pact::{Exchange, Pipeline};
+use timely::dataflow::operators::generic::Operator;
+use timely::dataflow::operators::{Capability, InputCapability};
+use timely::dataflow::Stream;
+use timely::order::TotalOrder;
+use timely::progress::frontier::MutableAntichain;
+use timely::progress::Timestamp;
+
+use super::{Aggregation, PartialStates};
+
+/// Per-worker hash map (see [`PartialStates`] for the seeding).
+pub(crate) type Map<K, S> = PartialStates<K, S>;
+
+/// Differential updates of `(key, value)` pairs: `((key, value), time, diff)`.
+type Updates<K, V, T> = Vec<((K, V), T, isize)>;
+
+/// A partial state of `key` at `time`, sent from stage 1 to stage 2.
+pub(crate) type Partial<K, T, S> = (K, T, S);
+
+/// Stage 1: folds each time's records into one partial state per key, on the worker that has
+/// them, and sends the partials when the input frontier passes the time.
+pub(super) fn fold_locally<'scope, T, D, K, A, F>(
+    updates: Stream<'scope, T, Vec<(D, T, isize)>>,
+    name: &str,
+    mut fold: F,
+) -> Stream<'scope, T, Vec<Partial<K, T, A::State>>>
+where
+    T: Timestamp + TotalOrder,
+    D: Data,
+    K: ExchangeData + Hash,
+    A: Aggregation,
+    F: FnMut(D, isize, &mut Map<K, A::State>) + 'static,
+{
+    let operator = name.to_string();
+    updates.unary_frontier::<CapacityContainerBuilder<_>, _, _, _>(Pipeline, name, move |_initial, _| {
+        // `_initial` (a capability at the minimum time) is dropped at once: capabilities are
+        // taken from the input, one per pending time, and released as soon as it is sent.
+        let mut pending = Pending::<T, K, A::State>::default();
+        move |(input, frontier), output| {
+            let port = output.output_index();
+            input.for_each_stamp(|cap, containers| {
+                for container in containers {
+                    for (record, time, diff) in container.drain(..) {
+                        debug_assert!(diff > 0, "{operator}: diff {diff}, only insertions are supported");
+                        fold(record, diff, pending.at(&cap, time, port));
+                    }
+                }
+            });
+            while let Some((cap, states)) = pending.pop_complete(frontier) {
+                let time = cap.time();
+                let partials = states.into_iter().map(|(key, state)| (key, time.clone(), state));
+                output.session(&cap).give_iterator(partials);
+            }
+        }
+    })
+}
+
+/// Stage 2: routes partials by key, merges each complete time into the keys' total states (in
+/// time order), and emits the changes of the keys' outputs at that time.
+pub(crate) fn merge_by_key<'scope, T, K, A>(
+    partials: Stream<'scope, T, Vec<Partial<K, T, A::State>>>,
+    name: &str,
+    agg: A,
+) -> Stream<'scope, T, Updates<K, A::Output, T>>
+where
+    T: Timestamp + TotalOrder,
+    K: ExchangeData + Hash,
+    A: Aggregation,
+{
+    // `hashed()` uses a fixed seed, so every process routes a key to the same worker.
+    let by_key = Exchange::new(|(key, _time, _state): &Partial<K, T, A::State>| key.hashed());
+    partials.unary_frontier::<CapacityContainerBuilder<Vec<_>>, _, _, _>(
+        by_key,
+        name,
+        move |_initial, _info| {
+            let mut pending = Pending::<T, K, A::State>::default();
+            let mut totals = Map::<K, A::State>::default();
+            move |(input, frontier), output| {
+                let port = output.output_index();
+                input.for_each_stamp(|cap, containers| {
+                    for container in containers {
+                        pending.merge_partials(&cap, container, port, &agg);
+                    }
+                });
+                while let Some((cap, partials)) = pending.pop_complete(frontier) {
+                    let time = cap.time().clone();
+                    let mut session = output.session(&cap);
+                    merge_time(&agg, &mut totals, partials, &time, &mut |update| {
+                        session.give(update)
+                    });
+                }
+            }
+        },
+    )
+}
+
+/// Merges one complete time's partial states into the keys' totals, and gives the changes of
+/// the keys' outputs at that time, sorted by key.
+pub(super) fn merge_time<T, K, A>(
+    agg: &A,
+    totals: &mut Map<K, A::State>,
+    partials: Map<K, A::State>,
+    time: &T,
+    give: &mut impl FnMut(((K, A::Output), T, isize)),
+) where
+    T: Timestamp,
+    K: ExchangeData + Hash,
+    A: Aggregation,
+{
+    for (key, partial) in sorted_by_key(partials) {
+        let (old, new) = match totals.get_mut(&key) {
+            Some(total) => {
+                let old = agg.output(total);
+                agg.merge(total, partial);
+                (old, agg.output(total))
+            }
+            None => {
+                let new = agg.output(&partial);
+                totals.insert(key.clone(), partial);
+                (None, new)
+            }
+        };
+        if old != new {
+            for (data, diff) in change(key, old, new) {
+                give((data, time.clone(), diff));
+            }
+        }
+    }
+}
+
+/// The entries of `states` in key order, so that the operator's output of a time is sorted by
+/// `(key, output)`: the sink sorts the output, and a merge of sorted runs is cheaper than a
+/// sort (see [`gather_sorted`](crate::gather_sorted)).
+fn sorted_by_key<K: Ord, S>(states: Map<K, S>) -> Vec<(K, S)> {
+    let mut sorted: Vec<(K, S)> = states.into_iter().collect();
+    sorted.sort_unstable_by(|a, b| a.0.cmp(&b.0));
+    sorted
+}
+
+/// The updates that change `key`'s output from `old` to `new` (which differ), sorted by output.
+fn change<K: Clone, O: Ord>(key: K, old: Option<O>, new: Option<O>) -> impl Iterator<Item = ((K, O), isize)> {
+    let retraction = old.map(|old| ((key.clone(), old), -1));
+    let insertion = new.map(|new| ((key, new), 1));
+    let (first, second) = match (&retraction, &insertion) {
+        (Some(((_, old), _)), Some(((_, new), _))) if new < old => (insertion, retraction),
+        _ => (retraction, insertion),
+    };
+    first.into_iter().chain(second)
+}
+
+/// Per-key states of the times the input frontier has not yet passed, each with a capability
+/// to send at that time.
+pub(crate) struct Pending<T: Timestamp, K, S> {
+    pub(crate) times: BTreeMap<T, (Capability<T>, Map<K, S>)>,
+    /// Keys of the time completed last: a new time's map starts with room for as many. An
+    /// epoch touches about as many keys as the one before, and a map that grows by doubling
+    /// rehashes every key it holds each time (for a row key, a walk over its values).
+    last_keys: usize,
+}
+
+impl<T: Timestamp, K, S> Default for Pending<T, K, S> {
+    fn default() -> Self {
+        Pending {
+            times: BTreeMap::new(),
+            last_keys: 0,
+        }
+    }
+}
+
+impl<T: Timestamp + TotalOrder, K, S> Pending<T, K, S> {
+    /// The states at `time`, taking a capability for it from `cap` (on output `port`) if new.
+    pub(crate) fn at(&mut self, cap: &InputCapability<T>, time: T, port: usize) -> &mut Map<K, S> {
+        self.at_with(time, |time| cap.delayed(time, port))
+    }
+
+    /// The states at `time`, taking a capability for it with `capability` if new.
+    pub(crate) fn at_with(
+        &mut self,
+        time: T,
+        capability: impl FnOnce(&T) -> Capability<T>,
+    ) -> &mut Map<K, S> {
+        let room = self.last_keys;
+        &mut self
+            .times
+            .entry(time)
+            .or_insert_with_key(|time| {
+                (
+                    capability(time),
+                    Map::with_capacity_and_hasher(room, Default::default()),
+                )
+            })
+            .1
+    }
+
+    /// Merges a container of partial states into the pending states of their times.
+    pub(super) fn merge_partials<A>(
+        &mut self,
+        cap: &InputCapability<T>,
+        container: &mut Vec<(K, T, S)>,
+        port: usize,
+        agg: &A,
+    ) where
+        K: Hash + Eq,
+        A: Aggregation<State = S>,
+    {
+        for (key, time, partial) in container.drain(..) {
+            let partials = self.at(cap, time, port);
+            match partials.get_mut(&key) {
+                Some(state) => agg.merge(state, partial),
+                None => {
+                    partials.insert(key, partial);
+                }
+            }
+        }
+    }
+
+    /// Removes the earliest time if the input frontier has passed it.
+    pub(crate) fn pop_complete(
+        &mut self,
+        frontier: &MutableAntichain<T>,
+    ) -> Option<(Capability<T>, Map<K, S>)> {
+        let earliest = self.times.first_entry()?;
+        if frontier.less_equal(earliest.key()) {
+            None
+        } else {
+            let (cap, states) = earliest.remove();
+            self.last_keys = states.len();
+            Some((cap, states))
+        }
+    }
+}

@@ -1,0 +1,267 @@
+//! The checked constructors of [`LogicalPlan`]: each resolves and type-checks its expressions
+//! at once, so a bad column name fails at the call that used it, as in Spark.
+
+use std::sync::Arc;
+
+use super::{Aggregation, JoinKind, LogicalPlan, Projection, SourceId};
+use crate::connectors::Source;
+use crate::data::{DataType, Field, Schema};
+use crate::error::{Error, Result};
+use crate::expr::{Accumulator, BoundExpr, Expr, ScalarFunc};
+
+/// A `window(..)` among `keys` (a sliding one puts each row in several windows): the input
+/// gets one row per window of each row (an explode of all of them, as a last column), and that
+/// key becomes the column. A row without a time is in no window and drops out, as in Spark.
+/// Returns the input to aggregate and the bound keys so replaced, by position.
+fn explode_window(input: Arc<LogicalPlan>, keys: &[Expr]) -> Result<(Arc<LogicalPlan>, Option<ReplacedKey>)> {
+    let window = keys
+        .iter()
+        .position(|k| matches!(k.unaliased(), Expr::Call(ScalarFunc::Window, _)));
+    let (Some(i), Some(Expr::Call(_, args))) = (window, window.map(|i| keys[i].unaliased())) else {
+        return Ok((input, None));
+    };
+    let mut columns: Vec<Expr> = input
+        .schema()
+        .names()
+        .iter()
+        .map(|n| crate::expr::col(n))
+        .collect();
+    let windows = Expr::Call(ScalarFunc::SlidingWindows, args.clone());
+    columns.push(crate::expr::explode(windows).alias("__window"));
+    let exploded = Arc::new(LogicalPlan::project(input, columns)?);
+    let position = exploded.schema().fields().len() - 1;
+    let window_type = exploded.schema().fields()[position].data_type.clone();
+    Ok((exploded, Some((i, BoundExpr::Column(position), window_type))))
+}
+
+/// A grouping key replaced by a column: its position among the keys, the column, its type.
+type ReplacedKey = (usize, BoundExpr, DataType);
+
+impl LogicalPlan {
+    /// A plan that reads `source`.
+    pub fn source(source: Arc<dyn Source>) -> Self {
+        let schema = source.schema();
+        LogicalPlan::Source {
+            id: SourceId::fresh(),
+            source,
+            schema,
+        }
+    }
+
+    /// `input.with_watermark(column, delay)`: `column` must be a timestamp, `delay` an interval
+    /// such as `"10 seconds"`.
+    pub fn watermark(input: Arc<LogicalPlan>, column: &str, delay: &str) -> Result<Self> {
+        let schema = input.schema();
+        let position = schema.index_of(column).ok_or_else(|| Error::UnresolvedColumn {
+            name: column.to_string(),
+            available: schema.names().join(", "),
+        })?;
+        let data_type = &schema.fields()[position].data_type;
+        if *data_type != DataType::Timestamp {
+            return Err(Error::TypeMismatch(format!(
+                "the event-time column of a watermark must be a timestamp; `{column}` is a {data_type}"
+            )));
+        }
+        let delay_micros = crate::data::parse_interval(delay)?.as_micros() as i64;
+        Ok(LogicalPlan::Watermark {
+            column_name: schema.fields()[position].name.clone(),
+            input,
+            column: position,
+            delay_micros,
+        })
+    }
+
+    /// `left.join(right)` on `pairs` of key expressions (left side, right side); `using`
+    /// drops the right key columns from the output (they equal the left ones).
+    pub fn join(
+        left: Arc<LogicalPlan>,
+        right: Arc<LogicalPlan>,
+        kind: JoinKind,
+        pairs: Vec<(Expr, Expr)>,
+        using: bool,
+    ) -> Result<Self> {
+        if pairs.is_empty() {
+            return Err(Error::InvalidPlan(
+                "a join needs at least one pair of equal keys".into(),
+            ));
+        }
+        if left.is_changing_table() || matches!(left.as_ref(), LogicalPlan::Upsert { .. }) {
+            return Err(Error::InvalidPlan(
+                "an upsert table can only be the right side of a join (the table that enriches \
+                 a stream); put the stream on the left: FROM stream JOIN table, or \
+                 stream.join(&table, ..)"
+                    .into(),
+            ));
+        }
+        let (mut left_keys, mut right_keys, mut texts, mut dropped) = (vec![], vec![], vec![], vec![]);
+        for (l, r) in &pairs {
+            let (lk, lt) = l.bind(left.schema())?;
+            let (rk, rt) = r.bind(right.schema())?;
+            if lt.common(&rt).is_none() {
+                return Err(Error::TypeMismatch(format!(
+                    "join keys `{}` ({lt}) and `{}` ({rt}) cannot be compared",
+                    l.output_name(),
+                    r.output_name()
+                )));
+            }
+            if let (true, BoundExpr::Column(i)) = (using, &rk) {
+                dropped.push(*i);
+            }
+            texts.push(format!("{} = {}", l.output_name(), r.output_name()));
+            left_keys.push(lk);
+            right_keys.push(rk);
+        }
+        let right_columns: Vec<usize> = (0..right.schema().len())
+            .filter(|i| !dropped.contains(i))
+            .collect();
+        let mut fields: Vec<Field> = left.schema().fields().to_vec();
+        for &i in &right_columns {
+            let mut field = right.schema().fields()[i].clone();
+            if kind == JoinKind::Left {
+                field.nullable = true;
+            }
+            fields.push(field);
+        }
+        Ok(LogicalPlan::Join {
+            left,
+            right,
+            kind,
+            left_keys,
+            right_keys,
+            right_columns,
+            condition: texts.join(" AND "),
+            schema: Schema::new(fields),
+        })
+    }
+
+    /// `select(exprs)`: at most one `explode`, at the top of an item.
+    pub fn project(input: Arc<LogicalPlan>, exprs: Vec<Expr>) -> Result<Self> {
+        let in_schema = input.schema().clone();
+        let mut columns = Vec::with_capacity(exprs.len());
+        let mut fields = Vec::with_capacity(exprs.len());
+        let mut generator = None;
+        for expr in &exprs {
+            if expr.contains_aggregate() {
+                return Err(Error::InvalidPlan(format!(
+                    "aggregate function in select: `{}`; use group_by(..).agg(..)",
+                    expr.output_name()
+                )));
+            }
+            if let Expr::Explode(array) = expr.unaliased() {
+                if generator.is_some() {
+                    return Err(Error::InvalidPlan(
+                        "only one generator (explode) is allowed per select".into(),
+                    ));
+                }
+                let (bound, t) = array.bind(&in_schema)?;
+                let DataType::Array(element) = t else {
+                    return Err(Error::TypeMismatch(format!(
+                        "explode needs an array, got {t} in `{}`",
+                        array.output_name()
+                    )));
+                };
+                generator = Some(bound);
+                columns.push(Projection::Generated);
+                fields.push(Field::new(expr.output_name(), *element));
+            } else if expr.contains_generator() {
+                return Err(Error::InvalidPlan(format!(
+                    "explode must be a top-level select item, not nested in `{}`",
+                    expr.output_name()
+                )));
+            } else if let Expr::Column(star) = expr {
+                if star == "*" {
+                    for (i, f) in in_schema.fields().iter().enumerate() {
+                        columns.push(Projection::Scalar(BoundExpr::Column(i)));
+                        fields.push(f.clone());
+                    }
+                    continue;
+                }
+                let (bound, t) = expr.bind(&in_schema)?;
+                columns.push(Projection::Scalar(bound));
+                fields.push(Field::new(expr.output_name(), t));
+            } else {
+                let (bound, t) = expr.bind(&in_schema)?;
+                columns.push(Projection::Scalar(bound));
+                fields.push(Field::new(expr.output_name(), t));
+            }
+        }
+        Ok(LogicalPlan::Project {
+            input,
+            exprs,
+            columns,
+            generator,
+            schema: Schema::new(fields),
+        })
+    }
+
+    /// `filter(predicate)`: the predicate must be boolean.
+    pub fn filter(input: Arc<LogicalPlan>, expr: Expr) -> Result<Self> {
+        if expr.contains_aggregate() || expr.contains_generator() {
+            return Err(Error::InvalidPlan(format!(
+                "filter cannot contain aggregates or generators: `{}`",
+                expr.output_name()
+            )));
+        }
+        let (predicate, t) = expr.bind(input.schema())?;
+        if t != DataType::Boolean && t != DataType::Null {
+            return Err(Error::TypeMismatch(format!(
+                "filter needs a boolean condition, `{}` is {t}",
+                expr.output_name()
+            )));
+        }
+        Ok(LogicalPlan::Filter {
+            input,
+            expr,
+            predicate,
+        })
+    }
+
+    /// `group_by(keys).agg(aggs)`: each agg must be an aggregate function call (maybe aliased).
+    /// With no aggregates the result is the distinct keys (SQL's `GROUP BY` without them).
+    pub fn aggregate(input: Arc<LogicalPlan>, key_exprs: Vec<Expr>, aggs: Vec<Expr>) -> Result<Self> {
+        let (input, replaced) = explode_window(input, &key_exprs)?;
+        let in_schema = input.schema().clone();
+        let mut fields = Vec::new();
+        let mut keys = Vec::new();
+        for k in &key_exprs {
+            if k.contains_aggregate() || k.contains_generator() {
+                return Err(Error::InvalidPlan(format!(
+                    "group_by keys cannot contain aggregates or generators: `{}`",
+                    k.output_name()
+                )));
+            }
+            let (bound, t) = match &replaced {
+                Some((i, column, t)) if *i == keys.len() => (column.clone(), t.clone()),
+                _ => k.bind(&in_schema)?,
+            };
+            keys.push(bound);
+            fields.push(Field::new(k.output_name(), t));
+        }
+        let mut aggregations = Vec::new();
+        for a in &aggs {
+            let Expr::Aggregate(func, arg) = a.unaliased() else {
+                return Err(Error::InvalidPlan(format!(
+                    "agg() takes aggregate functions (count, sum, avg, min, max), got `{}`",
+                    a.output_name()
+                )));
+            };
+            let (accumulator, t) = Accumulator::bind(*func, arg.as_deref(), &in_schema)?;
+            let mut field = Field::new(a.output_name(), t);
+            if *func == crate::expr::AggFunc::Count {
+                field = field.not_null();
+            }
+            fields.push(field);
+            aggregations.push(Aggregation {
+                expr: a.clone(),
+                accumulator,
+            });
+        }
+        Ok(LogicalPlan::Aggregate {
+            input,
+            key_exprs,
+            keys,
+            aggregations,
+            schema: Schema::new(fields),
+        })
+    }
+}

@@ -1,0 +1,186 @@
+//! [`LogicalPlan`] nodes: what each node is, its schema and its inputs.
+//!
+//! The node types are here; the checked constructors that build them (`select`, `filter`,
+//! `group_by`, `join`, `with_watermark`) are in `constructors`, and what a plan tells about
+//! itself once built (its sources, whether it only appends, its watermark, the window that
+//! makes a group final) in `properties`.
+
+mod constructors;
+mod properties;
+
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+
+use crate::connectors::Source;
+use crate::data::Schema;
+use crate::error::{Error, Result};
+use crate::expr::{Accumulator, BoundExpr, Expr};
+
+/// Identifies one `load()`ed source within a process: the same source read twice in a plan is
+/// one input.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct SourceId(pub usize);
+
+impl SourceId {
+    fn fresh() -> Self {
+        static NEXT: AtomicUsize = AtomicUsize::new(0);
+        SourceId(NEXT.fetch_add(1, Ordering::Relaxed))
+    }
+}
+
+/// One output column of a projection.
+#[derive(Clone, Debug)]
+pub enum Projection {
+    /// A scalar expression evaluated per input row.
+    Scalar(BoundExpr),
+    /// The element of the generator's array, for each element (at most one per projection).
+    Generated,
+}
+
+/// One aggregate of an [`LogicalPlan::Aggregate`].
+#[derive(Clone, Debug)]
+pub struct Aggregation {
+    /// The expression as written (for explain).
+    pub expr: Expr,
+    /// The bound accumulator.
+    pub accumulator: Accumulator,
+}
+
+/// The kinds of join.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum JoinKind {
+    /// Rows with a match on both sides.
+    Inner,
+    /// Every left row; right columns null when nothing matches.
+    Left,
+}
+
+impl std::str::FromStr for JoinKind {
+    type Err = Error;
+    fn from_str(s: &str) -> Result<Self> {
+        match s.to_ascii_lowercase().replace('_', "").as_str() {
+            "inner" => Ok(JoinKind::Inner),
+            "left" | "leftouter" => Ok(JoinKind::Left),
+            _ => Err(Error::Unsupported(format!("join type `{s}`; use inner or left"))),
+        }
+    }
+}
+
+/// A node of the logical plan. Nodes are immutable and shared (`Arc`).
+#[derive(Clone, Debug)]
+pub enum LogicalPlan {
+    /// A streaming source.
+    Source {
+        /// The input's identity.
+        id: SourceId,
+        /// The configured source.
+        source: Arc<dyn Source>,
+        /// Its schema.
+        schema: Schema,
+    },
+    /// `select`/`with_column`: computes new columns, optionally exploding one array.
+    Project {
+        /// Input.
+        input: Arc<LogicalPlan>,
+        /// The expressions as written (for explain).
+        exprs: Vec<Expr>,
+        /// The bound output columns.
+        columns: Vec<Projection>,
+        /// The array expression of `explode`, if any.
+        generator: Option<BoundExpr>,
+        /// Output schema.
+        schema: Schema,
+    },
+    /// `filter`/`where`: keeps rows whose predicate is true.
+    Filter {
+        /// Input.
+        input: Arc<LogicalPlan>,
+        /// The predicate as written.
+        expr: Expr,
+        /// The bound predicate.
+        predicate: BoundExpr,
+    },
+    /// An equi-join of two inputs on key expressions.
+    Join {
+        /// Left input (usually the stream).
+        left: Arc<LogicalPlan>,
+        /// Right input (usually a table).
+        right: Arc<LogicalPlan>,
+        /// Inner or left.
+        kind: JoinKind,
+        /// Key expressions over the left input.
+        left_keys: Vec<BoundExpr>,
+        /// Key expressions over the right input, pairwise equal to the left ones.
+        right_keys: Vec<BoundExpr>,
+        /// Positions of right columns kept in the output (USING drops the key columns).
+        right_columns: Vec<usize>,
+        /// The condition as text (for explain).
+        condition: String,
+        /// Output schema: left columns, then the kept right columns.
+        schema: Schema,
+    },
+    /// `group_by(..).agg(..)`: one row per key with its aggregates.
+    Aggregate {
+        /// Input.
+        input: Arc<LogicalPlan>,
+        /// Grouping expressions as written.
+        key_exprs: Vec<Expr>,
+        /// Bound grouping expressions.
+        keys: Vec<BoundExpr>,
+        /// The aggregates.
+        aggregations: Vec<Aggregation>,
+        /// Output schema: keys, then aggregates.
+        schema: Schema,
+    },
+    /// `with_watermark(column, delay)`: declares the event-time column and how late its
+    /// events may arrive. Rows pass unchanged; an aggregation above drops the rows that arrive
+    /// after the watermark (the greatest event time seen in earlier epochs, less the delay)
+    /// and, in append mode, writes a window once the watermark has passed its end.
+    Watermark {
+        /// Input.
+        input: Arc<LogicalPlan>,
+        /// The event-time column's position.
+        column: usize,
+        /// Its name.
+        column_name: String,
+        /// How late an event may be, in microseconds.
+        delay_micros: i64,
+    },
+    /// A changing table declared from a stream of upserts: the latest row of each primary key
+    /// (see [`LogicalPlan::upsert_table`]).
+    Upsert {
+        /// The stream of upserts: a source, maybe filtered and projected (one row, one upsert).
+        input: Arc<LogicalPlan>,
+        /// Positions of the primary key columns in the input's schema.
+        keys: Vec<usize>,
+        /// Output schema: the input's, with the key columns not null.
+        schema: Schema,
+    },
+}
+
+impl LogicalPlan {
+    /// The output schema.
+    pub fn schema(&self) -> &Schema {
+        match self {
+            LogicalPlan::Source { schema, .. }
+            | LogicalPlan::Project { schema, .. }
+            | LogicalPlan::Join { schema, .. }
+            | LogicalPlan::Aggregate { schema, .. }
+            | LogicalPlan::Upsert { schema, .. } => schema,
+            LogicalPlan::Filter { input, .. } | LogicalPlan::Watermark { input, .. } => input.schema(),
+        }
+    }
+
+    /// The inputs of this node.
+    pub fn inputs(&self) -> Vec<&Arc<LogicalPlan>> {
+        match self {
+            LogicalPlan::Source { .. } => vec![],
+            LogicalPlan::Project { input, .. }
+            | LogicalPlan::Filter { input, .. }
+            | LogicalPlan::Aggregate { input, .. }
+            | LogicalPlan::Watermark { input, .. }
+            | LogicalPlan::Upsert { input, .. } => vec![input],
+            LogicalPlan::Join { left, right, .. } => vec![left, right],
+        }
+    }
+}

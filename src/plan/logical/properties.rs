@@ -1,0 +1,191 @@
+//! What a built [`LogicalPlan`] tells about itself: the sources it reads, whether its output
+//! only appends (and why not), its watermark, and the window column that makes a group final.
+//! Compilation, output-mode checks and `explain` ask these questions.
+
+use std::sync::Arc;
+
+use super::{JoinKind, LogicalPlan, Projection, SourceId};
+use crate::connectors::Source;
+use crate::expr::{BoundExpr, Expr, ScalarFunc};
+
+impl LogicalPlan {
+    /// Every source the plan reads, each once, in the order first met (depth first).
+    pub fn sources(&self) -> Vec<(SourceId, Arc<dyn Source>)> {
+        let mut found: Vec<(SourceId, Arc<dyn Source>)> = Vec::new();
+        self.visit(&mut |node| {
+            if let LogicalPlan::Source { id, source, .. } = node {
+                if !found.iter().any(|(seen, _)| seen == id) {
+                    found.push((*id, source.clone()));
+                }
+            }
+        });
+        found
+    }
+
+    /// True if an aggregation occurs anywhere in the plan.
+    pub fn has_aggregation(&self) -> bool {
+        let mut found = false;
+        self.visit(&mut |node| found |= matches!(node, LogicalPlan::Aggregate { .. }));
+        found
+    }
+
+    /// True if the node's output only ever gains rows (no retractions): sources insert, and
+    /// projections and filters preserve that; an aggregation updates its rows. The engine picks
+    /// the per-key accumulator for aggregations over append-only inputs.
+    pub fn is_append_only(&self) -> bool {
+        match self {
+            LogicalPlan::Source { .. } => true,
+            LogicalPlan::Project { input, .. }
+            | LogicalPlan::Filter { input, .. }
+            | LogicalPlan::Watermark { input, .. } => input.is_append_only(),
+            LogicalPlan::Aggregate { .. } => false,
+            // A key's row is replaced when it is upserted again; a static table's upserts are
+            // all resolved in the epoch that reads it, and nothing changes afterwards.
+            LogicalPlan::Upsert { input, .. } => input.is_static(),
+            // Rows are only ever added while the right side only grows (tables load once; a
+            // left join's null-padded row would be retracted if a match arrived later).
+            LogicalPlan::Join {
+                left, right, kind, ..
+            } => {
+                left.is_append_only()
+                    && right.is_append_only()
+                    && (*kind == JoinKind::Inner || right.is_static())
+            }
+        }
+    }
+
+    /// Why the node's output can lose rows in a way only complete mode shows, if it can: an
+    /// aggregation over an aggregation (its groups can vanish), or a LEFT join whose right side
+    /// is a stream (a null-padded row is withdrawn when its match arrives). An aggregation over
+    /// an insert-only input only replaces a key's row, which update mode expresses; rows
+    /// corrected by a changing table are [`correction_reason`](Self::correction_reason)'s.
+    pub fn retraction_reason(&self) -> Option<&'static str> {
+        match self {
+            LogicalPlan::Source { .. } | LogicalPlan::Upsert { .. } => None,
+            LogicalPlan::Project { input, .. }
+            | LogicalPlan::Filter { input, .. }
+            | LogicalPlan::Watermark { input, .. } => input.retraction_reason(),
+            LogicalPlan::Aggregate { input, .. } => input.retraction_reason().or_else(|| {
+                input
+                    .has_aggregation()
+                    .then_some("an aggregation over an aggregation (groups can disappear)")
+            }),
+            LogicalPlan::Join {
+                left, right, kind, ..
+            } => {
+                if *kind == JoinKind::Left && !right.is_static() && !right.is_changing_table() {
+                    return Some("a LEFT join with a streaming right side");
+                }
+                left.retraction_reason().or_else(|| right.retraction_reason())
+            }
+        }
+    }
+
+    /// Why the node's output corrects rows it has already produced, if it does: it reads an
+    /// upsert table whose rows change while the query runs, so a join result (or a group's
+    /// aggregate) is withdrawn and replaced when a table row changes. Update mode writes the
+    /// corrected rows; append mode cannot.
+    pub fn correction_reason(&self) -> Option<&'static str> {
+        let mut changing = false;
+        self.visit(&mut |node| {
+            changing |= matches!(node, LogicalPlan::Upsert { input, .. } if !input.is_static())
+        });
+        changing.then_some("a query that reads an upsert table (its rows change while the query runs)")
+    }
+
+    /// True if the node is an upsert table that changes while the query runs, maybe filtered
+    /// or projected: a right side of a join whose rows are corrected, never a stream.
+    pub fn is_changing_table(&self) -> bool {
+        match self {
+            LogicalPlan::Upsert { input, .. } => !input.is_static(),
+            LogicalPlan::Project { input, .. } | LogicalPlan::Filter { input, .. } => {
+                input.is_changing_table()
+            }
+            _ => false,
+        }
+    }
+
+    /// The watermark under this node, through filters and projections: its event-time column's
+    /// name and delay.
+    pub fn watermark_below(&self) -> Option<(&str, i64)> {
+        match self {
+            LogicalPlan::Watermark {
+                column_name,
+                delay_micros,
+                ..
+            } => Some((column_name, *delay_micros)),
+            LogicalPlan::Project { input, .. } | LogicalPlan::Filter { input, .. } => input.watermark_below(),
+            _ => None,
+        }
+    }
+
+    /// The delay of the plan's watermark, in microseconds, if it has one.
+    pub fn watermark_delay(&self) -> Option<i64> {
+        let mut delay = None;
+        self.visit(&mut |node| {
+            if let LogicalPlan::Watermark { delay_micros, .. } = node {
+                delay = delay.or(Some(*delay_micros));
+            }
+        });
+        delay
+    }
+
+    /// For an aggregation grouped by a window of its input's watermarked column (maybe under a
+    /// projection that keeps that column): the output position of the window, whose end tells
+    /// when a group is final (append mode).
+    pub fn final_window_column(&self) -> Option<usize> {
+        match self {
+            LogicalPlan::Aggregate { input, key_exprs, .. } => {
+                let (event_time, _) = input.watermark_below()?;
+                key_exprs.iter().position(|key| {
+                    matches!(key.unaliased(), Expr::Call(ScalarFunc::Window, args)
+                        if matches!(args.first().map(Expr::unaliased), Some(Expr::Column(c)) if c.eq_ignore_ascii_case(event_time)))
+                })
+            }
+            LogicalPlan::Project {
+                input,
+                columns,
+                generator: None,
+                ..
+            } => {
+                let window = input.final_window_column()?;
+                columns
+                    .iter()
+                    .position(|c| matches!(c, Projection::Scalar(BoundExpr::Column(i)) if *i == window))
+            }
+            _ => None,
+        }
+    }
+
+    /// True if every source under this node is a static table (read once, at the start).
+    pub fn is_static(&self) -> bool {
+        let mut all = true;
+        self.visit(&mut |node| {
+            if let LogicalPlan::Source { source, .. } = node {
+                all &= source.is_static();
+            }
+        });
+        all
+    }
+
+    /// The size on disk of a static plan's tables, if every source knows its own (see
+    /// [`Source::size_in_bytes`](crate::connectors::Source::size_in_bytes)).
+    pub fn static_size_in_bytes(&self) -> Option<u64> {
+        let mut total = Some(0u64);
+        self.visit(&mut |node| {
+            if let LogicalPlan::Source { source, .. } = node {
+                total = total
+                    .zip(source.size_in_bytes())
+                    .map(|(t, s)| t.saturating_add(s));
+            }
+        });
+        total
+    }
+
+    fn visit(&self, f: &mut dyn FnMut(&LogicalPlan)) {
+        f(self);
+        for input in self.inputs() {
+            input.visit(f);
+        }
+    }
+}
