@@ -105,3 +105,22 @@ impl ClusterConfig {
         })
     }
 }
+
+/// The worker threads of Spark's `master` URL: `local` (one), `local[N]`, `local[*]` (one per
+/// core). Shared by `Session::builder().master(..)` and `StreamingConfig::master(..)`, which
+/// both take Spark's spelling.
+pub(crate) fn parse_master(master: &str) -> Result<usize> {
+    let bad = || Error::InvalidOption(format!("master `{master}`: use local, local[N] or local[*]"));
+    let m = master.trim();
+    if m == "local" {
+        return Ok(1);
+    }
+    let inner = m
+        .strip_prefix("local[")
+        .and_then(|r| r.strip_suffix(']'))
+        .ok_or_else(bad)?;
+    if inner == "*" {
+        return Ok(std::thread::available_parallelism().map_or(1, |n| n.get()));
+    }
+    inner.parse::<usize>().ok().filter(|n| *n > 0).ok_or_else(bad)
+}

@@ -17,6 +17,7 @@ mod worker;
 use std::sync::Arc;
 
 pub use crate::data::parse_interval;
+pub(crate) use cluster::parse_master;
 pub use cluster::ClusterConfig;
 pub(crate) use driver::panic_message;
 pub use progress::{QueryProgress, QueryStatus, SinkProgress, SourceProgress, StateOperatorProgress};
