@@ -1,4 +1,5 @@
-//! Worker and process configuration, turned into timely's own cluster configuration.
+//! Worker and process configuration, turned into timely's own cluster configuration, and the
+//! command-line flags that set it.
 
 use std::path::PathBuf;
 
@@ -28,6 +29,61 @@ impl Default for ClusterConfig {
             processes: 1,
             process: 0,
             hostfile: None,
+        }
+    }
+}
+
+/// The cluster flags every binary takes (`--workers/-w`, `--processes`, `--process`,
+/// `--hostfile`), declared once so that the CLI and every example spell them the same way, as
+/// timely gives every program the same flags. Add it to a clap parser with
+/// `#[command(flatten)] cluster: ClusterArgs` and turn it into a [`ClusterConfig`] with
+/// [`config`](Self::config).
+///
+/// ```
+/// use clap::Parser;
+/// use tidewater::runtime::{ClusterArgs, ClusterConfig};
+///
+/// #[derive(Parser)]
+/// struct Cli {
+///     #[command(flatten)]
+///     cluster: ClusterArgs,
+/// }
+///
+/// let cli = Cli::parse_from(["prog", "-w", "4", "--processes", "2", "--process", "1"]);
+/// let config: ClusterConfig = cli.cluster.config();
+/// assert_eq!((config.workers, config.processes, config.process), (4, 2, 1));
+/// assert_eq!(config.total_workers(), 8);
+/// ```
+#[derive(clap::Args, Clone, Debug, PartialEq, Eq)]
+pub struct ClusterArgs {
+    /// Worker threads per process.
+    #[arg(long, short = 'w', default_value_t = 1)]
+    pub workers: usize,
+    /// Number of processes in a cluster run.
+    #[arg(long, default_value_t = 1)]
+    pub processes: usize,
+    /// This process's index in a cluster run.
+    #[arg(long, default_value_t = 0)]
+    pub process: usize,
+    /// File with one host:port per process (default: localhost:2101, 2102, ...).
+    #[arg(long)]
+    pub hostfile: Option<PathBuf>,
+}
+
+impl ClusterArgs {
+    /// The configuration these flags ask for (checked when a session or context is built).
+    pub fn config(&self) -> ClusterConfig {
+        self.clone().into()
+    }
+}
+
+impl From<ClusterArgs> for ClusterConfig {
+    fn from(args: ClusterArgs) -> Self {
+        ClusterConfig {
+            workers: args.workers,
+            processes: args.processes,
+            process: args.process,
+            hostfile: args.hostfile,
         }
     }
 }

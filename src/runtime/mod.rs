@@ -18,7 +18,7 @@ use std::sync::Arc;
 
 pub use crate::data::parse_interval;
 pub(crate) use cluster::parse_master;
-pub use cluster::ClusterConfig;
+pub use cluster::{ClusterArgs, ClusterConfig};
 pub(crate) use driver::panic_message;
 pub use progress::{QueryProgress, QueryStatus, SinkProgress, SourceProgress, StateOperatorProgress};
 pub(crate) use query::Shared;
