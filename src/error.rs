@@ -34,8 +34,8 @@ pub enum Error {
         kind: &'static str,
         /// The format asked for.
         format: String,
-        /// The formats that exist.
-        known: &'static str,
+        /// The formats that exist, comma-separated (from the connectors' registry).
+        known: String,
     },
     /// A source failed while the query ran.
     #[error("[SOURCE_FAILED] {0}")]

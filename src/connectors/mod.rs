@@ -8,6 +8,9 @@
 //!
 //! A [`Sink`] receives each epoch's output exactly once, in epoch order, on the leader worker,
 //! after the dataflow has finished the epoch.
+//!
+//! The [`registry`] names every format, with its options and its constructor: it is where
+//! `format(..)` is looked up and where a new connector is declared.
 
 pub mod console;
 pub mod file;
@@ -16,6 +19,7 @@ pub mod memory;
 pub mod noop;
 pub mod options;
 pub mod rate;
+pub mod registry;
 pub mod socket;
 
 use std::fmt;
