@@ -33,9 +33,8 @@ struct Args {
     /// The port of the weather server (with `--socket`).
     #[arg(long, default_value_t = 9999)]
     weather_port: u16,
-    /// Worker threads.
-    #[arg(long, default_value_t = 1)]
-    workers: usize,
+    #[command(flatten)]
+    cluster: ClusterArgs,
     /// complete or update.
     #[arg(long, default_value = "complete")]
     output_mode: String,
@@ -161,7 +160,7 @@ fn main() -> anyhow::Result<()> {
     let args = Args::parse();
     let spark = Session::builder()
         .app_name("EnrichmentJoin")
-        .workers(args.workers)
+        .cluster(args.cluster.config())
         .get_or_create()?;
     if args.socket {
         run_sockets(&spark, &args)

@@ -20,34 +20,19 @@ struct Args {
     /// The server's port.
     #[arg(long, default_value_t = 9999)]
     port: u16,
-    /// Worker threads per process.
-    #[arg(long, default_value_t = 1)]
-    workers: usize,
     /// complete or update.
     #[arg(long, default_value = "complete")]
     output_mode: String,
-    /// Processes in a cluster run.
-    #[arg(long, default_value_t = 1)]
-    processes: usize,
-    /// This process's index in a cluster run.
-    #[arg(long, default_value_t = 0)]
-    process: usize,
-    /// One host:port per process.
-    #[arg(long)]
-    hostfile: Option<std::path::PathBuf>,
+    #[command(flatten)]
+    cluster: ClusterArgs,
 }
 
 fn main() -> anyhow::Result<()> {
     let args = Args::parse();
-    let mut builder = Session::builder()
+    let spark = Session::builder()
         .app_name("StructuredNetworkWordCount")
-        .workers(args.workers)
-        .processes(args.processes)
-        .process(args.process);
-    if let Some(hostfile) = &args.hostfile {
-        builder = builder.hostfile(hostfile);
-    }
-    let spark = builder.get_or_create()?;
+        .cluster(args.cluster.config())
+        .get_or_create()?;
 
     let lines = spark
         .read_stream()

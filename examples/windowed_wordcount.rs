@@ -33,9 +33,8 @@ struct Args {
     /// Declare a watermark of this delay and print each window once, in append mode.
     #[arg(long)]
     watermark: Option<String>,
-    /// Worker threads.
-    #[arg(long, default_value_t = 1)]
-    workers: usize,
+    #[command(flatten)]
+    cluster: ClusterArgs,
     /// Rows the console shows per batch.
     #[arg(long, default_value_t = 20)]
     num_rows: usize,
@@ -45,7 +44,7 @@ fn main() -> anyhow::Result<()> {
     let args = Args::parse();
     let spark = Session::builder()
         .app_name("StructuredNetworkWordCountWindowed")
-        .workers(args.workers)
+        .cluster(args.cluster.config())
         .get_or_create()?;
     let lines = spark
         .read_stream()

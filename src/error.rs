@@ -1,8 +1,6 @@
 //! The library's error type. Each variant has a stable, searchable code in brackets (in the
 //! spirit of Spark's error classes) and a message that says what to do next.
 
-use crate::connectors::{SinkError, SourceError};
-
 /// Everything that can go wrong building or running a query.
 #[derive(Clone, Debug, thiserror::Error)]
 pub enum Error {
@@ -36,8 +34,8 @@ pub enum Error {
         kind: &'static str,
         /// The format asked for.
         format: String,
-        /// The formats that exist.
-        known: &'static str,
+        /// The formats that exist, comma-separated (from the connectors' registry).
+        known: String,
     },
     /// A source failed while the query ran.
     #[error("[SOURCE_FAILED] {0}")]
@@ -113,6 +111,60 @@ impl Error {
             _ => !matches!(self, Error::Source(_) | Error::Sink(_) | Error::Runtime(_)),
         }
     }
+}
+
+/// Errors of sources: each names the source and says what to do.
+///
+/// Defined here rather than in `connectors` so that [`Error`] wraps it without importing a
+/// layer above it; `connectors::SourceError` re-exports it for the sources that raise it.
+#[derive(Clone, Debug, thiserror::Error)]
+pub enum SourceError {
+    /// Could not connect (after retrying).
+    #[error("{source_name}: could not connect to {address}: {reason}; is the server running?")]
+    Connect {
+        /// Which source.
+        source_name: String,
+        /// host:port
+        address: String,
+        /// The last error.
+        reason: String,
+    },
+    /// A record or file that stops the query (FAILFAST, an unreadable file).
+    #[error("{0}")]
+    Malformed(String),
+    /// Reading failed mid-stream.
+    #[error("{source_name}: read failed: {reason}")]
+    Read {
+        /// Which source.
+        source_name: String,
+        /// What happened.
+        reason: String,
+    },
+}
+
+/// Errors of sinks: each names the sink and the epoch it failed on.
+///
+/// Defined here for the same reason as [`SourceError`]; `connectors::SinkError` re-exports it.
+#[derive(Clone, Debug, thiserror::Error)]
+pub enum SinkError {
+    /// Writing an epoch failed.
+    #[error("{sink_name}: writing batch {batch_id} failed: {reason}")]
+    Write {
+        /// Which sink.
+        sink_name: String,
+        /// The epoch.
+        batch_id: u64,
+        /// What happened.
+        reason: String,
+    },
+    /// A user's `foreach_batch` function returned an error.
+    #[error("foreach_batch function failed on batch {batch_id}: {reason}")]
+    UserFunction {
+        /// The epoch.
+        batch_id: u64,
+        /// The function's error.
+        reason: String,
+    },
 }
 
 // The connector errors are the message, not a separate cause: converting by hand (instead of

@@ -53,6 +53,8 @@ pub mod prelude {
     pub use crate::functions::*;
     pub use crate::plan::OutputMode;
     pub use crate::row;
-    pub use crate::runtime::{ClusterConfig, QueryProgress, QueryStatus, StreamingQuery, Trigger};
+    pub use crate::runtime::{
+        ClusterArgs, ClusterConfig, QueryProgress, QueryStatus, StreamingQuery, Trigger,
+    };
     pub use crate::session::{DataFrame, DataStreamReader, DataStreamWriter, GroupedData, Session};
 }

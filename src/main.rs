@@ -102,34 +102,6 @@ fn explain(args: &ScriptArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Where the query's workers run (timely's cluster mode for several processes).
-#[derive(Args, Debug, Clone)]
-struct ClusterArgs {
-    /// Worker threads per process.
-    #[arg(long, short = 'w', default_value_t = 1)]
-    workers: usize,
-    /// Number of processes in a cluster run.
-    #[arg(long, default_value_t = 1)]
-    processes: usize,
-    /// This process's index in a cluster run.
-    #[arg(long, default_value_t = 0)]
-    process: usize,
-    /// File with one host:port per process (default: localhost:2101, 2102, ...).
-    #[arg(long)]
-    hostfile: Option<std::path::PathBuf>,
-}
-
-impl ClusterArgs {
-    fn config(&self) -> ClusterConfig {
-        ClusterConfig {
-            workers: self.workers,
-            processes: self.processes,
-            process: self.process,
-            hostfile: self.hostfile.clone(),
-        }
-    }
-}
-
 #[derive(Args, Debug)]
 struct DemoArgs {
     #[command(flatten)]

@@ -4,7 +4,7 @@ use std::time::Duration;
 
 use clap::Args;
 use tidewater::dstream::{DStream, StreamingConfig, StreamingContext};
-use tidewater::runtime::ClusterConfig;
+use tidewater::runtime::ClusterArgs;
 
 /// The socket to read, the batch interval, and where the workers run.
 #[derive(Args, Debug)]
@@ -18,31 +18,18 @@ pub struct StreamArgs {
     /// The batch interval in milliseconds.
     #[arg(long, default_value_t = 1000)]
     pub batch_ms: u64,
-    /// Worker threads per process.
-    #[arg(long, default_value_t = 1)]
-    pub workers: usize,
-    /// Processes in a cluster run.
-    #[arg(long, default_value_t = 1)]
-    pub processes: usize,
-    /// This process's index in a cluster run.
-    #[arg(long, default_value_t = 0)]
-    pub process: usize,
-    /// One host:port per process.
-    #[arg(long)]
-    pub hostfile: Option<std::path::PathBuf>,
+    /// Where the workers run.
+    #[command(flatten)]
+    pub cluster: ClusterArgs,
 }
 
 impl StreamArgs {
     /// A context named `app_name` with these workers and batch interval, and the words of
     /// the lines read from the socket.
     pub fn words(&self, app_name: &str) -> tidewater::Result<(StreamingContext, DStream<String>)> {
-        let cluster = ClusterConfig {
-            workers: self.workers,
-            processes: self.processes,
-            process: self.process,
-            hostfile: self.hostfile.clone(),
-        };
-        let conf = StreamingConfig::new().app_name(app_name).cluster(cluster);
+        let conf = StreamingConfig::new()
+            .app_name(app_name)
+            .cluster(self.cluster.config());
         let ssc = StreamingContext::new(conf, Duration::from_millis(self.batch_ms))?;
         let lines = ssc.socket_text_stream(&self.host, self.port);
         // The non-empty pieces between spaces.

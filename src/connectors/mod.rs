@@ -8,6 +8,9 @@
 //!
 //! A [`Sink`] receives each epoch's output exactly once, in epoch order, on the leader worker,
 //! after the dataflow has finished the epoch.
+//!
+//! The [`registry`] names every format, with its options and its constructor: it is where
+//! `format(..)` is looked up and where a new connector is declared.
 
 pub mod console;
 pub mod file;
@@ -16,6 +19,7 @@ pub mod memory;
 pub mod noop;
 pub mod options;
 pub mod rate;
+pub mod registry;
 pub mod socket;
 
 use std::fmt;
@@ -26,9 +30,10 @@ use std::time::Instant;
 
 use serde::{Deserialize, Serialize};
 
-use crate::data::{Row, Schema};
-use crate::plan::OutputMode;
+use crate::data::{OutputMode, Row, Schema};
 
+// The connector errors live in the error module, below every layer that reports them.
+pub use crate::error::{SinkError, SourceError};
 pub use options::Options;
 
 /// Wakes the worker that polls a reader (it may be parked waiting for timely events).
@@ -54,55 +59,6 @@ pub enum ReadStatus {
     Open,
     /// The source has ended: every row has been handed over.
     Exhausted,
-}
-
-/// Errors of sources: each names the source and says what to do.
-#[derive(Clone, Debug, thiserror::Error)]
-pub enum SourceError {
-    /// Could not connect (after retrying).
-    #[error("{source_name}: could not connect to {address}: {reason}; is the server running?")]
-    Connect {
-        /// Which source.
-        source_name: String,
-        /// host:port
-        address: String,
-        /// The last error.
-        reason: String,
-    },
-    /// A record or file that stops the query (FAILFAST, an unreadable file).
-    #[error("{0}")]
-    Malformed(String),
-    /// Reading failed mid-stream.
-    #[error("{source_name}: read failed: {reason}")]
-    Read {
-        /// Which source.
-        source_name: String,
-        /// What happened.
-        reason: String,
-    },
-}
-
-/// Errors of sinks.
-#[derive(Clone, Debug, thiserror::Error)]
-pub enum SinkError {
-    /// Writing an epoch failed.
-    #[error("{sink_name}: writing batch {batch_id} failed: {reason}")]
-    Write {
-        /// Which sink.
-        sink_name: String,
-        /// The epoch.
-        batch_id: u64,
-        /// What happened.
-        reason: String,
-    },
-    /// A user's `foreach_batch` function returned an error.
-    #[error("foreach_batch function failed on batch {batch_id}: {reason}")]
-    UserFunction {
-        /// The epoch.
-        batch_id: u64,
-        /// The function's error.
-        reason: String,
-    },
 }
 
 /// A configured streaming source.

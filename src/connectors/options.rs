@@ -23,6 +23,12 @@ impl Options {
         self.values.get(&key.to_ascii_lowercase()).map(String::as_str)
     }
 
+    /// The keys given, lower-cased (as they are kept): what the format registry checks against
+    /// the options a format knows.
+    pub fn keys(&self) -> impl Iterator<Item = &str> {
+        self.values.keys().map(String::as_str)
+    }
+
     /// The value of `key` parsed as `T`, or `default` when absent; a clear error when malformed.
     pub fn parse_or<T>(&self, key: &str, default: T) -> Result<T>
     where

@@ -48,7 +48,7 @@ impl StreamingConfig {
 
     /// Spark's `setMaster("local[N]")` / `local[*]` / `local`: the worker threads.
     pub fn master(mut self, master: &str) -> Result<Self> {
-        self.cluster.workers = crate::session::parse_master(master)?;
+        self.cluster.workers = crate::runtime::parse_master(master)?;
         Ok(self)
     }
 

@@ -11,4 +11,7 @@ pub mod sql;
 mod upsert;
 
 pub use logical::{Aggregation, JoinKind, LogicalPlan, Projection, SourceId};
-pub use output_mode::{validate_output_mode, OutputMode};
+// The mode lives in `data` (the sinks need it too); `plan::OutputMode` keeps naming it here,
+// beside the rules about it.
+pub use crate::data::OutputMode;
+pub use output_mode::validate_output_mode;

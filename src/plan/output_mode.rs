@@ -1,45 +1,9 @@
-//! Output modes and Spark's rules for which queries support which.
-
-use std::fmt;
-use std::str::FromStr;
+//! Spark's rules for which queries support which output mode. The mode itself is shared
+//! vocabulary and lives in [`crate::data::OutputMode`], low enough for the sinks to use it.
 
 use super::LogicalPlan;
+use crate::data::OutputMode;
 use crate::error::{Error, Result};
-
-/// How each epoch's result is written to the sink.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub enum OutputMode {
-    /// Only rows that can never change again (new rows of a query without aggregation).
-    Append,
-    /// The rows that changed in the epoch, with their new values.
-    Update,
-    /// The whole result table, every epoch.
-    Complete,
-}
-
-impl FromStr for OutputMode {
-    type Err = Error;
-    fn from_str(s: &str) -> Result<Self> {
-        match s.to_ascii_lowercase().as_str() {
-            "append" => Ok(OutputMode::Append),
-            "update" => Ok(OutputMode::Update),
-            "complete" => Ok(OutputMode::Complete),
-            _ => Err(Error::InvalidOption(format!(
-                "unknown output mode `{s}`; use append, update or complete"
-            ))),
-        }
-    }
-}
-
-impl fmt::Display for OutputMode {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(match self {
-            OutputMode::Append => "append",
-            OutputMode::Update => "update",
-            OutputMode::Complete => "complete",
-        })
-    }
-}
 
 /// Spark's checks (`UnsupportedOperationChecker`): complete mode needs an aggregation, and
 /// append mode on an aggregation needs it grouped by a window of a watermarked column.

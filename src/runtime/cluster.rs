@@ -1,4 +1,5 @@
-//! Worker and process configuration, turned into timely's own cluster configuration.
+//! Worker and process configuration, turned into timely's own cluster configuration, and the
+//! command-line flags that set it.
 
 use std::path::PathBuf;
 
@@ -28,6 +29,61 @@ impl Default for ClusterConfig {
             processes: 1,
             process: 0,
             hostfile: None,
+        }
+    }
+}
+
+/// The cluster flags every binary takes (`--workers/-w`, `--processes`, `--process`,
+/// `--hostfile`), declared once so that the CLI and every example spell them the same way, as
+/// timely gives every program the same flags. Add it to a clap parser with
+/// `#[command(flatten)] cluster: ClusterArgs` and turn it into a [`ClusterConfig`] with
+/// [`config`](Self::config).
+///
+/// ```
+/// use clap::Parser;
+/// use tidewater::runtime::{ClusterArgs, ClusterConfig};
+///
+/// #[derive(Parser)]
+/// struct Cli {
+///     #[command(flatten)]
+///     cluster: ClusterArgs,
+/// }
+///
+/// let cli = Cli::parse_from(["prog", "-w", "4", "--processes", "2", "--process", "1"]);
+/// let config: ClusterConfig = cli.cluster.config();
+/// assert_eq!((config.workers, config.processes, config.process), (4, 2, 1));
+/// assert_eq!(config.total_workers(), 8);
+/// ```
+#[derive(clap::Args, Clone, Debug, PartialEq, Eq)]
+pub struct ClusterArgs {
+    /// Worker threads per process.
+    #[arg(long, short = 'w', default_value_t = 1)]
+    pub workers: usize,
+    /// Number of processes in a cluster run.
+    #[arg(long, default_value_t = 1)]
+    pub processes: usize,
+    /// This process's index in a cluster run.
+    #[arg(long, default_value_t = 0)]
+    pub process: usize,
+    /// File with one host:port per process (default: localhost:2101, 2102, ...).
+    #[arg(long)]
+    pub hostfile: Option<PathBuf>,
+}
+
+impl ClusterArgs {
+    /// The configuration these flags ask for (checked when a session or context is built).
+    pub fn config(&self) -> ClusterConfig {
+        self.clone().into()
+    }
+}
+
+impl From<ClusterArgs> for ClusterConfig {
+    fn from(args: ClusterArgs) -> Self {
+        ClusterConfig {
+            workers: args.workers,
+            processes: args.processes,
+            process: args.process,
+            hostfile: args.hostfile,
         }
     }
 }
@@ -104,4 +160,23 @@ impl ClusterConfig {
             worker: timely::WorkerConfig::default(),
         })
     }
+}
+
+/// The worker threads of Spark's `master` URL: `local` (one), `local[N]`, `local[*]` (one per
+/// core). Shared by `Session::builder().master(..)` and `StreamingConfig::master(..)`, which
+/// both take Spark's spelling.
+pub(crate) fn parse_master(master: &str) -> Result<usize> {
+    let bad = || Error::InvalidOption(format!("master `{master}`: use local, local[N] or local[*]"));
+    let m = master.trim();
+    if m == "local" {
+        return Ok(1);
+    }
+    let inner = m
+        .strip_prefix("local[")
+        .and_then(|r| r.strip_suffix(']'))
+        .ok_or_else(bad)?;
+    if inner == "*" {
+        return Ok(std::thread::available_parallelism().map_or(1, |n| n.get()));
+    }
+    inner.parse::<usize>().ok().filter(|n| *n > 0).ok_or_else(bad)
 }

@@ -25,7 +25,8 @@ use std::sync::Arc;
 
 pub use crate::data::parse_interval;
 pub(crate) use capture::{capture, take_through, Captured};
-pub use cluster::ClusterConfig;
+pub(crate) use cluster::parse_master;
+pub use cluster::{ClusterArgs, ClusterConfig};
 pub(crate) use epoch_loop::panic_message;
 pub use progress::{QueryProgress, QueryStatus, SinkProgress, SourceProgress, StateOperatorProgress};
 pub(crate) use query::Shared;

@@ -17,8 +17,8 @@ pub use sql::ScriptDefaults;
 pub use writer::DataStreamWriter;
 
 use crate::connectors::memory::MemoryTable;
-use crate::error::{Error, Result};
-use crate::runtime::ClusterConfig;
+use crate::error::Result;
+use crate::runtime::{parse_master, ClusterConfig};
 
 /// The entry point, like Spark's `SparkSession`: holds the cluster configuration and the
 /// memory sinks' tables.
@@ -181,20 +181,4 @@ impl SessionBuilder {
             }),
         })
     }
-}
-
-pub(crate) fn parse_master(master: &str) -> Result<usize> {
-    let bad = || Error::InvalidOption(format!("master `{master}`: use local, local[N] or local[*]"));
-    let m = master.trim();
-    if m == "local" {
-        return Ok(1);
-    }
-    let inner = m
-        .strip_prefix("local[")
-        .and_then(|r| r.strip_suffix(']'))
-        .ok_or_else(bad)?;
-    if inner == "*" {
-        return Ok(std::thread::available_parallelism().map_or(1, |n| n.get()));
-    }
-    inner.parse::<usize>().ok().filter(|n| *n > 0).ok_or_else(bad)
 }

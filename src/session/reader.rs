@@ -3,17 +3,12 @@
 use std::sync::Arc;
 
 use super::{DataFrame, Session};
-use crate::connectors::file::{FileFormat, FileSource};
 use crate::connectors::memory::MemoryStream;
-use crate::connectors::rate::RateSource;
-use crate::connectors::socket::SocketSource;
-use crate::connectors::{Options, Source};
+use crate::connectors::registry::{source_format, SourceContext};
+use crate::connectors::Options;
 use crate::data::Schema;
 use crate::error::{Error, Result};
 use crate::plan::LogicalPlan;
-
-/// The source formats `load()` knows.
-const SOURCE_FORMATS: &str = "socket, rate, text, csv, json";
 
 /// Builds a streaming DataFrame from a source, like Spark's `DataStreamReader`.
 #[derive(Clone, Debug)]
@@ -83,37 +78,17 @@ impl DataStreamReader {
         self
     }
 
-    /// Creates the source and returns its DataFrame.
+    /// Creates the source (of a format in the [registry](crate::connectors::registry)) and
+    /// returns its DataFrame.
     pub fn load(self) -> Result<DataFrame> {
         let format = self.format.ok_or_else(|| {
             Error::InvalidOption("read_stream() needs a format, e.g. format(\"socket\")".into())
         })?;
-        let lower = format.to_ascii_lowercase();
-        if let Some(file_format) = FileFormat::by_name(&lower) {
-            let source = FileSource::new(file_format, &self.options, self.schema, self.once)?;
-            return Ok(DataFrame::new(
-                self.session,
-                LogicalPlan::source(Arc::new(source)),
-            ));
-        }
-        if self.once {
-            return Err(Error::UnknownFormat {
-                kind: "table",
-                format,
-                known: "text, csv, json",
-            });
-        }
-        let source: Arc<dyn Source> = match lower.as_str() {
-            "socket" => Arc::new(SocketSource::from_options(&self.options, self.schema)?),
-            "rate" => Arc::new(RateSource::from_options(&self.options)?),
-            _ => {
-                return Err(Error::UnknownFormat {
-                    kind: "source",
-                    format,
-                    known: SOURCE_FORMATS,
-                })
-            }
-        };
+        let source = source_format(&format, self.once)?.build(SourceContext {
+            options: &self.options,
+            schema: self.schema,
+            once: self.once,
+        })?;
         Ok(DataFrame::new(self.session, LogicalPlan::source(source)))
     }
 

@@ -6,6 +6,7 @@ use std::sync::Arc;
 
 use super::{DataFrame, Session};
 use crate::compile::describe;
+use crate::connectors::registry::{OUTPUT_MODE, TRIGGER};
 use crate::error::{Error, Result};
 use crate::plan::sql::{parse_script, plan_query, Catalog, Statement};
 use crate::plan::LogicalPlan;
@@ -133,14 +134,16 @@ impl Session {
                     let mut writer = df.write_stream().format(&decl.format).query_name(&sink);
                     let mut mode = None;
                     let mut trigger = None;
+                    // The script's own sink options (registry::SCRIPT_SINK_OPTIONS) set the
+                    // writer; the others are the sink's.
                     for (key, value) in &decl.options {
-                        match key.to_ascii_lowercase().as_str() {
-                            "outputmode" => mode = Some(value.clone()),
-                            "trigger" => {
-                                trigger =
-                                    Some(Trigger::parse(value).map_err(|e| e.at(at.line, at.column, None))?)
-                            }
-                            _ => writer = writer.option(key, value),
+                        if key.eq_ignore_ascii_case(OUTPUT_MODE.name) {
+                            mode = Some(value.clone());
+                        } else if key.eq_ignore_ascii_case(TRIGGER.name) {
+                            trigger =
+                                Some(Trigger::parse(value).map_err(|e| e.at(at.line, at.column, None))?);
+                        } else {
+                            writer = writer.option(key, value);
                         }
                     }
                     let mode = mode.or_else(|| defaults.output_mode.clone());

@@ -4,18 +4,12 @@ use std::io::Write;
 use std::sync::{Arc, Mutex};
 
 use super::DataFrame;
-use crate::connectors::console::{ConsoleSink, ConsoleTarget};
-use crate::connectors::file::{FileFormat, FileSink};
-use crate::connectors::foreach_batch::{BatchFn, ForeachBatchSink};
-use crate::connectors::memory::MemorySink;
-use crate::connectors::noop::NoopSink;
+use crate::connectors::foreach_batch::BatchFn;
+use crate::connectors::registry::{sink_format, SinkContext, MAX_ROWS_PER_TRIGGER};
 use crate::connectors::{Batch, Options, Sink};
 use crate::error::{Error, Result};
 use crate::plan::{validate_output_mode, OutputMode};
 use crate::runtime::{launch, QuerySpec, Shared, StreamingQuery, Trigger, DEFAULT_MAX_ROWS_PER_EPOCH};
-
-/// The sink formats `start()` knows.
-const SINK_FORMATS: &str = "console, memory, noop, csv, json, foreach_batch";
 
 /// Describes where and how a streaming DataFrame is written, like Spark's `DataStreamWriter`.
 pub struct DataStreamWriter {
@@ -96,41 +90,15 @@ impl DataStreamWriter {
         self
     }
 
+    /// Builds the sink of the chosen format from the [registry](crate::connectors::registry).
     fn sink(&mut self) -> Result<Box<dyn Sink>> {
-        Ok(match self.format.as_str() {
-            "console" => {
-                let target = match self.console_target.take() {
-                    Some(w) => ConsoleTarget::Writer(w),
-                    None => ConsoleTarget::Stdout,
-                };
-                Box::new(ConsoleSink::from_options(&self.options, target)?)
-            }
-            "memory" => {
-                let name = self.query_name.as_deref().ok_or_else(|| {
-                    Error::InvalidOption("the memory sink needs a query name: call query_name(..)".into())
-                })?;
-                Box::new(MemorySink::new(
-                    name,
-                    self.df.session().register_memory_table(name),
-                ))
-            }
-            "noop" => Box::new(NoopSink),
-            "csv" => Box::new(FileSink::new(FileFormat::Csv, &self.options)?),
-            "json" => Box::new(FileSink::new(FileFormat::Json, &self.options)?),
-            "foreach_batch" => {
-                let f = self
-                    .foreach_batch
-                    .take()
-                    .ok_or_else(|| Error::InvalidOption("foreach_batch needs a function".into()))?;
-                Box::new(ForeachBatchSink::new(f))
-            }
-            _ => {
-                return Err(Error::UnknownFormat {
-                    kind: "sink",
-                    format: self.format.clone(),
-                    known: SINK_FORMATS,
-                })
-            }
+        let session = self.df.session().clone();
+        sink_format(&self.format)?.build(SinkContext {
+            options: &self.options,
+            query_name: self.query_name.as_deref(),
+            console: self.console_target.take(),
+            foreach_batch: self.foreach_batch.take(),
+            memory_table: &|name| session.register_memory_table(name),
         })
     }
 
@@ -147,7 +115,7 @@ impl DataStreamWriter {
             shared: Shared::new(self.query_name.clone()),
             max_rows_per_epoch: self
                 .options
-                .parse_or("maxRowsPerTrigger", DEFAULT_MAX_ROWS_PER_EPOCH)?,
+                .parse_or(MAX_ROWS_PER_TRIGGER.name, DEFAULT_MAX_ROWS_PER_EPOCH)?,
             broadcast_threshold: self.df.session().broadcast_threshold(),
             local_workers: self.df.session().cluster().workers,
         })
@@ -162,5 +130,19 @@ impl DataStreamWriter {
         queries
             .pop()
             .ok_or_else(|| Error::Runtime("no query was started".into()))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::connectors::registry::OptionDefault;
+
+    #[test]
+    fn the_registry_documents_the_default_epoch_size() {
+        let OptionDefault::Value(documented) = MAX_ROWS_PER_TRIGGER.default else {
+            panic!("maxRowsPerTrigger has a default");
+        };
+        assert_eq!(documented, DEFAULT_MAX_ROWS_PER_EPOCH.to_string());
     }
 }

@@ -18,16 +18,6 @@ pub enum FileFormat {
 }
 
 impl FileFormat {
-    /// The format called `name`, if it is a file format.
-    pub fn by_name(name: &str) -> Option<Self> {
-        match name.to_ascii_lowercase().as_str() {
-            "text" => Some(FileFormat::Text),
-            "csv" => Some(FileFormat::Csv),
-            "json" => Some(FileFormat::Json),
-            _ => None,
-        }
-    }
-
     /// The file extension the sinks use.
     pub fn extension(self) -> &'static str {
         match self {

@@ -3,8 +3,7 @@
 use std::sync::{Arc, Mutex};
 
 use crate::connectors::{Batch, Sink, SinkError};
-use crate::data::Row;
-use crate::plan::OutputMode;
+use crate::data::{OutputMode, Row};
 
 /// The table a memory sink fills: in complete mode the latest whole result, otherwise every
 /// row of every batch in order (as Spark's memory sink). Also keeps each batch separately.

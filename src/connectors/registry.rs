@@ -1,0 +1,468 @@
+//! The formats `read_stream().format(..)` and `write_stream().format(..)` know: for each, its
+//! name, its options (with their defaults and a line of doc) and its constructor.
+//!
+//! This table is the one place a format is declared. The reader and the writer look formats up
+//! here, the error for an unknown format lists the names found here, and an option a format
+//! does not know gets a warning naming the format's options (where Spark would silently ignore
+//! a misspelling). Adding a format (Kafka, say) is one entry in [`SOURCE_FORMATS`] or
+//! [`SINK_FORMATS`]: its options, and a function from a [`SourceContext`] or [`SinkContext`]
+//! to the connector.
+//!
+//! The options listed are exactly those the connector reads; the ones that every sink takes,
+//! whatever its format, are in [`SINK_OPTIONS`].
+
+use std::io::Write;
+use std::sync::Arc;
+
+use super::console::{ConsoleSink, ConsoleTarget};
+use super::file::{FileFormat, FileSink, FileSource};
+use super::foreach_batch::{BatchFn, ForeachBatchSink};
+use super::memory::{MemorySink, MemoryTable};
+use super::noop::NoopSink;
+use super::rate::RateSource;
+use super::socket::SocketSource;
+use super::{Options, Sink, Source};
+use crate::data::Schema;
+use crate::error::{Error, Result};
+
+/// What an option is when it is not given.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum OptionDefault {
+    /// The format cannot do without it.
+    Required,
+    /// This value (as it would be written in `.option(..)`).
+    Value(&'static str),
+    /// Absent means "off" or "no limit"; the option's doc says which.
+    Unset,
+}
+
+/// One option of a format: what users look up when writing `.option(name, value)`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct OptionSpec {
+    /// The name, in Spark's spelling (options match ignoring case).
+    pub name: &'static str,
+    /// The value when not given.
+    pub default: OptionDefault,
+    /// One line: what the option does.
+    pub doc: &'static str,
+}
+
+impl OptionSpec {
+    /// An option the format cannot do without.
+    pub const fn required(name: &'static str, doc: &'static str) -> Self {
+        OptionSpec {
+            name,
+            default: OptionDefault::Required,
+            doc,
+        }
+    }
+
+    /// An option with a default value.
+    pub const fn with_default(name: &'static str, default: &'static str, doc: &'static str) -> Self {
+        OptionSpec {
+            name,
+            default: OptionDefault::Value(default),
+            doc,
+        }
+    }
+
+    /// An option that is off unless given.
+    pub const fn unset(name: &'static str, doc: &'static str) -> Self {
+        OptionSpec {
+            name,
+            default: OptionDefault::Unset,
+            doc,
+        }
+    }
+}
+
+/// What a source's constructor gets from `read_stream()` / `read()`.
+#[derive(Debug)]
+pub struct SourceContext<'a> {
+    /// The options given with `.option(..)`.
+    pub options: &'a Options,
+    /// The schema declared with `.schema(..)` (or by SQL's column list), if any.
+    pub schema: Option<Schema>,
+    /// True for `spark.read()`: a static table, read once and whole at the start.
+    pub once: bool,
+}
+
+/// What a sink's constructor gets from `write_stream()`: its options, and what only the writer
+/// holds (the query's name, a console writer, a `foreach_batch` function, the session's memory
+/// tables).
+pub struct SinkContext<'a> {
+    /// The options given with `.option(..)`.
+    pub options: &'a Options,
+    /// The name given with `query_name(..)`.
+    pub query_name: Option<&'a str>,
+    /// Where the console sink writes, if not standard output.
+    pub console: Option<Box<dyn Write + Send>>,
+    /// The function given with `foreach_batch(..)`.
+    pub foreach_batch: Option<BatchFn>,
+    /// Registers (and returns) the memory table named so, where `memory_table(name)` finds it.
+    pub memory_table: &'a dyn Fn(&str) -> MemoryTable,
+}
+
+/// A source format: its name, its options, its constructor.
+#[derive(Debug)]
+pub struct SourceFormat {
+    /// The name given to `format(..)`.
+    pub name: &'static str,
+    /// The options the source reads.
+    pub options: &'static [OptionSpec],
+    /// True if `spark.read()` can read it as a static table.
+    pub table: bool,
+    /// Builds the source.
+    pub new: fn(SourceContext<'_>) -> Result<Arc<dyn Source>>,
+}
+
+/// A sink format: its name, its options (besides [`SINK_OPTIONS`]), its constructor.
+#[derive(Debug)]
+pub struct SinkFormat {
+    /// The name given to `format(..)`.
+    pub name: &'static str,
+    /// The options the sink reads.
+    pub options: &'static [OptionSpec],
+    /// Builds the sink.
+    pub new: fn(SinkContext<'_>) -> Result<Box<dyn Sink>>,
+}
+
+const PATH_SOURCE: OptionSpec =
+    OptionSpec::required("path", "a directory, a glob such as `in/*.log`, or a file");
+const MAX_FILES_PER_TRIGGER: OptionSpec = OptionSpec::unset(
+    "maxFilesPerTrigger",
+    "the most new files one epoch takes (default: all of them; ignored by static tables)",
+);
+const MODE: OptionSpec = OptionSpec::with_default(
+    "mode",
+    "PERMISSIVE",
+    "malformed records: PERMISSIVE keeps them (nulls), DROPMALFORMED skips, FAILFAST stops the query",
+);
+
+/// The source formats, in the order the unknown-format error lists them.
+pub static SOURCE_FORMATS: &[SourceFormat] = &[
+    SourceFormat {
+        name: "socket",
+        options: &[
+            OptionSpec::required("host", "the server to connect to"),
+            OptionSpec::required("port", "the server's port"),
+            OptionSpec::with_default(
+                "includeTimestamp",
+                "false",
+                "adds a `timestamp` column: when each line was read",
+            ),
+            OptionSpec::with_default(
+                "connectRetries",
+                "10",
+                "connection attempts to retry while the server refuses",
+            ),
+            OptionSpec::with_default(
+                "retryIntervalMs",
+                "100",
+                "the first wait between attempts, in ms, doubled each time up to 2 s",
+            ),
+            OptionSpec::with_default(
+                "sep",
+                ",",
+                "with a declared schema: the field separator of each line (no quoting)",
+            ),
+            OptionSpec::with_default(
+                "mode",
+                "PERMISSIVE",
+                "with a declared schema: what to do with malformed lines",
+            ),
+        ],
+        table: false,
+        new: socket_source,
+    },
+    SourceFormat {
+        name: "rate",
+        options: &[
+            OptionSpec::with_default("rowsPerSecond", "1", "rows generated per second"),
+            OptionSpec::unset("numRows", "ends the source after this many rows (default: never)"),
+        ],
+        table: false,
+        new: rate_source,
+    },
+    SourceFormat {
+        name: "text",
+        options: &[PATH_SOURCE, MAX_FILES_PER_TRIGGER],
+        table: true,
+        new: text_source,
+    },
+    SourceFormat {
+        name: "csv",
+        options: &[
+            PATH_SOURCE,
+            OptionSpec::with_default("header", "false", "the first line of each file names the columns"),
+            OptionSpec::with_default("sep", ",", "the field separator (`\\t` for a tab)"),
+            OptionSpec::with_default(
+                "delimiter",
+                ",",
+                "another name for `sep` (`sep` wins if both are given)",
+            ),
+            OptionSpec::with_default("quote", "\"", "the quote character"),
+            OptionSpec::with_default(
+                "escape",
+                "\\",
+                "the escape character inside quotes (`\"\"` also works)",
+            ),
+            MODE,
+            MAX_FILES_PER_TRIGGER,
+        ],
+        table: true,
+        new: csv_source,
+    },
+    SourceFormat {
+        name: "json",
+        options: &[PATH_SOURCE, MODE, MAX_FILES_PER_TRIGGER],
+        table: true,
+        new: json_source,
+    },
+];
+
+/// `checkpointLocation`, taken by every sink.
+pub const CHECKPOINT_LOCATION: OptionSpec = OptionSpec::unset(
+    "checkpointLocation",
+    "the query's checkpoint directory; accepted, but not yet used: checkpoints are not implemented yet",
+);
+
+/// `maxRowsPerTrigger`, taken by every sink (the writer reads it).
+pub const MAX_ROWS_PER_TRIGGER: OptionSpec = OptionSpec::with_default(
+    "maxRowsPerTrigger",
+    "1048576",
+    "the most rows a source contributes to one epoch (a full epoch is also backpressure)",
+);
+
+/// The options every sink takes, whatever its format: the writer reads them, not the sink.
+pub static SINK_OPTIONS: &[OptionSpec] = &[CHECKPOINT_LOCATION, MAX_ROWS_PER_TRIGGER];
+
+/// `outputMode` in `CREATE SINK ... OPTIONS (..)`: the script sets the writer's output mode
+/// from it (in code, call `output_mode(..)`).
+pub const OUTPUT_MODE: OptionSpec = OptionSpec::unset(
+    "outputMode",
+    "append, update or complete (default: complete for aggregations, update over a streaming table, else append)",
+);
+
+/// `trigger` in `CREATE SINK ... OPTIONS (..)`: the script sets the writer's trigger from it (in
+/// code, call `trigger(..)`).
+pub const TRIGGER: OptionSpec = OptionSpec::unset(
+    "trigger",
+    "an interval such as `1 second`, `once` or `availableNow` (default: as soon as data waits)",
+);
+
+/// The options `CREATE SINK ... OPTIONS (..)` takes besides the sink's own: the script reads
+/// them and never hands them to the sink.
+pub static SCRIPT_SINK_OPTIONS: &[OptionSpec] = &[OUTPUT_MODE, TRIGGER];
+
+const PATH_SINK: OptionSpec = OptionSpec::required(
+    "path",
+    "the directory of the part files and of the `_tidewater` log",
+);
+
+/// The sink formats, in the order the unknown-format error lists them.
+pub static SINK_FORMATS: &[SinkFormat] = &[
+    SinkFormat {
+        name: "console",
+        options: &[
+            OptionSpec::with_default("numRows", "20", "rows shown per batch"),
+            OptionSpec::with_default(
+                "truncate",
+                "true",
+                "cuts cells to 20 characters (and right-aligns them)",
+            ),
+        ],
+        new: console_sink,
+    },
+    SinkFormat {
+        name: "memory",
+        options: &[],
+        new: memory_sink,
+    },
+    SinkFormat {
+        name: "noop",
+        options: &[],
+        new: noop_sink,
+    },
+    SinkFormat {
+        name: "csv",
+        options: &[
+            PATH_SINK,
+            OptionSpec::with_default("header", "false", "writes the column names first in each file"),
+            OptionSpec::with_default("sep", ",", "the field separator (`\\t` for a tab)"),
+        ],
+        new: csv_sink,
+    },
+    SinkFormat {
+        name: "json",
+        options: &[PATH_SINK],
+        new: json_sink,
+    },
+    SinkFormat {
+        name: "foreach_batch",
+        options: &[],
+        new: foreach_batch_sink,
+    },
+];
+
+fn socket_source(cx: SourceContext<'_>) -> Result<Arc<dyn Source>> {
+    Ok(Arc::new(SocketSource::from_options(cx.options, cx.schema)?))
+}
+
+fn rate_source(cx: SourceContext<'_>) -> Result<Arc<dyn Source>> {
+    Ok(Arc::new(RateSource::from_options(cx.options)?))
+}
+
+fn file_source(format: FileFormat, cx: SourceContext<'_>) -> Result<Arc<dyn Source>> {
+    Ok(Arc::new(FileSource::new(format, cx.options, cx.schema, cx.once)?))
+}
+
+fn text_source(cx: SourceContext<'_>) -> Result<Arc<dyn Source>> {
+    file_source(FileFormat::Text, cx)
+}
+
+fn csv_source(cx: SourceContext<'_>) -> Result<Arc<dyn Source>> {
+    file_source(FileFormat::Csv, cx)
+}
+
+fn json_source(cx: SourceContext<'_>) -> Result<Arc<dyn Source>> {
+    file_source(FileFormat::Json, cx)
+}
+
+fn console_sink(cx: SinkContext<'_>) -> Result<Box<dyn Sink>> {
+    let target = match cx.console {
+        Some(writer) => ConsoleTarget::Writer(writer),
+        None => ConsoleTarget::Stdout,
+    };
+    Ok(Box::new(ConsoleSink::from_options(cx.options, target)?))
+}
+
+fn memory_sink(cx: SinkContext<'_>) -> Result<Box<dyn Sink>> {
+    let name = cx.query_name.ok_or_else(|| {
+        Error::InvalidOption("the memory sink needs a query name: call query_name(..)".into())
+    })?;
+    Ok(Box::new(MemorySink::new(name, (cx.memory_table)(name))))
+}
+
+fn noop_sink(_: SinkContext<'_>) -> Result<Box<dyn Sink>> {
+    Ok(Box::new(NoopSink))
+}
+
+fn csv_sink(cx: SinkContext<'_>) -> Result<Box<dyn Sink>> {
+    Ok(Box::new(FileSink::new(FileFormat::Csv, cx.options)?))
+}
+
+fn json_sink(cx: SinkContext<'_>) -> Result<Box<dyn Sink>> {
+    Ok(Box::new(FileSink::new(FileFormat::Json, cx.options)?))
+}
+
+fn foreach_batch_sink(cx: SinkContext<'_>) -> Result<Box<dyn Sink>> {
+    let f = cx
+        .foreach_batch
+        .ok_or_else(|| Error::InvalidOption("foreach_batch needs a function".into()))?;
+    Ok(Box::new(ForeachBatchSink::new(f)))
+}
+
+/// The names of `formats`, comma-separated, for the unknown-format error.
+fn names<'a>(formats: impl Iterator<Item = &'a str>) -> String {
+    formats.collect::<Vec<_>>().join(", ")
+}
+
+/// The source format called `name` (any case). With `table`, only the formats `spark.read()`
+/// can read whole count; the error names the formats that do.
+pub fn source_format(name: &str, table: bool) -> Result<&'static SourceFormat> {
+    let found = SOURCE_FORMATS
+        .iter()
+        .find(|f| f.name.eq_ignore_ascii_case(name) && (f.table || !table));
+    found.ok_or_else(|| {
+        let known = SOURCE_FORMATS
+            .iter()
+            .filter(|f| f.table || !table)
+            .map(|f| f.name);
+        Error::UnknownFormat {
+            kind: if table { "table" } else { "source" },
+            format: name.to_string(),
+            known: names(known),
+        }
+    })
+}
+
+/// The sink format called `name` (any case).
+pub fn sink_format(name: &str) -> Result<&'static SinkFormat> {
+    SINK_FORMATS
+        .iter()
+        .find(|f| f.name.eq_ignore_ascii_case(name))
+        .ok_or_else(|| Error::UnknownFormat {
+            kind: "sink",
+            format: name.to_string(),
+            known: names(SINK_FORMATS.iter().map(|f| f.name)),
+        })
+}
+
+impl SourceFormat {
+    /// The options given that this format does not read (lower-cased, as options are kept).
+    pub fn unknown_options(&self, options: &Options) -> Vec<String> {
+        unknown(options, &[self.options])
+    }
+
+    /// Builds the source, first warning about each option it would ignore.
+    pub fn build(&self, cx: SourceContext<'_>) -> Result<Arc<dyn Source>> {
+        warn_unknown(
+            &self.unknown_options(cx.options),
+            "source",
+            self.name,
+            &[self.options],
+        );
+        (self.new)(cx)
+    }
+}
+
+impl SinkFormat {
+    /// The options given that neither this format nor the writer ([`SINK_OPTIONS`]) reads
+    /// (lower-cased, as options are kept).
+    pub fn unknown_options(&self, options: &Options) -> Vec<String> {
+        unknown(options, &[self.options, SINK_OPTIONS])
+    }
+
+    /// Builds the sink, first warning about each option it would ignore.
+    pub fn build(&self, cx: SinkContext<'_>) -> Result<Box<dyn Sink>> {
+        let lists = [self.options, SINK_OPTIONS];
+        warn_unknown(&self.unknown_options(cx.options), "sink", self.name, &lists);
+        (self.new)(cx)
+    }
+}
+
+fn unknown(options: &Options, known: &[&[OptionSpec]]) -> Vec<String> {
+    options
+        .keys()
+        .filter(|key| {
+            !known
+                .iter()
+                .flat_map(|l| l.iter())
+                .any(|o| o.name.eq_ignore_ascii_case(key))
+        })
+        .map(String::from)
+        .collect()
+}
+
+fn warn_unknown(unknown: &[String], kind: &str, format: &str, known: &[&[OptionSpec]]) {
+    if unknown.is_empty() {
+        return;
+    }
+    let known = names(known.iter().flat_map(|l| l.iter()).map(|o| o.name));
+    let known = if known.is_empty() {
+        "none".to_string()
+    } else {
+        known
+    };
+    for option in unknown {
+        tracing::warn!(
+            option = %option,
+            format,
+            "option `{option}` is not an option of the {format} {kind} and is ignored; its options are: {known}"
+        );
+    }
+}
+
+#[cfg(test)]
+mod tests;
