@@ -18,6 +18,8 @@ mod pipeline;
 mod table_aggregate;
 mod upsert;
 
+#[cfg(test)]
+pub(crate) use describe::described_strategies;
 pub use describe::explain;
 pub(crate) use local_rows::deal_shares;
 pub use physical::{Settings, Strategy};

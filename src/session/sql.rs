@@ -247,3 +247,6 @@ fn finish_writer(
         None => writer,
     }
 }
+
+#[cfg(test)]
+mod tests;
