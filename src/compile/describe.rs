@@ -1,6 +1,6 @@
 //! The text of `explain`: the logical plan, each aggregation noted with how it folds, and the
 //! operators every worker runs, read off the same physical plan that compilation builds (see
-//! [`physical`](super::physical)), so that it names what runs.
+//! [`physical`]), so that it names what runs.
 
 use super::physical::{
     self, broadcasts, Grouping, JoinOn, Physical, Settings, Strategy, StreamSide, TableAggregate,

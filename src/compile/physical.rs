@@ -451,6 +451,9 @@ pub fn plan(plan: &LogicalPlan, settings: Settings) -> Physical<'_> {
                 accumulators: aggregations.iter().map(|a| a.accumulator.clone()).collect(),
             };
             let append_only = input.is_append_only();
+            // Over a join with a small static table, every worker holds the table and folds
+            // what its stream rows join with; the join's sides are planned again there, as the
+            // fused operator reads them.
             if let LogicalPlan::Join { right, .. } = base {
                 if append_only && broadcasts(right, settings.broadcast_threshold) {
                     if let Physical::Join { on, .. } = self::plan(base, settings) {

@@ -2,7 +2,7 @@
 //! operator: every worker holds the whole table, probes its own stream rows in it and folds
 //! what they join with straight into its partial states, so no stream row is exchanged or
 //! rebuilt between the join and the aggregation (see
-//! [`lookup_aggregate_into`](tidewater_operators::lookup_aggregate_into)).
+//! [`lookup_aggregate_into`]).
 //!
 //! The fold is chosen by the query's shape, cheapest first (the choice is made with the rest of
 //! the physical plan, in [`physical`](super::physical)):
@@ -153,7 +153,7 @@ pub(super) fn fold_joined_rows<'s>(
 type ColumnFoldFn<K> =
     for<'v> fn(&ColumnFold, &dyn Fn(usize) -> &'v Value, isize, &mut PartialStates<K, States>);
 
-/// The column fold of a stream joined with a table (see [`aggregate_over_table`]), keyed by
+/// The column fold of a stream joined with a table (see [`aggregate_columns`]), keyed by
 /// `K` and folded by `fold`: each column is read from the stream row or from the table row it
 /// matched, and a LEFT join's unmatched row reads nulls for the table's columns.
 fn fold_table_columns<'s, K: differential_dataflow::ExchangeData + Hash>(

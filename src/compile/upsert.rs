@@ -1,6 +1,6 @@
 //! `Upsert`: a changing table from a stream of upserts. Each row is tagged with its place in
 //! the source's order where it enters the dataflow, keyed by its primary key, and handed to
-//! [`tidewater_operators::upsert`], which keeps the latest row per key and emits `-old +new`
+//! [`tidewater_operators::upsert()`], which keeps the latest row per key and emits `-old +new`
 //! when it changes. The result is an ordinary collection with one row per key, so a join with
 //! it arranges both sides and corrects earlier results when a table row changes.
 
