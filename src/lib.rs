@@ -22,7 +22,7 @@
 //! ```
 #![warn(missing_docs)]
 
-pub mod compile;
+pub(crate) mod compile;
 pub mod connectors;
 pub mod data;
 pub mod demo;

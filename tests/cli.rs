@@ -117,9 +117,14 @@ fn the_broadcast_threshold_is_set_with_conf_and_shown_by_explain() {
     let (code, default) = explain(&[]);
     assert_eq!(code, Some(0));
     assert!(default.contains("the table, 26 bytes, is within"), "{default}");
+    assert!(
+        default.contains("broadcast join on user_id = user_id"),
+        "{default}"
+    );
     let (code, tiny) = explain(&["--conf", "spark.sql.autoBroadcastJoinThreshold=20"]);
     assert_eq!(code, Some(0));
     assert!(tiny.contains("the table, 26 bytes, is not within"), "{tiny}");
+    assert!(tiny.contains("lookup join on user_id = user_id"), "{tiny}");
     let (code, off) = explain(&["--conf", "spark.sql.autoBroadcastJoinThreshold=-1"]);
     assert_eq!(code, Some(0));
     assert!(off.contains("is not within"), "{off}");
@@ -132,4 +137,44 @@ fn the_broadcast_threshold_is_set_with_conf_and_shown_by_explain() {
     ]);
     assert_eq!(bad.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&bad.stderr).contains("autoBroadcastJoinThreshold"));
+}
+
+/// `explain` shows the operators that run, fast paths included: a windowed count in append
+/// mode forgets the windows the watermark has closed, and in complete mode keeps them all.
+#[test]
+fn explain_shows_whether_closed_windows_are_forgotten() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let script = format!(
+        "CREATE STREAM clicks (page STRING, ts TIMESTAMP, WATERMARK FOR ts AS ts - INTERVAL '5' SECOND)
+           USING csv OPTIONS (path '{}', header 'true');
+         SELECT window(ts, '10 seconds') AS window, count(*) AS clicks
+         FROM clicks GROUP BY window(ts, '10 seconds');",
+        dir.path().display()
+    );
+    let explain = |mode: &str| {
+        let output = tidewater(&["explain", "--output-mode", mode, "-e", &script]);
+        assert_eq!(
+            output.status.code(),
+            Some(0),
+            "{}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        String::from_utf8_lossy(&output.stdout).into_owned()
+    };
+    let append = explain("append");
+    assert!(append.contains("watermark on ts (late rows dropped)"), "{append}");
+    assert!(
+        append.contains("aggregate (append-only accumulator, closed windows forgotten)"),
+        "{append}"
+    );
+    let complete = explain("complete");
+    assert!(
+        complete.contains("watermark on ts (late rows dropped)"),
+        "{complete}"
+    );
+    assert!(
+        complete.contains("aggregate (append-only accumulator): fold each worker's epoch locally"),
+        "{complete}"
+    );
+    assert!(!complete.contains("closed windows forgotten"), "{complete}");
 }

@@ -1,5 +1,7 @@
-//! `Aggregate`: the per-key accumulator for append-only inputs, differential's `reduce` for
-//! inputs that can retract.
+//! `Aggregate`: the per-key accumulator for append-only inputs (in the word count's shape, a
+//! count per piece of text; grouped by a window of the watermark, one that forgets closed
+//! windows), differential's `reduce` for inputs that can retract. Which one runs is chosen in
+//! [`physical`](super::physical).
 
 use std::borrow::Borrow;
 use std::cmp::Ordering;
@@ -79,28 +81,9 @@ impl Aggregation for RowAggregation {
 /// sink's sort of the whole epoch, which then finds them in order.
 pub(super) const GATHER: &str = "Aggregate: gather sorted";
 
-/// Groups the rows coming out of `pipeline` by `keys` and computes `accumulators`; output rows
-/// are the keys followed by the aggregate values. Over an append-only input the pipeline and
-/// the key extraction run inside the accumulator's local fold (no intermediate collection).
-pub(crate) fn aggregate<'s>(
-    rows: Rows<'s>,
-    pipeline: Pipeline,
-    keys: Vec<BoundExpr>,
-    accumulators: Vec<Accumulator>,
-    append_only: bool,
-) -> Rows<'s> {
-    if append_only {
-        if let Some(counting) = PieceCount::detect(&pipeline, &keys, &accumulators) {
-            return counting.aggregate(rows);
-        }
-        return RowFold::new(pipeline, keys, accumulators).aggregate(rows);
-    }
-    retractable(rows, pipeline, keys, accumulators)
-}
-
-/// As [`aggregate`] over an append-only input, for an aggregation grouped by a window of a
-/// watermarked column: a key's state is forgotten once the watermark passes the end of its
-/// window (key `window_key`), so the state stays bounded (see
+/// As [`RowFold::aggregate`], for an aggregation grouped by a window of a watermarked column:
+/// a key's state is forgotten once the watermark passes the end of its window (key
+/// `window_key`), so the state stays bounded (see
 /// [`aggregate_append_only_expiring`](tidewater_operators::aggregate_append_only_expiring)).
 pub(crate) fn aggregate_expiring<'s>(
     rows: Rows<'s>,
@@ -129,8 +112,8 @@ pub(crate) fn aggregate_expiring<'s>(
 }
 
 /// The aggregation of an input that can retract: key and argument rows for differential's
-/// general `reduce`.
-fn retractable<'s>(
+/// general `reduce`. Output rows are the keys followed by the aggregate values.
+pub(super) fn retractable<'s>(
     rows: Rows<'s>,
     pipeline: Pipeline,
     keys: Vec<BoundExpr>,
@@ -200,8 +183,9 @@ impl RowFold {
         }
     }
 
-    /// Aggregates `rows`; output rows are the keys followed by the aggregate values.
-    fn aggregate(self, rows: Rows<'_>) -> Rows<'_> {
+    /// Aggregates `rows`, which only insert, through the pipeline and into one state per key;
+    /// output rows are the keys followed by the aggregate values.
+    pub(super) fn aggregate(self, rows: Rows<'_>) -> Rows<'_> {
         let aggregation = self.aggregation.clone();
         let results = aggregate_append_only_into(rows, "Aggregate", aggregation, move |row, diff, states| {
             self.pipeline.run(row, &mut |r| self.fold(r, diff, states))
@@ -260,7 +244,7 @@ impl RowFold {
 /// general path builds a row per piece, then a key row and an argument row, and hashes and
 /// compares them through [`Value`]. This one looks each piece up by `&str` in a map of plain
 /// counts and builds a key (inline for short pieces) only for a piece new in the epoch.
-struct PieceCount {
+pub(crate) struct PieceCount {
     /// The `split(..)` whose pieces are counted.
     split: BoundExpr,
     /// How many count columns follow the key in an output row (all equal).
@@ -270,7 +254,11 @@ struct PieceCount {
 impl PieceCount {
     /// The word count's shape, if the aggregation has it: `pipeline` is exactly
     /// `explode(split(..))`, the only key is the piece, and every aggregate is such a count.
-    fn detect(pipeline: &Pipeline, keys: &[BoundExpr], accumulators: &[Accumulator]) -> Option<Self> {
+    pub(super) fn detect(
+        pipeline: &Pipeline,
+        keys: &[BoundExpr],
+        accumulators: &[Accumulator],
+    ) -> Option<Self> {
         let split = pipeline.as_explode_split()?;
         let piece_is_key = matches!(keys, [BoundExpr::Column(0)]);
         let all_counts = accumulators.iter().all(|a| {
@@ -284,7 +272,7 @@ impl PieceCount {
 
     /// Counts the pieces of `rows` per piece; output rows are the piece followed by its count,
     /// once per count aggregate.
-    fn aggregate(self, rows: Rows<'_>) -> Rows<'_> {
+    pub(super) fn aggregate(self, rows: Rows<'_>) -> Rows<'_> {
         let counts = self.counts;
         let results = aggregate_append_only_into(
             rows,
@@ -457,15 +445,14 @@ mod tests {
             let sink = sink.clone();
             let (mut input, probe) = worker.dataflow::<u64, _, _>(|scope| {
                 let (input, rows) = scope.new_collection::<Row, isize>();
-                let (probe, _) = aggregate(
-                    rows,
-                    Pipeline::default(),
-                    keys.clone(),
-                    accumulators(),
-                    append_only,
-                )
-                .inspect(move |update| sink.lock().expect("lock").push(update.clone()))
-                .probe();
+                let aggregated = if append_only {
+                    RowFold::new(Pipeline::default(), keys.clone(), accumulators()).aggregate(rows)
+                } else {
+                    retractable(rows, Pipeline::default(), keys.clone(), accumulators())
+                };
+                let (probe, _) = aggregated
+                    .inspect(move |update| sink.lock().expect("lock").push(update.clone()))
+                    .probe();
                 (input, probe)
             });
             for (epoch, rows) in epochs.iter().enumerate() {

@@ -1,146 +1,303 @@
-//! A text description of the dataflow a plan compiles to (for `explain`).
+//! The text of `explain`: the logical plan, each aggregation noted with how it folds, and the
+//! operators every worker runs, read off the same physical plan that compilation builds (see
+//! [`physical`]), so that it names what runs.
 
-use crate::plan::LogicalPlan;
+use super::physical::{
+    self, broadcasts, Grouping, JoinOn, Physical, Settings, Strategy, StreamSide, TableAggregate,
+};
+use crate::connectors::Source;
+use crate::plan::{JoinKind, LogicalPlan};
 
-/// Describes, source first, the operators every worker runs for `plan`, given the session's
-/// broadcast threshold (see [`Compiled::broadcast_threshold`](super::Compiled)).
-pub fn describe(plan: &LogicalPlan, broadcast_threshold: Option<u64>) -> String {
-    let mut lines = Vec::new();
-    walk(plan, broadcast_threshold, &mut lines);
-    lines
-        .push("exchange: every output change to worker 0 -> probe -> sink (once per epoch, in order)".into());
-    lines
-        .iter()
-        .enumerate()
-        .map(|(i, l)| format!("{:>2}. {l}\n", i + 1))
-        .collect()
+/// The logical plan and the dataflow every worker runs for it under `settings`, as `explain`
+/// prints them (Spark's `explain()`; `tidewater explain` adds each query's title, output mode
+/// and trigger).
+pub fn explain(plan: &LogicalPlan, settings: Settings) -> String {
+    let physical = physical::plan(plan, settings);
+    let dataflow = Dataflow::of(&physical, settings);
+    let note = |node: &LogicalPlan| dataflow.note(node);
+    format!(
+        "== Logical plan ==\n{}\n== Dataflow (every worker) ==\n{}",
+        plan.display_with(&note),
+        dataflow.text()
+    )
 }
 
-fn walk(plan: &LogicalPlan, threshold: Option<u64>, lines: &mut Vec<String>) {
-    for input in plan.inputs() {
-        walk(input, threshold, lines);
+/// The strategies that [`explain`] names for `plan`, in the order it names them: the order in
+/// which compilation builds them.
+#[cfg(test)]
+pub(crate) fn described_strategies(plan: &LogicalPlan, settings: Settings) -> Vec<Strategy> {
+    Dataflow::of(&physical::plan(plan, settings), settings).strategies
+}
+
+/// The description of a physical plan.
+struct Dataflow<'p> {
+    settings: Settings,
+    lines: Vec<String>,
+    /// The strategies described, in order.
+    strategies: Vec<Strategy>,
+    /// How each aggregation folds, for the logical plan's text.
+    notes: Vec<(&'p LogicalPlan, &'static str)>,
+}
+
+impl<'p> Dataflow<'p> {
+    fn of(physical: &Physical<'p>, settings: Settings) -> Self {
+        let mut dataflow = Dataflow {
+            settings,
+            lines: Vec::new(),
+            strategies: Vec::new(),
+            notes: Vec::new(),
+        };
+        dataflow.walk(physical);
+        dataflow
+            .line("exchange: every output change to worker 0 -> probe -> sink (once per epoch, in order)");
+        dataflow
     }
-    match plan {
-        LogicalPlan::Source { source, .. } if source.local_rows().is_some() => {
-            lines.push(format!(
-                "input (each epoch's rows dealt out by offset by worker 0, one share per worker of \
-                 its process): {}",
-                source.description()
+
+    /// The lines, numbered.
+    fn text(&self) -> String {
+        self.lines
+            .iter()
+            .enumerate()
+            .map(|(i, l)| format!("{:>2}. {l}\n", i + 1))
+            .collect()
+    }
+
+    /// How the aggregation `node` folds, if it is one.
+    fn note(&self, node: &LogicalPlan) -> Option<&'static str> {
+        self.notes
+            .iter()
+            .find(|(aggregation, _)| std::ptr::eq(*aggregation, node))
+            .map(|(_, note)| *note)
+    }
+
+    fn line(&mut self, line: impl Into<String>) {
+        self.lines.push(line.into());
+    }
+
+    fn walk(&mut self, node: &Physical<'p>) {
+        match node {
+            Physical::Source { source, read, .. } => self.source(*source, read.strategy()),
+            Physical::Rows { steps, input, .. } => {
+                self.walk(input);
+                self.steps(steps);
+            }
+            Physical::Watermark { column_name, input } => {
+                self.walk(input);
+                self.line(format!(
+                    "watermark on {column_name}: rows pass unchanged (no aggregation right above \
+                     drops late rows)"
+                ));
+            }
+            Physical::Join {
+                on,
+                strategy,
+                left,
+                right,
+            } => {
+                self.walk(left);
+                self.walk(right);
+                self.join(on, *strategy);
+            }
+            Physical::Upsert { input, .. } => {
+                self.walk(input);
+                self.strategies.push(Strategy::UpsertTable);
+                self.line("map: number each row in the source's order (where it enters)");
+                self.line(
+                    "exchange: upserts by primary key hash; upsert table: keep the latest row per key \
+                     (the row read last wins), emit -old +new when it changes",
+                );
+            }
+            Physical::Aggregate(aggregate) => {
+                self.walk(&aggregate.input);
+                if let Some(late) = &aggregate.late {
+                    self.strategies.push(Strategy::LateRowsDropped);
+                    self.line(format!(
+                        "watermark on {} (late rows dropped): each worker's greatest event time per \
+                         epoch, broadcast; the aggregation above drops rows at or below the watermark",
+                        late.column_name
+                    ));
+                }
+                self.steps(&aggregate.grouping.steps);
+                self.aggregate(&aggregate.grouping, aggregate.fold.strategy());
+            }
+            Physical::TableAggregate(aggregate) => self.table_aggregate(aggregate),
+        }
+    }
+
+    fn source(&mut self, source: &dyn Source, strategy: Strategy) {
+        self.strategies.push(strategy);
+        let description = source.description();
+        let lines: [&str; 3] = match strategy {
+            Strategy::PartitionedItems => [
+                "new files listed by worker 0 each epoch",
+                "exchange: files by path hash; flat_map: read and decode each file where it lands",
+                "  (row counts, malformed records and failures go to worker 0 alongside the output)",
+            ],
+            Strategy::PartitionsOnEveryWorker => [
+                "the table's files listed by worker 0",
+                "broadcast: every file to every worker, which reads and decodes them all and so holds \
+                 the whole table",
+                "  (worker 0 alone reports row counts and malformed records; failures go to worker 0 \
+                 alongside the output)",
+            ],
+            Strategy::LocalRows => [
+                "each epoch's rows dealt out by offset by worker 0, one share per worker of its process",
+                "read: each worker copies its share from the source",
+                "",
+            ],
+            Strategy::LocalRowsInPlace => [
+                "each epoch's rows dealt out by offset by worker 0, one share per worker of its process",
+                "read: no row copied; the fused aggregation reads each worker's share where it lies",
+                "",
+            ],
+            _ => [
+                "fed by worker 0 each epoch",
+                "exchange: rows round-robin over all workers",
+                "",
+            ],
+        };
+        self.line(format!("input ({strategy}: {}): {description}", lines[0]));
+        lines[1..]
+            .iter()
+            .filter(|l| !l.is_empty())
+            .for_each(|l| self.line(*l));
+    }
+
+    /// The lines of a run of filters and projections, innermost first.
+    fn steps(&mut self, steps: &[&LogicalPlan]) {
+        for step in steps {
+            match step {
+                LogicalPlan::Project { exprs, generator, .. } => {
+                    let names: Vec<String> = exprs.iter().map(|e| e.sql_text()).collect();
+                    let op = if generator.is_some() {
+                        "flat_map (explode)"
+                    } else {
+                        "map"
+                    };
+                    self.line(format!("{op}: project [{}]", names.join(", ")));
+                }
+                LogicalPlan::Filter { expr, .. } => self.line(format!("filter: {}", expr.output_name())),
+                _ => {}
+            }
+        }
+    }
+
+    /// The size of `table`, as explain words it.
+    fn table_size(table: &LogicalPlan) -> String {
+        table
+            .static_size_in_bytes()
+            .map_or("of unknown size".to_string(), |s| format!("{s} bytes"))
+    }
+
+    fn join(&mut self, on: &JoinOn<'_>, strategy: Strategy) {
+        self.strategies.push(strategy);
+        let condition = on.condition;
+        if strategy == Strategy::LookupJoin {
+            self.line(format!(
+                "{strategy} on {condition} with a static table: each stream row is probed against the \
+                 table as of its epoch and dropped (no stream state)"
             ));
-            lines.push(
-                "read: each worker copies its share from the source (a fused table-join \
-                 aggregation reads it in place)"
-                    .into(),
-            );
-        }
-        LogicalPlan::Source { source, .. } => match source.partition_reader() {
-            None => {
-                lines.push(format!(
-                    "input (fed by worker 0 each epoch): {}",
-                    source.description()
-                ));
-                lines.push("exchange: rows round-robin over all workers".into());
-            }
-            Some(_) => {
-                lines.push(format!(
-                    "input (new files listed by worker 0 each epoch): {}",
-                    source.description()
-                ));
-                lines.push(
-                    "exchange: files by path hash; flat_map: read and decode each file where it lands".into(),
-                );
-                lines.push(
-                    "  (row counts, malformed records and failures go to worker 0 alongside the output)"
-                        .into(),
-                );
-            }
-        },
-        LogicalPlan::Project { exprs, generator, .. } => {
-            let names: Vec<String> = exprs.iter().map(|e| e.sql_text()).collect();
-            let op = if generator.is_some() {
-                "flat_map (explode)"
+            let size = Self::table_size(on.right);
+            self.line(if broadcasts(on.right, self.settings.broadcast_threshold) {
+                format!(
+                    "  (the table, {size}, is within spark.sql.autoBroadcastJoinThreshold, but only a \
+                     join right under an aggregation of rows that are only inserted is fused with it: \
+                     both inputs are exchanged by key hash)"
+                )
             } else {
-                "map"
-            };
-            lines.push(format!("{op}: project [{}]", names.join(", ")));
-        }
-        LogicalPlan::Filter { expr, .. } => lines.push(format!("filter: {}", expr.output_name())),
-        LogicalPlan::Watermark { column_name, .. } => lines.push(format!(
-            "watermark on {column_name}: each worker's greatest event time per epoch, broadcast; \
-             an aggregation above drops rows at or below the watermark"
-        )),
-        LogicalPlan::Upsert { .. } => {
-            lines.push("map: number each row in the source's order (where it enters)".into());
-            lines.push(
-                "exchange: upserts by primary key hash; upsert: keep the latest row per key (the \
-                 row read last wins), emit -old +new when it changes"
-                    .into(),
-            );
-        }
-        LogicalPlan::Join {
-            kind,
-            condition,
-            right,
-            ..
-        } => {
-            if right.is_static() {
-                lines.push(format!(
-                    "lookup join on {condition} with a static table: each stream row is probed \
-                     against the table as of its epoch and dropped (no stream state)"
-                ));
-                let size = right
-                    .static_size_in_bytes()
-                    .map_or("of unknown size".to_string(), |s| format!("{s} bytes"));
-                lines.push(if super::broadcasts(right, threshold) {
-                    format!(
-                        "  (the table, {size}, is within spark.sql.autoBroadcastJoinThreshold: under \
-                         an aggregation every worker holds it whole, reading its files itself (other \
-                         tables are broadcast), and probes its own rows inside the aggregation's \
-                         fold, no stream row exchanged; otherwise both inputs are exchanged by key \
-                         hash)"
-                    )
-                } else {
-                    format!(
-                        "  (the table, {size}, is not within spark.sql.autoBroadcastJoinThreshold: \
-                         both inputs are exchanged by key hash)"
-                    )
-                });
-            } else {
-                lines.push(format!(
-                    "exchange both inputs by key hash; arrange; join on {condition}"
-                ));
-            }
-            if right.is_changing_table() {
-                lines.push(
-                    "  (the stream side stays arranged: a table change corrects earlier results)".into(),
-                );
-            }
-            if *kind == crate::plan::JoinKind::Left {
-                lines.push(
-                    "left rows without a match: antijoin with the right keys, padded with nulls".into(),
-                );
-            }
-        }
-        LogicalPlan::Aggregate {
-            input,
-            key_exprs,
-            aggregations,
-            ..
-        } => {
-            let keys: Vec<String> = key_exprs.iter().map(|e| e.sql_text()).collect();
-            let aggs: Vec<String> = aggregations.iter().map(|a| a.expr.sql_text()).collect();
-            lines.push(format!(
-                "map: key [{}], arguments of [{}]",
-                keys.join(", "),
-                aggs.join(", ")
+                format!(
+                    "  (the table, {size}, is not within spark.sql.autoBroadcastJoinThreshold: both \
+                     inputs are exchanged by key hash)"
+                )
+            });
+        } else {
+            self.line(format!(
+                "{strategy} on {condition}: exchange both inputs by key hash; arrange; join"
             ));
-            if input.is_append_only() {
-                lines.push("aggregate (append-only accumulator): fold each worker's epoch locally".into());
-                lines.push("exchange: partial states by key hash".into());
-                lines.push("merge partials into one state per key; emit -old/+new for changed keys".into());
-            } else {
-                lines.push("exchange: rows by key hash; arrange; reduce (differential, general)".into());
-            }
         }
+        if on.right.is_changing_table() {
+            self.line("  (the stream side stays arranged: a table change corrects earlier results)");
+        }
+        if on.kind == JoinKind::Left {
+            self.line(if strategy == Strategy::LookupJoin {
+                "left rows without a match: padded with nulls where they are probed"
+            } else {
+                "left rows without a match: antijoin with the right keys, padded with nulls"
+            });
+        }
+    }
+
+    fn table_aggregate(&mut self, aggregate: &TableAggregate<'p>) {
+        match &aggregate.stream {
+            StreamSide::InPlace { source, .. } => self.source(*source, Strategy::LocalRowsInPlace),
+            StreamSide::Rows(stream) => self.walk(stream),
+        }
+        self.walk(&aggregate.table);
+        self.strategies.push(Strategy::BroadcastJoin);
+        let on = &aggregate.on;
+        self.line(format!(
+            "{} on {} with a static table, fused into the aggregation: every worker probes its own \
+             stream rows in the table inside the aggregation's fold (no stream state, no stream row \
+             exchanged)",
+            Strategy::BroadcastJoin,
+            on.condition
+        ));
+        let held = if aggregate.table_on_every_worker {
+            "every worker holds it whole, reading its files itself"
+        } else {
+            "every worker holds it whole, broadcast to all"
+        };
+        self.line(format!(
+            "  (the table, {}, is within spark.sql.autoBroadcastJoinThreshold: {held})",
+            Self::table_size(on.right)
+        ));
+        if on.kind == JoinKind::Left {
+            self.line("left rows without a match: folded with nulls for the table's columns");
+        }
+        self.steps(&aggregate.grouping.steps);
+        self.aggregate(&aggregate.grouping, aggregate.fold.strategy());
+    }
+
+    fn aggregate(&mut self, grouping: &Grouping<'p>, strategy: Strategy) {
+        self.strategies.push(strategy);
+        let keys: Vec<String> = grouping.key_exprs.iter().map(|e| e.sql_text()).collect();
+        let aggs: Vec<String> = grouping.aggregations.iter().map(|a| a.expr.sql_text()).collect();
+        self.line(format!(
+            "map: key [{}], arguments of [{}]",
+            keys.join(", "),
+            aggs.join(", ")
+        ));
+        let how = match strategy {
+            Strategy::Reduce => {
+                self.notes.push((grouping.node, "differential reduce"));
+                self.line(format!(
+                    "exchange: rows by key hash; arrange; reduce ({strategy}, general: the input retracts)"
+                ));
+                return;
+            }
+            Strategy::PieceCount => {
+                "each worker counts its epoch's pieces of the split by their text, \
+                                     no row built per piece"
+            }
+            Strategy::GroupedByTable { .. } => {
+                "each table row's group worked out and hashed once, when the table loads; a stream \
+                 row costs a probe of the table and one of the states"
+            }
+            Strategy::ColumnFold => {
+                "keys and arguments read from the stream row and the table row it matched, no joined \
+                 row built"
+            }
+            Strategy::JoinedRowFold => "each joined row runs through the steps above into its key's state",
+            _ => "fold each worker's epoch locally",
+        };
+        self.notes.push((grouping.node, "append-only accumulator"));
+        self.line(format!("aggregate ({strategy}): {how}"));
+        self.line("exchange: partial states by key hash");
+        self.line(if strategy == Strategy::ExpiringFold {
+            "merge partials into one state per key; emit -old/+new for changed keys; forget a window's \
+             state once the watermark passes its end"
+        } else {
+            "merge partials into one state per key; emit -old/+new for changed keys"
+        });
     }
 }

@@ -136,29 +136,39 @@ impl TableProbe {
     }
 }
 
-/// Joins `left` and `right` on the key expressions; output rows are the left row followed by
-/// the right row's `right_columns`.
-pub(super) fn join<'s>(
+/// Joins the stream `left` with the static table `right` on the key expressions: the table is
+/// hashed by key and each stream row is looked up and forgotten. Output rows are the left row
+/// followed by the right row's `right_columns`.
+pub(super) fn lookup<'s>(
     left: Rows<'s>,
     right: Rows<'s>,
     kind: JoinKind,
     left_keys: Vec<BoundExpr>,
     right_keys: Vec<BoundExpr>,
     right_columns: Vec<usize>,
-    right_is_static: bool,
 ) -> Rows<'s> {
-    if right_is_static {
-        let join = TableJoin::new(kind, &right_columns);
-        return lookup_join(
-            join_keyed(left, left_keys),
-            probe_table(right, right_keys, right_columns),
-            "LookupJoin",
-            move |key, l, matches, out| {
-                let matches = if has_null(key) { &[][..] } else { matches };
-                join.emit(l, matches, &mut |row, n| out.push((row, n)));
-            },
-        );
-    }
+    let join = TableJoin::new(kind, &right_columns);
+    lookup_join(
+        join_keyed(left, left_keys),
+        probe_table(right, right_keys, right_columns),
+        "LookupJoin",
+        move |key, l, matches, out| {
+            let matches = if has_null(key) { &[][..] } else { matches };
+            join.emit(l, matches, &mut |row, n| out.push((row, n)));
+        },
+    )
+}
+
+/// Joins `left` and `right` on the key expressions with differential's `join`, both sides
+/// arranged; output rows are the left row followed by the right row's `right_columns`.
+pub(super) fn arranged<'s>(
+    left: Rows<'s>,
+    right: Rows<'s>,
+    kind: JoinKind,
+    left_keys: Vec<BoundExpr>,
+    right_keys: Vec<BoundExpr>,
+    right_columns: Vec<usize>,
+) -> Rows<'s> {
     let left = keyed(left, left_keys);
     let right = keyed(right, right_keys).filter(|(key, _)| !has_null(key));
     let matchable = left.clone().filter(|(key, _)| !has_null(key));

@@ -4,18 +4,25 @@
 //! becomes an `InputSession` (only the leader worker feeds them; see `runtime`); rows read by a
 //! single reader are spread round-robin over the workers before any per-row work, and
 //! aggregations exchange by key hash, so a group lives on exactly one worker.
+//!
+//! Which operator runs each part of the plan is chosen once, in [`physical`]; compilation
+//! builds what it chose and [`explain`] prints it.
 
 mod aggregate;
 mod describe;
 mod join;
 mod local_rows;
 mod partitions;
+pub(crate) mod physical;
 mod pipeline;
 mod table_aggregate;
 mod upsert;
 
-pub use describe::describe;
+#[cfg(test)]
+pub(crate) use describe::described_strategies;
+pub use describe::explain;
 pub(crate) use local_rows::deal_shares;
+pub use physical::{Delivery, Settings, Strategy};
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -26,13 +33,11 @@ use timely::dataflow::operators::Exchange;
 use timely::dataflow::Scope;
 
 use crate::connectors::{Source, SourceEvent};
-use crate::data::{DataType, Row, Value};
-use crate::expr::BoundExpr;
+use crate::data::{Row, Value};
 use crate::plan::{LogicalPlan, SourceId};
 
-use partitions::compile_table;
 pub(crate) use partitions::{read_partitions, Readers};
-use pipeline::Pipeline;
+use physical::{Aggregate, Fold, Physical, Read, StreamSide, TableAggregate, TableFold};
 
 /// A collection of rows at epoch timestamps; the diff is the multiplicity change.
 pub type Rows<'s> = VecCollection<'s, u64, Row, isize>;
@@ -43,33 +48,31 @@ pub type Events<'s> = VecCollection<'s, u64, SourceEvent, isize>;
 /// The inputs a compiled plan reads, one per source.
 pub type Inputs = BTreeMap<SourceId, InputSession<u64, Row, isize>>;
 
-/// What compiling a plan builds besides its output: the inputs to feed, and the events of
-/// sources read inside the dataflow.
+/// What compiling a plan builds besides its output: the inputs to feed, the events of sources
+/// read inside the dataflow, and the strategies it built.
 pub struct Compiled<'s> {
     /// The plan's sources in [`LogicalPlan::sources`] order (events name them by position).
     sources: Vec<(SourceId, Arc<dyn Source>)>,
+    /// What the choice of operators depends on besides the plan.
+    settings: Settings,
     /// One input per source, fed by the leader.
     pub inputs: Inputs,
     /// Events of partitioned sources, one collection per such source.
     pub events: Vec<Events<'s>>,
-    /// Whether windowed aggregations may forget the windows the watermark has closed: true
-    /// unless the query writes whole results (complete mode).
-    pub forget_closed_windows: bool,
-    /// The largest static table (bytes on disk) that a join under an aggregation broadcasts to
-    /// every worker, fused into the fold; `None`: never. Larger tables, and tables of unknown
-    /// size, are hashed by key over the workers (a lookup join, then the aggregation).
-    pub broadcast_threshold: Option<u64>,
+    /// The strategies built, inputs before what reads them: the order in which `explain`
+    /// names them (see [`physical`]).
+    pub strategies: Vec<Strategy>,
 }
 
 impl<'s> Compiled<'s> {
-    /// An empty context for `plan`.
-    pub fn new(plan: &LogicalPlan) -> Self {
+    /// An empty context for `plan`, whose operators are chosen under `settings`.
+    pub fn new(plan: &LogicalPlan, settings: Settings) -> Self {
         Compiled {
             sources: plan.sources(),
+            settings,
             inputs: Inputs::new(),
             events: Vec::new(),
-            forget_closed_windows: false,
-            broadcast_threshold: None,
+            strategies: Vec::new(),
         }
     }
 
@@ -85,197 +88,179 @@ impl<'s> Compiled<'s> {
     pub(crate) fn source_index(&self, id: SourceId) -> usize {
         self.sources.iter().position(|(s, _)| *s == id).unwrap_or(0)
     }
+
+    /// Notes that `strategy` was built.
+    fn built(&mut self, strategy: Strategy) {
+        self.strategies.push(strategy);
+    }
 }
 
-/// Builds `plan` in `scope`, creating an input for each source.
+/// Builds `plan` in `scope`, creating an input for each source, with the operators its
+/// physical plan chooses under the settings of `compiled`.
 pub fn compile<'s>(plan: &LogicalPlan, scope: Scope<'s, u64>, compiled: &mut Compiled<'s>) -> Rows<'s> {
-    match plan {
-        LogicalPlan::Source { id, source, .. } => {
-            let records = compiled.new_input(scope, *id);
-            if let Some(rows) = source.local_rows() {
-                return local_rows::read_local(records, rows, scope.peers());
-            }
-            match source.partition_reader() {
-                None => spread(records, scope.peers()),
-                Some(reader) => {
-                    let index = compiled.source_index(*id);
-                    let (rows, events) = read_partitions(records, reader, index, Readers::One);
+    let physical = physical::plan(plan, compiled.settings);
+    build(physical, scope, compiled)
+}
+
+/// Builds the operators `node` names.
+fn build<'s>(node: Physical<'_>, scope: Scope<'s, u64>, compiled: &mut Compiled<'s>) -> Rows<'s> {
+    match node {
+        Physical::Source { id, read, .. } => {
+            let records = compiled.new_input(scope, id);
+            compiled.built(read.strategy());
+            match read {
+                Read::Spread => spread(records, scope.peers()),
+                Read::Items(reader, readers) => {
+                    let index = compiled.source_index(id);
+                    let (rows, events) = read_partitions(records, reader, index, readers);
                     compiled.events.push(events);
                     rows
                 }
+                Read::Shares(rows) => local_rows::read_local(records, rows, scope.peers()),
             }
         }
-        LogicalPlan::Project { .. } | LogicalPlan::Filter { .. } => {
-            let (base, pipeline) = Pipeline::peel(plan);
-            pipeline.apply(compile(base, scope, compiled))
-        }
-        LogicalPlan::Join {
+        Physical::Rows { pipeline, input, .. } => pipeline.apply(build(*input, scope, compiled)),
+        // Rows pass unchanged; an aggregation right above drops the late ones (see below).
+        Physical::Watermark { input, .. } => build(*input, scope, compiled),
+        Physical::Join {
+            on,
+            strategy,
             left,
             right,
-            kind,
-            left_keys,
-            right_keys,
-            right_columns,
-            ..
         } => {
-            let left_rows = compile(left, scope, compiled);
-            let right_rows = compile(right, scope, compiled);
-            join::join(
-                left_rows,
-                right_rows,
-                *kind,
-                left_keys.clone(),
-                right_keys.clone(),
-                right_columns.clone(),
-                right.is_static(),
-            )
-        }
-        // Rows pass unchanged; the aggregation above drops the late ones (see below).
-        LogicalPlan::Watermark { input, .. } => compile(input, scope, compiled),
-        LogicalPlan::Upsert { input, keys, .. } => upsert::upsert_table(input, keys.clone(), scope, compiled),
-        LogicalPlan::Aggregate {
-            input,
-            keys,
-            aggregations,
-            ..
-        } => {
-            // The filters and projections under an aggregation run inside its local fold.
-            let (base, pipeline) = Pipeline::peel(input);
-            let accumulators = aggregations.iter().map(|a| a.accumulator.clone()).collect();
-            // Over a join with a static table, every worker holds the table and folds what its
-            // stream rows join with (Spark's broadcast hash join into a partial aggregation).
-            if let LogicalPlan::Join {
-                left,
-                right,
-                kind,
-                left_keys,
-                right_keys,
-                right_columns,
-                ..
-            } = base
-            {
-                if input.is_append_only() && broadcasts(right, compiled.broadcast_threshold) {
-                    let stream = compile_stream_rows(left, scope, compiled);
-                    let (table, table_on_every_worker) = compile_table(right, scope, compiled);
-                    let join = table_aggregate::TableJoinInput {
-                        stream,
-                        left_width: left.schema().len(),
-                        table,
-                        table_on_every_worker,
-                        kind: *kind,
-                        left_keys: left_keys.clone(),
-                        right_keys: right_keys.clone(),
-                        right_columns: right_columns.clone(),
-                        integer_key: integer_key(left, left_keys, right, right_keys),
-                    };
-                    return table_aggregate::aggregate_over_table(join, pipeline, keys.clone(), accumulators);
-                }
+            let left = build(*left, scope, compiled);
+            let right = build(*right, scope, compiled);
+            let (kind, left_keys, right_keys, right_columns) = (
+                on.kind,
+                on.left_keys.to_vec(),
+                on.right_keys.to_vec(),
+                on.right_columns.to_vec(),
+            );
+            if strategy == Strategy::LookupJoin {
+                compiled.built(Strategy::LookupJoin);
+                return join::lookup(left, right, kind, left_keys, right_keys, right_columns);
             }
-            let (rows, watermark) = compile_dropping_late(base, scope, compiled);
-            // Grouped by a window of the watermarked column, a window's state is forgotten once
-            // the watermark passes its end; complete mode keeps every window, as in Spark.
-            match (watermark, plan.final_window_column()) {
-                (Some((maxima, delay)), Some(window_key))
-                    if compiled.forget_closed_windows && input.is_append_only() =>
-                {
-                    aggregate::aggregate_expiring(
-                        rows,
-                        pipeline,
-                        keys.clone(),
-                        accumulators,
-                        maxima,
-                        delay,
-                        window_key,
-                    )
-                }
-                _ => aggregate::aggregate(rows, pipeline, keys.clone(), accumulators, input.is_append_only()),
-            }
+            compiled.built(Strategy::ArrangedJoin);
+            join::arranged(left, right, kind, left_keys, right_keys, right_columns)
         }
+        Physical::Upsert { keys, input } => upsert::upsert_table(*input, keys, scope, compiled),
+        Physical::Aggregate(aggregate) => build_aggregate(*aggregate, scope, compiled),
+        Physical::TableAggregate(aggregate) => build_table_aggregate(*aggregate, scope, compiled),
     }
 }
 
-/// Whether a join is on one column that is a BIGINT on both sides.
-fn integer_key(
-    left: &LogicalPlan,
-    left_keys: &[BoundExpr],
-    right: &LogicalPlan,
-    right_keys: &[BoundExpr],
-) -> bool {
-    let is_bigint = |plan: &LogicalPlan, keys: &[BoundExpr]| match keys {
-        [BoundExpr::Column(i)] => plan
-            .schema()
-            .fields()
-            .get(*i)
-            .is_some_and(|f| f.data_type == DataType::Int64),
-        _ => false,
-    };
-    is_bigint(left, left_keys) && is_bigint(right, right_keys)
-}
-
-/// Compiles the stream side of a fused operator: a source held in memory is read in place by
-/// the operator; anything else is compiled into rows.
-fn compile_stream_rows<'s>(
-    plan: &LogicalPlan,
+/// Builds an aggregation with the fold its physical plan chose. Under a watermark, rows at or
+/// below the watermark of their epoch are dropped first (a stateful operator ignores late data,
+/// as in Spark), and each epoch's greatest event time goes to worker 0, which reports the
+/// watermark and decides when windows are final.
+fn build_aggregate<'s>(
+    aggregate: Aggregate<'_>,
     scope: Scope<'s, u64>,
     compiled: &mut Compiled<'s>,
-) -> local_rows::StreamRows<'s> {
-    if let LogicalPlan::Source { id, source, .. } = plan {
-        if let Some(rows) = source.local_rows() {
-            let shares = compiled.new_input(scope, *id);
-            return local_rows::in_place(shares, rows, scope.peers());
-        }
-    }
-    local_rows::StreamRows {
-        records: compile(plan, scope, compiled),
-        rows_of: local_rows::RowsOf::Itself,
-    }
-}
-
-/// Whether a join with `right` under an aggregation broadcasts it into the fold: `right` is a
-/// static table whose files are at most `threshold` bytes (Spark's
-/// `spark.sql.autoBroadcastJoinThreshold`; `None`: never).
-pub(crate) fn broadcasts(right: &LogicalPlan, threshold: Option<u64>) -> bool {
-    right.is_static()
-        && right
-            .static_size_in_bytes()
-            .zip(threshold)
-            .is_some_and(|(size, threshold)| size <= threshold)
-}
-
-/// Every worker's greatest event time per epoch, and the watermark's delay.
-type Watermarked<'s> = (VecCollection<'s, u64, i64, isize>, i64);
-
-/// Builds the input of an aggregation. Under a watermark, rows at or below the watermark of
-/// their epoch are dropped (a stateful operator ignores late data, as in Spark), and each
-/// epoch's greatest event time goes to worker 0, which reports the watermark and decides when
-/// windows are final.
-/// Returns the rows, and under a watermark also every worker's greatest event time per epoch
-/// with the watermark's delay.
-fn compile_dropping_late<'s>(
-    plan: &LogicalPlan,
-    scope: Scope<'s, u64>,
-    compiled: &mut Compiled<'s>,
-) -> (Rows<'s>, Option<Watermarked<'s>>) {
-    let LogicalPlan::Watermark {
+) -> Rows<'s> {
+    let Aggregate {
+        grouping,
         input,
-        column,
-        delay_micros,
-        ..
-    } = plan
-    else {
-        return (compile(plan, scope, compiled), None);
+        late,
+        fold,
+    } = aggregate;
+    let rows = build(input, scope, compiled);
+    let (rows, watermark) = match late {
+        None => (rows, None),
+        Some(late) => {
+            let column = late.column;
+            let (on_time, maxima) =
+                tidewater_operators::drop_late(rows, late.delay_micros, move |row: &Row| {
+                    match row.get(column) {
+                        Some(Value::Timestamp(t)) => Some(*t),
+                        _ => None,
+                    }
+                });
+            compiled
+                .events
+                .push(maxima.clone().map(|micros| SourceEvent::MaxEventTime { micros }));
+            compiled.built(Strategy::LateRowsDropped);
+            (on_time, Some((maxima, late.delay_micros)))
+        }
     };
-    let column = *column;
-    let rows = compile(input, scope, compiled);
-    let (on_time, maxima) =
-        tidewater_operators::drop_late(rows, *delay_micros, move |row: &Row| match row.get(column) {
-            Some(Value::Timestamp(t)) => Some(*t),
-            _ => None,
-        });
-    compiled
-        .events
-        .push(maxima.clone().map(|micros| SourceEvent::MaxEventTime { micros }));
-    (on_time, Some((maxima, *delay_micros)))
+    let (pipeline, keys, accumulators) = (grouping.pipeline, grouping.keys, grouping.accumulators);
+    match (fold, watermark) {
+        (Fold::Expiring { window_key }, Some((maxima, delay))) => {
+            compiled.built(Strategy::ExpiringFold);
+            aggregate::aggregate_expiring(rows, pipeline, keys, accumulators, maxima, delay, window_key)
+        }
+        (Fold::PieceCount(count), _) => {
+            compiled.built(Strategy::PieceCount);
+            count.aggregate(rows)
+        }
+        (Fold::Reduce, _) => {
+            compiled.built(Strategy::Reduce);
+            aggregate::retractable(rows, pipeline, keys, accumulators)
+        }
+        // An expiring fold without a watermark is not planned; it would fold without expiry.
+        (Fold::Accumulate | Fold::Expiring { .. }, _) => {
+            compiled.built(Strategy::AppendOnlyFold);
+            aggregate::RowFold::new(pipeline, keys, accumulators).aggregate(rows)
+        }
+    }
+}
+
+/// Builds an aggregation over a stream's join with a table broadcast into its fold (see
+/// [`table_aggregate`]).
+fn build_table_aggregate<'s>(
+    aggregate: TableAggregate<'_>,
+    scope: Scope<'s, u64>,
+    compiled: &mut Compiled<'s>,
+) -> Rows<'s> {
+    let TableAggregate {
+        grouping,
+        on,
+        stream,
+        table,
+        table_on_every_worker,
+        fold,
+    } = aggregate;
+    let stream = match stream {
+        StreamSide::InPlace { id, rows, .. } => {
+            let shares = compiled.new_input(scope, id);
+            compiled.built(Strategy::LocalRowsInPlace);
+            local_rows::in_place(shares, rows, scope.peers())
+        }
+        StreamSide::Rows(node) => local_rows::StreamRows {
+            records: build(node, scope, compiled),
+            rows_of: local_rows::RowsOf::Itself,
+        },
+    };
+    let table = build(table, scope, compiled);
+    compiled.built(Strategy::BroadcastJoin);
+    let join = table_aggregate::TableJoinInput {
+        stream,
+        left_width: on.left_width(),
+        table,
+        table_on_every_worker,
+        kind: on.kind,
+        left_keys: on.left_keys.to_vec(),
+        right_keys: on.right_keys.to_vec(),
+        right_columns: on.right_columns.to_vec(),
+    };
+    match fold {
+        TableFold::GroupedByTable {
+            grouped,
+            columns,
+            integer_key,
+        } => {
+            compiled.built(Strategy::GroupedByTable { integer: integer_key });
+            table_aggregate::aggregate_grouped(join, grouped, columns, integer_key)
+        }
+        TableFold::Columns(columns) => {
+            compiled.built(Strategy::ColumnFold);
+            table_aggregate::aggregate_columns(join, columns)
+        }
+        TableFold::JoinedRows => {
+            compiled.built(Strategy::JoinedRowFold);
+            table_aggregate::fold_joined_rows(join, grouping.pipeline, grouping.keys, grouping.accumulators)
+        }
+    }
 }
 
 /// Spreads records fed at one worker round-robin over all workers, so that parsing, splitting

@@ -10,14 +10,11 @@ use timely::dataflow::channels::pact::Pipeline as Local;
 use timely::dataflow::operators::generic::builder_rc::OperatorBuilder;
 use timely::dataflow::operators::vec::Broadcast;
 use timely::dataflow::operators::{Capability, Exchange};
-use timely::dataflow::Scope;
 use timely::progress::operate::FrontierInterest;
 
-use super::pipeline::Pipeline;
-use super::{compile, Compiled, Events, Rows};
+use super::{Events, Rows};
 use crate::connectors::{PartitionRead, PartitionReader, SourceEvent};
 use crate::data::Row;
-use crate::plan::LogicalPlan;
 
 /// Records one worker reads from its work items before it lets the operators downstream take
 /// them: their rows are still in the cache then.
@@ -120,27 +117,4 @@ pub(crate) fn read_partitions<'s>(
         }
     });
     (rows.as_collection(), events.as_collection())
-}
-
-/// Compiles a static table that a fused join needs whole on every worker. A table read from
-/// files (under filters and projections) is read by every worker itself, and the answer's
-/// flag is true: the rows are whole on every worker, with nothing to broadcast. Anything else
-/// is compiled as usual, each worker holding a part (false).
-pub(crate) fn compile_table<'s>(
-    plan: &LogicalPlan,
-    scope: Scope<'s, u64>,
-    compiled: &mut Compiled<'s>,
-) -> (Rows<'s>, bool) {
-    let (base, pipeline) = Pipeline::peel(plan);
-    let LogicalPlan::Source { id, source, .. } = base else {
-        return (compile(plan, scope, compiled), false);
-    };
-    let Some(reader) = source.partition_reader().filter(|_| source.is_static()) else {
-        return (compile(plan, scope, compiled), false);
-    };
-    let items = compiled.new_input(scope, *id);
-    let index = compiled.source_index(*id);
-    let (rows, events) = read_partitions(items, reader, index, Readers::Every);
-    compiled.events.push(events);
-    (pipeline.apply(rows), true)
 }

@@ -2,9 +2,10 @@
 //! operator: every worker holds the whole table, probes its own stream rows in it and folds
 //! what they join with straight into its partial states, so no stream row is exchanged or
 //! rebuilt between the join and the aggregation (see
-//! [`lookup_aggregate_into`](tidewater_operators::lookup_aggregate_into)).
+//! [`lookup_aggregate_into`]).
 //!
-//! The fold is chosen by the query's shape, cheapest first:
+//! The fold is chosen by the query's shape, cheapest first (the choice is made with the rest of
+//! the physical plan, in [`physical`](super::physical)):
 //! - grouped by one column of the table (`GROUP BY country` of the user a transaction is
 //!   looked up by), with plain column arguments: the group's value and its hash are computed
 //!   once per table row, when the table loads, so a stream row costs one probe of the table and
@@ -26,6 +27,7 @@ use tidewater_operators::{
 use super::aggregate::{RowAggregation, RowFold, States, GATHER};
 use super::join::{probe_table, JoinKey, Kept, TableJoin, TableProbe};
 use super::local_rows::StreamRows;
+use super::physical::JoinOn;
 use super::pipeline::Pipeline;
 use super::Rows;
 use crate::data::{Row, Value};
@@ -51,29 +53,25 @@ pub(super) struct TableJoinInput<'s> {
     pub(super) right_keys: Vec<BoundExpr>,
     /// The table's columns that the joined row keeps, in order.
     pub(super) right_columns: Vec<usize>,
-    /// Whether the join is on one column that is a BIGINT on both sides: its table can then be
-    /// keyed by the integer itself, in entries a third smaller than those keyed by a value.
-    pub(super) integer_key: bool,
 }
 
-/// Groups the rows of `join`, through `pipeline`, by `keys` and computes `accumulators`;
-/// output rows are the keys followed by the aggregate values (see the
-/// [module documentation](self) for how).
-pub(super) fn aggregate_over_table<'s>(
+/// Folds the rows of `join` grouped by one column of its table (see [`GroupedByTable`]); on
+/// a BIGINT join key (`integer_key`) the table is keyed by the integer itself.
+pub(super) fn aggregate_grouped<'s>(
     join: TableJoinInput<'s>,
-    pipeline: Pipeline,
-    keys: Vec<BoundExpr>,
-    accumulators: Vec<Accumulator>,
+    grouped: GroupedByTable,
+    columns: ColumnFold,
+    integer_key: bool,
 ) -> Rows<'s> {
-    let Some(columns) = ColumnFold::detect(&pipeline, &keys, &accumulators) else {
-        return fold_joined_rows(join, pipeline, keys, accumulators);
-    };
-    if let Some(grouped) = GroupedByTable::detect(&join, &columns) {
-        if join.integer_key {
-            return grouped.aggregate::<i64>(join, columns);
-        }
-        return grouped.aggregate::<Value>(join, columns);
+    if integer_key {
+        return grouped.aggregate::<i64>(join, columns);
     }
+    grouped.aggregate::<Value>(join, columns)
+}
+
+/// Folds the rows of `join` by their key and argument columns, read where they lie (see
+/// [`ColumnFold`]); output rows are the keys followed by the aggregate values.
+pub(super) fn aggregate_columns(join: TableJoinInput<'_>, columns: ColumnFold) -> Rows<'_> {
     let TableJoinInput {
         stream,
         left_width,
@@ -83,7 +81,6 @@ pub(super) fn aggregate_over_table<'s>(
         left_keys,
         right_keys,
         right_columns,
-        ..
     } = join;
     let probe = TableProbe::new(left_keys, TableJoin::new(kind, &right_columns));
     let table = as_table(
@@ -122,7 +119,7 @@ fn prepend(key: Value, values: &Row) -> Row {
 
 /// The general fused fold: each stream row is joined with its matches and the joined rows run
 /// through `pipeline` into their keys' states.
-fn fold_joined_rows<'s>(
+pub(super) fn fold_joined_rows<'s>(
     join: TableJoinInput<'s>,
     pipeline: Pipeline,
     keys: Vec<BoundExpr>,
@@ -156,7 +153,7 @@ fn fold_joined_rows<'s>(
 type ColumnFoldFn<K> =
     for<'v> fn(&ColumnFold, &dyn Fn(usize) -> &'v Value, isize, &mut PartialStates<K, States>);
 
-/// The column fold of a stream joined with a table (see [`aggregate_over_table`]), keyed by
+/// The column fold of a stream joined with a table (see [`aggregate_columns`]), keyed by
 /// `K` and folded by `fold`: each column is read from the stream row or from the table row it
 /// matched, and a LEFT join's unmatched row reads nulls for the table's columns.
 fn fold_table_columns<'s, K: differential_dataflow::ExchangeData + Hash>(
@@ -204,7 +201,7 @@ static NULL: Value = Value::Null;
 
 /// The fold of rows that are never built: keys and aggregate arguments are plain columns, read
 /// through a function from column position to value (a stream row and the table row it joined).
-struct ColumnFold {
+pub(crate) struct ColumnFold {
     key_columns: Vec<usize>,
     /// Each aggregate's argument column (`None` for `count(*)`).
     argument_columns: Vec<Option<usize>>,
@@ -214,7 +211,11 @@ struct ColumnFold {
 impl ColumnFold {
     /// The column fold of an aggregation with no per-row steps whose keys and arguments are all
     /// columns.
-    fn detect(pipeline: &Pipeline, keys: &[BoundExpr], accumulators: &[Accumulator]) -> Option<Self> {
+    pub(super) fn detect(
+        pipeline: &Pipeline,
+        keys: &[BoundExpr],
+        accumulators: &[Accumulator],
+    ) -> Option<Self> {
         let column = |e: &BoundExpr| match e {
             BoundExpr::Column(i) => Some(*i),
             _ => None,
@@ -281,7 +282,7 @@ impl ColumnFold {
 /// shared, once, when the table loads. A stream row then costs a probe of the table by its
 /// key's value and a probe of the states by a hash already known, whose key compares equal by
 /// pointer.
-struct GroupedByTable {
+pub(crate) struct GroupedByTable {
     /// The stream row's join key column.
     left_key: usize,
     /// The grouping column, among the table's kept columns.
@@ -348,21 +349,23 @@ impl TableKey for i64 {
 }
 
 impl GroupedByTable {
-    fn detect(join: &TableJoinInput<'_>, columns: &ColumnFold) -> Option<Self> {
-        let ([BoundExpr::Column(left_key)], [_]) = (join.left_keys.as_slice(), join.right_keys.as_slice())
-        else {
+    /// The grouping of `columns` over the join `on`, if it is by one column of the table and
+    /// the join is on one column.
+    pub(super) fn detect(on: &JoinOn<'_>, columns: &ColumnFold) -> Option<Self> {
+        let ([BoundExpr::Column(left_key)], [_]) = (on.left_keys, on.right_keys) else {
             return None;
         };
         let [key] = columns.key_columns.as_slice() else {
             return None;
         };
-        let group_column = key.checked_sub(join.left_width)?;
+        let left_width = on.left_width();
+        let group_column = key.checked_sub(left_width)?;
         let keeps_columns = columns
             .argument_columns
             .iter()
             .flatten()
-            .any(|&i| i >= join.left_width);
-        (group_column < join.right_columns.len()).then(|| GroupedByTable {
+            .any(|&i| i >= left_width);
+        (group_column < on.right_columns.len()).then(|| GroupedByTable {
             left_key: *left_key,
             group_column,
             keeps_columns,

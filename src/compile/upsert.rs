@@ -1,6 +1,6 @@
 //! `Upsert`: a changing table from a stream of upserts. Each row is tagged with its place in
 //! the source's order where it enters the dataflow, keyed by its primary key, and handed to
-//! [`tidewater_operators::upsert`], which keeps the latest row per key and emits `-old +new`
+//! [`tidewater_operators::upsert()`], which keeps the latest row per key and emits `-old +new`
 //! when it changes. The result is an ordinary collection with one row per key, so a join with
 //! it arranges both sides and corrects earlier results when a table row changes.
 
@@ -12,11 +12,10 @@ use timely::dataflow::operators::Exchange;
 use timely::dataflow::Scope;
 
 use super::local_rows::read_local_with;
-use super::pipeline::Pipeline;
-use super::{compile, spread, Compiled, Rows};
+use super::physical::{Physical, Read, Strategy};
+use super::{build, spread, Compiled, Rows};
 use crate::connectors::{PartitionReader, SourceEvent};
 use crate::data::{Row, Value};
-use crate::plan::LogicalPlan;
 
 /// Where a row stands in its source's order: `(record, line)`. For sources fed by the leader
 /// the record is the row's position in the feed and the line is 0 (for sources held in memory,
@@ -29,7 +28,7 @@ type Ordered<'s> = VecCollection<'s, u64, (Order, Row), isize>;
 
 /// Builds the upsert table of `input` keyed by the columns at `keys`.
 pub(super) fn upsert_table<'s>(
-    input: &LogicalPlan,
+    input: Physical<'_>,
     keys: Vec<usize>,
     scope: Scope<'s, u64>,
     compiled: &mut Compiled<'s>,
@@ -50,21 +49,27 @@ pub(super) fn upsert_table<'s>(
                 .all(|(i, v)| keys.contains(&i) || v.is_null());
         Some((key, (order, (!tombstone).then_some(row))))
     });
+    compiled.built(Strategy::UpsertTable);
     tidewater_operators::upsert(changes, "UpsertTable").map(|(_, row)| row)
 }
 
-/// Compiles an upsert table's input (a source under filters and projections without a
+/// Builds an upsert table's input (a source under filters and projections without a
 /// generator, as `LogicalPlan::upsert_table` checks), tagging each row with its order.
-fn ordered<'s>(plan: &LogicalPlan, scope: Scope<'s, u64>, compiled: &mut Compiled<'s>) -> Ordered<'s> {
-    match plan {
-        LogicalPlan::Source { id, source, .. } => {
-            let records = compiled.new_input(scope, *id);
-            if let Some(rows) = source.local_rows() {
+fn ordered<'s>(node: Physical<'_>, scope: Scope<'s, u64>, compiled: &mut Compiled<'s>) -> Ordered<'s> {
+    match node {
+        Physical::Source { id, read, .. } => {
+            let records = compiled.new_input(scope, id);
+            compiled.built(read.strategy());
+            let reader = match read {
                 // A row's offset in the source is its place in the source's order.
-                return read_local_with(records, rows, scope.peers(), |offset, row| {
-                    ((offset, 0), row.clone())
-                });
-            }
+                Read::Shares(rows) => {
+                    return read_local_with(records, rows, scope.peers(), |offset, row| {
+                        ((offset, 0), row.clone())
+                    })
+                }
+                Read::Spread => None,
+                Read::Items(reader, _) => Some(reader),
+            };
             // Only the leader feeds the input, in the order its reader handed the records
             // over, and nothing reorders them before this counter.
             let mut next = 0u64;
@@ -72,26 +77,25 @@ fn ordered<'s>(plan: &LogicalPlan, scope: Scope<'s, u64>, compiled: &mut Compile
                 next += 1;
                 ((next, 0), row)
             });
-            match source.partition_reader() {
+            match reader {
                 None => spread(numbered, scope.peers()),
                 Some(reader) => {
-                    let index = compiled.source_index(*id);
+                    let index = compiled.source_index(id);
                     let (rows, events) = read_ordered(numbered, reader, index, scope.peers());
                     compiled.events.push(events);
                     rows
                 }
             }
         }
-        LogicalPlan::Project { .. } | LogicalPlan::Filter { .. } => {
-            let (base, pipeline) = Pipeline::peel(plan);
-            ordered(base, scope, compiled).flat_map(move |(order, row)| {
+        Physical::Rows { pipeline, input, .. } => {
+            ordered(*input, scope, compiled).flat_map(move |(order, row)| {
                 let mut out = Vec::new();
                 pipeline.run(row, &mut |r| out.push((order, r)));
                 out
             })
         }
         // Not reached (upsert_table refuses other inputs); every row keeps one order.
-        _ => compile(plan, scope, compiled).map(|row| ((0, 0), row)),
+        other => build(other, scope, compiled).map(|row| ((0, 0), row)),
     }
 }
 

@@ -1,4 +1,5 @@
-//! The text form of a plan (`explain()`), one node per line, children indented.
+//! The text form of a plan (`explain()`), one node per line, children indented, each
+//! aggregation noted with how it runs where the caller knows (the physical plan does).
 
 use std::fmt;
 
@@ -9,8 +10,33 @@ fn names(exprs: &[Expr]) -> String {
     exprs.iter().map(Expr::sql_text).collect::<Vec<_>>().join(", ")
 }
 
+/// How an aggregation runs, by its node: the note `explain` prints after it.
+type Note<'a> = &'a dyn Fn(&LogicalPlan) -> Option<&'static str>;
+
+/// A plan as text with the notes of [`LogicalPlan::display_with`].
+struct Noted<'a> {
+    plan: &'a LogicalPlan,
+    note: Note<'a>,
+}
+
+impl fmt::Display for Noted<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.plan.fmt_indented(f, 0, self.note)
+    }
+}
+
 impl LogicalPlan {
-    fn fmt_indented(&self, f: &mut fmt::Formatter<'_>, depth: usize) -> fmt::Result {
+    /// The plan as text, each aggregation followed by how it runs as `note` gives it (e.g.
+    /// `(append-only accumulator)`). The plan does not choose its operators, so the note comes
+    /// from the one place that does, and the text says what runs.
+    pub fn display_with<'a>(
+        &'a self,
+        note: &'a dyn Fn(&LogicalPlan) -> Option<&'static str>,
+    ) -> impl fmt::Display + 'a {
+        Noted { plan: self, note }
+    }
+
+    fn fmt_indented(&self, f: &mut fmt::Formatter<'_>, depth: usize, note: Note<'_>) -> fmt::Result {
         let pad = "   ".repeat(depth);
         let prefix = if depth == 0 { "" } else { "+- " };
         match self {
@@ -35,21 +61,19 @@ impl LogicalPlan {
             LogicalPlan::Aggregate {
                 key_exprs,
                 aggregations,
-                input,
                 ..
             } => {
                 let aggs: Vec<Expr> = aggregations.iter().map(|a| a.expr.clone()).collect();
-                let path = if input.is_append_only() {
-                    "append-only accumulator"
-                } else {
-                    "differential reduce"
-                };
-                writeln!(
+                write!(
                     f,
-                    "{pad}{prefix}Aggregate keys=[{}] aggs=[{}] ({path})",
+                    "{pad}{prefix}Aggregate keys=[{}] aggs=[{}]",
                     names(key_exprs),
                     names(&aggs)
-                )?
+                )?;
+                match note(self) {
+                    Some(how) => writeln!(f, " ({how})")?,
+                    None => writeln!(f)?,
+                }
             }
             LogicalPlan::Watermark {
                 column_name,
@@ -73,14 +97,16 @@ impl LogicalPlan {
             }
         }
         for input in self.inputs() {
-            input.fmt_indented(f, depth + 1)?;
+            input.fmt_indented(f, depth + 1, note)?;
         }
         Ok(())
     }
 }
 
+/// The plan as text, without notes on how its aggregations run (see
+/// [`LogicalPlan::display_with`]).
 impl fmt::Display for LogicalPlan {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        self.fmt_indented(f, 0)
+        self.fmt_indented(f, 0, &|_| None)
     }
 }

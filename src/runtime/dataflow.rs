@@ -9,10 +9,9 @@ use timely::worker::Worker;
 
 use super::capture::{capture, Captured};
 use super::spec::QuerySpec;
-use crate::compile::{compile, Compiled, Inputs};
+use crate::compile::{compile, Compiled, Inputs, Settings};
 use crate::connectors::SourceEvent;
 use crate::data::Row;
-use crate::plan::OutputMode;
 
 /// One query's dataflow as built on this worker.
 pub(super) struct Built {
@@ -34,9 +33,11 @@ pub(super) fn build(worker: &mut Worker, spec: &QuerySpec) -> Built {
     let mut inputs = Inputs::new();
     let (rows_buffer, events_buffer) = (captured.clone(), events.clone());
     worker.dataflow::<u64, _, _>(|scope| {
-        let mut compiled = Compiled::new(&spec.plan);
-        compiled.forget_closed_windows = spec.mode != OutputMode::Complete;
-        compiled.broadcast_threshold = spec.broadcast_threshold;
+        let settings = Settings {
+            output_mode: spec.mode,
+            broadcast_threshold: spec.broadcast_threshold,
+        };
+        let mut compiled = Compiled::new(&spec.plan, settings);
         // All output goes to worker 0, where the sink runs; the probe after it tells when an
         // epoch's output is complete.
         let output = compile(&spec.plan, scope, &mut compiled).inner.exchange(|_| 0);

@@ -7,7 +7,7 @@ use std::time::Instant;
 use super::progress::{rate, EpochTimes, SourceProgress};
 use super::spec::QuerySpec;
 use super::trigger::Trigger;
-use crate::compile::{deal_shares, Inputs};
+use crate::compile::{deal_shares, Delivery, Inputs};
 use crate::connectors::{ReadStatus, SourceError, SourceReader, Wake};
 use crate::plan::SourceId;
 
@@ -92,9 +92,10 @@ impl Sources {
             } else {
                 source.max_per_epoch().unwrap_or(spec.max_rows_per_epoch).max(1)
             };
-            let waiting = match source.local_rows() {
-                Some(_) => Waiting::Claimed(0),
-                None => Waiting::Rows(Vec::new()),
+            let delivery = Delivery::of(source.as_ref());
+            let waiting = match delivery {
+                Delivery::Local(_) => Waiting::Claimed(0),
+                _ => Waiting::Rows(Vec::new()),
             };
             let reader = match source.open(wake.clone()) {
                 Ok(mut reader) => {
@@ -116,7 +117,7 @@ impl Sources {
                 waiting,
                 consumed: 0,
                 limit,
-                partitioned: source.partition_reader().is_some(),
+                partitioned: matches!(delivery, Delivery::Partitioned(_)),
             });
         }
         (Sources { runs }, failure)

@@ -61,13 +61,15 @@ impl DataFrame {
     }
 
     /// The logical plan and the dataflow every worker runs for it, as text (Spark's
-    /// `explain()`; the same text as `tidewater explain`).
+    /// `explain()`; the same text as `tidewater explain`). The operators are those of a query
+    /// started in the writer's default output mode, append; in complete mode a windowed
+    /// aggregation keeps the windows it would otherwise forget.
     pub fn explain(&self) -> String {
-        format!(
-            "== Logical plan ==\n{}\n== Dataflow (every worker) ==\n{}",
-            self.plan,
-            crate::compile::describe(&self.plan, self.session.broadcast_threshold())
-        )
+        let settings = crate::compile::Settings {
+            output_mode: crate::plan::OutputMode::Append,
+            broadcast_threshold: self.session.broadcast_threshold(),
+        };
+        crate::compile::explain(&self.plan, settings)
     }
 
     /// Computes new columns: `select([explode(split(col("value"), " ")).alias("word")])`.

@@ -5,7 +5,7 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use super::{DataFrame, Session};
-use crate::compile::describe;
+use crate::compile::{explain, Settings};
 use crate::connectors::registry::{OUTPUT_MODE, TRIGGER};
 use crate::error::{Error, Result};
 use crate::plan::sql::{parse_script, plan_query, Catalog, Statement};
@@ -189,12 +189,16 @@ impl Session {
             let plan = query.writer.plan().clone();
             let title = query.title.clone();
             let spec = query.prepare()?;
+            let settings = Settings {
+                output_mode: spec.mode,
+                broadcast_threshold: spec.broadcast_threshold,
+            };
             out.push_str(&format!(
-                "== {} ==\noutput mode: {}, trigger: {}\n\n== Logical plan ==\n{plan}\n== Dataflow (every worker) ==\n{}\n",
+                "== {} ==\noutput mode: {}, trigger: {}\n\n{}\n",
                 title,
                 spec.mode,
                 spec.trigger,
-                describe(&plan, spec.broadcast_threshold)
+                explain(&plan, settings)
             ));
         }
         Ok(out)
@@ -246,3 +250,6 @@ fn finish_writer(
         None => writer,
     }
 }
+
+#[cfg(test)]
+mod tests;
