@@ -712,7 +712,7 @@ fn batch_times_are_one_interval_apart() {
     let times: Vec<u64> = seen.iter().map(|(t, _)| *t).collect();
     assert_eq!(times.len(), 6);
     assert!(
-        times[0] % 5 == 0,
+        times[0].is_multiple_of(5),
         "batch times are multiples of the interval: {times:?}"
     );
     assert!(times.windows(2).all(|w| w[1] - w[0] == 5), "{times:?}");

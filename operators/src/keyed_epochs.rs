@@ -164,7 +164,7 @@ where
                         }
                         let epoch = next;
                         let changes = group_by_key(pending.remove(&epoch).unwrap_or_default());
-                        let visit = (epoch + 1) % every == 0;
+                        let visit = (epoch + 1).is_multiple_of(every);
                         match schedule.input {
                             EpochInput::Changes => {
                                 // Folded into the next visited epoch when this one is skipped.

@@ -102,7 +102,7 @@ impl<T: Data> Emitter for OutputEmitter<T> {
                 }
             }
         }
-        if (epoch + 1) % self.slide != 0 {
+        if !(epoch + 1).is_multiple_of(self.slide) {
             return Ok(());
         }
         let elements: Vec<T> = self

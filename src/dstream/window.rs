@@ -25,7 +25,7 @@ impl<T: Data> DStream<T> {
         let batch_ms = self.ctx.batch_ms();
         let ms = duration.as_millis() as u64;
         let slide_ms = self.slide * batch_ms;
-        if ms == 0 || ms % slide_ms != 0 {
+        if ms == 0 || !ms.is_multiple_of(slide_ms) {
             let of = if self.slide == 1 {
                 format!("the batch interval ({batch_ms} ms)")
             } else {
