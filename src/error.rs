@@ -43,6 +43,9 @@ pub enum Error {
     /// A sink failed while the query ran.
     #[error("[SINK_FAILED] {0}")]
     Sink(SinkError),
+    /// A checkpoint that cannot be used: another query's, corrupt, in use, or unreadable.
+    #[error("[{code}] {0}", code = .0.code())]
+    Checkpoint(CheckpointError),
     /// The dataflow runtime failed (a worker panicked, the cluster could not start, ...).
     #[error("[RUNTIME_FAILED] {0}")]
     Runtime(String),
@@ -82,6 +85,7 @@ impl Error {
             Error::UnknownFormat { .. } => "UNKNOWN_FORMAT",
             Error::Source(_) => "SOURCE_FAILED",
             Error::Sink(_) => "SINK_FAILED",
+            Error::Checkpoint(e) => e.code(),
             Error::Runtime(_) => "RUNTIME_FAILED",
             Error::Syntax(_) => "PARSE_SYNTAX_ERROR",
             Error::UnknownRelation(_) => "TABLE_OR_VIEW_NOT_FOUND",
@@ -108,7 +112,10 @@ impl Error {
     pub fn is_user_error(&self) -> bool {
         match self {
             Error::Located { error, .. } => error.is_user_error(),
-            _ => !matches!(self, Error::Source(_) | Error::Sink(_) | Error::Runtime(_)),
+            _ => !matches!(
+                self,
+                Error::Source(_) | Error::Sink(_) | Error::Checkpoint(_) | Error::Runtime(_)
+            ),
         }
     }
 }
@@ -183,3 +190,85 @@ impl From<SinkError> for Error {
 
 /// Shorthand for results of this crate.
 pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// Why a checkpoint directory cannot be used. Each refusal has its own stable code, and names
+/// the directory and what to do.
+#[derive(Clone, Debug, thiserror::Error)]
+pub enum CheckpointError {
+    /// The checkpoint was written by a different query (its plan fingerprint differs).
+    #[error(
+        "the checkpoint at {path} belongs to a different query (plan fingerprint {found}, this \
+         query's is {expected}); give this query its own checkpointLocation, or delete the \
+         directory to start over"
+    )]
+    Foreign {
+        /// The checkpoint directory.
+        path: String,
+        /// The fingerprint recorded in its metadata.
+        found: String,
+        /// This query's fingerprint.
+        expected: String,
+    },
+    /// The checkpoint's layout version is one this build does not know.
+    #[error("the checkpoint at {path} has layout version {found}; this build reads version {supported}")]
+    UnknownVersion {
+        /// The checkpoint directory.
+        path: String,
+        /// The version recorded.
+        found: String,
+        /// The version this build writes and reads.
+        supported: u32,
+    },
+    /// A checkpoint file that does not parse (truncated or damaged).
+    #[error("checkpoint file {path} is corrupt: {reason}")]
+    Corrupt {
+        /// The file.
+        path: String,
+        /// What is wrong with it.
+        reason: String,
+    },
+    /// Another live query holds the checkpoint.
+    #[error(
+        "the checkpoint at {path} is in use by another running query; stop it first, or give \
+         this query its own checkpointLocation"
+    )]
+    Locked {
+        /// The checkpoint directory.
+        path: String,
+    },
+    /// Reading or writing the checkpoint failed.
+    #[error("checkpoint {path}: {reason}")]
+    Io {
+        /// The file or directory.
+        path: String,
+        /// The I/O error.
+        reason: String,
+    },
+}
+
+impl CheckpointError {
+    /// The stable code of this refusal, e.g. `CHECKPOINT_FOREIGN`.
+    pub fn code(&self) -> &'static str {
+        match self {
+            CheckpointError::Foreign { .. } => "CHECKPOINT_FOREIGN",
+            CheckpointError::UnknownVersion { .. } => "CHECKPOINT_VERSION",
+            CheckpointError::Corrupt { .. } => "CHECKPOINT_CORRUPT",
+            CheckpointError::Locked { .. } => "CHECKPOINT_LOCKED",
+            CheckpointError::Io { .. } => "CHECKPOINT_IO",
+        }
+    }
+
+    /// An I/O failure on `path`.
+    pub fn io(path: &std::path::Path, error: std::io::Error) -> Self {
+        CheckpointError::Io {
+            path: path.display().to_string(),
+            reason: error.to_string(),
+        }
+    }
+}
+
+impl From<CheckpointError> for Error {
+    fn from(e: CheckpointError) -> Self {
+        Error::Checkpoint(e)
+    }
+}

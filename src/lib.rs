@@ -22,8 +22,10 @@
 //! ```
 #![warn(missing_docs)]
 
+pub(crate) mod checkpoint;
 pub(crate) mod compile;
 pub mod connectors;
+mod crash;
 pub mod data;
 pub mod demo;
 pub mod dstream;

@@ -50,6 +50,10 @@ struct ScriptArgs {
     /// `spark.sql.autoBroadcastJoinThreshold=-1`.
     #[arg(long = "conf", value_name = "KEY=VALUE")]
     conf: Vec<String>,
+    /// The checkpoint root: each query keeps its checkpoint in DIR/<its sink's name> and, when
+    /// run again, resumes where it stopped (`spark.sql.streaming.checkpointLocation`).
+    #[arg(long, value_name = "DIR")]
+    checkpoint: Option<std::path::PathBuf>,
 }
 
 impl ScriptArgs {
@@ -79,6 +83,9 @@ impl ScriptArgs {
                 anyhow::bail!("--conf `{setting}`: use KEY=VALUE");
             };
             builder = builder.config(key.trim(), value.trim());
+        }
+        if let Some(root) = &self.checkpoint {
+            builder = builder.config(tidewater::session::conf::CHECKPOINT_LOCATION, root.display());
         }
         Ok(builder.get_or_create()?)
     }

@@ -95,6 +95,21 @@ pub trait Source: Send + Sync + fmt::Debug {
         None
     }
 
+    /// Whether a restarted query must show the reader every record that earlier epochs took
+    /// (the file source skips the files it has seen), not only how many
+    /// (see [`SourceReader::resume`]).
+    fn resumes_from_records(&self) -> bool {
+        false
+    }
+
+    /// Called on the leader once the epoch that took `records` (the rows or work items this
+    /// source's reader handed over) has been written by the sink, and committed when the query
+    /// has a checkpoint: the file source's `cleanSource` deletes or archives its files here.
+    fn committed(&self, records: &[Row]) -> Result<(), SourceError> {
+        let _ = records;
+        Ok(())
+    }
+
     /// A static table's size on disk, if known: what decides whether a join broadcasts it
     /// (Spark's file-size estimate for `spark.sql.autoBroadcastJoinThreshold`).
     fn size_in_bytes(&self) -> Option<u64> {
@@ -194,6 +209,15 @@ pub trait SourceReader {
     /// Look for new data at the next poll even if the reader would otherwise wait (for
     /// `process_all_available`).
     fn discover_now(&mut self) {}
+
+    /// Resumes a restarted query after what earlier runs took: the first `consumed` records
+    /// (rows, or work items) went to epochs already committed or about to be replayed, so the
+    /// reader hands over what comes after them. `records` lists those records when the source
+    /// [resumes from records](Source::resumes_from_records), and is empty otherwise. A source
+    /// that cannot replay (a socket) has nothing to skip.
+    fn resume(&mut self, consumed: u64, records: &[Row]) {
+        let _ = (consumed, records);
+    }
 }
 
 /// One epoch's output, as the output mode shapes it.

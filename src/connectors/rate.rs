@@ -97,6 +97,12 @@ impl SourceReader for RateReader {
         })
     }
 
+    fn resume(&mut self, consumed: u64, _records: &[Row]) {
+        // Row `v`'s time counts from the first run's start, as in Spark's rate source, whose
+        // offsets are values.
+        self.next = consumed;
+    }
+
     fn end_at_available_now(&mut self) {
         // Spark's rate source does not support available-now; end with what is due now.
         let due = self.due();

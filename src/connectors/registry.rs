@@ -133,6 +133,15 @@ const MAX_FILES_PER_TRIGGER: OptionSpec = OptionSpec::unset(
     "maxFilesPerTrigger",
     "the most new files one epoch takes (default: all of them; ignored by static tables)",
 );
+const CLEAN_SOURCE: OptionSpec = OptionSpec::with_default(
+    "cleanSource",
+    "off",
+    "what happens to a file once the epoch that read it is committed: off, delete, or archive (to sourceArchiveDir)",
+);
+const SOURCE_ARCHIVE_DIR: OptionSpec = OptionSpec::unset(
+    "sourceArchiveDir",
+    "with cleanSource archive: where files move, under their own absolute path",
+);
 const MODE: OptionSpec = OptionSpec::with_default(
     "mode",
     "PERMISSIVE",
@@ -186,7 +195,12 @@ pub static SOURCE_FORMATS: &[SourceFormat] = &[
     },
     SourceFormat {
         name: "text",
-        options: &[PATH_SOURCE, MAX_FILES_PER_TRIGGER],
+        options: &[
+            PATH_SOURCE,
+            MAX_FILES_PER_TRIGGER,
+            CLEAN_SOURCE,
+            SOURCE_ARCHIVE_DIR,
+        ],
         table: true,
         new: text_source,
     },
@@ -209,13 +223,21 @@ pub static SOURCE_FORMATS: &[SourceFormat] = &[
             ),
             MODE,
             MAX_FILES_PER_TRIGGER,
+            CLEAN_SOURCE,
+            SOURCE_ARCHIVE_DIR,
         ],
         table: true,
         new: csv_source,
     },
     SourceFormat {
         name: "json",
-        options: &[PATH_SOURCE, MODE, MAX_FILES_PER_TRIGGER],
+        options: &[
+            PATH_SOURCE,
+            MODE,
+            MAX_FILES_PER_TRIGGER,
+            CLEAN_SOURCE,
+            SOURCE_ARCHIVE_DIR,
+        ],
         table: true,
         new: json_source,
     },
@@ -224,7 +246,7 @@ pub static SOURCE_FORMATS: &[SourceFormat] = &[
 /// `checkpointLocation`, taken by every sink.
 pub const CHECKPOINT_LOCATION: OptionSpec = OptionSpec::unset(
     "checkpointLocation",
-    "the query's checkpoint directory; accepted, but not yet used: checkpoints are not implemented yet",
+    "the query's checkpoint directory: offsets before each epoch, commits after, so that a restart resumes where the query stopped",
 );
 
 /// `maxRowsPerTrigger`, taken by every sink (the writer reads it).

@@ -22,8 +22,10 @@ use super::sources::{EpochOffsets, ReadCounts, Sources};
 use super::spec::QuerySpec;
 use super::trigger::Trigger;
 use super::workers::Lead;
+use crate::checkpoint::{Checkpoint, CommitEntry, EpochMetadata, OffsetEntry};
 use crate::compile::Inputs;
 use crate::connectors::{Batch, Sink, SinkError, SourceError, SourceEvent, Wake};
+use crate::crash::crash_point;
 use crate::data::{Row, Schema};
 use crate::error::Error;
 
@@ -68,6 +70,9 @@ pub(super) struct QueryRun {
     stage: Stage,
     /// Event time, when the plan has a watermark.
     event_time: Option<EventTime>,
+    /// Where offsets are logged before each epoch and commits after, when the query has a
+    /// checkpoint.
+    checkpoint: Option<Checkpoint>,
 }
 
 impl QueryRun {
@@ -79,6 +84,7 @@ impl QueryRun {
         let event_time = spec.plan.watermark_delay().map(EventTime::new);
         let final_window_column = event_time.as_ref().and_then(|_| spec.plan.final_window_column());
         let (sources, failure) = Sources::open(&spec, wake);
+        let checkpoint = spec.checkpoint.lock().unwrap_or_else(|p| p.into_inner()).take();
         let mut run = QueryRun {
             schema: spec.plan.schema().clone(),
             sources,
@@ -97,9 +103,13 @@ impl QueryRun {
             last_trigger: None,
             stage: Stage::Running,
             event_time,
+            checkpoint,
             spec,
         };
         if let Some(e) = failure {
+            run.fail(e.into());
+        }
+        if let Err(e) = run.recover() {
             run.fail(e.into());
         }
         if run.sink.is_none() {
@@ -111,6 +121,31 @@ impl QueryRun {
                 .set_status("Waiting for data to arrive", false, false);
         }
         run
+    }
+
+    /// Resumes from the checkpoint, if there is one: the epochs it committed are done, and the
+    /// one it started but did not commit runs again with the same records.
+    fn recover(&mut self) -> Result<(), crate::error::CheckpointError> {
+        let Some(checkpoint) = self.checkpoint.as_ref() else {
+            return Ok(());
+        };
+        let recovery = checkpoint.recovery()?;
+        self.sources.resume(checkpoint, &recovery)?;
+        self.next_epoch = recovery.next_epoch;
+        if recovery.next_epoch > 0 || recovery.replay.is_some() {
+            info!(
+                "query {} resumes from {} at epoch {}{}",
+                self.spec.shared.id,
+                checkpoint.root().display(),
+                recovery.next_epoch,
+                if recovery.replay.is_some() {
+                    " (run again with the records it took before the stop)"
+                } else {
+                    ""
+                }
+            );
+        }
+        Ok(())
     }
 
     fn fail(&mut self, error: Error) {
@@ -218,11 +253,33 @@ impl QueryRun {
 
     /// Feeds the waiting rows as epoch `next_epoch` and closes that epoch.
     fn start_epoch(&mut self, now: Instant, latest_offset_ms: u64) {
+        if self.inputs.is_none() {
+            return;
+        }
+        let epoch = self.next_epoch;
+        let input = self.sources.take();
+        if let Some(checkpoint) = self.checkpoint.as_ref() {
+            // The offsets are durable before the epoch can produce anything.
+            let watermark = self.watermark();
+            let entry = OffsetEntry {
+                metadata: EpochMetadata {
+                    batch_watermark_ms: watermark.map_or(0, |w| w.div_euclid(1000)),
+                    batch_watermark_micros: watermark,
+                    batch_timestamp_ms: chrono::Utc::now().timestamp_millis(),
+                    conf: Default::default(),
+                },
+                sources: Vec::new(),
+            };
+            if let Err(e) = self.sources.log(&input, epoch, checkpoint, entry) {
+                self.fail(e.into());
+                return;
+            }
+            crash_point("after-offsets", epoch);
+        }
         let Some(inputs) = self.inputs.as_mut() else {
             return;
         };
-        let epoch = self.next_epoch;
-        let offsets = self.sources.feed(inputs, self.spec.local_workers);
+        let offsets = self.sources.feed(input, inputs, self.spec.local_workers);
         for input in inputs.values_mut() {
             input.advance_to(epoch + 1);
             input.flush();
@@ -264,6 +321,10 @@ impl QueryRun {
         self.next_epoch = flight.epoch + 1;
         if let Err(e) = self.write(flight.epoch, &rows) {
             self.fail(e.into());
+            return;
+        }
+        if let Err(e) = self.commit(flight.epoch, &flight.offsets) {
+            self.fail(e);
             return;
         }
         let event_time = self
@@ -316,6 +377,22 @@ impl QueryRun {
                 reason: format!("panicked: {}", panic_message(panic.as_ref())),
             })
         })
+    }
+
+    /// After the sink has taken `epoch`: records the commit in the checkpoint, then lets the
+    /// sources clean up what the epoch read (`cleanSource`), which a restart no longer needs.
+    fn commit(&mut self, epoch: u64, offsets: &EpochOffsets) -> Result<(), Error> {
+        if let Some(checkpoint) = self.checkpoint.as_ref() {
+            crash_point("before-commit", epoch);
+            let next_watermark = self.watermark();
+            let entry = CommitEntry {
+                next_batch_watermark_ms: next_watermark.map_or(0, |w| w.div_euclid(1000)),
+            };
+            checkpoint.commit(epoch, &entry)?;
+            crash_point("after-commit", epoch);
+        }
+        self.sources.committed(offsets)?;
+        Ok(())
     }
 
     /// Takes the epoch's source events: what each source read, or the failure that must stop

@@ -47,8 +47,14 @@ pub(crate) struct Shared {
 
 impl Shared {
     pub(crate) fn new(name: Option<String>) -> Arc<Self> {
+        Self::with_id(Uuid::new_v4(), name)
+    }
+
+    /// The shared state of a query whose id is given: a checkpointed query keeps its id across
+    /// restarts, as in Spark.
+    pub(crate) fn with_id(id: Uuid, name: Option<String>) -> Arc<Self> {
         Arc::new(Shared {
-            id: Uuid::new_v4(),
+            id,
             run_id: Uuid::new_v4(),
             name,
             state: Mutex::new(State {

@@ -2,18 +2,24 @@
 //! blocking, and feeding what they handed over into an epoch.
 
 use std::collections::BTreeMap;
+use std::ops::Range;
+use std::sync::Arc;
 use std::time::Instant;
 
 use super::progress::{rate, EpochTimes, SourceProgress};
 use super::spec::QuerySpec;
 use super::trigger::Trigger;
+use crate::checkpoint::{Checkpoint, OffsetEntry, Recovery};
 use crate::compile::{deal_shares, Delivery, Inputs};
-use crate::connectors::{ReadStatus, SourceError, SourceReader, Wake};
+use crate::connectors::{ReadStatus, Source, SourceError, SourceReader, Wake};
+use crate::data::Row;
+use crate::error::CheckpointError;
 use crate::plan::SourceId;
 
 /// One source as the leader sees it.
 struct SourceRun {
     id: SourceId,
+    source: Arc<dyn Source>,
     description: String,
     reader: Option<Box<dyn SourceReader>>,
     exhausted: bool,
@@ -25,6 +31,35 @@ struct SourceRun {
     limit: usize,
     /// Records are work items (files) read inside the dataflow: rows are counted there.
     partitioned: bool,
+    /// What the next epoch must take instead of what is waiting: the records a stopped run
+    /// logged for the epoch it did not commit.
+    replay: Option<Taken>,
+}
+
+/// What one epoch takes from one source.
+#[derive(Debug)]
+pub(super) enum Taken {
+    /// Rows (or work items) the reader handed over.
+    Rows(Vec<Row>),
+    /// Rows held in memory, by offset.
+    Range(Range<u64>),
+}
+
+impl Taken {
+    fn len(&self) -> u64 {
+        match self {
+            Taken::Rows(rows) => rows.len() as u64,
+            Taken::Range(range) => range.end - range.start,
+        }
+    }
+}
+
+/// What one epoch takes from every source, before it is fed.
+pub(super) struct EpochInput {
+    /// Each source's part, in source order.
+    taken: Vec<Taken>,
+    /// Each source's offset before the epoch.
+    start: Vec<u64>,
 }
 
 /// The records a source's reader has handed over and no epoch has taken yet.
@@ -56,12 +91,16 @@ impl Waiting {
     }
 }
 
-/// Where each source stood when an epoch was fed: what its progress report needs.
+/// Where each source stood when an epoch was fed: what its progress report needs, and the
+/// work items to hand back once the epoch is committed.
 pub(super) struct EpochOffsets {
     /// Records (rows, or work items) the epoch took from each source.
     records: Vec<u64>,
     /// Each source's offset before the epoch.
     start: Vec<u64>,
+    /// The work items of partitioned sources (file names: small), for
+    /// [`Source::committed`].
+    items: Vec<Vec<Row>>,
 }
 
 /// What reading inside the dataflow reported for one source in one epoch.
@@ -111,6 +150,7 @@ impl Sources {
             };
             runs.push(SourceRun {
                 id,
+                source: source.clone(),
                 description: source.description(),
                 exhausted: reader.is_none(),
                 reader,
@@ -118,6 +158,7 @@ impl Sources {
                 consumed: 0,
                 limit,
                 partitioned: matches!(delivery, Delivery::Partitioned(_)),
+                replay: None,
             });
         }
         (Sources { runs }, failure)
@@ -173,9 +214,11 @@ impl Sources {
             .min()
     }
 
-    /// True if some source has records for an epoch.
+    /// True if some source has records for an epoch (or one is due to be replayed).
     pub(super) fn any_waiting(&self) -> bool {
-        self.runs.iter().any(|s| !s.waiting.is_empty())
+        self.runs
+            .iter()
+            .any(|s| !s.waiting.is_empty() || s.replay.is_some())
     }
 
     /// True once every source has handed over all it will ever have.
@@ -183,34 +226,170 @@ impl Sources {
         self.runs.iter().all(|s| s.exhausted)
     }
 
-    /// Hands each source's waiting records (up to its limit) to the dataflow's inputs at the
-    /// inputs' current epoch. Rows held in memory are dealt out in shares, one per local worker,
-    /// which each worker copies in itself.
-    pub(super) fn feed(&mut self, inputs: &mut Inputs, local_workers: usize) -> EpochOffsets {
-        let mut offsets = EpochOffsets {
-            records: Vec::with_capacity(self.runs.len()),
+    /// Takes each source's part of the next epoch: what a stopped run logged for it, when it
+    /// is replayed, or else the waiting records up to the source's limit.
+    pub(super) fn take(&mut self) -> EpochInput {
+        let mut input = EpochInput {
+            taken: Vec::with_capacity(self.runs.len()),
             start: Vec::with_capacity(self.runs.len()),
         };
         for source in self.runs.iter_mut() {
-            offsets.start.push(source.consumed);
-            let Some(input) = inputs.get_mut(&source.id) else {
-                offsets.records.push(0);
+            input.start.push(source.consumed);
+            let taken = match source.replay.take() {
+                Some(replay) => replay,
+                None => {
+                    let take = source.waiting.len().min(source.limit);
+                    match &mut source.waiting {
+                        Waiting::Claimed(claimed) => {
+                            *claimed -= take;
+                            Taken::Range(source.consumed..source.consumed + take as u64)
+                        }
+                        Waiting::Rows(rows) => Taken::Rows(rows.drain(..take).collect()),
+                    }
+                }
+            };
+            source.consumed += taken.len();
+            input.taken.push(taken);
+        }
+        input
+    }
+
+    /// Logs what `epoch` takes into the checkpoint, before it runs: the records of sources
+    /// that cannot replay them (files, socket lines, rate rows) under `sources/<i>/<epoch>`,
+    /// then each source's offset range in `offsets/<epoch>`.
+    pub(super) fn log(
+        &self,
+        input: &EpochInput,
+        epoch: u64,
+        checkpoint: &Checkpoint,
+        mut entry: OffsetEntry,
+    ) -> Result<(), CheckpointError> {
+        for (i, (source, taken)) in self.runs.iter().zip(&input.taken).enumerate() {
+            if source.source.is_static() {
+                // A static table is read whole by every run; it has no offsets.
+                entry.sources.push(None);
+                continue;
+            }
+            if let Taken::Rows(rows) = taken {
+                checkpoint.write_records(i, epoch, rows)?;
+            }
+            let start = input.start[i];
+            entry.sources.push(Some(serde_json::json!({
+                "start": start,
+                "end": start + taken.len(),
+            })));
+        }
+        checkpoint.write_offsets(epoch, &entry)
+    }
+
+    /// Hands an epoch's records to the dataflow's inputs at the inputs' current epoch. Rows
+    /// held in memory are dealt out in shares, one per local worker, which each worker copies
+    /// in itself.
+    pub(super) fn feed(&self, input: EpochInput, inputs: &mut Inputs, local_workers: usize) -> EpochOffsets {
+        let mut offsets = EpochOffsets {
+            records: Vec::with_capacity(self.runs.len()),
+            start: input.start,
+            items: Vec::new(),
+        };
+        for (source, taken) in self.runs.iter().zip(input.taken) {
+            offsets.records.push(taken.len());
+            let Some(session) = inputs.get_mut(&source.id) else {
                 continue;
             };
-            let take = source.waiting.len().min(source.limit);
-            let n = take as u64;
-            match &mut source.waiting {
-                Waiting::Claimed(claimed) => {
-                    *claimed -= take;
-                    let range = source.consumed..source.consumed + n;
-                    deal_shares(range, local_workers, |share| input.insert(share));
+            match taken {
+                Taken::Range(range) => deal_shares(range, local_workers, |share| session.insert(share)),
+                Taken::Rows(rows) => {
+                    if source.partitioned {
+                        offsets.items.resize_with(self.runs.len(), Vec::new);
+                        let index = offsets.records.len() - 1;
+                        offsets.items[index] = rows.clone();
+                    }
+                    rows.into_iter().for_each(|row| session.insert(row))
                 }
-                Waiting::Rows(rows) => rows.drain(..take).for_each(|row| input.insert(row)),
             }
-            source.consumed += n;
-            offsets.records.push(n);
         }
         offsets
+    }
+
+    /// Tells each partitioned source that the epoch that took its work items is written
+    /// (and committed), so that it may let them go (`cleanSource`).
+    pub(super) fn committed(&self, offsets: &EpochOffsets) -> Result<(), SourceError> {
+        for (source, items) in self.runs.iter().zip(&offsets.items) {
+            if !items.is_empty() {
+                source.source.committed(items)?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Resumes a restarted query from its checkpoint: each reader skips what earlier runs
+    /// took, the epoch that was not committed is set to be replayed with the records it took,
+    /// and the offsets continue where they stopped.
+    pub(super) fn resume(
+        &mut self,
+        checkpoint: &Checkpoint,
+        recovery: &Recovery,
+    ) -> Result<(), CheckpointError> {
+        let Some(last) = recovery.replay.as_ref().or(recovery.last_committed.as_ref()) else {
+            return Ok(());
+        };
+        let last_epoch = if recovery.replay.is_some() {
+            recovery.next_epoch
+        } else {
+            recovery.next_epoch.saturating_sub(1)
+        };
+        for (i, source) in self.runs.iter_mut().enumerate() {
+            if source.source.is_static() {
+                continue;
+            }
+            let range = |entry: &OffsetEntry| -> Option<Range<u64>> {
+                let offsets = entry.sources.get(i)?.as_ref()?;
+                let start = offsets.get("start")?.as_u64()?;
+                let end = offsets.get("end")?.as_u64()?;
+                Some(start..end)
+            };
+            let Some(last_range) = range(last) else {
+                return Err(CheckpointError::Corrupt {
+                    path: checkpoint.root().join("offsets").display().to_string(),
+                    reason: format!("no offsets for source {i} ({})", source.description),
+                });
+            };
+            let records = if source.source.resumes_from_records() {
+                let log = checkpoint.source_log(i);
+                let mut records = Vec::new();
+                for epoch in log.epochs()?.into_iter().filter(|e| *e <= last_epoch) {
+                    records.extend(checkpoint.read_records(i, epoch)?);
+                }
+                records
+            } else {
+                Vec::new()
+            };
+            if let Some(reader) = source.reader.as_mut() {
+                reader.resume(last_range.end, &records);
+            }
+            // A stop between a commit and the clean-up after it leaves the last committed
+            // epoch's files behind: clean them up now (`cleanSource`).
+            if source.partitioned && recovery.last_committed.is_some() {
+                let committed_epoch = recovery.next_epoch - 1;
+                if let Err(e) = source
+                    .source
+                    .committed(&checkpoint.read_records(i, committed_epoch)?)
+                {
+                    tracing::warn!("{}: {e}", source.description);
+                }
+            }
+            match &recovery.replay {
+                Some(_) => {
+                    source.consumed = last_range.start;
+                    source.replay = Some(match source.waiting {
+                        Waiting::Claimed(_) => Taken::Range(last_range),
+                        Waiting::Rows(_) => Taken::Rows(checkpoint.read_records(i, last_epoch)?),
+                    });
+                }
+                None => source.consumed = last_range.end,
+            }
+        }
+        Ok(())
     }
 
     /// Each source's part of an epoch's progress report, and the epoch's input rows in all.

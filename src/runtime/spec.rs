@@ -4,6 +4,7 @@ use std::sync::{Arc, Mutex};
 
 use super::query::Shared;
 use super::trigger::Trigger;
+use crate::checkpoint::Checkpoint;
 use crate::connectors::Sink;
 use crate::plan::{LogicalPlan, OutputMode};
 
@@ -22,6 +23,9 @@ pub(crate) struct QuerySpec {
     /// The largest static table (bytes on disk) a join under an aggregation broadcasts to every
     /// worker; `None`: never (see [`crate::session::conf::AUTO_BROADCAST_JOIN_THRESHOLD`]).
     pub(crate) broadcast_threshold: Option<u64>,
+    /// The query's checkpoint, opened (and locked) by `start()` in the leader process; the
+    /// leader worker takes it.
+    pub(crate) checkpoint: Mutex<Option<Checkpoint>>,
     /// Worker threads in each process: those of the leader's process read the shares of
     /// sources held in its memory.
     pub(crate) local_workers: usize,

@@ -6,6 +6,14 @@ use crate::error::{Error, Result};
 /// that a join under an aggregation broadcasts to every worker; `-1` never broadcasts.
 pub const AUTO_BROADCAST_JOIN_THRESHOLD: &str = "spark.sql.autoBroadcastJoinThreshold";
 
+/// Spark's `spark.sql.streaming.checkpointLocation`: the root under which each named query
+/// keeps its checkpoint, in `<root>/<query name>` (`tidewater run --checkpoint DIR` sets it).
+pub const CHECKPOINT_LOCATION: &str = "spark.sql.streaming.checkpointLocation";
+
+/// Spark's `spark.sql.streaming.minBatchesToRetain`: how many epochs of offsets and commits a
+/// checkpoint keeps (default 100).
+pub const MIN_BATCHES_TO_RETAIN: &str = "spark.sql.streaming.minBatchesToRetain";
+
 /// Spark's default for [`AUTO_BROADCAST_JOIN_THRESHOLD`]: 10 MiB.
 const DEFAULT_BROADCAST_THRESHOLD: u64 = 10 << 20;
 

@@ -1,11 +1,15 @@
 //! [`DataStreamWriter`]: `write_stream().output_mode(..).format(..).start()`.
 
 use std::io::Write;
+use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
-use super::DataFrame;
+use tracing::warn;
+
+use super::{conf, DataFrame};
+use crate::checkpoint::{fingerprint, Checkpoint, DEFAULT_MIN_BATCHES_TO_RETAIN};
 use crate::connectors::foreach_batch::BatchFn;
-use crate::connectors::registry::{sink_format, SinkContext, MAX_ROWS_PER_TRIGGER};
+use crate::connectors::registry::{sink_format, SinkContext, CHECKPOINT_LOCATION, MAX_ROWS_PER_TRIGGER};
 use crate::connectors::{Batch, Options, Sink};
 use crate::error::{Error, Result};
 use crate::plan::{validate_output_mode, OutputMode};
@@ -102,17 +106,79 @@ impl DataStreamWriter {
         })
     }
 
+    /// Where the query's checkpoint goes: the `checkpointLocation` option, or else
+    /// `<spark.sql.streaming.checkpointLocation>/<query name>`.
+    fn checkpoint_location(&self) -> Option<PathBuf> {
+        if let Some(location) = self.options.get(CHECKPOINT_LOCATION.name) {
+            return Some(PathBuf::from(location));
+        }
+        let root = self.df.session().conf(conf::CHECKPOINT_LOCATION)?;
+        match &self.query_name {
+            Some(name) => Some(Path::new(root).join(name)),
+            None => {
+                warn!(
+                    "`{}` is set but the query has no name, so it has no checkpoint of its own \
+                     to resume from; give it one with query_name(..)",
+                    conf::CHECKPOINT_LOCATION
+                );
+                None
+            }
+        }
+    }
+
+    /// Opens (creating, and locking) the query's checkpoint, in the process that drives the
+    /// query. A query whose operators keep state is not checkpointed yet: it is told so, and
+    /// runs as without a checkpoint, starting over on restart.
+    fn open_checkpoint(&self) -> Result<Option<Checkpoint>> {
+        let Some(location) = self.checkpoint_location() else {
+            return Ok(None);
+        };
+        let session = self.df.session();
+        if !session.cluster().is_leader_process() {
+            return Ok(None);
+        }
+        let plan = self.df.plan();
+        if plan.has_state() {
+            warn!(
+                "the checkpoint at {} is not used: restoring the state of aggregations and \
+                 upsert tables is not implemented yet, so this query starts over when restarted",
+                location.display()
+            );
+            return Ok(None);
+        }
+        let retain = match session.conf(conf::MIN_BATCHES_TO_RETAIN) {
+            None => DEFAULT_MIN_BATCHES_TO_RETAIN,
+            Some(raw) => raw.trim().parse().map_err(|_| {
+                Error::InvalidOption(format!(
+                    "`{}` = `{raw}`: use a whole number of epochs",
+                    conf::MIN_BATCHES_TO_RETAIN
+                ))
+            })?,
+        };
+        let fingerprint = fingerprint(&format!("{plan}\n{}", self.format));
+        let checkpoint = Checkpoint::open(&location, &fingerprint, retain)?;
+        // A damaged log is refused here, by start(), rather than by the running query.
+        checkpoint.recovery()?;
+        Ok(Some(checkpoint))
+    }
+
     /// Checks the query against its output mode and builds what the workers run.
     pub(crate) fn prepare(mut self) -> Result<QuerySpec> {
         let mode = std::mem::replace(&mut self.output_mode, Ok(OutputMode::Append))?;
         validate_output_mode(self.df.plan(), mode)?;
         let sink = self.sink()?;
+        let checkpoint = self.open_checkpoint()?;
+        let shared = match &checkpoint {
+            Some(checkpoint) => Shared::with_id(checkpoint.id(), self.query_name.clone()),
+            None => Shared::new(self.query_name.clone()),
+        };
         Ok(QuerySpec {
             plan: self.df.plan().clone(),
             mode,
             trigger: self.trigger,
             sink: Mutex::new(Some(sink)),
-            shared: Shared::new(self.query_name.clone()),
+            shared,
+            checkpoint: Mutex::new(checkpoint),
             max_rows_per_epoch: self
                 .options
                 .parse_or(MAX_ROWS_PER_TRIGGER.name, DEFAULT_MAX_ROWS_PER_EPOCH)?,

@@ -46,6 +46,11 @@ pub struct NewFiles {
 }
 
 impl NewFiles {
+    /// Counts `file` as seen: it is never handed out (a file an earlier run of the query read).
+    pub fn mark_seen(&mut self, file: PathBuf) {
+        self.seen.insert(file);
+    }
+
     /// The files of `path` not seen yet, in order; they count as seen from now on.
     pub fn take(&mut self, path: &str) -> std::io::Result<Vec<PathBuf>> {
         let mut fresh = list_files(path)?;

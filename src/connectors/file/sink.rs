@@ -119,6 +119,7 @@ impl FileSink {
             fs::rename(&temporary, self.path.join(&name))?;
             files.push(Json::String(name));
         }
+        crate::crash::crash_point("in-sink", batch.id);
         let entry = serde_json::json!({
             "epoch": batch.id,
             "mode": batch.mode.to_string(),

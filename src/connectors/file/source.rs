@@ -2,7 +2,7 @@
 
 use std::collections::VecDeque;
 use std::fs::File;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -24,6 +24,8 @@ pub struct FileSource {
     /// Read once, whole, in the first epoch (a static table).
     once: bool,
     partitions: Arc<FilePartitions>,
+    /// What happens to a file once the epoch that read it is committed.
+    clean: CleanSource,
     /// The files' total size, listed once: every worker building the query asks, and all must
     /// get the same answer (it decides the dataflow's shape, see `size_in_bytes`).
     size: std::sync::OnceLock<Option<u64>>,
@@ -52,7 +54,9 @@ impl FileSource {
             None => None,
             Some(_) => Some(options.parse_or("maxFilesPerTrigger", 1usize)?.max(1)),
         };
+        let clean = CleanSource::from_options(options)?;
         Ok(FileSource {
+            clean: if once { CleanSource::Off } else { clean },
             path,
             max_files_per_trigger: if once { None } else { max_files_per_trigger },
             once,
@@ -124,6 +128,19 @@ impl Source for FileSource {
 
     fn max_per_epoch(&self) -> Option<usize> {
         self.max_files_per_trigger
+    }
+
+    fn resumes_from_records(&self) -> bool {
+        true
+    }
+
+    fn committed(&self, records: &[Row]) -> std::result::Result<(), SourceError> {
+        for record in records {
+            if let Some(Value::Str(file)) = record.first() {
+                self.clean.apply(Path::new(file.as_str()));
+            }
+        }
+        Ok(())
     }
 
     fn is_static(&self) -> bool {
@@ -198,5 +215,75 @@ impl SourceReader for FileLister {
 
     fn discover_now(&mut self) {
         self.force = true;
+    }
+
+    fn resume(&mut self, _consumed: u64, records: &[Row]) {
+        for record in records {
+            if let Some(Value::Str(path)) = record.first() {
+                self.new_files.mark_seen(PathBuf::from(path.as_str()));
+            }
+        }
+    }
+}
+
+/// Spark's `cleanSource`: what happens to a file once the epoch that read it is committed.
+#[derive(Clone, Debug, PartialEq, Eq)]
+enum CleanSource {
+    /// The file stays (the default).
+    Off,
+    /// The file is deleted.
+    Delete,
+    /// The file moves under this directory, at its own absolute path (as in Spark).
+    Archive(PathBuf),
+}
+
+impl CleanSource {
+    fn from_options(options: &Options) -> Result<Self> {
+        let archive_dir = options.get("sourceArchiveDir");
+        match options
+            .get("cleanSource")
+            .map(|v| v.trim().to_ascii_lowercase())
+            .as_deref()
+        {
+            None | Some("off") => Ok(CleanSource::Off),
+            Some("delete") => Ok(CleanSource::Delete),
+            Some("archive") => archive_dir
+                .map(|dir| CleanSource::Archive(PathBuf::from(dir)))
+                .ok_or_else(|| {
+                    Error::InvalidOption(
+                        "cleanSource `archive` needs option `sourceArchiveDir`: where the files go".into(),
+                    )
+                }),
+            Some(other) => Err(Error::InvalidOption(format!(
+                "option `cleanSource` = `{other}` is not valid: use off, delete or archive"
+            ))),
+        }
+    }
+
+    /// Deletes or archives `file`. A failure loses nothing (the file was read and committed),
+    /// so it is logged, not raised, as in Spark.
+    fn apply(&self, file: &Path) {
+        let done = match self {
+            CleanSource::Off => return,
+            CleanSource::Delete => std::fs::remove_file(file),
+            CleanSource::Archive(dir) => {
+                let absolute = std::path::absolute(file).unwrap_or_else(|_| file.to_path_buf());
+                let relative: PathBuf = absolute
+                    .components()
+                    .filter(|c| matches!(c, std::path::Component::Normal(_)))
+                    .collect();
+                let target = dir.join(relative);
+                target
+                    .parent()
+                    .map_or(Ok(()), std::fs::create_dir_all)
+                    .and_then(|_| std::fs::rename(file, &target))
+            }
+        };
+        match done {
+            // Already cleaned up, before a restart.
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+            Err(e) => tracing::warn!("cleanSource could not clean up {}: {e}", file.display()),
+            Ok(()) => {}
+        }
     }
 }

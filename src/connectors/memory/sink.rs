@@ -58,6 +58,19 @@ impl Sink for MemorySink {
 
     fn add_batch(&mut self, batch: &Batch<'_>) -> Result<(), SinkError> {
         let mut state = self.table.inner.lock().unwrap_or_else(|p| p.into_inner());
+        // An epoch run again after a restart replaces what its first attempt wrote (and any
+        // later epoch of that attempt), so the table holds each epoch once.
+        if state.batches.iter().any(|(id, _)| *id >= batch.id) {
+            state.batches.retain(|(id, _)| *id < batch.id);
+            state.rows = match batch.mode {
+                OutputMode::Complete => Vec::new(),
+                _ => state
+                    .batches
+                    .iter()
+                    .flat_map(|(_, rows)| rows.iter().cloned())
+                    .collect(),
+            };
+        }
         if batch.mode == OutputMode::Complete {
             state.rows = batch.rows.to_vec();
         } else {

@@ -195,6 +195,10 @@ impl SourceReader for MemoryReader {
     fn end_at_available_now(&mut self) {
         self.limit = Some(self.stream.lock().len());
     }
+
+    fn resume(&mut self, consumed: u64, _records: &[Row]) {
+        self.position = consumed;
+    }
 }
 
 #[cfg(test)]

@@ -29,6 +29,16 @@ impl LogicalPlan {
         found
     }
 
+    /// True if some operator keeps state across epochs: an aggregation, or an upsert table
+    /// (a stream joined with a static table keeps none: the table is read whole by every run).
+    pub fn has_state(&self) -> bool {
+        let mut found = false;
+        self.visit(&mut |node| {
+            found |= matches!(node, LogicalPlan::Aggregate { .. } | LogicalPlan::Upsert { .. })
+        });
+        found
+    }
+
     /// True if the node's output only ever gains rows (no retractions): sources insert, and
     /// projections and filters preserve that; an aggregation updates its rows. The engine picks
     /// the per-key accumulator for aggregations over append-only inputs.

@@ -1,0 +1,267 @@
+//! Checkpoints and recovery: a query stopped or killed at any point of an epoch resumes where
+//! it stopped, and its output equals an uninterrupted run's, epoch by epoch. The reference is
+//! always a second run of the same query that is never interrupted; the input files are
+//! deleted as their epochs commit (`cleanSource 'delete'`), so a restart that started over
+//! would have nothing to read and could not pass.
+
+mod common;
+
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use common::*;
+use tidewater::prelude::*;
+
+/// A stateless script: upper-cased non-empty lines of text files, one file per epoch, into a
+/// CSV sink.
+const SCRIPT: &str = "
+CREATE STREAM lines USING text OPTIONS (path 'in', maxFilesPerTrigger '1', cleanSource 'delete');
+CREATE SINK out USING csv OPTIONS (path 'out');
+INSERT INTO out SELECT upper(value) AS line FROM lines WHERE value <> '';
+";
+
+/// A directory with the script and its input: `files` text files of a few lines each.
+fn job(files: usize) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().expect("temporary directory");
+    fs::write(dir.path().join("job.sql"), SCRIPT).expect("script");
+    fs::create_dir(dir.path().join("in")).expect("input directory");
+    for f in 0..files {
+        let text: String = (0..3).map(|l| format!("file {f} line {l}\n")).collect();
+        fs::write(dir.path().join("in").join(format!("f{f:02}.txt")), text).expect("input");
+    }
+    dir
+}
+
+/// Runs the script in `dir` until its input is read (available-now), with a checkpoint and
+/// with `crash` (`point:epoch`) as `TIDEWATER_CRASH_AT` when given.
+fn run(dir: &Path, workers: usize, crash: Option<&str>) -> std::process::Output {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_tidewater"));
+    command
+        .args([
+            "run",
+            "job.sql",
+            "--trigger",
+            "availableNow",
+            "--checkpoint",
+            "ck",
+        ])
+        .args(["--workers", &workers.to_string()])
+        .current_dir(dir)
+        .env_remove("TIDEWATER_CRASH_AT");
+    if let Some(crash) = crash {
+        command.env("TIDEWATER_CRASH_AT", crash);
+    }
+    let child = command
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("tidewater starts");
+    finish(child, "tidewater run")
+}
+
+/// The sink's output epoch by epoch, as its log lists them: `(epoch, rows of its part file)`.
+fn sink_epochs(out: &Path) -> Vec<(u64, String)> {
+    let log = out.join("_tidewater");
+    let mut epochs: Vec<u64> = fs::read_dir(&log)
+        .expect("the sink's log")
+        .filter_map(|e| e.ok()?.file_name().to_str()?.parse().ok())
+        .collect();
+    epochs.sort();
+    epochs
+        .into_iter()
+        .map(|epoch| {
+            let entry: serde_json::Value =
+                serde_json::from_str(&fs::read_to_string(log.join(epoch.to_string())).expect("entry"))
+                    .expect("json");
+            let rows = entry["files"]
+                .as_array()
+                .expect("files")
+                .iter()
+                .map(|f| fs::read_to_string(out.join(f.as_str().expect("name"))).expect("part"))
+                .collect();
+            (epoch, rows)
+        })
+        .collect()
+}
+
+fn files_left(dir: &Path) -> Vec<PathBuf> {
+    let mut left: Vec<PathBuf> = fs::read_dir(dir.join("in"))
+        .expect("input directory")
+        .map(|e| e.expect("entry").path())
+        .collect();
+    left.sort();
+    left
+}
+
+/// What an uninterrupted run writes: one epoch per file, its lines upper-cased.
+fn reference(files: usize) -> Vec<(u64, String)> {
+    let dir = job(files);
+    let output = run(dir.path(), 1, None);
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let epochs = sink_epochs(&dir.path().join("out"));
+    // Checked against the input by hand: file f's lines, upper-cased, sorted.
+    let expected: Vec<(u64, String)> = (0..files)
+        .map(|f| {
+            let rows: String = (0..3).map(|l| format!("FILE {f} LINE {l}\n")).collect();
+            (f as u64, rows)
+        })
+        .collect();
+    assert_eq!(epochs, expected);
+    assert!(
+        files_left(dir.path()).is_empty(),
+        "cleanSource deletes committed files"
+    );
+    epochs
+}
+
+#[test]
+fn a_killed_query_resumes_and_writes_each_epoch_exactly_once() {
+    let expected = reference(4);
+    for point in ["after-offsets", "in-sink", "before-commit", "after-commit"] {
+        for epoch in [0, 2] {
+            for workers in [1, 2] {
+                let dir = job(4);
+                let killed = run(dir.path(), workers, Some(&format!("{point}:{epoch}")));
+                assert!(
+                    !killed.status.success(),
+                    "{point}:{epoch} should have killed the run: {}",
+                    String::from_utf8_lossy(&killed.stderr)
+                );
+                let resumed = run(dir.path(), workers, None);
+                assert!(
+                    resumed.status.success(),
+                    "{point}:{epoch}: {}",
+                    String::from_utf8_lossy(&resumed.stderr)
+                );
+                assert_eq!(
+                    sink_epochs(&dir.path().join("out")),
+                    expected,
+                    "killed {point}:{epoch} with {workers} worker(s)"
+                );
+                assert!(files_left(dir.path()).is_empty(), "{point}:{epoch}");
+            }
+        }
+    }
+}
+
+#[test]
+fn a_restart_reads_only_new_files_and_keeps_counting_epochs() {
+    let dir = job(2);
+    assert!(run(dir.path(), 1, None).status.success());
+    fs::write(dir.path().join("in/f09.txt"), "late\n").expect("new file");
+    let again = run(dir.path(), 2, None);
+    assert!(
+        again.status.success(),
+        "{}",
+        String::from_utf8_lossy(&again.stderr)
+    );
+    let epochs = sink_epochs(&dir.path().join("out"));
+    assert_eq!(epochs.len(), 3, "{epochs:?}");
+    assert_eq!(epochs[2], (2, "LATE\n".to_string()));
+    // The checkpoint has Spark's layout.
+    for entry in ["metadata", "offsets/2", "commits/2", "sources/0/2"] {
+        assert!(dir.path().join("ck/out").join(entry).exists(), "{entry}");
+    }
+    let offsets = fs::read_to_string(dir.path().join("ck/out/offsets/2")).expect("offsets");
+    assert!(offsets.starts_with("v1\n"), "{offsets}");
+    assert!(offsets.ends_with("{\"end\":3,\"start\":2}"), "{offsets}");
+}
+
+fn session() -> Session {
+    Session::builder().get_or_create().expect("session")
+}
+
+/// A stateless query on `input`: the rows above 10.
+fn above_ten(spark: &Session, input: &MemoryStream) -> DataStreamWriter {
+    spark
+        .read_stream()
+        .memory(input)
+        .filter(col("n").gt(lit(10)))
+        .expect("plan")
+        .write_stream()
+}
+
+#[test]
+fn a_stopped_query_restarted_on_its_checkpoint_continues_after_what_it_took() {
+    let spark = session();
+    let input = MemoryStream::new(Schema::new(vec![Field::new("n", DataType::Int64)]));
+    let checkpoint = tempfile::tempdir().expect("temporary directory");
+    let location = checkpoint.path().to_str().expect("path").to_string();
+
+    let first = Collected::default();
+    let query = first
+        .attach(above_ten(&spark, &input).option("checkpointLocation", &location))
+        .start()
+        .expect("start");
+    input.add_data(vec![row![5i64], row![15i64]]);
+    query.process_all_available().expect("epoch 0");
+    input.add_data(vec![row![20i64]]);
+    query.process_all_available().expect("epoch 1");
+    query.stop().expect("stop");
+    let id = query.id();
+
+    let second = Collected::default();
+    let restarted = second
+        .attach(above_ten(&spark, &input).option("checkpointLocation", &location))
+        .start()
+        .expect("restart");
+    input.add_data(vec![row![30i64], row![1i64]]);
+    restarted.process_all_available().expect("epoch 2");
+    restarted.stop().expect("stop");
+
+    assert_eq!(
+        first.batches(),
+        vec![(0, vec![row![15i64]]), (1, vec![row![20i64]])]
+    );
+    assert_eq!(second.batches(), vec![(2, vec![row![30i64]])]);
+    assert_eq!(restarted.id(), id, "the query id is kept across restarts");
+}
+
+#[test]
+fn checkpoints_of_other_queries_and_of_live_ones_are_refused() {
+    let spark = session();
+    let input = MemoryStream::new(Schema::new(vec![Field::new("n", DataType::Int64)]));
+    let checkpoint = tempfile::tempdir().expect("temporary directory");
+    let location = checkpoint.path().to_str().expect("path").to_string();
+    let running = above_ten(&spark, &input)
+        .format("noop")
+        .option("checkpointLocation", &location)
+        .start()
+        .expect("start");
+    let second = above_ten(&spark, &input)
+        .format("noop")
+        .option("checkpointLocation", &location)
+        .start()
+        .map(|_| ())
+        .expect_err("a second live query on the same checkpoint");
+    assert_eq!(second.code(), "CHECKPOINT_LOCKED", "{second}");
+    running.stop().expect("stop");
+
+    let other = spark
+        .read_stream()
+        .memory(&input)
+        .filter(col("n").lt(lit(10)))
+        .expect("plan")
+        .write_stream()
+        .format("noop")
+        .option("checkpointLocation", &location)
+        .start()
+        .map(|_| ())
+        .expect_err("another query's checkpoint");
+    assert_eq!(other.code(), "CHECKPOINT_FOREIGN", "{other}");
+
+    fs::create_dir_all(checkpoint.path().join("commits")).expect("commits");
+    fs::write(checkpoint.path().join("commits").join("0"), "v1\n{\"nextBatch").expect("damage");
+    let corrupt = above_ten(&spark, &input)
+        .format("noop")
+        .option("checkpointLocation", &location)
+        .start()
+        .map(|_| ())
+        .expect_err("a damaged commit");
+    assert_eq!(corrupt.code(), "CHECKPOINT_CORRUPT", "{corrupt}");
+}
