@@ -20,7 +20,6 @@
 //! # Ok(())
 //! # }
 //! ```
-#![warn(missing_docs)]
 
 pub(crate) mod compile;
 pub mod connectors;
