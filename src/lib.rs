@@ -20,7 +20,6 @@
 //! # Ok(())
 //! # }
 //! ```
-#![warn(missing_docs)]
 
 pub(crate) mod checkpoint;
 pub(crate) mod compile;

@@ -1,7 +1,7 @@
 //! [`AsOfTable`]: a keyed table that a stream is probed against *as of* each record's time.
 //!
 //! Shared by the operators that look stream records up in a table without keeping the records
-//! ([`lookup_join`](crate::lookup_join) and [`lookup_aggregate_into`](crate::lookup_aggregate_into)).
+//! ([`lookup_join`](crate::lookup_join()) and [`lookup_aggregate_into`](crate::lookup_aggregate_into())).
 //! Both follow one rule, which makes their answers independent of how records and table updates
 //! interleave on the wire: a record at time `t` sees exactly the table updates at times `<= t`.
 //! So table updates are staged by time, an update at `u` is applied once no record before `u` can

@@ -4,8 +4,6 @@
 //! values and accumulators, so it can be tested on integers and reused by any layer above.
 //! Each operator lives in its own module, named after it.
 
-#![deny(missing_docs)]
-
 pub mod aggregate;
 mod as_of_table;
 pub mod epoch_reduce;

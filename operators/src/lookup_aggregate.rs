@@ -1,6 +1,6 @@
 //! `lookup_aggregate_into`: a stream enriched from a small table and aggregated, in one step.
 //!
-//! The plan "stream JOIN table GROUP BY ..." as [`lookup_join`](crate::lookup_join) followed by
+//! The plan "stream JOIN table GROUP BY ..." as [`lookup_join`](crate::lookup_join()) followed by
 //! [`aggregate_append_only_into`](crate::aggregate_append_only_into) moves every stream record
 //! twice: to the worker owning its join key, then, joined, into the aggregation's fold. When the
 //! table is small, Spark broadcasts it and pipelines the probe into the partial aggregation; this
@@ -10,7 +10,7 @@
 //! has loaded) or sent anywhere.
 //!
 //! The table is the table *as of* each record's time, with the rule of
-//! [`lookup_join`](crate::lookup_join): a record at `t` sees exactly the table updates at times
+//! [`lookup_join`](crate::lookup_join()): a record at `t` sees exactly the table updates at times
 //! `<= t`, and later updates do not correct it. Like the aggregation it feeds, it is only correct
 //! for insert-only records.
 

@@ -13,7 +13,7 @@
 //! Both inputs are exchanged by key hash, so each worker holds the table rows of its keys.
 //! A record at time `t` is probed once the table input is complete through `t`, after every
 //! table update at or before `t` has been applied and before any later one is (see
-//! [`AsOfTable`]).
+//! `AsOfTable`).
 
 use std::collections::BTreeMap;
 use std::hash::Hash;

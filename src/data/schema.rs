@@ -20,9 +20,9 @@ pub enum DataType {
     String,
     /// TIMESTAMP
     Timestamp,
-    /// ARRAY<element>
+    /// `ARRAY<element>`
     Array(Box<DataType>),
-    /// STRUCT<name: type, ...>, e.g. the `window` of a windowed aggregation.
+    /// `STRUCT<name: type, ...>`, e.g. the `window` of a windowed aggregation.
     Struct(Vec<Field>),
 }
 

@@ -110,6 +110,8 @@ impl ContextInner {
 /// The entry point of the DStream API, like Spark's `StreamingContext`: every batch interval
 /// is one epoch.
 ///
+/// Spark's `NetworkWordCount`, which runs until the server closes the connection:
+///
 /// ```no_run
 /// use std::time::Duration;
 /// use tidewater::dstream::{StreamingConfig, StreamingContext};
@@ -123,6 +125,34 @@ impl ContextInner {
 /// word_counts.print();
 /// ssc.start()?;
 /// ssc.await_termination()?;
+/// # Ok(())
+/// # }
+/// ```
+///
+/// The same counts on a [`queue_stream`](Self::queue_stream), one batch per entry, which ends
+/// the context after its last; `foreach_rdd` sees every batch, empty ones too, its elements
+/// sorted:
+///
+/// ```
+/// use std::sync::{Arc, Mutex};
+/// use std::time::Duration;
+/// use tidewater::dstream::{StreamingConfig, StreamingContext};
+///
+/// # fn main() -> tidewater::Result<()> {
+/// let ssc = StreamingContext::new(StreamingConfig::new(), Duration::from_millis(5))?;
+/// let lines = ssc.queue_stream([vec!["a b".to_string(), "b".into()], vec![], vec!["a".into()]]);
+/// let words = lines.flat_map(|line: String| line.split(' ').map(String::from).collect::<Vec<_>>());
+/// let word_counts = words.map(|w| (w, 1u64)).reduce_by_key(|a, b| a + b);
+/// let seen = Arc::new(Mutex::new(Vec::new()));
+/// let sink = seen.clone();
+/// word_counts.foreach_rdd(move |rdd, _time| sink.lock().expect("lock").push(rdd.to_vec()));
+/// ssc.start()?;
+/// ssc.await_termination()?;
+/// let pair = |word: &str, n: u64| (word.to_string(), n);
+/// assert_eq!(
+///     *seen.lock().expect("lock"),
+///     [vec![pair("a", 1), pair("b", 2)], vec![], vec![pair("a", 1)]]
+/// );
 /// # Ok(())
 /// # }
 /// ```

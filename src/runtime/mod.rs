@@ -1,12 +1,12 @@
 //! Running queries: timely workers, the epoch loop, triggers, and the query handle.
 //!
-//! [`launch`] starts timely with the cluster configuration; every worker compiles every query's
-//! plan into its own dataflow ([`dataflow`]). Worker 0 (the leader) also drives the queries
-//! ([`epoch_loop`]): it polls their sources ([`sources`]), closes one epoch per trigger
-//! ([`trigger`]), and once the probe shows the epoch complete, hands the epoch's output to the
-//! sink in the shape of its output mode ([`output`]), under the watermark ([`event_time`]),
-//! and reports progress ([`progress`]). The other workers only step their dataflows and park.
-//! The DStream driver runs on the same leader/worker skeleton ([`workers`]).
+//! `launch` starts timely with the cluster configuration; every worker compiles every query's
+//! plan into its own dataflow (`dataflow`). Worker 0 (the leader) also drives the queries
+//! (`epoch_loop`): it polls their sources (`sources`), closes one epoch per trigger
+//! (`trigger`), and once the probe shows the epoch complete, hands the epoch's output to the
+//! sink in the shape of its output mode (`output`), under the watermark (`event_time`),
+//! and reports progress (`progress`). The other workers only step their dataflows and park.
+//! The DStream driver runs on the same leader/worker skeleton (`workers`).
 
 mod capture;
 mod cluster;

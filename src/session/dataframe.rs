@@ -10,7 +10,33 @@ use crate::expr::{col, count, Expr};
 use crate::plan::LogicalPlan;
 
 /// A streaming query under construction, like Spark's `DataFrame`: each call returns a new
-/// DataFrame and checks its columns and types at once.
+/// DataFrame and checks its columns and types at once, so a misspelt column fails where it is
+/// written, not when the query starts.
+///
+/// Nothing runs until [`write_stream`](Self::write_stream)`().start()`. Every batch's rows come
+/// sorted, so a query's output does not depend on how many workers ran it:
+///
+/// ```
+/// # use tidewater::prelude::*;
+/// # fn main() -> tidewater::Result<()> {
+/// # let spark = Session::builder().get_or_create()?;
+/// let input = MemoryStream::new(Schema::new([
+///     Field::new("shop", DataType::String),
+///     Field::new("amount", DataType::Int64),
+/// ]));
+/// let sales = spark.read_stream().memory(&input);
+/// assert_eq!(sales.select([col("price")]).unwrap_err().code(), "UNRESOLVED_COLUMN");
+///
+/// let doubled = sales.filter(col("amount").gt(1))?.with_column("amount", col("amount") * 2)?;
+/// input.add_data([row!["y", 3], row!["x", 1], row!["x", 4]]);
+/// input.end(); // the query ends once it has read every row
+/// let query = doubled.write_stream().format("memory").query_name("doubled").start()?;
+/// query.await_termination()?;
+/// let table = spark.memory_table("doubled").expect("the memory sink registers its table");
+/// assert_eq!(table.rows(), [row!["x", 8], row!["y", 6]]);
+/// # Ok(())
+/// # }
+/// ```
 #[derive(Clone)]
 pub struct DataFrame {
     session: Session,
@@ -72,7 +98,25 @@ impl DataFrame {
         crate::compile::explain(&self.plan, settings)
     }
 
-    /// Computes new columns: `select([explode(split(col("value"), " ")).alias("word")])`.
+    /// Computes new columns, Spark's `select`. A generator such as `explode` turns one row into
+    /// several, which is how a line becomes its words:
+    ///
+    /// ```
+    /// # use tidewater::prelude::*;
+    /// # fn main() -> tidewater::Result<()> {
+    /// # let spark = Session::builder().get_or_create()?;
+    /// let lines = MemoryStream::new(Schema::new([Field::new("value", DataType::String)]));
+    /// let words = spark.read_stream().memory(&lines)
+    ///     .select([explode(split(col("value"), " ")).alias("word")])?;
+    /// lines.add_data([row!["to be"], row!["or not"]]);
+    /// lines.end();
+    /// let query = words.write_stream().format("memory").query_name("words").start()?;
+    /// query.await_termination()?;
+    /// let table = spark.memory_table("words").expect("the memory sink registers its table");
+    /// assert_eq!(table.rows(), [row!["be"], row!["not"], row!["or"], row!["to"]]);
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn select(&self, exprs: impl IntoIterator<Item = Expr>) -> Result<DataFrame> {
         Ok(self.with_plan(LogicalPlan::project(
             self.plan.clone(),
@@ -80,7 +124,27 @@ impl DataFrame {
         )?))
     }
 
-    /// Keeps the rows for which `condition` is true.
+    /// Keeps the rows for which `condition` is true; a row where it is null is dropped, as in
+    /// SQL's `WHERE`.
+    ///
+    /// ```
+    /// # use tidewater::prelude::*;
+    /// # fn main() -> tidewater::Result<()> {
+    /// # let spark = Session::builder().get_or_create()?;
+    /// let input = MemoryStream::new(Schema::new([
+    ///     Field::new("shop", DataType::String),
+    ///     Field::new("amount", DataType::Int64),
+    /// ]));
+    /// let big = spark.read_stream().memory(&input).filter(col("amount").gt_eq(10))?;
+    /// input.add_data([row!["x", 5], row!["y", 10], row!["x", 12], row!["z", Value::Null]]);
+    /// input.end();
+    /// let query = big.write_stream().format("memory").query_name("big").start()?;
+    /// query.await_termination()?;
+    /// let table = spark.memory_table("big").expect("the memory sink registers its table");
+    /// assert_eq!(table.rows(), [row!["x", 12], row!["y", 10]]);
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn filter(&self, condition: Expr) -> Result<DataFrame> {
         Ok(self.with_plan(LogicalPlan::filter(self.plan.clone(), condition)?))
     }
@@ -91,6 +155,37 @@ impl DataFrame {
     /// result drops rows at or below the watermark, and one grouped by
     /// `window(col(event_time), ..)` can run in append mode: each window is written once, when
     /// the watermark passes its end.
+    ///
+    /// Below, the first epoch sees events up to 12 s, so the second runs under the watermark
+    /// 12 - 5 = 7 s; it sees 30 s, and the batch without data that follows runs under 25 s,
+    /// which closes the windows [0, 10) and [10, 20). [30, 40) stays open: no later event moves
+    /// the watermark past 40 s.
+    ///
+    /// ```
+    /// # use tidewater::prelude::*;
+    /// # fn main() -> tidewater::Result<()> {
+    /// # let spark = Session::builder().get_or_create()?;
+    /// let at = |seconds: i64| Value::Timestamp(seconds * 1_000_000); // microseconds
+    /// let input = MemoryStream::new(Schema::new([
+    ///     Field::new("word", DataType::String),
+    ///     Field::new("ts", DataType::Timestamp),
+    /// ]));
+    /// let counts = spark.read_stream().memory(&input).with_watermark("ts", "5 seconds")?
+    ///     .group_by([window(col("ts"), "10 seconds"), col("word")]).count()?;
+    /// let query = counts.write_stream().output_mode("append")
+    ///     .format("memory").query_name("windows").start()?;
+    /// input.add_data([row!["a", at(1)], row!["a", at(4)], row!["b", at(12)]]);
+    /// query.process_all_available()?;
+    /// input.add_data([row!["b", at(30)]]);
+    /// query.process_all_available()?;
+    /// input.end();
+    /// query.await_termination()?;
+    /// let window = |start| Value::Struct(vec![at(start), at(start + 10)].into());
+    /// let table = spark.memory_table("windows").expect("the memory sink registers its table");
+    /// assert_eq!(table.rows(), [row![window(0), "a", 2], row![window(10), "b", 1]]);
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn with_watermark(&self, event_time: &str, delay: &str) -> Result<DataFrame> {
         Ok(self.with_plan(LogicalPlan::watermark(self.plan.clone(), event_time, delay)?))
     }
@@ -120,6 +215,32 @@ impl DataFrame {
 
     /// Groups by the given expressions; aggregate with [`GroupedData::count`] or
     /// [`GroupedData::agg`]. An empty key list aggregates all rows into one.
+    ///
+    /// An aggregation is maintained across epochs: in `update` mode each epoch writes the
+    /// groups it changed, with their new values, and `complete` writes every group each time.
+    ///
+    /// ```
+    /// # use tidewater::prelude::*;
+    /// # fn main() -> tidewater::Result<()> {
+    /// # let spark = Session::builder().get_or_create()?;
+    /// let input = MemoryStream::new(Schema::new([Field::new("word", DataType::String)]));
+    /// let counts = spark.read_stream().memory(&input).group_by([col("word")]).count()?;
+    /// let query = counts.write_stream().output_mode("update")
+    ///     .format("memory").query_name("counts").start()?;
+    /// input.add_data([row!["a"], row!["b"], row!["a"]]);
+    /// query.process_all_available()?; // epoch 0
+    /// input.add_data([row!["b"]]);
+    /// query.process_all_available()?; // epoch 1: only `b` changed
+    /// input.end();
+    /// query.await_termination()?;
+    /// let table = spark.memory_table("counts").expect("the memory sink registers its table");
+    /// assert_eq!(
+    ///     table.batches(),
+    ///     [(0, vec![row!["a", 2], row!["b", 1]]), (1, vec![row!["b", 2]])]
+    /// );
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn group_by(&self, keys: impl IntoIterator<Item = Expr>) -> GroupedData {
         GroupedData {
             df: self.clone(),
@@ -141,6 +262,32 @@ impl DataFrame {
     /// Joins with `other` on equal columns of the same names (SQL's `USING`), `how` being
     /// `inner` or `left`: `events.join(&users, &["user_id"], "left")`. The key columns appear
     /// once, from this side.
+    ///
+    /// The right side is usually a static table (`spark.read()`) or an
+    /// [upsert table](Self::as_upsert_table); two streams join too, inner, each row meeting the
+    /// other side's rows of every epoch so far:
+    ///
+    /// ```
+    /// # use tidewater::prelude::*;
+    /// # fn main() -> tidewater::Result<()> {
+    /// # let spark = Session::builder().get_or_create()?;
+    /// let id = || Field::new("user_id", DataType::Int64);
+    /// let orders = MemoryStream::new(Schema::new([id(), Field::new("amount", DataType::Int64)]));
+    /// let users = MemoryStream::new(Schema::new([id(), Field::new("name", DataType::String)]));
+    /// let joined = spark.read_stream().memory(&orders)
+    ///     .join(&spark.read_stream().memory(&users), &["user_id"], "inner")?;
+    /// orders.add_data([row![1, 30], row![2, 5], row![1, 7], row![3, 9]]);
+    /// users.add_data([row![1, "ann"], row![2, "bob"]]);
+    /// orders.end();
+    /// users.end();
+    /// let query = joined.write_stream().format("memory").query_name("joined").start()?;
+    /// query.await_termination()?;
+    /// let table = spark.memory_table("joined").expect("the memory sink registers its table");
+    /// // User 3 is unknown: an inner join drops the order.
+    /// assert_eq!(table.rows(), [row![1, 7, "ann"], row![1, 30, "ann"], row![2, 5, "bob"]]);
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn join(&self, other: &DataFrame, columns: &[&str], how: &str) -> Result<DataFrame> {
         let pairs = columns.iter().map(|c| (col(c), col(c))).collect();
         let plan = LogicalPlan::join(self.plan.clone(), other.plan.clone(), how.parse()?, pairs, true)?;
@@ -196,12 +343,36 @@ pub struct GroupedData {
 }
 
 impl GroupedData {
-    /// The number of rows per group, in a column named `count`.
+    /// The number of rows per group, in a column named `count` (an example is on
+    /// [`DataFrame::group_by`]).
     pub fn count(&self) -> Result<DataFrame> {
         self.agg([count(col("*")).alias("count")])
     }
 
     /// The given aggregates per group: `agg([sum(col("x")), avg(col("x")).alias("mean")])`.
+    /// An aggregate without an alias is named as Spark names it, `sum(x)`.
+    ///
+    /// ```
+    /// # use tidewater::prelude::*;
+    /// # fn main() -> tidewater::Result<()> {
+    /// # let spark = Session::builder().get_or_create()?;
+    /// let input = MemoryStream::new(Schema::new([
+    ///     Field::new("shop", DataType::String),
+    ///     Field::new("amount", DataType::Int64),
+    /// ]));
+    /// let stats = spark.read_stream().memory(&input).group_by([col("shop")])
+    ///     .agg([sum(col("amount")), avg(col("amount")).alias("mean")])?;
+    /// assert_eq!(stats.schema().names(), ["shop", "sum(amount)", "mean"]);
+    /// input.add_data([row!["x", 5], row!["y", 10], row!["x", 12]]);
+    /// input.end();
+    /// let query = stats.write_stream().output_mode("complete")
+    ///     .format("memory").query_name("stats").start()?;
+    /// query.await_termination()?;
+    /// let table = spark.memory_table("stats").expect("the memory sink registers its table");
+    /// assert_eq!(table.rows(), [row!["x", 17, 8.5], row!["y", 10, 10.0]]);
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn agg(&self, aggs: impl IntoIterator<Item = Expr>) -> Result<DataFrame> {
         let plan = LogicalPlan::aggregate(
             self.df.plan.clone(),

@@ -22,6 +22,32 @@ use crate::runtime::{parse_master, ClusterConfig};
 
 /// The entry point, like Spark's `SparkSession`: holds the cluster configuration and the
 /// memory sinks' tables.
+///
+/// A session is cheap to clone (clones share it) and reads streams; the queries started from
+/// its DataFrames run on its workers. Spark's word count on a [`MemoryStream`], whose tables
+/// the session keeps for the memory sink:
+///
+/// ```
+/// use tidewater::prelude::*;
+///
+/// # fn main() -> tidewater::Result<()> {
+/// let spark = Session::builder().app_name("WordCount").workers(2).get_or_create()?;
+/// let lines = MemoryStream::new(Schema::new([Field::new("value", DataType::String)]));
+/// let words = spark.read_stream().memory(&lines)
+///     .select([explode(split(col("value"), " ")).alias("word")])?;
+/// let counts = words.group_by([col("word")]).count()?;
+/// lines.add_data([row!["a b"], row!["b"]]);
+/// lines.end(); // the query ends once it has read every row
+/// let query = counts.write_stream().output_mode("complete")
+///     .format("memory").query_name("counts").start()?;
+/// query.await_termination()?;
+/// let table = spark.memory_table("counts").expect("the memory sink registers its table");
+/// assert_eq!(table.rows(), [row!["a", 1], row!["b", 2]]);
+/// # Ok(())
+/// # }
+/// ```
+///
+/// [`MemoryStream`]: crate::connectors::memory::MemoryStream
 #[derive(Clone, Debug)]
 pub struct Session {
     inner: Arc<SessionInner>,

@@ -16,6 +16,35 @@ use crate::plan::{validate_output_mode, OutputMode};
 use crate::runtime::{launch, QuerySpec, Shared, StreamingQuery, Trigger, DEFAULT_MAX_ROWS_PER_EPOCH};
 
 /// Describes where and how a streaming DataFrame is written, like Spark's `DataStreamWriter`.
+///
+/// Nothing is checked until [`start`](Self::start): the output mode against the query (an
+/// aggregation cannot append without a watermark), the format and its options. `foreach_batch`
+/// hands each epoch's output to code, here under `Trigger::AvailableNow`, which processes what
+/// the source holds at the start and then ends the query:
+///
+/// ```
+/// use std::sync::{Arc, Mutex};
+/// use tidewater::prelude::*;
+///
+/// # fn main() -> tidewater::Result<()> {
+/// # let spark = Session::builder().get_or_create()?;
+/// let input = MemoryStream::new(Schema::new([Field::new("n", DataType::Int64)]));
+/// input.add_data([row![3], row![1], row![2]]);
+/// let seen = Arc::new(Mutex::new(Vec::new()));
+/// let sink = seen.clone();
+/// let query = spark.read_stream().memory(&input).write_stream()
+///     .trigger(Trigger::AvailableNow)
+///     .foreach_batch(move |batch: &Batch<'_>| -> Result<()> {
+///         sink.lock().expect("lock").push((batch.id, batch.rows.to_vec()));
+///         Ok(())
+///     })
+///     .start()?;
+/// query.await_termination()?;
+/// // One epoch, its rows sorted.
+/// assert_eq!(*seen.lock().expect("lock"), [(0, vec![row![1], row![2], row![3]])]);
+/// # Ok(())
+/// # }
+/// ```
 pub struct DataStreamWriter {
     df: DataFrame,
     format: String,
