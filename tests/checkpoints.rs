@@ -132,7 +132,8 @@ fn a_killed_query_resumes_and_writes_each_epoch_exactly_once() {
                     "{point}:{epoch} should have killed the run: {}",
                     String::from_utf8_lossy(&killed.stderr)
                 );
-                let resumed = run(dir.path(), workers, None);
+                // Restored on the other worker count: nothing is pinned to a worker.
+                let resumed = run(dir.path(), 3 - workers, None);
                 assert!(
                     resumed.status.success(),
                     "{point}:{epoch}: {}",
@@ -141,7 +142,8 @@ fn a_killed_query_resumes_and_writes_each_epoch_exactly_once() {
                 assert_eq!(
                     sink_epochs(&dir.path().join("out")),
                     expected,
-                    "killed {point}:{epoch} with {workers} worker(s)"
+                    "killed {point}:{epoch} with {workers} worker(s), resumed with {}",
+                    3 - workers
                 );
                 assert!(files_left(dir.path()).is_empty(), "{point}:{epoch}");
             }
