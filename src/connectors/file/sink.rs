@@ -110,11 +110,15 @@ impl FileSink {
             let name = self.part_name(batch.id);
             let temporary = self.path.join(format!(".{name}.tmp"));
             {
-                let out = BufWriter::new(File::create(&temporary)?);
+                let file = File::create(&temporary)?;
+                let mut out = BufWriter::new(&file);
                 match self.format {
-                    FileFormat::Json => Self::write_json(out, batch.schema, batch.rows)?,
-                    _ => self.write_csv(out, batch.schema, batch.rows)?,
+                    FileFormat::Json => Self::write_json(&mut out, batch.schema, batch.rows)?,
+                    _ => self.write_csv(&mut out, batch.schema, batch.rows)?,
                 }
+                drop(out);
+                // Durable before the log names it: a checkpoint commits the epoch after this.
+                file.sync_all()?;
             }
             fs::rename(&temporary, self.path.join(&name))?;
             files.push(Json::String(name));
@@ -142,10 +146,27 @@ fn push_csv_field(line: &mut String, text: &str, sep: char) {
     }
 }
 
+/// Writes `bytes` to `path` under a temporary name, fsyncs it, renames it into place and
+/// fsyncs the directories, so that the part file and the log entry are durable before a
+/// checkpoint commits the epoch.
 fn write_atomically(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
     let temporary = path.with_extension("tmp");
-    fs::write(&temporary, bytes)?;
-    fs::rename(&temporary, path)
+    {
+        let mut file = File::create(&temporary)?;
+        file.write_all(bytes)?;
+        file.sync_all()?;
+    }
+    fs::rename(&temporary, path)?;
+    // The log's directory, and the sink's, where the part file was renamed in.
+    for directory in path.ancestors().skip(1).take(2) {
+        let directory = if directory.as_os_str().is_empty() {
+            Path::new(".")
+        } else {
+            directory
+        };
+        File::open(directory)?.sync_all()?;
+    }
+    Ok(())
 }
 
 /// A value as JSON; `data_type` names a struct's fields (Spark writes a struct as an object).
