@@ -15,8 +15,9 @@ pub mod upsert;
 pub mod watermark;
 
 pub use aggregate::{
-    aggregate_append_only_expiring, aggregate_append_only_flat, aggregate_append_only_into,
-    AggregateAppendOnly, Aggregation, Count, Expiry, Max, PartialStates, Sum,
+    aggregate_append_only_durable, aggregate_append_only_expiring, aggregate_append_only_flat,
+    aggregate_append_only_into, AggregateAppendOnly, Aggregation, Count, Durable, Expiry, Max, PartialStates,
+    StateLog, Sum,
 };
 pub use as_of_table::TableRows;
 pub use epoch_reduce::epoch_reduce;

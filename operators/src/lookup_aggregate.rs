@@ -198,5 +198,5 @@ where
                 }
             },
         );
-    merge_by_key(partials, name, agg).as_collection()
+    merge_by_key(partials, name, agg, None).as_collection()
 }

@@ -42,6 +42,11 @@ pub(super) fn sync_directory(directory: &Path) -> std::io::Result<()> {
     File::open(directory)?.sync_all()
 }
 
+/// The bytes of a checkpoint file that must exist.
+pub(super) fn read_bytes(path: &Path) -> Result<Vec<u8>, CheckpointError> {
+    fs::read(path).map_err(|e| CheckpointError::io(path, e))
+}
+
 /// The text of a checkpoint file, or `None` if it does not exist.
 pub(super) fn read_text(path: &Path) -> Result<Option<String>, CheckpointError> {
     match fs::read(path) {

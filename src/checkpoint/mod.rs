@@ -10,6 +10,8 @@
 //!   commits/<epoch>     written after the sink has durably taken the epoch
 //!   sources/<i>/<epoch> the records source i handed to the epoch, for sources that cannot
 //!                       replay them themselves (the file source's files, the socket's lines)
+//!   state/<op>/<epoch>/part-<worker>
+//!                       the keys whose state operator op changed in the epoch on that worker
 //!   .lock               held by the running query
 //! ```
 //!
@@ -25,6 +27,7 @@
 mod files;
 mod log;
 mod offsets;
+mod state;
 
 use std::fs::{File, OpenOptions, TryLockError};
 use std::path::{Path, PathBuf};
@@ -37,6 +40,7 @@ use crate::error::CheckpointError;
 use files::{read_text, write_atomically};
 pub(crate) use log::EpochLog;
 pub(crate) use offsets::{CommitEntry, EpochMetadata, OffsetEntry};
+pub(crate) use state::StateStore;
 
 /// The layout version this build writes and reads.
 pub const LAYOUT_VERSION: u32 = 1;
@@ -149,43 +153,7 @@ impl Checkpoint {
 
     /// Where the query resumes, read from the offset and commit logs.
     pub(crate) fn recovery(&self) -> Result<Recovery, CheckpointError> {
-        let committed = self.commits.latest()?;
-        if let Some(epoch) = committed {
-            // The commit must parse: a damaged one is refused, not skipped.
-            let path = self.commits.path(epoch);
-            let text = self.commits.read(epoch)?.unwrap_or_default();
-            CommitEntry::parse(&path, &text)?;
-        }
-        let next_epoch = committed.map_or(0, |e| e + 1);
-        let read_offsets = |epoch: u64| -> Result<Option<OffsetEntry>, CheckpointError> {
-            match self.offsets.read(epoch)? {
-                Some(text) => OffsetEntry::parse(&self.offsets.path(epoch), &text).map(Some),
-                None => Ok(None),
-            }
-        };
-        let last_committed = match committed {
-            Some(epoch) => Some(read_offsets(epoch)?.ok_or_else(|| CheckpointError::Corrupt {
-                path: self.offsets.path(epoch).display().to_string(),
-                reason: format!("epoch {epoch} has a commit but no offsets"),
-            })?),
-            None => None,
-        };
-        let latest_offsets = self.offsets.latest()?;
-        if latest_offsets.is_some_and(|e| e > next_epoch) {
-            return Err(CheckpointError::Corrupt {
-                path: self.offsets.directory().display().to_string(),
-                reason: format!(
-                    "offsets run ahead to epoch {} but the last commit is of epoch {}",
-                    latest_offsets.unwrap_or_default(),
-                    committed.map_or("none".into(), |e| e.to_string())
-                ),
-            });
-        }
-        Ok(Recovery {
-            next_epoch,
-            replay: read_offsets(next_epoch)?,
-            last_committed,
-        })
+        read_recovery(&self.root)
     }
 
     /// Records, before it runs, what epoch `epoch` takes from each source.
@@ -246,6 +214,50 @@ impl Checkpoint {
             })
             .collect()
     }
+}
+
+/// Where a query resumes, read from the offset and commit logs of the checkpoint at `root`
+/// (without taking its lock: other processes of a cluster run read it too).
+pub(crate) fn read_recovery(root: &Path) -> Result<Recovery, CheckpointError> {
+    let offsets = EpochLog::new(root.join("offsets"));
+    let commits = EpochLog::new(root.join("commits"));
+    let committed = commits.latest()?;
+    if let Some(epoch) = committed {
+        // The commit must parse: a damaged one is refused, not skipped.
+        let path = commits.path(epoch);
+        let text = commits.read(epoch)?.unwrap_or_default();
+        CommitEntry::parse(&path, &text)?;
+    }
+    let next_epoch = committed.map_or(0, |e| e + 1);
+    let read_offsets = |epoch: u64| -> Result<Option<OffsetEntry>, CheckpointError> {
+        match offsets.read(epoch)? {
+            Some(text) => OffsetEntry::parse(&offsets.path(epoch), &text).map(Some),
+            None => Ok(None),
+        }
+    };
+    let last_committed = match committed {
+        Some(epoch) => Some(read_offsets(epoch)?.ok_or_else(|| CheckpointError::Corrupt {
+            path: offsets.path(epoch).display().to_string(),
+            reason: format!("epoch {epoch} has a commit but no offsets"),
+        })?),
+        None => None,
+    };
+    let latest_offsets = offsets.latest()?;
+    if latest_offsets.is_some_and(|e| e > next_epoch) {
+        return Err(CheckpointError::Corrupt {
+            path: offsets.directory().display().to_string(),
+            reason: format!(
+                "offsets run ahead to epoch {} but the last commit is of epoch {}",
+                latest_offsets.unwrap_or_default(),
+                committed.map_or("none".into(), |e| e.to_string())
+            ),
+        });
+    }
+    Ok(Recovery {
+        next_epoch,
+        replay: read_offsets(next_epoch)?,
+        last_committed,
+    })
 }
 
 fn parse_metadata(path: &Path, text: &str) -> Result<Metadata, CheckpointError> {

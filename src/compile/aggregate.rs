@@ -10,7 +10,10 @@ use std::hash::{Hash, Hasher};
 use serde::{Deserialize, Serialize};
 use smallvec::SmallVec;
 use smol_str::SmolStr;
-use tidewater_operators::{aggregate_append_only_into, gather_sorted, Aggregation, Count, PartialStates};
+use tidewater_operators::{
+    aggregate_append_only_durable, aggregate_append_only_into, gather_sorted, Aggregation, Count, Durable,
+    PartialStates,
+};
 
 use super::pipeline::Pipeline;
 use super::Rows;
@@ -18,7 +21,7 @@ use crate::data::{Row, Value};
 use crate::expr::{Accumulator, AggState, BoundExpr};
 
 /// The states of all aggregates of one key.
-pub(super) type States = SmallVec<[AggState; 2]>;
+pub(crate) type States = SmallVec<[AggState; 2]>;
 
 /// The aggregates of a query as one [`Aggregation`] over the evaluated arguments (one value per
 /// aggregate, `Null` for `count(*)`).
@@ -185,11 +188,19 @@ impl RowFold {
 
     /// Aggregates `rows`, which only insert, through the pipeline and into one state per key;
     /// output rows are the keys followed by the aggregate values.
-    pub(super) fn aggregate(self, rows: Rows<'_>) -> Rows<'_> {
+    pub(super) fn aggregate<'s>(
+        self,
+        rows: Rows<'s>,
+        durable: Option<Durable<'s, u64, Row, States>>,
+    ) -> Rows<'s> {
         let aggregation = self.aggregation.clone();
-        let results = aggregate_append_only_into(rows, "Aggregate", aggregation, move |row, diff, states| {
+        let fold = move |row, diff, states: &mut PartialStates<Row, States>| {
             self.pipeline.run(row, &mut |r| self.fold(r, diff, states))
-        });
+        };
+        let results = match durable {
+            Some(durable) => aggregate_append_only_durable(rows, "Aggregate", aggregation, fold, durable),
+            None => aggregate_append_only_into(rows, "Aggregate", aggregation, fold),
+        };
         gather_sorted(results, GATHER).map(|(key, values)| key.concat(&values))
     }
 
@@ -272,14 +283,20 @@ impl PieceCount {
 
     /// Counts the pieces of `rows` per piece; output rows are the piece followed by its count,
     /// once per count aggregate.
-    pub(super) fn aggregate(self, rows: Rows<'_>) -> Rows<'_> {
+    pub(super) fn aggregate<'s>(
+        self,
+        rows: Rows<'s>,
+        durable: Option<Durable<'s, u64, Piece, i64>>,
+    ) -> Rows<'s> {
         let counts = self.counts;
-        let results = aggregate_append_only_into(
-            rows,
-            "Aggregate",
-            Count::<()>::new(),
-            move |row: Row, diff, states| self.fold(&row, diff, states),
-        );
+        let fold =
+            move |row: Row, diff, states: &mut PartialStates<Piece, i64>| self.fold(&row, diff, states);
+        let results = match durable {
+            Some(durable) => {
+                aggregate_append_only_durable(rows, "Aggregate", Count::<()>::new(), fold, durable)
+            }
+            None => aggregate_append_only_into(rows, "Aggregate", Count::<()>::new(), fold),
+        };
         gather_sorted(results, GATHER).map(move |(piece, count)| {
             let mut row = Row::with_capacity(1 + counts);
             row.push(Value::Str(piece.text));
@@ -306,7 +323,7 @@ impl PieceCount {
 /// apart by the prefix alone. It hashes and compares equal as its text does, so the map of
 /// counts is probed with a `&str`.
 #[derive(Clone, Debug, Serialize, Deserialize)]
-struct Piece {
+pub(crate) struct Piece {
     prefix: u64,
     text: SmolStr,
 }
@@ -446,7 +463,7 @@ mod tests {
             let (mut input, probe) = worker.dataflow::<u64, _, _>(|scope| {
                 let (input, rows) = scope.new_collection::<Row, isize>();
                 let aggregated = if append_only {
-                    RowFold::new(Pipeline::default(), keys.clone(), accumulators()).aggregate(rows)
+                    RowFold::new(Pipeline::default(), keys.clone(), accumulators()).aggregate(rows, None)
                 } else {
                     retractable(rows, Pipeline::default(), keys.clone(), accumulators())
                 };

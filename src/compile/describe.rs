@@ -24,7 +24,6 @@ pub fn explain(plan: &LogicalPlan, settings: Settings) -> String {
 
 /// The strategies that [`explain`] names for `plan`, in the order it names them: the order in
 /// which compilation builds them.
-#[cfg(test)]
 pub(crate) fn described_strategies(plan: &LogicalPlan, settings: Settings) -> Vec<Strategy> {
     Dataflow::of(&physical::plan(plan, settings), settings).strategies
 }

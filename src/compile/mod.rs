@@ -10,6 +10,7 @@
 
 mod aggregate;
 mod describe;
+mod durable;
 mod join;
 mod local_rows;
 mod partitions;
@@ -18,9 +19,9 @@ mod pipeline;
 mod table_aggregate;
 mod upsert;
 
-#[cfg(test)]
 pub(crate) use describe::described_strategies;
 pub use describe::explain;
+pub(crate) use durable::{lacks_durability, restore as restore_state, DurableState};
 pub(crate) use local_rows::deal_shares;
 pub use physical::{Delivery, Settings, Strategy};
 
@@ -62,6 +63,10 @@ pub struct Compiled<'s> {
     /// The strategies built, inputs before what reads them: the order in which `explain`
     /// names them (see [`physical`]).
     pub strategies: Vec<Strategy>,
+    /// Where stateful operators keep their state, when the query has a checkpoint.
+    pub(crate) durable: Option<Arc<DurableState>>,
+    /// Stateful operators built so far (their numbers in the checkpoint).
+    durable_operators: usize,
 }
 
 impl<'s> Compiled<'s> {
@@ -73,7 +78,25 @@ impl<'s> Compiled<'s> {
             inputs: Inputs::new(),
             events: Vec::new(),
             strategies: Vec::new(),
+            durable: None,
+            durable_operators: 0,
         }
+    }
+
+    /// The next stateful operator's durable wiring, if the query keeps its state.
+    fn durable<K, S>(
+        &mut self,
+        scope: Scope<'s, u64>,
+        pick: impl FnOnce(durable::Restored) -> Option<Vec<(K, S)>>,
+    ) -> Option<tidewater_operators::Durable<'s, u64, K, S>>
+    where
+        K: timely::ExchangeData + serde::Serialize,
+        S: timely::ExchangeData + serde::Serialize + serde::de::DeserializeOwned,
+    {
+        let state = self.durable.clone()?;
+        let operator = self.durable_operators;
+        self.durable_operators += 1;
+        Some(state.operator(scope, operator, pick))
     }
 
     /// The input of source `id`, fed by the leader: registered here, and its records (rows,
@@ -191,7 +214,11 @@ fn build_aggregate<'s>(
         }
         (Fold::PieceCount(count), _) => {
             compiled.built(Strategy::PieceCount);
-            count.aggregate(rows)
+            let durable = compiled.durable(rows.scope(), |restored| match restored {
+                durable::Restored::Pieces(entries) => Some(entries),
+                durable::Restored::Rows(_) => None,
+            });
+            count.aggregate(rows, durable)
         }
         (Fold::Reduce, _) => {
             compiled.built(Strategy::Reduce);
@@ -200,7 +227,11 @@ fn build_aggregate<'s>(
         // An expiring fold without a watermark is not planned; it would fold without expiry.
         (Fold::Accumulate | Fold::Expiring { .. }, _) => {
             compiled.built(Strategy::AppendOnlyFold);
-            aggregate::RowFold::new(pipeline, keys, accumulators).aggregate(rows)
+            let durable = compiled.durable(rows.scope(), |restored| match restored {
+                durable::Restored::Rows(entries) => Some(entries),
+                durable::Restored::Pieces(_) => None,
+            });
+            aggregate::RowFold::new(pipeline, keys, accumulators).aggregate(rows, durable)
         }
     }
 }

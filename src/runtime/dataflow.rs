@@ -38,6 +38,7 @@ pub(super) fn build(worker: &mut Worker, spec: &QuerySpec) -> Built {
             broadcast_threshold: spec.broadcast_threshold,
         };
         let mut compiled = Compiled::new(&spec.plan, settings);
+        compiled.durable = spec.durable.clone();
         // All output goes to worker 0, where the sink runs; the probe after it tells when an
         // epoch's output is complete.
         let output = compile(&spec.plan, scope, &mut compiled).inner.exchange(|_| 0);

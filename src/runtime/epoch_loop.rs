@@ -73,6 +73,9 @@ pub(super) struct QueryRun {
     /// Where offsets are logged before each epoch and commits after, when the query has a
     /// checkpoint.
     checkpoint: Option<Checkpoint>,
+    /// The epoch at which restored state comes out of the dataflow (the one before the first
+    /// epoch of this run): its output is the restored result, taken in, never written.
+    restored_at: Option<u64>,
 }
 
 impl QueryRun {
@@ -104,6 +107,7 @@ impl QueryRun {
             stage: Stage::Running,
             event_time,
             checkpoint,
+            restored_at: None,
             spec,
         };
         if let Some(e) = failure {
@@ -132,6 +136,17 @@ impl QueryRun {
         let recovery = checkpoint.recovery()?;
         self.sources.resume(checkpoint, &recovery)?;
         self.next_epoch = recovery.next_epoch;
+        // Timely times are epochs: the inputs start at the first epoch of this run, and the
+        // restored state comes out at the one before it.
+        for input in self.inputs.iter_mut().flat_map(|inputs| inputs.values_mut()) {
+            input.advance_to(recovery.next_epoch);
+            // Flushing moves the input's own frontier there too: operators that stamp what
+            // they produce with their input's capability (the file reader) see the epoch.
+            input.flush();
+        }
+        if self.spec.durable.is_some() {
+            self.restored_at = recovery.next_epoch.checked_sub(1);
+        }
         if recovery.next_epoch > 0 || recovery.replay.is_some() {
             info!(
                 "query {} resumes from {} at epoch {}{}",
@@ -305,6 +320,13 @@ impl QueryRun {
         let Some(flight) = self.in_flight.take() else {
             return;
         };
+        if let Some(restored_at) = self.restored_at.take() {
+            // The restored result: what the output mode keeps between epochs takes it in.
+            take_through(&self.captured, restored_at, &mut self.spare);
+            let restored =
+                consolidate_sorted(self.spare.drain(..).map(|(row, _, diff)| (row, diff)).collect());
+            self.output.restore(restored);
+        }
         take_through(&self.captured, flight.epoch, &mut self.spare);
         let changes = consolidate_sorted(self.spare.drain(..).map(|(row, _, diff)| (row, diff)).collect());
         let counts = match self.take_events(flight.epoch) {
@@ -383,6 +405,15 @@ impl QueryRun {
     /// sources clean up what the epoch read (`cleanSource`), which a restart no longer needs.
     fn commit(&mut self, epoch: u64, offsets: &EpochOffsets) -> Result<(), Error> {
         if let Some(checkpoint) = self.checkpoint.as_ref() {
+            let failure = self
+                .spec
+                .durable
+                .as_ref()
+                .and_then(|durable| durable.failure.lock().unwrap_or_else(|p| p.into_inner()).take());
+            if let Some(e) = failure {
+                // The epoch's state is not durable: it must not be committed.
+                return Err(e.into());
+            }
             crash_point("before-commit", epoch);
             let next_watermark = self.watermark();
             let entry = CommitEntry {

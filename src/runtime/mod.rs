@@ -16,6 +16,7 @@ mod event_time;
 mod output;
 mod progress;
 mod query;
+pub(crate) mod recovery;
 mod sources;
 mod spec;
 mod trigger;

@@ -5,6 +5,7 @@ use std::sync::{Arc, Mutex};
 use super::query::Shared;
 use super::trigger::Trigger;
 use crate::checkpoint::Checkpoint;
+use crate::compile::DurableState;
 use crate::connectors::Sink;
 use crate::plan::{LogicalPlan, OutputMode};
 
@@ -26,6 +27,8 @@ pub(crate) struct QuerySpec {
     /// The query's checkpoint, opened (and locked) by `start()` in the leader process; the
     /// leader worker takes it.
     pub(crate) checkpoint: Mutex<Option<Checkpoint>>,
+    /// Where stateful operators log and restore their state, when the query has a checkpoint.
+    pub(crate) durable: Option<Arc<DurableState>>,
     /// Worker threads in each process: those of the leader's process read the shares of
     /// sources held in its memory.
     pub(crate) local_workers: usize,

@@ -7,12 +7,14 @@ use std::sync::{Arc, Mutex};
 use tracing::warn;
 
 use super::{conf, DataFrame};
-use crate::checkpoint::{fingerprint, Checkpoint, DEFAULT_MIN_BATCHES_TO_RETAIN};
+use crate::checkpoint::DEFAULT_MIN_BATCHES_TO_RETAIN;
+use crate::compile::Settings;
 use crate::connectors::foreach_batch::BatchFn;
 use crate::connectors::registry::{sink_format, SinkContext, CHECKPOINT_LOCATION, MAX_ROWS_PER_TRIGGER};
 use crate::connectors::{Batch, Options, Sink};
 use crate::error::{Error, Result};
 use crate::plan::{validate_output_mode, OutputMode};
+use crate::runtime::recovery::{self, Prepared};
 use crate::runtime::{launch, QuerySpec, Shared, StreamingQuery, Trigger, DEFAULT_MAX_ROWS_PER_EPOCH};
 
 /// Describes where and how a streaming DataFrame is written, like Spark's `DataStreamWriter`.
@@ -155,26 +157,12 @@ impl DataStreamWriter {
         }
     }
 
-    /// Opens (creating, and locking) the query's checkpoint, in the process that drives the
-    /// query. A query whose operators keep state is not checkpointed yet: it is told so, and
-    /// runs as without a checkpoint, starting over on restart.
-    fn open_checkpoint(&self) -> Result<Option<Checkpoint>> {
+    /// Opens the query's checkpoint, if it has one (see [`recovery::prepare`]).
+    fn open_checkpoint(&self, mode: OutputMode) -> Result<Prepared> {
         let Some(location) = self.checkpoint_location() else {
-            return Ok(None);
+            return Ok(Prepared::default());
         };
         let session = self.df.session();
-        if !session.cluster().is_leader_process() {
-            return Ok(None);
-        }
-        let plan = self.df.plan();
-        if plan.has_state() {
-            warn!(
-                "the checkpoint at {} is not used: restoring the state of aggregations and \
-                 upsert tables is not implemented yet, so this query starts over when restarted",
-                location.display()
-            );
-            return Ok(None);
-        }
         let retain = match session.conf(conf::MIN_BATCHES_TO_RETAIN) {
             None => DEFAULT_MIN_BATCHES_TO_RETAIN,
             Some(raw) => raw.trim().parse().map_err(|_| {
@@ -184,11 +172,18 @@ impl DataStreamWriter {
                 ))
             })?,
         };
-        let fingerprint = fingerprint(&format!("{plan}\n{}", self.format));
-        let checkpoint = Checkpoint::open(&location, &fingerprint, retain)?;
-        // A damaged log is refused here, by start(), rather than by the running query.
-        checkpoint.recovery()?;
-        Ok(Some(checkpoint))
+        let settings = Settings {
+            output_mode: mode,
+            broadcast_threshold: session.broadcast_threshold(),
+        };
+        recovery::prepare(
+            &location,
+            self.df.plan(),
+            &self.format,
+            settings,
+            session.cluster().is_leader_process(),
+            retain,
+        )
     }
 
     /// Checks the query against its output mode and builds what the workers run.
@@ -196,7 +191,7 @@ impl DataStreamWriter {
         let mode = std::mem::replace(&mut self.output_mode, Ok(OutputMode::Append))?;
         validate_output_mode(self.df.plan(), mode)?;
         let sink = self.sink()?;
-        let checkpoint = self.open_checkpoint()?;
+        let Prepared { checkpoint, durable } = self.open_checkpoint(mode)?;
         let shared = match &checkpoint {
             Some(checkpoint) => Shared::with_id(checkpoint.id(), self.query_name.clone()),
             None => Shared::new(self.query_name.clone()),
@@ -208,6 +203,7 @@ impl DataStreamWriter {
             sink: Mutex::new(Some(sink)),
             shared,
             checkpoint: Mutex::new(checkpoint),
+            durable,
             max_rows_per_epoch: self
                 .options
                 .parse_or(MAX_ROWS_PER_TRIGGER.name, DEFAULT_MAX_ROWS_PER_EPOCH)?,

@@ -4,10 +4,13 @@
 use std::hash::Hash;
 
 use differential_dataflow::{AsCollection, Data, ExchangeData, VecCollection};
+use timely::dataflow::operators::Concat;
+use timely::dataflow::Stream;
 use timely::order::TotalOrder;
 use timely::progress::Timestamp;
 
-use super::stages::{fold_locally, merge_by_key};
+use super::stages::{fold_locally, merge_by_key, Partial};
+use super::StateLog;
 use super::{Aggregation, PartialStates};
 
 /// Aggregates an insert-only collection of `(key, value)` pairs per key, keeping one accumulator
@@ -199,5 +202,84 @@ where
     F: FnMut(D, isize, &mut PartialStates<K, A::State>) + 'static,
 {
     let partials = fold_locally::<_, _, _, A, _>(records.inner, &format!("{name}: fold locally"), fold);
-    merge_by_key(partials, name, agg).as_collection()
+    merge_by_key(partials, name, agg, None).as_collection()
+}
+
+/// A stream of partial states `(key, time, state)`.
+pub type PartialStream<'scope, T, K, S> = Stream<'scope, T, Vec<Partial<K, T, S>>>;
+
+/// What makes an append-only aggregation durable: its state restored when it starts, and its
+/// changes logged as it runs.
+pub struct Durable<'scope, T: Timestamp, K, S> {
+    /// Totals restored from a checkpoint, `(key, time, total)`: they enter as partial states
+    /// at a time before any new record (so their outputs at that time are the restored
+    /// result, not changes), each key once over all workers.
+    pub restored: Option<PartialStream<'scope, T, K, S>>,
+    /// Receives each merged time's changed keys and their new totals.
+    pub log: StateLog<T, K, S>,
+}
+
+/// As [`aggregate_append_only_into`], durable: the keys' totals start from `durable.restored`,
+/// and every time's changed totals go to `durable.log` before the time's output is released.
+///
+/// # Examples
+///
+/// ```
+/// use std::sync::{Arc, Mutex};
+/// use differential_dataflow::input::Input;
+/// use timely::dataflow::operators::{Capability, ToStream};
+/// use tidewater_operators::{aggregate_append_only_durable, Count, Durable};
+///
+/// let logged = Arc::new(Mutex::new(Vec::new()));
+/// let changes = Arc::new(Mutex::new(Vec::new()));
+/// let (log, sink) = (logged.clone(), changes.clone());
+/// timely::execute_directly(move |worker| {
+///     let (mut lines, probe) = worker.dataflow::<u64, _, _>(|scope| {
+///         let (input, lines) = scope.new_collection::<String, isize>();
+///         // "a" counted 5 before a restart, restored at time 0; new records come at time 1.
+///         let restored = vec![("a".to_string(), 0u64, 5i64)].to_stream(scope);
+///         let durable = Durable {
+///             restored: Some(restored),
+///             log: Box::new(move |time: &u64, entries: Vec<(String, i64)>| {
+///                 log.lock().unwrap().push((*time, entries))
+///             }),
+///         };
+///         let counts = aggregate_append_only_durable(lines, "WordCount", Count::<()>::new(), |line: String, diff, states| {
+///             *states.entry(line).or_insert(0) += diff as i64;
+///         }, durable);
+///         let (probe, _) = counts.inspect(move |u| sink.lock().unwrap().push(u.clone())).probe();
+///         (input, probe)
+///     });
+///     lines.advance_to(1);
+///     lines.insert("a".to_string());
+///     lines.advance_to(2);
+///     lines.flush();
+///     worker.step_while(|| probe.less_than(lines.time()));
+/// });
+/// let mut changes = changes.lock().unwrap().clone();
+/// changes.sort();
+/// // Time 0 publishes the restored count; time 1 moves it from 5 to 6.
+/// assert_eq!(changes, vec![(("a".to_string(), 5), 0, 1), (("a".to_string(), 5), 1, -1), (("a".to_string(), 6), 1, 1)]);
+/// let logged = logged.lock().unwrap().clone();
+/// assert_eq!(logged, vec![(0, vec![("a".to_string(), 5)]), (1, vec![("a".to_string(), 6)])]);
+/// ```
+pub fn aggregate_append_only_durable<'scope, T, D, K, A, F>(
+    records: VecCollection<'scope, T, D, isize>,
+    name: &str,
+    agg: A,
+    fold: F,
+    durable: Durable<'scope, T, K, A::State>,
+) -> VecCollection<'scope, T, (K, A::Output), isize>
+where
+    T: Timestamp + TotalOrder,
+    D: Data,
+    K: ExchangeData + Hash,
+    A: Aggregation,
+    F: FnMut(D, isize, &mut PartialStates<K, A::State>) + 'static,
+{
+    let mut partials = fold_locally::<_, _, _, A, _>(records.inner, &format!("{name}: fold locally"), fold);
+    if let Some(restored) = durable.restored {
+        partials = partials.concat(restored);
+    }
+    merge_by_key(partials, name, agg, Some(durable.log)).as_collection()
 }

@@ -35,9 +35,17 @@ mod stages;
 use differential_dataflow::Data;
 
 pub use aggregations::{Count, Max, Sum};
-pub use append_only::{aggregate_append_only_flat, aggregate_append_only_into, AggregateAppendOnly};
+pub use append_only::{
+    aggregate_append_only_durable, aggregate_append_only_flat, aggregate_append_only_into,
+    AggregateAppendOnly, Durable,
+};
 pub use expiring::{aggregate_append_only_expiring, ClosesAt, Expiry};
 pub(crate) use stages::{merge_by_key, Partial, Pending};
+
+/// Receives, on the worker that owns them, the keys whose totals changed at a time, with their
+/// new totals, once the time is merged: what a checkpoint keeps of an aggregation's state, by
+/// key, so that it can be restored on any number of workers.
+pub type StateLog<T, K, S> = Box<dyn FnMut(&T, Vec<(K, S)>)>;
 
 /// An aggregation described by its accumulator, mergeable so that partial aggregates can be
 /// combined.

@@ -15,7 +15,7 @@ use timely::order::TotalOrder;
 use timely::progress::frontier::MutableAntichain;
 use timely::progress::Timestamp;
 
-use super::{Aggregation, PartialStates};
+use super::{Aggregation, PartialStates, StateLog};
 
 /// Per-worker hash map (see [`PartialStates`] for the seeding).
 pub(crate) type Map<K, S> = PartialStates<K, S>;
@@ -65,11 +65,14 @@ where
 }
 
 /// Stage 2: routes partials by key, merges each complete time into the keys' total states (in
-/// time order), and emits the changes of the keys' outputs at that time.
+/// time order), and emits the changes of the keys' outputs at that time. With a `log`, each
+/// merged time's changed keys and their new totals are handed to it before the time's output
+/// is released, so that whoever waits for the output knows the log has them.
 pub(crate) fn merge_by_key<'scope, T, K, A>(
     partials: Stream<'scope, T, Vec<Partial<K, T, A::State>>>,
     name: &str,
     agg: A,
+    mut log: Option<StateLog<T, K, A::State>>,
 ) -> Stream<'scope, T, Updates<K, A::Output, T>>
 where
     T: Timestamp + TotalOrder,
@@ -93,10 +96,18 @@ where
                 });
                 while let Some((cap, partials)) = pending.pop_complete(frontier) {
                     let time = cap.time().clone();
+                    let changed: Option<Vec<K>> = log.as_ref().map(|_| partials.keys().cloned().collect());
                     let mut session = output.session(&cap);
                     merge_time(&agg, &mut totals, partials, &time, &mut |update| {
                         session.give(update)
                     });
+                    if let (Some(log), Some(keys)) = (log.as_mut(), changed) {
+                        let entries = keys
+                            .into_iter()
+                            .filter_map(|key| totals.get(&key).cloned().map(|total| (key, total)))
+                            .collect();
+                        log(&time, entries);
+                    }
                 }
             }
         },

@@ -43,6 +43,10 @@ impl OutputShape for AppendWindows {
         rows
     }
 
+    fn restore(&mut self, result: Vec<(Row, isize)>) {
+        self.open.apply(result);
+    }
+
     fn epoch_due(&self, watermark: Option<i64>) -> bool {
         watermark.is_some_and(|w| self.open.any_closed_by(w))
     }

@@ -43,6 +43,10 @@ impl OutputShape for Complete {
         rows
     }
 
+    fn restore(&mut self, result: Vec<(Row, isize)>) {
+        self.apply(result);
+    }
+
     fn rows_held(&self) -> Option<u64> {
         Some(self.table.len() as u64)
     }

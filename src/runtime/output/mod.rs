@@ -31,6 +31,12 @@ pub(super) trait OutputShape {
         false
     }
 
+    /// Takes in the result restored from a checkpoint (as changes from nothing), where the
+    /// shape keeps the result between epochs: nothing is written for it.
+    fn restore(&mut self, result: Vec<(Row, isize)>) {
+        let _ = result;
+    }
+
     /// Result rows held between epochs, where the shape keeps them (complete mode's table);
     /// `None` where it does not know.
     fn rows_held(&self) -> Option<u64> {

@@ -1,0 +1,137 @@
+//! Durable aggregations: the state of an append-only aggregation logged by key as it changes,
+//! and restored on start from a checkpoint (see [`StateStore`]).
+//!
+//! Stateful operators are numbered in the order the query builds them, the order in which
+//! [`described_strategies`](super::described_strategies) lists them, which is the same in
+//! every run of the same plan. Restored totals enter on worker 0 as partial states at the
+//! epoch before the first new one, so the dataflow's output at that epoch is the restored
+//! result itself, which the leader takes in without writing it.
+
+use std::sync::{Arc, Mutex};
+
+use serde::de::DeserializeOwned;
+use serde::Serialize;
+use tidewater_operators::Durable;
+use timely::dataflow::operators::ToStream;
+use timely::dataflow::Scope;
+
+use super::aggregate::{Piece, States};
+use super::physical::{Settings, Strategy};
+use crate::checkpoint::StateStore;
+use crate::data::Row;
+use crate::error::CheckpointError;
+use crate::plan::LogicalPlan;
+
+/// The strategies whose state a checkpoint keeps.
+pub(crate) fn is_durable(strategy: Strategy) -> bool {
+    matches!(strategy, Strategy::PieceCount | Strategy::AppendOnlyFold)
+}
+
+/// The strategies that keep state a checkpoint cannot keep yet; a plan with any of them is
+/// not checkpointed.
+pub(crate) fn lacks_durability(strategy: Strategy) -> bool {
+    matches!(
+        strategy,
+        Strategy::ExpiringFold
+            | Strategy::Reduce
+            | Strategy::UpsertTable
+            | Strategy::ArrangedJoin
+            | Strategy::LateRowsDropped
+            | Strategy::GroupedByTable { .. }
+            | Strategy::ColumnFold
+            | Strategy::JoinedRowFold
+    )
+}
+
+/// The totals restored for one stateful operator, in the types its fold keeps.
+pub(crate) enum Restored {
+    /// A word count's counts per piece.
+    Pieces(Vec<(Piece, i64)>),
+    /// An accumulator's states per key row.
+    Rows(Vec<(Row, States)>),
+}
+
+/// Reads the state of every durable operator of `plan` as of epoch `through`.
+pub(crate) fn restore(
+    plan: &LogicalPlan,
+    settings: Settings,
+    store: &StateStore,
+    through: u64,
+) -> Result<Vec<Restored>, CheckpointError> {
+    super::described_strategies(plan, settings)
+        .into_iter()
+        .filter(|s| is_durable(*s))
+        .enumerate()
+        .map(|(operator, strategy)| match strategy {
+            Strategy::PieceCount => store.restore(operator, through).map(Restored::Pieces),
+            _ => store.restore(operator, through).map(Restored::Rows),
+        })
+        .collect()
+}
+
+/// A query's durable state, as every worker's compilation sees it.
+pub(crate) struct DurableState {
+    /// Where state is written.
+    pub(crate) store: StateStore,
+    /// The first epoch this run feeds: changes from it on are logged (earlier times hold the
+    /// restored state, which is logged already).
+    pub(crate) resume_epoch: u64,
+    /// The restored totals per operator, taken by worker 0 (empty in other processes).
+    pub(crate) restored: Mutex<Vec<Option<Restored>>>,
+    /// The first failure to write state in this process: the leader checks it before each
+    /// commit, so an epoch whose state is not durable is never committed.
+    pub(crate) failure: Arc<Mutex<Option<CheckpointError>>>,
+    /// True in the process of worker 0, whose leader checks `failure`.
+    pub(crate) leader_process: bool,
+}
+
+impl DurableState {
+    /// The durable wiring of stateful operator `operator` in `scope`: its restored totals
+    /// (on worker 0), and the log that writes its changes. `pick` takes the totals out of
+    /// what was restored for it.
+    pub(crate) fn operator<'s, K, S>(
+        &self,
+        scope: Scope<'s, u64>,
+        operator: usize,
+        pick: impl FnOnce(Restored) -> Option<Vec<(K, S)>>,
+    ) -> Durable<'s, u64, K, S>
+    where
+        K: timely::ExchangeData + Serialize,
+        S: timely::ExchangeData + Serialize + DeserializeOwned,
+    {
+        let restored = if scope.index() == 0 {
+            let mut restored = self.restored.lock().unwrap_or_else(|p| p.into_inner());
+            restored.get_mut(operator).and_then(Option::take).and_then(pick)
+        } else {
+            None
+        };
+        let restored = match (restored, self.resume_epoch.checked_sub(1)) {
+            (Some(entries), Some(at)) => Some(
+                entries
+                    .into_iter()
+                    .map(move |(key, total)| (key, at, total))
+                    .to_stream(scope),
+            ),
+            // Other workers restore nothing, but their share of the stream must exist too.
+            _ => Some(Vec::new().to_stream(scope)),
+        };
+        let (store, from, worker) = (self.store.clone(), self.resume_epoch, scope.index());
+        let (failure, leader_process) = (self.failure.clone(), self.leader_process);
+        Durable {
+            restored,
+            log: Box::new(move |epoch: &u64, entries: Vec<(K, S)>| {
+                if *epoch < from || entries.is_empty() {
+                    return;
+                }
+                if let Err(e) = store.write(operator, *epoch, worker, &entries) {
+                    tracing::error!("the state of epoch {epoch} could not be written: {e}");
+                    if !leader_process {
+                        // Nobody here can stop the commit: the run must not go on without it.
+                        std::process::abort();
+                    }
+                    failure.lock().unwrap_or_else(|p| p.into_inner()).get_or_insert(e);
+                }
+            }),
+        }
+    }
+}

@@ -1,0 +1,82 @@
+//! What a query's checkpoint gives it when it starts: the checkpoint itself (opened and
+//! locked in the process that drives the query) and, for a query with state, where its
+//! operators log their state and what they restore.
+
+use std::path::Path;
+use std::sync::{Arc, Mutex};
+
+use tracing::warn;
+
+use crate::checkpoint::{fingerprint, read_recovery, Checkpoint, StateStore};
+use crate::compile::{described_strategies, lacks_durability, restore_state, DurableState, Settings};
+use crate::error::Result;
+use crate::plan::LogicalPlan;
+
+/// A query's checkpoint, as `start()` prepares it.
+#[derive(Default)]
+pub(crate) struct Prepared {
+    /// The checkpoint, in the process of worker 0 (which writes offsets and commits).
+    pub(crate) checkpoint: Option<Checkpoint>,
+    /// The stateful operators' durable state, in every process.
+    pub(crate) durable: Option<Arc<DurableState>>,
+}
+
+/// Opens the checkpoint at `location` for `plan` (run as `sink` describes, under `settings`),
+/// reads where it resumes, and restores its operators' state. A plan with an operator whose
+/// state cannot be kept yet is not checkpointed: a warning says so, and it starts over when
+/// restarted. `leader` is true in the process of worker 0; `retain` is how many epochs of
+/// offsets and commits are kept.
+pub(crate) fn prepare(
+    location: &Path,
+    plan: &LogicalPlan,
+    sink: &str,
+    settings: Settings,
+    leader: bool,
+    retain: u64,
+) -> Result<Prepared> {
+    let strategies = described_strategies(plan, settings);
+    let lacking: Vec<String> = strategies
+        .iter()
+        .filter(|s| lacks_durability(**s))
+        .map(ToString::to_string)
+        .collect();
+    if !lacking.is_empty() {
+        warn!(
+            "the checkpoint at {} is not used: the state of {} cannot be checkpointed yet, so \
+             this query starts over when restarted",
+            location.display(),
+            lacking.join(", ")
+        );
+        return Ok(Prepared::default());
+    }
+    let checkpoint = if leader {
+        let fingerprint = fingerprint(&format!("{plan}\n{sink}"));
+        Some(Checkpoint::open(location, &fingerprint, retain)?)
+    } else {
+        None
+    };
+    // A damaged log is refused here, by start(), rather than by the running query.
+    let recovery = read_recovery(location)?;
+    let durable = if plan.has_state() {
+        let store = StateStore::new(location);
+        let resume_epoch = recovery.next_epoch;
+        let restored = match (leader, resume_epoch.checked_sub(1)) {
+            (true, Some(through)) => {
+                // What an attempt that was not committed wrote is not state.
+                store.discard_from(resume_epoch)?;
+                restore_state(plan, settings, &store, through)?
+            }
+            _ => Vec::new(),
+        };
+        Some(Arc::new(DurableState {
+            store,
+            resume_epoch,
+            restored: Mutex::new(restored.into_iter().map(Some).collect()),
+            failure: Arc::default(),
+            leader_process: leader,
+        }))
+    } else {
+        None
+    };
+    Ok(Prepared { checkpoint, durable })
+}

@@ -1,0 +1,260 @@
+//! Recovery of queries with state: aggregations keep their state in the checkpoint, by key,
+//! and a query killed at any point of an epoch resumes with it, on any number of workers. Its
+//! output must equal, epoch by epoch, what the same query writes when nothing interrupts it,
+//! and that in turn is checked against counts computed from the input directly. The input
+//! files are deleted as their epochs commit, so a restart that started over from nothing, or
+//! that lost the state, could not pass.
+
+mod common;
+
+use std::collections::BTreeMap;
+use std::fs;
+use std::path::Path;
+use std::process::Command;
+
+use common::*;
+
+/// The input: file `f` holds words of a small vocabulary, a few lines each.
+fn input_files(files: usize) -> Vec<String> {
+    (0..files)
+        .map(|f| word_lines(f as u64 + 7, 4).join("\n") + "\n")
+        .collect()
+}
+
+fn job(script: &str, files: &[String]) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().expect("temporary directory");
+    fs::write(dir.path().join("job.sql"), script).expect("script");
+    fs::create_dir(dir.path().join("in")).expect("input directory");
+    for (f, text) in files.iter().enumerate() {
+        fs::write(dir.path().join("in").join(format!("f{f:02}.txt")), text).expect("input");
+    }
+    dir
+}
+
+fn run(dir: &Path, workers: usize, crash: Option<&str>) -> std::process::Output {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_tidewater"));
+    command
+        .args([
+            "run",
+            "job.sql",
+            "--trigger",
+            "availableNow",
+            "--checkpoint",
+            "ck",
+        ])
+        .args(["--workers", &workers.to_string()])
+        .current_dir(dir)
+        .env_remove("TIDEWATER_CRASH_AT");
+    if let Some(crash) = crash {
+        command.env("TIDEWATER_CRASH_AT", crash);
+    }
+    let child = command
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("tidewater starts");
+    finish(child, "tidewater run")
+}
+
+/// The sink's output, epoch by epoch as its log lists them.
+fn sink_epochs(out: &Path) -> Vec<(u64, String)> {
+    let log = out.join("_tidewater");
+    let mut epochs: Vec<u64> = fs::read_dir(&log)
+        .expect("the sink's log")
+        .filter_map(|e| e.ok()?.file_name().to_str()?.parse().ok())
+        .collect();
+    epochs.sort();
+    epochs
+        .into_iter()
+        .map(|epoch| {
+            let entry: serde_json::Value =
+                serde_json::from_str(&fs::read_to_string(log.join(epoch.to_string())).expect("entry"))
+                    .expect("json");
+            let rows = entry["files"]
+                .as_array()
+                .expect("files")
+                .iter()
+                .map(|f| fs::read_to_string(out.join(f.as_str().expect("name"))).expect("part"))
+                .collect();
+            (epoch, rows)
+        })
+        .collect()
+}
+
+/// Parses `word,count` CSV lines.
+fn counts(text: &str) -> BTreeMap<String, i64> {
+    text.lines()
+        .map(|line| {
+            let (word, n) = line.rsplit_once(',').expect("word,count");
+            (word.trim_matches('"').to_string(), n.parse().expect("count"))
+        })
+        .collect()
+}
+
+/// Runs `script` on `files` killed at each point of `epochs`, restored on the other worker
+/// count, and checks every restored run against the uninterrupted one, which `check` checks
+/// against the input.
+fn killed_runs_match(script: &str, files: &[String], check: impl Fn(&[(u64, String)])) {
+    let uninterrupted = job(script, files);
+    let output = run(uninterrupted.path(), 1, None);
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let expected = sink_epochs(&uninterrupted.path().join("out"));
+    check(&expected);
+    for point in ["after-offsets", "in-sink", "before-commit", "after-commit"] {
+        for epoch in [1, 3] {
+            for workers in [1, 2] {
+                let dir = job(script, files);
+                let killed = run(dir.path(), workers, Some(&format!("{point}:{epoch}")));
+                assert!(!killed.status.success(), "{point}:{epoch} did not kill the run");
+                let resumed = run(dir.path(), 3 - workers, None);
+                assert!(
+                    resumed.status.success(),
+                    "{point}:{epoch}: {}",
+                    String::from_utf8_lossy(&resumed.stderr)
+                );
+                assert_eq!(
+                    sink_epochs(&dir.path().join("out")),
+                    expected,
+                    "killed at {point}:{epoch} with {workers} worker(s), resumed with {}",
+                    3 - workers
+                );
+            }
+        }
+    }
+}
+
+#[test]
+fn a_word_count_in_complete_mode_resumes_with_its_counts() {
+    let files = input_files(5);
+    let script = "
+CREATE STREAM lines USING text OPTIONS (path 'in', maxFilesPerTrigger '1', cleanSource 'delete');
+CREATE SINK out USING csv OPTIONS (path 'out', outputMode 'complete');
+INSERT INTO out SELECT word, count(*) AS n FROM (SELECT explode(split(value, ' ')) AS word FROM lines) t GROUP BY word;
+";
+    killed_runs_match(script, &files, |epochs| {
+        assert_eq!(epochs.len(), files.len());
+        for (epoch, text) in epochs {
+            // Complete mode: every word's count over the files read so far.
+            let lines: Vec<String> = files[..=*epoch as usize]
+                .iter()
+                .flat_map(|f| f.lines().map(String::from))
+                .collect();
+            assert_eq!(counts(text), reference_counts(&lines), "epoch {epoch}");
+        }
+    });
+}
+
+#[test]
+fn a_word_count_in_update_mode_resumes_with_its_counts() {
+    let files = input_files(5);
+    let script = "
+CREATE STREAM lines USING text OPTIONS (path 'in', maxFilesPerTrigger '1', cleanSource 'delete');
+CREATE SINK out USING csv OPTIONS (path 'out', outputMode 'update');
+INSERT INTO out SELECT word, count(*) AS n FROM (SELECT explode(split(value, ' ')) AS word FROM lines) t GROUP BY word;
+";
+    killed_runs_match(script, &files, |epochs| {
+        for (epoch, text) in epochs {
+            // Update mode: the words of this file, with their counts over all files so far.
+            let upto: Vec<String> = files[..=*epoch as usize]
+                .iter()
+                .flat_map(|f| f.lines().map(String::from))
+                .collect();
+            let this: Vec<String> = files[*epoch as usize].lines().map(String::from).collect();
+            let all = reference_counts(&upto);
+            let expected: BTreeMap<String, i64> = reference_counts(&this)
+                .keys()
+                .map(|w| (w.clone(), all[w]))
+                .collect();
+            assert_eq!(counts(text), expected, "epoch {epoch}");
+        }
+    });
+}
+
+#[test]
+fn a_general_aggregation_resumes_with_its_accumulators() {
+    // Lines of "key,value": the sum, maximum and count per key take the general fold.
+    let files: Vec<String> = (0..5)
+        .map(|f| {
+            (0..4)
+                .map(|l| format!("k{},{}\n", (f + l) % 3, f * 10 + l))
+                .collect()
+        })
+        .collect();
+    let script = "
+CREATE STREAM pairs (k STRING, v BIGINT) USING csv OPTIONS (path 'in', maxFilesPerTrigger '1', cleanSource 'delete');
+CREATE SINK out USING csv OPTIONS (path 'out', outputMode 'complete');
+INSERT INTO out SELECT k, sum(v) AS total, max(v) AS top, count(*) AS n FROM pairs GROUP BY k;
+";
+    killed_runs_match(script, &files, |epochs| {
+        let (_, last) = epochs.last().expect("epochs");
+        let mut expected: BTreeMap<String, (i64, i64, i64)> = BTreeMap::new();
+        for line in files.iter().flat_map(|f| f.lines()) {
+            let (k, v) = line.split_once(',').expect("pair");
+            let v: i64 = v.parse().expect("value");
+            let e = expected.entry(k.to_string()).or_insert((0, i64::MIN, 0));
+            *e = (e.0 + v, e.1.max(v), e.2 + 1);
+        }
+        let expected: String = expected
+            .into_iter()
+            .map(|(k, (total, top, n))| format!("{k},{total},{top},{n}\n"))
+            .collect();
+        assert_eq!(last, &expected);
+    });
+}
+
+/// A word count over a `MemoryStream`, checkpointed at `location`, collected by `collected`.
+fn word_count(
+    spark: &tidewater::prelude::Session,
+    input: &tidewater::prelude::MemoryStream,
+    location: &str,
+    collected: &Collected,
+) -> tidewater::prelude::StreamingQuery {
+    use tidewater::prelude::*;
+    let words = spark
+        .read_stream()
+        .memory(input)
+        .select([explode(split(col("value"), " ")).alias("word")])
+        .expect("plan");
+    let counts = words.group_by([col("word")]).count().expect("plan");
+    collected
+        .attach(
+            counts
+                .write_stream()
+                .output_mode("update")
+                .option("checkpointLocation", location),
+        )
+        .start()
+        .expect("start")
+}
+
+#[test]
+fn a_stopped_word_count_restarted_in_process_keeps_its_counts() {
+    use tidewater::prelude::*;
+    let checkpoint = tempfile::tempdir().expect("temporary directory");
+    let location = checkpoint.path().to_str().expect("path").to_string();
+    let input = MemoryStream::new(Schema::new(vec![Field::new("value", DataType::String)]));
+    let first = Collected::default();
+    let spark = Session::builder().workers(2).get_or_create().expect("session");
+    let query = word_count(&spark, &input, &location, &first);
+    input.add_data(vec![row!["a b a"]]);
+    query.process_all_available().expect("epoch 0");
+    query.stop().expect("stop");
+
+    let second = Collected::default();
+    let spark = Session::builder().workers(1).get_or_create().expect("session");
+    let restarted = word_count(&spark, &input, &location, &second);
+    input.add_data(vec![row!["a c"]]);
+    restarted.process_all_available().expect("epoch 1");
+    restarted.stop().expect("stop");
+
+    assert_eq!(first.batches(), vec![(0, vec![row!["a", 2i64], row!["b", 1i64]])]);
+    // "a" goes on from its count before the stop; "c" is new; "b" did not change.
+    assert_eq!(
+        second.batches(),
+        vec![(1, vec![row!["a", 3i64], row!["c", 1i64]])]
+    );
+}
