@@ -258,3 +258,29 @@ pub fn finish(mut child: std::process::Child, what: &str) -> std::process::Outpu
     }
     child.wait_with_output().expect("output")
 }
+
+/// A file sink's output epoch by epoch, as its log (`<out>/_tidewater/<epoch>`) lists them:
+/// `(epoch, rows of its part files)`. Files the log does not name (a crash's leftovers) are not
+/// output, so they are not read.
+pub fn sink_epochs(out: &std::path::Path) -> Vec<(u64, String)> {
+    let log = out.join("_tidewater");
+    let mut epochs: Vec<u64> = std::fs::read_dir(&log)
+        .expect("the sink's log")
+        .filter_map(|e| e.ok()?.file_name().to_str()?.parse().ok())
+        .collect();
+    epochs.sort();
+    epochs
+        .into_iter()
+        .map(|epoch| {
+            let text = std::fs::read_to_string(log.join(epoch.to_string())).expect("entry");
+            let entry: serde_json::Value = serde_json::from_str(&text).expect("json");
+            let rows = entry["files"]
+                .as_array()
+                .expect("files")
+                .iter()
+                .map(|f| std::fs::read_to_string(out.join(f.as_str().expect("name"))).expect("part"))
+                .collect();
+            (epoch, rows)
+        })
+        .collect()
+}
