@@ -56,31 +56,6 @@ fn run(dir: &Path, workers: usize, crash: Option<&str>) -> std::process::Output 
     finish(child, "tidewater run")
 }
 
-/// The sink's output, epoch by epoch as its log lists them.
-fn sink_epochs(out: &Path) -> Vec<(u64, String)> {
-    let log = out.join("_tidewater");
-    let mut epochs: Vec<u64> = fs::read_dir(&log)
-        .expect("the sink's log")
-        .filter_map(|e| e.ok()?.file_name().to_str()?.parse().ok())
-        .collect();
-    epochs.sort();
-    epochs
-        .into_iter()
-        .map(|epoch| {
-            let entry: serde_json::Value =
-                serde_json::from_str(&fs::read_to_string(log.join(epoch.to_string())).expect("entry"))
-                    .expect("json");
-            let rows = entry["files"]
-                .as_array()
-                .expect("files")
-                .iter()
-                .map(|f| fs::read_to_string(out.join(f.as_str().expect("name"))).expect("part"))
-                .collect();
-            (epoch, rows)
-        })
-        .collect()
-}
-
 /// Parses `word,count` CSV lines.
 fn counts(text: &str) -> BTreeMap<String, i64> {
     text.lines()
