@@ -17,9 +17,11 @@ fn session(workers: usize) -> Session {
         .expect("session")
 }
 
-/// Writes `text` into `dir/name` the way a producer should: elsewhere first, then renamed in.
+/// Writes `text` into `dir/name` the way a producer should: under a hidden name first (the
+/// source skips hidden files), then renamed in. The staging name is inside `dir`, so tests
+/// running at once never share one.
 fn put_file(dir: &Path, name: &str, text: &str) {
-    let staging = dir.parent().expect("parent").join(format!("staging-{name}"));
+    let staging = dir.join(format!(".{name}.staging"));
     fs::write(&staging, text).expect("write");
     fs::rename(&staging, dir.join(name)).expect("rename");
 }
