@@ -233,3 +233,45 @@ fn a_stopped_word_count_restarted_in_process_keeps_its_counts() {
         vec![(1, vec![row!["a", 3i64], row!["c", 1i64]])]
     );
 }
+
+#[test]
+fn open_windows_are_written_once_after_a_restart_and_late_rows_stay_dropped() {
+    // Epoch 0: a@1, b@3. Epoch 1: a@12, a@4 (watermark -2: in time). Epoch 2: b@25, b@14
+    // (watermark 7). Epoch 3: a@41, and b@13, late (watermark 20 closes [10, 20)). Epoch 4,
+    // without data: watermark 36 closes [20, 30). [40, 50) never closes.
+    let files: Vec<String> = [
+        "a,2026-01-01 00:00:01\nb,2026-01-01 00:00:03\n",
+        "a,2026-01-01 00:00:12\na,2026-01-01 00:00:04\n",
+        "b,2026-01-01 00:00:25\nb,2026-01-01 00:00:14\n",
+        "a,2026-01-01 00:00:41\nb,2026-01-01 00:00:13\n",
+    ]
+    .iter()
+    .map(|rows| format!("page,ts\n{rows}"))
+    .collect();
+    let script = "
+CREATE STREAM clicks (page STRING, ts TIMESTAMP, WATERMARK FOR ts AS ts - INTERVAL '5' SECOND)
+  USING csv OPTIONS (path 'in', header 'true', maxFilesPerTrigger '1', cleanSource 'delete');
+CREATE SINK out USING csv OPTIONS (path 'out', outputMode 'append');
+INSERT INTO out SELECT window(ts, '10 seconds') AS window, page, count(*) AS clicks
+FROM clicks GROUP BY window(ts, '10 seconds'), page;
+";
+    killed_runs_match(script, &files, |epochs| {
+        let window =
+            |start: u32, end: u32| format!("\"{{2026-01-01 00:00:{start:02}, 2026-01-01 00:00:{end:02}}}\"");
+        let expected = vec![
+            (0, String::new()),
+            (1, String::new()),
+            (2, String::new()),
+            (
+                3,
+                format!(
+                    "{w0},a,2\n{w0},b,1\n{w1},a,1\n{w1},b,1\n",
+                    w0 = window(0, 10),
+                    w1 = window(10, 20)
+                ),
+            ),
+            (4, format!("{},b,1\n", window(20, 30))),
+        ];
+        assert_eq!(epochs, expected.as_slice());
+    });
+}

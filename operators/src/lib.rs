@@ -15,9 +15,9 @@ pub mod upsert;
 pub mod watermark;
 
 pub use aggregate::{
-    aggregate_append_only_durable, aggregate_append_only_expiring, aggregate_append_only_flat,
-    aggregate_append_only_into, AggregateAppendOnly, Aggregation, Count, Durable, Expiry, Max, PartialStates,
-    StateLog, Sum,
+    aggregate_append_only_durable, aggregate_append_only_expiring, aggregate_append_only_expiring_durable,
+    aggregate_append_only_flat, aggregate_append_only_into, AggregateAppendOnly, Aggregation, Count, Durable,
+    Expiry, Max, PartialStates, StateLog, Sum,
 };
 pub use as_of_table::TableRows;
 pub use epoch_reduce::epoch_reduce;
@@ -26,4 +26,4 @@ pub use keyed_epochs::{keyed_epochs, EpochInput, EpochSchedule};
 pub use lookup_aggregate::{lookup_aggregate_into, Table};
 pub use lookup_join::lookup_join;
 pub use upsert::upsert;
-pub use watermark::{drop_late, WatermarkClock};
+pub use watermark::{drop_late, drop_late_after, WatermarkClock};

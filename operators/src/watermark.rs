@@ -119,6 +119,25 @@ where
     D: ExchangeData,
     F: Fn(&D) -> Option<i64> + Clone + 'static,
 {
+    drop_late_after(records, delay, event_time, Vec::new())
+}
+
+/// As [`drop_late`], going on from the greatest event times of epochs before this run,
+/// `(max, epoch)` (a restarted query knows them from its checkpoint), so that rows late
+/// before the restart are late after it too.
+pub fn drop_late_after<'scope, D, F>(
+    records: VecCollection<'scope, u64, D, isize>,
+    delay: i64,
+    event_time: F,
+    seen: Vec<(i64, u64)>,
+) -> (
+    VecCollection<'scope, u64, D, isize>,
+    VecCollection<'scope, u64, i64, isize>,
+)
+where
+    D: ExchangeData,
+    F: Fn(&D) -> Option<i64> + Clone + 'static,
+{
     let local_max = event_time.clone();
     let maxima = records
         .inner
@@ -164,6 +183,9 @@ where
             "DropLate",
             move |_initial, _info| {
                 let mut clock = WatermarkClock::default();
+                for (max, epoch) in seen {
+                    clock.saw(max, epoch);
+                }
                 let mut waiting: BTreeMap<u64, Waiting<D>> = BTreeMap::new();
                 move |(input, _records_frontier), (maxima, maxima_frontier), output| {
                     let port = output.output_index();

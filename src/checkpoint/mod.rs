@@ -71,6 +71,30 @@ pub(crate) struct Recovery {
     pub(crate) replay: Option<OffsetEntry>,
     /// The offsets of the last committed epoch, if any.
     pub(crate) last_committed: Option<OffsetEntry>,
+    /// The last commit, if any.
+    pub(crate) last_commit: Option<CommitEntry>,
+}
+
+impl Recovery {
+    /// The watermark the first epoch of the restarted run runs under (microseconds): the one
+    /// its logged offsets recorded if it is run again, else the one the last commit gave the
+    /// next epoch.
+    pub(crate) fn watermark(&self) -> Option<i64> {
+        match &self.replay {
+            Some(replay) => replay.metadata.batch_watermark_micros,
+            None => self
+                .last_commit
+                .as_ref()
+                .and_then(|c| c.next_batch_watermark_micros),
+        }
+    }
+
+    /// The watermark the last committed epoch ran under (microseconds).
+    pub(crate) fn committed_watermark(&self) -> Option<i64> {
+        self.last_committed
+            .as_ref()
+            .and_then(|entry| entry.metadata.batch_watermark_micros)
+    }
 }
 
 /// An open checkpoint directory, held (locked) by this query while it runs.
@@ -222,12 +246,14 @@ pub(crate) fn read_recovery(root: &Path) -> Result<Recovery, CheckpointError> {
     let offsets = EpochLog::new(root.join("offsets"));
     let commits = EpochLog::new(root.join("commits"));
     let committed = commits.latest()?;
-    if let Some(epoch) = committed {
+    let last_commit = match committed {
         // The commit must parse: a damaged one is refused, not skipped.
-        let path = commits.path(epoch);
-        let text = commits.read(epoch)?.unwrap_or_default();
-        CommitEntry::parse(&path, &text)?;
-    }
+        Some(epoch) => {
+            let text = commits.read(epoch)?.unwrap_or_default();
+            Some(CommitEntry::parse(&commits.path(epoch), &text)?)
+        }
+        None => None,
+    };
     let next_epoch = committed.map_or(0, |e| e + 1);
     let read_offsets = |epoch: u64| -> Result<Option<OffsetEntry>, CheckpointError> {
         match offsets.read(epoch)? {
@@ -257,6 +283,7 @@ pub(crate) fn read_recovery(root: &Path) -> Result<Recovery, CheckpointError> {
         next_epoch,
         replay: read_offsets(next_epoch)?,
         last_committed,
+        last_commit,
     })
 }
 

@@ -87,6 +87,9 @@ impl OffsetEntry {
 pub(crate) struct CommitEntry {
     /// The watermark of the next epoch, ms (0 without one).
     pub(crate) next_batch_watermark_ms: i64,
+    /// The same watermark in microseconds, the engine's own unit; absent without one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) next_batch_watermark_micros: Option<i64>,
 }
 
 impl CommitEntry {
@@ -178,6 +181,7 @@ mod tests {
         assert!(matches!(empty, Err(CheckpointError::Corrupt { .. })), "{empty:?}");
         let commit = CommitEntry {
             next_batch_watermark_ms: 9,
+            next_batch_watermark_micros: Some(9_001),
         };
         assert_eq!(
             CommitEntry::parse(path, &commit.to_text()).expect("parse"),

@@ -93,25 +93,46 @@ pub(crate) fn aggregate_expiring<'s>(
     pipeline: Pipeline,
     keys: Vec<BoundExpr>,
     accumulators: Vec<Accumulator>,
-    maxima: differential_dataflow::collection::VecCollection<'s, u64, i64, isize>,
-    delay: i64,
-    window_key: usize,
+    expiring: Expiring<'s>,
+    durable: Option<Durable<'s, u64, Row, States>>,
 ) -> Rows<'s> {
     let fold = RowFold::new(pipeline, keys, accumulators);
     let aggregation = fold.aggregation.clone();
+    let window_key = expiring.window_key;
     let expiry = tidewater_operators::Expiry {
-        maxima,
-        delay,
+        maxima: expiring.maxima,
+        delay: expiring.delay,
         closes_at: Box::new(move |key: &Row| key.get(window_key).and_then(Value::window_end)),
+        seen: expiring.seen,
     };
-    let results = tidewater_operators::aggregate_append_only_expiring(
-        rows,
-        "Aggregate (windows forgotten behind the watermark)",
-        aggregation,
-        expiry,
-        move |row, diff, states| fold.pipeline.run(row, &mut |r| fold.fold(r, diff, states)),
-    );
+    let name = "Aggregate (windows forgotten behind the watermark)";
+    let fold = move |row, diff, states: &mut PartialStates<Row, States>| {
+        fold.pipeline.run(row, &mut |r| fold.fold(r, diff, states))
+    };
+    let results = match durable {
+        Some(durable) => tidewater_operators::aggregate_append_only_expiring_durable(
+            rows,
+            name,
+            aggregation,
+            expiry,
+            fold,
+            durable,
+        ),
+        None => tidewater_operators::aggregate_append_only_expiring(rows, name, aggregation, expiry, fold),
+    };
     gather_sorted(results, GATHER).map(|(key, values)| key.concat(&values))
+}
+
+/// How a windowed aggregation forgets its closed windows.
+pub(crate) struct Expiring<'s> {
+    /// Every worker's greatest event time per epoch.
+    pub(crate) maxima: differential_dataflow::collection::VecCollection<'s, u64, i64, isize>,
+    /// The watermark's delay, microseconds.
+    pub(crate) delay: i64,
+    /// The key column holding the window.
+    pub(crate) window_key: usize,
+    /// Greatest event times of epochs before this run (a restart).
+    pub(crate) seen: Vec<(i64, u64)>,
 }
 
 /// The aggregation of an input that can retract: key and argument rows for differential's

@@ -24,7 +24,10 @@ use crate::plan::LogicalPlan;
 
 /// The strategies whose state a checkpoint keeps.
 pub(crate) fn is_durable(strategy: Strategy) -> bool {
-    matches!(strategy, Strategy::PieceCount | Strategy::AppendOnlyFold)
+    matches!(
+        strategy,
+        Strategy::PieceCount | Strategy::AppendOnlyFold | Strategy::ExpiringFold
+    )
 }
 
 /// The strategies that keep state a checkpoint cannot keep yet; a plan with any of them is
@@ -32,11 +35,9 @@ pub(crate) fn is_durable(strategy: Strategy) -> bool {
 pub(crate) fn lacks_durability(strategy: Strategy) -> bool {
     matches!(
         strategy,
-        Strategy::ExpiringFold
-            | Strategy::Reduce
+        Strategy::Reduce
             | Strategy::UpsertTable
             | Strategy::ArrangedJoin
-            | Strategy::LateRowsDropped
             | Strategy::GroupedByTable { .. }
             | Strategy::ColumnFold
             | Strategy::JoinedRowFold
@@ -83,6 +84,12 @@ pub(crate) struct DurableState {
     pub(crate) failure: Arc<Mutex<Option<CheckpointError>>>,
     /// True in the process of worker 0, whose leader checks `failure`.
     pub(crate) leader_process: bool,
+    /// The greatest event times of epochs before this run, `(max, epoch)`, from which the
+    /// watermark goes on (empty without a watermark, or on a first run).
+    pub(crate) seen_maxima: Vec<(i64, u64)>,
+    /// The watermark the last committed epoch ran under: windows it closed were written and
+    /// forgotten, and are not restored.
+    pub(crate) committed_watermark: Option<i64>,
 }
 
 impl DurableState {

@@ -83,6 +83,14 @@ impl<'s> Compiled<'s> {
         }
     }
 
+    /// The greatest event times of epochs before this run, from the checkpoint.
+    fn seen_maxima(&self) -> Vec<(i64, u64)> {
+        self.durable
+            .as_ref()
+            .map(|d| d.seen_maxima.clone())
+            .unwrap_or_default()
+    }
+
     /// The next stateful operator's durable wiring, if the query keeps its state.
     fn durable<K, S>(
         &mut self,
@@ -192,13 +200,16 @@ fn build_aggregate<'s>(
         None => (rows, None),
         Some(late) => {
             let column = late.column;
-            let (on_time, maxima) =
-                tidewater_operators::drop_late(rows, late.delay_micros, move |row: &Row| {
-                    match row.get(column) {
-                        Some(Value::Timestamp(t)) => Some(*t),
-                        _ => None,
-                    }
-                });
+            let seen = compiled.seen_maxima();
+            let (on_time, maxima) = tidewater_operators::drop_late_after(
+                rows,
+                late.delay_micros,
+                move |row: &Row| match row.get(column) {
+                    Some(Value::Timestamp(t)) => Some(*t),
+                    _ => None,
+                },
+                seen,
+            );
             compiled
                 .events
                 .push(maxima.clone().map(|micros| SourceEvent::MaxEventTime { micros }));
@@ -210,7 +221,26 @@ fn build_aggregate<'s>(
     match (fold, watermark) {
         (Fold::Expiring { window_key }, Some((maxima, delay))) => {
             compiled.built(Strategy::ExpiringFold);
-            aggregate::aggregate_expiring(rows, pipeline, keys, accumulators, maxima, delay, window_key)
+            let seen = compiled.seen_maxima();
+            let closed_by = compiled.durable.as_ref().and_then(|d| d.committed_watermark);
+            let durable = compiled.durable(rows.scope(), |restored| match restored {
+                // Windows the watermark had closed were written and forgotten before the stop.
+                durable::Restored::Rows(mut entries) => {
+                    entries.retain(|(key, _)| {
+                        let end = key.get(window_key).and_then(Value::window_end);
+                        end.is_none_or(|end| !tidewater_operators::watermark::is_final(end, closed_by))
+                    });
+                    Some(entries)
+                }
+                durable::Restored::Pieces(_) => None,
+            });
+            let expiry = aggregate::Expiring {
+                maxima,
+                delay,
+                window_key,
+                seen,
+            };
+            aggregate::aggregate_expiring(rows, pipeline, keys, accumulators, expiry, durable)
         }
         (Fold::PieceCount(count), _) => {
             compiled.built(Strategy::PieceCount);

@@ -29,6 +29,9 @@ use crate::crash::crash_point;
 use crate::data::{Row, Schema};
 use crate::error::Error;
 
+/// How often the leader looks whether the restored state has come out of the dataflow.
+const RESTORE_POLL: std::time::Duration = std::time::Duration::from_millis(1);
+
 /// An epoch that has been fed and is being computed.
 struct InFlight {
     epoch: u64,
@@ -144,8 +147,11 @@ impl QueryRun {
             // they produce with their input's capability (the file reader) see the epoch.
             input.flush();
         }
-        if self.spec.durable.is_some() {
+        if let Some(durable) = &self.spec.durable {
             self.restored_at = recovery.next_epoch.checked_sub(1);
+            if let Some(event_time) = self.event_time.as_mut() {
+                event_time.resume(&durable.seen_maxima, recovery.watermark());
+            }
         }
         if recovery.next_epoch > 0 || recovery.replay.is_some() {
             info!(
@@ -226,6 +232,14 @@ impl QueryRun {
         if self.stage != Stage::Running || self.in_flight.is_some() {
             return readers_due;
         }
+        if let Some(restored_at) = self.restored_at {
+            if self.probe.less_equal(&restored_at) {
+                // The restored state is still coming out of the dataflow: no epoch before it
+                // is in, since what the output mode keeps (and a no-data epoch) depends on it.
+                return Some(now + RESTORE_POLL);
+            }
+            self.take_in_restored(restored_at);
+        }
         let data_waiting = self.no_data_epoch_due() || self.sources.any_waiting();
         let all_exhausted = self.sources.all_exhausted();
         match self.spec.trigger {
@@ -264,6 +278,19 @@ impl QueryRun {
             self.close_inputs();
         }
         readers_due
+    }
+
+    /// Takes in the restored result, which came out of the dataflow at epoch `restored_at`:
+    /// what the output mode keeps between epochs (complete mode's table, append mode's open
+    /// windows) starts from it. It is not written: the sink wrote it before the restart.
+    fn take_in_restored(&mut self, restored_at: u64) {
+        self.restored_at = None;
+        take_through(&self.captured, restored_at, &mut self.spare);
+        let restored = consolidate_sorted(self.spare.drain(..).map(|(row, _, diff)| (row, diff)).collect());
+        self.output.restore(restored);
+        // No source feeds that epoch, so it has no events; whatever is there is let go.
+        let mut events = Vec::new();
+        take_through(&self.events, restored_at, &mut events);
     }
 
     /// Feeds the waiting rows as epoch `next_epoch` and closes that epoch.
@@ -320,13 +347,6 @@ impl QueryRun {
         let Some(flight) = self.in_flight.take() else {
             return;
         };
-        if let Some(restored_at) = self.restored_at.take() {
-            // The restored result: what the output mode keeps between epochs takes it in.
-            take_through(&self.captured, restored_at, &mut self.spare);
-            let restored =
-                consolidate_sorted(self.spare.drain(..).map(|(row, _, diff)| (row, diff)).collect());
-            self.output.restore(restored);
-        }
         take_through(&self.captured, flight.epoch, &mut self.spare);
         let changes = consolidate_sorted(self.spare.drain(..).map(|(row, _, diff)| (row, diff)).collect());
         let counts = match self.take_events(flight.epoch) {
@@ -345,10 +365,6 @@ impl QueryRun {
             self.fail(e.into());
             return;
         }
-        if let Err(e) = self.commit(flight.epoch, &flight.offsets) {
-            self.fail(e);
-            return;
-        }
         let event_time = self
             .event_time
             .as_ref()
@@ -356,6 +372,11 @@ impl QueryRun {
             .unwrap_or_default();
         if let Some(event_time) = self.event_time.as_mut() {
             event_time.finish(flight.epoch);
+        }
+        // The commit records the next epoch's watermark, now known.
+        if let Err(e) = self.commit(flight.epoch, &flight.offsets) {
+            self.fail(e);
+            return;
         }
         let state_operators = if self.spec.plan.has_aggregation() {
             vec![StateOperatorProgress {
@@ -418,6 +439,7 @@ impl QueryRun {
             let next_watermark = self.watermark();
             let entry = CommitEntry {
                 next_batch_watermark_ms: next_watermark.map_or(0, |w| w.div_euclid(1000)),
+                next_batch_watermark_micros: next_watermark,
             };
             checkpoint.commit(epoch, &entry)?;
             crash_point("after-commit", epoch);

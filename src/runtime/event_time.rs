@@ -35,6 +35,15 @@ impl EventTime {
         self.clock.saw(micros, epoch);
     }
 
+    /// Goes on after a restart: the greatest event times of epochs before it, `(max, epoch)`,
+    /// and the watermark of the first new epoch.
+    pub(super) fn resume(&mut self, seen: &[(i64, u64)], watermark: Option<i64>) {
+        for &(max, epoch) in seen {
+            self.clock.saw(max, epoch);
+        }
+        self.watermark = watermark;
+    }
+
     /// The watermark in force: that of the epoch running, or, between epochs, of the next.
     pub(super) fn watermark(&self) -> Option<i64> {
         self.watermark

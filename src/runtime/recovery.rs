@@ -68,12 +68,28 @@ pub(crate) fn prepare(
             }
             _ => Vec::new(),
         };
+        // The watermark goes on from where it was: the greatest event time before the last
+        // committed epoch and before the first new one, each its watermark plus the delay.
+        let mut seen_maxima = Vec::new();
+        if let Some(delay) = plan.watermark_delay() {
+            let before = [
+                (recovery.committed_watermark(), resume_epoch.checked_sub(2)),
+                (recovery.watermark(), resume_epoch.checked_sub(1)),
+            ];
+            for (watermark, epoch) in before {
+                if let (Some(watermark), Some(epoch)) = (watermark, epoch) {
+                    seen_maxima.push((watermark + delay, epoch));
+                }
+            }
+        }
         Some(Arc::new(DurableState {
             store,
             resume_epoch,
             restored: Mutex::new(restored.into_iter().map(Some).collect()),
             failure: Arc::default(),
             leader_process: leader,
+            seen_maxima,
+            committed_watermark: recovery.committed_watermark(),
         }))
     } else {
         None

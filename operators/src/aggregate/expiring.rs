@@ -8,7 +8,8 @@ use timely::dataflow::channels::pact::{Exchange, Pipeline};
 use timely::dataflow::operators::generic::Operator;
 
 use super::stages::{fold_locally, merge_time, Map, Partial, Pending};
-use super::{Aggregation, PartialStates};
+use super::{Aggregation, Durable, PartialStates};
+use crate::watermark::is_final;
 
 /// The event time at which a key closes (e.g. its window's end), if it ever does.
 pub type ClosesAt<K> = Box<dyn Fn(&K) -> Option<i64>>;
@@ -25,6 +26,9 @@ pub struct Expiry<'scope, K> {
     pub delay: i64,
     /// The event time at which a key closes, if it ever does.
     pub closes_at: ClosesAt<K>,
+    /// Greatest event times of epochs before this run, `(max, epoch)`, as a restarted query
+    /// knows them from its checkpoint: the watermark goes on from them.
+    pub seen: Vec<(i64, u64)>,
 }
 
 /// As [`aggregate_append_only_into`](super::aggregate_append_only_into), forgetting each key's state once the watermark has
@@ -49,7 +53,7 @@ pub struct Expiry<'scope, K> {
 ///     let (mut keys, mut maxima, probe) = worker.dataflow::<u64, _, _>(|scope| {
 ///         let (keys_in, keys) = scope.new_collection::<char, isize>();
 ///         let (maxima_in, maxima) = scope.new_collection::<i64, isize>();
-///         let expiry = Expiry { maxima, delay: 0, closes_at: Box::new(|_key: &char| Some(10)) };
+///         let expiry = Expiry { maxima, delay: 0, closes_at: Box::new(|_key: &char| Some(10)), seen: Vec::new() };
 ///         let counts = aggregate_append_only_expiring(keys, "Count", Count::<()>::new(), expiry, |key: char, diff, states| {
 ///             *states.entry(key).or_insert(0) += diff as i64;
 ///         });
@@ -84,8 +88,54 @@ where
     A: Aggregation,
     F: FnMut(D, isize, &mut PartialStates<K, A::State>) + 'static,
 {
+    expiring(records, name, agg, expiry, fold, None)
+}
+
+/// As [`aggregate_append_only_expiring`], durable (see [`Durable`]): the totals restored
+/// should be those of keys still open (the caller leaves out the ones the watermark had
+/// closed before the restart), and each merged time's changed totals go to the log.
+pub fn aggregate_append_only_expiring_durable<'scope, D, K, A, F>(
+    records: VecCollection<'scope, u64, D, isize>,
+    name: &str,
+    agg: A,
+    expiry: Expiry<'scope, K>,
+    fold: F,
+    durable: Durable<'scope, u64, K, A::State>,
+) -> VecCollection<'scope, u64, (K, A::Output), isize>
+where
+    D: Data,
+    K: ExchangeData + Hash,
+    A: Aggregation,
+    F: FnMut(D, isize, &mut PartialStates<K, A::State>) + 'static,
+{
+    expiring(records, name, agg, expiry, fold, Some(durable))
+}
+
+fn expiring<'scope, D, K, A, F>(
+    records: VecCollection<'scope, u64, D, isize>,
+    name: &str,
+    agg: A,
+    expiry: Expiry<'scope, K>,
+    fold: F,
+    durable: Option<Durable<'scope, u64, K, A::State>>,
+) -> VecCollection<'scope, u64, (K, A::Output), isize>
+where
+    D: Data,
+    K: ExchangeData + Hash,
+    A: Aggregation,
+    F: FnMut(D, isize, &mut PartialStates<K, A::State>) + 'static,
+{
     use timely::dataflow::operators::vec::Broadcast;
-    let partials = fold_locally::<_, _, _, A, _>(records.inner, &format!("{name}: fold locally"), fold);
+    use timely::dataflow::operators::Concat;
+    let mut partials = fold_locally::<_, _, _, A, _>(records.inner, &format!("{name}: fold locally"), fold);
+    let mut log = None;
+    if let Some(durable) = durable {
+        if let Some(restored) = durable.restored {
+            partials = partials.concat(restored);
+        }
+        log = Some(durable.log);
+    }
+    let seen = expiry.seen;
     let by_key = Exchange::new(|(key, _time, _state): &Partial<K, u64, A::State>| key.hashed());
     let maxima = expiry.maxima.inner.broadcast();
     let (delay, closes_at) = (expiry.delay, expiry.closes_at);
@@ -99,6 +149,9 @@ where
                 let mut pending = Pending::<u64, K, A::State>::default();
                 let mut totals = Map::<K, A::State>::default();
                 let mut clock = crate::watermark::WatermarkClock::default();
+                for (max, epoch) in seen {
+                    clock.saw(max, epoch);
+                }
                 move |(input, frontier), (maxima, maxima_frontier), output| {
                     let port = output.output_index();
                     maxima.for_each_stamp(|_cap, containers| clock.saw_all(containers));
@@ -119,12 +172,23 @@ where
                         // The keys the watermark of this time has closed get nothing at this
                         // time or later: forget them first.
                         if let Some(watermark) = clock.watermark_of(time, delay) {
-                            totals.retain(|key, _| closes_at(key).is_none_or(|end| end > watermark));
+                            totals.retain(|key, _| {
+                                closes_at(key).is_none_or(|end| !is_final(end, Some(watermark)))
+                            });
                         }
+                        let changed: Option<Vec<K>> =
+                            log.as_ref().map(|_| partials.keys().cloned().collect());
                         let mut session = output.session(&cap);
                         merge_time(&agg, &mut totals, partials, &time, &mut |update| {
                             session.give(update)
                         });
+                        if let (Some(log), Some(keys)) = (log.as_mut(), changed) {
+                            let entries = keys
+                                .into_iter()
+                                .filter_map(|key| totals.get(&key).cloned().map(|total| (key, total)))
+                                .collect();
+                            log(&time, entries);
+                        }
                     }
                 }
             },

@@ -39,7 +39,9 @@ pub use append_only::{
     aggregate_append_only_durable, aggregate_append_only_flat, aggregate_append_only_into,
     AggregateAppendOnly, Durable,
 };
-pub use expiring::{aggregate_append_only_expiring, ClosesAt, Expiry};
+pub use expiring::{
+    aggregate_append_only_expiring, aggregate_append_only_expiring_durable, ClosesAt, Expiry,
+};
 pub(crate) use stages::{merge_by_key, Partial, Pending};
 
 /// Receives, on the worker that owns them, the keys whose totals changed at a time, with their
