@@ -4,7 +4,6 @@
 //! every key, over all workers' files of all committed epochs, is routed to the key's new
 //! owner by the dataflow itself.
 
-use std::collections::HashMap;
 use std::hash::Hash;
 use std::path::{Path, PathBuf};
 
@@ -79,7 +78,7 @@ impl StateStore {
         S: DeserializeOwned,
     {
         let log = self.epochs(operator);
-        let mut latest: HashMap<K, S> = HashMap::new();
+        let mut latest: foldhash::HashMap<K, S> = foldhash::HashMap::default();
         for epoch in log.epochs()?.into_iter().filter(|e| *e <= through) {
             let directory = log.path(epoch);
             let mut parts: Vec<PathBuf> = std::fs::read_dir(&directory)

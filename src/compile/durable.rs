@@ -101,6 +101,7 @@ impl DurableState {
         scope: Scope<'s, u64>,
         operator: usize,
         pick: impl FnOnce(Restored) -> Option<Vec<(K, S)>>,
+        quiet: bool,
     ) -> Durable<'s, u64, K, S>
     where
         K: timely::ExchangeData + Serialize,
@@ -122,12 +123,14 @@ impl DurableState {
             // Other workers restore nothing, but their share of the stream must exist too.
             _ => Some(Vec::new().to_stream(scope)),
         };
-        let (store, from, worker) = (self.store.clone(), self.resume_epoch, scope.index());
+        let (store, worker) = (self.store.clone(), scope.index());
         let (failure, leader_process) = (self.failure.clone(), self.leader_process);
         Durable {
+            first_new: self.resume_epoch,
+            quiet_restore: quiet,
             restored,
             log: Box::new(move |epoch: &u64, entries: Vec<(K, S)>| {
-                if *epoch < from || entries.is_empty() {
+                if entries.is_empty() {
                     return;
                 }
                 if let Err(e) = store.write(operator, *epoch, worker, &entries) {

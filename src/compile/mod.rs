@@ -104,7 +104,9 @@ impl<'s> Compiled<'s> {
         let state = self.durable.clone()?;
         let operator = self.durable_operators;
         self.durable_operators += 1;
-        Some(state.operator(scope, operator, pick))
+        // Update mode writes changes only: the restored result itself need not come out.
+        let quiet = self.settings.output_mode == crate::plan::OutputMode::Update;
+        Some(state.operator(scope, operator, pick, quiet))
     }
 
     /// The input of source `id`, fed by the leader: registered here, and its records (rows,

@@ -287,6 +287,11 @@ impl QueryRun {
         self.restored_at = None;
         take_through(&self.captured, restored_at, &mut self.spare);
         let restored = consolidate_sorted(self.spare.drain(..).map(|(row, _, diff)| (row, diff)).collect());
+        info!(
+            "query {}: took in the restored result of epoch {restored_at} ({} rows)",
+            self.spec.shared.id,
+            restored.len()
+        );
         self.output.restore(restored);
         // No source feeds that epoch, so it has no events; whatever is there is let go.
         let mut events = Vec::new();

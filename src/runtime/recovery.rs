@@ -64,7 +64,14 @@ pub(crate) fn prepare(
             (true, Some(through)) => {
                 // What an attempt that was not committed wrote is not state.
                 store.discard_from(resume_epoch)?;
-                restore_state(plan, settings, &store, through)?
+                let started = std::time::Instant::now();
+                let restored = restore_state(plan, settings, &store, through)?;
+                tracing::info!(
+                    "read the state of {} operator(s) as of epoch {through} in {:.3} s",
+                    restored.len(),
+                    started.elapsed().as_secs_f64()
+                );
+                restored
             }
             _ => Vec::new(),
         };

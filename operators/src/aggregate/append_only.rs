@@ -9,7 +9,7 @@ use timely::dataflow::Stream;
 use timely::order::TotalOrder;
 use timely::progress::Timestamp;
 
-use super::stages::{fold_locally, merge_by_key, Partial};
+use super::stages::{fold_locally, merge_by_key, Logged, Partial};
 use super::StateLog;
 use super::{Aggregation, PartialStates};
 
@@ -217,6 +217,12 @@ pub struct Durable<'scope, T: Timestamp, K, S> {
     pub restored: Option<PartialStream<'scope, T, K, S>>,
     /// Receives each merged time's changed keys and their new totals.
     pub log: StateLog<T, K, S>,
+    /// The first time of new records: earlier times hold the restored totals, which are not
+    /// logged again.
+    pub first_new: T,
+    /// Whether the restored totals are merged without output, when what follows needs only
+    /// changes (update mode) and not the restored result itself.
+    pub quiet_restore: bool,
 }
 
 /// As [`aggregate_append_only_into`], durable: the keys' totals start from `durable.restored`,
@@ -243,6 +249,8 @@ pub struct Durable<'scope, T: Timestamp, K, S> {
 ///             log: Box::new(move |time: &u64, entries: Vec<(String, i64)>| {
 ///                 log.lock().unwrap().push((*time, entries))
 ///             }),
+///             first_new: 0,
+///             quiet_restore: false,
 ///         };
 ///         let counts = aggregate_append_only_durable(lines, "WordCount", Count::<()>::new(), |line: String, diff, states| {
 ///             *states.entry(line).or_insert(0) += diff as i64;
@@ -281,5 +289,10 @@ where
     if let Some(restored) = durable.restored {
         partials = partials.concat(restored);
     }
-    merge_by_key(partials, name, agg, Some(durable.log)).as_collection()
+    let logged = Logged {
+        log: durable.log,
+        first_new: durable.first_new,
+        quiet_restore: durable.quiet_restore,
+    };
+    merge_by_key(partials, name, agg, Some(logged)).as_collection()
 }

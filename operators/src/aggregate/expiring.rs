@@ -7,7 +7,7 @@ use timely::container::CapacityContainerBuilder;
 use timely::dataflow::channels::pact::{Exchange, Pipeline};
 use timely::dataflow::operators::generic::Operator;
 
-use super::stages::{fold_locally, merge_time, Map, Partial, Pending};
+use super::stages::{fold_locally, merge_quietly, merge_time, Logged, Map, Partial, Pending};
 use super::{Aggregation, Durable, PartialStates};
 use crate::watermark::is_final;
 
@@ -133,7 +133,11 @@ where
         if let Some(restored) = durable.restored {
             partials = partials.concat(restored);
         }
-        log = Some(durable.log);
+        log = Some(Logged {
+            log: durable.log,
+            first_new: durable.first_new,
+            quiet_restore: durable.quiet_restore,
+        });
     }
     let seen = expiry.seen;
     let by_key = Exchange::new(|(key, _time, _state): &Partial<K, u64, A::State>| key.hashed());
@@ -176,18 +180,17 @@ where
                                 closes_at(key).is_none_or(|end| !is_final(end, Some(watermark)))
                             });
                         }
-                        let changed: Option<Vec<K>> =
-                            log.as_ref().map(|_| partials.keys().cloned().collect());
-                        let mut session = output.session(&cap);
-                        merge_time(&agg, &mut totals, partials, &time, &mut |update| {
-                            session.give(update)
-                        });
+                        let changed = log.as_ref().and_then(|log| log.keys_to_log(&time, &partials));
+                        if log.as_ref().is_some_and(|log| log.is_quiet(&time)) {
+                            merge_quietly(&agg, &mut totals, partials);
+                        } else {
+                            let mut session = output.session(&cap);
+                            merge_time(&agg, &mut totals, partials, &time, &mut |update| {
+                                session.give(update)
+                            });
+                        }
                         if let (Some(log), Some(keys)) = (log.as_mut(), changed) {
-                            let entries = keys
-                                .into_iter()
-                                .filter_map(|key| totals.get(&key).cloned().map(|total| (key, total)))
-                                .collect();
-                            log(&time, entries);
+                            log.record(&time, keys, &totals);
                         }
                     }
                 }

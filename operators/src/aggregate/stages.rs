@@ -23,6 +23,57 @@ pub(crate) type Map<K, S> = PartialStates<K, S>;
 /// Differential updates of `(key, value)` pairs: `((key, value), time, diff)`.
 type Updates<K, V, T> = Vec<((K, V), T, isize)>;
 
+/// A durable merge's log, and the times it merges without output (see
+/// [`Durable`](super::Durable)).
+pub(crate) struct Logged<T, K, S> {
+    pub(crate) log: StateLog<T, K, S>,
+    pub(crate) first_new: T,
+    pub(crate) quiet_restore: bool,
+}
+
+impl<T: Timestamp + TotalOrder, K: ExchangeData + Hash, S: Clone> Logged<T, K, S> {
+    /// Whether `time` holds restored totals (not logged again).
+    pub(crate) fn is_restored(&self, time: &T) -> bool {
+        time.less_than(&self.first_new)
+    }
+
+    /// Whether `time` holds restored totals that are merged without output.
+    pub(crate) fn is_quiet(&self, time: &T) -> bool {
+        self.quiet_restore && self.is_restored(time)
+    }
+
+    /// The keys of `partials` to log after `time` is merged, if it is logged.
+    pub(crate) fn keys_to_log(&self, time: &T, partials: &Map<K, S>) -> Option<Vec<K>> {
+        (!self.is_restored(time)).then(|| partials.keys().cloned().collect())
+    }
+
+    /// Hands `keys`' totals after `time` to the log.
+    pub(crate) fn record(&mut self, time: &T, keys: Vec<K>, totals: &Map<K, S>) {
+        let entries = keys
+            .into_iter()
+            .filter_map(|key| totals.get(&key).cloned().map(|total| (key, total)))
+            .collect();
+        (self.log)(time, entries);
+    }
+}
+
+/// Merges restored totals into `totals` without output (see [`Logged::is_quiet`]): nothing
+/// downstream needs them in order.
+pub(crate) fn merge_quietly<K, A>(agg: &A, totals: &mut Map<K, A::State>, partials: Map<K, A::State>)
+where
+    K: ExchangeData + Hash,
+    A: Aggregation,
+{
+    for (key, partial) in partials {
+        match totals.get_mut(&key) {
+            Some(total) => agg.merge(total, partial),
+            None => {
+                totals.insert(key, partial);
+            }
+        }
+    }
+}
+
 /// A partial state of `key` at `time`, sent from stage 1 to stage 2.
 pub(crate) type Partial<K, T, S> = (K, T, S);
 
@@ -72,7 +123,7 @@ pub(crate) fn merge_by_key<'scope, T, K, A>(
     partials: Stream<'scope, T, Vec<Partial<K, T, A::State>>>,
     name: &str,
     agg: A,
-    mut log: Option<StateLog<T, K, A::State>>,
+    mut log: Option<Logged<T, K, A::State>>,
 ) -> Stream<'scope, T, Updates<K, A::Output, T>>
 where
     T: Timestamp + TotalOrder,
@@ -96,17 +147,17 @@ where
                 });
                 while let Some((cap, partials)) = pending.pop_complete(frontier) {
                     let time = cap.time().clone();
-                    let changed: Option<Vec<K>> = log.as_ref().map(|_| partials.keys().cloned().collect());
-                    let mut session = output.session(&cap);
-                    merge_time(&agg, &mut totals, partials, &time, &mut |update| {
-                        session.give(update)
-                    });
+                    let changed = log.as_ref().and_then(|log| log.keys_to_log(&time, &partials));
+                    if log.as_ref().is_some_and(|log| log.is_quiet(&time)) {
+                        merge_quietly(&agg, &mut totals, partials);
+                    } else {
+                        let mut session = output.session(&cap);
+                        merge_time(&agg, &mut totals, partials, &time, &mut |update| {
+                            session.give(update)
+                        });
+                    }
                     if let (Some(log), Some(keys)) = (log.as_mut(), changed) {
-                        let entries = keys
-                            .into_iter()
-                            .filter_map(|key| totals.get(&key).cloned().map(|total| (key, total)))
-                            .collect();
-                        log(&time, entries);
+                        log.record(&time, keys, &totals);
                     }
                 }
             }
