@@ -78,8 +78,12 @@ impl StateStore {
         S: DeserializeOwned,
     {
         let log = self.epochs(operator);
+        let epochs: Vec<u64> = log.epochs()?.into_iter().filter(|e| *e <= through).collect();
+        // Within one epoch every key is in one worker's file only: a single epoch's parts are
+        // simply put together; several need the latest state of each key.
+        let mut single: Vec<(K, S)> = Vec::new();
         let mut latest: foldhash::HashMap<K, S> = foldhash::HashMap::default();
-        for epoch in log.epochs()?.into_iter().filter(|e| *e <= through) {
+        for &epoch in &epochs {
             let directory = log.path(epoch);
             let mut parts: Vec<PathBuf> = std::fs::read_dir(&directory)
                 .map_err(|e| CheckpointError::io(&directory, e))?
@@ -98,8 +102,15 @@ impl StateStore {
                         path: part.display().to_string(),
                         reason: format!("the state does not decode: {e}"),
                     })?;
-                latest.extend(entries);
+                if epochs.len() == 1 {
+                    single.extend(entries);
+                } else {
+                    latest.extend(entries);
+                }
             }
+        }
+        if epochs.len() == 1 {
+            return Ok(single);
         }
         Ok(latest.into_iter().collect())
     }

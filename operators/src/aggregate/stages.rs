@@ -59,8 +59,11 @@ impl<T: Timestamp + TotalOrder, K: ExchangeData + Hash, S: Clone> Logged<T, K, S
 
 /// Merges restored totals into `totals` without output (see [`Logged::is_quiet`]): nothing
 /// downstream needs them in order.
-pub(crate) fn merge_quietly<K, A>(agg: &A, totals: &mut Map<K, A::State>, partials: Map<K, A::State>)
-where
+pub(crate) fn merge_quietly<K, A>(
+    agg: &A,
+    totals: &mut Map<K, A::State>,
+    partials: impl IntoIterator<Item = (K, A::State)>,
+) where
     K: ExchangeData + Hash,
     A: Aggregation,
 {
@@ -142,6 +145,18 @@ where
                 let port = output.output_index();
                 input.for_each_stamp(|cap, containers| {
                     for container in containers {
+                        // Restored totals merged quietly go straight into the totals: no time
+                        // before them is pending, and nothing is sent for them.
+                        if let Some(log) = log.as_ref().filter(|log| log.quiet_restore) {
+                            if container.iter().any(|(_, time, _)| log.is_restored(time)) {
+                                let (restored, new): (Vec<_>, Vec<_>) = container
+                                    .drain(..)
+                                    .partition(|(_, time, _)| log.is_restored(time));
+                                *container = new;
+                                let restored = restored.into_iter().map(|(key, _, partial)| (key, partial));
+                                merge_quietly(&agg, &mut totals, restored);
+                            }
+                        }
                         pending.merge_partials(&cap, container, port, &agg);
                     }
                 });
