@@ -8,7 +8,6 @@ mod common;
 
 use std::fs;
 use std::path::{Path, PathBuf};
-use std::process::Command;
 
 use common::*;
 use tidewater::prelude::*;
@@ -33,33 +32,6 @@ fn job(files: usize) -> tempfile::TempDir {
     dir
 }
 
-/// Runs the script in `dir` until its input is read (available-now), with a checkpoint and
-/// with `crash` (`point:epoch`) as `TIDEWATER_CRASH_AT` when given.
-fn run(dir: &Path, workers: usize, crash: Option<&str>) -> std::process::Output {
-    let mut command = Command::new(env!("CARGO_BIN_EXE_tidewater"));
-    command
-        .args([
-            "run",
-            "job.sql",
-            "--trigger",
-            "availableNow",
-            "--checkpoint",
-            "ck",
-        ])
-        .args(["--workers", &workers.to_string()])
-        .current_dir(dir)
-        .env_remove("TIDEWATER_CRASH_AT");
-    if let Some(crash) = crash {
-        command.env("TIDEWATER_CRASH_AT", crash);
-    }
-    let child = command
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .expect("tidewater starts");
-    finish(child, "tidewater run")
-}
-
 fn files_left(dir: &Path) -> Vec<PathBuf> {
     let mut left: Vec<PathBuf> = fs::read_dir(dir.join("in"))
         .expect("input directory")
@@ -72,7 +44,7 @@ fn files_left(dir: &Path) -> Vec<PathBuf> {
 /// What an uninterrupted run writes: one epoch per file, its lines upper-cased.
 fn reference(files: usize) -> Vec<(u64, String)> {
     let dir = job(files);
-    let output = run(dir.path(), 1, None);
+    let output = run_checkpointed(dir.path(), 1, None);
     assert!(
         output.status.success(),
         "{}",
@@ -101,14 +73,14 @@ fn a_killed_query_resumes_and_writes_each_epoch_exactly_once() {
         for epoch in [0, 2] {
             for workers in [1, 2] {
                 let dir = job(4);
-                let killed = run(dir.path(), workers, Some(&format!("{point}:{epoch}")));
+                let killed = run_checkpointed(dir.path(), workers, Some(&format!("{point}:{epoch}")));
                 assert!(
                     !killed.status.success(),
                     "{point}:{epoch} should have killed the run: {}",
                     String::from_utf8_lossy(&killed.stderr)
                 );
                 // Restored on the other worker count: nothing is pinned to a worker.
-                let resumed = run(dir.path(), 3 - workers, None);
+                let resumed = run_checkpointed(dir.path(), 3 - workers, None);
                 assert!(
                     resumed.status.success(),
                     "{point}:{epoch}: {}",
@@ -129,9 +101,9 @@ fn a_killed_query_resumes_and_writes_each_epoch_exactly_once() {
 #[test]
 fn a_restart_reads_only_new_files_and_keeps_counting_epochs() {
     let dir = job(2);
-    assert!(run(dir.path(), 1, None).status.success());
+    assert!(run_checkpointed(dir.path(), 1, None).status.success());
     fs::write(dir.path().join("in/f09.txt"), "late\n").expect("new file");
-    let again = run(dir.path(), 2, None);
+    let again = run_checkpointed(dir.path(), 2, None);
     assert!(
         again.status.success(),
         "{}",

@@ -9,8 +9,6 @@ mod common;
 
 use std::collections::BTreeMap;
 use std::fs;
-use std::path::Path;
-use std::process::Command;
 
 use common::*;
 
@@ -31,31 +29,6 @@ fn job(script: &str, files: &[String]) -> tempfile::TempDir {
     dir
 }
 
-fn run(dir: &Path, workers: usize, crash: Option<&str>) -> std::process::Output {
-    let mut command = Command::new(env!("CARGO_BIN_EXE_tidewater"));
-    command
-        .args([
-            "run",
-            "job.sql",
-            "--trigger",
-            "availableNow",
-            "--checkpoint",
-            "ck",
-        ])
-        .args(["--workers", &workers.to_string()])
-        .current_dir(dir)
-        .env_remove("TIDEWATER_CRASH_AT");
-    if let Some(crash) = crash {
-        command.env("TIDEWATER_CRASH_AT", crash);
-    }
-    let child = command
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .expect("tidewater starts");
-    finish(child, "tidewater run")
-}
-
 /// Parses `word,count` CSV lines.
 fn counts(text: &str) -> BTreeMap<String, i64> {
     text.lines()
@@ -71,7 +44,7 @@ fn counts(text: &str) -> BTreeMap<String, i64> {
 /// against the input.
 fn killed_runs_match(script: &str, files: &[String], check: impl Fn(&[(u64, String)])) {
     let uninterrupted = job(script, files);
-    let output = run(uninterrupted.path(), 1, None);
+    let output = run_checkpointed(uninterrupted.path(), 1, None);
     assert!(
         output.status.success(),
         "{}",
@@ -83,9 +56,9 @@ fn killed_runs_match(script: &str, files: &[String], check: impl Fn(&[(u64, Stri
         for epoch in [1, 3] {
             for workers in [1, 2] {
                 let dir = job(script, files);
-                let killed = run(dir.path(), workers, Some(&format!("{point}:{epoch}")));
+                let killed = run_checkpointed(dir.path(), workers, Some(&format!("{point}:{epoch}")));
                 assert!(!killed.status.success(), "{point}:{epoch} did not kill the run");
-                let resumed = run(dir.path(), 3 - workers, None);
+                let resumed = run_checkpointed(dir.path(), 3 - workers, None);
                 assert!(
                     resumed.status.success(),
                     "{point}:{epoch}: {}",

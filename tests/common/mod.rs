@@ -284,3 +284,30 @@ pub fn sink_epochs(out: &std::path::Path) -> Vec<(u64, String)> {
         })
         .collect()
 }
+
+/// Runs `job.sql` in `dir` (`tidewater run`) until its input is read (available-now), with a checkpoint and
+/// with `crash` (`point:epoch`) as `TIDEWATER_CRASH_AT` when given.
+pub fn run_checkpointed(dir: &std::path::Path, workers: usize, crash: Option<&str>) -> std::process::Output {
+    let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_tidewater"));
+    command
+        .args([
+            "run",
+            "job.sql",
+            "--trigger",
+            "availableNow",
+            "--checkpoint",
+            "ck",
+        ])
+        .args(["--workers", &workers.to_string()])
+        .current_dir(dir)
+        .env_remove("TIDEWATER_CRASH_AT");
+    if let Some(crash) = crash {
+        command.env("TIDEWATER_CRASH_AT", crash);
+    }
+    let child = command
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("tidewater starts");
+    finish(child, "tidewater run")
+}

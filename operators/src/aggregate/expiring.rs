@@ -7,7 +7,7 @@ use timely::container::CapacityContainerBuilder;
 use timely::dataflow::channels::pact::{Exchange, Pipeline};
 use timely::dataflow::operators::generic::Operator;
 
-use super::stages::{fold_locally, merge_quietly, merge_time, Logged, Map, Partial, Pending};
+use super::stages::{fold_locally, merge_logged, Logged, Map, Partial, Pending};
 use super::{Aggregation, Durable, PartialStates};
 use crate::watermark::is_final;
 
@@ -180,18 +180,10 @@ where
                                 closes_at(key).is_none_or(|end| !is_final(end, Some(watermark)))
                             });
                         }
-                        let changed = log.as_ref().and_then(|log| log.keys_to_log(&time, &partials));
-                        if log.as_ref().is_some_and(|log| log.is_quiet(&time)) {
-                            merge_quietly(&agg, &mut totals, partials);
-                        } else {
-                            let mut session = output.session(&cap);
-                            merge_time(&agg, &mut totals, partials, &time, &mut |update| {
-                                session.give(update)
-                            });
-                        }
-                        if let (Some(log), Some(keys)) = (log.as_mut(), changed) {
-                            log.record(&time, keys, &totals);
-                        }
+                        let mut session = output.session(&cap);
+                        merge_logged(&agg, &mut totals, partials, &time, log.as_mut(), &mut |update| {
+                            session.give(update)
+                        });
                     }
                 }
             },

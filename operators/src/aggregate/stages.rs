@@ -57,6 +57,35 @@ impl<T: Timestamp + TotalOrder, K: ExchangeData + Hash, S: Clone> Logged<T, K, S
     }
 }
 
+/// Merges one complete time's partials into the totals and gives the changes (see
+/// [`merge_time`]); with a durable merge's `log`, restored totals are merged quietly and the
+/// changed totals of new times are logged.
+pub(crate) fn merge_logged<T, K, A>(
+    agg: &A,
+    totals: &mut Map<K, A::State>,
+    partials: Map<K, A::State>,
+    time: &T,
+    log: Option<&mut Logged<T, K, A::State>>,
+    give: &mut impl FnMut(((K, A::Output), T, isize)),
+) where
+    T: Timestamp + TotalOrder,
+    K: ExchangeData + Hash,
+    A: Aggregation,
+{
+    let Some(log) = log else {
+        return merge_time(agg, totals, partials, time, give);
+    };
+    let changed = log.keys_to_log(time, &partials);
+    if log.is_quiet(time) {
+        merge_quietly(agg, totals, partials);
+    } else {
+        merge_time(agg, totals, partials, time, give);
+    }
+    if let Some(keys) = changed {
+        log.record(time, keys, totals);
+    }
+}
+
 /// Merges restored totals into `totals` without output (see [`Logged::is_quiet`]): nothing
 /// downstream needs them in order.
 pub(crate) fn merge_quietly<K, A>(
@@ -162,18 +191,10 @@ where
                 });
                 while let Some((cap, partials)) = pending.pop_complete(frontier) {
                     let time = cap.time().clone();
-                    let changed = log.as_ref().and_then(|log| log.keys_to_log(&time, &partials));
-                    if log.as_ref().is_some_and(|log| log.is_quiet(&time)) {
-                        merge_quietly(&agg, &mut totals, partials);
-                    } else {
-                        let mut session = output.session(&cap);
-                        merge_time(&agg, &mut totals, partials, &time, &mut |update| {
-                            session.give(update)
-                        });
-                    }
-                    if let (Some(log), Some(keys)) = (log.as_mut(), changed) {
-                        log.record(&time, keys, &totals);
-                    }
+                    let mut session = output.session(&cap);
+                    merge_logged(&agg, &mut totals, partials, &time, log.as_mut(), &mut |update| {
+                        session.give(update)
+                    });
                 }
             }
         },
