@@ -247,3 +247,65 @@ fn a_memory_stream_is_read_by_the_workers_of_the_process_that_holds_it() {
     let last = &batches.last().expect("a batch").1;
     assert_eq!(counts_of(last), reference_counts(&lines));
 }
+
+#[test]
+fn a_checkpoint_written_by_two_processes_resumes_on_one_and_back() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let lines = word_lines(33, 120);
+    let (input, out, checkpoint) = (
+        dir.path().join("in"),
+        dir.path().join("out"),
+        dir.path().join("ck"),
+    );
+    std::fs::create_dir(&input).expect("input directory");
+    // Six files of 20 lines, fed in three runs: two processes, one process, two processes.
+    let put = |files: std::ops::Range<usize>| {
+        for f in files {
+            let text: String = lines[f * 20..(f + 1) * 20]
+                .iter()
+                .map(|l| format!("{l}\n"))
+                .collect();
+            std::fs::write(input.join(format!("f{f}.txt")), text).expect("input");
+        }
+    };
+    let script = format!(
+        "CREATE STREAM lines USING text OPTIONS (path '{}', maxFilesPerTrigger '1', cleanSource 'delete');
+         CREATE SINK out USING csv OPTIONS (path '{}', outputMode 'complete');
+         INSERT INTO out SELECT word, count(*) AS n FROM (SELECT explode(split(value, ' ')) AS word FROM lines) t GROUP BY word;",
+        input.display(),
+        out.display()
+    );
+    let with_checkpoint = |args: &[String]| {
+        let mut args = args.to_vec();
+        args.extend(["--checkpoint".to_string(), checkpoint.display().to_string()]);
+        run_command(&script, &args)
+    };
+    put(0..2);
+    let (first, second) = on_two_processes(with_checkpoint);
+    succeed(first, "process 0");
+    succeed(second, "process 1");
+    put(2..4);
+    let one = with_checkpoint(&["--workers".to_string(), "2".to_string()])
+        .output()
+        .expect("run");
+    succeed(one, "one process");
+    put(4..6);
+    let (first, second) = on_two_processes(with_checkpoint);
+    succeed(first, "process 0");
+    succeed(second, "process 1");
+
+    // Every epoch's complete result is the count of the files read so far, whoever ran it.
+    let epochs = sink_epochs(&out);
+    assert_eq!(epochs.len(), 6, "{epochs:?}");
+    for (epoch, text) in &epochs {
+        let read = &lines[..(*epoch as usize + 1) * 20];
+        let counted: std::collections::BTreeMap<String, i64> = text
+            .lines()
+            .map(|line| {
+                let (word, n) = line.rsplit_once(',').expect("word,count");
+                (word.trim_matches('"').to_string(), n.parse().expect("count"))
+            })
+            .collect();
+        assert_eq!(counted, reference_counts(read), "epoch {epoch}");
+    }
+}
