@@ -37,6 +37,7 @@ fn trials() -> Vec<Trial> {
         })?;
         check(error_count >= 6, || format!("only {error_count} error scripts"))
     })];
+    trials.extend(trials_restored(&golden));
     for case in golden {
         for workers in WORKERS {
             let case = case.clone();
@@ -50,6 +51,20 @@ fn trials() -> Vec<Trial> {
         }));
     }
     trials
+}
+
+/// One trial per golden script that stops it mid-run and restores it (see
+/// [`Case::restores_to_its_expected_output`]).
+fn trials_restored(golden: &[Case]) -> Vec<Trial> {
+    golden
+        .iter()
+        .map(|case| {
+            let case = case.clone();
+            Trial::test(format!("{}::restored", case.name), move || {
+                case.restores_to_its_expected_output()
+            })
+        })
+        .collect()
 }
 
 /// A script of `tests/sql/cases` and its name (the file name without `.sql`).
@@ -99,6 +114,48 @@ impl Case {
         })
     }
 
+    /// Runs the script with a checkpoint, killed once the offsets of epoch 1 are written, then
+    /// again: the two runs' console output, one after the other, must be the expected output,
+    /// each epoch printed once. A script whose state cannot be checkpointed yet says so, and
+    /// its second run starts over: then the second run alone must print the expected output.
+    fn restores_to_its_expected_output(&self) -> Result<(), Failed> {
+        let expected =
+            std::fs::read_to_string(self.script.with_extension("expected")).map_err(|e| e.to_string())?;
+        let checkpoint = tempfile::tempdir().map_err(|e| e.to_string())?;
+        let run = |crash: Option<&str>| {
+            let mut command = self.command(2);
+            command
+                .arg("--checkpoint")
+                .arg(checkpoint.path())
+                .env_remove("TIDEWATER_CRASH_AT");
+            if let Some(crash) = crash {
+                command.env("TIDEWATER_CRASH_AT", crash);
+            }
+            command
+                .output()
+                .map_err(|e| Failed::from(format!("tidewater did not start: {e}")))
+        };
+        let first = run(Some("after-offsets:1"))?;
+        let second = run(None)?;
+        let stderr = String::from_utf8_lossy(&second.stderr);
+        check(second.status.success(), || {
+            format!("the restored run failed: {stderr}")
+        })?;
+        let (first_out, second_out) = (
+            String::from_utf8_lossy(&first.stdout),
+            String::from_utf8_lossy(&second.stdout),
+        );
+        if String::from_utf8_lossy(&first.stderr).contains("is not used") {
+            return check(second_out == expected, || {
+                format!("not checkpointed, so the second run starts over:\n--- expected\n{expected}\n--- got\n{second_out}")
+            });
+        }
+        let both = format!("{first_out}{second_out}");
+        check(both == expected, || {
+            format!("killed after the offsets of epoch 1, then restored:\n--- expected\n{expected}\n--- got\n{both}")
+        })
+    }
+
     /// Runs the script, which must fail before anything runs with the error code and place
     /// named on its first line.
     fn fails_with_its_code_and_place(&self) -> Result<(), Failed> {
@@ -129,7 +186,15 @@ impl Case {
 
     /// `tidewater run --workers N --trigger availableNow SCRIPT`, from `tests/sql`.
     fn run(&self, workers: usize) -> Result<Output, Failed> {
-        Command::new(env!("CARGO_BIN_EXE_tidewater"))
+        self.command(workers)
+            .output()
+            .map_err(|e| format!("tidewater did not start: {e}").into())
+    }
+
+    /// The command `run` runs.
+    fn command(&self, workers: usize) -> Command {
+        let mut command = Command::new(env!("CARGO_BIN_EXE_tidewater"));
+        command
             .args([
                 "run",
                 "--trigger",
@@ -138,9 +203,8 @@ impl Case {
                 &workers.to_string(),
             ])
             .arg(&self.script)
-            .current_dir(Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/sql"))
-            .output()
-            .map_err(|e| format!("tidewater did not start: {e}").into())
+            .current_dir(Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/sql"));
+        command
     }
 }
 

@@ -139,8 +139,18 @@ impl QueryRun {
         let recovery = checkpoint.recovery()?;
         self.sources.resume(checkpoint, &recovery)?;
         self.next_epoch = recovery.next_epoch;
-        // Timely times are epochs: the inputs start at the first epoch of this run, and the
-        // restored state comes out at the one before it.
+        // Timely times are epochs: the inputs start at the first epoch of this run, and what
+        // the earlier runs built comes out at the one before it: the restored state, and the
+        // static tables, which every run reads whole but which are no new data.
+        self.restored_at = recovery.next_epoch.checked_sub(1);
+        if let (Some(restored_at), Some(inputs)) = (self.restored_at, self.inputs.as_mut()) {
+            if let Err(e) = self.sources.feed_static_at(inputs, restored_at) {
+                return Err(crate::error::CheckpointError::Io {
+                    path: checkpoint.root().display().to_string(),
+                    reason: format!("a static table could not be read again: {e}"),
+                });
+            }
+        }
         for input in self.inputs.iter_mut().flat_map(|inputs| inputs.values_mut()) {
             input.advance_to(recovery.next_epoch);
             // Flushing moves the input's own frontier there too: operators that stamp what
@@ -148,7 +158,6 @@ impl QueryRun {
             input.flush();
         }
         if let Some(durable) = &self.spec.durable {
-            self.restored_at = recovery.next_epoch.checked_sub(1);
             if let Some(event_time) = self.event_time.as_mut() {
                 event_time.resume(&durable.seen_maxima, recovery.watermark());
             }

@@ -311,6 +311,31 @@ impl Sources {
         offsets
     }
 
+    /// Reads the static tables whole and feeds them at epoch `at`, before the first epoch of a
+    /// restarted run: every run reads them, but they are what the query joins with, not new
+    /// data, so they belong with the restored state.
+    pub(super) fn feed_static_at(&mut self, inputs: &mut Inputs, at: u64) -> Result<(), SourceError> {
+        for source in self.runs.iter_mut().filter(|s| s.source.is_static()) {
+            let mut rows = Vec::new();
+            // A static table is listed once and hands over everything at its first poll.
+            if let Some(reader) = source.reader.as_mut() {
+                if reader.poll(&mut rows, usize::MAX)? != ReadStatus::Exhausted {
+                    return Err(SourceError::Read {
+                        source_name: source.description.clone(),
+                        reason: "a static table did not hand over all of itself at once".into(),
+                    });
+                }
+                source.exhausted = true;
+                source.reader = None;
+            }
+            if let Some(session) = inputs.get_mut(&source.id) {
+                session.advance_to(at);
+                rows.into_iter().for_each(|row| session.insert(row));
+            }
+        }
+        Ok(())
+    }
+
     /// Tells each partitioned source that the epoch that took its work items is written
     /// (and committed), so that it may let them go (`cleanSource`).
     pub(super) fn committed(&self, offsets: &EpochOffsets) -> Result<(), SourceError> {

@@ -155,7 +155,12 @@ impl Session {
                 }
                 Statement::Select { query, at } => {
                     let df = DataFrame::new(self.clone(), plan_query(&query, &SessionCatalog(self))?);
-                    let writer = df.write_stream().format("console");
+                    // Named by its line, so that a checkpoint root gives it a place of its own
+                    // that the same script finds again.
+                    let writer = df
+                        .write_stream()
+                        .format("console")
+                        .query_name(&format!("select_line_{}", at.line));
                     planned.push(PlannedQuery {
                         title: format!("SELECT (line {})", at.line),
                         writer: finish_writer(writer, &df, defaults.output_mode.clone(), defaults.trigger),
