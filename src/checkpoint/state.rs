@@ -10,9 +10,12 @@ use std::path::{Path, PathBuf};
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 
-use super::files::{read_bytes, write_atomically, TEMPORARY_PREFIX};
+use super::files::{read_bytes, write_atomically};
 use super::EpochLog;
 use crate::error::CheckpointError;
+
+/// The name of an epoch's snapshot: every key's state as of that epoch.
+const SNAPSHOT: &str = "snapshot";
 
 /// The state directory of a checkpoint.
 #[derive(Clone, Debug)]
@@ -70,19 +73,27 @@ impl StateStore {
         Ok(())
     }
 
-    /// The latest state of every key of operator `operator` as of epoch `through`: every
-    /// worker's files of every epoch up to it, the later epoch winning.
+    /// The latest state of every key of operator `operator` as of epoch `through`: the
+    /// latest snapshot up to it, then every worker's changes of the epochs after it, the later
+    /// epoch winning.
     pub(crate) fn restore<K, S>(&self, operator: usize, through: u64) -> Result<Vec<(K, S)>, CheckpointError>
     where
         K: DeserializeOwned + Hash + Eq,
         S: DeserializeOwned,
     {
         let log = self.epochs(operator);
-        let epochs: Vec<u64> = log.epochs()?.into_iter().filter(|e| *e <= through).collect();
-        // Within one epoch every key is in one worker's file only: a single epoch's parts are
-        // simply put together; several need the latest state of each key.
-        let mut single: Vec<(K, S)> = Vec::new();
-        let mut latest: foldhash::HashMap<K, S> = foldhash::HashMap::default();
+        let mut epochs: Vec<u64> = log.epochs()?.into_iter().filter(|e| *e <= through).collect();
+        // A snapshot holds everything up to its epoch: nothing before it need be read.
+        let snapshot = epochs
+            .iter()
+            .rev()
+            .copied()
+            .find(|e| log.path(*e).join(SNAPSHOT).exists());
+        let mut files: Vec<PathBuf> = Vec::new();
+        if let Some(at) = snapshot {
+            files.push(log.path(at).join(SNAPSHOT));
+            epochs.retain(|e| *e > at);
+        }
         for &epoch in &epochs {
             let directory = log.path(epoch);
             let mut parts: Vec<PathBuf> = std::fs::read_dir(&directory)
@@ -91,28 +102,59 @@ impl StateStore {
                 .filter(|path| {
                     path.file_name()
                         .and_then(|n| n.to_str())
-                        .is_some_and(|n| n.starts_with("part-") && !n.starts_with(TEMPORARY_PREFIX))
+                        .is_some_and(|n| n.starts_with("part-"))
                 })
                 .collect();
             parts.sort();
-            for part in parts {
-                let bytes = read_bytes(&part)?;
-                let entries: Vec<(K, S)> =
-                    bincode::deserialize(&bytes).map_err(|e| CheckpointError::Corrupt {
-                        path: part.display().to_string(),
-                        reason: format!("the state does not decode: {e}"),
-                    })?;
-                if epochs.len() == 1 {
-                    single.extend(entries);
-                } else {
-                    latest.extend(entries);
-                }
+            files.extend(parts);
+        }
+        // Within one epoch (or a snapshot) every key is in one file only: those are simply put
+        // together; files of several need the latest state of each key.
+        let sources = usize::from(snapshot.is_some()) + epochs.len();
+        let mut together: Vec<(K, S)> = Vec::new();
+        let mut latest: foldhash::HashMap<K, S> = foldhash::HashMap::default();
+        for file in files {
+            let bytes = read_bytes(&file)?;
+            let entries: Vec<(K, S)> =
+                bincode::deserialize(&bytes).map_err(|e| CheckpointError::Corrupt {
+                    path: file.display().to_string(),
+                    reason: format!("the state does not decode: {e}"),
+                })?;
+            if sources <= 1 {
+                together.extend(entries);
+            } else {
+                latest.extend(entries);
             }
         }
-        if epochs.len() == 1 {
-            return Ok(single);
+        if sources <= 1 {
+            return Ok(together);
         }
         Ok(latest.into_iter().collect())
+    }
+
+    /// Compacts operator `operator`'s state: `entries`, the latest state of every key as of
+    /// epoch `at`, become the snapshot of `at`, and the changes of earlier epochs are deleted.
+    /// A stop at any point leaves a state that restores the same: the snapshot is written
+    /// whole before anything is deleted, and it agrees with the changes it replaces.
+    pub(crate) fn compact<K: Serialize, S: Serialize>(
+        &self,
+        operator: usize,
+        at: u64,
+        entries: &[(K, S)],
+    ) -> Result<(), CheckpointError> {
+        let log = self.epochs(operator);
+        let path = log.path(at).join(SNAPSHOT);
+        let bytes = bincode::serialize(entries).map_err(|e| CheckpointError::Io {
+            path: path.display().to_string(),
+            reason: format!("the state cannot be encoded: {e}"),
+        })?;
+        write_atomically(&path, &bytes)?;
+        for old in log.epochs()?.into_iter().filter(|e| *e < at) {
+            if let Err(e) = std::fs::remove_dir_all(log.path(old)) {
+                tracing::debug!("could not delete {}: {e}", log.path(old).display());
+            }
+        }
+        Ok(())
     }
 }
 
@@ -140,6 +182,33 @@ mod tests {
         again.sort();
         assert_eq!(again, restored);
         assert!(store.restore::<String, i64>(1, 5).expect("no state").is_empty());
+    }
+
+    #[test]
+    fn a_snapshot_replaces_the_changes_before_it() {
+        let dir = tempfile::tempdir().expect("temporary directory");
+        let store = StateStore::new(dir.path());
+        store
+            .write(0, 0, 0, &[("a".to_string(), 1i64), ("b".to_string(), 2)])
+            .expect("write");
+        store.write(0, 1, 1, &[("a".to_string(), 3i64)]).expect("write");
+        let mut latest: Vec<(String, i64)> = store.restore(0, 1).expect("restore");
+        latest.sort();
+        store.compact(0, 1, &latest).expect("compact");
+        assert!(
+            !dir.path().join("state/0/0").exists(),
+            "changes before the snapshot go"
+        );
+        // The snapshot and epoch 1's own changes agree: each key comes back once.
+        let mut again: Vec<(String, i64)> = store.restore(0, 1).expect("restore");
+        again.sort();
+        assert_eq!(again, vec![("a".into(), 3), ("b".into(), 2)]);
+        store
+            .write(0, 2, 0, &[("b".to_string(), 5i64), ("c".to_string(), 1)])
+            .expect("write");
+        let mut later: Vec<(String, i64)> = store.restore(0, 2).expect("restore");
+        later.sort();
+        assert_eq!(later, vec![("a".into(), 3), ("b".into(), 5), ("c".into(), 1)]);
     }
 
     #[test]

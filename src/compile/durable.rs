@@ -63,9 +63,28 @@ pub(crate) fn restore(
         .into_iter()
         .filter(|s| is_durable(*s))
         .enumerate()
-        .map(|(operator, strategy)| match strategy {
-            Strategy::PieceCount => store.restore(operator, through).map(Restored::Pieces),
-            _ => store.restore(operator, through).map(Restored::Rows),
+        .map(|(operator, strategy)| {
+            // An aggregation that never forgets a key is compacted: what was restored becomes
+            // the snapshot of `through`, and the changes before it go, so the next restore
+            // reads the state and the changes since, not the whole history. (The windowed one
+            // forgets closed windows without logging it: its changes are kept.)
+            let compact = strategy != Strategy::ExpiringFold;
+            match strategy {
+                Strategy::PieceCount => {
+                    let entries = store.restore(operator, through)?;
+                    if compact {
+                        store.compact(operator, through, &entries)?;
+                    }
+                    Ok(Restored::Pieces(entries))
+                }
+                _ => {
+                    let entries = store.restore(operator, through)?;
+                    if compact {
+                        store.compact(operator, through, &entries)?;
+                    }
+                    Ok(Restored::Rows(entries))
+                }
+            }
         })
         .collect()
 }
