@@ -214,3 +214,43 @@ fn checkpoints_of_other_queries_and_of_live_ones_are_refused() {
         .expect_err("a damaged commit");
     assert_eq!(corrupt.code(), "CHECKPOINT_CORRUPT", "{corrupt}");
 }
+
+#[test]
+fn only_the_retained_epochs_of_offsets_commits_and_replayable_records_are_kept() {
+    let dir = tempfile::tempdir().expect("temporary directory");
+    std::fs::write(
+        dir.path().join("job.sql"),
+        "CREATE STREAM ticks USING rate OPTIONS (rowsPerSecond '20000', numRows '4000');
+         CREATE SINK out USING csv OPTIONS (path 'out');
+         INSERT INTO out SELECT value FROM ticks;",
+    )
+    .expect("script");
+    let output = std::process::Command::new(env!("CARGO_BIN_EXE_tidewater"))
+        .args(["run", "job.sql", "--checkpoint", "ck"])
+        .args(["--conf", "spark.sql.streaming.minBatchesToRetain=2"])
+        .current_dir(dir.path())
+        .output()
+        .expect("tidewater runs");
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let epochs = sink_epochs(&dir.path().join("out"));
+    assert!(
+        epochs.len() > 2,
+        "the test needs more epochs than are retained: {}",
+        epochs.len()
+    );
+    let rows: usize = epochs.iter().map(|(_, text)| text.lines().count()).sum();
+    assert_eq!(rows, 4000, "every row once");
+    let last = epochs.last().expect("epochs").0;
+    for log in ["offsets", "commits", "sources/0"] {
+        let mut kept: Vec<u64> = std::fs::read_dir(dir.path().join("ck/out").join(log))
+            .expect("log")
+            .filter_map(|e| e.ok()?.file_name().to_str()?.parse().ok())
+            .collect();
+        kept.sort();
+        assert_eq!(kept, vec![last - 1, last], "{log}");
+    }
+}

@@ -186,14 +186,15 @@ impl Checkpoint {
     }
 
     /// Records that every sink has durably taken epoch `epoch`, and forgets the epochs that
-    /// fall out of the retained window.
-    pub(crate) fn commit(&self, epoch: u64, entry: &CommitEntry) -> Result<(), CheckpointError> {
+    /// fall out of the retained window. Returns the first epoch still retained.
+    pub(crate) fn commit(&self, epoch: u64, entry: &CommitEntry) -> Result<u64, CheckpointError> {
         self.commits.write(epoch, &entry.to_text())?;
-        if let Some(first_kept) = (epoch + 1).checked_sub(self.retain) {
+        let first_kept = (epoch + 1).saturating_sub(self.retain);
+        if first_kept > 0 {
             self.offsets.purge_before(first_kept)?;
             self.commits.purge_before(first_kept)?;
         }
-        Ok(())
+        Ok(first_kept)
     }
 
     /// The log of the records source `index` handed to each epoch.

@@ -455,7 +455,8 @@ impl QueryRun {
                 next_batch_watermark_ms: next_watermark.map_or(0, |w| w.div_euclid(1000)),
                 next_batch_watermark_micros: next_watermark,
             };
-            checkpoint.commit(epoch, &entry)?;
+            let first_kept = checkpoint.commit(epoch, &entry)?;
+            self.sources.purge_logs(checkpoint, first_kept)?;
             crash_point("after-commit", epoch);
         }
         self.sources.committed(offsets)?;

@@ -336,6 +336,21 @@ impl Sources {
         Ok(())
     }
 
+    /// Forgets the logged records of epochs before `first_kept`, for sources that need them
+    /// only to replay an uncommitted epoch (a socket's lines, a rate's rows). The file source
+    /// keeps its log: a restart skips every file it names.
+    pub(super) fn purge_logs(&self, checkpoint: &Checkpoint, first_kept: u64) -> Result<(), CheckpointError> {
+        if first_kept == 0 {
+            return Ok(());
+        }
+        for (i, source) in self.runs.iter().enumerate() {
+            if !source.source.resumes_from_records() && !source.source.is_static() {
+                checkpoint.source_log(i).purge_before(first_kept)?;
+            }
+        }
+        Ok(())
+    }
+
     /// Tells each partitioned source that the epoch that took its work items is written
     /// (and committed), so that it may let them go (`cleanSource`).
     pub(super) fn committed(&self, offsets: &EpochOffsets) -> Result<(), SourceError> {
