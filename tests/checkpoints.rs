@@ -221,7 +221,7 @@ fn only_the_retained_epochs_of_offsets_commits_and_replayable_records_are_kept()
     std::fs::write(
         dir.path().join("job.sql"),
         "CREATE STREAM ticks USING rate OPTIONS (rowsPerSecond '20000', numRows '4000');
-         CREATE SINK out USING csv OPTIONS (path 'out');
+         CREATE SINK out USING csv OPTIONS (path 'out', maxRowsPerTrigger '500');
          INSERT INTO out SELECT value FROM ticks;",
     )
     .expect("script");
