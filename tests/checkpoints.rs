@@ -254,3 +254,59 @@ fn only_the_retained_epochs_of_offsets_commits_and_replayable_records_are_kept()
         assert_eq!(kept, vec![last - 1, last], "{log}");
     }
 }
+
+#[test]
+fn a_restarted_rate_source_keeps_counting_time_from_its_first_start() {
+    let dir = tempfile::tempdir().expect("temporary directory");
+    std::fs::write(
+        dir.path().join("job.sql"),
+        "CREATE STREAM ticks USING rate OPTIONS (rowsPerSecond '10000', numRows '3000');
+         CREATE SINK out USING csv OPTIONS (path 'out', maxRowsPerTrigger '500');
+         INSERT INTO out SELECT timestamp, value FROM ticks;",
+    )
+    .expect("script");
+    let run = |crash: Option<&str>| {
+        let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_tidewater"));
+        command
+            .args(["run", "job.sql", "--checkpoint", "ck"])
+            .current_dir(dir.path())
+            .env_remove("TIDEWATER_CRASH_AT");
+        if let Some(crash) = crash {
+            command.env("TIDEWATER_CRASH_AT", crash);
+        }
+        command.output().expect("tidewater runs")
+    };
+    assert!(
+        !run(Some("after-commit:2")).status.success(),
+        "the first run is killed"
+    );
+    let resumed = run(None);
+    assert!(
+        resumed.status.success(),
+        "{}",
+        String::from_utf8_lossy(&resumed.stderr)
+    );
+    // Every value once, and row v's time is the first start plus v / 10000 s, before and
+    // after the restart alike.
+    let mut rows: Vec<(i64, i64)> = sink_epochs(&dir.path().join("out"))
+        .iter()
+        .flat_map(|(_, text)| text.lines().map(String::from).collect::<Vec<_>>())
+        .map(|line| {
+            let (time, value) = line.split_once(',').expect("timestamp,value");
+            let time = chrono::NaiveDateTime::parse_from_str(time, "%Y-%m-%d %H:%M:%S%.f")
+                .expect("a timestamp")
+                .and_utc()
+                .timestamp_micros();
+            (value.parse().expect("value"), time)
+        })
+        .collect();
+    rows.sort();
+    assert_eq!(
+        rows.iter().map(|(v, _)| *v).collect::<Vec<_>>(),
+        (0..3000).collect::<Vec<_>>()
+    );
+    let start = rows[0].1;
+    for (value, time) in rows {
+        assert_eq!(time - value * 100, start, "row {value}");
+    }
+}

@@ -213,10 +213,18 @@ pub trait SourceReader {
     /// Resumes a restarted query after what earlier runs took: the first `consumed` records
     /// (rows, or work items) went to epochs already committed or about to be replayed, so the
     /// reader hands over what comes after them. `records` lists those records when the source
-    /// [resumes from records](Source::resumes_from_records), and is empty otherwise. A source
-    /// that cannot replay (a socket) has nothing to skip.
-    fn resume(&mut self, consumed: u64, records: &[Row]) {
-        let _ = (consumed, records);
+    /// [resumes from records](Source::resumes_from_records), and is empty otherwise.
+    /// `position` is what [`position`](Self::position) returned when that offset was logged.
+    /// A source that cannot replay (a socket) has nothing to skip.
+    fn resume(&mut self, consumed: u64, records: &[Row], position: Option<&serde_json::Value>) {
+        let _ = (consumed, records, position);
+    }
+
+    /// What, besides its offset, a restarted reader needs to go on exactly where this one
+    /// is (the rate source's start time, from which its rows' timestamps count); logged with
+    /// the offsets of every epoch.
+    fn position(&self) -> Option<serde_json::Value> {
+        None
     }
 }
 

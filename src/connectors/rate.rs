@@ -97,10 +97,25 @@ impl SourceReader for RateReader {
         })
     }
 
-    fn resume(&mut self, consumed: u64, _records: &[Row]) {
-        // Row `v`'s time counts from the first run's start, as in Spark's rate source, whose
-        // offsets are values.
+    fn resume(&mut self, consumed: u64, _records: &[Row], position: Option<&serde_json::Value>) {
         self.next = consumed;
+        // Row `v`'s time counts from the first run's start, as in Spark's rate source: rows
+        // that fell due while the query was down are due at once.
+        let Some(first_start) = position
+            .and_then(|p| p.get("startMicros"))
+            .and_then(|s| s.as_i64())
+        else {
+            return;
+        };
+        let since = self.started_micros.saturating_sub(first_start).max(0) as u64;
+        if let Some(started) = self.started.checked_sub(Duration::from_micros(since)) {
+            self.started = started;
+            self.started_micros = first_start;
+        }
+    }
+
+    fn position(&self) -> Option<serde_json::Value> {
+        Some(serde_json::json!({ "startMicros": self.started_micros }))
     }
 
     fn end_at_available_now(&mut self) {

@@ -274,10 +274,14 @@ impl Sources {
                 checkpoint.write_records(i, epoch, rows)?;
             }
             let start = input.start[i];
-            entry.sources.push(Some(serde_json::json!({
+            let mut offsets = serde_json::json!({
                 "start": start,
                 "end": start + taken.len(),
-            })));
+            });
+            if let Some(position) = source.reader.as_ref().and_then(|r| r.position()) {
+                offsets["position"] = position;
+            }
+            entry.sources.push(Some(offsets));
         }
         checkpoint.write_offsets(epoch, &entry)
     }
@@ -404,8 +408,13 @@ impl Sources {
             } else {
                 Vec::new()
             };
+            let position = last
+                .sources
+                .get(i)
+                .and_then(|o| o.as_ref())
+                .and_then(|o| o.get("position"));
             if let Some(reader) = source.reader.as_mut() {
-                reader.resume(last_range.end, &records);
+                reader.resume(last_range.end, &records, position);
             }
             // A stop between a commit and the clean-up after it leaves the last committed
             // epoch's files behind: clean them up now (`cleanSource`).

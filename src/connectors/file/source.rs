@@ -217,7 +217,7 @@ impl SourceReader for FileLister {
         self.force = true;
     }
 
-    fn resume(&mut self, _consumed: u64, records: &[Row]) {
+    fn resume(&mut self, _consumed: u64, records: &[Row], _position: Option<&serde_json::Value>) {
         for record in records {
             if let Some(Value::Str(path)) = record.first() {
                 self.new_files.mark_seen(PathBuf::from(path.as_str()));

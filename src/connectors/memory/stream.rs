@@ -196,7 +196,7 @@ impl SourceReader for MemoryReader {
         self.limit = Some(self.stream.lock().len());
     }
 
-    fn resume(&mut self, consumed: u64, _records: &[Row]) {
+    fn resume(&mut self, consumed: u64, _records: &[Row], _position: Option<&serde_json::Value>) {
         self.position = consumed;
     }
 }
