@@ -248,3 +248,54 @@ FROM clicks GROUP BY window(ts, '10 seconds'), page;
         assert_eq!(epochs, expected.as_slice());
     });
 }
+
+#[test]
+fn a_long_run_compacts_its_state_into_snapshots_and_still_restores() {
+    // 25 files, one an epoch, and a snapshot every 10 epochs: after the run the state holds
+    // the snapshot of epoch 19 and the changes of epochs 20 to 24 (the compaction of epoch 19
+    // runs in the background and is waited for when the query ends).
+    let files = input_files(25);
+    let script = "
+CREATE STREAM lines USING text OPTIONS (path 'in', maxFilesPerTrigger '1');
+CREATE SINK out USING csv OPTIONS (path 'out', outputMode 'complete');
+INSERT INTO out SELECT word, count(*) AS n FROM (SELECT explode(split(value, ' ')) AS word FROM lines) t GROUP BY word;
+";
+    let dir = job(script, &files[..25]);
+    let run = |extra: &[&str]| {
+        let output = std::process::Command::new(env!("CARGO_BIN_EXE_tidewater"))
+            .args([
+                "run",
+                "job.sql",
+                "--trigger",
+                "availableNow",
+                "--checkpoint",
+                "ck",
+            ])
+            .args(["--conf", "spark.sql.streaming.stateStore.minDeltasForSnapshot=10"])
+            .args(extra)
+            .current_dir(dir.path())
+            .output()
+            .expect("tidewater runs");
+        assert!(
+            output.status.success(),
+            "{}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+    };
+    run(&[]);
+    let state = dir.path().join("ck/out/state/0");
+    let mut epochs: Vec<u64> = std::fs::read_dir(&state)
+        .expect("state")
+        .filter_map(|e| e.ok()?.file_name().to_str()?.parse().ok())
+        .collect();
+    epochs.sort();
+    assert_eq!(epochs, (19..25).collect::<Vec<u64>>());
+    assert!(state.join("19/snapshot").exists());
+    // A restart from the snapshot and the changes after it goes on with the right counts.
+    std::fs::write(dir.path().join("in/zz.txt"), "late words\n").expect("input");
+    run(&["--workers", "2"]);
+    let (_, last) = sink_epochs(&dir.path().join("out")).pop().expect("epochs");
+    let mut lines: Vec<String> = files.iter().flat_map(|f| f.lines().map(String::from)).collect();
+    lines.push("late words".into());
+    assert_eq!(counts(&last), reference_counts(&lines));
+}

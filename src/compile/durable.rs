@@ -89,6 +89,31 @@ pub(crate) fn restore(
         .collect()
 }
 
+/// Compacts the state of `plan`'s aggregations that never forget a key into snapshots as of
+/// committed epoch `through` (as a restore does), leaving the windowed ones as they are.
+pub(crate) fn compact(
+    plan: &LogicalPlan,
+    settings: Settings,
+    store: &StateStore,
+    through: u64,
+) -> Result<(), CheckpointError> {
+    let strategies = super::described_strategies(plan, settings);
+    for (operator, strategy) in strategies.into_iter().filter(|s| is_durable(*s)).enumerate() {
+        match strategy {
+            Strategy::ExpiringFold => {}
+            Strategy::PieceCount => {
+                let entries: Vec<(Piece, i64)> = store.restore(operator, through)?;
+                store.compact(operator, through, &entries)?;
+            }
+            _ => {
+                let entries: Vec<(Row, States)> = store.restore(operator, through)?;
+                store.compact(operator, through, &entries)?;
+            }
+        }
+    }
+    Ok(())
+}
+
 /// A query's durable state, as every worker's compilation sees it.
 pub(crate) struct DurableState {
     /// Where state is written.
@@ -109,6 +134,9 @@ pub(crate) struct DurableState {
     /// The watermark the last committed epoch ran under: windows it closed were written and
     /// forgotten, and are not restored.
     pub(crate) committed_watermark: Option<i64>,
+    /// Every how many epochs the leader compacts the state into a snapshot (Spark's
+    /// `spark.sql.streaming.stateStore.minDeltasForSnapshot`).
+    pub(crate) snapshot_every: u64,
 }
 
 impl DurableState {

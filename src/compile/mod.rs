@@ -21,7 +21,9 @@ mod upsert;
 
 pub(crate) use describe::described_strategies;
 pub use describe::explain;
-pub(crate) use durable::{lacks_durability, restore as restore_state, DurableState};
+pub(crate) use durable::{
+    compact as compact_state, lacks_durability, restore as restore_state, DurableState,
+};
 pub(crate) use local_rows::deal_shares;
 pub use physical::{Delivery, Settings, Strategy};
 

@@ -18,6 +18,7 @@ use super::dataflow::Built;
 use super::event_time::EventTime;
 use super::output::{consolidate_sorted, for_mode, OutputShape};
 use super::progress::{EpochFigures, EpochTimes, StateOperatorProgress};
+use super::recovery::compact_in_background;
 use super::sources::{EpochOffsets, ReadCounts, Sources};
 use super::spec::QuerySpec;
 use super::trigger::Trigger;
@@ -79,6 +80,8 @@ pub(super) struct QueryRun {
     /// The epoch at which restored state comes out of the dataflow (the one before the first
     /// epoch of this run): its output is the restored result, taken in, never written.
     restored_at: Option<u64>,
+    /// The state compaction running in the background, if any (joined when the query ends).
+    compaction: Option<std::thread::JoinHandle<()>>,
 }
 
 impl QueryRun {
@@ -111,6 +114,7 @@ impl QueryRun {
             event_time,
             checkpoint,
             restored_at: None,
+            compaction: None,
             spec,
         };
         if let Some(e) = failure {
@@ -227,6 +231,10 @@ impl QueryRun {
             // timely's network threads) have shut down: see `runtime::launch`. Ending the
             // process any earlier cuts the other processes off mid-shutdown.
             if self.probe.done() {
+                if let Some(compaction) = self.compaction.take() {
+                    // A compaction cut off loses nothing, but one that finishes is worth its wait.
+                    let _ = compaction.join();
+                }
                 self.stage = Stage::Finished;
                 self.spec.shared.set_status("Stopped", false, false);
             }
@@ -458,9 +466,32 @@ impl QueryRun {
             let first_kept = checkpoint.commit(epoch, &entry)?;
             self.sources.purge_logs(checkpoint, first_kept)?;
             crash_point("after-commit", epoch);
+            self.compact_every_so_often(epoch);
         }
         self.sources.committed(offsets)?;
         Ok(())
+    }
+
+    /// Every `snapshot_every` committed epochs, compacts the state into a snapshot in the
+    /// background, so that a restore reads the state and a few epochs of changes, not the
+    /// whole history. One compaction runs at a time: one still running when the next is due
+    /// (it had `snapshot_every` epochs to finish) is waited for.
+    fn compact_every_so_often(&mut self, committed: u64) {
+        let Some(durable) = self.spec.durable.as_ref() else {
+            return;
+        };
+        if !(committed + 1).is_multiple_of(durable.snapshot_every) {
+            return;
+        }
+        if let Some(running) = self.compaction.take() {
+            let _ = running.join();
+        }
+        let settings = crate::compile::Settings {
+            output_mode: self.spec.mode,
+            broadcast_threshold: self.spec.broadcast_threshold,
+        };
+        self.compaction =
+            compact_in_background(self.spec.plan.clone(), settings, durable.store.clone(), committed);
     }
 
     /// Takes the epoch's source events: what each source read, or the failure that must stop

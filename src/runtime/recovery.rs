@@ -8,9 +8,42 @@ use std::sync::{Arc, Mutex};
 use tracing::warn;
 
 use crate::checkpoint::{fingerprint, read_recovery, Checkpoint, StateStore};
-use crate::compile::{described_strategies, lacks_durability, restore_state, DurableState, Settings};
+use crate::compile::{
+    compact_state, described_strategies, lacks_durability, restore_state, DurableState, Settings,
+};
 use crate::error::Result;
 use crate::plan::LogicalPlan;
+
+/// Compacts the state of `plan`'s durable operators as of committed epoch `through` into
+/// snapshots, on a thread of its own so that epochs go on meanwhile. A failure loses nothing
+/// (the changes it would have replaced stay), so it is logged.
+pub(crate) fn compact_in_background(
+    plan: Arc<LogicalPlan>,
+    settings: Settings,
+    store: StateStore,
+    through: u64,
+) -> Option<std::thread::JoinHandle<()>> {
+    let compaction = move || {
+        let started = std::time::Instant::now();
+        match compact_state(&plan, settings, &store, through) {
+            Ok(()) => tracing::debug!(
+                "state compacted into the snapshot of epoch {through} in {:.3} s",
+                started.elapsed().as_secs_f64()
+            ),
+            Err(e) => warn!("the state could not be compacted at epoch {through}: {e}"),
+        }
+    };
+    match std::thread::Builder::new()
+        .name("tidewater-compaction".into())
+        .spawn(compaction)
+    {
+        Ok(handle) => Some(handle),
+        Err(e) => {
+            warn!("the state could not be compacted at epoch {through}: {e}");
+            None
+        }
+    }
+}
 
 /// A query's checkpoint, as `start()` prepares it.
 #[derive(Default)]
@@ -33,6 +66,7 @@ pub(crate) fn prepare(
     settings: Settings,
     leader: bool,
     retain: u64,
+    snapshot_every: u64,
 ) -> Result<Prepared> {
     let strategies = described_strategies(plan, settings);
     let lacking: Vec<String> = strategies
@@ -97,6 +131,7 @@ pub(crate) fn prepare(
             leader_process: leader,
             seen_maxima,
             committed_watermark: recovery.committed_watermark(),
+            snapshot_every: snapshot_every.max(1),
         }))
     } else {
         None

@@ -14,6 +14,10 @@ pub const CHECKPOINT_LOCATION: &str = "spark.sql.streaming.checkpointLocation";
 /// checkpoint keeps (default 100).
 pub const MIN_BATCHES_TO_RETAIN: &str = "spark.sql.streaming.minBatchesToRetain";
 
+/// Spark's `spark.sql.streaming.stateStore.minDeltasForSnapshot`: every how many epochs of
+/// state changes a checkpointed aggregation's state is compacted into a snapshot (default 10).
+pub const MIN_DELTAS_FOR_SNAPSHOT: &str = "spark.sql.streaming.stateStore.minDeltasForSnapshot";
+
 /// Spark's default for [`AUTO_BROADCAST_JOIN_THRESHOLD`]: 10 MiB.
 const DEFAULT_BROADCAST_THRESHOLD: u64 = 10 << 20;
 

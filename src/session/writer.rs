@@ -172,6 +172,15 @@ impl DataStreamWriter {
                 ))
             })?,
         };
+        let snapshot_every = match session.conf(conf::MIN_DELTAS_FOR_SNAPSHOT) {
+            None => 10,
+            Some(raw) => raw.trim().parse().map_err(|_| {
+                Error::InvalidOption(format!(
+                    "`{}` = `{raw}`: use a whole number of epochs",
+                    conf::MIN_DELTAS_FOR_SNAPSHOT
+                ))
+            })?,
+        };
         let settings = Settings {
             output_mode: mode,
             broadcast_threshold: session.broadcast_threshold(),
@@ -183,6 +192,7 @@ impl DataStreamWriter {
             settings,
             session.cluster().is_leader_process(),
             retain,
+            snapshot_every,
         )
     }
 
