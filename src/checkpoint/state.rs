@@ -149,6 +149,20 @@ impl StateStore {
             reason: format!("the state cannot be encoded: {e}"),
         })?;
         write_atomically(&path, &bytes)?;
+        // The snapshot holds the changes of its own epoch too.
+        if let Ok(entries) = std::fs::read_dir(log.path(at)) {
+            for part in entries.filter_map(|entry| entry.ok().map(|entry| entry.path())) {
+                if part
+                    .file_name()
+                    .and_then(|n| n.to_str())
+                    .is_some_and(|n| n.starts_with("part-"))
+                {
+                    if let Err(e) = std::fs::remove_file(&part) {
+                        tracing::debug!("could not delete {}: {e}", part.display());
+                    }
+                }
+            }
+        }
         for old in log.epochs()?.into_iter().filter(|e| *e < at) {
             if let Err(e) = std::fs::remove_dir_all(log.path(old)) {
                 tracing::debug!("could not delete {}: {e}", log.path(old).display());
@@ -198,6 +212,10 @@ mod tests {
         assert!(
             !dir.path().join("state/0/0").exists(),
             "changes before the snapshot go"
+        );
+        assert!(
+            !dir.path().join("state/0/1/part-001").exists(),
+            "and those of its own epoch"
         );
         // The snapshot and epoch 1's own changes agree: each key comes back once.
         let mut again: Vec<(String, i64)> = store.restore(0, 1).expect("restore");
