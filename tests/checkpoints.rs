@@ -69,33 +69,12 @@ fn reference(files: usize) -> Vec<(u64, String)> {
 #[test]
 fn a_killed_query_resumes_and_writes_each_epoch_exactly_once() {
     let expected = reference(4);
-    for point in ["after-offsets", "in-sink", "before-commit", "after-commit"] {
-        for epoch in [0, 2] {
-            for workers in [1, 2] {
-                let dir = job(4);
-                let killed = run_checkpointed(dir.path(), workers, Some(&format!("{point}:{epoch}")));
-                assert!(
-                    !killed.status.success(),
-                    "{point}:{epoch} should have killed the run: {}",
-                    String::from_utf8_lossy(&killed.stderr)
-                );
-                // Restored on the other worker count: nothing is pinned to a worker.
-                let resumed = run_checkpointed(dir.path(), 3 - workers, None);
-                assert!(
-                    resumed.status.success(),
-                    "{point}:{epoch}: {}",
-                    String::from_utf8_lossy(&resumed.stderr)
-                );
-                assert_eq!(
-                    sink_epochs(&dir.path().join("out")),
-                    expected,
-                    "killed {point}:{epoch} with {workers} worker(s), resumed with {}",
-                    3 - workers
-                );
-                assert!(files_left(dir.path()).is_empty(), "{point}:{epoch}");
-            }
-        }
-    }
+    kill_and_resume_everywhere(
+        || job(4),
+        &[0, 2],
+        &expected,
+        |dir| assert!(files_left(dir).is_empty(), "cleanSource deletes committed files"),
+    );
 }
 
 #[test]

@@ -52,27 +52,7 @@ fn killed_runs_match(script: &str, files: &[String], check: impl Fn(&[(u64, Stri
     );
     let expected = sink_epochs(&uninterrupted.path().join("out"));
     check(&expected);
-    for point in ["after-offsets", "in-sink", "before-commit", "after-commit"] {
-        for epoch in [1, 3] {
-            for workers in [1, 2] {
-                let dir = job(script, files);
-                let killed = run_checkpointed(dir.path(), workers, Some(&format!("{point}:{epoch}")));
-                assert!(!killed.status.success(), "{point}:{epoch} did not kill the run");
-                let resumed = run_checkpointed(dir.path(), 3 - workers, None);
-                assert!(
-                    resumed.status.success(),
-                    "{point}:{epoch}: {}",
-                    String::from_utf8_lossy(&resumed.stderr)
-                );
-                assert_eq!(
-                    sink_epochs(&dir.path().join("out")),
-                    expected,
-                    "killed at {point}:{epoch} with {workers} worker(s), resumed with {}",
-                    3 - workers
-                );
-            }
-        }
-    }
+    kill_and_resume_everywhere(|| job(script, files), &[1, 3], &expected, |_| {});
 }
 
 #[test]

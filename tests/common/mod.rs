@@ -311,3 +311,44 @@ pub fn run_checkpointed(dir: &std::path::Path, workers: usize, crash: Option<&st
         .expect("tidewater starts");
     finish(child, "tidewater run")
 }
+
+/// The points of an epoch at which the recovery tests kill a run (see `src/crash.rs`).
+pub const CRASH_POINTS: [&str; 4] = ["after-offsets", "in-sink", "before-commit", "after-commit"];
+
+/// For every crash point, each of `epochs` and 1 and 2 workers: a fresh job from `job` is run
+/// with a checkpoint and killed there, then resumed on the other worker count; its sink's
+/// epochs must equal `expected`, and `after(dir)` checks what else must hold.
+pub fn kill_and_resume_everywhere(
+    job: impl Fn() -> tempfile::TempDir,
+    epochs: &[u64],
+    expected: &[(u64, String)],
+    after: impl Fn(&std::path::Path),
+) {
+    for point in CRASH_POINTS {
+        for &epoch in epochs {
+            for workers in [1, 2] {
+                let dir = job();
+                let killed = run_checkpointed(dir.path(), workers, Some(&format!("{point}:{epoch}")));
+                assert!(
+                    !killed.status.success(),
+                    "{point}:{epoch} should have killed the run: {}",
+                    String::from_utf8_lossy(&killed.stderr)
+                );
+                // Restored on the other worker count: nothing is pinned to a worker.
+                let resumed = run_checkpointed(dir.path(), 3 - workers, None);
+                assert!(
+                    resumed.status.success(),
+                    "{point}:{epoch}: {}",
+                    String::from_utf8_lossy(&resumed.stderr)
+                );
+                assert_eq!(
+                    sink_epochs(&dir.path().join("out")),
+                    expected,
+                    "killed at {point}:{epoch} with {workers} worker(s), resumed with {}",
+                    3 - workers
+                );
+                after(dir.path());
+            }
+        }
+    }
+}
