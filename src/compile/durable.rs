@@ -52,40 +52,16 @@ pub(crate) enum Restored {
     Rows(Vec<(Row, States)>),
 }
 
-/// Reads the state of every durable operator of `plan` as of epoch `through`.
+/// Reads the state of every durable operator of `plan` as of epoch `through`, compacting
+/// it on the way (see [`compact`]).
 pub(crate) fn restore(
     plan: &LogicalPlan,
     settings: Settings,
     store: &StateStore,
     through: u64,
 ) -> Result<Vec<Restored>, CheckpointError> {
-    super::described_strategies(plan, settings)
-        .into_iter()
-        .filter(|s| is_durable(*s))
-        .enumerate()
-        .map(|(operator, strategy)| {
-            // An aggregation that never forgets a key is compacted: what was restored becomes
-            // the snapshot of `through`, and the changes before it go, so the next restore
-            // reads the state and the changes since, not the whole history. (The windowed one
-            // forgets closed windows without logging it: its changes are kept.)
-            let compact = strategy != Strategy::ExpiringFold;
-            match strategy {
-                Strategy::PieceCount => {
-                    let entries = store.restore(operator, through)?;
-                    if compact {
-                        store.compact(operator, through, &entries)?;
-                    }
-                    Ok(Restored::Pieces(entries))
-                }
-                _ => {
-                    let entries = store.restore(operator, through)?;
-                    if compact {
-                        store.compact(operator, through, &entries)?;
-                    }
-                    Ok(Restored::Rows(entries))
-                }
-            }
-        })
+    durable_operators(plan, settings)
+        .map(|(operator, strategy)| restore_operator(store, operator, strategy, through))
         .collect()
 }
 
@@ -97,21 +73,57 @@ pub(crate) fn compact(
     store: &StateStore,
     through: u64,
 ) -> Result<(), CheckpointError> {
-    let strategies = super::described_strategies(plan, settings);
-    for (operator, strategy) in strategies.into_iter().filter(|s| is_durable(*s)).enumerate() {
-        match strategy {
-            Strategy::ExpiringFold => {}
-            Strategy::PieceCount => {
-                let entries: Vec<(Piece, i64)> = store.restore(operator, through)?;
-                store.compact(operator, through, &entries)?;
-            }
-            _ => {
-                let entries: Vec<(Row, States)> = store.restore(operator, through)?;
-                store.compact(operator, through, &entries)?;
-            }
-        }
+    for (operator, strategy) in durable_operators(plan, settings).filter(|(_, s)| compacts(*s)) {
+        restore_operator(store, operator, strategy, through)?;
     }
     Ok(())
+}
+
+/// `plan`'s durable operators, numbered as the checkpoint numbers them.
+fn durable_operators(plan: &LogicalPlan, settings: Settings) -> impl Iterator<Item = (usize, Strategy)> {
+    super::described_strategies(plan, settings)
+        .into_iter()
+        .filter(|s| is_durable(*s))
+        .enumerate()
+}
+
+/// Whether an operator's restored state becomes a snapshot. An aggregation that never forgets
+/// a key is compacted, so the next restore reads the state and the changes since, not the
+/// whole history; the windowed one forgets closed windows without logging it, so its changes
+/// are kept.
+fn compacts(strategy: Strategy) -> bool {
+    strategy != Strategy::ExpiringFold
+}
+
+/// Reads operator `operator`'s state as of `through`, in the types its fold keeps, and
+/// compacts it if it [`compacts`].
+fn restore_operator(
+    store: &StateStore,
+    operator: usize,
+    strategy: Strategy,
+    through: u64,
+) -> Result<Restored, CheckpointError> {
+    fn read<K, S>(
+        store: &StateStore,
+        operator: usize,
+        through: u64,
+        compact: bool,
+    ) -> Result<Vec<(K, S)>, CheckpointError>
+    where
+        K: serde::de::DeserializeOwned + Serialize + std::hash::Hash + Eq,
+        S: serde::de::DeserializeOwned + Serialize,
+    {
+        let entries = store.restore(operator, through)?;
+        if compact {
+            store.compact(operator, through, &entries)?;
+        }
+        Ok(entries)
+    }
+    let compact = compacts(strategy);
+    Ok(match strategy {
+        Strategy::PieceCount => Restored::Pieces(read(store, operator, through, compact)?),
+        _ => Restored::Rows(read(store, operator, through, compact)?),
+    })
 }
 
 /// A query's durable state, as every worker's compilation sees it.

@@ -293,23 +293,20 @@ impl Sources {
         let mut offsets = EpochOffsets {
             records: Vec::with_capacity(self.runs.len()),
             start: input.start,
-            items: Vec::new(),
+            items: Vec::with_capacity(self.runs.len()),
         };
         for (source, taken) in self.runs.iter().zip(input.taken) {
             offsets.records.push(taken.len());
+            offsets.items.push(match &taken {
+                Taken::Rows(rows) if source.partitioned => rows.clone(),
+                _ => Vec::new(),
+            });
             let Some(session) = inputs.get_mut(&source.id) else {
                 continue;
             };
             match taken {
                 Taken::Range(range) => deal_shares(range, local_workers, |share| session.insert(share)),
-                Taken::Rows(rows) => {
-                    if source.partitioned {
-                        offsets.items.resize_with(self.runs.len(), Vec::new);
-                        let index = offsets.records.len() - 1;
-                        offsets.items[index] = rows.clone();
-                    }
-                    rows.into_iter().for_each(|row| session.insert(row))
-                }
+                Taken::Rows(rows) => rows.into_iter().for_each(|row| session.insert(row)),
             }
         }
         offsets
