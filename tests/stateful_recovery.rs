@@ -44,13 +44,7 @@ fn counts(text: &str) -> BTreeMap<String, i64> {
 /// against the input.
 fn killed_runs_match(script: &str, files: &[String], check: impl Fn(&[(u64, String)])) {
     let uninterrupted = job(script, files);
-    let output = run_checkpointed(uninterrupted.path(), 1, None);
-    assert!(
-        output.status.success(),
-        "{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    let expected = sink_epochs(&uninterrupted.path().join("out"));
+    let expected = uninterrupted_epochs(uninterrupted.path());
     check(&expected);
     kill_and_resume_everywhere(|| job(script, files), &[1, 3], &expected, |_| {});
 }
@@ -241,28 +235,17 @@ CREATE SINK out USING csv OPTIONS (path 'out', outputMode 'complete');
 INSERT INTO out SELECT word, count(*) AS n FROM (SELECT explode(split(value, ' ')) AS word FROM lines) t GROUP BY word;
 ";
     let dir = job(script, &files[..25]);
-    let run = |extra: &[&str]| {
-        let output = std::process::Command::new(env!("CARGO_BIN_EXE_tidewater"))
-            .args([
-                "run",
-                "job.sql",
-                "--trigger",
-                "availableNow",
-                "--checkpoint",
-                "ck",
-            ])
-            .args(["--conf", "spark.sql.streaming.stateStore.minDeltasForSnapshot=10"])
-            .args(extra)
-            .current_dir(dir.path())
-            .output()
-            .expect("tidewater runs");
+    let run = |workers: &str| {
+        let snapshots = "spark.sql.streaming.stateStore.minDeltasForSnapshot=10";
+        let args = ["--workers", workers, "--conf", snapshots];
+        let output = run_checkpointed_with(dir.path(), &args, None);
         assert!(
             output.status.success(),
             "{}",
             String::from_utf8_lossy(&output.stderr)
         );
     };
-    run(&[]);
+    run("1");
     let state = dir.path().join("ck/out/state/0");
     let mut epochs: Vec<u64> = std::fs::read_dir(&state)
         .expect("state")
@@ -273,7 +256,7 @@ INSERT INTO out SELECT word, count(*) AS n FROM (SELECT explode(split(value, ' '
     assert!(state.join("19/snapshot").exists());
     // A restart from the snapshot and the changes after it goes on with the right counts.
     std::fs::write(dir.path().join("in/zz.txt"), "late words\n").expect("input");
-    run(&["--workers", "2"]);
+    run("2");
     let (_, last) = sink_epochs(&dir.path().join("out")).pop().expect("epochs");
     let mut lines: Vec<String> = files.iter().flat_map(|f| f.lines().map(String::from)).collect();
     lines.push("late words".into());

@@ -285,9 +285,19 @@ pub fn sink_epochs(out: &std::path::Path) -> Vec<(u64, String)> {
         .collect()
 }
 
-/// Runs `job.sql` in `dir` (`tidewater run`) until its input is read (available-now), with a checkpoint and
-/// with `crash` (`point:epoch`) as `TIDEWATER_CRASH_AT` when given.
+/// Runs `job.sql` in `dir` (`tidewater run`) on `workers` workers until its input is read
+/// (available-now), with a checkpoint, and with `crash` (`point:epoch`) as
+/// `TIDEWATER_CRASH_AT` when given.
 pub fn run_checkpointed(dir: &std::path::Path, workers: usize, crash: Option<&str>) -> std::process::Output {
+    run_checkpointed_with(dir, &["--workers", &workers.to_string()], crash)
+}
+
+/// As [`run_checkpointed`], with `args` for the CLI instead of a worker count.
+pub fn run_checkpointed_with(
+    dir: &std::path::Path,
+    args: &[&str],
+    crash: Option<&str>,
+) -> std::process::Output {
     let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_tidewater"));
     command
         .args([
@@ -298,7 +308,7 @@ pub fn run_checkpointed(dir: &std::path::Path, workers: usize, crash: Option<&st
             "--checkpoint",
             "ck",
         ])
-        .args(["--workers", &workers.to_string()])
+        .args(args)
         .current_dir(dir)
         .env_remove("TIDEWATER_CRASH_AT");
     if let Some(crash) = crash {
@@ -310,6 +320,18 @@ pub fn run_checkpointed(dir: &std::path::Path, workers: usize, crash: Option<&st
         .spawn()
         .expect("tidewater starts");
     finish(child, "tidewater run")
+}
+
+/// Runs the job in `dir` once, uninterrupted, on one worker, and returns its sink's epochs:
+/// what every interrupted run of the same job must write.
+pub fn uninterrupted_epochs(dir: &std::path::Path) -> Vec<(u64, String)> {
+    let output = run_checkpointed(dir, 1, None);
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    sink_epochs(&dir.join("out"))
 }
 
 /// The points of an epoch at which the recovery tests kill a run (see `src/crash.rs`).
