@@ -203,7 +203,7 @@ impl QueryRun {
 
     /// Whether the watermark alone calls for an epoch (Spark's no-data batch).
     fn no_data_epoch_due(&self) -> bool {
-        self.event_time.is_some() && self.output.epoch_due(self.watermark())
+        self.output.epoch_due(self.watermark())
     }
 
     /// Does whatever is due now without blocking; returns when it next needs to act, if it
