@@ -1,11 +1,18 @@
-//! Durable aggregations: the state of an append-only aggregation logged by key as it changes,
-//! and restored on start from a checkpoint (see [`StateStore`]).
+//! Durable state: what stateful operators keep, logged by key as it changes and restored on
+//! start from a checkpoint (see [`StateStore`]).
 //!
-//! Stateful operators are numbered in the order the query builds them, the order in which
-//! [`described_strategies`](super::described_strategies) lists them, which is the same in
-//! every run of the same plan. Restored totals enter on worker 0 as partial states at the
-//! epoch before the first new one, so the dataflow's output at that epoch is the restored
-//! result itself, which the leader takes in without writing it.
+//! - Append-only aggregations log their changed totals per key; upsert tables their changed
+//!   rows per key.
+//! - Differential's `reduce` and `join` keep their inputs arranged. An input that is itself
+//!   rebuilt on a restart ([`is_rebuilt`]: an aggregation, an upsert table, a static table)
+//!   rebuilds them; a join side made of stream rows alone is logged as a collection of
+//!   changes, whose sum is its contents.
+//!
+//! State slots are numbered in the order the query builds them, the order in which
+//! [`described_strategies`](super::described_strategies) lists their operators, which is the
+//! same in every run of the same plan. Restored state enters on worker 0 at the epoch before
+//! the first new one, so the dataflow's output at that epoch is the restored result itself,
+//! which the leader takes in without writing it.
 
 use std::sync::{Arc, Mutex};
 
@@ -22,34 +29,60 @@ use crate::data::Row;
 use crate::error::CheckpointError;
 use crate::plan::LogicalPlan;
 
-/// The strategies whose state a checkpoint keeps.
-pub(crate) fn is_durable(strategy: Strategy) -> bool {
-    matches!(
-        strategy,
-        Strategy::PieceCount | Strategy::AppendOnlyFold | Strategy::ExpiringFold
-    )
+/// One piece of state a checkpoint keeps, numbered in the order the query builds them.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Slot {
+    /// An append-only aggregation's totals per key (a fused table-join fold's keys stored as
+    /// rows).
+    Fold(Strategy),
+    /// An upsert table's latest row per key.
+    Upserts,
+    /// One side of an arranged join: its collection, logged as changes (a side that is
+    /// rebuilt from restored state below it logs nothing).
+    JoinSide,
 }
 
-/// The strategies that keep state a checkpoint cannot keep yet; a plan with any of them is
-/// not checkpointed.
-pub(crate) fn lacks_durability(strategy: Strategy) -> bool {
-    matches!(
-        strategy,
-        Strategy::Reduce
-            | Strategy::UpsertTable
-            | Strategy::ArrangedJoin
-            | Strategy::GroupedByTable { .. }
-            | Strategy::ColumnFold
-            | Strategy::JoinedRowFold
-    )
+/// The state slots of an operator built with `strategy`, in the order it uses them.
+fn slots(strategy: Strategy) -> Vec<Slot> {
+    match strategy {
+        Strategy::PieceCount
+        | Strategy::AppendOnlyFold
+        | Strategy::ExpiringFold
+        | Strategy::GroupedByTable { .. }
+        | Strategy::ColumnFold
+        | Strategy::JoinedRowFold => vec![Slot::Fold(strategy)],
+        Strategy::UpsertTable => vec![Slot::Upserts],
+        Strategy::ArrangedJoin => vec![Slot::JoinSide, Slot::JoinSide],
+        _ => Vec::new(),
+    }
 }
 
-/// The totals restored for one stateful operator, in the types its fold keeps.
+/// Whether `plan`'s output is rebuilt on a restart without reading its streams again: a
+/// static table is read again, an aggregation or an upsert table restores its own state, and
+/// an arranged join keeps whichever side is not rebuilt. Differential's `reduce` and `join`
+/// rebuild their arrangements from such inputs, so only stream rows feeding a join need
+/// keeping.
+pub(crate) fn is_rebuilt(plan: &LogicalPlan) -> bool {
+    match plan {
+        LogicalPlan::Source { source, .. } => source.is_static(),
+        LogicalPlan::Project { input, .. }
+        | LogicalPlan::Filter { input, .. }
+        | LogicalPlan::Watermark { input, .. } => is_rebuilt(input),
+        LogicalPlan::Aggregate { .. } | LogicalPlan::Upsert { .. } => true,
+        LogicalPlan::Join { left, right, .. } => !right.is_static() || is_rebuilt(left),
+    }
+}
+
+/// The state restored for one slot, in the types its operator keeps.
 pub(crate) enum Restored {
     /// A word count's counts per piece.
     Pieces(Vec<(Piece, i64)>),
     /// An accumulator's states per key row.
     Rows(Vec<(Row, States)>),
+    /// An upsert table's live rows per key.
+    Upserts(Vec<(Row, Option<Row>)>),
+    /// A join side's rows and their multiplicities.
+    Collection(Vec<(Row, isize)>),
 }
 
 /// Reads the state of every durable operator of `plan` as of epoch `through`, compacting
@@ -60,12 +93,12 @@ pub(crate) fn restore(
     store: &StateStore,
     through: u64,
 ) -> Result<Vec<Restored>, CheckpointError> {
-    durable_operators(plan, settings)
-        .map(|(operator, strategy)| restore_operator(store, operator, strategy, through))
+    durable_slots(plan, settings)
+        .map(|(number, slot)| restore_slot(store, number, slot, through))
         .collect()
 }
 
-/// Compacts the state of `plan`'s aggregations that never forget a key into snapshots as of
+/// Compacts the state of `plan`'s operators that never forget a key into snapshots as of
 /// committed epoch `through` (as a restore does), leaving the windowed ones as they are.
 pub(crate) fn compact(
     plan: &LogicalPlan,
@@ -73,39 +106,39 @@ pub(crate) fn compact(
     store: &StateStore,
     through: u64,
 ) -> Result<(), CheckpointError> {
-    for (operator, strategy) in durable_operators(plan, settings).filter(|(_, s)| compacts(*s)) {
-        restore_operator(store, operator, strategy, through)?;
+    for (number, slot) in durable_slots(plan, settings).filter(|(_, s)| compacts(*s)) {
+        restore_slot(store, number, slot, through)?;
     }
     Ok(())
 }
 
-/// `plan`'s durable operators, numbered as the checkpoint numbers them.
-fn durable_operators(plan: &LogicalPlan, settings: Settings) -> impl Iterator<Item = (usize, Strategy)> {
+/// `plan`'s state slots, numbered as the checkpoint numbers them.
+fn durable_slots(plan: &LogicalPlan, settings: Settings) -> impl Iterator<Item = (usize, Slot)> {
     super::described_strategies(plan, settings)
         .into_iter()
-        .filter(|s| is_durable(*s))
+        .flat_map(slots)
         .enumerate()
 }
 
-/// Whether an operator's restored state becomes a snapshot. An aggregation that never forgets
-/// a key is compacted, so the next restore reads the state and the changes since, not the
-/// whole history; the windowed one forgets closed windows without logging it, so its changes
-/// are kept.
-fn compacts(strategy: Strategy) -> bool {
-    strategy != Strategy::ExpiringFold
+/// Whether a slot's restored state becomes a snapshot. State that never forgets a key is
+/// compacted, so the next restore reads the state and the changes since, not the whole
+/// history; the windowed aggregation forgets closed windows without logging it, so its
+/// changes are kept.
+fn compacts(slot: Slot) -> bool {
+    slot != Slot::Fold(Strategy::ExpiringFold)
 }
 
-/// Reads operator `operator`'s state as of `through`, in the types its fold keeps, and
+/// Reads slot `number`'s state as of `through`, in the types its operator keeps, and
 /// compacts it if it [`compacts`].
-fn restore_operator(
+fn restore_slot(
     store: &StateStore,
-    operator: usize,
-    strategy: Strategy,
+    number: usize,
+    slot: Slot,
     through: u64,
 ) -> Result<Restored, CheckpointError> {
-    fn read<K, S>(
+    fn latest<K, S>(
         store: &StateStore,
-        operator: usize,
+        number: usize,
         through: u64,
         compact: bool,
     ) -> Result<Vec<(K, S)>, CheckpointError>
@@ -113,16 +146,28 @@ fn restore_operator(
         K: serde::de::DeserializeOwned + Serialize + std::hash::Hash + Eq,
         S: serde::de::DeserializeOwned + Serialize,
     {
-        let entries = store.restore(operator, through)?;
+        let entries = store.restore(number, through)?;
         if compact {
-            store.compact(operator, through, &entries)?;
+            store.compact(number, through, &entries)?;
         }
         Ok(entries)
     }
-    let compact = compacts(strategy);
-    Ok(match strategy {
-        Strategy::PieceCount => Restored::Pieces(read(store, operator, through, compact)?),
-        _ => Restored::Rows(read(store, operator, through, compact)?),
+    let compact = compacts(slot);
+    Ok(match slot {
+        Slot::Fold(Strategy::PieceCount) => Restored::Pieces(latest(store, number, through, compact)?),
+        Slot::Fold(_) => Restored::Rows(latest(store, number, through, compact)?),
+        Slot::Upserts => {
+            let mut entries: Vec<(Row, Option<Row>)> = store.restore(number, through)?;
+            // A deleted key is gone: the snapshot need not remember it.
+            entries.retain(|(_, row)| row.is_some());
+            store.compact(number, through, &entries)?;
+            Restored::Upserts(entries)
+        }
+        Slot::JoinSide => {
+            let entries: Vec<(Row, isize)> = store.restore_summed(number, through)?;
+            store.compact(number, through, &entries)?;
+            Restored::Collection(entries)
+        }
     })
 }
 

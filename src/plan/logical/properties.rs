@@ -29,12 +29,18 @@ impl LogicalPlan {
         found
     }
 
-    /// True if some operator keeps state across epochs: an aggregation, or an upsert table
-    /// (a stream joined with a static table keeps none: the table is read whole by every run).
+    /// True if some operator keeps state across epochs: an aggregation, an upsert table, or a
+    /// join of two changing inputs (a stream joined with a static table keeps none: the table
+    /// is read whole by every run).
     pub fn has_state(&self) -> bool {
         let mut found = false;
         self.visit(&mut |node| {
-            found |= matches!(node, LogicalPlan::Aggregate { .. } | LogicalPlan::Upsert { .. })
+            found |= match node {
+                LogicalPlan::Aggregate { .. } | LogicalPlan::Upsert { .. } => true,
+                // A join of two changing inputs keeps both arranged.
+                LogicalPlan::Join { right, .. } => !right.is_static(),
+                _ => false,
+            }
         });
         found
     }
