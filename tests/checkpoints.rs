@@ -64,6 +64,7 @@ fn reference(files: usize) -> Vec<(u64, String)> {
 fn a_killed_query_resumes_and_writes_each_epoch_exactly_once() {
     let expected = reference(4);
     kill_and_resume_everywhere(
+        &CRASH_POINTS,
         || job(4),
         &[0, 2],
         &expected,

@@ -100,6 +100,7 @@ fn killed_runs_match(input: &Input, script: &str, check: impl Fn(&[(u64, String)
     let expected = uninterrupted_epochs(uninterrupted.path());
     check(&expected);
     kill_and_resume_everywhere(
+        &STATEFUL_CRASH_POINTS,
         || input.job(script),
         &[1, 3],
         &expected,
@@ -321,6 +322,6 @@ INSERT INTO out SELECT {grouping}, count(*) AS n, sum(delay) AS total
                 .collect();
             assert_eq!(got, totals, "{grouping}, epoch {epoch}");
         }
-        kill_and_resume_everywhere(job, &[1, 3], &expected, |_| {});
+        kill_and_resume_everywhere(&STATEFUL_CRASH_POINTS, job, &[1, 3], &expected, |_| {});
     }
 }

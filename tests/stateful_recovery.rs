@@ -46,7 +46,13 @@ fn killed_runs_match(script: &str, files: &[String], check: impl Fn(&[(u64, Stri
     let uninterrupted = job(script, files);
     let expected = uninterrupted_epochs(uninterrupted.path());
     check(&expected);
-    kill_and_resume_everywhere(|| job(script, files), &[1, 3], &expected, |_| {});
+    kill_and_resume_everywhere(
+        &STATEFUL_CRASH_POINTS,
+        || job(script, files),
+        &[1, 3],
+        &expected,
+        |_| {},
+    );
 }
 
 #[test]

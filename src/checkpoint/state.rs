@@ -51,7 +51,10 @@ impl StateStore {
             path: path.display().to_string(),
             reason: format!("the state cannot be encoded: {e}"),
         })?;
-        write_atomically(&path, &bytes)
+        write_atomically(&path, &bytes)?;
+        // Other workers' parts of the epoch may be written or not: a restart discards them all.
+        crate::crash::crash_point("in-state-write", epoch);
+        Ok(())
     }
 
     /// Forgets what epochs from `epoch` on wrote (an attempt that was not committed): a run
