@@ -23,15 +23,20 @@ use timely::dataflow::operators::ToStream;
 use timely::dataflow::Scope;
 
 use super::aggregate::{Piece, States};
-use super::physical::{Settings, Strategy};
+use super::physical::{Fold, Physical, Settings, Strategy, StreamSide};
 use crate::checkpoint::StateStore;
-use crate::data::Row;
+use crate::data::{Row, Value};
 use crate::error::CheckpointError;
 use crate::plan::LogicalPlan;
 
 /// One piece of state a checkpoint keeps, numbered in the order the query builds them.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Slot {
+    /// A windowed aggregation's totals per key, its window the key column at `window_key`.
+    Expiring {
+        /// The window's position among the keys.
+        window_key: usize,
+    },
     /// An append-only aggregation's totals per key (a fused table-join fold's keys stored as
     /// rows).
     Fold(Strategy),
@@ -45,9 +50,10 @@ enum Slot {
 /// The state slots of an operator built with `strategy`, in the order it uses them.
 fn slots(strategy: Strategy) -> Vec<Slot> {
     match strategy {
+        // Its window column is found in the physical plan (see `durable_slots`).
+        Strategy::ExpiringFold => vec![Slot::Expiring { window_key: 0 }],
         Strategy::PieceCount
         | Strategy::AppendOnlyFold
-        | Strategy::ExpiringFold
         | Strategy::GroupedByTable { .. }
         | Strategy::ColumnFold
         | Strategy::JoinedRowFold => vec![Slot::Fold(strategy)],
@@ -86,76 +92,119 @@ pub(crate) enum Restored {
 }
 
 /// Reads the state of every durable operator of `plan` as of epoch `through`, compacting
-/// it on the way (see [`compact`]).
+/// it on the way (see [`compact`]). `closed_by` is the watermark epoch `through` ran under:
+/// windows it closed were written and forgotten, and are not restored.
 pub(crate) fn restore(
     plan: &LogicalPlan,
     settings: Settings,
     store: &StateStore,
     through: u64,
+    closed_by: Option<i64>,
 ) -> Result<Vec<Restored>, CheckpointError> {
     durable_slots(plan, settings)
-        .map(|(number, slot)| restore_slot(store, number, slot, through))
+        .into_iter()
+        .map(|(number, slot)| restore_slot(store, number, slot, through, closed_by))
         .collect()
 }
 
-/// Compacts the state of `plan`'s operators that never forget a key into snapshots as of
-/// committed epoch `through` (as a restore does), leaving the windowed ones as they are.
+/// Compacts the state of `plan`'s operators into snapshots as of committed epoch `through`
+/// (as a restore does), `closed_by` being the watermark that epoch ran under.
 pub(crate) fn compact(
     plan: &LogicalPlan,
     settings: Settings,
     store: &StateStore,
     through: u64,
+    closed_by: Option<i64>,
 ) -> Result<(), CheckpointError> {
-    for (number, slot) in durable_slots(plan, settings).filter(|(_, s)| compacts(*s)) {
-        restore_slot(store, number, slot, through)?;
+    for (number, slot) in durable_slots(plan, settings) {
+        restore_slot(store, number, slot, through, closed_by)?;
     }
     Ok(())
 }
 
 /// `plan`'s state slots, numbered as the checkpoint numbers them.
-fn durable_slots(plan: &LogicalPlan, settings: Settings) -> impl Iterator<Item = (usize, Slot)> {
+fn durable_slots(plan: &LogicalPlan, settings: Settings) -> Vec<(usize, Slot)> {
+    let physical = super::physical::plan(plan, settings);
+    let mut window_keys = Vec::new();
+    expiring_window_keys(&physical, &mut window_keys);
+    let mut window_keys = window_keys.into_iter();
     super::described_strategies(plan, settings)
         .into_iter()
         .flat_map(slots)
+        .map(|slot| match slot {
+            Slot::Expiring { .. } => Slot::Expiring {
+                window_key: window_keys.next().unwrap_or(0),
+            },
+            other => other,
+        })
         .enumerate()
+        .collect()
 }
 
-/// Whether a slot's restored state becomes a snapshot. State that never forgets a key is
-/// compacted, so the next restore reads the state and the changes since, not the whole
-/// history; the windowed aggregation forgets closed windows without logging it, so its
-/// changes are kept.
-fn compacts(slot: Slot) -> bool {
-    slot != Slot::Fold(Strategy::ExpiringFold)
+/// The window columns of the expiring folds under `node`, inputs first: the order in which
+/// they are built.
+fn expiring_window_keys(node: &Physical<'_>, keys: &mut Vec<usize>) {
+    match node {
+        Physical::Source { .. } => {}
+        Physical::Rows { input, .. } | Physical::Watermark { input, .. } | Physical::Upsert { input, .. } => {
+            expiring_window_keys(input, keys)
+        }
+        Physical::Join { left, right, .. } => {
+            expiring_window_keys(left, keys);
+            expiring_window_keys(right, keys);
+        }
+        Physical::Aggregate(aggregate) => {
+            expiring_window_keys(&aggregate.input, keys);
+            if let Fold::Expiring { window_key } = aggregate.fold {
+                keys.push(window_key);
+            }
+        }
+        Physical::TableAggregate(aggregate) => {
+            if let StreamSide::Rows(stream) = &aggregate.stream {
+                expiring_window_keys(stream, keys);
+            }
+            expiring_window_keys(&aggregate.table, keys);
+        }
+    }
+}
+
+/// Whether the window of `key` (at `window_key`) was closed by the watermark `closed_by`.
+pub(crate) fn window_closed(key: &Row, window_key: usize, closed_by: Option<i64>) -> bool {
+    key.get(window_key)
+        .and_then(Value::window_end)
+        .is_some_and(|end| tidewater_operators::watermark::is_final(end, closed_by))
 }
 
 /// Reads slot `number`'s state as of `through`, in the types its operator keeps, and
-/// compacts it if it [`compacts`].
+/// compacts it into a snapshot, so that the next restore reads the state and the changes
+/// since, not the whole history.
 fn restore_slot(
     store: &StateStore,
     number: usize,
     slot: Slot,
     through: u64,
+    closed_by: Option<i64>,
 ) -> Result<Restored, CheckpointError> {
-    fn latest<K, S>(
-        store: &StateStore,
-        number: usize,
-        through: u64,
-        compact: bool,
-    ) -> Result<Vec<(K, S)>, CheckpointError>
+    fn latest<K, S>(store: &StateStore, number: usize, through: u64) -> Result<Vec<(K, S)>, CheckpointError>
     where
         K: serde::de::DeserializeOwned + Serialize + std::hash::Hash + Eq,
         S: serde::de::DeserializeOwned + Serialize,
     {
         let entries = store.restore(number, through)?;
-        if compact {
-            store.compact(number, through, &entries)?;
-        }
+        store.compact(number, through, &entries)?;
         Ok(entries)
     }
-    let compact = compacts(slot);
     Ok(match slot {
-        Slot::Fold(Strategy::PieceCount) => Restored::Pieces(latest(store, number, through, compact)?),
-        Slot::Fold(_) => Restored::Rows(latest(store, number, through, compact)?),
+        Slot::Fold(Strategy::PieceCount) => Restored::Pieces(latest(store, number, through)?),
+        Slot::Fold(_) => Restored::Rows(latest(store, number, through)?),
+        Slot::Expiring { window_key } => {
+            let mut entries: Vec<(Row, States)> = store.restore(number, through)?;
+            // The fold forgets a window once the watermark closes it, without logging that:
+            // its last state stays in the changes until a snapshot leaves it out.
+            entries.retain(|(key, _)| !window_closed(key, window_key, closed_by));
+            store.compact(number, through, &entries)?;
+            Restored::Rows(entries)
+        }
         Slot::Upserts => {
             let mut entries: Vec<(Row, Option<Row>)> = store.restore(number, through)?;
             // A deleted key is gone: the snapshot need not remember it.
@@ -188,9 +237,6 @@ pub(crate) struct DurableState {
     /// The greatest event times of epochs before this run, `(max, epoch)`, from which the
     /// watermark goes on (empty without a watermark, or on a first run).
     pub(crate) seen_maxima: Vec<(i64, u64)>,
-    /// The watermark the last committed epoch ran under: windows it closed were written and
-    /// forgotten, and are not restored.
-    pub(crate) committed_watermark: Option<i64>,
     /// Every how many epochs the leader compacts the state into a snapshot (Spark's
     /// `spark.sql.streaming.stateStore.minDeltasForSnapshot`).
     pub(crate) snapshot_every: u64,

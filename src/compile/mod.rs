@@ -264,16 +264,10 @@ fn build_aggregate<'s>(
         (Fold::Expiring { window_key }, Some((maxima, delay))) => {
             compiled.built(Strategy::ExpiringFold);
             let seen = compiled.seen_maxima();
-            let closed_by = compiled.durable.as_ref().and_then(|d| d.committed_watermark);
+            // Windows the watermark had closed before the stop are left out of what is
+            // restored (see `durable::restore`).
             let durable = compiled.durable(rows.scope(), |restored| match restored {
-                // Windows the watermark had closed were written and forgotten before the stop.
-                durable::Restored::Rows(mut entries) => {
-                    entries.retain(|(key, _)| {
-                        let end = key.get(window_key).and_then(Value::window_end);
-                        end.is_none_or(|end| !tidewater_operators::watermark::is_final(end, closed_by))
-                    });
-                    Some(entries)
-                }
+                durable::Restored::Rows(entries) => Some(entries),
                 _ => None,
             });
             let expiry = aggregate::Expiring {

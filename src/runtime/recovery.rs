@@ -20,10 +20,11 @@ pub(crate) fn compact_in_background(
     settings: Settings,
     store: StateStore,
     through: u64,
+    closed_by: Option<i64>,
 ) -> Option<std::thread::JoinHandle<()>> {
     let compaction = move || {
         let started = std::time::Instant::now();
-        match compact_state(&plan, settings, &store, through) {
+        match compact_state(&plan, settings, &store, through, closed_by) {
             Ok(()) => tracing::debug!(
                 "state compacted into the snapshot of epoch {through} in {:.3} s",
                 started.elapsed().as_secs_f64()
@@ -80,7 +81,8 @@ pub(crate) fn prepare(
                 // What an attempt that was not committed wrote is not state.
                 store.discard_from(resume_epoch)?;
                 let started = std::time::Instant::now();
-                let restored = restore_state(plan, settings, &store, through)?;
+                let restored =
+                    restore_state(plan, settings, &store, through, recovery.committed_watermark())?;
                 tracing::info!(
                     "read the state of {} operator(s) as of epoch {through} in {:.3} s",
                     restored.len(),
@@ -111,7 +113,6 @@ pub(crate) fn prepare(
             failure: Arc::default(),
             leader_process: leader,
             seen_maxima,
-            committed_watermark: recovery.committed_watermark(),
             snapshot_every: snapshot_every.max(1),
         }))
     } else {
