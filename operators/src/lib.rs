@@ -28,4 +28,4 @@ pub use logged_collection::logged_collection;
 pub use lookup_aggregate::{lookup_aggregate_durable, lookup_aggregate_into, Table};
 pub use lookup_join::lookup_join;
 pub use upsert::{upsert, upsert_logged};
-pub use watermark::{drop_late, drop_late_after, WatermarkClock};
+pub use watermark::{drop_late, drop_late_after, event_time_maxima, WatermarkClock};

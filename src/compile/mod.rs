@@ -38,7 +38,7 @@ use crate::data::{Row, Value};
 use crate::plan::{LogicalPlan, SourceId};
 
 pub(crate) use partitions::{read_partitions, Readers};
-use physical::{Aggregate, Fold, Physical, Read, StreamSide, TableAggregate, TableFold};
+use physical::{Aggregate, Fold, LateRule, Physical, Read, StreamSide, TableAggregate, TableFold};
 
 /// A collection of rows at epoch timestamps; the diff is the multiplicity change.
 pub type Rows<'s> = VecCollection<'s, u64, Row, isize>;
@@ -242,21 +242,25 @@ fn build_aggregate<'s>(
         None => (rows, None),
         Some(late) => {
             let column = late.column;
-            let seen = compiled.seen_maxima();
-            let (on_time, maxima) = tidewater_operators::drop_late_after(
-                rows,
-                late.delay_micros,
-                move |row: &Row| match row.get(column) {
-                    Some(Value::Timestamp(t)) => Some(*t),
-                    _ => None,
-                },
-                seen,
-            );
+            let event_time = move |row: &Row| match row.get(column) {
+                Some(Value::Timestamp(t)) => Some(*t),
+                _ => None,
+            };
+            let (rows, maxima) = if late.rule == LateRule::RowTime {
+                let seen = compiled.seen_maxima();
+                compiled.built(Strategy::LateRowsDropped);
+                tidewater_operators::drop_late_after(rows, late.delay_micros, event_time, seen)
+            } else {
+                // Spark drops no row by its own time here: a windowed fold drops the windows
+                // the watermark closed, and complete mode nothing.
+                compiled.built(Strategy::WatermarkTracked);
+                let maxima = tidewater_operators::event_time_maxima(rows.clone(), event_time);
+                (rows, maxima)
+            };
             compiled
                 .events
                 .push(maxima.clone().map(|micros| SourceEvent::MaxEventTime { micros }));
-            compiled.built(Strategy::LateRowsDropped);
-            (on_time, Some((maxima, late.delay_micros)))
+            (rows, Some((maxima, late.delay_micros)))
         }
     };
     let (pipeline, keys, accumulators) = (grouping.pipeline, grouping.keys, grouping.accumulators);
@@ -276,7 +280,12 @@ fn build_aggregate<'s>(
                 window_key,
                 seen,
             };
-            aggregate::aggregate_expiring(rows, pipeline, keys, accumulators, expiry, durable)
+            let (rows, dropped) =
+                aggregate::aggregate_expiring(rows, pipeline, keys, accumulators, expiry, durable);
+            compiled
+                .events
+                .push(dropped.map(|rows| SourceEvent::DroppedByWatermark { rows }));
+            rows
         }
         (Fold::PieceCount(count), _) => {
             compiled.built(Strategy::PieceCount);

@@ -84,6 +84,8 @@ pub(super) struct QueryRun {
     restored_at: Option<u64>,
     /// The state compaction running in the background, if any (joined when the query ends).
     compaction: Option<std::thread::JoinHandle<()>>,
+    /// Partial states the aggregation dropped as late in the epoch being finished.
+    dropped_by_watermark: u64,
 }
 
 impl QueryRun {
@@ -117,6 +119,7 @@ impl QueryRun {
             checkpoint,
             restored_at: None,
             compaction: None,
+            dropped_by_watermark: 0,
             spec,
         };
         if let Some(e) = failure {
@@ -408,6 +411,7 @@ impl QueryRun {
                 operator_name: "aggregate".into(),
                 num_rows_total: self.output.rows_held().unwrap_or(0),
                 num_rows_updated: rows_updated,
+                num_rows_dropped_by_watermark: std::mem::take(&mut self.dropped_by_watermark),
             }]
         } else {
             Vec::new()
@@ -523,6 +527,7 @@ impl QueryRun {
                         c.malformed += records * times;
                     }
                 }
+                SourceEvent::DroppedByWatermark { rows } => self.dropped_by_watermark += rows * times,
                 SourceEvent::MaxEventTime { micros } => {
                     if let Some(event_time) = self.event_time.as_mut() {
                         event_time.saw(micros, time);

@@ -173,6 +173,18 @@ impl LogicalPlan {
         }
     }
 
+    /// For an aggregation under a watermark, the position among its keys of the event-time
+    /// column itself, if it groups by it.
+    pub fn event_time_key(&self) -> Option<usize> {
+        let LogicalPlan::Aggregate { input, key_exprs, .. } = self else {
+            return None;
+        };
+        let (event_time, _) = input.watermark_below()?;
+        key_exprs
+            .iter()
+            .position(|key| matches!(key.unaliased(), Expr::Column(c) if c.eq_ignore_ascii_case(event_time)))
+    }
+
     /// True if every source under this node is a static table (read once, at the start).
     pub fn is_static(&self) -> bool {
         let mut all = true;
