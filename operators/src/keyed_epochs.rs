@@ -43,6 +43,12 @@ pub struct EpochSchedule {
     /// Visit only epochs `e` with `(e + 1) % every == 0` (1: every epoch). Changes of the
     /// epochs in between are folded into the next visited one.
     pub every: u64,
+    /// The first epoch visited (0 for a fresh run). A restarted run passes the epoch it
+    /// resumes at, with the states as of the epoch before as `initial`: the earlier epochs
+    /// are not visited again. Their changes still count towards the accumulated input
+    /// ([`EpochInput::Contents`]); with [`EpochInput::Changes`] they are dropped, the states
+    /// having taken them in already.
+    pub first: u64,
 }
 
 /// Runs `logic(epoch, key, values, state, out)` for every key with input in an epoch (and, with
@@ -66,7 +72,7 @@ pub struct EpochSchedule {
 /// timely::execute_directly(move |worker| {
 ///     let (mut input, probe) = worker.dataflow::<u64, _, _>(|scope| {
 ///         let (input, records) = scope.new_collection::<(char, i64), isize>();
-///         let schedule = EpochSchedule { input: EpochInput::Changes, visit_idle: false, every: 1 };
+///         let schedule = EpochSchedule { input: EpochInput::Changes, visit_idle: false, every: 1, first: 0 };
 ///         let sums = keyed_epochs(records, Vec::new(), "Sum", schedule, |_e, key, values, state: &mut Option<i64>, out| {
 ///             let old = *state;
 ///             let new = old.unwrap_or(0) + values.iter().map(|(v, n)| v * *n as i64).sum::<i64>();
@@ -107,6 +113,7 @@ where
     F: FnMut(u64, &K, &[(V, isize)], &mut Option<S>, &mut Vec<(O, isize)>) + 'static,
 {
     let every = schedule.every.max(1);
+    let first_epoch = schedule.first;
     let scope = input.scope();
     // Only worker 0 contributes the initial states; the exchange takes each to its key's owner.
     let initial = if scope.index() == 0 { initial } else { Vec::new() };
@@ -123,7 +130,9 @@ where
             move |first, _info| {
                 // The one capability, always at the next epoch to visit.
                 let mut capability = Some(first);
-                let mut next: u64 = 0;
+                let mut next: u64 = first_epoch;
+                // Contents from before the first visit that are not consolidated yet.
+                let mut unsettled = false;
                 let mut states: foldhash::HashMap<K, S> = Default::default();
                 // Accumulated input per key, kept only for `EpochInput::Contents`.
                 let mut contents: foldhash::HashMap<K, Vec<(V, isize)>> = Default::default();
@@ -133,7 +142,13 @@ where
                     records.for_each_stamp(|_cap, containers| {
                         for container in containers {
                             for ((key, value), time, diff) in container.drain(..) {
-                                pending.entry(time).or_default().push((key, value, diff));
+                                if time >= first_epoch {
+                                    pending.entry(time).or_default().push((key, value, diff));
+                                } else if schedule.input == EpochInput::Contents {
+                                    // Before the first visit: only the accumulation counts.
+                                    contents.entry(key).or_default().push((value, diff));
+                                    unsettled = true;
+                                }
                             }
                         }
                     });
@@ -145,6 +160,14 @@ where
                     // Initial states come first.
                     if !initial_frontier.is_empty() {
                         return;
+                    }
+                    if unsettled {
+                        // What epochs before the first visit brought, consolidated once.
+                        for values in contents.values_mut() {
+                            consolidate(values);
+                        }
+                        contents.retain(|_, values| !values.is_empty());
+                        unsettled = false;
                     }
                     let frontier = records_frontier.frontier();
                     let closed = frontier.is_empty();
