@@ -39,6 +39,8 @@ const TIMEOUT_MS: u64 = 2 * BATCH_MS;
 const CHILD: &str = "DSTREAM_CHECKPOINT_CHILD";
 /// The child's worker count.
 const CHILD_WORKERS: &str = "DSTREAM_CHECKPOINT_WORKERS";
+/// Which job the child runs: `words` (the default), `files` or `socket:<port>`.
+const CHILD_JOB: &str = "DSTREAM_CHECKPOINT_JOB";
 
 fn main() {
     if let Ok(dir) = std::env::var(CHILD) {
@@ -46,7 +48,16 @@ fn main() {
             .ok()
             .and_then(|w| w.parse().ok())
             .unwrap_or(1);
-        match run_job(Path::new(&dir), workers) {
+        let job = std::env::var(CHILD_JOB).unwrap_or_default();
+        let dir = Path::new(&dir);
+        let result = if job == "files" {
+            run_files_job(dir, workers)
+        } else if let Some(port) = job.strip_prefix("socket:") {
+            run_socket_job(dir, workers, port.parse().expect("a port"))
+        } else {
+            run_job(dir, workers)
+        };
+        match result {
             Ok(()) => std::process::exit(0),
             Err(e) => {
                 eprintln!("the job failed: [{}] {e}", e.code());
@@ -121,6 +132,17 @@ fn trials() -> Vec<Trial> {
             assert_eq!(epochs_in(&dir.path().join("ck/commits")), vec![7, 8, 9]);
             Ok(())
         }),
+        Trial::test("a_file_is_read_once_across_restarts", || {
+            files_read_once();
+            Ok(())
+        }),
+        Trial::test(
+            "socket_lines_that_entered_a_batch_are_counted_once_across_a_kill",
+            || {
+                socket_lines_counted_once();
+                Ok(())
+            },
+        ),
         Trial::test("refusals_have_their_codes", || {
             refusals();
             Ok(())
@@ -214,9 +236,15 @@ fn run_job(dir: &Path, workers: usize) -> tidewater::Result<()> {
 
 /// Runs the job as a child process in `dir` on `workers` workers, killed at `crash`.
 fn child(dir: &Path, workers: usize, crash: Option<&str>) -> std::process::Output {
+    child_job(dir, "words", workers, crash)
+}
+
+/// Runs `job` as a child process in `dir` on `workers` workers, killed at `crash`.
+fn child_job(dir: &Path, job: &str, workers: usize, crash: Option<&str>) -> std::process::Output {
     let mut command = Command::new(std::env::current_exe().expect("this test binary"));
     command
         .env(CHILD, dir)
+        .env(CHILD_JOB, job)
         .env(CHILD_WORKERS, workers.to_string())
         .env_remove("TIDEWATER_CRASH_AT")
         .stdout(Stdio::piped())
@@ -471,4 +499,224 @@ fn refusals() {
         ))),
         "CHECKPOINT_VERSION"
     );
+}
+
+/// Running word totals of `lines`, each batch's written by time to `out/running`.
+fn running_totals(
+    lines: tidewater::dstream::DStream<String>,
+    out: PathBuf,
+) -> tidewater::dstream::DStream<(String, u64)> {
+    let totals = lines
+        .flat_map(|line: String| words_of(&line))
+        .map(|word| (word, 1u64))
+        .update_state_by_key(|values: &[u64], total: Option<&u64>| {
+            Some(values.iter().sum::<u64>() + total.copied().unwrap_or(0))
+        });
+    totals.foreach_rdd(move |rdd, time| write_batch(&out, "running", rdd, time.milliseconds()));
+    totals
+}
+
+/// The last batch of `out/running` as a map.
+fn last_totals(dir: &Path) -> BTreeMap<String, u64> {
+    let running = outputs(dir).remove("running").unwrap_or_default();
+    let last = running.last().cloned().unwrap_or_default();
+    last.iter()
+        .map(|line| {
+            let (word, n) = line
+                .trim_start_matches("(\"")
+                .trim_end_matches(')')
+                .split_once("\", ")
+                .expect("a (word, count) pair");
+            (word.to_string(), n.parse().expect("a count"))
+        })
+        .collect()
+}
+
+fn reference_totals(lines: &[String]) -> BTreeMap<String, u64> {
+    let mut totals = BTreeMap::new();
+    for line in lines {
+        for word in words_of(line) {
+            *totals.entry(word).or_insert(0) += 1;
+        }
+    }
+    totals
+}
+
+/// The files job: running totals of the words of the files in `dir/in`; it stops once the
+/// totals hold as many words as `dir/expected` says (a count too high never stops it).
+fn run_files_job(dir: &Path, workers: usize) -> tidewater::Result<()> {
+    let expected: u64 = std::fs::read_to_string(dir.join("expected"))
+        .expect("the expected count")
+        .trim()
+        .parse()
+        .expect("a number");
+    let reached = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let seen = reached.clone();
+    let create = || -> tidewater::Result<StreamingContext> {
+        let ssc = StreamingContext::new(
+            StreamingConfig::new().workers(workers),
+            Duration::from_millis(BATCH_MS),
+        )?;
+        let totals = running_totals(ssc.text_file_stream(dir.join("in"))?, dir.join("out"));
+        totals.foreach_rdd(move |rdd, _time| {
+            if rdd.iter().map(|(_, n)| n).sum::<u64>() >= expected {
+                seen.store(true, std::sync::atomic::Ordering::SeqCst);
+            }
+        });
+        Ok(ssc)
+    };
+    let ssc = StreamingContext::get_or_create(dir.join("ck"), create)?;
+    ssc.start()?;
+    let deadline = std::time::Instant::now() + Duration::from_secs(60);
+    while !reached.load(std::sync::atomic::Ordering::SeqCst) && std::time::Instant::now() < deadline {
+        if !ssc.await_termination_or_timeout(Duration::from_millis(10))? {
+            continue;
+        }
+        break;
+    }
+    ssc.stop(true)
+}
+
+fn files_read_once() {
+    let lines = word_lines(23, 40);
+    let dir = tempfile::tempdir().expect("temporary directory");
+    let input = dir.path().join("in");
+    std::fs::create_dir(&input).expect("the input folder");
+    // Staged under a hidden name and renamed, so the source never sees half a file.
+    let add = |name: &str, lines: &[String]| {
+        let staged = input.join(format!(".{name}"));
+        std::fs::write(&staged, lines.join("\n") + "\n").expect("write");
+        std::fs::rename(&staged, input.join(name)).expect("rename");
+    };
+    for (i, chunk) in lines[..30].chunks(10).enumerate() {
+        add(&format!("f{i}.txt"), chunk);
+    }
+    let count = |lines: &[String]| reference_totals(lines).values().sum::<u64>().to_string();
+    assert!(
+        !lines[30..].iter().all(|l| words_of(l).is_empty()),
+        "the last file has words"
+    );
+    // The first run never stops by itself: it is killed after its fourth batch.
+    std::fs::write(dir.path().join("expected"), u64::MAX.to_string()).expect("expected");
+    let killed = child_job(dir.path(), "files", 2, Some("after-commit:3"));
+    assert!(
+        !killed.status.success(),
+        "{}",
+        String::from_utf8_lossy(&killed.stderr)
+    );
+    assert_eq!(
+        last_totals(dir.path()),
+        reference_totals(&lines[..30]),
+        "before the kill"
+    );
+    // A new file after the kill: the restart reads it, and only it.
+    add("f3.txt", &lines[30..]);
+    std::fs::write(dir.path().join("expected"), count(&lines)).expect("expected");
+    let resumed = child_job(dir.path(), "files", 1, None);
+    assert!(
+        resumed.status.success(),
+        "{}",
+        String::from_utf8_lossy(&resumed.stderr)
+    );
+    assert_eq!(
+        last_totals(dir.path()),
+        reference_totals(&lines),
+        "after the restart"
+    );
+}
+
+/// The socket job: running totals of the lines of the server at `port`, until it closes.
+fn run_socket_job(dir: &Path, workers: usize, port: u16) -> tidewater::Result<()> {
+    let create = || -> tidewater::Result<StreamingContext> {
+        let ssc = StreamingContext::new(
+            StreamingConfig::new().workers(workers),
+            Duration::from_millis(BATCH_MS),
+        )?;
+        running_totals(ssc.socket_text_stream("127.0.0.1", port), dir.join("out"));
+        Ok(ssc)
+    };
+    let ssc = StreamingContext::get_or_create(dir.join("ck"), create)?;
+    ssc.start()?;
+    match ssc.await_termination_or_timeout(Duration::from_secs(60))? {
+        true => Ok(()),
+        false => Err(tidewater::Error::Runtime(
+            "the job did not end within 60 s".into(),
+        )),
+    }
+}
+
+/// The lines the checkpoint logged for the socket (`sources/0/<batch>`), in batch order.
+fn logged_lines(ck: &Path) -> Vec<String> {
+    let log = ck.join("sources/0");
+    epochs_in(&log)
+        .into_iter()
+        .flat_map(|epoch| {
+            let text = std::fs::read_to_string(log.join(epoch.to_string())).expect("a log entry");
+            text.lines()
+                .map(|line| {
+                    let row: serde_json::Value = serde_json::from_str(line).expect("a logged row");
+                    row.pointer("/0/Str")
+                        .or_else(|| row.get(0))
+                        .and_then(|v| v.as_str())
+                        .map(String::from)
+                        .unwrap_or_else(|| panic!("a logged line: {line}"))
+                })
+                .collect::<Vec<_>>()
+        })
+        .collect()
+}
+
+fn socket_lines_counted_once() {
+    use std::io::{Read, Write};
+    let first: Vec<String> = word_lines(31, 200)
+        .into_iter()
+        .filter(|l| !l.trim().is_empty())
+        .collect();
+    let second: Vec<String> = word_lines(32, 50)
+        .into_iter()
+        .filter(|l| !l.trim().is_empty())
+        .collect();
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("a port");
+    let port = listener.local_addr().expect("address").port();
+    let (first_lines, second_lines) = (first.clone(), second.clone());
+    let server = std::thread::spawn(move || {
+        // The first run gets the first lines, and the connection stays open until it dies.
+        let (mut peer, _) = listener.accept().expect("the first run connects");
+        peer.write_all((first_lines.join("\n") + "\n").as_bytes())
+            .expect("send");
+        let mut rest = Vec::new();
+        let _ = peer.read_to_end(&mut rest);
+        // The resumed run gets the second lines; closing ends its stream.
+        let (mut peer, _) = listener.accept().expect("the resumed run connects");
+        peer.write_all((second_lines.join("\n") + "\n").as_bytes())
+            .expect("send");
+    });
+    let dir = tempfile::tempdir().expect("temporary directory");
+    let job = format!("socket:{port}");
+    let killed = child_job(dir.path(), &job, 2, Some("before-commit:5"));
+    assert!(
+        !killed.status.success(),
+        "{}",
+        String::from_utf8_lossy(&killed.stderr)
+    );
+    // What entered a batch was logged first; what was still in flight is lost, as the README says.
+    let logged = logged_lines(&dir.path().join("ck"));
+    assert!(
+        !logged.is_empty(),
+        "the first run logged lines before it was killed"
+    );
+    assert!(
+        first.starts_with(&logged),
+        "the log holds the first lines, in order"
+    );
+    let resumed = child_job(dir.path(), &job, 1, None);
+    assert!(
+        resumed.status.success(),
+        "{}",
+        String::from_utf8_lossy(&resumed.stderr)
+    );
+    server.join().expect("the server");
+    let mut counted = logged.clone();
+    counted.extend(second);
+    assert_eq!(last_totals(dir.path()), reference_totals(&counted));
 }
