@@ -342,7 +342,7 @@ fn expected_outputs() -> BTreeMap<String, Vec<Vec<String>>> {
     };
     let mut expected: BTreeMap<String, Vec<Vec<String>>> = BTreeMap::new();
     let mut sessions: BTreeMap<String, (i64, usize)> = BTreeMap::new();
-    for e in 0..BATCHES {
+    for (e, batch) in batches.iter().enumerate() {
         expected
             .entry("running".into())
             .or_default()
@@ -364,7 +364,7 @@ fn expected_outputs() -> BTreeMap<String, Vec<Vec<String>>> {
             .push(vec![in_window.to_string()]);
         // Sessions: each occurrence counts; a word idle for longer than the timeout ends.
         let mut mapped = Vec::new();
-        for w in &batches[e] {
+        for w in batch {
             let entry = sessions.entry(w.clone()).or_insert((0, e));
             entry.0 += 1;
             entry.1 = e;
