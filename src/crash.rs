@@ -6,7 +6,8 @@
 //! - `after-offsets`: `offsets/<epoch>` is written; the epoch has not run;
 //! - `in-state-write`: one worker has written its part of an operator's state for the epoch,
 //!   others may not have (queries with state only);
-//! - `in-sink`: the file sink has written the epoch's part file but not its log entry;
+//! - `in-sink`: the file sink has written the epoch's part file but not its log entry (in a
+//!   DStream context: the first output operation has taken the batch, the others have not);
 //! - `before-commit`: the sink has taken the epoch; `commits/<epoch>` is not written;
 //! - `after-commit`: `commits/<epoch>` is written.
 
