@@ -140,6 +140,9 @@ fn killed_many_times(script: &str, files: &[String], seed: u64) -> tempfile::Tem
     let checkpoint = root.join(CHECKPOINT);
     let (mut fed, mut kills, mut seen) = (0, 0, Kills::default());
     let mut committed_before = None;
+    // Kills land up to `longest` ms after the start; a loaded machine starts slower, so a
+    // run of kills without progress lengthens it.
+    let (mut longest, mut stalled) = (40u64, 0);
     while kills < KILLS || fed < files.len() {
         for _ in 0..(rng.below(15) as usize).min(files.len() - fed) {
             let name = file_name(fed);
@@ -149,7 +152,7 @@ fn killed_many_times(script: &str, files: &[String], seed: u64) -> tempfile::Tem
         let log = fs::File::create(&log_path).expect("log file");
         let mut child = start(root, &[], None, Stdio::null(), Stdio::from(log));
         // The point of the test: the kill lands wherever the run happens to be.
-        std::thread::sleep(Duration::from_millis(2 + rng.below(39)));
+        std::thread::sleep(Duration::from_millis(2 + rng.below(longest)));
         let _ = child.kill();
         let status = child.wait().expect("wait for the killed run");
         const SIGKILL: i32 = 9;
@@ -164,6 +167,13 @@ fn killed_many_times(script: &str, files: &[String], seed: u64) -> tempfile::Tem
         let committed = latest(&checkpoint.join("commits"));
         if committed == committed_before {
             seen.without_progress += 1;
+            stalled += 1;
+            if stalled >= 3 {
+                longest = (longest * 2).min(5_000);
+                stalled = 0;
+            }
+        } else {
+            stalled = 0;
         }
         if offsets.is_some() && offsets > committed {
             seen.inside_an_epoch += 1;

@@ -6,6 +6,7 @@
 
 pub mod aggregate;
 mod as_of_table;
+pub mod deduplicate;
 pub mod epoch_reduce;
 pub mod gather;
 pub mod keyed_epochs;
@@ -21,6 +22,7 @@ pub use aggregate::{
     Expiry, Max, PartialStates, StateLog, Sum,
 };
 pub use as_of_table::TableRows;
+pub use deduplicate::{deduplicate, Dedup, Figures, Remember};
 pub use epoch_reduce::epoch_reduce;
 pub use gather::gather_sorted;
 pub use keyed_epochs::{keyed_epochs, EpochInput, EpochSchedule};

@@ -97,6 +97,35 @@ impl<'p> Dataflow<'p> {
                 self.walk(right);
                 self.join(on, *strategy);
             }
+            Physical::Deduplicate {
+                keys,
+                remember,
+                event_time,
+                input,
+            } => {
+                self.walk(input);
+                self.strategies.push(Strategy::Deduplicate);
+                if let Some((_, name, _)) = event_time {
+                    self.line(format!(
+                        "watermark on {name}: each worker's greatest event time per epoch, broadcast; \
+                         rows at or before the watermark are late and dropped"
+                    ));
+                }
+                let kept = match remember {
+                    tidewater_operators::Remember::Forever => "remembered for ever",
+                    tidewater_operators::Remember::UntilEventTime => {
+                        "forgotten once the watermark passes the key's event time"
+                    }
+                    tidewater_operators::Remember::WithinDelay => {
+                        "forgotten once the watermark passes the first row's event time plus the delay"
+                    }
+                };
+                self.line(format!(
+                    "map: number each row in the source's order; exchange: rows by the hash of columns {keys:?}; \
+                     {} (each key's first row, in read order; keys {kept})",
+                    Strategy::Deduplicate
+                ));
+            }
             Physical::Upsert { input, .. } => {
                 self.walk(input);
                 self.strategies.push(Strategy::UpsertTable);

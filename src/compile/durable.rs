@@ -42,6 +42,8 @@ enum Slot {
     Fold(Strategy),
     /// An upsert table's latest row per key.
     Upserts,
+    /// A deduplication's remembered keys, each until when.
+    SeenKeys,
     /// One side of an arranged join: its collection, logged as changes (a side that is
     /// rebuilt from restored state below it logs nothing).
     JoinSide,
@@ -58,6 +60,7 @@ fn slots(strategy: Strategy) -> Vec<Slot> {
         | Strategy::ColumnFold
         | Strategy::JoinedRowFold => vec![Slot::Fold(strategy)],
         Strategy::UpsertTable => vec![Slot::Upserts],
+        Strategy::Deduplicate => vec![Slot::SeenKeys],
         Strategy::ArrangedJoin => vec![Slot::JoinSide, Slot::JoinSide],
         _ => Vec::new(),
     }
@@ -75,6 +78,8 @@ pub(crate) fn is_rebuilt(plan: &LogicalPlan) -> bool {
         | LogicalPlan::Filter { input, .. }
         | LogicalPlan::Watermark { input, .. } => is_rebuilt(input),
         LogicalPlan::Aggregate { .. } | LogicalPlan::Upsert { .. } => true,
+        // It keeps the keys it has seen, not the rows it let through.
+        LogicalPlan::Deduplicate { .. } => false,
         LogicalPlan::Join { left, right, .. } => !right.is_static() || is_rebuilt(left),
     }
 }
@@ -89,6 +94,9 @@ pub(crate) enum Restored {
     Upserts(Vec<(Row, Option<Row>)>),
     /// A join side's rows and their multiplicities.
     Collection(Vec<(Row, isize)>),
+    /// A deduplication's remembered keys, each `Some(until when)` (`Some(None)`: for ever), as
+    /// its log holds them.
+    SeenKeys(Vec<(Row, Option<Option<i64>>)>),
 }
 
 /// Reads the state of every durable operator of `plan` as of epoch `through`, compacting
@@ -146,9 +154,10 @@ fn durable_slots(plan: &LogicalPlan, settings: Settings) -> Vec<(usize, Slot)> {
 fn expiring_window_keys(node: &Physical<'_>, keys: &mut Vec<usize>) {
     match node {
         Physical::Source { .. } => {}
-        Physical::Rows { input, .. } | Physical::Watermark { input, .. } | Physical::Upsert { input, .. } => {
-            expiring_window_keys(input, keys)
-        }
+        Physical::Rows { input, .. }
+        | Physical::Watermark { input, .. }
+        | Physical::Upsert { input, .. }
+        | Physical::Deduplicate { input, .. } => expiring_window_keys(input, keys),
         Physical::Join { left, right, .. } => {
             expiring_window_keys(left, keys);
             expiring_window_keys(right, keys);
@@ -211,6 +220,14 @@ fn restore_slot(
             entries.retain(|(_, row)| row.is_some());
             store.compact(number, through, &entries)?;
             Restored::Upserts(entries)
+        }
+        Slot::SeenKeys => {
+            // The log holds `None` for a key forgotten, `Some(until)` for one remembered.
+            let entries: Vec<(Row, Option<Option<i64>>)> = store.restore(number, through)?;
+            let live: Vec<(Row, Option<Option<i64>>)> =
+                entries.into_iter().filter(|(_, s)| s.is_some()).collect();
+            store.compact(number, through, &live)?;
+            Restored::SeenKeys(live)
         }
         Slot::JoinSide => {
             let entries: Vec<(Row, isize)> = store.restore_summed(number, through)?;

@@ -9,6 +9,7 @@
 //! builds what it chose and [`explain`] prints it.
 
 mod aggregate;
+mod dedup;
 mod describe;
 mod durable;
 mod join;
@@ -116,10 +117,15 @@ impl<'s> Compiled<'s> {
 
     /// Builds `node`, the input of a stateful operator.
     fn build_state_input(&mut self, node: Physical<'_>, scope: Scope<'s, u64>) -> Rows<'s> {
+        self.with_state_input(|compiled| build(node, scope, compiled))
+    }
+
+    /// Runs `build`, which builds the input of a stateful operator.
+    fn with_state_input<T>(&mut self, build: impl FnOnce(&mut Self) -> T) -> T {
         let outer = std::mem::replace(&mut self.feeds_state, true);
-        let rows = build(node, scope, self);
+        let built = build(self);
         self.feeds_state = outer;
-        rows
+        built
     }
 
     /// A side of an arranged join, whose arrangement is its state: logged as it changes and
@@ -217,6 +223,12 @@ fn build<'s>(node: Physical<'_>, scope: Scope<'s, u64>, compiled: &mut Compiled<
             join::arranged(left, right, kind, left_keys, right_keys, right_columns)
         }
         Physical::Upsert { keys, input } => upsert::upsert_table(*input, keys, scope, compiled),
+        Physical::Deduplicate {
+            keys,
+            remember,
+            event_time,
+            input,
+        } => dedup::deduplicate(*input, keys, remember, event_time, scope, compiled),
         Physical::Aggregate(aggregate) => build_aggregate(*aggregate, scope, compiled),
         Physical::TableAggregate(aggregate) => build_table_aggregate(*aggregate, scope, compiled),
     }

@@ -104,6 +104,8 @@ pub enum Strategy {
     BroadcastJoin,
     /// An upsert table: the latest row per primary key.
     UpsertTable,
+    /// `drop_duplicates`: the first row per key, keys remembered as the watermark allows.
+    Deduplicate,
     /// The word count's shape: pieces of a split counted by their text.
     PieceCount,
     /// The append-only accumulator: one state per key, folded locally.
@@ -138,6 +140,7 @@ impl fmt::Display for Strategy {
             Strategy::ArrangedJoin => "arranged join",
             Strategy::BroadcastJoin => "broadcast join",
             Strategy::UpsertTable => "upsert table",
+            Strategy::Deduplicate => "deduplication",
             Strategy::PieceCount => "word-count piece count",
             Strategy::AppendOnlyFold => "append-only accumulator",
             Strategy::ExpiringFold => "append-only accumulator, closed windows forgotten",
@@ -251,6 +254,18 @@ pub enum Physical<'p> {
         /// Positions of the primary key columns.
         keys: Vec<usize>,
         /// The source, maybe under filters and projections.
+        input: Box<Physical<'p>>,
+    },
+    /// The first row per key (`drop_duplicates`).
+    Deduplicate {
+        /// Positions of the key columns.
+        keys: Vec<usize>,
+        /// How long a key is remembered.
+        remember: tidewater_operators::Remember,
+        /// The watermark under it: the event-time column's position in its input, its name and
+        /// the delay.
+        event_time: Option<(usize, &'p str, i64)>,
+        /// The input.
         input: Box<Physical<'p>>,
     },
     /// An aggregation.
@@ -451,6 +466,29 @@ pub fn plan(plan: &LogicalPlan, settings: Settings) -> Physical<'_> {
             left: Box::new(self::plan(left, settings)),
             right: Box::new(self::plan(right, settings)),
         },
+        LogicalPlan::Deduplicate {
+            input,
+            keys,
+            within_watermark,
+        } => {
+            let event_time = input.watermark_below().and_then(|(name, delay)| {
+                let column = input.schema().index_of(name)?;
+                Some((column, name, delay))
+            });
+            // As in Spark: a key holding the event time is forgotten once the watermark passes
+            // it; without the event time among the keys, never (late rows are still dropped).
+            let remember = match event_time {
+                Some(_) if *within_watermark => tidewater_operators::Remember::WithinDelay,
+                Some((column, ..)) if keys.contains(&column) => tidewater_operators::Remember::UntilEventTime,
+                _ => tidewater_operators::Remember::Forever,
+            };
+            Physical::Deduplicate {
+                keys: keys.clone(),
+                remember,
+                event_time,
+                input: Box::new(self::plan(input, settings)),
+            }
+        }
         LogicalPlan::Upsert { input, keys, .. } => Physical::Upsert {
             keys: keys.clone(),
             input: Box::new(self::plan(input, settings)),

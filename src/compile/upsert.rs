@@ -22,10 +22,10 @@ use crate::data::{Row, Value};
 /// the record is the row's position in the feed and the line is 0 (for sources held in memory,
 /// the row's offset); for files the record is the
 /// file's position in the listing and the line the row's position in the file.
-type Order = (u64, u64);
+pub(super) type Order = (u64, u64);
 
 /// Rows with their place in the source's order.
-type Ordered<'s> = VecCollection<'s, u64, (Order, Row), isize>;
+pub(super) type Ordered<'s> = VecCollection<'s, u64, (Order, Row), isize>;
 
 /// Builds the upsert table of `input` keyed by the columns at `keys`.
 pub(super) fn upsert_table<'s>(
@@ -73,7 +73,11 @@ pub(super) fn upsert_table<'s>(
 
 /// Builds an upsert table's input (a source under filters and projections without a
 /// generator, as `LogicalPlan::upsert_table` checks), tagging each row with its order.
-fn ordered<'s>(node: Physical<'_>, scope: Scope<'s, u64>, compiled: &mut Compiled<'s>) -> Ordered<'s> {
+pub(super) fn ordered<'s>(
+    node: Physical<'_>,
+    scope: Scope<'s, u64>,
+    compiled: &mut Compiled<'s>,
+) -> Ordered<'s> {
     match node {
         Physical::Source { id, read, .. } => {
             let records = compiled.new_input(scope, id);
@@ -112,6 +116,8 @@ fn ordered<'s>(node: Physical<'_>, scope: Scope<'s, u64>, compiled: &mut Compile
                 out
             })
         }
+        // Rows pass a watermark unchanged (a deduplication above reads it).
+        Physical::Watermark { input, .. } => ordered(*input, scope, compiled),
         // Not reached (upsert_table refuses other inputs); every row keeps one order.
         other => build(other, scope, compiled).map(|row| ((0, 0), row)),
     }

@@ -177,6 +177,16 @@ pub enum SourceEvent {
         /// How many.
         rows: u64,
     },
+    /// What a deduplication did in an epoch on one worker: keys remembered and forgotten, and
+    /// late rows dropped.
+    Deduplicated {
+        /// Keys remembered.
+        added: u64,
+        /// Keys forgotten.
+        removed: u64,
+        /// Late rows dropped.
+        late: u64,
+    },
     /// The query must stop: a `FAILFAST` record or an unreadable file.
     Failed {
         /// The source's position in the plan's source list.

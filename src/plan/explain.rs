@@ -84,6 +84,23 @@ impl LogicalPlan {
                 "{pad}{prefix}EventTimeWatermark {column_name}, delay {} ms",
                 delay_micros / 1000
             )?,
+            LogicalPlan::Deduplicate {
+                input,
+                keys,
+                within_watermark,
+            } => {
+                let schema = input.schema();
+                let names: Vec<&str> = keys
+                    .iter()
+                    .filter_map(|&i| schema.fields().get(i).map(|f| f.name.as_str()))
+                    .collect();
+                let name = if *within_watermark {
+                    "DeduplicateWithinWatermark"
+                } else {
+                    "Deduplicate"
+                };
+                writeln!(f, "{pad}{prefix}{name} [{}]", names.join(", "))?
+            }
             LogicalPlan::Upsert { keys, schema, .. } => {
                 let names: Vec<&str> = keys
                     .iter()

@@ -78,5 +78,6 @@ fn upsert_input_problem(plan: &LogicalPlan) -> Option<&'static str> {
         LogicalPlan::Join { .. } => Some("a join"),
         LogicalPlan::Aggregate { .. } => Some("an aggregation"),
         LogicalPlan::Upsert { .. } => Some("an upsert table already"),
+        LogicalPlan::Deduplicate { .. } => Some("a deduplication"),
     }
 }

@@ -86,6 +86,17 @@ pub(super) struct QueryRun {
     compaction: Option<std::thread::JoinHandle<()>>,
     /// Partial states the aggregation dropped as late in the epoch being finished.
     dropped_by_watermark: u64,
+    /// What the deduplication did: keys held over all epochs, and the finished epoch's figures.
+    deduplicated: Deduplicated,
+}
+
+/// A deduplication's progress figures.
+#[derive(Debug, Default)]
+struct Deduplicated {
+    held: i64,
+    added: u64,
+    removed: u64,
+    late: u64,
 }
 
 impl QueryRun {
@@ -120,6 +131,7 @@ impl QueryRun {
             restored_at: None,
             compaction: None,
             dropped_by_watermark: 0,
+            deduplicated: Deduplicated::default(),
             spec,
         };
         if let Some(e) = failure {
@@ -406,16 +418,26 @@ impl QueryRun {
             self.fail(e);
             return;
         }
-        let state_operators = if self.spec.plan.has_aggregation() {
-            vec![StateOperatorProgress {
+        let mut state_operators = Vec::new();
+        if let Some(name) = self.spec.plan.deduplication_name() {
+            let d = &mut self.deduplicated;
+            state_operators.push(StateOperatorProgress {
+                operator_name: name.into(),
+                num_rows_total: d.held.max(0) as u64,
+                num_rows_updated: std::mem::take(&mut d.added),
+                num_rows_removed: std::mem::take(&mut d.removed),
+                num_rows_dropped_by_watermark: std::mem::take(&mut d.late),
+            });
+        }
+        if self.spec.plan.has_aggregation() {
+            state_operators.push(StateOperatorProgress {
                 operator_name: "aggregate".into(),
                 num_rows_total: self.output.rows_held().unwrap_or(0),
                 num_rows_updated: rows_updated,
+                num_rows_removed: 0,
                 num_rows_dropped_by_watermark: std::mem::take(&mut self.dropped_by_watermark),
-            }]
-        } else {
-            Vec::new()
-        };
+            });
+        }
         let figures = EpochFigures {
             epoch: flight.epoch,
             sources: self.sources.progress(&flight.offsets, &counts, &flight.times),
@@ -528,6 +550,13 @@ impl QueryRun {
                     }
                 }
                 SourceEvent::DroppedByWatermark { rows } => self.dropped_by_watermark += rows * times,
+                SourceEvent::Deduplicated { added, removed, late } => {
+                    let d = &mut self.deduplicated;
+                    d.held += (added as i64 - removed as i64) * times as i64;
+                    d.added += added * times;
+                    d.removed += removed * times;
+                    d.late += late * times;
+                }
                 SourceEvent::MaxEventTime { micros } => {
                     if let Some(event_time) = self.event_time.as_mut() {
                         event_time.saw(micros, time);

@@ -329,6 +329,46 @@ impl DataFrame {
         Ok(self.with_plan(LogicalPlan::upsert_table(self.plan.clone(), keys)?))
     }
 
+    /// Spark's `dropDuplicates(cols)`: the first row of each combination of `columns` (every
+    /// column when empty), first in the order the sources read them, whatever the number of
+    /// workers. Over a stream every key is remembered, so state grows with the distinct keys;
+    /// under a watermark, rows at or before it are late and dropped, and when `columns` holds
+    /// the event-time column a key is forgotten once the watermark passes it, as in Spark.
+    ///
+    /// ```
+    /// # use tidewater::prelude::*;
+    /// # fn main() -> tidewater::Result<()> {
+    /// # let spark = Session::builder().get_or_create()?;
+    /// let schema = Schema::new([Field::new("user", DataType::String), Field::new("page", DataType::String)]);
+    /// let visits = MemoryStream::new(schema);
+    /// let first = spark.read_stream().memory(&visits).drop_duplicates(&["user"])?;
+    /// let query = first.write_stream().format("memory").query_name("first_visits").start()?;
+    /// visits.add_data(vec![row!["ann", "home"], row!["bob", "shop"], row!["ann", "shop"]]);
+    /// query.process_all_available()?;
+    /// visits.add_data(vec![row!["ann", "cart"], row!["cy", "home"]]);
+    /// query.process_all_available()?;
+    /// let table = spark.memory_table("first_visits").expect("a memory table");
+    /// assert_eq!(table.rows(), [row!["ann", "home"], row!["bob", "shop"], row!["cy", "home"]]);
+    /// # query.stop()
+    /// # }
+    /// ```
+    pub fn drop_duplicates(&self, columns: &[&str]) -> Result<DataFrame> {
+        Ok(self.with_plan(LogicalPlan::deduplicate(self.plan.clone(), columns, false)?))
+    }
+
+    /// Spark's `distinct()`: [`drop_duplicates`](Self::drop_duplicates) on every column.
+    pub fn distinct(&self) -> Result<DataFrame> {
+        self.drop_duplicates(&[])
+    }
+
+    /// Spark 3.5's `dropDuplicatesWithinWatermark(cols)`: as
+    /// [`drop_duplicates`](Self::drop_duplicates), but a key is remembered only until the
+    /// watermark passes its first row's event time plus the watermark's delay; a copy after
+    /// that comes out again. It needs a watermark ([`with_watermark`](Self::with_watermark)).
+    pub fn drop_duplicates_within_watermark(&self, columns: &[&str]) -> Result<DataFrame> {
+        Ok(self.with_plan(LogicalPlan::deduplicate(self.plan.clone(), columns, true)?))
+    }
+
     /// Starts describing how to write the stream.
     pub fn write_stream(&self) -> DataStreamWriter {
         DataStreamWriter::new(self.clone())

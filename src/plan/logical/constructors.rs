@@ -48,6 +48,45 @@ impl LogicalPlan {
         }
     }
 
+    /// `input.drop_duplicates(columns)` (all columns when empty): the first row of each key,
+    /// in the order the sources read them. `within_watermark` is Spark's
+    /// `dropDuplicatesWithinWatermark`, which needs a watermark below.
+    pub fn deduplicate(input: Arc<LogicalPlan>, columns: &[&str], within_watermark: bool) -> Result<Self> {
+        let schema = input.schema();
+        let keys = if columns.is_empty() {
+            (0..schema.fields().len()).collect()
+        } else {
+            columns
+                .iter()
+                .map(|name| {
+                    schema.index_of(name).ok_or_else(|| Error::UnresolvedColumn {
+                        name: name.to_string(),
+                        available: schema.names().join(", "),
+                    })
+                })
+                .collect::<Result<Vec<usize>>>()?
+        };
+        if !input.is_append_only() {
+            return Err(Error::InvalidPlan(
+                "drop_duplicates needs rows that are only ever added: its input is an aggregation \
+                 or reads a changing table"
+                    .into(),
+            ));
+        }
+        if within_watermark && input.watermark_below().is_none() {
+            return Err(Error::InvalidPlan(
+                "drop_duplicates_within_watermark needs a watermark on the stream (with_watermark), \
+                 as in Spark"
+                    .into(),
+            ));
+        }
+        Ok(LogicalPlan::Deduplicate {
+            input,
+            keys,
+            within_watermark,
+        })
+    }
+
     /// `input.with_watermark(column, delay)`: `column` must be a timestamp, `delay` an interval
     /// such as `"10 seconds"`.
     pub fn watermark(input: Arc<LogicalPlan>, column: &str, delay: &str) -> Result<Self> {

@@ -156,6 +156,17 @@ pub enum LogicalPlan {
         /// Output schema: the input's, with the key columns not null.
         schema: Schema,
     },
+    /// `drop_duplicates(cols)` / `drop_duplicates_within_watermark(cols)`: the first row of
+    /// each combination of the key columns (see [`LogicalPlan::deduplicate`]).
+    Deduplicate {
+        /// Input.
+        input: Arc<LogicalPlan>,
+        /// Positions of the key columns in the input's schema.
+        keys: Vec<usize>,
+        /// Spark's `dropDuplicatesWithinWatermark`: a key is remembered only until the
+        /// watermark passes its first row's event time plus the delay.
+        within_watermark: bool,
+    },
 }
 
 impl LogicalPlan {
@@ -167,7 +178,9 @@ impl LogicalPlan {
             | LogicalPlan::Join { schema, .. }
             | LogicalPlan::Aggregate { schema, .. }
             | LogicalPlan::Upsert { schema, .. } => schema,
-            LogicalPlan::Filter { input, .. } | LogicalPlan::Watermark { input, .. } => input.schema(),
+            LogicalPlan::Filter { input, .. }
+            | LogicalPlan::Watermark { input, .. }
+            | LogicalPlan::Deduplicate { input, .. } => input.schema(),
         }
     }
 
@@ -179,7 +192,8 @@ impl LogicalPlan {
             | LogicalPlan::Filter { input, .. }
             | LogicalPlan::Aggregate { input, .. }
             | LogicalPlan::Watermark { input, .. }
-            | LogicalPlan::Upsert { input, .. } => vec![input],
+            | LogicalPlan::Upsert { input, .. }
+            | LogicalPlan::Deduplicate { input, .. } => vec![input],
             LogicalPlan::Join { left, right, .. } => vec![left, right],
         }
     }

@@ -29,14 +29,16 @@ impl LogicalPlan {
         found
     }
 
-    /// True if some operator keeps state across epochs: an aggregation, an upsert table, or a
-    /// join of two changing inputs (a stream joined with a static table keeps none: the table
+    /// True if some operator keeps state across epochs: an aggregation, an upsert table, a
+    /// deduplication, or a join of two changing inputs (a stream joined with a static table keeps none: the table
     /// is read whole by every run).
     pub fn has_state(&self) -> bool {
         let mut found = false;
         self.visit(&mut |node| {
             found |= match node {
-                LogicalPlan::Aggregate { .. } | LogicalPlan::Upsert { .. } => true,
+                LogicalPlan::Aggregate { .. }
+                | LogicalPlan::Upsert { .. }
+                | LogicalPlan::Deduplicate { .. } => true,
                 // A join of two changing inputs keeps both arranged.
                 LogicalPlan::Join { right, .. } => !right.is_static(),
                 _ => false,
@@ -53,7 +55,8 @@ impl LogicalPlan {
             LogicalPlan::Source { .. } => true,
             LogicalPlan::Project { input, .. }
             | LogicalPlan::Filter { input, .. }
-            | LogicalPlan::Watermark { input, .. } => input.is_append_only(),
+            | LogicalPlan::Watermark { input, .. }
+            | LogicalPlan::Deduplicate { input, .. } => input.is_append_only(),
             LogicalPlan::Aggregate { .. } => false,
             // A key's row is replaced when it is upserted again; a static table's upserts are
             // all resolved in the epoch that reads it, and nothing changes afterwards.
@@ -80,7 +83,8 @@ impl LogicalPlan {
             LogicalPlan::Source { .. } | LogicalPlan::Upsert { .. } => None,
             LogicalPlan::Project { input, .. }
             | LogicalPlan::Filter { input, .. }
-            | LogicalPlan::Watermark { input, .. } => input.retraction_reason(),
+            | LogicalPlan::Watermark { input, .. }
+            | LogicalPlan::Deduplicate { input, .. } => input.retraction_reason(),
             LogicalPlan::Aggregate { input, .. } => input.retraction_reason().or_else(|| {
                 input
                     .has_aggregation()
@@ -130,7 +134,9 @@ impl LogicalPlan {
                 delay_micros,
                 ..
             } => Some((column_name, *delay_micros)),
-            LogicalPlan::Project { input, .. } | LogicalPlan::Filter { input, .. } => input.watermark_below(),
+            LogicalPlan::Project { input, .. }
+            | LogicalPlan::Filter { input, .. }
+            | LogicalPlan::Deduplicate { input, .. } => input.watermark_below(),
             _ => None,
         }
     }
@@ -183,6 +189,22 @@ impl LogicalPlan {
         key_exprs
             .iter()
             .position(|key| matches!(key.unaliased(), Expr::Column(c) if c.eq_ignore_ascii_case(event_time)))
+    }
+
+    /// Spark's name of the plan's deduplication in progress reports, if it has one: `dedupe`,
+    /// or `dedupeWithinWatermark`.
+    pub fn deduplication_name(&self) -> Option<&'static str> {
+        let mut name = None;
+        self.visit(&mut |node| {
+            if let LogicalPlan::Deduplicate { within_watermark, .. } = node {
+                name = name.or(Some(if *within_watermark {
+                    "dedupeWithinWatermark"
+                } else {
+                    "dedupe"
+                }));
+            }
+        });
+        name
     }
 
     /// True if every source under this node is a static table (read once, at the start).

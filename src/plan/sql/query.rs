@@ -4,7 +4,8 @@
 use std::sync::Arc;
 
 use sqlparser::ast::{
-    GroupByExpr, JoinConstraint, JoinOperator, Query, Select, SelectItem, SetExpr, Spanned, TableFactor,
+    Distinct, GroupByExpr, JoinConstraint, JoinOperator, Query, Select, SelectItem, SetExpr, Spanned,
+    TableFactor,
 };
 use sqlparser::tokenizer::Location;
 
@@ -201,13 +202,28 @@ fn plan_select(select: &Select, catalog: &dyn Catalog) -> Result<LogicalPlan> {
         ..Translator::default()
     };
     let at = select.select_token.0.span.start;
-    if select.distinct.is_some() {
-        return Err(
-            Error::Unsupported("SELECT DISTINCT is not supported; use GROUP BY".into())
+    let selected = plan_selected(select, catalog, &mut names, at)?;
+    match &select.distinct {
+        None => Ok(selected),
+        // A stream's DISTINCT is Spark's `distinct()`, `dropDuplicates()` on every column.
+        Some(Distinct::Distinct) => {
+            LogicalPlan::deduplicate(Arc::new(selected), &[], false).map_err(|e| place(e, &names, at))
+        }
+        Some(other) => Err(
+            Error::Unsupported(format!("`{other}` is not supported; use DISTINCT"))
                 .at(at.line, at.column, None),
-        );
+        ),
     }
-    let mut plan = plan_from(select, catalog, &mut names)?;
+}
+
+/// The rows `select` selects, before any DISTINCT.
+fn plan_selected(
+    select: &Select,
+    catalog: &dyn Catalog,
+    names: &mut Translator,
+    at: Location,
+) -> Result<LogicalPlan> {
+    let mut plan = plan_from(select, catalog, names)?;
     if let Some(condition) = &select.selection {
         let where_at = condition.span().start;
         let condition = names.expr(condition)?;
@@ -217,7 +233,7 @@ fn plan_select(select: &Select, catalog: &dyn Catalog) -> Result<LogicalPlan> {
             )
             .at(where_at.line, where_at.column, None));
         }
-        plan = Arc::new(LogicalPlan::filter(plan, condition).map_err(|e| place(e, &names, where_at))?);
+        plan = Arc::new(LogicalPlan::filter(plan, condition).map_err(|e| place(e, names, where_at))?);
     }
     let mut items: Vec<(Expr, Location)> = Vec::new();
     for item in &select.projection {
@@ -257,9 +273,9 @@ fn plan_select(select: &Select, catalog: &dyn Catalog) -> Result<LogicalPlan> {
         !keys.is_empty() || having.is_some() || items.iter().any(|(e, _)| e.contains_aggregate());
     if !aggregates {
         let exprs = items.iter().map(|(e, _)| e.clone()).collect();
-        return LogicalPlan::project(plan, exprs).map_err(|e| place(e, &names, at));
+        return LogicalPlan::project(plan, exprs).map_err(|e| place(e, names, at));
     }
-    plan_aggregate(plan, keys, items, having, &names, at)
+    plan_aggregate(plan, keys, items, having, names, at)
 }
 
 /// Spark's aggregation: group by `keys`, compute every aggregate the select list and HAVING
