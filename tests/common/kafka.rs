@@ -26,7 +26,9 @@ pub struct Broker {
 pub fn broker() -> &'static Broker {
     static BROKER: OnceLock<Broker> = OnceLock::new();
     BROKER.get_or_init(|| {
-        let given = std::env::var("TIDEWATER_KAFKA_BOOTSTRAP").ok().filter(|b| !b.is_empty());
+        let given = std::env::var("TIDEWATER_KAFKA_BOOTSTRAP")
+            .ok()
+            .filter(|b| !b.is_empty());
         match given {
             Some(bootstrap) => {
                 let python = match std::env::var("TIDEWATER_KAFKA_PYTHON") {
@@ -91,7 +93,10 @@ fn wait_for(address: &str) {
         if std::net::TcpStream::connect(address).is_ok() {
             return;
         }
-        assert!(Instant::now() < deadline, "the broker at {address} never accepted a connection");
+        assert!(
+            Instant::now() < deadline,
+            "the broker at {address} never accepted a connection"
+        );
         std::thread::sleep(Duration::from_millis(50));
     }
 }
@@ -151,7 +156,10 @@ print("null")
 
 /// Creates `topic` with `partitions` partitions.
 pub fn create_topic(topic: &str, partitions: u32) {
-    python(CREATE, serde_json::json!({"topic": topic, "partitions": partitions}));
+    python(
+        CREATE,
+        serde_json::json!({"topic": topic, "partitions": partitions}),
+    );
 }
 
 /// One record as the tests write and read it: values are UTF-8 text, or `None`.
