@@ -20,6 +20,8 @@ pub struct Broker {
     pub bootstrap: String,
     /// The virtualenv's Python.
     pub python: PathBuf,
+    /// The shell that runs and watches a broker of the tests' own (it ends with this process).
+    _watcher: Option<std::sync::Mutex<std::process::Child>>,
 }
 
 /// The tests' broker (started on first use when none is given).
@@ -35,7 +37,11 @@ pub fn broker() -> &'static Broker {
                     Ok(python) if !python.is_empty() => PathBuf::from(python),
                     _ => venv().join("bin/python"),
                 };
-                Broker { bootstrap, python }
+                Broker {
+                    bootstrap,
+                    python,
+                    _watcher: None,
+                }
             }
             None if std::env::var("CI").is_ok_and(|v| v == "true") => panic!(
                 "CI=true but TIDEWATER_KAFKA_BOOTSTRAP is not set: .ci/run must start the Kafka broker"
@@ -72,7 +78,7 @@ fn start_own() -> Broker {
          >/dev/null 2>&1 & b=$!; while kill -0 {parent} 2>/dev/null && kill -0 $b 2>/dev/null; do sleep 1; done; kill $b",
         parent = std::process::id()
     );
-    Command::new("sh")
+    let watcher = Command::new("sh")
         .args(["-c", &watch])
         .arg(&tansu)
         .stdin(Stdio::null())
@@ -83,6 +89,7 @@ fn start_own() -> Broker {
     Broker {
         bootstrap,
         python: venv.join("bin/python"),
+        _watcher: Some(std::sync::Mutex::new(watcher)),
     }
 }
 
