@@ -139,3 +139,160 @@ fn a_word_count_over_three_partitions_equals_the_reference_with_one_and_two_work
         assert_eq!(counts_of(&last), expected, "{workers} worker(s)");
     }
 }
+
+/// `(partition, offset, value as text)` of each row of a query over `kafka_rows`.
+fn records_of(rows: &[Row]) -> Vec<(i64, i64, String)> {
+    let mut records: Vec<(i64, i64, String)> = rows
+        .iter()
+        .map(|r| {
+            (
+                r[0].as_i64().expect("partition"),
+                r[1].as_i64().expect("offset"),
+                r[2].as_str().expect("value").to_string(),
+            )
+        })
+        .collect();
+    records.sort();
+    records
+}
+
+/// The records of a Kafka stream as `(partition, offset, value)` rows.
+fn kafka_rows(stream: DataFrame) -> DataFrame {
+    stream
+        .select([
+            col("partition"),
+            col("offset"),
+            col("value").cast(DataType::String).alias("value"),
+        ])
+        .expect("select")
+}
+
+/// Values `{prefix}{i}` for `i` in `range`, written to `partition` in one batch.
+fn write_values(topic: &str, partition: i32, prefix: &str, range: std::ops::Range<usize>) {
+    let values: Vec<String> = range.map(|i| format!("{prefix}{i}")).collect();
+    kafka::produce_values(topic, partition, &values);
+}
+
+/// Spark's rule, worked by hand: 10 offsets waiting (6, 3 and 1 in three partitions) and at
+/// most 5 an epoch. The first epoch's shares are 5 * 6/10 = 3, 5 * 3/10 = 1.5 -> 1 and
+/// 5 * 1/10 = 0.5 -> 1 (a share below one rounds up); the second takes the 5 left.
+#[test]
+fn max_offsets_per_trigger_splits_the_backlog_into_the_expected_epochs() {
+    let topic = kafka::topic("rate");
+    kafka::create_topic(&topic, 3);
+    for (partition, n) in [(0, 6), (1, 3), (2, 1)] {
+        write_values(&topic, partition, &format!("p{partition}-"), 0..n);
+    }
+    for workers in [1, 2] {
+        let spark = session(workers);
+        let stream = kafka_stream(
+            &spark,
+            &topic,
+            &[("startingOffsets", "earliest"), ("maxOffsetsPerTrigger", "5")],
+        );
+        let ran = run_to_end(
+            kafka_rows(stream)
+                .write_stream()
+                .trigger(Trigger::available_now()),
+            Feed::Nothing,
+        );
+        let epochs: Vec<Vec<(i64, i64)>> = ran
+            .batch_rows()
+            .iter()
+            .map(|rows| records_of(rows).into_iter().map(|(p, o, _)| (p, o)).collect())
+            .filter(|e: &Vec<(i64, i64)>| !e.is_empty())
+            .collect();
+        assert_eq!(
+            epochs,
+            vec![
+                vec![(0, 0), (0, 1), (0, 2), (1, 0), (2, 0)],
+                vec![(0, 3), (0, 4), (0, 5), (1, 1), (1, 2)],
+            ],
+            "{workers} worker(s)"
+        );
+    }
+}
+
+#[test]
+fn starting_offsets_as_json_start_each_partition_where_it_says() {
+    let topic = kafka::topic("json");
+    kafka::create_topic(&topic, 2);
+    write_values(&topic, 0, "a", 0..5);
+    write_values(&topic, 1, "b", 0..4);
+    let starting = format!(r#"{{"{topic}":{{"0":3,"1":-2}}}}"#);
+    let spark = session(2);
+    let stream = kafka_stream(&spark, &topic, &[("startingOffsets", &starting)]);
+    let ran = run_to_end(
+        kafka_rows(stream)
+            .write_stream()
+            .trigger(Trigger::available_now()),
+        Feed::Nothing,
+    );
+    let expected: Vec<(i64, i64, String)> = [
+        (0, 3, "a3"),
+        (0, 4, "a4"),
+        (1, 0, "b0"),
+        (1, 1, "b1"),
+        (1, 2, "b2"),
+        (1, 3, "b3"),
+    ]
+    .into_iter()
+    .map(|(p, o, v)| (p, o, v.to_string()))
+    .collect();
+    assert_eq!(records_of(&ran.rows()), expected);
+}
+
+/// `latest` (the default) skips what was there when the query started and reads what comes
+/// after; a topic matching `subscribePattern` that is created while the query runs is read
+/// from its start.
+#[test]
+fn latest_skips_the_backlog_and_a_pattern_picks_up_a_topic_created_while_running() {
+    let prefix = kafka::topic("pattern");
+    let first = format!("{prefix}-a");
+    kafka::create_topic(&first, 1);
+    write_values(&first, 0, "old", 0..3);
+    let spark = session(2);
+    let stream = spark
+        .read_stream()
+        .format("kafka")
+        .option("kafka.bootstrap.servers", &kafka::broker().bootstrap)
+        .option("subscribePattern", format!("{prefix}-.*"))
+        .load()
+        .expect("load");
+    let rows = stream
+        .select([
+            col("topic"),
+            col("offset"),
+            col("value").cast(DataType::String).alias("value"),
+        ])
+        .expect("select");
+    let collected = Collected::default();
+    let query = collected.attach(rows.write_stream()).start().expect("start");
+    query.process_all_available().expect("the backlog is skipped");
+    write_values(&first, 0, "new", 0..2);
+    let second = format!("{prefix}-b");
+    kafka::create_topic(&second, 1);
+    write_values(&second, 0, "b", 0..2);
+    query.process_all_available().expect("new records are read");
+    query.stop().expect("stop");
+    let mut seen: Vec<(String, i64, String)> = collected
+        .batches()
+        .into_iter()
+        .flat_map(|(_, rows)| rows)
+        .map(|r| {
+            (
+                r[0].as_str().expect("topic").to_string(),
+                r[1].as_i64().expect("offset"),
+                r[2].as_str().expect("value").to_string(),
+            )
+        })
+        .collect();
+    seen.sort();
+    let expected = vec![
+        (first.clone(), 3, "new0".to_string()),
+        (first.clone(), 4, "new1".to_string()),
+        (second.clone(), 0, "b0".to_string()),
+        (second.clone(), 1, "b1".to_string()),
+    ];
+    assert_eq!(seen, expected);
+}
