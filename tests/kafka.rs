@@ -296,3 +296,125 @@ fn latest_skips_the_backlog_and_a_pattern_picks_up_a_topic_created_while_running
     ];
     assert_eq!(seen, expected);
 }
+
+/// Runs `(partition, offset, value)` over `topic` to the end of what is there, with a
+/// checkpoint in `checkpoint` and `options`; the rows, or the query's error.
+fn checkpointed_run(
+    topic: &str,
+    checkpoint: &std::path::Path,
+    options: &[(&str, &str)],
+) -> Result<Vec<(i64, i64, String)>> {
+    let spark = session(2);
+    let mut all = vec![("startingOffsets", "earliest")];
+    all.extend_from_slice(options);
+    let collected = Collected::default();
+    let query = collected
+        .attach(
+            kafka_rows(kafka_stream(&spark, topic, &all))
+                .write_stream()
+                .trigger(Trigger::available_now())
+                .option("checkpointLocation", checkpoint.display()),
+        )
+        .start()?;
+    await_within(&query, "the checkpointed run")?;
+    Ok(records_of(
+        &collected
+            .batches()
+            .into_iter()
+            .flat_map(|(_, rows)| rows)
+            .collect::<Vec<_>>(),
+    ))
+}
+
+fn values(partition: i64, prefix: &str, offsets: std::ops::Range<i64>) -> Vec<(i64, i64, String)> {
+    offsets.map(|o| (partition, o, format!("{prefix}{o}"))).collect()
+}
+
+/// A restarted query goes on from the offsets its checkpoint logged (`startingOffsets` is for
+/// the first run only); when those offsets are gone (the topic was deleted and made again with
+/// fewer records), `failOnDataLoss` (the default) fails it with a clear error, and
+/// `failOnDataLoss=false` goes on from the new log's start.
+#[test]
+fn a_restart_resumes_from_the_checkpoint_and_lost_offsets_fail_unless_told_otherwise() {
+    let topic = kafka::topic("loss");
+    kafka::create_topic(&topic, 1);
+    write_values(&topic, 0, "v", 0..5);
+    let dir = tempfile::tempdir().expect("tempdir");
+    let checkpoint = dir.path().join("ck");
+    assert_eq!(
+        checkpointed_run(&topic, &checkpoint, &[]).expect("first run"),
+        values(0, "v", 0..5)
+    );
+    write_values(&topic, 0, "v", 5..8);
+    assert_eq!(
+        checkpointed_run(&topic, &checkpoint, &[]).expect("second run"),
+        values(0, "v", 5..8),
+        "only what came after the first run"
+    );
+
+    kafka::delete_topic(&topic);
+    kafka::create_topic(&topic, 1);
+    write_values(&topic, 0, "w", 0..2);
+    let error = checkpointed_run(&topic, &checkpoint, &[]).expect_err("offsets 8.. are gone");
+    let message = error.to_string();
+    assert_eq!(error.code(), "SOURCE_FAILED", "{message}");
+    assert!(
+        message.contains(&format!("partition {topic}-0")) && message.contains("failOnDataLoss"),
+        "{message}"
+    );
+    assert_eq!(
+        checkpointed_run(&topic, &checkpoint, &[("failOnDataLoss", "false")]).expect("goes on"),
+        values(0, "w", 0..2)
+    );
+}
+
+/// A broker that dies under a running query fails it with an error that says what happened,
+/// after the client's retries (`kafka.request.timeout.ms`), instead of hanging it.
+#[test]
+fn a_broker_killed_mid_run_fails_the_query_with_a_clear_error() {
+    let mut broker = kafka::PrivateBroker::start();
+    let topic = kafka::topic("dies");
+    let create = r#"
+import json, sys
+from kafka.admin import KafkaAdminClient, NewTopic
+from kafka import KafkaProducer
+a = json.load(sys.stdin)
+KafkaAdminClient(bootstrap_servers=a["server"]).create_topics([NewTopic(a["topic"], 1, 1)])
+p = KafkaProducer(bootstrap_servers=a["server"])
+for i in range(3):
+    p.send(a["topic"], value=b"x", partition=0)
+p.flush()
+print("null")
+"#;
+    kafka::python(
+        create,
+        serde_json::json!({"server": broker.bootstrap, "topic": topic}),
+    );
+    let spark = session(1);
+    let stream = spark
+        .read_stream()
+        .format("kafka")
+        .option("kafka.bootstrap.servers", &broker.bootstrap)
+        .option("subscribe", &topic)
+        .option("startingOffsets", "earliest")
+        .option("kafka.request.timeout.ms", "2000")
+        .load()
+        .expect("load");
+    let collected = Collected::default();
+    let query = collected
+        .attach(kafka_rows(stream).write_stream())
+        .start()
+        .expect("start");
+    query.process_all_available().expect("the first records are read");
+    assert_eq!(collected.batches().iter().map(|(_, r)| r.len()).sum::<usize>(), 3);
+    broker.kill();
+    let started = std::time::Instant::now();
+    let error = await_within(&query, "the query after its broker died").expect_err("the query fails");
+    assert!(started.elapsed() < std::time::Duration::from_secs(30));
+    let message = error.to_string();
+    assert_eq!(error.code(), "SOURCE_FAILED", "{message}");
+    assert!(
+        message.contains("KafkaV2") && message.contains(&topic),
+        "{message}"
+    );
+}

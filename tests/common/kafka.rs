@@ -282,3 +282,71 @@ pub fn consume_all(topic: &str) -> Vec<(Record, i64)> {
     records.sort_by_key(|(r, offset)| (r.partition, *offset));
     records
 }
+
+const DELETE: &str = r#"
+import json, sys, time
+from kafka.admin import KafkaAdminClient
+a = json.load(sys.stdin)
+admin = KafkaAdminClient(bootstrap_servers=a["bootstrap"])
+admin.delete_topics([a["topic"]])
+for _ in range(100):
+    if a["topic"] not in admin.list_topics():
+        break
+    time.sleep(0.05)
+admin.close()
+print("null")
+"#;
+
+/// Deletes `topic` and waits until the broker no longer lists it.
+pub fn delete_topic(topic: &str) {
+    python(DELETE, serde_json::json!({"topic": topic}));
+}
+
+/// A broker of one test's own, for tests that kill it; killed when dropped.
+pub struct PrivateBroker {
+    /// `host:port`.
+    pub bootstrap: String,
+    child: std::process::Child,
+}
+
+impl PrivateBroker {
+    /// Starts a broker on a free loopback port, from the same installation as the shared one.
+    pub fn start() -> PrivateBroker {
+        let tansu = broker()
+            .python
+            .parent()
+            .expect("the venv's bin folder")
+            .join("tansu");
+        let port = super::free_port();
+        let url = format!("tcp://127.0.0.1:{port}");
+        let child = Command::new(&tansu)
+            .args([
+                "broker",
+                "--listener-url",
+                &url,
+                "--advertised-listener-url",
+                &url,
+            ])
+            .args(["--storage-engine", "memory://tansu/"])
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("start a private tansu broker");
+        let bootstrap = format!("127.0.0.1:{port}");
+        wait_for(&bootstrap);
+        PrivateBroker { bootstrap, child }
+    }
+
+    /// Kills the broker (SIGKILL) and waits for it to be gone.
+    pub fn kill(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Drop for PrivateBroker {
+    fn drop(&mut self) {
+        self.kill();
+    }
+}

@@ -57,6 +57,7 @@ pub struct Connection {
 pub fn describe(error: &KafkaError) -> String {
     match error {
         KafkaError::ServerError { protocol_error, .. } => format!("the broker answered {protocol_error}"),
+        KafkaError::Connection(_) => format!("{error}; is the broker running?"),
         other => other.to_string(),
     }
 }
