@@ -17,7 +17,7 @@ use std::sync::Arc;
 use super::console::{ConsoleSink, ConsoleTarget};
 use super::file::{FileFormat, FileSink, FileSource};
 use super::foreach_batch::{BatchFn, ForeachBatchSink};
-use super::kafka::KafkaSource;
+use super::kafka::{KafkaSink, KafkaSource};
 use super::memory::{MemorySink, MemoryTable};
 use super::noop::NoopSink;
 use super::rate::RateSource;
@@ -102,6 +102,10 @@ pub struct SinkContext<'a> {
     pub foreach_batch: Option<BatchFn>,
     /// Registers (and returns) the memory table named so, where `memory_table(name)` finds it.
     pub memory_table: &'a dyn Fn(&str) -> MemoryTable,
+    /// The query's checkpoint, if it has one: its directory and its id (the same across
+    /// restarts). A sink that finishes a partly written epoch after a restart keeps what it
+    /// needs for that there (the Kafka sink, under `sinks/kafka`).
+    pub checkpoint: Option<(&'a std::path::Path, String)>,
 }
 
 /// A source format: its name, its options, its constructor.
@@ -371,6 +375,18 @@ pub static SINK_FORMATS: &[SinkFormat] = &[
         new: json_sink,
     },
     SinkFormat {
+        name: "kafka",
+        options: &[
+            KAFKA_BOOTSTRAP,
+            OptionSpec::unset(
+                "topic",
+                "the topic every record goes to (default: each row's `topic` column)",
+            ),
+            KAFKA_CLIENT,
+        ],
+        new: kafka_sink,
+    },
+    SinkFormat {
         name: "foreach_batch",
         options: &[],
         new: foreach_batch_sink,
@@ -410,6 +426,10 @@ fn kafka_source(cx: SourceContext<'_>) -> Result<Arc<dyn Source>> {
         ));
     }
     Ok(Arc::new(KafkaSource::from_options(cx.options)?))
+}
+
+fn kafka_sink(cx: SinkContext<'_>) -> Result<Box<dyn Sink>> {
+    Ok(Box::new(KafkaSink::from_options(cx.options, cx.checkpoint)?))
 }
 
 fn console_sink(cx: SinkContext<'_>) -> Result<Box<dyn Sink>> {

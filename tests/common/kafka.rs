@@ -350,3 +350,24 @@ impl Drop for PrivateBroker {
         self.kill();
     }
 }
+
+const PARTITIONS: &str = r#"
+import json, sys
+from kafka.partitioner.default import murmur2
+a = json.load(sys.stdin)
+print(json.dumps([(murmur2(k.encode("utf-8")) & 0x7fffffff) % a["partitions"] for k in a["keys"]]))
+"#;
+
+/// The partition of each key under the Java producer's default partitioner, computed by
+/// kafka-python's own port of it.
+pub fn java_partitions(keys: &[String], partitions: u32) -> Vec<i32> {
+    let out = python(
+        PARTITIONS,
+        serde_json::json!({"keys": keys, "partitions": partitions}),
+    );
+    out.as_array()
+        .expect("a list")
+        .iter()
+        .map(|p| p.as_i64().expect("a partition") as i32)
+        .collect()
+}

@@ -95,6 +95,7 @@ fn documented_defaults_are_the_ones_the_connectors_use() {
         console: Some(Box::new(io::sink())),
         foreach_batch: None,
         memory_table: &|_| MemoryTable::default(),
+        checkpoint: None,
     };
     assert_eq!(
         console.build(cx).unwrap().description(),
@@ -151,6 +152,7 @@ fn an_unknown_option_is_a_warning_naming_the_known_ones() {
             console: Some(Box::new(io::sink())),
             foreach_batch: None,
             memory_table: &|_| MemoryTable::default(),
+            checkpoint: None,
         };
         sink_format("console").unwrap().build(cx)
     });
