@@ -695,3 +695,117 @@ fn a_word_count_over_kafka_on_two_processes_equals_the_reference() {
     assert_eq!(last_console_table(&stdout), reference_counts(&lines));
     assert!(!String::from_utf8_lossy(&second.stdout).contains("Batch:"));
 }
+
+/// A sink whose broker dies retries with backoff, then fails the query with an error naming
+/// the sink and the batch: no record is dropped silently and nothing hangs.
+#[test]
+fn a_sink_whose_broker_dies_fails_the_query_after_retrying() {
+    let mut broker = kafka::PrivateBroker::start();
+    let topic = kafka::topic("sink-dies");
+    let create = r#"
+import json, sys
+from kafka.admin import KafkaAdminClient, NewTopic
+a = json.load(sys.stdin)
+KafkaAdminClient(bootstrap_servers=a["server"]).create_topics([NewTopic(a["topic"], 1, 1)])
+print("null")
+"#;
+    kafka::python(
+        create,
+        serde_json::json!({"server": broker.bootstrap, "topic": topic}),
+    );
+    let spark = session(1);
+    let input = MemoryStream::new(key_value_schema());
+    let query = spark
+        .read_stream()
+        .memory(&input)
+        .write_stream()
+        .format("kafka")
+        .option("kafka.bootstrap.servers", &broker.bootstrap)
+        .option("kafka.request.timeout.ms", "1000")
+        .option("topic", &topic)
+        .start()
+        .expect("start");
+    input.add_data([row!["k", "first"]]);
+    query.process_all_available().expect("the first epoch is written");
+    broker.kill();
+    input.add_data([row!["k", "second"]]);
+    let started = std::time::Instant::now();
+    let error = await_within(&query, "the sink after its broker died").expect_err("the query fails");
+    assert!(started.elapsed() < std::time::Duration::from_secs(40));
+    let message = error.to_string();
+    assert_eq!(error.code(), "SINK_FAILED", "{message}");
+    assert!(
+        message.contains(&format!("KafkaSink[{topic}]"))
+            && message.contains("batch 1")
+            && message.contains("attempts"),
+        "{message}"
+    );
+}
+
+/// `examples/kafka_pipeline.rs` against the test broker: files into Kafka, the enrichment join
+/// from Kafka to Kafka, each order once with its user; orders of unknown users are dropped.
+/// The expected records are the join worked out here from the files the test writes.
+#[test]
+fn the_kafka_pipeline_example_enriches_every_order_once() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    std::fs::write(
+        dir.path().join("users.csv"),
+        "user_id,name,city\na,Ann,Oslo\nb,Bob,Rome\n",
+    )
+    .expect("users");
+    std::fs::create_dir(dir.path().join("orders")).expect("mkdir");
+    let orders = [
+        ("o1", "a", "1.5"),
+        ("o2", "b", "2.5"),
+        ("o3", "z", "3.5"),
+        ("o4", "a", "4.5"),
+    ];
+    let mut text = String::from("order_id,user_id,amount\n");
+    for (order, user, amount) in orders {
+        text.push_str(&format!("{order},{user},{amount}\n"));
+    }
+    std::fs::write(dir.path().join("orders/part-0.csv"), text).expect("orders");
+    let (orders_topic, enriched_topic) = (kafka::topic("orders"), kafka::topic("enriched"));
+    let exe = std::env::current_exe().expect("test executable");
+    let example = exe
+        .parent()
+        .and_then(|deps| deps.parent())
+        .expect("target directory")
+        .join("examples/kafka_pipeline");
+    let child = std::process::Command::new(&example)
+        .args(["--bootstrap", &kafka::broker().bootstrap, "--workers", "2"])
+        .args([
+            "--orders-topic",
+            &orders_topic,
+            "--enriched-topic",
+            &enriched_topic,
+            "--dir",
+        ])
+        .arg(dir.path())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap_or_else(|e| {
+            panic!(
+                "{} does not run ({e}): cargo test builds the examples",
+                example.display()
+            )
+        });
+    let output = finish(child, "the kafka_pipeline example");
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let users = [("a", "Ann Oslo"), ("b", "Bob Rome")];
+    let mut expected: Vec<(String, String)> = orders
+        .iter()
+        .filter_map(|(order, user, amount)| {
+            let (_, who) = users.iter().find(|(id, _)| id == user)?;
+            Some((user.to_string(), format!("{order} {amount} {who}")))
+        })
+        .collect();
+    expected.sort();
+    assert_eq!(sorted_pairs(&kafka::consume_all(&enriched_topic)), expected);
+    assert_eq!(kafka::consume_all(&orders_topic).len(), orders.len());
+}

@@ -181,8 +181,54 @@ impl Connection {
         Ok((earliest, end.max(earliest)))
     }
 
+    /// Creates `topic` with `partitions` partitions (replication 1), unless it exists: the
+    /// Kafka sink writes to existing topics only, so programs that own their topics (the
+    /// examples) make them first.
+    pub async fn create_topic(&self, topic: &str, partitions: i32) -> Result<(), KafkaError> {
+        if self.topics().await?.iter().any(|(name, _)| name == topic) {
+            return Ok(());
+        }
+        match self
+            .client
+            .controller_client()?
+            .create_topic(topic, partitions, 1, 5_000)
+            .await
+        {
+            Err(KafkaError::ServerError {
+                protocol_error: ProtocolError::TopicAlreadyExists,
+                ..
+            }) => Ok(()),
+            other => other,
+        }
+    }
+
     /// The settings this client was made with.
     pub fn settings(&self) -> &ClientSettings {
         &self.settings
     }
+}
+
+/// Creates each of `topics` (name and partition count) that does not exist yet, on the brokers
+/// `bootstrap` names: for programs that set up their own pipeline.
+pub fn create_topics(bootstrap: &str, topics: &[(&str, i32)]) -> crate::error::Result<()> {
+    let mut options = crate::connectors::Options::default();
+    options.set("kafka.bootstrap.servers", bootstrap);
+    let settings = ClientSettings::from_options(&options, "client")?;
+    let topics: Vec<(String, i32)> = topics.iter().map(|(t, p)| (t.to_string(), *p)).collect();
+    block_on(async move {
+        let connection = Connection::get(&settings).await?;
+        for (topic, partitions) in topics {
+            connection
+                .create_topic(&topic, partitions)
+                .await
+                .map_err(|e| format!("creating topic `{topic}` failed: {}", describe(&e)))?;
+        }
+        Ok::<(), String>(())
+    })
+    .map_err(|reason| {
+        crate::error::Error::Source(crate::error::SourceError::Read {
+            source_name: "kafka".into(),
+            reason,
+        })
+    })
 }
