@@ -4,7 +4,8 @@
 //!
 //! The points, in the order an epoch passes them:
 //! - `after-offsets`: `offsets/<epoch>` is written; the epoch has not run;
-//! - `in-sink`: the file sink has written the epoch's part file but not its log entry;
+//! - `in-sink`: the file sink has written the epoch's part file but not its log entry; the
+//!   Kafka sink has written the epoch's records to one partition but not to the others;
 //! - `before-commit`: the sink has taken the epoch; `commits/<epoch>` is not written;
 //! - `after-commit`: `commits/<epoch>` is written.
 
