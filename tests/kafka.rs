@@ -120,12 +120,12 @@ fn lines_in_topic(topic: &str, lines: &[String]) {
 }
 
 #[test]
-fn a_word_count_over_three_partitions_equals_the_reference_with_one_and_two_workers() {
+fn a_word_count_over_three_partitions_equals_the_reference_with_one_two_and_four_workers() {
     let topic = kafka::topic("words");
     let lines = word_lines(17, 600);
     lines_in_topic(&topic, &lines);
     let expected = reference_counts(&lines);
-    for workers in [1, 2] {
+    for workers in [1, 2, 4] {
         let spark = session(workers);
         let counts = word_count(kafka_stream(&spark, &topic, &[("startingOffsets", "earliest")]));
         let ran = run_to_end(
@@ -808,4 +808,171 @@ fn the_kafka_pipeline_example_enriches_every_order_once() {
     expected.sort();
     assert_eq!(sorted_pairs(&kafka::consume_all(&enriched_topic)), expected);
     assert_eq!(kafka::consume_all(&orders_topic).len(), orders.len());
+}
+
+/// `assign` reads exactly the partitions it names, and `includeHeaders` adds each record's
+/// headers as `array<struct<key, value>>`, as kafka-python wrote them.
+#[test]
+fn assign_reads_only_its_partitions_and_include_headers_adds_the_headers() {
+    let topic = kafka::topic("headers");
+    kafka::create_topic(&topic, 3);
+    let records: Vec<Record> = (0..6)
+        .map(|i| Record {
+            partition: i % 3,
+            key: Some(format!("k{i}")),
+            value: Some(format!("v{i}")),
+            headers: vec![("origin".into(), format!("o{i}")), ("n".into(), i.to_string())],
+        })
+        .collect();
+    kafka::produce(&topic, &records, true);
+    let spark = session(2);
+    let stream = spark
+        .read_stream()
+        .format("kafka")
+        .option("kafka.bootstrap.servers", &kafka::broker().bootstrap)
+        .option("assign", format!(r#"{{"{topic}":[0,2]}}"#))
+        .option("startingOffsets", "earliest")
+        .option("includeHeaders", true)
+        .load()
+        .expect("load");
+    assert_eq!(
+        stream
+            .schema()
+            .fields()
+            .last()
+            .map(|f| (f.name.clone(), f.data_type.to_string())),
+        Some((
+            "headers".to_string(),
+            "array<struct<key:string,value:binary>>".to_string()
+        ))
+    );
+    let ran = run_to_end(
+        stream
+            .select([col("value").cast(DataType::String).alias("value"), col("headers")])
+            .expect("select")
+            .write_stream()
+            .trigger(Trigger::available_now()),
+        Feed::Nothing,
+    );
+    let mut got: Vec<(String, Vec<(String, String)>)> = ran
+        .rows()
+        .iter()
+        .map(|r| {
+            let Value::Array(headers) = &r[1] else {
+                panic!("headers are an array: {r:?}");
+            };
+            let mut headers: Vec<(String, String)> = headers
+                .iter()
+                .map(|h| match h {
+                    Value::Struct(kv) => (
+                        kv[0].as_str().expect("key").to_string(),
+                        String::from_utf8(kv[1].as_bytes().expect("binary").to_vec()).expect("utf-8"),
+                    ),
+                    other => panic!("a header is a struct: {other:?}"),
+                })
+                .collect();
+            headers.sort();
+            (r[0].as_str().expect("value").to_string(), headers)
+        })
+        .collect();
+    got.sort();
+    let mut expected: Vec<(String, Vec<(String, String)>)> = records
+        .iter()
+        .filter(|r| r.partition != 1)
+        .map(|r| {
+            let mut headers = r.headers.clone();
+            headers.sort();
+            (r.value.clone().expect("value"), headers)
+        })
+        .collect();
+    expected.sort();
+    assert_eq!(got, expected);
+}
+
+/// Without the `topic` option, each row's `topic` column says where it goes.
+#[test]
+fn the_sink_routes_rows_by_their_topic_column() {
+    let (a, b) = (kafka::topic("route-a"), kafka::topic("route-b"));
+    kafka::create_topic(&a, 1);
+    kafka::create_topic(&b, 2);
+    let spark = session(2);
+    let input = MemoryStream::new(Schema::new([
+        Field::new("topic", DataType::String),
+        Field::new("value", DataType::String),
+    ]));
+    let query = spark
+        .read_stream()
+        .memory(&input)
+        .write_stream()
+        .format("kafka")
+        .option("kafka.bootstrap.servers", &kafka::broker().bootstrap)
+        .start()
+        .expect("start");
+    let values: Vec<Row> = (0..10)
+        .map(|i| {
+            let topic = if i % 3 == 0 { &a } else { &b };
+            row![topic.as_str(), format!("x{i}")]
+        })
+        .collect();
+    input.add_data(values);
+    input.end();
+    await_within(&query, "the routed sink").expect("succeeds");
+    let values_of = |topic: &str| {
+        let mut v: Vec<String> = kafka::consume_all(topic)
+            .into_iter()
+            .map(|(r, _)| r.value.expect("value"))
+            .collect();
+        v.sort();
+        v
+    };
+    assert_eq!(values_of(&a), ["x0", "x3", "x6", "x9"]);
+    assert_eq!(values_of(&b), ["x1", "x2", "x4", "x5", "x7", "x8"]);
+}
+
+/// Kafka -> Kafka with `includeHeaders`: the records' own headers go out again with them,
+/// beside the sink's tags (read back by kafka-python).
+#[test]
+fn headers_read_with_include_headers_are_written_back_out() {
+    let (input, output) = (kafka::topic("hdr-in"), kafka::topic("hdr-out"));
+    kafka::create_topic(&input, 1);
+    kafka::create_topic(&output, 1);
+    let records: Vec<Record> = (0..3)
+        .map(|i| Record {
+            partition: 0,
+            key: None,
+            value: Some(format!("v{i}")),
+            headers: vec![("trace".into(), format!("t{i}"))],
+        })
+        .collect();
+    kafka::produce(&input, &records, true);
+    let spark = session(1);
+    let query = kafka_stream(
+        &spark,
+        &input,
+        &[("startingOffsets", "earliest"), ("includeHeaders", "true")],
+    )
+    .select([col("value"), col("headers")])
+    .expect("select")
+    .write_stream()
+    .format("kafka")
+    .option("kafka.bootstrap.servers", &kafka::broker().bootstrap)
+    .option("topic", &output)
+    .trigger(Trigger::available_now())
+    .start()
+    .expect("start");
+    await_within(&query, "the headers query").expect("succeeds");
+    let read = kafka::consume_all(&output);
+    assert_eq!(read.len(), 3);
+    for (record, _) in read {
+        let value = record.value.clone().expect("value");
+        let trace = record
+            .headers
+            .iter()
+            .find(|(k, _)| k == "trace")
+            .map(|(_, v)| v.clone());
+        assert_eq!(trace, Some(format!("t{}", &value[1..])), "{record:?}");
+        for tag in ["tidewater.query", "tidewater.epoch", "tidewater.seq"] {
+            assert!(record.headers.iter().any(|(k, _)| k == tag), "{tag}: {record:?}");
+        }
+    }
 }
