@@ -111,6 +111,10 @@ impl Columns {
             headers: find("headers"),
         })
     }
+
+    fn value_of(&self, row: &crate::data::Row) -> Option<Vec<u8>> {
+        row.get(self.value).and_then(bytes_of)
+    }
 }
 
 /// A value's bytes: a string's UTF-8, a binary's bytes; `None` for null.
@@ -141,13 +145,10 @@ impl KafkaSink {
         let mut out: BTreeMap<TopicPartition, Vec<Outgoing>> = BTreeMap::new();
         for (seq, row) in batch.rows.iter().enumerate() {
             let seq = seq as u64;
-            let topic = match (&self.topic, columns.topic) {
+            let topic = match (&self.topic, columns.topic.and_then(|i| row.get(i))) {
                 (Some(topic), _) => topic.clone(),
-                (None, Some(i)) => match row.get(i) {
-                    Some(Value::Str(t)) if !t.is_empty() => t.to_string(),
-                    _ => return Err(format!("row {seq} of the epoch has no topic (null or empty)")),
-                },
-                (None, None) => unreachable!("Columns::of checked"),
+                (None, Some(Value::Str(t))) if !t.is_empty() => t.to_string(),
+                (None, _) => return Err(format!("row {seq} of the epoch has no topic (null or empty)")),
             };
             let count = *partitions.get(&topic).ok_or_else(|| {
                 format!(
@@ -293,12 +294,6 @@ impl KafkaSink {
     }
 }
 
-impl Columns {
-    fn value_of(&self, row: &crate::data::Row) -> Option<Vec<u8>> {
-        row.get(self.value).and_then(bytes_of)
-    }
-}
-
 impl Sink for KafkaSink {
     fn description(&self) -> String {
         match &self.topic {
@@ -335,6 +330,14 @@ impl Sink for KafkaSink {
                     )
                 })
             };
+            // A missing topic may come back (a broker restarting, a topic being made again):
+            // worth the retries.
+            let partitions = partitions.and_then(|partitions| match &self.topic {
+                Some(topic) if !partitions.contains_key(topic) => Err(format!(
+                    "topic `{topic}` does not exist; create it first (the kafka sink does not create topics)"
+                )),
+                _ => Ok(partitions),
+            });
             let result = match partitions {
                 Ok(partitions) => {
                     // A bad row is not worth retrying.
