@@ -976,3 +976,57 @@ fn headers_read_with_include_headers_are_written_back_out() {
         }
     }
 }
+
+/// The `timestamp` column is the record's own timestamp: 10-second windows over it, under a
+/// watermark, count the records a hand-made schedule put in each window, whichever partition
+/// they came from.
+#[test]
+fn windows_over_the_record_timestamp_count_what_each_window_holds() {
+    let topic = kafka::topic("event-time");
+    kafka::create_topic(&topic, 2);
+    // Seconds after 2024-01-01 00:00:00 UTC, two partitions interleaved in time.
+    let base_ms = 1_704_067_200_000i64;
+    let seconds = [1, 4, 9, 12, 15, 19, 23, 25, 31, 39];
+    let records: Vec<(i32, String, i64)> = seconds
+        .iter()
+        .enumerate()
+        .map(|(i, s)| ((i % 2) as i32, format!("e{i}"), base_ms + s * 1000))
+        .collect();
+    kafka::produce_at(&topic, &records);
+    for workers in [1, 2] {
+        let spark = session(workers);
+        let counts = kafka_stream(&spark, &topic, &[("startingOffsets", "earliest")])
+            .with_watermark("timestamp", "1 minute")
+            .expect("watermark")
+            .group_by([window(col("timestamp"), "10 seconds")])
+            .count()
+            .expect("count");
+        let ran = run_to_end(
+            counts
+                .write_stream()
+                .output_mode("complete")
+                .trigger(Trigger::available_now()),
+            Feed::Nothing,
+        );
+        let last = ran.batch_rows().pop().expect("a batch");
+        let got: Vec<(i64, i64)> = last
+            .iter()
+            .map(|r| {
+                let start = match &r[0] {
+                    Value::Struct(w) => match w[0] {
+                        Value::Timestamp(t) => (t / 1_000_000) - base_ms / 1000,
+                        _ => panic!("a window start"),
+                    },
+                    other => panic!("a window: {other:?}"),
+                };
+                (start, r[1].as_i64().expect("count"))
+            })
+            .collect();
+        // 0-10 s: 1, 4, 9; 10-20: 12, 15, 19; 20-30: 23, 25; 30-40: 31, 39.
+        assert_eq!(
+            got,
+            vec![(0, 3), (10, 3), (20, 2), (30, 2)],
+            "{workers} worker(s)"
+        );
+    }
+}

@@ -371,3 +371,23 @@ pub fn java_partitions(keys: &[String], partitions: u32) -> Vec<i32> {
         .map(|p| p.as_i64().expect("a partition") as i32)
         .collect()
 }
+
+const PRODUCE_AT: &str = r#"
+import json, sys
+from kafka import KafkaProducer
+a = json.load(sys.stdin)
+p = KafkaProducer(bootstrap_servers=a["bootstrap"], linger_ms=20)
+for partition, value, ms in a["records"]:
+    p.send(a["topic"], value=value.encode("utf-8"), partition=partition, timestamp_ms=ms)
+p.flush()
+p.close()
+print("null")
+"#;
+
+/// Writes `(partition, value, timestamp in ms)` records with those timestamps.
+pub fn produce_at(topic: &str, records: &[(i32, String, i64)]) {
+    python(
+        PRODUCE_AT,
+        serde_json::json!({"topic": topic, "records": records}),
+    );
+}
