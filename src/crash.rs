@@ -4,8 +4,11 @@
 //!
 //! The points, in the order an epoch passes them:
 //! - `after-offsets`: `offsets/<epoch>` is written; the epoch has not run;
-//! - `in-sink`: the file sink has written the epoch's part file but not its log entry; the
-//!   Kafka sink has written the epoch's records to one partition but not to the others;
+//! - `in-state-write`: one worker has written its part of an operator's state for the epoch,
+//!   others may not have (queries with state only);
+//! - `in-sink`: the file sink has written the epoch's part file but not its log entry (in a
+//!   DStream context: the first output operation has taken the batch, the others have not);
+//!   the Kafka sink has written the epoch's records to one partition but not to the others;
 //! - `before-commit`: the sink has taken the epoch; `commits/<epoch>` is not written;
 //! - `after-commit`: `commits/<epoch>` is written.
 

@@ -64,6 +64,7 @@ fn reference(files: usize) -> Vec<(u64, String)> {
 fn a_killed_query_resumes_and_writes_each_epoch_exactly_once() {
     let expected = reference(4);
     kill_and_resume_everywhere(
+        &CRASH_POINTS,
         || job(4),
         &[0, 2],
         &expected,
@@ -282,4 +283,63 @@ fn a_restarted_rate_source_keeps_counting_time_from_its_first_start() {
     for (value, time) in rows {
         assert_eq!(time - value * 100, start, "row {value}");
     }
+}
+
+#[test]
+fn the_seen_files_log_is_compacted_and_a_restart_still_skips_every_file_it_names() {
+    // 25 files, one an epoch, 2 epochs retained: after epoch 21's commit the entries of
+    // epochs 0 to 19 are compacted into `19.compact`, so the log holds that and epochs 20-24.
+    let dir = tempfile::tempdir().expect("temporary directory");
+    std::fs::write(
+        dir.path().join("job.sql"),
+        "CREATE STREAM lines USING text OPTIONS (path 'in', maxFilesPerTrigger '1');
+         CREATE SINK out USING csv OPTIONS (path 'out');
+         INSERT INTO out SELECT value FROM lines;",
+    )
+    .expect("script");
+    std::fs::create_dir(dir.path().join("in")).expect("input directory");
+    for f in 0..25 {
+        std::fs::write(
+            dir.path().join("in").join(format!("f{f:02}.txt")),
+            format!("line {f}\n"),
+        )
+        .expect("input");
+    }
+    let run = |crash: Option<&str>| {
+        let args = ["--conf", "spark.sql.streaming.minBatchesToRetain=2"];
+        run_checkpointed_with(dir.path(), &args, crash)
+    };
+    let first = run(None);
+    assert!(
+        first.status.success(),
+        "{}",
+        String::from_utf8_lossy(&first.stderr)
+    );
+    let log = dir.path().join("ck/out/sources/0");
+    let mut kept: Vec<String> = std::fs::read_dir(&log)
+        .expect("log")
+        .filter_map(|e| Some(e.ok()?.file_name().to_str()?.to_string()))
+        .collect();
+    kept.sort();
+    assert_eq!(kept, ["19.compact", "20", "21", "22", "23", "24"]);
+    // A restart reads the compaction and the entries after it: only the new file is read,
+    // in an epoch that is killed once and run again.
+    std::fs::write(dir.path().join("in/g00.txt"), "new line\n").expect("input");
+    let killed = run(Some("after-offsets:25"));
+    assert!(!killed.status.success());
+    let resumed = run(None);
+    assert!(
+        resumed.status.success(),
+        "{}",
+        String::from_utf8_lossy(&resumed.stderr)
+    );
+    let epochs = sink_epochs(&dir.path().join("out"));
+    let lines: Vec<String> = epochs
+        .iter()
+        .flat_map(|(_, t)| t.lines().map(String::from))
+        .collect();
+    let mut expected: Vec<String> = (0..25).map(|f| format!("line {f}")).collect();
+    expected.push("new line".into());
+    assert_eq!(lines, expected, "every line once, in epoch order");
+    assert_eq!(epochs.last().map(|(e, _)| *e), Some(25));
 }

@@ -1,5 +1,7 @@
-//! Recovery of real processes that die without warning: a stateless query killed (SIGKILL) at
-//! pseudo-random moments and restarted many times still writes every input line exactly once,
+//! Recovery of real processes that die without warning: queries killed (SIGKILL) at
+//! pseudo-random moments and restarted many times still write every input line exactly once
+//! (a stateless query), every word's count (a word count in update mode) and every window
+//! once (windows under a watermark in append mode), all reading files they delete once read;
 //! and a socket query that aborts between its sink's write and its commit replays the lines it
 //! had logged, which the socket cannot send again. The expected output is always computed from
 //! the input the test generated, never taken from a run.
@@ -115,30 +117,31 @@ struct Kills {
     before_the_clean_up: usize,
 }
 
-#[test]
-fn a_query_killed_at_random_moments_writes_every_line_exactly_once() {
+/// Runs `script` in a fresh directory over `files` (one text file each, fed into `in` a few
+/// at a time between runs) and kills it (SIGKILL) at pseudo-random moments at least
+/// [`KILLS`] times, then lets a last run read what is left and end. Returns the directory,
+/// whose `out` holds what the sink wrote; cleanSource must have deleted every input file.
+fn killed_many_times(script: &str, files: &[String], seed: u64) -> tempfile::TempDir {
     let dir = tempfile::tempdir().expect("temporary directory");
     let root = dir.path();
-    fs::write(root.join("job.sql"), FILE_SCRIPT).expect("script");
+    fs::write(root.join("job.sql"), script).expect("script");
     fs::create_dir(root.join("in")).expect("input directory");
     // Every file is written up front, in order, outside the input directory, and renamed in
     // a few at a time between runs: a file appears whole, and modification times follow the
     // file numbers.
     let staging = root.join("staging");
     fs::create_dir(&staging).expect("staging directory");
-    let mut rng = Seeded::new(16);
-    let files: Vec<Vec<String>> = (0..FILES).map(|f| file_lines(&mut rng, f)).collect();
-    for (f, lines) in files.iter().enumerate() {
-        fs::write(staging.join(file_name(f)), lines.join("\n") + "\n").expect("input file");
+    for (f, text) in files.iter().enumerate() {
+        fs::write(staging.join(file_name(f)), text).expect("input file");
     }
-
+    let mut rng = Seeded::new(seed);
     let started = Instant::now();
     let log_path = root.join("run.log");
     let checkpoint = root.join(CHECKPOINT);
     let (mut fed, mut kills, mut seen) = (0, 0, Kills::default());
     let mut committed_before = None;
-    while kills < KILLS || fed < FILES {
-        for _ in 0..(rng.below(15) as usize).min(FILES - fed) {
+    while kills < KILLS || fed < files.len() {
+        for _ in 0..(rng.below(15) as usize).min(files.len() - fed) {
             let name = file_name(fed);
             fs::rename(staging.join(&name), root.join("in").join(&name)).expect("feed a file");
             fed += 1;
@@ -168,13 +171,18 @@ fn a_query_killed_at_random_moments_writes_every_line_exactly_once() {
                 seen.after_the_sink += 1;
             }
         }
-        // Epoch `e` reads file `e`.
+        // Epoch `e` reads file `e` while nothing but files makes epochs.
         if committed.is_some_and(|e| root.join("in").join(file_name(e as usize)).exists()) {
             seen.before_the_clean_up += 1;
         }
         committed_before = committed;
     }
     eprintln!("{kills} kills in {:?}: {seen:?}", started.elapsed());
+    // The kills must have hit running epochs, or the last run alone would have done the work.
+    assert!(
+        seen.inside_an_epoch > 0 && committed_before.is_some(),
+        "no kill landed inside an epoch: {seen:?}"
+    );
 
     // The last run reads what is left and ends.
     let last = finish(
@@ -188,13 +196,6 @@ fn a_query_killed_at_random_moments_writes_every_line_exactly_once() {
         "the last run",
     );
     assert!(last.status.success(), "{}", String::from_utf8_lossy(&last.stderr));
-    // Epochs 0..n without gaps, each exactly one file's lines, each line once.
-    let written = sink_epochs(&root.join("out"));
-    let expected = expected_epochs(&files);
-    for (found, wanted) in written.iter().zip(&expected) {
-        assert_eq!(found, wanted, "the first epoch that differs");
-    }
-    assert_eq!(written.len(), expected.len(), "epochs written");
     let left: Vec<PathBuf> = fs::read_dir(root.join("in"))
         .expect("input directory")
         .map(|e| e.expect("entry").path())
@@ -202,6 +203,147 @@ fn a_query_killed_at_random_moments_writes_every_line_exactly_once() {
     assert!(
         left.is_empty(),
         "cleanSource deletes every committed file: {left:?}"
+    );
+    dir
+}
+
+#[test]
+fn a_query_killed_at_random_moments_writes_every_line_exactly_once() {
+    let mut rng = Seeded::new(16);
+    let files: Vec<Vec<String>> = (0..FILES).map(|f| file_lines(&mut rng, f)).collect();
+    let texts: Vec<String> = files.iter().map(|lines| lines.join("\n") + "\n").collect();
+    let dir = killed_many_times(FILE_SCRIPT, &texts, 16);
+    // Epochs 0..n without gaps, each exactly one file's lines, each line once.
+    let written = sink_epochs(&dir.path().join("out"));
+    let expected = expected_epochs(&files);
+    for (found, wanted) in written.iter().zip(&expected) {
+        assert_eq!(found, wanted, "the first epoch that differs");
+    }
+    assert_eq!(written.len(), expected.len(), "epochs written");
+}
+
+/// A word count in update mode, its state in the checkpoint.
+const WORD_COUNT_SCRIPT: &str = "
+CREATE STREAM lines USING text OPTIONS (path 'in', maxFilesPerTrigger '1', cleanSource 'delete');
+CREATE SINK out USING csv OPTIONS (path 'out', outputMode 'update');
+INSERT INTO out SELECT word, count(*) AS n
+  FROM (SELECT explode(split(value, ' ')) AS word FROM lines) t GROUP BY word;
+";
+
+#[test]
+fn a_word_count_killed_at_random_moments_counts_every_word_once() {
+    let files: Vec<Vec<String>> = (0..FILES / 2)
+        .map(|f| common::word_lines(f as u64 + 100, 3))
+        .collect();
+    let texts: Vec<String> = files.iter().map(|lines| lines.join("\n") + "\n").collect();
+    let dir = killed_many_times(WORD_COUNT_SCRIPT, &texts, 17);
+    // Update mode, one file an epoch: epoch `e` writes each word of file `e` with its count
+    // over files 0..=e, counted here with Spark's split rules.
+    let mut totals = std::collections::BTreeMap::<String, i64>::new();
+    let expected: Vec<(u64, String)> = files
+        .iter()
+        .enumerate()
+        .map(|(e, lines)| {
+            let now = common::reference_counts(lines);
+            for (word, n) in &now {
+                *totals.entry(word.clone()).or_default() += n;
+            }
+            let rows: String = now
+                .keys()
+                .map(|word| format!("{},{}\n", csv_field(word), totals[word]))
+                .collect();
+            (e as u64, rows)
+        })
+        .collect();
+    let written = sink_epochs(&dir.path().join("out"));
+    for (found, wanted) in written.iter().zip(&expected) {
+        assert_eq!(found, wanted, "the first epoch that differs");
+    }
+    assert_eq!(written.len(), expected.len(), "epochs written");
+}
+
+/// A CSV field as the sink writes it: an empty string is quoted, as Spark writes it.
+fn csv_field(text: &str) -> String {
+    if text.is_empty() {
+        "\"\"".to_string()
+    } else {
+        text.to_string()
+    }
+}
+
+/// Clicks per page in windows of 10 s under a watermark of 5 s, in append mode.
+const WINDOWS_SCRIPT: &str = "
+CREATE STREAM clicks (page STRING, ts TIMESTAMP, WATERMARK FOR ts AS ts - INTERVAL '5' SECOND)
+  USING csv OPTIONS (path 'in', maxFilesPerTrigger '1', cleanSource 'delete');
+CREATE SINK out USING csv OPTIONS (path 'out', outputMode 'append');
+INSERT INTO out SELECT window(ts, '10 seconds') AS window, page, count(*) AS clicks
+FROM clicks GROUP BY window(ts, '10 seconds'), page;
+";
+
+#[test]
+fn windows_killed_at_random_moments_are_each_written_once() {
+    // File `f` holds clicks around `3 f` seconds, and now and then one 20 s older, which is
+    // late when its window has ended.
+    let mut rng = Seeded::new(18);
+    let files: Vec<Vec<(&str, i64)>> = (0..FILES / 2)
+        .map(|f| {
+            let mut clicks: Vec<(&str, i64)> = (0..=rng.below(3))
+                .map(|_| {
+                    (
+                        ["a", "b", "c"][rng.below(3) as usize],
+                        3 * f as i64 + rng.below(4) as i64,
+                    )
+                })
+                .collect();
+            if rng.below(4) == 0 {
+                clicks.push(("a", (3 * f as i64 - 20).max(0)));
+            }
+            clicks
+        })
+        .collect();
+    let stamp = |s: i64| format!("2026-01-01 {:02}:{:02}:{:02}", s / 3600, s / 60 % 60, s % 60);
+    let texts: Vec<String> = files
+        .iter()
+        .map(|clicks| {
+            clicks
+                .iter()
+                .map(|(p, s)| format!("{p},{}\n", stamp(*s)))
+                .collect()
+        })
+        .collect();
+    let dir = killed_many_times(WINDOWS_SCRIPT, &texts, 19);
+    // Spark's rules, applied here file by file: the watermark of file f's epoch is the
+    // greatest time of the files before it less 5 s; a click is late when its window ended at
+    // or before it; a window is written once the watermark reaches its end, and the last
+    // (no-data) epoch runs under the greatest time of all less 5 s. Epoch numbers depend on
+    // when no-data epochs ran, so the rows of all epochs are compared.
+    let (mut counts, mut max) = (std::collections::BTreeMap::<(i64, &str), i64>::new(), None::<i64>);
+    for clicks in &files {
+        let watermark = max.map(|m| m - 5);
+        for (page, s) in clicks {
+            let start = s - s % 10;
+            if watermark.is_some_and(|w| start + 10 <= w) {
+                continue;
+            }
+            *counts.entry((start, page)).or_default() += 1;
+        }
+        max = clicks.iter().map(|(_, s)| *s).chain(max).max();
+    }
+    let last_watermark = max.expect("clicks") - 5;
+    let mut expected: Vec<String> = counts
+        .iter()
+        .filter(|((start, _), _)| start + 10 <= last_watermark)
+        .map(|((start, page), n)| format!("\"{{{}, {}}}\",{page},{n}", stamp(*start), stamp(start + 10)))
+        .collect();
+    expected.sort();
+    let mut written: Vec<String> = sink_epochs(&dir.path().join("out"))
+        .iter()
+        .flat_map(|(_, rows)| rows.lines().map(String::from).collect::<Vec<_>>())
+        .collect();
+    written.sort();
+    assert_eq!(
+        written, expected,
+        "every closed window once, with its on-time clicks"
     );
 }
 

@@ -46,7 +46,13 @@ fn killed_runs_match(script: &str, files: &[String], check: impl Fn(&[(u64, Stri
     let uninterrupted = job(script, files);
     let expected = uninterrupted_epochs(uninterrupted.path());
     check(&expected);
-    kill_and_resume_everywhere(|| job(script, files), &[1, 3], &expected, |_| {});
+    kill_and_resume_everywhere(
+        &STATEFUL_CRASH_POINTS,
+        || job(script, files),
+        &[1, 3],
+        &expected,
+        |_| {},
+    );
 }
 
 #[test]
@@ -181,12 +187,12 @@ fn a_stopped_word_count_restarted_in_process_keeps_its_counts() {
     );
 }
 
-#[test]
-fn open_windows_are_written_once_after_a_restart_and_late_rows_stay_dropped() {
-    // Epoch 0: a@1, b@3. Epoch 1: a@12, a@4 (watermark -2: in time). Epoch 2: b@25, b@14
-    // (watermark 7). Epoch 3: a@41, and b@13, late (watermark 20 closes [10, 20)). Epoch 4,
-    // without data: watermark 36 closes [20, 30). [40, 50) never closes.
-    let files: Vec<String> = [
+/// Clicks over four epochs, each file an epoch. Epoch 0: a@1, b@3. Epoch 1: a@12, a@4
+/// (watermark -2: in time). Epoch 2: b@25, b@14 (watermark 7). Epoch 3: a@41, and b@13, late
+/// (watermark 20 closes [10, 20)). Epoch 4, without data: watermark 36 closes [20, 30).
+/// [40, 50) never closes.
+fn click_files() -> Vec<String> {
+    [
         "a,2026-01-01 00:00:01\nb,2026-01-01 00:00:03\n",
         "a,2026-01-01 00:00:12\na,2026-01-01 00:00:04\n",
         "b,2026-01-01 00:00:25\nb,2026-01-01 00:00:14\n",
@@ -194,33 +200,92 @@ fn open_windows_are_written_once_after_a_restart_and_late_rows_stay_dropped() {
     ]
     .iter()
     .map(|rows| format!("page,ts\n{rows}"))
-    .collect();
-    let script = "
+    .collect()
+}
+
+/// Clicks per page in 10-second windows under a 5-second watermark, in append mode.
+const WINDOWED_CLICKS: &str = "
 CREATE STREAM clicks (page STRING, ts TIMESTAMP, WATERMARK FOR ts AS ts - INTERVAL '5' SECOND)
   USING csv OPTIONS (path 'in', header 'true', maxFilesPerTrigger '1', cleanSource 'delete');
 CREATE SINK out USING csv OPTIONS (path 'out', outputMode 'append');
 INSERT INTO out SELECT window(ts, '10 seconds') AS window, page, count(*) AS clicks
 FROM clicks GROUP BY window(ts, '10 seconds'), page;
 ";
-    killed_runs_match(script, &files, |epochs| {
-        let window =
-            |start: u32, end: u32| format!("\"{{2026-01-01 00:00:{start:02}, 2026-01-01 00:00:{end:02}}}\"");
-        let expected = vec![
-            (0, String::new()),
-            (1, String::new()),
-            (2, String::new()),
-            (
-                3,
-                format!(
-                    "{w0},a,2\n{w0},b,1\n{w1},a,1\n{w1},b,1\n",
-                    w0 = window(0, 10),
-                    w1 = window(10, 20)
-                ),
+
+/// What [`WINDOWED_CLICKS`] writes over [`click_files`], worked out by hand from the comment
+/// there: each window once, when the watermark passes its end, without the late row.
+fn windowed_clicks_epochs() -> Vec<(u64, String)> {
+    let window =
+        |start: u32, end: u32| format!("\"{{2026-01-01 00:00:{start:02}, 2026-01-01 00:00:{end:02}}}\"");
+    vec![
+        (0, String::new()),
+        (1, String::new()),
+        (2, String::new()),
+        (
+            3,
+            format!(
+                "{w0},a,2\n{w0},b,1\n{w1},a,1\n{w1},b,1\n",
+                w0 = window(0, 10),
+                w1 = window(10, 20)
             ),
-            (4, format!("{},b,1\n", window(20, 30))),
-        ];
-        assert_eq!(epochs, expected.as_slice());
+        ),
+        (4, format!("{},b,1\n", window(20, 30))),
+    ]
+}
+
+#[test]
+fn open_windows_are_written_once_after_a_restart_and_late_rows_stay_dropped() {
+    killed_runs_match(WINDOWED_CLICKS, &click_files(), |epochs| {
+        assert_eq!(epochs, windowed_clicks_epochs().as_slice());
     });
+}
+
+#[test]
+fn windows_resume_from_snapshots_that_leave_the_closed_windows_out() {
+    // A snapshot after every epoch: a restore reads a snapshot, never the changes of a window
+    // the watermark had closed and the fold had forgotten.
+    let files = click_files();
+    let snapshots = "spark.sql.streaming.stateStore.minDeltasForSnapshot=1";
+    let expected = windowed_clicks_epochs();
+    for point in STATEFUL_CRASH_POINTS {
+        for epoch in [2, 3] {
+            for workers in [1, 2] {
+                let dir = job(WINDOWED_CLICKS, &files);
+                let run = |workers: usize, crash: Option<&str>| {
+                    let args = ["--workers", &workers.to_string(), "--conf", snapshots];
+                    run_checkpointed_with(dir.path(), &args, crash)
+                };
+                let killed = run(workers, Some(&format!("{point}:{epoch}")));
+                assert!(
+                    !killed.status.success(),
+                    "{point}:{epoch} should have killed the run"
+                );
+                let resumed = run(3 - workers, None);
+                assert!(
+                    resumed.status.success(),
+                    "{}",
+                    String::from_utf8_lossy(&resumed.stderr)
+                );
+                assert_eq!(
+                    sink_epochs(&dir.path().join("out")),
+                    expected,
+                    "killed at {point}:{epoch} with {workers} worker(s)"
+                );
+                // Compacted: the last snapshot, and at most the changes of epochs after it.
+                let state = dir.path().join("ck/out/state/0");
+                let mut kept: Vec<u64> = std::fs::read_dir(&state)
+                    .expect("state")
+                    .filter_map(|e| e.ok()?.file_name().to_str()?.parse().ok())
+                    .collect();
+                kept.sort();
+                assert!(
+                    state.join(kept[0].to_string()).join("snapshot").exists(),
+                    "{point}:{epoch}: the oldest state kept is a snapshot: {kept:?}"
+                );
+                assert!(kept.len() <= 2, "{point}:{epoch}: {kept:?}");
+            }
+        }
+    }
 }
 
 #[test]

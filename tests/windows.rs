@@ -267,7 +267,7 @@ fn watermarked(
     workers: usize,
     mode: &str,
     epochs: &[Vec<(&str, i64)>],
-) -> (Vec<Vec<WindowCount>>, Vec<String>) {
+) -> (Vec<Vec<WindowCount>>, Vec<String>, Vec<u64>) {
     let spark = Session::builder()
         .workers(workers)
         .get_or_create()
@@ -311,32 +311,46 @@ fn watermarked(
         .iter()
         .map(|p| p.event_time.get("watermark").cloned().unwrap_or_default())
         .collect();
-    (batches, watermarks)
+    let dropped = ran
+        .query
+        .recent_progress()
+        .iter()
+        .map(|p| {
+            p.state_operators
+                .iter()
+                .map(|s| s.num_rows_dropped_by_watermark)
+                .sum()
+        })
+        .collect();
+    (batches, watermarks, dropped)
 }
 
-/// Worked out by hand (windows of 10 s, delay 5 s): epoch 0 sees up to 12 s, so epoch 1 runs
-/// under the watermark 7 s and drops a@6; it sees 23 s (watermark 18 s), which closes [0, 10).
+/// Worked out by hand (windows of 10 s, delay 5 s), by Spark's rule that a row is late only
+/// for a window that ended at or before the watermark: epoch 0 sees up to 12 s, so epoch 1
+/// runs under the watermark 7 s, and a@6 counts since [0, 10) ends at 10 s; epoch 1 sees 23 s
+/// (watermark 18 s), which closes [0, 10). Under it a@3 is late ([0, 10) has ended), but b@16
+/// counts although 16 s is before the watermark: [10, 20) is still open.
 fn watermark_epochs() -> Vec<Vec<(&'static str, i64)>> {
     vec![
         vec![("a", 1), ("a", 4), ("b", 12)],
         vec![("a", 6), ("b", 15), ("a", 23)],
-        vec![("b", 30)],
+        vec![("b", 30), ("a", 3), ("b", 16)],
     ]
 }
 
 #[test]
 fn append_mode_writes_each_window_once_when_the_watermark_passes_it() {
     for workers in [1, 2] {
-        let (batches, watermarks) = watermarked(workers, "append", &watermark_epochs());
+        let (batches, watermarks, dropped) = watermarked(workers, "append", &watermark_epochs());
         let s = |w: &str| w.to_string();
         assert_eq!(
             batches,
             vec![
                 vec![],                // epoch 0: no watermark yet
-                vec![],                // epoch 1: watermark 7 s, nothing final; a@6 dropped
-                vec![(0, s("a"), 2)],  // a batch without data: watermark 18 s closes [0, 10)
-                vec![],                // epoch 2's data (b@30); watermark still 18 s
-                vec![(10, s("b"), 2)], // without data: watermark 25 s closes [10, 20)
+                vec![],                // epoch 1: watermark 7 s, nothing final; a@6 counts
+                vec![(0, s("a"), 3)],  // a batch without data: watermark 18 s closes [0, 10)
+                vec![],                // epoch 2's data: a@3 dropped, b@16 counts (18 s)
+                vec![(10, s("b"), 3)], // without data: watermark 25 s closes [10, 20)
             ],
             "{workers} worker(s)"
         );
@@ -346,24 +360,28 @@ fn append_mode_writes_each_window_once_when_the_watermark_passes_it() {
             vec![iso(0), at(7), at(18), at(18), at(25)],
             "{workers} worker(s)"
         );
+        // Spark's numRowsDroppedByWatermark: a@3, in epoch 2's data.
+        assert_eq!(dropped, vec![0, 0, 0, 1, 0], "{workers} worker(s)");
     }
 }
 
 #[test]
 fn update_mode_under_a_watermark_drops_late_rows() {
     for workers in [1, 2] {
-        let (batches, _) = watermarked(workers, "update", &watermark_epochs());
+        let (batches, _, dropped) = watermarked(workers, "update", &watermark_epochs());
         let s = |w: &str| w.to_string();
         assert_eq!(
             batches,
             vec![
                 vec![(0, s("a"), 2), (10, s("b"), 1)],
-                // a@6 is late: [0, 10) stays at 2.
-                vec![(10, s("b"), 2), (20, s("a"), 1)],
-                vec![(30, s("b"), 1)],
+                // a@6 is older than the watermark (7 s), but [0, 10) is open: it counts.
+                vec![(0, s("a"), 3), (10, s("b"), 2), (20, s("a"), 1)],
+                // Watermark 18 s: a@3's window has closed, b@16's has not.
+                vec![(10, s("b"), 3), (30, s("b"), 1)],
             ],
             "{workers} worker(s)"
         );
+        assert_eq!(dropped.iter().sum::<u64>(), 1, "a@3 is dropped: {dropped:?}");
     }
 }
 
@@ -509,4 +527,53 @@ fn the_windowed_example_counts_every_word_in_two_windows() {
         .map(|(w, n)| (w, 2 * n))
         .collect();
     assert_eq!(totals, doubled);
+}
+
+/// A window's start and word, and its count.
+type KeyedCount = ((Option<i64>, String), i64);
+
+#[test]
+fn a_row_is_late_only_for_its_sliding_windows_that_have_ended() {
+    // Windows of 10 s every 5 s under a 5-second watermark, in update mode. Epoch 0 sees
+    // 13 s, so epoch 1 runs under the watermark 8 s. There a@3 is in [-5, 5), which ended at
+    // 5 s (late, dropped), and in [0, 10), which ends at 10 s (open: it counts).
+    for workers in [1, 2] {
+        let spark = Session::builder()
+            .workers(workers)
+            .get_or_create()
+            .expect("session");
+        let input = MemoryStream::new(events_schema());
+        let counts = spark
+            .read_stream()
+            .memory(&input)
+            .with_watermark("ts", "5 seconds")
+            .and_then(|df| {
+                df.group_by([sliding_window(col("ts"), "10 seconds", "5 seconds"), col("word")])
+                    .count()
+            })
+            .expect("plan");
+        let epochs = vec![rows(&[("b", Some(13))]), rows(&[("a", Some(3))])];
+        let ran = run_to_end(
+            counts.write_stream().output_mode("update"),
+            Feed::Epochs(&input, epochs),
+        );
+        let batches: Vec<Vec<KeyedCount>> = ran
+            .batch_rows()
+            .iter()
+            .map(|rows| rows.iter().map(keyed).collect())
+            .collect();
+        let w = |start: i64, word: &str, n: i64| ((Some(start), word.to_string()), n);
+        assert_eq!(
+            batches,
+            vec![vec![w(5, "b", 1), w(10, "b", 1)], vec![w(0, "a", 1)]],
+            "{workers} worker(s)"
+        );
+        let dropped: u64 = ran
+            .query
+            .recent_progress()
+            .iter()
+            .flat_map(|p| p.state_operators.iter().map(|s| s.num_rows_dropped_by_watermark))
+            .sum();
+        assert_eq!(dropped, 1, "a@3 in [-5, 5)");
+    }
 }

@@ -43,6 +43,12 @@ pub struct EpochSchedule {
     /// Visit only epochs `e` with `(e + 1) % every == 0` (1: every epoch). Changes of the
     /// epochs in between are folded into the next visited one.
     pub every: u64,
+    /// The first epoch visited (0 for a fresh run). A restarted run passes the epoch it
+    /// resumes at, with the states as of the epoch before as `initial`: the earlier epochs
+    /// are not visited again. Their changes still count towards the accumulated input
+    /// ([`EpochInput::Contents`]); with [`EpochInput::Changes`] they are dropped, the states
+    /// having taken them in already.
+    pub first: u64,
 }
 
 /// Runs `logic(epoch, key, values, state, out)` for every key with input in an epoch (and, with
@@ -66,7 +72,7 @@ pub struct EpochSchedule {
 /// timely::execute_directly(move |worker| {
 ///     let (mut input, probe) = worker.dataflow::<u64, _, _>(|scope| {
 ///         let (input, records) = scope.new_collection::<(char, i64), isize>();
-///         let schedule = EpochSchedule { input: EpochInput::Changes, visit_idle: false, every: 1 };
+///         let schedule = EpochSchedule { input: EpochInput::Changes, visit_idle: false, every: 1, first: 0 };
 ///         let sums = keyed_epochs(records, Vec::new(), "Sum", schedule, |_e, key, values, state: &mut Option<i64>, out| {
 ///             let old = *state;
 ///             let new = old.unwrap_or(0) + values.iter().map(|(v, n)| v * *n as i64).sum::<i64>();
@@ -107,6 +113,7 @@ where
     F: FnMut(u64, &K, &[(V, isize)], &mut Option<S>, &mut Vec<(O, isize)>) + 'static,
 {
     let every = schedule.every.max(1);
+    let first_epoch = schedule.first;
     let scope = input.scope();
     // Only worker 0 contributes the initial states; the exchange takes each to its key's owner.
     let initial = if scope.index() == 0 { initial } else { Vec::new() };
@@ -123,7 +130,9 @@ where
             move |first, _info| {
                 // The one capability, always at the next epoch to visit.
                 let mut capability = Some(first);
-                let mut next: u64 = 0;
+                let mut next: u64 = first_epoch;
+                // Contents from before the first visit that are not consolidated yet.
+                let mut unsettled = false;
                 let mut states: foldhash::HashMap<K, S> = Default::default();
                 // Accumulated input per key, kept only for `EpochInput::Contents`.
                 let mut contents: foldhash::HashMap<K, Vec<(V, isize)>> = Default::default();
@@ -133,7 +142,13 @@ where
                     records.for_each_stamp(|_cap, containers| {
                         for container in containers {
                             for ((key, value), time, diff) in container.drain(..) {
-                                pending.entry(time).or_default().push((key, value, diff));
+                                if time >= first_epoch {
+                                    pending.entry(time).or_default().push((key, value, diff));
+                                } else if schedule.input == EpochInput::Contents {
+                                    // Before the first visit: only the accumulation counts.
+                                    contents.entry(key).or_default().push((value, diff));
+                                    unsettled = true;
+                                }
                             }
                         }
                     });
@@ -145,6 +160,14 @@ where
                     // Initial states come first.
                     if !initial_frontier.is_empty() {
                         return;
+                    }
+                    if unsettled {
+                        // What epochs before the first visit brought, consolidated once.
+                        for values in contents.values_mut() {
+                            consolidate(values);
+                        }
+                        contents.retain(|_, values| !values.is_empty());
+                        unsettled = false;
                     }
                     let frontier = records_frontier.frontier();
                     let closed = frontier.is_empty();
@@ -285,7 +308,79 @@ fn consolidate<V: Ord>(values: &mut Vec<(V, isize)>) {
 
 #[cfg(test)]
 mod tests {
-    use super::{consolidate, group_by_key};
+    use super::{consolidate, group_by_key, keyed_epochs, EpochInput, EpochSchedule};
+    use differential_dataflow::input::Input;
+    use std::sync::{Arc, Mutex};
+
+    /// A running sum per key that starts at epoch `first` from `initial`, over `(key, value)`
+    /// records inserted at the epochs given; returns what it emitted, sorted.
+    fn resumed_sum(
+        input: EpochInput,
+        first: u64,
+        initial: Vec<(char, i64)>,
+    ) -> Vec<((char, i64), u64, isize)> {
+        let seen = Arc::new(Mutex::new(Vec::new()));
+        let sink = seen.clone();
+        timely::execute_directly(move |worker| {
+            let (mut records, probe) = worker.dataflow::<u64, _, _>(|scope| {
+                let (handle, records) = scope.new_collection::<(char, i64), isize>();
+                let schedule = EpochSchedule {
+                    input,
+                    visit_idle: false,
+                    every: 1,
+                    first,
+                };
+                let sums = keyed_epochs(
+                    records,
+                    initial.clone(),
+                    "Sum",
+                    schedule,
+                    move |_e, key, values, state: &mut Option<i64>, out| {
+                        let total: i64 = values.iter().map(|(v, n)| v * *n as i64).sum();
+                        let new = match input {
+                            EpochInput::Changes => state.unwrap_or(0) + total,
+                            EpochInput::Contents => total,
+                        };
+                        out.push(((*key, new), 1));
+                        *state = Some(new);
+                    },
+                );
+                let (probe, _) = sums.inspect(move |x| sink.lock().unwrap().push(*x)).probe();
+                (handle, probe)
+            });
+            // Epochs 0 and 1 belong to an earlier run: records there are what it held.
+            records.insert(('a', 1));
+            records.advance_to(1);
+            records.insert(('a', 2));
+            records.advance_to(2);
+            records.insert(('a', 4));
+            records.advance_to(3);
+            records.flush();
+            worker.step_while(|| probe.less_than(records.time()));
+        });
+        let mut seen = seen.lock().unwrap().clone();
+        seen.sort();
+        seen
+    }
+
+    #[test]
+    fn a_resumed_run_visits_from_its_first_epoch() {
+        // Changes: the restored state already holds epochs 0 and 1; only epoch 2's change counts.
+        assert_eq!(
+            resumed_sum(EpochInput::Changes, 2, vec![('a', 3)]),
+            vec![(('a', 7), 2, 1)]
+        );
+        // Contents: the earlier epochs still count towards the accumulated input.
+        assert_eq!(
+            resumed_sum(EpochInput::Contents, 2, Vec::new()),
+            vec![(('a', 7), 2, 1)]
+        );
+        // A first run visits every epoch.
+        assert_eq!(
+            resumed_sum(EpochInput::Changes, 0, Vec::new()),
+            vec![(('a', 1), 0, 1), (('a', 3), 1, 1), (('a', 7), 2, 1)]
+        );
+    }
 
     #[test]
     fn grouping_consolidates_and_cancels_values() {

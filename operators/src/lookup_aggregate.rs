@@ -22,13 +22,13 @@ use timely::container::CapacityContainerBuilder;
 use timely::dataflow::channels::pact::Pipeline;
 use timely::dataflow::operators::generic::Operator;
 use timely::dataflow::operators::vec::Broadcast;
-use timely::dataflow::operators::Capability;
+use timely::dataflow::operators::{Capability, Concat};
 use timely::order::TotalOrder;
 use timely::progress::Timestamp;
 
-use crate::aggregate::{merge_by_key, Partial, Pending};
+use crate::aggregate::{merge_by_key, Logged, Partial, Pending};
 use crate::as_of_table::{AsOfTable, TableRows};
-use crate::{Aggregation, PartialStates};
+use crate::{Aggregation, Durable, PartialStates};
 
 /// The table input of [`lookup_aggregate_into`], which every worker needs whole.
 ///
@@ -115,7 +115,31 @@ pub fn lookup_aggregate_into<'scope, T, D, TK, TV, K, A, F>(
     table: impl Into<Table<'scope, T, TK, TV>>,
     name: &str,
     agg: A,
+    fold: F,
+) -> VecCollection<'scope, T, (K, A::Output), isize>
+where
+    T: Timestamp + TotalOrder,
+    D: Data,
+    TK: ExchangeData + Hash,
+    TV: ExchangeData,
+    K: ExchangeData + Hash,
+    A: Aggregation,
+    F: FnMut(D, isize, &TableRows<TK, TV>, &mut PartialStates<K, A::State>) + 'static,
+{
+    lookup_aggregate_durable(records, table, name, agg, fold, None)
+}
+
+/// As [`lookup_aggregate_into`], durable when `durable` is given, as
+/// [`aggregate_append_only_durable`](crate::aggregate_append_only_durable) is: the keys'
+/// totals start from the restored ones, and every time's changed totals are logged before the
+/// time's output is released.
+pub fn lookup_aggregate_durable<'scope, T, D, TK, TV, K, A, F>(
+    records: VecCollection<'scope, T, D, isize>,
+    table: impl Into<Table<'scope, T, TK, TV>>,
+    name: &str,
+    agg: A,
     mut fold: F,
+    durable: Option<Durable<'scope, T, K, A::State>>,
 ) -> VecCollection<'scope, T, (K, A::Output), isize>
 where
     T: Timestamp + TotalOrder,
@@ -198,5 +222,17 @@ where
                 }
             },
         );
-    merge_by_key(partials, name, agg, None).as_collection()
+    let Some(durable) = durable else {
+        return merge_by_key(partials, name, agg, None).as_collection();
+    };
+    let partials = match durable.restored {
+        Some(restored) => partials.concat(restored),
+        None => partials,
+    };
+    let logged = Logged {
+        log: durable.log,
+        first_new: durable.first_new,
+        quiet_restore: durable.quiet_restore,
+    };
+    merge_by_key(partials, name, agg, Some(logged)).as_collection()
 }

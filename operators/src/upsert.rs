@@ -27,6 +27,8 @@ use timely::dataflow::operators::Capability;
 use timely::order::TotalOrder;
 use timely::progress::Timestamp;
 
+use crate::StateLog;
+
 /// One upsert: a key, the upsert's order, and the key's new value (`None` deletes).
 pub type Upsert<K, O, V> = (K, (O, Option<V>));
 
@@ -78,6 +80,59 @@ where
     O: ExchangeData,
     V: ExchangeData,
 {
+    upsert_logged(updates, name, None)
+}
+
+/// What a durable upsert table logs: each completed time's changed keys with their new value
+/// (`None`: deleted), and the first time to log (earlier times hold restored values, which
+/// are logged already).
+pub type UpsertLog<T, K, V> = (StateLog<T, K, Option<V>>, T);
+
+/// As [`upsert`], with every completed time at or after `log`'s first time handing its changed
+/// keys and their new values (`None`: deleted) to `log`'s function before the time's changes
+/// go on. A table restored from such a log is fed back as upserts at an earlier time.
+///
+/// # Examples
+///
+/// ```
+/// use std::sync::{Arc, Mutex};
+/// use differential_dataflow::input::Input;
+/// use tidewater_operators::upsert_logged;
+///
+/// let logged = Arc::new(Mutex::new(Vec::new()));
+/// let log = logged.clone();
+/// timely::execute_directly(move |worker| {
+///     let (mut changes, probe) = worker.dataflow::<u64, _, _>(|scope| {
+///         let (input, changes) = scope.new_collection::<(u32, (u64, Option<char>)), isize>();
+///         let log = Box::new(move |time: &u64, changed: Vec<(u32, Option<char>)>| {
+///             log.lock().unwrap().push((*time, changed))
+///         });
+///         let (probe, _) = upsert_logged(changes, "Weather", Some((log, 1))).probe();
+///         (input, probe)
+///     });
+///     changes.insert((7, (0, Some('r')))); // time 0: restored, not logged again
+///     changes.advance_to(1);
+///     changes.insert((7, (1, None)));
+///     changes.insert((8, (2, Some('s'))));
+///     changes.advance_to(2);
+///     changes.flush();
+///     worker.step_while(|| probe.less_than(changes.time()));
+/// });
+/// let mut logged = logged.lock().unwrap().clone();
+/// logged.iter_mut().for_each(|(_, changed)| changed.sort());
+/// assert_eq!(logged, vec![(1, vec![(7, None), (8, Some('s'))])]);
+/// ```
+pub fn upsert_logged<'scope, T, K, O, V>(
+    updates: VecCollection<'scope, T, Upsert<K, O, V>, isize>,
+    name: &str,
+    log: Option<UpsertLog<T, K, V>>,
+) -> VecCollection<'scope, T, (K, V), isize>
+where
+    T: Timestamp + TotalOrder,
+    K: ExchangeData + Hash,
+    O: ExchangeData,
+    V: ExchangeData,
+{
     let by_key = Exchange::new(|((key, _), _, _): &(Upsert<K, O, V>, T, isize)| key.hashed());
     updates
         .inner
@@ -85,6 +140,7 @@ where
             by_key,
             name,
             move |_initial, _info| {
+                let mut log = log;
                 // Each live key's current value.
                 let mut current: foldhash::HashMap<K, V> = Default::default();
                 let mut pending: BTreeMap<T, Pending<T, K, O, V>> = BTreeMap::new();
@@ -117,6 +173,8 @@ where
                         let Some((cap, winners)) = pending.remove(&time) else {
                             break;
                         };
+                        let logging = log.as_ref().is_some_and(|(_, first)| time >= *first);
+                        let mut changed = Vec::new();
                         let mut session = output.session(&cap);
                         for (key, (_, value)) in winners {
                             let old = match value {
@@ -125,13 +183,27 @@ where
                                         continue;
                                     }
                                     session.give(((key.clone(), new.clone()), time.clone(), 1));
+                                    if logging {
+                                        changed.push((key.clone(), Some(new.clone())));
+                                    }
                                     current.insert(key.clone(), new)
                                 }
-                                None => current.remove(&key),
+                                None => {
+                                    let old = current.remove(&key);
+                                    if logging && old.is_some() {
+                                        changed.push((key.clone(), None));
+                                    }
+                                    old
+                                }
                             };
                             if let Some(old) = old {
                                 session.give(((key, old), time.clone(), -1));
                             }
+                        }
+                        drop(session);
+                        // Logged before `cap` drops: a probe past the time means it is logged.
+                        if let (Some((log, _)), false) = (log.as_mut(), changed.is_empty()) {
+                            log(&time, changed);
                         }
                     }
                 }

@@ -122,26 +122,19 @@ where
     drop_late_after(records, delay, event_time, Vec::new())
 }
 
-/// As [`drop_late`], going on from the greatest event times of epochs before this run,
-/// `(max, epoch)` (a restarted query knows them from its checkpoint), so that rows late
-/// before the restart are late after it too.
-pub fn drop_late_after<'scope, D, F>(
+/// Each worker's greatest event time per epoch, `(max, epoch, +1)`, of the records of
+/// `records` that have one (`event_time`): what the watermark is computed from. An epoch's
+/// maximum comes out once the epoch is complete on the worker.
+pub fn event_time_maxima<'scope, D, F>(
     records: VecCollection<'scope, u64, D, isize>,
-    delay: i64,
     event_time: F,
-    seen: Vec<(i64, u64)>,
-) -> (
-    VecCollection<'scope, u64, D, isize>,
-    VecCollection<'scope, u64, i64, isize>,
-)
+) -> VecCollection<'scope, u64, i64, isize>
 where
     D: ExchangeData,
-    F: Fn(&D) -> Option<i64> + Clone + 'static,
+    F: Fn(&D) -> Option<i64> + 'static,
 {
-    let local_max = event_time.clone();
-    let maxima = records
+    records
         .inner
-        .clone()
         .unary_frontier::<CapacityContainerBuilder<Vec<(i64, u64, isize)>>, _, _, _>(
             Pipeline,
             "EventTimeMax",
@@ -152,7 +145,7 @@ where
                     input.for_each_stamp(|cap, containers| {
                         for container in containers {
                             for (record, time, diff) in container.iter() {
-                                let Some(t) = local_max(record).filter(|_| *diff > 0) else {
+                                let Some(t) = event_time(record).filter(|_| *diff > 0) else {
                                     continue;
                                 };
                                 let entry = pending
@@ -172,8 +165,28 @@ where
                     }
                 }
             },
-        );
-    let every_workers_maxima = maxima.clone().broadcast();
+        )
+        .as_collection()
+}
+
+/// As [`drop_late`], going on from the greatest event times of epochs before this run,
+/// `(max, epoch)` (a restarted query knows them from its checkpoint), so that rows late
+/// before the restart are late after it too.
+pub fn drop_late_after<'scope, D, F>(
+    records: VecCollection<'scope, u64, D, isize>,
+    delay: i64,
+    event_time: F,
+    seen: Vec<(i64, u64)>,
+) -> (
+    VecCollection<'scope, u64, D, isize>,
+    VecCollection<'scope, u64, i64, isize>,
+)
+where
+    D: ExchangeData,
+    F: Fn(&D) -> Option<i64> + Clone + 'static,
+{
+    let maxima = event_time_maxima(records.clone(), event_time.clone());
+    let every_workers_maxima = maxima.inner.clone().broadcast();
     let on_time = records
         .inner
         .binary_frontier::<_, CapacityContainerBuilder<Vec<(D, u64, isize)>>, _, _, _, _>(
@@ -222,5 +235,5 @@ where
                 }
             },
         );
-    (on_time.as_collection(), maxima.as_collection())
+    (on_time.as_collection(), maxima)
 }

@@ -7,6 +7,9 @@ use std::path::{Path, PathBuf};
 use super::files::{read_text, write_atomically, TEMPORARY_PREFIX};
 use crate::error::CheckpointError;
 
+/// What ends the name of a compaction of a log's entries.
+const COMPACT_SUFFIX: &str = ".compact";
+
 /// One file per epoch in a directory, named by the epoch's number.
 #[derive(Clone, Debug)]
 pub(crate) struct EpochLog {
@@ -34,27 +37,49 @@ impl EpochLog {
         read_text(&self.path(epoch))
     }
 
-    /// The epochs that have an entry, in increasing order. Temporary files (a write a crash
-    /// interrupted) are not entries; any other name that is not a number is a stray file and
-    /// is ignored too.
-    pub(crate) fn epochs(&self) -> Result<Vec<u64>, CheckpointError> {
+    /// The file of the compaction of every entry up to `epoch` (Spark's `<batch>.compact`).
+    pub(crate) fn compact_path(&self, epoch: u64) -> PathBuf {
+        self.directory.join(format!("{epoch}{COMPACT_SUFFIX}"))
+    }
+
+    /// The epochs that have a compaction, in increasing order.
+    pub(crate) fn compactions(&self) -> Result<Vec<u64>, CheckpointError> {
+        Ok(self
+            .names()?
+            .iter()
+            .filter_map(|name| name.strip_suffix(COMPACT_SUFFIX)?.parse().ok())
+            .collect::<std::collections::BTreeSet<u64>>()
+            .into_iter()
+            .collect())
+    }
+
+    /// The names of the files in the log's directory, temporary files left out.
+    fn names(&self) -> Result<Vec<String>, CheckpointError> {
         let entries = match fs::read_dir(&self.directory) {
             Ok(entries) => entries,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
             Err(e) => return Err(CheckpointError::io(&self.directory, e)),
         };
-        let mut epochs = Vec::new();
+        let mut names = Vec::new();
         for entry in entries {
             let entry = entry.map_err(|e| CheckpointError::io(&self.directory, e))?;
-            let name = entry.file_name();
-            let name = name.to_string_lossy();
-            if name.starts_with(TEMPORARY_PREFIX) {
-                continue;
-            }
-            if let Ok(epoch) = name.parse::<u64>() {
-                epochs.push(epoch);
+            let name = entry.file_name().to_string_lossy().into_owned();
+            if !name.starts_with(TEMPORARY_PREFIX) {
+                names.push(name);
             }
         }
+        Ok(names)
+    }
+
+    /// The epochs that have an entry, in increasing order. Temporary files (a write a crash
+    /// interrupted) are not entries; any other name that is not a number is a stray file and
+    /// is ignored too.
+    pub(crate) fn epochs(&self) -> Result<Vec<u64>, CheckpointError> {
+        let mut epochs: Vec<u64> = self
+            .names()?
+            .iter()
+            .filter_map(|name| name.parse().ok())
+            .collect();
         epochs.sort_unstable();
         Ok(epochs)
     }

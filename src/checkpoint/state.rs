@@ -51,7 +51,10 @@ impl StateStore {
             path: path.display().to_string(),
             reason: format!("the state cannot be encoded: {e}"),
         })?;
-        write_atomically(&path, &bytes)
+        write_atomically(&path, &bytes)?;
+        // Other workers' parts of the epoch may be written or not: a restart discards them all.
+        crate::crash::crash_point("in-state-write", epoch);
+        Ok(())
     }
 
     /// Forgets what epochs from `epoch` on wrote (an attempt that was not committed): a run
@@ -81,6 +84,51 @@ impl StateStore {
         K: DeserializeOwned + Hash + Eq,
         S: DeserializeOwned,
     {
+        let (files, sources) = self.files_through(operator, through)?;
+        // Within one epoch (or a snapshot) every key is in one file only: those are simply put
+        // together; files of several need the latest state of each key.
+        let mut together: Vec<(K, S)> = Vec::new();
+        let mut latest: foldhash::HashMap<K, S> = foldhash::HashMap::default();
+        for file in files {
+            let entries: Vec<(K, S)> = decode(&file)?;
+            if sources <= 1 {
+                together.extend(entries);
+            } else {
+                latest.extend(entries);
+            }
+        }
+        if sources <= 1 {
+            return Ok(together);
+        }
+        Ok(latest.into_iter().collect())
+    }
+
+    /// The contents of a collection that operator `operator` logged as changes `(record,
+    /// diff)` (see `tidewater_operators::logged_collection`), as of epoch `through`: the
+    /// diffs of the latest snapshot and every worker's changes after it, summed per record,
+    /// without the records whose diffs cancel.
+    pub(crate) fn restore_summed<K>(
+        &self,
+        operator: usize,
+        through: u64,
+    ) -> Result<Vec<(K, isize)>, CheckpointError>
+    where
+        K: DeserializeOwned + Hash + Eq,
+    {
+        let (files, _) = self.files_through(operator, through)?;
+        let mut totals: foldhash::HashMap<K, isize> = foldhash::HashMap::default();
+        for file in files {
+            for (record, diff) in decode::<Vec<(K, isize)>>(&file)? {
+                *totals.entry(record).or_insert(0) += diff;
+            }
+        }
+        Ok(totals.into_iter().filter(|(_, total)| *total != 0).collect())
+    }
+
+    /// The files that hold operator `operator`'s state as of epoch `through`, oldest first:
+    /// the latest snapshot up to it and the changes of every epoch after it; and how many
+    /// epochs (the snapshot's included) they come from.
+    fn files_through(&self, operator: usize, through: u64) -> Result<(Vec<PathBuf>, usize), CheckpointError> {
         let log = self.epochs(operator);
         let mut epochs: Vec<u64> = log.epochs()?.into_iter().filter(|e| *e <= through).collect();
         // A snapshot holds everything up to its epoch: nothing before it need be read.
@@ -108,28 +156,7 @@ impl StateStore {
             parts.sort();
             files.extend(parts);
         }
-        // Within one epoch (or a snapshot) every key is in one file only: those are simply put
-        // together; files of several need the latest state of each key.
-        let sources = usize::from(snapshot.is_some()) + epochs.len();
-        let mut together: Vec<(K, S)> = Vec::new();
-        let mut latest: foldhash::HashMap<K, S> = foldhash::HashMap::default();
-        for file in files {
-            let bytes = read_bytes(&file)?;
-            let entries: Vec<(K, S)> =
-                bincode::deserialize(&bytes).map_err(|e| CheckpointError::Corrupt {
-                    path: file.display().to_string(),
-                    reason: format!("the state does not decode: {e}"),
-                })?;
-            if sources <= 1 {
-                together.extend(entries);
-            } else {
-                latest.extend(entries);
-            }
-        }
-        if sources <= 1 {
-            return Ok(together);
-        }
-        Ok(latest.into_iter().collect())
+        Ok((files, usize::from(snapshot.is_some()) + epochs.len()))
     }
 
     /// Compacts operator `operator`'s state: `entries`, the latest state of every key as of
@@ -170,6 +197,15 @@ impl StateStore {
         }
         Ok(())
     }
+}
+
+/// Reads and decodes one state file; a file that does not decode is corrupt.
+fn decode<T: DeserializeOwned>(file: &Path) -> Result<T, CheckpointError> {
+    let bytes = read_bytes(file)?;
+    bincode::deserialize(&bytes).map_err(|e| CheckpointError::Corrupt {
+        path: file.display().to_string(),
+        reason: format!("the state does not decode: {e}"),
+    })
 }
 
 #[cfg(test)]
@@ -227,6 +263,29 @@ mod tests {
         let mut later: Vec<(String, i64)> = store.restore(0, 2).expect("restore");
         later.sort();
         assert_eq!(later, vec![("a".into(), 3), ("b".into(), 5), ("c".into(), 1)]);
+    }
+
+    #[test]
+    fn a_logged_collection_is_the_sum_of_its_changes_over_workers_and_epochs() {
+        let dir = tempfile::tempdir().expect("temporary directory");
+        let store = StateStore::new(dir.path());
+        // The same record may change on several workers in one epoch: a collection is not keyed.
+        store.write(1, 0, 0, &[("a".to_string(), 1isize)]).expect("write");
+        store
+            .write(1, 0, 1, &[("a".to_string(), 1isize), ("b".to_string(), 1)])
+            .expect("write");
+        store
+            .write(1, 1, 0, &[("b".to_string(), -1isize), ("c".to_string(), 3)])
+            .expect("write");
+        let mut summed: Vec<(String, isize)> = store.restore_summed(1, 1).expect("restore");
+        summed.sort();
+        assert_eq!(summed, vec![("a".into(), 2), ("c".into(), 3)]);
+        store.compact(1, 1, &summed).expect("compact");
+        store
+            .write(1, 2, 1, &[("a".to_string(), -2isize)])
+            .expect("write");
+        let after: Vec<(String, isize)> = store.restore_summed(1, 2).expect("restore");
+        assert_eq!(after, vec![("c".into(), 3)]);
     }
 
     #[test]

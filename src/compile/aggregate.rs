@@ -95,7 +95,7 @@ pub(crate) fn aggregate_expiring<'s>(
     accumulators: Vec<Accumulator>,
     expiring: Expiring<'s>,
     durable: Option<Durable<'s, u64, Row, States>>,
-) -> Rows<'s> {
+) -> (Rows<'s>, tidewater_operators::aggregate::Dropped<'s>) {
     let fold = RowFold::new(pipeline, keys, accumulators);
     let aggregation = fold.aggregation.clone();
     let window_key = expiring.window_key;
@@ -109,7 +109,7 @@ pub(crate) fn aggregate_expiring<'s>(
     let fold = move |row, diff, states: &mut PartialStates<Row, States>| {
         fold.pipeline.run(row, &mut |r| fold.fold(r, diff, states))
     };
-    let results = match durable {
+    let (results, dropped) = match durable {
         Some(durable) => tidewater_operators::aggregate_append_only_expiring_durable(
             rows,
             name,
@@ -120,7 +120,8 @@ pub(crate) fn aggregate_expiring<'s>(
         ),
         None => tidewater_operators::aggregate_append_only_expiring(rows, name, aggregation, expiry, fold),
     };
-    gather_sorted(results, GATHER).map(|(key, values)| key.concat(&values))
+    let rows = gather_sorted(results, GATHER).map(|(key, values)| key.concat(&values));
+    (rows, dropped)
 }
 
 /// How a windowed aggregation forgets its closed windows.

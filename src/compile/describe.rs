@@ -3,7 +3,7 @@
 //! [`physical`]), so that it names what runs.
 
 use super::physical::{
-    self, broadcasts, Grouping, JoinOn, Physical, Settings, Strategy, StreamSide, TableAggregate,
+    self, broadcasts, Grouping, JoinOn, LateRule, Physical, Settings, Strategy, StreamSide, TableAggregate,
 };
 use crate::connectors::Source;
 use crate::plan::{JoinKind, LogicalPlan};
@@ -109,10 +109,24 @@ impl<'p> Dataflow<'p> {
             Physical::Aggregate(aggregate) => {
                 self.walk(&aggregate.input);
                 if let Some(late) = &aggregate.late {
-                    self.strategies.push(Strategy::LateRowsDropped);
+                    let (strategy, what) = match late.rule {
+                        LateRule::RowTime => (
+                            Strategy::LateRowsDropped,
+                            "the aggregation above drops rows at or below the watermark",
+                        ),
+                        LateRule::WindowEnd => (
+                            Strategy::WatermarkTracked,
+                            "the fold drops a row's windows that ended at or before the watermark",
+                        ),
+                        LateRule::None => (
+                            Strategy::WatermarkTracked,
+                            "no row is late (complete mode, or not grouped by event time)",
+                        ),
+                    };
+                    self.strategies.push(strategy);
                     self.line(format!(
-                        "watermark on {} (late rows dropped): each worker's greatest event time per \
-                         epoch, broadcast; the aggregation above drops rows at or below the watermark",
+                        "watermark on {} ({strategy}): each worker's greatest event time per epoch, \
+                         broadcast; {what}",
                         late.column_name
                     ));
                 }

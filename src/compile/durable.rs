@@ -1,11 +1,18 @@
-//! Durable aggregations: the state of an append-only aggregation logged by key as it changes,
-//! and restored on start from a checkpoint (see [`StateStore`]).
+//! Durable state: what stateful operators keep, logged by key as it changes and restored on
+//! start from a checkpoint (see [`StateStore`]).
 //!
-//! Stateful operators are numbered in the order the query builds them, the order in which
-//! [`described_strategies`](super::described_strategies) lists them, which is the same in
-//! every run of the same plan. Restored totals enter on worker 0 as partial states at the
-//! epoch before the first new one, so the dataflow's output at that epoch is the restored
-//! result itself, which the leader takes in without writing it.
+//! - Append-only aggregations log their changed totals per key; upsert tables their changed
+//!   rows per key.
+//! - Differential's `reduce` and `join` keep their inputs arranged. An input that is itself
+//!   rebuilt on a restart ([`is_rebuilt`]: an aggregation, an upsert table, a static table)
+//!   rebuilds them; a join side made of stream rows alone is logged as a collection of
+//!   changes, whose sum is its contents.
+//!
+//! State slots are numbered in the order the query builds them, the order in which
+//! [`described_strategies`](super::described_strategies) lists their operators, which is the
+//! same in every run of the same plan. Restored state enters on worker 0 at the epoch before
+//! the first new one, so the dataflow's output at that epoch is the restored result itself,
+//! which the leader takes in without writing it.
 
 use std::sync::{Arc, Mutex};
 
@@ -16,113 +23,200 @@ use timely::dataflow::operators::ToStream;
 use timely::dataflow::Scope;
 
 use super::aggregate::{Piece, States};
-use super::physical::{Settings, Strategy};
+use super::physical::{Fold, Physical, Settings, Strategy, StreamSide};
 use crate::checkpoint::StateStore;
-use crate::data::Row;
+use crate::data::{Row, Value};
 use crate::error::CheckpointError;
 use crate::plan::LogicalPlan;
 
-/// The strategies whose state a checkpoint keeps.
-pub(crate) fn is_durable(strategy: Strategy) -> bool {
-    matches!(
-        strategy,
-        Strategy::PieceCount | Strategy::AppendOnlyFold | Strategy::ExpiringFold
-    )
+/// One piece of state a checkpoint keeps, numbered in the order the query builds them.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Slot {
+    /// A windowed aggregation's totals per key, its window the key column at `window_key`.
+    Expiring {
+        /// The window's position among the keys.
+        window_key: usize,
+    },
+    /// An append-only aggregation's totals per key (a fused table-join fold's keys stored as
+    /// rows).
+    Fold(Strategy),
+    /// An upsert table's latest row per key.
+    Upserts,
+    /// One side of an arranged join: its collection, logged as changes (a side that is
+    /// rebuilt from restored state below it logs nothing).
+    JoinSide,
 }
 
-/// The strategies that keep state a checkpoint cannot keep yet; a plan with any of them is
-/// not checkpointed.
-pub(crate) fn lacks_durability(strategy: Strategy) -> bool {
-    matches!(
-        strategy,
-        Strategy::Reduce
-            | Strategy::UpsertTable
-            | Strategy::ArrangedJoin
-            | Strategy::GroupedByTable { .. }
-            | Strategy::ColumnFold
-            | Strategy::JoinedRowFold
-    )
+/// The state slots of an operator built with `strategy`, in the order it uses them.
+fn slots(strategy: Strategy) -> Vec<Slot> {
+    match strategy {
+        // Its window column is found in the physical plan (see `durable_slots`).
+        Strategy::ExpiringFold => vec![Slot::Expiring { window_key: 0 }],
+        Strategy::PieceCount
+        | Strategy::AppendOnlyFold
+        | Strategy::GroupedByTable { .. }
+        | Strategy::ColumnFold
+        | Strategy::JoinedRowFold => vec![Slot::Fold(strategy)],
+        Strategy::UpsertTable => vec![Slot::Upserts],
+        Strategy::ArrangedJoin => vec![Slot::JoinSide, Slot::JoinSide],
+        _ => Vec::new(),
+    }
 }
 
-/// The totals restored for one stateful operator, in the types its fold keeps.
+/// Whether `plan`'s output is rebuilt on a restart without reading its streams again: a
+/// static table is read again, an aggregation or an upsert table restores its own state, and
+/// an arranged join keeps whichever side is not rebuilt. Differential's `reduce` and `join`
+/// rebuild their arrangements from such inputs, so only stream rows feeding a join need
+/// keeping.
+pub(crate) fn is_rebuilt(plan: &LogicalPlan) -> bool {
+    match plan {
+        LogicalPlan::Source { source, .. } => source.is_static(),
+        LogicalPlan::Project { input, .. }
+        | LogicalPlan::Filter { input, .. }
+        | LogicalPlan::Watermark { input, .. } => is_rebuilt(input),
+        LogicalPlan::Aggregate { .. } | LogicalPlan::Upsert { .. } => true,
+        LogicalPlan::Join { left, right, .. } => !right.is_static() || is_rebuilt(left),
+    }
+}
+
+/// The state restored for one slot, in the types its operator keeps.
 pub(crate) enum Restored {
     /// A word count's counts per piece.
     Pieces(Vec<(Piece, i64)>),
     /// An accumulator's states per key row.
     Rows(Vec<(Row, States)>),
+    /// An upsert table's live rows per key.
+    Upserts(Vec<(Row, Option<Row>)>),
+    /// A join side's rows and their multiplicities.
+    Collection(Vec<(Row, isize)>),
 }
 
 /// Reads the state of every durable operator of `plan` as of epoch `through`, compacting
-/// it on the way (see [`compact`]).
+/// it on the way (see [`compact`]). `closed_by` is the watermark epoch `through` ran under:
+/// windows it closed were written and forgotten, and are not restored.
 pub(crate) fn restore(
     plan: &LogicalPlan,
     settings: Settings,
     store: &StateStore,
     through: u64,
+    closed_by: Option<i64>,
 ) -> Result<Vec<Restored>, CheckpointError> {
-    durable_operators(plan, settings)
-        .map(|(operator, strategy)| restore_operator(store, operator, strategy, through))
+    durable_slots(plan, settings)
+        .into_iter()
+        .map(|(number, slot)| restore_slot(store, number, slot, through, closed_by))
         .collect()
 }
 
-/// Compacts the state of `plan`'s aggregations that never forget a key into snapshots as of
-/// committed epoch `through` (as a restore does), leaving the windowed ones as they are.
+/// Compacts the state of `plan`'s operators into snapshots as of committed epoch `through`
+/// (as a restore does), `closed_by` being the watermark that epoch ran under.
 pub(crate) fn compact(
     plan: &LogicalPlan,
     settings: Settings,
     store: &StateStore,
     through: u64,
+    closed_by: Option<i64>,
 ) -> Result<(), CheckpointError> {
-    for (operator, strategy) in durable_operators(plan, settings).filter(|(_, s)| compacts(*s)) {
-        restore_operator(store, operator, strategy, through)?;
+    for (number, slot) in durable_slots(plan, settings) {
+        restore_slot(store, number, slot, through, closed_by)?;
     }
     Ok(())
 }
 
-/// `plan`'s durable operators, numbered as the checkpoint numbers them.
-fn durable_operators(plan: &LogicalPlan, settings: Settings) -> impl Iterator<Item = (usize, Strategy)> {
+/// `plan`'s state slots, numbered as the checkpoint numbers them.
+fn durable_slots(plan: &LogicalPlan, settings: Settings) -> Vec<(usize, Slot)> {
+    let physical = super::physical::plan(plan, settings);
+    let mut window_keys = Vec::new();
+    expiring_window_keys(&physical, &mut window_keys);
+    let mut window_keys = window_keys.into_iter();
     super::described_strategies(plan, settings)
         .into_iter()
-        .filter(|s| is_durable(*s))
+        .flat_map(slots)
+        .map(|slot| match slot {
+            Slot::Expiring { .. } => Slot::Expiring {
+                window_key: window_keys.next().unwrap_or(0),
+            },
+            other => other,
+        })
         .enumerate()
+        .collect()
 }
 
-/// Whether an operator's restored state becomes a snapshot. An aggregation that never forgets
-/// a key is compacted, so the next restore reads the state and the changes since, not the
-/// whole history; the windowed one forgets closed windows without logging it, so its changes
-/// are kept.
-fn compacts(strategy: Strategy) -> bool {
-    strategy != Strategy::ExpiringFold
+/// The window columns of the expiring folds under `node`, inputs first: the order in which
+/// they are built.
+fn expiring_window_keys(node: &Physical<'_>, keys: &mut Vec<usize>) {
+    match node {
+        Physical::Source { .. } => {}
+        Physical::Rows { input, .. } | Physical::Watermark { input, .. } | Physical::Upsert { input, .. } => {
+            expiring_window_keys(input, keys)
+        }
+        Physical::Join { left, right, .. } => {
+            expiring_window_keys(left, keys);
+            expiring_window_keys(right, keys);
+        }
+        Physical::Aggregate(aggregate) => {
+            expiring_window_keys(&aggregate.input, keys);
+            if let Fold::Expiring { window_key } = aggregate.fold {
+                keys.push(window_key);
+            }
+        }
+        Physical::TableAggregate(aggregate) => {
+            if let StreamSide::Rows(stream) = &aggregate.stream {
+                expiring_window_keys(stream, keys);
+            }
+            expiring_window_keys(&aggregate.table, keys);
+        }
+    }
 }
 
-/// Reads operator `operator`'s state as of `through`, in the types its fold keeps, and
-/// compacts it if it [`compacts`].
-fn restore_operator(
+/// Whether the window of `key` (at `window_key`) was closed by the watermark `closed_by`.
+pub(crate) fn window_closed(key: &Row, window_key: usize, closed_by: Option<i64>) -> bool {
+    key.get(window_key)
+        .and_then(Value::window_end)
+        .is_some_and(|end| tidewater_operators::watermark::is_final(end, closed_by))
+}
+
+/// Reads slot `number`'s state as of `through`, in the types its operator keeps, and
+/// compacts it into a snapshot, so that the next restore reads the state and the changes
+/// since, not the whole history.
+fn restore_slot(
     store: &StateStore,
-    operator: usize,
-    strategy: Strategy,
+    number: usize,
+    slot: Slot,
     through: u64,
+    closed_by: Option<i64>,
 ) -> Result<Restored, CheckpointError> {
-    fn read<K, S>(
-        store: &StateStore,
-        operator: usize,
-        through: u64,
-        compact: bool,
-    ) -> Result<Vec<(K, S)>, CheckpointError>
+    fn latest<K, S>(store: &StateStore, number: usize, through: u64) -> Result<Vec<(K, S)>, CheckpointError>
     where
         K: serde::de::DeserializeOwned + Serialize + std::hash::Hash + Eq,
         S: serde::de::DeserializeOwned + Serialize,
     {
-        let entries = store.restore(operator, through)?;
-        if compact {
-            store.compact(operator, through, &entries)?;
-        }
+        let entries = store.restore(number, through)?;
+        store.compact(number, through, &entries)?;
         Ok(entries)
     }
-    let compact = compacts(strategy);
-    Ok(match strategy {
-        Strategy::PieceCount => Restored::Pieces(read(store, operator, through, compact)?),
-        _ => Restored::Rows(read(store, operator, through, compact)?),
+    Ok(match slot {
+        Slot::Fold(Strategy::PieceCount) => Restored::Pieces(latest(store, number, through)?),
+        Slot::Fold(_) => Restored::Rows(latest(store, number, through)?),
+        Slot::Expiring { window_key } => {
+            let mut entries: Vec<(Row, States)> = store.restore(number, through)?;
+            // The fold forgets a window once the watermark closes it, without logging that:
+            // its last state stays in the changes until a snapshot leaves it out.
+            entries.retain(|(key, _)| !window_closed(key, window_key, closed_by));
+            store.compact(number, through, &entries)?;
+            Restored::Rows(entries)
+        }
+        Slot::Upserts => {
+            let mut entries: Vec<(Row, Option<Row>)> = store.restore(number, through)?;
+            // A deleted key is gone: the snapshot need not remember it.
+            entries.retain(|(_, row)| row.is_some());
+            store.compact(number, through, &entries)?;
+            Restored::Upserts(entries)
+        }
+        Slot::JoinSide => {
+            let entries: Vec<(Row, isize)> = store.restore_summed(number, through)?;
+            store.compact(number, through, &entries)?;
+            Restored::Collection(entries)
+        }
     })
 }
 
@@ -143,9 +237,6 @@ pub(crate) struct DurableState {
     /// The greatest event times of epochs before this run, `(max, epoch)`, from which the
     /// watermark goes on (empty without a watermark, or on a first run).
     pub(crate) seen_maxima: Vec<(i64, u64)>,
-    /// The watermark the last committed epoch ran under: windows it closed were written and
-    /// forgotten, and are not restored.
-    pub(crate) committed_watermark: Option<i64>,
     /// Every how many epochs the leader compacts the state into a snapshot (Spark's
     /// `spark.sql.streaming.stateStore.minDeltasForSnapshot`).
     pub(crate) snapshot_every: u64,

@@ -21,9 +21,7 @@ mod upsert;
 
 pub(crate) use describe::described_strategies;
 pub use describe::explain;
-pub(crate) use durable::{
-    compact as compact_state, lacks_durability, restore as restore_state, DurableState,
-};
+pub(crate) use durable::{compact as compact_state, restore as restore_state, DurableState};
 pub(crate) use local_rows::deal_shares;
 pub use physical::{Delivery, Settings, Strategy};
 
@@ -40,7 +38,7 @@ use crate::data::{Row, Value};
 use crate::plan::{LogicalPlan, SourceId};
 
 pub(crate) use partitions::{read_partitions, Readers};
-use physical::{Aggregate, Fold, Physical, Read, StreamSide, TableAggregate, TableFold};
+use physical::{Aggregate, Fold, LateRule, Physical, Read, StreamSide, TableAggregate, TableFold};
 
 /// A collection of rows at epoch timestamps; the diff is the multiplicity change.
 pub type Rows<'s> = VecCollection<'s, u64, Row, isize>;
@@ -67,8 +65,11 @@ pub struct Compiled<'s> {
     pub strategies: Vec<Strategy>,
     /// Where stateful operators keep their state, when the query has a checkpoint.
     pub(crate) durable: Option<Arc<DurableState>>,
-    /// Stateful operators built so far (their numbers in the checkpoint).
-    durable_operators: usize,
+    /// State slots built so far (their numbers in the checkpoint).
+    durable_slots: usize,
+    /// True while the inputs of a stateful operator are built: state restored there must come
+    /// out, for the operator above to rebuild from it.
+    feeds_state: bool,
 }
 
 impl<'s> Compiled<'s> {
@@ -81,7 +82,8 @@ impl<'s> Compiled<'s> {
             events: Vec::new(),
             strategies: Vec::new(),
             durable: None,
-            durable_operators: 0,
+            durable_slots: 0,
+            feeds_state: false,
         }
     }
 
@@ -93,7 +95,7 @@ impl<'s> Compiled<'s> {
             .unwrap_or_default()
     }
 
-    /// The next stateful operator's durable wiring, if the query keeps its state.
+    /// The next state slot's durable wiring, if the query keeps its state.
     fn durable<K, S>(
         &mut self,
         scope: Scope<'s, u64>,
@@ -104,11 +106,38 @@ impl<'s> Compiled<'s> {
         S: timely::ExchangeData + serde::Serialize + serde::de::DeserializeOwned,
     {
         let state = self.durable.clone()?;
-        let operator = self.durable_operators;
-        self.durable_operators += 1;
-        // Update mode writes changes only: the restored result itself need not come out.
-        let quiet = self.settings.output_mode == crate::plan::OutputMode::Update;
+        let operator = self.durable_slots;
+        self.durable_slots += 1;
+        // Update mode writes changes only: the restored result itself need not come out,
+        // unless a stateful operator above rebuilds from it.
+        let quiet = self.settings.output_mode == crate::plan::OutputMode::Update && !self.feeds_state;
         Some(state.operator(scope, operator, pick, quiet))
+    }
+
+    /// Builds `node`, the input of a stateful operator.
+    fn build_state_input(&mut self, node: Physical<'_>, scope: Scope<'s, u64>) -> Rows<'s> {
+        let outer = std::mem::replace(&mut self.feeds_state, true);
+        let rows = build(node, scope, self);
+        self.feeds_state = outer;
+        rows
+    }
+
+    /// A side of an arranged join, whose arrangement is its state: logged as it changes and
+    /// restored from the log unless it is `rebuilt` from restored state below it (see
+    /// [`durable::is_rebuilt`]). Either way the side takes its state slot.
+    fn kept_join_side(&mut self, rows: Rows<'s>, rebuilt: bool) -> Rows<'s> {
+        let Some(durable) = self.durable(rows.scope(), |restored| match restored {
+            durable::Restored::Collection(entries) => Some(entries),
+            _ => None,
+        }) else {
+            return rows;
+        };
+        match durable.restored {
+            Some(restored) if !rebuilt => {
+                tidewater_operators::logged_collection(rows, restored, durable.log, durable.first_new)
+            }
+            _ => rows,
+        }
     }
 
     /// The input of source `id`, fed by the leader: registered here, and its records (rows,
@@ -163,8 +192,15 @@ fn build<'s>(node: Physical<'_>, scope: Scope<'s, u64>, compiled: &mut Compiled<
             left,
             right,
         } => {
-            let left = build(*left, scope, compiled);
-            let right = build(*right, scope, compiled);
+            let arranged = strategy != Strategy::LookupJoin;
+            let (left, right) = if arranged {
+                (
+                    compiled.build_state_input(*left, scope),
+                    compiled.build_state_input(*right, scope),
+                )
+            } else {
+                (build(*left, scope, compiled), build(*right, scope, compiled))
+            };
             let (kind, left_keys, right_keys, right_columns) = (
                 on.kind,
                 on.left_keys.to_vec(),
@@ -176,6 +212,8 @@ fn build<'s>(node: Physical<'_>, scope: Scope<'s, u64>, compiled: &mut Compiled<
                 return join::lookup(left, right, kind, left_keys, right_keys, right_columns);
             }
             compiled.built(Strategy::ArrangedJoin);
+            let left = compiled.kept_join_side(left, durable::is_rebuilt(on.left));
+            let right = compiled.kept_join_side(right, durable::is_rebuilt(on.right));
             join::arranged(left, right, kind, left_keys, right_keys, right_columns)
         }
         Physical::Upsert { keys, input } => upsert::upsert_table(*input, keys, scope, compiled),
@@ -199,26 +237,30 @@ fn build_aggregate<'s>(
         late,
         fold,
     } = aggregate;
-    let rows = build(input, scope, compiled);
+    let rows = compiled.build_state_input(input, scope);
     let (rows, watermark) = match late {
         None => (rows, None),
         Some(late) => {
             let column = late.column;
-            let seen = compiled.seen_maxima();
-            let (on_time, maxima) = tidewater_operators::drop_late_after(
-                rows,
-                late.delay_micros,
-                move |row: &Row| match row.get(column) {
-                    Some(Value::Timestamp(t)) => Some(*t),
-                    _ => None,
-                },
-                seen,
-            );
+            let event_time = move |row: &Row| match row.get(column) {
+                Some(Value::Timestamp(t)) => Some(*t),
+                _ => None,
+            };
+            let (rows, maxima) = if late.rule == LateRule::RowTime {
+                let seen = compiled.seen_maxima();
+                compiled.built(Strategy::LateRowsDropped);
+                tidewater_operators::drop_late_after(rows, late.delay_micros, event_time, seen)
+            } else {
+                // Spark drops no row by its own time here: a windowed fold drops the windows
+                // the watermark closed, and complete mode nothing.
+                compiled.built(Strategy::WatermarkTracked);
+                let maxima = tidewater_operators::event_time_maxima(rows.clone(), event_time);
+                (rows, maxima)
+            };
             compiled
                 .events
                 .push(maxima.clone().map(|micros| SourceEvent::MaxEventTime { micros }));
-            compiled.built(Strategy::LateRowsDropped);
-            (on_time, Some((maxima, late.delay_micros)))
+            (rows, Some((maxima, late.delay_micros)))
         }
     };
     let (pipeline, keys, accumulators) = (grouping.pipeline, grouping.keys, grouping.accumulators);
@@ -226,17 +268,11 @@ fn build_aggregate<'s>(
         (Fold::Expiring { window_key }, Some((maxima, delay))) => {
             compiled.built(Strategy::ExpiringFold);
             let seen = compiled.seen_maxima();
-            let closed_by = compiled.durable.as_ref().and_then(|d| d.committed_watermark);
+            // Windows the watermark had closed before the stop are left out of what is
+            // restored (see `durable::restore`).
             let durable = compiled.durable(rows.scope(), |restored| match restored {
-                // Windows the watermark had closed were written and forgotten before the stop.
-                durable::Restored::Rows(mut entries) => {
-                    entries.retain(|(key, _)| {
-                        let end = key.get(window_key).and_then(Value::window_end);
-                        end.is_none_or(|end| !tidewater_operators::watermark::is_final(end, closed_by))
-                    });
-                    Some(entries)
-                }
-                durable::Restored::Pieces(_) => None,
+                durable::Restored::Rows(entries) => Some(entries),
+                _ => None,
             });
             let expiry = aggregate::Expiring {
                 maxima,
@@ -244,13 +280,18 @@ fn build_aggregate<'s>(
                 window_key,
                 seen,
             };
-            aggregate::aggregate_expiring(rows, pipeline, keys, accumulators, expiry, durable)
+            let (rows, dropped) =
+                aggregate::aggregate_expiring(rows, pipeline, keys, accumulators, expiry, durable);
+            compiled
+                .events
+                .push(dropped.map(|rows| SourceEvent::DroppedByWatermark { rows }));
+            rows
         }
         (Fold::PieceCount(count), _) => {
             compiled.built(Strategy::PieceCount);
             let durable = compiled.durable(rows.scope(), |restored| match restored {
                 durable::Restored::Pieces(entries) => Some(entries),
-                durable::Restored::Rows(_) => None,
+                _ => None,
             });
             count.aggregate(rows, durable)
         }
@@ -263,7 +304,7 @@ fn build_aggregate<'s>(
             compiled.built(Strategy::AppendOnlyFold);
             let durable = compiled.durable(rows.scope(), |restored| match restored {
                 durable::Restored::Rows(entries) => Some(entries),
-                durable::Restored::Pieces(_) => None,
+                _ => None,
             });
             aggregate::RowFold::new(pipeline, keys, accumulators).aggregate(rows, durable)
         }
@@ -292,7 +333,7 @@ fn build_table_aggregate<'s>(
             local_rows::in_place(shares, rows, scope.peers())
         }
         StreamSide::Rows(node) => local_rows::StreamRows {
-            records: build(node, scope, compiled),
+            records: compiled.build_state_input(node, scope),
             rows_of: local_rows::RowsOf::Itself,
         },
     };
@@ -308,23 +349,25 @@ fn build_table_aggregate<'s>(
         right_keys: on.right_keys.to_vec(),
         right_columns: on.right_columns.to_vec(),
     };
+    compiled.built(fold.strategy());
+    let durable = compiled.durable(scope, |restored| match restored {
+        durable::Restored::Rows(entries) => Some(entries),
+        _ => None,
+    });
     match fold {
         TableFold::GroupedByTable {
             grouped,
             columns,
             integer_key,
-        } => {
-            compiled.built(Strategy::GroupedByTable { integer: integer_key });
-            table_aggregate::aggregate_grouped(join, grouped, columns, integer_key)
-        }
-        TableFold::Columns(columns) => {
-            compiled.built(Strategy::ColumnFold);
-            table_aggregate::aggregate_columns(join, columns)
-        }
-        TableFold::JoinedRows => {
-            compiled.built(Strategy::JoinedRowFold);
-            table_aggregate::fold_joined_rows(join, grouping.pipeline, grouping.keys, grouping.accumulators)
-        }
+        } => table_aggregate::aggregate_grouped(join, grouped, columns, integer_key, durable),
+        TableFold::Columns(columns) => table_aggregate::aggregate_columns(join, columns, durable),
+        TableFold::JoinedRows => table_aggregate::fold_joined_rows(
+            join,
+            grouping.pipeline,
+            grouping.keys,
+            grouping.accumulators,
+            durable,
+        ),
     }
 }
 

@@ -90,8 +90,12 @@ pub enum Strategy {
     LocalRows,
     /// Rows held in memory, read in place by the fused table-join aggregation above.
     LocalRowsInPlace,
-    /// A watermark under an aggregation: rows at or below it are dropped.
+    /// A watermark under an aggregation grouped by the event time itself: rows at or below it
+    /// are dropped.
     LateRowsDropped,
+    /// A watermark under an aggregation that drops no row by its own time: its greatest event
+    /// times are tracked (a windowed fold drops the windows the watermark closed).
+    WatermarkTracked,
     /// A join with a static table: stream rows are looked up and forgotten.
     LookupJoin,
     /// A join of two changing inputs: both arranged by key (differential's `join`).
@@ -129,6 +133,7 @@ impl fmt::Display for Strategy {
             Strategy::LocalRows => "local rows",
             Strategy::LocalRowsInPlace => "local rows read in place",
             Strategy::LateRowsDropped => "late rows dropped",
+            Strategy::WatermarkTracked => "watermark tracked",
             Strategy::LookupJoin => "lookup join",
             Strategy::ArrangedJoin => "arranged join",
             Strategy::BroadcastJoin => "broadcast join",
@@ -272,7 +277,7 @@ pub struct Grouping<'p> {
     pub accumulators: Vec<Accumulator>,
 }
 
-/// A watermark under an aggregation, whose late rows the aggregation drops.
+/// A watermark under an aggregation.
 pub struct Late<'p> {
     /// The event-time column's position.
     pub column: usize,
@@ -280,6 +285,23 @@ pub struct Late<'p> {
     pub column_name: &'p str,
     /// How late an event may be, in microseconds.
     pub delay_micros: i64,
+    /// Which rows are late.
+    pub rule: LateRule,
+}
+
+/// Which rows an aggregation under a watermark drops as late: Spark's rule compares the
+/// watermark with the event time of the group a row updates, not with the row's own time.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum LateRule {
+    /// Grouped by a window of the event time (and folded with expiry): a row is late for a
+    /// window that ended at or before the watermark, and counts in its other windows.
+    WindowEnd,
+    /// Grouped by the event time itself (or by a window, over an input that retracts): a row
+    /// at or before the watermark is late.
+    RowTime,
+    /// Complete mode, or not grouped by event time: no row is late, as in Spark; the
+    /// watermark is still tracked and reported.
+    None,
 }
 
 /// An aggregation and the fold chosen for it.
@@ -461,7 +483,7 @@ pub fn plan(plan: &LogicalPlan, settings: Settings) -> Physical<'_> {
                     }
                 }
             }
-            let (input, late) = match base {
+            let (input, mut late) = match base {
                 LogicalPlan::Watermark {
                     input,
                     column,
@@ -473,6 +495,7 @@ pub fn plan(plan: &LogicalPlan, settings: Settings) -> Physical<'_> {
                         column: *column,
                         column_name,
                         delay_micros: *delay_micros,
+                        rule: LateRule::None,
                     }),
                 ),
                 _ => (self::plan(base, settings), None),
@@ -487,6 +510,17 @@ pub fn plan(plan: &LogicalPlan, settings: Settings) -> Physical<'_> {
                 _ => PieceCount::detect(&grouping.pipeline, &grouping.keys, &grouping.accumulators)
                     .map_or(Fold::Accumulate, Fold::PieceCount),
             };
+            if let Some(late) = late.as_mut() {
+                late.rule = match &fold {
+                    // Complete mode keeps and rewrites every group: Spark drops nothing there.
+                    _ if !settings.forgets_closed_windows() => LateRule::None,
+                    Fold::Expiring { .. } => LateRule::WindowEnd,
+                    _ if plan.final_window_column().is_some() || plan.event_time_key().is_some() => {
+                        LateRule::RowTime
+                    }
+                    _ => LateRule::None,
+                };
+            }
             Physical::Aggregate(Box::new(Aggregate {
                 grouping,
                 input,

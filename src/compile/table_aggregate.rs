@@ -21,7 +21,7 @@ use std::sync::Arc;
 use differential_dataflow::collection::VecCollection;
 use serde::{Deserialize, Serialize};
 use tidewater_operators::{
-    gather_sorted, lookup_aggregate_into, Aggregation, PartialStates, Table, TableRows,
+    gather_sorted, lookup_aggregate_durable, Aggregation, Durable, PartialStates, Table, TableRows,
 };
 
 use super::aggregate::{RowAggregation, RowFold, States, GATHER};
@@ -55,6 +55,19 @@ pub(super) struct TableJoinInput<'s> {
     pub(super) right_columns: Vec<usize>,
 }
 
+/// The durable wiring of a fused fold, its keys stored as rows (see [`Durable::map_keys`]).
+pub(super) type DurableFold<'s> = Option<Durable<'s, u64, Row, States>>;
+
+/// A key of one value, stored as a row of it.
+fn value_row(value: &Value) -> Row {
+    Row::from(vec![value.clone()])
+}
+
+/// The value of a key stored as a row of it.
+fn row_value(row: Row) -> Value {
+    row.into_iter().next().unwrap_or(Value::Null)
+}
+
 /// Folds the rows of `join` grouped by one column of its table (see [`GroupedByTable`]); on
 /// a BIGINT join key (`integer_key`) the table is keyed by the integer itself.
 pub(super) fn aggregate_grouped<'s>(
@@ -62,16 +75,21 @@ pub(super) fn aggregate_grouped<'s>(
     grouped: GroupedByTable,
     columns: ColumnFold,
     integer_key: bool,
+    durable: DurableFold<'s>,
 ) -> Rows<'s> {
     if integer_key {
-        return grouped.aggregate::<i64>(join, columns);
+        return grouped.aggregate::<i64>(join, columns, durable);
     }
-    grouped.aggregate::<Value>(join, columns)
+    grouped.aggregate::<Value>(join, columns, durable)
 }
 
 /// Folds the rows of `join` by their key and argument columns, read where they lie (see
 /// [`ColumnFold`]); output rows are the keys followed by the aggregate values.
-pub(super) fn aggregate_columns(join: TableJoinInput<'_>, columns: ColumnFold) -> Rows<'_> {
+pub(super) fn aggregate_columns<'s>(
+    join: TableJoinInput<'s>,
+    columns: ColumnFold,
+    durable: DurableFold<'s>,
+) -> Rows<'s> {
     let TableJoinInput {
         stream,
         left_width,
@@ -89,10 +107,27 @@ pub(super) fn aggregate_columns(join: TableJoinInput<'_>, columns: ColumnFold) -
     );
     if columns.key_columns.len() == 1 {
         // One key column: the states are keyed by its value, not by a row of it.
-        let results = fold_table_columns(stream, table, probe, left_width, columns, ColumnFold::fold_one);
+        let durable = durable.map(|d| d.map_keys(value_row, row_value));
+        let results = fold_table_columns(
+            stream,
+            table,
+            probe,
+            left_width,
+            columns,
+            ColumnFold::fold_one,
+            durable,
+        );
         return gather_sorted(results, GATHER).map(|(key, values)| prepend(key, &values));
     }
-    let results = fold_table_columns(stream, table, probe, left_width, columns, ColumnFold::fold);
+    let results = fold_table_columns(
+        stream,
+        table,
+        probe,
+        left_width,
+        columns,
+        ColumnFold::fold,
+        durable,
+    );
     gather_sorted(results, GATHER).map(|(key, values)| key.concat(&values))
 }
 
@@ -124,6 +159,7 @@ pub(super) fn fold_joined_rows<'s>(
     pipeline: Pipeline,
     keys: Vec<BoundExpr>,
     accumulators: Vec<Accumulator>,
+    durable: DurableFold<'s>,
 ) -> Rows<'s> {
     let probe = TableProbe::new(join.left_keys, TableJoin::new(join.kind, &join.right_columns));
     let table = as_table(
@@ -133,7 +169,7 @@ pub(super) fn fold_joined_rows<'s>(
     let fold = RowFold::new(pipeline, keys, accumulators);
     let aggregation = fold.aggregation.clone();
     let rows_of = join.stream.rows_of;
-    let results = lookup_aggregate_into(
+    let results = lookup_aggregate_durable(
         join.stream.records,
         table,
         TABLE_JOIN_AGGREGATE,
@@ -145,6 +181,7 @@ pub(super) fn fold_joined_rows<'s>(
                 })
             })
         },
+        durable,
     );
     gather_sorted(results, GATHER).map(|(key, values)| key.concat(&values))
 }
@@ -163,10 +200,11 @@ fn fold_table_columns<'s, K: differential_dataflow::ExchangeData + Hash>(
     left_width: usize,
     columns: ColumnFold,
     fold: ColumnFoldFn<K>,
+    durable: Option<Durable<'s, u64, K, States>>,
 ) -> VecCollection<'s, u64, (K, Row), isize> {
     let aggregation = columns.aggregation.clone();
     let rows_of = stream.rows_of;
-    lookup_aggregate_into(
+    lookup_aggregate_durable(
         stream.records,
         table,
         TABLE_JOIN_AGGREGATE,
@@ -184,6 +222,7 @@ fn fold_table_columns<'s, K: differential_dataflow::ExchangeData + Hash>(
                 }
             })
         },
+        durable,
     )
 }
 
@@ -417,7 +456,12 @@ impl GroupedByTable {
         })
     }
 
-    fn aggregate<'s, K: TableKey>(self, join: TableJoinInput<'s>, columns: ColumnFold) -> Rows<'s> {
+    fn aggregate<'s, K: TableKey>(
+        self,
+        join: TableJoinInput<'s>,
+        columns: ColumnFold,
+        durable: DurableFold<'s>,
+    ) -> Rows<'s> {
         let TableJoinInput {
             stream,
             left_width,
@@ -435,7 +479,14 @@ impl GroupedByTable {
         let keeps_unmatched = kind == JoinKind::Left;
         let aggregation = columns.aggregation.clone();
         let rows_of = stream.rows_of;
-        let results = lookup_aggregate_into(
+        // A group is stored as its value, and hashed again when it is restored.
+        let durable = durable.map(|d| {
+            d.map_keys(
+                |group: &Group| value_row(&group.value),
+                |row| Arc::new(HashedValue::new(row_value(row))),
+            )
+        });
+        let results = lookup_aggregate_durable(
             stream.records,
             table,
             TABLE_JOIN_AGGREGATE,
@@ -455,6 +506,7 @@ impl GroupedByTable {
                     }
                 })
             },
+            durable,
         );
         gather_sorted(results, GATHER).map(|(group, values)| prepend(group.value.clone(), &values))
     }

@@ -8,6 +8,7 @@ use std::sync::Arc;
 
 use differential_dataflow::collection::{AsCollection, VecCollection};
 use differential_dataflow::Hashable;
+use timely::dataflow::operators::vec::Map;
 use timely::dataflow::operators::Exchange;
 use timely::dataflow::Scope;
 
@@ -50,7 +51,24 @@ pub(super) fn upsert_table<'s>(
         Some((key, (order, (!tombstone).then_some(row))))
     });
     compiled.built(Strategy::UpsertTable);
-    tidewater_operators::upsert(changes, "UpsertTable").map(|(_, row)| row)
+    let durable = compiled.durable(scope, |restored| match restored {
+        super::durable::Restored::Upserts(entries) => Some(entries),
+        _ => None,
+    });
+    let Some(durable) = durable else {
+        return tidewater_operators::upsert(changes, "UpsertTable").map(|(_, row)| row);
+    };
+    // Restored rows are upserts before any new one: the first order, at the epoch before the
+    // first new one (a static table read again there wins over them, with the same rows).
+    let changes = match durable.restored {
+        Some(restored) => restored
+            .map(|(key, time, row)| ((key, ((0, 0), row)), time, 1))
+            .as_collection()
+            .concat(changes),
+        None => changes,
+    };
+    let log = Some((durable.log, durable.first_new));
+    tidewater_operators::upsert_logged(changes, "UpsertTable", log).map(|(_, row)| row)
 }
 
 /// Builds an upsert table's input (a source under filters and projections without a

@@ -210,6 +210,12 @@ pub enum SourceEvent {
         /// The event time.
         micros: i64,
     },
+    /// A stateful aggregation dropped partial states (the rows of one key on one worker) as
+    /// late: Spark's `numRowsDroppedByWatermark`.
+    DroppedByWatermark {
+        /// How many.
+        rows: u64,
+    },
     /// The query must stop: a `FAILFAST` record or an unreadable file.
     Failed {
         /// The source's position in the plan's source list.

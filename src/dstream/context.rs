@@ -9,10 +9,12 @@ use std::time::Duration;
 
 use super::batch_info::{BatchInfo, RecentBatches};
 use super::driver::{self, Job};
+use super::durable::DurableGraph;
 use super::graph::{build_fn, BuildCtx, Built, Data};
 use super::output::OutputSpec;
 use super::sources::{ConnectorSource, QueueSource, SourceSpec};
 use super::DStream;
+use crate::checkpoint::{fingerprint, read_recovery, Checkpoint, StateStore, DEFAULT_MIN_BATCHES_TO_RETAIN};
 use crate::compile::{read_partitions, spread, Readers};
 use crate::connectors::file::{FileFormat, FileSource};
 use crate::connectors::socket::SocketSource;
@@ -32,7 +34,18 @@ use crate::runtime::{ClusterConfig, Shared, StreamingQuery, DEFAULT_MAX_ROWS_PER
 pub struct StreamingConfig {
     app_name: Option<String>,
     cluster: ClusterConfig,
+    /// Batches of offsets and commits a checkpoint keeps (`None`: Spark's default, 100).
+    min_batches_to_retain: Option<u64>,
+    /// Every how many batches state is compacted into snapshots (`None`: 10).
+    min_deltas_for_snapshot: Option<u64>,
 }
+
+/// Spark's `spark.sql.streaming.minBatchesToRetain`.
+const MIN_BATCHES_TO_RETAIN: &str = "spark.sql.streaming.minBatchesToRetain";
+/// Spark's `spark.sql.streaming.stateStore.minDeltasForSnapshot`.
+const MIN_DELTAS_FOR_SNAPSHOT: &str = "spark.sql.streaming.stateStore.minDeltasForSnapshot";
+/// Snapshots of the state every this many batches, by default (as Spark's).
+const DEFAULT_MIN_DELTAS_FOR_SNAPSHOT: u64 = 10;
 
 impl StreamingConfig {
     /// One worker thread in one process.
@@ -68,6 +81,37 @@ impl StreamingConfig {
     pub fn cluster_config(&self) -> &ClusterConfig {
         &self.cluster
     }
+
+    /// Sets a setting by its Spark name (`SparkConf.set`). The checkpoint's settings are
+    /// known: `spark.sql.streaming.minBatchesToRetain` (how many batches of offsets and
+    /// commits a checkpoint keeps, default 100) and
+    /// `spark.sql.streaming.stateStore.minDeltasForSnapshot` (every how many batches the
+    /// state is compacted into a snapshot, default 10). Others are refused, so that a typo
+    /// does not pass silently.
+    ///
+    /// ```
+    /// use tidewater::dstream::StreamingConfig;
+    /// let conf = StreamingConfig::new().set("spark.sql.streaming.minBatchesToRetain", "5").unwrap();
+    /// assert!(conf.set("spark.sql.streaming.minBatchesToRetain", "five").is_err());
+    /// ```
+    pub fn set(mut self, key: &str, value: &str) -> Result<Self> {
+        let number = || {
+            value.trim().parse::<u64>().map_err(|_| {
+                Error::InvalidOption(format!("`{key}` = `{value}`: use a whole number of batches"))
+            })
+        };
+        match key {
+            MIN_BATCHES_TO_RETAIN => self.min_batches_to_retain = Some(number()?),
+            MIN_DELTAS_FOR_SNAPSHOT => self.min_deltas_for_snapshot = Some(number()?),
+            other => {
+                return Err(Error::InvalidOption(format!(
+                    "unknown setting `{other}` for a StreamingContext; known: \
+                     {MIN_BATCHES_TO_RETAIN}, {MIN_DELTAS_FOR_SNAPSHOT}"
+                )))
+            }
+        }
+        Ok(self)
+    }
 }
 
 /// The DStream graph recorded so far.
@@ -85,6 +129,12 @@ pub(crate) struct ContextInner {
     running: Mutex<Option<StreamingQuery>>,
     graceful: Arc<AtomicBool>,
     batches: RecentBatches,
+    /// The graph's shape as it was defined, one line per step: what its fingerprint is of.
+    description: Mutex<Vec<String>>,
+    /// The checkpoint directory (`ssc.checkpoint(dir)`).
+    checkpoint_dir: Mutex<Option<PathBuf>>,
+    /// The checkpoint, once opened (and locked) by `get_or_create` or `start`.
+    opened: Mutex<Option<Checkpoint>>,
 }
 
 impl ContextInner {
@@ -100,10 +150,42 @@ impl ContextInner {
             .push(output);
     }
 
-    fn add_source(&self, source: Arc<dyn SourceSpec>) -> usize {
+    fn add_source(&self, source: Arc<dyn SourceSpec>, what: &str) -> usize {
         let mut graph = self.graph.lock().unwrap_or_else(|p| p.into_inner());
         graph.sources.push(source);
+        self.describe(&format!("source {}: {what}", graph.sources.len() - 1));
         graph.sources.len() - 1
+    }
+
+    /// Records one step of the graph's definition (see [`StreamingContext::get_or_create`]).
+    pub(crate) fn describe(&self, step: &str) {
+        self.description
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .push(step.to_string());
+    }
+
+    /// The fingerprint of the graph defined so far and of the batch interval.
+    fn fingerprint(&self) -> String {
+        let description = self.description.lock().unwrap_or_else(|p| p.into_inner());
+        fingerprint(&format!(
+            "dstream graph, batch {} ms\n{}",
+            self.batch_ms(),
+            description.join("\n")
+        ))
+    }
+
+    /// Opens (and locks) the checkpoint at `dir` for this graph, in the process of worker 0.
+    fn open_checkpoint(&self, dir: &Path) -> Result<()> {
+        let mut opened = self.opened.lock().unwrap_or_else(|p| p.into_inner());
+        if opened.is_none() && self.config.cluster.is_leader_process() {
+            let retain = self
+                .config
+                .min_batches_to_retain
+                .unwrap_or(DEFAULT_MIN_BATCHES_TO_RETAIN);
+            *opened = Some(Checkpoint::open(dir, &self.fingerprint(), retain)?);
+        }
+        Ok(())
     }
 }
 
@@ -177,8 +259,84 @@ impl StreamingContext {
                 running: Mutex::new(None),
                 graceful: Arc::new(AtomicBool::new(true)),
                 batches: RecentBatches::default(),
+                description: Mutex::new(Vec::new()),
+                checkpoint_dir: Mutex::new(None),
+                opened: Mutex::new(None),
             }),
         })
+    }
+
+    /// Spark's `ssc.checkpoint(directory)`: the context keeps a checkpoint there, so that it
+    /// resumes where it stopped when it is started again, exactly once: batches that were
+    /// committed are done, the batch that was started but not committed runs again with the
+    /// same records and the same batch time, and the state of `update_state_by_key`,
+    /// `map_with_state` and windows comes back as it was after the last committed batch.
+    ///
+    /// Call it before [`start`](Self::start), after the graph is defined (or use
+    /// [`get_or_create`](Self::get_or_create), which is the usual way). The directory has
+    /// the structured queries' layout (see the README's "Checkpoints and recovery").
+    pub fn checkpoint(&self, directory: impl AsRef<Path>) {
+        *self
+            .inner
+            .checkpoint_dir
+            .lock()
+            .unwrap_or_else(|p| p.into_inner()) = Some(directory.as_ref().to_path_buf());
+    }
+
+    /// Spark's `StreamingContext.getOrCreate(checkpointPath, creatingFunc)`: a context that
+    /// resumes from the checkpoint at `directory` if there is one, or starts afresh.
+    ///
+    /// `create` builds the context and its whole DStream graph (sources, transformations,
+    /// outputs), and is called in both cases. Spark serialises the graph into the checkpoint
+    /// and rebuilds it from there; closures cannot be serialised here, so the graph is built
+    /// again by `create`, and **`create` must build the same graph each time**. A checkpoint
+    /// keeps a fingerprint of the graph's shape (its sources, the element types of its
+    /// streams, its windows and stateful streams, its outputs, the batch interval); a graph
+    /// that does not match is refused with `CHECKPOINT_FOREIGN`. Changed function bodies with
+    /// the same shape cannot be told apart: do not change them between runs.
+    ///
+    /// The checkpoint is opened and locked here, so that a foreign, damaged or busy
+    /// checkpoint (`CHECKPOINT_FOREIGN`, `CHECKPOINT_VERSION`, `CHECKPOINT_CORRUPT`,
+    /// `CHECKPOINT_LOCKED`) is refused at once.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use tidewater::dstream::{StreamingConfig, StreamingContext};
+    ///
+    /// # fn main() -> tidewater::Result<()> {
+    /// let dir = tempfile::tempdir().expect("a temporary directory");
+    /// let create = || -> tidewater::Result<StreamingContext> {
+    ///     let ssc = StreamingContext::new(StreamingConfig::new(), Duration::from_millis(5))?;
+    ///     let totals = ssc
+    ///         .queue_stream(vec![vec![("a".to_string(), 1u64)], vec![("a".to_string(), 2)]])
+    ///         .update_state_by_key(|values: &[u64], total: Option<&u64>| {
+    ///             Some(values.iter().sum::<u64>() + total.copied().unwrap_or(0))
+    ///         });
+    ///     totals.print();
+    ///     Ok(ssc)
+    /// };
+    /// let ssc = StreamingContext::get_or_create(dir.path(), create)?;
+    /// ssc.start()?;
+    /// ssc.await_termination()?;
+    /// // Both batches are committed: a second run has nothing left to do, and ends at once.
+    /// let again = StreamingContext::get_or_create(dir.path(), create)?;
+    /// again.start()?;
+    /// again.await_termination()?;
+    /// assert!(again.recent_batches().is_empty());
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn get_or_create<F>(directory: impl AsRef<Path>, create: F) -> Result<StreamingContext>
+    where
+        F: FnOnce() -> Result<StreamingContext>,
+    {
+        let ssc = create()?;
+        let directory = directory.as_ref();
+        ssc.checkpoint(directory);
+        ssc.inner.open_checkpoint(directory)?;
+        // A damaged log is refused now too.
+        read_recovery(directory)?;
+        Ok(ssc)
     }
 
     /// The batch interval.
@@ -212,11 +370,14 @@ impl StreamingContext {
         let Some(reader) = source.partition_reader() else {
             return Err(Error::Runtime("the text source reads no files".into()));
         };
-        let id = self.inner.add_source(Arc::new(ConnectorSource::<Row> {
-            limit: source.max_per_epoch().unwrap_or(DEFAULT_MAX_ROWS_PER_EPOCH),
-            source,
-            convert: |row| row,
-        }));
+        let id = self.inner.add_source(
+            Arc::new(ConnectorSource::<Row> {
+                limit: source.max_per_epoch().unwrap_or(DEFAULT_MAX_ROWS_PER_EPOCH),
+                source,
+                convert: |row| row,
+            }),
+            &format!("textFileStream {}", path.display()),
+        );
         let build = build_fn(move |cx: &mut BuildCtx<'_>| {
             let files = cx.input::<Row>(id);
             let (rows, events) = read_partitions(files, reader.clone(), id, Readers::One);
@@ -230,9 +391,12 @@ impl StreamingContext {
     /// `oneAtATime = true`); the stream ends after the last. Meant for tests.
     pub fn queue_stream<T: Data>(&self, batches: impl IntoIterator<Item = Vec<T>>) -> DStream<T> {
         let batches: VecDeque<Vec<T>> = batches.into_iter().collect();
-        let id = self.inner.add_source(Arc::new(QueueSource {
-            batches: Mutex::new(Some(batches)),
-        }));
+        let id = self.inner.add_source(
+            Arc::new(QueueSource {
+                batches: Mutex::new(Some(batches)),
+            }),
+            &format!("queueStream of {}", std::any::type_name::<T>()),
+        );
         let build = build_fn(move |cx: &mut BuildCtx<'_>| {
             let peers = cx.scope.peers();
             Built::arrivals(spread(cx.input::<T>(id), peers))
@@ -241,11 +405,15 @@ impl StreamingContext {
     }
 
     fn connector_stream(&self, source: Arc<dyn Source>, convert: fn(Row) -> String) -> DStream<String> {
-        let id = self.inner.add_source(Arc::new(ConnectorSource {
-            limit: source.max_per_epoch().unwrap_or(DEFAULT_MAX_ROWS_PER_EPOCH),
-            source,
-            convert,
-        }));
+        let what = source.description();
+        let id = self.inner.add_source(
+            Arc::new(ConnectorSource {
+                limit: source.max_per_epoch().unwrap_or(DEFAULT_MAX_ROWS_PER_EPOCH),
+                source,
+                convert,
+            }),
+            &what,
+        );
         let build = build_fn(move |cx: &mut BuildCtx<'_>| {
             let peers = cx.scope.peers();
             Built::arrivals(spread(cx.input::<String>(id), peers))
@@ -272,6 +440,7 @@ impl StreamingContext {
                     .into(),
             ));
         }
+        let (checkpoint, durable) = self.prepare_checkpoint()?;
         let shared = Shared::new(self.inner.config.app_name.clone());
         let job = Job {
             sources,
@@ -280,10 +449,44 @@ impl StreamingContext {
             shared: shared.clone(),
             graceful: self.inner.graceful.clone(),
             batches: self.inner.batches.clone(),
+            checkpoint: Mutex::new(checkpoint),
+            durable,
+            snapshot_every: self
+                .inner
+                .config
+                .min_deltas_for_snapshot
+                .unwrap_or(DEFAULT_MIN_DELTAS_FOR_SNAPSHOT),
         };
         driver::launch(&self.inner.config.cluster, job)?;
         *running = Some(StreamingQuery { shared });
         Ok(())
+    }
+
+    /// Opens the checkpoint, if the context has one, and prepares its state: the open
+    /// checkpoint (in the process of worker 0) and what every worker needs to restore and
+    /// log the state.
+    fn prepare_checkpoint(&self) -> Result<(Option<Checkpoint>, Option<Arc<DurableGraph>>)> {
+        let Some(dir) = self
+            .inner
+            .checkpoint_dir
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
+        else {
+            return Ok((None, None));
+        };
+        self.inner.open_checkpoint(&dir)?;
+        let checkpoint = self.inner.opened.lock().unwrap_or_else(|p| p.into_inner()).take();
+        // A damaged log is refused here, by start(), rather than by the running context.
+        let recovery = read_recovery(&dir)?;
+        let store = StateStore::new(&dir);
+        let leader = self.inner.config.cluster.is_leader_process();
+        if leader {
+            // What an attempt that was not committed wrote is not state.
+            store.discard_from(recovery.next_epoch)?;
+        }
+        let durable = DurableGraph::new(store, recovery.next_epoch, leader);
+        Ok((checkpoint, Some(Arc::new(durable))))
     }
 
     fn query(&self) -> Result<StreamingQuery> {

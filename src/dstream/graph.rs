@@ -21,6 +21,7 @@ use differential_dataflow::{ExchangeData, VecCollection};
 use timely::dataflow::operators::probe::Handle as ProbeHandle;
 use timely::dataflow::Scope;
 
+use super::durable::DurableGraph;
 use super::output::Emitter;
 use crate::compile::Events;
 
@@ -111,6 +112,12 @@ pub(crate) struct BuildCtx<'s> {
     pub(crate) emitters: Vec<Box<dyn Emitter>>,
     /// The batch interval in milliseconds (for timeouts).
     pub(crate) batch_ms: u64,
+    /// Where stateful streams keep their state, when the context has a checkpoint.
+    pub(crate) durable: Option<Arc<DurableGraph>>,
+    /// The number the next stateful stream's state is kept under (`state/<node>`).
+    pub(crate) next_node: usize,
+    /// The first batch this run feeds (0 unless it resumes from a checkpoint).
+    pub(crate) resume: u64,
 }
 
 /// What building leaves for the driver: the inputs to feed, the clock and the outputs.
@@ -121,8 +128,16 @@ pub(crate) struct BuiltGraph {
 }
 
 impl<'s> BuildCtx<'s> {
-    pub(crate) fn new(scope: Scope<'s, u64>, probe: ProbeHandle<u64>, batch_ms: u64) -> Self {
+    pub(crate) fn new(
+        scope: Scope<'s, u64>,
+        probe: ProbeHandle<u64>,
+        batch_ms: u64,
+        durable: Option<Arc<DurableGraph>>,
+    ) -> Self {
         BuildCtx {
+            resume: durable.as_ref().map_or(0, |d| d.resume),
+            durable,
+            next_node: 0,
             scope,
             inputs: HashMap::new(),
             clock: InputSession::new(),

@@ -39,6 +39,7 @@
 mod batch_info;
 mod context;
 mod driver;
+mod durable;
 mod graph;
 mod output;
 mod pairs;

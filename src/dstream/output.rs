@@ -112,12 +112,17 @@ impl<T: Data> Emitter for OutputEmitter<T> {
             .collect();
         let mut action = self.action.lock().unwrap_or_else(|p| p.into_inner());
         // The action may be user code: a panic fails the context instead of killing worker 0.
-        std::panic::catch_unwind(AssertUnwindSafe(|| (*action)(&elements, time))).unwrap_or_else(|panic| {
-            Err(SinkError::UserFunction {
-                batch_id: epoch,
-                reason: format!("panicked: {}", crate::runtime::panic_message(panic.as_ref())),
-            })
-        })
+        let done = std::panic::catch_unwind(AssertUnwindSafe(|| (*action)(&elements, time))).unwrap_or_else(
+            |panic| {
+                Err(SinkError::UserFunction {
+                    batch_id: epoch,
+                    reason: format!("panicked: {}", crate::runtime::panic_message(panic.as_ref())),
+                })
+            },
+        );
+        // For recovery tests: one output has taken the batch, the others have not.
+        crate::crash::crash_point("in-sink", epoch);
+        done
     }
 }
 

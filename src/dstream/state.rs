@@ -8,12 +8,10 @@ use std::ops::Deref;
 use std::sync::Arc;
 use std::time::Duration;
 
-use differential_dataflow::collection::AsCollection;
 use serde::{Deserialize, Serialize};
 use tidewater_operators::keyed_epochs::{keyed_epochs, EpochInput, EpochSchedule};
-use timely::dataflow::operators::vec::Map;
-use timely::dataflow::operators::ToStream;
 
+use super::durable::{contents_at, DurableNode};
 use super::graph::{build_fn, BuildCtx, Built, Coll, Data};
 use super::DStream;
 
@@ -22,6 +20,9 @@ use super::DStream;
 enum Emitted<K, S, U> {
     Mapped(U),
     State(K, S),
+    /// A change of a key's whole state (its value and the last batch it had data), for the
+    /// checkpoint only.
+    Kept(K, S, u64),
 }
 
 /// The input of a stateful operator: the batch's own arrivals when the stream's elements live
@@ -37,6 +38,7 @@ fn batch_input<'s, K: Data, V: Data>(
                 input: EpochInput::Changes,
                 visit_idle: false,
                 every: 1,
+                first: 0,
             },
         ),
         Ok(arrivals) => (Built::arrivals(arrivals).contents(), contents_schedule(slide)),
@@ -49,6 +51,7 @@ fn contents_schedule(slide: u64) -> EpochSchedule {
         input: EpochInput::Contents,
         visit_idle: false,
         every: slide,
+        first: 0,
     }
 }
 
@@ -70,19 +73,6 @@ pub(crate) fn push_change<K: Clone, V: PartialEq, T>(
     if let Some(new) = after {
         out.push((wrap(key.clone(), new), 1));
     }
-}
-
-/// `initial` as state changes at epoch 0, contributed once (by worker 0).
-fn initial_states<'s, K: Data, S: Data>(cx: &BuildCtx<'s>, initial: &[(K, S)]) -> Coll<'s, (K, S)> {
-    let initial = if cx.scope.index() == 0 {
-        initial.to_vec()
-    } else {
-        Vec::new()
-    };
-    initial
-        .to_stream(cx.scope)
-        .map(|kv| (kv, 0u64, 1isize))
-        .as_collection()
 }
 
 /// The state of one key in [`map_with_state`](DStream::map_with_state), as Spark's `State`.
@@ -210,13 +200,22 @@ impl<K: Data, V: Data> DStream<(K, V)> {
         let parent = self.build.clone();
         let slide = self.slide;
         let initial = Arc::new(initial);
+        self.ctx.describe("updateStateByKey");
         self.derive(build_fn(move |cx: &mut BuildCtx<'_>| {
             let (input, mut schedule) = batch_input(parent(cx), slide);
             schedule.visit_idle = true;
+            let node = DurableNode::next(cx);
+            // A restarted run starts from the states its checkpoint kept, not the initial ones.
+            let restored = node.as_ref().map(|n| n.restore_keyed::<K, S>(cx));
+            let (starting, at) = match (restored, node.as_ref().and_then(DurableNode::restored_at)) {
+                (Some(restored), Some(at)) => (restored, at),
+                _ => (initial.to_vec(), 0),
+            };
+            schedule.first = cx.resume;
             let f = f.clone();
             let changes = keyed_epochs(
                 input,
-                initial.to_vec(),
+                starting.clone(),
                 "UpdateStateByKey",
                 schedule,
                 move |_epoch, key: &K, values, state: &mut Option<S>, out| {
@@ -232,7 +231,10 @@ impl<K: Data, V: Data> DStream<(K, V)> {
                     *state = new;
                 },
             );
-            Built::Contents(initial_states(cx, &initial).concat(changes))
+            if let Some(node) = &node {
+                node.log_keyed(cx, changes.clone());
+            }
+            Built::Contents(contents_at(cx, starting, at).concat(changes))
         }))
     }
 
@@ -253,20 +255,32 @@ impl<K: Data, V: Data> DStream<(K, V)> {
         let slide = self.slide;
         let initial: Arc<Vec<(K, S)>> = Arc::new(initial);
         let timeout_ms = timeout.map(|t| t.as_millis() as u64);
+        self.ctx.describe(&format!("mapWithState timeout={timeout_ms:?}"));
         let emitted = build_fn(move |cx: &mut BuildCtx<'_>| {
             let (input, mut schedule) = batch_input(parent(cx), slide);
             schedule.visit_idle = timeout_ms.is_some();
+            schedule.first = cx.resume;
             let batch_ms = cx.batch_ms;
             let function = function.clone();
-            // The state of a key, with the last epoch it received data.
-            let starting: Vec<(K, (S, u64))> =
-                initial.iter().map(|(k, s)| (k.clone(), (s.clone(), 0))).collect();
+            let node = DurableNode::next(cx);
+            let durable = node.is_some();
+            // The state of a key, with the last epoch it received data; a restarted run's
+            // from its checkpoint.
+            let restored = node.as_ref().map(|n| n.restore_keyed::<K, (S, u64)>(cx));
+            let (starting, at) = match (restored, node.as_ref().and_then(DurableNode::restored_at)) {
+                (Some(restored), Some(at)) => (restored, at),
+                _ => (
+                    initial.iter().map(|(k, s)| (k.clone(), (s.clone(), 0))).collect(),
+                    0,
+                ),
+            };
             let changes = keyed_epochs(
                 input,
-                starting,
+                starting.clone(),
                 "MapWithState",
                 schedule,
                 move |epoch, key: &K, values: &[(V, isize)], state: &mut Option<(S, u64)>, out| {
+                    let kept_before = if durable { state.clone() } else { None };
                     let before = state.as_ref().map(|(s, _)| s.clone());
                     if values.is_empty() {
                         // An idle visit: only timeouts happen here.
@@ -299,10 +313,26 @@ impl<K: Data, V: Data> DStream<(K, V)> {
                     }
                     let after = state.as_ref().map(|(s, _)| s.clone());
                     push_change(out, key, before, after, Emitted::State);
+                    if durable {
+                        push_change(out, key, kept_before, state.clone(), |k, (s, t)| {
+                            Emitted::Kept(k, s, t)
+                        });
+                    }
                 },
             );
-            let initial = initial_states(cx, &initial).map(|(k, s)| Emitted::State(k, s));
-            Built::Contents(initial.concat(changes))
+            if let Some(node) = &node {
+                let kept = changes.clone().flat_map(|e| match e {
+                    Emitted::Kept(k, s, t) => Some((k, (s, t))),
+                    _ => None,
+                });
+                node.log_keyed(cx, kept);
+            }
+            let starting = starting
+                .into_iter()
+                .map(|(k, (s, _))| Emitted::State(k, s))
+                .collect();
+            let changes = changes.filter(|e| !matches!(e, Emitted::Kept(..)));
+            Built::Contents(contents_at(cx, starting, at).concat(changes))
         });
         let mapped_from = emitted.clone();
         let mapped = self.derive(build_fn(move |cx: &mut BuildCtx<'_>| {
@@ -312,7 +342,7 @@ impl<K: Data, V: Data> DStream<(K, V)> {
             // Mapped values belong to the batch that produced them only.
             Built::arrivals(emitted.flat_map(|e| match e {
                 Emitted::Mapped(u) => Some(u),
-                Emitted::State(..) => None,
+                _ => None,
             }))
         }));
         let snapshots = self.derive(build_fn(move |cx: &mut BuildCtx<'_>| {
@@ -321,7 +351,7 @@ impl<K: Data, V: Data> DStream<(K, V)> {
             };
             Built::Contents(emitted.flat_map(|e| match e {
                 Emitted::State(k, s) => Some((k, s)),
-                Emitted::Mapped(_) => None,
+                _ => None,
             }))
         }));
         MapWithStateDStream { mapped, snapshots }

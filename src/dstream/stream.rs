@@ -42,6 +42,11 @@ impl<T: Data> DStream<T> {
 
     /// A stream of this context with the same slide, built by `build`.
     pub(crate) fn derive<U: Data>(&self, build: BuildFn<U>) -> DStream<U> {
+        self.ctx.describe(&format!(
+            "stream of {} slide={}",
+            std::any::type_name::<U>(),
+            self.slide
+        ));
         DStream {
             build,
             slide: self.slide,
@@ -220,6 +225,8 @@ impl<T: Data> DStream<T> {
     where
         F: FnMut(&[T], Time) -> std::result::Result<(), SinkError> + Send + 'static,
     {
+        self.ctx
+            .describe(&format!("output of {}", std::any::type_name::<T>()));
         self.ctx.add_output(Arc::new(Output {
             build: self.build.clone(),
             slide: self.slide,

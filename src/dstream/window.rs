@@ -12,9 +12,13 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use differential_dataflow::collection::AsCollection;
+use serde::{Deserialize, Serialize};
 use tidewater_operators::keyed_epochs::{keyed_epochs, EpochInput, EpochSchedule};
+use timely::dataflow::operators::vec::Filter;
 
-use super::graph::{build_fn, BuildCtx, Built, Data};
+use super::durable::{contents_at, DurableNode};
+use super::graph::{build_fn, BuildCtx, Built, Coll, Data};
 use super::state::push_change;
 use super::DStream;
 use crate::error::{Error, Result};
@@ -45,14 +49,16 @@ impl<T: Data> DStream<T> {
         let slide = self.in_batches("slide duration", slide)?;
         let parent = self.build.clone();
         let parent_slide = self.slide;
+        self.ctx
+            .describe(&format!("window length={length} slide={slide}"));
         let build = build_fn(
             move |cx: &mut BuildCtx<'_>| match parent(cx).one_batch_arrivals() {
                 Ok(records) if parent_slide == 1 => Built::Arrivals {
-                    records,
+                    records: buffered(cx, records, length, false),
                     life: length,
                 },
-                Ok(records) => shifted_sum(Built::arrivals(records), length, parent_slide),
-                Err(other) => shifted_sum(other, length, parent_slide),
+                Ok(records) => shifted_sum(cx, Built::arrivals(records), length, parent_slide),
+                Err(other) => shifted_sum(cx, other, length, parent_slide),
             },
         );
         Ok(DStream {
@@ -84,13 +90,50 @@ impl<T: Data> DStream<T> {
 /// The window of a stream that is not a plain per-batch stream: the sum of its last
 /// `length / parent_slide` batches, each a copy of its contents delayed by a multiple of the
 /// parent's slide.
-fn shifted_sum<'s, T: Data>(parent: Built<'s, T>, length: u64, parent_slide: u64) -> Built<'s, T> {
-    let contents = parent.contents();
+fn shifted_sum<'s, T: Data>(
+    cx: &mut BuildCtx<'s>,
+    parent: Built<'s, T>,
+    length: u64,
+    parent_slide: u64,
+) -> Built<'s, T> {
+    let contents = buffered(cx, parent.contents(), length, true);
     let copies = length / parent_slide;
     let delayed: Vec<_> = (1..copies)
         .map(|k| contents.clone().delay(move |t| t + k * parent_slide))
         .collect();
     Built::Contents(contents.concatenate(delayed))
+}
+
+/// What enters a window (`records`: arrivals, or with `contents` a stream's contents), with,
+/// when the context has a checkpoint, its buffer logged batch by batch and, in a restarted
+/// run, what the window held before the stop fed again in place of the parent's earlier
+/// batches.
+fn buffered<'s, T: Data>(
+    cx: &mut BuildCtx<'s>,
+    records: Coll<'s, T>,
+    length: u64,
+    contents: bool,
+) -> Coll<'s, T> {
+    let Some(node) = DurableNode::next(cx) else {
+        return records;
+    };
+    let resume = cx.resume;
+    // The parent's own batches before this run (restored state of its own) are replaced by
+    // what the window's buffer kept.
+    let records = records
+        .inner
+        .filter(move |(_, time, _)| *time >= resume)
+        .as_collection();
+    node.log_window(cx, records.clone());
+    records.concat(node.restore_window(cx, length, contents))
+}
+
+/// What the incremental windowed reduce emits: the values, and, for the checkpoint only, the
+/// changes of each key's whole state (its value and how many values are in the window).
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+enum WindowOut<K, V> {
+    Value(K, V),
+    Kept(K, V, isize),
 }
 
 impl<K: Data, V: Data> DStream<(K, V)> {
@@ -125,20 +168,31 @@ impl<K: Data, V: Data> DStream<(K, V)> {
         let windowed = self.window(length, slide)?;
         let parent = windowed.build.clone();
         let (f, inverse) = (Arc::new(f), Arc::new(inverse));
+        self.ctx.describe("reduceByKeyAndWindow with an inverse function");
         Ok(windowed.derive(build_fn(move |cx: &mut BuildCtx<'_>| {
             let (f, inverse) = (f.clone(), inverse.clone());
+            let input = parent(cx).contents();
             let schedule = EpochSchedule {
                 input: EpochInput::Changes,
                 visit_idle: false,
                 every: 1,
+                first: cx.resume,
+            };
+            let node = DurableNode::next(cx);
+            let durable = node.is_some();
+            let restored = node.as_ref().map(|n| n.restore_keyed::<K, (V, isize)>(cx));
+            let (starting, at) = match (restored, node.as_ref().and_then(DurableNode::restored_at)) {
+                (Some(restored), Some(at)) => (restored, at),
+                _ => (Vec::new(), 0),
             };
             // Per key: the running value and how many values are in the window.
             let changes = keyed_epochs(
-                parent(cx).contents(),
-                Vec::new(),
+                input,
+                starting.clone(),
                 "ReduceByKeyAndWindow",
                 schedule,
                 move |_epoch, key: &K, changes: &[(V, isize)], state: &mut Option<(V, isize)>, out| {
+                    let kept_before = if durable { state.clone() } else { None };
                     let before = state.as_ref().map(|(v, _)| v.clone());
                     let (mut value, mut count) = state.take().map_or((None, 0), |(v, n)| (Some(v), n));
                     // Entering values first, so a leaving one never meets an empty value.
@@ -159,10 +213,27 @@ impl<K: Data, V: Data> DStream<(K, V)> {
                     }
                     *state = value.filter(|_| count > 0).map(|v| (v, count));
                     let after = state.as_ref().map(|(v, _)| v.clone());
-                    push_change(out, key, before, after, |k, v| (k, v));
+                    push_change(out, key, before, after, WindowOut::Value);
+                    if durable {
+                        push_change(out, key, kept_before, state.clone(), |k, (v, n)| {
+                            WindowOut::Kept(k, v, n)
+                        });
+                    }
                 },
             );
-            Built::Contents(changes)
+            if let Some(node) = &node {
+                let kept = changes.clone().flat_map(|out| match out {
+                    WindowOut::Kept(k, v, n) => Some((k, (v, n))),
+                    WindowOut::Value(..) => None,
+                });
+                node.log_keyed(cx, kept);
+            }
+            let values = changes.flat_map(|out| match out {
+                WindowOut::Value(k, v) => Some((k, v)),
+                WindowOut::Kept(..) => None,
+            });
+            let starting = starting.into_iter().map(|(k, (v, _))| (k, v)).collect();
+            Built::Contents(contents_at(cx, starting, at).concat(values))
         })))
     }
 

@@ -38,6 +38,8 @@ struct InFlight {
     epoch: u64,
     times: EpochTimes,
     offsets: EpochOffsets,
+    /// The watermark the epoch runs under.
+    watermark: Option<i64>,
 }
 
 /// Where the run is.
@@ -82,6 +84,8 @@ pub(super) struct QueryRun {
     restored_at: Option<u64>,
     /// The state compaction running in the background, if any (joined when the query ends).
     compaction: Option<std::thread::JoinHandle<()>>,
+    /// Partial states the aggregation dropped as late in the epoch being finished.
+    dropped_by_watermark: u64,
 }
 
 impl QueryRun {
@@ -115,6 +119,7 @@ impl QueryRun {
             checkpoint,
             restored_at: None,
             compaction: None,
+            dropped_by_watermark: 0,
             spec,
         };
         if let Some(e) = failure {
@@ -360,6 +365,7 @@ impl QueryRun {
                 since_previous_trigger,
             },
             offsets,
+            watermark: self.watermark(),
         });
         self.spec.shared.set_status("Processing new data", true, true);
     }
@@ -396,7 +402,7 @@ impl QueryRun {
             event_time.finish(flight.epoch);
         }
         // The commit records the next epoch's watermark, now known.
-        if let Err(e) = self.commit(flight.epoch, &flight.offsets) {
+        if let Err(e) = self.commit(flight.epoch, &flight.offsets, flight.watermark) {
             self.fail(e);
             return;
         }
@@ -405,6 +411,7 @@ impl QueryRun {
                 operator_name: "aggregate".into(),
                 num_rows_total: self.output.rows_held().unwrap_or(0),
                 num_rows_updated: rows_updated,
+                num_rows_dropped_by_watermark: std::mem::take(&mut self.dropped_by_watermark),
             }]
         } else {
             Vec::new()
@@ -446,7 +453,7 @@ impl QueryRun {
 
     /// After the sink has taken `epoch`: records the commit in the checkpoint, then lets the
     /// sources clean up what the epoch read (`cleanSource`), which a restart no longer needs.
-    fn commit(&mut self, epoch: u64, offsets: &EpochOffsets) -> Result<(), Error> {
+    fn commit(&mut self, epoch: u64, offsets: &EpochOffsets, watermark: Option<i64>) -> Result<(), Error> {
         if let Some(checkpoint) = self.checkpoint.as_ref() {
             let failure = self
                 .spec
@@ -466,7 +473,7 @@ impl QueryRun {
             let first_kept = checkpoint.commit(epoch, &entry)?;
             self.sources.purge_logs(checkpoint, first_kept)?;
             crash_point("after-commit", epoch);
-            self.compact_every_so_often(epoch);
+            self.compact_every_so_often(epoch, watermark);
         }
         self.sources.committed(offsets)?;
         Ok(())
@@ -475,8 +482,9 @@ impl QueryRun {
     /// Every `snapshot_every` committed epochs, compacts the state into a snapshot in the
     /// background, so that a restore reads the state and a few epochs of changes, not the
     /// whole history. One compaction runs at a time: one still running when the next is due
-    /// (it had `snapshot_every` epochs to finish) is waited for.
-    fn compact_every_so_often(&mut self, committed: u64) {
+    /// (it had `snapshot_every` epochs to finish) is waited for. `watermark` is the one the
+    /// committed epoch ran under: the windows it closed are left out of the snapshot.
+    fn compact_every_so_often(&mut self, committed: u64, watermark: Option<i64>) {
         let Some(durable) = self.spec.durable.as_ref() else {
             return;
         };
@@ -490,8 +498,13 @@ impl QueryRun {
             output_mode: self.spec.mode,
             broadcast_threshold: self.spec.broadcast_threshold,
         };
-        self.compaction =
-            compact_in_background(self.spec.plan.clone(), settings, durable.store.clone(), committed);
+        self.compaction = compact_in_background(
+            self.spec.plan.clone(),
+            settings,
+            durable.store.clone(),
+            committed,
+            watermark,
+        );
     }
 
     /// Takes the epoch's source events: what each source read, or the failure that must stop
@@ -514,6 +527,7 @@ impl QueryRun {
                         c.malformed += records * times;
                     }
                 }
+                SourceEvent::DroppedByWatermark { rows } => self.dropped_by_watermark += rows * times,
                 SourceEvent::MaxEventTime { micros } => {
                     if let Some(event_time) = self.event_time.as_mut() {
                         event_time.saw(micros, time);

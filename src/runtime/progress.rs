@@ -53,6 +53,9 @@ pub struct StateOperatorProgress {
     pub num_rows_total: u64,
     /// Result rows that changed in the epoch.
     pub num_rows_updated: u64,
+    /// Input rows dropped as late: as in Spark, counted after partial aggregation (the rows
+    /// of one group on one worker count once).
+    pub num_rows_dropped_by_watermark: u64,
 }
 
 /// Progress of one source in one epoch.

@@ -8,9 +8,7 @@ use std::sync::{Arc, Mutex};
 use tracing::warn;
 
 use crate::checkpoint::{fingerprint, read_recovery, Checkpoint, StateStore};
-use crate::compile::{
-    compact_state, described_strategies, lacks_durability, restore_state, DurableState, Settings,
-};
+use crate::compile::{compact_state, restore_state, DurableState, Settings};
 use crate::error::Result;
 use crate::plan::LogicalPlan;
 
@@ -22,10 +20,11 @@ pub(crate) fn compact_in_background(
     settings: Settings,
     store: StateStore,
     through: u64,
+    closed_by: Option<i64>,
 ) -> Option<std::thread::JoinHandle<()>> {
     let compaction = move || {
         let started = std::time::Instant::now();
-        match compact_state(&plan, settings, &store, through) {
+        match compact_state(&plan, settings, &store, through, closed_by) {
             Ok(()) => tracing::debug!(
                 "state compacted into the snapshot of epoch {through} in {:.3} s",
                 started.elapsed().as_secs_f64()
@@ -55,10 +54,8 @@ pub(crate) struct Prepared {
 }
 
 /// Opens the checkpoint at `location` for `plan` (run as `sink` describes, under `settings`),
-/// reads where it resumes, and restores its operators' state. A plan with an operator whose
-/// state cannot be kept yet is not checkpointed: a warning says so, and it starts over when
-/// restarted. `leader` is true in the process of worker 0; `retain` is how many epochs of
-/// offsets and commits are kept.
+/// reads where it resumes, and restores its operators' state. `leader` is true in the
+/// process of worker 0; `retain` is how many epochs of offsets and commits are kept.
 pub(crate) fn prepare(
     location: &Path,
     plan: &LogicalPlan,
@@ -68,21 +65,6 @@ pub(crate) fn prepare(
     retain: u64,
     snapshot_every: u64,
 ) -> Result<Prepared> {
-    let strategies = described_strategies(plan, settings);
-    let lacking: Vec<String> = strategies
-        .iter()
-        .filter(|s| lacks_durability(**s))
-        .map(ToString::to_string)
-        .collect();
-    if !lacking.is_empty() {
-        warn!(
-            "the checkpoint at {} is not used: the state of {} cannot be checkpointed yet, so \
-             this query starts over when restarted",
-            location.display(),
-            lacking.join(", ")
-        );
-        return Ok(Prepared::default());
-    }
     let checkpoint = if leader {
         let fingerprint = fingerprint(&format!("{plan}\n{sink}"));
         Some(Checkpoint::open(location, &fingerprint, retain)?)
@@ -99,7 +81,8 @@ pub(crate) fn prepare(
                 // What an attempt that was not committed wrote is not state.
                 store.discard_from(resume_epoch)?;
                 let started = std::time::Instant::now();
-                let restored = restore_state(plan, settings, &store, through)?;
+                let restored =
+                    restore_state(plan, settings, &store, through, recovery.committed_watermark())?;
                 tracing::info!(
                     "read the state of {} operator(s) as of epoch {through} in {:.3} s",
                     restored.len(),
@@ -130,7 +113,6 @@ pub(crate) fn prepare(
             failure: Arc::default(),
             leader_process: leader,
             seen_maxima,
-            committed_watermark: recovery.committed_watermark(),
             snapshot_every: snapshot_every.max(1),
         }))
     } else {

@@ -12,6 +12,10 @@ use super::trigger::Trigger;
 use crate::checkpoint::{Checkpoint, OffsetEntry, Recovery};
 use crate::compile::{deal_shares, Delivery, Inputs};
 use crate::connectors::{ReadStatus, Source, SourceError, SourceReader, Wake};
+
+/// Every how many epochs the record log of a source that resumes from it (the file source's
+/// seen files) is compacted, as Spark's `spark.sql.streaming.fileSource.log.compactInterval`.
+pub(crate) const RECORD_LOG_COMPACT_INTERVAL: u64 = 10;
 use crate::data::Row;
 use crate::error::CheckpointError;
 use crate::plan::SourceId;
@@ -348,14 +352,21 @@ impl Sources {
 
     /// Forgets the logged records of epochs before `first_kept`, for sources that need them
     /// only to replay an uncommitted epoch (a socket's lines, a rate's rows). The file source
-    /// keeps its log: a restart skips every file it names.
+    /// keeps what its log says, since a restart skips every file it names, but every
+    /// [`RECORD_LOG_COMPACT_INTERVAL`] epochs the entries before `first_kept` are compacted
+    /// into one file.
     pub(super) fn purge_logs(&self, checkpoint: &Checkpoint, first_kept: u64) -> Result<(), CheckpointError> {
         if first_kept == 0 {
             return Ok(());
         }
         for (i, source) in self.runs.iter().enumerate() {
-            if !source.source.resumes_from_records() && !source.source.is_static() {
+            if source.source.is_static() {
+                continue;
+            }
+            if !source.source.resumes_from_records() {
                 checkpoint.source_log(i).purge_before(first_kept)?;
+            } else if first_kept.is_multiple_of(RECORD_LOG_COMPACT_INTERVAL) {
+                checkpoint.compact_records(i, first_kept - 1)?;
             }
         }
         Ok(())
@@ -405,12 +416,7 @@ impl Sources {
                 });
             };
             let records = if source.source.resumes_from_records() {
-                let log = checkpoint.source_log(i);
-                let mut records = Vec::new();
-                for epoch in log.epochs()?.into_iter().filter(|e| *e <= last_epoch) {
-                    records.extend(checkpoint.read_records(i, epoch)?);
-                }
-                records
+                checkpoint.read_records_through(i, last_epoch)?
             } else {
                 Vec::new()
             };

@@ -339,16 +339,27 @@ pub fn uninterrupted_epochs(dir: &std::path::Path) -> Vec<(u64, String)> {
 /// The points of an epoch at which the recovery tests kill a run (see `src/crash.rs`).
 pub const CRASH_POINTS: [&str; 4] = ["after-offsets", "in-sink", "before-commit", "after-commit"];
 
-/// For every crash point, each of `epochs` and 1 and 2 workers: a fresh job from `job` is run
-/// with a checkpoint and killed there, then resumed on the other worker count; its sink's
-/// epochs must equal `expected`, and `after(dir)` checks what else must hold.
+/// The crash points of a query with state: those of every query, and inside the write of
+/// an operator's state.
+pub const STATEFUL_CRASH_POINTS: [&str; 5] = [
+    "after-offsets",
+    "in-state-write",
+    "in-sink",
+    "before-commit",
+    "after-commit",
+];
+
+/// For every crash point of `points`, each of `epochs` and 1 and 2 workers: a fresh job from
+/// `job` is run with a checkpoint and killed there, then resumed on the other worker count; its
+/// sink's epochs must equal `expected`, and `after(dir)` checks what else must hold.
 pub fn kill_and_resume_everywhere(
+    points: &[&str],
     job: impl Fn() -> tempfile::TempDir,
     epochs: &[u64],
     expected: &[(u64, String)],
     after: impl Fn(&std::path::Path),
 ) {
-    for point in CRASH_POINTS {
+    for point in points {
         for &epoch in epochs {
             for workers in [1, 2] {
                 let dir = job();

@@ -3,7 +3,8 @@
 //! whose watermark has passed the window's end, and then forgotten.
 //!
 //! Every engine follows Spark's rules: the watermark of epoch `e` is the greatest event time
-//! of the epochs before `e` less [`DELAY_MS`]; events at or below it are late and dropped;
+//! of the epochs before `e` less [`DELAY_MS`]; an event is late, and dropped, when its window
+//! ended at or before it (the window's end decides, not the event's own time);
 //! epoch `e` writes the windows whose end is at or below its watermark; after the last epoch,
 //! one more epoch without data writes the windows the final watermark has closed. The output
 //! of an epoch is its `(key@window start, count)` rows sorted by label, digested per epoch.
@@ -40,8 +41,9 @@ struct Watermark {
 }
 
 impl Watermark {
+    /// Spark's rule: an event is late when its window has ended at or before the watermark.
     fn is_late(&self, time_ms: i64) -> bool {
-        self.current.is_some_and(|w| time_ms <= w)
+        self.closes(window_start(time_ms))
     }
 
     fn saw(&mut self, time_ms: i64) {
@@ -244,10 +246,10 @@ mod tests {
             "{}",
             looped.digest
         );
-        // An event far older than the watermark (in epoch 5, whose watermark is about 5 s) is
-        // dropped by every engine: its `late@0` row is not written.
+        // An event whose window has ended (at 0 s, in epoch 10, whose watermark is about 15 s,
+        // past [0, 10)'s end) is dropped by every engine: its `late@0` row is not written.
         let mut with_late = events.clone();
-        with_late[10_000] = ("late".to_string(), EVENTS_START_MS);
+        with_late[20_000] = ("late".to_string(), EVENTS_START_MS);
         let written: std::collections::BTreeSet<(&str, i64)> = with_late
             .iter()
             .filter(|(k, t)| *t < EVENTS_START_MS + 20_000 && k != "late")

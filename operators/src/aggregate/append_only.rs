@@ -4,6 +4,7 @@
 use std::hash::Hash;
 
 use differential_dataflow::{AsCollection, Data, ExchangeData, VecCollection};
+use timely::dataflow::operators::vec::Map;
 use timely::dataflow::operators::Concat;
 use timely::dataflow::Stream;
 use timely::order::TotalOrder;
@@ -223,6 +224,36 @@ pub struct Durable<'scope, T: Timestamp, K, S> {
     /// Whether the restored totals are merged without output, when what follows needs only
     /// changes (update mode) and not the restored result itself.
     pub quiet_restore: bool,
+}
+
+impl<'scope, T: Timestamp, K: 'static, S: 'static> Durable<'scope, T, K, S> {
+    /// The same durable wiring for an aggregation keyed by `K2`, whose keys are stored as `K`:
+    /// `stored` turns a key into its stored form for the log, `restored` turns a stored key
+    /// back. One stored form lets a checkpoint read state without knowing the key type that an
+    /// aggregation's fast path chose.
+    pub fn map_keys<K2: 'static>(
+        self,
+        stored: impl Fn(&K2) -> K + 'static,
+        restored: impl Fn(K) -> K2 + 'static,
+    ) -> Durable<'scope, T, K2, S> {
+        let mut log = self.log;
+        Durable {
+            restored: self
+                .restored
+                .map(|partials| partials.map(move |(key, time, state)| (restored(key), time, state))),
+            log: Box::new(move |time: &T, entries: Vec<(K2, S)>| {
+                log(
+                    time,
+                    entries
+                        .into_iter()
+                        .map(|(key, state)| (stored(&key), state))
+                        .collect(),
+                )
+            }),
+            first_new: self.first_new,
+            quiet_restore: self.quiet_restore,
+        }
+    }
 }
 
 /// As [`aggregate_append_only_into`], durable: the keys' totals start from `durable.restored`,

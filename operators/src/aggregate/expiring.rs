@@ -1,22 +1,27 @@
 //! The append-only aggregate that forgets a key once the watermark has closed it.
 
+use std::collections::BTreeMap;
 use std::hash::Hash;
+use std::rc::Rc;
 
 use differential_dataflow::{AsCollection, Data, ExchangeData, Hashable, VecCollection};
 use timely::container::CapacityContainerBuilder;
 use timely::dataflow::channels::pact::{Exchange, Pipeline};
 use timely::dataflow::operators::generic::Operator;
+use timely::dataflow::operators::vec::Map as _;
+use timely::dataflow::operators::Capability;
+use timely::dataflow::Stream;
 
 use super::stages::{fold_locally, merge_logged, Logged, Map, Partial, Pending};
-use super::{Aggregation, Durable, PartialStates};
+use super::{Aggregation, Durable, PartialStates, PartialStream};
 use crate::watermark::is_final;
 
 /// The event time at which a key closes (e.g. its window's end), if it ever does.
 pub type ClosesAt<K> = Box<dyn Fn(&K) -> Option<i64>>;
 
 /// When the state of a key can be forgotten: once the event-time watermark has passed the
-/// time `closes_at(key)` (a window's end), no record can change the key any more, provided late
-/// records are dropped upstream (see [`drop_late`](crate::drop_late)). The watermark of epoch
+/// time `closes_at(key)` (a window's end), no record can change the key any more: the
+/// aggregation drops the records of such a key as late (Spark's rule). The watermark of epoch
 /// `t` is the greatest of `maxima` before `t` (every worker's greatest event time per epoch),
 /// less `delay`.
 pub struct Expiry<'scope, K> {
@@ -39,8 +44,8 @@ pub struct Expiry<'scope, K> {
 ///
 /// # Examples
 ///
-/// Key `'a'` closes at event time 10. Once the watermark passes 10 its count is forgotten, so a
-/// (late, and in real use dropped upstream) record for it starts a new count:
+/// Key `'a'` closes at event time 10 and `'b'` at 30. Once the watermark passes 10, `'a'`'s
+/// count is forgotten, and a record for it is late: it is dropped, and counted.
 ///
 /// ```
 /// use std::sync::{Arc, Mutex};
@@ -48,15 +53,18 @@ pub struct Expiry<'scope, K> {
 /// use tidewater_operators::{aggregate_append_only_expiring, Count, Expiry};
 ///
 /// let changes = Arc::new(Mutex::new(Vec::new()));
-/// let sink = changes.clone();
+/// let late = Arc::new(Mutex::new(Vec::new()));
+/// let (sink, late_sink) = (changes.clone(), late.clone());
 /// timely::execute_directly(move |worker| {
 ///     let (mut keys, mut maxima, probe) = worker.dataflow::<u64, _, _>(|scope| {
 ///         let (keys_in, keys) = scope.new_collection::<char, isize>();
 ///         let (maxima_in, maxima) = scope.new_collection::<i64, isize>();
-///         let expiry = Expiry { maxima, delay: 0, closes_at: Box::new(|_key: &char| Some(10)), seen: Vec::new() };
-///         let counts = aggregate_append_only_expiring(keys, "Count", Count::<()>::new(), expiry, |key: char, diff, states| {
+///         let closes_at = Box::new(|key: &char| Some(if *key == 'a' { 10 } else { 30 }));
+///         let expiry = Expiry { maxima, delay: 0, closes_at, seen: Vec::new() };
+///         let (counts, dropped) = aggregate_append_only_expiring(keys, "Count", Count::<()>::new(), expiry, |key: char, diff, states| {
 ///             *states.entry(key).or_insert(0) += diff as i64;
 ///         });
+///         dropped.inspect(move |d| late_sink.lock().unwrap().push(*d));
 ///         let (probe, _) = counts.inspect(move |u| sink.lock().unwrap().push(*u)).probe();
 ///         (keys_in, maxima_in, probe)
 ///     });
@@ -64,7 +72,7 @@ pub struct Expiry<'scope, K> {
 ///     maxima.insert(20); // epoch 0 saw event time 20: the watermark of epoch 1 is 20
 ///     for epoch in 1..3 {
 ///         keys.advance_to(epoch); maxima.advance_to(epoch);
-///         if epoch == 2 { keys.insert('a'); }
+///         if epoch == 2 { keys.insert('a'); keys.insert('b'); }
 ///     }
 ///     keys.advance_to(3); maxima.advance_to(3);
 ///     keys.flush(); maxima.flush();
@@ -72,8 +80,9 @@ pub struct Expiry<'scope, K> {
 /// });
 /// let mut changes = changes.lock().unwrap().clone();
 /// changes.sort_by_key(|(_, t, _)| *t);
-/// // Without expiry epoch 2 would show -('a', 1) and +('a', 2).
-/// assert_eq!(changes, vec![(('a', 1), 0, 1), (('a', 1), 2, 1)]);
+/// // Epoch 2's 'a' is late: without the rule it would show -('a', 1) and +('a', 2).
+/// assert_eq!(changes, vec![(('a', 1), 0, 1), (('b', 1), 2, 1)]);
+/// assert_eq!(*late.lock().unwrap(), vec![(1, 2, 1)]);
 /// ```
 pub fn aggregate_append_only_expiring<'scope, D, K, A, F>(
     records: VecCollection<'scope, u64, D, isize>,
@@ -81,7 +90,7 @@ pub fn aggregate_append_only_expiring<'scope, D, K, A, F>(
     agg: A,
     expiry: Expiry<'scope, K>,
     fold: F,
-) -> VecCollection<'scope, u64, (K, A::Output), isize>
+) -> Expired<'scope, K, A::Output>
 where
     D: Data,
     K: ExchangeData + Hash,
@@ -101,7 +110,7 @@ pub fn aggregate_append_only_expiring_durable<'scope, D, K, A, F>(
     expiry: Expiry<'scope, K>,
     fold: F,
     durable: Durable<'scope, u64, K, A::State>,
-) -> VecCollection<'scope, u64, (K, A::Output), isize>
+) -> Expired<'scope, K, A::Output>
 where
     D: Data,
     K: ExchangeData + Hash,
@@ -118,7 +127,7 @@ fn expiring<'scope, D, K, A, F>(
     expiry: Expiry<'scope, K>,
     fold: F,
     durable: Option<Durable<'scope, u64, K, A::State>>,
-) -> VecCollection<'scope, u64, (K, A::Output), isize>
+) -> Expired<'scope, K, A::Output>
 where
     D: Data,
     K: ExchangeData + Hash,
@@ -142,8 +151,10 @@ where
     let seen = expiry.seen;
     let by_key = Exchange::new(|(key, _time, _state): &Partial<K, u64, A::State>| key.hashed());
     let maxima = expiry.maxima.inner.broadcast();
-    let (delay, closes_at) = (expiry.delay, expiry.closes_at);
-    partials
+    let (delay, closes_at) = (expiry.delay, Rc::new(expiry.closes_at));
+    let (partials, dropped) =
+        drop_late_partials(partials, maxima.clone(), delay, closes_at.clone(), seen.clone());
+    let results = partials
         .binary_frontier::<_, CapacityContainerBuilder<Vec<_>>, _, _, _, _>(
             maxima,
             by_key,
@@ -188,5 +199,104 @@ where
                 }
             },
         )
-        .as_collection()
+        .as_collection();
+    (results, dropped)
+}
+
+/// What an expiring aggregation gives: each key's result changes, and how many partial states
+/// it dropped as late.
+pub type Expired<'scope, K, V> = (VecCollection<'scope, u64, (K, V), isize>, Dropped<'scope>);
+
+/// How many partial states (each the rows of one key on one worker in one epoch) were
+/// dropped as late, per epoch: Spark's `numRowsDroppedByWatermark`, which also counts the
+/// stateful operator's input after partial aggregation.
+pub type Dropped<'scope> = VecCollection<'scope, u64, u64, isize>;
+
+/// An epoch's partial states waiting for its watermark, with the capability to pass them on.
+type Waiting<K, S> = (Capability<u64>, Vec<Partial<K, u64, S>>);
+
+/// A partial state kept, or a count of those dropped at a time.
+#[derive(Clone)]
+enum Sorted<K, S> {
+    Kept(Partial<K, u64, S>),
+    Dropped(u64, u64),
+}
+
+/// Spark's late rule for a stateful aggregation: a partial state of epoch `t` is dropped when
+/// its key closes (`closes_at`, a window's end) at or before the watermark of `t`, since that
+/// key's result is final. A row thus counts in every one of its windows still open, whatever
+/// its own time. Partials wait for their epoch's watermark; the counts of those dropped come
+/// out beside them.
+fn drop_late_partials<'scope, K, S>(
+    partials: PartialStream<'scope, u64, K, S>,
+    maxima: Stream<'scope, u64, Vec<(i64, u64, isize)>>,
+    delay: i64,
+    closes_at: Rc<ClosesAt<K>>,
+    seen: Vec<(i64, u64)>,
+) -> (PartialStream<'scope, u64, K, S>, Dropped<'scope>)
+where
+    K: Clone + 'static,
+    S: Clone + 'static,
+{
+    let sorted = partials.binary_frontier::<_, CapacityContainerBuilder<Vec<Sorted<K, S>>>, _, _, _, _>(
+        maxima,
+        Pipeline,
+        Pipeline,
+        "DropLatePartials",
+        move |_initial, _info| {
+            let mut clock = crate::watermark::WatermarkClock::default();
+            for (max, epoch) in seen {
+                clock.saw(max, epoch);
+            }
+            let mut waiting: BTreeMap<u64, Waiting<K, S>> = BTreeMap::new();
+            move |(input, _frontier), (maxima, maxima_frontier), output| {
+                let port = output.output_index();
+                maxima.for_each_stamp(|_cap, containers| clock.saw_all(containers));
+                input.for_each_stamp(|cap, containers| {
+                    for container in containers {
+                        for partial in container.drain(..) {
+                            waiting
+                                .entry(partial.1)
+                                .or_insert_with_key(|t| (cap.delayed(t, port), Vec::new()))
+                                .1
+                                .push(partial);
+                        }
+                    }
+                });
+                // Epoch `t`'s watermark is known once no maximum of an earlier epoch can arrive.
+                while let Some(time) = waiting.keys().next().copied() {
+                    if maxima_frontier.frontier().iter().any(|f| *f < time) {
+                        break;
+                    }
+                    let Some((cap, batch)) = waiting.remove(&time) else {
+                        break;
+                    };
+                    let watermark = clock.watermark_of(time, delay);
+                    let mut dropped = 0u64;
+                    let mut session = output.session(&cap);
+                    for partial in batch {
+                        if closes_at(&partial.0).is_some_and(|end| is_final(end, watermark)) {
+                            dropped += 1;
+                        } else {
+                            session.give(Sorted::Kept(partial));
+                        }
+                    }
+                    if dropped > 0 {
+                        session.give(Sorted::Dropped(dropped, time));
+                    }
+                }
+            }
+        },
+    );
+    let kept = sorted.clone().flat_map(|sorted| match sorted {
+        Sorted::Kept(partial) => Some(partial),
+        Sorted::Dropped(..) => None,
+    });
+    let dropped = sorted
+        .flat_map(|sorted| match sorted {
+            Sorted::Dropped(count, time) => Some((count, time, 1)),
+            Sorted::Kept(_) => None,
+        })
+        .as_collection();
+    (kept, dropped)
 }

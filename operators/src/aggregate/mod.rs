@@ -37,12 +37,13 @@ use differential_dataflow::Data;
 pub use aggregations::{Count, Max, Sum};
 pub use append_only::{
     aggregate_append_only_durable, aggregate_append_only_flat, aggregate_append_only_into,
-    AggregateAppendOnly, Durable,
+    AggregateAppendOnly, Durable, PartialStream,
 };
 pub use expiring::{
-    aggregate_append_only_expiring, aggregate_append_only_expiring_durable, ClosesAt, Expiry,
+    aggregate_append_only_expiring, aggregate_append_only_expiring_durable, ClosesAt, Dropped, Expired,
+    Expiry,
 };
-pub(crate) use stages::{merge_by_key, Partial, Pending};
+pub(crate) use stages::{merge_by_key, Logged, Partial, Pending};
 
 /// Receives, on the worker that owns them, the keys whose totals changed at a time, with their
 /// new totals, once the time is merged: what a checkpoint keeps of an aggregation's state, by

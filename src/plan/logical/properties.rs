@@ -29,12 +29,18 @@ impl LogicalPlan {
         found
     }
 
-    /// True if some operator keeps state across epochs: an aggregation, or an upsert table
-    /// (a stream joined with a static table keeps none: the table is read whole by every run).
+    /// True if some operator keeps state across epochs: an aggregation, an upsert table, or a
+    /// join of two changing inputs (a stream joined with a static table keeps none: the table
+    /// is read whole by every run).
     pub fn has_state(&self) -> bool {
         let mut found = false;
         self.visit(&mut |node| {
-            found |= matches!(node, LogicalPlan::Aggregate { .. } | LogicalPlan::Upsert { .. })
+            found |= match node {
+                LogicalPlan::Aggregate { .. } | LogicalPlan::Upsert { .. } => true,
+                // A join of two changing inputs keeps both arranged.
+                LogicalPlan::Join { right, .. } => !right.is_static(),
+                _ => false,
+            }
         });
         found
     }
@@ -165,6 +171,18 @@ impl LogicalPlan {
             }
             _ => None,
         }
+    }
+
+    /// For an aggregation under a watermark, the position among its keys of the event-time
+    /// column itself, if it groups by it.
+    pub fn event_time_key(&self) -> Option<usize> {
+        let LogicalPlan::Aggregate { input, key_exprs, .. } = self else {
+            return None;
+        };
+        let (event_time, _) = input.watermark_below()?;
+        key_exprs
+            .iter()
+            .position(|key| matches!(key.unaliased(), Expr::Column(c) if c.eq_ignore_ascii_case(event_time)))
     }
 
     /// True if every source under this node is a static table (read once, at the start).

@@ -106,18 +106,18 @@ fn explain_names_the_strategies_that_compile_builds() {
         (
             "10m",
             windowed("append"),
-            vec![PartitionedItems, LateRowsDropped, ExpiringFold],
+            vec![PartitionedItems, WatermarkTracked, ExpiringFold],
         ),
         (
             "10m",
             windowed("update"),
-            vec![PartitionedItems, LateRowsDropped, ExpiringFold],
+            vec![PartitionedItems, WatermarkTracked, ExpiringFold],
         ),
-        // Complete mode writes every window every epoch: none is forgotten.
+        // Complete mode writes every window every epoch: none is forgotten, and no row is late.
         (
             "10m",
             windowed("complete"),
-            vec![PartitionedItems, LateRowsDropped, AppendOnlyFold],
+            vec![PartitionedItems, WatermarkTracked, AppendOnlyFold],
         ),
         (
             "10m",
