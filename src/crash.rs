@@ -8,6 +8,7 @@
 //!   others may not have (queries with state only);
 //! - `in-sink`: the file sink has written the epoch's part file but not its log entry (in a
 //!   DStream context: the first output operation has taken the batch, the others have not);
+//!   the Kafka sink has written the epoch's records to one partition but not to the others;
 //! - `before-commit`: the sink has taken the epoch; `commits/<epoch>` is not written;
 //! - `after-commit`: `commits/<epoch>` is written.
 

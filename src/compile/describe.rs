@@ -171,8 +171,8 @@ impl<'p> Dataflow<'p> {
         let description = source.description();
         let lines: [&str; 3] = match strategy {
             Strategy::PartitionedItems => [
-                "new files listed by worker 0 each epoch",
-                "exchange: files by path hash; flat_map: read and decode each file where it lands",
+                "work items planned by worker 0 each epoch (new files, or Kafka offset ranges)",
+                "exchange: items by hash; flat_map: read and decode each item (a file, a fetched range) where it lands",
                 "  (row counts, malformed records and failures go to worker 0 alongside the output)",
             ],
             Strategy::PartitionsOnEveryWorker => [

@@ -13,7 +13,7 @@ use timely::dataflow::operators::{Capability, Exchange};
 use timely::progress::operate::FrontierInterest;
 
 use super::{Events, Rows};
-use crate::connectors::{PartitionRead, PartitionReader, SourceEvent};
+use crate::connectors::{ItemWake, PartitionRead, PartitionReader, SourceEvent};
 use crate::data::Row;
 
 /// Records one worker reads from its work items before it lets the operators downstream take
@@ -60,6 +60,13 @@ pub(crate) fn read_partitions<'s>(
     // the operators downstream take them, so a large file is never held whole.
     let mut builder = OperatorBuilder::new("Read partitions".to_owned(), scope);
     let activator = scope.activator_for(builder.operator_info().address);
+    // Items that wait on I/O elsewhere wake the operator from that thread when more arrives.
+    let sync_activator = scope
+        .worker()
+        .sync_activator_for(builder.operator_info().address.to_vec());
+    let wake = ItemWake::new(move || {
+        let _ = sync_activator.activate();
+    });
     let mut input = builder.new_input(items, Local);
     builder.set_notify_for(0, FrontierInterest::Never);
     let (mut rows_output, rows) = builder.new_output::<Vec<(Row, u64, isize)>>();
@@ -72,7 +79,7 @@ pub(crate) fn read_partitions<'s>(
                 for (item, _, diff) in data.flat_map(|d| d.drain(..)) {
                     if let (Some(rows_at), Some(events_at)) = (cap.retain_least(0), cap.retain_least(1)) {
                         reading.push_back(Reading {
-                            item: reader.open(&item, source),
+                            item: reader.open_waking(&item, source, wake.clone()),
                             rows_at,
                             events_at,
                             diff,
@@ -82,6 +89,9 @@ pub(crate) fn read_partitions<'s>(
             });
             let (mut rows_out, mut events_out) = (rows_output.activate(), events_output.activate());
             let mut budget = ROWS_PER_ACTIVATION;
+            // Items waiting for I/O in a row: once every item waits, the operator sleeps until
+            // one of their wakes brings it back (items waiting on nothing never wait).
+            let mut waited = 0;
             while let Some(now) = reading.front_mut() {
                 let (time, diff) = (*now.rows_at.time(), now.diff);
                 let mut batch = Vec::new();
@@ -101,17 +111,28 @@ pub(crate) fn read_partitions<'s>(
                     .map(|event| (event, time, diff))
                     .collect();
                 events_out.give(&now.events_at, &mut batch);
+                budget = budget.saturating_sub(records);
+                if more && now.item.waiting() {
+                    // Read the items behind it meanwhile.
+                    waited += 1;
+                    if waited >= reading.len() {
+                        break;
+                    }
+                    reading.rotate_left(1);
+                    continue;
+                }
+                waited = 0;
                 if more {
                     // The item took the whole budget.
                     break;
                 }
                 reading.pop_front();
-                budget = budget.saturating_sub(records.max(1));
+                budget = budget.saturating_sub(1);
                 if budget == 0 {
                     break;
                 }
             }
-            if !reading.is_empty() {
+            if !reading.is_empty() && waited < reading.len() {
                 activator.activate();
             }
         }

@@ -15,6 +15,7 @@
 pub mod console;
 pub mod file;
 pub mod foreach_batch;
+pub mod kafka;
 pub mod memory;
 pub mod noop;
 pub mod options;
@@ -123,6 +124,15 @@ pub trait PartitionReader: Send + Sync + fmt::Debug {
     /// failures) is reported tagged with `source`.
     fn open(&self, item: &Row, source: usize) -> Box<dyn PartitionRead>;
 
+    /// Opens one item as [`open`](Self::open) does, for readers whose items wait on I/O done
+    /// elsewhere (a Kafka fetch on the client's runtime): `wake` asks the worker to read the
+    /// item again once more has arrived, so it never spins while the item
+    /// [waits](PartitionRead::waiting).
+    fn open_waking(&self, item: &Row, source: usize, wake: ItemWake) -> Box<dyn PartitionRead> {
+        let _ = wake;
+        self.open(item, source)
+    }
+
     /// Reads all of one item: hands its rows to `rows`, in order, and appends what happened to
     /// `events`.
     fn read(&self, item: &Row, source: usize, rows: &mut dyn FnMut(Row), events: &mut Vec<SourceEvent>) {
@@ -138,6 +148,35 @@ pub trait PartitionRead {
     /// by its end or by a failure, and then appends what happened to `events`. Rows go straight
     /// to the caller, which puts them where the dataflow reads them: no buffer in between.
     fn read(&mut self, max: usize, rows: &mut dyn FnMut(Row), events: &mut Vec<SourceEvent>) -> bool;
+
+    /// True while the item is unfinished but nothing more has arrived: the worker then waits
+    /// for the item's [`ItemWake`] instead of reading again at once.
+    fn waiting(&self) -> bool {
+        false
+    }
+}
+
+/// Asks a worker to read a work item again (see [`PartitionReader::open_waking`]); callable
+/// from any thread.
+#[derive(Clone)]
+pub struct ItemWake(Arc<dyn Fn() + Send + Sync>);
+
+impl ItemWake {
+    /// A wake that calls `f`.
+    pub fn new(f: impl Fn() + Send + Sync + 'static) -> Self {
+        ItemWake(Arc::new(f))
+    }
+
+    /// Wakes the worker.
+    pub fn wake(&self) {
+        (self.0)()
+    }
+}
+
+impl fmt::Debug for ItemWake {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("ItemWake")
+    }
 }
 
 /// Rows held in memory by offset (the first row added is offset 0), readable from any worker

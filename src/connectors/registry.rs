@@ -17,6 +17,7 @@ use std::sync::Arc;
 use super::console::{ConsoleSink, ConsoleTarget};
 use super::file::{FileFormat, FileSink, FileSource};
 use super::foreach_batch::{BatchFn, ForeachBatchSink};
+use super::kafka::{KafkaSink, KafkaSource};
 use super::memory::{MemorySink, MemoryTable};
 use super::noop::NoopSink;
 use super::rate::RateSource;
@@ -101,6 +102,10 @@ pub struct SinkContext<'a> {
     pub foreach_batch: Option<BatchFn>,
     /// Registers (and returns) the memory table named so, where `memory_table(name)` finds it.
     pub memory_table: &'a dyn Fn(&str) -> MemoryTable,
+    /// The query's checkpoint, if it has one: its directory and its id (the same across
+    /// restarts). A sink that finishes a partly written epoch after a restart keeps what it
+    /// needs for that there (the Kafka sink, under `sinks/kafka`).
+    pub checkpoint: Option<(&'a std::path::Path, String)>,
 }
 
 /// A source format: its name, its options, its constructor.
@@ -241,7 +246,56 @@ pub static SOURCE_FORMATS: &[SourceFormat] = &[
         table: true,
         new: json_source,
     },
+    SourceFormat {
+        name: "kafka",
+        options: &[
+            KAFKA_BOOTSTRAP,
+            OptionSpec::unset("subscribe", "topics to read, comma-separated (one of subscribe, subscribePattern, assign)"),
+            OptionSpec::unset(
+                "subscribePattern",
+                "a regex: every topic whose whole name matches, including topics created later",
+            ),
+            OptionSpec::unset("assign", "exactly these partitions, as JSON: {\"topic\":[0,1]}"),
+            OptionSpec::with_default(
+                "startingOffsets",
+                "latest",
+                "where a query without a checkpoint starts: earliest, latest, or JSON {\"topic\":{\"0\":23}} (-2 earliest, -1 latest)",
+            ),
+            OptionSpec::unset(
+                "endingOffsets",
+                "where the source ends: latest (the ends seen at start) or JSON offsets (default: never)",
+            ),
+            OptionSpec::unset(
+                "maxOffsetsPerTrigger",
+                "the most offsets one epoch reads, shared out over the partitions (default: all available)",
+            ),
+            OptionSpec::with_default(
+                "failOnDataLoss",
+                "true",
+                "fail when offsets the query needs are gone (retention, a deleted topic); false skips them with a warning",
+            ),
+            OptionSpec::with_default(
+                "includeHeaders",
+                "false",
+                "adds a `headers` column: array<struct<key: string, value: binary>>",
+            ),
+            KAFKA_CLIENT,
+        ],
+        table: false,
+        new: kafka_source,
+    },
 ];
+
+const KAFKA_BOOTSTRAP: OptionSpec =
+    OptionSpec::required("kafka.bootstrap.servers", "the brokers, host:port[,host:port...]");
+
+/// Stands for every other `kafka.*` option: the client takes those it supports
+/// (`kafka.client.id`, `kafka.request.timeout.ms`, `kafka.max.partition.fetch.bytes`,
+/// `kafka.security.protocol` PLAINTEXT) and warns about the others.
+const KAFKA_CLIENT: OptionSpec = OptionSpec::unset(
+    "kafka.*",
+    "client settings: kafka.client.id, kafka.request.timeout.ms (how long requests are retried, default 30000), kafka.max.partition.fetch.bytes; others are warned about",
+);
 
 /// `checkpointLocation`, taken by every sink.
 pub const CHECKPOINT_LOCATION: OptionSpec = OptionSpec::unset(
@@ -321,6 +375,18 @@ pub static SINK_FORMATS: &[SinkFormat] = &[
         new: json_sink,
     },
     SinkFormat {
+        name: "kafka",
+        options: &[
+            KAFKA_BOOTSTRAP,
+            OptionSpec::unset(
+                "topic",
+                "the topic every record goes to (default: each row's `topic` column)",
+            ),
+            KAFKA_CLIENT,
+        ],
+        new: kafka_sink,
+    },
+    SinkFormat {
         name: "foreach_batch",
         options: &[],
         new: foreach_batch_sink,
@@ -349,6 +415,21 @@ fn csv_source(cx: SourceContext<'_>) -> Result<Arc<dyn Source>> {
 
 fn json_source(cx: SourceContext<'_>) -> Result<Arc<dyn Source>> {
     file_source(FileFormat::Json, cx)
+}
+
+fn kafka_source(cx: SourceContext<'_>) -> Result<Arc<dyn Source>> {
+    if cx.schema.is_some() {
+        return Err(Error::InvalidOption(
+            "the kafka source has a fixed schema (key, value, topic, partition, offset, timestamp, timestampType[, headers]); \
+             declare no columns and parse `value` instead"
+                .into(),
+        ));
+    }
+    Ok(Arc::new(KafkaSource::from_options(cx.options)?))
+}
+
+fn kafka_sink(cx: SinkContext<'_>) -> Result<Box<dyn Sink>> {
+    Ok(Box::new(KafkaSink::from_options(cx.options, cx.checkpoint)?))
 }
 
 fn console_sink(cx: SinkContext<'_>) -> Result<Box<dyn Sink>> {
@@ -461,7 +542,11 @@ fn unknown(options: &Options, known: &[&[OptionSpec]]) -> Vec<String> {
             !known
                 .iter()
                 .flat_map(|l| l.iter())
-                .any(|o| o.name.eq_ignore_ascii_case(key))
+                .any(|o| match o.name.strip_suffix('*') {
+                    // A family of options, such as `kafka.*`.
+                    Some(prefix) => key.starts_with(&prefix.to_ascii_lowercase()),
+                    None => o.name.eq_ignore_ascii_case(key),
+                })
         })
         .map(String::from)
         .collect()

@@ -13,7 +13,7 @@ mod row;
 mod schema;
 mod value;
 
-pub use cast::cast;
+pub use cast::{cast, invalid_utf8_bytes};
 pub use decode::{Decoded, ParseMode, RowDecoder, CORRUPT_RECORD};
 pub use display::{format_double, format_timestamp};
 pub use interval::parse_interval;

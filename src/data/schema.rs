@@ -22,6 +22,8 @@ pub enum DataType {
     Timestamp,
     /// `ARRAY<element>`
     Array(Box<DataType>),
+    /// BINARY: bytes (a Kafka record's key and value).
+    Binary,
     /// `STRUCT<name: type, ...>`, e.g. the `window` of a windowed aggregation.
     Struct(Vec<Field>),
 }
@@ -52,6 +54,7 @@ impl DataType {
             DataType::Float64 => "double".into(),
             DataType::String => "string".into(),
             DataType::Timestamp => "timestamp".into(),
+            DataType::Binary => "binary".into(),
             DataType::Array(e) => format!("array<{}>", e.sql_name()),
             DataType::Struct(fields) => {
                 let fields: Vec<String> = fields

@@ -36,12 +36,28 @@ pub enum Value {
     /// STRUCT: the fields' values in the order of the type's fields (e.g. a window's start
     /// and end).
     Struct(Arc<[Value]>),
+    /// BINARY: bytes, such as a Kafka record's key and value. Shared, so a clone never copies
+    /// them.
+    Binary(Arc<[u8]>),
 }
 
 impl Value {
     /// A string value.
     pub fn str(s: impl AsRef<str>) -> Self {
         Value::Str(SmolStr::new(s.as_ref()))
+    }
+
+    /// A binary value.
+    pub fn binary(bytes: impl AsRef<[u8]>) -> Self {
+        Value::Binary(Arc::from(bytes.as_ref()))
+    }
+
+    /// The bytes inside, if this is a `Binary`.
+    pub fn as_bytes(&self) -> Option<&[u8]> {
+        match self {
+            Value::Binary(b) => Some(b),
+            _ => None,
+        }
     }
 
     /// True for `Null`.
@@ -58,6 +74,7 @@ impl Value {
             Value::Float(_) => DataType::Float64,
             Value::Str(_) => DataType::String,
             Value::Timestamp(_) => DataType::Timestamp,
+            Value::Binary(_) => DataType::Binary,
             Value::Array(items) => DataType::Array(Box::new(
                 items
                     .iter()
@@ -153,6 +170,7 @@ impl Value {
             Value::Timestamp(_) => 4,
             Value::Array(_) => 5,
             Value::Struct(_) => 6,
+            Value::Binary(_) => 7,
         }
     }
 }
@@ -191,6 +209,8 @@ impl Ord for Value {
             (Float(a), Int(b)) => cmp_f64(*a, *b as f64).then(Ordering::Greater),
             (Str(a), Str(b)) => a.as_str().cmp(b.as_str()),
             (Timestamp(a), Timestamp(b)) => a.cmp(b),
+            // Spark orders binary values as unsigned bytes.
+            (Binary(a), Binary(b)) => a.cmp(b),
             (Array(a), Array(b)) | (Struct(a), Struct(b)) if Arc::ptr_eq(a, b) => Ordering::Equal,
             (Array(a), Array(b)) | (Struct(a), Struct(b)) => a.iter().cmp(b.iter()),
             _ => self.rank().cmp(&other.rank()),
@@ -248,12 +268,13 @@ impl Hash for Value {
                 state.write_u8(7);
                 items.hash(state)
             }
+            Value::Binary(bytes) => bytes.hash(state),
         }
     }
 }
 
 /// Renders a value as Spark's `show()` does: `null`, `true`, `1.0`, `2024-01-01 00:00:00`,
-/// `[a, b]`, and a struct as `{a, b}`.
+/// `[a, b]`, a struct as `{a, b}`, and binary as its bytes in upper-case hex, `[68 65 6C 6C 6F]`.
 impl std::fmt::Display for Value {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
@@ -265,6 +286,16 @@ impl std::fmt::Display for Value {
             Value::Timestamp(t) => f.write_str(&format_timestamp(*t)),
             Value::Array(items) => write_list(f, "[", items, "]"),
             Value::Struct(items) => write_list(f, "{", items, "}"),
+            Value::Binary(bytes) => {
+                f.write_str("[")?;
+                for (i, byte) in bytes.iter().enumerate() {
+                    if i > 0 {
+                        f.write_str(" ")?;
+                    }
+                    write!(f, "{byte:02X}")?;
+                }
+                f.write_str("]")
+            }
         }
     }
 }
@@ -351,6 +382,17 @@ mod tests {
         assert_eq!(Value::Float(1.0).to_string(), "1.0");
         let arr = Value::Array(vec![Value::str("a"), Value::str("")].into());
         assert_eq!(arr.to_string(), "[a, ]");
+    }
+
+    #[test]
+    fn binary_displays_as_sparks_show_does_and_orders_as_unsigned_bytes() {
+        // Spark's show(): upper-case hex bytes, separated by spaces, in brackets.
+        assert_eq!(Value::binary(b"hello").to_string(), "[68 65 6C 6C 6F]");
+        assert_eq!(Value::binary([0x00, 0xff, 0x0a]).to_string(), "[00 FF 0A]");
+        assert_eq!(Value::binary([]).to_string(), "[]");
+        assert!(Value::binary([0x7f]) < Value::binary([0x80]));
+        assert!(Value::binary([1]) < Value::binary([1, 0]));
+        assert_eq!(Value::binary(b"ab").as_bytes(), Some(&b"ab"[..]));
     }
 
     #[test]

@@ -120,7 +120,8 @@ impl Expr {
                     (&from, to),
                     (_, DataType::String) | (DataType::Null, _) | (DataType::String, _)
                 ) || (from.is_numeric() || from == DataType::Boolean || from == DataType::Timestamp)
-                    && (to.is_numeric() || *to == DataType::Boolean || *to == DataType::Timestamp);
+                    && (to.is_numeric() || *to == DataType::Boolean || *to == DataType::Timestamp)
+                    || *to == DataType::Binary && matches!(from, DataType::Binary | DataType::Int64);
                 if !ok {
                     return Err(mismatch(format!("cannot cast {from} to {to}")));
                 }

@@ -38,6 +38,9 @@ struct SourceRun {
     /// What the next epoch must take instead of what is waiting: the records a stopped run
     /// logged for the epoch it did not commit.
     replay: Option<Taken>,
+    /// The reader's last [position](SourceReader::position), kept once it is exhausted and
+    /// gone: the epoch that takes its last records still logs where they end.
+    last_position: Option<serde_json::Value>,
 }
 
 /// What one epoch takes from one source.
@@ -163,6 +166,7 @@ impl Sources {
                 limit,
                 partitioned: matches!(delivery, Delivery::Partitioned(_)),
                 replay: None,
+                last_position: None,
             });
         }
         (Sources { runs }, failure)
@@ -204,6 +208,7 @@ impl Sources {
             };
             if polled? == ReadStatus::Exhausted {
                 source.exhausted = true;
+                source.last_position = reader.position();
                 source.reader = None;
             }
         }
@@ -282,7 +287,11 @@ impl Sources {
                 "start": start,
                 "end": start + taken.len(),
             });
-            if let Some(position) = source.reader.as_ref().and_then(|r| r.position()) {
+            let position = source
+                .reader
+                .as_ref()
+                .map_or_else(|| source.last_position.clone(), |r| r.position());
+            if let Some(position) = position {
                 offsets["position"] = position;
             }
             entry.sources.push(Some(offsets));

@@ -7,7 +7,7 @@ use std::sync::{Arc, Mutex};
 use tracing::warn;
 
 use super::{conf, DataFrame};
-use crate::checkpoint::DEFAULT_MIN_BATCHES_TO_RETAIN;
+use crate::checkpoint::{Checkpoint, DEFAULT_MIN_BATCHES_TO_RETAIN};
 use crate::compile::Settings;
 use crate::connectors::foreach_batch::BatchFn;
 use crate::connectors::registry::{sink_format, SinkContext, CHECKPOINT_LOCATION, MAX_ROWS_PER_TRIGGER};
@@ -126,7 +126,7 @@ impl DataStreamWriter {
     }
 
     /// Builds the sink of the chosen format from the [registry](crate::connectors::registry).
-    fn sink(&mut self) -> Result<Box<dyn Sink>> {
+    fn sink(&mut self, checkpoint: Option<&Checkpoint>) -> Result<Box<dyn Sink>> {
         let session = self.df.session().clone();
         sink_format(&self.format)?.build(SinkContext {
             options: &self.options,
@@ -134,6 +134,7 @@ impl DataStreamWriter {
             console: self.console_target.take(),
             foreach_batch: self.foreach_batch.take(),
             memory_table: &|name| session.register_memory_table(name),
+            checkpoint: checkpoint.map(|c| (c.root(), c.id().to_string())),
         })
     }
 
@@ -200,8 +201,10 @@ impl DataStreamWriter {
     pub(crate) fn prepare(mut self) -> Result<QuerySpec> {
         let mode = std::mem::replace(&mut self.output_mode, Ok(OutputMode::Append))?;
         validate_output_mode(self.df.plan(), mode)?;
-        let sink = self.sink()?;
+        // The format's options are checked before the checkpoint is touched.
+        sink_format(&self.format)?;
         let Prepared { checkpoint, durable } = self.open_checkpoint(mode)?;
+        let sink = self.sink(checkpoint.as_ref())?;
         let shared = match &checkpoint {
             Some(checkpoint) => Shared::with_id(checkpoint.id(), self.query_name.clone()),
             None => Shared::new(self.query_name.clone()),

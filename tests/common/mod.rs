@@ -2,6 +2,8 @@
 //! engine, and a collector of the batches a query writes.
 #![allow(dead_code)]
 
+pub mod kafka;
+
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
 

@@ -18,7 +18,7 @@ fn unknown_formats_list_the_registered_ones() {
     let message = |e: Error| e.to_string();
     assert_eq!(
         message(source_format("kafkaa", false).unwrap_err()),
-        "[UNKNOWN_FORMAT] unknown source format `kafkaa`; known formats: socket, rate, text, csv, json"
+        "[UNKNOWN_FORMAT] unknown source format `kafkaa`; known formats: socket, rate, text, csv, json, kafka"
     );
     assert_eq!(
         message(source_format("socket", true).unwrap_err()),
@@ -26,7 +26,7 @@ fn unknown_formats_list_the_registered_ones() {
     );
     assert_eq!(
         message(sink_format("parquet").unwrap_err()),
-        "[UNKNOWN_FORMAT] unknown sink format `parquet`; known formats: console, memory, noop, csv, json, foreach_batch"
+        "[UNKNOWN_FORMAT] unknown sink format `parquet`; known formats: console, memory, noop, csv, json, kafka, foreach_batch"
     );
     assert_eq!(source_format("CSV", true).unwrap().name, "csv");
     assert_eq!(sink_format("Console").unwrap().name, "console");
@@ -95,6 +95,7 @@ fn documented_defaults_are_the_ones_the_connectors_use() {
         console: Some(Box::new(io::sink())),
         foreach_batch: None,
         memory_table: &|_| MemoryTable::default(),
+        checkpoint: None,
     };
     assert_eq!(
         console.build(cx).unwrap().description(),
@@ -151,6 +152,7 @@ fn an_unknown_option_is_a_warning_naming_the_known_ones() {
             console: Some(Box::new(io::sink())),
             foreach_batch: None,
             memory_table: &|_| MemoryTable::default(),
+            checkpoint: None,
         };
         sink_format("console").unwrap().build(cx)
     });

@@ -106,9 +106,10 @@ pub(crate) fn data_type(sql: &SqlType) -> Result<DataType> {
         "string" | "varchar" | "text" | "char" | "character varying" => DataType::String,
         "boolean" | "bool" => DataType::Boolean,
         "timestamp" => DataType::Timestamp,
+        "binary" | "bytea" | "varbinary" | "blob" => DataType::Binary,
         _ => {
             return Err(Error::TypeMismatch(format!(
-                "unknown type `{name}`; use BIGINT, DOUBLE, STRING, BOOLEAN or TIMESTAMP"
+                "unknown type `{name}`; use BIGINT, DOUBLE, STRING, BOOLEAN, TIMESTAMP or BINARY"
             )))
         }
     })
@@ -137,6 +138,17 @@ fn option_value(parser: &mut Parser<'_>) -> Result<String> {
     }
 }
 
+/// An option's key: a quoted string, or an identifier that may be dotted, as Spark's
+/// `OPTIONS (kafka.bootstrap.servers '...')` and `OPTIONS ('kafka.bootstrap.servers' '...')`.
+fn option_key(parser: &mut Parser<'_>) -> Result<String> {
+    let mut key = option_value(parser)?;
+    while parser.consume_token(&Token::Period) {
+        key.push('.');
+        key.push_str(&option_value(parser)?);
+    }
+    Ok(key)
+}
+
 fn parse_options(parser: &mut Parser<'_>) -> Result<Vec<(String, String)>> {
     if !parser.parse_keyword(Keyword::OPTIONS) {
         return Ok(Vec::new());
@@ -144,7 +156,7 @@ fn parse_options(parser: &mut Parser<'_>) -> Result<Vec<(String, String)>> {
     parser.expect_token(&Token::LParen).map_err(syntax)?;
     let mut options = Vec::new();
     loop {
-        let key = option_value(parser)?;
+        let key = option_key(parser)?;
         let _ = parser.consume_token(&Token::Eq);
         let value = option_value(parser)?;
         options.push((key, value));
@@ -436,6 +448,30 @@ mod tests {
         }
         assert!(
             matches!(&statements[2], Statement::Insert { sink, at, .. } if sink == "out" && at.line == 3)
+        );
+    }
+
+    #[test]
+    fn option_keys_may_be_dotted_identifiers_or_quoted_strings() {
+        let options_of = |script: &str| match parse_script(script).expect("parses").remove(0) {
+            Statement::CreateSource { options, .. } => options,
+            other => panic!("{other:?}"),
+        };
+        let expected = vec![
+            ("kafka.bootstrap.servers".to_string(), "h:9092".to_string()),
+            ("subscribe".to_string(), "a,b".to_string()),
+        ];
+        assert_eq!(
+            options_of(
+                "CREATE STREAM s USING kafka OPTIONS (kafka.bootstrap.servers 'h:9092', subscribe 'a,b')"
+            ),
+            expected
+        );
+        assert_eq!(
+            options_of(
+                "CREATE STREAM s USING kafka OPTIONS ('kafka.bootstrap.servers' 'h:9092', 'subscribe' = 'a,b')"
+            ),
+            expected
         );
     }
 
