@@ -86,6 +86,15 @@ pub(super) struct QueryRun {
     compaction: Option<std::thread::JoinHandle<()>>,
     /// Partial states the aggregation dropped as late in the epoch being finished.
     dropped_by_watermark: u64,
+    /// The epoch's figures of each join of two streams, by its number, summed over workers:
+    /// rows held, added, removed, dropped as late.
+    join_figures: std::collections::BTreeMap<usize, [u64; 4]>,
+    /// How many joins of two streams under watermarks the plan has: a watermark that moves
+    /// then calls for an epoch, which expires rows and writes the outer rows that can no
+    /// longer match.
+    watermarked_joins: usize,
+    /// The watermark the last epoch ran under.
+    last_epoch_watermark: Option<i64>,
 }
 
 impl QueryRun {
@@ -120,6 +129,9 @@ impl QueryRun {
             restored_at: None,
             compaction: None,
             dropped_by_watermark: 0,
+            join_figures: Default::default(),
+            watermarked_joins: spec.plan.watermarked_joins(),
+            last_epoch_watermark: None,
             spec,
         };
         if let Some(e) = failure {
@@ -170,6 +182,7 @@ impl QueryRun {
             if let Some(event_time) = self.event_time.as_mut() {
                 event_time.resume(&durable.seen_maxima, recovery.watermark());
             }
+            self.last_epoch_watermark = recovery.committed_watermark();
         }
         if recovery.next_epoch > 0 || recovery.replay.is_some() {
             info!(
@@ -208,7 +221,8 @@ impl QueryRun {
 
     /// Whether the watermark alone calls for an epoch (Spark's no-data batch).
     fn no_data_epoch_due(&self) -> bool {
-        self.output.epoch_due(self.watermark())
+        let watermark = self.watermark();
+        self.output.epoch_due(watermark) || (self.watermarked_joins > 0 && watermark > self.last_epoch_watermark)
     }
 
     /// Does whatever is due now without blocking; returns when it next needs to act, if it
@@ -367,6 +381,7 @@ impl QueryRun {
             offsets,
             watermark: self.watermark(),
         });
+        self.last_epoch_watermark = self.watermark();
         self.spec.shared.set_status("Processing new data", true, true);
     }
 
@@ -406,16 +421,28 @@ impl QueryRun {
             self.fail(e);
             return;
         }
-        let state_operators = if self.spec.plan.has_aggregation() {
-            vec![StateOperatorProgress {
+        // One entry per stateful operator, inputs first: the joins of two streams, then the
+        // aggregation.
+        let mut figures = std::mem::take(&mut self.join_figures);
+        let mut state_operators: Vec<StateOperatorProgress> = (0..self.watermarked_joins)
+            .map(|join| figures.remove(&join).unwrap_or_default())
+            .map(|[total, updated, removed, dropped]| StateOperatorProgress {
+                operator_name: "symmetricHashJoin".into(),
+                num_rows_total: total,
+                num_rows_updated: updated,
+                num_rows_removed: removed,
+                num_rows_dropped_by_watermark: dropped,
+            })
+            .collect();
+        if self.spec.plan.has_aggregation() {
+            state_operators.push(StateOperatorProgress {
                 operator_name: "aggregate".into(),
                 num_rows_total: self.output.rows_held().unwrap_or(0),
                 num_rows_updated: rows_updated,
+                num_rows_removed: 0,
                 num_rows_dropped_by_watermark: std::mem::take(&mut self.dropped_by_watermark),
-            }]
-        } else {
-            Vec::new()
-        };
+            });
+        }
         let figures = EpochFigures {
             epoch: flight.epoch,
             sources: self.sources.progress(&flight.offsets, &counts, &flight.times),
@@ -528,6 +555,18 @@ impl QueryRun {
                     }
                 }
                 SourceEvent::DroppedByWatermark { rows } => self.dropped_by_watermark += rows * times,
+                SourceEvent::StateRows {
+                    operator,
+                    total,
+                    updated,
+                    removed,
+                    dropped_by_watermark,
+                } => {
+                    let figures = self.join_figures.entry(operator).or_default();
+                    for (sum, figure) in figures.iter_mut().zip([total, updated, removed, dropped_by_watermark]) {
+                        *sum += figure * times;
+                    }
+                }
                 SourceEvent::MaxEventTime { micros } => {
                     if let Some(event_time) = self.event_time.as_mut() {
                         event_time.saw(micros, time);
