@@ -78,6 +78,9 @@ pub struct Compiled<'s> {
     join_watermark: Option<VecCollection<'s, u64, i64, isize>>,
     /// Joins of two streams built so far (their numbers in progress reports).
     stream_joins: usize,
+    /// True while the input of an aggregation that takes the watermark of a join of two
+    /// streams right below it is built: that join reports its output watermark.
+    join_feeds_aggregation: bool,
 }
 
 impl<'s> Compiled<'s> {
@@ -95,6 +98,7 @@ impl<'s> Compiled<'s> {
             watermark_delay: plan.watermark_delay(),
             join_watermark: None,
             stream_joins: 0,
+            join_feeds_aggregation: false,
         }
     }
 
@@ -262,7 +266,10 @@ fn build_aggregate<'s>(
         late,
         fold,
     } = aggregate;
+    let joined = late.as_ref().is_some_and(|l| l.joined);
+    compiled.join_feeds_aggregation = joined;
     let rows = compiled.build_state_input(input, scope);
+    compiled.join_feeds_aggregation = false;
     let (rows, watermark) = match late {
         None => (rows, None),
         Some(late) => {
@@ -299,7 +306,12 @@ fn build_aggregate<'s>(
     match (fold, watermark) {
         (Fold::Expiring { window_key }, Some((maxima, delay))) => {
             compiled.built(Strategy::ExpiringFold);
-            let seen = compiled.seen_maxima();
+            let mut seen = compiled.seen_maxima();
+            if joined {
+                // The join's watermark reaches the aggregation an epoch later (see
+                // `stream_join`): so do the ones an earlier run saw.
+                seen.iter_mut().for_each(|(_, epoch)| *epoch += 1);
+            }
             // Windows the watermark had closed before the stop are left out of what is
             // restored (see `durable::restore`).
             let durable = compiled.durable(rows.scope(), |restored| match restored {

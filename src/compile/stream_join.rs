@@ -159,8 +159,18 @@ pub(super) fn build<'s>(
             sides.push((maxima, w.delay_micros));
         }
     }
+    // The leader's watermark is read as maxima with the plan's delay (`shift`). It is the
+    // join's global watermark, or, under an aggregation, the join's output watermark (moved
+    // back by `offset`), by which the aggregation's windows close.
     let shift = compiled.watermark_delay.unwrap_or(0);
-    let seen = compiled.seen_maxima();
+    let feeds_aggregation = std::mem::take(&mut compiled.join_feeds_aggregation);
+    let offset = if feeds_aggregation { event_time.output_offset() } else { 0 };
+    // What an earlier run's leader saw, as the join's own candidates.
+    let seen: Vec<(i64, u64)> = compiled
+        .seen_maxima()
+        .into_iter()
+        .map(|(candidate, epoch)| (candidate - offset, epoch))
+        .collect();
     let candidates = if sides.is_empty() {
         None
     } else {
@@ -168,20 +178,25 @@ pub(super) fn build<'s>(
         Some(min_watermark(sides, floor, shift))
     };
     if let Some(candidates) = &candidates {
+        let reported = candidates.clone().map(move |c| c + offset);
         // Every worker computes the same watermark; worker 0 tells the leader.
         let leader = scope.index() == 0;
         compiled.events.push(
-            candidates
+            reported
                 .clone()
                 .filter(move |_| leader)
                 .map(|micros| SourceEvent::MaxEventTime { micros }),
         );
-        compiled.join_watermark = Some(candidates.clone());
+        if feeds_aggregation {
+            // The aggregation drops as late what the previous epoch's watermark passed (Spark's
+            // late-events watermark): the join writes nothing older than that in this epoch.
+            compiled.join_watermark = Some(reported.delay(|t| t + 1));
+        }
     }
     let candidates: VecCollection<'s, u64, i64, isize> = match candidates {
         Some(c) => c,
         None => {
-            // No watermark at all: an inner join that only drops nothing and forgets nothing.
+            // No watermark at all: an inner join that drops nothing and forgets nothing.
             use differential_dataflow::input::Input;
             let (_, empty) = scope.new_collection::<i64, isize>();
             empty

@@ -123,6 +123,23 @@ impl JoinEventTime {
         self.key_time.is_some() || self.value_range().is_some_and(|r| r.upper.is_some())
     }
 
+    /// How far behind the watermark the event times of the join's output can still be (Spark's
+    /// output watermark of a join, `produceOutputWatermark`): the least of the sides' state
+    /// watermarks, each the watermark moved by the range's bound on that side's time (zero for
+    /// an event-time key, or when neither side expires). An aggregation above takes the join's
+    /// watermark moved by this much, so no row the join still writes is late for it.
+    pub fn output_offset(&self) -> i64 {
+        let mut offsets = Vec::new();
+        if self.key_time.is_some() {
+            offsets.push(0);
+        }
+        if let Some(range) = self.value_range() {
+            offsets.extend(range.lower.map(|b| b.micros));
+            offsets.extend(range.upper.map(|b| -b.micros));
+        }
+        offsets.into_iter().min().unwrap_or(0)
+    }
+
     /// The time range, when it relates the two sides' watermarked columns: only then does a
     /// watermark tell when a row's matches are over.
     pub fn value_range(&self) -> Option<TimeRange> {
