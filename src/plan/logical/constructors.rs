@@ -96,6 +96,8 @@ impl LogicalPlan {
         ranges: Vec<Expr>,
         using: bool,
     ) -> Result<Self> {
+        // Spark's rules on which joins of which inputs exist come first.
+        let event_time = super::join_time::join_event_time(&left, &right, kind, &pairs, &ranges)?;
         if pairs.is_empty() {
             return Err(Error::InvalidPlan(
                 "a join needs at least one pair of equal keys".into(),
@@ -109,7 +111,6 @@ impl LogicalPlan {
                     .into(),
             ));
         }
-        let event_time = super::join_time::join_event_time(&left, &right, kind, &pairs, &ranges)?;
         if using && kind.pads_left() {
             return Err(Error::Unsupported(format!(
                 "{} joins with USING are not supported (the key would come from either side); \

@@ -77,6 +77,8 @@ fn plan_from(select: &Select, catalog: &dyn Catalog, names: &mut Translator) -> 
                 .at(at.line, at.column, None))
             }
         };
+        // Errors of the join's condition are placed at it (see below), others at the relation.
+        let mut condition_place = at;
         let (pairs, ranges, using) = match constraint {
             JoinConstraint::Using(columns) => {
                 let pairs = columns
@@ -94,6 +96,7 @@ fn plan_from(select: &Select, catalog: &dyn Catalog, names: &mut Translator) -> 
                 let first_name = names.names.len();
                 let condition = names.expr(condition)?;
                 let condition_at = names.names.get(first_name).map_or(at, |(_, place)| *place);
+                condition_place = condition_at;
                 let (pairs, ranges) = split_join_condition(&condition, &plan, &right).map_err(|e| {
                     e.at(
                         condition_at.line,
@@ -110,7 +113,8 @@ fn plan_from(select: &Select, catalog: &dyn Catalog, names: &mut Translator) -> 
             }
         };
         plan = Arc::new(
-            LogicalPlan::join_where(plan, right, kind, pairs, ranges, using).map_err(|e| place(e, names, at))?,
+            LogicalPlan::join_where(plan, right, kind, pairs, ranges, using)
+                .map_err(|e| place(e, names, condition_place))?,
         );
     }
     Ok(plan)
