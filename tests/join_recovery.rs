@@ -355,7 +355,10 @@ fn a_stream_stream_outer_join_under_watermarks_resumes() {
         for (name, epochs) in [("imps", &imps), ("clicks", &clicks)] {
             fs::create_dir(dir.path().join(name)).expect("input directory");
             for (f, rows) in epochs.iter().enumerate() {
-                let text: String = rows.iter().map(|(ad, t)| format!("{ad},{}\n", clock(*t))).collect();
+                let text: String = rows
+                    .iter()
+                    .map(|(ad, t)| format!("{ad},{}\n", clock(*t)))
+                    .collect();
                 fs::write(dir.path().join(name).join(format!("f{f:02}.csv")), text).expect("input");
             }
         }
@@ -398,7 +401,10 @@ INSERT INTO out SELECT i.ad, i.imp_ts, c.click_ts FROM imps i LEFT OUTER JOIN cl
         }
     }
     reference.sort();
-    assert!(reference.iter().any(|r| r.ends_with(',')), "an impression is written padded");
+    assert!(
+        reference.iter().any(|r| r.ends_with(',')),
+        "an impression is written padded"
+    );
     let mut written: Vec<String> = expected
         .iter()
         .flat_map(|(_, text)| text.lines().map(|l| l.replace('"', "")).collect::<Vec<_>>())

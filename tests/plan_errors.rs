@@ -205,10 +205,7 @@ fn queries_that_can_withdraw_rows_need_complete_mode() {
     // them a padded row could be withdrawn whenever its match arrived.
     let err = lines(&spark).join(&other, &["value"], "left").unwrap_err();
     assert_eq!(err.code(), "UNSUPPORTED_STREAM_STREAM_JOIN");
-    assert!(
-        err.to_string().contains("Stream-stream LeftOuter join"),
-        "{err}"
-    );
+    assert!(err.to_string().contains("Stream-stream LeftOuter join"), "{err}");
 }
 
 #[test]

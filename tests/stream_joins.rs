@@ -26,7 +26,10 @@ fn event(ad: i64, seconds: i64) -> Row {
 }
 
 fn schema(key: &str, time: &str) -> Schema {
-    Schema::new([Field::new(key, DataType::Int64), Field::new(time, DataType::Timestamp)])
+    Schema::new([
+        Field::new(key, DataType::Int64),
+        Field::new(time, DataType::Timestamp),
+    ])
 }
 
 /// The delays of the two watermarks, seconds.
@@ -38,20 +41,22 @@ const WITHIN: i64 = 60;
 /// One epoch of input: impressions and clicks, as `(ad, seconds)`.
 type Step = (Vec<(i64, i64)>, Vec<(i64, i64)>);
 
+/// The rows each side keeps, and the final watermark (seconds).
+type Kept = (Vec<(i64, i64)>, Vec<(i64, i64)>, Option<i64>);
+
 /// The rows each side keeps under Spark's rules and the final watermark (seconds).
-fn kept(steps: &[Step]) -> (Vec<(i64, i64)>, Vec<(i64, i64)>, Option<i64>) {
+fn kept(steps: &[Step]) -> Kept {
     let (mut imp_max, mut click_max): (Option<i64>, Option<i64>) = (None, None);
     let mut watermark: Option<i64> = None;
     let (mut imps, mut clicks) = (Vec::new(), Vec::new());
-    let next_watermark = |imp_max: Option<i64>, click_max: Option<i64>, current: Option<i64>| {
-        match (imp_max, click_max) {
+    let next_watermark =
+        |imp_max: Option<i64>, click_max: Option<i64>, current: Option<i64>| match (imp_max, click_max) {
             (Some(i), Some(c)) => {
                 let least = (i - IMP_DELAY).min(c - CLICK_DELAY);
                 Some(current.map_or(least, |w: i64| w.max(least)))
             }
             _ => current,
-        }
-    };
+        };
     for (step_imps, step_clicks) in steps {
         // A data epoch runs under `watermark`; its late rule uses the epoch before's, which is
         // the same value: every epoch that moved it was followed by a no-data epoch.
@@ -116,7 +121,10 @@ fn reference(steps: &[Step], how: &str) -> Vec<Row> {
 /// Runs the join of `steps` of kind `how` on `workers` workers, written as SQL or through the
 /// DataFrame API; returns every row written, sorted, and the query.
 fn run(steps: &[Step], how: &str, workers: usize, sql: bool) -> (Vec<Row>, StreamingQuery) {
-    let spark = Session::builder().workers(workers).get_or_create().expect("session");
+    let spark = Session::builder()
+        .workers(workers)
+        .get_or_create()
+        .expect("session");
     let imps = MemoryStream::new(schema("ad", "imp_ts"));
     let clicks = MemoryStream::new(schema("click_ad", "click_ts"));
     let impressions = spark
@@ -170,7 +178,11 @@ fn run(steps: &[Step], how: &str, workers: usize, sql: bool) -> (Vec<Row>, Strea
     imps.end();
     clicks.end();
     common::await_within(&query, "the join").expect("the join succeeds");
-    let mut rows: Vec<Row> = collected.batches().into_iter().flat_map(|(_, rows)| rows).collect();
+    let mut rows: Vec<Row> = collected
+        .batches()
+        .into_iter()
+        .flat_map(|(_, rows)| rows)
+        .collect();
     rows.sort();
     (rows, query)
 }
@@ -188,7 +200,11 @@ fn mixed_steps(seed: u64, count: usize) -> Vec<Step> {
                         let ad = random.below(4) as i64;
                         // Mostly recent, some up to two minutes old (late once the watermark
                         // has passed them).
-                        let age = if random.below(5) == 0 { random.below(120) } else { random.below(40) };
+                        let age = if random.below(5) == 0 {
+                            random.below(120)
+                        } else {
+                            random.below(40)
+                        };
                         (ad, clock - age as i64)
                     })
                     .collect()
@@ -233,7 +249,10 @@ fn sql_joins_match_the_reference_too() {
 fn boundaries_are_inclusive_and_the_outer_rule_is_strict() {
     let steps: Vec<Step> = vec![
         // Impressions at 100 (clicks exactly at 100 and 160 match it) and 200 (no click).
-        (vec![(1, 100), (1, 200)], vec![(1, 100), (1, 160), (1, 161), (1, 99)]),
+        (
+            vec![(1, 100), (1, 200)],
+            vec![(1, 100), (1, 160), (1, 161), (1, 99)],
+        ),
         // Watermark: min(200 - 10, 161 - 20) = 141: nothing expires yet.
         (vec![], vec![(2, 280)]),
         // min(200 - 10, 280 - 20) = 190: 100 + 60 = 160 < 190 expires (it matched);
@@ -296,7 +315,9 @@ fn an_outer_row_is_written_in_the_epoch_the_watermark_passes_it() {
     query.process_all_available().expect("epoch 0");
     imps.add_data(vec![event(9, 100)]);
     clicks.add_data(vec![event(9, 100)]);
-    query.process_all_available().expect("epoch 1, then a no-data epoch");
+    query
+        .process_all_available()
+        .expect("epoch 1, then a no-data epoch");
     imps.end();
     clicks.end();
     common::await_within(&query, "the join").expect("succeeds");
@@ -308,8 +329,14 @@ fn an_outer_row_is_written_in_the_epoch_the_watermark_passes_it() {
     assert_eq!(
         with_rows,
         vec![
-            (2, vec![Row::from(vec![Value::Int(9), ts(100), Value::Int(9), ts(100)])]),
-            (3, vec![Row::from(vec![Value::Int(1), ts(0), Value::Null, Value::Null])]),
+            (
+                2,
+                vec![Row::from(vec![Value::Int(9), ts(100), Value::Int(9), ts(100)])]
+            ),
+            (
+                3,
+                vec![Row::from(vec![Value::Int(1), ts(0), Value::Null, Value::Null])]
+            ),
         ]
     );
     let last = query.last_progress().expect("progress");
@@ -328,7 +355,10 @@ fn state_stays_bounded_over_a_long_run() {
     let steps: Vec<Step> = (0..120)
         .map(|i| {
             let t = i * 10;
-            (vec![(i % 3, t), (i % 5, t + 1)], vec![(i % 3, t + 5), (i % 7, t + 2)])
+            (
+                vec![(i % 3, t), (i % 5, t + 1)],
+                vec![(i % 3, t + 5), (i % 7, t + 2)],
+            )
         })
         .collect();
     for workers in [1, 2] {
@@ -358,16 +388,23 @@ fn spark_refuses_outer_joins_without_watermarks_and_ranges() {
     let right = spark.read_stream().memory(&clicks);
     let on_key = col("ad").eq(col("click_ad"));
     // No watermark at all.
-    let error = left.join_expr(&right, on_key.clone(), "left").expect_err("refused");
+    let error = left
+        .join_expr(&right, on_key.clone(), "left")
+        .expect_err("refused");
     assert_eq!(error.code(), "UNSUPPORTED_STREAM_STREAM_JOIN", "{error}");
-    assert!(error.to_string().contains("Stream-stream LeftOuter join"), "{error}");
+    assert!(
+        error.to_string().contains("Stream-stream LeftOuter join"),
+        "{error}"
+    );
     // A watermark on the kept side only: the nullable side needs one for a LEFT join.
     let left_wm = left.with_watermark("imp_ts", "10 seconds").expect("wm");
     let range = on_key
         .clone()
         .and(col("click_ts").gt_eq(col("imp_ts")))
         .and(col("click_ts").lt_eq(col("imp_ts") + interval("1 minute")));
-    let error = left_wm.join_expr(&right, range.clone(), "left").expect_err("refused");
+    let error = left_wm
+        .join_expr(&right, range.clone(), "left")
+        .expect_err("refused");
     assert_eq!(error.code(), "UNSUPPORTED_STREAM_STREAM_JOIN", "{error}");
     // Both watermarks but only a lower bound on the click: a RIGHT join needs an upper one.
     let right_wm = right.with_watermark("click_ts", "10 seconds").expect("wm");
@@ -386,7 +423,10 @@ fn spark_refuses_outer_joins_without_watermarks_and_ranges() {
         .start()
         .expect_err("update refused");
     assert_eq!(error.code(), "UNSUPPORTED_OUTPUT_MODE", "{error}");
-    assert!(error.to_string().contains("only in Append output mode"), "{error}");
+    assert!(
+        error.to_string().contains("only in Append output mode"),
+        "{error}"
+    );
     // A comparison that is not of the two event times.
     let error = left_wm
         .join_expr(&right_wm, on_key.and(col("ad").lt(col("click_ad"))), "inner")
@@ -408,7 +448,9 @@ fn a_windowed_aggregation_over_the_join_uses_its_watermark() {
     // joined with a click (Spark's output watermark of a join).
     let mut expected: std::collections::BTreeMap<(i64, i64), i64> = Default::default();
     for row in &pairs {
-        let (Value::Int(ad), Value::Timestamp(t)) = (&row[0], &row[1]) else { continue };
+        let (Value::Int(ad), Value::Timestamp(t)) = (&row[0], &row[1]) else {
+            continue;
+        };
         let start = t.div_euclid(60 * SECOND) * 60;
         if start + 60 <= watermark - WITHIN {
             *expected.entry((start, *ad)).or_default() += 1;
@@ -416,7 +458,10 @@ fn a_windowed_aggregation_over_the_join_uses_its_watermark() {
     }
     assert!(!expected.is_empty());
     for workers in [1, 2] {
-        let spark = Session::builder().workers(workers).get_or_create().expect("session");
+        let spark = Session::builder()
+            .workers(workers)
+            .get_or_create()
+            .expect("session");
         let imps = MemoryStream::new(schema("ad", "imp_ts"));
         let clicks = MemoryStream::new(schema("click_ad", "click_ts"));
         let joined = spark
@@ -464,7 +509,9 @@ fn a_windowed_aggregation_over_the_join_uses_its_watermark() {
                     },
                     other => panic!("a window, got {other:?}"),
                 };
-                let (Value::Int(ad), Value::Int(n)) = (&row[1], &row[2]) else { panic!("{row:?}") };
+                let (Value::Int(ad), Value::Int(n)) = (&row[1], &row[2]) else {
+                    panic!("{row:?}")
+                };
                 assert!(got.insert((start, *ad), *n).is_none(), "a window written twice");
             }
         }
@@ -481,7 +528,11 @@ fn an_inner_join_without_watermarks_keeps_the_arranged_join() {
     let joined = spark
         .read_stream()
         .memory(&imps)
-        .join_expr(&spark.read_stream().memory(&clicks), col("ad").eq(col("click_ad")), "inner")
+        .join_expr(
+            &spark.read_stream().memory(&clicks),
+            col("ad").eq(col("click_ad")),
+            "inner",
+        )
         .expect("join");
     let plan = joined.explain();
     assert!(plan.contains("arranged join"), "{plan}");
@@ -490,7 +541,11 @@ fn an_inner_join_without_watermarks_keeps_the_arranged_join() {
         .memory(&imps)
         .with_watermark("imp_ts", "1 minute")
         .expect("wm")
-        .join_expr(&spark.read_stream().memory(&clicks), col("ad").eq(col("click_ad")), "inner")
+        .join_expr(
+            &spark.read_stream().memory(&clicks),
+            col("ad").eq(col("click_ad")),
+            "inner",
+        )
         .expect("join");
     let plan = watermarked.explain();
     assert!(plan.contains("streaming symmetric hash join"), "{plan}");

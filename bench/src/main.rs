@@ -218,7 +218,9 @@ fn stream_join(workload: &Workload, engine: &str, workers: usize) -> anyhow::Res
         "loop" => Ok(engines::stream_join::hashmap_loop(&streams, per_epoch)),
         "microbatch" => Ok(engines::stream_join::microbatch(&streams, per_epoch)),
         "tidewater" => engines::stream_join::tidewater(&streams, per_epoch, workers),
-        other => bail!("engine `{other}` does not run the stream_join workload; it runs on: {STREAM_JOIN_ENGINES}"),
+        other => {
+            bail!("engine `{other}` does not run the stream_join workload; it runs on: {STREAM_JOIN_ENGINES}")
+        }
     }
 }
 
@@ -319,7 +321,8 @@ fn plan(
             bail!("unknown engine `{engine}`; known: {ENGINES}");
         }
         return Ok(Plan::Skip(
-            "not implemented for the stream_join workload (a stream-stream join under watermarks)".to_string(),
+            "not implemented for the stream_join workload (a stream-stream join under watermarks)"
+                .to_string(),
         ));
     }
     if engine == "dstream" && workload == "join" {

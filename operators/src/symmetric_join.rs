@@ -124,6 +124,9 @@ impl<K: Hash, L, R> Entry<K, L, R> {
     }
 }
 
+/// An epoch's entries waiting for it to complete, with their multiplicities.
+type Entries<K, L, R> = Vec<(Entry<K, L, R>, isize)>;
+
 /// What the join gives: its output records, and each worker's [`JoinFigures`] per epoch (for
 /// an epoch in which the worker held or changed something).
 pub type Joined<'scope, O> = (
@@ -236,7 +239,7 @@ where
             for (candidate, epoch) in seen {
                 clock.saw(candidate, epoch);
             }
-            let mut pending: BTreeMap<u64, Vec<(Entry<K, L, R>, isize)>> = BTreeMap::new();
+            let mut pending: BTreeMap<u64, Entries<K, L, R>> = BTreeMap::new();
             // Epochs at which the watermark may move: one after each epoch with a candidate.
             let mut moves: BTreeSet<u64> = BTreeSet::new();
             let mut state = JoinState::<K, L, R> {
@@ -370,7 +373,7 @@ where
     fn run_epoch<J: JoinLogic<K, L, R>>(
         &mut self,
         logic: &J,
-        entries: Vec<(Entry<K, L, R>, isize)>,
+        entries: Entries<K, L, R>,
         (late, watermark, moved): (Option<i64>, Option<i64>, bool),
         changed: &mut HashMap<K, ()>,
         emit: &mut impl FnMut(J::Output),
@@ -453,7 +456,9 @@ where
                 changed.keys().cloned().collect()
             };
             for key in keys {
-                let Some(slot) = self.keys.get_mut(&key) else { continue };
+                let Some(slot) = self.keys.get_mut(&key) else {
+                    continue;
+                };
                 let before = slot.len();
                 slot.left.retain(|(l, matched)| {
                     if !logic.left_expired(&key, l, w) {
@@ -526,7 +531,8 @@ pub fn min_watermark<'scope>(
             Pipeline,
             "MinWatermark",
             move |_initial, _info| {
-                let mut clocks: Vec<WatermarkClock> = delays.iter().map(|_| WatermarkClock::default()).collect();
+                let mut clocks: Vec<WatermarkClock> =
+                    delays.iter().map(|_| WatermarkClock::default()).collect();
                 let mut waiting: BTreeMap<u64, Capability<u64>> = BTreeMap::new();
                 let mut global = floor;
                 move |(input, frontier), output| {

@@ -224,7 +224,13 @@ impl<'p> Dataflow<'p> {
                  of them (Spark's global watermark); rows at or below the previous epoch's are late \
                  and dropped",
             );
-            let expiry = |expires: bool| if expires { "expire once the watermark shows no match can come" } else { "are kept for ever" };
+            let expiry = |expires: bool| {
+                if expires {
+                    "expire once the watermark shows no match can come"
+                } else {
+                    "are kept for ever"
+                }
+            };
             self.line(format!(
                 "  left rows {}; right rows {}",
                 expiry(event_time.left_expires()),

@@ -281,7 +281,10 @@ fn build_aggregate<'s>(
             if late.joined {
                 // The join below computed the watermark, reported it, and dropped late rows.
                 compiled.built(Strategy::WatermarkTracked);
-                let watermark = compiled.join_watermark.take().map(|maxima| (maxima, late.delay_micros));
+                let watermark = compiled
+                    .join_watermark
+                    .take()
+                    .map(|maxima| (maxima, late.delay_micros));
                 (rows, watermark)
             } else {
                 let (rows, maxima) = if late.rule == LateRule::RowTime {

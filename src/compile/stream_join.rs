@@ -85,7 +85,10 @@ impl JoinLogic<Row, Row, Row> for RowJoin {
             return false;
         }
         self.range.is_none_or(|range| {
-            match (time_at(left, range.left_column), time_at(right, range.right_column)) {
+            match (
+                time_at(left, range.left_column),
+                time_at(right, range.right_column),
+            ) {
                 (Some(l), Some(r)) => range.holds(l, r),
                 _ => false,
             }
@@ -94,19 +97,23 @@ impl JoinLogic<Row, Row, Row> for RowJoin {
 
     fn left_expired(&self, key: &Row, left: &Row, watermark: i64) -> bool {
         self.key_expired(key, watermark)
-            || self.value_range.is_some_and(|range| match time_at(left, range.left_column) {
-                Some(t) => range.left_expired(t, watermark),
-                // Without a time the row matches nothing.
-                None => true,
-            })
+            || self
+                .value_range
+                .is_some_and(|range| match time_at(left, range.left_column) {
+                    Some(t) => range.left_expired(t, watermark),
+                    // Without a time the row matches nothing.
+                    None => true,
+                })
     }
 
     fn right_expired(&self, key: &Row, right: &Row, watermark: i64) -> bool {
         self.key_expired(key, watermark)
-            || self.value_range.is_some_and(|range| match time_at(right, range.right_column) {
-                Some(t) => range.right_expired(t, watermark),
-                None => true,
-            })
+            || self
+                .value_range
+                .is_some_and(|range| match time_at(right, range.right_column) {
+                    Some(t) => range.right_expired(t, watermark),
+                    None => true,
+                })
     }
 
     fn pair(&self, left: &Row, right: &Row) -> Row {
@@ -152,7 +159,10 @@ pub(super) fn build<'s>(
     let event_time = join.event_time;
     // Each watermarked side's greatest event time per epoch, before late rows are dropped.
     let mut sides = Vec::new();
-    for (rows, watermark) in [(&left, event_time.left_watermark), (&right, event_time.right_watermark)] {
+    for (rows, watermark) in [
+        (&left, event_time.left_watermark),
+        (&right, event_time.right_watermark),
+    ] {
         if let Some(w) = watermark {
             let column = w.column;
             let maxima = event_time_maxima(rows.clone(), move |row: &Row| time_at(row, column));
@@ -164,7 +174,11 @@ pub(super) fn build<'s>(
     // back by `offset`), by which the aggregation's windows close.
     let shift = compiled.watermark_delay.unwrap_or(0);
     let feeds_aggregation = std::mem::take(&mut compiled.join_feeds_aggregation);
-    let offset = if feeds_aggregation { event_time.output_offset() } else { 0 };
+    let offset = if feeds_aggregation {
+        event_time.output_offset()
+    } else {
+        0
+    };
     // What an earlier run's leader saw, as the join's own candidates.
     let seen: Vec<(i64, u64)> = compiled
         .seen_maxima()

@@ -222,7 +222,8 @@ impl QueryRun {
     /// Whether the watermark alone calls for an epoch (Spark's no-data batch).
     fn no_data_epoch_due(&self) -> bool {
         let watermark = self.watermark();
-        self.output.epoch_due(watermark) || (self.watermarked_joins > 0 && watermark > self.last_epoch_watermark)
+        self.output.epoch_due(watermark)
+            || (self.watermarked_joins > 0 && watermark > self.last_epoch_watermark)
     }
 
     /// Does whatever is due now without blocking; returns when it next needs to act, if it
@@ -563,7 +564,11 @@ impl QueryRun {
                     dropped_by_watermark,
                 } => {
                     let figures = self.join_figures.entry(operator).or_default();
-                    for (sum, figure) in figures.iter_mut().zip([total, updated, removed, dropped_by_watermark]) {
+                    for (sum, figure) in
+                        figures
+                            .iter_mut()
+                            .zip([total, updated, removed, dropped_by_watermark])
+                    {
                         *sum += figure * times;
                     }
                 }

@@ -264,7 +264,10 @@ pub fn tidewater(streams: &Streams, per_epoch: usize, workers: usize) -> anyhow:
         .workers(workers)
         .get_or_create()?;
     let schema = |ad: &str, time: &str| {
-        Schema::new([Field::new(ad, DataType::Int64), Field::new(time, DataType::Timestamp)])
+        Schema::new([
+            Field::new(ad, DataType::Int64),
+            Field::new(time, DataType::Timestamp),
+        ])
     };
     let imps_in = MemoryStream::new(schema("ad", "imp_ts"));
     let clicks_in = MemoryStream::new(schema("click_ad", "click_ts"));
@@ -274,7 +277,10 @@ pub fn tidewater(streams: &Streams, per_epoch: usize, workers: usize) -> anyhow:
         .memory(&imps_in)
         .with_watermark("imp_ts", &delay)?
         .join_expr(
-            &spark.read_stream().memory(&clicks_in).with_watermark("click_ts", &delay)?,
+            &spark
+                .read_stream()
+                .memory(&clicks_in)
+                .with_watermark("click_ts", &delay)?,
             col("ad")
                 .eq(col("click_ad"))
                 .and(col("click_ts").gt_eq(col("imp_ts")))
@@ -347,7 +353,11 @@ mod tests {
         let mut rows = 0;
         for &imp in &streams.impressions {
             let n = clicks.iter().filter(|&&c| matches(imp, c)).count();
-            rows += if n == 0 { usize::from(imp.1 + WITHIN_MS < watermark) } else { n };
+            rows += if n == 0 {
+                usize::from(imp.1 + WITHIN_MS < watermark)
+            } else {
+                n
+            };
         }
         assert!(looped.digest.ends_with(&format!("/{rows}")), "{}", looped.digest);
     }

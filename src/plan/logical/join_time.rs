@@ -88,10 +88,18 @@ impl TimeRange {
         let micros = |m: i64| format!("{} s", m as f64 / 1e6);
         let mut parts = Vec::new();
         if let Some(b) = self.lower {
-            parts.push(format!("{l} - {r} {} {}", if b.strict { ">" } else { ">=" }, micros(b.micros)));
+            parts.push(format!(
+                "{l} - {r} {} {}",
+                if b.strict { ">" } else { ">=" },
+                micros(b.micros)
+            ));
         }
         if let Some(b) = self.upper {
-            parts.push(format!("{l} - {r} {} {}", if b.strict { "<" } else { "<=" }, micros(b.micros)));
+            parts.push(format!(
+                "{l} - {r} {} {}",
+                if b.strict { "<" } else { "<=" },
+                micros(b.micros)
+            ));
         }
         parts.join(" AND ")
     }
@@ -149,6 +157,9 @@ impl JoinEventTime {
     }
 }
 
+/// A join condition split: its `(left, right)` key equalities and its event-time comparisons.
+pub type SplitCondition = (Vec<(Expr, Expr)>, Vec<Expr>);
+
 /// Splits a join condition into its equalities of a left and a right expression (the keys)
 /// and its other conjuncts (comparisons of the two sides' event times), for
 /// [`LogicalPlan::join_where`].
@@ -156,7 +167,7 @@ pub fn split_join_condition(
     condition: &Expr,
     left: &LogicalPlan,
     right: &LogicalPlan,
-) -> Result<(Vec<(Expr, Expr)>, Vec<Expr>)> {
+) -> Result<SplitCondition> {
     let mut pairs = Vec::new();
     let mut ranges = Vec::new();
     let mut conjuncts = vec![condition];
@@ -176,7 +187,9 @@ pub fn split_join_condition(
                     return Err(not_a_join_condition(c));
                 }
             }
-            Expr::Binary(BinaryOp::Lt | BinaryOp::LtEq | BinaryOp::Gt | BinaryOp::GtEq, _, _) => ranges.push(c.clone()),
+            Expr::Binary(BinaryOp::Lt | BinaryOp::LtEq | BinaryOp::Gt | BinaryOp::GtEq, _, _) => {
+                ranges.push(c.clone())
+            }
             other => return Err(not_a_join_condition(other)),
         }
     }
@@ -234,7 +247,9 @@ fn side_of(name: &str, left: &LogicalPlan, right: &LogicalPlan) -> Result<(bool,
         ))),
         (None, None) => Err(Error::UnresolvedColumn {
             name: name.to_string(),
-            available: [left.schema().names(), right.schema().names()].concat().join(", "),
+            available: [left.schema().names(), right.schema().names()]
+                .concat()
+                .join(", "),
         }),
     }
 }
@@ -291,7 +306,10 @@ fn time_range(ranges: &[Expr], left: &LogicalPlan, right: &LogicalPlan) -> Resul
             ));
         }
         let strict = matches!(op, BinaryOp::Lt | BinaryOp::Gt);
-        let new = Bound { micros: bound, strict };
+        let new = Bound {
+            micros: bound,
+            strict,
+        };
         match op {
             BinaryOp::Lt | BinaryOp::LtEq => {
                 current.upper = Some(match current.upper {
@@ -416,6 +434,10 @@ pub(super) fn join_event_time(
 }
 
 /// The text of a join's time-range condition (for explain), if it has one.
-pub(super) fn range_text(event_time: &JoinEventTime, left: &LogicalPlan, right: &LogicalPlan) -> Option<String> {
+pub(super) fn range_text(
+    event_time: &JoinEventTime,
+    left: &LogicalPlan,
+    right: &LogicalPlan,
+) -> Option<String> {
     event_time.range.map(|r| r.text(left, right))
 }

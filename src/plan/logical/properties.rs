@@ -99,7 +99,10 @@ impl LogicalPlan {
                 event_time,
                 ..
             } => {
-                if *kind == JoinKind::Left && event_time.is_none() && !right.is_static() && !right.is_changing_table()
+                if *kind == JoinKind::Left
+                    && event_time.is_none()
+                    && !right.is_static()
+                    && !right.is_changing_table()
                 {
                     return Some("a LEFT join with a streaming right side");
                 }
@@ -152,7 +155,9 @@ impl LogicalPlan {
     pub fn event_time_columns(&self) -> Vec<&str> {
         match self {
             LogicalPlan::Watermark { column_name, .. } => vec![column_name.as_str()],
-            LogicalPlan::Project { input, .. } | LogicalPlan::Filter { input, .. } => input.event_time_columns(),
+            LogicalPlan::Project { input, .. } | LogicalPlan::Filter { input, .. } => {
+                input.event_time_columns()
+            }
             LogicalPlan::Join {
                 left,
                 right,
@@ -168,7 +173,9 @@ impl LogicalPlan {
     pub fn is_watermarked_join(&self) -> bool {
         match self {
             LogicalPlan::Join { event_time, .. } => event_time.is_some(),
-            LogicalPlan::Project { input, .. } | LogicalPlan::Filter { input, .. } => input.is_watermarked_join(),
+            LogicalPlan::Project { input, .. } | LogicalPlan::Filter { input, .. } => {
+                input.is_watermarked_join()
+            }
             _ => false,
         }
     }
@@ -176,7 +183,15 @@ impl LogicalPlan {
     /// How many joins of two streams under watermarks the plan has.
     pub fn watermarked_joins(&self) -> usize {
         let mut found = 0;
-        self.visit(&mut |node| found += matches!(node, LogicalPlan::Join { event_time: Some(_), .. }) as usize);
+        self.visit(&mut |node| {
+            found += matches!(
+                node,
+                LogicalPlan::Join {
+                    event_time: Some(_),
+                    ..
+                }
+            ) as usize
+        });
         found
     }
 

@@ -201,9 +201,8 @@ impl Translator {
                 // `INTERVAL '1 minute'`, `INTERVAL 1 MINUTE`, `INTERVAL '1' MINUTE`.
                 let amount = match interval.value.as_ref() {
                     Sql::Value(v) => match &v.value {
-                        sqlparser::ast::Value::SingleQuotedString(s) | sqlparser::ast::Value::Number(s, _) => {
-                            s.clone()
-                        }
+                        sqlparser::ast::Value::SingleQuotedString(s)
+                        | sqlparser::ast::Value::Number(s, _) => s.clone(),
                         _ => return Err(unsupported(&format!("the interval `{interval}`"), at)),
                     },
                     _ => return Err(unsupported(&format!("the interval `{interval}`"), at)),
