@@ -108,14 +108,14 @@ impl<'p> Dataflow<'p> {
             }
             Physical::Aggregate(aggregate) => {
                 self.walk(&aggregate.input);
-                if let Some(late) = aggregate.late.as_ref().filter(|l| l.joined) {
+                if aggregate.late.as_ref().is_some_and(|l| l.joined) {
                     self.strategies.push(Strategy::WatermarkTracked);
                     self.line(format!(
-                        "watermark ({}): the join's below (the least of its sides'); the fold \
-                         drops a row's windows that ended at or before it",
+                        "watermark ({}): the join's below, moved back by its range (Spark's output \
+                         watermark of a join); the fold drops a row's windows that ended at or \
+                         before it",
                         Strategy::WatermarkTracked
                     ));
-                    let _ = late;
                 } else if let Some(late) = &aggregate.late {
                     let (strategy, what) = match late.rule {
                         LateRule::RowTime => (
