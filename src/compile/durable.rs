@@ -47,6 +47,9 @@ enum Slot {
     /// One side of an arranged join: its collection, logged as changes (a side that is
     /// rebuilt from restored state below it logs nothing).
     JoinSide,
+    /// A join of two streams under watermarks: both sides' rows held per key, with their
+    /// matched flags, logged as each key's latest state (an empty one once all expired).
+    StreamJoin,
 }
 
 /// The state slots of an operator built with `strategy`, in the order it uses them.
@@ -62,6 +65,7 @@ fn slots(strategy: Strategy) -> Vec<Slot> {
         Strategy::UpsertTable => vec![Slot::Upserts],
         Strategy::Deduplicate => vec![Slot::SeenKeys],
         Strategy::ArrangedJoin => vec![Slot::JoinSide, Slot::JoinSide],
+        Strategy::SymmetricHashJoin => vec![Slot::StreamJoin],
         _ => Vec::new(),
     }
 }
@@ -97,6 +101,8 @@ pub(crate) enum Restored {
     /// A deduplication's remembered keys, each `Some(until when)` (`Some(None)`: for ever), as
     /// its log holds them.
     SeenKeys(Vec<(Row, Option<Option<i64>>)>),
+    /// A join of two streams' rows held per key.
+    JoinState(Vec<(Row, tidewater_operators::KeyState<Row, Row>)>),
 }
 
 /// Reads the state of every durable operator of `plan` as of epoch `through`, compacting
@@ -233,6 +239,14 @@ fn restore_slot(
             let entries: Vec<(Row, isize)> = store.restore_summed(number, through)?;
             store.compact(number, through, &entries)?;
             Restored::Collection(entries)
+        }
+        Slot::StreamJoin => {
+            let mut entries: Vec<(Row, tidewater_operators::KeyState<Row, Row>)> =
+                store.restore(number, through)?;
+            // A key whose rows all expired is gone: the snapshot need not remember it.
+            entries.retain(|(_, state)| !state.is_empty());
+            store.compact(number, through, &entries)?;
+            Restored::JoinState(entries)
         }
     })
 }

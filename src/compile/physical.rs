@@ -19,7 +19,7 @@ use super::table_aggregate::{ColumnFold, GroupedByTable};
 use crate::connectors::{LocalRows, PartitionReader, Source};
 use crate::data::DataType;
 use crate::expr::{Accumulator, BoundExpr, Expr};
-use crate::plan::{Aggregation, JoinKind, LogicalPlan, OutputMode, SourceId};
+use crate::plan::{Aggregation, JoinEventTime, JoinKind, LogicalPlan, OutputMode, SourceId};
 
 /// What the choice of operators depends on besides the plan itself. Passed in whole, so that
 /// compilation and `explain` decide from the same inputs.
@@ -100,6 +100,9 @@ pub enum Strategy {
     LookupJoin,
     /// A join of two changing inputs: both arranged by key (differential's `join`).
     ArrangedJoin,
+    /// A join of two streams under watermarks: each side's rows kept by key until the
+    /// watermark shows nothing can match them (Spark's streaming symmetric hash join).
+    SymmetricHashJoin,
     /// A join with a table small enough to broadcast, fused into the aggregation above it.
     BroadcastJoin,
     /// An upsert table: the latest row per primary key.
@@ -138,6 +141,7 @@ impl fmt::Display for Strategy {
             Strategy::WatermarkTracked => "watermark tracked",
             Strategy::LookupJoin => "lookup join",
             Strategy::ArrangedJoin => "arranged join",
+            Strategy::SymmetricHashJoin => "streaming symmetric hash join, state expired by the watermark",
             Strategy::BroadcastJoin => "broadcast join",
             Strategy::UpsertTable => "upsert table",
             Strategy::Deduplicate => "deduplication",
@@ -186,7 +190,7 @@ impl Read {
 
 /// A join's keys and kind, borrowed from its logical node.
 pub struct JoinOn<'p> {
-    /// Inner or left.
+    /// Inner, outer or semi.
     pub kind: JoinKind,
     /// Key expressions over the left input.
     pub left_keys: &'p [BoundExpr],
@@ -200,6 +204,8 @@ pub struct JoinOn<'p> {
     pub left: &'p LogicalPlan,
     /// The right input's logical plan (for explain: its size, whether it changes).
     pub right: &'p LogicalPlan,
+    /// The event-time part of a join of two streams under watermarks.
+    pub event_time: Option<&'p JoinEventTime>,
 }
 
 impl JoinOn<'_> {
@@ -302,6 +308,9 @@ pub struct Late<'p> {
     pub delay_micros: i64,
     /// Which rows are late.
     pub rule: LateRule,
+    /// Whether the watermark is that of a join of two streams right below, which computes
+    /// it (the least of its sides' watermarks); otherwise it is read from the rows here.
+    pub joined: bool,
 }
 
 /// Which rows an aggregation under a watermark drops as late: Spark's rule compares the
@@ -447,6 +456,7 @@ pub fn plan(plan: &LogicalPlan, settings: Settings) -> Physical<'_> {
             right_keys,
             right_columns,
             condition,
+            event_time,
             ..
         } => Physical::Join {
             on: JoinOn {
@@ -457,8 +467,11 @@ pub fn plan(plan: &LogicalPlan, settings: Settings) -> Physical<'_> {
                 condition,
                 left,
                 right,
+                event_time: event_time.as_ref(),
             },
-            strategy: if right.is_static() {
+            strategy: if event_time.is_some() {
+                Strategy::SymmetricHashJoin
+            } else if right.is_static() {
                 Strategy::LookupJoin
             } else {
                 Strategy::ArrangedJoin
@@ -534,8 +547,23 @@ pub fn plan(plan: &LogicalPlan, settings: Settings) -> Physical<'_> {
                         column_name,
                         delay_micros: *delay_micros,
                         rule: LateRule::None,
+                        joined: false,
                     }),
                 ),
+                // Over a join of two streams under watermarks, the join's watermark (Spark's
+                // global one) is the aggregation's: it closes windows of either side's time.
+                LogicalPlan::Join {
+                    event_time: Some(_), ..
+                } => {
+                    let late = plan.watermark_delay().map(|delay_micros| Late {
+                        column: 0,
+                        column_name: base.event_time_columns().first().copied().unwrap_or(""),
+                        delay_micros,
+                        rule: LateRule::None,
+                        joined: true,
+                    });
+                    (self::plan(base, settings), late)
+                }
                 _ => (self::plan(base, settings), None),
             };
             // Grouped by a window of the watermarked column, a window's state is forgotten once
@@ -552,6 +580,8 @@ pub fn plan(plan: &LogicalPlan, settings: Settings) -> Physical<'_> {
                 late.rule = match &fold {
                     // Complete mode keeps and rewrites every group: Spark drops nothing there.
                     _ if !settings.forgets_closed_windows() => LateRule::None,
+                    // The join below dropped its late rows already.
+                    _ if late.joined && !matches!(fold, Fold::Expiring { .. }) => LateRule::None,
                     Fold::Expiring { .. } => LateRule::WindowEnd,
                     _ if plan.final_window_column().is_some() || plan.event_time_key().is_some() => {
                         LateRule::RowTime

@@ -320,6 +320,13 @@ fn bind_call(f: ScalarFunc, args: &[Expr], schema: &Schema) -> Result<(BoundExpr
     let bound: Vec<(BoundExpr, DataType)> = args.iter().map(|a| a.bind(schema)).collect::<Result<_>>()?;
     let string_arg = |i: usize| expect(&bound[i].1, DataType::String, f.name());
     let out = match f {
+        ScalarFunc::Interval => {
+            return Err(Error::Unsupported(
+                "INTERVAL is read only in the time-range condition of a join of two streams \
+                 (`l.ts BETWEEN r.ts AND r.ts + INTERVAL 1 MINUTE`)"
+                    .into(),
+            ))
+        }
         ScalarFunc::Split => {
             arity(2)?;
             string_arg(0)?;

@@ -34,6 +34,13 @@ pub fn sliding_window(time: Expr, duration: &str, slide: &str) -> Expr {
     Expr::Call(ScalarFunc::Window, vec![time, lit(duration), lit(slide)])
 }
 
+/// `INTERVAL 'span'` (`"1 minute"`, `"30 seconds"`): added to or subtracted from an
+/// event-time column in a stream-stream join's time-range condition, e.g.
+/// `col("click_ts").lt_eq(col("imp_ts") + interval("1 minute"))`.
+pub fn interval(span: &str) -> Expr {
+    Expr::Call(ScalarFunc::Interval, vec![lit(span)])
+}
+
 /// `explode(array)`: one output row for each element of the array.
 pub fn explode(e: Expr) -> Expr {
     Expr::Explode(Box::new(e))

@@ -242,7 +242,9 @@ fn call(f: ScalarFunc, args: &[BoundExpr], row: &[Value]) -> Value {
             }
         }
         // Bound separately as `BoundExpr::Split`.
-        ScalarFunc::Split | ScalarFunc::Window | ScalarFunc::SlidingWindows => Value::Null,
+        ScalarFunc::Split | ScalarFunc::Window | ScalarFunc::SlidingWindows | ScalarFunc::Interval => {
+            Value::Null
+        }
     }
 }
 

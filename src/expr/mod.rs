@@ -48,6 +48,9 @@ pub enum ScalarFunc {
     /// Every sliding window holding a time, as an array (what a sliding `window` key is
     /// exploded from; internal).
     SlidingWindows,
+    /// `INTERVAL '1 minute'`: a span of time, added to or subtracted from an event-time
+    /// column in a stream-stream join's time-range condition (the one place it is read).
+    Interval,
 }
 
 impl ScalarFunc {
@@ -65,6 +68,7 @@ impl ScalarFunc {
             ScalarFunc::Substring => "substring",
             ScalarFunc::Round => "round",
             ScalarFunc::Window | ScalarFunc::SlidingWindows => "window",
+            ScalarFunc::Interval => "interval",
         }
     }
 

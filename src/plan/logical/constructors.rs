@@ -119,6 +119,24 @@ impl LogicalPlan {
         pairs: Vec<(Expr, Expr)>,
         using: bool,
     ) -> Result<Self> {
+        Self::join_where(left, right, kind, pairs, Vec::new(), using)
+    }
+
+    /// `left.join(right)` on `pairs` of equal key expressions and, for two streams, the
+    /// comparisons `ranges` of their event-time columns (a time-range condition, see
+    /// [`split_join_condition`](super::split_join_condition)). A join of two streams under
+    /// watermarks, with a time range, or of a kind other than INNER, is checked by Spark's
+    /// rules and forgets rows once the watermark shows they can no longer match.
+    pub fn join_where(
+        left: Arc<LogicalPlan>,
+        right: Arc<LogicalPlan>,
+        kind: JoinKind,
+        pairs: Vec<(Expr, Expr)>,
+        ranges: Vec<Expr>,
+        using: bool,
+    ) -> Result<Self> {
+        // Spark's rules on which joins of which inputs exist come first.
+        let event_time = super::join_time::join_event_time(&left, &right, kind, &pairs, &ranges)?;
         if pairs.is_empty() {
             return Err(Error::InvalidPlan(
                 "a join needs at least one pair of equal keys".into(),
@@ -131,6 +149,13 @@ impl LogicalPlan {
                  stream.join(&table, ..)"
                     .into(),
             ));
+        }
+        if using && kind.pads_left() {
+            return Err(Error::Unsupported(format!(
+                "{} joins with USING are not supported (the key would come from either side); \
+                 join on `l.k = r.k` and pick the columns",
+                kind.spark_name()
+            )));
         }
         let (mut left_keys, mut right_keys, mut texts, mut dropped) = (vec![], vec![], vec![], vec![]);
         for (l, r) in &pairs {
@@ -150,13 +175,26 @@ impl LogicalPlan {
             left_keys.push(lk);
             right_keys.push(rk);
         }
-        let right_columns: Vec<usize> = (0..right.schema().len())
-            .filter(|i| !dropped.contains(i))
-            .collect();
+        if let Some(range) = event_time
+            .as_ref()
+            .and_then(|e| super::join_time::range_text(e, &left, &right))
+        {
+            texts.push(range);
+        }
+        let right_columns: Vec<usize> = if kind == JoinKind::LeftSemi {
+            Vec::new()
+        } else {
+            (0..right.schema().len())
+                .filter(|i| !dropped.contains(i))
+                .collect()
+        };
         let mut fields: Vec<Field> = left.schema().fields().to_vec();
+        if kind.pads_left() {
+            fields.iter_mut().for_each(|f| f.nullable = true);
+        }
         for &i in &right_columns {
             let mut field = right.schema().fields()[i].clone();
-            if kind == JoinKind::Left {
+            if kind.pads_right() {
                 field.nullable = true;
             }
             fields.push(field);
@@ -169,6 +207,7 @@ impl LogicalPlan {
             right_keys,
             right_columns,
             condition: texts.join(" AND "),
+            event_time,
             schema: Schema::new(fields),
         })
     }
