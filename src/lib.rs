@@ -40,7 +40,7 @@ pub use error::{Error, Result};
 pub mod functions {
     pub use crate::expr::{
         abs, avg, coalesce, col, concat, count, explode, interval, length, lit, lower, max, min,
-        sliding_window, split, sum, trim, upper, window,
+        session_window, session_window_by, sliding_window, split, sum, trim, upper, window,
     };
 }
 

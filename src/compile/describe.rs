@@ -353,6 +353,16 @@ impl<'p> Dataflow<'p> {
                 ));
                 return;
             }
+            Strategy::SessionFold => {
+                self.notes.push((grouping.node, "session windows"));
+                self.line(format!(
+                    "exchange: rows by the keys other than the session; aggregate ({strategy}): each \
+                     row opens [time, time + gap), merged with its key's sessions it overlaps or \
+                     touches; emit -old/+new per session; forget a session once the watermark passes \
+                     its end"
+                ));
+                return;
+            }
             Strategy::PieceCount => {
                 "each worker counts its epoch's pieces of the split by their text, \
                                      no row built per piece"

@@ -354,6 +354,42 @@ fn build_aggregate<'s>(
             });
             count.aggregate(rows, durable)
         }
+        (Fold::Session { window_key }, watermark) => {
+            compiled.built(Strategy::SessionFold);
+            let forget = compiled.settings.output_mode != crate::plan::OutputMode::Complete;
+            let seen = compiled.seen_maxima();
+            let watermark = watermark.map(|(maxima, delay)| tidewater_operators::SessionWatermark {
+                maxima,
+                delay,
+                seen,
+                forget,
+            });
+            let durable = compiled
+                .durable(rows.scope(), |restored| match restored {
+                    durable::Restored::Sessions(entries) => Some(entries),
+                    _ => None,
+                })
+                .and_then(|d| {
+                    Some(tidewater_operators::SessionLog {
+                        restored: d.restored?,
+                        log: d.log,
+                        first_new: d.first_new,
+                    })
+                });
+            let (rows, dropped) = aggregate::aggregate_sessions(
+                rows,
+                pipeline,
+                keys,
+                accumulators,
+                window_key,
+                watermark,
+                durable,
+            );
+            compiled
+                .events
+                .push(dropped.map(|rows| SourceEvent::DroppedByWatermark { rows }));
+            rows
+        }
         (Fold::Reduce, _) => {
             compiled.built(Strategy::Reduce);
             aggregate::retractable(rows, pipeline, keys, accumulators)

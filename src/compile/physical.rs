@@ -115,6 +115,8 @@ pub enum Strategy {
     AppendOnlyFold,
     /// The append-only accumulator of a windowed aggregation that forgets closed windows.
     ExpiringFold,
+    /// An aggregation by session windows: each key's sessions merged as rows join them.
+    SessionFold,
     /// Differential's general `reduce`, for inputs that retract.
     Reduce,
     /// A fused table-join fold grouped by one column of the table, its groups worked out once
@@ -149,6 +151,7 @@ impl fmt::Display for Strategy {
             Strategy::AppendOnlyFold => "append-only accumulator",
             Strategy::ExpiringFold => "append-only accumulator, closed windows forgotten",
             Strategy::Reduce => "differential reduce",
+            Strategy::SessionFold => "session windows",
             Strategy::GroupedByTable { integer: false } => "fold grouped by a table column",
             Strategy::GroupedByTable { integer: true } => "fold grouped by a table column, BIGINT key",
             Strategy::ColumnFold => "fold of the joined columns in place",
@@ -354,6 +357,11 @@ pub enum Fold {
     },
     /// Differential's general `reduce`, for an input that retracts.
     Reduce,
+    /// Sessions per key (key `window_key` is the session window), merged as rows join them.
+    Session {
+        /// The position of the session window among the keys.
+        window_key: usize,
+    },
 }
 
 impl Fold {
@@ -364,6 +372,7 @@ impl Fold {
             Fold::Accumulate => Strategy::AppendOnlyFold,
             Fold::Expiring { .. } => Strategy::ExpiringFold,
             Fold::Reduce => Strategy::Reduce,
+            Fold::Session { .. } => Strategy::SessionFold,
         }
     }
 }
@@ -569,6 +578,10 @@ pub fn plan(plan: &LogicalPlan, settings: Settings) -> Physical<'_> {
             // Grouped by a window of the watermarked column, a window's state is forgotten once
             // the watermark passes its end; complete mode keeps every window, as in Spark.
             let fold = match plan.final_window_column() {
+                // A session's extent depends on the rows of its key: only the session fold knows it.
+                _ if plan.session_window_key().is_some() => Fold::Session {
+                    window_key: plan.session_window_key().unwrap_or(0),
+                },
                 Some(window_key) if late.is_some() && append_only && settings.forgets_closed_windows() => {
                     Fold::Expiring { window_key }
                 }
@@ -582,7 +595,7 @@ pub fn plan(plan: &LogicalPlan, settings: Settings) -> Physical<'_> {
                     _ if !settings.forgets_closed_windows() => LateRule::None,
                     // The join below dropped its late rows already.
                     _ if late.joined && !matches!(fold, Fold::Expiring { .. }) => LateRule::None,
-                    Fold::Expiring { .. } => LateRule::WindowEnd,
+                    Fold::Expiring { .. } | Fold::Session { .. } => LateRule::WindowEnd,
                     _ if plan.final_window_column().is_some() || plan.event_time_key().is_some() => {
                         LateRule::RowTime
                     }

@@ -11,7 +11,8 @@ mod eval;
 mod ops;
 
 pub use aggregate::{Accumulator, AggFunc, AggState};
-pub use bind::BoundExpr;
+pub(crate) use bind::window_type;
+pub use bind::{BoundExpr, SessionGap};
 pub use builders::*;
 
 use crate::data::{DataType, Value};
@@ -51,6 +52,9 @@ pub enum ScalarFunc {
     /// `INTERVAL '1 minute'`: a span of time, added to or subtracted from an event-time
     /// column in a stream-stream join's time-range condition (the one place it is read).
     Interval,
+    /// `session_window(time, gap)`: the session a row belongs to, `[time, time + gap)` merged
+    /// with the sessions of the same key it overlaps or touches. Only as a grouping key.
+    SessionWindow,
 }
 
 impl ScalarFunc {
@@ -69,6 +73,7 @@ impl ScalarFunc {
             ScalarFunc::Round => "round",
             ScalarFunc::Window | ScalarFunc::SlidingWindows => "window",
             ScalarFunc::Interval => "interval",
+            ScalarFunc::SessionWindow => "session_window",
         }
     }
 
@@ -79,7 +84,18 @@ impl ScalarFunc {
             return Some(Substring);
         }
         [
-            Split, Lower, Upper, Length, Trim, Concat, Abs, Coalesce, Substring, Round, Window,
+            Split,
+            Lower,
+            Upper,
+            Length,
+            Trim,
+            Concat,
+            Abs,
+            Coalesce,
+            Substring,
+            Round,
+            Window,
+            SessionWindow,
         ]
         .into_iter()
         .find(|f| f.name().eq_ignore_ascii_case(name))
@@ -358,6 +374,7 @@ impl Expr {
             }
             // Spark names a window column `window`.
             Expr::Call(ScalarFunc::Window | ScalarFunc::SlidingWindows, _) => "window".into(),
+            Expr::Call(ScalarFunc::SessionWindow, _) => "session_window".into(),
             Expr::Call(f, args) => {
                 let args: Vec<String> = args.iter().map(Expr::output_name).collect();
                 format!("{}({})", f.name(), args.join(", "))

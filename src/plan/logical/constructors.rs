@@ -34,6 +34,47 @@ fn explode_window(input: Arc<LogicalPlan>, keys: &[Expr]) -> Result<(Arc<Logical
     Ok((exploded, Some((i, BoundExpr::Column(position), window_type))))
 }
 
+/// Binds `session_window(time, gap)`'s arguments, as a grouping key: the session each row
+/// opens, which the aggregation merges with its key's others.
+fn bind_session_window(args: &[Expr], schema: &Schema) -> Result<(BoundExpr, DataType)> {
+    let [time, gap] = args else {
+        return Err(Error::InvalidFunctionCall(format!(
+            "session_window() takes a time column and a gap, got {} argument(s)",
+            args.len()
+        )));
+    };
+    let (time, time_type) = time.bind(schema)?;
+    if time_type != DataType::Timestamp {
+        return Err(Error::TypeMismatch(format!(
+            "session_window() needs a timestamp, got a {time_type}"
+        )));
+    }
+    let gap = match gap.unaliased() {
+        Expr::Literal(crate::data::Value::Str(text)) => {
+            let micros = crate::data::parse_interval(text)?.as_micros() as i64;
+            if micros <= 0 {
+                return Err(Error::InvalidFunctionCall(format!(
+                    "session_window() needs a positive gap, not `{text}`"
+                )));
+            }
+            crate::expr::SessionGap::Fixed(micros)
+        }
+        other => {
+            let (gap, gap_type) = other.bind(schema)?;
+            if gap_type != DataType::String {
+                return Err(Error::TypeMismatch(format!(
+                    "session_window()'s gap must be an interval string such as '30 seconds', got a {gap_type}"
+                )));
+            }
+            crate::expr::SessionGap::PerRow(Box::new(gap))
+        }
+    };
+    Ok((
+        BoundExpr::SessionStart(Box::new(time), gap),
+        crate::expr::window_type(),
+    ))
+}
+
 /// A grouping key replaced by a column: its position among the keys, the column, its type.
 type ReplacedKey = (usize, BoundExpr, DataType);
 
@@ -308,8 +349,18 @@ impl LogicalPlan {
                     k.output_name()
                 )));
             }
-            let (bound, t) = match &replaced {
-                Some((i, column, t)) if *i == keys.len() => (column.clone(), t.clone()),
+            let (bound, t) = match (&replaced, k.unaliased()) {
+                (Some((i, column, t)), _) if *i == keys.len() => (column.clone(), t.clone()),
+                (_, Expr::Call(ScalarFunc::SessionWindow, args)) => {
+                    if !input.is_append_only() {
+                        return Err(Error::InvalidPlan(
+                            "session_window needs rows that are only ever added: its input is an \
+                             aggregation or reads a changing table"
+                                .into(),
+                        ));
+                    }
+                    bind_session_window(args, &in_schema)?
+                }
                 _ => k.bind(&in_schema)?,
             };
             keys.push(bound);

@@ -220,7 +220,7 @@ impl LogicalPlan {
             LogicalPlan::Aggregate { input, key_exprs, .. } => {
                 let event_times = input.event_time_columns();
                 key_exprs.iter().position(|key| {
-                    matches!(key.unaliased(), Expr::Call(ScalarFunc::Window, args)
+                    matches!(key.unaliased(), Expr::Call(ScalarFunc::Window | ScalarFunc::SessionWindow, args)
                         if matches!(args.first().map(Expr::unaliased), Some(Expr::Column(c))
                             if event_times.iter().any(|t| c.eq_ignore_ascii_case(t))))
                 })
@@ -238,6 +238,16 @@ impl LogicalPlan {
             }
             _ => None,
         }
+    }
+
+    /// For an aggregation grouped by a session window, the position of that key.
+    pub fn session_window_key(&self) -> Option<usize> {
+        let LogicalPlan::Aggregate { key_exprs, .. } = self else {
+            return None;
+        };
+        key_exprs
+            .iter()
+            .position(|key| matches!(key.unaliased(), Expr::Call(ScalarFunc::SessionWindow, _)))
     }
 
     /// For an aggregation under a watermark, the position among its keys of the event-time
