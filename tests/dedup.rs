@@ -68,7 +68,10 @@ type KeyOf = fn(&(String, String, i64)) -> String;
 
 /// Spark's rules, epoch by epoch, for a deduplication by `key_of`:
 /// - the watermark of epoch `e` is the greatest time of the epochs before it less `delay`
-///   (none without a watermark); a visit at or before it is late and dropped;
+///   (none without a watermark); a visit at or before the previous epoch's watermark is late
+///   and dropped. Keys that expire make an epoch without data run whenever the watermark
+///   moves, so the epoch before a data epoch ran under the same watermark (`expiring`);
+///   otherwise it is the previous data epoch;
 /// - a key not remembered lets its first visit (in input order) through, and is remembered
 ///   until `until(visit)` (never forgotten when `None`);
 /// - at the end of the epoch the keys whose time the watermark has reached are forgotten.
@@ -77,16 +80,20 @@ fn model(
     key_of: KeyOf,
     delay: Option<i64>,
     until: impl Fn(&(String, String, i64)) -> Option<i64>,
+    expiring: bool,
 ) -> Vec<Vec<Row>> {
     let mut remembered: BTreeMap<String, Option<i64>> = BTreeMap::new();
     let mut max: Option<i64> = None;
+    let mut previous: Option<i64> = None;
     epochs
         .iter()
         .map(|epoch| {
             let watermark = delay.and_then(|d| max.map(|m| m - d));
+            let before = std::mem::replace(&mut previous, watermark);
+            let late = if expiring { watermark } else { before };
             let mut out = Vec::new();
             for visit in epoch {
-                if watermark.is_some_and(|w| visit.2 <= w) {
+                if late.is_some_and(|w| visit.2 <= w) {
                     continue;
                 }
                 let key = key_of(visit);
@@ -115,7 +122,7 @@ fn session(workers: usize) -> Session {
 #[test]
 fn the_first_row_of_each_key_wins_whatever_the_number_of_workers() {
     let epochs = visits(1, 6);
-    let expected = model(&epochs, |v| v.0.clone(), None, |_| None);
+    let expected = model(&epochs, |v| v.0.clone(), None, |_| None, false);
     assert!(
         expected.iter().map(Vec::len).sum::<usize>() < epochs.iter().map(Vec::len).sum(),
         "the input repeats keys"
@@ -152,7 +159,7 @@ fn distinct_keeps_each_whole_row_once() {
         .into_iter()
         .map(|e| e.into_iter().map(|(u, p, _)| (u, p, 0)).collect())
         .collect();
-    let expected = model(&epochs, |v| format!("{}|{}", v.0, v.1), None, |_| None);
+    let expected = model(&epochs, |v| format!("{}|{}", v.0, v.1), None, |_| None, false);
     for workers in [1, 2] {
         let input = MemoryStream::new(schema());
         let distinct = session(workers)
@@ -175,7 +182,13 @@ fn under_a_watermark_late_rows_are_dropped_and_keys_with_the_event_time_are_forg
     // Keyed by (user, ts): a key is forgotten once the watermark passes its time, and a visit
     // at or before the watermark is late.
     let epochs = visits(3, 10);
-    let expected = model(&epochs, |v| format!("{}|{}", v.0, v.2), Some(5), |v| Some(v.2));
+    let expected = model(
+        &epochs,
+        |v| format!("{}|{}", v.0, v.2),
+        Some(5),
+        |v| Some(v.2),
+        true,
+    );
     for workers in [1, 2] {
         let input = MemoryStream::new(schema());
         let first = session(workers)
@@ -206,7 +219,7 @@ fn under_a_watermark_late_rows_are_dropped_and_keys_with_the_event_time_are_forg
 fn within_the_watermark_a_key_comes_back_once_its_time_plus_the_delay_has_passed() {
     let epochs = visits(4, 12);
     let delay = 5;
-    let expected = model(&epochs, |v| v.0.clone(), Some(delay), |v| Some(v.2 + delay));
+    let expected = model(&epochs, |v| v.0.clone(), Some(delay), |v| Some(v.2 + delay), true);
     let again = {
         let mut seen = HashSet::new();
         expected
@@ -256,7 +269,7 @@ fn deduplicating_within_the_watermark_needs_one() {
 fn a_deduplication_under_an_aggregation_counts_each_key_once() {
     // Distinct users per page: the aggregation counts the deduplicated rows.
     let epochs = visits(5, 6);
-    let firsts = model(&epochs, |v| format!("{}|{}", v.0, v.1), None, |_| None);
+    let firsts = model(&epochs, |v| format!("{}|{}", v.0, v.1), None, |_| None, false);
     let mut expected: BTreeMap<String, i64> = BTreeMap::new();
     for row in firsts.iter().flatten() {
         *expected

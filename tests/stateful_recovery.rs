@@ -187,16 +187,20 @@ fn a_stopped_word_count_restarted_in_process_keeps_its_counts() {
     );
 }
 
-/// Clicks over four epochs, each file an epoch. Epoch 0: a@1, b@3. Epoch 1: a@12, a@4
-/// (watermark -2: in time). Epoch 2: b@25, b@14 (watermark 7). Epoch 3: a@41, and b@13, late
-/// (watermark 20 closes [10, 20)). Epoch 4, without data: watermark 36 closes [20, 30).
-/// [40, 50) never closes.
+/// Clicks over five epochs, each file an epoch. An epoch judges late rows by the watermark of
+/// the epoch before (Spark's rule) and closes windows by its own. Epoch 0: a@1, b@3. Epoch 1
+/// (watermark -2): a@12, a@4. Epoch 2 (watermark 7): b@25, b@14. Epoch 3 (watermark 20, late
+/// rows judged by 7): a@41, and b@13, which counts in [10, 20); [0, 10) and [10, 20) close.
+/// Epoch 4 (watermark 36, late rows judged by 20): a@45, and b@12, late since [10, 20) ended at
+/// 20; [20, 30) closes. Epoch 5, without data (watermark 40), closes nothing: [40, 50) never
+/// closes.
 fn click_files() -> Vec<String> {
     [
         "a,2026-01-01 00:00:01\nb,2026-01-01 00:00:03\n",
         "a,2026-01-01 00:00:12\na,2026-01-01 00:00:04\n",
         "b,2026-01-01 00:00:25\nb,2026-01-01 00:00:14\n",
         "a,2026-01-01 00:00:41\nb,2026-01-01 00:00:13\n",
+        "a,2026-01-01 00:00:45\nb,2026-01-01 00:00:12\n",
     ]
     .iter()
     .map(|rows| format!("page,ts\n{rows}"))
@@ -224,12 +228,15 @@ fn windowed_clicks_epochs() -> Vec<(u64, String)> {
         (
             3,
             format!(
-                "{w0},a,2\n{w0},b,1\n{w1},a,1\n{w1},b,1\n",
+                "{w0},a,2\n{w0},b,1\n{w1},a,1\n{w1},b,2\n",
                 w0 = window(0, 10),
                 w1 = window(10, 20)
             ),
         ),
         (4, format!("{},b,1\n", window(20, 30))),
+        // The watermark moved to 40: an epoch without data runs (Spark's last no-data batch);
+        // it closes nothing.
+        (5, String::new()),
     ]
 }
 
@@ -355,17 +362,19 @@ INSERT INTO out SELECT DISTINCT visitor FROM visits;
 ";
     killed_runs_match(script, &files, |epochs| {
         // Spark's distinct() of `visitor` under a watermark that is not among the keys: each
-        // visitor once, the first time it comes on time (visits at or before the watermark
-        // are late), and remembered for ever.
+        // visitor once, the first time it comes on time (visits at or before the previous
+        // epoch's watermark are late), and remembered for ever.
         let mut seen = std::collections::BTreeSet::new();
         let mut max: Option<i64> = None;
+        let mut previous: Option<i64> = None;
         let mut expected = Vec::new();
         for (f, file) in visits.iter().enumerate() {
-            let watermark = max.map(|m| m - 5);
+            // Late against the previous epoch's watermark.
+            let late = std::mem::replace(&mut previous, max.map(|m| m - 5));
             let mut new: Vec<String> = Vec::new();
             for (u, s) in file {
                 let s = (*s).max(0);
-                if watermark.is_some_and(|w| s <= w) {
+                if late.is_some_and(|w| s <= w) {
                     continue;
                 }
                 if seen.insert(*u) {

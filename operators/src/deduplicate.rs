@@ -13,9 +13,9 @@
 //!   watermark reaches the first record's event time plus the watermark's delay, so a later
 //!   copy after that is emitted again.
 //!
-//! Under a watermark a record at or before the epoch's watermark is late and dropped, as
-//! Spark's stateful operators drop it, and counted. Keys are forgotten at the end of the epoch
-//! whose watermark has reached them.
+//! Under a watermark a record at or before the previous epoch's watermark is late and dropped,
+//! as Spark's stateful operators drop it, and counted. Keys are forgotten at the end of the
+//! epoch whose own watermark has reached them.
 
 use std::collections::BTreeMap;
 use std::hash::Hash;
@@ -224,7 +224,9 @@ where
                     let Some((cap, mut batch)) = waiting.remove(&time) else {
                         break;
                     };
-                    let watermark = clock.watermark_of(time, delay);
+                    // Rows are late by the previous epoch's watermark; keys are forgotten by
+                    // this epoch's (Spark's two watermarks).
+                    let (late_watermark, watermark) = clock.watermarks_of(time, delay);
                     let logging = log.as_ref().is_some_and(|(_, first)| time >= *first);
                     let mut changed = Vec::new();
                     let mut figures = Figures::default();
@@ -234,7 +236,7 @@ where
                     });
                     let mut session = output.session(&cap);
                     for (key, (_, record, event_time)) in batch {
-                        if event_time.is_some_and(|t| is_final(t, watermark)) {
+                        if event_time.is_some_and(|t| is_final(t, late_watermark)) {
                             figures.late += 1;
                             continue;
                         }

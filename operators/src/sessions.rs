@@ -7,8 +7,8 @@
 //! merged into its sessions and the changes come out as `-old +new` per session, so the result
 //! is an ordinary collection of `((key, (start, end)), aggregate)`.
 //!
-//! Under a watermark a record whose own session ends at or before the epoch's watermark is
-//! late (it could only reopen a session already final) and is dropped and counted; with
+//! Under a watermark a record whose own session ends at or before the previous epoch's
+//! watermark is late (it could only reopen a session already final) and is dropped and counted; with
 //! `forget`, a session is forgotten once the watermark reaches its end, so state stays bounded
 //! (forgetting emits nothing: the output keeps the session's last value, for sinks that write
 //! final or changed rows).
@@ -207,11 +207,13 @@ where
                         let Some((cap, batch)) = waiting.remove(&time) else {
                             break;
                         };
-                        let watermark = clock.watermark_of(time, delay);
+                        // Rows are late by the previous epoch's watermark; sessions close by
+                        // this epoch's (Spark's two watermarks).
+                        let (late_watermark, watermark) = clock.watermarks_of(time, delay);
                         let mut late = 0u64;
                         let mut by_key: foldhash::HashMap<K, Vec<(Session, A::Input)>> = Default::default();
                         for (key, (session, input)) in batch {
-                            if forget && is_final(session.1, watermark) {
+                            if forget && is_final(session.1, late_watermark) {
                                 late += 1;
                                 continue;
                             }

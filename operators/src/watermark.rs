@@ -2,9 +2,10 @@
 //!
 //! The watermark of epoch `t` is the greatest event time seen in the epochs before `t`, over all
 //! workers, less a fixed delay: the engine's bet that no event older than that is still to
-//! come. A record of epoch `t` whose event time is at or below the watermark of `t` is late,
-//! and is dropped (as Spark's stateful operators drop rows older than the watermark), so that
-//! nothing changes a result the watermark has declared final.
+//! come. As in Spark, a record of epoch `t` is late when its event time is at or below the
+//! watermark of the epoch before, `t - 1` (so nothing is late in epochs 0 and 1), and is
+//! dropped; the watermark of `t` itself closes windows and evicts state in `t`, after the
+//! epoch's records have updated it.
 //!
 //! Each worker finds the greatest event time of its own records per epoch; those maxima are
 //! broadcast, so every worker knows the same watermark; the records of epoch `t` wait until the
@@ -26,6 +27,9 @@ pub fn is_final(time: i64, watermark: Option<i64>) -> bool {
     watermark.is_some_and(|w| time <= w)
 }
 
+/// An epoch's two watermarks: the previous epoch's, against which rows are late, and its own.
+pub type Watermarks = (Option<i64>, Option<i64>);
+
 /// The watermark of each epoch, from the greatest event times the epochs before it saw: feed
 /// it every `(max, epoch)` of the maxima stream, and ask for epochs in increasing order.
 #[derive(Debug, Default)]
@@ -34,6 +38,8 @@ pub struct WatermarkClock {
     seen: BTreeMap<u64, i64>,
     /// The greatest event time of every epoch before the last one asked for.
     before: Option<i64>,
+    /// The last epoch [`watermarks_of`](Self::watermarks_of) answered, and its answer.
+    last: Option<(u64, Watermarks)>,
 }
 
 impl WatermarkClock {
@@ -67,14 +73,35 @@ impl WatermarkClock {
         self.seen = later;
         self.before.map(|m| m - delay)
     }
+
+    /// The two watermarks Spark applies in `epoch`: the previous epoch's, against which rows
+    /// are late (so nothing is late in epochs 0 and 1), and the epoch's own, which closes
+    /// windows and evicts state. Epochs must be asked for in increasing order; asking for the
+    /// same epoch again gives the same answer.
+    pub fn watermarks_of(&mut self, epoch: u64, delay: i64) -> Watermarks {
+        if let Some((asked, answer)) = self.last {
+            if asked == epoch {
+                return answer;
+            }
+        }
+        let late = epoch.checked_sub(1).and_then(|previous| {
+            // The greatest time of the epochs before the previous one: the folded ones are all
+            // before it, since the last epoch asked for is at most the previous one.
+            let unfolded = self.seen.range(..previous).map(|(_, max)| *max);
+            unfolded.chain(self.before).max().map(|m| m - delay)
+        });
+        let answer = (late, self.watermark_of(epoch, delay));
+        self.last = Some((epoch, answer));
+        answer
+    }
 }
 
 /// Records waiting for their epoch's watermark, with the capability to pass them on.
 type Waiting<D> = (Capability<u64>, Vec<(D, u64, isize)>);
 
 /// Drops the records of `records` whose event time (`event_time`, `None` for records without
-/// one, which are kept) is at or below the watermark of their epoch: the greatest event time of
-/// the earlier epochs less `delay`. Also returns each worker's greatest event time per epoch
+/// one, which are kept) is at or below the watermark of the epoch before theirs (Spark's rule):
+/// the greatest event time of the epochs before that one, less `delay`. Also returns each worker's greatest event time per epoch
 /// (one `(max, epoch, +1)` per worker and epoch with records), from which the watermark is
 /// computed, for whoever reports it.
 ///
@@ -96,16 +123,19 @@ type Waiting<D> = (Capability<u64>, Vec<(D, u64, isize)>);
 ///     });
 ///     events.insert(('a', 100));
 ///     events.advance_to(1);
-///     // The watermark of epoch 1 is 100 - 10 = 90: 95 is in time, 90 is late.
-///     events.insert(('b', 95));
-///     events.insert(('c', 90));
+///     // Epoch 1 judges lateness by epoch 0's watermark, which is none: 80 is in time.
+///     events.insert(('b', 80));
 ///     events.advance_to(2);
+///     // Epoch 2 by epoch 1's, 100 - 10 = 90: 95 is in time, 90 is late.
+///     events.insert(('c', 95));
+///     events.insert(('d', 90));
+///     events.advance_to(3);
 ///     events.flush();
 ///     worker.step_while(|| probe.less_than(events.time()));
 /// });
 /// let mut seen = seen.lock().unwrap().clone();
 /// seen.sort();
-/// assert_eq!(seen, vec![(('a', 100), 0, 1), (('b', 95), 1, 1)]);
+/// assert_eq!(seen, vec![(('a', 100), 0, 1), (('b', 80), 1, 1), (('c', 95), 2, 1)]);
 /// ```
 pub fn drop_late<'scope, D, F>(
     records: VecCollection<'scope, u64, D, isize>,
@@ -223,10 +253,11 @@ where
                         let Some((cap, batch)) = waiting.remove(&time) else {
                             break;
                         };
-                        let watermark = clock.watermark_of(time, delay);
+                        // Spark drops rows against the previous epoch's watermark.
+                        let (late_watermark, _) = clock.watermarks_of(time, delay);
                         let mut session = output.session(&cap);
                         for (record, t, diff) in batch {
-                            let late = event_time(&record).is_some_and(|e| is_final(e, watermark));
+                            let late = event_time(&record).is_some_and(|e| is_final(e, late_watermark));
                             if !late {
                                 session.give((record, t, diff));
                             }

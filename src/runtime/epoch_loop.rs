@@ -97,6 +97,8 @@ pub(super) struct QueryRun {
     watermarked_joins: usize,
     /// The watermark the last epoch ran under.
     last_epoch_watermark: Option<i64>,
+    /// Whether a moving watermark alone calls for an epoch (see `no_data_epoch_due`).
+    evicts_by_watermark: bool,
 }
 
 /// A deduplication's progress figures.
@@ -144,6 +146,8 @@ impl QueryRun {
             join_figures: Default::default(),
             watermarked_joins: spec.plan.watermarked_joins(),
             last_epoch_watermark: None,
+            evicts_by_watermark: spec.mode != crate::plan::OutputMode::Complete
+                && spec.plan.evicts_by_watermark(),
             spec,
         };
         if let Some(e) = failure {
@@ -231,11 +235,13 @@ impl QueryRun {
         self.event_time.as_ref().and_then(EventTime::watermark)
     }
 
-    /// Whether the watermark alone calls for an epoch (Spark's no-data batch).
+    /// Whether the watermark alone calls for an epoch (Spark's no-data batch): a window it
+    /// closes, or, as in Spark's append and update modes, any move of the watermark when a
+    /// stateful operator evicts by it.
     fn no_data_epoch_due(&self) -> bool {
         let watermark = self.watermark();
         self.output.epoch_due(watermark)
-            || (self.watermarked_joins > 0 && watermark > self.last_epoch_watermark)
+            || (self.evicts_by_watermark && watermark > self.last_epoch_watermark)
     }
 
     /// Does whatever is due now without blocking; returns when it next needs to act, if it

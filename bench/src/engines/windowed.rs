@@ -4,9 +4,10 @@
 //!
 //! Every engine follows Spark's rules: the watermark of epoch `e` is the greatest event time
 //! of the epochs before `e` less [`DELAY_MS`]; an event is late, and dropped, when its window
-//! ended at or before it (the window's end decides, not the event's own time);
+//! ended at or before the watermark of the epoch before (the window's end decides, not the
+//! event's own time);
 //! epoch `e` writes the windows whose end is at or below its watermark; after the last epoch,
-//! one more epoch without data writes the windows the final watermark has closed. The output
+//! if the watermark moved, one more epoch without data writes the windows it has closed. The output
 //! of an epoch is its `(key@window start, count)` rows sorted by label, digested per epoch.
 
 use std::collections::{BTreeMap, HashMap};
@@ -33,29 +34,35 @@ fn window_start(time_ms: i64) -> i64 {
     time_ms - time_ms.rem_euclid(WINDOW_MS)
 }
 
-/// The engines' shared bookkeeping: the greatest event time and the watermark it gives.
+/// The engines' shared bookkeeping: the greatest event time, the watermark it gives, and the
+/// previous epoch's, against which events are late.
 #[derive(Default)]
 struct Watermark {
     max: Option<i64>,
     current: Option<i64>,
+    previous: Option<i64>,
 }
 
 impl Watermark {
-    /// Spark's rule: an event is late when its window has ended at or before the watermark.
+    /// Spark's rule: an event is late when its window has ended at or before the previous
+    /// epoch's watermark.
     fn is_late(&self, time_ms: i64) -> bool {
-        self.closes(window_start(time_ms))
+        self.previous
+            .is_some_and(|w| window_start(time_ms) + WINDOW_MS <= w)
     }
 
     fn saw(&mut self, time_ms: i64) {
         self.max = Some(self.max.map_or(time_ms, |m| m.max(time_ms)));
     }
 
-    /// Ends an epoch: the next epoch's watermark.
-    fn advance(&mut self) {
+    /// Ends an epoch: the next epoch's watermark; whether it moved.
+    fn advance(&mut self) -> bool {
+        self.previous = self.current;
         if let Some(max) = self.max {
             let candidate = max - DELAY_MS;
             self.current = Some(self.current.map_or(candidate, |w| w.max(candidate)));
         }
+        self.current != self.previous
     }
 
     fn closes(&self, start_ms: i64) -> bool {
@@ -84,7 +91,7 @@ pub fn hashmap_loop(events: &[Event], per_epoch: usize) -> EngineRun {
         rows.sort_unstable();
         digest.epoch(epoch, rows);
     };
-    let mut epochs = 0;
+    let (mut epochs, mut moved) = (0, false);
     for (epoch, chunk) in events.chunks(per_epoch.max(1)).enumerate() {
         let epoch_started = Instant::now();
         for (key, time) in chunk {
@@ -98,11 +105,12 @@ pub fn hashmap_loop(events: &[Event], per_epoch: usize) -> EngineRun {
             }
         }
         emit(epoch as u64, &mut open, &watermark);
-        watermark.advance();
+        moved = watermark.advance();
         epoch_ms.push(epoch_started.elapsed().as_secs_f64() * 1e3);
         epochs = epoch + 1;
     }
-    if open.keys().next().is_some_and(|s| watermark.closes(*s)) {
+    // Spark's last batch without data, when the watermark moved.
+    if moved {
         emit(epochs as u64, &mut open, &watermark);
     }
     EngineRun::measured(started.elapsed().as_secs_f64(), epoch_ms, digest.value())
@@ -132,7 +140,7 @@ pub fn microbatch(events: &[Event], per_epoch: usize) -> EngineRun {
         rows.sort_unstable();
         digest.epoch(epoch, rows);
     };
-    let mut epochs = 0;
+    let (mut epochs, mut moved) = (0, false);
     for (epoch, batch) in events.chunks(per_epoch.max(1)).enumerate() {
         let epoch_started = Instant::now();
         partial.clear();
@@ -147,11 +155,12 @@ pub fn microbatch(events: &[Event], per_epoch: usize) -> EngineRun {
             store.insert(*group, total);
         }
         evict(epoch as u64, &mut store, &watermark);
-        watermark.advance();
+        moved = watermark.advance();
         epoch_ms.push(epoch_started.elapsed().as_secs_f64() * 1e3);
         epochs = epoch + 1;
     }
-    if store.keys().any(|(_, s)| watermark.closes(*s)) {
+    // Spark's last batch without data, when the watermark moved.
+    if moved {
         evict(epochs as u64, &mut store, &watermark);
     }
     EngineRun::measured(started.elapsed().as_secs_f64(), epoch_ms, digest.value())

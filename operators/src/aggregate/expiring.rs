@@ -184,17 +184,17 @@ where
                         let Some((cap, partials)) = pending.pop_complete(frontier) else {
                             break;
                         };
-                        // The keys the watermark of this time has closed get nothing at this
-                        // time or later: forget them first.
+                        let mut session = output.session(&cap);
+                        merge_logged(&agg, &mut totals, partials, &time, log.as_mut(), &mut |update| {
+                            session.give(update)
+                        });
+                        // The keys the watermark of this time has closed, updated above if at
+                        // all, get nothing later: forget them.
                         if let Some(watermark) = clock.watermark_of(time, delay) {
                             totals.retain(|key, _| {
                                 closes_at(key).is_none_or(|end| !is_final(end, Some(watermark)))
                             });
                         }
-                        let mut session = output.session(&cap);
-                        merge_logged(&agg, &mut totals, partials, &time, log.as_mut(), &mut |update| {
-                            session.give(update)
-                        });
                     }
                 }
             },
@@ -223,8 +223,8 @@ enum Sorted<K, S> {
 }
 
 /// Spark's late rule for a stateful aggregation: a partial state of epoch `t` is dropped when
-/// its key closes (`closes_at`, a window's end) at or before the watermark of `t`, since that
-/// key's result is final. A row thus counts in every one of its windows still open, whatever
+/// its key closes (`closes_at`, a window's end) at or before the watermark of the epoch before
+/// `t`, since that key's result was final then. A row thus counts in every one of its windows still open, whatever
 /// its own time. Partials wait for their epoch's watermark; the counts of those dropped come
 /// out beside them.
 fn drop_late_partials<'scope, K, S>(
@@ -271,7 +271,8 @@ where
                     let Some((cap, batch)) = waiting.remove(&time) else {
                         break;
                     };
-                    let watermark = clock.watermark_of(time, delay);
+                    // Spark judges lateness by the previous epoch's watermark.
+                    let (watermark, _) = clock.watermarks_of(time, delay);
                     let mut dropped = 0u64;
                     let mut session = output.session(&cap);
                     for partial in batch {

@@ -201,6 +201,32 @@ impl LogicalPlan {
         found
     }
 
+    /// Whether some stateful operator evicts its state by the watermark: a join of two streams
+    /// under watermarks, an aggregation grouped by a window or session of the event time or by
+    /// the event time itself, or a deduplication whose keys expire. In append and update modes
+    /// Spark then runs a batch without data whenever the watermark moves, which evicts state
+    /// (and writes what it closes), and the late rows of the next batch are judged by it.
+    pub fn evicts_by_watermark(&self) -> bool {
+        let mut found = false;
+        self.visit(&mut |node| {
+            found |= match node {
+                LogicalPlan::Join { event_time, .. } => event_time.is_some(),
+                LogicalPlan::Aggregate { .. } => {
+                    node.final_window_column().is_some() || node.event_time_key().is_some()
+                }
+                LogicalPlan::Deduplicate {
+                    input,
+                    keys,
+                    within_watermark,
+                } => input.watermark_below().is_some_and(|(name, _)| {
+                    *within_watermark || input.schema().index_of(name).is_some_and(|c| keys.contains(&c))
+                }),
+                _ => false,
+            }
+        });
+        found
+    }
+
     /// The delay of the plan's watermark, in microseconds, if it has one.
     pub fn watermark_delay(&self) -> Option<i64> {
         let mut delay = None;
