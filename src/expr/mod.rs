@@ -6,81 +6,21 @@
 
 mod aggregate;
 mod bind;
+mod bind_call;
 mod builders;
 mod eval;
+mod fns;
+mod func;
 mod ops;
+pub mod settings;
 
 pub use aggregate::{Accumulator, AggFunc, AggState};
 pub use bind::BoundExpr;
+pub use bind_call::BoundCall;
 pub use builders::*;
+pub use func::ScalarFunc;
 
 use crate::data::{DataType, Value};
-
-/// A scalar function known to the engine.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub enum ScalarFunc {
-    /// `split(str, regex)`: an array of the pieces between matches (Spark: limit -1, so empty
-    /// pieces are kept).
-    Split,
-    /// `lower(str)`
-    Lower,
-    /// `upper(str)`
-    Upper,
-    /// `length(str)`: characters, not bytes.
-    Length,
-    /// `trim(str)`
-    Trim,
-    /// `concat(a, b, ...)`: null if any argument is null.
-    Concat,
-    /// `abs(x)`
-    Abs,
-    /// `coalesce(a, b, ...)`: the first non-null argument.
-    Coalesce,
-    /// `substring(str, pos[, len])`: 1-based; a negative `pos` counts from the end.
-    Substring,
-    /// `round(x[, scale])`: half away from zero, as Spark's HALF_UP.
-    Round,
-    /// `window(time, duration[, slide])`: the event-time window holding `time`, a struct of
-    /// `start` and `end` (end exclusive), windows aligned to the Unix epoch as Spark's are. With
-    /// a slide shorter than the duration the windows overlap and a time is in several: such a
-    /// window can only be a grouping key, where each row counts in each of its windows.
-    Window,
-    /// Every sliding window holding a time, as an array (what a sliding `window` key is
-    /// exploded from; internal).
-    SlidingWindows,
-}
-
-impl ScalarFunc {
-    /// The SQL name.
-    pub fn name(self) -> &'static str {
-        match self {
-            ScalarFunc::Split => "split",
-            ScalarFunc::Lower => "lower",
-            ScalarFunc::Upper => "upper",
-            ScalarFunc::Length => "length",
-            ScalarFunc::Trim => "trim",
-            ScalarFunc::Concat => "concat",
-            ScalarFunc::Abs => "abs",
-            ScalarFunc::Coalesce => "coalesce",
-            ScalarFunc::Substring => "substring",
-            ScalarFunc::Round => "round",
-            ScalarFunc::Window | ScalarFunc::SlidingWindows => "window",
-        }
-    }
-
-    /// Looks a function up by its SQL name, ignoring case.
-    pub fn by_name(name: &str) -> Option<Self> {
-        use ScalarFunc::*;
-        if name.eq_ignore_ascii_case("substr") {
-            return Some(Substring);
-        }
-        [
-            Split, Lower, Upper, Length, Trim, Concat, Abs, Coalesce, Substring, Round, Window,
-        ]
-        .into_iter()
-        .find(|f| f.name().eq_ignore_ascii_case(name))
-    }
-}
 
 /// Binary operators.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -95,6 +35,8 @@ pub enum BinaryOp {
     Div,
     /// `%`
     Rem,
+    /// `DIV`: integer division, rounded toward zero (BIGINT; null for a zero divisor).
+    IntDiv,
     /// `=`
     Eq,
     /// `!=`
@@ -123,6 +65,7 @@ impl BinaryOp {
             Mul => "*",
             Div => "/",
             Rem => "%",
+            IntDiv => "div",
             Eq => "=",
             NotEq => "!=",
             Lt => "<",
