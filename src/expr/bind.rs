@@ -293,9 +293,7 @@ fn bind_binary(op: BinaryOp, l: &Expr, r: &Expr, schema: &Schema) -> Result<(Bou
             }
             if op == BinaryOp::Div {
                 DataType::Float64
-            } else if op == BinaryOp::IntDiv {
-                DataType::Int64
-            } else if integer || (lt == DataType::Null && rt == DataType::Null) {
+            } else if op == BinaryOp::IntDiv || integer || (lt == DataType::Null && rt == DataType::Null) {
                 DataType::Int64
             } else {
                 lt.common(&rt).unwrap_or(DataType::Float64)

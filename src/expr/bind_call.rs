@@ -492,7 +492,7 @@ pub(crate) fn bind_call(f: ScalarFunc, args: &[Expr], schema: &Schema) -> Result
             DataType::String
         }
         F::NamedStruct => {
-            if n % 2 != 0 || n == 0 {
+            if !n.is_multiple_of(2) || n == 0 {
                 return Err(invalid(format!(
                     "named_struct() takes name, value pairs, got {n} argument(s)"
                 )));

@@ -297,6 +297,20 @@ impl Expr {
             }
             // Spark names a window column `window`.
             Expr::Call(ScalarFunc::Window | ScalarFunc::SlidingWindows, _) => "window".into(),
+            Expr::Call(ScalarFunc::TryCast, args) if args.len() == 2 => format!(
+                "TRY_CAST({} AS {})",
+                args[0].output_name(),
+                args[1].output_name().to_uppercase()
+            ),
+            Expr::Call(ScalarFunc::GetField, args) if args.len() == 2 => {
+                format!("{}.{}", args[0].output_name(), args[1].output_name())
+            }
+            Expr::Call(ScalarFunc::GetItem, args) if args.len() == 2 => {
+                format!("{}[{}]", args[0].output_name(), args[1].output_name())
+            }
+            Expr::Call(ScalarFunc::AddInterval, args) if args.len() == 3 => {
+                format!("{} + INTERVAL", args[0].output_name())
+            }
             Expr::Call(f, args) => {
                 let args: Vec<String> = args.iter().map(Expr::output_name).collect();
                 format!("{}({})", f.name(), args.join(", "))
@@ -307,6 +321,18 @@ impl Expr {
             Expr::Aggregate(f, arg) => match arg {
                 None => format!("{}(1)", f.name()),
                 Some(a) if *f == AggFunc::CountDistinct => format!("count(DISTINCT {})", a.output_name()),
+                // `max_by(x, ord)` keeps `struct(ord, x)` as its argument.
+                Some(a) if matches!(f, AggFunc::MaxBy | AggFunc::MinBy) => match a.unaliased() {
+                    Expr::Call(ScalarFunc::Struct, pair) if pair.len() == 2 => {
+                        format!(
+                            "{}({}, {})",
+                            f.name(),
+                            pair[1].output_name(),
+                            pair[0].output_name()
+                        )
+                    }
+                    other => format!("{}({})", f.name(), other.output_name()),
+                },
                 Some(a) => format!("{}({})", f.name(), a.output_name()),
             },
             Expr::Case { branches, otherwise } => {
