@@ -36,11 +36,23 @@ pub mod session;
 
 pub use error::{Error, Result};
 
-/// The functions of `pyspark.sql.functions` that exist here: `col`, `lit`, `split`, ...
+/// The functions of `pyspark.sql.functions` that exist here: `col`, `lit`, `split`, ... (README's
+/// function table lists each with its Spark semantics).
 pub mod functions {
     pub use crate::expr::{
-        abs, avg, coalesce, col, concat, count, explode, interval, length, lit, lower, max, min,
-        session_window, session_window_by, sliding_window, split, sum, trim, upper, window,
+        abs, add_interval, add_months, approx_count_distinct, array, array_contains, ascii, avg, bround,
+        ceil, coalesce, col, collect_list, collect_set, concat, concat_ws, count, count_distinct, count_if,
+        crc32, date_add, date_format, date_sub, date_trunc, datediff, dayofmonth, dayofweek, dayofyear, div,
+        element_at, exp, explode, floor, format_number, from_json, from_unixtime, from_unixtime_fmt,
+        get_field, get_json_object, greatest, hash, hour, if_, ifnull, initcap, instr, interval, last_day,
+        least, left, length, lit, ln, locate, log, log10, log2, lower, lpad, ltrim, make_date, max, max_by,
+        md5, min, min_by, minute, month, months_between, named_struct, nullif, nvl, nvl2, pmod, pow, quarter,
+        regexp_extract, regexp_replace, repeat, replace, reverse, right, rlike, round, rpad, rtrim, second,
+        session_window, session_window_by, sha1, sha2, signum, size, sliding_window, split, sqrt, stddev,
+        stddev_pop, struct_, substring, sum, timestamp_micros, timestamp_millis, timestamp_seconds, to_date,
+        to_date_fmt, to_json, to_timestamp, to_timestamp_fmt, translate, trim, trunc, try_cast,
+        try_element_at, try_to_timestamp, try_to_timestamp_fmt, unix_date, unix_micros, unix_millis,
+        unix_seconds, unix_timestamp, upper, var_pop, variance, weekofyear, when, window, xxhash64, year,
     };
 }
 

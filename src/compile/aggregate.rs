@@ -49,8 +49,12 @@ impl RowAggregation {
         }
     }
 
-    fn results(states: &States) -> Row {
-        states.iter().map(Accumulator::finish).collect()
+    fn results(&self, states: &States) -> Row {
+        self.accumulators
+            .iter()
+            .zip(states.iter())
+            .map(|(acc, state)| acc.result(state))
+            .collect()
     }
 }
 
@@ -74,7 +78,7 @@ impl Aggregation for RowAggregation {
     }
 
     fn output(&self, state: &States) -> Option<Row> {
-        Some(Self::results(state))
+        Some(self.results(state))
     }
 }
 
@@ -475,7 +479,7 @@ fn general_reduce<'s>(
         for (args, times) in inputs {
             aggregation.fold(&mut states, args, *times);
         }
-        output.push((RowAggregation::results(&states), 1));
+        output.push((aggregation.results(&states), 1));
     })
 }
 

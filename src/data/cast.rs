@@ -2,19 +2,27 @@
 
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use chrono::{NaiveDate, NaiveDateTime};
-
+use super::datetime::{date_of_days, days_of_date, parse_date, parse_timestamp, timestamp_text, Zone};
 use super::{DataType, Value};
 
-/// Casts with Spark's non-ANSI rules: text that does not parse becomes null.
+/// Casts with Spark's non-ANSI rules, times read and written in UTC: text that does not parse
+/// becomes null.
 pub fn cast(v: Value, to: &DataType) -> Value {
+    cast_in(v, to, &Zone::utc())
+}
+
+/// Casts with Spark's non-ANSI rules in the session time zone `zone`, which is how text
+/// becomes a TIMESTAMP (`'2024-01-01 10:00'` is 10:00 there), how a TIMESTAMP becomes text or a
+/// DATE (its wall-clock time there), and how a DATE becomes a TIMESTAMP (its midnight there).
+/// Text that does not parse becomes null; `'3.7'` as BIGINT is 3.
+pub fn cast_in(v: Value, to: &DataType, zone: &Zone) -> Value {
     const MICROS: i64 = 1_000_000;
     match (v, to) {
         (Value::Null, _) => Value::Null,
         (v, DataType::String) => match v {
             Value::Str(s) => Value::Str(s),
             Value::Binary(bytes) => decode_utf8(&bytes),
-            v => Value::from(v.to_string()),
+            v => Value::from(text_in(&v, zone)),
         },
         (Value::Binary(bytes), DataType::Binary) => Value::Binary(bytes),
         (Value::Str(s), DataType::Binary) => Value::binary(s.as_bytes()),
@@ -32,15 +40,16 @@ pub fn cast(v: Value, to: &DataType) -> Value {
                 })
                 .map_or(Value::Null, Value::Int)
         }
-        (Value::Str(s), DataType::Float64) => s.trim().parse::<f64>().map_or(Value::Null, Value::Float),
+        (Value::Str(s), DataType::Float64) => parse_double(&s).map_or(Value::Null, Value::Float),
         (Value::Str(s), DataType::Boolean) => match s.trim().to_ascii_lowercase().as_str() {
             "true" | "t" | "yes" | "y" | "1" => Value::Bool(true),
             "false" | "f" | "no" | "n" | "0" => Value::Bool(false),
             _ => Value::Null,
         },
         (Value::Str(s), DataType::Timestamp) => {
-            parse_timestamp(s.trim()).map_or(Value::Null, Value::Timestamp)
+            parse_timestamp(&s, zone).map_or(Value::Null, Value::Timestamp)
         }
+        (Value::Str(s), DataType::Date) => parse_date(&s).map_or(Value::Null, Value::Date),
         (Value::Int(i), DataType::Int64) => Value::Int(i),
         (Value::Int(i), DataType::Float64) => Value::Float(i as f64),
         (Value::Int(i), DataType::Boolean) => Value::Bool(i != 0),
@@ -48,14 +57,87 @@ pub fn cast(v: Value, to: &DataType) -> Value {
         (Value::Float(f), DataType::Int64) => Value::Int(f.trunc() as i64),
         (Value::Float(f), DataType::Float64) => Value::Float(f),
         (Value::Float(f), DataType::Boolean) => Value::Bool(f != 0.0),
+        (Value::Float(f), DataType::Timestamp) if f.is_nan() || f.is_infinite() => Value::Null,
         (Value::Float(f), DataType::Timestamp) => Value::Timestamp((f * MICROS as f64) as i64),
         (Value::Bool(b), DataType::Boolean) => Value::Bool(b),
         (Value::Bool(b), DataType::Int64) => Value::Int(i64::from(b)),
         (Value::Bool(b), DataType::Float64) => Value::Float(f64::from(u8::from(b))),
+        (Value::Bool(b), DataType::Timestamp) => Value::Timestamp(i64::from(b)),
         (Value::Timestamp(t), DataType::Timestamp) => Value::Timestamp(t),
         (Value::Timestamp(t), DataType::Int64) => Value::Int(t.div_euclid(MICROS)),
         (Value::Timestamp(t), DataType::Float64) => Value::Float(t as f64 / MICROS as f64),
+        (Value::Timestamp(t), DataType::Date) => zone
+            .local(t)
+            .map_or(Value::Null, |local| Value::Date(days_of_date(local.date()))),
+        (Value::Date(d), DataType::Date) => Value::Date(d),
+        (Value::Date(d), DataType::Timestamp) => date_of_days(d)
+            .and_then(|date| date.and_hms_opt(0, 0, 0))
+            .map_or(Value::Null, |midnight| Value::Timestamp(zone.instant(midnight))),
+        (v @ Value::Array(_), DataType::Array(_)) | (v @ Value::Struct(_), DataType::Struct(_)) => v,
         _ => Value::Null,
+    }
+}
+
+/// Spark's `try_cast`: the cast, but null wherever ANSI mode would fail, which for text to
+/// BIGINT means anything but an integer (`try_cast('3.7' AS BIGINT)` is null while the
+/// non-ANSI cast gives 3), and for DOUBLE to BIGINT a value out of range.
+pub fn try_cast_in(v: Value, to: &DataType, zone: &Zone) -> Value {
+    match (&v, to) {
+        (Value::Str(s), DataType::Int64) => s.trim().parse::<i64>().map_or(Value::Null, Value::Int),
+        (Value::Float(f), DataType::Int64)
+            if !(*f >= -9.223_372_036_854_776e18 && *f < 9.223_372_036_854_776e18) =>
+        {
+            Value::Null
+        }
+        _ => cast_in(v, to, zone),
+    }
+}
+
+/// Text to a double as Spark reads it: Java's forms, with `Infinity`, `-Infinity` and `NaN`
+/// spelt out, and surrounding spaces ignored.
+fn parse_double(s: &str) -> Option<f64> {
+    let t = s.trim();
+    match t {
+        "Infinity" | "+Infinity" => Some(f64::INFINITY),
+        "-Infinity" => Some(f64::NEG_INFINITY),
+        "NaN" => Some(f64::NAN),
+        // Rust also reads `inf` and `nan`, which Java does not.
+        _ if t
+            .bytes()
+            .any(|b| b.is_ascii_alphabetic() && !matches!(b, b'e' | b'E' | b'd' | b'D' | b'f' | b'F')) =>
+        {
+            None
+        }
+        _ => t.trim_end_matches(['d', 'D', 'f', 'F']).parse().ok(),
+    }
+}
+
+/// The text of a value as Spark's `CAST(x AS STRING)` writes it in `zone`: doubles as Java
+/// prints them (`1.0E10`), timestamps with their fraction (`2024-01-01 10:00:00.5`), dates as
+/// `2024-02-29`, arrays as `[a, null, c]`, structs as `{1, x}`, binary as its UTF-8 text.
+pub fn text_in(v: &Value, zone: &Zone) -> String {
+    match v {
+        Value::Timestamp(t) => timestamp_text(*t, zone),
+        Value::Str(s) => s.to_string(),
+        Value::Binary(bytes) => String::from_utf8_lossy(bytes).into_owned(),
+        Value::Array(items) | Value::Struct(items) => {
+            let (open, close) = if matches!(v, Value::Array(_)) {
+                ('[', ']')
+            } else {
+                ('{', '}')
+            };
+            let mut out = String::new();
+            out.push(open);
+            for (i, item) in items.iter().enumerate() {
+                if i > 0 {
+                    out.push_str(", ");
+                }
+                out.push_str(&text_in(item, zone));
+            }
+            out.push(close);
+            out
+        }
+        v => v.to_string(),
     }
 }
 
@@ -88,19 +170,6 @@ fn decode_utf8(bytes: &[u8]) -> Value {
     Value::from(String::from_utf8_lossy(bytes).into_owned())
 }
 
-/// Parses `yyyy-MM-dd`, `yyyy-MM-dd HH:mm:ss[.fraction]` or the same with a `T`, as UTC.
-fn parse_timestamp(s: &str) -> Option<i64> {
-    let datetime = ["%Y-%m-%d %H:%M:%S%.f", "%Y-%m-%dT%H:%M:%S%.f"]
-        .iter()
-        .find_map(|f| NaiveDateTime::parse_from_str(s, f).ok())
-        .or_else(|| {
-            NaiveDate::parse_from_str(s, "%Y-%m-%d")
-                .ok()?
-                .and_hms_opt(0, 0, 0)
-        })?;
-    Some(datetime.and_utc().timestamp_micros())
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -120,5 +189,66 @@ mod tests {
             Some(&[0, 0, 0, 0, 0, 0, 1, 2][..])
         );
         assert_eq!(cast(Value::Null, &DataType::Binary), Value::Null);
+    }
+
+    #[test]
+    fn casts_follow_sparks_non_ansi_rules() {
+        let s = |t: &str| Value::str(t);
+        assert_eq!(cast(s("3.7"), &DataType::Int64), Value::Int(3));
+        assert_eq!(try_cast_in(s("3.7"), &DataType::Int64, &Zone::utc()), Value::Null);
+        assert_eq!(
+            try_cast_in(s(" 42 "), &DataType::Int64, &Zone::utc()),
+            Value::Int(42)
+        );
+        assert_eq!(
+            try_cast_in(Value::Float(1e19), &DataType::Int64, &Zone::utc()),
+            Value::Null
+        );
+        assert_eq!(
+            cast(Value::Float(1e19), &DataType::Int64),
+            Value::Int(i64::MAX),
+            "Java's (long) saturates"
+        );
+        assert_eq!(cast(s("1e3"), &DataType::Float64), Value::Float(1000.0));
+        assert_eq!(
+            cast(s("inf"), &DataType::Float64),
+            Value::Null,
+            "Java spells it Infinity"
+        );
+        assert_eq!(
+            cast(s("-Infinity"), &DataType::Float64),
+            Value::Float(f64::NEG_INFINITY)
+        );
+        assert_eq!(cast(Value::Float(1e10), &DataType::String), s("1.0E10"));
+        assert_eq!(cast(s("2024-02-29"), &DataType::Date), Value::Date(19782));
+        assert_eq!(cast(Value::Date(19782), &DataType::String), s("2024-02-29"));
+        assert_eq!(
+            cast(Value::Date(-1), &DataType::Timestamp),
+            Value::Timestamp(-86_400_000_000)
+        );
+        // 1969-12-31 23:59:59.999999 is still the last day of 1969.
+        assert_eq!(cast(Value::Timestamp(-1), &DataType::Date), Value::Date(-1));
+        assert_eq!(
+            cast(Value::Timestamp(-1), &DataType::String),
+            s("1969-12-31 23:59:59.999999")
+        );
+        let tokyo = Zone::parse("Asia/Tokyo").expect("a region");
+        assert_eq!(
+            cast_in(Value::Timestamp(0), &DataType::String, &tokyo),
+            s("1970-01-01 09:00:00")
+        );
+        assert_eq!(
+            cast_in(s("1970-01-01 09:00:00"), &DataType::Timestamp, &tokyo),
+            Value::Timestamp(0)
+        );
+        let nested = Value::Array(
+            vec![
+                Value::Int(1),
+                Value::Null,
+                Value::Struct(vec![Value::Float(0.5), s("x")].into()),
+            ]
+            .into(),
+        );
+        assert_eq!(cast(nested, &DataType::String), s("[1, null, {0.5, x}]"));
     }
 }

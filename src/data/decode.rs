@@ -219,6 +219,9 @@ fn json_value(json: &Json, data_type: &DataType) -> Option<Value> {
         (Json::String(s), DataType::Timestamp) => {
             Some(cast(Value::str(s), &DataType::Timestamp)).filter(|v| !v.is_null())
         }
+        (Json::String(s), DataType::Date) => {
+            Some(cast(Value::str(s), &DataType::Date)).filter(|v| !v.is_null())
+        }
         (Json::Number(n), DataType::Timestamp) => {
             n.as_i64().map(|s| Value::Timestamp(s.saturating_mul(1_000_000)))
         }

@@ -1,6 +1,6 @@
 //! Text forms of doubles and timestamps, as Spark (that is, the JVM) prints them.
 
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, Datelike, Utc};
 
 /// Formats a double as Java's `Double.toString` does, which is what Spark's `show()` prints:
 /// `1.0`, `0.001`, `1.0E7`, `1.5E-4`, `NaN`, `Infinity`. The digits are the shortest that
@@ -46,6 +46,18 @@ pub fn format_timestamp(micros: i64) -> String {
     } else {
         let digits = format!("{fraction:06}");
         format!("{base}.{}", digits.trim_end_matches('0'))
+    }
+}
+
+/// Formats days since 1970-01-01 as Spark shows a date: `2024-02-29`; years past 9999 get a
+/// `+` as Java's ISO format gives them.
+pub fn format_date(days: i32) -> String {
+    match chrono::NaiveDate::from_ymd_opt(1970, 1, 1)
+        .and_then(|epoch| epoch.checked_add_signed(chrono::TimeDelta::days(i64::from(days))))
+    {
+        Some(d) if d.year() > 9999 => format!("+{}", d.format("%Y-%m-%d")),
+        Some(d) => d.format("%Y-%m-%d").to_string(),
+        None => format!("<date {days}>"),
     }
 }
 

@@ -5,6 +5,8 @@
 //! totally ordered and hashable, as differential dataflow needs of its records.
 
 mod cast;
+pub mod datetime;
+mod ddl;
 mod decode;
 mod display;
 mod interval;
@@ -13,9 +15,10 @@ mod row;
 mod schema;
 mod value;
 
-pub use cast::{cast, invalid_utf8_bytes};
+pub use cast::{cast, cast_in, invalid_utf8_bytes, text_in, try_cast_in};
+pub use ddl::{parse_schema_ddl, parse_type};
 pub use decode::{Decoded, ParseMode, RowDecoder, CORRUPT_RECORD};
-pub use display::{format_double, format_timestamp};
+pub use display::{format_date, format_double, format_timestamp};
 pub use interval::parse_interval;
 pub use output_mode::OutputMode;
 pub use row::Row;

@@ -20,6 +20,8 @@ pub enum DataType {
     String,
     /// TIMESTAMP
     Timestamp,
+    /// DATE: a calendar day.
+    Date,
     /// `ARRAY<element>`
     Array(Box<DataType>),
     /// BINARY: bytes (a Kafka record's key and value).
@@ -54,6 +56,7 @@ impl DataType {
             DataType::Float64 => "double".into(),
             DataType::String => "string".into(),
             DataType::Timestamp => "timestamp".into(),
+            DataType::Date => "date".into(),
             DataType::Binary => "binary".into(),
             DataType::Array(e) => format!("array<{}>", e.sql_name()),
             DataType::Struct(fields) => {

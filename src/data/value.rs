@@ -8,7 +8,7 @@ use std::sync::Arc;
 use serde::{Deserialize, Serialize};
 use smol_str::SmolStr;
 
-use super::display::{format_double, format_timestamp};
+use super::display::{format_date, format_double, format_timestamp};
 use super::schema::{DataType, Field};
 
 /// One cell of a [`Row`](super::Row).
@@ -39,6 +39,9 @@ pub enum Value {
     /// BINARY: bytes, such as a Kafka record's key and value. Shared, so a clone never copies
     /// them.
     Binary(Arc<[u8]>),
+    /// DATE, days since 1970-01-01 (a calendar day, without a time zone, as Spark's). Last, so
+    /// that the serialized tags of the other variants stay as they were.
+    Date(i32),
 }
 
 impl Value {
@@ -74,6 +77,7 @@ impl Value {
             Value::Float(_) => DataType::Float64,
             Value::Str(_) => DataType::String,
             Value::Timestamp(_) => DataType::Timestamp,
+            Value::Date(_) => DataType::Date,
             Value::Binary(_) => DataType::Binary,
             Value::Array(items) => DataType::Array(Box::new(
                 items
@@ -171,6 +175,7 @@ impl Value {
             Value::Array(_) => 5,
             Value::Struct(_) => 6,
             Value::Binary(_) => 7,
+            Value::Date(_) => 8,
         }
     }
 }
@@ -209,6 +214,7 @@ impl Ord for Value {
             (Float(a), Int(b)) => cmp_f64(*a, *b as f64).then(Ordering::Greater),
             (Str(a), Str(b)) => a.as_str().cmp(b.as_str()),
             (Timestamp(a), Timestamp(b)) => a.cmp(b),
+            (Date(a), Date(b)) => a.cmp(b),
             // Spark orders binary values as unsigned bytes.
             (Binary(a), Binary(b)) => a.cmp(b),
             (Array(a), Array(b)) | (Struct(a), Struct(b)) if Arc::ptr_eq(a, b) => Ordering::Equal,
@@ -258,6 +264,7 @@ impl Hash for Value {
             Value::Null => state.write_u8(0),
             Value::Bool(b) => state.write_u8(2 + u8::from(*b)),
             Value::Int(i) | Value::Timestamp(i) => state.write_i64(*i),
+            Value::Date(d) => state.write_i32(*d),
             Value::Float(f) => state.write_u64(canonical(*f).to_bits()),
             Value::Str(s) => s.as_str().hash(state),
             Value::Array(items) => {
@@ -274,7 +281,7 @@ impl Hash for Value {
 }
 
 /// Renders a value as Spark's `show()` does: `null`, `true`, `1.0`, `2024-01-01 00:00:00`,
-/// `[a, b]`, a struct as `{a, b}`, and binary as its bytes in upper-case hex, `[68 65 6C 6C 6F]`.
+/// `2024-01-31` for a date, `[a, b]`, a struct as `{a, b}`, and binary as its bytes in upper-case hex, `[68 65 6C 6C 6F]`.
 impl std::fmt::Display for Value {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
@@ -284,6 +291,7 @@ impl std::fmt::Display for Value {
             Value::Float(x) => f.write_str(&format_double(*x)),
             Value::Str(s) => f.write_str(s),
             Value::Timestamp(t) => f.write_str(&format_timestamp(*t)),
+            Value::Date(d) => f.write_str(&format_date(*d)),
             Value::Array(items) => write_list(f, "[", items, "]"),
             Value::Struct(items) => write_list(f, "{", items, "}"),
             Value::Binary(bytes) => {

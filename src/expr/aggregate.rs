@@ -28,6 +28,33 @@ pub enum AggFunc {
     Max,
     /// `count(DISTINCT x)`: BIGINT, the number of distinct non-null values.
     CountDistinct,
+    /// `collect_list(x)`: the non-null values, as an array. Spark keeps arrival order, which
+    /// depends on partitioning; here the array is sorted, so it is the same for any number of
+    /// workers.
+    CollectList,
+    /// `collect_set(x)`: the distinct non-null values, as a sorted array.
+    CollectSet,
+    /// `approx_count_distinct(x)`: BIGINT. Counted exactly here (Spark's HyperLogLog++ is
+    /// within 5% and exact for small counts).
+    ApproxCountDistinct,
+    /// `stddev(x)` / `stddev_samp(x)`: DOUBLE, the sample standard deviation; null for fewer
+    /// than two values.
+    Stddev,
+    /// `stddev_pop(x)`: DOUBLE, the population standard deviation.
+    StddevPop,
+    /// `variance(x)` / `var_samp(x)`: DOUBLE, the sample variance; null for fewer than two
+    /// values.
+    Variance,
+    /// `var_pop(x)`: DOUBLE, the population variance.
+    VarPop,
+    /// `count_if(condition)`: BIGINT, the rows where the condition is true.
+    CountIf,
+    /// `max_by(x, ord)`: the `x` of the row with the largest `ord` (rows with a null `ord`
+    /// are skipped; ties go to the largest `x`, so the result does not depend on order). The
+    /// argument is `struct(ord, x)`.
+    MaxBy,
+    /// `min_by(x, ord)`: the `x` of the row with the smallest `ord` (ties: smallest `x`).
+    MinBy,
 }
 
 impl AggFunc {
@@ -40,15 +67,80 @@ impl AggFunc {
             AggFunc::Min => "min",
             AggFunc::Max => "max",
             AggFunc::CountDistinct => "count",
+            AggFunc::CollectList => "collect_list",
+            AggFunc::CollectSet => "collect_set",
+            AggFunc::ApproxCountDistinct => "approx_count_distinct",
+            AggFunc::Stddev => "stddev",
+            AggFunc::StddevPop => "stddev_pop",
+            AggFunc::Variance => "variance",
+            AggFunc::VarPop => "var_pop",
+            AggFunc::CountIf => "count_if",
+            AggFunc::MaxBy => "max_by",
+            AggFunc::MinBy => "min_by",
         }
     }
 
-    /// Looks an aggregate up by its SQL name, ignoring case.
+    /// Looks an aggregate up by its SQL name or alias, ignoring case.
     pub fn by_name(name: &str) -> Option<Self> {
         use AggFunc::*;
-        [Count, Sum, Avg, Min, Max]
-            .into_iter()
-            .find(|f| f.name().eq_ignore_ascii_case(name))
+        match name.to_ascii_lowercase().as_str() {
+            "stddev_samp" | "std" => return Some(Stddev),
+            "var_samp" => return Some(Variance),
+            "mean" => return Some(Avg),
+            _ => {}
+        }
+        [
+            Count,
+            Sum,
+            Avg,
+            Min,
+            Max,
+            CollectList,
+            CollectSet,
+            ApproxCountDistinct,
+            Stddev,
+            StddevPop,
+            Variance,
+            VarPop,
+            CountIf,
+            MaxBy,
+            MinBy,
+        ]
+        .into_iter()
+        .find(|f| f.name().eq_ignore_ascii_case(name))
+    }
+
+    /// Every aggregate name a user may call (for "did you mean" hints).
+    pub fn names() -> &'static [&'static str] {
+        &[
+            "count",
+            "sum",
+            "avg",
+            "mean",
+            "min",
+            "max",
+            "collect_list",
+            "collect_set",
+            "approx_count_distinct",
+            "stddev",
+            "stddev_samp",
+            "std",
+            "stddev_pop",
+            "variance",
+            "var_samp",
+            "var_pop",
+            "count_if",
+            "max_by",
+            "min_by",
+        ]
+    }
+
+    /// How many arguments the aggregate takes (`max_by(x, ord)` takes two).
+    pub fn arity(self) -> usize {
+        match self {
+            AggFunc::MaxBy | AggFunc::MinBy => 2,
+            _ => 1,
+        }
     }
 }
 
@@ -71,6 +163,10 @@ pub enum AggState {
     Max(Value),
     /// Each distinct value with how often it was seen (a multiset, so partial states merge).
     Distinct(std::collections::BTreeMap<Value, i64>),
+    /// Count, sum and sum of squares of the values (for the variances).
+    Moments(i64, f64, f64),
+    /// Rows whose condition was true.
+    CountIf(i64),
 }
 
 /// A bound aggregate: a function, its argument and the argument's type.
@@ -104,7 +200,33 @@ impl Accumulator {
             }
         };
         let out = match func {
-            AggFunc::Count | AggFunc::CountDistinct => DataType::Int64,
+            AggFunc::Count | AggFunc::CountDistinct | AggFunc::ApproxCountDistinct => DataType::Int64,
+            AggFunc::CountIf if !matches!(input_type, DataType::Boolean | DataType::Null) => {
+                return Err(Error::TypeMismatch(format!(
+                    "count_if() needs a condition, got {input_type}"
+                )));
+            }
+            AggFunc::CountIf => DataType::Int64,
+            AggFunc::CollectList | AggFunc::CollectSet => DataType::Array(Box::new(input_type.clone())),
+            AggFunc::MaxBy | AggFunc::MinBy => match &input_type {
+                DataType::Struct(fields) if fields.len() == 2 => fields[1].data_type.clone(),
+                _ => {
+                    return Err(Error::InvalidFunctionCall(format!(
+                        "{}() takes a value and an ordering: {}(x, ord)",
+                        func.name(),
+                        func.name()
+                    )))
+                }
+            },
+            AggFunc::Stddev | AggFunc::StddevPop | AggFunc::Variance | AggFunc::VarPop
+                if !input_type.is_numeric() && input_type != DataType::Null =>
+            {
+                return Err(Error::TypeMismatch(format!(
+                    "{}() needs a number, got {input_type}",
+                    func.name()
+                )));
+            }
+            AggFunc::Stddev | AggFunc::StddevPop | AggFunc::Variance | AggFunc::VarPop => DataType::Float64,
             AggFunc::Sum | AggFunc::Avg if !input_type.is_numeric() && input_type != DataType::Null => {
                 return Err(Error::TypeMismatch(format!(
                     "{}() needs a number, got {input_type}",
@@ -135,7 +257,19 @@ impl Accumulator {
             (AggFunc::Avg, false) => AggState::AvgFloat(0.0, 0),
             (AggFunc::Min, _) => AggState::Min(Value::Null),
             (AggFunc::Max, _) => AggState::Max(Value::Null),
-            (AggFunc::CountDistinct, _) => AggState::Distinct(Default::default()),
+            (
+                AggFunc::CountDistinct
+                | AggFunc::ApproxCountDistinct
+                | AggFunc::CollectList
+                | AggFunc::CollectSet
+                | AggFunc::MaxBy
+                | AggFunc::MinBy,
+                _,
+            ) => AggState::Distinct(Default::default()),
+            (AggFunc::Stddev | AggFunc::StddevPop | AggFunc::Variance | AggFunc::VarPop, _) => {
+                AggState::Moments(0, 0.0, 0.0)
+            }
+            (AggFunc::CountIf, _) => AggState::CountIf(0),
         }
     }
 
@@ -175,7 +309,28 @@ impl Accumulator {
                     *m = value.clone();
                 }
             }
-            AggState::Distinct(seen) => *seen.entry(value.clone()).or_insert(0) += times64,
+            // `max_by`/`min_by` skip rows whose ordering is null.
+            AggState::Distinct(_)
+                if matches!(self.func, AggFunc::MaxBy | AggFunc::MinBy)
+                    && matches!(value, Value::Struct(f) if f.first().is_none_or(Value::is_null)) => {}
+            AggState::Distinct(seen) => {
+                let n = seen.entry(value.clone()).or_insert(0);
+                *n += times64;
+                if *n == 0 {
+                    seen.remove(value);
+                }
+            }
+            AggState::Moments(n, s, q) => {
+                let x = value.as_f64().unwrap_or(0.0);
+                *n += times64;
+                *s += x * times as f64;
+                *q += x * x * times as f64;
+            }
+            AggState::CountIf(n) => {
+                if value.as_bool() == Some(true) {
+                    *n += times64;
+                }
+            }
         }
     }
 
@@ -210,14 +365,76 @@ impl Accumulator {
                 for (value, n) in other {
                     *seen.entry(value).or_insert(0) += n;
                 }
+                seen.retain(|_, n| *n != 0);
             }
+            (AggState::Moments(n, s, q), AggState::Moments(n2, s2, q2)) => {
+                *n += n2;
+                *s += s2;
+                *q += q2;
+            }
+            (AggState::CountIf(a), AggState::CountIf(b)) => *a += b,
             (state, other) => debug_assert!(false, "merging {other:?} into {state:?}"),
         }
     }
 
-    /// The aggregate's result for this state.
+    /// The aggregate's result for this state. `count(DISTINCT)`, `collect_*`, `max_by` and the
+    /// variances share state shapes, so the function decides.
+    pub fn result(&self, state: &AggState) -> Value {
+        let positive = |seen: &std::collections::BTreeMap<Value, i64>| {
+            seen.iter()
+                .filter(|(_, n)| **n > 0)
+                .map(|(v, n)| (v.clone(), *n))
+                .collect::<Vec<_>>()
+        };
+        match (self.func, state) {
+            (AggFunc::CollectList, AggState::Distinct(seen)) => Value::Array(
+                positive(seen)
+                    .into_iter()
+                    .flat_map(|(v, n)| std::iter::repeat_n(v, n as usize))
+                    .collect(),
+            ),
+            (AggFunc::CollectSet, AggState::Distinct(seen)) => {
+                Value::Array(positive(seen).into_iter().map(|(v, _)| v).collect())
+            }
+            (AggFunc::MaxBy | AggFunc::MinBy, AggState::Distinct(seen)) => {
+                let found = positive(seen);
+                let pick = if self.func == AggFunc::MaxBy {
+                    found.last()
+                } else {
+                    found.first()
+                };
+                match pick {
+                    Some((Value::Struct(f), _)) => f.get(1).cloned().unwrap_or(Value::Null),
+                    _ => Value::Null,
+                }
+            }
+            (f, AggState::Moments(n, s, q)) => {
+                let n = *n as f64;
+                let population = matches!(f, AggFunc::StddevPop | AggFunc::VarPop);
+                let divisor = if population { n } else { n - 1.0 };
+                if n == 0.0 || divisor <= 0.0 {
+                    return Value::Null;
+                }
+                let mean = s / n;
+                // Rounding can leave a tiny negative sum of squares for equal values.
+                let m2 = (q - s * mean).max(0.0);
+                let variance = m2 / divisor;
+                Value::Float(if matches!(f, AggFunc::Stddev | AggFunc::StddevPop) {
+                    variance.sqrt()
+                } else {
+                    variance
+                })
+            }
+            (_, state) => Accumulator::finish(state),
+        }
+    }
+
+    /// The result of a state of `count`, `sum`, `avg`, `min`, `max` or `count(DISTINCT)`
+    /// (see [`Accumulator::result`] for every function).
     pub fn finish(state: &AggState) -> Value {
         match state {
+            AggState::CountIf(n) => Value::Int(*n),
+            AggState::Moments(..) => Value::Null,
             AggState::Count(n) => Value::Int(*n),
             AggState::SumInt(_, 0) | AggState::SumFloat(_, 0) => Value::Null,
             AggState::AvgInt(_, 0) | AggState::AvgFloat(_, 0) => Value::Null,

@@ -2,8 +2,11 @@
 
 use regex::Regex;
 
-use super::{BinaryOp, Expr, ScalarFunc, UnaryOp};
-use crate::data::{parse_interval, DataType, Field, Schema, Value};
+use super::bind_call::{bind_call, check_cast, BoundCall};
+use super::settings;
+use super::{BinaryOp, Expr, UnaryOp};
+use crate::data::datetime::Zone;
+use crate::data::{DataType, Field, Schema, Value};
 use crate::error::{Error, Result};
 
 /// An expression whose columns are positions and whose type is known; evaluates rows.
@@ -39,9 +42,9 @@ pub enum BoundExpr {
     /// A struct's field, by position.
     Field(Box<BoundExpr>, usize),
     /// Any other scalar function.
-    Call(ScalarFunc, Vec<BoundExpr>),
-    /// A cast to a type.
-    Cast(Box<BoundExpr>, DataType),
+    Call(Box<BoundCall>),
+    /// A cast to a type, in the session time zone of when it was bound.
+    Cast(Box<BoundExpr>, DataType, Zone),
     /// `CASE`: the first branch whose condition is true gives the value.
     Case {
         /// `(condition, result)` pairs.
@@ -73,7 +76,7 @@ pub enum Splitter {
 }
 
 impl Splitter {
-    fn new(pattern: &str) -> Result<Self> {
+    pub(crate) fn new(pattern: &str) -> Result<Self> {
         if pattern.is_empty() || pattern.chars().any(|c| r"\.+*?()|[]{}^$".contains(c)) {
             Regex::new(pattern)
                 .map(Splitter::Regex)
@@ -129,16 +132,11 @@ impl Expr {
             Expr::Call(f, args) => bind_call(*f, args, schema),
             Expr::Cast(e, to) => {
                 let (e, from) = e.bind(schema)?;
-                let ok = matches!(
-                    (&from, to),
-                    (_, DataType::String) | (DataType::Null, _) | (DataType::String, _)
-                ) || (from.is_numeric() || from == DataType::Boolean || from == DataType::Timestamp)
-                    && (to.is_numeric() || *to == DataType::Boolean || *to == DataType::Timestamp)
-                    || *to == DataType::Binary && matches!(from, DataType::Binary | DataType::Int64);
-                if !ok {
-                    return Err(mismatch(format!("cannot cast {from} to {to}")));
-                }
-                Ok((BoundExpr::Cast(Box::new(e), to.clone()), to.clone()))
+                check_cast(&from, to)?;
+                Ok((
+                    BoundExpr::Cast(Box::new(e), to.clone(), settings::current().zone),
+                    to.clone(),
+                ))
             }
             Expr::Case { branches, otherwise } => {
                 let mut bound = Vec::with_capacity(branches.len());
@@ -203,21 +201,29 @@ fn bind_column(name: &str, schema: &Schema) -> Result<(BoundExpr, DataType)> {
         return Err(unresolved(name, schema));
     };
     if let Some(i) = schema.index_of(base) {
-        if let DataType::Struct(fields) = &schema.fields()[i].data_type {
-            let j = fields
-                .iter()
-                .position(|f| f.name.eq_ignore_ascii_case(rest))
-                .ok_or_else(|| {
-                    let names: Vec<&str> = fields.iter().map(|f| f.name.as_str()).collect();
-                    Error::UnresolvedColumn {
-                        name: name.to_string(),
-                        available: format!("the fields of `{base}`: {}", names.join(", ")),
-                    }
-                })?;
-            return Ok((
-                BoundExpr::Field(Box::new(BoundExpr::Column(i)), j),
-                fields[j].data_type.clone(),
-            ));
+        if let DataType::Struct(_) = &schema.fields()[i].data_type {
+            // `a.b.c`: fields of fields, as deep as the name goes.
+            let (mut e, mut t) = (BoundExpr::Column(i), schema.fields()[i].data_type.clone());
+            for part in rest.split('.') {
+                let DataType::Struct(fields) = &t else {
+                    return Err(Error::TypeMismatch(format!(
+                        "`{name}`: {t} has no field `{part}`"
+                    )));
+                };
+                let j = fields
+                    .iter()
+                    .position(|f| f.name.eq_ignore_ascii_case(part))
+                    .ok_or_else(|| {
+                        let names: Vec<&str> = fields.iter().map(|f| f.name.as_str()).collect();
+                        Error::UnresolvedColumn {
+                            name: name.to_string(),
+                            available: format!("the fields of `{base}`: {}", names.join(", ")),
+                        }
+                    })?;
+                t = fields[j].data_type.clone();
+                e = BoundExpr::Field(Box::new(e), j);
+            }
+            return Ok((e, t));
         }
     }
     bind_column(rest, schema).map_err(|_| unresolved(name, schema))
@@ -300,7 +306,7 @@ fn bind_binary(op: BinaryOp, l: &Expr, r: &Expr, schema: &Schema) -> Result<(Bou
             }
             if op == BinaryOp::Div {
                 DataType::Float64
-            } else if integer || (lt == DataType::Null && rt == DataType::Null) {
+            } else if op == BinaryOp::IntDiv || integer || (lt == DataType::Null && rt == DataType::Null) {
                 DataType::Int64
             } else {
                 lt.common(&rt).unwrap_or(DataType::Float64)
@@ -314,173 +320,6 @@ fn bind_binary(op: BinaryOp, l: &Expr, r: &Expr, schema: &Schema) -> Result<(Bou
             right: Box::new(right),
             integer,
         },
-        out,
-    ))
-}
-
-fn bind_call(f: ScalarFunc, args: &[Expr], schema: &Schema) -> Result<(BoundExpr, DataType)> {
-    let arity = |n: usize| {
-        if args.len() == n {
-            Ok(())
-        } else {
-            Err(Error::InvalidFunctionCall(format!(
-                "{}() takes {n} argument(s), got {}",
-                f.name(),
-                args.len()
-            )))
-        }
-    };
-    let bound: Vec<(BoundExpr, DataType)> = args.iter().map(|a| a.bind(schema)).collect::<Result<_>>()?;
-    let string_arg = |i: usize| expect(&bound[i].1, DataType::String, f.name());
-    let out = match f {
-        ScalarFunc::Interval => {
-            return Err(Error::Unsupported(
-                "INTERVAL is read only in the time-range condition of a join of two streams \
-                 (`l.ts BETWEEN r.ts AND r.ts + INTERVAL 1 MINUTE`)"
-                    .into(),
-            ))
-        }
-        ScalarFunc::Split => {
-            arity(2)?;
-            string_arg(0)?;
-            let Expr::Literal(Value::Str(pattern)) = args[1].unaliased() else {
-                return Err(Error::InvalidFunctionCall(
-                    "split() needs a string literal as its pattern".into(),
-                ));
-            };
-            let splitter = Splitter::new(pattern)?;
-            let input = bound
-                .into_iter()
-                .next()
-                .map(|(e, _)| e)
-                .unwrap_or(BoundExpr::Literal(Value::Null));
-            return Ok((
-                BoundExpr::Split(Box::new(input), splitter),
-                DataType::Array(Box::new(DataType::String)),
-            ));
-        }
-        ScalarFunc::Window | ScalarFunc::SlidingWindows => {
-            if !(2..=3).contains(&args.len()) {
-                return Err(Error::InvalidFunctionCall(format!(
-                    "window() takes a time column, a duration and maybe a slide, got {} argument(s)",
-                    args.len()
-                )));
-            }
-            expect(&bound[0].1, DataType::Timestamp, "window()")?;
-            let duration = |i: usize, what: &str| -> Result<i64> {
-                let Expr::Literal(Value::Str(text)) = args[i].unaliased() else {
-                    return Err(Error::InvalidFunctionCall(format!(
-                        "window() needs its {what} as a string literal, e.g. '10 seconds'"
-                    )));
-                };
-                let micros = parse_interval(text)?.as_micros() as i64;
-                if micros <= 0 {
-                    return Err(Error::InvalidFunctionCall(format!(
-                        "window() needs a positive {what}, not `{text}`"
-                    )));
-                }
-                Ok(micros)
-            };
-            let size = duration(1, "duration")?;
-            let slide = if args.len() == 3 {
-                duration(2, "slide duration")?
-            } else {
-                size
-            };
-            if slide > size {
-                return Err(Error::InvalidFunctionCall(
-                    "window()'s slide duration must be at most its duration".into(),
-                ));
-            }
-            let input = bound
-                .into_iter()
-                .next()
-                .map(|(e, _)| e)
-                .unwrap_or(BoundExpr::Literal(Value::Null));
-            return match (f, slide == size) {
-                // Tumbling windows too, when they are grouping keys: one window, or none.
-                (ScalarFunc::SlidingWindows, _) => Ok((
-                    BoundExpr::SlidingWindows(Box::new(input), size, slide),
-                    DataType::Array(Box::new(window_type())),
-                )),
-                (_, true) => Ok((BoundExpr::Window(Box::new(input), size), window_type())),
-                (_, false) => Err(Error::Unsupported(
-                    "a sliding window (a slide shorter than the duration) puts a row in several \
-                     windows, so it can only be a group_by key"
-                        .into(),
-                )),
-            };
-        }
-        ScalarFunc::SessionWindow => {
-            return Err(Error::Unsupported(
-                "session_window() merges a row's session with others of its key, so it can only be \
-                 a group_by key"
-                    .into(),
-            ))
-        }
-        ScalarFunc::Lower | ScalarFunc::Upper | ScalarFunc::Trim => {
-            arity(1)?;
-            string_arg(0)?;
-            DataType::String
-        }
-        ScalarFunc::Length => {
-            arity(1)?;
-            string_arg(0)?;
-            DataType::Int64
-        }
-        ScalarFunc::Concat => DataType::String,
-        ScalarFunc::Abs => {
-            arity(1)?;
-            if !bound[0].1.is_numeric() && bound[0].1 != DataType::Null {
-                return Err(mismatch(format!("abs() needs a number, got {}", bound[0].1)));
-            }
-            bound[0].1.clone()
-        }
-        ScalarFunc::Substring => {
-            if !(2..=3).contains(&args.len()) {
-                return Err(Error::InvalidFunctionCall(format!(
-                    "substring() takes 2 or 3 arguments, got {}",
-                    args.len()
-                )));
-            }
-            string_arg(0)?;
-            for (_, t) in &bound[1..] {
-                expect(t, DataType::Int64, "substring() positions")?;
-            }
-            DataType::String
-        }
-        ScalarFunc::Round => {
-            if !(1..=2).contains(&args.len()) {
-                return Err(Error::InvalidFunctionCall(format!(
-                    "round() takes 1 or 2 arguments, got {}",
-                    args.len()
-                )));
-            }
-            if !bound[0].1.is_numeric() && bound[0].1 != DataType::Null {
-                return Err(mismatch(format!("round() needs a number, got {}", bound[0].1)));
-            }
-            if let Some((_, t)) = bound.get(1) {
-                expect(t, DataType::Int64, "round() scale")?;
-            }
-            bound[0].1.clone()
-        }
-        ScalarFunc::Coalesce => {
-            if bound.is_empty() {
-                return Err(Error::InvalidFunctionCall(
-                    "coalesce() needs at least one argument".into(),
-                ));
-            }
-            let mut t = DataType::Null;
-            for (_, arg_type) in &bound {
-                t = t
-                    .common(arg_type)
-                    .ok_or_else(|| mismatch(format!("coalesce() mixes {t} and {arg_type}")))?;
-            }
-            t
-        }
-    };
-    Ok((
-        BoundExpr::Call(f, bound.into_iter().map(|(e, _)| e).collect()),
         out,
     ))
 }

@@ -8,8 +8,8 @@ use std::cmp::Ordering;
 use smol_str::SmolStr;
 
 use super::bind::{BoundExpr, SessionGap};
-use super::{BinaryOp, ScalarFunc, UnaryOp};
-use crate::data::{cast, Value};
+use super::{BinaryOp, UnaryOp};
+use crate::data::{cast_in, Value};
 
 impl BoundExpr {
     /// Evaluates the expression over `row`.
@@ -69,8 +69,8 @@ impl BoundExpr {
                 Value::Struct(fields) => fields.get(*i).cloned().unwrap_or(Value::Null),
                 _ => Value::Null,
             },
-            BoundExpr::Call(f, args) => call(*f, args, row),
-            BoundExpr::Cast(e, to) => cast(e.eval(row), to),
+            BoundExpr::Call(c) => super::fns::eval_call(c, row),
+            BoundExpr::Cast(e, to, zone) => cast_in(e.eval(row), to, zone),
             BoundExpr::Case { branches, otherwise } => branches
                 .iter()
                 .find(|(condition, _)| condition.is_true(row))
@@ -178,6 +178,8 @@ fn binary(op: BinaryOp, left: &BoundExpr, right: &BoundExpr, integer: bool, row:
                 BinaryOp::Div => Value::Float(a as f64 / b as f64),
                 BinaryOp::Rem if b == 0 => Value::Null,
                 BinaryOp::Rem => Value::Int(a.wrapping_rem(b)),
+                BinaryOp::IntDiv if b == 0 => Value::Null,
+                BinaryOp::IntDiv => Value::Int(a.wrapping_div(b)),
                 _ => Value::Null,
             }
         }
@@ -192,99 +194,12 @@ fn binary(op: BinaryOp, left: &BoundExpr, right: &BoundExpr, integer: bool, row:
                 BinaryOp::Div | BinaryOp::Rem if b == 0.0 => Value::Null,
                 BinaryOp::Div => Value::Float(a / b),
                 BinaryOp::Rem => Value::Float(a % b),
+                BinaryOp::IntDiv if b == 0.0 => Value::Null,
+                BinaryOp::IntDiv => Value::Int((a / b).trunc() as i64),
                 _ => Value::Null,
             }
         }
     }
-}
-
-fn call(f: ScalarFunc, args: &[BoundExpr], row: &[Value]) -> Value {
-    let arg = |i: usize| args.get(i).map_or(Value::Null, |a| a.eval(row));
-    let string = |f: &dyn Fn(&str) -> Value| match arg(0) {
-        Value::Str(s) => f(&s),
-        _ => Value::Null,
-    };
-    match f {
-        ScalarFunc::Lower => string(&|s| Value::str(s.to_lowercase())),
-        ScalarFunc::Upper => string(&|s| Value::str(s.to_uppercase())),
-        ScalarFunc::Trim => string(&|s| Value::str(s.trim_matches(' '))),
-        ScalarFunc::Length => string(&|s| Value::Int(s.chars().count() as i64)),
-        ScalarFunc::Abs => match arg(0) {
-            Value::Int(i) => Value::Int(i.wrapping_abs()),
-            Value::Float(x) => Value::Float(x.abs()),
-            _ => Value::Null,
-        },
-        ScalarFunc::Concat => {
-            let mut out = String::new();
-            for a in args {
-                match a.eval(row) {
-                    Value::Null => return Value::Null,
-                    Value::Str(s) => out.push_str(&s),
-                    v => out.push_str(&v.to_string()),
-                }
-            }
-            Value::from(out)
-        }
-        ScalarFunc::Coalesce => args
-            .iter()
-            .map(|a| a.eval(row))
-            .find(|v| !v.is_null())
-            .unwrap_or(Value::Null),
-        ScalarFunc::Substring => {
-            let (Value::Str(s), Some(pos)) = (arg(0), arg(1).as_i64()) else {
-                return Value::Null;
-            };
-            let len = if args.len() > 2 {
-                arg(2).as_i64()
-            } else {
-                Some(i64::MAX)
-            };
-            let Some(len) = len else {
-                return Value::Null;
-            };
-            Value::str(substring(&s, pos, len))
-        }
-        ScalarFunc::Round => {
-            let scale = if args.len() > 1 { arg(1).as_i64() } else { Some(0) };
-            match (arg(0), scale) {
-                (Value::Int(i), Some(scale)) if scale >= 0 => Value::Int(i),
-                (Value::Int(i), Some(scale)) => {
-                    let factor = 10f64.powi(scale.saturating_neg().min(18) as i32);
-                    Value::Int(((i as f64 / factor).round() * factor) as i64)
-                }
-                (Value::Float(x), Some(scale)) => {
-                    let factor = 10f64.powi(scale.clamp(-18, 18) as i32);
-                    Value::Float((x * factor).round() / factor)
-                }
-                _ => Value::Null,
-            }
-        }
-        // Bound separately as `BoundExpr::Split`.
-        ScalarFunc::Split
-        | ScalarFunc::Window
-        | ScalarFunc::SlidingWindows
-        | ScalarFunc::Interval
-        | ScalarFunc::SessionWindow => Value::Null,
-    }
-}
-
-/// Spark's `substring`: 1-based `pos` (0 acts as 1), negative `pos` counts from the end, and a
-/// negative `len` gives the empty string.
-fn substring(s: &str, pos: i64, len: i64) -> String {
-    let chars: Vec<char> = s.chars().collect();
-    let n = chars.len() as i64;
-    let start = if pos > 0 {
-        pos - 1
-    } else if pos < 0 {
-        (n + pos).max(0)
-    } else {
-        0
-    };
-    if len <= 0 || start >= n {
-        return String::new();
-    }
-    let end = start.saturating_add(len).min(n);
-    chars[start as usize..end as usize].iter().collect()
 }
 
 /// Calls `f` with the windows `[s, s + size)` that hold time `t`, earliest first: those with

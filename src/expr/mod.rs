@@ -6,101 +6,22 @@
 
 mod aggregate;
 mod bind;
+mod bind_call;
 mod builders;
 mod eval;
+mod fns;
+mod func;
 mod ops;
+pub mod settings;
 
 pub use aggregate::{Accumulator, AggFunc, AggState};
 pub(crate) use bind::window_type;
 pub use bind::{BoundExpr, SessionGap};
+pub use bind_call::BoundCall;
 pub use builders::*;
+pub use func::ScalarFunc;
 
 use crate::data::{DataType, Value};
-
-/// A scalar function known to the engine.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub enum ScalarFunc {
-    /// `split(str, regex)`: an array of the pieces between matches (Spark: limit -1, so empty
-    /// pieces are kept).
-    Split,
-    /// `lower(str)`
-    Lower,
-    /// `upper(str)`
-    Upper,
-    /// `length(str)`: characters, not bytes.
-    Length,
-    /// `trim(str)`
-    Trim,
-    /// `concat(a, b, ...)`: null if any argument is null.
-    Concat,
-    /// `abs(x)`
-    Abs,
-    /// `coalesce(a, b, ...)`: the first non-null argument.
-    Coalesce,
-    /// `substring(str, pos[, len])`: 1-based; a negative `pos` counts from the end.
-    Substring,
-    /// `round(x[, scale])`: half away from zero, as Spark's HALF_UP.
-    Round,
-    /// `window(time, duration[, slide])`: the event-time window holding `time`, a struct of
-    /// `start` and `end` (end exclusive), windows aligned to the Unix epoch as Spark's are. With
-    /// a slide shorter than the duration the windows overlap and a time is in several: such a
-    /// window can only be a grouping key, where each row counts in each of its windows.
-    Window,
-    /// Every sliding window holding a time, as an array (what a sliding `window` key is
-    /// exploded from; internal).
-    SlidingWindows,
-    /// `INTERVAL '1 minute'`: a span of time, added to or subtracted from an event-time
-    /// column in a stream-stream join's time-range condition (the one place it is read).
-    Interval,
-    /// `session_window(time, gap)`: the session a row belongs to, `[time, time + gap)` merged
-    /// with the sessions of the same key it overlaps or touches. Only as a grouping key.
-    SessionWindow,
-}
-
-impl ScalarFunc {
-    /// The SQL name.
-    pub fn name(self) -> &'static str {
-        match self {
-            ScalarFunc::Split => "split",
-            ScalarFunc::Lower => "lower",
-            ScalarFunc::Upper => "upper",
-            ScalarFunc::Length => "length",
-            ScalarFunc::Trim => "trim",
-            ScalarFunc::Concat => "concat",
-            ScalarFunc::Abs => "abs",
-            ScalarFunc::Coalesce => "coalesce",
-            ScalarFunc::Substring => "substring",
-            ScalarFunc::Round => "round",
-            ScalarFunc::Window | ScalarFunc::SlidingWindows => "window",
-            ScalarFunc::Interval => "interval",
-            ScalarFunc::SessionWindow => "session_window",
-        }
-    }
-
-    /// Looks a function up by its SQL name, ignoring case.
-    pub fn by_name(name: &str) -> Option<Self> {
-        use ScalarFunc::*;
-        if name.eq_ignore_ascii_case("substr") {
-            return Some(Substring);
-        }
-        [
-            Split,
-            Lower,
-            Upper,
-            Length,
-            Trim,
-            Concat,
-            Abs,
-            Coalesce,
-            Substring,
-            Round,
-            Window,
-            SessionWindow,
-        ]
-        .into_iter()
-        .find(|f| f.name().eq_ignore_ascii_case(name))
-    }
-}
 
 /// Binary operators.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -115,6 +36,8 @@ pub enum BinaryOp {
     Div,
     /// `%`
     Rem,
+    /// `DIV`: integer division, rounded toward zero (BIGINT; null for a zero divisor).
+    IntDiv,
     /// `=`
     Eq,
     /// `!=`
@@ -143,6 +66,7 @@ impl BinaryOp {
             Mul => "*",
             Div => "/",
             Rem => "%",
+            IntDiv => "div",
             Eq => "=",
             NotEq => "!=",
             Lt => "<",
@@ -375,6 +299,20 @@ impl Expr {
             // Spark names a window column `window`.
             Expr::Call(ScalarFunc::Window | ScalarFunc::SlidingWindows, _) => "window".into(),
             Expr::Call(ScalarFunc::SessionWindow, _) => "session_window".into(),
+            Expr::Call(ScalarFunc::TryCast, args) if args.len() == 2 => format!(
+                "TRY_CAST({} AS {})",
+                args[0].output_name(),
+                args[1].output_name().to_uppercase()
+            ),
+            Expr::Call(ScalarFunc::GetField, args) if args.len() == 2 => {
+                format!("{}.{}", args[0].output_name(), args[1].output_name())
+            }
+            Expr::Call(ScalarFunc::GetItem, args) if args.len() == 2 => {
+                format!("{}[{}]", args[0].output_name(), args[1].output_name())
+            }
+            Expr::Call(ScalarFunc::AddInterval, args) if args.len() == 3 => {
+                format!("{} + INTERVAL", args[0].output_name())
+            }
             Expr::Call(f, args) => {
                 let args: Vec<String> = args.iter().map(Expr::output_name).collect();
                 format!("{}({})", f.name(), args.join(", "))
@@ -385,6 +323,18 @@ impl Expr {
             Expr::Aggregate(f, arg) => match arg {
                 None => format!("{}(1)", f.name()),
                 Some(a) if *f == AggFunc::CountDistinct => format!("count(DISTINCT {})", a.output_name()),
+                // `max_by(x, ord)` keeps `struct(ord, x)` as its argument.
+                Some(a) if matches!(f, AggFunc::MaxBy | AggFunc::MinBy) => match a.unaliased() {
+                    Expr::Call(ScalarFunc::Struct, pair) if pair.len() == 2 => {
+                        format!(
+                            "{}({}, {})",
+                            f.name(),
+                            pair[1].output_name(),
+                            pair[0].output_name()
+                        )
+                    }
+                    other => format!("{}({})", f.name(), other.output_name()),
+                },
                 Some(a) => format!("{}({})", f.name(), a.output_name()),
             },
             Expr::Case { branches, otherwise } => {

@@ -18,6 +18,42 @@ pub const MIN_BATCHES_TO_RETAIN: &str = "spark.sql.streaming.minBatchesToRetain"
 /// state changes a checkpointed aggregation's state is compacted into a snapshot (default 10).
 pub const MIN_DELTAS_FOR_SNAPSHOT: &str = "spark.sql.streaming.stateStore.minDeltasForSnapshot";
 
+/// Spark's `spark.sql.session.timeZone`: the zone in which timestamps are read from text,
+/// written as text and split into fields (`hour(ts)`). A region (`America/New_York`) or an
+/// offset (`+08:00`); UTC by default (Spark's default is the JVM's zone).
+pub const SESSION_TIME_ZONE: &str = "spark.sql.session.timeZone";
+
+/// Spark's `spark.sql.ansi.enabled`. Tidewater evaluates with Spark's non-ANSI rules (null for
+/// a failed cast, an overflow wraps, null for a division by zero), which is `false`, the
+/// default here although Spark 4's default is `true`; `true` is refused, not ignored.
+pub const ANSI_ENABLED: &str = "spark.sql.ansi.enabled";
+
+/// The expression settings a session's configuration gives (see [`SESSION_TIME_ZONE`] and
+/// [`ANSI_ENABLED`]).
+pub(crate) fn expr_settings(
+    conf: &std::collections::BTreeMap<String, String>,
+) -> Result<crate::expr::settings::ExprSettings> {
+    let mut settings = crate::expr::settings::ExprSettings::default();
+    if let Some(zone) = conf.get(SESSION_TIME_ZONE) {
+        settings.zone = crate::data::datetime::Zone::parse(zone).ok_or_else(|| {
+            Error::InvalidOption(format!(
+                "`{SESSION_TIME_ZONE}` = `{zone}` is not a time zone; use a region such as Europe/Paris or an offset such as +08:00"
+            ))
+        })?;
+    }
+    match conf.get(ANSI_ENABLED).map(|v| v.trim().to_ascii_lowercase()) {
+        None => {}
+        Some(v) if v == "false" => {}
+        Some(v) if v == "true" => {
+            return Err(Error::Unsupported(format!(
+                "`{ANSI_ENABLED}` = true: Tidewater evaluates with Spark's non-ANSI rules only; set it to false (the default here)"
+            )))
+        }
+        Some(v) => return Err(Error::InvalidOption(format!("`{ANSI_ENABLED}` = `{v}`: use true or false"))),
+    }
+    Ok(settings)
+}
+
 /// Spark's default for [`AUTO_BROADCAST_JOIN_THRESHOLD`]: 10 MiB.
 const DEFAULT_BROADCAST_THRESHOLD: u64 = 10 << 20;
 

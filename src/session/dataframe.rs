@@ -118,10 +118,11 @@ impl DataFrame {
     /// # }
     /// ```
     pub fn select(&self, exprs: impl IntoIterator<Item = Expr>) -> Result<DataFrame> {
-        Ok(self.with_plan(LogicalPlan::project(
-            self.plan.clone(),
-            exprs.into_iter().collect(),
-        )?))
+        let exprs = exprs.into_iter().collect();
+        let plan = self
+            .session
+            .binding(|| LogicalPlan::project(self.plan.clone(), exprs))?;
+        Ok(self.with_plan(plan))
     }
 
     /// Keeps the rows for which `condition` is true; a row where it is null is dropped, as in
@@ -146,7 +147,10 @@ impl DataFrame {
     /// # }
     /// ```
     pub fn filter(&self, condition: Expr) -> Result<DataFrame> {
-        Ok(self.with_plan(LogicalPlan::filter(self.plan.clone(), condition)?))
+        let plan = self
+            .session
+            .binding(|| LogicalPlan::filter(self.plan.clone(), condition))?;
+        Ok(self.with_plan(plan))
     }
 
     /// Declares `event_time` (a timestamp column) the stream's event time, whose events may
@@ -290,7 +294,10 @@ impl DataFrame {
     /// ```
     pub fn join(&self, other: &DataFrame, columns: &[&str], how: &str) -> Result<DataFrame> {
         let pairs = columns.iter().map(|c| (col(c), col(c))).collect();
-        let plan = LogicalPlan::join(self.plan.clone(), other.plan.clone(), how.parse()?, pairs, true)?;
+        let kind = how.parse()?;
+        let plan = self
+            .session
+            .binding(|| LogicalPlan::join(self.plan.clone(), other.plan.clone(), kind, pairs, true))?;
         Ok(self.with_plan(plan))
     }
 
@@ -304,7 +311,10 @@ impl DataFrame {
         how: &str,
     ) -> Result<DataFrame> {
         let pairs = pairs.into_iter().collect();
-        let plan = LogicalPlan::join(self.plan.clone(), other.plan.clone(), how.parse()?, pairs, false)?;
+        let kind = how.parse()?;
+        let plan = self
+            .session
+            .binding(|| LogicalPlan::join(self.plan.clone(), other.plan.clone(), kind, pairs, false))?;
         Ok(self.with_plan(plan))
     }
 
@@ -454,11 +464,11 @@ impl GroupedData {
     /// # }
     /// ```
     pub fn agg(&self, aggs: impl IntoIterator<Item = Expr>) -> Result<DataFrame> {
-        let plan = LogicalPlan::aggregate(
-            self.df.plan.clone(),
-            self.keys.clone(),
-            aggs.into_iter().collect(),
-        )?;
+        let aggs = aggs.into_iter().collect();
+        let plan = self
+            .df
+            .session
+            .binding(|| LogicalPlan::aggregate(self.df.plan.clone(), self.keys.clone(), aggs))?;
         Ok(self.df.with_plan(plan))
     }
 }

@@ -60,6 +60,8 @@ struct SessionInner {
     conf: BTreeMap<String, String>,
     /// `spark.sql.autoBroadcastJoinThreshold`, parsed (and checked) when the session is built.
     broadcast_threshold: Option<u64>,
+    /// The time zone and evaluation rules that expressions are bound with.
+    expr_settings: crate::expr::settings::ExprSettings,
     memory_tables: Mutex<HashMap<String, MemoryTable>>,
     /// Named DataFrames for SQL (streams, tables and temporary views).
     views: Mutex<HashMap<String, DataFrame>>,
@@ -96,6 +98,12 @@ impl Session {
     /// when broadcasting is off.
     pub(crate) fn broadcast_threshold(&self) -> Option<u64> {
         self.inner.broadcast_threshold
+    }
+
+    /// Runs `f` (which builds plans) with this session's expression settings in force, so that
+    /// the expressions it binds read this session's time zone.
+    pub(crate) fn binding<T>(&self, f: impl FnOnce() -> T) -> T {
+        crate::expr::settings::with_settings(self.inner.expr_settings, f)
     }
 
     /// Where queries run.
@@ -196,12 +204,14 @@ impl SessionBuilder {
                 .get(conf::AUTO_BROADCAST_JOIN_THRESHOLD)
                 .map(String::as_str),
         )?;
+        let expr_settings = conf::expr_settings(&self.conf)?;
         Ok(Session {
             inner: Arc::new(SessionInner {
                 app_name: self.app_name.unwrap_or_else(|| "tidewater".into()),
                 cluster,
                 conf: self.conf,
                 broadcast_threshold,
+                expr_settings,
                 memory_tables: Mutex::default(),
                 views: Mutex::default(),
             }),

@@ -75,7 +75,7 @@ impl Session {
         match statements.as_slice() {
             [Statement::Select { query, .. }] => Ok(DataFrame::new(
                 self.clone(),
-                plan_query(query, &SessionCatalog(self))?,
+                self.binding(|| plan_query(query, &SessionCatalog(self)))?,
             )),
             _ => Err(Error::InvalidPlan(
                 "sql() takes one SELECT query; run scripts with run_script()".into(),
@@ -130,7 +130,10 @@ impl Session {
                             Some("declare it first with CREATE SINK"),
                         )
                     })?;
-                    let df = DataFrame::new(self.clone(), plan_query(&query, &SessionCatalog(self))?);
+                    let df = DataFrame::new(
+                        self.clone(),
+                        self.binding(|| plan_query(&query, &SessionCatalog(self)))?,
+                    );
                     let mut writer = df.write_stream().format(&decl.format).query_name(&sink);
                     let mut mode = None;
                     let mut trigger = None;
@@ -154,7 +157,10 @@ impl Session {
                     });
                 }
                 Statement::Select { query, at } => {
-                    let df = DataFrame::new(self.clone(), plan_query(&query, &SessionCatalog(self))?);
+                    let df = DataFrame::new(
+                        self.clone(),
+                        self.binding(|| plan_query(&query, &SessionCatalog(self)))?,
+                    );
                     // Named by its line, so that a checkpoint root gives it a place of its own
                     // that the same script finds again.
                     let writer = df

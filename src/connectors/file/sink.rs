@@ -225,7 +225,7 @@ fn json_of(value: &Value, data_type: &DataType) -> Json {
             }
             Json::Object(object)
         }
-        Value::Str(_) | Value::Timestamp(_) => Json::String(value.to_string()),
+        Value::Str(_) | Value::Timestamp(_) | Value::Date(_) => Json::String(value.to_string()),
     }
 }
 

@@ -208,6 +208,17 @@ fn not_a_join_condition(e: &Expr) -> Error {
 fn time_term(e: &Expr) -> Option<Result<(String, i64)>> {
     match e.unaliased() {
         Expr::Column(c) => Some(Ok((c.clone(), 0))),
+        // SQL's `time ± INTERVAL ..`, as the SQL translation writes it: months, microseconds.
+        Expr::Call(ScalarFunc::AddInterval, args) => match args.as_slice() {
+            [time, months, micros] => match (months.unaliased(), micros.unaliased()) {
+                (
+                    Expr::Literal(crate::data::Value::Int(0)),
+                    Expr::Literal(crate::data::Value::Int(micros)),
+                ) => time_term(time).map(|term| term.map(|(c, o)| (c, o + micros))),
+                _ => None,
+            },
+            _ => None,
+        },
         Expr::Binary(op @ (BinaryOp::Add | BinaryOp::Sub), a, b) => {
             let sign = if *op == BinaryOp::Add { 1 } else { -1 };
             match (time_term(a), interval_micros(b)) {

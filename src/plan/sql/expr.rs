@@ -1,8 +1,9 @@
 //! SQL expressions (sqlparser's AST) into [`Expr`].
 
 use sqlparser::ast::{
-    BinaryOperator, DuplicateTreatment, Expr as Sql, FunctionArg, FunctionArgExpr, FunctionArguments,
-    ObjectNamePart, Spanned, UnaryOperator, Value as SqlValue,
+    AccessExpr, BinaryOperator, CastKind, CeilFloorKind, DateTimeField, DuplicateTreatment, Expr as Sql,
+    FunctionArg, FunctionArgExpr, FunctionArguments, Interval, ObjectNamePart, Spanned, Subscript,
+    UnaryOperator, Value as SqlValue,
 };
 use sqlparser::tokenizer::Location;
 
@@ -80,6 +81,32 @@ impl Translator {
                     other => return Err(unsupported(&format!("the operator {other}"), at)),
                 }
             }
+            // `t + INTERVAL '1' MINUTE`, `INTERVAL 1 DAY + d`, `t - INTERVAL '2 hours'`.
+            Sql::BinaryOp {
+                left,
+                op: op @ (BinaryOperator::Plus | BinaryOperator::Minus),
+                right,
+            } if matches!(right.as_ref(), Sql::Interval(_))
+                || (matches!(left.as_ref(), Sql::Interval(_)) && *op == BinaryOperator::Plus) =>
+            {
+                let (time, interval) = match (left.as_ref(), right.as_ref()) {
+                    (time, Sql::Interval(i)) => (time, i),
+                    (Sql::Interval(i), time) => (time, i),
+                    _ => return Err(unsupported("this interval arithmetic", at)),
+                };
+                let (months, micros) = interval_parts(interval).map_err(|e| located(e, at))?;
+                let sign = if *op == BinaryOperator::Minus { -1 } else { 1 };
+                Expr::Call(
+                    ScalarFunc::AddInterval,
+                    vec![self.expr(time)?, lit(sign * months), lit(sign * micros)],
+                )
+            }
+            Sql::Interval(_) => {
+                return Err(unsupported(
+                    "an INTERVAL outside `time + INTERVAL ..` or `time - INTERVAL ..`",
+                    at,
+                ))
+            }
             Sql::BinaryOp { left, op, right } => {
                 let (l, r) = (self.expr(left)?, self.expr(right)?);
                 let op = match op {
@@ -104,10 +131,69 @@ impl Translator {
             Sql::IsNull(e) => self.expr(e)?.is_null(),
             Sql::IsNotNull(e) => self.expr(e)?.is_not_null(),
             Sql::Cast {
+                kind: CastKind::TryCast | CastKind::SafeCast,
+                expr,
+                data_type: t,
+                ..
+            } => {
+                let e = self.expr(expr)?;
+                let t = data_type(t).map_err(|err| located(err, at))?;
+                Expr::Call(ScalarFunc::TryCast, vec![e, lit(t.sql_name().as_str())])
+            }
+            Sql::Cast {
                 expr, data_type: t, ..
             } => {
                 let e = self.expr(expr)?;
                 e.cast(data_type(t).map_err(|err| located(err, at))?)
+            }
+            // `DATE '2024-01-31'`, `TIMESTAMP '2024-01-31 10:00:00'`.
+            Sql::TypedString(typed) => {
+                let text = match &typed.value.value {
+                    SqlValue::SingleQuotedString(s) | SqlValue::DoubleQuotedString(s) => s.clone(),
+                    other => return Err(unsupported(&format!("the literal {other}"), at)),
+                };
+                let t = data_type(&typed.data_type).map_err(|err| located(err, at))?;
+                lit(text.as_str()).cast(t)
+            }
+            Sql::RLike {
+                negated,
+                expr,
+                pattern,
+                ..
+            } => {
+                let test = Expr::Call(ScalarFunc::Rlike, vec![self.expr(expr)?, self.expr(pattern)?]);
+                if *negated {
+                    !test
+                } else {
+                    test
+                }
+            }
+            Sql::Position { expr, r#in } => {
+                Expr::Call(ScalarFunc::Locate, vec![self.expr(expr)?, self.expr(r#in)?])
+            }
+            Sql::Ceil {
+                expr,
+                field: CeilFloorKind::DateTimeField(DateTimeField::NoDateTime),
+            } => Expr::Call(ScalarFunc::Ceil, vec![self.expr(expr)?]),
+            Sql::Floor {
+                expr,
+                field: CeilFloorKind::DateTimeField(DateTimeField::NoDateTime),
+            } => Expr::Call(ScalarFunc::Floor, vec![self.expr(expr)?]),
+            // `a[0]` (0-based, as Spark's), `s.field`, `from_json(..).field`.
+            Sql::CompoundFieldAccess { root, access_chain } => {
+                let mut e = self.expr(root)?;
+                for access in access_chain {
+                    e = match access {
+                        AccessExpr::Subscript(Subscript::Index { index }) => {
+                            Expr::Call(ScalarFunc::GetItem, vec![e, self.expr(index)?])
+                        }
+                        AccessExpr::Dot(Sql::Identifier(field)) => {
+                            Expr::Call(ScalarFunc::GetField, vec![e, lit(field.value.as_str())])
+                        }
+                        other => return Err(unsupported(&format!("the access `{other}`"), at)),
+                    };
+                }
+                e
             }
             Sql::Case {
                 operand,
@@ -197,23 +283,6 @@ impl Translator {
                 ..
             } => Expr::Call(ScalarFunc::Trim, vec![self.expr(expr)?]),
             Sql::Function(f) => self.function(f, at)?,
-            Sql::Interval(interval) => {
-                // `INTERVAL '1 minute'`, `INTERVAL 1 MINUTE`, `INTERVAL '1' MINUTE`.
-                let amount = match interval.value.as_ref() {
-                    Sql::Value(v) => match &v.value {
-                        sqlparser::ast::Value::SingleQuotedString(s)
-                        | sqlparser::ast::Value::Number(s, _) => s.clone(),
-                        _ => return Err(unsupported(&format!("the interval `{interval}`"), at)),
-                    },
-                    _ => return Err(unsupported(&format!("the interval `{interval}`"), at)),
-                };
-                let span = match &interval.leading_field {
-                    Some(unit) => format!("{amount} {unit}"),
-                    None => amount,
-                };
-                crate::data::parse_interval(&span).map_err(|e| located(e, at))?;
-                crate::expr::interval(&span)
-            }
             other => return Err(unsupported(&format!("the expression `{other}`"), at)),
         })
     }
@@ -252,9 +321,23 @@ impl Translator {
                     &format!("{name}(DISTINCT ..); only count(DISTINCT x) is"),
                     at,
                 )),
-                (_, false, false, 1) => Ok(Expr::Aggregate(agg, exprs.pop().map(Box::new))),
+                (AggFunc::MaxBy | AggFunc::MinBy, false, false, 2) => {
+                    let ord = exprs.remove(1);
+                    let value = exprs.remove(0);
+                    Ok(if agg == AggFunc::MaxBy {
+                        crate::expr::max_by(value, ord)
+                    } else {
+                        crate::expr::min_by(value, ord)
+                    })
+                }
+                (_, false, false, 1) if agg.arity() == 1 => {
+                    Ok(Expr::Aggregate(agg, exprs.pop().map(Box::new)))
+                }
                 _ => Err(located(
-                    Error::InvalidFunctionCall(format!("{name}() takes one argument")),
+                    Error::InvalidFunctionCall(format!(
+                        "{name}() takes {} argument(s)",
+                        if agg.arity() == 2 { "two" } else { "one" }
+                    )),
                     at,
                 )),
             };
@@ -270,16 +353,124 @@ impl Translator {
         }
         match ScalarFunc::by_name(&name) {
             Some(func) => Ok(Expr::Call(func, exprs)),
-            None => Err(Error::InvalidFunctionCall(format!("unknown function `{name}`")).at(
-                at.line,
-                at.column,
-                Some(
-                    "functions: split, explode, lower, upper, length, concat, substring, trim, round, abs, \
-                     coalesce, count, sum, avg, min, max",
-                ),
-            )),
+            None => {
+                let hint = closest_function(&name)
+                    .map(|close| format!("did you mean `{close}`? README lists every function"));
+                Err(
+                    Error::InvalidFunctionCall(format!("unknown function `{name}`")).at(
+                        at.line,
+                        at.column,
+                        Some(hint.as_deref().unwrap_or("README lists every function")),
+                    ),
+                )
+            }
         }
     }
+}
+
+/// The known function name nearest to `name` (by edit distance, at most a third of its
+/// length away), for "did you mean" hints.
+fn closest_function(name: &str) -> Option<&'static str> {
+    let extra = ["explode", "count", "sum", "avg", "min", "max"];
+    let names = ScalarFunc::names()
+        .iter()
+        .copied()
+        .filter(|n| !n.starts_with("__"))
+        .chain(AggFunc::names().iter().copied())
+        .chain(extra);
+    names
+        .map(|candidate| (edit_distance(name, candidate), candidate))
+        .filter(|(d, candidate)| *d <= candidate.len().max(3) / 3)
+        .min()
+        .map(|(_, candidate)| candidate)
+}
+
+/// Levenshtein distance over characters.
+fn edit_distance(a: &str, b: &str) -> usize {
+    let b: Vec<char> = b.chars().collect();
+    let mut row: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.chars().enumerate() {
+        let mut diagonal = row[0];
+        row[0] = i + 1;
+        for (j, cb) in b.iter().enumerate() {
+            let above = row[j + 1];
+            row[j + 1] = (above + 1).min(row[j] + 1).min(diagonal + usize::from(ca != *cb));
+            diagonal = above;
+        }
+    }
+    row[b.len()]
+}
+
+/// An interval's months and microseconds: `INTERVAL '5' SECOND`, `INTERVAL 1 DAY`,
+/// `INTERVAL '1 hour 30 minutes'`, `INTERVAL '1' MONTH`.
+fn interval_parts(interval: &Interval) -> Result<(i64, i64)> {
+    let text = match interval.value.as_ref() {
+        Sql::Value(v) => match &v.value {
+            SqlValue::SingleQuotedString(s) | SqlValue::DoubleQuotedString(s) => s.clone(),
+            SqlValue::Number(n, _) => n.clone(),
+            other => return Err(Error::Syntax(format!("`{other}` is not an interval value"))),
+        },
+        Sql::UnaryOp {
+            op: UnaryOperator::Minus,
+            expr,
+        } => match expr.as_ref() {
+            Sql::Value(v) => format!("-{}", v.value).replace('\'', ""),
+            other => return Err(Error::Syntax(format!("`{other}` is not an interval value"))),
+        },
+        other => return Err(Error::Syntax(format!("`{other}` is not an interval value"))),
+    };
+    if interval.last_field.is_some() {
+        return Err(Error::Unsupported(
+            "intervals with a range of units (`HOUR TO MINUTE`) are not supported; write `INTERVAL '1 hour 30 minutes'`".into(),
+        ));
+    }
+    let mut pairs: Vec<(String, String)> = Vec::new();
+    match &interval.leading_field {
+        Some(field) => pairs.push((text.trim().to_string(), field.to_string())),
+        None => {
+            let words: Vec<&str> = text.split_whitespace().collect();
+            if !words.len().is_multiple_of(2) || words.is_empty() {
+                return Err(Error::Syntax(format!(
+                    "`{text}` is not an interval; write e.g. '5 seconds' or '1 hour 30 minutes'"
+                )));
+            }
+            for pair in words.chunks(2) {
+                pairs.push((pair[0].to_string(), pair[1].to_string()));
+            }
+        }
+    }
+    let (mut months, mut micros) = (0i64, 0i64);
+    for (number, unit) in pairs {
+        let bad = || Error::Syntax(format!("`{number} {unit}` is not an interval"));
+        let n: f64 = number.parse().map_err(|_| bad())?;
+        let unit = unit.to_ascii_lowercase();
+        let unit = unit.trim_end_matches('s');
+        let whole = |n: f64| {
+            if n.fract() == 0.0 {
+                Ok(n as i64)
+            } else {
+                Err(bad())
+            }
+        };
+        match unit {
+            "year" => months += 12 * whole(n)?,
+            "month" => months += whole(n)?,
+            _ => {
+                let per = match unit {
+                    "week" => 604_800_000_000.0,
+                    "day" => 86_400_000_000.0,
+                    "hour" => 3_600_000_000.0,
+                    "minute" => 60_000_000.0,
+                    "second" => 1_000_000.0,
+                    "millisecond" => 1_000.0,
+                    "microsecond" => 1.0,
+                    _ => return Err(bad()),
+                };
+                micros += (n * per).round() as i64;
+            }
+        }
+    }
+    Ok((months, micros))
 }
 
 fn unsupported(what: &str, at: Location) -> Error {

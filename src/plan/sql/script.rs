@@ -106,10 +106,11 @@ pub(crate) fn data_type(sql: &SqlType) -> Result<DataType> {
         "string" | "varchar" | "text" | "char" | "character varying" => DataType::String,
         "boolean" | "bool" => DataType::Boolean,
         "timestamp" => DataType::Timestamp,
+        "date" => DataType::Date,
         "binary" | "bytea" | "varbinary" | "blob" => DataType::Binary,
         _ => {
             return Err(Error::TypeMismatch(format!(
-                "unknown type `{name}`; use BIGINT, DOUBLE, STRING, BOOLEAN, TIMESTAMP or BINARY"
+                "unknown type `{name}`; use BIGINT, DOUBLE, STRING, BOOLEAN, TIMESTAMP, DATE or BINARY"
             )))
         }
     })

@@ -1,3 +1,3 @@
 -- expect-error: INVALID_FUNCTION_CALL 3:8
 CREATE STREAM lines USING text OPTIONS (path 'data/words');
-SELECT reverse(value) FROM lines;
+SELECT reverse_words(value) FROM lines;
