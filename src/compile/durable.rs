@@ -76,7 +76,9 @@ pub(crate) fn is_rebuilt(plan: &LogicalPlan) -> bool {
         LogicalPlan::Source { source, .. } => source.is_static(),
         LogicalPlan::Project { input, .. }
         | LogicalPlan::Filter { input, .. }
-        | LogicalPlan::Watermark { input, .. } => is_rebuilt(input),
+        | LogicalPlan::Watermark { input, .. }
+        | LogicalPlan::Sort { input, .. }
+        | LogicalPlan::Limit { input, .. } => is_rebuilt(input),
         LogicalPlan::Aggregate { .. } | LogicalPlan::Upsert { .. } => true,
         // It keeps the keys it has seen, not the rows it let through.
         LogicalPlan::Deduplicate { .. } => false,

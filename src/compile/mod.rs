@@ -25,6 +25,7 @@ pub use describe::explain;
 pub(crate) use durable::{compact as compact_state, restore as restore_state, DurableState};
 pub(crate) use local_rows::deal_shares;
 pub use physical::{Delivery, Settings, Strategy};
+pub(crate) use pipeline::Pipeline;
 
 use std::collections::BTreeMap;
 use std::sync::Arc;

@@ -421,8 +421,14 @@ impl TableFold {
     }
 }
 
-/// Chooses the operators of `plan` under `settings`.
+/// Chooses the operators of `plan` under `settings`: those of its
+/// [dataflow part](LogicalPlan::dataflow_part); a sort or limit above runs on the written rows.
 pub fn plan(plan: &LogicalPlan, settings: Settings) -> Physical<'_> {
+    plan_node(plan.dataflow_part(), settings)
+}
+
+/// Chooses the operators of the node `plan` and those below it.
+fn plan_node(plan: &LogicalPlan, settings: Settings) -> Physical<'_> {
     match plan {
         LogicalPlan::Source { id, source, .. } => Physical::Source {
             id: *id,
@@ -431,13 +437,13 @@ pub fn plan(plan: &LogicalPlan, settings: Settings) -> Physical<'_> {
         },
         LogicalPlan::Project { .. } | LogicalPlan::Filter { .. } => {
             let (base, steps, pipeline) = peel(plan);
-            with_steps(steps, pipeline, self::plan(base, settings))
+            with_steps(steps, pipeline, plan_node(base, settings))
         }
         LogicalPlan::Watermark {
             input, column_name, ..
         } => Physical::Watermark {
             column_name,
-            input: Box::new(self::plan(input, settings)),
+            input: Box::new(plan_node(input, settings)),
         },
         LogicalPlan::Join {
             left,
@@ -463,8 +469,8 @@ pub fn plan(plan: &LogicalPlan, settings: Settings) -> Physical<'_> {
             } else {
                 Strategy::ArrangedJoin
             },
-            left: Box::new(self::plan(left, settings)),
-            right: Box::new(self::plan(right, settings)),
+            left: Box::new(plan_node(left, settings)),
+            right: Box::new(plan_node(right, settings)),
         },
         LogicalPlan::Deduplicate {
             input,
@@ -486,12 +492,15 @@ pub fn plan(plan: &LogicalPlan, settings: Settings) -> Physical<'_> {
                 keys: keys.clone(),
                 remember,
                 event_time,
-                input: Box::new(self::plan(input, settings)),
+                input: Box::new(plan_node(input, settings)),
             }
         }
+        // Only under a plan's dataflow part, which a valid plan never has (see
+        // `LogicalPlan::has_finish`): the rows pass.
+        LogicalPlan::Sort { input, .. } | LogicalPlan::Limit { input, .. } => plan_node(input, settings),
         LogicalPlan::Upsert { input, keys, .. } => Physical::Upsert {
             keys: keys.clone(),
-            input: Box::new(self::plan(input, settings)),
+            input: Box::new(plan_node(input, settings)),
         },
         LogicalPlan::Aggregate {
             input,
@@ -516,7 +525,7 @@ pub fn plan(plan: &LogicalPlan, settings: Settings) -> Physical<'_> {
             // fused operator reads them.
             if let LogicalPlan::Join { right, .. } = base {
                 if append_only && broadcasts(right, settings.broadcast_threshold) {
-                    if let Physical::Join { on, .. } = self::plan(base, settings) {
+                    if let Physical::Join { on, .. } = plan_node(base, settings) {
                         return table_aggregate(grouping, on, settings);
                     }
                 }
@@ -528,7 +537,7 @@ pub fn plan(plan: &LogicalPlan, settings: Settings) -> Physical<'_> {
                     column_name,
                     delay_micros,
                 } => (
-                    self::plan(input, settings),
+                    plan_node(input, settings),
                     Some(Late {
                         column: *column,
                         column_name,
@@ -536,7 +545,7 @@ pub fn plan(plan: &LogicalPlan, settings: Settings) -> Physical<'_> {
                         rule: LateRule::None,
                     }),
                 ),
-                _ => (self::plan(base, settings), None),
+                _ => (plan_node(base, settings), None),
             };
             // Grouped by a window of the watermarked column, a window's state is forgotten once
             // the watermark passes its end; complete mode keeps every window, as in Spark.
@@ -582,9 +591,9 @@ fn table_aggregate<'p>(grouping: Grouping<'p>, on: JoinOn<'p>, settings: Setting
                 source: source.as_ref(),
                 rows,
             },
-            _ => StreamSide::Rows(plan(left, settings)),
+            _ => StreamSide::Rows(plan_node(left, settings)),
         },
-        _ => StreamSide::Rows(plan(left, settings)),
+        _ => StreamSide::Rows(plan_node(left, settings)),
     };
     // A table read from files (under filters and projections) is read whole by every worker,
     // with nothing to broadcast; anything else is compiled as usual and broadcast.
@@ -600,9 +609,9 @@ fn table_aggregate<'p>(grouping: Grouping<'p>, on: JoinOn<'p>, settings: Setting
                 };
                 (with_steps(steps, pipeline, table), true)
             }
-            _ => (plan(on.right, settings), false),
+            _ => (plan_node(on.right, settings), false),
         },
-        _ => (plan(on.right, settings), false),
+        _ => (plan_node(on.right, settings), false),
     };
     let fold = match ColumnFold::detect(&grouping.pipeline, &grouping.keys, &grouping.accumulators) {
         None => TableFold::JoinedRows,

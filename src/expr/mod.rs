@@ -9,10 +9,12 @@ mod bind;
 mod builders;
 mod eval;
 mod ops;
+mod sort;
 
 pub use aggregate::{Accumulator, AggFunc, AggState};
 pub use bind::BoundExpr;
 pub use builders::*;
+pub use sort::{compare_rows, SortKey, SortOrder};
 
 use crate::data::{DataType, Value};
 

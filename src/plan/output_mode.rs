@@ -11,8 +11,29 @@ use crate::error::{Error, Result};
 /// row shows (as it does in Spark, which refuses such queries without watermarks). Queries
 /// that read an upsert table correct their rows when the table changes: update mode writes the
 /// corrected rows, append mode (whose rows are final) is refused.
+///
+/// A sort needs an aggregation and complete mode, and a limit any mode but update, as in
+/// Spark: only there is the result whole (complete) or final (append) when it is cut.
 pub fn validate_output_mode(plan: &LogicalPlan, mode: OutputMode) -> Result<()> {
     let aggregates = plan.has_aggregation();
+    if plan.finishing_sort().is_some() && (mode != OutputMode::Complete || !aggregates) {
+        return Err(Error::UnsupportedOutputMode(format!(
+            "Sorting is not supported on streaming DataFrames/Datasets, unless it is on \
+             aggregated DataFrame/Dataset in Complete output mode; this query {}",
+            if aggregates {
+                format!("runs in {mode} mode: use complete")
+            } else {
+                "has no aggregation: sort the sink's output instead".to_string()
+            }
+        )));
+    }
+    if plan.finishing_limit().is_some() && mode == OutputMode::Update {
+        return Err(Error::UnsupportedOutputMode(
+            "Limits are not supported on streaming DataFrames/Datasets in Update output mode; \
+             use complete (the first rows of each result) or append (the first rows written)"
+                .into(),
+        ));
+    }
     if let Some(reason) = plan.retraction_reason() {
         if mode != OutputMode::Complete || !aggregates {
             return Err(Error::UnsupportedOutputMode(format!(

@@ -6,7 +6,7 @@ use std::sync::Arc;
 use super::{DataStreamWriter, Session};
 use crate::data::Schema;
 use crate::error::Result;
-use crate::expr::{col, count, Expr};
+use crate::expr::{col, count, Expr, SortOrder};
 use crate::plan::LogicalPlan;
 
 /// A streaming query under construction, like Spark's `DataFrame`: each call returns a new
@@ -367,6 +367,47 @@ impl DataFrame {
     /// that comes out again. It needs a watermark ([`with_watermark`](Self::with_watermark)).
     pub fn drop_duplicates_within_watermark(&self, columns: &[&str]) -> Result<DataFrame> {
         Ok(self.with_plan(LogicalPlan::deduplicate(self.plan.clone(), columns, true)?))
+    }
+
+    /// Sorts the result by `order` (Spark's `orderBy`): `col("count").desc()`, or a bare
+    /// expression for ascending. A stream has no order, so, as in Spark, only the result of an
+    /// aggregation written whole (complete mode) can be sorted; the sort runs on each epoch's
+    /// result, and rows equal on every key keep the result's order (sorted by their values,
+    /// strings by the bytes of their UTF-8). With [`limit`](Self::limit), the top of a count:
+    ///
+    /// ```
+    /// # use tidewater::prelude::*;
+    /// # fn main() -> tidewater::Result<()> {
+    /// # let spark = Session::builder().get_or_create()?;
+    /// let input = MemoryStream::new(Schema::new([Field::new("word", DataType::String)]));
+    /// let top = spark.read_stream().memory(&input).group_by([col("word")]).count()?
+    ///     .order_by([col("count").desc()])?.limit(2)?;
+    /// input.add_data([row!["b"], row!["a"], row!["c"], row!["c"], row!["b"], row!["c"]]);
+    /// input.end();
+    /// let query = top.write_stream().output_mode("complete")
+    ///     .format("memory").query_name("top").start()?;
+    /// query.await_termination()?;
+    /// let table = spark.memory_table("top").expect("the memory sink registers its table");
+    /// assert_eq!(table.rows(), [row!["c", 3], row!["b", 2]]);
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn order_by<O: Into<SortOrder>>(&self, order: impl IntoIterator<Item = O>) -> Result<DataFrame> {
+        let order = order.into_iter().map(Into::into).collect();
+        Ok(self.with_plan(LogicalPlan::sort(self.plan.clone(), order)?))
+    }
+
+    /// Same as [`order_by`](Self::order_by) (Spark's `sort`).
+    pub fn sort<O: Into<SortOrder>>(&self, order: impl IntoIterator<Item = O>) -> Result<DataFrame> {
+        self.order_by(order)
+    }
+
+    /// At most `n` rows (Spark's `limit`): in complete mode the first `n` rows of each epoch's
+    /// result (after [`order_by`](Self::order_by), the top `n`); in append mode the first `n`
+    /// rows written over the whole run, after which the query writes nothing more, as Spark's
+    /// streaming limit. Update mode refuses a limit, as Spark does.
+    pub fn limit(&self, n: usize) -> Result<DataFrame> {
+        Ok(self.with_plan(LogicalPlan::limit(self.plan.clone(), n)?))
     }
 
     /// Starts describing how to write the stream.

@@ -6,6 +6,7 @@
 //! makes a group final) in `properties`.
 
 mod constructors;
+mod finish;
 mod properties;
 
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -14,7 +15,7 @@ use std::sync::Arc;
 use crate::connectors::Source;
 use crate::data::Schema;
 use crate::error::{Error, Result};
-use crate::expr::{Accumulator, BoundExpr, Expr};
+use crate::expr::{Accumulator, BoundExpr, Expr, SortKey, SortOrder};
 
 /// Identifies one `load()`ed source within a process: the same source read twice in a plan is
 /// one input.
@@ -167,6 +168,27 @@ pub enum LogicalPlan {
         /// watermark passes its first row's event time plus the delay.
         within_watermark: bool,
     },
+    /// `order_by(..)` / SQL's `ORDER BY`: the result sorted. A stream has no order, so this
+    /// sorts what each epoch writes: only the whole result of an aggregation in complete
+    /// mode, as in Spark. It runs after the output mode has shaped the epoch's rows, on the
+    /// worker that writes them (see [`LogicalPlan::dataflow_part`]).
+    Sort {
+        /// Input.
+        input: Arc<LogicalPlan>,
+        /// The keys as written.
+        order: Vec<SortOrder>,
+        /// The keys, bound to the input's columns.
+        keys: Vec<SortKey>,
+    },
+    /// `limit(n)` / SQL's `LIMIT n`: in complete mode the first `n` rows of each epoch's
+    /// result; in append mode the first `n` rows ever written, as Spark's streaming limit. It
+    /// runs after the output mode, as [`LogicalPlan::Sort`] does.
+    Limit {
+        /// Input.
+        input: Arc<LogicalPlan>,
+        /// The most rows written.
+        n: usize,
+    },
 }
 
 impl LogicalPlan {
@@ -180,7 +202,9 @@ impl LogicalPlan {
             | LogicalPlan::Upsert { schema, .. } => schema,
             LogicalPlan::Filter { input, .. }
             | LogicalPlan::Watermark { input, .. }
-            | LogicalPlan::Deduplicate { input, .. } => input.schema(),
+            | LogicalPlan::Deduplicate { input, .. }
+            | LogicalPlan::Sort { input, .. }
+            | LogicalPlan::Limit { input, .. } => input.schema(),
         }
     }
 
@@ -193,7 +217,9 @@ impl LogicalPlan {
             | LogicalPlan::Aggregate { input, .. }
             | LogicalPlan::Watermark { input, .. }
             | LogicalPlan::Upsert { input, .. }
-            | LogicalPlan::Deduplicate { input, .. } => vec![input],
+            | LogicalPlan::Deduplicate { input, .. }
+            | LogicalPlan::Sort { input, .. }
+            | LogicalPlan::Limit { input, .. } => vec![input],
             LogicalPlan::Join { left, right, .. } => vec![left, right],
         }
     }
