@@ -42,6 +42,7 @@ pub mod functions {
         abs, avg, coalesce, col, concat, count, explode, length, lit, lower, max, min, sliding_window, split,
         sum, trim, upper, window,
     };
+    pub use crate::plan::sql::expr;
 }
 
 /// Everything a typical program needs: `use tidewater::prelude::*;`.

@@ -192,6 +192,13 @@ impl<'p> Dataflow<'p> {
                 self.aggregate(&aggregate.grouping, aggregate.fold.strategy());
             }
             Physical::TableAggregate(aggregate) => self.table_aggregate(aggregate),
+            Physical::Union(inputs) => {
+                inputs.iter().for_each(|input| self.walk(input));
+                self.line(format!(
+                    "concat: the rows of the {} inputs above, as they come (union)",
+                    inputs.len()
+                ));
+            }
         }
     }
 

@@ -83,6 +83,7 @@ pub(crate) fn is_rebuilt(plan: &LogicalPlan) -> bool {
         // It keeps the keys it has seen, not the rows it let through.
         LogicalPlan::Deduplicate { .. } => false,
         LogicalPlan::Join { left, right, .. } => !right.is_static() || is_rebuilt(left),
+        LogicalPlan::Union { inputs, .. } => inputs.iter().all(|i| is_rebuilt(i)),
     }
 }
 
@@ -164,6 +165,7 @@ fn expiring_window_keys(node: &Physical<'_>, keys: &mut Vec<usize>) {
             expiring_window_keys(left, keys);
             expiring_window_keys(right, keys);
         }
+        Physical::Union(inputs) => inputs.iter().for_each(|input| expiring_window_keys(input, keys)),
         Physical::Aggregate(aggregate) => {
             expiring_window_keys(&aggregate.input, keys);
             if let Fold::Expiring { window_key } = aggregate.fold {

@@ -268,6 +268,8 @@ pub enum Physical<'p> {
         /// The input.
         input: Box<Physical<'p>>,
     },
+    /// The rows of several inputs, concatenated (`union`).
+    Union(Vec<Physical<'p>>),
     /// An aggregation.
     Aggregate(Box<Aggregate<'p>>),
     /// An aggregation over a join with a table broadcast into its fold.
@@ -498,6 +500,9 @@ fn plan_node(plan: &LogicalPlan, settings: Settings) -> Physical<'_> {
         // Only under a plan's dataflow part, which a valid plan never has (see
         // `LogicalPlan::has_finish`): the rows pass.
         LogicalPlan::Sort { input, .. } | LogicalPlan::Limit { input, .. } => plan_node(input, settings),
+        LogicalPlan::Union { inputs, .. } => {
+            Physical::Union(inputs.iter().map(|i| plan_node(i, settings)).collect())
+        }
         LogicalPlan::Upsert { input, keys, .. } => Physical::Upsert {
             keys: keys.clone(),
             input: Box::new(plan_node(input, settings)),

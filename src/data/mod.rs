@@ -5,6 +5,7 @@
 //! totally ordered and hashable, as differential dataflow needs of its records.
 
 mod cast;
+mod ddl;
 mod decode;
 mod display;
 mod interval;

@@ -106,6 +106,9 @@ impl LogicalPlan {
                 writeln!(f, "{pad}{prefix}Sort [{}]", keys.join(", "))?
             }
             LogicalPlan::Limit { n, .. } => writeln!(f, "{pad}{prefix}Limit {n}")?,
+            LogicalPlan::Union { schema, .. } => {
+                writeln!(f, "{pad}{prefix}Union [{}]", schema.names().join(", "))?
+            }
             LogicalPlan::Upsert { keys, schema, .. } => {
                 let names: Vec<&str> = keys
                     .iter()

@@ -81,5 +81,6 @@ fn upsert_input_problem(plan: &LogicalPlan) -> Option<&'static str> {
         LogicalPlan::Deduplicate { .. } => Some("a deduplication"),
         LogicalPlan::Sort { .. } => Some("a sort"),
         LogicalPlan::Limit { .. } => Some("a limit"),
+        LogicalPlan::Union { .. } => Some("a union"),
     }
 }

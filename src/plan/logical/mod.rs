@@ -8,6 +8,7 @@
 mod constructors;
 mod finish;
 mod properties;
+mod union;
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
@@ -189,6 +190,14 @@ pub enum LogicalPlan {
         /// The most rows written.
         n: usize,
     },
+    /// `union` / SQL's `UNION ALL`: the rows of every input, columns matched by position (the
+    /// inputs are cast to common types first; see [`LogicalPlan::union`]).
+    Union {
+        /// The inputs, two or more.
+        inputs: Vec<Arc<LogicalPlan>>,
+        /// Output schema: the first input's names, the common types.
+        schema: Schema,
+    },
 }
 
 impl LogicalPlan {
@@ -199,7 +208,8 @@ impl LogicalPlan {
             | LogicalPlan::Project { schema, .. }
             | LogicalPlan::Join { schema, .. }
             | LogicalPlan::Aggregate { schema, .. }
-            | LogicalPlan::Upsert { schema, .. } => schema,
+            | LogicalPlan::Upsert { schema, .. }
+            | LogicalPlan::Union { schema, .. } => schema,
             LogicalPlan::Filter { input, .. }
             | LogicalPlan::Watermark { input, .. }
             | LogicalPlan::Deduplicate { input, .. }
@@ -221,6 +231,7 @@ impl LogicalPlan {
             | LogicalPlan::Sort { input, .. }
             | LogicalPlan::Limit { input, .. } => vec![input],
             LogicalPlan::Join { left, right, .. } => vec![left, right],
+            LogicalPlan::Union { inputs, .. } => inputs.iter().collect(),
         }
     }
 }

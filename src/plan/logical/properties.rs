@@ -60,6 +60,7 @@ impl LogicalPlan {
             | LogicalPlan::Sort { input, .. }
             | LogicalPlan::Limit { input, .. } => input.is_append_only(),
             LogicalPlan::Aggregate { .. } => false,
+            LogicalPlan::Union { inputs, .. } => inputs.iter().all(|i| i.is_append_only()),
             // A key's row is replaced when it is upserted again; a static table's upserts are
             // all resolved in the epoch that reads it, and nothing changes afterwards.
             LogicalPlan::Upsert { input, .. } => input.is_static(),
@@ -94,6 +95,7 @@ impl LogicalPlan {
                     .has_aggregation()
                     .then_some("an aggregation over an aggregation (groups can disappear)")
             }),
+            LogicalPlan::Union { inputs, .. } => inputs.iter().find_map(|i| i.retraction_reason()),
             LogicalPlan::Join {
                 left, right, kind, ..
             } => {

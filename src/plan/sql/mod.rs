@@ -3,8 +3,10 @@
 //! DataFrame calls build.
 
 mod expr;
+mod fragment;
 mod query;
 mod script;
 
+pub use fragment::expr;
 pub use query::{plan_query, Catalog};
 pub use script::{parse_script, Statement};

@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use sqlparser::ast::{
     Distinct, GroupByExpr, JoinConstraint, JoinOperator, LimitClause, OrderBy, OrderByKind, Query, Select,
-    SelectItem, SetExpr, Spanned, TableFactor,
+    SelectItem, SetExpr, SetOperator, SetQuantifier, Spanned, TableFactor, With,
 };
 use sqlparser::tokenizer::Location;
 
@@ -23,24 +23,16 @@ pub trait Catalog {
 
 /// Plans `query` against `catalog`. Errors carry the line and column they are about.
 pub fn plan_query(query: &Query, catalog: &dyn Catalog) -> Result<LogicalPlan> {
-    let at = query.span().start;
-    if query.with.is_some() {
-        return Err(
-            Error::Unsupported("WITH is not supported; use a subquery in FROM".into())
-                .at(at.line, at.column, None),
-        );
-    }
-    let mut plan = match query.body.as_ref() {
-        SetExpr::Select(select) => plan_select(select, catalog)?,
-        SetExpr::Query(inner) => plan_query(inner, catalog)?,
-        other => {
-            let at = other.span().start;
-            return Err(Error::Unsupported(
-                "only SELECT queries are supported (no UNION, VALUES, ...)".into(),
-            )
-            .at(at.line, at.column, None));
+    let with_ctes;
+    let catalog = match &query.with {
+        None => catalog,
+        Some(with) => {
+            with_ctes = plan_ctes(with, catalog)?;
+            &with_ctes as &dyn Catalog
         }
     };
+    let at = query.span().start;
+    let mut plan = plan_set_expr(query.body.as_ref(), catalog)?;
     if let Some(order_by) = &query.order_by {
         plan = plan_order_by(plan, order_by, query.body.as_ref())?;
     }
@@ -48,6 +40,104 @@ pub fn plan_query(query: &Query, catalog: &dyn Catalog) -> Result<LogicalPlan> {
         plan = plan_limit(plan, limit, at)?;
     }
     Ok(plan)
+}
+
+/// A query's body: a SELECT, a parenthesized query, or a UNION of them.
+fn plan_set_expr(body: &SetExpr, catalog: &dyn Catalog) -> Result<LogicalPlan> {
+    match body {
+        SetExpr::Select(select) => plan_select(select, catalog),
+        SetExpr::Query(inner) => plan_query(inner, catalog),
+        SetExpr::SetOperation {
+            op: SetOperator::Union,
+            set_quantifier,
+            left,
+            right,
+        } => {
+            let at = body.span().start;
+            let (l, r) = (plan_set_expr(left, catalog)?, plan_set_expr(right, catalog)?);
+            let (l, r) = (Arc::new(l), Arc::new(r));
+            let union = match set_quantifier {
+                SetQuantifier::All | SetQuantifier::Distinct | SetQuantifier::None => {
+                    LogicalPlan::union(l, r)
+                }
+                _ => LogicalPlan::union_by_name(l, r, false),
+            }
+            .map_err(|e| e.at(at.line, at.column, None))?;
+            match set_quantifier {
+                SetQuantifier::All | SetQuantifier::AllByName => Ok(union),
+                // UNION (DISTINCT) is a UNION ALL whose rows are deduplicated, as SELECT
+                // DISTINCT is here.
+                _ => LogicalPlan::deduplicate(Arc::new(union), &[], false)
+                    .map_err(|e| e.at(at.line, at.column, None)),
+            }
+        }
+        other => {
+            let at = other.span().start;
+            Err(Error::Unsupported(
+                "only SELECT queries and their UNIONs are supported (no INTERSECT, EXCEPT, VALUES, ...)"
+                    .into(),
+            )
+            .at(at.line, at.column, None))
+        }
+    }
+}
+
+/// The relations of a `WITH` clause, each planned against the catalog and the ones before it.
+fn plan_ctes<'a>(with: &With, outer: &'a dyn Catalog) -> Result<WithCatalog<'a>> {
+    let at = with.with_token.0.span.start;
+    if with.recursive {
+        return Err(
+            Error::Unsupported("WITH RECURSIVE is not supported on streams".into())
+                .at(at.line, at.column, None),
+        );
+    }
+    let mut catalog = WithCatalog {
+        ctes: Vec::new(),
+        outer,
+    };
+    for cte in &with.cte_tables {
+        let name = cte.alias.name.value.clone();
+        let mut plan = plan_query(&cte.query, &catalog)?;
+        if !cte.alias.columns.is_empty() {
+            // `name (a, b) AS (...)`: the columns renamed, in order.
+            let at = cte.alias.name.span.start;
+            let given: Vec<String> = cte.alias.columns.iter().map(|c| c.name.value.clone()).collect();
+            let names = plan.schema().names();
+            if given.len() != names.len() {
+                return Err(Error::InvalidPlan(format!(
+                    "`{name}` names {} columns, but its query has {}",
+                    given.len(),
+                    names.len()
+                ))
+                .at(at.line, at.column, None));
+            }
+            let exprs = names
+                .iter()
+                .zip(&given)
+                .map(|(n, g)| Expr::Column(n.clone()).alias(g.clone()));
+            plan = LogicalPlan::project(Arc::new(plan), exprs.collect())
+                .map_err(|e| e.at(at.line, at.column, None))?;
+        }
+        catalog.ctes.push((name, Arc::new(plan)));
+    }
+    Ok(catalog)
+}
+
+/// The relations of a `WITH` clause, before those of the catalog around it.
+struct WithCatalog<'a> {
+    ctes: Vec<(String, Arc<LogicalPlan>)>,
+    outer: &'a dyn Catalog,
+}
+
+impl Catalog for WithCatalog<'_> {
+    fn relation(&self, name: &str) -> Option<Arc<LogicalPlan>> {
+        self.ctes
+            .iter()
+            .rev()
+            .find(|(n, _)| n.eq_ignore_ascii_case(name))
+            .map(|(_, plan)| plan.clone())
+            .or_else(|| self.outer.relation(name))
+    }
 }
 
 /// `ORDER BY`: each key is an output column (by name, alias or position, `ORDER BY 2`), an

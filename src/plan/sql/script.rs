@@ -74,7 +74,7 @@ pub enum Statement {
 }
 
 /// Turns sqlparser's error (which names `Line: L, Column: C`) into ours.
-fn syntax(e: ParserError) -> Error {
+pub(crate) fn syntax(e: ParserError) -> Error {
     let text = match e {
         ParserError::TokenizerError(t) | ParserError::ParserError(t) => t,
         ParserError::RecursionLimitExceeded => "the statement nests too deeply".into(),
