@@ -240,3 +240,70 @@ fn a_reader_takes_its_schema_as_a_ddl_string() {
         .unwrap_err();
     assert_eq!(err.code(), "PARSE_SYNTAX_ERROR", "{err}");
 }
+
+#[test]
+fn append_mode_takes_projections_and_filters_that_compute_from_the_window() {
+    let second = 1_000_000i64;
+    let at = |s: i64| Value::Timestamp(s * second);
+    let schema = Schema::new([
+        Field::new("word", DataType::String),
+        Field::new("ts", DataType::Timestamp),
+    ]);
+    for workers in [1, 2] {
+        let spark = session(workers);
+        let input = MemoryStream::new(schema.clone());
+        let counts = spark
+            .read_stream()
+            .memory(&input)
+            .with_watermark("ts", "5 seconds")
+            .and_then(|df| {
+                df.group_by([window(col("ts"), "10 seconds"), col("word")])
+                    .count()
+            })
+            .and_then(|df| {
+                df.select([
+                    col("window.start").alias("start"),
+                    col("word"),
+                    (col("count") * 10).alias("tens"),
+                ])
+            })
+            .and_then(|df| df.filter(col("tens").gt(10)))
+            .expect("plan");
+        // Epoch 0 sees up to 12 s (watermark 7 s after it), epoch 1 sees 30 s (watermark 25 s),
+        // and the batch without data that follows closes [0, 10) with a: 2 and [10, 20) with
+        // b: 1, which the filter drops. [30, 40) never closes.
+        let epochs = vec![
+            vec![row!["a", at(1)], row!["a", at(4)], row!["b", at(12)]],
+            vec![row!["b", at(30)]],
+        ];
+        let ran = run_to_end(
+            counts.write_stream().output_mode("append"),
+            Feed::Epochs(&input, epochs),
+        );
+        assert_eq!(ran.rows(), [row![at(0), "a", 20]], "{workers} worker(s)");
+
+        // The same in SQL, over a view.
+        let input = MemoryStream::new(schema.clone());
+        spark
+            .read_stream()
+            .memory(&input)
+            .with_watermark("ts", "5 seconds")
+            .expect("plan")
+            .create_or_replace_temp_view("events");
+        let counts = spark
+            .sql(
+                "SELECT window.start AS start, word, count(*) * 10 AS tens FROM events \
+                 GROUP BY window(ts, '10 seconds'), word HAVING count(*) > 1",
+            )
+            .expect("plan");
+        let epochs = vec![
+            vec![row!["a", at(1)], row!["a", at(4)], row!["b", at(12)]],
+            vec![row!["b", at(30)]],
+        ];
+        let ran = run_to_end(
+            counts.write_stream().output_mode("append"),
+            Feed::Epochs(&input, epochs),
+        );
+        assert_eq!(ran.rows(), [row![at(0), "a", 20]], "{workers} worker(s), SQL");
+    }
+}

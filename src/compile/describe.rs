@@ -74,7 +74,7 @@ impl<'p> Dataflow<'p> {
     /// [`LogicalPlan::dataflow_part`]).
     fn finish(&mut self, plan: &LogicalPlan) {
         let append = self.settings.output_mode == crate::plan::OutputMode::Append;
-        for step in plan.finish_steps() {
+        for step in plan.finish_steps_for(self.settings.output_mode) {
             let line = match step {
                 LogicalPlan::Sort { order, .. } => {
                     let keys: Vec<String> = order.iter().map(|o| o.sql_text()).collect();

@@ -424,9 +424,10 @@ impl TableFold {
 }
 
 /// Chooses the operators of `plan` under `settings`: those of its
-/// [dataflow part](LogicalPlan::dataflow_part); a sort or limit above runs on the written rows.
+/// [dataflow part](LogicalPlan::dataflow_part_for); a sort or limit above, and in append mode
+/// the steps above a windowed aggregation that lose its window, run on the written rows.
 pub fn plan(plan: &LogicalPlan, settings: Settings) -> Physical<'_> {
-    plan_node(plan.dataflow_part(), settings)
+    plan_node(plan.dataflow_part_for(settings.output_mode), settings)
 }
 
 /// Chooses the operators of the node `plan` and those below it.

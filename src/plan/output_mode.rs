@@ -57,7 +57,13 @@ pub fn validate_output_mode(plan: &LogicalPlan, mode: OutputMode) -> Result<()> 
                 .into(),
         )),
         // A window of the watermarked column is final once the watermark passes its end.
-        OutputMode::Append if aggregates && plan.final_window_column().is_none() => {
+        OutputMode::Append
+            if aggregates
+                && plan
+                    .dataflow_part_for(OutputMode::Append)
+                    .final_window_column()
+                    .is_none() =>
+        {
             Err(Error::UnsupportedOutputMode(
                 "Append output mode not supported when there are streaming aggregations on \
              streaming DataFrames without watermark; use update or complete, or group by \

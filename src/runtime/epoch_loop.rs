@@ -109,7 +109,7 @@ impl QueryRun {
         let sink_description = sink.as_ref().map_or_else(String::new, |s| s.description());
         let event_time = spec.plan.watermark_delay().map(EventTime::new);
         // The output mode shapes what the dataflow computes; a sort or limit above comes after.
-        let dataflow = spec.plan.dataflow_part();
+        let dataflow = spec.plan.dataflow_part_for(spec.mode);
         let final_window_column = event_time.as_ref().and_then(|_| dataflow.final_window_column());
         let (sources, failure) = Sources::open(&spec, wake);
         let checkpoint = spec.checkpoint.lock().unwrap_or_else(|p| p.into_inner()).take();

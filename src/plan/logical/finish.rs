@@ -7,7 +7,7 @@
 use std::sync::Arc;
 
 use super::LogicalPlan;
-use crate::data::DataType;
+use crate::data::{DataType, OutputMode};
 use crate::error::{Error, Result};
 use crate::expr::{SortKey, SortOrder};
 
@@ -68,6 +68,44 @@ impl LogicalPlan {
             }
             _ => self,
         }
+    }
+
+    /// The part of the plan the dataflow computes for a query written in `mode`: the
+    /// [`dataflow_part`](Self::dataflow_part), and in append mode, when filters and
+    /// projections above a windowed aggregation lose its window (`window.start AS minute`),
+    /// the plan under them: the output mode holds each window's rows until the watermark
+    /// passes its end, and those steps then run on the rows it writes. So append mode takes
+    /// any projection or filter there, as Spark does.
+    pub fn dataflow_part_for(&self, mode: OutputMode) -> &LogicalPlan {
+        let base = self.dataflow_part();
+        if mode != OutputMode::Append || base.final_window_column().is_some() {
+            return base;
+        }
+        let mut node = base;
+        while let LogicalPlan::Project { input, .. } | LogicalPlan::Filter { input, .. } = node {
+            if input.final_window_column().is_some() {
+                return input;
+            }
+            node = input;
+        }
+        base
+    }
+
+    /// The finishing steps above [`dataflow_part_for`](Self::dataflow_part_for) `mode`,
+    /// lowest (first applied) first; empty when the plan has none.
+    pub fn finish_steps_for(&self, mode: OutputMode) -> Vec<&LogicalPlan> {
+        let dataflow = self.dataflow_part_for(mode);
+        let mut steps = Vec::new();
+        let mut node = self;
+        while !std::ptr::eq(node, dataflow) {
+            steps.push(node);
+            match node.inputs().first() {
+                Some(input) => node = input,
+                None => break,
+            }
+        }
+        steps.reverse();
+        steps
     }
 
     /// The finishing steps above [`dataflow_part`](Self::dataflow_part), lowest (first

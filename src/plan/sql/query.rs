@@ -572,6 +572,23 @@ fn rewrite(expr: &Expr, keys: &[Expr], aggregates: &[Expr]) -> Expr {
     if let Some(i) = aggregates.iter().position(|a| a == expr) {
         return Expr::Column(format!("__a{i}"));
     }
+    // A grouping key's output name, or a field of it: `window.start` when grouped by
+    // `window(ts, ..)`, as Spark resolves it.
+    if let Expr::Column(name) = expr {
+        let (head, field) = match name.split_once('.') {
+            Some((head, field)) => (head, Some(field)),
+            None => (name.as_str(), None),
+        };
+        let key = keys
+            .iter()
+            .position(|k| k.output_name().eq_ignore_ascii_case(head));
+        if let Some(i) = key {
+            return Expr::Column(match field {
+                Some(field) => format!("__k{i}.{field}"),
+                None => format!("__k{i}"),
+            });
+        }
+    }
     let go = |e: &Expr| Box::new(rewrite(e, keys, aggregates));
     match expr {
         Expr::Alias(e, name) => Expr::Alias(go(e), name.clone()),

@@ -30,11 +30,13 @@ pub(in crate::runtime) struct Finish {
 }
 
 impl Finish {
-    /// The steps above `plan`'s dataflow part, for a query written in `mode`.
+    /// The steps above `plan`'s dataflow part, for a query written in `mode` (see
+    /// [`LogicalPlan::dataflow_part_for`]).
     pub(in crate::runtime) fn of(plan: &LogicalPlan, mode: OutputMode) -> Self {
+        let dataflow = plan.dataflow_part_for(mode);
         let mut steps = Vec::new();
         let mut node = plan;
-        while node.has_finish() {
+        while !std::ptr::eq(node, dataflow) {
             match node {
                 LogicalPlan::Sort { input, keys, .. } => {
                     steps.push(Step::Sort(keys.clone()));
@@ -49,7 +51,11 @@ impl Finish {
                     node = input;
                 }
                 _ => {
-                    let (base, pipeline) = Pipeline::peel(node);
+                    let (base, pipeline) = Pipeline::peel_down_to(node, Some(dataflow));
+                    if std::ptr::eq(base, node) {
+                        // Not a finishing step: nothing above a dataflow part is anything else.
+                        break;
+                    }
                     steps.push(Step::Rows(pipeline));
                     node = base;
                 }
