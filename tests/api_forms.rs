@@ -307,3 +307,47 @@ fn append_mode_takes_projections_and_filters_that_compute_from_the_window() {
         assert_eq!(ran.rows(), [row![at(0), "a", 20]], "{workers} worker(s), SQL");
     }
 }
+
+#[test]
+fn string_literals_read_as_spark_sql_reads_them() {
+    for escaped in [false, true] {
+        let spark = Session::builder()
+            .config("spark.sql.parser.escapedStringLiterals", escaped)
+            .get_or_create()
+            .expect("session");
+        let input = MemoryStream::new(Schema::new([Field::new("value", DataType::String)]));
+        spark
+            .read_stream()
+            .memory(&input)
+            .create_or_replace_temp_view("lines");
+        let df = spark
+            .sql(
+                r#"SELECT concat(value, 'it\'s', "a ""q""", ' \u0041\t|') AS s, length('\n') AS n,
+                          value LIKE 'x\_%' AS under FROM lines"#,
+            )
+            .expect("plan");
+        let ran = run_to_end(
+            df.write_stream(),
+            Feed::Epochs(&input, vec![vec![row!["x_"], row!["xy"]]]),
+        );
+        // By hand: the escapes give it's, a "q", " A<tab>|" and a newline of length 1; kept as
+        // written, it\'s, the same "q" (a doubled quote is a quote either way), \u0041\t and
+        // two characters. `x\_%` matches a literal underscore after x.
+        let (tail, n) = if escaped {
+            (r#"it\'sa "q" \u0041\t|"#, 2)
+        } else {
+            ("it'sa \"q\" A\t|", 1)
+        };
+        let expected = vec![
+            row![format!("x_{tail}"), n, true],
+            row![format!("xy{tail}"), n, false],
+        ];
+        assert_eq!(ran.rows(), expected, "escapedStringLiterals = {escaped}");
+        let from_api = spark
+            .read_stream()
+            .memory(&input)
+            .select_expr([r"length('\t') AS n"])
+            .expect("plan");
+        assert_eq!(from_api.schema().names(), ["n"]);
+    }
+}

@@ -148,7 +148,7 @@ impl DataFrame {
     pub fn select_expr<S: AsRef<str>>(&self, exprs: impl IntoIterator<Item = S>) -> Result<DataFrame> {
         let exprs = exprs
             .into_iter()
-            .map(|e| crate::plan::sql::expr(e.as_ref()))
+            .map(|e| crate::plan::sql::expr_with(e.as_ref(), self.session.escaped_string_literals()))
             .collect::<Result<Vec<_>>>()?;
         self.select(exprs)
     }

@@ -4,7 +4,6 @@
 
 use sqlparser::ast::SelectItem;
 use sqlparser::dialect::GenericDialect;
-use sqlparser::parser::Parser;
 use sqlparser::tokenizer::Token;
 
 use super::expr::Translator;
@@ -13,10 +12,17 @@ use crate::error::{Error, Result};
 use crate::expr::Expr;
 
 /// Parses one SQL expression, Spark's `functions.expr`: `expr("amount * 2")`. An alias
-/// (`"amount * 2 AS doubled"`) names the result; `*` is every column.
+/// (`"amount * 2 AS doubled"`) names the result; `*` is every column. Strings read with
+/// backslash escapes, as Spark's default (see [`expr_with`]).
 pub fn expr(text: &str) -> Result<Expr> {
+    expr_with(text, false)
+}
+
+/// As [`expr`], strings kept as written when `escaped_string_literals` (Spark's
+/// `spark.sql.parser.escapedStringLiterals`).
+pub fn expr_with(text: &str, escaped_string_literals: bool) -> Result<Expr> {
     let dialect = GenericDialect {};
-    let mut parser = Parser::new(&dialect).try_with_sql(text).map_err(syntax)?;
+    let mut parser = super::literals::parser(&dialect, text, escaped_string_literals).map_err(syntax)?;
     let item = parser.parse_select_item().map_err(syntax)?;
     let rest = parser.peek_token();
     if rest.token != Token::EOF {

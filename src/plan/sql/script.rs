@@ -13,6 +13,7 @@ use sqlparser::ast::{DataType as SqlType, Query};
 use sqlparser::dialect::GenericDialect;
 use sqlparser::keywords::Keyword;
 use sqlparser::parser::{Parser, ParserError};
+
 use sqlparser::tokenizer::{Location, Token};
 
 use crate::data::{DataType, Field, Schema};
@@ -376,10 +377,18 @@ fn parse_create(parser: &mut Parser<'_>, at: Location) -> Result<Statement> {
     })
 }
 
-/// Parses a whole script. Nothing runs until every statement has parsed.
+/// Parses a whole script. Nothing runs until every statement has parsed. Strings read as
+/// Spark reads them by default (see [`parse_script_with`]).
 pub fn parse_script(text: &str) -> Result<Vec<Statement>> {
+    parse_script_with(text, false)
+}
+
+/// Parses a whole script, its string literals read as Spark SQL reads them: `'...'` or
+/// `"..."`, with backslash escapes unless `escaped_string_literals` (Spark's
+/// `spark.sql.parser.escapedStringLiterals`) keeps them as written.
+pub fn parse_script_with(text: &str, escaped_string_literals: bool) -> Result<Vec<Statement>> {
     let dialect = GenericDialect {};
-    let mut parser = Parser::new(&dialect).try_with_sql(text).map_err(syntax)?;
+    let mut parser = super::literals::parser(&dialect, text, escaped_string_literals).map_err(syntax)?;
     let mut statements = Vec::new();
     loop {
         while parser.consume_token(&Token::SemiColon) {}
