@@ -351,3 +351,34 @@ fn string_literals_read_as_spark_sql_reads_them() {
         assert_eq!(from_api.schema().names(), ["n"]);
     }
 }
+
+#[test]
+fn a_watermark_on_a_derived_column() {
+    let schema = Schema::new([
+        Field::new("word", DataType::String),
+        Field::new("ms", DataType::Int64),
+    ]);
+    for workers in [1, 2] {
+        let spark = session(workers);
+        let input = MemoryStream::new(schema.clone());
+        let counts = spark
+            .read_stream()
+            .memory(&input)
+            .with_column("ts", (col("ms") / 1000).cast(DataType::Timestamp))
+            .and_then(|df| df.with_watermark("ts", "2 seconds"))
+            .and_then(|df| df.group_by([window(col("ts"), "10 seconds")]).count())
+            .and_then(|df| df.select([col("window.end").cast(DataType::Int64).alias("end"), col("count")]))
+            .expect("plan");
+        // Epoch 0 reaches 12.5 s (watermark 10.5 s after it): the batch after it closes
+        // [0, 10) with its two rows; a row at 3 s in epoch 1 is late for that window.
+        let epochs = vec![
+            vec![row!["a", 1_000], row!["b", 9_999], row!["c", 12_500]],
+            vec![row!["d", 3_000], row!["e", 25_000]],
+        ];
+        let ran = run_to_end(
+            counts.write_stream().output_mode("append"),
+            Feed::Epochs(&input, epochs),
+        );
+        assert_eq!(ran.rows(), [row![10, 2], row![20, 1]], "{workers} worker(s)");
+    }
+}

@@ -103,6 +103,7 @@ impl Session {
                     table,
                     primary_key,
                     watermark,
+                    computed,
                     at,
                 } => {
                     let mut reader = if table { self.read() } else { self.read_stream() };
@@ -111,6 +112,12 @@ impl Session {
                         reader = reader.schema(schema);
                     }
                     let mut df = reader.load().map_err(|e| e.at(at.line, at.column, None))?;
+                    for (expr, at) in computed {
+                        let name = expr.output_name();
+                        df = df
+                            .with_column(&name, expr)
+                            .map_err(|e| e.at(at.line, at.column, None))?;
+                    }
                     if let Some((column, delay, at)) = watermark {
                         df = df
                             .with_watermark(&column, &delay)

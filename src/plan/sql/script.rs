@@ -1,7 +1,7 @@
 //! Splitting a script into statements and parsing the streaming DDL that standard SQL lacks:
 //!
 //! ```sql
-//! CREATE STREAM name [(column type, ..., [WATERMARK FOR ts AS ts - INTERVAL '5 seconds'])] USING format [OPTIONS (key 'value', ...)];
+//! CREATE STREAM name [(column type, ..., [name AS expression, ...] [WATERMARK FOR ts AS ts - INTERVAL '5 seconds'])] USING format [OPTIONS (key 'value', ...)];
 //! CREATE TABLE  name [(column type, ...)] USING format [OPTIONS (...)];
 //! CREATE STREAMING TABLE name (column type, ..., PRIMARY KEY (column, ...)) USING format [OPTIONS (...)];
 //! CREATE SINK   name USING format [OPTIONS (...)];
@@ -16,8 +16,10 @@ use sqlparser::parser::{Parser, ParserError};
 
 use sqlparser::tokenizer::{Location, Token};
 
+use super::expr::Translator;
 use crate::data::{DataType, Field, Schema};
 use crate::error::{Error, Result};
+use crate::expr::Expr;
 
 /// One statement of a script, with where it starts.
 #[derive(Debug, Clone)]
@@ -42,6 +44,10 @@ pub enum Statement {
         /// `WATERMARK FOR column AS column - INTERVAL 'delay'`: the event-time column, the
         /// delay, and where the clause is.
         watermark: Option<(String, String, Location)>,
+        /// Computed columns, `name AS expression` (Flink's form), in order, each aliased to
+        /// its name, with where it is: added after the declared columns are read, so a
+        /// watermark can be declared on one.
+        computed: Vec<(Expr, Location)>,
         /// Where the statement starts.
         at: Location,
     },
@@ -176,6 +182,7 @@ struct Columns {
     schema: Option<Schema>,
     primary_key: Vec<(String, Location)>,
     watermark: Option<(String, String, Location)>,
+    computed: Vec<(Expr, Location)>,
 }
 
 /// `WATERMARK FOR ts AS ts - INTERVAL '5 seconds'` (Flink's form; `INTERVAL '5' SECOND` too),
@@ -232,6 +239,7 @@ fn parse_columns(parser: &mut Parser<'_>) -> Result<Columns> {
     let mut fields = Vec::new();
     let mut primary_key = Vec::new();
     let mut watermark = None;
+    let mut computed = Vec::new();
     loop {
         let at = parser.peek_token().span.start;
         if expect_word(parser, "WATERMARK") {
@@ -261,6 +269,16 @@ fn parse_columns(parser: &mut Parser<'_>) -> Result<Columns> {
         } else {
             let name = parser.parse_identifier().map_err(syntax)?;
             let at = parser.peek_token().span.start;
+            if parser.parse_keyword(Keyword::AS) {
+                // A computed column: `event_time AS timestamp_millis(ts)`.
+                let expr = parser.parse_expr().map_err(syntax)?;
+                let expr = Translator::default().expr(&expr)?;
+                computed.push((expr.alias(name.value), name.span.start));
+                if !parser.consume_token(&Token::Comma) {
+                    break;
+                }
+                continue;
+            }
             let sql_type = parser.parse_data_type().map_err(syntax)?;
             fields.push(Field::new(
                 name.value.clone(),
@@ -286,6 +304,7 @@ fn parse_columns(parser: &mut Parser<'_>) -> Result<Columns> {
         schema: Some(Schema::new(fields)),
         primary_key,
         watermark,
+        computed,
     })
 }
 
@@ -315,6 +334,7 @@ fn parse_create(parser: &mut Parser<'_>, at: Location) -> Result<Statement> {
         schema,
         primary_key,
         watermark,
+        computed,
     } = if kind == "sink" {
         Columns::default()
     } else {
@@ -372,6 +392,7 @@ fn parse_create(parser: &mut Parser<'_>, at: Location) -> Result<Statement> {
             table: kind == "table",
             primary_key,
             watermark,
+            computed,
             at,
         },
     })
