@@ -21,6 +21,10 @@ pub enum Error {
     /// A query shape that cannot run (e.g. `explode` inside `filter`).
     #[error("[INVALID_PLAN] {0}")]
     InvalidPlan(String),
+    /// A join of two streams that Spark's rules refuse: an outer or semi join without the
+    /// watermarks and time-range condition that tell when a row can no longer match.
+    #[error("[UNSUPPORTED_STREAM_STREAM_JOIN] {0}")]
+    UnsupportedStreamJoin(String),
     /// An output mode that the query cannot support, with Spark's reason.
     #[error("[UNSUPPORTED_OUTPUT_MODE] {0}")]
     UnsupportedOutputMode(String),
@@ -80,6 +84,7 @@ impl Error {
             Error::TypeMismatch(_) => "DATATYPE_MISMATCH",
             Error::InvalidFunctionCall(_) => "INVALID_FUNCTION_CALL",
             Error::InvalidPlan(_) => "INVALID_PLAN",
+            Error::UnsupportedStreamJoin(_) => "UNSUPPORTED_STREAM_STREAM_JOIN",
             Error::UnsupportedOutputMode(_) => "UNSUPPORTED_OUTPUT_MODE",
             Error::InvalidOption(_) => "INVALID_OPTION",
             Error::UnknownFormat { .. } => "UNKNOWN_FORMAT",

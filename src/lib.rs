@@ -39,8 +39,8 @@ pub use error::{Error, Result};
 /// The functions of `pyspark.sql.functions` that exist here: `col`, `lit`, `split`, ...
 pub mod functions {
     pub use crate::expr::{
-        abs, avg, coalesce, col, concat, count, explode, length, lit, lower, max, min, sliding_window, split,
-        sum, trim, upper, window,
+        abs, avg, coalesce, col, concat, count, explode, interval, length, lit, lower, max, min,
+        session_window, session_window_by, sliding_window, split, sum, trim, upper, window,
     };
     pub use crate::plan::sql::expr;
 }

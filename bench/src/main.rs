@@ -99,7 +99,10 @@ enum Cmd {
 
 const ENGINES: &str = "tidewater, dstream, microbatch, microbatch-versioned, loop, spark";
 
-const WORKLOADS: &str = "wordcount, join, latency, windowed";
+const WORKLOADS: &str = "wordcount, join, latency, windowed, stream_join";
+
+/// The engines of the `stream_join` workload.
+const STREAM_JOIN_ENGINES: &str = "tidewater, microbatch, loop";
 
 /// The engines of the `windowed` workload.
 const WINDOWED_ENGINES: &str = "tidewater, microbatch, loop, spark";
@@ -123,6 +126,7 @@ fn run_engine(
         "join" => join_count(workload, engine, workers, shuffle_partitions),
         "latency" => latency(workload, engine, workers, shuffle_partitions),
         "windowed" => windowed(workload, engine, workers, shuffle_partitions),
+        "stream_join" => stream_join(workload, engine, workers),
         other => bail!("unknown workload `{other}`; known: {WORKLOADS}"),
     }
 }
@@ -202,6 +206,21 @@ fn windowed(
         "tidewater" => engines::windowed::tidewater(&events, per_epoch, workers),
         "spark" => engines::windowed::spark(&events, per_epoch, workers, shuffle_partitions),
         other => bail!("engine `{other}` does not run the windowed workload; it runs on: {WINDOWED_ENGINES}"),
+    }
+}
+
+/// The `stream_join` workload: `--records` ad impressions LEFT OUTER JOIN the clicks they drew
+/// within a second, under watermarks (see `engines/stream_join.rs`).
+fn stream_join(workload: &Workload, engine: &str, workers: usize) -> anyhow::Result<EngineRun> {
+    let streams = engines::stream_join::streams(workload.seed, workload.records, workload.vocabulary);
+    let per_epoch = workload.epoch_records.max(1);
+    match engine {
+        "loop" => Ok(engines::stream_join::hashmap_loop(&streams, per_epoch)),
+        "microbatch" => Ok(engines::stream_join::microbatch(&streams, per_epoch)),
+        "tidewater" => engines::stream_join::tidewater(&streams, per_epoch, workers),
+        other => {
+            bail!("engine `{other}` does not run the stream_join workload; it runs on: {STREAM_JOIN_ENGINES}")
+        }
     }
 }
 
@@ -295,6 +314,15 @@ fn plan(
         }
         return Ok(Plan::Skip(
             "not implemented for the windowed workload (event-time windows with a watermark)".to_string(),
+        ));
+    }
+    if workload == "stream_join" && !STREAM_JOIN_ENGINES.split(", ").any(|e| e == engine) {
+        if !ENGINES.split(", ").any(|e| e == engine) {
+            bail!("unknown engine `{engine}`; known: {ENGINES}");
+        }
+        return Ok(Plan::Skip(
+            "not implemented for the stream_join workload (a stream-stream join under watermarks)"
+                .to_string(),
         ));
     }
     if engine == "dstream" && workload == "join" {

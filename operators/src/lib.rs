@@ -13,6 +13,8 @@ pub mod keyed_epochs;
 pub mod logged_collection;
 pub mod lookup_aggregate;
 pub mod lookup_join;
+pub mod sessions;
+pub mod symmetric_join;
 pub mod upsert;
 pub mod watermark;
 
@@ -29,5 +31,9 @@ pub use keyed_epochs::{keyed_epochs, EpochInput, EpochSchedule};
 pub use logged_collection::logged_collection;
 pub use lookup_aggregate::{lookup_aggregate_durable, lookup_aggregate_into, Table};
 pub use lookup_join::lookup_join;
+pub use sessions::{sessions, Session, SessionLog, SessionWatermark};
+pub use symmetric_join::{
+    min_watermark, symmetric_hash_join, JoinFigures, JoinLogic, JoinWatermark, KeyState,
+};
 pub use upsert::{upsert, upsert_logged};
 pub use watermark::{drop_late, drop_late_after, event_time_maxima, WatermarkClock};

@@ -124,6 +124,72 @@ pub(crate) fn aggregate_expiring<'s>(
     (rows, dropped)
 }
 
+/// An aggregation by session windows (key `window_key` is `session_window(..)`): each row's
+/// keys and aggregate arguments are evaluated where it is, its own session taken from the
+/// window key, and [`tidewater_operators::sessions`] merges the sessions of each key. Output
+/// rows are the keys, the session in its place among them, then the aggregate values.
+pub(crate) fn aggregate_sessions<'s>(
+    rows: Rows<'s>,
+    pipeline: Pipeline,
+    keys: Vec<BoundExpr>,
+    accumulators: Vec<Accumulator>,
+    window_key: usize,
+    watermark: Option<tidewater_operators::SessionWatermark<'s>>,
+    durable: Option<tidewater_operators::SessionLog<'s, Row, States>>,
+) -> (Rows<'s>, tidewater_operators::aggregate::Dropped<'s>) {
+    let aggregation = RowAggregation {
+        accumulators: accumulators.clone().into(),
+    };
+    let records = rows.flat_map(move |row| {
+        let mut records = Vec::new();
+        pipeline.run(row, &mut |r| {
+            let mut session = None;
+            let mut others = Row::with_capacity(keys.len().saturating_sub(1));
+            for (i, key) in keys.iter().enumerate() {
+                let value = key.eval(&r);
+                if i == window_key {
+                    session = match &value {
+                        Value::Struct(fields) => match (fields.first(), fields.get(1)) {
+                            (Some(Value::Timestamp(start)), Some(Value::Timestamp(end))) => {
+                                Some((*start, *end))
+                            }
+                            _ => None,
+                        },
+                        _ => None,
+                    };
+                } else {
+                    others.push(value);
+                }
+            }
+            // A row without a time, or with a gap that is no positive interval, is in no session.
+            let Some(session) = session else {
+                return;
+            };
+            let arguments: Row = accumulators
+                .iter()
+                .map(|a| a.argument().map_or(Value::Null, |e| e.eval(&r)))
+                .collect();
+            records.push((others, (session, arguments)));
+        });
+        records
+    });
+    let (results, dropped) = tidewater_operators::sessions(records, aggregation, watermark, durable);
+    let rows = results.map(move |((others, (start, end)), values)| {
+        let mut row = Row::with_capacity(others.len() + 1 + values.len());
+        for (i, value) in others.iter().enumerate() {
+            if i == window_key {
+                row.push(Value::window(start, end));
+            }
+            row.push(value.clone());
+        }
+        if window_key >= others.len() {
+            row.push(Value::window(start, end));
+        }
+        row.concat(&values)
+    });
+    (rows, dropped)
+}
+
 /// How a windowed aggregation forgets its closed windows.
 pub(crate) struct Expiring<'s> {
     /// Every worker's greatest event time per epoch.

@@ -166,7 +166,15 @@ impl<'p> Dataflow<'p> {
             }
             Physical::Aggregate(aggregate) => {
                 self.walk(&aggregate.input);
-                if let Some(late) = &aggregate.late {
+                if aggregate.late.as_ref().is_some_and(|l| l.joined) {
+                    self.strategies.push(Strategy::WatermarkTracked);
+                    self.line(format!(
+                        "watermark ({}): the join's below, moved back by its range (Spark's output \
+                         watermark of a join); the fold drops a row's windows that ended at or \
+                         before it",
+                        Strategy::WatermarkTracked
+                    ));
+                } else if let Some(late) = &aggregate.late {
                     let (strategy, what) = match late.rule {
                         LateRule::RowTime => (
                             Strategy::LateRowsDropped,
@@ -270,6 +278,34 @@ impl<'p> Dataflow<'p> {
     fn join(&mut self, on: &JoinOn<'_>, strategy: Strategy) {
         self.strategies.push(strategy);
         let condition = on.condition;
+        if let (Strategy::SymmetricHashJoin, Some(event_time)) = (strategy, on.event_time) {
+            let kind = on.kind.spark_name();
+            self.line(format!(
+                "{strategy} ({kind}) on {condition}: exchange both inputs by key hash; each row \
+                 joins the other side's rows of its key, then is kept"
+            ));
+            self.line(
+                "  watermark: each watermarked side's greatest event time less its delay, the least \
+                 of them (Spark's global watermark); rows at or below the previous epoch's are late \
+                 and dropped",
+            );
+            let expiry = |expires: bool| {
+                if expires {
+                    "expire once the watermark shows no match can come"
+                } else {
+                    "are kept for ever"
+                }
+            };
+            self.line(format!(
+                "  left rows {}; right rows {}",
+                expiry(event_time.left_expires()),
+                expiry(event_time.right_expires())
+            ));
+            if on.kind.pads_right() || on.kind.pads_left() {
+                self.line("  rows that never matched: padded with nulls when they expire");
+            }
+            return;
+        }
         if strategy == Strategy::LookupJoin {
             self.line(format!(
                 "{strategy} on {condition} with a static table: each stream row is probed against the \
@@ -350,6 +386,16 @@ impl<'p> Dataflow<'p> {
                 self.notes.push((grouping.node, "differential reduce"));
                 self.line(format!(
                     "exchange: rows by key hash; arrange; reduce ({strategy}, general: the input retracts)"
+                ));
+                return;
+            }
+            Strategy::SessionFold => {
+                self.notes.push((grouping.node, "session windows"));
+                self.line(format!(
+                    "exchange: rows by the keys other than the session; aggregate ({strategy}): each \
+                     row opens [time, time + gap), merged with its key's sessions it overlaps or \
+                     touches; emit -old/+new per session; forget a session once the watermark passes \
+                     its end"
                 ));
                 return;
             }

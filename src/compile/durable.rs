@@ -44,9 +44,18 @@ enum Slot {
     Upserts,
     /// A deduplication's remembered keys, each until when.
     SeenKeys,
+    /// An aggregation's sessions per key and start: end and aggregate states; `forget`: the
+    /// watermark closes them (append and update modes).
+    Sessions {
+        /// Whether closed sessions are forgotten.
+        forget: bool,
+    },
     /// One side of an arranged join: its collection, logged as changes (a side that is
     /// rebuilt from restored state below it logs nothing).
     JoinSide,
+    /// A join of two streams under watermarks: both sides' rows held per key, with their
+    /// matched flags, logged as each key's latest state (an empty one once all expired).
+    StreamJoin,
 }
 
 /// The state slots of an operator built with `strategy`, in the order it uses them.
@@ -60,8 +69,11 @@ fn slots(strategy: Strategy) -> Vec<Slot> {
         | Strategy::ColumnFold
         | Strategy::JoinedRowFold => vec![Slot::Fold(strategy)],
         Strategy::UpsertTable => vec![Slot::Upserts],
+        // Whether the mode forgets closed sessions is set in `durable_slots`.
+        Strategy::SessionFold => vec![Slot::Sessions { forget: true }],
         Strategy::Deduplicate => vec![Slot::SeenKeys],
         Strategy::ArrangedJoin => vec![Slot::JoinSide, Slot::JoinSide],
+        Strategy::SymmetricHashJoin => vec![Slot::StreamJoin],
         _ => Vec::new(),
     }
 }
@@ -97,10 +109,17 @@ pub(crate) enum Restored {
     Upserts(Vec<(Row, Option<Row>)>),
     /// A join side's rows and their multiplicities.
     Collection(Vec<(Row, isize)>),
+    /// Sessions by key and start, each `Some((end, states))` as the log holds them.
+    Sessions(Vec<SessionEntry>),
     /// A deduplication's remembered keys, each `Some(until when)` (`Some(None)`: for ever), as
     /// its log holds them.
     SeenKeys(Vec<(Row, Option<Option<i64>>)>),
+    /// A join of two streams' rows held per key.
+    JoinState(Vec<(Row, tidewater_operators::KeyState<Row, Row>)>),
 }
+
+/// A session as its log holds it: `((key, start), Some((end, states)))`.
+pub(crate) type SessionEntry = ((Row, i64), Option<(i64, States)>);
 
 /// Reads the state of every durable operator of `plan` as of epoch `through`, compacting
 /// it on the way (see [`compact`]). `closed_by` is the watermark epoch `through` ran under:
@@ -145,6 +164,9 @@ fn durable_slots(plan: &LogicalPlan, settings: Settings) -> Vec<(usize, Slot)> {
         .map(|slot| match slot {
             Slot::Expiring { .. } => Slot::Expiring {
                 window_key: window_keys.next().unwrap_or(0),
+            },
+            Slot::Sessions { .. } => Slot::Sessions {
+                forget: settings.output_mode != crate::plan::OutputMode::Complete,
             },
             other => other,
         })
@@ -233,10 +255,30 @@ fn restore_slot(
             store.compact(number, through, &live)?;
             Restored::SeenKeys(live)
         }
+        Slot::Sessions { forget } => {
+            let mut entries: Vec<SessionEntry> = store.restore(number, through)?;
+            // A session merged away or forgotten is logged as `None`; one the watermark had
+            // closed before the last committed epoch was forgotten then.
+            entries.retain(|(_, session)| {
+                session.as_ref().is_some_and(|(end, _)| {
+                    !(forget && tidewater_operators::watermark::is_final(*end, closed_by))
+                })
+            });
+            store.compact(number, through, &entries)?;
+            Restored::Sessions(entries)
+        }
         Slot::JoinSide => {
             let entries: Vec<(Row, isize)> = store.restore_summed(number, through)?;
             store.compact(number, through, &entries)?;
             Restored::Collection(entries)
+        }
+        Slot::StreamJoin => {
+            let mut entries: Vec<(Row, tidewater_operators::KeyState<Row, Row>)> =
+                store.restore(number, through)?;
+            // A key whose rows all expired is gone: the snapshot need not remember it.
+            entries.retain(|(_, state)| !state.is_empty());
+            store.compact(number, through, &entries)?;
+            Restored::JoinState(entries)
         }
     })
 }

@@ -183,7 +183,8 @@ pub(super) fn arranged<'s>(
     });
     match kind {
         JoinKind::Inner => matched,
-        JoinKind::Left => {
+        // Other kinds join two streams under watermarks (see `interval_join`).
+        JoinKind::Left | JoinKind::Right | JoinKind::Full | JoinKind::LeftSemi => {
             let width = right_columns.len();
             let pad = move |(_, l): (Row, Row)| {
                 let mut out = l;

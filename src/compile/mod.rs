@@ -17,6 +17,7 @@ mod local_rows;
 mod partitions;
 pub(crate) mod physical;
 mod pipeline;
+mod stream_join;
 mod table_aggregate;
 mod upsert;
 
@@ -75,6 +76,16 @@ pub struct Compiled<'s> {
     /// The rows of each source built so far: a source read twice in a plan (the two sides of
     /// a union of one stream) is one input, read once.
     source_rows: BTreeMap<SourceId, Rows<'s>>,
+    /// The delay the leader's watermark is computed with (the plan's first watermark's).
+    watermark_delay: Option<i64>,
+    /// The watermark of the last join of two streams built, as event-time maxima with delay
+    /// `watermark_delay`: an aggregation right above it closes its windows by it.
+    join_watermark: Option<VecCollection<'s, u64, i64, isize>>,
+    /// Joins of two streams built so far (their numbers in progress reports).
+    stream_joins: usize,
+    /// True while the input of an aggregation that takes the watermark of a join of two
+    /// streams right below it is built: that join reports its output watermark.
+    join_feeds_aggregation: bool,
 }
 
 impl<'s> Compiled<'s> {
@@ -90,6 +101,10 @@ impl<'s> Compiled<'s> {
             durable_slots: 0,
             feeds_state: false,
             source_rows: BTreeMap::new(),
+            watermark_delay: plan.watermark_delay(),
+            join_watermark: None,
+            stream_joins: 0,
+            join_feeds_aggregation: false,
         }
     }
 
@@ -208,6 +223,20 @@ fn build<'s>(node: Physical<'_>, scope: Scope<'s, u64>, compiled: &mut Compiled<
             left,
             right,
         } => {
+            if let (Strategy::SymmetricHashJoin, Some(event_time)) = (strategy, on.event_time) {
+                let left = compiled.build_state_input(*left, scope);
+                let right = compiled.build_state_input(*right, scope);
+                compiled.built(Strategy::SymmetricHashJoin);
+                let join = stream_join::StreamJoin {
+                    kind: on.kind,
+                    left_keys: on.left_keys.to_vec(),
+                    right_keys: on.right_keys.to_vec(),
+                    right_columns: on.right_columns.to_vec(),
+                    left_width: on.left_width(),
+                    event_time,
+                };
+                return stream_join::build(join, left, right, compiled);
+            }
             let arranged = strategy != Strategy::LookupJoin;
             let (left, right) = if arranged {
                 (
@@ -266,7 +295,10 @@ fn build_aggregate<'s>(
         late,
         fold,
     } = aggregate;
+    let joined = late.as_ref().is_some_and(|l| l.joined);
+    compiled.join_feeds_aggregation = joined;
     let rows = compiled.build_state_input(input, scope);
+    compiled.join_feeds_aggregation = false;
     let (rows, watermark) = match late {
         None => (rows, None),
         Some(late) => {
@@ -275,28 +307,43 @@ fn build_aggregate<'s>(
                 Some(Value::Timestamp(t)) => Some(*t),
                 _ => None,
             };
-            let (rows, maxima) = if late.rule == LateRule::RowTime {
-                let seen = compiled.seen_maxima();
-                compiled.built(Strategy::LateRowsDropped);
-                tidewater_operators::drop_late_after(rows, late.delay_micros, event_time, seen)
-            } else {
-                // Spark drops no row by its own time here: a windowed fold drops the windows
-                // the watermark closed, and complete mode nothing.
+            if late.joined {
+                // The join below computed the watermark, reported it, and dropped late rows.
                 compiled.built(Strategy::WatermarkTracked);
-                let maxima = tidewater_operators::event_time_maxima(rows.clone(), event_time);
-                (rows, maxima)
-            };
-            compiled
-                .events
-                .push(maxima.clone().map(|micros| SourceEvent::MaxEventTime { micros }));
-            (rows, Some((maxima, late.delay_micros)))
+                let watermark = compiled
+                    .join_watermark
+                    .take()
+                    .map(|maxima| (maxima, late.delay_micros));
+                (rows, watermark)
+            } else {
+                let (rows, maxima) = if late.rule == LateRule::RowTime {
+                    let seen = compiled.seen_maxima();
+                    compiled.built(Strategy::LateRowsDropped);
+                    tidewater_operators::drop_late_after(rows, late.delay_micros, event_time, seen)
+                } else {
+                    // Spark drops no row by its own time here: a windowed fold drops the
+                    // windows the watermark closed, and complete mode nothing.
+                    compiled.built(Strategy::WatermarkTracked);
+                    let maxima = tidewater_operators::event_time_maxima(rows.clone(), event_time);
+                    (rows, maxima)
+                };
+                compiled
+                    .events
+                    .push(maxima.clone().map(|micros| SourceEvent::MaxEventTime { micros }));
+                (rows, Some((maxima, late.delay_micros)))
+            }
         }
     };
     let (pipeline, keys, accumulators) = (grouping.pipeline, grouping.keys, grouping.accumulators);
     match (fold, watermark) {
         (Fold::Expiring { window_key }, Some((maxima, delay))) => {
             compiled.built(Strategy::ExpiringFold);
-            let seen = compiled.seen_maxima();
+            let mut seen = compiled.seen_maxima();
+            if joined {
+                // The join's watermark reaches the aggregation an epoch later (see
+                // `stream_join`): so do the ones an earlier run saw.
+                seen.iter_mut().for_each(|(_, epoch)| *epoch += 1);
+            }
             // Windows the watermark had closed before the stop are left out of what is
             // restored (see `durable::restore`).
             let durable = compiled.durable(rows.scope(), |restored| match restored {
@@ -323,6 +370,42 @@ fn build_aggregate<'s>(
                 _ => None,
             });
             count.aggregate(rows, durable)
+        }
+        (Fold::Session { window_key }, watermark) => {
+            compiled.built(Strategy::SessionFold);
+            let forget = compiled.settings.output_mode != crate::plan::OutputMode::Complete;
+            let seen = compiled.seen_maxima();
+            let watermark = watermark.map(|(maxima, delay)| tidewater_operators::SessionWatermark {
+                maxima,
+                delay,
+                seen,
+                forget,
+            });
+            let durable = compiled
+                .durable(rows.scope(), |restored| match restored {
+                    durable::Restored::Sessions(entries) => Some(entries),
+                    _ => None,
+                })
+                .and_then(|d| {
+                    Some(tidewater_operators::SessionLog {
+                        restored: d.restored?,
+                        log: d.log,
+                        first_new: d.first_new,
+                    })
+                });
+            let (rows, dropped) = aggregate::aggregate_sessions(
+                rows,
+                pipeline,
+                keys,
+                accumulators,
+                window_key,
+                watermark,
+                durable,
+            );
+            compiled
+                .events
+                .push(dropped.map(|rows| SourceEvent::DroppedByWatermark { rows }));
+            rows
         }
         (Fold::Reduce, _) => {
             compiled.built(Strategy::Reduce);

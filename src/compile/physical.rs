@@ -19,7 +19,7 @@ use super::table_aggregate::{ColumnFold, GroupedByTable};
 use crate::connectors::{LocalRows, PartitionReader, Source};
 use crate::data::DataType;
 use crate::expr::{Accumulator, BoundExpr, Expr};
-use crate::plan::{Aggregation, JoinKind, LogicalPlan, OutputMode, SourceId};
+use crate::plan::{Aggregation, JoinEventTime, JoinKind, LogicalPlan, OutputMode, SourceId};
 
 /// What the choice of operators depends on besides the plan itself. Passed in whole, so that
 /// compilation and `explain` decide from the same inputs.
@@ -100,6 +100,9 @@ pub enum Strategy {
     LookupJoin,
     /// A join of two changing inputs: both arranged by key (differential's `join`).
     ArrangedJoin,
+    /// A join of two streams under watermarks: each side's rows kept by key until the
+    /// watermark shows nothing can match them (Spark's streaming symmetric hash join).
+    SymmetricHashJoin,
     /// A join with a table small enough to broadcast, fused into the aggregation above it.
     BroadcastJoin,
     /// An upsert table: the latest row per primary key.
@@ -112,6 +115,8 @@ pub enum Strategy {
     AppendOnlyFold,
     /// The append-only accumulator of a windowed aggregation that forgets closed windows.
     ExpiringFold,
+    /// An aggregation by session windows: each key's sessions merged as rows join them.
+    SessionFold,
     /// Differential's general `reduce`, for inputs that retract.
     Reduce,
     /// A fused table-join fold grouped by one column of the table, its groups worked out once
@@ -138,6 +143,7 @@ impl fmt::Display for Strategy {
             Strategy::WatermarkTracked => "watermark tracked",
             Strategy::LookupJoin => "lookup join",
             Strategy::ArrangedJoin => "arranged join",
+            Strategy::SymmetricHashJoin => "streaming symmetric hash join, state expired by the watermark",
             Strategy::BroadcastJoin => "broadcast join",
             Strategy::UpsertTable => "upsert table",
             Strategy::Deduplicate => "deduplication",
@@ -145,6 +151,7 @@ impl fmt::Display for Strategy {
             Strategy::AppendOnlyFold => "append-only accumulator",
             Strategy::ExpiringFold => "append-only accumulator, closed windows forgotten",
             Strategy::Reduce => "differential reduce",
+            Strategy::SessionFold => "session windows",
             Strategy::GroupedByTable { integer: false } => "fold grouped by a table column",
             Strategy::GroupedByTable { integer: true } => "fold grouped by a table column, BIGINT key",
             Strategy::ColumnFold => "fold of the joined columns in place",
@@ -186,7 +193,7 @@ impl Read {
 
 /// A join's keys and kind, borrowed from its logical node.
 pub struct JoinOn<'p> {
-    /// Inner or left.
+    /// Inner, outer or semi.
     pub kind: JoinKind,
     /// Key expressions over the left input.
     pub left_keys: &'p [BoundExpr],
@@ -200,6 +207,8 @@ pub struct JoinOn<'p> {
     pub left: &'p LogicalPlan,
     /// The right input's logical plan (for explain: its size, whether it changes).
     pub right: &'p LogicalPlan,
+    /// The event-time part of a join of two streams under watermarks.
+    pub event_time: Option<&'p JoinEventTime>,
 }
 
 impl JoinOn<'_> {
@@ -304,6 +313,9 @@ pub struct Late<'p> {
     pub delay_micros: i64,
     /// Which rows are late.
     pub rule: LateRule,
+    /// Whether the watermark is that of a join of two streams right below, which computes
+    /// it (the least of its sides' watermarks); otherwise it is read from the rows here.
+    pub joined: bool,
 }
 
 /// Which rows an aggregation under a watermark drops as late: Spark's rule compares the
@@ -347,6 +359,11 @@ pub enum Fold {
     },
     /// Differential's general `reduce`, for an input that retracts.
     Reduce,
+    /// Sessions per key (key `window_key` is the session window), merged as rows join them.
+    Session {
+        /// The position of the session window among the keys.
+        window_key: usize,
+    },
 }
 
 impl Fold {
@@ -357,6 +374,7 @@ impl Fold {
             Fold::Accumulate => Strategy::AppendOnlyFold,
             Fold::Expiring { .. } => Strategy::ExpiringFold,
             Fold::Reduce => Strategy::Reduce,
+            Fold::Session { .. } => Strategy::SessionFold,
         }
     }
 }
@@ -456,6 +474,7 @@ fn plan_node(plan: &LogicalPlan, settings: Settings) -> Physical<'_> {
             right_keys,
             right_columns,
             condition,
+            event_time,
             ..
         } => Physical::Join {
             on: JoinOn {
@@ -466,8 +485,11 @@ fn plan_node(plan: &LogicalPlan, settings: Settings) -> Physical<'_> {
                 condition,
                 left,
                 right,
+                event_time: event_time.as_ref(),
             },
-            strategy: if right.is_static() {
+            strategy: if event_time.is_some() {
+                Strategy::SymmetricHashJoin
+            } else if right.is_static() {
                 Strategy::LookupJoin
             } else {
                 Strategy::ArrangedJoin
@@ -549,13 +571,32 @@ fn plan_node(plan: &LogicalPlan, settings: Settings) -> Physical<'_> {
                         column_name,
                         delay_micros: *delay_micros,
                         rule: LateRule::None,
+                        joined: false,
                     }),
                 ),
+                // Over a join of two streams under watermarks, the join's watermark (Spark's
+                // global one) is the aggregation's: it closes windows of either side's time.
+                LogicalPlan::Join {
+                    event_time: Some(_), ..
+                } => {
+                    let late = plan.watermark_delay().map(|delay_micros| Late {
+                        column: 0,
+                        column_name: base.event_time_columns().first().copied().unwrap_or(""),
+                        delay_micros,
+                        rule: LateRule::None,
+                        joined: true,
+                    });
+                    (plan_node(base, settings), late)
+                }
                 _ => (plan_node(base, settings), None),
             };
             // Grouped by a window of the watermarked column, a window's state is forgotten once
             // the watermark passes its end; complete mode keeps every window, as in Spark.
             let fold = match plan.final_window_column() {
+                // A session's extent depends on the rows of its key: only the session fold knows it.
+                _ if plan.session_window_key().is_some() => Fold::Session {
+                    window_key: plan.session_window_key().unwrap_or(0),
+                },
                 Some(window_key) if late.is_some() && append_only && settings.forgets_closed_windows() => {
                     Fold::Expiring { window_key }
                 }
@@ -567,7 +608,9 @@ fn plan_node(plan: &LogicalPlan, settings: Settings) -> Physical<'_> {
                 late.rule = match &fold {
                     // Complete mode keeps and rewrites every group: Spark drops nothing there.
                     _ if !settings.forgets_closed_windows() => LateRule::None,
-                    Fold::Expiring { .. } => LateRule::WindowEnd,
+                    // The join below dropped its late rows already.
+                    _ if late.joined && !matches!(fold, Fold::Expiring { .. }) => LateRule::None,
+                    Fold::Expiring { .. } | Fold::Session { .. } => LateRule::WindowEnd,
                     _ if plan.final_window_column().is_some() || plan.event_time_key().is_some() => {
                         LateRule::RowTime
                     }

@@ -226,6 +226,19 @@ pub enum SourceEvent {
         /// Late rows dropped.
         late: u64,
     },
+    /// One worker's figures of a stateful operator (a join of two streams) for an epoch.
+    StateRows {
+        /// The operator's number among the query's joins of two streams, in build order.
+        operator: usize,
+        /// Rows held after the epoch (`numRowsTotal`).
+        total: u64,
+        /// Rows added to the state in the epoch (`numRowsUpdated`).
+        updated: u64,
+        /// Rows removed from the state in the epoch (`numRowsRemoved`).
+        removed: u64,
+        /// Input rows dropped as late (`numRowsDroppedByWatermark`).
+        dropped_by_watermark: u64,
+    },
     /// The query must stop: a `FAILFAST` record or an unreadable file.
     Failed {
         /// The source's position in the plan's source list.

@@ -32,6 +32,10 @@ pub enum BoundExpr {
     Window(Box<BoundExpr>, i64),
     /// Every sliding window of a timestamp: duration and slide in microseconds.
     SlidingWindows(Box<BoundExpr>, i64, i64),
+    /// The session a row opens, `[time, time + gap)`, before it merges with its key's others:
+    /// the time, and the gap as fixed microseconds or as an interval string per row. Null
+    /// without a time, or for a gap that is not a positive interval (Spark drops such rows).
+    SessionStart(Box<BoundExpr>, SessionGap),
     /// A struct's field, by position.
     Field(Box<BoundExpr>, usize),
     /// Any other scalar function.
@@ -47,6 +51,15 @@ pub enum BoundExpr {
     },
     /// `LIKE`, compiled to an anchored regex; the flag is `NOT LIKE`.
     Like(Box<BoundExpr>, Regex, bool),
+}
+
+/// The gap of a session window.
+#[derive(Clone, Debug)]
+pub enum SessionGap {
+    /// A literal interval, in microseconds.
+    Fixed(i64),
+    /// An expression giving an interval string (`'5 seconds'`) per row.
+    PerRow(Box<BoundExpr>),
 }
 
 /// How `split` cuts a string: a plain `str::split` when the pattern has no regex syntax (the
@@ -320,6 +333,13 @@ fn bind_call(f: ScalarFunc, args: &[Expr], schema: &Schema) -> Result<(BoundExpr
     let bound: Vec<(BoundExpr, DataType)> = args.iter().map(|a| a.bind(schema)).collect::<Result<_>>()?;
     let string_arg = |i: usize| expect(&bound[i].1, DataType::String, f.name());
     let out = match f {
+        ScalarFunc::Interval => {
+            return Err(Error::Unsupported(
+                "INTERVAL is read only in the time-range condition of a join of two streams \
+                 (`l.ts BETWEEN r.ts AND r.ts + INTERVAL 1 MINUTE`)"
+                    .into(),
+            ))
+        }
         ScalarFunc::Split => {
             arity(2)?;
             string_arg(0)?;
@@ -390,6 +410,13 @@ fn bind_call(f: ScalarFunc, args: &[Expr], schema: &Schema) -> Result<(BoundExpr
                         .into(),
                 )),
             };
+        }
+        ScalarFunc::SessionWindow => {
+            return Err(Error::Unsupported(
+                "session_window() merges a row's session with others of its key, so it can only be \
+                 a group_by key"
+                    .into(),
+            ))
         }
         ScalarFunc::Lower | ScalarFunc::Upper | ScalarFunc::Trim => {
             arity(1)?;

@@ -34,6 +34,28 @@ pub fn sliding_window(time: Expr, duration: &str, slide: &str) -> Expr {
     Expr::Call(ScalarFunc::Window, vec![time, lit(duration), lit(slide)])
 }
 
+/// `INTERVAL 'span'` (`"1 minute"`, `"30 seconds"`): added to or subtracted from an
+/// event-time column in a stream-stream join's time-range condition, e.g.
+/// `col("click_ts").lt_eq(col("imp_ts") + interval("1 minute"))`.
+pub fn interval(span: &str) -> Expr {
+    Expr::Call(ScalarFunc::Interval, vec![lit(span)])
+}
+
+/// `session_window(time, gap)`: Spark's session window. Grouping by it counts per session of
+/// each key: a row opens `[time, time + gap)`, and sessions of a key that overlap or touch
+/// merge. `gap` is an interval string (`"30 seconds"`); see
+/// [`session_window_by`] for a gap that depends on the row. Only as a grouping key.
+pub fn session_window(time: Expr, gap: &str) -> Expr {
+    Expr::Call(ScalarFunc::SessionWindow, vec![time, lit(gap)])
+}
+
+/// `session_window(time, gap)` with the gap an expression of the row that gives an interval
+/// string (e.g. a `when(..)`), as Spark allows; a row whose gap is not a positive interval is
+/// in no session and drops out.
+pub fn session_window_by(time: Expr, gap: Expr) -> Expr {
+    Expr::Call(ScalarFunc::SessionWindow, vec![time, gap])
+}
+
 /// `explode(array)`: one output row for each element of the array.
 pub fn explode(e: Expr) -> Expr {
     Expr::Explode(Box::new(e))

@@ -7,7 +7,7 @@ use std::cmp::Ordering;
 
 use smol_str::SmolStr;
 
-use super::bind::BoundExpr;
+use super::bind::{BoundExpr, SessionGap};
 use super::{BinaryOp, ScalarFunc, UnaryOp};
 use crate::data::{cast, Value};
 
@@ -47,6 +47,24 @@ impl BoundExpr {
                 }
                 _ => Value::Null,
             },
+            BoundExpr::SessionStart(time, gap) => {
+                let Value::Timestamp(t) = time.eval(row) else {
+                    return Value::Null;
+                };
+                let gap = match gap {
+                    SessionGap::Fixed(micros) => Some(*micros),
+                    SessionGap::PerRow(gap) => match gap.eval(row) {
+                        Value::Str(text) => crate::data::parse_interval(&text)
+                            .ok()
+                            .map(|d| d.as_micros() as i64),
+                        _ => None,
+                    },
+                };
+                match gap.filter(|g| *g > 0) {
+                    Some(gap) => Value::window(t, t.saturating_add(gap)),
+                    None => Value::Null,
+                }
+            }
             BoundExpr::Field(e, i) => match e.eval(row) {
                 Value::Struct(fields) => fields.get(*i).cloned().unwrap_or(Value::Null),
                 _ => Value::Null,
@@ -242,7 +260,11 @@ fn call(f: ScalarFunc, args: &[BoundExpr], row: &[Value]) -> Value {
             }
         }
         // Bound separately as `BoundExpr::Split`.
-        ScalarFunc::Split | ScalarFunc::Window | ScalarFunc::SlidingWindows => Value::Null,
+        ScalarFunc::Split
+        | ScalarFunc::Window
+        | ScalarFunc::SlidingWindows
+        | ScalarFunc::Interval
+        | ScalarFunc::SessionWindow => Value::Null,
     }
 }
 

@@ -12,7 +12,8 @@ mod ops;
 mod sort;
 
 pub use aggregate::{Accumulator, AggFunc, AggState};
-pub use bind::BoundExpr;
+pub(crate) use bind::window_type;
+pub use bind::{BoundExpr, SessionGap};
 pub use builders::*;
 pub use sort::{compare_rows, SortKey, SortOrder};
 
@@ -50,6 +51,12 @@ pub enum ScalarFunc {
     /// Every sliding window holding a time, as an array (what a sliding `window` key is
     /// exploded from; internal).
     SlidingWindows,
+    /// `INTERVAL '1 minute'`: a span of time, added to or subtracted from an event-time
+    /// column in a stream-stream join's time-range condition (the one place it is read).
+    Interval,
+    /// `session_window(time, gap)`: the session a row belongs to, `[time, time + gap)` merged
+    /// with the sessions of the same key it overlaps or touches. Only as a grouping key.
+    SessionWindow,
 }
 
 impl ScalarFunc {
@@ -67,6 +74,8 @@ impl ScalarFunc {
             ScalarFunc::Substring => "substring",
             ScalarFunc::Round => "round",
             ScalarFunc::Window | ScalarFunc::SlidingWindows => "window",
+            ScalarFunc::Interval => "interval",
+            ScalarFunc::SessionWindow => "session_window",
         }
     }
 
@@ -77,7 +86,18 @@ impl ScalarFunc {
             return Some(Substring);
         }
         [
-            Split, Lower, Upper, Length, Trim, Concat, Abs, Coalesce, Substring, Round, Window,
+            Split,
+            Lower,
+            Upper,
+            Length,
+            Trim,
+            Concat,
+            Abs,
+            Coalesce,
+            Substring,
+            Round,
+            Window,
+            SessionWindow,
         ]
         .into_iter()
         .find(|f| f.name().eq_ignore_ascii_case(name))
@@ -356,6 +376,7 @@ impl Expr {
             }
             // Spark names a window column `window`.
             Expr::Call(ScalarFunc::Window | ScalarFunc::SlidingWindows, _) => "window".into(),
+            Expr::Call(ScalarFunc::SessionWindow, _) => "session_window".into(),
             Expr::Call(f, args) => {
                 let args: Vec<String> = args.iter().map(Expr::output_name).collect();
                 format!("{}({})", f.name(), args.join(", "))

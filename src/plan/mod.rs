@@ -10,7 +10,10 @@ mod output_mode;
 pub mod sql;
 mod upsert;
 
-pub use logical::{Aggregation, JoinKind, LogicalPlan, Projection, SourceId};
+pub use logical::{
+    split_join_condition, Aggregation, Bound, JoinEventTime, JoinKind, LogicalPlan, Projection,
+    SideWatermark, SourceId, TimeRange,
+};
 // The mode lives in `data` (the sinks need it too); `plan::OutputMode` keeps naming it here,
 // beside the rules about it.
 pub use crate::data::OutputMode;

@@ -34,6 +34,15 @@ pub fn validate_output_mode(plan: &LogicalPlan, mode: OutputMode) -> Result<()> 
                 .into(),
         ));
     }
+    // Spark: "Join between two streaming DataFrames/Datasets is not supported in Update output
+    // mode, only in Append output mode" (for joins under watermarks; an inner equi-join of two
+    // streams without them keeps both sides whole and corrects its aggregates as before).
+    if plan.watermarked_joins() > 0 && mode != OutputMode::Append {
+        return Err(Error::UnsupportedOutputMode(format!(
+            "Join between two streaming DataFrames/Datasets is not supported in {mode} output \
+             mode, only in Append output mode"
+        )));
+    }
     if let Some(reason) = plan.retraction_reason() {
         if mode != OutputMode::Complete || !aggregates {
             return Err(Error::UnsupportedOutputMode(format!(

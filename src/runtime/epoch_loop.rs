@@ -90,6 +90,15 @@ pub(super) struct QueryRun {
     dropped_by_watermark: u64,
     /// What the deduplication did: keys held over all epochs, and the finished epoch's figures.
     deduplicated: Deduplicated,
+    /// The epoch's figures of each join of two streams, by its number, summed over workers:
+    /// rows held, added, removed, dropped as late.
+    join_figures: std::collections::BTreeMap<usize, [u64; 4]>,
+    /// How many joins of two streams under watermarks the plan has: a watermark that moves
+    /// then calls for an epoch, which expires rows and writes the outer rows that can no
+    /// longer match.
+    watermarked_joins: usize,
+    /// The watermark the last epoch ran under.
+    last_epoch_watermark: Option<i64>,
 }
 
 /// A deduplication's progress figures.
@@ -137,6 +146,9 @@ impl QueryRun {
             compaction: None,
             dropped_by_watermark: 0,
             deduplicated: Deduplicated::default(),
+            join_figures: Default::default(),
+            watermarked_joins: spec.plan.watermarked_joins(),
+            last_epoch_watermark: None,
             spec,
         };
         if let Some(e) = failure {
@@ -190,6 +202,7 @@ impl QueryRun {
             if let Some(event_time) = self.event_time.as_mut() {
                 event_time.resume(&durable.seen_maxima, recovery.watermark());
             }
+            self.last_epoch_watermark = recovery.committed_watermark();
         }
         if recovery.next_epoch > 0 || recovery.replay.is_some() {
             info!(
@@ -228,7 +241,9 @@ impl QueryRun {
 
     /// Whether the watermark alone calls for an epoch (Spark's no-data batch).
     fn no_data_epoch_due(&self) -> bool {
-        self.output.epoch_due(self.watermark())
+        let watermark = self.watermark();
+        self.output.epoch_due(watermark)
+            || (self.watermarked_joins > 0 && watermark > self.last_epoch_watermark)
     }
 
     /// Does whatever is due now without blocking; returns when it next needs to act, if it
@@ -387,6 +402,7 @@ impl QueryRun {
             offsets,
             watermark: self.watermark(),
         });
+        self.last_epoch_watermark = self.watermark();
         self.spec.shared.set_status("Processing new data", true, true);
     }
 
@@ -427,7 +443,19 @@ impl QueryRun {
             self.fail(e);
             return;
         }
-        let mut state_operators = Vec::new();
+        // One entry per stateful operator, inputs first: the joins of two streams, then the
+        // aggregation.
+        let mut figures = std::mem::take(&mut self.join_figures);
+        let mut state_operators: Vec<StateOperatorProgress> = (0..self.watermarked_joins)
+            .map(|join| figures.remove(&join).unwrap_or_default())
+            .map(|[total, updated, removed, dropped]| StateOperatorProgress {
+                operator_name: "symmetricHashJoin".into(),
+                num_rows_total: total,
+                num_rows_updated: updated,
+                num_rows_removed: removed,
+                num_rows_dropped_by_watermark: dropped,
+            })
+            .collect();
         if let Some(name) = self.spec.plan.deduplication_name() {
             let d = &mut self.deduplicated;
             state_operators.push(StateOperatorProgress {
@@ -566,6 +594,22 @@ impl QueryRun {
                     d.added += added * times;
                     d.removed += removed * times;
                     d.late += late * times;
+                }
+                SourceEvent::StateRows {
+                    operator,
+                    total,
+                    updated,
+                    removed,
+                    dropped_by_watermark,
+                } => {
+                    let figures = self.join_figures.entry(operator).or_default();
+                    for (sum, figure) in
+                        figures
+                            .iter_mut()
+                            .zip([total, updated, removed, dropped_by_watermark])
+                    {
+                        *sum += figure * times;
+                    }
                 }
                 SourceEvent::MaxEventTime { micros } => {
                     if let Some(event_time) = self.event_time.as_mut() {

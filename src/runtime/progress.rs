@@ -51,9 +51,11 @@ pub struct StateOperatorProgress {
     pub operator_name: String,
     /// Result rows (keys) held after the epoch, where known.
     pub num_rows_total: u64,
-    /// Result rows that changed in the epoch.
+    /// Result rows that changed in the epoch (a join: rows added to its state).
     pub num_rows_updated: u64,
-    /// Result rows (keys) the operator forgot in the epoch.
+    /// Result rows (keys) the operator forgot in the epoch (a join: rows the watermark
+    /// expired).
+    #[serde(default)]
     pub num_rows_removed: u64,
     /// Input rows dropped as late: as in Spark, counted after partial aggregation (the rows
     /// of one group on one worker count once).

@@ -413,6 +413,46 @@ impl DataFrame {
         Ok(self.with_plan(plan))
     }
 
+    /// Joins with `other` on `condition` (Spark's `df.join(other, joinExprs, joinType)`):
+    /// equalities of this side's and `other`'s expressions, and for two streams comparisons of
+    /// their event-time columns, joined by AND. `how` is `inner`, `left`, `right`, `full` or
+    /// `left_semi`. With watermarks on both streams and a time range between their event
+    /// times, each side forgets its rows once the watermark shows nothing can match them, and
+    /// outer joins write a row that never matched, padded with nulls, at that moment:
+    ///
+    /// ```no_run
+    /// # use tidewater::prelude::*;
+    /// # use tidewater::functions::{col, interval};
+    /// # fn main() -> tidewater::Result<()> {
+    /// # let spark = Session::builder().get_or_create()?;
+    /// # let ts = |name: &str| Field::new(name, DataType::Timestamp);
+    /// # let imps = MemoryStream::new(Schema::new([Field::new("ad", DataType::Int64), ts("imp_ts")]));
+    /// # let clicks = MemoryStream::new(Schema::new([Field::new("click_ad", DataType::Int64), ts("click_ts")]));
+    /// let impressions = spark.read_stream().memory(&imps).with_watermark("imp_ts", "2 minutes")?;
+    /// let clicks = spark.read_stream().memory(&clicks).with_watermark("click_ts", "3 minutes")?;
+    /// let attributed = impressions.join_expr(
+    ///     &clicks,
+    ///     col("ad").eq(col("click_ad"))
+    ///         .and(col("click_ts").gt_eq(col("imp_ts")))
+    ///         .and(col("click_ts").lt_eq(col("imp_ts") + interval("1 minute"))),
+    ///     "left",
+    /// )?;
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn join_expr(&self, other: &DataFrame, condition: Expr, how: &str) -> Result<DataFrame> {
+        let (pairs, ranges) = crate::plan::split_join_condition(&condition, &self.plan, &other.plan)?;
+        let plan = LogicalPlan::join_where(
+            self.plan.clone(),
+            other.plan.clone(),
+            how.parse()?,
+            pairs,
+            ranges,
+            false,
+        )?;
+        Ok(self.with_plan(plan))
+    }
+
     /// This stream as a table whose rows change while the query runs: the latest row of each
     /// value of the primary key `keys`, for enriching another stream with
     /// [`join`](Self::join) (the table on the right). Within an epoch the row the source read

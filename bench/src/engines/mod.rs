@@ -6,6 +6,7 @@ pub mod hashmap_loop;
 pub mod latency;
 pub mod microbatch;
 pub mod spark;
+pub mod stream_join;
 pub mod tidewater;
 pub mod windowed;
 

@@ -35,6 +35,47 @@ fn explode_window(input: Arc<LogicalPlan>, keys: &[Expr]) -> Result<(Arc<Logical
     Ok((exploded, Some((i, BoundExpr::Column(position), window_type))))
 }
 
+/// Binds `session_window(time, gap)`'s arguments, as a grouping key: the session each row
+/// opens, which the aggregation merges with its key's others.
+fn bind_session_window(args: &[Expr], schema: &Schema) -> Result<(BoundExpr, DataType)> {
+    let [time, gap] = args else {
+        return Err(Error::InvalidFunctionCall(format!(
+            "session_window() takes a time column and a gap, got {} argument(s)",
+            args.len()
+        )));
+    };
+    let (time, time_type) = time.bind(schema)?;
+    if time_type != DataType::Timestamp {
+        return Err(Error::TypeMismatch(format!(
+            "session_window() needs a timestamp, got a {time_type}"
+        )));
+    }
+    let gap = match gap.unaliased() {
+        Expr::Literal(crate::data::Value::Str(text)) => {
+            let micros = crate::data::parse_interval(text)?.as_micros() as i64;
+            if micros <= 0 {
+                return Err(Error::InvalidFunctionCall(format!(
+                    "session_window() needs a positive gap, not `{text}`"
+                )));
+            }
+            crate::expr::SessionGap::Fixed(micros)
+        }
+        other => {
+            let (gap, gap_type) = other.bind(schema)?;
+            if gap_type != DataType::String {
+                return Err(Error::TypeMismatch(format!(
+                    "session_window()'s gap must be an interval string such as '30 seconds', got a {gap_type}"
+                )));
+            }
+            crate::expr::SessionGap::PerRow(Box::new(gap))
+        }
+    };
+    Ok((
+        BoundExpr::SessionStart(Box::new(time), gap),
+        crate::expr::window_type(),
+    ))
+}
+
 /// A grouping key replaced by a column: its position among the keys, the column, its type.
 type ReplacedKey = (usize, BoundExpr, DataType);
 
@@ -122,6 +163,24 @@ impl LogicalPlan {
         pairs: Vec<(Expr, Expr)>,
         using: bool,
     ) -> Result<Self> {
+        Self::join_where(left, right, kind, pairs, Vec::new(), using)
+    }
+
+    /// `left.join(right)` on `pairs` of equal key expressions and, for two streams, the
+    /// comparisons `ranges` of their event-time columns (a time-range condition, see
+    /// [`split_join_condition`](super::split_join_condition)). A join of two streams under
+    /// watermarks, with a time range, or of a kind other than INNER, is checked by Spark's
+    /// rules and forgets rows once the watermark shows they can no longer match.
+    pub fn join_where(
+        left: Arc<LogicalPlan>,
+        right: Arc<LogicalPlan>,
+        kind: JoinKind,
+        pairs: Vec<(Expr, Expr)>,
+        ranges: Vec<Expr>,
+        using: bool,
+    ) -> Result<Self> {
+        // Spark's rules on which joins of which inputs exist come first.
+        let event_time = super::join_time::join_event_time(&left, &right, kind, &pairs, &ranges)?;
         if pairs.is_empty() {
             return Err(Error::InvalidPlan(
                 "a join needs at least one pair of equal keys".into(),
@@ -136,6 +195,13 @@ impl LogicalPlan {
                  stream.join(&table, ..)"
                     .into(),
             ));
+        }
+        if using && kind.pads_left() {
+            return Err(Error::Unsupported(format!(
+                "{} joins with USING are not supported (the key would come from either side); \
+                 join on `l.k = r.k` and pick the columns",
+                kind.spark_name()
+            )));
         }
         let (mut left_keys, mut right_keys, mut texts, mut dropped) = (vec![], vec![], vec![], vec![]);
         for (l, r) in &pairs {
@@ -155,13 +221,26 @@ impl LogicalPlan {
             left_keys.push(lk);
             right_keys.push(rk);
         }
-        let right_columns: Vec<usize> = (0..right.schema().len())
-            .filter(|i| !dropped.contains(i))
-            .collect();
+        if let Some(range) = event_time
+            .as_ref()
+            .and_then(|e| super::join_time::range_text(e, &left, &right))
+        {
+            texts.push(range);
+        }
+        let right_columns: Vec<usize> = if kind == JoinKind::LeftSemi {
+            Vec::new()
+        } else {
+            (0..right.schema().len())
+                .filter(|i| !dropped.contains(i))
+                .collect()
+        };
         let mut fields: Vec<Field> = left.schema().fields().to_vec();
+        if kind.pads_left() {
+            fields.iter_mut().for_each(|f| f.nullable = true);
+        }
         for &i in &right_columns {
             let mut field = right.schema().fields()[i].clone();
-            if kind == JoinKind::Left {
+            if kind.pads_right() {
                 field.nullable = true;
             }
             fields.push(field);
@@ -174,6 +253,7 @@ impl LogicalPlan {
             right_keys,
             right_columns,
             condition: texts.join(" AND "),
+            event_time,
             schema: Schema::new(fields),
         })
     }
@@ -275,8 +355,18 @@ impl LogicalPlan {
                     k.output_name()
                 )));
             }
-            let (bound, t) = match &replaced {
-                Some((i, column, t)) if *i == keys.len() => (column.clone(), t.clone()),
+            let (bound, t) = match (&replaced, k.unaliased()) {
+                (Some((i, column, t)), _) if *i == keys.len() => (column.clone(), t.clone()),
+                (_, Expr::Call(ScalarFunc::SessionWindow, args)) => {
+                    if !input.is_append_only() {
+                        return Err(Error::InvalidPlan(
+                            "session_window needs rows that are only ever added: its input is an \
+                             aggregation or reads a changing table"
+                                .into(),
+                        ));
+                    }
+                    bind_session_window(args, &in_schema)?
+                }
                 _ => k.bind(&in_schema)?,
             };
             keys.push(bound);

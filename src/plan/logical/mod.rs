@@ -7,8 +7,11 @@
 
 mod constructors;
 mod finish;
+mod join_time;
 mod properties;
 mod union;
+
+pub use join_time::{split_join_condition, Bound, JoinEventTime, SideWatermark, TimeRange};
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
@@ -48,13 +51,43 @@ pub struct Aggregation {
     pub accumulator: Accumulator,
 }
 
-/// The kinds of join.
+/// The kinds of join. RIGHT, FULL and LEFT SEMI joins are those of two streams under
+/// watermarks (Spark's stream-stream joins); a stream joins a table as INNER or LEFT.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum JoinKind {
     /// Rows with a match on both sides.
     Inner,
     /// Every left row; right columns null when nothing matches.
     Left,
+    /// Every right row; left columns null when nothing matches.
+    Right,
+    /// Every row of both sides; the other side's columns null when nothing matches.
+    Full,
+    /// The left rows that have a match, once each, with the left columns only.
+    LeftSemi,
+}
+
+impl JoinKind {
+    /// Spark's name of the join type, as its messages write it (`LeftOuter`, ...).
+    pub fn spark_name(self) -> &'static str {
+        match self {
+            JoinKind::Inner => "Inner",
+            JoinKind::Left => "LeftOuter",
+            JoinKind::Right => "RightOuter",
+            JoinKind::Full => "FullOuter",
+            JoinKind::LeftSemi => "LeftSemi",
+        }
+    }
+
+    /// True if the left side's columns may be null in the output (RIGHT and FULL).
+    pub fn pads_left(self) -> bool {
+        matches!(self, JoinKind::Right | JoinKind::Full)
+    }
+
+    /// True if the right side's columns may be null in the output (LEFT and FULL).
+    pub fn pads_right(self) -> bool {
+        matches!(self, JoinKind::Left | JoinKind::Full)
+    }
 }
 
 impl std::str::FromStr for JoinKind {
@@ -63,7 +96,12 @@ impl std::str::FromStr for JoinKind {
         match s.to_ascii_lowercase().replace('_', "").as_str() {
             "inner" => Ok(JoinKind::Inner),
             "left" | "leftouter" => Ok(JoinKind::Left),
-            _ => Err(Error::Unsupported(format!("join type `{s}`; use inner or left"))),
+            "right" | "rightouter" => Ok(JoinKind::Right),
+            "full" | "outer" | "fullouter" => Ok(JoinKind::Full),
+            "semi" | "leftsemi" => Ok(JoinKind::LeftSemi),
+            _ => Err(Error::Unsupported(format!(
+                "join type `{s}`; use inner, left, right, full or left_semi"
+            ))),
         }
     }
 }
@@ -118,7 +156,13 @@ pub enum LogicalPlan {
         right_columns: Vec<usize>,
         /// The condition as text (for explain).
         condition: String,
-        /// Output schema: left columns, then the kept right columns.
+        /// For a join of two streams under watermarks or a time-range condition (or of a
+        /// kind only such joins have), its event-time part: the join then keeps each side's
+        /// rows until the watermark shows that nothing can match them (Spark's streaming
+        /// symmetric hash join). `None` for any other join.
+        event_time: Option<JoinEventTime>,
+        /// Output schema: left columns, then the kept right columns (left ones only for a
+        /// LEFT SEMI join).
         schema: Schema,
     },
     /// `group_by(..).agg(..)`: one row per key with its aggregates.

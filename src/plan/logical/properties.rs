@@ -66,12 +66,18 @@ impl LogicalPlan {
             LogicalPlan::Upsert { input, .. } => input.is_static(),
             // Rows are only ever added while the right side only grows (tables load once; a
             // left join's null-padded row would be retracted if a match arrived later).
+            // A join of two streams under watermarks writes a padded row only once the row can
+            // no longer match: it never withdraws one.
             LogicalPlan::Join {
-                left, right, kind, ..
+                left,
+                right,
+                kind,
+                event_time,
+                ..
             } => {
                 left.is_append_only()
                     && right.is_append_only()
-                    && (*kind == JoinKind::Inner || right.is_static())
+                    && (*kind == JoinKind::Inner || right.is_static() || event_time.is_some())
             }
         }
     }
@@ -97,9 +103,17 @@ impl LogicalPlan {
             }),
             LogicalPlan::Union { inputs, .. } => inputs.iter().find_map(|i| i.retraction_reason()),
             LogicalPlan::Join {
-                left, right, kind, ..
+                left,
+                right,
+                kind,
+                event_time,
+                ..
             } => {
-                if *kind == JoinKind::Left && !right.is_static() && !right.is_changing_table() {
+                if *kind == JoinKind::Left
+                    && event_time.is_none()
+                    && !right.is_static()
+                    && !right.is_changing_table()
+                {
                     return Some("a LEFT join with a streaming right side");
                 }
                 left.retraction_reason().or_else(|| right.retraction_reason())
@@ -149,6 +163,52 @@ impl LogicalPlan {
         }
     }
 
+    /// The event-time columns under this node, through filters, projections and joins of
+    /// two streams under watermarks (whose output keeps both sides' event times): a window
+    /// of any of them makes an aggregation's groups final.
+    pub fn event_time_columns(&self) -> Vec<&str> {
+        match self {
+            LogicalPlan::Watermark { column_name, .. } => vec![column_name.as_str()],
+            LogicalPlan::Project { input, .. } | LogicalPlan::Filter { input, .. } => {
+                input.event_time_columns()
+            }
+            LogicalPlan::Join {
+                left,
+                right,
+                event_time: Some(_),
+                ..
+            } => [left.event_time_columns(), right.event_time_columns()].concat(),
+            _ => Vec::new(),
+        }
+    }
+
+    /// True if this node reads a join of two streams under watermarks through filters and
+    /// projections: an aggregation above takes that join's watermark.
+    pub fn is_watermarked_join(&self) -> bool {
+        match self {
+            LogicalPlan::Join { event_time, .. } => event_time.is_some(),
+            LogicalPlan::Project { input, .. } | LogicalPlan::Filter { input, .. } => {
+                input.is_watermarked_join()
+            }
+            _ => false,
+        }
+    }
+
+    /// How many joins of two streams under watermarks the plan has.
+    pub fn watermarked_joins(&self) -> usize {
+        let mut found = 0;
+        self.visit(&mut |node| {
+            found += matches!(
+                node,
+                LogicalPlan::Join {
+                    event_time: Some(_),
+                    ..
+                }
+            ) as usize
+        });
+        found
+    }
+
     /// The delay of the plan's watermark, in microseconds, if it has one.
     pub fn watermark_delay(&self) -> Option<i64> {
         let mut delay = None;
@@ -166,10 +226,11 @@ impl LogicalPlan {
     pub fn final_window_column(&self) -> Option<usize> {
         match self {
             LogicalPlan::Aggregate { input, key_exprs, .. } => {
-                let (event_time, _) = input.watermark_below()?;
+                let event_times = input.event_time_columns();
                 key_exprs.iter().position(|key| {
-                    matches!(key.unaliased(), Expr::Call(ScalarFunc::Window, args)
-                        if matches!(args.first().map(Expr::unaliased), Some(Expr::Column(c)) if c.eq_ignore_ascii_case(event_time)))
+                    matches!(key.unaliased(), Expr::Call(ScalarFunc::Window | ScalarFunc::SessionWindow, args)
+                        if matches!(args.first().map(Expr::unaliased), Some(Expr::Column(c))
+                            if event_times.iter().any(|t| c.eq_ignore_ascii_case(t))))
                 })
             }
             LogicalPlan::Project {
@@ -188,6 +249,16 @@ impl LogicalPlan {
             | LogicalPlan::Limit { input, .. } => input.final_window_column(),
             _ => None,
         }
+    }
+
+    /// For an aggregation grouped by a session window, the position of that key.
+    pub fn session_window_key(&self) -> Option<usize> {
+        let LogicalPlan::Aggregate { key_exprs, .. } = self else {
+            return None;
+        };
+        key_exprs
+            .iter()
+            .position(|key| matches!(key.unaliased(), Expr::Call(ScalarFunc::SessionWindow, _)))
     }
 
     /// For an aggregation under a watermark, the position among its keys of the event-time

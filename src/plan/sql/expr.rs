@@ -197,6 +197,23 @@ impl Translator {
                 ..
             } => Expr::Call(ScalarFunc::Trim, vec![self.expr(expr)?]),
             Sql::Function(f) => self.function(f, at)?,
+            Sql::Interval(interval) => {
+                // `INTERVAL '1 minute'`, `INTERVAL 1 MINUTE`, `INTERVAL '1' MINUTE`.
+                let amount = match interval.value.as_ref() {
+                    Sql::Value(v) => match &v.value {
+                        sqlparser::ast::Value::SingleQuotedString(s)
+                        | sqlparser::ast::Value::Number(s, _) => s.clone(),
+                        _ => return Err(unsupported(&format!("the interval `{interval}`"), at)),
+                    },
+                    _ => return Err(unsupported(&format!("the interval `{interval}`"), at)),
+                };
+                let span = match &interval.leading_field {
+                    Some(unit) => format!("{amount} {unit}"),
+                    None => amount,
+                };
+                crate::data::parse_interval(&span).map_err(|e| located(e, at))?;
+                crate::expr::interval(&span)
+            }
             other => return Err(unsupported(&format!("the expression `{other}`"), at)),
         })
     }

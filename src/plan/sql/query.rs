@@ -12,8 +12,8 @@ use sqlparser::tokenizer::Location;
 use super::expr::Translator;
 use crate::data::Value;
 use crate::error::{Error, Result};
-use crate::expr::{BinaryOp, Expr, SortOrder};
-use crate::plan::{JoinKind, LogicalPlan};
+use crate::expr::{Expr, SortOrder};
+use crate::plan::{split_join_condition, JoinKind, LogicalPlan};
 
 /// The named relations a query can read.
 pub trait Catalog {
@@ -295,14 +295,19 @@ fn plan_from(select: &Select, catalog: &dyn Catalog, names: &mut Translator) -> 
         let (kind, constraint) = match &join.join_operator {
             JoinOperator::Join(c) | JoinOperator::Inner(c) => (JoinKind::Inner, c),
             JoinOperator::Left(c) | JoinOperator::LeftOuter(c) => (JoinKind::Left, c),
+            JoinOperator::Right(c) | JoinOperator::RightOuter(c) => (JoinKind::Right, c),
+            JoinOperator::FullOuter(c) => (JoinKind::Full, c),
+            JoinOperator::Semi(c) | JoinOperator::LeftSemi(c) => (JoinKind::LeftSemi, c),
             other => {
                 return Err(Error::Unsupported(format!(
-                    "{other:?} joins are not supported; use INNER or LEFT"
+                    "{other:?} joins are not supported; use INNER, LEFT, RIGHT, FULL OUTER or LEFT SEMI"
                 ))
                 .at(at.line, at.column, None))
             }
         };
-        let (pairs, using) = match constraint {
+        // Errors of the join's condition are placed at it (see below), others at the relation.
+        let mut condition_place = at;
+        let (pairs, ranges, using) = match constraint {
             JoinConstraint::Using(columns) => {
                 let pairs = columns
                     .iter()
@@ -311,7 +316,7 @@ fn plan_from(select: &Select, catalog: &dyn Catalog, names: &mut Translator) -> 
                         (Expr::Column(name.clone()), Expr::Column(name))
                     })
                     .collect();
-                (pairs, true)
+                (pairs, Vec::new(), true)
             }
             JoinConstraint::On(condition) => {
                 // sqlparser leaves some expressions without a span: use the condition's first
@@ -319,17 +324,15 @@ fn plan_from(select: &Select, catalog: &dyn Catalog, names: &mut Translator) -> 
                 let first_name = names.names.len();
                 let condition = names.expr(condition)?;
                 let condition_at = names.names.get(first_name).map_or(at, |(_, place)| *place);
-                let pairs = equalities(&condition, &plan, &right).ok_or_else(|| {
-                    Error::Unsupported(
-                        "join conditions must be equalities of left and right columns, joined by AND".into(),
-                    )
-                    .at(
+                condition_place = condition_at;
+                let (pairs, ranges) = split_join_condition(&condition, &plan, &right).map_err(|e| {
+                    e.at(
                         condition_at.line,
                         condition_at.column,
-                        Some("write ON a.k = b.k [AND ...], or USING (k)"),
+                        Some("write ON a.k = b.k [AND ...], or USING (k); two streams may add a range of event times, e.g. AND c.ts BETWEEN i.ts AND i.ts + INTERVAL 1 MINUTE"),
                     )
                 })?;
-                (pairs, false)
+                (pairs, ranges, false)
             }
             _ => {
                 return Err(
@@ -337,7 +340,10 @@ fn plan_from(select: &Select, catalog: &dyn Catalog, names: &mut Translator) -> 
                 );
             }
         };
-        plan = Arc::new(LogicalPlan::join(plan, right, kind, pairs, using).map_err(|e| place(e, names, at))?);
+        plan = Arc::new(
+            LogicalPlan::join_where(plan, right, kind, pairs, ranges, using)
+                .map_err(|e| place(e, names, condition_place))?,
+        );
     }
     Ok(plan)
 }
@@ -388,29 +394,6 @@ fn plan_relation(relation: &TableFactor, catalog: &dyn Catalog) -> Result<Arc<Lo
             let at = other.span().start;
             Err(Error::Unsupported(format!("FROM {other} is not supported")).at(at.line, at.column, None))
         }
-    }
-}
-
-/// Splits `a = b AND c = d ...` into `(left side, right side)` pairs, deciding for each
-/// equality which operand belongs to which input by where its columns resolve.
-fn equalities(condition: &Expr, left: &LogicalPlan, right: &LogicalPlan) -> Option<Vec<(Expr, Expr)>> {
-    match condition {
-        Expr::Binary(BinaryOp::And, a, b) => {
-            let mut pairs = equalities(a, left, right)?;
-            pairs.extend(equalities(b, left, right)?);
-            Some(pairs)
-        }
-        Expr::Binary(BinaryOp::Eq, a, b) => {
-            let binds = |e: &Expr, side: &LogicalPlan| e.bind(side.schema()).is_ok();
-            if binds(a, left) && binds(b, right) {
-                Some(vec![(a.as_ref().clone(), b.as_ref().clone())])
-            } else if binds(b, left) && binds(a, right) {
-                Some(vec![(b.as_ref().clone(), a.as_ref().clone())])
-            } else {
-                None
-            }
-        }
-        _ => None,
     }
 }
 

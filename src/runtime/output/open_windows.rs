@@ -24,6 +24,11 @@ pub(super) struct OpenWindows {
     /// Rows whose window column holds no window (a null event time): no watermark closes
     /// them, so they are never written.
     without_end: HashMap<Row, isize>,
+    /// The length of the windows seen, while they all have one (`None` before any); session
+    /// windows vary, and then the end order is not the rows' order.
+    length: Option<i64>,
+    /// Whether windows of different lengths were seen (session windows).
+    varying: bool,
 }
 
 impl OpenWindows {
@@ -39,6 +44,10 @@ impl OpenWindows {
     /// multiplicity reaches zero is gone.
     pub(super) fn apply(&mut self, changes: Vec<(Row, isize)>) {
         for (row, diff) in changes {
+            if let Some(length) = row.get(self.column).and_then(window_length) {
+                self.varying |= self.length.is_some_and(|l| l != length);
+                self.length.get_or_insert(length);
+            }
             let rows = match row.get(self.column).and_then(Value::window_end) {
                 Some(end) => self.by_end.entry(end).or_default(),
                 None => &mut self.without_end,
@@ -75,11 +84,11 @@ impl OpenWindows {
             }
             let start = closed.len();
             closed.extend(entry.remove());
-            if self.column == 0 {
+            if self.column == 0 && !self.varying {
                 closed[start..].sort_unstable_by(|a, b| a.0[1..].cmp(&b.0[1..]));
             }
         }
-        if self.column != 0 {
+        if self.column != 0 || self.varying {
             closed.sort_unstable_by(|a, b| a.0.cmp(&b.0));
         }
         closed
@@ -92,6 +101,17 @@ impl OpenWindows {
             .keys()
             .next()
             .is_some_and(|&end| is_final(end, Some(watermark)))
+    }
+}
+
+/// The length of the window `value` holds, if it holds one.
+fn window_length(value: &Value) -> Option<i64> {
+    match value {
+        Value::Struct(fields) => match (fields.first(), fields.get(1)) {
+            (Some(Value::Timestamp(start)), Some(Value::Timestamp(end))) => Some(end - start),
+            _ => None,
+        },
+        _ => None,
     }
 }
 

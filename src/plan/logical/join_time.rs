@@ -1,0 +1,443 @@
+//! The event-time part of a join of two streams: each side's watermark, the time-range
+//! condition between their event-time columns (`c.click_ts BETWEEN i.imp_ts AND i.imp_ts +
+//! INTERVAL 1 MINUTE`), and a join key that is itself event time (a window of it). From these
+//! the join knows when a row can no longer match (Spark's state watermark predicates), and
+//! Spark's checks (`UnsupportedOperationChecker`) decide which joins are allowed.
+
+use super::{JoinKind, LogicalPlan};
+use crate::data::{parse_interval, DataType};
+use crate::error::{Error, Result};
+use crate::expr::{BinaryOp, Expr, ScalarFunc};
+
+/// A side's watermark: its event-time column and delay.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct SideWatermark {
+    /// The event-time column's position in the side's schema.
+    pub column: usize,
+    /// How late its events may be, microseconds.
+    pub delay_micros: i64,
+}
+
+/// One end of a [`TimeRange`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Bound {
+    /// The bound, microseconds.
+    pub micros: i64,
+    /// Whether the bound itself is excluded (`<`, `>`) rather than included (`<=`, `>=`,
+    /// `BETWEEN`).
+    pub strict: bool,
+}
+
+/// The time-range condition of a join: `left time - right time` lies within `lower` and
+/// `upper` (either may be open).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct TimeRange {
+    /// The left event-time column's position.
+    pub left_column: usize,
+    /// The right event-time column's position.
+    pub right_column: usize,
+    /// The least `left - right`, if bounded.
+    pub lower: Option<Bound>,
+    /// The greatest `left - right`, if bounded.
+    pub upper: Option<Bound>,
+}
+
+impl TimeRange {
+    /// Whether a left time and a right time satisfy the range.
+    pub fn holds(&self, left: i64, right: i64) -> bool {
+        let d = left.saturating_sub(right);
+        let above = self
+            .lower
+            .is_none_or(|b| if b.strict { d > b.micros } else { d >= b.micros });
+        let below = self
+            .upper
+            .is_none_or(|b| if b.strict { d < b.micros } else { d <= b.micros });
+        above && below
+    }
+
+    /// Whether no right row at or after `watermark` can match a left row at `left`: its
+    /// state can go (Spark's state value watermark of the left side).
+    pub fn left_expired(&self, left: i64, watermark: i64) -> bool {
+        // A match needs right <= left - lower (< for a strict bound).
+        self.lower.is_some_and(|b| {
+            let last = left.saturating_sub(b.micros);
+            if b.strict {
+                last <= watermark
+            } else {
+                last < watermark
+            }
+        })
+    }
+
+    /// Whether no left row at or after `watermark` can match a right row at `right`.
+    pub fn right_expired(&self, right: i64, watermark: i64) -> bool {
+        // A match needs left <= right + upper (< for a strict bound).
+        self.upper.is_some_and(|b| {
+            let last = right.saturating_add(b.micros);
+            if b.strict {
+                last <= watermark
+            } else {
+                last < watermark
+            }
+        })
+    }
+
+    fn text(&self, left: &LogicalPlan, right: &LogicalPlan) -> String {
+        let name = |plan: &LogicalPlan, i: usize| plan.schema().fields()[i].name.clone();
+        let (l, r) = (name(left, self.left_column), name(right, self.right_column));
+        let micros = |m: i64| format!("{} s", m as f64 / 1e6);
+        let mut parts = Vec::new();
+        if let Some(b) = self.lower {
+            parts.push(format!(
+                "{l} - {r} {} {}",
+                if b.strict { ">" } else { ">=" },
+                micros(b.micros)
+            ));
+        }
+        if let Some(b) = self.upper {
+            parts.push(format!(
+                "{l} - {r} {} {}",
+                if b.strict { "<" } else { "<=" },
+                micros(b.micros)
+            ));
+        }
+        parts.join(" AND ")
+    }
+}
+
+/// The event-time part of a join of two streams (see the module's header).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct JoinEventTime {
+    /// The left side's watermark, if it has one.
+    pub left_watermark: Option<SideWatermark>,
+    /// The right side's watermark, if it has one.
+    pub right_watermark: Option<SideWatermark>,
+    /// The time-range condition, if there is one.
+    pub range: Option<TimeRange>,
+    /// The position among the join keys of a key that is event time (a side's watermarked
+    /// column, or a window of it): a key whose time the watermark passed is gone on both sides.
+    pub key_time: Option<usize>,
+}
+
+impl JoinEventTime {
+    /// Whether the left side's rows are ever forgotten: by their key's time, or by their own
+    /// time once the other side's watermark passes the range.
+    pub fn left_expires(&self) -> bool {
+        self.key_time.is_some() || self.value_range().is_some_and(|r| r.lower.is_some())
+    }
+
+    /// Whether the right side's rows are ever forgotten.
+    pub fn right_expires(&self) -> bool {
+        self.key_time.is_some() || self.value_range().is_some_and(|r| r.upper.is_some())
+    }
+
+    /// How far behind the watermark the event times of the join's output can still be (Spark's
+    /// output watermark of a join, `produceOutputWatermark`): the least of the sides' state
+    /// watermarks, each the watermark moved by the range's bound on that side's time (zero for
+    /// an event-time key, or when neither side expires). An aggregation above takes the join's
+    /// watermark moved by this much, so no row the join still writes is late for it.
+    pub fn output_offset(&self) -> i64 {
+        let mut offsets = Vec::new();
+        if self.key_time.is_some() {
+            offsets.push(0);
+        }
+        if let Some(range) = self.value_range() {
+            offsets.extend(range.lower.map(|b| b.micros));
+            offsets.extend(range.upper.map(|b| -b.micros));
+        }
+        offsets.into_iter().min().unwrap_or(0)
+    }
+
+    /// The time range, when it relates the two sides' watermarked columns: only then does a
+    /// watermark tell when a row's matches are over.
+    pub fn value_range(&self) -> Option<TimeRange> {
+        let (l, r) = (self.left_watermark?, self.right_watermark?);
+        self.range
+            .filter(|range| range.left_column == l.column && range.right_column == r.column)
+    }
+}
+
+/// A join condition split: its `(left, right)` key equalities and its event-time comparisons.
+pub type SplitCondition = (Vec<(Expr, Expr)>, Vec<Expr>);
+
+/// Splits a join condition into its equalities of a left and a right expression (the keys)
+/// and its other conjuncts (comparisons of the two sides' event times), for
+/// [`LogicalPlan::join_where`].
+pub fn split_join_condition(
+    condition: &Expr,
+    left: &LogicalPlan,
+    right: &LogicalPlan,
+) -> Result<SplitCondition> {
+    let mut pairs = Vec::new();
+    let mut ranges = Vec::new();
+    let mut conjuncts = vec![condition];
+    while let Some(c) = conjuncts.pop() {
+        match c.unaliased() {
+            Expr::Binary(BinaryOp::And, a, b) => {
+                conjuncts.push(b);
+                conjuncts.push(a);
+            }
+            Expr::Binary(BinaryOp::Eq, a, b) => {
+                let binds = |e: &Expr, side: &LogicalPlan| e.bind(side.schema()).is_ok();
+                if binds(a, left) && binds(b, right) {
+                    pairs.push((a.as_ref().clone(), b.as_ref().clone()));
+                } else if binds(b, left) && binds(a, right) {
+                    pairs.push((b.as_ref().clone(), a.as_ref().clone()));
+                } else {
+                    return Err(not_a_join_condition(c));
+                }
+            }
+            Expr::Binary(BinaryOp::Lt | BinaryOp::LtEq | BinaryOp::Gt | BinaryOp::GtEq, _, _) => {
+                ranges.push(c.clone())
+            }
+            other => return Err(not_a_join_condition(other)),
+        }
+    }
+    Ok((pairs, ranges))
+}
+
+fn not_a_join_condition(e: &Expr) -> Error {
+    Error::Unsupported(format!(
+        "join conditions must be equalities of left and right columns, and for two streams \
+         comparisons of their event times, joined by AND; got `{}`",
+        e.output_name()
+    ))
+}
+
+/// A time term `column [+|- INTERVAL ..]`: the column and the offset in microseconds.
+fn time_term(e: &Expr) -> Option<Result<(String, i64)>> {
+    match e.unaliased() {
+        Expr::Column(c) => Some(Ok((c.clone(), 0))),
+        Expr::Binary(op @ (BinaryOp::Add | BinaryOp::Sub), a, b) => {
+            let sign = if *op == BinaryOp::Add { 1 } else { -1 };
+            match (time_term(a), interval_micros(b)) {
+                (Some(term), Some(span)) => Some(term.and_then(|(c, o)| Ok((c, o + sign * span?)))),
+                _ if *op == BinaryOp::Add => match (interval_micros(a), time_term(b)) {
+                    (Some(span), Some(term)) => Some(term.and_then(|(c, o)| Ok((c, o + span?)))),
+                    _ => None,
+                },
+                _ => None,
+            }
+        }
+        _ => None,
+    }
+}
+
+/// The span of an `INTERVAL` expression, microseconds.
+fn interval_micros(e: &Expr) -> Option<Result<i64>> {
+    match e.unaliased() {
+        Expr::Call(ScalarFunc::Interval, args) => match args.first().map(Expr::unaliased) {
+            Some(Expr::Literal(crate::data::Value::Str(text))) => {
+                Some(parse_interval(text).map(|d| d.as_micros() as i64))
+            }
+            _ => None,
+        },
+        _ => None,
+    }
+}
+
+/// Which side a column of a time term belongs to, and its position there.
+fn side_of(name: &str, left: &LogicalPlan, right: &LogicalPlan) -> Result<(bool, usize)> {
+    match (left.schema().index_of(name), right.schema().index_of(name)) {
+        (Some(i), None) => Ok((true, i)),
+        (None, Some(i)) => Ok((false, i)),
+        (Some(_), Some(_)) => Err(Error::InvalidPlan(format!(
+            "`{name}` names a column of both sides of the join; rename one side's event-time \
+             column before the join"
+        ))),
+        (None, None) => Err(Error::UnresolvedColumn {
+            name: name.to_string(),
+            available: [left.schema().names(), right.schema().names()]
+                .concat()
+                .join(", "),
+        }),
+    }
+}
+
+/// The time range that the comparisons `ranges` put on the two sides' event-time columns.
+fn time_range(ranges: &[Expr], left: &LogicalPlan, right: &LogicalPlan) -> Result<Option<TimeRange>> {
+    let mut range: Option<TimeRange> = None;
+    for comparison in ranges {
+        let Expr::Binary(op, a, b) = comparison.unaliased() else {
+            return Err(not_a_join_condition(comparison));
+        };
+        let (Some(a), Some(b)) = (time_term(a), time_term(b)) else {
+            return Err(Error::Unsupported(format!(
+                "a join's comparison must relate the two sides' event times, as `l.ts <= r.ts + \
+                 INTERVAL 1 MINUTE`; got `{}`",
+                comparison.output_name()
+            )));
+        };
+        let ((a_col, a_off), (b_col, b_off)) = (a?, b?);
+        let (a_left, a_pos) = side_of(&a_col, left, right)?;
+        let (b_left, b_pos) = side_of(&b_col, left, right)?;
+        if a_left == b_left {
+            return Err(Error::Unsupported(format!(
+                "a join's comparison must relate a left and a right column; `{}` compares one side \
+                 with itself",
+                comparison.output_name()
+            )));
+        }
+        // `l + lo op r + ro` is `l - r op ro - lo`; with the sides the other way round the
+        // operator turns.
+        let (op, left_pos, right_pos, bound) = if a_left {
+            (*op, a_pos, b_pos, b_off - a_off)
+        } else {
+            (flip(*op), b_pos, a_pos, a_off - b_off)
+        };
+        for (plan, pos) in [(left, left_pos), (right, right_pos)] {
+            let field = &plan.schema().fields()[pos];
+            if field.data_type != DataType::Timestamp {
+                return Err(Error::TypeMismatch(format!(
+                    "a join's time-range condition compares timestamps; `{}` is a {}",
+                    field.name, field.data_type
+                )));
+            }
+        }
+        let current = range.get_or_insert(TimeRange {
+            left_column: left_pos,
+            right_column: right_pos,
+            lower: None,
+            upper: None,
+        });
+        if (current.left_column, current.right_column) != (left_pos, right_pos) {
+            return Err(Error::Unsupported(
+                "a join's time-range condition relates one pair of event-time columns".into(),
+            ));
+        }
+        let strict = matches!(op, BinaryOp::Lt | BinaryOp::Gt);
+        let new = Bound {
+            micros: bound,
+            strict,
+        };
+        match op {
+            BinaryOp::Lt | BinaryOp::LtEq => {
+                current.upper = Some(match current.upper {
+                    Some(old) if (old.micros, !old.strict) <= (new.micros, !new.strict) => old,
+                    _ => new,
+                })
+            }
+            _ => {
+                current.lower = Some(match current.lower {
+                    Some(old) if (old.micros, old.strict) >= (new.micros, new.strict) => old,
+                    _ => new,
+                })
+            }
+        }
+    }
+    Ok(range)
+}
+
+/// `a op b` as `b flip(op) a`.
+fn flip(op: BinaryOp) -> BinaryOp {
+    match op {
+        BinaryOp::Lt => BinaryOp::Gt,
+        BinaryOp::LtEq => BinaryOp::GtEq,
+        BinaryOp::Gt => BinaryOp::Lt,
+        BinaryOp::GtEq => BinaryOp::LtEq,
+        other => other,
+    }
+}
+
+/// A side's watermark, if its event-time column is among its columns.
+fn side_watermark(side: &LogicalPlan) -> Option<SideWatermark> {
+    let (name, delay_micros) = side.watermark_below()?;
+    Some(SideWatermark {
+        column: side.schema().index_of(name)?,
+        delay_micros,
+    })
+}
+
+/// Whether a key expression is a side's event time: its watermarked column, or a window of it.
+fn is_event_time_key(key: &Expr, side: &LogicalPlan) -> bool {
+    let Some((event_time, _)) = side.watermark_below() else {
+        return false;
+    };
+    let is_time = |e: &Expr| matches!(e.unaliased(), Expr::Column(c) if c.eq_ignore_ascii_case(event_time));
+    match key.unaliased() {
+        Expr::Call(ScalarFunc::Window, args) => args.first().is_some_and(is_time),
+        other => is_time(other),
+    }
+}
+
+/// The event-time part of a join of `left` and `right` on `pairs` and the comparisons
+/// `ranges`, under Spark's rules; `None` when the join is not one of two streams that needs
+/// one (an inner equi-join without watermarks keeps both sides whole, as before).
+pub(super) fn join_event_time(
+    left: &LogicalPlan,
+    right: &LogicalPlan,
+    kind: JoinKind,
+    pairs: &[(Expr, Expr)],
+    ranges: &[Expr],
+) -> Result<Option<JoinEventTime>> {
+    let streams = !left.is_static() && !right.is_static() && !right.is_changing_table();
+    if !streams {
+        if !ranges.is_empty() {
+            return Err(Error::Unsupported(
+                "a join condition other than equalities needs two streams (a time-range \
+                 condition between their event times); a join with a table takes equalities only"
+                    .into(),
+            ));
+        }
+        if !matches!(kind, JoinKind::Inner | JoinKind::Left) {
+            return Err(Error::Unsupported(format!(
+                "{} joins are supported between two streams; a stream joins a table as INNER or LEFT",
+                kind.spark_name()
+            )));
+        }
+        return Ok(None);
+    }
+    let event_time = JoinEventTime {
+        left_watermark: side_watermark(left),
+        right_watermark: side_watermark(right),
+        range: time_range(ranges, left, right)?,
+        key_time: pairs
+            .iter()
+            .position(|(l, r)| is_event_time_key(l, left) || is_event_time_key(r, right)),
+    };
+    let plain = kind == JoinKind::Inner
+        && event_time.left_watermark.is_none()
+        && event_time.right_watermark.is_none()
+        && event_time.range.is_none();
+    if plain {
+        return Ok(None);
+    }
+    // Spark's `checkForStreamStreamJoinWatermark`: an outer or semi join must know when a row
+    // of the side it keeps can no longer match, from a watermark in the join keys, or from a
+    // watermark on the other side and a range condition that bounds this side by it.
+    let left_bounded = event_time.right_watermark.is_some_and(|w| {
+        event_time
+            .range
+            .is_some_and(|r| r.right_column == w.column && r.lower.is_some())
+    });
+    let right_bounded = event_time.left_watermark.is_some_and(|w| {
+        event_time
+            .range
+            .is_some_and(|r| r.left_column == w.column && r.upper.is_some())
+    });
+    let valid_range = match kind {
+        JoinKind::Inner => true,
+        JoinKind::Left | JoinKind::LeftSemi => left_bounded,
+        JoinKind::Right => right_bounded,
+        JoinKind::Full => left_bounded && right_bounded,
+    };
+    if event_time.key_time.is_none() && !valid_range {
+        return Err(Error::UnsupportedStreamJoin(format!(
+            "Stream-stream {} join between two streaming DataFrame/Datasets is not supported \
+             without a watermark in the join keys, or a watermark on the nullable side and an \
+             appropriate range condition; declare with_watermark on both sides and bound the \
+             event times, e.g. `c.click_ts BETWEEN i.imp_ts AND i.imp_ts + INTERVAL 1 MINUTE`",
+            kind.spark_name()
+        )));
+    }
+    Ok(Some(event_time))
+}
+
+/// The text of a join's time-range condition (for explain), if it has one.
+pub(super) fn range_text(
+    event_time: &JoinEventTime,
+    left: &LogicalPlan,
+    right: &LogicalPlan,
+) -> Option<String> {
+    event_time.range.map(|r| r.text(left, right))
+}
