@@ -54,6 +54,7 @@ pub mod functions {
         try_element_at, try_to_timestamp, try_to_timestamp_fmt, unix_date, unix_micros, unix_millis,
         unix_seconds, unix_timestamp, upper, var_pop, variance, weekofyear, when, window, xxhash64, year,
     };
+    pub use crate::plan::sql::expr;
 }
 
 /// Everything a typical program needs: `use tidewater::prelude::*;`.

@@ -90,6 +90,11 @@ pub(crate) struct CommitEntry {
     /// The same watermark in microseconds, the engine's own unit; absent without one.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub(crate) next_batch_watermark_micros: Option<i64>,
+    /// How many rows each limit of an append-mode query has let through, over all epochs up to
+    /// this one (Spark keeps this count in its state store): a restarted query writes only what
+    /// is left. Empty without such a limit.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub(crate) rows_through_limits: Vec<u64>,
 }
 
 impl CommitEntry {
@@ -182,6 +187,7 @@ mod tests {
         let commit = CommitEntry {
             next_batch_watermark_ms: 9,
             next_batch_watermark_micros: Some(9_001),
+            rows_through_limits: vec![3],
         };
         assert_eq!(
             CommitEntry::parse(path, &commit.to_text()).expect("parse"),

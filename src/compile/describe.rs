@@ -13,7 +13,8 @@ use crate::plan::{JoinKind, LogicalPlan};
 /// and trigger).
 pub fn explain(plan: &LogicalPlan, settings: Settings) -> String {
     let physical = physical::plan(plan, settings);
-    let dataflow = Dataflow::of(&physical, settings);
+    let mut dataflow = Dataflow::of(&physical, settings);
+    dataflow.finish(plan);
     let note = |node: &LogicalPlan| dataflow.note(node);
     format!(
         "== Logical plan ==\n{}\n== Dataflow (every worker) ==\n{}",
@@ -67,6 +68,34 @@ impl<'p> Dataflow<'p> {
             .iter()
             .find(|(aggregation, _)| std::ptr::eq(*aggregation, node))
             .map(|(_, note)| *note)
+    }
+
+    /// The lines of the steps that run on worker 0 on each epoch's shaped rows (see
+    /// [`LogicalPlan::dataflow_part`]).
+    fn finish(&mut self, plan: &LogicalPlan) {
+        let append = self.settings.output_mode == crate::plan::OutputMode::Append;
+        for step in plan.finish_steps_for(self.settings.output_mode) {
+            let line = match step {
+                LogicalPlan::Sort { order, .. } => {
+                    let keys: Vec<String> = order.iter().map(|o| o.sql_text()).collect();
+                    format!(
+                        "sort: [{}] (stable; ties in the result's row order)",
+                        keys.join(", ")
+                    )
+                }
+                LogicalPlan::Limit { n, .. } if append => {
+                    format!("limit: the first {n} rows written over all epochs")
+                }
+                LogicalPlan::Limit { n, .. } => format!("limit: the first {n} rows of each epoch's result"),
+                LogicalPlan::Project { exprs, .. } => {
+                    let names: Vec<String> = exprs.iter().map(|e| e.sql_text()).collect();
+                    format!("project [{}]", names.join(", "))
+                }
+                LogicalPlan::Filter { expr, .. } => format!("filter: {}", expr.output_name()),
+                _ => continue,
+            };
+            self.line(format!("on worker 0, after the output mode: {line}"));
+        }
     }
 
     fn line(&mut self, line: impl Into<String>) {
@@ -171,6 +200,13 @@ impl<'p> Dataflow<'p> {
                 self.aggregate(&aggregate.grouping, aggregate.fold.strategy());
             }
             Physical::TableAggregate(aggregate) => self.table_aggregate(aggregate),
+            Physical::Union(inputs) => {
+                inputs.iter().for_each(|input| self.walk(input));
+                self.line(format!(
+                    "concat: the rows of the {} inputs above, as they come (union)",
+                    inputs.len()
+                ));
+            }
         }
     }
 

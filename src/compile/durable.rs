@@ -88,11 +88,14 @@ pub(crate) fn is_rebuilt(plan: &LogicalPlan) -> bool {
         LogicalPlan::Source { source, .. } => source.is_static(),
         LogicalPlan::Project { input, .. }
         | LogicalPlan::Filter { input, .. }
-        | LogicalPlan::Watermark { input, .. } => is_rebuilt(input),
+        | LogicalPlan::Watermark { input, .. }
+        | LogicalPlan::Sort { input, .. }
+        | LogicalPlan::Limit { input, .. } => is_rebuilt(input),
         LogicalPlan::Aggregate { .. } | LogicalPlan::Upsert { .. } => true,
         // It keeps the keys it has seen, not the rows it let through.
         LogicalPlan::Deduplicate { .. } => false,
         LogicalPlan::Join { left, right, .. } => !right.is_static() || is_rebuilt(left),
+        LogicalPlan::Union { inputs, .. } => inputs.iter().all(|i| is_rebuilt(i)),
     }
 }
 
@@ -184,6 +187,7 @@ fn expiring_window_keys(node: &Physical<'_>, keys: &mut Vec<usize>) {
             expiring_window_keys(left, keys);
             expiring_window_keys(right, keys);
         }
+        Physical::Union(inputs) => inputs.iter().for_each(|input| expiring_window_keys(input, keys)),
         Physical::Aggregate(aggregate) => {
             expiring_window_keys(&aggregate.input, keys);
             if let Fold::Expiring { window_key } = aggregate.fold {

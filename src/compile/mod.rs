@@ -26,6 +26,7 @@ pub use describe::explain;
 pub(crate) use durable::{compact as compact_state, restore as restore_state, DurableState};
 pub(crate) use local_rows::deal_shares;
 pub use physical::{Delivery, Settings, Strategy};
+pub(crate) use pipeline::Pipeline;
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -72,6 +73,9 @@ pub struct Compiled<'s> {
     /// True while the inputs of a stateful operator are built: state restored there must come
     /// out, for the operator above to rebuild from it.
     feeds_state: bool,
+    /// The rows of each source built so far: a source read twice in a plan (the two sides of
+    /// a union of one stream) is one input, read once.
+    source_rows: BTreeMap<SourceId, Rows<'s>>,
     /// The delay the leader's watermark is computed with (the plan's first watermark's).
     watermark_delay: Option<i64>,
     /// The watermark of the last join of two streams built, as event-time maxima with delay
@@ -96,6 +100,7 @@ impl<'s> Compiled<'s> {
             durable: None,
             durable_slots: 0,
             feeds_state: false,
+            source_rows: BTreeMap::new(),
             watermark_delay: plan.watermark_delay(),
             join_watermark: None,
             stream_joins: 0,
@@ -191,9 +196,12 @@ pub fn compile<'s>(plan: &LogicalPlan, scope: Scope<'s, u64>, compiled: &mut Com
 fn build<'s>(node: Physical<'_>, scope: Scope<'s, u64>, compiled: &mut Compiled<'s>) -> Rows<'s> {
     match node {
         Physical::Source { id, read, .. } => {
-            let records = compiled.new_input(scope, id);
             compiled.built(read.strategy());
-            match read {
+            if let Some(rows) = compiled.source_rows.get(&id) {
+                return rows.clone();
+            }
+            let records = compiled.new_input(scope, id);
+            let rows = match read {
                 Read::Spread => spread(records, scope.peers()),
                 Read::Items(reader, readers) => {
                     let index = compiled.source_index(id);
@@ -202,7 +210,9 @@ fn build<'s>(node: Physical<'_>, scope: Scope<'s, u64>, compiled: &mut Compiled<
                     rows
                 }
                 Read::Shares(rows) => local_rows::read_local(records, rows, scope.peers()),
-            }
+            };
+            compiled.source_rows.insert(id, rows.clone());
+            rows
         }
         Physical::Rows { pipeline, input, .. } => pipeline.apply(build(*input, scope, compiled)),
         // Rows pass unchanged; an aggregation right above drops the late ones (see below).
@@ -260,6 +270,13 @@ fn build<'s>(node: Physical<'_>, scope: Scope<'s, u64>, compiled: &mut Compiled<
         } => dedup::deduplicate(*input, keys, remember, event_time, scope, compiled),
         Physical::Aggregate(aggregate) => build_aggregate(*aggregate, scope, compiled),
         Physical::TableAggregate(aggregate) => build_table_aggregate(*aggregate, scope, compiled),
+        Physical::Union(inputs) => {
+            let built: Vec<Rows<'s>> = inputs
+                .into_iter()
+                .map(|input| build(input, scope, compiled))
+                .collect();
+            differential_dataflow::collection::concatenate(scope, built)
+        }
     }
 }
 

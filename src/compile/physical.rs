@@ -277,6 +277,8 @@ pub enum Physical<'p> {
         /// The input.
         input: Box<Physical<'p>>,
     },
+    /// The rows of several inputs, concatenated (`union`).
+    Union(Vec<Physical<'p>>),
     /// An aggregation.
     Aggregate(Box<Aggregate<'p>>),
     /// An aggregation over a join with a table broadcast into its fold.
@@ -439,8 +441,15 @@ impl TableFold {
     }
 }
 
-/// Chooses the operators of `plan` under `settings`.
+/// Chooses the operators of `plan` under `settings`: those of its
+/// [dataflow part](LogicalPlan::dataflow_part_for); a sort or limit above, and in append mode
+/// the steps above a windowed aggregation that lose its window, run on the written rows.
 pub fn plan(plan: &LogicalPlan, settings: Settings) -> Physical<'_> {
+    plan_node(plan.dataflow_part_for(settings.output_mode), settings)
+}
+
+/// Chooses the operators of the node `plan` and those below it.
+fn plan_node(plan: &LogicalPlan, settings: Settings) -> Physical<'_> {
     match plan {
         LogicalPlan::Source { id, source, .. } => Physical::Source {
             id: *id,
@@ -449,13 +458,13 @@ pub fn plan(plan: &LogicalPlan, settings: Settings) -> Physical<'_> {
         },
         LogicalPlan::Project { .. } | LogicalPlan::Filter { .. } => {
             let (base, steps, pipeline) = peel(plan);
-            with_steps(steps, pipeline, self::plan(base, settings))
+            with_steps(steps, pipeline, plan_node(base, settings))
         }
         LogicalPlan::Watermark {
             input, column_name, ..
         } => Physical::Watermark {
             column_name,
-            input: Box::new(self::plan(input, settings)),
+            input: Box::new(plan_node(input, settings)),
         },
         LogicalPlan::Join {
             left,
@@ -485,8 +494,8 @@ pub fn plan(plan: &LogicalPlan, settings: Settings) -> Physical<'_> {
             } else {
                 Strategy::ArrangedJoin
             },
-            left: Box::new(self::plan(left, settings)),
-            right: Box::new(self::plan(right, settings)),
+            left: Box::new(plan_node(left, settings)),
+            right: Box::new(plan_node(right, settings)),
         },
         LogicalPlan::Deduplicate {
             input,
@@ -508,12 +517,18 @@ pub fn plan(plan: &LogicalPlan, settings: Settings) -> Physical<'_> {
                 keys: keys.clone(),
                 remember,
                 event_time,
-                input: Box::new(self::plan(input, settings)),
+                input: Box::new(plan_node(input, settings)),
             }
+        }
+        // Only under a plan's dataflow part, which a valid plan never has (see
+        // `LogicalPlan::has_finish`): the rows pass.
+        LogicalPlan::Sort { input, .. } | LogicalPlan::Limit { input, .. } => plan_node(input, settings),
+        LogicalPlan::Union { inputs, .. } => {
+            Physical::Union(inputs.iter().map(|i| plan_node(i, settings)).collect())
         }
         LogicalPlan::Upsert { input, keys, .. } => Physical::Upsert {
             keys: keys.clone(),
-            input: Box::new(self::plan(input, settings)),
+            input: Box::new(plan_node(input, settings)),
         },
         LogicalPlan::Aggregate {
             input,
@@ -538,7 +553,7 @@ pub fn plan(plan: &LogicalPlan, settings: Settings) -> Physical<'_> {
             // fused operator reads them.
             if let LogicalPlan::Join { right, .. } = base {
                 if append_only && broadcasts(right, settings.broadcast_threshold) {
-                    if let Physical::Join { on, .. } = self::plan(base, settings) {
+                    if let Physical::Join { on, .. } = plan_node(base, settings) {
                         return table_aggregate(grouping, on, settings);
                     }
                 }
@@ -550,7 +565,7 @@ pub fn plan(plan: &LogicalPlan, settings: Settings) -> Physical<'_> {
                     column_name,
                     delay_micros,
                 } => (
-                    self::plan(input, settings),
+                    plan_node(input, settings),
                     Some(Late {
                         column: *column,
                         column_name,
@@ -571,9 +586,9 @@ pub fn plan(plan: &LogicalPlan, settings: Settings) -> Physical<'_> {
                         rule: LateRule::None,
                         joined: true,
                     });
-                    (self::plan(base, settings), late)
+                    (plan_node(base, settings), late)
                 }
-                _ => (self::plan(base, settings), None),
+                _ => (plan_node(base, settings), None),
             };
             // Grouped by a window of the watermarked column, a window's state is forgotten once
             // the watermark passes its end; complete mode keeps every window, as in Spark.
@@ -625,9 +640,9 @@ fn table_aggregate<'p>(grouping: Grouping<'p>, on: JoinOn<'p>, settings: Setting
                 source: source.as_ref(),
                 rows,
             },
-            _ => StreamSide::Rows(plan(left, settings)),
+            _ => StreamSide::Rows(plan_node(left, settings)),
         },
-        _ => StreamSide::Rows(plan(left, settings)),
+        _ => StreamSide::Rows(plan_node(left, settings)),
     };
     // A table read from files (under filters and projections) is read whole by every worker,
     // with nothing to broadcast; anything else is compiled as usual and broadcast.
@@ -643,9 +658,9 @@ fn table_aggregate<'p>(grouping: Grouping<'p>, on: JoinOn<'p>, settings: Setting
                 };
                 (with_steps(steps, pipeline, table), true)
             }
-            _ => (plan(on.right, settings), false),
+            _ => (plan_node(on.right, settings), false),
         },
-        _ => (plan(on.right, settings), false),
+        _ => (plan_node(on.right, settings), false),
     };
     let fold = match ColumnFold::detect(&grouping.pipeline, &grouping.keys, &grouping.accumulators) {
         None => TableFold::JoinedRows,

@@ -29,9 +29,21 @@ impl Pipeline {
     /// Splits `plan` into the node below its topmost run of filters and projections, and the
     /// pipeline of that run (empty if `plan` is neither).
     pub(crate) fn peel(plan: &LogicalPlan) -> (&LogicalPlan, Pipeline) {
+        Self::peel_down_to(plan, None)
+    }
+
+    /// As [`peel`](Self::peel), stopping at `stop` too (when the run reaches it): the steps
+    /// above a plan's dataflow part that run after the output mode.
+    pub(crate) fn peel_down_to<'p>(
+        plan: &'p LogicalPlan,
+        stop: Option<&LogicalPlan>,
+    ) -> (&'p LogicalPlan, Pipeline) {
         let mut steps = Vec::new();
         let mut node = plan;
         loop {
+            if stop.is_some_and(|stop| std::ptr::eq(node, stop)) {
+                break;
+            }
             match node {
                 LogicalPlan::Filter { input, predicate, .. } => {
                     steps.push(Step::Filter(predicate.clone()));

@@ -13,6 +13,7 @@ mod fns;
 mod func;
 mod ops;
 pub mod settings;
+mod sort;
 
 pub use aggregate::{Accumulator, AggFunc, AggState};
 pub(crate) use bind::window_type;
@@ -20,6 +21,7 @@ pub use bind::{BoundExpr, SessionGap};
 pub use bind_call::BoundCall;
 pub use builders::*;
 pub use func::ScalarFunc;
+pub use sort::{compare_rows, SortKey, SortOrder};
 
 use crate::data::{DataType, Value};
 

@@ -101,6 +101,14 @@ impl LogicalPlan {
                 };
                 writeln!(f, "{pad}{prefix}{name} [{}]", names.join(", "))?
             }
+            LogicalPlan::Sort { order, .. } => {
+                let keys: Vec<String> = order.iter().map(|o| o.sql_text()).collect();
+                writeln!(f, "{pad}{prefix}Sort [{}]", keys.join(", "))?
+            }
+            LogicalPlan::Limit { n, .. } => writeln!(f, "{pad}{prefix}Limit {n}")?,
+            LogicalPlan::Union { schema, .. } => {
+                writeln!(f, "{pad}{prefix}Union [{}]", schema.names().join(", "))?
+            }
             LogicalPlan::Upsert { keys, schema, .. } => {
                 let names: Vec<&str> = keys
                     .iter()

@@ -11,8 +11,29 @@ use crate::error::{Error, Result};
 /// row shows (as it does in Spark, which refuses such queries without watermarks). Queries
 /// that read an upsert table correct their rows when the table changes: update mode writes the
 /// corrected rows, append mode (whose rows are final) is refused.
+///
+/// A sort needs an aggregation and complete mode, and a limit any mode but update, as in
+/// Spark: only there is the result whole (complete) or final (append) when it is cut.
 pub fn validate_output_mode(plan: &LogicalPlan, mode: OutputMode) -> Result<()> {
     let aggregates = plan.has_aggregation();
+    if plan.finishing_sort().is_some() && (mode != OutputMode::Complete || !aggregates) {
+        return Err(Error::UnsupportedOutputMode(format!(
+            "Sorting is not supported on streaming DataFrames/Datasets, unless it is on \
+             aggregated DataFrame/Dataset in Complete output mode; this query {}",
+            if aggregates {
+                format!("runs in {mode} mode: use complete")
+            } else {
+                "has no aggregation: sort the sink's output instead".to_string()
+            }
+        )));
+    }
+    if plan.finishing_limit().is_some() && mode == OutputMode::Update {
+        return Err(Error::UnsupportedOutputMode(
+            "Limits are not supported on streaming DataFrames/Datasets in Update output mode; \
+             use complete (the first rows of each result) or append (the first rows written)"
+                .into(),
+        ));
+    }
     // Spark: "Join between two streaming DataFrames/Datasets is not supported in Update output
     // mode, only in Append output mode" (for joins under watermarks; an inner equi-join of two
     // streams without them keeps both sides whole and corrects its aggregates as before).
@@ -45,7 +66,13 @@ pub fn validate_output_mode(plan: &LogicalPlan, mode: OutputMode) -> Result<()> 
                 .into(),
         )),
         // A window of the watermarked column is final once the watermark passes its end.
-        OutputMode::Append if aggregates && plan.final_window_column().is_none() => {
+        OutputMode::Append
+            if aggregates
+                && plan
+                    .dataflow_part_for(OutputMode::Append)
+                    .final_window_column()
+                    .is_none() =>
+        {
             Err(Error::UnsupportedOutputMode(
                 "Append output mode not supported when there are streaming aggregations on \
              streaming DataFrames without watermark; use update or complete, or group by \

@@ -16,7 +16,7 @@ use tracing::{debug, info};
 use super::capture::{take_through, Captured};
 use super::dataflow::Built;
 use super::event_time::EventTime;
-use super::output::{consolidate_sorted, for_mode, OutputShape};
+use super::output::{consolidate_sorted, for_mode, Finish, OutputShape};
 use super::progress::{EpochFigures, EpochTimes, StateOperatorProgress};
 use super::recovery::compact_in_background;
 use super::sources::{EpochOffsets, ReadCounts, Sources};
@@ -69,6 +69,8 @@ pub(super) struct QueryRun {
     sink: Option<Box<dyn Sink>>,
     sink_description: String,
     output: Box<dyn OutputShape>,
+    /// The sort, limit and steps above them, run on the shaped rows.
+    finish: Finish,
     next_epoch: u64,
     in_flight: Option<InFlight>,
     next_tick: Option<Instant>,
@@ -117,7 +119,9 @@ impl QueryRun {
         let sink = spec.sink.lock().unwrap_or_else(|p| p.into_inner()).take();
         let sink_description = sink.as_ref().map_or_else(String::new, |s| s.description());
         let event_time = spec.plan.watermark_delay().map(EventTime::new);
-        let final_window_column = event_time.as_ref().and_then(|_| spec.plan.final_window_column());
+        // The output mode shapes what the dataflow computes; a sort or limit above comes after.
+        let dataflow = spec.plan.dataflow_part_for(spec.mode);
+        let final_window_column = event_time.as_ref().and_then(|_| dataflow.final_window_column());
         let (sources, failure) = Sources::open(&spec, wake);
         let checkpoint = spec.checkpoint.lock().unwrap_or_else(|p| p.into_inner()).take();
         let mut run = QueryRun {
@@ -132,6 +136,7 @@ impl QueryRun {
             sink,
             sink_description,
             output: for_mode(spec.mode, final_window_column),
+            finish: Finish::of(&spec.plan, spec.mode),
             next_epoch: 0,
             in_flight: None,
             next_tick: None,
@@ -176,6 +181,9 @@ impl QueryRun {
         let recovery = checkpoint.recovery()?;
         self.sources.resume(checkpoint, &recovery)?;
         self.next_epoch = recovery.next_epoch;
+        if let Some(commit) = &recovery.last_commit {
+            self.finish.resume(&commit.rows_through_limits);
+        }
         // Timely times are epochs: the inputs start at the first epoch of this run, and what
         // the earlier runs built comes out at the one before it: the restored state, and the
         // static tables, which every run reads whole but which are no new data.
@@ -422,6 +430,7 @@ impl QueryRun {
         };
         let rows_updated = changes.iter().filter(|(_, d)| *d > 0).count() as u64;
         let rows = self.output.shape(changes, self.watermark());
+        let rows = self.finish.apply(rows);
         self.next_epoch = flight.epoch + 1;
         if let Err(e) = self.write(flight.epoch, &rows) {
             self.fail(e.into());
@@ -525,6 +534,7 @@ impl QueryRun {
             let entry = CommitEntry {
                 next_batch_watermark_ms: next_watermark.map_or(0, |w| w.div_euclid(1000)),
                 next_batch_watermark_micros: next_watermark,
+                rows_through_limits: self.finish.rows_through_limits(),
             };
             let first_kept = checkpoint.commit(epoch, &entry)?;
             self.sources.purge_logs(checkpoint, first_kept)?;

@@ -6,7 +6,7 @@ use std::sync::Arc;
 use super::{DataStreamWriter, Session};
 use crate::data::Schema;
 use crate::error::Result;
-use crate::expr::{col, count, Expr};
+use crate::expr::{col, count, Expr, SortOrder};
 use crate::plan::LogicalPlan;
 
 /// A streaming query under construction, like Spark's `DataFrame`: each call returns a new
@@ -123,6 +123,111 @@ impl DataFrame {
             .session
             .binding(|| LogicalPlan::project(self.plan.clone(), exprs))?;
         Ok(self.with_plan(plan))
+    }
+
+    /// Computes new columns from SQL expressions (Spark's `selectExpr`): each item is what a
+    /// SELECT list holds, with an optional alias.
+    ///
+    /// ```
+    /// # use tidewater::prelude::*;
+    /// # fn main() -> tidewater::Result<()> {
+    /// # let spark = Session::builder().get_or_create()?;
+    /// let lines = MemoryStream::new(Schema::new([Field::new("value", DataType::String)]));
+    /// let words = spark.read_stream().memory(&lines)
+    ///     .select_expr(["explode(split(value, ' ')) AS word"])?
+    ///     .select_expr(["word", "length(word) * 10 AS score"])?;
+    /// assert_eq!(words.schema().names(), ["word", "score"]);
+    /// lines.add_data([row!["to be"]]);
+    /// lines.end();
+    /// let query = words.write_stream().format("memory").query_name("scored").start()?;
+    /// query.await_termination()?;
+    /// let table = spark.memory_table("scored").expect("the memory sink registers its table");
+    /// assert_eq!(table.rows(), [row!["be", 20], row!["to", 20]]);
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn select_expr<S: AsRef<str>>(&self, exprs: impl IntoIterator<Item = S>) -> Result<DataFrame> {
+        let exprs = exprs
+            .into_iter()
+            .map(|e| crate::plan::sql::expr_with(e.as_ref(), self.session.escaped_string_literals()))
+            .collect::<Result<Vec<_>>>()?;
+        self.select(exprs)
+    }
+
+    /// Every column but `columns` (Spark's `drop`); a name the DataFrame does not have is
+    /// ignored, as in Spark.
+    pub fn drop(&self, columns: &[&str]) -> Result<DataFrame> {
+        let kept = self
+            .schema()
+            .names()
+            .into_iter()
+            .filter(|n| !columns.iter().any(|c| c.eq_ignore_ascii_case(n)))
+            .map(|n| col(&n))
+            .collect::<Vec<_>>();
+        self.select(kept)
+    }
+
+    /// The column `existing` renamed to `new` (Spark's `withColumnRenamed`); nothing changes if
+    /// there is no such column, as in Spark.
+    pub fn with_column_renamed(&self, existing: &str, new: &str) -> Result<DataFrame> {
+        if self.schema().index_of(existing).is_none() {
+            return Ok(self.clone());
+        }
+        let columns = self
+            .schema()
+            .names()
+            .into_iter()
+            .map(|n| {
+                if n.eq_ignore_ascii_case(existing) {
+                    col(&n).alias(new)
+                } else {
+                    col(&n)
+                }
+            })
+            .collect::<Vec<_>>();
+        self.select(columns)
+    }
+
+    /// The rows of this stream and of `other` (Spark's `union`, SQL's `UNION ALL`): columns
+    /// matched by position, named as this side's, each of their common type (a BIGINT and a
+    /// DOUBLE give a DOUBLE). Duplicates stay; [`distinct`](Self::distinct) removes them.
+    ///
+    /// ```
+    /// # use tidewater::prelude::*;
+    /// # fn main() -> tidewater::Result<()> {
+    /// # let spark = Session::builder().get_or_create()?;
+    /// let schema = Schema::new([Field::new("user", DataType::String), Field::new("n", DataType::Int64)]);
+    /// let (web, app) = (MemoryStream::new(schema.clone()), MemoryStream::new(schema));
+    /// let all = spark.read_stream().memory(&web).union(&spark.read_stream().memory(&app))?;
+    /// web.add_data([row!["ann", 1], row!["bob", 2]]);
+    /// app.add_data([row!["ann", 1]]);
+    /// web.end();
+    /// app.end();
+    /// let query = all.write_stream().format("memory").query_name("all_events").start()?;
+    /// query.await_termination()?;
+    /// let table = spark.memory_table("all_events").expect("the memory sink registers its table");
+    /// assert_eq!(table.rows(), [row!["ann", 1], row!["ann", 1], row!["bob", 2]]);
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn union(&self, other: &DataFrame) -> Result<DataFrame> {
+        Ok(self.with_plan(LogicalPlan::union(self.plan.clone(), other.plan.clone())?))
+    }
+
+    /// Same as [`union`](Self::union) (Spark's `unionAll`).
+    pub fn union_all(&self, other: &DataFrame) -> Result<DataFrame> {
+        self.union(other)
+    }
+
+    /// As [`union`](Self::union), `other`'s columns matched to this side's by name (Spark's
+    /// `unionByName`). With `allow_missing_columns`, a column only one side has is null on the
+    /// other, and `other`'s extra columns come last; without it the names must be the same.
+    pub fn union_by_name(&self, other: &DataFrame, allow_missing_columns: bool) -> Result<DataFrame> {
+        Ok(self.with_plan(LogicalPlan::union_by_name(
+            self.plan.clone(),
+            other.plan.clone(),
+            allow_missing_columns,
+        )?))
     }
 
     /// Keeps the rows for which `condition` is true; a row where it is null is dropped, as in
@@ -417,6 +522,47 @@ impl DataFrame {
     /// that comes out again. It needs a watermark ([`with_watermark`](Self::with_watermark)).
     pub fn drop_duplicates_within_watermark(&self, columns: &[&str]) -> Result<DataFrame> {
         Ok(self.with_plan(LogicalPlan::deduplicate(self.plan.clone(), columns, true)?))
+    }
+
+    /// Sorts the result by `order` (Spark's `orderBy`): `col("count").desc()`, or a bare
+    /// expression for ascending. A stream has no order, so, as in Spark, only the result of an
+    /// aggregation written whole (complete mode) can be sorted; the sort runs on each epoch's
+    /// result, and rows equal on every key keep the result's order (sorted by their values,
+    /// strings by the bytes of their UTF-8). With [`limit`](Self::limit), the top of a count:
+    ///
+    /// ```
+    /// # use tidewater::prelude::*;
+    /// # fn main() -> tidewater::Result<()> {
+    /// # let spark = Session::builder().get_or_create()?;
+    /// let input = MemoryStream::new(Schema::new([Field::new("word", DataType::String)]));
+    /// let top = spark.read_stream().memory(&input).group_by([col("word")]).count()?
+    ///     .order_by([col("count").desc()])?.limit(2)?;
+    /// input.add_data([row!["b"], row!["a"], row!["c"], row!["c"], row!["b"], row!["c"]]);
+    /// input.end();
+    /// let query = top.write_stream().output_mode("complete")
+    ///     .format("memory").query_name("top").start()?;
+    /// query.await_termination()?;
+    /// let table = spark.memory_table("top").expect("the memory sink registers its table");
+    /// assert_eq!(table.rows(), [row!["c", 3], row!["b", 2]]);
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn order_by<O: Into<SortOrder>>(&self, order: impl IntoIterator<Item = O>) -> Result<DataFrame> {
+        let order = order.into_iter().map(Into::into).collect();
+        Ok(self.with_plan(LogicalPlan::sort(self.plan.clone(), order)?))
+    }
+
+    /// Same as [`order_by`](Self::order_by) (Spark's `sort`).
+    pub fn sort<O: Into<SortOrder>>(&self, order: impl IntoIterator<Item = O>) -> Result<DataFrame> {
+        self.order_by(order)
+    }
+
+    /// At most `n` rows (Spark's `limit`): in complete mode the first `n` rows of each epoch's
+    /// result (after [`order_by`](Self::order_by), the top `n`); in append mode the first `n`
+    /// rows written over the whole run, after which the query writes nothing more, as Spark's
+    /// streaming limit. Update mode refuses a limit, as Spark does.
+    pub fn limit(&self, n: usize) -> Result<DataFrame> {
+        Ok(self.with_plan(LogicalPlan::limit(self.plan.clone(), n)?))
     }
 
     /// Starts describing how to write the stream.

@@ -12,7 +12,7 @@ use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 
 pub use dataframe::{DataFrame, GroupedData};
-pub use reader::DataStreamReader;
+pub use reader::{DataStreamReader, IntoSchema};
 pub use sql::ScriptDefaults;
 pub use writer::DataStreamWriter;
 

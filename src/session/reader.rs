@@ -10,13 +10,46 @@ use crate::data::Schema;
 use crate::error::{Error, Result};
 use crate::plan::LogicalPlan;
 
+/// What [`DataStreamReader::schema`] takes: a [`Schema`], or a DDL string of columns
+/// (`"ts BIGINT, key STRING"`) as Spark's `DataStreamReader.schema` does.
+pub trait IntoSchema {
+    /// The schema, or why the DDL does not parse.
+    fn into_schema(self) -> Result<Schema>;
+}
+
+impl IntoSchema for Schema {
+    fn into_schema(self) -> Result<Schema> {
+        Ok(self)
+    }
+}
+
+impl IntoSchema for &Schema {
+    fn into_schema(self) -> Result<Schema> {
+        Ok(self.clone())
+    }
+}
+
+impl IntoSchema for &str {
+    fn into_schema(self) -> Result<Schema> {
+        Schema::from_ddl(self)
+    }
+}
+
+impl IntoSchema for String {
+    fn into_schema(self) -> Result<Schema> {
+        Schema::from_ddl(&self)
+    }
+}
+
 /// Builds a streaming DataFrame from a source, like Spark's `DataStreamReader`.
 #[derive(Clone, Debug)]
 pub struct DataStreamReader {
     session: Session,
     format: Option<String>,
     options: Options,
-    schema: Option<Schema>,
+    /// The declared schema, or why the DDL string that declared it did not parse (reported by
+    /// `load()`, as Spark reports it when the query is analysed).
+    schema: Option<Result<Schema>>,
     /// `spark.read()`: a static table, read once and whole at the start.
     once: bool,
 }
@@ -37,9 +70,25 @@ impl DataStreamReader {
         self
     }
 
-    /// Declares the rows' schema (needed by `json`, optional for `csv`).
-    pub fn schema(mut self, schema: Schema) -> Self {
-        self.schema = Some(schema);
+    /// Declares the rows' schema (needed by `json`, optional for `csv`): a [`Schema`], or a
+    /// DDL string as in Spark, `.schema("ts BIGINT, key STRING")` (see [`Schema::from_ddl`]).
+    /// A DDL string that does not parse fails `load()`.
+    ///
+    /// ```
+    /// # use tidewater::prelude::*;
+    /// # fn main() -> tidewater::Result<()> {
+    /// # let spark = Session::builder().get_or_create()?;
+    /// let dir = std::env::temp_dir();
+    /// let events = spark.read_stream().format("json").schema("ts BIGINT, key STRING")
+    ///     .option("path", dir.display()).load()?;
+    /// assert_eq!(events.schema().names(), ["ts", "key"]);
+    /// let bad = spark.read_stream().format("json").schema("ts BIGINT,").option("path", dir.display());
+    /// assert_eq!(bad.load().unwrap_err().code(), "PARSE_SYNTAX_ERROR");
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn schema(mut self, schema: impl IntoSchema) -> Self {
+        self.schema = Some(schema.into_schema());
         self
     }
 
@@ -86,7 +135,7 @@ impl DataStreamReader {
         })?;
         let source = source_format(&format, self.once)?.build(SourceContext {
             options: &self.options,
-            schema: self.schema,
+            schema: self.schema.transpose()?,
             once: self.once,
         })?;
         Ok(DataFrame::new(self.session, LogicalPlan::source(source)))

@@ -8,7 +8,7 @@ use super::{DataFrame, Session};
 use crate::compile::{explain, Settings};
 use crate::connectors::registry::{OUTPUT_MODE, TRIGGER};
 use crate::error::{Error, Result};
-use crate::plan::sql::{parse_script, plan_query, Catalog, Statement};
+use crate::plan::sql::{parse_script_with, plan_query, Catalog, Statement, ESCAPED_STRING_LITERALS};
 use crate::plan::LogicalPlan;
 use crate::runtime::{launch, StreamingQuery, Trigger};
 
@@ -60,6 +60,13 @@ impl Session {
             .insert(name.to_ascii_lowercase(), df.clone());
     }
 
+    /// Spark's `spark.sql.parser.escapedStringLiterals`: string literals keep their
+    /// backslashes as written (default false: `\n`, `\t`, `\u0041`, ... are escapes).
+    pub(crate) fn escaped_string_literals(&self) -> bool {
+        self.conf(ESCAPED_STRING_LITERALS)
+            .is_some_and(|v| v.trim().eq_ignore_ascii_case("true"))
+    }
+
     fn view(&self, name: &str) -> Option<DataFrame> {
         self.inner
             .views
@@ -71,7 +78,7 @@ impl Session {
 
     /// A DataFrame from one SQL query over the registered views (Spark's `spark.sql`).
     pub fn sql(&self, query: &str) -> Result<DataFrame> {
-        let statements = parse_script(query)?;
+        let statements = parse_script_with(query, self.escaped_string_literals())?;
         match statements.as_slice() {
             [Statement::Select { query, .. }] => Ok(DataFrame::new(
                 self.clone(),
@@ -86,7 +93,7 @@ impl Session {
     fn plan_script(&self, script: &str, defaults: &ScriptDefaults) -> Result<Vec<PlannedQuery>> {
         let mut sinks: HashMap<String, SinkDecl> = HashMap::new();
         let mut planned = Vec::new();
-        for statement in parse_script(script)? {
+        for statement in parse_script_with(script, self.escaped_string_literals())? {
             match statement {
                 Statement::CreateSource {
                     name,
@@ -96,6 +103,7 @@ impl Session {
                     table,
                     primary_key,
                     watermark,
+                    computed,
                     at,
                 } => {
                     let mut reader = if table { self.read() } else { self.read_stream() };
@@ -104,6 +112,12 @@ impl Session {
                         reader = reader.schema(schema);
                     }
                     let mut df = reader.load().map_err(|e| e.at(at.line, at.column, None))?;
+                    for (expr, at) in computed {
+                        let name = expr.output_name();
+                        df = df
+                            .with_column(&name, expr)
+                            .map_err(|e| e.at(at.line, at.column, None))?;
+                    }
                     if let Some((column, delay, at)) = watermark {
                         df = df
                             .with_watermark(&column, &delay)

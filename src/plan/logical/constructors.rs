@@ -3,6 +3,7 @@
 
 use std::sync::Arc;
 
+use super::finish::refuse_finished;
 use super::{Aggregation, JoinKind, LogicalPlan, Projection, SourceId};
 use crate::connectors::Source;
 use crate::data::{DataType, Field, Schema};
@@ -93,6 +94,7 @@ impl LogicalPlan {
     /// in the order the sources read them. `within_watermark` is Spark's
     /// `dropDuplicatesWithinWatermark`, which needs a watermark below.
     pub fn deduplicate(input: Arc<LogicalPlan>, columns: &[&str], within_watermark: bool) -> Result<Self> {
+        refuse_finished(&input, "drop_duplicates")?;
         let schema = input.schema();
         let keys = if columns.is_empty() {
             (0..schema.fields().len()).collect()
@@ -131,6 +133,7 @@ impl LogicalPlan {
     /// `input.with_watermark(column, delay)`: `column` must be a timestamp, `delay` an interval
     /// such as `"10 seconds"`.
     pub fn watermark(input: Arc<LogicalPlan>, column: &str, delay: &str) -> Result<Self> {
+        refuse_finished(&input, "with_watermark")?;
         let schema = input.schema();
         let position = schema.index_of(column).ok_or_else(|| Error::UnresolvedColumn {
             name: column.to_string(),
@@ -183,6 +186,8 @@ impl LogicalPlan {
                 "a join needs at least one pair of equal keys".into(),
             ));
         }
+        refuse_finished(&left, "a join")?;
+        refuse_finished(&right, "a join")?;
         if left.is_changing_table() || matches!(left.as_ref(), LogicalPlan::Upsert { .. }) {
             return Err(Error::InvalidPlan(
                 "an upsert table can only be the right side of a join (the table that enriches \
@@ -338,6 +343,7 @@ impl LogicalPlan {
     /// `group_by(keys).agg(aggs)`: each agg must be an aggregate function call (maybe aliased).
     /// With no aggregates the result is the distinct keys (SQL's `GROUP BY` without them).
     pub fn aggregate(input: Arc<LogicalPlan>, key_exprs: Vec<Expr>, aggs: Vec<Expr>) -> Result<Self> {
+        refuse_finished(&input, "an aggregation")?;
         let (input, replaced) = explode_window(input, &key_exprs)?;
         let in_schema = input.schema().clone();
         let mut fields = Vec::new();

@@ -6,8 +6,10 @@
 //! makes a group final) in `properties`.
 
 mod constructors;
+mod finish;
 mod join_time;
 mod properties;
+mod union;
 
 pub use join_time::{split_join_condition, Bound, JoinEventTime, SideWatermark, TimeRange};
 
@@ -17,7 +19,7 @@ use std::sync::Arc;
 use crate::connectors::Source;
 use crate::data::Schema;
 use crate::error::{Error, Result};
-use crate::expr::{Accumulator, BoundExpr, Expr};
+use crate::expr::{Accumulator, BoundExpr, Expr, SortKey, SortOrder};
 
 /// Identifies one `load()`ed source within a process: the same source read twice in a plan is
 /// one input.
@@ -211,6 +213,35 @@ pub enum LogicalPlan {
         /// watermark passes its first row's event time plus the delay.
         within_watermark: bool,
     },
+    /// `order_by(..)` / SQL's `ORDER BY`: the result sorted. A stream has no order, so this
+    /// sorts what each epoch writes: only the whole result of an aggregation in complete
+    /// mode, as in Spark. It runs after the output mode has shaped the epoch's rows, on the
+    /// worker that writes them (see [`LogicalPlan::dataflow_part`]).
+    Sort {
+        /// Input.
+        input: Arc<LogicalPlan>,
+        /// The keys as written.
+        order: Vec<SortOrder>,
+        /// The keys, bound to the input's columns.
+        keys: Vec<SortKey>,
+    },
+    /// `limit(n)` / SQL's `LIMIT n`: in complete mode the first `n` rows of each epoch's
+    /// result; in append mode the first `n` rows ever written, as Spark's streaming limit. It
+    /// runs after the output mode, as [`LogicalPlan::Sort`] does.
+    Limit {
+        /// Input.
+        input: Arc<LogicalPlan>,
+        /// The most rows written.
+        n: usize,
+    },
+    /// `union` / SQL's `UNION ALL`: the rows of every input, columns matched by position (the
+    /// inputs are cast to common types first; see [`LogicalPlan::union`]).
+    Union {
+        /// The inputs, two or more.
+        inputs: Vec<Arc<LogicalPlan>>,
+        /// Output schema: the first input's names, the common types.
+        schema: Schema,
+    },
 }
 
 impl LogicalPlan {
@@ -221,10 +252,13 @@ impl LogicalPlan {
             | LogicalPlan::Project { schema, .. }
             | LogicalPlan::Join { schema, .. }
             | LogicalPlan::Aggregate { schema, .. }
-            | LogicalPlan::Upsert { schema, .. } => schema,
+            | LogicalPlan::Upsert { schema, .. }
+            | LogicalPlan::Union { schema, .. } => schema,
             LogicalPlan::Filter { input, .. }
             | LogicalPlan::Watermark { input, .. }
-            | LogicalPlan::Deduplicate { input, .. } => input.schema(),
+            | LogicalPlan::Deduplicate { input, .. }
+            | LogicalPlan::Sort { input, .. }
+            | LogicalPlan::Limit { input, .. } => input.schema(),
         }
     }
 
@@ -237,8 +271,11 @@ impl LogicalPlan {
             | LogicalPlan::Aggregate { input, .. }
             | LogicalPlan::Watermark { input, .. }
             | LogicalPlan::Upsert { input, .. }
-            | LogicalPlan::Deduplicate { input, .. } => vec![input],
+            | LogicalPlan::Deduplicate { input, .. }
+            | LogicalPlan::Sort { input, .. }
+            | LogicalPlan::Limit { input, .. } => vec![input],
             LogicalPlan::Join { left, right, .. } => vec![left, right],
+            LogicalPlan::Union { inputs, .. } => inputs.iter().collect(),
         }
     }
 }

@@ -56,8 +56,11 @@ impl LogicalPlan {
             LogicalPlan::Project { input, .. }
             | LogicalPlan::Filter { input, .. }
             | LogicalPlan::Watermark { input, .. }
-            | LogicalPlan::Deduplicate { input, .. } => input.is_append_only(),
+            | LogicalPlan::Deduplicate { input, .. }
+            | LogicalPlan::Sort { input, .. }
+            | LogicalPlan::Limit { input, .. } => input.is_append_only(),
             LogicalPlan::Aggregate { .. } => false,
+            LogicalPlan::Union { inputs, .. } => inputs.iter().all(|i| i.is_append_only()),
             // A key's row is replaced when it is upserted again; a static table's upserts are
             // all resolved in the epoch that reads it, and nothing changes afterwards.
             LogicalPlan::Upsert { input, .. } => input.is_static(),
@@ -90,12 +93,15 @@ impl LogicalPlan {
             LogicalPlan::Project { input, .. }
             | LogicalPlan::Filter { input, .. }
             | LogicalPlan::Watermark { input, .. }
-            | LogicalPlan::Deduplicate { input, .. } => input.retraction_reason(),
+            | LogicalPlan::Deduplicate { input, .. }
+            | LogicalPlan::Sort { input, .. }
+            | LogicalPlan::Limit { input, .. } => input.retraction_reason(),
             LogicalPlan::Aggregate { input, .. } => input.retraction_reason().or_else(|| {
                 input
                     .has_aggregation()
                     .then_some("an aggregation over an aggregation (groups can disappear)")
             }),
+            LogicalPlan::Union { inputs, .. } => inputs.iter().find_map(|i| i.retraction_reason()),
             LogicalPlan::Join {
                 left,
                 right,
@@ -150,7 +156,9 @@ impl LogicalPlan {
             } => Some((column_name, *delay_micros)),
             LogicalPlan::Project { input, .. }
             | LogicalPlan::Filter { input, .. }
-            | LogicalPlan::Deduplicate { input, .. } => input.watermark_below(),
+            | LogicalPlan::Deduplicate { input, .. }
+            | LogicalPlan::Sort { input, .. }
+            | LogicalPlan::Limit { input, .. } => input.watermark_below(),
             _ => None,
         }
     }
@@ -262,6 +270,9 @@ impl LogicalPlan {
                     .iter()
                     .position(|c| matches!(c, Projection::Scalar(BoundExpr::Column(i)) if *i == window))
             }
+            LogicalPlan::Filter { input, .. }
+            | LogicalPlan::Sort { input, .. }
+            | LogicalPlan::Limit { input, .. } => input.final_window_column(),
             _ => None,
         }
     }

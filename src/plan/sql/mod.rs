@@ -3,8 +3,12 @@
 //! DataFrame calls build.
 
 mod expr;
+mod fragment;
+mod literals;
 mod query;
 mod script;
 
+pub use fragment::{expr, expr_with};
+pub use literals::{unescape, ESCAPED_STRING_LITERALS};
 pub use query::{plan_query, Catalog};
-pub use script::{parse_script, Statement};
+pub use script::{parse_script, parse_script_with, Statement};

@@ -4,14 +4,15 @@
 use std::sync::Arc;
 
 use sqlparser::ast::{
-    Distinct, GroupByExpr, JoinConstraint, JoinOperator, Query, Select, SelectItem, SetExpr, Spanned,
-    TableFactor,
+    Distinct, GroupByExpr, JoinConstraint, JoinOperator, LimitClause, OrderBy, OrderByKind, Query, Select,
+    SelectItem, SetExpr, SetOperator, SetQuantifier, Spanned, TableFactor, With,
 };
 use sqlparser::tokenizer::Location;
 
 use super::expr::Translator;
+use crate::data::Value;
 use crate::error::{Error, Result};
-use crate::expr::Expr;
+use crate::expr::{Expr, SortOrder};
 use crate::plan::{split_join_condition, JoinKind, LogicalPlan};
 
 /// The named relations a query can read.
@@ -22,35 +23,261 @@ pub trait Catalog {
 
 /// Plans `query` against `catalog`. Errors carry the line and column they are about.
 pub fn plan_query(query: &Query, catalog: &dyn Catalog) -> Result<LogicalPlan> {
+    let with_ctes;
+    let catalog = match &query.with {
+        None => catalog,
+        Some(with) => {
+            with_ctes = plan_ctes(with, catalog)?;
+            &with_ctes as &dyn Catalog
+        }
+    };
     let at = query.span().start;
-    if query.order_by.is_some() || query.limit_clause.is_some() {
-        return Err(Error::Unsupported(
-            "ORDER BY and LIMIT are not supported on streams (Spark allows them only in complete mode)"
-                .into(),
-        )
-        .at(
-            at.line,
-            at.column,
-            Some("sort or limit the sink's output instead"),
-        ));
+    let mut plan = plan_set_expr(query.body.as_ref(), catalog)?;
+    if let Some(order_by) = &query.order_by {
+        plan = plan_order_by(plan, order_by, query.body.as_ref())?;
     }
-    if query.with.is_some() {
+    if let Some(limit) = &query.limit_clause {
+        plan = plan_limit(plan, limit, at)?;
+    }
+    Ok(plan)
+}
+
+/// A query's body: a SELECT, a parenthesized query, or a UNION of them.
+fn plan_set_expr(body: &SetExpr, catalog: &dyn Catalog) -> Result<LogicalPlan> {
+    match body {
+        SetExpr::Select(select) => plan_select(select, catalog),
+        SetExpr::Query(inner) => plan_query(inner, catalog),
+        SetExpr::SetOperation {
+            op: SetOperator::Union,
+            set_quantifier,
+            left,
+            right,
+        } => {
+            let at = body.span().start;
+            let (l, r) = (plan_set_expr(left, catalog)?, plan_set_expr(right, catalog)?);
+            let (l, r) = (Arc::new(l), Arc::new(r));
+            let union = match set_quantifier {
+                SetQuantifier::All | SetQuantifier::Distinct | SetQuantifier::None => {
+                    LogicalPlan::union(l, r)
+                }
+                _ => LogicalPlan::union_by_name(l, r, false),
+            }
+            .map_err(|e| e.at(at.line, at.column, None))?;
+            match set_quantifier {
+                SetQuantifier::All | SetQuantifier::AllByName => Ok(union),
+                // UNION (DISTINCT) is a UNION ALL whose rows are deduplicated, as SELECT
+                // DISTINCT is here.
+                _ => LogicalPlan::deduplicate(Arc::new(union), &[], false)
+                    .map_err(|e| e.at(at.line, at.column, None)),
+            }
+        }
+        other => {
+            let at = other.span().start;
+            Err(Error::Unsupported(
+                "only SELECT queries and their UNIONs are supported (no INTERSECT, EXCEPT, VALUES, ...)"
+                    .into(),
+            )
+            .at(at.line, at.column, None))
+        }
+    }
+}
+
+/// The relations of a `WITH` clause, each planned against the catalog and the ones before it.
+fn plan_ctes<'a>(with: &With, outer: &'a dyn Catalog) -> Result<WithCatalog<'a>> {
+    let at = with.with_token.0.span.start;
+    if with.recursive {
         return Err(
-            Error::Unsupported("WITH is not supported; use a subquery in FROM".into())
+            Error::Unsupported("WITH RECURSIVE is not supported on streams".into())
                 .at(at.line, at.column, None),
         );
     }
-    match query.body.as_ref() {
-        SetExpr::Select(select) => plan_select(select, catalog),
-        SetExpr::Query(inner) => plan_query(inner, catalog),
-        other => {
-            let at = other.span().start;
-            Err(
-                Error::Unsupported("only SELECT queries are supported (no UNION, VALUES, ...)".into())
-                    .at(at.line, at.column, None),
+    let mut catalog = WithCatalog {
+        ctes: Vec::new(),
+        outer,
+    };
+    for cte in &with.cte_tables {
+        let name = cte.alias.name.value.clone();
+        let mut plan = plan_query(&cte.query, &catalog)?;
+        if !cte.alias.columns.is_empty() {
+            // `name (a, b) AS (...)`: the columns renamed, in order.
+            let at = cte.alias.name.span.start;
+            let given: Vec<String> = cte.alias.columns.iter().map(|c| c.name.value.clone()).collect();
+            let names = plan.schema().names();
+            if given.len() != names.len() {
+                return Err(Error::InvalidPlan(format!(
+                    "`{name}` names {} columns, but its query has {}",
+                    given.len(),
+                    names.len()
+                ))
+                .at(at.line, at.column, None));
+            }
+            let exprs = names
+                .iter()
+                .zip(&given)
+                .map(|(n, g)| Expr::Column(n.clone()).alias(g.clone()));
+            plan = LogicalPlan::project(Arc::new(plan), exprs.collect())
+                .map_err(|e| e.at(at.line, at.column, None))?;
+        }
+        catalog.ctes.push((name, Arc::new(plan)));
+    }
+    Ok(catalog)
+}
+
+/// The relations of a `WITH` clause, before those of the catalog around it.
+struct WithCatalog<'a> {
+    ctes: Vec<(String, Arc<LogicalPlan>)>,
+    outer: &'a dyn Catalog,
+}
+
+impl Catalog for WithCatalog<'_> {
+    fn relation(&self, name: &str) -> Option<Arc<LogicalPlan>> {
+        self.ctes
+            .iter()
+            .rev()
+            .find(|(n, _)| n.eq_ignore_ascii_case(name))
+            .map(|(_, plan)| plan.clone())
+            .or_else(|| self.outer.relation(name))
+    }
+}
+
+/// `ORDER BY`: each key is an output column (by name, alias or position, `ORDER BY 2`), an
+/// expression over output columns, or an expression the select list computes (`ORDER BY
+/// count(*)` when it selects `count(*) AS n`), as Spark resolves them.
+fn plan_order_by(plan: LogicalPlan, order_by: &OrderBy, body: &SetExpr) -> Result<LogicalPlan> {
+    let at = order_by.span().start;
+    let OrderByKind::Expressions(exprs) = &order_by.kind else {
+        return Err(Error::Unsupported("ORDER BY ALL is not supported".into()).at(at.line, at.column, None));
+    };
+    let selected = match body {
+        SetExpr::Select(select) => selected_items(select),
+        _ => Vec::new(),
+    };
+    let mut names = Translator {
+        relations: match body {
+            SetExpr::Select(select) => relation_names(select),
+            _ => Vec::new(),
+        },
+        ..Translator::default()
+    };
+    let output = plan.schema().names();
+    let mut order = Vec::with_capacity(exprs.len());
+    for item in exprs {
+        let key_at = item.expr.span().start;
+        let expr = names.expr(&item.expr)?;
+        let expr = match &expr {
+            // Spark's `spark.sql.orderByOrdinal`: a whole number is a position in the select list.
+            Expr::Literal(Value::Int(i)) => {
+                let position = usize::try_from(*i)
+                    .ok()
+                    .filter(|p| (1..=output.len()).contains(p));
+                match position {
+                    Some(p) => Expr::Column(output[p - 1].clone()),
+                    None => {
+                        return Err(Error::InvalidPlan(format!(
+                            "ORDER BY position {i} is not in the select list (1 to {})",
+                            output.len()
+                        ))
+                        .at(key_at.line, key_at.column, None))
+                    }
+                }
+            }
+            _ if expr.bind(plan.schema()).is_ok() => expr,
+            _ => match selected.iter().find(|(e, _)| *e == expr) {
+                Some((_, name)) => Expr::Column(name.clone()),
+                None => expr,
+            },
+        };
+        let mut sort = if item.options.asc == Some(false) {
+            SortOrder::desc(expr)
+        } else {
+            SortOrder::asc(expr)
+        };
+        if let Some(first) = item.options.nulls_first {
+            sort = sort.nulls_first(first);
+        }
+        order.push(sort);
+    }
+    LogicalPlan::sort(Arc::new(plan), order).map_err(|e| match &e {
+        Error::UnresolvedColumn { name, .. } => {
+            let at = names.place_of(name).unwrap_or(at);
+            e.at(
+                at.line,
+                at.column,
+                Some("ORDER BY sorts the query's output: order by a column or expression of the select list"),
             )
         }
+        _ => place(e, &names, at),
+    })
+}
+
+/// `LIMIT n` (a whole number; no OFFSET on a stream, as in Spark).
+fn plan_limit(plan: LogicalPlan, limit: &LimitClause, at: Location) -> Result<LogicalPlan> {
+    let at = limit_span(limit).unwrap_or(at);
+    let (limit, offset) = match limit {
+        LimitClause::LimitOffset {
+            limit,
+            offset,
+            limit_by,
+        } if limit_by.is_empty() => (limit.as_ref(), offset.as_ref().map(|o| &o.value)),
+        LimitClause::OffsetCommaLimit { offset, limit } => (Some(limit), Some(offset)),
+        _ => {
+            return Err(Error::Unsupported("LIMIT BY is not supported".into()).at(at.line, at.column, None));
+        }
+    };
+    if offset.is_some() {
+        return Err(
+            Error::Unsupported("OFFSET is not supported on streaming DataFrames/Datasets".into())
+                .at(at.line, at.column, None),
+        );
     }
+    let Some(limit) = limit else {
+        // `LIMIT ALL`: no limit.
+        return Ok(plan);
+    };
+    let n = match limit {
+        sqlparser::ast::Expr::Value(v) => match &v.value {
+            sqlparser::ast::Value::Number(n, _) => n.parse::<usize>().ok(),
+            _ => None,
+        },
+        _ => None,
+    }
+    .ok_or_else(|| {
+        Error::InvalidPlan(format!("LIMIT takes a whole number of rows, not `{limit}`"))
+            .at(at.line, at.column, None)
+    })?;
+    LogicalPlan::limit(Arc::new(plan), n)
+}
+
+/// Where a `LIMIT` clause's number is.
+fn limit_span(limit: &LimitClause) -> Option<Location> {
+    match limit {
+        LimitClause::LimitOffset { limit: Some(l), .. } => Some(l.span().start),
+        LimitClause::OffsetCommaLimit { limit, .. } => Some(limit.span().start),
+        _ => None,
+    }
+    .filter(|l| l.line > 0)
+}
+
+/// The select list's expressions (without aliases) and their output names.
+fn selected_items(select: &Select) -> Vec<(Expr, String)> {
+    let mut names = Translator {
+        relations: relation_names(select),
+        ..Translator::default()
+    };
+    select
+        .projection
+        .iter()
+        .filter_map(|item| match item {
+            SelectItem::UnnamedExpr(e) => names.expr(e).ok().map(|e| {
+                let name = e.output_name();
+                (e, name)
+            }),
+            SelectItem::ExprWithAlias { expr, alias } => {
+                names.expr(expr).ok().map(|e| (e, alias.value.clone()))
+            }
+            _ => None,
+        })
+        .collect()
 }
 
 fn plan_from(select: &Select, catalog: &dyn Catalog, names: &mut Translator) -> Result<Arc<LogicalPlan>> {
@@ -327,6 +554,23 @@ fn rewrite(expr: &Expr, keys: &[Expr], aggregates: &[Expr]) -> Expr {
     }
     if let Some(i) = aggregates.iter().position(|a| a == expr) {
         return Expr::Column(format!("__a{i}"));
+    }
+    // A grouping key's output name, or a field of it: `window.start` when grouped by
+    // `window(ts, ..)`, as Spark resolves it.
+    if let Expr::Column(name) = expr {
+        let (head, field) = match name.split_once('.') {
+            Some((head, field)) => (head, Some(field)),
+            None => (name.as_str(), None),
+        };
+        let key = keys
+            .iter()
+            .position(|k| k.output_name().eq_ignore_ascii_case(head));
+        if let Some(i) = key {
+            return Expr::Column(match field {
+                Some(field) => format!("__k{i}.{field}"),
+                None => format!("__k{i}"),
+            });
+        }
     }
     let go = |e: &Expr| Box::new(rewrite(e, keys, aggregates));
     match expr {

@@ -1,7 +1,7 @@
 //! Splitting a script into statements and parsing the streaming DDL that standard SQL lacks:
 //!
 //! ```sql
-//! CREATE STREAM name [(column type, ..., [WATERMARK FOR ts AS ts - INTERVAL '5 seconds'])] USING format [OPTIONS (key 'value', ...)];
+//! CREATE STREAM name [(column type, ..., [name AS expression, ...] [WATERMARK FOR ts AS ts - INTERVAL '5 seconds'])] USING format [OPTIONS (key 'value', ...)];
 //! CREATE TABLE  name [(column type, ...)] USING format [OPTIONS (...)];
 //! CREATE STREAMING TABLE name (column type, ..., PRIMARY KEY (column, ...)) USING format [OPTIONS (...)];
 //! CREATE SINK   name USING format [OPTIONS (...)];
@@ -13,10 +13,13 @@ use sqlparser::ast::{DataType as SqlType, Query};
 use sqlparser::dialect::GenericDialect;
 use sqlparser::keywords::Keyword;
 use sqlparser::parser::{Parser, ParserError};
+
 use sqlparser::tokenizer::{Location, Token};
 
+use super::expr::Translator;
 use crate::data::{DataType, Field, Schema};
 use crate::error::{Error, Result};
+use crate::expr::Expr;
 
 /// One statement of a script, with where it starts.
 #[derive(Debug, Clone)]
@@ -41,6 +44,10 @@ pub enum Statement {
         /// `WATERMARK FOR column AS column - INTERVAL 'delay'`: the event-time column, the
         /// delay, and where the clause is.
         watermark: Option<(String, String, Location)>,
+        /// Computed columns, `name AS expression` (Flink's form), in order, each aliased to
+        /// its name, with where it is: added after the declared columns are read, so a
+        /// watermark can be declared on one.
+        computed: Vec<(Expr, Location)>,
         /// Where the statement starts.
         at: Location,
     },
@@ -74,7 +81,7 @@ pub enum Statement {
 }
 
 /// Turns sqlparser's error (which names `Line: L, Column: C`) into ours.
-fn syntax(e: ParserError) -> Error {
+pub(crate) fn syntax(e: ParserError) -> Error {
     let text = match e {
         ParserError::TokenizerError(t) | ParserError::ParserError(t) => t,
         ParserError::RecursionLimitExceeded => "the statement nests too deeply".into(),
@@ -176,6 +183,7 @@ struct Columns {
     schema: Option<Schema>,
     primary_key: Vec<(String, Location)>,
     watermark: Option<(String, String, Location)>,
+    computed: Vec<(Expr, Location)>,
 }
 
 /// `WATERMARK FOR ts AS ts - INTERVAL '5 seconds'` (Flink's form; `INTERVAL '5' SECOND` too),
@@ -232,6 +240,7 @@ fn parse_columns(parser: &mut Parser<'_>) -> Result<Columns> {
     let mut fields = Vec::new();
     let mut primary_key = Vec::new();
     let mut watermark = None;
+    let mut computed = Vec::new();
     loop {
         let at = parser.peek_token().span.start;
         if expect_word(parser, "WATERMARK") {
@@ -261,6 +270,16 @@ fn parse_columns(parser: &mut Parser<'_>) -> Result<Columns> {
         } else {
             let name = parser.parse_identifier().map_err(syntax)?;
             let at = parser.peek_token().span.start;
+            if parser.parse_keyword(Keyword::AS) {
+                // A computed column: `event_time AS timestamp_millis(ts)`.
+                let expr = parser.parse_expr().map_err(syntax)?;
+                let expr = Translator::default().expr(&expr)?;
+                computed.push((expr.alias(name.value), name.span.start));
+                if !parser.consume_token(&Token::Comma) {
+                    break;
+                }
+                continue;
+            }
             let sql_type = parser.parse_data_type().map_err(syntax)?;
             fields.push(Field::new(
                 name.value.clone(),
@@ -286,6 +305,7 @@ fn parse_columns(parser: &mut Parser<'_>) -> Result<Columns> {
         schema: Some(Schema::new(fields)),
         primary_key,
         watermark,
+        computed,
     })
 }
 
@@ -315,6 +335,7 @@ fn parse_create(parser: &mut Parser<'_>, at: Location) -> Result<Statement> {
         schema,
         primary_key,
         watermark,
+        computed,
     } = if kind == "sink" {
         Columns::default()
     } else {
@@ -372,15 +393,24 @@ fn parse_create(parser: &mut Parser<'_>, at: Location) -> Result<Statement> {
             table: kind == "table",
             primary_key,
             watermark,
+            computed,
             at,
         },
     })
 }
 
-/// Parses a whole script. Nothing runs until every statement has parsed.
+/// Parses a whole script. Nothing runs until every statement has parsed. Strings read as
+/// Spark reads them by default (see [`parse_script_with`]).
 pub fn parse_script(text: &str) -> Result<Vec<Statement>> {
+    parse_script_with(text, false)
+}
+
+/// Parses a whole script, its string literals read as Spark SQL reads them: `'...'` or
+/// `"..."`, with backslash escapes unless `escaped_string_literals` (Spark's
+/// `spark.sql.parser.escapedStringLiterals`) keeps them as written.
+pub fn parse_script_with(text: &str, escaped_string_literals: bool) -> Result<Vec<Statement>> {
     let dialect = GenericDialect {};
-    let mut parser = Parser::new(&dialect).try_with_sql(text).map_err(syntax)?;
+    let mut parser = super::literals::parser(&dialect, text, escaped_string_literals).map_err(syntax)?;
     let mut statements = Vec::new();
     loop {
         while parser.consume_token(&Token::SemiColon) {}

@@ -8,6 +8,7 @@
 
 mod append;
 mod complete;
+mod finish;
 mod open_windows;
 mod update;
 
@@ -16,6 +17,7 @@ use crate::plan::OutputMode;
 
 pub(super) use append::{Append, AppendWindows};
 pub(super) use complete::Complete;
+pub(super) use finish::Finish;
 pub(super) use update::Update;
 
 /// How one output mode turns an epoch's changes into the rows a sink is given.

@@ -1,0 +1,171 @@
+//! String literals as Spark SQL reads them: `'...'` and `"..."` alike (a double-quoted text is
+//! a string, not a name; names are quoted with backquotes), a quote doubled or escaped with a
+//! backslash, and the backslash escapes `\n`, `\t`, `\\`, `\u0041`, ... unless
+//! `spark.sql.parser.escapedStringLiterals` is set, when the text stays as written.
+//!
+//! The SQL is tokenized with those rules and the strings unescaped here, before the parser
+//! sees them, so every place a string appears (literals, `LIKE` patterns, options,
+//! intervals) reads it the same way.
+
+use sqlparser::dialect::{Dialect, GenericDialect};
+use sqlparser::parser::{Parser, ParserError};
+use sqlparser::tokenizer::{Token, TokenWithSpan, Tokenizer, TokenizerError};
+
+/// The session setting that keeps backslashes in string literals as written (Spark's name).
+pub const ESCAPED_STRING_LITERALS: &str = "spark.sql.parser.escapedStringLiterals";
+
+/// How Spark's lexer splits SQL: the generic dialect's words, backquoted names, and strings in
+/// either quote with backslash escapes.
+#[derive(Debug)]
+struct SparkLexer;
+
+impl Dialect for SparkLexer {
+    fn is_identifier_start(&self, ch: char) -> bool {
+        GenericDialect {}.is_identifier_start(ch)
+    }
+
+    fn is_identifier_part(&self, ch: char) -> bool {
+        GenericDialect {}.is_identifier_part(ch)
+    }
+
+    fn is_delimited_identifier_start(&self, ch: char) -> bool {
+        ch == '`'
+    }
+
+    fn supports_string_literal_backslash_escape(&self) -> bool {
+        true
+    }
+
+    fn supports_nested_comments(&self) -> bool {
+        true
+    }
+}
+
+/// A parser of the generic dialect over `sql` tokenized as Spark does, its strings unescaped
+/// unless `escaped` (Spark's `spark.sql.parser.escapedStringLiterals`).
+pub(crate) fn parser<'d>(
+    dialect: &'d GenericDialect,
+    sql: &str,
+    escaped: bool,
+) -> Result<Parser<'d>, ParserError> {
+    let tokens = Tokenizer::new(&SparkLexer, sql)
+        .with_unescape(false)
+        .tokenize_with_location()
+        .map_err(|e: TokenizerError| ParserError::TokenizerError(e.to_string()))?;
+    let tokens = tokens
+        .into_iter()
+        .map(|t| TokenWithSpan {
+            token: match t.token {
+                Token::SingleQuotedString(s) => Token::SingleQuotedString(unescape(&s, '\'', escaped)),
+                Token::DoubleQuotedString(s) => Token::DoubleQuotedString(unescape(&s, '"', escaped)),
+                other => other,
+            },
+            span: t.span,
+        })
+        .collect();
+    Ok(Parser::new(dialect).with_tokens_with_locations(tokens))
+}
+
+/// The value of a string literal whose text between the quotes is `raw`: a doubled `quote` is
+/// one; with `escaped` nothing else changes, otherwise Spark's backslash escapes apply: `\0`,
+/// `\b`, `\n`, `\r`, `\t`, `\Z` (U+001A), `\uXXXX`, `\UXXXXXXXX`, three octal digits, and
+/// `\%`, `\_` kept as written (they escape `LIKE` wildcards); any other character after a
+/// backslash stands for itself.
+pub fn unescape(raw: &str, quote: char, escaped: bool) -> String {
+    let mut out = String::with_capacity(raw.len());
+    let chars: Vec<char> = raw.chars().collect();
+    let mut i = 0;
+    while i < chars.len() {
+        let c = chars[i];
+        if c == quote && chars.get(i + 1) == Some(&quote) {
+            out.push(quote);
+            i += 2;
+            continue;
+        }
+        if c != '\\' || escaped || i + 1 == chars.len() {
+            out.push(c);
+            i += 1;
+            continue;
+        }
+        let next = chars[i + 1];
+        let hex = |from: usize, n: usize| -> Option<char> {
+            let digits: String = chars.get(from..from + n)?.iter().collect();
+            u32::from_str_radix(&digits, 16).ok().and_then(char::from_u32)
+        };
+        let octal = chars
+            .get(i + 1..i + 4)
+            .filter(|d| d.iter().all(|c| ('0'..='7').contains(c)) && d[0] <= '3');
+        if let Some(digits) = octal {
+            let value = digits
+                .iter()
+                .fold(0u32, |v, d| v * 8 + d.to_digit(8).unwrap_or(0));
+            out.extend(char::from_u32(value));
+            i += 4;
+            continue;
+        }
+        match next {
+            'u' if hex(i + 2, 4).is_some() => {
+                out.extend(hex(i + 2, 4));
+                i += 6;
+                continue;
+            }
+            'U' if hex(i + 2, 8).is_some() => {
+                out.extend(hex(i + 2, 8));
+                i += 10;
+                continue;
+            }
+            '0' => out.push('\0'),
+            'b' => out.push('\u{8}'),
+            'n' => out.push('\n'),
+            'r' => out.push('\r'),
+            't' => out.push('\t'),
+            'Z' => out.push('\u{1a}'),
+            '%' | '_' => {
+                out.push('\\');
+                out.push(next);
+            }
+            other => out.push(other),
+        }
+        i += 2;
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn strings_unescape_as_spark_reads_them() {
+        for (raw, expected) in [
+            (r"it\'s", "it's"),
+            ("it''s", "it's"),
+            (r"a\\b", r"a\b"),
+            (r"tab\there", "tab\there"),
+            (r"line\nbreak", "line\nbreak"),
+            (r"\u0041\u00e9", "Aé"),
+            (r"\U0001F600", "\u{1F600}"),
+            (r"\101", "A"),
+            (r"\q", "q"),
+            (r"100\%", r"100\%"),
+            (r"end\", r"end\"),
+        ] {
+            assert_eq!(unescape(raw, '\'', false), expected, "{raw}");
+        }
+        // Double quotes: the same rules, with `""` for a quote.
+        assert_eq!(unescape(r#"say ""hi"" \"now\""#, '"', false), r#"say "hi" "now""#);
+        // spark.sql.parser.escapedStringLiterals: backslashes stay.
+        assert_eq!(unescape(r"a\nb\\d", '\'', true), r"a\nb\\d");
+    }
+
+    #[test]
+    fn double_quotes_make_strings_and_backquotes_names() {
+        let dialect = GenericDialect {};
+        let mut parser = parser(&dialect, r#"SELECT "x\ty", `a b`, 'it''s'"#, false).expect("tokenizes");
+        let query = parser.parse_query().expect("parses");
+        let text = query.to_string();
+        assert!(text.contains("\"x\ty\""), "{text}");
+        assert!(text.contains("`a b`"), "{text}");
+        assert!(text.contains("'it''s'"), "{text}");
+    }
+}
