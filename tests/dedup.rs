@@ -205,12 +205,7 @@ fn under_a_watermark_late_rows_are_dropped_and_keys_with_the_event_time_are_forg
         let written: Vec<Vec<Row>> = batches(&ran).into_iter().filter(|b| !b.is_empty()).collect();
         let wanted: Vec<Vec<Row>> = expected.iter().filter(|b| !b.is_empty()).cloned().collect();
         assert_eq!(written, wanted, "{workers} worker(s)");
-        let dropped: u64 = ran
-            .query
-            .recent_progress()
-            .iter()
-            .flat_map(|p| p.state_operators.iter().map(|s| s.num_rows_dropped_by_watermark))
-            .sum();
+        let dropped = ran.dropped_by_watermark();
         assert!(dropped > 0, "the input has late visits");
     }
 }

@@ -149,12 +149,7 @@ fn append_mode_writes_each_session_once_when_the_watermark_reaches_its_end() {
     for workers in [1, 2] {
         let ran = counted(workers, "append", true, &epochs);
         assert_eq!(session_rows(&ran.rows()), expected, "{workers} worker(s)");
-        let dropped: u64 = ran
-            .query
-            .recent_progress()
-            .iter()
-            .flat_map(|p| p.state_operators.iter().map(|s| s.num_rows_dropped_by_watermark))
-            .sum();
+        let dropped = ran.dropped_by_watermark();
         let late = epochs.iter().flatten().count()
             - epochs
                 .iter()

@@ -576,12 +576,7 @@ fn a_row_is_late_only_for_its_sliding_windows_that_have_ended() {
             vec![vec![w(5, "b", 1), w(10, "b", 1)], vec![], vec![w(0, "a", 1)]],
             "{workers} worker(s)"
         );
-        let dropped: u64 = ran
-            .query
-            .recent_progress()
-            .iter()
-            .flat_map(|p| p.state_operators.iter().map(|s| s.num_rows_dropped_by_watermark))
-            .sum();
+        let dropped = ran.dropped_by_watermark();
         assert_eq!(dropped, 1, "a@3 in [-5, 5)");
     }
 }

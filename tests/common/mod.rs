@@ -172,6 +172,16 @@ impl Ran {
         self.batches().into_iter().map(|(_, rows)| rows).collect()
     }
 
+    /// The rows the query's stateful operators dropped as late, over every epoch (Spark's
+    /// `numRowsDroppedByWatermark`, summed).
+    pub fn dropped_by_watermark(&self) -> u64 {
+        self.query
+            .recent_progress()
+            .iter()
+            .flat_map(|p| p.state_operators.iter().map(|s| s.num_rows_dropped_by_watermark))
+            .sum()
+    }
+
     /// Every row of every batch, sorted: the answer of a query whose batch boundaries do not
     /// matter (an append-mode query, or one whose input the worker count splits differently).
     pub fn rows(&self) -> Vec<Row> {
