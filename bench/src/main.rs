@@ -99,10 +99,13 @@ enum Cmd {
 
 const ENGINES: &str = "tidewater, dstream, microbatch, microbatch-versioned, loop, spark";
 
-const WORKLOADS: &str = "wordcount, join, latency, windowed, stream_join";
+const WORKLOADS: &str = "wordcount, join, latency, windowed, stream_join, sessions";
 
 /// The engines of the `stream_join` workload.
 const STREAM_JOIN_ENGINES: &str = "tidewater, microbatch, loop";
+
+/// The engines of the `sessions` workload.
+const SESSIONS_ENGINES: &str = "tidewater, microbatch, loop";
 
 /// The engines of the `windowed` workload.
 const WINDOWED_ENGINES: &str = "tidewater, microbatch, loop, spark";
@@ -127,6 +130,7 @@ fn run_engine(
         "latency" => latency(workload, engine, workers, shuffle_partitions),
         "windowed" => windowed(workload, engine, workers, shuffle_partitions),
         "stream_join" => stream_join(workload, engine, workers),
+        "sessions" => sessions(workload, engine, workers),
         other => bail!("unknown workload `{other}`; known: {WORKLOADS}"),
     }
 }
@@ -224,6 +228,25 @@ fn stream_join(workload: &Workload, engine: &str, workers: usize) -> anyhow::Res
     }
 }
 
+/// The `sessions` workload: `--records` events with bounded disorder, counted per key and
+/// session window of event time under a watermark, in append mode (see
+/// `engines/sessions.rs`).
+fn sessions(workload: &Workload, engine: &str, workers: usize) -> anyhow::Result<EngineRun> {
+    let events = data::events(
+        workload.seed,
+        workload.records,
+        workload.vocabulary,
+        engines::sessions::DELAY_MS,
+    );
+    let per_epoch = workload.epoch_records.max(1);
+    match engine {
+        "loop" => Ok(engines::sessions::hashmap_loop(&events, per_epoch)),
+        "microbatch" => Ok(engines::sessions::microbatch(&events, per_epoch)),
+        "tidewater" => engines::sessions::tidewater(&events, per_epoch, workers),
+        other => bail!("engine `{other}` does not run the sessions workload; it runs on: {SESSIONS_ENGINES}"),
+    }
+}
+
 /// The `latency` workload: `--records` lines (of `WORDS_PER_LINE` words) sent over a socket at
 /// `--rate` lines per second.
 fn latency(
@@ -314,6 +337,14 @@ fn plan(
         }
         return Ok(Plan::Skip(
             "not implemented for the windowed workload (event-time windows with a watermark)".to_string(),
+        ));
+    }
+    if workload == "sessions" && !SESSIONS_ENGINES.split(", ").any(|e| e == engine) {
+        if !ENGINES.split(", ").any(|e| e == engine) {
+            bail!("unknown engine `{engine}`; known: {ENGINES}");
+        }
+        return Ok(Plan::Skip(
+            "not implemented for the sessions workload (session windows with a watermark)".to_string(),
         ));
     }
     if workload == "stream_join" && !STREAM_JOIN_ENGINES.split(", ").any(|e| e == engine) {

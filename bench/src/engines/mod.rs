@@ -5,6 +5,7 @@ pub mod dstream;
 pub mod hashmap_loop;
 pub mod latency;
 pub mod microbatch;
+pub mod sessions;
 pub mod spark;
 pub mod stream_join;
 pub mod tidewater;
