@@ -175,6 +175,36 @@ impl<S> GroupState<S> {
         self.watermark.map(|w| w.div_euclid(1000))
     }
 
+    /// This call's state with `value` in place of the kept one, unchanged so far: the
+    /// engine keeps values serialized and hands the user's function typed ones.
+    pub fn with_value<T>(&self, value: Option<T>) -> GroupState<T> {
+        GroupState {
+            value,
+            changed: false,
+            timeout: self.timeout,
+            timeout_at: self.timeout_at,
+            timed_out: self.timed_out,
+            watermark: self.watermark,
+            batch_ms: self.batch_ms,
+        }
+    }
+
+    /// Takes back what the user's function did to `typed` (made by
+    /// [`with_value`](Self::with_value)): its timeout, and its value converted by `convert`
+    /// if the function updated or removed it.
+    pub fn absorb<T>(&mut self, typed: GroupState<T>, convert: impl FnOnce(T) -> Option<S>) {
+        self.timeout_at = typed.timeout_at;
+        if typed.changed {
+            self.value = typed.value.and_then(convert);
+            self.changed = true;
+        }
+    }
+
+    /// Whether this call updated or removed the value.
+    pub fn changed(&self) -> bool {
+        self.changed
+    }
+
     /// The epoch's batch time in milliseconds (Spark's `getCurrentProcessingTimeMs`).
     pub fn get_current_processing_time_ms(&self) -> i64 {
         self.batch_ms

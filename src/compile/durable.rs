@@ -94,6 +94,8 @@ pub(crate) fn is_rebuilt(plan: &LogicalPlan) -> bool {
         LogicalPlan::Aggregate { .. } | LogicalPlan::Upsert { .. } => true,
         // It keeps the keys it has seen, not the rows it let through.
         LogicalPlan::Deduplicate { .. } => false,
+        // It keeps each key's state, not the rows it wrote.
+        LogicalPlan::GroupsWithState { .. } => false,
         LogicalPlan::Join { left, right, .. } => !right.is_static() || is_rebuilt(left),
         LogicalPlan::Union { inputs, .. } => inputs.iter().all(|i| is_rebuilt(i)),
     }
@@ -182,7 +184,8 @@ fn expiring_window_keys(node: &Physical<'_>, keys: &mut Vec<usize>) {
         Physical::Rows { input, .. }
         | Physical::Watermark { input, .. }
         | Physical::Upsert { input, .. }
-        | Physical::Deduplicate { input, .. } => expiring_window_keys(input, keys),
+        | Physical::Deduplicate { input, .. }
+        | Physical::GroupsWithState { input, .. } => expiring_window_keys(input, keys),
         Physical::Join { left, right, .. } => {
             expiring_window_keys(left, keys);
             expiring_window_keys(right, keys);

@@ -1,0 +1,210 @@
+//! Arbitrary state per key, as Spark's `groupByKey(..).flatMapGroupsWithState` and
+//! `mapGroupsWithState`: a per-user counter, and sessions closed by an event-time timeout in
+//! epochs without rows, with 1 and 2 workers. Every expected answer is worked out by hand in
+//! the test's comments, never taken from a run.
+
+mod common;
+
+use common::*;
+use tidewater::prelude::*;
+
+/// 2026-01-01 00:00:00 UTC, in microseconds.
+const T0: i64 = 1_767_225_600_000_000;
+const SECOND: i64 = 1_000_000;
+
+fn session(workers: usize) -> Session {
+    Session::builder()
+        .workers(workers)
+        .get_or_create()
+        .expect("session")
+}
+
+fn user_of(key: &Row) -> Value {
+    key.first().cloned().unwrap_or(Value::Null)
+}
+
+#[test]
+fn a_per_user_counter_counts_each_users_rows_across_epochs() {
+    let schema = Schema::new([Field::new("user", DataType::String)]);
+    let out = Schema::new([
+        Field::new("user", DataType::String),
+        Field::new("seen", DataType::Int64),
+    ]);
+    let epochs = vec![
+        vec![row!["ann"], row!["bob"], row!["ann"]],
+        vec![row!["ann"]],
+        vec![row!["bob"], row!["bob"], row!["cy"]],
+    ];
+    // Each epoch writes the users it saw with their running counts.
+    let expected = vec![
+        vec![row!["ann", 2i64], row!["bob", 1i64]],
+        vec![row!["ann", 3i64]],
+        vec![row!["bob", 3i64], row!["cy", 1i64]],
+    ];
+    for workers in [1, 2] {
+        let input = MemoryStream::new(schema.clone());
+        let counts = session(workers)
+            .read_stream()
+            .memory(&input)
+            .group_by_key([col("user")])
+            .map_groups_with_state(
+                GroupStateTimeout::None,
+                |key: &Row, rows: Vec<Row>, state: &mut GroupState<i64>| {
+                    let seen = state.get().copied().unwrap_or(0) + rows.len() as i64;
+                    state.update(seen);
+                    Row::from(vec![user_of(key), Value::Int(seen)])
+                },
+                out.clone(),
+            )
+            .expect("plan");
+        let ran = run_to_end(
+            counts.write_stream().output_mode("update"),
+            Feed::Epochs(&input, epochs.clone()),
+        );
+        let batches: Vec<Vec<Row>> = ran
+            .batch_rows()
+            .into_iter()
+            .map(|mut rows| {
+                rows.sort();
+                rows
+            })
+            .collect();
+        assert_eq!(batches, expected, "{workers} worker(s)");
+    }
+}
+
+/// Open session: first and last event time (µs) and the number of clicks.
+type Open = (i64, i64, i64);
+
+#[test]
+fn event_time_timeouts_close_sessions_in_epochs_without_rows() {
+    let schema = Schema::new([
+        Field::new("user", DataType::String),
+        Field::new("ts", DataType::Timestamp),
+    ]);
+    let out = Schema::new([
+        Field::new("user", DataType::String),
+        Field::new("start", DataType::Timestamp),
+        Field::new("end", DataType::Timestamp),
+        Field::new("clicks", DataType::Int64),
+    ]);
+    let at = |user: &str, s: i64| row![user, Value::Timestamp(T0 + s * SECOND)];
+    // Watermark 2 s behind the greatest time; a session ends 5 s after its last click.
+    let epochs = vec![
+        vec![at("a", 10), at("b", 11)], // a times out at 15 s, b at 16 s
+        vec![at("a", 13)],              // a at 18 s
+        vec![at("a", 20)],              // a at 25 s; the watermark then moves to 18 s: b closes
+        vec![at("c", 14), at("b", 30)], // c is late (14 <= 18) and dropped; b opens anew, 35 s
+    ];
+    // After the last epoch the watermark moves to 28 s: a closes. b's second session (35 s)
+    // and c (dropped) never come out.
+    let b_closed = row![
+        "b",
+        Value::Timestamp(T0 + 11 * SECOND),
+        Value::Timestamp(T0 + 16 * SECOND),
+        1i64
+    ];
+    let a_closed = row![
+        "a",
+        Value::Timestamp(T0 + 10 * SECOND),
+        Value::Timestamp(T0 + 25 * SECOND),
+        3i64
+    ];
+    for workers in [1, 2] {
+        let input = MemoryStream::new(schema.clone());
+        let sessions = session(workers)
+            .read_stream()
+            .memory(&input)
+            .with_watermark("ts", "2 seconds")
+            .expect("watermark")
+            .group_by_key([col("user")])
+            .flat_map_groups_with_state(
+                OutputMode::Append,
+                GroupStateTimeout::EventTime,
+                |key: &Row, rows: Vec<Row>, state: &mut GroupState<Open>| {
+                    if state.has_timed_out() {
+                        let Some(&(start, last, clicks)) = state.get() else {
+                            return Vec::new();
+                        };
+                        state.remove();
+                        let end = last + 5 * SECOND;
+                        return vec![Row::from(vec![
+                            user_of(key),
+                            Value::Timestamp(start),
+                            Value::Timestamp(end),
+                            Value::Int(clicks),
+                        ])];
+                    }
+                    let (mut start, mut last, mut clicks) =
+                        state.get().copied().unwrap_or((i64::MAX, i64::MIN, 0));
+                    for row in rows {
+                        if let Some(Value::Timestamp(t)) = row.get(1) {
+                            start = start.min(*t);
+                            last = last.max(*t);
+                            clicks += 1;
+                        }
+                    }
+                    state.update((start, last, clicks));
+                    state
+                        .set_timeout_timestamp((last + 5 * SECOND) / 1000)
+                        .expect("the timeout is after the watermark");
+                    Vec::new()
+                },
+                out.clone(),
+            )
+            .expect("plan");
+        let ran = run_to_end(
+            sessions.write_stream().output_mode("append"),
+            Feed::Epochs(&input, epochs.clone()),
+        );
+        assert_eq!(
+            ran.rows(),
+            {
+                let mut rows = vec![a_closed.clone(), b_closed.clone()];
+                rows.sort();
+                rows
+            },
+            "{workers} worker(s)"
+        );
+        // b closes in an epoch of its own, before a's, both without input rows of their key.
+        let batches = ran.batch_rows();
+        let b_batch = batches
+            .iter()
+            .position(|rows| rows.contains(&b_closed))
+            .expect("b's batch");
+        let a_batch = batches
+            .iter()
+            .position(|rows| rows.contains(&a_closed))
+            .expect("a's batch");
+        assert!(b_batch < a_batch, "{workers} worker(s): {batches:?}");
+    }
+}
+
+#[test]
+fn a_timeout_of_the_wrong_kind_is_refused() {
+    let schema = Schema::new([Field::new("user", DataType::String)]);
+    let input = MemoryStream::new(schema.clone());
+    // An event-time timeout needs a watermark, as in Spark.
+    let refused = session(1)
+        .read_stream()
+        .memory(&input)
+        .group_by_key([col("user")])
+        .flat_map_groups_with_state(
+            OutputMode::Append,
+            GroupStateTimeout::EventTime,
+            |_: &Row, _: Vec<Row>, _: &mut GroupState<i64>| Vec::new(),
+            schema.clone(),
+        );
+    assert!(matches!(refused, Err(Error::InvalidPlan(_))));
+    let complete = session(1)
+        .read_stream()
+        .memory(&input)
+        .group_by_key([col("user")])
+        .flat_map_groups_with_state(
+            OutputMode::Complete,
+            GroupStateTimeout::None,
+            |_: &Row, _: Vec<Row>, _: &mut GroupState<i64>| Vec::new(),
+            schema,
+        );
+    assert!(matches!(complete, Err(Error::InvalidPlan(_))));
+}
