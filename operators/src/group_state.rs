@@ -31,9 +31,10 @@ use timely::container::CapacityContainerBuilder;
 use timely::dataflow::channels::pact::{Exchange, Pipeline};
 use timely::dataflow::operators::generic::Operator;
 use timely::dataflow::operators::vec::{Broadcast, Map};
-use timely::dataflow::operators::Capability;
+use timely::dataflow::operators::{Capability, Concat};
 use timely::progress::Antichain;
 
+use crate::aggregate::PartialStream;
 use crate::watermark::{is_final, WatermarkClock};
 
 /// Which timeouts a key's state may set: Spark's `GroupStateTimeout`.
@@ -237,7 +238,7 @@ pub type GroupFn<K, V, S, R> = dyn Fn(&K, Vec<V>, &mut GroupState<S>) -> Vec<R> 
 
 /// Where a stateful function logs each epoch's changed keys (`Some` kept, `None` removed),
 /// so a checkpoint can restore them.
-pub type StateLog<K, S> = Box<dyn FnMut(u64, Vec<(K, Option<Kept<S>>)>)>;
+pub type StateLog<K, S> = Box<dyn FnMut(&u64, Vec<(K, Option<Kept<S>>)>)>;
 
 /// What [`groups_with_state`] needs besides its records.
 pub struct GroupsWithState<'scope, K, V, S, R> {
@@ -254,10 +255,14 @@ pub struct GroupsWithState<'scope, K, V, S, R> {
     /// The batch time of each epoch in milliseconds, for processing-time timeouts; called on
     /// every worker, so it must answer the same for the same epoch everywhere.
     pub batch_time: Arc<dyn Fn(u64) -> i64 + Send + Sync>,
-    /// Keys' states restored from a checkpoint, sent on one worker before any epoch runs.
-    pub restored: Vec<(K, Kept<S>)>,
+    /// Keys' states restored from a checkpoint, `(key, time, kept)`, at a time before
+    /// `start`, each key once over all workers.
+    pub restored: Option<PartialStream<'scope, u64, K, Kept<S>>>,
     /// Receives each epoch's changed keys: `Some` for a state kept, `None` for one removed.
     pub log: Option<StateLog<K, S>>,
+    /// The first epoch the function runs in: earlier ones were run before a restart, and
+    /// their result is the restored state.
+    pub start: u64,
 }
 
 #[derive(Clone)]
@@ -280,7 +285,7 @@ where
     K: ExchangeData + Hash + Ord,
     O: ExchangeData + Ord,
     V: ExchangeData + Ord,
-    S: Clone + 'static,
+    S: ExchangeData,
     R: ExchangeData,
 {
     let scope = records.inner.scope();
@@ -293,192 +298,211 @@ where
         batch_time,
         restored,
         log,
+        start,
     } = config;
     let maxima = match maxima {
         Some(maxima) => maxima.inner.broadcast(),
         None => timely::dataflow::operators::ToStream::to_stream(Vec::<(i64, u64, isize)>::new(), scope),
     };
-    let by_key = Exchange::new(|((key, _), _, _): &(Keyed<K, O, V>, u64, isize)| key.hashed());
-    let out = records
+    // Restored states enter as records without a row; they only set the state.
+    type In<K, O, V, S> = (K, Option<(O, V, Option<i64>)>, Option<Kept<S>>);
+    let records = records
         .inner
-        .binary_frontier::<_, CapacityContainerBuilder<Vec<(Out<R>, u64, isize)>>, _, _, _, _>(
-            maxima,
-            by_key,
-            Pipeline,
-            "GroupsWithState",
-            move |initial, _info| {
-                let mut log = log;
-                let mut held: Option<Capability<u64>> = Some(initial);
-                let mut clock = WatermarkClock::default();
-                for (max, epoch) in seen {
-                    clock.saw(max, epoch);
-                }
-                let mut state: BTreeMap<(u64, K), Kept<S>> = BTreeMap::new();
-                // Keys by the time their timeout fires.
-                let mut timeouts: BTreeSet<(i64, u64, K)> = BTreeSet::new();
-                for (key, (value, at)) in restored {
-                    let hash = key.hashed();
-                    if let Some(at) = at {
-                        timeouts.insert((at, hash, key.clone()));
-                    }
-                    state.insert((hash, key), (value, at));
-                }
-                let mut waiting: BTreeMap<u64, Vec<Keyed<K, O, V>>> = BTreeMap::new();
-                let mut next_epoch = 0u64;
-                move |(input, frontier), (maxima, maxima_frontier), output| {
-                    maxima.for_each_stamp(|_cap, containers| clock.saw_all(containers));
-                    input.for_each_stamp(|_cap, containers| {
-                        for container in containers {
-                            for (record, time, diff) in container.drain(..) {
-                                if diff > 0 {
-                                    waiting.entry(time).or_default().push(record);
+        .map(|((key, record), time, diff)| ((key, Some(record), None), time, diff));
+    let records = match restored {
+        Some(restored) => {
+            records.concat(restored.map(|(key, time, kept)| ((key, None, Some(kept)), time, 1isize)))
+        }
+        None => records,
+    };
+    let by_key = Exchange::new(|((key, _, _), _, _): &(In<K, O, V, S>, u64, isize)| key.hashed());
+    let out = records.binary_frontier::<_, CapacityContainerBuilder<Vec<(Out<R>, u64, isize)>>, _, _, _, _>(
+        maxima,
+        by_key,
+        Pipeline,
+        "GroupsWithState",
+        move |initial, _info| {
+            let mut log = log;
+            let mut held: Option<Capability<u64>> = Some(initial);
+            let mut clock = WatermarkClock::default();
+            for (max, epoch) in seen {
+                clock.saw(max, epoch);
+            }
+            let mut state: BTreeMap<(u64, K), Kept<S>> = BTreeMap::new();
+            // Keys by the time their timeout fires.
+            let mut timeouts: BTreeSet<(i64, u64, K)> = BTreeSet::new();
+
+            let mut waiting: BTreeMap<u64, Vec<Keyed<K, O, V>>> = BTreeMap::new();
+            let mut next_epoch = start;
+            move |(input, frontier), (maxima, maxima_frontier), output| {
+                maxima.for_each_stamp(|_cap, containers| clock.saw_all(containers));
+                input.for_each_stamp(|_cap, containers| {
+                    for container in containers {
+                        for ((key, record, kept), time, diff) in container.drain(..) {
+                            match (record, kept) {
+                                (Some(record), _) if diff > 0 => {
+                                    waiting.entry(time).or_default().push((key, record));
                                 }
+                                (None, Some((value, at))) => {
+                                    let hash = key.hashed();
+                                    if let Some(at) = at {
+                                        timeouts.insert((at, hash, key.clone()));
+                                    }
+                                    state.insert((hash, key), (value, at));
+                                }
+                                _ => {}
                             }
                         }
-                    });
-                    // The least epoch not yet complete on both inputs.
-                    let mut limit = Antichain::new();
-                    for t in frontier
-                        .frontier()
-                        .iter()
-                        .chain(maxima_frontier.frontier().iter())
-                    {
-                        limit.insert(*t);
                     }
-                    let done = limit.elements().first().copied();
-                    // Every complete epoch is looked at (timeouts fire in epochs without rows);
-                    // once the inputs are closed, only those with rows remain.
-                    let mut epochs: Vec<u64> = match done {
-                        Some(done) => (next_epoch..done).collect(),
-                        None => waiting.keys().copied().filter(|e| *e >= next_epoch).collect(),
-                    };
-                    epochs.extend(waiting.keys().copied().filter(|e| done.is_none_or(|d| *e < d)));
-                    epochs.sort_unstable();
-                    epochs.dedup();
-                    let Some(cap) = held.as_ref() else {
-                        return;
-                    };
-                    for epoch in epochs {
-                        let batch = waiting.remove(&epoch).unwrap_or_default();
-                        let (late_watermark, watermark) = clock.watermarks_of(epoch, delay);
-                        let batch_ms = batch_time(epoch);
-                        let cap = cap.delayed(&epoch);
-                        let mut session = output.session(&cap);
-                        let mut figures = StateFigures::default();
-                        let mut changed = Vec::new();
-                        // Per key, in read order.
-                        let mut by_key: BTreeMap<(u64, K), Vec<(O, V)>> = BTreeMap::new();
-                        for (key, (order, value, event_time)) in batch {
-                            if timeout == Timeout::EventTime
-                                && event_time.is_some_and(|t| is_final(t, late_watermark))
-                            {
-                                figures.late += 1;
-                                continue;
-                            }
-                            by_key
-                                .entry((key.hashed(), key))
-                                .or_default()
-                                .push((order, value));
+                });
+                // The least epoch not yet complete on both inputs.
+                let mut limit = Antichain::new();
+                for t in frontier
+                    .frontier()
+                    .iter()
+                    .chain(maxima_frontier.frontier().iter())
+                {
+                    limit.insert(*t);
+                }
+                let done = limit.elements().first().copied();
+                // Every complete epoch is looked at (timeouts fire in epochs without rows);
+                // once the inputs are closed, only those with rows remain.
+                let mut epochs: Vec<u64> = match done {
+                    Some(done) => (next_epoch..done).collect(),
+                    None => waiting.keys().copied().filter(|e| *e >= next_epoch).collect(),
+                };
+                epochs.extend(
+                    waiting
+                        .keys()
+                        .copied()
+                        .filter(|e| *e >= start && done.is_none_or(|d| *e < d)),
+                );
+                epochs.sort_unstable();
+                epochs.dedup();
+                let Some(cap) = held.as_ref() else {
+                    return;
+                };
+                for epoch in epochs {
+                    let batch = waiting.remove(&epoch).unwrap_or_default();
+                    let (late_watermark, watermark) = clock.watermarks_of(epoch, delay);
+                    let batch_ms = batch_time(epoch);
+                    let cap = cap.delayed(&epoch);
+                    let mut session = output.session(&cap);
+                    let mut figures = StateFigures::default();
+                    let mut changed = Vec::new();
+                    // Per key, in read order.
+                    let mut by_key: BTreeMap<(u64, K), Vec<(O, V)>> = BTreeMap::new();
+                    for (key, (order, value, event_time)) in batch {
+                        if timeout == Timeout::EventTime
+                            && event_time.is_some_and(|t| is_final(t, late_watermark))
+                        {
+                            figures.late += 1;
+                            continue;
                         }
-                        let mut call =
-                            |slot: (u64, K),
-                             rows: Vec<V>,
-                             timed_out: bool,
-                             state: &mut BTreeMap<(u64, K), Kept<S>>,
-                             timeouts: &mut BTreeSet<(i64, u64, K)>| {
-                                let old = state.remove(&slot);
-                                let had = old.is_some();
-                                let (value, old_at) = match old {
-                                    Some((value, at)) => (Some(value), at),
-                                    None => (None, None),
-                                };
-                                if let Some(at) = old_at {
-                                    timeouts.remove(&(at, slot.0, slot.1.clone()));
-                                }
-                                let mut group = GroupState {
-                                    value,
-                                    changed: false,
-                                    timeout,
-                                    timeout_at: None,
-                                    timed_out,
-                                    watermark,
-                                    batch_ms,
-                                };
-                                for row in function(&slot.1, rows, &mut group) {
-                                    session.give((Out::Row(row), epoch, 1));
-                                }
-                                let at = group.timeout_at;
-                                match group.value {
-                                    Some(value) => {
-                                        if group.changed || at != old_at {
-                                            if group.changed {
-                                                figures.updated += 1;
-                                            }
-                                            changed.push((slot.1.clone(), Some((value.clone(), at))));
-                                        }
-                                        if !had {
-                                            figures.total_change += 1;
-                                        }
-                                        if let Some(at) = at {
-                                            timeouts.insert((at, slot.0, slot.1.clone()));
-                                        }
-                                        state.insert(slot, (value, at));
-                                    }
-                                    None => {
-                                        if had {
-                                            figures.removed += 1;
-                                            figures.total_change -= 1;
-                                            changed.push((slot.1, None));
-                                        }
-                                    }
-                                }
+                        by_key
+                            .entry((key.hashed(), key))
+                            .or_default()
+                            .push((order, value));
+                    }
+                    let mut call =
+                        |slot: (u64, K),
+                         rows: Vec<V>,
+                         timed_out: bool,
+                         state: &mut BTreeMap<(u64, K), Kept<S>>,
+                         timeouts: &mut BTreeSet<(i64, u64, K)>| {
+                            let old = state.remove(&slot);
+                            let had = old.is_some();
+                            let (value, old_at) = match old {
+                                Some((value, at)) => (Some(value), at),
+                                None => (None, None),
                             };
-                        let called: BTreeSet<(u64, K)> = by_key.keys().cloned().collect();
-                        for (slot, mut rows) in by_key {
-                            rows.sort();
-                            let rows = rows.into_iter().map(|(_, v)| v).collect();
-                            call(slot, rows, false, &mut state, &mut timeouts);
-                        }
-                        // Timeouts the epoch has passed, of keys without rows in it.
-                        let threshold = match timeout {
-                            Timeout::None => None,
-                            Timeout::ProcessingTime => Some(batch_ms),
-                            Timeout::EventTime => watermark,
+                            if let Some(at) = old_at {
+                                timeouts.remove(&(at, slot.0, slot.1.clone()));
+                            }
+                            let mut group = GroupState {
+                                value,
+                                changed: false,
+                                timeout,
+                                timeout_at: None,
+                                timed_out,
+                                watermark,
+                                batch_ms,
+                            };
+                            for row in function(&slot.1, rows, &mut group) {
+                                session.give((Out::Row(row), epoch, 1));
+                            }
+                            let at = group.timeout_at;
+                            match group.value {
+                                Some(value) => {
+                                    if group.changed || at != old_at {
+                                        if group.changed {
+                                            figures.updated += 1;
+                                        }
+                                        changed.push((slot.1.clone(), Some((value.clone(), at))));
+                                    }
+                                    if !had {
+                                        figures.total_change += 1;
+                                    }
+                                    if let Some(at) = at {
+                                        timeouts.insert((at, slot.0, slot.1.clone()));
+                                    }
+                                    state.insert(slot, (value, at));
+                                }
+                                None => {
+                                    if had {
+                                        figures.removed += 1;
+                                        figures.total_change -= 1;
+                                        changed.push((slot.1, None));
+                                    }
+                                }
+                            }
                         };
-                        if let Some(threshold) = threshold {
-                            let due: Vec<(i64, u64, K)> = timeouts
-                                .iter()
-                                .take_while(|(at, _, _)| *at < threshold)
-                                .filter(|(_, hash, key)| !called.contains(&(*hash, key.clone())))
-                                .cloned()
-                                .collect();
-                            let mut due: Vec<(u64, K)> = due.into_iter().map(|(_, h, k)| (h, k)).collect();
-                            due.sort();
-                            for slot in due {
-                                call(slot, Vec::new(), true, &mut state, &mut timeouts);
-                            }
-                        }
-                        if figures != StateFigures::default() {
-                            session.give((Out::Figures(figures), epoch, 1));
-                        }
-                        drop(session);
-                        if let (Some(log), false) = (log.as_mut(), changed.is_empty()) {
-                            log(epoch, changed);
-                        }
-                        next_epoch = next_epoch.max(epoch + 1);
+                    let called: BTreeSet<(u64, K)> = by_key.keys().cloned().collect();
+                    for (slot, mut rows) in by_key {
+                        rows.sort();
+                        let rows = rows.into_iter().map(|(_, v)| v).collect();
+                        call(slot, rows, false, &mut state, &mut timeouts);
                     }
-                    match done {
-                        Some(done) => {
-                            next_epoch = next_epoch.max(done);
-                            if let Some(cap) = held.as_mut() {
-                                cap.downgrade(&done);
-                            }
+                    // Timeouts the epoch has passed, of keys without rows in it.
+                    let threshold = match timeout {
+                        Timeout::None => None,
+                        Timeout::ProcessingTime => Some(batch_ms),
+                        Timeout::EventTime => watermark,
+                    };
+                    if let Some(threshold) = threshold {
+                        let due: Vec<(i64, u64, K)> = timeouts
+                            .iter()
+                            .take_while(|(at, _, _)| *at < threshold)
+                            .filter(|(_, hash, key)| !called.contains(&(*hash, key.clone())))
+                            .cloned()
+                            .collect();
+                        let mut due: Vec<(u64, K)> = due.into_iter().map(|(_, h, k)| (h, k)).collect();
+                        due.sort();
+                        for slot in due {
+                            call(slot, Vec::new(), true, &mut state, &mut timeouts);
                         }
-                        None => held = None,
                     }
+                    if figures != StateFigures::default() {
+                        session.give((Out::Figures(figures), epoch, 1));
+                    }
+                    drop(session);
+                    if let (Some(log), false) = (log.as_mut(), changed.is_empty()) {
+                        log(&epoch, changed);
+                    }
+                    next_epoch = next_epoch.max(epoch + 1);
                 }
-            },
-        );
+                match done {
+                    Some(done) => {
+                        next_epoch = next_epoch.max(done);
+                        if let Some(cap) = held.as_mut() {
+                            cap.downgrade(&done);
+                        }
+                    }
+                    None => held = None,
+                }
+            }
+        },
+    );
     let rows = out
         .clone()
         .flat_map(|(out, time, diff)| match out {
@@ -524,7 +548,7 @@ mod tests {
         function: Arc<GroupFn<char, i64, St, R>>,
     ) -> Ran<R>
     where
-        St: Clone + 'static,
+        St: ExchangeData,
         R: ExchangeData + Ord,
     {
         let rows = Arc::new(Mutex::new(Vec::new()));
@@ -543,8 +567,9 @@ mod tests {
                     delay,
                     seen: Vec::new(),
                     batch_time: Arc::new(|epoch| epoch as i64 * 1000),
-                    restored: Vec::new(),
+                    restored: None,
                     log: None,
+                    start: 0,
                 };
                 let (out, figures) = groups_with_state(records, config);
                 figures.inspect(move |(f, _, _)| {

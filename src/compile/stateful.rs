@@ -16,6 +16,7 @@ use super::{upsert, Compiled, Rows};
 use crate::connectors::SourceEvent;
 use crate::data::{Row, Value};
 use crate::plan::StateFunction;
+use timely::dataflow::operators::vec::Map;
 use timely::dataflow::Scope;
 
 /// Builds the function's run over `input` keyed by the columns at `keys`, under the watermark
@@ -51,12 +52,20 @@ pub(super) fn groups_with_state<'s>(
         maxima
     });
     compiled.built(Strategy::GroupsWithState);
-    if compiled.durable.is_some() {
-        tracing::warn!(
-            "flat_map_groups_with_state keeps its state in memory only: a restart from the \
-             checkpoint starts every key without state"
-        );
-    }
+    let durable = compiled.durable(scope, |restored| match restored {
+        super::durable::Restored::GroupStates(entries) => Some(entries),
+        _ => None,
+    });
+    let (restored, log, start) = match durable {
+        Some(durable) => {
+            // Every restored key has a state: its logged entry is `Some`.
+            let restored = durable
+                .restored
+                .map(|states| states.flat_map(|(key, time, kept)| kept.map(|kept| (key, time, kept))));
+            (restored, Some(durable.log), durable.first_new)
+        }
+        None => (None, None, 0),
+    };
     let StateFunction(function) = function;
     let config = GroupsWithState {
         function,
@@ -69,8 +78,9 @@ pub(super) fn groups_with_state<'s>(
                 .duration_since(std::time::UNIX_EPOCH)
                 .map_or(0, |d| d.as_millis() as i64)
         }),
-        restored: Vec::new(),
-        log: None,
+        restored,
+        log,
+        start,
     };
     let (rows, figures) = tidewater_operators::groups_with_state(keyed, config);
     compiled.events.push(
