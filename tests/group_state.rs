@@ -19,6 +19,20 @@ fn session(workers: usize) -> Session {
         .expect("session")
 }
 
+/// The query's `flatMapGroupsWithState` figures, epoch by epoch.
+fn figures(query: &StreamingQuery) -> Vec<tidewater::runtime::StateOperatorProgress> {
+    query
+        .recent_progress()
+        .iter()
+        .flat_map(|p| {
+            p.state_operators
+                .iter()
+                .filter(|s| s.operator_name == "flatMapGroupsWithState")
+                .cloned()
+        })
+        .collect()
+}
+
 fn user_of(key: &Row) -> Value {
     key.first().cloned().unwrap_or(Value::Null)
 }
@@ -70,6 +84,15 @@ fn a_per_user_counter_counts_each_users_rows_across_epochs() {
             })
             .collect();
         assert_eq!(batches, expected, "{workers} worker(s)");
+        // Three users hold a state; each of the five calls set one.
+        let figures = figures(&ran.query);
+        assert_eq!(
+            figures.last().map(|f| f.num_rows_total),
+            Some(3),
+            "{workers} worker(s)"
+        );
+        let updated: u64 = figures.iter().map(|f| f.num_rows_updated).sum();
+        assert_eq!(updated, 5, "{workers} worker(s)");
     }
 }
 
@@ -177,6 +200,17 @@ fn event_time_timeouts_close_sessions_in_epochs_without_rows() {
             .position(|rows| rows.contains(&a_closed))
             .expect("a's batch");
         assert!(b_batch < a_batch, "{workers} worker(s): {batches:?}");
+        // c was dropped as late; a and b's first session were removed; b's second is held.
+        let figures = figures(&ran.query);
+        let late: u64 = figures.iter().map(|f| f.num_rows_dropped_by_watermark).sum();
+        assert_eq!(late, 1, "{workers} worker(s)");
+        let removed: u64 = figures.iter().map(|f| f.num_rows_removed).sum();
+        assert_eq!(removed, 2, "{workers} worker(s)");
+        assert_eq!(
+            figures.last().map(|f| f.num_rows_total),
+            Some(1),
+            "{workers} worker(s)"
+        );
     }
 }
 
@@ -275,4 +309,6 @@ fn the_state_of_each_key_is_restored_from_the_checkpoint_on_another_worker_count
         sorted(second.batches()),
         vec![(1, vec![row!["ann", 3i64], row!["cy", 1i64]])]
     );
+    // The restored ann and bob are held, and cy.
+    assert_eq!(figures(&restarted).last().map(|f| f.num_rows_total), Some(3));
 }

@@ -336,7 +336,10 @@ where
             let mut next_epoch = start;
             move |(input, frontier), (maxima, maxima_frontier), output| {
                 maxima.for_each_stamp(|_cap, containers| clock.saw_all(containers));
-                input.for_each_stamp(|_cap, containers| {
+                let port = output.output_index();
+                input.for_each_stamp(|cap, containers| {
+                    let mut restored = 0i64;
+                    let mut restored_at = None;
                     for container in containers {
                         for ((key, record, kept), time, diff) in container.drain(..) {
                             match (record, kept) {
@@ -344,6 +347,8 @@ where
                                     waiting.entry(time).or_default().push((key, record));
                                 }
                                 (None, Some((value, at))) => {
+                                    restored += 1;
+                                    restored_at = Some(time);
                                     let hash = key.hashed();
                                     if let Some(at) = at {
                                         timeouts.insert((at, hash, key.clone()));
@@ -353,6 +358,16 @@ where
                                 _ => {}
                             }
                         }
+                    }
+                    // Restored keys count as held from the epoch they enter at.
+                    if let Some(time) = restored_at {
+                        let figures = StateFigures {
+                            total_change: restored,
+                            ..StateFigures::default()
+                        };
+                        output
+                            .session(&cap.delayed(&time, port))
+                            .give((Out::Figures(figures), time, 1));
                     }
                 });
                 // The least epoch not yet complete on both inputs.

@@ -83,10 +83,11 @@ pub(super) fn groups_with_state<'s>(
         start,
     };
     let (rows, figures) = tidewater_operators::groups_with_state(keyed, config);
-    compiled.events.push(
-        figures
-            .filter(|f| f.late > 0)
-            .map(|f| SourceEvent::DroppedByWatermark { rows: f.late }),
-    );
+    compiled.events.push(figures.map(|f| SourceEvent::GroupStates {
+        total_change: f.total_change,
+        updated: f.updated,
+        removed: f.removed,
+        late: f.late,
+    }));
     rows
 }

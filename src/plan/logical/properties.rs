@@ -307,6 +307,14 @@ impl LogicalPlan {
             .position(|key| matches!(key.unaliased(), Expr::Column(c) if c.eq_ignore_ascii_case(event_time)))
     }
 
+    /// True if the plan runs a function with state per key (`flat_map_groups_with_state`),
+    /// whose figures progress reports as `flatMapGroupsWithState`.
+    pub fn has_groups_with_state(&self) -> bool {
+        let mut found = false;
+        self.visit(&mut |node| found |= matches!(node, LogicalPlan::GroupsWithState { .. }));
+        found
+    }
+
     /// Spark's name of the plan's deduplication in progress reports, if it has one: `dedupe`,
     /// or `dedupeWithinWatermark`.
     pub fn deduplication_name(&self) -> Option<&'static str> {
