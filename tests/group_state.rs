@@ -215,7 +215,7 @@ fn event_time_timeouts_close_sessions_in_epochs_without_rows() {
 }
 
 #[test]
-fn a_timeout_of_the_wrong_kind_is_refused() {
+fn timeouts_and_output_modes_spark_refuses_are_refused() {
     let schema = Schema::new([Field::new("user", DataType::String)]);
     let input = MemoryStream::new(schema.clone());
     // An event-time timeout needs a watermark, as in Spark.
@@ -238,9 +238,31 @@ fn a_timeout_of_the_wrong_kind_is_refused() {
             OutputMode::Complete,
             GroupStateTimeout::None,
             |_: &Row, _: Vec<Row>, _: &mut GroupState<i64>| Vec::new(),
-            schema,
+            schema.clone(),
         );
     assert!(matches!(complete, Err(Error::InvalidPlan(_))));
+    // A function meant for update mode in a query started in append mode, as Spark refuses.
+    let update = session(1)
+        .read_stream()
+        .memory(&input)
+        .group_by_key([col("user")])
+        .map_groups_with_state(
+            GroupStateTimeout::None,
+            |key: &Row, _: Vec<Row>, _: &mut GroupState<i64>| key.clone(),
+            schema.clone(),
+        )
+        .expect("plan");
+    let started = update
+        .write_stream()
+        .output_mode("append")
+        .format("memory")
+        .query_name("refused")
+        .start();
+    assert!(
+        matches!(started, Err(Error::UnsupportedOutputMode(_))),
+        "{:?}",
+        started.err()
+    );
 }
 
 /// The per-user counter of the first test, checkpointed at `location`.

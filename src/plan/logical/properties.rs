@@ -315,6 +315,18 @@ impl LogicalPlan {
         found
     }
 
+    /// The output mode the plan's stateful function (`flat_map_groups_with_state`) was
+    /// given, if it has one: the query must run in it.
+    pub fn groups_with_state_mode(&self) -> Option<crate::plan::OutputMode> {
+        let mut found = None;
+        self.visit(&mut |node| {
+            if let LogicalPlan::GroupsWithState { mode, .. } = node {
+                found = found.or(Some(*mode));
+            }
+        });
+        found
+    }
+
     /// Spark's name of the plan's deduplication in progress reports, if it has one: `dedupe`,
     /// or `dedupeWithinWatermark`.
     pub fn deduplication_name(&self) -> Option<&'static str> {
