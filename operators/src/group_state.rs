@@ -688,6 +688,13 @@ mod tests {
                     state.set_timeout_duration(1),
                     Err(TimeoutError::WrongKind { .. })
                 ));
+                // A timeout before the watermark is refused.
+                if let Some(watermark_ms) = state.get_current_watermark_ms() {
+                    assert!(matches!(
+                        state.set_timeout_timestamp(watermark_ms - 1),
+                        Err(TimeoutError::BeforeWatermark { .. })
+                    ));
+                }
                 state
                     .set_timeout_timestamp((last + 5 * S) / 1000)
                     .expect("after the watermark");
