@@ -99,19 +99,128 @@ fn a_per_user_counter_counts_each_users_rows_across_epochs() {
 /// Open session: first and last event time (µs) and the number of clicks.
 type Open = (i64, i64, i64);
 
-#[test]
-fn event_time_timeouts_close_sessions_in_epochs_without_rows() {
-    let schema = Schema::new([
+/// The clicks' schema: user and event time.
+fn click_schema() -> Schema {
+    Schema::new([
         Field::new("user", DataType::String),
         Field::new("ts", DataType::Timestamp),
-    ]);
+    ])
+}
+
+/// Sessions of `input`'s clicks with a 5 s gap, closed by an event-time timeout under a
+/// watermark 2 s behind: a key's rows extend its session and push its timeout to the last
+/// click plus 5 s; the timeout writes `(user, start, end, clicks)` and removes the state.
+fn sessions_of(spark: &Session, input: &MemoryStream) -> DataFrame {
     let out = Schema::new([
         Field::new("user", DataType::String),
         Field::new("start", DataType::Timestamp),
         Field::new("end", DataType::Timestamp),
         Field::new("clicks", DataType::Int64),
     ]);
-    let at = |user: &str, s: i64| row![user, Value::Timestamp(T0 + s * SECOND)];
+    spark
+        .read_stream()
+        .memory(input)
+        .with_watermark("ts", "2 seconds")
+        .expect("watermark")
+        .group_by_key([col("user")])
+        .flat_map_groups_with_state(
+            OutputMode::Append,
+            GroupStateTimeout::EventTime,
+            |key: &Row, rows: Vec<Row>, state: &mut GroupState<Open>| {
+                if state.has_timed_out() {
+                    let Some(&(start, last, clicks)) = state.get() else {
+                        return Vec::new();
+                    };
+                    state.remove();
+                    let end = last + 5 * SECOND;
+                    return vec![Row::from(vec![
+                        user_of(key),
+                        Value::Timestamp(start),
+                        Value::Timestamp(end),
+                        Value::Int(clicks),
+                    ])];
+                }
+                let (mut start, mut last, mut clicks) =
+                    state.get().copied().unwrap_or((i64::MAX, i64::MIN, 0));
+                for row in rows {
+                    if let Some(Value::Timestamp(t)) = row.get(1) {
+                        start = start.min(*t);
+                        last = last.max(*t);
+                        clicks += 1;
+                    }
+                }
+                state.update((start, last, clicks));
+                state
+                    .set_timeout_timestamp((last + 5 * SECOND) / 1000)
+                    .expect("the timeout is after the watermark");
+                Vec::new()
+            },
+            out,
+        )
+        .expect("plan")
+}
+
+fn at(user: &str, s: i64) -> Row {
+    row![user, Value::Timestamp(T0 + s * SECOND)]
+}
+
+/// A closed session, times in seconds.
+fn closed(user: &str, start: i64, end: i64, clicks: i64) -> Row {
+    row![
+        user,
+        Value::Timestamp(T0 + start * SECOND),
+        Value::Timestamp(T0 + end * SECOND),
+        clicks
+    ]
+}
+
+#[test]
+fn sessions_and_their_timeouts_are_restored_from_the_checkpoint() {
+    // The epochs of the test above, stopped after the first and restarted on another worker
+    // count: a's and b's sessions and their timeouts, and the watermark, come back.
+    let checkpoint = tempfile::tempdir().expect("temporary directory");
+    let location = checkpoint.path().to_str().expect("path").to_string();
+    let input = MemoryStream::new(click_schema());
+    let start = |spark: &Session, collected: &Collected| {
+        collected
+            .attach(
+                sessions_of(spark, &input)
+                    .write_stream()
+                    .output_mode("append")
+                    .option("checkpointLocation", &location),
+            )
+            .start()
+            .expect("start")
+    };
+    let first = Collected::default();
+    let query = start(&session(2), &first);
+    input.add_data(vec![at("a", 10), at("b", 11)]);
+    query.process_all_available().expect("epoch 0");
+    query.stop().expect("stop");
+
+    let second = Collected::default();
+    let restarted = start(&session(1), &second);
+    for epoch in [
+        vec![at("a", 13)],
+        vec![at("a", 20)],
+        vec![at("c", 14), at("b", 30)],
+    ] {
+        input.add_data(epoch);
+        restarted.process_all_available().expect("an epoch");
+    }
+    restarted.stop().expect("stop");
+    let mut rows: Vec<Row> = first
+        .batches()
+        .into_iter()
+        .chain(second.batches())
+        .flat_map(|(_, rows)| rows)
+        .collect();
+    rows.sort();
+    assert_eq!(rows, vec![closed("a", 10, 25, 3), closed("b", 11, 16, 1)]);
+}
+
+#[test]
+fn event_time_timeouts_close_sessions_in_epochs_without_rows() {
     // Watermark 2 s behind the greatest time; a session ends 5 s after its last click.
     let epochs = vec![
         vec![at("a", 10), at("b", 11)], // a times out at 15 s, b at 16 s
@@ -121,61 +230,11 @@ fn event_time_timeouts_close_sessions_in_epochs_without_rows() {
     ];
     // After the last epoch the watermark moves to 28 s: a closes. b's second session (35 s)
     // and c (dropped) never come out.
-    let b_closed = row![
-        "b",
-        Value::Timestamp(T0 + 11 * SECOND),
-        Value::Timestamp(T0 + 16 * SECOND),
-        1i64
-    ];
-    let a_closed = row![
-        "a",
-        Value::Timestamp(T0 + 10 * SECOND),
-        Value::Timestamp(T0 + 25 * SECOND),
-        3i64
-    ];
+    let b_closed = closed("b", 11, 16, 1);
+    let a_closed = closed("a", 10, 25, 3);
     for workers in [1, 2] {
-        let input = MemoryStream::new(schema.clone());
-        let sessions = session(workers)
-            .read_stream()
-            .memory(&input)
-            .with_watermark("ts", "2 seconds")
-            .expect("watermark")
-            .group_by_key([col("user")])
-            .flat_map_groups_with_state(
-                OutputMode::Append,
-                GroupStateTimeout::EventTime,
-                |key: &Row, rows: Vec<Row>, state: &mut GroupState<Open>| {
-                    if state.has_timed_out() {
-                        let Some(&(start, last, clicks)) = state.get() else {
-                            return Vec::new();
-                        };
-                        state.remove();
-                        let end = last + 5 * SECOND;
-                        return vec![Row::from(vec![
-                            user_of(key),
-                            Value::Timestamp(start),
-                            Value::Timestamp(end),
-                            Value::Int(clicks),
-                        ])];
-                    }
-                    let (mut start, mut last, mut clicks) =
-                        state.get().copied().unwrap_or((i64::MAX, i64::MIN, 0));
-                    for row in rows {
-                        if let Some(Value::Timestamp(t)) = row.get(1) {
-                            start = start.min(*t);
-                            last = last.max(*t);
-                            clicks += 1;
-                        }
-                    }
-                    state.update((start, last, clicks));
-                    state
-                        .set_timeout_timestamp((last + 5 * SECOND) / 1000)
-                        .expect("the timeout is after the watermark");
-                    Vec::new()
-                },
-                out.clone(),
-            )
-            .expect("plan");
+        let input = MemoryStream::new(click_schema());
+        let sessions = sessions_of(&session(workers), &input);
         let ran = run_to_end(
             sessions.write_stream().output_mode("append"),
             Feed::Epochs(&input, epochs.clone()),
