@@ -155,6 +155,26 @@ impl<'p> Dataflow<'p> {
                     Strategy::Deduplicate
                 ));
             }
+            Physical::GroupsWithState {
+                keys,
+                timeout,
+                event_time,
+                input,
+                ..
+            } => {
+                self.walk(input);
+                self.strategies.push(Strategy::GroupsWithState);
+                if let Some((_, name, _)) = event_time {
+                    self.line(format!(
+                        "watermark on {name}: each worker's greatest event time per epoch, broadcast"
+                    ));
+                }
+                self.line(format!(
+                    "map: number each row in the source's order; exchange: rows by the hash of columns {keys:?}; \
+                     {} (the function per key and epoch, rows in read order; state per key; timeout {timeout:?})",
+                    Strategy::GroupsWithState
+                ));
+            }
             Physical::Upsert { input, .. } => {
                 self.walk(input);
                 self.strategies.push(Strategy::UpsertTable);

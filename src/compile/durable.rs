@@ -56,6 +56,9 @@ enum Slot {
     /// A join of two streams under watermarks: both sides' rows held per key, with their
     /// matched flags, logged as each key's latest state (an empty one once all expired).
     StreamJoin,
+    /// `flat_map_groups_with_state`: each key's serialized state and timeout, logged as its
+    /// latest (`None` once removed).
+    GroupStates,
 }
 
 /// The state slots of an operator built with `strategy`, in the order it uses them.
@@ -74,6 +77,7 @@ fn slots(strategy: Strategy) -> Vec<Slot> {
         Strategy::Deduplicate => vec![Slot::SeenKeys],
         Strategy::ArrangedJoin => vec![Slot::JoinSide, Slot::JoinSide],
         Strategy::SymmetricHashJoin => vec![Slot::StreamJoin],
+        Strategy::GroupsWithState => vec![Slot::GroupStates],
         _ => Vec::new(),
     }
 }
@@ -94,6 +98,8 @@ pub(crate) fn is_rebuilt(plan: &LogicalPlan) -> bool {
         LogicalPlan::Aggregate { .. } | LogicalPlan::Upsert { .. } => true,
         // It keeps the keys it has seen, not the rows it let through.
         LogicalPlan::Deduplicate { .. } => false,
+        // It keeps each key's state, not the rows it wrote.
+        LogicalPlan::GroupsWithState { .. } => false,
         LogicalPlan::Join { left, right, .. } => !right.is_static() || is_rebuilt(left),
         LogicalPlan::Union { inputs, .. } => inputs.iter().all(|i| is_rebuilt(i)),
     }
@@ -116,7 +122,13 @@ pub(crate) enum Restored {
     SeenKeys(Vec<(Row, Option<Option<i64>>)>),
     /// A join of two streams' rows held per key.
     JoinState(Vec<(Row, tidewater_operators::KeyState<Row, Row>)>),
+    /// The states of a stateful function per key, each `Some((serialized state, timeout))`
+    /// as the log holds them.
+    GroupStates(Vec<(Row, Option<GroupStateEntry>)>),
 }
+
+/// A key's state of a stateful function: serialized, with its timeout.
+pub(crate) type GroupStateEntry = tidewater_operators::group_state::Kept<Vec<u8>>;
 
 /// A session as its log holds it: `((key, start), Some((end, states)))`.
 pub(crate) type SessionEntry = ((Row, i64), Option<(i64, States)>);
@@ -182,7 +194,8 @@ fn expiring_window_keys(node: &Physical<'_>, keys: &mut Vec<usize>) {
         Physical::Rows { input, .. }
         | Physical::Watermark { input, .. }
         | Physical::Upsert { input, .. }
-        | Physical::Deduplicate { input, .. } => expiring_window_keys(input, keys),
+        | Physical::Deduplicate { input, .. }
+        | Physical::GroupsWithState { input, .. } => expiring_window_keys(input, keys),
         Physical::Join { left, right, .. } => {
             expiring_window_keys(left, keys);
             expiring_window_keys(right, keys);
@@ -271,6 +284,13 @@ fn restore_slot(
             let entries: Vec<(Row, isize)> = store.restore_summed(number, through)?;
             store.compact(number, through, &entries)?;
             Restored::Collection(entries)
+        }
+        Slot::GroupStates => {
+            let mut entries: Vec<(Row, Option<GroupStateEntry>)> = store.restore(number, through)?;
+            // A removed key is gone: the snapshot need not remember it.
+            entries.retain(|(_, state)| state.is_some());
+            store.compact(number, through, &entries)?;
+            Restored::GroupStates(entries)
         }
         Slot::StreamJoin => {
             let mut entries: Vec<(Row, tidewater_operators::KeyState<Row, Row>)> =

@@ -17,6 +17,7 @@ mod local_rows;
 mod partitions;
 pub(crate) mod physical;
 mod pipeline;
+mod stateful;
 mod stream_join;
 mod table_aggregate;
 mod upsert;
@@ -268,6 +269,13 @@ fn build<'s>(node: Physical<'_>, scope: Scope<'s, u64>, compiled: &mut Compiled<
             event_time,
             input,
         } => dedup::deduplicate(*input, keys, remember, event_time, scope, compiled),
+        Physical::GroupsWithState {
+            keys,
+            function,
+            timeout,
+            event_time,
+            input,
+        } => stateful::groups_with_state(*input, keys, function, timeout, event_time, scope, compiled),
         Physical::Aggregate(aggregate) => build_aggregate(*aggregate, scope, compiled),
         Physical::TableAggregate(aggregate) => build_table_aggregate(*aggregate, scope, compiled),
         Physical::Union(inputs) => {

@@ -109,6 +109,9 @@ pub enum Strategy {
     UpsertTable,
     /// `drop_duplicates`: the first row per key, keys remembered as the watermark allows.
     Deduplicate,
+    /// `flat_map_groups_with_state`: a user's function per key and epoch, its state kept per
+    /// key, timeouts fired by the watermark or the batch time.
+    GroupsWithState,
     /// The word count's shape: pieces of a split counted by their text.
     PieceCount,
     /// The append-only accumulator: one state per key, folded locally.
@@ -147,6 +150,7 @@ impl fmt::Display for Strategy {
             Strategy::BroadcastJoin => "broadcast join",
             Strategy::UpsertTable => "upsert table",
             Strategy::Deduplicate => "deduplication",
+            Strategy::GroupsWithState => "flatMapGroupsWithState",
             Strategy::PieceCount => "word-count piece count",
             Strategy::AppendOnlyFold => "append-only accumulator",
             Strategy::ExpiringFold => "append-only accumulator, closed windows forgotten",
@@ -271,6 +275,20 @@ pub enum Physical<'p> {
         keys: Vec<usize>,
         /// How long a key is remembered.
         remember: tidewater_operators::Remember,
+        /// The watermark under it: the event-time column's position in its input, its name and
+        /// the delay.
+        event_time: Option<(usize, &'p str, i64)>,
+        /// The input.
+        input: Box<Physical<'p>>,
+    },
+    /// A user's function per key with its state (`flat_map_groups_with_state`).
+    GroupsWithState {
+        /// Positions of the key columns.
+        keys: Vec<usize>,
+        /// The function.
+        function: crate::plan::StateFunction,
+        /// Which timeouts it may set.
+        timeout: crate::plan::GroupStateTimeout,
         /// The watermark under it: the event-time column's position in its input, its name and
         /// the delay.
         event_time: Option<(usize, &'p str, i64)>,
@@ -520,6 +538,22 @@ fn plan_node(plan: &LogicalPlan, settings: Settings) -> Physical<'_> {
                 input: Box::new(plan_node(input, settings)),
             }
         }
+        LogicalPlan::GroupsWithState {
+            input,
+            keys,
+            function,
+            timeout,
+            ..
+        } => Physical::GroupsWithState {
+            keys: keys.clone(),
+            function: function.clone(),
+            timeout: *timeout,
+            event_time: input.watermark_below().and_then(|(name, delay)| {
+                let column = input.schema().index_of(name)?;
+                Some((column, name, delay))
+            }),
+            input: Box::new(plan_node(input, settings)),
+        },
         // Only under a plan's dataflow part, which a valid plan never has (see
         // `LogicalPlan::has_finish`): the rows pass.
         LogicalPlan::Sort { input, .. } | LogicalPlan::Limit { input, .. } => plan_node(input, settings),

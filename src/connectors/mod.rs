@@ -216,6 +216,18 @@ pub enum SourceEvent {
         /// How many.
         rows: u64,
     },
+    /// What `flat_map_groups_with_state` did in an epoch on one worker: the change in keys
+    /// with a state, states set and removed, and late rows dropped.
+    GroupStates {
+        /// Change in the keys with a state (restored ones count at the epoch they enter).
+        total_change: i64,
+        /// States set.
+        updated: u64,
+        /// States removed.
+        removed: u64,
+        /// Late rows dropped.
+        late: u64,
+    },
     /// What a deduplication did in an epoch on one worker: keys remembered and forgotten, and
     /// late rows dropped.
     Deduplicated {

@@ -101,6 +101,24 @@ impl LogicalPlan {
                 };
                 writeln!(f, "{pad}{prefix}{name} [{}]", names.join(", "))?
             }
+            LogicalPlan::GroupsWithState {
+                input,
+                keys,
+                timeout,
+                mode,
+                ..
+            } => {
+                let schema = input.schema();
+                let names: Vec<&str> = keys
+                    .iter()
+                    .filter_map(|&i| schema.fields().get(i).map(|f| f.name.as_str()))
+                    .collect();
+                writeln!(
+                    f,
+                    "{pad}{prefix}FlatMapGroupsWithState [{}], {mode:?}, timeout {timeout:?}",
+                    names.join(", ")
+                )?
+            }
             LogicalPlan::Sort { order, .. } => {
                 let keys: Vec<String> = order.iter().map(|o| o.sql_text()).collect();
                 writeln!(f, "{pad}{prefix}Sort [{}]", keys.join(", "))?

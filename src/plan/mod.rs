@@ -11,8 +11,8 @@ pub mod sql;
 mod upsert;
 
 pub use logical::{
-    split_join_condition, Aggregation, Bound, JoinEventTime, JoinKind, LogicalPlan, Projection,
-    SideWatermark, SourceId, TimeRange,
+    split_join_condition, Aggregation, Bound, GroupState, GroupStateTimeout, JoinEventTime, JoinKind,
+    LogicalPlan, Projection, RowStateFn, SideWatermark, SourceId, StateFunction, TimeRange, TimeoutError,
 };
 // The mode lives in `data` (the sinks need it too); `plan::OutputMode` keeps naming it here,
 // beside the rules about it.

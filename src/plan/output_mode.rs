@@ -43,6 +43,15 @@ pub fn validate_output_mode(plan: &LogicalPlan, mode: OutputMode) -> Result<()> 
              mode, only in Append output mode"
         )));
     }
+    // Spark: the output mode given to flatMapGroupsWithState must be the query's
+    // ("flatMapGroupsWithState in update mode is not supported with Append output mode", and
+    // the reverse); mapGroupsWithState runs in update mode.
+    if let Some(wanted) = plan.groups_with_state_mode().filter(|wanted| *wanted != mode) {
+        return Err(Error::UnsupportedOutputMode(format!(
+            "flatMapGroupsWithState in {wanted} mode is not supported with {mode} output mode; \
+             start the query in {wanted} mode"
+        )));
+    }
     if let Some(reason) = plan.retraction_reason() {
         if mode != OutputMode::Complete || !aggregates {
             return Err(Error::UnsupportedOutputMode(format!(

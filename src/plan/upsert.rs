@@ -79,6 +79,7 @@ fn upsert_input_problem(plan: &LogicalPlan) -> Option<&'static str> {
         LogicalPlan::Aggregate { .. } => Some("an aggregation"),
         LogicalPlan::Upsert { .. } => Some("an upsert table already"),
         LogicalPlan::Deduplicate { .. } => Some("a deduplication"),
+        LogicalPlan::GroupsWithState { .. } => Some("a stateful function"),
         LogicalPlan::Sort { .. } => Some("a sort"),
         LogicalPlan::Limit { .. } => Some("a limit"),
         LogicalPlan::Union { .. } => Some("a union"),

@@ -90,6 +90,8 @@ pub(super) struct QueryRun {
     dropped_by_watermark: u64,
     /// What the deduplication did: keys held over all epochs, and the finished epoch's figures.
     deduplicated: Deduplicated,
+    /// What `flat_map_groups_with_state` did, in the same figures.
+    group_states: Deduplicated,
     /// The epoch's figures of each join of two streams, by its number, summed over workers:
     /// rows held, added, removed, dropped as late.
     join_figures: std::collections::BTreeMap<usize, [u64; 4]>,
@@ -148,6 +150,7 @@ impl QueryRun {
             compaction: None,
             dropped_by_watermark: 0,
             deduplicated: Deduplicated::default(),
+            group_states: Deduplicated::default(),
             join_figures: Default::default(),
             watermarked_joins: spec.plan.watermarked_joins(),
             last_epoch_watermark: None,
@@ -356,9 +359,15 @@ impl QueryRun {
             restored.len()
         );
         self.output.restore(restored);
-        // No source feeds that epoch, so it has no events; whatever is there is let go.
+        // No source feeds that epoch, so it has no events; whatever is there is let go, but
+        // for the keys a stateful function restored, which it holds from now on.
         let mut events = Vec::new();
         take_through(&self.events, restored_at, &mut events);
+        for (event, _, diff) in events {
+            if let SourceEvent::GroupStates { total_change, .. } = event {
+                self.group_states.held += total_change * diff as i64;
+            }
+        }
     }
 
     /// Feeds the waiting rows as epoch `next_epoch` and closes that epoch.
@@ -470,6 +479,16 @@ impl QueryRun {
                 num_rows_updated: std::mem::take(&mut d.added),
                 num_rows_removed: std::mem::take(&mut d.removed),
                 num_rows_dropped_by_watermark: std::mem::take(&mut d.late),
+            });
+        }
+        if self.spec.plan.has_groups_with_state() {
+            let g = &mut self.group_states;
+            state_operators.push(StateOperatorProgress {
+                operator_name: "flatMapGroupsWithState".into(),
+                num_rows_total: g.held.max(0) as u64,
+                num_rows_updated: std::mem::take(&mut g.added),
+                num_rows_removed: std::mem::take(&mut g.removed),
+                num_rows_dropped_by_watermark: std::mem::take(&mut g.late),
             });
         }
         if self.spec.plan.has_aggregation() {
@@ -594,6 +613,18 @@ impl QueryRun {
                     }
                 }
                 SourceEvent::DroppedByWatermark { rows } => self.dropped_by_watermark += rows * times,
+                SourceEvent::GroupStates {
+                    total_change,
+                    updated,
+                    removed,
+                    late,
+                } => {
+                    let g = &mut self.group_states;
+                    g.held += total_change * times as i64;
+                    g.added += updated * times;
+                    g.removed += removed * times;
+                    g.late += late * times;
+                }
                 SourceEvent::Deduplicated { added, removed, late } => {
                     let d = &mut self.deduplicated;
                     d.held += (added as i64 - removed as i64) * times as i64;

@@ -5,9 +5,12 @@ use std::sync::Arc;
 
 use super::{DataStreamWriter, Session};
 use crate::data::Schema;
+use crate::data::{OutputMode, Row};
 use crate::error::Result;
 use crate::expr::{col, count, Expr, SortOrder};
-use crate::plan::LogicalPlan;
+use crate::plan::{GroupState, GroupStateTimeout, LogicalPlan, StateFunction};
+use serde::de::DeserializeOwned;
+use serde::Serialize;
 
 /// A streaming query under construction, like Spark's `DataFrame`: each call returns a new
 /// DataFrame and checks its columns and types at once, so a misspelt column fails where it is
@@ -616,5 +619,135 @@ impl GroupedData {
             .session
             .binding(|| LogicalPlan::aggregate(self.df.plan.clone(), self.keys.clone(), aggs))?;
         Ok(self.df.with_plan(plan))
+    }
+}
+
+/// A DataFrame grouped by key columns for a function with state per key (Spark's
+/// `KeyValueGroupedDataset`, from `groupByKey`), made by [`DataFrame::group_by_key`].
+#[derive(Clone, Debug)]
+pub struct KeyedDataFrame {
+    df: DataFrame,
+    keys: Vec<Expr>,
+}
+
+impl DataFrame {
+    /// Groups rows by the key columns `keys` for a function with state per key (Spark's
+    /// `groupByKey`): see [`KeyedDataFrame::flat_map_groups_with_state`]. Keys are columns,
+    /// not computed expressions (select a computed key first).
+    pub fn group_by_key(&self, keys: impl IntoIterator<Item = Expr>) -> KeyedDataFrame {
+        KeyedDataFrame {
+            df: self.clone(),
+            keys: keys.into_iter().collect(),
+        }
+    }
+}
+
+impl KeyedDataFrame {
+    /// Spark's `flatMapGroupsWithState(outputMode, timeoutConf)(func)`: calls `function` once
+    /// per key and epoch with the key's columns, the key's rows of the epoch in the order the
+    /// source read them, and its [`GroupState`](crate::plan::GroupState) of the user's type
+    /// `S` (any serde type: the engine keeps it serialized per key); the rows it returns, of
+    /// `output_schema`, are the query's output. A key whose timeout passes (see
+    /// [`GroupStateTimeout`](crate::plan::GroupStateTimeout)) is called with no rows and
+    /// `has_timed_out()` true, in epochs without rows too. `output_mode` must be the query's:
+    /// append or update.
+    ///
+    /// ```
+    /// # use tidewater::prelude::*;
+    /// # fn main() -> tidewater::Result<()> {
+    /// # let spark = Session::builder().get_or_create()?;
+    /// let input = MemoryStream::new(Schema::new([Field::new("user", DataType::String)]));
+    /// let schema = Schema::new([Field::new("user", DataType::String), Field::new("seen", DataType::Int64)]);
+    /// let counts = spark.read_stream().memory(&input).group_by_key([col("user")])
+    ///     .flat_map_groups_with_state(OutputMode::Update, GroupStateTimeout::None,
+    ///         |key: &Row, rows: Vec<Row>, state: &mut GroupState<i64>| {
+    ///             let seen = state.get().copied().unwrap_or(0) + rows.len() as i64;
+    ///             state.update(seen);
+    ///             vec![Row::from(vec![key.first().cloned().unwrap_or(Value::Null), Value::Int(seen)])]
+    ///         }, schema)?;
+    /// input.add_data([row!["ann"], row!["bob"], row!["ann"]]);
+    /// input.end();
+    /// let query = counts.write_stream().output_mode("update").format("memory").query_name("seen").start()?;
+    /// query.await_termination()?;
+    /// let mut rows = spark.memory_table("seen").expect("registered").rows();
+    /// rows.sort_by_key(|r| format!("{r:?}"));
+    /// assert_eq!(rows, [row!["ann", 2i64], row!["bob", 1i64]]);
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn flat_map_groups_with_state<S, F>(
+        &self,
+        output_mode: OutputMode,
+        timeout: GroupStateTimeout,
+        function: F,
+        output_schema: Schema,
+    ) -> Result<DataFrame>
+    where
+        S: Serialize + DeserializeOwned + 'static,
+        F: Fn(&Row, Vec<Row>, &mut GroupState<S>) -> Vec<Row> + Send + Sync + 'static,
+    {
+        let keys = self
+            .keys
+            .iter()
+            .map(|key| match key.unaliased() {
+                Expr::Column(name) => Ok(name.as_str()),
+                other => Err(crate::Error::InvalidPlan(format!(
+                    "group_by_key takes columns; select {other:?} as a column first"
+                ))),
+            })
+            .collect::<Result<Vec<&str>>>()?;
+        let erased = move |key: &Row, rows: Vec<Row>, state: &mut GroupState<Vec<u8>>| {
+            let value = match state
+                .get()
+                .map(|bytes| bincode::deserialize::<S>(bytes))
+                .transpose()
+            {
+                Ok(value) => value,
+                Err(e) => {
+                    tracing::error!("a key's state could not be read back, so it starts anew: {e}");
+                    None
+                }
+            };
+            let mut typed = state.with_value(value);
+            let out = function(key, rows, &mut typed);
+            state.absorb(typed, |value| match bincode::serialize(&value) {
+                Ok(bytes) => Some(bytes),
+                Err(e) => {
+                    tracing::error!("a key's state could not be serialized, so it is dropped: {e}");
+                    None
+                }
+            });
+            out
+        };
+        let plan = LogicalPlan::groups_with_state(
+            self.df.plan.clone(),
+            &keys,
+            StateFunction(Arc::new(erased)),
+            output_mode,
+            timeout,
+            output_schema,
+        )?;
+        Ok(self.df.with_plan(plan))
+    }
+
+    /// Spark's `mapGroupsWithState(timeoutConf)(func)`: as
+    /// [`flat_map_groups_with_state`](Self::flat_map_groups_with_state) with one row per call,
+    /// in update mode (the only mode Spark allows it).
+    pub fn map_groups_with_state<S, F>(
+        &self,
+        timeout: GroupStateTimeout,
+        function: F,
+        output_schema: Schema,
+    ) -> Result<DataFrame>
+    where
+        S: Serialize + DeserializeOwned + 'static,
+        F: Fn(&Row, Vec<Row>, &mut GroupState<S>) -> Row + Send + Sync + 'static,
+    {
+        self.flat_map_groups_with_state(
+            OutputMode::Update,
+            timeout,
+            move |key: &Row, rows: Vec<Row>, state: &mut GroupState<S>| vec![function(key, rows, state)],
+            output_schema,
+        )
     }
 }

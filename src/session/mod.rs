@@ -11,7 +11,7 @@ use std::collections::{BTreeMap, HashMap};
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 
-pub use dataframe::{DataFrame, GroupedData};
+pub use dataframe::{DataFrame, GroupedData, KeyedDataFrame};
 pub use reader::{DataStreamReader, IntoSchema};
 pub use sql::ScriptDefaults;
 pub use writer::DataStreamWriter;

@@ -9,9 +9,11 @@ mod constructors;
 mod finish;
 mod join_time;
 mod properties;
+mod stateful;
 mod union;
 
 pub use join_time::{split_join_condition, Bound, JoinEventTime, SideWatermark, TimeRange};
+pub use stateful::{GroupState, GroupStateTimeout, RowStateFn, StateFunction, TimeoutError};
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
@@ -234,6 +236,23 @@ pub enum LogicalPlan {
         /// The most rows written.
         n: usize,
     },
+    /// `group_by_key(keys).flat_map_groups_with_state(..)`: a user's function called per key
+    /// and epoch with the key's rows and a state it keeps (see
+    /// [`LogicalPlan::groups_with_state`]).
+    GroupsWithState {
+        /// Input.
+        input: Arc<LogicalPlan>,
+        /// Positions of the key columns in the input's schema.
+        keys: Vec<usize>,
+        /// The function.
+        function: StateFunction,
+        /// The output mode its rows are meant for.
+        mode: crate::plan::OutputMode,
+        /// Which timeouts the function may set.
+        timeout: GroupStateTimeout,
+        /// The schema of the rows it returns.
+        schema: Schema,
+    },
     /// `union` / SQL's `UNION ALL`: the rows of every input, columns matched by position (the
     /// inputs are cast to common types first; see [`LogicalPlan::union`]).
     Union {
@@ -253,6 +272,7 @@ impl LogicalPlan {
             | LogicalPlan::Join { schema, .. }
             | LogicalPlan::Aggregate { schema, .. }
             | LogicalPlan::Upsert { schema, .. }
+            | LogicalPlan::GroupsWithState { schema, .. }
             | LogicalPlan::Union { schema, .. } => schema,
             LogicalPlan::Filter { input, .. }
             | LogicalPlan::Watermark { input, .. }
@@ -272,6 +292,7 @@ impl LogicalPlan {
             | LogicalPlan::Watermark { input, .. }
             | LogicalPlan::Upsert { input, .. }
             | LogicalPlan::Deduplicate { input, .. }
+            | LogicalPlan::GroupsWithState { input, .. }
             | LogicalPlan::Sort { input, .. }
             | LogicalPlan::Limit { input, .. } => vec![input],
             LogicalPlan::Join { left, right, .. } => vec![left, right],

@@ -38,7 +38,8 @@ impl LogicalPlan {
             found |= match node {
                 LogicalPlan::Aggregate { .. }
                 | LogicalPlan::Upsert { .. }
-                | LogicalPlan::Deduplicate { .. } => true,
+                | LogicalPlan::Deduplicate { .. }
+                | LogicalPlan::GroupsWithState { .. } => true,
                 // A join of two changing inputs keeps both arranged.
                 LogicalPlan::Join { right, .. } => !right.is_static(),
                 _ => false,
@@ -60,6 +61,8 @@ impl LogicalPlan {
             | LogicalPlan::Sort { input, .. }
             | LogicalPlan::Limit { input, .. } => input.is_append_only(),
             LogicalPlan::Aggregate { .. } => false,
+            // The function's rows are written once each, never withdrawn.
+            LogicalPlan::GroupsWithState { .. } => true,
             LogicalPlan::Union { inputs, .. } => inputs.iter().all(|i| i.is_append_only()),
             // A key's row is replaced when it is upserted again; a static table's upserts are
             // all resolved in the epoch that reads it, and nothing changes afterwards.
@@ -94,6 +97,7 @@ impl LogicalPlan {
             | LogicalPlan::Filter { input, .. }
             | LogicalPlan::Watermark { input, .. }
             | LogicalPlan::Deduplicate { input, .. }
+            | LogicalPlan::GroupsWithState { input, .. }
             | LogicalPlan::Sort { input, .. }
             | LogicalPlan::Limit { input, .. } => input.retraction_reason(),
             LogicalPlan::Aggregate { input, .. } => input.retraction_reason().or_else(|| {
@@ -219,6 +223,10 @@ impl LogicalPlan {
         self.visit(&mut |node| {
             found |= match node {
                 LogicalPlan::Join { event_time, .. } => event_time.is_some(),
+                // Event-time timeouts fire as the watermark moves, rows or not.
+                LogicalPlan::GroupsWithState { input, timeout, .. } => {
+                    *timeout == super::GroupStateTimeout::EventTime && input.watermark_below().is_some()
+                }
                 LogicalPlan::Aggregate { .. } => {
                     node.final_window_column().is_some() || node.event_time_key().is_some()
                 }
@@ -297,6 +305,26 @@ impl LogicalPlan {
         key_exprs
             .iter()
             .position(|key| matches!(key.unaliased(), Expr::Column(c) if c.eq_ignore_ascii_case(event_time)))
+    }
+
+    /// True if the plan runs a function with state per key (`flat_map_groups_with_state`),
+    /// whose figures progress reports as `flatMapGroupsWithState`.
+    pub fn has_groups_with_state(&self) -> bool {
+        let mut found = false;
+        self.visit(&mut |node| found |= matches!(node, LogicalPlan::GroupsWithState { .. }));
+        found
+    }
+
+    /// The output mode the plan's stateful function (`flat_map_groups_with_state`) was
+    /// given, if it has one: the query must run in it.
+    pub fn groups_with_state_mode(&self) -> Option<crate::plan::OutputMode> {
+        let mut found = None;
+        self.visit(&mut |node| {
+            if let LogicalPlan::GroupsWithState { mode, .. } = node {
+                found = found.or(Some(*mode));
+            }
+        });
+        found
     }
 
     /// Spark's name of the plan's deduplication in progress reports, if it has one: `dedupe`,
