@@ -287,3 +287,48 @@ fn a_deduplication_under_an_aggregation_counts_each_key_once() {
         assert_eq!(counts_of(&last), expected, "{workers} worker(s)");
     }
 }
+
+#[test]
+fn a_restarted_deduplication_remembers_its_keys_and_counts_them() {
+    let checkpoint = tempfile::tempdir().expect("temporary directory");
+    let location = checkpoint.path().to_str().expect("path").to_string();
+    let input = MemoryStream::new(schema());
+    let run = |workers: usize, rows: Vec<Row>| {
+        let first = session(workers)
+            .read_stream()
+            .memory(&input)
+            .drop_duplicates(&["user"])
+            .expect("plan");
+        let collected = Collected::default();
+        let query = collected
+            .attach(
+                first
+                    .write_stream()
+                    .option("checkpointLocation", location.as_str()),
+            )
+            .start()
+            .expect("start");
+        input.add_data(rows);
+        query.process_all_available().expect("epoch");
+        query.stop().expect("stop");
+        let held = query
+            .last_progress()
+            .and_then(|p| {
+                p.state_operators
+                    .iter()
+                    .find(|s| s.operator_name == "dedupe")
+                    .cloned()
+            })
+            .map(|s| s.num_rows_total);
+        (collected.batches(), held)
+    };
+    let visit = |user: &str, s: i64| (user.to_string(), "home".to_string(), s);
+    let (before, held) = run(2, rows(&[visit("ann", 1), visit("bob", 2), visit("ann", 3)]));
+    assert_eq!(before.iter().map(|(_, r)| r.len()).sum::<usize>(), 2);
+    assert_eq!(held, Some(2));
+    // After the restart, on one worker: ann and bob are remembered, cy is new.
+    let (after, held) = run(1, rows(&[visit("bob", 4), visit("cy", 5)]));
+    let written: Vec<Row> = after.into_iter().flat_map(|(_, r)| r).collect();
+    assert_eq!(written, rows(&[visit("cy", 5)]));
+    assert_eq!(held, Some(3), "the restored keys are counted");
+}

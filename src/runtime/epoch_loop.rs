@@ -360,12 +360,19 @@ impl QueryRun {
         );
         self.output.restore(restored);
         // No source feeds that epoch, so it has no events; whatever is there is let go, but
-        // for the keys a stateful function restored, which it holds from now on.
+        // for the keys a stateful function or a deduplication restored, which they hold from
+        // now on.
         let mut events = Vec::new();
         take_through(&self.events, restored_at, &mut events);
         for (event, _, diff) in events {
-            if let SourceEvent::GroupStates { total_change, .. } = event {
-                self.group_states.held += total_change * diff as i64;
+            match event {
+                SourceEvent::GroupStates { total_change, .. } => {
+                    self.group_states.held += total_change * diff as i64;
+                }
+                SourceEvent::Deduplicated { added, removed, .. } => {
+                    self.deduplicated.held += (added as i64 - removed as i64) * diff as i64;
+                }
+                _ => {}
             }
         }
     }
