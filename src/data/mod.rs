@@ -13,7 +13,6 @@ mod interval;
 mod output_mode;
 mod row;
 mod schema;
-mod schema_ddl;
 mod value;
 
 pub use cast::{cast, cast_in, invalid_utf8_bytes, text_in, try_cast_in};
