@@ -283,8 +283,7 @@ where
                     }
                     let entries = pending.remove(&next).unwrap_or_default();
                     moves.remove(&next);
-                    let late_watermark = next.checked_sub(1).and_then(|p| clock.watermark_of(p, delay));
-                    let watermark = clock.watermark_of(next, delay);
+                    let (late_watermark, watermark) = clock.watermarks_of(next, delay);
                     let moved = watermark != last_watermark;
                     last_watermark = watermark;
                     let restoring = next < first_new;
