@@ -2,6 +2,7 @@
 //! reports an [`EngineRun`].
 
 pub mod dstream;
+pub mod epoch_watermark;
 pub mod hashmap_loop;
 pub mod latency;
 pub mod microbatch;

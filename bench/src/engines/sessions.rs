@@ -15,6 +15,7 @@ use std::time::Instant;
 
 use tidewater::prelude::*;
 
+use super::epoch_watermark::EpochWatermark;
 use super::EngineRun;
 use crate::data::Event;
 use crate::digest::Digest;
@@ -30,37 +31,10 @@ fn label(key: &str, start_ms: i64, end_ms: i64) -> String {
     format!("{key}@{start_ms}-{end_ms}")
 }
 
-/// The engines' watermark: the greatest event time, the epoch's watermark and the previous
-/// epoch's, against which events are late.
-#[derive(Default)]
-struct Watermark {
-    max: Option<i64>,
-    current: Option<i64>,
-    previous: Option<i64>,
-}
-
-impl Watermark {
-    fn is_late(&self, time_ms: i64) -> bool {
-        self.previous.is_some_and(|w| time_ms + GAP_MS <= w)
-    }
-
-    fn saw(&mut self, time_ms: i64) {
-        self.max = Some(self.max.map_or(time_ms, |m| m.max(time_ms)));
-    }
-
-    fn closes(&self, end_ms: i64) -> bool {
-        self.current.is_some_and(|w| end_ms <= w)
-    }
-
-    /// Ends an epoch: the next epoch's watermark; whether it moved.
-    fn advance(&mut self) -> bool {
-        self.previous = self.current;
-        if let Some(max) = self.max {
-            let candidate = max - DELAY_MS;
-            self.current = Some(self.current.map_or(candidate, |w| w.max(candidate)));
-        }
-        self.current != self.previous
-    }
+/// Spark's rule for sessions: an event is late when its own session ended by the previous
+/// epoch's watermark.
+fn is_late(watermark: &EpochWatermark, time_ms: i64) -> bool {
+    watermark.ended_before(time_ms + GAP_MS)
 }
 
 /// One key's sessions by start: `(end, count)`.
@@ -92,13 +66,13 @@ pub fn hashmap_loop(events: &[Event], per_epoch: usize) -> EngineRun {
     let started = Instant::now();
     let mut open: HashMap<&str, Sessions> = HashMap::new();
     let mut closing: BTreeMap<i64, Vec<(&str, i64)>> = BTreeMap::new();
-    let mut watermark = Watermark::default();
+    let mut watermark = EpochWatermark::new(DELAY_MS);
     let mut digest = Digest::default();
     let mut epoch_ms = Vec::new();
     let mut emit = |epoch: u64,
                     open: &mut HashMap<&str, Sessions>,
                     closing: &mut BTreeMap<i64, Vec<(&str, i64)>>,
-                    watermark: &Watermark| {
+                    watermark: &EpochWatermark| {
         let mut rows = Vec::new();
         while let Some(entry) = closing.first_entry() {
             if !watermark.closes(*entry.key()) {
@@ -125,7 +99,7 @@ pub fn hashmap_loop(events: &[Event], per_epoch: usize) -> EngineRun {
         let epoch_started = Instant::now();
         for (key, time) in chunk {
             watermark.saw(*time);
-            if !watermark.is_late(*time) {
+            if !is_late(&watermark, *time) {
                 let (start, end) = merge(open.entry(key.as_str()).or_default(), *time);
                 closing.entry(end).or_default().push((key.as_str(), start));
             }
@@ -148,10 +122,10 @@ pub fn hashmap_loop(events: &[Event], per_epoch: usize) -> EngineRun {
 pub fn microbatch(events: &[Event], per_epoch: usize) -> EngineRun {
     let started = Instant::now();
     let mut store: HashMap<&str, Sessions> = HashMap::new();
-    let mut watermark = Watermark::default();
+    let mut watermark = EpochWatermark::new(DELAY_MS);
     let mut digest = Digest::default();
     let mut epoch_ms = Vec::new();
-    let mut evict = |epoch: u64, store: &mut HashMap<&str, Sessions>, watermark: &Watermark| {
+    let mut evict = |epoch: u64, store: &mut HashMap<&str, Sessions>, watermark: &EpochWatermark| {
         let mut rows = Vec::new();
         for (key, sessions) in store.iter_mut() {
             sessions.retain(|start, (end, count)| {
@@ -172,7 +146,7 @@ pub fn microbatch(events: &[Event], per_epoch: usize) -> EngineRun {
         let mut sorted: Vec<(&str, i64)> = Vec::with_capacity(batch.len());
         for (key, time) in batch {
             watermark.saw(*time);
-            if !watermark.is_late(*time) {
+            if !is_late(&watermark, *time) {
                 sorted.push((key.as_str(), *time));
             }
         }

@@ -15,6 +15,7 @@ use std::time::Instant;
 
 use tidewater::prelude::*;
 
+use super::epoch_watermark::EpochWatermark;
 use super::EngineRun;
 use crate::data::Event;
 use crate::digest::Digest;
@@ -34,40 +35,15 @@ fn window_start(time_ms: i64) -> i64 {
     time_ms - time_ms.rem_euclid(WINDOW_MS)
 }
 
-/// The engines' shared bookkeeping: the greatest event time, the watermark it gives, and the
-/// previous epoch's, against which events are late.
-#[derive(Default)]
-struct Watermark {
-    max: Option<i64>,
-    current: Option<i64>,
-    previous: Option<i64>,
+/// Spark's rule for windows: an event is late when its window ended by the previous epoch's
+/// watermark.
+fn is_late(watermark: &EpochWatermark, time_ms: i64) -> bool {
+    watermark.ended_before(window_start(time_ms) + WINDOW_MS)
 }
 
-impl Watermark {
-    /// Spark's rule: an event is late when its window has ended at or before the previous
-    /// epoch's watermark.
-    fn is_late(&self, time_ms: i64) -> bool {
-        self.previous
-            .is_some_and(|w| window_start(time_ms) + WINDOW_MS <= w)
-    }
-
-    fn saw(&mut self, time_ms: i64) {
-        self.max = Some(self.max.map_or(time_ms, |m| m.max(time_ms)));
-    }
-
-    /// Ends an epoch: the next epoch's watermark; whether it moved.
-    fn advance(&mut self) -> bool {
-        self.previous = self.current;
-        if let Some(max) = self.max {
-            let candidate = max - DELAY_MS;
-            self.current = Some(self.current.map_or(candidate, |w| w.max(candidate)));
-        }
-        self.current != self.previous
-    }
-
-    fn closes(&self, start_ms: i64) -> bool {
-        self.current.is_some_and(|w| start_ms + WINDOW_MS <= w)
-    }
+/// Whether the window starting at `start_ms` is closed by the epoch's watermark.
+fn closes(watermark: &EpochWatermark, start_ms: i64) -> bool {
+    watermark.closes(start_ms + WINDOW_MS)
 }
 
 /// `loop`: the counts of the open windows by window start, so the closed ones are split off
@@ -75,13 +51,13 @@ impl Watermark {
 pub fn hashmap_loop(events: &[Event], per_epoch: usize) -> EngineRun {
     let started = Instant::now();
     let mut open: BTreeMap<i64, HashMap<&str, i64>> = BTreeMap::new();
-    let mut watermark = Watermark::default();
+    let mut watermark = EpochWatermark::new(DELAY_MS);
     let mut digest = Digest::default();
     let mut epoch_ms = Vec::new();
-    let mut emit = |epoch: u64, open: &mut BTreeMap<i64, HashMap<&str, i64>>, watermark: &Watermark| {
+    let mut emit = |epoch: u64, open: &mut BTreeMap<i64, HashMap<&str, i64>>, watermark: &EpochWatermark| {
         let mut rows = Vec::new();
         while let Some((&start, _)) = open.first_key_value() {
-            if !watermark.closes(start) {
+            if !closes(watermark, start) {
                 break;
             }
             if let Some((start, counts)) = open.pop_first() {
@@ -96,7 +72,7 @@ pub fn hashmap_loop(events: &[Event], per_epoch: usize) -> EngineRun {
         let epoch_started = Instant::now();
         for (key, time) in chunk {
             watermark.saw(*time);
-            if !watermark.is_late(*time) {
+            if !is_late(&watermark, *time) {
                 *open
                     .entry(window_start(*time))
                     .or_default()
@@ -124,13 +100,13 @@ pub fn microbatch(events: &[Event], per_epoch: usize) -> EngineRun {
     let started = Instant::now();
     let mut store: HashMap<(&str, i64), i64> = HashMap::new();
     let mut partial: HashMap<(&str, i64), i64> = HashMap::new();
-    let mut watermark = Watermark::default();
+    let mut watermark = EpochWatermark::new(DELAY_MS);
     let mut digest = Digest::default();
     let mut epoch_ms = Vec::new();
-    let mut evict = |epoch: u64, store: &mut HashMap<(&str, i64), i64>, watermark: &Watermark| {
+    let mut evict = |epoch: u64, store: &mut HashMap<(&str, i64), i64>, watermark: &EpochWatermark| {
         let closed: Vec<(&str, i64)> = store
             .keys()
-            .filter(|(_, s)| watermark.closes(*s))
+            .filter(|(_, s)| closes(watermark, *s))
             .copied()
             .collect();
         let mut rows: Vec<(String, i64)> = closed
@@ -146,7 +122,7 @@ pub fn microbatch(events: &[Event], per_epoch: usize) -> EngineRun {
         partial.clear();
         for (key, time) in batch {
             watermark.saw(*time);
-            if !watermark.is_late(*time) {
+            if !is_late(&watermark, *time) {
                 *partial.entry((key.as_str(), window_start(*time))).or_insert(0) += 1;
             }
         }
