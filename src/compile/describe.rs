@@ -25,8 +25,15 @@ pub fn explain(plan: &LogicalPlan, settings: Settings) -> String {
 
 /// The strategies that [`explain`] names for `plan`, in the order it names them: the order in
 /// which compilation builds them.
+#[cfg(test)]
 pub(crate) fn described_strategies(plan: &LogicalPlan, settings: Settings) -> Vec<Strategy> {
-    Dataflow::of(&physical::plan(plan, settings), settings).strategies
+    strategies_of(&physical::plan(plan, settings), settings)
+}
+
+/// The strategies that [`explain`] names for the physical plan `physical`, in the order it
+/// names them: the order in which compilation builds them.
+pub(crate) fn strategies_of(physical: &Physical<'_>, settings: Settings) -> Vec<Strategy> {
+    Dataflow::of(physical, settings).strategies
 }
 
 /// The description of a physical plan.

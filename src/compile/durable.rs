@@ -9,7 +9,7 @@
 //!   changes, whose sum is its contents.
 //!
 //! State slots are numbered in the order the query builds them, the order in which
-//! [`described_strategies`](super::described_strategies) lists their operators, which is the
+//! [`strategies_of`](super::describe::strategies_of) lists their operators, which is the
 //! same in every run of the same plan. Restored state enters on worker 0 at the epoch before
 //! the first new one, so the dataflow's output at that epoch is the restored result itself,
 //! which the leader takes in without writing it.
@@ -170,7 +170,7 @@ fn durable_slots(plan: &LogicalPlan, settings: Settings) -> Vec<(usize, Slot)> {
     let mut window_keys = Vec::new();
     expiring_window_keys(&physical, &mut window_keys);
     let mut window_keys = window_keys.into_iter();
-    super::described_strategies(plan, settings)
+    super::describe::strategies_of(&physical, settings)
         .into_iter()
         .flat_map(slots)
         .map(|slot| match slot {

@@ -22,6 +22,7 @@ mod stream_join;
 mod table_aggregate;
 mod upsert;
 
+#[cfg(test)]
 pub(crate) use describe::described_strategies;
 pub use describe::explain;
 pub(crate) use durable::{compact as compact_state, restore as restore_state, DurableState};
