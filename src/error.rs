@@ -5,7 +5,10 @@
 #[derive(Clone, Debug, thiserror::Error)]
 pub enum Error {
     /// A column name that the input does not have.
-    #[error("[UNRESOLVED_COLUMN] column `{name}` does not exist; available columns: {available}")]
+    #[error(
+        "[UNRESOLVED_COLUMN] column `{name}` does not exist{}; available columns: {available}",
+        did_you_mean(name, available)
+    )]
     UnresolvedColumn {
         /// The name that was asked for.
         name: String,
@@ -128,6 +131,14 @@ impl Error {
             ),
         }
     }
+}
+
+/// `, did you mean `x`?` when one of the `available` columns (comma-separated) is close to
+/// `name`, as Spark's `UNRESOLVED_COLUMN.WITH_SUGGESTION` suggests.
+fn did_you_mean(name: &str, available: &str) -> String {
+    crate::suggest::closest(name, available.split(", ").map(str::trim))
+        .map(|close| format!(", did you mean `{close}`?"))
+        .unwrap_or_default()
 }
 
 /// Errors of sources: each names the source and says what to do.

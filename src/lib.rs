@@ -33,6 +33,7 @@ pub mod expr;
 pub mod plan;
 pub mod runtime;
 pub mod session;
+mod suggest;
 
 pub use error::{Error, Result};
 

@@ -368,8 +368,7 @@ impl Translator {
     }
 }
 
-/// The known function name nearest to `name` (by edit distance, at most a third of its
-/// length away), for "did you mean" hints.
+/// The known function name nearest to `name`, for "did you mean" hints.
 fn closest_function(name: &str) -> Option<&'static str> {
     let extra = ["explode", "count", "sum", "avg", "min", "max"];
     let names = ScalarFunc::names()
@@ -378,27 +377,7 @@ fn closest_function(name: &str) -> Option<&'static str> {
         .filter(|n| !n.starts_with("__"))
         .chain(AggFunc::names().iter().copied())
         .chain(extra);
-    names
-        .map(|candidate| (edit_distance(name, candidate), candidate))
-        .filter(|(d, candidate)| *d <= candidate.len().max(3) / 3)
-        .min()
-        .map(|(_, candidate)| candidate)
-}
-
-/// Levenshtein distance over characters.
-fn edit_distance(a: &str, b: &str) -> usize {
-    let b: Vec<char> = b.chars().collect();
-    let mut row: Vec<usize> = (0..=b.len()).collect();
-    for (i, ca) in a.chars().enumerate() {
-        let mut diagonal = row[0];
-        row[0] = i + 1;
-        for (j, cb) in b.iter().enumerate() {
-            let above = row[j + 1];
-            row[j + 1] = (above + 1).min(row[j] + 1).min(diagonal + usize::from(ca != *cb));
-            diagonal = above;
-        }
-    }
-    row[b.len()]
+    crate::suggest::closest(name, names)
 }
 
 /// An interval's months and microseconds: `INTERVAL '5' SECOND`, `INTERVAL 1 DAY`,
