@@ -133,11 +133,11 @@ impl Error {
     }
 }
 
-/// `, did you mean `x`?` when one of the `available` columns (comma-separated) is close to
+/// ` (did you mean `x`?)` when one of the `available` columns (comma-separated) is close to
 /// `name`, as Spark's `UNRESOLVED_COLUMN.WITH_SUGGESTION` suggests.
 fn did_you_mean(name: &str, available: &str) -> String {
     crate::suggest::closest(name, available.split(", ").map(str::trim))
-        .map(|close| format!(", did you mean `{close}`?"))
+        .map(|close| format!(" (did you mean `{close}`?)"))
         .unwrap_or_default()
 }
 
