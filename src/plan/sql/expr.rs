@@ -114,6 +114,8 @@ impl Translator {
                     BinaryOperator::Minus => BinaryOp::Sub,
                     BinaryOperator::Multiply => BinaryOp::Mul,
                     BinaryOperator::Divide => BinaryOp::Div,
+                    // `a DIV b` (see `literals::integer_division_operators`).
+                    BinaryOperator::DuckIntegerDivide => BinaryOp::IntDiv,
                     BinaryOperator::Modulo => BinaryOp::Rem,
                     BinaryOperator::Eq => BinaryOp::Eq,
                     BinaryOperator::NotEq => BinaryOp::NotEq,
