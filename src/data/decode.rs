@@ -97,20 +97,32 @@ impl RowDecoder {
         }
     }
 
+    /// A record that is malformed as a whole (an unbalanced quote, a line too long): every
+    /// field null, the raw text in `_corrupt_record` if declared, then the mode's rule.
+    pub fn reject(&self, raw: String, reason: String) -> Decoded {
+        self.malformed(self.empty_row(), || raw, reason)
+    }
+
     fn empty_row(&self) -> Row {
         std::iter::repeat_n(Value::Null, self.schema.len()).collect()
     }
 
     /// Converts a text field to the column's type; `None` if it does not parse. Empty text is
     /// null for every type but string (as Spark's CSV reader, whose default `nullValue` is "").
+    ///
+    /// A BIGINT field is an integer in range and nothing else, as Spark's CSV reader (Java's
+    /// `Long.parseLong`) wants: `3.5` or `99999999999999999999` is malformed, not truncated or
+    /// saturated as `CAST` would (surrounding spaces are allowed). A DOUBLE is Java's
+    /// `Double.parseDouble`, so `1e400` is Infinity, and Spark's `Inf`, `-Inf` and `NaN`.
     fn convert(text: &str, data_type: &DataType) -> Option<Value> {
         match data_type {
             DataType::String => Some(Value::str(text)),
             _ if text.is_empty() => Some(Value::Null),
-            // The common case first, without the detour through a string value.
-            DataType::Int64 => match text.parse::<i64>() {
-                Ok(i) => Some(Value::Int(i)),
-                Err(_) => Some(cast(Value::str(text), data_type)).filter(|v| !v.is_null()),
+            DataType::Int64 => text.trim().parse::<i64>().ok().map(Value::Int),
+            DataType::Float64 => match text.trim() {
+                "Inf" | "+Inf" => Some(Value::Float(f64::INFINITY)),
+                "-Inf" => Some(Value::Float(f64::NEG_INFINITY)),
+                _ => Some(cast(Value::str(text), data_type)).filter(|v| !v.is_null()),
             },
             t => Some(cast(Value::str(text), t)).filter(|v| !v.is_null()),
         }
@@ -282,6 +294,52 @@ mod tests {
             Decoded::Row(Row::from(vec![Value::str(""), Value::Null])),
             "an empty number is null, an empty string stays a string"
         );
+    }
+
+    #[test]
+    fn a_bigint_field_is_an_integer_in_range_or_malformed() {
+        let permissive = RowDecoder::new(schema(true), ParseMode::Permissive);
+        for bad in ["3.5", "99999999999999999999", "-9223372036854775809", "1e3"] {
+            match permissive.decode_fields(["ann", bad].into_iter(), || format!("ann,{bad}")) {
+                Decoded::Repaired(row, reason) => {
+                    assert_eq!(row[1], Value::Null, "{bad}");
+                    assert_eq!(row[2], Value::str(format!("ann,{bad}")));
+                    assert!(reason.contains(bad), "{reason}");
+                }
+                other => panic!("{bad}: {other:?}"),
+            }
+        }
+        let drop = RowDecoder::new(schema(false), ParseMode::DropMalformed);
+        assert!(matches!(
+            drop.decode_fields(["ann", "3.5"].into_iter(), String::new),
+            Decoded::Dropped(_)
+        ));
+        let fail = RowDecoder::new(schema(false), ParseMode::FailFast);
+        assert!(matches!(
+            fail.decode_fields(["ann", "99999999999999999999"].into_iter(), String::new),
+            Decoded::Failed(_)
+        ));
+        assert_eq!(
+            fail.decode_fields(["ann", " -9223372036854775808 "].into_iter(), String::new),
+            Decoded::Row(Row::from(vec![Value::str("ann"), Value::Int(i64::MIN)]))
+        );
+        let doubles = RowDecoder::new(
+            Schema::new([Field::new("x", DataType::Float64)]),
+            ParseMode::FailFast,
+        );
+        for (text, expected) in [
+            ("1e400", f64::INFINITY),
+            ("-1e400", f64::NEG_INFINITY),
+            ("Inf", f64::INFINITY),
+            ("-Inf", f64::NEG_INFINITY),
+            ("1e-400", 0.0),
+        ] {
+            assert_eq!(
+                doubles.decode_fields([text].into_iter(), String::new),
+                Decoded::Row(Row::from(vec![Value::Float(expected)])),
+                "{text}"
+            );
+        }
     }
 
     #[test]
