@@ -40,7 +40,7 @@ pub fn parse_interval(text: &str) -> Result<Duration> {
     let seconds = number * millis_per_unit / 1e3;
     // Compared as a double before any conversion: `Duration::from_secs_f64` panics beyond its
     // range, and a duration beyond i64 microseconds wraps where it becomes a time span.
-    if !(seconds <= MAX_INTERVAL_SECONDS as f64) {
+    if seconds > MAX_INTERVAL_SECONDS as f64 {
         return Err(Error::InvalidOption(format!(
             "interval `{text}` is too long; the longest is {MAX_INTERVAL_SECONDS} seconds (10000 years)"
         )));

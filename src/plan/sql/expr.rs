@@ -477,7 +477,7 @@ fn interval_parts(interval: &Interval) -> Result<(i64, i64)> {
                     _ => return Err(bad()),
                 };
                 let span = (n * per).round();
-                if !(span.abs() <= max_micros) {
+                if !span.is_finite() || span.abs() > max_micros {
                     return Err(too_long());
                 }
                 micros = micros.checked_add(span as i64).ok_or_else(too_long)?;
