@@ -176,7 +176,17 @@ impl RowDecoder {
     /// or a line that is not a JSON object is malformed.
     pub fn decode_json(&self, line: &str) -> Decoded {
         let mut row = self.empty_row();
-        let object = match serde_json::from_str::<Json>(line) {
+        let parsed = match serde_json::from_str::<Json>(line) {
+            // A number beyond the double range: Spark's reader (Jackson) reads it as Infinity
+            // for a double column; serde_json refuses the whole line, so such numbers are
+            // marked and handed over as text, and the column's type decides.
+            Err(e) if e.to_string().starts_with("number out of range") => match mark_huge_numbers(line) {
+                Some(marked) => serde_json::from_str::<Json>(&marked),
+                None => Err(e),
+            },
+            parsed => parsed,
+        };
+        let object = match parsed {
             Ok(Json::Object(object)) => object,
             Ok(other) => {
                 let kind = match other {
@@ -217,9 +227,60 @@ impl RowDecoder {
     }
 }
 
+/// The prefix of a string that stands for a JSON number too large for a double (see
+/// [`mark_huge_numbers`]): a NUL byte cannot start a JSON string's text unescaped.
+const HUGE_NUMBER: &str = "\u{0}number:";
+
+/// `line` with each number beyond the double range (`1e400`) written as the string
+/// `"\u0000number:1e400"`, or `None` if it has none. Strings are skipped, escapes and all.
+fn mark_huge_numbers(line: &str) -> Option<String> {
+    let bytes = line.as_bytes();
+    let (mut out, mut copied, mut i) = (String::new(), 0, 0);
+    while i < bytes.len() {
+        match bytes[i] {
+            b'"' => {
+                i += 1;
+                while i < bytes.len() && bytes[i] != b'"' {
+                    i += if bytes[i] == b'\\' { 2 } else { 1 };
+                }
+                i += 1;
+            }
+            b'-' | b'0'..=b'9' => {
+                let start = i;
+                while i < bytes.len() && matches!(bytes[i], b'-' | b'+' | b'.' | b'e' | b'E' | b'0'..=b'9') {
+                    i += 1;
+                }
+                let number = &line[start..i];
+                if number.parse::<f64>().is_ok_and(f64::is_infinite) {
+                    out.push_str(&line[copied..start]);
+                    out.push_str("\"\\u0000number:");
+                    out.push_str(number);
+                    out.push('"');
+                    copied = i;
+                }
+            }
+            _ => i += 1,
+        }
+    }
+    (copied > 0).then(|| {
+        out.push_str(&line[copied..]);
+        out
+    })
+}
+
 /// Converts a JSON value to a column type, as Spark's JSON reader does: numbers for numeric
 /// columns (integral ones only for bigint), any scalar for strings, strings in timestamp form.
 fn json_value(json: &Json, data_type: &DataType) -> Option<Value> {
+    if let Json::String(s) = json {
+        if let Some(number) = s.strip_prefix(HUGE_NUMBER) {
+            // Spark: Infinity in a double column, the number's text in a string column.
+            return match data_type {
+                DataType::Float64 => number.parse().ok().map(Value::Float),
+                DataType::String => Some(Value::str(number)),
+                _ => None,
+            };
+        }
+    }
     match (json, data_type) {
         (Json::Null, _) => Some(Value::Null),
         (Json::Bool(b), DataType::Boolean) => Some(Value::Bool(*b)),
@@ -358,6 +419,31 @@ mod tests {
         );
         let fail = RowDecoder::new(schema(false), ParseMode::FailFast);
         assert!(matches!(fail.decode_json("[1, 2]"), Decoded::Failed(r) if r.contains("array")));
+        let numbers = RowDecoder::new(
+            Schema::new([
+                Field::new("d", DataType::Float64),
+                Field::new("s", DataType::String),
+                Field::new("n", DataType::Int64),
+            ]),
+            ParseMode::FailFast,
+        );
+        assert_eq!(
+            numbers.decode_json(r#"{"d": -1e400, "s": 1E+999, "n": 1, "x": "1e400 \"2e999"}"#),
+            Decoded::Row(Row::from(vec![
+                Value::Float(f64::NEG_INFINITY),
+                Value::str("1E+999"),
+                Value::Int(1)
+            ])),
+            "beyond the double range: Infinity, as Spark's reader"
+        );
+        assert!(matches!(
+            numbers.decode_json(r#"{"n": 1e400}"#),
+            Decoded::Failed(_)
+        ));
+        assert!(matches!(
+            numbers.decode_json(r#"{"d": 1e400"#),
+            Decoded::Failed(_)
+        ));
         assert!(
             matches!(fail.decode_json(r#"{"age": 2.5}"#), Decoded::Failed(_)),
             "2.5 is no bigint"

@@ -161,6 +161,8 @@ impl FileSink {
             // news for readers, who would otherwise keep the last table.
             let emptied = batch.mode == crate::data::OutputMode::Complete && self.log.last_had_rows;
             if !emptied {
+                // The same place of the epoch's write for the crash tests as below.
+                crate::crash::crash_point("in-sink", batch.id);
                 return Ok(());
             }
         } else {
