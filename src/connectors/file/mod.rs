@@ -17,5 +17,5 @@ mod source;
 #[cfg(test)]
 pub(crate) use csv_lines::CsvLines;
 pub use format::{FileFormat, FormatOptions};
-pub use sink::FileSink;
+pub use sink::{FileSink, COMPACT_INTERVAL_CONF, MIN_BATCH_INTERVAL_CONF};
 pub use source::FileSource;
