@@ -590,10 +590,16 @@ fn bad_numbers_and_an_unbalanced_quote_are_malformed_lines_only() {
 /// the directory, against the run's own length, not timed.
 #[test]
 fn a_fast_stream_into_a_file_sink_makes_few_files() {
+    for workers in [1, 2] {
+        fast_stream_into_a_file_sink(workers);
+    }
+}
+
+fn fast_stream_into_a_file_sink(workers: usize) {
     let dir = tempfile::tempdir().expect("tempdir");
     let out = dir.path().join("out");
     let started = std::time::Instant::now();
-    let df = session(2)
+    let df = session(workers)
         .read_stream()
         .format("rate")
         .option("rowsPerSecond", 50_000)
@@ -618,7 +624,7 @@ fn a_fast_stream_into_a_file_sink_makes_few_files() {
     // At most one epoch per second of the run, plus the first.
     assert!(
         !part_files.is_empty() && part_files.len() as u64 <= seconds + 2,
-        "{} part files in {seconds} s",
+        "{} part files in {seconds} s with {workers} worker(s)",
         part_files.len()
     );
     let log_files = fs::read_dir(out.join("_tidewater")).expect("log").count();

@@ -128,3 +128,30 @@ impl Source for SocketSource {
         Ok(Box::new(reader::SocketReader::spawn(self.clone(), wake)))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn options(pairs: &[(&str, &str)]) -> Options {
+        let mut options = Options::default();
+        for (key, value) in pairs {
+            options.set(key, value);
+        }
+        options
+    }
+
+    #[test]
+    fn the_retry_interval_is_capped_and_the_line_limit_is_positive() {
+        let base = [("host", "localhost"), ("port", "9999")];
+        let source = SocketSource::from_options(&options(&base), None).expect("defaults");
+        assert_eq!(source.first_backoff, Duration::from_millis(100));
+        assert_eq!(source.max_line_length, DEFAULT_MAX_LINE_LENGTH);
+        let slow = [base[0], base[1], ("retryIntervalMs", "86400000")];
+        let source = SocketSource::from_options(&options(&slow), None).expect("capped, not refused");
+        assert_eq!(source.first_backoff, Duration::from_millis(MAX_RETRY_INTERVAL_MS));
+        let zero = [base[0], base[1], ("maxLineLength", "0")];
+        let error = SocketSource::from_options(&options(&zero), None).expect_err("no line fits");
+        assert_eq!(error.code(), "INVALID_OPTION");
+    }
+}
