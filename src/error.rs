@@ -62,6 +62,10 @@ pub enum Error {
     /// SQL that does not parse.
     #[error("[PARSE_SYNTAX_ERROR] {0}")]
     Syntax(String),
+    /// A static table's path (a directory, file or glob) that does not exist or matches
+    /// nothing: reading it as empty would silently turn a join's matches into nulls.
+    #[error("[PATH_NOT_FOUND] Path does not exist: {0}; check the path, or create it first")]
+    PathNotFound(String),
     /// A name (table, stream, sink) that the script never declared.
     #[error("[TABLE_OR_VIEW_NOT_FOUND] {0}")]
     UnknownRelation(String),
@@ -102,6 +106,7 @@ impl Error {
             Error::Syntax(_) => "PARSE_SYNTAX_ERROR",
             Error::UnknownRelation(_) => "TABLE_OR_VIEW_NOT_FOUND",
             Error::Unsupported(_) => "UNSUPPORTED_FEATURE",
+            Error::PathNotFound(_) => "PATH_NOT_FOUND",
             Error::Located { error, .. } => error.code(),
         }
     }

@@ -30,6 +30,8 @@ pub mod demo;
 pub mod dstream;
 pub mod error;
 pub mod expr;
+#[cfg(test)]
+mod fuzz_tests;
 pub mod plan;
 pub mod runtime;
 pub mod session;

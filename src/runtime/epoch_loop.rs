@@ -103,6 +103,8 @@ pub(super) struct QueryRun {
     last_epoch_watermark: Option<i64>,
     /// Whether a moving watermark alone calls for an epoch (see `no_data_epoch_due`).
     evicts_by_watermark: bool,
+    /// The least time between two epochs under the default trigger, as the sink asks.
+    min_epoch_interval: std::time::Duration,
 }
 
 /// A deduplication's progress figures.
@@ -120,6 +122,9 @@ impl QueryRun {
         spec.shared.lock().leader = Some(wake.clone());
         let sink = spec.sink.lock().unwrap_or_else(|p| p.into_inner()).take();
         let sink_description = sink.as_ref().map_or_else(String::new, |s| s.description());
+        let min_epoch_interval = sink
+            .as_ref()
+            .map_or(std::time::Duration::ZERO, |s| s.min_epoch_interval());
         let event_time = spec.plan.watermark_delay().map(EventTime::new);
         // The output mode shapes what the dataflow computes; a sort or limit above comes after.
         let dataflow = spec.plan.dataflow_part_for(spec.mode);
@@ -156,6 +161,7 @@ impl QueryRun {
             last_epoch_watermark: None,
             evicts_by_watermark: spec.mode != crate::plan::OutputMode::Complete
                 && spec.plan.evicts_by_watermark(),
+            min_epoch_interval,
             spec,
         };
         if let Some(e) = failure {
@@ -324,6 +330,17 @@ impl QueryRun {
             }
             // Once: a single epoch, after every source has handed over what it had at start.
             Trigger::Once if !all_exhausted => {}
+            // The default trigger starts an epoch as soon as data waits, but no sooner than
+            // the sink's least epoch interval after the previous one (file sinks: fewer files).
+            Trigger::Default if data_waiting => {
+                let due = self.last_trigger.map(|last| last + self.min_epoch_interval);
+                match due {
+                    Some(due) if now < due => {
+                        return Some(readers_due.map_or(due, |readers| readers.min(due)));
+                    }
+                    _ => self.start_epoch(now, latest_offset_ms),
+                }
+            }
             _ if data_waiting => self.start_epoch(now, latest_offset_ms),
             _ => {}
         }

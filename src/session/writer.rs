@@ -135,6 +135,7 @@ impl DataStreamWriter {
             foreach_batch: self.foreach_batch.take(),
             memory_table: &|name| session.register_memory_table(name),
             checkpoint: checkpoint.map(|c| (c.root(), c.id().to_string())),
+            conf: &|key| session.conf(key).map(str::to_string),
         })
     }
 

@@ -426,16 +426,26 @@ fn interval_parts(interval: &Interval) -> Result<(i64, i64)> {
         let n: f64 = number.parse().map_err(|_| bad())?;
         let unit = unit.to_ascii_lowercase();
         let unit = unit.trim_end_matches('s');
+        let too_long = || {
+            Error::Syntax(format!(
+                "interval `{text}` is too long; the longest is {} seconds (10000 years)",
+                crate::data::MAX_INTERVAL_SECONDS
+            ))
+        };
+        // Whole months, within the longest interval (10000 years of 12 months).
         let whole = |n: f64| {
-            if n.fract() == 0.0 {
-                Ok(n as i64)
-            } else {
+            if n.fract() != 0.0 {
                 Err(bad())
+            } else if n.abs() > 120_000.0 {
+                Err(too_long())
+            } else {
+                Ok(n as i64)
             }
         };
+        let max_micros = crate::data::MAX_INTERVAL_SECONDS as f64 * 1e6;
         match unit {
-            "year" => months += 12 * whole(n)?,
-            "month" => months += whole(n)?,
+            "year" => months = months.checked_add(12 * whole(n)?).ok_or_else(too_long)?,
+            "month" => months = months.checked_add(whole(n)?).ok_or_else(too_long)?,
             _ => {
                 let per = match unit {
                     "week" => 604_800_000_000.0,
@@ -447,7 +457,11 @@ fn interval_parts(interval: &Interval) -> Result<(i64, i64)> {
                     "microsecond" => 1.0,
                     _ => return Err(bad()),
                 };
-                micros += (n * per).round() as i64;
+                let span = (n * per).round();
+                if !span.is_finite() || span.abs() > max_micros {
+                    return Err(too_long());
+                }
+                micros = micros.checked_add(span as i64).ok_or_else(too_long)?;
             }
         }
     }
