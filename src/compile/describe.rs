@@ -167,10 +167,11 @@ impl<'p> Dataflow<'p> {
                 timeout,
                 event_time,
                 input,
-                ..
+                function,
             } => {
                 self.walk(input);
-                self.strategies.push(Strategy::GroupsWithState);
+                let strategy = super::stateful::strategy_of(function);
+                self.strategies.push(strategy);
                 if let Some((_, name, _)) = event_time {
                     self.line(format!(
                         "watermark on {name}: each worker's greatest event time per epoch, broadcast"
@@ -179,7 +180,7 @@ impl<'p> Dataflow<'p> {
                 self.line(format!(
                     "map: number each row in the source's order; exchange: rows by the hash of columns {keys:?}; \
                      {} (the function per key and epoch, rows in read order; state per key; timeout {timeout:?})",
-                    Strategy::GroupsWithState
+                    strategy
                 ));
             }
             Physical::Upsert { input, .. } => {

@@ -29,6 +29,7 @@ pub(crate) use durable::{compact as compact_state, restore as restore_state, Dur
 pub(crate) use local_rows::deal_shares;
 pub use physical::{Delivery, Settings, Strategy};
 pub(crate) use pipeline::Pipeline;
+pub(crate) use stateful::{wall_clock_ms, BatchTimes};
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -70,6 +71,8 @@ pub struct Compiled<'s> {
     pub strategies: Vec<Strategy>,
     /// Where stateful operators keep their state, when the query has a checkpoint.
     pub(crate) durable: Option<Arc<DurableState>>,
+    /// Each epoch's batch time, as the leader decided it (the wall clock when absent).
+    pub(crate) batch_times: Option<Arc<BatchTimes>>,
     /// State slots built so far (their numbers in the checkpoint).
     durable_slots: usize,
     /// True while the inputs of a stateful operator are built: state restored there must come
@@ -100,6 +103,7 @@ impl<'s> Compiled<'s> {
             events: Vec::new(),
             strategies: Vec::new(),
             durable: None,
+            batch_times: None,
             durable_slots: 0,
             feeds_state: false,
             source_rows: BTreeMap::new(),
@@ -116,6 +120,15 @@ impl<'s> Compiled<'s> {
             .as_ref()
             .map(|d| d.seen_maxima.clone())
             .unwrap_or_default()
+    }
+
+    /// Each epoch's batch time in milliseconds, the same on every worker of the leader's
+    /// process.
+    fn batch_time(&self) -> Arc<dyn Fn(u64) -> i64 + Send + Sync> {
+        match self.batch_times.clone() {
+            Some(times) => Arc::new(move |epoch| times.of(epoch)),
+            None => Arc::new(|_| stateful::wall_clock_ms()),
+        }
     }
 
     /// The next state slot's durable wiring, if the query keeps its state.

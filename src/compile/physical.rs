@@ -112,6 +112,9 @@ pub enum Strategy {
     /// `flat_map_groups_with_state`: a user's function per key and epoch, its state kept per
     /// key, timeouts fired by the watermark or the batch time.
     GroupsWithState,
+    /// `transform_with_state`: a stateful processor per key and epoch, on the engine of
+    /// `GroupsWithState`, its variables and timers kept per key.
+    TransformWithState,
     /// The word count's shape: pieces of a split counted by their text.
     PieceCount,
     /// The append-only accumulator: one state per key, folded locally.
@@ -151,6 +154,7 @@ impl fmt::Display for Strategy {
             Strategy::UpsertTable => "upsert table",
             Strategy::Deduplicate => "deduplication",
             Strategy::GroupsWithState => "flatMapGroupsWithState",
+            Strategy::TransformWithState => "transformWithState",
             Strategy::PieceCount => "word-count piece count",
             Strategy::AppendOnlyFold => "append-only accumulator",
             Strategy::ExpiringFold => "append-only accumulator, closed windows forgotten",

@@ -3,11 +3,14 @@
 //! order" is the same whatever the number of workers), keyed by the key columns, and handed to
 //! [`tidewater_operators::groups_with_state()`].
 //!
-//! Processing time is the clock of the worker that holds the key when it runs the epoch: a
-//! key's timeout is set and checked on the same worker. Epochs run when rows come or the
-//! watermark moves, so a processing-time timeout fires at the first epoch run after it passes.
+//! Processing time is each epoch's batch time, which the leader reads from its clock when it
+//! starts the epoch and shares with the workers of its process ([`BatchTimes`]); workers in
+//! other processes read their own clock. A plan with processing-time timeouts runs epochs on
+//! the clock too (see [`TIMEOUT_TICK`](crate::runtime::TIMEOUT_TICK)), so a key with no more
+//! rows still times out.
 
-use std::sync::Arc;
+use std::collections::BTreeMap;
+use std::sync::Mutex;
 
 use tidewater_operators::{GroupsWithState, Timeout};
 
@@ -15,9 +18,54 @@ use super::physical::{Physical, Strategy};
 use super::{upsert, Compiled, Rows};
 use crate::connectors::SourceEvent;
 use crate::data::{Row, Value};
-use crate::plan::StateFunction;
+use crate::plan::{StateApi, StateFunction};
 use timely::dataflow::operators::vec::Map;
 use timely::dataflow::Scope;
+
+/// Each epoch's batch time in milliseconds, as the leader decided it: every worker of its
+/// process reads the same time for the same epoch.
+#[derive(Debug, Default)]
+pub(crate) struct BatchTimes(Mutex<BTreeMap<u64, i64>>);
+
+impl BatchTimes {
+    /// Epoch `epoch` runs at `ms`.
+    pub(crate) fn record(&self, epoch: u64, ms: i64) {
+        self.0.lock().unwrap_or_else(|p| p.into_inner()).insert(epoch, ms);
+    }
+
+    /// The batch time of `epoch`; the wall clock for an epoch the leader did not record (in
+    /// another process).
+    pub(crate) fn of(&self, epoch: u64) -> i64 {
+        let recorded = self
+            .0
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(&epoch)
+            .copied();
+        recorded.unwrap_or_else(wall_clock_ms)
+    }
+
+    /// Forgets the times of epochs before `epoch`, which every worker has run.
+    pub(crate) fn forget_before(&self, epoch: u64) {
+        let mut times = self.0.lock().unwrap_or_else(|p| p.into_inner());
+        *times = times.split_off(&epoch);
+    }
+}
+
+/// The wall clock in milliseconds since the epoch.
+pub(crate) fn wall_clock_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as i64)
+}
+
+/// The strategy that runs `function`, named after the API that made it.
+pub(super) fn strategy_of(function: &StateFunction) -> Strategy {
+    match function.1 {
+        StateApi::FlatMapGroupsWithState => Strategy::GroupsWithState,
+        StateApi::TransformWithState => Strategy::TransformWithState,
+    }
+}
 
 /// Builds the function's run over `input` keyed by the columns at `keys`, under the watermark
 /// on the column `event_time` names, if any.
@@ -51,7 +99,7 @@ pub(super) fn groups_with_state<'s>(
             .push(maxima.clone().map(|micros| SourceEvent::MaxEventTime { micros }));
         maxima
     });
-    compiled.built(Strategy::GroupsWithState);
+    compiled.built(strategy_of(&function));
     let durable = compiled.durable(scope, |restored| match restored {
         super::durable::Restored::GroupStates(entries) => Some(entries),
         _ => None,
@@ -66,18 +114,14 @@ pub(super) fn groups_with_state<'s>(
         }
         None => (None, None, 0),
     };
-    let StateFunction(function) = function;
+    let StateFunction(function, _) = function;
     let config = GroupsWithState {
         function,
         timeout,
         maxima,
         delay: event_time.map_or(0, |(_, _, delay)| delay),
         seen: compiled.seen_maxima(),
-        batch_time: Arc::new(|_epoch| {
-            std::time::SystemTime::now()
-                .duration_since(std::time::UNIX_EPOCH)
-                .map_or(0, |d| d.as_millis() as i64)
-        }),
+        batch_time: compiled.batch_time(),
         restored,
         log,
         start,

@@ -21,7 +21,7 @@ use super::progress::{EpochFigures, EpochTimes, StateOperatorProgress};
 use super::recovery::compact_in_background;
 use super::sources::{EpochOffsets, ReadCounts, Sources};
 use super::spec::QuerySpec;
-use super::trigger::Trigger;
+use super::trigger::{Trigger, TIMEOUT_TICK};
 use super::workers::Lead;
 use crate::checkpoint::{Checkpoint, CommitEntry, EpochMetadata, OffsetEntry};
 use crate::compile::Inputs;
@@ -103,6 +103,11 @@ pub(super) struct QueryRun {
     last_epoch_watermark: Option<i64>,
     /// Whether a moving watermark alone calls for an epoch (see `no_data_epoch_due`).
     evicts_by_watermark: bool,
+    /// How much processing time after the last epoch's batch time calls for an epoch, when
+    /// the plan has processing-time timeouts (see [`TIMEOUT_TICK`]).
+    timeout_tick: Option<i64>,
+    /// The batch time of the last epoch started, in milliseconds (or of the start).
+    last_batch_ms: i64,
 }
 
 /// A deduplication's progress figures.
@@ -156,6 +161,14 @@ impl QueryRun {
             last_epoch_watermark: None,
             evicts_by_watermark: spec.mode != crate::plan::OutputMode::Complete
                 && spec.plan.evicts_by_watermark(),
+            timeout_tick: spec.plan.has_processing_time_timeouts().then(|| {
+                let tick = match spec.trigger {
+                    Trigger::ProcessingTime(interval) if !interval.is_zero() => interval,
+                    _ => TIMEOUT_TICK,
+                };
+                i64::try_from(tick.as_millis()).unwrap_or(i64::MAX)
+            }),
+            last_batch_ms: spec.now_ms(),
             spec,
         };
         if let Some(e) = failure {
@@ -249,10 +262,24 @@ impl QueryRun {
     /// Whether the watermark alone calls for an epoch (Spark's no-data batch): a window it
     /// closes, or, as in Spark's append and update modes, any move of the watermark when a
     /// stateful operator evicts by it.
+    /// A plan with processing-time timeouts also runs an epoch once a tick of processing time
+    /// has passed since the last one, as Spark runs a no-data batch while such timeouts may
+    /// be pending.
     fn no_data_epoch_due(&self) -> bool {
         let watermark = self.watermark();
         self.output.epoch_due(watermark)
             || (self.evicts_by_watermark && watermark > self.last_epoch_watermark)
+            || self.tick_wait().is_some_and(|wait| wait <= 0)
+    }
+
+    /// Milliseconds until processing time alone calls for an epoch, if it ever does.
+    fn tick_wait(&self) -> Option<i64> {
+        let tick = self.timeout_tick?;
+        Some(
+            self.last_batch_ms
+                .saturating_add(tick)
+                .saturating_sub(self.spec.now_ms()),
+        )
     }
 
     /// Does whatever is due now without blocking; returns when it next needs to act, if it
@@ -343,7 +370,18 @@ impl QueryRun {
         if self.spec.trigger == Trigger::Once && self.next_epoch > 0 && self.in_flight.is_none() {
             self.close_inputs();
         }
-        readers_due
+        // On the wall clock, come back when the next tick is due; a manual clock is moved by
+        // the program, which then asks for the epochs it calls for.
+        let tick_due = match (&self.spec.clock, self.tick_wait()) {
+            (None, Some(wait)) if self.in_flight.is_none() => {
+                Some(now + std::time::Duration::from_millis(wait.max(1) as u64))
+            }
+            _ => None,
+        };
+        match (readers_due, tick_due) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        }
     }
 
     /// Takes in the restored result, which came out of the dataflow at epoch `restored_at`:
@@ -384,6 +422,10 @@ impl QueryRun {
         }
         let epoch = self.next_epoch;
         let input = self.sources.take();
+        // The epoch's batch time, which every worker of this process reads for it.
+        let batch_ms = self.spec.now_ms();
+        self.spec.batch_times.record(epoch, batch_ms);
+        self.last_batch_ms = batch_ms;
         if let Some(checkpoint) = self.checkpoint.as_ref() {
             // The offsets are durable before the epoch can produce anything.
             let watermark = self.watermark();
@@ -391,7 +433,7 @@ impl QueryRun {
                 metadata: EpochMetadata {
                     batch_watermark_ms: watermark.map_or(0, |w| w.div_euclid(1000)),
                     batch_watermark_micros: watermark,
-                    batch_timestamp_ms: chrono::Utc::now().timestamp_millis(),
+                    batch_timestamp_ms: batch_ms,
                     conf: Default::default(),
                 },
                 sources: Vec::new(),
@@ -434,6 +476,8 @@ impl QueryRun {
             return;
         };
         take_through(&self.captured, flight.epoch, &mut self.spare);
+        // Every worker has run the epoch: its batch time and those before are read no more.
+        self.spec.batch_times.forget_before(flight.epoch + 1);
         let changes = consolidate_sorted(self.spare.drain(..).map(|(row, _, diff)| (row, diff)).collect());
         let counts = match self.take_events(flight.epoch) {
             Ok(counts) => counts,
@@ -488,10 +532,10 @@ impl QueryRun {
                 num_rows_dropped_by_watermark: std::mem::take(&mut d.late),
             });
         }
-        if self.spec.plan.has_groups_with_state() {
+        if let Some(name) = self.spec.plan.groups_with_state_name() {
             let g = &mut self.group_states;
             state_operators.push(StateOperatorProgress {
-                operator_name: "flatMapGroupsWithState".into(),
+                operator_name: name.into(),
                 num_rows_total: g.held.max(0) as u64,
                 num_rows_updated: std::mem::take(&mut g.added),
                 num_rows_removed: std::mem::take(&mut g.removed),

@@ -8,12 +8,13 @@
 mod constructors;
 mod finish;
 mod join_time;
+pub mod processor;
 mod properties;
 mod stateful;
 mod union;
 
 pub use join_time::{split_join_condition, Bound, JoinEventTime, SideWatermark, TimeRange};
-pub use stateful::{GroupState, GroupStateTimeout, RowStateFn, StateFunction, TimeoutError};
+pub use stateful::{GroupState, GroupStateTimeout, RowStateFn, StateApi, StateFunction, TimeoutError};
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;

@@ -315,6 +315,34 @@ impl LogicalPlan {
         found
     }
 
+    /// True if the plan runs a stateful function with processing-time timeouts: the clock
+    /// alone may then call for an epoch (Spark's no-data batch).
+    pub fn has_processing_time_timeouts(&self) -> bool {
+        let mut found = false;
+        self.visit(&mut |node| {
+            found |= matches!(
+                node,
+                LogicalPlan::GroupsWithState {
+                    timeout: super::GroupStateTimeout::ProcessingTime,
+                    ..
+                }
+            )
+        });
+        found
+    }
+
+    /// Spark's name of the plan's stateful function in progress reports, if it has one:
+    /// `flatMapGroupsWithState` or `transformWithStateExec`.
+    pub fn groups_with_state_name(&self) -> Option<&'static str> {
+        let mut found = None;
+        self.visit(&mut |node| {
+            if let LogicalPlan::GroupsWithState { function, .. } = node {
+                found = found.or(Some(function.1.operator_name()));
+            }
+        });
+        found
+    }
+
     /// The output mode the plan's stateful function (`flat_map_groups_with_state`) was
     /// given, if it has one: the query must run in it.
     pub fn groups_with_state_mode(&self) -> Option<crate::plan::OutputMode> {
