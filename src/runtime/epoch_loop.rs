@@ -108,6 +108,9 @@ pub(super) struct QueryRun {
     timeout_tick: Option<i64>,
     /// The batch time of the last epoch started, in milliseconds (or of the start).
     last_batch_ms: i64,
+    /// The epoch a restart runs again and the batch time its logged offsets recorded: it runs
+    /// at that time again, as Spark reruns a batch with its logged `batchTimestampMs`.
+    replayed_batch: Option<(u64, i64)>,
 }
 
 /// A deduplication's progress figures.
@@ -169,6 +172,7 @@ impl QueryRun {
                 i64::try_from(tick.as_millis()).unwrap_or(i64::MAX)
             }),
             last_batch_ms: spec.now_ms(),
+            replayed_batch: None,
             spec,
         };
         if let Some(e) = failure {
@@ -197,6 +201,10 @@ impl QueryRun {
         let recovery = checkpoint.recovery()?;
         self.sources.resume(checkpoint, &recovery)?;
         self.next_epoch = recovery.next_epoch;
+        self.replayed_batch = recovery
+            .replay
+            .as_ref()
+            .map(|entry| (recovery.next_epoch, entry.metadata.batch_timestamp_ms));
         if let Some(commit) = &recovery.last_commit {
             self.finish.resume(&commit.rows_through_limits);
         }
@@ -423,7 +431,10 @@ impl QueryRun {
         let epoch = self.next_epoch;
         let input = self.sources.take();
         // The epoch's batch time, which every worker of this process reads for it.
-        let batch_ms = self.spec.now_ms();
+        let batch_ms = match self.replayed_batch.take() {
+            Some((replayed, ms)) if replayed == epoch => ms,
+            _ => self.spec.now_ms(),
+        };
         self.spec.batch_times.record(epoch, batch_ms);
         self.last_batch_ms = batch_ms;
         if let Some(checkpoint) = self.checkpoint.as_ref() {
