@@ -604,3 +604,169 @@ fn what_spark_refuses_is_refused() {
         .transform_with_state(Twice, TimeMode::None, OutputMode::Update, activity_schema());
     assert!(matches!(twice, Err(Error::InvalidPlan(_))));
 }
+
+/// A ten-second window from `start` seconds, as the aggregation writes it.
+fn window_of(start: i64) -> Value {
+    Value::Struct(
+        vec![
+            Value::Timestamp(T0 + start * SECOND),
+            Value::Timestamp(T0 + (start + 10) * SECOND),
+        ]
+        .into(),
+    )
+}
+
+#[test]
+fn a_windowed_aggregation_follows_on_the_processors_watermark() {
+    let clicks = Schema::new([
+        Field::new("user", DataType::String),
+        Field::new("ts", DataType::Timestamp),
+    ]);
+    let out = Schema::new([
+        Field::new("user", DataType::String),
+        Field::new("end", DataType::Timestamp),
+    ]);
+    // The sessions of the test above, with one more epoch; watermark 2 s behind. Each epoch
+    // of rows moves the watermark, which runs an epoch without rows after it (odd numbers).
+    let epochs = vec![
+        // 0: timers a 15 s, b 16 s; 1: watermark 9 s
+        vec![at("a", 10), at("b", 11)],
+        // 2: a 18 s; 3: watermark 11 s
+        vec![at("a", 13)],
+        // 4: a 25 s; 5: watermark 18 s: b ends at 16 s, into [10, 20)
+        vec![at("a", 20)],
+        // 6: c late (14 <= 18), dropped; b 35 s; 7: watermark 28 s: a ends at 25 s, into
+        // [20, 30); [10, 20) closes with 1
+        vec![at("c", 14), at("b", 30)],
+        // 8: d 45 s; 9: watermark 38 s: b ends at 35 s, into [30, 40); [20, 30) closes with 1
+        vec![at("d", 40)],
+    ];
+    for workers in [1, 2] {
+        let input = MemoryStream::new(clicks.clone());
+        let counts = session(workers)
+            .read_stream()
+            .memory(&input)
+            .with_watermark("ts", "2 seconds")
+            .expect("watermark")
+            .group_by_key([col("user")])
+            .transform_with_state_event_time(
+                SessionEnd { latest: None },
+                "end",
+                OutputMode::Append,
+                out.clone(),
+            )
+            .expect("plan")
+            .group_by([window(col("end"), "10 seconds")])
+            .count()
+            .expect("aggregation");
+        let ran = run_to_end(
+            counts.write_stream().output_mode("append"),
+            Feed::Epochs(&input, epochs.clone()),
+        );
+        // Each window is written once, in the epoch the watermark passes its end; [30, 40)
+        // is still open at the end.
+        assert_eq!(
+            sorted_batches(ran.batches()),
+            vec![
+                vec![Row::from(vec![window_of(10), Value::Int(1)])],
+                vec![Row::from(vec![window_of(20), Value::Int(1)])],
+            ],
+            "{workers} worker(s)"
+        );
+        let batches = ran.batch_rows();
+        let written: Vec<usize> = (0..batches.len()).filter(|&i| !batches[i].is_empty()).collect();
+        assert_eq!(written, vec![7, 9], "{workers} worker(s): {batches:?}");
+        assert_eq!(ran.dropped_by_watermark(), 1, "{workers} worker(s)");
+    }
+    // The event-time column must be a timestamp of the output.
+    let input = MemoryStream::new(clicks);
+    let not_a_time = session(1)
+        .read_stream()
+        .memory(&input)
+        .with_watermark("ts", "2 seconds")
+        .expect("watermark")
+        .group_by_key([col("user")])
+        .transform_with_state_event_time(SessionEnd { latest: None }, "user", OutputMode::Append, out);
+    assert!(matches!(not_a_time, Err(Error::InvalidPlan(_))));
+}
+
+/// Whether a user was seen in the last 10 s of processing time, on event time: a value with
+/// a TTL and no timers.
+struct Seen(Option<ValueState<bool>>);
+
+impl StatefulProcessor for Seen {
+    fn init(&mut self, handle: &mut ProcessorHandle) {
+        self.0 = Some(handle.get_value_state("seen", Some(Duration::from_secs(10))));
+    }
+
+    fn handle_input_rows(&self, key: &Row, _: Vec<Row>, _: &TimerValues, ctx: &mut KeyContext) -> Vec<Row> {
+        let Some(seen) = &self.0 else {
+            return Vec::new();
+        };
+        let before = seen.exists(ctx);
+        seen.update(ctx, &true);
+        vec![Row::from(vec![user_of(key), Value::Bool(before)])]
+    }
+}
+
+#[test]
+fn under_event_time_state_still_expires_on_processing_time() {
+    let clicks = Schema::new([
+        Field::new("user", DataType::String),
+        Field::new("ts", DataType::Timestamp),
+    ]);
+    let out = Schema::new([
+        Field::new("user", DataType::String),
+        Field::new("seen_before", DataType::Boolean),
+    ]);
+    for workers in [1, 2] {
+        let input = MemoryStream::new(clicks.clone());
+        let seen = session(workers)
+            .read_stream()
+            .memory(&input)
+            .with_watermark("ts", "2 seconds")
+            .expect("watermark")
+            .group_by_key([col("user")])
+            .transform_with_state(Seen(None), TimeMode::EventTime, OutputMode::Update, out.clone())
+            .expect("plan");
+        let clock = ManualClock::new(1_000);
+        let collected = Collected::default();
+        let query = collected
+            .attach(
+                seen.write_stream()
+                    .output_mode("update")
+                    .processing_clock(clock.clone()),
+            )
+            .start()
+            .expect("start");
+        let s = Duration::from_secs(1);
+        // 1 s: a and b are seen; their values expire at 11 s.
+        input.add_data(vec![at("a", 10), at("b", 10)]);
+        query.process_all_available().expect("1 s");
+        // 5 s: b again: until 15 s.
+        clock.advance(4 * s);
+        input.add_data(vec![at("b", 11)]);
+        query.process_all_available().expect("5 s");
+        let held_at_5 = figures(&query).last().map(|f| f.num_rows_total);
+        // 12 s, no rows: a's value has expired; a wakes and goes, though it has no timer and
+        // the watermark has not moved.
+        clock.advance(7 * s);
+        query.process_all_available().expect("12 s");
+        let held_at_12 = figures(&query).last().map(|f| f.num_rows_total);
+        // 13 s: a comes back unseen; b was seen.
+        clock.advance(s);
+        input.add_data(vec![at("a", 12), at("b", 12)]);
+        query.process_all_available().expect("13 s");
+        query.stop().expect("stop");
+        assert_eq!(
+            sorted_batches(collected.batches()),
+            vec![
+                vec![row!["a", false], row!["b", false]],
+                vec![row!["b", true]],
+                vec![row!["a", false], row!["b", true]],
+            ],
+            "{workers} worker(s)"
+        );
+        assert_eq!((held_at_5, held_at_12), (Some(2), Some(1)), "{workers} worker(s)");
+    }
+}

@@ -197,9 +197,9 @@ impl<'p> Dataflow<'p> {
                 if aggregate.late.as_ref().is_some_and(|l| l.joined) {
                     self.strategies.push(Strategy::WatermarkTracked);
                     self.line(format!(
-                        "watermark ({}): the join's below, moved back by its range (Spark's output \
-                         watermark of a join); the fold drops a row's windows that ended at or \
-                         before it",
+                        "watermark ({}): the one of the operator below (a join's moved back by its \
+                         range, Spark's output watermark of a join; a stateful function's input's); \
+                         the fold drops a row's windows that ended at or before it",
                         Strategy::WatermarkTracked
                     ));
                 } else if let Some(late) = &aggregate.late {

@@ -85,7 +85,9 @@ pub struct Compiled<'s> {
     watermark_delay: Option<i64>,
     /// The watermark of the last join of two streams built, as event-time maxima with delay
     /// `watermark_delay`: an aggregation right above it closes its windows by it.
-    join_watermark: Option<VecCollection<'s, u64, i64, isize>>,
+    /// `true` when it reaches the aggregation an epoch later (a join's does; a stateful
+    /// function's input watermark does not).
+    join_watermark: Option<(VecCollection<'s, u64, i64, isize>, bool)>,
     /// Joins of two streams built so far (their numbers in progress reports).
     stream_joins: usize,
     /// True while the input of an aggregation that takes the watermark of a join of two
@@ -318,6 +320,8 @@ fn build_aggregate<'s>(
         fold,
     } = aggregate;
     let joined = late.as_ref().is_some_and(|l| l.joined);
+    // Whether the watermark handed over from below reaches this fold an epoch later.
+    let mut watermark_later = false;
     compiled.join_feeds_aggregation = joined;
     let rows = compiled.build_state_input(input, scope);
     compiled.join_feeds_aggregation = false;
@@ -332,10 +336,11 @@ fn build_aggregate<'s>(
             if late.joined {
                 // The join below computed the watermark, reported it, and dropped late rows.
                 compiled.built(Strategy::WatermarkTracked);
-                let watermark = compiled
-                    .join_watermark
-                    .take()
-                    .map(|maxima| (maxima, late.delay_micros));
+                let (watermark, later) = match compiled.join_watermark.take() {
+                    Some((maxima, later)) => (Some((maxima, late.delay_micros)), later),
+                    None => (None, false),
+                };
+                watermark_later = later;
                 (rows, watermark)
             } else {
                 let (rows, maxima) = if late.rule == LateRule::RowTime {
@@ -361,7 +366,7 @@ fn build_aggregate<'s>(
         (Fold::Expiring { window_key }, Some((maxima, delay))) => {
             compiled.built(Strategy::ExpiringFold);
             let mut seen = compiled.seen_maxima();
-            if joined {
+            if watermark_later {
                 // The join's watermark reaches the aggregation an epoch later (see
                 // `stream_join`): so do the ones an earlier run saw.
                 seen.iter_mut().for_each(|(_, epoch)| *epoch += 1);

@@ -335,8 +335,9 @@ pub struct Late<'p> {
     pub delay_micros: i64,
     /// Which rows are late.
     pub rule: LateRule,
-    /// Whether the watermark is that of a join of two streams right below, which computes
-    /// it (the least of its sides' watermarks); otherwise it is read from the rows here.
+    /// Whether the watermark is computed by the operator right below: a join of two streams
+    /// (the least of its sides' watermarks) or a stateful function whose output carries its
+    /// input's; otherwise it is read from the rows here.
     pub joined: bool,
 }
 
@@ -620,6 +621,21 @@ fn plan_node(plan: &LogicalPlan, settings: Settings) -> Physical<'_> {
                     let late = plan.watermark_delay().map(|delay_micros| Late {
                         column: 0,
                         column_name: base.event_time_columns().first().copied().unwrap_or(""),
+                        delay_micros,
+                        rule: LateRule::None,
+                        joined: true,
+                    });
+                    (plan_node(base, settings), late)
+                }
+                // Over a stateful function whose output carries the watermark on, its input's
+                // watermark (Spark's, the same for both) is the aggregation's.
+                LogicalPlan::GroupsWithState {
+                    event_time_output: Some(column),
+                    ..
+                } => {
+                    let late = base.watermark_below().map(|(column_name, delay_micros)| Late {
+                        column: *column,
+                        column_name,
                         delay_micros,
                         rule: LateRule::None,
                         joined: true,

@@ -10,7 +10,7 @@
 //! rows still times out.
 
 use std::collections::BTreeMap;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 
 use tidewater_operators::{GroupsWithState, Timeout};
 
@@ -63,7 +63,7 @@ pub(crate) fn wall_clock_ms() -> i64 {
 pub(super) fn strategy_of(function: &StateFunction) -> Strategy {
     match function.1 {
         StateApi::FlatMapGroupsWithState => Strategy::GroupsWithState,
-        StateApi::TransformWithState => Strategy::TransformWithState,
+        StateApi::TransformWithState { .. } => Strategy::TransformWithState,
     }
 }
 
@@ -78,6 +78,9 @@ pub(super) fn groups_with_state<'s>(
     scope: Scope<'s, u64>,
     compiled: &mut Compiled<'s>,
 ) -> Rows<'s> {
+    // An aggregation right above takes this function's input watermark (taken before the
+    // input is built, which may hold a join that would otherwise take it).
+    let feeds_aggregation = std::mem::take(&mut compiled.join_feeds_aggregation);
     let ordered = compiled.with_state_input(|compiled| upsert::ordered(input, scope, compiled));
     let column = event_time.map(|(column, ..)| column);
     let keyed = ordered.map(move |(order, row)| {
@@ -99,6 +102,9 @@ pub(super) fn groups_with_state<'s>(
             .push(maxima.clone().map(|micros| SourceEvent::MaxEventTime { micros }));
         maxima
     });
+    if feeds_aggregation {
+        compiled.join_watermark = maxima.clone().map(|maxima| (maxima, false));
+    }
     compiled.built(strategy_of(&function));
     let durable = compiled.durable(scope, |restored| match restored {
         super::durable::Restored::GroupStates(entries) => Some(entries),
@@ -114,7 +120,14 @@ pub(super) fn groups_with_state<'s>(
         }
         None => (None, None, 0),
     };
-    let StateFunction(function, _) = function;
+    let StateFunction(function, api) = function;
+    // A processor's entries with a TTL wake their key on processing time under event time.
+    let deadline: Option<tidewater_operators::group_state::Deadline<Vec<u8>>> = match api {
+        StateApi::TransformWithState { ttl_wakes: true } => Some(Arc::new(|bytes: &Vec<u8>| {
+            crate::plan::processor::ttl_deadline(bytes)
+        })),
+        _ => None,
+    };
     let config = GroupsWithState {
         function,
         timeout,
@@ -125,6 +138,7 @@ pub(super) fn groups_with_state<'s>(
         restored,
         log,
         start,
+        deadline,
     };
     let (rows, figures) = tidewater_operators::groups_with_state(keyed, config);
     compiled.events.push(figures.map(|f| SourceEvent::GroupStates {

@@ -111,7 +111,7 @@ impl LogicalPlan {
             } => {
                 let name = match function.1 {
                     crate::plan::StateApi::FlatMapGroupsWithState => "FlatMapGroupsWithState",
-                    crate::plan::StateApi::TransformWithState => "TransformWithState",
+                    crate::plan::StateApi::TransformWithState { .. } => "TransformWithState",
                 };
                 let schema = input.schema();
                 let names: Vec<&str> = keys

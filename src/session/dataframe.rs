@@ -779,6 +779,34 @@ impl KeyedDataFrame {
             time_mode,
             output_mode,
             output_schema,
+            None,
+        )?;
+        Ok(self.df.with_plan(plan))
+    }
+
+    /// Spark 4's `transformWithState(statefulProcessor, eventTimeColumnName, outputMode)`: as
+    /// [`transform_with_state`](Self::transform_with_state) under
+    /// [`TimeMode::EventTime`], with the output's timestamp column `event_time_column`
+    /// carrying the input's watermark on. A windowed aggregation over it closes its windows
+    /// by that watermark, the one the processor's timers fire by (Spark's chained stateful
+    /// operators); an output row whose window the watermark had already closed is dropped
+    /// by the aggregation as late.
+    pub fn transform_with_state_event_time<P: StatefulProcessor>(
+        &self,
+        processor: P,
+        event_time_column: &str,
+        output_mode: OutputMode,
+        output_schema: Schema,
+    ) -> Result<DataFrame> {
+        let keys = self.key_columns()?;
+        let plan = LogicalPlan::transform_with_state(
+            self.df.plan.clone(),
+            &keys,
+            processor,
+            TimeMode::EventTime,
+            output_mode,
+            output_schema,
+            Some(event_time_column),
         )?;
         Ok(self.df.with_plan(plan))
     }

@@ -253,6 +253,9 @@ pub enum LogicalPlan {
         timeout: GroupStateTimeout,
         /// The schema of the rows it returns.
         schema: Schema,
+        /// The position of the output's event-time column, which carries the input's
+        /// watermark on to the operators above (`transform_with_state_event_time`).
+        event_time_output: Option<usize>,
     },
     /// `union` / SQL's `UNION ALL`: the rows of every input, columns matched by position (the
     /// inputs are cast to common types first; see [`LogicalPlan::union`]).

@@ -18,8 +18,8 @@
 //!   that (each list element and map entry on its own);
 //! - a key whose variables are all empty and which has no timer holds no state.
 //!
-//! Under [`TimeMode::EventTime`] a key wakes at its timers only: an entry whose TTL passed is
-//! dropped when the key is next called (rows or a timer), not before.
+//! Under [`TimeMode::EventTime`] a key wakes at its timers (the watermark) and, when it has
+//! entries with a TTL, at their expiry (processing time) too.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
@@ -534,10 +534,23 @@ pub(crate) fn prepare<P: StatefulProcessor>(mut processor: P, time_mode: TimeMod
         call(&processor.0, time_mode, timeout, key, rows, state)
     };
     Prepared {
-        function: StateFunction(Arc::new(function), StateApi::TransformWithState),
+        function: StateFunction(
+            Arc::new(function),
+            StateApi::TransformWithState {
+                ttl_wakes: handle.any_ttl && timeout == GroupStateTimeout::EventTime,
+            },
+        ),
         timeout,
         duplicates: handle.duplicates,
     }
+}
+
+/// When a key's serialized store asks to be called again on processing time: just before its
+/// first entry expires (the engine calls a key once the batch time is past this, and an entry
+/// expires once the batch time reaches its expiry).
+pub(crate) fn ttl_deadline(bytes: &[u8]) -> Option<i64> {
+    let store: KeyStore = decode(bytes)?;
+    store.next_expiry().map(|expiry| expiry.saturating_sub(1))
 }
 
 /// One call of the engine for `key`: its rows (unless its timeout fired), then its expired

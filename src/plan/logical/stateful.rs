@@ -7,7 +7,7 @@ use std::sync::Arc;
 pub use tidewater_operators::{GroupState, TimeoutError};
 
 use super::LogicalPlan;
-use crate::data::{Row, Schema};
+use crate::data::{DataType, Row, Schema};
 use crate::error::{Error, Result};
 use crate::plan::OutputMode;
 
@@ -26,7 +26,11 @@ pub enum StateApi {
     FlatMapGroupsWithState,
     /// `transform_with_state`, whose function runs a
     /// [`StatefulProcessor`](super::processor::StatefulProcessor).
-    TransformWithState,
+    TransformWithState {
+        /// Whether its keys also wake on processing time, for entries whose time to live
+        /// passes, whatever its timers' time mode (event time: the timeout is the timers').
+        ttl_wakes: bool,
+    },
 }
 
 impl StateApi {
@@ -34,7 +38,7 @@ impl StateApi {
     pub fn operator_name(self) -> &'static str {
         match self {
             StateApi::FlatMapGroupsWithState => "flatMapGroupsWithState",
-            StateApi::TransformWithState => "transformWithStateExec",
+            StateApi::TransformWithState { .. } => "transformWithStateExec",
         }
     }
 }
@@ -74,7 +78,7 @@ impl LogicalPlan {
             .collect::<Result<Vec<usize>>>()?;
         let api = match function.1 {
             StateApi::FlatMapGroupsWithState => "flat_map_groups_with_state",
-            StateApi::TransformWithState => "transform_with_state",
+            StateApi::TransformWithState { .. } => "transform_with_state",
         };
         if mode == OutputMode::Complete {
             return Err(Error::InvalidPlan(format!(
@@ -99,6 +103,7 @@ impl LogicalPlan {
             mode,
             timeout,
             schema,
+            event_time_output: None,
         })
     }
 }
@@ -107,6 +112,10 @@ impl LogicalPlan {
     /// `input.group_by_key(keys).transform_with_state(processor, time_mode, mode, schema)`:
     /// runs the processor's `init`, then plans it as a stateful function (see
     /// [`processor`](super::processor)). State names declared twice are refused.
+    ///
+    /// With `event_time_column` (Spark's `eventTimeColumnName`, which implies event time),
+    /// that column of the output carries the input's watermark on: an aggregation above
+    /// closes its windows of it by the same watermark as the processor's timers.
     pub fn transform_with_state<P: super::processor::StatefulProcessor>(
         input: Arc<LogicalPlan>,
         keys: &[&str],
@@ -114,13 +123,44 @@ impl LogicalPlan {
         time_mode: super::processor::TimeMode,
         mode: OutputMode,
         schema: Schema,
+        event_time_column: Option<&str>,
     ) -> Result<Self> {
+        let time_mode = match event_time_column {
+            Some(_) => super::processor::TimeMode::EventTime,
+            None => time_mode,
+        };
+        let event_time_output = match event_time_column {
+            Some(name) => match schema.index_of(name) {
+                Some(i) if schema.fields().get(i).map(|f| &f.data_type) == Some(&DataType::Timestamp) => {
+                    Some(i)
+                }
+                Some(_) => return Err(Error::InvalidPlan(format!(
+                    "transform_with_state: the event-time column `{name}` of the output is not a timestamp"
+                ))),
+                None => {
+                    return Err(Error::UnresolvedColumn {
+                        name: name.to_string(),
+                        available: schema.names().join(", "),
+                    })
+                }
+            },
+            None => None,
+        };
         let prepared = super::processor::prepare(processor, time_mode);
         if let Some(name) = prepared.duplicates.first() {
             return Err(Error::InvalidPlan(format!(
                 "transform_with_state: the state variable `{name}` is declared twice in init"
             )));
         }
-        Self::groups_with_state(input, keys, prepared.function, mode, prepared.timeout, schema)
+        let mut plan =
+            Self::groups_with_state(input, keys, prepared.function, mode, prepared.timeout, schema)?;
+        if let LogicalPlan::GroupsWithState {
+            event_time_output: carried,
+            ..
+        } = &mut plan
+        {
+            *carried = event_time_output;
+        }
+        Ok(plan)
     }
 }
