@@ -589,6 +589,7 @@ mod tests {
         delay: i64,
         epochs: Vec<Vec<(char, i64)>>,
         function: Arc<GroupFn<char, i64, St, R>>,
+        deadline: Option<Deadline<St>>,
     ) -> Ran<R>
     where
         St: ExchangeData,
@@ -600,6 +601,7 @@ mod tests {
         timely::execute(timely::Config::process(workers), move |worker| {
             let (rows_sink, figures_sink) = (rows_sink.clone(), figures_sink.clone());
             let function = function.clone();
+            let deadline = deadline.clone();
             let (mut input, mut maxima, probe) = worker.dataflow::<u64, _, _>(|scope| {
                 let (input, records) = scope.new_collection::<Keyed<char, u64, i64>, isize>();
                 let (maxima_in, maxima) = scope.new_collection::<i64, isize>();
@@ -613,7 +615,7 @@ mod tests {
                     restored: None,
                     log: None,
                     start: 0,
-                    deadline: None,
+                    deadline,
                 };
                 let (out, figures) = groups_with_state(records, config);
                 figures.inspect(move |(f, _, _)| {
@@ -674,7 +676,7 @@ mod tests {
                 vec![('a', 4)],
                 vec![('b', 5), ('b', 6), ('c', 7)],
             ];
-            let (rows, figures) = run(workers, Timeout::None, 0, epochs, count);
+            let (rows, figures) = run(workers, Timeout::None, 0, epochs, count, None);
             let expected = vec![
                 (('a', 2), 0),
                 (('a', 3), 1),
@@ -737,7 +739,7 @@ mod tests {
                 vec![('c', 14 * S), ('b', 30 * S)], // late by 18 s: c dropped; b anew, 35 s
                 vec![],                             // watermark 28 s: a (25 s) times out
             ];
-            let (rows, figures) = run(workers, Timeout::EventTime, 2 * S, epochs, sessions);
+            let (rows, figures) = run(workers, Timeout::EventTime, 2 * S, epochs, sessions, None);
             let expected = vec![(('a', 10 * S, 25 * S, 3), 5), (('b', 11 * S, 16 * S, 1), 3)];
             assert_eq!(rows, expected, "{workers} workers");
             assert_eq!(figures.late, 1);
@@ -765,7 +767,7 @@ mod tests {
                 vec![(*key, false)]
             });
             let epochs = vec![vec![('a', 0), ('b', 0)], vec![('b', 0)], vec![], vec![]];
-            let (rows, _) = run(workers, Timeout::ProcessingTime, 0, epochs, idle);
+            let (rows, _) = run(workers, Timeout::ProcessingTime, 0, epochs, idle, None);
             // b's timeout, reset at 1 s to 2.5 s, fires at 3 s.
             let expected = vec![
                 (('a', false), 0),
@@ -775,6 +777,44 @@ mod tests {
                 (('b', true), 3),
             ];
             assert_eq!(rows, expected, "{workers} workers");
+        }
+    }
+
+    /// A deadline read from the state wakes a key on processing time under event-time
+    /// timeouts: each call keeps "1.5 s after this batch time" (batch time of epoch `e`: `e`
+    /// s), and the watermark never reaches anything (a delay of an hour).
+    #[test]
+    fn a_deadline_wakes_a_key_on_processing_time_under_event_time_timeouts() {
+        for workers in [1, 2] {
+            let idle: Arc<GroupFn<char, i64, i64, (char, bool)>> = Arc::new(|key, _rows, state| {
+                if state.has_timed_out() {
+                    state.remove();
+                    return vec![(*key, true)];
+                }
+                state.update(state.get_current_processing_time_ms() + 1500);
+                vec![(*key, false)]
+            });
+            let deadline: Deadline<i64> = Arc::new(|at: &i64| Some(*at));
+            let epochs = vec![vec![('a', 0), ('b', 0)], vec![('b', 0)], vec![], vec![]];
+            let (rows, figures) = run(
+                workers,
+                Timeout::EventTime,
+                3600 * S,
+                epochs,
+                idle,
+                Some(deadline),
+            );
+            // a's deadline (1.5 s) passes at 2 s; b's, moved to 2.5 s at 1 s, at 3 s.
+            let expected = vec![
+                (('a', false), 0),
+                (('a', true), 2),
+                (('b', false), 0),
+                (('b', false), 1),
+                (('b', true), 3),
+            ];
+            assert_eq!(rows, expected, "{workers} workers");
+            assert_eq!(figures.removed, 2);
+            assert_eq!(figures.total_change, 0);
         }
     }
 }

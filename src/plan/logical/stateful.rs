@@ -134,9 +134,11 @@ impl LogicalPlan {
                 Some(i) if schema.fields().get(i).map(|f| &f.data_type) == Some(&DataType::Timestamp) => {
                     Some(i)
                 }
-                Some(_) => return Err(Error::InvalidPlan(format!(
+                Some(_) => {
+                    return Err(Error::InvalidPlan(format!(
                     "transform_with_state: the event-time column `{name}` of the output is not a timestamp"
-                ))),
+                )))
+                }
                 None => {
                     return Err(Error::UnresolvedColumn {
                         name: name.to_string(),
