@@ -770,3 +770,17 @@ fn under_event_time_state_still_expires_on_processing_time() {
         assert_eq!((held_at_5, held_at_12), (Some(2), Some(1)), "{workers} worker(s)");
     }
 }
+
+#[test]
+fn explain_names_the_processor_and_its_strategy() {
+    let input = MemoryStream::new(basket_schema());
+    let plan = baskets(&session(1), &input).explain();
+    assert!(
+        plan.contains("TransformWithState [user], Update, timeout None"),
+        "{plan}"
+    );
+    assert!(
+        plan.contains("transformWithState (the function per key and epoch"),
+        "{plan}"
+    );
+}
