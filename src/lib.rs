@@ -68,10 +68,14 @@ pub mod prelude {
     pub use crate::error::{Error, Result};
     pub use crate::expr::Expr;
     pub use crate::functions::*;
+    pub use crate::plan::processor::{
+        ExpiredTimerInfo, KeyContext, ListState, MapState, ProcessorHandle, StatefulProcessor, TimeMode,
+        TimerValues, ValueState,
+    };
     pub use crate::plan::{GroupState, GroupStateTimeout, OutputMode};
     pub use crate::row;
     pub use crate::runtime::{
-        ClusterArgs, ClusterConfig, QueryProgress, QueryStatus, StreamingQuery, Trigger,
+        ClusterArgs, ClusterConfig, ManualClock, QueryProgress, QueryStatus, StreamingQuery, Trigger,
     };
     pub use crate::session::{
         DataFrame, DataStreamReader, DataStreamWriter, GroupedData, KeyedDataFrame, Session,

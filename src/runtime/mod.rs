@@ -34,7 +34,7 @@ pub use progress::{QueryProgress, QueryStatus, SinkProgress, SourceProgress, Sta
 pub(crate) use query::Shared;
 pub use query::StreamingQuery;
 pub(crate) use spec::{QuerySpec, DEFAULT_MAX_ROWS_PER_EPOCH};
-pub use trigger::Trigger;
+pub use trigger::{ManualClock, Trigger, TIMEOUT_TICK};
 
 use crate::connectors::Wake;
 use crate::error::Result;
