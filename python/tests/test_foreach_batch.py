@@ -2,8 +2,6 @@
 queries run, and Ctrl-C stopping a query."""
 
 import collections
-import os
-import signal
 import subprocess
 import sys
 import textwrap
@@ -118,27 +116,34 @@ def test_two_workers_give_the_same_rows_to_foreach_batch(text_dir):
 
 
 def test_ctrl_c_stops_the_query_and_raises_keyboard_interrupt(tmp_path):
+    # The child sends itself SIGINT (as Ctrl-C does) once its main thread is seen waiting in
+    # awaitTermination, then reports whether the query is still active after the interrupt.
     program = tmp_path / "forever.py"
     program.write_text(textwrap.dedent("""
-        import sys
+        import os, signal, sys, threading
         from tidewater.sql import SparkSession
+
+        main = threading.main_thread().ident
+
+        def press_ctrl_c():
+            # Seen in awaitTermination on two looks 10 ms apart: waiting in the native call.
+            seen = 0
+            while seen < 2:
+                frame = sys._current_frames().get(main)
+                seen = seen + 1 if frame is not None and frame.f_code.co_name == "awaitTermination" else 0
+                threading.Event().wait(0.01)
+            os.kill(os.getpid(), signal.SIGINT)
+
         spark = SparkSession.builder.master("local[2]").getOrCreate()
         df = spark.readStream.format("rate").option("rowsPerSecond", 10).load()
         query = df.writeStream.format("noop").start()
-        print("started", flush=True)
+        threading.Thread(target=press_ctrl_c, daemon=True).start()
         try:
             query.awaitTermination()
         except KeyboardInterrupt:
             print("interrupted; active:", query.isActive, flush=True)
             sys.exit(3)
     """))
-    child = subprocess.Popen([sys.executable, str(program)], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    try:
-        assert child.stdout.readline().strip() == "started"
-        child.send_signal(signal.SIGINT)
-        out, err = child.communicate(timeout=30)
-    finally:
-        if child.poll() is None:
-            os.kill(child.pid, signal.SIGKILL)
-    assert child.returncode == 3, err
-    assert out.strip() == "interrupted; active: False"
+    done = subprocess.run([sys.executable, str(program)], capture_output=True, text=True, timeout=60)
+    assert done.returncode == 3, done.stderr
+    assert done.stdout.strip() == "interrupted; active: False"
