@@ -128,14 +128,14 @@ fn describe_fields<'py>(py: Python<'py>, fields: &[Field]) -> PyResult<Bound<'py
     let described = fields
         .iter()
         .map(|f| {
-            Ok(PyTuple::new(
+            PyTuple::new(
                 py,
                 [
                     f.name.as_str().into_pyobject(py)?.into_any(),
                     describe_type(py, &f.data_type)?,
                     pyo3::types::PyBool::new(py, f.nullable).to_owned().into_any(),
                 ],
-            )?)
+            )
         })
         .collect::<PyResult<Vec<_>>>()?;
     PyList::new(py, described)
