@@ -28,7 +28,7 @@ def text_dir(tmp_path):
     return make
 
 
-def run_to_end(df, mode="append", workers_note=None, **writer):
+def run_to_end(df, mode="append"):
     """Runs `df` with trigger availableNow and foreachBatch; returns the batches as
     [(batch_id, [Row])] in the order they came."""
     batches = []

@@ -252,10 +252,9 @@ def test_print_schema_and_explain(spark, text_dir, capsys):
 # -- writeStream ------------------------------------------------------------------------------
 
 
-def test_output_mode_format_option_query_name_and_the_memory_of_a_sink(spark, text_dir, tmp_path):
+def test_output_mode_format_option_query_name_and_trigger_once(spark, text_dir):
     lines = spark.readStream.text(text_dir(["x y", "y"]))
     counts = lines.select(explode(split("value", " ")).alias("word")).groupBy("word").count()
-    out = tmp_path / "console.txt"
     query = (
         counts.writeStream.outputMode("complete").format("noop").option("ignored", 1)
         .queryName("named").trigger(once=True).start()
@@ -265,7 +264,6 @@ def test_output_mode_format_option_query_name_and_the_memory_of_a_sink(spark, te
     assert not query.isActive
     assert query.lastProgress["sink"]["numOutputRows"] == 2
     assert query.exception() is None
-    del out
 
 
 def test_append_mode_refuses_an_aggregation_without_watermark(spark, text_dir):

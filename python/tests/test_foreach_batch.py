@@ -147,3 +147,28 @@ def test_ctrl_c_stops_the_query_and_raises_keyboard_interrupt(tmp_path):
     done = subprocess.run([sys.executable, str(program)], capture_output=True, text=True, timeout=60)
     assert done.returncode == 3, done.stderr
     assert done.stdout.strip() == "interrupted; active: False"
+
+
+def test_foreach_calls_a_function_or_a_writer_object_per_row(spark, text_dir):
+    df = spark.readStream.text(text_dir(["x", "y", "z"]))
+    seen = []
+    df.writeStream.trigger(availableNow=True).foreach(lambda row: seen.append(row.value)).start().awaitTermination()
+    assert sorted(seen) == ["x", "y", "z"]
+
+    class Writer:
+        def __init__(self):
+            self.events = []
+
+        def open(self, partition_id, epoch_id):
+            self.events.append(("open", epoch_id))
+            return True
+
+        def process(self, row):
+            self.events.append(("row", row.value))
+
+        def close(self, error):
+            self.events.append(("close", error))
+
+    writer = Writer()
+    df.writeStream.trigger(availableNow=True).foreach(writer).start().awaitTermination()
+    assert writer.events == [("open", 0), ("row", "x"), ("row", "y"), ("row", "z"), ("close", None)]
