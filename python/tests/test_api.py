@@ -341,3 +341,44 @@ def test_results_do_not_depend_on_the_number_of_workers(text_dir, workers):
     df = spark.readStream.text(text_dir(lines))
     counts = df.select(explode(split(df.value, " ")).alias("word")).groupBy("word").count()
     assert final_of(run_to_end(counts, "complete")) == sorted(reference_counts(lines).items())
+
+
+# -- more of the DataFrame API, expected rows worked out by hand ----------------------------------
+
+EVENTS = [("a", 1), ("a", 3), ("b", 2), ("a", 40), ("b", 2)]
+
+
+@pytest.fixture
+def events(spark, tmp_path):
+    (tmp_path / "e.json").write_text("".join(json.dumps({"k": k, "t": t}) + "\n" for k, t in EVENTS))
+    return spark.readStream.schema(StructType.fromDDL("k STRING, t BIGINT")).json(str(tmp_path))
+
+
+def at(seconds):
+    return datetime.datetime(1970, 1, 1) + datetime.timedelta(seconds=seconds)
+
+
+def test_session_and_sliding_windows(events):
+    ts = events.withColumn("ts", F.timestamp_seconds("t")).withWatermark("ts", "1 minute")
+    sessions = final_of(run_to_end(ts.groupBy(F.session_window("ts", "10 seconds"), "k").count(), "complete"))
+    # a: 1 and 3 share [1, 13); b: 2 and 2 share [2, 12); a: 40 alone in [40, 50).
+    assert sessions == [(Row(start=at(1), end=at(13)), "a", 2), (Row(start=at(2), end=at(12)), "b", 2),
+                        (Row(start=at(40), end=at(50)), "a", 1)]
+    sliding = final_of(run_to_end(ts.groupBy(window("ts", "10 seconds", "5 seconds")).count(), "complete"))
+    assert sliding == [(Row(start=at(-5), end=at(5)), 4), (Row(start=at(0), end=at(10)), 4),
+                       (Row(start=at(35), end=at(45)), 1), (Row(start=at(40), end=at(50)), 1)]
+
+
+def test_order_by_drop_duplicates_union_and_limit(events):
+    ordered = run_to_end(events.groupBy("k").count().orderBy(col("count").desc()), "complete")
+    assert [tuple(r) for r in ordered[-1][1]] == [("a", 3), ("b", 2)]
+    assert rows_of(run_to_end(events.dropDuplicates(["k", "t"]))) == [("a", 1), ("a", 3), ("a", 40), ("b", 2)]
+    doubled = events.union(events).groupBy("k").agg(F.sum("t").alias("s"))
+    assert final_of(run_to_end(doubled, "complete")) == [("a", 88), ("b", 8)]
+
+
+def test_struct_type_from_ddl_round_trips():
+    schema = StructType.fromDDL("k STRING, t BIGINT, s STRUCT<x: BIGINT>, arr ARRAY<STRING>")
+    assert schema.names == ["k", "t", "s", "arr"]
+    assert schema["s"].dataType == StructType([StructField("x", LongType())])
+    assert StructType.fromDDL(schema.toDDL()) == schema
