@@ -181,9 +181,9 @@ pub(super) fn fold_joined_rows<'s>(
                 })
             })
         },
-        durable,
+        durable.map(RowFold::durable_keys),
     );
-    gather_sorted(results, GATHER).map(|(key, values)| key.concat(&values))
+    gather_sorted(results, GATHER).map(|(key, values)| key.into_row().concat(&values))
 }
 
 /// A [`ColumnFold`] method folding a row, given by its columns, into states keyed by `K`.

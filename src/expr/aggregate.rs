@@ -144,6 +144,55 @@ impl AggFunc {
     }
 }
 
+/// An `i128` kept as two 64-bit halves: the exact integer sum behind `avg`. An `i128` field
+/// would align the whole [`AggState`] to 16 bytes and make it half as large again, in every
+/// key's state; the halves need only 8. It serializes as the `i128` it holds, so checkpoints
+/// read the same either way.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct WideSum {
+    low: u64,
+    high: i64,
+}
+
+impl WideSum {
+    /// The sum.
+    pub fn get(self) -> i128 {
+        (i128::from(self.high) << 64) | i128::from(self.low)
+    }
+
+    fn new(value: i128) -> Self {
+        // Truncations: the low and high 64 bits.
+        WideSum {
+            low: value as u64,
+            high: (value >> 64) as i64,
+        }
+    }
+}
+
+impl std::ops::AddAssign<i128> for WideSum {
+    fn add_assign(&mut self, other: i128) {
+        *self = WideSum::new(self.get().wrapping_add(other));
+    }
+}
+
+impl std::ops::AddAssign for WideSum {
+    fn add_assign(&mut self, other: WideSum) {
+        *self += other.get();
+    }
+}
+
+impl Serialize for WideSum {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> std::result::Result<S::Ok, S::Error> {
+        serializer.serialize_i128(self.get())
+    }
+}
+
+impl<'de> Deserialize<'de> for WideSum {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> std::result::Result<Self, D::Error> {
+        i128::deserialize(deserializer).map(WideSum::new)
+    }
+}
+
 /// The running state of one aggregate for one key.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub enum AggState {
@@ -154,7 +203,7 @@ pub enum AggState {
     /// Double sum and the number of values in it.
     SumFloat(f64, i64),
     /// Exact integer sum for `avg` and the number of values.
-    AvgInt(i128, i64),
+    AvgInt(WideSum, i64),
     /// Double sum for `avg` and the number of values.
     AvgFloat(f64, i64),
     /// The smallest value so far (`Null` before the first).
@@ -253,7 +302,7 @@ impl Accumulator {
             (AggFunc::Count, _) => AggState::Count(0),
             (AggFunc::Sum, true) => AggState::SumInt(0, 0),
             (AggFunc::Sum, false) => AggState::SumFloat(0.0, 0),
-            (AggFunc::Avg, true) => AggState::AvgInt(0, 0),
+            (AggFunc::Avg, true) => AggState::AvgInt(WideSum::default(), 0),
             (AggFunc::Avg, false) => AggState::AvgFloat(0.0, 0),
             (AggFunc::Min, _) => AggState::Min(Value::Null),
             (AggFunc::Max, _) => AggState::Max(Value::Null),
@@ -440,7 +489,7 @@ impl Accumulator {
             AggState::AvgInt(_, 0) | AggState::AvgFloat(_, 0) => Value::Null,
             AggState::SumInt(s, _) => Value::Int(*s),
             AggState::SumFloat(s, _) => Value::Float(*s),
-            AggState::AvgInt(s, n) => Value::Float(*s as f64 / *n as f64),
+            AggState::AvgInt(s, n) => Value::Float(s.get() as f64 / *n as f64),
             AggState::AvgFloat(s, n) => Value::Float(s / *n as f64),
             AggState::Min(v) | AggState::Max(v) => v.clone(),
             AggState::Distinct(seen) => Value::Int(seen.values().filter(|n| **n > 0).count() as i64),
@@ -498,5 +547,33 @@ mod tests {
         count.update(&mut c, &Value::Null, 1);
         count.update(&mut c, &Value::Int(1), 2);
         assert_eq!(Accumulator::finish(&c), Value::Int(2), "count(x) skips nulls");
+    }
+}
+
+#[cfg(test)]
+mod size_tests {
+    use super::*;
+
+    /// A group-by keeps one state per aggregate per key: it must not grow past a value's size
+    /// (an `i128` field once made it half as large again).
+    #[test]
+    fn a_state_is_no_larger_than_a_value() {
+        assert!(
+            std::mem::size_of::<AggState>() <= std::mem::size_of::<Value>().max(32),
+            "AggState is {} bytes, Value {}",
+            std::mem::size_of::<AggState>(),
+            std::mem::size_of::<Value>()
+        );
+        let sum = WideSum::new(i128::from(i64::MAX) * 3 - 7);
+        assert_eq!(sum.get(), i128::from(i64::MAX) * 3 - 7);
+        let mut total = WideSum::new(-5);
+        total += WideSum::new(i128::from(i64::MIN) * 2);
+        assert_eq!(total.get(), i128::from(i64::MIN) * 2 - 5);
+        let encoded = bincode::serialize(&total).expect("serializes");
+        assert_eq!(
+            encoded,
+            bincode::serialize(&total.get()).expect("i128"),
+            "as an i128"
+        );
     }
 }

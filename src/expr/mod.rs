@@ -15,7 +15,7 @@ mod ops;
 pub mod settings;
 mod sort;
 
-pub use aggregate::{Accumulator, AggFunc, AggState};
+pub use aggregate::{Accumulator, AggFunc, AggState, WideSum};
 pub(crate) use bind::window_type;
 pub use bind::{BoundExpr, SessionGap};
 pub use bind_call::BoundCall;

@@ -12,7 +12,7 @@ use timely::dataflow::operators::vec::Map as _;
 use timely::dataflow::operators::Capability;
 use timely::dataflow::Stream;
 
-use super::stages::{fold_locally, merge_logged, Logged, Map, Partial, Pending};
+use super::stages::{fold_locally, merge_logged, Logged, Partial, Pending, Totals};
 use super::{Aggregation, Durable, PartialStates, PartialStream};
 use crate::watermark::is_final;
 
@@ -162,7 +162,7 @@ where
             name,
             move |_initial, _info| {
                 let mut pending = Pending::<u64, K, A::State>::default();
-                let mut totals = Map::<K, A::State>::default();
+                let mut totals = Totals::<K, A::State>::default();
                 let mut clock = crate::watermark::WatermarkClock::default();
                 for (max, epoch) in seen {
                     clock.saw(max, epoch);

@@ -20,6 +20,15 @@ use super::{Aggregation, PartialStates, StateLog};
 /// Per-worker hash map (see [`PartialStates`] for the seeding).
 pub(crate) type Map<K, S> = PartialStates<K, S>;
 
+/// The keys' total states on the worker that owns them, kept for as long as the keys live.
+///
+/// An index map: the entries sit in one vector, behind a table of their indices. A hash map
+/// would keep each entry in a bucket of a table sized up to twice the keys, and briefly three
+/// times while it grows; here a key costs its entry once (the vector grows in place, and only
+/// its used part is resident) and a few bytes of table. A group-by with millions of keys
+/// holds little else.
+pub(crate) type Totals<K, S> = indexmap::IndexMap<K, S, foldhash::fast::RandomState>;
+
 /// Differential updates of `(key, value)` pairs: `((key, value), time, diff)`.
 type Updates<K, V, T> = Vec<((K, V), T, isize)>;
 
@@ -48,7 +57,7 @@ impl<T: Timestamp + TotalOrder, K: ExchangeData + Hash, S: Clone> Logged<T, K, S
     }
 
     /// Hands `keys`' totals after `time` to the log.
-    pub(crate) fn record(&mut self, time: &T, keys: Vec<K>, totals: &Map<K, S>) {
+    pub(crate) fn record(&mut self, time: &T, keys: Vec<K>, totals: &Totals<K, S>) {
         let entries = keys
             .into_iter()
             .filter_map(|key| totals.get(&key).cloned().map(|total| (key, total)))
@@ -62,7 +71,7 @@ impl<T: Timestamp + TotalOrder, K: ExchangeData + Hash, S: Clone> Logged<T, K, S
 /// changed totals of new times are logged.
 pub(crate) fn merge_logged<T, K, A>(
     agg: &A,
-    totals: &mut Map<K, A::State>,
+    totals: &mut Totals<K, A::State>,
     partials: Map<K, A::State>,
     time: &T,
     log: Option<&mut Logged<T, K, A::State>>,
@@ -90,7 +99,7 @@ pub(crate) fn merge_logged<T, K, A>(
 /// downstream needs them in order.
 pub(crate) fn merge_quietly<K, A>(
     agg: &A,
-    totals: &mut Map<K, A::State>,
+    totals: &mut Totals<K, A::State>,
     partials: impl IntoIterator<Item = (K, A::State)>,
 ) where
     K: ExchangeData + Hash,
@@ -169,7 +178,7 @@ where
         name,
         move |_initial, _info| {
             let mut pending = Pending::<T, K, A::State>::default();
-            let mut totals = Map::<K, A::State>::default();
+            let mut totals = Totals::<K, A::State>::default();
             move |(input, frontier), output| {
                 let port = output.output_index();
                 input.for_each_stamp(|cap, containers| {
@@ -205,7 +214,7 @@ where
 /// the keys' outputs at that time, sorted by key.
 pub(super) fn merge_time<T, K, A>(
     agg: &A,
-    totals: &mut Map<K, A::State>,
+    totals: &mut Totals<K, A::State>,
     partials: Map<K, A::State>,
     time: &T,
     give: &mut impl FnMut(((K, A::Output), T, isize)),
