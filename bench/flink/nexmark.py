@@ -2,7 +2,7 @@
 
 Declares the three streams over the JSON-lines folders under --input (`person/`, `auction/`,
 `bid/`) with the `filesystem` connector, each with its event time `ts` =
-`TO_TIMESTAMP_LTZ(dateTime, 3)` and a watermark --delay-s seconds behind, and runs the query of
+`TO_TIMESTAMP_LTZ(`dateTime`, 3)` and a watermark --delay-s seconds behind, and runs the query of
 --query-file (one SELECT) into a blackhole sink (timed) and into a CSV sink of --columns (for
 the digest). The filesystem source reads a folder's files in no fixed order, so the Rust side
 sets the delay beyond the data's span: no event is dropped as late, and the windows close at
@@ -13,12 +13,12 @@ from flinkjob import arguments, run, start
 
 SCHEMAS = {
     "person": "id BIGINT, name STRING, emailAddress STRING, creditCard STRING, city STRING, "
-    "state STRING, dateTime BIGINT, extra STRING",
+    "state STRING, `dateTime` BIGINT, extra STRING",
     "auction": "id BIGINT, itemName STRING, description STRING, initialBid BIGINT, "
-    "reserve BIGINT, dateTime BIGINT, expires BIGINT, seller BIGINT, category BIGINT, "
+    "reserve BIGINT, `dateTime` BIGINT, expires BIGINT, seller BIGINT, category BIGINT, "
     "extra STRING",
     "bid": "auction BIGINT, bidder BIGINT, price BIGINT, channel STRING, url STRING, "
-    "dateTime BIGINT, extra STRING",
+    "`dateTime` BIGINT, extra STRING",
 }
 
 
@@ -32,7 +32,7 @@ def main():
         query = f.read().strip().rstrip(";")
     t_env, startup_s = start(args)
     sources = [
-        f"CREATE TABLE {kind} ({schema}, ts AS TO_TIMESTAMP_LTZ(dateTime, 3), "
+        f"CREATE TABLE {kind} ({schema}, ts AS TO_TIMESTAMP_LTZ(`dateTime`, 3), "
         f"WATERMARK FOR ts AS ts - INTERVAL '{args.delay_s}' SECOND) WITH ("
         f"'connector' = 'filesystem', 'path' = '{args.input}/{kind}', 'format' = 'json')"
         for kind, schema in SCHEMAS.items()

@@ -1,4 +1,4 @@
-SELECT B.auction, B.price, B.bidder, B.dateTime
+SELECT B.auction, B.price, B.bidder, B.`dateTime`
 FROM bid B
 JOIN (
   SELECT MAX(price) AS maxprice, window_end
