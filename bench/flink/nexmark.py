@@ -2,7 +2,8 @@
 
 Declares the three streams over the JSON-lines folders under --input (`person/`, `auction/`,
 `bid/`) with the `filesystem` connector, each with its event time `ts` =
-`TO_TIMESTAMP_LTZ(`dateTime`, 3)` and a watermark --delay-s seconds behind, and runs the query of
+`TO_TIMESTAMP_LTZ(`dateTime`, 3)` and a watermark at least --delay-s seconds behind (whole
+hours), and runs the query of
 --query-file (one SELECT) into a blackhole sink (timed) and into a CSV sink of --columns (for
 the digest). The filesystem source reads a folder's files in no fixed order, so the Rust side
 sets the delay beyond the data's span: no event is dropped as late, and the windows close at
@@ -31,9 +32,11 @@ def main():
     with open(args.query_file) as f:
         query = f.read().strip().rstrip(";")
     t_env, startup_s = start(args)
+    # INTERVAL 'n' SECOND takes at most two digits: the delay in whole hours, rounded up.
+    hours = max(1, -(-args.delay_s // 3600))
     sources = [
         f"CREATE TABLE {kind} ({schema}, ts AS TO_TIMESTAMP_LTZ(`dateTime`, 3), "
-        f"WATERMARK FOR ts AS ts - INTERVAL '{args.delay_s}' SECOND) WITH ("
+        f"WATERMARK FOR ts AS ts - INTERVAL '{hours}' HOUR) WITH ("
         f"'connector' = 'filesystem', 'path' = '{args.input}/{kind}', 'format' = 'json')"
         for kind, schema in SCHEMAS.items()
     ]

@@ -664,7 +664,7 @@ fn compare(workload: &Workload, options: &CompareOptions) -> anyhow::Result<repo
     };
     println!("{}", report.markdown());
     if let Some(dir) = out {
-        std::fs::create_dir_all(&dir)?;
+        std::fs::create_dir_all(dir)?;
         let path = dir.join(format!("{name}.json"));
         std::fs::write(&path, serde_json::to_string_pretty(&report)?)?;
         eprintln!("wrote {}", path.display());

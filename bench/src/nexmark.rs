@@ -17,8 +17,8 @@
 //!
 //! Each event's fields come from a random generator seeded by the event's number and the run's
 //! seed, so any event can be made alone, and the same seed gives the same files.
-//! `extra` pads a record towards the specification's average sizes (person 200 bytes, auction
-//! 500, bid 100).
+//! `extra` pads a record to the specification's average sizes (person 200 bytes, auction 500);
+//! a bid is already longer than its 100 bytes (about 130), so its `extra` is empty.
 
 use std::fmt::Write as _;
 use std::fs;
@@ -121,7 +121,13 @@ pub fn time_of(event: u64) -> i64 {
 /// The 0-based number of the last person created at or before event `n`.
 fn last_person(event: u64) -> u64 {
     let epoch = event / TOTAL_PROPORTION;
-    let offset = (event % TOTAL_PROPORTION).min(PERSON_PROPORTION - 1);
+    let offset = event % TOTAL_PROPORTION;
+    // Past the round's persons, the round's last one.
+    let offset = if offset >= PERSON_PROPORTION {
+        PERSON_PROPORTION - 1
+    } else {
+        offset
+    };
     epoch * PERSON_PROPORTION + offset
 }
 
@@ -383,10 +389,14 @@ mod tests {
                 assert!(US_STATES.contains(&e["state"].as_str().unwrap()));
             }
         }
-        // A bid is about 100 bytes, a person 200, an auction 500.
-        let mut line = String::new();
-        event(7, 10, &mut line);
-        assert_eq!(line.len(), 100, "{line}");
+        // An auction is padded to 500 bytes and a person to 200 (with the newline); a bid is
+        // longer than 100 without padding, so its `extra` stays empty.
+        for (n, size) in [(1, 500), (50, 200)] {
+            let mut line = String::new();
+            event(7, n, &mut line);
+            assert_eq!(line.len(), size, "{line}");
+        }
+        assert_eq!(bids[0]["extra"], "");
     }
 
     #[test]
