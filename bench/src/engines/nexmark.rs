@@ -1,4 +1,4 @@
-//! The `nexmark` workload: Nexmark's queries over the events of [`crate::nexmark`], written
+//! The `nexmark` workload: Nexmark's queries over the events of [`mod@crate::nexmark`], written
 //! once as JSON-lines files (`person/`, `auction/`, `bid/`, one file per `--epoch-records`
 //! events).
 //!
