@@ -10,6 +10,7 @@
 mod data;
 mod digest;
 mod engines;
+mod nexmark;
 mod plot;
 mod report;
 
@@ -52,6 +53,13 @@ struct Workload {
     /// `latency`: the input rate of one run, lines per second (`compare` sets it from `--rates`).
     #[arg(long, default_value_t = 10_000)]
     rate: u64,
+    /// `nexmark`: the query, `q0` to `q8`, or `all` (`compare` only).
+    #[arg(long, default_value = "q0")]
+    query: String,
+    /// `nexmark`: the events generated (persons, auctions and bids together); the files hold
+    /// `--epoch-records` events each.
+    #[arg(long, default_value_t = 1_000_000)]
+    nexmark_events: u64,
 }
 
 #[derive(Subcommand, Debug)]
@@ -72,6 +80,9 @@ enum Cmd {
         /// `spark`'s `spark.sql.shuffle.partitions` (the partitions of its state store).
         #[arg(long, default_value_t = 2)]
         spark_shuffle_partitions: usize,
+        /// `flink`'s parallelisms (`parallelism.default` of its mini-cluster), one run each.
+        #[arg(long, default_value = "1,2", value_delimiter = ',')]
+        flink_parallelism: Vec<usize>,
         /// `latency`: the input rates to run each engine at, lines per second.
         #[arg(long, default_value = "10000,50000,200000", value_delimiter = ',')]
         rates: Vec<u64>,
@@ -94,12 +105,19 @@ enum Cmd {
         workers: usize,
         #[arg(long, default_value_t = 2)]
         shuffle_partitions: usize,
+        /// Digest the final table rather than every epoch's rows (see `digest.rs`).
+        #[arg(long)]
+        final_digest: bool,
     },
 }
 
-const ENGINES: &str = "tidewater, dstream, microbatch, microbatch-versioned, loop, spark";
+const ENGINES: &str = "tidewater, dstream, microbatch, microbatch-versioned, loop, spark, flink";
 
-const WORKLOADS: &str = "wordcount, join, latency, windowed, stream_join, sessions";
+/// Engines without epochs: with one of them in a comparison, every engine's final table is
+/// compared rather than its per-epoch output.
+const FINAL_ONLY: [&str; 1] = ["flink"];
+
+const WORKLOADS: &str = "wordcount, join, latency, windowed, stream_join, sessions, nexmark";
 
 /// The engines of the `stream_join` workload.
 const STREAM_JOIN_ENGINES: &str = "tidewater, microbatch, loop";
@@ -108,7 +126,7 @@ const STREAM_JOIN_ENGINES: &str = "tidewater, microbatch, loop";
 const SESSIONS_ENGINES: &str = "tidewater, microbatch, loop";
 
 /// The engines of the `windowed` workload.
-const WINDOWED_ENGINES: &str = "tidewater, microbatch, loop, spark";
+const WINDOWED_ENGINES: &str = "tidewater, microbatch, loop, spark, flink";
 
 /// One engine as `compare` runs it: the name it reports and the arguments of its child.
 struct Variant {
@@ -116,6 +134,9 @@ struct Variant {
     engine: String,
     workers: usize,
     shuffle_partitions: usize,
+    /// The cores the variant is meant to use (its workers, threads or parallelism), for the
+    /// per-core figures.
+    cores: usize,
 }
 
 fn run_engine(
@@ -131,6 +152,7 @@ fn run_engine(
         "windowed" => windowed(workload, engine, workers, shuffle_partitions),
         "stream_join" => stream_join(workload, engine, workers),
         "sessions" => sessions(workload, engine, workers),
+        "nexmark" => nexmark(workload, engine, workers),
         other => bail!("unknown workload `{other}`; known: {WORKLOADS}"),
     }
 }
@@ -156,8 +178,108 @@ fn word_count(
             };
             engines::spark::word_count(&lines, lines_per_epoch, config)
         }
+        "flink" => engines::flink::word_count(&lines, lines_per_epoch, flink(workers)),
         other => bail!("unknown engine `{other}`; known: {ENGINES}"),
     }
+}
+
+/// The `nexmark` workload: one query over `--nexmark-events` events (see `nexmark.rs` and
+/// `engines/nexmark.rs`).
+fn nexmark(workload: &Workload, engine: &str, workers: usize) -> anyhow::Result<EngineRun> {
+    let query = engines::nexmark::query(&workload.query)?;
+    let events = workload.nexmark_events;
+    let dir = nexmark_data(workload)?;
+    let watermark = engines::nexmark::final_watermark(nexmark::last_times(events));
+    match engine {
+        "tidewater" => engines::nexmark::tidewater(&dir, query, workers, watermark),
+        "flink" => engines::nexmark::flink(&dir, query, flink(workers), nexmark::span_s(events), watermark),
+        other => bail!("engine `{other}` does not run the nexmark workload; it runs on: tidewater, flink"),
+    }
+}
+
+/// The Nexmark events of `workload`, written once (the folder is reused by every run).
+fn nexmark_data(workload: &Workload) -> anyhow::Result<PathBuf> {
+    let dir = nexmark::data_dir(workload.nexmark_events, workload.seed);
+    nexmark::write(
+        &dir,
+        workload.nexmark_events,
+        workload.epoch_records.max(1) as u64,
+        workload.seed,
+    )?;
+    Ok(dir)
+}
+
+/// `compare --workload nexmark`: the query of `--query`, or with `all` each query that runs,
+/// and a table of the events per second per core beside Flink's published figures.
+fn nexmark_compare(workload: &Workload, options: &CompareOptions) -> anyhow::Result<()> {
+    let names: Vec<&str> = if workload.query == "all" {
+        engines::nexmark::QUERIES.iter().map(|q| q.name).collect()
+    } else {
+        vec![engines::nexmark::query(&workload.query)?.name]
+    };
+    let started = std::time::Instant::now();
+    let dir = nexmark_data(workload)?;
+    eprintln!(
+        "nexmark: {} events in {} ({:.1} s)",
+        workload.nexmark_events,
+        dir.display(),
+        started.elapsed().as_secs_f64()
+    );
+    let mut summary = format!(
+        "Nexmark, {} events, events/s per core (median of {} runs; Flink's published figures \
+         beside)\n\n| query | what | engine | events/s | per core | Flink published, per core |\n\
+         |---|---|---|---|---|---|\n",
+        report::thousands(workload.nexmark_events as usize),
+        options.runs.max(1)
+    );
+    let mut equal = true;
+    for name in names {
+        let query = engines::nexmark::query(name)?;
+        let published = query
+            .flink_published
+            .map_or("-".to_string(), |r| report::rate(r as f64));
+        if let Err(why) = query.tidewater {
+            eprintln!("{name}: waits: {why}");
+            summary.push_str(&format!(
+                "| {name} | {} | - | waits: {why} | | {published} |\n",
+                query.title
+            ));
+            continue;
+        }
+        let workload = Workload {
+            query: name.to_string(),
+            records: workload.nexmark_events as usize,
+            ..workload.clone()
+        };
+        let report = compare(&workload, options)?;
+        equal &= report.outputs_equal;
+        for e in &report.engines {
+            let (rate, per_core) = match (e.records_per_s, e.records_per_s_per_core) {
+                (Some(r), Some(c)) => (report::rate(r), report::rate(c)),
+                _ => (e.skipped.clone().unwrap_or_default(), String::new()),
+            };
+            summary.push_str(&format!(
+                "| {name} | {} | {} | {rate} | {per_core} | {published} |\n",
+                query.title, e.engine
+            ));
+        }
+    }
+    println!("{summary}");
+    if let Some(dir) = &options.out {
+        std::fs::create_dir_all(dir)?;
+        let path = dir.join("nexmark.md");
+        std::fs::write(&path, &summary)?;
+        eprintln!("wrote {}", path.display());
+    }
+    if !equal {
+        bail!("the engines' outputs differ");
+    }
+    Ok(())
+}
+
+/// Flink's set-up for a run whose `--workers` is its parallelism.
+fn flink(parallelism: usize) -> engines::flink::FlinkConfig {
+    engines::flink::FlinkConfig { parallelism }
 }
 
 fn join_count(
@@ -209,6 +331,12 @@ fn windowed(
         "microbatch" => Ok(engines::windowed::microbatch(&events, per_epoch)),
         "tidewater" => engines::windowed::tidewater(&events, per_epoch, workers),
         "spark" => engines::windowed::spark(&events, per_epoch, workers, shuffle_partitions),
+        "flink" => engines::flink::windowed(
+            &events,
+            engines::windowed::DELAY_MS,
+            engines::windowed::WINDOW_MS,
+            flink(workers),
+        ),
         other => bail!("engine `{other}` does not run the windowed workload; it runs on: {WINDOWED_ENGINES}"),
     }
 }
@@ -278,10 +406,16 @@ fn latency(
 const LATENCY_ENGINES: &str = "tidewater, dstream, microbatch, loop, spark";
 
 /// Runs one engine in a child process, so that its memory is measured alone.
-fn run_child(workload: &Workload, variant: &Variant) -> anyhow::Result<EngineRun> {
+fn run_child(workload: &Workload, variant: &Variant, final_digest: bool) -> anyhow::Result<EngineRun> {
     let exe = std::env::current_exe().context("locating tidewater-bench")?;
-    let output = Command::new(exe)
-        .args(["run-engine", "--engine", &variant.engine])
+    let mut command = Command::new(exe);
+    if final_digest {
+        command.arg("run-engine").arg("--final-digest");
+    } else {
+        command.arg("run-engine");
+    }
+    let output = command
+        .args(["--engine", &variant.engine])
         .args(["--workers", &variant.workers.to_string()])
         .args(["--shuffle-partitions", &variant.shuffle_partitions.to_string()])
         .args(["--workload", &workload.workload])
@@ -290,6 +424,8 @@ fn run_child(workload: &Workload, variant: &Variant) -> anyhow::Result<EngineRun
         .args(["--vocabulary", &workload.vocabulary.to_string()])
         .args(["--seed", &workload.seed.to_string()])
         .args(["--rate", &workload.rate.to_string()])
+        .args(["--query", &workload.query])
+        .args(["--nexmark-events", &workload.nexmark_events.to_string()])
         .output()
         .with_context(|| format!("running engine {}", variant.name))?;
     if !output.status.success() {
@@ -318,12 +454,14 @@ fn plan(
     workers: &[usize],
     spark_workers: usize,
     spark_shuffle_partitions: usize,
+    flink_parallelism: &[usize],
 ) -> anyhow::Result<Plan> {
     let one = |name: &str, workers: usize, shuffle_partitions: usize| Variant {
         name: name.to_string(),
         engine: engine.to_string(),
         workers,
         shuffle_partitions,
+        cores: workers,
     };
     if workload == "latency" && !LATENCY_ENGINES.split(", ").any(|e| e == engine) {
         if !ENGINES.split(", ").any(|e| e == engine) {
@@ -356,6 +494,12 @@ fn plan(
                 .to_string(),
         ));
     }
+    if workload == "nexmark" && !matches!(engine, "tidewater" | "flink") {
+        if !ENGINES.split(", ").any(|e| e == engine) {
+            bail!("unknown engine `{engine}`; known: {ENGINES}");
+        }
+        return Ok(Plan::Skip("not implemented for the nexmark workload".to_string()));
+    }
     if engine == "dstream" && workload == "join" {
         return Ok(Plan::Skip(
             "the dstream engine runs the wordcount and latency workloads only".to_string(),
@@ -371,8 +515,182 @@ fn plan(
             Ok(_) => vec![one(engine, spark_workers, spark_shuffle_partitions)],
             Err(reason) => return Ok(Plan::Skip(reason)),
         },
+        "flink" if !matches!(workload, "wordcount" | "windowed" | "nexmark") => {
+            return Ok(Plan::Skip(format!(
+                "the flink engine runs the wordcount, windowed and nexmark workloads, not {workload}"
+            )))
+        }
+        "flink" => match engines::flink::available() {
+            Ok(_) => flink_parallelism
+                .iter()
+                .map(|p| one(&format!("flink-p{p}"), *p, 0))
+                .collect(),
+            Err(reason) => return Ok(Plan::Skip(reason)),
+        },
         other => bail!("unknown engine `{other}`; known: {ENGINES}"),
     }))
+}
+
+/// The `compare` flags other than the workload's.
+struct CompareOptions {
+    engines: Vec<String>,
+    workers: Vec<usize>,
+    spark_workers: usize,
+    spark_shuffle_partitions: usize,
+    flink_parallelism: Vec<usize>,
+    rates: Vec<u64>,
+    runs: usize,
+    out: Option<PathBuf>,
+}
+
+/// Runs the engines on one workload, prints the table and writes the report and the plots.
+fn compare(workload: &Workload, options: &CompareOptions) -> anyhow::Result<report::Report> {
+    let CompareOptions {
+        engines,
+        workers,
+        spark_workers,
+        spark_shuffle_partitions,
+        flink_parallelism,
+        rates,
+        runs,
+        out,
+    } = options;
+    let (spark_workers, spark_shuffle_partitions, runs) = (*spark_workers, *spark_shuffle_partitions, *runs);
+    let plans = engines
+        .iter()
+        .map(|e| {
+            plan(
+                &workload.workload,
+                e,
+                workers,
+                spark_workers,
+                spark_shuffle_partitions,
+                flink_parallelism,
+            )
+        })
+        .collect::<anyhow::Result<Vec<Plan>>>()?;
+    let mut skipped = Vec::new();
+    let mut rows: Vec<(Variant, Option<u64>)> = Vec::new();
+    for (engine, plan) in engines.iter().zip(plans) {
+        let variants = match plan {
+            Plan::Run(variants) => variants,
+            Plan::Skip(reason) => {
+                eprintln!("{engine}: skipped: {reason}");
+                skipped.push((engine.clone(), reason));
+                continue;
+            }
+        };
+        // One row per variant, or for `latency` per variant and rate.
+        let rated: Vec<(Variant, Option<u64>)> = if workload.workload == "latency" {
+            if rates.is_empty() {
+                bail!("the latency workload needs at least one rate (--rates)");
+            }
+            variants
+                .into_iter()
+                .flat_map(|v| {
+                    rates.iter().map(move |&r| {
+                        let variant = Variant {
+                            name: format!("{}@{r}", v.name),
+                            engine: v.engine.clone(),
+                            workers: v.workers,
+                            shuffle_partitions: v.shuffle_partitions,
+                            cores: v.cores,
+                        };
+                        (variant, Some(r))
+                    })
+                })
+                .collect()
+        } else {
+            variants.into_iter().map(|v| (v, None)).collect()
+        };
+        rows.extend(rated);
+    }
+    // Runs go round the rows, one run of each a round, so that a spell of load on
+    // the machine falls on every engine alike rather than on whichever ran then:
+    // the ratios between engines are what the benchmark reports.
+    // An engine without epochs makes every engine digest its final table.
+    // (Nexmark's digests are of the result's rows in any order in every engine.)
+    let final_digest =
+        workload.workload != "nexmark" && rows.iter().any(|(v, _)| FINAL_ONLY.contains(&v.engine.as_str()));
+    let mut results: Vec<Vec<_>> = rows.iter().map(|_| Vec::new()).collect();
+    for run in 0..runs.max(1) {
+        for ((variant, rate), results) in rows.iter().zip(&mut results) {
+            let workload = Workload {
+                rate: rate.unwrap_or(workload.rate),
+                ..workload.clone()
+            };
+            eprintln!("{}: run {}/{}", variant.name, run + 1, runs.max(1));
+            results.push(run_child(&workload, variant, final_digest)?);
+        }
+    }
+    let measured: Vec<_> = rows
+        .into_iter()
+        .zip(results)
+        .map(|((variant, _), runs)| {
+            let notes = (variant.engine == "spark").then(|| {
+                format!(
+                    "local[{}], spark.sql.shuffle.partitions={}",
+                    variant.workers, variant.shuffle_partitions
+                )
+            });
+            let notes = notes.or_else(|| {
+                (variant.engine == "flink").then(|| {
+                    format!(
+                        "parallelism {}, streaming mode, mini-batch 2 s / 50,000 rows",
+                        variant.workers
+                    )
+                })
+            });
+            report::Measured {
+                engine: variant.name,
+                runs,
+                notes,
+                cores: variant.cores,
+            }
+        })
+        .collect();
+    let mut report = report::Report::new(&workload.workload, workload.records, &measured, &skipped);
+    if final_digest {
+        report.compared = compared_at_the_end(&workload.workload).to_string();
+    }
+    let name = if workload.workload == "nexmark" {
+        report.workload = format!("nexmark-{}", workload.query);
+        report.compared = "the result's rows, in any order (of a windowed query, those of the windows \
+                           both engines close)"
+            .to_string();
+        report.workload.clone()
+    } else {
+        workload.workload.clone()
+    };
+    println!("{}", report.markdown());
+    if let Some(dir) = out {
+        std::fs::create_dir_all(dir)?;
+        let path = dir.join(format!("{name}.json"));
+        std::fs::write(&path, serde_json::to_string_pretty(&report)?)?;
+        eprintln!("wrote {}", path.display());
+        let path = dir.join(format!("{name}_throughput.png"));
+        plot::throughput(&report, &path)?;
+        eprintln!("wrote {}", path.display());
+        if workload.workload == "latency" {
+            let path = dir.join("latency_vs_rate.png");
+            plot::latency_vs_rate(&report, &path)?;
+            eprintln!("wrote {}", path.display());
+        }
+    }
+    Ok(report)
+}
+
+/// What a comparison with an engine without epochs compares, per workload.
+fn compared_at_the_end(workload: &str) -> &'static str {
+    match workload {
+        "wordcount" => "the final table: each word's last count (Flink has no epochs)",
+        "windowed" => {
+            "the final table: every window closed by the final watermark (the greatest event \
+             time less the delay), with its count; Flink's bounded source closes the later \
+             windows too, and they are left out"
+        }
+        _ => "the final table: each key's last row",
+    }
 }
 
 fn main() -> anyhow::Result<()> {
@@ -382,7 +700,9 @@ fn main() -> anyhow::Result<()> {
             engine,
             workers,
             shuffle_partitions,
+            final_digest,
         } => {
+            digest::keep_final_table(final_digest);
             let run = run_engine(&workload, &engine, workers, shuffle_partitions)?;
             println!("{}", serde_json::to_string(&run)?);
         }
@@ -392,6 +712,7 @@ fn main() -> anyhow::Result<()> {
             workers,
             spark_workers,
             spark_shuffle_partitions,
+            flink_parallelism,
             rates,
             runs,
             out,
@@ -401,103 +722,24 @@ fn main() -> anyhow::Result<()> {
             if !WORKLOADS.split(", ").any(|w| w == workload.workload) {
                 bail!("unknown workload `{}`; known: {WORKLOADS}", workload.workload);
             }
-            let plans = engines
-                .iter()
-                .map(|e| {
-                    plan(
-                        &workload.workload,
-                        e,
-                        &workers,
-                        spark_workers,
-                        spark_shuffle_partitions,
-                    )
-                })
-                .collect::<anyhow::Result<Vec<Plan>>>()?;
-            let mut skipped = Vec::new();
-            let mut rows: Vec<(Variant, Option<u64>)> = Vec::new();
-            for (engine, plan) in engines.iter().zip(plans) {
-                let variants = match plan {
-                    Plan::Run(variants) => variants,
-                    Plan::Skip(reason) => {
-                        eprintln!("{engine}: skipped: {reason}");
-                        skipped.push((engine.clone(), reason));
-                        continue;
-                    }
-                };
-                // One row per variant, or for `latency` per variant and rate.
-                let rated: Vec<(Variant, Option<u64>)> = if workload.workload == "latency" {
-                    if rates.is_empty() {
-                        bail!("the latency workload needs at least one rate (--rates)");
-                    }
-                    variants
-                        .into_iter()
-                        .flat_map(|v| {
-                            rates.iter().map(move |&r| {
-                                let variant = Variant {
-                                    name: format!("{}@{r}", v.name),
-                                    engine: v.engine.clone(),
-                                    workers: v.workers,
-                                    shuffle_partitions: v.shuffle_partitions,
-                                };
-                                (variant, Some(r))
-                            })
-                        })
-                        .collect()
-                } else {
-                    variants.into_iter().map(|v| (v, None)).collect()
-                };
-                rows.extend(rated);
-            }
-            // Runs go round the rows, one run of each a round, so that a spell of load on
-            // the machine falls on every engine alike rather than on whichever ran then:
-            // the ratios between engines are what the benchmark reports.
-            let mut results: Vec<Vec<_>> = rows.iter().map(|_| Vec::new()).collect();
-            for run in 0..runs.max(1) {
-                for ((variant, rate), results) in rows.iter().zip(&mut results) {
-                    let workload = Workload {
-                        rate: rate.unwrap_or(workload.rate),
-                        ..workload.clone()
-                    };
-                    eprintln!("{}: run {}/{}", variant.name, run + 1, runs.max(1));
-                    results.push(run_child(&workload, variant)?);
+            let options = CompareOptions {
+                engines,
+                workers,
+                spark_workers,
+                spark_shuffle_partitions,
+                flink_parallelism,
+                rates,
+                runs,
+                out,
+            };
+            if workload.workload != "nexmark" {
+                let report = compare(&workload, &options)?;
+                if !report.outputs_equal {
+                    bail!("the engines' outputs differ");
                 }
+                return Ok(());
             }
-            let measured: Vec<_> = rows
-                .into_iter()
-                .zip(results)
-                .map(|((variant, _), runs)| {
-                    let notes = (variant.engine == "spark").then(|| {
-                        format!(
-                            "local[{}], spark.sql.shuffle.partitions={}",
-                            variant.workers, variant.shuffle_partitions
-                        )
-                    });
-                    report::Measured {
-                        engine: variant.name,
-                        runs,
-                        notes,
-                    }
-                })
-                .collect();
-            let report = report::Report::new(&workload.workload, workload.records, &measured, &skipped);
-            println!("{}", report.markdown());
-            if let Some(dir) = out {
-                std::fs::create_dir_all(&dir)?;
-                let path = dir.join(format!("{}.json", workload.workload));
-                std::fs::write(&path, serde_json::to_string_pretty(&report)?)?;
-                eprintln!("wrote {}", path.display());
-                let path = dir.join(format!("{}_throughput.png", workload.workload));
-                plot::throughput(&report, &path)?;
-                eprintln!("wrote {}", path.display());
-                if workload.workload == "latency" {
-                    let path = dir.join("latency_vs_rate.png");
-                    plot::latency_vs_rate(&report, &path)?;
-                    eprintln!("wrote {}", path.display());
-                }
-            }
-            if !report.outputs_equal {
-                bail!("the engines' outputs differ");
-            }
+            nexmark_compare(&workload, &options)?;
         }
     }
     Ok(())

@@ -12,6 +12,8 @@ pub struct Measured {
     pub runs: Vec<EngineRun>,
     /// How the engine was set up, where that matters (`local[2]` for Spark).
     pub notes: Option<String>,
+    /// The cores it was given (workers, task threads or parallelism), for the per-core rate.
+    pub cores: usize,
 }
 
 /// One engine's line of the report. Fields that do not apply are null; a skipped engine has
@@ -20,6 +22,9 @@ pub struct Measured {
 pub struct EngineReport {
     pub engine: String,
     pub records_per_s: Option<f64>,
+    /// `records_per_s` over the cores the engine was given: Flink's Nexmark figures are per
+    /// core.
+    pub records_per_s_per_core: Option<f64>,
     pub p50_epoch_ms: Option<f64>,
     pub p99_epoch_ms: Option<f64>,
     pub latency_p50_ms: Option<f64>,
@@ -48,6 +53,9 @@ pub struct Report {
     pub records: usize,
     /// Every run of every engine that ran gave the same digest.
     pub outputs_equal: bool,
+    /// What the digests cover: every epoch's rows, or only the final table when an engine
+    /// without epochs ran.
+    pub compared: String,
     pub engines: Vec<EngineReport>,
 }
 
@@ -88,6 +96,7 @@ impl EngineReport {
         EngineReport {
             engine: measured.engine.clone(),
             records_per_s: seconds_median.map(|s| records as f64 / s),
+            records_per_s_per_core: seconds_median.map(|s| records as f64 / s / measured.cores.max(1) as f64),
             p50_epoch_ms: percentile(&epochs, 50.0),
             p99_epoch_ms: percentile(&epochs, 99.0),
             latency_p50_ms: median(&mut latency_p50),
@@ -125,6 +134,7 @@ impl Report {
             workload: workload.to_string(),
             records,
             outputs_equal,
+            compared: "every epoch's output rows, in order".to_string(),
             engines,
         }
     }
@@ -146,8 +156,8 @@ impl Report {
             .collect();
         let fmt = |v: Option<f64>| v.map_or("-".to_string(), |v| format!("{v:.1}"));
         let mut s = format!(
-            "workload `{}`, {} records, outputs equal: {}\n\n| engine | records/s |",
-            self.workload, self.records, self.outputs_equal
+            "workload `{}`, {} records, outputs equal: {} (compared: {})\n\n| engine | records/s | per core |",
+            self.workload, self.records, self.outputs_equal, self.compared
         );
         for (name, _) in &baselines {
             s.push_str(&format!(" vs {name} |"));
@@ -158,10 +168,10 @@ impl Report {
             s.push_str(" latency p50 ms | latency p99 ms |");
         }
         let latency_columns = if latency { 2 } else { 0 };
-        s.push_str(" p50 epoch ms | p99 epoch ms | peak RSS MiB | runs (s) |\n|---|---|");
+        s.push_str(" p50 epoch ms | p99 epoch ms | peak RSS MiB | runs (s) |\n|---|---|---|");
         s.push_str(&"---|".repeat(baselines.len() + latency_columns + 4));
         s.push('\n');
-        let columns = baselines.len() + latency_columns + 6;
+        let columns = baselines.len() + latency_columns + 7;
         for e in &self.engines {
             let Some(records_per_s) = e.records_per_s else {
                 let reason = e.skipped.as_deref().unwrap_or("did not run");
@@ -172,7 +182,12 @@ impl Report {
                 ));
                 continue;
             };
-            s.push_str(&format!("| {} | {} |", e.engine, rate(records_per_s)));
+            let per_core = e.records_per_s_per_core.map_or("-".to_string(), rate);
+            s.push_str(&format!(
+                "| {} | {} | {per_core} |",
+                e.engine,
+                rate(records_per_s)
+            ));
             for (_, baseline) in &baselines {
                 s.push_str(&format!(" {} |", ratio(records_per_s / baseline)));
             }
@@ -276,6 +291,7 @@ mod tests {
             engine: engine.to_string(),
             runs,
             notes: None,
+            cores: 1,
         }
     }
 
@@ -295,9 +311,12 @@ mod tests {
         assert_eq!(report.engines[0].records_per_s, Some(5e6));
         assert_eq!(report.engines[2].records_per_s, None);
         let table = report.markdown();
-        assert!(table.contains("| loop | 5.00 M | 1.00x | 2.00x |"), "{table}");
         assert!(
-            table.contains("| microbatch | 2.50 M | 0.50x | 1.00x |"),
+            table.contains("| loop | 5.00 M | 5.00 M | 1.00x | 2.00x |"),
+            "{table}"
+        );
+        assert!(
+            table.contains("| microbatch | 2.50 M | 2.50 M | 0.50x | 1.00x |"),
             "{table}"
         );
         assert!(table.contains("| spark | skipped: no PySpark |"), "{table}");
@@ -336,11 +355,11 @@ mod tests {
         let table = report.markdown();
         assert!(table.contains("latency p50 ms | latency p99 ms |"), "{table}");
         assert!(
-            table.contains("| loop@100 | 500 | 1.5 | 4.0 | 2.0 | 3.0 | 10.0 | 2.00 |"),
+            table.contains("| loop@100 | 500 | 500 | 1.5 | 4.0 | 2.0 | 3.0 | 10.0 | 2.00 |"),
             "{table}"
         );
         assert!(
-            table.contains("| spark | skipped: not run | | | | | | |\n"),
+            table.contains("| spark | skipped: not run | | | | | | | |\n"),
             "{table}"
         );
         let series = crate::plot::latency_series(&report);

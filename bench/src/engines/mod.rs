@@ -3,9 +3,11 @@
 
 pub mod dstream;
 pub mod epoch_watermark;
+pub mod flink;
 pub mod hashmap_loop;
 pub mod latency;
 pub mod microbatch;
+pub mod nexmark;
 pub mod sessions;
 pub mod spark;
 pub mod stream_join;

@@ -104,7 +104,7 @@ struct Report {
 
 /// Writes one text file per epoch into `dir`, named and timestamped in epoch order: Spark's
 /// file source takes files oldest first, so the modification times fix the batch order.
-fn write_epochs(dir: &Path, lines: &[String], lines_per_epoch: usize) -> anyhow::Result<usize> {
+pub(super) fn write_epochs(dir: &Path, lines: &[String], lines_per_epoch: usize) -> anyhow::Result<usize> {
     let epochs = lines.len().div_ceil(lines_per_epoch.max(1));
     let first = SystemTime::now() - Duration::from_secs(epochs as u64 + 60);
     for (epoch, chunk) in lines.chunks(lines_per_epoch.max(1)).enumerate() {

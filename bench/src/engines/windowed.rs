@@ -27,7 +27,7 @@ pub const WINDOW_MS: i64 = 10_000;
 pub const DELAY_MS: i64 = 5_000;
 
 /// The label of a window's row: `key@start` (start in ms).
-fn label(key: &str, start_ms: i64) -> String {
+pub(super) fn label(key: &str, start_ms: i64) -> String {
     format!("{key}@{start_ms}")
 }
 
