@@ -33,6 +33,7 @@ pub mod expr;
 pub mod plan;
 pub mod runtime;
 pub mod session;
+pub mod ui;
 
 pub use error::{Error, Result};
 
@@ -68,7 +69,8 @@ pub mod prelude {
     pub use crate::plan::{GroupState, GroupStateTimeout, OutputMode};
     pub use crate::row;
     pub use crate::runtime::{
-        ClusterArgs, ClusterConfig, QueryProgress, QueryStatus, StreamingQuery, Trigger,
+        ClusterArgs, ClusterConfig, QueryProgress, QueryStatus, StreamingQuery, StreamingQueryListener,
+        StreamingQueryManager, Trigger,
     };
     pub use crate::session::{
         DataFrame, DataStreamReader, DataStreamWriter, GroupedData, KeyedDataFrame, Session,

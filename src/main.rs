@@ -54,6 +54,64 @@ struct ScriptArgs {
     /// run again, resumes where it stopped (`spark.sql.streaming.checkpointLocation`).
     #[arg(long, value_name = "DIR")]
     checkpoint: Option<std::path::PathBuf>,
+    /// Progress on stderr, one line per epoch: `text` (the default when stderr is a
+    /// terminal), `json` (Spark's progress JSON, one object a line) or `off` (the default
+    /// otherwise).
+    #[arg(long, value_enum)]
+    progress: Option<ProgressFormat>,
+    /// The UI's port (`spark.ui.port`, default 4040; the next free one if it is taken).
+    #[arg(long, value_name = "PORT", conflicts_with = "no_ui")]
+    ui_port: Option<u16>,
+    /// The address the UI binds (`spark.ui.host`, default 127.0.0.1).
+    #[arg(long, value_name = "HOST", conflicts_with = "no_ui")]
+    ui_host: Option<String>,
+    /// Runs without the UI (`spark.ui.enabled=false`).
+    #[arg(long)]
+    no_ui: bool,
+}
+
+/// How `tidewater run` reports progress.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+enum ProgressFormat {
+    /// One readable line per epoch.
+    Text,
+    /// Spark's progress JSON, one object a line.
+    Json,
+    /// Nothing.
+    Off,
+}
+
+/// Writes each epoch's progress on stderr.
+struct ProgressPrinter(ProgressFormat);
+
+impl StreamingQueryListener for ProgressPrinter {
+    fn on_query_progress(&self, event: &tidewater::runtime::QueryProgressEvent) {
+        let p = &event.progress;
+        let line = match self.0 {
+            ProgressFormat::Off => return,
+            ProgressFormat::Json => p.json(),
+            ProgressFormat::Text => {
+                let name = p.name.clone().unwrap_or_else(|| p.id.chars().take(8).collect());
+                let watermark = p
+                    .event_time
+                    .get("watermark")
+                    .map(|w| format!(", watermark {w}"))
+                    .unwrap_or_default();
+                format!(
+                    "[{name}] batch {}: {} rows, {:.1} rows/s, {} ms{watermark}",
+                    p.batch_id,
+                    p.num_input_rows,
+                    p.processed_rows_per_second,
+                    p.duration_ms
+                        .get("triggerExecution")
+                        .copied()
+                        .unwrap_or(p.batch_duration),
+                )
+            }
+        };
+        // stderr may be closed: a failed write must not panic.
+        let _ = writeln!(std::io::stderr(), "{line}");
+    }
 }
 
 impl ScriptArgs {
@@ -74,7 +132,8 @@ impl ScriptArgs {
         })
     }
 
-    fn session(&self) -> anyhow::Result<Session> {
+    /// The session the arguments describe; `explaining` runs nothing, so it serves no UI.
+    fn session(&self, explaining: bool) -> anyhow::Result<Session> {
         let mut builder = Session::builder()
             .app_name("tidewater-sql")
             .cluster(self.cluster.config());
@@ -87,25 +146,50 @@ impl ScriptArgs {
         if let Some(root) = &self.checkpoint {
             builder = builder.config(tidewater::session::conf::CHECKPOINT_LOCATION, root.display());
         }
+        if self.no_ui || explaining {
+            builder = builder.config(tidewater::ui::UI_ENABLED, false);
+        }
+        if let Some(port) = self.ui_port {
+            builder = builder.config(tidewater::ui::UI_PORT, port);
+        }
+        if let Some(host) = &self.ui_host {
+            builder = builder.config(tidewater::ui::UI_HOST, host);
+        }
         Ok(builder.get_or_create()?)
     }
 }
 
 fn run(args: &ScriptArgs) -> anyhow::Result<()> {
     let script = args.script()?;
-    let queries = args.session()?.run_script(&script, &args.defaults()?)?;
+    let spark = args.session(false)?;
+    let progress = args.progress.unwrap_or(if std::io::stderr().is_terminal() {
+        ProgressFormat::Text
+    } else {
+        ProgressFormat::Off
+    });
+    if progress != ProgressFormat::Off {
+        spark
+            .streams()
+            .add_listener(std::sync::Arc::new(ProgressPrinter(progress)));
+    }
+    let queries = spark.run_script(&script, &args.defaults()?)?;
     let mut first_failure = None;
     for query in &queries {
         if let Err(e) = query.await_termination() {
             first_failure.get_or_insert(e);
         }
     }
+    // The last epochs' lines are printed before the process ends.
+    spark.streams().wait_for_listeners(Duration::from_secs(5));
     first_failure.map_or(Ok(()), |e| Err(e.into()))
 }
 
 fn explain(args: &ScriptArgs) -> anyhow::Result<()> {
     let script = args.script()?;
-    print!("{}", args.session()?.explain_script(&script, &args.defaults()?)?);
+    print!(
+        "{}",
+        args.session(true)?.explain_script(&script, &args.defaults()?)?
+    );
     Ok(())
 }
 
@@ -175,11 +259,39 @@ fn demo(args: &DemoArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// The log filter `TIDEWATER_LOG` asks for. A bare level (`info`, `debug`) applies to the
+/// engine's own crates only, and dependencies stay at `warn`: `TIDEWATER_LOG=debug` must not
+/// flood stderr with the SQL parser's or the HTTP server's logs. Directives with a target
+/// (`sqlparser=debug`) are taken as written, for whoever wants a dependency's logs.
+fn log_filter(setting: Option<&str>) -> String {
+    let mut directives = vec!["warn".to_string()];
+    for directive in setting
+        .unwrap_or("")
+        .split(',')
+        .map(str::trim)
+        .filter(|d| !d.is_empty())
+    {
+        if directive.contains('=') || directive.contains('[') {
+            directives.push(directive.to_string());
+        } else {
+            directives.push(format!("tidewater={directive}"));
+            directives.push(format!("tidewater_operators={directive}"));
+        }
+    }
+    directives.join(",")
+}
+
 fn main() -> ExitCode {
+    let setting = std::env::var("TIDEWATER_LOG").ok();
+    let filter = tracing_subscriber::EnvFilter::try_new(log_filter(setting.as_deref())).unwrap_or_else(|e| {
+        let _ = writeln!(
+            std::io::stderr(),
+            "TIDEWATER_LOG={setting:?} is not a log filter ({e}); using warn"
+        );
+        "warn".into()
+    });
     tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_env("TIDEWATER_LOG").unwrap_or_else(|_| "warn".into()),
-        )
+        .with_env_filter(filter)
         .with_writer(std::io::stderr)
         .with_ansi(std::io::stderr().is_terminal())
         // A log line that cannot be written (stderr closed) must not become a panic.
@@ -199,5 +311,23 @@ fn main() -> ExitCode {
             let user_error = e.downcast_ref::<Error>().is_some_and(Error::is_user_error);
             ExitCode::from(if user_error { 2 } else { 1 })
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::log_filter;
+
+    #[test]
+    fn a_bare_level_applies_to_the_engine_only() {
+        assert_eq!(log_filter(None), "warn");
+        assert_eq!(
+            log_filter(Some("info")),
+            "warn,tidewater=info,tidewater_operators=info"
+        );
+        assert_eq!(
+            log_filter(Some("debug, sqlparser=trace")),
+            "warn,tidewater=debug,tidewater_operators=debug,sqlparser=trace"
+        );
     }
 }

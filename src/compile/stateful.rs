@@ -13,7 +13,7 @@ use tidewater_operators::{GroupsWithState, Timeout};
 
 use super::physical::{Physical, Strategy};
 use super::{upsert, Compiled, Rows};
-use crate::connectors::SourceEvent;
+use crate::connectors::{OperatorFigures, SourceEvent, StateHeld};
 use crate::data::{Row, Value};
 use crate::plan::StateFunction;
 use timely::dataflow::operators::vec::Map;
@@ -30,6 +30,7 @@ pub(super) fn groups_with_state<'s>(
     scope: Scope<'s, u64>,
     compiled: &mut Compiled<'s>,
 ) -> Rows<'s> {
+    let key_width = keys.len();
     let ordered = compiled.with_state_input(|compiled| upsert::ordered(input, scope, compiled));
     let column = event_time.map(|(column, ..)| column);
     let keyed = ordered.map(move |(order, row)| {
@@ -83,11 +84,18 @@ pub(super) fn groups_with_state<'s>(
         start,
     };
     let (rows, figures) = tidewater_operators::groups_with_state(keyed, config);
-    compiled.events.push(figures.map(|f| SourceEvent::GroupStates {
-        total_change: f.total_change,
-        updated: f.updated,
-        removed: f.removed,
-        late: f.late,
-    }));
+    // A key, its state and its timeout.
+    let operator = compiled.state_operator("flatMapGroupsWithState", key_width + 2);
+    compiled
+        .events
+        .push(figures.map(move |f| SourceEvent::StateOperator {
+            operator,
+            figures: OperatorFigures {
+                held: StateHeld::Change(f.total_change),
+                updated: f.updated,
+                removed: f.removed,
+                dropped_by_watermark: f.late,
+            },
+        }));
     rows
 }
