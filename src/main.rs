@@ -81,13 +81,79 @@ enum ProgressFormat {
     Off,
 }
 
-/// Writes each epoch's progress on stderr.
-struct ProgressPrinter(ProgressFormat);
+/// Writes each epoch's progress on stderr, and, for a run that ends (once, availableNow)
+/// over files on a terminal, a bar per query of the files read out of those known.
+struct ProgressPrinter {
+    format: ProgressFormat,
+    bars: Option<Bars>,
+}
+
+/// The progress bars, one per query, drawn together.
+struct Bars {
+    all: indicatif::MultiProgress,
+    by_query: std::sync::Mutex<std::collections::HashMap<String, indicatif::ProgressBar>>,
+}
+
+/// Files read so far and files in all, when every source of the report is a file source
+/// (its progress counts files in `numFiles`, its offsets in files, and its latest offset is
+/// every file listed): the bar's position and length. `None` when the total is not known.
+fn files_done(progress: &QueryProgress) -> Option<(u64, u64)> {
+    let files = |s: &tidewater::runtime::SourceProgress| s.metrics.contains_key("numFiles");
+    if progress.sources.is_empty() || !progress.sources.iter().all(files) {
+        return None;
+    }
+    let read = progress.sources.iter().map(|s| s.end_offset).sum();
+    let total = progress
+        .sources
+        .iter()
+        .map(|s| s.latest_offset.max(s.end_offset))
+        .sum();
+    Some((read, total))
+}
+
+impl Bars {
+    /// Moves the bar of the report's query (made at its first report); false when the
+    /// report's total is not known (no bar then).
+    fn update(&self, progress: &QueryProgress) -> bool {
+        let Some((read, total)) = files_done(progress) else {
+            return false;
+        };
+        let mut bars = self.by_query.lock().unwrap_or_else(|p| p.into_inner());
+        let bar = bars.entry(progress.id.clone()).or_insert_with(|| {
+            let bar = self.all.add(indicatif::ProgressBar::new(total));
+            let style =
+                indicatif::ProgressStyle::with_template("{msg} [{bar:40}] {pos}/{len} files ({elapsed})")
+                    .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar())
+                    .progress_chars("=> ");
+            bar.set_style(style);
+            bar.set_message(
+                progress
+                    .name
+                    .clone()
+                    .unwrap_or_else(|| progress.id.chars().take(8).collect()),
+            );
+            bar
+        });
+        bar.set_length(total);
+        bar.set_position(read);
+        true
+    }
+}
 
 impl StreamingQueryListener for ProgressPrinter {
+    fn on_query_terminated(&self, event: &tidewater::runtime::QueryTerminatedEvent) {
+        if let Some(bars) = &self.bars {
+            let mut bars = bars.by_query.lock().unwrap_or_else(|p| p.into_inner());
+            if let Some(bar) = bars.remove(&event.id.to_string()) {
+                bar.finish();
+            }
+        }
+    }
+
     fn on_query_progress(&self, event: &tidewater::runtime::QueryProgressEvent) {
         let p = &event.progress;
-        let line = match self.0 {
+        let barred = self.bars.as_ref().is_some_and(|bars| bars.update(p));
+        let line = match self.format {
             ProgressFormat::Off => return,
             ProgressFormat::Json => p.json(),
             ProgressFormat::Text => {
@@ -109,8 +175,16 @@ impl StreamingQueryListener for ProgressPrinter {
                 )
             }
         };
-        // stderr may be closed: a failed write must not panic.
-        let _ = writeln!(std::io::stderr(), "{line}");
+        match (&self.bars, barred) {
+            // Above the bars, which stay at the bottom.
+            (Some(bars), true) => {
+                let _ = bars.all.println(line);
+            }
+            // stderr may be closed: a failed write must not panic.
+            _ => {
+                let _ = writeln!(std::io::stderr(), "{line}");
+            }
+        }
     }
 }
 
@@ -167,10 +241,20 @@ fn run(args: &ScriptArgs) -> anyhow::Result<()> {
     } else {
         ProgressFormat::Off
     });
+    // A bar only where it can be drawn and where the run ends: once or availableNow.
+    let ends = matches!(
+        args.trigger.as_deref().map(Trigger::parse).transpose()?,
+        Some(Trigger::Once | Trigger::AvailableNow)
+    );
+    let bars = (progress == ProgressFormat::Text && ends && std::io::stderr().is_terminal()).then(|| Bars {
+        all: indicatif::MultiProgress::new(),
+        by_query: Default::default(),
+    });
     if progress != ProgressFormat::Off {
-        spark
-            .streams()
-            .add_listener(std::sync::Arc::new(ProgressPrinter(progress)));
+        spark.streams().add_listener(std::sync::Arc::new(ProgressPrinter {
+            format: progress,
+            bars,
+        }));
     }
     let queries = spark.run_script(&script, &args.defaults()?)?;
     let mut first_failure = None;
@@ -316,7 +400,56 @@ fn main() -> ExitCode {
 
 #[cfg(test)]
 mod tests {
-    use super::log_filter;
+    use super::{files_done, log_filter};
+    use tidewater::runtime::{QueryProgress, SinkProgress, SourceProgress};
+
+    fn report(sources: Vec<(u64, u64, bool)>) -> QueryProgress {
+        QueryProgress {
+            id: "q".into(),
+            run_id: "r".into(),
+            name: None,
+            timestamp: String::new(),
+            batch_id: 0,
+            batch_duration: 0,
+            num_input_rows: 0,
+            input_rows_per_second: 0.0,
+            processed_rows_per_second: 0.0,
+            duration_ms: Default::default(),
+            event_time: Default::default(),
+            state_operators: Vec::new(),
+            sources: sources
+                .into_iter()
+                .map(|(end, latest, files)| SourceProgress {
+                    description: String::new(),
+                    start_offset: 0,
+                    end_offset: end,
+                    latest_offset: latest,
+                    num_input_rows: 0,
+                    input_rows_per_second: 0.0,
+                    processed_rows_per_second: 0.0,
+                    metrics: if files {
+                        [("numFiles".to_string(), "1".to_string())].into()
+                    } else {
+                        Default::default()
+                    },
+                })
+                .collect(),
+            sink: SinkProgress {
+                description: String::new(),
+                num_output_rows: 0,
+            },
+        }
+    }
+
+    #[test]
+    fn the_bar_counts_files_only_when_every_source_reads_files() {
+        assert_eq!(
+            files_done(&report(vec![(2, 5, true), (1, 1, true)])),
+            Some((3, 6))
+        );
+        assert_eq!(files_done(&report(vec![(2, 5, true), (10, 10, false)])), None);
+        assert_eq!(files_done(&report(vec![])), None);
+    }
 
     #[test]
     fn a_bare_level_applies_to_the_engine_only() {

@@ -130,6 +130,11 @@ fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
 }
 
 impl ManagerInner {
+    /// Whether any listener is registered: without one, no event is even built.
+    pub(crate) fn has_listeners(&self) -> bool {
+        !lock(&self.listeners).is_empty()
+    }
+
     /// Posts `event` to the listeners (none registered: nothing to do).
     pub(crate) fn post(&self, event: Event) {
         if lock(&self.listeners).is_empty() {

@@ -145,11 +145,17 @@ impl Shared {
 
     pub(crate) fn record_progress(&self, progress: QueryProgress) {
         tracing::debug!(target: "tidewater::progress", "{}", progress.json());
-        let event = self.observer.get().is_some().then(|| {
-            Event::Progress(Box::new(QueryProgressEvent {
-                progress: progress.clone(),
-            }))
-        });
+        // The report is copied for the listeners only when there are some.
+        let event = self
+            .observer
+            .get()
+            .and_then(Weak::upgrade)
+            .filter(|manager| manager.has_listeners())
+            .map(|_| {
+                Event::Progress(Box::new(QueryProgressEvent {
+                    progress: progress.clone(),
+                }))
+            });
         {
             let mut state = self.lock();
             let dropped = progress

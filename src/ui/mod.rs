@@ -14,7 +14,7 @@
 //! `spark.ui.enabled` to `false`; those that do, `spark.ui.port` to `0` (any free port).
 //!
 //! Endpoints: `/` (the page), `/api/queries`, `/api/dstreams` (JSON), `/metrics`
-//! (Prometheus text, see [`metrics`]).
+//! (Prometheus text, see [`render_metrics`]).
 
 mod metrics;
 mod page;
