@@ -290,6 +290,17 @@ pub trait SourceReader {
     /// `process_all_available`).
     fn discover_now(&mut self) {}
 
+    /// How far the query is behind the newest data, per partition, for a source that knows
+    /// (Kafka: each partition's end offset, as of the last look at the broker, minus the
+    /// offset epochs have taken records to): Spark's `minOffsetsBehindLatest`,
+    /// `maxOffsetsBehindLatest` and `avgOffsetsBehindLatest`, and the UI's lag. `all_taken`
+    /// says whether epochs have taken everything the reader handed over. `None` for sources
+    /// that do not know.
+    fn offsets_behind_latest(&self, all_taken: bool) -> Option<Vec<u64>> {
+        let _ = all_taken;
+        None
+    }
+
     /// Resumes a restarted query after what earlier runs took: the first `consumed` records
     /// (rows, or work items) went to epochs already committed or about to be replayed, so the
     /// reader hands over what comes after them. `records` lists those records when the source

@@ -102,12 +102,16 @@ pub(crate) fn now_iso() -> String {
 /// What the manager keeps.
 #[derive(Default)]
 struct Queries {
-    /// Every query started from the session, in start order (finished ones too: the UI
-    /// shows them).
+    /// Every query started from the session, in start order: the active ones, and the last
+    /// [`RETAINED_FINISHED`] finished ones, which the UI shows.
     all: Vec<StreamingQuery>,
-    /// Queries ended since the last `reset_terminated`, for `await_any_termination`.
-    terminated: Vec<StreamingQuery>,
+    /// A query ended since the last `reset_terminated` (a failed one rather than one that
+    /// ended well), for `await_any_termination`.
+    terminated: Option<StreamingQuery>,
 }
+
+/// Finished queries a session keeps listing (Spark's `spark.sql.streaming.ui.retainedQueries`).
+const RETAINED_FINISHED: usize = 100;
 
 /// Events posted and delivered so far: `flush` waits for the two to meet.
 #[derive(Default)]
@@ -188,9 +192,23 @@ impl ManagerInner {
     /// A query of this manager ended.
     pub(crate) fn ended(&self, shared: &Arc<Shared>) {
         let mut queries = lock(&self.queries);
-        queries.terminated.push(StreamingQuery {
-            shared: shared.clone(),
-        });
+        let failed = shared.lock().exception.is_some();
+        let earlier_failed = queries
+            .terminated
+            .as_ref()
+            .is_some_and(|q| q.exception().is_some());
+        if queries.terminated.is_none() || (failed && !earlier_failed) {
+            queries.terminated = Some(StreamingQuery {
+                shared: shared.clone(),
+            });
+        }
+        // The oldest finished queries make room.
+        let finished = queries.all.iter().filter(|q| !q.is_active()).count();
+        if finished > RETAINED_FINISHED {
+            if let Some(oldest) = queries.all.iter().position(|q| !q.is_active()) {
+                queries.all.remove(oldest);
+            }
+        }
         self.ended.notify_all();
     }
 }
@@ -321,7 +339,7 @@ impl StreamingQueryManager {
         let deadline = timeout.map(|t| Instant::now() + t);
         let mut queries = lock(&self.inner.queries);
         loop {
-            if let Some(query) = queries.terminated.first() {
+            if let Some(query) = queries.terminated.as_ref() {
                 return query.exception().map_or(Ok(true), Err::<bool, Error>);
             }
             match deadline {
@@ -345,6 +363,6 @@ impl StreamingQueryManager {
     /// Forgets the queries that have ended, so that `await_any_termination` waits for the
     /// next one (Spark's `resetTerminated`).
     pub fn reset_terminated(&self) {
-        lock(&self.inner.queries).terminated.clear();
+        lock(&self.inner.queries).terminated = None;
     }
 }

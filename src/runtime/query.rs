@@ -412,7 +412,14 @@ impl StreamingQuery {
                 .iter()
                 .map(|s| crate::ui::SourceLag {
                     description: s.description.clone(),
-                    lag: Some(s.latest_offset.saturating_sub(s.end_offset)),
+                    // Offsets behind the newest data where the source knows them (Kafka),
+                    // else what it has listed but no epoch has taken (files, rows).
+                    lag: Some(
+                        s.metrics
+                            .get(super::sources::OFFSETS_BEHIND_LATEST)
+                            .and_then(|v| v.parse().ok())
+                            .unwrap_or(s.latest_offset.saturating_sub(s.end_offset)),
+                    ),
                 })
                 .collect(),
         });

@@ -88,8 +88,20 @@ fn family(out: &mut String, name: &str, kind: &str, help: &str, samples: &[(Stri
     }
 }
 
-/// The text of `/metrics` for these queries and DStream contexts.
+/// The text of `/metrics` for these queries (in start order) and DStream contexts.
+///
+/// A label names one series: when several runs share a name (a query restarted in the same
+/// process), the latest started is the one reported.
 pub fn render(queries: &[QueryView], dstreams: &[DStreamView]) -> String {
+    let mut latest: Vec<&QueryView> = Vec::new();
+    for q in queries {
+        match latest.iter_mut().find(|kept| kept.label() == q.label()) {
+            Some(kept) => *kept = q,
+            None => latest.push(q),
+        }
+    }
+    let queries: Vec<QueryView> = latest.into_iter().cloned().collect();
+    let queries = &queries[..];
     let mut out = String::new();
     let label = |q: &QueryView| format!("query=\"{}\"", escape(q.label()));
     let each = |f: &dyn Fn(&QueryView) -> Option<f64>| -> Vec<(String, f64)> {
@@ -215,7 +227,7 @@ pub fn render(queries: &[QueryView], dstreams: &[DStreamView]) -> String {
         &mut out,
         "tidewater_source_lag_rows",
         "gauge",
-        "Offsets a source has made available but the query has not read yet (Kafka: end offset minus committed offset).",
+        "How far a source is behind: Kafka, its partitions' end offsets minus the offsets epochs took; others, records listed that no epoch took yet.",
         &lags,
     );
     let contexts = |f: &dyn Fn(&DStreamView) -> Option<f64>| -> Vec<(String, f64)> {
