@@ -254,3 +254,33 @@ pub fn attach(config: &UiConfig, source: Weak<dyn UiSource>) -> Option<SocketAdd
 pub fn address() -> Option<SocketAddr> {
     SERVER.lock().unwrap_or_else(|p| p.into_inner()).flatten()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn settings_read_as_spark_names_them() {
+        assert_eq!(
+            UiConfig::from_conf(&BTreeMap::new()).expect("defaults"),
+            UiConfig::default()
+        );
+        let conf = BTreeMap::from([
+            (UI_ENABLED.to_string(), "FALSE".to_string()),
+            (UI_PORT.to_string(), " 4050 ".to_string()),
+            (UI_HOST.to_string(), "0.0.0.0".to_string()),
+        ]);
+        let config = UiConfig::from_conf(&conf).expect("valid");
+        assert_eq!(
+            (config.enabled, config.port, config.host.as_str()),
+            (false, 4050, "0.0.0.0")
+        );
+        for (key, bad) in [(UI_ENABLED, "yes"), (UI_PORT, "70000"), (UI_PORT, "http")] {
+            let conf = BTreeMap::from([(key.to_string(), bad.to_string())]);
+            assert_eq!(
+                UiConfig::from_conf(&conf).expect_err(bad).code(),
+                "INVALID_OPTION"
+            );
+        }
+    }
+}

@@ -87,3 +87,25 @@ async fn metrics_text() -> impl IntoResponse {
         metrics::render(&queries, &dstreams),
     )
 }
+
+#[cfg(test)]
+mod tests {
+    use super::bind;
+
+    #[test]
+    fn a_taken_port_falls_through_to_the_next_free_one() {
+        let taken = std::net::TcpListener::bind(("127.0.0.1", 0)).expect("a port");
+        let port = taken.local_addr().expect("address").port();
+        match bind("127.0.0.1", port, 16) {
+            Ok(next) => {
+                let got = next.local_addr().expect("address").port();
+                assert!(got > port && got <= port.saturating_add(16), "{port} -> {got}");
+            }
+            // Every one of the 16 ports after it may be taken on a busy machine; then the
+            // error names the range.
+            Err(reason) => assert!(reason.contains(&port.to_string()), "{reason}"),
+        }
+        let error = bind("127.0.0.1", port, 0).expect_err("no retries: the port is taken");
+        assert!(error.contains(&format!("127.0.0.1:{port}")), "{error}");
+    }
+}
