@@ -5,7 +5,10 @@
 #[derive(Clone, Debug, thiserror::Error)]
 pub enum Error {
     /// A column name that the input does not have.
-    #[error("[UNRESOLVED_COLUMN] column `{name}` does not exist; available columns: {available}")]
+    #[error(
+        "[UNRESOLVED_COLUMN] column `{name}` does not exist{}; available columns: {available}",
+        did_you_mean(name, available)
+    )]
     UnresolvedColumn {
         /// The name that was asked for.
         name: String,
@@ -50,12 +53,19 @@ pub enum Error {
     /// A checkpoint that cannot be used: another query's, corrupt, in use, or unreadable.
     #[error("[{code}] {0}", code = .0.code())]
     Checkpoint(CheckpointError),
+    /// A cluster that could not form, or lost a process while running.
+    #[error("[{code}] {0}", code = .0.code())]
+    Cluster(ClusterError),
     /// The dataflow runtime failed (a worker panicked, the cluster could not start, ...).
     #[error("[RUNTIME_FAILED] {0}")]
     Runtime(String),
     /// SQL that does not parse.
     #[error("[PARSE_SYNTAX_ERROR] {0}")]
     Syntax(String),
+    /// A static table's path (a directory, file or glob) that does not exist or matches
+    /// nothing: reading it as empty would silently turn a join's matches into nulls.
+    #[error("[PATH_NOT_FOUND] Path does not exist: {0}; check the path, or create it first")]
+    PathNotFound(String),
     /// A name (table, stream, sink) that the script never declared.
     #[error("[TABLE_OR_VIEW_NOT_FOUND] {0}")]
     UnknownRelation(String),
@@ -91,10 +101,12 @@ impl Error {
             Error::Source(_) => "SOURCE_FAILED",
             Error::Sink(_) => "SINK_FAILED",
             Error::Checkpoint(e) => e.code(),
+            Error::Cluster(e) => e.code(),
             Error::Runtime(_) => "RUNTIME_FAILED",
             Error::Syntax(_) => "PARSE_SYNTAX_ERROR",
             Error::UnknownRelation(_) => "TABLE_OR_VIEW_NOT_FOUND",
             Error::Unsupported(_) => "UNSUPPORTED_FEATURE",
+            Error::PathNotFound(_) => "PATH_NOT_FOUND",
             Error::Located { error, .. } => error.code(),
         }
     }
@@ -117,12 +129,21 @@ impl Error {
     pub fn is_user_error(&self) -> bool {
         match self {
             Error::Located { error, .. } => error.is_user_error(),
+            Error::Cluster(e) => matches!(e, ClusterError::SecretRequired { .. }),
             _ => !matches!(
                 self,
                 Error::Source(_) | Error::Sink(_) | Error::Checkpoint(_) | Error::Runtime(_)
             ),
         }
     }
+}
+
+/// ` (did you mean `x`?)` when one of the `available` columns (comma-separated) is close to
+/// `name`, as Spark's `UNRESOLVED_COLUMN.WITH_SUGGESTION` suggests.
+fn did_you_mean(name: &str, available: &str) -> String {
+    crate::suggest::closest(name, available.split(", ").map(str::trim))
+        .map(|close| format!(" (did you mean `{close}`?)"))
+        .unwrap_or_default()
 }
 
 /// Errors of sources: each names the source and says what to do.
@@ -275,5 +296,76 @@ impl CheckpointError {
 impl From<CheckpointError> for Error {
     fn from(e: CheckpointError) -> Self {
         Error::Checkpoint(e)
+    }
+}
+
+/// Why a cluster of processes could not form or keep running. Each has its own stable code
+/// and names the process and address concerned.
+#[derive(Clone, Debug, thiserror::Error)]
+pub enum ClusterError {
+    /// This process could not listen on its address from the hostfile.
+    #[error("cannot listen on {address}: {reason}; is another process using the port?")]
+    Bind {
+        /// host:port from the hostfile.
+        address: String,
+        /// The operating system's error.
+        reason: String,
+    },
+    /// Some peers did not join before `--cluster-timeout`.
+    #[error("the cluster did not form within {seconds} s; missing {missing}")]
+    Timeout {
+        /// The timeout, in seconds.
+        seconds: f64,
+        /// Each missing process with its address and the last thing seen of it.
+        missing: String,
+    },
+    /// A peer answered the handshake without knowing the cluster secret.
+    #[error(
+        "process {process} ({address}) does not know the cluster secret; give every process the same \
+         --cluster-secret (or TIDEWATER_CLUSTER_SECRET)"
+    )]
+    Unauthenticated {
+        /// The peer's index.
+        process: usize,
+        /// Its address.
+        address: String,
+    },
+    /// A cluster with a host off this machine needs a secret.
+    #[error(
+        "the hostfile lists hosts that are not loopback ({hosts}); a cluster across machines needs \
+         --cluster-secret or TIDEWATER_CLUSTER_SECRET, the same on every process"
+    )]
+    SecretRequired {
+        /// The addresses that are not loopback.
+        hosts: String,
+    },
+    /// A peer went away while the query ran.
+    #[error("process {process} ({address}) disconnected: {reason}")]
+    PeerLost {
+        /// The peer's index.
+        process: usize,
+        /// Its address.
+        address: String,
+        /// What the network layer saw.
+        reason: String,
+    },
+}
+
+impl ClusterError {
+    /// The error's stable code.
+    pub fn code(&self) -> &'static str {
+        match self {
+            ClusterError::Bind { .. } => "CLUSTER_BIND",
+            ClusterError::Timeout { .. } => "CLUSTER_TIMEOUT",
+            ClusterError::Unauthenticated { .. } => "CLUSTER_UNAUTHENTICATED",
+            ClusterError::SecretRequired { .. } => "CLUSTER_SECRET_REQUIRED",
+            ClusterError::PeerLost { .. } => "CLUSTER_PEER_LOST",
+        }
+    }
+}
+
+impl From<ClusterError> for Error {
+    fn from(e: ClusterError) -> Self {
+        Error::Cluster(e)
     }
 }

@@ -30,9 +30,12 @@ pub mod demo;
 pub mod dstream;
 pub mod error;
 pub mod expr;
+#[cfg(test)]
+mod fuzz_tests;
 pub mod plan;
 pub mod runtime;
 pub mod session;
+mod suggest;
 pub mod ui;
 
 pub use error::{Error, Result};
@@ -66,11 +69,15 @@ pub mod prelude {
     pub use crate::error::{Error, Result};
     pub use crate::expr::Expr;
     pub use crate::functions::*;
+    pub use crate::plan::processor::{
+        ExpiredTimerInfo, KeyContext, ListState, MapState, ProcessorHandle, StatefulProcessor, TimeMode,
+        TimerValues, ValueState,
+    };
     pub use crate::plan::{GroupState, GroupStateTimeout, OutputMode};
     pub use crate::row;
     pub use crate::runtime::{
-        ClusterArgs, ClusterConfig, QueryProgress, QueryStatus, StreamingQuery, StreamingQueryListener,
-        StreamingQueryManager, Trigger,
+        ClusterArgs, ClusterConfig, ManualClock, QueryProgress, QueryStatus, StreamingQuery,
+        StreamingQueryListener, StreamingQueryManager, Trigger,
     };
     pub use crate::session::{
         DataFrame, DataStreamReader, DataStreamWriter, GroupedData, KeyedDataFrame, Session,

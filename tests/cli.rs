@@ -183,3 +183,90 @@ fn explain_shows_whether_closed_windows_are_forgotten() {
     );
     assert!(!complete.contains("closed windows forgotten"), "{complete}");
 }
+
+/// Runs `tidewater run -e SQL` in `dir` with `args`, and returns its exit code and stderr.
+fn run_sql(dir: &std::path::Path, sql: &str, args: &[&str]) -> (Option<i32>, String) {
+    let output = Command::new(env!("CARGO_BIN_EXE_tidewater"))
+        .current_dir(dir)
+        .arg("run")
+        .args(args)
+        .args(["-e", sql])
+        .output()
+        .expect("runs");
+    (
+        output.status.code(),
+        String::from_utf8_lossy(&output.stderr).into_owned(),
+    )
+}
+
+/// An interval too long for any use is a user error (exit 2) naming the interval, wherever it
+/// is written: the CLI's `--trigger`, a sink's `trigger` option, `window()` and a watermark's
+/// delay. None of them may panic (exit 101).
+#[test]
+fn huge_intervals_exit_2_with_a_clear_error() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    std::fs::create_dir(dir.path().join("in")).expect("mkdir");
+    let huge = "99999999999999999999 seconds";
+    let stream = "CREATE STREAM events (k STRING, ts TIMESTAMP) USING csv OPTIONS (path 'in');";
+    let cases = [
+        (format!("{stream} SELECT k FROM events;"), vec!["--trigger", huge]),
+        (
+            format!(
+                "{stream} CREATE SINK out USING console OPTIONS (trigger '{huge}'); INSERT INTO out SELECT k FROM events;"
+            ),
+            vec![],
+        ),
+        (
+            format!("{stream} SELECT window(ts, '{huge}') AS w, count(*) AS n FROM events GROUP BY window(ts, '{huge}');"),
+            vec![],
+        ),
+        (
+            format!(
+                "CREATE STREAM events (k STRING, ts TIMESTAMP, WATERMARK FOR ts AS ts - INTERVAL '{huge}') USING csv OPTIONS (path 'in'); SELECT k FROM events;"
+            ),
+            vec![],
+        ),
+        (
+            format!("{stream} SELECT ts + INTERVAL '99999999999999 years' AS later FROM events;"),
+            vec![],
+        ),
+    ];
+    for (sql, args) in cases {
+        let (code, stderr) = run_sql(dir.path(), &sql, &args);
+        assert_eq!(code, Some(2), "{sql}: {stderr}");
+        assert!(stderr.contains("too long"), "{sql}: {stderr}");
+        assert!(!stderr.contains("panicked"), "{sql}: {stderr}");
+    }
+}
+
+/// A static table over a path that does not exist is Spark's PATH_NOT_FOUND, not an empty
+/// table (which made a LEFT JOIN all nulls and exit 0); a file sink's empty path is an error.
+#[test]
+fn a_missing_table_path_and_an_empty_sink_path_are_user_errors() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    std::fs::create_dir(dir.path().join("in")).expect("mkdir");
+    let (code, stderr) = run_sql(
+        dir.path(),
+        "CREATE STREAM events (k STRING) USING csv OPTIONS (path 'in');
+         CREATE TABLE users (k STRING, name STRING) USING csv OPTIONS (path 'no/such/users.csv');
+         SELECT e.k, u.name FROM events e LEFT JOIN users u ON e.k = u.k;",
+        &["--trigger", "availableNow"],
+    );
+    assert_eq!(code, Some(2), "{stderr}");
+    assert!(
+        stderr.contains("PATH_NOT_FOUND") && stderr.contains("no/such/users.csv"),
+        "{stderr}"
+    );
+    let (code, stderr) = run_sql(
+        dir.path(),
+        "CREATE STREAM events (k STRING) USING csv OPTIONS (path 'in');
+         CREATE SINK out USING json OPTIONS (path '');
+         INSERT INTO out SELECT k FROM events;",
+        &["--trigger", "availableNow"],
+    );
+    assert_eq!(code, Some(2), "{stderr}");
+    assert!(
+        stderr.contains("INVALID_OPTION") && stderr.contains("`path` is empty"),
+        "{stderr}"
+    );
+}

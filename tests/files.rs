@@ -283,17 +283,8 @@ fn rate_source_with_num_rows_counts_from_zero_and_finishes() {
 
 /// The sink's files, in epoch order as its log lists them.
 fn sink_output(dir: &Path) -> Vec<(String, String)> {
-    let log = dir.join("_tidewater");
-    let mut epochs: Vec<u64> = fs::read_dir(&log)
-        .expect("log")
-        .filter_map(|e| e.ok()?.file_name().to_str()?.parse().ok())
-        .collect();
-    epochs.sort();
     let mut out = Vec::new();
-    for epoch in epochs {
-        let entry: serde_json::Value =
-            serde_json::from_str(&fs::read_to_string(log.join(epoch.to_string())).expect("entry"))
-                .expect("json");
+    for entry in sink_log(dir) {
         for file in entry["files"].as_array().expect("files") {
             let name = file.as_str().expect("name").to_string();
             out.push((name.clone(), fs::read_to_string(dir.join(&name)).expect("part")));
@@ -537,4 +528,116 @@ fn files_larger_than_a_read_are_read_whole_once() {
             .sum();
         assert_eq!(skipped, 1, "malformed records, {workers} worker(s)");
     }
+}
+
+/// Spark's CSV reader rules for bad numbers and quotes: `3.5` and `99999999999999999999` in a
+/// BIGINT column are malformed (not truncated to 3 or saturated), and without `multiLine` an
+/// unbalanced quote spoils its own line only, not the rest of the file.
+#[test]
+fn bad_numbers_and_an_unbalanced_quote_are_malformed_lines_only() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    put_file(
+        dir.path(),
+        "n.csv",
+        "id,n,note\n1,7,ok\n2,3.5,fraction\n3,99999999999999999999,huge\n4,\"8,open quote\n5,9,after\n6,-2,\"quoted, fine\"\n",
+    );
+    let read = |mode: &str, corrupt: bool, workers: usize| {
+        let mut fields = vec![
+            Field::new("id", DataType::Int64),
+            Field::new("n", DataType::Int64),
+            Field::new("note", DataType::String),
+        ];
+        if corrupt {
+            fields.push(Field::new("_corrupt_record", DataType::String));
+        }
+        let df = session(workers)
+            .read_stream()
+            .schema(Schema::new(fields))
+            .option("header", true)
+            .option("mode", mode)
+            .csv(dir.path().to_str().expect("path"))
+            .expect("source");
+        run_to_end(df.write_stream().trigger(Trigger::available_now()), Feed::Nothing)
+    };
+    for workers in [1, 2] {
+        // By hand: lines 3, 4 and 5 are malformed; lines 6 and 7 are read as they are.
+        let kept = read("PERMISSIVE", true, workers);
+        assert_eq!(
+            kept.rows(),
+            vec![
+                // Sorted: null first.
+                row![Value::Null, Value::Null, Value::Null, "4,\"8,open quote"],
+                row![1, 7, "ok", Value::Null],
+                row![2, Value::Null, "fraction", "2,3.5,fraction"],
+                row![3, Value::Null, "huge", "3,99999999999999999999,huge"],
+                row![5, 9, "after", Value::Null],
+                row![6, -2, "quoted, fine", Value::Null],
+            ]
+        );
+        let dropped = read("DROPMALFORMED", false, workers);
+        assert_eq!(
+            dropped.rows(),
+            vec![row![1, 7, "ok"], row![5, 9, "after"], row![6, -2, "quoted, fine"]]
+        );
+        let progress = dropped.query.last_progress().expect("progress");
+        assert_eq!(progress.sources[0].metrics["numMalformedRecords"], "3");
+    }
+}
+
+/// The default trigger does not cut fast input into an epoch per poll when a file sink is the
+/// target: epochs start at least `minBatchInterval` (1 s by default) apart, and empty epochs
+/// write nothing, so 150,000 rows at 50,000 a second make a handful of files. Counted from
+/// the directory, against the run's own length, not timed.
+#[test]
+fn a_fast_stream_into_a_file_sink_makes_few_files() {
+    for workers in [1, 2] {
+        fast_stream_into_a_file_sink(workers);
+    }
+}
+
+fn fast_stream_into_a_file_sink(workers: usize) {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let out = dir.path().join("out");
+    let started = std::time::Instant::now();
+    let df = session(workers)
+        .read_stream()
+        .format("rate")
+        .option("rowsPerSecond", 50_000)
+        .option("numRows", 150_000)
+        .load()
+        .expect("rate");
+    let query = df
+        .select([col("value")])
+        .expect("plan")
+        .write_stream()
+        .format("csv")
+        .option("path", out.to_str().expect("path"))
+        .start()
+        .expect("start");
+    await_within(&query, "rate into csv").expect("finishes");
+    let seconds = started.elapsed().as_secs();
+    let part_files: Vec<String> = fs::read_dir(&out)
+        .expect("out")
+        .map(|e| e.expect("entry").file_name().into_string().expect("utf-8"))
+        .filter(|name| name.starts_with("part-"))
+        .collect();
+    // At most one epoch per second of the run, plus the first.
+    assert!(
+        !part_files.is_empty() && part_files.len() as u64 <= seconds + 2,
+        "{} part files in {seconds} s with {workers} worker(s)",
+        part_files.len()
+    );
+    let log_files = fs::read_dir(out.join("_tidewater")).expect("log").count();
+    assert!(log_files <= 10, "{log_files} log files");
+    // Every row exactly once, as the log lists the files.
+    let mut values: Vec<i64> = sink_output(&out)
+        .iter()
+        .flat_map(|(_, text)| {
+            text.lines()
+                .map(|l| l.parse::<i64>().expect("a number"))
+                .collect::<Vec<_>>()
+        })
+        .collect();
+    values.sort_unstable();
+    assert_eq!(values, (0..150_000).collect::<Vec<_>>());
 }

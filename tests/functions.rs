@@ -401,3 +401,30 @@ fn aggregates_give_the_same_results_on_any_number_of_workers() {
         assert_eq!(last, vec![a, b], "workers {workers}");
     }
 }
+
+/// Spark's `a DIV b`: integer division truncating toward zero, null for a zero divisor, with the
+/// precedence of `*` and `/`; `div` stays usable as a name.
+#[test]
+fn div_divides_integers_in_sql() {
+    let spark = Session::builder().get_or_create().expect("session");
+    let (stream, rows) = input();
+    let row = sql_row(
+        &spark,
+        "7 DIV 2 AS a, -7 div 2 AS b, n DIV 1000 AS c, 7 DIV 0 AS d, 1 + 7 DIV 2 * 2 AS e,
+         (n + 1000) DIV (2 - 1) AS f, n AS div",
+        &stream,
+        rows,
+    );
+    let n = 1_709_211_909_000i64;
+    let expected = vec![
+        Value::Int(3),
+        Value::Int(-3),
+        Value::Int(1_709_211_909),
+        Value::Null,
+        // (7 DIV 2) * 2 = 6, then 1 + 6.
+        Value::Int(7),
+        Value::Int(n + 1000),
+        Value::Int(n),
+    ];
+    assert_eq!(row.values(), expected.as_slice());
+}

@@ -393,3 +393,98 @@ fn the_state_of_each_key_is_restored_from_the_checkpoint_on_another_worker_count
     // The restored ann and bob are held, and cy.
     assert_eq!(figures(&restarted).last().map(|f| f.num_rows_total), Some(3));
 }
+
+/// Idle users time out on processing time alone: each user's rows set a 5 s timeout, and the
+/// query, on a clock the test moves, runs epochs without rows once a tick (1 s) has passed,
+/// in which the timeouts the clock has passed fire.
+#[test]
+fn processing_time_timeouts_fire_in_epochs_without_rows() {
+    let schema = Schema::new([Field::new("user", DataType::String)]);
+    let out = Schema::new([
+        Field::new("user", DataType::String),
+        Field::new("timed_out", DataType::Boolean),
+    ]);
+    for workers in [1, 2] {
+        let input = MemoryStream::new(schema.clone());
+        let idle = session(workers)
+            .read_stream()
+            .memory(&input)
+            .group_by_key([col("user")])
+            .flat_map_groups_with_state(
+                OutputMode::Update,
+                GroupStateTimeout::ProcessingTime,
+                |key: &Row, _rows: Vec<Row>, state: &mut GroupState<i64>| {
+                    if state.has_timed_out() {
+                        state.remove();
+                        return vec![Row::from(vec![user_of(key), Value::Bool(true)])];
+                    }
+                    state.update(state.get_current_processing_time_ms());
+                    state
+                        .set_timeout_duration(5_000)
+                        .expect("a processing-time timeout");
+                    vec![Row::from(vec![user_of(key), Value::Bool(false)])]
+                },
+                out.clone(),
+            )
+            .expect("plan");
+        let clock = ManualClock::new(1_000);
+        let collected = Collected::default();
+        let query = collected
+            .attach(
+                idle.write_stream()
+                    .output_mode("update")
+                    .processing_clock(clock.clone()),
+            )
+            .start()
+            .expect("start");
+        let second = std::time::Duration::from_secs(1);
+        // At 1 s: ann and bob, both timing out at 6 s.
+        input.add_data(vec![row!["ann"], row!["bob"]]);
+        query.process_all_available().expect("epoch at 1 s");
+        // At 3 s: bob again, now timing out at 8 s.
+        clock.advance(2 * second);
+        input.add_data(vec![row!["bob"]]);
+        query.process_all_available().expect("epoch at 3 s");
+        // At 6.5 s, no rows: ann's timeout (6 s) has passed, bob's (8 s) has not.
+        clock.advance(3 * second + second / 2);
+        query.process_all_available().expect("an epoch at 6.5 s");
+        // At 7.9 s (a tick after 6.5 s): still nothing for bob.
+        clock.advance(second + 2 * second / 5);
+        query.process_all_available().expect("an epoch at 7.9 s");
+        // At 9 s: bob's timeout has passed.
+        clock.advance(second + second / 10);
+        query.process_all_available().expect("an epoch at 9 s");
+        // Half a tick later: no epoch is due.
+        clock.advance(second / 2);
+        query.process_all_available().expect("nothing due");
+        query.stop().expect("stop");
+        let batches: Vec<Vec<Row>> = collected
+            .batches()
+            .into_iter()
+            .map(|(_, mut rows)| {
+                rows.sort();
+                rows
+            })
+            .collect();
+        assert_eq!(
+            batches,
+            vec![
+                vec![row!["ann", false], row!["bob", false]],
+                vec![row!["bob", false]],
+                vec![row!["ann", true]],
+                vec![],
+                vec![row!["bob", true]],
+            ],
+            "{workers} worker(s)"
+        );
+        // Both users were removed; none is held.
+        let figures = figures(&query);
+        assert_eq!(
+            figures.last().map(|f| f.num_rows_total),
+            Some(0),
+            "{workers} worker(s)"
+        );
+        let removed: u64 = figures.iter().map(|f| f.num_rows_removed).sum();
+        assert_eq!(removed, 2, "{workers} worker(s)");
+    }
+}

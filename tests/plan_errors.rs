@@ -20,7 +20,16 @@ fn unknown_column_names_the_column_and_the_alternatives() {
         message.contains("`valeu`") && message.contains("value"),
         "{message}"
     );
+    assert!(message.contains("did you mean `value`?"), "{message}");
     assert!(err.is_user_error());
+    // Nothing close: no suggestion, only the list.
+    let message = lines(&spark()).select([col("zzz")]).unwrap_err().to_string();
+    assert!(!message.contains("did you mean"), "{message}");
+    // The same in SQL.
+    let spark = spark();
+    lines(&spark).create_or_replace_temp_view("t");
+    let message = spark.sql("SELECT valeu FROM t").unwrap_err().to_string();
+    assert!(message.contains("did you mean `value`?"), "{message}");
 }
 
 #[test]
@@ -162,6 +171,19 @@ fn bad_cluster_configurations_are_refused() {
         .get_or_create()
         .is_err());
     assert!(Session::builder().master("yarn").get_or_create().is_err());
+    // A cluster across machines needs a secret; with one it is accepted.
+    let dir = tempfile::tempdir().expect("tempdir");
+    let hosts = dir.path().join("hosts");
+    std::fs::write(&hosts, "127.0.0.1:2101\n192.0.2.7:2101\n").expect("hostfile");
+    let across = || Session::builder().processes(2).hostfile(&hosts);
+    let err = across().get_or_create().map(drop).unwrap_err();
+    assert_eq!(err.code(), "CLUSTER_SECRET_REQUIRED", "{err}");
+    assert!(err.is_user_error());
+    assert!(across().cluster_secret("s").get_or_create().is_ok());
+    assert!(across()
+        .config("spark.authenticate.secret", "s")
+        .get_or_create()
+        .is_ok());
     assert_eq!(
         Session::builder()
             .master("local[3]")

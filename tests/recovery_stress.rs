@@ -18,7 +18,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use common::{finish, sink_epochs, Seeded};
+use common::{finish, sink_epochs, sink_latest_epoch, Seeded};
 
 /// The checkpoint of the sink `out` under `tidewater run --checkpoint ck`.
 const CHECKPOINT: &str = "ck/out";
@@ -177,7 +177,7 @@ fn killed_many_times(script: &str, files: &[String], seed: u64) -> tempfile::Tem
         }
         if offsets.is_some() && offsets > committed {
             seen.inside_an_epoch += 1;
-            if latest(&root.join("out/_tidewater")) > committed {
+            if sink_latest_epoch(&root.join("out")) > committed {
                 seen.after_the_sink += 1;
             }
         }
@@ -453,7 +453,7 @@ fn a_socket_query_aborted_before_its_commit_replays_the_lines_it_logged() {
     );
     // The sink has written epoch 1, which is not committed, and its lines are in the log.
     let checkpoint = root.join(CHECKPOINT);
-    assert_eq!(latest(&root.join("out/_tidewater")), Some(1));
+    assert_eq!(sink_latest_epoch(&root.join("out")), Some(1));
     assert_eq!(latest(&checkpoint.join("commits")), Some(0));
     assert!(checkpoint.join("sources/0/1").exists());
 

@@ -106,3 +106,34 @@ fn stopping_a_query_waiting_on_an_idle_socket_returns() {
     assert!(query.await_termination().is_ok());
     drop(stream);
 }
+
+/// A line longer than `maxLineLength` is skipped whole (its memory bounded by the limit), and
+/// the lines around it are read; with a schema under DROPMALFORMED, a line with `3.5` or an
+/// out-of-range number in a BIGINT column is dropped, not truncated or saturated.
+#[test]
+fn an_overlong_line_and_bad_numbers_are_skipped_and_the_rest_read() {
+    let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
+    let port = listener.local_addr().expect("addr").port();
+    let server = std::thread::spawn(move || {
+        let (mut stream, _) = listener.accept().expect("accept");
+        let long = "9".repeat(5_000);
+        let text = format!("a,1\nb,3.5\n{long},2\nc,99999999999999999999\nd,4\n");
+        stream.write_all(text.as_bytes()).expect("write");
+    });
+    let spark = Session::builder().workers(2).get_or_create().expect("session");
+    let rows = spark
+        .read_stream()
+        .format("socket")
+        .schema("k STRING, n BIGINT")
+        .option("host", "127.0.0.1")
+        .option("port", port)
+        .option("connectRetries", 0)
+        .option("maxLineLength", 1_000)
+        .option("mode", "DROPMALFORMED")
+        .load()
+        .expect("source");
+    let ran = run_to_end(rows.write_stream(), Feed::Nothing);
+    server.join().expect("server");
+    // By hand: b and c are malformed, the 5,002-byte line is too long.
+    assert_eq!(ran.rows(), vec![row!["a", 1], row!["d", 4]]);
+}

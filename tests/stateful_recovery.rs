@@ -217,14 +217,13 @@ FROM clicks GROUP BY window(ts, '10 seconds'), page;
 ";
 
 /// What [`WINDOWED_CLICKS`] writes over [`click_files`], worked out by hand from the comment
-/// there: each window once, when the watermark passes its end, without the late row.
+/// there: each window once, when the watermark passes its end, without the late row. Epochs
+/// 0 to 2 close no window, and epoch 5 (the no-data epoch of the watermark's last move) closes
+/// none either: a file sink writes and logs nothing for them.
 fn windowed_clicks_epochs() -> Vec<(u64, String)> {
     let window =
         |start: u32, end: u32| format!("\"{{2026-01-01 00:00:{start:02}, 2026-01-01 00:00:{end:02}}}\"");
     vec![
-        (0, String::new()),
-        (1, String::new()),
-        (2, String::new()),
         (
             3,
             format!(
@@ -234,9 +233,6 @@ fn windowed_clicks_epochs() -> Vec<(u64, String)> {
             ),
         ),
         (4, format!("{},b,1\n", window(20, 30))),
-        // The watermark moved to 40: an epoch without data runs (Spark's last no-data batch);
-        // it closes nothing.
-        (5, String::new()),
     ]
 }
 

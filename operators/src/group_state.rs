@@ -263,7 +263,18 @@ pub struct GroupsWithState<'scope, K, V, S, R> {
     /// The first epoch the function runs in: earlier ones were run before a restart, and
     /// their result is the restored state.
     pub start: u64,
+    /// A second wake-up of a key on processing time whatever its [`Timeout`], read from its
+    /// state (a state whose entries expire by processing time under event-time timeouts): the
+    /// key is called with no rows, as for a timeout, in the first epoch whose batch time is
+    /// past it.
+    pub deadline: Option<Deadline<S>>,
 }
+
+/// When a key's state asks to be called again on processing time, in milliseconds.
+pub type Deadline<S> = Arc<dyn Fn(&S) -> Option<i64> + Send + Sync>;
+
+/// Keys by the time they are due: by their timeout, and by their [`Deadline`].
+type Wakes<K> = (BTreeSet<(i64, u64, K)>, BTreeSet<(i64, u64, K)>);
 
 #[derive(Clone)]
 enum Out<R> {
@@ -299,6 +310,7 @@ where
         restored,
         log,
         start,
+        deadline,
     } = config;
     let maxima = match maxima {
         Some(maxima) => maxima.inner.broadcast(),
@@ -329,8 +341,8 @@ where
                 clock.saw(max, epoch);
             }
             let mut state: BTreeMap<(u64, K), Kept<S>> = BTreeMap::new();
-            // Keys by the time their timeout fires.
-            let mut timeouts: BTreeSet<(i64, u64, K)> = BTreeSet::new();
+            // Keys by the time their timeout fires, and by their deadline.
+            let mut wakes: Wakes<K> = Default::default();
 
             let mut waiting: BTreeMap<u64, Vec<Keyed<K, O, V>>> = BTreeMap::new();
             let mut next_epoch = start;
@@ -351,7 +363,10 @@ where
                                     restored_at = Some(time);
                                     let hash = key.hashed();
                                     if let Some(at) = at {
-                                        timeouts.insert((at, hash, key.clone()));
+                                        wakes.0.insert((at, hash, key.clone()));
+                                    }
+                                    if let Some(due) = deadline.as_ref().and_then(|d| d(&value)) {
+                                        wakes.1.insert((due, hash, key.clone()));
                                     }
                                     state.insert((hash, key), (value, at));
                                 }
@@ -419,83 +434,96 @@ where
                             .or_default()
                             .push((order, value));
                     }
-                    let mut call =
-                        |slot: (u64, K),
-                         rows: Vec<V>,
-                         timed_out: bool,
-                         state: &mut BTreeMap<(u64, K), Kept<S>>,
-                         timeouts: &mut BTreeSet<(i64, u64, K)>| {
-                            let old = state.remove(&slot);
-                            let had = old.is_some();
-                            let (value, old_at) = match old {
-                                Some((value, at)) => (Some(value), at),
-                                None => (None, None),
-                            };
-                            if let Some(at) = old_at {
-                                timeouts.remove(&(at, slot.0, slot.1.clone()));
-                            }
-                            let mut group = GroupState {
-                                value,
-                                changed: false,
-                                timeout,
-                                timeout_at: None,
-                                timed_out,
-                                watermark,
-                                batch_ms,
-                            };
-                            for row in function(&slot.1, rows, &mut group) {
-                                session.give((Out::Row(row), epoch, 1));
-                            }
-                            let at = group.timeout_at;
-                            match group.value {
-                                Some(value) => {
-                                    if group.changed || at != old_at {
-                                        if group.changed {
-                                            figures.updated += 1;
-                                        }
-                                        changed.push((slot.1.clone(), Some((value.clone(), at))));
-                                    }
-                                    if !had {
-                                        figures.total_change += 1;
-                                    }
-                                    if let Some(at) = at {
-                                        timeouts.insert((at, slot.0, slot.1.clone()));
-                                    }
-                                    state.insert(slot, (value, at));
-                                }
-                                None => {
-                                    if had {
-                                        figures.removed += 1;
-                                        figures.total_change -= 1;
-                                        changed.push((slot.1, None));
-                                    }
-                                }
-                            }
+                    let mut call = |slot: (u64, K),
+                                    rows: Vec<V>,
+                                    timed_out: bool,
+                                    state: &mut BTreeMap<(u64, K), Kept<S>>,
+                                    wakes: &mut Wakes<K>| {
+                        let old = state.remove(&slot);
+                        let had = old.is_some();
+                        let (value, old_at) = match old {
+                            Some((value, at)) => (Some(value), at),
+                            None => (None, None),
                         };
+                        if let Some(at) = old_at {
+                            wakes.0.remove(&(at, slot.0, slot.1.clone()));
+                        }
+                        let deadline_of = |value: &Option<S>| {
+                            value.as_ref().and_then(|v| deadline.as_ref().and_then(|d| d(v)))
+                        };
+                        if let Some(due) = deadline_of(&value) {
+                            wakes.1.remove(&(due, slot.0, slot.1.clone()));
+                        }
+                        let mut group = GroupState {
+                            value,
+                            changed: false,
+                            timeout,
+                            timeout_at: None,
+                            timed_out,
+                            watermark,
+                            batch_ms,
+                        };
+                        for row in function(&slot.1, rows, &mut group) {
+                            session.give((Out::Row(row), epoch, 1));
+                        }
+                        let at = group.timeout_at;
+                        match group.value {
+                            Some(value) => {
+                                if group.changed || at != old_at {
+                                    if group.changed {
+                                        figures.updated += 1;
+                                    }
+                                    changed.push((slot.1.clone(), Some((value.clone(), at))));
+                                }
+                                if !had {
+                                    figures.total_change += 1;
+                                }
+                                if let Some(at) = at {
+                                    wakes.0.insert((at, slot.0, slot.1.clone()));
+                                }
+                                if let Some(due) = deadline.as_ref().and_then(|d| d(&value)) {
+                                    wakes.1.insert((due, slot.0, slot.1.clone()));
+                                }
+                                state.insert(slot, (value, at));
+                            }
+                            None => {
+                                if had {
+                                    figures.removed += 1;
+                                    figures.total_change -= 1;
+                                    changed.push((slot.1, None));
+                                }
+                            }
+                        }
+                    };
                     let called: BTreeSet<(u64, K)> = by_key.keys().cloned().collect();
                     for (slot, mut rows) in by_key {
                         rows.sort();
                         let rows = rows.into_iter().map(|(_, v)| v).collect();
-                        call(slot, rows, false, &mut state, &mut timeouts);
+                        call(slot, rows, false, &mut state, &mut wakes);
                     }
-                    // Timeouts the epoch has passed, of keys without rows in it.
+                    // Timeouts and deadlines the epoch has passed, of keys without rows in it.
                     let threshold = match timeout {
                         Timeout::None => None,
                         Timeout::ProcessingTime => Some(batch_ms),
                         Timeout::EventTime => watermark,
                     };
-                    if let Some(threshold) = threshold {
-                        let due: Vec<(i64, u64, K)> = timeouts
+                    let passed = |wakes: &BTreeSet<(i64, u64, K)>, threshold: Option<i64>| {
+                        let Some(threshold) = threshold else {
+                            return Vec::new();
+                        };
+                        wakes
                             .iter()
                             .take_while(|(at, _, _)| *at < threshold)
                             .filter(|(_, hash, key)| !called.contains(&(*hash, key.clone())))
-                            .cloned()
-                            .collect();
-                        let mut due: Vec<(u64, K)> = due.into_iter().map(|(_, h, k)| (h, k)).collect();
-                        due.sort();
-                        for slot in due {
-                            call(slot, Vec::new(), true, &mut state, &mut timeouts);
-                        }
+                            .map(|(_, hash, key)| (*hash, key.clone()))
+                            .collect::<Vec<(u64, K)>>()
+                    };
+                    let mut due = passed(&wakes.0, threshold);
+                    due.extend(passed(&wakes.1, Some(batch_ms)));
+                    due.sort();
+                    due.dedup();
+                    for slot in due {
+                        call(slot, Vec::new(), true, &mut state, &mut wakes);
                     }
                     if figures != StateFigures::default() {
                         session.give((Out::Figures(figures), epoch, 1));
@@ -561,6 +589,7 @@ mod tests {
         delay: i64,
         epochs: Vec<Vec<(char, i64)>>,
         function: Arc<GroupFn<char, i64, St, R>>,
+        deadline: Option<Deadline<St>>,
     ) -> Ran<R>
     where
         St: ExchangeData,
@@ -572,6 +601,7 @@ mod tests {
         timely::execute(timely::Config::process(workers), move |worker| {
             let (rows_sink, figures_sink) = (rows_sink.clone(), figures_sink.clone());
             let function = function.clone();
+            let deadline = deadline.clone();
             let (mut input, mut maxima, probe) = worker.dataflow::<u64, _, _>(|scope| {
                 let (input, records) = scope.new_collection::<Keyed<char, u64, i64>, isize>();
                 let (maxima_in, maxima) = scope.new_collection::<i64, isize>();
@@ -585,6 +615,7 @@ mod tests {
                     restored: None,
                     log: None,
                     start: 0,
+                    deadline,
                 };
                 let (out, figures) = groups_with_state(records, config);
                 figures.inspect(move |(f, _, _)| {
@@ -645,7 +676,7 @@ mod tests {
                 vec![('a', 4)],
                 vec![('b', 5), ('b', 6), ('c', 7)],
             ];
-            let (rows, figures) = run(workers, Timeout::None, 0, epochs, count);
+            let (rows, figures) = run(workers, Timeout::None, 0, epochs, count, None);
             let expected = vec![
                 (('a', 2), 0),
                 (('a', 3), 1),
@@ -708,7 +739,7 @@ mod tests {
                 vec![('c', 14 * S), ('b', 30 * S)], // late by 18 s: c dropped; b anew, 35 s
                 vec![],                             // watermark 28 s: a (25 s) times out
             ];
-            let (rows, figures) = run(workers, Timeout::EventTime, 2 * S, epochs, sessions);
+            let (rows, figures) = run(workers, Timeout::EventTime, 2 * S, epochs, sessions, None);
             let expected = vec![(('a', 10 * S, 25 * S, 3), 5), (('b', 11 * S, 16 * S, 1), 3)];
             assert_eq!(rows, expected, "{workers} workers");
             assert_eq!(figures.late, 1);
@@ -736,7 +767,7 @@ mod tests {
                 vec![(*key, false)]
             });
             let epochs = vec![vec![('a', 0), ('b', 0)], vec![('b', 0)], vec![], vec![]];
-            let (rows, _) = run(workers, Timeout::ProcessingTime, 0, epochs, idle);
+            let (rows, _) = run(workers, Timeout::ProcessingTime, 0, epochs, idle, None);
             // b's timeout, reset at 1 s to 2.5 s, fires at 3 s.
             let expected = vec![
                 (('a', false), 0),
@@ -746,6 +777,44 @@ mod tests {
                 (('b', true), 3),
             ];
             assert_eq!(rows, expected, "{workers} workers");
+        }
+    }
+
+    /// A deadline read from the state wakes a key on processing time under event-time
+    /// timeouts: each call keeps "1.5 s after this batch time" (batch time of epoch `e`: `e`
+    /// s), and the watermark never reaches anything (a delay of an hour).
+    #[test]
+    fn a_deadline_wakes_a_key_on_processing_time_under_event_time_timeouts() {
+        for workers in [1, 2] {
+            let idle: Arc<GroupFn<char, i64, i64, (char, bool)>> = Arc::new(|key, _rows, state| {
+                if state.has_timed_out() {
+                    state.remove();
+                    return vec![(*key, true)];
+                }
+                state.update(state.get_current_processing_time_ms() + 1500);
+                vec![(*key, false)]
+            });
+            let deadline: Deadline<i64> = Arc::new(|at: &i64| Some(*at));
+            let epochs = vec![vec![('a', 0), ('b', 0)], vec![('b', 0)], vec![], vec![]];
+            let (rows, figures) = run(
+                workers,
+                Timeout::EventTime,
+                3600 * S,
+                epochs,
+                idle,
+                Some(deadline),
+            );
+            // a's deadline (1.5 s) passes at 2 s; b's, moved to 2.5 s at 1 s, at 3 s.
+            let expected = vec![
+                (('a', false), 0),
+                (('a', true), 2),
+                (('b', false), 0),
+                (('b', false), 1),
+                (('b', true), 3),
+            ];
+            assert_eq!(rows, expected, "{workers} workers");
+            assert_eq!(figures.removed, 2);
+            assert_eq!(figures.total_change, 0);
         }
     }
 }

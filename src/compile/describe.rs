@@ -167,10 +167,11 @@ impl<'p> Dataflow<'p> {
                 timeout,
                 event_time,
                 input,
-                ..
+                function,
             } => {
                 self.walk(input);
-                self.strategies.push(Strategy::GroupsWithState);
+                let strategy = super::stateful::strategy_of(function);
+                self.strategies.push(strategy);
                 if let Some((_, name, _)) = event_time {
                     self.line(format!(
                         "watermark on {name}: each worker's greatest event time per epoch, broadcast"
@@ -179,7 +180,7 @@ impl<'p> Dataflow<'p> {
                 self.line(format!(
                     "map: number each row in the source's order; exchange: rows by the hash of columns {keys:?}; \
                      {} (the function per key and epoch, rows in read order; state per key; timeout {timeout:?})",
-                    Strategy::GroupsWithState
+                    strategy
                 ));
             }
             Physical::Upsert { input, .. } => {
@@ -196,9 +197,9 @@ impl<'p> Dataflow<'p> {
                 if aggregate.late.as_ref().is_some_and(|l| l.joined) {
                     self.strategies.push(Strategy::WatermarkTracked);
                     self.line(format!(
-                        "watermark ({}): the join's below, moved back by its range (Spark's output \
-                         watermark of a join); the fold drops a row's windows that ended at or \
-                         before it",
+                        "watermark ({}): the one of the operator below (a join's moved back by its \
+                         range, Spark's output watermark of a join; a stateful function's input's); \
+                         the fold drops a row's windows that ended at or before it",
                         Strategy::WatermarkTracked
                     ));
                 } else if let Some(late) = &aggregate.late {

@@ -59,6 +59,9 @@ enum Slot {
     /// `flat_map_groups_with_state`: each key's serialized state and timeout, logged as its
     /// latest (`None` once removed).
     GroupStates,
+    /// `transform_with_state`: each key's variables, their expiries and its timers,
+    /// serialized, with the key's next wake-up, logged as its latest (`None` once empty).
+    ProcessorStates,
 }
 
 /// The state slots of an operator built with `strategy`, in the order it uses them.
@@ -78,6 +81,7 @@ fn slots(strategy: Strategy) -> Vec<Slot> {
         Strategy::ArrangedJoin => vec![Slot::JoinSide, Slot::JoinSide],
         Strategy::SymmetricHashJoin => vec![Slot::StreamJoin],
         Strategy::GroupsWithState => vec![Slot::GroupStates],
+        Strategy::TransformWithState => vec![Slot::ProcessorStates],
         _ => Vec::new(),
     }
 }
@@ -285,7 +289,7 @@ fn restore_slot(
             store.compact(number, through, &entries)?;
             Restored::Collection(entries)
         }
-        Slot::GroupStates => {
+        Slot::GroupStates | Slot::ProcessorStates => {
             let mut entries: Vec<(Row, Option<GroupStateEntry>)> = store.restore(number, through)?;
             // A removed key is gone: the snapshot need not remember it.
             entries.retain(|(_, state)| state.is_some());

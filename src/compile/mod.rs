@@ -29,6 +29,7 @@ pub(crate) use durable::{compact as compact_state, restore as restore_state, Dur
 pub(crate) use local_rows::deal_shares;
 pub use physical::{Delivery, Settings, Strategy};
 pub(crate) use pipeline::Pipeline;
+pub(crate) use stateful::{wall_clock_ms, BatchTimes};
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -70,6 +71,8 @@ pub struct Compiled<'s> {
     pub strategies: Vec<Strategy>,
     /// Where stateful operators keep their state, when the query has a checkpoint.
     pub(crate) durable: Option<Arc<DurableState>>,
+    /// Each epoch's batch time, as the leader decided it (the wall clock when absent).
+    pub(crate) batch_times: Option<Arc<BatchTimes>>,
     /// State slots built so far (their numbers in the checkpoint).
     durable_slots: usize,
     /// True while the inputs of a stateful operator are built: state restored there must come
@@ -82,7 +85,9 @@ pub struct Compiled<'s> {
     watermark_delay: Option<i64>,
     /// The watermark of the last join of two streams built, as event-time maxima with delay
     /// `watermark_delay`: an aggregation right above it closes its windows by it.
-    join_watermark: Option<VecCollection<'s, u64, i64, isize>>,
+    /// `true` when it reaches the aggregation an epoch later (a join's does; a stateful
+    /// function's input watermark does not).
+    join_watermark: Option<(VecCollection<'s, u64, i64, isize>, bool)>,
     /// The stateful operators built so far, in build order: their numbers in the events
     /// they report and their places in progress reports' `stateOperators`.
     pub state_operators: Vec<StateOperatorInfo>,
@@ -101,6 +106,7 @@ impl<'s> Compiled<'s> {
             events: Vec::new(),
             strategies: Vec::new(),
             durable: None,
+            batch_times: None,
             durable_slots: 0,
             feeds_state: false,
             source_rows: BTreeMap::new(),
@@ -117,6 +123,15 @@ impl<'s> Compiled<'s> {
             .as_ref()
             .map(|d| d.seen_maxima.clone())
             .unwrap_or_default()
+    }
+
+    /// Each epoch's batch time in milliseconds, the same on every worker of the leader's
+    /// process.
+    fn batch_time(&self) -> Arc<dyn Fn(u64) -> i64 + Send + Sync> {
+        match self.batch_times.clone() {
+            Some(times) => Arc::new(move |epoch| times.of(epoch)),
+            None => Arc::new(|_| stateful::wall_clock_ms()),
+        }
     }
 
     /// The next state slot's durable wiring, if the query keeps its state.
@@ -345,6 +360,8 @@ fn build_aggregate<'s>(
         fold,
     } = aggregate;
     let joined = late.as_ref().is_some_and(|l| l.joined);
+    // Whether the watermark handed over from below reaches this fold an epoch later.
+    let mut watermark_later = false;
     compiled.join_feeds_aggregation = joined;
     let rows = compiled.build_state_input(input, scope);
     compiled.join_feeds_aggregation = false;
@@ -359,10 +376,11 @@ fn build_aggregate<'s>(
             if late.joined {
                 // The join below computed the watermark, reported it, and dropped late rows.
                 compiled.built(Strategy::WatermarkTracked);
-                let watermark = compiled
-                    .join_watermark
-                    .take()
-                    .map(|maxima| (maxima, late.delay_micros));
+                let (watermark, later) = match compiled.join_watermark.take() {
+                    Some((maxima, later)) => (Some((maxima, late.delay_micros)), later),
+                    None => (None, false),
+                };
+                watermark_later = later;
                 (rows, watermark)
             } else {
                 let (rows, maxima) = if late.rule == LateRule::RowTime {
@@ -396,7 +414,7 @@ fn build_aggregate<'s>(
         (Fold::Expiring { window_key }, Some((maxima, delay))) => {
             compiled.built(Strategy::ExpiringFold);
             let mut seen = compiled.seen_maxima();
-            if joined {
+            if watermark_later {
                 // The join's watermark reaches the aggregation an epoch later (see
                 // `stream_join`): so do the ones an earlier run saw.
                 seen.iter_mut().for_each(|(_, epoch)| *epoch += 1);

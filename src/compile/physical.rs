@@ -112,6 +112,9 @@ pub enum Strategy {
     /// `flat_map_groups_with_state`: a user's function per key and epoch, its state kept per
     /// key, timeouts fired by the watermark or the batch time.
     GroupsWithState,
+    /// `transform_with_state`: a stateful processor per key and epoch, on the engine of
+    /// `GroupsWithState`, its variables and timers kept per key.
+    TransformWithState,
     /// The word count's shape: pieces of a split counted by their text.
     PieceCount,
     /// The append-only accumulator: one state per key, folded locally.
@@ -151,6 +154,7 @@ impl fmt::Display for Strategy {
             Strategy::UpsertTable => "upsert table",
             Strategy::Deduplicate => "deduplication",
             Strategy::GroupsWithState => "flatMapGroupsWithState",
+            Strategy::TransformWithState => "transformWithState",
             Strategy::PieceCount => "word-count piece count",
             Strategy::AppendOnlyFold => "append-only accumulator",
             Strategy::ExpiringFold => "append-only accumulator, closed windows forgotten",
@@ -331,8 +335,9 @@ pub struct Late<'p> {
     pub delay_micros: i64,
     /// Which rows are late.
     pub rule: LateRule,
-    /// Whether the watermark is that of a join of two streams right below, which computes
-    /// it (the least of its sides' watermarks); otherwise it is read from the rows here.
+    /// Whether the watermark is computed by the operator right below: a join of two streams
+    /// (the least of its sides' watermarks) or a stateful function whose output carries its
+    /// input's; otherwise it is read from the rows here.
     pub joined: bool,
 }
 
@@ -616,6 +621,21 @@ fn plan_node(plan: &LogicalPlan, settings: Settings) -> Physical<'_> {
                     let late = plan.watermark_delay().map(|delay_micros| Late {
                         column: 0,
                         column_name: base.event_time_columns().first().copied().unwrap_or(""),
+                        delay_micros,
+                        rule: LateRule::None,
+                        joined: true,
+                    });
+                    (plan_node(base, settings), late)
+                }
+                // Over a stateful function whose output carries the watermark on, its input's
+                // watermark (Spark's, the same for both) is the aggregation's.
+                LogicalPlan::GroupsWithState {
+                    event_time_output: Some(column),
+                    ..
+                } => {
+                    let late = base.watermark_below().map(|(column_name, delay_micros)| Late {
+                        column: *column,
+                        column_name,
                         delay_micros,
                         rule: LateRule::None,
                         joined: true,

@@ -204,7 +204,7 @@ pub(super) fn build<'s>(
         if feeds_aggregation {
             // The aggregation drops as late what the previous epoch's watermark passed (Spark's
             // late-events watermark): the join writes nothing older than that in this epoch.
-            compiled.join_watermark = Some(reported.delay(|t| t + 1));
+            compiled.join_watermark = Some((reported.delay(|t| t + 1), true));
         }
     }
     let candidates: VecCollection<'s, u64, i64, isize> = match candidates {

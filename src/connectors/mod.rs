@@ -339,4 +339,10 @@ pub trait Sink: Send {
     fn description(&self) -> String;
     /// Takes one epoch's output; called once per epoch, in order.
     fn add_batch(&mut self, batch: &Batch<'_>) -> Result<(), SinkError>;
+    /// The least time between the starts of two epochs under the default trigger. A sink
+    /// whose cost is per epoch rather than per row (a file sink writes files for each) asks
+    /// for one, so that fast input is cut into fewer, larger epochs instead of one per poll.
+    fn min_epoch_interval(&self) -> std::time::Duration {
+        std::time::Duration::ZERO
+    }
 }

@@ -106,6 +106,9 @@ pub struct SinkContext<'a> {
     /// restarts). A sink that finishes a partly written epoch after a restart keeps what it
     /// needs for that there (the Kafka sink, under `sinks/kafka`).
     pub checkpoint: Option<(&'a std::path::Path, String)>,
+    /// The session's configuration (`spark.conf.get`): the settings a sink reads under Spark's
+    /// names, such as the file sinks' `spark.sql.streaming.fileSink.log.compactInterval`.
+    pub conf: &'a dyn Fn(&str) -> Option<String>,
 }
 
 /// A source format: its name, its options, its constructor.
@@ -173,7 +176,12 @@ pub static SOURCE_FORMATS: &[SourceFormat] = &[
             OptionSpec::with_default(
                 "retryIntervalMs",
                 "100",
-                "the first wait between attempts, in ms, doubled each time up to 2 s",
+                "the first wait between attempts, in ms (at most 60000), doubled each time up to 2 s",
+            ),
+            OptionSpec::with_default(
+                "maxLineLength",
+                "1048576",
+                "the longest line kept, in bytes; a longer one is skipped, counted and logged",
             ),
             OptionSpec::with_default(
                 "sep",
@@ -336,6 +344,13 @@ const PATH_SINK: OptionSpec = OptionSpec::required(
     "the directory of the part files and of the `_tidewater` log",
 );
 
+const MIN_BATCH_INTERVAL_SINK: OptionSpec = OptionSpec::with_default(
+    "minBatchInterval",
+    "1 second",
+    "under the default trigger, the least time between two epochs, so that fast input makes \
+     fewer, larger files (default: `spark.sql.streaming.fileSink.minBatchInterval`, else 1 second)",
+);
+
 /// The sink formats, in the order the unknown-format error lists them.
 pub static SINK_FORMATS: &[SinkFormat] = &[
     SinkFormat {
@@ -366,12 +381,13 @@ pub static SINK_FORMATS: &[SinkFormat] = &[
             PATH_SINK,
             OptionSpec::with_default("header", "false", "writes the column names first in each file"),
             OptionSpec::with_default("sep", ",", "the field separator (`\\t` for a tab)"),
+            MIN_BATCH_INTERVAL_SINK,
         ],
         new: csv_sink,
     },
     SinkFormat {
         name: "json",
-        options: &[PATH_SINK],
+        options: &[PATH_SINK, MIN_BATCH_INTERVAL_SINK],
         new: json_sink,
     },
     SinkFormat {
@@ -452,11 +468,11 @@ fn noop_sink(_: SinkContext<'_>) -> Result<Box<dyn Sink>> {
 }
 
 fn csv_sink(cx: SinkContext<'_>) -> Result<Box<dyn Sink>> {
-    Ok(Box::new(FileSink::new(FileFormat::Csv, cx.options)?))
+    Ok(Box::new(FileSink::new(FileFormat::Csv, cx.options, cx.conf)?))
 }
 
 fn json_sink(cx: SinkContext<'_>) -> Result<Box<dyn Sink>> {
-    Ok(Box::new(FileSink::new(FileFormat::Json, cx.options)?))
+    Ok(Box::new(FileSink::new(FileFormat::Json, cx.options, cx.conf)?))
 }
 
 fn foreach_batch_sink(cx: SinkContext<'_>) -> Result<Box<dyn Sink>> {

@@ -28,18 +28,7 @@ pub fn cast_in(v: Value, to: &DataType, zone: &Zone) -> Value {
         (Value::Str(s), DataType::Binary) => Value::binary(s.as_bytes()),
         // Spark: a BIGINT is its 8 bytes, big-endian.
         (Value::Int(i), DataType::Binary) => Value::binary(i.to_be_bytes()),
-        (Value::Str(s), DataType::Int64) => {
-            let t = s.trim();
-            t.parse::<i64>()
-                .ok()
-                .or_else(|| {
-                    t.parse::<f64>()
-                        .ok()
-                        .filter(|f| f.is_finite())
-                        .map(|f| f.trunc() as i64)
-                })
-                .map_or(Value::Null, Value::Int)
-        }
+        (Value::Str(s), DataType::Int64) => text_to_long(&s).map_or(Value::Null, Value::Int),
         (Value::Str(s), DataType::Float64) => parse_double(&s).map_or(Value::Null, Value::Float),
         (Value::Str(s), DataType::Boolean) => match s.trim().to_ascii_lowercase().as_str() {
             "true" | "t" | "yes" | "y" | "1" => Value::Bool(true),
@@ -90,6 +79,37 @@ pub fn try_cast_in(v: Value, to: &DataType, zone: &Zone) -> Value {
             Value::Null
         }
         _ => cast_in(v, to, zone),
+    }
+}
+
+/// Text to a BIGINT by Spark's non-ANSI cast rule: surrounding white space and control
+/// characters are ignored, then an optional sign, digits, and optionally a `.` followed by
+/// digits only, which are dropped (`'3.7'` is 3, `'-3.7'` is -3). Anything else, an exponent
+/// (`'1e3'`) included, is not a number, and a value outside the BIGINT range is null rather
+/// than saturated (`'99999999999999999999'`).
+pub fn text_to_long(text: &str) -> Option<i64> {
+    let t = text.trim_matches(|c: char| c.is_whitespace() || c.is_control());
+    let (negative, digits) = match t.as_bytes().first()? {
+        b'-' => (true, &t[1..]),
+        b'+' => (false, &t[1..]),
+        _ => (false, t),
+    };
+    let (whole, fraction) = digits.split_once('.').unwrap_or((digits, ""));
+    if (whole.is_empty() && fraction.is_empty())
+        || !whole.bytes().all(|b| b.is_ascii_digit())
+        || !fraction.bytes().all(|b| b.is_ascii_digit())
+    {
+        return None;
+    }
+    // Accumulated negatively, so that i64::MIN, one further from zero than i64::MAX, fits.
+    let mut value: i64 = 0;
+    for b in whole.bytes() {
+        value = value.checked_mul(10)?.checked_sub(i64::from(b - b'0'))?;
+    }
+    if negative {
+        Some(value)
+    } else {
+        value.checked_neg()
     }
 }
 
@@ -195,6 +215,26 @@ mod tests {
     fn casts_follow_sparks_non_ansi_rules() {
         let s = |t: &str| Value::str(t);
         assert_eq!(cast(s("3.7"), &DataType::Int64), Value::Int(3));
+        assert_eq!(cast(s(" -3.7 "), &DataType::Int64), Value::Int(-3));
+        assert_eq!(cast(s("3."), &DataType::Int64), Value::Int(3));
+        assert_eq!(
+            cast(s("99999999999999999999"), &DataType::Int64),
+            Value::Null,
+            "out of range is null, not saturated"
+        );
+        assert_eq!(
+            cast(s("-9223372036854775808"), &DataType::Int64),
+            Value::Int(i64::MIN)
+        );
+        assert_eq!(cast(s("9223372036854775808"), &DataType::Int64), Value::Null);
+        assert_eq!(cast(s("1e3"), &DataType::Int64), Value::Null, "no exponent");
+        assert_eq!(cast(s("3.x"), &DataType::Int64), Value::Null);
+        assert_eq!(cast(s("-"), &DataType::Int64), Value::Null);
+        assert_eq!(cast(s("1e400"), &DataType::Float64), Value::Float(f64::INFINITY));
+        assert_eq!(
+            cast(s("-1e400"), &DataType::Float64),
+            Value::Float(f64::NEG_INFINITY)
+        );
         assert_eq!(try_cast_in(s("3.7"), &DataType::Int64, &Zone::utc()), Value::Null);
         assert_eq!(
             try_cast_in(s(" 42 "), &DataType::Int64, &Zone::utc()),

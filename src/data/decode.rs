@@ -97,20 +97,32 @@ impl RowDecoder {
         }
     }
 
+    /// A record that is malformed as a whole (an unbalanced quote, a line too long): every
+    /// field null, the raw text in `_corrupt_record` if declared, then the mode's rule.
+    pub fn reject(&self, raw: String, reason: String) -> Decoded {
+        self.malformed(self.empty_row(), || raw, reason)
+    }
+
     fn empty_row(&self) -> Row {
         std::iter::repeat_n(Value::Null, self.schema.len()).collect()
     }
 
     /// Converts a text field to the column's type; `None` if it does not parse. Empty text is
     /// null for every type but string (as Spark's CSV reader, whose default `nullValue` is "").
+    ///
+    /// A BIGINT field is an integer in range and nothing else, as Spark's CSV reader (Java's
+    /// `Long.parseLong`) wants: `3.5` or `99999999999999999999` is malformed, not truncated or
+    /// saturated as `CAST` would (surrounding spaces are allowed). A DOUBLE is Java's
+    /// `Double.parseDouble`, so `1e400` is Infinity, and Spark's `Inf`, `-Inf` and `NaN`.
     fn convert(text: &str, data_type: &DataType) -> Option<Value> {
         match data_type {
             DataType::String => Some(Value::str(text)),
             _ if text.is_empty() => Some(Value::Null),
-            // The common case first, without the detour through a string value.
-            DataType::Int64 => match text.parse::<i64>() {
-                Ok(i) => Some(Value::Int(i)),
-                Err(_) => Some(cast(Value::str(text), data_type)).filter(|v| !v.is_null()),
+            DataType::Int64 => text.trim().parse::<i64>().ok().map(Value::Int),
+            DataType::Float64 => match text.trim() {
+                "Inf" | "+Inf" => Some(Value::Float(f64::INFINITY)),
+                "-Inf" => Some(Value::Float(f64::NEG_INFINITY)),
+                _ => Some(cast(Value::str(text), data_type)).filter(|v| !v.is_null()),
             },
             t => Some(cast(Value::str(text), t)).filter(|v| !v.is_null()),
         }
@@ -164,7 +176,17 @@ impl RowDecoder {
     /// or a line that is not a JSON object is malformed.
     pub fn decode_json(&self, line: &str) -> Decoded {
         let mut row = self.empty_row();
-        let object = match serde_json::from_str::<Json>(line) {
+        let parsed = match serde_json::from_str::<Json>(line) {
+            // A number beyond the double range: Spark's reader (Jackson) reads it as Infinity
+            // for a double column; serde_json refuses the whole line, so such numbers are
+            // marked and handed over as text, and the column's type decides.
+            Err(e) if e.to_string().starts_with("number out of range") => match mark_huge_numbers(line) {
+                Some(marked) => serde_json::from_str::<Json>(&marked),
+                None => Err(e),
+            },
+            parsed => parsed,
+        };
+        let object = match parsed {
             Ok(Json::Object(object)) => object,
             Ok(other) => {
                 let kind = match other {
@@ -205,9 +227,60 @@ impl RowDecoder {
     }
 }
 
+/// The prefix of a string that stands for a JSON number too large for a double (see
+/// [`mark_huge_numbers`]): a NUL byte cannot start a JSON string's text unescaped.
+const HUGE_NUMBER: &str = "\u{0}number:";
+
+/// `line` with each number beyond the double range (`1e400`) written as the string
+/// `"\u0000number:1e400"`, or `None` if it has none. Strings are skipped, escapes and all.
+fn mark_huge_numbers(line: &str) -> Option<String> {
+    let bytes = line.as_bytes();
+    let (mut out, mut copied, mut i) = (String::new(), 0, 0);
+    while i < bytes.len() {
+        match bytes[i] {
+            b'"' => {
+                i += 1;
+                while i < bytes.len() && bytes[i] != b'"' {
+                    i += if bytes[i] == b'\\' { 2 } else { 1 };
+                }
+                i += 1;
+            }
+            b'-' | b'0'..=b'9' => {
+                let start = i;
+                while i < bytes.len() && matches!(bytes[i], b'-' | b'+' | b'.' | b'e' | b'E' | b'0'..=b'9') {
+                    i += 1;
+                }
+                let number = &line[start..i];
+                if number.parse::<f64>().is_ok_and(f64::is_infinite) {
+                    out.push_str(&line[copied..start]);
+                    out.push_str("\"\\u0000number:");
+                    out.push_str(number);
+                    out.push('"');
+                    copied = i;
+                }
+            }
+            _ => i += 1,
+        }
+    }
+    (copied > 0).then(|| {
+        out.push_str(&line[copied..]);
+        out
+    })
+}
+
 /// Converts a JSON value to a column type, as Spark's JSON reader does: numbers for numeric
 /// columns (integral ones only for bigint), any scalar for strings, strings in timestamp form.
 fn json_value(json: &Json, data_type: &DataType) -> Option<Value> {
+    if let Json::String(s) = json {
+        if let Some(number) = s.strip_prefix(HUGE_NUMBER) {
+            // Spark: Infinity in a double column, the number's text in a string column.
+            return match data_type {
+                DataType::Float64 => number.parse().ok().map(Value::Float),
+                DataType::String => Some(Value::str(number)),
+                _ => None,
+            };
+        }
+    }
     match (json, data_type) {
         (Json::Null, _) => Some(Value::Null),
         (Json::Bool(b), DataType::Boolean) => Some(Value::Bool(*b)),
@@ -285,6 +358,52 @@ mod tests {
     }
 
     #[test]
+    fn a_bigint_field_is_an_integer_in_range_or_malformed() {
+        let permissive = RowDecoder::new(schema(true), ParseMode::Permissive);
+        for bad in ["3.5", "99999999999999999999", "-9223372036854775809", "1e3"] {
+            match permissive.decode_fields(["ann", bad].into_iter(), || format!("ann,{bad}")) {
+                Decoded::Repaired(row, reason) => {
+                    assert_eq!(row[1], Value::Null, "{bad}");
+                    assert_eq!(row[2], Value::str(format!("ann,{bad}")));
+                    assert!(reason.contains(bad), "{reason}");
+                }
+                other => panic!("{bad}: {other:?}"),
+            }
+        }
+        let drop = RowDecoder::new(schema(false), ParseMode::DropMalformed);
+        assert!(matches!(
+            drop.decode_fields(["ann", "3.5"].into_iter(), String::new),
+            Decoded::Dropped(_)
+        ));
+        let fail = RowDecoder::new(schema(false), ParseMode::FailFast);
+        assert!(matches!(
+            fail.decode_fields(["ann", "99999999999999999999"].into_iter(), String::new),
+            Decoded::Failed(_)
+        ));
+        assert_eq!(
+            fail.decode_fields(["ann", " -9223372036854775808 "].into_iter(), String::new),
+            Decoded::Row(Row::from(vec![Value::str("ann"), Value::Int(i64::MIN)]))
+        );
+        let doubles = RowDecoder::new(
+            Schema::new([Field::new("x", DataType::Float64)]),
+            ParseMode::FailFast,
+        );
+        for (text, expected) in [
+            ("1e400", f64::INFINITY),
+            ("-1e400", f64::NEG_INFINITY),
+            ("Inf", f64::INFINITY),
+            ("-Inf", f64::NEG_INFINITY),
+            ("1e-400", 0.0),
+        ] {
+            assert_eq!(
+                doubles.decode_fields([text].into_iter(), String::new),
+                Decoded::Row(Row::from(vec![Value::Float(expected)])),
+                "{text}"
+            );
+        }
+    }
+
+    #[test]
     fn json_lines_follow_spark() {
         let d = RowDecoder::new(schema(true), ParseMode::Permissive);
         assert_eq!(
@@ -300,6 +419,31 @@ mod tests {
         );
         let fail = RowDecoder::new(schema(false), ParseMode::FailFast);
         assert!(matches!(fail.decode_json("[1, 2]"), Decoded::Failed(r) if r.contains("array")));
+        let numbers = RowDecoder::new(
+            Schema::new([
+                Field::new("d", DataType::Float64),
+                Field::new("s", DataType::String),
+                Field::new("n", DataType::Int64),
+            ]),
+            ParseMode::FailFast,
+        );
+        assert_eq!(
+            numbers.decode_json(r#"{"d": -1e400, "s": 1E+999, "n": 1, "x": "1e400 \"2e999"}"#),
+            Decoded::Row(Row::from(vec![
+                Value::Float(f64::NEG_INFINITY),
+                Value::str("1E+999"),
+                Value::Int(1)
+            ])),
+            "beyond the double range: Infinity, as Spark's reader"
+        );
+        assert!(matches!(
+            numbers.decode_json(r#"{"n": 1e400}"#),
+            Decoded::Failed(_)
+        ));
+        assert!(matches!(
+            numbers.decode_json(r#"{"d": 1e400"#),
+            Decoded::Failed(_)
+        ));
         assert!(
             matches!(fail.decode_json(r#"{"age": 2.5}"#), Decoded::Failed(_)),
             "2.5 is no bigint"

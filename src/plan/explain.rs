@@ -106,8 +106,13 @@ impl LogicalPlan {
                 keys,
                 timeout,
                 mode,
+                function,
                 ..
             } => {
+                let name = match function.1 {
+                    crate::plan::StateApi::FlatMapGroupsWithState => "FlatMapGroupsWithState",
+                    crate::plan::StateApi::TransformWithState { .. } => "TransformWithState",
+                };
                 let schema = input.schema();
                 let names: Vec<&str> = keys
                     .iter()
@@ -115,7 +120,7 @@ impl LogicalPlan {
                     .collect();
                 writeln!(
                     f,
-                    "{pad}{prefix}FlatMapGroupsWithState [{}], {mode:?}, timeout {timeout:?}",
+                    "{pad}{prefix}{name} [{}], {mode:?}, timeout {timeout:?}",
                     names.join(", ")
                 )?
             }

@@ -10,9 +10,11 @@ mod output_mode;
 pub mod sql;
 mod upsert;
 
+pub use logical::processor;
 pub use logical::{
     split_join_condition, Aggregation, Bound, GroupState, GroupStateTimeout, JoinEventTime, JoinKind,
-    LogicalPlan, Projection, RowStateFn, SideWatermark, SourceId, StateFunction, TimeRange, TimeoutError,
+    LogicalPlan, Projection, RowStateFn, SideWatermark, SourceId, StateApi, StateFunction, TimeRange,
+    TimeoutError,
 };
 // The mode lives in `data` (the sinks need it too); `plan::OutputMode` keeps naming it here,
 // beside the rules about it.

@@ -1,15 +1,55 @@
 //! Worker and process configuration, turned into timely's own cluster configuration, and the
 //! command-line flags that set it.
 
+use std::any::Any;
 use std::path::PathBuf;
+use std::time::Duration;
 
-use crate::error::{Error, Result};
+use timely::communication::allocator::zero_copy::initialize::initialize_networking_from_sockets;
+use timely::communication::allocator::{AllocatorBuilder, ProcessBuilder};
+use timely::communication::initialize::Hooks;
+
+use crate::error::{ClusterError, Error, Result};
+
+/// The environment variable that carries the cluster secret, so that it stays out of the
+/// process list where `--cluster-secret` would show it.
+pub const CLUSTER_SECRET_ENV: &str = "TIDEWATER_CLUSTER_SECRET";
+
+/// How long processes wait for each other at start-up unless told otherwise.
+pub const DEFAULT_CLUSTER_TIMEOUT: Duration = Duration::from_secs(60);
+
+/// The secret every process of a cluster shares; peers prove they know it before they get
+/// any data. Its `Debug` form does not show it.
+#[derive(Clone, PartialEq, Eq)]
+pub struct ClusterSecret(String);
+
+impl ClusterSecret {
+    /// A secret from its text.
+    pub fn new(secret: impl Into<String>) -> Self {
+        ClusterSecret(secret.into())
+    }
+}
+
+impl std::fmt::Debug for ClusterSecret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("ClusterSecret(..)")
+    }
+}
+
+impl std::str::FromStr for ClusterSecret {
+    type Err = std::convert::Infallible;
+    fn from_str(s: &str) -> std::result::Result<Self, Self::Err> {
+        Ok(ClusterSecret::new(s))
+    }
+}
 
 /// Where a query's workers run: `workers` threads in each of `processes` processes.
 ///
 /// Multi-process runs use timely's cluster mode: every process runs the same program with the
 /// same query, a distinct `process` index, and the same hostfile (one `host:port` per line,
 /// process `i` listens on line `i`). Without a hostfile, process `i` uses `localhost:2101+i`.
+/// Processes authenticate each other with `secret` before any data flows (see
+/// `runtime::peers`); it is required when a host is not loopback.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ClusterConfig {
     /// Worker threads per process.
@@ -20,6 +60,10 @@ pub struct ClusterConfig {
     pub process: usize,
     /// The hostfile, for more than one process.
     pub hostfile: Option<PathBuf>,
+    /// The secret the processes prove to each other (none: loopback clusters only).
+    pub secret: Option<ClusterSecret>,
+    /// How long to wait at start-up for every peer before giving up, naming the missing ones.
+    pub timeout: Duration,
 }
 
 impl Default for ClusterConfig {
@@ -29,6 +73,8 @@ impl Default for ClusterConfig {
             processes: 1,
             process: 0,
             hostfile: None,
+            secret: None,
+            timeout: DEFAULT_CLUSTER_TIMEOUT,
         }
     }
 }
@@ -68,10 +114,19 @@ pub struct ClusterArgs {
     /// File with one host:port per process (default: localhost:2101, 2102, ...).
     #[arg(long)]
     pub hostfile: Option<PathBuf>,
+    /// The secret the processes of a cluster prove to each other; required when a host is not
+    /// loopback. Prefer the TIDEWATER_CLUSTER_SECRET environment variable, which `ps` does not
+    /// show.
+    #[arg(long, value_name = "SECRET")]
+    pub cluster_secret: Option<ClusterSecret>,
+    /// Seconds to wait at start-up for every process of the cluster.
+    #[arg(long, value_name = "SECONDS", default_value_t = DEFAULT_CLUSTER_TIMEOUT.as_secs())]
+    pub cluster_timeout: u64,
 }
 
 impl ClusterArgs {
     /// The configuration these flags ask for (checked when a session or context is built).
+    /// Without `--cluster-secret`, the secret comes from `TIDEWATER_CLUSTER_SECRET` if set.
     pub fn config(&self) -> ClusterConfig {
         self.clone().into()
     }
@@ -84,6 +139,13 @@ impl From<ClusterArgs> for ClusterConfig {
             processes: args.processes,
             process: args.process,
             hostfile: args.hostfile,
+            secret: args.cluster_secret.or_else(|| {
+                std::env::var(CLUSTER_SECRET_ENV)
+                    .ok()
+                    .filter(|s| !s.is_empty())
+                    .map(ClusterSecret::new)
+            }),
+            timeout: Duration::from_secs(args.cluster_timeout),
         }
     }
 }
@@ -100,7 +162,16 @@ impl ClusterConfig {
         self.process == 0
     }
 
-    /// Checks the numbers and reads the hostfile.
+    /// The key of the handshake's HMACs: the secret's bytes, or none.
+    pub(crate) fn secret_bytes(&self) -> std::sync::Arc<[u8]> {
+        self.secret.as_ref().map_or_else(
+            || std::sync::Arc::from(&[][..]),
+            |s| std::sync::Arc::from(s.0.as_bytes()),
+        )
+    }
+
+    /// Checks the numbers, reads the hostfile, and checks that a cluster across machines has a
+    /// secret.
     pub fn addresses(&self) -> Result<Vec<String>> {
         if self.workers == 0 || self.processes == 0 {
             return Err(Error::InvalidOption(
@@ -136,29 +207,45 @@ impl ClusterConfig {
                 self.processes
             )));
         }
-        Ok(addresses.into_iter().take(self.processes).collect())
+        let addresses: Vec<String> = addresses.into_iter().take(self.processes).collect();
+        if self.secret.is_none() && !super::peers::all_loopback(&addresses) {
+            let hosts = addresses
+                .iter()
+                .filter(|a| !super::peers::all_loopback(std::slice::from_ref(a)))
+                .cloned()
+                .collect::<Vec<_>>()
+                .join(", ");
+            return Err(ClusterError::SecretRequired { hosts }.into());
+        }
+        Ok(addresses)
     }
 
-    /// The timely configuration for this cluster.
-    pub fn timely_config(&self) -> Result<timely::Config> {
+    /// Timely's communication for this configuration: threads in one process, or, for a
+    /// cluster, the sockets that [`peers::form`](super::peers::form) connected and
+    /// authenticated, with timely's network threads on them. The second value must live as
+    /// long as the workers (it joins the network threads when dropped).
+    pub(crate) fn communication(&self) -> Result<(Vec<AllocatorBuilder>, Box<dyn Any + Send>)> {
         let addresses = self.addresses()?;
-        let communication = if self.processes > 1 {
-            timely::CommunicationConfig::Cluster {
-                threads: self.workers,
-                process: self.process,
-                addresses,
-                report: false,
-                zerocopy: false,
-            }
-        } else if self.workers > 1 {
-            timely::CommunicationConfig::Process(self.workers)
-        } else {
-            timely::CommunicationConfig::Thread
-        };
-        Ok(timely::Config {
-            communication,
-            worker: timely::WorkerConfig::default(),
-        })
+        if self.processes == 1 {
+            let config = if self.workers > 1 {
+                timely::CommunicationConfig::Process(self.workers)
+            } else {
+                timely::CommunicationConfig::Thread
+            };
+            return config
+                .try_build()
+                .map_err(|e| Error::Runtime(format!("could not start the workers: {e}")));
+        }
+        let sockets = super::peers::form(self, &addresses)?;
+        let hooks = Hooks::default();
+        let local = ProcessBuilder::new_typed_vector(self.workers, hooks.refill.clone(), hooks.spill.clone());
+        let (builders, guard) =
+            initialize_networking_from_sockets(local, sockets, self.process, self.workers, hooks)
+                .map_err(|e| Error::Runtime(format!("could not start the cluster's network threads: {e}")))?;
+        Ok((
+            builders.into_iter().map(AllocatorBuilder::Tcp).collect(),
+            Box::new(guard),
+        ))
     }
 }
 

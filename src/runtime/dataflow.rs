@@ -42,6 +42,7 @@ pub(super) fn build(worker: &mut Worker, spec: &QuerySpec) -> Built {
         };
         let mut compiled = Compiled::new(&spec.plan, settings);
         compiled.durable = spec.durable.clone();
+        compiled.batch_times = Some(spec.batch_times.clone());
         // All output goes to worker 0, where the sink runs; the probe after it tells when an
         // epoch's output is complete.
         let output = compile(&spec.plan, scope, &mut compiled).inner.exchange(|_| 0);

@@ -21,7 +21,7 @@ use super::progress::{EpochFigures, EpochTimes, StateOperatorProgress};
 use super::recovery::compact_in_background;
 use super::sources::{EpochOffsets, ReadCounts, Sources};
 use super::spec::QuerySpec;
-use super::trigger::Trigger;
+use super::trigger::{Trigger, TIMEOUT_TICK};
 use super::workers::Lead;
 use crate::checkpoint::{Checkpoint, CommitEntry, EpochMetadata, OffsetEntry};
 use crate::compile::Inputs;
@@ -103,6 +103,16 @@ pub(super) struct QueryRun {
     last_epoch_watermark: Option<i64>,
     /// Whether a moving watermark alone calls for an epoch (see `no_data_epoch_due`).
     evicts_by_watermark: bool,
+    /// The least time between two epochs under the default trigger, as the sink asks.
+    min_epoch_interval: std::time::Duration,
+    /// How much processing time after the last epoch's batch time calls for an epoch, when
+    /// the plan has processing-time timeouts (see [`TIMEOUT_TICK`]).
+    timeout_tick: Option<i64>,
+    /// The batch time of the last epoch started, in milliseconds (or of the start).
+    last_batch_ms: i64,
+    /// The epoch a restart runs again and the batch time its logged offsets recorded: it runs
+    /// at that time again, as Spark reruns a batch with its logged `batchTimestampMs`.
+    replayed_batch: Option<(u64, i64)>,
 }
 
 /// One stateful operator's progress figures, summed over workers.
@@ -224,6 +234,9 @@ impl QueryRun {
         spec.shared.lock().leader = Some(wake.clone());
         let sink = spec.sink.lock().unwrap_or_else(|p| p.into_inner()).take();
         let sink_description = sink.as_ref().map_or_else(String::new, |s| s.description());
+        let min_epoch_interval = sink
+            .as_ref()
+            .map_or(std::time::Duration::ZERO, |s| s.min_epoch_interval());
         let event_time = spec.plan.watermark_delay().map(EventTime::new);
         // The output mode shapes what the dataflow computes; a sort or limit above comes after.
         let dataflow = spec.plan.dataflow_part_for(spec.mode);
@@ -263,6 +276,16 @@ impl QueryRun {
             last_epoch_watermark: None,
             evicts_by_watermark: spec.mode != crate::plan::OutputMode::Complete
                 && spec.plan.evicts_by_watermark(),
+            min_epoch_interval,
+            timeout_tick: spec.plan.has_processing_time_timeouts().then(|| {
+                let tick = match spec.trigger {
+                    Trigger::ProcessingTime(interval) if !interval.is_zero() => interval,
+                    _ => TIMEOUT_TICK,
+                };
+                i64::try_from(tick.as_millis()).unwrap_or(i64::MAX)
+            }),
+            last_batch_ms: spec.now_ms(),
+            replayed_batch: None,
             spec,
         };
         if let Some(e) = failure {
@@ -291,6 +314,10 @@ impl QueryRun {
         let recovery = checkpoint.recovery()?;
         self.sources.resume(checkpoint, &recovery)?;
         self.next_epoch = recovery.next_epoch;
+        self.replayed_batch = recovery
+            .replay
+            .as_ref()
+            .map(|entry| (recovery.next_epoch, entry.metadata.batch_timestamp_ms));
         if let Some(commit) = &recovery.last_commit {
             self.finish.resume(&commit.rows_through_limits);
         }
@@ -356,10 +383,24 @@ impl QueryRun {
     /// Whether the watermark alone calls for an epoch (Spark's no-data batch): a window it
     /// closes, or, as in Spark's append and update modes, any move of the watermark when a
     /// stateful operator evicts by it.
+    /// A plan with processing-time timeouts also runs an epoch once a tick of processing time
+    /// has passed since the last one, as Spark runs a no-data batch while such timeouts may
+    /// be pending.
     fn no_data_epoch_due(&self) -> bool {
         let watermark = self.watermark();
         self.output.epoch_due(watermark)
             || (self.evicts_by_watermark && watermark > self.last_epoch_watermark)
+            || self.tick_wait().is_some_and(|wait| wait <= 0)
+    }
+
+    /// Milliseconds until processing time alone calls for an epoch, if it ever does.
+    fn tick_wait(&self) -> Option<i64> {
+        let tick = self.timeout_tick?;
+        Some(
+            self.last_batch_ms
+                .saturating_add(tick)
+                .saturating_sub(self.spec.now_ms()),
+        )
     }
 
     /// Does whatever is due now without blocking; returns when it next needs to act, if it
@@ -431,6 +472,17 @@ impl QueryRun {
             }
             // Once: a single epoch, after every source has handed over what it had at start.
             Trigger::Once if !all_exhausted => {}
+            // The default trigger starts an epoch as soon as data waits, but no sooner than
+            // the sink's least epoch interval after the previous one (file sinks: fewer files).
+            Trigger::Default if data_waiting => {
+                let due = self.last_trigger.map(|last| last + self.min_epoch_interval);
+                match due {
+                    Some(due) if now < due => {
+                        return Some(readers_due.map_or(due, |readers| readers.min(due)));
+                    }
+                    _ => self.start_epoch(now, latest_offset_ms),
+                }
+            }
             _ if data_waiting => self.start_epoch(now, latest_offset_ms),
             _ => {}
         }
@@ -465,7 +517,18 @@ impl QueryRun {
         if self.spec.trigger == Trigger::Once && self.next_epoch > 0 && self.in_flight.is_none() {
             self.close_inputs();
         }
-        readers_due
+        // On the wall clock, come back when the next tick is due; a manual clock is moved by
+        // the program, which then asks for the epochs it calls for.
+        let tick_due = match (&self.spec.clock, self.tick_wait()) {
+            (None, Some(wait)) if self.in_flight.is_none() => {
+                Some(now + std::time::Duration::from_millis(wait.max(1) as u64))
+            }
+            _ => None,
+        };
+        match (readers_due, tick_due) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        }
     }
 
     /// Takes in the restored result, which came out of the dataflow at epoch `restored_at`:
@@ -506,6 +569,13 @@ impl QueryRun {
         let epoch = self.next_epoch;
         let input = self.sources.take();
         let wal_started = Instant::now();
+        // The epoch's batch time, which every worker of this process reads for it.
+        let batch_ms = match self.replayed_batch.take() {
+            Some((replayed, ms)) if replayed == epoch => ms,
+            _ => self.spec.now_ms(),
+        };
+        self.spec.batch_times.record(epoch, batch_ms);
+        self.last_batch_ms = batch_ms;
         if let Some(checkpoint) = self.checkpoint.as_ref() {
             // The offsets are durable before the epoch can produce anything.
             let watermark = self.watermark();
@@ -513,7 +583,7 @@ impl QueryRun {
                 metadata: EpochMetadata {
                     batch_watermark_ms: watermark.map_or(0, |w| w.div_euclid(1000)),
                     batch_watermark_micros: watermark,
-                    batch_timestamp_ms: chrono::Utc::now().timestamp_millis(),
+                    batch_timestamp_ms: batch_ms,
                     conf: Default::default(),
                 },
                 sources: Vec::new(),
@@ -559,6 +629,8 @@ impl QueryRun {
             return;
         };
         take_through(&self.captured, flight.epoch, &mut self.spare);
+        // Every worker has run the epoch: its batch time and those before are read no more.
+        self.spec.batch_times.forget_before(flight.epoch + 1);
         let changes = consolidate_sorted(self.spare.drain(..).map(|(row, _, diff)| (row, diff)).collect());
         let counts = match self.take_events(flight.epoch) {
             Ok(counts) => counts,

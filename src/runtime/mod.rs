@@ -15,6 +15,7 @@ mod epoch_loop;
 mod event_time;
 mod listener;
 mod output;
+mod peers;
 mod progress;
 mod query;
 pub(crate) mod recovery;
@@ -29,7 +30,7 @@ pub use crate::data::parse_interval;
 pub use crate::ui::RunTotals;
 pub(crate) use capture::{capture, take_through, Captured};
 pub(crate) use cluster::parse_master;
-pub use cluster::{ClusterArgs, ClusterConfig};
+pub use cluster::{ClusterArgs, ClusterConfig, ClusterSecret, CLUSTER_SECRET_ENV, DEFAULT_CLUSTER_TIMEOUT};
 pub(crate) use epoch_loop::panic_message;
 pub use listener::{
     QueryIdleEvent, QueryProgressEvent, QueryStartedEvent, QueryTerminatedEvent, StreamingQueryListener,
@@ -40,7 +41,7 @@ pub(crate) use query::Shared;
 pub use query::StreamingQuery;
 pub(crate) use query::{NO_DATA_PROGRESS_EVENT_INTERVAL, RECENT_PROGRESS};
 pub(crate) use spec::{QuerySpec, DEFAULT_MAX_ROWS_PER_EPOCH};
-pub use trigger::Trigger;
+pub use trigger::{ManualClock, Trigger, TIMEOUT_TICK};
 
 use crate::connectors::Wake;
 use crate::error::Result;

@@ -3,9 +3,10 @@
 use std::sync::{Arc, Mutex};
 
 use super::query::Shared;
+use super::trigger::ManualClock;
 use super::trigger::Trigger;
 use crate::checkpoint::Checkpoint;
-use crate::compile::DurableState;
+use crate::compile::{BatchTimes, DurableState};
 use crate::connectors::Sink;
 use crate::plan::{LogicalPlan, OutputMode};
 
@@ -32,4 +33,18 @@ pub(crate) struct QuerySpec {
     /// Worker threads in each process: those of the leader's process read the shares of
     /// sources held in its memory.
     pub(crate) local_workers: usize,
+    /// The clock epochs take their batch time from: the wall clock when `None`.
+    pub(crate) clock: Option<ManualClock>,
+    /// Each epoch's batch time, recorded by the leader for its process's workers.
+    pub(crate) batch_times: Arc<BatchTimes>,
+}
+
+impl QuerySpec {
+    /// The processing time now, in milliseconds: the query's clock.
+    pub(crate) fn now_ms(&self) -> i64 {
+        match &self.clock {
+            Some(clock) => clock.now_ms(),
+            None => crate::compile::wall_clock_ms(),
+        }
+    }
 }

@@ -1,6 +1,8 @@
 //! Triggers: when the driver closes an epoch.
 
 use std::fmt;
+use std::sync::atomic::{AtomicI64, Ordering};
+use std::sync::Arc;
 use std::time::Duration;
 
 use crate::data::parse_interval;
@@ -60,6 +62,41 @@ impl fmt::Display for Trigger {
             Trigger::Once => f.write_str("Once"),
             Trigger::AvailableNow => f.write_str("AvailableNow"),
         }
+    }
+}
+
+/// How often a query whose plan has processing-time timeouts runs an epoch without data under
+/// the default trigger, so that a key with no more rows still times out (Spark runs such
+/// no-data batches back to back; a tick bounds their cost). A processing-time trigger's
+/// interval takes its place.
+pub const TIMEOUT_TICK: Duration = Duration::from_secs(1);
+
+/// A processing-time clock a program moves by hand (Spark's `StreamManualClock`): given to
+/// [`DataStreamWriter::processing_clock`](crate::session::DataStreamWriter::processing_clock),
+/// it is the batch time of every epoch the query runs, so processing-time timeouts and TTLs
+/// fire when the program says, not when the wall clock does. Clones share one time.
+///
+/// It drives the workers of the leader's process; workers in other processes read their own
+/// wall clock. After [`advance`](Self::advance), `process_all_available` runs the epochs the
+/// new time calls for.
+#[derive(Clone, Debug, Default)]
+pub struct ManualClock(Arc<AtomicI64>);
+
+impl ManualClock {
+    /// A clock at `ms` milliseconds since the epoch.
+    pub fn new(ms: i64) -> Self {
+        ManualClock(Arc::new(AtomicI64::new(ms)))
+    }
+
+    /// The time in milliseconds.
+    pub fn now_ms(&self) -> i64 {
+        self.0.load(Ordering::SeqCst)
+    }
+
+    /// Moves the clock on by `by`.
+    pub fn advance(&self, by: Duration) {
+        let ms = i64::try_from(by.as_millis()).unwrap_or(i64::MAX);
+        self.0.fetch_add(ms, Ordering::SeqCst);
     }
 }
 

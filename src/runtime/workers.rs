@@ -44,9 +44,25 @@ pub(crate) fn launch<T, L>(
 where
     L: Lead,
 {
-    let config = cluster.timely_config()?;
-    let guards = timely::execute(config, move |worker| run(worker, &build, &lead))
-        .map_err(|e| Error::Runtime(format!("could not start the workers: {e}")))?;
+    let (allocators, network) = cluster.communication()?;
+    if cluster.processes > 1 {
+        // A peer that goes away ends the run with one clear error on every handle.
+        let addresses = cluster.addresses()?;
+        let lost = handles.clone();
+        super::peers::watch_losses(addresses, move |error| {
+            for shared in &lost {
+                shared.fail(error.clone());
+                shared.terminate();
+            }
+        });
+    }
+    let guards = timely::execute::execute_from(
+        allocators,
+        network,
+        timely::WorkerConfig::default(),
+        move |worker| run(worker, &build, &lead),
+    )
+    .map_err(|e| Error::Runtime(format!("could not start the workers: {e}")))?;
     std::thread::Builder::new()
         .name(format!("tidewater-{what}"))
         .spawn(move || {

@@ -2,6 +2,10 @@
 
 use crate::error::{Error, Result};
 
+/// Spark's `spark.authenticate.secret`: the secret the processes of a cluster prove to each
+/// other (as `--cluster-secret`).
+pub const AUTHENTICATE_SECRET: &str = "spark.authenticate.secret";
+
 /// Spark's `spark.sql.autoBroadcastJoinThreshold`: the largest static table, in bytes on disk,
 /// that a join under an aggregation broadcasts to every worker; `-1` never broadcasts.
 pub const AUTO_BROADCAST_JOIN_THRESHOLD: &str = "spark.sql.autoBroadcastJoinThreshold";

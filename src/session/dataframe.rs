@@ -8,7 +8,8 @@ use crate::data::Schema;
 use crate::data::{OutputMode, Row};
 use crate::error::Result;
 use crate::expr::{col, count, Expr, SortOrder};
-use crate::plan::{GroupState, GroupStateTimeout, LogicalPlan, StateFunction};
+use crate::plan::processor::{StatefulProcessor, TimeMode};
+use crate::plan::{GroupState, GroupStateTimeout, LogicalPlan, StateApi, StateFunction};
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 
@@ -686,16 +687,7 @@ impl KeyedDataFrame {
         S: Serialize + DeserializeOwned + 'static,
         F: Fn(&Row, Vec<Row>, &mut GroupState<S>) -> Vec<Row> + Send + Sync + 'static,
     {
-        let keys = self
-            .keys
-            .iter()
-            .map(|key| match key.unaliased() {
-                Expr::Column(name) => Ok(name.as_str()),
-                other => Err(crate::Error::InvalidPlan(format!(
-                    "group_by_key takes columns; select {other:?} as a column first"
-                ))),
-            })
-            .collect::<Result<Vec<&str>>>()?;
+        let keys = self.key_columns()?;
         let erased = move |key: &Row, rows: Vec<Row>, state: &mut GroupState<Vec<u8>>| {
             let value = match state
                 .get()
@@ -722,12 +714,114 @@ impl KeyedDataFrame {
         let plan = LogicalPlan::groups_with_state(
             self.df.plan.clone(),
             &keys,
-            StateFunction(Arc::new(erased)),
+            StateFunction(Arc::new(erased), StateApi::FlatMapGroupsWithState),
             output_mode,
             timeout,
             output_schema,
         )?;
         Ok(self.df.with_plan(plan))
+    }
+
+    /// Spark 4's `transformWithState(statefulProcessor, timeMode, outputMode)`: runs
+    /// `processor` per key (see [`processor`](crate::plan::processor)) — its `init` once now,
+    /// then [`handle_input_rows`](crate::plan::processor::StatefulProcessor::handle_input_rows)
+    /// per key and epoch with rows, and
+    /// [`handle_expired_timer`](crate::plan::processor::StatefulProcessor::handle_expired_timer)
+    /// per timer that expires, in epochs without rows too. The rows they return, of
+    /// `output_schema`, are the query's output; `output_mode` must be the query's: append or
+    /// update. [`TimeMode::EventTime`](crate::plan::processor::TimeMode::EventTime) needs a
+    /// watermark on the stream.
+    ///
+    /// ```
+    /// # use tidewater::prelude::*;
+    /// # fn main() -> tidewater::Result<()> {
+    /// # let spark = Session::builder().get_or_create()?;
+    /// /// Counts each user's rows in a value state.
+    /// struct Counter(Option<ValueState<i64>>);
+    /// impl StatefulProcessor for Counter {
+    ///     fn init(&mut self, handle: &mut ProcessorHandle) {
+    ///         self.0 = Some(handle.get_value_state("count", None));
+    ///     }
+    ///     fn handle_input_rows(&self, key: &Row, rows: Vec<Row>, _: &TimerValues,
+    ///         ctx: &mut KeyContext) -> Vec<Row> {
+    ///         let Some(count) = &self.0 else { return Vec::new() };
+    ///         let seen = count.get(ctx).unwrap_or(0) + rows.len() as i64;
+    ///         count.update(ctx, &seen);
+    ///         vec![Row::from(vec![key.first().cloned().unwrap_or(Value::Null), Value::Int(seen)])]
+    ///     }
+    /// }
+    /// let input = MemoryStream::new(Schema::new([Field::new("user", DataType::String)]));
+    /// let schema = Schema::new([Field::new("user", DataType::String), Field::new("seen", DataType::Int64)]);
+    /// let counts = spark.read_stream().memory(&input).group_by_key([col("user")])
+    ///     .transform_with_state(Counter(None), TimeMode::None, OutputMode::Update, schema)?;
+    /// input.add_data([row!["ann"], row!["bob"], row!["ann"]]);
+    /// input.end();
+    /// let query = counts.write_stream().output_mode("update").format("memory").query_name("counted").start()?;
+    /// query.await_termination()?;
+    /// let mut rows = spark.memory_table("counted").expect("registered").rows();
+    /// rows.sort_by_key(|r| format!("{r:?}"));
+    /// assert_eq!(rows, [row!["ann", 2i64], row!["bob", 1i64]]);
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn transform_with_state<P: StatefulProcessor>(
+        &self,
+        processor: P,
+        time_mode: TimeMode,
+        output_mode: OutputMode,
+        output_schema: Schema,
+    ) -> Result<DataFrame> {
+        let keys = self.key_columns()?;
+        let plan = LogicalPlan::transform_with_state(
+            self.df.plan.clone(),
+            &keys,
+            processor,
+            time_mode,
+            output_mode,
+            output_schema,
+            None,
+        )?;
+        Ok(self.df.with_plan(plan))
+    }
+
+    /// Spark 4's `transformWithState(statefulProcessor, eventTimeColumnName, outputMode)`: as
+    /// [`transform_with_state`](Self::transform_with_state) under
+    /// [`TimeMode::EventTime`], with the output's timestamp column `event_time_column`
+    /// carrying the input's watermark on. A windowed aggregation over it closes its windows
+    /// by that watermark, the one the processor's timers fire by (Spark's chained stateful
+    /// operators); an output row whose window the watermark had already closed is dropped
+    /// by the aggregation as late.
+    pub fn transform_with_state_event_time<P: StatefulProcessor>(
+        &self,
+        processor: P,
+        event_time_column: &str,
+        output_mode: OutputMode,
+        output_schema: Schema,
+    ) -> Result<DataFrame> {
+        let keys = self.key_columns()?;
+        let plan = LogicalPlan::transform_with_state(
+            self.df.plan.clone(),
+            &keys,
+            processor,
+            TimeMode::EventTime,
+            output_mode,
+            output_schema,
+            Some(event_time_column),
+        )?;
+        Ok(self.df.with_plan(plan))
+    }
+
+    /// The key columns' names: keys are columns, not computed expressions.
+    fn key_columns(&self) -> Result<Vec<&str>> {
+        self.keys
+            .iter()
+            .map(|key| match key.unaliased() {
+                Expr::Column(name) => Ok(name.as_str()),
+                other => Err(crate::Error::InvalidPlan(format!(
+                    "group_by_key takes columns; select {other:?} as a column first"
+                ))),
+            })
+            .collect()
     }
 
     /// Spark's `mapGroupsWithState(timeoutConf)(func)`: as

@@ -210,6 +210,14 @@ impl SessionBuilder {
         self
     }
 
+    /// The secret the processes of a cluster prove to each other before any data flows
+    /// (Spark's `spark.authenticate.secret`, which `config` also takes); required when a host
+    /// of the hostfile is not loopback.
+    pub fn cluster_secret(mut self, secret: impl Into<String>) -> Self {
+        self.cluster.secret = Some(crate::runtime::ClusterSecret::new(secret));
+        self
+    }
+
     /// The whole cluster configuration at once.
     pub fn cluster(mut self, cluster: ClusterConfig) -> Self {
         self.cluster = cluster;
@@ -221,6 +229,9 @@ impl SessionBuilder {
         let mut cluster = self.cluster;
         if let Some(master) = &self.master {
             cluster.workers = parse_master(master)?;
+        }
+        if let Some(secret) = self.conf.get(conf::AUTHENTICATE_SECRET) {
+            cluster.secret = Some(crate::runtime::ClusterSecret::new(secret.as_str()));
         }
         cluster.addresses()?;
         let broadcast_threshold = conf::broadcast_threshold(

@@ -15,7 +15,9 @@ use crate::connectors::{Batch, Options, Sink};
 use crate::error::{Error, Result};
 use crate::plan::{validate_output_mode, OutputMode};
 use crate::runtime::recovery::{self, Prepared};
-use crate::runtime::{launch, QuerySpec, Shared, StreamingQuery, Trigger, DEFAULT_MAX_ROWS_PER_EPOCH};
+use crate::runtime::{
+    launch, ManualClock, QuerySpec, Shared, StreamingQuery, Trigger, DEFAULT_MAX_ROWS_PER_EPOCH,
+};
 
 /// Describes where and how a streaming DataFrame is written, like Spark's `DataStreamWriter`.
 ///
@@ -56,6 +58,7 @@ pub struct DataStreamWriter {
     query_name: Option<String>,
     foreach_batch: Option<BatchFn>,
     console_target: Option<Box<dyn Write + Send>>,
+    clock: Option<ManualClock>,
 }
 
 impl DataStreamWriter {
@@ -69,7 +72,16 @@ impl DataStreamWriter {
             query_name: None,
             foreach_batch: None,
             console_target: None,
+            clock: None,
         }
+    }
+
+    /// Runs the query on `clock` instead of the wall clock: each epoch's batch time, which
+    /// processing-time timeouts and state TTLs are judged by, is the clock's time when the
+    /// epoch starts. Tests move it by hand (Spark's `StreamManualClock`).
+    pub fn processing_clock(mut self, clock: ManualClock) -> Self {
+        self.clock = Some(clock);
+        self
     }
 
     /// `append` (the default), `update` or `complete`; a bad name fails at `start()`.
@@ -135,6 +147,7 @@ impl DataStreamWriter {
             foreach_batch: self.foreach_batch.take(),
             memory_table: &|name| session.register_memory_table(name),
             checkpoint: checkpoint.map(|c| (c.root(), c.id().to_string())),
+            conf: &|key| session.conf(key).map(str::to_string),
         })
     }
 
@@ -224,6 +237,8 @@ impl DataStreamWriter {
                 .parse_or(MAX_ROWS_PER_TRIGGER.name, DEFAULT_MAX_ROWS_PER_EPOCH)?,
             broadcast_threshold: self.df.session().broadcast_threshold(),
             local_workers: self.df.session().cluster().workers,
+            clock: self.clock.take(),
+            batch_times: Default::default(),
         })
     }
 

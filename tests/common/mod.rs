@@ -271,28 +271,61 @@ pub fn finish(mut child: std::process::Child, what: &str) -> std::process::Outpu
     child.wait_with_output().expect("output")
 }
 
-/// A file sink's output epoch by epoch, as its log (`<out>/_tidewater/<epoch>`) lists them:
+/// A file sink's log entries, in epoch order, read as the sink's readers must: the newest
+/// `<c>.compact` file (one JSON entry a line), then the entries `<e>` with `e > c`. Anything
+/// else in the log directory (temporary files, entries a compaction replaced) is not read.
+pub fn sink_log(out: &std::path::Path) -> Vec<serde_json::Value> {
+    let log = out.join("_tidewater");
+    let names: Vec<String> = match std::fs::read_dir(&log) {
+        Ok(entries) => entries
+            .filter_map(|e| e.ok()?.file_name().into_string().ok())
+            .collect(),
+        Err(_) => return Vec::new(),
+    };
+    let compact = names
+        .iter()
+        .filter_map(|n| n.strip_suffix(".compact")?.parse::<u64>().ok())
+        .max();
+    let mut entries: Vec<serde_json::Value> = match compact {
+        Some(c) => std::fs::read_to_string(log.join(format!("{c}.compact")))
+            .expect("compact file")
+            .lines()
+            .map(|line| serde_json::from_str(line).expect("json"))
+            .collect(),
+        None => Vec::new(),
+    };
+    let mut later: Vec<u64> = names
+        .iter()
+        .filter_map(|n| n.parse::<u64>().ok())
+        .filter(|e| compact.is_none_or(|c| *e > c))
+        .collect();
+    later.sort();
+    for epoch in later {
+        let text = std::fs::read_to_string(log.join(epoch.to_string())).expect("entry");
+        entries.push(serde_json::from_str(&text).expect("json"));
+    }
+    entries
+}
+
+/// The newest epoch a file sink's log records as complete.
+pub fn sink_latest_epoch(out: &std::path::Path) -> Option<u64> {
+    sink_log(out).last().and_then(|entry| entry["epoch"].as_u64())
+}
+
+/// A file sink's output epoch by epoch, as its log lists them (see [`sink_log`]):
 /// `(epoch, rows of its part files)`. Files the log does not name (a crash's leftovers) are not
 /// output, so they are not read.
 pub fn sink_epochs(out: &std::path::Path) -> Vec<(u64, String)> {
-    let log = out.join("_tidewater");
-    let mut epochs: Vec<u64> = std::fs::read_dir(&log)
-        .expect("the sink's log")
-        .filter_map(|e| e.ok()?.file_name().to_str()?.parse().ok())
-        .collect();
-    epochs.sort();
-    epochs
+    sink_log(out)
         .into_iter()
-        .map(|epoch| {
-            let text = std::fs::read_to_string(log.join(epoch.to_string())).expect("entry");
-            let entry: serde_json::Value = serde_json::from_str(&text).expect("json");
+        .map(|entry| {
             let rows = entry["files"]
                 .as_array()
                 .expect("files")
                 .iter()
                 .map(|f| std::fs::read_to_string(out.join(f.as_str().expect("name"))).expect("part"))
                 .collect();
-            (epoch, rows)
+            (entry["epoch"].as_u64().expect("epoch"), rows)
         })
         .collect()
 }

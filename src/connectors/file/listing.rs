@@ -39,6 +39,15 @@ pub fn list_files(path: &str) -> std::io::Result<Vec<PathBuf>> {
     Ok(files.into_iter().map(|(_, p)| p).collect())
 }
 
+/// Whether `path` names something that exists: a directory, a file, or a glob that matches
+/// at least one entry.
+pub fn path_exists(path: &str) -> bool {
+    if Path::new(path).exists() {
+        return true;
+    }
+    path.contains(['*', '?', '[']) && glob::glob(path).is_ok_and(|mut matches| matches.any(|m| m.is_ok()))
+}
+
 /// The files of a path not handed out before.
 #[derive(Debug, Default)]
 pub struct NewFiles {

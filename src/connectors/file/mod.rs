@@ -7,12 +7,15 @@
 //! each file is read and decoded where it lands. Files must be moved into the directory
 //! atomically (written elsewhere, then renamed), as with Spark.
 
+mod csv_lines;
 mod format;
 mod listing;
 mod read;
 mod sink;
 mod source;
 
+#[cfg(test)]
+pub(crate) use csv_lines::CsvLines;
 pub use format::{FileFormat, FormatOptions};
-pub use sink::FileSink;
+pub use sink::{FileSink, COMPACT_INTERVAL_CONF, MIN_BATCH_INTERVAL_CONF};
 pub use source::FileSource;

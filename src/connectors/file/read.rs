@@ -6,6 +6,7 @@ use std::borrow::Cow;
 use std::fs::File;
 use std::io::{BufRead, BufReader};
 
+use super::csv_lines::CsvLines;
 use super::format::{FileFormat, FormatOptions};
 use crate::connectors::{PartitionRead, PartitionReader, SourceEvent};
 use crate::data::{Decoded, Row, RowDecoder, Value};
@@ -17,38 +18,25 @@ pub(super) struct FilePartitions {
     pub(super) decoder: RowDecoder,
 }
 
-/// Builds a CSV reader with the source's options (no header handling: the reader skips the
-/// first record itself, counting lines as the file has them).
-pub(super) fn csv_reader<R: std::io::Read>(options: &FormatOptions, input: R) -> csv::Reader<R> {
-    csv::ReaderBuilder::new()
-        .has_headers(false)
-        .flexible(true)
-        .delimiter(options.sep)
-        .quote(options.quote)
-        .double_quote(true)
-        .escape(Some(options.escape))
-        .from_reader(input)
-}
-
 impl PartitionReader for FilePartitions {
     fn open(&self, item: &Row, source: usize) -> Box<dyn PartitionRead> {
         let path = item.first().and_then(Value::as_str).unwrap_or_default();
         let mut report = FileReport::new(path, source);
-        let input = match File::open(path) {
+        let input = match File::open(path).and_then(|file| Ok((file.metadata()?, file))) {
             Err(e) => {
                 report.failure = Some(format!("cannot read {path}: {e}"));
                 Input::Done
             }
-            Ok(file) if self.options.format == FileFormat::Csv => Input::Csv {
-                reader: Box::new(csv_reader(&self.options, file)),
-                record: csv::ByteRecord::new(),
-                first: true,
-            },
-            Ok(file) => Input::Lines {
-                reader: BufReader::new(file),
-                line: Vec::new(),
-                number: 0,
-            },
+            Ok((metadata, file)) => {
+                report.opened = Some(Stamp::of(&metadata));
+                Input::Lines {
+                    reader: BufReader::new(file),
+                    line: Vec::new(),
+                    number: 0,
+                    csv: (self.options.format == FileFormat::Csv)
+                        .then(|| Box::new(CsvLines::new(&self.options))),
+                }
+            }
         };
         Box::new(FileRead {
             options: self.options.clone(),
@@ -70,18 +58,13 @@ struct FileRead {
 
 /// Where the reading of a file stands.
 enum Input {
-    Csv {
-        /// Boxed: the reader keeps its buffers inline, and the other states are small.
-        reader: Box<csv::Reader<File>>,
-        record: csv::ByteRecord,
-        /// The next record is the file's first (a header, with `header`).
-        first: bool,
-    },
-    /// Text and JSON lines.
+    /// Lines of text, JSON or CSV (each line one record, as Spark without `multiLine`).
     Lines {
         reader: BufReader<File>,
         line: Vec<u8>,
         number: u64,
+        /// The CSV parser, for CSV files (boxed: its tables are large, `Done` is small).
+        csv: Option<Box<CsvLines>>,
     },
     Done,
 }
@@ -96,7 +79,7 @@ impl PartitionRead for FileRead {
             if records == max {
                 break true;
             }
-            match self.input.next(&self.options, &self.decoder) {
+            match self.input.next(&self.options, &self.decoder, &mut report.bytes) {
                 Ok(Some((decoded, line))) => {
                     records += 1;
                     if !report.take(decoded, line, rows) {
@@ -112,6 +95,9 @@ impl PartitionRead for FileRead {
             }
         };
         if !more {
+            if let Input::Lines { reader, .. } = &self.input {
+                report.check_unchanged(reader.get_ref());
+            }
             self.input = Input::Done;
             if let Some(report) = self.report.take() {
                 report.finish(events);
@@ -122,73 +108,98 @@ impl PartitionRead for FileRead {
 }
 
 impl Input {
-    /// The next record, decoded, with its line number; `None` at the end of the file.
+    /// The next record, decoded, with its line number; `None` at the end of the file. `bytes`
+    /// counts the bytes read.
     fn next(
         &mut self,
         options: &FormatOptions,
         decoder: &RowDecoder,
-    ) -> Result<Option<(Decoded, u64)>, ReadError> {
-        match self {
-            Input::Csv {
-                reader,
-                record,
-                first,
-            } => loop {
-                if !reader.read_byte_record(record)? {
-                    return Ok(None);
-                }
-                let line = record.position().map_or(0, |p| p.line());
-                if std::mem::take(first) && options.header {
-                    continue;
-                }
-                let raw = || {
-                    let fields: Vec<_> = record.iter().map(utf8_text).collect();
-                    fields.join(&char::from(options.sep).to_string())
-                };
-                // One UTF-8 check for the whole record rather than one per field: the fields
-                // lie back to back in it, so each is then a slice of checked text.
-                let decoded = match std::str::from_utf8(record.as_slice()) {
-                    Ok(text) => {
-                        let field = |i: usize| match record.range(i).and_then(|r| text.get(r)) {
-                            Some(field) => Cow::Borrowed(field),
-                            // A character cut by a field's edge: the field checks alone.
-                            None => utf8_text(record.get(i).unwrap_or_default()),
-                        };
-                        decoder.decode_fields((0..record.len()).map(field), raw)
+        bytes: &mut u64,
+    ) -> Result<Option<(Decoded, u64)>, std::io::Error> {
+        let Input::Lines {
+            reader,
+            line,
+            number,
+            csv,
+        } = self
+        else {
+            return Ok(None);
+        };
+        loop {
+            line.clear();
+            let read = reader.read_until(b'\n', line)?;
+            if read == 0 {
+                return Ok(None);
+            }
+            *bytes += read as u64;
+            *number += 1;
+            while matches!(line.last(), Some(b'\n' | b'\r')) {
+                line.pop();
+            }
+            let decoded = match (options.format, csv.as_deref_mut()) {
+                (FileFormat::Csv, Some(csv)) => {
+                    if *number == 1 && options.header {
+                        continue;
                     }
-                    Err(_) => decoder.decode_fields(record.iter().map(utf8_text), raw),
-                };
-                return Ok(Some((decoded, line)));
-            },
-            Input::Lines { reader, line, number } => loop {
-                line.clear();
-                if reader.read_until(b'\n', line)? == 0 {
-                    return Ok(None);
+                    let closed = csv.parse(line);
+                    if csv.len() == 0 {
+                        continue; // an empty line is no record, as Spark skips it
+                    }
+                    let raw = || utf8_text(line).into_owned();
+                    if !closed {
+                        decoder.reject(
+                            raw(),
+                            "unbalanced quote: a quoted field is still open at the end of the line".into(),
+                        )
+                    } else {
+                        decode_csv(csv, decoder, raw)
+                    }
                 }
-                *number += 1;
-                while matches!(line.last(), Some(b'\n' | b'\r')) {
-                    line.pop();
+                (FileFormat::Json, _) => {
+                    let text = utf8_text(line);
+                    if text.trim().is_empty() {
+                        continue;
+                    }
+                    decoder.decode_json(&text)
                 }
-                let text = utf8_text(line);
-                let decoded = match options.format {
-                    FileFormat::Json if text.trim().is_empty() => continue,
-                    FileFormat::Json => decoder.decode_json(&text),
-                    _ => Decoded::Row(Row::from(vec![Value::str(text.as_ref())])),
-                };
-                return Ok(Some((decoded, *number)));
-            },
-            Input::Done => Ok(None),
+                _ => Decoded::Row(Row::from(vec![Value::str(utf8_text(line).as_ref())])),
+            };
+            return Ok(Some((decoded, *number)));
         }
     }
 }
 
-/// Why a file could not be read on.
-#[derive(Debug, thiserror::Error)]
-enum ReadError {
-    #[error(transparent)]
-    Io(#[from] std::io::Error),
-    #[error(transparent)]
-    Csv(#[from] csv::Error),
+/// Decodes the fields of the CSV line `csv` last parsed.
+fn decode_csv(csv: &CsvLines, decoder: &RowDecoder, raw: impl FnOnce() -> String) -> Decoded {
+    // One UTF-8 check for the whole record rather than one per field: the fields lie back to
+    // back in it, so each is then a slice of checked text.
+    match std::str::from_utf8(csv.bytes()) {
+        Ok(text) => {
+            let field = |i: usize| match text.get(csv.range(i)) {
+                Some(field) => Cow::Borrowed(field),
+                // A character cut by a field's edge: the field checks alone.
+                None => utf8_text(csv.field(i)),
+            };
+            decoder.decode_fields((0..csv.len()).map(field), raw)
+        }
+        Err(_) => decoder.decode_fields((0..csv.len()).map(|i| utf8_text(csv.field(i))), raw),
+    }
+}
+
+/// A file's size and modification time, to tell whether it changed while it was read.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+struct Stamp {
+    len: u64,
+    modified: Option<std::time::SystemTime>,
+}
+
+impl Stamp {
+    fn of(metadata: &std::fs::Metadata) -> Self {
+        Stamp {
+            len: metadata.len(),
+            modified: metadata.modified().ok(),
+        }
+    }
 }
 
 /// Counts and failures of one file.
@@ -198,6 +209,10 @@ struct FileReport {
     rows: u64,
     malformed: u64,
     failure: Option<String>,
+    /// The file's size and modification time when it was opened.
+    opened: Option<Stamp>,
+    /// Bytes read from it so far.
+    bytes: u64,
 }
 
 impl FileReport {
@@ -208,7 +223,41 @@ impl FileReport {
             rows: 0,
             malformed: 0,
             failure: None,
+            opened: None,
+            bytes: 0,
         }
+    }
+
+    /// Warns when the file was truncated, grown or rewritten while it was read: the rows read
+    /// are then not the file that was listed (files must be moved into the directory whole,
+    /// and never changed there). Compares the size and modification time at the end with those
+    /// at opening, both through the open file and by its path (which a rename replaces), and
+    /// the bytes read with the size at opening.
+    fn check_unchanged(&self, file: &File) {
+        if let Some(warning) = self.changed_while_read(file) {
+            tracing::warn!("{warning}");
+        }
+    }
+
+    /// The warning [`check_unchanged`](Self::check_unchanged) gives, if any.
+    fn changed_while_read(&self, file: &File) -> Option<String> {
+        let opened = self.opened?;
+        let now = file.metadata().ok().map(|m| Stamp::of(&m));
+        let by_path = std::fs::metadata(&self.file).ok().map(|m| Stamp::of(&m));
+        let changed = [now, by_path]
+            .into_iter()
+            .flatten()
+            .find(|stamp| *stamp != opened);
+        let short = self.bytes < opened.len && self.failure.is_none();
+        (changed.is_some() || short).then(|| {
+            let len_now = changed.map_or(self.bytes, |stamp| stamp.len);
+            format!(
+                "{} changed while it was read (size {} bytes when opened, {len_now} now; {} bytes \
+                 read): the {} row(s) read from it may be incomplete; move files into the directory \
+                 whole, and never change them there",
+                self.file, opened.len, self.bytes, self.rows
+            )
+        })
     }
 
     /// Applies one decoded record; false once the file must stop (FAILFAST).
@@ -269,5 +318,86 @@ fn utf8_text(bytes: &[u8]) -> Cow<'_, str> {
     match std::str::from_utf8(bytes) {
         Ok(text) => Cow::Borrowed(text),
         Err(_) => String::from_utf8_lossy(bytes),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::{Arc, Mutex};
+
+    use super::*;
+    use crate::data::{DataType, Field, ParseMode, Schema};
+
+    /// Where the test's log lines go.
+    #[derive(Clone, Default)]
+    struct Logged(Arc<Mutex<Vec<u8>>>);
+
+    impl std::io::Write for Logged {
+        fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+            self.0
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .extend_from_slice(bytes);
+            Ok(bytes.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+
+    /// Reads the file `item` names, calling `between` after the first 10 rows; returns the
+    /// rows read and the log.
+    fn read_logged(partitions: &FilePartitions, item: &Row, between: impl FnOnce()) -> (usize, String) {
+        let logged = Logged::default();
+        let writer = logged.clone();
+        let subscriber = tracing_subscriber::fmt()
+            .with_writer(move || writer.clone())
+            .with_ansi(false)
+            .finish();
+        let rows = tracing::subscriber::with_default(subscriber, || {
+            let (mut rows, mut events) = (0, Vec::new());
+            let mut read = partitions.open(item, 0);
+            assert!(read.read(10, &mut |_| rows += 1, &mut events));
+            between();
+            while read.read(1000, &mut |_| rows += 1, &mut events) {}
+            rows
+        });
+        let log = String::from_utf8_lossy(&logged.0.lock().expect("log")).into_owned();
+        (rows, log)
+    }
+
+    #[test]
+    fn a_file_truncated_while_it_is_read_is_reported_with_the_rows_read() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("t.txt");
+        // 20,000 lines of 11 bytes: far more than the reader's buffer holds.
+        let text: String = (0..20_000).map(|i| format!("line {i:05}\n")).collect();
+        std::fs::write(&path, &text).expect("write");
+        let partitions = FilePartitions {
+            options: FormatOptions::from_options(FileFormat::Text, &Default::default()).expect("options"),
+            decoder: RowDecoder::new(
+                Schema::new([Field::new("value", DataType::String)]),
+                ParseMode::Permissive,
+            ),
+        };
+        let name = path.display().to_string();
+        let item = Row::from(vec![Value::str(&name)]);
+
+        let (rows, log) = read_logged(&partitions, &item, || {});
+        assert_eq!(rows, 20_000);
+        assert!(!log.contains("changed while it was read"), "{log}");
+
+        let (rows, log) = read_logged(&partitions, &item, || {
+            let file = std::fs::OpenOptions::new().write(true).open(&path).expect("open");
+            file.set_len(110 * 1000).expect("truncate");
+        });
+        assert!(rows < 20_000, "{rows} rows");
+        assert!(
+            log.contains(&name)
+                && log.contains("changed while it was read")
+                && log.contains(&format!("{} bytes when opened", text.len()))
+                && log.contains(&format!("{rows} row(s)")),
+            "{log}"
+        );
     }
 }

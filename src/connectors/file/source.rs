@@ -6,9 +6,10 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use super::csv_lines::CsvLines;
 use super::format::{FileFormat, FormatOptions};
-use super::listing::{list_files, NewFiles};
-use super::read::{csv_reader, FilePartitions};
+use super::listing::{list_files, path_exists, NewFiles};
+use super::read::FilePartitions;
 use crate::connectors::{Options, PartitionReader, ReadStatus, Source, SourceError, SourceReader, Wake};
 use crate::data::{DataType, Field, Row, RowDecoder, Schema, Value};
 use crate::error::{Error, Result};
@@ -39,6 +40,16 @@ impl FileSource {
         let path = options
             .required("path", &format!("the {format} source"))?
             .to_string();
+        if path.trim().is_empty() {
+            return Err(Error::InvalidOption(format!(
+                "the {format} source's option `path` is empty; give a directory, a file or a glob"
+            )));
+        }
+        // A static table that is not there is an error, as in Spark: read as empty, it would
+        // quietly give a join nothing to match. A stream waits for its path instead.
+        if once && !path_exists(&path) {
+            return Err(Error::PathNotFound(path));
+        }
         let format_options = FormatOptions::from_options(format, options)?;
         let schema = match (format, schema) {
             (FileFormat::Text, _) => FormatOptions::text_schema(),
@@ -78,14 +89,21 @@ fn csv_schema_from_first_file(path: &str, options: &FormatOptions) -> Result<Sch
     };
     let files = list_files(path).map_err(|e| Error::InvalidOption(format!("cannot list `{path}`: {e}")))?;
     let first = files.first().ok_or_else(no_file)?;
-    let mut reader = csv_reader(
-        options,
-        File::open(first).map_err(|e| Error::InvalidOption(format!("{}: {e}", first.display())))?,
-    );
-    let mut record = csv::StringRecord::new();
-    if !reader.read_record(&mut record).unwrap_or(false) {
+    let file = File::open(first).map_err(|e| Error::InvalidOption(format!("{}: {e}", first.display())))?;
+    let mut line = Vec::new();
+    std::io::BufRead::read_until(&mut std::io::BufReader::new(file), b'\n', &mut line)
+        .map_err(|e| Error::InvalidOption(format!("{}: {e}", first.display())))?;
+    while matches!(line.last(), Some(b'\n' | b'\r')) {
+        line.pop();
+    }
+    let mut header = CsvLines::new(options);
+    header.parse(&line);
+    if header.len() == 0 {
         return Err(no_file());
     }
+    let record: Vec<String> = (0..header.len())
+        .map(|i| String::from_utf8_lossy(header.field(i)).into_owned())
+        .collect();
     Ok(Schema::new(record.iter().enumerate().map(|(i, name)| {
         let name = if options.header {
             name.to_string()
@@ -119,6 +137,7 @@ impl Source for FileSource {
             bounded: self.once,
             listed: false,
             force: false,
+            missing_warned: false,
         }))
     }
 
@@ -168,6 +187,8 @@ struct FileLister {
     bounded: bool,
     listed: bool,
     force: bool,
+    /// The path was found missing and that was logged (once, until it appears).
+    missing_warned: bool,
 }
 
 impl FileLister {
@@ -176,6 +197,17 @@ impl FileLister {
             source_name: format!("file source {}", self.path),
             reason: format!("cannot list the path: {e}"),
         })?;
+        if fresh.is_empty() && !path_exists(&self.path) {
+            if !self.missing_warned {
+                tracing::warn!(
+                    "the file source's path {} does not exist yet; waiting for it to appear",
+                    self.path
+                );
+                self.missing_warned = true;
+            }
+        } else {
+            self.missing_warned = false;
+        }
         self.queue.extend(fresh);
         self.listed = true;
         self.force = false;

@@ -96,6 +96,7 @@ fn documented_defaults_are_the_ones_the_connectors_use() {
         foreach_batch: None,
         memory_table: &|_| MemoryTable::default(),
         checkpoint: None,
+        conf: &|_| None,
     };
     assert_eq!(
         console.build(cx).unwrap().description(),
@@ -153,6 +154,7 @@ fn an_unknown_option_is_a_warning_naming_the_known_ones() {
             foreach_batch: None,
             memory_table: &|_| MemoryTable::default(),
             checkpoint: None,
+            conf: &|_| None,
         };
         sink_format("console").unwrap().build(cx)
     });

@@ -161,10 +161,23 @@ fn read_connection(
     let mut line = Vec::new();
     let mut chunk = Vec::with_capacity(CHUNK);
     let mut invalid_utf8 = 0u64;
+    let mut skipped = Skipped::default();
     loop {
         line.clear();
-        let read = match reader.read_until(b'\n', &mut line) {
-            Ok(n) => n,
+        let read = match read_line(&mut reader, &mut line, config.max_line_length) {
+            Ok(Line::Kept(n)) => n,
+            Ok(Line::TooLong(n)) => {
+                skipped.too_long += 1;
+                warn!(
+                    "socket source {}: skipped a line of {n} bytes, longer than maxLineLength = {} \
+                     ({} such line(s) so far); it starts `{}`",
+                    config.address(),
+                    config.max_line_length,
+                    skipped.too_long,
+                    String::from_utf8_lossy(&line[..line.len().min(80)])
+                );
+                continue;
+            }
             Err(e) if e.kind() == ErrorKind::Interrupted => continue,
             Err(e) if stop.load(Ordering::SeqCst) => {
                 debug!("socket closed on stop: {e}");
@@ -206,7 +219,17 @@ fn read_connection(
                     {
                         Decoded::Row(row) | Decoded::Repaired(row, _) => Some(row),
                         Decoded::Dropped(reason) => {
-                            debug!("socket line dropped: {reason}");
+                            skipped.malformed += 1;
+                            // Each drop at debug level, as the files' readers log them; at
+                            // warning level the first and then every tenfold, with the count.
+                            debug!("socket line dropped (DROPMALFORMED): `{text}`: {reason}");
+                            if skipped.malformed == 10u64.pow(skipped.malformed.ilog10()) {
+                                warn!(
+                                    "socket source {}: {} malformed line(s) dropped (DROPMALFORMED); the latest: `{text}`: {reason}",
+                                    config.address(),
+                                    skipped.malformed
+                                );
+                            }
                             None
                         }
                         Decoded::Failed(reason) => {
@@ -237,11 +260,105 @@ fn read_connection(
             if invalid_utf8 > 0 {
                 warn!("{invalid_utf8} line(s) were not valid UTF-8; invalid bytes became U+FFFD");
             }
+            if skipped.malformed > 0 || skipped.too_long > 0 {
+                warn!(
+                    "socket source {}: {} malformed line(s) dropped (DROPMALFORMED), {} line(s) longer than maxLineLength = {} skipped",
+                    config.address(),
+                    skipped.malformed,
+                    skipped.too_long,
+                    config.max_line_length
+                );
+            }
             info!(
                 "{} closed the connection; the socket source is exhausted",
                 config.address()
             );
             return Message::Closed;
         }
+    }
+}
+
+/// Lines the socket source skipped, for its log.
+#[derive(Default)]
+struct Skipped {
+    /// Dropped as malformed (DROPMALFORMED).
+    malformed: u64,
+    /// Longer than `maxLineLength`.
+    too_long: u64,
+}
+
+/// What [`read_line`] read.
+#[derive(Debug, PartialEq, Eq)]
+enum Line {
+    /// A line of this many bytes (with its line end), or 0 at the end of the stream.
+    Kept(usize),
+    /// A line of this many bytes, longer than the limit: only its first bytes are in `line`.
+    TooLong(usize),
+}
+
+/// Reads up to and including the next `\n` into `line`, as `read_until` does, but keeps at
+/// most `max` bytes (plus the line end): the rest of a longer line is read and dropped, so
+/// its memory is bounded.
+fn read_line(reader: &mut impl BufRead, line: &mut Vec<u8>, max: usize) -> std::io::Result<Line> {
+    let mut total = 0;
+    loop {
+        let buffer = match reader.fill_buf() {
+            Ok(buffer) => buffer,
+            Err(e) if e.kind() == ErrorKind::Interrupted => continue,
+            Err(e) => return Err(e),
+        };
+        if buffer.is_empty() {
+            break;
+        }
+        let (take, ended) = match buffer.iter().position(|b| *b == b'\n') {
+            Some(at) => (at + 1, true),
+            None => (buffer.len(), false),
+        };
+        // The content may be `max` bytes long, then "\r\n"; one byte more tells it is longer.
+        let room = (max + 2).saturating_sub(line.len());
+        line.extend_from_slice(&buffer[..take.min(room)]);
+        total += take;
+        reader.consume(take);
+        if ended {
+            break;
+        }
+    }
+    let content = total - usize::from(line.last() == Some(&b'\n'));
+    let content =
+        content - usize::from(line.len() >= 2 && line[line.len() - 2] == b'\r' && line.ends_with(b"\n"));
+    Ok(if content > max {
+        Line::TooLong(total)
+    } else {
+        Line::Kept(total)
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_line_longer_than_the_limit_is_skipped_in_bounded_memory() {
+        let input = format!("short\n{}\nnext\r\nlast", "x".repeat(100_000));
+        let mut reader = std::io::BufReader::with_capacity(64, input.as_bytes());
+        let mut line = Vec::new();
+        let mut read = || {
+            line.clear();
+            let what = read_line(&mut reader, &mut line, 10).expect("in memory");
+            (what, line.clone())
+        };
+        assert_eq!(read(), (Line::Kept(6), b"short\n".to_vec()));
+        let (what, kept) = read();
+        assert_eq!(what, Line::TooLong(100_001));
+        assert!(kept.len() <= 12, "kept {} bytes", kept.len());
+        assert_eq!(read(), (Line::Kept(6), b"next\r\n".to_vec()));
+        assert_eq!(read(), (Line::Kept(4), b"last".to_vec()));
+        assert_eq!(read(), (Line::Kept(0), Vec::new()));
+        let mut exact = std::io::BufReader::new("0123456789\n".as_bytes());
+        let mut line = Vec::new();
+        assert_eq!(
+            read_line(&mut exact, &mut line, 10).expect("in memory"),
+            Line::Kept(11)
+        );
     }
 }

@@ -8,12 +8,13 @@
 mod constructors;
 mod finish;
 mod join_time;
+pub mod processor;
 mod properties;
 mod stateful;
 mod union;
 
 pub use join_time::{split_join_condition, Bound, JoinEventTime, SideWatermark, TimeRange};
-pub use stateful::{GroupState, GroupStateTimeout, RowStateFn, StateFunction, TimeoutError};
+pub use stateful::{GroupState, GroupStateTimeout, RowStateFn, StateApi, StateFunction, TimeoutError};
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
@@ -252,6 +253,9 @@ pub enum LogicalPlan {
         timeout: GroupStateTimeout,
         /// The schema of the rows it returns.
         schema: Schema,
+        /// The position of the output's event-time column, which carries the input's
+        /// watermark on to the operators above (`transform_with_state_event_time`).
+        event_time_output: Option<usize>,
     },
     /// `union` / SQL's `UNION ALL`: the rows of every input, columns matched by position (the
     /// inputs are cast to common types first; see [`LogicalPlan::union`]).

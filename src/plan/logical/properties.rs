@@ -163,6 +163,16 @@ impl LogicalPlan {
             | LogicalPlan::Deduplicate { input, .. }
             | LogicalPlan::Sort { input, .. }
             | LogicalPlan::Limit { input, .. } => input.watermark_below(),
+            // A stateful function's event-time output column carries its input's watermark.
+            LogicalPlan::GroupsWithState {
+                input,
+                schema,
+                event_time_output: Some(column),
+                ..
+            } => {
+                let (_, delay) = input.watermark_below()?;
+                Some((schema.fields().get(*column)?.name.as_str(), delay))
+            }
             _ => None,
         }
     }
@@ -182,6 +192,10 @@ impl LogicalPlan {
                 event_time: Some(_),
                 ..
             } => [left.event_time_columns(), right.event_time_columns()].concat(),
+            LogicalPlan::GroupsWithState {
+                event_time_output: Some(_),
+                ..
+            } => self.watermark_below().map(|(name, _)| name).into_iter().collect(),
             _ => Vec::new(),
         }
     }
@@ -312,6 +326,39 @@ impl LogicalPlan {
     pub fn has_groups_with_state(&self) -> bool {
         let mut found = false;
         self.visit(&mut |node| found |= matches!(node, LogicalPlan::GroupsWithState { .. }));
+        found
+    }
+
+    /// True if the plan runs a stateful function with processing-time timeouts (or state
+    /// whose time to live passes on processing time): the clock alone may then call for an
+    /// epoch (Spark's no-data batch).
+    pub fn has_processing_time_timeouts(&self) -> bool {
+        let mut found = false;
+        self.visit(&mut |node| {
+            found |= matches!(
+                node,
+                LogicalPlan::GroupsWithState {
+                    timeout: super::GroupStateTimeout::ProcessingTime,
+                    ..
+                }
+            ) || matches!(
+                node,
+                LogicalPlan::GroupsWithState { function, .. }
+                    if matches!(function.1, super::StateApi::TransformWithState { ttl_wakes: true })
+            )
+        });
+        found
+    }
+
+    /// Spark's name of the plan's stateful function in progress reports, if it has one:
+    /// `flatMapGroupsWithState` or `transformWithStateExec`.
+    pub fn groups_with_state_name(&self) -> Option<&'static str> {
+        let mut found = None;
+        self.visit(&mut |node| {
+            if let LogicalPlan::GroupsWithState { function, .. } = node {
+                found = found.or(Some(function.1.operator_name()));
+            }
+        });
         found
     }
 

@@ -7,7 +7,7 @@ use std::sync::Arc;
 pub use tidewater_operators::{GroupState, TimeoutError};
 
 use super::LogicalPlan;
-use crate::data::{Row, Schema};
+use crate::data::{DataType, Row, Schema};
 use crate::error::{Error, Result};
 use crate::plan::OutputMode;
 
@@ -18,13 +18,39 @@ pub use tidewater_operators::Timeout as GroupStateTimeout;
 /// [`DataFrame::group_by_key`](crate::session::DataFrame::group_by_key)'s).
 pub type RowStateFn = dyn Fn(&Row, Vec<Row>, &mut GroupState<Vec<u8>>) -> Vec<Row> + Send + Sync;
 
-/// A user's stateful function, shared by every worker. Its `Debug` shows no code.
+/// Which API made a stateful function: it names the operator in plans and progress reports,
+/// and its state's slot in a checkpoint.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum StateApi {
+    /// `flat_map_groups_with_state` / `map_groups_with_state`.
+    FlatMapGroupsWithState,
+    /// `transform_with_state`, whose function runs a
+    /// [`StatefulProcessor`](super::processor::StatefulProcessor).
+    TransformWithState {
+        /// Whether its keys also wake on processing time, for entries whose time to live
+        /// passes, whatever its timers' time mode (event time: the timeout is the timers').
+        ttl_wakes: bool,
+    },
+}
+
+impl StateApi {
+    /// Spark's name of the operator in progress reports.
+    pub fn operator_name(self) -> &'static str {
+        match self {
+            StateApi::FlatMapGroupsWithState => "flatMapGroupsWithState",
+            StateApi::TransformWithState { .. } => "transformWithStateExec",
+        }
+    }
+}
+
+/// A user's stateful function, shared by every worker, and the API that made it. Its `Debug`
+/// shows no code.
 #[derive(Clone)]
-pub struct StateFunction(pub Arc<RowStateFn>);
+pub struct StateFunction(pub Arc<RowStateFn>, pub StateApi);
 
 impl fmt::Debug for StateFunction {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("StateFunction")
+        write!(f, "StateFunction({:?})", self.1)
     }
 }
 
@@ -50,23 +76,25 @@ impl LogicalPlan {
                 })
             })
             .collect::<Result<Vec<usize>>>()?;
+        let api = match function.1 {
+            StateApi::FlatMapGroupsWithState => "flat_map_groups_with_state",
+            StateApi::TransformWithState { .. } => "transform_with_state",
+        };
         if mode == OutputMode::Complete {
-            return Err(Error::InvalidPlan(
-                "flat_map_groups_with_state writes in append or update mode, not complete, as in Spark"
-                    .into(),
-            ));
+            return Err(Error::InvalidPlan(format!(
+                "{api} writes in append or update mode, not complete, as in Spark"
+            )));
         }
         if !input.is_append_only() {
-            return Err(Error::InvalidPlan(
-                "flat_map_groups_with_state needs rows that are only ever added: its input is an \
-                 aggregation or reads a changing table"
-                    .into(),
-            ));
+            return Err(Error::InvalidPlan(format!(
+                "{api} needs rows that are only ever added: its input is an aggregation or reads a \
+                 changing table"
+            )));
         }
         if timeout == GroupStateTimeout::EventTime && input.watermark_below().is_none() {
-            return Err(Error::InvalidPlan(
-                "an event-time timeout needs a watermark on the stream (with_watermark), as in Spark".into(),
-            ));
+            return Err(Error::InvalidPlan(format!(
+                "{api}: event time needs a watermark on the stream (with_watermark), as in Spark"
+            )));
         }
         Ok(LogicalPlan::GroupsWithState {
             input,
@@ -75,6 +103,66 @@ impl LogicalPlan {
             mode,
             timeout,
             schema,
+            event_time_output: None,
         })
+    }
+}
+
+impl LogicalPlan {
+    /// `input.group_by_key(keys).transform_with_state(processor, time_mode, mode, schema)`:
+    /// runs the processor's `init`, then plans it as a stateful function (see
+    /// [`processor`](super::processor)). State names declared twice are refused.
+    ///
+    /// With `event_time_column` (Spark's `eventTimeColumnName`, which implies event time),
+    /// that column of the output carries the input's watermark on: an aggregation above
+    /// closes its windows of it by the same watermark as the processor's timers.
+    pub fn transform_with_state<P: super::processor::StatefulProcessor>(
+        input: Arc<LogicalPlan>,
+        keys: &[&str],
+        processor: P,
+        time_mode: super::processor::TimeMode,
+        mode: OutputMode,
+        schema: Schema,
+        event_time_column: Option<&str>,
+    ) -> Result<Self> {
+        let time_mode = match event_time_column {
+            Some(_) => super::processor::TimeMode::EventTime,
+            None => time_mode,
+        };
+        let event_time_output = match event_time_column {
+            Some(name) => match schema.index_of(name) {
+                Some(i) if schema.fields().get(i).map(|f| &f.data_type) == Some(&DataType::Timestamp) => {
+                    Some(i)
+                }
+                Some(_) => {
+                    return Err(Error::InvalidPlan(format!(
+                    "transform_with_state: the event-time column `{name}` of the output is not a timestamp"
+                )))
+                }
+                None => {
+                    return Err(Error::UnresolvedColumn {
+                        name: name.to_string(),
+                        available: schema.names().join(", "),
+                    })
+                }
+            },
+            None => None,
+        };
+        let prepared = super::processor::prepare(processor, time_mode);
+        if let Some(name) = prepared.duplicates.first() {
+            return Err(Error::InvalidPlan(format!(
+                "transform_with_state: the state variable `{name}` is declared twice in init"
+            )));
+        }
+        let mut plan =
+            Self::groups_with_state(input, keys, prepared.function, mode, prepared.timeout, schema)?;
+        if let LogicalPlan::GroupsWithState {
+            event_time_output: carried,
+            ..
+        } = &mut plan
+        {
+            *carried = event_time_output;
+        }
+        Ok(plan)
     }
 }

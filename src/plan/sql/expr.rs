@@ -114,6 +114,8 @@ impl Translator {
                     BinaryOperator::Minus => BinaryOp::Sub,
                     BinaryOperator::Multiply => BinaryOp::Mul,
                     BinaryOperator::Divide => BinaryOp::Div,
+                    // `a DIV b` (see `literals::integer_division_operators`).
+                    BinaryOperator::DuckIntegerDivide => BinaryOp::IntDiv,
                     BinaryOperator::Modulo => BinaryOp::Rem,
                     BinaryOperator::Eq => BinaryOp::Eq,
                     BinaryOperator::NotEq => BinaryOp::NotEq,
@@ -368,8 +370,7 @@ impl Translator {
     }
 }
 
-/// The known function name nearest to `name` (by edit distance, at most a third of its
-/// length away), for "did you mean" hints.
+/// The known function name nearest to `name`, for "did you mean" hints.
 fn closest_function(name: &str) -> Option<&'static str> {
     let extra = ["explode", "count", "sum", "avg", "min", "max"];
     let names = ScalarFunc::names()
@@ -378,27 +379,7 @@ fn closest_function(name: &str) -> Option<&'static str> {
         .filter(|n| !n.starts_with("__"))
         .chain(AggFunc::names().iter().copied())
         .chain(extra);
-    names
-        .map(|candidate| (edit_distance(name, candidate), candidate))
-        .filter(|(d, candidate)| *d <= candidate.len().max(3) / 3)
-        .min()
-        .map(|(_, candidate)| candidate)
-}
-
-/// Levenshtein distance over characters.
-fn edit_distance(a: &str, b: &str) -> usize {
-    let b: Vec<char> = b.chars().collect();
-    let mut row: Vec<usize> = (0..=b.len()).collect();
-    for (i, ca) in a.chars().enumerate() {
-        let mut diagonal = row[0];
-        row[0] = i + 1;
-        for (j, cb) in b.iter().enumerate() {
-            let above = row[j + 1];
-            row[j + 1] = (above + 1).min(row[j] + 1).min(diagonal + usize::from(ca != *cb));
-            diagonal = above;
-        }
-    }
-    row[b.len()]
+    crate::suggest::closest(name, names)
 }
 
 /// An interval's months and microseconds: `INTERVAL '5' SECOND`, `INTERVAL 1 DAY`,
@@ -445,16 +426,26 @@ fn interval_parts(interval: &Interval) -> Result<(i64, i64)> {
         let n: f64 = number.parse().map_err(|_| bad())?;
         let unit = unit.to_ascii_lowercase();
         let unit = unit.trim_end_matches('s');
+        let too_long = || {
+            Error::Syntax(format!(
+                "interval `{text}` is too long; the longest is {} seconds (10000 years)",
+                crate::data::MAX_INTERVAL_SECONDS
+            ))
+        };
+        // Whole months, within the longest interval (10000 years of 12 months).
         let whole = |n: f64| {
-            if n.fract() == 0.0 {
-                Ok(n as i64)
-            } else {
+            if n.fract() != 0.0 {
                 Err(bad())
+            } else if n.abs() > 120_000.0 {
+                Err(too_long())
+            } else {
+                Ok(n as i64)
             }
         };
+        let max_micros = crate::data::MAX_INTERVAL_SECONDS as f64 * 1e6;
         match unit {
-            "year" => months += 12 * whole(n)?,
-            "month" => months += whole(n)?,
+            "year" => months = months.checked_add(12 * whole(n)?).ok_or_else(too_long)?,
+            "month" => months = months.checked_add(whole(n)?).ok_or_else(too_long)?,
             _ => {
                 let per = match unit {
                     "week" => 604_800_000_000.0,
@@ -466,7 +457,11 @@ fn interval_parts(interval: &Interval) -> Result<(i64, i64)> {
                     "microsecond" => 1.0,
                     _ => return Err(bad()),
                 };
-                micros += (n * per).round() as i64;
+                let span = (n * per).round();
+                if !span.is_finite() || span.abs() > max_micros {
+                    return Err(too_long());
+                }
+                micros = micros.checked_add(span as i64).ok_or_else(too_long)?;
             }
         }
     }

@@ -8,6 +8,7 @@
 //! intervals) reads it the same way.
 
 use sqlparser::dialect::{Dialect, GenericDialect};
+use sqlparser::keywords::Keyword;
 use sqlparser::parser::{Parser, ParserError};
 use sqlparser::tokenizer::{Token, TokenWithSpan, Tokenizer, TokenizerError};
 
@@ -52,7 +53,7 @@ pub(crate) fn parser<'d>(
         .with_unescape(false)
         .tokenize_with_location()
         .map_err(|e: TokenizerError| ParserError::TokenizerError(e.to_string()))?;
-    let tokens = tokens
+    let mut tokens: Vec<TokenWithSpan> = tokens
         .into_iter()
         .map(|t| TokenWithSpan {
             token: match t.token {
@@ -63,7 +64,101 @@ pub(crate) fn parser<'d>(
             span: t.span,
         })
         .collect();
+    integer_division_operators(&mut tokens);
     Ok(Parser::new(dialect).with_tokens_with_locations(tokens))
+}
+
+/// Spark's `a DIV b` (integer division): the generic dialect has no `DIV` operator, but it
+/// parses `//` as integer division with the precedence of `*` and `/`. Spark's lexer never
+/// makes that token (`//` is two slashes here), so a `DIV` word between two operands becomes
+/// it, and `DIV` elsewhere stays a name (`SELECT x AS div`, `SELECT div FROM t`).
+fn integer_division_operators(tokens: &mut [TokenWithSpan]) {
+    let significant: Vec<usize> = (0..tokens.len())
+        .filter(|&i| !matches!(tokens[i].token, Token::Whitespace(_)))
+        .collect();
+    for (n, &i) in significant.iter().enumerate() {
+        let Token::Word(word) = &tokens[i].token else {
+            continue;
+        };
+        if word.keyword != Keyword::DIV || word.quote_style.is_some() || n == 0 {
+            continue;
+        }
+        let before = &tokens[significant[n - 1]].token;
+        let after = significant.get(n + 1).map(|&j| &tokens[j].token);
+        if ends_operand(before) && after.is_some_and(starts_operand) {
+            tokens[i].token = Token::DuckIntDiv;
+        }
+    }
+}
+
+/// Keywords after which an expression starts rather than ends.
+const LEADING_KEYWORDS: &[Keyword] = &[
+    Keyword::SELECT,
+    Keyword::WHERE,
+    Keyword::AND,
+    Keyword::OR,
+    Keyword::NOT,
+    Keyword::BY,
+    Keyword::ON,
+    Keyword::AS,
+    Keyword::CASE,
+    Keyword::WHEN,
+    Keyword::THEN,
+    Keyword::ELSE,
+    Keyword::IN,
+    Keyword::IS,
+    Keyword::LIKE,
+    Keyword::BETWEEN,
+    Keyword::DISTINCT,
+    Keyword::HAVING,
+    Keyword::FROM,
+    Keyword::JOIN,
+    Keyword::RETURN,
+];
+
+/// True for a token that can end an operand: a name, a literal, a closing bracket.
+fn ends_operand(token: &Token) -> bool {
+    match token {
+        Token::Word(w) => w.quote_style.is_some() || !LEADING_KEYWORDS.contains(&w.keyword),
+        Token::Number(..)
+        | Token::SingleQuotedString(_)
+        | Token::DoubleQuotedString(_)
+        | Token::RParen
+        | Token::RBracket => true,
+        _ => false,
+    }
+}
+
+/// True for a token that can start an operand.
+fn starts_operand(token: &Token) -> bool {
+    match token {
+        Token::Word(w) => {
+            w.quote_style.is_some()
+                || !matches!(
+                    w.keyword,
+                    Keyword::FROM
+                        | Keyword::WHERE
+                        | Keyword::GROUP
+                        | Keyword::ORDER
+                        | Keyword::HAVING
+                        | Keyword::LIMIT
+                        | Keyword::AS
+                        | Keyword::UNION
+                        | Keyword::AND
+                        | Keyword::OR
+                        | Keyword::JOIN
+                        | Keyword::ON
+                        | Keyword::WINDOW
+                )
+        }
+        Token::Number(..)
+        | Token::SingleQuotedString(_)
+        | Token::DoubleQuotedString(_)
+        | Token::LParen
+        | Token::Minus
+        | Token::Plus => true,
+        _ => false,
+    }
 }
 
 /// The value of a string literal whose text between the quotes is `raw`: a doubled `quote` is

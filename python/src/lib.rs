@@ -1,0 +1,34 @@
+//! `tidewater._native`: the Rust half of the `tidewater` Python package.
+//!
+//! The Python package (`python/tidewater`) gives PySpark's names and call shapes; this module
+//! is the thin layer under it, one class per object of Tidewater's Rust API: [`PySession`]
+//! over `Session`, [`PyDataFrame`] over `DataFrame`, [`PyExpr`] over `Expr`, [`PyQuery`] over
+//! `StreamingQuery`. Queries run on Tidewater's own workers with the GIL released; rows cross
+//! into Python only when a `foreachBatch` function (or `collect` on its batch) asks for them.
+
+mod column;
+mod errors;
+mod frame;
+mod query;
+mod values;
+
+use pyo3::prelude::*;
+
+pub use column::PyExpr;
+pub use frame::{PyDataFrame, PySession};
+pub use query::{PyBatch, PyQuery};
+
+/// The module's contents, as `import tidewater._native` sees them.
+#[pymodule]
+fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    m.add_class::<PyExpr>()?;
+    m.add_class::<PySession>()?;
+    m.add_class::<PyDataFrame>()?;
+    m.add_class::<frame::PyGroupedData>()?;
+    m.add_class::<PyQuery>()?;
+    m.add_class::<PyBatch>()?;
+    m.add_function(wrap_pyfunction!(frame::parse_ddl, m)?)?;
+    m.add_function(wrap_pyfunction!(query::start, m)?)?;
+    m.add_function(wrap_pyfunction!(column::function_names, m)?)?;
+    Ok(())
+}

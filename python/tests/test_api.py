@@ -1,0 +1,384 @@
+"""Each PySpark call of the issue on a small stream, with the expected rows written out or
+computed in plain Python beside the query."""
+
+import collections
+import datetime
+import json
+
+import pytest
+from conftest import run_to_end
+
+import tidewater.sql.functions as F
+from tidewater.errors import AnalysisException, ParseException
+from tidewater.sql import Row, SparkSession
+from tidewater.sql.functions import col, explode, split, window
+from tidewater.sql.types import LongType, StringType, StructField, StructType
+
+
+def rows_of(batches):
+    """Every row of every batch, as tuples, sorted."""
+    return sorted(tuple(r) for _, rows in batches for r in rows)
+
+
+def final_of(batches):
+    """Complete mode: the last batch's rows, as tuples, sorted."""
+    return sorted(tuple(r) for r in batches[-1][1])
+
+
+# -- SparkSession.builder ------------------------------------------------------------------
+
+
+def test_builder_takes_app_name_master_and_config():
+    spark = (
+        SparkSession.builder.appName("builder-test")
+        .master("local[2]")
+        .config("spark.sql.shuffle.partitions", 4)
+        .config("my.flag", True)
+        .getOrCreate()
+    )
+    assert spark._native.app_name == "builder-test"
+    assert spark._native.workers == 2
+    assert spark.conf.get("spark.sql.shuffle.partitions") == "4"
+    assert spark.conf.get("my.flag") == "true"
+    # The same settings give the same session back, as PySpark's getOrCreate does.
+    assert SparkSession.builder.appName("builder-test").getOrCreate() is spark
+
+
+def test_a_bad_master_is_an_error_with_the_rust_code():
+    with pytest.raises(AnalysisException) as raised:
+        SparkSession.builder.master("yarn").getOrCreate()
+    assert raised.value.getErrorClass() == raised.value.errorClass
+    assert raised.value.getMessage().startswith(f"[{raised.value.errorClass}]")
+
+
+# -- readStream / read -----------------------------------------------------------------------
+
+
+def test_text_source_by_format_option_load_and_by_text(spark, text_dir):
+    folder = text_dir(["a b", "c"])
+    by_load = spark.readStream.format("text").option("path", folder).load()
+    by_text = spark.readStream.text(folder)
+    assert by_load.isStreaming and by_text.isStreaming
+    assert by_load.columns == by_text.columns == ["value"]
+    assert rows_of(run_to_end(by_text)) == [("a b",), ("c",)]
+
+
+def test_csv_with_a_struct_type_schema_and_options(spark, tmp_path):
+    (tmp_path / "a.csv").write_text("name;n\nann;3\nbob;4\n")
+    schema = StructType([StructField("name", StringType()), StructField("n", LongType())])
+    df = spark.readStream.options(header=True, sep=";").schema(schema).csv(str(tmp_path))
+    assert df.schema == schema
+    assert rows_of(run_to_end(df)) == [("ann", 3), ("bob", 4)]
+
+
+def test_json_with_a_ddl_schema(spark, tmp_path):
+    (tmp_path / "a.json").write_text('{"k": "x", "v": 1}\n{"k": "y", "v": 2}\n')
+    df = spark.readStream.schema("k STRING, v BIGINT").json(str(tmp_path))
+    assert df.dtypes == [("k", "string"), ("v", "bigint")]
+    assert rows_of(run_to_end(df)) == [("x", 1), ("y", 2)]
+
+
+def test_a_bad_ddl_schema_is_a_parse_exception(spark, tmp_path):
+    with pytest.raises(ParseException) as raised:
+        spark.readStream.schema("k STRING,").json(str(tmp_path))
+    assert raised.value.getErrorClass() == "PARSE_SYNTAX_ERROR"
+    # PySpark 3's import path names the same class.
+    from tidewater.sql.utils import AnalysisException as FromUtils
+
+    assert isinstance(raised.value, FromUtils)
+
+
+def test_an_unknown_format_is_an_analysis_exception(spark):
+    with pytest.raises(AnalysisException) as raised:
+        spark.readStream.format("nope").load()
+    assert raised.value.getErrorClass() == "UNKNOWN_FORMAT"
+
+
+# -- columns and expressions -----------------------------------------------------------------
+
+
+def test_the_three_column_forms_and_python_operators(spark, tmp_path):
+    (tmp_path / "a.json").write_text('{"a": 7, "b": 2, "s": "xy"}\n{"a": 1, "b": 5, "s": null}\n')
+    df = spark.readStream.schema("a BIGINT, b BIGINT, s STRING").json(str(tmp_path))
+    out = df.select(
+        df.a + 1,
+        (df["a"] - col("b")).alias("diff"),
+        (col("a") * 2).alias("twice"),
+        (df.a / df.b).alias("ratio"),
+        (df.a % 3).alias("rem"),
+        (10 - df.a).alias("rsub"),
+        ((df.a > 2) & ~(df.b == 5)).alias("and_not"),
+        ((df.a <= 1) | (df.b != 2)).alias("or"),
+        df.s.isNull().alias("no_s"),
+        df.a.isin(1, 2).alias("in"),
+        df.a.between(5, 9).alias("between"),
+        df.s.cast("string").alias("s"),
+        df.a.cast(StringType()).alias("a_text"),
+        (-df.b).alias("neg"),
+    )
+    assert out.columns[0] == "(a + 1)"
+    assert rows_of(run_to_end(out)) == sorted([
+        (8, 5, 14, 3.5, 1, 3, True, False, False, False, True, "xy", "7", -2),
+        (2, -4, 2, 0.2, 1, 9, False, True, True, True, False, None, "1", -5),
+    ])
+
+
+def test_select_expr_filter_where_with_column_renamed_and_drop(spark, text_dir):
+    df = spark.readStream.text(text_dir(["apple", "fig", "banana", "kiwi"]))
+    out = (
+        df.selectExpr("value AS fruit", "length(value) AS len")
+        .filter(col("len") > 3)
+        .where("fruit != 'kiwi'")
+        .withColumn("upper", F.upper("fruit"))
+        .withColumnRenamed("len", "n")
+        .drop("fruit")
+    )
+    assert out.columns == ["n", "upper"]
+    fruits = ["apple", "fig", "banana", "kiwi"]
+    expected = sorted((len(f), f.upper()) for f in fruits if len(f) > 3 and f != "kiwi")
+    assert rows_of(run_to_end(out)) == expected
+
+
+def test_a_missing_column_is_an_analysis_exception_at_once(spark, text_dir):
+    df = spark.readStream.text(text_dir(["x"]))
+    with pytest.raises(AnalysisException) as raised:
+        df.select(col("nope"))
+    assert raised.value.getErrorClass() == "UNRESOLVED_COLUMN"
+    with pytest.raises(AttributeError):
+        df.nope
+    with pytest.raises(AnalysisException):
+        df["nope"]
+
+
+def test_when_otherwise_and_functions_by_name(spark, text_dir):
+    df = spark.readStream.text(text_dir(["a", "bb", "ccc"]))
+    out = df.select(
+        F.when(F.length("value") == 1, "one").when(F.length("value") == 2, "two").otherwise("many").alias("n"),
+        F.initcap(F.concat(df.value, F.lit("x"))).alias("cap"),
+        F.expr("repeat(value, 2)").alias("rep"),
+    )
+    assert rows_of(run_to_end(out)) == [("many", "Cccx", "cccccc"), ("one", "Ax", "aa"), ("two", "Bbx", "bbbb")]
+
+
+# -- grouping ---------------------------------------------------------------------------------
+
+WORDS = ["to be or not to be", "that is the question", "to be is to do"]
+
+
+def reference_counts(lines):
+    return collections.Counter(w for line in lines for w in line.split(" "))
+
+
+def test_group_by_count_complete_mode(spark, text_dir):
+    lines = spark.readStream.text(text_dir(WORDS))
+    counts = lines.select(explode(split(lines.value, " ")).alias("word")).groupBy("word").count()
+    assert counts.columns == ["word", "count"]
+    assert final_of(run_to_end(counts, "complete")) == sorted(reference_counts(WORDS).items())
+
+
+def test_group_by_agg_with_functions_and_a_dict(spark, tmp_path):
+    (tmp_path / "a.json").write_text("".join(json.dumps({"k": k, "v": v}) + "\n" for k, v in
+                                             [("x", 1), ("x", 5), ("y", 2), ("x", 3), ("y", 2)]))
+    df = spark.readStream.schema("k STRING, v BIGINT").json(str(tmp_path))
+    out = df.groupBy(df.k).agg(
+        F.sum("v").alias("total"),
+        F.max(col("v")).alias("top"),
+        F.count("*").alias("n"),
+        F.countDistinct("v").alias("distinct"),
+        F.avg("v").alias("mean"),
+    )
+    assert final_of(run_to_end(out, "complete")) == [("x", 9, 5, 3, 3, 3.0), ("y", 4, 2, 2, 1, 2.0)]
+    by_dict = df.groupBy("k").agg({"v": "max"})
+    assert by_dict.columns == ["k", "max(v)"]
+    assert final_of(run_to_end(by_dict, "update")) == [("x", 5), ("y", 2)]
+
+
+# -- joins ------------------------------------------------------------------------------------
+
+
+def test_join_a_stream_with_a_static_table_by_name_and_by_condition(spark, tmp_path):
+    (tmp_path / "users").mkdir()
+    (tmp_path / "users" / "u.csv").write_text("id,name\n1,ann\n2,bob\n")
+    (tmp_path / "orders").mkdir()
+    (tmp_path / "orders" / "o.json").write_text('{"uid": 1, "amount": 30}\n{"uid": 2, "amount": 5}\n'
+                                                '{"uid": 3, "amount": 9}\n{"uid": 1, "amount": 7}\n')
+    users = spark.read.csv(str(tmp_path / "users"), schema="id BIGINT, name STRING", header=True)
+    orders = spark.readStream.schema("uid BIGINT, amount BIGINT").json(str(tmp_path / "orders"))
+    by_condition = orders.join(users, orders.uid == users.id, "inner").select("name", "amount")
+    assert rows_of(run_to_end(by_condition)) == [("ann", 7), ("ann", 30), ("bob", 5)]
+    by_name = orders.withColumnRenamed("uid", "id").join(users, "id")
+    assert by_name.columns == ["id", "amount", "name"]
+    assert rows_of(run_to_end(by_name)) == [(1, 7, "ann"), (1, 30, "ann"), (2, 5, "bob")]
+    left = orders.withColumnRenamed("uid", "id").join(users, ["id"], "left")
+    assert rows_of(run_to_end(left)) == [(1, 7, "ann"), (1, 30, "ann"), (2, 5, "bob"), (3, 9, None)]
+
+
+# -- event time -------------------------------------------------------------------------------
+
+
+def test_with_watermark_and_window(spark, tmp_path):
+    events = [("a", 1), ("a", 4), ("b", 6), ("a", 12), ("b", 14), ("a", 19)]
+    (tmp_path / "e.json").write_text("".join(json.dumps({"w": w, "t": t}) + "\n" for w, t in events))
+    df = spark.readStream.schema("w STRING, t BIGINT").json(str(tmp_path))
+    timed = df.withColumn("ts", F.timestamp_seconds("t")).withWatermark("ts", "1 minute")
+    counts = timed.groupBy(window(timed.ts, "10 seconds"), timed.w).count()
+    got = final_of(run_to_end(counts, "complete"))
+    epoch = datetime.datetime(1970, 1, 1)
+    reference = collections.Counter((t // 10 * 10, w) for w, t in events)
+    expected = sorted(
+        (Row(start=epoch + datetime.timedelta(seconds=s), end=epoch + datetime.timedelta(seconds=s + 10)), w, n)
+        for (s, w), n in reference.items()
+    )
+    assert got == expected
+    first = got[0][0]
+    assert first.start == epoch and first["end"] == epoch + datetime.timedelta(seconds=10)
+
+
+# -- debugging --------------------------------------------------------------------------------
+
+
+def test_print_schema_and_explain(spark, text_dir, capsys):
+    lines = spark.readStream.text(text_dir(["a"]))
+    counts = lines.select(explode(split(lines.value, " ")).alias("word")).groupBy("word").count()
+    counts.printSchema()
+    assert capsys.readouterr().out == (
+        "root\n |-- word: string (nullable = true)\n |-- count: bigint (nullable = false)\n"
+    )
+    counts.explain()
+    plan = capsys.readouterr().out
+    assert "Aggregate" in plan or "aggregate" in plan, plan
+
+
+# -- writeStream ------------------------------------------------------------------------------
+
+
+def test_output_mode_format_option_query_name_and_trigger_once(spark, text_dir):
+    lines = spark.readStream.text(text_dir(["x y", "y"]))
+    counts = lines.select(explode(split("value", " ")).alias("word")).groupBy("word").count()
+    query = (
+        counts.writeStream.outputMode("complete").format("noop").option("ignored", 1)
+        .queryName("named").trigger(once=True).start()
+    )
+    assert query.name == "named"
+    assert query.awaitTermination(60) is True
+    assert not query.isActive
+    assert query.lastProgress["sink"]["numOutputRows"] == 2
+    assert query.exception() is None
+
+
+def test_append_mode_refuses_an_aggregation_without_watermark(spark, text_dir):
+    lines = spark.readStream.text(text_dir(["x"]))
+    with pytest.raises(AnalysisException) as raised:
+        lines.groupBy("value").count().writeStream.outputMode("append").format("noop").start()
+    assert raised.value.getErrorClass() == "UNSUPPORTED_OUTPUT_MODE"
+
+
+def test_processing_time_trigger_await_with_timeout_and_stop(spark):
+    df = spark.readStream.format("rate").option("rowsPerSecond", 100).load()
+    seen = []
+    query = (
+        df.writeStream.trigger(processingTime="100 milliseconds")
+        .foreachBatch(lambda batch, batch_id: seen.append(batch.count()))
+        .start()
+    )
+    assert query.isActive
+    # A rate source never ends: the wait times out, and says so.
+    assert query.awaitTermination(0.5) is False
+    query.processAllAvailable()
+    assert query.isActive
+    query.stop()
+    assert not query.isActive
+    assert query.awaitTermination() is None
+    progress = query.recentProgress
+    assert progress and [p["batchId"] for p in progress] == list(range(len(progress)))
+    assert sum(p["numInputRows"] for p in progress) == sum(seen)
+
+
+def test_last_progress_fields(spark, text_dir):
+    lines = spark.readStream.text(text_dir(["a b", "c"]))
+    query = lines.writeStream.format("noop").queryName("progress").trigger(availableNow=True).start()
+    assert query.lastProgress is None or isinstance(query.lastProgress, dict)
+    query.awaitTermination(60)
+    p = query.lastProgress
+    assert p["id"] == query.id and p["runId"] == query.runId and p["name"] == "progress"
+    assert p["batchId"] == 0
+    assert p["numInputRows"] == 2
+    assert p["sink"]["numOutputRows"] == 2
+    assert p["sources"][0]["numInputRows"] == 2
+    assert p["sources"][0]["description"].startswith("FileStreamSource")
+    assert {"triggerExecution", "addBatch", "latestOffset"} <= set(p["durationMs"])
+    assert isinstance(p["timestamp"], str) and p["timestamp"].endswith("Z")
+    assert query.recentProgress[-1] == p
+    status = query.status
+    assert set(status) == {"message", "isDataAvailable", "isTriggerActive"}
+    assert status["isTriggerActive"] is False
+
+
+# -- SQL ----------------------------------------------------------------------------------------
+
+
+def test_sql_over_a_temp_view(spark, text_dir):
+    lines = spark.readStream.text(text_dir(WORDS))
+    lines.select(explode(split(lines.value, " ")).alias("word")).createOrReplaceTempView("words")
+    counts = spark.sql("SELECT word, count(*) AS n FROM words GROUP BY word")
+    assert counts.columns == ["word", "n"]
+    assert final_of(run_to_end(counts, "complete")) == sorted(reference_counts(WORDS).items())
+
+
+def test_sql_that_does_not_parse_is_a_parse_exception(spark):
+    with pytest.raises(ParseException):
+        spark.sql("SELEC nothing")
+
+
+# -- workers ------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("workers", [1, 2, 4])
+def test_results_do_not_depend_on_the_number_of_workers(text_dir, workers):
+    spark = SparkSession.builder.appName("workers").master(f"local[{workers}]").getOrCreate()
+    assert spark._native.workers == workers
+    lines = [f"w{i % 7} w{i % 3} w{i % 11}" for i in range(300)]
+    df = spark.readStream.text(text_dir(lines))
+    counts = df.select(explode(split(df.value, " ")).alias("word")).groupBy("word").count()
+    assert final_of(run_to_end(counts, "complete")) == sorted(reference_counts(lines).items())
+
+
+# -- more of the DataFrame API, expected rows worked out by hand ----------------------------------
+
+EVENTS = [("a", 1), ("a", 3), ("b", 2), ("a", 40), ("b", 2)]
+
+
+@pytest.fixture
+def events(spark, tmp_path):
+    (tmp_path / "e.json").write_text("".join(json.dumps({"k": k, "t": t}) + "\n" for k, t in EVENTS))
+    return spark.readStream.schema(StructType.fromDDL("k STRING, t BIGINT")).json(str(tmp_path))
+
+
+def at(seconds):
+    return datetime.datetime(1970, 1, 1) + datetime.timedelta(seconds=seconds)
+
+
+def test_session_and_sliding_windows(events):
+    ts = events.withColumn("ts", F.timestamp_seconds("t")).withWatermark("ts", "1 minute")
+    sessions = final_of(run_to_end(ts.groupBy(F.session_window("ts", "10 seconds"), "k").count(), "complete"))
+    # a: 1 and 3 share [1, 13); b: 2 and 2 share [2, 12); a: 40 alone in [40, 50).
+    assert sessions == [(Row(start=at(1), end=at(13)), "a", 2), (Row(start=at(2), end=at(12)), "b", 2),
+                        (Row(start=at(40), end=at(50)), "a", 1)]
+    sliding = final_of(run_to_end(ts.groupBy(window("ts", "10 seconds", "5 seconds")).count(), "complete"))
+    assert sliding == [(Row(start=at(-5), end=at(5)), 4), (Row(start=at(0), end=at(10)), 4),
+                       (Row(start=at(35), end=at(45)), 1), (Row(start=at(40), end=at(50)), 1)]
+
+
+def test_order_by_drop_duplicates_union_and_limit(events):
+    ordered = run_to_end(events.groupBy("k").count().orderBy(col("count").desc()), "complete")
+    assert [tuple(r) for r in ordered[-1][1]] == [("a", 3), ("b", 2)]
+    assert rows_of(run_to_end(events.dropDuplicates(["k", "t"]))) == [("a", 1), ("a", 3), ("a", 40), ("b", 2)]
+    doubled = events.union(events).groupBy("k").agg(F.sum("t").alias("s"))
+    assert final_of(run_to_end(doubled, "complete")) == [("a", 88), ("b", 8)]
+
+
+def test_struct_type_from_ddl_round_trips():
+    schema = StructType.fromDDL("k STRING, t BIGINT, s STRUCT<x: BIGINT>, arr ARRAY<STRING>")
+    assert schema.names == ["k", "t", "s", "arr"]
+    assert schema["s"].dataType == StructType([StructField("x", LongType())])
+    assert StructType.fromDDL(schema.toDDL()) == schema

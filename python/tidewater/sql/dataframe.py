@@ -1,0 +1,332 @@
+"""``DataFrame`` and ``GroupedData``: PySpark's query-building calls, each one call of
+Tidewater's ``DataFrame``."""
+
+from tidewater.sql.column import Column, _SortColumn, _to_col
+from tidewater.sql.types import _from_fields
+
+
+def _columns(cols):
+    """PySpark's ``*cols`` (names or Columns), also given as one list."""
+    if len(cols) == 1 and isinstance(cols[0], (list, tuple)):
+        cols = tuple(cols[0])
+    return [_to_col(c)._jc for c in cols]
+
+
+class DataFrame:
+    """A streaming (or static) DataFrame. Its columns are ``df.value``, ``df["value"]`` or
+    ``col("value")``; its methods return new DataFrames, checked as they are built (a
+    missing column raises ``AnalysisException`` at once)."""
+
+    def __init__(self, native, spark):
+        self._native = native
+        self.sparkSession = spark
+
+    # -- schema and debugging ------------------------------------------------------------
+
+    @property
+    def schema(self):
+        """The columns as a ``StructType``."""
+        return _from_fields(self._native.fields())
+
+    @property
+    def columns(self):
+        """The columns' names."""
+        return [name for name, _, _ in self._native.fields()]
+
+    @property
+    def dtypes(self):
+        """``[(name, type)]``."""
+        return [(f.name, f.dataType.simpleString()) for f in self.schema]
+
+    @property
+    def isStreaming(self):
+        """True for a stream, false for a table read with ``spark.read``."""
+        return self._native.is_streaming()
+
+    def printSchema(self, level=None):
+        """Prints the schema as a tree."""
+        print(self._native.tree_string(), end="")
+
+    def explain(self, extended=None, mode=None):
+        """Prints the logical plan and the dataflow each worker runs."""
+        print(self._native.explain())
+
+    def __getattr__(self, name):
+        if name.startswith("_"):
+            raise AttributeError(name)
+        if name not in self.columns:
+            raise AttributeError(f"'DataFrame' object has no attribute '{name}'")
+        return self[name]
+
+    def __getitem__(self, item):
+        if isinstance(item, str):
+            if item not in self.columns and "." not in item:
+                from tidewater.errors import AnalysisException
+
+                raise AnalysisException(
+                    f"[UNRESOLVED_COLUMN] column `{item}` does not exist; available columns: "
+                    + ", ".join(self.columns),
+                    "UNRESOLVED_COLUMN",
+                )
+            return _to_col(item)
+        if isinstance(item, Column):
+            return self.filter(item)
+        if isinstance(item, (list, tuple)):
+            return self.select(*item)
+        if isinstance(item, int):
+            return _to_col(self.columns[item])
+        raise TypeError(f"unexpected item type: {type(item).__name__}")
+
+    # -- projection and filtering --------------------------------------------------------
+
+    def select(self, *cols):
+        """New columns from expressions (``"*"`` keeps every column)."""
+        return self._wrap(self._native.select(_columns(cols)))
+
+    def selectExpr(self, *expr):
+        """``select`` with SQL expressions: ``selectExpr("upper(word) AS w")``."""
+        if len(expr) == 1 and isinstance(expr[0], (list, tuple)):
+            expr = tuple(expr[0])
+        return self._wrap(self._native.select_expr(list(expr)))
+
+    def filter(self, condition):
+        """The rows where ``condition`` (a Column or SQL text) holds."""
+        if isinstance(condition, str):
+            from tidewater.sql.functions import expr
+
+            condition = expr(condition)
+        return self._wrap(self._native.filter(condition._jc))
+
+    where = filter
+
+    def withColumn(self, colName, col):
+        """A column added, or replaced if ``colName`` exists."""
+        return self._wrap(self._native.with_column(colName, col._jc))
+
+    def withColumns(self, *colsMap):
+        """Several columns added or replaced: ``withColumns({"a": .., "b": ..})``."""
+        df = self
+        for name, col in dict(*colsMap).items():
+            df = df.withColumn(name, col)
+        return df
+
+    def withColumnRenamed(self, existing, new):
+        """A column renamed."""
+        return self._wrap(self._native.with_column_renamed(existing, new))
+
+    def drop(self, *cols):
+        """Columns removed."""
+        names = [c if isinstance(c, str) else c._jc.output_name() for c in cols]
+        return self._wrap(self._native.drop(names))
+
+    # -- grouping, joins, event time -----------------------------------------------------
+
+    def groupBy(self, *cols):
+        """Groups by columns (or ``window(..)``) for ``count()`` or ``agg(..)``."""
+        return GroupedData(self._native.group_by(_columns(cols)), self)
+
+    groupby = groupBy
+
+    def agg(self, *exprs):
+        """Aggregates over all rows (a global aggregate)."""
+        return self.groupBy().agg(*exprs)
+
+    def join(self, other, on=None, how=None):
+        """Joins with ``other`` on column names (``"id"`` or ``["id", "day"]``) or a condition
+        (a Column, or a list of Columns joined by AND); ``how`` is ``inner`` (the default),
+        ``left``, ``right``, ``full``, ``left_semi``..."""
+        how = how or "inner"
+        if isinstance(on, str):
+            on = [on]
+        if isinstance(on, Column):
+            return self._wrap(self._native.join(other._native, how, condition=on._jc))
+        if isinstance(on, (list, tuple)) and on and all(isinstance(c, Column) for c in on):
+            condition = on[0]
+            for c in on[1:]:
+                condition = condition & c
+            return self._wrap(self._native.join(other._native, how, condition=condition._jc))
+        return self._wrap(self._native.join(other._native, how, on=list(on) if on else None))
+
+    def withWatermark(self, eventTime, delayThreshold):
+        """Declares ``eventTime``'s lateness bound (``"10 minutes"``): windows and joins
+        behind the watermark are final and their state is freed."""
+        return self._wrap(self._native.with_watermark(eventTime, delayThreshold))
+
+    # -- other relational calls -----------------------------------------------------------
+
+    def union(self, other):
+        """Rows of both, matched by position."""
+        return self._wrap(self._native.union(other._native))
+
+    unionAll = union
+
+    def unionByName(self, other, allowMissingColumns=False):
+        """Rows of both, matched by column name."""
+        return self._wrap(self._native.union_by_name(other._native, allowMissingColumns))
+
+    def dropDuplicates(self, subset=None):
+        """Rows whose ``subset`` columns (all by default) were not seen before."""
+        return self._wrap(self._native.drop_duplicates(list(subset or [])))
+
+    drop_duplicates = dropDuplicates
+
+    def distinct(self):
+        """Rows not seen before."""
+        return self.dropDuplicates()
+
+    def orderBy(self, *cols, ascending=True):
+        """Sorted rows (complete mode, after an aggregation)."""
+        columns = cols[0] if len(cols) == 1 and isinstance(cols[0], (list, tuple)) else cols
+        order = []
+        for c in columns:
+            column = _to_col(c)
+            descending = column._descending if isinstance(column, _SortColumn) else not ascending
+            order.append((column._jc, descending))
+        return self._wrap(self._native.order_by(order))
+
+    sort = orderBy
+
+    def limit(self, num):
+        """The first ``num`` rows."""
+        return self._wrap(self._native.limit(num))
+
+    def createOrReplaceTempView(self, name):
+        """Names this DataFrame for ``spark.sql(..)``."""
+        self._native.create_or_replace_temp_view(name)
+
+    createTempView = createOrReplaceTempView
+
+    @property
+    def writeStream(self):
+        """Starts a streaming query of this DataFrame:
+        ``.writeStream.outputMode(..).format(..).start()``."""
+        from tidewater.sql.streaming import DataStreamWriter
+
+        return DataStreamWriter(self)
+
+    def _wrap(self, native):
+        return DataFrame(native, self.sparkSession)
+
+    def __repr__(self):
+        return "DataFrame[" + ", ".join(f"{n}: {t}" for n, t in self.dtypes) + "]"
+
+
+class GroupedData:
+    """``df.groupBy(..)``: waits for ``count()`` or ``agg(..)``."""
+
+    def __init__(self, native, df):
+        self._native = native
+        self._df = df
+
+    def count(self):
+        """Rows per group, in a column ``count``."""
+        return self._df._wrap(self._native.count())
+
+    def agg(self, *exprs):
+        """Aggregates per group: ``agg(F.sum("n").alias("total"), F.max("ts"))``, or a dict
+        ``{"n": "sum"}``."""
+        if len(exprs) == 1 and isinstance(exprs[0], dict):
+            from tidewater.sql import functions as F
+
+            exprs = [getattr(F, fn)(c).alias(f"{fn}({c})") for c, fn in exprs[0].items()]
+        return self._df._wrap(self._native.agg([e._jc for e in exprs]))
+
+    def _simple(name):
+        def aggregate(self, *cols):
+            from tidewater.sql import functions as F
+
+            return self.agg(*[getattr(F, name)(c).alias(f"{name}({c})") for c in cols])
+
+        aggregate.__name__ = name
+        aggregate.__doc__ = f"``{name}`` of each column, per group."
+        return aggregate
+
+    sum = _simple("sum")
+    avg = _simple("avg")
+    mean = _simple("avg")
+    min = _simple("min")
+    max = _simple("max")
+    del _simple
+
+
+class BatchDataFrame:
+    """The ``batch_df`` a ``foreachBatch`` function gets: one epoch's output rows, held in
+    Rust until ``collect()`` (a list of ``Row``) or ``toPandas()`` asks for them."""
+
+    def __init__(self, native, spark):
+        self._native = native
+        self.sparkSession = spark
+
+    @property
+    def columns(self):
+        """The columns' names."""
+        return self._native.columns
+
+    @property
+    def schema(self):
+        """The columns as a ``StructType``."""
+        return _from_fields(self._native.fields())
+
+    @property
+    def isStreaming(self):
+        """False: a batch is a finished table."""
+        return False
+
+    def count(self):
+        """The number of rows (no row crosses into Python)."""
+        return self._native.count()
+
+    def isEmpty(self):
+        """True when the epoch wrote no row."""
+        return self._native.count() == 0
+
+    def collect(self):
+        """The rows, as ``Row`` objects (attribute and key access), in the sink's order."""
+        return self._native.collect()
+
+    def toLocalIterator(self):
+        """The rows, one at a time."""
+        return iter(self.collect())
+
+    def head(self, n=None):
+        """The first row (or the first ``n`` rows)."""
+        rows = self.collect()
+        if n is None:
+            return rows[0] if rows else None
+        return rows[:n]
+
+    def first(self):
+        """The first row, or ``None``."""
+        return self.head()
+
+    def take(self, num):
+        """The first ``num`` rows."""
+        return self.collect()[:num]
+
+    def toPandas(self):
+        """The rows as a ``pandas.DataFrame`` (pandas must be installed)."""
+        try:
+            import pandas
+        except ImportError as e:
+            raise ImportError("toPandas() needs pandas: pip install pandas") from e
+        return pandas.DataFrame.from_records([tuple(r) for r in self.collect()], columns=self.columns)
+
+    def show(self, n=20, truncate=True):
+        """Prints the first ``n`` rows as a table."""
+        rows = self.collect()[:n]
+        names = self.columns
+        cells = [[("null" if v is None else str(v)) for v in r] for r in rows]
+        if truncate:
+            limit = 20 if truncate is True else int(truncate)
+            cells = [[c if len(c) <= limit else c[: limit - 3] + "..." for c in r] for r in cells]
+        widths = [max([len(n)] + [len(r[i]) for r in cells]) for i, n in enumerate(names)]
+        line = "+" + "+".join("-" * w for w in widths) + "+"
+        print(line)
+        print("|" + "|".join(n.rjust(w) for n, w in zip(names, widths)) + "|")
+        print(line)
+        for r in cells:
+            print("|" + "|".join(c.rjust(w) for c, w in zip(r, widths)) + "|")
+        print(line)
+
+    def __repr__(self):
+        return "DataFrame[" + ", ".join(f"{f.name}: {f.dataType.simpleString()}" for f in self.schema) + "]"

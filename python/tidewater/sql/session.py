@@ -1,0 +1,217 @@
+"""``SparkSession`` and its readers (``spark.readStream``, ``spark.read``)."""
+
+import threading
+
+from tidewater import _native
+from tidewater.sql.dataframe import DataFrame
+from tidewater.sql.types import StructType
+
+
+def _option_value(value):
+    """Options are text, with Python's booleans written as Spark writes them."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value)
+
+
+class SparkSession:
+    """The entry point: ``SparkSession.builder.appName("x").getOrCreate()``.
+
+    ``.master("local[N]")`` sets the worker threads that run each query (``local[*]``: one
+    per core); ``.config(key, value)`` sets what Tidewater reads (README lists the keys).
+    """
+
+    _lock = threading.Lock()
+    _active = None
+
+    class Builder:
+        """Collects the session's settings (``SparkSession.builder``)."""
+
+        def __init__(self):
+            self._options = {}
+
+        def appName(self, name):
+            """The application's name."""
+            return self.config("spark.app.name", name)
+
+        def master(self, master):
+            """``local``, ``local[N]`` or ``local[*]``: the worker threads."""
+            return self.config("spark.master", master)
+
+        def config(self, key=None, value=None, conf=None, map=None):
+            """A setting; ``map`` gives several at once."""
+            if key is not None:
+                self._options[key] = _option_value(value)
+            for pairs in (conf, map):
+                for k, v in dict(pairs or {}).items():
+                    self._options[k] = _option_value(v)
+            return self
+
+        def enableHiveSupport(self):
+            """Accepted and ignored: Tidewater has no Hive catalog."""
+            return self
+
+        def getOrCreate(self):
+            """The active session, if one exists, updated with these settings as PySpark does;
+            else a new one."""
+            with SparkSession._lock:
+                active = SparkSession._active
+                if active is not None and not _changes_cluster(active, self._options):
+                    active._conf.update(self._options)
+                    return active
+                session = SparkSession(dict(self._options))
+                SparkSession._active = session
+                return session
+
+        def create(self):
+            """A new session, whatever is active."""
+            return SparkSession(dict(self._options))
+
+    #: ``SparkSession.builder``: a new builder each time it is read.
+    builder = None
+
+    def __init__(self, conf):
+        conf = dict(conf)
+        self._conf = conf
+        settings = [(k, v) for k, v in conf.items() if k not in ("spark.app.name", "spark.master")]
+        self._native = _native.Session(conf.get("spark.app.name"), conf.get("spark.master"), settings)
+
+    @property
+    def conf(self):
+        """The settings (``spark.conf.get(key)``)."""
+        return RuntimeConfig(self._conf)
+
+    @property
+    def readStream(self):
+        """Reads streams: ``spark.readStream.format("socket").option(..).load()``."""
+        return DataStreamReader(self, once=False)
+
+    @property
+    def read(self):
+        """Reads a static table, once and whole, to join with streams."""
+        return DataStreamReader(self, once=True)
+
+    @property
+    def version(self):
+        """The Spark version whose API this follows."""
+        return "3.5.0"
+
+    def sql(self, sqlQuery):
+        """A DataFrame of a SQL query over the temporary views
+        (``df.createOrReplaceTempView(name)``)."""
+        return DataFrame(self._native.sql(sqlQuery), self)
+
+    def stop(self):
+        """Forgets this session as the active one (its queries are stopped by their own
+        ``stop``)."""
+        with SparkSession._lock:
+            if SparkSession._active is self:
+                SparkSession._active = None
+
+    @classmethod
+    def getActiveSession(cls):
+        """The session ``getOrCreate`` returns, or ``None``."""
+        return cls._active
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.stop()
+
+
+def _changes_cluster(session, options):
+    """True when a setting fixed at creation (master, app name, engine settings) differs."""
+    return any(session._conf.get(k) != v for k, v in options.items())
+
+
+class _BuilderDescriptor:
+    def __get__(self, instance, owner):
+        return SparkSession.Builder()
+
+
+SparkSession.builder = _BuilderDescriptor()
+
+
+class RuntimeConfig:
+    """``spark.conf``: the session's settings."""
+
+    def __init__(self, conf):
+        self._conf = conf
+
+    def get(self, key, default=None):
+        """The value of ``key``, or ``default``."""
+        return self._conf.get(key, default)
+
+    def getAll(self):
+        """Every setting."""
+        return dict(self._conf)
+
+
+class DataStreamReader:
+    """``spark.readStream`` (and ``spark.read``): a source's format, options and schema."""
+
+    def __init__(self, spark, once):
+        self._spark = spark
+        self._once = once
+        self._format = None
+        self._options = {}
+        self._schema = None
+
+    def format(self, source):
+        """The source format: ``socket``, ``rate``, ``text``, ``csv``, ``json``, ``kafka``..."""
+        self._format = source
+        return self
+
+    def option(self, key, value):
+        """One option."""
+        self._options[key] = _option_value(value)
+        return self
+
+    def options(self, **options):
+        """Several options."""
+        for key, value in options.items():
+            self.option(key, value)
+        return self
+
+    def schema(self, schema):
+        """The rows' schema: a ``StructType`` or a DDL string (``"ts BIGINT, key STRING"``)."""
+        if isinstance(schema, StructType):
+            schema = schema.toDDL()
+        elif not isinstance(schema, str):
+            raise TypeError("schema must be a StructType or a DDL string")
+        self._schema = schema
+        return self
+
+    def load(self, path=None, format=None, schema=None, **options):
+        """The DataFrame of the source."""
+        if format is not None:
+            self.format(format)
+        if schema is not None:
+            self.schema(schema)
+        if path is not None:
+            self.option("path", path)
+        self.options(**options)
+        if self._format is None:
+            raise ValueError("readStream needs a format, e.g. .format(\"socket\")")
+        native = self._spark._native.load(self._format, list(self._options.items()), self._schema, self._once)
+        return DataFrame(native, self._spark)
+
+    def text(self, path, **options):
+        """Lines of the text files under ``path``, in a column ``value``."""
+        return self.load(path, format="text", **options)
+
+    def csv(self, path, schema=None, sep=None, header=None, **options):
+        """CSV files under ``path``."""
+        for key, value in (("sep", sep), ("header", header)):
+            if value is not None:
+                options[key] = value
+        return self.load(path, format="csv", schema=schema, **options)
+
+    def json(self, path, schema=None, **options):
+        """JSON lines files under ``path``."""
+        return self.load(path, format="json", schema=schema, **options)
+
+    def table(self, tableName):
+        """A temporary view, by name."""
+        return self._spark.sql(f"SELECT * FROM {tableName}")
