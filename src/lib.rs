@@ -36,6 +36,7 @@ pub mod plan;
 pub mod runtime;
 pub mod session;
 mod suggest;
+pub mod ui;
 
 pub use error::{Error, Result};
 
@@ -75,7 +76,8 @@ pub mod prelude {
     pub use crate::plan::{GroupState, GroupStateTimeout, OutputMode};
     pub use crate::row;
     pub use crate::runtime::{
-        ClusterArgs, ClusterConfig, ManualClock, QueryProgress, QueryStatus, StreamingQuery, Trigger,
+        ClusterArgs, ClusterConfig, ManualClock, QueryProgress, QueryStatus, StreamingQuery,
+        StreamingQueryListener, StreamingQueryManager, Trigger,
     };
     pub use crate::session::{
         DataFrame, DataStreamReader, DataStreamWriter, GroupedData, KeyedDataFrame, Session,

@@ -54,6 +54,138 @@ struct ScriptArgs {
     /// run again, resumes where it stopped (`spark.sql.streaming.checkpointLocation`).
     #[arg(long, value_name = "DIR")]
     checkpoint: Option<std::path::PathBuf>,
+    /// Progress on stderr, one line per epoch: `text` (the default when stderr is a
+    /// terminal), `json` (Spark's progress JSON, one object a line) or `off` (the default
+    /// otherwise).
+    #[arg(long, value_enum)]
+    progress: Option<ProgressFormat>,
+    /// The UI's port (`spark.ui.port`, default 4040; the next free one if it is taken).
+    #[arg(long, value_name = "PORT", conflicts_with = "no_ui")]
+    ui_port: Option<u16>,
+    /// The address the UI binds (`spark.ui.host`, default 127.0.0.1).
+    #[arg(long, value_name = "HOST", conflicts_with = "no_ui")]
+    ui_host: Option<String>,
+    /// Runs without the UI (`spark.ui.enabled=false`).
+    #[arg(long)]
+    no_ui: bool,
+}
+
+/// How `tidewater run` reports progress.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+enum ProgressFormat {
+    /// One readable line per epoch.
+    Text,
+    /// Spark's progress JSON, one object a line.
+    Json,
+    /// Nothing.
+    Off,
+}
+
+/// Writes each epoch's progress on stderr, and, for a run that ends (once, availableNow)
+/// over files on a terminal, a bar per query of the files read out of those known.
+struct ProgressPrinter {
+    format: ProgressFormat,
+    bars: Option<Bars>,
+}
+
+/// The progress bars, one per query, drawn together.
+struct Bars {
+    all: indicatif::MultiProgress,
+    by_query: std::sync::Mutex<std::collections::HashMap<String, indicatif::ProgressBar>>,
+}
+
+/// Files read so far and files in all, when every source of the report is a file source
+/// (its progress counts files in `numFiles`, its offsets in files, and its latest offset is
+/// every file listed): the bar's position and length. `None` when the total is not known.
+fn files_done(progress: &QueryProgress) -> Option<(u64, u64)> {
+    let files = |s: &tidewater::runtime::SourceProgress| s.metrics.contains_key("numFiles");
+    if progress.sources.is_empty() || !progress.sources.iter().all(files) {
+        return None;
+    }
+    let read = progress.sources.iter().map(|s| s.end_offset).sum();
+    let total = progress
+        .sources
+        .iter()
+        .map(|s| s.latest_offset.max(s.end_offset))
+        .sum();
+    Some((read, total))
+}
+
+impl Bars {
+    /// Moves the bar of the report's query (made at its first report); false when the
+    /// report's total is not known (no bar then).
+    fn update(&self, progress: &QueryProgress) -> bool {
+        let Some((read, total)) = files_done(progress) else {
+            return false;
+        };
+        let mut bars = self.by_query.lock().unwrap_or_else(|p| p.into_inner());
+        let bar = bars.entry(progress.id.clone()).or_insert_with(|| {
+            let bar = self.all.add(indicatif::ProgressBar::new(total));
+            let style =
+                indicatif::ProgressStyle::with_template("{msg} [{bar:40}] {pos}/{len} files ({elapsed})")
+                    .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar())
+                    .progress_chars("=> ");
+            bar.set_style(style);
+            bar.set_message(
+                progress
+                    .name
+                    .clone()
+                    .unwrap_or_else(|| progress.id.chars().take(8).collect()),
+            );
+            bar
+        });
+        bar.set_length(total);
+        bar.set_position(read);
+        true
+    }
+}
+
+impl StreamingQueryListener for ProgressPrinter {
+    fn on_query_terminated(&self, event: &tidewater::runtime::QueryTerminatedEvent) {
+        if let Some(bars) = &self.bars {
+            let mut bars = bars.by_query.lock().unwrap_or_else(|p| p.into_inner());
+            if let Some(bar) = bars.remove(&event.id.to_string()) {
+                bar.finish();
+            }
+        }
+    }
+
+    fn on_query_progress(&self, event: &tidewater::runtime::QueryProgressEvent) {
+        let p = &event.progress;
+        let barred = self.bars.as_ref().is_some_and(|bars| bars.update(p));
+        let line = match self.format {
+            ProgressFormat::Off => return,
+            ProgressFormat::Json => p.json(),
+            ProgressFormat::Text => {
+                let name = p.name.clone().unwrap_or_else(|| p.id.chars().take(8).collect());
+                let watermark = p
+                    .event_time
+                    .get("watermark")
+                    .map(|w| format!(", watermark {w}"))
+                    .unwrap_or_default();
+                format!(
+                    "[{name}] batch {}: {} rows, {:.1} rows/s, {} ms{watermark}",
+                    p.batch_id,
+                    p.num_input_rows,
+                    p.processed_rows_per_second,
+                    p.duration_ms
+                        .get("triggerExecution")
+                        .copied()
+                        .unwrap_or(p.batch_duration),
+                )
+            }
+        };
+        match (&self.bars, barred) {
+            // Above the bars, which stay at the bottom.
+            (Some(bars), true) => {
+                let _ = bars.all.println(line);
+            }
+            // stderr may be closed: a failed write must not panic.
+            _ => {
+                let _ = writeln!(std::io::stderr(), "{line}");
+            }
+        }
+    }
 }
 
 impl ScriptArgs {
@@ -74,7 +206,8 @@ impl ScriptArgs {
         })
     }
 
-    fn session(&self) -> anyhow::Result<Session> {
+    /// The session the arguments describe; `explaining` runs nothing, so it serves no UI.
+    fn session(&self, explaining: bool) -> anyhow::Result<Session> {
         let mut builder = Session::builder()
             .app_name("tidewater-sql")
             .cluster(self.cluster.config());
@@ -87,25 +220,60 @@ impl ScriptArgs {
         if let Some(root) = &self.checkpoint {
             builder = builder.config(tidewater::session::conf::CHECKPOINT_LOCATION, root.display());
         }
+        if self.no_ui || explaining {
+            builder = builder.config(tidewater::ui::UI_ENABLED, false);
+        }
+        if let Some(port) = self.ui_port {
+            builder = builder.config(tidewater::ui::UI_PORT, port);
+        }
+        if let Some(host) = &self.ui_host {
+            builder = builder.config(tidewater::ui::UI_HOST, host);
+        }
         Ok(builder.get_or_create()?)
     }
 }
 
 fn run(args: &ScriptArgs) -> anyhow::Result<()> {
     let script = args.script()?;
-    let queries = args.session()?.run_script(&script, &args.defaults()?)?;
+    let spark = args.session(false)?;
+    let progress = args.progress.unwrap_or(if std::io::stderr().is_terminal() {
+        ProgressFormat::Text
+    } else {
+        ProgressFormat::Off
+    });
+    // A bar only where it can be drawn and where the run ends: once or availableNow.
+    let ends = matches!(
+        args.trigger.as_deref().map(Trigger::parse).transpose()?,
+        Some(Trigger::Once | Trigger::AvailableNow)
+    );
+    let bars = (progress == ProgressFormat::Text && ends && std::io::stderr().is_terminal()).then(|| Bars {
+        all: indicatif::MultiProgress::new(),
+        by_query: Default::default(),
+    });
+    if progress != ProgressFormat::Off {
+        spark.streams().add_listener(std::sync::Arc::new(ProgressPrinter {
+            format: progress,
+            bars,
+        }));
+    }
+    let queries = spark.run_script(&script, &args.defaults()?)?;
     let mut first_failure = None;
     for query in &queries {
         if let Err(e) = query.await_termination() {
             first_failure.get_or_insert(e);
         }
     }
+    // The last epochs' lines are printed before the process ends.
+    spark.streams().wait_for_listeners(Duration::from_secs(5));
     first_failure.map_or(Ok(()), |e| Err(e.into()))
 }
 
 fn explain(args: &ScriptArgs) -> anyhow::Result<()> {
     let script = args.script()?;
-    print!("{}", args.session()?.explain_script(&script, &args.defaults()?)?);
+    print!(
+        "{}",
+        args.session(true)?.explain_script(&script, &args.defaults()?)?
+    );
     Ok(())
 }
 
@@ -175,11 +343,39 @@ fn demo(args: &DemoArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// The log filter `TIDEWATER_LOG` asks for. A bare level (`info`, `debug`) applies to the
+/// engine's own crates only, and dependencies stay at `warn`: `TIDEWATER_LOG=debug` must not
+/// flood stderr with the SQL parser's or the HTTP server's logs. Directives with a target
+/// (`sqlparser=debug`) are taken as written, for whoever wants a dependency's logs.
+fn log_filter(setting: Option<&str>) -> String {
+    let mut directives = vec!["warn".to_string()];
+    for directive in setting
+        .unwrap_or("")
+        .split(',')
+        .map(str::trim)
+        .filter(|d| !d.is_empty())
+    {
+        if directive.contains('=') || directive.contains('[') {
+            directives.push(directive.to_string());
+        } else {
+            directives.push(format!("tidewater={directive}"));
+            directives.push(format!("tidewater_operators={directive}"));
+        }
+    }
+    directives.join(",")
+}
+
 fn main() -> ExitCode {
+    let setting = std::env::var("TIDEWATER_LOG").ok();
+    let filter = tracing_subscriber::EnvFilter::try_new(log_filter(setting.as_deref())).unwrap_or_else(|e| {
+        let _ = writeln!(
+            std::io::stderr(),
+            "TIDEWATER_LOG={setting:?} is not a log filter ({e}); using warn"
+        );
+        "warn".into()
+    });
     tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_env("TIDEWATER_LOG").unwrap_or_else(|_| "warn".into()),
-        )
+        .with_env_filter(filter)
         .with_writer(std::io::stderr)
         .with_ansi(std::io::stderr().is_terminal())
         // A log line that cannot be written (stderr closed) must not become a panic.
@@ -199,5 +395,72 @@ fn main() -> ExitCode {
             let user_error = e.downcast_ref::<Error>().is_some_and(Error::is_user_error);
             ExitCode::from(if user_error { 2 } else { 1 })
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{files_done, log_filter};
+    use tidewater::runtime::{QueryProgress, SinkProgress, SourceProgress};
+
+    fn report(sources: Vec<(u64, u64, bool)>) -> QueryProgress {
+        QueryProgress {
+            id: "q".into(),
+            run_id: "r".into(),
+            name: None,
+            timestamp: String::new(),
+            batch_id: 0,
+            batch_duration: 0,
+            num_input_rows: 0,
+            input_rows_per_second: 0.0,
+            processed_rows_per_second: 0.0,
+            duration_ms: Default::default(),
+            event_time: Default::default(),
+            state_operators: Vec::new(),
+            sources: sources
+                .into_iter()
+                .map(|(end, latest, files)| SourceProgress {
+                    description: String::new(),
+                    start_offset: 0,
+                    end_offset: end,
+                    latest_offset: latest,
+                    num_input_rows: 0,
+                    input_rows_per_second: 0.0,
+                    processed_rows_per_second: 0.0,
+                    metrics: if files {
+                        [("numFiles".to_string(), "1".to_string())].into()
+                    } else {
+                        Default::default()
+                    },
+                })
+                .collect(),
+            sink: SinkProgress {
+                description: String::new(),
+                num_output_rows: 0,
+            },
+        }
+    }
+
+    #[test]
+    fn the_bar_counts_files_only_when_every_source_reads_files() {
+        assert_eq!(
+            files_done(&report(vec![(2, 5, true), (1, 1, true)])),
+            Some((3, 6))
+        );
+        assert_eq!(files_done(&report(vec![(2, 5, true), (10, 10, false)])), None);
+        assert_eq!(files_done(&report(vec![])), None);
+    }
+
+    #[test]
+    fn a_bare_level_applies_to_the_engine_only() {
+        assert_eq!(log_filter(None), "warn");
+        assert_eq!(
+            log_filter(Some("info")),
+            "warn,tidewater=info,tidewater_operators=info"
+        );
+        assert_eq!(
+            log_filter(Some("debug, sqlparser=trace")),
+            "warn,tidewater=debug,tidewater_operators=debug,sqlparser=trace"
+        );
     }
 }

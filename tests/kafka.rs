@@ -210,6 +210,31 @@ fn max_offsets_per_trigger_splits_the_backlog_into_the_expected_epochs() {
             ],
             "{workers} worker(s)"
         );
+        // Spark's lag metrics: after the first epoch the partitions are 3, 2 and 0 offsets
+        // behind their ends; after the second, none is.
+        let behind: Vec<Vec<String>> = ran
+            .query
+            .recent_progress()
+            .iter()
+            .filter(|p| p.num_input_rows > 0)
+            .map(|p| {
+                let m = &p.sources[0].metrics;
+                [
+                    "minOffsetsBehindLatest",
+                    "maxOffsetsBehindLatest",
+                    "avgOffsetsBehindLatest",
+                    "totalOffsetsBehindLatest",
+                ]
+                .iter()
+                .map(|k| m.get(*k).cloned().unwrap_or_default())
+                .collect()
+            })
+            .collect();
+        assert_eq!(
+            behind,
+            [["0", "3", "1.7", "5"], ["0", "0", "0.0", "0"]],
+            "{workers} worker(s)"
+        );
     }
 }
 

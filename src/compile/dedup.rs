@@ -8,7 +8,7 @@ use tidewater_operators::{Dedup, Remember};
 
 use super::physical::{Physical, Strategy};
 use super::{upsert, Compiled, Rows};
-use crate::connectors::SourceEvent;
+use crate::connectors::{OperatorFigures, SourceEvent, StateHeld};
 use crate::data::{Row, Value};
 use timely::dataflow::operators::vec::Map;
 use timely::dataflow::Scope;
@@ -23,6 +23,13 @@ pub(super) fn deduplicate<'s>(
     scope: Scope<'s, u64>,
     compiled: &mut Compiled<'s>,
 ) -> Rows<'s> {
+    // Spark names the operator by the call that made it.
+    let name = if matches!(remember, Remember::WithinDelay) {
+        "dedupeWithinWatermark"
+    } else {
+        "dedupe"
+    };
+    let key_width = keys.len();
     let ordered = compiled.with_state_input(|compiled| upsert::ordered(input, scope, compiled));
     let column = event_time.map(|(column, ..)| column);
     let time_of = move |row: &Row| match column.and_then(|c| row.get(c)) {
@@ -69,10 +76,21 @@ pub(super) fn deduplicate<'s>(
         log,
     };
     let (first, figures) = tidewater_operators::deduplicate(keyed, dedup);
-    compiled.events.push(figures.map(|f| SourceEvent::Deduplicated {
-        added: f.added,
-        removed: f.removed,
-        late: f.late,
-    }));
+    let operator = compiled.state_operator(
+        name,
+        // A remembered key and when it expires.
+        key_width + 1,
+    );
+    compiled
+        .events
+        .push(figures.map(move |f| SourceEvent::StateOperator {
+            operator,
+            figures: OperatorFigures {
+                held: StateHeld::Change(f.added as i64 - f.removed as i64),
+                updated: f.added,
+                removed: f.removed,
+                dropped_by_watermark: f.late,
+            },
+        }));
     first
 }

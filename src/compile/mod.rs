@@ -39,7 +39,7 @@ use differential_dataflow::input::{Input, InputSession};
 use timely::dataflow::operators::Exchange;
 use timely::dataflow::Scope;
 
-use crate::connectors::{Source, SourceEvent};
+use crate::connectors::{OperatorFigures, Source, SourceEvent};
 use crate::data::{Row, Value};
 use crate::plan::{LogicalPlan, SourceId};
 
@@ -88,8 +88,9 @@ pub struct Compiled<'s> {
     /// `true` when it reaches the aggregation an epoch later (a join's does; a stateful
     /// function's input watermark does not).
     join_watermark: Option<(VecCollection<'s, u64, i64, isize>, bool)>,
-    /// Joins of two streams built so far (their numbers in progress reports).
-    stream_joins: usize,
+    /// The stateful operators built so far, in build order: their numbers in the events
+    /// they report and their places in progress reports' `stateOperators`.
+    pub state_operators: Vec<StateOperatorInfo>,
     /// True while the input of an aggregation that takes the watermark of a join of two
     /// streams right below it is built: that join reports its output watermark.
     join_feeds_aggregation: bool,
@@ -111,7 +112,7 @@ impl<'s> Compiled<'s> {
             source_rows: BTreeMap::new(),
             watermark_delay: plan.watermark_delay(),
             join_watermark: None,
-            stream_joins: 0,
+            state_operators: Vec::new(),
             join_feeds_aggregation: false,
         }
     }
@@ -196,10 +197,49 @@ impl<'s> Compiled<'s> {
         self.sources.iter().position(|(s, _)| *s == id).unwrap_or(0)
     }
 
+    /// Registers a stateful operator named `name` (Spark's `operatorName`) whose state entries
+    /// hold `values` values each, and returns its number.
+    fn state_operator(&mut self, name: &'static str, values: usize) -> usize {
+        self.state_operators.push(StateOperatorInfo {
+            name,
+            entry_bytes: estimated_entry_bytes(values),
+        });
+        self.state_operators.len() - 1
+    }
+
     /// Notes that `strategy` was built.
     fn built(&mut self, strategy: Strategy) {
         self.strategies.push(strategy);
     }
+}
+
+/// A stateful operator of a compiled plan, as progress reports name and size it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct StateOperatorInfo {
+    /// Spark's `operatorName`: `aggregate`, `symmetricHashJoin`, `dedupe`, ...
+    pub name: &'static str,
+    /// The estimated bytes one entry of its state takes (see [`estimated_entry_bytes`]).
+    pub entry_bytes: u64,
+}
+
+/// Bookkeeping of one entry in a hash table or a sorted map beyond the entry itself (its
+/// hash or node share, and the table's spare capacity, taken as a quarter of a 32-byte slot).
+const ENTRY_OVERHEAD: u64 = 24;
+
+/// The estimated bytes of one state entry of `values` values: a [`Row`] (whose first four
+/// values live inline), the values past those on the heap, and [`ENTRY_OVERHEAD`]. A lower
+/// bound by design: strings longer than a value holds inline (23 bytes), arrays, a stateful
+/// function's own state object and the allocator's rounding are not counted, and no entry is
+/// walked to find them, so `memoryUsedBytes` costs the driver one multiplication per
+/// operator and epoch, never a pass over the state.
+pub fn estimated_entry_bytes(values: usize) -> u64 {
+    let inline = std::mem::size_of::<Row>();
+    let spilled = if values > 4 {
+        values * std::mem::size_of::<Value>()
+    } else {
+        0
+    };
+    (inline + spilled) as u64 + ENTRY_OVERHEAD
 }
 
 /// Builds `plan` in `scope`, creating an input for each source, with the operators its
@@ -362,6 +402,14 @@ fn build_aggregate<'s>(
         }
     };
     let (pipeline, keys, accumulators) = (grouping.pipeline, grouping.keys, grouping.accumulators);
+    let operator = compiled.state_operator("aggregate", keys.len() + accumulators.len());
+    let dropped_event = move |rows: u64| SourceEvent::StateOperator {
+        operator,
+        figures: OperatorFigures {
+            dropped_by_watermark: rows,
+            ..OperatorFigures::default()
+        },
+    };
     match (fold, watermark) {
         (Fold::Expiring { window_key }, Some((maxima, delay))) => {
             compiled.built(Strategy::ExpiringFold);
@@ -385,9 +433,7 @@ fn build_aggregate<'s>(
             };
             let (rows, dropped) =
                 aggregate::aggregate_expiring(rows, pipeline, keys, accumulators, expiry, durable);
-            compiled
-                .events
-                .push(dropped.map(|rows| SourceEvent::DroppedByWatermark { rows }));
+            compiled.events.push(dropped.map(dropped_event));
             rows
         }
         (Fold::PieceCount(count), _) => {
@@ -429,9 +475,7 @@ fn build_aggregate<'s>(
                 watermark,
                 durable,
             );
-            compiled
-                .events
-                .push(dropped.map(|rows| SourceEvent::DroppedByWatermark { rows }));
+            compiled.events.push(dropped.map(dropped_event));
             rows
         }
         (Fold::Reduce, _) => {
@@ -489,6 +533,7 @@ fn build_table_aggregate<'s>(
         right_columns: on.right_columns.to_vec(),
     };
     compiled.built(fold.strategy());
+    compiled.state_operator("aggregate", grouping.keys.len() + grouping.accumulators.len());
     let durable = compiled.durable(scope, |restored| match restored {
         durable::Restored::Rows(entries) => Some(entries),
         _ => None,

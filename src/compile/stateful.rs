@@ -16,7 +16,7 @@ use tidewater_operators::{GroupsWithState, Timeout};
 
 use super::physical::{Physical, Strategy};
 use super::{upsert, Compiled, Rows};
-use crate::connectors::SourceEvent;
+use crate::connectors::{OperatorFigures, SourceEvent, StateHeld};
 use crate::data::{Row, Value};
 use crate::plan::{StateApi, StateFunction};
 use timely::dataflow::operators::vec::Map;
@@ -78,6 +78,9 @@ pub(super) fn groups_with_state<'s>(
     scope: Scope<'s, u64>,
     compiled: &mut Compiled<'s>,
 ) -> Rows<'s> {
+    let key_width = keys.len();
+    // Spark's name for the operator, after the API that made it.
+    let name = function.1.operator_name();
     // An aggregation right above takes this function's input watermark (taken before the
     // input is built, which may hold a join that would otherwise take it).
     let feeds_aggregation = std::mem::take(&mut compiled.join_feeds_aggregation);
@@ -141,11 +144,18 @@ pub(super) fn groups_with_state<'s>(
         deadline,
     };
     let (rows, figures) = tidewater_operators::groups_with_state(keyed, config);
-    compiled.events.push(figures.map(|f| SourceEvent::GroupStates {
-        total_change: f.total_change,
-        updated: f.updated,
-        removed: f.removed,
-        late: f.late,
-    }));
+    // A key, its state and its timeout.
+    let operator = compiled.state_operator(name, key_width + 2);
+    compiled
+        .events
+        .push(figures.map(move |f| SourceEvent::StateOperator {
+            operator,
+            figures: OperatorFigures {
+                held: StateHeld::Change(f.total_change),
+                updated: f.updated,
+                removed: f.removed,
+                dropped_by_watermark: f.late,
+            },
+        }));
     rows
 }

@@ -11,7 +11,7 @@ use differential_dataflow::collection::VecCollection;
 use tidewater_operators::{event_time_maxima, min_watermark, symmetric_hash_join, JoinLogic, JoinWatermark};
 
 use super::{durable, Compiled, Rows};
-use crate::connectors::SourceEvent;
+use crate::connectors::{OperatorFigures, SourceEvent, StateHeld};
 use crate::data::{Row, Value};
 use crate::expr::BoundExpr;
 use crate::plan::{JoinEventTime, JoinKind, TimeRange};
@@ -227,6 +227,8 @@ pub(super) fn build<'s>(
         right_columns: join.right_columns,
     };
     let (left_keys, right_keys) = (join.left_keys, join.right_keys);
+    let key_width = left_keys.len();
+    let row_width = join.left_width.max(logic.right_columns.len());
     let left = left.map(move |row| (left_keys.iter().map(|k| k.eval(&row)).collect::<Row>(), row));
     let right = right.map(move |row| (right_keys.iter().map(|k| k.eval(&row)).collect::<Row>(), row));
     let durable = compiled.durable(scope, |restored| match restored {
@@ -239,14 +241,18 @@ pub(super) fn build<'s>(
         seen,
     };
     let (rows, figures) = symmetric_hash_join(left, right, watermark, logic, durable);
-    let operator = compiled.stream_joins;
-    compiled.stream_joins += 1;
-    compiled.events.push(figures.map(move |f| SourceEvent::StateRows {
-        operator,
-        total: f.held,
-        updated: f.added,
-        removed: f.removed,
-        dropped_by_watermark: f.dropped,
-    }));
+    // A held record is its key, its row and its event time.
+    let operator = compiled.state_operator("symmetricHashJoin", key_width + row_width + 1);
+    compiled
+        .events
+        .push(figures.map(move |f| SourceEvent::StateOperator {
+            operator,
+            figures: OperatorFigures {
+                held: StateHeld::After(f.held),
+                updated: f.added,
+                removed: f.removed,
+                dropped_by_watermark: f.dropped,
+            },
+        }));
     rows
 }

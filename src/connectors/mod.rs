@@ -210,46 +210,15 @@ pub enum SourceEvent {
         /// The event time.
         micros: i64,
     },
-    /// A stateful aggregation dropped partial states (the rows of one key on one worker) as
-    /// late: Spark's `numRowsDroppedByWatermark`.
-    DroppedByWatermark {
-        /// How many.
-        rows: u64,
-    },
-    /// What `flat_map_groups_with_state` did in an epoch on one worker: the change in keys
-    /// with a state, states set and removed, and late rows dropped.
-    GroupStates {
-        /// Change in the keys with a state (restored ones count at the epoch they enter).
-        total_change: i64,
-        /// States set.
-        updated: u64,
-        /// States removed.
-        removed: u64,
-        /// Late rows dropped.
-        late: u64,
-    },
-    /// What a deduplication did in an epoch on one worker: keys remembered and forgotten, and
-    /// late rows dropped.
-    Deduplicated {
-        /// Keys remembered.
-        added: u64,
-        /// Keys forgotten.
-        removed: u64,
-        /// Late rows dropped.
-        late: u64,
-    },
-    /// One worker's figures of a stateful operator (a join of two streams) for an epoch.
-    StateRows {
-        /// The operator's number among the query's joins of two streams, in build order.
+    /// One worker's figures of one stateful operator for an epoch: every stateful operator
+    /// (join of two streams, deduplication, stateful function, aggregation) reports in this
+    /// one shape, under the number the compiler gave it (its position in the progress
+    /// report's `stateOperators`).
+    StateOperator {
+        /// The operator's number among the query's stateful operators, in build order.
         operator: usize,
-        /// Rows held after the epoch (`numRowsTotal`).
-        total: u64,
-        /// Rows added to the state in the epoch (`numRowsUpdated`).
-        updated: u64,
-        /// Rows removed from the state in the epoch (`numRowsRemoved`).
-        removed: u64,
-        /// Input rows dropped as late (`numRowsDroppedByWatermark`).
-        dropped_by_watermark: u64,
+        /// What it did.
+        figures: OperatorFigures,
     },
     /// The query must stop: a `FAILFAST` record or an unreadable file.
     Failed {
@@ -258,6 +227,37 @@ pub enum SourceEvent {
         /// What went wrong, naming the file and line.
         message: String,
     },
+}
+
+/// What one stateful operator did on one worker in one epoch (see
+/// [`SourceEvent::StateOperator`]). Summed over workers, these are Spark's
+/// `numRowsUpdated`, `numRowsRemoved` and `numRowsDroppedByWatermark`; `held` gives
+/// `numRowsTotal`.
+#[derive(Clone, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub struct OperatorFigures {
+    /// The rows (keys) the operator holds on this worker.
+    pub held: StateHeld,
+    /// Rows (keys) added or changed in the epoch.
+    pub updated: u64,
+    /// Rows (keys) forgotten in the epoch.
+    pub removed: u64,
+    /// Input rows dropped as late. An aggregation counts partial states, as Spark counts its
+    /// input after partial aggregation.
+    pub dropped_by_watermark: u64,
+}
+
+/// How an operator tells the rows it holds: some know their state's size after the epoch,
+/// others only how it changed (the driver sums the changes over the run).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub enum StateHeld {
+    /// Rows held after the epoch.
+    After(u64),
+    /// Change in the rows held during the epoch (restored rows count at the epoch they
+    /// enter).
+    Change(i64),
+    /// The operator does not count them; the driver does, from the operator's output.
+    #[default]
+    Unknown,
 }
 
 /// A running source, polled by the leader worker.
@@ -289,6 +289,17 @@ pub trait SourceReader {
     /// Look for new data at the next poll even if the reader would otherwise wait (for
     /// `process_all_available`).
     fn discover_now(&mut self) {}
+
+    /// How far the query is behind the newest data, per partition, for a source that knows
+    /// (Kafka: each partition's end offset, as of the last look at the broker, minus the
+    /// offset epochs have taken records to): Spark's `minOffsetsBehindLatest`,
+    /// `maxOffsetsBehindLatest` and `avgOffsetsBehindLatest`, and the UI's lag. `all_taken`
+    /// says whether epochs have taken everything the reader handed over. `None` for sources
+    /// that do not know.
+    fn offsets_behind_latest(&self, all_taken: bool) -> Option<Vec<u64>> {
+        let _ = all_taken;
+        None
+    }
 
     /// Resumes a restarted query after what earlier runs took: the first `consumed` records
     /// (rows, or work items) went to epochs already committed or about to be replayed, so the

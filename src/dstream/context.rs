@@ -38,6 +38,8 @@ pub struct StreamingConfig {
     min_batches_to_retain: Option<u64>,
     /// Every how many batches state is compacted into snapshots (`None`: 10).
     min_deltas_for_snapshot: Option<u64>,
+    /// Whether and where the UI shows the context's batches (`spark.ui.*`).
+    ui: crate::ui::UiConfig,
 }
 
 /// Spark's `spark.sql.streaming.minBatchesToRetain`.
@@ -103,14 +105,40 @@ impl StreamingConfig {
         match key {
             MIN_BATCHES_TO_RETAIN => self.min_batches_to_retain = Some(number()?),
             MIN_DELTAS_FOR_SNAPSHOT => self.min_deltas_for_snapshot = Some(number()?),
+            crate::ui::UI_ENABLED | crate::ui::UI_PORT | crate::ui::UI_HOST => {
+                let conf = std::collections::BTreeMap::from([(key.to_string(), value.to_string())]);
+                let parsed = crate::ui::UiConfig::from_conf(&conf)?;
+                match key {
+                    crate::ui::UI_ENABLED => self.ui.enabled = parsed.enabled,
+                    crate::ui::UI_PORT => self.ui.port = parsed.port,
+                    _ => self.ui.host = parsed.host,
+                }
+            }
             other => {
                 return Err(Error::InvalidOption(format!(
                     "unknown setting `{other}` for a StreamingContext; known: \
-                     {MIN_BATCHES_TO_RETAIN}, {MIN_DELTAS_FOR_SNAPSHOT}"
+                     {MIN_BATCHES_TO_RETAIN}, {MIN_DELTAS_FOR_SNAPSHOT}, spark.ui.enabled, \
+                     spark.ui.port, spark.ui.host"
                 )))
             }
         }
         Ok(self)
+    }
+}
+
+/// Batches a DStream context shows on the page (Spark's Streaming tab shows the last 1000).
+const BATCHES_SHOWN: usize = 1000;
+
+impl crate::ui::UiSource for ContextInner {
+    fn dstreams(&self) -> Vec<crate::ui::DStreamView> {
+        let active = self
+            .running
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .as_ref()
+            .is_some_and(StreamingQuery::is_active);
+        let name = self.config.app_name.as_deref().unwrap_or("streaming");
+        vec![self.batches.view(name, active, BATCHES_SHOWN)]
     }
 }
 
@@ -459,6 +487,10 @@ impl StreamingContext {
         };
         driver::launch(&self.inner.config.cluster, job)?;
         *running = Some(StreamingQuery { shared });
+        if self.inner.config.cluster.is_leader_process() {
+            let weak: std::sync::Weak<ContextInner> = Arc::downgrade(&self.inner);
+            crate::ui::attach(&self.inner.config.ui, weak);
+        }
         Ok(())
     }
 

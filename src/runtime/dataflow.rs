@@ -9,7 +9,7 @@ use timely::worker::Worker;
 
 use super::capture::{capture, Captured};
 use super::spec::QuerySpec;
-use crate::compile::{compile, Compiled, Inputs, Settings};
+use crate::compile::{compile, Compiled, Inputs, Settings, StateOperatorInfo};
 use crate::connectors::SourceEvent;
 use crate::data::Row;
 
@@ -23,6 +23,8 @@ pub(super) struct Built {
     pub(super) captured: Captured<Row>,
     /// What sources read inside the dataflow reported, on worker 0.
     pub(super) events: Captured<SourceEvent>,
+    /// The stateful operators, numbered as their events number them.
+    pub(super) state_operators: Vec<StateOperatorInfo>,
 }
 
 /// Builds `spec`'s dataflow on `worker`.
@@ -31,6 +33,7 @@ pub(super) fn build(worker: &mut Worker, spec: &QuerySpec) -> Built {
     let captured = Captured::default();
     let events = Captured::default();
     let mut inputs = Inputs::new();
+    let mut state_operators = Vec::new();
     let (rows_buffer, events_buffer) = (captured.clone(), events.clone());
     worker.dataflow::<u64, _, _>(|scope| {
         let settings = Settings {
@@ -49,12 +52,14 @@ pub(super) fn build(worker: &mut Worker, spec: &QuerySpec) -> Built {
             capture(source_events.inner.exchange(|_| 0), events_buffer.clone()).probe_with(&probe);
         }
         inputs = std::mem::take(&mut compiled.inputs);
+        state_operators = std::mem::take(&mut compiled.state_operators);
     });
     Built {
         inputs,
         probe,
         captured,
         events,
+        state_operators,
     }
 }
 

@@ -25,7 +25,9 @@ use super::trigger::{Trigger, TIMEOUT_TICK};
 use super::workers::Lead;
 use crate::checkpoint::{Checkpoint, CommitEntry, EpochMetadata, OffsetEntry};
 use crate::compile::Inputs;
+use crate::compile::StateOperatorInfo;
 use crate::connectors::{Batch, Sink, SinkError, SourceError, SourceEvent, Wake};
+use crate::connectors::{OperatorFigures, StateHeld};
 use crate::crash::crash_point;
 use crate::data::{Row, Schema};
 use crate::error::Error;
@@ -86,19 +88,17 @@ pub(super) struct QueryRun {
     restored_at: Option<u64>,
     /// The state compaction running in the background, if any (joined when the query ends).
     compaction: Option<std::thread::JoinHandle<()>>,
-    /// Partial states the aggregation dropped as late in the epoch being finished.
-    dropped_by_watermark: u64,
-    /// What the deduplication did: keys held over all epochs, and the finished epoch's figures.
-    deduplicated: Deduplicated,
-    /// What `flat_map_groups_with_state` did, in the same figures.
-    group_states: Deduplicated,
-    /// The epoch's figures of each join of two streams, by its number, summed over workers:
-    /// rows held, added, removed, dropped as late.
-    join_figures: std::collections::BTreeMap<usize, [u64; 4]>,
-    /// How many joins of two streams under watermarks the plan has: a watermark that moves
-    /// then calls for an epoch, which expires rows and writes the outer rows that can no
-    /// longer match.
-    watermarked_joins: usize,
+    /// The stateful operators, by the numbers their events carry: what they hold, and what
+    /// they did in the epoch being finished.
+    state_operators: Vec<OperatorState>,
+    /// The aggregation's result rows, counted from its output, for its `numRowsTotal`.
+    aggregate_rows: AggregateRows,
+    /// The greatest event time some worker saw in the epoch being finished.
+    epoch_max_event_time: Option<i64>,
+    /// Since when the query has had nothing to do: its start, or its last epoch's end.
+    quiet_since: Instant,
+    /// Whether the listeners were told of the current quiet stretch.
+    idle_reported: bool,
     /// The watermark the last epoch ran under.
     last_epoch_watermark: Option<i64>,
     /// Whether a moving watermark alone calls for an epoch (see `no_data_epoch_due`).
@@ -115,18 +115,122 @@ pub(super) struct QueryRun {
     replayed_batch: Option<(u64, i64)>,
 }
 
-/// A deduplication's progress figures.
-#[derive(Debug, Default)]
-struct Deduplicated {
+/// One stateful operator's progress figures, summed over workers.
+#[derive(Debug)]
+struct OperatorState {
+    /// Its name and size of entry.
+    info: StateOperatorInfo,
+    /// Rows held (over all epochs, for operators that report changes).
     held: i64,
-    added: u64,
+    /// Rows held after this epoch, for operators that report them, summed as they come.
+    held_after: Option<u64>,
+    /// This epoch's figures.
+    updated: u64,
     removed: u64,
-    late: u64,
+    dropped: u64,
+}
+
+impl OperatorState {
+    /// Adds one worker's figures, `times` times (the event's multiplicity).
+    fn add(&mut self, figures: &OperatorFigures, times: u64) {
+        match figures.held {
+            StateHeld::After(rows) => *self.held_after.get_or_insert(0) += rows * times,
+            StateHeld::Change(change) => self.held += change * times as i64,
+            StateHeld::Unknown => {}
+        }
+        self.updated += figures.updated * times;
+        self.removed += figures.removed * times;
+        self.dropped += figures.dropped_by_watermark * times;
+    }
+
+    /// The epoch's report; the epoch's figures start again from zero.
+    fn report(&mut self, counted: Option<u64>, counted_updates: u64) -> StateOperatorProgress {
+        if let Some(after) = self.held_after.take() {
+            self.held = after as i64;
+        }
+        let total = counted.unwrap_or(self.held.max(0) as u64);
+        let updated = std::mem::take(&mut self.updated);
+        StateOperatorProgress {
+            operator_name: self.info.name.into(),
+            num_rows_total: total,
+            num_rows_updated: if counted.is_some() {
+                counted_updates
+            } else {
+                updated
+            },
+            num_rows_removed: std::mem::take(&mut self.removed),
+            num_rows_dropped_by_watermark: std::mem::take(&mut self.dropped),
+            memory_used_bytes: total * self.info.entry_bytes,
+        }
+    }
+}
+
+/// The result rows an aggregation holds, counted on the driver from the changes it outputs
+/// (the aggregation itself does not count them): every row is a key's current result, so
+/// the sum of the diffs is the keys held. Under a watermark, outside complete mode, the
+/// state of a window is forgotten once the watermark reaches its end, without a retraction:
+/// rows are counted by window end and those the watermark passed are let go, as the
+/// operator lets them go. Costs one step per output change, which the driver walks anyway.
+#[derive(Debug, Default)]
+struct AggregateRows {
+    /// The output column holding the window, when windows expire.
+    window_column: Option<usize>,
+    /// Rows without a window (or that never expire).
+    rows: i64,
+    /// Rows by their window's end.
+    by_end: std::collections::BTreeMap<i64, i64>,
+}
+
+impl AggregateRows {
+    fn add(&mut self, changes: &[(Row, isize)]) {
+        for (row, diff) in changes {
+            match self.window_column.and_then(|c| window_end(row.get(c)?)) {
+                Some(end) => *self.by_end.entry(end).or_default() += *diff as i64,
+                None => self.rows += *diff as i64,
+            }
+        }
+    }
+
+    /// Lets go the windows whose end is at or before `watermark`.
+    fn expire(&mut self, watermark: Option<i64>) {
+        if let (Some(w), Some(_)) = (watermark, self.window_column) {
+            let kept = self.by_end.split_off(&w.saturating_add(1));
+            self.by_end = kept;
+        }
+    }
+
+    fn total(&self) -> u64 {
+        (self.rows + self.by_end.values().sum::<i64>()).max(0) as u64
+    }
+}
+
+/// The end of a window value (a struct of start and end).
+fn window_end(value: &crate::data::Value) -> Option<i64> {
+    match value {
+        crate::data::Value::Struct(fields) => match fields.get(1) {
+            Some(crate::data::Value::Timestamp(end)) => Some(*end),
+            _ => None,
+        },
+        _ => None,
+    }
 }
 
 impl QueryRun {
     /// Opens the sources and takes the sink; a failure to open ends the query at once.
     pub(super) fn start(spec: Arc<QuerySpec>, built: Built, wake: &Wake) -> Self {
+        let state_operators = built
+            .state_operators
+            .iter()
+            .map(|info| OperatorState {
+                info: info.clone(),
+                held: 0,
+                held_after: None,
+                updated: 0,
+                removed: 0,
+                dropped: 0,
+            })
+            .collect();
+        let expires_windows = spec.mode != crate::plan::OutputMode::Complete;
         spec.shared.lock().leader = Some(wake.clone());
         let sink = spec.sink.lock().unwrap_or_else(|p| p.into_inner()).take();
         let sink_description = sink.as_ref().map_or_else(String::new, |s| s.description());
@@ -161,11 +265,14 @@ impl QueryRun {
             checkpoint,
             restored_at: None,
             compaction: None,
-            dropped_by_watermark: 0,
-            deduplicated: Deduplicated::default(),
-            group_states: Deduplicated::default(),
-            join_figures: Default::default(),
-            watermarked_joins: spec.plan.watermarked_joins(),
+            state_operators,
+            aggregate_rows: AggregateRows {
+                window_column: final_window_column.filter(|_| expires_windows),
+                ..AggregateRows::default()
+            },
+            epoch_max_event_time: None,
+            quiet_since: Instant::now(),
+            idle_reported: false,
             last_epoch_watermark: None,
             evicts_by_watermark: spec.mode != crate::plan::OutputMode::Complete
                 && spec.plan.evicts_by_watermark(),
@@ -390,7 +497,22 @@ impl QueryRun {
             self.spec
                 .shared
                 .set_status("Waiting for data to arrive", false, false);
+            // Listeners hear of the quiet stretch before `process_all_available` returns.
+            let mut idle_due = None;
+            if !self.idle_reported {
+                let due = self.quiet_since + self.spec.shared.idle_after();
+                // Not `now`: the epoch that just completed may have ended after it.
+                if Instant::now() >= due {
+                    self.idle_reported = true;
+                    self.spec.shared.report_idle();
+                } else {
+                    idle_due = Some(due);
+                }
+            }
             self.spec.shared.drained(drain_request);
+            if let Some(due) = idle_due {
+                return Some(readers_due.map_or(due, |at| at.min(due)));
+            }
         }
         if self.spec.trigger == Trigger::Once && self.next_epoch > 0 && self.in_flight.is_none() {
             self.close_inputs();
@@ -421,6 +543,7 @@ impl QueryRun {
             self.spec.shared.id,
             restored.len()
         );
+        self.aggregate_rows.add(&restored);
         self.output.restore(restored);
         // No source feeds that epoch, so it has no events; whatever is there is let go, but
         // for the keys a stateful function or a deduplication restored, which they hold from
@@ -428,14 +551,12 @@ impl QueryRun {
         let mut events = Vec::new();
         take_through(&self.events, restored_at, &mut events);
         for (event, _, diff) in events {
-            match event {
-                SourceEvent::GroupStates { total_change, .. } => {
-                    self.group_states.held += total_change * diff as i64;
+            if let SourceEvent::StateOperator { operator, figures } = event {
+                if let (Some(state), StateHeld::Change(change)) =
+                    (self.state_operators.get_mut(operator), figures.held)
+                {
+                    state.held += change * diff as i64;
                 }
-                SourceEvent::Deduplicated { added, removed, .. } => {
-                    self.deduplicated.held += (added as i64 - removed as i64) * diff as i64;
-                }
-                _ => {}
             }
         }
     }
@@ -447,6 +568,7 @@ impl QueryRun {
         }
         let epoch = self.next_epoch;
         let input = self.sources.take();
+        let wal_started = Instant::now();
         // The epoch's batch time, which every worker of this process reads for it.
         let batch_ms = match self.replayed_batch.take() {
             Some((replayed, ms)) if replayed == epoch => ms,
@@ -490,17 +612,20 @@ impl QueryRun {
                 triggered: now,
                 latest_offset_ms,
                 since_previous_trigger,
+                wal_commit_ms: wal_started.elapsed().as_millis() as u64,
+                commit_offsets_ms: 0,
             },
             offsets,
             watermark: self.watermark(),
         });
         self.last_epoch_watermark = self.watermark();
+        self.idle_reported = false;
         self.spec.shared.set_status("Processing new data", true, true);
     }
 
     /// The probe has passed the in-flight epoch: its output is all here.
     fn complete_epoch(&mut self) {
-        let Some(flight) = self.in_flight.take() else {
+        let Some(mut flight) = self.in_flight.take() else {
             return;
         };
         take_through(&self.captured, flight.epoch, &mut self.spare);
@@ -517,6 +642,7 @@ impl QueryRun {
             }
         };
         let rows_updated = changes.iter().filter(|(_, d)| *d > 0).count() as u64;
+        self.aggregate_rows.add(&changes);
         let rows = self.output.shape(changes, self.watermark());
         let rows = self.finish.apply(rows);
         self.next_epoch = flight.epoch + 1;
@@ -524,61 +650,39 @@ impl QueryRun {
             self.fail(e.into());
             return;
         }
+        let epoch_max = self.epoch_max_event_time.take();
         let event_time = self
             .event_time
             .as_ref()
-            .map(EventTime::progress)
+            .map(|e| e.progress(epoch_max))
             .unwrap_or_default();
         if let Some(event_time) = self.event_time.as_mut() {
             event_time.finish(flight.epoch);
         }
         // The commit records the next epoch's watermark, now known.
+        let committing = Instant::now();
         if let Err(e) = self.commit(flight.epoch, &flight.offsets, flight.watermark) {
             self.fail(e);
             return;
         }
-        // One entry per stateful operator, inputs first: the joins of two streams, then the
-        // aggregation.
-        let mut figures = std::mem::take(&mut self.join_figures);
-        let mut state_operators: Vec<StateOperatorProgress> = (0..self.watermarked_joins)
-            .map(|join| figures.remove(&join).unwrap_or_default())
-            .map(|[total, updated, removed, dropped]| StateOperatorProgress {
-                operator_name: "symmetricHashJoin".into(),
-                num_rows_total: total,
-                num_rows_updated: updated,
-                num_rows_removed: removed,
-                num_rows_dropped_by_watermark: dropped,
+        flight.times.commit_offsets_ms = committing.elapsed().as_millis() as u64;
+        // The aggregation forgets the windows the watermark it ran under closed.
+        self.aggregate_rows.expire(flight.watermark);
+        // One entry per stateful operator, in build order (inputs first). An aggregation's
+        // rows are counted here, from its output.
+        // Complete mode's table holds exactly the aggregation's rows.
+        let aggregate_rows = self
+            .output
+            .rows_held()
+            .unwrap_or_else(|| self.aggregate_rows.total());
+        let state_operators = self
+            .state_operators
+            .iter_mut()
+            .map(|state| {
+                let counted = (state.info.name == "aggregate").then_some(aggregate_rows);
+                state.report(counted, rows_updated)
             })
             .collect();
-        if let Some(name) = self.spec.plan.deduplication_name() {
-            let d = &mut self.deduplicated;
-            state_operators.push(StateOperatorProgress {
-                operator_name: name.into(),
-                num_rows_total: d.held.max(0) as u64,
-                num_rows_updated: std::mem::take(&mut d.added),
-                num_rows_removed: std::mem::take(&mut d.removed),
-                num_rows_dropped_by_watermark: std::mem::take(&mut d.late),
-            });
-        }
-        if let Some(name) = self.spec.plan.groups_with_state_name() {
-            let g = &mut self.group_states;
-            state_operators.push(StateOperatorProgress {
-                operator_name: name.into(),
-                num_rows_total: g.held.max(0) as u64,
-                num_rows_updated: std::mem::take(&mut g.added),
-                num_rows_removed: std::mem::take(&mut g.removed),
-                num_rows_dropped_by_watermark: std::mem::take(&mut g.late),
-            });
-        }
-        if self.spec.plan.has_aggregation() {
-            state_operators.push(StateOperatorProgress {
-                operator_name: "aggregate".into(),
-                num_rows_total: self.output.rows_held().unwrap_or(0),
-                num_rows_updated: rows_updated,
-                num_rows_removed: 0,
-                num_rows_dropped_by_watermark: std::mem::take(&mut self.dropped_by_watermark),
-            });
-        }
         let figures = EpochFigures {
             epoch: flight.epoch,
             sources: self.sources.progress(&flight.offsets, &counts, &flight.times),
@@ -591,6 +695,7 @@ impl QueryRun {
         self.spec
             .shared
             .record_progress(figures.report(&self.spec.shared));
+        self.quiet_since = Instant::now();
     }
 
     /// Hands an epoch's rows to the sink. Sinks run user code (`foreach_batch`): a panic there
@@ -691,43 +796,15 @@ impl QueryRun {
                         c.malformed += records * times;
                     }
                 }
-                SourceEvent::DroppedByWatermark { rows } => self.dropped_by_watermark += rows * times,
-                SourceEvent::GroupStates {
-                    total_change,
-                    updated,
-                    removed,
-                    late,
-                } => {
-                    let g = &mut self.group_states;
-                    g.held += total_change * times as i64;
-                    g.added += updated * times;
-                    g.removed += removed * times;
-                    g.late += late * times;
-                }
-                SourceEvent::Deduplicated { added, removed, late } => {
-                    let d = &mut self.deduplicated;
-                    d.held += (added as i64 - removed as i64) * times as i64;
-                    d.added += added * times;
-                    d.removed += removed * times;
-                    d.late += late * times;
-                }
-                SourceEvent::StateRows {
-                    operator,
-                    total,
-                    updated,
-                    removed,
-                    dropped_by_watermark,
-                } => {
-                    let figures = self.join_figures.entry(operator).or_default();
-                    for (sum, figure) in
-                        figures
-                            .iter_mut()
-                            .zip([total, updated, removed, dropped_by_watermark])
-                    {
-                        *sum += figure * times;
+                SourceEvent::StateOperator { operator, figures } => {
+                    if let Some(state) = self.state_operators.get_mut(operator) {
+                        state.add(&figures, times);
                     }
                 }
                 SourceEvent::MaxEventTime { micros } => {
+                    if time == epoch {
+                        self.epoch_max_event_time = self.epoch_max_event_time.max(Some(micros));
+                    }
                     if let Some(event_time) = self.event_time.as_mut() {
                         event_time.saw(micros, time);
                     }

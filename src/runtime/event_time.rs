@@ -56,10 +56,10 @@ impl EventTime {
     }
 
     /// The `eventTime` part of a progress report: the watermark in force and the greatest
-    /// event time seen, as Spark writes them.
-    pub(super) fn progress(&self) -> BTreeMap<String, String> {
+    /// event time of the epoch's rows (`epoch_max`), as Spark writes them.
+    pub(super) fn progress(&self, epoch_max: Option<i64>) -> BTreeMap<String, String> {
         let mut progress = BTreeMap::from([("watermark".to_string(), iso_time(self.watermark.unwrap_or(0)))]);
-        if let Some(max) = self.clock.max_event_time() {
+        if let Some(max) = epoch_max {
             progress.insert("max".to_string(), iso_time(max));
         }
         progress
@@ -90,6 +90,7 @@ mod tests {
         time.saw(200, 3);
         time.finish(3);
         assert_eq!(time.watermark(), Some(190));
-        assert_eq!(time.progress()["max"], "1970-01-01T00:00:00.000Z");
+        assert_eq!(time.progress(Some(200))["max"], "1970-01-01T00:00:00.000Z");
+        assert!(!time.progress(None).contains_key("max"));
     }
 }

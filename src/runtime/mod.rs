@@ -13,6 +13,7 @@ mod cluster;
 mod dataflow;
 mod epoch_loop;
 mod event_time;
+mod listener;
 mod output;
 mod peers;
 mod progress;
@@ -26,13 +27,19 @@ pub(crate) mod workers;
 use std::sync::Arc;
 
 pub use crate::data::parse_interval;
+pub use crate::ui::RunTotals;
 pub(crate) use capture::{capture, take_through, Captured};
 pub(crate) use cluster::parse_master;
 pub use cluster::{ClusterArgs, ClusterConfig, ClusterSecret, CLUSTER_SECRET_ENV, DEFAULT_CLUSTER_TIMEOUT};
 pub(crate) use epoch_loop::panic_message;
+pub use listener::{
+    QueryIdleEvent, QueryProgressEvent, QueryStartedEvent, QueryTerminatedEvent, StreamingQueryListener,
+    StreamingQueryManager,
+};
 pub use progress::{QueryProgress, QueryStatus, SinkProgress, SourceProgress, StateOperatorProgress};
 pub(crate) use query::Shared;
 pub use query::StreamingQuery;
+pub(crate) use query::{NO_DATA_PROGRESS_EVENT_INTERVAL, RECENT_PROGRESS};
 pub(crate) use spec::{QuerySpec, DEFAULT_MAX_ROWS_PER_EPOCH};
 pub use trigger::{ManualClock, Trigger, TIMEOUT_TICK};
 

@@ -33,7 +33,10 @@ pub struct QueryProgress {
     /// Time spent per phase, ms: `latestOffset` (polling sources), `addBatch` (running the
     /// dataflow and the sink), `triggerExecution` (all), and Spark's other phase names.
     pub duration_ms: BTreeMap<String, u64>,
-    /// Event-time statistics (watermark, ...); empty until event time is used.
+    /// Event-time statistics, as Spark writes them: `watermark` (the one the epoch ran
+    /// under) and `max` (the greatest event time of the epoch's rows, when it had some);
+    /// empty for a query without a watermark. Spark's `min` and `avg` are not computed: the
+    /// workers report only their greatest event time per epoch.
     pub event_time: BTreeMap<String, String>,
     /// Stateful operators' statistics.
     pub state_operators: Vec<StateOperatorProgress>,
@@ -60,6 +63,12 @@ pub struct StateOperatorProgress {
     /// Input rows dropped as late: as in Spark, counted after partial aggregation (the rows
     /// of one group on one worker count once).
     pub num_rows_dropped_by_watermark: u64,
+    /// An estimate of the bytes the operator's state takes: `numRowsTotal` times the
+    /// estimated size of one entry (the row's
+    /// inline and spilled values and a hash table slot, but not long strings' heap bytes, so
+    /// a lower bound). Computed on the driver once per epoch, never by walking the state.
+    #[serde(default)]
+    pub memory_used_bytes: u64,
 }
 
 /// Progress of one source in one epoch.
@@ -127,6 +136,10 @@ pub(super) struct EpochTimes {
     pub(super) latest_offset_ms: u64,
     /// Seconds since the previous epoch's trigger (0 for the first epoch).
     pub(super) since_previous_trigger: f64,
+    /// Time spent writing the epoch's offsets to the checkpoint (Spark's write-ahead log), ms.
+    pub(super) wal_commit_ms: u64,
+    /// Time spent writing the epoch's commit (and letting sources clean up), ms.
+    pub(super) commit_offsets_ms: u64,
 }
 
 impl EpochTimes {
@@ -167,18 +180,22 @@ impl EpochFigures {
     /// The epoch's report, as Spark's `StreamingQueryProgress` shapes it.
     pub(super) fn report(self, shared: &Shared) -> QueryProgress {
         let total_ms = self.times.triggered.elapsed().as_millis() as u64;
-        // From the trigger to the sink's return, less the source polling before the trigger.
-        let add_batch_ms = total_ms.saturating_sub(self.times.latest_offset_ms);
+        // From the trigger to the sink's return, less the source polling before the trigger
+        // and the checkpoint's writes.
+        let add_batch_ms = total_ms
+            .saturating_sub(self.times.latest_offset_ms)
+            .saturating_sub(self.times.wal_commit_ms)
+            .saturating_sub(self.times.commit_offsets_ms);
         let processing_secs = self.times.processing_secs();
         let (sources, num_input_rows) = self.sources;
         let duration_ms = BTreeMap::from([
             ("addBatch".to_string(), add_batch_ms),
-            ("commitOffsets".to_string(), 0),
+            ("commitOffsets".to_string(), self.times.commit_offsets_ms),
             ("getBatch".to_string(), 0),
             ("latestOffset".to_string(), self.times.latest_offset_ms),
             ("queryPlanning".to_string(), 0),
             ("triggerExecution".to_string(), total_ms),
-            ("walCommit".to_string(), 0),
+            ("walCommit".to_string(), self.times.wal_commit_ms),
         ]);
         QueryProgress {
             id: shared.id.to_string(),

@@ -41,7 +41,18 @@ struct SourceRun {
     /// The reader's last [position](SourceReader::position), kept once it is exhausted and
     /// gone: the epoch that takes its last records still logs where they end.
     last_position: Option<serde_json::Value>,
+    /// The reader's last [offsets behind latest](SourceReader::offsets_behind_latest), kept
+    /// once it is exhausted and gone: before and after what it handed over last is taken.
+    last_behind: Option<(Behind, Behind)>,
 }
+
+/// Offsets behind the newest data, per partition, where a source knows them.
+type Behind = Option<Vec<u64>>;
+
+/// The metric of a source's progress that sums, over its partitions, the offsets the query
+/// is behind the newest data (where the source knows them, see
+/// [`SourceReader::offsets_behind_latest`]): the UI's lag.
+pub(crate) const OFFSETS_BEHIND_LATEST: &str = "totalOffsetsBehindLatest";
 
 /// What one epoch takes from one source.
 #[derive(Debug)]
@@ -167,6 +178,7 @@ impl Sources {
                 partitioned: matches!(delivery, Delivery::Partitioned(_)),
                 replay: None,
                 last_position: None,
+                last_behind: None,
             });
         }
         (Sources { runs }, failure)
@@ -209,6 +221,10 @@ impl Sources {
             if polled? == ReadStatus::Exhausted {
                 source.exhausted = true;
                 source.last_position = reader.position();
+                source.last_behind = Some((
+                    reader.offsets_behind_latest(false),
+                    reader.offsets_behind_latest(true),
+                ));
                 source.reader = None;
             }
         }
@@ -472,9 +488,26 @@ impl Sources {
                 let n = if source.partitioned { read.rows } else { records };
                 num_input_rows += n;
                 let mut metrics = BTreeMap::new();
-                if source.partitioned {
+                let all_taken = source.waiting.is_empty();
+                let behind = match (&source.reader, &source.last_behind) {
+                    (Some(reader), _) => reader.offsets_behind_latest(all_taken),
+                    (None, Some((before, after))) => if all_taken { after } else { before }.clone(),
+                    (None, None) => None,
+                };
+                if source.partitioned && behind.is_none() {
                     metrics.insert("numFiles".to_string(), records.to_string());
                     metrics.insert("numMalformedRecords".to_string(), read.malformed.to_string());
+                }
+                if let Some(behind) = behind.filter(|b| !b.is_empty()) {
+                    // Spark's Kafka metrics, and the sum over partitions: the source's lag.
+                    let total: u64 = behind.iter().sum();
+                    let min = behind.iter().min().copied().unwrap_or(0);
+                    let max = behind.iter().max().copied().unwrap_or(0);
+                    let avg = total as f64 / behind.len() as f64;
+                    metrics.insert("minOffsetsBehindLatest".to_string(), min.to_string());
+                    metrics.insert("maxOffsetsBehindLatest".to_string(), max.to_string());
+                    metrics.insert("avgOffsetsBehindLatest".to_string(), format!("{avg:.1}"));
+                    metrics.insert(OFFSETS_BEHIND_LATEST.to_string(), total.to_string());
                 }
                 SourceProgress {
                     description: source.description.clone(),

@@ -32,6 +32,59 @@ pub const SESSION_TIME_ZONE: &str = "spark.sql.session.timeZone";
 /// default here although Spark 4's default is `true`; `true` is refused, not ignored.
 pub const ANSI_ENABLED: &str = "spark.sql.ansi.enabled";
 
+/// Spark's `spark.sql.streaming.numRecentProgressUpdates`: how many progress reports each
+/// query keeps for `recent_progress()` and the UI (default 100).
+pub const NUM_RECENT_PROGRESS_UPDATES: &str = "spark.sql.streaming.numRecentProgressUpdates";
+
+/// Spark's `spark.sql.streaming.noDataProgressEventInterval`: how long a query without new
+/// data waits after its last epoch before listeners hear `on_query_idle` (default `10s`; a
+/// duration such as `500ms`, `2 seconds`, or milliseconds).
+pub const NO_DATA_PROGRESS_EVENT_INTERVAL: &str = "spark.sql.streaming.noDataProgressEventInterval";
+
+/// The progress settings of a session: reports kept per query, and the idle interval.
+pub(crate) fn progress_settings(
+    conf: &std::collections::BTreeMap<String, String>,
+) -> Result<(usize, std::time::Duration)> {
+    let kept = match conf.get(NUM_RECENT_PROGRESS_UPDATES) {
+        None => crate::runtime::RECENT_PROGRESS,
+        Some(raw) => raw
+            .trim()
+            .parse::<usize>()
+            .ok()
+            .filter(|n| *n > 0)
+            .ok_or_else(|| {
+                Error::InvalidOption(format!(
+                    "`{NUM_RECENT_PROGRESS_UPDATES}` = `{raw}`: use a whole number of reports, at least 1"
+                ))
+            })?,
+    };
+    let idle = match conf.get(NO_DATA_PROGRESS_EVENT_INTERVAL) {
+        None => crate::runtime::NO_DATA_PROGRESS_EVENT_INTERVAL,
+        Some(raw) => {
+            let text = raw.trim();
+            let parsed = match text.parse::<u64>() {
+                Ok(ms) => Some(std::time::Duration::from_millis(ms)),
+                Err(_) => text
+                    .strip_suffix("ms")
+                    .and_then(|ms| ms.trim().parse::<u64>().ok())
+                    .map(std::time::Duration::from_millis)
+                    .or_else(|| {
+                        text.strip_suffix('s')
+                            .and_then(|s| s.trim().parse::<u64>().ok())
+                            .map(std::time::Duration::from_secs)
+                    })
+                    .or_else(|| crate::data::parse_interval(text).ok()),
+            };
+            parsed.ok_or_else(|| {
+                Error::InvalidOption(format!(
+                    "`{NO_DATA_PROGRESS_EVENT_INTERVAL}` = `{raw}`: use a duration such as 10s, 500ms or `2 seconds`"
+                ))
+            })?
+        }
+    };
+    Ok((kept, idle))
+}
+
 /// The expression settings a session's configuration gives (see [`SESSION_TIME_ZONE`] and
 /// [`ANSI_ENABLED`]).
 pub(crate) fn expr_settings(

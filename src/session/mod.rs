@@ -18,7 +18,7 @@ pub use writer::DataStreamWriter;
 
 use crate::connectors::memory::MemoryTable;
 use crate::error::Result;
-use crate::runtime::{parse_master, ClusterConfig};
+use crate::runtime::{parse_master, ClusterConfig, StreamingQueryManager};
 
 /// The entry point, like Spark's `SparkSession`: holds the cluster configuration and the
 /// memory sinks' tables.
@@ -65,6 +65,12 @@ struct SessionInner {
     memory_tables: Mutex<HashMap<String, MemoryTable>>,
     /// Named DataFrames for SQL (streams, tables and temporary views).
     views: Mutex<HashMap<String, DataFrame>>,
+    /// The queries started from the session, and their listeners.
+    streams: StreamingQueryManager,
+    /// Progress reports kept per query, and how long a query waits before it is idle.
+    progress_settings: (usize, std::time::Duration),
+    /// Where the UI serves this session's queries, if it does.
+    ui_address: Option<std::net::SocketAddr>,
 }
 
 impl Session {
@@ -82,6 +88,24 @@ impl Session {
     /// `spark.read().format("csv").option("header", true).option("path", "users.csv").load()`.
     pub fn read(&self) -> DataStreamReader {
         DataStreamReader::new(self.clone()).once()
+    }
+
+    /// The queries started from this session, and the listeners that hear about them
+    /// (Spark's `spark.streams`).
+    pub fn streams(&self) -> StreamingQueryManager {
+        self.inner.streams.clone()
+    }
+
+    /// The UI's address (`http://host:port/`), when the session serves one (Spark's
+    /// `sparkContext.uiWebUrl`); see [`crate::ui`] for `spark.ui.enabled`, `spark.ui.port`
+    /// and `spark.ui.host`.
+    pub fn ui_web_url(&self) -> Option<String> {
+        self.inner.ui_address.map(|a| format!("http://{a}/"))
+    }
+
+    /// Reports kept per query and the idle interval, from the session's settings.
+    pub(crate) fn progress_settings(&self) -> (usize, std::time::Duration) {
+        self.inner.progress_settings
     }
 
     /// The application name.
@@ -216,6 +240,16 @@ impl SessionBuilder {
                 .map(String::as_str),
         )?;
         let expr_settings = conf::expr_settings(&self.conf)?;
+        let progress_settings = conf::progress_settings(&self.conf)?;
+        let ui = crate::ui::UiConfig::from_conf(&self.conf)?;
+        let streams = StreamingQueryManager::default();
+        // The UI runs in the leader process only: the other processes of a cluster have no
+        // driver to show.
+        let ui_address = if cluster.is_leader_process() {
+            streams.serve_ui(&ui)
+        } else {
+            None
+        };
         Ok(Session {
             inner: Arc::new(SessionInner {
                 app_name: self.app_name.unwrap_or_else(|| "tidewater".into()),
@@ -225,6 +259,9 @@ impl SessionBuilder {
                 expr_settings,
                 memory_tables: Mutex::default(),
                 views: Mutex::default(),
+                streams,
+                progress_settings,
+                ui_address,
             }),
         })
     }

@@ -204,7 +204,12 @@ impl Session {
         if specs.is_empty() {
             return Ok(Vec::new());
         }
-        launch(self.cluster(), specs)
+        for spec in &specs {
+            self.streams().attach(&spec.shared);
+        }
+        let shared: Vec<_> = specs.iter().map(|s| s.shared.clone()).collect();
+        // Queries that could not start have ended, as far as the manager's listeners know.
+        launch(self.cluster(), specs).inspect_err(|_| shared.iter().for_each(|s| s.terminate()))
     }
 
     /// Describes each query of a script: its logical plan and the dataflow it compiles to.

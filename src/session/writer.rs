@@ -222,6 +222,8 @@ impl DataStreamWriter {
             Some(checkpoint) => Shared::with_id(checkpoint.id(), self.query_name.clone()),
             None => Shared::new(self.query_name.clone()),
         };
+        let (kept, idle_after) = self.df.session().progress_settings();
+        shared.configure(kept, idle_after);
         Ok(QuerySpec {
             plan: self.df.plan().clone(),
             mode,
@@ -245,7 +247,11 @@ impl DataStreamWriter {
     pub fn start(self) -> Result<StreamingQuery> {
         let session = self.df.session().clone();
         let spec = self.prepare()?;
-        let mut queries = launch(session.cluster(), vec![Arc::new(spec)])?;
+        let shared = spec.shared.clone();
+        session.streams().attach(&shared);
+        // A query that could not start has ended, as far as the manager's listeners know.
+        let mut queries =
+            launch(session.cluster(), vec![Arc::new(spec)]).inspect_err(|_| shared.terminate())?;
         queries
             .pop()
             .ok_or_else(|| Error::Runtime("no query was started".into()))

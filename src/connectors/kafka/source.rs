@@ -392,6 +392,29 @@ impl SourceReader for Planner {
         self.force = true;
     }
 
+    fn offsets_behind_latest(&self, all_taken: bool) -> Option<Vec<u64>> {
+        // The planned ranges were handed over; once taken, the partitions stand at their ends.
+        let read = if all_taken {
+            self.after_plan()
+        } else {
+            self.next.clone()
+        };
+        let watch = self.watcher.watch.lock().unwrap_or_else(|p| p.into_inner());
+        if watch.looks == 0 {
+            return None;
+        }
+        Some(
+            watch
+                .bounds
+                .iter()
+                .map(|(partition, &(_, end))| {
+                    let read = read.get(partition).copied().unwrap_or(end);
+                    u64::try_from(end.saturating_sub(read)).unwrap_or(0)
+                })
+                .collect(),
+        )
+    }
+
     fn resume(&mut self, _consumed: u64, _records: &[Row], position: Option<&serde_json::Value>) {
         // A restarted query goes on where the last logged epoch left each partition; the
         // starting offsets are for a query's first run only.
