@@ -641,3 +641,39 @@ fn fast_stream_into_a_file_sink(workers: usize) {
     values.sort_unstable();
     assert_eq!(values, (0..150_000).collect::<Vec<_>>());
 }
+
+/// Spark's JSON writer keeps the columns' order, and a struct's fields in the type's order, at
+/// every level (a sorted map would write `count` before `word` and `a` before `z`).
+#[test]
+fn json_sink_writes_fields_in_column_order() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let input = MemoryStream::new(Schema::new([Field::new("v", DataType::String)]));
+    let spark = session(1);
+    spark
+        .read_stream()
+        .memory(&input)
+        .create_or_replace_temp_view("t");
+    let out = dir.path().join("out");
+    let rows = spark
+        .sql(
+            "SELECT v AS word, 2 AS count, named_struct('z', 1, 'a', v) AS s,
+                    array(named_struct('b', 1, 'a', CAST(NULL AS STRING))) AS xs FROM t",
+        )
+        .expect("plan");
+    let query = rows
+        .write_stream()
+        .format("json")
+        .option("path", out.to_str().expect("path"))
+        .start()
+        .expect("start");
+    input.add_data([row!["hi"]]);
+    query.process_all_available().expect("epoch 0");
+    query.stop().expect("stop");
+    assert_eq!(
+        sink_output(&out),
+        vec![(
+            "part-000000-w000.json".to_string(),
+            "{\"word\":\"hi\",\"count\":2,\"s\":{\"z\":1,\"a\":\"hi\"},\"xs\":[{\"b\":1}]}\n".to_string()
+        )]
+    );
+}

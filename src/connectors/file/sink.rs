@@ -141,14 +141,8 @@ impl FileSink {
 
     fn write_json(mut out: impl Write, schema: &Schema, rows: &[Row]) -> std::io::Result<()> {
         for row in rows {
-            let mut object = Map::new();
-            for (field, value) in schema.fields().iter().zip(row.iter()) {
-                // Spark's JSON writer leaves null fields out (ignoreNullFields).
-                if !value.is_null() {
-                    object.insert(field.name.clone(), json_of(value, &field.data_type));
-                }
-            }
-            serde_json::to_writer(&mut out, &object)?;
+            let fields = schema.fields().iter().map(|f| (f.name.as_str(), &f.data_type));
+            write_json_object(&mut out, fields, row)?;
             out.write_all(b"\n")?;
         }
         out.flush()
@@ -404,6 +398,69 @@ fn base64(bytes: &[u8]) -> String {
         }
     }
     out
+}
+
+/// Writes the object of `values` named and typed by `fields`, in their order, as Spark's JSON
+/// writer does (a `serde_json` map would sort the names), leaving null fields out (Spark's
+/// `ignoreNullFields`).
+fn write_json_object<'f>(
+    out: &mut impl Write,
+    fields: impl Iterator<Item = (&'f str, &'f DataType)>,
+    values: &[Value],
+) -> std::io::Result<()> {
+    out.write_all(b"{")?;
+    let mut first = true;
+    for ((name, data_type), value) in fields.zip(values) {
+        if value.is_null() {
+            continue;
+        }
+        if !first {
+            out.write_all(b",")?;
+        }
+        first = false;
+        serde_json::to_writer(&mut *out, name)?;
+        out.write_all(b":")?;
+        write_json_value(out, value, data_type)?;
+    }
+    out.write_all(b"}")
+}
+
+/// Writes one value as JSON: structs as objects with their fields in order, arrays element by
+/// element, everything else as [`json_of`] gives it.
+fn write_json_value(out: &mut impl Write, value: &Value, data_type: &DataType) -> std::io::Result<()> {
+    match value {
+        Value::Struct(items) => {
+            let fields: &[Field] = match data_type {
+                DataType::Struct(fields) => fields,
+                _ => &[],
+            };
+            // A struct of unknown fields is named as Spark names them: col1, col2, ...
+            let names: Vec<String> = (0..items.len())
+                .map(|i| {
+                    fields
+                        .get(i)
+                        .map_or_else(|| format!("col{}", i + 1), |f| f.name.clone())
+                })
+                .collect();
+            let types = (0..items.len()).map(|i| fields.get(i).map_or(&DataType::Null, |f| &f.data_type));
+            write_json_object(out, names.iter().map(String::as_str).zip(types), items)
+        }
+        Value::Array(items) => {
+            let element = match data_type {
+                DataType::Array(element) => element.as_ref(),
+                _ => &DataType::Null,
+            };
+            out.write_all(b"[")?;
+            for (i, item) in items.iter().enumerate() {
+                if i > 0 {
+                    out.write_all(b",")?;
+                }
+                write_json_value(out, item, element)?;
+            }
+            out.write_all(b"]")
+        }
+        other => Ok(serde_json::to_writer(&mut *out, &json_of(other, data_type))?),
+    }
 }
 
 /// A value as JSON; `data_type` names a struct's fields (Spark writes a struct as an object).
