@@ -19,7 +19,7 @@ use std::io::{BufWriter, Write};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use serde_json::{Map, Value as Json};
+use serde_json::Value as Json;
 
 use super::format::FileFormat;
 use crate::connectors::{Batch, Options, Sink, SinkError};
@@ -426,7 +426,7 @@ fn write_json_object<'f>(
 }
 
 /// Writes one value as JSON: structs as objects with their fields in order, arrays element by
-/// element, everything else as [`json_of`] gives it.
+/// element, everything else as [`json_scalar`] gives it.
 fn write_json_value(out: &mut impl Write, value: &Value, data_type: &DataType) -> std::io::Result<()> {
     match value {
         Value::Struct(items) => {
@@ -459,14 +459,15 @@ fn write_json_value(out: &mut impl Write, value: &Value, data_type: &DataType) -
             }
             out.write_all(b"]")
         }
-        other => Ok(serde_json::to_writer(&mut *out, &json_of(other, data_type))?),
+        scalar => Ok(serde_json::to_writer(&mut *out, &json_scalar(scalar))?),
     }
 }
 
-/// A value as JSON; `data_type` names a struct's fields (Spark writes a struct as an object).
-fn json_of(value: &Value, data_type: &DataType) -> Json {
+/// A scalar value as JSON. Arrays and structs are written element by element and field by
+/// field by [`write_json_value`], so that fields keep their order.
+fn json_scalar(value: &Value) -> Json {
     match value {
-        Value::Null => Json::Null,
+        Value::Null | Value::Array(_) | Value::Struct(_) => Json::Null,
         Value::Bool(b) => Json::Bool(*b),
         Value::Int(i) => Json::from(*i),
         Value::Float(f) => {
@@ -474,31 +475,6 @@ fn json_of(value: &Value, data_type: &DataType) -> Json {
         }
         // Spark's JSON writer gives binary as base64 text.
         Value::Binary(bytes) => Json::String(base64(bytes)),
-        Value::Array(items) => {
-            let element = match data_type {
-                DataType::Array(element) => element.as_ref(),
-                _ => &DataType::Null,
-            };
-            Json::Array(items.iter().map(|v| json_of(v, element)).collect())
-        }
-        Value::Struct(items) => {
-            let fields: &[Field] = match data_type {
-                DataType::Struct(fields) => fields,
-                _ => &[],
-            };
-            let mut object = Map::new();
-            for (i, item) in items.iter().enumerate() {
-                let (name, t) = fields
-                    .get(i)
-                    .map_or((format!("col{}", i + 1), &DataType::Null), |f| {
-                        (f.name.clone(), &f.data_type)
-                    });
-                if !item.is_null() {
-                    object.insert(name, json_of(item, t));
-                }
-            }
-            Json::Object(object)
-        }
         Value::Str(_) | Value::Timestamp(_) | Value::Date(_) => Json::String(value.to_string()),
     }
 }
