@@ -52,10 +52,12 @@ fn latest(log: &Path) -> Option<u64> {
 
 /// The stateless file query of the kill test: upper-cased non-empty lines, one file an epoch,
 /// each file deleted once its epoch is committed. No trigger: the default one, which keeps
-/// running and waiting for files until the process dies.
+/// running and waiting for files until the process dies. `minBatchInterval '0'` lets epochs
+/// follow each other at once, as the kills must land inside them (a file sink otherwise
+/// spaces them a second apart).
 const FILE_SCRIPT: &str = "
 CREATE STREAM lines USING text OPTIONS (path 'in', maxFilesPerTrigger '1', cleanSource 'delete');
-CREATE SINK out USING csv OPTIONS (path 'out');
+CREATE SINK out USING csv OPTIONS (path 'out', minBatchInterval '0');
 INSERT INTO out SELECT upper(value) AS line FROM lines WHERE value <> '';
 ";
 
@@ -235,7 +237,7 @@ fn a_query_killed_at_random_moments_writes_every_line_exactly_once() {
 /// A word count in update mode, its state in the checkpoint.
 const WORD_COUNT_SCRIPT: &str = "
 CREATE STREAM lines USING text OPTIONS (path 'in', maxFilesPerTrigger '1', cleanSource 'delete');
-CREATE SINK out USING csv OPTIONS (path 'out', outputMode 'update');
+CREATE SINK out USING csv OPTIONS (path 'out', outputMode 'update', minBatchInterval '0');
 INSERT INTO out SELECT word, count(*) AS n
   FROM (SELECT explode(split(value, ' ')) AS word FROM lines) t GROUP BY word;
 ";
@@ -285,7 +287,7 @@ fn csv_field(text: &str) -> String {
 const WINDOWS_SCRIPT: &str = "
 CREATE STREAM clicks (page STRING, ts TIMESTAMP, WATERMARK FOR ts AS ts - INTERVAL '5' SECOND)
   USING csv OPTIONS (path 'in', maxFilesPerTrigger '1', cleanSource 'delete');
-CREATE SINK out USING csv OPTIONS (path 'out', outputMode 'append');
+CREATE SINK out USING csv OPTIONS (path 'out', outputMode 'append', minBatchInterval '0');
 INSERT INTO out SELECT window(ts, '10 seconds') AS window, page, count(*) AS clicks
 FROM clicks GROUP BY window(ts, '10 seconds'), page;
 ";
