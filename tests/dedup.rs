@@ -140,11 +140,7 @@ fn the_first_row_of_each_key_wins_whatever_the_number_of_workers() {
         );
         assert_eq!(batches(&ran), expected, "{workers} worker(s)");
         // Spark's state operator figures: every key let through is held, none forgotten.
-        let progress = ran.query.recent_progress();
-        let dedupe: Vec<&tidewater::runtime::StateOperatorProgress> = progress
-            .iter()
-            .flat_map(|p| p.state_operators.iter().filter(|s| s.operator_name == "dedupe"))
-            .collect();
+        let dedupe = state_operator_figures(&ran.query, "dedupe");
         let written: usize = expected.iter().map(Vec::len).sum();
         let last = dedupe.last().expect("a dedupe operator in the progress");
         assert_eq!(last.num_rows_total, written as u64, "{workers} worker(s)");

@@ -21,16 +21,7 @@ fn session(workers: usize) -> Session {
 
 /// The query's `flatMapGroupsWithState` figures, epoch by epoch.
 fn figures(query: &StreamingQuery) -> Vec<tidewater::runtime::StateOperatorProgress> {
-    query
-        .recent_progress()
-        .iter()
-        .flat_map(|p| {
-            p.state_operators
-                .iter()
-                .filter(|s| s.operator_name == "flatMapGroupsWithState")
-                .cloned()
-        })
-        .collect()
+    state_operator_figures(query, "flatMapGroupsWithState")
 }
 
 fn user_of(key: &Row) -> Value {

@@ -23,16 +23,7 @@ fn session(workers: usize) -> Session {
 
 /// The query's `transformWithStateExec` figures, epoch by epoch.
 fn figures(query: &StreamingQuery) -> Vec<tidewater::runtime::StateOperatorProgress> {
-    query
-        .recent_progress()
-        .iter()
-        .flat_map(|p| {
-            p.state_operators
-                .iter()
-                .filter(|s| s.operator_name == "transformWithStateExec")
-                .cloned()
-        })
-        .collect()
+    state_operator_figures(query, "transformWithStateExec")
 }
 
 fn user_of(key: &Row) -> Value {

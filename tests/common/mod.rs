@@ -430,3 +430,21 @@ pub fn kill_and_resume_everywhere(
         }
     }
 }
+
+/// The figures of the state operator named `operator` (Spark's `operatorName`) in each of the
+/// query's recent progress reports, oldest first.
+pub fn state_operator_figures(
+    query: &StreamingQuery,
+    operator: &str,
+) -> Vec<tidewater::runtime::StateOperatorProgress> {
+    query
+        .recent_progress()
+        .iter()
+        .flat_map(|p| {
+            p.state_operators
+                .iter()
+                .filter(|s| s.operator_name == operator)
+                .cloned()
+        })
+        .collect()
+}
