@@ -20,11 +20,12 @@
 use std::collections::HashMap;
 use std::fs;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::process::Command;
 
 use anyhow::{bail, Context};
 use serde::Deserialize;
 
+use super::python_engine::PythonEngine;
 use super::EngineRun;
 use crate::data::Event;
 use crate::digest::final_table;
@@ -45,45 +46,21 @@ pub struct FlinkConfig {
     pub parallelism: usize,
 }
 
-/// The Python interpreter that would run Flink, whether or not it is there.
-fn python() -> PathBuf {
-    if let Some(python) = std::env::var_os("TIDEWATER_FLINK_PYTHON") {
-        return PathBuf::from(python);
-    }
-    let venv = std::env::var_os("TIDEWATER_FLINK_VENV")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| {
-            let home = std::env::var_os("HOME").map(PathBuf::from).unwrap_or_default();
-            home.join(".cache/tidewater/flink-venv")
-        });
-    venv.join("bin/python")
-}
+/// Flink through PyFlink, from the venv `bench/flink/setup.sh` installs.
+const FLINK: PythonEngine = PythonEngine {
+    name: "Flink",
+    package: "PyFlink",
+    import: ("pyflink.table", "pyflink"),
+    python_var: "TIDEWATER_FLINK_PYTHON",
+    venv: ("TIDEWATER_FLINK_VENV", ".cache/tidewater/flink-venv"),
+    setup: "bench/flink/setup.sh",
+    log_tail: 40,
+};
 
 /// The interpreter to run Flink with, or why Flink cannot run here (the engine is then
 /// skipped).
 pub fn available() -> Result<PathBuf, String> {
-    let python = python();
-    let setup = "install it with `bash bench/flink/setup.sh`";
-    if !python.exists() {
-        return Err(format!("no PyFlink venv at {}; {setup}", python.display()));
-    }
-    let imports = Command::new(&python)
-        .args(["-c", "import pyflink.table"])
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .status();
-    if !matches!(imports, Ok(status) if status.success()) {
-        return Err(format!("{} cannot import pyflink; {setup}", python.display()));
-    }
-    let java = Command::new("java")
-        .arg("-version")
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .status();
-    if !matches!(java, Ok(status) if status.success()) {
-        return Err("no `java` on PATH; Flink needs a Java runtime (17)".to_string());
-    }
-    Ok(python)
+    FLINK.available()
 }
 
 /// The script's report (see `flinkjob.py`).
@@ -124,8 +101,8 @@ fn run_script(
     fs::write(&path, script)?;
     let report_path = work.path().join("report.json");
     let log_path = work.path().join("flink.log");
-    let log = fs::File::create(&log_path)?;
-    let status = Command::new(&python)
+    let mut command = Command::new(&python);
+    command
         .arg(&path)
         .arg("--input")
         .arg(&input)
@@ -134,21 +111,8 @@ fn run_script(
         .arg("--report")
         .arg(&report_path)
         .args(["--parallelism", &config.parallelism.to_string()])
-        .args(extra)
-        .stdin(Stdio::null())
-        .stdout(log.try_clone()?)
-        .stderr(log)
-        .status()
-        .with_context(|| format!("running {}", python.display()))?;
-    if !status.success() {
-        let log = fs::read_to_string(&log_path).unwrap_or_default();
-        let tail: Vec<&str> = log.lines().rev().take(40).collect();
-        let tail: Vec<&str> = tail.into_iter().rev().collect();
-        bail!(
-            "Flink exited with {status}; the end of its log:\n{}",
-            tail.join("\n")
-        );
-    }
+        .args(extra);
+    FLINK.run_logged(command, &log_path, &python)?;
     let report = serde_json::from_str(&fs::read_to_string(&report_path)?)
         .context("reading the Flink script's report")?;
     Ok(Ran {

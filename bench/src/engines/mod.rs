@@ -8,6 +8,7 @@ pub mod hashmap_loop;
 pub mod latency;
 pub mod microbatch;
 pub mod nexmark;
+pub mod python_engine;
 pub mod sessions;
 pub mod spark;
 pub mod stream_join;

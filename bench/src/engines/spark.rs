@@ -13,12 +13,13 @@
 use std::collections::BTreeMap;
 use std::fs;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::process::Command;
 use std::time::{Duration, SystemTime};
 
 use anyhow::{bail, Context};
 use serde::Deserialize;
 
+use super::python_engine::PythonEngine;
 use super::EngineRun;
 use crate::data::Transaction;
 use crate::digest::Digest;
@@ -50,45 +51,21 @@ pub struct SparkConfig {
     pub shuffle_partitions: usize,
 }
 
-/// The Python interpreter that would run Spark, whether or not it is there.
-fn python() -> PathBuf {
-    if let Some(python) = std::env::var_os("TIDEWATER_SPARK_PYTHON") {
-        return PathBuf::from(python);
-    }
-    let venv = std::env::var_os("TIDEWATER_SPARK_VENV")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| {
-            let home = std::env::var_os("HOME").map(PathBuf::from).unwrap_or_default();
-            home.join(".cache/tidewater/spark-venv")
-        });
-    venv.join("bin/python")
-}
+/// Spark through PySpark, from the venv `bench/spark/setup.sh` installs.
+const SPARK: PythonEngine = PythonEngine {
+    name: "Spark",
+    package: "PySpark",
+    import: ("pyspark", "pyspark"),
+    python_var: "TIDEWATER_SPARK_PYTHON",
+    venv: ("TIDEWATER_SPARK_VENV", ".cache/tidewater/spark-venv"),
+    setup: "bench/spark/setup.sh",
+    log_tail: 30,
+};
 
 /// The interpreter to run Spark with, or why Spark cannot run here (the engine is then
 /// skipped).
 pub fn available() -> Result<PathBuf, String> {
-    let python = python();
-    let setup = "install it with `bash bench/spark/setup.sh`";
-    if !python.exists() {
-        return Err(format!("no PySpark venv at {}; {setup}", python.display()));
-    }
-    let imports = Command::new(&python)
-        .args(["-c", "import pyspark"])
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .status();
-    if !matches!(imports, Ok(status) if status.success()) {
-        return Err(format!("{} cannot import pyspark; {setup}", python.display()));
-    }
-    let java = Command::new("java")
-        .arg("-version")
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .status();
-    if !matches!(java, Ok(status) if status.success()) {
-        return Err("no `java` on PATH; Spark needs a Java runtime (17)".to_string());
-    }
-    Ok(python)
+    SPARK.available()
 }
 
 /// The script's report (see `wordcount.py`).
@@ -232,7 +209,7 @@ fn run(
     let log_path = work.path().join("spark.log");
     command.arg("--input").arg(&input).arg("--output").arg(&output);
     common_args(&mut command, work.path(), &report_path, config);
-    run_script(command, &log_path, &python)?;
+    SPARK.run_logged(command, &log_path, &python)?;
     let report: Report = serde_json::from_str(&fs::read_to_string(&report_path)?)
         .context("reading the Spark script's report")?;
     if report.batches != epochs {
@@ -281,27 +258,6 @@ fn common_args(command: &mut Command, work: &Path, report: &Path, config: SparkC
         .args(["--shuffle-partitions", &config.shuffle_partitions.to_string()]);
 }
 
-/// Runs a script to its end with its output in `log_path`; a failure carries the log's end.
-fn run_script(mut command: Command, log_path: &Path, python: &Path) -> anyhow::Result<()> {
-    let log = fs::File::create(log_path)?;
-    let status = command
-        .stdin(Stdio::null())
-        .stdout(log.try_clone()?)
-        .stderr(log)
-        .status()
-        .with_context(|| format!("running {}", python.display()))?;
-    if !status.success() {
-        let log = fs::read_to_string(log_path).unwrap_or_default();
-        let tail: Vec<&str> = log.lines().rev().take(30).collect();
-        let tail: Vec<&str> = tail.into_iter().rev().collect();
-        bail!(
-            "Spark exited with {status}; the end of its log:\n{}",
-            tail.join("\n")
-        );
-    }
-    Ok(())
-}
-
 /// What `latency.py` reports.
 #[derive(Debug, Deserialize)]
 pub struct LatencyReport {
@@ -342,7 +298,7 @@ pub fn latency(
         .arg("--ready")
         .arg(ready);
     common_args(&mut command, work.path(), &report_path, config);
-    run_script(command, &work.path().join("spark.log"), &python)?;
+    SPARK.run_logged(command, &work.path().join("spark.log"), &python)?;
     serde_json::from_str(&fs::read_to_string(&report_path)?).context("reading the Spark script's report")
 }
 
