@@ -208,24 +208,27 @@ impl ClusterConfig {
             )));
         }
         let addresses: Vec<String> = addresses.into_iter().take(self.processes).collect();
-        if self.secret.is_none() && !super::peers::all_loopback(&addresses) {
-            let hosts = addresses
-                .iter()
-                .filter(|a| !super::peers::all_loopback(std::slice::from_ref(a)))
-                .cloned()
-                .collect::<Vec<_>>()
-                .join(", ");
+        let remote: Vec<&str> = addresses
+            .iter()
+            .map(String::as_str)
+            .filter(|a| !super::peers::is_loopback(a))
+            .collect();
+        if self.secret.is_none() && !remote.is_empty() {
+            let hosts = remote.join(", ");
             return Err(ClusterError::SecretRequired { hosts }.into());
         }
         Ok(addresses)
     }
 
-    /// Timely's communication for this configuration: threads in one process, or, for a
+    /// Timely's communication for this configuration over its `addresses` (as
+    /// [`addresses`](Self::addresses) reads them): threads in one process, or, for a
     /// cluster, the sockets that [`peers::form`](super::peers::form) connected and
     /// authenticated, with timely's network threads on them. The second value must live as
     /// long as the workers (it joins the network threads when dropped).
-    pub(crate) fn communication(&self) -> Result<(Vec<AllocatorBuilder>, Box<dyn Any + Send>)> {
-        let addresses = self.addresses()?;
+    pub(crate) fn communication(
+        &self,
+        addresses: &[String],
+    ) -> Result<(Vec<AllocatorBuilder>, Box<dyn Any + Send>)> {
         if self.processes == 1 {
             let config = if self.workers > 1 {
                 timely::CommunicationConfig::Process(self.workers)
@@ -236,7 +239,7 @@ impl ClusterConfig {
                 .try_build()
                 .map_err(|e| Error::Runtime(format!("could not start the workers: {e}")));
         }
-        let sockets = super::peers::form(self, &addresses)?;
+        let sockets = super::peers::form(self, addresses)?;
         let hooks = Hooks::default();
         let local = ProcessBuilder::new_typed_vector(self.workers, hooks.refill.clone(), hooks.spill.clone());
         let (builders, guard) =

@@ -498,17 +498,16 @@ fn absorb_peer_panic(info: &std::panic::PanicHookInfo<'_>) -> bool {
     }
 }
 
-/// True when every address is on this machine, where the secret may be left out.
-pub(crate) fn all_loopback(addresses: &[String]) -> bool {
-    addresses.iter().all(|address| {
-        let host = address
-            .rsplit_once(':')
-            .map_or(address.as_str(), |(host, _)| host)
-            .trim_start_matches('[')
-            .trim_end_matches(']');
-        host.eq_ignore_ascii_case("localhost")
-            || host.parse::<std::net::IpAddr>().is_ok_and(|ip| ip.is_loopback())
-    })
+/// True when `address` (`host:port`) is on this machine: a cluster of such addresses only may
+/// leave the secret out.
+pub(crate) fn is_loopback(address: &str) -> bool {
+    let host = address
+        .rsplit_once(':')
+        .map_or(address, |(host, _)| host)
+        .trim_start_matches('[')
+        .trim_end_matches(']');
+    host.eq_ignore_ascii_case("localhost")
+        || host.parse::<std::net::IpAddr>().is_ok_and(|ip| ip.is_loopback())
 }
 
 #[cfg(test)]
@@ -517,7 +516,7 @@ mod tests {
 
     #[test]
     fn loopback_hosts_are_recognised() {
-        let l = |a: &[&str]| all_loopback(&a.iter().map(|s| s.to_string()).collect::<Vec<_>>());
+        let l = |a: &[&str]| a.iter().all(|address| is_loopback(address));
         assert!(l(&[
             "localhost:2101",
             "127.0.0.1:2102",

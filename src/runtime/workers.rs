@@ -44,10 +44,10 @@ pub(crate) fn launch<T, L>(
 where
     L: Lead,
 {
-    let (allocators, network) = cluster.communication()?;
+    let addresses = cluster.addresses()?;
+    let (allocators, network) = cluster.communication(&addresses)?;
     if cluster.processes > 1 {
         // A peer that goes away ends the run with one clear error on every handle.
-        let addresses = cluster.addresses()?;
         let lost = handles.clone();
         super::peers::watch_losses(addresses, move |error| {
             for shared in &lost {
