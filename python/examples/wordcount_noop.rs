@@ -12,6 +12,10 @@ use std::time::Instant;
 
 use tidewater::prelude::*;
 
+/// The allocator the Python module uses, so that the two programs differ only in language.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn main() -> tidewater::Result<()> {
     let mut args = std::env::args().skip(1);
     let (Some(folder), Some(workers)) = (args.next(), args.next()) else {

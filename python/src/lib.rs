@@ -14,6 +14,10 @@ mod values;
 
 use pyo3::prelude::*;
 
+/// The module's allocator for its own (Rust) allocations: see `mimalloc` in Cargo.toml.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 pub use column::PyExpr;
 pub use frame::{PyDataFrame, PySession};
 pub use query::{PyBatch, PyQuery};
