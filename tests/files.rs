@@ -677,3 +677,98 @@ fn json_sink_writes_fields_in_column_order() {
         )]
     );
 }
+
+/// Spark's CSV and JSON writers format timestamps with `yyyy-MM-dd'T'HH:mm:ss.SSSXXX` in the
+/// session time zone; the text writer takes one string column. Asia/Kolkata is 5:30 ahead of
+/// UTC all year.
+#[test]
+fn file_sinks_write_timestamps_as_spark_in_the_session_time_zone() {
+    // 2026-01-01T00:00:05Z: day 20454 (56 years, 14 leap days). 2024-02-29T23:59:59.999Z:
+    // day 19723 (54 years, 13 leap days) + 59, one millisecond before its end.
+    let new_year = (20_454 * 86_400 + 5) * 1_000_000;
+    let leap_day = ((19_723 + 59) * 86_400 + 86_399) * 1_000_000 + 999_000;
+    let schema = Schema::new([
+        Field::new("word", DataType::String),
+        Field::new("ts", DataType::Timestamp),
+    ]);
+    let dir = tempfile::tempdir().expect("tempdir");
+    for workers in [1, 2] {
+        let spark = Session::builder()
+            .workers(workers)
+            .config("spark.sql.session.timeZone", "Asia/Kolkata")
+            .get_or_create()
+            .expect("session");
+        let input = MemoryStream::new(schema.clone());
+        let df = spark.read_stream().memory(&input);
+        let out = |format: &str| dir.path().join(format!("{format}{workers}"));
+        let lines = df
+            .select_expr(["concat(word, ' ', CAST(ts AS STRING)) AS line"])
+            .expect("plan");
+        let queries = [
+            (df.clone(), "csv"),
+            (df.clone(), "json"),
+            (lines, "text"),
+        ]
+        .map(|(df, format)| {
+            let writer = df.write_stream().format(format);
+            let writer = if format == "csv" {
+                writer.option("header", true)
+            } else {
+                writer
+            };
+            writer.option("path", out(format).display()).start()
+                .expect("start")
+        });
+        input.add_data([row!["a", Value::Timestamp(new_year)], row!["b", Value::Timestamp(leap_day)]]);
+        for query in &queries {
+            query.process_all_available().expect("epoch 0");
+            query.stop().expect("stop");
+        }
+        let part = |format: &str, text: &str| {
+            vec![(format!("part-000000-w000.{format}"), text.to_string())]
+        };
+        assert_eq!(
+            sink_output(&out("csv")),
+            part(
+                "csv",
+                "word,ts\na,2026-01-01T05:30:05.000+05:30\nb,2024-03-01T05:29:59.999+05:30\n"
+            ),
+            "{workers} worker(s)"
+        );
+        assert_eq!(
+            sink_output(&out("json")),
+            part(
+                "json",
+                "{\"word\":\"a\",\"ts\":\"2026-01-01T05:30:05.000+05:30\"}\n\
+                 {\"word\":\"b\",\"ts\":\"2024-03-01T05:29:59.999+05:30\"}\n"
+            ),
+            "{workers} worker(s)"
+        );
+        // CAST(ts AS STRING) is show()'s form, in the session's zone.
+        assert_eq!(
+            sink_output(&out("text")),
+            part("txt", "a 2026-01-01 05:30:05\nb 2024-03-01 05:29:59.999\n"),
+            "{workers} worker(s)"
+        );
+    }
+}
+
+#[test]
+fn a_text_sink_refuses_more_than_one_column_when_the_query_starts() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let spark = session(1);
+    let input = MemoryStream::new(Schema::new([
+        Field::new("a", DataType::String),
+        Field::new("b", DataType::Int64),
+    ]));
+    let error = spark
+        .read_stream()
+        .memory(&input)
+        .write_stream()
+        .format("text")
+        .option("path", dir.path().join("out").display())
+        .start()
+        .expect_err("two columns");
+    assert_eq!(error.code(), "UNSUPPORTED_DATA_TYPE_FOR_DATASOURCE");
+    assert!(error.to_string().contains("2 columns (a, b)"), "{error}");
+}

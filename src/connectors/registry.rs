@@ -94,6 +94,9 @@ pub struct SourceContext<'a> {
 pub struct SinkContext<'a> {
     /// The options given with `.option(..)`.
     pub options: &'a Options,
+    /// The query's output schema: a format that cannot write it (an array column in CSV, more
+    /// than one column in text) refuses it when the query starts.
+    pub schema: &'a Schema,
     /// The name given with `query_name(..)`.
     pub query_name: Option<&'a str>,
     /// Where the console sink writes, if not standard output.
@@ -351,6 +354,20 @@ const MIN_BATCH_INTERVAL_SINK: OptionSpec = OptionSpec::with_default(
      fewer, larger files (default: `spark.sql.streaming.fileSink.minBatchInterval`, else 1 second)",
 );
 
+const TIMESTAMP_FORMAT_SINK: OptionSpec = OptionSpec::with_default(
+    "timestampFormat",
+    "yyyy-MM-dd'T'HH:mm:ss.SSSXXX",
+    "the pattern timestamps are written with, in the session time zone (`2026-01-01T00:00:05.000Z`)",
+);
+
+const DATE_FORMAT_SINK: OptionSpec =
+    OptionSpec::with_default("dateFormat", "yyyy-MM-dd", "the pattern dates are written with");
+
+const TIME_ZONE_SINK: OptionSpec = OptionSpec::unset(
+    "timeZone",
+    "the zone timestamps are written in (default: `spark.sql.session.timeZone`, else UTC)",
+);
+
 /// The sink formats, in the order the unknown-format error lists them.
 pub static SINK_FORMATS: &[SinkFormat] = &[
     SinkFormat {
@@ -381,14 +398,61 @@ pub static SINK_FORMATS: &[SinkFormat] = &[
             PATH_SINK,
             OptionSpec::with_default("header", "false", "writes the column names first in each file"),
             OptionSpec::with_default("sep", ",", "the field separator (`\\t` for a tab)"),
+            OptionSpec::with_default(
+                "delimiter",
+                ",",
+                "another name for `sep` (`sep` wins if both are given)",
+            ),
+            OptionSpec::with_default("quote", "\"", "the quote character"),
+            OptionSpec::with_default(
+                "escape",
+                "\\",
+                "escapes a quote inside a quoted field (and an escape before a quote)",
+            ),
+            OptionSpec::with_default(
+                "escapeQuotes",
+                "true",
+                "quotes every field that holds a quote (false: only those with a separator or line break)",
+            ),
+            OptionSpec::with_default("quoteAll", "false", "quotes every field"),
+            OptionSpec::with_default("nullValue", "", "the text of a null (an empty field)"),
+            OptionSpec::with_default("emptyValue", "\"\"", "the text of an empty string"),
+            OptionSpec::with_default(
+                "ignoreLeadingWhiteSpace",
+                "true",
+                "trims spaces and tabs at the start of each value, as Spark's writer does",
+            ),
+            OptionSpec::with_default(
+                "ignoreTrailingWhiteSpace",
+                "true",
+                "trims spaces and tabs at the end of each value, as Spark's writer does",
+            ),
+            TIMESTAMP_FORMAT_SINK,
+            DATE_FORMAT_SINK,
+            TIME_ZONE_SINK,
             MIN_BATCH_INTERVAL_SINK,
         ],
         new: csv_sink,
     },
     SinkFormat {
         name: "json",
-        options: &[PATH_SINK, MIN_BATCH_INTERVAL_SINK],
+        options: &[
+            PATH_SINK,
+            OptionSpec::unset(
+                "ignoreNullFields",
+                "leaves null fields out (default: `spark.sql.jsonGenerator.ignoreNullFields`, else true)",
+            ),
+            TIMESTAMP_FORMAT_SINK,
+            DATE_FORMAT_SINK,
+            TIME_ZONE_SINK,
+            MIN_BATCH_INTERVAL_SINK,
+        ],
         new: json_sink,
+    },
+    SinkFormat {
+        name: "text",
+        options: &[PATH_SINK, MIN_BATCH_INTERVAL_SINK],
+        new: text_sink,
     },
     SinkFormat {
         name: "kafka",
@@ -468,11 +532,15 @@ fn noop_sink(_: SinkContext<'_>) -> Result<Box<dyn Sink>> {
 }
 
 fn csv_sink(cx: SinkContext<'_>) -> Result<Box<dyn Sink>> {
-    Ok(Box::new(FileSink::new(FileFormat::Csv, cx.options, cx.conf)?))
+    Ok(Box::new(FileSink::new(FileFormat::Csv, cx.options, cx.schema, cx.conf)?))
 }
 
 fn json_sink(cx: SinkContext<'_>) -> Result<Box<dyn Sink>> {
-    Ok(Box::new(FileSink::new(FileFormat::Json, cx.options, cx.conf)?))
+    Ok(Box::new(FileSink::new(FileFormat::Json, cx.options, cx.schema, cx.conf)?))
+}
+
+fn text_sink(cx: SinkContext<'_>) -> Result<Box<dyn Sink>> {
+    Ok(Box::new(FileSink::new(FileFormat::Text, cx.options, cx.schema, cx.conf)?))
 }
 
 fn foreach_batch_sink(cx: SinkContext<'_>) -> Result<Box<dyn Sink>> {

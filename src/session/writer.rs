@@ -142,6 +142,7 @@ impl DataStreamWriter {
         let session = self.df.session().clone();
         sink_format(&self.format)?.build(SinkContext {
             options: &self.options,
+            schema: self.df.schema(),
             query_name: self.query_name.as_deref(),
             console: self.console_target.take(),
             foreach_batch: self.foreach_batch.take(),

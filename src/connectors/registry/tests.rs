@@ -26,7 +26,7 @@ fn unknown_formats_list_the_registered_ones() {
     );
     assert_eq!(
         message(sink_format("parquet").unwrap_err()),
-        "[UNKNOWN_FORMAT] unknown sink format `parquet`; known formats: console, memory, noop, csv, json, kafka, foreach_batch"
+        "[UNKNOWN_FORMAT] unknown sink format `parquet`; known formats: console, memory, noop, csv, json, text, kafka, foreach_batch"
     );
     assert_eq!(source_format("CSV", true).unwrap().name, "csv");
     assert_eq!(sink_format("Console").unwrap().name, "console");
@@ -91,6 +91,7 @@ fn documented_defaults_are_the_ones_the_connectors_use() {
     let console = sink_format("console").unwrap();
     let cx = SinkContext {
         options: &none,
+        schema: &crate::data::Schema::new([]),
         query_name: None,
         console: Some(Box::new(io::sink())),
         foreach_batch: None,
@@ -149,6 +150,7 @@ fn an_unknown_option_is_a_warning_naming_the_known_ones() {
     let sink = tracing::subscriber::with_default(subscriber, || {
         let cx = SinkContext {
             options: &options(&[("numRowz", "5")]),
+            schema: &crate::data::Schema::new([]),
             query_name: None,
             console: Some(Box::new(io::sink())),
             foreach_batch: None,
