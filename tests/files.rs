@@ -772,3 +772,44 @@ fn a_text_sink_refuses_more_than_one_column_when_the_query_starts() {
     assert_eq!(error.code(), "UNSUPPORTED_DATA_TYPE_FOR_DATASOURCE");
     assert!(error.to_string().contains("2 columns (a, b)"), "{error}");
 }
+
+/// Writes `name` (under `dir`, in subdirectories as it says) with modification time `seconds`
+/// after the Unix epoch.
+fn put_file_at(dir: &Path, name: &str, text: &str, seconds: u64) {
+    let path = dir.join(name);
+    fs::create_dir_all(path.parent().expect("parent")).expect("mkdir");
+    put_file(path.parent().expect("parent"), path.file_name().expect("name").to_str().expect("utf-8"), text);
+    let file = fs::File::options().write(true).open(&path).expect("open");
+    file.set_modified(std::time::UNIX_EPOCH + std::time::Duration::from_secs(seconds))
+        .expect("set time");
+}
+
+/// `latestFirst` takes the newest files first; `recursiveFileLookup` reads subdirectories and
+/// `pathGlobFilter` keeps the names that match; hidden directories stay hidden.
+#[test]
+fn listing_options_choose_and_order_the_files() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let input = dir.path().join("in");
+    put_file_at(&input, "a.txt", "a\n", 1_000);
+    put_file_at(&input, "sub/b.txt", "b\n", 2_000);
+    put_file_at(&input, "sub/deeper/c.txt", "c\n", 3_000);
+    put_file_at(&input, "d.log", "d\n", 4_000);
+    put_file_at(&input, "_skip/e.txt", "e\n", 5_000);
+    for workers in [1, 2] {
+        let df = session(workers)
+            .read_stream()
+            .option("maxFilesPerTrigger", 1)
+            .option("latestFirst", true)
+            .option("recursiveFileLookup", true)
+            .option("pathGlobFilter", "*.txt")
+            .text(input.to_str().expect("path"))
+            .expect("source");
+        let ran = run_to_end(df.write_stream().trigger(Trigger::available_now()), Feed::Nothing);
+        // One file an epoch, the newest .txt first: c (3000 s), b (2000 s), a (1000 s).
+        assert_eq!(
+            ran.batches(),
+            vec![(0, vec![row!["c"]]), (1, vec![row!["b"]]), (2, vec![row!["a"]])],
+            "{workers} worker(s)"
+        );
+    }
+}

@@ -144,6 +144,25 @@ const MAX_FILES_PER_TRIGGER: OptionSpec = OptionSpec::unset(
     "maxFilesPerTrigger",
     "the most new files one epoch takes (default: all of them; ignored by static tables)",
 );
+const LATEST_FIRST: OptionSpec = OptionSpec::with_default(
+    "latestFirst",
+    "false",
+    "takes the newest files first (useful with maxFilesPerTrigger over a backlog)",
+);
+const MAX_FILE_AGE: OptionSpec = OptionSpec::with_default(
+    "maxFileAge",
+    "7d",
+    "a file older than the newest file seen by more than this is skipped (not in the first listing; ignored with latestFirst and maxFilesPerTrigger)",
+);
+const PATH_GLOB_FILTER: OptionSpec = OptionSpec::unset(
+    "pathGlobFilter",
+    "only files whose name matches this glob, such as `*.csv`",
+);
+const RECURSIVE_FILE_LOOKUP: OptionSpec = OptionSpec::with_default(
+    "recursiveFileLookup",
+    "false",
+    "reads the files of subdirectories too (hidden ones skipped)",
+);
 const CLEAN_SOURCE: OptionSpec = OptionSpec::with_default(
     "cleanSource",
     "off",
@@ -214,6 +233,10 @@ pub static SOURCE_FORMATS: &[SourceFormat] = &[
         options: &[
             PATH_SOURCE,
             MAX_FILES_PER_TRIGGER,
+            LATEST_FIRST,
+            MAX_FILE_AGE,
+            PATH_GLOB_FILTER,
+            RECURSIVE_FILE_LOOKUP,
             CLEAN_SOURCE,
             SOURCE_ARCHIVE_DIR,
         ],
@@ -239,6 +262,10 @@ pub static SOURCE_FORMATS: &[SourceFormat] = &[
             ),
             MODE,
             MAX_FILES_PER_TRIGGER,
+            LATEST_FIRST,
+            MAX_FILE_AGE,
+            PATH_GLOB_FILTER,
+            RECURSIVE_FILE_LOOKUP,
             CLEAN_SOURCE,
             SOURCE_ARCHIVE_DIR,
         ],
@@ -251,6 +278,10 @@ pub static SOURCE_FORMATS: &[SourceFormat] = &[
             PATH_SOURCE,
             MODE,
             MAX_FILES_PER_TRIGGER,
+            LATEST_FIRST,
+            MAX_FILE_AGE,
+            PATH_GLOB_FILTER,
+            RECURSIVE_FILE_LOOKUP,
             CLEAN_SOURCE,
             SOURCE_ARCHIVE_DIR,
         ],

@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 
 use super::csv_lines::CsvLines;
 use super::format::{FileFormat, FormatOptions};
-use super::listing::{list_files, path_exists, NewFiles};
+use super::listing::{path_exists, Listing, NewFiles};
 use super::read::FilePartitions;
 use crate::connectors::{Options, PartitionReader, ReadStatus, Source, SourceError, SourceReader, Wake};
 use crate::data::{DataType, Field, Row, RowDecoder, Schema, Value};
@@ -27,6 +27,9 @@ pub struct FileSource {
     partitions: Arc<FilePartitions>,
     /// What happens to a file once the epoch that read it is committed.
     clean: CleanSource,
+    /// How the path is listed (`pathGlobFilter`, `recursiveFileLookup`, `latestFirst`,
+    /// `maxFileAge`).
+    listing: Listing,
     /// The files' total size, listed once: every worker building the query asks, and all must
     /// get the same answer (it decides the dataflow's shape, see `size_in_bytes`).
     size: std::sync::OnceLock<Option<u64>>,
@@ -51,10 +54,11 @@ impl FileSource {
             return Err(Error::PathNotFound(path));
         }
         let format_options = FormatOptions::from_options(format, options)?;
+        let listing = Listing::from_options(options)?;
         let schema = match (format, schema) {
             (FileFormat::Text, _) => FormatOptions::text_schema(),
             (_, Some(schema)) => schema,
-            (FileFormat::Csv, None) => csv_schema_from_first_file(&path, &format_options)?,
+            (FileFormat::Csv, None) => csv_schema_from_first_file(&path, &listing, &format_options)?,
             (FileFormat::Json, None) => {
                 return Err(Error::InvalidOption(
                     "the json source needs a schema: call .schema(..) (or declare the columns in SQL)".into(),
@@ -68,6 +72,7 @@ impl FileSource {
         let clean = CleanSource::from_options(options)?;
         Ok(FileSource {
             clean: if once { CleanSource::Off } else { clean },
+            listing,
             path,
             max_files_per_trigger: if once { None } else { max_files_per_trigger },
             once,
@@ -80,15 +85,17 @@ impl FileSource {
     }
 }
 
-fn csv_schema_from_first_file(path: &str, options: &FormatOptions) -> Result<Schema> {
+fn csv_schema_from_first_file(path: &str, listing: &Listing, options: &FormatOptions) -> Result<Schema> {
     let no_file = || {
         Error::InvalidOption(format!(
             "the csv source at `{path}` has no schema and no file to take one from: declare a schema, \
              or add a file with a header line"
         ))
     };
-    let files = list_files(path).map_err(|e| Error::InvalidOption(format!("cannot list `{path}`: {e}")))?;
-    let first = files.first().ok_or_else(no_file)?;
+    let files = listing
+        .list(path)
+        .map_err(|e| Error::InvalidOption(format!("cannot list `{path}`: {e}")))?;
+    let (_, first) = files.first().ok_or_else(no_file)?;
     let file = File::open(first).map_err(|e| Error::InvalidOption(format!("{}: {e}", first.display())))?;
     let mut line = Vec::new();
     std::io::BufRead::read_until(&mut std::io::BufReader::new(file), b'\n', &mut line)
@@ -131,6 +138,7 @@ impl Source for FileSource {
     fn open(&self, _wake: Wake) -> std::result::Result<Box<dyn SourceReader>, SourceError> {
         Ok(Box::new(FileLister {
             path: self.path.clone(),
+            listing: self.listing.clone(),
             new_files: NewFiles::default(),
             queue: VecDeque::new(),
             next_list: Instant::now(),
@@ -168,10 +176,10 @@ impl Source for FileSource {
 
     fn size_in_bytes(&self) -> Option<u64> {
         *self.size.get_or_init(|| {
-            let files = super::listing::list_files(&self.path).ok()?;
+            let files = self.listing.list(&self.path).ok()?;
             files
                 .iter()
-                .map(|file| std::fs::metadata(file).ok().map(|m| m.len()))
+                .map(|(_, file)| std::fs::metadata(file).ok().map(|m| m.len()))
                 .sum()
         })
     }
@@ -180,8 +188,10 @@ impl Source for FileSource {
 /// The leader's side: lists the path and hands out new files as `[path]` rows.
 struct FileLister {
     path: String,
+    listing: Listing,
     new_files: NewFiles,
-    queue: VecDeque<PathBuf>,
+    /// Files listed and not handed out yet, with their modification times.
+    queue: VecDeque<(std::time::SystemTime, PathBuf)>,
     next_list: Instant,
     /// No more listing after the first (available-now, or a static table).
     bounded: bool,
@@ -193,7 +203,7 @@ struct FileLister {
 
 impl FileLister {
     fn list(&mut self) -> std::result::Result<(), SourceError> {
-        let fresh = self.new_files.take(&self.path).map_err(|e| SourceError::Read {
+        let fresh = self.new_files.take(&self.path, &self.listing).map_err(|e| SourceError::Read {
             source_name: format!("file source {}", self.path),
             reason: format!("cannot list the path: {e}"),
         })?;
@@ -209,6 +219,12 @@ impl FileLister {
             self.missing_warned = false;
         }
         self.queue.extend(fresh);
+        if self.listing.latest_first {
+            // Newer files go before an older backlog, as Spark takes them.
+            self.queue
+                .make_contiguous()
+                .sort_by(|(t1, p1), (t2, p2)| t2.cmp(t1).then_with(|| p1.cmp(p2)));
+        }
         self.listed = true;
         self.force = false;
         self.next_list = Instant::now() + LIST_INTERVAL;
@@ -223,7 +239,7 @@ impl SourceReader for FileLister {
             self.list()?;
         }
         while out.len() < max {
-            let Some(file) = self.queue.pop_front() else {
+            let Some((_, file)) = self.queue.pop_front() else {
                 break;
             };
             out.push(Row::from(vec![Value::str(file.to_string_lossy())]));
