@@ -813,3 +813,198 @@ fn listing_options_choose_and_order_the_files() {
         );
     }
 }
+
+/// The CSV reader's `nullValue`, `emptyValue`, `timestampFormat` and `dateFormat`, worked out
+/// from Spark's rules: an empty unquoted field is null, a field equal to `nullValue` is null, a
+/// quoted empty field is `emptyValue` (an empty string by default, unless that is `nullValue`).
+#[test]
+fn csv_reader_options_turn_text_into_nulls_times_and_dates() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let input = dir.path().join("in");
+    fs::create_dir(&input).expect("mkdir");
+    put_file(
+        &input,
+        "a.csv",
+        "name,n,ts,d\n\"\",NA,01/02/2026 10:30,02.01.2026\n,5,29/02/2024 23:59,29.02.2024\nx,,01/01/1970 00:00,01.01.1970\n",
+    );
+    let second = 1_000_000i64;
+    // In +01:00: 2026-02-01 10:30 is 09:30 UTC on day 20485 (20454 + 31); 2024-02-29 23:59 is
+    // 22:59 UTC on day 19782; 1970-01-01 00:00 is one hour before the epoch.
+    let ts = |days: i64, seconds: i64| Value::Timestamp((days * 86_400 + seconds) * second);
+    let read = |workers: usize, extra: &[(&str, &str)]| {
+        let spark = Session::builder()
+            .workers(workers)
+            .config("spark.sql.session.timeZone", "+01:00")
+            .get_or_create()
+            .expect("session");
+        let mut reader = spark
+            .read_stream()
+            .format("csv")
+            .schema("name STRING, n BIGINT, ts TIMESTAMP, d DATE")
+            .option("header", true)
+            .option("nullValue", "NA")
+            .option("timestampFormat", "dd/MM/yyyy HH:mm")
+            .option("dateFormat", "dd.MM.yyyy")
+            .option("mode", "FAILFAST");
+        for (k, v) in extra {
+            reader = reader.option(k, v);
+        }
+        let df = reader.option("path", input.display()).load().expect("source");
+        run_to_end(df.write_stream().trigger(Trigger::available_now()), Feed::Nothing).rows()
+    };
+    for workers in [1, 2] {
+        let mut expected = vec![
+            row!["", Value::Null, ts(20_485, 9 * 3600 + 30 * 60), Value::Date(20_455)],
+            row![Value::Null, 5, ts(19_782, 22 * 3600 + 59 * 60), Value::Date(19_782)],
+            row!["x", Value::Null, ts(0, -3600), Value::Date(0)],
+        ];
+        expected.sort();
+        assert_eq!(read(workers, &[]), expected, "{workers} worker(s)");
+        let mut expected = vec![
+            row!["EMPTY", Value::Null, ts(20_485, 9 * 3600 + 30 * 60), Value::Date(20_455)],
+            row![Value::Null, 5, ts(19_782, 22 * 3600 + 59 * 60), Value::Date(19_782)],
+            row!["x", Value::Null, ts(0, -3600), Value::Date(0)],
+        ];
+        expected.sort();
+        assert_eq!(read(workers, &[("emptyValue", "EMPTY")]), expected, "{workers} worker(s)");
+    }
+}
+
+/// `name: type, ...` of a schema.
+fn schema_text(schema: &Schema) -> String {
+    schema
+        .fields()
+        .iter()
+        .map(|f| format!("{}: {}", f.name, f.data_type))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// `inferSchema` types the columns of a CSV stream under `spark.sql.streaming.schemaInference`
+/// (and only then: otherwise a warning, and strings); a JSON stream infers its schema, fields
+/// sorted by name, as Spark does, and without the setting it needs a declared schema.
+#[test]
+fn streams_infer_their_schema_only_under_the_setting() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let csv = dir.path().join("csv");
+    fs::create_dir(&csv).expect("mkdir");
+    put_file(&csv, "a.csv", "id,price,day,ok\n1,2.5,2024-02-29,true\n2,3,2024-03-01,false\n");
+    let json = dir.path().join("json");
+    fs::create_dir(&json).expect("mkdir");
+    put_file(&json, "a.json", "{\"b\": 1, \"a\": {\"y\": \"s\"}}\n{\"b\": 2.5, \"c\": [true]}\n");
+    let infer = |workers: usize| {
+        Session::builder()
+            .workers(workers)
+            .config("spark.sql.streaming.schemaInference", "true")
+            .get_or_create()
+            .expect("session")
+    };
+    for workers in [1, 2] {
+        let df = infer(workers)
+            .read_stream()
+            .format("csv")
+            .option("header", true)
+            .option("inferSchema", true)
+            .option("path", csv.display())
+            .load()
+            .expect("csv");
+        assert_eq!(
+            schema_text(df.schema()),
+            "id: bigint, price: double, day: date, ok: boolean",
+            "{workers} worker(s)"
+        );
+        let ran = run_to_end(df.write_stream().trigger(Trigger::available_now()), Feed::Nothing);
+        // 2024-02-29 is day 19782 (54 years and 13 leap days to 2024, then 59 days).
+        assert_eq!(
+            ran.rows(),
+            vec![
+                row![1, 2.5, Value::Date(19_782), true],
+                row![2, 3.0, Value::Date(19_783), false]
+            ]
+        );
+        let df = infer(workers)
+            .read_stream()
+            .format("json")
+            .option("path", json.display())
+            .load()
+            .expect("json");
+        assert_eq!(
+            schema_text(df.schema()),
+            "a: struct<y:string>, b: double, c: array<boolean>"
+        );
+        let ran = run_to_end(df.write_stream().trigger(Trigger::available_now()), Feed::Nothing);
+        let mut expected = vec![
+            row![Value::Struct(vec![Value::str("s")].into()), 1.0, Value::Null],
+            row![Value::Null, 2.5, Value::Array(vec![Value::Bool(true)].into())],
+        ];
+        expected.sort();
+        assert_eq!(ran.rows(), expected, "{workers} worker(s)");
+    }
+    // Without the setting: a CSV stream reads strings (inferSchema is warned about), a JSON
+    // stream needs a schema.
+    let plain = session(1);
+    let strings = plain
+        .read_stream()
+        .format("csv")
+        .option("header", true)
+        .option("inferSchema", true)
+        .option("path", csv.display())
+        .load()
+        .expect("csv");
+    assert_eq!(
+        schema_text(strings.schema()),
+        "id: string, price: string, day: string, ok: string"
+    );
+    let error = plain
+        .read_stream()
+        .format("json")
+        .option("path", json.display())
+        .load()
+        .expect_err("no schema");
+    assert_eq!(error.code(), "INVALID_OPTION");
+    assert!(error.to_string().contains("spark.sql.streaming.schemaInference"), "{error}");
+    // A static table infers without the setting, as spark.read does.
+    let table = plain
+        .read()
+        .format("json")
+        .option("path", json.display())
+        .load()
+        .expect("table");
+    assert_eq!(table.schema().names(), ["a", "b", "c"]);
+}
+
+/// `multiLine`: a CSV record whose quoted field spans lines, and JSON files that each hold one
+/// document (an array of objects, or one object over several lines).
+#[test]
+fn multi_line_records_span_lines() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let csv = dir.path().join("csv");
+    fs::create_dir(&csv).expect("mkdir");
+    put_file(&csv, "a.csv", "k,note\n1,\"two\nlines\"\n2,\"one\"\n");
+    let json = dir.path().join("json");
+    fs::create_dir(&json).expect("mkdir");
+    put_file(&json, "a.json", "[\n  {\"k\": 1, \"note\": \"x\"},\n  {\"k\": 2}\n]\n");
+    put_file(&json, "b.json", "{\n  \"k\": 3,\n  \"note\": \"y\"\n}\n");
+    for workers in [1, 2] {
+        let spark = session(workers);
+        let read = |format: &str, path: &Path| {
+            let df = spark
+                .read_stream()
+                .format(format)
+                .schema("k BIGINT, note STRING")
+                .option("header", format == "csv")
+                .option("multiLine", true)
+                .option("mode", "FAILFAST")
+                .option("path", path.display())
+                .load()
+                .expect("source");
+            run_to_end(df.write_stream().trigger(Trigger::available_now()), Feed::Nothing).rows()
+        };
+        assert_eq!(read("csv", &csv), vec![row![1, "two\nlines"], row![2, "one"]]);
+        assert_eq!(
+            read("json", &json),
+            vec![row![1, "x"], row![2, Value::Null], row![3, "y"]],
+            "{workers} worker(s)"
+        );
+    }
+}

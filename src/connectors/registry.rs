@@ -78,7 +78,6 @@ impl OptionSpec {
 }
 
 /// What a source's constructor gets from `read_stream()` / `read()`.
-#[derive(Debug)]
 pub struct SourceContext<'a> {
     /// The options given with `.option(..)`.
     pub options: &'a Options,
@@ -86,6 +85,10 @@ pub struct SourceContext<'a> {
     pub schema: Option<Schema>,
     /// True for `spark.read()`: a static table, read once and whole at the start.
     pub once: bool,
+    /// The session's configuration (`spark.conf.get`): the settings a source reads under
+    /// Spark's names, such as `spark.sql.session.timeZone` and
+    /// `spark.sql.streaming.schemaInference`.
+    pub conf: &'a dyn Fn(&str) -> Option<String>,
 }
 
 /// What a sink's constructor gets from `write_stream()`: its options, and what only the writer
@@ -112,6 +115,16 @@ pub struct SinkContext<'a> {
     /// The session's configuration (`spark.conf.get`): the settings a sink reads under Spark's
     /// names, such as the file sinks' `spark.sql.streaming.fileSink.log.compactInterval`.
     pub conf: &'a dyn Fn(&str) -> Option<String>,
+}
+
+impl std::fmt::Debug for SourceContext<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SourceContext")
+            .field("options", self.options)
+            .field("schema", &self.schema)
+            .field("once", &self.once)
+            .finish_non_exhaustive()
+    }
 }
 
 /// A source format: its name, its options, its constructor.
@@ -143,6 +156,23 @@ const PATH_SOURCE: OptionSpec =
 const MAX_FILES_PER_TRIGGER: OptionSpec = OptionSpec::unset(
     "maxFilesPerTrigger",
     "the most new files one epoch takes (default: all of them; ignored by static tables)",
+);
+const MULTI_LINE: OptionSpec = OptionSpec::with_default(
+    "multiLine",
+    "false",
+    "csv: a quoted field may span lines; json: each file is one document (an object, or an array of objects)",
+);
+const TIMESTAMP_FORMAT_SOURCE: OptionSpec = OptionSpec::unset(
+    "timestampFormat",
+    "the pattern timestamp fields must match (default: any form CAST reads)",
+);
+const DATE_FORMAT_SOURCE: OptionSpec = OptionSpec::unset(
+    "dateFormat",
+    "the pattern date fields must match (default: any form CAST reads)",
+);
+const TIME_ZONE_SOURCE: OptionSpec = OptionSpec::unset(
+    "timeZone",
+    "the zone of timestamps without an offset (default: spark.sql.session.timeZone, else UTC)",
 );
 const LATEST_FIRST: OptionSpec = OptionSpec::with_default(
     "latestFirst",
@@ -260,6 +290,25 @@ pub static SOURCE_FORMATS: &[SourceFormat] = &[
                 "\\",
                 "the escape character inside quotes (`\"\"` also works)",
             ),
+            OptionSpec::with_default(
+                "nullValue",
+                "",
+                "the text of a null: a field with it (or an empty unquoted field) is null",
+            ),
+            OptionSpec::with_default(
+                "emptyValue",
+                "",
+                "what a quoted empty field (`\"\"`) reads as (null when it equals nullValue)",
+            ),
+            OptionSpec::with_default(
+                "inferSchema",
+                "false",
+                "without a schema, guesses each column's type from the files (a stream only under spark.sql.streaming.schemaInference)",
+            ),
+            MULTI_LINE,
+            TIMESTAMP_FORMAT_SOURCE,
+            DATE_FORMAT_SOURCE,
+            TIME_ZONE_SOURCE,
             MODE,
             MAX_FILES_PER_TRIGGER,
             LATEST_FIRST,
@@ -276,6 +325,10 @@ pub static SOURCE_FORMATS: &[SourceFormat] = &[
         name: "json",
         options: &[
             PATH_SOURCE,
+            MULTI_LINE,
+            TIMESTAMP_FORMAT_SOURCE,
+            DATE_FORMAT_SOURCE,
+            TIME_ZONE_SOURCE,
             MODE,
             MAX_FILES_PER_TRIGGER,
             LATEST_FIRST,
@@ -513,7 +566,7 @@ fn rate_source(cx: SourceContext<'_>) -> Result<Arc<dyn Source>> {
 }
 
 fn file_source(format: FileFormat, cx: SourceContext<'_>) -> Result<Arc<dyn Source>> {
-    Ok(Arc::new(FileSource::new(format, cx.options, cx.schema, cx.once)?))
+    Ok(Arc::new(FileSource::new(format, cx.options, cx.schema, cx.once, cx.conf)?))
 }
 
 fn text_source(cx: SourceContext<'_>) -> Result<Arc<dyn Source>> {

@@ -49,18 +49,7 @@ impl TimeFormats {
             let text = options.get(key).unwrap_or(default);
             Pattern::new(text).map_err(|e| Error::InvalidOption(format!("option `{key}`: {e}")))
         };
-        let zone = match options
-            .get("timeZone")
-            .map(|z| (z.to_string(), "option `timeZone`".to_string()))
-            .or_else(|| conf(SESSION_TIME_ZONE_CONF).map(|z| (z, format!("`{SESSION_TIME_ZONE_CONF}`"))))
-        {
-            None => Zone::utc(),
-            Some((text, what)) => Zone::parse(&text).ok_or_else(|| {
-                Error::InvalidOption(format!(
-                    "{what} = `{text}` is not a time zone; use a region such as Europe/Paris or an offset such as +08:00"
-                ))
-            })?,
-        };
+        let zone = zone_option(options, conf)?;
         Ok(TimeFormats {
             zone,
             timestamp: pattern("timestampFormat", DEFAULT_TIMESTAMP_FORMAT)?,
@@ -79,6 +68,23 @@ impl TimeFormats {
             _ => None,
         }
         .unwrap_or_else(|| value.to_string())
+    }
+}
+
+/// The zone of a source's or sink's timestamps: its `timeZone` option, else the session's
+/// (`spark.sql.session.timeZone`), else UTC.
+pub(super) fn zone_option(options: &Options, conf: &dyn Fn(&str) -> Option<String>) -> Result<Zone> {
+    let given = options
+        .get("timeZone")
+        .map(|z| (z.to_string(), "option `timeZone`".to_string()))
+        .or_else(|| conf(SESSION_TIME_ZONE_CONF).map(|z| (z, format!("`{SESSION_TIME_ZONE_CONF}`"))));
+    match given {
+        None => Ok(Zone::utc()),
+        Some((text, what)) => Zone::parse(&text).ok_or_else(|| {
+            Error::InvalidOption(format!(
+                "{what} = `{text}` is not a time zone; use a region such as Europe/Paris or an offset such as +08:00"
+            ))
+        }),
     }
 }
 

@@ -10,6 +10,7 @@
 mod csv_lines;
 mod encode;
 mod format;
+mod infer;
 mod listing;
 mod read;
 mod sink;
@@ -20,4 +21,4 @@ pub(crate) use csv_lines::CsvLines;
 pub use encode::{DEFAULT_DATE_FORMAT, DEFAULT_TIMESTAMP_FORMAT, IGNORE_NULL_FIELDS_CONF, SESSION_TIME_ZONE_CONF};
 pub use format::{FileFormat, FormatOptions};
 pub use sink::{FileSink, COMPACT_INTERVAL_CONF, MIN_BATCH_INTERVAL_CONF};
-pub use source::FileSource;
+pub use source::{FileSource, SCHEMA_INFERENCE_CONF};

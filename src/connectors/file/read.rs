@@ -4,7 +4,7 @@
 
 use std::borrow::Cow;
 use std::fs::File;
-use std::io::{BufRead, BufReader};
+use std::io::{BufRead, BufReader, Read};
 
 use super::csv_lines::CsvLines;
 use super::format::{FileFormat, FormatOptions};
@@ -35,6 +35,7 @@ impl PartitionReader for FilePartitions {
                     number: 0,
                     csv: (self.options.format == FileFormat::Csv)
                         .then(|| Box::new(CsvLines::new(&self.options))),
+                    documents: None,
                 }
             }
         };
@@ -65,6 +66,8 @@ enum Input {
         number: u64,
         /// The CSV parser, for CSV files (boxed: its tables are large, `Done` is small).
         csv: Option<Box<CsvLines>>,
+        /// JSON with `multiLine`: the file's records, once it has been read whole.
+        documents: Option<std::collections::VecDeque<String>>,
     },
     Done,
 }
@@ -121,10 +124,31 @@ impl Input {
             line,
             number,
             csv,
+            documents,
         } = self
         else {
             return Ok(None);
         };
+        if options.format == FileFormat::Json && options.multi_line {
+            // One document per file, read whole: an object is a record, an array's elements
+            // are records, anything else is one malformed record.
+            if documents.is_none() {
+                line.clear();
+                *bytes += reader.read_to_end(line)? as u64;
+                let text = utf8_text(line);
+                let records = match serde_json::from_str::<serde_json::Value>(&text) {
+                    Ok(serde_json::Value::Array(items)) => items.iter().map(|i| i.to_string()).collect(),
+                    _ if text.trim().is_empty() => Default::default(),
+                    _ => std::collections::VecDeque::from([text.into_owned()]),
+                };
+                *documents = Some(records);
+            }
+            let Some(record) = documents.as_mut().and_then(|d| d.pop_front()) else {
+                return Ok(None);
+            };
+            *number += 1;
+            return Ok(Some((decoder.decode_json(&record), *number)));
+        }
         loop {
             line.clear();
             let read = reader.read_until(b'\n', line)?;
@@ -141,7 +165,23 @@ impl Input {
                     if *number == 1 && options.header {
                         continue;
                     }
-                    let closed = csv.parse(line);
+                    let mut closed = csv.parse(line);
+                    // With multiLine, a quoted field still open takes the next line too.
+                    while !closed && options.multi_line {
+                        line.push(b'\n');
+                        let start = line.len();
+                        let more = reader.read_until(b'\n', line)?;
+                        if more == 0 {
+                            line.pop();
+                            break;
+                        }
+                        *bytes += more as u64;
+                        *number += 1;
+                        while line.len() > start && matches!(line.last(), Some(b'\n' | b'\r')) {
+                            line.pop();
+                        }
+                        closed = csv.parse(line);
+                    }
                     if csv.len() == 0 {
                         continue; // an empty line is no record, as Spark skips it
                     }
@@ -152,7 +192,7 @@ impl Input {
                             "unbalanced quote: a quoted field is still open at the end of the line".into(),
                         )
                     } else {
-                        decode_csv(csv, decoder, raw)
+                        decode_csv(csv, line, options, decoder, raw)
                     }
                 }
                 (FileFormat::Json, _) => {
@@ -169,20 +209,45 @@ impl Input {
     }
 }
 
-/// Decodes the fields of the CSV line `csv` last parsed.
-fn decode_csv(csv: &CsvLines, decoder: &RowDecoder, raw: impl FnOnce() -> String) -> Decoded {
+/// Decodes the fields of the CSV line `csv` last parsed from `line`. An empty field reads as
+/// `nullValue` (so null), a quoted empty one as `emptyValue`, as Spark's reader gives them.
+fn decode_csv(
+    csv: &CsvLines,
+    line: &[u8],
+    options: &FormatOptions,
+    decoder: &RowDecoder,
+    raw: impl FnOnce() -> String,
+) -> Decoded {
+    // Which empty fields were quoted matters only when the two options differ.
+    let quoted = (options.null_value != options.empty_value && (0..csv.len()).any(|i| csv.range(i).is_empty()))
+        .then(|| csv.quoted_fields(line));
+    let empty = |i: usize| -> Cow<'_, str> {
+        let was_quoted = quoted.as_ref().and_then(|q| q.get(i)).copied().unwrap_or(false);
+        Cow::Borrowed(if was_quoted {
+            options.empty_value.as_str()
+        } else {
+            options.null_value.as_str()
+        })
+    };
     // One UTF-8 check for the whole record rather than one per field: the fields lie back to
     // back in it, so each is then a slice of checked text.
     match std::str::from_utf8(csv.bytes()) {
         Ok(text) => {
             let field = |i: usize| match text.get(csv.range(i)) {
+                Some("") => empty(i),
                 Some(field) => Cow::Borrowed(field),
                 // A character cut by a field's edge: the field checks alone.
                 None => utf8_text(csv.field(i)),
             };
             decoder.decode_fields((0..csv.len()).map(field), raw)
         }
-        Err(_) => decoder.decode_fields((0..csv.len()).map(|i| utf8_text(csv.field(i))), raw),
+        Err(_) => decoder.decode_fields(
+            (0..csv.len()).map(|i| match csv.field(i) {
+                [] => empty(i),
+                bytes => utf8_text(bytes),
+            }),
+            raw,
+        ),
     }
 }
 

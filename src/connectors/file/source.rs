@@ -7,11 +7,14 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use super::csv_lines::CsvLines;
+use super::encode::zone_option;
 use super::format::{FileFormat, FormatOptions};
+use super::infer::{infer_csv, infer_json};
 use super::listing::{path_exists, Listing, NewFiles};
 use super::read::FilePartitions;
 use crate::connectors::{Options, PartitionReader, ReadStatus, Source, SourceError, SourceReader, Wake};
-use crate::data::{DataType, Field, Row, RowDecoder, Schema, Value};
+use crate::data::datetime::Pattern;
+use crate::data::{DataType, Field, FieldText, Row, RowDecoder, Schema, Value};
 use crate::error::{Error, Result};
 
 /// How often a streaming file source lists its path.
@@ -35,11 +38,25 @@ pub struct FileSource {
     size: std::sync::OnceLock<Option<u64>>,
 }
 
+/// Spark's `spark.sql.streaming.schemaInference`: a CSV or JSON stream without a declared
+/// schema infers one from the files present when it starts (Spark requires a schema
+/// otherwise). Static tables always infer.
+pub const SCHEMA_INFERENCE_CONF: &str = "spark.sql.streaming.schemaInference";
+
 impl FileSource {
     /// A streaming source of `format` files, or with `once` a static table read whole at start.
-    /// `schema` is the declared one; CSV without it takes all-string columns from the header
-    /// of the first file (or `_c0`, `_c1`, ... without a header).
-    pub fn new(format: FileFormat, options: &Options, schema: Option<Schema>, once: bool) -> Result<Self> {
+    /// `schema` is the declared one. Without it, CSV takes all-string columns named by the
+    /// header of the first file (or `_c0`, `_c1`, ... without a header), or with `inferSchema`
+    /// (and, for a stream, [`SCHEMA_INFERENCE_CONF`]) the types of the values; JSON infers its
+    /// schema from the files (a stream only under [`SCHEMA_INFERENCE_CONF`]). `conf` gives the
+    /// session's settings (the time zone, schema inference).
+    pub fn new(
+        format: FileFormat,
+        options: &Options,
+        schema: Option<Schema>,
+        once: bool,
+        conf: &dyn Fn(&str) -> Option<String>,
+    ) -> Result<Self> {
         let path = options
             .required("path", &format!("the {format} source"))?
             .to_string();
@@ -55,14 +72,43 @@ impl FileSource {
         }
         let format_options = FormatOptions::from_options(format, options)?;
         let listing = Listing::from_options(options)?;
+        let fields = field_text(format, options, &format_options, conf)?;
+        let may_infer = once
+            || conf(SCHEMA_INFERENCE_CONF).is_some_and(|v| v.trim().eq_ignore_ascii_case("true"));
+        let infer_types = options.bool_or("inferSchema", false)?;
+        let list = || {
+            listing
+                .list(&path)
+                .map(|files| files.into_iter().map(|(_, p)| p).collect::<Vec<_>>())
+                .map_err(|e| Error::InvalidOption(format!("cannot list `{path}`: {e}")))
+        };
         let schema = match (format, schema) {
             (FileFormat::Text, _) => FormatOptions::text_schema(),
             (_, Some(schema)) => schema,
-            (FileFormat::Csv, None) => csv_schema_from_first_file(&path, &listing, &format_options)?,
-            (FileFormat::Json, None) => {
-                return Err(Error::InvalidOption(
-                    "the json source needs a schema: call .schema(..) (or declare the columns in SQL)".into(),
+            (FileFormat::Csv, None) if infer_types && may_infer => {
+                infer_csv(&list()?, &format_options, &fields, true)?.ok_or_else(|| no_csv_file(&path))?
+            }
+            (FileFormat::Csv, None) => {
+                if infer_types {
+                    tracing::warn!(
+                        "option `inferSchema` of the csv stream at {path} is ignored: a stream infers \
+                         types only when `{SCHEMA_INFERENCE_CONF}` is true (Spark requires a schema \
+                         otherwise); its columns are read as strings"
+                    );
+                }
+                csv_schema_from_first_file(&path, &listing, &format_options)?
+            }
+            (FileFormat::Json, None) if may_infer => infer_json(&list()?, &format_options)?.ok_or_else(|| {
+                Error::InvalidOption(format!(
+                    "the json source at `{path}` has no schema and no file with a JSON object to infer \
+                     one from: declare a schema with .schema(..), or add a file first"
                 ))
+            })?,
+            (FileFormat::Json, None) => {
+                return Err(Error::InvalidOption(format!(
+                    "the json source needs a schema: call .schema(..) (or declare the columns in SQL), \
+                     or set `{SCHEMA_INFERENCE_CONF}` to true to infer it from the files present at start"
+                )))
             }
         };
         let max_files_per_trigger = match options.get("maxFilesPerTrigger") {
@@ -77,7 +123,7 @@ impl FileSource {
             max_files_per_trigger: if once { None } else { max_files_per_trigger },
             once,
             partitions: Arc::new(FilePartitions {
-                decoder: RowDecoder::new(schema, format_options.mode),
+                decoder: RowDecoder::new(schema, format_options.mode).with_text(fields),
                 options: format_options,
             }),
             size: std::sync::OnceLock::new(),
@@ -85,13 +131,37 @@ impl FileSource {
     }
 }
 
-fn csv_schema_from_first_file(path: &str, listing: &Listing, options: &FormatOptions) -> Result<Schema> {
-    let no_file = || {
-        Error::InvalidOption(format!(
-            "the csv source at `{path}` has no schema and no file to take one from: declare a schema, \
-             or add a file with a header line"
-        ))
+/// How the fields of `format` read: `nullValue` (CSV), `timestampFormat`, `dateFormat` and
+/// the zone.
+fn field_text(
+    format: FileFormat,
+    options: &Options,
+    format_options: &FormatOptions,
+    conf: &dyn Fn(&str) -> Option<String>,
+) -> Result<FieldText> {
+    let pattern = |key: &str| {
+        options
+            .get(key)
+            .map(|text| Pattern::new(text).map_err(|e| Error::InvalidOption(format!("option `{key}`: {e}"))))
+            .transpose()
     };
+    Ok(FieldText {
+        null_value: (format == FileFormat::Csv).then(|| format_options.null_value.clone()),
+        timestamp_format: pattern("timestampFormat")?,
+        date_format: pattern("dateFormat")?,
+        zone: zone_option(options, conf)?,
+    })
+}
+
+fn no_csv_file(path: &str) -> Error {
+    Error::InvalidOption(format!(
+        "the csv source at `{path}` has no schema and no file to take one from: declare a schema, \
+         or add a file with a header line"
+    ))
+}
+
+fn csv_schema_from_first_file(path: &str, listing: &Listing, options: &FormatOptions) -> Result<Schema> {
+    let no_file = || no_csv_file(path);
     let files = listing
         .list(path)
         .map_err(|e| Error::InvalidOption(format!("cannot list `{path}`: {e}")))?;
