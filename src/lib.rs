@@ -46,11 +46,11 @@ pub mod functions {
     pub use crate::expr::{
         abs, add_interval, add_months, approx_count_distinct, array, array_contains, ascii, avg, bround,
         ceil, coalesce, col, collect_list, collect_set, concat, concat_ws, count, count_distinct, count_if,
-        crc32, date_add, date_format, date_sub, date_trunc, datediff, dayofmonth, dayofweek, dayofyear, div,
+        crc32, current_date, current_timestamp, date_add, date_format, date_sub, date_trunc, datediff, dayofmonth, dayofweek, dayofyear, div,
         element_at, exp, explode, floor, format_number, from_json, from_unixtime, from_unixtime_fmt,
         get_field, get_json_object, greatest, hash, hour, if_, ifnull, initcap, instr, interval, last_day,
         least, left, length, lit, ln, locate, log, log10, log2, lower, lpad, ltrim, make_date, max, max_by,
-        md5, min, min_by, minute, month, months_between, named_struct, nullif, nvl, nvl2, pmod, pow, quarter,
+        md5, min, min_by, minute, month, months_between, named_struct, now, nullif, nvl, nvl2, pmod, pow, quarter,
         regexp_extract, regexp_replace, repeat, replace, reverse, right, rlike, round, rpad, rtrim, second,
         session_window, session_window_by, sha1, sha2, signum, size, sliding_window, split, sqrt, stddev,
         stddev_pop, struct_, substring, sum, timestamp_micros, timestamp_millis, timestamp_seconds, to_date,

@@ -428,3 +428,99 @@ fn div_divides_integers_in_sql() {
     ];
     assert_eq!(row.values(), expected.as_slice());
 }
+
+/// `current_timestamp()`, `now()` and `current_date()` are the epoch's batch time, the same
+/// for every row of an epoch, as in Spark; the manual clock sets it. The session time zone is
+/// -08:00, so the date of 2026-01-01T00:00:05Z is 2025-12-31 (day 20453).
+#[test]
+fn current_timestamp_is_the_batch_time_of_each_epoch() {
+    // 2026-01-01T00:00:05Z: day 20454 (56 years and 14 leap days after 1970), plus 5 s.
+    let t0_ms = 20_454 * 86_400_000 + 5_000;
+    for workers in [1, 2] {
+        let spark = Session::builder()
+            .workers(workers)
+            .config("spark.sql.session.timeZone", "-08:00")
+            .get_or_create()
+            .expect("session");
+        for api in [false, true] {
+            // A stream of its own per query: a memory stream keeps every row it was given.
+            let stream = MemoryStream::new(Schema::new([Field::new("k", DataType::String)]));
+            let df = spark.read_stream().memory(&stream);
+            let query = if api {
+                df.select([col("k"), current_timestamp(), now(), current_date()])
+            } else {
+                df.select_expr(["k", "CURRENT_TIMESTAMP AS a", "now() AS b", "current_date AS c"])
+            }
+            .expect("plan");
+            let clock = ManualClock::new(t0_ms);
+            let collected = Collected::default();
+            let started = collected
+                .attach(query.write_stream().processing_clock(clock.clone()))
+                .start()
+                .expect("start");
+            stream.add_data(vec![row!["a"], row!["b"]]);
+            started.process_all_available().expect("epoch 0");
+            clock.advance(std::time::Duration::from_millis(1_500));
+            stream.add_data(vec![row!["c"]]);
+            started.process_all_available().expect("epoch 1");
+            started.stop().expect("stop");
+            let at = |ms: i64| Value::Timestamp(ms * 1000);
+            let mut batches = collected.batches();
+            batches.iter_mut().for_each(|(_, rows)| rows.sort());
+            assert_eq!(
+                batches,
+                vec![
+                    (
+                        0,
+                        vec![
+                            row!["a", at(t0_ms), at(t0_ms), Value::Date(20_453)],
+                            row!["b", at(t0_ms), at(t0_ms), Value::Date(20_453)]
+                        ]
+                    ),
+                    (
+                        1,
+                        vec![row!["c", at(t0_ms + 1_500), at(t0_ms + 1_500), Value::Date(20_453)]]
+                    ),
+                ],
+                "{workers} worker(s), api {api}"
+            );
+        }
+    }
+}
+
+/// An epoch run again after a restart sees the batch time its offsets log recorded, not the
+/// clock's time at the restart.
+#[test]
+fn a_replayed_epoch_sees_its_logged_batch_time() {
+    let t0_ms = 20_454 * 86_400_000 + 5_000;
+    for workers in [1, 2] {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let input = dir.path().join("in");
+        std::fs::create_dir(&input).expect("mkdir");
+        std::fs::write(input.join("a.txt"), "a\nb\n").expect("write");
+        let checkpoint = dir.path().join("checkpoint");
+        let run = |clock_ms: i64| {
+            let spark = Session::builder()
+                .workers(workers)
+                .get_or_create()
+                .expect("session");
+            let df = spark
+                .read_stream()
+                .text(input.to_str().expect("path"))
+                .and_then(|df| df.select_expr(["value", "current_timestamp() AS ts"]))
+                .expect("plan");
+            let writer = df
+                .write_stream()
+                .option("checkpointLocation", checkpoint.display())
+                .processing_clock(ManualClock::new(clock_ms))
+                .trigger(Trigger::available_now());
+            run_to_end(writer, Feed::Nothing).rows()
+        };
+        let at = Value::Timestamp(t0_ms * 1000);
+        let expected = vec![row!["a", at.clone()], row!["b", at]];
+        assert_eq!(run(t0_ms), expected, "{workers} worker(s)");
+        // As if the query died after logging epoch 0's offsets and before committing it.
+        std::fs::remove_file(checkpoint.join("commits").join("0")).expect("uncommit");
+        assert_eq!(run(t0_ms + 3_600_000), expected, "{workers} worker(s), replayed");
+    }
+}

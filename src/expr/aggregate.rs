@@ -227,6 +227,14 @@ pub struct Accumulator {
 }
 
 impl Accumulator {
+    /// Makes the argument's `current_timestamp()` read `clock` (see
+    /// [`BoundExpr::attach_clock`]).
+    pub(crate) fn attach_clock(&mut self, clock: &super::BatchClock) {
+        if let Some(arg) = &mut self.arg {
+            arg.attach_clock(clock);
+        }
+    }
+
     /// Binds `func(arg)` against `schema`, returning the accumulator and its output type.
     pub fn bind(func: AggFunc, arg: Option<&Expr>, schema: &Schema) -> Result<(Self, DataType)> {
         let (arg, input_type) = match arg {

@@ -1,5 +1,6 @@
 //! Binding: resolving an [`Expr`] against a schema into a [`BoundExpr`] with a known type.
 
+use super::clock::BatchClock;
 use regex::Regex;
 
 use super::bind_call::{bind_call, check_cast, BoundCall};
@@ -54,6 +55,16 @@ pub enum BoundExpr {
     },
     /// `LIKE`, compiled to an anchored regex; the flag is `NOT LIKE`.
     Like(Box<BoundExpr>, Regex, bool),
+    /// `current_timestamp()` / `now()`, or with `date` `current_date()` (the day in `zone`):
+    /// the batch time of the epoch being run, the same for all its rows (see [`BatchClock`]).
+    Now {
+        /// `current_date()` rather than a timestamp.
+        date: bool,
+        /// The session time zone, for `current_date()`.
+        zone: Zone,
+        /// Where the time is read.
+        clock: BatchClock,
+    },
 }
 
 /// The gap of a session window.

@@ -152,6 +152,16 @@ pub(crate) fn bind_call(f: ScalarFunc, args: &[Expr], schema: &Schema) -> Result
                     .into(),
             ))
         }
+        F::CurrentTimestamp | F::CurrentDate => {
+            arity(0, 0)?;
+            let date = f == F::CurrentDate;
+            let expr = BoundExpr::Now {
+                date,
+                zone,
+                clock: Default::default(),
+            };
+            return Ok((expr, if date { DataType::Date } else { DataType::Timestamp }));
+        }
         F::TryCast => {
             arity(2, 2)?;
             let to = literal_str(&args[1])
@@ -638,7 +648,9 @@ pub(crate) fn bind_call(f: ScalarFunc, args: &[Expr], schema: &Schema) -> Result
         | F::SessionWindow
         | F::Interval
         | F::TryCast
-        | F::GetField => {
+        | F::GetField
+        | F::CurrentTimestamp
+        | F::CurrentDate => {
             return Err(invalid(format!("{name}() cannot be called here")));
         }
     };

@@ -156,6 +156,22 @@ fn call(f: ScalarFunc, args: impl IntoIterator<Item = Expr>) -> Expr {
     Expr::Call(f, args.into_iter().collect())
 }
 
+/// `current_timestamp()`: the epoch's batch time, the same for every row of an epoch, as in
+/// Spark (an epoch run again after a restart sees its logged time).
+pub fn current_timestamp() -> Expr {
+    call(ScalarFunc::CurrentTimestamp, [])
+}
+
+/// `now()`: another name for [`current_timestamp`].
+pub fn now() -> Expr {
+    call(ScalarFunc::CurrentTimestamp, [])
+}
+
+/// `current_date()`: the day of the epoch's batch time in the session time zone.
+pub fn current_date() -> Expr {
+    call(ScalarFunc::CurrentDate, [])
+}
+
 macro_rules! unary_functions {
     ($($(#[doc = $doc:literal])* $name:ident => $func:ident,)*) => {
         $(

@@ -79,6 +79,16 @@ impl BoundExpr {
                 Value::Str(s) => Value::Bool(regex.is_match(&s) != *negated),
                 _ => Value::Null,
             },
+            BoundExpr::Now { date, zone, clock } => {
+                let micros = clock.now_micros();
+                if *date {
+                    zone.local(micros).map_or(Value::Null, |local| {
+                        Value::Date(crate::data::datetime::days_of_date(local.date()))
+                    })
+                } else {
+                    Value::Timestamp(micros)
+                }
+            }
         }
     }
 

@@ -225,8 +225,12 @@ impl DataStreamWriter {
         };
         let (kept, idle_after) = self.df.session().progress_settings();
         shared.configure(kept, idle_after);
+        // current_timestamp() reads the batch time of the query's epoch in flight.
+        let batch_times = Arc::new(crate::compile::BatchTimes::default());
+        let times = batch_times.clone();
+        let clock = crate::expr::BatchClock::new(move || times.latest().saturating_mul(1000));
         Ok(QuerySpec {
-            plan: self.df.plan().clone(),
+            plan: self.df.plan().with_clock(&clock),
             mode,
             trigger: self.trigger,
             sink: Mutex::new(Some(sink)),
@@ -239,7 +243,7 @@ impl DataStreamWriter {
             broadcast_threshold: self.df.session().broadcast_threshold(),
             local_workers: self.df.session().cluster().workers,
             clock: self.clock.take(),
-            batch_times: Default::default(),
+            batch_times,
         })
     }
 
