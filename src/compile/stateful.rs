@@ -27,14 +27,14 @@ use timely::dataflow::Scope;
 /// forgotten: it is the time of the epoch in flight (a query runs one epoch at a time), which
 /// `current_timestamp()` reads.
 #[derive(Debug, Default)]
-pub(crate) struct BatchTimes(Mutex<(BTreeMap<u64, i64>, Option<i64>)>);
+pub(crate) struct BatchTimes(Mutex<(BTreeMap<u64, i64>, Option<(u64, i64)>)>);
 
 impl BatchTimes {
     /// Epoch `epoch` runs at `ms`.
     pub(crate) fn record(&self, epoch: u64, ms: i64) {
         let mut times = self.0.lock().unwrap_or_else(|p| p.into_inner());
         times.0.insert(epoch, ms);
-        times.1 = Some(ms);
+        times.1 = Some((epoch, ms));
     }
 
     /// The batch time of `epoch`; the wall clock for an epoch the leader did not record (in
@@ -50,11 +50,11 @@ impl BatchTimes {
         recorded.unwrap_or_else(wall_clock_ms)
     }
 
-    /// The batch time of the latest epoch started (the one in flight, or the last one run);
-    /// the wall clock before the first, or in a process other than the leader's.
-    pub(crate) fn latest(&self) -> i64 {
+    /// The latest epoch started (the one in flight, or the last one run) and its batch time;
+    /// epoch 0 and the wall clock before the first, or in a process other than the leader's.
+    pub(crate) fn latest(&self) -> (u64, i64) {
         let latest = self.0.lock().unwrap_or_else(|p| p.into_inner()).1;
-        latest.unwrap_or_else(wall_clock_ms)
+        latest.unwrap_or_else(|| (0, wall_clock_ms()))
     }
 
     /// Forgets the times of epochs before `epoch`, which every worker has run.

@@ -55,16 +55,28 @@ pub enum BoundExpr {
     },
     /// `LIKE`, compiled to an anchored regex; the flag is `NOT LIKE`.
     Like(Box<BoundExpr>, Regex, bool),
-    /// `current_timestamp()` / `now()`, or with `date` `current_date()` (the day in `zone`):
-    /// the batch time of the epoch being run, the same for all its rows (see [`BatchClock`]).
+    /// `current_timestamp()` / `now()`, `current_date()` (the day in `zone`), or the epoch's
+    /// number (the order `first` and `last` go by): the batch time of the epoch being run, the
+    /// same for all its rows (see [`BatchClock`]).
     Now {
-        /// `current_date()` rather than a timestamp.
-        date: bool,
+        /// Which of the three.
+        kind: NowKind,
         /// The session time zone, for `current_date()`.
         zone: Zone,
         /// Where the time is read.
         clock: BatchClock,
     },
+}
+
+/// What [`BoundExpr::Now`] gives.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum NowKind {
+    /// `current_timestamp()`: a TIMESTAMP.
+    Timestamp,
+    /// `current_date()`: a DATE.
+    Date,
+    /// The epoch's number, a BIGINT (internal: the arrival order of `first` and `last`).
+    Epoch,
 }
 
 /// The gap of a session window.

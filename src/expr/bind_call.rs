@@ -4,7 +4,7 @@
 
 use regex::Regex;
 
-use super::bind::{window_type, BoundExpr, Splitter};
+use super::bind::{window_type, BoundExpr, NowKind, Splitter};
 use super::fns::json::{parse_path, PathStep};
 use super::settings;
 use super::{Expr, ScalarFunc};
@@ -152,15 +152,19 @@ pub(crate) fn bind_call(f: ScalarFunc, args: &[Expr], schema: &Schema) -> Result
                     .into(),
             ))
         }
-        F::CurrentTimestamp | F::CurrentDate => {
+        F::CurrentTimestamp | F::CurrentDate | F::BatchEpoch => {
             arity(0, 0)?;
-            let date = f == F::CurrentDate;
+            let (kind, out) = match f {
+                F::CurrentDate => (NowKind::Date, DataType::Date),
+                F::BatchEpoch => (NowKind::Epoch, DataType::Int64),
+                _ => (NowKind::Timestamp, DataType::Timestamp),
+            };
             let expr = BoundExpr::Now {
-                date,
+                kind,
                 zone,
                 clock: Default::default(),
             };
-            return Ok((expr, if date { DataType::Date } else { DataType::Timestamp }));
+            return Ok((expr, out));
         }
         F::TryCast => {
             arity(2, 2)?;
@@ -650,7 +654,8 @@ pub(crate) fn bind_call(f: ScalarFunc, args: &[Expr], schema: &Schema) -> Result
         | F::TryCast
         | F::GetField
         | F::CurrentTimestamp
-        | F::CurrentDate => {
+        | F::CurrentDate
+        | F::BatchEpoch => {
             return Err(invalid(format!("{name}() cannot be called here")));
         }
     };

@@ -536,6 +536,29 @@ pub fn max_by(e: Expr, ord: Expr) -> Expr {
     Expr::Aggregate(AggFunc::MaxBy, Some(Box::new(call(ScalarFunc::Struct, [ord, e]))))
 }
 
+/// `first(x)`: the `x` that arrived first for the key, null or not. In a stream, arrival
+/// order is the epoch order; within one epoch the smallest value wins (nulls first), so the
+/// result is the same for any number of workers. Spark's `first(x, ignoreNulls = false)`.
+pub fn first(e: Expr) -> Expr {
+    Expr::Aggregate(AggFunc::First, Some(Box::new(e)))
+}
+
+/// `first(x, true)`: the first non-null `x` (Spark's `ignoreNulls`).
+pub fn first_ignore_nulls(e: Expr) -> Expr {
+    Expr::Aggregate(AggFunc::FirstIgnoreNulls, Some(Box::new(e)))
+}
+
+/// `last(x)`: the `x` that arrived last for the key, null or not (within the last epoch, the
+/// largest value).
+pub fn last(e: Expr) -> Expr {
+    Expr::Aggregate(AggFunc::Last, Some(Box::new(e)))
+}
+
+/// `last(x, true)`: the last non-null `x` (Spark's `ignoreNulls`).
+pub fn last_ignore_nulls(e: Expr) -> Expr {
+    Expr::Aggregate(AggFunc::LastIgnoreNulls, Some(Box::new(e)))
+}
+
 /// `min_by(x, ord)`: the `x` of the smallest `ord`.
 pub fn min_by(e: Expr, ord: Expr) -> Expr {
     Expr::Aggregate(AggFunc::MinBy, Some(Box::new(call(ScalarFunc::Struct, [ord, e]))))

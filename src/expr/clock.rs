@@ -12,24 +12,28 @@ use std::sync::Arc;
 
 use super::bind::{BoundExpr, SessionGap};
 
-/// Where the current time comes from: the batch time of the epoch a query is running, in
-/// microseconds, or (unattached) the wall clock.
+/// Where the current time comes from: the epoch a query is running and its batch time in
+/// microseconds, or (unattached) epoch 0 and the wall clock.
 #[derive(Clone, Default)]
-pub struct BatchClock(Option<Arc<dyn Fn() -> i64 + Send + Sync>>);
+pub struct BatchClock(Option<Arc<dyn Fn() -> (u64, i64) + Send + Sync>>);
 
 impl BatchClock {
-    /// A clock that reads `now` (microseconds since the epoch).
-    pub fn new(now: impl Fn() -> i64 + Send + Sync + 'static) -> Self {
+    /// A clock that reads `now`: the epoch in flight and its batch time (microseconds since
+    /// the Unix epoch).
+    pub fn new(now: impl Fn() -> (u64, i64) + Send + Sync + 'static) -> Self {
         BatchClock(Some(Arc::new(now)))
     }
 
-    /// The time now, in microseconds since the epoch.
-    pub fn now_micros(&self) -> i64 {
+    /// The epoch in flight and its time, in microseconds since the Unix epoch.
+    pub fn now(&self) -> (u64, i64) {
         match &self.0 {
             Some(now) => now(),
-            None => std::time::SystemTime::now()
-                .duration_since(std::time::UNIX_EPOCH)
-                .map_or(0, |d| d.as_micros() as i64),
+            None => (
+                0,
+                std::time::SystemTime::now()
+                    .duration_since(std::time::UNIX_EPOCH)
+                    .map_or(0, |d| d.as_micros() as i64),
+            ),
         }
     }
 }

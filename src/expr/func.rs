@@ -79,6 +79,9 @@ scalar_functions! {
     CurrentTimestamp => "current_timestamp" | "now",
     /// `current_date()`: the day of the epoch's batch time in the session time zone.
     CurrentDate => "current_date",
+    /// The number of the epoch being run (internal): the arrival order `first` and `last` go
+    /// by.
+    BatchEpoch => "__batch_epoch",
     /// `timestamp_millis(ms)`: the instant `ms` milliseconds after the epoch.
     TimestampMillis => "timestamp_millis",
     /// `timestamp_seconds(s)`: the instant `s` seconds (maybe fractional) after the epoch;

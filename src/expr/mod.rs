@@ -18,7 +18,7 @@ mod sort;
 
 pub use aggregate::{Accumulator, AggFunc, AggState, WideSum};
 pub(crate) use bind::window_type;
-pub use bind::{BoundExpr, SessionGap};
+pub use bind::{BoundExpr, NowKind, SessionGap};
 pub use bind_call::BoundCall;
 pub use clock::BatchClock;
 pub use builders::*;

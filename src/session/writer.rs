@@ -228,7 +228,10 @@ impl DataStreamWriter {
         // current_timestamp() reads the batch time of the query's epoch in flight.
         let batch_times = Arc::new(crate::compile::BatchTimes::default());
         let times = batch_times.clone();
-        let clock = crate::expr::BatchClock::new(move || times.latest().saturating_mul(1000));
+        let clock = crate::expr::BatchClock::new(move || {
+            let (epoch, ms) = times.latest();
+            (epoch, ms.saturating_mul(1000))
+        });
         Ok(QuerySpec {
             plan: self.df.plan().with_clock(&clock),
             mode,
