@@ -704,29 +704,27 @@ fn file_sinks_write_timestamps_as_spark_in_the_session_time_zone() {
         let lines = df
             .select_expr(["concat(word, ' ', CAST(ts AS STRING)) AS line"])
             .expect("plan");
-        let queries = [
-            (df.clone(), "csv"),
-            (df.clone(), "json"),
-            (lines, "text"),
-        ]
-        .map(|(df, format)| {
+        let queries = [(df.clone(), "csv"), (df.clone(), "json"), (lines, "text")].map(|(df, format)| {
             let writer = df.write_stream().format(format);
             let writer = if format == "csv" {
                 writer.option("header", true)
             } else {
                 writer
             };
-            writer.option("path", out(format).display()).start()
+            writer
+                .option("path", out(format).display())
+                .start()
                 .expect("start")
         });
-        input.add_data([row!["a", Value::Timestamp(new_year)], row!["b", Value::Timestamp(leap_day)]]);
+        input.add_data([
+            row!["a", Value::Timestamp(new_year)],
+            row!["b", Value::Timestamp(leap_day)],
+        ]);
         for query in &queries {
             query.process_all_available().expect("epoch 0");
             query.stop().expect("stop");
         }
-        let part = |format: &str, text: &str| {
-            vec![(format!("part-000000-w000.{format}"), text.to_string())]
-        };
+        let part = |format: &str, text: &str| vec![(format!("part-000000-w000.{format}"), text.to_string())];
         assert_eq!(
             sink_output(&out("csv")),
             part(
@@ -778,7 +776,11 @@ fn a_text_sink_refuses_more_than_one_column_when_the_query_starts() {
 fn put_file_at(dir: &Path, name: &str, text: &str, seconds: u64) {
     let path = dir.join(name);
     fs::create_dir_all(path.parent().expect("parent")).expect("mkdir");
-    put_file(path.parent().expect("parent"), path.file_name().expect("name").to_str().expect("utf-8"), text);
+    put_file(
+        path.parent().expect("parent"),
+        path.file_name().expect("name").to_str().expect("utf-8"),
+        text,
+    );
     let file = fs::File::options().write(true).open(&path).expect("open");
     file.set_modified(std::time::UNIX_EPOCH + std::time::Duration::from_secs(seconds))
         .expect("set time");
@@ -854,19 +856,43 @@ fn csv_reader_options_turn_text_into_nulls_times_and_dates() {
     };
     for workers in [1, 2] {
         let mut expected = vec![
-            row!["", Value::Null, ts(20_485, 9 * 3600 + 30 * 60), Value::Date(20_455)],
-            row![Value::Null, 5, ts(19_782, 22 * 3600 + 59 * 60), Value::Date(19_782)],
+            row![
+                "",
+                Value::Null,
+                ts(20_485, 9 * 3600 + 30 * 60),
+                Value::Date(20_455)
+            ],
+            row![
+                Value::Null,
+                5,
+                ts(19_782, 22 * 3600 + 59 * 60),
+                Value::Date(19_782)
+            ],
             row!["x", Value::Null, ts(0, -3600), Value::Date(0)],
         ];
         expected.sort();
         assert_eq!(read(workers, &[]), expected, "{workers} worker(s)");
         let mut expected = vec![
-            row!["EMPTY", Value::Null, ts(20_485, 9 * 3600 + 30 * 60), Value::Date(20_455)],
-            row![Value::Null, 5, ts(19_782, 22 * 3600 + 59 * 60), Value::Date(19_782)],
+            row![
+                "EMPTY",
+                Value::Null,
+                ts(20_485, 9 * 3600 + 30 * 60),
+                Value::Date(20_455)
+            ],
+            row![
+                Value::Null,
+                5,
+                ts(19_782, 22 * 3600 + 59 * 60),
+                Value::Date(19_782)
+            ],
             row!["x", Value::Null, ts(0, -3600), Value::Date(0)],
         ];
         expected.sort();
-        assert_eq!(read(workers, &[("emptyValue", "EMPTY")]), expected, "{workers} worker(s)");
+        assert_eq!(
+            read(workers, &[("emptyValue", "EMPTY")]),
+            expected,
+            "{workers} worker(s)"
+        );
     }
 }
 
@@ -888,10 +914,18 @@ fn streams_infer_their_schema_only_under_the_setting() {
     let dir = tempfile::tempdir().expect("tempdir");
     let csv = dir.path().join("csv");
     fs::create_dir(&csv).expect("mkdir");
-    put_file(&csv, "a.csv", "id,price,day,ok\n1,2.5,2024-02-29,true\n2,3,2024-03-01,false\n");
+    put_file(
+        &csv,
+        "a.csv",
+        "id,price,day,ok\n1,2.5,2024-02-29,true\n2,3,2024-03-01,false\n",
+    );
     let json = dir.path().join("json");
     fs::create_dir(&json).expect("mkdir");
-    put_file(&json, "a.json", "{\"b\": 1, \"a\": {\"y\": \"s\"}}\n{\"b\": 2.5, \"c\": [true]}\n");
+    put_file(
+        &json,
+        "a.json",
+        "{\"b\": 1, \"a\": {\"y\": \"s\"}}\n{\"b\": 2.5, \"c\": [true]}\n",
+    );
     let infer = |workers: usize| {
         Session::builder()
             .workers(workers)
@@ -962,7 +996,10 @@ fn streams_infer_their_schema_only_under_the_setting() {
         .load()
         .expect_err("no schema");
     assert_eq!(error.code(), "INVALID_OPTION");
-    assert!(error.to_string().contains("spark.sql.streaming.schemaInference"), "{error}");
+    assert!(
+        error.to_string().contains("spark.sql.streaming.schemaInference"),
+        "{error}"
+    );
     // A static table infers without the setting, as spark.read does.
     let table = plain
         .read()
@@ -983,7 +1020,11 @@ fn multi_line_records_span_lines() {
     put_file(&csv, "a.csv", "k,note\n1,\"two\nlines\"\n2,\"one\"\n");
     let json = dir.path().join("json");
     fs::create_dir(&json).expect("mkdir");
-    put_file(&json, "a.json", "[\n  {\"k\": 1, \"note\": \"x\"},\n  {\"k\": 2}\n]\n");
+    put_file(
+        &json,
+        "a.json",
+        "[\n  {\"k\": 1, \"note\": \"x\"},\n  {\"k\": 2}\n]\n",
+    );
     put_file(&json, "b.json", "{\n  \"k\": 3,\n  \"note\": \"y\"\n}\n");
     for workers in [1, 2] {
         let spark = session(workers);

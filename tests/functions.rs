@@ -479,7 +479,12 @@ fn current_timestamp_is_the_batch_time_of_each_epoch() {
                     ),
                     (
                         1,
-                        vec![row!["c", at(t0_ms + 1_500), at(t0_ms + 1_500), Value::Date(20_453)]]
+                        vec![row![
+                            "c",
+                            at(t0_ms + 1_500),
+                            at(t0_ms + 1_500),
+                            Value::Date(20_453)
+                        ]]
                     ),
                 ],
                 "{workers} worker(s), api {api}"
@@ -557,7 +562,10 @@ fn first_and_last_follow_the_epochs_in_which_values_arrive() {
                 row!["b", 3, null.clone(), 3, 3],
             ],
         ),
-        (2, vec![row!["a", null.clone(), 9, 5, 9], row!["b", 3, null, 3, 3]]),
+        (
+            2,
+            vec![row!["a", null.clone(), 9, 5, 9], row!["b", 3, null, 3, 3]],
+        ),
     ];
     for workers in [1, 2] {
         for api in [false, true] {

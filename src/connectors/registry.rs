@@ -566,7 +566,9 @@ fn rate_source(cx: SourceContext<'_>) -> Result<Arc<dyn Source>> {
 }
 
 fn file_source(format: FileFormat, cx: SourceContext<'_>) -> Result<Arc<dyn Source>> {
-    Ok(Arc::new(FileSource::new(format, cx.options, cx.schema, cx.once, cx.conf)?))
+    Ok(Arc::new(FileSource::new(
+        format, cx.options, cx.schema, cx.once, cx.conf,
+    )?))
 }
 
 fn text_source(cx: SourceContext<'_>) -> Result<Arc<dyn Source>> {
@@ -616,15 +618,30 @@ fn noop_sink(_: SinkContext<'_>) -> Result<Box<dyn Sink>> {
 }
 
 fn csv_sink(cx: SinkContext<'_>) -> Result<Box<dyn Sink>> {
-    Ok(Box::new(FileSink::new(FileFormat::Csv, cx.options, cx.schema, cx.conf)?))
+    Ok(Box::new(FileSink::new(
+        FileFormat::Csv,
+        cx.options,
+        cx.schema,
+        cx.conf,
+    )?))
 }
 
 fn json_sink(cx: SinkContext<'_>) -> Result<Box<dyn Sink>> {
-    Ok(Box::new(FileSink::new(FileFormat::Json, cx.options, cx.schema, cx.conf)?))
+    Ok(Box::new(FileSink::new(
+        FileFormat::Json,
+        cx.options,
+        cx.schema,
+        cx.conf,
+    )?))
 }
 
 fn text_sink(cx: SinkContext<'_>) -> Result<Box<dyn Sink>> {
-    Ok(Box::new(FileSink::new(FileFormat::Text, cx.options, cx.schema, cx.conf)?))
+    Ok(Box::new(FileSink::new(
+        FileFormat::Text,
+        cx.options,
+        cx.schema,
+        cx.conf,
+    )?))
 }
 
 fn foreach_batch_sink(cx: SinkContext<'_>) -> Result<Box<dyn Sink>> {

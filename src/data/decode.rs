@@ -363,7 +363,11 @@ fn json_value(json: &Json, data_type: &DataType, text: &FieldText) -> Option<Val
             .map(|v| Value::Array(v.into())),
         (Json::Object(object), DataType::Struct(fields)) => fields
             .iter()
-            .map(|f| object.get(&f.name).map_or(Some(Value::Null), |v| json_value(v, &f.data_type, text)))
+            .map(|f| {
+                object
+                    .get(&f.name)
+                    .map_or(Some(Value::Null), |v| json_value(v, &f.data_type, text))
+            })
             .collect::<Option<Vec<_>>>()
             .map(|v| Value::Struct(v.into())),
         (Json::Object(_) | Json::Array(_), DataType::String) => Some(Value::str(json.to_string())),

@@ -521,7 +521,9 @@ impl Accumulator {
             (AggFunc::CollectSet, AggState::Distinct(seen)) => {
                 Value::Array(positive(seen).into_iter().map(|(v, _)| v).collect())
             }
-            (f, AggState::Distinct(seen)) if matches!(f, AggFunc::MaxBy | AggFunc::MinBy) || f.by_arrival() => {
+            (f, AggState::Distinct(seen))
+                if matches!(f, AggFunc::MaxBy | AggFunc::MinBy) || f.by_arrival() =>
+            {
                 let found = positive(seen);
                 let pick = if matches!(f, AggFunc::MaxBy | AggFunc::Last | AggFunc::LastIgnoreNulls) {
                     found.last()

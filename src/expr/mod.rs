@@ -20,8 +20,8 @@ pub use aggregate::{Accumulator, AggFunc, AggState, WideSum};
 pub(crate) use bind::window_type;
 pub use bind::{BoundExpr, NowKind, SessionGap};
 pub use bind_call::BoundCall;
-pub use clock::BatchClock;
 pub use builders::*;
+pub use clock::BatchClock;
 pub use func::ScalarFunc;
 pub use sort::{compare_rows, SortKey, SortOrder};
 

@@ -62,9 +62,7 @@ impl TimeFormats {
         match value {
             Value::Timestamp(micros) => self.timestamp.format(*micros, &self.zone),
             // A date is its day at midnight, in no zone.
-            Value::Date(days) => self
-                .date
-                .format(i64::from(*days) * 86_400_000_000, &Zone::utc()),
+            Value::Date(days) => self.date.format(i64::from(*days) * 86_400_000_000, &Zone::utc()),
             _ => None,
         }
         .unwrap_or_else(|| value.to_string())
@@ -155,7 +153,12 @@ impl CsvEncoding {
     }
 
     /// Writes the header (with `header`) and one line per row.
-    pub(super) fn write(&self, mut out: impl Write, schema: &Schema, rows: &[crate::data::Row]) -> std::io::Result<()> {
+    pub(super) fn write(
+        &self,
+        mut out: impl Write,
+        schema: &Schema,
+        rows: &[crate::data::Row],
+    ) -> std::io::Result<()> {
         let mut line = String::new();
         if self.header {
             for (i, name) in schema.names().into_iter().enumerate() {
@@ -251,7 +254,12 @@ impl JsonEncoding {
     }
 
     /// Writes one JSON object per row, fields in column order.
-    pub(super) fn write(&self, mut out: impl Write, schema: &Schema, rows: &[crate::data::Row]) -> std::io::Result<()> {
+    pub(super) fn write(
+        &self,
+        mut out: impl Write,
+        schema: &Schema,
+        rows: &[crate::data::Row],
+    ) -> std::io::Result<()> {
         for row in rows {
             let fields = schema.fields().iter().map(|f| (f.name.as_str(), &f.data_type));
             self.write_object(&mut out, fields, row)?;
@@ -413,7 +421,12 @@ mod tests {
         options
     }
 
-    fn csv(pairs: &[(&str, &str)], conf: &dyn Fn(&str) -> Option<String>, schema: &Schema, rows: &[Row]) -> String {
+    fn csv(
+        pairs: &[(&str, &str)],
+        conf: &dyn Fn(&str) -> Option<String>,
+        schema: &Schema,
+        rows: &[Row],
+    ) -> String {
         let encoding = CsvEncoding::from_options(&options(pairs), conf).expect("options");
         let mut out = Vec::new();
         encoding.write(&mut out, schema, rows).expect("written");
@@ -496,7 +509,12 @@ mod tests {
         let rows = [Row::from(vec![Value::Null, Value::str(""), Value::str("x\"y")])];
         assert_eq!(
             csv(
-                &[("nullValue", "NA"), ("emptyValue", "EMPTY"), ("sep", ";"), ("escape", "\"")],
+                &[
+                    ("nullValue", "NA"),
+                    ("emptyValue", "EMPTY"),
+                    ("sep", ";"),
+                    ("escape", "\"")
+                ],
                 &|_| None,
                 &schema,
                 &rows
@@ -510,7 +528,10 @@ mod tests {
         );
         assert_eq!(
             csv(
-                &[("ignoreLeadingWhiteSpace", "false"), ("ignoreTrailingWhiteSpace", "false")],
+                &[
+                    ("ignoreLeadingWhiteSpace", "false"),
+                    ("ignoreTrailingWhiteSpace", "false")
+                ],
                 &|_| None,
                 &schema,
                 &rows
@@ -518,7 +539,11 @@ mod tests {
             "a,1, b \n"
         );
         // Without escapeQuotes, a quote alone does not make a field quoted.
-        let rows = [Row::from(vec![Value::str("x\"y"), Value::str("p,q"), Value::str("a\\\"b")])];
+        let rows = [Row::from(vec![
+            Value::str("x\"y"),
+            Value::str("p,q"),
+            Value::str("a\\\"b"),
+        ])];
         assert_eq!(
             csv(&[("escapeQuotes", "false")], &|_| None, &schema, &rows),
             "x\"y,\"p,q\",a\\\"b\n"
@@ -574,7 +599,11 @@ mod tests {
              \"xs\":[1,null],\"s\":{\"b\":0.5}}\n"
         );
         assert_eq!(
-            json(&[("ignoreNullFields", "false"), ("timestampFormat", "HH:mm:ss")], &schema, &rows),
+            json(
+                &[("ignoreNullFields", "false"), ("timestampFormat", "HH:mm:ss")],
+                &schema,
+                &rows
+            ),
             "{\"ts\":\"00:00:05\",\"d\":\"2026-03-01\",\"x\":1.0E10,\"nan\":\"NaN\",\"n\":null,\
              \"xs\":[1,null],\"s\":{\"a\":null,\"b\":0.5}}\n"
         );

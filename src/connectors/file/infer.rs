@@ -23,8 +23,9 @@ use crate::data::{DataType, Field, FieldText, Schema, Value};
 use crate::error::{Error, Result};
 
 fn read(file: &PathBuf) -> Result<String> {
-    let bytes = std::fs::read(file)
-        .map_err(|e| Error::InvalidOption(format!("cannot read {} to infer its schema: {e}", file.display())))?;
+    let bytes = std::fs::read(file).map_err(|e| {
+        Error::InvalidOption(format!("cannot read {} to infer its schema: {e}", file.display()))
+    })?;
     Ok(String::from_utf8_lossy(&bytes).into_owned())
 }
 
@@ -180,13 +181,11 @@ fn json_type(value: &Json) -> DataType {
         Json::Number(_) => DataType::Float64,
         Json::String(_) => DataType::String,
         Json::Array(items) => DataType::Array(Box::new(
-            items
-                .iter()
-                .map(json_type)
-                .fold(DataType::Null, merge_json),
+            items.iter().map(json_type).fold(DataType::Null, merge_json),
         )),
         Json::Object(fields) => {
-            let fields: BTreeMap<&str, DataType> = fields.iter().map(|(k, v)| (k.as_str(), json_type(v))).collect();
+            let fields: BTreeMap<&str, DataType> =
+                fields.iter().map(|(k, v)| (k.as_str(), json_type(v))).collect();
             DataType::Struct(fields.into_iter().map(|(k, t)| Field::new(k, t)).collect())
         }
     }
@@ -297,7 +296,10 @@ mod tests {
     }
 
     fn pairs(expected: &[(&str, &str)]) -> Vec<(String, String)> {
-        expected.iter().map(|(a, b)| (a.to_string(), b.to_string())).collect()
+        expected
+            .iter()
+            .map(|(a, b)| (a.to_string(), b.to_string()))
+            .collect()
     }
 
     #[test]
@@ -334,9 +336,14 @@ mod tests {
             .expect("read")
             .expect("a schema");
         assert!(strings.fields().iter().all(|f| f.data_type == DataType::String));
-        let no_header = infer_csv(&found[..1], &options(FileFormat::Csv, &[]), &FieldText::default(), false)
-            .expect("read")
-            .expect("a schema");
+        let no_header = infer_csv(
+            &found[..1],
+            &options(FileFormat::Csv, &[]),
+            &FieldText::default(),
+            false,
+        )
+        .expect("read")
+        .expect("a schema");
         assert_eq!(no_header.names()[..2], ["_c0", "_c1"]);
     }
 

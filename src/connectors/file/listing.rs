@@ -239,9 +239,17 @@ mod tests {
         put(root, "_hidden/d.csv", 400);
         put(root, "sub/.e.csv", 500);
         let path = root.display().to_string();
-        assert_eq!(names(&listing(&[]).list(&path).expect("list"), root), ["a.csv", "b.txt"]);
         assert_eq!(
-            names(&listing(&[("recursiveFileLookup", "true")]).list(&path).expect("list"), root),
+            names(&listing(&[]).list(&path).expect("list"), root),
+            ["a.csv", "b.txt"]
+        );
+        assert_eq!(
+            names(
+                &listing(&[("recursiveFileLookup", "true")])
+                    .list(&path)
+                    .expect("list"),
+                root
+            ),
             ["a.csv", "b.txt", "sub/c.csv"]
         );
         assert_eq!(
@@ -280,18 +288,34 @@ mod tests {
         put(root, "old.txt", 10_000);
         put(root, "new.txt", 17_200);
         let mut files = NewFiles::default();
-        assert_eq!(names(&files.take(&path, &hour).expect("list"), root), ["old.txt", "new.txt"]);
+        assert_eq!(
+            names(&files.take(&path, &hour).expect("list"), root),
+            ["old.txt", "new.txt"]
+        );
         // The newest seen is 17,200 s: 13,600 s is the oldest time still taken.
         put(root, "late.txt", 13_599);
         put(root, "edge.txt", 13_600);
-        assert_eq!(names(&files.take(&path, &hour).expect("list"), root), ["edge.txt"]);
-        assert!(files.take(&path, &hour).expect("list").is_empty(), "each file once");
+        assert_eq!(
+            names(&files.take(&path, &hour).expect("list"), root),
+            ["edge.txt"]
+        );
+        assert!(
+            files.take(&path, &hour).expect("list").is_empty(),
+            "each file once"
+        );
         // With latestFirst and maxFilesPerTrigger, Spark ignores maxFileAge.
-        let ignored = listing(&[("maxFileAge", "1h"), ("latestFirst", "true"), ("maxFilesPerTrigger", "1")]);
+        let ignored = listing(&[
+            ("maxFileAge", "1h"),
+            ("latestFirst", "true"),
+            ("maxFilesPerTrigger", "1"),
+        ]);
         let mut files = NewFiles::default();
         files.take(&path, &ignored).expect("list");
         put(root, "older.txt", 1);
-        assert_eq!(names(&files.take(&path, &ignored).expect("list"), root), ["older.txt"]);
+        assert_eq!(
+            names(&files.take(&path, &ignored).expect("list"), root),
+            ["older.txt"]
+        );
         assert_eq!(parse_age("7d").expect("age"), DEFAULT_MAX_FILE_AGE);
         assert_eq!(parse_age("1 hour").expect("age"), Duration::from_secs(3600));
         assert!(parse_age("soon").is_err());

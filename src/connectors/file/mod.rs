@@ -18,7 +18,9 @@ mod source;
 
 #[cfg(test)]
 pub(crate) use csv_lines::CsvLines;
-pub use encode::{DEFAULT_DATE_FORMAT, DEFAULT_TIMESTAMP_FORMAT, IGNORE_NULL_FIELDS_CONF, SESSION_TIME_ZONE_CONF};
+pub use encode::{
+    DEFAULT_DATE_FORMAT, DEFAULT_TIMESTAMP_FORMAT, IGNORE_NULL_FIELDS_CONF, SESSION_TIME_ZONE_CONF,
+};
 pub use format::{FileFormat, FormatOptions};
 pub use sink::{FileSink, COMPACT_INTERVAL_CONF, MIN_BATCH_INTERVAL_CONF};
 pub use source::{FileSource, SCHEMA_INFERENCE_CONF};

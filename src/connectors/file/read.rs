@@ -219,8 +219,9 @@ fn decode_csv(
     raw: impl FnOnce() -> String,
 ) -> Decoded {
     // Which empty fields were quoted matters only when the two options differ.
-    let quoted = (options.null_value != options.empty_value && (0..csv.len()).any(|i| csv.range(i).is_empty()))
-        .then(|| csv.quoted_fields(line));
+    let quoted = (options.null_value != options.empty_value
+        && (0..csv.len()).any(|i| csv.range(i).is_empty()))
+    .then(|| csv.quoted_fields(line));
     let empty = |i: usize| -> Cow<'_, str> {
         let was_quoted = quoted.as_ref().and_then(|q| q.get(i)).copied().unwrap_or(false);
         Cow::Borrowed(if was_quoted {

@@ -60,7 +60,7 @@ enum Encoding {
 
 impl FileSink {
     /// Reads `path` (required, not empty), `minBatchInterval` and the format's writer options
-    /// (see [`encode`](super::encode)); `conf` gives the session's settings
+    /// (Spark's defaults; README lists them); `conf` gives the session's settings
     /// ([`COMPACT_INTERVAL_CONF`], [`MIN_BATCH_INTERVAL_CONF`], the session time zone). `schema`
     /// is the query's: a format that cannot write it (an array in CSV, two columns in text) is
     /// refused here, before the query starts, as Spark refuses it.
@@ -464,8 +464,8 @@ mod tests {
     fn an_empty_path_is_an_error() {
         let mut options = Options::default();
         options.set("path", " ");
-        let error = FileSink::new(FileFormat::Json, &options, &Schema::new([]), &|_| None)
-            .expect_err("empty path");
+        let error =
+            FileSink::new(FileFormat::Json, &options, &Schema::new([]), &|_| None).expect_err("empty path");
         assert_eq!(error.code(), "INVALID_OPTION");
     }
 }

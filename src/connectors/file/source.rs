@@ -73,8 +73,8 @@ impl FileSource {
         let format_options = FormatOptions::from_options(format, options)?;
         let listing = Listing::from_options(options)?;
         let fields = field_text(format, options, &format_options, conf)?;
-        let may_infer = once
-            || conf(SCHEMA_INFERENCE_CONF).is_some_and(|v| v.trim().eq_ignore_ascii_case("true"));
+        let may_infer =
+            once || conf(SCHEMA_INFERENCE_CONF).is_some_and(|v| v.trim().eq_ignore_ascii_case("true"));
         let infer_types = options.bool_or("inferSchema", false)?;
         let list = || {
             listing
@@ -98,12 +98,14 @@ impl FileSource {
                 }
                 csv_schema_from_first_file(&path, &listing, &format_options)?
             }
-            (FileFormat::Json, None) if may_infer => infer_json(&list()?, &format_options)?.ok_or_else(|| {
-                Error::InvalidOption(format!(
-                    "the json source at `{path}` has no schema and no file with a JSON object to infer \
+            (FileFormat::Json, None) if may_infer => {
+                infer_json(&list()?, &format_options)?.ok_or_else(|| {
+                    Error::InvalidOption(format!(
+                        "the json source at `{path}` has no schema and no file with a JSON object to infer \
                      one from: declare a schema with .schema(..), or add a file first"
-                ))
-            })?,
+                    ))
+                })?
+            }
             (FileFormat::Json, None) => {
                 return Err(Error::InvalidOption(format!(
                     "the json source needs a schema: call .schema(..) (or declare the columns in SQL), \
@@ -273,10 +275,13 @@ struct FileLister {
 
 impl FileLister {
     fn list(&mut self) -> std::result::Result<(), SourceError> {
-        let fresh = self.new_files.take(&self.path, &self.listing).map_err(|e| SourceError::Read {
-            source_name: format!("file source {}", self.path),
-            reason: format!("cannot list the path: {e}"),
-        })?;
+        let fresh = self
+            .new_files
+            .take(&self.path, &self.listing)
+            .map_err(|e| SourceError::Read {
+                source_name: format!("file source {}", self.path),
+                reason: format!("cannot list the path: {e}"),
+            })?;
         if fresh.is_empty() && !path_exists(&self.path) {
             if !self.missing_warned {
                 tracing::warn!(

@@ -271,7 +271,9 @@ impl LogicalPlan {
     /// Whether any expression of the plan reads the current time (`current_timestamp()`).
     pub(crate) fn reads_clock(&self) -> bool {
         let own = match self {
-            LogicalPlan::Project { columns, generator, .. } => {
+            LogicalPlan::Project {
+                columns, generator, ..
+            } => {
                 columns
                     .iter()
                     .any(|c| matches!(c, Projection::Scalar(e) if e.reads_clock()))
@@ -279,7 +281,9 @@ impl LogicalPlan {
             }
             LogicalPlan::Filter { predicate, .. } => predicate.reads_clock(),
             LogicalPlan::Join {
-                left_keys, right_keys, ..
+                left_keys,
+                right_keys,
+                ..
             } => left_keys.iter().chain(right_keys).any(BoundExpr::reads_clock),
             LogicalPlan::Aggregate {
                 keys, aggregations, ..

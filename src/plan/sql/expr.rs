@@ -515,10 +515,12 @@ fn literal(v: &SqlValue) -> Result<Value> {
 fn ignore_nulls_clause(f: &sqlparser::ast::Function) -> bool {
     use sqlparser::ast::{FunctionArgumentClause, NullTreatment};
     let inside = match &f.args {
-        FunctionArguments::List(list) => list
-            .clauses
-            .iter()
-            .any(|c| matches!(c, FunctionArgumentClause::IgnoreOrRespectNulls(NullTreatment::IgnoreNulls))),
+        FunctionArguments::List(list) => list.clauses.iter().any(|c| {
+            matches!(
+                c,
+                FunctionArgumentClause::IgnoreOrRespectNulls(NullTreatment::IgnoreNulls)
+            )
+        }),
         _ => false,
     };
     inside || matches!(f.null_treatment, Some(NullTreatment::IgnoreNulls))
