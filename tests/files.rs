@@ -1049,3 +1049,85 @@ fn multi_line_records_span_lines() {
         );
     }
 }
+
+/// A parquet sink writes one file per epoch and a parquet source reads them back, with every
+/// type; a build without the `parquet` feature refuses both, naming the feature.
+#[test]
+fn parquet_files_round_trip_or_name_the_missing_feature() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let schema = Schema::new([
+        Field::new("k", DataType::String),
+        Field::new("n", DataType::Int64),
+        Field::new("ts", DataType::Timestamp),
+        Field::new("xs", DataType::Array(Box::new(DataType::Float64))),
+    ]);
+    let rows = vec![
+        row![
+            "a",
+            1,
+            Value::Timestamp(1_767_225_605_000_001),
+            Value::Array(vec![Value::Float(0.5)].into())
+        ],
+        row![Value::Null, Value::Null, Value::Null, Value::Null],
+    ];
+    for workers in [1, 2] {
+        let spark = session(workers);
+        let input = MemoryStream::new(schema.clone());
+        let out = dir.path().join(format!("out{workers}"));
+        let started = spark
+            .read_stream()
+            .memory(&input)
+            .write_stream()
+            .format("parquet")
+            .option("path", out.display())
+            .start();
+        if !cfg!(feature = "parquet") {
+            let error = started.expect_err("no parquet in this build");
+            assert!(error.to_string().contains("--features parquet"), "{error}");
+            let error = spark
+                .read_stream()
+                .format("parquet")
+                .schema("k STRING")
+                .option("path", out.display())
+                .load()
+                .expect_err("no parquet in this build");
+            assert!(error.to_string().contains("--features parquet"), "{error}");
+            continue;
+        }
+        let query = started.expect("start");
+        input.add_data(rows.clone());
+        query.process_all_available().expect("epoch 0");
+        query.stop().expect("stop");
+        assert!(out.join("part-000000-w000.parquet").is_file());
+        // Read back as a static table (which infers the schema from the file, as spark.read
+        // does) and as a stream with a declared schema of a subset, by name.
+        let table = spark
+            .read()
+            .format("parquet")
+            .option("path", out.display())
+            .load()
+            .expect("table");
+        assert_eq!(table.schema().fields(), schema.fields());
+        let mut expected = rows.clone();
+        expected.sort();
+        let ran = run_to_end(table.write_stream(), Feed::Nothing);
+        assert_eq!(ran.rows(), expected, "{workers} worker(s)");
+        let stream = spark
+            .read_stream()
+            .format("parquet")
+            .schema("N BIGINT, k STRING, missing STRING")
+            .option("path", out.display())
+            .load()
+            .expect("stream");
+        let ran = run_to_end(
+            stream.write_stream().trigger(Trigger::available_now()),
+            Feed::Nothing,
+        );
+        let mut expected = vec![
+            row![1, "a", Value::Null],
+            row![Value::Null, Value::Null, Value::Null],
+        ];
+        expected.sort();
+        assert_eq!(ran.rows(), expected, "{workers} worker(s)");
+    }
+}

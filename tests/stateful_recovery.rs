@@ -223,7 +223,8 @@ FROM clicks GROUP BY window(ts, '10 seconds'), page;
 fn windowed_clicks_epochs() -> Vec<(u64, String)> {
     // CSV cannot hold the window struct (Spark refuses it): its start and end, in Spark's
     // default timestampFormat.
-    let window = |start: u32, end: u32| format!("2026-01-01T00:00:{start:02}.000Z,2026-01-01T00:00:{end:02}.000Z");
+    let window =
+        |start: u32, end: u32| format!("2026-01-01T00:00:{start:02}.000Z,2026-01-01T00:00:{end:02}.000Z");
     vec![
         (
             3,

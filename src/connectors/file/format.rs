@@ -15,6 +15,8 @@ pub enum FileFormat {
     Csv,
     /// One JSON object per line.
     Json,
+    /// Parquet (with the `parquet` feature; without it, the format says so when used).
+    Parquet,
 }
 
 impl FileFormat {
@@ -24,6 +26,7 @@ impl FileFormat {
             FileFormat::Text => "txt",
             FileFormat::Csv => "csv",
             FileFormat::Json => "json",
+            FileFormat::Parquet => "parquet",
         }
     }
 }
@@ -34,6 +37,7 @@ impl fmt::Display for FileFormat {
             FileFormat::Text => "text",
             FileFormat::Csv => "csv",
             FileFormat::Json => "json",
+            FileFormat::Parquet => "parquet",
         })
     }
 }

@@ -12,6 +12,8 @@ mod encode;
 mod format;
 mod infer;
 mod listing;
+#[cfg(feature = "parquet")]
+mod parquet;
 mod read;
 mod sink;
 mod source;

@@ -27,6 +27,17 @@ impl PartitionReader for FilePartitions {
                 report.failure = Some(format!("cannot read {path}: {e}"));
                 Input::Done
             }
+            Ok((metadata, file)) if self.options.format == FileFormat::Parquet => {
+                report.opened = Some(Stamp::of(&metadata));
+                report.bytes = metadata.len();
+                match Input::parquet(file) {
+                    Ok(input) => input,
+                    Err(e) => {
+                        report.failure = Some(format!("cannot read {path} as parquet: {e}"));
+                        Input::Done
+                    }
+                }
+            }
             Ok((metadata, file)) => {
                 report.opened = Some(Stamp::of(&metadata));
                 Input::Lines {
@@ -68,6 +79,16 @@ enum Input {
         csv: Option<Box<CsvLines>>,
         /// JSON with `multiLine`: the file's records, once it has been read whole.
         documents: Option<std::collections::VecDeque<String>>,
+    },
+    /// A Parquet file, a record batch at a time (feature `parquet`).
+    #[cfg(feature = "parquet")]
+    Parquet {
+        reader: parquet::arrow::arrow_reader::ParquetRecordBatchReader,
+        /// The batch being read, the batch column of each schema column (by name), and the
+        /// next row.
+        batch: Option<(arrow_array::RecordBatch, Vec<Option<usize>>, usize)>,
+        /// Rows read so far (the "line" of a report).
+        number: u64,
     },
     Done,
 }
@@ -111,6 +132,85 @@ impl PartitionRead for FileRead {
 }
 
 impl Input {
+    /// Opens a Parquet file.
+    #[cfg(feature = "parquet")]
+    fn parquet(file: File) -> Result<Input, String> {
+        let reader = parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder::try_new(file)
+            .and_then(|builder| builder.with_batch_size(4096).build())
+            .map_err(|e| e.to_string())?;
+        Ok(Input::Parquet {
+            reader,
+            batch: None,
+            number: 0,
+        })
+    }
+
+    /// Without the `parquet` feature, a Parquet file cannot be read.
+    #[cfg(not(feature = "parquet"))]
+    fn parquet(_: File) -> Result<Input, String> {
+        Err(super::sink::without_parquet().to_string())
+    }
+
+    /// The next row of a Parquet file: the columns of the decoder's schema found by name
+    /// (ignoring case), cast to the declared types; a column the file lacks is null.
+    #[cfg(feature = "parquet")]
+    fn next_parquet(&mut self, decoder: &RowDecoder) -> Result<Option<(Decoded, u64)>, std::io::Error> {
+        let Input::Parquet {
+            reader,
+            batch,
+            number,
+        } = self
+        else {
+            return Ok(None);
+        };
+        loop {
+            if let Some((records, columns, row)) = batch {
+                if *row < records.num_rows() {
+                    let values: Row = decoder
+                        .schema()
+                        .fields()
+                        .iter()
+                        .zip(columns.iter())
+                        .map(|(field, column)| match column {
+                            Some(c) => crate::data::cast(
+                                super::parquet::value_at(records.column(*c).as_ref(), *row),
+                                &field.data_type,
+                            ),
+                            None => Value::Null,
+                        })
+                        .collect();
+                    *row += 1;
+                    *number += 1;
+                    return Ok(Some((Decoded::Row(values), *number)));
+                }
+            }
+            match reader.next() {
+                None => return Ok(None),
+                Some(Err(e)) => {
+                    return Err(std::io::Error::new(
+                        std::io::ErrorKind::InvalidData,
+                        e.to_string(),
+                    ))
+                }
+                Some(Ok(records)) => {
+                    let names = records.schema();
+                    let columns = decoder
+                        .schema()
+                        .fields()
+                        .iter()
+                        .map(|field| {
+                            names
+                                .fields()
+                                .iter()
+                                .position(|f| f.name().eq_ignore_ascii_case(&field.name))
+                        })
+                        .collect();
+                    *batch = Some((records, columns, 0));
+                }
+            }
+        }
+    }
+
     /// The next record, decoded, with its line number; `None` at the end of the file. `bytes`
     /// counts the bytes read.
     fn next(
@@ -119,6 +219,10 @@ impl Input {
         decoder: &RowDecoder,
         bytes: &mut u64,
     ) -> Result<Option<(Decoded, u64)>, std::io::Error> {
+        #[cfg(feature = "parquet")]
+        if let Input::Parquet { .. } = self {
+            return self.next_parquet(decoder);
+        }
         let Input::Lines {
             reader,
             line,

@@ -1,7 +1,7 @@
-//! [`FileSink`]: `csv`, `json` and `text` files, one set per epoch with output, with a log of complete
+//! [`FileSink`]: `csv`, `json`, `text` and `parquet` files, one set per epoch with output, with a log of complete
 //! epochs that is compacted as Spark's file sink log is.
 //!
-//! Epoch `e` writes its rows to `<path>/part-<e, 6 digits>-w000.<csv|json|txt>` (written under a
+//! Epoch `e` writes its rows to `<path>/part-<e, 6 digits>-w000.<csv|json|txt|parquet>` (written under a
 //! temporary name, then renamed), then records `<path>/_tidewater/<e>` listing the epoch's
 //! files. An epoch without rows writes nothing at all (in complete mode, an empty result after
 //! a non-empty one is logged, with no file, so that readers see the table emptied).
@@ -56,6 +56,8 @@ enum Encoding {
     Csv(CsvEncoding),
     Json(JsonEncoding),
     Text,
+    /// One Parquet file per epoch (feature `parquet`).
+    Parquet,
 }
 
 impl FileSink {
@@ -85,6 +87,12 @@ impl FileSink {
             FileFormat::Text => {
                 TextEncoding::check(schema)?;
                 Encoding::Text
+            }
+            FileFormat::Parquet => {
+                if !cfg!(feature = "parquet") {
+                    return Err(without_parquet());
+                }
+                Encoding::Parquet
             }
         };
         let path = PathBuf::from(path);
@@ -142,6 +150,7 @@ impl FileSink {
                     Encoding::Csv(csv) => csv.write(&mut out, batch.schema, batch.rows)?,
                     Encoding::Json(json) => json.write(&mut out, batch.schema, batch.rows)?,
                     Encoding::Text => TextEncoding::write(&mut out, batch.rows)?,
+                    Encoding::Parquet => write_parquet(&mut out, batch.schema, batch.rows)?,
                 }
                 drop(out);
                 // Durable before the log names it: a checkpoint commits the epoch after this.
@@ -161,6 +170,36 @@ impl FileSink {
         self.log.last_had_rows = !batch.rows.is_empty();
         Ok(())
     }
+}
+
+/// The error for the `parquet` format in a build without its feature.
+pub(super) fn without_parquet() -> Error {
+    Error::Unsupported(
+        "this build of Tidewater reads and writes parquet only with the cargo feature `parquet` \
+         (cargo build --features parquet)"
+            .into(),
+    )
+}
+
+/// Writes `rows` as one Parquet file (snappy-compressed, as Spark writes it).
+#[cfg(feature = "parquet")]
+fn write_parquet<W: Write + Send>(out: W, schema: &Schema, rows: &[crate::data::Row]) -> std::io::Result<()> {
+    let invalid = |e: String| std::io::Error::new(std::io::ErrorKind::InvalidData, e);
+    let batch = super::parquet::record_batch(schema, rows).map_err(invalid)?;
+    let props = parquet::file::properties::WriterProperties::builder()
+        .set_compression(parquet::basic::Compression::SNAPPY)
+        .build();
+    let mut writer = parquet::arrow::ArrowWriter::try_new(out, batch.schema(), Some(props))
+        .map_err(|e| invalid(e.to_string()))?;
+    writer.write(&batch).map_err(|e| invalid(e.to_string()))?;
+    writer.close().map_err(|e| invalid(e.to_string()))?;
+    Ok(())
+}
+
+/// Without the `parquet` feature no parquet sink is built (see [`without_parquet`]).
+#[cfg(not(feature = "parquet"))]
+fn write_parquet<W: Write + Send>(_: W, _: &Schema, _: &[crate::data::Row]) -> std::io::Result<()> {
+    Err(std::io::Error::other(without_parquet().to_string()))
 }
 
 /// The sink's log of complete epochs: one file per epoch, compacted every `interval` entries.

@@ -106,13 +106,17 @@ impl FileSource {
                     ))
                 })?
             }
-            (FileFormat::Json, None) => {
+            (FileFormat::Parquet, None) if may_infer => parquet_schema(&path, &list()?)?,
+            (FileFormat::Json | FileFormat::Parquet, None) => {
                 return Err(Error::InvalidOption(format!(
-                    "the json source needs a schema: call .schema(..) (or declare the columns in SQL), \
+                    "the {format} source needs a schema: call .schema(..) (or declare the columns in SQL), \
                      or set `{SCHEMA_INFERENCE_CONF}` to true to infer it from the files present at start"
                 )))
             }
         };
+        if format == FileFormat::Parquet && !cfg!(feature = "parquet") {
+            return Err(super::sink::without_parquet());
+        }
         let max_files_per_trigger = match options.get("maxFilesPerTrigger") {
             None => None,
             Some(_) => Some(options.parse_or("maxFilesPerTrigger", 1usize)?.max(1)),
@@ -153,6 +157,28 @@ fn field_text(
         date_format: pattern("dateFormat")?,
         zone: zone_option(options, conf)?,
     })
+}
+
+/// The schema of the first Parquet file of `files`, which carries its own.
+#[cfg(feature = "parquet")]
+fn parquet_schema(path: &str, files: &[PathBuf]) -> Result<Schema> {
+    let first = files.first().ok_or_else(|| {
+        Error::InvalidOption(format!(
+            "the parquet source at `{path}` has no schema and no file to take one from: declare a \
+             schema with .schema(..), or add a file first"
+        ))
+    })?;
+    let unreadable = |e: String| Error::InvalidOption(format!("{}: {e}", first.display()));
+    let file = File::open(first).map_err(|e| unreadable(e.to_string()))?;
+    let builder = parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder::try_new(file)
+        .map_err(|e| unreadable(e.to_string()))?;
+    super::parquet::schema_of(builder.schema()).map_err(unreadable)
+}
+
+/// Without the `parquet` feature there is no parquet source (see `without_parquet`).
+#[cfg(not(feature = "parquet"))]
+fn parquet_schema(_: &str, _: &[PathBuf]) -> Result<Schema> {
+    Err(super::sink::without_parquet())
 }
 
 fn no_csv_file(path: &str) -> Error {

@@ -18,15 +18,15 @@ fn unknown_formats_list_the_registered_ones() {
     let message = |e: Error| e.to_string();
     assert_eq!(
         message(source_format("kafkaa", false).unwrap_err()),
-        "[UNKNOWN_FORMAT] unknown source format `kafkaa`; known formats: socket, rate, text, csv, json, kafka"
+        "[UNKNOWN_FORMAT] unknown source format `kafkaa`; known formats: socket, rate, text, csv, json, parquet, kafka"
     );
     assert_eq!(
         message(source_format("socket", true).unwrap_err()),
-        "[UNKNOWN_FORMAT] unknown table format `socket`; known formats: text, csv, json"
+        "[UNKNOWN_FORMAT] unknown table format `socket`; known formats: text, csv, json, parquet"
     );
     assert_eq!(
-        message(sink_format("parquet").unwrap_err()),
-        "[UNKNOWN_FORMAT] unknown sink format `parquet`; known formats: console, memory, noop, csv, json, text, kafka, foreach_batch"
+        message(sink_format("avro").unwrap_err()),
+        "[UNKNOWN_FORMAT] unknown sink format `avro`; known formats: console, memory, noop, csv, json, text, parquet, kafka, foreach_batch"
     );
     assert_eq!(source_format("CSV", true).unwrap().name, "csv");
     assert_eq!(sink_format("Console").unwrap().name, "console");
