@@ -10,6 +10,11 @@ use tidewater::demo::{tale_lines, TextServer};
 use tidewater::prelude::*;
 use tidewater::session::ScriptDefaults;
 
+/// The CLI's allocator: see the `mimalloc` feature in Cargo.toml for why.
+#[cfg(feature = "mimalloc")]
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 /// Spark-style streaming on timely and differential dataflow.
 #[derive(Parser, Debug)]
 #[command(name = "tidewater", version, about, long_about = None)]

@@ -113,10 +113,24 @@ fn progress_counts_rows_batches_watermark_and_state_rows_in_every_mode() {
             );
             assert_eq!(data[1].event_time["watermark"], iso(7), "{what}");
             assert_eq!(data[2].event_time["watermark"], iso(18), "{what}");
-            // `max` is the epoch's own greatest event time.
-            assert_eq!(data[0].event_time["max"], iso(12), "{what}");
-            assert_eq!(data[1].event_time["max"], iso(23), "{what}");
-            assert_eq!(data[2].event_time["max"], iso(30), "{what}");
+            // `max`, `min` and `avg` are of the epoch's own rows, the late a@3 among them (Spark
+            // takes them where the watermark is declared): (1+4+12)/3 = 5.666 s,
+            // (6+15+23)/3 = 14.666 s, (30+3+16)/3 = 16.333 s, milliseconds truncated.
+            let stats = |p: &QueryProgress| {
+                ["min", "avg", "max"].map(|k| p.event_time.get(k).cloned().unwrap_or_default())
+            };
+            let at = |s: &str| format!("2026-01-01T00:00:{s}Z");
+            assert_eq!(stats(data[0]), [iso(1), at("05.666"), iso(12)], "{what}");
+            assert_eq!(stats(data[1]), [iso(6), at("14.666"), iso(23)], "{what}");
+            assert_eq!(stats(data[2]), [iso(3), at("16.333"), iso(30)], "{what}");
+            // A no-data epoch reports the watermark alone, as Spark does.
+            assert!(
+                reports
+                    .iter()
+                    .filter(|p| p.num_input_rows == 0)
+                    .all(|p| p.event_time.keys().eq(["watermark"])),
+                "{what}"
+            );
             let last = reports.last().expect("a report");
             if mode != "complete" {
                 // The final no-data epoch runs under 25 s and evicts [10,20).
@@ -338,4 +352,65 @@ fn await_any_termination_returns_once_a_query_ends_and_reset_forgets_it() {
         .await_any_termination_timeout(Duration::from_secs(60))
         .expect("stopped well"));
     assert_eq!(streams.all().len(), 2);
+}
+
+/// A join of two watermarked streams reports one `eventTime` over both inputs, as Spark merges
+/// the statistics of every `withWatermark`: impressions at 1 s and 5 s, clicks at 3 s and 10 s,
+/// all read by the first epoch: least 1 s, greatest 10 s, mean 19/4 = 4.75 s.
+#[test]
+fn a_join_of_two_streams_reports_event_time_over_both_inputs() {
+    let schema = |key: &str, time: &str| {
+        Schema::new([
+            Field::new(key, DataType::Int64),
+            Field::new(time, DataType::Timestamp),
+        ])
+    };
+    let event =
+        |key: i64, seconds: i64| Row::from(vec![Value::Int(key), Value::Timestamp(T0 + seconds * SECOND)]);
+    for workers in [1, 2] {
+        let spark = Session::builder()
+            .workers(workers)
+            .config("spark.ui.enabled", "false")
+            .get_or_create()
+            .expect("session");
+        let imps = MemoryStream::new(schema("ad", "imp_ts"));
+        let clicks = MemoryStream::new(schema("click_ad", "click_ts"));
+        imps.add_data(vec![event(1, 1), event(2, 5)]);
+        clicks.add_data(vec![event(1, 3), event(3, 10)]);
+        imps.end();
+        clicks.end();
+        let joined = spark
+            .read_stream()
+            .memory(&imps)
+            .with_watermark("imp_ts", "10 seconds")
+            .expect("watermark")
+            .join_expr(
+                &spark
+                    .read_stream()
+                    .memory(&clicks)
+                    .with_watermark("click_ts", "20 seconds")
+                    .expect("watermark"),
+                col("ad")
+                    .eq(col("click_ad"))
+                    .and(col("click_ts").gt_eq(col("imp_ts")))
+                    .and(col("click_ts").lt_eq(col("imp_ts") + interval("1 minute"))),
+                "inner",
+            )
+            .expect("join");
+        let collected = Collected::default();
+        let query = collected.attach(joined.write_stream()).start().expect("starts");
+        await_within(&query, "the join").expect("the join succeeds");
+        let first = query
+            .recent_progress()
+            .into_iter()
+            .find(|p| p.num_input_rows > 0)
+            .expect("an epoch with rows");
+        assert_eq!(first.num_input_rows, 4, "{workers} workers: one epoch reads all");
+        let at = |s: &str| format!("2026-01-01T00:00:{s}Z");
+        assert_eq!(
+            ["min", "avg", "max"].map(|k| first.event_time.get(k).cloned().unwrap_or_default()),
+            [at("01.000"), at("04.750"), at("10.000")],
+            "{workers} workers"
+        );
+    }
 }

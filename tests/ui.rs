@@ -334,6 +334,19 @@ fn the_page_shows_the_query_and_its_charts_in_headless_chromium() {
     assert!(failing
         .await_termination_timeout(Duration::from_secs(60))
         .is_err());
+    // A DStream context's batches, on the same page as Spark's Streaming tab shows them.
+    let conf = StreamingConfig::new()
+        .app_name("dstream_on_the_page")
+        .set("spark.ui.port", "0")
+        .expect("conf");
+    let ssc = StreamingContext::new(conf, Duration::from_millis(20)).expect("context");
+    ssc.queue_stream(vec![vec![1u64, 2, 3], vec![4, 5], vec![6]])
+        .count()
+        .foreach_rdd(|_, _| {});
+    ssc.start().expect("start");
+    assert!(ssc
+        .await_termination_or_timeout(Duration::from_secs(60))
+        .expect("no failure"));
 
     let profile = tempfile::tempdir().expect("profile dir");
     // Virtual time lets the page's fetches and its first timer ticks run before the dump.
@@ -360,6 +373,21 @@ fn the_page_shows_the_query_and_its_charts_in_headless_chromium() {
         assert!(dom.contains(&format!("data-chart=\"{title}\"")), "chart {title}");
     }
     assert!(dom.contains("data-drawn=\"true\""), "no chart was drawn:\n{dom}");
+    assert!(
+        dom.contains("Streaming (DStreams): dstream_on_the_page"),
+        "the DStream context's section:\n{dom}"
+    );
+    for title in [
+        "Input Records",
+        "Scheduling Delay",
+        "Processing Delay",
+        "Total Delay",
+    ] {
+        assert!(
+            dom.contains(&format!("data-chart=\"{title}\" data-drawn=\"true\"")),
+            "DStream chart {title} is drawn:\n{dom}"
+        );
+    }
     assert!(
         dom.contains("the sink refused the batch on purpose"),
         "the failed query's error"

@@ -38,4 +38,7 @@ pub use symmetric_join::{
     min_watermark, symmetric_hash_join, JoinFigures, JoinLogic, JoinWatermark, KeyState,
 };
 pub use upsert::{upsert, upsert_logged};
-pub use watermark::{drop_late, drop_late_after, event_time_maxima, WatermarkClock};
+pub use watermark::{
+    drop_late, drop_late_after, drop_late_given, event_time_maxima, event_time_stats, EventTimeStats,
+    WatermarkClock,
+};

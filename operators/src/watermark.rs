@@ -14,6 +14,7 @@
 use std::collections::BTreeMap;
 
 use differential_dataflow::{AsCollection, ExchangeData, VecCollection};
+use serde::{Deserialize, Serialize};
 use timely::container::CapacityContainerBuilder;
 use timely::dataflow::channels::pact::Pipeline;
 use timely::dataflow::operators::generic::Operator;
@@ -152,6 +153,101 @@ where
     drop_late_after(records, delay, event_time, Vec::new())
 }
 
+/// One worker's event-time statistics of one epoch: what Spark's progress reports as
+/// `eventTime` (`min`, `avg`, `max`), merged over workers and watermarked inputs by
+/// [`merge`](Self::merge). Late rows count too, as in Spark, where the statistics are taken
+/// where the watermark is declared, before any operator drops a row.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub struct EventTimeStats {
+    /// The greatest event time, microseconds.
+    pub max: i64,
+    /// The least event time, microseconds.
+    pub min: i64,
+    /// The sum of the event times in milliseconds (Spark averages milliseconds), exact.
+    pub sum_millis: i128,
+    /// How many records had an event time.
+    pub count: u64,
+}
+
+impl EventTimeStats {
+    /// The statistics of one event time.
+    pub fn of(micros: i64) -> Self {
+        EventTimeStats {
+            max: micros,
+            min: micros,
+            // Java's division, toward zero, as Spark takes milliseconds.
+            sum_millis: i128::from(micros / 1000),
+            count: 1,
+        }
+    }
+
+    /// The statistics of both `self`'s records and `other`'s.
+    pub fn merge(self, other: Self) -> Self {
+        EventTimeStats {
+            max: self.max.max(other.max),
+            min: self.min.min(other.min),
+            sum_millis: self.sum_millis + other.sum_millis,
+            count: self.count + other.count,
+        }
+    }
+
+    /// The mean event time in milliseconds, truncated as Spark's `avg.toLong` is.
+    pub fn avg_millis(&self) -> i64 {
+        if self.count == 0 {
+            return 0;
+        }
+        (self.sum_millis as f64 / self.count as f64) as i64
+    }
+}
+
+/// Each worker's [`EventTimeStats`] per epoch, `(stats, epoch, +1)`, of the records of `records`
+/// that have an event time (`event_time`). An epoch's statistics come out once the epoch is
+/// complete on the worker; an epoch without such records gives none.
+pub fn event_time_stats<'scope, D, F>(
+    records: VecCollection<'scope, u64, D, isize>,
+    event_time: F,
+) -> VecCollection<'scope, u64, EventTimeStats, isize>
+where
+    D: ExchangeData,
+    F: Fn(&D) -> Option<i64> + 'static,
+{
+    records
+        .inner
+        .unary_frontier::<CapacityContainerBuilder<Vec<(EventTimeStats, u64, isize)>>, _, _, _>(
+            Pipeline,
+            "EventTimeStats",
+            move |_initial, _info| {
+                let mut pending: BTreeMap<u64, (Capability<u64>, EventTimeStats)> = BTreeMap::new();
+                move |(input, frontier), output| {
+                    let port = output.output_index();
+                    input.for_each_stamp(|cap, containers| {
+                        for container in containers {
+                            for (record, time, diff) in container.iter() {
+                                let Some(t) = event_time(record).filter(|_| *diff > 0) else {
+                                    continue;
+                                };
+                                let seen = EventTimeStats::of(t);
+                                pending
+                                    .entry(*time)
+                                    .and_modify(|(_, stats)| *stats = stats.merge(seen))
+                                    .or_insert_with(|| (cap.delayed(time, port), seen));
+                            }
+                        }
+                    });
+                    while let Some(time) = pending.keys().next().copied() {
+                        if frontier.less_equal(&time) {
+                            break;
+                        }
+                        if let Some((cap, stats)) = pending.remove(&time) {
+                            output.session(&cap).give((stats, time, 1));
+                        }
+                    }
+                }
+            },
+        )
+        .as_collection()
+}
+
 /// Each worker's greatest event time per epoch, `(max, epoch, +1)`, of the records of
 /// `records` that have one (`event_time`): what the watermark is computed from. An epoch's
 /// maximum comes out once the epoch is complete on the worker.
@@ -163,40 +259,7 @@ where
     D: ExchangeData,
     F: Fn(&D) -> Option<i64> + 'static,
 {
-    records
-        .inner
-        .unary_frontier::<CapacityContainerBuilder<Vec<(i64, u64, isize)>>, _, _, _>(
-            Pipeline,
-            "EventTimeMax",
-            move |_initial, _info| {
-                let mut pending: BTreeMap<u64, (Capability<u64>, i64)> = BTreeMap::new();
-                move |(input, frontier), output| {
-                    let port = output.output_index();
-                    input.for_each_stamp(|cap, containers| {
-                        for container in containers {
-                            for (record, time, diff) in container.iter() {
-                                let Some(t) = event_time(record).filter(|_| *diff > 0) else {
-                                    continue;
-                                };
-                                let entry = pending
-                                    .entry(*time)
-                                    .or_insert_with(|| (cap.delayed(time, port), i64::MIN));
-                                entry.1 = entry.1.max(t);
-                            }
-                        }
-                    });
-                    while let Some(time) = pending.keys().next().copied() {
-                        if frontier.less_equal(&time) {
-                            break;
-                        }
-                        if let Some((cap, max)) = pending.remove(&time) {
-                            output.session(&cap).give((max, time, 1));
-                        }
-                    }
-                }
-            },
-        )
-        .as_collection()
+    event_time_stats(records, event_time).map(|stats| stats.max)
 }
 
 /// As [`drop_late`], going on from the greatest event times of epochs before this run,
@@ -216,6 +279,24 @@ where
     F: Fn(&D) -> Option<i64> + Clone + 'static,
 {
     let maxima = event_time_maxima(records.clone(), event_time.clone());
+    let on_time = drop_late_given(records, &maxima, delay, event_time, seen);
+    (on_time, maxima)
+}
+
+/// As [`drop_late_after`], with each worker's greatest event time per epoch given (`maxima`,
+/// as [`event_time_maxima`] computes them from `records`), for a caller that derives them with
+/// more figures (see [`event_time_stats`]).
+pub fn drop_late_given<'scope, D, F>(
+    records: VecCollection<'scope, u64, D, isize>,
+    maxima: &VecCollection<'scope, u64, i64, isize>,
+    delay: i64,
+    event_time: F,
+    seen: Vec<(i64, u64)>,
+) -> VecCollection<'scope, u64, D, isize>
+where
+    D: ExchangeData,
+    F: Fn(&D) -> Option<i64> + Clone + 'static,
+{
     let every_workers_maxima = maxima.inner.clone().broadcast();
     let on_time = records
         .inner
@@ -266,5 +347,5 @@ where
                 }
             },
         );
-    (on_time.as_collection(), maxima)
+    on_time.as_collection()
 }

@@ -9,6 +9,10 @@ Python program on it in turn, each run a separate process (so its peak memory is
 the two alternating so that a spell of load falls on both alike. Reports, per worker count, the
 median query seconds (``start()`` to the end), the median process wall seconds (start-up
 included), the median peak RSS, and the ratios Python / Rust.
+
+With ``--callgrind``, each program instead runs once per worker count under valgrind's
+callgrind, and the report is the instructions each executed (every thread, start-up
+included): a count that other load on the machine does not move, unlike seconds.
 """
 
 import argparse
@@ -16,6 +20,7 @@ import itertools
 import json
 import os
 import random
+import re
 import statistics
 import subprocess
 import sys
@@ -45,17 +50,19 @@ def main():
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--workers", default="1,2")
     parser.add_argument("--runs", type=int, default=5)
+    parser.add_argument("--callgrind", action="store_true",
+                        help="count instructions under valgrind instead of timing runs")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as folder:
         size = write_input(folder, args.lines, args.vocabulary, args.seed)
         print(f"input: {args.lines} lines, {args.lines * 10} words, {size / 1e6:.0f} MB")
+        if args.callgrind:
+            count_instructions(args, folder)
+            return
         print("| workers | engine | query s (median) | wall s (median) | peak RSS MB (median) | words/s |")
         print("|---|---|---|---|---|---|")
         for workers in [int(w) for w in args.workers.split(",")]:
-            commands = {
-                "rust": [args.rust, folder, str(workers)],
-                "python": [args.python, os.path.join(HERE, "wordcount_noop.py"), folder, str(workers)],
-            }
+            commands = commands_for(args, folder, workers)
             results = {engine: [] for engine in commands}
             for _ in range(args.runs):
                 for engine, command in commands.items():
@@ -72,6 +79,40 @@ def main():
                       f"{args.lines * 10 / query:,.0f} |")
             (rq, rw, rr), (pq, pw, pr) = medians["rust"], medians["python"]
             print(f"| {workers} | python / rust | {pq / rq:.3f} | {pw / rw:.3f} | {pr / rr:.3f} | |")
+
+
+def commands_for(args, folder, workers):
+    """The Rust and the Python program's command lines for one worker count."""
+    return {
+        "rust": [args.rust, folder, str(workers)],
+        "python": [args.python, os.path.join(HERE, "wordcount_noop.py"), folder, str(workers)],
+    }
+
+
+def count_instructions(args, folder):
+    """Each program once per worker count under callgrind: instructions, and Python / Rust."""
+    print("| workers | engine | instructions | python / rust |")
+    print("|---|---|---|---|")
+    for workers in [int(w) for w in args.workers.split(",")]:
+        counts = {}
+        for engine, command in commands_for(args, folder, workers).items():
+            with tempfile.TemporaryDirectory() as out:
+                run = subprocess.run(
+                    ["valgrind", "--tool=callgrind", f"--callgrind-out-file={out}/cg.out"] + command,
+                    capture_output=True, text=True,
+                )
+            if run.returncode != 0:
+                raise SystemExit(f"{command} failed under callgrind:\n{run.stderr[-2000:]}")
+            rows = json.loads(run.stdout.strip().splitlines()[-1])["rows"]
+            assert rows == args.lines, f"{engine} read {rows} rows, not {args.lines}"
+            found = re.search(r"Collected : (\d+)", run.stderr)
+            if found is None:
+                raise SystemExit(f"no instruction count in callgrind's output:\n{run.stderr[-2000:]}")
+            counts[engine] = int(found.group(1))
+        ratio = counts["python"] / counts["rust"]
+        for engine, count in counts.items():
+            print(f"| {workers} | {engine} | {count:,} | {ratio:.4f} |" if engine == "python"
+                  else f"| {workers} | {engine} | {count:,} | |")
 
 
 def run_measured(command):

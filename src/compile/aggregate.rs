@@ -21,7 +21,7 @@ use crate::expr::{Accumulator, AggState, BoundExpr};
 
 /// The states of all aggregates of one key, kept for as long as the key lives: a boxed slice,
 /// 16 bytes in the key's entry and the states on the heap. (Measured on 5M keys, this peaks
-/// lower than states inline in the entry: bench/README.md, "Memory per key".) Serialized as a
+/// lower than states inline in the entry under glibc's malloc: bench/README.md, "Memory per key".) Serialized as a
 /// sequence, as a vector is.
 pub(crate) type States = Box<[AggState]>;
 

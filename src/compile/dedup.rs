@@ -45,8 +45,7 @@ pub(super) fn deduplicate<'s>(
         (key, (order, row, time))
     });
     let maxima = event_time.map(|_| {
-        let maxima =
-            tidewater_operators::event_time_maxima(keyed.clone(), |(_, (_, _, time)): &(Row, _)| *time);
+        let maxima = compiled.event_time_maxima(&keyed, |(_, (_, _, time)): &(Row, _)| *time);
         compiled
             .events
             .push(maxima.clone().map(|micros| SourceEvent::MaxEventTime { micros }));

@@ -117,6 +117,24 @@ impl<'s> Compiled<'s> {
         }
     }
 
+    /// Each worker's greatest event time per epoch of `rows` (`event_time`), from which the
+    /// watermark is computed, and, as an event for the progress report, the epoch's
+    /// event-time statistics there (Spark's `eventTime`, taken where the watermark is declared).
+    fn event_time_maxima<D, F>(
+        &mut self,
+        rows: &VecCollection<'s, u64, D, isize>,
+        event_time: F,
+    ) -> VecCollection<'s, u64, i64, isize>
+    where
+        D: differential_dataflow::ExchangeData,
+        F: Fn(&D) -> Option<i64> + 'static,
+    {
+        let stats = tidewater_operators::event_time_stats(rows.clone(), event_time);
+        self.events
+            .push(stats.clone().map(|stats| SourceEvent::EventTimeStats { stats }));
+        stats.map(|stats| stats.max)
+    }
+
     /// The greatest event times of epochs before this run, from the checkpoint.
     fn seen_maxima(&self) -> Vec<(i64, u64)> {
         self.durable
@@ -386,12 +404,20 @@ fn build_aggregate<'s>(
                 let (rows, maxima) = if late.rule == LateRule::RowTime {
                     let seen = compiled.seen_maxima();
                     compiled.built(Strategy::LateRowsDropped);
-                    tidewater_operators::drop_late_after(rows, late.delay_micros, event_time, seen)
+                    let maxima = compiled.event_time_maxima(&rows, event_time);
+                    let on_time = tidewater_operators::drop_late_given(
+                        rows,
+                        &maxima,
+                        late.delay_micros,
+                        event_time,
+                        seen,
+                    );
+                    (on_time, maxima)
                 } else {
                     // Spark drops no row by its own time here: a windowed fold drops the
                     // windows the watermark closed, and complete mode nothing.
                     compiled.built(Strategy::WatermarkTracked);
-                    let maxima = tidewater_operators::event_time_maxima(rows.clone(), event_time);
+                    let maxima = compiled.event_time_maxima(&rows, event_time);
                     (rows, maxima)
                 };
                 compiled

@@ -117,8 +117,7 @@ pub(super) fn groups_with_state<'s>(
         (key, (order, row, time))
     });
     let maxima = event_time.map(|_| {
-        let maxima =
-            tidewater_operators::event_time_maxima(keyed.clone(), |(_, (_, _, time)): &(Row, _)| *time);
+        let maxima = compiled.event_time_maxima(&keyed, |(_, (_, _, time)): &(Row, _)| *time);
         compiled
             .events
             .push(maxima.clone().map(|micros| SourceEvent::MaxEventTime { micros }));

@@ -8,7 +8,7 @@
 //! aggregation above it, which closes its windows by it.
 
 use differential_dataflow::collection::VecCollection;
-use tidewater_operators::{event_time_maxima, min_watermark, symmetric_hash_join, JoinLogic, JoinWatermark};
+use tidewater_operators::{min_watermark, symmetric_hash_join, JoinLogic, JoinWatermark};
 
 use super::{durable, Compiled, Rows};
 use crate::connectors::{OperatorFigures, SourceEvent, StateHeld};
@@ -165,7 +165,7 @@ pub(super) fn build<'s>(
     ] {
         if let Some(w) = watermark {
             let column = w.column;
-            let maxima = event_time_maxima(rows.clone(), move |row: &Row| time_at(row, column));
+            let maxima = compiled.event_time_maxima(rows, move |row: &Row| time_at(row, column));
             sides.push((maxima, w.delay_micros));
         }
     }

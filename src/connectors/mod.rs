@@ -205,10 +205,17 @@ pub enum SourceEvent {
         /// How many.
         records: u64,
     },
-    /// The greatest event time one worker saw in an epoch, under a watermark (microseconds).
+    /// The greatest event time one worker saw in an epoch, under a watermark (microseconds):
+    /// what the watermark moves by.
     MaxEventTime {
         /// The event time.
         micros: i64,
+    },
+    /// One worker's event-time statistics of an epoch's rows at one `withWatermark`: what the
+    /// progress report's `eventTime` (`min`, `avg`, `max`) shows.
+    EventTimeStats {
+        /// The figures.
+        stats: tidewater_operators::EventTimeStats,
     },
     /// One worker's figures of one stateful operator for an epoch: every stateful operator
     /// (join of two streams, deduplication, stateful function, aggregation) reports in this

@@ -93,8 +93,8 @@ pub(super) struct QueryRun {
     state_operators: Vec<OperatorState>,
     /// The aggregation's result rows, counted from its output, for its `numRowsTotal`.
     aggregate_rows: AggregateRows,
-    /// The greatest event time some worker saw in the epoch being finished.
-    epoch_max_event_time: Option<i64>,
+    /// The event-time statistics of the epoch being finished, over every worker.
+    epoch_event_time: Option<tidewater_operators::EventTimeStats>,
     /// Since when the query has had nothing to do: its start, or its last epoch's end.
     quiet_since: Instant,
     /// Whether the listeners were told of the current quiet stretch.
@@ -270,7 +270,7 @@ impl QueryRun {
                 window_column: final_window_column.filter(|_| expires_windows),
                 ..AggregateRows::default()
             },
-            epoch_max_event_time: None,
+            epoch_event_time: None,
             quiet_since: Instant::now(),
             idle_reported: false,
             last_epoch_watermark: None,
@@ -650,11 +650,11 @@ impl QueryRun {
             self.fail(e.into());
             return;
         }
-        let epoch_max = self.epoch_max_event_time.take();
+        let epoch_stats = self.epoch_event_time.take();
         let event_time = self
             .event_time
             .as_ref()
-            .map(|e| e.progress(epoch_max))
+            .map(|e| e.progress(epoch_stats))
             .unwrap_or_default();
         if let Some(event_time) = self.event_time.as_mut() {
             event_time.finish(flight.epoch);
@@ -801,10 +801,17 @@ impl QueryRun {
                         state.add(&figures, times);
                     }
                 }
-                SourceEvent::MaxEventTime { micros } => {
-                    if time == epoch {
-                        self.epoch_max_event_time = self.epoch_max_event_time.max(Some(micros));
+                SourceEvent::EventTimeStats { stats } => {
+                    // Equal figures of several workers arrive as one event, `times` over.
+                    let copies = if time == epoch { times } else { 0 };
+                    for _ in 0..copies {
+                        self.epoch_event_time = Some(match self.epoch_event_time {
+                            Some(seen) => seen.merge(stats),
+                            None => stats,
+                        });
                     }
+                }
+                SourceEvent::MaxEventTime { micros } => {
                     if let Some(event_time) = self.event_time.as_mut() {
                         event_time.saw(micros, time);
                     }

@@ -4,7 +4,7 @@
 
 use std::collections::BTreeMap;
 
-use tidewater_operators::WatermarkClock;
+use tidewater_operators::{EventTimeStats, WatermarkClock};
 
 use super::progress::iso_time;
 
@@ -55,12 +55,15 @@ impl EventTime {
         self.watermark = self.clock.watermark_of(epoch + 1, self.delay);
     }
 
-    /// The `eventTime` part of a progress report: the watermark in force and the greatest
-    /// event time of the epoch's rows (`epoch_max`), as Spark writes them.
-    pub(super) fn progress(&self, epoch_max: Option<i64>) -> BTreeMap<String, String> {
+    /// The `eventTime` part of a progress report, as Spark writes it: the watermark in force,
+    /// and, when the epoch had rows with an event time, their least, mean and greatest
+    /// (`epoch`), in milliseconds as Spark keeps them.
+    pub(super) fn progress(&self, epoch: Option<EventTimeStats>) -> BTreeMap<String, String> {
         let mut progress = BTreeMap::from([("watermark".to_string(), iso_time(self.watermark.unwrap_or(0)))]);
-        if let Some(max) = epoch_max {
-            progress.insert("max".to_string(), iso_time(max));
+        if let Some(stats) = epoch.filter(|s| s.count > 0) {
+            progress.insert("max".to_string(), iso_time(stats.max / 1000 * 1000));
+            progress.insert("min".to_string(), iso_time(stats.min / 1000 * 1000));
+            progress.insert("avg".to_string(), iso_time(stats.avg_millis() * 1000));
         }
         progress
     }
@@ -68,7 +71,7 @@ impl EventTime {
 
 #[cfg(test)]
 mod tests {
-    use super::EventTime;
+    use super::{EventTime, EventTimeStats};
 
     #[test]
     fn the_watermark_trails_the_greatest_earlier_event_and_never_falls() {
@@ -90,7 +93,15 @@ mod tests {
         time.saw(200, 3);
         time.finish(3);
         assert_eq!(time.watermark(), Some(190));
-        assert_eq!(time.progress(Some(200))["max"], "1970-01-01T00:00:00.000Z");
+        // 1.5 ms, 2.5 ms and 4 ms: Spark's milliseconds, truncated, average to 2.333 ms.
+        let stats = [1_500, 2_500, 4_000]
+            .map(EventTimeStats::of)
+            .into_iter()
+            .reduce(EventTimeStats::merge);
+        let progress = time.progress(stats);
+        assert_eq!(progress["max"], "1970-01-01T00:00:00.004Z");
+        assert_eq!(progress["min"], "1970-01-01T00:00:00.001Z");
+        assert_eq!(progress["avg"], "1970-01-01T00:00:00.002Z");
         assert!(!time.progress(None).contains_key("max"));
     }
 }
