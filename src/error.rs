@@ -72,6 +72,10 @@ pub enum Error {
     /// SQL the engine does not support (yet), with what to do instead.
     #[error("[UNSUPPORTED_FEATURE] {0}")]
     Unsupported(String),
+    /// A sink format that cannot write the query's columns (an array for CSV, two columns for
+    /// text), found when the query starts rather than at its first row, as Spark refuses it.
+    #[error("[UNSUPPORTED_DATA_TYPE_FOR_DATASOURCE] {0}")]
+    UnsupportedDataType(String),
     /// An error at a place in a SQL script.
     #[error("{error}\n  at line {line}, column {column}{hint}")]
     Located {
@@ -106,6 +110,7 @@ impl Error {
             Error::Syntax(_) => "PARSE_SYNTAX_ERROR",
             Error::UnknownRelation(_) => "TABLE_OR_VIEW_NOT_FOUND",
             Error::Unsupported(_) => "UNSUPPORTED_FEATURE",
+            Error::UnsupportedDataType(_) => "UNSUPPORTED_DATA_TYPE_FOR_DATASOURCE",
             Error::PathNotFound(_) => "PATH_NOT_FOUND",
             Error::Located { error, .. } => error.code(),
         }

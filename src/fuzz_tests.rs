@@ -54,6 +54,9 @@ fn csv_options() -> FormatOptions {
         quote: b'"',
         escape: b'\\',
         mode: ParseMode::Permissive,
+        null_value: String::new(),
+        empty_value: String::new(),
+        multi_line: false,
     }
 }
 

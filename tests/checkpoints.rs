@@ -195,7 +195,8 @@ fn only_the_retained_epochs_of_offsets_commits_and_replayable_records_are_kept()
     std::fs::write(
         dir.path().join("job.sql"),
         "CREATE STREAM ticks USING rate OPTIONS (rowsPerSecond '20000', numRows '4000');
-         CREATE SINK out USING csv OPTIONS (path 'out', maxRowsPerTrigger '500');
+         CREATE SINK out USING csv OPTIONS (path 'out', maxRowsPerTrigger '500',
+                                            timestampFormat 'yyyy-MM-dd HH:mm:ss.SSSSSS');
          INSERT INTO out SELECT value FROM ticks;",
     )
     .expect("script");
@@ -235,7 +236,8 @@ fn a_restarted_rate_source_keeps_counting_time_from_its_first_start() {
     std::fs::write(
         dir.path().join("job.sql"),
         "CREATE STREAM ticks USING rate OPTIONS (rowsPerSecond '10000', numRows '3000');
-         CREATE SINK out USING csv OPTIONS (path 'out', maxRowsPerTrigger '500');
+         CREATE SINK out USING csv OPTIONS (path 'out', maxRowsPerTrigger '500',
+                                            timestampFormat 'yyyy-MM-dd HH:mm:ss.SSSSSS');
          INSERT INTO out SELECT timestamp, value FROM ticks;",
     )
     .expect("script");
@@ -261,7 +263,8 @@ fn a_restarted_rate_source_keeps_counting_time_from_its_first_start() {
         String::from_utf8_lossy(&resumed.stderr)
     );
     // Every value once, and row v's time is the first start plus v / 10000 s, before and
-    // after the restart alike.
+    // after the restart alike (written to the microsecond: Spark's default pattern stops at
+    // milliseconds).
     let mut rows: Vec<(i64, i64)> = sink_epochs(&dir.path().join("out"))
         .iter()
         .flat_map(|(_, text)| text.lines().map(String::from).collect::<Vec<_>>())

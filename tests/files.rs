@@ -677,3 +677,457 @@ fn json_sink_writes_fields_in_column_order() {
         )]
     );
 }
+
+/// Spark's CSV and JSON writers format timestamps with `yyyy-MM-dd'T'HH:mm:ss.SSSXXX` in the
+/// session time zone; the text writer takes one string column. Asia/Kolkata is 5:30 ahead of
+/// UTC all year.
+#[test]
+fn file_sinks_write_timestamps_as_spark_in_the_session_time_zone() {
+    // 2026-01-01T00:00:05Z: day 20454 (56 years, 14 leap days). 2024-02-29T23:59:59.999Z:
+    // day 19723 (54 years, 13 leap days) + 59, one millisecond before its end.
+    let new_year = (20_454 * 86_400 + 5) * 1_000_000;
+    let leap_day = ((19_723 + 59) * 86_400 + 86_399) * 1_000_000 + 999_000;
+    let schema = Schema::new([
+        Field::new("word", DataType::String),
+        Field::new("ts", DataType::Timestamp),
+    ]);
+    let dir = tempfile::tempdir().expect("tempdir");
+    for workers in [1, 2] {
+        let spark = Session::builder()
+            .workers(workers)
+            .config("spark.sql.session.timeZone", "Asia/Kolkata")
+            .get_or_create()
+            .expect("session");
+        let input = MemoryStream::new(schema.clone());
+        let df = spark.read_stream().memory(&input);
+        let out = |format: &str| dir.path().join(format!("{format}{workers}"));
+        let lines = df
+            .select_expr(["concat(word, ' ', CAST(ts AS STRING)) AS line"])
+            .expect("plan");
+        let queries = [(df.clone(), "csv"), (df.clone(), "json"), (lines, "text")].map(|(df, format)| {
+            let writer = df.write_stream().format(format);
+            let writer = if format == "csv" {
+                writer.option("header", true)
+            } else {
+                writer
+            };
+            writer
+                .option("path", out(format).display())
+                .start()
+                .expect("start")
+        });
+        input.add_data([
+            row!["a", Value::Timestamp(new_year)],
+            row!["b", Value::Timestamp(leap_day)],
+        ]);
+        for query in &queries {
+            query.process_all_available().expect("epoch 0");
+            query.stop().expect("stop");
+        }
+        let part = |format: &str, text: &str| vec![(format!("part-000000-w000.{format}"), text.to_string())];
+        assert_eq!(
+            sink_output(&out("csv")),
+            part(
+                "csv",
+                "word,ts\na,2026-01-01T05:30:05.000+05:30\nb,2024-03-01T05:29:59.999+05:30\n"
+            ),
+            "{workers} worker(s)"
+        );
+        assert_eq!(
+            sink_output(&out("json")),
+            part(
+                "json",
+                "{\"word\":\"a\",\"ts\":\"2026-01-01T05:30:05.000+05:30\"}\n\
+                 {\"word\":\"b\",\"ts\":\"2024-03-01T05:29:59.999+05:30\"}\n"
+            ),
+            "{workers} worker(s)"
+        );
+        // CAST(ts AS STRING) is show()'s form, in the session's zone.
+        assert_eq!(
+            sink_output(&out("text")),
+            part("txt", "a 2026-01-01 05:30:05\nb 2024-03-01 05:29:59.999\n"),
+            "{workers} worker(s)"
+        );
+    }
+}
+
+#[test]
+fn a_text_sink_refuses_more_than_one_column_when_the_query_starts() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let spark = session(1);
+    let input = MemoryStream::new(Schema::new([
+        Field::new("a", DataType::String),
+        Field::new("b", DataType::Int64),
+    ]));
+    let error = spark
+        .read_stream()
+        .memory(&input)
+        .write_stream()
+        .format("text")
+        .option("path", dir.path().join("out").display())
+        .start()
+        .expect_err("two columns");
+    assert_eq!(error.code(), "UNSUPPORTED_DATA_TYPE_FOR_DATASOURCE");
+    assert!(error.to_string().contains("2 columns (a, b)"), "{error}");
+}
+
+/// Writes `name` (under `dir`, in subdirectories as it says) with modification time `seconds`
+/// after the Unix epoch.
+fn put_file_at(dir: &Path, name: &str, text: &str, seconds: u64) {
+    let path = dir.join(name);
+    fs::create_dir_all(path.parent().expect("parent")).expect("mkdir");
+    put_file(
+        path.parent().expect("parent"),
+        path.file_name().expect("name").to_str().expect("utf-8"),
+        text,
+    );
+    let file = fs::File::options().write(true).open(&path).expect("open");
+    file.set_modified(std::time::UNIX_EPOCH + std::time::Duration::from_secs(seconds))
+        .expect("set time");
+}
+
+/// `latestFirst` takes the newest files first; `recursiveFileLookup` reads subdirectories and
+/// `pathGlobFilter` keeps the names that match; hidden directories stay hidden.
+#[test]
+fn listing_options_choose_and_order_the_files() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let input = dir.path().join("in");
+    put_file_at(&input, "a.txt", "a\n", 1_000);
+    put_file_at(&input, "sub/b.txt", "b\n", 2_000);
+    put_file_at(&input, "sub/deeper/c.txt", "c\n", 3_000);
+    put_file_at(&input, "d.log", "d\n", 4_000);
+    put_file_at(&input, "_skip/e.txt", "e\n", 5_000);
+    for workers in [1, 2] {
+        let df = session(workers)
+            .read_stream()
+            .option("maxFilesPerTrigger", 1)
+            .option("latestFirst", true)
+            .option("recursiveFileLookup", true)
+            .option("pathGlobFilter", "*.txt")
+            .text(input.to_str().expect("path"))
+            .expect("source");
+        let ran = run_to_end(df.write_stream().trigger(Trigger::available_now()), Feed::Nothing);
+        // One file an epoch, the newest .txt first: c (3000 s), b (2000 s), a (1000 s).
+        assert_eq!(
+            ran.batches(),
+            vec![(0, vec![row!["c"]]), (1, vec![row!["b"]]), (2, vec![row!["a"]])],
+            "{workers} worker(s)"
+        );
+    }
+}
+
+/// The CSV reader's `nullValue`, `emptyValue`, `timestampFormat` and `dateFormat`, worked out
+/// from Spark's rules: an empty unquoted field is null, a field equal to `nullValue` is null, a
+/// quoted empty field is `emptyValue` (an empty string by default, unless that is `nullValue`).
+#[test]
+fn csv_reader_options_turn_text_into_nulls_times_and_dates() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let input = dir.path().join("in");
+    fs::create_dir(&input).expect("mkdir");
+    put_file(
+        &input,
+        "a.csv",
+        "name,n,ts,d\n\"\",NA,01/02/2026 10:30,02.01.2026\n,5,29/02/2024 23:59,29.02.2024\nx,,01/01/1970 00:00,01.01.1970\n",
+    );
+    let second = 1_000_000i64;
+    // In +01:00: 2026-02-01 10:30 is 09:30 UTC on day 20485 (20454 + 31); 2024-02-29 23:59 is
+    // 22:59 UTC on day 19782; 1970-01-01 00:00 is one hour before the epoch.
+    let ts = |days: i64, seconds: i64| Value::Timestamp((days * 86_400 + seconds) * second);
+    let read = |workers: usize, extra: &[(&str, &str)]| {
+        let spark = Session::builder()
+            .workers(workers)
+            .config("spark.sql.session.timeZone", "+01:00")
+            .get_or_create()
+            .expect("session");
+        let mut reader = spark
+            .read_stream()
+            .format("csv")
+            .schema("name STRING, n BIGINT, ts TIMESTAMP, d DATE")
+            .option("header", true)
+            .option("nullValue", "NA")
+            .option("timestampFormat", "dd/MM/yyyy HH:mm")
+            .option("dateFormat", "dd.MM.yyyy")
+            .option("mode", "FAILFAST");
+        for (k, v) in extra {
+            reader = reader.option(k, v);
+        }
+        let df = reader.option("path", input.display()).load().expect("source");
+        run_to_end(df.write_stream().trigger(Trigger::available_now()), Feed::Nothing).rows()
+    };
+    for workers in [1, 2] {
+        let mut expected = vec![
+            row![
+                "",
+                Value::Null,
+                ts(20_485, 9 * 3600 + 30 * 60),
+                Value::Date(20_455)
+            ],
+            row![
+                Value::Null,
+                5,
+                ts(19_782, 22 * 3600 + 59 * 60),
+                Value::Date(19_782)
+            ],
+            row!["x", Value::Null, ts(0, -3600), Value::Date(0)],
+        ];
+        expected.sort();
+        assert_eq!(read(workers, &[]), expected, "{workers} worker(s)");
+        let mut expected = vec![
+            row![
+                "EMPTY",
+                Value::Null,
+                ts(20_485, 9 * 3600 + 30 * 60),
+                Value::Date(20_455)
+            ],
+            row![
+                Value::Null,
+                5,
+                ts(19_782, 22 * 3600 + 59 * 60),
+                Value::Date(19_782)
+            ],
+            row!["x", Value::Null, ts(0, -3600), Value::Date(0)],
+        ];
+        expected.sort();
+        assert_eq!(
+            read(workers, &[("emptyValue", "EMPTY")]),
+            expected,
+            "{workers} worker(s)"
+        );
+    }
+}
+
+/// `name: type, ...` of a schema.
+fn schema_text(schema: &Schema) -> String {
+    schema
+        .fields()
+        .iter()
+        .map(|f| format!("{}: {}", f.name, f.data_type))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// `inferSchema` types the columns of a CSV stream under `spark.sql.streaming.schemaInference`
+/// (and only then: otherwise a warning, and strings); a JSON stream infers its schema, fields
+/// sorted by name, as Spark does, and without the setting it needs a declared schema.
+#[test]
+fn streams_infer_their_schema_only_under_the_setting() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let csv = dir.path().join("csv");
+    fs::create_dir(&csv).expect("mkdir");
+    put_file(
+        &csv,
+        "a.csv",
+        "id,price,day,ok\n1,2.5,2024-02-29,true\n2,3,2024-03-01,false\n",
+    );
+    let json = dir.path().join("json");
+    fs::create_dir(&json).expect("mkdir");
+    put_file(
+        &json,
+        "a.json",
+        "{\"b\": 1, \"a\": {\"y\": \"s\"}}\n{\"b\": 2.5, \"c\": [true]}\n",
+    );
+    let infer = |workers: usize| {
+        Session::builder()
+            .workers(workers)
+            .config("spark.sql.streaming.schemaInference", "true")
+            .get_or_create()
+            .expect("session")
+    };
+    for workers in [1, 2] {
+        let df = infer(workers)
+            .read_stream()
+            .format("csv")
+            .option("header", true)
+            .option("inferSchema", true)
+            .option("path", csv.display())
+            .load()
+            .expect("csv");
+        assert_eq!(
+            schema_text(df.schema()),
+            "id: bigint, price: double, day: date, ok: boolean",
+            "{workers} worker(s)"
+        );
+        let ran = run_to_end(df.write_stream().trigger(Trigger::available_now()), Feed::Nothing);
+        // 2024-02-29 is day 19782 (54 years and 13 leap days to 2024, then 59 days).
+        assert_eq!(
+            ran.rows(),
+            vec![
+                row![1, 2.5, Value::Date(19_782), true],
+                row![2, 3.0, Value::Date(19_783), false]
+            ]
+        );
+        let df = infer(workers)
+            .read_stream()
+            .format("json")
+            .option("path", json.display())
+            .load()
+            .expect("json");
+        assert_eq!(
+            schema_text(df.schema()),
+            "a: struct<y:string>, b: double, c: array<boolean>"
+        );
+        let ran = run_to_end(df.write_stream().trigger(Trigger::available_now()), Feed::Nothing);
+        let mut expected = vec![
+            row![Value::Struct(vec![Value::str("s")].into()), 1.0, Value::Null],
+            row![Value::Null, 2.5, Value::Array(vec![Value::Bool(true)].into())],
+        ];
+        expected.sort();
+        assert_eq!(ran.rows(), expected, "{workers} worker(s)");
+    }
+    // Without the setting: a CSV stream reads strings (inferSchema is warned about), a JSON
+    // stream needs a schema.
+    let plain = session(1);
+    let strings = plain
+        .read_stream()
+        .format("csv")
+        .option("header", true)
+        .option("inferSchema", true)
+        .option("path", csv.display())
+        .load()
+        .expect("csv");
+    assert_eq!(
+        schema_text(strings.schema()),
+        "id: string, price: string, day: string, ok: string"
+    );
+    let error = plain
+        .read_stream()
+        .format("json")
+        .option("path", json.display())
+        .load()
+        .expect_err("no schema");
+    assert_eq!(error.code(), "INVALID_OPTION");
+    assert!(
+        error.to_string().contains("spark.sql.streaming.schemaInference"),
+        "{error}"
+    );
+    // A static table infers without the setting, as spark.read does.
+    let table = plain
+        .read()
+        .format("json")
+        .option("path", json.display())
+        .load()
+        .expect("table");
+    assert_eq!(table.schema().names(), ["a", "b", "c"]);
+}
+
+/// `multiLine`: a CSV record whose quoted field spans lines, and JSON files that each hold one
+/// document (an array of objects, or one object over several lines).
+#[test]
+fn multi_line_records_span_lines() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let csv = dir.path().join("csv");
+    fs::create_dir(&csv).expect("mkdir");
+    put_file(&csv, "a.csv", "k,note\n1,\"two\nlines\"\n2,\"one\"\n");
+    let json = dir.path().join("json");
+    fs::create_dir(&json).expect("mkdir");
+    put_file(
+        &json,
+        "a.json",
+        "[\n  {\"k\": 1, \"note\": \"x\"},\n  {\"k\": 2}\n]\n",
+    );
+    put_file(&json, "b.json", "{\n  \"k\": 3,\n  \"note\": \"y\"\n}\n");
+    for workers in [1, 2] {
+        let spark = session(workers);
+        let read = |format: &str, path: &Path| {
+            let df = spark
+                .read_stream()
+                .format(format)
+                .schema("k BIGINT, note STRING")
+                .option("header", format == "csv")
+                .option("multiLine", true)
+                .option("mode", "FAILFAST")
+                .option("path", path.display())
+                .load()
+                .expect("source");
+            run_to_end(df.write_stream().trigger(Trigger::available_now()), Feed::Nothing).rows()
+        };
+        assert_eq!(read("csv", &csv), vec![row![1, "two\nlines"], row![2, "one"]]);
+        assert_eq!(
+            read("json", &json),
+            vec![row![1, "x"], row![2, Value::Null], row![3, "y"]],
+            "{workers} worker(s)"
+        );
+    }
+}
+
+/// A parquet sink writes one file per epoch and a parquet source reads them back, with every
+/// type; a build without the `parquet` feature refuses both, naming the feature.
+#[test]
+fn parquet_files_round_trip_or_name_the_missing_feature() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let schema = Schema::new([
+        Field::new("k", DataType::String),
+        Field::new("n", DataType::Int64),
+        Field::new("ts", DataType::Timestamp),
+        Field::new("xs", DataType::Array(Box::new(DataType::Float64))),
+    ]);
+    let rows = vec![
+        row![
+            "a",
+            1,
+            Value::Timestamp(1_767_225_605_000_001),
+            Value::Array(vec![Value::Float(0.5)].into())
+        ],
+        row![Value::Null, Value::Null, Value::Null, Value::Null],
+    ];
+    for workers in [1, 2] {
+        let spark = session(workers);
+        let input = MemoryStream::new(schema.clone());
+        let out = dir.path().join(format!("out{workers}"));
+        let started = spark
+            .read_stream()
+            .memory(&input)
+            .write_stream()
+            .format("parquet")
+            .option("path", out.display())
+            .start();
+        if !cfg!(feature = "parquet") {
+            let error = started.expect_err("no parquet in this build");
+            assert!(error.to_string().contains("--features parquet"), "{error}");
+            let error = spark
+                .read_stream()
+                .format("parquet")
+                .schema("k STRING")
+                .option("path", out.display())
+                .load()
+                .expect_err("no parquet in this build");
+            assert!(error.to_string().contains("--features parquet"), "{error}");
+            continue;
+        }
+        let query = started.expect("start");
+        input.add_data(rows.clone());
+        query.process_all_available().expect("epoch 0");
+        query.stop().expect("stop");
+        assert!(out.join("part-000000-w000.parquet").is_file());
+        // Read back as a static table (which infers the schema from the file, as spark.read
+        // does) and as a stream with a declared schema of a subset, by name.
+        let table = spark
+            .read()
+            .format("parquet")
+            .option("path", out.display())
+            .load()
+            .expect("table");
+        assert_eq!(table.schema().fields(), schema.fields());
+        let mut expected = rows.clone();
+        expected.sort();
+        let ran = run_to_end(table.write_stream(), Feed::Nothing);
+        assert_eq!(ran.rows(), expected, "{workers} worker(s)");
+        let stream = spark
+            .read_stream()
+            .format("parquet")
+            .schema("N BIGINT, k STRING, missing STRING")
+            .option("path", out.display())
+            .load()
+            .expect("stream");
+        let ran = run_to_end(
+            stream.write_stream().trigger(Trigger::available_now()),
+            Feed::Nothing,
+        );
+        let mut expected = vec![
+            row![1, "a", Value::Null],
+            row![Value::Null, Value::Null, Value::Null],
+        ];
+        expected.sort();
+        assert_eq!(ran.rows(), expected, "{workers} worker(s)");
+    }
+}

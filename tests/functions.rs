@@ -428,3 +428,175 @@ fn div_divides_integers_in_sql() {
     ];
     assert_eq!(row.values(), expected.as_slice());
 }
+
+/// `current_timestamp()`, `now()` and `current_date()` are the epoch's batch time, the same
+/// for every row of an epoch, as in Spark; the manual clock sets it. The session time zone is
+/// -08:00, so the date of 2026-01-01T00:00:05Z is 2025-12-31 (day 20453).
+#[test]
+fn current_timestamp_is_the_batch_time_of_each_epoch() {
+    // 2026-01-01T00:00:05Z: day 20454 (56 years and 14 leap days after 1970), plus 5 s.
+    let t0_ms = 20_454 * 86_400_000 + 5_000;
+    for workers in [1, 2] {
+        let spark = Session::builder()
+            .workers(workers)
+            .config("spark.sql.session.timeZone", "-08:00")
+            .get_or_create()
+            .expect("session");
+        for api in [false, true] {
+            // A stream of its own per query: a memory stream keeps every row it was given.
+            let stream = MemoryStream::new(Schema::new([Field::new("k", DataType::String)]));
+            let df = spark.read_stream().memory(&stream);
+            let query = if api {
+                df.select([col("k"), current_timestamp(), now(), current_date()])
+            } else {
+                df.select_expr(["k", "CURRENT_TIMESTAMP AS a", "now() AS b", "current_date AS c"])
+            }
+            .expect("plan");
+            let clock = ManualClock::new(t0_ms);
+            let collected = Collected::default();
+            let started = collected
+                .attach(query.write_stream().processing_clock(clock.clone()))
+                .start()
+                .expect("start");
+            stream.add_data(vec![row!["a"], row!["b"]]);
+            started.process_all_available().expect("epoch 0");
+            clock.advance(std::time::Duration::from_millis(1_500));
+            stream.add_data(vec![row!["c"]]);
+            started.process_all_available().expect("epoch 1");
+            started.stop().expect("stop");
+            let at = |ms: i64| Value::Timestamp(ms * 1000);
+            let mut batches = collected.batches();
+            batches.iter_mut().for_each(|(_, rows)| rows.sort());
+            assert_eq!(
+                batches,
+                vec![
+                    (
+                        0,
+                        vec![
+                            row!["a", at(t0_ms), at(t0_ms), Value::Date(20_453)],
+                            row!["b", at(t0_ms), at(t0_ms), Value::Date(20_453)]
+                        ]
+                    ),
+                    (
+                        1,
+                        vec![row![
+                            "c",
+                            at(t0_ms + 1_500),
+                            at(t0_ms + 1_500),
+                            Value::Date(20_453)
+                        ]]
+                    ),
+                ],
+                "{workers} worker(s), api {api}"
+            );
+        }
+    }
+}
+
+/// An epoch run again after a restart sees the batch time its offsets log recorded, not the
+/// clock's time at the restart.
+#[test]
+fn a_replayed_epoch_sees_its_logged_batch_time() {
+    let t0_ms = 20_454 * 86_400_000 + 5_000;
+    for workers in [1, 2] {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let input = dir.path().join("in");
+        std::fs::create_dir(&input).expect("mkdir");
+        std::fs::write(input.join("a.txt"), "a\nb\n").expect("write");
+        let checkpoint = dir.path().join("checkpoint");
+        let run = |clock_ms: i64| {
+            let spark = Session::builder()
+                .workers(workers)
+                .get_or_create()
+                .expect("session");
+            let df = spark
+                .read_stream()
+                .text(input.to_str().expect("path"))
+                .and_then(|df| df.select_expr(["value", "current_timestamp() AS ts"]))
+                .expect("plan");
+            let writer = df
+                .write_stream()
+                .option("checkpointLocation", checkpoint.display())
+                .processing_clock(ManualClock::new(clock_ms))
+                .trigger(Trigger::available_now());
+            run_to_end(writer, Feed::Nothing).rows()
+        };
+        let at = Value::Timestamp(t0_ms * 1000);
+        let expected = vec![row!["a", at.clone()], row!["b", at]];
+        assert_eq!(run(t0_ms), expected, "{workers} worker(s)");
+        // As if the query died after logging epoch 0's offsets and before committing it.
+        std::fs::remove_file(checkpoint.join("commits").join("0")).expect("uncommit");
+        assert_eq!(run(t0_ms + 3_600_000), expected, "{workers} worker(s), replayed");
+    }
+}
+
+/// `first` and `last` (with and without ignoring nulls) go by arrival order: the epoch, and
+/// within an epoch the value (the smallest first, nulls first), so the answer is the same for
+/// any number of workers. Worked out by hand for three epochs; complete mode shows every key.
+#[test]
+fn first_and_last_follow_the_epochs_in_which_values_arrive() {
+    let epochs = || {
+        vec![
+            vec![row!["a", Value::Null], row!["a", 5], row!["b", 3]],
+            vec![row!["a", 2], row!["a", Value::Null], row!["b", Value::Null]],
+            vec![row!["a", 9]],
+        ]
+    };
+    let null = Value::Null;
+    // k, first(v), last(v), first(v, true), last(v, true)
+    let expected = vec![
+        (
+            0,
+            vec![
+                // a: epoch 0 holds NULL and 5; first takes the smallest (NULL), last the largest.
+                row!["a", null.clone(), 5, 5, 5],
+                row!["b", 3, 3, 3, 3],
+            ],
+        ),
+        (
+            1,
+            vec![
+                // a: epoch 1 holds 2 and NULL: last is 2; the first stay epoch 0's.
+                row!["a", null.clone(), 2, 5, 2],
+                // b: epoch 1 holds only NULL: last is NULL, last ignoring nulls is still 3.
+                row!["b", 3, null.clone(), 3, 3],
+            ],
+        ),
+        (
+            2,
+            vec![row!["a", null.clone(), 9, 5, 9], row!["b", 3, null, 3, 3]],
+        ),
+    ];
+    for workers in [1, 2] {
+        for api in [false, true] {
+            let spark = Session::builder()
+                .workers(workers)
+                .get_or_create()
+                .expect("session");
+            let stream = MemoryStream::new(Schema::new([
+                Field::new("k", DataType::String),
+                Field::new("v", DataType::Int64),
+            ]));
+            let df = spark.read_stream().memory(&stream);
+            let query = if api {
+                df.group_by([col("k")]).agg([
+                    first(col("v")),
+                    last(col("v")),
+                    first_ignore_nulls(col("v")),
+                    last_ignore_nulls(col("v")),
+                ])
+            } else {
+                df.create_or_replace_temp_view("t");
+                spark.sql("SELECT k, first(v), last_value(v), first(v, true), last(v) IGNORE NULLS FROM t GROUP BY k")
+            }
+            .expect("plan");
+            let ran = run_to_end(
+                query.write_stream().output_mode("complete"),
+                Feed::Epochs(&stream, epochs()),
+            );
+            let mut batches = ran.batches();
+            batches.iter_mut().for_each(|(_, rows)| rows.sort());
+            assert_eq!(batches, expected, "{workers} worker(s), api {api}");
+        }
+    }
+}

@@ -350,6 +350,8 @@ fn a_stream_stream_outer_join_under_watermarks_resumes() {
         clicks.push(epoch_clicks);
     }
     let clock = |s: i64| format!("1970-01-01 00:{:02}:{:02}", s / 60, s % 60);
+    // How the CSV sink writes a time: Spark's default timestampFormat, in UTC.
+    let written_time = |s: i64| format!("1970-01-01T00:{:02}:{:02}.000Z", s / 60, s % 60);
     let job = || {
         let dir = tempfile::tempdir().expect("temporary directory");
         for (name, epochs) in [("imps", &imps), ("clicks", &clicks)] {
@@ -394,10 +396,10 @@ INSERT INTO out SELECT i.ad, i.imp_ts, c.click_ts FROM imps i LEFT OUTER JOIN cl
             .map(|c| c.1)
             .collect();
         for ct in &matched {
-            reference.push(format!("{ad},{},{}", clock(t), clock(*ct)));
+            reference.push(format!("{ad},{},{}", written_time(t), written_time(*ct)));
         }
         if matched.is_empty() && t + 60 < watermark {
-            reference.push(format!("{ad},{},", clock(t)));
+            reference.push(format!("{ad},{},", written_time(t)));
         }
     }
     reference.sort();

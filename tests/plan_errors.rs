@@ -122,7 +122,7 @@ fn bad_names_for_modes_formats_and_options() {
         "INVALID_OPTION"
     );
     assert_eq!(
-        df.write_stream().format("parquet").start().unwrap_err().code(),
+        df.write_stream().format("avro").start().unwrap_err().code(),
         "UNKNOWN_FORMAT"
     );
     let err = spark

@@ -212,7 +212,7 @@ const WINDOWED_CLICKS: &str = "
 CREATE STREAM clicks (page STRING, ts TIMESTAMP, WATERMARK FOR ts AS ts - INTERVAL '5' SECOND)
   USING csv OPTIONS (path 'in', header 'true', maxFilesPerTrigger '1', cleanSource 'delete');
 CREATE SINK out USING csv OPTIONS (path 'out', outputMode 'append');
-INSERT INTO out SELECT window(ts, '10 seconds') AS window, page, count(*) AS clicks
+INSERT INTO out SELECT window.start AS start, window.end AS end, page, count(*) AS clicks
 FROM clicks GROUP BY window(ts, '10 seconds'), page;
 ";
 
@@ -221,8 +221,10 @@ FROM clicks GROUP BY window(ts, '10 seconds'), page;
 /// 0 to 2 close no window, and epoch 5 (the no-data epoch of the watermark's last move) closes
 /// none either: a file sink writes and logs nothing for them.
 fn windowed_clicks_epochs() -> Vec<(u64, String)> {
+    // CSV cannot hold the window struct (Spark refuses it): its start and end, in Spark's
+    // default timestampFormat.
     let window =
-        |start: u32, end: u32| format!("\"{{2026-01-01 00:00:{start:02}, 2026-01-01 00:00:{end:02}}}\"");
+        |start: u32, end: u32| format!("2026-01-01T00:00:{start:02}.000Z,2026-01-01T00:00:{end:02}.000Z");
     vec![
         (
             3,

@@ -23,14 +23,25 @@ use timely::dataflow::operators::vec::Map;
 use timely::dataflow::Scope;
 
 /// Each epoch's batch time in milliseconds, as the leader decided it: every worker of its
-/// process reads the same time for the same epoch.
+/// process reads the same time for the same epoch. The latest is kept after the others are
+/// forgotten: it is the time of the epoch in flight (a query runs one epoch at a time), which
+/// `current_timestamp()` reads.
 #[derive(Debug, Default)]
-pub(crate) struct BatchTimes(Mutex<BTreeMap<u64, i64>>);
+pub(crate) struct BatchTimes(Mutex<Times>);
+
+/// The batch times of the epochs not yet forgotten, and the latest epoch with its time.
+#[derive(Debug, Default)]
+struct Times {
+    by_epoch: BTreeMap<u64, i64>,
+    latest: Option<(u64, i64)>,
+}
 
 impl BatchTimes {
     /// Epoch `epoch` runs at `ms`.
     pub(crate) fn record(&self, epoch: u64, ms: i64) {
-        self.0.lock().unwrap_or_else(|p| p.into_inner()).insert(epoch, ms);
+        let mut times = self.0.lock().unwrap_or_else(|p| p.into_inner());
+        times.by_epoch.insert(epoch, ms);
+        times.latest = Some((epoch, ms));
     }
 
     /// The batch time of `epoch`; the wall clock for an epoch the leader did not record (in
@@ -40,15 +51,23 @@ impl BatchTimes {
             .0
             .lock()
             .unwrap_or_else(|p| p.into_inner())
+            .by_epoch
             .get(&epoch)
             .copied();
         recorded.unwrap_or_else(wall_clock_ms)
     }
 
+    /// The latest epoch started (the one in flight, or the last one run) and its batch time;
+    /// epoch 0 and the wall clock before the first, or in a process other than the leader's.
+    pub(crate) fn latest(&self) -> (u64, i64) {
+        let latest = self.0.lock().unwrap_or_else(|p| p.into_inner()).latest;
+        latest.unwrap_or_else(|| (0, wall_clock_ms()))
+    }
+
     /// Forgets the times of epochs before `epoch`, which every worker has run.
     pub(crate) fn forget_before(&self, epoch: u64) {
         let mut times = self.0.lock().unwrap_or_else(|p| p.into_inner());
-        *times = times.split_off(&epoch);
+        times.by_epoch = times.by_epoch.split_off(&epoch);
     }
 }
 

@@ -78,7 +78,6 @@ impl OptionSpec {
 }
 
 /// What a source's constructor gets from `read_stream()` / `read()`.
-#[derive(Debug)]
 pub struct SourceContext<'a> {
     /// The options given with `.option(..)`.
     pub options: &'a Options,
@@ -86,6 +85,10 @@ pub struct SourceContext<'a> {
     pub schema: Option<Schema>,
     /// True for `spark.read()`: a static table, read once and whole at the start.
     pub once: bool,
+    /// The session's configuration (`spark.conf.get`): the settings a source reads under
+    /// Spark's names, such as `spark.sql.session.timeZone` and
+    /// `spark.sql.streaming.schemaInference`.
+    pub conf: &'a dyn Fn(&str) -> Option<String>,
 }
 
 /// What a sink's constructor gets from `write_stream()`: its options, and what only the writer
@@ -94,6 +97,9 @@ pub struct SourceContext<'a> {
 pub struct SinkContext<'a> {
     /// The options given with `.option(..)`.
     pub options: &'a Options,
+    /// The query's output schema: a format that cannot write it (an array column in CSV, more
+    /// than one column in text) refuses it when the query starts.
+    pub schema: &'a Schema,
     /// The name given with `query_name(..)`.
     pub query_name: Option<&'a str>,
     /// Where the console sink writes, if not standard output.
@@ -109,6 +115,16 @@ pub struct SinkContext<'a> {
     /// The session's configuration (`spark.conf.get`): the settings a sink reads under Spark's
     /// names, such as the file sinks' `spark.sql.streaming.fileSink.log.compactInterval`.
     pub conf: &'a dyn Fn(&str) -> Option<String>,
+}
+
+impl std::fmt::Debug for SourceContext<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SourceContext")
+            .field("options", self.options)
+            .field("schema", &self.schema)
+            .field("once", &self.once)
+            .finish_non_exhaustive()
+    }
 }
 
 /// A source format: its name, its options, its constructor.
@@ -140,6 +156,42 @@ const PATH_SOURCE: OptionSpec =
 const MAX_FILES_PER_TRIGGER: OptionSpec = OptionSpec::unset(
     "maxFilesPerTrigger",
     "the most new files one epoch takes (default: all of them; ignored by static tables)",
+);
+const MULTI_LINE: OptionSpec = OptionSpec::with_default(
+    "multiLine",
+    "false",
+    "csv: a quoted field may span lines; json: each file is one document (an object, or an array of objects)",
+);
+const TIMESTAMP_FORMAT_SOURCE: OptionSpec = OptionSpec::unset(
+    "timestampFormat",
+    "the pattern timestamp fields must match (default: any form CAST reads)",
+);
+const DATE_FORMAT_SOURCE: OptionSpec = OptionSpec::unset(
+    "dateFormat",
+    "the pattern date fields must match (default: any form CAST reads)",
+);
+const TIME_ZONE_SOURCE: OptionSpec = OptionSpec::unset(
+    "timeZone",
+    "the zone of timestamps without an offset (default: spark.sql.session.timeZone, else UTC)",
+);
+const LATEST_FIRST: OptionSpec = OptionSpec::with_default(
+    "latestFirst",
+    "false",
+    "takes the newest files first (useful with maxFilesPerTrigger over a backlog)",
+);
+const MAX_FILE_AGE: OptionSpec = OptionSpec::with_default(
+    "maxFileAge",
+    "7d",
+    "a file older than the newest file seen by more than this is skipped (not in the first listing; ignored with latestFirst and maxFilesPerTrigger)",
+);
+const PATH_GLOB_FILTER: OptionSpec = OptionSpec::unset(
+    "pathGlobFilter",
+    "only files whose name matches this glob, such as `*.csv`",
+);
+const RECURSIVE_FILE_LOOKUP: OptionSpec = OptionSpec::with_default(
+    "recursiveFileLookup",
+    "false",
+    "reads the files of subdirectories too (hidden ones skipped)",
 );
 const CLEAN_SOURCE: OptionSpec = OptionSpec::with_default(
     "cleanSource",
@@ -211,6 +263,10 @@ pub static SOURCE_FORMATS: &[SourceFormat] = &[
         options: &[
             PATH_SOURCE,
             MAX_FILES_PER_TRIGGER,
+            LATEST_FIRST,
+            MAX_FILE_AGE,
+            PATH_GLOB_FILTER,
+            RECURSIVE_FILE_LOOKUP,
             CLEAN_SOURCE,
             SOURCE_ARCHIVE_DIR,
         ],
@@ -234,8 +290,31 @@ pub static SOURCE_FORMATS: &[SourceFormat] = &[
                 "\\",
                 "the escape character inside quotes (`\"\"` also works)",
             ),
+            OptionSpec::with_default(
+                "nullValue",
+                "",
+                "the text of a null: a field with it (or an empty unquoted field) is null",
+            ),
+            OptionSpec::with_default(
+                "emptyValue",
+                "",
+                "what a quoted empty field (`\"\"`) reads as (null when it equals nullValue)",
+            ),
+            OptionSpec::with_default(
+                "inferSchema",
+                "false",
+                "without a schema, guesses each column's type from the files (a stream only under spark.sql.streaming.schemaInference)",
+            ),
+            MULTI_LINE,
+            TIMESTAMP_FORMAT_SOURCE,
+            DATE_FORMAT_SOURCE,
+            TIME_ZONE_SOURCE,
             MODE,
             MAX_FILES_PER_TRIGGER,
+            LATEST_FIRST,
+            MAX_FILE_AGE,
+            PATH_GLOB_FILTER,
+            RECURSIVE_FILE_LOOKUP,
             CLEAN_SOURCE,
             SOURCE_ARCHIVE_DIR,
         ],
@@ -246,13 +325,36 @@ pub static SOURCE_FORMATS: &[SourceFormat] = &[
         name: "json",
         options: &[
             PATH_SOURCE,
+            MULTI_LINE,
+            TIMESTAMP_FORMAT_SOURCE,
+            DATE_FORMAT_SOURCE,
+            TIME_ZONE_SOURCE,
             MODE,
             MAX_FILES_PER_TRIGGER,
+            LATEST_FIRST,
+            MAX_FILE_AGE,
+            PATH_GLOB_FILTER,
+            RECURSIVE_FILE_LOOKUP,
             CLEAN_SOURCE,
             SOURCE_ARCHIVE_DIR,
         ],
         table: true,
         new: json_source,
+    },
+    SourceFormat {
+        name: "parquet",
+        options: &[
+            PATH_SOURCE,
+            MAX_FILES_PER_TRIGGER,
+            LATEST_FIRST,
+            MAX_FILE_AGE,
+            PATH_GLOB_FILTER,
+            RECURSIVE_FILE_LOOKUP,
+            CLEAN_SOURCE,
+            SOURCE_ARCHIVE_DIR,
+        ],
+        table: true,
+        new: parquet_source,
     },
     SourceFormat {
         name: "kafka",
@@ -351,6 +453,20 @@ const MIN_BATCH_INTERVAL_SINK: OptionSpec = OptionSpec::with_default(
      fewer, larger files (default: `spark.sql.streaming.fileSink.minBatchInterval`, else 1 second)",
 );
 
+const TIMESTAMP_FORMAT_SINK: OptionSpec = OptionSpec::with_default(
+    "timestampFormat",
+    "yyyy-MM-dd'T'HH:mm:ss.SSSXXX",
+    "the pattern timestamps are written with, in the session time zone (`2026-01-01T00:00:05.000Z`)",
+);
+
+const DATE_FORMAT_SINK: OptionSpec =
+    OptionSpec::with_default("dateFormat", "yyyy-MM-dd", "the pattern dates are written with");
+
+const TIME_ZONE_SINK: OptionSpec = OptionSpec::unset(
+    "timeZone",
+    "the zone timestamps are written in (default: `spark.sql.session.timeZone`, else UTC)",
+);
+
 /// The sink formats, in the order the unknown-format error lists them.
 pub static SINK_FORMATS: &[SinkFormat] = &[
     SinkFormat {
@@ -381,14 +497,66 @@ pub static SINK_FORMATS: &[SinkFormat] = &[
             PATH_SINK,
             OptionSpec::with_default("header", "false", "writes the column names first in each file"),
             OptionSpec::with_default("sep", ",", "the field separator (`\\t` for a tab)"),
+            OptionSpec::with_default(
+                "delimiter",
+                ",",
+                "another name for `sep` (`sep` wins if both are given)",
+            ),
+            OptionSpec::with_default("quote", "\"", "the quote character"),
+            OptionSpec::with_default(
+                "escape",
+                "\\",
+                "escapes a quote inside a quoted field (and an escape before a quote)",
+            ),
+            OptionSpec::with_default(
+                "escapeQuotes",
+                "true",
+                "quotes every field that holds a quote (false: only those with a separator or line break)",
+            ),
+            OptionSpec::with_default("quoteAll", "false", "quotes every field"),
+            OptionSpec::with_default("nullValue", "", "the text of a null (an empty field)"),
+            OptionSpec::with_default("emptyValue", "\"\"", "the text of an empty string"),
+            OptionSpec::with_default(
+                "ignoreLeadingWhiteSpace",
+                "true",
+                "trims spaces and tabs at the start of each value, as Spark's writer does",
+            ),
+            OptionSpec::with_default(
+                "ignoreTrailingWhiteSpace",
+                "true",
+                "trims spaces and tabs at the end of each value, as Spark's writer does",
+            ),
+            TIMESTAMP_FORMAT_SINK,
+            DATE_FORMAT_SINK,
+            TIME_ZONE_SINK,
             MIN_BATCH_INTERVAL_SINK,
         ],
         new: csv_sink,
     },
     SinkFormat {
         name: "json",
-        options: &[PATH_SINK, MIN_BATCH_INTERVAL_SINK],
+        options: &[
+            PATH_SINK,
+            OptionSpec::unset(
+                "ignoreNullFields",
+                "leaves null fields out (default: `spark.sql.jsonGenerator.ignoreNullFields`, else true)",
+            ),
+            TIMESTAMP_FORMAT_SINK,
+            DATE_FORMAT_SINK,
+            TIME_ZONE_SINK,
+            MIN_BATCH_INTERVAL_SINK,
+        ],
         new: json_sink,
+    },
+    SinkFormat {
+        name: "text",
+        options: &[PATH_SINK, MIN_BATCH_INTERVAL_SINK],
+        new: text_sink,
+    },
+    SinkFormat {
+        name: "parquet",
+        options: &[PATH_SINK, MIN_BATCH_INTERVAL_SINK],
+        new: parquet_sink,
     },
     SinkFormat {
         name: "kafka",
@@ -418,7 +586,9 @@ fn rate_source(cx: SourceContext<'_>) -> Result<Arc<dyn Source>> {
 }
 
 fn file_source(format: FileFormat, cx: SourceContext<'_>) -> Result<Arc<dyn Source>> {
-    Ok(Arc::new(FileSource::new(format, cx.options, cx.schema, cx.once)?))
+    Ok(Arc::new(FileSource::new(
+        format, cx.options, cx.schema, cx.once, cx.conf,
+    )?))
 }
 
 fn text_source(cx: SourceContext<'_>) -> Result<Arc<dyn Source>> {
@@ -431,6 +601,12 @@ fn csv_source(cx: SourceContext<'_>) -> Result<Arc<dyn Source>> {
 
 fn json_source(cx: SourceContext<'_>) -> Result<Arc<dyn Source>> {
     file_source(FileFormat::Json, cx)
+}
+
+/// Parquet files; a build without the `parquet` feature refuses the format with a message
+/// that names the feature.
+fn parquet_source(cx: SourceContext<'_>) -> Result<Arc<dyn Source>> {
+    file_source(FileFormat::Parquet, cx)
 }
 
 fn kafka_source(cx: SourceContext<'_>) -> Result<Arc<dyn Source>> {
@@ -468,11 +644,40 @@ fn noop_sink(_: SinkContext<'_>) -> Result<Box<dyn Sink>> {
 }
 
 fn csv_sink(cx: SinkContext<'_>) -> Result<Box<dyn Sink>> {
-    Ok(Box::new(FileSink::new(FileFormat::Csv, cx.options, cx.conf)?))
+    Ok(Box::new(FileSink::new(
+        FileFormat::Csv,
+        cx.options,
+        cx.schema,
+        cx.conf,
+    )?))
 }
 
 fn json_sink(cx: SinkContext<'_>) -> Result<Box<dyn Sink>> {
-    Ok(Box::new(FileSink::new(FileFormat::Json, cx.options, cx.conf)?))
+    Ok(Box::new(FileSink::new(
+        FileFormat::Json,
+        cx.options,
+        cx.schema,
+        cx.conf,
+    )?))
+}
+
+fn text_sink(cx: SinkContext<'_>) -> Result<Box<dyn Sink>> {
+    Ok(Box::new(FileSink::new(
+        FileFormat::Text,
+        cx.options,
+        cx.schema,
+        cx.conf,
+    )?))
+}
+
+/// One Parquet file per epoch; a build without the `parquet` feature refuses the format.
+fn parquet_sink(cx: SinkContext<'_>) -> Result<Box<dyn Sink>> {
+    Ok(Box::new(FileSink::new(
+        FileFormat::Parquet,
+        cx.options,
+        cx.schema,
+        cx.conf,
+    )?))
 }
 
 fn foreach_batch_sink(cx: SinkContext<'_>) -> Result<Box<dyn Sink>> {

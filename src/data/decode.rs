@@ -5,7 +5,8 @@ use std::str::FromStr;
 
 use serde_json::Value as Json;
 
-use super::{cast, DataType, Row, Schema, Value};
+use super::datetime::{Pattern, Zone};
+use super::{cast, cast_in, DataType, Row, Schema, Value};
 
 /// The column that receives a malformed record's raw text in `PERMISSIVE` mode, when the
 /// schema declares it (as a string).
@@ -51,11 +52,57 @@ pub enum Decoded {
     Failed(String),
 }
 
+/// How text becomes a value beyond the column type's own rules: Spark's reader options
+/// `nullValue`, `timestampFormat`, `dateFormat` and `timeZone`.
+#[derive(Clone, Debug, Default)]
+pub struct FieldText {
+    /// `nullValue`: a CSV field with exactly this text is null, whatever the column's type
+    /// (Spark's default is the empty string). `None` keeps the rule without it: an empty field
+    /// is null for every type but string.
+    pub null_value: Option<String>,
+    /// `timestampFormat`: the pattern a timestamp field must match; without it, any form
+    /// `CAST` reads (as Spark falls back to when no pattern is given).
+    pub timestamp_format: Option<Pattern>,
+    /// `dateFormat`: the pattern a date field must match; without it, any form `CAST` reads.
+    pub date_format: Option<Pattern>,
+    /// The zone of a timestamp written without an offset (the session's, or `timeZone`).
+    pub zone: Zone,
+}
+
+impl FieldText {
+    /// A timestamp field: with the pattern if there is one, else as `CAST` reads it.
+    fn timestamp(&self, text: &str) -> Option<i64> {
+        match &self.timestamp_format {
+            Some(pattern) => pattern.parse(text.trim(), &self.zone),
+            None => match cast_in(Value::str(text), &DataType::Timestamp, &self.zone) {
+                Value::Timestamp(t) => Some(t),
+                _ => None,
+            },
+        }
+    }
+
+    /// A date field (days since 1970-01-01): with the pattern if there is one, else as `CAST`
+    /// reads it.
+    fn date(&self, text: &str) -> Option<i32> {
+        match &self.date_format {
+            Some(pattern) => pattern
+                .parse(text.trim(), &Zone::utc())
+                .and_then(|micros| i32::try_from(micros.div_euclid(86_400_000_000)).ok()),
+            None => match cast(Value::str(text), &DataType::Date) {
+                Value::Date(d) => Some(d),
+                _ => None,
+            },
+        }
+    }
+}
+
 /// Decodes records of one format into rows of `schema`.
 #[derive(Clone, Debug)]
 pub struct RowDecoder {
     schema: Schema,
     mode: ParseMode,
+    /// The reader options that change how fields read.
+    text: FieldText,
     /// Position of `_corrupt_record` in the schema, if declared.
     corrupt: Option<usize>,
     /// The schema's positions that hold data (all but `_corrupt_record`), in order.
@@ -73,9 +120,17 @@ impl RowDecoder {
         RowDecoder {
             schema,
             mode,
+            text: FieldText::default(),
             corrupt,
             data_columns,
         }
+    }
+
+    /// The same decoder with Spark's reader options for fields (`nullValue`,
+    /// `timestampFormat`, `dateFormat`, `timeZone`).
+    pub fn with_text(mut self, text: FieldText) -> Self {
+        self.text = text;
+        self
     }
 
     /// The schema rows are decoded into.
@@ -107,14 +162,19 @@ impl RowDecoder {
         std::iter::repeat_n(Value::Null, self.schema.len()).collect()
     }
 
-    /// Converts a text field to the column's type; `None` if it does not parse. Empty text is
-    /// null for every type but string (as Spark's CSV reader, whose default `nullValue` is "").
+    /// Converts a text field to the column's type; `None` if it does not parse. A field equal
+    /// to `nullValue` is null for every type; without `nullValue`, empty text is null for
+    /// every type but string.
     ///
     /// A BIGINT field is an integer in range and nothing else, as Spark's CSV reader (Java's
     /// `Long.parseLong`) wants: `3.5` or `99999999999999999999` is malformed, not truncated or
     /// saturated as `CAST` would (surrounding spaces are allowed). A DOUBLE is Java's
     /// `Double.parseDouble`, so `1e400` is Infinity, and Spark's `Inf`, `-Inf` and `NaN`.
-    fn convert(text: &str, data_type: &DataType) -> Option<Value> {
+    /// Timestamps and dates follow `timestampFormat` and `dateFormat` when given.
+    fn convert(&self, text: &str, data_type: &DataType) -> Option<Value> {
+        if self.text.null_value.as_deref() == Some(text) {
+            return Some(Value::Null);
+        }
         match data_type {
             DataType::String => Some(Value::str(text)),
             _ if text.is_empty() => Some(Value::Null),
@@ -124,6 +184,8 @@ impl RowDecoder {
                 "-Inf" => Some(Value::Float(f64::NEG_INFINITY)),
                 _ => Some(cast(Value::str(text), data_type)).filter(|v| !v.is_null()),
             },
+            DataType::Timestamp => self.text.timestamp(text).map(Value::Timestamp),
+            DataType::Date => self.text.date(text).map(Value::Date),
             t => Some(cast(Value::str(text), t)).filter(|v| !v.is_null()),
         }
     }
@@ -151,7 +213,7 @@ impl RowDecoder {
                 continue;
             };
             let text = text.as_ref();
-            let value = Self::convert(text, &field.data_type).unwrap_or_else(|| {
+            let value = self.convert(text, &field.data_type).unwrap_or_else(|| {
                 problem.get_or_insert_with(|| {
                     format!(
                         "field `{}`: `{text}` is not a valid {}",
@@ -208,7 +270,7 @@ impl RowDecoder {
             let Some(json) = object.get(&field.name) else {
                 continue;
             };
-            match json_value(json, &field.data_type) {
+            match json_value(json, &field.data_type, &self.text) {
                 Some(v) => row[column] = v,
                 None => {
                     problem.get_or_insert_with(|| {
@@ -270,7 +332,7 @@ fn mark_huge_numbers(line: &str) -> Option<String> {
 
 /// Converts a JSON value to a column type, as Spark's JSON reader does: numbers for numeric
 /// columns (integral ones only for bigint), any scalar for strings, strings in timestamp form.
-fn json_value(json: &Json, data_type: &DataType) -> Option<Value> {
+fn json_value(json: &Json, data_type: &DataType, text: &FieldText) -> Option<Value> {
     if let Json::String(s) = json {
         if let Some(number) = s.strip_prefix(HUGE_NUMBER) {
             // Spark: Infinity in a double column, the number's text in a string column.
@@ -289,20 +351,25 @@ fn json_value(json: &Json, data_type: &DataType) -> Option<Value> {
         (Json::String(s), DataType::String) => Some(Value::str(s)),
         (Json::Number(n), DataType::String) => Some(Value::str(n.to_string())),
         (Json::Bool(b), DataType::String) => Some(Value::str(b.to_string())),
-        (Json::String(s), DataType::Timestamp) => {
-            Some(cast(Value::str(s), &DataType::Timestamp)).filter(|v| !v.is_null())
-        }
-        (Json::String(s), DataType::Date) => {
-            Some(cast(Value::str(s), &DataType::Date)).filter(|v| !v.is_null())
-        }
+        (Json::String(s), DataType::Timestamp) => text.timestamp(s).map(Value::Timestamp),
+        (Json::String(s), DataType::Date) => text.date(s).map(Value::Date),
         (Json::Number(n), DataType::Timestamp) => {
             n.as_i64().map(|s| Value::Timestamp(s.saturating_mul(1_000_000)))
         }
         (Json::Array(items), DataType::Array(element)) => items
             .iter()
-            .map(|item| json_value(item, element))
+            .map(|item| json_value(item, element, text))
             .collect::<Option<Vec<_>>>()
             .map(|v| Value::Array(v.into())),
+        (Json::Object(object), DataType::Struct(fields)) => fields
+            .iter()
+            .map(|f| {
+                object
+                    .get(&f.name)
+                    .map_or(Some(Value::Null), |v| json_value(v, &f.data_type, text))
+            })
+            .collect::<Option<Vec<_>>>()
+            .map(|v| Value::Struct(v.into())),
         (Json::Object(_) | Json::Array(_), DataType::String) => Some(Value::str(json.to_string())),
         _ => None,
     }

@@ -18,7 +18,7 @@ mod value;
 
 pub use cast::{cast, cast_in, invalid_utf8_bytes, text_in, text_to_long, try_cast_in};
 pub use ddl::{parse_schema_ddl, parse_type};
-pub use decode::{Decoded, ParseMode, RowDecoder, CORRUPT_RECORD};
+pub use decode::{Decoded, FieldText, ParseMode, RowDecoder, CORRUPT_RECORD};
 pub use display::{format_date, format_double, format_timestamp};
 pub use interval::{parse_interval, MAX_INTERVAL_SECONDS};
 pub use key_row::KeyRow;

@@ -394,7 +394,10 @@ impl StreamingContext {
         let path: PathBuf = directory.as_ref().to_path_buf();
         let mut options = Options::default();
         options.set("path", path.display());
-        let source: Arc<dyn Source> = Arc::new(FileSource::new(FileFormat::Text, &options, None, false)?);
+        let source: Arc<dyn Source> =
+            Arc::new(FileSource::new(FileFormat::Text, &options, None, false, &|_| {
+                None
+            })?);
         let Some(reader) = source.partition_reader() else {
             return Err(Error::Runtime("the text source reads no files".into()));
         };

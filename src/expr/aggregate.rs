@@ -55,6 +55,19 @@ pub enum AggFunc {
     MaxBy,
     /// `min_by(x, ord)`: the `x` of the row with the smallest `ord` (ties: smallest `x`).
     MinBy,
+    /// `first(x)` / `first_value(x)` / `any_value(x)`: the `x` that arrived first for the key,
+    /// null or not. Spark's `first` depends on the order rows reach it; in a stream here,
+    /// arrival order is the epoch order, and within one epoch (whose rows have no order that
+    /// holds for any number of workers) the smallest value wins, nulls first. The argument is
+    /// `struct(epoch, x)`.
+    First,
+    /// `first(x, true)` / `first(x) IGNORE NULLS`: the first non-null `x`.
+    FirstIgnoreNulls,
+    /// `last(x)` / `last_value(x)`: the `x` that arrived last, null or not (within the last
+    /// epoch, the largest value).
+    Last,
+    /// `last(x, true)` / `last(x) IGNORE NULLS`: the last non-null `x`.
+    LastIgnoreNulls,
 }
 
 impl AggFunc {
@@ -77,6 +90,25 @@ impl AggFunc {
             AggFunc::CountIf => "count_if",
             AggFunc::MaxBy => "max_by",
             AggFunc::MinBy => "min_by",
+            AggFunc::First | AggFunc::FirstIgnoreNulls => "first",
+            AggFunc::Last | AggFunc::LastIgnoreNulls => "last",
+        }
+    }
+
+    /// True for `first` and `last`, which keep `struct(epoch, x)` (see [`AggFunc::First`]).
+    pub fn by_arrival(self) -> bool {
+        matches!(
+            self,
+            AggFunc::First | AggFunc::FirstIgnoreNulls | AggFunc::Last | AggFunc::LastIgnoreNulls
+        )
+    }
+
+    /// The same aggregate skipping nulls (`first` becomes `first(x, true)`).
+    pub fn ignoring_nulls(self) -> Self {
+        match self {
+            AggFunc::First => AggFunc::FirstIgnoreNulls,
+            AggFunc::Last => AggFunc::LastIgnoreNulls,
+            other => other,
         }
     }
 
@@ -87,6 +119,8 @@ impl AggFunc {
             "stddev_samp" | "std" => return Some(Stddev),
             "var_samp" => return Some(Variance),
             "mean" => return Some(Avg),
+            "first_value" | "any_value" => return Some(First),
+            "last_value" => return Some(Last),
             _ => {}
         }
         [
@@ -105,6 +139,8 @@ impl AggFunc {
             CountIf,
             MaxBy,
             MinBy,
+            First,
+            Last,
         ]
         .into_iter()
         .find(|f| f.name().eq_ignore_ascii_case(name))
@@ -132,6 +168,11 @@ impl AggFunc {
             "count_if",
             "max_by",
             "min_by",
+            "first",
+            "first_value",
+            "any_value",
+            "last",
+            "last_value",
         ]
     }
 
@@ -227,6 +268,14 @@ pub struct Accumulator {
 }
 
 impl Accumulator {
+    /// Makes the argument's `current_timestamp()` read `clock` (see
+    /// [`BoundExpr::attach_clock`]).
+    pub(crate) fn attach_clock(&mut self, clock: &super::BatchClock) {
+        if let Some(arg) = &mut self.arg {
+            arg.attach_clock(clock);
+        }
+    }
+
     /// Binds `func(arg)` against `schema`, returning the accumulator and its output type.
     pub fn bind(func: AggFunc, arg: Option<&Expr>, schema: &Schema) -> Result<(Self, DataType)> {
         let (arg, input_type) = match arg {
@@ -244,8 +293,25 @@ impl Accumulator {
                         e.output_name()
                     )));
                 }
-                let (bound, t) = e.bind(schema)?;
-                (Some(bound), t)
+                if func.by_arrival() {
+                    // `first(x)` keeps `struct(epoch, x)`, with a null epoch (so the row is
+                    // skipped) for a null `x` when nulls are ignored.
+                    let epoch = Expr::Call(super::ScalarFunc::BatchEpoch, vec![]);
+                    let order = if matches!(func, AggFunc::FirstIgnoreNulls | AggFunc::LastIgnoreNulls) {
+                        Expr::Case {
+                            branches: vec![(e.clone().is_null(), Expr::Literal(Value::Null))],
+                            otherwise: Some(Box::new(epoch)),
+                        }
+                    } else {
+                        epoch
+                    };
+                    let pair = Expr::Call(super::ScalarFunc::Struct, vec![order, e.clone()]);
+                    let (bound, t) = pair.bind(schema)?;
+                    (Some(bound), t)
+                } else {
+                    let (bound, t) = e.bind(schema)?;
+                    (Some(bound), t)
+                }
             }
         };
         let out = match func {
@@ -257,7 +323,12 @@ impl Accumulator {
             }
             AggFunc::CountIf => DataType::Int64,
             AggFunc::CollectList | AggFunc::CollectSet => DataType::Array(Box::new(input_type.clone())),
-            AggFunc::MaxBy | AggFunc::MinBy => match &input_type {
+            AggFunc::MaxBy
+            | AggFunc::MinBy
+            | AggFunc::First
+            | AggFunc::FirstIgnoreNulls
+            | AggFunc::Last
+            | AggFunc::LastIgnoreNulls => match &input_type {
                 DataType::Struct(fields) if fields.len() == 2 => fields[1].data_type.clone(),
                 _ => {
                     return Err(Error::InvalidFunctionCall(format!(
@@ -312,7 +383,11 @@ impl Accumulator {
                 | AggFunc::CollectList
                 | AggFunc::CollectSet
                 | AggFunc::MaxBy
-                | AggFunc::MinBy,
+                | AggFunc::MinBy
+                | AggFunc::First
+                | AggFunc::FirstIgnoreNulls
+                | AggFunc::Last
+                | AggFunc::LastIgnoreNulls,
                 _,
             ) => AggState::Distinct(Default::default()),
             (AggFunc::Stddev | AggFunc::StddevPop | AggFunc::Variance | AggFunc::VarPop, _) => {
@@ -358,9 +433,10 @@ impl Accumulator {
                     *m = value.clone();
                 }
             }
-            // `max_by`/`min_by` skip rows whose ordering is null.
+            // `max_by`/`min_by` skip rows whose ordering is null (as `first(x, true)` does a
+            // null `x`).
             AggState::Distinct(_)
-                if matches!(self.func, AggFunc::MaxBy | AggFunc::MinBy)
+                if (matches!(self.func, AggFunc::MaxBy | AggFunc::MinBy) || self.func.by_arrival())
                     && matches!(value, Value::Struct(f) if f.first().is_none_or(Value::is_null)) => {}
             AggState::Distinct(seen) => {
                 let n = seen.entry(value.clone()).or_insert(0);
@@ -445,9 +521,11 @@ impl Accumulator {
             (AggFunc::CollectSet, AggState::Distinct(seen)) => {
                 Value::Array(positive(seen).into_iter().map(|(v, _)| v).collect())
             }
-            (AggFunc::MaxBy | AggFunc::MinBy, AggState::Distinct(seen)) => {
+            (f, AggState::Distinct(seen))
+                if matches!(f, AggFunc::MaxBy | AggFunc::MinBy) || f.by_arrival() =>
+            {
                 let found = positive(seen);
-                let pick = if self.func == AggFunc::MaxBy {
+                let pick = if matches!(f, AggFunc::MaxBy | AggFunc::Last | AggFunc::LastIgnoreNulls) {
                     found.last()
                 } else {
                     found.first()

@@ -1,5 +1,6 @@
 //! Binding: resolving an [`Expr`] against a schema into a [`BoundExpr`] with a known type.
 
+use super::clock::BatchClock;
 use regex::Regex;
 
 use super::bind_call::{bind_call, check_cast, BoundCall};
@@ -54,6 +55,28 @@ pub enum BoundExpr {
     },
     /// `LIKE`, compiled to an anchored regex; the flag is `NOT LIKE`.
     Like(Box<BoundExpr>, Regex, bool),
+    /// `current_timestamp()` / `now()`, `current_date()` (the day in `zone`), or the epoch's
+    /// number (the order `first` and `last` go by): the batch time of the epoch being run, the
+    /// same for all its rows (see [`BatchClock`]).
+    Now {
+        /// Which of the three.
+        kind: NowKind,
+        /// The session time zone, for `current_date()`.
+        zone: Zone,
+        /// Where the time is read.
+        clock: BatchClock,
+    },
+}
+
+/// What [`BoundExpr::Now`] gives.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum NowKind {
+    /// `current_timestamp()`: a TIMESTAMP.
+    Timestamp,
+    /// `current_date()`: a DATE.
+    Date,
+    /// The epoch's number, a BIGINT (internal: the arrival order of `first` and `last`).
+    Epoch,
 }
 
 /// The gap of a session window.

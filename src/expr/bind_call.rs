@@ -4,7 +4,7 @@
 
 use regex::Regex;
 
-use super::bind::{window_type, BoundExpr, Splitter};
+use super::bind::{window_type, BoundExpr, NowKind, Splitter};
 use super::fns::json::{parse_path, PathStep};
 use super::settings;
 use super::{Expr, ScalarFunc};
@@ -151,6 +151,20 @@ pub(crate) fn bind_call(f: ScalarFunc, args: &[Expr], schema: &Schema) -> Result
                  (`col(\"c\").lt_eq(col(\"i\") + interval(\"1 minute\"))`); in SQL, use INTERVAL"
                     .into(),
             ))
+        }
+        F::CurrentTimestamp | F::CurrentDate | F::BatchEpoch => {
+            arity(0, 0)?;
+            let (kind, out) = match f {
+                F::CurrentDate => (NowKind::Date, DataType::Date),
+                F::BatchEpoch => (NowKind::Epoch, DataType::Int64),
+                _ => (NowKind::Timestamp, DataType::Timestamp),
+            };
+            let expr = BoundExpr::Now {
+                kind,
+                zone,
+                clock: Default::default(),
+            };
+            return Ok((expr, out));
         }
         F::TryCast => {
             arity(2, 2)?;
@@ -638,7 +652,10 @@ pub(crate) fn bind_call(f: ScalarFunc, args: &[Expr], schema: &Schema) -> Result
         | F::SessionWindow
         | F::Interval
         | F::TryCast
-        | F::GetField => {
+        | F::GetField
+        | F::CurrentTimestamp
+        | F::CurrentDate
+        | F::BatchEpoch => {
             return Err(invalid(format!("{name}() cannot be called here")));
         }
     };

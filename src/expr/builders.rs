@@ -156,6 +156,22 @@ fn call(f: ScalarFunc, args: impl IntoIterator<Item = Expr>) -> Expr {
     Expr::Call(f, args.into_iter().collect())
 }
 
+/// `current_timestamp()`: the epoch's batch time, the same for every row of an epoch, as in
+/// Spark (an epoch run again after a restart sees its logged time).
+pub fn current_timestamp() -> Expr {
+    call(ScalarFunc::CurrentTimestamp, [])
+}
+
+/// `now()`: another name for [`current_timestamp`].
+pub fn now() -> Expr {
+    call(ScalarFunc::CurrentTimestamp, [])
+}
+
+/// `current_date()`: the day of the epoch's batch time in the session time zone.
+pub fn current_date() -> Expr {
+    call(ScalarFunc::CurrentDate, [])
+}
+
 macro_rules! unary_functions {
     ($($(#[doc = $doc:literal])* $name:ident => $func:ident,)*) => {
         $(
@@ -518,6 +534,29 @@ pub fn count_if(e: Expr) -> Expr {
 /// `max_by(x, ord)`: the `x` of the largest `ord`.
 pub fn max_by(e: Expr, ord: Expr) -> Expr {
     Expr::Aggregate(AggFunc::MaxBy, Some(Box::new(call(ScalarFunc::Struct, [ord, e]))))
+}
+
+/// `first(x)`: the `x` that arrived first for the key, null or not. In a stream, arrival
+/// order is the epoch order; within one epoch the smallest value wins (nulls first), so the
+/// result is the same for any number of workers. Spark's `first(x, ignoreNulls = false)`.
+pub fn first(e: Expr) -> Expr {
+    Expr::Aggregate(AggFunc::First, Some(Box::new(e)))
+}
+
+/// `first(x, true)`: the first non-null `x` (Spark's `ignoreNulls`).
+pub fn first_ignore_nulls(e: Expr) -> Expr {
+    Expr::Aggregate(AggFunc::FirstIgnoreNulls, Some(Box::new(e)))
+}
+
+/// `last(x)`: the `x` that arrived last for the key, null or not (within the last epoch, the
+/// largest value).
+pub fn last(e: Expr) -> Expr {
+    Expr::Aggregate(AggFunc::Last, Some(Box::new(e)))
+}
+
+/// `last(x, true)`: the last non-null `x` (Spark's `ignoreNulls`).
+pub fn last_ignore_nulls(e: Expr) -> Expr {
+    Expr::Aggregate(AggFunc::LastIgnoreNulls, Some(Box::new(e)))
 }
 
 /// `min_by(x, ord)`: the `x` of the smallest `ord`.

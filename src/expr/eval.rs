@@ -7,7 +7,7 @@ use std::cmp::Ordering;
 
 use smol_str::SmolStr;
 
-use super::bind::{BoundExpr, SessionGap};
+use super::bind::{BoundExpr, NowKind, SessionGap};
 use super::{BinaryOp, UnaryOp};
 use crate::data::{cast_in, Value};
 
@@ -79,6 +79,16 @@ impl BoundExpr {
                 Value::Str(s) => Value::Bool(regex.is_match(&s) != *negated),
                 _ => Value::Null,
             },
+            BoundExpr::Now { kind, zone, clock } => {
+                let (epoch, micros) = clock.now();
+                match kind {
+                    NowKind::Timestamp => Value::Timestamp(micros),
+                    NowKind::Date => zone.local(micros).map_or(Value::Null, |local| {
+                        Value::Date(crate::data::datetime::days_of_date(local.date()))
+                    }),
+                    NowKind::Epoch => Value::Int(i64::try_from(epoch).unwrap_or(i64::MAX)),
+                }
+            }
         }
     }
 

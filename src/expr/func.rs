@@ -74,6 +74,14 @@ scalar_functions! {
     Interval => "__interval",
 
     // ----- date and time -----
+    /// `current_timestamp()`, `now()`: the epoch's batch time, the same for every row of the
+    /// epoch (and the logged time when an epoch is run again after a restart).
+    CurrentTimestamp => "current_timestamp" | "now",
+    /// `current_date()`: the day of the epoch's batch time in the session time zone.
+    CurrentDate => "current_date",
+    /// The number of the epoch being run (internal): the arrival order `first` and `last` go
+    /// by.
+    BatchEpoch => "__batch_epoch",
     /// `timestamp_millis(ms)`: the instant `ms` milliseconds after the epoch.
     TimestampMillis => "timestamp_millis",
     /// `timestamp_seconds(s)`: the instant `s` seconds (maybe fractional) after the epoch;

@@ -8,6 +8,7 @@ mod aggregate;
 mod bind;
 mod bind_call;
 mod builders;
+mod clock;
 mod eval;
 mod fns;
 mod func;
@@ -17,9 +18,10 @@ mod sort;
 
 pub use aggregate::{Accumulator, AggFunc, AggState, WideSum};
 pub(crate) use bind::window_type;
-pub use bind::{BoundExpr, SessionGap};
+pub use bind::{BoundExpr, NowKind, SessionGap};
 pub use bind_call::BoundCall;
 pub use builders::*;
+pub use clock::BatchClock;
 pub use func::ScalarFunc;
 pub use sort::{compare_rows, SortKey, SortOrder};
 

@@ -142,6 +142,7 @@ impl DataStreamWriter {
         let session = self.df.session().clone();
         sink_format(&self.format)?.build(SinkContext {
             options: &self.options,
+            schema: self.df.schema(),
             query_name: self.query_name.as_deref(),
             console: self.console_target.take(),
             foreach_batch: self.foreach_batch.take(),
@@ -224,8 +225,15 @@ impl DataStreamWriter {
         };
         let (kept, idle_after) = self.df.session().progress_settings();
         shared.configure(kept, idle_after);
+        // current_timestamp() reads the batch time of the query's epoch in flight.
+        let batch_times = Arc::new(crate::compile::BatchTimes::default());
+        let times = batch_times.clone();
+        let clock = crate::expr::BatchClock::new(move || {
+            let (epoch, ms) = times.latest();
+            (epoch, ms.saturating_mul(1000))
+        });
         Ok(QuerySpec {
-            plan: self.df.plan().clone(),
+            plan: self.df.plan().with_clock(&clock),
             mode,
             trigger: self.trigger,
             sink: Mutex::new(Some(sink)),
@@ -238,7 +246,7 @@ impl DataStreamWriter {
             broadcast_threshold: self.df.session().broadcast_threshold(),
             local_workers: self.df.session().cluster().workers,
             clock: self.clock.take(),
-            batch_times: Default::default(),
+            batch_times,
         })
     }
 

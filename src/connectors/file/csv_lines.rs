@@ -97,6 +97,42 @@ impl CsvLines {
         start..self.ends[i]
     }
 
+    /// For each field of `line`, whether it starts with a quote: what tells a quoted empty
+    /// field (`""`, Spark's `emptyValue`) from an empty one (`nullValue`). By the same rules as
+    /// [`ends_inside_quotes`](Self::ends_inside_quotes).
+    pub(crate) fn quoted_fields(&self, line: &[u8]) -> Vec<bool> {
+        let mut starts = Vec::with_capacity(self.count);
+        let (mut quoted, mut field_start, mut i) = (false, true, 0);
+        while i < line.len() {
+            let b = line[i];
+            if quoted {
+                if b == self.quote {
+                    if line.get(i + 1) == Some(&self.quote) {
+                        i += 1;
+                    } else {
+                        quoted = false;
+                    }
+                } else if b == self.escape {
+                    i += 1;
+                }
+            } else if b == self.sep {
+                if field_start {
+                    starts.push(false);
+                }
+                field_start = true;
+            } else if field_start {
+                quoted = b == self.quote;
+                starts.push(quoted);
+                field_start = false;
+            }
+            i += 1;
+        }
+        if field_start {
+            starts.push(false);
+        }
+        starts
+    }
+
     /// Whether `line` ends inside a quoted field, by the parser's rules: a quote opens a field
     /// only at its start, a doubled quote or an escaped character inside is text.
     fn ends_inside_quotes(&self, line: &[u8]) -> bool {
@@ -142,6 +178,9 @@ mod tests {
             quote: b'"',
             escape: b'\\',
             mode: ParseMode::Permissive,
+            null_value: String::new(),
+            empty_value: String::new(),
+            multi_line: false,
         }
     }
 
@@ -163,6 +202,10 @@ mod tests {
         assert!(!p.parse(br#"1,"open,2"#), "the quote is never closed");
         assert!(p.parse(b"1,ab\"c,2"), "a quote inside a field is text");
         assert_eq!(fields(&p), ["1", "ab\"c", "2"]);
+        let line = br#","",a,"b""",,"#;
+        assert!(p.parse(line));
+        assert_eq!(fields(&p), ["", "", "a", "b\"", "", ""]);
+        assert_eq!(p.quoted_fields(line), [false, true, false, true, false, false]);
         assert!(p.parse(b""));
         assert_eq!(p.len(), 0, "an empty line has no record");
         let long = "x".repeat(10_000);

@@ -15,6 +15,8 @@ pub enum FileFormat {
     Csv,
     /// One JSON object per line.
     Json,
+    /// Parquet (with the `parquet` feature; without it, the format says so when used).
+    Parquet,
 }
 
 impl FileFormat {
@@ -24,6 +26,7 @@ impl FileFormat {
             FileFormat::Text => "txt",
             FileFormat::Csv => "csv",
             FileFormat::Json => "json",
+            FileFormat::Parquet => "parquet",
         }
     }
 }
@@ -34,6 +37,7 @@ impl fmt::Display for FileFormat {
             FileFormat::Text => "text",
             FileFormat::Csv => "csv",
             FileFormat::Json => "json",
+            FileFormat::Parquet => "parquet",
         })
     }
 }
@@ -53,6 +57,15 @@ pub struct FormatOptions {
     pub escape: u8,
     /// What to do with malformed records, `mode` (default PERMISSIVE).
     pub mode: ParseMode,
+    /// CSV: the text of a null, `nullValue` (default empty): an empty unquoted field, or a
+    /// field with this text, is null.
+    pub null_value: String,
+    /// CSV: what a quoted empty field (`""`) reads as, `emptyValue` (default empty; it is
+    /// then null too, unless `nullValue` is something else).
+    pub empty_value: String,
+    /// `multiLine` (default false): CSV records whose quoted fields span lines; JSON files that
+    /// each hold one document (an object, or an array of objects) over any number of lines.
+    pub multi_line: bool,
 }
 
 fn single_byte(options: &Options, key: &str, default: u8) -> Result<u8> {
@@ -76,6 +89,9 @@ impl FormatOptions {
             quote: single_byte(options, "quote", b'"')?,
             escape: single_byte(options, "escape", b'\\')?,
             mode: options.parse_or("mode", ParseMode::Permissive)?,
+            null_value: options.get("nullValue").unwrap_or("").to_string(),
+            empty_value: options.get("emptyValue").unwrap_or("").to_string(),
+            multi_line: options.bool_or("multiLine", false)?,
         })
     }
 

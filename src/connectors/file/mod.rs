@@ -1,5 +1,5 @@
 //! Files: `text`, `csv` and `json` (JSON lines) sources over a directory or glob, the same
-//! formats read once as static tables, and `csv`/`json` file sinks.
+//! formats read once as static tables, and `csv`/`json`/`text` file sinks.
 //!
 //! Streaming: each trigger the leader lists the path and takes files not seen before, oldest
 //! modification time first (then by name), at most `maxFilesPerTrigger` per epoch. The file
@@ -8,14 +8,21 @@
 //! atomically (written elsewhere, then renamed), as with Spark.
 
 mod csv_lines;
+mod encode;
 mod format;
+mod infer;
 mod listing;
+#[cfg(feature = "parquet")]
+mod parquet;
 mod read;
 mod sink;
 mod source;
 
 #[cfg(test)]
 pub(crate) use csv_lines::CsvLines;
+pub use encode::{
+    DEFAULT_DATE_FORMAT, DEFAULT_TIMESTAMP_FORMAT, IGNORE_NULL_FIELDS_CONF, SESSION_TIME_ZONE_CONF,
+};
 pub use format::{FileFormat, FormatOptions};
 pub use sink::{FileSink, COMPACT_INTERVAL_CONF, MIN_BATCH_INTERVAL_CONF};
-pub use source::FileSource;
+pub use source::{FileSource, SCHEMA_INFERENCE_CONF};

@@ -4,7 +4,7 @@
 
 use std::borrow::Cow;
 use std::fs::File;
-use std::io::{BufRead, BufReader};
+use std::io::{BufRead, BufReader, Read};
 
 use super::csv_lines::CsvLines;
 use super::format::{FileFormat, FormatOptions};
@@ -27,6 +27,17 @@ impl PartitionReader for FilePartitions {
                 report.failure = Some(format!("cannot read {path}: {e}"));
                 Input::Done
             }
+            Ok((metadata, file)) if self.options.format == FileFormat::Parquet => {
+                report.opened = Some(Stamp::of(&metadata));
+                report.bytes = metadata.len();
+                match Input::parquet(file) {
+                    Ok(input) => input,
+                    Err(e) => {
+                        report.failure = Some(format!("cannot read {path} as parquet: {e}"));
+                        Input::Done
+                    }
+                }
+            }
             Ok((metadata, file)) => {
                 report.opened = Some(Stamp::of(&metadata));
                 Input::Lines {
@@ -35,6 +46,7 @@ impl PartitionReader for FilePartitions {
                     number: 0,
                     csv: (self.options.format == FileFormat::Csv)
                         .then(|| Box::new(CsvLines::new(&self.options))),
+                    documents: None,
                 }
             }
         };
@@ -65,6 +77,18 @@ enum Input {
         number: u64,
         /// The CSV parser, for CSV files (boxed: its tables are large, `Done` is small).
         csv: Option<Box<CsvLines>>,
+        /// JSON with `multiLine`: the file's records, once it has been read whole.
+        documents: Option<std::collections::VecDeque<String>>,
+    },
+    /// A Parquet file, a record batch at a time (feature `parquet`).
+    #[cfg(feature = "parquet")]
+    Parquet {
+        reader: parquet::arrow::arrow_reader::ParquetRecordBatchReader,
+        /// The batch being read, the batch column of each schema column (by name), and the
+        /// next row.
+        batch: Option<(arrow_array::RecordBatch, Vec<Option<usize>>, usize)>,
+        /// Rows read so far (the "line" of a report).
+        number: u64,
     },
     Done,
 }
@@ -108,6 +132,85 @@ impl PartitionRead for FileRead {
 }
 
 impl Input {
+    /// Opens a Parquet file.
+    #[cfg(feature = "parquet")]
+    fn parquet(file: File) -> Result<Input, String> {
+        let reader = parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder::try_new(file)
+            .and_then(|builder| builder.with_batch_size(4096).build())
+            .map_err(|e| e.to_string())?;
+        Ok(Input::Parquet {
+            reader,
+            batch: None,
+            number: 0,
+        })
+    }
+
+    /// Without the `parquet` feature, a Parquet file cannot be read.
+    #[cfg(not(feature = "parquet"))]
+    fn parquet(_: File) -> Result<Input, String> {
+        Err(super::sink::without_parquet().to_string())
+    }
+
+    /// The next row of a Parquet file: the columns of the decoder's schema found by name
+    /// (ignoring case), cast to the declared types; a column the file lacks is null.
+    #[cfg(feature = "parquet")]
+    fn next_parquet(&mut self, decoder: &RowDecoder) -> Result<Option<(Decoded, u64)>, std::io::Error> {
+        let Input::Parquet {
+            reader,
+            batch,
+            number,
+        } = self
+        else {
+            return Ok(None);
+        };
+        loop {
+            if let Some((records, columns, row)) = batch {
+                if *row < records.num_rows() {
+                    let values: Row = decoder
+                        .schema()
+                        .fields()
+                        .iter()
+                        .zip(columns.iter())
+                        .map(|(field, column)| match column {
+                            Some(c) => crate::data::cast(
+                                super::parquet::value_at(records.column(*c).as_ref(), *row),
+                                &field.data_type,
+                            ),
+                            None => Value::Null,
+                        })
+                        .collect();
+                    *row += 1;
+                    *number += 1;
+                    return Ok(Some((Decoded::Row(values), *number)));
+                }
+            }
+            match reader.next() {
+                None => return Ok(None),
+                Some(Err(e)) => {
+                    return Err(std::io::Error::new(
+                        std::io::ErrorKind::InvalidData,
+                        e.to_string(),
+                    ))
+                }
+                Some(Ok(records)) => {
+                    let names = records.schema();
+                    let columns = decoder
+                        .schema()
+                        .fields()
+                        .iter()
+                        .map(|field| {
+                            names
+                                .fields()
+                                .iter()
+                                .position(|f| f.name().eq_ignore_ascii_case(&field.name))
+                        })
+                        .collect();
+                    *batch = Some((records, columns, 0));
+                }
+            }
+        }
+    }
+
     /// The next record, decoded, with its line number; `None` at the end of the file. `bytes`
     /// counts the bytes read.
     fn next(
@@ -116,15 +219,40 @@ impl Input {
         decoder: &RowDecoder,
         bytes: &mut u64,
     ) -> Result<Option<(Decoded, u64)>, std::io::Error> {
+        #[cfg(feature = "parquet")]
+        if let Input::Parquet { .. } = self {
+            return self.next_parquet(decoder);
+        }
         let Input::Lines {
             reader,
             line,
             number,
             csv,
+            documents,
         } = self
         else {
             return Ok(None);
         };
+        if options.format == FileFormat::Json && options.multi_line {
+            // One document per file, read whole: an object is a record, an array's elements
+            // are records, anything else is one malformed record.
+            if documents.is_none() {
+                line.clear();
+                *bytes += reader.read_to_end(line)? as u64;
+                let text = utf8_text(line);
+                let records = match serde_json::from_str::<serde_json::Value>(&text) {
+                    Ok(serde_json::Value::Array(items)) => items.iter().map(|i| i.to_string()).collect(),
+                    _ if text.trim().is_empty() => Default::default(),
+                    _ => std::collections::VecDeque::from([text.into_owned()]),
+                };
+                *documents = Some(records);
+            }
+            let Some(record) = documents.as_mut().and_then(|d| d.pop_front()) else {
+                return Ok(None);
+            };
+            *number += 1;
+            return Ok(Some((decoder.decode_json(&record), *number)));
+        }
         loop {
             line.clear();
             let read = reader.read_until(b'\n', line)?;
@@ -141,7 +269,23 @@ impl Input {
                     if *number == 1 && options.header {
                         continue;
                     }
-                    let closed = csv.parse(line);
+                    let mut closed = csv.parse(line);
+                    // With multiLine, a quoted field still open takes the next line too.
+                    while !closed && options.multi_line {
+                        line.push(b'\n');
+                        let start = line.len();
+                        let more = reader.read_until(b'\n', line)?;
+                        if more == 0 {
+                            line.pop();
+                            break;
+                        }
+                        *bytes += more as u64;
+                        *number += 1;
+                        while line.len() > start && matches!(line.last(), Some(b'\n' | b'\r')) {
+                            line.pop();
+                        }
+                        closed = csv.parse(line);
+                    }
                     if csv.len() == 0 {
                         continue; // an empty line is no record, as Spark skips it
                     }
@@ -152,7 +296,7 @@ impl Input {
                             "unbalanced quote: a quoted field is still open at the end of the line".into(),
                         )
                     } else {
-                        decode_csv(csv, decoder, raw)
+                        decode_csv(csv, line, options, decoder, raw)
                     }
                 }
                 (FileFormat::Json, _) => {
@@ -169,20 +313,46 @@ impl Input {
     }
 }
 
-/// Decodes the fields of the CSV line `csv` last parsed.
-fn decode_csv(csv: &CsvLines, decoder: &RowDecoder, raw: impl FnOnce() -> String) -> Decoded {
+/// Decodes the fields of the CSV line `csv` last parsed from `line`. An empty field reads as
+/// `nullValue` (so null), a quoted empty one as `emptyValue`, as Spark's reader gives them.
+fn decode_csv(
+    csv: &CsvLines,
+    line: &[u8],
+    options: &FormatOptions,
+    decoder: &RowDecoder,
+    raw: impl FnOnce() -> String,
+) -> Decoded {
+    // Which empty fields were quoted matters only when the two options differ.
+    let quoted = (options.null_value != options.empty_value
+        && (0..csv.len()).any(|i| csv.range(i).is_empty()))
+    .then(|| csv.quoted_fields(line));
+    let empty = |i: usize| -> Cow<'_, str> {
+        let was_quoted = quoted.as_ref().and_then(|q| q.get(i)).copied().unwrap_or(false);
+        Cow::Borrowed(if was_quoted {
+            options.empty_value.as_str()
+        } else {
+            options.null_value.as_str()
+        })
+    };
     // One UTF-8 check for the whole record rather than one per field: the fields lie back to
     // back in it, so each is then a slice of checked text.
     match std::str::from_utf8(csv.bytes()) {
         Ok(text) => {
             let field = |i: usize| match text.get(csv.range(i)) {
+                Some("") => empty(i),
                 Some(field) => Cow::Borrowed(field),
                 // A character cut by a field's edge: the field checks alone.
                 None => utf8_text(csv.field(i)),
             };
             decoder.decode_fields((0..csv.len()).map(field), raw)
         }
-        Err(_) => decoder.decode_fields((0..csv.len()).map(|i| utf8_text(csv.field(i))), raw),
+        Err(_) => decoder.decode_fields(
+            (0..csv.len()).map(|i| match csv.field(i) {
+                [] => empty(i),
+                bytes => utf8_text(bytes),
+            }),
+            raw,
+        ),
     }
 }
 

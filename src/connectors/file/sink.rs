@@ -1,7 +1,7 @@
-//! [`FileSink`]: `csv` and `json` files, one set per epoch with output, with a log of complete
+//! [`FileSink`]: `csv`, `json`, `text` and `parquet` files, one set per epoch with output, with a log of complete
 //! epochs that is compacted as Spark's file sink log is.
 //!
-//! Epoch `e` writes its rows to `<path>/part-<e, 6 digits>-w000.<csv|json>` (written under a
+//! Epoch `e` writes its rows to `<path>/part-<e, 6 digits>-w000.<csv|json|txt|parquet>` (written under a
 //! temporary name, then renamed), then records `<path>/_tidewater/<e>` listing the epoch's
 //! files. An epoch without rows writes nothing at all (in complete mode, an empty result after
 //! a non-empty one is logged, with no file, so that readers see the table emptied).
@@ -21,9 +21,10 @@ use std::time::Duration;
 
 use serde_json::Value as Json;
 
+use super::encode::{CsvEncoding, JsonEncoding, TextEncoding};
 use super::format::FileFormat;
 use crate::connectors::{Batch, Options, Sink, SinkError};
-use crate::data::{DataType, Field, Row, Schema, Value};
+use crate::data::Schema;
 use crate::error::{Error, Result};
 
 /// Spark's `spark.sql.streaming.fileSink.log.compactInterval`: every how many log entries the
@@ -39,33 +40,61 @@ pub const MIN_BATCH_INTERVAL_CONF: &str = "spark.sql.streaming.fileSink.minBatch
 /// The default of [`MIN_BATCH_INTERVAL_CONF`].
 const DEFAULT_MIN_BATCH_INTERVAL: Duration = Duration::from_secs(1);
 
-/// Writes each epoch's rows as CSV or JSON-lines files.
+/// Writes each epoch's rows as CSV, JSON-lines or text files.
 #[derive(Debug)]
 pub struct FileSink {
     format: FileFormat,
     path: PathBuf,
-    header: bool,
-    sep: u8,
+    encoding: Encoding,
     min_batch_interval: Duration,
     log: SinkLog,
 }
 
+/// How rows become text, per format.
+#[derive(Debug)]
+enum Encoding {
+    Csv(CsvEncoding),
+    Json(JsonEncoding),
+    Text,
+    /// One Parquet file per epoch (feature `parquet`).
+    Parquet,
+}
+
 impl FileSink {
-    /// Reads `path` (required, not empty), `minBatchInterval` and, for CSV, `header` (default
-    /// false) and `sep`; `conf` gives the session's settings ([`COMPACT_INTERVAL_CONF`],
-    /// [`MIN_BATCH_INTERVAL_CONF`]).
-    pub fn new(format: FileFormat, options: &Options, conf: &dyn Fn(&str) -> Option<String>) -> Result<Self> {
-        if format == FileFormat::Text {
-            return Err(Error::InvalidOption(
-                "the file sink writes csv or json, not text".into(),
-            ));
-        }
+    /// Reads `path` (required, not empty), `minBatchInterval` and the format's writer options
+    /// (Spark's defaults; README lists them); `conf` gives the session's settings
+    /// ([`COMPACT_INTERVAL_CONF`], [`MIN_BATCH_INTERVAL_CONF`], the session time zone). `schema`
+    /// is the query's: a format that cannot write it (an array in CSV, two columns in text) is
+    /// refused here, before the query starts, as Spark refuses it.
+    pub fn new(
+        format: FileFormat,
+        options: &Options,
+        schema: &Schema,
+        conf: &dyn Fn(&str) -> Option<String>,
+    ) -> Result<Self> {
         let path = options.required("path", &format!("the {format} sink"))?;
         if path.trim().is_empty() {
             return Err(Error::InvalidOption(format!(
                 "the {format} sink's option `path` is empty; give the directory to write to"
             )));
         }
+        let encoding = match format {
+            FileFormat::Csv => {
+                CsvEncoding::check(schema)?;
+                Encoding::Csv(CsvEncoding::from_options(options, conf)?)
+            }
+            FileFormat::Json => Encoding::Json(JsonEncoding::from_options(options, conf)?),
+            FileFormat::Text => {
+                TextEncoding::check(schema)?;
+                Encoding::Text
+            }
+            FileFormat::Parquet => {
+                if !cfg!(feature = "parquet") {
+                    return Err(without_parquet());
+                }
+                Encoding::Parquet
+            }
+        };
         let path = PathBuf::from(path);
         let min_batch_interval = match options
             .get("minBatchInterval")
@@ -86,20 +115,9 @@ impl FileSink {
                 }
             },
         };
-        let sep = options.get("sep").unwrap_or(",");
-        let sep = match sep.as_bytes() {
-            [b] => *b,
-            _ if sep == "\\t" => b'\t',
-            _ => {
-                return Err(Error::InvalidOption(format!(
-                    "option `sep` = `{sep}` must be a single character"
-                )))
-            }
-        };
         Ok(FileSink {
             format,
-            header: options.bool_or("header", false)?,
-            sep,
+            encoding,
             log: SinkLog::new(path.join("_tidewater"), compact_interval),
             path,
             min_batch_interval,
@@ -108,44 +126,6 @@ impl FileSink {
 
     fn part_name(&self, epoch: u64) -> String {
         format!("part-{epoch:06}-w000.{}", self.format.extension())
-    }
-
-    fn write_csv(&self, mut out: impl Write, schema: &Schema, rows: &[Row]) -> std::io::Result<()> {
-        let sep = char::from(self.sep);
-        let mut line = String::new();
-        let mut write_line = |fields: &mut dyn Iterator<Item = Option<String>>, out: &mut dyn Write| {
-            line.clear();
-            for (i, field) in fields.enumerate() {
-                if i > 0 {
-                    line.push(sep);
-                }
-                if let Some(text) = field {
-                    push_csv_field(&mut line, &text, sep);
-                }
-            }
-            line.push('\n');
-            out.write_all(line.as_bytes())
-        };
-        if self.header {
-            write_line(&mut schema.names().into_iter().map(Some), &mut out)?;
-        }
-        for row in rows {
-            // Spark writes null as an empty field and an empty string as `""`.
-            write_line(
-                &mut row.iter().map(|v| (!v.is_null()).then(|| v.to_string())),
-                &mut out,
-            )?;
-        }
-        out.flush()
-    }
-
-    fn write_json(mut out: impl Write, schema: &Schema, rows: &[Row]) -> std::io::Result<()> {
-        for row in rows {
-            let fields = schema.fields().iter().map(|f| (f.name.as_str(), &f.data_type));
-            write_json_object(&mut out, fields, row)?;
-            out.write_all(b"\n")?;
-        }
-        out.flush()
     }
 
     fn write_epoch(&mut self, batch: &Batch<'_>) -> std::io::Result<()> {
@@ -166,9 +146,11 @@ impl FileSink {
             {
                 let file = File::create(&temporary)?;
                 let mut out = BufWriter::new(&file);
-                match self.format {
-                    FileFormat::Json => Self::write_json(&mut out, batch.schema, batch.rows)?,
-                    _ => self.write_csv(&mut out, batch.schema, batch.rows)?,
+                match &self.encoding {
+                    Encoding::Csv(csv) => csv.write(&mut out, batch.schema, batch.rows)?,
+                    Encoding::Json(json) => json.write(&mut out, batch.schema, batch.rows)?,
+                    Encoding::Text => TextEncoding::write(&mut out, batch.rows)?,
+                    Encoding::Parquet => write_parquet(&mut out, batch.schema, batch.rows)?,
                 }
                 drop(out);
                 // Durable before the log names it: a checkpoint commits the epoch after this.
@@ -188,6 +170,36 @@ impl FileSink {
         self.log.last_had_rows = !batch.rows.is_empty();
         Ok(())
     }
+}
+
+/// The error for the `parquet` format in a build without its feature.
+pub(super) fn without_parquet() -> Error {
+    Error::Unsupported(
+        "this build of Tidewater reads and writes parquet only with the cargo feature `parquet` \
+         (cargo build --features parquet)"
+            .into(),
+    )
+}
+
+/// Writes `rows` as one Parquet file (snappy-compressed, as Spark writes it).
+#[cfg(feature = "parquet")]
+fn write_parquet<W: Write + Send>(out: W, schema: &Schema, rows: &[crate::data::Row]) -> std::io::Result<()> {
+    let invalid = |e: String| std::io::Error::new(std::io::ErrorKind::InvalidData, e);
+    let batch = super::parquet::record_batch(schema, rows).map_err(invalid)?;
+    let props = parquet::file::properties::WriterProperties::builder()
+        .set_compression(parquet::basic::Compression::SNAPPY)
+        .build();
+    let mut writer = parquet::arrow::ArrowWriter::try_new(out, batch.schema(), Some(props))
+        .map_err(|e| invalid(e.to_string()))?;
+    writer.write(&batch).map_err(|e| invalid(e.to_string()))?;
+    writer.close().map_err(|e| invalid(e.to_string()))?;
+    Ok(())
+}
+
+/// Without the `parquet` feature no parquet sink is built (see [`without_parquet`]).
+#[cfg(not(feature = "parquet"))]
+fn write_parquet<W: Write + Send>(_: W, _: &Schema, _: &[crate::data::Row]) -> std::io::Result<()> {
+    Err(std::io::Error::other(without_parquet().to_string()))
 }
 
 /// The sink's log of complete epochs: one file per epoch, compacted every `interval` entries.
@@ -345,18 +357,6 @@ fn remove_if_there(path: &Path) -> std::io::Result<()> {
     }
 }
 
-/// Appends one CSV field, quoted (with `"` doubled) when it is empty or holds the separator, a
-/// quote or a line break, as RFC 4180 and Spark's writer do.
-fn push_csv_field(line: &mut String, text: &str, sep: char) {
-    if text.is_empty() || text.contains([sep, '"', '\n', '\r']) {
-        line.push('"');
-        line.push_str(&text.replace('"', "\"\""));
-        line.push('"');
-    } else {
-        line.push_str(text);
-    }
-}
-
 /// Writes `bytes` to `path` under a temporary name, fsyncs it, renames it into place and
 /// fsyncs the directories, so that the part file and the log entry are durable before a
 /// checkpoint commits the epoch.
@@ -378,105 +378,6 @@ fn write_atomically(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
         File::open(directory)?.sync_all()?;
     }
     Ok(())
-}
-
-/// `bytes` in standard base64 with padding (RFC 4648), as Spark's JSON writer gives binary.
-fn base64(bytes: &[u8]) -> String {
-    const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-    let mut out = String::with_capacity(bytes.len().div_ceil(3) * 4);
-    for chunk in bytes.chunks(3) {
-        let n = chunk
-            .iter()
-            .enumerate()
-            .fold(0u32, |n, (i, b)| n | u32::from(*b) << (16 - 8 * i));
-        for i in 0..4 {
-            if i <= chunk.len() {
-                out.push(ALPHABET[(n >> (18 - 6 * i) & 63) as usize] as char);
-            } else {
-                out.push('=');
-            }
-        }
-    }
-    out
-}
-
-/// Writes the object of `values` named and typed by `fields`, in their order, as Spark's JSON
-/// writer does (a `serde_json` map would sort the names), leaving null fields out (Spark's
-/// `ignoreNullFields`).
-fn write_json_object<'f>(
-    out: &mut impl Write,
-    fields: impl Iterator<Item = (&'f str, &'f DataType)>,
-    values: &[Value],
-) -> std::io::Result<()> {
-    out.write_all(b"{")?;
-    let mut first = true;
-    for ((name, data_type), value) in fields.zip(values) {
-        if value.is_null() {
-            continue;
-        }
-        if !first {
-            out.write_all(b",")?;
-        }
-        first = false;
-        serde_json::to_writer(&mut *out, name)?;
-        out.write_all(b":")?;
-        write_json_value(out, value, data_type)?;
-    }
-    out.write_all(b"}")
-}
-
-/// Writes one value as JSON: structs as objects with their fields in order, arrays element by
-/// element, everything else as [`json_scalar`] gives it.
-fn write_json_value(out: &mut impl Write, value: &Value, data_type: &DataType) -> std::io::Result<()> {
-    match value {
-        Value::Struct(items) => {
-            let fields: &[Field] = match data_type {
-                DataType::Struct(fields) => fields,
-                _ => &[],
-            };
-            // A struct of unknown fields is named as Spark names them: col1, col2, ...
-            let names: Vec<String> = (0..items.len())
-                .map(|i| {
-                    fields
-                        .get(i)
-                        .map_or_else(|| format!("col{}", i + 1), |f| f.name.clone())
-                })
-                .collect();
-            let types = (0..items.len()).map(|i| fields.get(i).map_or(&DataType::Null, |f| &f.data_type));
-            write_json_object(out, names.iter().map(String::as_str).zip(types), items)
-        }
-        Value::Array(items) => {
-            let element = match data_type {
-                DataType::Array(element) => element.as_ref(),
-                _ => &DataType::Null,
-            };
-            out.write_all(b"[")?;
-            for (i, item) in items.iter().enumerate() {
-                if i > 0 {
-                    out.write_all(b",")?;
-                }
-                write_json_value(out, item, element)?;
-            }
-            out.write_all(b"]")
-        }
-        scalar => Ok(serde_json::to_writer(&mut *out, &json_scalar(scalar))?),
-    }
-}
-
-/// A scalar value as JSON. Arrays and structs are written element by element and field by
-/// field by [`write_json_value`], so that fields keep their order.
-fn json_scalar(value: &Value) -> Json {
-    match value {
-        Value::Null | Value::Array(_) | Value::Struct(_) => Json::Null,
-        Value::Bool(b) => Json::Bool(*b),
-        Value::Int(i) => Json::from(*i),
-        Value::Float(f) => {
-            serde_json::Number::from_f64(*f).map_or_else(|| Json::String(value.to_string()), Json::Number)
-        }
-        // Spark's JSON writer gives binary as base64 text.
-        Value::Binary(bytes) => Json::String(base64(bytes)),
-        Value::Str(_) | Value::Timestamp(_) | Value::Date(_) => Json::String(value.to_string()),
-    }
 }
 
 impl Sink for FileSink {
@@ -502,7 +403,7 @@ mod tests {
     use std::collections::BTreeMap;
 
     use super::*;
-    use crate::data::OutputMode;
+    use crate::data::{DataType, Field, OutputMode, Row, Value};
 
     /// The log as a reader takes it, written independently of the sink's own code: the newest
     /// compact file's entries, then the entries after it; epoch -> files.
@@ -548,7 +449,8 @@ mod tests {
         let mut options = Options::default();
         options.set("path", dir.display());
         let compact_every = compact_every.to_string();
-        FileSink::new(FileFormat::Csv, &options, &move |key| {
+        let schema = Schema::new([Field::new("n", DataType::Int64)]);
+        FileSink::new(FileFormat::Csv, &options, &schema, &move |key| {
             (key == COMPACT_INTERVAL_CONF).then(|| compact_every.clone())
         })
         .expect("sink")
@@ -601,22 +503,8 @@ mod tests {
     fn an_empty_path_is_an_error() {
         let mut options = Options::default();
         options.set("path", " ");
-        let error = FileSink::new(FileFormat::Json, &options, &|_| None).expect_err("empty path");
+        let error =
+            FileSink::new(FileFormat::Json, &options, &Schema::new([]), &|_| None).expect_err("empty path");
         assert_eq!(error.code(), "INVALID_OPTION");
-    }
-    #[test]
-    fn base64_matches_rfc_4648s_test_vectors() {
-        // RFC 4648, section 10.
-        for (plain, encoded) in [
-            ("", ""),
-            ("f", "Zg=="),
-            ("fo", "Zm8="),
-            ("foo", "Zm9v"),
-            ("foob", "Zm9vYg=="),
-            ("fooba", "Zm9vYmE="),
-            ("foobar", "Zm9vYmFy"),
-        ] {
-            assert_eq!(super::base64(plain.as_bytes()), encoded, "{plain}");
-        }
     }
 }

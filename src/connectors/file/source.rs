@@ -7,11 +7,14 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use super::csv_lines::CsvLines;
+use super::encode::zone_option;
 use super::format::{FileFormat, FormatOptions};
-use super::listing::{list_files, path_exists, NewFiles};
+use super::infer::{infer_csv, infer_json};
+use super::listing::{path_exists, Listing, NewFiles};
 use super::read::FilePartitions;
 use crate::connectors::{Options, PartitionReader, ReadStatus, Source, SourceError, SourceReader, Wake};
-use crate::data::{DataType, Field, Row, RowDecoder, Schema, Value};
+use crate::data::datetime::Pattern;
+use crate::data::{DataType, Field, FieldText, Row, RowDecoder, Schema, Value};
 use crate::error::{Error, Result};
 
 /// How often a streaming file source lists its path.
@@ -27,16 +30,33 @@ pub struct FileSource {
     partitions: Arc<FilePartitions>,
     /// What happens to a file once the epoch that read it is committed.
     clean: CleanSource,
+    /// How the path is listed (`pathGlobFilter`, `recursiveFileLookup`, `latestFirst`,
+    /// `maxFileAge`).
+    listing: Listing,
     /// The files' total size, listed once: every worker building the query asks, and all must
     /// get the same answer (it decides the dataflow's shape, see `size_in_bytes`).
     size: std::sync::OnceLock<Option<u64>>,
 }
 
+/// Spark's `spark.sql.streaming.schemaInference`: a CSV or JSON stream without a declared
+/// schema infers one from the files present when it starts (Spark requires a schema
+/// otherwise). Static tables always infer.
+pub const SCHEMA_INFERENCE_CONF: &str = "spark.sql.streaming.schemaInference";
+
 impl FileSource {
     /// A streaming source of `format` files, or with `once` a static table read whole at start.
-    /// `schema` is the declared one; CSV without it takes all-string columns from the header
-    /// of the first file (or `_c0`, `_c1`, ... without a header).
-    pub fn new(format: FileFormat, options: &Options, schema: Option<Schema>, once: bool) -> Result<Self> {
+    /// `schema` is the declared one. Without it, CSV takes all-string columns named by the
+    /// header of the first file (or `_c0`, `_c1`, ... without a header), or with `inferSchema`
+    /// (and, for a stream, [`SCHEMA_INFERENCE_CONF`]) the types of the values; JSON infers its
+    /// schema from the files (a stream only under [`SCHEMA_INFERENCE_CONF`]). `conf` gives the
+    /// session's settings (the time zone, schema inference).
+    pub fn new(
+        format: FileFormat,
+        options: &Options,
+        schema: Option<Schema>,
+        once: bool,
+        conf: &dyn Fn(&str) -> Option<String>,
+    ) -> Result<Self> {
         let path = options
             .required("path", &format!("the {format} source"))?
             .to_string();
@@ -51,16 +71,52 @@ impl FileSource {
             return Err(Error::PathNotFound(path));
         }
         let format_options = FormatOptions::from_options(format, options)?;
+        let listing = Listing::from_options(options)?;
+        let fields = field_text(format, options, &format_options, conf)?;
+        let may_infer =
+            once || conf(SCHEMA_INFERENCE_CONF).is_some_and(|v| v.trim().eq_ignore_ascii_case("true"));
+        let infer_types = options.bool_or("inferSchema", false)?;
+        let list = || {
+            listing
+                .list(&path)
+                .map(|files| files.into_iter().map(|(_, p)| p).collect::<Vec<_>>())
+                .map_err(|e| Error::InvalidOption(format!("cannot list `{path}`: {e}")))
+        };
         let schema = match (format, schema) {
             (FileFormat::Text, _) => FormatOptions::text_schema(),
             (_, Some(schema)) => schema,
-            (FileFormat::Csv, None) => csv_schema_from_first_file(&path, &format_options)?,
-            (FileFormat::Json, None) => {
-                return Err(Error::InvalidOption(
-                    "the json source needs a schema: call .schema(..) (or declare the columns in SQL)".into(),
-                ))
+            (FileFormat::Csv, None) if infer_types && may_infer => {
+                infer_csv(&list()?, &format_options, &fields, true)?.ok_or_else(|| no_csv_file(&path))?
+            }
+            (FileFormat::Csv, None) => {
+                if infer_types {
+                    tracing::warn!(
+                        "option `inferSchema` of the csv stream at {path} is ignored: a stream infers \
+                         types only when `{SCHEMA_INFERENCE_CONF}` is true (Spark requires a schema \
+                         otherwise); its columns are read as strings"
+                    );
+                }
+                csv_schema_from_first_file(&path, &listing, &format_options)?
+            }
+            (FileFormat::Json, None) if may_infer => {
+                infer_json(&list()?, &format_options)?.ok_or_else(|| {
+                    Error::InvalidOption(format!(
+                        "the json source at `{path}` has no schema and no file with a JSON object to infer \
+                     one from: declare a schema with .schema(..), or add a file first"
+                    ))
+                })?
+            }
+            (FileFormat::Parquet, None) if may_infer => parquet_schema(&path, &list()?)?,
+            (FileFormat::Json | FileFormat::Parquet, None) => {
+                return Err(Error::InvalidOption(format!(
+                    "the {format} source needs a schema: call .schema(..) (or declare the columns in SQL), \
+                     or set `{SCHEMA_INFERENCE_CONF}` to true to infer it from the files present at start"
+                )))
             }
         };
+        if format == FileFormat::Parquet && !cfg!(feature = "parquet") {
+            return Err(super::sink::without_parquet());
+        }
         let max_files_per_trigger = match options.get("maxFilesPerTrigger") {
             None => None,
             Some(_) => Some(options.parse_or("maxFilesPerTrigger", 1usize)?.max(1)),
@@ -68,11 +124,12 @@ impl FileSource {
         let clean = CleanSource::from_options(options)?;
         Ok(FileSource {
             clean: if once { CleanSource::Off } else { clean },
+            listing,
             path,
             max_files_per_trigger: if once { None } else { max_files_per_trigger },
             once,
             partitions: Arc::new(FilePartitions {
-                decoder: RowDecoder::new(schema, format_options.mode),
+                decoder: RowDecoder::new(schema, format_options.mode).with_text(fields),
                 options: format_options,
             }),
             size: std::sync::OnceLock::new(),
@@ -80,15 +137,63 @@ impl FileSource {
     }
 }
 
-fn csv_schema_from_first_file(path: &str, options: &FormatOptions) -> Result<Schema> {
-    let no_file = || {
-        Error::InvalidOption(format!(
-            "the csv source at `{path}` has no schema and no file to take one from: declare a schema, \
-             or add a file with a header line"
-        ))
+/// How the fields of `format` read: `nullValue` (CSV), `timestampFormat`, `dateFormat` and
+/// the zone.
+fn field_text(
+    format: FileFormat,
+    options: &Options,
+    format_options: &FormatOptions,
+    conf: &dyn Fn(&str) -> Option<String>,
+) -> Result<FieldText> {
+    let pattern = |key: &str| {
+        options
+            .get(key)
+            .map(|text| Pattern::new(text).map_err(|e| Error::InvalidOption(format!("option `{key}`: {e}"))))
+            .transpose()
     };
-    let files = list_files(path).map_err(|e| Error::InvalidOption(format!("cannot list `{path}`: {e}")))?;
-    let first = files.first().ok_or_else(no_file)?;
+    Ok(FieldText {
+        null_value: (format == FileFormat::Csv).then(|| format_options.null_value.clone()),
+        timestamp_format: pattern("timestampFormat")?,
+        date_format: pattern("dateFormat")?,
+        zone: zone_option(options, conf)?,
+    })
+}
+
+/// The schema of the first Parquet file of `files`, which carries its own.
+#[cfg(feature = "parquet")]
+fn parquet_schema(path: &str, files: &[PathBuf]) -> Result<Schema> {
+    let first = files.first().ok_or_else(|| {
+        Error::InvalidOption(format!(
+            "the parquet source at `{path}` has no schema and no file to take one from: declare a \
+             schema with .schema(..), or add a file first"
+        ))
+    })?;
+    let unreadable = |e: String| Error::InvalidOption(format!("{}: {e}", first.display()));
+    let file = File::open(first).map_err(|e| unreadable(e.to_string()))?;
+    let builder = parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder::try_new(file)
+        .map_err(|e| unreadable(e.to_string()))?;
+    super::parquet::schema_of(builder.schema()).map_err(unreadable)
+}
+
+/// Without the `parquet` feature there is no parquet source (see `without_parquet`).
+#[cfg(not(feature = "parquet"))]
+fn parquet_schema(_: &str, _: &[PathBuf]) -> Result<Schema> {
+    Err(super::sink::without_parquet())
+}
+
+fn no_csv_file(path: &str) -> Error {
+    Error::InvalidOption(format!(
+        "the csv source at `{path}` has no schema and no file to take one from: declare a schema, \
+         or add a file with a header line"
+    ))
+}
+
+fn csv_schema_from_first_file(path: &str, listing: &Listing, options: &FormatOptions) -> Result<Schema> {
+    let no_file = || no_csv_file(path);
+    let files = listing
+        .list(path)
+        .map_err(|e| Error::InvalidOption(format!("cannot list `{path}`: {e}")))?;
+    let (_, first) = files.first().ok_or_else(no_file)?;
     let file = File::open(first).map_err(|e| Error::InvalidOption(format!("{}: {e}", first.display())))?;
     let mut line = Vec::new();
     std::io::BufRead::read_until(&mut std::io::BufReader::new(file), b'\n', &mut line)
@@ -131,6 +236,7 @@ impl Source for FileSource {
     fn open(&self, _wake: Wake) -> std::result::Result<Box<dyn SourceReader>, SourceError> {
         Ok(Box::new(FileLister {
             path: self.path.clone(),
+            listing: self.listing.clone(),
             new_files: NewFiles::default(),
             queue: VecDeque::new(),
             next_list: Instant::now(),
@@ -168,10 +274,10 @@ impl Source for FileSource {
 
     fn size_in_bytes(&self) -> Option<u64> {
         *self.size.get_or_init(|| {
-            let files = super::listing::list_files(&self.path).ok()?;
+            let files = self.listing.list(&self.path).ok()?;
             files
                 .iter()
-                .map(|file| std::fs::metadata(file).ok().map(|m| m.len()))
+                .map(|(_, file)| std::fs::metadata(file).ok().map(|m| m.len()))
                 .sum()
         })
     }
@@ -180,8 +286,10 @@ impl Source for FileSource {
 /// The leader's side: lists the path and hands out new files as `[path]` rows.
 struct FileLister {
     path: String,
+    listing: Listing,
     new_files: NewFiles,
-    queue: VecDeque<PathBuf>,
+    /// Files listed and not handed out yet, with their modification times.
+    queue: VecDeque<(std::time::SystemTime, PathBuf)>,
     next_list: Instant,
     /// No more listing after the first (available-now, or a static table).
     bounded: bool,
@@ -193,10 +301,13 @@ struct FileLister {
 
 impl FileLister {
     fn list(&mut self) -> std::result::Result<(), SourceError> {
-        let fresh = self.new_files.take(&self.path).map_err(|e| SourceError::Read {
-            source_name: format!("file source {}", self.path),
-            reason: format!("cannot list the path: {e}"),
-        })?;
+        let fresh = self
+            .new_files
+            .take(&self.path, &self.listing)
+            .map_err(|e| SourceError::Read {
+                source_name: format!("file source {}", self.path),
+                reason: format!("cannot list the path: {e}"),
+            })?;
         if fresh.is_empty() && !path_exists(&self.path) {
             if !self.missing_warned {
                 tracing::warn!(
@@ -209,6 +320,12 @@ impl FileLister {
             self.missing_warned = false;
         }
         self.queue.extend(fresh);
+        if self.listing.latest_first {
+            // Newer files go before an older backlog, as Spark takes them.
+            self.queue
+                .make_contiguous()
+                .sort_by(|(t1, p1), (t2, p2)| t2.cmp(t1).then_with(|| p1.cmp(p2)));
+        }
         self.listed = true;
         self.force = false;
         self.next_list = Instant::now() + LIST_INTERVAL;
@@ -223,7 +340,7 @@ impl SourceReader for FileLister {
             self.list()?;
         }
         while out.len() < max {
-            let Some(file) = self.queue.pop_front() else {
+            let Some((_, file)) = self.queue.pop_front() else {
                 break;
             };
             out.push(Row::from(vec![Value::str(file.to_string_lossy())]));

@@ -18,15 +18,15 @@ fn unknown_formats_list_the_registered_ones() {
     let message = |e: Error| e.to_string();
     assert_eq!(
         message(source_format("kafkaa", false).unwrap_err()),
-        "[UNKNOWN_FORMAT] unknown source format `kafkaa`; known formats: socket, rate, text, csv, json, kafka"
+        "[UNKNOWN_FORMAT] unknown source format `kafkaa`; known formats: socket, rate, text, csv, json, parquet, kafka"
     );
     assert_eq!(
         message(source_format("socket", true).unwrap_err()),
-        "[UNKNOWN_FORMAT] unknown table format `socket`; known formats: text, csv, json"
+        "[UNKNOWN_FORMAT] unknown table format `socket`; known formats: text, csv, json, parquet"
     );
     assert_eq!(
-        message(sink_format("parquet").unwrap_err()),
-        "[UNKNOWN_FORMAT] unknown sink format `parquet`; known formats: console, memory, noop, csv, json, kafka, foreach_batch"
+        message(sink_format("avro").unwrap_err()),
+        "[UNKNOWN_FORMAT] unknown sink format `avro`; known formats: console, memory, noop, csv, json, text, parquet, kafka, foreach_batch"
     );
     assert_eq!(source_format("CSV", true).unwrap().name, "csv");
     assert_eq!(sink_format("Console").unwrap().name, "console");
@@ -91,6 +91,7 @@ fn documented_defaults_are_the_ones_the_connectors_use() {
     let console = sink_format("console").unwrap();
     let cx = SinkContext {
         options: &none,
+        schema: &crate::data::Schema::new([]),
         query_name: None,
         console: Some(Box::new(io::sink())),
         foreach_batch: None,
@@ -111,6 +112,7 @@ fn documented_defaults_are_the_ones_the_connectors_use() {
         options: &none,
         schema: None,
         once: false,
+        conf: &|_| None,
     };
     assert_eq!(
         rate.build(cx).unwrap().description(),
@@ -149,6 +151,7 @@ fn an_unknown_option_is_a_warning_naming_the_known_ones() {
     let sink = tracing::subscriber::with_default(subscriber, || {
         let cx = SinkContext {
             options: &options(&[("numRowz", "5")]),
+            schema: &crate::data::Schema::new([]),
             query_name: None,
             console: Some(Box::new(io::sink())),
             foreach_batch: None,
@@ -180,6 +183,7 @@ fn an_unknown_option_is_a_warning_naming_the_known_ones() {
             options: &given,
             schema: None,
             once: false,
+            conf: &|_| None,
         };
         source_format("rate", false).unwrap().build(cx)
     })

@@ -268,6 +268,110 @@ pub enum LogicalPlan {
 }
 
 impl LogicalPlan {
+    /// Whether any expression of the plan reads the current time (`current_timestamp()`).
+    pub(crate) fn reads_clock(&self) -> bool {
+        let own = match self {
+            LogicalPlan::Project {
+                columns, generator, ..
+            } => {
+                columns
+                    .iter()
+                    .any(|c| matches!(c, Projection::Scalar(e) if e.reads_clock()))
+                    || generator.as_ref().is_some_and(BoundExpr::reads_clock)
+            }
+            LogicalPlan::Filter { predicate, .. } => predicate.reads_clock(),
+            LogicalPlan::Join {
+                left_keys,
+                right_keys,
+                ..
+            } => left_keys.iter().chain(right_keys).any(BoundExpr::reads_clock),
+            LogicalPlan::Aggregate {
+                keys, aggregations, ..
+            } => {
+                keys.iter().any(BoundExpr::reads_clock)
+                    || aggregations
+                        .iter()
+                        .any(|a| a.accumulator.argument().is_some_and(BoundExpr::reads_clock))
+            }
+            LogicalPlan::Sort { keys, .. } => keys.iter().any(|k| k.key.reads_clock()),
+            _ => false,
+        };
+        own || self.inputs().iter().any(|input| input.reads_clock())
+    }
+
+    /// The plan with every `current_timestamp()`, `now()` and `current_date()` reading
+    /// `clock` (a query's batch times); the plan itself when it reads no time.
+    pub(crate) fn with_clock(self: &Arc<Self>, clock: &crate::expr::BatchClock) -> Arc<Self> {
+        if !self.reads_clock() {
+            return self.clone();
+        }
+        let mut node = (**self).clone();
+        match &mut node {
+            LogicalPlan::Source { .. } => {}
+            LogicalPlan::Project {
+                input,
+                columns,
+                generator,
+                ..
+            } => {
+                *input = input.with_clock(clock);
+                for column in columns {
+                    if let Projection::Scalar(e) = column {
+                        e.attach_clock(clock);
+                    }
+                }
+                if let Some(generator) = generator {
+                    generator.attach_clock(clock);
+                }
+            }
+            LogicalPlan::Filter { input, predicate, .. } => {
+                *input = input.with_clock(clock);
+                predicate.attach_clock(clock);
+            }
+            LogicalPlan::Join {
+                left,
+                right,
+                left_keys,
+                right_keys,
+                ..
+            } => {
+                *left = left.with_clock(clock);
+                *right = right.with_clock(clock);
+                left_keys
+                    .iter_mut()
+                    .chain(right_keys.iter_mut())
+                    .for_each(|k| k.attach_clock(clock));
+            }
+            LogicalPlan::Aggregate {
+                input,
+                keys,
+                aggregations,
+                ..
+            } => {
+                *input = input.with_clock(clock);
+                keys.iter_mut().for_each(|k| k.attach_clock(clock));
+                for aggregation in aggregations {
+                    aggregation.accumulator.attach_clock(clock);
+                }
+            }
+            LogicalPlan::Sort { input, keys, .. } => {
+                *input = input.with_clock(clock);
+                keys.iter_mut().for_each(|k| k.key.attach_clock(clock));
+            }
+            LogicalPlan::Watermark { input, .. }
+            | LogicalPlan::Upsert { input, .. }
+            | LogicalPlan::Deduplicate { input, .. }
+            | LogicalPlan::Limit { input, .. }
+            | LogicalPlan::GroupsWithState { input, .. } => *input = input.with_clock(clock),
+            LogicalPlan::Union { inputs, .. } => {
+                for input in inputs {
+                    *input = input.with_clock(clock);
+                }
+            }
+        }
+        Arc::new(node)
+    }
+
     /// The output schema.
     pub fn schema(&self) -> &Schema {
         match self {

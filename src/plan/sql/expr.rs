@@ -323,6 +323,25 @@ impl Translator {
                     &format!("{name}(DISTINCT ..); only count(DISTINCT x) is"),
                     at,
                 )),
+                (AggFunc::First | AggFunc::Last, false, false, 1 | 2) => {
+                    // `first(x, true)`, `first(x) IGNORE NULLS`: Spark's ignoreNulls.
+                    let mut ignore = ignore_nulls_clause(f);
+                    if exprs.len() == 2 {
+                        match exprs.pop().map(|e| e.unaliased().clone()) {
+                            Some(Expr::Literal(Value::Bool(flag))) => ignore |= flag,
+                            _ => {
+                                return Err(located(
+                                    Error::InvalidFunctionCall(format!(
+                                        "{name}(x, ignoreNulls): ignoreNulls must be true or false"
+                                    )),
+                                    at,
+                                ))
+                            }
+                        }
+                    }
+                    let agg = if ignore { agg.ignoring_nulls() } else { agg };
+                    Ok(Expr::Aggregate(agg, exprs.pop().map(Box::new)))
+                }
                 (AggFunc::MaxBy | AggFunc::MinBy, false, false, 2) => {
                     let ord = exprs.remove(1);
                     let value = exprs.remove(0);
@@ -490,4 +509,19 @@ fn literal(v: &SqlValue) -> Result<Value> {
             )))
         }
     })
+}
+
+/// Whether a call says `IGNORE NULLS` (after its parentheses, or inside them).
+fn ignore_nulls_clause(f: &sqlparser::ast::Function) -> bool {
+    use sqlparser::ast::{FunctionArgumentClause, NullTreatment};
+    let inside = match &f.args {
+        FunctionArguments::List(list) => list.clauses.iter().any(|c| {
+            matches!(
+                c,
+                FunctionArgumentClause::IgnoreOrRespectNulls(NullTreatment::IgnoreNulls)
+            )
+        }),
+        _ => false,
+    };
+    inside || matches!(f.null_treatment, Some(NullTreatment::IgnoreNulls))
 }

@@ -1,4 +1,5 @@
 -- Scalar functions over a static table (read once, then the query ends).
+-- Cy's city is an empty field: NULL, as Spark's CSV reader reads it (nullValue is empty).
 CREATE TABLE users (user_id BIGINT, name STRING, city STRING) USING csv OPTIONS (path 'data/users.csv', header 'true');
 SELECT user_id,
        upper(trim(name)) AS up,

@@ -1,4 +1,5 @@
 -- Spark's functions over a static table: strings, conditionals, dates, intervals, math.
+-- Cy's city is an empty field: NULL, as Spark's CSV reader reads it (nullValue is empty).
 CREATE TABLE users (user_id BIGINT, name STRING, city STRING) USING csv OPTIONS (path 'data/users.csv', header 'true');
 SELECT user_id,
        lpad(CAST(user_id AS STRING), 3, '0') AS id,
