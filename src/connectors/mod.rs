@@ -133,6 +133,24 @@ pub trait PartitionReader: Send + Sync + fmt::Debug {
         self.open(item, source)
     }
 
+    /// Cuts an epoch's work items, as the source's reader handed them over, into the items the
+    /// workers read, for `workers` workers in all: the file source cuts a large file into byte
+    /// ranges so that every worker reads a part of it. Called on the leader for each epoch;
+    /// the result must not change the rows read, as a multiset, only who reads them, and it
+    /// keeps the items' order (the order of rows an upsert table keeps). By default the items
+    /// are read as they are.
+    fn plan_items(&self, items: Vec<Row>, workers: usize) -> Vec<Row> {
+        let _ = workers;
+        items
+    }
+
+    /// The worker (modulo the number of workers) that reads `item`: by default its hash, which
+    /// spreads many items evenly; a reader whose [planned](Self::plan_items) items name their
+    /// worker routes them there, so that few items still give every worker one.
+    fn route(&self, item: &Row) -> u64 {
+        differential_dataflow::Hashable::hashed(item)
+    }
+
     /// Reads all of one item: hands its rows to `rows`, in order, and appends what happened to
     /// `events`.
     fn read(&self, item: &Row, source: usize, rows: &mut dyn FnMut(Row), events: &mut Vec<SourceEvent>) {

@@ -78,7 +78,6 @@ impl OptionSpec {
 }
 
 /// What a source's constructor gets from `read_stream()` / `read()`.
-#[derive(Debug)]
 pub struct SourceContext<'a> {
     /// The options given with `.option(..)`.
     pub options: &'a Options,
@@ -86,6 +85,9 @@ pub struct SourceContext<'a> {
     pub schema: Option<Schema>,
     /// True for `spark.read()`: a static table, read once and whole at the start.
     pub once: bool,
+    /// The session's configuration (`spark.conf.get`): the settings a source reads under
+    /// Spark's names, such as the file sources' `spark.sql.files.maxPartitionBytes`.
+    pub conf: &'a dyn Fn(&str) -> Option<String>,
 }
 
 /// What a sink's constructor gets from `write_stream()`: its options, and what only the writer
@@ -418,7 +420,9 @@ fn rate_source(cx: SourceContext<'_>) -> Result<Arc<dyn Source>> {
 }
 
 fn file_source(format: FileFormat, cx: SourceContext<'_>) -> Result<Arc<dyn Source>> {
-    Ok(Arc::new(FileSource::new(format, cx.options, cx.schema, cx.once)?))
+    Ok(Arc::new(
+        FileSource::new(format, cx.options, cx.schema, cx.once)?.split_by_conf(cx.conf)?,
+    ))
 }
 
 fn text_source(cx: SourceContext<'_>) -> Result<Arc<dyn Source>> {

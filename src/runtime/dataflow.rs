@@ -25,6 +25,8 @@ pub(super) struct Built {
     pub(super) events: Captured<SourceEvent>,
     /// The stateful operators, numbered as their events number them.
     pub(super) state_operators: Vec<StateOperatorInfo>,
+    /// The workers of all processes: those the leader plans work items for.
+    pub(super) peers: usize,
 }
 
 /// Builds `spec`'s dataflow on `worker`.
@@ -60,6 +62,7 @@ pub(super) fn build(worker: &mut Worker, spec: &QuerySpec) -> Built {
         captured,
         events,
         state_operators,
+        peers: worker.peers(),
     }
 }
 

@@ -58,6 +58,8 @@ enum Stage {
 /// The leader's state for one query.
 pub(super) struct QueryRun {
     spec: Arc<QuerySpec>,
+    /// The workers of all processes.
+    peers: usize,
     schema: Schema,
     sources: Sources,
     inputs: Option<Inputs>,
@@ -246,6 +248,7 @@ impl QueryRun {
         let mut run = QueryRun {
             schema: spec.plan.schema().clone(),
             sources,
+            peers: built.peers,
             inputs: Some(built.inputs),
             probe: built.probe,
             captured: built.captured,
@@ -597,7 +600,9 @@ impl QueryRun {
         let Some(inputs) = self.inputs.as_mut() else {
             return;
         };
-        let offsets = self.sources.feed(input, inputs, self.spec.local_workers);
+        let offsets = self
+            .sources
+            .feed(input, inputs, self.spec.local_workers, self.peers);
         for input in inputs.values_mut() {
             input.advance_to(epoch + 1);
             input.flush();

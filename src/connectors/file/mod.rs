@@ -13,9 +13,11 @@ mod listing;
 mod read;
 mod sink;
 mod source;
+mod split;
 
 #[cfg(test)]
 pub(crate) use csv_lines::CsvLines;
 pub use format::{FileFormat, FormatOptions};
 pub use sink::{FileSink, COMPACT_INTERVAL_CONF, MIN_BATCH_INTERVAL_CONF};
 pub use source::FileSource;
+pub use split::{MAX_PARTITION_BYTES_CONF, OPEN_COST_IN_BYTES_CONF};

@@ -10,6 +10,7 @@ use super::csv_lines::CsvLines;
 use super::format::{FileFormat, FormatOptions};
 use super::listing::{list_files, path_exists, NewFiles};
 use super::read::FilePartitions;
+use super::split::SplitSize;
 use crate::connectors::{Options, PartitionReader, ReadStatus, Source, SourceError, SourceReader, Wake};
 use crate::data::{DataType, Field, Row, RowDecoder, Schema, Value};
 use crate::error::{Error, Result};
@@ -74,9 +75,21 @@ impl FileSource {
             partitions: Arc::new(FilePartitions {
                 decoder: RowDecoder::new(schema, format_options.mode),
                 options: format_options,
+                split: SplitSize::default(),
             }),
             size: std::sync::OnceLock::new(),
         })
+    }
+}
+
+impl FileSource {
+    /// Cuts files into byte ranges as the session's configuration says
+    /// ([`MAX_PARTITION_BYTES_CONF`](super::MAX_PARTITION_BYTES_CONF),
+    /// [`OPEN_COST_IN_BYTES_CONF`](super::OPEN_COST_IN_BYTES_CONF)) rather than by Spark's
+    /// defaults.
+    pub fn split_by_conf(mut self, conf: &dyn Fn(&str) -> Option<String>) -> Result<Self> {
+        Arc::make_mut(&mut self.partitions).split = SplitSize::from_conf(conf)?;
+        Ok(self)
     }
 }
 

@@ -111,6 +111,7 @@ fn documented_defaults_are_the_ones_the_connectors_use() {
         options: &none,
         schema: None,
         once: false,
+        conf: &|_| None,
     };
     assert_eq!(
         rate.build(cx).unwrap().description(),
@@ -180,6 +181,7 @@ fn an_unknown_option_is_a_warning_naming_the_known_ones() {
             options: &given,
             schema: None,
             once: false,
+            conf: &|_| None,
         };
         source_format("rate", false).unwrap().build(cx)
     })

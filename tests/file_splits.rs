@@ -1,0 +1,191 @@
+//! Files cut into byte ranges read in parallel (`spark.sql.files.maxPartitionBytes`): whatever
+//! the cuts and the number of workers, every line is read once, and the output is that of the
+//! file read whole, against references computed from the text itself.
+
+mod common;
+
+use std::fs;
+use std::path::Path;
+
+use common::*;
+use tidewater::prelude::*;
+
+/// A session of `workers` workers that cuts files into ranges of at most `range` bytes.
+fn session(workers: usize, range: u64) -> Session {
+    Session::builder()
+        .workers(workers)
+        .config("spark.sql.files.maxPartitionBytes", range)
+        .get_or_create()
+        .expect("session")
+}
+
+fn put_file(dir: &Path, name: &str, text: &str) {
+    let staging = dir.join(format!(".{name}.staging"));
+    fs::write(&staging, text).expect("write");
+    fs::rename(&staging, dir.join(name)).expect("rename");
+}
+
+/// `lines` lines of words with characters of 1 to 4 bytes, some ending in CRLF, some empty,
+/// and the last without a line break.
+fn awkward_text(seed: u64, lines: usize) -> String {
+    const WORDS: [&str; 8] = ["tide", "wäter", "écume", "☃", "🦀", "río", "sea", "ßand"];
+    let mut rng = Seeded::new(seed);
+    let mut text = String::new();
+    for i in 0..lines {
+        let n = rng.below(7) as usize;
+        let words: Vec<&str> = (0..n).map(|_| WORDS[rng.below(8) as usize]).collect();
+        text.push_str(&words.join(" "));
+        if i + 1 < lines {
+            text.push_str(if rng.below(3) == 0 { "\r\n" } else { "\n" });
+        }
+    }
+    text
+}
+
+#[test]
+fn one_large_text_file_read_by_1_2_and_4_workers_gives_every_line_once() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let text = awkward_text(20, 3000);
+    put_file(dir.path(), "big.txt", &text);
+    // The reference: Rust's line splitting (\n and \r\n), independent of the reader.
+    let mut expected: Vec<Row> = text.lines().map(|line| row![line]).collect();
+    expected.sort();
+    assert!(text.len() > 20 * 997, "the file is cut into many ranges");
+    for workers in [1, 2, 4] {
+        // An odd range size: the cuts land inside lines, characters and CRLFs.
+        let spark = session(workers, 997);
+        let df = spark
+            .read_stream()
+            .text(dir.path().to_str().expect("path"))
+            .expect("source");
+        let ran = run_to_end(df.write_stream().trigger(Trigger::available_now()), Feed::Nothing);
+        assert_eq!(ran.rows(), expected, "{workers} workers");
+        let read: u64 = ran.query.recent_progress().iter().map(|p| p.num_input_rows).sum();
+        assert_eq!(read, 3000, "{workers} workers");
+    }
+}
+
+#[test]
+fn a_word_count_over_one_file_per_epoch_gives_the_same_epochs_for_any_worker_count() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let files: Vec<String> = (0..3).map(|i| awkward_text(30 + i, 800)).collect();
+    for (i, text) in files.iter().enumerate() {
+        put_file(dir.path(), &format!("f{i}.txt"), text);
+    }
+    // The reference: running counts after each file, from the text's own lines.
+    let mut running = std::collections::BTreeMap::<String, i64>::new();
+    let mut expected = Vec::new();
+    for text in &files {
+        let lines: Vec<String> = text.lines().map(str::to_string).collect();
+        let counts = reference_counts(&lines);
+        let mut changed = std::collections::BTreeMap::new();
+        for (word, n) in counts {
+            let total = running.entry(word.clone()).or_insert(0);
+            *total += n;
+            changed.insert(word, *total);
+        }
+        expected.push(changed);
+    }
+    for workers in [1, 2, 4] {
+        let spark = session(workers, 1500);
+        let df = spark
+            .read_stream()
+            .option("maxFilesPerTrigger", 1)
+            .text(dir.path().to_str().expect("path"))
+            .expect("source");
+        let counts = df
+            .select([explode(split(col("value"), " ")).alias("word")])
+            .and_then(|w| w.group_by([col("word")]).count())
+            .expect("plan");
+        let ran = run_to_end(
+            counts
+                .write_stream()
+                .output_mode("update")
+                .trigger(Trigger::available_now()),
+            Feed::Nothing,
+        );
+        let epochs: Vec<_> = ran.batch_rows().iter().map(|rows| counts_of(rows)).collect();
+        assert_eq!(epochs, expected, "{workers} workers");
+    }
+}
+
+#[test]
+fn a_csv_file_with_a_header_cut_into_ranges_reads_the_header_once() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut rng = Seeded::new(21);
+    let mut text = String::from("name,amount\r\n");
+    let mut expected = Vec::new();
+    for i in 0..2000 {
+        let name = ["ann", "bö", "\"c, d\"", "☃"][rng.below(4) as usize];
+        let amount = rng.below(1000) as i64;
+        text.push_str(&format!("{name},{amount}"));
+        if i < 1999 {
+            text.push_str(if i % 5 == 0 { "\r\n" } else { "\n" });
+        }
+        expected.push(row![name.trim_matches('"'), amount]);
+    }
+    expected.sort();
+    put_file(dir.path(), "t.csv", &text);
+    let schema = Schema::new([
+        Field::new("name", DataType::String),
+        Field::new("amount", DataType::Int64),
+    ]);
+    for workers in [1, 2, 4] {
+        let spark = session(workers, 613);
+        let df = spark
+            .read_stream()
+            .schema(schema.clone())
+            .option("header", true)
+            .option("mode", "FAILFAST")
+            .csv(dir.path().to_str().expect("path"))
+            .expect("source");
+        let ran = run_to_end(df.write_stream().trigger(Trigger::available_now()), Feed::Nothing);
+        assert_eq!(ran.rows(), expected, "{workers} workers");
+    }
+}
+
+#[test]
+fn json_lines_cut_into_ranges_give_every_record_once() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut text = String::new();
+    let mut expected = Vec::new();
+    for i in 0..1500i64 {
+        let tag = ["ä", "b", "🦀"][(i % 3) as usize];
+        text.push_str(&format!("{{\"n\":{i},\"tag\":\"{tag}\"}}\n"));
+        expected.push(row![i, tag]);
+    }
+    expected.sort();
+    put_file(dir.path(), "e.json", &text);
+    let schema = Schema::new([
+        Field::new("n", DataType::Int64),
+        Field::new("tag", DataType::String),
+    ]);
+    for workers in [1, 2, 4] {
+        let spark = session(workers, 701);
+        let df = spark
+            .read_stream()
+            .schema(schema.clone())
+            .option("mode", "FAILFAST")
+            .json(dir.path().to_str().expect("path"))
+            .expect("source");
+        let ran = run_to_end(df.write_stream().trigger(Trigger::available_now()), Feed::Nothing);
+        assert_eq!(ran.rows(), expected, "{workers} workers");
+    }
+}
+
+#[test]
+fn a_bad_max_partition_bytes_is_refused_with_its_name() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let spark = Session::builder()
+        .config("spark.sql.files.maxPartitionBytes", "lots")
+        .get_or_create()
+        .expect("session");
+    let error = spark
+        .read_stream()
+        .text(dir.path().to_str().expect("path"))
+        .expect_err("refused");
+    assert!(
+        error.to_string().contains("spark.sql.files.maxPartitionBytes"),
+        "{error}"
+    );
+}
