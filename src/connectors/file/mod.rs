@@ -20,4 +20,4 @@ pub(crate) use csv_lines::CsvLines;
 pub use format::{FileFormat, FormatOptions};
 pub use sink::{FileSink, COMPACT_INTERVAL_CONF, MIN_BATCH_INTERVAL_CONF};
 pub use source::FileSource;
-pub use split::{MAX_PARTITION_BYTES_CONF, OPEN_COST_IN_BYTES_CONF};
+pub use split::{MAX_PARTITION_BYTES_CONF, MIN_RANGE_BYTES, OPEN_COST_BYTES};

@@ -83,10 +83,9 @@ impl FileSource {
 }
 
 impl FileSource {
-    /// Cuts files into byte ranges as the session's configuration says
-    /// ([`MAX_PARTITION_BYTES_CONF`](super::MAX_PARTITION_BYTES_CONF),
-    /// [`OPEN_COST_IN_BYTES_CONF`](super::OPEN_COST_IN_BYTES_CONF)) rather than by Spark's
-    /// defaults.
+    /// Cuts files into byte ranges of at most what the session's configuration says
+    /// ([`MAX_PARTITION_BYTES_CONF`](super::MAX_PARTITION_BYTES_CONF)) rather than Spark's
+    /// default, 128 MB.
     pub fn split_by_conf(mut self, conf: &dyn Fn(&str) -> Option<String>) -> Result<Self> {
         Arc::make_mut(&mut self.partitions).split = SplitSize::from_conf(conf)?;
         Ok(self)

@@ -1,12 +1,14 @@
 //! Cutting an epoch's files into byte ranges, so that every worker reads and parses a share
 //! of the epoch even when it has one large file, as Spark cuts files into partitions.
 //!
-//! The size of a range follows Spark's rule (`FilePartition.maxSplitBytes`):
-//! `min(maxPartitionBytes, max(openCostInBytes, total / workers))`, where `total` counts every
-//! file's bytes plus `openCostInBytes` for opening it. Many small files are not cut (each is
-//! one item, as before); one large file is cut so that every worker gets a part. The ranges
-//! are then dealt to the workers, largest first, each to the worker with the fewest bytes so
-//! far, and each range names the worker that reads it.
+//! The size of a range follows the shape of Spark's rule (`FilePartition.maxSplitBytes`):
+//! `min(maxPartitionBytes, max(floor, total / workers))`, where `total` is the epoch's bytes.
+//! Spark's floor is `openCostInBytes` (4 MB), the cost of starting a task; a range here costs
+//! an open and a seek, so the floor is [`MIN_RANGE_BYTES`] (256 KiB), and an epoch of one
+//! 1 MB file still gives every worker of four a part. Many small files are not cut (each is
+//! one item, as before). The ranges are then dealt to the workers, largest first, each to the
+//! worker with the fewest bytes so far (a range weighs its bytes plus [`OPEN_COST_BYTES`]),
+//! and each range names the worker that reads it.
 //!
 //! A range is read by Hadoop's `LineRecordReader` rule (see `read.rs`): a range that does not
 //! start at byte 0 skips through its first line break, and every range reads the line that
@@ -20,13 +22,16 @@ use crate::error::{Error, Result};
 /// worker reads as one work item (default 128 MB).
 pub const MAX_PARTITION_BYTES_CONF: &str = "spark.sql.files.maxPartitionBytes";
 
-/// Spark's `spark.sql.files.openCostInBytes`: what opening a file is taken to cost, in bytes
-/// read (default 4 MB). It is the smallest range a file is cut into to give every worker work,
-/// and what each file adds to an epoch's total when the ranges are sized.
-pub const OPEN_COST_IN_BYTES_CONF: &str = "spark.sql.files.openCostInBytes";
-
 const DEFAULT_MAX_PARTITION_BYTES: u64 = 128 << 20;
-const DEFAULT_OPEN_COST: u64 = 4 << 20;
+
+/// The smallest range a file is cut into to give every worker work: small enough that an
+/// epoch of one modest file still spreads, large enough that opening and seeking (tens of
+/// microseconds) stay far below the range's parsing.
+pub const MIN_RANGE_BYTES: u64 = 256 << 10;
+
+/// What a work item weighs beyond its bytes when ranges are dealt to workers: opening it
+/// costs about as much as reading this many bytes.
+pub const OPEN_COST_BYTES: u64 = 64 << 10;
 
 /// How a file source cuts its files (see the module's doc).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -34,22 +39,21 @@ pub(crate) struct SplitSize {
     /// The largest range, in bytes; `None`: files are never cut (formats whose records may
     /// span lines).
     pub(crate) max_partition_bytes: Option<u64>,
-    /// The cost of opening a file, in bytes.
-    pub(crate) open_cost: u64,
+    /// The smallest range a file is cut into, in bytes.
+    pub(crate) min_range: u64,
 }
 
 impl Default for SplitSize {
     fn default() -> Self {
         SplitSize {
             max_partition_bytes: Some(DEFAULT_MAX_PARTITION_BYTES),
-            open_cost: DEFAULT_OPEN_COST,
+            min_range: MIN_RANGE_BYTES,
         }
     }
 }
 
 impl SplitSize {
-    /// Reads [`MAX_PARTITION_BYTES_CONF`] and [`OPEN_COST_IN_BYTES_CONF`] from the session's
-    /// configuration.
+    /// Reads [`MAX_PARTITION_BYTES_CONF`] from the session's configuration.
     pub(crate) fn from_conf(conf: &dyn Fn(&str) -> Option<String>) -> Result<Self> {
         let read = |key: &str, default: u64| -> Result<u64> {
             match conf(key) {
@@ -63,7 +67,7 @@ impl SplitSize {
         };
         Ok(SplitSize {
             max_partition_bytes: Some(read(MAX_PARTITION_BYTES_CONF, DEFAULT_MAX_PARTITION_BYTES)?),
-            open_cost: read(OPEN_COST_IN_BYTES_CONF, DEFAULT_OPEN_COST)?,
+            min_range: MIN_RANGE_BYTES,
         })
     }
 
@@ -71,12 +75,9 @@ impl SplitSize {
     /// workers; `None` when files stay whole.
     pub(crate) fn range_bytes(&self, lengths: &[u64], workers: usize) -> Option<u64> {
         let max = self.max_partition_bytes?;
-        let total: u64 = lengths
-            .iter()
-            .map(|len| len.saturating_add(self.open_cost))
-            .fold(0, u64::saturating_add);
-        let per_worker = total / workers.max(1) as u64;
-        Some(max.min(self.open_cost.max(per_worker)).max(1))
+        let total: u64 = lengths.iter().copied().fold(0, u64::saturating_add);
+        let per_worker = total.div_ceil(workers.max(1) as u64);
+        Some(max.min(self.min_range.max(per_worker)).max(1))
     }
 
     /// Cuts the files `items` names (`[path]` rows, as the lister hands them over) into the
@@ -111,7 +112,7 @@ impl SplitSize {
                 _ => pieces.push((i, 0, len.unwrap_or(0))),
             }
         }
-        let workers_of = deal(&pieces, self.open_cost, workers);
+        let workers_of = deal(&pieces, OPEN_COST_BYTES, workers);
         pieces
             .iter()
             .zip(workers_of)
@@ -210,15 +211,17 @@ mod tests {
     }
 
     #[test]
-    fn a_range_is_the_smallest_of_the_limit_and_the_share_of_a_worker_but_not_below_the_open_cost() {
+    fn a_range_is_the_smallest_of_the_limit_and_the_share_of_a_worker_but_not_below_the_floor() {
         let split = SplitSize::default();
         let mb = 1 << 20;
-        // One 100 MB file, 4 workers: (100 + 4) / 4 = 26 MB each.
-        assert_eq!(split.range_bytes(&[100 * mb], 4), Some(26 * mb));
+        // One 100 MB file, 4 workers: 25 MB each.
+        assert_eq!(split.range_bytes(&[100 * mb], 4), Some(25 * mb));
         // One 1 GB file, 2 workers: capped at 128 MB.
         assert_eq!(split.range_bytes(&[1024 * mb], 2), Some(128 * mb));
-        // Small files: never below the open cost.
-        assert_eq!(split.range_bytes(&[mb, mb], 8), Some(4 * mb));
+        // One 1 MB file, 2 workers: halves.
+        assert_eq!(split.range_bytes(&[mb], 2), Some(mb / 2));
+        // Small files: never below 256 KiB.
+        assert_eq!(split.range_bytes(&[mb, mb], 16), Some(mb / 4));
         let never = SplitSize {
             max_partition_bytes: None,
             ..split
@@ -228,8 +231,8 @@ mod tests {
 
     #[test]
     fn pieces_are_dealt_largest_first_to_the_least_loaded_worker() {
-        // Sizes 10, 30, 20, 30 (no open cost): 30 -> w0, 30 -> w1, 20 -> w0... no: w0 and w1
-        // both hold 30, so 20 goes to w0 (lowest number), then 10 to w1.
+        // Sizes 10, 30, 20, 30 (no open cost): 30 -> w0, 30 -> w1; both then hold 30, so 20
+        // goes to w0 (the lower number), then 10 to w1.
         let pieces = [(0, 0, 10), (1, 0, 30), (2, 0, 20), (3, 0, 30)];
         assert_eq!(deal(&pieces, 0, 2), vec![1, 0, 0, 1]);
         assert_eq!(deal(&pieces, 0, 1), vec![0, 0, 0, 0]);
@@ -244,28 +247,28 @@ mod tests {
         std::fs::write(&small, b"hello\n").expect("write");
         let split = SplitSize {
             max_partition_bytes: Some(300),
-            open_cost: 10,
+            min_range: 10,
         };
         let items = vec![
             Row::from(vec![Value::str(big.to_string_lossy())]),
             Row::from(vec![Value::str(small.to_string_lossy())]),
         ];
         let planned = split.plan(items, 4);
-        // The epoch's total is 1000 + 10 + 6 + 10 = 1026 bytes, 256 per worker: below the
-        // 300-byte limit, so ranges of 256.
+        // The epoch's total is 1006 bytes, 252 per worker (rounded up): below the 300-byte
+        // limit, so ranges of 252.
         let ranges: Vec<Option<(u64, u64)>> = planned.iter().map(byte_range).collect();
         assert_eq!(
             ranges,
             vec![
-                Some((0, 256)),
-                Some((256, 512)),
-                Some((512, 768)),
-                Some((768, 1000)),
+                Some((0, 252)),
+                Some((252, 504)),
+                Some((504, 756)),
+                Some((756, 1000)),
                 None
             ]
         );
-        // Three ranges of 256 go to workers 0, 1, 2, the range of 232 to worker 3, and the
-        // 6-byte file to worker 3 as well (242 bytes with its open cost, the least).
+        // Three ranges of 252 go to workers 0, 1, 2, the range of 244 to worker 3; the 6-byte
+        // file then goes to worker 3, which holds the fewest bytes.
         let workers: Vec<u64> = planned.iter().map(route).collect();
         assert_eq!(workers, vec![0, 1, 2, 3, 3]);
     }
