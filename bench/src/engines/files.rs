@@ -35,13 +35,17 @@ pub fn write(
     seed: u64,
 ) -> anyhow::Result<usize> {
     let per_file = per_file.max(crate::data::WORDS_PER_LINE);
-    let lines = crate::data::zipf_lines(seed, words, vocabulary);
     let lines_per_file = per_file / crate::data::WORDS_PER_LINE;
-    let files = lines.len().div_ceil(lines_per_file);
+    let files = words
+        .div_ceil(crate::data::WORDS_PER_LINE)
+        .div_ceil(lines_per_file);
     let done = dir.join("_DONE");
     if std::fs::read_to_string(&done).is_ok_and(|text| text.trim() == files.to_string()) {
+        // Nothing generated: the process that runs the engine stays small, and a child's peak
+        // memory (which counts what its parent held when it was forked) is the child's own.
         return Ok(files);
     }
+    let lines = crate::data::zipf_lines(seed, words, vocabulary);
     if dir.exists() {
         std::fs::remove_dir_all(dir).with_context(|| format!("clearing {}", dir.display()))?;
     }
