@@ -189,3 +189,71 @@ fn a_bad_max_partition_bytes_is_refused_with_its_name() {
         "{error}"
     );
 }
+
+#[test]
+fn an_append_mode_csv_sink_is_written_by_every_worker_and_committed_once() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let input = dir.path().join("in");
+    fs::create_dir(&input).expect("mkdir");
+    let text = awkward_text(22, 4000);
+    put_file(&input, "big.txt", &text);
+    // The reference: the text's own lines, each written as one CSV field (empty as `""`).
+    let mut expected: Vec<String> = text
+        .lines()
+        .map(|line| {
+            if line.is_empty() {
+                "\"\"".to_string()
+            } else {
+                line.to_string()
+            }
+        })
+        .collect();
+    expected.sort();
+    for workers in [1, 2, 4] {
+        let out = dir.path().join(format!("out{workers}"));
+        let spark = session(workers, 997);
+        let query = spark
+            .read_stream()
+            .text(input.to_str().expect("path"))
+            .expect("source")
+            .write_stream()
+            .format("csv")
+            .option("header", true)
+            .option("path", out.to_str().expect("path"))
+            .trigger(Trigger::available_now())
+            .start()
+            .expect("start");
+        await_within(&query, "csv sink").expect("finishes");
+        let log = sink_log(&out);
+        assert_eq!(log.len(), 1, "one epoch, {workers} workers");
+        let files: Vec<&str> = log[0]["files"]
+            .as_array()
+            .expect("files")
+            .iter()
+            .map(|f| f.as_str().expect("name"))
+            .collect();
+        // Every worker read ranges of the file, so every worker wrote a part.
+        let names: Vec<String> = (0..workers).map(|w| format!("part-000000-w{w:03}.csv")).collect();
+        assert_eq!(files, names, "{workers} workers");
+        let mut rows = Vec::new();
+        for file in &files {
+            let part = fs::read_to_string(out.join(file)).expect("part");
+            let mut lines = part.lines();
+            assert_eq!(lines.next(), Some("value"), "each part has the header");
+            rows.extend(lines.map(str::to_string));
+        }
+        rows.sort();
+        assert_eq!(rows, expected, "{workers} workers");
+        assert_eq!(
+            log[0]["rows"].as_u64(),
+            Some(expected.len() as u64),
+            "{workers} workers"
+        );
+        let written: u64 = query
+            .recent_progress()
+            .iter()
+            .map(|p| p.sink.num_output_rows)
+            .sum();
+        assert_eq!(written, expected.len() as u64, "{workers} workers");
+    }
+}

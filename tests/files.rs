@@ -621,11 +621,19 @@ fn fast_stream_into_a_file_sink(workers: usize) {
         .map(|e| e.expect("entry").file_name().into_string().expect("utf-8"))
         .filter(|name| name.starts_with("part-"))
         .collect();
-    // At most one epoch per second of the run, plus the first.
+    // At most one epoch per second of the run, plus the first; each worker writes its own
+    // part of an append-mode epoch (`part-<epoch>-w<worker>`).
+    let epochs: std::collections::BTreeSet<&str> = part_files
+        .iter()
+        .filter_map(|name| name.split('-').nth(1))
+        .collect();
     assert!(
-        !part_files.is_empty() && part_files.len() as u64 <= seconds + 2,
-        "{} part files in {seconds} s with {workers} worker(s)",
-        part_files.len()
+        !part_files.is_empty()
+            && epochs.len() as u64 <= seconds + 2
+            && part_files.len() as u64 <= workers as u64 * (seconds + 2),
+        "{} part files of {} epochs in {seconds} s with {workers} worker(s)",
+        part_files.len(),
+        epochs.len()
     );
     let log_files = fs::read_dir(out.join("_tidewater")).expect("log").count();
     assert!(log_files <= 10, "{log_files} log files");

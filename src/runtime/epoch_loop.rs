@@ -60,6 +60,11 @@ pub(super) struct QueryRun {
     spec: Arc<QuerySpec>,
     /// The workers of all processes.
     peers: usize,
+    /// The workers write the output in parts, which the sink commits (see `parts.rs`).
+    in_parts: bool,
+    /// The parts the workers wrote of the epoch being finished, and any failure to write one.
+    parts: Vec<(String, u64)>,
+    part_failure: Option<String>,
     schema: Schema,
     sources: Sources,
     inputs: Option<Inputs>,
@@ -249,6 +254,9 @@ impl QueryRun {
             schema: spec.plan.schema().clone(),
             sources,
             peers: built.peers,
+            in_parts: built.in_parts,
+            parts: Vec::new(),
+            part_failure: None,
             inputs: Some(built.inputs),
             probe: built.probe,
             captured: built.captured,
@@ -651,10 +659,18 @@ impl QueryRun {
         let rows = self.output.shape(changes, self.watermark());
         let rows = self.finish.apply(rows);
         self.next_epoch = flight.epoch + 1;
-        if let Err(e) = self.write(flight.epoch, &rows) {
-            self.fail(e.into());
-            return;
-        }
+        let written = if self.in_parts {
+            self.commit_parts(flight.epoch)
+        } else {
+            self.write(flight.epoch, &rows).map(|()| rows.len() as u64)
+        };
+        let output_rows = match written {
+            Ok(output_rows) => output_rows,
+            Err(e) => {
+                self.fail(e.into());
+                return;
+            }
+        };
         let epoch_max = self.epoch_max_event_time.take();
         let event_time = self
             .event_time
@@ -695,7 +711,7 @@ impl QueryRun {
             state_operators,
             event_time,
             sink: self.sink_description.clone(),
-            output_rows: rows.len() as u64,
+            output_rows,
         };
         self.spec
             .shared
@@ -722,6 +738,27 @@ impl QueryRun {
                 reason: format!("panicked: {}", panic_message(panic.as_ref())),
             })
         })
+    }
+
+    /// Has the sink commit the parts the workers wrote of `epoch` (in name order, so the log
+    /// is the same for any arrival order), and returns the rows they hold.
+    fn commit_parts(&mut self, epoch: u64) -> Result<u64, SinkError> {
+        let mut parts = std::mem::take(&mut self.parts);
+        if let Some(reason) = self.part_failure.take() {
+            return Err(SinkError::Write {
+                sink_name: self.sink_description.clone(),
+                batch_id: epoch,
+                reason,
+            });
+        }
+        parts.sort();
+        let rows = parts.iter().map(|(_, rows)| rows).sum();
+        let mode = self.spec.mode;
+        let Some(sink) = self.sink.as_mut() else {
+            return Ok(rows);
+        };
+        sink.commit_parts(epoch, mode, &parts)?;
+        Ok(rows)
     }
 
     /// After the sink has taken `epoch`: records the commit in the checkpoint, then lets the
@@ -818,6 +855,16 @@ impl QueryRun {
                     // Several workers may fail at once; report one, the same every run.
                     if failure.as_ref().is_none_or(|f: &String| message < *f) {
                         failure = Some(message);
+                    }
+                }
+                SourceEvent::PartWritten { name, rows } => {
+                    if time == epoch {
+                        self.parts.push((name, rows));
+                    }
+                }
+                SourceEvent::PartFailed { message } => {
+                    if self.part_failure.as_ref().is_none_or(|f: &String| message < *f) {
+                        self.part_failure = Some(message);
                     }
                 }
             }

@@ -228,6 +228,7 @@ impl DataStreamWriter {
             plan: self.df.plan().clone(),
             mode,
             trigger: self.trigger,
+            part_writer: sink.part_writer(),
             sink: Mutex::new(Some(sink)),
             shared,
             checkpoint: Mutex::new(checkpoint),

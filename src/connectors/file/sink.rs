@@ -22,7 +22,7 @@ use std::time::Duration;
 use serde_json::Value as Json;
 
 use super::format::FileFormat;
-use crate::connectors::{Batch, Options, Sink, SinkError};
+use crate::connectors::{Batch, Options, PartFile, PartWriter, Sink, SinkError};
 use crate::data::{DataType, Field, Row, Schema, Value};
 use crate::error::{Error, Result};
 
@@ -494,6 +494,142 @@ impl Sink for FileSink {
 
     fn min_epoch_interval(&self) -> Duration {
         self.min_batch_interval
+    }
+
+    fn part_writer(&self) -> Option<std::sync::Arc<dyn PartWriter>> {
+        Some(std::sync::Arc::new(FilePartWriter {
+            path: self.path.clone(),
+            format: self.format,
+            header: self.header,
+            sep: self.sep,
+        }))
+    }
+
+    fn commit_parts(
+        &mut self,
+        epoch: u64,
+        mode: crate::data::OutputMode,
+        parts: &[(String, u64)],
+    ) -> std::result::Result<(), SinkError> {
+        let rows: u64 = parts.iter().map(|(_, rows)| rows).sum();
+        // The same place of the epoch's write for the crash tests as in `write_epoch`: every
+        // part is written, none is listed yet.
+        crate::crash::crash_point("in-sink", epoch);
+        if parts.is_empty() {
+            return Ok(());
+        }
+        let entry = serde_json::json!({
+            "epoch": epoch,
+            "mode": mode.to_string(),
+            "rows": rows,
+            "files": parts.iter().map(|(name, _)| Json::String(name.clone())).collect::<Vec<_>>(),
+        });
+        // Durable with the sink's directory, where the parts were renamed in.
+        self.log.record(epoch, &entry).map_err(|e| SinkError::Write {
+            sink_name: self.description(),
+            batch_id: epoch,
+            reason: e.to_string(),
+        })?;
+        self.log.last_had_rows = rows > 0;
+        Ok(())
+    }
+}
+
+/// Writes the parts of append-mode epochs on the workers: `part-<epoch>-w<worker>` files, each
+/// streamed through a bounded buffer under a temporary name, then made durable and renamed.
+#[derive(Debug)]
+struct FilePartWriter {
+    path: PathBuf,
+    format: FileFormat,
+    header: bool,
+    sep: u8,
+}
+
+/// The buffer of one part being written: what a worker holds of an epoch's output.
+const PART_BUFFER: usize = 1 << 20;
+
+impl PartWriter for FilePartWriter {
+    fn open(&self, schema: &Schema, epoch: u64, worker: usize) -> std::io::Result<Box<dyn PartFile>> {
+        fs::create_dir_all(&self.path)?;
+        let name = format!("part-{epoch:06}-w{worker:03}.{}", self.format.extension());
+        let temporary = self.path.join(format!(".{name}.tmp"));
+        let out = BufWriter::with_capacity(PART_BUFFER, File::create(&temporary)?);
+        let mut part = FilePart {
+            name,
+            temporary,
+            dir: self.path.clone(),
+            out,
+            format: self.format,
+            sep: char::from(self.sep),
+            schema: schema.clone(),
+            line: String::new(),
+        };
+        if self.header && self.format == FileFormat::Csv {
+            let names = schema.names();
+            part.write_csv_line(&mut names.into_iter().map(Some))?;
+        }
+        Ok(Box::new(part))
+    }
+}
+
+/// One worker's part of an epoch (see [`FilePartWriter`]).
+struct FilePart {
+    name: String,
+    temporary: PathBuf,
+    dir: PathBuf,
+    out: BufWriter<File>,
+    format: FileFormat,
+    sep: char,
+    schema: Schema,
+    line: String,
+}
+
+impl FilePart {
+    fn write_csv_line(&mut self, fields: &mut dyn Iterator<Item = Option<String>>) -> std::io::Result<()> {
+        self.line.clear();
+        for (i, field) in fields.enumerate() {
+            if i > 0 {
+                self.line.push(self.sep);
+            }
+            if let Some(text) = field {
+                push_csv_field(&mut self.line, &text, self.sep);
+            }
+        }
+        self.line.push('\n');
+        self.out.write_all(self.line.as_bytes())
+    }
+}
+
+impl PartFile for FilePart {
+    fn write(&mut self, row: &Row) -> std::io::Result<()> {
+        match self.format {
+            FileFormat::Json => {
+                let fields = self
+                    .schema
+                    .fields()
+                    .iter()
+                    .map(|f| (f.name.as_str(), &f.data_type));
+                write_json_object(&mut self.out, fields, row)?;
+                self.out.write_all(b"\n")
+            }
+            // Spark writes null as an empty field and an empty string as `""`.
+            _ => self.write_csv_line(&mut row.iter().map(|v| (!v.is_null()).then(|| v.to_string()))),
+        }
+    }
+
+    fn finish(self: Box<Self>) -> std::io::Result<String> {
+        let FilePart {
+            name,
+            temporary,
+            dir,
+            out,
+            ..
+        } = *self;
+        let file = out.into_inner().map_err(|e| e.into_error())?;
+        // Durable before the log names it: a checkpoint commits the epoch after this.
+        file.sync_all()?;
+        fs::rename(&temporary, dir.join(&name))?;
+        Ok(name)
     }
 }
 
