@@ -3,7 +3,8 @@
 //!
 //! Epoch `e` writes its rows to `<path>/part-<e, 6 digits>-w000.<csv|json>` (written under a
 //! temporary name, then renamed), then records `<path>/_tidewater/<e>` listing the epoch's
-//! files. An epoch without rows writes nothing at all (in complete mode, an empty result after
+//! files. In append mode, when the workers write their own rows ([`Sink::part_writer`]),
+//! worker `w` writes `part-<e>-w<w, 3 digits>` and the entry lists every worker's part. An epoch without rows writes nothing at all (in complete mode, an empty result after
 //! a non-empty one is logged, with no file, so that readers see the table emptied).
 //!
 //! Every `spark.sql.streaming.fileSink.log.compactInterval` (default 10) entries, the log is
