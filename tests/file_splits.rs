@@ -257,3 +257,33 @@ fn an_append_mode_csv_sink_is_written_by_every_worker_and_committed_once() {
         assert_eq!(written, expected.len() as u64, "{workers} workers");
     }
 }
+
+#[test]
+fn a_part_that_cannot_be_written_fails_the_query_and_commits_nothing() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let input = dir.path().join("in");
+    fs::create_dir(&input).expect("mkdir");
+    put_file(&input, "a.txt", "one\ntwo\n");
+    // The sink's path is a file: no worker can create its part there.
+    let out = dir.path().join("out");
+    fs::write(&out, "not a directory").expect("write");
+    for workers in [1, 2] {
+        let query = session(workers, 1 << 20)
+            .read_stream()
+            .text(input.to_str().expect("path"))
+            .expect("source")
+            .write_stream()
+            .format("csv")
+            .option("path", out.to_str().expect("path"))
+            .trigger(Trigger::available_now())
+            .start()
+            .expect("start");
+        let error = await_within(&query, "csv sink").expect_err("the part cannot be written");
+        let message = error.to_string();
+        assert!(
+            message.contains("part of batch 0") && message.contains(out.to_str().expect("path")),
+            "{message}"
+        );
+        assert_eq!(fs::read_to_string(&out).expect("still a file"), "not a directory");
+    }
+}
