@@ -111,13 +111,16 @@ enum Cmd {
     },
 }
 
-const ENGINES: &str = "tidewater, dstream, microbatch, microbatch-versioned, loop, spark, flink";
+const ENGINES: &str = "tidewater, dstream, microbatch, microbatch-versioned, loop, loop-min, spark, flink";
 
 /// Engines without epochs: with one of them in a comparison, every engine's final table is
 /// compared rather than its per-epoch output.
 const FINAL_ONLY: [&str; 1] = ["flink"];
 
-const WORKLOADS: &str = "wordcount, join, latency, windowed, stream_join, sessions, nexmark";
+const WORKLOADS: &str = "wordcount, join, latency, windowed, stream_join, sessions, nexmark, files";
+
+/// The engines of the `files` workload: `tidewater` is the `tidewater run` binary there.
+const FILES_ENGINES: &str = "tidewater, loop-min";
 
 /// The engines of the `stream_join` workload.
 const STREAM_JOIN_ENGINES: &str = "tidewater, microbatch, loop";
@@ -153,6 +156,7 @@ fn run_engine(
         "stream_join" => stream_join(workload, engine, workers),
         "sessions" => sessions(workload, engine, workers),
         "nexmark" => nexmark(workload, engine, workers),
+        "files" => files(workload, engine, workers),
         other => bail!("unknown workload `{other}`; known: {WORKLOADS}"),
     }
 }
@@ -181,6 +185,36 @@ fn word_count(
         "flink" => engines::flink::word_count(&lines, lines_per_epoch, flink(workers)),
         other => bail!("unknown engine `{other}`; known: {ENGINES}"),
     }
+}
+
+/// The `files` workload: the word count through `tidewater run` over a directory of text
+/// files, one file an epoch, against `loop-min` (see `engines/files.rs`). The files hold
+/// `--epoch-records` words each, `--records` words in all.
+fn files(workload: &Workload, engine: &str, workers: usize) -> anyhow::Result<EngineRun> {
+    let dir = files_data(workload)?;
+    match engine {
+        "tidewater" => engines::files::tidewater_cli(&dir, workers),
+        "loop-min" => engines::files::loop_min(&dir),
+        other => bail!("engine `{other}` does not run the files workload; it runs on: {FILES_ENGINES}"),
+    }
+}
+
+/// The text files of the `files` workload, written once (every run reuses them).
+fn files_data(workload: &Workload) -> anyhow::Result<PathBuf> {
+    let dir = engines::files::data_dir(
+        workload.records,
+        workload.epoch_records,
+        workload.vocabulary,
+        workload.seed,
+    );
+    engines::files::write(
+        &dir,
+        workload.records,
+        workload.epoch_records,
+        workload.vocabulary,
+        workload.seed,
+    )?;
+    Ok(dir)
 }
 
 /// The `nexmark` workload: one query over `--nexmark-events` events (see `nexmark.rs` and
@@ -494,6 +528,18 @@ fn plan(
                 .to_string(),
         ));
     }
+    if workload == "files" && !FILES_ENGINES.split(", ").any(|e| e == engine) {
+        if !ENGINES.split(", ").any(|e| e == engine) {
+            bail!("unknown engine `{engine}`; known: {ENGINES}");
+        }
+        return Ok(Plan::Skip(
+            "not implemented for the files workload (the word count through `tidewater run` over files)"
+                .to_string(),
+        ));
+    }
+    if engine == "loop-min" && workload != "files" {
+        return Ok(Plan::Skip("loop-min runs the files workload only".to_string()));
+    }
     if workload == "nexmark" && !matches!(engine, "tidewater" | "flink") {
         if !ENGINES.split(", ").any(|e| e == engine) {
             bail!("unknown engine `{engine}`; known: {ENGINES}");
@@ -508,9 +554,17 @@ fn plan(
     Ok(Plan::Run(match engine {
         "tidewater" | "dstream" => workers
             .iter()
-            .map(|w| one(&format!("{engine}-w{w}"), *w, 0))
+            .map(|w| {
+                // Over files, `tidewater` is the binary a user runs.
+                let name = if workload == "files" {
+                    "tidewater-cli"
+                } else {
+                    engine
+                };
+                one(&format!("{name}-w{w}"), *w, 0)
+            })
             .collect(),
-        "loop" | "microbatch" | "microbatch-versioned" => vec![one(engine, 1, 0)],
+        "loop" | "loop-min" | "microbatch" | "microbatch-versioned" => vec![one(engine, 1, 0)],
         "spark" => match engines::spark::available() {
             Ok(_) => vec![one(engine, spark_workers, spark_shuffle_partitions)],
             Err(reason) => return Ok(Plan::Skip(reason)),
@@ -652,6 +706,11 @@ fn compare(workload: &Workload, options: &CompareOptions) -> anyhow::Result<repo
     let mut report = report::Report::new(&workload.workload, workload.records, &measured, &skipped);
     if final_digest {
         report.compared = compared_at_the_end(&workload.workload).to_string();
+    }
+    if workload.workload == "files" {
+        report.compared = "per epoch (file), the lines read and the number of words whose count changed \
+                           (the noop sink writes nothing)"
+            .to_string();
     }
     let name = if workload.workload == "nexmark" {
         report.workload = format!("nexmark-{}", workload.query);

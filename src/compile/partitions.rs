@@ -5,7 +5,6 @@ use std::collections::VecDeque;
 use std::sync::Arc;
 
 use differential_dataflow::collection::AsCollection;
-use differential_dataflow::Hashable;
 use timely::dataflow::channels::pact::Pipeline as Local;
 use timely::dataflow::operators::generic::builder_rc::OperatorBuilder;
 use timely::dataflow::operators::vec::Broadcast;
@@ -52,7 +51,10 @@ pub(crate) fn read_partitions<'s>(
     let (peers, reports_counts) = (scope.peers(), readers == Readers::One || scope.index() == 0);
     let items = match readers {
         _ if peers <= 1 => items.inner,
-        Readers::One => items.inner.exchange(|(item, _, _)| item.hashed()),
+        Readers::One => {
+            let router = reader.clone();
+            items.inner.exchange(move |(item, _, _)| router.route(item))
+        }
         Readers::Every => items.inner.broadcast(),
     };
     // One operator with two outputs: the items' rows (no per-row stage after the reader), and

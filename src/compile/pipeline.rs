@@ -55,10 +55,15 @@ impl Pipeline {
                     generator,
                     ..
                 } => {
-                    steps.push(Step::Project {
-                        columns: columns.clone(),
-                        generator: generator.clone(),
-                    });
+                    // A projection that only names its input's columns again (`count(*) AS
+                    // count` above an aggregation) leaves every row as it is: no step, so no
+                    // row is rebuilt for it.
+                    if generator.is_some() || !is_identity(columns, input.schema().len()) {
+                        steps.push(Step::Project {
+                            columns: columns.clone(),
+                            generator: generator.clone(),
+                        });
+                    }
                     node = input;
                 }
                 _ => break,
@@ -119,6 +124,15 @@ impl Pipeline {
             }
         }
     }
+}
+
+/// True when `columns` are the columns of an input of `width` columns, in order.
+fn is_identity(columns: &[Projection], width: usize) -> bool {
+    columns.len() == width
+        && columns
+            .iter()
+            .enumerate()
+            .all(|(i, c)| matches!(c, Projection::Scalar(BoundExpr::Column(j)) if *j == i))
 }
 
 /// Computes a projection of `row`. With a generator, each element of its array gives one

@@ -7,7 +7,6 @@
 use std::sync::Arc;
 
 use differential_dataflow::collection::{AsCollection, VecCollection};
-use differential_dataflow::Hashable;
 use timely::dataflow::operators::vec::Map;
 use timely::dataflow::operators::Exchange;
 use timely::dataflow::Scope;
@@ -132,9 +131,10 @@ fn read_ordered<'s>(
     peers: usize,
 ) -> (Ordered<'s>, VecCollection<'s, u64, SourceEvent, isize>) {
     let items = if peers > 1 {
+        let router = reader.clone();
         items
             .inner
-            .exchange(|((_, item), _, _)| item.hashed())
+            .exchange(move |((_, item), _, _)| router.route(item))
             .as_collection()
     } else {
         items

@@ -133,6 +133,24 @@ pub trait PartitionReader: Send + Sync + fmt::Debug {
         self.open(item, source)
     }
 
+    /// Cuts an epoch's work items, as the source's reader handed them over, into the items the
+    /// workers read, for `workers` workers in all: the file source cuts a large file into byte
+    /// ranges so that every worker reads a part of it. Called on the leader for each epoch;
+    /// the result must not change the rows read, as a multiset, only who reads them, and it
+    /// keeps the items' order (the order of rows an upsert table keeps). By default the items
+    /// are read as they are.
+    fn plan_items(&self, items: Vec<Row>, workers: usize) -> Vec<Row> {
+        let _ = workers;
+        items
+    }
+
+    /// The worker (modulo the number of workers) that reads `item`: by default its hash, which
+    /// spreads many items evenly; a reader whose [planned](Self::plan_items) items name their
+    /// worker routes them there, so that few items still give every worker one.
+    fn route(&self, item: &Row) -> u64 {
+        differential_dataflow::Hashable::hashed(item)
+    }
+
     /// Reads all of one item: hands its rows to `rows`, in order, and appends what happened to
     /// `events`.
     fn read(&self, item: &Row, source: usize, rows: &mut dyn FnMut(Row), events: &mut Vec<SourceEvent>) {
@@ -232,6 +250,20 @@ pub enum SourceEvent {
         /// The source's position in the plan's source list.
         source: usize,
         /// What went wrong, naming the file and line.
+        message: String,
+    },
+    /// One worker wrote its part of an epoch's output (see [`Sink::part_writer`]): the sink
+    /// lists it when it commits the epoch.
+    PartWritten {
+        /// The part's name, as the sink's log lists it.
+        name: String,
+        /// The rows in it.
+        rows: u64,
+    },
+    /// A worker could not write its part of an epoch's output: the epoch is not committed,
+    /// and the query stops.
+    PartFailed {
+        /// What went wrong.
         message: String,
     },
 }
@@ -352,4 +384,48 @@ pub trait Sink: Send {
     fn min_epoch_interval(&self) -> std::time::Duration {
         std::time::Duration::ZERO
     }
+
+    /// For sinks that can write an append-mode epoch where its rows are computed: every
+    /// worker writes its own part, streaming, and no row travels to worker 0 or waits there
+    /// for the epoch's end (Spark writes one part file per task). The query then calls
+    /// [`commit_parts`](Self::commit_parts) instead of [`add_batch`](Self::add_batch), once
+    /// every worker has finished the epoch. `None` (the default): the sink takes whole epochs.
+    fn part_writer(&self) -> Option<Arc<dyn PartWriter>> {
+        None
+    }
+
+    /// Commits epoch `epoch`, whose rows the workers wrote as `parts` (their names and row
+    /// counts, in name order) through the [`part_writer`](Self::part_writer); called once per
+    /// epoch, in order, after every part is durable. Until it returns, the epoch is not
+    /// output: a crash before leaves parts no reader lists, which the epoch's rerun replaces.
+    fn commit_parts(
+        &mut self,
+        epoch: u64,
+        mode: OutputMode,
+        parts: &[(String, u64)],
+    ) -> Result<(), SinkError> {
+        let _ = (mode, parts);
+        Err(SinkError::Write {
+            sink_name: self.description(),
+            batch_id: epoch,
+            reason: "this sink does not take epochs written in parts".into(),
+        })
+    }
+}
+
+/// Writes parts of an epoch's output on the workers (see [`Sink::part_writer`]): shared by
+/// every worker of a process, and called from their threads.
+pub trait PartWriter: Send + Sync + fmt::Debug {
+    /// Opens the part of epoch `epoch` that worker `worker` writes, with rows of `schema`.
+    /// Its name depends only on the epoch and the worker, so that an epoch run again after a
+    /// crash replaces what the first run left.
+    fn open(&self, schema: &Schema, epoch: u64, worker: usize) -> std::io::Result<Box<dyn PartFile>>;
+}
+
+/// One part being written (see [`PartWriter::open`]).
+pub trait PartFile {
+    /// Writes one row; buffered, so memory stays bounded whatever the part's size.
+    fn write(&mut self, row: &Row) -> std::io::Result<()>;
+    /// Makes the part durable under its final name, and returns that name.
+    fn finish(self: Box<Self>) -> std::io::Result<String>;
 }

@@ -86,8 +86,9 @@ pub struct SourceContext<'a> {
     /// True for `spark.read()`: a static table, read once and whole at the start.
     pub once: bool,
     /// The session's configuration (`spark.conf.get`): the settings a source reads under
-    /// Spark's names, such as `spark.sql.session.timeZone` and
-    /// `spark.sql.streaming.schemaInference`.
+    /// Spark's names, such as `spark.sql.session.timeZone`,
+    /// `spark.sql.streaming.schemaInference` and the file sources'
+    /// `spark.sql.files.maxPartitionBytes`.
     pub conf: &'a dyn Fn(&str) -> Option<String>,
 }
 
@@ -586,9 +587,9 @@ fn rate_source(cx: SourceContext<'_>) -> Result<Arc<dyn Source>> {
 }
 
 fn file_source(format: FileFormat, cx: SourceContext<'_>) -> Result<Arc<dyn Source>> {
-    Ok(Arc::new(FileSource::new(
-        format, cx.options, cx.schema, cx.once, cx.conf,
-    )?))
+    Ok(Arc::new(
+        FileSource::new(format, cx.options, cx.schema, cx.once, cx.conf)?.split_by_conf(cx.conf)?,
+    ))
 }
 
 fn text_source(cx: SourceContext<'_>) -> Result<Arc<dyn Source>> {

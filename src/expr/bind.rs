@@ -110,12 +110,21 @@ impl Splitter {
     }
 
     /// Calls `f` with each piece of `s`, empty pieces included. A one-byte pattern (the usual
-    /// `" "`) splits on a `char`, which finds it with `memchr` rather than a substring search.
+    /// `" "`, an ASCII character) is found by a plain walk over the bytes: the pieces are
+    /// words of a few bytes, too short for a `memchr` search per piece to pay for itself.
     pub fn for_each<'a>(&self, s: &'a str, mut f: impl FnMut(&'a str)) {
         match self {
             Splitter::Literal(p) if p.len() == 1 => {
                 let byte = p.as_bytes()[0];
-                s.split(char::from(byte)).for_each(f)
+                let mut start = 0;
+                for (i, b) in s.bytes().enumerate() {
+                    if b == byte {
+                        // An ASCII byte is always a character boundary.
+                        f(s.get(start..i).unwrap_or_default());
+                        start = i + 1;
+                    }
+                }
+                f(s.get(start..).unwrap_or_default())
             }
             Splitter::Literal(p) => s.split(p.as_str()).for_each(f),
             Splitter::Regex(r) => r.split(s).for_each(&mut f),

@@ -8,10 +8,13 @@ use timely::dataflow::operators::{Exchange, Probe};
 use timely::worker::Worker;
 
 use super::capture::{capture, Captured};
+use super::output::Finish;
+use super::parts::write_parts;
 use super::spec::QuerySpec;
-use crate::compile::{compile, Compiled, Inputs, Settings, StateOperatorInfo};
-use crate::connectors::SourceEvent;
+use crate::compile::{compile, Compiled, Inputs, Settings, StateOperatorInfo, Strategy};
+use crate::connectors::{PartWriter, SourceEvent};
 use crate::data::Row;
+use crate::plan::OutputMode;
 
 /// One query's dataflow as built on this worker.
 pub(super) struct Built {
@@ -25,6 +28,35 @@ pub(super) struct Built {
     pub(super) events: Captured<SourceEvent>,
     /// The stateful operators, numbered as their events number them.
     pub(super) state_operators: Vec<StateOperatorInfo>,
+    /// The workers of all processes: those the leader plans work items for.
+    pub(super) peers: usize,
+    /// The workers write the output in parts (see [`parts_written_by_workers`]): the leader
+    /// commits what they report instead of writing rows.
+    pub(super) in_parts: bool,
+}
+
+/// The sink's part writer when the workers write the output themselves: in append mode, for
+/// a sink that can (the file sinks), when the query keeps no state (its rows are final as they
+/// come out of the dataflow, with no watermark to wait for) and nothing runs on its result
+/// after the dataflow (no sort or limit). Decided from the plan alone, so that every worker
+/// decides alike.
+fn parts_written_by_workers(spec: &QuerySpec, compiled: &Compiled<'_>) -> Option<Arc<dyn PartWriter>> {
+    // Operators whose output is only ever inserted rows, final at once.
+    let inserts_only = |s: &Strategy| {
+        matches!(
+            s,
+            Strategy::StreamedRows
+                | Strategy::PartitionedItems
+                | Strategy::PartitionsOnEveryWorker
+                | Strategy::LocalRows
+                | Strategy::LookupJoin
+        )
+    };
+    let stateless = compiled.state_operators.is_empty() && compiled.strategies.iter().all(inserts_only);
+    let finished_in_dataflow = Finish::of(&spec.plan, spec.mode).is_empty();
+    (spec.mode == OutputMode::Append && stateless && finished_in_dataflow)
+        .then(|| spec.part_writer.clone())
+        .flatten()
 }
 
 /// Builds `spec`'s dataflow on `worker`.
@@ -34,6 +66,7 @@ pub(super) fn build(worker: &mut Worker, spec: &QuerySpec) -> Built {
     let events = Captured::default();
     let mut inputs = Inputs::new();
     let mut state_operators = Vec::new();
+    let mut in_parts = false;
     let (rows_buffer, events_buffer) = (captured.clone(), events.clone());
     worker.dataflow::<u64, _, _>(|scope| {
         let settings = Settings {
@@ -43,10 +76,21 @@ pub(super) fn build(worker: &mut Worker, spec: &QuerySpec) -> Built {
         let mut compiled = Compiled::new(&spec.plan, settings);
         compiled.durable = spec.durable.clone();
         compiled.batch_times = Some(spec.batch_times.clone());
-        // All output goes to worker 0, where the sink runs; the probe after it tells when an
-        // epoch's output is complete.
-        let output = compile(&spec.plan, scope, &mut compiled).inner.exchange(|_| 0);
-        capture(output, rows_buffer).probe_with(&probe);
+        let output = compile(&spec.plan, scope, &mut compiled);
+        match parts_written_by_workers(spec, &compiled) {
+            // Every worker writes its own rows; what each wrote goes to worker 0 with the
+            // sources' events, under the same probe.
+            Some(writer) => {
+                let parts = write_parts(output.inner, writer.clone(), spec.plan.schema().clone());
+                capture(parts.exchange(|_| 0), events_buffer.clone()).probe_with(&probe);
+                in_parts = true;
+            }
+            // All output goes to worker 0, where the sink runs; the probe after it tells when
+            // an epoch's output is complete.
+            None => {
+                capture(output.inner.exchange(|_| 0), rows_buffer).probe_with(&probe);
+            }
+        }
         // Sources read inside the dataflow report to worker 0 too, under the same probe.
         for source_events in compiled.events.drain(..) {
             capture(source_events.inner.exchange(|_| 0), events_buffer.clone()).probe_with(&probe);
@@ -60,6 +104,8 @@ pub(super) fn build(worker: &mut Worker, spec: &QuerySpec) -> Built {
         captured,
         events,
         state_operators,
+        peers: worker.peers(),
+        in_parts,
     }
 }
 

@@ -58,6 +58,13 @@ enum Stage {
 /// The leader's state for one query.
 pub(super) struct QueryRun {
     spec: Arc<QuerySpec>,
+    /// The workers of all processes.
+    peers: usize,
+    /// The workers write the output in parts, which the sink commits (see `parts.rs`).
+    in_parts: bool,
+    /// The parts the workers wrote of the epoch being finished, and any failure to write one.
+    parts: Vec<(String, u64)>,
+    part_failure: Option<String>,
     schema: Schema,
     sources: Sources,
     inputs: Option<Inputs>,
@@ -246,6 +253,10 @@ impl QueryRun {
         let mut run = QueryRun {
             schema: spec.plan.schema().clone(),
             sources,
+            peers: built.peers,
+            in_parts: built.in_parts,
+            parts: Vec::new(),
+            part_failure: None,
             inputs: Some(built.inputs),
             probe: built.probe,
             captured: built.captured,
@@ -597,7 +608,9 @@ impl QueryRun {
         let Some(inputs) = self.inputs.as_mut() else {
             return;
         };
-        let offsets = self.sources.feed(input, inputs, self.spec.local_workers);
+        let offsets = self
+            .sources
+            .feed(input, inputs, self.spec.local_workers, self.peers);
         for input in inputs.values_mut() {
             input.advance_to(epoch + 1);
             input.flush();
@@ -646,10 +659,18 @@ impl QueryRun {
         let rows = self.output.shape(changes, self.watermark());
         let rows = self.finish.apply(rows);
         self.next_epoch = flight.epoch + 1;
-        if let Err(e) = self.write(flight.epoch, &rows) {
-            self.fail(e.into());
-            return;
-        }
+        let written = if self.in_parts {
+            self.commit_parts(flight.epoch)
+        } else {
+            self.write(flight.epoch, &rows).map(|()| rows.len() as u64)
+        };
+        let output_rows = match written {
+            Ok(output_rows) => output_rows,
+            Err(e) => {
+                self.fail(e.into());
+                return;
+            }
+        };
         let epoch_stats = self.epoch_event_time.take();
         let event_time = self
             .event_time
@@ -690,7 +711,7 @@ impl QueryRun {
             state_operators,
             event_time,
             sink: self.sink_description.clone(),
-            output_rows: rows.len() as u64,
+            output_rows,
         };
         self.spec
             .shared
@@ -717,6 +738,27 @@ impl QueryRun {
                 reason: format!("panicked: {}", panic_message(panic.as_ref())),
             })
         })
+    }
+
+    /// Has the sink commit the parts the workers wrote of `epoch` (in name order, so the log
+    /// is the same for any arrival order), and returns the rows they hold.
+    fn commit_parts(&mut self, epoch: u64) -> Result<u64, SinkError> {
+        let mut parts = std::mem::take(&mut self.parts);
+        if let Some(reason) = self.part_failure.take() {
+            return Err(SinkError::Write {
+                sink_name: self.sink_description.clone(),
+                batch_id: epoch,
+                reason,
+            });
+        }
+        parts.sort();
+        let rows = parts.iter().map(|(_, rows)| rows).sum();
+        let mode = self.spec.mode;
+        let Some(sink) = self.sink.as_mut() else {
+            return Ok(rows);
+        };
+        sink.commit_parts(epoch, mode, &parts)?;
+        Ok(rows)
     }
 
     /// After the sink has taken `epoch`: records the commit in the checkpoint, then lets the
@@ -820,6 +862,16 @@ impl QueryRun {
                     // Several workers may fail at once; report one, the same every run.
                     if failure.as_ref().is_none_or(|f: &String| message < *f) {
                         failure = Some(message);
+                    }
+                }
+                SourceEvent::PartWritten { name, rows } => {
+                    if time == epoch {
+                        self.parts.push((name, rows));
+                    }
+                }
+                SourceEvent::PartFailed { message } => {
+                    if self.part_failure.as_ref().is_none_or(|f: &String| message < *f) {
+                        self.part_failure = Some(message);
                     }
                 }
             }

@@ -15,6 +15,7 @@ mod epoch_loop;
 mod event_time;
 mod listener;
 mod output;
+mod parts;
 mod peers;
 mod progress;
 mod query;

@@ -11,7 +11,7 @@ use super::spec::QuerySpec;
 use super::trigger::Trigger;
 use crate::checkpoint::{Checkpoint, OffsetEntry, Recovery};
 use crate::compile::{deal_shares, Delivery, Inputs};
-use crate::connectors::{ReadStatus, Source, SourceError, SourceReader, Wake};
+use crate::connectors::{PartitionReader, ReadStatus, Source, SourceError, SourceReader, Wake};
 
 /// Every how many epochs the record log of a source that resumes from it (the file source's
 /// seen files) is compacted, as Spark's `spark.sql.streaming.fileSource.log.compactInterval`.
@@ -35,6 +35,9 @@ struct SourceRun {
     limit: usize,
     /// Records are work items (files) read inside the dataflow: rows are counted there.
     partitioned: bool,
+    /// What turns an epoch's work items into the items the workers read (byte ranges of
+    /// files), for partitioned sources.
+    planner: Option<Arc<dyn PartitionReader>>,
     /// What the next epoch must take instead of what is waiting: the records a stopped run
     /// logged for the epoch it did not commit.
     replay: Option<Taken>,
@@ -176,6 +179,10 @@ impl Sources {
                 consumed: 0,
                 limit,
                 partitioned: matches!(delivery, Delivery::Partitioned(_)),
+                planner: match &delivery {
+                    Delivery::Partitioned(reader) => Some(reader.clone()),
+                    _ => None,
+                },
                 replay: None,
                 last_position: None,
                 last_behind: None,
@@ -317,8 +324,16 @@ impl Sources {
 
     /// Hands an epoch's records to the dataflow's inputs at the inputs' current epoch. Rows
     /// held in memory are dealt out in shares, one per local worker, which each worker copies
-    /// in itself.
-    pub(super) fn feed(&self, input: EpochInput, inputs: &mut Inputs, local_workers: usize) -> EpochOffsets {
+    /// in itself. Work items are planned for the `workers` workers of all processes (a large
+    /// file cut into byte ranges); the items logged and committed stay those the reader
+    /// handed over.
+    pub(super) fn feed(
+        &self,
+        input: EpochInput,
+        inputs: &mut Inputs,
+        local_workers: usize,
+        workers: usize,
+    ) -> EpochOffsets {
         let mut offsets = EpochOffsets {
             records: Vec::with_capacity(self.runs.len()),
             start: input.start,
@@ -335,7 +350,13 @@ impl Sources {
             };
             match taken {
                 Taken::Range(range) => deal_shares(range, local_workers, |share| session.insert(share)),
-                Taken::Rows(rows) => rows.into_iter().for_each(|row| session.insert(row)),
+                Taken::Rows(rows) => match &source.planner {
+                    Some(planner) => planner
+                        .plan_items(rows, workers)
+                        .into_iter()
+                        .for_each(|row| session.insert(row)),
+                    None => rows.into_iter().for_each(|row| session.insert(row)),
+                },
             }
         }
         offsets

@@ -7,7 +7,7 @@ use super::trigger::ManualClock;
 use super::trigger::Trigger;
 use crate::checkpoint::Checkpoint;
 use crate::compile::{BatchTimes, DurableState};
-use crate::connectors::Sink;
+use crate::connectors::{PartWriter, Sink};
 use crate::plan::{LogicalPlan, OutputMode};
 
 /// Rows a source may have waiting before its reader is no longer polled (backpressure).
@@ -20,6 +20,9 @@ pub(crate) struct QuerySpec {
     pub(crate) trigger: Trigger,
     /// Taken by the leader worker; other workers never write output.
     pub(crate) sink: Mutex<Option<Box<dyn Sink>>>,
+    /// The sink's writer of parts, if it has one (see [`Sink::part_writer`]): taken from the
+    /// sink before any worker starts, so that every worker builds the same dataflow.
+    pub(crate) part_writer: Option<Arc<dyn PartWriter>>,
     pub(crate) shared: Arc<Shared>,
     pub(crate) max_rows_per_epoch: usize,
     /// The largest static table (bytes on disk) a join under an aggregation broadcasts to every

@@ -134,11 +134,12 @@ impl DataStreamReader {
             Error::InvalidOption("read_stream() needs a format, e.g. format(\"socket\")".into())
         })?;
         let session = self.session.clone();
+        let conf = move |key: &str| session.conf(key).map(str::to_string);
         let source = source_format(&format, self.once)?.build(SourceContext {
             options: &self.options,
             schema: self.schema.transpose()?,
             once: self.once,
-            conf: &|key| session.conf(key).map(str::to_string),
+            conf: &conf,
         })?;
         Ok(DataFrame::new(self.session, LogicalPlan::source(source)))
     }

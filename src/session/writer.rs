@@ -236,6 +236,7 @@ impl DataStreamWriter {
             plan: self.df.plan().with_clock(&clock),
             mode,
             trigger: self.trigger,
+            part_writer: sink.part_writer(),
             sink: Mutex::new(Some(sink)),
             shared,
             checkpoint: Mutex::new(checkpoint),

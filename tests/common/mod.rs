@@ -313,18 +313,23 @@ pub fn sink_latest_epoch(out: &std::path::Path) -> Option<u64> {
 }
 
 /// A file sink's output epoch by epoch, as its log lists them (see [`sink_log`]):
-/// `(epoch, rows of its part files)`. Files the log does not name (a crash's leftovers) are not
-/// output, so they are not read.
+/// `(epoch, lines of its part files, sorted)`. Sorted, because an append-mode epoch is written
+/// in parts by the workers that computed its rows, in no order: what must not depend on the
+/// worker count is the epoch's rows as a multiset (other modes write one sorted part). Files
+/// the log does not name (a crash's leftovers) are not output, so they are not read.
 pub fn sink_epochs(out: &std::path::Path) -> Vec<(u64, String)> {
     sink_log(out)
         .into_iter()
         .map(|entry| {
-            let rows = entry["files"]
+            let parts: Vec<String> = entry["files"]
                 .as_array()
                 .expect("files")
                 .iter()
                 .map(|f| std::fs::read_to_string(out.join(f.as_str().expect("name"))).expect("part"))
                 .collect();
+            let mut lines: Vec<&str> = parts.iter().flat_map(|part| part.lines()).collect();
+            lines.sort_unstable();
+            let rows = lines.iter().map(|line| format!("{line}\n")).collect();
             (entry["epoch"].as_u64().expect("epoch"), rows)
         })
         .collect()

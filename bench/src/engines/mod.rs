@@ -3,6 +3,7 @@
 
 pub mod dstream;
 pub mod epoch_watermark;
+pub mod files;
 pub mod flink;
 pub mod hashmap_loop;
 pub mod latency;

@@ -159,17 +159,30 @@ impl CsvEncoding {
         schema: &Schema,
         rows: &[crate::data::Row],
     ) -> std::io::Result<()> {
-        let mut line = String::new();
-        if self.header {
-            for (i, name) in schema.names().into_iter().enumerate() {
-                if i > 0 {
-                    line.push(self.sep);
-                }
-                self.push_text(&mut line, &name);
-            }
-            line.push('\n');
-            out.write_all(line.as_bytes())?;
+        self.write_header(&mut out, schema)?;
+        self.write_rows(&mut out, rows)?;
+        out.flush()
+    }
+
+    /// Writes the header line, with `header`: a file's first line.
+    pub(super) fn write_header(&self, mut out: impl Write, schema: &Schema) -> std::io::Result<()> {
+        if !self.header {
+            return Ok(());
         }
+        let mut line = String::new();
+        for (i, name) in schema.names().into_iter().enumerate() {
+            if i > 0 {
+                line.push(self.sep);
+            }
+            self.push_text(&mut line, &name);
+        }
+        line.push('\n');
+        out.write_all(line.as_bytes())
+    }
+
+    /// Writes one line per row, without flushing: a part file streams rows through this.
+    pub(super) fn write_rows(&self, mut out: impl Write, rows: &[crate::data::Row]) -> std::io::Result<()> {
+        let mut line = String::new();
         for row in rows {
             line.clear();
             for (i, value) in row.iter().enumerate() {
@@ -181,7 +194,7 @@ impl CsvEncoding {
             line.push('\n');
             out.write_all(line.as_bytes())?;
         }
-        out.flush()
+        Ok(())
     }
 
     /// Appends one value as a field.
@@ -260,12 +273,23 @@ impl JsonEncoding {
         schema: &Schema,
         rows: &[crate::data::Row],
     ) -> std::io::Result<()> {
+        self.write_rows(&mut out, schema, rows)?;
+        out.flush()
+    }
+
+    /// Writes one object line per row, without flushing: a part file streams rows through this.
+    pub(super) fn write_rows(
+        &self,
+        mut out: impl Write,
+        schema: &Schema,
+        rows: &[crate::data::Row],
+    ) -> std::io::Result<()> {
         for row in rows {
             let fields = schema.fields().iter().map(|f| (f.name.as_str(), &f.data_type));
             self.write_object(&mut out, fields, row)?;
             out.write_all(b"\n")?;
         }
-        out.flush()
+        Ok(())
     }
 
     /// Writes the object of `values` named and typed by `fields`, in their order, as Spark's
@@ -368,8 +392,13 @@ impl TextEncoding {
     }
 
     /// Writes each row's one value and a line break.
-    pub(super) fn write(out: impl Write, rows: &[crate::data::Row]) -> std::io::Result<()> {
-        let mut out = out;
+    pub(super) fn write(mut out: impl Write, rows: &[crate::data::Row]) -> std::io::Result<()> {
+        Self::write_rows(&mut out, rows)?;
+        out.flush()
+    }
+
+    /// As [`write`](Self::write), without flushing: a part file streams rows through this.
+    pub(super) fn write_rows(mut out: impl Write, rows: &[crate::data::Row]) -> std::io::Result<()> {
         for row in rows {
             match row.first() {
                 Some(Value::Null) | None => {}
@@ -378,7 +407,7 @@ impl TextEncoding {
             }
             out.write_all(b"\n")?;
         }
-        out.flush()
+        Ok(())
     }
 }
 

@@ -17,6 +17,7 @@ mod parquet;
 mod read;
 mod sink;
 mod source;
+mod split;
 
 #[cfg(test)]
 pub(crate) use csv_lines::CsvLines;
@@ -26,3 +27,4 @@ pub use encode::{
 pub use format::{FileFormat, FormatOptions};
 pub use sink::{FileSink, COMPACT_INTERVAL_CONF, MIN_BATCH_INTERVAL_CONF};
 pub use source::{FileSource, SCHEMA_INFERENCE_CONF};
+pub use split::{MAX_PARTITION_BYTES_CONF, MIN_RANGE_BYTES, OPEN_COST_BYTES};

@@ -1,36 +1,42 @@
-//! The workers' side of a file source: each file is read where its name lands, a part at a
-//! time ([`PartitionRead`]), so a large file never sits in memory whole and its rows reach the
-//! operators after the reader while they are still in the cache.
+//! The workers' side of a file source: each file, or byte range of a file (see `split.rs`), is
+//! read where the leader's plan sends it, a part at a time ([`PartitionRead`]), so a large
+//! file never sits in memory whole and its rows reach the operators after the reader while
+//! they are still in the cache.
 
 use std::borrow::Cow;
 use std::fs::File;
-use std::io::{BufRead, BufReader, Read};
+use std::io::{BufRead, BufReader, Read, Seek, SeekFrom};
 
 use super::csv_lines::CsvLines;
 use super::format::{FileFormat, FormatOptions};
+use super::split::{byte_range, route, SplitSize};
 use crate::connectors::{PartitionRead, PartitionReader, SourceEvent};
 use crate::data::{Decoded, Row, RowDecoder, Value};
 
 /// Reads files of one format into rows of the source's schema.
-#[derive(Debug)]
+#[derive(Clone, Debug)]
 pub(super) struct FilePartitions {
     pub(super) options: FormatOptions,
     pub(super) decoder: RowDecoder,
+    /// How files are cut into byte ranges.
+    pub(super) split: SplitSize,
 }
 
 impl PartitionReader for FilePartitions {
     fn open(&self, item: &Row, source: usize) -> Box<dyn PartitionRead> {
         let path = item.first().and_then(Value::as_str).unwrap_or_default();
-        let mut report = FileReport::new(path, source);
-        let input = match File::open(path).and_then(|file| Ok((file.metadata()?, file))) {
+        let range = byte_range(item);
+        let mut report = FileReport::new(path, source, range);
+        let input = match open_at(path, range) {
             Err(e) => {
                 report.failure = Some(format!("cannot read {path}: {e}"));
                 Input::Done
             }
-            Ok((metadata, file)) if self.options.format == FileFormat::Parquet => {
+            Ok((metadata, reader, _)) if self.options.format == FileFormat::Parquet => {
+                // A Parquet file is never cut into ranges: it is read whole, from its start.
                 report.opened = Some(Stamp::of(&metadata));
-                report.bytes = metadata.len();
-                match Input::parquet(file) {
+                report.position = metadata.len();
+                match Input::parquet(reader.into_inner()) {
                     Ok(input) => input,
                     Err(e) => {
                         report.failure = Some(format!("cannot read {path} as parquet: {e}"));
@@ -38,12 +44,15 @@ impl PartitionReader for FilePartitions {
                     }
                 }
             }
-            Ok((metadata, file)) => {
+            Ok((metadata, reader, position)) => {
                 report.opened = Some(Stamp::of(&metadata));
+                report.position = position;
                 Input::Lines {
-                    reader: BufReader::new(file),
+                    reader,
                     line: Vec::new(),
                     number: 0,
+                    first_line_is_header: self.options.header && range.is_none_or(|(start, _)| start == 0),
+                    end: range.map(|(_, end)| end),
                     csv: (self.options.format == FileFormat::Csv)
                         .then(|| Box::new(CsvLines::new(&self.options))),
                     documents: None,
@@ -57,7 +66,45 @@ impl PartitionReader for FilePartitions {
             report: Some(report),
         })
     }
+
+    fn plan_items(&self, items: Vec<Row>, workers: usize) -> Vec<Row> {
+        // Records that span lines (`multiLine`) and Parquet's own layout are read file by file.
+        if self.options.multi_line || self.options.format == FileFormat::Parquet {
+            return items;
+        }
+        self.split.plan(items, workers)
+    }
+
+    fn route(&self, item: &Row) -> u64 {
+        route(item)
+    }
 }
+
+/// Opens `path` for the byte `range` (the whole file when `None`), positioned at the range's
+/// first line: past the first line break at or after its start, unless it starts at 0
+/// (Hadoop's rule: the range before reads the line that straddles its end). Returns the
+/// file's metadata at opening, the reader and its position in the file.
+fn open_at(
+    path: &str,
+    range: Option<(u64, u64)>,
+) -> std::io::Result<(std::fs::Metadata, BufReader<File>, u64)> {
+    let mut file = File::open(path)?;
+    let metadata = file.metadata()?;
+    let start = range.map_or(0, |(start, _)| start);
+    if start > 0 {
+        file.seek(SeekFrom::Start(start))?;
+    }
+    let mut reader = BufReader::with_capacity(READ_BUFFER, file);
+    let mut position = start;
+    if start > 0 {
+        let mut skipped = Vec::new();
+        position += reader.read_until(b'\n', &mut skipped)? as u64;
+    }
+    Ok((metadata, reader, position))
+}
+
+/// The reader's buffer: large enough that a read is rarely a system call per few lines.
+const READ_BUFFER: usize = 64 << 10;
 
 /// One file being read.
 struct FileRead {
@@ -74,7 +121,12 @@ enum Input {
     Lines {
         reader: BufReader<File>,
         line: Vec<u8>,
+        /// The number of the last line read, counted from the range's first line.
         number: u64,
+        /// CSV with `header`, read from the file's start: line 1 is the header, not a record.
+        first_line_is_header: bool,
+        /// The range's end: no line that starts past it is read. `None`: the file's end.
+        end: Option<u64>,
         /// The CSV parser, for CSV files (boxed: its tables are large, `Done` is small).
         csv: Option<Box<CsvLines>>,
         /// JSON with `multiLine`: the file's records, once it has been read whole.
@@ -103,7 +155,12 @@ impl PartitionRead for FileRead {
             if records == max {
                 break true;
             }
-            match self.input.next(&self.options, &self.decoder, &mut report.bytes) {
+            match self.input.next(
+                &self.options,
+                &self.decoder,
+                &mut report.position,
+                &mut report.at_end,
+            ) {
                 Ok(Some((decoded, line))) => {
                     records += 1;
                     if !report.take(decoded, line, rows) {
@@ -211,13 +268,15 @@ impl Input {
         }
     }
 
-    /// The next record, decoded, with its line number; `None` at the end of the file. `bytes`
-    /// counts the bytes read.
+    /// The next record, decoded, with its line number; `None` at the end of the range.
+    /// `position` follows the reader's place in the file; `at_end` is set when the file ended
+    /// (rather than the range).
     fn next(
         &mut self,
         options: &FormatOptions,
         decoder: &RowDecoder,
-        bytes: &mut u64,
+        position: &mut u64,
+        at_end: &mut bool,
     ) -> Result<Option<(Decoded, u64)>, std::io::Error> {
         #[cfg(feature = "parquet")]
         if let Input::Parquet { .. } = self {
@@ -227,6 +286,8 @@ impl Input {
             reader,
             line,
             number,
+            first_line_is_header,
+            end,
             csv,
             documents,
         } = self
@@ -238,7 +299,8 @@ impl Input {
             // are records, anything else is one malformed record.
             if documents.is_none() {
                 line.clear();
-                *bytes += reader.read_to_end(line)? as u64;
+                *position += reader.read_to_end(line)? as u64;
+                *at_end = true;
                 let text = utf8_text(line);
                 let records = match serde_json::from_str::<serde_json::Value>(&text) {
                     Ok(serde_json::Value::Array(items)) => items.iter().map(|i| i.to_string()).collect(),
@@ -254,19 +316,23 @@ impl Input {
             return Ok(Some((decoder.decode_json(&record), *number)));
         }
         loop {
+            if end.is_some_and(|end| *position > end) {
+                return Ok(None);
+            }
             line.clear();
             let read = reader.read_until(b'\n', line)?;
             if read == 0 {
+                *at_end = true;
                 return Ok(None);
             }
-            *bytes += read as u64;
+            *position += read as u64;
             *number += 1;
             while matches!(line.last(), Some(b'\n' | b'\r')) {
                 line.pop();
             }
             let decoded = match (options.format, csv.as_deref_mut()) {
                 (FileFormat::Csv, Some(csv)) => {
-                    if *number == 1 && options.header {
+                    if *number == 1 && *first_line_is_header {
                         continue;
                     }
                     let mut closed = csv.parse(line);
@@ -279,7 +345,7 @@ impl Input {
                             line.pop();
                             break;
                         }
-                        *bytes += more as u64;
+                        *position += more as u64;
                         *number += 1;
                         while line.len() > start && matches!(line.last(), Some(b'\n' | b'\r')) {
                             line.pop();
@@ -381,12 +447,16 @@ struct FileReport {
     failure: Option<String>,
     /// The file's size and modification time when it was opened.
     opened: Option<Stamp>,
-    /// Bytes read from it so far.
-    bytes: u64,
+    /// The byte range read, if not the whole file.
+    range: Option<(u64, u64)>,
+    /// The reader's place in the file.
+    position: u64,
+    /// The reader reached the file's end.
+    at_end: bool,
 }
 
 impl FileReport {
-    fn new(file: &str, source: usize) -> Self {
+    fn new(file: &str, source: usize, range: Option<(u64, u64)>) -> Self {
         FileReport {
             file: file.to_string(),
             source,
@@ -394,7 +464,17 @@ impl FileReport {
             malformed: 0,
             failure: None,
             opened: None,
-            bytes: 0,
+            range,
+            position: range.map_or(0, |(start, _)| start),
+            at_end: false,
+        }
+    }
+
+    /// Where line `line` (counted from the range's first line) is, for messages.
+    fn at(&self, line: u64) -> String {
+        match self.range {
+            Some((start, end)) if start > 0 => format!("line {line} of bytes {start}..{end}"),
+            _ => format!("line {line}"),
         }
     }
 
@@ -402,7 +482,7 @@ impl FileReport {
     /// are then not the file that was listed (files must be moved into the directory whole,
     /// and never changed there). Compares the size and modification time at the end with those
     /// at opening, both through the open file and by its path (which a rename replaces), and
-    /// the bytes read with the size at opening.
+    /// where the file ended under the reader with the size at opening.
     fn check_unchanged(&self, file: &File) {
         if let Some(warning) = self.changed_while_read(file) {
             tracing::warn!("{warning}");
@@ -418,14 +498,18 @@ impl FileReport {
             .into_iter()
             .flatten()
             .find(|stamp| *stamp != opened);
-        let short = self.bytes < opened.len && self.failure.is_none();
+        let short = self.at_end && self.position < opened.len && self.failure.is_none();
         (changed.is_some() || short).then(|| {
-            let len_now = changed.map_or(self.bytes, |stamp| stamp.len);
+            let len_now = changed.map_or(self.position, |stamp| stamp.len);
+            let (read, part) = match self.range {
+                Some((start, end)) => (self.position - start, format!(" in bytes {start}..{end}")),
+                None => (self.position, String::new()),
+            };
             format!(
-                "{} changed while it was read (size {} bytes when opened, {len_now} now; {} bytes \
-                 read): the {} row(s) read from it may be incomplete; move files into the directory \
-                 whole, and never change them there",
-                self.file, opened.len, self.bytes, self.rows
+                "{} changed while it was read (size {} bytes when opened, {len_now} now; {read} bytes \
+                 read{part}): the {} row(s) read from it may be incomplete; move files into the \
+                 directory whole, and never change them there",
+                self.file, opened.len, self.rows
             )
         })
     }
@@ -438,19 +522,28 @@ impl FileReport {
                 self.rows += 1;
             }
             Decoded::Repaired(row, reason) => {
-                tracing::debug!("{}:{line}: malformed record kept: {reason}", self.file);
+                tracing::debug!(
+                    "{}, {}: malformed record kept: {reason}",
+                    self.file,
+                    self.at(line)
+                );
                 rows(row);
                 self.rows += 1;
                 self.malformed += 1;
             }
             Decoded::Dropped(reason) => {
-                tracing::debug!("{}:{line}: malformed record dropped: {reason}", self.file);
+                tracing::debug!(
+                    "{}, {}: malformed record dropped: {reason}",
+                    self.file,
+                    self.at(line)
+                );
                 self.malformed += 1;
             }
             Decoded::Failed(reason) => {
                 self.failure = Some(format!(
-                    "malformed record in {}, line {line} (mode FAILFAST): {reason}",
-                    self.file
+                    "malformed record in {}, {} (mode FAILFAST): {reason}",
+                    self.file,
+                    self.at(line)
                 ));
                 return false;
             }
@@ -549,6 +642,7 @@ mod tests {
                 Schema::new([Field::new("value", DataType::String)]),
                 ParseMode::Permissive,
             ),
+            split: SplitSize::default(),
         };
         let name = path.display().to_string();
         let item = Row::from(vec![Value::str(&name)]);
@@ -566,6 +660,143 @@ mod tests {
             log.contains(&name)
                 && log.contains("changed while it was read")
                 && log.contains(&format!("{} bytes when opened", text.len()))
+                && log.contains(&format!("{rows} row(s)")),
+            "{log}"
+        );
+    }
+
+    fn partitions(format: FileFormat, options: &[(&str, &str)], schema: Schema) -> FilePartitions {
+        let mut given = crate::connectors::Options::default();
+        for (key, value) in options {
+            given.set(key, value);
+        }
+        FilePartitions {
+            options: FormatOptions::from_options(format, &given).expect("options"),
+            decoder: RowDecoder::new(schema, ParseMode::Permissive),
+            split: SplitSize::default(),
+        }
+    }
+
+    /// Reads `path` cut into ranges of `size` bytes, range after range, and returns the rows'
+    /// first values as text.
+    fn read_in_ranges(partitions: &FilePartitions, path: &Path, size: u64) -> Vec<String> {
+        let len = std::fs::metadata(path).expect("metadata").len();
+        let name = Value::str(path.to_string_lossy());
+        let mut values = Vec::new();
+        let mut start = 0;
+        while start < len {
+            let end = (start + size).min(len);
+            let item = Row::from(vec![
+                name.clone(),
+                Value::Int(start as i64),
+                Value::Int(end as i64),
+                Value::Int(0),
+            ]);
+            let mut events = Vec::new();
+            partitions.read(
+                &item,
+                0,
+                &mut |row| values.push(row.first().map(|v| v.to_string()).unwrap_or_default()),
+                &mut events,
+            );
+            assert!(
+                !events.iter().any(|e| matches!(e, SourceEvent::Failed { .. })),
+                "{events:?}"
+            );
+            start = end;
+        }
+        values
+    }
+
+    use std::path::Path;
+
+    /// Text with the cases a cut can fall on: CRLF line ends, empty lines, characters of 2, 3
+    /// and 4 bytes, and a last line without a line break.
+    const AWKWARD: &str = "alpha beta\r\n\r\nçà et là\nsnow ☃ man\r\n\n🦀 crab 🦀\nx\r\nlast line, no break";
+
+    #[test]
+    fn every_cut_of_a_text_file_reads_every_line_once() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("awkward.txt");
+        std::fs::write(&path, AWKWARD).expect("write");
+        let partitions = partitions(FileFormat::Text, &[], FormatOptions::text_schema());
+        // The reference: Rust's own line splitting, which ends lines at \n and \r\n.
+        let expected: Vec<String> = AWKWARD.lines().map(str::to_string).collect();
+        assert_eq!(expected.len(), 8);
+        // Every range size from 1 byte to the whole file: cuts land on every byte, inside
+        // every multi-byte character, between every \r and \n, and just before and after
+        // every line break.
+        for size in 1..=AWKWARD.len() as u64 + 1 {
+            assert_eq!(
+                read_in_ranges(&partitions, &path, size),
+                expected,
+                "ranges of {size} bytes"
+            );
+        }
+    }
+
+    #[test]
+    fn every_cut_of_a_csv_file_with_a_header_reads_the_header_once_as_a_header() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("people.csv");
+        let text = "name,age\r\nann,31\r\nbö,7\nzoë ☃,52\n\n\"q, r\",9";
+        std::fs::write(&path, text).expect("write");
+        let schema = Schema::new([
+            Field::new("name", DataType::String),
+            Field::new("age", DataType::Int64),
+        ]);
+        let partitions = partitions(FileFormat::Csv, &[("header", "true")], schema);
+        let expected = vec!["ann", "bö", "zoë ☃", "q, r"];
+        for size in 1..=text.len() as u64 + 1 {
+            assert_eq!(
+                read_in_ranges(&partitions, &path, size),
+                expected,
+                "ranges of {size} bytes"
+            );
+        }
+    }
+
+    #[test]
+    fn every_cut_of_a_json_lines_file_reads_every_record_once() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("events.json");
+        let text = "{\"k\":\"ä\"}\r\n{\"k\":\"b\"}\n\n{\"k\":\"🦀\"}";
+        std::fs::write(&path, text).expect("write");
+        let schema = Schema::new([Field::new("k", DataType::String)]);
+        let partitions = partitions(FileFormat::Json, &[], schema);
+        for size in 1..=text.len() as u64 + 1 {
+            assert_eq!(
+                read_in_ranges(&partitions, &path, size),
+                vec!["ä", "b", "🦀"],
+                "ranges of {size} bytes"
+            );
+        }
+    }
+
+    #[test]
+    fn a_range_of_a_file_truncated_before_it_is_read_is_reported() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("t.txt");
+        let text: String = (0..20_000).map(|i| format!("line {i:05}\n")).collect();
+        std::fs::write(&path, &text).expect("write");
+        let partitions = partitions(FileFormat::Text, &[], FormatOptions::text_schema());
+        let name = path.display().to_string();
+        // The second half of the file, as a range.
+        let item = Row::from(vec![
+            Value::str(&name),
+            Value::Int(110_000),
+            Value::Int(220_000),
+            Value::Int(1),
+        ]);
+        let (rows, log) = read_logged(&partitions, &item, || {
+            let file = std::fs::OpenOptions::new().write(true).open(&path).expect("open");
+            file.set_len(150_000).expect("truncate");
+        });
+        assert!(rows < 10_000, "{rows} rows");
+        assert!(
+            log.contains(&name)
+                && log.contains("changed while it was read")
+                && log.contains("in bytes 110000..220000")
                 && log.contains(&format!("{rows} row(s)")),
             "{log}"
         );

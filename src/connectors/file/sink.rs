@@ -3,7 +3,8 @@
 //!
 //! Epoch `e` writes its rows to `<path>/part-<e, 6 digits>-w000.<csv|json|txt|parquet>` (written under a
 //! temporary name, then renamed), then records `<path>/_tidewater/<e>` listing the epoch's
-//! files. An epoch without rows writes nothing at all (in complete mode, an empty result after
+//! files. In append mode, when the workers write their own rows ([`Sink::part_writer`]),
+//! worker `w` writes `part-<e>-w<w, 3 digits>` and the entry lists every worker's part. An epoch without rows writes nothing at all (in complete mode, an empty result after
 //! a non-empty one is logged, with no file, so that readers see the table emptied).
 //!
 //! Every `spark.sql.streaming.fileSink.log.compactInterval` (default 10) entries, the log is
@@ -23,8 +24,8 @@ use serde_json::Value as Json;
 
 use super::encode::{CsvEncoding, JsonEncoding, TextEncoding};
 use super::format::FileFormat;
-use crate::connectors::{Batch, Options, Sink, SinkError};
-use crate::data::Schema;
+use crate::connectors::{Batch, Options, PartFile, PartWriter, Sink, SinkError};
+use crate::data::{Row, Schema};
 use crate::error::{Error, Result};
 
 /// Spark's `spark.sql.streaming.fileSink.log.compactInterval`: every how many log entries the
@@ -51,7 +52,7 @@ pub struct FileSink {
 }
 
 /// How rows become text, per format.
-#[derive(Debug)]
+#[derive(Clone, Debug)]
 enum Encoding {
     Csv(CsvEncoding),
     Json(JsonEncoding),
@@ -395,6 +396,120 @@ impl Sink for FileSink {
 
     fn min_epoch_interval(&self) -> Duration {
         self.min_batch_interval
+    }
+
+    fn part_writer(&self) -> Option<std::sync::Arc<dyn PartWriter>> {
+        // A Parquet file is written from the epoch's rows at once (its row groups), so its
+        // epochs stay whole on worker 0.
+        if matches!(self.encoding, Encoding::Parquet) {
+            return None;
+        }
+        Some(std::sync::Arc::new(FilePartWriter {
+            path: self.path.clone(),
+            format: self.format,
+            encoding: self.encoding.clone(),
+        }))
+    }
+
+    fn commit_parts(
+        &mut self,
+        epoch: u64,
+        mode: crate::data::OutputMode,
+        parts: &[(String, u64)],
+    ) -> std::result::Result<(), SinkError> {
+        let rows: u64 = parts.iter().map(|(_, rows)| rows).sum();
+        // The same place of the epoch's write for the crash tests as in `write_epoch`: every
+        // part is written, none is listed yet.
+        crate::crash::crash_point("in-sink", epoch);
+        if parts.is_empty() {
+            return Ok(());
+        }
+        let entry = serde_json::json!({
+            "epoch": epoch,
+            "mode": mode.to_string(),
+            "rows": rows,
+            "files": parts.iter().map(|(name, _)| Json::String(name.clone())).collect::<Vec<_>>(),
+        });
+        // Durable with the sink's directory, where the parts were renamed in.
+        self.log.record(epoch, &entry).map_err(|e| SinkError::Write {
+            sink_name: self.description(),
+            batch_id: epoch,
+            reason: e.to_string(),
+        })?;
+        self.log.last_had_rows = rows > 0;
+        Ok(())
+    }
+}
+
+/// Writes the parts of append-mode epochs on the workers: `part-<epoch>-w<worker>` files, each
+/// streamed through a bounded buffer under a temporary name, then made durable and renamed.
+/// Rows are written by the same encoding as the sink's own epochs.
+#[derive(Debug)]
+struct FilePartWriter {
+    path: PathBuf,
+    format: FileFormat,
+    encoding: Encoding,
+}
+
+/// The buffer of one part being written: what a worker holds of an epoch's output.
+const PART_BUFFER: usize = 1 << 20;
+
+impl PartWriter for FilePartWriter {
+    fn open(&self, schema: &Schema, epoch: u64, worker: usize) -> std::io::Result<Box<dyn PartFile>> {
+        fs::create_dir_all(&self.path)?;
+        let name = format!("part-{epoch:06}-w{worker:03}.{}", self.format.extension());
+        let temporary = self.path.join(format!(".{name}.tmp"));
+        let mut out = BufWriter::with_capacity(PART_BUFFER, File::create(&temporary)?);
+        if let Encoding::Csv(csv) = &self.encoding {
+            csv.write_header(&mut out, schema)?;
+        }
+        Ok(Box::new(FilePart {
+            name,
+            temporary,
+            dir: self.path.clone(),
+            out,
+            encoding: self.encoding.clone(),
+            schema: schema.clone(),
+        }))
+    }
+}
+
+/// One worker's part of an epoch (see [`FilePartWriter`]).
+struct FilePart {
+    name: String,
+    temporary: PathBuf,
+    dir: PathBuf,
+    out: BufWriter<File>,
+    encoding: Encoding,
+    schema: Schema,
+}
+
+impl PartFile for FilePart {
+    fn write(&mut self, row: &Row) -> std::io::Result<()> {
+        let rows = std::slice::from_ref(row);
+        match &self.encoding {
+            Encoding::Csv(csv) => csv.write_rows(&mut self.out, rows),
+            Encoding::Json(json) => json.write_rows(&mut self.out, &self.schema, rows),
+            Encoding::Text => TextEncoding::write_rows(&mut self.out, rows),
+            Encoding::Parquet => Err(std::io::Error::other(
+                "a parquet sink writes its epochs whole, not in parts",
+            )),
+        }
+    }
+
+    fn finish(self: Box<Self>) -> std::io::Result<String> {
+        let FilePart {
+            name,
+            temporary,
+            dir,
+            out,
+            ..
+        } = *self;
+        let file = out.into_inner().map_err(|e| e.into_error())?;
+        // Durable before the log names it: a checkpoint commits the epoch after this.
+        file.sync_all()?;
+        fs::rename(&temporary, dir.join(&name))?;
+        Ok(name)
     }
 }
 

@@ -12,6 +12,7 @@ use super::format::{FileFormat, FormatOptions};
 use super::infer::{infer_csv, infer_json};
 use super::listing::{path_exists, Listing, NewFiles};
 use super::read::FilePartitions;
+use super::split::SplitSize;
 use crate::connectors::{Options, PartitionReader, ReadStatus, Source, SourceError, SourceReader, Wake};
 use crate::data::datetime::Pattern;
 use crate::data::{DataType, Field, FieldText, Row, RowDecoder, Schema, Value};
@@ -131,9 +132,20 @@ impl FileSource {
             partitions: Arc::new(FilePartitions {
                 decoder: RowDecoder::new(schema, format_options.mode).with_text(fields),
                 options: format_options,
+                split: SplitSize::default(),
             }),
             size: std::sync::OnceLock::new(),
         })
+    }
+}
+
+impl FileSource {
+    /// Cuts files into byte ranges of at most what the session's configuration says
+    /// ([`MAX_PARTITION_BYTES_CONF`](super::MAX_PARTITION_BYTES_CONF)) rather than Spark's
+    /// default, 128 MB.
+    pub fn split_by_conf(mut self, conf: &dyn Fn(&str) -> Option<String>) -> Result<Self> {
+        Arc::make_mut(&mut self.partitions).split = SplitSize::from_conf(conf)?;
+        Ok(self)
     }
 }
 

@@ -65,6 +65,11 @@ impl Finish {
         Finish { steps }
     }
 
+    /// True when there is no step: the dataflow's rows are the query's rows.
+    pub(in crate::runtime) fn is_empty(&self) -> bool {
+        self.steps.is_empty()
+    }
+
     /// Runs the steps on an epoch's shaped rows.
     pub(in crate::runtime) fn apply(&mut self, mut rows: Vec<Row>) -> Vec<Row> {
         for step in &mut self.steps {

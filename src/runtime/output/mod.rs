@@ -66,6 +66,13 @@ fn repeat(rows: &mut Vec<Row>, row: &Row, times: isize) {
 /// Sums the diffs of equal rows, drops the rows whose sum is zero, and returns them sorted by
 /// row. Sorts indices rather than the (wide) entries, so no row moves during the sort.
 pub(super) fn consolidate_sorted(mut changes: Vec<(Row, isize)>) -> Vec<(Row, isize)> {
+    // An aggregation's changes from one worker come sorted and consolidated already: one
+    // pass over them is then all the work.
+    let consolidated =
+        changes.iter().all(|(_, diff)| *diff != 0) && changes.windows(2).all(|pair| pair[0].0 < pair[1].0);
+    if consolidated {
+        return changes;
+    }
     let mut order: Vec<u32> = (0..changes.len() as u32).collect();
     order.sort_unstable_by(|&a, &b| changes[a as usize].0.cmp(&changes[b as usize].0));
     let mut out: Vec<(Row, isize)> = Vec::with_capacity(changes.len());
@@ -107,6 +114,18 @@ mod tests {
             vec![(row!["a", 3], 1), (row!["c"], 2)]
         );
         assert_eq!(consolidate_sorted(vec![(row!["x"], 1), (row!["x"], -1)]), vec![]);
+        // Already sorted and consolidated: as it is.
+        let sorted = vec![(row!["a", 2], -1), (row!["a", 3], 1), (row!["b"], 2)];
+        assert_eq!(consolidate_sorted(sorted.clone()), sorted);
+        // Sorted, but with a zero or a repeated row: consolidated.
+        assert_eq!(
+            consolidate_sorted(vec![(row!["a"], 0), (row!["b"], 1)]),
+            vec![(row!["b"], 1)]
+        );
+        assert_eq!(
+            consolidate_sorted(vec![(row!["a"], 1), (row!["a"], 1)]),
+            vec![(row!["a"], 2)]
+        );
     }
 
     #[test]
