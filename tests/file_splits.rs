@@ -173,6 +173,54 @@ fn json_lines_cut_into_ranges_give_every_record_once() {
     }
 }
 
+/// With `multiLine` a record may span lines, so a file is read whole, never cut: a CSV field
+/// quoted across line breaks, and a JSON document of many lines, each well past the range
+/// size, come out as the records they are on 1, 2 and 4 workers.
+#[test]
+fn multi_line_files_are_read_whole_however_small_the_ranges() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (csv_dir, json_dir) = (dir.path().join("csv"), dir.path().join("json"));
+    fs::create_dir(&csv_dir).expect("mkdir");
+    fs::create_dir(&json_dir).expect("mkdir");
+    let mut csv = String::from("n,note\n");
+    let mut json = String::from("[\n");
+    let mut expected = Vec::new();
+    for i in 0..300i64 {
+        // A note of three lines: a cut at any line break would split the record.
+        let note = format!("line one of {i}\nline two\nline three");
+        csv.push_str(&format!("{i},\"{note}\"\n"));
+        let comma = if i < 299 { "," } else { "" };
+        json.push_str(&format!("  {{\n    \"n\": {i},\n    \"note\": {note:?}\n  }}{comma}\n"));
+        expected.push(row![i, note.as_str()]);
+    }
+    json.push_str("]\n");
+    expected.sort();
+    put_file(&csv_dir, "notes.csv", &csv);
+    put_file(&json_dir, "notes.json", &json);
+    let schema = Schema::new([
+        Field::new("n", DataType::Int64),
+        Field::new("note", DataType::String),
+    ]);
+    for workers in [1, 2, 4] {
+        for format in ["csv", "json"] {
+            let spark = session(workers, 509);
+            let reader = spark
+                .read_stream()
+                .schema(schema.clone())
+                .option("multiLine", true)
+                .option("mode", "FAILFAST");
+            let df = if format == "csv" {
+                reader.option("header", true).csv(csv_dir.to_str().expect("path"))
+            } else {
+                reader.json(json_dir.to_str().expect("path"))
+            }
+            .expect("source");
+            let ran = run_to_end(df.write_stream().trigger(Trigger::available_now()), Feed::Nothing);
+            assert_eq!(ran.rows(), expected, "{format}, {workers} workers");
+        }
+    }
+}
+
 #[test]
 fn a_bad_max_partition_bytes_is_refused_with_its_name() {
     let dir = tempfile::tempdir().expect("tempdir");
