@@ -190,7 +190,9 @@ fn multi_line_files_are_read_whole_however_small_the_ranges() {
         let note = format!("line one of {i}\nline two\nline three");
         csv.push_str(&format!("{i},\"{note}\"\n"));
         let comma = if i < 299 { "," } else { "" };
-        json.push_str(&format!("  {{\n    \"n\": {i},\n    \"note\": {note:?}\n  }}{comma}\n"));
+        json.push_str(&format!(
+            "  {{\n    \"n\": {i},\n    \"note\": {note:?}\n  }}{comma}\n"
+        ));
         expected.push(row![i, note.as_str()]);
     }
     json.push_str("]\n");
