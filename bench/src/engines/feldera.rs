@@ -14,16 +14,16 @@
 use super::EngineRun;
 
 /// Why the engine is skipped when the crate is built without it.
-#[cfg(not(feature = "feldera"))]
 const NOT_BUILT: &str =
     "built without the `feldera` feature (cargo build --release -p tidewater-bench --features feldera)";
 
 /// Whether the engine is built in: `Err` with the reason it is skipped otherwise.
 pub fn available() -> Result<(), String> {
-    #[cfg(not(feature = "feldera"))]
-    return Err(NOT_BUILT.to_string());
-    #[cfg(feature = "feldera")]
-    Ok(())
+    if cfg!(feature = "feldera") {
+        Ok(())
+    } else {
+        Err(NOT_BUILT.to_string())
+    }
 }
 
 /// Runs the word count over `lines`, `lines_per_epoch` lines an epoch, on a dbsp circuit of
