@@ -68,7 +68,8 @@ enum Cmd {
     Compare {
         #[command(flatten)]
         workload: Workload,
-        /// Comma-separated engines: tidewater, dstream, microbatch, microbatch-versioned, loop, spark.
+        /// Comma-separated engines: tidewater, dstream, microbatch, microbatch-versioned, loop, spark,
+        /// flink, feldera (built with `--features feldera`).
         #[arg(long, default_value = "tidewater,loop", value_delimiter = ',')]
         engines: Vec<String>,
         /// Worker counts to run `tidewater` with.
@@ -111,7 +112,8 @@ enum Cmd {
     },
 }
 
-const ENGINES: &str = "tidewater, dstream, microbatch, microbatch-versioned, loop, loop-min, spark, flink";
+const ENGINES: &str =
+    "tidewater, dstream, microbatch, microbatch-versioned, loop, loop-min, spark, flink, feldera";
 
 /// Engines without epochs: with one of them in a comparison, every engine's final table is
 /// compared rather than its per-epoch output.
@@ -183,6 +185,7 @@ fn word_count(
             engines::spark::word_count(&lines, lines_per_epoch, config)
         }
         "flink" => engines::flink::word_count(&lines, lines_per_epoch, flink(workers)),
+        "feldera" => engines::feldera::word_count(&lines, lines_per_epoch, workers),
         other => bail!("unknown engine `{other}`; known: {ENGINES}"),
     }
 }
@@ -567,6 +570,18 @@ fn plan(
         "loop" | "loop-min" | "microbatch" | "microbatch-versioned" => vec![one(engine, 1, 0)],
         "spark" => match engines::spark::available() {
             Ok(_) => vec![one(engine, spark_workers, spark_shuffle_partitions)],
+            Err(reason) => return Ok(Plan::Skip(reason)),
+        },
+        "feldera" if workload != "wordcount" => {
+            return Ok(Plan::Skip(format!(
+                "the feldera engine runs the wordcount workload only, not {workload}"
+            )))
+        }
+        "feldera" => match engines::feldera::available() {
+            Ok(()) => workers
+                .iter()
+                .map(|w| one(&format!("feldera-w{w}"), *w, 0))
+                .collect(),
             Err(reason) => return Ok(Plan::Skip(reason)),
         },
         "flink" if !matches!(workload, "wordcount" | "windowed" | "nexmark") => {

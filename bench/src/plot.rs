@@ -30,6 +30,7 @@ fn colour(engine: &str) -> RGBColor {
         "microbatch" => RGBColor(0xff, 0x7f, 0x0e),
         "loop" => RGBColor(0x2c, 0xa0, 0x2c),
         "spark" => RGBColor(0xd6, 0x27, 0x28),
+        "feldera" => RGBColor(0x94, 0x67, 0xbd),
         _ => RGBColor(0x7f, 0x7f, 0x7f),
     }
 }

@@ -226,7 +226,7 @@ mod tests {
             }
             let changed = after
                 .iter()
-                .filter(|(w, c)| before.get(*w) != Some(c))
+                .filter(|(w, c)| before.get(*w) != Some(*c))
                 .map(|(w, c)| (w.as_str(), *c));
             digest.epoch(epoch as u64, changed);
             before = after;
@@ -264,7 +264,7 @@ mod tests {
             }
             let changed = after
                 .iter()
-                .filter(|(c, v)| before.get(*c) != Some(v))
+                .filter(|(c, v)| before.get(*c) != Some(*v))
                 .map(|(c, v)| (c.as_str(), v.0, v.1));
             digest.epoch_sums(epoch as u64, changed);
             before = after;

@@ -3,6 +3,7 @@
 
 pub mod dstream;
 pub mod epoch_watermark;
+pub mod feldera;
 pub mod files;
 pub mod flink;
 pub mod hashmap_loop;
