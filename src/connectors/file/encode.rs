@@ -180,21 +180,32 @@ impl CsvEncoding {
         out.write_all(line.as_bytes())
     }
 
-    /// Writes one line per row, without flushing: a part file streams rows through this.
-    pub(super) fn write_rows(&self, mut out: impl Write, rows: &[crate::data::Row]) -> std::io::Result<()> {
+    /// Writes one line per row, without flushing.
+    fn write_rows(&self, mut out: impl Write, rows: &[crate::data::Row]) -> std::io::Result<()> {
         let mut line = String::new();
         for row in rows {
-            line.clear();
-            for (i, value) in row.iter().enumerate() {
-                if i > 0 {
-                    line.push(self.sep);
-                }
-                self.push_value(&mut line, value);
-            }
-            line.push('\n');
-            out.write_all(line.as_bytes())?;
+            self.write_row(&mut out, &mut line, row)?;
         }
         Ok(())
+    }
+
+    /// Writes one row's line, built in `line` (a buffer the caller keeps, so that a part file
+    /// streaming rows one at a time does not allocate per row), without flushing.
+    pub(super) fn write_row(
+        &self,
+        mut out: impl Write,
+        line: &mut String,
+        row: &crate::data::Row,
+    ) -> std::io::Result<()> {
+        line.clear();
+        for (i, value) in row.iter().enumerate() {
+            if i > 0 {
+                line.push(self.sep);
+            }
+            self.push_value(line, value);
+        }
+        line.push('\n');
+        out.write_all(line.as_bytes())
     }
 
     /// Appends one value as a field.

@@ -470,6 +470,7 @@ impl PartWriter for FilePartWriter {
             out,
             encoding: self.encoding.clone(),
             schema: schema.clone(),
+            line: String::new(),
         }))
     }
 }
@@ -482,13 +483,15 @@ struct FilePart {
     out: BufWriter<File>,
     encoding: Encoding,
     schema: Schema,
+    /// A CSV line's buffer, kept from row to row.
+    line: String,
 }
 
 impl PartFile for FilePart {
     fn write(&mut self, row: &Row) -> std::io::Result<()> {
         let rows = std::slice::from_ref(row);
         match &self.encoding {
-            Encoding::Csv(csv) => csv.write_rows(&mut self.out, rows),
+            Encoding::Csv(csv) => csv.write_row(&mut self.out, &mut self.line, row),
             Encoding::Json(json) => json.write_rows(&mut self.out, &self.schema, rows),
             Encoding::Text => TextEncoding::write_rows(&mut self.out, rows),
             Encoding::Parquet => Err(std::io::Error::other(
