@@ -168,7 +168,8 @@ impl RowDecoder {
     ///
     /// A BIGINT field is an integer in range and nothing else, as Spark's CSV reader (Java's
     /// `Long.parseLong`) wants: `3.5` or `99999999999999999999` is malformed, not truncated or
-    /// saturated as `CAST` would (surrounding spaces are allowed). A DOUBLE is Java's
+    /// saturated as `CAST` would, and surrounding spaces make it malformed too (`Long.parseLong`
+    /// does not trim, and Spark's reader leaves `ignoreLeadingWhiteSpace` off). A DOUBLE is Java's
     /// `Double.parseDouble`, so `1e400` is Infinity, and Spark's `Inf`, `-Inf` and `NaN`.
     /// Timestamps and dates follow `timestampFormat` and `dateFormat` when given.
     fn convert(&self, text: &str, data_type: &DataType) -> Option<Value> {
@@ -178,7 +179,7 @@ impl RowDecoder {
         match data_type {
             DataType::String => Some(Value::str(text)),
             _ if text.is_empty() => Some(Value::Null),
-            DataType::Int64 => text.trim().parse::<i64>().ok().map(Value::Int),
+            DataType::Int64 => text.parse::<i64>().ok().map(Value::Int),
             DataType::Float64 => match text.trim() {
                 "Inf" | "+Inf" => Some(Value::Float(f64::INFINITY)),
                 "-Inf" => Some(Value::Float(f64::NEG_INFINITY)),
@@ -448,9 +449,19 @@ mod tests {
             Decoded::Failed(_)
         ));
         assert_eq!(
-            fail.decode_fields(["ann", " -9223372036854775808 "].into_iter(), String::new),
+            fail.decode_fields(["ann", "-9223372036854775808"].into_iter(), String::new),
             Decoded::Row(Row::from(vec![Value::str("ann"), Value::Int(i64::MIN)]))
         );
+        assert_eq!(
+            fail.decode_fields(["ann", "+7"].into_iter(), String::new),
+            Decoded::Row(Row::from(vec![Value::str("ann"), Value::Int(7)]))
+        );
+        for spaced in [" 7", "7 ", "\t7"] {
+            assert!(
+                matches!(fail.decode_fields(["ann", spaced].into_iter(), String::new), Decoded::Failed(_)),
+                "{spaced:?} reads as a number"
+            );
+        }
         let doubles = RowDecoder::new(
             Schema::new([Field::new("x", DataType::Float64)]),
             ParseMode::FailFast,
