@@ -95,7 +95,14 @@ impl AggFunc {
         }
     }
 
-    /// True for `first` and `last`, which keep `struct(epoch, x)` (see [`AggFunc::First`]).
+    /// True for the aggregates whose argument is a `struct(ordering, x)` pair and whose answer
+    /// is the `x` of the least or greatest pair: `min_by`, `max_by`, and `first` and `last`
+    /// (ordered by arrival epoch, see [`AggFunc::First`]).
+    pub fn orders_pairs(self) -> bool {
+        self.by_arrival() || matches!(self, AggFunc::MaxBy | AggFunc::MinBy)
+    }
+
+    /// True for `first` and `last`, which order values by the epoch they arrived in.
     pub fn by_arrival(self) -> bool {
         matches!(
             self,
@@ -375,19 +382,18 @@ impl Accumulator {
             (AggFunc::Sum, false) => AggState::SumFloat(0.0, 0),
             (AggFunc::Avg, true) => AggState::AvgInt(WideSum::default(), 0),
             (AggFunc::Avg, false) => AggState::AvgFloat(0.0, 0),
-            (AggFunc::Min, _) => AggState::Min(Value::Null),
-            (AggFunc::Max, _) => AggState::Max(Value::Null),
+            // `min_by`/`max_by` and `first`/`last` order `struct(ordering, x)` pairs, so the
+            // least or greatest pair is the answer: one pair a key, not every pair seen. (An
+            // aggregate's input never retracts: the general reduce folds a key's whole current
+            // input, the append-only path only insertions.)
+            (AggFunc::Min | AggFunc::MinBy | AggFunc::First | AggFunc::FirstIgnoreNulls, _) => {
+                AggState::Min(Value::Null)
+            }
+            (AggFunc::Max | AggFunc::MaxBy | AggFunc::Last | AggFunc::LastIgnoreNulls, _) => {
+                AggState::Max(Value::Null)
+            }
             (
-                AggFunc::CountDistinct
-                | AggFunc::ApproxCountDistinct
-                | AggFunc::CollectList
-                | AggFunc::CollectSet
-                | AggFunc::MaxBy
-                | AggFunc::MinBy
-                | AggFunc::First
-                | AggFunc::FirstIgnoreNulls
-                | AggFunc::Last
-                | AggFunc::LastIgnoreNulls,
+                AggFunc::CountDistinct | AggFunc::ApproxCountDistinct | AggFunc::CollectList | AggFunc::CollectSet,
                 _,
             ) => AggState::Distinct(Default::default()),
             (AggFunc::Stddev | AggFunc::StddevPop | AggFunc::Variance | AggFunc::VarPop, _) => {
@@ -406,6 +412,11 @@ impl Accumulator {
             return;
         }
         if value.is_null() {
+            return;
+        }
+        // `max_by`/`min_by` skip rows whose ordering is null (as `first(x, true)` does a null
+        // `x`).
+        if self.func.orders_pairs() && matches!(value, Value::Struct(f) if f.first().is_none_or(Value::is_null)) {
             return;
         }
         let times64 = times as i64;
@@ -433,11 +444,6 @@ impl Accumulator {
                     *m = value.clone();
                 }
             }
-            // `max_by`/`min_by` skip rows whose ordering is null (as `first(x, true)` does a
-            // null `x`).
-            AggState::Distinct(_)
-                if (matches!(self.func, AggFunc::MaxBy | AggFunc::MinBy) || self.func.by_arrival())
-                    && matches!(value, Value::Struct(f) if f.first().is_none_or(Value::is_null)) => {}
             AggState::Distinct(seen) => {
                 let n = seen.entry(value.clone()).or_insert(0);
                 *n += times64;
@@ -492,6 +498,14 @@ impl Accumulator {
                 }
                 seen.retain(|_, n| *n != 0);
             }
+            // A `max_by`/`first`-like state restored from a checkpoint that kept every pair
+            // meets this version's single pair: the pair joins the set, whose least or
+            // greatest member is still the answer.
+            (AggState::Distinct(seen), AggState::Min(pair) | AggState::Max(pair)) => {
+                if !pair.is_null() {
+                    *seen.entry(pair).or_insert(0) += 1;
+                }
+            }
             (AggState::Moments(n, s, q), AggState::Moments(n2, s2, q2)) => {
                 *n += n2;
                 *s += s2;
@@ -521,9 +535,11 @@ impl Accumulator {
             (AggFunc::CollectSet, AggState::Distinct(seen)) => {
                 Value::Array(positive(seen).into_iter().map(|(v, _)| v).collect())
             }
-            (f, AggState::Distinct(seen))
-                if matches!(f, AggFunc::MaxBy | AggFunc::MinBy) || f.by_arrival() =>
-            {
+            (f, AggState::Min(pair) | AggState::Max(pair)) if f.orders_pairs() => match pair {
+                Value::Struct(f) => f.get(1).cloned().unwrap_or(Value::Null),
+                _ => Value::Null,
+            },
+            (f, AggState::Distinct(seen)) if f.orders_pairs() => {
                 let found = positive(seen);
                 let pick = if matches!(f, AggFunc::MaxBy | AggFunc::Last | AggFunc::LastIgnoreNulls) {
                     found.last()
