@@ -20,7 +20,8 @@ import os
 import sys
 import time
 
-# bench/procmem.py, shared with the other engine's scripts.
+# bench/procmem.py, shared with the other engine's scripts: found in bench/ when run from the
+# repository, and beside the script in the benchmark's temporary directory, where it is copied.
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 from procmem import descendants, vm_hwm_mb  # noqa: E402
 

@@ -97,6 +97,7 @@ fn run_script(
     fs::create_dir(&input)?;
     let input = write_input(&input)?;
     fs::write(work.path().join("flinkjob.py"), JOB)?;
+    fs::write(work.path().join("procmem.py"), super::PROCMEM)?;
     let path = work.path().join("job.py");
     fs::write(&path, script)?;
     let report_path = work.path().join("report.json");

@@ -17,6 +17,10 @@ pub mod stream_join;
 pub mod tidewater;
 pub mod windowed;
 
+/// `bench/procmem.py`, the peak-memory reading the Spark and Flink scripts import: written
+/// beside them in each run's temporary directory, where Python finds it next to the script.
+pub(crate) const PROCMEM: &str = include_str!("../../procmem.py");
+
 use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};

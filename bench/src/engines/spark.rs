@@ -184,6 +184,7 @@ fn run(
     fs::create_dir(&output)?;
     let epochs = write_epochs(&input, lines, lines_per_epoch)?;
     fs::write(work.path().join("wordcount.py"), SCRIPT)?;
+    fs::write(work.path().join("procmem.py"), super::PROCMEM)?;
     let mut command = Command::new(&python);
     let kind = match script {
         Script::WordCount => {
@@ -286,6 +287,7 @@ pub fn latency(
 ) -> anyhow::Result<LatencyReport> {
     let (python, work) = prepare()?;
     fs::write(work.path().join("wordcount.py"), SCRIPT)?;
+    fs::write(work.path().join("procmem.py"), super::PROCMEM)?;
     let script = work.path().join("latency.py");
     fs::write(&script, LATENCY_SCRIPT)?;
     let report_path = work.path().join("report.json");
