@@ -34,6 +34,8 @@ use crate::digest::final_table;
 const JOB: &str = include_str!("../../flink/flinkjob.py");
 /// The `wordcount` workload's program.
 const WORDCOUNT: &str = include_str!("../../flink/wordcount.py");
+/// The `join` workload's program.
+const JOIN: &str = include_str!("../../flink/join.py");
 /// The `windowed` workload's program.
 const WINDOWED: &str = include_str!("../../flink/windowed.py");
 /// The `nexmark` workload's program.
@@ -168,7 +170,16 @@ fn engine_run(report: &Report, digest: String) -> EngineRun {
 /// `op` `c`, `u`, `d` or `r`): each row `after` adds counts `+1`, each row `before` `-1`, in
 /// any order; the rows left with weight 1 are the table. `key` and `value` name the columns.
 pub fn changelog_table(lines: &[String], key: &str, value: &str) -> anyhow::Result<Vec<(String, i64)>> {
-    let mut weights: HashMap<(String, i64), i64> = HashMap::new();
+    Ok(changelog_rows(lines, key, &[value])?
+        .into_iter()
+        .map(|(k, values)| (k, values[0]))
+        .collect())
+}
+
+/// The final table of a Debezium JSON changelog, as [`changelog_table`], for rows of a string
+/// `key` and the integer columns `values`, in that order; sorted by key.
+pub fn changelog_rows(lines: &[String], key: &str, values: &[&str]) -> anyhow::Result<Vec<(String, Vec<i64>)>> {
+    let mut weights: HashMap<(String, Vec<i64>), i64> = HashMap::new();
     for line in lines {
         let change: serde_json::Value =
             serde_json::from_str(line).with_context(|| format!("a changelog line: {line}"))?;
@@ -177,10 +188,11 @@ pub fn changelog_table(lines: &[String], key: &str, value: &str) -> anyhow::Resu
             if row.is_null() {
                 continue;
             }
-            let (Some(k), Some(v)) = (row[key].as_str(), row[value].as_i64()) else {
-                bail!("a changelog row without `{key}` and `{value}`: {line}");
+            let numbers: Option<Vec<i64>> = values.iter().map(|v| row[*v].as_i64()).collect();
+            let (Some(k), Some(numbers)) = (row[key].as_str(), numbers) else {
+                bail!("a changelog row without `{key}` and {values:?}: {line}");
             };
-            *weights.entry((k.to_string(), v)).or_insert(0) += weight;
+            *weights.entry((k.to_string(), numbers)).or_insert(0) += weight;
         }
     }
     let mut table = Vec::new();
@@ -188,7 +200,7 @@ pub fn changelog_table(lines: &[String], key: &str, value: &str) -> anyhow::Resu
         match weight {
             0 => {}
             1 => table.push((k, v)),
-            w => bail!("the changelog leaves ({k}, {v}) with weight {w}"),
+            w => bail!("the changelog leaves ({k}, {v:?}) with weight {w}"),
         }
     }
     table.sort_unstable();
@@ -210,6 +222,36 @@ pub fn word_count(
     })?;
     let table = changelog_table(&output_lines(&ran.output)?, "word", "cnt")?;
     let digest = final_table(table.iter().map(|(w, c)| (w.as_str(), *c, None)));
+    Ok(engine_run(&ran.report, digest))
+}
+
+/// Runs the `join` workload on Flink: the transactions as one tab-separated file per epoch,
+/// the users table as one more (`user_id<TAB>country`, without the header), joined and
+/// aggregated per country; the digest is the final table of `(country, count, sum)`.
+pub fn join_count(
+    transactions: &[crate::data::Transaction],
+    users: &[(i64, String)],
+    per_epoch: usize,
+    config: FlinkConfig,
+) -> anyhow::Result<EngineRun> {
+    let lines: Vec<String> = transactions.iter().map(|(u, a)| format!("{u}\t{a}")).collect();
+    let users_dir = tempfile::Builder::new()
+        .prefix("tidewater-bench-flink-users-")
+        .tempdir()
+        .context("creating a directory for Flink's users table")?;
+    let users_file = users_dir.path().join("users.tsv");
+    let mut text = String::with_capacity(users.len() * 12);
+    for (id, country) in users {
+        text.push_str(&format!("{id}\t{country}\n"));
+    }
+    fs::write(&users_file, text).context("writing Flink's users table")?;
+    let extra = ["--users".to_string(), users_file.display().to_string()];
+    let ran = run_script(JOIN, config, &extra, |input| {
+        super::spark::write_epochs(input, &lines, per_epoch)?;
+        Ok(input.to_path_buf())
+    })?;
+    let table = changelog_rows(&output_lines(&ran.output)?, "country", &["cnt", "total"])?;
+    let digest = final_table(table.iter().map(|(c, v)| (c.as_str(), v[0], Some(v[1]))));
     Ok(engine_run(&ran.report, digest))
 }
 
@@ -314,6 +356,24 @@ mod tests {
             "no row"
         );
         assert!(changelog_table(&["[".to_string()], "word", "cnt").is_err());
+    }
+
+    #[test]
+    fn a_changelog_of_two_values_nets_to_its_final_rows() {
+        let lines: Vec<String> = [
+            r#"{"before":null,"after":{"country":"c01","cnt":1,"total":5},"op":"c"}"#,
+            r#"{"before":{"country":"c01","cnt":1,"total":5},"after":{"country":"c01","cnt":2,"total":12},"op":"u"}"#,
+            r#"{"before":null,"after":{"country":"c02","cnt":1,"total":3},"op":"c"}"#,
+        ]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+        assert_eq!(
+            changelog_rows(&lines, "country", &["cnt", "total"]).unwrap(),
+            [("c01".to_string(), vec![2, 12]), ("c02".to_string(), vec![1, 3])]
+        );
+        let no_total = [r#"{"before":null,"after":{"country":"c01","cnt":1},"op":"c"}"#.to_string()];
+        assert!(changelog_rows(&no_total, "country", &["cnt", "total"]).is_err());
     }
 
     #[test]
