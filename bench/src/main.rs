@@ -22,6 +22,11 @@ use clap::{Parser, Subcommand};
 
 use engines::EngineRun;
 
+/// Every engine of the harness allocates with mimalloc, as the `tidewater` CLI and the Python
+/// package do: the harness measures the allocator users run with, and the baselines share it.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 #[derive(Parser, Debug)]
 #[command(name = "tidewater-bench", version, about = "Tidewater against its baselines")]
 struct Cli {
