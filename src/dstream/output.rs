@@ -6,6 +6,7 @@
 //! output's action.
 
 use std::cell::RefCell;
+use std::collections::btree_map::Entry;
 use std::collections::BTreeMap;
 use std::fmt;
 use std::io::Write;
@@ -94,11 +95,20 @@ impl<T: Data> Emitter for OutputEmitter<T> {
             let mut changes = self.changes.borrow_mut();
             let (now, later): (Vec<_>, Vec<_>) = changes.drain(..).partition(|(_, t, _)| *t <= epoch);
             *changes = later;
+            // One lookup a change, the element moved in rather than cloned.
             for (x, _, d) in now {
-                let n = self.batch.entry(x.clone()).or_insert(0);
-                *n += d;
-                if *n == 0 {
-                    self.batch.remove(&x);
+                match self.batch.entry(x) {
+                    Entry::Occupied(mut count) => {
+                        *count.get_mut() += d;
+                        if *count.get() == 0 {
+                            count.remove();
+                        }
+                    }
+                    Entry::Vacant(vacant) => {
+                        if d != 0 {
+                            vacant.insert(d);
+                        }
+                    }
                 }
             }
         }
