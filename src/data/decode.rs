@@ -458,7 +458,10 @@ mod tests {
         );
         for spaced in [" 7", "7 ", "\t7"] {
             assert!(
-                matches!(fail.decode_fields(["ann", spaced].into_iter(), String::new), Decoded::Failed(_)),
+                matches!(
+                    fail.decode_fields(["ann", spaced].into_iter(), String::new),
+                    Decoded::Failed(_)
+                ),
                 "{spaced:?} reads as a number"
             );
         }

@@ -393,7 +393,10 @@ impl Accumulator {
                 AggState::Max(Value::Null)
             }
             (
-                AggFunc::CountDistinct | AggFunc::ApproxCountDistinct | AggFunc::CollectList | AggFunc::CollectSet,
+                AggFunc::CountDistinct
+                | AggFunc::ApproxCountDistinct
+                | AggFunc::CollectList
+                | AggFunc::CollectSet,
                 _,
             ) => AggState::Distinct(Default::default()),
             (AggFunc::Stddev | AggFunc::StddevPop | AggFunc::Variance | AggFunc::VarPop, _) => {
@@ -416,7 +419,9 @@ impl Accumulator {
         }
         // `max_by`/`min_by` skip rows whose ordering is null (as `first(x, true)` does a null
         // `x`).
-        if self.func.orders_pairs() && matches!(value, Value::Struct(f) if f.first().is_none_or(Value::is_null)) {
+        if self.func.orders_pairs()
+            && matches!(value, Value::Struct(f) if f.first().is_none_or(Value::is_null))
+        {
             return;
         }
         let times64 = times as i64;

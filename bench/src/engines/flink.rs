@@ -178,7 +178,11 @@ pub fn changelog_table(lines: &[String], key: &str, value: &str) -> anyhow::Resu
 
 /// The final table of a Debezium JSON changelog, as [`changelog_table`], for rows of a string
 /// `key` and the integer columns `values`, in that order; sorted by key.
-pub fn changelog_rows(lines: &[String], key: &str, values: &[&str]) -> anyhow::Result<Vec<(String, Vec<i64>)>> {
+pub fn changelog_rows(
+    lines: &[String],
+    key: &str,
+    values: &[&str],
+) -> anyhow::Result<Vec<(String, Vec<i64>)>> {
     let mut weights: HashMap<(String, Vec<i64>), i64> = HashMap::new();
     for line in lines {
         let change: serde_json::Value =
