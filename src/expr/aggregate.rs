@@ -265,6 +265,9 @@ pub struct Accumulator {
     func: AggFunc,
     arg: Option<BoundExpr>,
     integer: bool,
+    /// Bound under ANSI mode: an integer `sum` that leaves the BIGINT range raises
+    /// `ARITHMETIC_OVERFLOW` instead of wrapping.
+    ansi: bool,
 }
 
 impl Accumulator {
@@ -359,7 +362,16 @@ impl Accumulator {
             AggFunc::Min | AggFunc::Max => input_type.clone(),
         };
         let integer = input_type != DataType::Float64;
-        Ok((Accumulator { func, arg, integer }, out))
+        let ansi = super::settings::current().ansi;
+        Ok((
+            Accumulator {
+                func,
+                arg,
+                integer,
+                ansi,
+            },
+            out,
+        ))
     }
 
     /// The expression whose values this aggregate consumes (`None` for `count(*)`).
@@ -412,7 +424,18 @@ impl Accumulator {
         match state {
             AggState::Count(n) => *n += times64,
             AggState::SumInt(s, n) => {
-                *s = s.wrapping_add(value.as_i64().unwrap_or(0).wrapping_mul(times64));
+                let v = value.as_i64().unwrap_or(0);
+                *s = if self.ansi {
+                    match v.checked_mul(times64).and_then(|add| s.checked_add(add)) {
+                        Some(sum) => sum,
+                        None => {
+                            super::ansi::sum_overflow();
+                            s.wrapping_add(v.wrapping_mul(times64))
+                        }
+                    }
+                } else {
+                    s.wrapping_add(v.wrapping_mul(times64))
+                };
                 *n += times64;
             }
             AggState::SumFloat(s, n) | AggState::AvgFloat(s, n) => {
@@ -457,6 +480,17 @@ impl Accumulator {
                 }
             }
         }
+    }
+
+    /// As [`Accumulator::merge`], raising `ARITHMETIC_OVERFLOW` for an integer `sum` that
+    /// leaves the BIGINT range when bound under ANSI mode.
+    pub fn merge_checked(&self, state: &mut AggState, other: AggState) {
+        if let (true, AggState::SumInt(s, _), AggState::SumInt(s2, _)) = (self.ansi, &*state, &other) {
+            if s.checked_add(*s2).is_none() {
+                super::ansi::sum_overflow();
+            }
+        }
+        Accumulator::merge(state, other)
     }
 
     /// Folds a partial state into `state`; both come from this accumulator.

@@ -46,6 +46,10 @@ pub enum BoundExpr {
     Call(Box<BoundCall>),
     /// A cast to a type, in the session time zone of when it was bound.
     Cast(Box<BoundExpr>, DataType, Zone),
+    /// An expression bound under ANSI mode that raises Spark's ANSI errors (division by zero,
+    /// overflow, a malformed cast...) where it would otherwise give null: the node itself, whose
+    /// operands are bound as usual (see `expr::ansi`).
+    Ansi(Box<BoundExpr>),
     /// `CASE`: the first branch whose condition is true gives the value.
     Case {
         /// `(condition, result)` pairs.
@@ -134,8 +138,18 @@ impl Splitter {
 
 impl Expr {
     /// Resolves columns against `schema` and checks types. Generators (`explode`) and
-    /// aggregates are not scalar; the plan binds their arguments itself.
+    /// aggregates are not scalar; the plan binds their arguments itself. Under ANSI mode (see
+    /// [`settings`]), the expressions that raise Spark's ANSI errors are wrapped in
+    /// [`BoundExpr::Ansi`].
     pub fn bind(&self, schema: &Schema) -> Result<(BoundExpr, DataType)> {
+        let (bound, t) = self.bind_node(schema)?;
+        if settings::current().ansi && super::ansi::needs_check(&bound) {
+            return Ok((BoundExpr::Ansi(Box::new(bound)), t));
+        }
+        Ok((bound, t))
+    }
+
+    fn bind_node(&self, schema: &Schema) -> Result<(BoundExpr, DataType)> {
         match self {
             Expr::Column(name) => bind_column(name, schema),
             Expr::Literal(v) => Ok((

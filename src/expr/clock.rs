@@ -59,6 +59,7 @@ impl BoundExpr {
             | BoundExpr::SlidingWindows(e, ..)
             | BoundExpr::Field(e, _)
             | BoundExpr::Cast(e, ..)
+            | BoundExpr::Ansi(e)
             | BoundExpr::Like(e, ..) => f(e),
             BoundExpr::Binary { left, right, .. } => {
                 f(left);

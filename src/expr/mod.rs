@@ -5,6 +5,7 @@
 //! column names to positions and checks types, giving a [`BoundExpr`] that evaluates rows.
 
 mod aggregate;
+pub(crate) mod ansi;
 mod bind;
 mod bind_call;
 mod builders;

@@ -248,6 +248,7 @@ impl DataStreamWriter {
             local_workers: self.df.session().cluster().workers,
             clock: self.clock.take(),
             batch_times,
+            ansi: self.df.session().ansi(),
         })
     }
 
