@@ -18,6 +18,22 @@ pub enum Error {
     /// An expression applied to values of the wrong type.
     #[error("[DATATYPE_MISMATCH] {0}")]
     TypeMismatch(String),
+    /// An expression applied to values of types it does not take, named by its SQL text and
+    /// with the types in Spark's upper-case names, as Spark's `DATATYPE_MISMATCH.*` errors say
+    /// it: `Cannot resolve "(name + 1)" due to data type mismatch: ...`. Its code is
+    /// `DATATYPE_MISMATCH`, as for [`Error::TypeMismatch`]; the message's brackets name Spark's
+    /// subclass too (`DATATYPE_MISMATCH.BINARY_OP_DIFF_TYPES`, `BINARY_OP_WRONG_TYPE`,
+    /// `UNEXPECTED_INPUT_TYPE`, `FILTER_NOT_BOOLEAN`, `CAST_WITHOUT_SUGGESTION`,
+    /// `DATA_DIFF_TYPES`).
+    #[error("[{class}] Cannot resolve \"{expr}\" due to data type mismatch: {reason}")]
+    DatatypeMismatch {
+        /// The full class, `DATATYPE_MISMATCH.<subclass>`.
+        class: &'static str,
+        /// The offending expression, as SQL text.
+        expr: String,
+        /// Why, in Spark's words.
+        reason: String,
+    },
     /// A function that does not exist, or was called with the wrong arguments.
     #[error("[INVALID_FUNCTION_CALL] {0}")]
     InvalidFunctionCall(String),
@@ -100,6 +116,9 @@ impl Error {
         match self {
             Error::UnresolvedColumn { .. } => "UNRESOLVED_COLUMN",
             Error::TypeMismatch(_) => "DATATYPE_MISMATCH",
+            // The class without its subclass, which the message's brackets show: one stable
+            // code for every type error.
+            Error::DatatypeMismatch { .. } => "DATATYPE_MISMATCH",
             Error::InvalidFunctionCall(_) => "INVALID_FUNCTION_CALL",
             Error::InvalidPlan(_) => "INVALID_PLAN",
             Error::UnsupportedStreamJoin(_) => "UNSUPPORTED_STREAM_STREAM_JOIN",

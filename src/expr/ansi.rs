@@ -16,6 +16,7 @@ use smallvec::SmallVec;
 
 use super::bind::BoundExpr;
 use super::eval::{binary_values, unary};
+use super::sql_text::quoted_type;
 use super::{BinaryOp, ScalarFunc as F, UnaryOp};
 use crate::data::{try_cast_in, DataType, Value};
 use crate::error::{EvalError, EvalErrorKind};
@@ -96,11 +97,6 @@ fn sql_value(v: &Value) -> String {
         Value::Int(i) => format!("{i}L"),
         other => crate::data::cast(other.clone(), &DataType::String).to_string(),
     }
-}
-
-/// A type as Spark's messages quote it (`toSQLType`): `"BIGINT"`.
-fn sql_type(t: &DataType) -> String {
-    format!("\"{}\"", t.sql_name().to_ascii_uppercase())
 }
 
 /// Evaluates `inner` (an expression [`needs_check`] accepted) over `row` by the ANSI rules.
@@ -207,8 +203,8 @@ fn checked_cast(v: Value, to: &DataType, zone: &crate::data::datetime::Zone) -> 
             format!(
                 "The value {} of the type {} cannot be cast to {} because it is malformed. Correct the value as per the syntax, or change its target type. Use `try_cast` to tolerate malformed input and return NULL instead.",
                 sql_value(&v),
-                sql_type(&from),
-                sql_type(to)
+                quoted_type(&from),
+                quoted_type(to)
             ),
         ),
         Value::Float(_) | Value::Int(_) => fail(
@@ -216,8 +212,8 @@ fn checked_cast(v: Value, to: &DataType, zone: &crate::data::datetime::Zone) -> 
             format!(
                 "The value {} of the type {} cannot be cast to {} due to an overflow. Use `try_cast` to tolerate overflow and return NULL instead.",
                 sql_value(&v),
-                sql_type(&from),
-                sql_type(to)
+                quoted_type(&from),
+                quoted_type(to)
             ),
         ),
         // Every other cast that gives null does so in both modes.

@@ -16,6 +16,7 @@ mod func;
 mod ops;
 pub mod settings;
 mod sort;
+mod sql_text;
 
 pub use aggregate::{Accumulator, AggFunc, AggState, WideSum};
 pub(crate) use bind::window_type;
