@@ -312,3 +312,41 @@ fn ansi_mode_is_read_from_the_session_and_checked() {
         .get_or_create()
         .is_ok());
 }
+
+/// Two queries of one script share the workers: the one whose expression fails stops with
+/// its error, the other runs to its end with its rows.
+#[test]
+fn an_ansi_error_stops_only_the_query_it_belongs_to() {
+    for workers in [1, 2] {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let input = dir.path().join("in");
+        std::fs::create_dir(&input).expect("mkdir");
+        std::fs::write(input.join("a.csv"), "6,3\n7,0\n8,2\n").expect("write");
+        let script = format!(
+            "CREATE STREAM t (a BIGINT, b BIGINT) USING csv OPTIONS (path '{}');
+             CREATE SINK ratios USING memory;
+             CREATE SINK sums USING memory;
+             INSERT INTO ratios SELECT a / b AS q FROM t;
+             INSERT INTO sums SELECT a + b AS s FROM t;",
+            input.display()
+        );
+        let spark = session(workers, true);
+        let defaults = tidewater::session::ScriptDefaults {
+            trigger: Some(Trigger::available_now()),
+            ..Default::default()
+        };
+        let queries = spark.run_script(&script, &defaults).expect("script starts");
+        assert_eq!(queries.len(), 2);
+        let ratios = await_within(&queries[0], "ratios").expect_err("a / 0 fails");
+        assert_eq!(ratios.code(), "DIVIDE_BY_ZERO", "workers {workers}");
+        await_within(&queries[1], "sums").expect("a + b succeeds");
+        let mut sums = spark.memory_table("sums").expect("sums").rows();
+        sums.sort();
+        assert_eq!(
+            sums,
+            vec![row![7i64], row![9i64], row![10i64]],
+            "workers {workers}"
+        );
+        assert!(spark.memory_table("ratios").expect("ratios").rows().is_empty());
+    }
+}

@@ -268,6 +268,8 @@ pub struct Accumulator {
     /// Bound under ANSI mode: an integer `sum` that leaves the BIGINT range raises
     /// `ARITHMETIC_OVERFLOW` instead of wrapping.
     ansi: bool,
+    /// Where that error goes, once a query attached its slot.
+    failures: Option<super::ansi::FailureSlot>,
 }
 
 impl Accumulator {
@@ -276,6 +278,22 @@ impl Accumulator {
     pub(crate) fn attach_clock(&mut self, clock: &super::BatchClock) {
         if let Some(arg) = &mut self.arg {
             arg.attach_clock(clock);
+        }
+    }
+
+    /// Sends the errors of its argument and of its own ANSI checks to `slot` (a query's; see
+    /// [`FailureSlot`](super::ansi::FailureSlot)).
+    pub(crate) fn attach_failure_slot(&mut self, slot: &super::ansi::FailureSlot) {
+        if let Some(arg) = &mut self.arg {
+            arg.attach_failure_slot(slot);
+        }
+        self.failures = Some(slot.clone());
+    }
+
+    fn sum_overflow(&self) {
+        super::ansi::sum_overflow();
+        if let Some(slot) = &self.failures {
+            slot.settle();
         }
     }
 
@@ -369,6 +387,7 @@ impl Accumulator {
                 arg,
                 integer,
                 ansi,
+                failures: None,
             },
             out,
         ))
@@ -429,7 +448,7 @@ impl Accumulator {
                     match v.checked_mul(times64).and_then(|add| s.checked_add(add)) {
                         Some(sum) => sum,
                         None => {
-                            super::ansi::sum_overflow();
+                            self.sum_overflow();
                             s.wrapping_add(v.wrapping_mul(times64))
                         }
                     }
@@ -487,7 +506,7 @@ impl Accumulator {
     pub fn merge_checked(&self, state: &mut AggState, other: AggState) {
         if let (true, AggState::SumInt(s, _), AggState::SumInt(s2, _)) = (self.ansi, &*state, &other) {
             if s.checked_add(*s2).is_none() {
-                super::ansi::sum_overflow();
+                self.sum_overflow();
             }
         }
         Accumulator::merge(state, other)

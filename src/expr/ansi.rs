@@ -5,10 +5,12 @@
 //! evaluation in the default, non-ANSI mode runs the same code as before and pays nothing.
 //!
 //! Evaluation returns values, not results: an error is kept in a slot of the thread that
-//! evaluates (a timely worker), and the expression gives null. The dataflow's reporter takes it
-//! from there when the epoch's frontier passes (see `runtime::dataflow`) and the leader stops
-//! the query with it, so that an error on any worker of any process ends the query before the
-//! epoch is committed. The first error of a thread wins until it is taken.
+//! evaluates (a timely worker), and the expression gives null. When a query has attached its
+//! own [`FailureSlot`] to its plan, the error moves there at once (queries may share worker
+//! threads). The dataflow's reporter takes it when the epoch's frontier passes (see
+//! `runtime::eval_errors`) and the leader stops the query with it, so that an error on any
+//! worker of any process ends the query before the epoch is committed. The first error wins
+//! until it is taken.
 
 use std::cell::RefCell;
 
@@ -38,6 +40,46 @@ pub fn raise(error: EvalError) {
 /// Takes this thread's pending evaluation error, if any.
 pub fn take_pending() -> Option<EvalError> {
     PENDING.with(|p| p.borrow_mut().take())
+}
+
+/// Where the evaluation errors of one query go: a query attaches its own slot to its plan's
+/// ANSI expressions when it starts (see `LogicalPlan::with_failure_slot`), so that queries
+/// sharing worker threads (the `INSERT`s of one script) each stop with their own errors.
+/// Shared by the workers of a process; the first error wins until it is taken.
+#[derive(Clone, Debug, Default)]
+pub struct FailureSlot(std::sync::Arc<std::sync::Mutex<Option<EvalError>>>);
+
+impl FailureSlot {
+    /// Moves this thread's pending error, if any, into the slot (unless it holds one).
+    pub(crate) fn settle(&self) {
+        if let Some(error) = take_pending() {
+            let mut held = self.0.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+            if held.is_none() {
+                *held = Some(error);
+            }
+        }
+    }
+
+    /// Takes the query's error: the slot's, else one still pending on this thread (raised by
+    /// an expression that was not attached to the slot).
+    pub fn take(&self) -> Option<EvalError> {
+        let held = self
+            .0
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .take();
+        held.or_else(take_pending)
+    }
+}
+
+/// Evaluates an ANSI node: [`eval`], with an error it raised moved into the query's `slot`.
+pub(crate) fn eval_into(inner: &BoundExpr, slot: Option<&FailureSlot>, row: &[Value]) -> Value {
+    let value = eval(inner, row);
+    // An error always answers null: only then can there be one to settle.
+    if let (true, Some(slot)) = (value.is_null(), slot) {
+        slot.settle();
+    }
+    value
 }
 
 /// True when `bound` answers some input with a null (or a wrapped integer) in non-ANSI mode
@@ -263,5 +305,47 @@ fn check_call(c: &super::BoundCall, args: &[Value]) -> Option<Value> {
             })
         }
         _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::data::{Field, Schema};
+    use crate::expr::settings::{with_settings, ExprSettings};
+    use crate::expr::{col, lit, Expr};
+
+    fn bind(e: Expr, ansi: bool) -> BoundExpr {
+        let schema = Schema::new([Field::new("n", DataType::Int64)]);
+        let settings = ExprSettings {
+            ansi,
+            ..ExprSettings::default()
+        };
+        with_settings(settings, || e.bind(&schema)).expect("binds").0
+    }
+
+    #[test]
+    fn only_ansi_binding_wraps_and_only_what_can_fail() {
+        assert!(!matches!(bind(col("n") / 0, false), BoundExpr::Ansi(..)));
+        assert!(matches!(bind(col("n") / 0, true), BoundExpr::Ansi(..)));
+        // A comparison never fails: it is bound as before, its operands checked on their own.
+        match bind((col("n") + 1).gt(0), true) {
+            BoundExpr::Binary { left, .. } => assert!(matches!(*left, BoundExpr::Ansi(..))),
+            other => panic!("not a comparison: {other:?}"),
+        }
+    }
+
+    #[test]
+    fn the_first_error_of_a_thread_is_kept_until_taken() {
+        assert_eq!(take_pending(), None);
+        let row = [Value::Int(7)];
+        assert_eq!(bind(col("n") / 0, true).eval(&row), Value::Null);
+        assert_eq!(bind(col("n") * lit(i64::MAX), true).eval(&row), Value::Null);
+        let first = take_pending().expect("an error");
+        assert_eq!(first.kind, EvalErrorKind::DivideByZero);
+        assert_eq!(take_pending(), None, "taken once");
+        // Non-ANSI: null, and nothing raised.
+        assert_eq!(bind(col("n") / 0, false).eval(&row), Value::Null);
+        assert_eq!(take_pending(), None);
     }
 }

@@ -49,8 +49,9 @@ pub enum BoundExpr {
     Cast(Box<BoundExpr>, DataType, Zone),
     /// An expression bound under ANSI mode that raises Spark's ANSI errors (division by zero,
     /// overflow, a malformed cast...) where it would otherwise give null: the node itself, whose
-    /// operands are bound as usual (see `expr::ansi`).
-    Ansi(Box<BoundExpr>),
+    /// operands are bound as usual, and where its errors go once a query attached its slot
+    /// (see `expr::ansi`).
+    Ansi(Box<BoundExpr>, Option<super::ansi::FailureSlot>),
     /// `CASE`: the first branch whose condition is true gives the value.
     Case {
         /// `(condition, result)` pairs.
@@ -145,7 +146,7 @@ impl Expr {
     pub fn bind(&self, schema: &Schema) -> Result<(BoundExpr, DataType)> {
         let (bound, t) = self.bind_node(schema)?;
         if settings::current().ansi && super::ansi::needs_check(&bound) {
-            return Ok((BoundExpr::Ansi(Box::new(bound)), t));
+            return Ok((BoundExpr::Ansi(Box::new(bound), None), t));
         }
         Ok((bound, t))
     }

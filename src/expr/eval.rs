@@ -71,7 +71,7 @@ impl BoundExpr {
             },
             BoundExpr::Call(c) => super::fns::eval_call(c, row),
             BoundExpr::Cast(e, to, zone) => cast_in(e.eval(row), to, zone),
-            BoundExpr::Ansi(e) => super::ansi::eval(e, row),
+            BoundExpr::Ansi(e, slot) => super::ansi::eval_into(e, slot.as_ref(), row),
             BoundExpr::Case { branches, otherwise } => branches
                 .iter()
                 .find(|(condition, _)| condition.is_true(row))

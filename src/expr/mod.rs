@@ -6,6 +6,7 @@
 
 mod aggregate;
 pub(crate) mod ansi;
+pub(crate) use ansi::FailureSlot;
 mod bind;
 mod bind_call;
 mod builders;

@@ -77,9 +77,9 @@ pub(super) fn build(worker: &mut Worker, spec: &QuerySpec) -> Built {
         compiled.durable = spec.durable.clone();
         compiled.batch_times = Some(spec.batch_times.clone());
         let output = compile(&spec.plan, scope, &mut compiled);
-        if spec.ansi {
-            // Evaluation errors of this worker, reported once the output passes each epoch.
-            let errors = super::eval_errors::report(output.inner.clone());
+        if let Some(slot) = &spec.failures {
+            // Evaluation errors of the query, reported once the output passes each epoch.
+            let errors = super::eval_errors::report(output.inner.clone(), slot.clone());
             capture(errors.exchange(|_| 0), events_buffer.clone()).probe_with(&probe);
         }
         match parts_written_by_workers(spec, &compiled) {

@@ -662,7 +662,7 @@ impl QueryRun {
         self.next_epoch = flight.epoch + 1;
         // What runs after the dataflow (a projection above a sort, in complete mode) runs on
         // this thread: an ANSI error there stops the query before the epoch is written too.
-        if let Some(error) = crate::expr::ansi::take_pending() {
+        if let Some(error) = self.spec.failures.as_ref().and_then(|slot| slot.take()) {
             self.fail(error.into());
             return;
         }

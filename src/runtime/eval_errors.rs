@@ -15,10 +15,12 @@ use timely::dataflow::StreamVec;
 
 use crate::connectors::SourceEvent;
 use crate::data::Row;
+use crate::expr::FailureSlot;
 
-/// The evaluation errors of this worker, one event per epoch that had one.
+/// The evaluation errors of the query, one event per epoch that had one.
 pub(super) fn report<'s>(
     rows: StreamVec<'s, u64, (Row, u64, isize)>,
+    slot: FailureSlot,
 ) -> StreamVec<'s, u64, (SourceEvent, u64, isize)> {
     rows.unary_frontier::<CapacityContainerBuilder<Vec<(SourceEvent, u64, isize)>>, _, _, _>(
         Pipeline,
@@ -35,7 +37,7 @@ pub(super) fn report<'s>(
                 if next.is_some_and(|t| t <= *cap.time()) {
                     return;
                 }
-                if let Some(error) = crate::expr::ansi::take_pending() {
+                if let Some(error) = slot.take() {
                     let time = *cap.time();
                     output
                         .session(&*cap)
