@@ -18,6 +18,22 @@ pub enum Error {
     /// An expression applied to values of the wrong type.
     #[error("[DATATYPE_MISMATCH] {0}")]
     TypeMismatch(String),
+    /// An expression applied to values of types it does not take, named by its SQL text and
+    /// with the types in Spark's upper-case names, as Spark's `DATATYPE_MISMATCH.*` errors say
+    /// it: `Cannot resolve "(name + 1)" due to data type mismatch: ...`. Its code is
+    /// `DATATYPE_MISMATCH`, as for [`Error::TypeMismatch`]; the message's brackets name Spark's
+    /// subclass too (`DATATYPE_MISMATCH.BINARY_OP_DIFF_TYPES`, `BINARY_OP_WRONG_TYPE`,
+    /// `UNEXPECTED_INPUT_TYPE`, `FILTER_NOT_BOOLEAN`, `CAST_WITHOUT_SUGGESTION`,
+    /// `DATA_DIFF_TYPES`).
+    #[error("[{class}] Cannot resolve \"{expr}\" due to data type mismatch: {reason}")]
+    DatatypeMismatch {
+        /// The full class, `DATATYPE_MISMATCH.<subclass>`.
+        class: &'static str,
+        /// The offending expression, as SQL text.
+        expr: String,
+        /// Why, in Spark's words.
+        reason: String,
+    },
     /// A function that does not exist, or was called with the wrong arguments.
     #[error("[INVALID_FUNCTION_CALL] {0}")]
     InvalidFunctionCall(String),
@@ -76,6 +92,10 @@ pub enum Error {
     /// text), found when the query starts rather than at its first row, as Spark refuses it.
     #[error("[UNSUPPORTED_DATA_TYPE_FOR_DATASOURCE] {0}")]
     UnsupportedDataType(String),
+    /// An expression that failed on a row under ANSI mode (`spark.sql.ansi.enabled`): a
+    /// division by zero, an overflow, a malformed cast. The query stops, as Spark's does.
+    #[error("[{code}] {0}", code = .0.kind.code())]
+    Eval(EvalError),
     /// An error at a place in a SQL script.
     #[error("{error}\n  at line {line}, column {column}{hint}")]
     Located {
@@ -96,6 +116,9 @@ impl Error {
         match self {
             Error::UnresolvedColumn { .. } => "UNRESOLVED_COLUMN",
             Error::TypeMismatch(_) => "DATATYPE_MISMATCH",
+            // The class without its subclass, which the message's brackets show: one stable
+            // code for every type error.
+            Error::DatatypeMismatch { .. } => "DATATYPE_MISMATCH",
             Error::InvalidFunctionCall(_) => "INVALID_FUNCTION_CALL",
             Error::InvalidPlan(_) => "INVALID_PLAN",
             Error::UnsupportedStreamJoin(_) => "UNSUPPORTED_STREAM_STREAM_JOIN",
@@ -112,6 +135,7 @@ impl Error {
             Error::Unsupported(_) => "UNSUPPORTED_FEATURE",
             Error::UnsupportedDataType(_) => "UNSUPPORTED_DATA_TYPE_FOR_DATASOURCE",
             Error::PathNotFound(_) => "PATH_NOT_FOUND",
+            Error::Eval(e) => e.kind.code(),
             Error::Located { error, .. } => error.code(),
         }
     }
@@ -137,7 +161,7 @@ impl Error {
             Error::Cluster(e) => matches!(e, ClusterError::SecretRequired { .. }),
             _ => !matches!(
                 self,
-                Error::Source(_) | Error::Sink(_) | Error::Checkpoint(_) | Error::Runtime(_)
+                Error::Source(_) | Error::Sink(_) | Error::Checkpoint(_) | Error::Runtime(_) | Error::Eval(_)
             ),
         }
     }
@@ -149,6 +173,83 @@ fn did_you_mean(name: &str, available: &str) -> String {
     crate::suggest::closest(name, available.split(", ").map(str::trim))
         .map(|close| format!(" (did you mean `{close}`?)"))
         .unwrap_or_default()
+}
+
+/// The kinds of evaluation errors ANSI mode raises, each one of Spark's error classes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize, serde::Deserialize)]
+pub enum EvalErrorKind {
+    /// `/`, `DIV`, `%` or `pmod` by zero.
+    DivideByZero,
+    /// An integer result outside the BIGINT range (`+ - *`, unary minus, `abs`, `sum`).
+    ArithmeticOverflow,
+    /// Text that does not parse as the type it is cast to.
+    CastInvalidInput,
+    /// A number outside the range of the type it is cast to.
+    CastOverflow,
+    /// `array[i]` with `i` outside the array.
+    InvalidArrayIndex,
+    /// `element_at(array, i)` with `i` outside the array.
+    InvalidArrayIndexInElementAt,
+    /// `element_at(array, 0)`: indexes start at 1.
+    InvalidIndexOfZero,
+    /// `to_timestamp` / `to_date` on text that does not match the pattern.
+    CannotParseTimestamp,
+}
+
+impl EvalErrorKind {
+    /// Spark's error class, the stable code.
+    pub fn code(self) -> &'static str {
+        match self {
+            EvalErrorKind::DivideByZero => "DIVIDE_BY_ZERO",
+            EvalErrorKind::ArithmeticOverflow => "ARITHMETIC_OVERFLOW",
+            EvalErrorKind::CastInvalidInput => "CAST_INVALID_INPUT",
+            EvalErrorKind::CastOverflow => "CAST_OVERFLOW",
+            EvalErrorKind::InvalidArrayIndex => "INVALID_ARRAY_INDEX",
+            EvalErrorKind::InvalidArrayIndexInElementAt => "INVALID_ARRAY_INDEX_IN_ELEMENT_AT",
+            EvalErrorKind::InvalidIndexOfZero => "INVALID_INDEX_OF_ZERO",
+            EvalErrorKind::CannotParseTimestamp => "CANNOT_PARSE_TIMESTAMP",
+        }
+    }
+
+    /// Spark's SQLSTATE for the class, which its messages end with.
+    pub fn sql_state(self) -> &'static str {
+        match self {
+            EvalErrorKind::DivideByZero => "22012",
+            EvalErrorKind::CastInvalidInput => "22018",
+            EvalErrorKind::CannotParseTimestamp => "22007",
+            EvalErrorKind::ArithmeticOverflow
+            | EvalErrorKind::CastOverflow
+            | EvalErrorKind::InvalidArrayIndex
+            | EvalErrorKind::InvalidArrayIndexInElementAt
+            | EvalErrorKind::InvalidIndexOfZero => "22003",
+        }
+    }
+}
+
+/// An expression that failed on one row under ANSI mode, with Spark's error class and message.
+///
+/// Defined here, below every layer, because it is raised in `expr`, travels through the
+/// dataflow as a `connectors::SourceEvent` (so it reaches the leader from any worker of any
+/// process) and ends the query as [`Error::Eval`]. Ordered, so that when several workers fail
+/// at once the same one is reported on every run.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize, serde::Deserialize)]
+pub struct EvalError {
+    /// The error class.
+    pub kind: EvalErrorKind,
+    /// Spark's message for it, without the class (which [`Error`]'s display adds).
+    pub message: String,
+}
+
+impl std::fmt::Display for EvalError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{} SQLSTATE: {}", self.message, self.kind.sql_state())
+    }
+}
+
+impl From<EvalError> for Error {
+    fn from(e: EvalError) -> Self {
+        Error::Eval(e)
+    }
 }
 
 /// Errors of sources: each names the source and says what to do.

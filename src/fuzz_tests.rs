@@ -57,6 +57,7 @@ fn csv_options() -> FormatOptions {
         null_value: String::new(),
         empty_value: String::new(),
         multi_line: false,
+        corrupt_column: crate::data::CORRUPT_RECORD.into(),
     }
 }
 

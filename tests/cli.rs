@@ -270,3 +270,34 @@ fn a_missing_table_path_and_an_empty_sink_path_are_user_errors() {
         "{stderr}"
     );
 }
+
+/// Under `--conf spark.sql.ansi.enabled=true`, a division by zero stops the run with Spark's
+/// `DIVIDE_BY_ZERO` and exit code 1 (a failure while running, not a mistake in the query), on
+/// one worker or two, without a panic; with the default, the same query prints null and exits 0.
+#[test]
+fn an_ansi_error_fails_the_run_and_the_default_prints_null() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    std::fs::create_dir(dir.path().join("in")).expect("mkdir");
+    std::fs::write(dir.path().join("in/a.csv"), "1,0\n2,1\n").expect("write");
+    let sql = "CREATE STREAM t (a BIGINT, b BIGINT) USING csv OPTIONS (path 'in'); SELECT a / b AS q FROM t;";
+    for workers in ["1", "2"] {
+        let ansi = [
+            "--trigger",
+            "availableNow",
+            "--workers",
+            workers,
+            "--conf",
+            "spark.sql.ansi.enabled=true",
+        ];
+        let (code, stderr) = run_sql(dir.path(), sql, &ansi);
+        assert_eq!(code, Some(1), "{stderr}");
+        assert!(stderr.contains("[DIVIDE_BY_ZERO] Division by zero."), "{stderr}");
+        assert!(!stderr.contains("panicked"), "{stderr}");
+        let (code, stderr) = run_sql(
+            dir.path(),
+            sql,
+            &["--trigger", "availableNow", "--workers", workers],
+        );
+        assert_eq!(code, Some(0), "{stderr}");
+    }
+}

@@ -309,3 +309,34 @@ fn a_checkpoint_written_by_two_processes_resumes_on_one_and_back() {
         assert_eq!(counted, reference_counts(read), "epoch {epoch}");
     }
 }
+
+/// Under ANSI mode, a division by zero in a file that any worker of either process may read
+/// stops the query with `DIVIDE_BY_ZERO` on process 0, which exits 1. The zero is put in each
+/// of four files in turn, so that (files being spread over the workers of both processes by
+/// their names) some runs raise the error on process 1.
+#[test]
+fn an_ansi_error_on_any_process_stops_the_query() {
+    for bad in 0..4 {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let csv = dir.path().join("csv");
+        std::fs::create_dir(&csv).expect("mkdir");
+        for i in 0..6 {
+            let body = if i == bad { "1,1\n7,0\n" } else { "1,1\n2,2\n" };
+            std::fs::write(csv.join(format!("n{i}.csv")), body).expect("write");
+        }
+        let script = format!(
+            "CREATE STREAM n (a BIGINT, b BIGINT) USING csv OPTIONS (path '{}');
+             SELECT a / b AS q FROM n;",
+            csv.display()
+        );
+        let (first, _) = on_two_processes(|args| {
+            let mut command = run_command(&script, args);
+            command.args(["--conf", "spark.sql.ansi.enabled=true"]);
+            command
+        });
+        let stderr = String::from_utf8_lossy(&first.stderr);
+        assert_eq!(first.status.code(), Some(1), "file n{bad}: {stderr}");
+        assert!(stderr.contains("[DIVIDE_BY_ZERO] Division by zero."), "{stderr}");
+        assert!(!stderr.contains("panicked"), "{stderr}");
+    }
+}

@@ -74,8 +74,8 @@ impl Aggregation for RowAggregation {
     }
 
     fn merge(&self, into: &mut States, other: States) {
-        for (state, partial) in into.iter_mut().zip(other) {
-            Accumulator::merge(state, partial);
+        for ((acc, state), partial) in self.accumulators.iter().zip(into.iter_mut()).zip(other) {
+            acc.merge_checked(state, partial);
         }
     }
 

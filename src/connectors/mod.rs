@@ -266,6 +266,12 @@ pub enum SourceEvent {
         /// What went wrong.
         message: String,
     },
+    /// An expression failed on a row of the epoch under ANSI mode: the epoch is not written,
+    /// and the query stops with the error.
+    EvalFailed {
+        /// The error, with Spark's class.
+        error: crate::error::EvalError,
+    },
 }
 
 /// What one stateful operator did on one worker in one epoch (see

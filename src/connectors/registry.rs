@@ -163,6 +163,11 @@ const MULTI_LINE: OptionSpec = OptionSpec::with_default(
     "false",
     "csv: a quoted field may span lines; json: each file is one document (an object, or an array of objects)",
 );
+const CORRUPT_RECORD_COLUMN: OptionSpec = OptionSpec::with_default(
+    "columnNameOfCorruptRecord",
+    "_corrupt_record",
+    "PERMISSIVE: the STRING column of the schema that receives a malformed record's text (default: spark.sql.columnNameOfCorruptRecord)",
+);
 const TIMESTAMP_FORMAT_SOURCE: OptionSpec = OptionSpec::unset(
     "timestampFormat",
     "the pattern timestamp fields must match (default: any form CAST reads)",
@@ -311,6 +316,7 @@ pub static SOURCE_FORMATS: &[SourceFormat] = &[
             DATE_FORMAT_SOURCE,
             TIME_ZONE_SOURCE,
             MODE,
+            CORRUPT_RECORD_COLUMN,
             MAX_FILES_PER_TRIGGER,
             LATEST_FIRST,
             MAX_FILE_AGE,
@@ -331,6 +337,7 @@ pub static SOURCE_FORMATS: &[SourceFormat] = &[
             DATE_FORMAT_SOURCE,
             TIME_ZONE_SOURCE,
             MODE,
+            CORRUPT_RECORD_COLUMN,
             MAX_FILES_PER_TRIGGER,
             LATEST_FIRST,
             MAX_FILE_AGE,

@@ -126,6 +126,20 @@ impl RowDecoder {
         }
     }
 
+    /// The same decoder with `name` as the column that receives a malformed record's text
+    /// (Spark's `columnNameOfCorruptRecord`), when the schema has it as a STRING.
+    pub fn with_corrupt_column(mut self, name: &str) -> Self {
+        self.corrupt = self
+            .schema
+            .fields()
+            .iter()
+            .position(|f| f.name == name && f.data_type == DataType::String);
+        self.data_columns = (0..self.schema.len())
+            .filter(|i| Some(*i) != self.corrupt)
+            .collect();
+        self
+    }
+
     /// The same decoder with Spark's reader options for fields (`nullValue`,
     /// `timestampFormat`, `dateFormat`, `timeZone`).
     pub fn with_text(mut self, text: FieldText) -> Self {

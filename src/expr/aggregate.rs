@@ -272,6 +272,11 @@ pub struct Accumulator {
     func: AggFunc,
     arg: Option<BoundExpr>,
     integer: bool,
+    /// Bound under ANSI mode: an integer `sum` that leaves the BIGINT range raises
+    /// `ARITHMETIC_OVERFLOW` instead of wrapping.
+    ansi: bool,
+    /// Where that error goes, once a query attached its slot.
+    failures: Option<super::ansi::FailureSlot>,
 }
 
 impl Accumulator {
@@ -280,6 +285,22 @@ impl Accumulator {
     pub(crate) fn attach_clock(&mut self, clock: &super::BatchClock) {
         if let Some(arg) = &mut self.arg {
             arg.attach_clock(clock);
+        }
+    }
+
+    /// Sends the errors of its argument and of its own ANSI checks to `slot` (a query's; see
+    /// [`FailureSlot`](super::ansi::FailureSlot)).
+    pub(crate) fn attach_failure_slot(&mut self, slot: &super::ansi::FailureSlot) {
+        if let Some(arg) = &mut self.arg {
+            arg.attach_failure_slot(slot);
+        }
+        self.failures = Some(slot.clone());
+    }
+
+    fn sum_overflow(&self) {
+        super::ansi::sum_overflow();
+        if let Some(slot) = &self.failures {
+            slot.settle();
         }
     }
 
@@ -366,7 +387,17 @@ impl Accumulator {
             AggFunc::Min | AggFunc::Max => input_type.clone(),
         };
         let integer = input_type != DataType::Float64;
-        Ok((Accumulator { func, arg, integer }, out))
+        let ansi = super::settings::current().ansi;
+        Ok((
+            Accumulator {
+                func,
+                arg,
+                integer,
+                ansi,
+                failures: None,
+            },
+            out,
+        ))
     }
 
     /// The expression whose values this aggregate consumes (`None` for `count(*)`).
@@ -428,7 +459,18 @@ impl Accumulator {
         match state {
             AggState::Count(n) => *n += times64,
             AggState::SumInt(s, n) => {
-                *s = s.wrapping_add(value.as_i64().unwrap_or(0).wrapping_mul(times64));
+                let v = value.as_i64().unwrap_or(0);
+                *s = if self.ansi {
+                    match v.checked_mul(times64).and_then(|add| s.checked_add(add)) {
+                        Some(sum) => sum,
+                        None => {
+                            self.sum_overflow();
+                            s.wrapping_add(v.wrapping_mul(times64))
+                        }
+                    }
+                } else {
+                    s.wrapping_add(v.wrapping_mul(times64))
+                };
                 *n += times64;
             }
             AggState::SumFloat(s, n) | AggState::AvgFloat(s, n) => {
@@ -468,6 +510,17 @@ impl Accumulator {
                 }
             }
         }
+    }
+
+    /// As [`Accumulator::merge`], raising `ARITHMETIC_OVERFLOW` for an integer `sum` that
+    /// leaves the BIGINT range when bound under ANSI mode.
+    pub fn merge_checked(&self, state: &mut AggState, other: AggState) {
+        if let (true, AggState::SumInt(s, _), AggState::SumInt(s2, _)) = (self.ansi, &*state, &other) {
+            if s.checked_add(*s2).is_none() {
+                self.sum_overflow();
+            }
+        }
+        Accumulator::merge(state, other)
     }
 
     /// Folds a partial state into `state`; both come from this accumulator.

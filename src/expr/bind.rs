@@ -5,6 +5,7 @@ use regex::Regex;
 
 use super::bind_call::{bind_call, check_cast, BoundCall};
 use super::settings;
+use super::sql_text::{datatype_mismatch, quoted_type, unexpected_input};
 use super::{BinaryOp, Expr, UnaryOp};
 use crate::data::datetime::Zone;
 use crate::data::{DataType, Field, Schema, Value};
@@ -46,6 +47,11 @@ pub enum BoundExpr {
     Call(Box<BoundCall>),
     /// A cast to a type, in the session time zone of when it was bound.
     Cast(Box<BoundExpr>, DataType, Zone),
+    /// An expression bound under ANSI mode that raises Spark's ANSI errors (division by zero,
+    /// overflow, a malformed cast...) where it would otherwise give null: the node itself, whose
+    /// operands are bound as usual, and where its errors go once a query attached its slot
+    /// (see `expr::ansi`).
+    Ansi(Box<BoundExpr>, Option<super::ansi::FailureSlot>),
     /// `CASE`: the first branch whose condition is true gives the value.
     Case {
         /// `(condition, result)` pairs.
@@ -134,8 +140,18 @@ impl Splitter {
 
 impl Expr {
     /// Resolves columns against `schema` and checks types. Generators (`explode`) and
-    /// aggregates are not scalar; the plan binds their arguments itself.
+    /// aggregates are not scalar; the plan binds their arguments itself. Under ANSI mode (see
+    /// [`settings`]), the expressions that raise Spark's ANSI errors are wrapped in
+    /// [`BoundExpr::Ansi`].
     pub fn bind(&self, schema: &Schema) -> Result<(BoundExpr, DataType)> {
+        let (bound, t) = self.bind_node(schema)?;
+        if settings::current().ansi && super::ansi::needs_check(&bound) {
+            return Ok((BoundExpr::Ansi(Box::new(bound), None), t));
+        }
+        Ok((bound, t))
+    }
+
+    fn bind_node(&self, schema: &Schema) -> Result<(BoundExpr, DataType)> {
         match self {
             Expr::Column(name) => bind_column(name, schema),
             Expr::Literal(v) => Ok((
@@ -143,16 +159,18 @@ impl Expr {
                 v.data_type().unwrap_or(DataType::Null),
             )),
             Expr::Alias(e, _) => e.bind(schema),
-            Expr::Unary(op, e) => {
-                let (e, t) = e.bind(schema)?;
+            Expr::Unary(op, operand) => {
+                let (e, t) = operand.bind(schema)?;
                 let out = match op {
                     UnaryOp::Not => {
-                        expect(&t, DataType::Boolean, "NOT")?;
+                        if !matches!(t, DataType::Boolean | DataType::Null) {
+                            return Err(unexpected_input(self, 0, "\"BOOLEAN\"", operand, &t));
+                        }
                         DataType::Boolean
                     }
                     UnaryOp::Negate => {
                         if !t.is_numeric() && t != DataType::Null {
-                            return Err(mismatch(format!("cannot negate a value of type {t}")));
+                            return Err(unexpected_input(self, 0, "\"NUMERIC\"", operand, &t));
                         }
                         t
                     }
@@ -164,7 +182,13 @@ impl Expr {
             Expr::Call(f, args) => bind_call(*f, args, schema),
             Expr::Cast(e, to) => {
                 let (e, from) = e.bind(schema)?;
-                check_cast(&from, to)?;
+                check_cast(&from, to).map_err(|_| {
+                    datatype_mismatch(
+                        "DATATYPE_MISMATCH.CAST_WITHOUT_SUGGESTION",
+                        self,
+                        format!("cannot cast {} to {}.", quoted_type(&from), quoted_type(to)),
+                    )
+                })?;
                 Ok((
                     BoundExpr::Cast(Box::new(e), to.clone(), settings::current().zone),
                     to.clone(),
@@ -173,21 +197,40 @@ impl Expr {
             Expr::Case { branches, otherwise } => {
                 let mut bound = Vec::with_capacity(branches.len());
                 let mut result_type = DataType::Null;
-                for (condition, result) in branches {
+                // Spark's `DATA_DIFF_TYPES` lists every result's type.
+                let mut result_types = Vec::new();
+                let mixed = |types: &[DataType]| {
+                    let types: Vec<String> = types.iter().map(quoted_type).collect();
+                    datatype_mismatch(
+                        "DATATYPE_MISMATCH.DATA_DIFF_TYPES",
+                        self,
+                        format!(
+                            "Input to `casewhen` should all be the same type, but it's [{}].",
+                            types.join(", ")
+                        ),
+                    )
+                };
+                for (i, (condition, result)) in branches.iter().enumerate() {
                     let (c, ct) = condition.bind(schema)?;
-                    expect(&ct, DataType::Boolean, "a CASE condition")?;
+                    if !matches!(ct, DataType::Boolean | DataType::Null) {
+                        return Err(unexpected_input(self, 2 * i, "\"BOOLEAN\"", condition, &ct));
+                    }
                     let (r, rt) = result.bind(schema)?;
-                    result_type = result_type
-                        .common(&rt)
-                        .ok_or_else(|| mismatch(format!("CASE mixes {result_type} and {rt} results")))?;
+                    result_types.push(rt.clone());
+                    result_type = match result_type.common(&rt) {
+                        Some(t) => t,
+                        None => return Err(mixed(&result_types)),
+                    };
                     bound.push((c, r));
                 }
                 let otherwise = match otherwise {
                     Some(o) => {
                         let (o, ot) = o.bind(schema)?;
-                        result_type = result_type
-                            .common(&ot)
-                            .ok_or_else(|| mismatch(format!("CASE mixes {result_type} and {ot} results")))?;
+                        result_types.push(ot.clone());
+                        result_type = match result_type.common(&ot) {
+                            Some(t) => t,
+                            None => return Err(mixed(&result_types)),
+                        };
                         o
                     }
                     None => BoundExpr::Literal(Value::Null),
@@ -312,29 +355,57 @@ fn bind_binary(op: BinaryOp, l: &Expr, r: &Expr, schema: &Schema) -> Result<(Bou
     let (left, lt) = l.bind(schema)?;
     let (right, rt) = r.bind(schema)?;
     let integer = lt == DataType::Int64 && rt == DataType::Int64;
-    let describe = || {
-        format!(
-            "`{}` ({lt} {} {rt})",
-            Expr::Binary(op, Box::new(l.clone()), Box::new(r.clone())).output_name(),
-            op.symbol()
+    let whole = || Expr::Binary(op, Box::new(l.clone()), Box::new(r.clone()));
+    // Spark's checks of a binary operator: first that both sides have one type (after the
+    // implicit casts, which are ours here: a null, or two numbers), then that the operator
+    // takes that type.
+    let diff_types = || {
+        datatype_mismatch(
+            "DATATYPE_MISMATCH.BINARY_OP_DIFF_TYPES",
+            &whole(),
+            format!(
+                "the left and right operands of the binary operator have incompatible types ({} and {}).",
+                quoted_type(&lt),
+                quoted_type(&rt)
+            ),
+        )
+    };
+    let wrong_type = |wanted: &str, actual: &DataType| {
+        datatype_mismatch(
+            "DATATYPE_MISMATCH.BINARY_OP_WRONG_TYPE",
+            &whole(),
+            format!(
+                "the binary operator requires the input type {wanted}, not {}.",
+                quoted_type(actual)
+            ),
         )
     };
     let out = match op {
         BinaryOp::And | BinaryOp::Or => {
-            expect(&lt, DataType::Boolean, op.symbol())?;
-            expect(&rt, DataType::Boolean, op.symbol())?;
+            let boolean = |t: &DataType| matches!(t, DataType::Boolean | DataType::Null);
+            if !boolean(&lt) || !boolean(&rt) {
+                if lt != rt && lt != DataType::Null && rt != DataType::Null {
+                    return Err(diff_types());
+                }
+                let actual = if boolean(&lt) { &rt } else { &lt };
+                return Err(wrong_type("\"BOOLEAN\"", actual));
+            }
             DataType::Boolean
         }
         op if op.is_comparison() => {
             if lt.common(&rt).is_none() {
-                return Err(mismatch(format!("cannot compare {}", describe())));
+                return Err(diff_types());
             }
             DataType::Boolean
         }
         _ => {
             let numeric = |t: &DataType| t.is_numeric() || *t == DataType::Null;
             if !numeric(&lt) || !numeric(&rt) {
-                return Err(mismatch(format!("arithmetic needs numbers: {}", describe())));
+                if lt != rt && lt != DataType::Null && rt != DataType::Null {
+                    return Err(diff_types());
+                }
+                let actual = if numeric(&lt) { &rt } else { &lt };
+                return Err(wrong_type("\"NUMERIC\"", actual));
             }
             if op == BinaryOp::Div {
                 DataType::Float64

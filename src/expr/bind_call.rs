@@ -7,6 +7,7 @@ use regex::Regex;
 use super::bind::{window_type, BoundExpr, NowKind, Splitter};
 use super::fns::json::{parse_path, PathStep};
 use super::settings;
+use super::sql_text::unexpected_input;
 use super::{Expr, ScalarFunc};
 use crate::data::datetime::{Pattern, Zone};
 use crate::data::{parse_interval, parse_type, DataType, Field, Schema, Value};
@@ -75,47 +76,47 @@ enum Want {
 }
 
 impl Want {
-    fn describe(self) -> &'static str {
+    /// The type as Spark's `UNEXPECTED_INPUT_TYPE` names it, quoted.
+    fn spark_type(self) -> &'static str {
         match self {
-            Want::Any => "any type",
-            Want::Text => "a string",
-            Want::Int => "an integer",
-            Want::Double | Want::Number => "a number",
-            Want::Date => "a date",
-            Want::Timestamp => "a timestamp",
-            Want::Bool => "a boolean",
-            Want::Bytes => "a string or binary",
-            Want::Array => "an array",
+            Want::Any => "\"ANY\"",
+            Want::Text => "\"STRING\"",
+            Want::Int => "\"BIGINT\"",
+            Want::Double => "\"DOUBLE\"",
+            Want::Number => "\"NUMERIC\"",
+            Want::Date => "\"DATE\"",
+            Want::Timestamp => "\"TIMESTAMP\"",
+            Want::Bool => "\"BOOLEAN\"",
+            Want::Bytes => "(\"STRING\" or \"BINARY\")",
+            Want::Array => "\"ARRAY\"",
         }
     }
 }
 
-/// Casts `e` of type `t` to what `want` asks, or says why it cannot.
-fn coerce(e: BoundExpr, t: DataType, want: Want, zone: Zone, what: &str) -> Result<(BoundExpr, DataType)> {
+/// Casts `e` of type `t` to what `want` asks; `None` when it cannot.
+fn coerce(e: BoundExpr, t: DataType, want: Want, zone: Zone) -> Option<(BoundExpr, DataType)> {
     let cast = |to: DataType| (BoundExpr::Cast(Box::new(e.clone()), to.clone(), zone), to);
     let scalar = !matches!(t, DataType::Array(_) | DataType::Struct(_) | DataType::Binary);
-    let ok = match (want, &t) {
-        (_, DataType::Null) => return Ok((e, t)),
-        (Want::Any, _) => return Ok((e, t)),
-        (Want::Text, DataType::String) => return Ok((e, t)),
-        (Want::Text, _) if scalar => return Ok(cast(DataType::String)),
-        (Want::Int, DataType::Int64) => return Ok((e, t)),
-        (Want::Double, DataType::Float64) => return Ok((e, t)),
-        (Want::Double, DataType::Int64 | DataType::String) => return Ok(cast(DataType::Float64)),
-        (Want::Number, DataType::Int64 | DataType::Float64) => return Ok((e, t)),
-        (Want::Number, DataType::String) => return Ok(cast(DataType::Float64)),
-        (Want::Date, DataType::Date) => return Ok((e, t)),
-        (Want::Date, DataType::String | DataType::Timestamp) => return Ok(cast(DataType::Date)),
-        (Want::Timestamp, DataType::Timestamp) => return Ok((e, t)),
-        (Want::Timestamp, DataType::String | DataType::Date) => return Ok(cast(DataType::Timestamp)),
-        (Want::Bool, DataType::Boolean) => return Ok((e, t)),
-        (Want::Bytes, DataType::String | DataType::Binary) => return Ok((e, t)),
-        (Want::Bytes, _) if scalar => return Ok(cast(DataType::String)),
-        (Want::Array, DataType::Array(_)) => return Ok((e, t)),
-        _ => false,
-    };
-    debug_assert!(!ok);
-    Err(mismatch(format!("{what} needs {}, got {t}", want.describe())))
+    match (want, &t) {
+        (_, DataType::Null) => Some((e, t)),
+        (Want::Any, _) => Some((e, t)),
+        (Want::Text, DataType::String) => Some((e, t)),
+        (Want::Text, _) if scalar => Some(cast(DataType::String)),
+        (Want::Int, DataType::Int64) => Some((e, t)),
+        (Want::Double, DataType::Float64) => Some((e, t)),
+        (Want::Double, DataType::Int64 | DataType::String) => Some(cast(DataType::Float64)),
+        (Want::Number, DataType::Int64 | DataType::Float64) => Some((e, t)),
+        (Want::Number, DataType::String) => Some(cast(DataType::Float64)),
+        (Want::Date, DataType::Date) => Some((e, t)),
+        (Want::Date, DataType::String | DataType::Timestamp) => Some(cast(DataType::Date)),
+        (Want::Timestamp, DataType::Timestamp) => Some((e, t)),
+        (Want::Timestamp, DataType::String | DataType::Date) => Some(cast(DataType::Timestamp)),
+        (Want::Bool, DataType::Boolean) => Some((e, t)),
+        (Want::Bytes, DataType::String | DataType::Binary) => Some((e, t)),
+        (Want::Bytes, _) if scalar => Some(cast(DataType::String)),
+        (Want::Array, DataType::Array(_)) => Some((e, t)),
+        _ => None,
+    }
 }
 
 /// Binds a call of `f` on `args`.
@@ -209,8 +210,9 @@ pub(crate) fn bind_call(f: ScalarFunc, args: &[Expr], schema: &Schema) -> Result
     let mut exprs: Vec<BoundExpr> = bound.into_iter().map(|(e, _)| e).collect();
     // Casts argument `i` to what the function wants of it.
     let want = |i: usize, w: Want, exprs: &mut Vec<BoundExpr>, types: &mut Vec<DataType>| -> Result<()> {
-        let what = format!("{name}() argument {}", i + 1);
-        let (e, t) = coerce(exprs[i].clone(), types[i].clone(), w, zone, &what)?;
+        let call = Expr::Call(f, args.to_vec());
+        let (e, t) = coerce(exprs[i].clone(), types[i].clone(), w, zone)
+            .ok_or_else(|| unexpected_input(&call, i, w.spark_type(), &args[i], &types[i]))?;
         exprs[i] = e;
         types[i] = t;
         Ok(())

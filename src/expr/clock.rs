@@ -50,7 +50,7 @@ impl fmt::Debug for BatchClock {
 
 impl BoundExpr {
     /// Calls `f` with each direct sub-expression.
-    fn for_each_child(&mut self, f: &mut dyn FnMut(&mut BoundExpr)) {
+    pub(super) fn for_each_child(&mut self, f: &mut dyn FnMut(&mut BoundExpr)) {
         match self {
             BoundExpr::Column(_) | BoundExpr::Literal(_) | BoundExpr::Now { .. } => {}
             BoundExpr::Unary(_, e)
@@ -59,6 +59,7 @@ impl BoundExpr {
             | BoundExpr::SlidingWindows(e, ..)
             | BoundExpr::Field(e, _)
             | BoundExpr::Cast(e, ..)
+            | BoundExpr::Ansi(e, _)
             | BoundExpr::Like(e, ..) => f(e),
             BoundExpr::Binary { left, right, .. } => {
                 f(left);
@@ -88,6 +89,15 @@ impl BoundExpr {
         let mut copy = self.clone();
         copy.for_each_child(&mut |child| reads |= child.reads_clock());
         reads
+    }
+
+    /// Sends the errors of every ANSI expression inside to `slot` (a query's; see
+    /// [`FailureSlot`](super::ansi::FailureSlot)).
+    pub(crate) fn attach_failure_slot(&mut self, slot: &super::ansi::FailureSlot) {
+        if let BoundExpr::Ansi(_, own) = self {
+            *own = Some(slot.clone());
+        }
+        self.for_each_child(&mut |child| child.attach_failure_slot(slot));
     }
 
     /// Makes every `current_timestamp()`, `now()` and `current_date()` inside read `clock`.

@@ -71,6 +71,7 @@ impl BoundExpr {
             },
             BoundExpr::Call(c) => super::fns::eval_call(c, row),
             BoundExpr::Cast(e, to, zone) => cast_in(e.eval(row), to, zone),
+            BoundExpr::Ansi(e, slot) => super::ansi::eval_into(e, slot.as_ref(), row),
             BoundExpr::Case { branches, otherwise } => branches
                 .iter()
                 .find(|(condition, _)| condition.is_true(row))
@@ -131,7 +132,7 @@ impl BoundExpr {
     }
 }
 
-fn unary(op: UnaryOp, v: Value) -> Value {
+pub(super) fn unary(op: UnaryOp, v: Value) -> Value {
     match op {
         UnaryOp::IsNull => Value::Bool(v.is_null()),
         UnaryOp::IsNotNull => Value::Bool(!v.is_null()),
@@ -159,7 +160,12 @@ fn binary(op: BinaryOp, left: &BoundExpr, right: &BoundExpr, integer: bool, row:
             _ => Value::Null,
         };
     }
-    let (l, r) = (left.eval(row), right.eval(row));
+    binary_values(op, left.eval(row), right.eval(row), integer)
+}
+
+/// A binary operator other than `AND`/`OR` applied to evaluated operands, by the non-ANSI
+/// rules (ANSI mode checks its operands first, then comes here).
+pub(super) fn binary_values(op: BinaryOp, l: Value, r: Value, integer: bool) -> Value {
     if l.is_null() || r.is_null() {
         return Value::Null;
     }

@@ -5,6 +5,8 @@
 //! column names to positions and checks types, giving a [`BoundExpr`] that evaluates rows.
 
 mod aggregate;
+pub(crate) mod ansi;
+pub(crate) use ansi::FailureSlot;
 mod bind;
 mod bind_call;
 mod builders;
@@ -15,6 +17,7 @@ mod func;
 mod ops;
 pub mod settings;
 mod sort;
+mod sql_text;
 
 pub use aggregate::{Accumulator, AggFunc, AggState, WideSum};
 pub(crate) use bind::window_type;

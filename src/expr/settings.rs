@@ -15,6 +15,9 @@ pub struct ExprSettings {
     /// `spark.sql.session.timeZone`: where timestamps are read, shown and split into fields.
     /// UTC by default.
     pub zone: Zone,
+    /// `spark.sql.ansi.enabled`: raise Spark's ANSI errors (division by zero, overflow, a
+    /// malformed cast) instead of answering null. Off by default.
+    pub ansi: bool,
 }
 
 thread_local! {

@@ -77,6 +77,11 @@ pub(super) fn build(worker: &mut Worker, spec: &QuerySpec) -> Built {
         compiled.durable = spec.durable.clone();
         compiled.batch_times = Some(spec.batch_times.clone());
         let output = compile(&spec.plan, scope, &mut compiled);
+        if let Some(slot) = &spec.failures {
+            // Evaluation errors of the query, reported once the output passes each epoch.
+            let errors = super::eval_errors::report(output.inner.clone(), slot.clone());
+            capture(errors.exchange(|_| 0), events_buffer.clone()).probe_with(&probe);
+        }
         match parts_written_by_workers(spec, &compiled) {
             // Every worker writes its own rows; what each wrote goes to worker 0 with the
             // sources' events, under the same probe.

@@ -648,9 +648,10 @@ impl QueryRun {
         let counts = match self.take_events(flight.epoch) {
             Ok(counts) => counts,
             Err(e) => {
-                // A FAILFAST record or an unreadable file: the epoch is not written.
+                // A FAILFAST record, an unreadable file, or an expression that failed under
+                // ANSI mode: the epoch is not written.
                 self.next_epoch = flight.epoch + 1;
-                self.fail(e.into());
+                self.fail(e);
                 return;
             }
         };
@@ -659,6 +660,12 @@ impl QueryRun {
         let rows = self.output.shape(changes, self.watermark());
         let rows = self.finish.apply(rows);
         self.next_epoch = flight.epoch + 1;
+        // What runs after the dataflow (a projection above a sort, in complete mode) runs on
+        // this thread: an ANSI error there stops the query before the epoch is written too.
+        if let Some(error) = self.spec.failures.as_ref().and_then(|slot| slot.take()) {
+            self.fail(error.into());
+            return;
+        }
         let written = if self.in_parts {
             self.commit_parts(flight.epoch)
         } else {
@@ -820,11 +827,12 @@ impl QueryRun {
 
     /// Takes the epoch's source events: what each source read, or the failure that must stop
     /// the query. Event-time maxima go to the watermark.
-    fn take_events(&mut self, epoch: u64) -> Result<Vec<ReadCounts>, SourceError> {
+    fn take_events(&mut self, epoch: u64) -> Result<Vec<ReadCounts>, Error> {
         let mut counts = vec![ReadCounts::default(); self.sources.len()];
         let mut events = Vec::new();
         take_through(&self.events, epoch, &mut events);
         let mut failure = None;
+        let mut eval_failure: Option<crate::error::EvalError> = None;
         for (event, time, diff) in events {
             let times = diff.max(0) as u64;
             match event {
@@ -874,11 +882,17 @@ impl QueryRun {
                         self.part_failure = Some(message);
                     }
                 }
+                SourceEvent::EvalFailed { error } => {
+                    if eval_failure.as_ref().is_none_or(|f| error < *f) {
+                        eval_failure = Some(error);
+                    }
+                }
             }
         }
-        match failure {
-            Some(message) => Err(SourceError::Malformed(message)),
-            None => Ok(counts),
+        match (failure, eval_failure) {
+            (Some(message), _) => Err(SourceError::Malformed(message).into()),
+            (None, Some(error)) => Err(error.into()),
+            (None, None) => Ok(counts),
         }
     }
 }

@@ -12,6 +12,7 @@ mod capture;
 mod cluster;
 mod dataflow;
 mod epoch_loop;
+mod eval_errors;
 mod event_time;
 mod listener;
 mod output;

@@ -40,6 +40,10 @@ pub(crate) struct QuerySpec {
     pub(crate) clock: Option<ManualClock>,
     /// Each epoch's batch time, recorded by the leader for its process's workers.
     pub(crate) batch_times: Arc<BatchTimes>,
+    /// Where the query's expressions put their errors when they were bound under ANSI mode
+    /// (see `expr::ansi`): its dataflow then reports them, which costs a look at every output
+    /// batch, so it is only built then.
+    pub(crate) failures: Option<crate::expr::FailureSlot>,
 }
 
 impl QuerySpec {

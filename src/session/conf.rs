@@ -27,9 +27,11 @@ pub const MIN_DELTAS_FOR_SNAPSHOT: &str = "spark.sql.streaming.stateStore.minDel
 /// offset (`+08:00`); UTC by default (Spark's default is the JVM's zone).
 pub const SESSION_TIME_ZONE: &str = "spark.sql.session.timeZone";
 
-/// Spark's `spark.sql.ansi.enabled`. Tidewater evaluates with Spark's non-ANSI rules (null for
-/// a failed cast, an overflow wraps, null for a division by zero), which is `false`, the
-/// default here although Spark 4's default is `true`; `true` is refused, not ignored.
+/// Spark's `spark.sql.ansi.enabled`. `false` (the default here, although Spark 4's default is
+/// `true`, so that existing pipelines keep running on bad rows) evaluates with Spark's non-ANSI
+/// rules: null for a failed cast or a division by zero, an integer overflow wraps. `true`
+/// raises Spark's ANSI errors instead (`DIVIDE_BY_ZERO`, `ARITHMETIC_OVERFLOW`,
+/// `CAST_INVALID_INPUT`, ...), and the query stops with the first.
 pub const ANSI_ENABLED: &str = "spark.sql.ansi.enabled";
 
 /// Spark's `spark.sql.streaming.numRecentProgressUpdates`: how many progress reports each
@@ -101,12 +103,12 @@ pub(crate) fn expr_settings(
     match conf.get(ANSI_ENABLED).map(|v| v.trim().to_ascii_lowercase()) {
         None => {}
         Some(v) if v == "false" => {}
-        Some(v) if v == "true" => {
-            return Err(Error::Unsupported(format!(
-                "`{ANSI_ENABLED}` = true: Tidewater evaluates with Spark's non-ANSI rules only; set it to false (the default here)"
+        Some(v) if v == "true" => settings.ansi = true,
+        Some(v) => {
+            return Err(Error::InvalidOption(format!(
+                "`{ANSI_ENABLED}` = `{v}`: use true or false"
             )))
         }
-        Some(v) => return Err(Error::InvalidOption(format!("`{ANSI_ENABLED}` = `{v}`: use true or false"))),
     }
     Ok(settings)
 }

@@ -130,6 +130,12 @@ impl Session {
         crate::expr::settings::with_settings(self.inner.expr_settings, f)
     }
 
+    /// True under `spark.sql.ansi.enabled`: what this session binds raises Spark's ANSI
+    /// errors, which its queries then report.
+    pub(crate) fn ansi(&self) -> bool {
+        self.inner.expr_settings.ansi
+    }
+
     /// Where queries run.
     pub fn cluster(&self) -> &ClusterConfig {
         &self.inner.cluster

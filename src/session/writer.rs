@@ -232,8 +232,15 @@ impl DataStreamWriter {
             let (epoch, ms) = times.latest();
             (epoch, ms.saturating_mul(1000))
         });
+        // Under ANSI mode the query's evaluation errors go to a slot of its own.
+        let failures = self.df.session().ansi().then(crate::expr::FailureSlot::default);
+        let plan = self.df.plan().with_clock(&clock);
+        let plan = match &failures {
+            Some(slot) => plan.with_failure_slot(slot),
+            None => plan,
+        };
         Ok(QuerySpec {
-            plan: self.df.plan().with_clock(&clock),
+            plan,
             mode,
             trigger: self.trigger,
             part_writer: sink.part_writer(),
@@ -248,6 +255,7 @@ impl DataStreamWriter {
             local_workers: self.df.session().cluster().workers,
             clock: self.clock.take(),
             batch_times,
+            failures,
         })
     }
 

@@ -181,6 +181,7 @@ mod tests {
             null_value: String::new(),
             empty_value: String::new(),
             multi_line: false,
+            corrupt_column: crate::data::CORRUPT_RECORD.into(),
         }
     }
 

@@ -66,6 +66,11 @@ pub struct FormatOptions {
     /// `multiLine` (default false): CSV records whose quoted fields span lines; JSON files that
     /// each hold one document (an object, or an array of objects) over any number of lines.
     pub multi_line: bool,
+    /// CSV and JSON under PERMISSIVE: the STRING column of the schema that receives a
+    /// malformed record's text, `columnNameOfCorruptRecord` (default
+    /// `spark.sql.columnNameOfCorruptRecord`, itself `_corrupt_record` by default); JSON
+    /// inference adds it when it meets a malformed record.
+    pub corrupt_column: String,
 }
 
 fn single_byte(options: &Options, key: &str, default: u8) -> Result<u8> {
@@ -78,6 +83,12 @@ fn single_byte(options: &Options, key: &str, default: u8) -> Result<u8> {
         ))),
     }
 }
+
+/// The reader option naming the corrupt-record column (see [`FormatOptions::corrupt_column`]).
+pub const CORRUPT_RECORD_OPTION: &str = "columnNameOfCorruptRecord";
+
+/// The session setting that gives [`CORRUPT_RECORD_OPTION`] its default.
+pub const CORRUPT_RECORD_CONF: &str = "spark.sql.columnNameOfCorruptRecord";
 
 impl FormatOptions {
     /// Reads the options of `format`.
@@ -92,6 +103,10 @@ impl FormatOptions {
             null_value: options.get("nullValue").unwrap_or("").to_string(),
             empty_value: options.get("emptyValue").unwrap_or("").to_string(),
             multi_line: options.bool_or("multiLine", false)?,
+            corrupt_column: options
+                .get(CORRUPT_RECORD_OPTION)
+                .unwrap_or(crate::data::CORRUPT_RECORD)
+                .to_string(),
         })
     }
 

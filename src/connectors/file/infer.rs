@@ -229,31 +229,54 @@ fn resolve_nulls(t: DataType) -> DataType {
 }
 
 /// The JSON documents of `text`: one per line, or with `multiLine` the whole text as one
-/// document whose array elements are records. Text that does not parse is skipped.
-pub(super) fn json_records(text: &str, multi_line: bool) -> Vec<Json> {
-    if multi_line {
-        return match serde_json::from_str::<Json>(text) {
-            Ok(Json::Array(items)) => items,
-            Ok(other) => vec![other],
-            Err(_) => Vec::new(),
-        };
-    }
-    text.lines()
-        .filter(|l| !l.trim().is_empty())
-        .filter_map(|l| serde_json::from_str(l).ok())
-        .collect()
+/// document whose array elements are records; and whether some text did not parse or was not
+/// an object (a malformed record, skipped here).
+pub(super) fn json_records(text: &str, multi_line: bool) -> (Vec<Json>, bool) {
+    let (records, mut malformed) = if multi_line {
+        match serde_json::from_str::<Json>(text) {
+            Ok(Json::Array(items)) => (items, false),
+            Ok(other) => (vec![other], false),
+            Err(_) => (Vec::new(), !text.trim().is_empty()),
+        }
+    } else {
+        let mut malformed = false;
+        let records = text
+            .lines()
+            .filter(|l| !l.trim().is_empty())
+            .filter_map(|l| {
+                let parsed = serde_json::from_str(l).ok();
+                malformed |= parsed.is_none();
+                parsed
+            })
+            .collect();
+        (records, malformed)
+    };
+    malformed |= records.iter().any(|r: &Json| !r.is_object());
+    (records, malformed)
 }
 
 /// The schema of the JSON `files`: the fields of every object, sorted by name, each typed
-/// by merging its values. `None` when no file holds an object.
+/// by merging its values. Under PERMISSIVE, a malformed record (text that does not parse, or
+/// a record that is not an object) adds the corrupt-record column as a STRING, sorted with
+/// the others, as Spark's inference does. `None` when no file holds an object.
 pub(super) fn infer_json(files: &[PathBuf], options: &FormatOptions) -> Result<Option<Schema>> {
     let mut merged = DataType::Null;
+    let mut malformed = false;
     for file in files {
-        for record in json_records(&read(file)?, options.multi_line) {
+        let (records, bad) = json_records(&read(file)?, options.multi_line);
+        malformed |= bad;
+        for record in records {
             if record.is_object() {
                 merged = merge_json(merged, json_type(&record));
             }
         }
+    }
+    if malformed && options.mode == crate::data::ParseMode::Permissive {
+        let corrupt = DataType::Struct(vec![Field::new(
+            options.corrupt_column.as_str(),
+            DataType::String,
+        )]);
+        merged = merge_json(merged, corrupt);
     }
     Ok(match resolve_nulls(merged) {
         DataType::Struct(fields) if !fields.is_empty() => Some(Schema::new(fields)),
@@ -372,9 +395,11 @@ mod tests {
         let schema = infer_json(&found, &options(FileFormat::Json, &[]))
             .expect("read")
             .expect("a schema");
+        // The line that is not JSON adds the corrupt-record column, sorted with the others.
         assert_eq!(
             types(&schema),
             pairs(&[
+                ("_corrupt_record", "string"),
                 ("a", "string"),
                 ("n", "string"),
                 ("odd", "string"),

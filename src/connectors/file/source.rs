@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 
 use super::csv_lines::CsvLines;
 use super::encode::zone_option;
-use super::format::{FileFormat, FormatOptions};
+use super::format::{FileFormat, FormatOptions, CORRUPT_RECORD_CONF, CORRUPT_RECORD_OPTION};
 use super::infer::{infer_csv, infer_json};
 use super::listing::{path_exists, Listing, NewFiles};
 use super::read::FilePartitions;
@@ -71,7 +71,12 @@ impl FileSource {
         if once && !path_exists(&path) {
             return Err(Error::PathNotFound(path));
         }
-        let format_options = FormatOptions::from_options(format, options)?;
+        let mut format_options = FormatOptions::from_options(format, options)?;
+        if options.get(CORRUPT_RECORD_OPTION).is_none() {
+            if let Some(name) = conf(CORRUPT_RECORD_CONF) {
+                format_options.corrupt_column = name;
+            }
+        }
         let listing = Listing::from_options(options)?;
         let fields = field_text(format, options, &format_options, conf)?;
         let may_infer =
@@ -115,6 +120,19 @@ impl FileSource {
                 )))
             }
         };
+        // Spark's INVALID_CORRUPT_RECORD_TYPE: the corrupt-record column holds text.
+        if let Some(field) = schema.fields().iter().find(|f| {
+            f.name == format_options.corrupt_column && matches!(format, FileFormat::Csv | FileFormat::Json)
+        }) {
+            if field.data_type != DataType::String {
+                return Err(Error::InvalidOption(format!(
+                    "the column `{}` for corrupt records must have the nullable STRING type, but got {}; \
+                     declare it as STRING or name another column with `{CORRUPT_RECORD_OPTION}`",
+                    field.name,
+                    field.data_type.sql_name().to_ascii_uppercase()
+                )));
+            }
+        }
         if format == FileFormat::Parquet && !cfg!(feature = "parquet") {
             return Err(super::sink::without_parquet());
         }
@@ -130,7 +148,9 @@ impl FileSource {
             max_files_per_trigger: if once { None } else { max_files_per_trigger },
             once,
             partitions: Arc::new(FilePartitions {
-                decoder: RowDecoder::new(schema, format_options.mode).with_text(fields),
+                decoder: RowDecoder::new(schema, format_options.mode)
+                    .with_corrupt_column(&format_options.corrupt_column)
+                    .with_text(fields),
                 options: format_options,
                 split: SplitSize::default(),
             }),

@@ -40,6 +40,12 @@ pub(crate) fn eval_call(c: &BoundCall, row: &[Value]) -> Value {
         _ => {}
     }
     let args: SmallVec<[Value; 4]> = c.args.iter().map(|a| a.eval(row)).collect();
+    apply(c, &args)
+}
+
+/// Applies a bound call, other than the conditionals, to its evaluated arguments by the
+/// non-ANSI rules (ANSI mode checks the arguments first, then comes here).
+pub(crate) fn apply(c: &BoundCall, args: &[Value]) -> Value {
     // Functions that look at nulls themselves; every other one is null on a null argument.
     let null_aware = matches!(
         c.func,
@@ -76,12 +82,12 @@ pub(crate) fn eval_call(c: &BoundCall, row: &[Value]) -> Value {
                 args[0].clone()
             }
         }
-        f if datetime::handles(f) => datetime::eval(c, &args),
-        f if string::handles(f) => string::eval(c, &args),
-        f if math::handles(f) => math::eval(c, &args),
-        f if hash::handles(f) => hash::eval(c, &args),
-        f if json::handles(f) => json::eval(c, &args),
-        f if collection::handles(f) => collection::eval(c, &args),
+        f if datetime::handles(f) => datetime::eval(c, args),
+        f if string::handles(f) => string::eval(c, args),
+        f if math::handles(f) => math::eval(c, args),
+        f if hash::handles(f) => hash::eval(c, args),
+        f if json::handles(f) => json::eval(c, args),
+        f if collection::handles(f) => collection::eval(c, args),
         _ => Value::Null,
     }
 }

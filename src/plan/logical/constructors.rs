@@ -328,10 +328,15 @@ impl LogicalPlan {
         }
         let (predicate, t) = expr.bind(input.schema())?;
         if t != DataType::Boolean && t != DataType::Null {
-            return Err(Error::TypeMismatch(format!(
-                "filter needs a boolean condition, `{}` is {t}",
-                expr.output_name()
-            )));
+            return Err(Error::DatatypeMismatch {
+                class: "DATATYPE_MISMATCH.FILTER_NOT_BOOLEAN",
+                expr: expr.sql(),
+                reason: format!(
+                    "Filter expression \"{}\" of type \"{}\" is not a boolean.",
+                    expr.sql(),
+                    t.sql_name().to_ascii_uppercase()
+                ),
+            });
         }
         Ok(LogicalPlan::Filter {
             input,

@@ -372,6 +372,67 @@ impl LogicalPlan {
         Arc::new(node)
     }
 
+    /// The plan with the errors of its ANSI expressions (and integer sums) going to `slot`,
+    /// the query's: see [`FailureSlot`](crate::expr::FailureSlot).
+    pub(crate) fn with_failure_slot(self: &Arc<Self>, slot: &crate::expr::FailureSlot) -> Arc<Self> {
+        let mut node = (**self).clone();
+        match &mut node {
+            LogicalPlan::Project {
+                columns, generator, ..
+            } => {
+                for column in columns {
+                    if let Projection::Scalar(e) = column {
+                        e.attach_failure_slot(slot);
+                    }
+                }
+                if let Some(generator) = generator {
+                    generator.attach_failure_slot(slot);
+                }
+            }
+            LogicalPlan::Filter { predicate, .. } => predicate.attach_failure_slot(slot),
+            LogicalPlan::Join {
+                left_keys,
+                right_keys,
+                ..
+            } => left_keys
+                .iter_mut()
+                .chain(right_keys.iter_mut())
+                .for_each(|k| k.attach_failure_slot(slot)),
+            LogicalPlan::Aggregate {
+                keys, aggregations, ..
+            } => {
+                keys.iter_mut().for_each(|k| k.attach_failure_slot(slot));
+                for aggregation in aggregations {
+                    aggregation.accumulator.attach_failure_slot(slot);
+                }
+            }
+            LogicalPlan::Sort { keys, .. } => keys.iter_mut().for_each(|k| k.key.attach_failure_slot(slot)),
+            _ => {}
+        }
+        match &mut node {
+            LogicalPlan::Source { .. } => {}
+            LogicalPlan::Project { input, .. }
+            | LogicalPlan::Filter { input, .. }
+            | LogicalPlan::Aggregate { input, .. }
+            | LogicalPlan::Watermark { input, .. }
+            | LogicalPlan::Upsert { input, .. }
+            | LogicalPlan::Deduplicate { input, .. }
+            | LogicalPlan::GroupsWithState { input, .. }
+            | LogicalPlan::Sort { input, .. }
+            | LogicalPlan::Limit { input, .. } => *input = input.with_failure_slot(slot),
+            LogicalPlan::Join { left, right, .. } => {
+                *left = left.with_failure_slot(slot);
+                *right = right.with_failure_slot(slot);
+            }
+            LogicalPlan::Union { inputs, .. } => {
+                for input in inputs {
+                    *input = input.with_failure_slot(slot);
+                }
+            }
+        }
+        Arc::new(node)
+    }
+
     /// The output schema.
     pub fn schema(&self) -> &Schema {
         match self {
