@@ -712,7 +712,12 @@ fn common_type(name: &str, types: &[DataType]) -> Result<DataType> {
 /// Whether a cast from `from` to `to` is allowed (Spark's `Cast.canCast`, for our types).
 pub(crate) fn check_cast(from: &DataType, to: &DataType) -> Result<()> {
     use DataType as T;
-    let atomic = |t: &T| matches!(t, T::Int64 | T::Float64 | T::Boolean | T::Timestamp);
+    let atomic = |t: &T| {
+        matches!(
+            t,
+            T::Int64 | T::Float64 | T::Boolean | T::Timestamp | T::Decimal { .. }
+        )
+    };
     let ok = match (from, to) {
         (a, b) if a == b => true,
         (T::Null, _) | (_, T::String) | (T::String, _) => true,
