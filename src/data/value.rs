@@ -179,14 +179,13 @@ impl Value {
         match self {
             Value::Null => 0,
             Value::Bool(_) => 1,
-            Value::Int(_) | Value::Float(_) => 2,
+            Value::Int(_) | Value::Float(_) | Value::Decimal(_) => 2,
             Value::Str(_) => 3,
             Value::Timestamp(_) => 4,
             Value::Array(_) => 5,
             Value::Struct(_) => 6,
             Value::Binary(_) => 7,
             Value::Date(_) => 8,
-            Value::Decimal(_) => 9,
         }
     }
 }
@@ -223,6 +222,13 @@ impl Ord for Value {
             // value and put the integer first on a tie so that the order stays total.
             (Int(a), Float(b)) => cmp_f64(*a as f64, *b).then(Ordering::Less),
             (Float(a), Int(b)) => cmp_f64(*a, *b as f64).then(Ordering::Greater),
+            // So with decimals: on a tie, an integer, then a double, then the decimal.
+            (Int(a), Decimal(b)) => super::Decimal::new(i128::from(*a), 0).cmp(b).then(Ordering::Less),
+            (Decimal(a), Int(b)) => a
+                .cmp(&super::Decimal::new(i128::from(*b), 0))
+                .then(Ordering::Greater),
+            (Float(a), Decimal(b)) => cmp_f64(*a, b.to_f64()).then(Ordering::Less),
+            (Decimal(a), Float(b)) => cmp_f64(a.to_f64(), *b).then(Ordering::Greater),
             (Str(a), Str(b)) => a.as_str().cmp(b.as_str()),
             (Timestamp(a), Timestamp(b)) => a.cmp(b),
             (Date(a), Date(b)) => a.cmp(b),

@@ -101,8 +101,10 @@ fn coerce(e: BoundExpr, t: DataType, want: Want, zone: Zone, what: &str) -> Resu
         (Want::Text, _) if scalar => return Ok(cast(DataType::String)),
         (Want::Int, DataType::Int64) => return Ok((e, t)),
         (Want::Double, DataType::Float64) => return Ok((e, t)),
-        (Want::Double, DataType::Int64 | DataType::String) => return Ok(cast(DataType::Float64)),
-        (Want::Number, DataType::Int64 | DataType::Float64) => return Ok((e, t)),
+        (Want::Double, DataType::Int64 | DataType::String | DataType::Decimal { .. }) => {
+            return Ok(cast(DataType::Float64))
+        }
+        (Want::Number, DataType::Int64 | DataType::Float64 | DataType::Decimal { .. }) => return Ok((e, t)),
         (Want::Number, DataType::String) => return Ok(cast(DataType::Float64)),
         (Want::Date, DataType::Date) => return Ok((e, t)),
         (Want::Date, DataType::String | DataType::Timestamp) => return Ok(cast(DataType::Date)),
@@ -274,7 +276,28 @@ pub(crate) fn bind_call(f: ScalarFunc, args: &[Expr], schema: &Schema) -> Result
             if n == 2 && !matches!(args[1].unaliased(), Expr::Literal(_)) {
                 return Err(invalid(format!("{name}() needs its scale as an integer literal")));
             }
-            types[0].clone()
+            match types[0] {
+                // Spark's RoundBase: the scale falls to the places kept (never below 0), and
+                // the whole part gets a digit for a carry (`round(9.9)` is 10).
+                DataType::Decimal { precision, scale } => {
+                    let places = match args.get(1).map(Expr::unaliased) {
+                        Some(Expr::Literal(v)) => v.as_i64().unwrap_or(0),
+                        _ => 0,
+                    };
+                    let whole = i64::from(precision) - i64::from(scale) + 1;
+                    let (p, s) = if places < 0 {
+                        (whole.max(1 - places), 0)
+                    } else {
+                        let s = places.min(i64::from(scale));
+                        (whole + s, s)
+                    };
+                    DataType::Decimal {
+                        precision: p.clamp(1, 38) as u8,
+                        scale: s as u8,
+                    }
+                }
+                ref t => t.clone(),
+            }
         }
         F::Coalesce | F::Greatest | F::Least => {
             arity(if f == F::Coalesce { 1 } else { 2 }, usize::MAX)?;
@@ -604,7 +627,16 @@ pub(crate) fn bind_call(f: ScalarFunc, args: &[Expr], schema: &Schema) -> Result
         F::Floor | F::Ceil => {
             arity(1, 1)?;
             wants(&[Number], &mut exprs, &mut types)?;
-            DataType::Int64
+            match types[0] {
+                // Spark: a decimal keeps its whole digits and one more for a carry, scale 0.
+                DataType::Decimal { precision, scale } if scale > 0 => {
+                    let (precision, scale) =
+                        crate::data::decimal::bounded(i32::from(precision) - i32::from(scale) + 1, 0);
+                    DataType::Decimal { precision, scale }
+                }
+                DataType::Decimal { .. } => types[0].clone(),
+                _ => DataType::Int64,
+            }
         }
         F::Sqrt | F::Exp | F::Ln | F::Log10 | F::Log2 | F::Sign => {
             arity(1, 1)?;
@@ -624,7 +656,20 @@ pub(crate) fn bind_call(f: ScalarFunc, args: &[Expr], schema: &Schema) -> Result
         F::Pmod | F::Mod => {
             arity(2, 2)?;
             wants(&[Number, Number], &mut exprs, &mut types)?;
-            common_type(name, &types)?
+            let common = common_type(name, &types)?;
+            match (types[0].decimal_parts(), types[1].decimal_parts()) {
+                // Decimals (with a BIGINT as DECIMAL(20, 0)): Spark's remainder type.
+                (Some(a), Some(b)) if matches!(common, DataType::Decimal { .. }) => {
+                    let op = if f == F::Pmod {
+                        crate::data::decimal::DecimalOp::Pmod
+                    } else {
+                        crate::data::decimal::DecimalOp::Rem
+                    };
+                    let (precision, scale) = crate::data::decimal::result_type(op, a, b);
+                    DataType::Decimal { precision, scale }
+                }
+                _ => common,
+            }
         }
         // ----- hashes -----
         F::Md5 | F::Sha1 => {

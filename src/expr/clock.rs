@@ -60,7 +60,7 @@ impl BoundExpr {
             | BoundExpr::Field(e, _)
             | BoundExpr::Cast(e, ..)
             | BoundExpr::Like(e, ..) => f(e),
-            BoundExpr::Binary { left, right, .. } => {
+            BoundExpr::Binary { left, right, .. } | BoundExpr::Decimal { left, right, .. } => {
                 f(left);
                 f(right);
             }
