@@ -180,7 +180,7 @@ impl Decimal {
     }
 
     /// The negation (which always fits the same type).
-    pub fn neg(self) -> Decimal {
+    pub fn negate(self) -> Decimal {
         Decimal::new(-self.unscaled(), self.scale)
     }
 
@@ -779,7 +779,7 @@ mod tests {
         assert!(Decimal::new(1, 38) > Decimal::new(0, 0));
         let max = Decimal::new(10i128.pow(38) - 1, 0);
         assert!(max > Decimal::new(10i128.pow(38) - 1, 38));
-        assert!(max.neg() < Decimal::new(-1, 38));
+        assert!(max.negate() < Decimal::new(-1, 38));
     }
 
     #[test]

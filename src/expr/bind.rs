@@ -211,7 +211,7 @@ impl Expr {
                 let (bound, otherwise) = if matches!(result_type, DataType::Decimal { .. }) {
                     // Every branch held at the one decimal type (BIGINT 5 as 5.00).
                     let zone = settings::current().zone;
-                    let to = |e: BoundExpr| BoundExpr::Cast(Box::new(e), result_type.clone(), zone.clone());
+                    let to = |e: BoundExpr| BoundExpr::Cast(Box::new(e), result_type.clone(), zone);
                     (
                         bound.into_iter().map(|(c, r)| (c, to(r))).collect(),
                         to(otherwise),
@@ -354,7 +354,7 @@ fn bind_decimal_binary(
         if from == to || *from == DataType::Null {
             e.clone()
         } else {
-            BoundExpr::Cast(Box::new(e.clone()), to.clone(), zone.clone())
+            BoundExpr::Cast(Box::new(e.clone()), to.clone(), zone)
         }
     };
     let float = *lt == DataType::Float64 || *rt == DataType::Float64 || op == BinaryOp::IntDiv;

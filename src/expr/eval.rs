@@ -154,7 +154,7 @@ fn unary(op: UnaryOp, v: Value) -> Value {
         UnaryOp::Negate => match v {
             Value::Int(i) => Value::Int(i.wrapping_neg()),
             Value::Float(f) => Value::Float(-f),
-            Value::Decimal(d) => Value::Decimal(d.neg()),
+            Value::Decimal(d) => Value::Decimal(d.negate()),
             _ => Value::Null,
         },
     }
