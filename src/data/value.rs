@@ -419,6 +419,18 @@ mod tests {
     }
 
     #[test]
+    fn a_decimal_serializes_after_the_older_variants_whose_tags_stay() {
+        // bincode writes a variant's index as a u32: the decimal is the eleventh, the date
+        // still the tenth.
+        let tag = |v: &Value| bincode::serialize(v).expect("serializes")[..4].to_vec();
+        assert_eq!(tag(&Value::Date(1)), 9u32.to_le_bytes());
+        let d = Value::Decimal(Decimal::new(-123_456_789_012_345_678_901_234_567_890, 7));
+        assert_eq!(tag(&d), 10u32.to_le_bytes());
+        let back: Value = bincode::deserialize(&bincode::serialize(&d).expect("serializes")).expect("reads");
+        assert_eq!(back.to_string(), "-12345678901234567890123.4567890");
+    }
+
+    #[test]
     fn grouping_equalities_match_spark() {
         assert_eq!(Value::Float(-0.0), Value::Float(0.0));
         assert_eq!(Value::Float(f64::NAN), Value::Float(-f64::NAN));

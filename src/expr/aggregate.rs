@@ -778,6 +778,21 @@ mod decimal_tests {
     }
 
     #[test]
+    fn decimal_states_serialize_after_the_older_ones() {
+        let tag = |s: &AggState| bincode::serialize(s).expect("serializes")[..4].to_vec();
+        assert_eq!(tag(&AggState::CountIf(1)), 9u32.to_le_bytes());
+        let sum = AggState::SumDecimal(WideSum::new(-10i128.pow(30)), 4);
+        assert_eq!(tag(&sum), 10u32.to_le_bytes());
+        assert_eq!(
+            tag(&AggState::AvgDecimal(WideSum::default(), 0)),
+            11u32.to_le_bytes()
+        );
+        let back: AggState =
+            bincode::deserialize(&bincode::serialize(&sum).expect("serializes")).expect("reads");
+        assert_eq!(back, sum);
+    }
+
+    #[test]
     fn a_decimal_sum_beyond_its_precision_is_null() {
         // DECIMAL(28, 0) sums into DECIMAL(38, 0): 10^28 - 1 twenty times still fits, but the
         // sum of DECIMAL(38, 0)'s largest value with itself does not.
