@@ -83,6 +83,14 @@ fn operators_casts_and_functions_follow_sparks_precision_rules() {
         ("try_cast('abc' AS DECIMAL(4, 2))", "decimal(4,2)", "null"),
         ("try_cast('99.995' AS DECIMAL(4, 2))", "decimal(4,2)", "null"),
         ("CASE WHEN n > 1 THEN a ELSE n END", "decimal(22,2)", "12.35"),
+        // The common type of DECIMAL(4, 2) and BIGINT (DECIMAL(20, 0)): whole 20, scale 2.
+        (
+            "coalesce(CAST(NULL AS DECIMAL(4, 2)), n)",
+            "decimal(22,2)",
+            "3.00",
+        ),
+        ("if(n > 5, a, n)", "decimal(22,2)", "3.00"),
+        ("greatest(a, n)", "decimal(22,2)", "12.35"),
         // Spark hashes a decimal of up to 18 digits as its unscaled BIGINT.
         (
             "hash(CAST('12.35' AS DECIMAL(10, 2))) = hash(1235)",

@@ -707,6 +707,21 @@ pub(crate) fn bind_call(f: ScalarFunc, args: &[Expr], schema: &Schema) -> Result
     if matches!(f, F::Rlike | F::RegexpExtract | F::RegexpReplace) && regex.is_none() {
         // A pattern that is a column is compiled per row; nothing to prepare.
     }
+    // A conditional's values held at its DECIMAL type (a BIGINT 3 as 3.00), as Spark casts
+    // them to the common type.
+    if matches!(out, DataType::Decimal { .. }) {
+        let values = match f {
+            F::Coalesce | F::Greatest | F::Least | F::Nvl => 0..exprs.len(),
+            F::If | F::Nvl2 => 1..exprs.len(),
+            _ => 0..0,
+        };
+        for i in values {
+            if types[i] != out && types[i] != DataType::Null {
+                exprs[i] = BoundExpr::Cast(Box::new(exprs[i].clone()), out.clone(), zone);
+                types[i] = out.clone();
+            }
+        }
+    }
     let mut bound = call(f, exprs, types, out.clone(), zone);
     if let BoundExpr::Call(c) = &mut bound {
         c.regex = regex;
