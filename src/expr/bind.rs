@@ -374,9 +374,16 @@ fn bind_decimal_binary(
         };
         return Some((binary, out));
     }
-    // Each side as a decimal type; a NULL takes the other side's.
-    let parts = |t: &DataType, other: &DataType| t.decimal_parts().or_else(|| other.decimal_parts());
-    let (a, b) = (parts(lt, rt)?, parts(rt, lt)?);
+    // Each side as a decimal type; a NULL takes the other side's. An integer literal beside a
+    // decimal takes only the digits it has (`2` is DECIMAL(1, 0), not BIGINT's DECIMAL(20, 0)),
+    // as Spark's `DecimalType.fromLiteral` gives it, so `d * 2` does not widen `d` needlessly.
+    let parts = |e: &BoundExpr, t: &DataType, other: &DataType| match e {
+        BoundExpr::Literal(Value::Int(i)) if matches!(other, DataType::Decimal { .. }) => {
+            Some((decimal::Decimal::new(i128::from(*i), 0).precision(), 0))
+        }
+        _ => t.decimal_parts().or_else(|| other.decimal_parts()),
+    };
+    let (a, b) = (parts(left, lt, rt)?, parts(right, rt, lt)?);
     let as_type = |(precision, scale): (u8, u8)| DataType::Decimal { precision, scale };
     let (left, right) = (
         Box::new(cast(left, lt, &as_type(a))),
