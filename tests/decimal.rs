@@ -255,7 +255,8 @@ fn decimals_go_from_csv_to_csv_and_json_and_read_back() {
         let df = spark
             .sql("SELECT id, price, price * 2 AS twice FROM prices")
             .expect("plans");
-        assert_eq!(types(&df), ["bigint", "decimal(6,2)", "decimal(27,2)"]);
+        // The literal 2 is DECIMAL(1, 0) (Spark's `DecimalType.fromLiteral`): 6 + 1 + 1, scale 2.
+        assert_eq!(types(&df), ["bigint", "decimal(6,2)", "decimal(8,2)"]);
         for format in ["csv", "json"] {
             let out = dir.path().join(format!("{format}{workers}"));
             let query = df
@@ -364,4 +365,155 @@ fn a_restarted_query_keeps_its_decimal_sums() {
             vec![s(&["a", "4.00", "1.333333"]), s(&["b", "-0.01", "-0.010000"])]
         )]
     );
+}
+
+#[test]
+fn sql_literals_are_typed_as_sparks_parser_types_them() {
+    // (expression, type, value for n = 3, d = 12.35), from Spark's lexer (`DECIMAL_VALUE`,
+    // `EXPONENT_VALUE` and the suffixes) and `AstBuilder` (a decimal literal is Java's
+    // `BigDecimal` of its text: its digits, and at least its scale, of precision), then
+    // DecimalPrecision for the operators, an integer literal beside a decimal taking only its
+    // own digits (`DecimalType.fromLiteral`).
+    let cases: &[(&str, &str, &str)] = &[
+        ("1.5", "decimal(2,1)", "1.5"),
+        ("0.908", "decimal(3,3)", "0.908"),
+        (".5", "decimal(1,1)", "0.5"),
+        ("100.00", "decimal(5,2)", "100.00"),
+        // `1.` is BigDecimal 1: one digit, scale 0.
+        ("1.", "decimal(1,0)", "1"),
+        // Zero has one digit; the scale of two makes the precision 2.
+        ("0.00", "decimal(2,2)", "0.00"),
+        ("-1.50", "decimal(3,2)", "-1.50"),
+        // An exponent makes a DOUBLE; so do the suffixes D and F.
+        ("1.5e0", "double", "1.5"),
+        ("1E3", "double", "1000.0"),
+        ("1.5D", "double", "1.5"),
+        ("1.5d", "double", "1.5"),
+        ("2F", "double", "2.0"),
+        ("1e1D", "double", "10.0"),
+        // BD: the exact BigDecimal, a negative scale (1E+3) made 0.
+        ("1.5BD", "decimal(2,1)", "1.5"),
+        ("1e3BD", "decimal(4,0)", "1000"),
+        ("1.25E-1BD", "decimal(3,3)", "0.125"),
+        ("10L", "bigint", "10"),
+        ("10S", "bigint", "10"),
+        ("10Y", "bigint", "10"),
+        // Past BIGINT's range: 20 digits, DECIMAL(20, 0).
+        ("12345678901234567890", "decimal(20,0)", "12345678901234567890"),
+        // BIGINT n is DECIMAL(20, 0): precision 20 + 2 + 1, scale 0 + 1.
+        ("n * 1.5", "decimal(23,1)", "4.5"),
+        ("n * 1.5D", "double", "4.5"),
+        // n * 0.908: 20 + 3 + 1, scale 3 (Nexmark's q1).
+        ("n * 0.908", "decimal(24,3)", "2.724"),
+        // The literal 1 is DECIMAL(1, 0): whole max(1, 1) + scale 1 + 1.
+        ("1 + 1.5", "decimal(3,1)", "2.5"),
+        // d DECIMAL(10, 2) times DECIMAL(1, 0): 10 + 1 + 1, scale 2.
+        ("d * 2", "decimal(12,2)", "24.70"),
+        // whole max(8, 3) + scale 2 + 1.
+        ("d + 100", "decimal(11,2)", "112.35"),
+        // scale max(6, 2 + 1 + 1) = 6; precision 10 - 2 + 0 + 6 = 14; 12.35 / 4 = 3.0875.
+        ("d / 4", "decimal(14,6)", "3.087500"),
+        // Exact, as decimals: as doubles 0.1 + 0.2 is 0.30000000000000004.
+        ("0.1 + 0.2 = 0.3", "boolean", "true"),
+        ("0.1D + 0.2D = 0.3D", "boolean", "false"),
+    ];
+    let schema = Schema::from_ddl("n BIGINT, d DECIMAL(10, 2)").expect("ddl");
+    for workers in [1, 2] {
+        let spark = session(workers);
+        let input = MemoryStream::new(schema.clone());
+        spark
+            .read_stream()
+            .memory(&input)
+            .create_or_replace_temp_view("t");
+        let select: Vec<String> = cases
+            .iter()
+            .enumerate()
+            .map(|(i, (e, ..))| format!("{e} AS c{i}"))
+            .collect();
+        let df = spark
+            .sql(&format!("SELECT {} FROM t", select.join(", ")))
+            .expect("plans");
+        let expected_types: Vec<&str> = cases.iter().map(|(_, t, _)| *t).collect();
+        assert_eq!(types(&df), expected_types);
+        let rows = vec![row![3i64, dec(1235, 2)]];
+        let out = run_to_end(df.write_stream(), Feed::Epochs(&input, vec![rows]))
+            .batch_rows()
+            .concat();
+        assert_eq!(out.len(), 1);
+        let expected: Vec<&str> = cases.iter().map(|(_, _, v)| *v).collect();
+        for (i, (got, want)) in shown(&out[0]).iter().zip(&expected).enumerate() {
+            assert_eq!(got, want, "{} with {workers} worker(s)", cases[i].0);
+        }
+    }
+}
+
+#[test]
+fn a_suffix_joins_its_number_and_a_name_after_a_space_is_an_alias() {
+    let spark = session(1);
+    let input = MemoryStream::new(Schema::from_ddl("n BIGINT").expect("ddl"));
+    spark
+        .read_stream()
+        .memory(&input)
+        .create_or_replace_temp_view("t");
+    let named = |sql: &str| -> Vec<(String, String)> {
+        let df = spark.sql(sql).expect("plans");
+        df.schema()
+            .fields()
+            .iter()
+            .map(|f| (f.name.clone(), f.data_type.sql_name()))
+            .collect()
+    };
+    let pair = |name: &str, ty: &str| (name.to_string(), ty.to_string());
+    // Spark names a literal column by its value.
+    assert_eq!(named("SELECT 1.5D FROM t"), vec![pair("1.5", "double")]);
+    assert_eq!(named("SELECT 1.50 FROM t"), vec![pair("1.50", "decimal(3,2)")]);
+    assert_eq!(named("SELECT 1.5 D FROM t"), vec![pair("D", "decimal(2,1)")]);
+    assert_eq!(named("SELECT 10 bd FROM t"), vec![pair("bd", "bigint")]);
+    // `L` follows whole numbers only, in Spark's lexer: `1.5L` is `1.5` named `L`.
+    assert_eq!(named("SELECT 1.5L FROM t"), vec![pair("L", "decimal(2,1)")]);
+    // The fragments of the DataFrame API read literals the same way; `lit(1.5)` stays a
+    // DOUBLE, as Spark's does.
+    let df = spark.sql("SELECT * FROM t").expect("plans");
+    let fragments = df
+        .select_expr(["n * 1.5 AS a", "n * 1.5e0 AS b"])
+        .expect("select_expr")
+        .select(vec![col("a"), col("b"), lit(1.5).alias("c"), expr("2.50").expect("expr").alias("e")])
+        .expect("select");
+    assert_eq!(
+        types(&fragments),
+        vec!["decimal(23,1)", "double", "double", "decimal(3,2)"]
+    );
+}
+
+#[test]
+fn literals_out_of_their_types_range_are_refused() {
+    let spark = session(1);
+    let input = MemoryStream::new(Schema::from_ddl("n BIGINT").expect("ddl"));
+    spark
+        .read_stream()
+        .memory(&input)
+        .create_or_replace_temp_view("t");
+    let too_many_digits = format!("0.{}", "1".repeat(39));
+    for sql in [
+        "SELECT 128Y FROM t".to_string(),
+        "SELECT 32768S FROM t".to_string(),
+        "SELECT 9223372036854775808L FROM t".to_string(),
+        "SELECT 1e-50BD FROM t".to_string(),
+        "SELECT 1e999D FROM t".to_string(),
+        "SELECT 1e999 FROM t".to_string(),
+        format!("SELECT {too_many_digits} FROM t"),
+        format!("SELECT 1{} FROM t", "0".repeat(38)),
+    ] {
+        let err = spark.sql(&sql).err().unwrap_or_else(|| panic!("{sql} plans"));
+        assert_eq!(err.code(), "PARSE_SYNTAX_ERROR", "{sql}: {err}");
+    }
+    // Within range they are accepted.
+    for sql in [
+        "SELECT 127Y FROM t",
+        "SELECT 32767S FROM t",
+        "SELECT 9223372036854775807L FROM t",
+        "SELECT 99999999999999999999999999999999999999 FROM t",
+    ] {
+        spark.sql(sql).unwrap_or_else(|e| panic!("{sql}: {e}"));
+    }
 }
