@@ -1,7 +1,8 @@
 //! Values between Tidewater and Python: rows out (for `collect`), literals in (for `lit`).
 //!
 //! Out: `NULL` is `None`, BIGINT `int`, DOUBLE `float`, STRING `str`, BOOLEAN `bool`,
-//! TIMESTAMP a naive `datetime.datetime` in UTC, DATE a `datetime.date`, BINARY `bytes`,
+//! TIMESTAMP a naive `datetime.datetime` in UTC, DATE a `datetime.date`, DECIMAL a
+//! `decimal.Decimal` (with its scale: `Decimal('1.50')`), BINARY `bytes`,
 //! ARRAY a `list`, and a STRUCT (such as a window) a `Row` with its fields' names, as
 //! PySpark gives them. In: the same types back, plus tuples as arrays.
 
@@ -20,6 +21,8 @@ pub(crate) struct Converter<'py> {
     epoch_date: Bound<'py, PyAny>,
     /// `datetime.timedelta`.
     timedelta: Bound<'py, PyAny>,
+    /// `decimal.Decimal`.
+    decimal: Bound<'py, PyAny>,
 }
 
 impl<'py> Converter<'py> {
@@ -32,6 +35,7 @@ impl<'py> Converter<'py> {
             epoch: datetime.getattr("datetime")?.call1((1970, 1, 1))?,
             epoch_date: datetime.getattr("date")?.call1((1970, 1, 1))?,
             timedelta: datetime.getattr("timedelta")?,
+            decimal: py.import("decimal")?.getattr("Decimal")?,
         })
     }
 
@@ -61,6 +65,8 @@ impl<'py> Converter<'py> {
             Value::Float(f) => PyFloat::new(py, *f).into_any(),
             Value::Str(s) => PyString::new(py, s).into_any(),
             Value::Binary(b) => PyBytes::new(py, b).into_any(),
+            // From the plain text, so that Python's Decimal keeps the scale, as PySpark's does.
+            Value::Decimal(d) => self.decimal.call1((d.to_string(),))?,
             Value::Timestamp(micros) => {
                 let kwargs = [("microseconds", *micros)].into_py_dict(py)?;
                 self.epoch.add(self.timedelta.call((), Some(&kwargs))?)?

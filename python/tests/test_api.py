@@ -78,6 +78,22 @@ def test_json_with_a_ddl_schema(spark, tmp_path):
     assert rows_of(run_to_end(df)) == [("x", 1), ("y", 2)]
 
 
+def test_decimal_columns_are_python_decimals_with_their_scale(spark, tmp_path):
+    import decimal
+
+    from tidewater.sql.types import DecimalType
+
+    (tmp_path / "a.json").write_text('{"k": "x", "p": 1.5}\n{"k": "x", "p": "2.125"}\n{"k": "y"}\n')
+    df = spark.readStream.schema("k STRING, p DECIMAL(5, 2)").json(str(tmp_path))
+    assert df.schema["p"].dataType == DecimalType(5, 2)
+    # 2.125 rounds HALF_UP to 2.13; the sum is DECIMAL(15, 2).
+    totals = df.groupBy("k").agg(F.sum("p").alias("total"))
+    assert totals.dtypes == [("k", "string"), ("total", "decimal(15,2)")]
+    got = final_of(run_to_end(totals, "complete"))
+    assert got == [("x", decimal.Decimal("3.63")), ("y", None)]
+    assert str(got[0][1]) == "3.63"
+
+
 def test_a_bad_ddl_schema_is_a_parse_exception(spark, tmp_path):
     with pytest.raises(ParseException) as raised:
         spark.readStream.schema("k STRING,").json(str(tmp_path))

@@ -3,7 +3,7 @@
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use super::datetime::{date_of_days, days_of_date, parse_date, parse_timestamp, timestamp_text, Zone};
-use super::{DataType, Value};
+use super::{DataType, Decimal, Value};
 
 /// Casts with Spark's non-ANSI rules, times read and written in UTC: text that does not parse
 /// becomes null.
@@ -62,9 +62,45 @@ pub fn cast_in(v: Value, to: &DataType, zone: &Zone) -> Value {
         (Value::Date(d), DataType::Timestamp) => date_of_days(d)
             .and_then(|date| date.and_hms_opt(0, 0, 0))
             .map_or(Value::Null, |midnight| Value::Timestamp(zone.instant(midnight))),
+        (v, DataType::Decimal { precision, scale }) => to_decimal(v, *precision, *scale),
+        (Value::Decimal(d), DataType::Int64) => Value::Int(d.to_i64()),
+        (Value::Decimal(d), DataType::Float64) => Value::Float(d.to_f64()),
+        (Value::Decimal(d), DataType::Boolean) => Value::Bool(!d.is_zero()),
+        // Spark: the seconds since the epoch, the fraction truncated to the microsecond.
+        (Value::Decimal(d), DataType::Timestamp) => {
+            let (unscaled, scale) = (d.unscaled(), u32::from(d.scale()));
+            let micros = if scale <= 6 {
+                10i128
+                    .checked_pow(6 - scale)
+                    .and_then(|f| unscaled.checked_mul(f))
+            } else {
+                10i128.checked_pow(scale - 6).map(|f| unscaled / f)
+            };
+            micros
+                .and_then(|m| i64::try_from(m).ok())
+                .map_or(Value::Null, Value::Timestamp)
+        }
         (v @ Value::Array(_), DataType::Array(_)) | (v @ Value::Struct(_), DataType::Struct(_)) => v,
         _ => Value::Null,
     }
+}
+
+/// A value as `DECIMAL(precision, scale)` by Spark's non-ANSI rules: HALF_UP to the scale,
+/// null when the number does not fit the precision or the text does not parse; a double's
+/// shortest decimal text is what is rounded (`CAST(2.675 AS DECIMAL(3, 2))` is 2.68); a
+/// boolean is 1 or 0.
+fn to_decimal(v: Value, precision: u8, scale: u8) -> Value {
+    let d = match v {
+        Value::Decimal(d) => d.rescale(precision, scale),
+        Value::Int(i) => Decimal::from_i128(i128::from(i), 0, precision, scale),
+        Value::Float(f) => Decimal::from_f64(f, precision, scale),
+        Value::Bool(b) => Decimal::from_i128(i128::from(b), 0, precision, scale),
+        Value::Str(s) => Decimal::parse(&s, precision, scale),
+        // Spark goes through the double of the seconds since the epoch.
+        Value::Timestamp(t) => Decimal::from_f64(t as f64 / 1e6, precision, scale),
+        _ => None,
+    };
+    d.map_or(Value::Null, Value::Decimal)
 }
 
 /// Spark's `try_cast`: the cast, but null wherever ANSI mode would fail, which for text to
@@ -134,12 +170,15 @@ fn parse_double(s: &str) -> Option<f64> {
 
 /// The text of a value as Spark's `CAST(x AS STRING)` writes it in `zone`: doubles as Java
 /// prints them (`1.0E10`), timestamps with their fraction (`2024-01-01 10:00:00.5`), dates as
-/// `2024-02-29`, arrays as `[a, null, c]`, structs as `{1, x}`, binary as its UTF-8 text.
+/// `2024-02-29`, decimals with their scale (`1.50`, and `1E-7` below 10^-6, as Java's
+/// `BigDecimal.toString`), arrays as `[a, null, c]`, structs as `{1, x}`, binary as its UTF-8 text.
 pub fn text_in(v: &Value, zone: &Zone) -> String {
     match v {
         Value::Timestamp(t) => timestamp_text(*t, zone),
         Value::Str(s) => s.to_string(),
         Value::Binary(bytes) => String::from_utf8_lossy(bytes).into_owned(),
+        // Spark's non-ANSI cast prints Java's BigDecimal.toString (`1.50`, `1E-7`).
+        Value::Decimal(d) => d.to_java_string(),
         Value::Array(items) | Value::Struct(items) => {
             let (open, close) = if matches!(v, Value::Array(_)) {
                 ('[', ']')
@@ -290,5 +329,64 @@ mod tests {
             .into(),
         );
         assert_eq!(cast(nested, &DataType::String), s("[1, null, {0.5, x}]"));
+    }
+
+    #[test]
+    fn decimals_cast_as_spark_without_ansi() {
+        let s = |t: &str| Value::str(t);
+        let dec = |precision, scale| DataType::Decimal { precision, scale };
+        let text = |v: Value| cast(v, &DataType::String);
+        // Text: HALF_UP to the scale, null when it does not parse or does not fit.
+        assert_eq!(text(cast(s("1.5"), &dec(10, 2))), s("1.50"));
+        assert_eq!(text(cast(s(" 2.345 "), &dec(10, 2))), s("2.35"));
+        assert_eq!(text(cast(s("-2.345"), &dec(10, 2))), s("-2.35"));
+        assert_eq!(text(cast(s("-2.344"), &dec(10, 2))), s("-2.34"));
+        assert_eq!(text(cast(s("1.2e2"), &dec(5, 1))), s("120.0"));
+        assert_eq!(cast(s("abc"), &dec(10, 2)), Value::Null);
+        assert_eq!(cast(s("12345.6"), &dec(5, 2)), Value::Null);
+        // BIGINT: exact, or null when the whole part has too many digits.
+        assert_eq!(text(cast(Value::Int(-42), &dec(5, 2))), s("-42.00"));
+        assert_eq!(cast(Value::Int(1000), &dec(5, 2)), Value::Null);
+        // DOUBLE: its shortest text, HALF_UP; NaN is null.
+        assert_eq!(text(cast(Value::Float(0.125), &dec(3, 2))), s("0.13"));
+        assert_eq!(text(cast(Value::Float(-0.125), &dec(3, 2))), s("-0.13"));
+        assert_eq!(cast(Value::Float(f64::NAN), &dec(3, 2)), Value::Null);
+        assert_eq!(cast(Value::Float(f64::INFINITY), &dec(3, 2)), Value::Null);
+        // BOOLEAN both ways.
+        assert_eq!(text(cast(Value::Bool(true), &dec(3, 1))), s("1.0"));
+        let one_and_a_half = cast(s("1.5"), &dec(2, 1));
+        assert_eq!(
+            cast(one_and_a_half.clone(), &DataType::Boolean),
+            Value::Bool(true)
+        );
+        assert_eq!(
+            cast(cast(s("0.00"), &dec(3, 2)), &DataType::Boolean),
+            Value::Bool(false)
+        );
+        // Out: BIGINT truncates toward zero, DOUBLE is the nearest.
+        assert_eq!(
+            cast(cast(s("-1.99"), &dec(3, 2)), &DataType::Int64),
+            Value::Int(-1)
+        );
+        assert_eq!(
+            cast(one_and_a_half.clone(), &DataType::Float64),
+            Value::Float(1.5)
+        );
+        // DECIMAL to DECIMAL: HALF_UP; overflow null.
+        assert_eq!(text(cast(s("9.95"), &dec(3, 1))), s("10.0"));
+        assert_eq!(cast(cast(s("9.95"), &dec(3, 2)), &dec(2, 1)), Value::Null);
+        assert_eq!(text(cast(s("0.05"), &dec(3, 2))), s("0.05"));
+        // A timestamp is its seconds; 1.5 s after the epoch.
+        assert_eq!(
+            cast(one_and_a_half, &DataType::Timestamp),
+            Value::Timestamp(1_500_000)
+        );
+        assert_eq!(text(cast(Value::Timestamp(-1_500_000), &dec(4, 1))), s("-1.5"));
+        assert_eq!(cast(Value::Null, &dec(4, 1)), Value::Null);
+        assert_eq!(text(cast(s("0.0000001"), &dec(8, 7))), s("1E-7"));
+        assert_eq!(
+            try_cast_in(s("1.25"), &dec(2, 1), &Zone::utc()),
+            cast(s("1.3"), &dec(2, 1))
+        );
     }
 }

@@ -6,8 +6,8 @@
 use super::{DataType, Field, Schema};
 use crate::error::{Error, Result};
 
-/// Parses one type name for a function (`try_cast`): every integer type is BIGINT here and
-/// every fractional one (`FLOAT`, `DECIMAL(p, s)`) is DOUBLE. A bad type is a type error.
+/// Parses one type name for a function (`try_cast`): every integer type is BIGINT here,
+/// `FLOAT` and `REAL` are DOUBLE, and `DECIMAL(p, s)` is itself. A bad type is a type error.
 pub fn parse_type(text: &str) -> Result<DataType> {
     DataType::from_ddl(text).map_err(as_type_error)
 }
@@ -222,7 +222,8 @@ impl<'a> Ddl<'a> {
             "bigint" | "long" | "int" | "integer" | "smallint" | "short" | "tinyint" | "byte" => {
                 DataType::Int64
             }
-            "double" | "float" | "real" | "decimal" | "dec" | "numeric" => DataType::Float64,
+            "double" | "float" | "real" => DataType::Float64,
+            "decimal" | "dec" | "numeric" => return self.decimal(),
             "string" | "varchar" | "char" | "text" => DataType::String,
             "boolean" | "bool" => DataType::Boolean,
             "timestamp" | "timestamp_ltz" | "timestamp_ntz" => DataType::Timestamp,
@@ -257,7 +258,7 @@ impl<'a> Ddl<'a> {
                 )));
             }
         };
-        // `DECIMAL(10, 2)`, `VARCHAR(20)`: the sizes do not change how values are held here.
+        // `VARCHAR(20)`: the size does not change how text is held here.
         if self.symbol('(') {
             while matches!(self.peek(), Some(Token::Number(_)) | Some(Token::Symbol(','))) {
                 self.next += 1;
@@ -267,6 +268,42 @@ impl<'a> Ddl<'a> {
             }
         }
         Ok(t)
+    }
+
+    /// The rest of `DECIMAL`, `DECIMAL(p)` or `DECIMAL(p, s)`: Spark's defaults are precision
+    /// 10 and scale 0, the precision is 1 to 38 and the scale at most the precision.
+    fn decimal(&mut self) -> Result<DataType> {
+        let (mut precision, mut scale) = (10u32, 0u32);
+        if self.symbol('(') {
+            precision = self.small_number()?;
+            if self.symbol(',') {
+                scale = self.small_number()?;
+            }
+            if !self.symbol(')') {
+                return Err(self.error("expected `)`"));
+            }
+        }
+        if !(1..=u32::from(super::decimal::MAX_PRECISION)).contains(&precision) || scale > precision {
+            return Err(Error::TypeMismatch(format!(
+                "DECIMAL({precision}, {scale}): the precision must be 1 to 38 and the scale 0 to the \
+                 precision"
+            )));
+        }
+        Ok(DataType::Decimal {
+            precision: precision as u8,
+            scale: scale as u8,
+        })
+    }
+
+    /// An unsigned number of at most a few digits (a DECIMAL's precision or scale).
+    fn small_number(&mut self) -> Result<u32> {
+        match self.take() {
+            Some(Token::Number(n)) => n.parse().map_err(|_| self.error("expected a number")),
+            _ => {
+                self.next -= 1;
+                Err(self.error("expected a number"))
+            }
+        }
     }
 }
 
@@ -294,7 +331,13 @@ mod tests {
                 Field::new("d", DataType::Array(Box::new(DataType::Float64))),
             ])
         );
-        assert_eq!(schema.fields()[2].data_type, DataType::Float64);
+        assert_eq!(
+            schema.fields()[2].data_type,
+            DataType::Decimal {
+                precision: 10,
+                scale: 2
+            }
+        );
         assert_eq!(
             DataType::from_ddl("array<struct<a:bigint>>").expect("parses"),
             DataType::Array(Box::new(DataType::Struct(vec![Field::new("a", DataType::Int64)])))
@@ -319,7 +362,21 @@ mod tests {
     #[test]
     fn reads_spark_ddl() {
         assert_eq!(parse_type("INT").unwrap(), DataType::Int64);
-        assert_eq!(parse_type("decimal(10, 2)").unwrap(), DataType::Float64);
+        let decimal = |precision, scale| DataType::Decimal { precision, scale };
+        assert_eq!(parse_type("decimal(10, 2)").unwrap(), decimal(10, 2));
+        assert_eq!(parse_type("DECIMAL(7)").unwrap(), decimal(7, 0));
+        assert_eq!(parse_type("decimal").unwrap(), decimal(10, 0));
+        assert_eq!(parse_type("dec(38,38)").unwrap(), decimal(38, 38));
+        assert_eq!(parse_type("NUMERIC(5,1)").unwrap(), decimal(5, 1));
+        for bad in [
+            "decimal(39)",
+            "decimal(0)",
+            "decimal(5, 6)",
+            "decimal(5,",
+            "decimal(x)",
+        ] {
+            assert_eq!(parse_type(bad).unwrap_err().code(), "DATATYPE_MISMATCH", "{bad}");
+        }
         assert_eq!(
             parse_type("array<struct<a: int>>").unwrap(),
             DataType::Array(Box::new(DataType::Struct(vec![Field::new("a", DataType::Int64)])))

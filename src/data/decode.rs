@@ -363,6 +363,15 @@ fn json_value(json: &Json, data_type: &DataType, text: &FieldText) -> Option<Val
         (Json::Bool(b), DataType::Boolean) => Some(Value::Bool(*b)),
         (Json::Number(n), DataType::Int64) => n.as_i64().map(Value::Int),
         (Json::Number(n), DataType::Float64) => n.as_f64().map(Value::Float),
+        // A number's text, or a string: HALF_UP to the scale; one that does not fit the
+        // precision is malformed, as in Spark. (Numbers arrive here as doubles, so one of
+        // more than 15 significant digits must be written as a string to stay exact.)
+        (Json::Number(n), DataType::Decimal { precision, scale }) => {
+            crate::data::Decimal::parse(&n.to_string(), *precision, *scale).map(Value::Decimal)
+        }
+        (Json::String(s), DataType::Decimal { precision, scale }) => {
+            crate::data::Decimal::parse(s, *precision, *scale).map(Value::Decimal)
+        }
         (Json::String(s), DataType::String) => Some(Value::str(s)),
         (Json::Number(n), DataType::String) => Some(Value::str(n.to_string())),
         (Json::Bool(b), DataType::String) => Some(Value::str(b.to_string())),
@@ -543,6 +552,41 @@ mod tests {
             matches!(fail.decode_json(r#"{"age": 2.5}"#), Decoded::Failed(_)),
             "2.5 is no bigint"
         );
+    }
+
+    #[test]
+    fn decimal_fields_round_half_up_and_overflow_is_malformed() {
+        let schema = Schema::new([Field::new(
+            "p",
+            DataType::Decimal {
+                precision: 5,
+                scale: 2,
+            },
+        )]);
+        let d = RowDecoder::new(schema, ParseMode::FailFast);
+        let decimal =
+            |text: &str| Value::Decimal(crate::data::Decimal::parse(text, 38, 2).expect("a number"));
+        let csv = |field: &str| d.decode_fields([field].into_iter(), || field.to_string());
+        assert_eq!(csv("1.5"), Decoded::Row(Row::from(vec![decimal("1.50")])));
+        assert_eq!(csv(" -2.005"), Decoded::Row(Row::from(vec![decimal("-2.01")])));
+        assert_eq!(csv(""), Decoded::Row(Row::from(vec![Value::Null])));
+        assert!(matches!(csv("1234.5"), Decoded::Failed(_)), "too many digits");
+        assert!(matches!(csv("x"), Decoded::Failed(_)));
+        for (line, expected) in [
+            (r#"{"p": 1.5}"#, decimal("1.50")),
+            (r#"{"p": "999.994"}"#, decimal("999.99")),
+            (r#"{"p": -7}"#, decimal("-7.00")),
+            (r#"{"p": 0.125}"#, decimal("0.13")),
+            (r#"{"p": null}"#, Value::Null),
+        ] {
+            assert_eq!(
+                d.decode_json(line),
+                Decoded::Row(Row::from(vec![expected])),
+                "{line}"
+            );
+        }
+        assert!(matches!(d.decode_json(r#"{"p": 1000}"#), Decoded::Failed(_)));
+        assert!(matches!(d.decode_json(r#"{"p": true}"#), Decoded::Failed(_)));
     }
 
     #[test]

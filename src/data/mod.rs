@@ -7,6 +7,7 @@
 mod cast;
 pub mod datetime;
 mod ddl;
+pub mod decimal;
 mod decode;
 mod display;
 mod interval;
@@ -18,6 +19,7 @@ mod value;
 
 pub use cast::{cast, cast_in, invalid_utf8_bytes, text_in, text_to_long, try_cast_in};
 pub use ddl::{parse_schema_ddl, parse_type};
+pub use decimal::Decimal;
 pub use decode::{Decoded, FieldText, ParseMode, RowDecoder, CORRUPT_RECORD};
 pub use display::{format_date, format_double, format_timestamp};
 pub use interval::{parse_interval, MAX_INTERVAL_SECONDS};

@@ -28,20 +28,52 @@ pub enum DataType {
     Binary,
     /// `STRUCT<name: type, ...>`, e.g. the `window` of a windowed aggregation.
     Struct(Vec<Field>),
+    /// `DECIMAL(precision, scale)`: an exact number of up to 38 digits, `scale` of them after
+    /// the point (money, and anything a double would round). Last, so that the serialized tags
+    /// of the other variants stay as they were.
+    Decimal {
+        /// The number of digits, 1 to 38.
+        precision: u8,
+        /// The digits after the point, 0 to `precision`.
+        scale: u8,
+    },
 }
 
 impl DataType {
-    /// True for BIGINT and DOUBLE.
+    /// True for BIGINT, DOUBLE and DECIMAL.
     pub fn is_numeric(&self) -> bool {
-        matches!(self, DataType::Int64 | DataType::Float64)
+        matches!(
+            self,
+            DataType::Int64 | DataType::Float64 | DataType::Decimal { .. }
+        )
     }
 
-    /// The type that values of `self` and `other` both fit in, if any: equal types, a double
-    /// for mixed numbers, and anything for `Null`.
+    /// The precision and scale of a DECIMAL, and of the DECIMAL that a BIGINT widens to in
+    /// arithmetic and comparisons with one (Spark's DECIMAL(20, 0)); `None` for other types.
+    pub fn decimal_parts(&self) -> Option<(u8, u8)> {
+        match self {
+            DataType::Decimal { precision, scale } => Some((*precision, *scale)),
+            DataType::Int64 => Some((20, 0)),
+            _ => None,
+        }
+    }
+
+    /// The type that values of `self` and `other` both fit in, if any: equal types, the wider
+    /// DECIMAL for decimals and integers (Spark's `widerDecimalType`: the larger whole part and
+    /// the larger scale), a double for other mixed numbers, and anything for `Null`.
     pub fn common(&self, other: &DataType) -> Option<DataType> {
         match (self, other) {
             (a, b) if a == b => Some(a.clone()),
             (DataType::Null, t) | (t, DataType::Null) => Some(t.clone()),
+            (DataType::Decimal { .. }, DataType::Int64 | DataType::Decimal { .. })
+            | (DataType::Int64, DataType::Decimal { .. }) => {
+                let ((p1, s1), (p2, s2)) = (self.decimal_parts()?, other.decimal_parts()?);
+                let scale = s1.max(s2);
+                let whole = (p1 - s1).max(p2 - s2);
+                let (precision, scale) =
+                    super::decimal::bounded(i32::from(whole) + i32::from(scale), i32::from(scale));
+                Some(DataType::Decimal { precision, scale })
+            }
             (a, b) if a.is_numeric() && b.is_numeric() => Some(DataType::Float64),
             _ => None,
         }
@@ -58,6 +90,7 @@ impl DataType {
             DataType::Timestamp => "timestamp".into(),
             DataType::Date => "date".into(),
             DataType::Binary => "binary".into(),
+            DataType::Decimal { precision, scale } => format!("decimal({precision},{scale})"),
             DataType::Array(e) => format!("array<{}>", e.sql_name()),
             DataType::Struct(fields) => {
                 let fields: Vec<String> = fields

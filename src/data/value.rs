@@ -8,6 +8,7 @@ use std::sync::Arc;
 use serde::{Deserialize, Serialize};
 use smol_str::SmolStr;
 
+use super::decimal::Decimal;
 use super::display::{format_date, format_double, format_timestamp};
 use super::schema::{DataType, Field};
 
@@ -42,6 +43,10 @@ pub enum Value {
     /// DATE, days since 1970-01-01 (a calendar day, without a time zone, as Spark's). Last, so
     /// that the serialized tags of the other variants stay as they were.
     Date(i32),
+    /// DECIMAL: an exact number, its unscaled integer and scale (see [`Decimal`]); the
+    /// precision is the column type's. Last, so that the serialized tags of the other
+    /// variants stay as they were.
+    Decimal(Decimal),
 }
 
 impl Value {
@@ -79,6 +84,10 @@ impl Value {
             Value::Timestamp(_) => DataType::Timestamp,
             Value::Date(_) => DataType::Date,
             Value::Binary(_) => DataType::Binary,
+            Value::Decimal(d) => DataType::Decimal {
+                precision: d.precision(),
+                scale: d.scale(),
+            },
             Value::Array(items) => DataType::Array(Box::new(
                 items
                     .iter()
@@ -106,11 +115,12 @@ impl Value {
         }
     }
 
-    /// The number inside as a double, if this is an `Int` or a `Float`.
+    /// The number inside as a double, if this is an `Int`, a `Float` or a `Decimal`.
     pub fn as_f64(&self) -> Option<f64> {
         match self {
             Value::Int(i) => Some(*i as f64),
             Value::Float(f) => Some(*f),
+            Value::Decimal(d) => Some(d.to_f64()),
             _ => None,
         }
     }
@@ -169,7 +179,7 @@ impl Value {
         match self {
             Value::Null => 0,
             Value::Bool(_) => 1,
-            Value::Int(_) | Value::Float(_) => 2,
+            Value::Int(_) | Value::Float(_) | Value::Decimal(_) => 2,
             Value::Str(_) => 3,
             Value::Timestamp(_) => 4,
             Value::Array(_) => 5,
@@ -212,9 +222,18 @@ impl Ord for Value {
             // value and put the integer first on a tie so that the order stays total.
             (Int(a), Float(b)) => cmp_f64(*a as f64, *b).then(Ordering::Less),
             (Float(a), Int(b)) => cmp_f64(*a, *b as f64).then(Ordering::Greater),
+            // So with decimals: on a tie, an integer, then a double, then the decimal.
+            (Int(a), Decimal(b)) => super::Decimal::new(i128::from(*a), 0).cmp(b).then(Ordering::Less),
+            (Decimal(a), Int(b)) => a
+                .cmp(&super::Decimal::new(i128::from(*b), 0))
+                .then(Ordering::Greater),
+            (Float(a), Decimal(b)) => cmp_f64(*a, b.to_f64()).then(Ordering::Less),
+            (Decimal(a), Float(b)) => cmp_f64(a.to_f64(), *b).then(Ordering::Greater),
             (Str(a), Str(b)) => a.as_str().cmp(b.as_str()),
             (Timestamp(a), Timestamp(b)) => a.cmp(b),
             (Date(a), Date(b)) => a.cmp(b),
+            // By value: 1.50 = 1.5.
+            (Decimal(a), Decimal(b)) => a.cmp(b),
             // Spark orders binary values as unsigned bytes.
             (Binary(a), Binary(b)) => a.cmp(b),
             (Array(a), Array(b)) | (Struct(a), Struct(b)) if Arc::ptr_eq(a, b) => Ordering::Equal,
@@ -276,12 +295,13 @@ impl Hash for Value {
                 items.hash(state)
             }
             Value::Binary(bytes) => bytes.hash(state),
+            Value::Decimal(d) => d.hash(state),
         }
     }
 }
 
 /// Renders a value as Spark's `show()` does: `null`, `true`, `1.0`, `2024-01-01 00:00:00`,
-/// `2024-01-31` for a date, `[a, b]`, a struct as `{a, b}`, and binary as its bytes in upper-case hex, `[68 65 6C 6C 6F]`.
+/// `2024-01-31` for a date, a decimal with every digit of its scale (`1.50`), `[a, b]`, a struct as `{a, b}`, and binary as its bytes in upper-case hex, `[68 65 6C 6C 6F]`.
 impl std::fmt::Display for Value {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
@@ -292,6 +312,7 @@ impl std::fmt::Display for Value {
             Value::Str(s) => f.write_str(s),
             Value::Timestamp(t) => f.write_str(&format_timestamp(*t)),
             Value::Date(d) => f.write_str(&format_date(*d)),
+            Value::Decimal(d) => write!(f, "{d}"),
             Value::Array(items) => write_list(f, "[", items, "]"),
             Value::Struct(items) => write_list(f, "{", items, "}"),
             Value::Binary(bytes) => {
@@ -344,6 +365,11 @@ impl From<f64> for Value {
         Value::Float(f)
     }
 }
+impl From<Decimal> for Value {
+    fn from(d: Decimal) -> Self {
+        Value::Decimal(d)
+    }
+}
 impl From<bool> for Value {
     fn from(b: bool) -> Self {
         Value::Bool(b)
@@ -359,6 +385,50 @@ impl<T: Into<Value>> From<Option<T>> for Value {
 mod tests {
     use super::*;
     use std::collections::HashSet;
+
+    #[test]
+    fn a_decimal_keeps_the_size_and_alignment_of_a_value() {
+        // Rows and every key's state are made of values: a decimal must not grow them.
+        assert_eq!(std::mem::size_of::<Value>(), 24);
+        assert_eq!(std::mem::align_of::<Value>(), 8);
+    }
+
+    #[test]
+    fn decimals_group_by_numeric_value() {
+        use std::hash::BuildHasher;
+        let (a, b) = (
+            Value::Decimal(Decimal::new(150, 2)),
+            Value::Decimal(Decimal::new(15, 1)),
+        );
+        assert_eq!(a, b);
+        let hasher = foldhash::fast::FixedState::with_seed(1);
+        assert_eq!(hasher.hash_one(&a), hasher.hash_one(&b));
+        let set: HashSet<Value> = [a.clone(), b, Value::Decimal(Decimal::new(-15, 1))]
+            .into_iter()
+            .collect();
+        assert_eq!(set.len(), 2);
+        assert!(Value::Decimal(Decimal::new(-15, 1)) < a);
+        assert_eq!(a.to_string(), "1.50");
+        assert_eq!(
+            a.data_type(),
+            Some(DataType::Decimal {
+                precision: 3,
+                scale: 2
+            })
+        );
+    }
+
+    #[test]
+    fn a_decimal_serializes_after_the_older_variants_whose_tags_stay() {
+        // bincode writes a variant's index as a u32: the decimal is the eleventh, the date
+        // still the tenth.
+        let tag = |v: &Value| bincode::serialize(v).expect("serializes")[..4].to_vec();
+        assert_eq!(tag(&Value::Date(1)), 9u32.to_le_bytes());
+        let d = Value::Decimal(Decimal::new(-123_456_789_012_345_678_901_234_567_890, 7));
+        assert_eq!(tag(&d), 10u32.to_le_bytes());
+        let back: Value = bincode::deserialize(&bincode::serialize(&d).expect("serializes")).expect("reads");
+        assert_eq!(back.to_string(), "-12345678901234567890123.4567890");
+    }
 
     #[test]
     fn grouping_equalities_match_spark() {

@@ -8,7 +8,8 @@ use serde::{Deserialize, Serialize};
 
 use super::bind::BoundExpr;
 use super::Expr;
-use crate::data::{DataType, Schema, Value};
+use crate::data::decimal::{self, DecimalOp};
+use crate::data::{DataType, Decimal, Schema, Value};
 use crate::error::{Error, Result};
 
 /// The aggregate functions.
@@ -264,6 +265,12 @@ pub enum AggState {
     Moments(i64, f64, f64),
     /// Rows whose condition was true.
     CountIf(i64),
+    /// `sum` of decimals: the exact sum of the unscaled values at the input's scale, and the
+    /// number of values. Last (with [`AggState::AvgDecimal`]), so that the serialized tags of
+    /// the other states stay as they were.
+    SumDecimal(WideSum, i64),
+    /// `avg` of decimals: as [`AggState::SumDecimal`].
+    AvgDecimal(WideSum, i64),
 }
 
 /// A bound aggregate: a function, its argument and the argument's type.
@@ -277,6 +284,9 @@ pub struct Accumulator {
     ansi: bool,
     /// Where that error goes, once a query attached its slot.
     failures: Option<super::ansi::FailureSlot>,
+    /// The precision and scale of a DECIMAL argument (`sum` and `avg` of decimals are exact,
+    /// and their result types derive from it).
+    decimal: Option<(u8, u8)>,
 }
 
 impl Accumulator {
@@ -381,6 +391,18 @@ impl Accumulator {
                     func.name()
                 )));
             }
+            // Spark: sum of DECIMAL(p, s) is DECIMAL(p + 10, s), avg DECIMAL(p + 4, s + 4),
+            // both at most 38.
+            AggFunc::Sum | AggFunc::Avg if matches!(input_type, DataType::Decimal { .. }) => {
+                let (p, s) = input_type.decimal_parts().unwrap_or((10, 0));
+                let (p, s) = (i32::from(p), i32::from(s));
+                let (precision, scale) = if func == AggFunc::Sum {
+                    decimal::bounded(p + 10, s)
+                } else {
+                    decimal::bounded(p + 4, s + 4)
+                };
+                DataType::Decimal { precision, scale }
+            }
             AggFunc::Sum if input_type == DataType::Float64 => DataType::Float64,
             AggFunc::Sum => DataType::Int64,
             AggFunc::Avg => DataType::Float64,
@@ -388,6 +410,10 @@ impl Accumulator {
         };
         let integer = input_type != DataType::Float64;
         let ansi = super::settings::current().ansi;
+        let decimal = match input_type {
+            DataType::Decimal { precision, scale } => Some((precision, scale)),
+            _ => None,
+        };
         Ok((
             Accumulator {
                 func,
@@ -395,6 +421,7 @@ impl Accumulator {
                 integer,
                 ansi,
                 failures: None,
+                decimal,
             },
             out,
         ))
@@ -409,6 +436,8 @@ impl Accumulator {
     pub fn init(&self) -> AggState {
         match (self.func, self.integer) {
             (AggFunc::Count, _) => AggState::Count(0),
+            (AggFunc::Sum, _) if self.decimal.is_some() => AggState::SumDecimal(WideSum::default(), 0),
+            (AggFunc::Avg, _) if self.decimal.is_some() => AggState::AvgDecimal(WideSum::default(), 0),
             (AggFunc::Sum, true) => AggState::SumInt(0, 0),
             (AggFunc::Sum, false) => AggState::SumFloat(0.0, 0),
             (AggFunc::Avg, true) => AggState::AvgInt(WideSum::default(), 0),
@@ -481,6 +510,18 @@ impl Accumulator {
                 *s += i128::from(value.as_i64().unwrap_or(0)) * i128::from(times64);
                 *n += times64;
             }
+            AggState::SumDecimal(s, n) | AggState::AvgDecimal(s, n) => {
+                let scale = self.decimal.map_or(0, |(_, scale)| scale);
+                let unscaled = match value {
+                    Value::Decimal(d) if d.scale() == scale => d.unscaled(),
+                    // A value at another scale (a literal): at the column's, exactly.
+                    Value::Decimal(d) => d.rescale(38, scale).map_or(0, |d| d.unscaled()),
+                    _ => 0,
+                };
+                // Wrapping, so that a retraction undoes an addition exactly.
+                *s += unscaled.wrapping_mul(i128::from(times64));
+                *n += times64;
+            }
             AggState::Min(m) => {
                 if m.is_null() || value < m {
                     *m = value.clone();
@@ -536,7 +577,9 @@ impl Accumulator {
                 *s += s2;
                 *n += n2;
             }
-            (AggState::AvgInt(s, n), AggState::AvgInt(s2, n2)) => {
+            (AggState::AvgInt(s, n), AggState::AvgInt(s2, n2))
+            | (AggState::SumDecimal(s, n), AggState::SumDecimal(s2, n2))
+            | (AggState::AvgDecimal(s, n), AggState::AvgDecimal(s2, n2)) => {
                 *s += s2;
                 *n += n2;
             }
@@ -626,14 +669,33 @@ impl Accumulator {
                     variance
                 })
             }
+            (_, AggState::SumDecimal(_, 0) | AggState::AvgDecimal(_, 0)) => Value::Null,
+            (f, AggState::SumDecimal(sum, n) | AggState::AvgDecimal(sum, n)) => {
+                let (p, s) = self.decimal.unwrap_or((38, 0));
+                // The sum as Spark's buffer of DECIMAL(p + 10, s) holds it: null beyond.
+                let (sum_precision, _) = decimal::bounded(i32::from(p) + 10, i32::from(s));
+                let Some(total) = Decimal::from_i128(sum.get(), s, sum_precision, s) else {
+                    return Value::Null;
+                };
+                if f == AggFunc::Sum {
+                    return Value::Decimal(total);
+                }
+                // avg: the sum divided by the count, HALF_UP at the result's scale.
+                let (precision, scale) = decimal::bounded(i32::from(p) + 4, i32::from(s) + 4);
+                total
+                    .arith(DecimalOp::Div, Decimal::new(i128::from(*n), 0), precision, scale)
+                    .map_or(Value::Null, Value::Decimal)
+            }
             (_, state) => Accumulator::finish(state),
         }
     }
 
     /// The result of a state of `count`, `sum`, `avg`, `min`, `max` or `count(DISTINCT)`
-    /// (see [`Accumulator::result`] for every function).
+    /// (see [`Accumulator::result`] for every function, and for the decimal states, whose
+    /// result needs the argument's type: null here).
     pub fn finish(state: &AggState) -> Value {
         match state {
+            AggState::SumDecimal(..) | AggState::AvgDecimal(..) => Value::Null,
             AggState::CountIf(n) => Value::Int(*n),
             AggState::Moments(..) => Value::Null,
             AggState::Count(n) => Value::Int(*n),
@@ -699,6 +761,129 @@ mod tests {
         count.update(&mut c, &Value::Null, 1);
         count.update(&mut c, &Value::Int(1), 2);
         assert_eq!(Accumulator::finish(&c), Value::Int(2), "count(x) skips nulls");
+    }
+}
+
+#[cfg(test)]
+mod decimal_tests {
+    use super::*;
+    use crate::data::Field;
+    use crate::expr::col;
+
+    fn run(func: AggFunc, precision: u8, scale: u8, values: &[(&str, isize)]) -> (Value, DataType) {
+        let schema = Schema::new([Field::new("x", DataType::Decimal { precision, scale })]);
+        let (acc, out) = Accumulator::bind(func, Some(&col("x")), &schema).expect("binds");
+        // Two partial states, merged: what combining before the exchange does.
+        let (mut a, mut b) = (acc.init(), acc.init());
+        for (i, (text, times)) in values.iter().enumerate() {
+            let v = if text.is_empty() {
+                Value::Null
+            } else {
+                Value::Decimal(Decimal::parse(text, precision, scale).expect("fits"))
+            };
+            acc.update(if i % 2 == 0 { &mut a } else { &mut b }, &v, *times);
+        }
+        Accumulator::merge(&mut a, b);
+        (acc.result(&a), out)
+    }
+
+    fn dec(text: &str) -> Value {
+        Value::Decimal(Decimal::parse(text, 38, 10).expect("a number"))
+    }
+
+    #[test]
+    fn sum_and_avg_of_decimals_are_exact_with_sparks_types() {
+        let values = [("1.10", 1), ("2.25", 1), ("-0.35", 1), ("", 1)];
+        let (sum, t) = run(AggFunc::Sum, 5, 2, &values);
+        assert_eq!(
+            t,
+            DataType::Decimal {
+                precision: 15,
+                scale: 2
+            }
+        );
+        assert_eq!(sum.to_string(), "3.00");
+        // 3.00 / 3 = 1 at scale 6: 1.000000, type (9, 6).
+        let (avg, t) = run(AggFunc::Avg, 5, 2, &values);
+        assert_eq!(
+            t,
+            DataType::Decimal {
+                precision: 9,
+                scale: 6
+            }
+        );
+        assert_eq!(avg.to_string(), "1.000000");
+        // 1.00 + 1.00 + 0.01 = 2.01; / 3 = 0.67 exactly 0.670000 (2.01 / 3 = 0.67).
+        let (avg, _) = run(AggFunc::Avg, 5, 2, &[("1.00", 1), ("1.00", 1), ("0.01", 1)]);
+        assert_eq!(avg, dec("0.67"));
+        // 2 / 3 = 0.666666|67 → 0.666667 (HALF_UP at scale 6).
+        let (avg, _) = run(AggFunc::Avg, 5, 2, &[("1.00", 1), ("1.00", 1), ("0.00", 1)]);
+        assert_eq!(avg.to_string(), "0.666667");
+        let (avg, _) = run(AggFunc::Avg, 5, 2, &[("-1.00", 1), ("-1.00", 1), ("0.00", 1)]);
+        assert_eq!(avg.to_string(), "-0.666667");
+        // A retraction undoes its row.
+        let (sum, _) = run(AggFunc::Sum, 5, 2, &[("1.10", 2), ("9.99", 1), ("9.99", -1)]);
+        assert_eq!(sum, dec("2.20"));
+        // Nothing, or only nulls: null.
+        assert_eq!(run(AggFunc::Sum, 5, 2, &[("", 1)]).0, Value::Null);
+        assert_eq!(run(AggFunc::Avg, 5, 2, &[]).0, Value::Null);
+        // avg type at the cap: (38, 36) stays (38, 38) bounded; sum of (38, 2) is (38, 2).
+        assert_eq!(
+            run(AggFunc::Avg, 36, 36, &[]).1,
+            DataType::Decimal {
+                precision: 38,
+                scale: 38
+            }
+        );
+        assert_eq!(
+            run(AggFunc::Sum, 38, 2, &[]).1,
+            DataType::Decimal {
+                precision: 38,
+                scale: 2
+            }
+        );
+    }
+
+    #[test]
+    fn decimal_states_serialize_after_the_older_ones() {
+        let tag = |s: &AggState| bincode::serialize(s).expect("serializes")[..4].to_vec();
+        assert_eq!(tag(&AggState::CountIf(1)), 9u32.to_le_bytes());
+        let sum = AggState::SumDecimal(WideSum::new(-10i128.pow(30)), 4);
+        assert_eq!(tag(&sum), 10u32.to_le_bytes());
+        assert_eq!(
+            tag(&AggState::AvgDecimal(WideSum::default(), 0)),
+            11u32.to_le_bytes()
+        );
+        let back: AggState =
+            bincode::deserialize(&bincode::serialize(&sum).expect("serializes")).expect("reads");
+        assert_eq!(back, sum);
+    }
+
+    #[test]
+    fn a_decimal_sum_beyond_its_precision_is_null() {
+        // DECIMAL(28, 0) sums into DECIMAL(38, 0): 10^28 - 1 twenty times still fits, but the
+        // sum of DECIMAL(38, 0)'s largest value with itself does not.
+        let max28 = "9".repeat(28);
+        let (sum, _) = run(AggFunc::Sum, 28, 0, &[(&max28, 20)]);
+        assert_eq!(sum.to_string(), format!("199999999999999999999999999980"));
+        let max38 = "9".repeat(38);
+        assert_eq!(
+            run(AggFunc::Sum, 38, 0, &[(&max38, 1), (&max38, 1)]).0,
+            Value::Null
+        );
+        let (min, _) = run(AggFunc::Min, 5, 2, &[("1.50", 1), ("-0.25", 1), ("", 1)]);
+        assert_eq!(min, dec("-0.25"));
+        let (max, t) = run(AggFunc::Max, 5, 2, &[("1.50", 1), ("-0.25", 1)]);
+        assert_eq!(
+            (max, t),
+            (
+                dec("1.5"),
+                DataType::Decimal {
+                    precision: 5,
+                    scale: 2
+                }
+            )
+        );
     }
 }
 

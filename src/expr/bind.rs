@@ -8,6 +8,7 @@ use super::settings;
 use super::sql_text::{datatype_mismatch, quoted_type, unexpected_input};
 use super::{BinaryOp, Expr, UnaryOp};
 use crate::data::datetime::Zone;
+use crate::data::decimal::{self, DecimalOp};
 use crate::data::{DataType, Field, Schema, Value};
 use crate::error::{Error, Result};
 
@@ -30,6 +31,21 @@ pub enum BoundExpr {
         right: Box<BoundExpr>,
         /// Both operands are integers.
         integer: bool,
+    },
+    /// Exact decimal arithmetic: both operands are DECIMALs (a BIGINT operand is cast to
+    /// DECIMAL(20, 0) first), and the result is fitted to the type Spark's precision rules
+    /// give, null when it does not fit (non-ANSI).
+    Decimal {
+        /// The operator.
+        op: DecimalOp,
+        /// Left operand.
+        left: Box<BoundExpr>,
+        /// Right operand.
+        right: Box<BoundExpr>,
+        /// The result's precision.
+        precision: u8,
+        /// The result's scale.
+        scale: u8,
     },
     /// `split` with its pattern compiled once.
     Split(Box<BoundExpr>, Splitter),
@@ -235,6 +251,17 @@ impl Expr {
                     }
                     None => BoundExpr::Literal(Value::Null),
                 };
+                let (bound, otherwise) = if matches!(result_type, DataType::Decimal { .. }) {
+                    // Every branch held at the one decimal type (BIGINT 5 as 5.00).
+                    let zone = settings::current().zone;
+                    let to = |e: BoundExpr| BoundExpr::Cast(Box::new(e), result_type.clone(), zone);
+                    (
+                        bound.into_iter().map(|(c, r)| (c, to(r))).collect(),
+                        to(otherwise),
+                    )
+                } else {
+                    (bound, otherwise)
+                };
                 Ok((
                     BoundExpr::Case {
                         branches: bound,
@@ -351,9 +378,97 @@ fn expect(actual: &DataType, wanted: DataType, what: &str) -> Result<()> {
     }
 }
 
+/// A binary operator with a DECIMAL operand, by Spark's `DecimalPrecision` rules: with a
+/// DOUBLE the decimal becomes a DOUBLE (so does `div`'s); with a BIGINT the integer becomes
+/// DECIMAL(20, 0); comparisons then compare exact values, and `+ - * / %` compute exactly and
+/// fit the result to its type. `None` leaves the operator to the general rules (and their type
+/// errors), for an operand that is not a number.
+fn bind_decimal_binary(
+    op: BinaryOp,
+    (left, lt): (&BoundExpr, &DataType),
+    (right, rt): (&BoundExpr, &DataType),
+) -> Option<(BoundExpr, DataType)> {
+    let numeric = |t: &DataType| t.is_numeric() || *t == DataType::Null;
+    if !numeric(lt) || !numeric(rt) {
+        return None;
+    }
+    let zone = settings::current().zone;
+    let cast = |e: &BoundExpr, from: &DataType, to: &DataType| {
+        if from == to || *from == DataType::Null {
+            e.clone()
+        } else {
+            BoundExpr::Cast(Box::new(e.clone()), to.clone(), zone)
+        }
+    };
+    let float = *lt == DataType::Float64 || *rt == DataType::Float64 || op == BinaryOp::IntDiv;
+    if float {
+        let out = if op.is_comparison() {
+            DataType::Boolean
+        } else if op == BinaryOp::IntDiv {
+            DataType::Int64
+        } else {
+            DataType::Float64
+        };
+        let binary = BoundExpr::Binary {
+            op,
+            left: Box::new(cast(left, lt, &DataType::Float64)),
+            right: Box::new(cast(right, rt, &DataType::Float64)),
+            integer: false,
+        };
+        return Some((binary, out));
+    }
+    // Each side as a decimal type; a NULL takes the other side's. An integer literal beside a
+    // decimal takes only the digits it has (`2` is DECIMAL(1, 0), not BIGINT's DECIMAL(20, 0)),
+    // as Spark's `DecimalType.fromLiteral` gives it, so `d * 2` does not widen `d` needlessly.
+    let parts = |e: &BoundExpr, t: &DataType, other: &DataType| match e {
+        BoundExpr::Literal(Value::Int(i)) if matches!(other, DataType::Decimal { .. }) => {
+            Some((decimal::Decimal::new(i128::from(*i), 0).precision(), 0))
+        }
+        _ => t.decimal_parts().or_else(|| other.decimal_parts()),
+    };
+    let (a, b) = (parts(left, lt, rt)?, parts(right, rt, lt)?);
+    let as_type = |(precision, scale): (u8, u8)| DataType::Decimal { precision, scale };
+    let (left, right) = (
+        Box::new(cast(left, lt, &as_type(a))),
+        Box::new(cast(right, rt, &as_type(b))),
+    );
+    if op.is_comparison() {
+        let binary = BoundExpr::Binary {
+            op,
+            left,
+            right,
+            integer: false,
+        };
+        return Some((binary, DataType::Boolean));
+    }
+    let decimal_op = match op {
+        BinaryOp::Add => DecimalOp::Add,
+        BinaryOp::Sub => DecimalOp::Sub,
+        BinaryOp::Mul => DecimalOp::Mul,
+        BinaryOp::Div => DecimalOp::Div,
+        BinaryOp::Rem => DecimalOp::Rem,
+        _ => return None,
+    };
+    let (precision, scale) = decimal::result_type(decimal_op, a, b);
+    let bound = BoundExpr::Decimal {
+        op: decimal_op,
+        left,
+        right,
+        precision,
+        scale,
+    };
+    Some((bound, DataType::Decimal { precision, scale }))
+}
+
 fn bind_binary(op: BinaryOp, l: &Expr, r: &Expr, schema: &Schema) -> Result<(BoundExpr, DataType)> {
     let (left, lt) = l.bind(schema)?;
     let (right, rt) = r.bind(schema)?;
+    let is_decimal = |t: &DataType| matches!(t, DataType::Decimal { .. });
+    if (is_decimal(&lt) || is_decimal(&rt)) && !matches!(op, BinaryOp::And | BinaryOp::Or) {
+        if let Some(bound) = bind_decimal_binary(op, (&left, &lt), (&right, &rt)) {
+            return Ok(bound);
+        }
+    }
     let integer = lt == DataType::Int64 && rt == DataType::Int64;
     let whole = || Expr::Binary(op, Box::new(l.clone()), Box::new(r.clone()));
     // Spark's checks of a binary operator: first that both sides have one type (after the

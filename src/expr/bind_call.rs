@@ -104,8 +104,8 @@ fn coerce(e: BoundExpr, t: DataType, want: Want, zone: Zone) -> Option<(BoundExp
         (Want::Text, _) if scalar => Some(cast(DataType::String)),
         (Want::Int, DataType::Int64) => Some((e, t)),
         (Want::Double, DataType::Float64) => Some((e, t)),
-        (Want::Double, DataType::Int64 | DataType::String) => Some(cast(DataType::Float64)),
-        (Want::Number, DataType::Int64 | DataType::Float64) => Some((e, t)),
+        (Want::Double, DataType::Int64 | DataType::String | DataType::Decimal { .. }) => Some(cast(DataType::Float64)),
+        (Want::Number, DataType::Int64 | DataType::Float64 | DataType::Decimal { .. }) => Some((e, t)),
         (Want::Number, DataType::String) => Some(cast(DataType::Float64)),
         (Want::Date, DataType::Date) => Some((e, t)),
         (Want::Date, DataType::String | DataType::Timestamp) => Some(cast(DataType::Date)),
@@ -276,7 +276,28 @@ pub(crate) fn bind_call(f: ScalarFunc, args: &[Expr], schema: &Schema) -> Result
             if n == 2 && !matches!(args[1].unaliased(), Expr::Literal(_)) {
                 return Err(invalid(format!("{name}() needs its scale as an integer literal")));
             }
-            types[0].clone()
+            match types[0] {
+                // Spark's RoundBase: the scale falls to the places kept (never below 0), and
+                // the whole part gets a digit for a carry (`round(9.9)` is 10).
+                DataType::Decimal { precision, scale } => {
+                    let places = match args.get(1).map(Expr::unaliased) {
+                        Some(Expr::Literal(v)) => v.as_i64().unwrap_or(0),
+                        _ => 0,
+                    };
+                    let whole = i64::from(precision) - i64::from(scale) + 1;
+                    let (p, s) = if places < 0 {
+                        (whole.max(1 - places), 0)
+                    } else {
+                        let s = places.min(i64::from(scale));
+                        (whole + s, s)
+                    };
+                    DataType::Decimal {
+                        precision: p.clamp(1, 38) as u8,
+                        scale: s as u8,
+                    }
+                }
+                ref t => t.clone(),
+            }
         }
         F::Coalesce | F::Greatest | F::Least => {
             arity(if f == F::Coalesce { 1 } else { 2 }, usize::MAX)?;
@@ -606,7 +627,16 @@ pub(crate) fn bind_call(f: ScalarFunc, args: &[Expr], schema: &Schema) -> Result
         F::Floor | F::Ceil => {
             arity(1, 1)?;
             wants(&[Number], &mut exprs, &mut types)?;
-            DataType::Int64
+            match types[0] {
+                // Spark: a decimal keeps its whole digits and one more for a carry, scale 0.
+                DataType::Decimal { precision, scale } if scale > 0 => {
+                    let (precision, scale) =
+                        crate::data::decimal::bounded(i32::from(precision) - i32::from(scale) + 1, 0);
+                    DataType::Decimal { precision, scale }
+                }
+                DataType::Decimal { .. } => types[0].clone(),
+                _ => DataType::Int64,
+            }
         }
         F::Sqrt | F::Exp | F::Ln | F::Log10 | F::Log2 | F::Sign => {
             arity(1, 1)?;
@@ -626,7 +656,20 @@ pub(crate) fn bind_call(f: ScalarFunc, args: &[Expr], schema: &Schema) -> Result
         F::Pmod | F::Mod => {
             arity(2, 2)?;
             wants(&[Number, Number], &mut exprs, &mut types)?;
-            common_type(name, &types)?
+            let common = common_type(name, &types)?;
+            match (types[0].decimal_parts(), types[1].decimal_parts()) {
+                // Decimals (with a BIGINT as DECIMAL(20, 0)): Spark's remainder type.
+                (Some(a), Some(b)) if matches!(common, DataType::Decimal { .. }) => {
+                    let op = if f == F::Pmod {
+                        crate::data::decimal::DecimalOp::Pmod
+                    } else {
+                        crate::data::decimal::DecimalOp::Rem
+                    };
+                    let (precision, scale) = crate::data::decimal::result_type(op, a, b);
+                    DataType::Decimal { precision, scale }
+                }
+                _ => common,
+            }
         }
         // ----- hashes -----
         F::Md5 | F::Sha1 => {
@@ -663,6 +706,21 @@ pub(crate) fn bind_call(f: ScalarFunc, args: &[Expr], schema: &Schema) -> Result
     };
     if matches!(f, F::Rlike | F::RegexpExtract | F::RegexpReplace) && regex.is_none() {
         // A pattern that is a column is compiled per row; nothing to prepare.
+    }
+    // A conditional's values held at its DECIMAL type (a BIGINT 3 as 3.00), as Spark casts
+    // them to the common type.
+    if matches!(out, DataType::Decimal { .. }) {
+        let values = match f {
+            F::Coalesce | F::Greatest | F::Least | F::Nvl => 0..exprs.len(),
+            F::If | F::Nvl2 => 1..exprs.len(),
+            _ => 0..0,
+        };
+        for i in values {
+            if types[i] != out && types[i] != DataType::Null {
+                exprs[i] = BoundExpr::Cast(Box::new(exprs[i].clone()), out.clone(), zone);
+                types[i] = out.clone();
+            }
+        }
     }
     let mut bound = call(f, exprs, types, out.clone(), zone);
     if let BoundExpr::Call(c) = &mut bound {
@@ -714,7 +772,12 @@ fn common_type(name: &str, types: &[DataType]) -> Result<DataType> {
 /// Whether a cast from `from` to `to` is allowed (Spark's `Cast.canCast`, for our types).
 pub(crate) fn check_cast(from: &DataType, to: &DataType) -> Result<()> {
     use DataType as T;
-    let atomic = |t: &T| matches!(t, T::Int64 | T::Float64 | T::Boolean | T::Timestamp);
+    let atomic = |t: &T| {
+        matches!(
+            t,
+            T::Int64 | T::Float64 | T::Boolean | T::Timestamp | T::Decimal { .. }
+        )
+    };
     let ok = match (from, to) {
         (a, b) if a == b => true,
         (T::Null, _) | (_, T::String) | (T::String, _) => true,

@@ -61,7 +61,7 @@ impl BoundExpr {
             | BoundExpr::Cast(e, ..)
             | BoundExpr::Ansi(e, _)
             | BoundExpr::Like(e, ..) => f(e),
-            BoundExpr::Binary { left, right, .. } => {
+            BoundExpr::Binary { left, right, .. } | BoundExpr::Decimal { left, right, .. } => {
                 f(left);
                 f(right);
             }

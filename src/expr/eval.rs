@@ -24,6 +24,18 @@ impl BoundExpr {
                 right,
                 integer,
             } => binary(*op, left, right, *integer, row),
+            BoundExpr::Decimal {
+                op,
+                left,
+                right,
+                precision,
+                scale,
+            } => match (left.eval(row), right.eval(row)) {
+                (Value::Decimal(a), Value::Decimal(b)) => a
+                    .arith(*op, b, *precision, *scale)
+                    .map_or(Value::Null, Value::Decimal),
+                _ => Value::Null,
+            },
             BoundExpr::Split(e, splitter) => match e.eval(row) {
                 Value::Str(s) => {
                     let mut pieces = Vec::new();
@@ -143,6 +155,7 @@ pub(super) fn unary(op: UnaryOp, v: Value) -> Value {
         UnaryOp::Negate => match v {
             Value::Int(i) => Value::Int(i.wrapping_neg()),
             Value::Float(f) => Value::Float(-f),
+            Value::Decimal(d) => Value::Decimal(d.negate()),
             _ => Value::Null,
         },
     }
@@ -170,9 +183,13 @@ pub(super) fn binary_values(op: BinaryOp, l: Value, r: Value, integer: bool) -> 
         return Value::Null;
     }
     let ordering = || -> Ordering {
-        match (l.as_f64(), r.as_f64()) {
-            (Some(a), Some(b)) if !integer => Value::Float(a).cmp(&Value::Float(b)),
-            _ => l.cmp(&r),
+        match (&l, &r) {
+            // Exact, whatever the scales.
+            (Value::Decimal(a), Value::Decimal(b)) => a.cmp(b),
+            _ => match (l.as_f64(), r.as_f64()) {
+                (Some(a), Some(b)) if !integer => Value::Float(a).cmp(&Value::Float(b)),
+                _ => l.cmp(&r),
+            },
         }
     };
     match op {

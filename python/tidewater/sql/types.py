@@ -1,7 +1,8 @@
 """PySpark's data types and ``Row``.
 
-Tidewater has fewer types than Spark: every integer is a 64-bit ``bigint`` and every fraction a
-``double``. ``IntegerType()`` and friends are accepted in schemas (they read as ``bigint``), and
+Tidewater has fewer types than Spark: every integer is a 64-bit ``bigint`` and every inexact
+fraction a ``double`` (``DecimalType(p, s)`` is exact, as Spark's). ``IntegerType()`` and
+friends are accepted in schemas (they read as ``bigint``), and
 a DataFrame's ``schema`` reports the types Tidewater uses.
 """
 
@@ -161,9 +162,27 @@ _SIMPLE = {
 }
 
 
+class DecimalType(DataType):
+    """An exact number of ``precision`` digits (1 to 38), ``scale`` of them after the point;
+    its values are ``decimal.Decimal``."""
+
+    def __init__(self, precision=10, scale=0):
+        self.precision = precision
+        self.scale = scale
+
+    def simpleString(self):
+        return f"decimal({self.precision},{self.scale})"
+
+    def __repr__(self):
+        return f"DecimalType({self.precision},{self.scale})"
+
+
 def _from_description(described):
     """A type from ``_native``'s description: a name, ``("array", t)`` or ``("struct", fields)``."""
     if isinstance(described, str):
+        if described.startswith("decimal("):
+            precision, scale = described[len("decimal(") : -1].split(",")
+            return DecimalType(int(precision), int(scale))
         return _SIMPLE[described]()
     kind, inner = described
     if kind == "array":
@@ -240,6 +259,6 @@ def _make_row(names, values):
 
 __all__ = [
     "DataType", "NullType", "BooleanType", "LongType", "IntegerType", "ShortType", "ByteType",
-    "DoubleType", "FloatType", "StringType", "BinaryType", "TimestampType", "DateType",
+    "DoubleType", "FloatType", "DecimalType", "StringType", "BinaryType", "TimestampType", "DateType",
     "ArrayType", "StructField", "StructType", "Row",
 ]

@@ -63,6 +63,8 @@ impl TimeFormats {
             Value::Timestamp(micros) => self.timestamp.format(*micros, &self.zone),
             // A date is its day at midnight, in no zone.
             Value::Date(days) => self.date.format(i64::from(*days) * 86_400_000_000, &Zone::utc()),
+            // Spark's CSV writer prints a decimal's BigDecimal.toString.
+            Value::Decimal(d) => Some(d.to_java_string()),
             _ => None,
         }
         .unwrap_or_else(|| value.to_string())
@@ -370,6 +372,9 @@ impl JsonEncoding {
             Value::Int(i) => write!(out, "{i}"),
             Value::Float(x) if x.is_finite() => out.write_all(format_double(*x).as_bytes()),
             Value::Float(x) => serde_json::to_writer(&mut *out, &format_double(*x)).map_err(Into::into),
+            // A JSON number with every digit of its scale (`1.50`), as Spark's writer (Jackson,
+            // BigDecimal.toString) writes it.
+            Value::Decimal(d) => out.write_all(d.to_java_string().as_bytes()),
             Value::Binary(bytes) => serde_json::to_writer(&mut *out, &base64(bytes)).map_err(Into::into),
             Value::Str(s) => serde_json::to_writer(&mut *out, s.as_str()).map_err(Into::into),
             Value::Timestamp(_) | Value::Date(_) => {

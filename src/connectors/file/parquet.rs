@@ -2,7 +2,8 @@
 //! batches back to rows for the source, with the `parquet` crate's Arrow writer and reader.
 //!
 //! Types map one to one: BOOLEAN, BIGINT (INT64), DOUBLE, STRING (UTF8), TIMESTAMP (INT64
-//! microseconds, UTC-adjusted), DATE (DATE32), BINARY, ARRAY (LIST) and STRUCT. Spark writes
+//! microseconds, UTC-adjusted), DATE (DATE32), DECIMAL(p, s) (parquet's DECIMAL logical type,
+//! as Spark writes it), BINARY, ARRAY (LIST) and STRUCT. Spark writes
 //! timestamps as INT96 by default (`spark.sql.parquet.outputTimestampType`); the microsecond
 //! form written here is one Spark reads too, and the reader takes INT96 (nanoseconds), millis
 //! and seconds alike. Narrower integers and floats read as BIGINT and DOUBLE.
@@ -10,12 +11,12 @@
 use std::sync::Arc;
 
 use arrow_array::builder::{
-    make_builder, ArrayBuilder, BinaryBuilder, BooleanBuilder, Date32Builder, Float64Builder, Int64Builder,
-    ListBuilder, StringBuilder, StructBuilder, TimestampMicrosecondBuilder,
+    make_builder, ArrayBuilder, BinaryBuilder, BooleanBuilder, Date32Builder, Decimal128Builder,
+    Float64Builder, Int64Builder, ListBuilder, StringBuilder, StructBuilder, TimestampMicrosecondBuilder,
 };
 use arrow_array::cast::AsArray;
 use arrow_array::types::{
-    Date32Type, Float32Type, Float64Type, Int16Type, Int32Type, Int64Type, Int8Type,
+    Date32Type, Decimal128Type, Float32Type, Float64Type, Int16Type, Int32Type, Int64Type, Int8Type,
     TimestampMicrosecondType, TimestampMillisecondType, TimestampNanosecondType, TimestampSecondType,
     UInt16Type, UInt32Type, UInt64Type, UInt8Type,
 };
@@ -35,6 +36,7 @@ fn arrow_type(data_type: &DataType) -> ArrowType {
         DataType::Timestamp => ArrowType::Timestamp(TimeUnit::Microsecond, Some("UTC".into())),
         DataType::Date => ArrowType::Date32,
         DataType::Binary => ArrowType::Binary,
+        DataType::Decimal { precision, scale } => ArrowType::Decimal128(*precision, *scale as i8),
         DataType::Array(element) => {
             ArrowType::List(Arc::new(ArrowField::new("item", arrow_type(element), true)))
         }
@@ -67,6 +69,14 @@ fn column_type(arrow: &ArrowType) -> Option<DataType> {
         ArrowType::Binary | ArrowType::LargeBinary | ArrowType::BinaryView => DataType::Binary,
         ArrowType::Timestamp(..) => DataType::Timestamp,
         ArrowType::Date32 => DataType::Date,
+        ArrowType::Decimal128(precision, scale)
+            if (0..=*precision as i8).contains(scale) && *precision <= 38 =>
+        {
+            DataType::Decimal {
+                precision: *precision,
+                scale: *scale as u8,
+            }
+        }
         ArrowType::List(element) | ArrowType::LargeList(element) => {
             DataType::Array(Box::new(column_type(element.data_type())?))
         }
@@ -168,6 +178,14 @@ fn append(builder: &mut dyn ArrayBuilder, data_type: &DataType, value: &Value) {
                 }
             }
         }
+        DataType::Decimal { .. } => {
+            if let Some(b) = any.downcast_mut::<Decimal128Builder>() {
+                match value {
+                    Value::Decimal(d) => b.append_value(d.unscaled()),
+                    _ => b.append_null(),
+                }
+            }
+        }
         DataType::Binary => {
             if let Some(b) = any.downcast_mut::<BinaryBuilder>() {
                 match value {
@@ -250,6 +268,13 @@ pub(super) fn value_at(array: &dyn Array, row: usize) -> Value {
                 .div_euclid(1000),
         }),
         ArrowType::Date32 => Value::Date(array.as_primitive::<Date32Type>().value(row)),
+        ArrowType::Decimal128(_, scale) => match u8::try_from(*scale) {
+            Ok(scale) => Value::Decimal(crate::data::Decimal::new(
+                array.as_primitive::<Decimal128Type>().value(row),
+                scale,
+            )),
+            Err(_) => Value::Null,
+        },
         ArrowType::List(_) => {
             let items = array.as_list::<i32>().value(row);
             Value::Array((0..items.len()).map(|i| value_at(items.as_ref(), i)).collect())
@@ -286,6 +311,13 @@ mod tests {
             Field::new("ts", DataType::Timestamp),
             Field::new("d", DataType::Date),
             Field::new("bytes", DataType::Binary),
+            Field::new(
+                "money",
+                DataType::Decimal {
+                    precision: 12,
+                    scale: 2,
+                },
+            ),
             Field::new("xs", DataType::Array(Box::new(DataType::Int64))),
             Field::new(
                 "st",
@@ -304,10 +336,11 @@ mod tests {
                 Value::Timestamp(1_767_225_605_000_001),
                 Value::Date(20_454),
                 Value::binary([0u8, 255]),
+                Value::Decimal(crate::data::Decimal::new(-123_456, 2)),
                 Value::Array(vec![Value::Int(1), Value::Null].into()),
                 Value::Struct(vec![Value::str("p"), Value::Null].into()),
             ]),
-            Row::from(vec![Value::Null; 9]),
+            Row::from(vec![Value::Null; 10]),
         ];
         let batch = record_batch(&schema, &rows).expect("a batch");
         assert_eq!(schema_of(&batch.schema()).expect("schema"), schema);

@@ -52,11 +52,74 @@ pub(super) fn eval(c: &BoundCall, args: &[Value]) -> Value {
             }
         }
         F::Crc32 => Value::Int(i64::from(crc32fast::hash(bytes(&args[0])))),
-        F::Hash => Value::Int(i64::from(
-            args.iter().fold(SEED as i32, |h, v| murmur3_value(v, h)),
+        F::Hash => Value::Int(i64::from(args.iter().zip(typed_precisions(c)).fold(
+            SEED as i32,
+            |h, (v, precision)| match (v, precision) {
+                (Value::Decimal(d), Some(p)) => murmur3_decimal(*d, p, h),
+                _ => murmur3_value(v, h),
+            },
+        ))),
+        F::Xxhash64 => Value::Int(args.iter().zip(typed_precisions(c)).fold(
+            SEED,
+            |h, (v, precision)| match (v, precision) {
+                (Value::Decimal(d), Some(p)) => xxhash64_decimal(*d, p, h),
+                _ => xxhash64_value(v, h),
+            },
         )),
-        F::Xxhash64 => Value::Int(args.iter().fold(SEED, |h, v| xxhash64_value(v, h))),
         _ => Value::Null,
+    }
+}
+
+/// The declared precision of each argument that is a DECIMAL (Spark hashes a decimal by its
+/// type's precision), then `None` for ever.
+fn typed_precisions(c: &BoundCall) -> impl Iterator<Item = Option<u8>> + '_ {
+    c.types
+        .iter()
+        .map(|t| match t {
+            crate::data::DataType::Decimal { precision, .. } => Some(*precision),
+            _ => None,
+        })
+        .chain(std::iter::repeat(None))
+}
+
+/// Spark's form of a decimal for hashing: up to 18 digits of precision, the unscaled value as
+/// a BIGINT; beyond, the bytes of Java's `BigInteger.toByteArray` of it (the shortest
+/// big-endian two's complement).
+enum DecimalKey {
+    Long(i64),
+    Bytes(Vec<u8>),
+}
+
+fn decimal_key(d: crate::data::Decimal, precision: u8) -> DecimalKey {
+    let unscaled = d.unscaled();
+    if precision <= 18 {
+        // Within 18 digits the unscaled value fits 64 bits.
+        return DecimalKey::Long(unscaled as i64);
+    }
+    let bytes = unscaled.to_be_bytes();
+    let mut start = 0;
+    while start < 15 {
+        let (b, next) = (bytes[start], bytes[start + 1]);
+        if (b == 0 && next & 0x80 == 0) || (b == 0xff && next & 0x80 != 0) {
+            start += 1;
+        } else {
+            break;
+        }
+    }
+    DecimalKey::Bytes(bytes[start..].to_vec())
+}
+
+fn murmur3_decimal(d: crate::data::Decimal, precision: u8, seed: i32) -> i32 {
+    match decimal_key(d, precision) {
+        DecimalKey::Long(l) => murmur3_long(l, seed),
+        DecimalKey::Bytes(b) => murmur3_bytes(&b, seed),
+    }
+}
+
+fn xxhash64_decimal(d: crate::data::Decimal, precision: u8, seed: i64) -> i64 {
+    match decimal_key(d, precision) {
+        DecimalKey::Long(l) => xxhash_rust::xxh64::xxh64(&l.to_le_bytes(), seed as u64) as i64,
+        DecimalKey::Bytes(b) => xxhash_rust::xxh64::xxh64(&b, seed as u64) as i64,
     }
 }
 
@@ -84,6 +147,8 @@ fn murmur3_value(v: &Value, seed: i32) -> i32 {
         Value::Float(x) => murmur3_long(double_bits(*x), seed),
         Value::Str(s) => murmur3_bytes(s.as_bytes(), seed),
         Value::Binary(b) => murmur3_bytes(b, seed),
+        // Inside an array or struct the declared precision is not at hand: the value's own.
+        Value::Decimal(d) => murmur3_decimal(*d, d.precision(), seed),
         Value::Array(items) | Value::Struct(items) => items.iter().fold(seed, |h, v| murmur3_value(v, h)),
     }
 }
@@ -99,6 +164,7 @@ fn xxhash64_value(v: &Value, seed: i64) -> i64 {
         Value::Float(x) => xx(&double_bits(*x).to_le_bytes()),
         Value::Str(s) => xx(s.as_bytes()),
         Value::Binary(b) => xx(b),
+        Value::Decimal(d) => xxhash64_decimal(*d, d.precision(), seed),
         Value::Array(items) | Value::Struct(items) => items.iter().fold(seed, |h, v| xxhash64_value(v, h)),
     }
 }

@@ -212,6 +212,8 @@ fn write_json(out: &mut String, v: &Value, t: &DataType, zone: &Zone) {
         }
         Value::Float(x) if x.is_finite() => out.push_str(&format_double(*x)),
         Value::Float(x) => out.push_str(&quoted(&format_double(*x))),
+        // A number, with every digit of its scale (`1.50`), as Spark's JSON writer.
+        Value::Decimal(d) => out.push_str(&d.to_java_string()),
         Value::Str(s) => out.push_str(&quoted(s)),
         Value::Timestamp(ts) => {
             let text = Pattern::new("yyyy-MM-dd'T'HH:mm:ss.SSSXXX")

@@ -2,7 +2,8 @@
 
 use super::super::bind_call::BoundCall;
 use super::F;
-use crate::data::Value;
+use crate::data::decimal::{DecimalOp, Rounding};
+use crate::data::{DataType, Decimal, Value};
 
 /// Whether this module evaluates `f`.
 pub(super) fn handles(f: F) -> bool {
@@ -36,6 +37,9 @@ fn positive_log(x: f64, log: impl Fn(f64) -> f64) -> Value {
 
 /// Evaluates a math function over its (non-null) arguments.
 pub(super) fn eval(c: &BoundCall, args: &[Value]) -> Value {
+    if let Some(v) = eval_decimal(c, args) {
+        return v;
+    }
     let x = args[0].as_f64().unwrap_or(f64::NAN);
     match (c.func, &args[0]) {
         (F::Abs, Value::Int(i)) => Value::Int(i.wrapping_abs()),
@@ -95,6 +99,46 @@ pub(super) fn eval(c: &BoundCall, args: &[Value]) -> Value {
         },
         _ => Value::Null,
     }
+}
+
+/// The decimal forms of `abs`, `round`, `bround`, `floor`, `ceil`, `pmod` and `mod`, exact and
+/// fitted to the call's result type (null when the result does not fit); `None` for a call
+/// that is not one on a decimal.
+fn eval_decimal(c: &BoundCall, args: &[Value]) -> Option<Value> {
+    let DataType::Decimal { precision, scale } = c.out else {
+        return None;
+    };
+    let as_decimal = |v: &Value| match v {
+        Value::Decimal(d) => Some(*d),
+        Value::Int(i) => Some(Decimal::new(i128::from(*i), 0)),
+        _ => None,
+    };
+    let d = as_decimal(&args[0])?;
+    let result = match c.func {
+        F::Abs => Some(d.abs()),
+        F::Round | F::Bround => {
+            let places = args.get(1).and_then(Value::as_i64).unwrap_or(0);
+            let places = places.clamp(-100, 100) as i32;
+            let mode = if c.func == F::Bround {
+                Rounding::HalfEven
+            } else {
+                Rounding::HalfUp
+            };
+            d.round(places, mode, precision, scale)
+        }
+        F::Floor => d.round(0, Rounding::Floor, precision, scale),
+        F::Ceil => d.round(0, Rounding::Ceiling, precision, scale),
+        F::Pmod | F::Mod => {
+            let op = if c.func == F::Pmod {
+                DecimalOp::Pmod
+            } else {
+                DecimalOp::Rem
+            };
+            d.arith(op, as_decimal(args.get(1)?)?, precision, scale)
+        }
+        _ => return None,
+    };
+    Some(result.map_or(Value::Null, Value::Decimal))
 }
 
 /// Rounds an integer to `scale` decimals; only a negative scale changes it (`round(1250, -2)`

@@ -75,6 +75,7 @@ impl Translator {
                     UnaryOperator::Minus => match e {
                         Expr::Literal(Value::Int(i)) => lit(-i),
                         Expr::Literal(Value::Float(f)) => lit(-f),
+                        Expr::Literal(Value::Decimal(d)) => lit(d.negate()),
                         e => Expr::Unary(UnaryOp::Negate, Box::new(e)),
                     },
                     UnaryOperator::Plus => e,
@@ -493,13 +494,7 @@ fn unsupported(what: &str, at: Location) -> Error {
 
 fn literal(v: &SqlValue) -> Result<Value> {
     Ok(match v {
-        SqlValue::Number(n, _) => match n.parse::<i64>() {
-            Ok(i) => Value::Int(i),
-            Err(_) => Value::Float(
-                n.parse::<f64>()
-                    .map_err(|_| Error::Syntax(format!("`{n}` is not a number")))?,
-            ),
-        },
+        SqlValue::Number(n, long) => number(n, *long)?,
         SqlValue::SingleQuotedString(s) | SqlValue::DoubleQuotedString(s) => Value::str(s),
         SqlValue::Boolean(b) => Value::Bool(*b),
         SqlValue::Null => Value::Null,
@@ -509,6 +504,92 @@ fn literal(v: &SqlValue) -> Result<Value> {
             )))
         }
     })
+}
+
+/// A numeric literal's value, typed as Spark's parser types it (`AstBuilder`): a whole number
+/// is a BIGINT (Spark's INT and BIGINT alike; past BIGINT's range a `DECIMAL(p, 0)`), a number
+/// with a point is an exact `DECIMAL(p, s)` of its digits as written (`1.50` is
+/// `DECIMAL(3, 2)`, `.5` `DECIMAL(1, 1)`), one with an exponent is a DOUBLE (`1.5e0`, `1E3`).
+/// The suffixes `D` and `F` make a DOUBLE (Spark's FLOAT is a DOUBLE here), `BD` a DECIMAL
+/// (`1e3BD` is `DECIMAL(4, 0)`), `L`, `S` and `Y` a BIGINT within BIGINT's, SMALLINT's and
+/// TINYINT's range (see `literals::numeric_suffixes`, which joins a suffix to its number).
+fn number(text: &str, long: bool) -> Result<Value> {
+    let upper = text.to_ascii_uppercase();
+    let (body, suffix) = if long {
+        (upper.as_str(), "L")
+    } else if let Some(body) = upper.strip_suffix("BD") {
+        (body, "BD")
+    } else {
+        match upper.char_indices().last() {
+            Some((i, c @ ('D' | 'F' | 'L' | 'S' | 'Y'))) => (&upper[..i], if c == 'D' || c == 'F' { "D" } else { &upper[i..] }),
+            _ => (upper.as_str(), ""),
+        }
+    };
+    let written = if long { format!("{text}L") } else { text.to_string() };
+    let bad = || Error::Syntax(format!("`{written}` is not a number"));
+    let whole = !body.is_empty() && body.bytes().all(|b| b.is_ascii_digit());
+    let exponent = body.contains('E');
+    let integer = |max: i64, kind: &str| -> Result<Value> {
+        match body.parse::<i64>() {
+            Ok(i) if whole && i <= max => Ok(Value::Int(i)),
+            _ if !whole => Err(bad()),
+            _ => Err(Error::Syntax(format!(
+                "the literal `{written}` does not fit in range [{}, {max}] for type {kind}",
+                -max - 1
+            ))),
+        }
+    };
+    let double = || -> Result<Value> {
+        match body.parse::<f64>() {
+            Ok(f) if f.is_finite() => Ok(Value::Float(f)),
+            Ok(_) => Err(Error::Syntax(format!(
+                "the literal `{written}` does not fit in range of type double"
+            ))),
+            Err(_) => Err(bad()),
+        }
+    };
+    match suffix {
+        "L" => integer(i64::MAX, "bigint"),
+        "S" => integer(i64::from(i16::MAX), "smallint"),
+        "Y" => integer(i64::from(i8::MAX), "tinyint"),
+        "D" => double(),
+        "BD" => exact_decimal(body, &written),
+        _ if whole => match body.parse::<i64>() {
+            Ok(i) => Ok(Value::Int(i)),
+            Err(_) => exact_decimal(body, &written),
+        },
+        _ if exponent => double(),
+        _ => exact_decimal(body, &written),
+    }
+}
+
+/// The exact decimal `body` (digits, a point, an exponent) with the scale it is written with,
+/// as Java's `BigDecimal` reads it, a negative scale made 0 (`1e3` is 1000, `DECIMAL(4, 0)`),
+/// as Spark's decimal literals are; an error past 38 digits.
+fn exact_decimal(body: &str, written: &str) -> Result<Value> {
+    let (mantissa, exponent) = match body.split_once('E') {
+        Some((m, e)) => (
+            m,
+            e.parse::<i64>()
+                .map_err(|_| Error::Syntax(format!("`{written}` is not a number")))?,
+        ),
+        None => (body, 0),
+    };
+    let fraction = mantissa.split_once('.').map_or(0, |(_, f)| f.len());
+    let scale = (fraction as i64).saturating_sub(exponent).max(0);
+    let too_long = || {
+        Error::Syntax(format!(
+            "the decimal literal `{written}` has more than {} digits",
+            crate::data::decimal::MAX_PRECISION
+        ))
+    };
+    let scale = u8::try_from(scale)
+        .ok()
+        .filter(|s| *s <= crate::data::decimal::MAX_PRECISION)
+        .ok_or_else(too_long)?;
+    crate::data::Decimal::parse(body, crate::data::decimal::MAX_PRECISION, scale)
+        .map(Value::Decimal)
+        .ok_or_else(too_long)
 }
 
 /// Whether a call says `IGNORE NULLS` (after its parentheses, or inside them).

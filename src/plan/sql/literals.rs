@@ -10,7 +10,7 @@
 use sqlparser::dialect::{Dialect, GenericDialect};
 use sqlparser::keywords::Keyword;
 use sqlparser::parser::{Parser, ParserError};
-use sqlparser::tokenizer::{Token, TokenWithSpan, Tokenizer, TokenizerError};
+use sqlparser::tokenizer::{Location, Span, Token, TokenWithSpan, Tokenizer, TokenizerError};
 
 /// The session setting that keeps backslashes in string literals as written (Spark's name).
 pub const ESCAPED_STRING_LITERALS: &str = "spark.sql.parser.escapedStringLiterals";
@@ -65,6 +65,7 @@ pub(crate) fn parser<'d>(
         })
         .collect();
     integer_division_operators(&mut tokens);
+    let tokens = numeric_suffixes(tokens);
     Ok(Parser::new(dialect).with_tokens_with_locations(tokens))
 }
 
@@ -89,6 +90,64 @@ fn integer_division_operators(tokens: &mut [TokenWithSpan]) {
             tokens[i].token = Token::DuckIntDiv;
         }
     }
+}
+
+/// Spark's typed numeric literals, `1.5D` (DOUBLE), `1.5F` (FLOAT, a DOUBLE here), `1.5BD`
+/// (DECIMAL), `10L` (BIGINT), `10S` and `10Y` (SMALLINT and TINYINT, BIGINT here): the generic
+/// tokenizer reads `1.5D` as the number `1.5` and the name `D`, which the parser would take for
+/// an alias. A suffix written right after the number (no space between) joins it, so the
+/// literal's text carries its type to `literal` in `expr`; with a space, `1.5 D` stays an alias.
+/// As in Spark's lexer, `L`, `S` and `Y` follow whole numbers only: `1.5L` is `1.5` named `L`.
+fn numeric_suffixes(tokens: Vec<TokenWithSpan>) -> Vec<TokenWithSpan> {
+    let mut out: Vec<TokenWithSpan> = Vec::with_capacity(tokens.len());
+    let mut tokens = tokens.into_iter().peekable();
+    while let Some(t) = tokens.next() {
+        let Token::Number(number, long) = &t.token else {
+            out.push(t);
+            continue;
+        };
+        let whole = number.bytes().all(|b| b.is_ascii_digit());
+        if *long && !whole {
+            // The tokenizer took the `L` of `1.5L` as a BIGINT suffix; Spark reads a name.
+            let (start, end) = (t.span.start, t.span.end);
+            let before_l = Location::new(end.line, end.column.saturating_sub(1));
+            out.push(TokenWithSpan {
+                token: Token::Number(number.clone(), false),
+                span: Span::new(start, before_l),
+            });
+            out.push(TokenWithSpan {
+                token: Token::make_word("L", None),
+                span: Span::new(before_l, end),
+            });
+            continue;
+        }
+        let suffix = match tokens.peek() {
+            Some(TokenWithSpan {
+                token: Token::Word(w),
+                ..
+            }) if w.quote_style.is_none() && !*long => {
+                let upper = w.value.to_ascii_uppercase();
+                let fits = match upper.as_str() {
+                    "D" | "F" | "BD" => true,
+                    "L" | "S" | "Y" => whole,
+                    _ => false,
+                };
+                fits.then_some(upper)
+            }
+            _ => None,
+        };
+        match suffix {
+            Some(suffix) => {
+                let end = tokens.next().map_or(t.span.end, |w| w.span.end);
+                out.push(TokenWithSpan {
+                    token: Token::Number(format!("{number}{suffix}"), false),
+                    span: Span::new(t.span.start, end),
+                });
+            }
+            None => out.push(t),
+        }
+    }
+    out
 }
 
 /// Keywords after which an expression starts rather than ends.

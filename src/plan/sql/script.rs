@@ -107,9 +107,9 @@ pub(crate) fn data_type(sql: &SqlType) -> Result<DataType> {
     let base = name.split('(').next().unwrap_or("").trim();
     Ok(match base {
         "bigint" | "int" | "integer" | "long" | "smallint" | "tinyint" | "int64" => DataType::Int64,
-        "double" | "float" | "real" | "double precision" | "decimal" | "numeric" | "float64" => {
-            DataType::Float64
-        }
+        "double" | "float" | "real" | "double precision" | "float64" => DataType::Float64,
+        // `DECIMAL(10,2)`, `NUMERIC(5)`, `DEC`: the DDL parser knows the precision rules.
+        "decimal" | "numeric" | "dec" => return crate::data::parse_type(&name),
         "string" | "varchar" | "text" | "char" | "character varying" => DataType::String,
         "boolean" | "bool" => DataType::Boolean,
         "timestamp" => DataType::Timestamp,
@@ -117,7 +117,7 @@ pub(crate) fn data_type(sql: &SqlType) -> Result<DataType> {
         "binary" | "bytea" | "varbinary" | "blob" => DataType::Binary,
         _ => {
             return Err(Error::TypeMismatch(format!(
-                "unknown type `{name}`; use BIGINT, DOUBLE, STRING, BOOLEAN, TIMESTAMP, DATE or BINARY"
+                "unknown type `{name}`; use BIGINT, DOUBLE, DECIMAL(p, s), STRING, BOOLEAN, TIMESTAMP, DATE or BINARY"
             )))
         }
     })
