@@ -229,6 +229,11 @@ fn checked_cast(v: Value, to: &DataType, zone: &crate::data::datetime::Zone) -> 
     if v.is_null() {
         return Value::Null;
     }
+    // Spark writes a decimal as plain text under ANSI mode (`Cast.useDecimalPlainString`):
+    // `0.0000001`, where the non-ANSI cast gives Java's `1E-7`.
+    if let (Value::Decimal(d), DataType::String) = (&v, to) {
+        return Value::str(d.to_string());
+    }
     let cast = try_cast_in(v.clone(), to, zone);
     if !cast.is_null() {
         return cast;
@@ -333,6 +338,14 @@ mod tests {
             BoundExpr::Binary { left, .. } => assert!(matches!(*left, BoundExpr::Ansi(..))),
             other => panic!("not a comparison: {other:?}"),
         }
+    }
+
+    #[test]
+    fn a_decimal_casts_to_plain_text_under_ansi_and_to_javas_text_without() {
+        let tiny = Expr::Literal(Value::Decimal(crate::data::Decimal::new(1, 7))).cast(DataType::String);
+        let row = [Value::Int(0)];
+        assert_eq!(bind(tiny.clone(), true).eval(&row), Value::str("0.0000001"));
+        assert_eq!(bind(tiny, false).eval(&row), Value::str("1E-7"));
     }
 
     #[test]

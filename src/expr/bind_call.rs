@@ -104,7 +104,9 @@ fn coerce(e: BoundExpr, t: DataType, want: Want, zone: Zone) -> Option<(BoundExp
         (Want::Text, _) if scalar => Some(cast(DataType::String)),
         (Want::Int, DataType::Int64) => Some((e, t)),
         (Want::Double, DataType::Float64) => Some((e, t)),
-        (Want::Double, DataType::Int64 | DataType::String | DataType::Decimal { .. }) => Some(cast(DataType::Float64)),
+        (Want::Double, DataType::Int64 | DataType::String | DataType::Decimal { .. }) => {
+            Some(cast(DataType::Float64))
+        }
         (Want::Number, DataType::Int64 | DataType::Float64 | DataType::Decimal { .. }) => Some((e, t)),
         (Want::Number, DataType::String) => Some(cast(DataType::Float64)),
         (Want::Date, DataType::Date) => Some((e, t)),
