@@ -1,11 +1,37 @@
 //! Spark's `Dataset.showString`: the ASCII table of `show()`.
 
-use crate::data::{Row, Schema};
+use crate::data::{Row, Schema, Value};
 
 /// Spark's minimum column width.
 const MIN_WIDTH: usize = 3;
 /// Spark's truncation length when `truncate` is true.
 const TRUNCATE_AT: usize = 20;
+
+/// A cell as Spark 4's `show()` renders it (`ToPrettyString`): as `CAST(v AS STRING)` would,
+/// but a null is `NULL`, inside arrays and structs too (where the cast writes `null`).
+fn show_cell(value: &Value) -> String {
+    fn write(value: &Value, out: &mut String) {
+        let list = |items: &[Value], open: char, close: char, out: &mut String| {
+            out.push(open);
+            for (i, item) in items.iter().enumerate() {
+                if i > 0 {
+                    out.push_str(", ");
+                }
+                write(item, out);
+            }
+            out.push(close);
+        };
+        match value {
+            Value::Null => out.push_str("NULL"),
+            Value::Array(items) => list(items, '[', ']', out),
+            Value::Struct(fields) => list(fields, '{', '}', out),
+            other => out.push_str(&other.to_string()),
+        }
+    }
+    let mut out = String::new();
+    write(value, &mut out);
+    out
+}
 
 fn truncate_cell(cell: String, truncate: bool) -> String {
     if truncate && cell.chars().count() > TRUNCATE_AT {
@@ -31,7 +57,7 @@ pub fn show_string(schema: &Schema, rows: &[Row], num_rows: usize, truncate: boo
     for row in shown {
         cells.push(
             row.iter()
-                .map(|v| truncate_cell(v.to_string(), truncate))
+                .map(|v| truncate_cell(show_cell(v), truncate))
                 .collect(),
         );
     }
@@ -110,6 +136,42 @@ mod tests {
             show_string(&schema(), &[row!["apple", 2], row!["b", 10]], 20, true),
             expected
         );
+    }
+
+    #[test]
+    fn nulls_show_as_spark_4_shows_them() {
+        // Spark 4.3's `show()` of `k, array(n, NULL), named_struct('x', n, 'y', NULL),
+        // CAST(NULL AS STRING)`, run on this machine: `NULL` everywhere, nested included.
+        let s = Schema::new([
+            Field::new("k", DataType::String),
+            Field::new("a", DataType::Array(Box::new(DataType::Int64))),
+            Field::new(
+                "s",
+                DataType::Struct(vec![
+                    Field::new("x", DataType::Int64),
+                    Field::new("y", DataType::String),
+                ]),
+            ),
+            Field::new("e", DataType::String),
+        ]);
+        let array = Value::Array(vec![Value::Int(-7), Value::Null].into());
+        let fields = Value::Struct(vec![Value::Int(-7), Value::Null].into());
+        let expected = "\
++---+----------+----------+----+
+|  k|         a|         s|   e|
++---+----------+----------+----+
+|  x|[-7, NULL]|{-7, NULL}|NULL|
++---+----------+----------+----+
+";
+        let rows = [Row::from(vec![
+            Value::str("x"),
+            array.clone(),
+            fields,
+            Value::Null,
+        ])];
+        assert_eq!(show_string(&s, &rows, 20, true), expected);
+        // `CAST(array AS STRING)` keeps Spark's lower-case `null`.
+        assert_eq!(array.to_string(), "[-7, null]");
     }
 
     #[test]
