@@ -263,6 +263,12 @@ impl PyBatch {
         self.rows.len()
     }
 
+    /// The first `n` rows as `show()` prints them, by the console sink's renderer (Spark's
+    /// `showString`): cells cut to `truncate` characters, or whole for 0.
+    fn show_string(&self, n: usize, truncate: usize) -> String {
+        tidewater::connectors::console::show_string_cut(&self.schema, &self.rows, n, truncate)
+    }
+
     /// The rows as `Row` objects, sorted as the sink got them.
     fn collect<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyList>> {
         let converter = Converter::new(py)?;

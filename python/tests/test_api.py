@@ -398,3 +398,31 @@ def test_struct_type_from_ddl_round_trips():
     assert schema.names == ["k", "t", "s", "arr"]
     assert schema["s"].dataType == StructType([StructField("x", LongType())])
     assert StructType.fromDDL(schema.toDDL()) == schema
+
+
+def test_a_batch_shows_as_sparks_show_prints_it(spark, text_dir, capsys):
+    # Spark 4.3's show() of these rows, written out by hand from its rules: right-aligned cells
+    # at least 3 wide, NULL for a null, cells cut to 20 characters (17 and `...`).
+    lines = spark.readStream.text(text_dir(["a", "bb", "a very long line of text here"]))
+    df = lines.select(
+        col("value"),
+        F.when(col("value") != "a", F.length(col("value"))).alias("n"),
+    )
+    shown = []
+
+    def show(batch_df, batch_id):
+        batch_df.show()
+        shown.append(batch_id)
+
+    query = df.writeStream.trigger(availableNow=True).foreachBatch(show).start()
+    assert query.awaitTermination(60)
+    assert shown == [0]
+    assert capsys.readouterr().out == (
+        "+--------------------+----+\n"
+        "|               value|   n|\n"
+        "+--------------------+----+\n"
+        "|                   a|NULL|\n"
+        "|a very long line ...|  29|\n"
+        "|                  bb|   2|\n"
+        "+--------------------+----+\n"
+    )

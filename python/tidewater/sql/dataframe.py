@@ -312,21 +312,16 @@ class BatchDataFrame:
         return pandas.DataFrame.from_records([tuple(r) for r in self.collect()], columns=self.columns)
 
     def show(self, n=20, truncate=True):
-        """Prints the first ``n`` rows as a table."""
-        rows = self.collect()[:n]
-        names = self.columns
-        cells = [[("null" if v is None else str(v)) for v in r] for r in rows]
-        if truncate:
-            limit = 20 if truncate is True else int(truncate)
-            cells = [[c if len(c) <= limit else c[: limit - 3] + "..." for c in r] for r in cells]
-        widths = [max([len(n)] + [len(r[i]) for r in cells]) for i, n in enumerate(names)]
-        line = "+" + "+".join("-" * w for w in widths) + "+"
-        print(line)
-        print("|" + "|".join(n.rjust(w) for n, w in zip(names, widths)) + "|")
-        print(line)
-        for r in cells:
-            print("|" + "|".join(c.rjust(w) for c, w in zip(r, widths)) + "|")
-        print(line)
+        """Prints the first ``n`` rows as Spark's ``show`` does (the console sink's table):
+        ``truncate=True`` cuts cells to 20 characters, an integer to that many, ``False``
+        keeps them whole and left-aligned; a null prints as ``NULL``."""
+        if truncate is True:
+            cut = 20
+        elif truncate is False:
+            cut = 0
+        else:
+            cut = max(int(truncate), 0)
+        print(self._native.show_string(int(n), cut), end="")
 
     def __repr__(self):
         return "DataFrame[" + ", ".join(f"{f.name}: {f.dataType.simpleString()}" for f in self.schema) + "]"

@@ -18,7 +18,7 @@ mod table;
 
 use std::io::Write;
 
-pub use table::show_string;
+pub use table::{show_string, show_string_cut};
 
 use crate::connectors::{Batch, Options, Sink, SinkError};
 use crate::error::Result;

@@ -33,9 +33,14 @@ fn show_cell(value: &Value) -> String {
     out
 }
 
-fn truncate_cell(cell: String, truncate: bool) -> String {
-    if truncate && cell.chars().count() > TRUNCATE_AT {
-        let kept: String = cell.chars().take(TRUNCATE_AT - 3).collect();
+/// Cuts `cell` to `truncate` characters as Spark does (`...` in the last three when there is
+/// room for them); 0 keeps it whole.
+fn truncate_cell(cell: String, truncate: usize) -> String {
+    if truncate > 0 && cell.chars().count() > truncate {
+        if truncate < 4 {
+            return cell.chars().take(truncate).collect();
+        }
+        let kept: String = cell.chars().take(truncate - 3).collect();
         format!("{kept}...")
     } else {
         cell
@@ -45,6 +50,12 @@ fn truncate_cell(cell: String, truncate: bool) -> String {
 /// Renders the header and the first `num_rows` rows as Spark's `show(num_rows, truncate)` does,
 /// including the `only showing top N rows` footer when rows were left out.
 pub fn show_string(schema: &Schema, rows: &[Row], num_rows: usize, truncate: bool) -> String {
+    show_string_cut(schema, rows, num_rows, if truncate { TRUNCATE_AT } else { 0 })
+}
+
+/// As [`show_string`], with Spark's `show(n, truncate = k)`: cells cut to `truncate`
+/// characters and right-aligned, or whole and left-aligned for 0.
+pub fn show_string_cut(schema: &Schema, rows: &[Row], num_rows: usize, truncate: usize) -> String {
     let shown = &rows[..rows.len().min(num_rows)];
     let mut cells: Vec<Vec<String>> = Vec::with_capacity(shown.len() + 1);
     cells.push(
@@ -77,7 +88,7 @@ pub fn show_string(schema: &Schema, rows: &[Row], num_rows: usize, truncate: boo
         let mut s = String::from("|");
         for (cell, width) in line.iter().zip(&widths) {
             let pad = " ".repeat(width - cell.chars().count());
-            if truncate {
+            if truncate > 0 {
                 s.push_str(&pad);
                 s.push_str(cell);
             } else {
