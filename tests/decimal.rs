@@ -477,7 +477,12 @@ fn a_suffix_joins_its_number_and_a_name_after_a_space_is_an_alias() {
     let fragments = df
         .select_expr(["n * 1.5 AS a", "n * 1.5e0 AS b"])
         .expect("select_expr")
-        .select(vec![col("a"), col("b"), lit(1.5).alias("c"), expr("2.50").expect("expr").alias("e")])
+        .select(vec![
+            col("a"),
+            col("b"),
+            lit(1.5).alias("c"),
+            expr("2.50").expect("expr").alias("e"),
+        ])
         .expect("select");
     assert_eq!(
         types(&fragments),

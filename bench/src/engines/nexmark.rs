@@ -444,7 +444,11 @@ mod tests {
         for b in &bids {
             let thousandths = i128::from(int(b, "price")) * 908;
             let sign = if thousandths < 0 { "-" } else { "" };
-            let euros = format!("{sign}{}.{:03}", thousandths.abs() / 1000, thousandths.abs() % 1000);
+            let euros = format!(
+                "{sign}{}.{:03}",
+                thousandths.abs() / 1000,
+                thousandths.abs() % 1000
+            );
             q1.add(&[
                 int(b, "auction").to_string(),
                 int(b, "bidder").to_string(),

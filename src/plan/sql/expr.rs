@@ -521,11 +521,17 @@ fn number(text: &str, long: bool) -> Result<Value> {
         (body, "BD")
     } else {
         match upper.char_indices().last() {
-            Some((i, c @ ('D' | 'F' | 'L' | 'S' | 'Y'))) => (&upper[..i], if c == 'D' || c == 'F' { "D" } else { &upper[i..] }),
+            Some((i, c @ ('D' | 'F' | 'L' | 'S' | 'Y'))) => {
+                (&upper[..i], if c == 'D' || c == 'F' { "D" } else { &upper[i..] })
+            }
             _ => (upper.as_str(), ""),
         }
     };
-    let written = if long { format!("{text}L") } else { text.to_string() };
+    let written = if long {
+        format!("{text}L")
+    } else {
+        text.to_string()
+    };
     let bad = || Error::Syntax(format!("`{written}` is not a number"));
     let whole = !body.is_empty() && body.bytes().all(|b| b.is_ascii_digit());
     let exponent = body.contains('E');
