@@ -5,6 +5,7 @@
 mod common;
 
 use common::*;
+use tidewater::data::Decimal;
 use tidewater::prelude::*;
 
 /// One input row: `s` text, `n` milliseconds, `x` a double; and a row of nulls.
@@ -174,7 +175,8 @@ fn string_json_array_and_conditional_functions_in_sql() {
         text("n"),
         Value::Null,
         Value::Int(5),
-        Value::Float(3.5),
+        // 3.5 is DECIMAL(2, 1): the common type of it and the integers is a decimal.
+        Value::Decimal(Decimal::new(35, 1)),
         Value::Int(2),
         text("[]"),
     ];
@@ -230,7 +232,7 @@ fn hashes_digests_math_and_casts_in_sql() {
     let row = sql_row(
         &spark,
         "md5('Spark') AS a, sha2('Spark', 256) AS b, crc32('Spark') AS c, hash('Spark') AS d,
-         hash(s, n) AS e, hash(0.0) = hash(-0.0) AS f, hash(NULL) AS g,
+         hash(s, n) AS e, hash(0.0D) = hash(-0.0D) AS f, hash(NULL) AS g,
          floor(-1.5) AS h, ceil(1.2) AS i, sqrt(16) AS j, pow(2, 10) AS k, ln(1) AS l, log10(1000) AS m,
          bround(2.5, 0) AS o, round(x, 2) AS p, pmod(-7, 3) AS q, ln(0) AS r,
          try_cast('3.7' AS BIGINT) AS u, CAST('3.7' AS BIGINT) AS v, CAST(1e10 AS STRING) AS w,
@@ -252,13 +254,15 @@ fn hashes_digests_math_and_casts_in_sql() {
         Value::Int(i64::from(murmur_row)),
         Value::Bool(true),
         Value::Int(42),
-        Value::Int(-2),
-        Value::Int(2),
+        // -1.5 and 1.2 are DECIMAL(2, 1): floor and ceil give DECIMAL(2, 0).
+        Value::Decimal(Decimal::new(-2, 0)),
+        Value::Decimal(Decimal::new(2, 0)),
         Value::Float(4.0),
         Value::Float(1024.0),
         Value::Float(0.0),
         Value::Float(3.0),
-        Value::Float(2.0),
+        // bround of DECIMAL(2, 1) to 0 places: DECIMAL(2, 0), HALF_EVEN.
+        Value::Decimal(Decimal::new(2, 0)),
         Value::Float(2.68),
         Value::Int(2),
         Value::Null,

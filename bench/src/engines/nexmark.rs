@@ -11,7 +11,8 @@
 //! - `flink`: `bench/flink/nexmark.py` with the query of `bench/nexmark/flink/`.
 //!
 //! The digest is that of the multiset of result rows, in any order: each row's fields in a
-//! canonical text (integers, doubles in Rust's shortest form, text, and timestamps as ms), so
+//! canonical text (integers, doubles in Rust's shortest form, decimals as the double nearest
+//! their text, text, and timestamps as ms), so
 //! that Flink's CSV and Tidewater's values meet. A windowed query's rows are compared for the
 //! windows both engines close: Tidewater, as Spark, leaves the windows still open when the input
 //! ends; Flink's bounded source closes them all with its final watermark.
@@ -67,7 +68,7 @@ pub const QUERIES: [Query; 9] = [
         title: "currency conversion",
         tidewater: Ok(include_str!("../../nexmark/tidewater/q1.sql")),
         flink: include_str!("../../nexmark/flink/q1.sql"),
-        columns: "auction BIGINT, bidder BIGINT, price DOUBLE, `dateTime` BIGINT, extra STRING",
+        columns: "auction BIGINT, bidder BIGINT, price DECIMAL(22, 3), `dateTime` BIGINT, extra STRING",
         window: None,
         flink_published: Some(158_000),
     },
@@ -179,6 +180,8 @@ fn canonical_value(value: &Value) -> String {
         Value::Str(s) => s.to_string(),
         Value::Timestamp(micros) => (micros / 1000).to_string(),
         Value::Bool(b) => b.to_string(),
+        // As Flink's CSV writes a DECIMAL: its digits with the type's scale (`908.000`).
+        Value::Decimal(d) => canonical_text(&d.to_string()),
         other => format!("{other:?}"),
     }
 }
@@ -370,6 +373,15 @@ mod tests {
         );
         assert_eq!(canonical_text("1.0E7"), canonical_value(&Value::Float(1e7)));
         assert_eq!(canonical_text("908.0"), canonical_value(&Value::Float(908.0)));
+        // q1's `0.908 * price`, a DECIMAL of scale 3 in both engines.
+        assert_eq!(
+            canonical_text("908.000"),
+            canonical_value(&Value::Decimal(tidewater::data::Decimal::new(908_000, 3)))
+        );
+        assert_eq!(
+            canonical_text("1120.472"),
+            canonical_value(&Value::Decimal(tidewater::data::Decimal::new(1_120_472, 3)))
+        );
         assert_eq!(canonical_text("Kate Smith"), "Kate Smith");
         assert_eq!(canonical_text("nan"), "nan");
         // 2026-01-01 00:00:10.5 UTC.
@@ -425,6 +437,26 @@ mod tests {
         let int = |v: &serde_json::Value, f: &str| v[f].as_i64().unwrap();
         let bids: Vec<_> = all.iter().filter(|e| e.get("bidder").is_some()).collect();
 
+        // q1: every bid, its price times 0.908 exactly (scale 3), written as Flink's CSV
+        // writes a DECIMAL(22, 3).
+        let text = |v: &serde_json::Value, f: &str| v[f].as_str().unwrap_or_default().to_string();
+        let mut q1 = RowsDigest::default();
+        for b in &bids {
+            let thousandths = i128::from(int(b, "price")) * 908;
+            let sign = if thousandths < 0 { "-" } else { "" };
+            let euros = format!(
+                "{sign}{}.{:03}",
+                thousandths.abs() / 1000,
+                thousandths.abs() % 1000
+            );
+            q1.add(&[
+                int(b, "auction").to_string(),
+                int(b, "bidder").to_string(),
+                canonical_text(&euros),
+                int(b, "dateTime").to_string(),
+                text(b, "extra"),
+            ]);
+        }
         // q2: the bids of every 123rd auction.
         let mut q2 = RowsDigest::default();
         for b in &bids {
@@ -472,7 +504,7 @@ mod tests {
         }
         assert!(q7.value().ends_with("/1"), "one closed window: {}", q7.value());
 
-        for (name, expected) in [("q2", q2), ("q3", q3), ("q7", q7)] {
+        for (name, expected) in [("q1", q1), ("q2", q2), ("q3", q3), ("q7", q7)] {
             for workers in [1, 2] {
                 let run = tidewater(dir.path(), query(name).unwrap(), workers, watermark).unwrap();
                 assert_eq!(run.digest, expected.value(), "{name} on {workers} workers");
