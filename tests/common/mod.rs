@@ -246,11 +246,25 @@ pub fn text_files(
 }
 
 /// A port nothing listens on now (for a hostfile).
+///
+/// Taken below Linux's ephemeral range (32768 and up), never from it: a port the kernel hands
+/// out for `:0` is free only until the next outgoing connection, and the tests of a binary run
+/// clusters side by side, whose processes connect to each other while a neighbour has chosen
+/// its ports but not yet bound them. Each call in a process takes the next port of its own
+/// run, starting from a place set by the process id, and skips ports in use.
 pub fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .expect("free port")
+    use std::sync::atomic::{AtomicU32, Ordering};
+    const FIRST: u32 = 10_000;
+    const SPAN: u32 = 20_000;
+    static NEXT: AtomicU32 = AtomicU32::new(0);
+    let start = std::process::id().wrapping_mul(7919) % SPAN;
+    for _ in 0..SPAN {
+        let port = (FIRST + (start + NEXT.fetch_add(1, Ordering::Relaxed)) % SPAN) as u16;
+        if std::net::TcpListener::bind(("127.0.0.1", port)).is_ok() {
+            return port;
+        }
+    }
+    panic!("no free loopback port between {FIRST} and {}", FIRST + SPAN)
 }
 
 /// Waits for `child` at most two minutes, so that a broken cluster fails the test instead of
