@@ -149,7 +149,37 @@ impl Splitter {
                 f(s.get(start..).unwrap_or_default())
             }
             Splitter::Literal(p) => s.split(p.as_str()).for_each(f),
-            Splitter::Regex(r) => r.split(s).for_each(&mut f),
+            // Spark's `UTF8String.split`: an empty pattern cuts a non-empty string into its
+            // characters, with no empty piece at either end.
+            Splitter::Regex(r) if r.as_str().is_empty() && !s.is_empty() => {
+                let mut chars = s.char_indices().peekable();
+                while let Some((i, c)) = chars.next() {
+                    f(s.get(i..i + c.len_utf8()).unwrap_or_default());
+                }
+            }
+            // Java's `String.split(regex, -1)`: an empty match at the very start makes no empty
+            // first piece, and empty pieces elsewhere, trailing ones too, are kept. Matches are
+            // found as Java's `Matcher.find` finds them: the search goes on from a match's end,
+            // where an empty match may follow a non-empty one, and one character past an empty
+            // match.
+            Splitter::Regex(r) => {
+                let (mut start, mut from) = (0, 0);
+                while let Some(found) = r.find_at(s, from) {
+                    if !(found.start() == 0 && found.end() == 0) {
+                        f(s.get(start..found.start()).unwrap_or_default());
+                        start = found.end();
+                    }
+                    from = if found.is_empty() {
+                        match s.get(found.end()..).and_then(|rest| rest.chars().next()) {
+                            Some(c) => found.end() + c.len_utf8(),
+                            None => break,
+                        }
+                    } else {
+                        found.end()
+                    };
+                }
+                f(s.get(start..).unwrap_or_default());
+            }
         }
     }
 }

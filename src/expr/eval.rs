@@ -273,6 +273,23 @@ mod tests {
         assert_eq!(pieces(eval(split(col("s"), " +"))), ["a", "b"]);
         assert_eq!(pieces(eval(split(lit(""), " "))), [""]);
         assert_eq!(pieces(eval(split(lit("a b "), " "))), ["a", "b", ""]);
+        // Spark 4.3's answers, run on this machine (`to_json(split(..))`).
+        for (text, pattern, expected) in [
+            ("abc", "", &["a", "b", "c"][..]),
+            ("a", "", &["a"]),
+            ("", "", &[""]),
+            ("héllo", "", &["h", "é", "l", "l", "o"]),
+            ("abc", "x*", &["a", "b", "c", ""]),
+            ("", "x*", &[""]),
+            ("a,b,", ",", &["a", "b", ""]),
+            ("abc", "b*", &["a", "", "c", ""]),
+        ] {
+            assert_eq!(
+                pieces(eval(split(lit(text), pattern))),
+                expected,
+                "split({text:?}, {pattern:?})"
+            );
+        }
     }
 
     #[test]
