@@ -123,7 +123,7 @@ pub enum Splitter {
 impl Splitter {
     pub(crate) fn new(pattern: &str) -> Result<Self> {
         if pattern.is_empty() || pattern.chars().any(|c| r"\.+*?()|[]{}^$".contains(c)) {
-            Regex::new(pattern)
+            Regex::new(&super::java_regex::translate(pattern))
                 .map(Splitter::Regex)
                 .map_err(|e| Error::InvalidFunctionCall(format!("split: bad pattern `{pattern}`: {e}")))
         } else {
@@ -152,8 +152,7 @@ impl Splitter {
             // Spark's `UTF8String.split`: an empty pattern cuts a non-empty string into its
             // characters, with no empty piece at either end.
             Splitter::Regex(r) if r.as_str().is_empty() && !s.is_empty() => {
-                let mut chars = s.char_indices().peekable();
-                while let Some((i, c)) = chars.next() {
+                for (i, c) in s.char_indices() {
                     f(s.get(i..i + c.len_utf8()).unwrap_or_default());
                 }
             }

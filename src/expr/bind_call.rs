@@ -231,7 +231,7 @@ pub(crate) fn bind_call(f: ScalarFunc, args: &[Expr], schema: &Schema) -> Result
     let mut path = None;
     let compile_regex = |i: usize| -> Result<Option<Regex>> {
         match args.get(i).and_then(literal_str) {
-            Some(p) => Regex::new(p)
+            Some(p) => Regex::new(&super::java_regex::translate(p))
                 .map(Some)
                 .map_err(|e| invalid(format!("{name}(): `{p}` is not a valid regex: {e}"))),
             None => Ok(None),
@@ -709,9 +709,17 @@ pub(crate) fn bind_call(f: ScalarFunc, args: &[Expr], schema: &Schema) -> Result
     if matches!(f, F::Rlike | F::RegexpExtract | F::RegexpReplace) && regex.is_none() {
         // A pattern that is a column is compiled per row; nothing to prepare.
     }
-    // A conditional's values held at its DECIMAL type (a BIGINT 3 as 3.00), as Spark casts
-    // them to the common type.
-    if matches!(out, DataType::Decimal { .. }) {
+    // A conditional's values are cast to its common type, as Spark casts them: a BIGINT 0 in
+    // `nvl(x, 0)` of a DOUBLE `x` is 0.0, a BIGINT 3 beside a DECIMAL(3, 2) is 3.00.
+    if matches!(
+        out,
+        DataType::Decimal { .. }
+            | DataType::Float64
+            | DataType::Int64
+            | DataType::String
+            | DataType::Timestamp
+            | DataType::Date
+    ) {
         let values = match f {
             F::Coalesce | F::Greatest | F::Least | F::Nvl => 0..exprs.len(),
             F::If | F::Nvl2 => 1..exprs.len(),

@@ -14,6 +14,7 @@ mod clock;
 mod eval;
 mod fns;
 mod func;
+pub(crate) mod java_regex;
 mod ops;
 pub mod settings;
 mod sort;

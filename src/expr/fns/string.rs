@@ -45,7 +45,9 @@ pub(super) fn handles(f: F) -> bool {
 fn regex<'a>(c: &'a BoundCall, pattern: &Value) -> Option<Cow<'a, Regex>> {
     match &c.regex {
         Some(r) => Some(Cow::Borrowed(r)),
-        None => Regex::new(pattern.as_str()?).ok().map(Cow::Owned),
+        None => Regex::new(&crate::expr::java_regex::translate(pattern.as_str()?))
+            .ok()
+            .map(Cow::Owned),
     }
 }
 
