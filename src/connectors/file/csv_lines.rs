@@ -98,10 +98,23 @@ impl CsvLines {
     }
 
     /// For each field of `line`, whether it starts with a quote: what tells a quoted empty
-    /// field (`""`, Spark's `emptyValue`) from an empty one (`nullValue`). By the same rules as
-    /// [`ends_inside_quotes`](Self::ends_inside_quotes).
+    /// field (`""`, Spark's `emptyValue`) from an empty one (`nullValue`).
     pub(crate) fn quoted_fields(&self, line: &[u8]) -> Vec<bool> {
         let mut starts = Vec::with_capacity(self.count);
+        self.walk_fields(line, |quoted| starts.push(quoted));
+        starts
+    }
+
+    /// Whether `line` ends inside a quoted field.
+    fn ends_inside_quotes(&self, line: &[u8]) -> bool {
+        line.contains(&self.quote) && self.walk_fields(line, |_| {})
+    }
+
+    /// Walks `line` by the parser's rules (a quote opens a field only at its start; a doubled
+    /// quote or an escaped character inside is text), calling `field` once per field with
+    /// whether it starts with a quote (an empty field does not); returns whether the line
+    /// ends inside a quoted field.
+    fn walk_fields(&self, line: &[u8], mut field: impl FnMut(bool)) -> bool {
         let (mut quoted, mut field_start, mut i) = (false, true, 0);
         while i < line.len() {
             let b = line[i];
@@ -117,48 +130,18 @@ impl CsvLines {
                 }
             } else if b == self.sep {
                 if field_start {
-                    starts.push(false);
+                    field(false);
                 }
                 field_start = true;
             } else if field_start {
                 quoted = b == self.quote;
-                starts.push(quoted);
+                field(quoted);
                 field_start = false;
             }
             i += 1;
         }
         if field_start {
-            starts.push(false);
-        }
-        starts
-    }
-
-    /// Whether `line` ends inside a quoted field, by the parser's rules: a quote opens a field
-    /// only at its start, a doubled quote or an escaped character inside is text.
-    fn ends_inside_quotes(&self, line: &[u8]) -> bool {
-        if !line.contains(&self.quote) {
-            return false;
-        }
-        let (mut quoted, mut field_start, mut i) = (false, true, 0);
-        while i < line.len() {
-            let b = line[i];
-            if quoted {
-                if b == self.quote {
-                    if line.get(i + 1) == Some(&self.quote) {
-                        i += 1;
-                    } else {
-                        quoted = false;
-                    }
-                } else if b == self.escape {
-                    i += 1;
-                }
-            } else if b == self.sep {
-                field_start = true;
-            } else {
-                quoted = field_start && b == self.quote;
-                field_start = false;
-            }
-            i += 1;
+            field(false);
         }
         quoted
     }
