@@ -300,9 +300,34 @@ impl LogicalPlan {
     }
 
     /// The plan with every `current_timestamp()`, `now()` and `current_date()` reading
-    /// `clock` (a query's batch times); the plan itself when it reads no time.
+    /// `clock` (a query's batch times); a subplan that reads no time is shared as it is.
     pub(crate) fn with_clock(self: &Arc<Self>, clock: &crate::expr::BatchClock) -> Arc<Self> {
-        if !self.reads_clock() {
+        self.map_bound(
+            &|plan| plan.reads_clock(),
+            &mut |e| e.attach_clock(clock),
+            &mut |a| a.attach_clock(clock),
+        )
+    }
+
+    /// The plan with the errors of its ANSI expressions (and integer sums) going to `slot`,
+    /// the query's: see [`FailureSlot`](crate::expr::FailureSlot).
+    pub(crate) fn with_failure_slot(self: &Arc<Self>, slot: &crate::expr::FailureSlot) -> Arc<Self> {
+        self.map_bound(&|_| true, &mut |e| e.attach_failure_slot(slot), &mut |a| {
+            a.attach_failure_slot(slot)
+        })
+    }
+
+    /// The plan with `expr` applied to every bound expression of every node (projections,
+    /// generators, predicates, join, grouping and sort keys) and `accumulator` to every
+    /// aggregate. A node is copied only where `wanted` holds for it; otherwise it and its
+    /// inputs are shared unchanged.
+    fn map_bound(
+        self: &Arc<Self>,
+        wanted: &dyn Fn(&LogicalPlan) -> bool,
+        expr: &mut dyn FnMut(&mut BoundExpr),
+        accumulator: &mut dyn FnMut(&mut Accumulator),
+    ) -> Arc<Self> {
+        if !wanted(self) {
             return self.clone();
         }
         let mut node = (**self).clone();
@@ -314,19 +339,19 @@ impl LogicalPlan {
                 generator,
                 ..
             } => {
-                *input = input.with_clock(clock);
+                *input = input.map_bound(wanted, expr, accumulator);
                 for column in columns {
                     if let Projection::Scalar(e) = column {
-                        e.attach_clock(clock);
+                        expr(e);
                     }
                 }
                 if let Some(generator) = generator {
-                    generator.attach_clock(clock);
+                    expr(generator);
                 }
             }
             LogicalPlan::Filter { input, predicate, .. } => {
-                *input = input.with_clock(clock);
-                predicate.attach_clock(clock);
+                *input = input.map_bound(wanted, expr, accumulator);
+                expr(predicate);
             }
             LogicalPlan::Join {
                 left,
@@ -335,12 +360,12 @@ impl LogicalPlan {
                 right_keys,
                 ..
             } => {
-                *left = left.with_clock(clock);
-                *right = right.with_clock(clock);
+                *left = left.map_bound(wanted, expr, accumulator);
+                *right = right.map_bound(wanted, expr, accumulator);
                 left_keys
                     .iter_mut()
                     .chain(right_keys.iter_mut())
-                    .for_each(|k| k.attach_clock(clock));
+                    .for_each(&mut *expr);
             }
             LogicalPlan::Aggregate {
                 input,
@@ -348,85 +373,26 @@ impl LogicalPlan {
                 aggregations,
                 ..
             } => {
-                *input = input.with_clock(clock);
-                keys.iter_mut().for_each(|k| k.attach_clock(clock));
+                *input = input.map_bound(wanted, expr, accumulator);
+                keys.iter_mut().for_each(&mut *expr);
                 for aggregation in aggregations {
-                    aggregation.accumulator.attach_clock(clock);
+                    accumulator(&mut aggregation.accumulator);
                 }
             }
             LogicalPlan::Sort { input, keys, .. } => {
-                *input = input.with_clock(clock);
-                keys.iter_mut().for_each(|k| k.key.attach_clock(clock));
+                *input = input.map_bound(wanted, expr, accumulator);
+                keys.iter_mut().for_each(|k| expr(&mut k.key));
             }
             LogicalPlan::Watermark { input, .. }
             | LogicalPlan::Upsert { input, .. }
             | LogicalPlan::Deduplicate { input, .. }
             | LogicalPlan::Limit { input, .. }
-            | LogicalPlan::GroupsWithState { input, .. } => *input = input.with_clock(clock),
-            LogicalPlan::Union { inputs, .. } => {
-                for input in inputs {
-                    *input = input.with_clock(clock);
-                }
-            }
-        }
-        Arc::new(node)
-    }
-
-    /// The plan with the errors of its ANSI expressions (and integer sums) going to `slot`,
-    /// the query's: see [`FailureSlot`](crate::expr::FailureSlot).
-    pub(crate) fn with_failure_slot(self: &Arc<Self>, slot: &crate::expr::FailureSlot) -> Arc<Self> {
-        let mut node = (**self).clone();
-        match &mut node {
-            LogicalPlan::Project {
-                columns, generator, ..
-            } => {
-                for column in columns {
-                    if let Projection::Scalar(e) = column {
-                        e.attach_failure_slot(slot);
-                    }
-                }
-                if let Some(generator) = generator {
-                    generator.attach_failure_slot(slot);
-                }
-            }
-            LogicalPlan::Filter { predicate, .. } => predicate.attach_failure_slot(slot),
-            LogicalPlan::Join {
-                left_keys,
-                right_keys,
-                ..
-            } => left_keys
-                .iter_mut()
-                .chain(right_keys.iter_mut())
-                .for_each(|k| k.attach_failure_slot(slot)),
-            LogicalPlan::Aggregate {
-                keys, aggregations, ..
-            } => {
-                keys.iter_mut().for_each(|k| k.attach_failure_slot(slot));
-                for aggregation in aggregations {
-                    aggregation.accumulator.attach_failure_slot(slot);
-                }
-            }
-            LogicalPlan::Sort { keys, .. } => keys.iter_mut().for_each(|k| k.key.attach_failure_slot(slot)),
-            _ => {}
-        }
-        match &mut node {
-            LogicalPlan::Source { .. } => {}
-            LogicalPlan::Project { input, .. }
-            | LogicalPlan::Filter { input, .. }
-            | LogicalPlan::Aggregate { input, .. }
-            | LogicalPlan::Watermark { input, .. }
-            | LogicalPlan::Upsert { input, .. }
-            | LogicalPlan::Deduplicate { input, .. }
-            | LogicalPlan::GroupsWithState { input, .. }
-            | LogicalPlan::Sort { input, .. }
-            | LogicalPlan::Limit { input, .. } => *input = input.with_failure_slot(slot),
-            LogicalPlan::Join { left, right, .. } => {
-                *left = left.with_failure_slot(slot);
-                *right = right.with_failure_slot(slot);
+            | LogicalPlan::GroupsWithState { input, .. } => {
+                *input = input.map_bound(wanted, expr, accumulator)
             }
             LogicalPlan::Union { inputs, .. } => {
                 for input in inputs {
-                    *input = input.with_failure_slot(slot);
+                    *input = input.map_bound(wanted, expr, accumulator);
                 }
             }
         }
