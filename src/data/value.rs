@@ -300,12 +300,38 @@ impl Hash for Value {
     }
 }
 
-/// Renders a value as Spark's `show()` does: `null`, `true`, `1.0`, `2024-01-01 00:00:00`,
-/// `2024-01-31` for a date, a decimal with every digit of its scale (`1.50`), `[a, b]`, a struct as `{a, b}`, and binary as its bytes in upper-case hex, `[68 65 6C 6C 6F]`.
+/// Renders a value as `CAST(v AS STRING)` writes it (and as Spark 3's `show()` printed it):
+/// `null`, `true`, `1.0`, `2024-01-01 00:00:00`, `2024-01-31` for a date, a decimal with every
+/// digit of its scale (`1.50`), `[a, b]`, a struct as `{a, b}`, and binary as its bytes in
+/// upper-case hex, `[68 65 6C 6C 6F]`. [`Value::shown`] is Spark 4's `show()`.
 impl std::fmt::Display for Value {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.render(f, "null")
+    }
+}
+
+/// A value as Spark 4's `show()` prints it (see [`Value::shown`]).
+struct Shown<'a>(&'a Value);
+
+impl std::fmt::Display for Shown<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.0.render(f, "NULL")
+    }
+}
+
+impl Value {
+    /// The value as Spark 4's `show()` prints it (`ToPrettyString`): as [`Display`](std::fmt::Display)
+    /// writes it, but a null, nested ones too, is `NULL` (where `CAST(.. AS STRING)` writes
+    /// `null`).
+    pub fn shown(&self) -> impl std::fmt::Display + '_ {
+        Shown(self)
+    }
+
+    /// Writes the value as [`Display`](std::fmt::Display) does, with `null` as the text of a
+    /// null, at any depth.
+    fn render(&self, f: &mut std::fmt::Formatter<'_>, null: &str) -> std::fmt::Result {
         match self {
-            Value::Null => f.write_str("null"),
+            Value::Null => f.write_str(null),
             Value::Bool(b) => write!(f, "{b}"),
             Value::Int(i) => write!(f, "{i}"),
             Value::Float(x) => f.write_str(&format_double(*x)),
@@ -313,8 +339,8 @@ impl std::fmt::Display for Value {
             Value::Timestamp(t) => f.write_str(&format_timestamp(*t)),
             Value::Date(d) => f.write_str(&format_date(*d)),
             Value::Decimal(d) => write!(f, "{d}"),
-            Value::Array(items) => write_list(f, "[", items, "]"),
-            Value::Struct(items) => write_list(f, "{", items, "}"),
+            Value::Array(items) => render_list(f, "[", items, "]", null),
+            Value::Struct(items) => render_list(f, "{", items, "}", null),
             Value::Binary(bytes) => {
                 f.write_str("[")?;
                 for (i, byte) in bytes.iter().enumerate() {
@@ -329,13 +355,19 @@ impl std::fmt::Display for Value {
     }
 }
 
-fn write_list(f: &mut std::fmt::Formatter<'_>, open: &str, items: &[Value], close: &str) -> std::fmt::Result {
+fn render_list(
+    f: &mut std::fmt::Formatter<'_>,
+    open: &str,
+    items: &[Value],
+    close: &str,
+    null: &str,
+) -> std::fmt::Result {
     f.write_str(open)?;
     for (i, item) in items.iter().enumerate() {
         if i > 0 {
             f.write_str(", ")?;
         }
-        write!(f, "{item}")?;
+        item.render(f, null)?;
     }
     f.write_str(close)
 }

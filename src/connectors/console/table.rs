@@ -1,37 +1,11 @@
 //! Spark's `Dataset.showString`: the ASCII table of `show()`.
 
-use crate::data::{Row, Schema, Value};
+use crate::data::{Row, Schema};
 
 /// Spark's minimum column width.
 const MIN_WIDTH: usize = 3;
 /// Spark's truncation length when `truncate` is true.
 const TRUNCATE_AT: usize = 20;
-
-/// A cell as Spark 4's `show()` renders it (`ToPrettyString`): as `CAST(v AS STRING)` would,
-/// but a null is `NULL`, inside arrays and structs too (where the cast writes `null`).
-fn show_cell(value: &Value) -> String {
-    fn write(value: &Value, out: &mut String) {
-        let list = |items: &[Value], open: char, close: char, out: &mut String| {
-            out.push(open);
-            for (i, item) in items.iter().enumerate() {
-                if i > 0 {
-                    out.push_str(", ");
-                }
-                write(item, out);
-            }
-            out.push(close);
-        };
-        match value {
-            Value::Null => out.push_str("NULL"),
-            Value::Array(items) => list(items, '[', ']', out),
-            Value::Struct(fields) => list(fields, '{', '}', out),
-            other => out.push_str(&other.to_string()),
-        }
-    }
-    let mut out = String::new();
-    write(value, &mut out);
-    out
-}
 
 /// Cuts `cell` to `truncate` characters as Spark does (`...` in the last three when there is
 /// room for them); 0 keeps it whole.
@@ -68,7 +42,7 @@ pub fn show_string_cut(schema: &Schema, rows: &[Row], num_rows: usize, truncate:
     for row in shown {
         cells.push(
             row.iter()
-                .map(|v| truncate_cell(show_cell(v), truncate))
+                .map(|v| truncate_cell(v.shown().to_string(), truncate))
                 .collect(),
         );
     }
@@ -122,7 +96,7 @@ pub fn show_string_cut(schema: &Schema, rows: &[Row], num_rows: usize, truncate:
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::data::{DataType, Field};
+    use crate::data::{DataType, Field, Value};
     use crate::row;
 
     fn schema() -> Schema {
