@@ -6,7 +6,6 @@
 //! output's action.
 
 use std::cell::RefCell;
-use std::collections::btree_map::Entry;
 use std::collections::BTreeMap;
 use std::fmt;
 use std::io::Write;
@@ -95,21 +94,9 @@ impl<T: Data> Emitter for OutputEmitter<T> {
             let mut changes = self.changes.borrow_mut();
             let (now, later): (Vec<_>, Vec<_>) = changes.drain(..).partition(|(_, t, _)| *t <= epoch);
             *changes = later;
-            // One lookup a change, the element moved in rather than cloned.
+            // The element moves in rather than being cloned.
             for (x, _, d) in now {
-                match self.batch.entry(x) {
-                    Entry::Occupied(mut count) => {
-                        *count.get_mut() += d;
-                        if *count.get() == 0 {
-                            count.remove();
-                        }
-                    }
-                    Entry::Vacant(vacant) => {
-                        if d != 0 {
-                            vacant.insert(d);
-                        }
-                    }
-                }
+                crate::runtime::add_count(&mut self.batch, x, d);
             }
         }
         if !(epoch + 1).is_multiple_of(self.slide) {

@@ -1,9 +1,8 @@
 //! Complete mode: the whole result table, every epoch.
 
-use std::collections::btree_map::Entry;
 use std::collections::BTreeMap;
 
-use super::{repeat, OutputShape};
+use super::{add_count, repeat, OutputShape};
 use crate::data::Row;
 
 /// Complete mode: keeps the result table (sorted, with multiplicities) and writes all of it.
@@ -16,19 +15,7 @@ impl Complete {
     /// Adds an epoch's changes to the result table.
     fn apply(&mut self, changes: Vec<(Row, isize)>) {
         for (row, diff) in changes {
-            match self.table.entry(row) {
-                Entry::Occupied(mut count) => {
-                    *count.get_mut() += diff;
-                    if *count.get() == 0 {
-                        count.remove();
-                    }
-                }
-                Entry::Vacant(vacant) => {
-                    if diff != 0 {
-                        vacant.insert(diff);
-                    }
-                }
-            }
+            add_count(&mut self.table, row, diff);
         }
     }
 }

@@ -12,6 +12,9 @@ mod finish;
 mod open_windows;
 mod update;
 
+use std::collections::btree_map::Entry;
+use std::collections::BTreeMap;
+
 use crate::data::Row;
 use crate::plan::OutputMode;
 
@@ -55,6 +58,24 @@ pub(super) fn for_mode(mode: OutputMode, final_window_column: Option<usize>) -> 
         (OutputMode::Append, None) => Box::new(Append),
         (OutputMode::Update, _) => Box::new(Update),
         (OutputMode::Complete, _) => Box::new(Complete::default()),
+    }
+}
+
+/// Moves `key`'s multiplicity in `counts` by `diff` with one lookup, forgetting it at zero: a
+/// multiset kept as counts (complete mode's table, a DStream's current batch).
+pub(crate) fn add_count<K: Ord>(counts: &mut BTreeMap<K, isize>, key: K, diff: isize) {
+    match counts.entry(key) {
+        Entry::Occupied(mut count) => {
+            *count.get_mut() += diff;
+            if *count.get() == 0 {
+                count.remove();
+            }
+        }
+        Entry::Vacant(vacant) => {
+            if diff != 0 {
+                vacant.insert(diff);
+            }
+        }
     }
 }
 
