@@ -477,13 +477,6 @@ impl Accumulator {
         if value.is_null() {
             return;
         }
-        // `max_by`/`min_by` skip rows whose ordering is null (as `first(x, true)` does a null
-        // `x`).
-        if self.func.orders_pairs()
-            && matches!(value, Value::Struct(f) if f.first().is_none_or(Value::is_null))
-        {
-            return;
-        }
         let times64 = times as i64;
         match state {
             AggState::Count(n) => *n += times64,
@@ -523,12 +516,12 @@ impl Accumulator {
                 *n += times64;
             }
             AggState::Min(m) => {
-                if m.is_null() || value < m {
+                if (m.is_null() || value < m) && !self.ordering_is_null(value) {
                     *m = value.clone();
                 }
             }
             AggState::Max(m) => {
-                if m.is_null() || value > m {
+                if (m.is_null() || value > m) && !self.ordering_is_null(value) {
                     *m = value.clone();
                 }
             }
@@ -562,6 +555,13 @@ impl Accumulator {
             }
         }
         Accumulator::merge(state, other)
+    }
+
+    /// Whether `value` is a `max_by`/`min_by` (or `first`/`last`) pair whose ordering is null:
+    /// such a row is skipped, as `first(x, true)` skips a null `x`. Only the states of those
+    /// aggregates (`Min`, `Max`) ask, so other aggregates pay nothing for it.
+    fn ordering_is_null(&self, value: &Value) -> bool {
+        self.func.orders_pairs() && matches!(value, Value::Struct(f) if f.first().is_none_or(Value::is_null))
     }
 
     /// Folds a partial state into `state`; both come from this accumulator.
