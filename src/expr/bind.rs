@@ -116,13 +116,18 @@ pub enum SessionGap {
 pub enum Splitter {
     /// A pattern without regex metacharacters, matched literally.
     Literal(String),
+    /// The empty pattern: Spark's `UTF8String.split` cuts a non-empty string into its
+    /// characters, with no empty piece at either end.
+    Chars,
     /// A compiled regular expression.
     Regex(Regex),
 }
 
 impl Splitter {
     pub(crate) fn new(pattern: &str) -> Result<Self> {
-        if pattern.is_empty() || pattern.chars().any(|c| r"\.+*?()|[]{}^$".contains(c)) {
+        if pattern.is_empty() {
+            Ok(Splitter::Chars)
+        } else if pattern.chars().any(|c| r"\.+*?()|[]{}^$".contains(c)) {
             Regex::new(&super::java_regex::translate(pattern))
                 .map(Splitter::Regex)
                 .map_err(|e| Error::InvalidFunctionCall(format!("split: bad pattern `{pattern}`: {e}")))
@@ -149,9 +154,9 @@ impl Splitter {
                 f(s.get(start..).unwrap_or_default())
             }
             Splitter::Literal(p) => s.split(p.as_str()).for_each(f),
-            // Spark's `UTF8String.split`: an empty pattern cuts a non-empty string into its
-            // characters, with no empty piece at either end.
-            Splitter::Regex(r) if r.as_str().is_empty() && !s.is_empty() => {
+            // An empty string is one empty piece, as Java's split of it gives.
+            Splitter::Chars if s.is_empty() => f(s),
+            Splitter::Chars => {
                 for (i, c) in s.char_indices() {
                     f(s.get(i..i + c.len_utf8()).unwrap_or_default());
                 }
