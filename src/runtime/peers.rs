@@ -455,12 +455,6 @@ pub(crate) fn watch_losses(addresses: Vec<String>, on_loss: impl Fn(Error) + Sen
 
 /// True if the panic is a lost peer (reported now) or follows one (silenced).
 fn absorb_peer_panic(info: &std::panic::PanicHookInfo<'_>) -> bool {
-    let Ok(mut guard) = current_watch().try_lock() else {
-        return false;
-    };
-    let Some(watch) = guard.as_mut() else {
-        return false;
-    };
     let message = info
         .payload()
         .downcast_ref::<String>()
@@ -474,9 +468,21 @@ fn absorb_peer_panic(info: &std::panic::PanicHookInfo<'_>) -> bool {
             name.strip_prefix("timely:recv-")
                 .or_else(|| name.strip_prefix("timely:send-"))
         })
-        .and_then(|n| n.parse::<usize>().ok());
+        .and_then(|n| n.parse::<usize>().ok())
+        .filter(|_| message.starts_with("timely communication error"));
+    // The lock is held while a loss is being reported. A lost socket fails the peer's receive
+    // and send threads at once: the second to panic finds the first reporting, and is the same
+    // loss. (A plain `lock` could deadlock a panic inside the report itself.)
+    let mut guard = match current_watch().try_lock() {
+        Ok(guard) => guard,
+        Err(std::sync::TryLockError::WouldBlock) => return peer.is_some(),
+        Err(std::sync::TryLockError::Poisoned(_)) => return false,
+    };
+    let Some(watch) = guard.as_mut() else {
+        return false;
+    };
     match peer {
-        Some(peer) if message.starts_with("timely communication error") => {
+        Some(peer) => {
             if !watch.lost {
                 watch.lost = true;
                 let address = watch.addresses.get(peer).cloned().unwrap_or_default();
