@@ -101,7 +101,11 @@ pub(crate) fn aggregate_expiring<'s>(
     accumulators: Vec<Accumulator>,
     expiring: Expiring<'s>,
     durable: Option<Durable<'s, u64, Row, States>>,
-) -> (Rows<'s>, tidewater_operators::aggregate::Dropped<'s>) {
+) -> (
+    Rows<'s>,
+    tidewater_operators::aggregate::Dropped<'s>,
+    differential_dataflow::collection::VecCollection<'s, u64, tidewater_operators::KeyFigures, isize>,
+) {
     let fold = RowFold::new(pipeline, keys, accumulators);
     let aggregation = fold.aggregation.clone();
     let window_key = expiring.window_key;
@@ -110,13 +114,17 @@ pub(crate) fn aggregate_expiring<'s>(
         delay: expiring.delay,
         closes_at: Box::new(move |key: &KeyRow| key.get(window_key).and_then(Value::window_end)),
         seen: expiring.seen,
+        emit: expiring.emit,
     };
-    let name = "Aggregate (windows forgotten behind the watermark)";
+    let name = match expiring.emit {
+        tidewater_operators::Emit::Changes => "Aggregate (windows forgotten behind the watermark)",
+        tidewater_operators::Emit::Closed => "Aggregate (windows written once the watermark closes them)",
+    };
     let fold = move |row, diff, states: &mut PartialStates<KeyRow, States>| {
         fold.pipeline.run(row, &mut |r| fold.fold(r, diff, states))
     };
     let durable = durable.map(RowFold::durable_keys);
-    let (results, dropped) = match durable {
+    let (results, dropped, figures) = match durable {
         Some(durable) => tidewater_operators::aggregate_append_only_expiring_durable(
             rows,
             name,
@@ -128,7 +136,7 @@ pub(crate) fn aggregate_expiring<'s>(
         None => tidewater_operators::aggregate_append_only_expiring(rows, name, aggregation, expiry, fold),
     };
     let rows = gather_sorted(results, GATHER).map(|(key, values)| key.into_row().concat(&values));
-    (rows, dropped)
+    (rows, dropped, figures)
 }
 
 /// An aggregation by session windows (key `window_key` is `session_window(..)`): each row's
@@ -207,6 +215,9 @@ pub(crate) struct Expiring<'s> {
     pub(crate) window_key: usize,
     /// Greatest event times of epochs before this run (a restart).
     pub(crate) seen: Vec<(i64, u64)>,
+    /// Every change of a window's result, or only its final result once the watermark
+    /// closes it (append mode).
+    pub(crate) emit: tidewater_operators::Emit,
 }
 
 /// The aggregation of an input that can retract: key and argument rows for differential's

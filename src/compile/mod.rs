@@ -39,7 +39,7 @@ use differential_dataflow::input::{Input, InputSession};
 use timely::dataflow::operators::Exchange;
 use timely::dataflow::Scope;
 
-use crate::connectors::{OperatorFigures, Source, SourceEvent};
+use crate::connectors::{OperatorFigures, Source, SourceEvent, StateHeld};
 use crate::data::{Row, Value};
 use crate::plan::{LogicalPlan, SourceId};
 
@@ -94,6 +94,10 @@ pub struct Compiled<'s> {
     /// True while the input of an aggregation that takes the watermark of a join of two
     /// streams right below it is built: that join reports its output watermark.
     join_feeds_aggregation: bool,
+    /// Whether the dataflow's output is final rows only, each written once (an append-mode
+    /// aggregation that emits the windows its watermark closes): the output mode then
+    /// holds nothing back.
+    pub final_rows: bool,
 }
 
 impl<'s> Compiled<'s> {
@@ -114,6 +118,7 @@ impl<'s> Compiled<'s> {
             join_watermark: None,
             state_operators: Vec::new(),
             join_feeds_aggregation: false,
+            final_rows: false,
         }
     }
 
@@ -221,6 +226,7 @@ impl<'s> Compiled<'s> {
         self.state_operators.push(StateOperatorInfo {
             name,
             entry_bytes: estimated_entry_bytes(values),
+            counts_itself: name != "aggregate",
         });
         self.state_operators.len() - 1
     }
@@ -238,6 +244,10 @@ pub struct StateOperatorInfo {
     pub name: &'static str,
     /// The estimated bytes one entry of its state takes (see [`estimated_entry_bytes`]).
     pub entry_bytes: u64,
+    /// Whether the operator reports the rows it holds and updates itself. An aggregation
+    /// that emits every change does not: the driver counts its rows from its output. One
+    /// that emits only closed windows (append mode) does, as its output no longer tells.
+    pub counts_itself: bool,
 }
 
 /// Bookkeeping of one entry in a hash table or a sorted map beyond the entry itself (its
@@ -447,19 +457,54 @@ fn build_aggregate<'s>(
             }
             // Windows the watermark had closed before the stop are left out of what is
             // restored (see `durable::restore`).
-            let durable = compiled.durable(rows.scope(), |restored| match restored {
+            // In append mode the sink writes each window once, when the watermark closes it:
+            // the aggregation then emits just that, unless a stateful operator above needs
+            // every change, or its watermark lags the leader's by an epoch (a join's does),
+            // which would move the epoch a window is written in.
+            let emit = if compiled.settings.output_mode == crate::plan::OutputMode::Append
+                && !compiled.feeds_state
+                && !watermark_later
+            {
+                tidewater_operators::Emit::Closed
+            } else {
+                tidewater_operators::Emit::Changes
+            };
+            let mut durable = compiled.durable(rows.scope(), |restored| match restored {
                 durable::Restored::Rows(entries) => Some(entries),
                 _ => None,
             });
+            if emit == tidewater_operators::Emit::Closed {
+                // Restored windows are open (the closed ones are not restored): nothing of
+                // them is written until the watermark closes them.
+                if let Some(durable) = durable.as_mut() {
+                    durable.quiet_restore = true;
+                }
+                compiled.final_rows = true;
+                compiled.state_operators[operator].counts_itself = true;
+            }
             let expiry = aggregate::Expiring {
                 maxima,
                 delay,
                 window_key,
                 seen,
+                emit,
             };
-            let (rows, dropped) =
+            let (rows, dropped, figures) =
                 aggregate::aggregate_expiring(rows, pipeline, keys, accumulators, expiry, durable);
             compiled.events.push(dropped.map(dropped_event));
+            if emit == tidewater_operators::Emit::Closed {
+                compiled
+                    .events
+                    .push(figures.map(move |f| SourceEvent::StateOperator {
+                        operator,
+                        figures: OperatorFigures {
+                            held: StateHeld::Change(f.added as i64 - f.removed as i64),
+                            updated: f.updated,
+                            removed: f.removed,
+                            dropped_by_watermark: 0,
+                        },
+                    }));
+            }
             rows
         }
         (Fold::PieceCount(count), _) => {

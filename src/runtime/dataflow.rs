@@ -33,6 +33,9 @@ pub(super) struct Built {
     /// The workers write the output in parts (see [`parts_written_by_workers`]): the leader
     /// commits what they report instead of writing rows.
     pub(super) in_parts: bool,
+    /// The output is final rows only, each once (see `Compiled::final_rows`): append mode
+    /// writes them as they come, holding no window back.
+    pub(super) final_rows: bool,
 }
 
 /// The sink's part writer when the workers write the output themselves: in append mode, for
@@ -67,6 +70,7 @@ pub(super) fn build(worker: &mut Worker, spec: &QuerySpec) -> Built {
     let mut inputs = Inputs::new();
     let mut state_operators = Vec::new();
     let mut in_parts = false;
+    let mut final_rows = false;
     let (rows_buffer, events_buffer) = (captured.clone(), events.clone());
     worker.dataflow::<u64, _, _>(|scope| {
         let settings = Settings {
@@ -102,6 +106,7 @@ pub(super) fn build(worker: &mut Worker, spec: &QuerySpec) -> Built {
         }
         inputs = std::mem::take(&mut compiled.inputs);
         state_operators = std::mem::take(&mut compiled.state_operators);
+        final_rows = compiled.final_rows;
     });
     Built {
         inputs,
@@ -111,6 +116,7 @@ pub(super) fn build(worker: &mut Worker, spec: &QuerySpec) -> Built {
         state_operators,
         peers: worker.peers(),
         in_parts,
+        final_rows,
     }
 }
 

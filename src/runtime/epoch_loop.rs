@@ -248,6 +248,9 @@ impl QueryRun {
         // The output mode shapes what the dataflow computes; a sort or limit above comes after.
         let dataflow = spec.plan.dataflow_part_for(spec.mode);
         let final_window_column = event_time.as_ref().and_then(|_| dataflow.final_window_column());
+        // An aggregation that emits only the windows its watermark closes leaves append mode
+        // nothing to hold back.
+        let held_window_column = final_window_column.filter(|_| !built.final_rows);
         let (sources, failure) = Sources::open(&spec, wake);
         let checkpoint = spec.checkpoint.lock().unwrap_or_else(|p| p.into_inner()).take();
         let mut run = QueryRun {
@@ -265,7 +268,7 @@ impl QueryRun {
             drain_seen: 0,
             sink,
             sink_description,
-            output: for_mode(spec.mode, final_window_column),
+            output: for_mode(spec.mode, held_window_column),
             finish: Finish::of(&spec.plan, spec.mode),
             next_epoch: 0,
             in_flight: None,
@@ -707,7 +710,7 @@ impl QueryRun {
             .state_operators
             .iter_mut()
             .map(|state| {
-                let counted = (state.info.name == "aggregate").then_some(aggregate_rows);
+                let counted = (!state.info.counts_itself).then_some(aggregate_rows);
                 state.report(counted, rows_updated)
             })
             .collect();

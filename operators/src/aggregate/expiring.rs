@@ -34,6 +34,38 @@ pub struct Expiry<'scope, K> {
     /// Greatest event times of epochs before this run, `(max, epoch)`, as a restarted query
     /// knows them from its checkpoint: the watermark goes on from them.
     pub seen: Vec<(i64, u64)>,
+    /// What the aggregation emits: every change of a key's result, or only each key's final
+    /// result, once, when the watermark closes it.
+    pub emit: Emit,
+}
+
+/// What an expiring aggregation emits.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Emit {
+    /// Every change of a key's result as it happens (a retraction of the old output and an
+    /// insertion of the new one): for update mode, and for a consumer that keeps the current
+    /// result. Keys are forgotten without output.
+    #[default]
+    Changes,
+    /// Nothing while a key is open; at the time whose watermark closes it, its final result,
+    /// once, as an insertion, and then it is forgotten: all an append sink (or an aggregation
+    /// over closed windows) needs, without the changes before. A key that never closes is
+    /// never emitted. The aggregation then counts its own keys (the third output of
+    /// [`Expired`]), since its output no longer tells them.
+    Closed,
+}
+
+/// One worker's figures of the keys an aggregation holds, for one time: Spark's state
+/// operator metrics (`numRowsTotal` from the sum of `added - removed` over the run,
+/// `numRowsUpdated`, `numRowsRemoved`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct KeyFigures {
+    /// Keys that entered the state (new or restored).
+    pub added: u64,
+    /// Keys whose total a new record changed (restored totals are not updates).
+    pub updated: u64,
+    /// Keys forgotten because the watermark closed them.
+    pub removed: u64,
 }
 
 /// As [`aggregate_append_only_into`](super::aggregate_append_only_into), forgetting each key's state once the watermark has
@@ -50,7 +82,7 @@ pub struct Expiry<'scope, K> {
 /// ```
 /// use std::sync::{Arc, Mutex};
 /// use differential_dataflow::input::Input;
-/// use tidewater_operators::{aggregate_append_only_expiring, Count, Expiry};
+/// use tidewater_operators::{aggregate_append_only_expiring, Count, Emit, Expiry};
 ///
 /// let changes = Arc::new(Mutex::new(Vec::new()));
 /// let late = Arc::new(Mutex::new(Vec::new()));
@@ -60,8 +92,8 @@ pub struct Expiry<'scope, K> {
 ///         let (keys_in, keys) = scope.new_collection::<char, isize>();
 ///         let (maxima_in, maxima) = scope.new_collection::<i64, isize>();
 ///         let closes_at = Box::new(|key: &char| Some(if *key == 'a' { 10 } else { 30 }));
-///         let expiry = Expiry { maxima, delay: 0, closes_at, seen: Vec::new() };
-///         let (counts, dropped) = aggregate_append_only_expiring(keys, "Count", Count::<()>::new(), expiry, |key: char, diff, states| {
+///         let expiry = Expiry { maxima, delay: 0, closes_at, seen: Vec::new(), emit: Emit::Changes };
+///         let (counts, dropped, _figures) = aggregate_append_only_expiring(keys, "Count", Count::<()>::new(), expiry, |key: char, diff, states| {
 ///             *states.entry(key).or_insert(0) += diff as i64;
 ///         });
 ///         dropped.inspect(move |d| late_sink.lock().unwrap().push(*d));
@@ -135,6 +167,7 @@ where
     F: FnMut(D, isize, &mut PartialStates<K, A::State>) + 'static,
 {
     use timely::dataflow::operators::vec::Broadcast;
+    use timely::dataflow::operators::vec::ToStream;
     use timely::dataflow::operators::Concat;
     let mut partials = fold_locally::<_, _, _, A, _>(records.inner, &format!("{name}: fold locally"), fold);
     let mut log = None;
@@ -149,11 +182,16 @@ where
         });
     }
     let seen = expiry.seen;
-    let by_key = Exchange::new(|(key, _time, _state): &Partial<K, u64, A::State>| key.hashed());
     let maxima = expiry.maxima.inner.broadcast();
     let (delay, closes_at) = (expiry.delay, Rc::new(expiry.closes_at));
     let (partials, dropped) =
         drop_late_partials(partials, maxima.clone(), delay, closes_at.clone(), seen.clone());
+    if expiry.emit == Emit::Closed {
+        let (results, figures) = emit_closed(partials, maxima, name, agg, delay, closes_at, seen, log);
+        return (results, dropped, figures);
+    }
+    let scope = partials.scope();
+    let by_key = Exchange::new(|(key, _time, _state): &Partial<K, u64, A::State>| key.hashed());
     let results = partials
         .binary_frontier::<_, CapacityContainerBuilder<Vec<_>>, _, _, _, _>(
             maxima,
@@ -200,12 +238,169 @@ where
             },
         )
         .as_collection();
-    (results, dropped)
+    // The driver counts the keys of a changes-emitting aggregation from its output.
+    let figures = Vec::<(KeyFigures, u64, isize)>::new()
+        .to_stream(scope)
+        .as_collection();
+    (results, dropped, figures)
 }
 
-/// What an expiring aggregation gives: each key's result changes, and how many partial states
-/// it dropped as late.
-pub type Expired<'scope, K, V> = (VecCollection<'scope, u64, (K, V), isize>, Dropped<'scope>);
+/// What the merge of an [`Emit::Closed`] aggregation sends: a closed key's final result, or a
+/// worker's figures of a time.
+#[derive(Clone)]
+enum ClosedOut<K, O> {
+    Row(((K, O), u64, isize)),
+    Figures((KeyFigures, u64, isize)),
+}
+
+/// The merge stage of an [`Emit::Closed`] aggregation: partials are merged into the totals
+/// without output (logged, if durable); at each time, once its partials are all merged and
+/// its watermark is known, the keys that watermark closes are emitted, sorted by key, and
+/// forgotten. The stage holds a capability from the start, so that a time without any
+/// partial (an epoch the watermark alone called for) still closes what its watermark passed.
+#[allow(clippy::too_many_arguments)]
+fn emit_closed<'scope, K, A>(
+    partials: PartialStream<'scope, u64, K, A::State>,
+    maxima: Stream<'scope, u64, Vec<(i64, u64, isize)>>,
+    name: &str,
+    agg: A,
+    delay: i64,
+    closes_at: Rc<ClosesAt<K>>,
+    seen: Vec<(i64, u64)>,
+    mut log: Option<Logged<u64, K, A::State>>,
+) -> (
+    VecCollection<'scope, u64, (K, A::Output), isize>,
+    VecCollection<'scope, u64, KeyFigures, isize>,
+)
+where
+    K: ExchangeData + Hash,
+    A: Aggregation,
+{
+    use timely::dataflow::operators::vec::Partition;
+    let by_key = Exchange::new(|(key, _time, _state): &Partial<K, u64, A::State>| key.hashed());
+    let out = partials
+        .binary_frontier::<_, CapacityContainerBuilder<Vec<ClosedOut<K, A::Output>>>, _, _, _, _>(
+            maxima,
+            by_key,
+            Pipeline,
+            name,
+            move |initial, _info| {
+                let mut held = Some(initial);
+                let mut pending = Pending::<u64, K, A::State>::default();
+                let mut totals = Totals::<K, A::State>::default();
+                // The keys that close, by the time they close at: the watermark takes them from
+                // the front, without a walk over the keys still open.
+                let mut closing: BTreeMap<i64, Vec<K>> = BTreeMap::new();
+                let mut clock = crate::watermark::WatermarkClock::default();
+                for (max, epoch) in seen {
+                    clock.saw(max, epoch);
+                }
+                move |(input, frontier), (maxima, maxima_frontier), output| {
+                    let port = output.output_index();
+                    maxima.for_each_stamp(|_cap, containers| clock.saw_all(containers));
+                    input.for_each_stamp(|cap, containers| {
+                        for container in containers {
+                            pending.merge_partials(&cap, container, port, &agg);
+                        }
+                    });
+                    let Some(cap) = held.as_mut() else {
+                        return;
+                    };
+                    let done = frontier.frontier().is_empty() && maxima_frontier.frontier().is_empty();
+                    let last = pending.times.keys().next_back().copied();
+                    loop {
+                        let time = *cap.time();
+                        // A time is closed once its partials are all here and its watermark is
+                        // known (no maximum of an earlier epoch can still arrive); at the end,
+                        // only the times that have partials are left to merge.
+                        let ready = if done {
+                            last.is_some_and(|last| time <= last)
+                        } else {
+                            !frontier.less_equal(&time)
+                                && !maxima_frontier.frontier().iter().any(|f| *f < time)
+                        };
+                        if !ready {
+                            break;
+                        }
+                        let mut figures = KeyFigures::default();
+                        let restored = log.as_ref().is_some_and(|log| log.is_restored(&time));
+                        if let Some((_, partials)) = pending.times.remove(&time) {
+                            let logged = log.as_ref().and_then(|log| log.keys_to_log(&time, &partials));
+                            if !restored {
+                                figures.updated = partials.len() as u64;
+                            }
+                            for (key, partial) in partials {
+                                match totals.get_mut(&key) {
+                                    Some(total) => agg.merge(total, partial),
+                                    None => {
+                                        if let Some(end) = closes_at(&key) {
+                                            closing.entry(end).or_default().push(key.clone());
+                                        }
+                                        figures.added += 1;
+                                        totals.insert(key, partial);
+                                    }
+                                }
+                            }
+                            if let (Some(log), Some(keys)) = (log.as_mut(), logged) {
+                                log.record(&time, keys, &totals);
+                            }
+                        }
+                        let mut session = output.session(&*cap);
+                        if let Some(watermark) = clock.watermark_of(time, delay) {
+                            let mut closed = Vec::new();
+                            while let Some(entry) = closing.first_entry() {
+                                if !is_final(*entry.key(), Some(watermark)) {
+                                    break;
+                                }
+                                for key in entry.remove() {
+                                    if let Some(total) = totals.swap_remove(&key) {
+                                        closed.push((key, total));
+                                    }
+                                }
+                            }
+                            figures.removed = closed.len() as u64;
+                            // Restored keys a watermark closes were written before the restart.
+                            if !restored {
+                                closed.sort_unstable_by(|a, b| a.0.cmp(&b.0));
+                                for (key, total) in closed {
+                                    if let Some(result) = agg.output(&total) {
+                                        session.give(ClosedOut::Row(((key, result), time, 1)));
+                                    }
+                                }
+                            }
+                        }
+                        if figures != KeyFigures::default() {
+                            session.give(ClosedOut::Figures((figures, time, 1)));
+                        }
+                        drop(session);
+                        cap.downgrade(&(time + 1));
+                    }
+                    if done {
+                        held = None;
+                    }
+                }
+            },
+        );
+    let mut parts = out.partition(2, |out| match out {
+        ClosedOut::Row(row) => (0, Ok(row)),
+        ClosedOut::Figures(figures) => (1, Err(figures)),
+    });
+    let figures = parts.pop().map(|s| s.flat_map(|f: Result<_, _>| f.err()));
+    let rows = parts.pop().map(|s| s.flat_map(|r: Result<_, _>| r.ok()));
+    match (rows, figures) {
+        (Some(rows), Some(figures)) => (rows.as_collection(), figures.as_collection()),
+        _ => unreachable!("partition gives the parts asked for"),
+    }
+}
+
+/// What an expiring aggregation gives: each key's result changes (or, under [`Emit::Closed`],
+/// its final result), how many partial states it dropped as late, and, under
+/// [`Emit::Closed`], each worker's [`KeyFigures`] per time (empty otherwise).
+pub type Expired<'scope, K, V> = (
+    VecCollection<'scope, u64, (K, V), isize>,
+    Dropped<'scope>,
+    VecCollection<'scope, u64, KeyFigures, isize>,
+);
 
 /// How many partial states (each the rows of one key on one worker in one epoch) were
 /// dropped as late, per epoch: Spark's `numRowsDroppedByWatermark`, which also counts the

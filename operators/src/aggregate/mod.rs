@@ -40,8 +40,8 @@ pub use append_only::{
     AggregateAppendOnly, Durable, PartialStream,
 };
 pub use expiring::{
-    aggregate_append_only_expiring, aggregate_append_only_expiring_durable, ClosesAt, Dropped, Expired,
-    Expiry,
+    aggregate_append_only_expiring, aggregate_append_only_expiring_durable, ClosesAt, Dropped, Emit, Expired,
+    Expiry, KeyFigures,
 };
 pub(crate) use stages::{merge_by_key, Logged, Partial, Pending};
 
