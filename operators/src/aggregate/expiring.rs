@@ -187,8 +187,7 @@ where
     let (partials, dropped) =
         drop_late_partials(partials, maxima.clone(), delay, closes_at.clone(), seen.clone());
     if expiry.emit == Emit::Closed {
-        let (results, figures) = emit_closed(partials, maxima, name, agg, delay, closes_at, seen, log);
-        return (results, dropped, figures);
+        return emit_closed(partials, dropped, maxima, name, agg, delay, closes_at, seen, log);
     }
     let scope = partials.scope();
     let by_key = Exchange::new(|(key, _time, _state): &Partial<K, u64, A::State>| key.hashed());
@@ -253,7 +252,7 @@ enum ClosedOut<K, O> {
     Figures((KeyFigures, u64, isize)),
 }
 
-/// The merge stage of an [`Emit::Closed`] aggregation: partials are merged into the totals
+/// The merge stage of an [`Emit::Closed`] aggregation (`dropped` passes through): partials are merged into the totals
 /// without output (logged, if durable); at each time, once its partials are all merged and
 /// its watermark is known, the keys that watermark closes are emitted, sorted by key, and
 /// forgotten. The stage holds a capability from the start, so that a time without any
@@ -261,6 +260,7 @@ enum ClosedOut<K, O> {
 #[allow(clippy::too_many_arguments)]
 fn emit_closed<'scope, K, A>(
     partials: PartialStream<'scope, u64, K, A::State>,
+    dropped: Dropped<'scope>,
     maxima: Stream<'scope, u64, Vec<(i64, u64, isize)>>,
     name: &str,
     agg: A,
@@ -268,10 +268,7 @@ fn emit_closed<'scope, K, A>(
     closes_at: Rc<ClosesAt<K>>,
     seen: Vec<(i64, u64)>,
     mut log: Option<Logged<u64, K, A::State>>,
-) -> (
-    VecCollection<'scope, u64, (K, A::Output), isize>,
-    VecCollection<'scope, u64, KeyFigures, isize>,
-)
+) -> Expired<'scope, K, A::Output>
 where
     K: ExchangeData + Hash,
     A: Aggregation,
@@ -388,7 +385,7 @@ where
     let figures = parts.pop().map(|s| s.flat_map(|f: Result<_, _>| f.err()));
     let rows = parts.pop().map(|s| s.flat_map(|r: Result<_, _>| r.ok()));
     match (rows, figures) {
-        (Some(rows), Some(figures)) => (rows.as_collection(), figures.as_collection()),
+        (Some(rows), Some(figures)) => (rows.as_collection(), dropped, figures.as_collection()),
         _ => unreachable!("partition gives the parts asked for"),
     }
 }
