@@ -252,8 +252,8 @@ enum ClosedOut<K, O> {
     Figures((KeyFigures, u64, isize)),
 }
 
-/// The merge stage of an [`Emit::Closed`] aggregation (`dropped` passes through): partials are merged into the totals
-/// without output (logged, if durable); at each time, once its partials are all merged and
+/// The merge stage of an [`Emit::Closed`] aggregation (`dropped` passes through): partials
+/// are merged into the totals without output (logged, if durable); at each time, once its partials are all merged and
 /// its watermark is known, the keys that watermark closes are emitted, sorted by key, and
 /// forgotten. The stage holds a capability from the start, so that a time without any
 /// partial (an epoch the watermark alone called for) still closes what its watermark passed.

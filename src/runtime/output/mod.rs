@@ -2,7 +2,9 @@
 //!
 //! The dataflow's output of an epoch is a set of `(row, diff)` changes. Append writes rows
 //! that can never change again ([`Append`], or [`AppendWindows`] for windows under a
-//! watermark, written once the watermark has passed their end); update writes the rows that
+//! watermark whose changes the dataflow emits, written once the watermark has passed their
+//! end; a windowed aggregation that emits only the windows its watermark closes needs just
+//! [`Append`]); update writes the rows that
 //! changed ([`Update`]); complete writes the whole result ([`Complete`]). Every shape's rows
 //! are sorted, so a sink's output does not depend on how many workers computed it.
 
@@ -50,8 +52,8 @@ pub(super) trait OutputShape {
 }
 
 /// The shape of `mode`. `final_window_column` is the output column holding a window of the
-/// watermarked column, when there is one under a watermark: append mode then holds each
-/// window's rows until the watermark passes its end.
+/// watermarked column, when there is one under a watermark and the dataflow emits its
+/// changes: append mode then holds each window's rows until the watermark passes its end.
 pub(super) fn for_mode(mode: OutputMode, final_window_column: Option<usize>) -> Box<dyn OutputShape> {
     match (mode, final_window_column) {
         (OutputMode::Append, Some(column)) => Box::new(AppendWindows::new(column)),
