@@ -321,7 +321,15 @@ where
                         }
                         let mut figures = KeyFigures::default();
                         let restored = log.as_ref().is_some_and(|log| log.is_restored(&time));
-                        if let Some((_, partials)) = pending.times.remove(&time) {
+                        // Popped as the earliest complete time, so that the next time's map
+                        // starts sized like this one.
+                        let earliest = pending.times.keys().next() == Some(&time);
+                        let popped = if earliest {
+                            pending.pop_complete(frontier)
+                        } else {
+                            None
+                        };
+                        if let Some((_, partials)) = popped {
                             let logged = log.as_ref().and_then(|log| log.keys_to_log(&time, &partials));
                             if !restored {
                                 figures.updated = partials.len() as u64;
@@ -358,8 +366,18 @@ where
                             figures.removed = closed.len() as u64;
                             // Restored keys a watermark closes were written before the restart.
                             if !restored {
-                                closed.sort_unstable_by(|a, b| a.0.cmp(&b.0));
-                                for (key, total) in closed {
+                                // Indices are sorted, not the (wide) entries, so none moves
+                                // during the sort.
+                                let mut order: Vec<u32> = (0..closed.len() as u32).collect();
+                                order.sort_unstable_by(|&a, &b| {
+                                    closed[a as usize].0.cmp(&closed[b as usize].0)
+                                });
+                                let mut closed: Vec<Option<(K, A::State)>> =
+                                    closed.into_iter().map(Some).collect();
+                                for i in order {
+                                    let Some((key, total)) = closed[i as usize].take() else {
+                                        continue;
+                                    };
                                     if let Some(result) = agg.output(&total) {
                                         session.give(ClosedOut::Row(((key, result), time, 1)));
                                     }

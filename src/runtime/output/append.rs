@@ -9,9 +9,14 @@ pub(in crate::runtime) struct Append;
 
 impl OutputShape for Append {
     fn shape(&mut self, changes: Vec<(Row, isize)>, _watermark: Option<i64>) -> Vec<Row> {
-        let mut rows = Vec::new();
-        for (row, diff) in &changes {
-            repeat(&mut rows, row, *diff);
+        let mut rows = Vec::with_capacity(changes.len());
+        for (row, diff) in changes {
+            // A row inserted once (the usual case) moves; only repeats are cloned.
+            if diff == 1 {
+                rows.push(row);
+            } else {
+                repeat(&mut rows, &row, diff);
+            }
         }
         rows
     }
