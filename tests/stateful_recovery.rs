@@ -245,6 +245,42 @@ fn open_windows_are_written_once_after_a_restart_and_late_rows_stay_dropped() {
     });
 }
 
+/// Three epochs whose windows only the watermark's last move closes, in the epoch without data
+/// that follows them. Epoch 0: a@1. Epoch 1 (watermark -4): a@12. Epoch 2 (watermark 7): b@17.
+/// Epoch 3, without data, runs under watermark 12 (17 - 5): it closes [0, 10), which holds
+/// a@1 alone; [10, 20) ends at 20 and is never written.
+fn quiet_close_files() -> Vec<String> {
+    [
+        "a,2026-01-01 00:00:01\n",
+        "a,2026-01-01 00:00:12\n",
+        "b,2026-01-01 00:00:17\n",
+    ]
+    .iter()
+    .map(|rows| format!("page,ts\n{rows}"))
+    .collect()
+}
+
+#[test]
+fn a_window_opened_before_a_restart_is_written_once_by_the_watermark_alone_after_it() {
+    // Killed at every point of epochs 1 and 2, before [0, 10) closes, on one worker count and
+    // resumed on the other: the window comes from the restored state of the aggregation, and
+    // is written once, in the epoch without data.
+    let files = quiet_close_files();
+    let expected = vec![(
+        3,
+        "2026-01-01T00:00:00.000Z,2026-01-01T00:00:10.000Z,a,1\n".to_string(),
+    )];
+    let uninterrupted = job(WINDOWED_CLICKS, &files);
+    assert_eq!(uninterrupted_epochs(uninterrupted.path()), expected);
+    kill_and_resume_everywhere(
+        &STATEFUL_CRASH_POINTS,
+        || job(WINDOWED_CLICKS, &files),
+        &[1, 2],
+        &expected,
+        |_| {},
+    );
+}
+
 #[test]
 fn windows_resume_from_snapshots_that_leave_the_closed_windows_out() {
     // A snapshot after every epoch: a restore reads a snapshot, never the changes of a window
