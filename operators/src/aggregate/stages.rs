@@ -496,3 +496,24 @@ impl<T: Timestamp + TotalOrder, K, S> Pending<T, K, S> {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::merge_runs;
+    use crate::aggregate::Count;
+
+    /// Runs from two workers, interleaved as containers arrive, plus an unsorted container:
+    /// the result is every key once, sorted, with its partials summed (counted by hand).
+    #[test]
+    fn runs_merge_into_one_sorted_partial_per_key() {
+        let runs = vec![
+            vec![("a", 0u64, 1i64), ("c", 0, 2)],
+            vec![("b", 0, 5), ("c", 0, 1)],
+            vec![("d", 0, 1), ("e", 0, 3)],
+            vec![("e", 0, 4), ("a", 0, 10)],
+        ];
+        let merged = merge_runs(&Count::<()>::new(), runs);
+        assert_eq!(merged, vec![("a", 11), ("b", 5), ("c", 3), ("d", 1), ("e", 7)]);
+        assert!(merge_runs(&Count::<()>::new(), Vec::<Vec<(&str, u64, i64)>>::new()).is_empty());
+    }
+}
