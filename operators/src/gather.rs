@@ -125,11 +125,12 @@ where
                     let mut updates = Vec::with_capacity(runs.iter().map(Vec::len).sum());
                     runs.into_iter().for_each(|run| updates.extend(run));
                     merge_runs(&mut updates);
-                    output.session(&cap).give_iterator(
-                        updates
-                            .into_iter()
-                            .map(|(data, time, diff)| (f(data), time, diff)),
-                    );
+                    // Handed over as one container, not pushed update by update.
+                    let mut mapped: Vec<_> = updates
+                        .into_iter()
+                        .map(|(data, time, diff)| (f(data), time, diff))
+                        .collect();
+                    output.session(&cap).give_container(&mut mapped);
                 }
             }
         })

@@ -215,10 +215,13 @@ where
             while let Some((cap, states)) = pending.pop_complete(frontier) {
                 let time = cap.time();
                 if sorted {
-                    let partials = sorted_by_key(states).into_iter();
-                    output
-                        .session(&cap)
-                        .give_iterator(partials.map(|(key, state)| (key, time.clone(), state)));
+                    // One container of the time's partials, handed over whole: given one by one,
+                    // each would be pushed into a container builder of its own.
+                    let mut partials: Vec<_> = sorted_by_key(states)
+                        .into_iter()
+                        .map(|(key, state)| (key, time.clone(), state))
+                        .collect();
+                    output.session(&cap).give_container(&mut partials);
                 } else {
                     let partials = states.into_iter().map(|(key, state)| (key, time.clone(), state));
                     output.session(&cap).give_iterator(partials);
@@ -283,10 +286,15 @@ where
                     let (cap, runs) = earliest.remove();
                     let partials = merge_runs(&agg, runs);
                     let time = cap.time().clone();
-                    let mut session = output.session(&cap);
+                    // At most a retraction and an insertion per key, collected and handed over
+                    // as one container.
+                    let mut changes = Vec::with_capacity(2 * partials.len());
                     merge_logged_sorted(&agg, &mut totals, partials, &time, log.as_mut(), &mut |update| {
-                        session.give(update)
+                        changes.push(update)
                     });
+                    if !changes.is_empty() {
+                        output.session(&cap).give_container(&mut changes);
+                    }
                 }
             }
         },
