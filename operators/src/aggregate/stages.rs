@@ -287,8 +287,10 @@ where
                     let partials = merge_runs(&agg, runs);
                     let time = cap.time().clone();
                     // At most a retraction and an insertion per key, collected and handed over
-                    // as one container.
-                    let mut changes = Vec::with_capacity(2 * partials.len());
+                    // as one container (none for restored totals merged quietly). Room never
+                    // used is never touched, so it costs address space, not memory.
+                    let quiet = log.as_ref().is_some_and(|log| log.is_quiet(&time));
+                    let mut changes = Vec::with_capacity(if quiet { 0 } else { 2 * partials.len() });
                     merge_logged_sorted(&agg, &mut totals, partials, &time, log.as_mut(), &mut |update| {
                         changes.push(update)
                     });
