@@ -29,6 +29,9 @@ pub(crate) type Map<K, S> = PartialStates<K, S>;
 /// holds little else.
 pub(crate) type Totals<K, S> = indexmap::IndexMap<K, S, foldhash::fast::RandomState>;
 
+/// Per pending time of stage 2, its capability and the containers of partials that came for it.
+type Arrived<T, K, S> = BTreeMap<T, (Capability<T>, Vec<Vec<Partial<K, T, S>>>)>;
+
 /// Differential updates of `(key, value)` pairs: `((key, value), time, diff)`.
 type Updates<K, V, T> = Vec<((K, V), T, isize)>;
 
@@ -258,7 +261,7 @@ where
         move |_initial, _info| {
             // Per pending time, the containers of partials that came for it, whole: each is a
             // piece of one worker's sorted run.
-            let mut arrived = BTreeMap::<T, (Capability<T>, Vec<Vec<Partial<K, T, A::State>>>)>::new();
+            let mut arrived = Arrived::<T, K, A::State>::new();
             let mut totals = Totals::<K, A::State>::default();
             move |(input, frontier), output| {
                 let port = output.output_index();
@@ -306,7 +309,7 @@ where
 /// Keeps a container of partials for the times of its partials: moved whole when all are at
 /// one time (as a worker sends them), one by one otherwise.
 fn take_partials<T: Timestamp, K, S>(
-    arrived: &mut BTreeMap<T, (Capability<T>, Vec<Vec<Partial<K, T, S>>>)>,
+    arrived: &mut Arrived<T, K, S>,
     cap: &InputCapability<T>,
     port: usize,
     container: &mut Vec<Partial<K, T, S>>,
