@@ -122,8 +122,15 @@ where
                         break;
                     }
                     let (cap, runs) = earliest.remove();
-                    let mut updates = Vec::with_capacity(runs.iter().map(Vec::len).sum());
-                    runs.into_iter().for_each(|run| updates.extend(run));
+                    // One container (one worker's run, whole) is the time's updates as they are.
+                    let mut updates = match <[_; 1]>::try_from(runs) {
+                        Ok([run]) => run,
+                        Err(runs) => {
+                            let mut updates = Vec::with_capacity(runs.iter().map(Vec::len).sum());
+                            runs.into_iter().for_each(|run| updates.extend(run));
+                            updates
+                        }
+                    };
                     merge_runs(&mut updates);
                     // Handed over as one container, not pushed update by update.
                     let mut mapped: Vec<_> = updates

@@ -220,10 +220,11 @@ where
                 if sorted {
                     // One container of the time's partials, handed over whole: given one by one,
                     // each would be pushed into a container builder of its own.
-                    let mut partials: Vec<_> = sorted_by_key(states)
+                    let mut partials: Vec<_> = states
                         .into_iter()
                         .map(|(key, state)| (key, time.clone(), state))
                         .collect();
+                    partials.sort_unstable_by(|a, b| a.0.cmp(&b.0));
                     output.session(&cap).give_container(&mut partials);
                 } else {
                     let partials = states.into_iter().map(|(key, state)| (key, time.clone(), state));
