@@ -65,23 +65,55 @@ where
     T: Timestamp + TotalOrder,
     D: ExchangeData,
 {
+    gather_sorted_map(updates, name, |data| data)
+}
+
+/// As [`gather_sorted`], with `f` applied to each update's data as it leaves, in the same
+/// operator: a `map` after the gather would copy every update once more, on worker 0, into a
+/// container of its own. The order is that of the data before `f`.
+pub fn gather_sorted_map<'scope, T, D, D2>(
+    updates: VecCollection<'scope, T, D, isize>,
+    name: &str,
+    mut f: impl FnMut(D) -> D2 + 'static,
+) -> VecCollection<'scope, T, D2, isize>
+where
+    T: Timestamp + TotalOrder,
+    D: ExchangeData,
+    D2: differential_dataflow::Data,
+{
     let to_leader = Exchange::new(|_: &Update<D, T>| 0);
     updates
         .inner
         .unary_frontier::<CapacityContainerBuilder<Vec<_>>, _, _, _>(to_leader, name, move |_initial, _| {
-            // Per pending time, its updates in order of arrival: each container comes from one
-            // worker and keeps that worker's order, so they are sorted runs one after another.
-            let mut pending = BTreeMap::<T, (Capability<T>, Vec<Update<D, T>>)>::new();
+            // Per pending time, its updates in order of arrival, as the containers that brought
+            // them: each comes from one worker and keeps that worker's order, so they are sorted
+            // runs one after another. Kept whole, they are copied once, into a vector of the
+            // time's exact size, rather than pushed one by one into one that grows.
+            let mut pending = BTreeMap::<T, (Capability<T>, Vec<Vec<Update<D, T>>>)>::new();
             move |(input, frontier), output| {
                 let port = output.output_index();
                 input.for_each_stamp(|cap, containers| {
                     for container in containers {
-                        for update in container.drain(..) {
+                        let Some(time) = container.first().map(|update| update.1.clone()) else {
+                            continue;
+                        };
+                        if container.iter().all(|update| update.1 == time) {
                             pending
-                                .entry(update.1.clone())
+                                .entry(time)
                                 .or_insert_with_key(|time| (cap.delayed(time, port), Vec::new()))
                                 .1
-                                .push(update);
+                                .push(std::mem::take(container));
+                            continue;
+                        }
+                        for update in container.drain(..) {
+                            let runs = &mut pending
+                                .entry(update.1.clone())
+                                .or_insert_with_key(|time| (cap.delayed(time, port), Vec::new()))
+                                .1;
+                            match runs.last_mut() {
+                                Some(run) => run.push(update),
+                                None => runs.push(vec![update]),
+                            }
                         }
                     }
                 });
@@ -89,9 +121,23 @@ where
                     if frontier.less_equal(earliest.key()) {
                         break;
                     }
-                    let (cap, mut updates) = earliest.remove();
+                    let (cap, runs) = earliest.remove();
+                    // One container (one worker's run, whole) is the time's updates as they are.
+                    let mut updates = match <[_; 1]>::try_from(runs) {
+                        Ok([run]) => run,
+                        Err(runs) => {
+                            let mut updates = Vec::with_capacity(runs.iter().map(Vec::len).sum());
+                            runs.into_iter().for_each(|run| updates.extend(run));
+                            updates
+                        }
+                    };
                     merge_runs(&mut updates);
-                    output.session(&cap).give_iterator(updates.into_iter());
+                    // Handed over as one container, not pushed update by update.
+                    let mut mapped: Vec<_> = updates
+                        .into_iter()
+                        .map(|(data, time, diff)| (f(data), time, diff))
+                        .collect();
+                    output.session(&cap).give_container(&mut mapped);
                 }
             }
         })

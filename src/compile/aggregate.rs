@@ -10,8 +10,8 @@ use std::hash::{Hash, Hasher};
 use serde::{Deserialize, Serialize};
 use smol_str::SmolStr;
 use tidewater_operators::{
-    aggregate_append_only_durable, aggregate_append_only_into, gather_sorted, Aggregation, Count, Durable,
-    PartialStates,
+    aggregate_append_only_durable, aggregate_append_only_into, gather_sorted, gather_sorted_map, Aggregation,
+    Count, Durable, PartialStates,
 };
 
 use super::pipeline::Pipeline;
@@ -307,7 +307,9 @@ impl RowFold {
             Some(durable) => aggregate_append_only_durable(rows, "Aggregate", aggregation, fold, durable),
             None => aggregate_append_only_into(rows, "Aggregate", aggregation, fold),
         };
-        gather_sorted(results, GATHER).map(|(key, values)| key.into_row().concat(&values))
+        gather_sorted_map(results, GATHER, |(key, values): (KeyRow, Row)| {
+            key.into_row().concat(&values)
+        })
     }
 
     /// The durable wiring of a fold, whose checkpoint stores keys as rows, for its map of
@@ -413,7 +415,7 @@ impl PieceCount {
             }
             None => aggregate_append_only_into(rows, "Aggregate", Count::<()>::new(), fold),
         };
-        gather_sorted(results, GATHER).map(move |(piece, count)| {
+        gather_sorted_map(results, GATHER, move |(piece, count)| {
             let mut row = Row::with_capacity(1 + counts);
             row.push(Value::Str(piece.text));
             (0..counts).for_each(|_| row.push(Value::Int(count)));

@@ -96,7 +96,9 @@ pub(crate) fn read_partitions<'s>(
             let mut waited = 0;
             while let Some(now) = reading.front_mut() {
                 let (time, diff) = (*now.rows_at.time(), now.diff);
-                let mut batch = Vec::new();
+                // Room for the whole budget at once: grown by doubling, the batch was copied
+                // about as many times as it doubled.
+                let mut batch = Vec::with_capacity(budget);
                 let mut records = 0;
                 let more = now.item.read(
                     budget,

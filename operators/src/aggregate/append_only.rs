@@ -10,7 +10,7 @@ use timely::dataflow::Stream;
 use timely::order::TotalOrder;
 use timely::progress::Timestamp;
 
-use super::stages::{fold_locally, merge_by_key, Logged, Partial};
+use super::stages::{fold_locally_sorted, merge_by_key, Logged, Partial};
 use super::StateLog;
 use super::{Aggregation, PartialStates};
 
@@ -202,7 +202,8 @@ where
     A: Aggregation,
     F: FnMut(D, isize, &mut PartialStates<K, A::State>) + 'static,
 {
-    let partials = fold_locally::<_, _, _, A, _>(records.inner, &format!("{name}: fold locally"), fold);
+    let partials =
+        fold_locally_sorted::<_, _, _, A, _>(records.inner, &format!("{name}: fold locally"), fold);
     merge_by_key(partials, name, agg, None).as_collection()
 }
 
@@ -316,7 +317,8 @@ where
     A: Aggregation,
     F: FnMut(D, isize, &mut PartialStates<K, A::State>) + 'static,
 {
-    let mut partials = fold_locally::<_, _, _, A, _>(records.inner, &format!("{name}: fold locally"), fold);
+    let mut partials =
+        fold_locally_sorted::<_, _, _, A, _>(records.inner, &format!("{name}: fold locally"), fold);
     if let Some(restored) = durable.restored {
         partials = partials.concat(restored);
     }

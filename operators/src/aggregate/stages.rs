@@ -29,6 +29,9 @@ pub(crate) type Map<K, S> = PartialStates<K, S>;
 /// holds little else.
 pub(crate) type Totals<K, S> = indexmap::IndexMap<K, S, foldhash::fast::RandomState>;
 
+/// Per pending time of stage 2, its capability and the containers of partials that came for it.
+type Arrived<T, K, S> = BTreeMap<T, (Capability<T>, Vec<Vec<Partial<K, T, S>>>)>;
+
 /// Differential updates of `(key, value)` pairs: `((key, value), time, diff)`.
 type Updates<K, V, T> = Vec<((K, V), T, isize)>;
 
@@ -51,9 +54,12 @@ impl<T: Timestamp + TotalOrder, K: ExchangeData + Hash, S: Clone> Logged<T, K, S
         self.quiet_restore && self.is_restored(time)
     }
 
-    /// The keys of `partials` to log after `time` is merged, if it is logged.
-    pub(crate) fn keys_to_log(&self, time: &T, partials: &Map<K, S>) -> Option<Vec<K>> {
-        (!self.is_restored(time)).then(|| partials.keys().cloned().collect())
+    /// The keys of a time's partials to log after `time` is merged, if it is logged.
+    pub(crate) fn keys_to_log<'k>(&self, time: &T, keys: impl IntoIterator<Item = &'k K>) -> Option<Vec<K>>
+    where
+        K: 'k,
+    {
+        (!self.is_restored(time)).then(|| keys.into_iter().cloned().collect())
     }
 
     /// Hands `keys`' totals after `time` to the log.
@@ -84,11 +90,38 @@ pub(crate) fn merge_logged<T, K, A>(
     let Some(log) = log else {
         return merge_time(agg, totals, partials, time, give);
     };
-    let changed = log.keys_to_log(time, &partials);
+    let changed = log.keys_to_log(time, partials.keys());
     if log.is_quiet(time) {
         merge_quietly(agg, totals, partials);
     } else {
         merge_time(agg, totals, partials, time, give);
+    }
+    if let Some(keys) = changed {
+        log.record(time, keys, totals);
+    }
+}
+
+/// As [`merge_logged`], for a time's partials already sorted by key, one per key.
+fn merge_logged_sorted<T, K, A>(
+    agg: &A,
+    totals: &mut Totals<K, A::State>,
+    partials: Vec<(K, A::State)>,
+    time: &T,
+    log: Option<&mut Logged<T, K, A::State>>,
+    give: &mut impl FnMut(((K, A::Output), T, isize)),
+) where
+    T: Timestamp + TotalOrder,
+    K: ExchangeData + Hash,
+    A: Aggregation,
+{
+    let Some(log) = log else {
+        return merge_sorted(agg, totals, partials, time, give);
+    };
+    let changed = log.keys_to_log(time, partials.iter().map(|(key, _)| key));
+    if log.is_quiet(time) {
+        merge_quietly(agg, totals, partials);
+    } else {
+        merge_sorted(agg, totals, partials, time, give);
     }
     if let Some(keys) = changed {
         log.record(time, keys, totals);
@@ -123,7 +156,42 @@ pub(crate) type Partial<K, T, S> = (K, T, S);
 pub(super) fn fold_locally<'scope, T, D, K, A, F>(
     updates: Stream<'scope, T, Vec<(D, T, isize)>>,
     name: &str,
+    fold: F,
+) -> Stream<'scope, T, Vec<Partial<K, T, A::State>>>
+where
+    T: Timestamp + TotalOrder,
+    D: Data,
+    K: ExchangeData + Hash,
+    A: Aggregation,
+    F: FnMut(D, isize, &mut Map<K, A::State>) + 'static,
+{
+    fold_locally_ordered::<_, _, _, A, _>(updates, name, fold, false)
+}
+
+/// As [`fold_locally`], sending each time's partials sorted by key: what [`merge_by_key`]
+/// wants, since it merges the sorted runs of every worker instead of hashing the partials
+/// again. The sort is the one the merge would otherwise do on the key's owner, here done by
+/// every worker on its own share.
+pub(super) fn fold_locally_sorted<'scope, T, D, K, A, F>(
+    updates: Stream<'scope, T, Vec<(D, T, isize)>>,
+    name: &str,
+    fold: F,
+) -> Stream<'scope, T, Vec<Partial<K, T, A::State>>>
+where
+    T: Timestamp + TotalOrder,
+    D: Data,
+    K: ExchangeData + Hash,
+    A: Aggregation,
+    F: FnMut(D, isize, &mut Map<K, A::State>) + 'static,
+{
+    fold_locally_ordered::<_, _, _, A, _>(updates, name, fold, true)
+}
+
+fn fold_locally_ordered<'scope, T, D, K, A, F>(
+    updates: Stream<'scope, T, Vec<(D, T, isize)>>,
+    name: &str,
     mut fold: F,
+    sorted: bool,
 ) -> Stream<'scope, T, Vec<Partial<K, T, A::State>>>
 where
     T: Timestamp + TotalOrder,
@@ -149,8 +217,19 @@ where
             });
             while let Some((cap, states)) = pending.pop_complete(frontier) {
                 let time = cap.time();
-                let partials = states.into_iter().map(|(key, state)| (key, time.clone(), state));
-                output.session(&cap).give_iterator(partials);
+                if sorted {
+                    // One container of the time's partials, handed over whole: given one by one,
+                    // each would be pushed into a container builder of its own.
+                    let mut partials: Vec<_> = states
+                        .into_iter()
+                        .map(|(key, state)| (key, time.clone(), state))
+                        .collect();
+                    partials.sort_unstable_by(|a, b| a.0.cmp(&b.0));
+                    output.session(&cap).give_container(&mut partials);
+                } else {
+                    let partials = states.into_iter().map(|(key, state)| (key, time.clone(), state));
+                    output.session(&cap).give_iterator(partials);
+                }
             }
         }
     })
@@ -160,6 +239,10 @@ where
 /// time order), and emits the changes of the keys' outputs at that time. With a `log`, each
 /// merged time's changed keys and their new totals are handed to it before the time's output
 /// is released, so that whoever waits for the output knows the log has them.
+///
+/// A time's partials are gathered as they come and sorted by key (a stable sort, which finds
+/// sorted runs): cheapest when every worker sends them sorted ([`fold_locally_sorted`]), when
+/// the sort only merges the runs; any order gives the same result.
 pub(crate) fn merge_by_key<'scope, T, K, A>(
     partials: Stream<'scope, T, Vec<Partial<K, T, A::State>>>,
     name: &str,
@@ -177,7 +260,9 @@ where
         by_key,
         name,
         move |_initial, _info| {
-            let mut pending = Pending::<T, K, A::State>::default();
+            // Per pending time, the containers of partials that came for it, whole: each is a
+            // piece of one worker's sorted run.
+            let mut arrived = Arrived::<T, K, A::State>::new();
             let mut totals = Totals::<K, A::State>::default();
             move |(input, frontier), output| {
                 let port = output.output_index();
@@ -195,19 +280,84 @@ where
                                 merge_quietly(&agg, &mut totals, restored);
                             }
                         }
-                        pending.merge_partials(&cap, container, port, &agg);
+                        take_partials(&mut arrived, &cap, port, container);
                     }
                 });
-                while let Some((cap, partials)) = pending.pop_complete(frontier) {
+                while let Some(earliest) = arrived.first_entry() {
+                    if frontier.less_equal(earliest.key()) {
+                        break;
+                    }
+                    let (cap, runs) = earliest.remove();
+                    let partials = merge_runs(&agg, runs);
                     let time = cap.time().clone();
-                    let mut session = output.session(&cap);
-                    merge_logged(&agg, &mut totals, partials, &time, log.as_mut(), &mut |update| {
-                        session.give(update)
+                    // At most a retraction and an insertion per key, collected and handed over
+                    // as one container (none for restored totals merged quietly). Room never
+                    // used is never touched, so it costs address space, not memory.
+                    let quiet = log.as_ref().is_some_and(|log| log.is_quiet(&time));
+                    let mut changes = Vec::with_capacity(if quiet { 0 } else { 2 * partials.len() });
+                    merge_logged_sorted(&agg, &mut totals, partials, &time, log.as_mut(), &mut |update| {
+                        changes.push(update)
                     });
+                    if !changes.is_empty() {
+                        output.session(&cap).give_container(&mut changes);
+                    }
                 }
             }
         },
     )
+}
+
+/// Keeps a container of partials for the times of its partials: moved whole when all are at
+/// one time (as a worker sends them), one by one otherwise.
+fn take_partials<T: Timestamp, K, S>(
+    arrived: &mut Arrived<T, K, S>,
+    cap: &InputCapability<T>,
+    port: usize,
+    container: &mut Vec<Partial<K, T, S>>,
+) {
+    let Some(time) = container.first().map(|(_, time, _)| time.clone()) else {
+        return;
+    };
+    if container.iter().all(|(_, t, _)| *t == time) {
+        let runs = &mut arrived
+            .entry(time)
+            .or_insert_with_key(|time| (cap.delayed(time, port), Vec::new()))
+            .1;
+        runs.push(std::mem::take(container));
+        return;
+    }
+    for partial in container.drain(..) {
+        let runs = &mut arrived
+            .entry(partial.1.clone())
+            .or_insert_with_key(|time| (cap.delayed(time, port), Vec::new()))
+            .1;
+        match runs.last_mut() {
+            Some(run) => run.push(partial),
+            None => runs.push(vec![partial]),
+        }
+    }
+}
+
+/// One time's partials, from containers that are pieces of sorted runs (in any order, and not
+/// necessarily sorted: the result is the same), sorted by key with each key's partials merged
+/// into one. A stable sort finds the runs and merges them, so sorted input costs a merge.
+fn merge_runs<K: Ord, T, A: Aggregation>(
+    agg: &A,
+    runs: Vec<Vec<Partial<K, T, A::State>>>,
+) -> Vec<(K, A::State)> {
+    let mut all: Vec<(K, A::State)> = Vec::with_capacity(runs.iter().map(Vec::len).sum());
+    for run in runs {
+        all.extend(run.into_iter().map(|(key, _, partial)| (key, partial)));
+    }
+    all.sort_by(|a, b| a.0.cmp(&b.0));
+    let mut merged: Vec<(K, A::State)> = Vec::with_capacity(all.len());
+    for (key, partial) in all {
+        match merged.last_mut() {
+            Some((last, state)) if *last == key => agg.merge(state, partial),
+            _ => merged.push((key, partial)),
+        }
+    }
+    merged
 }
 
 /// Merges one complete time's partial states into the keys' totals, and gives the changes of
@@ -223,7 +373,22 @@ pub(super) fn merge_time<T, K, A>(
     K: ExchangeData + Hash,
     A: Aggregation,
 {
-    for (key, partial) in sorted_by_key(partials) {
+    merge_sorted(agg, totals, sorted_by_key(partials), time, give)
+}
+
+/// As [`merge_time`], for partials already sorted by key, one per key.
+fn merge_sorted<T, K, A>(
+    agg: &A,
+    totals: &mut Totals<K, A::State>,
+    partials: Vec<(K, A::State)>,
+    time: &T,
+    give: &mut impl FnMut(((K, A::Output), T, isize)),
+) where
+    T: Timestamp,
+    K: ExchangeData + Hash,
+    A: Aggregation,
+{
+    for (key, partial) in partials {
         let (old, new) = match totals.get_mut(&key) {
             Some(total) => {
                 let old = agg.output(total);
@@ -343,5 +508,26 @@ impl<T: Timestamp + TotalOrder, K, S> Pending<T, K, S> {
             self.last_keys = states.len();
             Some((cap, states))
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::merge_runs;
+    use crate::aggregate::Count;
+
+    /// Runs from two workers, interleaved as containers arrive, plus an unsorted container:
+    /// the result is every key once, sorted, with its partials summed (counted by hand).
+    #[test]
+    fn runs_merge_into_one_sorted_partial_per_key() {
+        let runs = vec![
+            vec![("a", 0u64, 1i64), ("c", 0, 2)],
+            vec![("b", 0, 5), ("c", 0, 1)],
+            vec![("d", 0, 1), ("e", 0, 3)],
+            vec![("e", 0, 4), ("a", 0, 10)],
+        ];
+        let merged = merge_runs(&Count::<()>::new(), runs);
+        assert_eq!(merged, vec![("a", 11), ("b", 5), ("c", 3), ("d", 1), ("e", 7)]);
+        assert!(merge_runs(&Count::<()>::new(), Vec::<Vec<(&str, u64, i64)>>::new()).is_empty());
     }
 }
