@@ -330,7 +330,9 @@ where
                             None
                         };
                         if let Some((_, partials)) = popped {
-                            let logged = log.as_ref().and_then(|log| log.keys_to_log(&time, &partials));
+                            let logged = log
+                                .as_ref()
+                                .and_then(|log| log.keys_to_log(&time, partials.keys()));
                             if !restored {
                                 figures.updated = partials.len() as u64;
                             }
