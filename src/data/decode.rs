@@ -6,6 +6,7 @@ use std::str::FromStr;
 use serde_json::Value as Json;
 
 use super::datetime::{Pattern, Zone};
+use super::json_line::{self, FieldIndex, JsonLine};
 use super::{cast, cast_in, DataType, Row, Schema, Value};
 
 /// The column that receives a malformed record's raw text in `PERMISSIVE` mode, when the
@@ -107,6 +108,9 @@ pub struct RowDecoder {
     corrupt: Option<usize>,
     /// The schema's positions that hold data (all but `_corrupt_record`), in order.
     data_columns: Vec<usize>,
+    /// The names of `data_columns`, slot `i` for `data_columns[i]`: what a JSON line is read
+    /// against.
+    json_fields: FieldIndex,
 }
 
 impl RowDecoder {
@@ -116,13 +120,15 @@ impl RowDecoder {
             .fields()
             .iter()
             .position(|f| f.name == CORRUPT_RECORD && f.data_type == DataType::String);
-        let data_columns = (0..schema.len()).filter(|i| Some(*i) != corrupt).collect();
+        let data_columns: Vec<usize> = (0..schema.len()).filter(|i| Some(*i) != corrupt).collect();
+        let json_fields = json_fields(&schema, &data_columns);
         RowDecoder {
             schema,
             mode,
             text: FieldText::default(),
             corrupt,
             data_columns,
+            json_fields,
         }
     }
 
@@ -137,6 +143,7 @@ impl RowDecoder {
         self.data_columns = (0..self.schema.len())
             .filter(|i| Some(*i) != self.corrupt)
             .collect();
+        self.json_fields = json_fields(&self.schema, &self.data_columns);
         self
     }
 
@@ -253,24 +260,19 @@ impl RowDecoder {
     /// or a line that is not a JSON object is malformed.
     pub fn decode_json(&self, line: &str) -> Decoded {
         let mut row = self.empty_row();
-        let parsed = match serde_json::from_str::<Json>(line) {
+        let parsed = match json_line::parse(line, &self.json_fields) {
             // A number beyond the double range: Spark's reader (Jackson) reads it as Infinity
             // for a double column; serde_json refuses the whole line, so such numbers are
             // marked and handed over as text, and the column's type decides.
             Err(e) if e.to_string().starts_with("number out of range") => match mark_huge_numbers(line) {
-                Some(marked) => serde_json::from_str::<Json>(&marked),
+                Some(marked) => json_line::parse(&marked, &self.json_fields),
                 None => Err(e),
             },
             parsed => parsed,
         };
-        let object = match parsed {
-            Ok(Json::Object(object)) => object,
-            Ok(other) => {
-                let kind = match other {
-                    Json::Array(_) => "an array",
-                    Json::Null => "null",
-                    _ => "a scalar",
-                };
+        let slots = match parsed {
+            Ok(JsonLine::Object(slots)) => slots,
+            Ok(JsonLine::Other(kind)) => {
                 return self.malformed(
                     row,
                     || line.to_string(),
@@ -280,11 +282,11 @@ impl RowDecoder {
             Err(e) => return self.malformed(row, || line.to_string(), format!("invalid JSON: {e}")),
         };
         let mut problem = None;
-        for &column in &self.data_columns {
-            let field = &self.schema.fields()[column];
-            let Some(json) = object.get(&field.name) else {
+        for (&column, json) in self.data_columns.iter().zip(&slots) {
+            let Some(json) = json else {
                 continue;
             };
+            let field = &self.schema.fields()[column];
             match json_value(json, &field.data_type, &self.text) {
                 Some(v) => row[column] = v,
                 None => {
@@ -302,6 +304,11 @@ impl RowDecoder {
             Some(reason) => self.malformed(row, || line.to_string(), reason),
         }
     }
+}
+
+/// The index a JSON line is read against: the names of `columns`, in order.
+fn json_fields(schema: &Schema, columns: &[usize]) -> FieldIndex {
+    FieldIndex::new(columns.iter().map(|&c| schema.fields()[c].name.as_str()))
 }
 
 /// The prefix of a string that stands for a JSON number too large for a double (see
