@@ -171,10 +171,7 @@ where
         "Deduplicate",
         move |_initial, _info| {
             let mut log = log;
-            let mut clock = WatermarkClock::default();
-            for (max, epoch) in seen {
-                clock.saw(max, epoch);
-            }
+            let mut clock = WatermarkClock::resumed(seen);
             // Each remembered key and until when; the keys by the time they are forgotten.
             let mut state: foldhash::HashMap<K, Until> = Default::default();
             let mut expiring: BTreeMap<i64, Vec<K>> = BTreeMap::new();

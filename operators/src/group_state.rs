@@ -336,10 +336,7 @@ where
         move |initial, _info| {
             let mut log = log;
             let mut held: Option<Capability<u64>> = Some(initial);
-            let mut clock = WatermarkClock::default();
-            for (max, epoch) in seen {
-                clock.saw(max, epoch);
-            }
+            let mut clock = WatermarkClock::resumed(seen);
             let mut state: BTreeMap<(u64, K), Kept<S>> = BTreeMap::new();
             // Keys by the time their timeout fires, and by their deadline.
             let mut wakes: Wakes<K> = Default::default();

@@ -164,10 +164,7 @@ where
             Pipeline,
             "Sessions",
             move |_initial, _info| {
-                let mut clock = WatermarkClock::default();
-                for (max, epoch) in seen {
-                    clock.saw(max, epoch);
-                }
+                let mut clock = WatermarkClock::resumed(seen);
                 // Each key's sessions by start: (end, state); and the sessions by end, to forget
                 // the closed ones without looking at the others.
                 let mut open: foldhash::HashMap<K, BTreeMap<i64, (i64, A::State)>> = Default::default();

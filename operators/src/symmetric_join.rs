@@ -235,10 +235,7 @@ where
         "SymmetricHashJoin",
         move |initial, _info| {
             let mut held = Some(initial);
-            let mut clock = WatermarkClock::default();
-            for (candidate, epoch) in seen {
-                clock.saw(candidate, epoch);
-            }
+            let mut clock = WatermarkClock::resumed(seen);
             let mut pending: BTreeMap<u64, Entries<K, L, R>> = BTreeMap::new();
             // Epochs at which the watermark may move: one after each epoch with a candidate.
             let mut moves: BTreeSet<u64> = BTreeSet::new();

@@ -44,6 +44,16 @@ pub struct WatermarkClock {
 }
 
 impl WatermarkClock {
+    /// A clock that goes on from the greatest event times of earlier epochs, `(max, epoch)`,
+    /// as a restarted query knows them from its checkpoint (none for a fresh start).
+    pub fn resumed(seen: impl IntoIterator<Item = (i64, u64)>) -> Self {
+        let mut clock = WatermarkClock::default();
+        for (max, epoch) in seen {
+            clock.saw(max, epoch);
+        }
+        clock
+    }
+
     /// Records that some worker saw event time `max` in `epoch`.
     pub fn saw(&mut self, max: i64, epoch: u64) {
         let entry = self.seen.entry(epoch).or_insert(i64::MIN);
@@ -306,10 +316,7 @@ where
             Pipeline,
             "DropLate",
             move |_initial, _info| {
-                let mut clock = WatermarkClock::default();
-                for (max, epoch) in seen {
-                    clock.saw(max, epoch);
-                }
+                let mut clock = WatermarkClock::resumed(seen);
                 let mut waiting: BTreeMap<u64, Waiting<D>> = BTreeMap::new();
                 move |(input, _records_frontier), (maxima, maxima_frontier), output| {
                     let port = output.output_index();

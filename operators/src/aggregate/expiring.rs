@@ -200,10 +200,7 @@ where
             move |_initial, _info| {
                 let mut pending = Pending::<u64, K, A::State>::default();
                 let mut totals = Totals::<K, A::State>::default();
-                let mut clock = crate::watermark::WatermarkClock::default();
-                for (max, epoch) in seen {
-                    clock.saw(max, epoch);
-                }
+                let mut clock = crate::watermark::WatermarkClock::resumed(seen);
                 move |(input, frontier), (maxima, maxima_frontier), output| {
                     let port = output.output_index();
                     maxima.for_each_stamp(|_cap, containers| clock.saw_all(containers));
@@ -288,10 +285,7 @@ where
                 // The keys that close, by the time they close at: the watermark takes them from
                 // the front, without a walk over the keys still open.
                 let mut closing: BTreeMap<i64, Vec<K>> = BTreeMap::new();
-                let mut clock = crate::watermark::WatermarkClock::default();
-                for (max, epoch) in seen {
-                    clock.saw(max, epoch);
-                }
+                let mut clock = crate::watermark::WatermarkClock::resumed(seen);
                 move |(input, frontier), (maxima, maxima_frontier), output| {
                     let port = output.output_index();
                     maxima.for_each_stamp(|_cap, containers| clock.saw_all(containers));
@@ -456,10 +450,7 @@ where
         Pipeline,
         "DropLatePartials",
         move |_initial, _info| {
-            let mut clock = crate::watermark::WatermarkClock::default();
-            for (max, epoch) in seen {
-                clock.saw(max, epoch);
-            }
+            let mut clock = crate::watermark::WatermarkClock::resumed(seen);
             let mut waiting: BTreeMap<u64, Waiting<K, S>> = BTreeMap::new();
             move |(input, _frontier), (maxima, maxima_frontier), output| {
                 let port = output.output_index();
