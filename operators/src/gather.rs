@@ -13,7 +13,7 @@ use differential_dataflow::{AsCollection, ExchangeData, VecCollection};
 use timely::container::CapacityContainerBuilder;
 use timely::dataflow::channels::pact::Exchange;
 use timely::dataflow::operators::generic::Operator;
-use timely::dataflow::operators::Capability;
+use timely::dataflow::operators::{Capability, InputCapability};
 use timely::order::TotalOrder;
 use timely::progress::Timestamp;
 
@@ -89,32 +89,12 @@ where
             // them: each comes from one worker and keeps that worker's order, so they are sorted
             // runs one after another. Kept whole, they are copied once, into a vector of the
             // time's exact size, rather than pushed one by one into one that grows.
-            let mut pending = BTreeMap::<T, (Capability<T>, Vec<Vec<Update<D, T>>>)>::new();
+            let mut pending = Runs::<T, Update<D, T>>::new();
             move |(input, frontier), output| {
                 let port = output.output_index();
                 input.for_each_stamp(|cap, containers| {
                     for container in containers {
-                        let Some(time) = container.first().map(|update| update.1.clone()) else {
-                            continue;
-                        };
-                        if container.iter().all(|update| update.1 == time) {
-                            pending
-                                .entry(time)
-                                .or_insert_with_key(|time| (cap.delayed(time, port), Vec::new()))
-                                .1
-                                .push(std::mem::take(container));
-                            continue;
-                        }
-                        for update in container.drain(..) {
-                            let runs = &mut pending
-                                .entry(update.1.clone())
-                                .or_insert_with_key(|time| (cap.delayed(time, port), Vec::new()))
-                                .1;
-                            match runs.last_mut() {
-                                Some(run) => run.push(update),
-                                None => runs.push(vec![update]),
-                            }
-                        }
+                        keep_by_time(&mut pending, &cap, port, container);
                     }
                 });
                 while let Some(earliest) = pending.first_entry() {
@@ -142,6 +122,40 @@ where
             }
         })
         .as_collection()
+}
+
+/// Per pending time, its capability and the containers of updates that came for it, whole.
+pub(crate) type Runs<T, U> = BTreeMap<T, (Capability<T>, Vec<Vec<U>>)>;
+
+/// Keeps a container of `(data, time, diff)` updates for the times of its updates: moved whole
+/// when all are at one time (as a worker sends a time's sorted run), one by one otherwise.
+pub(crate) fn keep_by_time<T: Timestamp, D, R>(
+    pending: &mut Runs<T, (D, T, R)>,
+    cap: &InputCapability<T>,
+    port: usize,
+    container: &mut Vec<(D, T, R)>,
+) {
+    let Some(time) = container.first().map(|update| update.1.clone()) else {
+        return;
+    };
+    if container.iter().all(|update| update.1 == time) {
+        pending
+            .entry(time)
+            .or_insert_with_key(|time| (cap.delayed(time, port), Vec::new()))
+            .1
+            .push(std::mem::take(container));
+        return;
+    }
+    for update in container.drain(..) {
+        let runs = &mut pending
+            .entry(update.1.clone())
+            .or_insert_with_key(|time| (cap.delayed(time, port), Vec::new()))
+            .1;
+        match runs.last_mut() {
+            Some(run) => run.push(update),
+            None => runs.push(vec![update]),
+        }
+    }
 }
 
 /// Sorts `updates` by data: a stable sort, which finds the sorted runs they are made of and

@@ -15,6 +15,8 @@ use timely::order::TotalOrder;
 use timely::progress::frontier::MutableAntichain;
 use timely::progress::Timestamp;
 
+use crate::gather::{keep_by_time, Runs};
+
 use super::{Aggregation, PartialStates, StateLog};
 
 /// Per-worker hash map (see [`PartialStates`] for the seeding).
@@ -30,7 +32,7 @@ pub(crate) type Map<K, S> = PartialStates<K, S>;
 pub(crate) type Totals<K, S> = indexmap::IndexMap<K, S, foldhash::fast::RandomState>;
 
 /// Per pending time of stage 2, its capability and the containers of partials that came for it.
-type Arrived<T, K, S> = BTreeMap<T, (Capability<T>, Vec<Vec<Partial<K, T, S>>>)>;
+type Arrived<T, K, S> = Runs<T, Partial<K, T, S>>;
 
 /// Differential updates of `(key, value)` pairs: `((key, value), time, diff)`.
 type Updates<K, V, T> = Vec<((K, V), T, isize)>;
@@ -280,7 +282,7 @@ where
                                 merge_quietly(&agg, &mut totals, restored);
                             }
                         }
-                        take_partials(&mut arrived, &cap, port, container);
+                        keep_by_time(&mut arrived, &cap, port, container);
                     }
                 });
                 while let Some(earliest) = arrived.first_entry() {
@@ -305,37 +307,6 @@ where
             }
         },
     )
-}
-
-/// Keeps a container of partials for the times of its partials: moved whole when all are at
-/// one time (as a worker sends them), one by one otherwise.
-fn take_partials<T: Timestamp, K, S>(
-    arrived: &mut Arrived<T, K, S>,
-    cap: &InputCapability<T>,
-    port: usize,
-    container: &mut Vec<Partial<K, T, S>>,
-) {
-    let Some(time) = container.first().map(|(_, time, _)| time.clone()) else {
-        return;
-    };
-    if container.iter().all(|(_, t, _)| *t == time) {
-        let runs = &mut arrived
-            .entry(time)
-            .or_insert_with_key(|time| (cap.delayed(time, port), Vec::new()))
-            .1;
-        runs.push(std::mem::take(container));
-        return;
-    }
-    for partial in container.drain(..) {
-        let runs = &mut arrived
-            .entry(partial.1.clone())
-            .or_insert_with_key(|time| (cap.delayed(time, port), Vec::new()))
-            .1;
-        match runs.last_mut() {
-            Some(run) => run.push(partial),
-            None => runs.push(vec![partial]),
-        }
-    }
 }
 
 /// One time's partials, from containers that are pieces of sorted runs (in any order, and not
