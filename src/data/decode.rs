@@ -114,22 +114,18 @@ pub struct RowDecoder {
 }
 
 impl RowDecoder {
-    /// A decoder for `schema` under `mode`.
+    /// A decoder for `schema` under `mode`, with `_corrupt_record` as the column of malformed
+    /// records' text if the schema has it.
     pub fn new(schema: Schema, mode: ParseMode) -> Self {
-        let corrupt = schema
-            .fields()
-            .iter()
-            .position(|f| f.name == CORRUPT_RECORD && f.data_type == DataType::String);
-        let data_columns: Vec<usize> = (0..schema.len()).filter(|i| Some(*i) != corrupt).collect();
-        let json_fields = json_fields(&schema, &data_columns);
         RowDecoder {
             schema,
             mode,
             text: FieldText::default(),
-            corrupt,
-            data_columns,
-            json_fields,
+            corrupt: None,
+            data_columns: Vec::new(),
+            json_fields: FieldIndex::new([]),
         }
+        .with_corrupt_column(CORRUPT_RECORD)
     }
 
     /// The same decoder with `name` as the column that receives a malformed record's text
@@ -140,10 +136,15 @@ impl RowDecoder {
             .fields()
             .iter()
             .position(|f| f.name == name && f.data_type == DataType::String);
+        // The columns that hold data, and the names a JSON line is read against, follow.
         self.data_columns = (0..self.schema.len())
             .filter(|i| Some(*i) != self.corrupt)
             .collect();
-        self.json_fields = json_fields(&self.schema, &self.data_columns);
+        self.json_fields = FieldIndex::new(
+            self.data_columns
+                .iter()
+                .map(|&c| self.schema.fields()[c].name.as_str()),
+        );
         self
     }
 
@@ -304,11 +305,6 @@ impl RowDecoder {
             Some(reason) => self.malformed(row, || line.to_string(), reason),
         }
     }
-}
-
-/// The index a JSON line is read against: the names of `columns`, in order.
-fn json_fields(schema: &Schema, columns: &[usize]) -> FieldIndex {
-    FieldIndex::new(columns.iter().map(|&c| schema.fields()[c].name.as_str()))
 }
 
 /// The prefix of a string that stands for a JSON number too large for a double (see
