@@ -78,16 +78,7 @@ fn csv_keeps_the_fields_that_converted_and_the_raw_record_in_the_named_column() 
         let ran = run_to_end(df.write_stream().trigger(Trigger::available_now()), Feed::Nothing);
         assert_eq!(sorted(ran.rows()), csv_expected(), "workers {workers}");
         // The count of malformed records is as before: lines 2, 3 and 5.
-        let malformed: u64 = ran
-            .query
-            .recent_progress()
-            .iter()
-            .map(|p| {
-                p.sources[0].metrics["numMalformedRecords"]
-                    .parse::<u64>()
-                    .expect("a count")
-            })
-            .sum();
+        let malformed: u64 = ran.malformed_records();
         assert_eq!(malformed, 3);
 
         // SQL, the column named by the session's setting.

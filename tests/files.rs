@@ -516,16 +516,7 @@ fn files_larger_than_a_read_are_read_whole_once() {
         );
         let read: u64 = ran.query.recent_progress().iter().map(|p| p.num_input_rows).sum();
         assert_eq!(read, 10_001, "rows read, {workers} worker(s)");
-        let skipped: u64 = ran
-            .query
-            .recent_progress()
-            .iter()
-            .map(|p| {
-                p.sources[0].metrics["numMalformedRecords"]
-                    .parse::<u64>()
-                    .expect("a count")
-            })
-            .sum();
+        let skipped: u64 = ran.malformed_records();
         assert_eq!(skipped, 1, "malformed records, {workers} worker(s)");
     }
 }

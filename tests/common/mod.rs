@@ -182,6 +182,20 @@ impl Ran {
             .sum()
     }
 
+    /// The malformed records the query's first source skipped or kept, over every epoch
+    /// (its `numMalformedRecords`, summed).
+    pub fn malformed_records(&self) -> u64 {
+        self.query
+            .recent_progress()
+            .iter()
+            .map(|p| {
+                p.sources[0].metrics["numMalformedRecords"]
+                    .parse::<u64>()
+                    .expect("a count")
+            })
+            .sum()
+    }
+
     /// Every row of every batch, sorted: the answer of a query whose batch boundaries do not
     /// matter (an append-mode query, or one whose input the worker count splits differently).
     pub fn rows(&self) -> Vec<Row> {
