@@ -37,6 +37,38 @@ fn types(df: &DataFrame) -> Vec<String> {
         .collect()
 }
 
+/// Runs `SELECT <case> AS c0, ...` over a stream of schema `ddl` fed `rows` in one epoch, with
+/// `workers` workers, after checking each case's type (`(expression, type, shown value)`):
+/// the output rows.
+fn select_cases(workers: usize, ddl: &str, cases: &[(&str, &str, &str)], rows: Vec<Row>) -> Vec<Row> {
+    let spark = session(workers);
+    let input = MemoryStream::new(Schema::from_ddl(ddl).expect("ddl"));
+    spark
+        .read_stream()
+        .memory(&input)
+        .create_or_replace_temp_view("t");
+    let select: Vec<String> = cases
+        .iter()
+        .enumerate()
+        .map(|(i, (e, ..))| format!("{e} AS c{i}"))
+        .collect();
+    let df = spark
+        .sql(&format!("SELECT {} FROM t", select.join(", ")))
+        .expect("plans");
+    let expected_types: Vec<&str> = cases.iter().map(|(_, t, _)| *t).collect();
+    assert_eq!(types(&df), expected_types);
+    run_to_end(df.write_stream(), Feed::Epochs(&input, vec![rows]))
+        .batch_rows()
+        .concat()
+}
+
+/// Checks that `row` shows each case's expected value.
+fn assert_shown(row: &Row, cases: &[(&str, &str, &str)], workers: usize) {
+    for (i, (got, (e, _, want))) in shown(row).iter().zip(cases).enumerate() {
+        assert_eq!(got, want, "{e} (c{i}) with {workers} worker(s)");
+    }
+}
+
 #[test]
 fn operators_casts_and_functions_follow_sparks_precision_rules() {
     // (expression, result type, result for a = 12.35, b = -0.125, n = 3, x = 0.5), each
@@ -109,37 +141,20 @@ fn operators_casts_and_functions_follow_sparks_precision_rules() {
             "null",
         ),
     ];
-    let schema = Schema::from_ddl("a DECIMAL(10, 2), b DECIMAL(5, 3), n BIGINT, x DOUBLE").expect("ddl");
     for workers in [1, 2] {
-        let spark = session(workers);
-        let input = MemoryStream::new(schema.clone());
-        spark
-            .read_stream()
-            .memory(&input)
-            .create_or_replace_temp_view("t");
-        let select: Vec<String> = cases
-            .iter()
-            .enumerate()
-            .map(|(i, (e, ..))| format!("{e} AS c{i}"))
-            .collect();
-        let df = spark
-            .sql(&format!("SELECT {} FROM t", select.join(", ")))
-            .expect("plans");
-        let expected_types: Vec<&str> = cases.iter().map(|(_, t, _)| *t).collect();
-        assert_eq!(types(&df), expected_types);
         let rows = vec![
             row![dec(1235, 2), dec(-125, 3), 3i64, 0.5],
             Row::from(vec![Value::Null; 4]),
         ];
-        let out = run_to_end(df.write_stream(), Feed::Epochs(&input, vec![rows]))
-            .batch_rows()
-            .concat();
+        let out = select_cases(
+            workers,
+            "a DECIMAL(10, 2), b DECIMAL(5, 3), n BIGINT, x DOUBLE",
+            cases,
+            rows,
+        );
         assert_eq!(out.len(), 2);
         let (values, nulls): (Vec<&Row>, Vec<&Row>) = out.iter().partition(|r| !r[0].is_null());
-        let expected: Vec<&str> = cases.iter().map(|(_, _, v)| *v).collect();
-        for (i, (got, want)) in shown(values[0]).iter().zip(&expected).enumerate() {
-            assert_eq!(got, want, "{} with {workers} worker(s)", cases[i].0);
-        }
+        assert_shown(values[0], cases, workers);
         // Every operator and function of a null is null (the constants aside).
         for (i, v) in nulls[0].iter().enumerate() {
             let e = cases[i].0;
@@ -417,33 +432,11 @@ fn sql_literals_are_typed_as_sparks_parser_types_them() {
         ("0.1 + 0.2 = 0.3", "boolean", "true"),
         ("0.1D + 0.2D = 0.3D", "boolean", "false"),
     ];
-    let schema = Schema::from_ddl("n BIGINT, d DECIMAL(10, 2)").expect("ddl");
     for workers in [1, 2] {
-        let spark = session(workers);
-        let input = MemoryStream::new(schema.clone());
-        spark
-            .read_stream()
-            .memory(&input)
-            .create_or_replace_temp_view("t");
-        let select: Vec<String> = cases
-            .iter()
-            .enumerate()
-            .map(|(i, (e, ..))| format!("{e} AS c{i}"))
-            .collect();
-        let df = spark
-            .sql(&format!("SELECT {} FROM t", select.join(", ")))
-            .expect("plans");
-        let expected_types: Vec<&str> = cases.iter().map(|(_, t, _)| *t).collect();
-        assert_eq!(types(&df), expected_types);
         let rows = vec![row![3i64, dec(1235, 2)]];
-        let out = run_to_end(df.write_stream(), Feed::Epochs(&input, vec![rows]))
-            .batch_rows()
-            .concat();
+        let out = select_cases(workers, "n BIGINT, d DECIMAL(10, 2)", cases, rows);
         assert_eq!(out.len(), 1);
-        let expected: Vec<&str> = cases.iter().map(|(_, _, v)| *v).collect();
-        for (i, (got, want)) in shown(&out[0]).iter().zip(&expected).enumerate() {
-            assert_eq!(got, want, "{} with {workers} worker(s)", cases[i].0);
-        }
+        assert_shown(&out[0], cases, workers);
     }
 }
 
