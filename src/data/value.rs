@@ -135,15 +135,30 @@ impl Value {
 
     /// A time window `[start, end)`, microseconds: the `struct<start, end>` of `window(..)`.
     pub fn window(start: i64, end: i64) -> Self {
-        thread_local! {
-            /// The window last made on this thread. Events come roughly in time order, so most
-            /// fall in the window of the event before: theirs then costs a reference count, not
-            /// an allocation, and compares equal to it by address.
-            static LAST: RefCell<Option<Arc<[Value]>>> = const { RefCell::new(None) };
+        /// How many recent windows a thread keeps. Events come roughly in time order but out
+        /// of order within the watermark's delay, so they alternate between two or three
+        /// tumbling windows near a boundary, and an event of a sliding window falls in
+        /// `size / slide` windows at once: one remembered window would miss on most events.
+        const RECENT: usize = 8;
+        /// The windows last made on a thread, and the slot the next new one takes.
+        struct Recent {
+            windows: [Option<Arc<[Value]>>; RECENT],
+            next: usize,
         }
-        LAST.with(|last| {
-            let mut last = last.borrow_mut();
-            if let Some(window) = last.as_ref() {
+        thread_local! {
+            /// The windows last made on this thread, replaced oldest first. An event that falls
+            /// in one of them costs a reference count, not an allocation, and its window
+            /// compares and hashes equal to the others' by address.
+            static RECENT_WINDOWS: RefCell<Recent> = const {
+                RefCell::new(Recent {
+                    windows: [const { None }; RECENT],
+                    next: 0,
+                })
+            };
+        }
+        RECENT_WINDOWS.with(|recent| {
+            let Recent { windows, next } = &mut *recent.borrow_mut();
+            for window in windows.iter().flatten() {
                 if let [Value::Timestamp(s), Value::Timestamp(e)] = window[..] {
                     if (s, e) == (start, end) {
                         return Value::Struct(window.clone());
@@ -151,7 +166,8 @@ impl Value {
                 }
             }
             let window: Arc<[Value]> = Arc::new([Value::Timestamp(start), Value::Timestamp(end)]);
-            *last = Some(window.clone());
+            windows[*next] = Some(window.clone());
+            *next = (*next + 1) % RECENT;
             Value::Struct(window)
         })
     }
@@ -526,7 +542,32 @@ mod tests {
         let next = Value::window(10, 20);
         assert!(shared < next && next != apart);
         assert_eq!(next.window_end(), Some(20));
-        // Back to an earlier window: a new allocation, equal all the same.
-        assert_eq!(Value::window(0, 10), shared);
+        // Back to an earlier window: equal, and the same allocation while it is recent.
+        let back = Value::window(0, 10);
+        assert_eq!(back, shared);
+        let Value::Struct(back) = &back else {
+            panic!("a window is a struct");
+        };
+        assert!(Arc::ptr_eq(a, back), "a recent window is shared again");
+    }
+
+    #[test]
+    fn sliding_windows_share_their_allocations_while_recent() {
+        // Each event of a 10 s window sliding by 2 s falls in 5 windows; events a few
+        // seconds apart share most of them.
+        let of = |start: i64| match Value::window(start, start + 10) {
+            Value::Struct(fields) => fields,
+            other => panic!("a window is a struct, not {other:?}"),
+        };
+        let first: Vec<_> = (0..5).map(|i| of(i * 2)).collect();
+        let again: Vec<_> = (0..5).map(|i| of(i * 2)).collect();
+        assert!(first.iter().zip(&again).all(|(a, b)| Arc::ptr_eq(a, b)));
+        // Once many other windows were made, an old one is built anew, and still equal.
+        for start in 100..120 {
+            of(start);
+        }
+        let old = of(0);
+        assert!(!Arc::ptr_eq(&first[0], &old));
+        assert_eq!(first[0], old);
     }
 }
