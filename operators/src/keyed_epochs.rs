@@ -133,7 +133,9 @@ where
                 let mut next: u64 = first_epoch;
                 // Contents from before the first visit that are not consolidated yet.
                 let mut unsettled = false;
-                let mut states: foldhash::HashMap<K, S> = Default::default();
+                // Every entry holds a state: one the logic clears is removed at once. The
+                // `Option` lets the logic update a state in place, with one lookup.
+                let mut states: foldhash::HashMap<K, Option<S>> = Default::default();
                 // Accumulated input per key, kept only for `EpochInput::Contents`.
                 let mut contents: foldhash::HashMap<K, Vec<(V, isize)>> = Default::default();
                 let mut pending: BTreeMap<u64, Vec<(K, V, isize)>> = BTreeMap::new();
@@ -154,7 +156,7 @@ where
                     });
                     initial.for_each_stamp(|_cap, containers| {
                         for container in containers {
-                            states.extend(container.drain(..));
+                            states.extend(container.drain(..).map(|(key, state)| (key, Some(state))));
                         }
                     });
                     // Initial states come first.
@@ -251,7 +253,7 @@ fn visit_keys<K, V, S, O, F>(
     epoch: u64,
     mut with_values: Vec<(K, Vec<(V, isize)>)>,
     visit_idle: bool,
-    states: &mut foldhash::HashMap<K, S>,
+    states: &mut foldhash::HashMap<K, Option<S>>,
     logic: &mut F,
     out: &mut Vec<(O, isize)>,
 ) where
@@ -264,10 +266,20 @@ fn visit_keys<K, V, S, O, F>(
         with_values.extend(idle.into_iter().map(|k| (k, Vec::new())));
     }
     for (key, values) in with_values {
-        let mut state = states.remove(&key);
-        logic(epoch, &key, &values, &mut state, out);
-        if let Some(state) = state {
-            states.insert(key, state);
+        match states.get_mut(&key) {
+            Some(state) => {
+                logic(epoch, &key, &values, state, out);
+                if state.is_none() {
+                    states.remove(&key);
+                }
+            }
+            None => {
+                let mut state = None;
+                logic(epoch, &key, &values, &mut state, out);
+                if state.is_some() {
+                    states.insert(key, state);
+                }
+            }
         }
     }
 }
