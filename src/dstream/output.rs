@@ -6,7 +6,7 @@
 //! output's action.
 
 use std::cell::RefCell;
-use std::collections::BTreeMap;
+use std::collections::hash_map::Entry;
 use std::fmt;
 use std::io::Write;
 use std::panic::AssertUnwindSafe;
@@ -73,7 +73,7 @@ impl<T: Data> OutputSpec for Output<T> {
             .probe_with(&cx.probe);
         cx.emitters.push(Box::new(OutputEmitter {
             changes,
-            batch: BTreeMap::new(),
+            batch: Default::default(),
             slide: self.slide,
             action: self.action.clone(),
         }));
@@ -82,8 +82,11 @@ impl<T: Data> OutputSpec for Output<T> {
 
 struct OutputEmitter<T> {
     changes: Rc<RefCell<Vec<(T, u64, isize)>>>,
-    /// The stream's current batch with multiplicities.
-    batch: BTreeMap<T, isize>,
+    /// The stream's current batch with multiplicities. Hashed, not kept in order: most of a
+    /// batch changes from one epoch to the next (each element of the last batch is retracted,
+    /// each of the new one inserted), so ordering every change would cost more than sorting
+    /// the batch once when an action reads it.
+    batch: foldhash::HashMap<T, isize>,
     slide: u64,
     action: Action<T>,
 }
@@ -94,18 +97,31 @@ impl<T: Data> Emitter for OutputEmitter<T> {
             let mut changes = self.changes.borrow_mut();
             let (now, later): (Vec<_>, Vec<_>) = changes.drain(..).partition(|(_, t, _)| *t <= epoch);
             *changes = later;
-            // The element moves in rather than being cloned.
+            // The elements move in rather than being cloned.
             for (x, _, d) in now {
-                crate::runtime::add_count(&mut self.batch, x, d);
+                match self.batch.entry(x) {
+                    Entry::Occupied(mut count) => {
+                        *count.get_mut() += d;
+                        if *count.get() == 0 {
+                            count.remove();
+                        }
+                    }
+                    Entry::Vacant(vacant) => {
+                        if d != 0 {
+                            vacant.insert(d);
+                        }
+                    }
+                }
             }
         }
         if !(epoch + 1).is_multiple_of(self.slide) {
             return Ok(());
         }
-        let elements: Vec<T> = self
-            .batch
-            .iter()
-            .flat_map(|(x, n)| std::iter::repeat_n(x, (*n).max(0) as usize).cloned())
+        let mut sorted: Vec<(&T, isize)> = self.batch.iter().map(|(x, n)| (x, *n)).collect();
+        sorted.sort_unstable_by(|a, b| a.0.cmp(b.0));
+        let elements: Vec<T> = sorted
+            .into_iter()
+            .flat_map(|(x, n)| std::iter::repeat_n(x, n.max(0) as usize).cloned())
             .collect();
         let mut action = self.action.lock().unwrap_or_else(|p| p.into_inner());
         // The action may be user code: a panic fails the context instead of killing worker 0.

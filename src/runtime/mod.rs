@@ -38,7 +38,6 @@ pub use listener::{
     QueryIdleEvent, QueryProgressEvent, QueryStartedEvent, QueryTerminatedEvent, StreamingQueryListener,
     StreamingQueryManager,
 };
-pub(crate) use output::add_count;
 pub use progress::{QueryProgress, QueryStatus, SinkProgress, SourceProgress, StateOperatorProgress};
 pub(crate) use query::Shared;
 pub use query::StreamingQuery;

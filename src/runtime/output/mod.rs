@@ -64,7 +64,7 @@ pub(super) fn for_mode(mode: OutputMode, final_window_column: Option<usize>) -> 
 }
 
 /// Moves `key`'s multiplicity in `counts` by `diff` with one lookup, forgetting it at zero: a
-/// multiset kept as counts (complete mode's table, a DStream's current batch).
+/// multiset kept as counts (complete mode's table).
 pub(crate) fn add_count<K: Ord>(counts: &mut BTreeMap<K, isize>, key: K, diff: isize) {
     match counts.entry(key) {
         Entry::Occupied(mut count) => {
