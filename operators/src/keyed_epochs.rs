@@ -289,7 +289,13 @@ fn visit_keys<K, V, S, O, F>(
 fn group_by_key<K: Hash + Eq, V: Ord>(updates: Vec<(K, V, isize)>) -> Vec<(K, Vec<(V, isize)>)> {
     let mut grouped: foldhash::HashMap<K, Vec<(V, isize)>> = Default::default();
     for (key, value, diff) in updates {
-        grouped.entry(key).or_default().push((value, diff));
+        // A key's records often repeat one value (a word's `1`): a repeat adds to the last
+        // count instead of growing the list that `consolidate` would fold back.
+        let values = grouped.entry(key).or_default();
+        match values.last_mut() {
+            Some((last, count)) if *last == value => *count += diff,
+            _ => values.push((value, diff)),
+        }
     }
     grouped
         .into_iter()
