@@ -8,7 +8,6 @@ use std::cmp::Ordering;
 use std::hash::{Hash, Hasher};
 
 use serde::{Deserialize, Serialize};
-use smallvec::SmallVec;
 use smol_str::SmolStr;
 use tidewater_operators::{
     aggregate_append_only_durable, aggregate_append_only_into, gather_sorted, gather_sorted_map, Aggregation,
@@ -334,17 +333,11 @@ impl RowFold {
                 &evaluated
             }
             several => {
-                // Evaluated on the stack: most rows find their key's state, and only a new
-                // key is moved into the map's own allocation.
-                let key: SmallVec<[Value; 4]> = several.iter().map(|k| k.eval(&row)).collect();
-                match states.get_mut(&key[..]) {
-                    Some(state) => self.aggregation.fold_row(state, &row, diff),
-                    None => {
-                        let state = self.new_state(&row, diff);
-                        states.insert(KeyRow::Many(key.into_vec().into_boxed_slice()), state);
-                    }
-                }
-                return;
+                let key: Box<[Value]> = several.iter().map(|k| k.eval(&row)).collect();
+                let state = states
+                    .entry(KeyRow::Many(key))
+                    .or_insert_with(|| self.aggregation.init());
+                return self.aggregation.fold_row(state, &row, diff);
             }
         };
         match states.get_mut(key) {
