@@ -7,7 +7,9 @@ use std::borrow::Borrow;
 use std::cmp::Ordering;
 use std::hash::{Hash, Hasher};
 
+use hashbrown::hash_map::EntryRef;
 use serde::{Deserialize, Serialize};
+use smallvec::SmallVec;
 use smol_str::SmolStr;
 use tidewater_operators::{
     aggregate_append_only_durable, aggregate_append_only_into, gather_sorted, gather_sorted_map, Aggregation,
@@ -325,28 +327,21 @@ impl RowFold {
         if self.row_is_key && row.len() == self.keys.len() {
             return self.fold_as_key(row, diff, states);
         }
-        let evaluated;
+        // A key is looked up borrowed (a column of the row, or the key's values evaluated on
+        // the stack) and hashed once; it is copied into the map only when it is new.
+        let evaluated: SmallVec<[Value; 4]>;
         let key: &[Value] = match self.keys.as_slice() {
             [BoundExpr::Column(i)] if *i < row.len() => std::slice::from_ref(&row[*i]),
-            [single] => {
-                evaluated = [single.eval(&row)];
+            keys => {
+                evaluated = keys.iter().map(|k| k.eval(&row)).collect();
                 &evaluated
             }
-            several => {
-                let key: Box<[Value]> = several.iter().map(|k| k.eval(&row)).collect();
-                let state = states
-                    .entry(KeyRow::Many(key))
-                    .or_insert_with(|| self.aggregation.init());
-                return self.aggregation.fold_row(state, &row, diff);
-            }
         };
-        match states.get_mut(key) {
-            Some(state) => self.aggregation.fold_row(state, &row, diff),
-            None => {
-                let state = self.new_state(&row, diff);
-                states.insert(KeyRow::from(key), state);
-            }
-        }
+        let state = match states.entry_ref(key) {
+            EntryRef::Occupied(entry) => entry.into_mut(),
+            EntryRef::Vacant(entry) => entry.insert_with_key(KeyRow::from(key), self.aggregation.init()),
+        };
+        self.aggregation.fold_row(state, &row, diff);
     }
 
     /// Folds `row`, which is its own key, moving it into the map if the key is new.
@@ -426,10 +421,10 @@ impl PieceCount {
     /// Adds `diff` to the count of each piece of `row`'s split.
     fn fold(&self, row: &Row, diff: isize, states: &mut PartialStates<Piece, i64>) {
         self.split
-            .for_each_split_piece(row, |piece| match states.get_mut(piece) {
-                Some(count) => *count += diff as i64,
-                None => {
-                    states.insert(Piece::new(piece), diff as i64);
+            .for_each_split_piece(row, |piece| match states.entry_ref(piece) {
+                EntryRef::Occupied(count) => *count.into_mut() += diff as i64,
+                EntryRef::Vacant(entry) => {
+                    entry.insert_with_key(Piece::new(piece), diff as i64);
                 }
             })
     }

@@ -79,5 +79,7 @@ pub trait Aggregation: Clone + 'static {
 /// [`aggregate_append_only_into`] updates.
 ///
 /// Randomly seeded: the keys a worker owns share the low bits of the fixed-seed hash that routed
-/// them there, which would cluster them in a map using that hash.
-pub type PartialStates<K, S> = foldhash::HashMap<K, S>;
+/// them there, which would cluster them in a map using that hash. hashbrown's map rather than
+/// std's, for `entry_ref`: a fold looks a key up borrowed, hashing it once, and copies it
+/// into the map only when it is new.
+pub type PartialStates<K, S> = hashbrown::HashMap<K, S, foldhash::fast::RandomState>;
