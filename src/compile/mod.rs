@@ -98,6 +98,10 @@ pub struct Compiled<'s> {
     /// aggregation that emits the windows its watermark closes): the output mode then
     /// holds nothing back.
     pub final_rows: bool,
+    /// The streams whose updates of each time reach worker 0 as one run, sorted by row and
+    /// consolidated (an aggregation's sorted gather, maybe filtered): the leader need not
+    /// check or sort them again.
+    sorted_streams: Vec<timely::progress::Source>,
 }
 
 impl<'s> Compiled<'s> {
@@ -119,7 +123,20 @@ impl<'s> Compiled<'s> {
             state_operators: Vec::new(),
             join_feeds_aggregation: false,
             final_rows: false,
+            sorted_streams: Vec::new(),
         }
+    }
+
+    /// Whether each time's updates of `rows` reach worker 0 as one run, sorted by row and
+    /// consolidated (see [`Compiled::sorted_streams`]).
+    pub fn is_sorted(&self, rows: &Rows<'s>) -> bool {
+        self.sorted_streams.contains(rows.inner.name())
+    }
+
+    /// Notes that `rows` comes from an aggregation's sorted gather (see [`Compiled::is_sorted`]).
+    fn sorted(&mut self, rows: Rows<'s>) -> Rows<'s> {
+        self.sorted_streams.push(*rows.inner.name());
+        rows
     }
 
     /// Each worker's greatest event time per epoch of `rows` (`event_time`), from which the
@@ -299,7 +316,17 @@ fn build<'s>(node: Physical<'_>, scope: Scope<'s, u64>, compiled: &mut Compiled<
             compiled.source_rows.insert(id, rows.clone());
             rows
         }
-        Physical::Rows { pipeline, input, .. } => pipeline.apply(build(*input, scope, compiled)),
+        Physical::Rows { pipeline, input, .. } => {
+            let input = build(*input, scope, compiled);
+            // Filters keep a sorted, consolidated run so; a projection may not.
+            let keeps_sorted = compiled.is_sorted(&input) && pipeline.only_filters();
+            let rows = pipeline.apply(input);
+            if keeps_sorted {
+                compiled.sorted(rows)
+            } else {
+                rows
+            }
+        }
         // Rows pass unchanged; an aggregation right above drops the late ones (see below).
         Physical::Watermark { input, .. } => build(*input, scope, compiled),
         Physical::Join {
@@ -513,7 +540,8 @@ fn build_aggregate<'s>(
                 durable::Restored::Pieces(entries) => Some(entries),
                 _ => None,
             });
-            count.aggregate(rows, durable)
+            let counted = count.aggregate(rows, durable);
+            compiled.sorted(counted)
         }
         (Fold::Session { window_key }, watermark) => {
             compiled.built(Strategy::SessionFold);
@@ -560,7 +588,8 @@ fn build_aggregate<'s>(
                 durable::Restored::Rows(entries) => Some(entries),
                 _ => None,
             });
-            aggregate::RowFold::new(pipeline, keys, accumulators).aggregate(rows, durable)
+            let folded = aggregate::RowFold::new(pipeline, keys, accumulators).aggregate(rows, durable);
+            compiled.sorted(folded)
         }
     }
 }

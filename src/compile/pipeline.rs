@@ -78,6 +78,11 @@ impl Pipeline {
         self.steps.is_empty()
     }
 
+    /// True when every step only filters: rows keep their order and stay distinct.
+    pub(crate) fn only_filters(&self) -> bool {
+        self.steps.iter().all(|step| matches!(step, Step::Filter(_)))
+    }
+
     /// The `split(..)` when the pipeline is exactly `explode(split(..))` and nothing else (one
     /// projection whose only column is the exploded piece): the word count's shape, which an
     /// aggregation can fold without building a row per piece.

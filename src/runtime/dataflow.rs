@@ -36,6 +36,9 @@ pub(super) struct Built {
     /// The output is final rows only, each once (see `Compiled::final_rows`): append mode
     /// writes them as they come, holding no window back.
     pub(super) final_rows: bool,
+    /// Each epoch's output comes sorted by row and consolidated (see
+    /// `Compiled::is_sorted`): the leader takes it as it is.
+    pub(super) sorted_output: bool,
 }
 
 /// The sink's part writer when the workers write the output themselves: in append mode, for
@@ -71,6 +74,7 @@ pub(super) fn build(worker: &mut Worker, spec: &QuerySpec) -> Built {
     let mut state_operators = Vec::new();
     let mut in_parts = false;
     let mut final_rows = false;
+    let mut sorted_output = false;
     let (rows_buffer, events_buffer) = (captured.clone(), events.clone());
     worker.dataflow::<u64, _, _>(|scope| {
         let settings = Settings {
@@ -97,6 +101,7 @@ pub(super) fn build(worker: &mut Worker, spec: &QuerySpec) -> Built {
             // All output goes to worker 0, where the sink runs; the probe after it tells when
             // an epoch's output is complete.
             None => {
+                sorted_output = compiled.is_sorted(&output);
                 capture(output.inner.exchange(|_| 0), rows_buffer).probe_with(&probe);
             }
         }
@@ -117,6 +122,7 @@ pub(super) fn build(worker: &mut Worker, spec: &QuerySpec) -> Built {
         peers: worker.peers(),
         in_parts,
         final_rows,
+        sorted_output,
     }
 }
 

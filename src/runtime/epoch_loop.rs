@@ -16,7 +16,7 @@ use tracing::{debug, info};
 use super::capture::{take_through, Captured};
 use super::dataflow::Built;
 use super::event_time::EventTime;
-use super::output::{consolidate_sorted, for_mode, Finish, OutputShape};
+use super::output::{consolidate_sorted, for_mode, is_consolidated, Finish, OutputShape};
 use super::progress::{EpochFigures, EpochTimes, StateOperatorProgress};
 use super::recovery::compact_in_background;
 use super::sources::{EpochOffsets, ReadCounts, Sources};
@@ -60,6 +60,8 @@ pub(super) struct QueryRun {
     spec: Arc<QuerySpec>,
     /// The workers of all processes.
     peers: usize,
+    /// The output comes sorted and consolidated (see `Built::sorted_output`).
+    sorted_output: bool,
     /// The workers write the output in parts, which the sink commits (see `parts.rs`).
     in_parts: bool,
     /// The parts the workers wrote of the epoch being finished, and any failure to write one.
@@ -257,6 +259,7 @@ impl QueryRun {
             schema: spec.plan.schema().clone(),
             sources,
             peers: built.peers,
+            sorted_output: built.sorted_output,
             in_parts: built.in_parts,
             parts: Vec::new(),
             part_failure: None,
@@ -647,7 +650,21 @@ impl QueryRun {
         take_through(&self.captured, flight.epoch, &mut self.spare);
         // Every worker has run the epoch: its batch time and those before are read no more.
         self.spec.batch_times.forget_before(flight.epoch + 1);
-        let changes = consolidate_sorted(self.spare.drain(..).map(|(row, _, diff)| (row, diff)).collect());
+        // The aggregation's gather hands each time's output over sorted and consolidated:
+        // checking that again would cost a comparison of rows per change, on this worker
+        // alone. Output of several times (a restored epoch's with the first one's) is merged.
+        let one_time = self.spare.first().map(|(_, time, _)| *time);
+        let as_gathered = self.sorted_output && self.spare.iter().all(|(_, time, _)| Some(*time) == one_time);
+        let changes: Vec<(Row, isize)> = self.spare.drain(..).map(|(row, _, diff)| (row, diff)).collect();
+        let changes = if as_gathered {
+            debug_assert!(
+                is_consolidated(&changes),
+                "the gathered output is sorted and consolidated"
+            );
+            changes
+        } else {
+            consolidate_sorted(changes)
+        };
         let counts = match self.take_events(flight.epoch) {
             Ok(counts) => counts,
             Err(e) => {

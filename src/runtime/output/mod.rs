@@ -91,9 +91,7 @@ fn repeat(rows: &mut Vec<Row>, row: &Row, times: isize) {
 pub(super) fn consolidate_sorted(mut changes: Vec<(Row, isize)>) -> Vec<(Row, isize)> {
     // An aggregation's changes from one worker come sorted and consolidated already: one
     // pass over them is then all the work.
-    let consolidated =
-        changes.iter().all(|(_, diff)| *diff != 0) && changes.windows(2).all(|pair| pair[0].0 < pair[1].0);
-    if consolidated {
+    if is_consolidated(&changes) {
         return changes;
     }
     let mut order: Vec<u32> = (0..changes.len() as u32).collect();
@@ -115,6 +113,12 @@ pub(super) fn consolidate_sorted(mut changes: Vec<(Row, isize)>) -> Vec<(Row, is
         out.pop();
     }
     out
+}
+
+/// Whether `changes` are sorted by row, each row once, none with a zero diff: what
+/// [`consolidate_sorted`] returns.
+pub(super) fn is_consolidated(changes: &[(Row, isize)]) -> bool {
+    changes.iter().all(|(_, diff)| *diff != 0) && changes.windows(2).all(|pair| pair[0].0 < pair[1].0)
 }
 
 #[cfg(test)]
