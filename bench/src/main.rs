@@ -712,10 +712,12 @@ fn compare(workload: &Workload, options: &CompareOptions) -> anyhow::Result<repo
             });
             let notes = notes.or_else(|| {
                 (variant.engine == "flink").then(|| {
-                    format!(
-                        "parallelism {}, streaming mode, mini-batch 2 s / 50,000 rows",
-                        variant.workers
-                    )
+                    let mini_batch = if engines::flink::mini_batch() {
+                        "mini-batch 2 s / 50,000 rows"
+                    } else {
+                        "no mini-batch"
+                    };
+                    format!("parallelism {}, streaming mode, {mini_batch}", variant.workers)
                 })
             });
             report::Measured {

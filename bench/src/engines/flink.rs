@@ -48,6 +48,16 @@ pub struct FlinkConfig {
     pub parallelism: usize,
 }
 
+/// Set to `false` to run Flink's jobs without mini-batch (`table.exec.mini-batch.enabled`),
+/// which the harness otherwise turns on (2 s, 50,000 rows), as Flink's tuning guide advises
+/// for aggregations. Read by every run, so `compare` passes it to the runs it starts.
+pub const MINI_BATCH_VAR: &str = "TIDEWATER_FLINK_MINI_BATCH";
+
+/// Whether Flink's jobs run with mini-batch (see [`MINI_BATCH_VAR`]).
+pub fn mini_batch() -> bool {
+    std::env::var(MINI_BATCH_VAR).map_or(true, |v| v != "false")
+}
+
 /// Flink through PyFlink, from the venv `bench/flink/setup.sh` installs.
 const FLINK: PythonEngine = PythonEngine {
     name: "Flink",
@@ -114,6 +124,7 @@ fn run_script(
         .arg("--report")
         .arg(&report_path)
         .args(["--parallelism", &config.parallelism.to_string()])
+        .args(["--mini-batch", if mini_batch() { "true" } else { "false" }])
         .args(extra);
     FLINK.run_logged(command, &log_path, &python)?;
     let report = serde_json::from_str(&fs::read_to_string(&report_path)?)
