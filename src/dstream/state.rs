@@ -256,85 +256,105 @@ impl<K: Data, V: Data> DStream<(K, V)> {
         let initial: Arc<Vec<(K, S)>> = Arc::new(initial);
         let timeout_ms = timeout.map(|t| t.as_millis() as u64);
         self.ctx.describe(&format!("mapWithState timeout={timeout_ms:?}"));
-        let emitted = build_fn(move |cx: &mut BuildCtx<'_>| {
-            let (input, mut schedule) = batch_input(parent(cx), slide);
-            schedule.visit_idle = timeout_ms.is_some();
-            schedule.first = cx.resume;
-            let batch_ms = cx.batch_ms;
-            let function = function.clone();
-            let node = DurableNode::next(cx);
-            let durable = node.is_some();
-            // The state of a key, with the last epoch it received data; a restarted run's
-            // from its checkpoint.
-            let restored = node.as_ref().map(|n| n.restore_keyed::<K, (S, u64)>(cx));
-            let (starting, at) = match (restored, node.as_ref().and_then(DurableNode::restored_at)) {
-                (Some(restored), Some(at)) => (restored, at),
-                _ => (
-                    initial.iter().map(|(k, s)| (k.clone(), (s.clone(), 0))).collect(),
-                    0,
-                ),
-            };
-            let changes = keyed_epochs(
-                input,
-                starting.clone(),
-                "MapWithState",
-                schedule,
-                move |epoch, key: &K, values: &[(V, isize)], state: &mut Option<(S, u64)>, out| {
-                    let kept_before = if durable { state.clone() } else { None };
-                    let before = state.as_ref().map(|(s, _)| s.clone());
-                    if values.is_empty() {
-                        // An idle visit: only timeouts happen here.
-                        let (Some(timeout), Some((s, last))) = (timeout_ms, state.as_ref()) else {
-                            return;
+        // Built for the mapped stream or for the state snapshots, each emitting only its own
+        // records: most programs read only the mapped stream, and a snapshot change (a key
+        // and its state, retracted and inserted) per changed key would be made for nothing.
+        let emitted = move |snapshots: bool| {
+            let (parent, initial, function) = (parent.clone(), initial.clone(), function.clone());
+            build_fn(move |cx: &mut BuildCtx<'_>| {
+                let (input, mut schedule) = batch_input(parent(cx), slide);
+                schedule.visit_idle = timeout_ms.is_some();
+                schedule.first = cx.resume;
+                let batch_ms = cx.batch_ms;
+                let function = function.clone();
+                let node = DurableNode::next(cx);
+                let durable = node.is_some();
+                // The state of a key, with the last epoch it received data; a restarted run's
+                // from its checkpoint.
+                let restored = node.as_ref().map(|n| n.restore_keyed::<K, (S, u64)>(cx));
+                let (starting, at) = match (restored, node.as_ref().and_then(DurableNode::restored_at)) {
+                    (Some(restored), Some(at)) => (restored, at),
+                    _ => (
+                        initial.iter().map(|(k, s)| (k.clone(), (s.clone(), 0))).collect(),
+                        0,
+                    ),
+                };
+                let changes = keyed_epochs(
+                    input,
+                    starting.clone(),
+                    "MapWithState",
+                    schedule,
+                    move |epoch, key: &K, values: &[(V, isize)], state: &mut Option<(S, u64)>, out| {
+                        let kept_before = if durable { state.clone() } else { None };
+                        let before = if snapshots {
+                            state.as_ref().map(|(s, _)| s.clone())
+                        } else {
+                            None
                         };
-                        if (epoch - last) * batch_ms <= timeout {
-                            return;
-                        }
-                        let mut timing_out = State {
-                            value: Some(s.clone()),
-                            timing_out: true,
-                        };
-                        out.push((Emitted::Mapped(function(key, None, &mut timing_out)), 1));
-                        *state = None;
-                    } else {
-                        let mut current = State {
-                            value: state.take().map(|(s, _)| s),
-                            timing_out: false,
-                        };
-                        for (value, n) in values {
-                            for _ in 0..(*n).max(0) {
-                                out.push((
-                                    Emitted::Mapped(function(key, Some(value.clone()), &mut current)),
-                                    1,
-                                ));
+                        if values.is_empty() {
+                            // An idle visit: only timeouts happen here.
+                            let (Some(timeout), Some((s, last))) = (timeout_ms, state.as_ref()) else {
+                                return;
+                            };
+                            if (epoch - last) * batch_ms <= timeout {
+                                return;
                             }
+                            let mut timing_out = State {
+                                value: Some(s.clone()),
+                                timing_out: true,
+                            };
+                            let mapped = function(key, None, &mut timing_out);
+                            if !snapshots {
+                                out.push((Emitted::Mapped(mapped), 1));
+                            }
+                            *state = None;
+                        } else {
+                            let mut current = State {
+                                value: state.take().map(|(s, _)| s),
+                                timing_out: false,
+                            };
+                            for (value, n) in values {
+                                for _ in 0..(*n).max(0) {
+                                    let mapped = function(key, Some(value.clone()), &mut current);
+                                    if !snapshots {
+                                        out.push((Emitted::Mapped(mapped), 1));
+                                    }
+                                }
+                            }
+                            *state = current.value.map(|s| (s, epoch));
                         }
-                        *state = current.value.map(|s| (s, epoch));
-                    }
-                    let after = state.as_ref().map(|(s, _)| s.clone());
-                    push_change(out, key, before, after, Emitted::State);
-                    if durable {
-                        push_change(out, key, kept_before, state.clone(), |k, (s, t)| {
-                            Emitted::Kept(k, s, t)
-                        });
-                    }
-                },
-            );
-            if let Some(node) = &node {
-                let kept = changes.clone().flat_map(|e| match e {
-                    Emitted::Kept(k, s, t) => Some((k, (s, t))),
-                    _ => None,
-                });
-                node.log_keyed(cx, kept);
-            }
-            let starting = starting
-                .into_iter()
-                .map(|(k, (s, _))| Emitted::State(k, s))
-                .collect();
-            let changes = changes.filter(|e| !matches!(e, Emitted::Kept(..)));
-            Built::Contents(contents_at(cx, starting, at).concat(changes))
-        });
-        let mapped_from = emitted.clone();
+                        if snapshots {
+                            let after = state.as_ref().map(|(s, _)| s.clone());
+                            push_change(out, key, before, after, Emitted::State);
+                        }
+                        if durable {
+                            push_change(out, key, kept_before, state.clone(), |k, (s, t)| {
+                                Emitted::Kept(k, s, t)
+                            });
+                        }
+                    },
+                );
+                if let Some(node) = &node {
+                    let kept = changes.clone().flat_map(|e| match e {
+                        Emitted::Kept(k, s, t) => Some((k, (s, t))),
+                        _ => None,
+                    });
+                    node.log_keyed(cx, kept);
+                }
+                let starting = if snapshots {
+                    starting
+                        .into_iter()
+                        .map(|(k, (s, _))| Emitted::State(k, s))
+                        .collect()
+                } else {
+                    Vec::new()
+                };
+                let changes = changes.filter(|e| !matches!(e, Emitted::Kept(..)));
+                Built::Contents(contents_at(cx, starting, at).concat(changes))
+            })
+        };
+        let mapped_from = emitted(false);
+        let snapshots_from = emitted(true);
         let mapped = self.derive(build_fn(move |cx: &mut BuildCtx<'_>| {
             let Built::Contents(emitted) = mapped_from(cx) else {
                 unreachable!("map_with_state builds contents")
@@ -346,7 +366,7 @@ impl<K: Data, V: Data> DStream<(K, V)> {
             }))
         }));
         let snapshots = self.derive(build_fn(move |cx: &mut BuildCtx<'_>| {
-            let Built::Contents(emitted) = emitted(cx) else {
+            let Built::Contents(emitted) = snapshots_from(cx) else {
                 unreachable!("map_with_state builds contents")
             };
             Built::Contents(emitted.flat_map(|e| match e {
