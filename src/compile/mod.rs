@@ -134,7 +134,7 @@ impl<'s> Compiled<'s> {
     }
 
     /// Notes that `rows` comes from an aggregation's sorted gather (see [`Compiled::is_sorted`]).
-    fn sorted(&mut self, rows: Rows<'s>) -> Rows<'s> {
+    fn note_sorted(&mut self, rows: Rows<'s>) -> Rows<'s> {
         self.sorted_streams.push(*rows.inner.name());
         rows
     }
@@ -322,7 +322,7 @@ fn build<'s>(node: Physical<'_>, scope: Scope<'s, u64>, compiled: &mut Compiled<
             let keeps_sorted = compiled.is_sorted(&input) && pipeline.only_filters();
             let rows = pipeline.apply(input);
             if keeps_sorted {
-                compiled.sorted(rows)
+                compiled.note_sorted(rows)
             } else {
                 rows
             }
@@ -541,7 +541,7 @@ fn build_aggregate<'s>(
                 _ => None,
             });
             let counted = count.aggregate(rows, durable);
-            compiled.sorted(counted)
+            compiled.note_sorted(counted)
         }
         (Fold::Session { window_key }, watermark) => {
             compiled.built(Strategy::SessionFold);
@@ -589,7 +589,7 @@ fn build_aggregate<'s>(
                 _ => None,
             });
             let folded = aggregate::RowFold::new(pipeline, keys, accumulators).aggregate(rows, durable);
-            compiled.sorted(folded)
+            compiled.note_sorted(folded)
         }
     }
 }
