@@ -6,7 +6,6 @@
 //! output's action.
 
 use std::cell::RefCell;
-use std::collections::hash_map::Entry;
 use std::fmt;
 use std::io::Write;
 use std::panic::AssertUnwindSafe;
@@ -99,19 +98,7 @@ impl<T: Data> Emitter for OutputEmitter<T> {
             *changes = later;
             // The elements move in rather than being cloned.
             for (x, _, d) in now {
-                match self.batch.entry(x) {
-                    Entry::Occupied(mut count) => {
-                        *count.get_mut() += d;
-                        if *count.get() == 0 {
-                            count.remove();
-                        }
-                    }
-                    Entry::Vacant(vacant) => {
-                        if d != 0 {
-                            vacant.insert(d);
-                        }
-                    }
-                }
+                crate::runtime::add_count_hashed(&mut self.batch, x, d);
             }
         }
         if !(epoch + 1).is_multiple_of(self.slide) {

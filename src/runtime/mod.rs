@@ -38,6 +38,7 @@ pub use listener::{
     QueryIdleEvent, QueryProgressEvent, QueryStartedEvent, QueryTerminatedEvent, StreamingQueryListener,
     StreamingQueryManager,
 };
+pub(crate) use output::add_count_hashed;
 pub use progress::{QueryProgress, QueryStatus, SinkProgress, SourceProgress, StateOperatorProgress};
 pub(crate) use query::Shared;
 pub use query::StreamingQuery;

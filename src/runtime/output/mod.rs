@@ -15,7 +15,9 @@ mod open_windows;
 mod update;
 
 use std::collections::btree_map::Entry;
+use std::collections::hash_map;
 use std::collections::BTreeMap;
+use std::hash::Hash;
 
 use crate::data::Row;
 use crate::plan::OutputMode;
@@ -74,6 +76,24 @@ pub(crate) fn add_count<K: Ord>(counts: &mut BTreeMap<K, isize>, key: K, diff: i
             }
         }
         Entry::Vacant(vacant) => {
+            if diff != 0 {
+                vacant.insert(diff);
+            }
+        }
+    }
+}
+
+/// As [`add_count`], for a multiset kept in a hash map: open windows' rows, a DStream's
+/// current batch.
+pub(crate) fn add_count_hashed<K: Hash + Eq>(counts: &mut foldhash::HashMap<K, isize>, key: K, diff: isize) {
+    match counts.entry(key) {
+        hash_map::Entry::Occupied(mut count) => {
+            *count.get_mut() += diff;
+            if *count.get() == 0 {
+                count.remove();
+            }
+        }
+        hash_map::Entry::Vacant(vacant) => {
             if diff != 0 {
                 vacant.insert(diff);
             }

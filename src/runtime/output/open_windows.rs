@@ -7,12 +7,12 @@
 //! row; and within a window by hash, so a change costs one hash probe, not a walk of row
 //! comparisons down a sorted tree.
 
-use std::collections::hash_map::Entry;
 use std::collections::BTreeMap;
 
 use foldhash::HashMap;
 use tidewater_operators::watermark::is_final;
 
+use super::add_count_hashed;
 use crate::data::{Row, Value};
 
 /// Open windows' rows with their multiplicities, by window end (microseconds).
@@ -52,19 +52,7 @@ impl OpenWindows {
                 Some(end) => self.by_end.entry(end).or_default(),
                 None => &mut self.without_end,
             };
-            match rows.entry(row) {
-                Entry::Occupied(mut count) => {
-                    *count.get_mut() += diff;
-                    if *count.get() == 0 {
-                        count.remove();
-                    }
-                }
-                Entry::Vacant(vacant) => {
-                    if diff != 0 {
-                        vacant.insert(diff);
-                    }
-                }
-            }
+            add_count_hashed(rows, row, diff);
         }
         self.by_end.retain(|_, rows| !rows.is_empty());
     }
