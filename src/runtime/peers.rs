@@ -453,6 +453,9 @@ pub(crate) fn watch_losses(addresses: Vec<String>, on_loss: impl Fn(Error) + Sen
     }
 }
 
+/// How long a panic waits for a loss being reported before it is taken as a panic of its own.
+const REPORT_WAIT: std::time::Duration = std::time::Duration::from_secs(2);
+
 /// True if the panic is a lost peer (reported now) or follows one (silenced).
 fn absorb_peer_panic(info: &std::panic::PanicHookInfo<'_>) -> bool {
     let message = info
@@ -472,11 +475,20 @@ fn absorb_peer_panic(info: &std::panic::PanicHookInfo<'_>) -> bool {
         .filter(|_| message.starts_with("timely communication error"));
     // The lock is held while a loss is being reported. A lost socket fails the peer's receive
     // and send threads at once: the second to panic finds the first reporting, and is the same
-    // loss. (A plain `lock` could deadlock a panic inside the report itself.)
-    let mut guard = match current_watch().try_lock() {
-        Ok(guard) => guard,
-        Err(std::sync::TryLockError::WouldBlock) => return peer.is_some(),
-        Err(std::sync::TryLockError::Poisoned(_)) => return false,
+    // loss. A worker thread can panic on the queue the network thread left poisoned while the
+    // report is still being made: it waits for the report, to learn whether a loss is known.
+    // (A plain `lock` could deadlock a panic inside the report itself: the wait is bounded.)
+    let waiting_since = std::time::Instant::now();
+    let mut guard = loop {
+        match current_watch().try_lock() {
+            Ok(guard) => break guard,
+            Err(std::sync::TryLockError::WouldBlock) if peer.is_some() => return true,
+            Err(std::sync::TryLockError::WouldBlock) if waiting_since.elapsed() < REPORT_WAIT => {
+                std::thread::sleep(std::time::Duration::from_millis(1));
+            }
+            Err(std::sync::TryLockError::WouldBlock) => return false,
+            Err(std::sync::TryLockError::Poisoned(_)) => return false,
+        }
     };
     let Some(watch) = guard.as_mut() else {
         return false;
