@@ -424,3 +424,91 @@ fn a_join_of_two_streams_reports_event_time_over_both_inputs() {
         );
     }
 }
+
+/// The word count of `input`'s lines in update mode, checkpointed at `location`, with `above`
+/// applied to its result (a filter or a projection, which Spark runs on the rows its state
+/// store updated).
+fn checkpointed_word_count(
+    workers: usize,
+    input: &MemoryStream,
+    location: &str,
+    above: fn(DataFrame) -> tidewater::Result<DataFrame>,
+    collected: &Collected,
+) -> StreamingQuery {
+    let spark = Session::builder()
+        .workers(workers)
+        .config("spark.ui.enabled", "false")
+        .get_or_create()
+        .expect("session");
+    let counts = spark
+        .read_stream()
+        .memory(input)
+        .select([explode(split(col("value"), " ")).alias("word")])
+        .and_then(|words| words.group_by([col("word")]).count())
+        .and_then(above)
+        .expect("plan");
+    collected
+        .attach(
+            counts
+                .write_stream()
+                .output_mode("update")
+                .option("checkpointLocation", location),
+        )
+        .start()
+        .expect("start")
+}
+
+/// An update-mode aggregation's `numRowsTotal` counts every key it holds: the ones it
+/// restored from a checkpoint (which update mode does not write again), and the ones a
+/// filter above keeps out of the output. Its `numRowsUpdated` counts the keys an epoch
+/// changed. A projection above it writes a row for each updated key, as Spark does, even
+/// where two keys' rows project to the same row.
+#[test]
+fn update_mode_state_rows_count_restored_and_filtered_keys() {
+    type Above = fn(DataFrame) -> tidewater::Result<DataFrame>;
+    let unchanged: Above = Ok;
+    let above_one: Above = |counts| counts.filter(col("count").gt(lit(1)));
+    let count_only: Above = |counts| counts.select([col("count")]);
+    // Epoch 0: "a a b b c" counts a 2, b 2, c 1. Epoch 1, after the restart: "a d" makes a 3,
+    // d 1. Four keys are held then, two of them updated.
+    #[rustfmt::skip]
+    let cases: [(&str, Above, Vec<Row>, Vec<Row>); 3] = [
+        ("no filter", unchanged,
+            vec![row!["a", 2i64], row!["b", 2i64], row!["c", 1i64]],
+            vec![row!["a", 3i64], row!["d", 1i64]]),
+        ("count > 1", above_one,
+            vec![row!["a", 2i64], row!["b", 2i64]], vec![row!["a", 3i64]]),
+        // a and b both count 2: a row each.
+        ("count only", count_only,
+            vec![row![1i64], row![2i64], row![2i64]], vec![row![1i64], row![3i64]]),
+    ];
+    for (what, above, first_rows, second_rows) in cases {
+        for (before, after) in [(2, 1), (1, 2)] {
+            let what = format!("{what}, {before} then {after} workers");
+            let checkpoint = tempfile::tempdir().expect("temporary directory");
+            let location = checkpoint.path().to_str().expect("path").to_string();
+            let input = MemoryStream::new(Schema::new([Field::new("value", DataType::String)]));
+
+            let first = Collected::default();
+            let query = checkpointed_word_count(before, &input, &location, above, &first);
+            input.add_data(vec![row!["a a b b c"]]);
+            query.process_all_available().expect("epoch 0");
+            query.stop().expect("stop");
+            let figures = state_operator_figures(&query, "aggregate");
+            let last = figures.last().expect("a report");
+            assert_eq!((last.num_rows_total, last.num_rows_updated), (3, 3), "{what}");
+
+            let second = Collected::default();
+            let restarted = checkpointed_word_count(after, &input, &location, above, &second);
+            input.add_data(vec![row!["a d"]]);
+            restarted.process_all_available().expect("epoch 1");
+            restarted.stop().expect("stop");
+            let figures = state_operator_figures(&restarted, "aggregate");
+            let last = figures.last().expect("a report");
+            assert_eq!((last.num_rows_total, last.num_rows_updated), (4, 2), "{what}");
+
+            assert_eq!(first.batches(), vec![(0, first_rows.clone())], "{what}");
+            assert_eq!(second.batches(), vec![(1, second_rows.clone())], "{what}");
+        }
+    }
+}

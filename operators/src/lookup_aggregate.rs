@@ -28,7 +28,7 @@ use timely::progress::Timestamp;
 
 use crate::aggregate::{merge_by_key, Logged, Partial, Pending};
 use crate::as_of_table::{AsOfTable, TableRows};
-use crate::{Aggregation, Durable, PartialStates};
+use crate::{Aggregation, Changes, Durable, PartialStates};
 
 /// The table input of [`lookup_aggregate_into`], which every worker needs whole.
 ///
@@ -223,7 +223,9 @@ where
             },
         );
     let Some(durable) = durable else {
-        return merge_by_key(partials, name, agg, None).as_collection();
+        return merge_by_key(partials, name, agg, None, Changes::Both)
+            .0
+            .as_collection();
     };
     let partials = match durable.restored {
         Some(restored) => partials.concat(restored),
@@ -234,5 +236,7 @@ where
         first_new: durable.first_new,
         quiet_restore: durable.quiet_restore,
     };
-    merge_by_key(partials, name, agg, Some(logged)).as_collection()
+    merge_by_key(partials, name, agg, Some(logged), Changes::Both)
+        .0
+        .as_collection()
 }

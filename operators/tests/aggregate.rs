@@ -7,7 +7,7 @@ use differential_dataflow::consolidation::consolidate_updates;
 use differential_dataflow::input::Input;
 use differential_dataflow::VecCollection;
 use proptest::prelude::*;
-use tidewater_operators::{AggregateAppendOnly, Count, Max, Sum};
+use tidewater_operators::{aggregate_append_only_counted, AggregateAppendOnly, Changes, Count, Max, Sum};
 
 /// An input record: key, value, multiplicity (> 0), and how many epochs after the one it is
 /// inserted in it takes effect (scheduled with `update_at`).
@@ -181,6 +181,83 @@ proptest! {
     #[test]
     fn matches_count_and_reduce_two_workers_bincode(epochs in inputs()) {
         check_against_general(Workers::Bincode(2), &epochs)?;
+    }
+}
+
+/// Count per key emitting insertions alone, with the operator's figures as counted data:
+/// `("held", 0, 0)` moved by the keys added less those removed, `("updated", 0, 0)` by the keys
+/// updated.
+fn counted_insertions<'s>(
+    records: VecCollection<'s, u64, (u8, i64)>,
+) -> VecCollection<'s, u64, (&'static str, u8, i64)> {
+    let fold = |(key, _value): (u8, i64), diff, states: &mut tidewater_operators::PartialStates<u8, i64>| {
+        *states.entry(key).or_insert(0) += diff as i64
+    };
+    let (counts, figures) = aggregate_append_only_counted(
+        records,
+        "Count",
+        Count::<()>::new(),
+        fold,
+        None,
+        Changes::Insertions,
+    );
+    let figures = figures.explode(|f| {
+        [
+            (("held", 0u8, 0i64), f.added as isize - f.removed as isize),
+            (("updated", 0, 0), f.updated as isize),
+        ]
+    });
+    counts.map(|(key, n)| ("count", key, n)).concat(figures)
+}
+
+/// What [`counted_insertions`] must give, worked out from the records themselves: at each
+/// time, every key with records then gets its running count inserted (a count always
+/// changes), the keys first seen then add to those held, and the keys with records then are
+/// the ones updated.
+fn expected_insertions(epochs: &[Vec<Record>]) -> Vec<Change> {
+    use std::collections::{BTreeMap, BTreeSet};
+    let mut by_time: BTreeMap<u64, BTreeMap<u8, i64>> = BTreeMap::new();
+    for (epoch, records) in epochs.iter().enumerate() {
+        for &(key, _, multiplicity, delay) in records {
+            *by_time
+                .entry(epoch as u64 + delay)
+                .or_default()
+                .entry(key)
+                .or_default() += multiplicity as i64;
+        }
+    }
+    let mut totals: BTreeMap<u8, i64> = BTreeMap::new();
+    let mut seen: BTreeSet<u8> = BTreeSet::new();
+    let mut expected = Vec::new();
+    for (time, keys) in by_time {
+        let new = keys.keys().filter(|key| seen.insert(**key)).count() as isize;
+        if new > 0 {
+            expected.push((("held", 0, 0), time, new));
+        }
+        expected.push((("updated", 0, 0), time, keys.len() as isize));
+        for (key, added) in keys {
+            let total = totals.entry(key).or_default();
+            *total += added;
+            expected.push((("count", key, *total), time, 1));
+        }
+    }
+    expected.sort();
+    expected
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(32))]
+
+    /// Insertions alone, and figures that count the keys as the retractions would have.
+    #[test]
+    fn insertions_alone_with_figures_of_the_keys(epochs in inputs()) {
+        let expected = expected_insertions(&epochs);
+        for workers in [Workers::Threads(1), Workers::Threads(2), Workers::Bincode(2)] {
+            for wait in [Wait::EachEpoch, Wait::AtEnd] {
+                let changes = consolidated(run(workers, &epochs, counted_insertions, wait));
+                prop_assert_eq!(&changes, &expected, "{:?}", workers);
+            }
+        }
     }
 }
 

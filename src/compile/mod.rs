@@ -36,6 +36,7 @@ use std::sync::Arc;
 
 use differential_dataflow::collection::{AsCollection, VecCollection};
 use differential_dataflow::input::{Input, InputSession};
+use tidewater_operators::Changes;
 use timely::dataflow::operators::Exchange;
 use timely::dataflow::Scope;
 
@@ -191,6 +192,35 @@ impl<'s> Compiled<'s> {
         // unless a stateful operator above rebuilds from it.
         let quiet = self.settings.output_mode == crate::plan::OutputMode::Update && !self.feeds_state;
         Some(state.operator(scope, operator, pick, quiet))
+    }
+
+    /// What an aggregation must emit of a key whose result changes. Update mode writes the new
+    /// rows alone, so the retractions of the old ones are not needed, unless a stateful
+    /// operator above keeps the result (the rows above an aggregation that is no stateful
+    /// operator's input are mapped and filtered one by one, and written as they come, as
+    /// Spark writes what its state store updated).
+    fn changes_needed(&self) -> Changes {
+        if self.settings.output_mode == crate::plan::OutputMode::Update && !self.feeds_state {
+            Changes::Insertions
+        } else {
+            Changes::Both
+        }
+    }
+
+    /// Notes that stateful operator `operator` counts the keys it holds itself, in `figures`,
+    /// and reports them as its events: its output may not tell them (insertions alone, or
+    /// closed windows alone), or not all of them (a filter above).
+    fn counted_by_itself(&mut self, operator: usize, figures: aggregate::Figures<'s>) {
+        self.state_operators[operator].counts_itself = true;
+        self.events.push(figures.map(move |f| SourceEvent::StateOperator {
+            operator,
+            figures: OperatorFigures {
+                held: StateHeld::Change(f.added as i64 - f.removed as i64),
+                updated: f.updated,
+                removed: f.removed,
+                dropped_by_watermark: 0,
+            },
+        }));
     }
 
     /// Builds `node`, the input of a stateful operator.
@@ -507,7 +537,6 @@ fn build_aggregate<'s>(
                     durable.quiet_restore = true;
                 }
                 compiled.final_rows = true;
-                compiled.state_operators[operator].counts_itself = true;
             }
             let expiry = aggregate::Expiring {
                 maxima,
@@ -520,17 +549,7 @@ fn build_aggregate<'s>(
                 aggregate::aggregate_expiring(rows, pipeline, keys, accumulators, expiry, durable);
             compiled.events.push(dropped.map(dropped_event));
             if emit == tidewater_operators::Emit::Closed {
-                compiled
-                    .events
-                    .push(figures.map(move |f| SourceEvent::StateOperator {
-                        operator,
-                        figures: OperatorFigures {
-                            held: StateHeld::Change(f.added as i64 - f.removed as i64),
-                            updated: f.updated,
-                            removed: f.removed,
-                            dropped_by_watermark: 0,
-                        },
-                    }));
+                compiled.counted_by_itself(operator, figures);
             }
             rows
         }
@@ -540,7 +559,9 @@ fn build_aggregate<'s>(
                 durable::Restored::Pieces(entries) => Some(entries),
                 _ => None,
             });
-            let counted = count.aggregate(rows, durable);
+            let changes = compiled.changes_needed();
+            let (counted, figures) = count.aggregate(rows, durable, changes);
+            compiled.counted_by_itself(operator, figures);
             compiled.note_sorted(counted)
         }
         (Fold::Session { window_key }, watermark) => {
@@ -588,7 +609,10 @@ fn build_aggregate<'s>(
                 durable::Restored::Rows(entries) => Some(entries),
                 _ => None,
             });
-            let folded = aggregate::RowFold::new(pipeline, keys, accumulators).aggregate(rows, durable);
+            let changes = compiled.changes_needed();
+            let (folded, figures) =
+                aggregate::RowFold::new(pipeline, keys, accumulators).aggregate(rows, durable, changes);
+            compiled.counted_by_itself(operator, figures);
             compiled.note_sorted(folded)
         }
     }

@@ -175,13 +175,16 @@ impl OperatorState {
 }
 
 /// The result rows an aggregation holds, counted on the driver from the changes it outputs
-/// (the aggregation itself does not count them): every row is a key's current result, so
+/// (when the aggregation does not count them itself): every row is a key's current result, so
 /// the sum of the diffs is the keys held. Under a watermark, outside complete mode, the
 /// state of a window is forgotten once the watermark reaches its end, without a retraction:
 /// rows are counted by window end and those the watermark passed are let go, as the
 /// operator lets them go. Costs one step per output change, which the driver walks anyway.
 #[derive(Debug, Default)]
 struct AggregateRows {
+    /// Whether an operator's rows are counted here (none is when every stateful operator
+    /// counts its own).
+    counting: bool,
     /// The output column holding the window, when windows expire.
     window_column: Option<usize>,
     /// Rows without a window (or that never expire).
@@ -192,6 +195,9 @@ struct AggregateRows {
 
 impl AggregateRows {
     fn add(&mut self, changes: &[(Row, isize)]) {
+        if !self.counting {
+            return;
+        }
         for (row, diff) in changes {
             match self.window_column.and_then(|c| window_end(row.get(c)?)) {
                 Some(end) => *self.by_end.entry(end).or_default() += *diff as i64,
@@ -284,6 +290,7 @@ impl QueryRun {
             compaction: None,
             state_operators,
             aggregate_rows: AggregateRows {
+                counting: built.state_operators.iter().any(|info| !info.counts_itself),
                 window_column: final_window_column.filter(|_| expires_windows),
                 ..AggregateRows::default()
             },

@@ -12,7 +12,7 @@ use timely::progress::Timestamp;
 
 use super::stages::{fold_locally_sorted, merge_by_key, Logged, Partial};
 use super::StateLog;
-use super::{Aggregation, PartialStates};
+use super::{Aggregation, Changes, KeyFigures, PartialStates};
 
 /// Aggregates an insert-only collection of `(key, value)` pairs per key, keeping one accumulator
 /// per key (see the [module documentation](super)).
@@ -202,9 +202,51 @@ where
     A: Aggregation,
     F: FnMut(D, isize, &mut PartialStates<K, A::State>) + 'static,
 {
-    let partials =
+    aggregate_append_only_counted(records, name, agg, fold, None, Changes::Both).0
+}
+
+/// What an aggregation that counts its own keys gives: its output, and each worker's
+/// [`KeyFigures`] per time (summed over workers and times, `added - removed` is the keys
+/// held).
+pub type Counted<'scope, T, K, O> = (
+    VecCollection<'scope, T, (K, O), isize>,
+    VecCollection<'scope, T, KeyFigures, isize>,
+);
+
+/// As [`aggregate_append_only_into`], or [`aggregate_append_only_durable`] when `durable` is
+/// given, emitting `changes` of each changed key (see [`Changes`]), with the figures of the
+/// keys it holds: a sink in update mode needs only the insertions, and the figures still give
+/// Spark's `numRowsTotal` and `numRowsUpdated` without the retractions.
+pub fn aggregate_append_only_counted<'scope, T, D, K, A, F>(
+    records: VecCollection<'scope, T, D, isize>,
+    name: &str,
+    agg: A,
+    fold: F,
+    durable: Option<Durable<'scope, T, K, A::State>>,
+    changes: Changes,
+) -> Counted<'scope, T, K, A::Output>
+where
+    T: Timestamp + TotalOrder,
+    D: Data,
+    K: ExchangeData + Hash,
+    A: Aggregation,
+    F: FnMut(D, isize, &mut PartialStates<K, A::State>) + 'static,
+{
+    let mut partials =
         fold_locally_sorted::<_, _, _, A, _>(records.inner, &format!("{name}: fold locally"), fold);
-    merge_by_key(partials, name, agg, None).as_collection()
+    let mut logged = None;
+    if let Some(durable) = durable {
+        if let Some(restored) = durable.restored {
+            partials = partials.concat(restored);
+        }
+        logged = Some(Logged {
+            log: durable.log,
+            first_new: durable.first_new,
+            quiet_restore: durable.quiet_restore,
+        });
+    }
+    let (updates, figures) = merge_by_key(partials, name, agg, logged, changes);
+    (updates.as_collection(), figures.as_collection())
 }
 
 /// A stream of partial states `(key, time, state)`.
@@ -317,15 +359,5 @@ where
     A: Aggregation,
     F: FnMut(D, isize, &mut PartialStates<K, A::State>) + 'static,
 {
-    let mut partials =
-        fold_locally_sorted::<_, _, _, A, _>(records.inner, &format!("{name}: fold locally"), fold);
-    if let Some(restored) = durable.restored {
-        partials = partials.concat(restored);
-    }
-    let logged = Logged {
-        log: durable.log,
-        first_new: durable.first_new,
-        quiet_restore: durable.quiet_restore,
-    };
-    merge_by_key(partials, name, agg, Some(logged)).as_collection()
+    aggregate_append_only_counted(records, name, agg, fold, Some(durable), Changes::Both).0
 }

@@ -12,8 +12,8 @@ use timely::dataflow::operators::vec::Map as _;
 use timely::dataflow::operators::Capability;
 use timely::dataflow::Stream;
 
-use super::stages::{fold_locally, merge_logged, Logged, Partial, Pending, Totals};
-use super::{Aggregation, Durable, PartialStates, PartialStream};
+use super::stages::{fold_locally, merge_logged, Logged, Merging, Partial, Pending, Totals};
+use super::{Aggregation, Changes, Durable, KeyFigures, PartialStates, PartialStream};
 use crate::watermark::is_final;
 
 /// The event time at which a key closes (e.g. its window's end), if it ever does.
@@ -53,19 +53,6 @@ pub enum Emit {
     /// never emitted. The aggregation then counts its own keys (the third output of
     /// [`Expired`]), since its output no longer tells them.
     Closed,
-}
-
-/// One worker's figures of the keys an aggregation holds, for one time: Spark's state
-/// operator metrics (`numRowsTotal` from the sum of `added - removed` over the run,
-/// `numRowsUpdated`, `numRowsRemoved`).
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub struct KeyFigures {
-    /// Keys that entered the state (new or restored).
-    pub added: u64,
-    /// Keys whose total a new record changed (restored totals are not updates).
-    pub updated: u64,
-    /// Keys forgotten because the watermark closed them.
-    pub removed: u64,
 }
 
 /// As [`aggregate_append_only_into`](super::aggregate_append_only_into), forgetting each key's state once the watermark has
@@ -219,9 +206,17 @@ where
                             break;
                         };
                         let mut session = output.session(&cap);
-                        merge_logged(&agg, &mut totals, partials, &time, log.as_mut(), &mut |update| {
-                            session.give(update)
-                        });
+                        // The driver counts this aggregation's keys from its output.
+                        let mut merging = Merging::new(Changes::Both);
+                        merge_logged(
+                            &agg,
+                            &mut totals,
+                            partials,
+                            &time,
+                            log.as_mut(),
+                            &mut merging,
+                            &mut |update| session.give(update),
+                        );
                         // The keys the watermark of this time has closed, updated above if at
                         // all, get nothing later: forget them.
                         if let Some(watermark) = clock.watermark_of(time, delay) {

@@ -36,14 +36,41 @@ use differential_dataflow::Data;
 
 pub use aggregations::{Count, Max, Sum};
 pub use append_only::{
-    aggregate_append_only_durable, aggregate_append_only_flat, aggregate_append_only_into,
-    AggregateAppendOnly, Durable, PartialStream,
+    aggregate_append_only_counted, aggregate_append_only_durable, aggregate_append_only_flat,
+    aggregate_append_only_into, AggregateAppendOnly, Counted, Durable, PartialStream,
 };
 pub use expiring::{
     aggregate_append_only_expiring, aggregate_append_only_expiring_durable, ClosesAt, Dropped, Emit, Expired,
-    Expiry, KeyFigures,
+    Expiry,
 };
 pub(crate) use stages::{merge_by_key, Logged, Partial, Pending};
+
+/// One worker's figures of the keys an aggregation holds, for one time: Spark's state
+/// operator metrics (`numRowsTotal` from the sum of `added - removed` over the run,
+/// `numRowsUpdated`, `numRowsRemoved`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct KeyFigures {
+    /// Keys that entered the state (new or restored).
+    pub added: u64,
+    /// Keys whose total a new record changed (restored totals are not updates).
+    pub updated: u64,
+    /// Keys forgotten: closed by the watermark, or whose output became `None`.
+    pub removed: u64,
+}
+
+/// What an append-only aggregation emits when a key's output changes.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Changes {
+    /// The retraction of the old output and the insertion of the new one: the output is a
+    /// collection that holds each key's current output, for any consumer.
+    #[default]
+    Both,
+    /// The insertion of the new output alone: what a sink in update mode writes, at half the
+    /// updates to move, sort and gather. The output is then no collection of the current
+    /// result (an old output is never taken back), so a consumer that keeps it, or counts
+    /// its rows, must not read it: the operator's [`KeyFigures`] count the keys instead.
+    Insertions,
+}
 
 /// Receives, on the worker that owns them, the keys whose totals changed at a time, with their
 /// new totals, once the time is merged: what a checkpoint keeps of an aggregation's state, by

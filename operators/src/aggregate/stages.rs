@@ -8,6 +8,7 @@ use std::hash::Hash;
 use differential_dataflow::{Data, ExchangeData, Hashable};
 use timely::container::CapacityContainerBuilder;
 use timely::dataflow::channels::pact::{Exchange, Pipeline};
+use timely::dataflow::operators::generic::builder_rc::OperatorBuilder;
 use timely::dataflow::operators::generic::Operator;
 use timely::dataflow::operators::{Capability, InputCapability};
 use timely::dataflow::Stream;
@@ -17,7 +18,7 @@ use timely::progress::Timestamp;
 
 use crate::gather::{keep_by_time, Runs};
 
-use super::{Aggregation, PartialStates, StateLog};
+use super::{Aggregation, Changes, KeyFigures, PartialStates, StateLog};
 
 /// Per-worker hash map (see [`PartialStates`] for the seeding).
 pub(crate) type Map<K, S> = PartialStates<K, S>;
@@ -36,6 +37,29 @@ type Arrived<T, K, S> = Runs<T, Partial<K, T, S>>;
 
 /// Differential updates of `(key, value)` pairs: `((key, value), time, diff)`.
 type Updates<K, V, T> = Vec<((K, V), T, isize)>;
+
+/// Each worker's [`KeyFigures`] per time, as updates.
+pub(crate) type FiguresStream<'scope, T> = Stream<'scope, T, Vec<(KeyFigures, T, isize)>>;
+
+/// What the merge stage gives: the changes of the keys' outputs, and its figures.
+pub(crate) type Merged<'scope, T, K, O> = (Stream<'scope, T, Updates<K, O, T>>, FiguresStream<'scope, T>);
+
+/// What one merge of a time's partials emits of a changed key ([`Changes`]), and its counts
+/// of the keys it added, updated and removed.
+pub(crate) struct Merging {
+    pub(crate) changes: Changes,
+    pub(crate) figures: KeyFigures,
+}
+
+impl Merging {
+    /// A merge that emits `changes` and starts counting from zero.
+    pub(crate) fn new(changes: Changes) -> Self {
+        Merging {
+            changes,
+            figures: KeyFigures::default(),
+        }
+    }
+}
 
 /// A durable merge's log, and the times it merges without output (see
 /// [`Durable`](super::Durable)).
@@ -83,6 +107,7 @@ pub(crate) fn merge_logged<T, K, A>(
     partials: Map<K, A::State>,
     time: &T,
     log: Option<&mut Logged<T, K, A::State>>,
+    merging: &mut Merging,
     give: &mut impl FnMut(((K, A::Output), T, isize)),
 ) where
     T: Timestamp + TotalOrder,
@@ -90,13 +115,13 @@ pub(crate) fn merge_logged<T, K, A>(
     A: Aggregation,
 {
     let Some(log) = log else {
-        return merge_time(agg, totals, partials, time, give);
+        return merge_time(agg, totals, partials, time, merging, give);
     };
     let changed = log.keys_to_log(time, partials.keys());
     if log.is_quiet(time) {
-        merge_quietly(agg, totals, partials);
+        merging.figures.added += merge_quietly(agg, totals, partials);
     } else {
-        merge_time(agg, totals, partials, time, give);
+        merge_time(agg, totals, partials, time, merging, give);
     }
     if let Some(keys) = changed {
         log.record(time, keys, totals);
@@ -110,6 +135,7 @@ fn merge_logged_sorted<T, K, A>(
     partials: Vec<(K, A::State)>,
     time: &T,
     log: Option<&mut Logged<T, K, A::State>>,
+    merging: &mut Merging,
     give: &mut impl FnMut(((K, A::Output), T, isize)),
 ) where
     T: Timestamp + TotalOrder,
@@ -117,13 +143,13 @@ fn merge_logged_sorted<T, K, A>(
     A: Aggregation,
 {
     let Some(log) = log else {
-        return merge_sorted(agg, totals, partials, time, give);
+        return merge_sorted(agg, totals, partials, time, merging, give);
     };
     let changed = log.keys_to_log(time, partials.iter().map(|(key, _)| key));
     if log.is_quiet(time) {
-        merge_quietly(agg, totals, partials);
+        merging.figures.added += merge_quietly(agg, totals, partials);
     } else {
-        merge_sorted(agg, totals, partials, time, give);
+        merge_sorted(agg, totals, partials, time, merging, give);
     }
     if let Some(keys) = changed {
         log.record(time, keys, totals);
@@ -131,23 +157,27 @@ fn merge_logged_sorted<T, K, A>(
 }
 
 /// Merges restored totals into `totals` without output (see [`Logged::is_quiet`]): nothing
-/// downstream needs them in order.
+/// downstream needs them in order. Returns how many keys it added.
 pub(crate) fn merge_quietly<K, A>(
     agg: &A,
     totals: &mut Totals<K, A::State>,
     partials: impl IntoIterator<Item = (K, A::State)>,
-) where
+) -> u64
+where
     K: ExchangeData + Hash,
     A: Aggregation,
 {
+    let mut added = 0;
     for (key, partial) in partials {
         match totals.get_mut(&key) {
             Some(total) => agg.merge(total, partial),
             None => {
+                added += 1;
                 totals.insert(key, partial);
             }
         }
     }
+    added
 }
 
 /// A partial state of `key` at `time`, sent from stage 1 to stage 2.
@@ -238,9 +268,14 @@ where
 }
 
 /// Stage 2: routes partials by key, merges each complete time into the keys' total states (in
-/// time order), and emits the changes of the keys' outputs at that time. With a `log`, each
-/// merged time's changed keys and their new totals are handed to it before the time's output
-/// is released, so that whoever waits for the output knows the log has them.
+/// time order), and emits the changes of the keys' outputs at that time (both updates of a
+/// change, or its insertion alone: see [`Changes`]). With a `log`, each merged time's changed
+/// keys and their new totals are handed to it before the time's output is released, so that
+/// whoever waits for the output knows the log has them.
+///
+/// Its second output is each worker's [`KeyFigures`] per time: the keys it added (restored
+/// ones too), updated and removed, so that a consumer of insertions alone can still count
+/// the keys held.
 ///
 /// A time's partials are gathered as they come and sorted by key (a stable sort, which finds
 /// sorted runs): cheapest when every worker sends them sorted ([`fold_locally_sorted`]), when
@@ -250,7 +285,8 @@ pub(crate) fn merge_by_key<'scope, T, K, A>(
     name: &str,
     agg: A,
     mut log: Option<Logged<T, K, A::State>>,
-) -> Stream<'scope, T, Updates<K, A::Output, T>>
+    changes: Changes,
+) -> Merged<'scope, T, K, A::Output>
 where
     T: Timestamp + TotalOrder,
     K: ExchangeData + Hash,
@@ -258,55 +294,95 @@ where
 {
     // `hashed()` uses a fixed seed, so every process routes a key to the same worker.
     let by_key = Exchange::new(|(key, _time, _state): &Partial<K, T, A::State>| key.hashed());
-    partials.unary_frontier::<CapacityContainerBuilder<Vec<_>>, _, _, _>(
-        by_key,
-        name,
-        move |_initial, _info| {
-            // Per pending time, the containers of partials that came for it, whole: each is a
-            // piece of one worker's sorted run.
-            let mut arrived = Arrived::<T, K, A::State>::new();
-            let mut totals = Totals::<K, A::State>::default();
-            move |(input, frontier), output| {
-                let port = output.output_index();
-                input.for_each_stamp(|cap, containers| {
-                    for container in containers {
-                        // Restored totals merged quietly go straight into the totals: no time
-                        // before them is pending, and nothing is sent for them.
-                        if let Some(log) = log.as_ref().filter(|log| log.quiet_restore) {
-                            if container.iter().any(|(_, time, _)| log.is_restored(time)) {
-                                let (restored, new): (Vec<_>, Vec<_>) = container
-                                    .drain(..)
-                                    .partition(|(_, time, _)| log.is_restored(time));
-                                *container = new;
-                                let restored = restored.into_iter().map(|(key, _, partial)| (key, partial));
-                                merge_quietly(&agg, &mut totals, restored);
-                            }
+    let mut builder = OperatorBuilder::new(name.to_owned(), partials.scope());
+    let mut input = builder.new_input(partials, by_key);
+    let (mut updates_output, updates) = builder.new_output::<Updates<K, A::Output, T>>();
+    let (mut figures_output, figures) = builder.new_output::<Vec<(KeyFigures, T, isize)>>();
+    builder.build(move |_initial| {
+        // Per pending time, the containers of partials that came for it, whole: each is a
+        // piece of one worker's sorted run; and the time's capability for the figures.
+        let mut arrived = Arrived::<T, K, A::State>::new();
+        let mut figures_at = BTreeMap::<T, Capability<T>>::new();
+        let mut totals = Totals::<K, A::State>::default();
+        move |frontiers| {
+            let frontier = &frontiers[0];
+            // Sessions flush what they were given when dropped, at the end of the activation.
+            let (mut updates_out, mut figures_out) = (updates_output.activate(), figures_output.activate());
+            input.for_each_stamp(|cap, containers| {
+                for container in containers {
+                    // Restored totals merged quietly go straight into the totals: no time
+                    // before them is pending, and nothing but their count is sent for them.
+                    if let Some(log) = log.as_ref().filter(|log| log.quiet_restore) {
+                        if let Some((_, time, _)) =
+                            container.iter().find(|(_, time, _)| log.is_restored(time))
+                        {
+                            let time = time.clone();
+                            let (restored, new): (Vec<_>, Vec<_>) = container
+                                .drain(..)
+                                .partition(|(_, time, _)| log.is_restored(time));
+                            *container = new;
+                            let restored = restored.into_iter().map(|(key, _, partial)| (key, partial));
+                            let added = merge_quietly(&agg, &mut totals, restored);
+                            let figures = KeyFigures {
+                                added,
+                                ..KeyFigures::default()
+                            };
+                            figures_out.give(&cap.delayed(&time, 1), &mut vec![(figures, time, 1)]);
                         }
-                        keep_by_time(&mut arrived, &cap, port, container);
                     }
-                });
-                while let Some(earliest) = arrived.first_entry() {
-                    if frontier.less_equal(earliest.key()) {
-                        break;
+                    // A container holds one time, as a worker sends its run; any other is
+                    // noted as well.
+                    let mut last: Option<&T> = None;
+                    for (_, time, _) in container.iter() {
+                        if last != Some(time) && !figures_at.contains_key(time) {
+                            figures_at.insert(time.clone(), cap.delayed(time, 1));
+                        }
+                        last = Some(time);
                     }
-                    let (cap, runs) = earliest.remove();
-                    let partials = merge_runs(&agg, runs);
-                    let time = cap.time().clone();
-                    // At most a retraction and an insertion per key, collected and handed over
-                    // as one container (none for restored totals merged quietly). Room never
-                    // used is never touched, so it costs address space, not memory.
-                    let quiet = log.as_ref().is_some_and(|log| log.is_quiet(&time));
-                    let mut changes = Vec::with_capacity(if quiet { 0 } else { 2 * partials.len() });
-                    merge_logged_sorted(&agg, &mut totals, partials, &time, log.as_mut(), &mut |update| {
-                        changes.push(update)
-                    });
-                    if !changes.is_empty() {
-                        output.session(&cap).give_container(&mut changes);
-                    }
+                    keep_by_time(&mut arrived, &cap, 0, container);
+                }
+            });
+            while let Some(earliest) = arrived.first_entry() {
+                if frontier.less_equal(earliest.key()) {
+                    break;
+                }
+                let (cap, runs) = earliest.remove();
+                let partials = merge_runs(&agg, runs);
+                let time = cap.time().clone();
+                let restored = log.as_ref().is_some_and(|log| log.is_restored(&time));
+                let mut merging = Merging::new(changes);
+                if !restored {
+                    merging.figures.updated = partials.len() as u64;
+                }
+                // At most a retraction and an insertion per key, collected and handed over as
+                // one container (none for restored totals merged quietly). Room never used is
+                // never touched, so it costs address space, not memory.
+                let quiet = log.as_ref().is_some_and(|log| log.is_quiet(&time));
+                let room = match changes {
+                    _ if quiet => 0,
+                    Changes::Both => 2 * partials.len(),
+                    Changes::Insertions => partials.len(),
+                };
+                let mut updates = Vec::with_capacity(room);
+                merge_logged_sorted(
+                    &agg,
+                    &mut totals,
+                    partials,
+                    &time,
+                    log.as_mut(),
+                    &mut merging,
+                    &mut |update| updates.push(update),
+                );
+                updates_out.give(&cap, &mut updates);
+                // The time's figures capability goes with the time, whatever it counted.
+                let figures_cap = figures_at.remove(&time);
+                if let Some(figures_cap) = figures_cap.filter(|_| merging.figures != KeyFigures::default()) {
+                    figures_out.give(&figures_cap, &mut vec![(merging.figures, time, 1)]);
                 }
             }
-        },
-    )
+        }
+    });
+    (updates, figures)
 }
 
 /// One time's partials, from containers that are pieces of sorted runs (in any order, and not
@@ -338,21 +414,24 @@ pub(super) fn merge_time<T, K, A>(
     totals: &mut Totals<K, A::State>,
     partials: Map<K, A::State>,
     time: &T,
+    merging: &mut Merging,
     give: &mut impl FnMut(((K, A::Output), T, isize)),
 ) where
     T: Timestamp,
     K: ExchangeData + Hash,
     A: Aggregation,
 {
-    merge_sorted(agg, totals, sorted_by_key(partials), time, give)
+    merge_sorted(agg, totals, sorted_by_key(partials), time, merging, give)
 }
 
-/// As [`merge_time`], for partials already sorted by key, one per key.
+/// As [`merge_time`], for partials already sorted by key, one per key. Counts in `merging`
+/// the keys whose output appears or goes.
 fn merge_sorted<T, K, A>(
     agg: &A,
     totals: &mut Totals<K, A::State>,
     partials: Vec<(K, A::State)>,
     time: &T,
+    merging: &mut Merging,
     give: &mut impl FnMut(((K, A::Output), T, isize)),
 ) where
     T: Timestamp,
@@ -373,7 +452,12 @@ fn merge_sorted<T, K, A>(
             }
         };
         if old != new {
-            for (data, diff) in change(key, old, new) {
+            match (&old, &new) {
+                (None, Some(_)) => merging.figures.added += 1,
+                (Some(_), None) => merging.figures.removed += 1,
+                _ => {}
+            }
+            for (data, diff) in change(key, old, new, merging.changes) {
                 give((data, time.clone(), diff));
             }
         }
@@ -389,8 +473,15 @@ fn sorted_by_key<K: Ord, S>(states: Map<K, S>) -> Vec<(K, S)> {
     sorted
 }
 
-/// The updates that change `key`'s output from `old` to `new` (which differ), sorted by output.
-fn change<K: Clone, O: Ord>(key: K, old: Option<O>, new: Option<O>) -> impl Iterator<Item = ((K, O), isize)> {
+/// The updates that change `key`'s output from `old` to `new` (which differ), sorted by output:
+/// with [`Changes::Insertions`], the insertion alone.
+fn change<K: Clone, O: Ord>(
+    key: K,
+    old: Option<O>,
+    new: Option<O>,
+    changes: Changes,
+) -> impl Iterator<Item = ((K, O), isize)> {
+    let old = old.filter(|_| changes == Changes::Both);
     let retraction = old.map(|old| ((key.clone(), old), -1));
     let insertion = new.map(|new| ((key, new), 1));
     let (first, second) = match (&retraction, &insertion) {
