@@ -5,8 +5,9 @@
 //! `min(maxPartitionBytes, max(floor, total / workers))`, where `total` is the epoch's bytes.
 //! Spark's floor is `openCostInBytes` (4 MB), the cost of starting a task; a range here costs
 //! an open and a seek, so the floor is [`MIN_RANGE_BYTES`] (256 KiB), and an epoch of one
-//! 1 MB file still gives every worker of four a part. Many small files are not cut (each is
-//! one item, as before). The ranges are then dealt to the workers, largest first, each to the
+//! 1 MB file still gives every worker of four a part. A file is cut into ranges of equal size
+//! (none above that size), so no worker waits on a larger share of it. Many small files are
+//! not cut (each is one item, as before). The ranges are then dealt to the workers, largest first, each to the
 //! worker with the fewest bytes so far (a range weighs its bytes plus [`OPEN_COST_BYTES`]),
 //! and each range names the worker that reads it.
 //!
@@ -102,9 +103,14 @@ impl SplitSize {
         for (i, len) in lengths.iter().enumerate() {
             match len {
                 Some(len) if *len > range_bytes => {
+                    // Cut into equal ranges, none above `range_bytes`: a remainder range much
+                    // smaller than the rest would leave its worker idle for the difference
+                    // (a 478 KB file cut at 256 KiB gave one worker 55% of it).
+                    let count = len.div_ceil(range_bytes);
+                    let size = len.div_ceil(count);
                     let mut start = 0;
                     while start < *len {
-                        let end = (start + range_bytes).min(*len);
+                        let end = (start + size).min(*len);
                         pieces.push((i, start, end));
                         start = end;
                     }
@@ -255,21 +261,32 @@ mod tests {
         ];
         let planned = split.plan(items, 4);
         // The epoch's total is 1006 bytes, 252 per worker (rounded up): below the 300-byte
-        // limit, so ranges of 252.
+        // limit, so ranges of at most 252; four of them, cut equal, are 250 bytes each.
         let ranges: Vec<Option<(u64, u64)>> = planned.iter().map(byte_range).collect();
         assert_eq!(
             ranges,
             vec![
-                Some((0, 252)),
-                Some((252, 504)),
-                Some((504, 756)),
-                Some((756, 1000)),
+                Some((0, 250)),
+                Some((250, 500)),
+                Some((500, 750)),
+                Some((750, 1000)),
                 None
             ]
         );
-        // Three ranges of 252 go to workers 0, 1, 2, the range of 244 to worker 3; the 6-byte
-        // file then goes to worker 3, which holds the fewest bytes.
+        // The four equal ranges go to workers 0, 1, 2 and 3; the 6-byte file then goes to
+        // worker 0, the first of those holding the fewest bytes.
         let workers: Vec<u64> = planned.iter().map(route).collect();
-        assert_eq!(workers, vec![0, 1, 2, 3, 3]);
+        assert_eq!(workers, vec![0, 1, 2, 3, 0]);
+        // A file just above the size is cut in two halves, not into a full range and a
+        // sliver: 478 bytes at most 262 a range.
+        std::fs::write(&big, vec![b'x'; 478]).expect("write");
+        let split = SplitSize {
+            max_partition_bytes: Some(262),
+            min_range: 262,
+        };
+        let planned = split.plan(vec![Row::from(vec![Value::str(big.to_string_lossy())])], 2);
+        let ranges: Vec<Option<(u64, u64)>> = planned.iter().map(byte_range).collect();
+        assert_eq!(ranges, vec![Some((0, 239)), Some((239, 478))]);
+        assert_eq!(planned.iter().map(route).collect::<Vec<_>>(), vec![0, 1]);
     }
 }
