@@ -28,7 +28,7 @@ pub use aggregate::{
 pub use as_of_table::TableRows;
 pub use deduplicate::{deduplicate, Dedup, Figures, Remember};
 pub use epoch_reduce::epoch_reduce;
-pub use gather::{gather_sorted, gather_sorted_map};
+pub use gather::{gather_sorted, gather_sorted_map, to_leader, WholeToLeader};
 pub use group_state::{groups_with_state, GroupState, GroupsWithState, StateFigures, Timeout, TimeoutError};
 pub use keyed_epochs::{keyed_epochs, EpochInput, EpochSchedule};
 pub use logged_collection::logged_collection;

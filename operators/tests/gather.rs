@@ -101,3 +101,55 @@ fn a_mapped_gather_orders_by_the_data_before_the_map() {
         .collect();
     assert_eq!(two, expected);
 }
+
+/// The containers an operator received: `(worker, container)`.
+type Containers = Vec<(usize, Vec<u64>)>;
+
+/// `to_leader` moves every worker's containers to worker 0 whole, in their order, through
+/// serialized channels (as between processes), and leaves no record on the other workers.
+#[test]
+fn to_leader_moves_each_container_whole_to_worker_0() {
+    use tidewater_operators::to_leader;
+    use timely::dataflow::operators::generic::Operator;
+    use timely::dataflow::operators::{Probe, ToStream};
+
+    let seen: Arc<Mutex<Containers>> = Arc::default();
+    let sink = seen.clone();
+    let config = timely::Config {
+        communication: timely::CommunicationConfig::ProcessBinary(3),
+        worker: timely::WorkerConfig::default(),
+    };
+    timely::execute(config, move |worker| {
+        let sink = sink.clone();
+        let index = worker.index();
+        worker.dataflow::<u64, _, _>(|scope| {
+            // Worker w sends one container: 10w, 10w + 1, 10w + 2.
+            let base = 10 * index as u64;
+            vec![base, base + 1, base + 2]
+                .to_stream(scope)
+                .unary::<timely::container::CapacityContainerBuilder<Vec<u64>>, _, _, _>(
+                    to_leader(),
+                    "Leader",
+                    move |_, _| {
+                        move |input, output| {
+                            input.for_each(|cap, data: &mut Vec<u64>| {
+                                sink.lock().expect("lock").push((index, data.clone()));
+                                output.session(&cap).give_container(data);
+                            })
+                        }
+                    },
+                )
+                .probe();
+        });
+    })
+    .expect("workers start")
+    .join()
+    .into_iter()
+    .for_each(|r| r.expect("worker ok"));
+    let mut seen = seen.lock().expect("lock").clone();
+    seen.sort();
+    assert_eq!(
+        seen,
+        vec![(0, vec![0, 1, 2]), (0, vec![10, 11, 12]), (0, vec![20, 21, 22])]
+    );
+}

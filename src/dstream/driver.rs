@@ -12,7 +12,7 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use differential_dataflow::input::InputSession;
 use timely::dataflow::operators::probe::Handle as ProbeHandle;
-use timely::dataflow::operators::{Exchange, Probe};
+use timely::dataflow::operators::Probe;
 use timely::worker::Worker;
 use tracing::info;
 
@@ -75,7 +75,7 @@ fn build(worker: &mut Worker, job: &Job) -> Built {
             output.build(&mut cx);
         }
         for source_events in std::mem::take(&mut cx.events) {
-            capture(source_events.inner.exchange(|_| 0), events.clone()).probe_with(&probe);
+            capture(source_events.inner, events.clone()).probe_with(&probe);
         }
         cx.finish()
     });

@@ -13,12 +13,12 @@ use std::path::PathBuf;
 use std::rc::Rc;
 use std::sync::{Arc, Mutex};
 
-use differential_dataflow::collection::AsCollection;
-use timely::dataflow::operators::Exchange;
+use timely::dataflow::operators::Probe;
 
 use super::graph::{BuildCtx, BuildFn, Data};
 use super::show::Show;
 use crate::connectors::SinkError;
+use crate::runtime::capture;
 
 /// A batch's time: the end of its interval, in milliseconds since the Unix epoch (Spark's
 /// `Time`, printed as `1700000000000 ms`).
@@ -62,14 +62,8 @@ pub(crate) struct Output<T: Data> {
 impl<T: Data> OutputSpec for Output<T> {
     fn build(&self, cx: &mut BuildCtx<'_>) {
         let changes: Rc<RefCell<Vec<(T, u64, isize)>>> = Rc::new(RefCell::new(Vec::new()));
-        let buffer = changes.clone();
-        (self.build)(cx)
-            .contents()
-            .inner
-            .exchange(|_| 0)
-            .as_collection()
-            .inspect(move |(x, t, d)| buffer.borrow_mut().push((x.clone(), *t, *d)))
-            .probe_with(&cx.probe);
+        // Moved to worker 0 whole, container by container, never cloned.
+        capture((self.build)(cx).contents().inner, changes.clone()).probe_with(&cx.probe);
         cx.emitters.push(Box::new(OutputEmitter {
             changes,
             batch: Default::default(),

@@ -5,7 +5,6 @@ use std::cell::RefCell;
 use std::rc::Rc;
 
 use timely::container::CapacityContainerBuilder;
-use timely::dataflow::channels::pact::Pipeline;
 use timely::dataflow::operators::generic::Operator;
 use timely::dataflow::StreamVec;
 
@@ -13,15 +12,16 @@ use timely::dataflow::StreamVec;
 /// that fills the buffer and the driver that empties it.
 pub(crate) type Captured<D> = Rc<RefCell<Vec<(D, u64, isize)>>>;
 
-/// Moves every update of `updates` into `buffer` (no copy), and returns a stream with no data
-/// whose frontier is the input's: a probe on it passes a time only once the time's updates are
-/// all in the buffer, since updates not yet taken hold the frontier back.
-pub(crate) fn capture<'s, D: 'static>(
+/// Moves every update of `updates`, from every worker, into `buffer` on worker 0 (each
+/// container whole, see [`to_leader`](tidewater_operators::to_leader)), and returns a stream
+/// with no data whose frontier is the input's: a probe on it passes a time only once the
+/// time's updates are all in the buffer, since updates not yet taken hold the frontier back.
+pub(crate) fn capture<'s, D: timely::ExchangeData>(
     updates: StreamVec<'s, u64, (D, u64, isize)>,
     buffer: Captured<D>,
 ) -> StreamVec<'s, u64, ()> {
     updates.unary_frontier::<CapacityContainerBuilder<Vec<()>>, _, _, _>(
-        Pipeline,
+        tidewater_operators::to_leader(),
         "Capture",
         move |_initial, _info| {
             move |(input, _frontier), _output| {

@@ -4,7 +4,7 @@
 use std::sync::Arc;
 
 use timely::dataflow::operators::probe::Handle as ProbeHandle;
-use timely::dataflow::operators::{Exchange, Probe};
+use timely::dataflow::operators::Probe;
 use timely::worker::Worker;
 
 use super::capture::{capture, Captured};
@@ -88,26 +88,26 @@ pub(super) fn build(worker: &mut Worker, spec: &QuerySpec) -> Built {
         if let Some(slot) = &spec.failures {
             // Evaluation errors of the query, reported once the output passes each epoch.
             let errors = super::eval_errors::report(output.inner.clone(), slot.clone());
-            capture(errors.exchange(|_| 0), events_buffer.clone()).probe_with(&probe);
+            capture(errors, events_buffer.clone()).probe_with(&probe);
         }
         match parts_written_by_workers(spec, &compiled) {
             // Every worker writes its own rows; what each wrote goes to worker 0 with the
             // sources' events, under the same probe.
             Some(writer) => {
                 let parts = write_parts(output.inner, writer.clone(), spec.plan.schema().clone());
-                capture(parts.exchange(|_| 0), events_buffer.clone()).probe_with(&probe);
+                capture(parts, events_buffer.clone()).probe_with(&probe);
                 in_parts = true;
             }
             // All output goes to worker 0, where the sink runs; the probe after it tells when
             // an epoch's output is complete.
             None => {
                 sorted_output = compiled.is_sorted(&output);
-                capture(output.inner.exchange(|_| 0), rows_buffer).probe_with(&probe);
+                capture(output.inner, rows_buffer).probe_with(&probe);
             }
         }
         // Sources read inside the dataflow report to worker 0 too, under the same probe.
         for source_events in compiled.events.drain(..) {
-            capture(source_events.inner.exchange(|_| 0), events_buffer.clone()).probe_with(&probe);
+            capture(source_events.inner, events_buffer.clone()).probe_with(&probe);
         }
         inputs = std::mem::take(&mut compiled.inputs);
         state_operators = std::mem::take(&mut compiled.state_operators);
