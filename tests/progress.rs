@@ -512,3 +512,70 @@ fn update_mode_state_rows_count_restored_and_filtered_keys() {
         }
     }
 }
+
+/// The windowed count of `run_windows` in update mode, checkpointed at `location`.
+fn checkpointed_windows(
+    workers: usize,
+    input: &MemoryStream,
+    location: &str,
+    collected: &Collected,
+) -> StreamingQuery {
+    let spark = Session::builder()
+        .workers(workers)
+        .config("spark.ui.enabled", "false")
+        .get_or_create()
+        .expect("session");
+    let counts = spark
+        .read_stream()
+        .memory(input)
+        .with_watermark("ts", "5 seconds")
+        .and_then(|df| {
+            df.group_by([window(col("ts"), "10 seconds"), col("word")])
+                .count()
+        })
+        .expect("plan");
+    collected
+        .attach(
+            counts
+                .write_stream()
+                .output_mode("update")
+                .option("checkpointLocation", location),
+        )
+        .start()
+        .expect("start")
+}
+
+/// A windowed aggregation in update mode counts the windows it restored, which update mode
+/// does not write again, among its rows held.
+#[test]
+fn update_mode_windows_restored_from_a_checkpoint_are_counted_as_held() {
+    for (before, after) in [(2, 1), (1, 2)] {
+        let what = format!("{before} then {after} workers");
+        let checkpoint = tempfile::tempdir().expect("temporary directory");
+        let location = checkpoint.path().to_str().expect("path").to_string();
+        let input = MemoryStream::new(events_schema());
+        let first = Collected::default();
+        let query = checkpointed_windows(before, &input, &location, &first);
+        // (a, [0,10)) = 2 and (b, [10,20)) = 1; the greatest event time is 12 s.
+        input.add_data(rows(&[("a", 1), ("a", 4), ("b", 12)]));
+        query.process_all_available().expect("epoch 0");
+        query.stop().expect("stop");
+
+        let second = Collected::default();
+        let restarted = checkpointed_windows(after, &input, &location, &second);
+        // Under the watermark of 7 s no window closes: a@6 and b@15 update the restored
+        // windows, a@23 opens (a, [20,30)). Three windows held, all three updated.
+        input.add_data(rows(&[("a", 6), ("b", 15), ("a", 23)]));
+        restarted.process_all_available().expect("epoch 1");
+        restarted.stop().expect("stop");
+        let figures = state_operator_figures(&restarted, "aggregate");
+        let last = figures
+            .iter()
+            .rev()
+            .find(|f| f.num_rows_updated > 0)
+            .expect("a report");
+        assert_eq!((last.num_rows_total, last.num_rows_updated), (3, 3), "{what}");
+        let written: usize = second.batches().iter().map(|(_, rows)| rows.len()).sum();
+        assert_eq!(written, 3, "{what}");
+    }
+}

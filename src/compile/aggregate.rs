@@ -123,7 +123,9 @@ pub(crate) fn aggregate_expiring<'s>(
         emit: expiring.emit,
     };
     let name = match expiring.emit {
-        tidewater_operators::Emit::Changes => "Aggregate (windows forgotten behind the watermark)",
+        tidewater_operators::Emit::Changes | tidewater_operators::Emit::Insertions => {
+            "Aggregate (windows forgotten behind the watermark)"
+        }
         tidewater_operators::Emit::Closed => "Aggregate (windows written once the watermark closes them)",
     };
     let fold = move |row, diff, states: &mut PartialStates<KeyRow, States>| {

@@ -518,11 +518,14 @@ fn build_aggregate<'s>(
             // the aggregation then emits just that, unless a stateful operator above needs
             // every change, or its watermark lags the leader's by an epoch (a join's does),
             // which would move the epoch a window is written in.
+            // In update mode, the new rows alone (see `changes_needed`).
             let emit = if compiled.settings.output_mode == crate::plan::OutputMode::Append
                 && !compiled.feeds_state
                 && !watermark_later
             {
                 tidewater_operators::Emit::Closed
+            } else if compiled.changes_needed() == Changes::Insertions {
+                tidewater_operators::Emit::Insertions
             } else {
                 tidewater_operators::Emit::Changes
             };
@@ -548,7 +551,7 @@ fn build_aggregate<'s>(
             let (rows, dropped, figures) =
                 aggregate::aggregate_expiring(rows, pipeline, keys, accumulators, expiry, durable);
             compiled.events.push(dropped.map(dropped_event));
-            if emit == tidewater_operators::Emit::Closed {
+            if emit != tidewater_operators::Emit::Changes {
                 compiled.counted_by_itself(operator, figures);
             }
             rows

@@ -53,6 +53,10 @@ pub enum Emit {
     /// never emitted. The aggregation then counts its own keys (the third output of
     /// [`Expired`]), since its output no longer tells them.
     Closed,
+    /// Every new result of a key as it happens, the insertion alone (see
+    /// [`Changes::Insertions`]): all a sink in update mode writes. The aggregation counts its
+    /// own keys, as under [`Emit::Closed`].
+    Insertions,
 }
 
 /// As [`aggregate_append_only_into`](super::aggregate_append_only_into), forgetting each key's state once the watermark has
@@ -154,7 +158,6 @@ where
     F: FnMut(D, isize, &mut PartialStates<K, A::State>) + 'static,
 {
     use timely::dataflow::operators::vec::Broadcast;
-    use timely::dataflow::operators::vec::ToStream;
     use timely::dataflow::operators::Concat;
     let mut partials = fold_locally::<_, _, _, A, _>(records.inner, &format!("{name}: fold locally"), fold);
     let mut log = None;
@@ -176,15 +179,22 @@ where
     if expiry.emit == Emit::Closed {
         return emit_closed(partials, dropped, maxima, name, agg, delay, closes_at, seen, log);
     }
-    let scope = partials.scope();
+    let changes = match expiry.emit {
+        Emit::Insertions => Changes::Insertions,
+        _ => Changes::Both,
+    };
     let by_key = Exchange::new(|(key, _time, _state): &Partial<K, u64, A::State>| key.hashed());
-    let results = partials
-        .binary_frontier::<_, CapacityContainerBuilder<Vec<_>>, _, _, _, _>(
+    let out = partials
+        .binary_frontier::<_, CapacityContainerBuilder<Vec<ClosedOut<K, A::Output>>>, _, _, _, _>(
             maxima,
             by_key,
             Pipeline,
             name,
-            move |_initial, _info| {
+            move |initial, _info| {
+                // Held from the start, so that a time without partials (an epoch the
+                // watermark alone called for) still forgets, and counts, what its watermark
+                // closed.
+                let mut held = Some(initial);
                 let mut pending = Pending::<u64, K, A::State>::default();
                 let mut totals = Totals::<K, A::State>::default();
                 let mut clock = crate::watermark::WatermarkClock::resumed(seen);
@@ -196,48 +206,103 @@ where
                             pending.merge_partials(&cap, container, port, &agg);
                         }
                     });
-                    // A time is merged once its partials are complete and the watermark of the
-                    // time is known (no maximum of an earlier epoch can still arrive).
-                    while let Some(&time) = pending.times.keys().next() {
-                        if maxima_frontier.frontier().iter().any(|f| *f < time) {
+                    let Some(cap) = held.as_mut() else {
+                        return;
+                    };
+                    let done = frontier.frontier().is_empty() && maxima_frontier.frontier().is_empty();
+                    let last = pending.times.keys().next_back().copied();
+                    loop {
+                        let time = *cap.time();
+                        // A time is merged once its partials are complete and its watermark is
+                        // known (no maximum of an earlier epoch can still arrive); at the end,
+                        // only the times that have partials are left.
+                        let ready = if done {
+                            last.is_some_and(|last| time <= last)
+                        } else {
+                            !frontier.less_equal(&time)
+                                && !maxima_frontier.frontier().iter().any(|f| *f < time)
+                        };
+                        if !ready {
                             break;
                         }
-                        let Some((cap, partials)) = pending.pop_complete(frontier) else {
-                            break;
+                        let mut session = output.session(&*cap);
+                        let mut merging = Merging::new(changes);
+                        let earliest = pending.times.keys().next() == Some(&time);
+                        let popped = if earliest {
+                            pending.pop_complete(frontier)
+                        } else {
+                            None
                         };
-                        let mut session = output.session(&cap);
-                        // The driver counts this aggregation's keys from its output.
-                        let mut merging = Merging::new(Changes::Both);
-                        merge_logged(
-                            &agg,
-                            &mut totals,
-                            partials,
-                            &time,
-                            log.as_mut(),
-                            &mut merging,
-                            &mut |update| session.give(update),
-                        );
+                        if let Some((_, partials)) = popped {
+                            if !log.as_ref().is_some_and(|log| log.is_restored(&time)) {
+                                merging.figures.updated = partials.len() as u64;
+                            }
+                            merge_logged(
+                                &agg,
+                                &mut totals,
+                                partials,
+                                &time,
+                                log.as_mut(),
+                                &mut merging,
+                                &mut |update| session.give(ClosedOut::Row(update)),
+                            );
+                        }
                         // The keys the watermark of this time has closed, updated above if at
                         // all, get nothing later: forget them.
                         if let Some(watermark) = clock.watermark_of(time, delay) {
-                            totals.retain(|key, _| {
-                                closes_at(key).is_none_or(|end| !is_final(end, Some(watermark)))
+                            totals.retain(|key, total| {
+                                let open = closes_at(key).is_none_or(|end| !is_final(end, Some(watermark)));
+                                if !open && agg.output(total).is_some() {
+                                    merging.figures.removed += 1;
+                                }
+                                open
                             });
                         }
+                        if merging.figures != KeyFigures::default() {
+                            session.give(ClosedOut::Figures((merging.figures, time, 1)));
+                        }
+                        drop(session);
+                        cap.downgrade(&(time + 1));
+                    }
+                    if done {
+                        held = None;
                     }
                 }
             },
-        )
-        .as_collection();
-    // The driver counts the keys of a changes-emitting aggregation from its output.
-    let figures = Vec::<(KeyFigures, u64, isize)>::new()
-        .to_stream(scope)
-        .as_collection();
+        );
+    // Under `Emit::Changes` the driver counts the keys from the output, and the figures go
+    // unread.
+    let (results, figures) = rows_and_figures(out);
     (results, dropped, figures)
 }
 
-/// What the merge of an [`Emit::Closed`] aggregation sends: a closed key's final result, or a
-/// worker's figures of a time.
+/// The rows and the figures of a merge stage that sends both on one stream.
+#[allow(clippy::type_complexity)]
+fn rows_and_figures<'scope, K, O>(
+    out: Stream<'scope, u64, Vec<ClosedOut<K, O>>>,
+) -> (
+    VecCollection<'scope, u64, (K, O), isize>,
+    VecCollection<'scope, u64, KeyFigures, isize>,
+)
+where
+    K: Data,
+    O: Data,
+{
+    use timely::dataflow::operators::vec::Partition;
+    let mut parts = out.partition(2, |out| match out {
+        ClosedOut::Row(row) => (0, Ok(row)),
+        ClosedOut::Figures(figures) => (1, Err(figures)),
+    });
+    let figures = parts.pop().map(|s| s.flat_map(|f: Result<_, _>| f.err()));
+    let rows = parts.pop().map(|s| s.flat_map(|r: Result<_, _>| r.ok()));
+    match (rows, figures) {
+        (Some(rows), Some(figures)) => (rows.as_collection(), figures.as_collection()),
+        _ => unreachable!("partition gives the parts asked for"),
+    }
+}
+
+/// What the merge of an expiring aggregation sends: a key's result (a change, or under
+/// [`Emit::Closed`] a closed key's final result), or a worker's figures of a time.
 #[derive(Clone)]
 enum ClosedOut<K, O> {
     Row(((K, O), u64, isize)),
@@ -265,7 +330,6 @@ where
     K: ExchangeData + Hash,
     A: Aggregation,
 {
-    use timely::dataflow::operators::vec::Partition;
     let by_key = Exchange::new(|(key, _time, _state): &Partial<K, u64, A::State>| key.hashed());
     let out = partials
         .binary_frontier::<_, CapacityContainerBuilder<Vec<ClosedOut<K, A::Output>>>, _, _, _, _>(
@@ -387,16 +451,8 @@ where
                 }
             },
         );
-    let mut parts = out.partition(2, |out| match out {
-        ClosedOut::Row(row) => (0, Ok(row)),
-        ClosedOut::Figures(figures) => (1, Err(figures)),
-    });
-    let figures = parts.pop().map(|s| s.flat_map(|f: Result<_, _>| f.err()));
-    let rows = parts.pop().map(|s| s.flat_map(|r: Result<_, _>| r.ok()));
-    match (rows, figures) {
-        (Some(rows), Some(figures)) => (rows.as_collection(), dropped, figures.as_collection()),
-        _ => unreachable!("partition gives the parts asked for"),
-    }
+    let (rows, figures) = rows_and_figures(out);
+    (rows, dropped, figures)
 }
 
 /// What an expiring aggregation gives: each key's result changes (or, under [`Emit::Closed`],
