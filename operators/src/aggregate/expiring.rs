@@ -183,130 +183,150 @@ where
         Emit::Insertions => Changes::Insertions,
         _ => Changes::Both,
     };
-    let by_key = Exchange::new(|(key, _time, _state): &Partial<K, u64, A::State>| key.hashed());
-    let out = partials
-        .binary_frontier::<_, CapacityContainerBuilder<Vec<ClosedOut<K, A::Output>>>, _, _, _, _>(
-            maxima,
-            by_key,
-            Pipeline,
-            name,
-            move |initial, _info| {
-                // Held from the start, so that a time without partials (an epoch the
-                // watermark alone called for) still forgets, and counts, what its watermark
-                // closed.
-                let mut held = Some(initial);
-                let mut pending = Pending::<u64, K, A::State>::default();
-                let mut totals = Totals::<K, A::State>::default();
-                let mut clock = crate::watermark::WatermarkClock::resumed(seen);
-                move |(input, frontier), (maxima, maxima_frontier), output| {
-                    let port = output.output_index();
-                    maxima.for_each_stamp(|_cap, containers| clock.saw_all(containers));
-                    input.for_each_stamp(|cap, containers| {
-                        for container in containers {
-                            pending.merge_partials(&cap, container, port, &agg);
-                        }
-                    });
-                    let Some(cap) = held.as_mut() else {
-                        return;
-                    };
-                    let done = frontier.frontier().is_empty() && maxima_frontier.frontier().is_empty();
-                    let last = pending.times.keys().next_back().copied();
-                    loop {
-                        let time = *cap.time();
-                        // A time is merged once its partials are complete and its watermark is
-                        // known (no maximum of an earlier epoch can still arrive); at the end,
-                        // only the times that have partials are left.
-                        let ready = if done {
-                            last.is_some_and(|last| time <= last)
-                        } else {
-                            !frontier.less_equal(&time)
-                                && !maxima_frontier.frontier().iter().any(|f| *f < time)
-                        };
-                        if !ready {
-                            break;
-                        }
-                        let mut session = output.session(&*cap);
-                        let mut merging = Merging::new(changes);
-                        let earliest = pending.times.keys().next() == Some(&time);
-                        let popped = if earliest {
-                            pending.pop_complete(frontier)
-                        } else {
-                            None
-                        };
-                        if let Some((_, partials)) = popped {
-                            if !log.as_ref().is_some_and(|log| log.is_restored(&time)) {
-                                merging.figures.updated = partials.len() as u64;
-                            }
-                            merge_logged(
-                                &agg,
-                                &mut totals,
-                                partials,
-                                &time,
-                                log.as_mut(),
-                                &mut merging,
-                                &mut |update| session.give(ClosedOut::Row(update)),
-                            );
-                        }
-                        // The keys the watermark of this time has closed, updated above if at
-                        // all, get nothing later: forget them.
-                        if let Some(watermark) = clock.watermark_of(time, delay) {
-                            totals.retain(|key, total| {
-                                let open = closes_at(key).is_none_or(|end| !is_final(end, Some(watermark)));
-                                if !open && agg.output(total).is_some() {
-                                    merging.figures.removed += 1;
-                                }
-                                open
-                            });
-                        }
-                        if merging.figures != KeyFigures::default() {
-                            session.give(ClosedOut::Figures((merging.figures, time, 1)));
-                        }
-                        drop(session);
-                        cap.downgrade(&(time + 1));
-                    }
-                    if done {
-                        held = None;
-                    }
+    let mut totals = Totals::<K, A::State>::default();
+    let merge = agg.clone();
+    let (results, figures) = merge_stage(
+        partials,
+        maxima,
+        name,
+        agg,
+        seen,
+        delay,
+        move |time, partials, watermark, rows, figures| {
+            let mut merging = Merging::new(changes);
+            if let Some(partials) = partials {
+                if !log.as_ref().is_some_and(|log| log.is_restored(&time)) {
+                    merging.figures.updated = partials.len() as u64;
                 }
-            },
-        );
+                merge_logged(
+                    &merge,
+                    &mut totals,
+                    partials,
+                    &time,
+                    log.as_mut(),
+                    &mut merging,
+                    &mut |update| rows.push(update),
+                );
+            }
+            // The keys the watermark of this time has closed, updated above if at all, get
+            // nothing later: forget them.
+            if let Some(watermark) = watermark {
+                totals.retain(|key, total| {
+                    let open = closes_at(key).is_none_or(|end| !is_final(end, Some(watermark)));
+                    if !open && merge.output(total).is_some() {
+                        merging.figures.removed += 1;
+                    }
+                    open
+                });
+            }
+            *figures = merging.figures;
+        },
+    );
     // Under `Emit::Changes` the driver counts the keys from the output, and the figures go
     // unread.
-    let (results, figures) = rows_and_figures(out);
     (results, dropped, figures)
 }
 
-/// The rows and the figures of a merge stage that sends both on one stream.
+/// The merge stage of an expiring aggregation: partials routed by key, and every worker's
+/// event-time maxima, in; the rows and each worker's figures per time out, as two outputs of
+/// one operator (a stage that split one stream in two cost more than the merge). It holds a
+/// capability from the start, so that a time without partials (an epoch the watermark alone
+/// called for) is still processed. Each time, once its partials are all here and its
+/// watermark is known, `merge_time(time, partials, watermark, rows, figures)` merges the
+/// time's partials (if any), under the time's watermark (if known), adding the rows to emit
+/// and setting the figures.
 #[allow(clippy::type_complexity)]
-fn rows_and_figures<'scope, K, O>(
-    out: Stream<'scope, u64, Vec<ClosedOut<K, O>>>,
+fn merge_stage<'scope, K, A>(
+    partials: PartialStream<'scope, u64, K, A::State>,
+    maxima: Stream<'scope, u64, Vec<(i64, u64, isize)>>,
+    name: &str,
+    agg: A,
+    seen: Vec<(i64, u64)>,
+    delay: i64,
+    mut merge_time: impl FnMut(
+            u64,
+            Option<PartialStates<K, A::State>>,
+            Option<i64>,
+            &mut Vec<((K, A::Output), u64, isize)>,
+            &mut KeyFigures,
+        ) + 'static,
 ) -> (
-    VecCollection<'scope, u64, (K, O), isize>,
+    VecCollection<'scope, u64, (K, A::Output), isize>,
     VecCollection<'scope, u64, KeyFigures, isize>,
 )
 where
-    K: Data,
-    O: Data,
+    K: ExchangeData + Hash,
+    A: Aggregation,
 {
-    use timely::dataflow::operators::vec::Partition;
-    let mut parts = out.partition(2, |out| match out {
-        ClosedOut::Row(row) => (0, Ok(row)),
-        ClosedOut::Figures(figures) => (1, Err(figures)),
+    use timely::dataflow::operators::generic::builder_rc::OperatorBuilder;
+    let by_key = Exchange::new(|(key, _time, _state): &Partial<K, u64, A::State>| key.hashed());
+    let mut builder = OperatorBuilder::new(name.to_owned(), partials.scope());
+    let mut input = builder.new_input(partials, by_key);
+    let mut maxima_input = builder.new_input(maxima, Pipeline);
+    let (mut rows_output, rows) = builder.new_output::<Vec<((K, A::Output), u64, isize)>>();
+    let (mut figures_output, figures) = builder.new_output::<Vec<(KeyFigures, u64, isize)>>();
+    builder.build(move |initial| {
+        let mut initial = initial.into_iter();
+        let mut held = initial.next().zip(initial.next());
+        let mut pending = Pending::<u64, K, A::State>::default();
+        let mut clock = crate::watermark::WatermarkClock::resumed(seen);
+        move |frontiers| {
+            let (frontier, maxima_frontier) = (&frontiers[0], &frontiers[1]);
+            maxima_input.for_each_stamp(|_cap, containers| clock.saw_all(containers));
+            input.for_each_stamp(|cap, containers| {
+                for container in containers {
+                    pending.merge_partials(&cap, container, 0, &agg);
+                }
+            });
+            let Some((rows_cap, figures_cap)) = held.as_mut() else {
+                return;
+            };
+            let (mut rows_out, mut figures_out) = (rows_output.activate(), figures_output.activate());
+            let done = frontier.frontier().is_empty() && maxima_frontier.frontier().is_empty();
+            let last = pending.times.keys().next_back().copied();
+            loop {
+                let time = *rows_cap.time();
+                // A time is merged once its partials are all here and its watermark is known
+                // (no maximum of an earlier epoch can still arrive); at the end, only the
+                // times that have partials are left.
+                let ready = if done {
+                    last.is_some_and(|last| time <= last)
+                } else {
+                    !frontier.less_equal(&time) && !maxima_frontier.frontier().iter().any(|f| *f < time)
+                };
+                if !ready {
+                    break;
+                }
+                // Popped as the earliest complete time, so that the next time's map starts
+                // sized like this one.
+                let earliest = pending.times.keys().next() == Some(&time);
+                let popped = if earliest {
+                    pending.pop_complete(frontier).map(|(_, partials)| partials)
+                } else {
+                    None
+                };
+                let mut rows = Vec::new();
+                let mut figures = KeyFigures::default();
+                merge_time(
+                    time,
+                    popped,
+                    clock.watermark_of(time, delay),
+                    &mut rows,
+                    &mut figures,
+                );
+                rows_out.give(&*rows_cap, &mut rows);
+                if figures != KeyFigures::default() {
+                    figures_out.give(&*figures_cap, &mut vec![(figures, time, 1)]);
+                }
+                rows_cap.downgrade(&(time + 1));
+                figures_cap.downgrade(&(time + 1));
+            }
+            if done {
+                held = None;
+            }
+        }
     });
-    let figures = parts.pop().map(|s| s.flat_map(|f: Result<_, _>| f.err()));
-    let rows = parts.pop().map(|s| s.flat_map(|r: Result<_, _>| r.ok()));
-    match (rows, figures) {
-        (Some(rows), Some(figures)) => (rows.as_collection(), figures.as_collection()),
-        _ => unreachable!("partition gives the parts asked for"),
-    }
-}
-
-/// What the merge of an expiring aggregation sends: a key's result (a change, or under
-/// [`Emit::Closed`] a closed key's final result), or a worker's figures of a time.
-#[derive(Clone)]
-enum ClosedOut<K, O> {
-    Row(((K, O), u64, isize)),
-    Figures((KeyFigures, u64, isize)),
+    (rows.as_collection(), figures.as_collection())
 }
 
 /// The merge stage of an [`Emit::Closed`] aggregation (`dropped` passes through): partials
@@ -330,128 +350,77 @@ where
     K: ExchangeData + Hash,
     A: Aggregation,
 {
-    let by_key = Exchange::new(|(key, _time, _state): &Partial<K, u64, A::State>| key.hashed());
-    let out = partials
-        .binary_frontier::<_, CapacityContainerBuilder<Vec<ClosedOut<K, A::Output>>>, _, _, _, _>(
-            maxima,
-            by_key,
-            Pipeline,
-            name,
-            move |initial, _info| {
-                let mut held = Some(initial);
-                let mut pending = Pending::<u64, K, A::State>::default();
-                let mut totals = Totals::<K, A::State>::default();
-                // The keys that close, by the time they close at: the watermark takes them from
-                // the front, without a walk over the keys still open.
-                let mut closing: BTreeMap<i64, Vec<K>> = BTreeMap::new();
-                let mut clock = crate::watermark::WatermarkClock::resumed(seen);
-                move |(input, frontier), (maxima, maxima_frontier), output| {
-                    let port = output.output_index();
-                    maxima.for_each_stamp(|_cap, containers| clock.saw_all(containers));
-                    input.for_each_stamp(|cap, containers| {
-                        for container in containers {
-                            pending.merge_partials(&cap, container, port, &agg);
-                        }
-                    });
-                    let Some(cap) = held.as_mut() else {
-                        return;
-                    };
-                    let done = frontier.frontier().is_empty() && maxima_frontier.frontier().is_empty();
-                    let last = pending.times.keys().next_back().copied();
-                    loop {
-                        let time = *cap.time();
-                        // A time is closed once its partials are all here and its watermark is
-                        // known (no maximum of an earlier epoch can still arrive); at the end,
-                        // only the times that have partials are left to merge.
-                        let ready = if done {
-                            last.is_some_and(|last| time <= last)
-                        } else {
-                            !frontier.less_equal(&time)
-                                && !maxima_frontier.frontier().iter().any(|f| *f < time)
-                        };
-                        if !ready {
-                            break;
-                        }
-                        let mut figures = KeyFigures::default();
-                        let restored = log.as_ref().is_some_and(|log| log.is_restored(&time));
-                        // Popped as the earliest complete time, so that the next time's map
-                        // starts sized like this one.
-                        let earliest = pending.times.keys().next() == Some(&time);
-                        let popped = if earliest {
-                            pending.pop_complete(frontier)
-                        } else {
-                            None
-                        };
-                        if let Some((_, partials)) = popped {
-                            let logged = log
-                                .as_ref()
-                                .and_then(|log| log.keys_to_log(&time, partials.keys()));
-                            if !restored {
-                                figures.updated = partials.len() as u64;
+    let mut totals = Totals::<K, A::State>::default();
+    // The keys that close, by the time they close at: the watermark takes them from the
+    // front, without a walk over the keys still open.
+    let mut closing: BTreeMap<i64, Vec<K>> = BTreeMap::new();
+    let merge = agg.clone();
+    let (rows, figures) = merge_stage(
+        partials,
+        maxima,
+        name,
+        agg,
+        seen,
+        delay,
+        move |time, partials, watermark, rows, figures| {
+            let restored = log.as_ref().is_some_and(|log| log.is_restored(&time));
+            if let Some(partials) = partials {
+                let logged = log
+                    .as_ref()
+                    .and_then(|log| log.keys_to_log(&time, partials.keys()));
+                if !restored {
+                    figures.updated = partials.len() as u64;
+                }
+                for (key, partial) in partials {
+                    match totals.get_mut(&key) {
+                        Some(total) => merge.merge(total, partial),
+                        None => {
+                            if let Some(end) = closes_at(&key) {
+                                closing.entry(end).or_default().push(key.clone());
                             }
-                            for (key, partial) in partials {
-                                match totals.get_mut(&key) {
-                                    Some(total) => agg.merge(total, partial),
-                                    None => {
-                                        if let Some(end) = closes_at(&key) {
-                                            closing.entry(end).or_default().push(key.clone());
-                                        }
-                                        figures.added += 1;
-                                        totals.insert(key, partial);
-                                    }
-                                }
-                            }
-                            if let (Some(log), Some(keys)) = (log.as_mut(), logged) {
-                                log.record(&time, keys, &totals);
-                            }
+                            figures.added += 1;
+                            totals.insert(key, partial);
                         }
-                        let mut session = output.session(&*cap);
-                        if let Some(watermark) = clock.watermark_of(time, delay) {
-                            let mut closed = Vec::new();
-                            while let Some(entry) = closing.first_entry() {
-                                if !is_final(*entry.key(), Some(watermark)) {
-                                    break;
-                                }
-                                for key in entry.remove() {
-                                    if let Some(total) = totals.swap_remove(&key) {
-                                        closed.push((key, total));
-                                    }
-                                }
-                            }
-                            figures.removed = closed.len() as u64;
-                            // Restored keys a watermark closes were written before the restart.
-                            if !restored {
-                                // Indices are sorted, not the (wide) entries, so none moves
-                                // during the sort.
-                                let mut order: Vec<u32> = (0..closed.len() as u32).collect();
-                                order.sort_unstable_by(|&a, &b| {
-                                    closed[a as usize].0.cmp(&closed[b as usize].0)
-                                });
-                                let mut closed: Vec<Option<(K, A::State)>> =
-                                    closed.into_iter().map(Some).collect();
-                                for i in order {
-                                    let Some((key, total)) = closed[i as usize].take() else {
-                                        continue;
-                                    };
-                                    if let Some(result) = agg.output(&total) {
-                                        session.give(ClosedOut::Row(((key, result), time, 1)));
-                                    }
-                                }
-                            }
-                        }
-                        if figures != KeyFigures::default() {
-                            session.give(ClosedOut::Figures((figures, time, 1)));
-                        }
-                        drop(session);
-                        cap.downgrade(&(time + 1));
-                    }
-                    if done {
-                        held = None;
                     }
                 }
-            },
-        );
-    let (rows, figures) = rows_and_figures(out);
+                if let (Some(log), Some(keys)) = (log.as_mut(), logged) {
+                    log.record(&time, keys, &totals);
+                }
+            }
+            let Some(watermark) = watermark else {
+                return;
+            };
+            let mut closed = Vec::new();
+            while let Some(entry) = closing.first_entry() {
+                if !is_final(*entry.key(), Some(watermark)) {
+                    break;
+                }
+                for key in entry.remove() {
+                    if let Some(total) = totals.swap_remove(&key) {
+                        closed.push((key, total));
+                    }
+                }
+            }
+            figures.removed = closed.len() as u64;
+            // Restored keys a watermark closes were written before the restart.
+            if restored {
+                return;
+            }
+            // Indices are sorted, not the (wide) entries, so none moves during the sort.
+            let mut order: Vec<u32> = (0..closed.len() as u32).collect();
+            order.sort_unstable_by(|&a, &b| closed[a as usize].0.cmp(&closed[b as usize].0));
+            let mut closed: Vec<Option<(K, A::State)>> = closed.into_iter().map(Some).collect();
+            rows.reserve(order.len());
+            for i in order {
+                let Some((key, total)) = closed[i as usize].take() else {
+                    continue;
+                };
+                if let Some(result) = merge.output(&total) {
+                    rows.push(((key, result), time, 1));
+                }
+            }
+        },
+    );
     (rows, dropped, figures)
 }
 
