@@ -22,11 +22,11 @@ use timely::container::CapacityContainerBuilder;
 use timely::dataflow::channels::pact::Pipeline;
 use timely::dataflow::operators::generic::Operator;
 use timely::dataflow::operators::vec::Broadcast;
-use timely::dataflow::operators::{Capability, Concat};
+use timely::dataflow::operators::Capability;
 use timely::order::TotalOrder;
 use timely::progress::Timestamp;
 
-use crate::aggregate::{merge_by_key, Logged, Partial, Pending};
+use crate::aggregate::{merge_by_key, Partial, Pending};
 use crate::as_of_table::{AsOfTable, TableRows};
 use crate::{Aggregation, Changes, Durable, PartialStates};
 
@@ -222,21 +222,8 @@ where
                 }
             },
         );
-    let Some(durable) = durable else {
-        return merge_by_key(partials, name, agg, None, Changes::Both)
-            .0
-            .as_collection();
-    };
-    let partials = match durable.restored {
-        Some(restored) => partials.concat(restored),
-        None => partials,
-    };
-    let logged = Logged {
-        log: durable.log,
-        first_new: durable.first_new,
-        quiet_restore: durable.quiet_restore,
-    };
-    merge_by_key(partials, name, agg, Some(logged), Changes::Both)
+    let (partials, logged) = Durable::wire(durable, partials);
+    merge_by_key(partials, name, agg, logged, Changes::Both)
         .0
         .as_collection()
 }

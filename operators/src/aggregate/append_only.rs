@@ -232,25 +232,18 @@ where
     A: Aggregation,
     F: FnMut(D, isize, &mut PartialStates<K, A::State>) + 'static,
 {
-    let mut partials =
+    let partials =
         fold_locally_sorted::<_, _, _, A, _>(records.inner, &format!("{name}: fold locally"), fold);
-    let mut logged = None;
-    if let Some(durable) = durable {
-        if let Some(restored) = durable.restored {
-            partials = partials.concat(restored);
-        }
-        logged = Some(Logged {
-            log: durable.log,
-            first_new: durable.first_new,
-            quiet_restore: durable.quiet_restore,
-        });
-    }
+    let (partials, logged) = Durable::wire(durable, partials);
     let (updates, figures) = merge_by_key(partials, name, agg, logged, changes);
     (updates.as_collection(), figures.as_collection())
 }
 
 /// A stream of partial states `(key, time, state)`.
 pub type PartialStream<'scope, T, K, S> = Stream<'scope, T, Vec<Partial<K, T, S>>>;
+
+/// A merge stage's input with the restored totals joined, and its log (see [`Durable::wire`]).
+pub(crate) type Wired<'scope, T, K, S> = (PartialStream<'scope, T, K, S>, Option<Logged<T, K, S>>);
 
 /// What makes an append-only aggregation durable: its state restored when it starts, and its
 /// changes logged as it runs.
@@ -270,6 +263,27 @@ pub struct Durable<'scope, T: Timestamp, K, S> {
 }
 
 impl<'scope, T: Timestamp, K: 'static, S: 'static> Durable<'scope, T, K, S> {
+    /// Wires `durable`, if given, into a merge stage whose input is `partials`: the restored
+    /// totals join the partials, and the log and its times become the merge's [`Logged`].
+    pub(crate) fn wire(
+        durable: Option<Self>,
+        partials: PartialStream<'scope, T, K, S>,
+    ) -> Wired<'scope, T, K, S> {
+        let Some(durable) = durable else {
+            return (partials, None);
+        };
+        let partials = match durable.restored {
+            Some(restored) => partials.concat(restored),
+            None => partials,
+        };
+        let logged = Logged {
+            log: durable.log,
+            first_new: durable.first_new,
+            quiet_restore: durable.quiet_restore,
+        };
+        (partials, Some(logged))
+    }
+
     /// The same durable wiring for an aggregation keyed by `K2`, whose keys are stored as `K`:
     /// `stored` turns a key into its stored form for the log, `restored` turns a stored key
     /// back. One stored form lets a checkpoint read state without knowing the key type that an

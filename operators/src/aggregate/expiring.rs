@@ -158,19 +158,8 @@ where
     F: FnMut(D, isize, &mut PartialStates<K, A::State>) + 'static,
 {
     use timely::dataflow::operators::vec::Broadcast;
-    use timely::dataflow::operators::Concat;
-    let mut partials = fold_locally::<_, _, _, A, _>(records.inner, &format!("{name}: fold locally"), fold);
-    let mut log = None;
-    if let Some(durable) = durable {
-        if let Some(restored) = durable.restored {
-            partials = partials.concat(restored);
-        }
-        log = Some(Logged {
-            log: durable.log,
-            first_new: durable.first_new,
-            quiet_restore: durable.quiet_restore,
-        });
-    }
+    let partials = fold_locally::<_, _, _, A, _>(records.inner, &format!("{name}: fold locally"), fold);
+    let (partials, mut log) = Durable::wire(durable, partials);
     let seen = expiry.seen;
     let maxima = expiry.maxima.inner.broadcast();
     let (delay, closes_at) = (expiry.delay, Rc::new(expiry.closes_at));

@@ -43,7 +43,7 @@ pub use expiring::{
     aggregate_append_only_expiring, aggregate_append_only_expiring_durable, ClosesAt, Dropped, Emit, Expired,
     Expiry,
 };
-pub(crate) use stages::{merge_by_key, Logged, Partial, Pending};
+pub(crate) use stages::{merge_by_key, Partial, Pending};
 
 /// One worker's figures of the keys an aggregation holds, for one time: Spark's state
 /// operator metrics (`numRowsTotal` from the sum of `added - removed` over the run,
