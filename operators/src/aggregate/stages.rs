@@ -298,11 +298,13 @@ where
     let mut input = builder.new_input(partials, by_key);
     let (mut updates_output, updates) = builder.new_output::<Updates<K, A::Output, T>>();
     let (mut figures_output, figures) = builder.new_output::<Vec<(KeyFigures, T, isize)>>();
-    builder.build(move |_initial| {
+    builder.build(move |initial| {
         // Per pending time, the containers of partials that came for it, whole: each is a
-        // piece of one worker's sorted run; and the time's capability for the figures.
+        // piece of one worker's sorted run.
         let mut arrived = Arrived::<T, K, A::State>::new();
-        let mut figures_at = BTreeMap::<T, Capability<T>>::new();
+        // The figures go out under one capability, held from the start and kept at the input
+        // frontier, which no time still to merge is before.
+        let mut figures_cap = initial.into_iter().nth(1);
         let mut totals = Totals::<K, A::State>::default();
         move |frontiers| {
             let frontier = &frontiers[0];
@@ -327,17 +329,10 @@ where
                                 added,
                                 ..KeyFigures::default()
                             };
-                            figures_out.give(&cap.delayed(&time, 1), &mut vec![(figures, time, 1)]);
+                            if let Some(held) = figures_cap.as_ref() {
+                                figures_out.give(&held.delayed(&time), &mut vec![(figures, time, 1)]);
+                            }
                         }
-                    }
-                    // A container holds one time, as a worker sends its run; any other is
-                    // noted as well.
-                    let mut last: Option<&T> = None;
-                    for (_, time, _) in container.iter() {
-                        if last != Some(time) && !figures_at.contains_key(time) {
-                            figures_at.insert(time.clone(), cap.delayed(time, 1));
-                        }
-                        last = Some(time);
                     }
                     keep_by_time(&mut arrived, &cap, 0, container);
                 }
@@ -374,11 +369,20 @@ where
                     &mut |update| updates.push(update),
                 );
                 updates_out.give(&cap, &mut updates);
-                // The time's figures capability goes with the time, whatever it counted.
-                let figures_cap = figures_at.remove(&time);
-                if let Some(figures_cap) = figures_cap.filter(|_| merging.figures != KeyFigures::default()) {
-                    figures_out.give(&figures_cap, &mut vec![(merging.figures, time, 1)]);
+                if let Some(held) = figures_cap
+                    .as_ref()
+                    .filter(|_| merging.figures != KeyFigures::default())
+                {
+                    figures_out.give(&held.delayed(&time), &mut vec![(merging.figures, time, 1)]);
                 }
+            }
+            match frontier.frontier().first() {
+                Some(least) => {
+                    if let Some(held) = figures_cap.as_mut() {
+                        held.downgrade(least);
+                    }
+                }
+                None => figures_cap = None,
             }
         }
     });
