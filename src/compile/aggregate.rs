@@ -107,11 +107,7 @@ pub(crate) fn aggregate_expiring<'s>(
     accumulators: Vec<Accumulator>,
     expiring: Expiring<'s>,
     durable: Option<Durable<'s, u64, Row, States>>,
-) -> (
-    Rows<'s>,
-    tidewater_operators::aggregate::Dropped<'s>,
-    VecCollection<'s, u64, KeyFigures, isize>,
-) {
+) -> (Rows<'s>, tidewater_operators::aggregate::Dropped<'s>, Figures<'s>) {
     let fold = RowFold::new(pipeline, keys, accumulators);
     let aggregation = fold.aggregation.clone();
     let window_key = expiring.window_key;
