@@ -335,15 +335,7 @@ fn counter(spark: &Session, input: &MemoryStream, location: &str, collected: &Co
             out,
         )
         .expect("plan");
-    collected
-        .attach(
-            counts
-                .write_stream()
-                .output_mode("update")
-                .option("checkpointLocation", location),
-        )
-        .start()
-        .expect("start")
+    collected.start_checkpointed(counts, "update", location)
 }
 
 #[test]

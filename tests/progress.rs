@@ -48,22 +48,31 @@ fn epochs() -> Vec<Vec<(&'static str, i64)>> {
     ]
 }
 
-fn run_windows(workers: usize, mode: &str) -> StreamingQuery {
-    let spark = Session::builder()
+/// A session of `workers` workers, without the UI.
+fn session(workers: usize) -> Session {
+    Session::builder()
         .workers(workers)
         .config("spark.ui.enabled", "false")
         .get_or_create()
-        .expect("session");
-    let input = MemoryStream::new(events_schema());
-    let counts = spark
+        .expect("session")
+}
+
+/// Counts per word and 10-second window of `input`'s events, under a 5-second watermark.
+fn window_counts(workers: usize, input: &MemoryStream) -> DataFrame {
+    session(workers)
         .read_stream()
-        .memory(&input)
+        .memory(input)
         .with_watermark("ts", "5 seconds")
         .and_then(|df| {
             df.group_by([window(col("ts"), "10 seconds"), col("word")])
                 .count()
         })
-        .expect("plan");
+        .expect("plan")
+}
+
+fn run_windows(workers: usize, mode: &str) -> StreamingQuery {
+    let input = MemoryStream::new(events_schema());
+    let counts = window_counts(workers, &input);
     let epochs = epochs().iter().map(|e| rows(e)).collect();
     run_to_end(
         counts.write_stream().output_mode(mode),
@@ -435,27 +444,14 @@ fn checkpointed_word_count(
     above: fn(DataFrame) -> tidewater::Result<DataFrame>,
     collected: &Collected,
 ) -> StreamingQuery {
-    let spark = Session::builder()
-        .workers(workers)
-        .config("spark.ui.enabled", "false")
-        .get_or_create()
-        .expect("session");
-    let counts = spark
+    let counts = session(workers)
         .read_stream()
         .memory(input)
         .select([explode(split(col("value"), " ")).alias("word")])
         .and_then(|words| words.group_by([col("word")]).count())
         .and_then(above)
         .expect("plan");
-    collected
-        .attach(
-            counts
-                .write_stream()
-                .output_mode("update")
-                .option("checkpointLocation", location),
-        )
-        .start()
-        .expect("start")
+    collected.start_checkpointed(counts, "update", location)
 }
 
 /// An update-mode aggregation's `numRowsTotal` counts every key it holds: the ones it
@@ -513,38 +509,6 @@ fn update_mode_state_rows_count_restored_and_filtered_keys() {
     }
 }
 
-/// The windowed count of `run_windows` in update mode, checkpointed at `location`.
-fn checkpointed_windows(
-    workers: usize,
-    input: &MemoryStream,
-    location: &str,
-    collected: &Collected,
-) -> StreamingQuery {
-    let spark = Session::builder()
-        .workers(workers)
-        .config("spark.ui.enabled", "false")
-        .get_or_create()
-        .expect("session");
-    let counts = spark
-        .read_stream()
-        .memory(input)
-        .with_watermark("ts", "5 seconds")
-        .and_then(|df| {
-            df.group_by([window(col("ts"), "10 seconds"), col("word")])
-                .count()
-        })
-        .expect("plan");
-    collected
-        .attach(
-            counts
-                .write_stream()
-                .output_mode("update")
-                .option("checkpointLocation", location),
-        )
-        .start()
-        .expect("start")
-}
-
 /// A windowed aggregation in update mode counts the windows it restored, which update mode
 /// does not write again, among its rows held.
 #[test]
@@ -555,14 +519,14 @@ fn update_mode_windows_restored_from_a_checkpoint_are_counted_as_held() {
         let location = checkpoint.path().to_str().expect("path").to_string();
         let input = MemoryStream::new(events_schema());
         let first = Collected::default();
-        let query = checkpointed_windows(before, &input, &location, &first);
+        let query = first.start_checkpointed(window_counts(before, &input), "update", &location);
         // (a, [0,10)) = 2 and (b, [10,20)) = 1; the greatest event time is 12 s.
         input.add_data(rows(&[("a", 1), ("a", 4), ("b", 12)]));
         query.process_all_available().expect("epoch 0");
         query.stop().expect("stop");
 
         let second = Collected::default();
-        let restarted = checkpointed_windows(after, &input, &location, &second);
+        let restarted = second.start_checkpointed(window_counts(after, &input), "update", &location);
         // Under the watermark of 7 s no window closes: a@6 and b@15 update the restored
         // windows, a@23 opens (a, [20,30)). Three windows held, all three updated.
         input.add_data(rows(&[("a", 6), ("b", 15), ("a", 23)]));

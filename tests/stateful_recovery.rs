@@ -148,15 +148,7 @@ fn word_count(
         .select([explode(split(col("value"), " ")).alias("word")])
         .expect("plan");
     let counts = words.group_by([col("word")]).count().expect("plan");
-    collected
-        .attach(
-            counts
-                .write_stream()
-                .output_mode("update")
-                .option("checkpointLocation", location),
-        )
-        .start()
-        .expect("start")
+    collected.start_checkpointed(counts, "update", location)
 }
 
 #[test]

@@ -116,6 +116,18 @@ impl Collected {
             Ok(())
         })
     }
+
+    /// Starts `result` in output `mode`, checkpointed at `location`, into this collector.
+    pub fn start_checkpointed(&self, result: DataFrame, mode: &str, location: &str) -> StreamingQuery {
+        self.attach(
+            result
+                .write_stream()
+                .output_mode(mode)
+                .option("checkpointLocation", location),
+        )
+        .start()
+        .expect("start")
+    }
 }
 
 /// `(word, count)` rows as a map; panics on a malformed row (a test failure).
