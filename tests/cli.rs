@@ -169,7 +169,7 @@ fn explain_shows_whether_closed_windows_are_forgotten() {
         "{append}"
     );
     assert!(
-        append.contains("aggregate (append-only accumulator, closed windows forgotten)"),
+        append.contains("aggregate (append-only accumulator by window start, closed windows forgotten)"),
         "{append}"
     );
     let complete = explain("complete");

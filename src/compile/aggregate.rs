@@ -111,19 +111,8 @@ pub(crate) fn aggregate_expiring<'s>(
     let fold = RowFold::new(pipeline, keys, accumulators);
     let aggregation = fold.aggregation.clone();
     let window_key = expiring.window_key;
-    let expiry = tidewater_operators::Expiry {
-        maxima: expiring.maxima,
-        delay: expiring.delay,
-        closes_at: Box::new(move |key: &KeyRow| key.get(window_key).and_then(Value::window_end)),
-        seen: expiring.seen,
-        emit: expiring.emit,
-    };
-    let name = match expiring.emit {
-        tidewater_operators::Emit::Changes | tidewater_operators::Emit::Insertions => {
-            "Aggregate (windows forgotten behind the watermark)"
-        }
-        tidewater_operators::Emit::Closed => "Aggregate (windows written once the watermark closes them)",
-    };
+    let closes_at = move |key: &KeyRow| key.get(window_key).and_then(Value::window_end);
+    let (expiry, name) = expiry_of(expiring, Box::new(closes_at));
     let fold = move |row, diff, states: &mut PartialStates<KeyRow, States>| {
         fold.pipeline.run(row, &mut |r| fold.fold(r, diff, states))
     };
@@ -141,6 +130,28 @@ pub(crate) fn aggregate_expiring<'s>(
     };
     let rows = gather_sorted(results, GATHER).map(|(key, values)| key.into_row().concat(&values));
     (rows, dropped, figures)
+}
+
+/// The expiry of a windowed aggregation whose keys close at `closes_at`, and the
+/// aggregation's name, which says how it emits.
+pub(super) fn expiry_of<'s, K>(
+    expiring: Expiring<'s>,
+    closes_at: tidewater_operators::aggregate::ClosesAt<K>,
+) -> (tidewater_operators::Expiry<'s, K>, &'static str) {
+    let name = match expiring.emit {
+        tidewater_operators::Emit::Changes | tidewater_operators::Emit::Insertions => {
+            "Aggregate (windows forgotten behind the watermark)"
+        }
+        tidewater_operators::Emit::Closed => "Aggregate (windows written once the watermark closes them)",
+    };
+    let expiry = tidewater_operators::Expiry {
+        maxima: expiring.maxima,
+        delay: expiring.delay,
+        closes_at,
+        seen: expiring.seen,
+        emit: expiring.emit,
+    };
+    (expiry, name)
 }
 
 /// An aggregation by session windows (key `window_key` is `session_window(..)`): each row's

@@ -427,6 +427,10 @@ impl<'p> Dataflow<'p> {
                 ));
                 return;
             }
+            Strategy::WindowStartFold => {
+                "each worker folds its epoch's rows into their windows' groups, keyed by the \
+                 window's start, no row built per window"
+            }
             Strategy::PieceCount => {
                 "each worker counts its epoch's pieces of the split by their text, \
                                      no row built per piece"
@@ -445,11 +449,13 @@ impl<'p> Dataflow<'p> {
         self.notes.push((grouping.node, "append-only accumulator"));
         self.line(format!("aggregate ({strategy}): {how}"));
         self.line("exchange: partial states by key hash");
-        self.line(if strategy == Strategy::ExpiringFold {
-            "merge partials into one state per key; emit -old/+new for changed keys; forget a window's \
+        self.line(
+            if matches!(strategy, Strategy::ExpiringFold | Strategy::WindowStartFold) {
+                "merge partials into one state per key; emit -old/+new for changed keys; forget a window's \
              state once the watermark passes its end"
-        } else {
-            "merge partials into one state per key; emit -old/+new for changed keys"
-        });
+            } else {
+                "merge partials into one state per key; emit -old/+new for changed keys"
+            },
+        );
     }
 }

@@ -68,7 +68,7 @@ enum Slot {
 fn slots(strategy: Strategy) -> Vec<Slot> {
     match strategy {
         // Its window column is found in the physical plan (see `durable_slots`).
-        Strategy::ExpiringFold => vec![Slot::Expiring { window_key: 0 }],
+        Strategy::ExpiringFold | Strategy::WindowStartFold => vec![Slot::Expiring { window_key: 0 }],
         Strategy::PieceCount
         | Strategy::AppendOnlyFold
         | Strategy::GroupedByTable { .. }
@@ -207,8 +207,10 @@ fn expiring_window_keys(node: &Physical<'_>, keys: &mut Vec<usize>) {
         Physical::Union(inputs) => inputs.iter().for_each(|input| expiring_window_keys(input, keys)),
         Physical::Aggregate(aggregate) => {
             expiring_window_keys(&aggregate.input, keys);
-            if let Fold::Expiring { window_key } = aggregate.fold {
-                keys.push(window_key);
+            match aggregate.fold {
+                Fold::Expiring { window_key } => keys.push(window_key),
+                Fold::WindowStarts(_) => keys.push(0),
+                _ => {}
             }
         }
         Physical::TableAggregate(aggregate) => {

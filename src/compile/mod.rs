@@ -21,6 +21,7 @@ mod stateful;
 mod stream_join;
 mod table_aggregate;
 mod upsert;
+mod window_fold;
 
 #[cfg(test)]
 pub(crate) use describe::described_strategies;
@@ -504,8 +505,12 @@ fn build_aggregate<'s>(
         },
     };
     match (fold, watermark) {
-        (Fold::Expiring { window_key }, Some((maxima, delay))) => {
-            compiled.built(Strategy::ExpiringFold);
+        (fold @ (Fold::Expiring { .. } | Fold::WindowStarts(_)), Some((maxima, delay))) => {
+            compiled.built(fold.strategy());
+            let window_key = match fold {
+                Fold::Expiring { window_key } => window_key,
+                _ => 0,
+            };
             let mut seen = compiled.seen_maxima();
             if watermark_later {
                 // The join's watermark reaches the aggregation an epoch later (see
@@ -548,8 +553,10 @@ fn build_aggregate<'s>(
                 seen,
                 emit,
             };
-            let (rows, dropped, figures) =
-                aggregate::aggregate_expiring(rows, pipeline, keys, accumulators, expiry, durable);
+            let (rows, dropped, figures) = match fold {
+                Fold::WindowStarts(by_start) => by_start.aggregate(rows, expiry, durable),
+                _ => aggregate::aggregate_expiring(rows, pipeline, keys, accumulators, expiry, durable),
+            };
             compiled.events.push(dropped.map(dropped_event));
             if emit != tidewater_operators::Emit::Changes {
                 compiled.counted_by_itself(operator, figures);
@@ -606,7 +613,7 @@ fn build_aggregate<'s>(
             aggregate::retractable(rows, pipeline, keys, accumulators)
         }
         // An expiring fold without a watermark is not planned; it would fold without expiry.
-        (Fold::Accumulate | Fold::Expiring { .. }, _) => {
+        (Fold::Accumulate | Fold::Expiring { .. } | Fold::WindowStarts(_), _) => {
             compiled.built(Strategy::AppendOnlyFold);
             let durable = compiled.durable(rows.scope(), |restored| match restored {
                 durable::Restored::Rows(entries) => Some(entries),

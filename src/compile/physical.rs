@@ -16,6 +16,7 @@ use super::aggregate::PieceCount;
 use super::partitions::Readers;
 use super::pipeline::Pipeline;
 use super::table_aggregate::{ColumnFold, GroupedByTable};
+use super::window_fold::WindowedFold;
 use crate::connectors::{LocalRows, PartitionReader, Source};
 use crate::data::DataType;
 use crate::expr::{Accumulator, BoundExpr, Expr};
@@ -121,6 +122,9 @@ pub enum Strategy {
     AppendOnlyFold,
     /// The append-only accumulator of a windowed aggregation that forgets closed windows.
     ExpiringFold,
+    /// As `ExpiringFold`, in the common shape (the window first among column keys): each row
+    /// folded into its windows' groups keyed by the window's start, no row per window built.
+    WindowStartFold,
     /// An aggregation by session windows: each key's sessions merged as rows join them.
     SessionFold,
     /// Differential's general `reduce`, for inputs that retract.
@@ -158,6 +162,7 @@ impl fmt::Display for Strategy {
             Strategy::PieceCount => "word-count piece count",
             Strategy::AppendOnlyFold => "append-only accumulator",
             Strategy::ExpiringFold => "append-only accumulator, closed windows forgotten",
+            Strategy::WindowStartFold => "append-only accumulator by window start, closed windows forgotten",
             Strategy::Reduce => "differential reduce",
             Strategy::SessionFold => "session windows",
             Strategy::GroupedByTable { integer: false } => "fold grouped by a table column",
@@ -380,6 +385,8 @@ pub enum Fold {
         /// The position of the window among the keys.
         window_key: usize,
     },
+    /// As `Expiring`, in the common shape that folds by window start (the window is key 0).
+    WindowStarts(WindowedFold),
     /// Differential's general `reduce`, for an input that retracts.
     Reduce,
     /// Sessions per key (key `window_key` is the session window), merged as rows join them.
@@ -390,12 +397,18 @@ pub enum Fold {
 }
 
 impl Fold {
+    /// Whether the fold forgets a window once the watermark passes its end.
+    pub fn expires_windows(&self) -> bool {
+        matches!(self, Fold::Expiring { .. } | Fold::WindowStarts(_))
+    }
+
     /// The strategy's name.
     pub fn strategy(&self) -> Strategy {
         match self {
             Fold::PieceCount(_) => Strategy::PieceCount,
             Fold::Accumulate => Strategy::AppendOnlyFold,
             Fold::Expiring { .. } => Strategy::ExpiringFold,
+            Fold::WindowStarts(_) => Strategy::WindowStartFold,
             Fold::Reduce => Strategy::Reduce,
             Fold::Session { .. } => Strategy::SessionFold,
         }
@@ -652,7 +665,13 @@ fn plan_node(plan: &LogicalPlan, settings: Settings) -> Physical<'_> {
                     window_key: plan.session_window_key().unwrap_or(0),
                 },
                 Some(window_key) if late.is_some() && append_only && settings.forgets_closed_windows() => {
-                    Fold::Expiring { window_key }
+                    WindowedFold::detect(
+                        &grouping.pipeline,
+                        &grouping.keys,
+                        &grouping.accumulators,
+                        window_key,
+                    )
+                    .map_or(Fold::Expiring { window_key }, Fold::WindowStarts)
                 }
                 _ if !append_only => Fold::Reduce,
                 _ => PieceCount::detect(&grouping.pipeline, &grouping.keys, &grouping.accumulators)
@@ -663,8 +682,10 @@ fn plan_node(plan: &LogicalPlan, settings: Settings) -> Physical<'_> {
                     // Complete mode keeps and rewrites every group: Spark drops nothing there.
                     _ if !settings.forgets_closed_windows() => LateRule::None,
                     // The join below dropped its late rows already.
-                    _ if late.joined && !matches!(fold, Fold::Expiring { .. }) => LateRule::None,
-                    Fold::Expiring { .. } | Fold::Session { .. } => LateRule::WindowEnd,
+                    _ if late.joined && !fold.expires_windows() => LateRule::None,
+                    Fold::Expiring { .. } | Fold::WindowStarts(_) | Fold::Session { .. } => {
+                        LateRule::WindowEnd
+                    }
                     _ if plan.final_window_column().is_some() || plan.event_time_key().is_some() => {
                         LateRule::RowTime
                     }

@@ -96,6 +96,29 @@ impl Pipeline {
         }
     }
 
+    /// The pipeline's parts when it is filters followed by one projection that explodes
+    /// `window(..)` (a windowed group-by's shape): the filters' predicates, the projection's
+    /// columns and the windows' generator. An aggregation grouped by the window can then fold
+    /// each input row into its windows without building a row per window.
+    pub(crate) fn as_filtered_windows(&self) -> Option<(Vec<&BoundExpr>, &[Projection], &BoundExpr)> {
+        let (last, filters) = self.steps.split_last()?;
+        let Step::Project {
+            columns,
+            generator: Some(windows @ BoundExpr::SlidingWindows(..)),
+        } = last
+        else {
+            return None;
+        };
+        let predicates = filters
+            .iter()
+            .map(|step| match step {
+                Step::Filter(predicate) => Some(predicate),
+                Step::Project { .. } => None,
+            })
+            .collect::<Option<Vec<_>>>()?;
+        Some((predicates, columns, windows))
+    }
+
     /// The rows that come out of the pipeline for each of `rows`, as one `flat_map`; `rows`
     /// themselves when the pipeline does nothing.
     pub(crate) fn apply(self, rows: Rows<'_>) -> Rows<'_> {

@@ -238,11 +238,17 @@ pub(super) fn binary_values(op: BinaryOp, l: Value, r: Value, integer: bool) -> 
 /// Calls `f` with the windows `[s, s + size)` that hold time `t`, earliest first: those with
 /// `s` a multiple of `slide` and `t - size < s <= t` (one, for a tumbling window).
 fn windows_of(t: i64, size: i64, slide: i64, mut f: impl FnMut(Value)) {
+    window_starts(t, size, slide, |start| f(Value::window(start, start + size)))
+}
+
+/// The starts of the windows of `size` every `slide` (microseconds) that time `t` falls in,
+/// earliest first, as [`windows_of`] makes them.
+pub(crate) fn window_starts(t: i64, size: i64, slide: i64, mut f: impl FnMut(i64)) {
     let last = t - t.rem_euclid(slide);
     // `t - last < slide <= size`, so the count of earlier starts is never negative.
     let mut start = last - (size - 1 - (t - last)) / slide * slide;
     while start <= last {
-        f(Value::window(start, start + size));
+        f(start);
         start += slide;
     }
 }

@@ -26,6 +26,7 @@ pub use bind::{BoundExpr, NowKind, SessionGap};
 pub use bind_call::BoundCall;
 pub use builders::*;
 pub use clock::BatchClock;
+pub(crate) use eval::window_starts;
 pub use func::ScalarFunc;
 pub use sort::{compare_rows, SortKey, SortOrder};
 

@@ -106,11 +106,21 @@ fn explain_names_the_strategies_that_compile_builds() {
         (
             "10m",
             windowed("append"),
-            vec![PartitionedItems, WatermarkTracked, ExpiringFold],
+            vec![PartitionedItems, WatermarkTracked, WindowStartFold],
         ),
         (
             "10m",
             windowed("update"),
+            vec![PartitionedItems, WatermarkTracked, WindowStartFold],
+        ),
+        // Grouped by the window after another key: the general expiring fold.
+        (
+            "10m",
+            "CREATE SINK out USING console OPTIONS (outputMode 'append');
+             INSERT INTO out
+             SELECT page, window(ts, '10 seconds') AS window, count(*) AS clicks
+             FROM clicks GROUP BY page, window(ts, '10 seconds');"
+                .into(),
             vec![PartitionedItems, WatermarkTracked, ExpiringFold],
         ),
         // Complete mode writes every window every epoch: none is forgotten, and no row is late.

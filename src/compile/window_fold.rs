@@ -1,0 +1,300 @@
+//! The fold of a windowed group-by in its common shape: `GROUP BY window(ts, ..), k1, k2, ..`
+//! over columns of the input (after any filters), with aggregates of columns.
+//!
+//! The general path explodes each event into a row per window (the window a struct value),
+//! then looks the row's key up through [`Value`]'s hashing and ordering, the window's struct
+//! field by field. Here an event's windows are their start times: the key is the start as an
+//! integer and the other keys borrowed from the input row, so an event costs one probe of a
+//! small key and no row. The key orders as the general path's key row does (all of a query's
+//! windows have one length, so starts order as windows), hashes as its parts, and is stored in
+//! a checkpoint as that key row, so either path restores the other's state.
+
+use std::cmp::Ordering;
+use std::hash::{Hash, Hasher};
+
+use hashbrown::hash_map::EntryRef;
+use hashbrown::Equivalent;
+use serde::{Deserialize, Serialize};
+use smallvec::SmallVec;
+use tidewater_operators::{Aggregation, Durable, PartialStates};
+
+use super::aggregate::{expiry_of, Expiring, Figures, RowAggregation, States, GATHER};
+use super::pipeline::Pipeline;
+use super::Rows;
+use crate::data::{KeyRow, Row, Value};
+use crate::expr::{window_starts, Accumulator, BoundExpr};
+use crate::plan::Projection;
+
+/// A windowed group's key: its window's start (microseconds) and the other keys' values, in
+/// the order of the `GROUP BY` after the window.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub(crate) struct WindowedKey {
+    start: i64,
+    others: KeyRow,
+}
+
+/// A [`WindowedKey`] borrowed from an event: the map is probed with it, and a key is built only
+/// for a group new in the epoch.
+struct WindowedKeyRef<'a> {
+    start: i64,
+    others: &'a [Value],
+}
+
+/// Hashes a key's parts: the one hash of a [`WindowedKey`] and of its borrowed form.
+fn hash_parts<H: Hasher>(start: i64, others: &[Value], state: &mut H) {
+    state.write_i64(start);
+    others.hash(state);
+}
+
+impl Hash for WindowedKey {
+    fn hash<H: Hasher>(&self, state: &mut H) {
+        hash_parts(self.start, &self.others, state)
+    }
+}
+
+impl Hash for WindowedKeyRef<'_> {
+    fn hash<H: Hasher>(&self, state: &mut H) {
+        hash_parts(self.start, self.others, state)
+    }
+}
+
+impl Equivalent<WindowedKey> for WindowedKeyRef<'_> {
+    fn equivalent(&self, key: &WindowedKey) -> bool {
+        self.start == key.start && self.others == &key.others[..]
+    }
+}
+
+impl From<&WindowedKeyRef<'_>> for WindowedKey {
+    fn from(key: &WindowedKeyRef<'_>) -> Self {
+        WindowedKey {
+            start: key.start,
+            others: KeyRow::from(key.others),
+        }
+    }
+}
+
+impl PartialEq for WindowedKey {
+    fn eq(&self, other: &Self) -> bool {
+        self.start == other.start && self.others[..] == other.others[..]
+    }
+}
+
+impl Eq for WindowedKey {}
+
+impl Ord for WindowedKey {
+    fn cmp(&self, other: &Self) -> Ordering {
+        self.start
+            .cmp(&other.start)
+            .then_with(|| self.others[..].cmp(&other.others[..]))
+    }
+}
+
+impl PartialOrd for WindowedKey {
+    fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+impl WindowedKey {
+    /// The key row of the general path: the window `[start, start + size)`, then the others.
+    fn to_row(&self, size: i64) -> Row {
+        self.row_with(size, &[])
+    }
+
+    /// The key row followed by `values` (an output row: the aggregates' results).
+    fn row_with(&self, size: i64, values: &[Value]) -> Row {
+        let mut row = Row::with_capacity(1 + self.others.len() + values.len());
+        row.push(Value::window(self.start, self.start + size));
+        for value in self.others.iter().chain(values) {
+            row.push(value.clone());
+        }
+        row
+    }
+
+    /// The key of a key row of the general path (as a checkpoint stores it). A row whose first
+    /// value is not a window (which no query of this shape stores) keeps its window's place
+    /// with the least start, which closes at once, and is logged.
+    fn from_row(row: Row) -> Self {
+        let mut values = row.into_iter();
+        let window = values.next();
+        let start = match window.as_ref() {
+            Some(Value::Struct(fields)) => match fields.first() {
+                Some(Value::Timestamp(start)) => Some(*start),
+                _ => None,
+            },
+            _ => None,
+        };
+        let start = start.unwrap_or_else(|| {
+            tracing::warn!(
+                ?window,
+                "a restored windowed key has no window; it closes at once"
+            );
+            i64::MIN / 2
+        });
+        WindowedKey {
+            start,
+            others: KeyRow::from(values.collect::<Row>()),
+        }
+    }
+}
+
+/// Where an aggregate's argument comes from, over the input row.
+#[derive(Clone)]
+enum Argument {
+    /// No argument (`count(*)`).
+    Nothing,
+    /// An expression over the input row (a projected column).
+    Input(BoundExpr),
+    /// The event's window.
+    Window,
+}
+
+/// The fold of a windowed group-by in the shape described in the module's docs.
+pub(crate) struct WindowedFold {
+    /// Predicates every folded row passes (the pipeline's filters).
+    filters: Vec<BoundExpr>,
+    /// The event time the windows are of, over the input row.
+    time: BoundExpr,
+    /// The windows' length and slide, microseconds.
+    size: i64,
+    slide: i64,
+    /// The keys after the window, over the input row.
+    others: Vec<BoundExpr>,
+    /// Each aggregate's argument.
+    arguments: Vec<Argument>,
+    aggregation: RowAggregation,
+}
+
+impl WindowedFold {
+    /// The fold, if the aggregation has its shape: the pipeline is filters then a projection
+    /// exploding `window(..)`; the window is the first key (`window_key` 0) and the other keys
+    /// are projected columns; every aggregate's argument is a projected column or none.
+    pub(crate) fn detect(
+        pipeline: &Pipeline,
+        keys: &[BoundExpr],
+        accumulators: &[Accumulator],
+        window_key: usize,
+    ) -> Option<Self> {
+        if window_key != 0 {
+            return None;
+        }
+        let (filters, columns, windows) = pipeline.as_filtered_windows()?;
+        let BoundExpr::SlidingWindows(time, size, slide) = windows else {
+            return None;
+        };
+        let [BoundExpr::Column(window), rest @ ..] = keys else {
+            return None;
+        };
+        if !matches!(columns.get(*window), Some(Projection::Generated)) {
+            return None;
+        }
+        let scalar = |key: &BoundExpr| match key {
+            BoundExpr::Column(j) => match columns.get(*j)? {
+                Projection::Scalar(e) => Some(e.clone()),
+                Projection::Generated => None,
+            },
+            _ => None,
+        };
+        let others = rest.iter().map(scalar).collect::<Option<Vec<_>>>()?;
+        let arguments = accumulators
+            .iter()
+            .map(|a| match a.argument() {
+                None => Some(Argument::Nothing),
+                Some(BoundExpr::Column(j)) => match columns.get(*j)? {
+                    Projection::Scalar(e) => Some(Argument::Input(e.clone())),
+                    Projection::Generated => Some(Argument::Window),
+                },
+                Some(_) => None,
+            })
+            .collect::<Option<Vec<_>>>()?;
+        Some(WindowedFold {
+            filters: filters.into_iter().cloned().collect(),
+            time: (**time).clone(),
+            size: *size,
+            slide: *slide,
+            others,
+            arguments,
+            aggregation: RowAggregation {
+                accumulators: accumulators.into(),
+            },
+        })
+    }
+
+    /// As [`aggregate_expiring`](super::aggregate::aggregate_expiring), by this fold: output
+    /// rows are the window, the other keys, then the aggregate values.
+    pub(super) fn aggregate<'s>(
+        self,
+        rows: Rows<'s>,
+        expiring: Expiring<'s>,
+        durable: Option<Durable<'s, u64, Row, States>>,
+    ) -> (Rows<'s>, tidewater_operators::aggregate::Dropped<'s>, Figures<'s>) {
+        let (size, aggregation) = (self.size, self.aggregation.clone());
+        let closes_at = move |key: &WindowedKey| Some(key.start + size);
+        let (expiry, name) = expiry_of(expiring, Box::new(closes_at));
+        let fold = move |row: Row, diff, states: &mut PartialStates<WindowedKey, States>| {
+            self.fold(&row, diff, states)
+        };
+        let durable =
+            durable.map(|d| d.map_keys(move |key: &WindowedKey| key.to_row(size), WindowedKey::from_row));
+        let (results, dropped, figures) = match durable {
+            Some(durable) => tidewater_operators::aggregate_append_only_expiring_durable(
+                rows,
+                name,
+                aggregation,
+                expiry,
+                fold,
+                durable,
+            ),
+            None => {
+                tidewater_operators::aggregate_append_only_expiring(rows, name, aggregation, expiry, fold)
+            }
+        };
+        let rows = tidewater_operators::gather_sorted(results, GATHER)
+            .map(move |(key, values): (WindowedKey, Row)| key.row_with(size, &values));
+        (rows, dropped, figures)
+    }
+
+    /// Folds `row`, present `diff` times, into the state of each of its windows' groups.
+    fn fold(&self, row: &Row, diff: isize, states: &mut PartialStates<WindowedKey, States>) {
+        if !self.filters.iter().all(|predicate| predicate.is_true(row)) {
+            return;
+        }
+        // A null time is in no window, as the general path's explode has it.
+        let Value::Timestamp(time) = self.time.eval(row) else {
+            return;
+        };
+        let evaluated: SmallVec<[Value; 4]>;
+        let others: &[Value] = match self.others.as_slice() {
+            [BoundExpr::Column(i)] if *i < row.len() => std::slice::from_ref(&row[*i]),
+            keys => {
+                evaluated = keys.iter().map(|k| k.eval(row)).collect();
+                &evaluated
+            }
+        };
+        window_starts(time, self.size, self.slide, |start| {
+            let key = WindowedKeyRef { start, others };
+            let state = match states.entry_ref(&key) {
+                EntryRef::Occupied(entry) => entry.into_mut(),
+                EntryRef::Vacant(entry) => {
+                    entry.insert_with_key(WindowedKey::from(&key), self.aggregation.init())
+                }
+            };
+            self.fold_arguments(state, row, start, diff);
+        })
+    }
+
+    /// Folds the aggregates' arguments of `row`, in the window starting at `start`.
+    fn fold_arguments(&self, states: &mut States, row: &[Value], start: i64, diff: isize) {
+        let accumulators = self.aggregation.accumulators.iter();
+        for ((accumulator, state), argument) in accumulators.zip(states.iter_mut()).zip(&self.arguments) {
+            match argument {
+                Argument::Nothing => accumulator.update(state, &Value::Null, diff),
+                Argument::Input(BoundExpr::Column(i)) => {
+                    accumulator.update(state, row.get(*i).unwrap_or(&Value::Null), diff)
+                }
+                Argument::Input(e) => accumulator.update(state, &e.eval(row), diff),
+                Argument::Window => accumulator.update(state, &Value::window(start, start + self.size), diff),
+            }
+        }
+    }
+}
