@@ -5,10 +5,7 @@ use std::hash::Hash;
 use std::rc::Rc;
 
 use differential_dataflow::{AsCollection, Data, ExchangeData, Hashable, VecCollection};
-use timely::container::CapacityContainerBuilder;
 use timely::dataflow::channels::pact::{Exchange, Pipeline};
-use timely::dataflow::operators::generic::Operator;
-use timely::dataflow::operators::vec::Map as _;
 use timely::dataflow::operators::Capability;
 use timely::dataflow::Stream;
 
@@ -427,21 +424,15 @@ pub type Expired<'scope, K, V> = (
 /// stateful operator's input after partial aggregation.
 pub type Dropped<'scope> = VecCollection<'scope, u64, u64, isize>;
 
-/// An epoch's partial states waiting for its watermark, with the capability to pass them on.
-type Waiting<K, S> = (Capability<u64>, Vec<Partial<K, u64, S>>);
-
-/// A partial state kept, or a count of those dropped at a time.
-#[derive(Clone)]
-enum Sorted<K, S> {
-    Kept(Partial<K, u64, S>),
-    Dropped(u64, u64),
-}
+/// An epoch's partial states waiting for its watermark, with the capabilities to pass them
+/// on and to count those dropped.
+type Waiting<K, S> = (Capability<u64>, Capability<u64>, Vec<Partial<K, u64, S>>);
 
 /// Spark's late rule for a stateful aggregation: a partial state of epoch `t` is dropped when
 /// its key closes (`closes_at`, a window's end) at or before the watermark of the epoch before
 /// `t`, since that key's result was final then. A row thus counts in every one of its windows still open, whatever
 /// its own time. Partials wait for their epoch's watermark; the counts of those dropped come
-/// out beside them.
+/// out of a second output, so the partials kept move on as they are, never copied.
 fn drop_late_partials<'scope, K, S>(
     partials: PartialStream<'scope, u64, K, S>,
     maxima: Stream<'scope, u64, Vec<(i64, u64, isize)>>,
@@ -453,63 +444,49 @@ where
     K: Clone + 'static,
     S: Clone + 'static,
 {
-    let sorted = partials.binary_frontier::<_, CapacityContainerBuilder<Vec<Sorted<K, S>>>, _, _, _, _>(
-        maxima,
-        Pipeline,
-        Pipeline,
-        "DropLatePartials",
-        move |_initial, _info| {
-            let mut clock = crate::watermark::WatermarkClock::resumed(seen);
-            let mut waiting: BTreeMap<u64, Waiting<K, S>> = BTreeMap::new();
-            move |(input, _frontier), (maxima, maxima_frontier), output| {
-                let port = output.output_index();
-                maxima.for_each_stamp(|_cap, containers| clock.saw_all(containers));
-                input.for_each_stamp(|cap, containers| {
-                    for container in containers {
-                        for partial in container.drain(..) {
-                            waiting
-                                .entry(partial.1)
-                                .or_insert_with_key(|t| (cap.delayed(t, port), Vec::new()))
-                                .1
-                                .push(partial);
-                        }
-                    }
-                });
-                // Epoch `t`'s watermark is known once no maximum of an earlier epoch can arrive.
-                while let Some(time) = waiting.keys().next().copied() {
-                    if maxima_frontier.frontier().iter().any(|f| *f < time) {
-                        break;
-                    }
-                    let Some((cap, batch)) = waiting.remove(&time) else {
-                        break;
-                    };
-                    // Spark judges lateness by the previous epoch's watermark.
-                    let (watermark, _) = clock.watermarks_of(time, delay);
-                    let mut dropped = 0u64;
-                    let mut session = output.session(&cap);
-                    for partial in batch {
-                        if closes_at(&partial.0).is_some_and(|end| is_final(end, watermark)) {
-                            dropped += 1;
-                        } else {
-                            session.give(Sorted::Kept(partial));
-                        }
-                    }
-                    if dropped > 0 {
-                        session.give(Sorted::Dropped(dropped, time));
+    use timely::dataflow::operators::generic::builder_rc::OperatorBuilder;
+    let mut builder = OperatorBuilder::new("DropLatePartials".to_owned(), partials.scope());
+    let mut input = builder.new_input(partials, Pipeline);
+    let mut maxima_input = builder.new_input(maxima, Pipeline);
+    let (mut kept_output, kept) = builder.new_output::<Vec<Partial<K, u64, S>>>();
+    let (mut dropped_output, dropped) = builder.new_output::<Vec<(u64, u64, isize)>>();
+    builder.build(move |_initial| {
+        let mut clock = crate::watermark::WatermarkClock::resumed(seen);
+        let mut waiting: BTreeMap<u64, Waiting<K, S>> = BTreeMap::new();
+        move |frontiers| {
+            let maxima_frontier = &frontiers[1];
+            maxima_input.for_each_stamp(|_cap, containers| clock.saw_all(containers));
+            input.for_each_stamp(|cap, containers| {
+                for container in containers {
+                    for partial in container.drain(..) {
+                        waiting
+                            .entry(partial.1)
+                            .or_insert_with_key(|t| (cap.delayed(t, 0), cap.delayed(t, 1), Vec::new()))
+                            .2
+                            .push(partial);
                     }
                 }
+            });
+            let (mut kept_out, mut dropped_out) = (kept_output.activate(), dropped_output.activate());
+            // Epoch `t`'s watermark is known once no maximum of an earlier epoch can arrive.
+            while let Some(time) = waiting.keys().next().copied() {
+                if maxima_frontier.frontier().iter().any(|f| *f < time) {
+                    break;
+                }
+                let Some((kept_cap, dropped_cap, mut batch)) = waiting.remove(&time) else {
+                    break;
+                };
+                // Spark judges lateness by the previous epoch's watermark.
+                let (watermark, _) = clock.watermarks_of(time, delay);
+                let before = batch.len();
+                batch.retain(|partial| !closes_at(&partial.0).is_some_and(|end| is_final(end, watermark)));
+                let dropped = (before - batch.len()) as u64;
+                kept_out.give(&kept_cap, &mut batch);
+                if dropped > 0 {
+                    dropped_out.give(&dropped_cap, &mut vec![(dropped, time, 1)]);
+                }
             }
-        },
-    );
-    let kept = sorted.clone().flat_map(|sorted| match sorted {
-        Sorted::Kept(partial) => Some(partial),
-        Sorted::Dropped(..) => None,
+        }
     });
-    let dropped = sorted
-        .flat_map(|sorted| match sorted {
-            Sorted::Dropped(count, time) => Some((count, time, 1)),
-            Sorted::Kept(_) => None,
-        })
-        .as_collection();
-    (kept, dropped)
+    (kept, dropped.as_collection())
 }
