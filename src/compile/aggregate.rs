@@ -457,14 +457,20 @@ pub(crate) struct Piece {
 
 impl Piece {
     fn new(text: &str) -> Self {
-        let mut head = [0u8; 8];
-        let n = text.len().min(head.len());
-        head[..n].copy_from_slice(&text.as_bytes()[..n]);
         Piece {
-            prefix: u64::from_be_bytes(head),
+            prefix: text_prefix(text),
             text: SmolStr::new(text),
         }
     }
+}
+
+/// The first eight bytes of `text` as a big-endian number, zero-padded: two texts whose
+/// prefixes differ order as their prefixes do, so a sort compares most texts by one integer.
+pub(super) fn text_prefix(text: &str) -> u64 {
+    let mut head = [0u8; 8];
+    let n = text.len().min(head.len());
+    head[..n].copy_from_slice(&text.as_bytes()[..n]);
+    u64::from_be_bytes(head)
 }
 
 impl PartialEq for Piece {
