@@ -580,9 +580,10 @@ fn plan(
             Ok(_) => vec![one(engine, spark_workers, spark_shuffle_partitions)],
             Err(reason) => return Ok(Plan::Skip(reason)),
         },
-        "feldera" if workload != "wordcount" => {
+        "feldera" if !engines::feldera::WORKLOADS.contains(&workload) => {
             return Ok(Plan::Skip(format!(
-                "the feldera engine runs the wordcount workload only, not {workload}"
+                "the feldera engine does not run the {workload} workload; it runs: {}",
+                engines::feldera::WORKLOADS.join(", ")
             )))
         }
         "feldera" => match engines::feldera::available() {
