@@ -136,7 +136,7 @@ const STREAM_JOIN_ENGINES: &str = "tidewater, microbatch, loop";
 const SESSIONS_ENGINES: &str = "tidewater, microbatch, loop";
 
 /// The engines of the `windowed` workload.
-const WINDOWED_ENGINES: &str = "tidewater, microbatch, loop, spark, flink";
+const WINDOWED_ENGINES: &str = "tidewater, microbatch, loop, spark, flink, feldera";
 
 /// One engine as `compare` runs it: the name it reports and the arguments of its child.
 struct Variant {
@@ -382,6 +382,7 @@ fn windowed(
             engines::windowed::WINDOW_MS,
             flink(workers),
         ),
+        "feldera" => engines::feldera::windowed(&events, per_epoch, workers),
         other => bail!("engine `{other}` does not run the windowed workload; it runs on: {WINDOWED_ENGINES}"),
     }
 }

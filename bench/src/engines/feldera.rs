@@ -3,8 +3,8 @@
 //! users would pick instead. Built only with `--features feldera` (dbsp is a heavy build);
 //! without it the engine is skipped with that reason, as `spark` is when not installed.
 //!
-//! The word count is written as a circuit in dbsp's own idioms, after its tutorial, tests
-//! and benches; each epoch is one `transaction()`, and the output goes through
+//! Two workloads are written, each a circuit in dbsp's own idioms, after its tutorial,
+//! tests and benches; each epoch is one `transaction()`, and the output goes through
 //! `accumulate_output()` and `concat().consolidate()`, which gather every internal step of the
 //! transaction (a plain `output()` keeps only the last one and gives wrong results). A
 //! transaction's change to a table retracts each changed row's old value and inserts its new
@@ -13,6 +13,14 @@
 //! - `wordcount` (`word_count.rs`): the lines are an input Z-set, split into words inside the
 //!   circuit (the fair comparison: every other engine splits too), counted by the incremental
 //!   `weighted_count`.
+//! - `windowed` (`windowed.rs`): per key and 10 s tumbling window of event time, under Spark's
+//!   epoch watermark, in append mode. The watermark is computed inside the circuit
+//!   (`waterline_monotonic`, delayed by whole transactions with
+//!   `transaction_delay_with_initial_value`), late events are dropped by
+//!   `controlled_key_filter`, the counts are a linear aggregate that forgets the groups of
+//!   written windows, and the `window` operator selects the windows each epoch's watermark
+//!   closes. Outside it: the trailing transaction without data, and whether it is written
+//!   (read from the watermarks the circuit outputs).
 //!
 //! The clock starts as the circuit is built (as Tidewater's starts with its query) and stops
 //! after the last transaction's output is digested; the input batches are prepared before it,
@@ -21,16 +29,19 @@
 #[cfg(feature = "feldera")]
 mod driver;
 #[cfg(feature = "feldera")]
+mod windowed;
+#[cfg(feature = "feldera")]
 mod word_count;
 
 use super::EngineRun;
+use crate::data::Event;
 
 /// Why the engine is skipped when the crate is built without it.
 const NOT_BUILT: &str =
     "built without the `feldera` feature (cargo build --release -p tidewater-bench --features feldera)";
 
 /// The workloads the engine runs.
-pub const WORKLOADS: [&str; 1] = ["wordcount"];
+pub const WORKLOADS: [&str; 2] = ["wordcount", "windowed"];
 
 /// Whether the engine is built in: `Err` with the reason it is skipped otherwise.
 pub fn available() -> Result<(), String> {
@@ -55,6 +66,18 @@ pub fn word_count(lines: &[String], lines_per_epoch: usize, workers: usize) -> a
     #[cfg(not(feature = "feldera"))]
     {
         let _ = (lines, lines_per_epoch, workers);
+        not_built()
+    }
+}
+
+/// Runs the `windowed` workload over `events`, `per_epoch` events an epoch, on a dbsp circuit
+/// of `workers` worker threads.
+pub fn windowed(events: &[Event], per_epoch: usize, workers: usize) -> anyhow::Result<EngineRun> {
+    #[cfg(feature = "feldera")]
+    return windowed::run(events, per_epoch, workers);
+    #[cfg(not(feature = "feldera"))]
+    {
+        let _ = (events, per_epoch, workers);
         not_built()
     }
 }

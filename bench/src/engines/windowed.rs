@@ -31,7 +31,8 @@ pub(super) fn label(key: &str, start_ms: i64) -> String {
     format!("{key}@{start_ms}")
 }
 
-fn window_start(time_ms: i64) -> i64 {
+/// The start of the window holding `time_ms`, ms.
+pub(super) fn window_start(time_ms: i64) -> i64 {
     time_ms - time_ms.rem_euclid(WINDOW_MS)
 }
 
