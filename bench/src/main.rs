@@ -352,6 +352,7 @@ fn join_count(
             engines::spark::join_count(&transactions, &users, per_epoch, config)
         }
         "flink" => engines::flink::join_count(&transactions, &users_table, per_epoch, flink(workers)),
+        "feldera" => engines::feldera::join_count(&transactions, &users_csv, per_epoch, workers),
         other => bail!("unknown engine `{other}`; known: {ENGINES}"),
     }
 }

@@ -3,7 +3,7 @@
 //! users would pick instead. Built only with `--features feldera` (dbsp is a heavy build);
 //! without it the engine is skipped with that reason, as `spark` is when not installed.
 //!
-//! Two workloads are written, each a circuit in dbsp's own idioms, after its tutorial,
+//! Three workloads are written, each a circuit in dbsp's own idioms, after its tutorial,
 //! tests and benches; each epoch is one `transaction()`, and the output goes through
 //! `accumulate_output()` and `concat().consolidate()`, which gather every internal step of the
 //! transaction (a plain `output()` keeps only the last one and gives wrong results). A
@@ -21,6 +21,10 @@
 //!   written windows, and the `window` operator selects the windows each epoch's watermark
 //!   closes. Outside it: the trailing transaction without data, and whether it is written
 //!   (read from the watermarks the circuit outputs).
+//! - `join` (`join.rs`): the users table and the transactions are both input Z-sets indexed by
+//!   user; the table is read from the same CSV file as the other engines read, inside the timed
+//!   run, and fed in the first epoch's transaction; `join_index` and `aggregate_linear` give
+//!   each country's `(count, sum)`.
 //!
 //! The clock starts as the circuit is built (as Tidewater's starts with its query) and stops
 //! after the last transaction's output is digested; the input batches are prepared before it,
@@ -29,19 +33,21 @@
 #[cfg(feature = "feldera")]
 mod driver;
 #[cfg(feature = "feldera")]
+mod join;
+#[cfg(feature = "feldera")]
 mod windowed;
 #[cfg(feature = "feldera")]
 mod word_count;
 
 use super::EngineRun;
-use crate::data::Event;
+use crate::data::{Event, Transaction};
 
 /// Why the engine is skipped when the crate is built without it.
 const NOT_BUILT: &str =
     "built without the `feldera` feature (cargo build --release -p tidewater-bench --features feldera)";
 
 /// The workloads the engine runs.
-pub const WORKLOADS: [&str; 2] = ["wordcount", "windowed"];
+pub const WORKLOADS: [&str; 3] = ["wordcount", "windowed", "join"];
 
 /// Whether the engine is built in: `Err` with the reason it is skipped otherwise.
 pub fn available() -> Result<(), String> {
@@ -78,6 +84,23 @@ pub fn windowed(events: &[Event], per_epoch: usize, workers: usize) -> anyhow::R
     #[cfg(not(feature = "feldera"))]
     {
         let _ = (events, per_epoch, workers);
+        not_built()
+    }
+}
+
+/// Runs the `join` workload over `transactions`, `per_epoch` an epoch, with the users table
+/// of `users_csv`, on a dbsp circuit of `workers` worker threads.
+pub fn join_count(
+    transactions: &[Transaction],
+    users_csv: &std::path::Path,
+    per_epoch: usize,
+    workers: usize,
+) -> anyhow::Result<EngineRun> {
+    #[cfg(feature = "feldera")]
+    return join::run(transactions, users_csv, per_epoch, workers);
+    #[cfg(not(feature = "feldera"))]
+    {
+        let _ = (transactions, users_csv, per_epoch, workers);
         not_built()
     }
 }
