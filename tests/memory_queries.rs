@@ -96,6 +96,103 @@ fn aggregates_per_key_follow_spark_and_update_per_epoch() {
     }
 }
 
+/// Update mode writes every key that had input in the epoch, its result changed or not, as
+/// Spark's state store does (`StateStoreSaveExec` writes each row of the batch's
+/// aggregation): `max` holding at 12 is written again when `x` gets a smaller amount, and a
+/// shop without input is not. Plain and windowed (the window fold by start, under a
+/// watermark), on 1, 2 and 4 workers.
+#[test]
+fn update_mode_writes_every_key_with_input_even_unchanged() {
+    let epochs = || {
+        vec![
+            vec![row!["x", "pen", 12], row!["y", "ink", 10]],
+            vec![row!["x", "cap", 5]],
+            vec![row!["y", "pad", 10], row!["z", "box", 0]],
+        ]
+    };
+    for workers in [1, 2, 4] {
+        let input = MemoryStream::new(sales_schema());
+        let top = session(workers)
+            .read_stream()
+            .memory(&input)
+            .group_by([col("shop")])
+            .agg([
+                max(col("amount")).alias("top"),
+                sum(col("amount") * lit(0)).alias("zero"),
+            ])
+            .expect("plan");
+        let ran = run_to_end(
+            top.write_stream().output_mode("update"),
+            Feed::Epochs(&input, epochs()),
+        );
+        let expected = vec![
+            (0, vec![row!["x", 12, 0], row!["y", 10, 0]]),
+            (1, vec![row!["x", 12, 0]]),
+            (2, vec![row!["y", 10, 0], row!["z", 0, 0]]),
+        ];
+        assert_eq!(ran.batches(), expected, "{workers} worker(s)");
+    }
+    // The same under a watermark, grouped by a window (all rows in [0 s, 10 s)).
+    let schema = Schema::new([
+        Field::new("shop", DataType::String),
+        Field::new("ts", DataType::Timestamp),
+        Field::new("amount", DataType::Int64),
+    ]);
+    let at = |shop: &str, seconds: i64, amount: i64| {
+        Row::from(vec![
+            Value::str(shop),
+            // 2026-01-01 00:00:00 UTC plus `seconds`.
+            Value::Timestamp((1_767_225_600 + seconds) * 1_000_000),
+            Value::Int(amount),
+        ])
+    };
+    for workers in [1, 2, 4] {
+        let input = MemoryStream::new(schema.clone());
+        let top = session(workers)
+            .read_stream()
+            .memory(&input)
+            .with_watermark("ts", "1 hour")
+            .and_then(|df| {
+                df.group_by([window(col("ts"), "10 seconds"), col("shop")])
+                    .agg([max(col("amount")).alias("top")])
+            })
+            .expect("plan");
+        let ran = run_to_end(
+            top.write_stream().output_mode("update"),
+            Feed::Epochs(
+                &input,
+                vec![
+                    vec![at("x", 1, 12), at("y", 2, 10)],
+                    vec![at("x", 3, 5)],
+                    vec![at("y", 4, 10)],
+                ],
+            ),
+        );
+        // The epochs the moving watermark alone calls for write nothing; they are left out.
+        let written: Vec<Vec<(String, i64)>> = ran
+            .batch_rows()
+            .iter()
+            .filter(|rows| !rows.is_empty())
+            .map(|rows| {
+                rows.iter()
+                    .map(|r| {
+                        (
+                            r[1].as_str().unwrap_or_default().to_string(),
+                            r[2].as_i64().unwrap_or(-1),
+                        )
+                    })
+                    .collect()
+            })
+            .collect();
+        let expected = vec![
+            vec![("x".to_string(), 12), ("y".to_string(), 10)],
+            vec![("x".to_string(), 12)],
+            vec![("y".to_string(), 10)],
+        ];
+        assert_eq!(written, expected, "windowed, {workers} worker(s)");
+    }
+}
+
 /// The word count's shape (`explode(split(..))` grouped by the word, counts only) runs on a
 /// specialised counting path; a filter that keeps every word sends the same query down the
 /// general row path. Both must write the same batches, epoch by epoch, in update mode.

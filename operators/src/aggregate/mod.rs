@@ -65,8 +65,9 @@ pub enum Changes {
     /// collection that holds each key's current output, for any consumer.
     #[default]
     Both,
-    /// The insertion of the new output alone: what a sink in update mode writes, at half the
-    /// updates to move, sort and gather. The output is then no collection of the current
+    /// The insertion of the new output alone, for every key that had input at the time
+    /// whether its output changed or not: what a sink in update mode writes (Spark writes
+    /// each key of the batch), at half the updates to move, sort and gather. The output is then no collection of the current
     /// result (an old output is never taken back), so a consumer that keeps it, or counts
     /// its rows, must not read it: the operator's [`KeyFigures`] count the keys instead.
     Insertions,

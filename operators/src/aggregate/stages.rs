@@ -429,7 +429,9 @@ pub(super) fn merge_time<T, K, A>(
 }
 
 /// As [`merge_time`], for partials already sorted by key, one per key. Counts in `merging`
-/// the keys whose output appears or goes.
+/// the keys whose output appears or goes. Under [`Changes::Insertions`] every key with a
+/// partial gets its new output, changed or not (Spark's update mode writes each key that had
+/// input in the batch).
 fn merge_sorted<T, K, A>(
     agg: &A,
     totals: &mut Totals<K, A::State>,
@@ -455,7 +457,11 @@ fn merge_sorted<T, K, A>(
                 (None, new)
             }
         };
-        if old != new {
+        // A key that had input is written again in update mode even when its result did
+        // not change (a `max` that held), as Spark's state store writes every key of the
+        // batch; as a collection of results (`Both`), an unchanged key changes nothing.
+        let changed = old != new;
+        if changed || merging.changes == Changes::Insertions {
             match (&old, &new) {
                 (None, Some(_)) => merging.figures.added += 1,
                 (Some(_), None) => merging.figures.removed += 1,
@@ -477,8 +483,9 @@ fn sorted_by_key<K: Ord, S>(states: Map<K, S>) -> Vec<(K, S)> {
     sorted
 }
 
-/// The updates that change `key`'s output from `old` to `new` (which differ), sorted by output:
-/// with [`Changes::Insertions`], the insertion alone.
+/// The updates that change `key`'s output from `old` to `new` (which differ, unless only
+/// insertions are asked for), sorted by output: with [`Changes::Insertions`], the insertion
+/// alone.
 fn change<K: Clone, O: Ord>(
     key: K,
     old: Option<O>,
