@@ -376,3 +376,57 @@ fn a_join_on_a_string_key_aggregates_as_one_on_an_integer_key() {
         }
     }
 }
+
+/// Over a stream joined with a broadcast table, update mode writes every group that had input
+/// in the epoch, its value changed or not, as Spark's state store does: `IT` (user 1) keeps
+/// its maximum 50 when 20 comes, and is written again; `NO` (user 0) had no input in epoch 1,
+/// and is not. Grouped by the table's column and by a stream column (two of the fused folds),
+/// on 1, 2 and 4 workers.
+#[test]
+fn update_mode_over_a_table_join_writes_every_group_with_input() {
+    let (_dir, table) = users_file();
+    let epochs = || {
+        vec![
+            vec![row![1, 50], row![0, 7]],
+            vec![row![1, 20]],
+            vec![row![0, 7], row![2, 0]],
+        ]
+    };
+    for workers in [1, 2, 4] {
+        // By the table's column, and by a stream column (the fold reads the joined columns).
+        for key in ["country", "user_id"] {
+            let (input, joined) = events_and_users(&table, workers, "10m", "inner", DataType::Int64);
+            let top = joined
+                .group_by([col(key)])
+                .agg([
+                    max(col("amount")).alias("top"),
+                    sum(col("amount") * lit(0)).alias("zero"),
+                ])
+                .expect("aggregate");
+            let ran = run_to_end(
+                top.write_stream().output_mode("update"),
+                Feed::Epochs(&input, epochs()),
+            );
+            let expected: Vec<Vec<Row>> = if key == "country" {
+                vec![
+                    vec![row!["IT", 50, 0], row!["NO", 7, 0]],
+                    vec![row!["IT", 50, 0]],
+                    vec![row!["FR", 0, 0], row!["NO", 7, 0]],
+                ]
+            } else {
+                vec![
+                    vec![row![0, 7, 0], row![1, 50, 0]],
+                    vec![row![1, 50, 0]],
+                    vec![row![0, 7, 0], row![2, 0, 0]],
+                ]
+            };
+            // The epoch that loads the table writes nothing; it is left out.
+            let written: Vec<Vec<Row>> = ran
+                .batch_rows()
+                .into_iter()
+                .filter(|rows| !rows.is_empty())
+                .collect();
+            assert_eq!(written, expected, "by {key}, {workers} worker(s)");
+        }
+    }
+}

@@ -28,7 +28,7 @@ use timely::progress::Timestamp;
 
 use crate::aggregate::{merge_by_key, Partial, Pending};
 use crate::as_of_table::{AsOfTable, TableRows};
-use crate::{Aggregation, Changes, Durable, PartialStates};
+use crate::{Aggregation, Changes, Counted, Durable, PartialStates};
 
 /// The table input of [`lookup_aggregate_into`], which every worker needs whole.
 ///
@@ -126,13 +126,14 @@ where
     A: Aggregation,
     F: FnMut(D, isize, &TableRows<TK, TV>, &mut PartialStates<K, A::State>) + 'static,
 {
-    lookup_aggregate_durable(records, table, name, agg, fold, None)
+    lookup_aggregate_durable(records, table, name, agg, fold, None, Changes::Both).0
 }
 
 /// As [`lookup_aggregate_into`], durable when `durable` is given, as
 /// [`aggregate_append_only_durable`](crate::aggregate_append_only_durable) is: the keys'
 /// totals start from the restored ones, and every time's changed totals are logged before the
-/// time's output is released.
+/// time's output is released. The output is emitted as `changes` (see [`Changes`]), with each
+/// worker's [`KeyFigures`](crate::KeyFigures) per time beside it.
 pub fn lookup_aggregate_durable<'scope, T, D, TK, TV, K, A, F>(
     records: VecCollection<'scope, T, D, isize>,
     table: impl Into<Table<'scope, T, TK, TV>>,
@@ -140,7 +141,8 @@ pub fn lookup_aggregate_durable<'scope, T, D, TK, TV, K, A, F>(
     agg: A,
     mut fold: F,
     durable: Option<Durable<'scope, T, K, A::State>>,
-) -> VecCollection<'scope, T, (K, A::Output), isize>
+    changes: Changes,
+) -> Counted<'scope, T, K, A::Output>
 where
     T: Timestamp + TotalOrder,
     D: Data,
@@ -223,7 +225,6 @@ where
             },
         );
     let (partials, logged) = Durable::wire(durable, partials);
-    merge_by_key(partials, name, agg, logged, Changes::Both)
-        .0
-        .as_collection()
+    let (results, figures) = merge_by_key(partials, name, agg, logged, changes);
+    (results.as_collection(), figures.as_collection())
 }

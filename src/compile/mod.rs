@@ -667,26 +667,32 @@ fn build_table_aggregate<'s>(
         right_columns: on.right_columns.to_vec(),
     };
     compiled.built(fold.strategy());
-    compiled.state_operator("aggregate", grouping.keys.len() + grouping.accumulators.len());
+    let operator = compiled.state_operator("aggregate", grouping.keys.len() + grouping.accumulators.len());
     let durable = compiled.durable(scope, |restored| match restored {
         durable::Restored::Rows(entries) => Some(entries),
         _ => None,
     });
-    match fold {
+    // The table is read as of each stream row's epoch, and a change to it corrects no result
+    // already written: in update mode the insertions alone will do, as for any append-only fold.
+    let changes = compiled.changes_needed();
+    let (rows, figures) = match fold {
         TableFold::GroupedByTable {
             grouped,
             columns,
             integer_key,
-        } => table_aggregate::aggregate_grouped(join, grouped, columns, integer_key, durable),
-        TableFold::Columns(columns) => table_aggregate::aggregate_columns(join, columns, durable),
+        } => table_aggregate::aggregate_grouped(join, grouped, columns, integer_key, durable, changes),
+        TableFold::Columns(columns) => table_aggregate::aggregate_columns(join, columns, durable, changes),
         TableFold::JoinedRows => table_aggregate::fold_joined_rows(
             join,
             grouping.pipeline,
             grouping.keys,
             grouping.accumulators,
             durable,
+            changes,
         ),
-    }
+    };
+    compiled.counted_by_itself(operator, figures);
+    rows
 }
 
 /// Spreads records fed at one worker round-robin over all workers, so that parsing, splitting

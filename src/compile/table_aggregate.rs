@@ -21,10 +21,10 @@ use std::sync::Arc;
 use differential_dataflow::collection::VecCollection;
 use serde::{Deserialize, Serialize};
 use tidewater_operators::{
-    gather_sorted, lookup_aggregate_durable, Aggregation, Durable, PartialStates, Table, TableRows,
+    gather_sorted, lookup_aggregate_durable, Aggregation, Changes, Durable, PartialStates, Table, TableRows,
 };
 
-use super::aggregate::{RowAggregation, RowFold, States, GATHER};
+use super::aggregate::{Figures, RowAggregation, RowFold, States, GATHER};
 use super::join::{probe_table, JoinKey, Kept, TableJoin, TableProbe};
 use super::local_rows::StreamRows;
 use super::physical::JoinOn;
@@ -76,11 +76,12 @@ pub(super) fn aggregate_grouped<'s>(
     columns: ColumnFold,
     integer_key: bool,
     durable: DurableFold<'s>,
-) -> Rows<'s> {
+    changes: Changes,
+) -> (Rows<'s>, Figures<'s>) {
     if integer_key {
-        return grouped.aggregate::<i64>(join, columns, durable);
+        return grouped.aggregate::<i64>(join, columns, durable, changes);
     }
-    grouped.aggregate::<Value>(join, columns, durable)
+    grouped.aggregate::<Value>(join, columns, durable, changes)
 }
 
 /// Folds the rows of `join` by their key and argument columns, read where they lie (see
@@ -89,7 +90,8 @@ pub(super) fn aggregate_columns<'s>(
     join: TableJoinInput<'s>,
     columns: ColumnFold,
     durable: DurableFold<'s>,
-) -> Rows<'s> {
+    changes: Changes,
+) -> (Rows<'s>, Figures<'s>) {
     let TableJoinInput {
         stream,
         left_width,
@@ -108,7 +110,7 @@ pub(super) fn aggregate_columns<'s>(
     if columns.key_columns.len() == 1 {
         // One key column: the states are keyed by its value, not by a row of it.
         let durable = durable.map(|d| d.map_keys(value_row, row_value));
-        let results = fold_table_columns(
+        let (results, figures) = fold_table_columns(
             stream,
             table,
             probe,
@@ -116,10 +118,12 @@ pub(super) fn aggregate_columns<'s>(
             columns,
             ColumnFold::fold_one,
             durable,
+            changes,
         );
-        return gather_sorted(results, GATHER).map(|(key, values)| prepend(key, &values));
+        let rows = gather_sorted(results, GATHER).map(|(key, values)| prepend(key, &values));
+        return (rows, figures);
     }
-    let results = fold_table_columns(
+    let (results, figures) = fold_table_columns(
         stream,
         table,
         probe,
@@ -127,8 +131,12 @@ pub(super) fn aggregate_columns<'s>(
         columns,
         ColumnFold::fold,
         durable,
+        changes,
     );
-    gather_sorted(results, GATHER).map(|(key, values)| key.concat(&values))
+    (
+        gather_sorted(results, GATHER).map(|(key, values)| key.concat(&values)),
+        figures,
+    )
 }
 
 /// The table as the fused operator takes it: as it is when every worker holds it whole,
@@ -160,7 +168,8 @@ pub(super) fn fold_joined_rows<'s>(
     keys: Vec<BoundExpr>,
     accumulators: Vec<Accumulator>,
     durable: DurableFold<'s>,
-) -> Rows<'s> {
+    changes: Changes,
+) -> (Rows<'s>, Figures<'s>) {
     let probe = TableProbe::new(join.left_keys, TableJoin::new(join.kind, &join.right_columns));
     let table = as_table(
         probe_table(join.table, join.right_keys, join.right_columns),
@@ -169,7 +178,7 @@ pub(super) fn fold_joined_rows<'s>(
     let fold = RowFold::new(pipeline, keys, accumulators);
     let aggregation = fold.aggregation.clone();
     let rows_of = join.stream.rows_of;
-    let results = lookup_aggregate_durable(
+    let (results, figures) = lookup_aggregate_durable(
         join.stream.records,
         table,
         TABLE_JOIN_AGGREGATE,
@@ -182,8 +191,10 @@ pub(super) fn fold_joined_rows<'s>(
             })
         },
         durable.map(RowFold::durable_keys),
+        changes,
     );
-    gather_sorted(results, GATHER).map(|(key, values)| key.into_row().concat(&values))
+    let rows = gather_sorted(results, GATHER).map(|(key, values)| key.into_row().concat(&values));
+    (rows, figures)
 }
 
 /// A [`ColumnFold`] method folding a row, given by its columns, into states keyed by `K`.
@@ -193,6 +204,7 @@ type ColumnFoldFn<K> =
 /// The column fold of a stream joined with a table (see [`aggregate_columns`]), keyed by
 /// `K` and folded by `fold`: each column is read from the stream row or from the table row it
 /// matched, and a LEFT join's unmatched row reads nulls for the table's columns.
+#[allow(clippy::too_many_arguments)] // the operator's wiring, each argument used once
 fn fold_table_columns<'s, K: differential_dataflow::ExchangeData + Hash>(
     stream: StreamRows<'s>,
     table: Table<'s, u64, JoinKey, Kept>,
@@ -201,7 +213,8 @@ fn fold_table_columns<'s, K: differential_dataflow::ExchangeData + Hash>(
     columns: ColumnFold,
     fold: ColumnFoldFn<K>,
     durable: Option<Durable<'s, u64, K, States>>,
-) -> VecCollection<'s, u64, (K, Row), isize> {
+    changes: Changes,
+) -> (VecCollection<'s, u64, (K, Row), isize>, Figures<'s>) {
     let aggregation = columns.aggregation.clone();
     let rows_of = stream.rows_of;
     lookup_aggregate_durable(
@@ -223,6 +236,7 @@ fn fold_table_columns<'s, K: differential_dataflow::ExchangeData + Hash>(
             })
         },
         durable,
+        changes,
     )
 }
 
@@ -461,7 +475,8 @@ impl GroupedByTable {
         join: TableJoinInput<'s>,
         columns: ColumnFold,
         durable: DurableFold<'s>,
-    ) -> Rows<'s> {
+        changes: Changes,
+    ) -> (Rows<'s>, Figures<'s>) {
         let TableJoinInput {
             stream,
             left_width,
@@ -486,7 +501,7 @@ impl GroupedByTable {
                 |row| Arc::new(HashedValue::new(row_value(row))),
             )
         });
-        let results = lookup_aggregate_durable(
+        let (results, figures) = lookup_aggregate_durable(
             stream.records,
             table,
             TABLE_JOIN_AGGREGATE,
@@ -507,8 +522,11 @@ impl GroupedByTable {
                 })
             },
             durable,
+            changes,
         );
-        gather_sorted(results, GATHER).map(|(group, values)| prepend(group.value.clone(), &values))
+        let rows =
+            gather_sorted(results, GATHER).map(|(group, values)| prepend(group.value.clone(), &values));
+        (rows, figures)
     }
 }
 
