@@ -282,7 +282,7 @@ impl RowsDigest {
 /// The rows of one engine's result that are compared: those of closed windows (see
 /// [`closed`]), whole, or for a query with [`Query::distinct_on`] each distinct combination of
 /// those columns once, beside its window's start.
-struct Compared {
+pub(crate) struct Compared {
     query: Query,
     watermark_ms: i64,
     digest: RowsDigest,
@@ -290,7 +290,8 @@ struct Compared {
 }
 
 impl Compared {
-    fn new(query: Query, watermark_ms: i64) -> Self {
+    /// The comparison of `query`'s rows for the windows closed by `watermark_ms`.
+    pub(crate) fn new(query: Query, watermark_ms: i64) -> Self {
         Compared {
             query,
             watermark_ms,
@@ -300,7 +301,7 @@ impl Compared {
     }
 
     /// Takes a result row of canonical fields.
-    fn add(&mut self, fields: Vec<String>) {
+    pub(crate) fn add(&mut self, fields: Vec<String>) {
         if !closed(&self.query, &fields, self.watermark_ms) {
             return;
         }
@@ -327,7 +328,7 @@ impl Compared {
     }
 
     /// The digest of what was compared.
-    fn value(mut self) -> String {
+    pub(crate) fn value(mut self) -> String {
         for key in std::mem::take(&mut self.distinct) {
             self.digest.add(&key);
         }

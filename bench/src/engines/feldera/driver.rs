@@ -42,15 +42,16 @@ impl Driver {
     }
 
     /// Runs epoch `epoch` as one transaction: `feed` hands the epoch's batches to the input
-    /// handles, and `read` digests the transaction's output; the whole is the epoch's time.
+    /// handles (reading them first where the run reads its input), and `read` digests the
+    /// transaction's output; the whole is the epoch's time.
     pub(super) fn epoch(
         &mut self,
         epoch: u64,
-        feed: impl FnOnce(),
+        feed: impl FnOnce() -> anyhow::Result<()>,
         read: impl FnOnce() -> anyhow::Result<()>,
     ) -> anyhow::Result<()> {
         let epoch_started = Instant::now();
-        feed();
+        feed()?;
         self.transaction(epoch)?;
         read()?;
         self.epoch_ms.push(epoch_started.elapsed().as_secs_f64() * 1e3);
@@ -68,11 +69,17 @@ impl Driver {
     /// Stops the clock, shuts the workers down and reports the run with `digest`'s value and
     /// the process's peak memory.
     pub(super) fn finish(self, digest: &Digest) -> anyhow::Result<EngineRun> {
+        self.finish_with(digest.value())
+    }
+
+    /// Stops the clock, shuts the workers down and reports the run with the digest `digest`
+    /// (for a run whose digest is computed elsewhere, outside the clock).
+    pub(super) fn finish_with(self, digest: String) -> anyhow::Result<EngineRun> {
         let seconds = self.started.elapsed().as_secs_f64();
         self.circuit
             .kill()
             .map_err(|_| anyhow::anyhow!("a dbsp worker panicked"))?;
-        Ok(EngineRun::measured(seconds, self.epoch_ms, digest.value()))
+        Ok(EngineRun::measured(seconds, self.epoch_ms, digest))
     }
 }
 

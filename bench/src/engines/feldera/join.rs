@@ -70,6 +70,7 @@ pub(super) fn run(
                     handles.users.append(&mut users);
                 }
                 handles.transactions.append(batch);
+                Ok(())
             },
             || {
                 // Sorted by country again, so the digest does not depend on dbsp's key order.

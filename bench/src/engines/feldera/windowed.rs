@@ -69,7 +69,10 @@ pub(super) fn run(events: &[Event], per_epoch: usize, workers: usize) -> anyhow:
         let epoch = epoch as u64;
         driver.epoch(
             epoch,
-            || handles.events.append(batch),
+            || {
+                handles.events.append(batch);
+                Ok(())
+            },
             || {
                 digest_closed(&mut digest, epoch, &handles.closed);
                 Ok(())

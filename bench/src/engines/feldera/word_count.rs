@@ -28,7 +28,10 @@ pub(super) fn run(lines: &[String], lines_per_epoch: usize, workers: usize) -> a
         let epoch = epoch as u64;
         driver.epoch(
             epoch,
-            || input.append(batch),
+            || {
+                input.append(batch);
+                Ok(())
+            },
             || {
                 // The rows come sorted by word already; sorting again costs a scan and keeps
                 // the digest independent of how dbsp orders its keys.
