@@ -26,7 +26,7 @@
 
 use dbsp::dynamic::DynData;
 use dbsp::utils::Tup2;
-use dbsp::{OrdZSet, OutputHandle, RootCircuit, Stream, TypedBox, ZSetHandle, ZWeight};
+use dbsp::{OutputHandle, RootCircuit, Stream, TypedBox, ZSetHandle, ZWeight};
 
 use super::driver::{inserted, Changes, Driver};
 use crate::data::Event;
@@ -35,10 +35,10 @@ use crate::engines::windowed::{label, window_start, DELAY_MS, WINDOW_MS};
 use crate::engines::EngineRun;
 
 /// A watermark as dbsp's waterline operators carry it, ms; [`NO_WATERMARK`] before any event.
-type Watermark = TypedBox<i64, DynData>;
+pub(super) type Watermark = TypedBox<i64, DynData>;
 
 /// The watermark before any event has been seen: it closes no window and makes no event late.
-const NO_WATERMARK: i64 = i64::MIN;
+pub(super) const NO_WATERMARK: i64 = i64::MIN;
 
 /// An event as the circuit takes it: `(event time ms, key)`, time first so that a batch's last
 /// key holds its greatest event time (what `waterline_monotonic` reads).
@@ -91,10 +91,14 @@ pub(super) fn run(events: &[Event], per_epoch: usize, workers: usize) -> anyhow:
 /// Builds the circuit (see the module's docs).
 fn build(circuit: &mut RootCircuit) -> Handles {
     let (events, input) = circuit.add_input_zset::<TimedKey>();
-    let (previous, watermark) = epoch_watermarks(&events);
+    let seen: Stream<RootCircuit, Watermark> = events.waterline_monotonic(
+        || NO_WATERMARK,
+        |Tup2(time, _): &TimedKey| time.saturating_sub(DELAY_MS),
+    );
+    let (previous, watermark) = epoch_watermarks(&seen);
     let (on_time, _late) = events.controlled_key_filter(
         &previous,
-        |bound: &i64, Tup2(time, _): &TimedKey| !ended_by(window_start(*time), *bound),
+        |bound: &i64, Tup2(time, _): &TimedKey| !ended_by(window_start(*time), WINDOW_MS, *bound),
         |_, Tup2(time, _): &TimedKey, _, _| *time,
     );
     let counts = on_time
@@ -104,13 +108,7 @@ fn build(circuit: &mut RootCircuit) -> Handles {
     // groups': a group written by an earlier epoch changes no more.
     counts.integrate_trace_retain_keys(&previous, still_open);
     let by_start = counts.map_index(|(Tup2(start, key), count)| (*start, Tup2(key.clone(), *count)));
-    let range = previous.apply2(&watermark, |previous: &Watermark, current: &Watermark| {
-        (
-            TypedBox::new(last_start_ended_by(**previous)),
-            TypedBox::new(last_start_ended_by(**current)),
-        )
-    });
-    let closed = by_start.window((false, true), &range);
+    let closed = by_start.window((false, true), &closing_range(&previous, &watermark, WINDOW_MS));
     let watermarks = previous.apply2(&watermark, |previous: &Watermark, current: &Watermark| {
         (**previous, **current)
     });
@@ -121,35 +119,46 @@ fn build(circuit: &mut RootCircuit) -> Handles {
     }
 }
 
-/// The watermark of the epoch before and of the epoch: the greatest event time seen, less the
-/// delay, as of the end of the epoch before the previous one and of the previous one.
-fn epoch_watermarks(
-    events: &Stream<RootCircuit, OrdZSet<TimedKey>>,
+/// The watermark of the epoch before and of the epoch, from `seen`, the greatest event time seen
+/// less the delay: its value as of the end of the epoch before the previous one and of the
+/// previous one.
+pub(super) fn epoch_watermarks(
+    seen: &Stream<RootCircuit, Watermark>,
 ) -> (Stream<RootCircuit, Watermark>, Stream<RootCircuit, Watermark>) {
-    let seen: Stream<RootCircuit, Watermark> = events.waterline_monotonic(
-        || NO_WATERMARK,
-        |Tup2(time, _): &TimedKey| time.saturating_sub(DELAY_MS),
-    );
     let current = seen.transaction_delay_with_initial_value(TypedBox::new(NO_WATERMARK));
     let previous = current.transaction_delay_with_initial_value(TypedBox::new(NO_WATERMARK));
     (previous, current)
 }
 
-/// Whether the window starting at `start` ended at or before `watermark`.
-fn ended_by(start: i64, watermark: i64) -> bool {
-    start.saturating_add(WINDOW_MS) <= watermark
+/// Whether the window starting at `start`, `window_ms` long, ended at or before `watermark`.
+pub(super) fn ended_by(start: i64, window_ms: i64, watermark: i64) -> bool {
+    start.saturating_add(window_ms) <= watermark
 }
 
 /// Whether the `(window start, key)` group can still change: its window had not ended by the
 /// previous epoch's watermark (the rule that drops late events).
 fn still_open(group: &Tup2<i64, String>, previous: &i64) -> bool {
-    !ended_by(group.0, *previous)
+    !ended_by(group.0, WINDOW_MS, *previous)
 }
 
-/// The greatest window start whose window ended at or before `watermark` (the `window`
-/// operator's range is of window starts).
-fn last_start_ended_by(watermark: i64) -> i64 {
-    watermark.saturating_sub(WINDOW_MS)
+/// The `window` operator's range for windows of `window_ms` (a range of window starts): the
+/// windows that the epoch's watermark `current` closes and the previous one had not.
+pub(super) fn closing_range(
+    previous: &Stream<RootCircuit, Watermark>,
+    current: &Stream<RootCircuit, Watermark>,
+    window_ms: i64,
+) -> Stream<RootCircuit, (Watermark, Watermark)> {
+    previous.apply2(current, move |previous: &Watermark, current: &Watermark| {
+        (
+            TypedBox::new(last_start_ended_by(**previous, window_ms)),
+            TypedBox::new(last_start_ended_by(**current, window_ms)),
+        )
+    })
+}
+
+/// The greatest start of a `window_ms` window that ended at or before `watermark`.
+fn last_start_ended_by(watermark: i64, window_ms: i64) -> i64 {
+    watermark.saturating_sub(window_ms)
 }
 
 /// Digests the windows the transaction closed, as `(key@start, count)` rows sorted by label.
