@@ -235,7 +235,10 @@ fn nexmark(workload: &Workload, engine: &str, workers: usize) -> anyhow::Result<
     match engine {
         "tidewater" => engines::nexmark::tidewater(&dir, query, workers, watermark),
         "flink" => engines::nexmark::flink(&dir, query, flink(workers), nexmark::span_s(events), watermark),
-        other => bail!("engine `{other}` does not run the nexmark workload; it runs on: tidewater, flink"),
+        "feldera" => engines::feldera::nexmark(&dir, query, workers, watermark),
+        other => {
+            bail!("engine `{other}` does not run the nexmark workload; it runs on: tidewater, flink, feldera")
+        }
     }
 }
 
@@ -553,7 +556,7 @@ fn plan(
     if engine == "loop-min" && workload != "files" {
         return Ok(Plan::Skip("loop-min runs the files workload only".to_string()));
     }
-    if workload == "nexmark" && !matches!(engine, "tidewater" | "flink") {
+    if workload == "nexmark" && !matches!(engine, "tidewater" | "flink" | "feldera") {
         if !ENGINES.split(", ").any(|e| e == engine) {
             bail!("unknown engine `{engine}`; known: {ENGINES}");
         }

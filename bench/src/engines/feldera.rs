@@ -35,6 +35,8 @@ mod driver;
 #[cfg(feature = "feldera")]
 mod join;
 #[cfg(feature = "feldera")]
+mod nexmark;
+#[cfg(feature = "feldera")]
 mod windowed;
 #[cfg(feature = "feldera")]
 mod word_count;
@@ -47,7 +49,7 @@ const NOT_BUILT: &str =
     "built without the `feldera` feature (cargo build --release -p tidewater-bench --features feldera)";
 
 /// The workloads the engine runs.
-pub const WORKLOADS: [&str; 3] = ["wordcount", "windowed", "join"];
+pub const WORKLOADS: [&str; 4] = ["wordcount", "windowed", "join", "nexmark"];
 
 /// Whether the engine is built in: `Err` with the reason it is skipped otherwise.
 pub fn available() -> Result<(), String> {
@@ -101,6 +103,24 @@ pub fn join_count(
     #[cfg(not(feature = "feldera"))]
     {
         let _ = (transactions, users_csv, per_epoch, workers);
+        not_built()
+    }
+}
+
+/// Runs the Nexmark query `query` over the JSON-lines folders under `dir` on a dbsp circuit of
+/// `workers` worker threads; the digest keeps the windows closed by `watermark_ms`, as
+/// Tidewater's does.
+pub fn nexmark(
+    dir: &std::path::Path,
+    query: &super::nexmark::Query,
+    workers: usize,
+    watermark_ms: i64,
+) -> anyhow::Result<EngineRun> {
+    #[cfg(feature = "feldera")]
+    return nexmark::run(dir, query, workers, watermark_ms);
+    #[cfg(not(feature = "feldera"))]
+    {
+        let _ = (dir, query, workers, watermark_ms);
         not_built()
     }
 }

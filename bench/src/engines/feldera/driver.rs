@@ -5,7 +5,7 @@
 use std::time::Instant;
 
 use dbsp::typed_batch::{IndexedZSetReader, SpineSnapshot};
-use dbsp::{DBData, DBSPHandle, OrdIndexedZSet, OutputHandle, RootCircuit, Runtime};
+use dbsp::{DBData, DBSPHandle, OrdIndexedZSet, OrdZSet, OutputHandle, RootCircuit, Runtime, ZWeight};
 
 use crate::digest::Digest;
 use crate::engines::EngineRun;
@@ -94,5 +94,19 @@ pub(super) fn inserted<K: DBData, V: DBData>(output: &Changes<K, V>) -> Vec<(K, 
         .iter()
         .filter(|(_, _, weight)| *weight > 0)
         .map(|(key, value, _)| (key, value))
+        .collect()
+}
+
+/// The rows a transaction inserted into a Z-set, each with its weight (how many times it was
+/// inserted), in dbsp's order; as [`inserted`], retractions are left out.
+pub(super) fn inserted_rows<K: DBData>(
+    output: &OutputHandle<SpineSnapshot<OrdZSet<K>>>,
+) -> Vec<(K, ZWeight)> {
+    output
+        .concat()
+        .consolidate()
+        .iter()
+        .filter(|(_, (), weight)| *weight > 0)
+        .map(|(row, (), weight)| (row, weight))
         .collect()
 }

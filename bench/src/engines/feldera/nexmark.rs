@@ -1,0 +1,492 @@
+//! The `nexmark` workload: the Nexmark queries that Tidewater runs (q0, q1, q2, q3, q7, q8), each
+//! a dbsp circuit, over the JSON-lines files of `crate::nexmark`.
+//!
+//! Input, as Tidewater reads it: one file of each kind the query uses an epoch (Tidewater's
+//! `maxFilesPerTrigger` 1), read and parsed with serde_json into typed records inside the
+//! epoch, then fed to the circuit's input Z-sets in one `transaction()`. A record keeps the
+//! fields the queries use (Tidewater's reader parses its whole schema). The three inputs are
+//! Z-sets of tuples whose first field is `dateTime`, so that a batch's last row holds its
+//! greatest event time (what `waterline_monotonic` reads).
+//!
+//! The circuits (inside them, all the per-event work):
+//!
+//! - q0: the bids stream is the output.
+//! - q1: `map` to the price in thousandths (`0.908 * price` is an exact DECIMAL of scale 3 in
+//!   Tidewater, as in Spark; `908 * price` thousandths is the same number, written with three
+//!   decimals for the digest).
+//! - q2: `filter` on `auction % 123 = 0`, then `map` to `(auction, price)`.
+//! - q3: the persons of OR, ID and CA indexed by id, the auctions of category 10 by seller, and
+//!   the incremental `join`; both sides are kept whole, as in Tidewater.
+//! - q7: the watermark of the bids (1 s) and Spark's epoch rules as the `windowed` circuit has
+//!   them (`windowed.rs`): late bids dropped by `controlled_key_filter`, each 10 s window's
+//!   highest `(price, auction, bidder, dateTime)` kept by `chain_aggregate` (the bids are
+//!   append-only, so the maximum needs one value a window, not the bids' integral), and the
+//!   `window` operator writes each window once, as the watermark closes it.
+//! - q8: the watermark is the least of the persons' and the auctions' (Spark's global
+//!   watermark), late events are dropped, persons are indexed by `(id, window start)` and
+//!   auctions by `(seller, window start)`, joined, and `distinct` gives one row per person and
+//!   window (the SQL's `GROUP BY`). A row is written when its join first matches and is never
+//!   retracted, so it is written before its window closes, where Tidewater writes it as the
+//!   window closes: the comparison keeps the windows both close, and the rows are the same. The
+//!   join and the `distinct` keep their state for every window.
+//!
+//! Windowed queries end with a transaction without data, which applies the last epoch's
+//! watermark (Spark's last batch without data).
+//!
+//! The clock: as Tidewater's timed run, it covers one run from building the circuit to the
+//! last transaction, with every epoch's listing, reading and parsing of the files, the
+//! transaction, and the output read off the circuit (consolidated, and its inserted rows
+//! copied out and dropped: a sink that writes nothing, as Tidewater's `noop`). The digest comes
+//! from a second, untimed run, whose rows are written in canonical text and compared as
+//! Tidewater's are (`engines/nexmark.rs`).
+
+use std::path::Path;
+
+use anyhow::{bail, Context};
+use dbsp::typed_batch::SpineSnapshot;
+use dbsp::utils::{Tup2, Tup3, Tup4, Tup5};
+use dbsp::{DBData, OrdZSet, OutputHandle, RootCircuit, Stream, TypedBox, ZSetHandle, ZWeight};
+use serde::de::DeserializeOwned;
+use serde::Deserialize;
+
+use super::driver::{inserted_rows, Driver};
+use super::windowed::{closing_range, ended_by, epoch_watermarks, Watermark, NO_WATERMARK};
+use crate::engines::nexmark::{canonical_text, Compared, Query, DELAY_S};
+use crate::engines::EngineRun;
+
+/// Nexmark's tumbling windows, ms.
+const WINDOW_MS: i64 = 10_000;
+
+/// The watermark's delay, ms (Tidewater's).
+const DELAY_MS: i64 = DELAY_S * 1000;
+
+/// A person as read from its JSON line (the fields the queries use).
+#[derive(Deserialize)]
+struct Person {
+    id: i64,
+    name: String,
+    city: String,
+    state: String,
+    #[serde(rename = "dateTime")]
+    date_time: i64,
+}
+
+/// An auction as read from its JSON line (the fields the queries use).
+#[derive(Deserialize)]
+struct Auction {
+    id: i64,
+    seller: i64,
+    category: i64,
+    #[serde(rename = "dateTime")]
+    date_time: i64,
+}
+
+/// A bid as read from its JSON line (the fields the queries use).
+#[derive(Deserialize)]
+struct Bid {
+    auction: i64,
+    bidder: i64,
+    price: i64,
+    #[serde(rename = "dateTime")]
+    date_time: i64,
+    extra: String,
+}
+
+/// A person in the circuit: `(dateTime, id, name, city, state)`.
+type PersonRow = Tup5<i64, i64, String, String, String>;
+/// An auction in the circuit: `(dateTime, id, seller, category)`.
+type AuctionRow = Tup4<i64, i64, i64, i64>;
+/// A bid in the circuit: `(dateTime, auction, bidder, price, extra)`.
+type BidRow = Tup5<i64, i64, i64, i64, String>;
+
+/// A stream of the circuit.
+type Rows<T> = Stream<RootCircuit, OrdZSet<T>>;
+
+/// The circuit's three inputs, as streams.
+struct Inputs {
+    persons: Rows<PersonRow>,
+    auctions: Rows<AuctionRow>,
+    bids: Rows<BidRow>,
+}
+
+/// The circuit's handles: the three inputs in, the query's rows out.
+struct Handles<R: DBData> {
+    persons: ZSetHandle<PersonRow>,
+    auctions: ZSetHandle<AuctionRow>,
+    bids: ZSetHandle<BidRow>,
+    output: OutputHandle<SpineSnapshot<OrdZSet<R>>>,
+}
+
+/// One query as the engine runs it, its rows of type `R`.
+struct Plan<R> {
+    /// The kinds of event it reads (folders of the data).
+    kinds: &'static [&'static str],
+    /// Builds its circuit over the inputs.
+    circuit: fn(&Inputs) -> Rows<R>,
+    /// A row's fields in canonical text, in the columns of the query's SQL.
+    fields: fn(&R) -> Vec<String>,
+    /// Whether it is windowed (and ends with a transaction without data).
+    windowed: bool,
+}
+
+/// The queries the engine runs.
+pub(crate) const QUERIES: [&str; 6] = ["q0", "q1", "q2", "q3", "q7", "q8"];
+
+/// Runs `query` over the folders under `dir` on `workers` dbsp worker threads; the digest keeps
+/// the windows closed by `watermark_ms`, as Tidewater's does.
+pub(super) fn run(dir: &Path, query: &Query, workers: usize, watermark_ms: i64) -> anyhow::Result<EngineRun> {
+    match query.name {
+        "q0" => measure(dir, query, workers, watermark_ms, &Q0),
+        "q1" => measure(dir, query, workers, watermark_ms, &Q1),
+        "q2" => measure(dir, query, workers, watermark_ms, &Q2),
+        "q3" => measure(dir, query, workers, watermark_ms, &Q3),
+        "q7" => measure(dir, query, workers, watermark_ms, &Q7),
+        "q8" => measure(dir, query, workers, watermark_ms, &Q8),
+        other => bail!(
+            "{other} is not written for the feldera engine; it runs {}",
+            QUERIES.join(", ")
+        ),
+    }
+}
+
+/// One timed run whose output goes nowhere, then an untimed run for the digest.
+fn measure<R: DBData>(
+    dir: &Path,
+    query: &Query,
+    workers: usize,
+    watermark_ms: i64,
+    plan: &Plan<R>,
+) -> anyhow::Result<EngineRun> {
+    let mut run = run_once(dir, workers, plan, drop)?;
+    let mut compared = Compared::new(*query, watermark_ms);
+    run_once(dir, workers, plan, |rows| {
+        for (row, weight) in rows {
+            // A Z-set holds equal rows once with their count as weight (two identical bids),
+            // where the other engines write each: a weight of n is n rows.
+            let fields = (plan.fields)(&row);
+            for _ in 1..weight {
+                compared.add(fields.clone());
+            }
+            compared.add(fields);
+        }
+    })?;
+    run.digest = compared.value();
+    Ok(run)
+}
+
+/// Runs `plan` once, epoch by epoch, handing each transaction's inserted rows (with their
+/// weights) to `sink`.
+fn run_once<R: DBData>(
+    dir: &Path,
+    workers: usize,
+    plan: &Plan<R>,
+    mut sink: impl FnMut(Vec<(R, ZWeight)>),
+) -> anyhow::Result<EngineRun> {
+    let circuit = plan.circuit;
+    let (mut driver, handles) = Driver::start(workers, move |root| Ok(build(root, circuit)))?;
+    let parts = parts(dir, plan.kinds)?;
+    for (epoch, part) in parts.iter().enumerate() {
+        driver.epoch(
+            epoch as u64,
+            || feed(dir, part, plan.kinds, &handles),
+            || {
+                sink(inserted_rows(&handles.output));
+                Ok(())
+            },
+        )?;
+    }
+    if plan.windowed {
+        driver.transaction(parts.len() as u64)?;
+        sink(inserted_rows(&handles.output));
+    }
+    driver.finish_with(String::new())
+}
+
+/// Builds the inputs and the query's circuit over them.
+fn build<R: DBData>(root: &mut RootCircuit, circuit: fn(&Inputs) -> Rows<R>) -> Handles<R> {
+    let (persons, persons_in) = root.add_input_zset::<PersonRow>();
+    let (auctions, auctions_in) = root.add_input_zset::<AuctionRow>();
+    let (bids, bids_in) = root.add_input_zset::<BidRow>();
+    let output = circuit(&Inputs {
+        persons,
+        auctions,
+        bids,
+    });
+    Handles {
+        persons: persons_in,
+        auctions: auctions_in,
+        bids: bids_in,
+        output: output.accumulate_output(),
+    }
+}
+
+/// The files of the epochs, in order (`part-NNNNNN.json`; each kind has one of each name).
+fn parts(dir: &Path, kinds: &[&str]) -> anyhow::Result<Vec<String>> {
+    let kind = kinds.first().context("a query reads no kind of event")?;
+    let folder = dir.join(kind);
+    let mut names = Vec::new();
+    for entry in std::fs::read_dir(&folder).with_context(|| format!("listing {}", folder.display()))? {
+        let name = entry
+            .with_context(|| format!("listing {}", folder.display()))?
+            .file_name();
+        let name = name.to_string_lossy();
+        if name.ends_with(".json") {
+            names.push(name.into_owned());
+        }
+    }
+    names.sort_unstable();
+    Ok(names)
+}
+
+/// Reads and parses the epoch's file of each kind and hands its records to the inputs.
+fn feed<R: DBData>(dir: &Path, part: &str, kinds: &[&str], handles: &Handles<R>) -> anyhow::Result<()> {
+    for &kind in kinds {
+        let path = dir.join(kind).join(part);
+        let text = std::fs::read_to_string(&path).with_context(|| format!("reading {}", path.display()))?;
+        let parsed = |what| format!("parsing a {what} of {}", path.display());
+        match kind {
+            "person" => handles
+                .persons
+                .append(&mut parse(&text, person_row).with_context(|| parsed("person"))?),
+            "auction" => handles
+                .auctions
+                .append(&mut parse(&text, auction_row).with_context(|| parsed("auction"))?),
+            "bid" => handles
+                .bids
+                .append(&mut parse(&text, bid_row).with_context(|| parsed("bid"))?),
+            other => bail!("unknown kind of event `{other}`"),
+        }
+    }
+    Ok(())
+}
+
+/// The JSON lines of `text` as records of type `T`, each as a row of weight 1.
+fn parse<T: DeserializeOwned, Row>(text: &str, row: fn(T) -> Row) -> anyhow::Result<Vec<Tup2<Row, ZWeight>>> {
+    serde_json::Deserializer::from_str(text)
+        .into_iter::<T>()
+        .map(|record| Ok(Tup2(row(record?), 1)))
+        .collect()
+}
+
+/// A parsed person as the circuit's row.
+fn person_row(p: Person) -> PersonRow {
+    Tup5(p.date_time, p.id, p.name, p.city, p.state)
+}
+
+/// A parsed auction as the circuit's row.
+fn auction_row(a: Auction) -> AuctionRow {
+    Tup4(a.date_time, a.id, a.seller, a.category)
+}
+
+/// A parsed bid as the circuit's row.
+fn bid_row(b: Bid) -> BidRow {
+    Tup5(b.date_time, b.auction, b.bidder, b.price, b.extra)
+}
+
+/// The start of the window holding `time`.
+fn window_start(time: i64) -> i64 {
+    time - time.rem_euclid(WINDOW_MS)
+}
+
+/// An integer field in canonical text.
+fn int(value: i64) -> String {
+    value.to_string()
+}
+
+/// q0, pass-through: `SELECT auction, bidder, price, dateTime, extra FROM bid`.
+const Q0: Plan<BidRow> = Plan {
+    kinds: &["bid"],
+    circuit: |inputs| inputs.bids.clone(),
+    fields: |Tup5(time, auction, bidder, price, extra)| {
+        vec![
+            int(*auction),
+            int(*bidder),
+            int(*price),
+            int(*time),
+            extra.clone(),
+        ]
+    },
+    windowed: false,
+};
+
+/// q1, currency conversion: `0.908 * price`, kept as thousandths.
+const Q1: Plan<BidRow> = Plan {
+    kinds: &["bid"],
+    circuit: |inputs| {
+        inputs
+            .bids
+            .map(|Tup5(time, auction, bidder, price, extra): &BidRow| {
+                Tup5(*time, *auction, *bidder, price * 908, extra.clone())
+            })
+    },
+    fields: |Tup5(time, auction, bidder, thousandths, extra)| {
+        vec![
+            int(*auction),
+            int(*bidder),
+            canonical_text(&decimal_3(*thousandths)),
+            int(*time),
+            extra.clone(),
+        ]
+    },
+    windowed: false,
+};
+
+/// `thousandths` / 1000 as a DECIMAL of scale 3 writes it.
+fn decimal_3(thousandths: i64) -> String {
+    let sign = if thousandths < 0 { "-" } else { "" };
+    let abs = thousandths.unsigned_abs();
+    format!("{sign}{}.{:03}", abs / 1000, abs % 1000)
+}
+
+/// q2, selection: `SELECT auction, price FROM bid WHERE auction % 123 = 0`.
+const Q2: Plan<Tup2<i64, i64>> = Plan {
+    kinds: &["bid"],
+    circuit: |inputs| {
+        inputs
+            .bids
+            .filter(|bid: &BidRow| bid.1 % 123 == 0)
+            .map(|bid: &BidRow| Tup2(bid.1, bid.3))
+    },
+    fields: |Tup2(auction, price)| vec![int(*auction), int(*price)],
+    windowed: false,
+};
+
+/// q3's row: `(name, city, state, auction id)`.
+type Q3Row = Tup4<String, String, String, i64>;
+
+/// q3, local item suggestion: the sellers in OR, ID or CA of auctions in category 10.
+const Q3: Plan<Q3Row> = Plan {
+    kinds: &["person", "auction"],
+    circuit: |inputs| {
+        let sellers = inputs
+            .persons
+            .filter(|p: &PersonRow| matches!(p.4.as_str(), "OR" | "ID" | "CA"))
+            .map_index(|p: &PersonRow| (p.1, Tup3(p.2.clone(), p.3.clone(), p.4.clone())));
+        let auctions = inputs
+            .auctions
+            .filter(|a: &AuctionRow| a.3 == 10)
+            .map_index(|a: &AuctionRow| (a.2, a.1));
+        sellers.join(&auctions, |_seller, Tup3(name, city, state), id| {
+            Tup4(name.clone(), city.clone(), state.clone(), *id)
+        })
+    },
+    fields: |Tup4(name, city, state, id)| vec![name.clone(), city.clone(), state.clone(), int(*id)],
+    windowed: false,
+};
+
+/// q7's row: `(auction, price, bidder, dateTime)`.
+type Q7Row = Tup4<i64, i64, i64, i64>;
+
+/// q7, highest bid: each closed 10 s window's bid of the highest price.
+const Q7: Plan<Q7Row> = Plan {
+    kinds: &["bid"],
+    circuit: q7,
+    fields: |Tup4(auction, price, bidder, time)| vec![int(*auction), int(*price), int(*bidder), int(*time)],
+    windowed: true,
+};
+
+/// q7's circuit (see the module's docs).
+fn q7(inputs: &Inputs) -> Rows<Q7Row> {
+    let seen = waterline(&inputs.bids, |bid| bid.0);
+    let (previous, current) = epoch_watermarks(&seen);
+    let bids = on_time(&inputs.bids, &previous, |bid| bid.0);
+    // Per window, `(price, auction, bidder, dateTime)`: the greatest is a bid of the highest
+    // price (of a tie, the greatest auction; the comparison keeps the price only).
+    let highest = bids
+        .map_index(|b: &BidRow| (window_start(b.0), Tup4(b.3, b.1, b.2, b.0)))
+        .chain_aggregate(
+            |bid: &Q7Row, _| *bid,
+            |best: Q7Row, bid: &Q7Row, _| best.max(*bid),
+        );
+    highest
+        .window((false, true), &closing_range(&previous, &current, WINDOW_MS))
+        .map(|(_, Tup4(price, auction, bidder, time))| Tup4(*auction, *price, *bidder, *time))
+}
+
+/// q8's row: `(person id, name, window start)`.
+type Q8Row = Tup3<i64, String, i64>;
+
+/// q8, new users: the persons who created an auction in the 10 s window they registered in.
+const Q8: Plan<Q8Row> = Plan {
+    kinds: &["person", "auction"],
+    circuit: q8,
+    fields: |Tup3(id, name, start)| vec![int(*id), name.clone(), int(*start)],
+    windowed: true,
+};
+
+/// q8's circuit (see the module's docs).
+fn q8(inputs: &Inputs) -> Rows<Q8Row> {
+    let persons_seen = waterline(&inputs.persons, |p| p.0);
+    let auctions_seen = waterline(&inputs.auctions, |a| a.0);
+    // Spark's global watermark of a query over several streams: the least of theirs.
+    let seen = persons_seen.apply2(&auctions_seen, |p: &Watermark, a: &Watermark| {
+        TypedBox::new((**p).min(**a))
+    });
+    let (previous, _) = epoch_watermarks(&seen);
+    let persons = on_time(&inputs.persons, &previous, |p| p.0)
+        .map_index(|p: &PersonRow| (Tup2(p.1, window_start(p.0)), p.2.clone()));
+    let sellers = on_time(&inputs.auctions, &previous, |a| a.0)
+        .map_index(|a: &AuctionRow| (Tup2(a.2, window_start(a.0)), ()));
+    persons
+        .join(&sellers, |Tup2(id, start), name, ()| {
+            Tup3(*id, name.clone(), *start)
+        })
+        .distinct()
+}
+
+/// The greatest event time seen less the delay, by `time` of a row whose order is its time's.
+fn waterline<T: DBData>(rows: &Rows<T>, time: fn(&T) -> i64) -> Stream<RootCircuit, Watermark> {
+    rows.waterline_monotonic(|| NO_WATERMARK, move |row: &T| time(row).saturating_sub(DELAY_MS))
+}
+
+/// The rows not late: those whose window had not ended by the previous epoch's watermark
+/// (Spark's rule for late events).
+fn on_time<T: DBData>(
+    rows: &Rows<T>,
+    previous: &Stream<RootCircuit, Watermark>,
+    time: fn(&T) -> i64,
+) -> Rows<T> {
+    let (kept, _late) = rows.controlled_key_filter(
+        previous,
+        move |bound: &i64, row: &T| !ended_by(window_start(time(row)), WINDOW_MS, *bound),
+        move |_, row: &T, _, _| time(row),
+    );
+    kept
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::engines::nexmark::{final_watermark, query, tidewater};
+
+    #[test]
+    fn the_queries_agree_with_tidewater_on_1_and_2_workers() {
+        // 120,000 events in 4 epochs: 12 s of event time, so the window [0 s, 10 s) closes.
+        let (events, seed) = (120_000, 5);
+        let dir = tempfile::tempdir().expect("temporary directory");
+        crate::nexmark::write(dir.path(), events, 30_000, seed).expect("data written");
+        let watermark = final_watermark(crate::nexmark::last_times(events));
+        for name in QUERIES {
+            let query = query(name).expect("a known query");
+            let expected = tidewater(dir.path(), query, 1, watermark)
+                .expect("tidewater runs")
+                .digest;
+            assert!(
+                !expected.ends_with("/0"),
+                "{name} has rows to compare: {expected}"
+            );
+            for workers in [1, 2] {
+                let run = run(dir.path(), query, workers, watermark).expect("runs");
+                assert_eq!(run.digest, expected, "{name} on {workers} workers");
+                assert_eq!(run.epoch_ms.len(), 4, "{name}: an epoch a file");
+            }
+        }
+    }
+
+    #[test]
+    fn q1_writes_the_price_as_a_decimal_of_scale_3() {
+        assert_eq!(decimal_3(1_120_472), "1120.472");
+        assert_eq!(decimal_3(908_000), "908.000");
+        assert_eq!(decimal_3(-5), "-0.005");
+    }
+}
