@@ -3,7 +3,8 @@
 //!
 //! Input, as Tidewater reads it: one file of each kind the query uses an epoch (Tidewater's
 //! `maxFilesPerTrigger` 1), read and parsed with serde_json into typed records inside the
-//! epoch, then fed to the circuit's input Z-sets in one `transaction()`. A record has every
+//! epoch, a share of the lines on each of `--workers` threads (as Tidewater's workers each
+//! read a share; dbsp's workers wait for their input meanwhile), then fed to the circuit's input Z-sets in one `transaction()`. A record has every
 //! field of the schema Tidewater declares, as Tidewater decodes every declared column; the
 //! circuit's rows keep the fields the queries use. The three inputs are
 //! Z-sets of tuples whose first field is `dateTime`, so that a batch's last row holds its
@@ -215,7 +216,7 @@ fn run_once<R: DBData>(
     for (epoch, part) in parts.iter().enumerate() {
         driver.epoch(
             epoch as u64,
-            || feed(dir, part, plan.kinds, &handles),
+            || feed(dir, part, plan.kinds, workers, &handles),
             || {
                 sink(inserted_rows(&handles.output));
                 Ok(())
@@ -265,30 +266,91 @@ fn parts(dir: &Path, kinds: &[&str]) -> anyhow::Result<Vec<String>> {
     Ok(names)
 }
 
-/// Reads and parses the epoch's file of each kind and hands its records to the inputs.
-fn feed<R: DBData>(dir: &Path, part: &str, kinds: &[&str], handles: &Handles<R>) -> anyhow::Result<()> {
+/// Reads and parses the epoch's file of each kind, on `threads` threads, and hands its
+/// records to the inputs.
+fn feed<R: DBData>(
+    dir: &Path,
+    part: &str,
+    kinds: &[&str],
+    threads: usize,
+    handles: &Handles<R>,
+) -> anyhow::Result<()> {
     for &kind in kinds {
         let path = dir.join(kind).join(part);
         let text = std::fs::read_to_string(&path).with_context(|| format!("reading {}", path.display()))?;
         let parsed = |what| format!("parsing a {what} of {}", path.display());
         match kind {
-            "person" => handles
-                .persons
-                .append(&mut parse(&text, person_row).with_context(|| parsed("person"))?),
-            "auction" => handles
-                .auctions
-                .append(&mut parse(&text, auction_row).with_context(|| parsed("auction"))?),
-            "bid" => handles
-                .bids
-                .append(&mut parse(&text, bid_row).with_context(|| parsed("bid"))?),
+            "person" => {
+                for mut rows in parse(&text, threads, person_row).with_context(|| parsed("person"))? {
+                    handles.persons.append(&mut rows);
+                }
+            }
+            "auction" => {
+                for mut rows in parse(&text, threads, auction_row).with_context(|| parsed("auction"))? {
+                    handles.auctions.append(&mut rows);
+                }
+            }
+            "bid" => {
+                for mut rows in parse(&text, threads, bid_row).with_context(|| parsed("bid"))? {
+                    handles.bids.append(&mut rows);
+                }
+            }
             other => bail!("unknown kind of event `{other}`"),
         }
     }
     Ok(())
 }
 
+/// The JSON lines of `text` as rows of weight 1, parsed on `threads` threads, a share of the
+/// lines each: the run has `threads` cores, and Tidewater's workers each read a share, whereas
+/// dbsp's workers wait for their input while it is parsed.
+fn parse<T: DeserializeOwned, Row: Send>(
+    text: &str,
+    threads: usize,
+    row: fn(T) -> Row,
+) -> anyhow::Result<Vec<Vec<Tup2<Row, ZWeight>>>> {
+    let shares = line_shares(text, threads);
+    if shares.len() == 1 {
+        return Ok(vec![parse_lines(text, row)?]);
+    }
+    std::thread::scope(|scope| {
+        let parsing: Vec<_> = shares
+            .into_iter()
+            .map(|share| scope.spawn(move || parse_lines(share, row)))
+            .collect();
+        parsing
+            .into_iter()
+            .map(|thread| {
+                thread
+                    .join()
+                    .map_err(|_| anyhow::anyhow!("a parsing thread panicked"))?
+            })
+            .collect()
+    })
+}
+
+/// `text` cut into at most `shares` runs of whole lines of about the same length.
+fn line_shares(text: &str, shares: usize) -> Vec<&str> {
+    let mut cut = Vec::new();
+    let mut rest = text;
+    for left in (1..shares.max(1)).rev() {
+        let target = rest.len() / (left + 1);
+        let Some(newline) = rest.as_bytes()[target..].iter().position(|&b| b == b'\n') else {
+            break;
+        };
+        let (share, after) = rest.split_at(target + newline + 1);
+        cut.push(share);
+        rest = after;
+    }
+    cut.push(rest);
+    cut
+}
+
 /// The JSON lines of `text` as records of type `T`, each as a row of weight 1.
-fn parse<T: DeserializeOwned, Row>(text: &str, row: fn(T) -> Row) -> anyhow::Result<Vec<Tup2<Row, ZWeight>>> {
+fn parse_lines<T: DeserializeOwned, Row>(
+    text: &str,
+    row: fn(T) -> Row,
+) -> anyhow::Result<Vec<Tup2<Row, ZWeight>>> {
     serde_json::Deserializer::from_str(text)
         .into_iter::<T>()
         .map(|record| Ok(Tup2(row(record?), 1)))
@@ -510,6 +572,19 @@ mod tests {
                 assert_eq!(run.epoch_ms.len(), 10, "{name}: an epoch a file");
             }
         }
+    }
+
+    #[test]
+    fn lines_are_shared_whole_and_in_order() {
+        let text = "{\"a\":1}\n{\"a\":22}\n{\"a\":333}\n{\"a\":4}\n";
+        for shares in [1, 2, 3, 4, 9] {
+            let cut = line_shares(text, shares);
+            assert!(cut.len() <= shares.max(1), "{shares}: {cut:?}");
+            assert_eq!(cut.concat(), text, "{shares}");
+            assert!(cut.iter().all(|s| s.is_empty() || s.ends_with('\n')), "{cut:?}");
+        }
+        assert_eq!(line_shares("", 2).concat(), "");
+        assert_eq!(line_shares("{}", 2), vec!["{}"]);
     }
 
     #[test]
