@@ -16,10 +16,6 @@ enum Step {
     Project {
         columns: Vec<Projection>,
         generator: Option<BoundExpr>,
-        /// When every column is a distinct input column and nothing is generated (`SELECT a,
-        /// c FROM ..`), the input columns in output order: the row's values are moved out,
-        /// not cloned, since the pipeline owns the row.
-        moves: Option<Vec<usize>>,
     },
 }
 
@@ -64,7 +60,6 @@ impl Pipeline {
                     // row is rebuilt for it.
                     if generator.is_some() || !is_identity(columns, input.schema().len()) {
                         steps.push(Step::Project {
-                            moves: generator.is_none().then(|| distinct_columns(columns)).flatten(),
                             columns: columns.clone(),
                             generator: generator.clone(),
                         });
@@ -96,7 +91,6 @@ impl Pipeline {
             [Step::Project {
                 columns,
                 generator: Some(split @ BoundExpr::Split(..)),
-                ..
             }] if matches!(columns.as_slice(), [Projection::Generated]) => Some(split),
             _ => None,
         }
@@ -111,7 +105,6 @@ impl Pipeline {
         let Step::Project {
             columns,
             generator: Some(windows @ BoundExpr::SlidingWindows(..)),
-            ..
         } = last
         else {
             return None;
@@ -152,36 +145,13 @@ impl Pipeline {
                     self.run_from(step + 1, row, emit)
                 }
             }
-            Some(Step::Project {
-                moves: Some(moves), ..
-            }) => {
-                let mut row = row;
-                let projected = moves
-                    .iter()
-                    .map(|&i| row.get_mut(i).map_or(Value::Null, std::mem::take))
-                    .collect();
-                self.run_from(step + 1, projected, emit)
-            }
-            Some(Step::Project { columns, generator, .. }) => {
+            Some(Step::Project { columns, generator }) => {
                 project_row(&row, columns, generator.as_ref(), &mut |projected| {
                     self.run_from(step + 1, projected, emit)
                 })
             }
         }
     }
-}
-
-/// The input columns that `columns` name, in order, when each is a plain column and none is
-/// named twice (a value can be moved out of the row once).
-fn distinct_columns(columns: &[Projection]) -> Option<Vec<usize>> {
-    let mut moves = Vec::with_capacity(columns.len());
-    for column in columns {
-        match column {
-            Projection::Scalar(BoundExpr::Column(i)) if !moves.contains(i) => moves.push(*i),
-            _ => return None,
-        }
-    }
-    Some(moves)
 }
 
 /// True when `columns` are the columns of an input of `width` columns, in order.
@@ -222,38 +192,5 @@ fn project_row(row: &Row, columns: &[Projection], generator: Option<&BoundExpr>,
                 }
             }
         }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn column(i: usize) -> Projection {
-        Projection::Scalar(BoundExpr::Column(i))
-    }
-
-    /// A projection of distinct plain columns moves the row's values, in the projection's
-    /// order; a column named twice, an expression or a generated column keeps the general
-    /// path, which clones.
-    #[test]
-    fn only_distinct_plain_columns_are_moved() {
-        assert_eq!(distinct_columns(&[column(2), column(0)]), Some(vec![2, 0]));
-        assert_eq!(distinct_columns(&[]), Some(vec![]));
-        assert_eq!(distinct_columns(&[column(1), column(1)]), None);
-        assert_eq!(distinct_columns(&[column(0), Projection::Generated]), None);
-        let step = Step::Project {
-            moves: distinct_columns(&[column(2), column(0)]),
-            columns: vec![column(2), column(0)],
-            generator: None,
-        };
-        let pipeline = Pipeline { steps: vec![step] };
-        let mut out = Vec::new();
-        let row = Row::from(vec![Value::str("a"), Value::Int(1), Value::str("a text longer than inline")]);
-        pipeline.run(row, &mut |r| out.push(r));
-        assert_eq!(
-            out,
-            vec![Row::from(vec![Value::str("a text longer than inline"), Value::str("a")])]
-        );
     }
 }
