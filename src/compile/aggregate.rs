@@ -117,7 +117,28 @@ pub(crate) fn aggregate_expiring<'s>(
         fold.pipeline.run(row, &mut |r| fold.fold(r, diff, states))
     };
     let durable = durable.map(RowFold::durable_keys);
-    let (results, dropped, figures) = match durable {
+    let (results, dropped, figures) = expire(rows, name, aggregation, expiry, fold, durable);
+    let rows = gather_sorted(results, GATHER).map(|(key, values)| key.into_row().concat(&values));
+    (rows, dropped, figures)
+}
+
+/// The expiring aggregation of `rows` by `fold` (see
+/// [`aggregate_append_only_expiring`](tidewater_operators::aggregate_append_only_expiring)),
+/// durable when `durable` is given.
+pub(super) fn expire<'s, K, A, F>(
+    rows: Rows<'s>,
+    name: &str,
+    aggregation: A,
+    expiry: tidewater_operators::Expiry<'s, K>,
+    fold: F,
+    durable: Option<Durable<'s, u64, K, A::State>>,
+) -> tidewater_operators::aggregate::Expired<'s, K, A::Output>
+where
+    K: differential_dataflow::ExchangeData + Hash,
+    A: Aggregation,
+    F: FnMut(Row, isize, &mut PartialStates<K, A::State>) + 'static,
+{
+    match durable {
         Some(durable) => tidewater_operators::aggregate_append_only_expiring_durable(
             rows,
             name,
@@ -127,9 +148,7 @@ pub(crate) fn aggregate_expiring<'s>(
             durable,
         ),
         None => tidewater_operators::aggregate_append_only_expiring(rows, name, aggregation, expiry, fold),
-    };
-    let rows = gather_sorted(results, GATHER).map(|(key, values)| key.into_row().concat(&values));
-    (rows, dropped, figures)
+    }
 }
 
 /// The expiry of a windowed aggregation whose keys close at `closes_at`, and the

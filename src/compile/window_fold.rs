@@ -18,7 +18,7 @@ use serde::{Deserialize, Serialize};
 use smallvec::SmallVec;
 use tidewater_operators::{Aggregation, Durable, PartialStates};
 
-use super::aggregate::{expiry_of, text_prefix, Expiring, Figures, RowAggregation, States, GATHER};
+use super::aggregate::{expire, expiry_of, text_prefix, Expiring, Figures, RowAggregation, States, GATHER};
 use super::pipeline::Pipeline;
 use super::Rows;
 use crate::data::{KeyRow, Row, Value};
@@ -256,19 +256,7 @@ impl WindowedFold {
         };
         let durable =
             durable.map(|d| d.map_keys(move |key: &WindowedKey| key.to_row(size), WindowedKey::from_row));
-        let (results, dropped, figures) = match durable {
-            Some(durable) => tidewater_operators::aggregate_append_only_expiring_durable(
-                rows,
-                name,
-                aggregation,
-                expiry,
-                fold,
-                durable,
-            ),
-            None => {
-                tidewater_operators::aggregate_append_only_expiring(rows, name, aggregation, expiry, fold)
-            }
-        };
+        let (results, dropped, figures) = expire(rows, name, aggregation, expiry, fold, durable);
         let rows = tidewater_operators::gather_sorted(results, GATHER)
             .map(move |(key, values): (WindowedKey, Row)| key.row_with(size, &values));
         (rows, dropped, figures)
