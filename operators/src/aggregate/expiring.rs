@@ -10,7 +10,7 @@ use timely::dataflow::operators::Capability;
 use timely::dataflow::Stream;
 
 use super::stages::{fold_locally, merge_logged, Logged, Merging, Partial, Pending, Totals};
-use super::{Aggregation, Changes, Durable, KeyFigures, PartialStates, PartialStream};
+use super::{Aggregation, Changes, Counted, Durable, KeyFigures, PartialStates, PartialStream};
 use crate::watermark::is_final;
 
 /// The event time at which a key closes (e.g. its window's end), if it ever does.
@@ -221,7 +221,6 @@ where
 /// watermark is known, `merge_time(time, partials, watermark, rows, figures)` merges the
 /// time's partials (if any), under the time's watermark (if known), adding the rows to emit
 /// and setting the figures.
-#[allow(clippy::type_complexity)]
 fn merge_stage<'scope, K, A>(
     partials: PartialStream<'scope, u64, K, A::State>,
     maxima: Stream<'scope, u64, Vec<(i64, u64, isize)>>,
@@ -236,10 +235,7 @@ fn merge_stage<'scope, K, A>(
             &mut Vec<((K, A::Output), u64, isize)>,
             &mut KeyFigures,
         ) + 'static,
-) -> (
-    VecCollection<'scope, u64, (K, A::Output), isize>,
-    VecCollection<'scope, u64, KeyFigures, isize>,
-)
+) -> Counted<'scope, u64, K, A::Output>
 where
     K: ExchangeData + Hash,
     A: Aggregation,
