@@ -361,16 +361,10 @@ impl RowFold {
         if self.row_is_key && row.len() == self.keys.len() {
             return self.fold_as_key(row, diff, states);
         }
-        // A key is looked up borrowed (a column of the row, or the key's values evaluated on
-        // the stack) and hashed once; it is copied into the map only when it is new.
-        let evaluated: SmallVec<[Value; 4]>;
-        let key: &[Value] = match self.keys.as_slice() {
-            [BoundExpr::Column(i)] if *i < row.len() => std::slice::from_ref(&row[*i]),
-            keys => {
-                evaluated = keys.iter().map(|k| k.eval(&row)).collect();
-                &evaluated
-            }
-        };
+        // A key is looked up borrowed and hashed once; it is copied into the map only when
+        // it is new.
+        let mut evaluated = SmallVec::new();
+        let key = key_values(&self.keys, &row, &mut evaluated);
         let state = match states.entry_ref(key) {
             EntryRef::Occupied(entry) => entry.into_mut(),
             EntryRef::Vacant(entry) => entry.insert_with_key(KeyRow::from(key), self.aggregation.init()),
@@ -394,6 +388,22 @@ impl RowFold {
         let mut state = self.aggregation.init();
         self.aggregation.fold_row(&mut state, row, diff);
         state
+    }
+}
+
+/// The values of `keys` over `row`, to look a key up borrowed: a key of one column is a slice
+/// of the row itself, any other is evaluated into `scratch`, on the stack.
+pub(super) fn key_values<'a>(
+    keys: &[BoundExpr],
+    row: &'a [Value],
+    scratch: &'a mut SmallVec<[Value; 4]>,
+) -> &'a [Value] {
+    match keys {
+        [BoundExpr::Column(i)] if *i < row.len() => std::slice::from_ref(&row[*i]),
+        keys => {
+            scratch.extend(keys.iter().map(|k| k.eval(row)));
+            scratch
+        }
     }
 }
 

@@ -23,7 +23,7 @@ use timely::dataflow::operators::ToStream;
 use timely::dataflow::Scope;
 
 use super::aggregate::{Piece, States};
-use super::physical::{Fold, Physical, Settings, Strategy, StreamSide};
+use super::physical::{Physical, Settings, Strategy, StreamSide};
 use crate::checkpoint::StateStore;
 use crate::data::{Row, Value};
 use crate::error::CheckpointError;
@@ -207,11 +207,7 @@ fn expiring_window_keys(node: &Physical<'_>, keys: &mut Vec<usize>) {
         Physical::Union(inputs) => inputs.iter().for_each(|input| expiring_window_keys(input, keys)),
         Physical::Aggregate(aggregate) => {
             expiring_window_keys(&aggregate.input, keys);
-            match aggregate.fold {
-                Fold::Expiring { window_key } => keys.push(window_key),
-                Fold::WindowStarts(_) => keys.push(0),
-                _ => {}
-            }
+            keys.extend(aggregate.fold.expiring_window_key());
         }
         Physical::TableAggregate(aggregate) => {
             if let StreamSide::Rows(stream) = &aggregate.stream {

@@ -507,10 +507,7 @@ fn build_aggregate<'s>(
     match (fold, watermark) {
         (fold @ (Fold::Expiring { .. } | Fold::WindowStarts(_)), Some((maxima, delay))) => {
             compiled.built(fold.strategy());
-            let window_key = match fold {
-                Fold::Expiring { window_key } => window_key,
-                _ => 0,
-            };
+            let window_key = fold.expiring_window_key().unwrap_or(0);
             let mut seen = compiled.seen_maxima();
             if watermark_later {
                 // The join's watermark reaches the aggregation an epoch later (see

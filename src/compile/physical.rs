@@ -397,9 +397,14 @@ pub enum Fold {
 }
 
 impl Fold {
-    /// Whether the fold forgets a window once the watermark passes its end.
-    pub fn expires_windows(&self) -> bool {
-        matches!(self, Fold::Expiring { .. } | Fold::WindowStarts(_))
+    /// The window's position among the keys, when the fold forgets a window once the
+    /// watermark passes its end (the window fold by start has it first).
+    pub fn expiring_window_key(&self) -> Option<usize> {
+        match self {
+            Fold::Expiring { window_key } => Some(*window_key),
+            Fold::WindowStarts(_) => Some(0),
+            _ => None,
+        }
     }
 
     /// The strategy's name.
@@ -682,7 +687,7 @@ fn plan_node(plan: &LogicalPlan, settings: Settings) -> Physical<'_> {
                     // Complete mode keeps and rewrites every group: Spark drops nothing there.
                     _ if !settings.forgets_closed_windows() => LateRule::None,
                     // The join below dropped its late rows already.
-                    _ if late.joined && !fold.expires_windows() => LateRule::None,
+                    _ if late.joined && fold.expiring_window_key().is_none() => LateRule::None,
                     Fold::Expiring { .. } | Fold::WindowStarts(_) | Fold::Session { .. } => {
                         LateRule::WindowEnd
                     }

@@ -18,7 +18,9 @@ use serde::{Deserialize, Serialize};
 use smallvec::SmallVec;
 use tidewater_operators::{Aggregation, Durable, PartialStates};
 
-use super::aggregate::{expire, expiry_of, text_prefix, Expiring, Figures, RowAggregation, States, GATHER};
+use super::aggregate::{
+    expire, expiry_of, key_values, text_prefix, Expiring, Figures, RowAggregation, States, GATHER,
+};
 use super::pipeline::Pipeline;
 use super::Rows;
 use crate::data::{KeyRow, Row, Value};
@@ -135,13 +137,7 @@ impl WindowedKey {
     fn from_row(row: Row) -> Self {
         let mut values = row.into_iter();
         let window = values.next();
-        let start = match window.as_ref() {
-            Some(Value::Struct(fields)) => match fields.first() {
-                Some(Value::Timestamp(start)) => Some(*start),
-                _ => None,
-            },
-            _ => None,
-        };
+        let start = window.as_ref().and_then(Value::window_start);
         let start = start.unwrap_or_else(|| {
             tracing::warn!(
                 ?window,
@@ -271,14 +267,8 @@ impl WindowedFold {
         let Value::Timestamp(time) = self.time.eval(row) else {
             return;
         };
-        let evaluated: SmallVec<[Value; 4]>;
-        let others: &[Value] = match self.others.as_slice() {
-            [BoundExpr::Column(i)] if *i < row.len() => std::slice::from_ref(&row[*i]),
-            keys => {
-                evaluated = keys.iter().map(|k| k.eval(row)).collect();
-                &evaluated
-            }
-        };
+        let mut evaluated = SmallVec::new();
+        let others = key_values(&self.others, row, &mut evaluated);
         window_starts(time, self.size, self.slide, |start| {
             let key = WindowedKeyRef { start, others };
             let state = match states.entry_ref(&key) {

@@ -172,11 +172,21 @@ impl Value {
         })
     }
 
+    /// The start of the time window inside, if this is one (see [`Value::window`]).
+    pub fn window_start(&self) -> Option<i64> {
+        self.window_bound(0)
+    }
+
     /// The end of the time window inside, if this is one (see [`Value::window`]).
     pub fn window_end(&self) -> Option<i64> {
+        self.window_bound(1)
+    }
+
+    /// Field `i` of the time window inside, if this is one.
+    fn window_bound(&self, i: usize) -> Option<i64> {
         match self {
-            Value::Struct(fields) => match fields.get(1) {
-                Some(Value::Timestamp(end)) => Some(*end),
+            Value::Struct(fields) => match fields.get(i) {
+                Some(Value::Timestamp(bound)) => Some(*bound),
                 _ => None,
             },
             _ => None,
