@@ -44,7 +44,7 @@ impl Driver {
     /// Runs epoch `epoch` as one transaction: `feed` hands the epoch's batches to the input
     /// handles (reading them first where the run reads its input), and `read` digests the
     /// transaction's output; the whole is the epoch's time.
-    pub(super) fn epoch(
+    fn epoch(
         &mut self,
         epoch: u64,
         feed: impl FnOnce() -> anyhow::Result<()>,
@@ -55,6 +55,22 @@ impl Driver {
         self.transaction(epoch)?;
         read()?;
         self.epoch_ms.push(epoch_started.elapsed().as_secs_f64() * 1e3);
+        Ok(())
+    }
+
+    /// Runs one epoch (see [`epoch`](Self::epoch)) per item of `batches`, in order, numbered
+    /// from 0: `feed` hands an epoch's item to the input handles, `read(epoch)` digests the
+    /// epoch's output.
+    pub(super) fn epochs<B>(
+        &mut self,
+        batches: impl IntoIterator<Item = B>,
+        mut feed: impl FnMut(B) -> anyhow::Result<()>,
+        mut read: impl FnMut(u64) -> anyhow::Result<()>,
+    ) -> anyhow::Result<()> {
+        for (epoch, batch) in batches.into_iter().enumerate() {
+            let epoch = epoch as u64;
+            self.epoch(epoch, || feed(batch), || read(epoch))?;
+        }
         Ok(())
     }
 

@@ -61,30 +61,27 @@ pub(super) fn run(
     })?;
     let mut users = Some(users_table(users_csv)?);
     let mut digest = Digest::default();
-    for (epoch, batch) in epochs.iter_mut().enumerate() {
-        let epoch = epoch as u64;
-        driver.epoch(
-            epoch,
-            || {
-                if let Some(mut users) = users.take() {
-                    handles.users.append(&mut users);
-                }
-                handles.transactions.append(batch);
-                Ok(())
-            },
-            || {
-                // Sorted by country again, so the digest does not depend on dbsp's key order.
-                let mut rows = inserted(&handles.totals);
-                rows.sort_unstable_by(|a, b| a.0.cmp(&b.0));
-                digest.epoch_sums(
-                    epoch,
-                    rows.iter()
-                        .map(|(country, Tup2(count, sum))| (country.as_str(), *count, *sum)),
-                );
-                Ok(())
-            },
-        )?;
-    }
+    driver.epochs(
+        epochs.iter_mut(),
+        |batch| {
+            if let Some(mut users) = users.take() {
+                handles.users.append(&mut users);
+            }
+            handles.transactions.append(batch);
+            Ok(())
+        },
+        |epoch| {
+            // Sorted by country again, so the digest does not depend on dbsp's key order.
+            let mut rows = inserted(&handles.totals);
+            rows.sort_unstable_by(|a, b| a.0.cmp(&b.0));
+            digest.epoch_sums(
+                epoch,
+                rows.iter()
+                    .map(|(country, Tup2(count, sum))| (country.as_str(), *count, *sum)),
+            );
+            Ok(())
+        },
+    )?;
     driver.finish(&digest)
 }
 

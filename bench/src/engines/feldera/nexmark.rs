@@ -213,16 +213,14 @@ fn run_once<R: DBData>(
     let circuit = plan.circuit;
     let (mut driver, handles) = Driver::start(workers, move |root| Ok(build(root, circuit)))?;
     let parts = parts(dir, plan.kinds)?;
-    for (epoch, part) in parts.iter().enumerate() {
-        driver.epoch(
-            epoch as u64,
-            || feed(dir, part, plan.kinds, workers, &handles),
-            || {
-                sink(inserted_rows(&handles.output));
-                Ok(())
-            },
-        )?;
-    }
+    driver.epochs(
+        parts.iter(),
+        |part| feed(dir, part, plan.kinds, workers, &handles),
+        |_| {
+            sink(inserted_rows(&handles.output));
+            Ok(())
+        },
+    )?;
     if plan.windowed {
         driver.transaction(parts.len() as u64)?;
         sink(inserted_rows(&handles.output));

@@ -65,20 +65,17 @@ pub(super) fn run(events: &[Event], per_epoch: usize, workers: usize) -> anyhow:
         .collect();
     let (mut driver, handles) = Driver::start(workers, |circuit| Ok(build(circuit)))?;
     let mut digest = Digest::default();
-    for (epoch, batch) in epochs.iter_mut().enumerate() {
-        let epoch = epoch as u64;
-        driver.epoch(
-            epoch,
-            || {
-                handles.events.append(batch);
-                Ok(())
-            },
-            || {
-                digest_closed(&mut digest, epoch, &handles.closed);
-                Ok(())
-            },
-        )?;
-    }
+    driver.epochs(
+        epochs.iter_mut(),
+        |batch| {
+            handles.events.append(batch);
+            Ok(())
+        },
+        |epoch| {
+            digest_closed(&mut digest, epoch, &handles.closed);
+            Ok(())
+        },
+    )?;
     // Spark's last batch without data: written only if the last epoch moved the watermark.
     let last = epochs.len() as u64;
     driver.transaction(last)?;

@@ -24,24 +24,21 @@ pub(super) fn run(lines: &[String], lines_per_epoch: usize, workers: usize) -> a
         Ok::<Handles, _>((input, counts.accumulate_output()))
     })?;
     let mut digest = Digest::default();
-    for (epoch, batch) in epochs.iter_mut().enumerate() {
-        let epoch = epoch as u64;
-        driver.epoch(
-            epoch,
-            || {
-                input.append(batch);
-                Ok(())
-            },
-            || {
-                // The rows come sorted by word already; sorting again costs a scan and keeps
-                // the digest independent of how dbsp orders its keys.
-                let mut rows = inserted(&output);
-                rows.sort_unstable();
-                digest.epoch(epoch, rows);
-                Ok(())
-            },
-        )?;
-    }
+    driver.epochs(
+        epochs.iter_mut(),
+        |batch| {
+            input.append(batch);
+            Ok(())
+        },
+        |epoch| {
+            // The rows come sorted by word already; sorting again costs a scan and keeps the
+            // digest independent of how dbsp orders its keys.
+            let mut rows = inserted(&output);
+            rows.sort_unstable();
+            digest.epoch(epoch, rows);
+            Ok(())
+        },
+    )?;
     driver.finish(&digest)
 }
 
