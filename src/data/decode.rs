@@ -6,6 +6,7 @@ use std::str::FromStr;
 use serde_json::Value as Json;
 
 use super::datetime::{Pattern, Zone};
+use super::json_field::{FieldKind, TypedFields};
 use super::json_line::{self, FieldIndex, JsonLine};
 use super::{cast, cast_in, DataType, Row, Schema, Value};
 
@@ -72,7 +73,7 @@ pub struct FieldText {
 
 impl FieldText {
     /// A timestamp field: with the pattern if there is one, else as `CAST` reads it.
-    fn timestamp(&self, text: &str) -> Option<i64> {
+    pub(super) fn timestamp(&self, text: &str) -> Option<i64> {
         match &self.timestamp_format {
             Some(pattern) => pattern.parse(text.trim(), &self.zone),
             None => match cast_in(Value::str(text), &DataType::Timestamp, &self.zone) {
@@ -111,6 +112,8 @@ pub struct RowDecoder {
     /// The names of `data_columns`, slot `i` for `data_columns[i]`: what a JSON line is read
     /// against.
     json_fields: FieldIndex,
+    /// How each of `json_fields` is read, by its column's type.
+    json_kinds: Vec<FieldKind>,
 }
 
 impl RowDecoder {
@@ -124,6 +127,7 @@ impl RowDecoder {
             corrupt: None,
             data_columns: Vec::new(),
             json_fields: FieldIndex::new([]),
+            json_kinds: Vec::new(),
         }
         .with_corrupt_column(CORRUPT_RECORD)
     }
@@ -145,6 +149,11 @@ impl RowDecoder {
                 .iter()
                 .map(|&c| self.schema.fields()[c].name.as_str()),
         );
+        self.json_kinds = self
+            .data_columns
+            .iter()
+            .map(|&c| FieldKind::of(&self.schema.fields()[c].data_type))
+            .collect();
         self
     }
 
@@ -260,6 +269,24 @@ impl RowDecoder {
     /// Decodes one JSON object per line. Missing fields are null; a field of the wrong type
     /// or a line that is not a JSON object is malformed.
     pub fn decode_json(&self, line: &str) -> Decoded {
+        // Most lines are objects whose fields have their columns' types: read them straight
+        // into the row. Anything else is read again, by the reader that words the problem.
+        let typed = TypedFields::new(&self.json_kinds, &self.text);
+        if let Ok(JsonLine::Object(values)) = json_line::parse_with(line, &self.json_fields, &typed) {
+            if !typed.fell_back() {
+                let mut row = Row::from(values);
+                if let Some(corrupt) = self.corrupt {
+                    row.insert(corrupt, Value::Null);
+                }
+                return Decoded::Row(row);
+            }
+        }
+        self.decode_json_as_values(line)
+    }
+
+    /// [`decode_json`](Self::decode_json) through each field's JSON value: slower, and the
+    /// judge of every line that is not plainly well formed.
+    fn decode_json_as_values(&self, line: &str) -> Decoded {
         let mut row = self.empty_row();
         let parsed = match json_line::parse(line, &self.json_fields) {
             // A number beyond the double range: Spark's reader (Jackson) reads it as Infinity
@@ -309,7 +336,7 @@ impl RowDecoder {
 
 /// The prefix of a string that stands for a JSON number too large for a double (see
 /// [`mark_huge_numbers`]): a NUL byte cannot start a JSON string's text unescaped.
-const HUGE_NUMBER: &str = "\u{0}number:";
+pub(super) const HUGE_NUMBER: &str = "\u{0}number:";
 
 /// `line` with each number beyond the double range (`1e400`) written as the string
 /// `"\u0000number:1e400"`, or `None` if it has none. Strings are skipped, escapes and all.
@@ -350,7 +377,7 @@ fn mark_huge_numbers(line: &str) -> Option<String> {
 
 /// Converts a JSON value to a column type, as Spark's JSON reader does: numbers for numeric
 /// columns (integral ones only for bigint), any scalar for strings, strings in timestamp form.
-fn json_value(json: &Json, data_type: &DataType, text: &FieldText) -> Option<Value> {
+pub(super) fn json_value(json: &Json, data_type: &DataType, text: &FieldText) -> Option<Value> {
     if let Json::String(s) = json {
         if let Some(number) = s.strip_prefix(HUGE_NUMBER) {
             // Spark: Infinity in a double column, the number's text in a string column.
@@ -508,6 +535,76 @@ mod tests {
                 "{text}"
             );
         }
+    }
+
+    #[test]
+    fn typed_json_fields_read_as_their_json_values_convert() {
+        // The straight reading against the reader through JSON values, which words every
+        // problem: the same decoding for every line, under every mode, with the corrupt-record
+        // column amid the others.
+        let schema = Schema::new([
+            Field::new("i", DataType::Int64),
+            Field::new(CORRUPT_RECORD, DataType::String),
+            Field::new("d", DataType::Float64),
+            Field::new("s", DataType::String),
+            Field::new("b", DataType::Boolean),
+            Field::new("t", DataType::Timestamp),
+            Field::new("day", DataType::Date),
+            Field::new(
+                "dec",
+                DataType::Decimal {
+                    precision: 5,
+                    scale: 2,
+                },
+            ),
+            Field::new("arr", DataType::Array(Box::new(DataType::Int64))),
+        ]);
+        let lines = [
+            r#"{"i": 1, "d": 2.5, "s": "x", "b": true, "t": "2026-01-02 03:04:05", "day": "2026-01-02", "dec": 1.234, "arr": [1, 2]}"#,
+            r#"{"arr": [], "dec": "99.999", "day": null, "t": 1700000000, "b": false, "s": "a\"b\u00e9", "d": -3, "i": -9223372036854775808}"#,
+            r#"{"i": 9223372036854775808}"#,
+            r#"{"d": 18446744073709551615, "i": null, "s": null}"#,
+            r#"{"i": 2.0}"#,
+            r#"{"i": "2"}"#,
+            r#"{"s": 12}"#,
+            r#"{"s": true}"#,
+            r#"{"s": {"nested": [1]}}"#,
+            r#"{"s": [1, "two"]}"#,
+            r#"{"b": 1}"#,
+            r#"{"t": "not a time"}"#,
+            r#"{"t": 1.5}"#,
+            r#"{"d": 1e400, "s": 1e400}"#,
+            r#"{"s": "\u0000number:5"}"#,
+            r#"{"dec": 1000.0}"#,
+            r#"{"arr": [1, "x"]}"#,
+            r#"{"i": 1, "i": "bad", "i": 3}"#,
+            r#"{"i": "bad", "i": 3}"#,
+            r#"{"unknown": {"deep": [1, {"x": 1e400}]}, "i": 4}"#,
+            r#"{"i": 1"#,
+            r#"[1, 2]"#,
+            r#"null"#,
+            r#""text""#,
+            "",
+        ];
+        for mode in [
+            ParseMode::Permissive,
+            ParseMode::DropMalformed,
+            ParseMode::FailFast,
+        ] {
+            let decoder = RowDecoder::new(schema.clone(), mode);
+            for line in lines {
+                assert_eq!(
+                    decoder.decode_json(line),
+                    decoder.decode_json_as_values(line),
+                    "{line} under {mode:?}"
+                );
+            }
+        }
+        // A plain line is read straight into its row, with no second reading.
+        let decoder = RowDecoder::new(schema, ParseMode::FailFast);
+        let typed = TypedFields::new(&decoder.json_kinds, &decoder.text);
+        assert!(json_line::parse_with(lines[0], &decoder.json_fields, &typed).is_ok());
+        assert!(!typed.fell_back());
     }
 
     #[test]

@@ -3,13 +3,13 @@
 //! Reading a line into a `serde_json::Value` first builds a map of every key (each key an
 //! owned `String`, each insert a tree search) only for the reader to look up the schema's
 //! fields in it. Here each key is matched against the schema's field names as it is parsed,
-//! a wanted field's value is kept in its slot, and any other value is skipped unbuilt. The
-//! parser, its syntax errors and their positions are serde_json's, as before; a key given
-//! twice keeps its last value, as a map's insert does.
+//! a wanted field's value is read by a [`ReadSlot`] into its slot, and any other value is
+//! skipped unbuilt. The parser, its syntax errors and their positions are serde_json's, as
+//! before; a key given twice keeps its last value, as a map's insert does.
 
 use std::fmt;
 
-use serde::de::{DeserializeSeed, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
+use serde::de::{Deserialize, DeserializeSeed, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
 use serde_json::Value as Json;
 
 /// A schema's field names, for matching keys: a scan of a few names costs less than hashing
@@ -55,57 +55,102 @@ impl FieldIndex {
     }
 
     /// The slot of field `key`, if the schema has it (names compare exactly, as a map's keys).
-    fn slot(&self, key: &str) -> Option<usize> {
+    /// `guess` is tried first: lines written by one program give their keys in one order, so
+    /// the slot after the previous key's is the right one far more often than not.
+    fn slot(&self, key: &str, guess: usize) -> Option<usize> {
         match &self.names {
+            Names::Few(names) if names.get(guess).is_some_and(|name| &**name == key) => Some(guess),
             Names::Few(names) => names.iter().position(|name| &**name == key),
             Names::Many(slots) => slots.get(key).copied(),
         }
     }
 }
 
+/// How a wanted field's value is read into its slot.
+pub(super) trait ReadSlot {
+    /// A slot's content; the default is a field the line does not have.
+    type Value: Default;
+
+    /// Reads the value of `slot`'s field.
+    fn read<'de, D: Deserializer<'de>>(&self, slot: usize, value: D) -> Result<Self::Value, D::Error>;
+}
+
+/// Each wanted field as its JSON value, `None` for a field the line does not have.
+pub(super) struct AsJson;
+
+impl ReadSlot for AsJson {
+    type Value = Option<Json>;
+
+    fn read<'de, D: Deserializer<'de>>(&self, _: usize, value: D) -> Result<Option<Json>, D::Error> {
+        Json::deserialize(value).map(Some)
+    }
+}
+
 /// A line read against a [`FieldIndex`].
 #[derive(Debug, PartialEq)]
-pub(super) enum JsonLine {
-    /// An object: each slot's value, if the object has that key.
-    Object(Vec<Option<Json>>),
+pub(super) enum JsonLine<T> {
+    /// An object: each slot's value as read, the default where the object lacks that key.
+    Object(Vec<T>),
     /// Not an object: what it is, for the message (`an array`, `null`, `a scalar`).
     Other(&'static str),
 }
 
-/// Reads `line` as one JSON value, keeping the values of the fields in `index`. Errors are
-/// serde_json's for the whole line, trailing characters included.
-pub(super) fn parse(line: &str, index: &FieldIndex) -> serde_json::Result<JsonLine> {
+/// Reads `line` as one JSON value, keeping the values of the fields in `index` as JSON.
+/// Errors are serde_json's for the whole line, trailing characters included.
+pub(super) fn parse(line: &str, index: &FieldIndex) -> serde_json::Result<JsonLine<Option<Json>>> {
+    parse_with(line, index, &AsJson)
+}
+
+/// As [`parse`], each wanted field read by `reader`.
+pub(super) fn parse_with<R: ReadSlot>(
+    line: &str,
+    index: &FieldIndex,
+    reader: &R,
+) -> serde_json::Result<JsonLine<R::Value>> {
     let mut deserializer = serde_json::Deserializer::from_str(line);
-    let parsed = Line { index }.deserialize(&mut deserializer)?;
+    let parsed = Line { index, reader }.deserialize(&mut deserializer)?;
     deserializer.end()?;
     Ok(parsed)
 }
 
 /// The seed and visitor of a whole line.
-struct Line<'i> {
+struct Line<'i, R> {
     index: &'i FieldIndex,
+    reader: &'i R,
 }
 
-impl<'de> DeserializeSeed<'de> for Line<'_> {
-    type Value = JsonLine;
+impl<'de, R: ReadSlot> DeserializeSeed<'de> for Line<'_, R> {
+    type Value = JsonLine<R::Value>;
 
-    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<JsonLine, D::Error> {
+    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<Self::Value, D::Error> {
         deserializer.deserialize_any(self)
     }
 }
 
-impl<'de> Visitor<'de> for Line<'_> {
-    type Value = JsonLine;
+impl<'de, R: ReadSlot> Visitor<'de> for Line<'_, R> {
+    type Value = JsonLine<R::Value>;
 
     fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str("a JSON value")
     }
 
-    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<JsonLine, A::Error> {
-        let mut slots: Vec<Option<Json>> = vec![None; self.index.len];
-        while let Some(slot) = map.next_key_seed(Key { index: self.index })? {
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+        let mut slots: Vec<R::Value> = std::iter::repeat_with(R::Value::default)
+            .take(self.index.len)
+            .collect();
+        let mut guess = 0;
+        while let Some(slot) = map.next_key_seed(Key {
+            index: self.index,
+            guess,
+        })? {
             match slot {
-                Some(slot) => slots[slot] = Some(map.next_value()?),
+                Some(slot) => {
+                    guess = slot + 1;
+                    slots[slot] = map.next_value_seed(Slot {
+                        reader: self.reader,
+                        slot,
+                    })?
+                }
                 None => {
                     map.next_value::<IgnoredAny>()?;
                 }
@@ -114,39 +159,55 @@ impl<'de> Visitor<'de> for Line<'_> {
         Ok(JsonLine::Object(slots))
     }
 
-    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<JsonLine, A::Error> {
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
         while seq.next_element::<IgnoredAny>()?.is_some() {}
         Ok(JsonLine::Other("an array"))
     }
 
-    fn visit_unit<E>(self) -> Result<JsonLine, E> {
+    fn visit_unit<E>(self) -> Result<Self::Value, E> {
         Ok(JsonLine::Other("null"))
     }
 
-    fn visit_bool<E>(self, _: bool) -> Result<JsonLine, E> {
+    fn visit_bool<E>(self, _: bool) -> Result<Self::Value, E> {
         Ok(JsonLine::Other("a scalar"))
     }
 
-    fn visit_i64<E>(self, _: i64) -> Result<JsonLine, E> {
+    fn visit_i64<E>(self, _: i64) -> Result<Self::Value, E> {
         Ok(JsonLine::Other("a scalar"))
     }
 
-    fn visit_u64<E>(self, _: u64) -> Result<JsonLine, E> {
+    fn visit_u64<E>(self, _: u64) -> Result<Self::Value, E> {
         Ok(JsonLine::Other("a scalar"))
     }
 
-    fn visit_f64<E>(self, _: f64) -> Result<JsonLine, E> {
+    fn visit_f64<E>(self, _: f64) -> Result<Self::Value, E> {
         Ok(JsonLine::Other("a scalar"))
     }
 
-    fn visit_str<E>(self, _: &str) -> Result<JsonLine, E> {
+    fn visit_str<E>(self, _: &str) -> Result<Self::Value, E> {
         Ok(JsonLine::Other("a scalar"))
+    }
+}
+
+/// The seed of a wanted field's value.
+struct Slot<'r, R> {
+    reader: &'r R,
+    slot: usize,
+}
+
+impl<'de, R: ReadSlot> DeserializeSeed<'de> for Slot<'_, R> {
+    type Value = R::Value;
+
+    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<R::Value, D::Error> {
+        self.reader.read(self.slot, deserializer)
     }
 }
 
 /// The seed and visitor of a key: its slot, or `None` for a field the schema does not have.
 struct Key<'i> {
     index: &'i FieldIndex,
+    /// The slot to try first.
+    guess: usize,
 }
 
 impl<'de> DeserializeSeed<'de> for Key<'_> {
@@ -165,7 +226,7 @@ impl<'de> Visitor<'de> for Key<'_> {
     }
 
     fn visit_str<E>(self, key: &str) -> Result<Option<usize>, E> {
-        Ok(self.index.slot(key))
+        Ok(self.index.slot(key, self.guess))
     }
 }
 
@@ -174,7 +235,7 @@ mod tests {
     use super::*;
 
     /// The same line read the old way: the whole object, then the fields looked up in it.
-    fn through_a_map(line: &str, names: &[&str]) -> serde_json::Result<JsonLine> {
+    fn through_a_map(line: &str, names: &[&str]) -> serde_json::Result<JsonLine<Option<Json>>> {
         Ok(match serde_json::from_str::<Json>(line)? {
             Json::Object(object) => {
                 JsonLine::Object(names.iter().map(|name| object.get(*name).cloned()).collect())

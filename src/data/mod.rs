@@ -11,6 +11,7 @@ pub mod decimal;
 mod decode;
 mod display;
 mod interval;
+mod json_field;
 mod json_line;
 mod key_row;
 mod output_mode;

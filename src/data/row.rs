@@ -52,6 +52,11 @@ impl Row {
         self.0.push(value)
     }
 
+    /// Inserts `value` at position `index`, shifting the values after it.
+    pub fn insert(&mut self, index: usize, value: Value) {
+        self.0.insert(index, value)
+    }
+
     /// A row of these values followed by those of `other`.
     pub fn concat(&self, other: &Row) -> Row {
         let mut row = Row::with_capacity(self.len() + other.len());
