@@ -19,7 +19,7 @@ use tidewater_operators::{
 
 use super::pipeline::Pipeline;
 use super::Rows;
-use crate::data::{KeyRow, Row, Value};
+use crate::data::{text_prefix, KeyRow, Row, Value};
 use crate::expr::{Accumulator, AggState, BoundExpr};
 
 /// Each worker's figures of the keys an aggregation holds, per epoch.
@@ -491,15 +491,6 @@ impl Piece {
             text: SmolStr::new(text),
         }
     }
-}
-
-/// The first eight bytes of `text` as a big-endian number, zero-padded: two texts whose
-/// prefixes differ order as their prefixes do, so a sort compares most texts by one integer.
-pub(super) fn text_prefix(text: &str) -> u64 {
-    let mut head = [0u8; 8];
-    let n = text.len().min(head.len());
-    head[..n].copy_from_slice(&text.as_bytes()[..n]);
-    u64::from_be_bytes(head)
 }
 
 impl PartialEq for Piece {

@@ -18,12 +18,10 @@ use serde::{Deserialize, Serialize};
 use smallvec::SmallVec;
 use tidewater_operators::{Aggregation, Durable, PartialStates};
 
-use super::aggregate::{
-    expire, expiry_of, key_values, text_prefix, Expiring, Figures, RowAggregation, States, GATHER,
-};
+use super::aggregate::{expire, expiry_of, key_values, Expiring, Figures, RowAggregation, States, GATHER};
 use super::pipeline::Pipeline;
 use super::Rows;
-use crate::data::{KeyRow, Row, Value};
+use crate::data::{text_prefix, KeyRow, Row, Value};
 use crate::expr::{window_starts, Accumulator, BoundExpr};
 use crate::plan::Projection;
 

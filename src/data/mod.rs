@@ -29,4 +29,4 @@ pub use key_row::KeyRow;
 pub use output_mode::OutputMode;
 pub use row::Row;
 pub use schema::{DataType, Field, Schema};
-pub use value::Value;
+pub use value::{text_prefix, Value};

@@ -439,6 +439,15 @@ impl<T: Into<Value>> From<Option<T>> for Value {
     }
 }
 
+/// The first eight bytes of `text` as a big-endian number, zero-padded: two texts whose
+/// prefixes differ order as their prefixes do, so a sort compares most texts by one integer.
+pub fn text_prefix(text: &str) -> u64 {
+    let mut head = [0u8; 8];
+    let n = text.len().min(head.len());
+    head[..n].copy_from_slice(&text.as_bytes()[..n]);
+    u64::from_be_bytes(head)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -12,6 +12,7 @@ mod append;
 mod complete;
 mod finish;
 mod open_windows;
+mod sort_key;
 mod update;
 
 use std::collections::btree_map::Entry;
@@ -107,15 +108,15 @@ fn repeat(rows: &mut Vec<Row>, row: &Row, times: isize) {
 }
 
 /// Sums the diffs of equal rows, drops the rows whose sum is zero, and returns them sorted by
-/// row. Sorts indices rather than the (wide) entries, so no row moves during the sort.
+/// row. Sorts indices rather than the (wide) entries, so no row moves during the sort, and
+/// compares the rows' leading columns as integers where it can ([`sort_key`]).
 pub(super) fn consolidate_sorted(mut changes: Vec<(Row, isize)>) -> Vec<(Row, isize)> {
     // An aggregation's changes from one worker come sorted and consolidated already: one
     // pass over them is then all the work.
     if is_consolidated(&changes) {
         return changes;
     }
-    let mut order: Vec<u32> = (0..changes.len() as u32).collect();
-    order.sort_unstable_by(|&a, &b| changes[a as usize].0.cmp(&changes[b as usize].0));
+    let order = sort_key::sorted_order(changes.len(), |i| &changes[i].0);
     let mut out: Vec<(Row, isize)> = Vec::with_capacity(changes.len());
     for i in order {
         let (row, diff) = std::mem::take(&mut changes[i as usize]);
