@@ -53,6 +53,45 @@ fn append_mode_filter_and_with_column_emit_each_match_once() {
 }
 
 #[test]
+fn projections_and_filters_on_both_sides_of_a_watermark_run_as_one() {
+    // A computed event time with a watermark on it, then a filter of a declared column and a
+    // selection that drops the event time: the rows are those of the steps one by one, for
+    // any number of workers, and explain still shows the watermark among the steps.
+    let schema = Schema::new([
+        Field::new("shop", DataType::String),
+        Field::new("amount", DataType::Int64),
+        Field::new("at_ms", DataType::Int64),
+    ]);
+    for workers in [1, 2, 4] {
+        let input = MemoryStream::new(schema.clone());
+        let spark = session(workers);
+        let query = spark
+            .read_stream()
+            .memory(&input)
+            .with_column("ts", expr("timestamp_millis(at_ms)").expect("expr"))
+            .and_then(|df| df.with_column("cents", col("amount") * 100))
+            .and_then(|df| df.with_watermark("ts", "5 seconds"))
+            .and_then(|df| df.filter(col("shop").eq(lit("x"))))
+            .and_then(|df| df.select([col("cents"), col("shop"), col("amount")]))
+            .expect("plan");
+        let explained = query.explain();
+        assert!(explained.contains("watermark on ts"), "{explained}");
+        let epochs = vec![
+            vec![row!["x", 1, 1_000], row!["y", 2, 2_000], row!["x", 3, 3_000]],
+            // Late by the watermark, but no aggregation drops rows: written, as in Spark.
+            vec![row!["y", 4, 60_000], row!["x", 5, 0]],
+        ];
+        let ran = run_to_end(query.write_stream(), Feed::Epochs(&input, epochs));
+        // By hand: the rows of shop x, amounts in cents.
+        let expected = vec![
+            (0, vec![row![100, "x", 1], row![300, "x", 3]]),
+            (1, vec![row![500, "x", 5]]),
+        ];
+        assert_eq!(ran.batches(), expected, "{workers} worker(s)");
+    }
+}
+
+#[test]
 fn aggregates_per_key_follow_spark_and_update_per_epoch() {
     // Three workers split an epoch of three rows one each, four leave one without a share.
     for workers in [1, 2, 3, 4] {

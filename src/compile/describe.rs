@@ -118,10 +118,7 @@ impl<'p> Dataflow<'p> {
             }
             Physical::Watermark { column_name, input } => {
                 self.walk(input);
-                self.line(format!(
-                    "watermark on {column_name}: rows pass unchanged (no aggregation right above \
-                     drops late rows)"
-                ));
+                self.watermark_passing(column_name);
             }
             Physical::Join {
                 on,
@@ -291,9 +288,18 @@ impl<'p> Dataflow<'p> {
                     self.line(format!("{op}: project [{}]", names.join(", ")));
                 }
                 LogicalPlan::Filter { expr, .. } => self.line(format!("filter: {}", expr.output_name())),
+                LogicalPlan::Watermark { column_name, .. } => self.watermark_passing(column_name),
                 _ => {}
             }
         }
+    }
+
+    /// A watermark that nothing right above reads.
+    fn watermark_passing(&mut self, column_name: &str) {
+        self.line(format!(
+            "watermark on {column_name}: rows pass unchanged (no aggregation right above drops \
+             late rows)"
+        ));
     }
 
     /// The size of `table`, as explain words it.

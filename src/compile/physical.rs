@@ -498,7 +498,19 @@ fn plan_node(plan: &LogicalPlan, settings: Settings) -> Physical<'_> {
             read: Read::of(Delivery::of(source.as_ref())),
         },
         LogicalPlan::Project { .. } | LogicalPlan::Filter { .. } => {
-            let (base, steps, pipeline) = peel(plan);
+            let (mut base, mut steps, mut pipeline) = peel(plan);
+            // A watermark that only passes rows on (nothing right above reads it) between two
+            // runs of filters and projections: one run, so the rows are built once. Explain
+            // still shows the watermark, among the steps.
+            while let LogicalPlan::Watermark { input, .. } = base {
+                if !matches!(**input, LogicalPlan::Project { .. } | LogicalPlan::Filter { .. }) {
+                    break;
+                }
+                let (below, mut below_steps, below_pipeline) = peel(input);
+                below_steps.push(base);
+                below_steps.append(&mut steps);
+                (base, steps, pipeline) = (below, below_steps, below_pipeline.then(pipeline));
+            }
             with_steps(steps, pipeline, plan_node(base, settings))
         }
         LogicalPlan::Watermark {

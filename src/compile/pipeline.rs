@@ -70,7 +70,50 @@ impl Pipeline {
             }
         }
         steps.reverse();
-        (node, Pipeline { steps })
+        (node, Pipeline::of(steps))
+    }
+
+    /// A pipeline of `steps`, rearranged as Spark's optimizer does (`PushPredicateThroughProject`,
+    /// `CollapseProject`) so that fewer rows are built: a filter of columns that projections
+    /// below only pass on moves below them, and a projection that only selects columns is
+    /// folded into the one right below it.
+    fn of(steps: Vec<Step>) -> Pipeline {
+        let mut collapsed: Vec<Step> = Vec::with_capacity(steps.len());
+        for step in steps {
+            let step = match step {
+                Step::Filter(predicate) => {
+                    let (at, predicate) = filter_position(&collapsed, predicate);
+                    collapsed.insert(at, Step::Filter(predicate));
+                    continue;
+                }
+                step => step,
+            };
+            match (collapsed.last_mut(), step) {
+                (
+                    Some(Step::Project { columns: below, .. }),
+                    Step::Project {
+                        columns,
+                        generator: None,
+                    },
+                ) if selects_from(&columns, below) => {
+                    *below = columns
+                        .iter()
+                        .map(|column| match column {
+                            Projection::Scalar(BoundExpr::Column(j)) => below[*j].clone(),
+                            _ => unreachable!("checked by selects_from"),
+                        })
+                        .collect();
+                }
+                (_, step) => collapsed.push(step),
+            }
+        }
+        Pipeline { steps: collapsed }
+    }
+
+    /// This pipeline's steps followed by `above`'s: the run above a watermark that no
+    /// aggregation reads, after the run below it.
+    pub(crate) fn then(self, above: Pipeline) -> Pipeline {
+        Pipeline::of(self.steps.into_iter().chain(above.steps).collect())
     }
 
     /// True when the pipeline does nothing.
@@ -154,6 +197,54 @@ impl Pipeline {
     }
 }
 
+/// Where among `steps` a filter that comes after them can run, and its predicate there: below
+/// every projection at the end of `steps` that has no generator and passes the predicate's
+/// columns on as they are, each such column read from where it came. A filter keeps its
+/// place among other filters, so they still run in order.
+fn filter_position(steps: &[Step], mut predicate: BoundExpr) -> (usize, BoundExpr) {
+    let mut at = steps.len();
+    while let Some(Step::Project {
+        columns,
+        generator: None,
+    }) = at.checked_sub(1).map(|i| &steps[i])
+    {
+        let passed_on = |j: usize| match columns.get(j) {
+            Some(Projection::Scalar(BoundExpr::Column(k))) => Some(*k),
+            _ => None,
+        };
+        match predicate.over_columns(&passed_on) {
+            Some(below) => {
+                predicate = below;
+                at -= 1;
+            }
+            None => break,
+        }
+    }
+    (at, predicate)
+}
+
+/// True when `columns` only pick columns of the projection `below` (as a `SELECT a, b` above
+/// computed columns does), so they can take `below`'s expressions instead, and a row is built
+/// once. An expression picked twice would be computed twice: only plain columns and constants
+/// may be (Spark's `CollapseProject` keeps such projections apart too). What no column picks
+/// is not computed at all, as Spark prunes it.
+fn selects_from(columns: &[Projection], below: &[Projection]) -> bool {
+    let mut picked = vec![0u32; below.len()];
+    for column in columns {
+        match column {
+            Projection::Scalar(BoundExpr::Column(j)) if *j < below.len() => picked[*j] += 1,
+            _ => return false,
+        }
+    }
+    picked.iter().zip(below).all(|(&times, expr)| {
+        times <= 1
+            || matches!(
+                expr,
+                Projection::Scalar(BoundExpr::Column(_) | BoundExpr::Literal(_))
+            )
+    })
+}
+
 /// True when `columns` are the columns of an input of `width` columns, in order.
 fn is_identity(columns: &[Projection], width: usize) -> bool {
     columns.len() == width
@@ -171,6 +262,8 @@ fn project_row(row: &Row, columns: &[Projection], generator: Option<&BoundExpr>,
         let mut projected = Row::with_capacity(columns.len());
         for c in columns {
             projected.push(match c {
+                // Most columns are picked as they are: no call through the evaluator.
+                Projection::Scalar(BoundExpr::Column(j)) => row.get(*j).cloned().unwrap_or(Value::Null),
                 Projection::Scalar(e) => e.eval(row),
                 Projection::Generated => element.clone().unwrap_or(Value::Null),
             });
@@ -192,5 +285,123 @@ fn project_row(row: &Row, columns: &[Projection], generator: Option<&BoundExpr>,
                 }
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::expr::BinaryOp;
+    use crate::row;
+
+    fn column(j: usize) -> Projection {
+        Projection::Scalar(BoundExpr::Column(j))
+    }
+
+    /// `a + b` over columns `a` and `b`.
+    fn sum(a: usize, b: usize) -> Projection {
+        Projection::Scalar(BoundExpr::Binary {
+            op: BinaryOp::Add,
+            left: Box::new(BoundExpr::Column(a)),
+            right: Box::new(BoundExpr::Column(b)),
+            integer: true,
+        })
+    }
+
+    fn project(columns: Vec<Projection>) -> Step {
+        Step::Project {
+            columns,
+            generator: None,
+        }
+    }
+
+    /// What `steps` make of `row`, run one by one, and run collapsed; and how many steps
+    /// the collapsed pipeline has.
+    fn both_ways(steps: Vec<Step>, row: Row) -> (Vec<Row>, Vec<Row>, usize) {
+        let apart = Pipeline { steps: steps.clone() };
+        let collapsed = Pipeline::of(steps);
+        let run = |pipeline: &Pipeline| {
+            let mut out = Vec::new();
+            pipeline.run(row.clone(), &mut |r| out.push(r));
+            out
+        };
+        (run(&apart), run(&collapsed), collapsed.steps.len())
+    }
+
+    #[test]
+    fn a_selection_folds_into_the_projection_below() {
+        // Computed columns, then a selection that reorders, drops and repeats plain ones.
+        let steps = vec![
+            project(vec![column(0), column(1), sum(0, 1)]),
+            project(vec![column(2), column(0), column(0)]),
+        ];
+        let (apart, collapsed, len) = both_ways(steps, row![1, 2]);
+        assert_eq!(apart, vec![row![3, 1, 1]]);
+        assert_eq!(collapsed, apart);
+        assert_eq!(len, 1);
+
+        // A filter of the computed column between keeps them apart.
+        let steps = vec![
+            project(vec![column(0), sum(0, 1)]),
+            Step::Filter(equals(1, 3)),
+            project(vec![column(1)]),
+        ];
+        let (apart, collapsed, len) = both_ways(steps, row![1, 2]);
+        assert_eq!(apart, vec![row![3]]);
+        assert_eq!((collapsed, len), (apart, 3));
+    }
+
+    /// `column = value`.
+    fn equals(column: usize, value: i64) -> BoundExpr {
+        BoundExpr::Binary {
+            op: BinaryOp::Eq,
+            left: Box::new(BoundExpr::Column(column)),
+            right: Box::new(BoundExpr::Literal(Value::Int(value))),
+            integer: true,
+        }
+    }
+
+    #[test]
+    fn a_filter_of_passed_on_columns_runs_before_the_projections() {
+        // Computed columns, a filter of a column passed on, a selection: the filter runs first,
+        // on the input's column, and one projection builds the rows that pass.
+        let steps = vec![
+            project(vec![column(1), column(0), sum(0, 1)]),
+            Step::Filter(equals(1, 5)),
+            project(vec![column(2), column(0)]),
+        ];
+        let collapsed = Pipeline::of(steps.clone());
+        assert!(matches!(
+            collapsed.steps.as_slice(),
+            [Step::Filter(BoundExpr::Binary { left, .. }), Step::Project { .. }]
+                if matches!(**left, BoundExpr::Column(0))
+        ));
+        for input in [row![5, 2], row![2, 5]] {
+            let (apart, collapsed, _) = both_ways(steps.clone(), input);
+            assert_eq!(collapsed, apart);
+        }
+        assert_eq!(both_ways(steps, row![5, 2]).0, vec![row![7, 2]]);
+
+        // A filter of a computed column stays above its projection.
+        let steps = vec![project(vec![column(0), sum(0, 1)]), Step::Filter(equals(1, 3))];
+        assert!(matches!(
+            Pipeline::of(steps.clone()).steps.as_slice(),
+            [Step::Project { .. }, Step::Filter(_)]
+        ));
+        let (apart, collapsed, _) = both_ways(steps, row![1, 2]);
+        assert_eq!((apart.len(), collapsed), (1, vec![row![1, 3]]));
+    }
+
+    #[test]
+    fn a_computed_column_picked_twice_or_a_computation_above_stays_apart() {
+        // `a + b` picked twice would be computed twice.
+        let twice = vec![project(vec![sum(0, 1)]), project(vec![column(0), column(0)])];
+        let (apart, collapsed, len) = both_ways(twice, row![1, 2]);
+        assert_eq!(apart, vec![row![3, 3]]);
+        assert_eq!((collapsed, len), (apart, 2));
+        // A computation above is no selection.
+        let computed = vec![project(vec![column(1), column(0)]), project(vec![sum(0, 1)])];
+        let (apart, collapsed, len) = both_ways(computed, row![1, 2]);
+        assert_eq!((collapsed, len), (apart, 2));
     }
 }

@@ -49,6 +49,24 @@ impl fmt::Debug for BatchClock {
 }
 
 impl BoundExpr {
+    /// The same expression over other columns: each column `j` becomes `to(j)`; `None` if
+    /// some column has no counterpart.
+    pub(crate) fn over_columns(&self, to: &dyn Fn(usize) -> Option<usize>) -> Option<BoundExpr> {
+        fn remap(e: &mut BoundExpr, to: &dyn Fn(usize) -> Option<usize>, mapped: &mut bool) {
+            match e {
+                BoundExpr::Column(j) => match to(*j) {
+                    Some(k) => *j = k,
+                    None => *mapped = false,
+                },
+                e => e.for_each_child(&mut |child| remap(child, to, mapped)),
+            }
+        }
+        let mut copy = self.clone();
+        let mut mapped = true;
+        remap(&mut copy, to, &mut mapped);
+        mapped.then_some(copy)
+    }
+
     /// Calls `f` with each direct sub-expression.
     pub(super) fn for_each_child(&mut self, f: &mut dyn FnMut(&mut BoundExpr)) {
         match self {
