@@ -584,8 +584,9 @@ fn a_row_is_late_only_for_its_sliding_windows_that_have_ended() {
 /// Random events, some late, some without a time, a key or a value, through two forms of one
 /// windowed aggregation: grouped by the window first (folded by window start) and by the window
 /// second (the general fold, whose rows are built per window). Epoch by epoch, in append and
-/// update mode, with tumbling and sliding windows, a filter and several aggregates, on 1, 2 and
-/// 4 workers, both write the same rows, the columns swapped.
+/// update mode, with tumbling and sliding windows, a filter and several aggregates (`max_by`'s
+/// argument an expression of two columns), on 1, 2 and 4 workers, both write the same rows, the
+/// columns swapped.
 #[test]
 fn windowed_aggregates_agree_whichever_key_comes_first() {
     let schema = Schema::new([
@@ -646,9 +647,15 @@ fn windowed_aggregates_agree_whichever_key_comes_first() {
                     avg(col("v")),
                     max(col("v")),
                     min(col("word")),
+                    max_by(col("word"), col("v")),
+                    min_by(col("v"), col("word")),
                 ])
             })
             .expect("plan");
+        if window_first {
+            let explained = aggregated.explain();
+            assert!(explained.contains("by window start"), "{explained}");
+        }
         let ran = run_to_end(
             aggregated.write_stream().output_mode(mode),
             Feed::Epochs(&input, epochs.clone()),

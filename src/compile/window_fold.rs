@@ -218,7 +218,14 @@ impl WindowedFold {
                     Projection::Scalar(e) => Some(Argument::Input(e.clone())),
                     Projection::Generated => Some(Argument::Window),
                 },
-                Some(_) => None,
+                // An expression (`max_by`'s pair of value and ordering) of columns the
+                // projection passes on: the same expression over the input row.
+                Some(argument) => argument
+                    .over_columns(&|j| match columns.get(j)? {
+                        Projection::Scalar(BoundExpr::Column(k)) => Some(*k),
+                        _ => None,
+                    })
+                    .map(Argument::Input),
             })
             .collect::<Option<Vec<_>>>()?;
         Some(WindowedFold {
