@@ -7,10 +7,12 @@
 //! so most comparisons are of integers, and the rows' own order decides only the ties.
 //!
 //! A column is encoded while its values are all of one exactly encoded kind (integers,
-//! timestamps, dates, booleans, and nulls): two equal words then mean two equal values, and the
-//! next column's word may decide. A text column's first eight bytes end the key, since two
-//! texts with one prefix may still differ. Any other value (a double, a decimal, a value of
-//! another kind than its column's first) leaves the rows to the general order alone.
+//! timestamps, dates, booleans, decimals of one scale that fit 64 bits, and nulls): two equal
+//! words then mean two equal values, and the next column's word may decide. A text column's
+//! first eight bytes end the key, since two texts with one prefix may still differ. A double
+//! ends the key before it; any value that cannot be encoded as its column's first (a decimal
+//! of another scale or beyond 64 bits, a value of another kind) leaves the rows to the general
+//! order alone.
 
 use crate::data::{text_prefix, Row, Value};
 
@@ -24,6 +26,8 @@ enum Kind {
     Timestamp,
     Date,
     Bool,
+    /// Decimals of this scale, by their unscaled integer.
+    Decimal(u8),
     /// Every value is null.
     Null,
     /// Texts, by their first eight bytes: the key's last word.
@@ -38,6 +42,7 @@ impl Kind {
             Value::Timestamp(_) => Kind::Timestamp,
             Value::Date(_) => Kind::Date,
             Value::Bool(_) => Kind::Bool,
+            Value::Decimal(d) => Kind::Decimal(d.scale()),
             Value::Null => Kind::Null,
             Value::Str(_) => Kind::Text,
             _ => return None,
@@ -56,6 +61,11 @@ impl Kind {
             }
             (Kind::Date, Value::Date(d)) => (i64::from(*d) - i64::from(i32::MIN) + 1) as u64,
             (Kind::Bool, Value::Bool(b)) => 1 + u64::from(*b),
+            // At one scale, decimals order (and are equal) as their unscaled integers do.
+            (Kind::Decimal(scale), Value::Decimal(d)) if d.scale() == scale => {
+                let unscaled = i64::try_from(d.unscaled()).ok().filter(|u| *u != i64::MIN)?;
+                unscaled as u64 ^ SIGN
+            }
             (Kind::Text, Value::Str(s)) => text_prefix(s),
             _ => return None,
         })
@@ -156,7 +166,12 @@ mod tests {
             3 => Value::Bool(small > 0),
             4 => Value::str(["", "a", "abcdefgh", "abcdefghX", "abcdefghA", "\0"][r.next(6) as usize]),
             5 => Value::Float(small as f64 / 2.0),
-            _ => Value::Decimal(Decimal::new(i128::from(small), 1)),
+            6 => Value::Decimal(Decimal::new(i128::from(small), 1)),
+            // Scales 1 and 2, and beyond 64 bits: the general order.
+            _ => Value::Decimal(Decimal::new(
+                i128::from(small) << (60 * r.next(2)),
+                1 + r.next(2) as u8,
+            )),
         }
     }
 
@@ -165,13 +180,13 @@ mod tests {
         let mut r = Lcg(7);
         for round in 0..400 {
             // Columns of random kinds, sometimes one column of mixed kinds.
-            let kinds: Vec<u64> = (0..4).map(|_| r.next(7)).collect();
+            let kinds: Vec<u64> = (0..4).map(|_| r.next(8)).collect();
             let mixed = round % 5 == 0;
             let rows: Vec<Row> = (0..60)
                 .map(|_| {
                     kinds
                         .iter()
-                        .map(|&k| value(if mixed { r.next(7) } else { k }, &mut r))
+                        .map(|&k| value(if mixed { r.next(8) } else { k }, &mut r))
                         .collect()
                 })
                 .collect();
