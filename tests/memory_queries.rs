@@ -76,6 +76,14 @@ fn projections_and_filters_on_both_sides_of_a_watermark_run_as_one() {
             .expect("plan");
         let explained = query.explain();
         assert!(explained.contains("watermark on ts"), "{explained}");
+        // The filter reads a declared column: it runs first; the selection folds into the
+        // projection that adds `cents` (the one that adds `ts` computes, so it stays).
+        assert!(
+            explained.contains(
+                "run as one pass over each row: filter, then project (4 columns), then project (3 columns)"
+            ),
+            "{explained}"
+        );
         let epochs = vec![
             vec![row!["x", 1, 1_000], row!["y", 2, 2_000], row!["x", 3, 3_000]],
             // Late by the watermark, but no aggregation drops rows: written, as in Spark.

@@ -112,9 +112,22 @@ impl<'p> Dataflow<'p> {
     fn walk(&mut self, node: &Physical<'p>) {
         match node {
             Physical::Source { source, read, .. } => self.source(*source, read.strategy()),
-            Physical::Rows { steps, input, .. } => {
+            Physical::Rows {
+                steps,
+                pipeline,
+                input,
+            } => {
                 self.walk(input);
                 self.steps(steps);
+                // Filters move below projections and selections fold into the projection below
+                // (see `Pipeline`): what each row goes through, when that differs.
+                let run = pipeline.outline();
+                if steps.len() > 1 && run.len() < steps.len() {
+                    self.line(format!(
+                        "  run as one pass over each row: {}",
+                        run.join(", then ")
+                    ));
+                }
             }
             Physical::Watermark { column_name, input } => {
                 self.walk(input);

@@ -116,6 +116,21 @@ impl Pipeline {
         Pipeline::of(self.steps.into_iter().chain(above.steps).collect())
     }
 
+    /// Each step in the order rows go through them, as explain words it: `filter`, or
+    /// `project (n columns)` (`explode` when it has a generator).
+    pub(crate) fn outline(&self) -> Vec<String> {
+        self.steps
+            .iter()
+            .map(|step| match step {
+                Step::Filter(_) => "filter".to_string(),
+                Step::Project { columns, generator } => {
+                    let verb = if generator.is_some() { "explode" } else { "project" };
+                    format!("{verb} ({} columns)", columns.len())
+                }
+            })
+            .collect()
+    }
+
     /// True when the pipeline does nothing.
     pub(crate) fn is_empty(&self) -> bool {
         self.steps.is_empty()
