@@ -95,15 +95,13 @@ impl Pipeline {
                         columns,
                         generator: None,
                     },
-                ) if selects_from(&columns, below) => {
-                    *below = columns
-                        .iter()
-                        .map(|column| match column {
-                            Projection::Scalar(BoundExpr::Column(j)) => below[*j].clone(),
-                            _ => unreachable!("checked by selects_from"),
-                        })
-                        .collect();
-                }
+                ) => match folded_into(&columns, below) {
+                    Some(folded) => *below = folded,
+                    None => collapsed.push(Step::Project {
+                        columns,
+                        generator: None,
+                    }),
+                },
                 (_, step) => collapsed.push(step),
             }
         }
@@ -238,26 +236,37 @@ fn filter_position(steps: &[Step], mut predicate: BoundExpr) -> (usize, BoundExp
     (at, predicate)
 }
 
-/// True when `columns` only pick columns of the projection `below` (as a `SELECT a, b` above
-/// computed columns does), so they can take `below`'s expressions instead, and a row is built
-/// once. An expression picked twice would be computed twice: only plain columns and constants
-/// may be (Spark's `CollapseProject` keeps such projections apart too). What no column picks
-/// is not computed at all, as Spark prunes it.
-fn selects_from(columns: &[Projection], below: &[Projection]) -> bool {
+/// `columns` computed straight from the input of the projection `below`, if they only pick
+/// its columns or compute from the columns it passes on (as a `SELECT a, b * 2` above computed
+/// columns does): a row is then built once. A picked column takes `below`'s expression; an
+/// expression reads the input's columns that `below` passed on. A computed column picked twice
+/// would be computed twice, so such projections stay apart (as Spark's `CollapseProject`
+/// keeps them); what no column picks is not computed at all, as Spark prunes it.
+fn folded_into(columns: &[Projection], below: &[Projection]) -> Option<Vec<Projection>> {
+    let passed_on = |j: usize| match below.get(j)? {
+        Projection::Scalar(BoundExpr::Column(k)) => Some(*k),
+        _ => None,
+    };
     let mut picked = vec![0u32; below.len()];
-    for column in columns {
-        match column {
-            Projection::Scalar(BoundExpr::Column(j)) if *j < below.len() => picked[*j] += 1,
-            _ => return false,
-        }
-    }
-    picked.iter().zip(below).all(|(&times, expr)| {
+    let folded = columns
+        .iter()
+        .map(|column| match column {
+            Projection::Scalar(BoundExpr::Column(j)) => {
+                *picked.get_mut(*j)? += 1;
+                below.get(*j).cloned()
+            }
+            Projection::Scalar(e) => e.over_columns(&passed_on).map(Projection::Scalar),
+            Projection::Generated => None,
+        })
+        .collect::<Option<Vec<_>>>()?;
+    let computed_once = picked.iter().zip(below).all(|(&times, expr)| {
         times <= 1
             || matches!(
                 expr,
                 Projection::Scalar(BoundExpr::Column(_) | BoundExpr::Literal(_))
             )
-    })
+    });
+    computed_once.then_some(folded)
 }
 
 /// True when `columns` are the columns of an input of `width` columns, in order.
@@ -408,15 +417,29 @@ mod tests {
     }
 
     #[test]
-    fn a_computed_column_picked_twice_or_a_computation_above_stays_apart() {
+    fn a_computation_over_passed_on_columns_folds_into_the_projection_below() {
+        // `b + a` over the columns the projection below passes on (swapped), beside a
+        // picked computed column: one projection over the input.
+        let steps = vec![
+            project(vec![column(1), column(0), sum(0, 1)]),
+            project(vec![sum(0, 1), column(2)]),
+        ];
+        let (apart, collapsed, len) = both_ways(steps, row![1, 2]);
+        assert_eq!(apart, vec![row![3, 3]]);
+        assert_eq!((collapsed, len), (apart, 1));
+    }
+
+    #[test]
+    fn a_computed_column_picked_twice_or_computed_over_stays_apart() {
         // `a + b` picked twice would be computed twice.
         let twice = vec![project(vec![sum(0, 1)]), project(vec![column(0), column(0)])];
         let (apart, collapsed, len) = both_ways(twice, row![1, 2]);
         assert_eq!(apart, vec![row![3, 3]]);
         assert_eq!((collapsed, len), (apart, 2));
-        // A computation above is no selection.
-        let computed = vec![project(vec![column(1), column(0)]), project(vec![sum(0, 1)])];
-        let (apart, collapsed, len) = both_ways(computed, row![1, 2]);
+        // A computation over a computed column above stays apart too.
+        let over_computed = vec![project(vec![sum(0, 1), column(0)]), project(vec![sum(0, 1)])];
+        let (apart, collapsed, len) = both_ways(over_computed, row![1, 2]);
+        assert_eq!(apart, vec![row![4]]);
         assert_eq!((collapsed, len), (apart, 2));
     }
 }
