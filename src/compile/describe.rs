@@ -6,7 +6,7 @@ use super::physical::{
     self, broadcasts, Grouping, JoinOn, LateRule, Physical, Settings, Strategy, StreamSide, TableAggregate,
 };
 use crate::connectors::Source;
-use crate::plan::{JoinKind, LogicalPlan};
+use crate::plan::{JoinKind, LogicalPlan, OutputMode};
 
 /// The logical plan and the dataflow every worker runs for it under `settings`, as `explain`
 /// prints them (Spark's `explain()`; `tidewater explain` adds each query's title, output mode
@@ -468,13 +468,24 @@ impl<'p> Dataflow<'p> {
         self.notes.push((grouping.node, "append-only accumulator"));
         self.line(format!("aggregate ({strategy}): {how}"));
         self.line("exchange: partial states by key hash");
-        self.line(
-            if matches!(strategy, Strategy::ExpiringFold | Strategy::WindowStartFold) {
-                "merge partials into one state per key; emit -old/+new for changed keys; forget a window's \
-             state once the watermark passes its end"
-            } else {
-                "merge partials into one state per key; emit -old/+new for changed keys"
-            },
-        );
+        let expiring = matches!(strategy, Strategy::ExpiringFold | Strategy::WindowStartFold);
+        // What the merge emits follows the output mode (see `compile::changes_needed`).
+        let emit = match self.settings.output_mode {
+            OutputMode::Append if expiring => {
+                "emit a window's rows once, when the watermark closes it (every change instead when a \
+                 stateful operator above reads them or a join below delays the watermark)"
+            }
+            OutputMode::Update => {
+                "emit the new rows of changed keys (-old/+new when a stateful operator above keeps \
+                 the result)"
+            }
+            _ => "emit -old/+new for changed keys",
+        };
+        let forget = if expiring {
+            "; forget a window's state once the watermark passes its end"
+        } else {
+            ""
+        };
+        self.line(format!("merge partials into one state per key; {emit}{forget}"));
     }
 }
