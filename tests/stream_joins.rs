@@ -118,9 +118,21 @@ fn reference(steps: &[Step], how: &str) -> Vec<Row> {
     rows
 }
 
-/// Runs the join of `steps` of kind `how` on `workers` workers, written as SQL or through the
-/// DataFrame API; returns every row written, sorted, and the query.
+/// Runs the join of `steps` of kind `how` on `workers` workers, written as SQL (with `filter` as
+/// its `WHERE`, if given) or through the DataFrame API; returns every row written, sorted, the
+/// query, and its explain text.
 fn run(steps: &[Step], how: &str, workers: usize, sql: bool) -> (Vec<Row>, StreamingQuery) {
+    let (rows, query, _) = run_where(steps, how, workers, sql, None);
+    (rows, query)
+}
+
+fn run_where(
+    steps: &[Step],
+    how: &str,
+    workers: usize,
+    sql: bool,
+    filter: Option<&str>,
+) -> (Vec<Row>, StreamingQuery, String) {
     let spark = Session::builder()
         .workers(workers)
         .get_or_create()
@@ -150,7 +162,8 @@ fn run(steps: &[Step], how: &str, workers: usize, sql: bool) -> (Vec<Row>, Strea
         spark
             .sql(&format!(
                 "SELECT * FROM impressions i {kind} clicks c ON i.ad = c.click_ad \
-                 AND c.click_ts BETWEEN i.imp_ts AND i.imp_ts + INTERVAL 1 MINUTE"
+                 AND c.click_ts BETWEEN i.imp_ts AND i.imp_ts + INTERVAL 1 MINUTE{}",
+                filter.map_or(String::new(), |f| format!(" WHERE {f}"))
             ))
             .expect("the join plans")
     } else {
@@ -165,6 +178,7 @@ fn run(steps: &[Step], how: &str, workers: usize, sql: bool) -> (Vec<Row>, Strea
             )
             .expect("the join plans")
     };
+    let explained = joined.explain();
     let collected = common::Collected::default();
     let query = collected
         .attach(joined.write_stream().output_mode("append"))
@@ -184,7 +198,7 @@ fn run(steps: &[Step], how: &str, workers: usize, sql: bool) -> (Vec<Row>, Strea
         .flat_map(|(_, rows)| rows)
         .collect();
     rows.sort();
-    (rows, query)
+    (rows, query, explained)
 }
 
 /// Steps with rows that match, never match, and arrive late on either side.
@@ -231,6 +245,52 @@ fn each_join_type_matches_the_nested_loop_reference() {
             let (rows, _) = run(&steps, how, workers, false);
             assert_eq!(rows, expected, "{how} join, {workers} worker(s)");
         }
+    }
+}
+
+#[test]
+fn a_where_on_each_side_of_an_inner_join_filters_that_side_first() {
+    // `i.ad <> 1 AND c.click_ad <> 2 AND i.ad + c.click_ad < 5`: the first two parts read one
+    // side each and run there before the join, as Spark pushes them down (the watermarks then
+    // come from the rows that pass, as Spark's do); the third stays above. The reference joins
+    // the filtered inputs, then applies the third.
+    let steps = mixed_steps(23, 14);
+    let filtered: Vec<Step> = steps
+        .iter()
+        .map(|(imps, clicks)| {
+            (
+                imps.iter().copied().filter(|(ad, _)| *ad != 1).collect(),
+                clicks.iter().copied().filter(|(ad, _)| *ad != 2).collect(),
+            )
+        })
+        .collect();
+    let expected: Vec<Row> = reference(&filtered, "inner")
+        .into_iter()
+        .filter(|row| match (&row[0], &row[2]) {
+            (Value::Int(i), Value::Int(c)) => i + c < 5,
+            _ => false,
+        })
+        .collect();
+    assert!(expected.len() >= 5, "{} rows, too few to compare", expected.len());
+    // Filtered after the join instead, the rows the filters drop would still move the
+    // watermarks, and other rows would be late: the test tells where the filters run.
+    let after_the_join: Vec<Row> = reference(&steps, "inner")
+        .into_iter()
+        .filter(|row| match (&row[0], &row[2]) {
+            (Value::Int(i), Value::Int(c)) => *i != 1 && *c != 2 && i + c < 5,
+            _ => false,
+        })
+        .collect();
+    assert_ne!(after_the_join, expected, "where the filters run changes the rows");
+    for workers in [1, 2, 4] {
+        let filter = "i.ad <> 1 AND c.click_ad <> 2 AND i.ad + c.click_ad < 5";
+        let (rows, _, explained) = run_where(&steps, "inner", workers, true, Some(filter));
+        assert_eq!(rows, expected, "{workers} worker(s)");
+        assert_eq!(
+            explained.matches("filter before the join").count(),
+            2,
+            "{explained}"
+        );
     }
 }
 

@@ -118,6 +118,13 @@ impl<'p> Dataflow<'p> {
                 input,
             } => {
                 self.walk(input);
+                if steps.is_empty() {
+                    // Parts of a filter above an inner join, run on a side (`filters_into_join`).
+                    self.line(format!(
+                        "filter before the join: {} part(s) of the filter above that read this side alone",
+                        pipeline.outline().len()
+                    ));
+                }
                 self.steps(steps);
                 // Filters move below projections and selections fold into the projection below
                 // (see `Pipeline`): what each row goes through, when that differs.

@@ -511,7 +511,8 @@ fn plan_node(plan: &LogicalPlan, settings: Settings) -> Physical<'_> {
                 below_steps.append(&mut steps);
                 (base, steps, pipeline) = (below, below_steps, below_pipeline.then(pipeline));
             }
-            with_steps(steps, pipeline, plan_node(base, settings))
+            let input = filters_into_join(plan_node(base, settings), &pipeline);
+            with_steps(steps, pipeline, input)
         }
         LogicalPlan::Watermark {
             input, column_name, ..
@@ -790,6 +791,76 @@ fn peel(plan: &LogicalPlan) -> (&LogicalPlan, Vec<&LogicalPlan>, Pipeline) {
     }
     steps.reverse();
     (base, steps, pipeline)
+}
+
+/// `node` with the parts of `pipeline`'s first filters that read one side of an inner join
+/// run on that side too, before the join (Spark's `PushPredicateThroughJoin`): a row they drop
+/// could join only into rows the filter above drops, so the join keeps and matches fewer rows.
+/// The filters stay above as well. A part that reads a side's watermarked column stays above
+/// alone, as Spark keeps it above the side's watermark, whose event times it would change.
+fn filters_into_join<'p>(node: Physical<'p>, pipeline: &Pipeline) -> Physical<'p> {
+    let Physical::Join {
+        on,
+        strategy,
+        left,
+        right,
+    } = node
+    else {
+        return node;
+    };
+    if on.kind != JoinKind::Inner {
+        return Physical::Join {
+            on,
+            strategy,
+            left,
+            right,
+        };
+    }
+    let width = on.left_width();
+    let watermarked = |side: Option<&crate::plan::SideWatermark>| side.map(|w| w.column);
+    let (left_time, right_time) = match on.event_time {
+        Some(time) => (
+            watermarked(time.left_watermark.as_ref()),
+            watermarked(time.right_watermark.as_ref()),
+        ),
+        None => (None, None),
+    };
+    let (mut on_left, mut on_right) = (Vec::new(), Vec::new());
+    for part in pipeline
+        .leading_filters()
+        .into_iter()
+        .flat_map(BoundExpr::conjuncts)
+    {
+        let left_column = |j: usize| (j < width && Some(j) != left_time).then_some(j);
+        let right_column = |j: usize| {
+            let k = *on.right_columns.get(j.checked_sub(width)?)?;
+            (Some(k) != right_time).then_some(k)
+        };
+        if !part.reads_columns() {
+            continue;
+        }
+        if let Some(predicate) = part.over_columns(&left_column) {
+            on_left.push(predicate);
+        } else if let Some(predicate) = part.over_columns(&right_column) {
+            on_right.push(predicate);
+        }
+    }
+    let filtered = |side: Box<Physical<'p>>, predicates: Vec<BoundExpr>| {
+        if predicates.is_empty() {
+            return side;
+        }
+        Box::new(Physical::Rows {
+            steps: Vec::new(),
+            pipeline: Pipeline::filters(predicates),
+            input: side,
+        })
+    };
+    Physical::Join {
+        on,
+        strategy,
+        left: filtered(left, on_left),
+        right: filtered(right, on_right),
+    }
 }
 
 /// `input` under the run of filters and projections `steps`, if there is one.

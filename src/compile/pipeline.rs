@@ -114,6 +114,25 @@ impl Pipeline {
         Pipeline::of(self.steps.into_iter().chain(above.steps).collect())
     }
 
+    /// A pipeline of these filters, in order.
+    pub(crate) fn filters(predicates: Vec<BoundExpr>) -> Pipeline {
+        Pipeline {
+            steps: predicates.into_iter().map(Step::Filter).collect(),
+        }
+    }
+
+    /// The predicates of the filters the pipeline starts with: those that read its input's
+    /// columns as they come.
+    pub(crate) fn leading_filters(&self) -> Vec<&BoundExpr> {
+        self.steps
+            .iter()
+            .map_while(|step| match step {
+                Step::Filter(predicate) => Some(predicate),
+                Step::Project { .. } => None,
+            })
+            .collect()
+    }
+
     /// Each step in the order rows go through them, as explain words it: `filter`, or
     /// `project (n columns)` (`explode` when it has a generator).
     pub(crate) fn outline(&self) -> Vec<String> {

@@ -67,6 +67,37 @@ impl BoundExpr {
         mapped.then_some(copy)
     }
 
+    /// The parts of a conjunction (`a AND b AND c`): each must hold for the whole to.
+    pub(crate) fn conjuncts(&self) -> Vec<&BoundExpr> {
+        match self {
+            BoundExpr::Binary {
+                op: super::BinaryOp::And,
+                left,
+                right,
+                ..
+            } => {
+                let mut parts = left.conjuncts();
+                parts.extend(right.conjuncts());
+                parts
+            }
+            other => vec![other],
+        }
+    }
+
+    /// Whether the expression reads any column of its row.
+    pub(crate) fn reads_columns(&self) -> bool {
+        let mut copy = self.clone();
+        let mut reads = false;
+        fn walk(e: &mut BoundExpr, reads: &mut bool) {
+            match e {
+                BoundExpr::Column(_) => *reads = true,
+                e => e.for_each_child(&mut |child| walk(child, reads)),
+            }
+        }
+        walk(&mut copy, &mut reads);
+        reads
+    }
+
     /// Calls `f` with each direct sub-expression.
     pub(super) fn for_each_child(&mut self, f: &mut dyn FnMut(&mut BoundExpr)) {
         match self {
