@@ -118,17 +118,17 @@ impl<'p> Dataflow<'p> {
                 input,
             } => {
                 self.walk(input);
+                let run = pipeline.outline();
                 if steps.is_empty() {
                     // Parts of a filter above an inner join, run on a side (`filters_into_join`).
                     self.line(format!(
                         "filter before the join: {} part(s) of the filter above that read this side alone",
-                        pipeline.outline().len()
+                        run.len()
                     ));
                 }
                 self.steps(steps);
                 // Filters move below projections and selections fold into the projection below
                 // (see `Pipeline`): what each row goes through, when that differs.
-                let run = pipeline.outline();
                 if steps.len() > 1 && run.len() < steps.len() {
                     self.line(format!(
                         "  run as one pass over each row: {}",

@@ -825,20 +825,18 @@ fn filters_into_join<'p>(node: Physical<'p>, pipeline: &Pipeline) -> Physical<'p
         ),
         None => (None, None),
     };
+    let left_column = |j: usize| (j < width && Some(j) != left_time).then_some(j);
+    let right_column = |j: usize| {
+        let k = *on.right_columns.get(j.checked_sub(width)?)?;
+        (Some(k) != right_time).then_some(k)
+    };
     let (mut on_left, mut on_right) = (Vec::new(), Vec::new());
     for part in pipeline
         .leading_filters()
         .into_iter()
         .flat_map(BoundExpr::conjuncts)
+        .filter(|part| part.reads_columns())
     {
-        let left_column = |j: usize| (j < width && Some(j) != left_time).then_some(j);
-        let right_column = |j: usize| {
-            let k = *on.right_columns.get(j.checked_sub(width)?)?;
-            (Some(k) != right_time).then_some(k)
-        };
-        if !part.reads_columns() {
-            continue;
-        }
         if let Some(predicate) = part.over_columns(&left_column) {
             on_left.push(predicate);
         } else if let Some(predicate) = part.over_columns(&right_column) {

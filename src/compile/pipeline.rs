@@ -229,6 +229,15 @@ impl Pipeline {
     }
 }
 
+/// The input column that output column `j` of a projection of `columns` passes on as it is,
+/// if it does.
+pub(crate) fn passed_on(columns: &[Projection], j: usize) -> Option<usize> {
+    match columns.get(j)? {
+        Projection::Scalar(BoundExpr::Column(k)) => Some(*k),
+        _ => None,
+    }
+}
+
 /// Where among `steps` a filter that comes after them can run, and its predicate there: below
 /// every projection at the end of `steps` that has no generator and passes the predicate's
 /// columns on as they are, each such column read from where it came. A filter keeps its
@@ -240,11 +249,7 @@ fn filter_position(steps: &[Step], mut predicate: BoundExpr) -> (usize, BoundExp
         generator: None,
     }) = at.checked_sub(1).map(|i| &steps[i])
     {
-        let passed_on = |j: usize| match columns.get(j) {
-            Some(Projection::Scalar(BoundExpr::Column(k))) => Some(*k),
-            _ => None,
-        };
-        match predicate.over_columns(&passed_on) {
+        match predicate.over_columns(&|j| passed_on(columns, j)) {
             Some(below) => {
                 predicate = below;
                 at -= 1;
@@ -262,10 +267,6 @@ fn filter_position(steps: &[Step], mut predicate: BoundExpr) -> (usize, BoundExp
 /// would be computed twice, so such projections stay apart (as Spark's `CollapseProject`
 /// keeps them); what no column picks is not computed at all, as Spark prunes it.
 fn folded_into(columns: &[Projection], below: &[Projection]) -> Option<Vec<Projection>> {
-    let passed_on = |j: usize| match below.get(j)? {
-        Projection::Scalar(BoundExpr::Column(k)) => Some(*k),
-        _ => None,
-    };
     let mut picked = vec![0u32; below.len()];
     let folded = columns
         .iter()
@@ -274,7 +275,7 @@ fn folded_into(columns: &[Projection], below: &[Projection]) -> Option<Vec<Proje
                 *picked.get_mut(*j)? += 1;
                 below.get(*j).cloned()
             }
-            Projection::Scalar(e) => e.over_columns(&passed_on).map(Projection::Scalar),
+            Projection::Scalar(e) => e.over_columns(&|j| passed_on(below, j)).map(Projection::Scalar),
             Projection::Generated => None,
         })
         .collect::<Option<Vec<_>>>()?;

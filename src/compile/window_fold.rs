@@ -19,7 +19,7 @@ use smallvec::SmallVec;
 use tidewater_operators::{Aggregation, Durable, PartialStates};
 
 use super::aggregate::{expire, expiry_of, key_values, Expiring, Figures, RowAggregation, States, GATHER};
-use super::pipeline::Pipeline;
+use super::pipeline::{passed_on, Pipeline};
 use super::Rows;
 use crate::data::{text_prefix, KeyRow, Row, Value};
 use crate::expr::{window_starts, Accumulator, BoundExpr};
@@ -221,10 +221,7 @@ impl WindowedFold {
                 // An expression (`max_by`'s pair of value and ordering) of columns the
                 // projection passes on: the same expression over the input row.
                 Some(argument) => argument
-                    .over_columns(&|j| match columns.get(j)? {
-                        Projection::Scalar(BoundExpr::Column(k)) => Some(*k),
-                        _ => None,
-                    })
+                    .over_columns(&|j| passed_on(columns, j))
                     .map(Argument::Input),
             })
             .collect::<Option<Vec<_>>>()?;

@@ -84,18 +84,10 @@ impl BoundExpr {
         }
     }
 
-    /// Whether the expression reads any column of its row.
+    /// Whether the expression reads any column of its row: it has no counterpart over no
+    /// columns.
     pub(crate) fn reads_columns(&self) -> bool {
-        let mut copy = self.clone();
-        let mut reads = false;
-        fn walk(e: &mut BoundExpr, reads: &mut bool) {
-            match e {
-                BoundExpr::Column(_) => *reads = true,
-                e => e.for_each_child(&mut |child| walk(child, reads)),
-            }
-        }
-        walk(&mut copy, &mut reads);
-        reads
+        self.over_columns(&|_| None).is_none()
     }
 
     /// Calls `f` with each direct sub-expression.
