@@ -76,6 +76,39 @@ pub fn word_count(lines: &[String], lines_per_epoch: usize) -> EngineRun {
     EngineRun::measured(started.elapsed().as_secs_f64(), epoch_ms, digest.value())
 }
 
+/// A small `join` workload for the engines' tests: 500 transactions over 40 users, 64 an
+/// epoch, the users table in a CSV file (its directory kept while the fixture lives), and this
+/// loop's digest of it, which every engine must equal.
+#[cfg(test)]
+pub(crate) struct SmallJoin {
+    _dir: tempfile::TempDir,
+    pub users: std::path::PathBuf,
+    pub transactions: Vec<Transaction>,
+    pub per_epoch: usize,
+    pub expected: String,
+}
+
+#[cfg(test)]
+impl SmallJoin {
+    pub(crate) fn new() -> Self {
+        let dir = tempfile::tempdir().expect("temporary directory");
+        let users = dir.path().join("users.csv");
+        std::fs::write(&users, crate::data::users_csv(&crate::data::users(40))).expect("users written");
+        let transactions = crate::data::transactions(5, 500, 40);
+        let per_epoch = 64;
+        let expected = join_count(&transactions, &users, per_epoch)
+            .expect("loop runs")
+            .digest;
+        SmallJoin {
+            _dir: dir,
+            users,
+            transactions,
+            per_epoch,
+            expected,
+        }
+    }
+}
+
 /// Runs the `join` workload over `transactions`, `per_epoch` an epoch: reads the users table
 /// from `users_csv` (the file Tidewater reads), then each transaction looks up its user's
 /// country and bumps that country's `(count, sum)`; per epoch the changed countries are

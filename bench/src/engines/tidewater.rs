@@ -149,20 +149,10 @@ mod tests {
 
     #[test]
     fn join_agrees_with_the_loop() {
-        let dir = tempfile::tempdir().expect("temporary directory");
-        let users = dir.path().join("users.csv");
-        std::fs::write(&users, crate::data::users_csv(&crate::data::users(40))).expect("users written");
-        let transactions = crate::data::transactions(5, 500, 40);
-        let expected = hashmap_loop::join_count(&transactions, &users, 64)
-            .expect("loop runs")
-            .digest;
-        assert_eq!(
-            join_count(&transactions, &users, 64, 1).expect("runs").digest,
-            expected
-        );
-        assert_eq!(
-            join_count(&transactions, &users, 64, 2).expect("runs").digest,
-            expected
-        );
+        let join = hashmap_loop::SmallJoin::new();
+        for workers in [1, 2] {
+            let run = join_count(&join.transactions, &join.users, join.per_epoch, workers).expect("runs");
+            assert_eq!(run.digest, join.expected, "{workers} workers");
+        }
     }
 }

@@ -183,17 +183,20 @@ mod tests {
     use crate::data::EVENTS_START_MS;
     use crate::engines::windowed::hashmap_loop;
 
+    /// Checks that the circuit's digest of `events`, `per_epoch` an epoch, equals the loop's
+    /// on each of `workers`.
+    fn agrees_with_the_loop(events: &[crate::data::Event], per_epoch: usize, workers: &[usize]) {
+        let expected = hashmap_loop(events, per_epoch).digest;
+        for &workers in workers {
+            let digest = run(events, per_epoch, workers).expect("runs").digest;
+            assert_eq!(digest, expected, "{workers} workers");
+        }
+    }
+
     #[test]
     fn windows_agree_with_the_loop_on_1_and_2_workers() {
         let events = crate::data::events(9, 30_000, 300, DELAY_MS);
-        let expected = hashmap_loop(&events, 2_000).digest;
-        for workers in [1, 2] {
-            assert_eq!(
-                run(&events, 2_000, workers).expect("runs").digest,
-                expected,
-                "{workers} workers"
-            );
-        }
+        agrees_with_the_loop(&events, 2_000, &[1, 2]);
     }
 
     #[test]
@@ -205,14 +208,7 @@ mod tests {
         // that the run still equals the loop's.
         let mut events = crate::data::events(9, 30_000, 300, DELAY_MS);
         events[20_000] = ("late".to_string(), EVENTS_START_MS);
-        let expected = hashmap_loop(&events, 2_000).digest;
-        for workers in [1, 2] {
-            assert_eq!(
-                run(&events, 2_000, workers).expect("runs").digest,
-                expected,
-                "{workers} workers"
-            );
-        }
+        agrees_with_the_loop(&events, 2_000, &[1, 2]);
     }
 
     #[test]
@@ -223,7 +219,6 @@ mod tests {
         for (i, event) in events.iter_mut().skip(5_000).enumerate() {
             event.1 = EVENTS_START_MS + 4_000 + i as i64 % 10;
         }
-        let expected = hashmap_loop(&events, 1_000).digest;
-        assert_eq!(run(&events, 1_000, 2).expect("runs").digest, expected);
+        agrees_with_the_loop(&events, 1_000, &[2]);
     }
 }
