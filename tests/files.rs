@@ -227,6 +227,62 @@ fn json_lines_with_bad_json_and_wrong_types() {
 }
 
 #[test]
+fn a_json_stream_converts_only_the_columns_its_query_uses() {
+    // `note` is never used, and on line 2 it is no BIGINT; on line 3 `amount`, which the
+    // filter reads, is no number.
+    let dir = tempfile::tempdir().expect("tempdir");
+    put_file(
+        dir.path(),
+        "p.json",
+        "{\"id\": 1, \"name\": \"ann\", \"amount\": 5, \"note\": 7}\n\
+         {\"id\": 2, \"name\": \"bob\", \"amount\": 20, \"note\": \"seven\"}\n\
+         {\"id\": 3, \"name\": \"cy\", \"amount\": \"lots\", \"note\": 1}\n\
+         {\"id\": 4, \"name\": \"di\", \"amount\": 30}\n",
+    );
+    let schema = Schema::new([
+        Field::new("id", DataType::Int64),
+        Field::new("name", DataType::String),
+        Field::new("amount", DataType::Int64),
+        Field::new("note", DataType::Int64),
+    ]);
+    for workers in [1, 2, 4] {
+        let df = session(workers)
+            .read_stream()
+            .schema(schema.clone())
+            .json(dir.path().to_str().expect("path"))
+            .and_then(|df| df.filter(col("amount").gt(10)))
+            .and_then(|df| df.select([col("id"), upper(col("name")).alias("name")]))
+            .expect("plan");
+        let explained = df.explain();
+        assert!(
+            explained.contains("reads 3 of 4 columns, the ones the query uses: [id, name, amount]"),
+            "{explained}"
+        );
+        let ran = run_to_end(df.write_stream().trigger(Trigger::available_now()), Feed::Nothing);
+        // By hand: ann's amount is 5, cy's is null (malformed, so the filter drops it).
+        assert_eq!(
+            ran.batches(),
+            vec![(0, vec![row![2, "BOB"], row![4, "DI"]])],
+            "{workers} workers"
+        );
+        // Only line 3 is malformed in what the query reads; line 2's note is never converted.
+        let progress = ran.query.last_progress().expect("progress");
+        assert_eq!(progress.sources[0].metrics["numMalformedRecords"], "1");
+    }
+    // Under DROPMALFORMED every field counts: line 2 is dropped for its note too.
+    let df = session(1)
+        .read_stream()
+        .schema(schema)
+        .option("mode", "DROPMALFORMED")
+        .json(dir.path().to_str().expect("path"))
+        .and_then(|df| df.select([col("id")]))
+        .expect("plan");
+    assert!(!df.explain().contains("columns, the ones the query uses"));
+    let ran = run_to_end(df.write_stream().trigger(Trigger::available_now()), Feed::Nothing);
+    assert_eq!(ran.batches(), vec![(0, vec![row![1], row![4]])]);
+}
+
+#[test]
 fn new_files_are_picked_up_while_a_processing_time_query_runs() {
     let dir = tempfile::tempdir().expect("tempdir");
     let input = dir.path().join("in");

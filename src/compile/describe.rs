@@ -12,6 +12,9 @@ use crate::plan::{JoinKind, LogicalPlan, OutputMode};
 /// prints them (Spark's `explain()`; `tidewater explain` adds each query's title, output mode
 /// and trigger).
 pub fn explain(plan: &LogicalPlan, settings: Settings) -> String {
+    // The plan as a started query runs it: its sources read only the columns it uses.
+    let pruned = std::sync::Arc::new(plan.clone()).with_sources_reading_what_it_reads();
+    let plan = &*pruned;
     let physical = physical::plan(plan, settings);
     let mut dataflow = Dataflow::of(&physical, settings);
     dataflow.finish(plan);
@@ -292,6 +295,22 @@ impl<'p> Dataflow<'p> {
             .iter()
             .filter(|l| !l.is_empty())
             .for_each(|l| self.line(*l));
+        if let Some(read) = source.columns_read() {
+            let schema = source.schema();
+            let names: Vec<&str> = schema
+                .fields()
+                .iter()
+                .zip(&read)
+                .filter(|(_, read)| **read)
+                .map(|(f, _)| f.name.as_str())
+                .collect();
+            self.line(format!(
+                "  (reads {} of {} columns, the ones the query uses: [{}]; the others are left null)",
+                names.len(),
+                read.len(),
+                names.join(", ")
+            ));
+        }
     }
 
     /// The lines of a run of filters and projections, innermost first.

@@ -116,6 +116,20 @@ pub trait Source: Send + Sync + fmt::Debug {
     fn size_in_bytes(&self) -> Option<u64> {
         None
     }
+    /// This source reading only the columns where `read` holds (one flag per schema column),
+    /// every other column null in every row, when that saves it work: Spark's column pruning
+    /// into the scan, by which a JSON or CSV source converts only the fields its query uses.
+    /// `None`: it reads every column, as before.
+    fn reading_only(&self, read: &[bool]) -> Option<Arc<dyn Source>> {
+        let _ = read;
+        None
+    }
+
+    /// Which columns it reads (one flag per schema column), if not all: a source made by
+    /// [`reading_only`](Self::reading_only).
+    fn columns_read(&self) -> Option<Vec<bool>> {
+        None
+    }
 }
 
 /// Reads work items (for example files) into rows, inside the dataflow.

@@ -114,6 +114,10 @@ pub struct RowDecoder {
     json_fields: FieldIndex,
     /// How each of `json_fields` is read, by its column's type.
     json_kinds: Vec<FieldKind>,
+    /// The columns left null, their fields skipped unconverted, because the query reads
+    /// nothing of them (see [`reading_only`](Self::reading_only)): `true` at such a column.
+    /// Empty when every column is read.
+    skipped: Vec<bool>,
 }
 
 impl RowDecoder {
@@ -128,6 +132,7 @@ impl RowDecoder {
             data_columns: Vec::new(),
             json_fields: FieldIndex::new([]),
             json_kinds: Vec::new(),
+            skipped: Vec::new(),
         }
         .with_corrupt_column(CORRUPT_RECORD)
     }
@@ -154,7 +159,43 @@ impl RowDecoder {
             .iter()
             .map(|&c| FieldKind::of(&self.schema.fields()[c].data_type))
             .collect();
+        self.skipped.clear();
         self
+    }
+
+    /// The same decoder reading only the columns where `read` holds: every other column is
+    /// null in every row, its field skipped unconverted (Spark's column pruning into a file
+    /// scan, which reads only the query's columns). A JSON line's syntax is still checked
+    /// whole, and a CSV record's field count.
+    ///
+    /// `None` where skipping could change what a read column shows, and where nothing would be
+    /// skipped: outside `PERMISSIVE` mode (a skipped field that does not parse would no longer
+    /// drop its record or stop the query), and when `_corrupt_record` is read (its text
+    /// depends on every field).
+    pub fn reading_only(&self, read: &[bool]) -> Option<RowDecoder> {
+        let skipped: Vec<bool> = (0..self.schema.len())
+            .map(|c| !read.get(c).copied().unwrap_or(true))
+            .collect();
+        let corrupt_read = self.corrupt.is_some_and(|c| !skipped[c]);
+        if self.mode != ParseMode::Permissive || corrupt_read || !skipped.contains(&true) {
+            return None;
+        }
+        let mut decoder = self.clone();
+        decoder.json_fields = decoder
+            .json_fields
+            .skipping(|slot| self.data_columns.get(slot).is_some_and(|&c| skipped[c]));
+        decoder.skipped = skipped;
+        Some(decoder)
+    }
+
+    /// Which columns this decoder reads, if not all (see [`reading_only`](Self::reading_only)).
+    pub fn columns_read(&self) -> Option<Vec<bool>> {
+        (!self.skipped.is_empty()).then(|| self.skipped.iter().map(|s| !s).collect())
+    }
+
+    /// Whether `column`'s field is converted.
+    fn reads(&self, column: usize) -> bool {
+        !self.skipped.get(column).copied().unwrap_or(false)
     }
 
     /// The same decoder with Spark's reader options for fields (`nullValue`,
@@ -240,7 +281,7 @@ impl RowDecoder {
             } else {
                 fields.next()
             };
-            let Some(text) = next else {
+            let Some(text) = next.filter(|_| self.reads(column)) else {
                 row.push(Value::Null);
                 continue;
             };
@@ -537,12 +578,10 @@ mod tests {
         }
     }
 
-    #[test]
-    fn typed_json_fields_read_as_their_json_values_convert() {
-        // The straight reading against the reader through JSON values, which words every
-        // problem: the same decoding for every line, under every mode, with the corrupt-record
-        // column amid the others.
-        let schema = Schema::new([
+    /// A schema of every kind the typed JSON reader knows, and one it does not, with the
+    /// corrupt-record column amid the others.
+    fn awkward_schema() -> Schema {
+        Schema::new([
             Field::new("i", DataType::Int64),
             Field::new(CORRUPT_RECORD, DataType::String),
             Field::new("d", DataType::Float64),
@@ -558,34 +597,45 @@ mod tests {
                 },
             ),
             Field::new("arr", DataType::Array(Box::new(DataType::Int64))),
-        ]);
-        let lines = [
-            r#"{"i": 1, "d": 2.5, "s": "x", "b": true, "t": "2026-01-02 03:04:05", "day": "2026-01-02", "dec": 1.234, "arr": [1, 2]}"#,
-            r#"{"arr": [], "dec": "99.999", "day": null, "t": 1700000000, "b": false, "s": "a\"b\u00e9", "d": -3, "i": -9223372036854775808}"#,
-            r#"{"i": 9223372036854775808}"#,
-            r#"{"d": 18446744073709551615, "i": null, "s": null}"#,
-            r#"{"i": 2.0}"#,
-            r#"{"i": "2"}"#,
-            r#"{"s": 12}"#,
-            r#"{"s": true}"#,
-            r#"{"s": {"nested": [1]}}"#,
-            r#"{"s": [1, "two"]}"#,
-            r#"{"b": 1}"#,
-            r#"{"t": "not a time"}"#,
-            r#"{"t": 1.5}"#,
-            r#"{"d": 1e400, "s": 1e400}"#,
-            r#"{"s": "\u0000number:5"}"#,
-            r#"{"dec": 1000.0}"#,
-            r#"{"arr": [1, "x"]}"#,
-            r#"{"i": 1, "i": "bad", "i": 3}"#,
-            r#"{"i": "bad", "i": 3}"#,
-            r#"{"unknown": {"deep": [1, {"x": 1e400}]}, "i": 4}"#,
-            r#"{"i": 1"#,
-            r#"[1, 2]"#,
-            r#"null"#,
-            r#""text""#,
-            "",
-        ];
+        ])
+    }
+
+    /// Lines of `awkward_schema` that are plain, odd, or malformed in every way found.
+    const AWKWARD_LINES: [&str; 25] = [
+        r#"{"i": 1, "d": 2.5, "s": "x", "b": true, "t": "2026-01-02 03:04:05", "day": "2026-01-02", "dec": 1.234, "arr": [1, 2]}"#,
+        r#"{"arr": [], "dec": "99.999", "day": null, "t": 1700000000, "b": false, "s": "a\"b\u00e9", "d": -3, "i": -9223372036854775808}"#,
+        r#"{"i": 9223372036854775808}"#,
+        r#"{"d": 18446744073709551615, "i": null, "s": null}"#,
+        r#"{"i": 2.0}"#,
+        r#"{"i": "2"}"#,
+        r#"{"s": 12}"#,
+        r#"{"s": true}"#,
+        r#"{"s": {"nested": [1]}}"#,
+        r#"{"s": [1, "two"]}"#,
+        r#"{"b": 1}"#,
+        r#"{"t": "not a time"}"#,
+        r#"{"t": 1.5}"#,
+        r#"{"d": 1e400, "s": 1e400}"#,
+        r#"{"s": "\u0000number:5"}"#,
+        r#"{"dec": 1000.0}"#,
+        r#"{"arr": [1, "x"]}"#,
+        r#"{"i": 1, "i": "bad", "i": 3}"#,
+        r#"{"i": "bad", "i": 3}"#,
+        r#"{"unknown": {"deep": [1, {"x": 1e400}]}, "i": 4}"#,
+        r#"{"i": 1"#,
+        r#"[1, 2]"#,
+        r#"null"#,
+        r#""text""#,
+        "",
+    ];
+
+    #[test]
+    fn typed_json_fields_read_as_their_json_values_convert() {
+        // The straight reading against the reader through JSON values, which words every
+        // problem: the same decoding for every line, under every mode, with the corrupt-record
+        // column amid the others.
+        let schema = awkward_schema();
+        let lines = AWKWARD_LINES;
         for mode in [
             ParseMode::Permissive,
             ParseMode::DropMalformed,
@@ -605,6 +655,83 @@ mod tests {
         let typed = TypedFields::new(&decoder.json_kinds, &decoder.text);
         assert!(json_line::parse_with(lines[0], &decoder.json_fields, &typed).is_ok());
         assert!(!typed.fell_back());
+    }
+
+    /// A decoded record's row, whatever became of it (`None` if it was not kept).
+    fn row_of(decoded: Decoded) -> Option<Row> {
+        match decoded {
+            Decoded::Row(row) | Decoded::Repaired(row, _) => Some(row),
+            Decoded::Dropped(_) | Decoded::Failed(_) => None,
+        }
+    }
+
+    #[test]
+    fn a_decoder_reading_some_columns_agrees_on_them_and_leaves_the_rest_null() {
+        // Every subset of the data columns (the corrupt-record column, 1, is never read): the
+        // columns read hold what the full reading gives them, line by line, and the others
+        // are null.
+        let schema = awkward_schema();
+        let full = RowDecoder::new(schema.clone(), ParseMode::Permissive);
+        let data: Vec<usize> = (0..schema.len()).filter(|&c| c != 1).collect();
+        for subset in 0..(1u32 << data.len()) - 1 {
+            let mut read = vec![false; schema.len()];
+            for (bit, &column) in data.iter().enumerate() {
+                read[column] = subset & (1 << bit) != 0;
+            }
+            let pruned = full.reading_only(&read).expect("some column is skipped");
+            assert_eq!(pruned.columns_read(), Some(read.clone()));
+            for line in AWKWARD_LINES {
+                let whole = row_of(full.decode_json(line)).expect("permissive keeps every record");
+                let some = row_of(pruned.decode_json(line)).expect("permissive keeps every record");
+                for column in 0..schema.len() {
+                    if read[column] {
+                        assert_eq!(some[column], whole[column], "{line}, column {column}, {read:?}");
+                    } else if column != 1 {
+                        assert_eq!(some[column], Value::Null, "{line}, column {column}, {read:?}");
+                    }
+                }
+            }
+        }
+        // A CSV record likewise, its field count still checked.
+        let read = [false, true, false];
+        let csv = RowDecoder::new(schema_of_three(), ParseMode::Permissive)
+            .reading_only(&read)
+            .expect("a column is skipped");
+        assert_eq!(
+            csv.decode_fields(["x", "2", "not a number"].into_iter(), String::new),
+            Decoded::Row(Row::from(vec![Value::Null, Value::Int(2), Value::Null]))
+        );
+        assert!(matches!(
+            csv.decode_fields(["x", "2"].into_iter(), String::new),
+            Decoded::Repaired(..)
+        ));
+    }
+
+    fn schema_of_three() -> Schema {
+        Schema::new([
+            Field::new("s", DataType::String),
+            Field::new("n", DataType::Int64),
+            Field::new("m", DataType::Int64),
+        ])
+    }
+
+    #[test]
+    fn a_decoder_reads_every_column_where_skipping_could_show() {
+        let read = [true, false, true];
+        // A skipped field that does not parse must still drop its record, or stop the query.
+        for mode in [ParseMode::DropMalformed, ParseMode::FailFast] {
+            assert!(RowDecoder::new(schema_of_three(), mode)
+                .reading_only(&read)
+                .is_none());
+        }
+        // The corrupt-record column's text depends on every field.
+        let with_corrupt = RowDecoder::new(schema(true), ParseMode::Permissive);
+        assert!(with_corrupt.reading_only(&[false, true, true]).is_none());
+        assert!(with_corrupt.reading_only(&[false, true, false]).is_some());
+        // Nothing to skip.
+        let plain = RowDecoder::new(schema_of_three(), ParseMode::Permissive);
+        assert!(plain.reading_only(&[true, true, true]).is_none());
+        assert_eq!(plain.columns_read(), None);
     }
 
     #[test]

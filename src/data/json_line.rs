@@ -19,6 +19,9 @@ pub(super) struct FieldIndex {
     /// The number of slots.
     len: usize,
     names: Names,
+    /// Slots whose values are skipped unread, as if the schema did not have them (a query
+    /// that reads no such column): `true` at such a slot. Empty when every slot is read.
+    skipped: Vec<bool>,
 }
 
 /// The names of a [`FieldIndex`], scanned or hashed.
@@ -42,6 +45,7 @@ impl FieldIndex {
             return FieldIndex {
                 len,
                 names: Names::Few(names),
+                skipped: Vec::new(),
             };
         }
         let mut slots = foldhash::HashMap::default();
@@ -51,7 +55,24 @@ impl FieldIndex {
         FieldIndex {
             len,
             names: Names::Many(slots),
+            skipped: Vec::new(),
         }
+    }
+
+    /// The same index with the values of the slots where `skipped` holds left unread: their
+    /// slots keep the default, as for a field the line lacks. The line's syntax is checked
+    /// all the same.
+    pub(super) fn skipping(mut self, skipped: impl Fn(usize) -> bool) -> Self {
+        self.skipped = (0..self.len).map(skipped).collect();
+        if !self.skipped.contains(&true) {
+            self.skipped.clear();
+        }
+        self
+    }
+
+    /// Whether `slot`'s value is read.
+    fn reads(&self, slot: usize) -> bool {
+        !self.skipped.get(slot).copied().unwrap_or(false)
     }
 
     /// The slot of field `key`, if the schema has it (names compare exactly, as a map's keys).
@@ -144,12 +165,16 @@ impl<'de, R: ReadSlot> Visitor<'de> for Line<'_, R> {
             guess,
         })? {
             match slot {
-                Some(slot) => {
+                Some(slot) if self.index.reads(slot) => {
                     guess = slot + 1;
                     slots[slot] = map.next_value_seed(Slot {
                         reader: self.reader,
                         slot,
                     })?
+                }
+                Some(slot) => {
+                    guess = slot + 1;
+                    map.next_value::<IgnoredAny>()?;
                 }
                 None => {
                     map.next_value::<IgnoredAny>()?;
@@ -304,5 +329,19 @@ mod tests {
             Names::Many(_)
         ));
         both(r#"{"f0": 0, "f39": 39, "f17": "x", "g": 1, "f39": 40}"#, &names);
+    }
+
+    #[test]
+    fn a_skipped_slot_stays_empty_and_the_line_is_still_checked() {
+        let index = FieldIndex::new(["a", "b", "c"]).skipping(|slot| slot == 1);
+        assert_eq!(
+            parse(r#"{"a": 1, "b": "long text", "c": [2]}"#, &index).unwrap(),
+            JsonLine::Object(vec![Some(Json::from(1)), None, Some(serde_json::json!([2]))])
+        );
+        // A skipped value is parsed all the same: a broken one fails the line.
+        assert!(parse(r#"{"a": 1, "b": "unterminated}"#, &index).is_err());
+        assert!(parse(r#"{"a": 1, "b": [1, }"#, &index).is_err());
+        // Skipping nothing is the plain index.
+        assert!(FieldIndex::new(["a"]).skipping(|_| false).skipped.is_empty());
     }
 }

@@ -239,6 +239,8 @@ impl DataStreamWriter {
             Some(slot) => plan.with_failure_slot(slot),
             None => plan,
         };
+        // Its sources convert only the columns the query uses.
+        let plan = plan.with_sources_reading_what_it_reads();
         Ok(QuerySpec {
             plan,
             mode,

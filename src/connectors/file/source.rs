@@ -304,6 +304,25 @@ impl Source for FileSource {
         self.once
     }
 
+    fn reading_only(&self, read: &[bool]) -> Option<Arc<dyn Source>> {
+        // Text has one column, and a Parquet file is read by column name: only the formats
+        // whose records are converted field by field skip fields.
+        if !matches!(self.partitions.options.format, FileFormat::Json | FileFormat::Csv) {
+            return None;
+        }
+        let decoder = self.partitions.decoder.reading_only(read)?;
+        let mut source = self.clone();
+        source.partitions = Arc::new(FilePartitions {
+            decoder,
+            ..(*self.partitions).clone()
+        });
+        Some(Arc::new(source))
+    }
+
+    fn columns_read(&self) -> Option<Vec<bool>> {
+        self.partitions.decoder.columns_read()
+    }
+
     fn size_in_bytes(&self) -> Option<u64> {
         *self.size.get_or_init(|| {
             let files = self.listing.list(&self.path).ok()?;

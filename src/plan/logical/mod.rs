@@ -5,6 +5,7 @@
 //! itself once built (its sources, whether it only appends, its watermark, the window that
 //! makes a group final) in `properties`.
 
+mod columns_read;
 mod constructors;
 mod finish;
 mod join_time;
@@ -432,6 +433,24 @@ impl LogicalPlan {
             | LogicalPlan::Limit { input, .. } => vec![input],
             LogicalPlan::Join { left, right, .. } => vec![left, right],
             LogicalPlan::Union { inputs, .. } => inputs.iter().collect(),
+        }
+    }
+
+    /// The inputs of this node, to be replaced, in the order of [`inputs`](Self::inputs).
+    fn inputs_mut(&mut self) -> Vec<&mut Arc<LogicalPlan>> {
+        match self {
+            LogicalPlan::Source { .. } => vec![],
+            LogicalPlan::Project { input, .. }
+            | LogicalPlan::Filter { input, .. }
+            | LogicalPlan::Aggregate { input, .. }
+            | LogicalPlan::Watermark { input, .. }
+            | LogicalPlan::Upsert { input, .. }
+            | LogicalPlan::Deduplicate { input, .. }
+            | LogicalPlan::GroupsWithState { input, .. }
+            | LogicalPlan::Sort { input, .. }
+            | LogicalPlan::Limit { input, .. } => vec![input],
+            LogicalPlan::Join { left, right, .. } => vec![left, right],
+            LogicalPlan::Union { inputs, .. } => inputs.iter_mut().collect(),
         }
     }
 }
