@@ -11,7 +11,7 @@
 //! epoch in which the watermark moves too, so padded records come out in epochs without data.
 //! What is late, what matches and what has expired are the [`JoinLogic`]'s to say.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet};
 use std::hash::Hash;
 
 use differential_dataflow::{AsCollection, ExchangeData, Hashable, VecCollection};
@@ -240,7 +240,7 @@ where
             // Epochs at which the watermark may move: one after each epoch with a candidate.
             let mut moves: BTreeSet<u64> = BTreeSet::new();
             let mut state = JoinState::<K, L, R> {
-                keys: HashMap::new(),
+                keys: HashMap::default(),
                 held: 0,
             };
             let mut last_watermark: Option<i64> = None;
@@ -285,7 +285,7 @@ where
                     last_watermark = watermark;
                     let restoring = next < first_new;
                     let mut session = output.session(&*cap);
-                    let mut changed = HashMap::new();
+                    let mut changed = HashMap::default();
                     let figures = state.run_epoch(
                         &logic,
                         entries,
@@ -351,6 +351,10 @@ enum Out<O> {
     Figures(JoinFigures, u64),
 }
 
+/// The join's maps, keyed by rows: foldhash, as the other keyed operators use (std's SipHash
+/// was a tenth of a join's instructions).
+type HashMap<K, V> = foldhash::HashMap<K, V>;
+
 /// One worker's join state: each key's records of both sides.
 struct JoinState<K, L, R> {
     keys: HashMap<K, KeyState<L, R>>,
@@ -385,8 +389,8 @@ where
                     slot.right.extend(kept.right);
                 }
                 // Streams only insert; a record inserted n times is n records.
-                Entry::Left(key, l) => (0..diff.max(0)).for_each(|_| lefts.push((key.clone(), l.clone()))),
-                Entry::Right(key, r) => (0..diff.max(0)).for_each(|_| rights.push((key.clone(), r.clone()))),
+                Entry::Left(key, l) => push_copies(&mut lefts, (key, l), diff),
+                Entry::Right(key, r) => push_copies(&mut rights, (key, r), diff),
             }
         }
         for (key, l) in lefts {
@@ -394,17 +398,18 @@ where
                 figures.dropped += 1;
                 continue;
             }
+            // One lookup: a slot made here is left empty only by a semi join's match, which
+            // needs right records, so a new slot always receives this record.
+            let slot = self.keys.entry(key.clone()).or_default();
             let mut matched = false;
-            if let Some(slot) = self.keys.get_mut(&key) {
-                for (r, r_matched) in slot.right.iter_mut() {
-                    if logic.matches(&key, &l, r) {
-                        matched = true;
-                        if logic.semi() {
-                            break;
-                        }
-                        emit(logic.pair(&l, r));
-                        *r_matched = true;
+            for (r, r_matched) in slot.right.iter_mut() {
+                if logic.matches(&key, &l, r) {
+                    matched = true;
+                    if logic.semi() {
+                        break;
                     }
+                    emit(logic.pair(&l, r));
+                    *r_matched = true;
                 }
             }
             if logic.semi() && matched {
@@ -412,7 +417,7 @@ where
                 emit(logic.left_matched(&l));
                 continue;
             }
-            self.keys.entry(key.clone()).or_default().left.push((l, matched));
+            slot.left.push((l, matched));
             self.held += 1;
             figures.added += 1;
             changed.insert(key, ());
@@ -492,6 +497,18 @@ where
         figures.held = self.held;
         figures
     }
+}
+
+/// Pushes `diff` copies of `item` (none for a retraction), moving it into the last: a record
+/// is almost always inserted once.
+fn push_copies<T: Clone>(into: &mut Vec<T>, item: T, diff: isize) {
+    if diff <= 0 {
+        return;
+    }
+    for _ in 1..diff {
+        into.push(item.clone());
+    }
+    into.push(item);
 }
 
 /// Spark's global watermark over several event-time columns (its default `min` policy): each
