@@ -211,65 +211,83 @@ impl EventTimeStats {
 }
 
 /// Each worker's [`EventTimeStats`] per epoch, `(stats, epoch, +1)`, of the records of `records`
-/// that have an event time (`event_time`). An epoch's statistics come out once the epoch is
-/// complete on the worker; an epoch without such records gives none.
+/// that have an event time (`event_time`), beside the records themselves, passed on unchanged.
+/// An epoch's statistics come out once the epoch is complete on the worker; an epoch without
+/// such records gives none.
+///
+/// One operator with an output each: the records move on as they arrive, where a second
+/// reader of `records` would have every container cloned for it.
 pub fn event_time_stats<'scope, D, F>(
     records: VecCollection<'scope, u64, D, isize>,
     event_time: F,
-) -> VecCollection<'scope, u64, EventTimeStats, isize>
+) -> (
+    VecCollection<'scope, u64, D, isize>,
+    VecCollection<'scope, u64, EventTimeStats, isize>,
+)
 where
     D: ExchangeData,
     F: Fn(&D) -> Option<i64> + 'static,
 {
-    records
-        .inner
-        .unary_frontier::<CapacityContainerBuilder<Vec<(EventTimeStats, u64, isize)>>, _, _, _>(
-            Pipeline,
-            "EventTimeStats",
-            move |_initial, _info| {
-                let mut pending: BTreeMap<u64, (Capability<u64>, EventTimeStats)> = BTreeMap::new();
-                move |(input, frontier), output| {
-                    let port = output.output_index();
-                    input.for_each_stamp(|cap, containers| {
-                        for container in containers {
-                            for (record, time, diff) in container.iter() {
-                                let Some(t) = event_time(record).filter(|_| *diff > 0) else {
-                                    continue;
-                                };
-                                let seen = EventTimeStats::of(t);
-                                pending
-                                    .entry(*time)
-                                    .and_modify(|(_, stats)| *stats = stats.merge(seen))
-                                    .or_insert_with(|| (cap.delayed(time, port), seen));
-                            }
-                        }
-                    });
-                    while let Some(time) = pending.keys().next().copied() {
-                        if frontier.less_equal(&time) {
-                            break;
-                        }
-                        if let Some((cap, stats)) = pending.remove(&time) {
-                            output.session(&cap).give((stats, time, 1));
-                        }
+    use timely::dataflow::operators::generic::builder_rc::OperatorBuilder;
+    let mut builder = OperatorBuilder::new("EventTimeStats".to_owned(), records.inner.scope());
+    let mut input = builder.new_input(records.inner, Pipeline);
+    let (mut records_output, passed) = builder.new_output::<Vec<(D, u64, isize)>>();
+    let (mut stats_output, stats) = builder.new_output::<Vec<(EventTimeStats, u64, isize)>>();
+    builder.build(move |_initial| {
+        let mut pending: BTreeMap<u64, (Capability<u64>, EventTimeStats)> = BTreeMap::new();
+        move |frontiers| {
+            let frontier = &frontiers[0];
+            let (mut records_out, mut stats_out) = (records_output.activate(), stats_output.activate());
+            input.for_each_stamp(|cap, containers| {
+                // A batch sent under no capability claims no time, and there is none to send
+                // it on with: such batches carry nothing.
+                let passing = cap.retain_least(0);
+                for container in containers {
+                    for (record, time, diff) in container.iter() {
+                        let Some(t) = event_time(record).filter(|_| *diff > 0) else {
+                            continue;
+                        };
+                        let seen = EventTimeStats::of(t);
+                        pending
+                            .entry(*time)
+                            .and_modify(|(_, stats)| *stats = stats.merge(seen))
+                            .or_insert_with(|| (cap.delayed(time, 1), seen));
+                    }
+                    if let Some(passing) = &passing {
+                        records_out.give(passing, container);
                     }
                 }
-            },
-        )
-        .as_collection()
+            });
+            while let Some(time) = pending.keys().next().copied() {
+                if frontier.less_equal(&time) {
+                    break;
+                }
+                if let Some((cap, stats)) = pending.remove(&time) {
+                    stats_out.give(&cap, &mut vec![(stats, time, 1)]);
+                }
+            }
+        }
+    });
+    (passed.as_collection(), stats.as_collection())
 }
 
 /// Each worker's greatest event time per epoch, `(max, epoch, +1)`, of the records of
 /// `records` that have one (`event_time`): what the watermark is computed from. An epoch's
-/// maximum comes out once the epoch is complete on the worker.
+/// maximum comes out once the epoch is complete on the worker. The records are passed on
+/// beside them, as [`event_time_stats`] does.
 pub fn event_time_maxima<'scope, D, F>(
     records: VecCollection<'scope, u64, D, isize>,
     event_time: F,
-) -> VecCollection<'scope, u64, i64, isize>
+) -> (
+    VecCollection<'scope, u64, D, isize>,
+    VecCollection<'scope, u64, i64, isize>,
+)
 where
     D: ExchangeData,
     F: Fn(&D) -> Option<i64> + 'static,
 {
-    event_time_stats(records, event_time).map(|stats| stats.max)
+    let (records, stats) = event_time_stats(records, event_time);
+    (records, stats.map(|stats| stats.max))
 }
 
 /// As [`drop_late`], going on from the greatest event times of epochs before this run,
@@ -288,7 +306,7 @@ where
     D: ExchangeData,
     F: Fn(&D) -> Option<i64> + Clone + 'static,
 {
-    let maxima = event_time_maxima(records.clone(), event_time.clone());
+    let (records, maxima) = event_time_maxima(records, event_time.clone());
     let on_time = drop_late_given(records, &maxima, delay, event_time, seen);
     (on_time, maxima)
 }

@@ -44,13 +44,16 @@ pub(super) fn deduplicate<'s>(
         let time = time_of(&row);
         (key, (order, row, time))
     });
-    let maxima = event_time.map(|_| {
-        let maxima = compiled.event_time_maxima(&keyed, |(_, (_, _, time)): &(Row, _)| *time);
-        compiled
-            .events
-            .push(maxima.clone().map(|micros| SourceEvent::MaxEventTime { micros }));
-        maxima
-    });
+    let (keyed, maxima) = match event_time {
+        Some(_) => {
+            let (keyed, maxima) = compiled.event_time_maxima(keyed, |(_, (_, _, time)): &(Row, _)| *time);
+            compiled
+                .events
+                .push(maxima.clone().map(|micros| SourceEvent::MaxEventTime { micros }));
+            (keyed, Some(maxima))
+        }
+        None => (keyed, None),
+    };
     compiled.built(Strategy::Deduplicate);
     let durable = compiled.durable(scope, |restored| match restored {
         super::durable::Restored::SeenKeys(entries) => Some(entries),

@@ -144,19 +144,23 @@ impl<'s> Compiled<'s> {
     /// Each worker's greatest event time per epoch of `rows` (`event_time`), from which the
     /// watermark is computed, and, as an event for the progress report, the epoch's
     /// event-time statistics there (Spark's `eventTime`, taken where the watermark is declared).
+    /// `rows` come back beside the maxima, passed on uncopied, for what reads them next.
     fn event_time_maxima<D, F>(
         &mut self,
-        rows: &VecCollection<'s, u64, D, isize>,
+        rows: VecCollection<'s, u64, D, isize>,
         event_time: F,
-    ) -> VecCollection<'s, u64, i64, isize>
+    ) -> (
+        VecCollection<'s, u64, D, isize>,
+        VecCollection<'s, u64, i64, isize>,
+    )
     where
         D: differential_dataflow::ExchangeData,
         F: Fn(&D) -> Option<i64> + 'static,
     {
-        let stats = tidewater_operators::event_time_stats(rows.clone(), event_time);
+        let (rows, stats) = tidewater_operators::event_time_stats(rows, event_time);
         self.events
             .push(stats.clone().map(|stats| SourceEvent::EventTimeStats { stats }));
-        stats.map(|stats| stats.max)
+        (rows, stats.map(|stats| stats.max))
     }
 
     /// The greatest event times of epochs before this run, from the checkpoint.
@@ -472,7 +476,7 @@ fn build_aggregate<'s>(
                 let (rows, maxima) = if late.rule == LateRule::RowTime {
                     let seen = compiled.seen_maxima();
                     compiled.built(Strategy::LateRowsDropped);
-                    let maxima = compiled.event_time_maxima(&rows, event_time);
+                    let (rows, maxima) = compiled.event_time_maxima(rows, event_time);
                     let on_time = tidewater_operators::drop_late_given(
                         rows,
                         &maxima,
@@ -485,8 +489,7 @@ fn build_aggregate<'s>(
                     // Spark drops no row by its own time here: a windowed fold drops the
                     // windows the watermark closed, and complete mode nothing.
                     compiled.built(Strategy::WatermarkTracked);
-                    let maxima = compiled.event_time_maxima(&rows, event_time);
-                    (rows, maxima)
+                    compiled.event_time_maxima(rows, event_time)
                 };
                 compiled
                     .events

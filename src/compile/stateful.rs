@@ -116,13 +116,16 @@ pub(super) fn groups_with_state<'s>(
         };
         (key, (order, row, time))
     });
-    let maxima = event_time.map(|_| {
-        let maxima = compiled.event_time_maxima(&keyed, |(_, (_, _, time)): &(Row, _)| *time);
-        compiled
-            .events
-            .push(maxima.clone().map(|micros| SourceEvent::MaxEventTime { micros }));
-        maxima
-    });
+    let (keyed, maxima) = match event_time {
+        Some(_) => {
+            let (keyed, maxima) = compiled.event_time_maxima(keyed, |(_, (_, _, time)): &(Row, _)| *time);
+            compiled
+                .events
+                .push(maxima.clone().map(|micros| SourceEvent::MaxEventTime { micros }));
+            (keyed, Some(maxima))
+        }
+        None => (keyed, None),
+    };
     if feeds_aggregation {
         compiled.join_watermark = maxima.clone().map(|maxima| (maxima, false));
     }

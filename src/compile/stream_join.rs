@@ -159,16 +159,17 @@ pub(super) fn build<'s>(
     let event_time = join.event_time;
     // Each watermarked side's greatest event time per epoch, before late rows are dropped.
     let mut sides = Vec::new();
-    for (rows, watermark) in [
-        (&left, event_time.left_watermark),
-        (&right, event_time.right_watermark),
-    ] {
-        if let Some(w) = watermark {
+    let mut maxima_of = |rows: Rows<'s>, watermark: Option<crate::plan::SideWatermark>| match watermark {
+        Some(w) => {
             let column = w.column;
-            let maxima = compiled.event_time_maxima(rows, move |row: &Row| time_at(row, column));
+            let (rows, maxima) = compiled.event_time_maxima(rows, move |row: &Row| time_at(row, column));
             sides.push((maxima, w.delay_micros));
+            rows
         }
-    }
+        None => rows,
+    };
+    let left = maxima_of(left, event_time.left_watermark);
+    let right = maxima_of(right, event_time.right_watermark);
     // The leader's watermark is read as maxima with the plan's delay (`shift`). It is the
     // join's global watermark, or, under an aggregation, the join's output watermark (moved
     // back by `offset`), by which the aggregation's windows close.
