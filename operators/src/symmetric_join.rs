@@ -18,7 +18,8 @@ use differential_dataflow::{AsCollection, ExchangeData, Hashable, VecCollection}
 use serde::{Deserialize, Serialize};
 use timely::container::CapacityContainerBuilder;
 use timely::dataflow::channels::pact::{Exchange, Pipeline};
-use timely::dataflow::operators::generic::Operator;
+use timely::dataflow::operators::generic::builder_rc::OperatorBuilder;
+use timely::dataflow::operators::generic::{Operator, OutputBuilder};
 use timely::dataflow::operators::vec::Map as _;
 use timely::dataflow::operators::{Capability, Concat};
 
@@ -228,127 +229,117 @@ where
         delay,
         seen,
     } = watermark;
-    let out = entries.binary_frontier::<_, CapacityContainerBuilder<Vec<Out<J::Output>>>, _, _, _, _>(
-        candidates.inner,
-        by_key,
-        Pipeline,
-        "SymmetricHashJoin",
-        move |initial, _info| {
-            let mut held = Some(initial);
-            let mut clock = WatermarkClock::resumed(seen);
-            let mut pending: BTreeMap<u64, Entries<K, L, R>> = BTreeMap::new();
-            // Epochs at which the watermark may move: one after each epoch with a candidate.
-            let mut moves: BTreeSet<u64> = BTreeSet::new();
-            let mut state = JoinState::<K, L, R> {
-                keys: HashMap::default(),
-                held: 0,
-            };
-            let mut last_watermark: Option<i64> = None;
-            move |(input, input_frontier), (marks, marks_frontier), output| {
-                marks.for_each_stamp(|_cap, containers| {
-                    for container in containers {
-                        for (candidate, epoch, _) in container.drain(..) {
-                            clock.saw(candidate, epoch);
-                            moves.insert(epoch + 1);
-                        }
-                    }
-                });
-                input.for_each_stamp(|_cap, containers| {
-                    for container in containers {
-                        for (entry, time, diff) in container.drain(..) {
-                            pending.entry(time).or_default().push((entry, diff));
-                        }
-                    }
-                });
-                // An epoch can run once its records are all in and the watermark candidates of
-                // every earlier epoch are (so its watermark and the previous one are known).
-                let records_before = input_frontier.frontier().iter().copied().min();
-                let marks_before = marks_frontier.frontier().iter().copied().min();
-                loop {
-                    let next = match (pending.keys().next(), moves.iter().next()) {
-                        (Some(&a), Some(&b)) => a.min(b),
-                        (Some(&a), None) => a,
-                        (None, Some(&b)) => b,
-                        (None, None) => break,
-                    };
-                    if records_before.is_some_and(|f| f <= next) || marks_before.is_some_and(|f| f < next) {
-                        break;
-                    }
-                    let Some(cap) = held.as_mut() else { break };
-                    if *cap.time() < next {
-                        cap.downgrade(&next);
-                    }
-                    let entries = pending.remove(&next).unwrap_or_default();
-                    moves.remove(&next);
-                    let (late_watermark, watermark) = clock.watermarks_of(next, delay);
-                    let moved = watermark != last_watermark;
-                    last_watermark = watermark;
-                    let restoring = next < first_new;
-                    let mut session = output.session(&*cap);
-                    let mut changed = HashMap::default();
-                    let figures = state.run_epoch(
-                        &logic,
-                        entries,
-                        (late_watermark, watermark, moved),
-                        &mut changed,
-                        &mut |out| session.give(Out::Row(out, next)),
-                    );
-                    if figures.held > 0 || figures.added > 0 || figures.removed > 0 || figures.dropped > 0 {
-                        session.give(Out::Figures(figures, next));
-                    }
-                    if let (Some(log), false) = (log.as_mut(), restoring) {
-                        let entries: Vec<(K, KeyState<L, R>)> = changed
-                            .into_keys()
-                            .map(|key| {
-                                let kept = state.keys.get(&key).cloned().unwrap_or_default();
-                                (key, kept)
-                            })
-                            .collect();
-                        if !entries.is_empty() {
-                            log(&next, entries);
-                        }
+    // One operator with an output for rows and one for figures: a single stream read by two
+    // would have every output row cloned for the first reader.
+    let mut builder = OperatorBuilder::new("SymmetricHashJoin".to_owned(), entries.scope());
+    let mut input = builder.new_input(entries, by_key);
+    let mut marks = builder.new_input(candidates.inner, Pipeline);
+    let (rows_output, rows) = builder.new_output::<Vec<(J::Output, u64, isize)>>();
+    let (figures_output, figures) = builder.new_output::<Vec<(JoinFigures, u64, isize)>>();
+    let mut rows_output = OutputBuilder::<u64, CapacityContainerBuilder<_>>::from(rows_output);
+    let mut figures_output = OutputBuilder::<u64, CapacityContainerBuilder<_>>::from(figures_output);
+    builder.build(move |initial| {
+        // The capabilities of the two outputs, rows then figures, moved on together.
+        let mut held = Some(initial);
+        let mut clock = WatermarkClock::resumed(seen);
+        let mut pending: BTreeMap<u64, Entries<K, L, R>> = BTreeMap::new();
+        // Epochs at which the watermark may move: one after each epoch with a candidate.
+        let mut moves: BTreeSet<u64> = BTreeSet::new();
+        let mut state = JoinState::<K, L, R> {
+            keys: HashMap::default(),
+            held: 0,
+        };
+        let mut last_watermark: Option<i64> = None;
+        move |frontiers| {
+            let (input_frontier, marks_frontier) = (&frontiers[0], &frontiers[1]);
+            marks.for_each_stamp(|_cap, containers| {
+                for container in containers {
+                    for (candidate, epoch, _) in container.drain(..) {
+                        clock.saw(candidate, epoch);
+                        moves.insert(epoch + 1);
                     }
                 }
-                // Hold the capability where output may still come: at the first epoch not yet
-                // complete, or one after an epoch whose candidates are not all in.
-                let earliest = [
-                    records_before,
-                    marks_before.map(|m| m + 1),
-                    pending.keys().next().copied(),
-                    moves.iter().next().copied(),
-                ]
-                .into_iter()
-                .flatten()
-                .min();
-                match (earliest, held.as_mut()) {
-                    (None, _) => held = None,
-                    (Some(at), Some(cap)) if *cap.time() < at => cap.downgrade(&at),
-                    _ => {}
+            });
+            input.for_each_stamp(|_cap, containers| {
+                for container in containers {
+                    for (entry, time, diff) in container.drain(..) {
+                        pending.entry(time).or_default().push((entry, diff));
+                    }
+                }
+            });
+            // An epoch can run once its records are all in and the watermark candidates of
+            // every earlier epoch are (so its watermark and the previous one are known).
+            let records_before = input_frontier.frontier().iter().copied().min();
+            let marks_before = marks_frontier.frontier().iter().copied().min();
+            let (mut rows_out, mut figures_out) = (rows_output.activate(), figures_output.activate());
+            loop {
+                let next = match (pending.keys().next(), moves.iter().next()) {
+                    (Some(&a), Some(&b)) => a.min(b),
+                    (Some(&a), None) => a,
+                    (None, Some(&b)) => b,
+                    (None, None) => break,
+                };
+                if records_before.is_some_and(|f| f <= next) || marks_before.is_some_and(|f| f < next) {
+                    break;
+                }
+                let Some(caps) = held.as_mut() else { break };
+                for cap in caps.iter_mut().filter(|cap| *cap.time() < next) {
+                    cap.downgrade(&next);
+                }
+                let entries = pending.remove(&next).unwrap_or_default();
+                moves.remove(&next);
+                let (late_watermark, watermark) = clock.watermarks_of(next, delay);
+                let moved = watermark != last_watermark;
+                last_watermark = watermark;
+                let restoring = next < first_new;
+                let mut session = rows_out.session(&caps[0]);
+                let mut changed = HashMap::default();
+                let figures = state.run_epoch(
+                    &logic,
+                    entries,
+                    (late_watermark, watermark, moved),
+                    &mut changed,
+                    &mut |out| session.give((out, next, 1)),
+                );
+                if figures.held > 0 || figures.added > 0 || figures.removed > 0 || figures.dropped > 0 {
+                    figures_out.session(&caps[1]).give((figures, next, 1));
+                }
+                if let (Some(log), false) = (log.as_mut(), restoring) {
+                    let entries: Vec<(K, KeyState<L, R>)> = changed
+                        .into_keys()
+                        .map(|key| {
+                            let kept = state.keys.get(&key).cloned().unwrap_or_default();
+                            (key, kept)
+                        })
+                        .collect();
+                    if !entries.is_empty() {
+                        log(&next, entries);
+                    }
                 }
             }
-        },
-    );
-    let rows = out
-        .clone()
-        .flat_map(|out| match out {
-            Out::Row(row, time) => Some((row, time, 1)),
-            Out::Figures(..) => None,
-        })
-        .as_collection();
-    let figures = out
-        .flat_map(|out| match out {
-            Out::Figures(figures, time) => Some((figures, time, 1)),
-            Out::Row(..) => None,
-        })
-        .as_collection();
-    (rows, figures)
-}
-
-/// What the operator emits: an output record, or a worker's figures, each at its epoch.
-#[derive(Clone)]
-enum Out<O> {
-    Row(O, u64),
-    Figures(JoinFigures, u64),
+            // Hold the capability where output may still come: at the first epoch not yet
+            // complete, or one after an epoch whose candidates are not all in.
+            let earliest = [
+                records_before,
+                marks_before.map(|m| m + 1),
+                pending.keys().next().copied(),
+                moves.iter().next().copied(),
+            ]
+            .into_iter()
+            .flatten()
+            .min();
+            match (earliest, held.as_mut()) {
+                (None, _) => held = None,
+                (Some(at), Some(caps)) => {
+                    for cap in caps.iter_mut().filter(|cap| *cap.time() < at) {
+                        cap.downgrade(&at);
+                    }
+                }
+                _ => {}
+            }
+        }
+    });
+    (rows.as_collection(), figures.as_collection())
 }
 
 /// The join's maps, keyed by rows: foldhash, as the other keyed operators use (std's SipHash
