@@ -283,14 +283,14 @@ where
             }
         },
     );
-    let first = out
-        .clone()
+    let (first_part, figures_part) = crate::split::split_in_two(out, |out| matches!(out, Out::Figures(_)));
+    let first = first_part
         .flat_map(|(out, time, diff)| match out {
             Out::First(record) => Some((record, time, diff)),
             Out::Figures(_) => None,
         })
         .as_collection();
-    let figures = out
+    let figures = figures_part
         .flat_map(|(out, time, diff)| match out {
             Out::Figures(figures) => Some((figures, time, diff)),
             Out::First(_) => None,

@@ -543,14 +543,14 @@ where
             }
         },
     );
-    let rows = out
-        .clone()
+    let (rows_part, figures_part) = crate::split::split_in_two(out, |out| matches!(out, Out::Figures(_)));
+    let rows = rows_part
         .flat_map(|(out, time, diff)| match out {
             Out::Row(row) => Some((row, time, diff)),
             Out::Figures(_) => None,
         })
         .as_collection();
-    let figures = out
+    let figures = figures_part
         .flat_map(|(out, time, diff)| match out {
             Out::Figures(figures) => Some((figures, time, diff)),
             Out::Row(_) => None,

@@ -15,6 +15,7 @@ pub mod logged_collection;
 pub mod lookup_aggregate;
 pub mod lookup_join;
 pub mod sessions;
+mod split;
 pub mod symmetric_join;
 pub mod upsert;
 pub mod watermark;

@@ -310,14 +310,14 @@ where
                 }
             },
         );
-    let changes = out
-        .clone()
+    let (changes_part, late_part) = crate::split::split_in_two(out, |out| matches!(out, Out::Late(_)));
+    let changes = changes_part
         .flat_map(|(out, time, _)| match out {
             Out::Change(result, diff) => Some((result, time, diff)),
             Out::Late(_) => None,
         })
         .as_collection();
-    let late = out
+    let late = late_part
         .flat_map(|(out, time, diff)| match out {
             Out::Late(count) => Some((count, time, diff)),
             Out::Change(..) => None,
