@@ -44,16 +44,8 @@ pub(super) fn deduplicate<'s>(
         let time = time_of(&row);
         (key, (order, row, time))
     });
-    let (keyed, maxima) = match event_time {
-        Some(_) => {
-            let (keyed, maxima) = compiled.event_time_maxima(keyed, |(_, (_, _, time)): &(Row, _)| *time);
-            compiled
-                .events
-                .push(maxima.clone().map(|micros| SourceEvent::MaxEventTime { micros }));
-            (keyed, Some(maxima))
-        }
-        None => (keyed, None),
-    };
+    let (keyed, maxima) =
+        compiled.reported_maxima(keyed, event_time.is_some(), |(_, (_, _, time)): &(Row, _)| *time);
     compiled.built(Strategy::Deduplicate);
     let durable = compiled.durable(scope, |restored| match restored {
         super::durable::Restored::SeenKeys(entries) => Some(entries),

@@ -51,6 +51,10 @@ use physical::{Aggregate, Fold, LateRule, Physical, Read, StreamSide, TableAggre
 /// A collection of rows at epoch timestamps; the diff is the multiplicity change.
 pub type Rows<'s> = VecCollection<'s, u64, Row, isize>;
 
+/// Each worker's greatest event time per epoch, `(max, epoch, +1)`: what watermarks are
+/// computed from.
+type Maxima<'s> = VecCollection<'s, u64, i64, isize>;
+
 /// What reading partitioned sources reports back (see [`SourceEvent`]).
 pub type Events<'s> = VecCollection<'s, u64, SourceEvent, isize>;
 
@@ -161,6 +165,29 @@ impl<'s> Compiled<'s> {
         self.events
             .push(stats.clone().map(|stats| SourceEvent::EventTimeStats { stats }));
         (rows, stats.map(|stats| stats.max))
+    }
+
+    /// For a stateful operator's input under a watermark (`watermarked`): its maxima as
+    /// [`event_time_maxima`](Self::event_time_maxima) takes them, also reported to the leader as
+    /// each epoch's greatest event time, with the rows passed on. Without a watermark, the rows
+    /// as they are and no maxima.
+    fn reported_maxima<D, F>(
+        &mut self,
+        rows: VecCollection<'s, u64, D, isize>,
+        watermarked: bool,
+        event_time: F,
+    ) -> (VecCollection<'s, u64, D, isize>, Option<Maxima<'s>>)
+    where
+        D: differential_dataflow::ExchangeData,
+        F: Fn(&D) -> Option<i64> + 'static,
+    {
+        if !watermarked {
+            return (rows, None);
+        }
+        let (rows, maxima) = self.event_time_maxima(rows, event_time);
+        self.events
+            .push(maxima.clone().map(|micros| SourceEvent::MaxEventTime { micros }));
+        (rows, Some(maxima))
     }
 
     /// The greatest event times of epochs before this run, from the checkpoint.

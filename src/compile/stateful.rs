@@ -116,16 +116,8 @@ pub(super) fn groups_with_state<'s>(
         };
         (key, (order, row, time))
     });
-    let (keyed, maxima) = match event_time {
-        Some(_) => {
-            let (keyed, maxima) = compiled.event_time_maxima(keyed, |(_, (_, _, time)): &(Row, _)| *time);
-            compiled
-                .events
-                .push(maxima.clone().map(|micros| SourceEvent::MaxEventTime { micros }));
-            (keyed, Some(maxima))
-        }
-        None => (keyed, None),
-    };
+    let (keyed, maxima) =
+        compiled.reported_maxima(keyed, event_time.is_some(), |(_, (_, _, time)): &(Row, _)| *time);
     if feeds_aggregation {
         compiled.join_watermark = maxima.clone().map(|maxima| (maxima, false));
     }
