@@ -153,10 +153,7 @@ impl<'s> Compiled<'s> {
         &mut self,
         rows: VecCollection<'s, u64, D, isize>,
         event_time: F,
-    ) -> (
-        VecCollection<'s, u64, D, isize>,
-        VecCollection<'s, u64, i64, isize>,
-    )
+    ) -> (VecCollection<'s, u64, D, isize>, Maxima<'s>)
     where
         D: differential_dataflow::ExchangeData,
         F: Fn(&D) -> Option<i64> + 'static,
