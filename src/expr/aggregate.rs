@@ -560,6 +560,41 @@ impl Accumulator {
     /// Whether `value` is a `max_by`/`min_by` (or `first`/`last`) pair whose ordering is null:
     /// such a row is skipped, as `first(x, true)` skips a null `x`. Only the states of those
     /// aggregates (`Min`, `Max`) ask, so other aggregates pay nothing for it.
+    /// As [`update`](Self::update) with `value` the pair `struct(ordering, x)` of an aggregate
+    /// that [orders pairs](AggFunc::orders_pairs), given as its two fields, and `pair` building
+    /// it: the pair is built only when it replaces the state. Over a window, `max_by` keeps one
+    /// pair in thousands, and `update` would have every row's built.
+    pub fn update_pair(
+        &self,
+        state: &mut AggState,
+        [ordering, x]: [&Value; 2],
+        times: isize,
+        pair: impl FnOnce() -> Value,
+    ) {
+        if !self.func.orders_pairs() {
+            return self.update(state, &pair(), times);
+        }
+        // `update`'s rules: a pair with a null ordering is passed over; otherwise it replaces
+        // an empty state, or a held pair it orders before (`min`) or after (`max`). A struct
+        // orders field by field.
+        if ordering.is_null() {
+            return;
+        }
+        let (held, wanted) = match state {
+            AggState::Min(held) => (held, std::cmp::Ordering::Less),
+            AggState::Max(held) => (held, std::cmp::Ordering::Greater),
+            _ => return self.update(state, &pair(), times),
+        };
+        let replaces = match &*held {
+            Value::Null => true,
+            Value::Struct(fields) => [ordering, x].into_iter().cmp(fields.iter()) == wanted,
+            _ => return self.update(state, &pair(), times),
+        };
+        if replaces {
+            *held = pair();
+        }
+    }
+
     fn ordering_is_null(&self, value: &Value) -> bool {
         self.func.orders_pairs() && matches!(value, Value::Struct(f) if f.first().is_none_or(Value::is_null))
     }
@@ -719,6 +754,53 @@ mod tests {
 
     fn schema() -> Schema {
         Schema::new([Field::new("x", DataType::Int64)])
+    }
+
+    #[test]
+    fn a_pair_built_only_when_it_wins_folds_as_the_built_pair_does() {
+        // Random rows of an ordering and a value, nulls among both: the state after
+        // `update_pair` is the state after `update` of each row's pair, for every aggregate that
+        // orders pairs and for plain ones given a pair.
+        let schema = Schema::new([
+            Field::new("o", DataType::Int64),
+            Field::new("x", DataType::String),
+        ]);
+        let pair = Expr::Call(crate::expr::ScalarFunc::Struct, vec![col("o"), col("x")]);
+        let mut seed = 7u64;
+        let mut next = move |n: u64| {
+            seed = seed
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            (seed >> 33) % n
+        };
+        for func in [
+            AggFunc::MaxBy,
+            AggFunc::MinBy,
+            AggFunc::First,
+            AggFunc::Last,
+            AggFunc::Max,
+            AggFunc::Min,
+            AggFunc::CollectSet,
+        ] {
+            let (acc, _) = Accumulator::bind(func, Some(&pair), &schema).expect("binds");
+            for _ in 0..200 {
+                let (mut built, mut lazy) = (acc.init(), acc.init());
+                for _ in 0..next(12) {
+                    let ordering = match next(5) {
+                        0 => Value::Null,
+                        n => Value::Int(n as i64),
+                    };
+                    let x = match next(4) {
+                        0 => Value::Null,
+                        n => Value::str(["a", "b", "c"][n as usize - 1]),
+                    };
+                    let whole = Value::Struct(vec![ordering.clone(), x.clone()].into());
+                    acc.update(&mut built, &whole, 1);
+                    acc.update_pair(&mut lazy, [&ordering, &x], 1, || whole.clone());
+                }
+                assert_eq!(lazy, built, "{func:?}");
+            }
+        }
     }
 
     #[test]
