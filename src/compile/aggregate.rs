@@ -3,7 +3,7 @@
 //! windows), differential's `reduce` for inputs that can retract. Which one runs is chosen in
 //! [`physical`](super::physical).
 
-use std::borrow::Borrow;
+use std::borrow::{Borrow, Cow};
 use std::cmp::Ordering;
 use std::hash::{Hash, Hasher};
 
@@ -20,7 +20,7 @@ use tidewater_operators::{
 use super::pipeline::Pipeline;
 use super::Rows;
 use crate::data::{text_prefix, KeyRow, Row, Value};
-use crate::expr::{Accumulator, AggState, BoundExpr};
+use crate::expr::{Accumulator, AggState, BoundExpr, ScalarFunc};
 
 /// Each worker's figures of the keys an aggregation holds, per epoch.
 pub(crate) type Figures<'s> = VecCollection<'s, u64, KeyFigures, isize>;
@@ -51,8 +51,7 @@ impl RowAggregation {
         for (acc, state) in self.accumulators.iter().zip(states.iter_mut()) {
             match acc.argument() {
                 None => acc.update(state, &Value::Null, times),
-                Some(BoundExpr::Column(i)) => acc.update(state, row.get(*i).unwrap_or(&Value::Null), times),
-                Some(e) => acc.update(state, &e.eval(row), times),
+                Some(argument) => fold_argument(acc, state, argument, row, times),
             }
         }
     }
@@ -63,6 +62,34 @@ impl RowAggregation {
             .zip(states.iter())
             .map(|(acc, state)| acc.result(state))
             .collect()
+    }
+}
+
+/// Folds the value of `argument` in `row`, present `times` times, into `state`: a column's
+/// value borrowed, not cloned; the `struct(ordering, x)` pair of `min_by` or `max_by` built only
+/// when it replaces the held one ([`Accumulator::update_pair`]); anything else evaluated.
+pub(super) fn fold_argument(
+    acc: &Accumulator,
+    state: &mut AggState,
+    argument: &BoundExpr,
+    row: &[Value],
+    times: isize,
+) {
+    match argument {
+        BoundExpr::Column(i) => acc.update(state, row.get(*i).unwrap_or(&Value::Null), times),
+        BoundExpr::Call(call) if call.func == ScalarFunc::Struct && call.args.len() == 2 => {
+            let (ordering, x) = (operand(&call.args[0], row), operand(&call.args[1], row));
+            acc.update_pair(state, [&ordering, &x], times, || argument.eval(row))
+        }
+        _ => acc.update(state, &argument.eval(row), times),
+    }
+}
+
+/// The value of `e` in `row`: a column's borrowed, anything else evaluated.
+fn operand<'r>(e: &BoundExpr, row: &'r [Value]) -> Cow<'r, Value> {
+    match e {
+        BoundExpr::Column(i) => row.get(*i).map_or(Cow::Owned(Value::Null), Cow::Borrowed),
+        e => Cow::Owned(e.eval(row)),
     }
 }
 

@@ -9,7 +9,6 @@
 //! windows have one length, so starts order as windows), hashes as its parts, and is stored in
 //! a checkpoint as that key row, so either path restores the other's state.
 
-use std::borrow::Cow;
 use std::cmp::Ordering;
 use std::hash::{Hash, Hasher};
 
@@ -19,11 +18,13 @@ use serde::{Deserialize, Serialize};
 use smallvec::SmallVec;
 use tidewater_operators::{Aggregation, Durable, PartialStates};
 
-use super::aggregate::{expire, expiry_of, key_values, Expiring, Figures, RowAggregation, States, GATHER};
+use super::aggregate::{
+    expire, expiry_of, fold_argument, key_values, Expiring, Figures, RowAggregation, States, GATHER,
+};
 use super::pipeline::{passed_on, Pipeline};
 use super::Rows;
 use crate::data::{text_prefix, KeyRow, Row, Value};
-use crate::expr::{window_starts, Accumulator, BoundExpr, ScalarFunc};
+use crate::expr::{window_starts, Accumulator, BoundExpr};
 use crate::plan::Projection;
 
 /// A windowed group's key: its window's start (microseconds) and the other keys' values, in
@@ -290,28 +291,10 @@ impl WindowedFold {
         for ((accumulator, state), argument) in accumulators.zip(states.iter_mut()).zip(&self.arguments) {
             match argument {
                 Argument::Nothing => accumulator.update(state, &Value::Null, diff),
-                Argument::Input(BoundExpr::Column(i)) => {
-                    accumulator.update(state, row.get(*i).unwrap_or(&Value::Null), diff)
-                }
-                // `min_by(x, ord)`'s `struct(ord, x)`, built only when it wins.
-                Argument::Input(e @ BoundExpr::Call(call))
-                    if call.func == ScalarFunc::Struct && call.args.len() == 2 =>
-                {
-                    let (ordering, x) = (operand(&call.args[0], row), operand(&call.args[1], row));
-                    accumulator.update_pair(state, [&ordering, &x], diff, || e.eval(row))
-                }
-                Argument::Input(e) => accumulator.update(state, &e.eval(row), diff),
+                Argument::Input(e) => fold_argument(accumulator, state, e, row, diff),
                 Argument::Window => accumulator.update(state, &Value::window(start, start + self.size), diff),
             }
         }
-    }
-}
-
-/// The value of `e` in `row`: a column's borrowed, anything else evaluated.
-fn operand<'r>(e: &BoundExpr, row: &'r [Value]) -> Cow<'r, Value> {
-    match e {
-        BoundExpr::Column(i) => row.get(*i).map_or(Cow::Owned(Value::Null), Cow::Borrowed),
-        e => Cow::Owned(e.eval(row)),
     }
 }
 
