@@ -557,9 +557,6 @@ impl Accumulator {
         Accumulator::merge(state, other)
     }
 
-    /// Whether `value` is a `max_by`/`min_by` (or `first`/`last`) pair whose ordering is null:
-    /// such a row is skipped, as `first(x, true)` skips a null `x`. Only the states of those
-    /// aggregates (`Min`, `Max`) ask, so other aggregates pay nothing for it.
     /// As [`update`](Self::update) with `value` the pair `struct(ordering, x)` of an aggregate
     /// that [orders pairs](AggFunc::orders_pairs), given as its two fields, and `pair` building
     /// it: the pair is built only when it replaces the state. Over a window, `max_by` keeps one
@@ -595,6 +592,9 @@ impl Accumulator {
         }
     }
 
+    /// Whether `value` is a `max_by`/`min_by` (or `first`/`last`) pair whose ordering is null:
+    /// such a row is skipped, as `first(x, true)` skips a null `x`. Only the states of those
+    /// aggregates (`Min`, `Max`) ask, so other aggregates pay nothing for it.
     fn ordering_is_null(&self, value: &Value) -> bool {
         self.func.orders_pairs() && matches!(value, Value::Struct(f) if f.first().is_none_or(Value::is_null))
     }
