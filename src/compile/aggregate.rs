@@ -76,12 +76,11 @@ pub(super) fn fold_argument(
     times: isize,
 ) {
     match argument {
-        BoundExpr::Column(i) => acc.update(state, row.get(*i).unwrap_or(&Value::Null), times),
         BoundExpr::Call(call) if call.func == ScalarFunc::Struct && call.args.len() == 2 => {
             let (ordering, x) = (operand(&call.args[0], row), operand(&call.args[1], row));
             acc.update_pair(state, [&ordering, &x], times, || argument.eval(row))
         }
-        _ => acc.update(state, &argument.eval(row), times),
+        _ => acc.update(state, &operand(argument, row), times),
     }
 }
 
