@@ -47,24 +47,18 @@ impl LogicalPlan {
                 None => self.clone(),
             };
         }
-        let inputs: Vec<Arc<Self>> = self
-            .inputs()
-            .into_iter()
-            .map(|input| input.with_sources_reading(read))
-            .collect();
-        if self
-            .inputs()
-            .iter()
-            .zip(&inputs)
-            .all(|(old, new)| Arc::ptr_eq(old, new))
-        {
-            return self.clone();
-        }
         let mut node = (**self).clone();
-        for (slot, input) in node.inputs_mut().into_iter().zip(inputs) {
-            *slot = input;
+        let mut changed = false;
+        for input in node.inputs_mut() {
+            let pruned = input.with_sources_reading(read);
+            changed |= !Arc::ptr_eq(input, &pruned);
+            *input = pruned;
         }
-        Arc::new(node)
+        if changed {
+            Arc::new(node)
+        } else {
+            self.clone()
+        }
     }
 
     /// Adds to `found` the source columns that this node needs for the output columns where

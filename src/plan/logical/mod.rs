@@ -332,15 +332,13 @@ impl LogicalPlan {
             return self.clone();
         }
         let mut node = (**self).clone();
+        for input in node.inputs_mut() {
+            *input = input.map_bound(wanted, expr, accumulator);
+        }
         match &mut node {
-            LogicalPlan::Source { .. } => {}
             LogicalPlan::Project {
-                input,
-                columns,
-                generator,
-                ..
+                columns, generator, ..
             } => {
-                *input = input.map_bound(wanted, expr, accumulator);
                 for column in columns {
                     if let Projection::Scalar(e) = column {
                         expr(e);
@@ -350,52 +348,32 @@ impl LogicalPlan {
                     expr(generator);
                 }
             }
-            LogicalPlan::Filter { input, predicate, .. } => {
-                *input = input.map_bound(wanted, expr, accumulator);
-                expr(predicate);
-            }
+            LogicalPlan::Filter { predicate, .. } => expr(predicate),
             LogicalPlan::Join {
-                left,
-                right,
                 left_keys,
                 right_keys,
                 ..
-            } => {
-                *left = left.map_bound(wanted, expr, accumulator);
-                *right = right.map_bound(wanted, expr, accumulator);
-                left_keys
-                    .iter_mut()
-                    .chain(right_keys.iter_mut())
-                    .for_each(&mut *expr);
-            }
+            } => left_keys
+                .iter_mut()
+                .chain(right_keys.iter_mut())
+                .for_each(&mut *expr),
             LogicalPlan::Aggregate {
-                input,
-                keys,
-                aggregations,
-                ..
+                keys, aggregations, ..
             } => {
-                *input = input.map_bound(wanted, expr, accumulator);
                 keys.iter_mut().for_each(&mut *expr);
                 for aggregation in aggregations {
                     accumulator(&mut aggregation.accumulator);
                 }
             }
-            LogicalPlan::Sort { input, keys, .. } => {
-                *input = input.map_bound(wanted, expr, accumulator);
-                keys.iter_mut().for_each(|k| expr(&mut k.key));
-            }
-            LogicalPlan::Watermark { input, .. }
-            | LogicalPlan::Upsert { input, .. }
-            | LogicalPlan::Deduplicate { input, .. }
-            | LogicalPlan::Limit { input, .. }
-            | LogicalPlan::GroupsWithState { input, .. } => {
-                *input = input.map_bound(wanted, expr, accumulator)
-            }
-            LogicalPlan::Union { inputs, .. } => {
-                for input in inputs {
-                    *input = input.map_bound(wanted, expr, accumulator);
-                }
-            }
+            LogicalPlan::Sort { keys, .. } => keys.iter_mut().for_each(|k| expr(&mut k.key)),
+            // No bound expressions of their own.
+            LogicalPlan::Source { .. }
+            | LogicalPlan::Watermark { .. }
+            | LogicalPlan::Upsert { .. }
+            | LogicalPlan::Deduplicate { .. }
+            | LogicalPlan::Limit { .. }
+            | LogicalPlan::GroupsWithState { .. }
+            | LogicalPlan::Union { .. } => {}
         }
         Arc::new(node)
     }
@@ -436,7 +414,8 @@ impl LogicalPlan {
         }
     }
 
-    /// The inputs of this node, to be replaced, in the order of [`inputs`](Self::inputs).
+    /// The inputs of this node, to be replaced, in the order of [`inputs`](Self::inputs) (one
+    /// match over the node kinds each; Rust has no one accessor for shared and unique borrows).
     fn inputs_mut(&mut self) -> Vec<&mut Arc<LogicalPlan>> {
         match self {
             LogicalPlan::Source { .. } => vec![],
