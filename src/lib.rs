@@ -33,6 +33,7 @@ pub mod expr;
 #[cfg(test)]
 mod fuzz_tests;
 pub mod plan;
+pub mod process;
 pub mod runtime;
 pub mod session;
 mod suggest;

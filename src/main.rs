@@ -386,6 +386,8 @@ fn main() -> ExitCode {
         // A log line that cannot be written (stderr closed) must not become a panic.
         .log_internal_errors(false)
         .init();
+    // Huge pages stall epochs and cost a zeroed 2 MiB page per fault (see `process`).
+    tidewater::process::avoid_transparent_huge_pages();
     let cli = Cli::parse();
     let result = match &cli.command {
         Command::Demo(args) => demo(args),

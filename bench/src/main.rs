@@ -794,6 +794,12 @@ fn main() -> anyhow::Result<()> {
             final_digest,
         } => {
             digest::keep_final_table(final_digest);
+            // The engines that run in this process get the `tidewater` CLI's setting; the JVM
+            // peers, which run in processes of their own, keep the system's (the mark would be
+            // inherited).
+            if !matches!(engine.as_str(), "spark" | "flink") {
+                tidewater::process::avoid_transparent_huge_pages();
+            }
             let run = run_engine(&workload, &engine, workers, shuffle_partitions)?;
             println!("{}", serde_json::to_string(&run)?);
         }

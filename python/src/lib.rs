@@ -25,6 +25,8 @@ pub use query::{PyBatch, PyQuery};
 /// The module's contents, as `import tidewater._native` sees them.
 #[pymodule]
 fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    // As the `tidewater` CLI does: huge pages stall epochs (see `tidewater::process`).
+    tidewater::process::avoid_transparent_huge_pages();
     m.add_class::<PyExpr>()?;
     m.add_class::<PySession>()?;
     m.add_class::<PyDataFrame>()?;
