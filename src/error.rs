@@ -15,6 +15,17 @@ pub enum Error {
         /// The columns that exist, comma-separated.
         available: String,
     },
+    /// A column name that more than one relation of a join has, written without saying whose.
+    #[error(
+        "[AMBIGUOUS_REFERENCE] Reference `{name}` is ambiguous, could be: [{candidates}]; \
+         qualify it with its relation"
+    )]
+    AmbiguousReference {
+        /// The name as written.
+        name: String,
+        /// The columns it could be, qualified (`a.id, b.id`).
+        candidates: String,
+    },
     /// An expression applied to values of the wrong type.
     #[error("[DATATYPE_MISMATCH] {0}")]
     TypeMismatch(String),
@@ -115,6 +126,7 @@ impl Error {
     pub fn code(&self) -> &'static str {
         match self {
             Error::UnresolvedColumn { .. } => "UNRESOLVED_COLUMN",
+            Error::AmbiguousReference { .. } => "AMBIGUOUS_REFERENCE",
             Error::TypeMismatch(_) => "DATATYPE_MISMATCH",
             // The class without its subclass, which the message's brackets show: one stable
             // code for every type error.

@@ -110,7 +110,7 @@ impl fmt::Display for DataType {
 }
 
 /// A named, typed column.
-#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct Field {
     /// Column name.
     pub name: String,
@@ -118,6 +118,26 @@ pub struct Field {
     pub data_type: DataType,
     /// Whether the column may hold nulls.
     pub nullable: bool,
+    /// The relation the column comes from in a SQL query's FROM with joins (its alias, or its
+    /// name): `p.id` finds the `id` of relation `p` where both sides of a join have an `id`, as
+    /// Spark's qualified attributes do. It is not part of the column's identity: two fields that
+    /// differ only here are equal.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub qualifier: Option<String>,
+}
+
+impl PartialEq for Field {
+    fn eq(&self, other: &Self) -> bool {
+        (&self.name, &self.data_type, self.nullable) == (&other.name, &other.data_type, other.nullable)
+    }
+}
+
+impl Eq for Field {}
+
+impl std::hash::Hash for Field {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        (&self.name, &self.data_type, self.nullable).hash(state)
+    }
 }
 
 impl Field {
@@ -127,6 +147,7 @@ impl Field {
             name: name.into(),
             data_type,
             nullable: true,
+            qualifier: None,
         }
     }
 
@@ -167,12 +188,40 @@ impl Schema {
     }
 
     /// The position of the column called `name`. Like Spark (by default) the match ignores
-    /// ASCII case; an exact match wins over a case-insensitive one.
+    /// ASCII case; an exact match wins over a case-insensitive one. A name `r.c` that is no
+    /// column's finds column `c` among the columns of relation `r` (see [`Field::qualifier`]).
     pub fn index_of(&self, name: &str) -> Option<usize> {
-        self.fields
-            .iter()
-            .position(|f| f.name == name)
-            .or_else(|| self.fields.iter().position(|f| f.name.eq_ignore_ascii_case(name)))
+        position_named(self.fields.iter().enumerate(), name).or_else(|| {
+            let (relation, column) = name.split_once('.')?;
+            let of_relation = self.fields.iter().enumerate().filter(move |(_, f)| {
+                f.qualifier
+                    .as_deref()
+                    .is_some_and(|q| q.eq_ignore_ascii_case(relation))
+            });
+            position_named(of_relation, column)
+        })
+    }
+
+    /// Whether some column comes from relation `relation` (see [`Field::qualifier`]).
+    pub fn has_qualifier(&self, relation: &str) -> bool {
+        self.fields.iter().any(|f| {
+            f.qualifier
+                .as_deref()
+                .is_some_and(|q| q.eq_ignore_ascii_case(relation))
+        })
+    }
+
+    /// Whether any column carries a relation (see [`Field::qualifier`]).
+    pub fn is_qualified(&self) -> bool {
+        self.fields.iter().any(|f| f.qualifier.is_some())
+    }
+
+    /// The same columns, each marked as coming from relation `relation`.
+    pub fn qualified(&self, relation: &str) -> Schema {
+        Schema::new(self.fields.iter().map(|f| Field {
+            qualifier: Some(relation.to_string()),
+            ..f.clone()
+        }))
     }
 
     /// The field called `name` (see [`Schema::index_of`]).
@@ -184,6 +233,16 @@ impl Schema {
     pub fn names(&self) -> Vec<String> {
         self.fields.iter().map(|f| f.name.clone()).collect()
     }
+}
+
+/// The position of the field called `name` among `fields`: an exact match first, then one that
+/// ignores ASCII case.
+fn position_named<'a>(fields: impl Iterator<Item = (usize, &'a Field)> + Clone, name: &str) -> Option<usize> {
+    let mut exact = fields.clone();
+    exact
+        .find(|(_, f)| f.name == name)
+        .or_else(|| fields.clone().find(|(_, f)| f.name.eq_ignore_ascii_case(name)))
+        .map(|(i, _)| i)
 }
 
 /// Prints Spark's `printSchema()` tree: `root`, then ` |-- name: type (nullable = true)`.

@@ -362,7 +362,36 @@ fn bind_column(name: &str, schema: &Schema) -> Result<(BoundExpr, DataType)> {
             return Ok((e, t));
         }
     }
+    if schema.has_qualifier(base) {
+        // `r.s.f`: field `f` of struct column `s` of relation `r`.
+        let of_relation: Vec<usize> = (0..schema.len())
+            .filter(|&i| {
+                schema.fields()[i]
+                    .qualifier
+                    .as_deref()
+                    .is_some_and(|q| q.eq_ignore_ascii_case(base))
+            })
+            .collect();
+        let columns = Schema::new(of_relation.iter().map(|&i| schema.fields()[i].clone()));
+        let (bound, t) = bind_column(rest, &columns).map_err(|_| unresolved(name, schema))?;
+        return Ok((in_whole_schema(bound, &of_relation), t));
+    }
+    if schema.is_qualified() {
+        // In a join's scope, whose columns know their relations, `r.c` names column `c` of
+        // relation `r` or nothing: any other `c` would be another relation's.
+        return Err(unresolved(name, schema));
+    }
     bind_column(rest, schema).map_err(|_| unresolved(name, schema))
+}
+
+/// A column, or a field of one, bound against some of a schema's columns (`positions`), as
+/// bound against the whole schema.
+fn in_whole_schema(bound: BoundExpr, positions: &[usize]) -> BoundExpr {
+    match bound {
+        BoundExpr::Column(i) => BoundExpr::Column(positions[i]),
+        BoundExpr::Field(inner, j) => BoundExpr::Field(Box::new(in_whole_schema(*inner, positions)), j),
+        other => other,
+    }
 }
 
 /// The type of a window: a struct of its start and (exclusive) end.

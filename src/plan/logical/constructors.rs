@@ -296,7 +296,11 @@ impl LogicalPlan {
                 if star == "*" {
                     for (i, f) in in_schema.fields().iter().enumerate() {
                         columns.push(Projection::Scalar(BoundExpr::Column(i)));
-                        fields.push(f.clone());
+                        // A query's output names no relation: `r.c` means nothing above it.
+                        fields.push(Field {
+                            qualifier: None,
+                            ..f.clone()
+                        });
                     }
                     continue;
                 }

@@ -253,8 +253,8 @@ fn side_of(name: &str, left: &LogicalPlan, right: &LogicalPlan) -> Result<(bool,
         (Some(i), None) => Ok((true, i)),
         (None, Some(i)) => Ok((false, i)),
         (Some(_), Some(_)) => Err(Error::InvalidPlan(format!(
-            "`{name}` names a column of both sides of the join; rename one side's event-time \
-             column before the join"
+            "`{name}` names a column of both sides of the join; qualify it with its relation \
+             (`c.{name}`), or rename one side's event-time column before the join"
         ))),
         (None, None) => Err(Error::UnresolvedColumn {
             name: name.to_string(),
@@ -364,7 +364,9 @@ fn is_event_time_key(key: &Expr, side: &LogicalPlan) -> bool {
     let Some((event_time, _)) = side.watermark_below() else {
         return false;
     };
-    let is_time = |e: &Expr| matches!(e.unaliased(), Expr::Column(c) if c.eq_ignore_ascii_case(event_time));
+    // By position, so that a qualified `r.ts` is the event time too.
+    let time = side.schema().index_of(event_time);
+    let is_time = |e: &Expr| matches!(e.unaliased(), Expr::Column(c) if time.is_some() && side.schema().index_of(c) == time);
     match key.unaliased() {
         Expr::Call(ScalarFunc::Window, args) => args.first().is_some_and(is_time),
         other => is_time(other),

@@ -378,6 +378,28 @@ impl LogicalPlan {
         Arc::new(node)
     }
 
+    /// This plan with its output columns marked as coming from relation `relation` (a SQL
+    /// query's alias or name for it), so that `relation.c` finds them among a join's columns.
+    /// Nodes that pass their input's schema on are rebuilt around a marked input.
+    pub fn qualified(self: &Arc<Self>, relation: &str) -> Arc<Self> {
+        let mut node = self.as_ref().clone();
+        match &mut node {
+            LogicalPlan::Source { schema, .. }
+            | LogicalPlan::Project { schema, .. }
+            | LogicalPlan::Join { schema, .. }
+            | LogicalPlan::Aggregate { schema, .. }
+            | LogicalPlan::Upsert { schema, .. }
+            | LogicalPlan::GroupsWithState { schema, .. }
+            | LogicalPlan::Union { schema, .. } => *schema = schema.qualified(relation),
+            LogicalPlan::Filter { input, .. }
+            | LogicalPlan::Watermark { input, .. }
+            | LogicalPlan::Deduplicate { input, .. }
+            | LogicalPlan::Sort { input, .. }
+            | LogicalPlan::Limit { input, .. } => *input = input.qualified(relation),
+        }
+        Arc::new(node)
+    }
+
     /// The output schema.
     pub fn schema(&self) -> &Schema {
         match self {

@@ -21,6 +21,16 @@ pub(crate) struct Translator {
     /// The names and aliases of the query's relations: `r.c` with `r` among them is column
     /// `c`; any other `a.b` is field `b` of struct column `a`.
     pub(crate) relations: Vec<String>,
+    /// Column names (lowercase) that more than one relation of the query's FROM has: `r.c` of
+    /// such a name keeps its relation, to find `r`'s column among a join's (see
+    /// `Field::qualifier`); other qualified names are plain column names.
+    pub(crate) ambiguous: std::collections::HashSet<String>,
+    /// The columns of each relation of a FROM with joins, by the name that qualifies them
+    /// (lowercase): `r.c` where `r` has no `c` is an error, not another relation's `c`.
+    pub(crate) relation_columns: Vec<(String, Vec<String>)>,
+    /// Whether a bare name of [`ambiguous`](Self::ambiguous) is refused, as Spark refuses it
+    /// where it reads a join's columns (`ON`, `WHERE`, the select list, `GROUP BY`).
+    pub(crate) refuse_ambiguous: bool,
 }
 
 fn located(error: Error, at: Location) -> Error {
@@ -40,10 +50,25 @@ impl Translator {
         let at = sql.span().start;
         Ok(match sql {
             Sql::Identifier(ident) => {
+                if self.refuse_ambiguous && self.ambiguous.contains(&ident.value.to_lowercase()) {
+                    let candidates = self
+                        .relation_columns
+                        .iter()
+                        .filter_map(|(r, cs)| {
+                            let c = cs.iter().find(|c| c.eq_ignore_ascii_case(&ident.value))?;
+                            Some(format!("{r}.{c}"))
+                        })
+                        .collect::<Vec<_>>()
+                        .join(", ");
+                    let name = ident.value.clone();
+                    return Err(located(
+                        Error::AmbiguousReference { name, candidates },
+                        ident.span.start,
+                    ));
+                }
                 self.names.push((ident.value.clone(), ident.span.start));
                 Expr::Column(ident.value.clone())
             }
-            // `t.column`: tables are not qualified in our plans; the column name decides.
             // `t.c` (a column of relation `t`) or `s.f` (field `f` of struct column `s`).
             Sql::CompoundIdentifier(parts) => {
                 let (first, last) = match (parts.first(), parts.last()) {
@@ -54,6 +79,33 @@ impl Translator {
                     .relations
                     .iter()
                     .any(|r| r.eq_ignore_ascii_case(&first.value));
+                if let (true, Some(column)) = (qualified, parts.get(1)) {
+                    let of_relation = self
+                        .relation_columns
+                        .iter()
+                        .find(|(r, _)| r.eq_ignore_ascii_case(&first.value));
+                    if let Some((_, columns)) = of_relation {
+                        if !columns.iter().any(|c| c.eq_ignore_ascii_case(&column.value)) {
+                            let name = format!("{}.{}", first.value, column.value);
+                            let available = self
+                                .relation_columns
+                                .iter()
+                                .flat_map(|(r, cs)| cs.iter().map(move |c| format!("{r}.{c}")))
+                                .collect::<Vec<_>>()
+                                .join(", ");
+                            return Err(located(
+                                Error::UnresolvedColumn { name, available },
+                                first.span.start,
+                            ));
+                        }
+                    }
+                }
+                if qualified && parts.len() == 2 && self.ambiguous.contains(&last.value.to_lowercase()) {
+                    // Named `c` in the output, as Spark names a qualified column.
+                    let name = format!("{}.{}", first.value, last.value);
+                    self.names.push((name.clone(), first.span.start));
+                    return Ok(Expr::Column(name).alias(last.value.clone()));
+                }
                 let name = if qualified {
                     last.value.clone()
                 } else {

@@ -10,7 +10,7 @@ use sqlparser::ast::{
 use sqlparser::tokenizer::Location;
 
 use super::expr::Translator;
-use crate::data::Value;
+use crate::data::{Schema, Value};
 use crate::error::{Error, Result};
 use crate::expr::{Expr, SortOrder};
 use crate::plan::{split_join_condition, JoinKind, LogicalPlan};
@@ -289,9 +289,32 @@ fn plan_from(select: &Select, catalog: &dyn Catalog, names: &mut Translator) -> 
         .at(at.line, at.column, None));
     };
     let mut plan = plan_relation(&from.relation, catalog)?;
+    let mut rights = Vec::with_capacity(from.joins.len());
     for join in &from.joins {
+        rights.push(plan_relation(&join.relation, catalog)?);
+    }
+    if !rights.is_empty() {
+        // Each relation's columns know where they come from, so that `r.c` finds relation
+        // `r`'s `c` where several relations have a `c` (Spark's qualified attributes).
+        let relations: Vec<&TableFactor> = std::iter::once(&from.relation)
+            .chain(from.joins.iter().map(|j| &j.relation))
+            .collect();
+        names.refuse_ambiguous = true;
+        names.ambiguous = shared_columns(
+            std::iter::once(&plan).chain(&rights).map(|p| p.schema()),
+            &from.joins,
+        );
+        for (i, relation) in relations.iter().enumerate() {
+            let Some(q) = qualifier(relation) else {
+                continue;
+            };
+            let side = if i == 0 { &mut plan } else { &mut rights[i - 1] };
+            names.relation_columns.push((q.clone(), side.schema().names()));
+            *side = side.qualified(&q);
+        }
+    }
+    for (join, right) in from.joins.iter().zip(rights) {
         let at = join.relation.span().start;
-        let right = plan_relation(&join.relation, catalog)?;
         let (kind, constraint) = match &join.join_operator {
             JoinOperator::Join(c) | JoinOperator::Inner(c) => (JoinKind::Inner, c),
             JoinOperator::Left(c) | JoinOperator::LeftOuter(c) => (JoinKind::Left, c),
@@ -346,6 +369,60 @@ fn plan_from(select: &Select, catalog: &dyn Catalog, names: &mut Translator) -> 
         );
     }
     Ok(plan)
+}
+
+/// The column names (lowercase) that more than one of `schemas` has, but for a `USING` join's
+/// keys (the join keeps one copy of those).
+fn shared_columns<'a>(
+    schemas: impl Iterator<Item = &'a Schema>,
+    joins: &[sqlparser::ast::Join],
+) -> std::collections::HashSet<String> {
+    let mut seen = std::collections::HashSet::new();
+    let mut shared = std::collections::HashSet::new();
+    for schema in schemas {
+        let own: std::collections::HashSet<String> =
+            schema.fields().iter().map(|f| f.name.to_lowercase()).collect();
+        for name in own {
+            if !seen.insert(name.clone()) {
+                shared.insert(name);
+            }
+        }
+    }
+    for join in joins {
+        let constraint = match &join.join_operator {
+            JoinOperator::Join(c)
+            | JoinOperator::Inner(c)
+            | JoinOperator::Left(c)
+            | JoinOperator::LeftOuter(c)
+            | JoinOperator::Right(c)
+            | JoinOperator::RightOuter(c)
+            | JoinOperator::FullOuter(c)
+            | JoinOperator::Semi(c)
+            | JoinOperator::LeftSemi(c) => c,
+            _ => continue,
+        };
+        if let JoinConstraint::Using(columns) = constraint {
+            for column in columns {
+                shared.remove(&column.to_string().trim_matches('`').to_lowercase());
+            }
+        }
+    }
+    shared
+}
+
+/// The name a relation's columns are qualified by: its alias, else its (last) name.
+fn qualifier(relation: &TableFactor) -> Option<String> {
+    match relation {
+        TableFactor::Table { name, alias, .. } => {
+            alias.as_ref().map(|a| a.name.value.clone()).or_else(|| {
+                name.0
+                    .last()
+                    .map(|last| last.to_string().trim_matches('`').trim_matches('"').to_string())
+            })
+        }
+        TableFactor::Derived { alias, .. } => alias.as_ref().map(|a| a.name.value.clone()),
+        _ => None,
+    }
 }
 
 /// The names and aliases of the relations a SELECT reads, which qualify its columns.
@@ -474,6 +551,8 @@ fn plan_selected(
             );
         }
     };
+    // HAVING may name the select list's aliases, which a bare shared name can be.
+    names.refuse_ambiguous = false;
     let having = select
         .having
         .as_ref()

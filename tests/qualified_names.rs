@@ -1,0 +1,339 @@
+//! `r.c` in SQL over a join finds relation `r`'s column `c` when several relations have a `c`,
+//! as Spark resolves qualified names. The expected rows are worked out by hand from the inputs
+//! below; each query runs on 1, 2 and 4 workers.
+
+mod common;
+
+use std::io::Write;
+
+use common::{run_to_end, Feed};
+use tidewater::prelude::*;
+
+/// Auctions `(id, seller, name)`: both `id` and `name` are also columns of `person`.
+fn auctions() -> Vec<Row> {
+    vec![
+        Row::from(vec![Value::Int(1), Value::Int(10), Value::str("lamp")]),
+        Row::from(vec![Value::Int(2), Value::Int(20), Value::str("sofa")]),
+        Row::from(vec![Value::Int(3), Value::Int(10), Value::str("alice")]),
+        Row::from(vec![Value::Int(4), Value::Int(99), Value::str("desk")]),
+    ]
+}
+
+/// The `person` table `(id, name)`.
+const PEOPLE: &str = "id,name\n10,alice\n20,bob\n";
+
+/// Runs `sql` over the stream `auction` and the table `person` on `workers` workers, one epoch
+/// of [`auctions`], and returns the output column names and every row written, sorted.
+fn run(sql: &str, workers: usize, dir: &std::path::Path) -> (Vec<String>, Vec<Row>) {
+    let spark = Session::builder()
+        .workers(workers)
+        .get_or_create()
+        .expect("session");
+    let input = MemoryStream::new(Schema::new([
+        Field::new("id", DataType::Int64),
+        Field::new("seller", DataType::Int64),
+        Field::new("name", DataType::String),
+    ]));
+    spark
+        .read_stream()
+        .memory(&input)
+        .create_or_replace_temp_view("auction");
+    spark
+        .read()
+        .schema(Schema::new([
+            Field::new("id", DataType::Int64),
+            Field::new("name", DataType::String),
+        ]))
+        .option("header", true)
+        .csv(dir.join("people.csv").to_str().expect("path"))
+        .expect("table")
+        .create_or_replace_temp_view("person");
+    let result = spark.sql(sql).expect("the query plans");
+    let names = result.schema().names();
+    // One epoch: an aggregation's complete output is its rows once.
+    let mode = if sql.contains("GROUP BY") {
+        "complete"
+    } else {
+        "append"
+    };
+    let ran = run_to_end(
+        result.write_stream().output_mode(mode),
+        Feed::Epochs(&input, vec![auctions()]),
+    );
+    (names, ran.rows())
+}
+
+fn people_dir() -> tempfile::TempDir {
+    let dir = tempfile::tempdir().expect("temporary directory");
+    let mut file = std::fs::File::create(dir.path().join("people.csv")).expect("people.csv");
+    file.write_all(PEOPLE.as_bytes()).expect("people.csv");
+    dir
+}
+
+fn row(values: Vec<Value>) -> Row {
+    Row::from(values)
+}
+
+#[test]
+fn each_side_of_a_join_answers_for_its_own_columns() {
+    let dir = people_dir();
+    // Auction 4's seller (99) is nobody: an inner join drops it.
+    let expected = vec![
+        row(vec![
+            Value::Int(1),
+            Value::Int(10),
+            Value::str("lamp"),
+            Value::str("alice"),
+        ]),
+        row(vec![
+            Value::Int(2),
+            Value::Int(20),
+            Value::str("sofa"),
+            Value::str("bob"),
+        ]),
+        row(vec![
+            Value::Int(3),
+            Value::Int(10),
+            Value::str("alice"),
+            Value::str("alice"),
+        ]),
+    ];
+    for workers in [1, 2, 4] {
+        let (names, rows) = run(
+            "SELECT A.id, P.id, A.name, P.name AS who FROM auction A JOIN person P ON A.seller = P.id",
+            workers,
+            dir.path(),
+        );
+        // Spark names a qualified column by its own name.
+        assert_eq!(names, ["id", "id", "name", "who"], "{workers} worker(s)");
+        assert_eq!(rows, expected, "{workers} worker(s)");
+        // The condition written the other way round pairs the same columns.
+        let (_, rows) = run(
+            "SELECT A.id, P.id, A.name, P.name AS who FROM auction A JOIN person P ON P.id = A.seller",
+            workers,
+            dir.path(),
+        );
+        assert_eq!(rows, expected, "{workers} worker(s), the condition turned");
+    }
+}
+
+#[test]
+fn a_condition_on_a_name_both_sides_have_compares_the_two_sides() {
+    let dir = people_dir();
+    // Only auction 3 is named after its seller.
+    for workers in [1, 2, 4] {
+        for condition in [
+            "P.id = A.seller AND P.name = A.name",
+            "A.name = P.name AND A.seller = P.id",
+        ] {
+            let (_, rows) = run(
+                &format!("SELECT A.id, P.name FROM auction A JOIN person P ON {condition}"),
+                workers,
+                dir.path(),
+            );
+            assert_eq!(
+                rows,
+                vec![row(vec![Value::Int(3), Value::str("alice")])],
+                "{condition}, {workers} worker(s)"
+            );
+        }
+        // A LEFT join keeps the others, with the right side's columns null.
+        let (_, rows) = run(
+            "SELECT A.id, P.id FROM auction AS A LEFT JOIN person AS P \
+             ON P.id = A.seller AND P.name = A.name",
+            workers,
+            dir.path(),
+        );
+        assert_eq!(
+            rows,
+            vec![
+                row(vec![Value::Int(1), Value::Null]),
+                row(vec![Value::Int(2), Value::Null]),
+                row(vec![Value::Int(3), Value::Int(10)]),
+                row(vec![Value::Int(4), Value::Null]),
+            ],
+            "LEFT JOIN, {workers} worker(s)"
+        );
+    }
+}
+
+#[test]
+fn where_star_and_group_by_read_the_qualified_side() {
+    let dir = people_dir();
+    for workers in [1, 2, 4] {
+        // `*` keeps both copies of a shared name, each under its own name.
+        let (names, rows) = run(
+            "SELECT * FROM auction A JOIN person P ON A.seller = P.id WHERE P.name = 'alice'",
+            workers,
+            dir.path(),
+        );
+        assert_eq!(names, ["id", "seller", "name", "id", "name"]);
+        assert_eq!(
+            rows,
+            vec![
+                row(vec![
+                    Value::Int(1),
+                    Value::Int(10),
+                    Value::str("lamp"),
+                    Value::Int(10),
+                    Value::str("alice")
+                ]),
+                row(vec![
+                    Value::Int(3),
+                    Value::Int(10),
+                    Value::str("alice"),
+                    Value::Int(10),
+                    Value::str("alice")
+                ]),
+            ],
+            "{workers} worker(s)"
+        );
+        let (names, rows) = run(
+            "SELECT P.name, count(*) AS auctions, max(A.id) AS last \
+             FROM auction A JOIN person P ON A.seller = P.id GROUP BY P.name",
+            workers,
+            dir.path(),
+        );
+        assert_eq!(names, ["name", "auctions", "last"]);
+        assert_eq!(
+            rows,
+            vec![
+                row(vec![Value::str("alice"), Value::Int(2), Value::Int(3)]),
+                row(vec![Value::str("bob"), Value::Int(1), Value::Int(2)]),
+            ],
+            "{workers} worker(s)"
+        );
+    }
+}
+
+#[test]
+fn a_relation_that_lacks_the_column_is_an_error_not_the_other_side() {
+    let dir = people_dir();
+    let spark = Session::builder().get_or_create().expect("session");
+    let input = MemoryStream::new(Schema::new([
+        Field::new("id", DataType::Int64),
+        Field::new("seller", DataType::Int64),
+        Field::new("name", DataType::String),
+    ]));
+    spark
+        .read_stream()
+        .memory(&input)
+        .create_or_replace_temp_view("auction");
+    spark
+        .read()
+        .schema(Schema::new([
+            Field::new("id", DataType::Int64),
+            Field::new("name", DataType::String),
+        ]))
+        .option("header", true)
+        .csv(dir.path().join("people.csv").to_str().expect("path"))
+        .expect("table")
+        .create_or_replace_temp_view("person");
+    // `person` has no `seller`; `P.seller` must not read the auction's.
+    let error = spark
+        .sql("SELECT P.seller, P.id FROM auction A JOIN person P ON A.seller = P.id")
+        .err()
+        .map(|e| e.to_string());
+    assert!(
+        error.as_deref().is_some_and(|e| e.contains("seller")),
+        "{error:?}"
+    );
+}
+
+#[test]
+fn two_streams_with_the_same_event_time_name_join_on_their_own_times() {
+    let second = |s: i64| Value::Timestamp(s * 1_000_000);
+    for workers in [1, 2, 4] {
+        let spark = Session::builder()
+            .workers(workers)
+            .get_or_create()
+            .expect("session");
+        let schema = || {
+            Schema::new([
+                Field::new("ad", DataType::Int64),
+                Field::new("ts", DataType::Timestamp),
+            ])
+        };
+        let (imps, clicks) = (MemoryStream::new(schema()), MemoryStream::new(schema()));
+        for (stream, view) in [(&imps, "impressions"), (&clicks, "clicks")] {
+            spark
+                .read_stream()
+                .memory(stream)
+                .with_watermark("ts", "10 seconds")
+                .expect("watermark")
+                .create_or_replace_temp_view(view);
+        }
+        let joined = spark
+            .sql(
+                "SELECT i.ad, i.ts, c.ts AS clicked FROM impressions i JOIN clicks c \
+                 ON i.ad = c.ad AND c.ts BETWEEN i.ts AND i.ts + INTERVAL 1 MINUTE",
+            )
+            .expect("the join plans");
+        let collected = common::Collected::default();
+        let query = collected
+            .attach(joined.write_stream().output_mode("append"))
+            .start()
+            .expect("the query starts");
+        let event = |ad: i64, s: i64| Row::from(vec![Value::Int(ad), second(s)]);
+        // Ad 1's click comes 30 s after its impression; ad 2's 90 s after, out of range; ad 3's
+        // 5 s before its impression. Were both `ts` the impression's, every pair would match.
+        imps.add_data(vec![event(1, 100), event(2, 100), event(3, 100)]);
+        clicks.add_data(vec![event(1, 130), event(2, 190), event(3, 95)]);
+        query.process_all_available().expect("the epoch runs");
+        imps.end();
+        clicks.end();
+        common::await_within(&query, "the join").expect("the join succeeds");
+        let mut rows: Vec<Row> = collected
+            .batches()
+            .into_iter()
+            .flat_map(|(_, rows)| rows)
+            .collect();
+        rows.sort();
+        assert_eq!(
+            rows,
+            vec![Row::from(vec![Value::Int(1), second(100), second(130)])],
+            "{workers} worker(s)"
+        );
+    }
+}
+
+#[test]
+fn a_bare_name_both_sides_have_is_ambiguous_as_in_spark() {
+    let dir = people_dir();
+    let spark = Session::builder().get_or_create().expect("session");
+    let input = MemoryStream::new(Schema::new([
+        Field::new("id", DataType::Int64),
+        Field::new("seller", DataType::Int64),
+        Field::new("name", DataType::String),
+    ]));
+    spark
+        .read_stream()
+        .memory(&input)
+        .create_or_replace_temp_view("auction");
+    spark
+        .read()
+        .schema(Schema::new([
+            Field::new("id", DataType::Int64),
+            Field::new("name", DataType::String),
+        ]))
+        .option("header", true)
+        .csv(dir.path().join("people.csv").to_str().expect("path"))
+        .expect("table")
+        .create_or_replace_temp_view("person");
+    for sql in [
+        "SELECT name FROM auction A JOIN person P ON A.seller = P.id",
+        "SELECT A.id FROM auction A JOIN person P ON A.seller = P.id WHERE name = 'bob'",
+        "SELECT A.id FROM auction A JOIN person P ON seller = id",
+    ] {
+        let Err(error) = spark.sql(sql) else {
+            panic!("{sql} was not refused");
+        };
+        assert_eq!(error.code(), "AMBIGUOUS_REFERENCE", "{sql}: {error}");
+        let text = error.to_string();
+        assert!(text.contains("A.") && text.contains("P."), "{sql}: {text}");
+    }
+    // `USING` keeps one copy of its key: the bare name is that copy.
+    assert!(spark
+        .sql("SELECT id, P.name FROM auction A JOIN person P USING (id)")
+        .is_ok());
+}
