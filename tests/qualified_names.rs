@@ -337,3 +337,49 @@ fn a_bare_name_both_sides_have_is_ambiguous_as_in_spark() {
         .sql("SELECT id, P.name FROM auction A JOIN person P USING (id)")
         .is_ok());
 }
+
+#[test]
+fn dataframe_aliases_tell_apart_the_columns_both_sides_have() {
+    let dir = people_dir();
+    for workers in [1, 2, 4] {
+        let spark = Session::builder()
+            .workers(workers)
+            .get_or_create()
+            .expect("session");
+        let input = MemoryStream::new(Schema::new([
+            Field::new("id", DataType::Int64),
+            Field::new("seller", DataType::Int64),
+            Field::new("name", DataType::String),
+        ]));
+        let people = spark
+            .read()
+            .schema(Schema::new([
+                Field::new("id", DataType::Int64),
+                Field::new("name", DataType::String),
+            ]))
+            .option("header", true)
+            .csv(dir.path().join("people.csv").to_str().expect("path"))
+            .expect("table")
+            .alias("p");
+        use tidewater::functions::col;
+        let joined = spark
+            .read_stream()
+            .memory(&input)
+            .alias("a")
+            .join_expr(&people, col("a.seller").eq(col("p.id")), "inner")
+            .expect("the join plans")
+            .select([col("a.id"), col("p.id"), col("p.name").alias("who")])
+            .expect("the columns resolve");
+        assert_eq!(joined.schema().names(), ["id", "id", "who"]);
+        let ran = run_to_end(joined.write_stream(), Feed::Epochs(&input, vec![auctions()]));
+        assert_eq!(
+            ran.rows(),
+            vec![
+                row(vec![Value::Int(1), Value::Int(10), Value::str("alice")]),
+                row(vec![Value::Int(2), Value::Int(20), Value::str("bob")]),
+                row(vec![Value::Int(3), Value::Int(10), Value::str("alice")]),
+            ],
+            "{workers} worker(s)"
+        );
+    }
+}

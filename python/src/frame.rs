@@ -211,6 +211,10 @@ impl PyDataFrame {
         Ok(self.df.drop(&columns).py_err(py, Phase::Analysis)?.into())
     }
 
+    fn alias(&self, alias: &str) -> Self {
+        self.df.alias(alias).into()
+    }
+
     fn with_watermark(&self, py: Python<'_>, event_time: &str, delay: &str) -> PyResult<Self> {
         Ok(self
             .df

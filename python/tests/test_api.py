@@ -229,6 +229,22 @@ def test_join_a_stream_with_a_static_table_by_name_and_by_condition(spark, tmp_p
     assert rows_of(run_to_end(left)) == [(1, 7, "ann"), (1, 30, "ann"), (2, 5, "bob"), (3, 9, None)]
 
 
+def test_aliases_tell_apart_the_columns_both_sides_of_a_join_have(spark, tmp_path):
+    (tmp_path / "users").mkdir()
+    (tmp_path / "users" / "u.csv").write_text("id,name\n1,ann\n2,bob\n")
+    (tmp_path / "orders").mkdir()
+    (tmp_path / "orders" / "o.json").write_text('{"id": 10, "uid": 1}\n{"id": 11, "uid": 2}\n'
+                                                '{"id": 12, "uid": 3}\n')
+    users = spark.read.csv(str(tmp_path / "users"), schema="id BIGINT, name STRING", header=True)
+    orders = spark.readStream.schema("id BIGINT, uid BIGINT").json(str(tmp_path / "orders"))
+    joined = (orders.alias("o")
+              .join(users.alias("u"), F.col("o.uid") == F.col("u.id"), "inner")
+              .select(F.col("o.id"), F.col("u.id").alias("user"), "name"))
+    # Each `id` is its own side's: order 12's user 3 is nobody.
+    assert joined.columns == ["id", "user", "name"]
+    assert rows_of(run_to_end(joined)) == [(10, 1, "ann"), (11, 2, "bob")]
+
+
 # -- event time -------------------------------------------------------------------------------
 
 

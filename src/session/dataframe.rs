@@ -410,9 +410,34 @@ impl DataFrame {
         Ok(self.with_plan(plan))
     }
 
+    /// This DataFrame under the name `alias` (Spark's `df.alias("a")`): `col("a.c")` is then
+    /// its column `c`, which tells its `c` from another's after a join where both sides have
+    /// one. The column keeps its own name in the output.
+    ///
+    /// ```
+    /// # use tidewater::prelude::*;
+    /// # use tidewater::functions::col;
+    /// # fn main() -> tidewater::Result<()> {
+    /// # let spark = Session::builder().get_or_create()?;
+    /// let schema = Schema::new([Field::new("id", DataType::Int64), Field::new("name", DataType::String)]);
+    /// let (a, b) = (MemoryStream::new(schema.clone()), MemoryStream::new(schema));
+    /// let left = spark.read_stream().memory(&a).alias("a");
+    /// let right = spark.read_stream().memory(&b).alias("b");
+    /// let joined = left
+    ///     .join_expr(&right, col("a.id").eq(col("b.id")), "inner")?
+    ///     .select([col("a.name"), col("b.name").alias("other")])?;
+    /// assert_eq!(joined.schema().names(), ["name", "other"]);
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn alias(&self, alias: &str) -> DataFrame {
+        self.with_plan(self.plan.qualified(alias).as_ref().clone())
+    }
+
     /// Joins with `other` where each `(left, right)` pair of expressions is equal, `how` being
     /// `inner` or `left`. All columns of both sides are kept; a name on both sides resolves
-    /// to this side's column afterwards, so rename one first if both are needed.
+    /// to this side's column afterwards: [`alias`](Self::alias) both sides, or rename one
+    /// first, if both are needed.
     pub fn join_on(
         &self,
         other: &DataFrame,

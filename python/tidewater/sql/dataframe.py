@@ -131,6 +131,11 @@ class DataFrame:
         """Aggregates over all rows (a global aggregate)."""
         return self.groupBy().agg(*exprs)
 
+    def alias(self, alias):
+        """This DataFrame under the name ``alias``: ``col("a.id")`` is then its ``id``, which
+        tells it from another side's ``id`` after a join."""
+        return self._wrap(self._native.alias(alias))
+
     def join(self, other, on=None, how=None):
         """Joins with ``other`` on column names (``"id"`` or ``["id", "day"]``) or a condition
         (a Column, or a list of Columns joined by AND); ``how`` is ``inner`` (the default),

@@ -305,8 +305,20 @@ impl LogicalPlan {
                     continue;
                 }
                 let (bound, t) = expr.bind(&in_schema)?;
+                // `a.id`, column `id` of the relation aliased `a`, is named `id`, as in Spark.
+                let name = match (expr, &bound) {
+                    (Expr::Column(written), BoundExpr::Column(i))
+                        if in_schema.fields()[*i].qualifier.is_some()
+                            && !in_schema.fields()[*i].name.eq_ignore_ascii_case(written) =>
+                    {
+                        written
+                            .split_once('.')
+                            .map_or(written.clone(), |(_, c)| c.to_string())
+                    }
+                    _ => expr.output_name(),
+                };
                 columns.push(Projection::Scalar(bound));
-                fields.push(Field::new(expr.output_name(), t));
+                fields.push(Field::new(name, t));
             } else {
                 let (bound, t) = expr.bind(&in_schema)?;
                 columns.push(Projection::Scalar(bound));
