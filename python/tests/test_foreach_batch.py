@@ -123,6 +123,12 @@ def test_ctrl_c_stops_the_query_and_raises_keyboard_interrupt(tmp_path):
         import os, signal, sys, threading
         from tidewater.sql import SparkSession
 
+        # Ctrl-C as a terminal delivers it, even where this program starts with SIGINT ignored
+        # (a shell's background job), which Python would keep.
+        signal.signal(signal.SIGINT, signal.default_int_handler)
+        # Ctrl-C as a terminal delivers it, even when this test runs in the background, where
+        # the shell starts it with SIGINT ignored and Python keeps that.
+        signal.signal(signal.SIGINT, signal.default_int_handler)
         main = threading.main_thread().ident
 
         def press_ctrl_c():
