@@ -15,7 +15,7 @@ use std::sync::{Arc, Mutex};
 
 use timely::dataflow::operators::Probe;
 
-use super::graph::{BuildCtx, BuildFn, Data};
+use super::graph::{BuildCtx, BuildFn, Built, Data};
 use super::show::Show;
 use crate::connectors::SinkError;
 use crate::runtime::capture;
@@ -62,11 +62,21 @@ pub(crate) struct Output<T: Data> {
 impl<T: Data> OutputSpec for Output<T> {
     fn build(&self, cx: &mut BuildCtx<'_>) {
         let changes: Rc<RefCell<Vec<(T, u64, isize)>>> = Rc::new(RefCell::new(Vec::new()));
+        // A stream whose elements live one batch is captured as its arrivals: its batch is
+        // exactly what arrived at it, so the retraction of every element of the batch before
+        // (a second record per element, through a `delay` and the capture) would only be
+        // taken back out of the batch again.
+        let (captured, fresh_each_batch) = match (self.build)(cx).one_batch_arrivals() {
+            Ok(arrivals) if self.slide == 1 => (arrivals, true),
+            Ok(arrivals) => (Built::arrivals(arrivals).contents(), false),
+            Err(other) => (other.contents(), false),
+        };
         // Moved to worker 0 whole, container by container, never cloned.
-        capture((self.build)(cx).contents().inner, changes.clone()).probe_with(&cx.probe);
+        capture(captured.inner, changes.clone()).probe_with(&cx.probe);
         cx.emitters.push(Box::new(OutputEmitter {
             changes,
             batch: Default::default(),
+            fresh_each_batch,
             slide: self.slide,
             action: self.action.clone(),
         }));
@@ -80,30 +90,38 @@ struct OutputEmitter<T> {
     /// each of the new one inserted), so ordering every change would cost more than sorting
     /// the batch once when an action reads it.
     batch: foldhash::HashMap<T, isize>,
+    /// The changes are the batch's arrivals alone, so the batch is made from them each epoch
+    /// and `batch` stays empty.
+    fresh_each_batch: bool,
     slide: u64,
     action: Action<T>,
 }
 
 impl<T: Data> Emitter for OutputEmitter<T> {
     fn emit(&mut self, epoch: u64, time: Time) -> Result<(), SinkError> {
-        {
+        let now: Vec<(T, u64, isize)> = {
             let mut changes = self.changes.borrow_mut();
-            let (now, later): (Vec<_>, Vec<_>) = changes.drain(..).partition(|(_, t, _)| *t <= epoch);
+            let (now, later) = changes.drain(..).partition(|(_, t, _)| *t <= epoch);
             *changes = later;
+            now
+        };
+        let elements = if self.fresh_each_batch {
+            batch_of_arrivals(now)
+        } else {
             // The elements move in rather than being cloned.
             for (x, _, d) in now {
                 crate::runtime::add_count_hashed(&mut self.batch, x, d);
             }
-        }
-        if !(epoch + 1).is_multiple_of(self.slide) {
-            return Ok(());
-        }
-        let mut sorted: Vec<(&T, isize)> = self.batch.iter().map(|(x, n)| (x, *n)).collect();
-        sorted.sort_unstable_by(|a, b| a.0.cmp(b.0));
-        let elements: Vec<T> = sorted
-            .into_iter()
-            .flat_map(|(x, n)| std::iter::repeat_n(x, n.max(0) as usize).cloned())
-            .collect();
+            if !(epoch + 1).is_multiple_of(self.slide) {
+                return Ok(());
+            }
+            let mut sorted: Vec<(&T, isize)> = self.batch.iter().map(|(x, n)| (x, *n)).collect();
+            sorted.sort_unstable_by(|a, b| a.0.cmp(b.0));
+            sorted
+                .into_iter()
+                .flat_map(|(x, n)| std::iter::repeat_n(x, n.max(0) as usize).cloned())
+                .collect()
+        };
         let mut action = self.action.lock().unwrap_or_else(|p| p.into_inner());
         // The action may be user code: a panic fails the context instead of killing worker 0.
         let done = std::panic::catch_unwind(AssertUnwindSafe(|| (*action)(&elements, time))).unwrap_or_else(
@@ -118,6 +136,30 @@ impl<T: Data> Emitter for OutputEmitter<T> {
         crate::crash::crash_point("in-sink", epoch);
         done
     }
+}
+
+/// A batch made of its arrivals alone, sorted: each element as many times as it arrived. The
+/// elements are moved, and cloned only to repeat one.
+fn batch_of_arrivals<T: Data>(arrivals: Vec<(T, u64, isize)>) -> Vec<T> {
+    let mut counted: Vec<(T, isize)> = arrivals.into_iter().map(|(x, _, d)| (x, d)).collect();
+    counted.sort_unstable_by(|a, b| a.0.cmp(&b.0));
+    let mut merged: Vec<(T, isize)> = Vec::with_capacity(counted.len());
+    for (x, d) in counted {
+        match merged.last_mut() {
+            Some((last, n)) if *last == x => *n += d,
+            _ => merged.push((x, d)),
+        }
+    }
+    let mut elements = Vec::with_capacity(merged.len());
+    for (x, n) in merged {
+        if n > 1 {
+            elements.extend(std::iter::repeat_n(x.clone(), n as usize - 1));
+        }
+        if n > 0 {
+            elements.push(x);
+        }
+    }
+    elements
 }
 
 /// `print(num)`: Spark's format, to standard output.
@@ -182,7 +224,25 @@ pub(crate) fn save_action<T: Show>(
 
 #[cfg(test)]
 mod tests {
-    use super::{format_batch, Time};
+    use super::{batch_of_arrivals, format_batch, Time};
+
+    /// Against the plain reading: every arrival repeated its count of times, then sorted.
+    #[test]
+    fn a_batch_of_arrivals_is_each_arrival_counted_and_sorted() {
+        let words = ["b", "a", "b", "c", "a", "a", "d"];
+        let arrivals: Vec<(String, u64, isize)> = words
+            .iter()
+            .enumerate()
+            .map(|(i, w)| (w.to_string(), 4, 1 + (i % 3) as isize))
+            .collect();
+        let mut expected: Vec<String> = arrivals
+            .iter()
+            .flat_map(|(w, _, n)| std::iter::repeat_n(w.clone(), *n as usize))
+            .collect();
+        expected.sort();
+        assert_eq!(batch_of_arrivals(arrivals), expected);
+        assert!(batch_of_arrivals(Vec::<(u64, u64, isize)>::new()).is_empty());
+    }
 
     #[test]
     fn print_shows_the_first_elements_and_an_ellipsis() {
