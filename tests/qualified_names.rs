@@ -383,3 +383,69 @@ fn dataframe_aliases_tell_apart_the_columns_both_sides_have() {
         );
     }
 }
+
+/// Nexmark q8's shape: a join of two streams on a key and a window of each side's `ts`, then
+/// the windows grouped in append mode, with every `ts` qualified.
+#[test]
+fn a_window_of_a_qualified_event_time_closes_in_append_mode() {
+    let second = |s: i64| Value::Timestamp(s * 1_000_000);
+    for workers in [1, 2] {
+        let spark = Session::builder()
+            .workers(workers)
+            .get_or_create()
+            .expect("session");
+        let schema = || {
+            Schema::new([
+                Field::new("id", DataType::Int64),
+                Field::new("ts", DataType::Timestamp),
+            ])
+        };
+        let (people, auctions) = (MemoryStream::new(schema()), MemoryStream::new(schema()));
+        for (stream, view) in [(&people, "person"), (&auctions, "auction")] {
+            spark
+                .read_stream()
+                .memory(stream)
+                .with_watermark("ts", "1 second")
+                .expect("watermark")
+                .create_or_replace_temp_view(view);
+        }
+        let result = spark
+            .sql(
+                "SELECT P.id, window.start AS start, count(*) AS n FROM person P JOIN auction A \
+                 ON P.id = A.id AND window(P.ts, '10 seconds') = window(A.ts, '10 seconds') \
+                 GROUP BY window(P.ts, '10 seconds'), P.id",
+            )
+            .expect("the query plans");
+        let collected = common::Collected::default();
+        let query = collected
+            .attach(result.write_stream().output_mode("append"))
+            .start()
+            .expect("append mode: the window of the event time closes");
+        let row = |id: i64, s: i64| Row::from(vec![Value::Int(id), second(s)]);
+        // Person 1 registers at 2 s and sells at 5 s and 8 s: two pairs in window [0, 10).
+        // Person 2 registers at 3 s but sells at 12 s, in the next window: no pair.
+        people.add_data(vec![row(1, 2), row(2, 3)]);
+        auctions.add_data(vec![row(1, 5), row(1, 8), row(2, 12)]);
+        query.process_all_available().expect("the epoch runs");
+        // Time moves past 11 s on both sides: window [0, 10) closes.
+        people.add_data(vec![row(9, 30)]);
+        auctions.add_data(vec![row(9, 30)]);
+        query.process_all_available().expect("the epoch runs");
+        people.end();
+        auctions.end();
+        common::await_within(&query, "the join").expect("the query succeeds");
+        let rows: Vec<Row> = collected
+            .batches()
+            .into_iter()
+            .flat_map(|(_, rows)| rows)
+            .collect();
+        assert!(
+            rows.contains(&Row::from(vec![Value::Int(1), second(0), Value::Int(2)])),
+            "{workers} worker(s): {rows:?}"
+        );
+        assert!(
+            rows.iter().all(|r| r.values()[0] != Value::Int(2)),
+            "{workers} worker(s): {rows:?}"
+        );
+    }
+}

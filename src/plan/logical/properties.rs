@@ -278,7 +278,7 @@ impl LogicalPlan {
                 key_exprs.iter().position(|key| {
                     matches!(key.unaliased(), Expr::Call(ScalarFunc::Window | ScalarFunc::SessionWindow, args)
                         if matches!(args.first().map(Expr::unaliased), Some(Expr::Column(c))
-                            if event_times.iter().any(|t| c.eq_ignore_ascii_case(t))))
+                            if event_times.iter().any(|t| column_named(input, c).eq_ignore_ascii_case(t))))
                 })
             }
             LogicalPlan::Project {
@@ -318,7 +318,7 @@ impl LogicalPlan {
         let (event_time, _) = input.watermark_below()?;
         key_exprs
             .iter()
-            .position(|key| matches!(key.unaliased(), Expr::Column(c) if c.eq_ignore_ascii_case(event_time)))
+            .position(|key| matches!(key.unaliased(), Expr::Column(c) if column_named(input, c).eq_ignore_ascii_case(event_time)))
     }
 
     /// True if the plan runs a function with state per key (`flat_map_groups_with_state`),
@@ -420,5 +420,15 @@ impl LogicalPlan {
         for input in self.inputs() {
             input.visit(f);
         }
+    }
+}
+
+/// The name of the column `written` finds in `plan`'s output: a qualified `p.ts` is the column
+/// `ts` of relation `p`, which event-time names (kept unqualified) then match. Where `plan`'s
+/// own columns no longer carry relations (a projection computed them), `p.ts` is `ts`.
+fn column_named<'a>(plan: &'a LogicalPlan, written: &'a str) -> &'a str {
+    match plan.schema().index_of(written) {
+        Some(i) => plan.schema().fields()[i].name.as_str(),
+        None => written.split_once('.').map_or(written, |(_, column)| column),
     }
 }
