@@ -151,6 +151,13 @@ impl Field {
         }
     }
 
+    /// Whether this column comes from relation `relation` (see [`Field::qualifier`]).
+    pub fn comes_from(&self, relation: &str) -> bool {
+        self.qualifier
+            .as_deref()
+            .is_some_and(|q| q.eq_ignore_ascii_case(relation))
+    }
+
     /// The same field, declared non-nullable.
     pub fn not_null(mut self) -> Self {
         self.nullable = false;
@@ -193,22 +200,21 @@ impl Schema {
     pub fn index_of(&self, name: &str) -> Option<usize> {
         position_named(self.fields.iter().enumerate(), name).or_else(|| {
             let (relation, column) = name.split_once('.')?;
-            let of_relation = self.fields.iter().enumerate().filter(move |(_, f)| {
-                f.qualifier
-                    .as_deref()
-                    .is_some_and(|q| q.eq_ignore_ascii_case(relation))
-            });
+            let of_relation = self
+                .fields
+                .iter()
+                .enumerate()
+                .filter(move |(_, f)| f.comes_from(relation));
             position_named(of_relation, column)
         })
     }
 
-    /// Whether some column comes from relation `relation` (see [`Field::qualifier`]).
-    pub fn has_qualifier(&self, relation: &str) -> bool {
-        self.fields.iter().any(|f| {
-            f.qualifier
-                .as_deref()
-                .is_some_and(|q| q.eq_ignore_ascii_case(relation))
-        })
+    /// The positions of the columns that come from relation `relation` (see
+    /// [`Field::qualifier`]).
+    pub fn positions_of(&self, relation: &str) -> Vec<usize> {
+        (0..self.fields.len())
+            .filter(|&i| self.fields[i].comes_from(relation))
+            .collect()
     }
 
     /// Whether any column carries a relation (see [`Field::qualifier`]).

@@ -142,16 +142,9 @@ impl<T: Data> Emitter for OutputEmitter<T> {
 /// elements are moved, and cloned only to repeat one.
 fn batch_of_arrivals<T: Data>(arrivals: Vec<(T, u64, isize)>) -> Vec<T> {
     let mut counted: Vec<(T, isize)> = arrivals.into_iter().map(|(x, _, d)| (x, d)).collect();
-    counted.sort_unstable_by(|a, b| a.0.cmp(&b.0));
-    let mut merged: Vec<(T, isize)> = Vec::with_capacity(counted.len());
-    for (x, d) in counted {
-        match merged.last_mut() {
-            Some((last, n)) if *last == x => *n += d,
-            _ => merged.push((x, d)),
-        }
-    }
-    let mut elements = Vec::with_capacity(merged.len());
-    for (x, n) in merged {
+    differential_dataflow::consolidation::consolidate(&mut counted);
+    let mut elements = Vec::with_capacity(counted.len());
+    for (x, n) in counted {
         if n > 1 {
             elements.extend(std::iter::repeat_n(x.clone(), n as usize - 1));
         }

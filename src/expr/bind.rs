@@ -362,16 +362,9 @@ fn bind_column(name: &str, schema: &Schema) -> Result<(BoundExpr, DataType)> {
             return Ok((e, t));
         }
     }
-    if schema.has_qualifier(base) {
+    let of_relation = schema.positions_of(base);
+    if !of_relation.is_empty() {
         // `r.s.f`: field `f` of struct column `s` of relation `r`.
-        let of_relation: Vec<usize> = (0..schema.len())
-            .filter(|&i| {
-                schema.fields()[i]
-                    .qualifier
-                    .as_deref()
-                    .is_some_and(|q| q.eq_ignore_ascii_case(base))
-            })
-            .collect();
         let columns = Schema::new(of_relation.iter().map(|&i| schema.fields()[i].clone()));
         let (bound, t) = bind_column(rest, &columns).map_err(|_| unresolved(name, schema))?;
         return Ok((in_whole_schema(bound, &of_relation), t));

@@ -364,9 +364,8 @@ fn is_event_time_key(key: &Expr, side: &LogicalPlan) -> bool {
     let Some((event_time, _)) = side.watermark_below() else {
         return false;
     };
-    // By position, so that a qualified `r.ts` is the event time too.
-    let time = side.schema().index_of(event_time);
-    let is_time = |e: &Expr| matches!(e.unaliased(), Expr::Column(c) if time.is_some() && side.schema().index_of(c) == time);
+    // By the column it finds, so that a qualified `r.ts` is the event time too.
+    let is_time = |e: &Expr| matches!(e.unaliased(), Expr::Column(c) if super::properties::column_named(side, c).eq_ignore_ascii_case(event_time));
     match key.unaliased() {
         Expr::Call(ScalarFunc::Window, args) => args.first().is_some_and(is_time),
         other => is_time(other),

@@ -426,7 +426,7 @@ impl LogicalPlan {
 /// The name of the column `written` finds in `plan`'s output: a qualified `p.ts` is the column
 /// `ts` of relation `p`, which event-time names (kept unqualified) then match. Where `plan`'s
 /// own columns no longer carry relations (a projection computed them), `p.ts` is `ts`.
-fn column_named<'a>(plan: &'a LogicalPlan, written: &'a str) -> &'a str {
+pub(super) fn column_named<'a>(plan: &'a LogicalPlan, written: &'a str) -> &'a str {
     match plan.schema().index_of(written) {
         Some(i) => plan.schema().fields()[i].name.as_str(),
         None => written.split_once('.').map_or(written, |(_, column)| column),

@@ -25,8 +25,8 @@ pub(crate) struct Translator {
     /// such a name keeps its relation, to find `r`'s column among a join's (see
     /// `Field::qualifier`); other qualified names are plain column names.
     pub(crate) ambiguous: std::collections::HashSet<String>,
-    /// The columns of each relation of a FROM with joins, by the name that qualifies them
-    /// (lowercase): `r.c` where `r` has no `c` is an error, not another relation's `c`.
+    /// The columns of each relation of a FROM with joins, by the name that qualifies them:
+    /// `r.c` where `r` has no `c` is an error, not another relation's `c`.
     pub(crate) relation_columns: Vec<(String, Vec<String>)>,
     /// Whether a bare name of [`ambiguous`](Self::ambiguous) is refused, as Spark refuses it
     /// where it reads a join's columns (`ON`, `WHERE`, the select list, `GROUP BY`).
@@ -46,20 +46,22 @@ impl Translator {
             .map(|(_, at)| *at)
     }
 
+    /// `r.c` for each column `c` that `keep` takes, of each relation `r` of
+    /// [`relation_columns`](Self::relation_columns), comma-separated.
+    fn qualified_columns(&self, keep: impl Fn(&str) -> bool) -> String {
+        self.relation_columns
+            .iter()
+            .flat_map(|(r, cs)| cs.iter().filter(|c| keep(c)).map(move |c| format!("{r}.{c}")))
+            .collect::<Vec<_>>()
+            .join(", ")
+    }
+
     pub(crate) fn expr(&mut self, sql: &Sql) -> Result<Expr> {
         let at = sql.span().start;
         Ok(match sql {
             Sql::Identifier(ident) => {
                 if self.refuse_ambiguous && self.ambiguous.contains(&ident.value.to_lowercase()) {
-                    let candidates = self
-                        .relation_columns
-                        .iter()
-                        .filter_map(|(r, cs)| {
-                            let c = cs.iter().find(|c| c.eq_ignore_ascii_case(&ident.value))?;
-                            Some(format!("{r}.{c}"))
-                        })
-                        .collect::<Vec<_>>()
-                        .join(", ");
+                    let candidates = self.qualified_columns(|c| c.eq_ignore_ascii_case(&ident.value));
                     let name = ident.value.clone();
                     return Err(located(
                         Error::AmbiguousReference { name, candidates },
@@ -87,12 +89,7 @@ impl Translator {
                     if let Some((_, columns)) = of_relation {
                         if !columns.iter().any(|c| c.eq_ignore_ascii_case(&column.value)) {
                             let name = format!("{}.{}", first.value, column.value);
-                            let available = self
-                                .relation_columns
-                                .iter()
-                                .flat_map(|(r, cs)| cs.iter().map(move |c| format!("{r}.{c}")))
-                                .collect::<Vec<_>>()
-                                .join(", ");
+                            let available = self.qualified_columns(|_| true);
                             return Err(located(
                                 Error::UnresolvedColumn { name, available },
                                 first.span.start,

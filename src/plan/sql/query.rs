@@ -4,8 +4,8 @@
 use std::sync::Arc;
 
 use sqlparser::ast::{
-    Distinct, GroupByExpr, JoinConstraint, JoinOperator, LimitClause, OrderBy, OrderByKind, Query, Select,
-    SelectItem, SetExpr, SetOperator, SetQuantifier, Spanned, TableFactor, With,
+    Distinct, GroupByExpr, JoinConstraint, JoinOperator, LimitClause, ObjectName, OrderBy, OrderByKind,
+    Query, Select, SelectItem, SetExpr, SetOperator, SetQuantifier, Spanned, TableFactor, With,
 };
 use sqlparser::tokenizer::Location;
 
@@ -315,18 +315,12 @@ fn plan_from(select: &Select, catalog: &dyn Catalog, names: &mut Translator) -> 
     }
     for (join, right) in from.joins.iter().zip(rights) {
         let at = join.relation.span().start;
-        let (kind, constraint) = match &join.join_operator {
-            JoinOperator::Join(c) | JoinOperator::Inner(c) => (JoinKind::Inner, c),
-            JoinOperator::Left(c) | JoinOperator::LeftOuter(c) => (JoinKind::Left, c),
-            JoinOperator::Right(c) | JoinOperator::RightOuter(c) => (JoinKind::Right, c),
-            JoinOperator::FullOuter(c) => (JoinKind::Full, c),
-            JoinOperator::Semi(c) | JoinOperator::LeftSemi(c) => (JoinKind::LeftSemi, c),
-            other => {
-                return Err(Error::Unsupported(format!(
-                    "{other:?} joins are not supported; use INNER, LEFT, RIGHT, FULL OUTER or LEFT SEMI"
-                ))
-                .at(at.line, at.column, None))
-            }
+        let Some((kind, constraint)) = join_parts(&join.join_operator) else {
+            return Err(Error::Unsupported(format!(
+                "{:?} joins are not supported; use INNER, LEFT, RIGHT, FULL OUTER or LEFT SEMI",
+                join.join_operator
+            ))
+            .at(at.line, at.column, None));
         };
         // Errors of the join's condition are placed at it (see below), others at the relation.
         let mut condition_place = at;
@@ -389,19 +383,7 @@ fn shared_columns<'a>(
         }
     }
     for join in joins {
-        let constraint = match &join.join_operator {
-            JoinOperator::Join(c)
-            | JoinOperator::Inner(c)
-            | JoinOperator::Left(c)
-            | JoinOperator::LeftOuter(c)
-            | JoinOperator::Right(c)
-            | JoinOperator::RightOuter(c)
-            | JoinOperator::FullOuter(c)
-            | JoinOperator::Semi(c)
-            | JoinOperator::LeftSemi(c) => c,
-            _ => continue,
-        };
-        if let JoinConstraint::Using(columns) = constraint {
+        if let Some((_, JoinConstraint::Using(columns))) = join_parts(&join.join_operator) {
             for column in columns {
                 shared.remove(&column.to_string().trim_matches('`').to_lowercase());
             }
@@ -410,16 +392,32 @@ fn shared_columns<'a>(
     shared
 }
 
+/// The kind and condition of a join Tidewater supports; `None` for the others.
+fn join_parts(operator: &JoinOperator) -> Option<(JoinKind, &JoinConstraint)> {
+    Some(match operator {
+        JoinOperator::Join(c) | JoinOperator::Inner(c) => (JoinKind::Inner, c),
+        JoinOperator::Left(c) | JoinOperator::LeftOuter(c) => (JoinKind::Left, c),
+        JoinOperator::Right(c) | JoinOperator::RightOuter(c) => (JoinKind::Right, c),
+        JoinOperator::FullOuter(c) => (JoinKind::Full, c),
+        JoinOperator::Semi(c) | JoinOperator::LeftSemi(c) => (JoinKind::LeftSemi, c),
+        _ => return None,
+    })
+}
+
+/// A table's own name: the last part of `db.table`, unquoted.
+fn table_name(name: &ObjectName) -> Option<String> {
+    name.0
+        .last()
+        .map(|last| last.to_string().trim_matches('`').trim_matches('"').to_string())
+}
+
 /// The name a relation's columns are qualified by: its alias, else its (last) name.
 fn qualifier(relation: &TableFactor) -> Option<String> {
     match relation {
-        TableFactor::Table { name, alias, .. } => {
-            alias.as_ref().map(|a| a.name.value.clone()).or_else(|| {
-                name.0
-                    .last()
-                    .map(|last| last.to_string().trim_matches('`').trim_matches('"').to_string())
-            })
-        }
+        TableFactor::Table { name, alias, .. } => alias
+            .as_ref()
+            .map(|a| a.name.value.clone())
+            .or_else(|| table_name(name)),
         TableFactor::Derived { alias, .. } => alias.as_ref().map(|a| a.name.value.clone()),
         _ => None,
     }
@@ -432,9 +430,7 @@ fn relation_names(select: &Select) -> Vec<String> {
         for factor in std::iter::once(&table.relation).chain(table.joins.iter().map(|j| &j.relation)) {
             match factor {
                 TableFactor::Table { name, alias, .. } => {
-                    if let Some(last) = name.0.last() {
-                        names.push(last.to_string().trim_matches('`').trim_matches('"').to_string());
-                    }
+                    names.extend(table_name(name));
                     names.extend(alias.iter().map(|a| a.name.value.clone()));
                 }
                 TableFactor::Derived { alias, .. } => {
