@@ -5,6 +5,7 @@
 mod common;
 
 use std::io::Write;
+use std::path::Path;
 
 use common::{run_to_end, Feed};
 use tidewater::prelude::*;
@@ -22,9 +23,9 @@ fn auctions() -> Vec<Row> {
 /// The `person` table `(id, name)`.
 const PEOPLE: &str = "id,name\n10,alice\n20,bob\n";
 
-/// Runs `sql` over the stream `auction` and the table `person` on `workers` workers, one epoch
-/// of [`auctions`], and returns the output column names and every row written, sorted.
-fn run(sql: &str, workers: usize, dir: &std::path::Path) -> (Vec<String>, Vec<Row>) {
+/// A session on `workers` workers, the stream `auction` (fed through the returned
+/// `MemoryStream`) and the table `person` (read from `dir`), as DataFrames.
+fn auction_and_person(workers: usize, dir: &Path) -> (Session, MemoryStream, DataFrame, DataFrame) {
     let spark = Session::builder()
         .workers(workers)
         .get_or_create()
@@ -34,11 +35,8 @@ fn run(sql: &str, workers: usize, dir: &std::path::Path) -> (Vec<String>, Vec<Ro
         Field::new("seller", DataType::Int64),
         Field::new("name", DataType::String),
     ]));
-    spark
-        .read_stream()
-        .memory(&input)
-        .create_or_replace_temp_view("auction");
-    spark
+    let auction = spark.read_stream().memory(&input);
+    let person = spark
         .read()
         .schema(Schema::new([
             Field::new("id", DataType::Int64),
@@ -46,8 +44,22 @@ fn run(sql: &str, workers: usize, dir: &std::path::Path) -> (Vec<String>, Vec<Ro
         ]))
         .option("header", true)
         .csv(dir.join("people.csv").to_str().expect("path"))
-        .expect("table")
-        .create_or_replace_temp_view("person");
+        .expect("table");
+    (spark, input, auction, person)
+}
+
+/// [`auction_and_person`], named `auction` and `person` for SQL.
+fn auction_and_person_views(workers: usize, dir: &Path) -> (Session, MemoryStream) {
+    let (spark, input, auction, person) = auction_and_person(workers, dir);
+    auction.create_or_replace_temp_view("auction");
+    person.create_or_replace_temp_view("person");
+    (spark, input)
+}
+
+/// Runs `sql` over the stream `auction` and the table `person` on `workers` workers, one epoch
+/// of [`auctions`], and returns the output column names and every row written, sorted.
+fn run(sql: &str, workers: usize, dir: &Path) -> (Vec<String>, Vec<Row>) {
+    let (spark, input) = auction_and_person_views(workers, dir);
     let result = spark.sql(sql).expect("the query plans");
     let names = result.schema().names();
     // One epoch: an aggregation's complete output is its rows once.
@@ -61,6 +73,72 @@ fn run(sql: &str, workers: usize, dir: &std::path::Path) -> (Vec<String>, Vec<Ro
         Feed::Epochs(&input, vec![auctions()]),
     );
     (names, ran.rows())
+}
+
+/// Rows of two streams: a key and a time, in seconds.
+type Events = Vec<(i64, i64)>;
+
+/// Runs `sql` in append mode over two streams of `(key, ts)` named `views`, each `ts` under a
+/// watermark of `delay`, on `workers` workers, fed `epochs` of rows for each; returns every row
+/// written, sorted.
+fn two_streams(
+    workers: usize,
+    key: &str,
+    views: [&str; 2],
+    delay: &str,
+    sql: &str,
+    epochs: &[(Events, Events)],
+) -> Vec<Row> {
+    let spark = Session::builder()
+        .workers(workers)
+        .get_or_create()
+        .expect("session");
+    let schema = || {
+        Schema::new([
+            Field::new(key, DataType::Int64),
+            Field::new("ts", DataType::Timestamp),
+        ])
+    };
+    let (left, right) = (MemoryStream::new(schema()), MemoryStream::new(schema()));
+    for (stream, view) in [(&left, views[0]), (&right, views[1])] {
+        spark
+            .read_stream()
+            .memory(stream)
+            .with_watermark("ts", delay)
+            .expect("watermark")
+            .create_or_replace_temp_view(view);
+    }
+    let result = spark.sql(sql).expect("the query plans");
+    let collected = common::Collected::default();
+    let query = collected
+        .attach(result.write_stream().output_mode("append"))
+        .start()
+        .expect("the query starts in append mode");
+    let rows = |events: &Events| -> Vec<Row> {
+        events
+            .iter()
+            .map(|&(k, s)| Row::from(vec![Value::Int(k), second(s)]))
+            .collect()
+    };
+    for (left_events, right_events) in epochs {
+        left.add_data(rows(left_events));
+        right.add_data(rows(right_events));
+        query.process_all_available().expect("the epoch runs");
+    }
+    left.end();
+    right.end();
+    common::await_within(&query, "the join").expect("the query succeeds");
+    let mut written: Vec<Row> = collected
+        .batches()
+        .into_iter()
+        .flat_map(|(_, rows)| rows)
+        .collect();
+    written.sort();
+    written
+}
+
+fn second(s: i64) -> Value {
+    Value::Timestamp(s * 1_000_000)
 }
 
 fn people_dir() -> tempfile::TempDir {
@@ -209,26 +287,7 @@ fn where_star_and_group_by_read_the_qualified_side() {
 #[test]
 fn a_relation_that_lacks_the_column_is_an_error_not_the_other_side() {
     let dir = people_dir();
-    let spark = Session::builder().get_or_create().expect("session");
-    let input = MemoryStream::new(Schema::new([
-        Field::new("id", DataType::Int64),
-        Field::new("seller", DataType::Int64),
-        Field::new("name", DataType::String),
-    ]));
-    spark
-        .read_stream()
-        .memory(&input)
-        .create_or_replace_temp_view("auction");
-    spark
-        .read()
-        .schema(Schema::new([
-            Field::new("id", DataType::Int64),
-            Field::new("name", DataType::String),
-        ]))
-        .option("header", true)
-        .csv(dir.path().join("people.csv").to_str().expect("path"))
-        .expect("table")
-        .create_or_replace_temp_view("person");
+    let (spark, _input) = auction_and_person_views(1, dir.path());
     // `person` has no `seller`; `P.seller` must not read the auction's.
     let error = spark
         .sql("SELECT P.seller, P.id FROM auction A JOIN person P ON A.seller = P.id")
@@ -242,53 +301,21 @@ fn a_relation_that_lacks_the_column_is_an_error_not_the_other_side() {
 
 #[test]
 fn two_streams_with_the_same_event_time_name_join_on_their_own_times() {
-    let second = |s: i64| Value::Timestamp(s * 1_000_000);
     for workers in [1, 2, 4] {
-        let spark = Session::builder()
-            .workers(workers)
-            .get_or_create()
-            .expect("session");
-        let schema = || {
-            Schema::new([
-                Field::new("ad", DataType::Int64),
-                Field::new("ts", DataType::Timestamp),
-            ])
-        };
-        let (imps, clicks) = (MemoryStream::new(schema()), MemoryStream::new(schema()));
-        for (stream, view) in [(&imps, "impressions"), (&clicks, "clicks")] {
-            spark
-                .read_stream()
-                .memory(stream)
-                .with_watermark("ts", "10 seconds")
-                .expect("watermark")
-                .create_or_replace_temp_view(view);
-        }
-        let joined = spark
-            .sql(
-                "SELECT i.ad, i.ts, c.ts AS clicked FROM impressions i JOIN clicks c \
-                 ON i.ad = c.ad AND c.ts BETWEEN i.ts AND i.ts + INTERVAL 1 MINUTE",
-            )
-            .expect("the join plans");
-        let collected = common::Collected::default();
-        let query = collected
-            .attach(joined.write_stream().output_mode("append"))
-            .start()
-            .expect("the query starts");
-        let event = |ad: i64, s: i64| Row::from(vec![Value::Int(ad), second(s)]);
         // Ad 1's click comes 30 s after its impression; ad 2's 90 s after, out of range; ad 3's
         // 5 s before its impression. Were both `ts` the impression's, every pair would match.
-        imps.add_data(vec![event(1, 100), event(2, 100), event(3, 100)]);
-        clicks.add_data(vec![event(1, 130), event(2, 190), event(3, 95)]);
-        query.process_all_available().expect("the epoch runs");
-        imps.end();
-        clicks.end();
-        common::await_within(&query, "the join").expect("the join succeeds");
-        let mut rows: Vec<Row> = collected
-            .batches()
-            .into_iter()
-            .flat_map(|(_, rows)| rows)
-            .collect();
-        rows.sort();
+        let rows = two_streams(
+            workers,
+            "ad",
+            ["impressions", "clicks"],
+            "10 seconds",
+            "SELECT i.ad, i.ts, c.ts AS clicked FROM impressions i JOIN clicks c \
+             ON i.ad = c.ad AND c.ts BETWEEN i.ts AND i.ts + INTERVAL 1 MINUTE",
+            &[(
+                vec![(1, 100), (2, 100), (3, 100)],
+                vec![(1, 130), (2, 190), (3, 95)],
+            )],
+        );
         assert_eq!(
             rows,
             vec![Row::from(vec![Value::Int(1), second(100), second(130)])],
@@ -300,26 +327,7 @@ fn two_streams_with_the_same_event_time_name_join_on_their_own_times() {
 #[test]
 fn a_bare_name_both_sides_have_is_ambiguous_as_in_spark() {
     let dir = people_dir();
-    let spark = Session::builder().get_or_create().expect("session");
-    let input = MemoryStream::new(Schema::new([
-        Field::new("id", DataType::Int64),
-        Field::new("seller", DataType::Int64),
-        Field::new("name", DataType::String),
-    ]));
-    spark
-        .read_stream()
-        .memory(&input)
-        .create_or_replace_temp_view("auction");
-    spark
-        .read()
-        .schema(Schema::new([
-            Field::new("id", DataType::Int64),
-            Field::new("name", DataType::String),
-        ]))
-        .option("header", true)
-        .csv(dir.path().join("people.csv").to_str().expect("path"))
-        .expect("table")
-        .create_or_replace_temp_view("person");
+    let (spark, _input) = auction_and_person_views(1, dir.path());
     for sql in [
         "SELECT name FROM auction A JOIN person P ON A.seller = P.id",
         "SELECT A.id FROM auction A JOIN person P ON A.seller = P.id WHERE name = 'bob'",
@@ -342,31 +350,11 @@ fn a_bare_name_both_sides_have_is_ambiguous_as_in_spark() {
 fn dataframe_aliases_tell_apart_the_columns_both_sides_have() {
     let dir = people_dir();
     for workers in [1, 2, 4] {
-        let spark = Session::builder()
-            .workers(workers)
-            .get_or_create()
-            .expect("session");
-        let input = MemoryStream::new(Schema::new([
-            Field::new("id", DataType::Int64),
-            Field::new("seller", DataType::Int64),
-            Field::new("name", DataType::String),
-        ]));
-        let people = spark
-            .read()
-            .schema(Schema::new([
-                Field::new("id", DataType::Int64),
-                Field::new("name", DataType::String),
-            ]))
-            .option("header", true)
-            .csv(dir.path().join("people.csv").to_str().expect("path"))
-            .expect("table")
-            .alias("p");
+        let (_spark, input, auction, person) = auction_and_person(workers, dir.path());
         use tidewater::functions::col;
-        let joined = spark
-            .read_stream()
-            .memory(&input)
+        let joined = auction
             .alias("a")
-            .join_expr(&people, col("a.seller").eq(col("p.id")), "inner")
+            .join_expr(&person.alias("p"), col("a.seller").eq(col("p.id")), "inner")
             .expect("the join plans")
             .select([col("a.id"), col("p.id"), col("p.name").alias("who")])
             .expect("the columns resolve");
@@ -388,57 +376,23 @@ fn dataframe_aliases_tell_apart_the_columns_both_sides_have() {
 /// the windows grouped in append mode, with every `ts` qualified.
 #[test]
 fn a_window_of_a_qualified_event_time_closes_in_append_mode() {
-    let second = |s: i64| Value::Timestamp(s * 1_000_000);
     for workers in [1, 2] {
-        let spark = Session::builder()
-            .workers(workers)
-            .get_or_create()
-            .expect("session");
-        let schema = || {
-            Schema::new([
-                Field::new("id", DataType::Int64),
-                Field::new("ts", DataType::Timestamp),
-            ])
-        };
-        let (people, auctions) = (MemoryStream::new(schema()), MemoryStream::new(schema()));
-        for (stream, view) in [(&people, "person"), (&auctions, "auction")] {
-            spark
-                .read_stream()
-                .memory(stream)
-                .with_watermark("ts", "1 second")
-                .expect("watermark")
-                .create_or_replace_temp_view(view);
-        }
-        let result = spark
-            .sql(
-                "SELECT P.id, window.start AS start, count(*) AS n FROM person P JOIN auction A \
-                 ON P.id = A.id AND window(P.ts, '10 seconds') = window(A.ts, '10 seconds') \
-                 GROUP BY window(P.ts, '10 seconds'), P.id",
-            )
-            .expect("the query plans");
-        let collected = common::Collected::default();
-        let query = collected
-            .attach(result.write_stream().output_mode("append"))
-            .start()
-            .expect("append mode: the window of the event time closes");
-        let row = |id: i64, s: i64| Row::from(vec![Value::Int(id), second(s)]);
-        // Person 1 registers at 2 s and sells at 5 s and 8 s: two pairs in window [0, 10).
-        // Person 2 registers at 3 s but sells at 12 s, in the next window: no pair.
-        people.add_data(vec![row(1, 2), row(2, 3)]);
-        auctions.add_data(vec![row(1, 5), row(1, 8), row(2, 12)]);
-        query.process_all_available().expect("the epoch runs");
-        // Time moves past 11 s on both sides: window [0, 10) closes.
-        people.add_data(vec![row(9, 30)]);
-        auctions.add_data(vec![row(9, 30)]);
-        query.process_all_available().expect("the epoch runs");
-        people.end();
-        auctions.end();
-        common::await_within(&query, "the join").expect("the query succeeds");
-        let rows: Vec<Row> = collected
-            .batches()
-            .into_iter()
-            .flat_map(|(_, rows)| rows)
-            .collect();
+        let rows = two_streams(
+            workers,
+            "id",
+            ["person", "auction"],
+            "1 second",
+            "SELECT P.id, window.start AS start, count(*) AS n FROM person P JOIN auction A \
+             ON P.id = A.id AND window(P.ts, '10 seconds') = window(A.ts, '10 seconds') \
+             GROUP BY window(P.ts, '10 seconds'), P.id",
+            &[
+                // Person 1 registers at 2 s and sells at 5 s and 8 s: two pairs in window
+                // [0, 10). Person 2 registers at 3 s but sells at 12 s, in the next window.
+                (vec![(1, 2), (2, 3)], vec![(1, 5), (1, 8), (2, 12)]),
+                // Time moves past 11 s on both sides: window [0, 10) closes.
+                (vec![(9, 30)], vec![(9, 30)]),
+            ],
+        );
         assert!(
             rows.contains(&Row::from(vec![Value::Int(1), second(0), Value::Int(2)])),
             "{workers} worker(s): {rows:?}"
