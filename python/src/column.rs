@@ -184,6 +184,15 @@ impl PyExpr {
         self.expr.output_name()
     }
 
+    /// The column this expression reads, as the DataFrame that made it knows it, if it is a
+    /// column (`df.drop(df2.c)` drops that DataFrame's `c` alone).
+    fn column_name(&self) -> Option<String> {
+        match &self.expr {
+            Expr::Column(name) => Some(name.clone()),
+            _ => None,
+        }
+    }
+
     fn __repr__(&self) -> String {
         format!("Column<'{}'>", self.expr.sql_text())
     }

@@ -215,6 +215,11 @@ impl PyDataFrame {
         self.df.alias(alias).into()
     }
 
+    /// This DataFrame's column `name` (`df.c`, `df["c"]`): after a join it is this side's `c`.
+    fn col(&self, name: &str) -> PyExpr {
+        self.df.col(name).into()
+    }
+
     fn with_watermark(&self, py: Python<'_>, event_time: &str, delay: &str) -> PyResult<Self> {
         Ok(self
             .df

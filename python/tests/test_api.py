@@ -245,6 +245,28 @@ def test_aliases_tell_apart_the_columns_both_sides_of_a_join_have(spark, tmp_pat
     assert rows_of(run_to_end(joined)) == [(10, 1, "ann"), (11, 2, "bob")]
 
 
+def test_each_data_frame_s_column_is_its_own_after_a_join(spark, tmp_path):
+    (tmp_path / "users").mkdir()
+    (tmp_path / "users" / "u.csv").write_text("id,name\n1,ann\n3,cat\n4,dan\n")
+    (tmp_path / "orders").mkdir()
+    (tmp_path / "orders" / "o.json").write_text('{"id": 1, "item": "lamp"}\n{"id": 2, "item": "sofa"}\n'
+                                                '{"id": 3, "item": "desk"}\n')
+    users = spark.read.csv(str(tmp_path / "users"), schema="id BIGINT, name STRING", header=True)
+    orders = spark.readStream.schema("id BIGINT, item STRING").json(str(tmp_path / "orders"))
+    joined = orders.join(users, orders.id == users.id, "left")
+    # Order 2 matched nobody: `users.id` is null there, `orders.id` is not.
+    picked = joined.select(orders.id, users["id"].alias("user_id"), users.name)
+    assert picked.columns == ["id", "user_id", "name"]
+    assert rows_of(run_to_end(picked)) == [(1, 1, "ann"), (2, None, None), (3, 3, "cat")]
+    # PySpark's anti-join.
+    unmatched = joined.filter(users.id.isNull()).select(orders.id, orders.item)
+    assert rows_of(run_to_end(unmatched)) == [(2, "sofa")]
+    # `drop(users.id)` drops that side's `id` alone; `drop("id")` every `id`.
+    assert joined.drop(users.id).columns == ["id", "item", "name"]
+    assert rows_of(run_to_end(joined.drop(users.id))) == [(1, "lamp", "ann"), (2, "sofa", None), (3, "desk", "cat")]
+    assert joined.drop("id").columns == ["item", "name"]
+
+
 # -- event time -------------------------------------------------------------------------------
 
 

@@ -28,5 +28,5 @@ pub use interval::{parse_interval, MAX_INTERVAL_SECONDS};
 pub use key_row::KeyRow;
 pub use output_mode::OutputMode;
 pub use row::Row;
-pub use schema::{DataType, Field, Schema};
+pub use schema::{dataset_column, dataset_column_parts, written_column_name, DataType, Field, Schema};
 pub use value::{text_prefix, Value};

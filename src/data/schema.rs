@@ -124,6 +124,13 @@ pub struct Field {
     /// differ only here are equal.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub qualifier: Option<String>,
+    /// The DataFrames whose output this column is, by their ids: `df["c"]` (PySpark's
+    /// `df.c`, [`DataFrame::col`](crate::session::DataFrame::col)) finds this column, and not
+    /// another `c`, where a join put both sides' `c` together, as Spark resolves a Dataset's
+    /// column by its attribute. Kept while a plan is built, never stored, and not part of the
+    /// column's identity.
+    #[serde(skip)]
+    pub datasets: Vec<u64>,
 }
 
 impl PartialEq for Field {
@@ -148,6 +155,7 @@ impl Field {
             data_type,
             nullable: true,
             qualifier: None,
+            datasets: Vec::new(),
         }
     }
 
@@ -198,6 +206,11 @@ impl Schema {
     /// ASCII case; an exact match wins over a case-insensitive one. A name `r.c` that is no
     /// column's finds column `c` among the columns of relation `r` (see [`Field::qualifier`]).
     pub fn index_of(&self, name: &str) -> Option<usize> {
+        if let Some((dataset, column)) = dataset_column_parts(name) {
+            return self
+                .index_in_dataset(dataset, column)
+                .or_else(|| self.index_of(column));
+        }
         position_named(self.fields.iter().enumerate(), name).or_else(|| {
             let (relation, column) = name.split_once('.')?;
             let of_relation = self
@@ -207,6 +220,29 @@ impl Schema {
                 .filter(move |(_, f)| f.comes_from(relation));
             position_named(of_relation, column)
         })
+    }
+
+    /// The position of the column called `column` among those of the DataFrame `dataset` (see
+    /// [`Field::datasets`]); the first such where a self-join holds two.
+    pub fn index_in_dataset(&self, dataset: u64, column: &str) -> Option<usize> {
+        let of_dataset = self
+            .fields
+            .iter()
+            .enumerate()
+            .filter(move |(_, f)| f.datasets.contains(&dataset));
+        position_named(of_dataset, column)
+    }
+
+    /// The same columns, each marked as an output of the DataFrame `dataset` (see
+    /// [`Field::datasets`]).
+    pub fn of_dataset(&self, dataset: u64) -> Schema {
+        Schema::new(self.fields.iter().map(|f| {
+            let mut field = f.clone();
+            if !field.datasets.contains(&dataset) {
+                field.datasets.push(dataset);
+            }
+            field
+        }))
     }
 
     /// The positions of the columns that come from relation `relation` (see
@@ -239,6 +275,29 @@ impl Schema {
     pub fn names(&self) -> Vec<String> {
         self.fields.iter().map(|f| f.name.clone()).collect()
     }
+}
+
+/// Starts the name of a DataFrame's column (see [`dataset_column`]): a character no SQL
+/// identifier or column name a user writes holds.
+const DATASET_MARK: char = '\u{1}';
+
+/// The name under which an expression refers to column `column` of the DataFrame `dataset`
+/// (see [`Field::datasets`]). [`Schema::index_of`] resolves it to that DataFrame's column if
+/// the schema holds it, otherwise to `column` as a plain name.
+pub fn dataset_column(dataset: u64, column: &str) -> String {
+    format!("{DATASET_MARK}{dataset}.{column}")
+}
+
+/// The DataFrame and the column of a [`dataset_column`] name, or `None` for any other name.
+pub fn dataset_column_parts(name: &str) -> Option<(u64, &str)> {
+    let (dataset, column) = name.strip_prefix(DATASET_MARK)?.split_once('.')?;
+    Some((dataset.parse().ok()?, column))
+}
+
+/// The column name as its user wrote it: a DataFrame's column (see [`dataset_column`]) is its
+/// plain name, any other name itself.
+pub fn written_column_name(name: &str) -> &str {
+    dataset_column_parts(name).map_or(name, |(_, column)| column)
 }
 
 /// The position of the field called `name` among `fields`: an exact match first, then one that

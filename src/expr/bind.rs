@@ -330,6 +330,14 @@ impl Expr {
 /// A column by name; `a.b` is field `b` of struct column `a` (`window.start`), or else column
 /// `b` under the qualifier `a` (`t.b` in SQL).
 fn bind_column(name: &str, schema: &Schema) -> Result<(BoundExpr, DataType)> {
+    if let Some((dataset, column)) = crate::data::dataset_column_parts(name) {
+        // A DataFrame's own column (`df["c"]`); where no column of this scope is that
+        // DataFrame's (a projection computed them all anew), the plain name.
+        return match schema.index_in_dataset(dataset, column) {
+            Some(i) => Ok((BoundExpr::Column(i), schema.fields()[i].data_type.clone())),
+            None => bind_column(column, schema),
+        };
+    }
     if let Some(i) = schema.index_of(name) {
         return Ok((BoundExpr::Column(i), schema.fields()[i].data_type.clone()));
     }

@@ -290,7 +290,7 @@ impl Expr {
     /// The column name Spark would give this expression's output.
     pub fn output_name(&self) -> String {
         match self {
-            Expr::Column(name) => name.clone(),
+            Expr::Column(name) => crate::data::written_column_name(name).to_string(),
             Expr::Literal(v) => match v {
                 Value::Str(s) => s.to_string(),
                 v => v.to_string(),

@@ -1,6 +1,7 @@
 //! [`DataFrame`] and [`GroupedData`]: the structured API's query builder.
 
 use std::fmt;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
 use super::{DataStreamWriter, Session};
@@ -45,6 +46,8 @@ use serde::Serialize;
 pub struct DataFrame {
     session: Session,
     plan: Arc<LogicalPlan>,
+    /// This DataFrame's own id, which its output columns carry (see [`DataFrame::col`]).
+    id: u64,
 }
 
 impl fmt::Debug for DataFrame {
@@ -55,10 +58,44 @@ impl fmt::Debug for DataFrame {
 
 impl DataFrame {
     pub(crate) fn new(session: Session, plan: LogicalPlan) -> Self {
+        static NEXT_ID: AtomicU64 = AtomicU64::new(1);
+        let id = NEXT_ID.fetch_add(1, Ordering::Relaxed);
         DataFrame {
             session,
-            plan: Arc::new(plan),
+            plan: Arc::new(plan).of_dataset(id),
+            id,
         }
+    }
+
+    /// This DataFrame's column `name` (Spark's `df.col("c")`, PySpark's `df.c` or `df["c"]`):
+    /// in a query built from this DataFrame, it is this DataFrame's column even where another
+    /// has a column of the same name, as both sides of a join may. A column that no longer
+    /// comes from this DataFrame (a projection computed it) is found by its name.
+    ///
+    /// ```
+    /// # use tidewater::prelude::*;
+    /// # fn main() -> tidewater::Result<()> {
+    /// # let spark = Session::builder().get_or_create()?;
+    /// let schema = |other: &str| {
+    ///     Schema::new([Field::new("id", DataType::Int64), Field::new(other, DataType::String)])
+    /// };
+    /// let (orders, users) = (MemoryStream::new(schema("item")), MemoryStream::new(schema("name")));
+    /// let orders = spark.read_stream().memory(&orders);
+    /// let users = spark.read_stream().memory(&users);
+    /// let joined = orders.join_expr(&users, orders.col("id").eq(users.col("id")), "inner")?;
+    /// // Both sides have `id`: each DataFrame's `col("id")` is its own.
+    /// let both = joined.select([orders.col("id"), users.col("id").alias("user_id")])?;
+    /// assert_eq!(both.schema().names(), ["id", "user_id"]);
+    /// assert_eq!(joined.drop_column(&users.col("id"))?.schema().names(), ["id", "item", "name"]);
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn col(&self, name: &str) -> Expr {
+        if name == "*" || self.schema().index_in_dataset(self.id, name).is_none() {
+            // `*`, a struct's field (`s.f`) or a relation's column (`a.c`): by the name.
+            return col(name);
+        }
+        Expr::Column(crate::data::dataset_column(self.id, name))
     }
 
     fn with_plan(&self, plan: LogicalPlan) -> Self {
@@ -161,14 +198,30 @@ impl DataFrame {
     /// Every column but `columns` (Spark's `drop`); a name the DataFrame does not have is
     /// ignored, as in Spark.
     pub fn drop(&self, columns: &[&str]) -> Result<DataFrame> {
-        let kept = self
-            .schema()
-            .names()
-            .into_iter()
-            .filter(|n| !columns.iter().any(|c| c.eq_ignore_ascii_case(n)))
-            .map(|n| col(&n))
-            .collect::<Vec<_>>();
-        self.select(kept)
+        let schema = self.schema();
+        // A name drops every column so called, as Spark's `drop("c")` does; a DataFrame's
+        // column (`df.col("c")`) only that one.
+        let dropped = |i: usize| {
+            columns
+                .iter()
+                .any(|c| match crate::data::dataset_column_parts(c) {
+                    Some(_) => schema.index_of(c) == Some(i),
+                    None => c.eq_ignore_ascii_case(&schema.fields()[i].name),
+                })
+        };
+        let kept: Vec<usize> = (0..schema.len()).filter(|&i| !dropped(i)).collect();
+        Ok(self.with_plan(LogicalPlan::select_columns(self.plan.clone(), &kept)))
+    }
+
+    /// Without the column `column` (Spark's `drop(col: Column)`): a DataFrame's own column
+    /// ([`col`](Self::col)) drops that column alone where a join holds two of its name, a
+    /// column by name (`col("c")`) every column so called. Any other expression drops nothing,
+    /// as in Spark.
+    pub fn drop_column(&self, column: &Expr) -> Result<DataFrame> {
+        match column {
+            Expr::Column(name) => self.drop(&[name]),
+            _ => Ok(self.clone()),
+        }
     }
 
     /// The column `existing` renamed to `new` (Spark's `withColumnRenamed`); nothing changes if
@@ -436,8 +489,8 @@ impl DataFrame {
 
     /// Joins with `other` where each `(left, right)` pair of expressions is equal, `how` being
     /// `inner` or `left`. All columns of both sides are kept; a name on both sides resolves
-    /// to this side's column afterwards: [`alias`](Self::alias) both sides, or rename one
-    /// first, if both are needed.
+    /// to this side's column afterwards. Each side's [`col`](Self::col), or
+    /// [`alias`](Self::alias)ed names, tell the two apart.
     pub fn join_on(
         &self,
         other: &DataFrame,

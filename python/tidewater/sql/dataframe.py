@@ -68,13 +68,14 @@ class DataFrame:
                     + ", ".join(self.columns),
                     "UNRESOLVED_COLUMN",
                 )
-            return _to_col(item)
+            # This DataFrame's column: after a join, `left.id` and `right.id` are told apart.
+            return Column(self._native.col(item))
         if isinstance(item, Column):
             return self.filter(item)
         if isinstance(item, (list, tuple)):
             return self.select(*item)
         if isinstance(item, int):
-            return _to_col(self.columns[item])
+            return Column(self._native.col(self.columns[item]))
         raise TypeError(f"unexpected item type: {type(item).__name__}")
 
     # -- projection and filtering --------------------------------------------------------
@@ -116,7 +117,7 @@ class DataFrame:
 
     def drop(self, *cols):
         """Columns removed."""
-        names = [c if isinstance(c, str) else c._jc.output_name() for c in cols]
+        names = [c if isinstance(c, str) else c._jc.column_name() or c._jc.output_name() for c in cols]
         return self._wrap(self._native.drop(names))
 
     # -- grouping, joins, event time -----------------------------------------------------

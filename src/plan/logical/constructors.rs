@@ -258,6 +258,24 @@ impl LogicalPlan {
         })
     }
 
+    /// The columns of `input` at `positions`, as they are (names, relations and DataFrames
+    /// kept): what `drop` leaves, picked by position because after a join two columns may share
+    /// a name.
+    pub fn select_columns(input: Arc<LogicalPlan>, positions: &[usize]) -> Self {
+        let in_schema = input.schema().clone();
+        let fields: Vec<Field> = positions.iter().map(|&i| in_schema.fields()[i].clone()).collect();
+        LogicalPlan::Project {
+            exprs: fields.iter().map(|f| Expr::Column(f.name.clone())).collect(),
+            columns: positions
+                .iter()
+                .map(|&i| Projection::Scalar(BoundExpr::Column(i)))
+                .collect(),
+            generator: None,
+            schema: Schema::new(fields),
+            input,
+        }
+    }
+
     /// `select(exprs)`: at most one `explode`, at the top of an item.
     pub fn project(input: Arc<LogicalPlan>, exprs: Vec<Expr>) -> Result<Self> {
         let in_schema = input.schema().clone();
@@ -317,8 +335,17 @@ impl LogicalPlan {
                     }
                     _ => expr.output_name(),
                 };
+                // A column picked as it is stays its DataFrames' column, as a Spark attribute
+                // keeps its identity through a projection.
+                let datasets = match bound {
+                    BoundExpr::Column(i) => in_schema.fields()[i].datasets.clone(),
+                    _ => Vec::new(),
+                };
                 columns.push(Projection::Scalar(bound));
-                fields.push(Field::new(name, t));
+                fields.push(Field {
+                    datasets,
+                    ..Field::new(name, t)
+                });
             } else {
                 let (bound, t) = expr.bind(&in_schema)?;
                 columns.push(Projection::Scalar(bound));

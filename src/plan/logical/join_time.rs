@@ -5,7 +5,7 @@
 //! Spark's checks (`UnsupportedOperationChecker`) decide which joins are allowed.
 
 use super::{JoinKind, LogicalPlan};
-use crate::data::{parse_interval, DataType};
+use crate::data::{dataset_column_parts, parse_interval, DataType};
 use crate::error::{Error, Result};
 use crate::expr::{BinaryOp, Expr, ScalarFunc};
 
@@ -178,10 +178,12 @@ pub fn split_join_condition(
                 conjuncts.push(a);
             }
             Expr::Binary(BinaryOp::Eq, a, b) => {
-                let binds = |e: &Expr, side: &LogicalPlan| e.bind(side.schema()).is_ok();
-                if binds(a, left) && binds(b, right) {
+                let binds = |e: &Expr, side: &LogicalPlan, other: &LogicalPlan| {
+                    e.bind(side.schema()).is_ok() && !names_other_side(e, side, other)
+                };
+                if binds(a, left, right) && binds(b, right, left) {
                     pairs.push((a.as_ref().clone(), b.as_ref().clone()));
-                } else if binds(b, left) && binds(a, right) {
+                } else if binds(b, left, right) && binds(a, right, left) {
                     pairs.push((b.as_ref().clone(), a.as_ref().clone()));
                 } else {
                     return Err(not_a_join_condition(c));
@@ -194,6 +196,21 @@ pub fn split_join_condition(
         }
     }
     Ok((pairs, ranges))
+}
+
+/// Whether `e` reads a DataFrame's column (`df["c"]`) that only `other` holds: `r.id == l.id`
+/// puts `r.id` on the right, even though the left has an `id` its plain name would find.
+fn names_other_side(e: &Expr, side: &LogicalPlan, other: &LogicalPlan) -> bool {
+    let mut found = false;
+    e.for_each(&mut |e| {
+        if let Expr::Column(name) = e {
+            if let Some((dataset, column)) = dataset_column_parts(name) {
+                found |= side.schema().index_in_dataset(dataset, column).is_none()
+                    && other.schema().index_in_dataset(dataset, column).is_some();
+            }
+        }
+    });
+    found
 }
 
 fn not_a_join_condition(e: &Expr) -> Error {
@@ -249,6 +266,15 @@ fn interval_micros(e: &Expr) -> Option<Result<i64>> {
 
 /// Which side a column of a time term belongs to, and its position there.
 fn side_of(name: &str, left: &LogicalPlan, right: &LogicalPlan) -> Result<(bool, usize)> {
+    if let Some((dataset, column)) = dataset_column_parts(name) {
+        // A DataFrame's column (`df["ts"]`) is on the side of that DataFrame.
+        let of_dataset = |side: &LogicalPlan| side.schema().index_in_dataset(dataset, column);
+        match (of_dataset(left), of_dataset(right)) {
+            (Some(i), None) => return Ok((true, i)),
+            (None, Some(i)) => return Ok((false, i)),
+            _ => return side_of(column, left, right),
+        }
+    }
     match (left.schema().index_of(name), right.schema().index_of(name)) {
         (Some(i), None) => Ok((true, i)),
         (None, Some(i)) => Ok((false, i)),

@@ -380,8 +380,20 @@ impl LogicalPlan {
 
     /// This plan with its output columns marked as coming from relation `relation` (a SQL
     /// query's alias or name for it), so that `relation.c` finds them among a join's columns.
-    /// Nodes that pass their input's schema on are rebuilt around a marked input.
     pub fn qualified(self: &Arc<Self>, relation: &str) -> Arc<Self> {
+        self.with_output(&|schema| schema.qualified(relation))
+    }
+
+    /// This plan with its output columns marked as the output of the DataFrame `dataset`, so
+    /// that its `df["c"]` finds them among a join's columns (see
+    /// [`Field::datasets`](crate::data::Field::datasets)).
+    pub fn of_dataset(self: &Arc<Self>, dataset: u64) -> Arc<Self> {
+        self.with_output(&|schema| schema.of_dataset(dataset))
+    }
+
+    /// This plan with `mark` applied to its output schema. Nodes that pass their input's
+    /// schema on are rebuilt around a marked input.
+    fn with_output(self: &Arc<Self>, mark: &dyn Fn(&Schema) -> Schema) -> Arc<Self> {
         let mut node = self.as_ref().clone();
         match &mut node {
             LogicalPlan::Source { schema, .. }
@@ -390,12 +402,12 @@ impl LogicalPlan {
             | LogicalPlan::Aggregate { schema, .. }
             | LogicalPlan::Upsert { schema, .. }
             | LogicalPlan::GroupsWithState { schema, .. }
-            | LogicalPlan::Union { schema, .. } => *schema = schema.qualified(relation),
+            | LogicalPlan::Union { schema, .. } => *schema = mark(schema),
             LogicalPlan::Filter { input, .. }
             | LogicalPlan::Watermark { input, .. }
             | LogicalPlan::Deduplicate { input, .. }
             | LogicalPlan::Sort { input, .. }
-            | LogicalPlan::Limit { input, .. } => *input = input.qualified(relation),
+            | LogicalPlan::Limit { input, .. } => *input = input.with_output(mark),
         }
         Arc::new(node)
     }
