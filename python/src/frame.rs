@@ -215,6 +215,13 @@ impl PyDataFrame {
         self.df.alias(alias).into()
     }
 
+    /// A static DataFrame's rows, computed now, as one batch (`collect`, `show`, `count`).
+    fn collect_batch(&self, py: Python<'_>) -> PyResult<crate::query::PyBatch> {
+        let df = self.df.clone();
+        let rows = py.detach(move || df.collect()).py_err(py, Phase::Analysis)?;
+        Ok(crate::query::PyBatch::of_table(self.df.schema().clone(), rows))
+    }
+
     /// This DataFrame's column `name` (`df.c`, `df["c"]`): after a join it is this side's `c`.
     fn col(&self, name: &str) -> PyExpr {
         self.df.col(name).into()

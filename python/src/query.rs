@@ -239,6 +239,17 @@ pub struct PyBatch {
     rows: Arc<Vec<Row>>,
 }
 
+impl PyBatch {
+    /// The rows of a static DataFrame, computed by `collect`, as one batch.
+    pub(crate) fn of_table(schema: Schema, rows: Vec<Row>) -> Self {
+        PyBatch {
+            id: 0,
+            schema,
+            rows: Arc::new(rows),
+        }
+    }
+}
+
 #[pymethods]
 impl PyBatch {
     /// The epoch (PySpark's batch id).

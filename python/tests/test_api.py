@@ -229,6 +229,24 @@ def test_join_a_stream_with_a_static_table_by_name_and_by_condition(spark, tmp_p
     assert rows_of(run_to_end(left)) == [(1, 7, "ann"), (1, 30, "ann"), (2, 5, "bob"), (3, 9, None)]
 
 
+def test_a_static_data_frame_is_collected_shown_and_counted(spark, tmp_path, capsys):
+    (tmp_path / "sales.csv").write_text("shop,amount\ny,3\nx,1\nx,4\nz,2\n")
+    sales = spark.read.csv(str(tmp_path / "sales.csv"), header=True, inferSchema=True)
+    assert not sales.isStreaming
+    # Worked out by hand: x sold 1 + 4, y 3, z 2.
+    totals = sales.groupBy("shop").agg(F.sum("amount").alias("total"))
+    assert [tuple(r) for r in totals.collect()] == [("x", 5), ("y", 3), ("z", 2)]
+    assert totals.count() == 3
+    assert sales.filter(sales.amount > 3).first().shop == "x"
+    assert sales.filter(sales.amount > 9).isEmpty()
+    totals.orderBy(F.col("total").desc()).show()
+    assert capsys.readouterr().out.splitlines()[3] == "|   x|    5|"
+    # A stream has no end to collect at.
+    stream = spark.readStream.schema("shop STRING, amount INT").csv(str(tmp_path))
+    with pytest.raises(AnalysisException, match="writeStream.start"):
+        stream.collect()
+
+
 def test_aliases_tell_apart_the_columns_both_sides_of_a_join_have(spark, tmp_path):
     (tmp_path / "users").mkdir()
     (tmp_path / "users" / "u.csv").write_text("id,name\n1,ann\n2,bob\n")

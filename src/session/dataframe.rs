@@ -117,9 +117,63 @@ impl DataFrame {
         self.plan.schema()
     }
 
-    /// Always true: every DataFrame here is a stream.
+    /// True for a stream; false when every source is a static table (`spark.read`), as
+    /// Spark's `isStreaming`.
     pub fn is_streaming(&self) -> bool {
-        true
+        !self.plan.is_static()
+    }
+
+    /// The rows of a static DataFrame (one read with `spark.read`), computed now: Spark's
+    /// `collect()`. An aggregation gives its final groups. The rows come sorted, or in the
+    /// order of an [`order_by`](Self::order_by). A stream has no end to collect at, so, as
+    /// in Spark, it is refused: run it with [`write_stream`](Self::write_stream).
+    ///
+    /// ```
+    /// # use tidewater::prelude::*;
+    /// # use tidewater::functions::{col, count};
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// # let spark = Session::builder().get_or_create()?;
+    /// # let dir = tempfile::tempdir()?;
+    /// let path = dir.path().join("sales.csv");
+    /// std::fs::write(&path, "shop,amount\ny,3\nx,1\nx,4\n")?;
+    /// let sales = spark.read().option("header", true).option("inferSchema", true)
+    ///     .csv(path.to_str().unwrap())?;
+    /// assert!(!sales.is_streaming());
+    /// let per_shop = sales.group_by([col("shop")]).agg([count(col("*")).alias("n")])?;
+    /// assert_eq!(per_shop.collect()?, [row!["x", 2], row!["y", 1]]);
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn collect(&self) -> Result<Vec<Row>> {
+        if self.is_streaming() {
+            return Err(crate::Error::InvalidPlan(
+                "Queries with streaming sources must be executed with writeStream.start()".into(),
+            ));
+        }
+        // Complete mode gives an aggregation's whole result at each epoch; the last is final.
+        let complete = self.plan.has_aggregation();
+        let collected = Arc::new(std::sync::Mutex::new(Vec::new()));
+        let sink = collected.clone();
+        let query = self
+            .write_stream()
+            .output_mode(if complete { "complete" } else { "append" })
+            .trigger(crate::runtime::Trigger::AvailableNow)
+            .foreach_batch(move |batch: &crate::connectors::Batch<'_>| {
+                let mut rows = sink.lock().map_err(|_| "the collected rows' lock is poisoned")?;
+                if complete {
+                    rows.clear();
+                }
+                rows.extend_from_slice(batch.rows);
+                Ok::<(), &str>(())
+            })
+            .start()?;
+        query.await_termination()?;
+        let rows = std::mem::take(
+            &mut *collected
+                .lock()
+                .map_err(|_| crate::Error::Runtime("the collected rows' lock is poisoned".into()))?,
+        );
+        Ok(rows)
     }
 
     /// The schema as Spark's `printSchema()` tree.

@@ -210,6 +210,53 @@ class DataFrame:
 
         return DataStreamWriter(self)
 
+    # -- actions on a static DataFrame (spark.read) -----------------------------------------
+
+    def _computed(self):
+        """The rows of a static DataFrame, computed now; a stream raises ``AnalysisException``,
+        as in PySpark (run it with ``writeStream``)."""
+        return BatchDataFrame(self._native.collect_batch(), self.sparkSession)
+
+    def collect(self):
+        """The rows, as ``Row`` objects, sorted (or in ``orderBy``'s order)."""
+        return self._computed().collect()
+
+    def count(self):
+        """The number of rows."""
+        return self._computed().count()
+
+    def isEmpty(self):
+        """True when there is no row."""
+        return self._computed().isEmpty()
+
+    def head(self, n=None):
+        """The first row (or the first ``n`` rows)."""
+        return self._computed().head(n)
+
+    def first(self):
+        """The first row, or ``None``."""
+        return self.head()
+
+    def take(self, num):
+        """The first ``num`` rows."""
+        return self._computed().take(num)
+
+    def toLocalIterator(self):
+        """The rows, one at a time."""
+        return iter(self.collect())
+
+    def toPandas(self):
+        """The rows as a ``pandas.DataFrame`` (pandas must be installed)."""
+        return self._computed().toPandas()
+
+    def show(self, n=20, truncate=True, vertical=False):
+        """Prints the first ``n`` rows as Spark's ``show`` does (see ``BatchDataFrame.show``)."""
+        if vertical:
+            import warnings
+
+            warnings.warn("show(vertical=True) is not supported; showing rows as a table", stacklevel=2)
+        self._computed().show(n, truncate)
+
     def _wrap(self, native):
         return DataFrame(native, self.sparkSession)
 
