@@ -87,6 +87,32 @@ impl PySession {
     fn sql(&self, py: Python<'_>, query: &str) -> PyResult<PyDataFrame> {
         Ok(self.session.sql(query).py_err(py, Phase::Analysis)?.into())
     }
+
+    /// `spark.createDataFrame(rows, schema)`: `rows` as lists of Python values in the order of
+    /// `schema`'s columns (a DDL string).
+    fn create_data_frame(
+        &self,
+        py: Python<'_>,
+        rows: Vec<Vec<Bound<'_, PyAny>>>,
+        schema: &str,
+    ) -> PyResult<PyDataFrame> {
+        let schema = Schema::new(tidewater::data::parse_schema_ddl(schema).py_err(py, Phase::Analysis)?);
+        let rows = rows
+            .iter()
+            .map(|values| {
+                let values = values
+                    .iter()
+                    .map(crate::values::from_py)
+                    .collect::<PyResult<Vec<_>>>()?;
+                Ok(tidewater::data::Row::from(values))
+            })
+            .collect::<PyResult<Vec<_>>>()?;
+        Ok(self
+            .session
+            .create_data_frame(rows, schema)
+            .py_err(py, Phase::Analysis)?
+            .into())
+    }
 }
 
 /// A Tidewater DataFrame: a logical plan on a session, checked as it is built.

@@ -247,6 +247,34 @@ def test_a_static_data_frame_is_collected_shown_and_counted(spark, tmp_path, cap
         stream.collect()
 
 
+def test_create_data_frame_infers_or_takes_a_schema_and_joins_with_a_stream(spark, tmp_path):
+    inferred = spark.createDataFrame([(2, "bob", 1.5), (1, "ann", None)], ["id", "name", "score"])
+    assert not inferred.isStreaming
+    assert inferred.dtypes == [("id", "bigint"), ("name", "string"), ("score", "double")]
+    assert [tuple(r) for r in inferred.collect()] == [(1, "ann", None), (2, "bob", 1.5)]
+    from_rows = spark.createDataFrame([Row(id=1, name="ann"), Row(id=3, name="cat")])
+    assert from_rows.columns == ["id", "name"]
+    from_dicts = spark.createDataFrame([{"k": "a", "n": 1}])
+    assert [tuple(r) for r in from_dicts.collect()] == [("a", 1)]
+    positional = spark.createDataFrame([(True, 7)])
+    assert positional.columns == ["_1", "_2"]
+    declared = spark.createDataFrame([(1, "ann")], "id BIGINT, name STRING")
+    assert declared.schema == StructType([StructField("id", LongType()), StructField("name", StringType())])
+    # As PySpark's verifySchema: an int is no DOUBLE, and a column of Nones has no type.
+    with pytest.raises(TypeError, match="score"):
+        spark.createDataFrame([(1, 2)], "id BIGINT, score DOUBLE")
+    with pytest.raises(ValueError, match="cannot be determined"):
+        spark.createDataFrame([(1, None)], ["id", "nothing"])
+    with pytest.raises(TypeError, match="can not merge"):
+        spark.createDataFrame([(1,), (1.5,)], ["x"])
+    # A lookup table for a stream, PySpark's usual enrichment.
+    (tmp_path / "orders").mkdir()
+    (tmp_path / "orders" / "o.json").write_text('{"id": 1, "item": "lamp"}\n{"id": 3, "item": "desk"}\n')
+    orders = spark.readStream.schema("id BIGINT, item STRING").json(str(tmp_path / "orders"))
+    enriched = orders.join(from_rows, "id").select("item", "name")
+    assert rows_of(run_to_end(enriched)) == [("desk", "cat"), ("lamp", "ann")]
+
+
 def test_aliases_tell_apart_the_columns_both_sides_of_a_join_have(spark, tmp_path):
     (tmp_path / "users").mkdir()
     (tmp_path / "users" / "u.csv").write_text("id,name\n1,ann\n2,bob\n")

@@ -17,6 +17,7 @@ pub use sql::ScriptDefaults;
 pub use writer::DataStreamWriter;
 
 use crate::connectors::memory::MemoryTable;
+use crate::data::{Row, Schema};
 use crate::error::Result;
 use crate::runtime::{parse_master, ClusterConfig, StreamingQueryManager};
 
@@ -88,6 +89,30 @@ impl Session {
     /// `spark.read().format("csv").option("header", true).option("path", "users.csv").load()`.
     pub fn read(&self) -> DataStreamReader {
         DataStreamReader::new(self.clone()).once()
+    }
+
+    /// A static DataFrame of `rows` (Spark's `createDataFrame(rows, schema)`): a table read
+    /// whole at the start of every run, as one read with [`read`](Self::read), for joins with
+    /// streams and for [`collect`](DataFrame::collect). Each row must have a value of its
+    /// column's type, or null, in every column, as Spark checks (`DATATYPE_MISMATCH` otherwise).
+    ///
+    /// ```
+    /// # use tidewater::prelude::*;
+    /// # fn main() -> tidewater::Result<()> {
+    /// # let spark = Session::builder().get_or_create()?;
+    /// let schema = Schema::new([Field::new("id", DataType::Int64), Field::new("name", DataType::String)]);
+    /// let users = spark.create_data_frame(vec![row![2, "bob"], row![1, "ann"]], schema)?;
+    /// assert!(!users.is_streaming());
+    /// assert_eq!(users.collect()?, [row![1, "ann"], row![2, "bob"]]);
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn create_data_frame(&self, rows: Vec<Row>, schema: Schema) -> Result<DataFrame> {
+        let table = crate::connectors::memory::LocalRows::new(schema, rows)?;
+        Ok(DataFrame::new(
+            self.clone(),
+            crate::plan::LogicalPlan::source(Arc::new(table)),
+        ))
     }
 
     /// The queries started from this session, and the listeners that hear about them

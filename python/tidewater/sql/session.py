@@ -3,8 +3,9 @@
 import threading
 
 from tidewater import _native
+from tidewater.errors import AnalysisException
 from tidewater.sql.dataframe import DataFrame
-from tidewater.sql.types import StructType
+from tidewater.sql.types import Row, StructType
 
 
 def _option_value(value):
@@ -96,6 +97,43 @@ class SparkSession:
         """The Spark version whose API this follows."""
         return "3.5.0"
 
+    def createDataFrame(self, data, schema=None, samplingRatio=None, verifySchema=True):
+        """A static DataFrame of ``data`` (tuples, lists, ``Row``s, dicts or a pandas
+        DataFrame), as PySpark's: for joins with streams and for ``collect()``/``show()``.
+        ``schema`` is a ``StructType``, a DDL string (``"id BIGINT, name STRING"``), or a list
+        of column names whose types are inferred from the values (``bool`` BOOLEAN, ``int``
+        BIGINT, ``float`` DOUBLE, ``str`` STRING, ``datetime`` TIMESTAMP, ``date`` DATE,
+        ``bytes`` BINARY, ``list`` ARRAY); without it, names come from ``Row`` fields or
+        dict keys, else ``_1``, ``_2``, ... Values are checked against the schema, as with
+        PySpark's ``verifySchema``: an ``int`` is no DOUBLE."""
+        if samplingRatio is not None or verifySchema is not True:
+            import warnings
+
+            warnings.warn("createDataFrame: samplingRatio and verifySchema are not supported; "
+                          "every row is read and checked", stacklevel=2)
+        names, rows = _rows_of(data)
+        if isinstance(schema, StructType):
+            ddl, names = schema.toDDL(), schema.fieldNames()
+        elif isinstance(schema, str):
+            ddl, names = schema, None
+        else:
+            if schema is not None:
+                names = [str(n) for n in schema]
+            width = max((len(r) for r in rows), default=len(names or []))
+            names = names or [f"_{i + 1}" for i in range(width)]
+            ddl = ", ".join(f"`{n}` {t}" for n, t in zip(names, _inferred_types(names, rows)))
+        if names is not None:
+            rows = [_in_order(row, names) for row in rows]
+        rows = [list(row) for row in rows]
+        try:
+            native = self._native.create_data_frame(rows, ddl)
+        except AnalysisException as e:
+            if e.getErrorClass() == "DATATYPE_MISMATCH":
+                # PySpark's verifySchema raises a TypeError for a value of the wrong type.
+                raise TypeError(str(e)) from e
+            raise
+        return DataFrame(native, self)
+
     def sql(self, sqlQuery):
         """A DataFrame of a SQL query over the temporary views
         (``df.createOrReplaceTempView(name)``)."""
@@ -118,6 +156,81 @@ class SparkSession:
 
     def __exit__(self, *exc):
         self.stop()
+
+
+def _rows_of(data):
+    """The rows of ``createDataFrame``'s data, and the column names they carry, if any."""
+    if hasattr(data, "itertuples") and hasattr(data, "columns"):
+        # A pandas DataFrame: numpy scalars become Python values.
+        plain = lambda v: v.item() if hasattr(v, "item") else v  # noqa: E731
+        return [str(c) for c in data.columns], [tuple(map(plain, r)) for r in data.itertuples(index=False)]
+    rows = list(data)
+    first = rows[0] if rows else None
+    if isinstance(first, dict):
+        return list(first), rows
+    if isinstance(first, Row) and hasattr(first, "__fields__"):
+        return list(first.__fields__), rows
+    return None, rows
+
+
+def _in_order(row, names):
+    """A row's values in the order of ``names``: a dict or a named ``Row`` by name."""
+    if isinstance(row, dict):
+        return [row.get(n) for n in names]
+    if isinstance(row, Row) and hasattr(row, "__fields__"):
+        return [row[row.__fields__.index(n)] if n in row.__fields__ else None for n in names]
+    if len(row) != len(names):
+        raise ValueError(f"a row has {len(row)} values for {len(names)} columns: {row!r}")
+    return list(row)
+
+
+def _inferred_types(names, rows):
+    """Each column's SQL type, inferred from its values as PySpark infers them."""
+    ordered = [_in_order(row, names) for row in rows]
+    types = []
+    for i, name in enumerate(names):
+        found = None
+        for row in ordered:
+            t = _type_of(row[i])
+            if t is None:
+                continue
+            if found is not None and t != found:
+                raise TypeError(f"column `{name}`: can not merge type {found} and {t}")
+            found = t
+        if found is None:
+            raise ValueError(f"column `{name}`: its type cannot be determined (every value is None); "
+                             "give a schema")
+        types.append(found)
+    return types
+
+
+def _type_of(value):
+    """The SQL type of a Python value, or None for None."""
+    import datetime
+
+    if value is None:
+        return None
+    if isinstance(value, bool):
+        return "BOOLEAN"
+    if isinstance(value, int):
+        return "BIGINT"
+    if isinstance(value, float):
+        return "DOUBLE"
+    if isinstance(value, str):
+        return "STRING"
+    if isinstance(value, datetime.datetime):
+        return "TIMESTAMP"
+    if isinstance(value, datetime.date):
+        return "DATE"
+    if isinstance(value, bytes):
+        return "BINARY"
+    if isinstance(value, (list, tuple)):
+        elements = {_type_of(v) for v in value} - {None}
+        if len(elements) > 1:
+            raise TypeError(f"an array holds values of several types: {value!r}")
+        return f"ARRAY<{elements.pop() if elements else 'STRING'}>"
+    raise TypeError(f"createDataFrame cannot infer a type for {type(value).__name__} value {value!r}; "
+                    "give a schema")
 
 
 def _changes_cluster(session, options):
