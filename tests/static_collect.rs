@@ -70,3 +70,55 @@ fn a_stream_is_not_collected() {
     let error = stream.collect().expect_err("a stream has no end to collect at");
     assert!(error.to_string().contains("writeStream.start()"), "{error}");
 }
+
+#[test]
+fn rows_given_in_code_are_a_table_a_stream_joins_with() {
+    let users_schema = Schema::new([
+        Field::new("id", DataType::Int64),
+        Field::new("name", DataType::String),
+    ]);
+    for workers in [1, 2, 4] {
+        let spark = Session::builder()
+            .workers(workers)
+            .get_or_create()
+            .expect("session");
+        let users = spark
+            .create_data_frame(vec![row![1, "ann"], row![3, "cat"]], users_schema.clone())
+            .expect("the rows fit the schema");
+        assert_eq!(
+            users.collect().expect("collect"),
+            [row![1, "ann"], row![3, "cat"]]
+        );
+        let input = MemoryStream::new(Schema::new([
+            Field::new("id", DataType::Int64),
+            Field::new("item", DataType::String),
+        ]));
+        let enriched = spark
+            .read_stream()
+            .memory(&input)
+            .join(&users, &["id"], "inner")
+            .expect("join");
+        input.add_data([row![1, "lamp"], row![2, "sofa"], row![3, "desk"]]);
+        input.end();
+        let query = enriched
+            .write_stream()
+            .format("memory")
+            .query_name("enriched")
+            .start()
+            .expect("start");
+        query.await_termination().expect("the query succeeds");
+        let table = spark.memory_table("enriched").expect("the memory sink's table");
+        // Order 2's user is unknown: an inner join drops it.
+        assert_eq!(
+            table.rows(),
+            [row![1, "lamp", "ann"], row![3, "desk", "cat"]],
+            "{workers} worker(s)"
+        );
+    }
+    // A value of another type is refused, as Spark's `verifySchema` refuses it.
+    let spark = Session::builder().get_or_create().expect("session");
+    let error = spark
+        .create_data_frame(vec![row!["one", "ann"]], users_schema)
+        .expect_err("a string is no BIGINT");
+    assert_eq!(error.code(), "DATATYPE_MISMATCH");
+}
