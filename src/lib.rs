@@ -32,6 +32,7 @@ pub mod error;
 pub mod expr;
 #[cfg(test)]
 mod fuzz_tests;
+pub mod logs;
 pub mod plan;
 pub mod process;
 pub mod runtime;

@@ -348,37 +348,16 @@ fn demo(args: &DemoArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// The log filter `TIDEWATER_LOG` asks for. A bare level (`info`, `debug`) applies to the
-/// engine's own crates only, and dependencies stay at `warn`: `TIDEWATER_LOG=debug` must not
-/// flood stderr with the SQL parser's or the HTTP server's logs. Directives with a target
-/// (`sqlparser=debug`) are taken as written, for whoever wants a dependency's logs.
-fn log_filter(setting: Option<&str>) -> String {
-    let mut directives = vec!["warn".to_string()];
-    for directive in setting
-        .unwrap_or("")
-        .split(',')
-        .map(str::trim)
-        .filter(|d| !d.is_empty())
-    {
-        if directive.contains('=') || directive.contains('[') {
-            directives.push(directive.to_string());
-        } else {
-            directives.push(format!("tidewater={directive}"));
-            directives.push(format!("tidewater_operators={directive}"));
-        }
-    }
-    directives.join(",")
-}
-
 fn main() -> ExitCode {
     let setting = std::env::var("TIDEWATER_LOG").ok();
-    let filter = tracing_subscriber::EnvFilter::try_new(log_filter(setting.as_deref())).unwrap_or_else(|e| {
-        let _ = writeln!(
-            std::io::stderr(),
-            "TIDEWATER_LOG={setting:?} is not a log filter ({e}); using warn"
-        );
-        "warn".into()
-    });
+    let filter = tracing_subscriber::EnvFilter::try_new(tidewater::logs::log_filter(setting.as_deref()))
+        .unwrap_or_else(|e| {
+            let _ = writeln!(
+                std::io::stderr(),
+                "TIDEWATER_LOG={setting:?} is not a log filter ({e}); using warn"
+            );
+            "warn".into()
+        });
     tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
@@ -407,7 +386,7 @@ fn main() -> ExitCode {
 
 #[cfg(test)]
 mod tests {
-    use super::{files_done, log_filter};
+    use super::files_done;
     use tidewater::runtime::{QueryProgress, SinkProgress, SourceProgress};
 
     fn report(sources: Vec<(u64, u64, bool)>) -> QueryProgress {
@@ -456,18 +435,5 @@ mod tests {
         );
         assert_eq!(files_done(&report(vec![(2, 5, true), (10, 10, false)])), None);
         assert_eq!(files_done(&report(vec![])), None);
-    }
-
-    #[test]
-    fn a_bare_level_applies_to_the_engine_only() {
-        assert_eq!(log_filter(None), "warn");
-        assert_eq!(
-            log_filter(Some("info")),
-            "warn,tidewater=info,tidewater_operators=info"
-        );
-        assert_eq!(
-            log_filter(Some("debug, sqlparser=trace")),
-            "warn,tidewater=debug,tidewater_operators=debug,sqlparser=trace"
-        );
     }
 }

@@ -83,6 +83,55 @@ impl PySession {
         Ok(reader.load().py_err(py, Phase::Analysis)?.into())
     }
 
+    /// The ids of the queries of this session that are running (`spark.streams.active`).
+    fn active_query_ids(&self) -> Vec<String> {
+        self.session
+            .streams()
+            .active()
+            .iter()
+            .map(|q| q.id().to_string())
+            .collect()
+    }
+
+    /// `spark.streams.awaitAnyTermination(timeout)`: waits until a query of this session has
+    /// ended since the start or the last `resetTerminated`, raising its failure; `False` when
+    /// `timeout` seconds pass first. Ctrl-C raises `KeyboardInterrupt`.
+    #[pyo3(signature = (timeout=None))]
+    fn await_any_termination(&self, py: Python<'_>, timeout: Option<f64>) -> PyResult<bool> {
+        let deadline = match timeout {
+            Some(secs) if !(secs >= 0.0 && secs.is_finite()) => {
+                return Err(pyo3::exceptions::PyValueError::new_err(format!(
+                    "timeout must be a number of seconds >= 0, got {secs}"
+                )))
+            }
+            Some(secs) => Some(std::time::Instant::now() + std::time::Duration::from_secs_f64(secs)),
+            None => None,
+        };
+        let streams = self.session.streams();
+        loop {
+            let step = match deadline {
+                Some(deadline) => deadline
+                    .saturating_duration_since(std::time::Instant::now())
+                    .min(crate::query::SIGNAL_CHECK),
+                None => crate::query::SIGNAL_CHECK,
+            };
+            match py.detach(|| streams.await_any_termination_timeout(step)) {
+                Err(error) => return Err(crate::errors::to_py(py, &error, Phase::Running)),
+                Ok(true) => return Ok(true),
+                Ok(false) => {}
+            }
+            py.check_signals()?;
+            if deadline.is_some_and(|d| std::time::Instant::now() >= d) {
+                return Ok(false);
+            }
+        }
+    }
+
+    /// `spark.streams.resetTerminated()`.
+    fn reset_terminated(&self) {
+        self.session.streams().reset_terminated();
+    }
+
     /// `spark.sql(query)` over the temporary views.
     fn sql(&self, py: Python<'_>, query: &str) -> PyResult<PyDataFrame> {
         Ok(self.session.sql(query).py_err(py, Phase::Analysis)?.into())

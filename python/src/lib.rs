@@ -27,6 +27,9 @@ pub use query::{PyBatch, PyQuery};
 fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     // As the `tidewater` CLI does: huge pages stall epochs (see `tidewater::process`).
     tidewater::process::avoid_transparent_huge_pages();
+    // The engine's warnings (an option it does not implement, a skipped record) go to stderr,
+    // at the level `sparkContext.setLogLevel` sets.
+    tidewater::logs::install_reloadable();
     m.add_class::<PyExpr>()?;
     m.add_class::<PySession>()?;
     m.add_class::<PyDataFrame>()?;
@@ -36,5 +39,19 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(frame::parse_ddl, m)?)?;
     m.add_function(wrap_pyfunction!(query::start, m)?)?;
     m.add_function(wrap_pyfunction!(column::function_names, m)?)?;
+    m.add_function(wrap_pyfunction!(set_log_level, m)?)?;
+    Ok(())
+}
+
+/// `sparkContext.setLogLevel(level)`: one of Spark's levels (`WARN`, `INFO`, `ERROR`, `OFF`,
+/// ...) for the engine's logs on stderr.
+#[pyfunction]
+fn set_log_level(level: &str) -> PyResult<()> {
+    let filter = tidewater::logs::spark_level_filter(level).ok_or_else(|| {
+        pyo3::exceptions::PyValueError::new_err(format!(
+            "unknown log level `{level}`; use one of ALL, DEBUG, ERROR, FATAL, INFO, OFF, TRACE, WARN"
+        ))
+    })?;
+    tidewater::logs::set_filter(&filter).map_err(pyo3::exceptions::PyValueError::new_err)?;
     Ok(())
 }

@@ -20,7 +20,7 @@ use crate::frame::PyDataFrame;
 use crate::values::Converter;
 
 /// How often a waiting call wakes up to look for Ctrl-C.
-const SIGNAL_CHECK: Duration = Duration::from_millis(100);
+pub(crate) const SIGNAL_CHECK: Duration = Duration::from_millis(100);
 
 /// The Python exception a `foreachBatch` function raised, kept to become the `__cause__` of
 /// the `StreamingQueryException` that reports the query's failure.

@@ -239,7 +239,7 @@ def test_a_static_data_frame_is_collected_shown_and_counted(spark, tmp_path, cap
     assert totals.count() == 3
     assert sales.filter(sales.amount > 3).first().shop == "x"
     assert sales.filter(sales.amount > 9).isEmpty()
-    totals.orderBy(F.col("total").desc()).show()
+    totals.orderBy(F.desc("total")).show()
     assert capsys.readouterr().out.splitlines()[3] == "|   x|    5|"
     # A stream has no end to collect at.
     stream = spark.readStream.schema("shop STRING, amount INT").csv(str(tmp_path))
@@ -273,6 +273,48 @@ def test_create_data_frame_infers_or_takes_a_schema_and_joins_with_a_stream(spar
     orders = spark.readStream.schema("id BIGINT, item STRING").json(str(tmp_path / "orders"))
     enriched = orders.join(from_rows, "id").select("item", "name")
     assert rows_of(run_to_end(enriched)) == [("desk", "cat"), ("lamp", "ann")]
+
+
+def test_spark_streams_knows_the_session_s_queries(tmp_path):
+    spark = SparkSession.builder.appName("streams").master("local[2]").getOrCreate()
+    (tmp_path / "in").mkdir()
+    (tmp_path / "in" / "a.txt").write_text("a\nb\n")
+    lines = spark.readStream.text(str(tmp_path / "in"))
+    once = lines.writeStream.format("noop").trigger(availableNow=True).start()
+    assert spark.streams.awaitAnyTermination(60) is True
+    assert not once.isActive and once not in spark.streams.active
+    spark.streams.resetTerminated()
+    running = lines.writeStream.format("noop").trigger(processingTime="1 second").start()
+    try:
+        assert spark.streams.active == [running]
+        assert spark.streams.get(running.id) is running
+        # Nothing has ended since the reset.
+        assert spark.streams.awaitAnyTermination(0.2) is False
+    finally:
+        running.stop()
+    assert spark.streams.awaitAnyTermination(60) is True
+    assert spark.streams.active == []
+
+
+def test_set_log_level_quiets_the_engine_s_warnings(spark, tmp_path, capfd):
+    (tmp_path / "in").mkdir()
+    (tmp_path / "in" / "a.txt").write_text("a\n")
+
+    def run_with_an_unknown_option():
+        df = spark.readStream.option("noSuchOption", "1").text(str(tmp_path / "in"))
+        run_to_end(df)
+        return capfd.readouterr().err.lower()
+
+    try:
+        # An option Tidewater does not implement is warned about on stderr, never silent.
+        assert "nosuchoption" in run_with_an_unknown_option()
+        spark.sparkContext.setLogLevel("ERROR")
+        assert "nosuchoption" not in run_with_an_unknown_option()
+    finally:
+        spark.sparkContext.setLogLevel("WARN")
+    with pytest.raises(ValueError, match="unknown log level"):
+        spark.sparkContext.setLogLevel("LOUD")
+    assert spark.sparkContext.defaultParallelism == 1 and spark.sparkContext.master == "local[1]"
 
 
 def test_aliases_tell_apart_the_columns_both_sides_of_a_join_have(spark, tmp_path):

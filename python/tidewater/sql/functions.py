@@ -368,6 +368,32 @@ def log(arg1, arg2=None):
     return Column(_native.Expr.call("log", [_lit(float(arg1))] + _cols(arg2)))
 
 
+def asc(col):
+    """Ascending order of a column (a name or a Column) for ``orderBy``."""
+    return _to_col(col).asc()
+
+
+def desc(col):
+    """Descending order of a column (a name or a Column) for ``orderBy``."""
+    return _to_col(col).desc()
+
+
+def isnull(col):
+    """True where the column is null."""
+    return _to_col(col).isNull()
+
+
+def broadcast(df):
+    """The DataFrame itself. Spark's hint to broadcast a join's table: a static table within
+    ``spark.sql.autoBroadcastJoinThreshold`` is broadcast here without it, and a larger one is
+    not (a warning says the hint is not taken)."""
+    import warnings
+
+    warnings.warn("broadcast() is not taken as a hint: a static table is broadcast when it is "
+                  "within spark.sql.autoBroadcastJoinThreshold", stacklevel=2)
+    return df
+
+
 def __getattr__(name):
     """Any other function Tidewater knows, by its Spark name: columns as names or Columns,
     other arguments as values."""

@@ -76,6 +76,22 @@ class SparkSession:
         self._conf = conf
         settings = [(k, v) for k, v in conf.items() if k not in ("spark.app.name", "spark.master")]
         self._native = _native.Session(conf.get("spark.app.name"), conf.get("spark.master"), settings)
+        # The queries started from this session's DataFrames, for `spark.streams`.
+        self._started = []
+
+    @property
+    def sparkContext(self):
+        """PySpark's ``SparkContext``, for what a streaming program asks of it:
+        ``setLogLevel``, ``appName``, ``master``, ``defaultParallelism``."""
+        return SparkContext(self)
+
+    @property
+    def streams(self):
+        """The session's queries: ``active``, ``get(id)``, ``awaitAnyTermination()``,
+        ``resetTerminated()``."""
+        from tidewater.sql.streaming import StreamingQueryManager
+
+        return StreamingQueryManager(self)
 
     @property
     def conf(self):
@@ -156,6 +172,42 @@ class SparkSession:
 
     def __exit__(self, *exc):
         self.stop()
+
+
+class SparkContext:
+    """The part of PySpark's ``SparkContext`` a streaming program uses."""
+
+    def __init__(self, spark):
+        self._spark = spark
+
+    def setLogLevel(self, logLevel):
+        """The level of the engine's logs on stderr: ``ALL``, ``DEBUG``, ``ERROR``, ``FATAL``,
+        ``INFO``, ``OFF``, ``TRACE`` or ``WARN`` (the default)."""
+        _native.set_log_level(logLevel)
+
+    @property
+    def appName(self):
+        """The application's name."""
+        return self._spark._native.app_name
+
+    @property
+    def master(self):
+        """``local[N]``, N the worker threads."""
+        return f"local[{self._spark._native.workers}]"
+
+    @property
+    def defaultParallelism(self):
+        """The worker threads."""
+        return self._spark._native.workers
+
+    @property
+    def version(self):
+        """The Spark version whose API this follows."""
+        return self._spark.version
+
+    def stop(self):
+        """Stops the session (``spark.stop()``)."""
+        self._spark.stop()
 
 
 def _rows_of(data):

@@ -128,7 +128,9 @@ class DataStreamWriter:
             self._query_name,
             callback,
         )
-        return StreamingQuery(native)
+        query = StreamingQuery(native)
+        self._df.sparkSession._started.append(query)
+        return query
 
     def toTable(self, tableName, **options):
         """Not supported: Tidewater has no table catalog."""
@@ -203,3 +205,42 @@ class StreamingQuery:
 
     def __repr__(self):
         return f"<StreamingQuery id={self.id} name={self.name}>"
+
+
+class StreamingQueryManager:
+    """``spark.streams``: the session's queries, as PySpark's ``StreamingQueryManager``."""
+
+    def __init__(self, spark):
+        self._spark = spark
+
+    @property
+    def active(self):
+        """The queries of this session that are running."""
+        running = set(self._spark._native.active_query_ids())
+        return [q for q in self._spark._started if q.id in running]
+
+    def get(self, id):
+        """The query of this id (a running one, as in PySpark), or ``None``."""
+        return next((q for q in self.active if q.id == str(id)), None)
+
+    def awaitAnyTermination(self, timeout=None):
+        """Waits until a query of this session has ended since the start or the last
+        ``resetTerminated()``, raising ``StreamingQueryException`` if it failed. With
+        ``timeout`` (seconds), returns whether one ended in time."""
+        ended = self._spark._native.await_any_termination(timeout)
+        return ended if timeout is not None else None
+
+    def resetTerminated(self):
+        """Forgets the queries that have ended, so that ``awaitAnyTermination`` waits for
+        the next."""
+        self._spark._native.reset_terminated()
+
+    def addListener(self, listener):
+        """Not supported from Python yet: the listener hears nothing (a warning says so)."""
+        import warnings
+
+        warnings.warn("spark.streams.addListener is not supported from Python; use "
+                      "query.lastProgress or recentProgress", stacklevel=2)
+
+    def removeListener(self, listener):
+        """Nothing to remove (see ``addListener``)."""
