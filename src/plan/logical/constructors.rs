@@ -311,6 +311,14 @@ impl LogicalPlan {
                     expr.output_name()
                 )));
             } else if let Expr::Column(star) = expr {
+                if let Some(prefix) = star.strip_suffix(".*") {
+                    // `s.*`: the fields of struct column `s`, or the columns of relation `s`.
+                    for (column, field) in star_of(&in_schema, prefix)? {
+                        columns.push(Projection::Scalar(column));
+                        fields.push(field);
+                    }
+                    continue;
+                }
                 if star == "*" {
                     for (i, f) in in_schema.fields().iter().enumerate() {
                         columns.push(Projection::Scalar(BoundExpr::Column(i)));
@@ -447,4 +455,40 @@ impl LogicalPlan {
             schema: Schema::new(fields),
         })
     }
+}
+
+/// The columns `prefix.*` stands for in a select list over `schema`, as Spark expands it: the
+/// fields of the struct column (or struct field) `prefix`, or else the columns of relation
+/// `prefix` (a join's side, see [`Field::qualifier`]).
+fn star_of(schema: &Schema, prefix: &str) -> Result<Vec<(BoundExpr, Field)>> {
+    if let Ok((bound, data_type)) = Expr::Column(prefix.to_string()).bind(schema) {
+        return match data_type {
+            DataType::Struct(fields) => Ok(fields
+                .into_iter()
+                .enumerate()
+                .map(|(j, field)| (BoundExpr::Field(Box::new(bound.clone()), j), field))
+                .collect()),
+            other => Err(Error::InvalidPlan(format!(
+                "`{prefix}.*` expands a struct's fields, and `{prefix}` is a {other}"
+            ))),
+        };
+    }
+    let of_relation = schema.positions_of(prefix);
+    if of_relation.is_empty() {
+        return Err(Error::UnresolvedColumn {
+            name: format!("{prefix}.*"),
+            available: schema.names().join(", "),
+        });
+    }
+    Ok(of_relation
+        .into_iter()
+        .map(|i| {
+            // A query's output names no relation, as `*` keeps none.
+            let field = Field {
+                qualifier: None,
+                ..schema.fields()[i].clone()
+            };
+            (BoundExpr::Column(i), field)
+        })
+        .collect())
 }

@@ -5,7 +5,8 @@ use std::sync::Arc;
 
 use sqlparser::ast::{
     Distinct, GroupByExpr, JoinConstraint, JoinOperator, LimitClause, ObjectName, OrderBy, OrderByKind,
-    Query, Select, SelectItem, SetExpr, SetOperator, SetQuantifier, Spanned, TableFactor, With,
+    Query, Select, SelectItem, SelectItemQualifiedWildcardKind, SetExpr, SetOperator, SetQuantifier, Spanned,
+    TableFactor, With,
 };
 use sqlparser::tokenizer::Location;
 
@@ -405,6 +406,16 @@ fn join_parts(operator: &JoinOperator) -> Option<(JoinKind, &JoinConstraint)> {
 }
 
 /// A table's own name: the last part of `db.table`, unquoted.
+/// A dotted name as the column path it names (`data.*`'s `data`, `t.s`): its parts unquoted,
+/// joined by dots.
+pub(super) fn object_name_text(name: &ObjectName) -> String {
+    name.0
+        .iter()
+        .map(|part| part.to_string().trim_matches('`').trim_matches('"').to_string())
+        .collect::<Vec<_>>()
+        .join(".")
+}
+
 fn table_name(name: &ObjectName) -> Option<String> {
     name.0
         .last()
@@ -525,6 +536,9 @@ fn plan_selected(
             SelectItem::UnnamedExpr(e) => names.expr(e)?,
             SelectItem::ExprWithAlias { expr, alias } => names.expr(expr)?.alias(alias.value.clone()),
             SelectItem::Wildcard(_) => Expr::Column("*".into()),
+            SelectItem::QualifiedWildcard(SelectItemQualifiedWildcardKind::ObjectName(name), _) => {
+                Expr::Column(format!("{}.*", object_name_text(name)))
+            }
             other => {
                 return Err(
                     Error::Unsupported(format!("the select item `{other}` is not supported")).at(
