@@ -110,6 +110,25 @@ pub(crate) struct Checkpoint {
     _lock: File,
 }
 
+/// How long opening a checkpoint waits for its lock before it is refused as in use. The lock
+/// (`flock`) belongs to the open file, and a process that forks copies its open files until
+/// the child starts its program: a query stopped a moment ago may still hold it through a
+/// child that another thread was starting, for well under this.
+const LOCK_WAIT: std::time::Duration = std::time::Duration::from_secs(1);
+
+/// Takes the lock of `file`, trying again for at most `wait` while another holds it.
+fn lock_within(file: &File, wait: std::time::Duration) -> Result<(), TryLockError> {
+    let deadline = std::time::Instant::now() + wait;
+    loop {
+        match file.try_lock() {
+            Err(TryLockError::WouldBlock) if std::time::Instant::now() < deadline => {
+                std::thread::sleep(std::time::Duration::from_millis(10))
+            }
+            other => return other,
+        }
+    }
+}
+
 impl Checkpoint {
     /// Opens the checkpoint at `root` for the query whose plan has `fingerprint`, creating it
     /// on first use, and keeps `retain` epochs of offsets and commits.
@@ -122,15 +141,12 @@ impl Checkpoint {
             .write(true)
             .open(&lock_path)
             .map_err(|e| CheckpointError::io(&lock_path, e))?;
-        match lock.try_lock() {
-            Ok(()) => {}
-            Err(TryLockError::WouldBlock) => {
-                return Err(CheckpointError::Locked {
-                    path: root.display().to_string(),
-                })
-            }
-            Err(TryLockError::Error(e)) => return Err(CheckpointError::io(&lock_path, e)),
-        }
+        lock_within(&lock, LOCK_WAIT).map_err(|e| match e {
+            TryLockError::WouldBlock => CheckpointError::Locked {
+                path: root.display().to_string(),
+            },
+            TryLockError::Error(e) => CheckpointError::io(&lock_path, e),
+        })?;
         let metadata_path = root.join("metadata");
         let id = match read_text(&metadata_path)? {
             Some(text) => {

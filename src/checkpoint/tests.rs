@@ -139,3 +139,25 @@ fn fingerprints_are_stable_and_tell_plans_apart() {
     assert_eq!(fingerprint("a"), "af63dc4c8601ec8c");
     assert_ne!(fingerprint("SELECT a"), fingerprint("SELECT b"));
 }
+
+#[test]
+fn a_lock_let_go_a_moment_later_is_taken_and_one_kept_is_refused() {
+    let dir = tempfile::tempdir().expect("temporary directory");
+    let path = dir.path().join(".lock");
+    let open = || File::create(&path).expect("lock file");
+    let holder = open();
+    holder.lock().expect("the first lock");
+    let waiting = open();
+    assert!(matches!(
+        lock_within(&waiting, std::time::Duration::ZERO),
+        Err(TryLockError::WouldBlock)
+    ));
+    // As a stopped query's lock, held on by a child process that has not started its
+    // program yet, lets go.
+    let release = std::thread::spawn(move || {
+        std::thread::sleep(std::time::Duration::from_millis(50));
+        drop(holder);
+    });
+    lock_within(&waiting, LOCK_WAIT).expect("taken once the holder lets go");
+    release.join().expect("the holder's thread");
+}
