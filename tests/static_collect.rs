@@ -58,6 +58,15 @@ fn a_static_data_frame_collects_its_rows_on_any_number_of_workers() {
             .map(|r| r[0].as_str().unwrap_or_default())
             .collect();
         assert_eq!(shops, ["x", "y", "z"], "{workers} worker(s)");
+        // A batch query sorts without an aggregation, and its limit keeps the first rows.
+        let by_amount = sales
+            .order_by([col("amount").desc()])
+            .expect("order_by")
+            .limit(2)
+            .expect("limit")
+            .collect()
+            .expect("collect");
+        assert_eq!(by_amount, [row!["x", 4], row!["y", 3]], "{workers} worker(s)");
     }
 }
 

@@ -286,6 +286,11 @@ impl PyDataFrame {
         Ok(self.df.drop(&columns).py_err(py, Phase::Analysis)?.into())
     }
 
+    fn to_df(&self, py: Python<'_>, names: Vec<String>) -> PyResult<Self> {
+        let names: Vec<&str> = names.iter().map(String::as_str).collect();
+        Ok(self.df.to_df(&names).py_err(py, Phase::Analysis)?.into())
+    }
+
     fn alias(&self, alias: &str) -> Self {
         self.df.alias(alias).into()
     }

@@ -275,6 +275,31 @@ def test_create_data_frame_infers_or_takes_a_schema_and_joins_with_a_stream(spar
     assert rows_of(run_to_end(enriched)) == [("desk", "cat"), ("lamp", "ann")]
 
 
+def test_nulls_filled_and_dropped_and_columns_renamed_as_pyspark_does(spark):
+    df = spark.createDataFrame([(1, None, "a"), (None, 2.5, None), (None, None, None)],
+                               "id BIGINT, score DOUBLE, tag STRING")
+    # A number fills the numeric columns (cast to each), a string the string columns.
+    assert [tuple(r) for r in df.fillna(0).collect()] == [(0, 0.0, None), (0, 2.5, None), (1, 0.0, "a")]
+    assert [tuple(r) for r in df.na.fill("none").collect()] == [
+        (None, None, "none"), (None, 2.5, "none"), (1, None, "a")]
+    assert [tuple(r) for r in df.fillna({"score": 9, "tag": "?"}).collect()] == [
+        (None, 2.5, "?"), (None, 9.0, "?"), (1, 9.0, "a")]
+    assert [tuple(r) for r in df.fillna(1.5, subset=["id"]).collect()] == [
+        (1, None, None), (1, None, "a"), (1, 2.5, None)]
+    # Rows without nulls; with any value; with at least two values.
+    assert df.dropna().count() == 0
+    assert df.na.drop(how="all").count() == 2
+    assert [tuple(r) for r in df.dropna(thresh=2).collect()] == [(1, None, "a")]
+    assert df.dropna(subset=["score"]).count() == 1
+    assert df.toDF("a", "b", "c").columns == ["a", "b", "c"]
+    with pytest.raises(AnalysisException, match="number of columns"):
+        df.toDF("a")
+    assert df.withColumnsRenamed({"id": "key", "nothing": "x"}).columns == ["key", "score", "tag"]
+    # A batch query sorts without an aggregation.
+    assert [r.score for r in df.filter(df.score.isNotNull() | df.id.isNotNull()).orderBy(F.desc("id")).collect()] == [
+        None, 2.5]
+
+
 def test_spark_streams_knows_the_session_s_queries(tmp_path):
     spark = SparkSession.builder.appName("streams").master("local[2]").getOrCreate()
     (tmp_path / "in").mkdir()

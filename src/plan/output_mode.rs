@@ -13,10 +13,14 @@ use crate::error::{Error, Result};
 /// corrected rows, append mode (whose rows are final) is refused.
 ///
 /// A sort needs an aggregation and complete mode, and a limit any mode but update, as in
-/// Spark: only there is the result whole (complete) or final (append) when it is cut.
+/// Spark: only there is the result whole (complete) or final (append) when it is cut. A plan
+/// of static tables alone is a batch query, whose one epoch is its whole result: it sorts in
+/// append mode too.
 pub fn validate_output_mode(plan: &LogicalPlan, mode: OutputMode) -> Result<()> {
     let aggregates = plan.has_aggregation();
-    if plan.finishing_sort().is_some() && (mode != OutputMode::Complete || !aggregates) {
+    let whole_in_one_epoch = plan.is_static() && mode == OutputMode::Append;
+    if plan.finishing_sort().is_some() && !whole_in_one_epoch && (mode != OutputMode::Complete || !aggregates)
+    {
         return Err(Error::UnsupportedOutputMode(format!(
             "Sorting is not supported on streaming DataFrames/Datasets, unless it is on \
              aggregated DataFrame/Dataset in Complete output mode; this query {}",

@@ -267,6 +267,13 @@ impl DataFrame {
         Ok(self.with_plan(LogicalPlan::select_columns(self.plan.clone(), &kept)))
     }
 
+    /// The same columns under the names `names`, by position (Spark's `toDF(names)`); as many
+    /// names as columns.
+    pub fn to_df(&self, names: &[&str]) -> Result<DataFrame> {
+        let plan = LogicalPlan::renamed_columns(self.plan.clone(), names)?;
+        Ok(self.with_plan(plan))
+    }
+
     /// Without the column `column` (Spark's `drop(col: Column)`): a DataFrame's own column
     /// ([`col`](Self::col)) drops that column alone where a join holds two of its name, a
     /// column by name (`col("c")`) every column so called. Any other expression drops nothing,

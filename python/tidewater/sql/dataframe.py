@@ -115,6 +115,63 @@ class DataFrame:
         """A column renamed."""
         return self._wrap(self._native.with_column_renamed(existing, new))
 
+    def toDF(self, *cols):
+        """The same columns under new names, by position: as many names as columns."""
+        return self._wrap(self._native.to_df([str(c) for c in cols]))
+
+    def withColumnsRenamed(self, colsMap):
+        """Columns renamed, ``{existing: new}`` (a missing one is ignored, as in PySpark)."""
+        df = self
+        for existing, new in colsMap.items():
+            df = df.withColumnRenamed(existing, new)
+        return df
+
+    @property
+    def na(self):
+        """``fill`` and ``drop`` of nulls: ``df.na.fill(0)``, ``df.na.drop()``."""
+        return DataFrameNaFunctions(self)
+
+    def fillna(self, value, subset=None):
+        """Nulls replaced by ``value``, in the columns of its type, as PySpark's: a number
+        fills numeric columns (cast to each column's type), a string string columns, a bool
+        boolean columns; ``{column: value}`` fills those columns. ``subset`` limits the
+        columns."""
+        if isinstance(value, dict):
+            fills = dict(value)
+        elif isinstance(value, (bool, int, float, str)):
+            wanted = set(subset if isinstance(subset, (list, tuple)) else [subset]) if subset else None
+            fills = {name: value for name, t in self.dtypes
+                     if (wanted is None or name in wanted) and _fills(value, t)}
+        else:
+            raise TypeError(f"value must be a bool, int, float, str or dict, got {type(value).__name__}")
+        from tidewater.sql import functions as F
+
+        columns = []
+        for name, t in self.dtypes:
+            column = self[name]
+            if name in fills:
+                column = F.coalesce(column, F.lit(fills[name]).cast(t)).alias(name)
+            columns.append(column)
+        return self.select(*columns)
+
+    def dropna(self, how="any", thresh=None, subset=None):
+        """Rows without nulls (``how="any"``), or with a value somewhere (``"all"``), or with
+        at least ``thresh`` values, in ``subset`` (all columns by default)."""
+        from tidewater.sql import functions as F
+
+        names = list(subset if isinstance(subset, (list, tuple)) else [subset]) if subset else self.columns
+        if how not in ("any", "all"):
+            raise ValueError(f"how must be 'any' or 'all', got {how!r}")
+        if thresh is None:
+            thresh = len(names) if how == "any" else 1
+        present = [F.when(self[n].isNotNull(), 1).otherwise(0) for n in names]
+        if not present:
+            return self
+        count = present[0]
+        for p in present[1:]:
+            count = count + p
+        return self.filter(count >= thresh)
+
     def drop(self, *cols):
         """Columns removed."""
         names = [c if isinstance(c, str) else c._jc.column_name() or c._jc.output_name() for c in cols]
@@ -262,6 +319,31 @@ class DataFrame:
 
     def __repr__(self):
         return "DataFrame[" + ", ".join(f"{n}: {t}" for n, t in self.dtypes) + "]"
+
+
+def _fills(value, sql_type):
+    """Whether PySpark's ``fillna(value)`` fills a column of ``sql_type``."""
+    numeric = sql_type in ("bigint", "int", "double", "float") or sql_type.startswith("decimal")
+    if isinstance(value, bool):
+        return sql_type == "boolean"
+    if isinstance(value, (int, float)):
+        return numeric
+    return sql_type == "string"
+
+
+class DataFrameNaFunctions:
+    """``df.na``: PySpark's ``fill`` and ``drop`` of nulls."""
+
+    def __init__(self, df):
+        self._df = df
+
+    def fill(self, value, subset=None):
+        """See ``DataFrame.fillna``."""
+        return self._df.fillna(value, subset)
+
+    def drop(self, how="any", thresh=None, subset=None):
+        """See ``DataFrame.dropna``."""
+        return self._df.dropna(how, thresh, subset)
 
 
 class GroupedData:

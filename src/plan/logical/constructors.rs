@@ -262,10 +262,55 @@ impl LogicalPlan {
     /// kept): what `drop` leaves, picked by position because after a join two columns may share
     /// a name.
     pub fn select_columns(input: Arc<LogicalPlan>, positions: &[usize]) -> Self {
+        let fields: Vec<Field> = positions
+            .iter()
+            .map(|&i| input.schema().fields()[i].clone())
+            .collect();
+        let exprs = fields.iter().map(|f| Expr::Column(f.name.clone())).collect();
+        Self::columns_as(input, positions, exprs, fields)
+    }
+
+    /// Every column of `input` under the name `names` gives it, by position (Spark's
+    /// `toDF(names)`): new columns, as aliases are, so they keep no relation or DataFrame.
+    pub fn renamed_columns(input: Arc<LogicalPlan>, names: &[&str]) -> Result<Self> {
         let in_schema = input.schema().clone();
-        let fields: Vec<Field> = positions.iter().map(|&i| in_schema.fields()[i].clone()).collect();
+        if names.len() != in_schema.len() {
+            return Err(Error::InvalidPlan(format!(
+                "The number of columns doesn't match: old column names ({}): {}; new column names ({}): {}",
+                in_schema.len(),
+                in_schema.names().join(", "),
+                names.len(),
+                names.join(", ")
+            )));
+        }
+        let fields = in_schema
+            .fields()
+            .iter()
+            .zip(names)
+            .map(|(f, name)| Field {
+                nullable: f.nullable,
+                ..Field::new(*name, f.data_type.clone())
+            })
+            .collect();
+        let exprs = in_schema
+            .fields()
+            .iter()
+            .zip(names)
+            .map(|(f, name)| Expr::Column(f.name.clone()).alias(*name))
+            .collect();
+        let positions: Vec<usize> = (0..names.len()).collect();
+        Ok(Self::columns_as(input, &positions, exprs, fields))
+    }
+
+    /// The columns of `input` at `positions`, as `fields`; `exprs` are what explain shows.
+    fn columns_as(
+        input: Arc<LogicalPlan>,
+        positions: &[usize],
+        exprs: Vec<Expr>,
+        fields: Vec<Field>,
+    ) -> Self {
         LogicalPlan::Project {
-            exprs: fields.iter().map(|f| Expr::Column(f.name.clone())).collect(),
+            exprs,
             columns: positions
                 .iter()
                 .map(|&i| Projection::Scalar(BoundExpr::Column(i)))
