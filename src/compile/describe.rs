@@ -405,12 +405,15 @@ impl<'p> Dataflow<'p> {
         if on.right.is_changing_table() {
             self.line("  (the stream side stays arranged: a table change corrects earlier results)");
         }
-        if on.kind == JoinKind::Left {
-            self.line(if strategy == Strategy::LookupJoin {
+        match on.kind {
+            JoinKind::Left => self.line(if strategy == Strategy::LookupJoin {
                 "left rows without a match: padded with nulls where they are probed"
             } else {
                 "left rows without a match: antijoin with the right keys, padded with nulls"
-            });
+            }),
+            JoinKind::LeftSemi => self.line("left semi: a stream row with a match, once, its own columns"),
+            JoinKind::LeftAnti => self.line("left anti: a stream row without a match, its own columns"),
+            _ => {}
         }
     }
 

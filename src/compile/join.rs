@@ -74,6 +74,13 @@ impl TableJoin {
 
     /// Emits `(output row, multiplicity)` for `left` joined with `matches`.
     pub(super) fn emit(&self, left: &Row, matches: &[(Kept, isize)], emit: &mut impl FnMut(Row, isize)) {
+        match self.kind {
+            // The left row alone, once, as Spark's semi and anti joins give it.
+            JoinKind::LeftSemi if !matches.is_empty() => return emit(left.clone(), 1),
+            JoinKind::LeftAnti if matches.is_empty() => return emit(left.clone(), 1),
+            JoinKind::LeftSemi | JoinKind::LeftAnti => return,
+            _ => {}
+        }
         for (kept, n) in matches {
             let mut row = Row::with_capacity(left.len() + kept.len());
             left.iter().chain(kept.iter()).cloned().for_each(|v| row.push(v));
@@ -184,7 +191,7 @@ pub(super) fn arranged<'s>(
     match kind {
         JoinKind::Inner => matched,
         // Other kinds join two streams under watermarks (see `interval_join`).
-        JoinKind::Left | JoinKind::Right | JoinKind::Full | JoinKind::LeftSemi => {
+        JoinKind::Left | JoinKind::Right | JoinKind::Full | JoinKind::LeftSemi | JoinKind::LeftAnti => {
             let width = right_columns.len();
             let pad = move |(_, l): (Row, Row)| {
                 let mut out = l;

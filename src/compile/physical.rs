@@ -621,8 +621,10 @@ fn plan_node(plan: &LogicalPlan, settings: Settings) -> Physical<'_> {
             // Over a join with a small static table, every worker holds the table and folds
             // what its stream rows join with; the join's sides are planned again there, as the
             // fused operator reads them.
-            if let LogicalPlan::Join { right, .. } = base {
-                if append_only && broadcasts(right, settings.broadcast_threshold) {
+            if let LogicalPlan::Join { right, kind, .. } = base {
+                // Semi and anti joins keep the stream rows whole: they run as lookups.
+                let fuses = matches!(kind, JoinKind::Inner | JoinKind::Left);
+                if fuses && append_only && broadcasts(right, settings.broadcast_threshold) {
                     if let Physical::Join { on, .. } = plan_node(base, settings) {
                         return table_aggregate(grouping, on, settings);
                     }

@@ -227,7 +227,7 @@ impl LogicalPlan {
         {
             texts.push(range);
         }
-        let right_columns: Vec<usize> = if kind == JoinKind::LeftSemi {
+        let right_columns: Vec<usize> = if kind.keeps_left_only() {
             Vec::new()
         } else {
             (0..right.schema().len())

@@ -417,13 +417,30 @@ pub(super) fn join_event_time(
                     .into(),
             ));
         }
-        if !matches!(kind, JoinKind::Inner | JoinKind::Left) {
+        // As Spark's checks: a static table joins as INNER, LEFT, LEFT SEMI or LEFT ANTI with
+        // the stream on the left; a table that changes, as INNER or LEFT.
+        let allowed = match kind {
+            JoinKind::Inner | JoinKind::Left => true,
+            JoinKind::LeftSemi | JoinKind::LeftAnti => right.is_static() && !left.is_static(),
+            JoinKind::Right | JoinKind::Full => false,
+        };
+        if !allowed {
             return Err(Error::Unsupported(format!(
-                "{} joins are supported between two streams; a stream joins a table as INNER or LEFT",
+                "{} joins are supported between two streams; a stream joins a table as INNER or \
+                 LEFT, and a static table as LEFT SEMI or LEFT ANTI too",
                 kind.spark_name()
             )));
         }
         return Ok(None);
+    }
+    if kind == JoinKind::LeftAnti {
+        // Spark: "Left anti joins with a streaming DataFrame/Dataset on the right are not
+        // supported".
+        return Err(Error::UnsupportedStreamJoin(
+            "Left anti joins with a streaming DataFrame/Dataset on the right are not supported; \
+             join a static table"
+                .into(),
+        ));
     }
     let event_time = JoinEventTime {
         left_watermark: side_watermark(left),
@@ -455,7 +472,7 @@ pub(super) fn join_event_time(
     });
     let valid_range = match kind {
         JoinKind::Inner => true,
-        JoinKind::Left | JoinKind::LeftSemi => left_bounded,
+        JoinKind::Left | JoinKind::LeftSemi | JoinKind::LeftAnti => left_bounded,
         JoinKind::Right => right_bounded,
         JoinKind::Full => left_bounded && right_bounded,
     };

@@ -69,6 +69,8 @@ pub enum JoinKind {
     Full,
     /// The left rows that have a match, once each, with the left columns only.
     LeftSemi,
+    /// The left rows that have no match, with the left columns only.
+    LeftAnti,
 }
 
 impl JoinKind {
@@ -80,7 +82,13 @@ impl JoinKind {
             JoinKind::Right => "RightOuter",
             JoinKind::Full => "FullOuter",
             JoinKind::LeftSemi => "LeftSemi",
+            JoinKind::LeftAnti => "LeftAnti",
         }
+    }
+
+    /// True if the output has the left side's columns alone (LEFT SEMI and LEFT ANTI).
+    pub fn keeps_left_only(self) -> bool {
+        matches!(self, JoinKind::LeftSemi | JoinKind::LeftAnti)
     }
 
     /// True if the left side's columns may be null in the output (RIGHT and FULL).
@@ -103,8 +111,9 @@ impl std::str::FromStr for JoinKind {
             "right" | "rightouter" => Ok(JoinKind::Right),
             "full" | "outer" | "fullouter" => Ok(JoinKind::Full),
             "semi" | "leftsemi" => Ok(JoinKind::LeftSemi),
+            "anti" | "leftanti" => Ok(JoinKind::LeftAnti),
             _ => Err(Error::Unsupported(format!(
-                "join type `{s}`; use inner, left, right, full or left_semi"
+                "join type `{s}`; use inner, left, right, full, left_semi or left_anti"
             ))),
         }
     }

@@ -401,6 +401,7 @@ fn join_parts(operator: &JoinOperator) -> Option<(JoinKind, &JoinConstraint)> {
         JoinOperator::Right(c) | JoinOperator::RightOuter(c) => (JoinKind::Right, c),
         JoinOperator::FullOuter(c) => (JoinKind::Full, c),
         JoinOperator::Semi(c) | JoinOperator::LeftSemi(c) => (JoinKind::LeftSemi, c),
+        JoinOperator::Anti(c) | JoinOperator::LeftAnti(c) => (JoinKind::LeftAnti, c),
         _ => return None,
     })
 }
