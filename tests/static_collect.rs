@@ -2,6 +2,8 @@
 //! `collect()`, the same on 1, 2 and 4 workers; a stream is refused. The expected rows are
 //! worked out by hand from the file below.
 
+mod common;
+
 use tidewater::functions::{col, count, sum};
 use tidewater::prelude::*;
 
@@ -130,4 +132,45 @@ fn rows_given_in_code_are_a_table_a_stream_joins_with() {
         .create_data_frame(vec![row!["one", "ann"]], users_schema)
         .expect_err("a string is no BIGINT");
     assert_eq!(error.code(), "DATATYPE_MISMATCH");
+}
+
+#[test]
+fn a_checkpointed_query_resumes_when_its_table_of_rows_changes() {
+    // As a table's files may change between runs, so may the rows given in code: the
+    // restarted query reads the new ones, and the checkpoint still takes it.
+    let checkpoint = tempfile::tempdir().expect("temporary directory");
+    let location = checkpoint.path().to_str().expect("path").to_string();
+    let input = MemoryStream::new(Schema::new([Field::new("id", DataType::Int64)]));
+    let users = |rows: Vec<Row>| {
+        let spark = Session::builder().get_or_create().expect("session");
+        let table = spark
+            .create_data_frame(
+                rows,
+                Schema::new([
+                    Field::new("id", DataType::Int64),
+                    Field::new("name", DataType::String),
+                ]),
+            )
+            .expect("users");
+        spark
+            .read_stream()
+            .memory(&input)
+            .join(&table, &["id"], "inner")
+            .expect("join")
+    };
+    let first = common::Collected::default();
+    let query = first.start_checkpointed(users(vec![row![1, "ann"]]), "append", &location);
+    input.add_data([row![1], row![2]]);
+    query.process_all_available().expect("epoch 0");
+    query.stop().expect("stop");
+
+    let second = common::Collected::default();
+    let restarted =
+        second.start_checkpointed(users(vec![row![1, "ann"], row![2, "bob"]]), "append", &location);
+    input.add_data([row![2]]);
+    restarted.process_all_available().expect("epoch 1");
+    restarted.stop().expect("stop");
+    assert_eq!(first.batches(), [(0, vec![row![1, "ann"]])]);
+    // Only the new row is read again; it meets the new table.
+    assert_eq!(second.batches(), [(1, vec![row![2, "bob"]])]);
 }
