@@ -403,3 +403,42 @@ fn a_window_of_a_qualified_event_time_closes_in_append_mode() {
         );
     }
 }
+
+#[test]
+fn a_column_called_user_is_a_column_as_in_spark() {
+    // sqlparser reads `user` as SQL's user function; Spark (outside ANSI's reserved keywords)
+    // takes the column first.
+    for workers in [1, 2, 4] {
+        let spark = Session::builder()
+            .workers(workers)
+            .get_or_create()
+            .expect("session");
+        let input = MemoryStream::new(Schema::new([
+            Field::new("user", DataType::String),
+            Field::new("n", DataType::Int64),
+        ]));
+        spark
+            .read_stream()
+            .memory(&input)
+            .create_or_replace_temp_view("clicks");
+        let result = spark
+            .sql("SELECT user, c.user AS again, upper(user) AS loud FROM clicks c WHERE user <> 'bot'")
+            .expect("the query plans");
+        assert_eq!(result.schema().names(), ["user", "again", "loud"]);
+        let ran = run_to_end(
+            result.write_stream().output_mode("append"),
+            Feed::Epochs(
+                &input,
+                vec![vec![
+                    row(vec![Value::str("ann"), Value::Int(1)]),
+                    row(vec![Value::str("bot"), Value::Int(2)]),
+                ]],
+            ),
+        );
+        assert_eq!(
+            ran.rows(),
+            [row(vec![Value::str("ann"), Value::str("ann"), Value::str("ANN")])],
+            "{workers} worker(s)"
+        );
+    }
+}

@@ -334,6 +334,17 @@ impl Translator {
                 trim_where: None,
                 ..
             } => Expr::Call(ScalarFunc::Trim, vec![self.expr(expr)?]),
+            Sql::Function(f) if is_user_without_parentheses(f) => {
+                // `user` (or `t.user`) without parentheses names a column, as Spark reads it
+                // outside ANSI's reserved keywords: a column called `user` is common.
+                let parts: Vec<sqlparser::ast::Ident> =
+                    f.name.0.iter().filter_map(|p| p.as_ident().cloned()).collect();
+                let name = match <[_; 1]>::try_from(parts) {
+                    Ok([ident]) => Sql::Identifier(ident),
+                    Err(parts) => Sql::CompoundIdentifier(parts),
+                };
+                self.expr(&name)?
+            }
             Sql::Function(f) => self.function(f, at)?,
             other => return Err(unsupported(&format!("the expression `{other}`"), at)),
         })
@@ -660,4 +671,12 @@ fn ignore_nulls_clause(f: &sqlparser::ast::Function) -> bool {
         _ => false,
     };
     inside || matches!(f.null_treatment, Some(NullTreatment::IgnoreNulls))
+}
+
+/// `user`, `current_user` or `session_user` written without parentheses (sqlparser reads them
+/// as functions): Spark takes such a name for a column first.
+fn is_user_without_parentheses(f: &sqlparser::ast::Function) -> bool {
+    matches!(f.args, FunctionArguments::None)
+        && matches!(f.name.0.last(), Some(ObjectNamePart::Identifier(ident))
+            if ["user", "current_user", "session_user"].contains(&ident.value.to_ascii_lowercase().as_str()))
 }
