@@ -356,6 +356,15 @@ impl PyDataFrame {
             .into())
     }
 
+    fn drop_duplicates_within_watermark(&self, py: Python<'_>, columns: Vec<String>) -> PyResult<Self> {
+        let columns: Vec<&str> = columns.iter().map(String::as_str).collect();
+        Ok(self
+            .df
+            .drop_duplicates_within_watermark(&columns)
+            .py_err(py, Phase::Analysis)?
+            .into())
+    }
+
     fn drop_duplicates(&self, py: Python<'_>, columns: Vec<String>) -> PyResult<Self> {
         let result = if columns.is_empty() {
             self.df.distinct()

@@ -300,6 +300,24 @@ def test_nulls_filled_and_dropped_and_columns_renamed_as_pyspark_does(spark):
         None, 2.5]
 
 
+def test_drop_duplicates_within_watermark(spark, tmp_path):
+    (tmp_path / "e.json").write_text('{"k": "a", "t": 1}\n{"k": "a", "t": 1}\n{"k": "b", "t": 3}\n')
+    events = spark.readStream.schema("k STRING, t BIGINT").json(str(tmp_path))
+    timed = events.withColumn("ts", F.timestamp_seconds("t")).withWatermark("ts", "10 seconds")
+    unique = timed.dropDuplicatesWithinWatermark(["k", "t"]).select("k", "t")
+    assert rows_of(run_to_end(unique)) == [("a", 1), ("b", 3)]
+
+
+def test_calls_that_shape_partitions_warn_and_change_nothing(spark):
+    df = spark.createDataFrame([(1, "a"), (2, "b")], ["id", "tag"])
+    for call in (lambda d: d.repartition(8), lambda d: d.coalesce(1), lambda d: d.hint("broadcast")):
+        with pytest.warns(UserWarning, match="no effect"):
+            same = call(df)
+        assert same is df
+    doubled = df.transform(lambda d, k: d.withColumn("x", d.id * k), 2)
+    assert [tuple(r) for r in doubled.collect()] == [(1, "a", 2), (2, "b", 4)]
+
+
 def test_spark_streams_knows_the_session_s_queries(tmp_path):
     spark = SparkSession.builder.appName("streams").master("local[2]").getOrCreate()
     (tmp_path / "in").mkdir()

@@ -233,6 +233,35 @@ class DataFrame:
 
     drop_duplicates = dropDuplicates
 
+    def dropDuplicatesWithinWatermark(self, subset=None):
+        """As ``dropDuplicates``, but a key is remembered only until the watermark passes its
+        first row's event time plus the watermark's delay (Spark 3.5); needs ``withWatermark``."""
+        return self._wrap(self._native.drop_duplicates_within_watermark(list(subset or [])))
+
+    def transform(self, func, *args, **kwargs):
+        """``func(self, *args, **kwargs)``: chains a function of DataFrames."""
+        result = func(self, *args, **kwargs)
+        if not isinstance(result, DataFrame):
+            raise TypeError(f"transform's function must return a DataFrame, got {type(result).__name__}")
+        return result
+
+    def repartition(self, numPartitions=None, *cols):
+        """This DataFrame: Tidewater spreads rows over its workers by itself, so a partition
+        count changes nothing (a warning says so)."""
+        _ignored("repartition")
+        return self
+
+    def coalesce(self, numPartitions):
+        """This DataFrame (see ``repartition``)."""
+        _ignored("coalesce")
+        return self
+
+    def hint(self, name, *parameters):
+        """This DataFrame: join hints are not taken (a warning says so); a static table is
+        broadcast when it is within ``spark.sql.autoBroadcastJoinThreshold``."""
+        _ignored(f"hint({name!r})")
+        return self
+
     def distinct(self):
         """Rows not seen before."""
         return self.dropDuplicates()
@@ -319,6 +348,13 @@ class DataFrame:
 
     def __repr__(self):
         return "DataFrame[" + ", ".join(f"{n}: {t}" for n, t in self.dtypes) + "]"
+
+
+def _ignored(call):
+    """Warns that ``call`` has no effect here."""
+    import warnings
+
+    warnings.warn(f"{call} has no effect: Tidewater spreads rows over its workers itself", stacklevel=3)
 
 
 def _fills(value, sql_type):
