@@ -174,3 +174,22 @@ fn a_checkpointed_query_resumes_when_its_table_of_rows_changes() {
     // Only the new row is read again; it meets the new table.
     assert_eq!(second.batches(), [(1, vec![row![2, "bob"]])]);
 }
+
+#[test]
+fn a_collect_is_no_streaming_query_of_the_session() {
+    let spark = Session::builder()
+        .app_name("a collect is no streaming query")
+        .get_or_create()
+        .expect("session");
+    let table = spark
+        .create_data_frame(vec![row![1]], Schema::new([Field::new("n", DataType::Int64)]))
+        .expect("table");
+    assert_eq!(table.collect().expect("collect"), [row![1]]);
+    // `spark.streams` knows nothing of it: no query of the session has ended since.
+    assert!(spark.streams().active().is_empty());
+    assert!(spark.streams().all().is_empty());
+    assert!(!spark
+        .streams()
+        .await_any_termination_timeout(std::time::Duration::ZERO)
+        .expect("no query failed"));
+}

@@ -156,6 +156,7 @@ impl DataFrame {
         let sink = collected.clone();
         let query = self
             .write_stream()
+            .unlisted()
             .output_mode(if complete { "complete" } else { "append" })
             .trigger(crate::runtime::Trigger::AvailableNow)
             .foreach_batch(move |batch: &crate::connectors::Batch<'_>| {

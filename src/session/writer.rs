@@ -59,6 +59,9 @@ pub struct DataStreamWriter {
     foreach_batch: Option<BatchFn>,
     console_target: Option<Box<dyn Write + Send>>,
     clock: Option<ManualClock>,
+    /// Whether the session's query manager knows the query (`spark.streams`); a batch
+    /// query's `collect` is no streaming query.
+    listed: bool,
 }
 
 impl DataStreamWriter {
@@ -73,7 +76,16 @@ impl DataStreamWriter {
             foreach_batch: None,
             console_target: None,
             clock: None,
+            listed: true,
         }
+    }
+
+    /// Runs the query without the session's query manager knowing it: it is not among
+    /// `streams().active()`, listeners do not hear of it, and its end does not end an
+    /// `await_any_termination`. For the batch query of [`DataFrame::collect`].
+    pub(crate) fn unlisted(mut self) -> Self {
+        self.listed = false;
+        self
     }
 
     /// Runs the query on `clock` instead of the wall clock: each epoch's batch time, which
@@ -265,9 +277,12 @@ impl DataStreamWriter {
     /// waits, stops and reports.
     pub fn start(self) -> Result<StreamingQuery> {
         let session = self.df.session().clone();
+        let listed = self.listed;
         let spec = self.prepare()?;
         let shared = spec.shared.clone();
-        session.streams().attach(&shared);
+        if listed {
+            session.streams().attach(&shared);
+        }
         // A query that could not start has ended, as far as the manager's listeners know.
         let mut queries =
             launch(session.cluster(), vec![Arc::new(spec)]).inspect_err(|_| shared.terminate())?;
