@@ -190,8 +190,10 @@ fn did_you_mean(name: &str, available: &str) -> String {
 /// The kinds of evaluation errors ANSI mode raises, each one of Spark's error classes.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize, serde::Deserialize)]
 pub enum EvalErrorKind {
-    /// `/`, `DIV`, `%` or `pmod` by zero.
+    /// `/` or `DIV` by zero.
     DivideByZero,
+    /// `%`, `mod` or `pmod` by zero (Spark 4's class of its own).
+    RemainderByZero,
     /// An integer result outside the BIGINT range (`+ - *`, unary minus, `abs`, `sum`).
     ArithmeticOverflow,
     /// Text that does not parse as the type it is cast to.
@@ -213,6 +215,7 @@ impl EvalErrorKind {
     pub fn code(self) -> &'static str {
         match self {
             EvalErrorKind::DivideByZero => "DIVIDE_BY_ZERO",
+            EvalErrorKind::RemainderByZero => "REMAINDER_BY_ZERO",
             EvalErrorKind::ArithmeticOverflow => "ARITHMETIC_OVERFLOW",
             EvalErrorKind::CastInvalidInput => "CAST_INVALID_INPUT",
             EvalErrorKind::CastOverflow => "CAST_OVERFLOW",
@@ -226,7 +229,7 @@ impl EvalErrorKind {
     /// Spark's SQLSTATE for the class, which its messages end with.
     pub fn sql_state(self) -> &'static str {
         match self {
-            EvalErrorKind::DivideByZero => "22012",
+            EvalErrorKind::DivideByZero | EvalErrorKind::RemainderByZero => "22012",
             EvalErrorKind::CastInvalidInput => "22018",
             EvalErrorKind::CannotParseTimestamp => "22007",
             EvalErrorKind::ArithmeticOverflow

@@ -82,6 +82,10 @@ fn ansi_errors_stop_a_sql_query_with_sparks_class_and_message() {
     let divide = format!(
         "[DIVIDE_BY_ZERO] Division by zero. Use `try_divide` to tolerate divisor being 0 and return NULL instead. {BYPASS} SQLSTATE: 22012"
     );
+    // Spark 4 gives the remainder its own class (checked against PySpark 4.3).
+    let remainder = format!(
+        "[REMAINDER_BY_ZERO] Remainder by zero. Use `try_mod` to tolerate divisor being 0 and return NULL instead. {BYPASS} SQLSTATE: 22012"
+    );
     let malformed = |to: &str| {
         format!(
             "[CAST_INVALID_INPUT] The value 'abc' of the type \"STRING\" cannot be cast to \"{to}\" because it is malformed. Correct the value as per the syntax, or change its target type. Use `try_cast` to tolerate malformed input and return NULL instead. SQLSTATE: 22018"
@@ -90,9 +94,9 @@ fn ansi_errors_stop_a_sql_query_with_sparks_class_and_message() {
     let cases: Vec<(&str, String)> = vec![
         ("n / 0", divide.clone()),
         ("n DIV 0", divide.clone()),
-        ("n % 0", divide.clone()),
-        ("mod(n, 0)", divide.clone()),
-        ("pmod(n, 0)", divide.clone()),
+        ("n % 0", remainder.clone()),
+        ("mod(n, 0)", remainder.clone()),
+        ("pmod(n, 0)", remainder.clone()),
         ("x / 0", divide.clone()),
         (
             "big + 1",
@@ -164,7 +168,7 @@ fn ansi_errors_stop_a_dataframe_query_too() {
             .memory(&stream)
             .select([(col("n") % 0).alias("v")])
             .expect("binds");
-        assert_eq!(failure(df, &stream, rows, "append").code(), "DIVIDE_BY_ZERO");
+        assert_eq!(failure(df, &stream, rows, "append").code(), "REMAINDER_BY_ZERO");
 
         let (stream, rows) = input();
         let df = spark

@@ -119,6 +119,16 @@ fn divide_by_zero() -> Value {
     )
 }
 
+/// Spark 4's error for `%`, `mod` and `pmod` by zero, apart from division's.
+fn remainder_by_zero() -> Value {
+    fail(
+        EvalErrorKind::RemainderByZero,
+        format!(
+            "Remainder by zero. Use `try_mod` to tolerate divisor being 0 and return NULL instead. {BYPASS}"
+        ),
+    )
+}
+
 /// Spark's `ARITHMETIC_OVERFLOW`: Java's message, and the `try_` function that tolerates it.
 fn overflow(message: &str, try_function: Option<&str>) -> Value {
     let alternative = try_function
@@ -208,7 +218,8 @@ fn checked_binary(op: BinaryOp, l: Value, r: Value, integer: bool) -> Value {
                 BinaryOp::Mul => a
                     .checked_mul(b)
                     .map_or_else(|| overflow("long overflow", Some("try_multiply")), Value::Int),
-                BinaryOp::Div | BinaryOp::Rem | BinaryOp::IntDiv if b == 0 => divide_by_zero(),
+                BinaryOp::Rem if b == 0 => remainder_by_zero(),
+                BinaryOp::Div | BinaryOp::IntDiv if b == 0 => divide_by_zero(),
                 BinaryOp::IntDiv if a == i64::MIN && b == -1 => {
                     overflow("Overflow in integral divide", Some("try_divide"))
                 }
@@ -217,7 +228,10 @@ fn checked_binary(op: BinaryOp, l: Value, r: Value, integer: bool) -> Value {
         }
     }
     let zero = r.as_f64() == Some(0.0);
-    if zero && matches!(op, BinaryOp::Div | BinaryOp::Rem | BinaryOp::IntDiv) {
+    if zero && op == BinaryOp::Rem {
+        return remainder_by_zero();
+    }
+    if zero && matches!(op, BinaryOp::Div | BinaryOp::IntDiv) {
         return divide_by_zero();
     }
     binary_values(op, l, r, integer)
@@ -277,7 +291,7 @@ fn check_call(c: &super::BoundCall, args: &[Value]) -> Option<Value> {
             Value::Int(i64::MIN) => Some(overflow("long overflow", None)),
             _ => None,
         },
-        F::Pmod | F::Mod => (!args[0].is_null() && args[1].as_f64() == Some(0.0)).then(divide_by_zero),
+        F::Pmod | F::Mod => (!args[0].is_null() && args[1].as_f64() == Some(0.0)).then(remainder_by_zero),
         F::ElementAt | F::GetItem => {
             let (Value::Array(items), Some(i)) = (&args[0], args[1].as_i64()) else {
                 return None;
