@@ -612,3 +612,44 @@ fn first_and_last_follow_the_epochs_in_which_values_arrive() {
         }
     }
 }
+
+#[test]
+fn split_takes_spark_s_limit() {
+    // Checked against PySpark 4.3: a positive limit keeps that many pieces, the last holding
+    // the rest; 0 or less keeps every piece, trailing empty ones too.
+    let spark = Session::builder().get_or_create().expect("session");
+    let (stream, rows) = input();
+    let row = sql_row(
+        &spark,
+        "split('a,b,c', ',', 2) AS a, split('a,b,,', ',', 0) AS b, split('abc', '', 2) AS c, \
+         split('a1b22c', '[0-9]+', 2) AS d, split('a,b,c', ',', 1) AS e, split('a b', ' ', 5) AS f",
+        &stream,
+        rows,
+    );
+    let array = |items: &[&str]| Value::Array(items.iter().map(|s| text(s)).collect::<Vec<_>>().into());
+    assert_eq!(
+        row.values(),
+        [
+            array(&["a", "b,c"]),
+            array(&["a", "b", "", ""]),
+            array(&["a", "bc"]),
+            array(&["a", "b22c"]),
+            array(&["a,b,c"]),
+            array(&["a", "b"]),
+        ]
+    );
+    // Spark names `split` with its limit, -1 when none is given.
+    spark
+        .read_stream()
+        .memory(&MemoryStream::new(Schema::new([Field::new(
+            "value",
+            DataType::String,
+        )])))
+        .create_or_replace_temp_view("lines");
+    let names = spark
+        .sql("SELECT split(value, ' '), split(value, ' ', 2) FROM lines")
+        .expect("plans")
+        .schema()
+        .names();
+    assert_eq!(names, ["split(value,  , -1)", "split(value,  , 2)"]);
+}

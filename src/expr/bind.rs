@@ -121,9 +121,22 @@ pub enum Splitter {
     Chars,
     /// A compiled regular expression.
     Regex(Regex),
+    /// `split(s, pattern, limit)` with `limit > 0`: at most `limit` pieces, the last holding
+    /// the rest of the string, separators and all (Java's `String.split` with a limit).
+    Limited(Box<Splitter>, usize),
 }
 
 impl Splitter {
+    /// The splitter of `pattern` with Spark's `limit`: at most `limit` pieces when it is
+    /// positive, every piece otherwise.
+    pub(crate) fn with_limit(pattern: &str, limit: i64) -> Result<Self> {
+        let splitter = Self::new(pattern)?;
+        Ok(match usize::try_from(limit) {
+            Ok(limit) if limit > 0 => Splitter::Limited(Box::new(splitter), limit),
+            _ => splitter,
+        })
+    }
+
     pub(crate) fn new(pattern: &str) -> Result<Self> {
         if pattern.is_empty() {
             Ok(Splitter::Chars)
@@ -154,6 +167,23 @@ impl Splitter {
                 f(s.get(start..).unwrap_or_default())
             }
             Splitter::Literal(p) => s.split(p.as_str()).for_each(f),
+            Splitter::Limited(inner, limit) => {
+                // The pieces are slices of `s`: the last one wanted runs from where it starts
+                // to the end of `s`, and the pieces after it are part of it.
+                let mut count = 0;
+                let mut each = |piece: &'a str| {
+                    count += 1;
+                    if count < *limit {
+                        f(piece)
+                    } else if count == *limit {
+                        let start = piece.as_ptr() as usize - s.as_ptr() as usize;
+                        f(s.get(start..).unwrap_or_default())
+                    }
+                };
+                // Through a trait object: a closure type of its own would instantiate this
+                // function again for every level.
+                inner.for_each(s, &mut each as &mut dyn FnMut(&'a str));
+            }
             // An empty string is one empty piece, as Java's split of it gives.
             Splitter::Chars if s.is_empty() => f(s),
             Splitter::Chars => {

@@ -808,9 +808,9 @@ pub(crate) fn check_cast(from: &DataType, to: &DataType) -> Result<()> {
 fn bind_special(f: ScalarFunc, args: &[Expr], schema: &Schema) -> Result<(BoundExpr, DataType)> {
     let bound: Vec<(BoundExpr, DataType)> = args.iter().map(|a| a.bind(schema)).collect::<Result<_>>()?;
     if f == ScalarFunc::Split {
-        if args.len() != 2 {
+        if !(2..=3).contains(&args.len()) {
             return Err(invalid(format!(
-                "split() takes 2 argument(s), got {}",
+                "split() takes a string, a pattern and maybe a limit, got {} argument(s)",
                 args.len()
             )));
         }
@@ -819,7 +819,14 @@ fn bind_special(f: ScalarFunc, args: &[Expr], schema: &Schema) -> Result<(BoundE
         }
         let pattern = literal_str(&args[1])
             .ok_or_else(|| invalid("split() needs a string literal as its pattern".into()))?;
-        let splitter = Splitter::new(pattern)?;
+        let limit = match args.get(2) {
+            None => -1,
+            Some(limit) => match limit.unaliased() {
+                Expr::Literal(Value::Int(n)) => *n,
+                _ => return Err(invalid("split() needs an integer literal as its limit".into())),
+            },
+        };
+        let splitter = Splitter::with_limit(pattern, limit)?;
         let input = bound
             .into_iter()
             .next()

@@ -319,6 +319,10 @@ impl Expr {
             Expr::Call(ScalarFunc::GetItem, args) if args.len() == 2 => {
                 format!("{}[{}]", args[0].output_name(), args[1].output_name())
             }
+            // Spark's `split` always has its limit, -1 unless given: `split(value,  , -1)`.
+            Expr::Call(ScalarFunc::Split, args) if args.len() == 2 => {
+                format!("split({}, {}, -1)", args[0].output_name(), args[1].output_name())
+            }
             Expr::Call(ScalarFunc::AddInterval, args) if args.len() == 3 => {
                 format!("{} + INTERVAL", args[0].output_name())
             }

@@ -56,10 +56,9 @@ def explode(col):
 
 
 def split(str, pattern, limit=-1):
-    """The pieces of ``str`` between matches of the regular expression ``pattern``."""
-    if limit != -1:
-        raise ValueError("split(..) supports only limit=-1 (keep every piece)")
-    return Column(_native.Expr.call("split", _cols(str) + [_lit(pattern)]))
+    """The pieces of ``str`` between matches of the regular expression ``pattern``: at most
+    ``limit`` of them when it is positive, the last holding the rest."""
+    return Column(_native.Expr.call("split", _cols(str) + [_lit(pattern), _lit(int(limit))]))
 
 
 def window(timeColumn, windowDuration, slideDuration=None, startTime=None):
