@@ -1,0 +1,114 @@
+"""Streaming parity: the same streaming programs over JSON files (one file an epoch, under
+`maxFilesPerTrigger` 1) on PySpark and on the `tidewater` package, every batch's rows compared.
+Windows, sessions and deduplication under a watermark, with late rows; a group-by in complete
+mode; a stream joined with a static table as LEFT, LEFT SEMI and LEFT ANTI. Exit status 1 if
+any program's batches differ.
+
+    ~/.cache/tidewater/python-venv/bin/python bench/spark/stream_parity.py ~/.cache/tidewater/spark-venv/bin/python
+
+The argument is the Python that has PySpark (`bench/spark/setup.sh`); this script's own Python
+must import `tidewater`. Each side runs in a process of its own.
+"""
+import json
+import os
+import sys
+import tempfile
+
+EVENTS = [  # (file, [(key, seconds)])
+    [("a", 1), ("b", 3), ("a", 7)],
+    [("a", 12), ("b", 4), ("c", 15)],        # b@4 is late only once the watermark passes 10
+    [("a", 31), ("b", 25), ("a", 14)],       # a@14: watermark after file 1 is 15 - 5 = 10
+    [("c", 60), ("a", 33), ("b", 20)],       # b@20: watermark 31 - 5 = 26: late
+    [("d", 100)],
+]
+USERS = [("a", "ann"), ("c", "cat")]
+
+
+def write_inputs(root):
+    os.makedirs(f"{root}/in", exist_ok=True)
+    for i, rows in enumerate(EVENTS):
+        with open(f"{root}/in/part-{i:03d}.json", "w") as f:
+            for k, s in rows:
+                f.write(json.dumps({"k": k, "s": s}) + "\n")
+        # Spark reads files in order of modification time: one second apart.
+        os.utime(f"{root}/in/part-{i:03d}.json", (1_700_000_000 + i, 1_700_000_000 + i))
+
+
+def programs(spark, F, root):
+    events = (spark.readStream.schema("k STRING, s BIGINT").option("maxFilesPerTrigger", 1).json(f"{root}/in")
+              .withColumn("ts", F.timestamp_seconds("s")))
+    timed = events.withWatermark("ts", "5 seconds")
+    users = spark.createDataFrame(USERS, "k STRING, name STRING")
+    return {
+        "tumbling_append": (timed.groupBy(F.window("ts", "10 seconds"), "k").count(), "append"),
+        "tumbling_update": (timed.groupBy(F.window("ts", "10 seconds")).agg(F.count("*").alias("n"), F.max("s").alias("m")), "update"),
+        "sliding_append": (timed.groupBy(F.window("ts", "10 seconds", "5 seconds")).count(), "append"),
+        "session_append": (timed.groupBy(F.session_window("ts", "5 seconds"), "k").count(), "append"),
+        "no_watermark_complete": (events.groupBy("k").agg(F.count("*").alias("n"), F.sum("s").alias("t")), "complete"),
+        "dedup_watermark": (timed.dropDuplicates(["k"]).select("k", "s"), "append"),
+        "dedup_within_watermark": (timed.dropDuplicatesWithinWatermark(["k"]).select("k", "s"), "append"),
+        "left_anti_static": (events.join(users, "k", "left_anti").select("k", "s"), "append"),
+        "left_semi_static": (events.join(users, "k", "left_semi").select("k", "s"), "append"),
+        "left_outer_static": (events.join(users, "k", "left").select("k", "s", "name"), "append"),
+        "filter_project": (events.filter(F.col("s") % 2 == 1).select("k", (F.col("s") * 10).alias("x")), "append"),
+    }
+
+
+def plain(v):
+    return v if v is None or isinstance(v, (bool, int, float, str)) else str(v)
+
+
+def run(which, root):
+    if which == "spark":
+        from pyspark.sql import SparkSession, functions as F
+        spark = (SparkSession.builder.master("local[2]").config("spark.ui.enabled", "false")
+                 .config("spark.sql.shuffle.partitions", 2).config("spark.sql.session.timeZone", "UTC")
+                 .config("spark.sql.ansi.enabled", "false").getOrCreate())
+        spark.sparkContext.setLogLevel("ERROR")
+    else:
+        from tidewater.sql import SparkSession, functions as F
+        spark = SparkSession.builder.getOrCreate()
+    out = {}
+    for name, (df, mode) in programs(spark, F, root).items():
+        batches = []
+
+        def keep(batch_df, batch_id, batches=batches):
+            rows = sorted(json.dumps([plain(v) for v in r]) for r in batch_df.collect())
+            if rows:
+                batches.append(rows)
+        try:
+            q = df.writeStream.outputMode(mode).trigger(availableNow=True).foreachBatch(keep).start()
+            q.awaitTermination()
+            out[name] = batches
+        except Exception as e:  # the error's first line is the result
+            out[name] = "ERR " + str(e).splitlines()[0][:150]
+    print(json.dumps(out))
+
+
+def main():
+    if len(sys.argv) == 4 and sys.argv[1] == "--side":
+        return run(sys.argv[2], sys.argv[3])
+    if len(sys.argv) != 2:
+        sys.exit(__doc__)
+    import subprocess
+    root = tempfile.mkdtemp()
+    write_inputs(root)
+    sides = {}
+    for side, python in (("spark", sys.argv[1]), ("tidewater", sys.executable)):
+        done = subprocess.run([python, __file__, "--side", side, root], capture_output=True, text=True, check=False)
+        if done.returncode:
+            sys.exit(f"the {side} side failed:\n{done.stderr[-3000:]}")
+        sides[side] = json.loads(done.stdout.strip().splitlines()[-1])
+    spark, tidewater = sides["spark"], sides["tidewater"]
+    differ = [name for name in spark if spark[name] != tidewater.get(name)]
+    for name in spark:
+        print(("DIFFERS " if name in differ else "same    ") + name)
+        if name in differ:
+            print("  spark:    ", json.dumps(spark[name])[:600])
+            print("  tidewater:", json.dumps(tidewater.get(name))[:600])
+    print(f"{len(spark) - len(differ)} of {len(spark)} programs give Spark's batches")
+    sys.exit(1 if differ else 0)
+
+
+if __name__ == "__main__":
+    main()
