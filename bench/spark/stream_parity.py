@@ -1,7 +1,8 @@
 """Streaming parity: the same streaming programs over JSON files (one file an epoch, under
 `maxFilesPerTrigger` 1) on PySpark and on the `tidewater` package, every batch's rows compared.
 Windows, sessions and deduplication under a watermark, with late rows; a group-by in complete
-mode; a stream joined with a static table as LEFT, LEFT SEMI and LEFT ANTI. Exit status 1 if
+mode; a stream joined with a static table as LEFT, LEFT SEMI and LEFT ANTI, and with another
+stream under watermarks and a time range as INNER, LEFT and LEFT SEMI. Exit status 1 if
 any program's batches differ.
 
     ~/.cache/tidewater/python-venv/bin/python bench/spark/stream_parity.py ~/.cache/tidewater/spark-venv/bin/python
@@ -24,7 +25,23 @@ EVENTS = [  # (file, [(key, seconds)])
 USERS = [("a", "ann"), ("c", "cat")]
 
 
+CLICKS = [  # a second stream, for joins of two streams: (key, seconds)
+    [("a", 2), ("b", 40)],
+    [("c", 16), ("a", 13)],
+    [("b", 26), ("a", 36)],
+    [("c", 62)],
+    [("d", 101)],
+]
+
+
 def write_inputs(root):
+    os.makedirs(f"{root}/clicks", exist_ok=True)
+    for i, rows in enumerate(CLICKS):
+        path = f"{root}/clicks/part-{i:03d}.json"
+        with open(path, "w") as f:
+            for k, s in rows:
+                f.write(json.dumps({"ck": k, "cs": s}) + "\n")
+        os.utime(path, (1_700_000_000 + i, 1_700_000_000 + i))
     os.makedirs(f"{root}/in", exist_ok=True)
     for i, rows in enumerate(EVENTS):
         with open(f"{root}/in/part-{i:03d}.json", "w") as f:
@@ -39,7 +56,16 @@ def programs(spark, F, root):
               .withColumn("ts", F.timestamp_seconds("s")))
     timed = events.withWatermark("ts", "5 seconds")
     users = spark.createDataFrame(USERS, "k STRING, name STRING")
+    clicks = (spark.readStream.schema("ck STRING, cs BIGINT").option("maxFilesPerTrigger", 1).json(f"{root}/clicks")
+              .withColumn("cts", F.timestamp_seconds("cs")).withWatermark("cts", "5 seconds"))
+    within = F.expr("ck = k AND cts >= ts AND cts <= ts + interval 10 seconds")
     return {
+        "stream_stream_inner": (timed.join(clicks, within, "inner").select("k", "s", "cs"), "append"),
+        "stream_stream_left": (timed.join(clicks, within, "left").select("k", "s", "cs"), "append"),
+        "stream_stream_left_semi": (timed.join(clicks, within, "left_semi").select("k", "s"), "append"),
+        "window_update_late": (timed.groupBy(F.window("ts", "10 seconds"), "k").agg(F.sum("s").alias("t")), "update"),
+        "window_avg_append": (timed.groupBy(F.window("ts", "20 seconds"))
+                              .agg(F.avg("s").alias("a"), F.approx_count_distinct("k").alias("d")), "append"),
         "tumbling_append": (timed.groupBy(F.window("ts", "10 seconds"), "k").count(), "append"),
         "tumbling_update": (timed.groupBy(F.window("ts", "10 seconds")).agg(F.count("*").alias("n"), F.max("s").alias("m")), "update"),
         "sliding_append": (timed.groupBy(F.window("ts", "10 seconds", "5 seconds")).count(), "append"),
