@@ -653,3 +653,20 @@ fn split_takes_spark_s_limit() {
         .names();
     assert_eq!(names, ["split(value,  , -1)", "split(value,  , 2)"]);
 }
+
+#[test]
+fn octet_and_bit_length_count_the_utf8() {
+    // 'héllo' is five characters in six bytes (é takes two), as PySpark 4.3 counts them.
+    let spark = Session::builder().get_or_create().expect("session");
+    let (stream, rows) = input();
+    let row = sql_row(
+        &spark,
+        "length('héllo') AS c, octet_length('héllo') AS o, bit_length('héllo') AS b, octet_length(CAST(NULL AS STRING)) AS n",
+        &stream,
+        rows,
+    );
+    assert_eq!(
+        row.values(),
+        [Value::Int(5), Value::Int(6), Value::Int(48), Value::Null]
+    );
+}

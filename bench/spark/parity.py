@@ -21,7 +21,6 @@ KNOWN = {
     "sql.exp": "exp uses Rust's libm, which rounds e^1 one unit in the last place differently from Java's StrictMath",
     "sql.int_overflow_cast": "INT is BIGINT here: a cast to INT keeps the 64-bit value",
     "sql.in_null": "IN does not coerce a STRING list item to the BIGINT column's type",
-    "sql.octet": "octet_length is not in the function library yet",
 }
 
 
@@ -102,7 +101,7 @@ def programs(spark, F, T):
         "like_escape": "'a_b' like 'a\\\\_b'", "upper_unicode": "upper('straße')", "double_fmt": "CAST(1.0E-5 AS STRING)",
         "double_big": "CAST(123456789012345.0 AS STRING)", "float_div": "1.0 / 3", "str_to_int_spaces": "CAST(' 12 ' AS BIGINT)",
         "datediff": "datediff('2024-03-01', '2024-02-01')", "exp_e": "exp(0)", "in_null": "n in (1, z)",
-        "int_overflow_cast": "CAST(3000000000 AS INT)", "octet": "octet_length('héllo')",
+        "int_overflow_cast": "CAST(3000000000 AS INT)", "octet": "octet_length('héllo')", "bits": "bit_length('héllo')",
     }
     for name, e in sql.items():
         p["sql." + name] = (lambda e=e: spark.sql(f"SELECT {e} AS r FROM v"))

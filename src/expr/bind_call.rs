@@ -251,7 +251,7 @@ pub(crate) fn bind_call(f: ScalarFunc, args: &[Expr], schema: &Schema) -> Result
             wants(&[Text], &mut exprs, &mut types)?;
             DataType::String
         }
-        F::Length | F::Ascii => {
+        F::Length | F::Ascii | F::OctetLength | F::BitLength => {
             arity(1, 1)?;
             wants(&[Text], &mut exprs, &mut types)?;
             DataType::Int64

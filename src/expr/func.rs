@@ -46,6 +46,10 @@ scalar_functions! {
     Upper => "upper" | "ucase",
     /// `length(str)`: characters, not bytes.
     Length => "length" | "char_length" | "character_length",
+    /// `octet_length(str)`: the bytes of its UTF-8.
+    OctetLength => "octet_length",
+    /// `bit_length(str)`: the bits of its UTF-8, eight a byte.
+    BitLength => "bit_length",
     /// `trim(str)`: spaces removed from both ends.
     Trim => "trim",
     /// `concat(a, b, ...)`: null if any argument is null.

@@ -15,6 +15,8 @@ pub(super) fn handles(f: F) -> bool {
         F::Lower
             | F::Upper
             | F::Length
+            | F::OctetLength
+            | F::BitLength
             | F::Trim
             | F::Ltrim
             | F::Rtrim
@@ -60,6 +62,8 @@ pub(super) fn eval(c: &BoundCall, args: &[Value]) -> Value {
         F::Lower => Value::str(s.to_lowercase()),
         F::Upper => Value::str(s.to_uppercase()),
         F::Length => Value::Int(s.chars().count() as i64),
+        F::OctetLength => Value::Int(s.len() as i64),
+        F::BitLength => Value::Int(8 * s.len() as i64),
         F::Trim => Value::str(s.trim_matches(' ')),
         F::Ltrim => Value::str(s.trim_start_matches(' ')),
         F::Rtrim => Value::str(s.trim_end_matches(' ')),
