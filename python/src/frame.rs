@@ -98,33 +98,15 @@ impl PySession {
     /// `timeout` seconds pass first. Ctrl-C raises `KeyboardInterrupt`.
     #[pyo3(signature = (timeout=None))]
     fn await_any_termination(&self, py: Python<'_>, timeout: Option<f64>) -> PyResult<bool> {
-        let deadline = match timeout {
-            Some(secs) if !(secs >= 0.0 && secs.is_finite()) => {
-                return Err(pyo3::exceptions::PyValueError::new_err(format!(
-                    "timeout must be a number of seconds >= 0, got {secs}"
-                )))
-            }
-            Some(secs) => Some(std::time::Instant::now() + std::time::Duration::from_secs_f64(secs)),
-            None => None,
-        };
         let streams = self.session.streams();
-        loop {
-            let step = match deadline {
-                Some(deadline) => deadline
-                    .saturating_duration_since(std::time::Instant::now())
-                    .min(crate::query::SIGNAL_CHECK),
-                None => crate::query::SIGNAL_CHECK,
-            };
-            match py.detach(|| streams.await_any_termination_timeout(step)) {
-                Err(error) => return Err(crate::errors::to_py(py, &error, Phase::Running)),
-                Ok(true) => return Ok(true),
-                Ok(false) => {}
-            }
-            py.check_signals()?;
-            if deadline.is_some_and(|d| std::time::Instant::now() >= d) {
-                return Ok(false);
-            }
-        }
+        crate::query::wait_interruptibly(
+            py,
+            timeout,
+            |step| streams.await_any_termination_timeout(step),
+            |error| crate::errors::to_py(py, error, Phase::Running),
+            // The queries go on: each is stopped by its own `stop()`, as in PySpark.
+            || Ok(()),
+        )
     }
 
     /// `spark.streams.resetTerminated()`.

@@ -20,7 +20,49 @@ use crate::frame::PyDataFrame;
 use crate::values::Converter;
 
 /// How often a waiting call wakes up to look for Ctrl-C.
-pub(crate) const SIGNAL_CHECK: Duration = Duration::from_millis(100);
+const SIGNAL_CHECK: Duration = Duration::from_millis(100);
+
+/// Waits, with the GIL released, until `wait` (which waits at most the time it is given)
+/// says what it waits for came (`true`), or `timeout` seconds have passed (`false`). It wakes
+/// every [`SIGNAL_CHECK`] to look for Ctrl-C, which runs `interrupted` and is then raised; an
+/// error of `wait` is raised as `failed` words it.
+pub(crate) fn wait_interruptibly(
+    py: Python<'_>,
+    timeout: Option<f64>,
+    wait: impl Fn(Duration) -> tidewater::Result<bool> + Sync,
+    failed: impl Fn(&tidewater::Error) -> PyErr,
+    interrupted: impl FnOnce() -> PyResult<()>,
+) -> PyResult<bool> {
+    let deadline = match timeout {
+        Some(secs) if !(secs >= 0.0 && secs.is_finite()) => {
+            return Err(PyValueError::new_err(format!(
+                "timeout must be a number of seconds >= 0, got {secs}"
+            )))
+        }
+        Some(secs) => Some(Instant::now() + Duration::from_secs_f64(secs)),
+        None => None,
+    };
+    loop {
+        let step = match deadline {
+            Some(deadline) => deadline
+                .saturating_duration_since(Instant::now())
+                .min(SIGNAL_CHECK),
+            None => SIGNAL_CHECK,
+        };
+        match py.detach(|| wait(step)) {
+            Err(error) => return Err(failed(&error)),
+            Ok(true) => return Ok(true),
+            Ok(false) => {}
+        }
+        if let Err(interrupt) = py.check_signals() {
+            interrupted()?;
+            return Err(interrupt);
+        }
+        if deadline.is_some_and(|d| Instant::now() >= d) {
+            return Ok(false);
+        }
+    }
+}
 
 /// The Python exception a `foreachBatch` function raised, kept to become the `__cause__` of
 /// the `StreamingQueryException` that reports the query's failure.
@@ -163,37 +205,16 @@ impl PyQuery {
     /// `KeyboardInterrupt`.
     #[pyo3(signature = (timeout=None))]
     fn await_termination(&self, py: Python<'_>, timeout: Option<f64>) -> PyResult<bool> {
-        let deadline = match timeout {
-            Some(secs) if !(secs >= 0.0 && secs.is_finite()) => {
-                return Err(PyValueError::new_err(format!(
-                    "timeout must be a number of seconds >= 0, got {secs}"
-                )))
-            }
-            Some(secs) => Some(Instant::now() + Duration::from_secs_f64(secs)),
-            None => None,
-        };
-        loop {
-            let step = match deadline {
-                Some(deadline) => deadline
-                    .saturating_duration_since(Instant::now())
-                    .min(SIGNAL_CHECK),
-                None => SIGNAL_CHECK,
-            };
-            match py.detach(|| self.query.await_termination_timeout(step)) {
-                Err(error) => return Err(self.failure(py, &error)),
-                Ok(true) => return Ok(true),
-                Ok(false) => {}
-            }
-            if let Err(interrupted) = py.check_signals() {
-                // Ctrl-C: stop the query cleanly (its workers finish and exit), then let the
-                // interrupt go on.
-                py.detach(|| self.query.stop()).py_err(py, Phase::Running)?;
-                return Err(interrupted);
-            }
-            if deadline.is_some_and(|d| Instant::now() >= d) {
-                return Ok(false);
-            }
-        }
+        let query = &self.query;
+        wait_interruptibly(
+            py,
+            timeout,
+            |step| query.await_termination_timeout(step),
+            |error| self.failure(py, error),
+            // Ctrl-C: stop the query cleanly (its workers finish and exit), then let the
+            // interrupt go on.
+            || py.detach(|| query.stop()).py_err(py, Phase::Running),
+        )
     }
 
     /// Waits until every row available now has been processed (for tests).
