@@ -204,13 +204,23 @@ fn names_other_side(e: &Expr, side: &LogicalPlan, other: &LogicalPlan) -> bool {
     let mut found = false;
     e.for_each(&mut |e| {
         if let Expr::Column(name) = e {
-            if let Some((dataset, column)) = dataset_column_parts(name) {
-                found |= side.schema().index_in_dataset(dataset, column).is_none()
-                    && other.schema().index_in_dataset(dataset, column).is_some();
-            }
+            found |= matches!(own_side(name, side, other), Some((false, _)));
         }
     });
     found
+}
+
+/// For a DataFrame's column (`df["c"]`) that exactly one of `left` and `right` holds: whether
+/// it is the left, and the column's position there. `None` for a plain name, and for a
+/// DataFrame's column that both sides hold (a self-join) or neither does.
+fn own_side(name: &str, left: &LogicalPlan, right: &LogicalPlan) -> Option<(bool, usize)> {
+    let (dataset, column) = dataset_column_parts(name)?;
+    let of_dataset = |side: &LogicalPlan| side.schema().index_in_dataset(dataset, column);
+    match (of_dataset(left), of_dataset(right)) {
+        (Some(i), None) => Some((true, i)),
+        (None, Some(i)) => Some((false, i)),
+        _ => None,
+    }
 }
 
 fn not_a_join_condition(e: &Expr) -> Error {
@@ -266,14 +276,13 @@ fn interval_micros(e: &Expr) -> Option<Result<i64>> {
 
 /// Which side a column of a time term belongs to, and its position there.
 fn side_of(name: &str, left: &LogicalPlan, right: &LogicalPlan) -> Result<(bool, usize)> {
-    if let Some((dataset, column)) = dataset_column_parts(name) {
-        // A DataFrame's column (`df["ts"]`) is on the side of that DataFrame.
-        let of_dataset = |side: &LogicalPlan| side.schema().index_in_dataset(dataset, column);
-        match (of_dataset(left), of_dataset(right)) {
-            (Some(i), None) => return Ok((true, i)),
-            (None, Some(i)) => return Ok((false, i)),
-            _ => return side_of(column, left, right),
-        }
+    // A DataFrame's column (`df["ts"]`) is on the side of that DataFrame, or else goes by its
+    // plain name.
+    if let Some(side) = own_side(name, left, right) {
+        return Ok(side);
+    }
+    if let Some((_, column)) = dataset_column_parts(name) {
+        return side_of(column, left, right);
     }
     match (left.schema().index_of(name), right.schema().index_of(name)) {
         (Some(i), None) => Ok((true, i)),
