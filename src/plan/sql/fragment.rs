@@ -2,7 +2,6 @@
 //! `select_expr(["explode(split(value, ' ')) AS word"])`, parsed with the SQL parser and
 //! translated as a query's select items are, so both spell functions the same way.
 
-use sqlparser::ast::{SelectItem, SelectItemQualifiedWildcardKind};
 use sqlparser::dialect::GenericDialect;
 use sqlparser::tokenizer::Token;
 
@@ -32,15 +31,9 @@ pub fn expr_with(text: &str, escaped_string_literals: bool) -> Result<Expr> {
         )));
     }
     let mut names = Translator::default();
-    match item {
-        SelectItem::UnnamedExpr(e) => names.expr(&e),
-        SelectItem::ExprWithAlias { expr, alias } => Ok(names.expr(&expr)?.alias(alias.value)),
-        SelectItem::Wildcard(_) => Ok(Expr::Column("*".into())),
-        SelectItem::QualifiedWildcard(SelectItemQualifiedWildcardKind::ObjectName(name), _) => Ok(
-            Expr::Column(format!("{}.*", super::query::object_name_text(&name))),
-        ),
-        other => Err(Error::Unsupported(format!(
-            "the expression `{other}` is not supported"
-        ))),
-    }
+    super::query::select_item(&mut names, &item).unwrap_or_else(|| {
+        Err(Error::Unsupported(format!(
+            "the expression `{item}` is not supported"
+        )))
+    })
 }

@@ -4,9 +4,9 @@
 use std::sync::Arc;
 
 use sqlparser::ast::{
-    Distinct, GroupByExpr, JoinConstraint, JoinOperator, LimitClause, ObjectName, OrderBy, OrderByKind,
-    Query, Select, SelectItem, SelectItemQualifiedWildcardKind, SetExpr, SetOperator, SetQuantifier, Spanned,
-    TableFactor, With,
+    Distinct, GroupByExpr, JoinConstraint, JoinOperator, LimitClause, ObjectName, ObjectNamePart, OrderBy,
+    OrderByKind, Query, Select, SelectItem, SelectItemQualifiedWildcardKind, SetExpr, SetOperator,
+    SetQuantifier, Spanned, TableFactor, With,
 };
 use sqlparser::tokenizer::Location;
 
@@ -318,7 +318,7 @@ fn plan_from(select: &Select, catalog: &dyn Catalog, names: &mut Translator) -> 
         let at = join.relation.span().start;
         let Some((kind, constraint)) = join_parts(&join.join_operator) else {
             return Err(Error::Unsupported(format!(
-                "{:?} joins are not supported; use INNER, LEFT, RIGHT, FULL OUTER or LEFT SEMI",
+                "{:?} joins are not supported; use INNER, LEFT, RIGHT, FULL OUTER, LEFT SEMI or LEFT ANTI",
                 join.join_operator
             ))
             .at(at.line, at.column, None));
@@ -406,21 +406,35 @@ fn join_parts(operator: &JoinOperator) -> Option<(JoinKind, &JoinConstraint)> {
     })
 }
 
-/// A table's own name: the last part of `db.table`, unquoted.
-/// A dotted name as the column path it names (`data.*`'s `data`, `t.s`): its parts unquoted,
-/// joined by dots.
-pub(super) fn object_name_text(name: &ObjectName) -> String {
-    name.0
-        .iter()
-        .map(|part| part.to_string().trim_matches('`').trim_matches('"').to_string())
-        .collect::<Vec<_>>()
-        .join(".")
+/// A select item as the expression it stands for (`*` and `s.*` as the columns a projection
+/// expands them to), or `None` for an item Tidewater does not take. Queries and `select_expr`
+/// read their items alike.
+pub(super) fn select_item(names: &mut Translator, item: &SelectItem) -> Option<Result<Expr>> {
+    Some(match item {
+        SelectItem::UnnamedExpr(e) => names.expr(e),
+        SelectItem::ExprWithAlias { expr, alias } => names.expr(expr).map(|e| e.alias(alias.value.clone())),
+        SelectItem::Wildcard(_) => Ok(Expr::Column("*".into())),
+        SelectItem::QualifiedWildcard(SelectItemQualifiedWildcardKind::ObjectName(name), _) => {
+            Ok(Expr::Column(format!("{}.*", object_name_text(name))))
+        }
+        _ => return None,
+    })
 }
 
+/// One part of a dotted name, without its quotes.
+fn unquoted(part: &ObjectNamePart) -> String {
+    part.to_string().trim_matches('`').trim_matches('"').to_string()
+}
+
+/// A dotted name as the column path it names (`data.*`'s `data`, `t.s`): its parts unquoted,
+/// joined by dots.
+fn object_name_text(name: &ObjectName) -> String {
+    name.0.iter().map(unquoted).collect::<Vec<_>>().join(".")
+}
+
+/// A table's own name: the last part of `db.table`, unquoted.
 fn table_name(name: &ObjectName) -> Option<String> {
-    name.0
-        .last()
-        .map(|last| last.to_string().trim_matches('`').trim_matches('"').to_string())
+    name.0.last().map(unquoted)
 }
 
 /// The name a relation's columns are qualified by: its alias, else its (last) name.
@@ -533,24 +547,16 @@ fn plan_selected(
     let mut items: Vec<(Expr, Location)> = Vec::new();
     for item in &select.projection {
         let item_at = item.span().start;
-        let expr = match item {
-            SelectItem::UnnamedExpr(e) => names.expr(e)?,
-            SelectItem::ExprWithAlias { expr, alias } => names.expr(expr)?.alias(alias.value.clone()),
-            SelectItem::Wildcard(_) => Expr::Column("*".into()),
-            SelectItem::QualifiedWildcard(SelectItemQualifiedWildcardKind::ObjectName(name), _) => {
-                Expr::Column(format!("{}.*", object_name_text(name)))
-            }
-            other => {
-                return Err(
-                    Error::Unsupported(format!("the select item `{other}` is not supported")).at(
-                        item_at.line,
-                        item_at.column,
-                        None,
-                    ),
-                )
-            }
+        let Some(expr) = select_item(names, item) else {
+            return Err(
+                Error::Unsupported(format!("the select item `{item}` is not supported")).at(
+                    item_at.line,
+                    item_at.column,
+                    None,
+                ),
+            );
         };
-        items.push((expr, item_at));
+        items.push((expr?, item_at));
     }
     let keys = match &select.group_by {
         GroupByExpr::Expressions(keys, _) => {
