@@ -283,21 +283,18 @@ impl LogicalPlan {
                 names.join(", ")
             )));
         }
-        let fields = in_schema
+        let (fields, exprs) = in_schema
             .fields()
             .iter()
             .zip(names)
-            .map(|(f, name)| Field {
-                nullable: f.nullable,
-                ..Field::new(*name, f.data_type.clone())
+            .map(|(f, name)| {
+                let field = Field {
+                    nullable: f.nullable,
+                    ..Field::new(*name, f.data_type.clone())
+                };
+                (field, Expr::Column(f.name.clone()).alias(*name))
             })
-            .collect();
-        let exprs = in_schema
-            .fields()
-            .iter()
-            .zip(names)
-            .map(|(f, name)| Expr::Column(f.name.clone()).alias(*name))
-            .collect();
+            .unzip();
         let positions: Vec<usize> = (0..names.len()).collect();
         Ok(Self::columns_as(input, &positions, exprs, fields))
     }
@@ -365,13 +362,9 @@ impl LogicalPlan {
                     continue;
                 }
                 if star == "*" {
-                    for (i, f) in in_schema.fields().iter().enumerate() {
-                        columns.push(Projection::Scalar(BoundExpr::Column(i)));
-                        // A query's output names no relation: `r.c` means nothing above it.
-                        fields.push(Field {
-                            qualifier: None,
-                            ..f.clone()
-                        });
+                    for (column, field) in as_output(&in_schema, 0..in_schema.len()) {
+                        columns.push(Projection::Scalar(column));
+                        fields.push(field);
                     }
                     continue;
                 }
@@ -525,15 +518,20 @@ fn star_of(schema: &Schema, prefix: &str) -> Result<Vec<(BoundExpr, Field)>> {
             available: schema.names().join(", "),
         });
     }
-    Ok(of_relation
+    Ok(as_output(schema, of_relation))
+}
+
+/// The columns of `schema` at `positions`, as a star in a select list picks them: each as it
+/// is, but for its relation, since a query's output names none (`r.c` means nothing above it).
+fn as_output(schema: &Schema, positions: impl IntoIterator<Item = usize>) -> Vec<(BoundExpr, Field)> {
+    positions
         .into_iter()
         .map(|i| {
-            // A query's output names no relation, as `*` keeps none.
             let field = Field {
                 qualifier: None,
                 ..schema.fields()[i].clone()
             };
             (BoundExpr::Column(i), field)
         })
-        .collect())
+        .collect()
 }
