@@ -139,9 +139,8 @@ class DataFrame:
         if isinstance(value, dict):
             fills = dict(value)
         elif isinstance(value, (bool, int, float, str)):
-            wanted = set(subset if isinstance(subset, (list, tuple)) else [subset]) if subset else None
-            fills = {name: value for name, t in self.dtypes
-                     if (wanted is None or name in wanted) and _fills(value, t)}
+            wanted = _subset(subset) or self.columns
+            fills = {name: value for name, t in self.dtypes if name in wanted and _fills(value, t)}
         else:
             raise TypeError(f"value must be a bool, int, float, str or dict, got {type(value).__name__}")
         from tidewater.sql import functions as F
@@ -159,7 +158,7 @@ class DataFrame:
         at least ``thresh`` values, in ``subset`` (all columns by default)."""
         from tidewater.sql import functions as F
 
-        names = list(subset if isinstance(subset, (list, tuple)) else [subset]) if subset else self.columns
+        names = _subset(subset) or self.columns
         if how not in ("any", "all"):
             raise ValueError(f"how must be 'any' or 'all', got {how!r}")
         if thresh is None:
@@ -355,6 +354,14 @@ def _ignored(call):
     import warnings
 
     warnings.warn(f"{call} has no effect: Tidewater spreads rows over its workers itself", stacklevel=3)
+
+
+def _subset(subset):
+    """PySpark's ``subset`` of columns (a name, or a list or tuple of names) as a list; empty
+    when none is given."""
+    if not subset:
+        return []
+    return list(subset) if isinstance(subset, (list, tuple)) else [subset]
 
 
 def _fills(value, sql_type):

@@ -128,6 +128,7 @@ class SparkSession:
             warnings.warn("createDataFrame: samplingRatio and verifySchema are not supported; "
                           "every row is read and checked", stacklevel=2)
         names, rows = _rows_of(data)
+        ddl = None
         if isinstance(schema, StructType):
             ddl, names = schema.toDDL(), schema.fieldNames()
         elif isinstance(schema, str):
@@ -137,10 +138,9 @@ class SparkSession:
                 names = [str(n) for n in schema]
             width = max((len(r) for r in rows), default=len(names or []))
             names = names or [f"_{i + 1}" for i in range(width)]
+        rows = [list(row) if names is None else _in_order(row, names) for row in rows]
+        if ddl is None:
             ddl = ", ".join(f"`{n}` {t}" for n, t in zip(names, _inferred_types(names, rows)))
-        if names is not None:
-            rows = [_in_order(row, names) for row in rows]
-        rows = [list(row) for row in rows]
         try:
             native = self._native.create_data_frame(rows, ddl)
         except AnalysisException as e:
@@ -237,12 +237,12 @@ def _in_order(row, names):
 
 
 def _inferred_types(names, rows):
-    """Each column's SQL type, inferred from its values as PySpark infers them."""
-    ordered = [_in_order(row, names) for row in rows]
+    """Each column's SQL type, inferred from its values (`rows` in the order of `names`) as
+    PySpark infers them."""
     types = []
     for i, name in enumerate(names):
         found = None
-        for row in ordered:
+        for row in rows:
             t = _type_of(row[i])
             if t is None:
                 continue
