@@ -109,6 +109,7 @@ def programs(spark, F, T):
 
 
 def plain(v):
+    """A value as JSON holds it: a date, a timestamp or a nested row as its text."""
     if v is None or isinstance(v, (bool, int, float, str)):
         return v
     return str(v)

@@ -15,6 +15,8 @@ import os
 import sys
 import tempfile
 
+from parity import plain  # this script's neighbour: a value as both sides print it
+
 EVENTS = [  # (file, [(key, seconds)])
     [("a", 1), ("b", 3), ("a", 7)],
     [("a", 12), ("b", 4), ("c", 15)],        # b@4 is late only once the watermark passes 10
@@ -78,10 +80,6 @@ def programs(spark, F, root):
         "left_outer_static": (events.join(users, "k", "left").select("k", "s", "name"), "append"),
         "filter_project": (events.filter(F.col("s") % 2 == 1).select("k", (F.col("s") * 10).alias("x")), "append"),
     }
-
-
-def plain(v):
-    return v if v is None or isinstance(v, (bool, int, float, str)) else str(v)
 
 
 def run(which, root):
