@@ -119,6 +119,13 @@ impl PySession {
         Ok(self.session.sql(query).py_err(py, Phase::Analysis)?.into())
     }
 
+    /// The column names of `createDataFrame`'s DDL schema, read as `create_data_frame` reads
+    /// it (`a BIGINT` or `a: bigint`).
+    fn ddl_names(&self, py: Python<'_>, schema: &str) -> PyResult<Vec<String>> {
+        let fields = tidewater::data::parse_schema_ddl(schema).py_err(py, Phase::Analysis)?;
+        Ok(fields.into_iter().map(|f| f.name).collect())
+    }
+
     /// `spark.createDataFrame(rows, schema)`: `rows` as lists of Python values in the order of
     /// `schema`'s columns (a DDL string).
     fn create_data_frame(

@@ -258,6 +258,9 @@ def test_create_data_frame_infers_or_takes_a_schema_and_joins_with_a_stream(spar
     assert [tuple(r) for r in from_dicts.collect()] == [("a", 1)]
     positional = spark.createDataFrame([(True, 7)])
     assert positional.columns == ["_1", "_2"]
+    # Dicts and Rows are read by the schema's names, whatever their own order.
+    by_name = spark.createDataFrame([{"name": "bob", "id": 2}, Row(id=3, name="cat")], "id BIGINT, name STRING")
+    assert [tuple(r) for r in by_name.collect()] == [(2, "bob"), (3, "cat")]
     declared = spark.createDataFrame([(1, "ann")], "id BIGINT, name STRING")
     assert declared.schema == StructType([StructField("id", LongType()), StructField("name", StringType())])
     # As PySpark's verifySchema: an int is no DOUBLE, and a column of Nones has no type.

@@ -132,7 +132,10 @@ class SparkSession:
         if isinstance(schema, StructType):
             ddl, names = schema.toDDL(), schema.fieldNames()
         elif isinstance(schema, str):
-            ddl, names = schema, None
+            # Rows that name their values (dicts, Rows) are read by the schema's names, tuples
+            # by position.
+            ddl = schema
+            names = _verified(lambda: self._native.ddl_names(schema)) if names is not None else None
         else:
             if schema is not None:
                 names = [str(n) for n in schema]
@@ -141,14 +144,7 @@ class SparkSession:
         rows = [list(row) if names is None else _in_order(row, names) for row in rows]
         if ddl is None:
             ddl = ", ".join(f"`{n}` {t}" for n, t in zip(names, _inferred_types(names, rows)))
-        try:
-            native = self._native.create_data_frame(rows, ddl)
-        except AnalysisException as e:
-            if e.getErrorClass() == "DATATYPE_MISMATCH":
-                # PySpark's verifySchema raises a TypeError for a value of the wrong type.
-                raise TypeError(str(e)) from e
-            raise
-        return DataFrame(native, self)
+        return DataFrame(_verified(lambda: self._native.create_data_frame(rows, ddl)), self)
 
     def sql(self, sqlQuery):
         """A DataFrame of a SQL query over the temporary views
@@ -208,6 +204,17 @@ class SparkContext:
     def stop(self):
         """Stops the session (``spark.stop()``)."""
         self._spark.stop()
+
+
+def _verified(call):
+    """``call()``, with a type mismatch raised as the ``TypeError`` PySpark's ``verifySchema``
+    raises for a value (or a schema) of the wrong type."""
+    try:
+        return call()
+    except AnalysisException as e:
+        if e.getErrorClass() == "DATATYPE_MISMATCH":
+            raise TypeError(str(e)) from e
+        raise
 
 
 def _rows_of(data):
