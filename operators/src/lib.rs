@@ -23,8 +23,8 @@ pub mod watermark;
 pub use aggregate::{
     aggregate_append_only_counted, aggregate_append_only_durable, aggregate_append_only_expiring,
     aggregate_append_only_expiring_durable, aggregate_append_only_flat, aggregate_append_only_into,
-    AggregateAppendOnly, Aggregation, Changes, Count, Counted, Durable, Emit, Expiry, KeyFigures, Max,
-    PartialStates, StateLog, Sum,
+    AggregateAppendOnly, Aggregation, Changes, Count, Counted, Durable, Emit, Expiry, KeyFigures, KeyPrefix,
+    Max, PartialStates, StateLog, Sum,
 };
 pub use as_of_table::TableRows;
 pub use deduplicate::{deduplicate, Dedup, Figures, Remember};

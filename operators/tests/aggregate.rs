@@ -200,6 +200,8 @@ fn counted_insertions<'s>(
         fold,
         None,
         Changes::Insertions,
+        // The key is its own prefix: the partials are sorted by the radix sort.
+        Some(|key: &u8| u64::from(*key)),
     );
     let figures = figures.explode(|f| {
         [

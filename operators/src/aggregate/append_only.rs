@@ -10,7 +10,7 @@ use timely::dataflow::Stream;
 use timely::order::TotalOrder;
 use timely::progress::Timestamp;
 
-use super::stages::{fold_locally_sorted, merge_by_key, Logged, Partial};
+use super::stages::{fold_locally_sorted, merge_by_key, KeyPrefix, Logged, Partial};
 use super::StateLog;
 use super::{Aggregation, Changes, KeyFigures, PartialStates};
 
@@ -202,7 +202,7 @@ where
     A: Aggregation,
     F: FnMut(D, isize, &mut PartialStates<K, A::State>) + 'static,
 {
-    aggregate_append_only_counted(records, name, agg, fold, None, Changes::Both).0
+    aggregate_append_only_counted(records, name, agg, fold, None, Changes::Both, None).0
 }
 
 /// What an aggregation that counts its own keys gives: its output, and each worker's
@@ -216,7 +216,8 @@ pub type Counted<'scope, T, K, O> = (
 /// As [`aggregate_append_only_into`], or [`aggregate_append_only_durable`] when `durable` is
 /// given, emitting `changes` of each changed key (see [`Changes`]), with the figures of the
 /// keys it holds: a sink in update mode needs only the insertions, and the figures still give
-/// Spark's `numRowsTotal` and `numRowsUpdated` without the retractions.
+/// Spark's `numRowsTotal` and `numRowsUpdated` without the retractions. Each worker sorts
+/// its partials by key, by a radix sort of their `prefix` where one is given.
 pub fn aggregate_append_only_counted<'scope, T, D, K, A, F>(
     records: VecCollection<'scope, T, D, isize>,
     name: &str,
@@ -224,6 +225,7 @@ pub fn aggregate_append_only_counted<'scope, T, D, K, A, F>(
     fold: F,
     durable: Option<Durable<'scope, T, K, A::State>>,
     changes: Changes,
+    prefix: Option<KeyPrefix<K>>,
 ) -> Counted<'scope, T, K, A::Output>
 where
     T: Timestamp + TotalOrder,
@@ -233,7 +235,7 @@ where
     F: FnMut(D, isize, &mut PartialStates<K, A::State>) + 'static,
 {
     let partials =
-        fold_locally_sorted::<_, _, _, A, _>(records.inner, &format!("{name}: fold locally"), fold);
+        fold_locally_sorted::<_, _, _, A, _>(records.inner, &format!("{name}: fold locally"), fold, prefix);
     let (partials, logged) = Durable::wire(durable, partials);
     let (updates, figures) = merge_by_key(partials, name, agg, logged, changes);
     (updates.as_collection(), figures.as_collection())
@@ -373,5 +375,5 @@ where
     A: Aggregation,
     F: FnMut(D, isize, &mut PartialStates<K, A::State>) + 'static,
 {
-    aggregate_append_only_counted(records, name, agg, fold, Some(durable), Changes::Both).0
+    aggregate_append_only_counted(records, name, agg, fold, Some(durable), Changes::Both, None).0
 }

@@ -43,6 +43,7 @@ pub use expiring::{
     aggregate_append_only_expiring, aggregate_append_only_expiring_durable, ClosesAt, Dropped, Emit, Expired,
     Expiry,
 };
+pub use stages::KeyPrefix;
 pub(crate) use stages::{merge_by_key, Partial, Pending};
 
 /// One worker's figures of the keys an aggregation holds, for one time: Spark's state
