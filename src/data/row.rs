@@ -93,6 +93,13 @@ impl FromIterator<Value> for Row {
     }
 }
 
+/// A row of a few values, without the vector `vec![..]` would allocate and free.
+impl<const N: usize> From<[Value; N]> for Row {
+    fn from(values: [Value; N]) -> Self {
+        Row(values.into_iter().collect())
+    }
+}
+
 impl From<Vec<Value>> for Row {
     fn from(values: Vec<Value>) -> Self {
         Row(SmallVec::from_vec(values))

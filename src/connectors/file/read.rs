@@ -315,6 +315,10 @@ impl Input {
             *number += 1;
             return Ok(Some((decoder.decode_json(&record), *number)));
         }
+        if options.format == FileFormat::Text {
+            return next_text_line(reader, line, *end, position, at_end)
+                .map(|row| row.map(|row| (Decoded::Row(row), bump(number))));
+        }
         loop {
             if end.is_some_and(|end| *position > end) {
                 return Ok(None);
@@ -372,11 +376,55 @@ impl Input {
                     }
                     decoder.decode_json(&text)
                 }
-                _ => Decoded::Row(Row::from(vec![Value::str(utf8_text(line).as_ref())])),
+                _ => Decoded::Row(text_row(line)),
             };
             return Ok(Some((decoded, *number)));
         }
     }
+}
+
+/// Adds one to `number`, and gives it.
+fn bump(number: &mut u64) -> u64 {
+    *number += 1;
+    *number
+}
+
+/// The next line of a text file as a row of one string, without its line break (`\n`, `\r\n`
+/// or `\r` before `\n`); `None` at the end of the range (`end`) or of the file. A line that
+/// lies whole in the reader's buffer is taken from it: only one that straddles the buffer's
+/// end is copied into `line` first.
+fn next_text_line(
+    reader: &mut BufReader<File>,
+    line: &mut Vec<u8>,
+    end: Option<u64>,
+    position: &mut u64,
+    at_end: &mut bool,
+) -> std::io::Result<Option<Row>> {
+    if end.is_some_and(|end| *position > end) {
+        return Ok(None);
+    }
+    let buffer = reader.fill_buf()?;
+    if buffer.is_empty() {
+        *at_end = true;
+        return Ok(None);
+    }
+    if let Some(at) = memchr::memchr(b'\n', buffer) {
+        let row = text_row(&buffer[..at]);
+        reader.consume(at + 1);
+        *position += at as u64 + 1;
+        return Ok(Some(row));
+    }
+    line.clear();
+    *position += reader.read_until(b'\n', line)? as u64;
+    Ok(Some(text_row(line)))
+}
+
+/// A row of the text source: the line, without the line breaks that end it.
+fn text_row(mut line: &[u8]) -> Row {
+    while let [rest @ .., b'\n' | b'\r'] = line {
+        line = rest;
+    }
+    Row::from([Value::str(utf8_text(line).as_ref())])
 }
 
 /// Decodes the fields of the CSV line `csv` last parsed from `line`. An empty field reads as
@@ -674,6 +722,50 @@ mod tests {
             options: FormatOptions::from_options(format, &given).expect("options"),
             decoder: RowDecoder::new(schema, ParseMode::Permissive),
             split: SplitSize::default(),
+        }
+    }
+
+    /// Text lines are taken from the reader's buffer where they lie whole in it, and copied
+    /// out where they straddle its end: lines of every length up to three buffers, CRLF and
+    /// LF endings, empty lines and a last line without a break all read as written, whole or
+    /// cut into ranges whose edges fall anywhere.
+    #[test]
+    fn text_lines_read_the_same_in_and_across_the_read_buffer() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("t.txt");
+        let mut lines: Vec<String> = Vec::new();
+        let mut text = String::new();
+        for i in 0..400usize {
+            let len = (i * 7919) % 3000 + if i % 97 == 0 { READ_BUFFER * 3 / 2 } else { 0 };
+            let line: String = (0..len)
+                .map(|k| {
+                    if k % 11 == 0 {
+                        ' '
+                    } else {
+                        char::from(b'a' + ((i + k) % 26) as u8)
+                    }
+                })
+                .collect();
+            let line = if i % 13 == 0 { String::new() } else { line };
+            text.push_str(&line);
+            text.push_str(if i % 3 == 0 { "\r\n" } else { "\n" });
+            lines.push(line);
+        }
+        text.push_str("é last, no break");
+        lines.push("é last, no break".into());
+        std::fs::write(&path, &text).expect("write");
+        let partitions = partitions(
+            FileFormat::Text,
+            &[],
+            Schema::new([Field::new("value", DataType::String)]),
+        );
+        let len = text.len() as u64;
+        for size in [len, READ_BUFFER as u64 - 1, 40_000, 4_099] {
+            assert_eq!(
+                read_in_ranges(&partitions, &path, size),
+                lines,
+                "ranges of {size} bytes"
+            );
         }
     }
 
