@@ -5,6 +5,7 @@
 //! The engine logs through `tracing`; warnings (an option it does not implement, a malformed
 //! record skipped) must reach the user, so every program that runs it installs a subscriber.
 
+use std::io::Write;
 use std::sync::OnceLock;
 
 use tracing_subscriber::layer::SubscriberExt;
@@ -33,6 +34,20 @@ pub fn log_filter(setting: Option<&str>) -> String {
     directives.join(",")
 }
 
+/// The filter `TIDEWATER_LOG` asks for (see [`log_filter`]); one that does not parse is
+/// reported on stderr and `warn` is used instead.
+pub fn env_filter() -> EnvFilter {
+    let setting = std::env::var("TIDEWATER_LOG").ok();
+    EnvFilter::try_new(log_filter(setting.as_deref())).unwrap_or_else(|e| {
+        // stderr may be closed: a failed write must not panic.
+        let _ = writeln!(
+            std::io::stderr(),
+            "TIDEWATER_LOG={setting:?} is not a log filter ({e}); using warn"
+        );
+        EnvFilter::new("warn")
+    })
+}
+
 /// The filter for one of Spark's log levels (`sparkContext.setLogLevel`: `ALL`, `TRACE`,
 /// `DEBUG`, `INFO`, `WARN`, `ERROR`, `FATAL`, `OFF`, any case), or `None` for another word. A
 /// level above `warn` applies to the engine's crates (as [`log_filter`]); `ERROR`, `FATAL` and
@@ -56,10 +71,7 @@ static RELOADABLE: OnceLock<reload::Handle<EnvFilter, Registry>> = OnceLock::new
 /// filter [`set_filter`] can change later: for a library loaded into a program that has no
 /// subscriber of its own (the Python module). Does nothing if the process has a subscriber.
 pub fn install_reloadable() {
-    let setting = std::env::var("TIDEWATER_LOG").ok();
-    let filter =
-        EnvFilter::try_new(log_filter(setting.as_deref())).unwrap_or_else(|_| EnvFilter::new("warn"));
-    let (filter, handle) = reload::Layer::new(filter);
+    let (filter, handle) = reload::Layer::new(env_filter());
     let installed = tracing_subscriber::registry()
         .with(filter)
         .with(

@@ -349,17 +349,8 @@ fn demo(args: &DemoArgs) -> anyhow::Result<()> {
 }
 
 fn main() -> ExitCode {
-    let setting = std::env::var("TIDEWATER_LOG").ok();
-    let filter = tracing_subscriber::EnvFilter::try_new(tidewater::logs::log_filter(setting.as_deref()))
-        .unwrap_or_else(|e| {
-            let _ = writeln!(
-                std::io::stderr(),
-                "TIDEWATER_LOG={setting:?} is not a log filter ({e}); using warn"
-            );
-            "warn".into()
-        });
     tracing_subscriber::fmt()
-        .with_env_filter(filter)
+        .with_env_filter(tidewater::logs::env_filter())
         .with_writer(std::io::stderr)
         .with_ansi(std::io::stderr().is_terminal())
         // A log line that cannot be written (stderr closed) must not become a panic.
