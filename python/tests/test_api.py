@@ -334,6 +334,8 @@ def test_spark_streams_knows_the_session_s_queries(tmp_path):
     try:
         assert spark.streams.active == [running]
         assert spark.streams.get(running.id) is running
+        # The ended query is no longer held for `spark.streams`.
+        assert spark._started == [running]
         # Nothing has ended since the reset.
         assert spark.streams.awaitAnyTermination(0.2) is False
     finally:

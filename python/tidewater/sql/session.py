@@ -76,7 +76,8 @@ class SparkSession:
         self._conf = conf
         settings = [(k, v) for k, v in conf.items() if k not in ("spark.app.name", "spark.master")]
         self._native = _native.Session(conf.get("spark.app.name"), conf.get("spark.master"), settings)
-        # The queries started from this session's DataFrames, for `spark.streams`.
+        # The queries started from this session's DataFrames that may still run, for
+        # `spark.streams`.
         self._started = []
 
     @property

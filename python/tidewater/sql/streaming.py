@@ -129,7 +129,11 @@ class DataStreamWriter:
             callback,
         )
         query = StreamingQuery(native)
-        self._df.sparkSession._started.append(query)
+        # Ended queries are let go here, so that a program starting many keeps no list of them
+        # all: `spark.streams` shows running queries only.
+        started = self._df.sparkSession._started
+        started[:] = [q for q in started if q.isActive]
+        started.append(query)
         return query
 
     def toTable(self, tableName, **options):
