@@ -115,15 +115,37 @@ def plain(v):
     return str(v)
 
 
-def run(which):
+def session(which, master, **conf):
+    """The side's session and its `functions` and `types` modules: PySpark's on `master`, with
+    ANSI mode off, UTC and `conf` set, or Tidewater's."""
     if which == "spark":
         from pyspark.sql import SparkSession, functions as F, types as T
-        spark = (SparkSession.builder.master("local[1]").config("spark.ui.enabled", "false")
-                 .config("spark.sql.ansi.enabled", "false").config("spark.sql.session.timeZone", "UTC").getOrCreate())
+        builder = (SparkSession.builder.master(master).config("spark.ui.enabled", "false")
+                   .config("spark.sql.ansi.enabled", "false").config("spark.sql.session.timeZone", "UTC"))
+        for key, value in conf.items():
+            builder = builder.config(key, value)
+        spark = builder.getOrCreate()
         spark.sparkContext.setLogLevel("ERROR")
     else:
         from tidewater.sql import SparkSession, functions as F, types as T
         spark = SparkSession.builder.getOrCreate()
+    return spark, F, T
+
+
+def both_sides(script, spark_python, *args):
+    """Runs `script --side <side> *args` with PySpark's Python and with this one, and gives each
+    side's results, the JSON its last line prints."""
+    sides = {}
+    for side, python in (("spark", spark_python), ("tidewater", sys.executable)):
+        done = subprocess.run([python, script, "--side", side, *args], capture_output=True, text=True, check=False)
+        if done.returncode != 0:
+            sys.exit(f"the {side} side failed:\n{done.stderr[-3000:]}")
+        sides[side] = json.loads(done.stdout.strip().splitlines()[-1])
+    return sides["spark"], sides["tidewater"]
+
+
+def run(which):
+    spark, F, T = session(which, "local[1]")
     out = {}
     for name, make in programs(spark, F, T).items():
         try:
@@ -141,13 +163,7 @@ def main():
         return run(sys.argv[2])
     if len(sys.argv) != 2:
         sys.exit(__doc__)
-    sides = {}
-    for side, python in (("spark", sys.argv[1]), ("tidewater", sys.executable)):
-        done = subprocess.run([python, __file__, "--side", side], capture_output=True, text=True, check=False)
-        if done.returncode != 0:
-            sys.exit(f"the {side} side failed:\n{done.stderr[-2000:]}")
-        sides[side] = json.loads(done.stdout.strip().splitlines()[-1])
-    spark, tidewater = sides["spark"], sides["tidewater"]
+    spark, tidewater = both_sides(__file__, sys.argv[1])
     unexpected = 0
     for name in sorted(spark):
         if spark[name] == tidewater.get(name):

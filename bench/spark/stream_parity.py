@@ -15,7 +15,8 @@ import os
 import sys
 import tempfile
 
-from parity import plain  # this script's neighbour: a value as both sides print it
+# This script's neighbour: a value as both sides print it, the sides' sessions, and running them.
+from parity import both_sides, plain, session
 
 EVENTS = [  # (file, [(key, seconds)])
     [("a", 1), ("b", 3), ("a", 7)],
@@ -83,15 +84,7 @@ def programs(spark, F, root):
 
 
 def run(which, root):
-    if which == "spark":
-        from pyspark.sql import SparkSession, functions as F
-        spark = (SparkSession.builder.master("local[2]").config("spark.ui.enabled", "false")
-                 .config("spark.sql.shuffle.partitions", 2).config("spark.sql.session.timeZone", "UTC")
-                 .config("spark.sql.ansi.enabled", "false").getOrCreate())
-        spark.sparkContext.setLogLevel("ERROR")
-    else:
-        from tidewater.sql import SparkSession, functions as F
-        spark = SparkSession.builder.getOrCreate()
+    spark, F, _ = session(which, "local[2]", **{"spark.sql.shuffle.partitions": 2})
     out = {}
     for name, (df, mode) in programs(spark, F, root).items():
         batches = []
@@ -114,16 +107,9 @@ def main():
         return run(sys.argv[2], sys.argv[3])
     if len(sys.argv) != 2:
         sys.exit(__doc__)
-    import subprocess
     root = tempfile.mkdtemp()
     write_inputs(root)
-    sides = {}
-    for side, python in (("spark", sys.argv[1]), ("tidewater", sys.executable)):
-        done = subprocess.run([python, __file__, "--side", side, root], capture_output=True, text=True, check=False)
-        if done.returncode:
-            sys.exit(f"the {side} side failed:\n{done.stderr[-3000:]}")
-        sides[side] = json.loads(done.stdout.strip().splitlines()[-1])
-    spark, tidewater = sides["spark"], sides["tidewater"]
+    spark, tidewater = both_sides(__file__, sys.argv[1], root)
     differ = [name for name in spark if spark[name] != tidewater.get(name)]
     for name in spark:
         print(("DIFFERS " if name in differ else "same    ") + name)
