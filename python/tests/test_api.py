@@ -212,14 +212,22 @@ def test_group_by_agg_with_functions_and_a_dict(spark, tmp_path):
 # -- joins ------------------------------------------------------------------------------------
 
 
-def test_join_a_stream_with_a_static_table_by_name_and_by_condition(spark, tmp_path):
-    (tmp_path / "users").mkdir()
-    (tmp_path / "users" / "u.csv").write_text("id,name\n1,ann\n2,bob\n")
-    (tmp_path / "orders").mkdir()
-    (tmp_path / "orders" / "o.json").write_text('{"uid": 1, "amount": 30}\n{"uid": 2, "amount": 5}\n'
-                                                '{"uid": 3, "amount": 9}\n{"uid": 1, "amount": 7}\n')
+def users_and_orders(spark, tmp_path, users_csv, orders_json, orders_schema):
+    """The static table ``users`` (``id BIGINT, name STRING``, from ``users_csv`` with its
+    header) and the stream ``orders`` (``orders_schema``, from the JSON lines ``orders_json``)."""
+    for name, text, file in (("users", users_csv, "u.csv"), ("orders", orders_json, "o.json")):
+        (tmp_path / name).mkdir()
+        (tmp_path / name / file).write_text(text)
     users = spark.read.csv(str(tmp_path / "users"), schema="id BIGINT, name STRING", header=True)
-    orders = spark.readStream.schema("uid BIGINT, amount BIGINT").json(str(tmp_path / "orders"))
+    orders = spark.readStream.schema(orders_schema).json(str(tmp_path / "orders"))
+    return users, orders
+
+
+def test_join_a_stream_with_a_static_table_by_name_and_by_condition(spark, tmp_path):
+    users, orders = users_and_orders(
+        spark, tmp_path, "id,name\n1,ann\n2,bob\n",
+        '{"uid": 1, "amount": 30}\n{"uid": 2, "amount": 5}\n{"uid": 3, "amount": 9}\n{"uid": 1, "amount": 7}\n',
+        "uid BIGINT, amount BIGINT")
     by_condition = orders.join(users, orders.uid == users.id, "inner").select("name", "amount")
     assert rows_of(run_to_end(by_condition)) == [("ann", 7), ("ann", 30), ("bob", 5)]
     by_name = orders.withColumnRenamed("uid", "id").join(users, "id")
@@ -366,13 +374,9 @@ def test_set_log_level_quiets_the_engine_s_warnings(spark, tmp_path, capfd):
 
 
 def test_aliases_tell_apart_the_columns_both_sides_of_a_join_have(spark, tmp_path):
-    (tmp_path / "users").mkdir()
-    (tmp_path / "users" / "u.csv").write_text("id,name\n1,ann\n2,bob\n")
-    (tmp_path / "orders").mkdir()
-    (tmp_path / "orders" / "o.json").write_text('{"id": 10, "uid": 1}\n{"id": 11, "uid": 2}\n'
-                                                '{"id": 12, "uid": 3}\n')
-    users = spark.read.csv(str(tmp_path / "users"), schema="id BIGINT, name STRING", header=True)
-    orders = spark.readStream.schema("id BIGINT, uid BIGINT").json(str(tmp_path / "orders"))
+    users, orders = users_and_orders(
+        spark, tmp_path, "id,name\n1,ann\n2,bob\n",
+        '{"id": 10, "uid": 1}\n{"id": 11, "uid": 2}\n{"id": 12, "uid": 3}\n', "id BIGINT, uid BIGINT")
     joined = (orders.alias("o")
               .join(users.alias("u"), F.col("o.uid") == F.col("u.id"), "inner")
               .select(F.col("o.id"), F.col("u.id").alias("user"), "name"))
@@ -382,13 +386,10 @@ def test_aliases_tell_apart_the_columns_both_sides_of_a_join_have(spark, tmp_pat
 
 
 def test_each_data_frame_s_column_is_its_own_after_a_join(spark, tmp_path):
-    (tmp_path / "users").mkdir()
-    (tmp_path / "users" / "u.csv").write_text("id,name\n1,ann\n3,cat\n4,dan\n")
-    (tmp_path / "orders").mkdir()
-    (tmp_path / "orders" / "o.json").write_text('{"id": 1, "item": "lamp"}\n{"id": 2, "item": "sofa"}\n'
-                                                '{"id": 3, "item": "desk"}\n')
-    users = spark.read.csv(str(tmp_path / "users"), schema="id BIGINT, name STRING", header=True)
-    orders = spark.readStream.schema("id BIGINT, item STRING").json(str(tmp_path / "orders"))
+    users, orders = users_and_orders(
+        spark, tmp_path, "id,name\n1,ann\n3,cat\n4,dan\n",
+        '{"id": 1, "item": "lamp"}\n{"id": 2, "item": "sofa"}\n{"id": 3, "item": "desk"}\n',
+        "id BIGINT, item STRING")
     joined = orders.join(users, orders.id == users.id, "left")
     # Order 2 matched nobody: `users.id` is null there, `orders.id` is not.
     picked = joined.select(orders.id, users["id"].alias("user_id"), users.name)
