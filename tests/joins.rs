@@ -125,6 +125,75 @@ fn stream_static_joins_match_a_nested_loop_join() {
     }
 }
 
+#[test]
+fn parts_of_on_beyond_the_keys_filter_the_pairs_or_the_table() {
+    // An INNER join's `e.amount > 50 AND u.country <> 'FR'` keeps the pairs it holds for; a
+    // LEFT join's `u.country <> 'ES'` reads the table alone: user 5's `ES` row matches nothing,
+    // and an event whose only user is filtered out would be padded (Spark's join condition).
+    let (_dir, table) = users_file();
+    let stream = events(37, 300);
+    let inner: Vec<Row> = reference(&stream, false)
+        .into_iter()
+        .filter(|r| r[1].as_i64().is_some_and(|a| a > 50) && r[2] != Value::str("FR"))
+        .collect();
+    // The left join's reference: the nested loop over the users but `ES`.
+    let mut left: Vec<Row> = reference(&stream, true)
+        .into_iter()
+        .filter(|r| r[2] != Value::str("ES"))
+        .collect();
+    assert!(
+        !stream
+            .iter()
+            .any(|e| e[0] == Value::Int(5) && !left.iter().any(|r| r[0] == e[0])),
+        "user 5 keeps its PT row: no event of it is padded"
+    );
+    left.sort();
+    assert!(
+        inner.len() > 20 && left.len() > inner.len(),
+        "{} and {}",
+        inner.len(),
+        left.len()
+    );
+    for workers in [1, 2, 4] {
+        for (how, on, expected) in [
+            ("JOIN", "AND e.amount > 50 AND u.country <> 'FR'", &inner),
+            ("LEFT JOIN", "AND u.country <> 'ES'", &left),
+        ] {
+            let spark = Session::builder()
+                .workers(workers)
+                .get_or_create()
+                .expect("session");
+            let input = MemoryStream::new(Schema::new([
+                Field::new("user_id", DataType::Int64),
+                Field::new("amount", DataType::Int64),
+            ]));
+            spark
+                .read_stream()
+                .memory(&input)
+                .create_or_replace_temp_view("events");
+            spark
+                .read()
+                .schema(Schema::new([
+                    Field::new("user_id", DataType::Int64),
+                    Field::new("country", DataType::String),
+                ]))
+                .option("header", true)
+                .csv(table.to_str().expect("path"))
+                .expect("table")
+                .create_or_replace_temp_view("users");
+            let joined = spark
+                .sql(&format!(
+                    "SELECT e.user_id, e.amount, u.country FROM events e {how} users u \
+                     ON e.user_id = u.user_id {on}"
+                ))
+                .expect("the join plans");
+            let epochs = stream.chunks(100).map(<[Row]>::to_vec).collect();
+            let ran = run_to_end(joined.write_stream(), Feed::Epochs(&input, epochs));
+            assert_eq!(&ran.rows(), expected, "{how} {on}, {workers} worker(s)");
+        }
+    }
+}
+
 /// An aggregation over the join: whether it keeps only the events with an amount over 10, the
 /// joined columns it groups by (0 `user_id`, 1 `amount`, 2 `country`), and how many of the
 /// figures `count(*)`, `sum(amount)`, `max(amount)`, `count(country)` it computes, in that order.

@@ -118,37 +118,31 @@ fn reference(steps: &[Step], how: &str) -> Vec<Row> {
     rows
 }
 
-/// Runs the join of `steps` of kind `how` on `workers` workers, written as SQL (with `filter` as
-/// its `WHERE`, if given) or through the DataFrame API; returns every row written, sorted, the
-/// query, and its explain text.
+/// Runs the join of `steps` of kind `how` on `workers` workers, written as SQL or through the
+/// DataFrame API; returns every row written, sorted, and the query.
 fn run(steps: &[Step], how: &str, workers: usize, sql: bool) -> (Vec<Row>, StreamingQuery) {
-    let (rows, query, _) = run_where(steps, how, workers, sql, None);
+    let (rows, query, _) = run_where(steps, how, workers, sql, Clauses::default());
     (rows, query)
 }
 
-fn run_where(
-    steps: &[Step],
+/// The join of kind `how` of two memory streams, written as SQL (with `clauses`) or through
+/// the DataFrame API, and the two streams.
+fn join_plan(
+    spark: &Session,
     how: &str,
-    workers: usize,
     sql: bool,
-    filter: Option<&str>,
-) -> (Vec<Row>, StreamingQuery, String) {
-    let spark = Session::builder()
-        .workers(workers)
-        .get_or_create()
-        .expect("session");
+    clauses: Clauses<'_>,
+) -> Result<(DataFrame, MemoryStream, MemoryStream)> {
     let imps = MemoryStream::new(schema("ad", "imp_ts"));
     let clicks = MemoryStream::new(schema("click_ad", "click_ts"));
     let impressions = spark
         .read_stream()
         .memory(&imps)
-        .with_watermark("imp_ts", &format!("{IMP_DELAY} seconds"))
-        .expect("watermark");
+        .with_watermark("imp_ts", &format!("{IMP_DELAY} seconds"))?;
     let click_stream = spark
         .read_stream()
         .memory(&clicks)
-        .with_watermark("click_ts", &format!("{CLICK_DELAY} seconds"))
-        .expect("watermark");
+        .with_watermark("click_ts", &format!("{CLICK_DELAY} seconds"))?;
     let joined = if sql {
         impressions.create_or_replace_temp_view("impressions");
         click_stream.create_or_replace_temp_view("clicks");
@@ -159,25 +153,46 @@ fn run_where(
             "left_semi" => "LEFT SEMI JOIN",
             _ => "JOIN",
         };
-        spark
-            .sql(&format!(
-                "SELECT * FROM impressions i {kind} clicks c ON i.ad = c.click_ad \
-                 AND c.click_ts BETWEEN i.imp_ts AND i.imp_ts + INTERVAL 1 MINUTE{}",
-                filter.map_or(String::new(), |f| format!(" WHERE {f}"))
-            ))
-            .expect("the join plans")
+        spark.sql(&format!(
+            "SELECT * FROM impressions i {kind} clicks c ON i.ad = c.click_ad \
+             AND c.click_ts BETWEEN i.imp_ts AND i.imp_ts + INTERVAL 1 MINUTE{}{}",
+            clauses.on.map_or(String::new(), |on| format!(" AND {on}")),
+            clauses.filter.map_or(String::new(), |f| format!(" WHERE {f}"))
+        ))?
     } else {
-        impressions
-            .join_expr(
-                &click_stream,
-                col("ad")
-                    .eq(col("click_ad"))
-                    .and(col("click_ts").gt_eq(col("imp_ts")))
-                    .and(col("click_ts").lt_eq(col("imp_ts") + interval("1 minute"))),
-                how,
-            )
-            .expect("the join plans")
+        impressions.join_expr(
+            &click_stream,
+            col("ad")
+                .eq(col("click_ad"))
+                .and(col("click_ts").gt_eq(col("imp_ts")))
+                .and(col("click_ts").lt_eq(col("imp_ts") + interval("1 minute"))),
+            how,
+        )?
     };
+    Ok((joined, imps, clicks))
+}
+
+/// What a SQL join adds to its keys and time range: more parts of its `ON`, and a `WHERE`.
+#[derive(Clone, Copy, Default)]
+struct Clauses<'a> {
+    on: Option<&'a str>,
+    filter: Option<&'a str>,
+}
+
+/// Runs the join of `steps` as [`run`] does, with `clauses` added to its SQL; returns every row
+/// written, sorted, the query, and its explain text.
+fn run_where(
+    steps: &[Step],
+    how: &str,
+    workers: usize,
+    sql: bool,
+    clauses: Clauses<'_>,
+) -> (Vec<Row>, StreamingQuery, String) {
+    let spark = Session::builder()
+        .workers(workers)
+        .get_or_create()
+        .expect("session");
+    let (joined, imps, clicks) = join_plan(&spark, how, sql, clauses).expect("the join plans");
     let explained = joined.explain();
     let collected = common::Collected::default();
     let query = collected
@@ -284,7 +299,11 @@ fn a_where_on_each_side_of_an_inner_join_filters_that_side_first() {
     assert_ne!(after_the_join, expected, "where the filters run changes the rows");
     for workers in [1, 2, 4] {
         let filter = "i.ad <> 1 AND c.click_ad <> 2 AND i.ad + c.click_ad < 5";
-        let (rows, _, explained) = run_where(&steps, "inner", workers, true, Some(filter));
+        let clauses = Clauses {
+            filter: Some(filter),
+            ..Clauses::default()
+        };
+        let (rows, _, explained) = run_where(&steps, "inner", workers, true, clauses);
         assert_eq!(rows, expected, "{workers} worker(s)");
         assert_eq!(
             explained.matches("filter before the join").count(),
@@ -292,6 +311,69 @@ fn a_where_on_each_side_of_an_inner_join_filters_that_side_first() {
             "{explained}"
         );
     }
+}
+
+#[test]
+fn parts_of_on_beyond_the_keys_and_the_time_range_decide_which_pairs_match() {
+    // Spark's join condition takes any predicate. In an INNER join, `i.ad + c.click_ad < 5`
+    // keeps the pairs it holds for, as the same WHERE would. In a LEFT join, `c.click_ad <> 2`
+    // reads the right side alone: a click of ad 2 matches nothing, so an impression of ad 2 is
+    // written padded with nulls, as if the click had not come (Spark's optimizer pushes that
+    // part below the join, and the side's watermark then comes from the clicks that pass, as
+    // for a WHERE pushed below an inner join).
+    let steps = mixed_steps(23, 14);
+    let sum_below_5 = |row: &Row| match (&row[0], &row[2]) {
+        (Value::Int(i), Value::Int(c)) => i + c < 5,
+        _ => false,
+    };
+    let all_pairs = reference(&steps, "inner");
+    let inner: Vec<Row> = all_pairs.iter().filter(|r| sum_below_5(r)).cloned().collect();
+    assert!(
+        inner.len() >= 5 && inner.len() < all_pairs.len(),
+        "the part drops some pairs"
+    );
+    let no_ad_2_clicks: Vec<Step> = steps
+        .iter()
+        .map(|(imps, clicks)| {
+            let clicks = clicks.iter().copied().filter(|(ad, _)| *ad != 2).collect();
+            (imps.clone(), clicks)
+        })
+        .collect();
+    let left = reference(&no_ad_2_clicks, "left");
+    let padded_ad_2 = |rows: &[Row]| {
+        rows.iter()
+            .filter(|r| r[0] == Value::Int(2) && r[2] == Value::Null)
+            .count()
+    };
+    assert!(
+        padded_ad_2(&left) > padded_ad_2(&reference(&steps, "left")),
+        "impressions of ad 2 lose their matches"
+    );
+    for workers in [1, 2, 4] {
+        let on = |on| Clauses {
+            on: Some(on),
+            ..Clauses::default()
+        };
+        let (rows, _, _) = run_where(&steps, "inner", workers, true, on("i.ad + c.click_ad < 5"));
+        assert_eq!(rows, inner, "inner, {workers} worker(s)");
+        let (rows, _, _) = run_where(&steps, "left", workers, true, on("c.click_ad <> 2"));
+        assert_eq!(rows, left, "left, {workers} worker(s)");
+    }
+}
+
+#[test]
+fn an_outer_join_refuses_a_part_of_on_that_reads_its_preserved_side() {
+    // `i.ad <> 2` in a LEFT join's ON would write impressions of ad 2 padded with nulls, which
+    // the join cannot do: refused, naming the part, rather than run as a filter.
+    let spark = Session::builder().get_or_create().expect("session");
+    let clauses = Clauses {
+        on: Some("i.ad <> 2"),
+        ..Clauses::default()
+    };
+    let err = join_plan(&spark, "left", true, clauses).expect_err("refused");
+    let text = err.to_string();
+    assert!(text.contains("ad != 2"), "{text}");
+    assert!(text.contains("padded with nulls"), "{text}");
 }
 
 #[test]
@@ -481,7 +563,9 @@ fn spark_refuses_outer_joins_without_watermarks_and_ranges() {
     assert!(error.to_string().contains("FullOuter"), "{error}");
     assert!(left_wm.join_expr(&right_wm, range.clone(), "full").is_ok());
     // Only append mode.
-    let joined = left_wm.join_expr(&right_wm, range, "inner").expect("join");
+    let joined = left_wm
+        .join_expr(&right_wm, range.clone(), "inner")
+        .expect("join");
     let error = joined
         .write_stream()
         .output_mode("update")
@@ -493,11 +577,27 @@ fn spark_refuses_outer_joins_without_watermarks_and_ranges() {
         error.to_string().contains("only in Append output mode"),
         "{error}"
     );
-    // A comparison that is not of the two event times.
+    // A comparison that is not of the two event times filters the pairs of an inner join (its
+    // rows are checked in `parts_of_on_beyond_the_keys_and_the_time_range_decide_..`), and is
+    // refused where it would decide which rows a FULL join pads.
+    let other = on_key.clone().and(col("ad").lt(col("click_ad")));
+    assert!(left_wm.join_expr(&right_wm, other, "inner").is_ok());
     let error = left_wm
-        .join_expr(&right_wm, on_key.and(col("ad").lt(col("click_ad"))), "inner")
+        .join_expr(
+            &right_wm,
+            range.clone().and(col("ad").lt(col("click_ad"))),
+            "full",
+        )
         .expect_err("refused");
-    assert_eq!(error.code(), "DATATYPE_MISMATCH", "{error}");
+    assert_eq!(error.code(), "UNSUPPORTED_FEATURE", "{error}");
+    // Without keys there is nothing to join on.
+    let error = left_wm
+        .join_expr(&right_wm, col("ad").lt(col("click_ad")), "inner")
+        .expect_err("refused");
+    assert!(
+        error.to_string().contains("at least one pair of equal keys"),
+        "{error}"
+    );
 }
 
 /// A windowed count over the join closes its windows by the join's watermark (the least of

@@ -12,9 +12,9 @@ mod upsert;
 
 pub use logical::processor;
 pub use logical::{
-    split_join_condition, Aggregation, Bound, GroupState, GroupStateTimeout, JoinEventTime, JoinKind,
-    LogicalPlan, Projection, RowStateFn, SideWatermark, SourceId, StateApi, StateFunction, TimeRange,
-    TimeoutError,
+    split_join_condition, Aggregation, Bound, GroupState, GroupStateTimeout, JoinCondition, JoinEventTime,
+    JoinKind, LogicalPlan, Projection, RowStateFn, SideWatermark, SourceId, StateApi, StateFunction,
+    TimeRange, TimeoutError,
 };
 // The mode lives in `data` (the sinks need it too); `plan::OutputMode` keeps naming it here,
 // beside the rules about it.

@@ -595,15 +595,8 @@ impl DataFrame {
     /// # }
     /// ```
     pub fn join_expr(&self, other: &DataFrame, condition: Expr, how: &str) -> Result<DataFrame> {
-        let (pairs, ranges) = crate::plan::split_join_condition(&condition, &self.plan, &other.plan)?;
-        let plan = LogicalPlan::join_where(
-            self.plan.clone(),
-            other.plan.clone(),
-            how.parse()?,
-            pairs,
-            ranges,
-            false,
-        )?;
+        let split = crate::plan::split_join_condition(&condition, &self.plan, &other.plan)?;
+        let plan = LogicalPlan::join_on(self.plan.clone(), other.plan.clone(), how.parse()?, split)?;
         Ok(self.with_plan(plan))
     }
 

@@ -166,6 +166,65 @@ impl LogicalPlan {
         Self::join_where(left, right, kind, pairs, Vec::new(), using)
     }
 
+    /// `left.join(right)` on a condition split by
+    /// [`split_join_condition`](super::split_join_condition): its key equalities and time range
+    /// go to [`join_where`](Self::join_where); every other part decides which pairs match, as
+    /// Spark's join condition does. For an INNER join that is a filter of the joined rows (whose
+    /// parts that read one side the compiler runs before the join). A LEFT, LEFT SEMI or LEFT
+    /// ANTI join's part that reads the right side alone filters the right rows before the join
+    /// (Spark's optimizer pushes it there too), and a RIGHT join's that reads the left alone
+    /// the left rows; any other part would decide which rows of the preserved side are padded
+    /// with nulls, which is refused.
+    pub fn join_on(
+        left: Arc<LogicalPlan>,
+        right: Arc<LogicalPlan>,
+        kind: JoinKind,
+        condition: super::JoinCondition,
+    ) -> Result<Self> {
+        let reads_only = |e: &Expr, side: &LogicalPlan, other: &LogicalPlan| {
+            e.bind(side.schema()).is_ok() && !super::join_time::names_other_side(e, side, other)
+        };
+        let (mut above, mut on_left, mut on_right) = (Vec::new(), Vec::new(), Vec::new());
+        for part in condition.residual {
+            let left_only = reads_only(&part, &left, &right) && !reads_only(&part, &right, &left);
+            let right_only = reads_only(&part, &right, &left) && !reads_only(&part, &left, &right);
+            match kind {
+                JoinKind::Inner => above.push(part),
+                JoinKind::Left | JoinKind::LeftSemi | JoinKind::LeftAnti if right_only => on_right.push(part),
+                JoinKind::Right if left_only => on_left.push(part),
+                _ => {
+                    return Err(Error::Unsupported(format!(
+                        "`{}` in the condition of a {} join: beside key equalities and a range \
+                         of two streams' event times, such a join's condition may only hold \
+                         parts that read the side whose unmatched rows are dropped; this part \
+                         would decide which rows are padded with nulls. Filter the rows with \
+                         WHERE, or join INNER",
+                        part.output_name(),
+                        kind.spark_name()
+                    )))
+                }
+            }
+        }
+        let filtered = |side: Arc<LogicalPlan>, parts: Vec<Expr>| -> Result<Arc<LogicalPlan>> {
+            match parts.into_iter().reduce(|a, b| a.and(b)) {
+                Some(predicate) => Ok(Arc::new(LogicalPlan::filter(side, predicate)?)),
+                None => Ok(side),
+            }
+        };
+        let join = LogicalPlan::join_where(
+            filtered(left, on_left)?,
+            filtered(right, on_right)?,
+            kind,
+            condition.pairs,
+            condition.ranges,
+            false,
+        )?;
+        match above.into_iter().reduce(|a, b| a.and(b)) {
+            Some(predicate) => LogicalPlan::filter(Arc::new(join), predicate),
+            None => Ok(join),
+        }
+    }
+
     /// `left.join(right)` on `pairs` of equal key expressions and, for two streams, the
     /// comparisons `ranges` of their event-time columns (a time-range condition, see
     /// [`split_join_condition`](super::split_join_condition)). A join of two streams under
@@ -182,8 +241,12 @@ impl LogicalPlan {
         // Spark's rules on which joins of which inputs exist come first.
         let event_time = super::join_time::join_event_time(&left, &right, kind, &pairs, &ranges)?;
         if pairs.is_empty() {
-            return Err(Error::InvalidPlan(
-                "a join needs at least one pair of equal keys".into(),
+            // Spark would run a nested-loop join; here the keys spread the rows over workers.
+            return Err(Error::Unsupported(
+                "a join needs at least one pair of equal keys, a left and a right expression \
+                 (`ON l.k = r.k`); a join on other conditions alone (a nested-loop join) is not \
+                 supported"
+                    .into(),
             ));
         }
         refuse_finished(&left, "a join")?;

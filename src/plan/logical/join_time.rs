@@ -157,19 +157,28 @@ impl JoinEventTime {
     }
 }
 
-/// A join condition split: its `(left, right)` key equalities and its event-time comparisons.
-pub type SplitCondition = (Vec<(Expr, Expr)>, Vec<Expr>);
+/// A join condition split by what each of its parts (`AND`) does.
+#[derive(Clone, Debug, Default)]
+pub struct JoinCondition {
+    /// Equalities of a left and a right expression: the join's keys.
+    pub pairs: Vec<(Expr, Expr)>,
+    /// Comparisons of the two streams' event-time columns (timestamps): the time range, which
+    /// tells when a row can no longer match.
+    pub ranges: Vec<Expr>,
+    /// Every other part (`a.num >= b.most`, `p.state = 'OR'`): it decides which pairs match as
+    /// a filter of them would (see [`LogicalPlan::join_on`](super::LogicalPlan::join_on)).
+    pub residual: Vec<Expr>,
+}
 
-/// Splits a join condition into its equalities of a left and a right expression (the keys)
-/// and its other conjuncts (comparisons of the two sides' event times), for
-/// [`LogicalPlan::join_where`].
+/// Splits a join condition into its equalities of a left and a right expression (the keys),
+/// its comparisons of two streams' event times (the time range) and the rest, for
+/// [`LogicalPlan::join_on`](super::LogicalPlan::join_on).
 pub fn split_join_condition(
     condition: &Expr,
     left: &LogicalPlan,
     right: &LogicalPlan,
-) -> Result<SplitCondition> {
-    let mut pairs = Vec::new();
-    let mut ranges = Vec::new();
+) -> Result<JoinCondition> {
+    let mut split = JoinCondition::default();
     let mut conjuncts = vec![condition];
     while let Some(c) = conjuncts.pop() {
         match c.unaliased() {
@@ -182,25 +191,55 @@ pub fn split_join_condition(
                     e.bind(side.schema()).is_ok() && !names_other_side(e, side, other)
                 };
                 if binds(a, left, right) && binds(b, right, left) {
-                    pairs.push((a.as_ref().clone(), b.as_ref().clone()));
+                    split.pairs.push((a.as_ref().clone(), b.as_ref().clone()));
                 } else if binds(b, left, right) && binds(a, right, left) {
-                    pairs.push((b.as_ref().clone(), a.as_ref().clone()));
+                    split.pairs.push((b.as_ref().clone(), a.as_ref().clone()));
                 } else {
-                    return Err(not_a_join_condition(c));
+                    split.residual.push(c.clone());
                 }
             }
-            Expr::Binary(BinaryOp::Lt | BinaryOp::LtEq | BinaryOp::Gt | BinaryOp::GtEq, _, _) => {
-                ranges.push(c.clone())
+            Expr::Binary(BinaryOp::Lt | BinaryOp::LtEq | BinaryOp::Gt | BinaryOp::GtEq, a, b)
+                if relates_event_times(a, b, left, right) =>
+            {
+                split.ranges.push(c.clone())
             }
-            other => return Err(not_a_join_condition(other)),
+            _ => split.residual.push(c.clone()),
         }
     }
-    Ok((pairs, ranges))
+    Ok(split)
+}
+
+/// Whether `a` and `b`, the terms of a comparison, are event times (a column `± INTERVAL`s) of
+/// the two sides of a join of two streams, both timestamps: a part of the time range. A term
+/// whose interval does not parse, or whose column is ambiguous, counts too, so that the time
+/// range reports it. Any other comparison filters the joined rows.
+fn relates_event_times(a: &Expr, b: &Expr, left: &LogicalPlan, right: &LogicalPlan) -> bool {
+    let streams = !left.is_static() && !right.is_static() && !right.is_changing_table();
+    let (Some(a), Some(b)) = (time_term(a), time_term(b)) else {
+        return false;
+    };
+    if !streams {
+        return false;
+    }
+    let ((a_col, _), (b_col, _)) = match (a, b) {
+        (Ok(a), Ok(b)) => (a, b),
+        _ => return true,
+    };
+    let (Ok((a_left, a_pos)), Ok((b_left, b_pos))) =
+        (side_of(&a_col, left, right), side_of(&b_col, left, right))
+    else {
+        return true;
+    };
+    let is_time = |left_side: bool, pos: usize| {
+        let plan = if left_side { left } else { right };
+        plan.schema().fields()[pos].data_type == DataType::Timestamp
+    };
+    a_left != b_left && is_time(a_left, a_pos) && is_time(b_left, b_pos)
 }
 
 /// Whether `e` reads a DataFrame's column (`df["c"]`) that only `other` holds: `r.id == l.id`
 /// puts `r.id` on the right, even though the left has an `id` its plain name would find.
-fn names_other_side(e: &Expr, side: &LogicalPlan, other: &LogicalPlan) -> bool {
+pub(super) fn names_other_side(e: &Expr, side: &LogicalPlan, other: &LogicalPlan) -> bool {
     let mut found = false;
     e.for_each(&mut |e| {
         if let Expr::Column(name) = e {

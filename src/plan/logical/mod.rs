@@ -14,7 +14,7 @@ mod properties;
 mod stateful;
 mod union;
 
-pub use join_time::{split_join_condition, Bound, JoinEventTime, SideWatermark, TimeRange};
+pub use join_time::{split_join_condition, Bound, JoinCondition, JoinEventTime, SideWatermark, TimeRange};
 pub use stateful::{GroupState, GroupStateTimeout, RowStateFn, StateApi, StateFunction, TimeoutError};
 
 use std::sync::atomic::{AtomicUsize, Ordering};

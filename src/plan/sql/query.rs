@@ -325,7 +325,7 @@ fn plan_from(select: &Select, catalog: &dyn Catalog, names: &mut Translator) -> 
         };
         // Errors of the join's condition are placed at it (see below), others at the relation.
         let mut condition_place = at;
-        let (pairs, ranges, using) = match constraint {
+        let joined = match constraint {
             JoinConstraint::Using(columns) => {
                 let pairs = columns
                     .iter()
@@ -334,7 +334,7 @@ fn plan_from(select: &Select, catalog: &dyn Catalog, names: &mut Translator) -> 
                         (Expr::Column(name.clone()), Expr::Column(name))
                     })
                     .collect();
-                (pairs, Vec::new(), true)
+                LogicalPlan::join(plan, right, kind, pairs, true)
             }
             JoinConstraint::On(condition) => {
                 // sqlparser leaves some expressions without a span: use the condition's first
@@ -343,14 +343,14 @@ fn plan_from(select: &Select, catalog: &dyn Catalog, names: &mut Translator) -> 
                 let condition = names.expr(condition)?;
                 let condition_at = names.names.get(first_name).map_or(at, |(_, place)| *place);
                 condition_place = condition_at;
-                let (pairs, ranges) = split_join_condition(&condition, &plan, &right).map_err(|e| {
+                let split = split_join_condition(&condition, &plan, &right).map_err(|e| {
                     e.at(
                         condition_at.line,
                         condition_at.column,
                         Some("write ON a.k = b.k [AND ...], or USING (k); two streams may add a range of event times, e.g. AND c.ts BETWEEN i.ts AND i.ts + INTERVAL 1 MINUTE"),
                     )
                 })?;
-                (pairs, ranges, false)
+                LogicalPlan::join_on(plan, right, kind, split)
             }
             _ => {
                 return Err(
@@ -358,10 +358,7 @@ fn plan_from(select: &Select, catalog: &dyn Catalog, names: &mut Translator) -> 
                 );
             }
         };
-        plan = Arc::new(
-            LogicalPlan::join_where(plan, right, kind, pairs, ranges, using)
-                .map_err(|e| place(e, names, condition_place))?,
-        );
+        plan = Arc::new(joined.map_err(|e| place(e, names, condition_place))?);
     }
     Ok(plan)
 }
