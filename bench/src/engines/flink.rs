@@ -309,26 +309,28 @@ pub fn windowed(
     Ok(engine_run(&ran.report, digest))
 }
 
-/// Runs a Nexmark query (`sql`, one SELECT whose result has `columns`) on Flink over the
-/// folders under `dir`, with watermarks `delay_s` behind: the run, and the lines (tab-separated
-/// fields) its digest job wrote.
+/// Runs a Nexmark query on Flink over the folders under `dir`, with watermarks `delay_s`
+/// behind: the run, and the lines its digest job wrote (tab-separated fields, or for a
+/// [`complete`](super::nexmark::Query::complete) query its changelog as Debezium JSON).
 pub fn nexmark(
     dir: &Path,
-    sql: &str,
-    columns: &str,
+    query: &super::nexmark::Query,
     delay_s: i64,
     config: FlinkConfig,
 ) -> anyhow::Result<(EngineRun, Vec<String>)> {
     let work = tempfile::tempdir().context("a directory for the query")?;
     let query_file = work.path().join("query.sql");
-    fs::write(&query_file, sql)?;
+    fs::write(&query_file, query.flink)?;
+    let format = if query.complete { "debezium-json" } else { "csv" };
     let extra = [
         "--query-file".to_string(),
         query_file.display().to_string(),
         "--columns".to_string(),
-        columns.to_string(),
+        query.columns.to_string(),
         "--delay-s".to_string(),
         delay_s.to_string(),
+        "--digest-format".to_string(),
+        format.to_string(),
     ];
     let ran = run_script(NEXMARK, config, &extra, |_| Ok(dir.to_path_buf()))?;
     let lines = output_lines(&ran.output)?;

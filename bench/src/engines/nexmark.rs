@@ -4,10 +4,11 @@
 //!
 //! - `tidewater`: the three folders read with `read_stream().schema(..).json(..)` and
 //!   `maxFilesPerTrigger` 1 (one file of each kind an epoch), the event time `ts` =
-//!   `timestamp_millis(dateTime)` with a one-second watermark, registered as the views
-//!   `person`, `auction` and `bid`; the query is the SQL text of `bench/nexmark/tidewater/`,
-//!   run with `spark.sql(..)` as a user would. One run into the `noop` sink is timed; a second
-//!   run into a `foreach_batch` sink gives the digest.
+//!   `timestamp_millis(dateTime)` with a one-second watermark (but for a query whose result
+//!   changes rows, which runs in complete mode), registered as the views `person`, `auction`
+//!   and `bid`; the query is the SQL text of `bench/nexmark/tidewater/`, run with
+//!   `spark.sql(..)` as a user would. One run into the `noop` sink is timed; a second run into
+//!   a `foreach_batch` sink gives the digest (of the last batch, in complete mode).
 //! - `flink`: `bench/flink/nexmark.py` with the query of `bench/nexmark/flink/`.
 //!
 //! The digest is that of the multiset of result rows, in any order: each row's fields in a
@@ -54,6 +55,10 @@ pub struct Query {
     pub distinct_on: Option<&'static [usize]>,
     /// Flink's published figure, events/s per core, where there is one.
     pub flink_published: Option<u64>,
+    /// Whether the query's result changes rows it has written (an aggregation over an
+    /// aggregation, a join of aggregations): Tidewater runs it in complete mode, whose last
+    /// batch is the result, and Flink writes its changelog, whose final rows are.
+    pub complete: bool,
 }
 
 /// The queries, q0 to q8.
@@ -67,6 +72,7 @@ pub const QUERIES: [Query; 9] = [
         window: None,
         distinct_on: None,
         flink_published: Some(155_000),
+        complete: false,
     },
     Query {
         name: "q1",
@@ -77,6 +83,7 @@ pub const QUERIES: [Query; 9] = [
         window: None,
         distinct_on: None,
         flink_published: Some(158_000),
+        complete: false,
     },
     Query {
         name: "q2",
@@ -87,6 +94,7 @@ pub const QUERIES: [Query; 9] = [
         window: None,
         distinct_on: None,
         flink_published: Some(175_000),
+        complete: false,
     },
     Query {
         name: "q3",
@@ -97,33 +105,30 @@ pub const QUERIES: [Query; 9] = [
         window: None,
         distinct_on: None,
         flink_published: Some(152_000),
+        complete: false,
     },
     Query {
         name: "q4",
         title: "average closing price per category",
-        tidewater: Err(
-            "an aggregation over an aggregation (the winning bid per auction, then \
-                        the average per category): Tidewater, as Spark, refuses chained \
-                        streaming aggregations",
-        ),
-        flink: "",
-        columns: "",
+        tidewater: Ok(include_str!("../../nexmark/tidewater/q4.sql")),
+        flink: include_str!("../../nexmark/flink/q4.sql"),
+        columns: "category BIGINT, avg_final DOUBLE",
         window: None,
         distinct_on: None,
         flink_published: Some(34_000),
+        complete: true,
     },
     Query {
         name: "q5",
-        title: "hot items over sliding windows",
-        tidewater: Err(
-            "a windowed count per auction, then the maximum per window joined back: \
-                        chained aggregations and a join after an aggregation are refused",
-        ),
-        flink: "",
-        columns: "",
+        title: "hot items (the most bid auctions of each sliding window)",
+        tidewater: Ok(include_str!("../../nexmark/tidewater/q5.sql")),
+        flink: include_str!("../../nexmark/flink/q5.sql"),
+        columns: "auction BIGINT, num BIGINT, starttime TIMESTAMP(3)",
+        // Complete mode writes every window, as Flink's final watermark closes them all.
         window: None,
         distinct_on: None,
         flink_published: Some(22_000),
+        complete: true,
     },
     Query {
         name: "q6",
@@ -135,6 +140,7 @@ pub const QUERIES: [Query; 9] = [
         window: None,
         distinct_on: None,
         flink_published: None,
+        complete: false,
     },
     Query {
         name: "q7",
@@ -146,6 +152,7 @@ pub const QUERIES: [Query; 9] = [
         // Each closed window's highest price: the bid of a tie is not compared.
         distinct_on: Some(&[1]),
         flink_published: Some(12_000),
+        complete: false,
     },
     Query {
         name: "q8",
@@ -156,6 +163,7 @@ pub const QUERIES: [Query; 9] = [
         window: Some((2, 10_000)),
         distinct_on: None,
         flink_published: Some(146_000),
+        complete: false,
     },
 ];
 
@@ -370,21 +378,29 @@ pub fn tidewater(dir: &Path, query: &Query, workers: usize, watermark_ms: i64) -
     for kind in KINDS {
         let path = dir.join(kind);
         let path = path.to_str().context("the data's path is not UTF-8")?;
-        spark
+        let events = spark
             .read_stream()
             .schema(schema(kind))
             .option("maxFilesPerTrigger", 1)
             .json(path)?
-            .with_column("ts", expr("timestamp_millis(dateTime)")?)?
-            .with_watermark("ts", &format!("{DELAY_S} seconds"))?
-            .create_or_replace_temp_view(kind);
+            .with_column("ts", expr("timestamp_millis(dateTime)")?)?;
+        // Complete mode keeps every group, so a watermark would close nothing there; it would
+        // only refuse a join of two streams (Spark's rule: a watermarked join runs in append
+        // mode alone).
+        let events = if query.complete {
+            events
+        } else {
+            events.with_watermark("ts", &format!("{DELAY_S} seconds"))?
+        };
+        events.create_or_replace_temp_view(kind);
     }
     let result = spark.sql(sql)?;
-    // The output mode: append, as every query here writes each row once.
+    // Append, for a query that writes each row once; complete, for one whose rows change.
+    let mode = if query.complete { "complete" } else { "append" };
     let started = Instant::now();
     let timed = result
         .write_stream()
-        .output_mode("append")
+        .output_mode(mode)
         .format("noop")
         .trigger(Trigger::available_now())
         .start()?;
@@ -398,12 +414,17 @@ pub fn tidewater(dir: &Path, query: &Query, workers: usize, watermark_ms: i64) -
 
     let digest = Arc::new(Mutex::new(Compared::new(*query, watermark_ms)));
     let sink = digest.clone();
+    let (complete, query) = (query.complete, *query);
     let checked = result
         .write_stream()
-        .output_mode("append")
+        .output_mode(mode)
         .trigger(Trigger::available_now())
         .foreach_batch(move |batch: &Batch<'_>| -> anyhow::Result<()> {
             let mut digest = sink.lock().map_err(|_| anyhow::anyhow!("digest lock"))?;
+            if complete {
+                // Each batch is the whole result: the last one is compared.
+                *digest = Compared::new(query, watermark_ms);
+            }
             for row in batch.rows.iter() {
                 digest.add(row.iter().map(canonical_value).collect());
             }
@@ -432,14 +453,74 @@ pub fn flink(
     if query.flink.is_empty() {
         bail!("{} is not written for Flink here", query.name);
     }
-    let lines = super::flink::nexmark(dir, query.flink, query.columns, span_s + 60, config)?;
+    let lines = super::flink::nexmark(dir, query, span_s + 60, config)?;
     let mut digest = Compared::new(*query, watermark_ms);
-    for line in &lines.1 {
-        digest.add(line.split('\t').map(canonical_text).collect());
+    if query.complete {
+        for row in changelog_result(&lines.1, &column_names(query.columns))? {
+            digest.add(row);
+        }
+    } else {
+        for line in &lines.1 {
+            digest.add(line.split('\t').map(canonical_text).collect());
+        }
     }
     let mut run = lines.0;
     run.digest = digest.value();
     Ok(run)
+}
+
+/// The names of the columns of a Flink SQL column list (`a BIGINT, b DECIMAL(22, 3)`).
+fn column_names(columns: &str) -> Vec<String> {
+    let mut names = Vec::new();
+    let (mut depth, mut start) = (0usize, 0);
+    for (i, c) in columns.char_indices().chain([(columns.len(), ',')]) {
+        match c {
+            '(' => depth += 1,
+            ')' => depth = depth.saturating_sub(1),
+            ',' if depth == 0 => {
+                let column = columns[start..i].trim();
+                let name = column.split_whitespace().next().unwrap_or_default();
+                names.push(name.trim_matches('`').to_string());
+                start = i + 1;
+            }
+            _ => {}
+        }
+    }
+    names
+}
+
+/// The result a Debezium JSON changelog (`{"before", "after", "op"}` lines) leaves: each row
+/// `after` counts +1, each row `before` -1, in any order, and each row is in the result as
+/// many times as its count. The fields named `columns` of each row, in canonical text.
+pub fn changelog_result(lines: &[String], columns: &[String]) -> anyhow::Result<Vec<Vec<String>>> {
+    let mut counts: std::collections::HashMap<Vec<String>, i64> = Default::default();
+    for line in lines {
+        let change: serde_json::Value =
+            serde_json::from_str(line).with_context(|| format!("a changelog line: {line}"))?;
+        for (side, weight) in [("before", -1), ("after", 1)] {
+            let row = &change[side];
+            if row.is_null() {
+                continue;
+            }
+            let fields = columns
+                .iter()
+                .map(|c| match &row[c.as_str()] {
+                    serde_json::Value::Null => String::new(),
+                    serde_json::Value::String(text) => canonical_text(text),
+                    other => canonical_text(&other.to_string()),
+                })
+                .collect();
+            *counts.entry(fields).or_insert(0) += weight;
+        }
+    }
+    let mut rows = Vec::new();
+    for (row, count) in counts {
+        if count < 0 {
+            bail!("the changelog retracts {row:?} more often than it adds it");
+        }
+        rows.extend(std::iter::repeat_n(row, count as usize));
+    }
+    Ok(rows)
 }
 
 #[cfg(test)]
@@ -625,12 +706,105 @@ mod tests {
         }
         assert!(q7.value().ends_with("/1"), "one closed window: {}", q7.value());
 
-        for (name, expected) in [("q1", q1), ("q2", q2), ("q3", q3), ("q7", q7)] {
+        // q4: the highest bid of each auction among those made while it was open, then the
+        // average of those per category.
+        let auctions: std::collections::HashMap<i64, &serde_json::Value> = all
+            .iter()
+            .filter(|e| e.get("seller").is_some())
+            .map(|a| (int(a, "id"), a))
+            .collect();
+        let mut closing: std::collections::HashMap<i64, (i64, i64)> = Default::default();
+        for b in &bids {
+            let Some(a) = auctions.get(&int(b, "auction")) else {
+                continue;
+            };
+            let t = int(b, "dateTime");
+            if int(a, "dateTime") <= t && t <= int(a, "expires") {
+                let slot = closing
+                    .entry(int(a, "id"))
+                    .or_insert((int(a, "category"), i64::MIN));
+                slot.1 = slot.1.max(int(b, "price"));
+            }
+        }
+        let mut by_category: std::collections::BTreeMap<i64, (i64, i64)> = Default::default();
+        for (category, price) in closing.values() {
+            let slot = by_category.entry(*category).or_default();
+            *slot = (slot.0 + price, slot.1 + 1);
+        }
+        let mut q4 = RowsDigest::default();
+        for (category, (sum, n)) in &by_category {
+            let average = *sum as f64 / *n as f64;
+            q4.add(&[category.to_string(), canonical_text(&format!("{average:?}"))]);
+        }
+        assert!(q4.value().ends_with("/5"), "five categories: {}", q4.value());
+        // q5: each 10-second window sliding by 2 seconds, the auctions with the most bids in it.
+        let mut counts: std::collections::HashMap<(i64, i64), i64> = Default::default();
+        for b in &bids {
+            let t = int(b, "dateTime");
+            let last = t - t.rem_euclid(2_000);
+            for start in (0..5).map(|k| last - k * 2_000) {
+                *counts.entry((start, int(b, "auction"))).or_default() += 1;
+            }
+        }
+        let mut most: std::collections::HashMap<i64, i64> = Default::default();
+        for ((start, _), n) in &counts {
+            let slot = most.entry(*start).or_default();
+            *slot = (*slot).max(*n);
+        }
+        let mut q5 = RowsDigest::default();
+        for ((start, auction), n) in &counts {
+            if *n == most[start] {
+                q5.add(&[auction.to_string(), n.to_string(), start.to_string()]);
+            }
+        }
+
+        for (name, expected) in [
+            ("q1", q1),
+            ("q2", q2),
+            ("q3", q3),
+            ("q4", q4),
+            ("q5", q5),
+            ("q7", q7),
+        ] {
             for workers in [1, 2] {
                 let run = tidewater(dir.path(), query(name).unwrap(), workers, watermark).unwrap();
                 assert_eq!(run.digest, expected.value(), "{name} on {workers} workers");
             }
         }
+    }
+
+    #[test]
+    fn a_changelog_leaves_its_final_rows() {
+        let columns = column_names("category BIGINT, total DECIMAL(22, 3), `dateTime` TIMESTAMP(3)");
+        assert_eq!(columns, ["category", "total", "dateTime"]);
+        let lines: Vec<String> = [
+            r#"{"before":null,"after":{"category":10,"total":1.5,"dateTime":"2026-01-01 00:00:10"},"op":"c"}"#,
+            r#"{"before":null,"after":{"category":11,"total":2,"dateTime":null},"op":"c"}"#,
+            // Retracted later in the file than it is replaced: order does not matter.
+            r#"{"before":null,"after":{"category":10,"total":3.25,"dateTime":"2026-01-01 00:00:10"},"op":"c"}"#,
+            r#"{"before":{"category":10,"total":1.5,"dateTime":"2026-01-01 00:00:10"},"after":null,"op":"d"}"#,
+            // Two equal rows are two rows.
+            r#"{"before":null,"after":{"category":11,"total":2,"dateTime":null},"op":"c"}"#,
+        ]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+        let mut rows = changelog_result(&lines, &columns).unwrap();
+        rows.sort();
+        let ten_s = (crate::nexmark::BASE_TIME_MS + 10_000).to_string();
+        assert_eq!(
+            rows,
+            [
+                vec!["10".to_string(), "3.25".to_string(), ten_s],
+                vec!["11".to_string(), "2".to_string(), String::new()],
+                vec!["11".to_string(), "2".to_string(), String::new()],
+            ]
+        );
+        assert!(
+            changelog_result(&lines[3..4], &columns).is_err(),
+            "a retraction alone"
+        );
+        assert!(changelog_result(&["[".to_string()], &columns).is_err());
     }
 
     #[test]

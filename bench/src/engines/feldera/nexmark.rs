@@ -158,7 +158,7 @@ struct Plan<R> {
 }
 
 /// The queries the engine runs.
-pub(crate) const QUERIES: [&str; 6] = ["q0", "q1", "q2", "q3", "q7", "q8"];
+pub(crate) use super::NEXMARK_QUERIES as QUERIES;
 
 /// Runs `query` over the folders under `dir` on `workers` dbsp worker threads; the digest keeps
 /// the windows closed by `watermark_ms`, as Tidewater's does.
