@@ -696,3 +696,146 @@ fn windowed_aggregates_agree_whichever_key_comes_first() {
         }
     }
 }
+
+/// In complete mode, and without a watermark, every window is kept: an aggregation in the
+/// common shape folds each row into its windows' groups by their start, whether the window is
+/// the first key or not, and after a projection (here of the time the windows are of). Each
+/// epoch's table is the reference's, computed here from the rows with integer arithmetic:
+/// sliding windows of 10 s every 4 s, each row in those with `start <= t < start + 10 s`.
+#[test]
+fn kept_windows_fold_by_start_whichever_key_comes_first() {
+    let schema = Schema::new([
+        Field::new("word", DataType::String),
+        Field::new("ts", DataType::Timestamp),
+        Field::new("v", DataType::Int64),
+    ]);
+    let mut rng = Seeded::new(11);
+    let words = ["a", "b", "a longer word than inline"];
+    type Event = (Option<&'static str>, Option<i64>, Option<i64>);
+    let epochs: Vec<Vec<Event>> = (0..8)
+        .map(|epoch| {
+            (0..30)
+                .map(|_| {
+                    let word = (rng.below(8) != 0).then(|| words[rng.below(3) as usize]);
+                    // Milliseconds after T0, out of order, some before T0.
+                    let ms =
+                        (rng.below(12) != 0).then(|| (6 * epoch + rng.below(13) as i64 - 6) * 1000 + 321);
+                    let v = (rng.below(6) != 0).then(|| rng.below(100) as i64 - 20);
+                    (word, ms, v)
+                })
+                .collect()
+        })
+        .collect();
+    // The windows' time is `ts + 1 second`, a projection before the windows.
+    // (word, window start in ms) -> (count(*), sum(v), max(v)).
+    type Figures = (i64, Option<i64>, Option<i64>);
+    let mut table: BTreeMap<(Option<String>, i64), Figures> = BTreeMap::new();
+    let reference: Vec<Vec<Row>> = epochs
+        .iter()
+        .map(|epoch| {
+            for (word, ms, v) in epoch {
+                let Some(ms) = ms.map(|ms| ms + 1000) else {
+                    continue;
+                };
+                let last = ms - ms.rem_euclid(4000);
+                for start in (0..3).map(|k| last - k * 4000).filter(|s| ms < s + 10_000) {
+                    let slot = table
+                        .entry((word.map(str::to_string), start))
+                        .or_insert((0, None, None));
+                    slot.0 += 1;
+                    if let Some(v) = v {
+                        slot.1 = Some(slot.1.unwrap_or(0) + v);
+                        slot.2 = Some(slot.2.map_or(*v, |m: i64| m.max(*v)));
+                    }
+                }
+            }
+            table
+                .iter()
+                .map(|((word, start), (n, total, most))| {
+                    let micros = T0 + start * 1000;
+                    let window = Value::window(micros, micros + 10 * SECOND);
+                    let int = |v: &Option<i64>| v.map_or(Value::Null, Value::Int);
+                    let word = word.as_deref().map_or(Value::Null, Value::str);
+                    Row::from(vec![window, word, Value::Int(*n), int(total), int(most)])
+                })
+                .collect::<std::collections::BTreeSet<Row>>()
+                .into_iter()
+                .collect()
+        })
+        .collect();
+    assert!(
+        reference.last().is_some_and(|t| t.len() >= 30),
+        "enough groups to compare"
+    );
+    let as_rows = |epoch: &[Event]| -> Vec<Row> {
+        epoch
+            .iter()
+            .map(|(word, ms, v)| {
+                Row::from(vec![
+                    word.map_or(Value::Null, Value::str),
+                    ms.map_or(Value::Null, |ms| Value::Timestamp(T0 + ms * 1000)),
+                    v.map_or(Value::Null, Value::Int),
+                ])
+            })
+            .collect()
+    };
+    for window_first in [true, false] {
+        for workers in [1, 2, 4] {
+            let spark = Session::builder()
+                .workers(workers)
+                .get_or_create()
+                .expect("session");
+            let input = MemoryStream::new(schema.clone());
+            let window = sliding_window(col("t"), "10 seconds", "4 seconds");
+            let keys = if window_first {
+                vec![window, col("word")]
+            } else {
+                vec![col("word"), window]
+            };
+            let aggregated = spark
+                .read_stream()
+                .memory(&input)
+                .with_column("t", expr("ts + INTERVAL 1 SECOND").expect("expr"))
+                .and_then(|df| {
+                    df.group_by(keys)
+                        .agg([count(col("*")), sum(col("v")), max(col("v"))])
+                })
+                .expect("plan");
+            let explained = aggregated.explain();
+            assert!(explained.contains("by window start"), "{explained}");
+            let ran = run_to_end(
+                aggregated.write_stream().output_mode("complete"),
+                Feed::Epochs(&input, epochs.iter().map(|e| as_rows(e)).collect()),
+            );
+            let batches: Vec<Vec<Row>> = ran
+                .batch_rows()
+                .into_iter()
+                .map(|rows| {
+                    let mut rows: Vec<Row> = rows
+                        .into_iter()
+                        .map(|row| {
+                            let mut values: Vec<Value> = row.iter().cloned().collect();
+                            if !window_first {
+                                values.swap(0, 1);
+                            }
+                            Row::from(values)
+                        })
+                        .collect();
+                    rows.sort();
+                    rows
+                })
+                .collect();
+            assert_eq!(batches.len(), reference.len(), "one table an epoch");
+            for (epoch, (got, expected)) in batches.iter().zip(&reference).enumerate() {
+                let missing: Vec<&Row> = expected.iter().filter(|r| !got.contains(r)).collect();
+                let extra: Vec<&Row> = got.iter().filter(|r| !expected.contains(r)).collect();
+                assert!(
+                    missing.is_empty() && extra.is_empty(),
+                    "window first: {window_first}, {workers} worker(s), epoch {epoch}: \
+                     missing {missing:?}, extra {extra:?}"
+                );
+                assert_eq!(got, expected, "the same rows, in order");
+            }
+        }
+    }
+}

@@ -475,7 +475,7 @@ impl<'p> Dataflow<'p> {
                 ));
                 return;
             }
-            Strategy::WindowStartFold => {
+            Strategy::WindowStartFold | Strategy::WindowStartKeptFold => {
                 "each worker folds its epoch's rows into their windows' groups, keyed by the \
                  window's start, no row built per window"
             }

@@ -71,6 +71,7 @@ fn slots(strategy: Strategy) -> Vec<Slot> {
         Strategy::ExpiringFold | Strategy::WindowStartFold => vec![Slot::Expiring { window_key: 0 }],
         Strategy::PieceCount
         | Strategy::AppendOnlyFold
+        | Strategy::WindowStartKeptFold
         | Strategy::GroupedByTable { .. }
         | Strategy::ColumnFold
         | Strategy::JoinedRowFold => vec![Slot::Fold(strategy)],

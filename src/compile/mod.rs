@@ -637,17 +637,38 @@ fn build_aggregate<'s>(
             aggregate::retractable(rows, pipeline, keys, accumulators)
         }
         // An expiring fold without a watermark is not planned; it would fold without expiry.
-        (Fold::Accumulate | Fold::Expiring { .. } | Fold::WindowStarts(_), _) => {
-            compiled.built(Strategy::AppendOnlyFold);
+        (
+            fold @ (Fold::Accumulate
+            | Fold::Expiring { .. }
+            | Fold::WindowStarts(_)
+            | Fold::WindowStartsKept(_)),
+            _,
+        ) => {
             let durable = compiled.durable(rows.scope(), |restored| match restored {
                 durable::Restored::Rows(entries) => Some(entries),
                 _ => None,
             });
             let changes = compiled.changes_needed();
-            let (folded, figures) =
-                aggregate::RowFold::new(pipeline, keys, accumulators).aggregate(rows, durable, changes);
+            let (folded, figures, sorted) = match fold {
+                Fold::WindowStartsKept(by_start) => {
+                    compiled.built(Strategy::WindowStartKeptFold);
+                    let sorted = by_start.keeps_row_order();
+                    let (folded, figures) = by_start.aggregate_kept(rows, durable, changes);
+                    (folded, figures, sorted)
+                }
+                _ => {
+                    compiled.built(Strategy::AppendOnlyFold);
+                    let (folded, figures) = aggregate::RowFold::new(pipeline, keys, accumulators)
+                        .aggregate(rows, durable, changes);
+                    (folded, figures, true)
+                }
+            };
             compiled.counted_by_itself(operator, figures);
-            compiled.note_sorted(folded)
+            if sorted {
+                compiled.note_sorted(folded)
+            } else {
+                folded
+            }
         }
     }
 }

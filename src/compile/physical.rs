@@ -125,6 +125,9 @@ pub enum Strategy {
     /// As `ExpiringFold`, in the common shape (the window first among column keys): each row
     /// folded into its windows' groups keyed by the window's start, no row per window built.
     WindowStartFold,
+    /// As `WindowStartFold`, keeping every window: complete mode, or no watermark on the
+    /// window's time.
+    WindowStartKeptFold,
     /// An aggregation by session windows: each key's sessions merged as rows join them.
     SessionFold,
     /// Differential's general `reduce`, for inputs that retract.
@@ -163,6 +166,7 @@ impl fmt::Display for Strategy {
             Strategy::AppendOnlyFold => "append-only accumulator",
             Strategy::ExpiringFold => "append-only accumulator, closed windows forgotten",
             Strategy::WindowStartFold => "append-only accumulator by window start, closed windows forgotten",
+            Strategy::WindowStartKeptFold => "append-only accumulator by window start",
             Strategy::Reduce => "differential reduce",
             Strategy::SessionFold => "session windows",
             Strategy::GroupedByTable { integer: false } => "fold grouped by a table column",
@@ -387,6 +391,8 @@ pub enum Fold {
     },
     /// As `Expiring`, in the common shape that folds by window start (the window is key 0).
     WindowStarts(WindowedFold),
+    /// As `Accumulate`, for a windowed aggregation in that shape whose windows are all kept.
+    WindowStartsKept(WindowedFold),
     /// Differential's general `reduce`, for an input that retracts.
     Reduce,
     /// Sessions per key (key `window_key` is the session window), merged as rows join them.
@@ -414,6 +420,7 @@ impl Fold {
             Fold::Accumulate => Strategy::AppendOnlyFold,
             Fold::Expiring { .. } => Strategy::ExpiringFold,
             Fold::WindowStarts(_) => Strategy::WindowStartFold,
+            Fold::WindowStartsKept(_) => Strategy::WindowStartKeptFold,
             Fold::Reduce => Strategy::Reduce,
             Fold::Session { .. } => Strategy::SessionFold,
         }
@@ -684,18 +691,28 @@ fn plan_node(plan: &LogicalPlan, settings: Settings) -> Physical<'_> {
                 _ if plan.session_window_key().is_some() => Fold::Session {
                     window_key: plan.session_window_key().unwrap_or(0),
                 },
+                // Closed windows come out in the order of their keys: the window first.
+                Some(0) if late.is_some() && append_only && settings.forgets_closed_windows() => {
+                    WindowedFold::detect(&grouping.pipeline, &grouping.keys, &grouping.accumulators, 0)
+                        .map_or(Fold::Expiring { window_key: 0 }, Fold::WindowStarts)
+                }
                 Some(window_key) if late.is_some() && append_only && settings.forgets_closed_windows() => {
-                    WindowedFold::detect(
-                        &grouping.pipeline,
-                        &grouping.keys,
-                        &grouping.accumulators,
-                        window_key,
-                    )
-                    .map_or(Fold::Expiring { window_key }, Fold::WindowStarts)
+                    Fold::Expiring { window_key }
                 }
                 _ if !append_only => Fold::Reduce,
-                _ => PieceCount::detect(&grouping.pipeline, &grouping.keys, &grouping.accumulators)
-                    .map_or(Fold::Accumulate, Fold::PieceCount),
+                // Windows kept (complete mode, or no watermark on their time): folded by their
+                // start too when the shape allows, the window anywhere among the keys.
+                _ => {
+                    let (pipeline, keys, accumulators) =
+                        (&grouping.pipeline, &grouping.keys, &grouping.accumulators);
+                    match (0..keys.len())
+                        .find_map(|at| WindowedFold::detect(pipeline, keys, accumulators, at))
+                    {
+                        Some(by_start) => Fold::WindowStartsKept(by_start),
+                        None => PieceCount::detect(pipeline, keys, accumulators)
+                            .map_or(Fold::Accumulate, Fold::PieceCount),
+                    }
+                }
             };
             if let Some(late) = late.as_mut() {
                 late.rule = match &fold {

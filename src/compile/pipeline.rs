@@ -171,12 +171,14 @@ impl Pipeline {
         }
     }
 
-    /// The pipeline's parts when it is filters followed by one projection that explodes
-    /// `window(..)` (a windowed group-by's shape): the filters' predicates, the projection's
-    /// columns and the windows' generator. An aggregation grouped by the window can then fold
-    /// each input row into its windows without building a row per window.
-    pub(crate) fn as_filtered_windows(&self) -> Option<(Vec<&BoundExpr>, &[Projection], &BoundExpr)> {
-        let (last, filters) = self.steps.split_last()?;
+    /// The pipeline's parts when it ends with one projection that explodes `window(..)` (a
+    /// windowed group-by's shape) after steps that make at most one row of each (filters, and
+    /// projections without a generator, such as a computed event time): those steps, the
+    /// projection's columns and the windows' generator. An aggregation grouped by the window
+    /// can then fold each row out of those steps into its windows without building a row per
+    /// window.
+    pub(crate) fn as_filtered_windows(&self) -> Option<(Pipeline, &[Projection], &BoundExpr)> {
+        let (last, before) = self.steps.split_last()?;
         let Step::Project {
             columns,
             generator: Some(windows @ BoundExpr::SlidingWindows(..)),
@@ -184,14 +186,16 @@ impl Pipeline {
         else {
             return None;
         };
-        let predicates = filters
-            .iter()
-            .map(|step| match step {
-                Step::Filter(predicate) => Some(predicate),
-                Step::Project { .. } => None,
-            })
-            .collect::<Option<Vec<_>>>()?;
-        Some((predicates, columns, windows))
+        let one_row_each = before.iter().all(|step| match step {
+            Step::Filter(_) => true,
+            Step::Project { generator, .. } => generator.is_none(),
+        });
+        one_row_each.then(|| {
+            let before = Pipeline {
+                steps: before.to_vec(),
+            };
+            (before, columns.as_slice(), windows)
+        })
     }
 
     /// The rows that come out of the pipeline for each of `rows`, as one `flat_map`; `rows`

@@ -1,5 +1,5 @@
 //! The fold of a windowed group-by in its common shape: `GROUP BY window(ts, ..), k1, k2, ..`
-//! over columns of the input (after any filters), with aggregates of columns.
+//! over columns of the input (after any filters and projections), with aggregates of columns.
 //!
 //! The general path explodes each event into a row per window (the window a struct value),
 //! then looks the row's key up through [`Value`]'s hashing and ordering, the window's struct
@@ -16,7 +16,9 @@ use hashbrown::hash_map::EntryRef;
 use hashbrown::Equivalent;
 use serde::{Deserialize, Serialize};
 use smallvec::SmallVec;
-use tidewater_operators::{Aggregation, Durable, PartialStates};
+use tidewater_operators::{
+    aggregate_append_only_counted, gather_sorted_map, Aggregation, Changes, Durable, PartialStates,
+};
 
 use super::aggregate::{
     expire, expiry_of, fold_argument, key_values, Expiring, Figures, RowAggregation, States, GATHER,
@@ -116,27 +118,33 @@ impl PartialOrd for WindowedKey {
 }
 
 impl WindowedKey {
-    /// The key row of the general path: the window `[start, start + size)`, then the others.
-    fn to_row(&self, size: i64) -> Row {
-        self.row_with(size, &[])
+    /// The key row of the general path: the other keys with the window `[start, start + size)`
+    /// at position `window_at` among them.
+    fn to_row(&self, size: i64, window_at: usize) -> Row {
+        self.row_with(size, window_at, &[])
     }
 
     /// The key row followed by `values` (an output row: the aggregates' results).
-    fn row_with(&self, size: i64, values: &[Value]) -> Row {
+    fn row_with(&self, size: i64, window_at: usize, values: &[Value]) -> Row {
         let mut row = Row::with_capacity(1 + self.others.len() + values.len());
+        let (before, after) = self.others.split_at(window_at.min(self.others.len()));
+        for value in before {
+            row.push(value.clone());
+        }
         row.push(Value::window(self.start, self.start + size));
-        for value in self.others.iter().chain(values) {
+        for value in after.iter().chain(values) {
             row.push(value.clone());
         }
         row
     }
 
-    /// The key of a key row of the general path (as a checkpoint stores it). A row whose first
-    /// value is not a window (which no query of this shape stores) keeps its window's place
-    /// with the least start, which closes at once, and is logged.
-    fn from_row(row: Row) -> Self {
-        let mut values = row.into_iter();
-        let window = values.next();
+    /// The key of a key row of the general path (as a checkpoint stores it), whose window is at
+    /// position `window_at`. A row without a window there (which no query of this shape
+    /// stores) keeps its window's place with the least start, which closes at once, and is
+    /// logged.
+    fn from_row(row: Row, window_at: usize) -> Self {
+        let mut others: Vec<Value> = row.into_iter().collect();
+        let window = (window_at < others.len()).then(|| others.remove(window_at));
         let start = window.as_ref().and_then(Value::window_start);
         let start = start.unwrap_or_else(|| {
             tracing::warn!(
@@ -145,13 +153,27 @@ impl WindowedKey {
             );
             i64::MIN / 2
         });
-        let others = KeyRow::from(values.collect::<Row>());
+        let others = KeyRow::from(others.into_iter().collect::<Row>());
         WindowedKey {
             start,
             text: first_text_prefix(&others),
             others,
         }
     }
+}
+
+/// The durable wiring of a fold by window start, whose checkpoint stores keys as the general
+/// path's key rows (the window at `window_at` among the keys), so that either path restores
+/// the other's state.
+fn self_keys<'s>(
+    durable: Durable<'s, u64, Row, States>,
+    size: i64,
+    window_at: usize,
+) -> Durable<'s, u64, WindowedKey, States> {
+    durable.map_keys(
+        move |key: &WindowedKey| key.to_row(size, window_at),
+        move |row| WindowedKey::from_row(row, window_at),
+    )
 }
 
 /// Where an aggregate's argument comes from, over the input row.
@@ -167,8 +189,11 @@ enum Argument {
 
 /// The fold of a windowed group-by in the shape described in the module's docs.
 pub(crate) struct WindowedFold {
-    /// Predicates every folded row passes (the pipeline's filters).
-    filters: Vec<BoundExpr>,
+    /// The window's position among the keys.
+    window_at: usize,
+    /// The steps before the windows' projection (filters, projections without a generator),
+    /// each making at most one row of an input row.
+    before: Pipeline,
     /// The event time the windows are of, over the input row.
     time: BoundExpr,
     /// The windows' length and slide, microseconds.
@@ -182,28 +207,33 @@ pub(crate) struct WindowedFold {
 }
 
 impl WindowedFold {
-    /// The fold, if the aggregation has its shape: the pipeline is filters then a projection
-    /// exploding `window(..)`; the window is the first key (`window_key` 0) and the other keys
-    /// are projected columns; every aggregate's argument is a projected column or none.
+    /// The fold, if the aggregation has its shape: the pipeline is steps making at most one row
+    /// of each (filters, plain projections) then a projection exploding `window(..)`; the
+    /// window is a key (the first, `window_key` 0, for a fold that forgets closed windows,
+    /// whose output comes in the order of its keys) and the other keys are projected columns;
+    /// every aggregate's argument is a projected column or none.
     pub(crate) fn detect(
         pipeline: &Pipeline,
         keys: &[BoundExpr],
         accumulators: &[Accumulator],
         window_key: usize,
     ) -> Option<Self> {
-        if window_key != 0 {
-            return None;
-        }
-        let (filters, columns, windows) = pipeline.as_filtered_windows()?;
+        let (before, columns, windows) = pipeline.as_filtered_windows()?;
         let BoundExpr::SlidingWindows(time, size, slide) = windows else {
             return None;
         };
-        let [BoundExpr::Column(window), rest @ ..] = keys else {
+        let Some(BoundExpr::Column(window)) = keys.get(window_key) else {
             return None;
         };
         if !matches!(columns.get(*window), Some(Projection::Generated)) {
             return None;
         }
+        let rest: Vec<&BoundExpr> = keys
+            .iter()
+            .enumerate()
+            .filter(|(i, _)| *i != window_key)
+            .map(|(_, key)| key)
+            .collect();
         let scalar = |key: &BoundExpr| match key {
             BoundExpr::Column(j) => match columns.get(*j)? {
                 Projection::Scalar(e) => Some(e.clone()),
@@ -211,7 +241,7 @@ impl WindowedFold {
             },
             _ => None,
         };
-        let others = rest.iter().map(scalar).collect::<Option<Vec<_>>>()?;
+        let others = rest.into_iter().map(scalar).collect::<Option<Vec<_>>>()?;
         let arguments = accumulators
             .iter()
             .map(|a| match a.argument() {
@@ -228,7 +258,8 @@ impl WindowedFold {
             })
             .collect::<Option<Vec<_>>>()?;
         Some(WindowedFold {
-            filters: filters.into_iter().cloned().collect(),
+            window_at: window_key,
+            before,
             time: (**time).clone(),
             size: *size,
             slide: *slide,
@@ -240,33 +271,67 @@ impl WindowedFold {
         })
     }
 
-    /// As [`aggregate_expiring`](super::aggregate::aggregate_expiring), by this fold: output
-    /// rows are the window, the other keys, then the aggregate values.
+    /// As [`aggregate_expiring`](super::aggregate::aggregate_expiring), by this fold, whose
+    /// window is the first key: output rows are the window, the other keys, then the aggregate
+    /// values.
     pub(super) fn aggregate<'s>(
         self,
         rows: Rows<'s>,
         expiring: Expiring<'s>,
         durable: Option<Durable<'s, u64, Row, States>>,
     ) -> (Rows<'s>, tidewater_operators::aggregate::Dropped<'s>, Figures<'s>) {
-        let (size, aggregation) = (self.size, self.aggregation.clone());
+        let (size, window_at, aggregation) = (self.size, self.window_at, self.aggregation.clone());
         let closes_at = move |key: &WindowedKey| Some(key.start + size);
         let (expiry, name) = expiry_of(expiring, Box::new(closes_at));
         let fold = move |row: Row, diff, states: &mut PartialStates<WindowedKey, States>| {
-            self.fold(&row, diff, states)
+            self.fold(row, diff, states)
         };
-        let durable =
-            durable.map(|d| d.map_keys(move |key: &WindowedKey| key.to_row(size), WindowedKey::from_row));
+        let durable = durable.map(|d| self_keys(d, size, window_at));
         let (results, dropped, figures) = expire(rows, name, aggregation, expiry, fold, durable);
         let rows = tidewater_operators::gather_sorted(results, GATHER)
-            .map(move |(key, values): (WindowedKey, Row)| key.row_with(size, &values));
+            .map(move |(key, values): (WindowedKey, Row)| key.row_with(size, window_at, &values));
         (rows, dropped, figures)
     }
 
+    /// As [`RowFold::aggregate`](super::aggregate::RowFold::aggregate), by this fold: every
+    /// window is kept (complete mode, or no watermark on the window's time), and output rows
+    /// are the keys with the window in its place, then the aggregate values, emitted as
+    /// `changes`. They come in the order of the general path's key rows when the window is the
+    /// first key ([`keeps_row_order`](Self::keeps_row_order)).
+    pub(super) fn aggregate_kept<'s>(
+        self,
+        rows: Rows<'s>,
+        durable: Option<Durable<'s, u64, Row, States>>,
+        changes: Changes,
+    ) -> (Rows<'s>, Figures<'s>) {
+        let (size, window_at, aggregation) = (self.size, self.window_at, self.aggregation.clone());
+        let fold = move |row: Row, diff, states: &mut PartialStates<WindowedKey, States>| {
+            self.fold(row, diff, states)
+        };
+        let durable = durable.map(|d| self_keys(d, size, window_at));
+        let (results, figures) =
+            aggregate_append_only_counted(rows, "Aggregate", aggregation, fold, durable, changes, None);
+        let rows = gather_sorted_map(results, GATHER, move |(key, values): (WindowedKey, Row)| {
+            key.row_with(size, window_at, &values)
+        });
+        (rows, figures)
+    }
+
+    /// Whether the output rows come sorted as rows: keys order by window start first, as key
+    /// rows do when the window is the first key.
+    pub(super) fn keeps_row_order(&self) -> bool {
+        self.window_at == 0
+    }
+
     /// Folds `row`, present `diff` times, into the state of each of its windows' groups.
-    fn fold(&self, row: &Row, diff: isize, states: &mut PartialStates<WindowedKey, States>) {
-        if !self.filters.iter().all(|predicate| predicate.is_true(row)) {
-            return;
-        }
+    fn fold(&self, row: Row, diff: isize, states: &mut PartialStates<WindowedKey, States>) {
+        // Filters pass the row on as it is; a projection builds the one row it makes.
+        self.before
+            .run(row, &mut |row| self.fold_windows(&row, diff, states))
+    }
+
+    /// Folds `row`, out of the steps before the windows, into its windows' groups.
+    fn fold_windows(&self, row: &Row, diff: isize, states: &mut PartialStates<WindowedKey, States>) {
         // A null time is in no window, as the general path's explode has it.
         let Value::Timestamp(time) = self.time.eval(row) else {
             return;
@@ -344,9 +409,12 @@ mod tests {
             }
         }
         for a in &keys {
-            let row_a = a.to_row(SIZE);
-            assert_eq!(WindowedKey::from_row(row_a.clone()), *a);
-            assert_eq!(WindowedKey::from_row(row_a.clone()).text, a.text);
+            let row_a = a.to_row(SIZE, 0);
+            assert_eq!(WindowedKey::from_row(row_a.clone(), 0), *a);
+            assert_eq!(WindowedKey::from_row(row_a.clone(), 0).text, a.text);
+            // With the window elsewhere among the keys, the row round-trips too.
+            let at = a.others.len();
+            assert_eq!(WindowedKey::from_row(a.to_row(SIZE, at), at), *a);
             let borrowed = WindowedKeyRef {
                 start: a.start,
                 others: &a.others,
@@ -354,7 +422,7 @@ mod tests {
             assert_eq!(hash_of(a), hash_of(&borrowed));
             assert!(borrowed.equivalent(a));
             for b in &keys {
-                let row_b = b.to_row(SIZE);
+                let row_b = b.to_row(SIZE, 0);
                 assert_eq!(a.cmp(b), row_a.cmp(&row_b), "{row_a:?} against {row_b:?}");
                 assert_eq!(a == b, row_a == row_b);
             }

@@ -124,10 +124,21 @@ fn explain_names_the_strategies_that_compile_builds() {
             vec![PartitionedItems, WatermarkTracked, ExpiringFold],
         ),
         // Complete mode writes every window every epoch: none is forgotten, and no row is late.
+        // Each row still goes into its windows' groups by their start, the window first among
+        // the keys or not.
         (
             "10m",
             windowed("complete"),
-            vec![PartitionedItems, WatermarkTracked, AppendOnlyFold],
+            vec![PartitionedItems, WatermarkTracked, WindowStartKeptFold],
+        ),
+        (
+            "10m",
+            "CREATE SINK out USING console OPTIONS (outputMode 'complete');
+             INSERT INTO out
+             SELECT page, window(ts, '10 seconds') AS window, count(*) AS clicks
+             FROM clicks GROUP BY page, window(ts, '10 seconds');"
+                .into(),
+            vec![PartitionedItems, WatermarkTracked, WindowStartKeptFold],
         ),
         (
             "10m",
