@@ -568,8 +568,9 @@ impl DataFrame {
     }
 
     /// Joins with `other` on `condition` (Spark's `df.join(other, joinExprs, joinType)`):
-    /// equalities of this side's and `other`'s expressions, and for two streams comparisons of
-    /// their event-time columns, joined by AND. `how` is `inner`, `left`, `right`, `full` or
+    /// equalities of this side's and `other`'s expressions, for two streams comparisons of
+    /// their event-time columns, and other parts that decide which pairs match (see
+    /// [`LogicalPlan::join_on`]), joined by AND. `how` is `inner`, `left`, `right`, `full` or
     /// `left_semi`. With watermarks on both streams and a time range between their event
     /// times, each side forgets its rows once the watermark shows nothing can match them, and
     /// outer joins write a row that never matched, padded with nulls, at that moment:

@@ -61,7 +61,7 @@ const NOT_BUILT: &str =
 pub const WORKLOADS: [&str; 4] = ["wordcount", "windowed", "join", "nexmark"];
 
 /// The Nexmark queries written as dbsp circuits.
-pub const NEXMARK_QUERIES: [&str; 6] = ["q0", "q1", "q2", "q3", "q7", "q8"];
+pub const NEXMARK_QUERIES: [&str; 8] = ["q0", "q1", "q2", "q3", "q4", "q5", "q7", "q8"];
 
 /// Whether the engine is built in: `Err` with the reason it is skipped otherwise.
 pub fn available() -> Result<(), String> {

@@ -113,6 +113,18 @@ pub(super) fn inserted<K: DBData, V: DBData>(output: &Changes<K, V>) -> Vec<(K, 
         .collect()
 }
 
+/// Every row whose weight a transaction changed, with the change: for the output of a query
+/// whose rows are retracted as well as inserted (the sum of every transaction's changes is the
+/// result).
+pub(super) fn changed_rows<K: DBData>(output: &OutputHandle<SpineSnapshot<OrdZSet<K>>>) -> Vec<(K, ZWeight)> {
+    output
+        .concat()
+        .consolidate()
+        .iter()
+        .map(|(row, (), weight)| (row, weight))
+        .collect()
+}
+
 /// The rows a transaction inserted into a Z-set, each with its weight (how many times it was
 /// inserted), in dbsp's order; as [`inserted`], retractions are left out.
 pub(super) fn inserted_rows<K: DBData>(

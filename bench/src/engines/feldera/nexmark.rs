@@ -1,5 +1,5 @@
-//! The `nexmark` workload: the Nexmark queries that Tidewater runs (q0, q1, q2, q3, q7, q8), each
-//! a dbsp circuit, over the JSON-lines files of `crate::nexmark`.
+//! The `nexmark` workload: the Nexmark queries that Tidewater runs (q0 to q5, q7, q8), each a
+//! dbsp circuit, over the JSON-lines files of `crate::nexmark`.
 //!
 //! Input, as Tidewater reads it: one file of each kind the query uses an epoch (Tidewater's
 //! `maxFilesPerTrigger` 1), read and parsed with serde_json into typed records inside the
@@ -19,6 +19,16 @@
 //! - q2: `filter` on `auction % 123 = 0`, then `map` to `(auction, price)`.
 //! - q3: the persons of OR, ID and CA indexed by id, the auctions of category 10 by seller, and
 //!   the incremental `join`; both sides are kept whole, as in Tidewater.
+//! - q4: auctions indexed by id and bids by auction, joined (both sides kept whole, as in
+//!   Tidewater), the bids made while their auction was open kept, the highest per auction by
+//!   `aggregate(Max)`, then each category's sum and count of those by `aggregate_linear`; the
+//!   average is their quotient, taken when the row is written. Its rows are retracted as well
+//!   as inserted (an auction's maximum rises): the result compared is the sum of every
+//!   transaction's changes, as Tidewater's complete mode writes it.
+//! - q5: each bid in its five sliding windows (10 s every 2 s), counted per window and auction
+//!   by `weighted_count`, the greatest count per window by `aggregate(Max)`, joined back to the
+//!   counts, and the counts that reach it kept; every window is kept, and the result is the
+//!   sum of the changes, as for q4.
 //! - q7: the watermark of the bids (1 s) and Spark's epoch rules as the `windowed` circuit has
 //!   them (`windowed.rs`): late bids dropped by `controlled_key_filter`, each 10 s window's
 //!   highest `(price, auction, bidder, dateTime)` kept by `chain_aggregate` (the bids are
@@ -45,13 +55,14 @@
 use std::path::Path;
 
 use anyhow::{bail, Context};
+use dbsp::operator::Max;
 use dbsp::typed_batch::SpineSnapshot;
 use dbsp::utils::{Tup2, Tup3, Tup4, Tup5};
 use dbsp::{DBData, OrdZSet, OutputHandle, RootCircuit, Stream, TypedBox, ZSetHandle, ZWeight};
 use serde::de::DeserializeOwned;
 use serde::Deserialize;
 
-use super::driver::{inserted_rows, Driver};
+use super::driver::{changed_rows, inserted_rows, Driver};
 use super::windowed::{closing_range, ended_by, epoch_watermarks, Watermark, NO_WATERMARK};
 use crate::engines::nexmark::{canonical_text, Compared, Query, DELAY_S};
 use crate::engines::EngineRun;
@@ -97,8 +108,7 @@ struct Auction {
     _reserve: i64,
     #[serde(rename = "dateTime")]
     date_time: i64,
-    #[serde(rename = "expires")]
-    _expires: i64,
+    expires: i64,
     seller: i64,
     category: i64,
     #[serde(rename = "extra")]
@@ -122,8 +132,8 @@ struct Bid {
 
 /// A person in the circuit: `(dateTime, id, name, city, state)`.
 type PersonRow = Tup5<i64, i64, String, String, String>;
-/// An auction in the circuit: `(dateTime, id, seller, category)`.
-type AuctionRow = Tup4<i64, i64, i64, i64>;
+/// An auction in the circuit: `(dateTime, id, seller, category, expires)`.
+type AuctionRow = Tup5<i64, i64, i64, i64, i64>;
 /// A bid in the circuit: `(dateTime, auction, bidder, price, extra)`.
 type BidRow = Tup5<i64, i64, i64, i64, String>;
 
@@ -155,6 +165,9 @@ struct Plan<R> {
     fields: fn(&R) -> Vec<String>,
     /// Whether it is windowed (and ends with a transaction without data).
     windowed: bool,
+    /// Whether its rows are retracted as well as inserted (Tidewater runs it in complete
+    /// mode): the result is the sum of every transaction's changes.
+    complete: bool,
 }
 
 /// The queries the engine runs.
@@ -168,6 +181,8 @@ pub(super) fn run(dir: &Path, query: &Query, workers: usize, watermark_ms: i64) 
         "q1" => measure(dir, query, workers, watermark_ms, &Q1),
         "q2" => measure(dir, query, workers, watermark_ms, &Q2),
         "q3" => measure(dir, query, workers, watermark_ms, &Q3),
+        "q4" => measure(dir, query, workers, watermark_ms, &Q4),
+        "q5" => measure(dir, query, workers, watermark_ms, &Q5),
         "q7" => measure(dir, query, workers, watermark_ms, &Q7),
         "q8" => measure(dir, query, workers, watermark_ms, &Q8),
         other => bail!(
@@ -187,23 +202,40 @@ fn measure<R: DBData>(
 ) -> anyhow::Result<EngineRun> {
     let mut run = run_once(dir, workers, plan, drop)?;
     let mut compared = Compared::new(*query, watermark_ms);
-    run_once(dir, workers, plan, |rows| {
-        for (row, weight) in rows {
-            // A Z-set holds equal rows once with their count as weight (two identical bids),
-            // where the other engines write each: a weight of n is n rows.
-            let fields = (plan.fields)(&row);
-            for _ in 1..weight {
-                compared.add(fields.clone());
-            }
-            compared.add(fields);
+    // A Z-set holds equal rows once with their count as weight (two identical bids), where
+    // the other engines write each: a weight of n is n rows.
+    let mut add = |row: &R, weight: ZWeight| {
+        let fields = (plan.fields)(row);
+        for _ in 0..weight {
+            compared.add(fields.clone());
         }
-    })?;
+    };
+    if plan.complete {
+        let mut result: std::collections::BTreeMap<R, ZWeight> = Default::default();
+        run_once(dir, workers, plan, |rows| {
+            for (row, weight) in rows {
+                *result.entry(row).or_default() += weight;
+            }
+        })?;
+        for (row, weight) in &result {
+            if *weight < 0 {
+                bail!("the result retracts a row more often than it inserts it");
+            }
+            add(row, *weight);
+        }
+    } else {
+        run_once(dir, workers, plan, |rows| {
+            for (row, weight) in rows {
+                add(&row, weight);
+            }
+        })?;
+    }
     run.digest = compared.value();
     Ok(run)
 }
 
 /// Runs `plan` once, epoch by epoch, handing each transaction's inserted rows (with their
-/// weights) to `sink`.
+/// weights; for a [`complete`](Plan::complete) query, every change) to `sink`.
 fn run_once<R: DBData>(
     dir: &Path,
     workers: usize,
@@ -217,7 +249,11 @@ fn run_once<R: DBData>(
         parts.iter(),
         |part| feed(dir, part, plan.kinds, workers, &handles),
         |_| {
-            sink(inserted_rows(&handles.output));
+            sink(if plan.complete {
+                changed_rows(&handles.output)
+            } else {
+                inserted_rows(&handles.output)
+            });
             Ok(())
         },
     )?;
@@ -362,7 +398,7 @@ fn person_row(p: Person) -> PersonRow {
 
 /// A parsed auction as the circuit's row.
 fn auction_row(a: Auction) -> AuctionRow {
-    Tup4(a.date_time, a.id, a.seller, a.category)
+    Tup5(a.date_time, a.id, a.seller, a.category, a.expires)
 }
 
 /// A parsed bid as the circuit's row.
@@ -394,6 +430,7 @@ const Q0: Plan<BidRow> = Plan {
         ]
     },
     windowed: false,
+    complete: false,
 };
 
 /// q1, currency conversion: `0.908 * price`, kept as thousandths.
@@ -416,6 +453,7 @@ const Q1: Plan<BidRow> = Plan {
         ]
     },
     windowed: false,
+    complete: false,
 };
 
 /// `thousandths` / 1000 as a DECIMAL of scale 3 writes it.
@@ -436,6 +474,7 @@ const Q2: Plan<Tup2<i64, i64>> = Plan {
     },
     fields: |Tup2(auction, price)| vec![int(*auction), int(*price)],
     windowed: false,
+    complete: false,
 };
 
 /// q3's row: `(name, city, state, auction id)`.
@@ -459,7 +498,86 @@ const Q3: Plan<Q3Row> = Plan {
     },
     fields: |Tup4(name, city, state, id)| vec![name.clone(), city.clone(), state.clone(), int(*id)],
     windowed: false,
+    complete: false,
 };
+
+/// q4's row: `(category, sum of the closing prices, auctions)`; the average is their quotient.
+type Q4Row = Tup3<i64, i64, i64>;
+
+/// q4, average closing price per category.
+const Q4: Plan<Q4Row> = Plan {
+    kinds: &["auction", "bid"],
+    circuit: q4,
+    fields: |Tup3(category, sum, auctions)| {
+        let average = *sum as f64 / *auctions as f64;
+        vec![int(*category), canonical_text(&format!("{average:?}"))]
+    },
+    windowed: false,
+    complete: true,
+};
+
+/// q4's circuit: each auction's bids made while it was open (a join, both sides kept whole,
+/// as in Tidewater), the highest per auction (`aggregate(Max)`, which retracts the old
+/// maximum when a higher bid comes), then per category the sum and count of those
+/// (`aggregate_linear`).
+fn q4(inputs: &Inputs) -> Rows<Q4Row> {
+    let auctions = inputs
+        .auctions
+        .map_index(|a: &AuctionRow| (a.1, Tup3(a.0, a.4, a.3)));
+    let bids = inputs.bids.map_index(|b: &BidRow| (b.1, Tup2(b.0, b.3)));
+    auctions
+        .join_index(&bids, |id, Tup3(opened, expires, category), Tup2(time, price)| {
+            (opened <= time && time <= expires).then_some((Tup2(*id, *category), *price))
+        })
+        .aggregate(Max)
+        .map_index(|(Tup2(_, category), price)| (*category, *price))
+        .aggregate_linear(|price: &i64| Tup2(*price, 1i64))
+        .map(|(category, Tup2(sum, auctions))| Tup3(*category, *sum, *auctions))
+}
+
+/// q5's sliding windows: 10 s long, every 2 s, ms.
+const Q5_SIZE_MS: i64 = 10_000;
+const Q5_SLIDE_MS: i64 = 2_000;
+
+/// q5's row: `(auction, bids, window start)`.
+type Q5Row = Tup3<i64, i64, i64>;
+
+/// q5, hot items: the auctions with the most bids of each sliding window.
+const Q5: Plan<Q5Row> = Plan {
+    kinds: &["bid"],
+    circuit: q5,
+    fields: |Tup3(auction, bids, start)| vec![int(*auction), int(*bids), int(*start)],
+    windowed: false,
+    complete: true,
+};
+
+/// q5's circuit: each bid in its five windows, counted per `(window start, auction)`
+/// (`weighted_count`), the greatest count per window (`aggregate(Max)`), joined back to the
+/// counts, and the counts that reach it kept. Every window is kept, as in Tidewater's complete
+/// mode.
+fn q5(inputs: &Inputs) -> Rows<Q5Row> {
+    let counts = inputs
+        .bids
+        .flat_map(|b: &BidRow| {
+            let (time, auction) = (b.0, b.1);
+            let last = time - time.rem_euclid(Q5_SLIDE_MS);
+            (0..Q5_SIZE_MS / Q5_SLIDE_MS)
+                .map(move |k| last - k * Q5_SLIDE_MS)
+                .filter(move |start| time < start + Q5_SIZE_MS)
+                .map(move |start| Tup2(start, auction))
+        })
+        .weighted_count();
+    let by_window = counts.map_index(|(Tup2(start, auction), bids)| (*start, Tup2(*auction, *bids)));
+    let most = counts
+        .map_index(|(Tup2(start, _), bids)| (*start, *bids))
+        .aggregate(Max);
+    by_window
+        .join(&most, |start, Tup2(auction, bids), most| {
+            Tup4(*auction, *bids, *start, *most)
+        })
+        .filter(|Tup4(_, bids, _, most)| bids >= most)
+        .map(|Tup4(auction, bids, start, _)| Tup3(*auction, *bids, *start))
+}
 
 /// q7's row: `(auction, price, bidder, dateTime)`.
 type Q7Row = Tup4<i64, i64, i64, i64>;
@@ -470,6 +588,7 @@ const Q7: Plan<Q7Row> = Plan {
     circuit: q7,
     fields: |Tup4(auction, price, bidder, time)| vec![int(*auction), int(*price), int(*bidder), int(*time)],
     windowed: true,
+    complete: false,
 };
 
 /// q7's circuit (see the module's docs).
@@ -499,6 +618,7 @@ const Q8: Plan<Q8Row> = Plan {
     circuit: q8,
     fields: |Tup3(id, name, start)| vec![int(*id), name.clone(), int(*start)],
     windowed: true,
+    complete: false,
 };
 
 /// q8's circuit (see the module's docs).
