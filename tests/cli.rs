@@ -141,7 +141,8 @@ fn the_broadcast_threshold_is_set_with_conf_and_shown_by_explain() {
 
 /// `explain` shows the operators that run, fast paths included: a windowed count in append
 /// mode drops rows only for windows the watermark has closed and forgets those windows, and
-/// in complete mode keeps them all and drops nothing (Spark's rules).
+/// in complete mode keeps them all and drops nothing (Spark's rules); both fold each row into
+/// its windows by their start.
 #[test]
 fn explain_shows_whether_closed_windows_are_forgotten() {
     let dir = tempfile::tempdir().expect("tempdir");
@@ -177,8 +178,9 @@ fn explain_shows_whether_closed_windows_are_forgotten() {
         complete.contains("watermark on ts (watermark tracked)") && complete.contains("no row is late"),
         "{complete}"
     );
+    // Every window kept, each row still folded into its windows by their start.
     assert!(
-        complete.contains("aggregate (append-only accumulator): fold each worker's epoch locally"),
+        complete.contains("aggregate (append-only accumulator by window start): each worker folds"),
         "{complete}"
     );
     assert!(!complete.contains("closed windows forgotten"), "{complete}");

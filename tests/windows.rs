@@ -581,6 +581,28 @@ fn a_row_is_late_only_for_its_sliding_windows_that_have_ended() {
     }
 }
 
+/// Each batch's rows of a query grouped by a window and one other key, sorted, with the window
+/// first: the first two columns swapped back where the window was the second key.
+fn batches_window_first(ran: &Ran, window_first: bool) -> Vec<Vec<Row>> {
+    ran.batch_rows()
+        .into_iter()
+        .map(|rows| {
+            let mut rows: Vec<Row> = rows
+                .into_iter()
+                .map(|row| {
+                    let mut values: Vec<Value> = row.iter().cloned().collect();
+                    if !window_first {
+                        values.swap(0, 1);
+                    }
+                    Row::from(values)
+                })
+                .collect();
+            rows.sort();
+            rows
+        })
+        .collect()
+}
+
 /// Random events, some late, some without a time, a key or a value, through two forms of one
 /// windowed aggregation: grouped by the window first (folded by window start) and by the window
 /// second (the general fold, whose rows are built per window). Epoch by epoch, in append and
@@ -660,23 +682,7 @@ fn windowed_aggregates_agree_whichever_key_comes_first() {
             aggregated.write_stream().output_mode(mode),
             Feed::Epochs(&input, epochs.clone()),
         );
-        ran.batch_rows()
-            .into_iter()
-            .map(|rows| {
-                let mut rows: Vec<Row> = rows
-                    .into_iter()
-                    .map(|row| {
-                        let mut values: Vec<Value> = row.iter().cloned().collect();
-                        if !window_first {
-                            values.swap(0, 1);
-                        }
-                        Row::from(values)
-                    })
-                    .collect();
-                rows.sort();
-                rows
-            })
-            .collect()
+        batches_window_first(&ran, window_first)
     };
     for mode in ["append", "update"] {
         for sliding in [false, true] {
@@ -807,24 +813,7 @@ fn kept_windows_fold_by_start_whichever_key_comes_first() {
                 aggregated.write_stream().output_mode("complete"),
                 Feed::Epochs(&input, epochs.iter().map(|e| as_rows(e)).collect()),
             );
-            let batches: Vec<Vec<Row>> = ran
-                .batch_rows()
-                .into_iter()
-                .map(|rows| {
-                    let mut rows: Vec<Row> = rows
-                        .into_iter()
-                        .map(|row| {
-                            let mut values: Vec<Value> = row.iter().cloned().collect();
-                            if !window_first {
-                                values.swap(0, 1);
-                            }
-                            Row::from(values)
-                        })
-                        .collect();
-                    rows.sort();
-                    rows
-                })
-                .collect();
+            let batches = batches_window_first(&ran, window_first);
             assert_eq!(batches.len(), reference.len(), "one table an epoch");
             for (epoch, (got, expected)) in batches.iter().zip(&reference).enumerate() {
                 let missing: Vec<&Row> = expected.iter().filter(|r| !got.contains(r)).collect();

@@ -177,6 +177,23 @@ fn engine_run(report: &Report, digest: String) -> EngineRun {
     }
 }
 
+/// Each row of a changelog written as Debezium JSON (`{"before", "after", "op"}` lines, `op`
+/// `c`, `u`, `d` or `r`) with its weight: a row `after` +1, a row `before` -1.
+pub fn changelog_changes(lines: &[String]) -> anyhow::Result<Vec<(serde_json::Value, i64)>> {
+    let mut changes = Vec::new();
+    for line in lines {
+        let mut change: serde_json::Value =
+            serde_json::from_str(line).with_context(|| format!("a changelog line: {line}"))?;
+        for (side, weight) in [("before", -1), ("after", 1)] {
+            let row = change[side].take();
+            if !row.is_null() {
+                changes.push((row, weight));
+            }
+        }
+    }
+    Ok(changes)
+}
+
 /// The final table of a changelog written as Debezium JSON (`{"before", "after", "op"}` lines,
 /// `op` `c`, `u`, `d` or `r`): each row `after` adds counts `+1`, each row `before` `-1`, in
 /// any order; the rows left with weight 1 are the table. `key` and `value` name the columns.
@@ -195,20 +212,12 @@ pub fn changelog_rows(
     values: &[&str],
 ) -> anyhow::Result<Vec<(String, Vec<i64>)>> {
     let mut weights: HashMap<(String, Vec<i64>), i64> = HashMap::new();
-    for line in lines {
-        let change: serde_json::Value =
-            serde_json::from_str(line).with_context(|| format!("a changelog line: {line}"))?;
-        for (side, weight) in [("before", -1), ("after", 1)] {
-            let row = &change[side];
-            if row.is_null() {
-                continue;
-            }
-            let numbers: Option<Vec<i64>> = values.iter().map(|v| row[*v].as_i64()).collect();
-            let (Some(k), Some(numbers)) = (row[key].as_str(), numbers) else {
-                bail!("a changelog row without `{key}` and {values:?}: {line}");
-            };
-            *weights.entry((k.to_string(), numbers)).or_insert(0) += weight;
-        }
+    for (row, weight) in changelog_changes(lines)? {
+        let numbers: Option<Vec<i64>> = values.iter().map(|v| row[*v].as_i64()).collect();
+        let (Some(k), Some(numbers)) = (row[key].as_str(), numbers) else {
+            bail!("a changelog row without `{key}` and {values:?}: {row}");
+        };
+        *weights.entry((k.to_string(), numbers)).or_insert(0) += weight;
     }
     let mut table = Vec::new();
     for ((k, v), weight) in weights {

@@ -494,24 +494,16 @@ fn column_names(columns: &str) -> Vec<String> {
 /// many times as its count. The fields named `columns` of each row, in canonical text.
 pub fn changelog_result(lines: &[String], columns: &[String]) -> anyhow::Result<Vec<Vec<String>>> {
     let mut counts: std::collections::HashMap<Vec<String>, i64> = Default::default();
-    for line in lines {
-        let change: serde_json::Value =
-            serde_json::from_str(line).with_context(|| format!("a changelog line: {line}"))?;
-        for (side, weight) in [("before", -1), ("after", 1)] {
-            let row = &change[side];
-            if row.is_null() {
-                continue;
-            }
-            let fields = columns
-                .iter()
-                .map(|c| match &row[c.as_str()] {
-                    serde_json::Value::Null => String::new(),
-                    serde_json::Value::String(text) => canonical_text(text),
-                    other => canonical_text(&other.to_string()),
-                })
-                .collect();
-            *counts.entry(fields).or_insert(0) += weight;
-        }
+    for (row, weight) in super::flink::changelog_changes(lines)? {
+        let fields = columns
+            .iter()
+            .map(|c| match &row[c.as_str()] {
+                serde_json::Value::Null => String::new(),
+                serde_json::Value::String(text) => canonical_text(text),
+                other => canonical_text(&other.to_string()),
+            })
+            .collect();
+        *counts.entry(fields).or_insert(0) += weight;
     }
     let mut rows = Vec::new();
     for (row, count) in counts {
