@@ -237,6 +237,25 @@ def test_join_a_stream_with_a_static_table_by_name_and_by_condition(spark, tmp_p
     assert rows_of(run_to_end(left)) == [(1, 7, "ann"), (1, 30, "ann"), (2, 5, "bob"), (3, 9, None)]
 
 
+def test_a_join_condition_may_hold_more_than_the_keys(spark, tmp_path):
+    users, orders = users_and_orders(
+        spark, tmp_path, "id,name\n1,ann\n2,bob\n",
+        '{"uid": 1, "amount": 30}\n{"uid": 2, "amount": 5}\n{"uid": 3, "amount": 9}\n{"uid": 1, "amount": 7}\n',
+        "uid BIGINT, amount BIGINT")
+    # Worked out by hand: the orders of known users over 6 are ann's two.
+    inner = orders.join(users, (orders.uid == users.id) & (orders.amount > 6), "inner")
+    assert rows_of(run_to_end(inner.select("name", "amount"))) == [("ann", 7), ("ann", 30)]
+    # A LEFT join's part that reads the table filters the table: bob's row matches nothing, so
+    # his order is padded with nulls, as uid 3's is.
+    left = orders.join(users, (orders.uid == users.id) & (users.name != "bob"), "left")
+    assert rows_of(run_to_end(left.select("uid", "amount", "name"))) == [
+        (1, 7, "ann"), (1, 30, "ann"), (2, 5, None), (3, 9, None)]
+    # One that reads the orders would decide which orders are padded: refused.
+    with pytest.raises(AnalysisException, match="padded with nulls") as refused:
+        orders.join(users, (orders.uid == users.id) & (orders.amount > 6), "left")
+    assert refused.value.getErrorClass() == "UNSUPPORTED_FEATURE"
+
+
 def test_a_static_data_frame_is_collected_shown_and_counted(spark, tmp_path, capsys):
     (tmp_path / "sales.csv").write_text("shop,amount\ny,3\nx,1\nx,4\nz,2\n")
     sales = spark.read.csv(str(tmp_path / "sales.csv"), header=True, inferSchema=True)
