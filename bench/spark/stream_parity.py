@@ -2,8 +2,8 @@
 `maxFilesPerTrigger` 1) on PySpark and on the `tidewater` package, every batch's rows compared.
 Windows, sessions and deduplication under a watermark, with late rows; a group-by in complete
 mode; a stream joined with a static table as LEFT, LEFT SEMI and LEFT ANTI, and with another
-stream under watermarks and a time range as INNER, LEFT and LEFT SEMI. Exit status 1 if
-any program's batches differ.
+stream under watermarks and a time range as INNER, LEFT and LEFT SEMI; join conditions with
+parts beyond the keys and the time range. Exit status 1 if any program's batches differ.
 
     ~/.cache/tidewater/python-venv/bin/python bench/spark/stream_parity.py ~/.cache/tidewater/spark-venv/bin/python
 
@@ -66,6 +66,16 @@ def programs(spark, F, root):
         "stream_stream_inner": (timed.join(clicks, within, "inner").select("k", "s", "cs"), "append"),
         "stream_stream_left": (timed.join(clicks, within, "left").select("k", "s", "cs"), "append"),
         "stream_stream_left_semi": (timed.join(clicks, within, "left_semi").select("k", "s"), "append"),
+        # Conditions beyond the keys and the time range: a filter of the pairs (INNER), and a
+        # part that reads the right side alone (LEFT), which Spark pushes below the join.
+        "stream_stream_inner_residual": (timed.join(clicks, F.expr(
+            "ck = k AND cts >= ts AND cts <= ts + interval 10 seconds AND cs - s > 1"), "inner")
+            .select("k", "s", "cs"), "append"),
+        "stream_stream_left_residual": (timed.join(clicks, F.expr(
+            "ck = k AND cts >= ts AND cts <= ts + interval 10 seconds AND cs <> 13"), "left")
+            .select("k", "s", "cs"), "append"),
+        "left_outer_static_residual": (events.join(users, (events["k"] == users["k"]) & (users["name"] != "cat"), "left")
+                                       .select(events["k"], "s", "name"), "append"),
         "window_update_late": (timed.groupBy(F.window("ts", "10 seconds"), "k").agg(F.sum("s").alias("t")), "update"),
         "window_avg_append": (timed.groupBy(F.window("ts", "20 seconds"))
                               .agg(F.avg("s").alias("a"), F.approx_count_distinct("k").alias("d")), "append"),
