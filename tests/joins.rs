@@ -158,6 +158,8 @@ fn parts_of_on_beyond_the_keys_filter_the_pairs_or_the_table() {
         for (how, on, expected) in [
             ("JOIN", "AND e.amount > 50 AND u.country <> 'FR'", &inner),
             ("LEFT JOIN", "AND u.country <> 'ES'", &left),
+            // A part without columns holds for every pair: it changes nothing.
+            ("LEFT JOIN", "AND u.country <> 'ES' AND TRUE", &left),
         ] {
             let spark = Session::builder()
                 .workers(workers)

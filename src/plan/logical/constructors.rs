@@ -186,8 +186,14 @@ impl LogicalPlan {
         };
         let (mut above, mut on_left, mut on_right) = (Vec::new(), Vec::new(), Vec::new());
         for part in condition.residual {
-            let left_only = reads_only(&part, &left, &right) && !reads_only(&part, &right, &left);
-            let right_only = reads_only(&part, &right, &left) && !reads_only(&part, &left, &right);
+            // A part that reads no column (`AND true`) holds for every pair or for none: it
+            // filters the side whose unmatched rows are dropped as well as any.
+            let mut reads_columns = false;
+            part.for_each(&mut |e| reads_columns |= matches!(e, Expr::Column(_)));
+            let left_only =
+                !reads_columns || (reads_only(&part, &left, &right) && !reads_only(&part, &right, &left));
+            let right_only =
+                !reads_columns || (reads_only(&part, &right, &left) && !reads_only(&part, &left, &right));
             match kind {
                 JoinKind::Inner => above.push(part),
                 JoinKind::Left | JoinKind::LeftSemi | JoinKind::LeftAnti if right_only => on_right.push(part),
