@@ -691,13 +691,20 @@ fn plan_node(plan: &LogicalPlan, settings: Settings) -> Physical<'_> {
                 _ if plan.session_window_key().is_some() => Fold::Session {
                     window_key: plan.session_window_key().unwrap_or(0),
                 },
-                // Closed windows come out in the order of their keys: the window first.
-                Some(0) if late.is_some() && append_only && settings.forgets_closed_windows() => {
-                    WindowedFold::detect(&grouping.pipeline, &grouping.keys, &grouping.accumulators, 0)
-                        .map_or(Fold::Expiring { window_key: 0 }, Fold::WindowStarts)
-                }
+                // Closed windows come out in the order of their keys: by start only when the
+                // window is the first.
                 Some(window_key) if late.is_some() && append_only && settings.forgets_closed_windows() => {
-                    Fold::Expiring { window_key }
+                    (window_key == 0)
+                        .then(|| {
+                            WindowedFold::detect(
+                                &grouping.pipeline,
+                                &grouping.keys,
+                                &grouping.accumulators,
+                                0,
+                            )
+                        })
+                        .flatten()
+                        .map_or(Fold::Expiring { window_key }, Fold::WindowStarts)
                 }
                 _ if !append_only => Fold::Reduce,
                 // Windows kept (complete mode, or no watermark on their time): folded by their

@@ -165,7 +165,7 @@ impl WindowedKey {
 /// The durable wiring of a fold by window start, whose checkpoint stores keys as the general
 /// path's key rows (the window at `window_at` among the keys), so that either path restores
 /// the other's state.
-fn self_keys<'s>(
+fn durable_windowed_keys<'s>(
     durable: Durable<'s, u64, Row, States>,
     size: i64,
     window_at: usize,
@@ -228,12 +228,6 @@ impl WindowedFold {
         if !matches!(columns.get(*window), Some(Projection::Generated)) {
             return None;
         }
-        let rest: Vec<&BoundExpr> = keys
-            .iter()
-            .enumerate()
-            .filter(|(i, _)| *i != window_key)
-            .map(|(_, key)| key)
-            .collect();
         let scalar = |key: &BoundExpr| match key {
             BoundExpr::Column(j) => match columns.get(*j)? {
                 Projection::Scalar(e) => Some(e.clone()),
@@ -241,7 +235,12 @@ impl WindowedFold {
             },
             _ => None,
         };
-        let others = rest.into_iter().map(scalar).collect::<Option<Vec<_>>>()?;
+        let others = keys
+            .iter()
+            .enumerate()
+            .filter(|(i, _)| *i != window_key)
+            .map(|(_, key)| scalar(key))
+            .collect::<Option<Vec<_>>>()?;
         let arguments = accumulators
             .iter()
             .map(|a| match a.argument() {
@@ -286,7 +285,7 @@ impl WindowedFold {
         let fold = move |row: Row, diff, states: &mut PartialStates<WindowedKey, States>| {
             self.fold(row, diff, states)
         };
-        let durable = durable.map(|d| self_keys(d, size, window_at));
+        let durable = durable.map(|d| durable_windowed_keys(d, size, window_at));
         let (results, dropped, figures) = expire(rows, name, aggregation, expiry, fold, durable);
         let rows = tidewater_operators::gather_sorted(results, GATHER)
             .map(move |(key, values): (WindowedKey, Row)| key.row_with(size, window_at, &values));
@@ -308,7 +307,7 @@ impl WindowedFold {
         let fold = move |row: Row, diff, states: &mut PartialStates<WindowedKey, States>| {
             self.fold(row, diff, states)
         };
-        let durable = durable.map(|d| self_keys(d, size, window_at));
+        let durable = durable.map(|d| durable_windowed_keys(d, size, window_at));
         let (results, figures) =
             aggregate_append_only_counted(rows, "Aggregate", aggregation, fold, durable, changes, None);
         let rows = gather_sorted_map(results, GATHER, move |(key, values): (WindowedKey, Row)| {

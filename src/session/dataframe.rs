@@ -596,7 +596,7 @@ impl DataFrame {
     /// # }
     /// ```
     pub fn join_expr(&self, other: &DataFrame, condition: Expr, how: &str) -> Result<DataFrame> {
-        let split = crate::plan::split_join_condition(&condition, &self.plan, &other.plan)?;
+        let split = crate::plan::split_join_condition(&condition, &self.plan, &other.plan);
         let plan = LogicalPlan::join_on(self.plan.clone(), other.plan.clone(), how.parse()?, split)?;
         Ok(self.with_plan(plan))
     }

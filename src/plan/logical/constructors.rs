@@ -181,19 +181,18 @@ impl LogicalPlan {
         kind: JoinKind,
         condition: super::JoinCondition,
     ) -> Result<Self> {
-        let reads_only = |e: &Expr, side: &LogicalPlan, other: &LogicalPlan| {
-            e.bind(side.schema()).is_ok() && !super::join_time::names_other_side(e, side, other)
-        };
+        use super::join_time::reads_side;
         let (mut above, mut on_left, mut on_right) = (Vec::new(), Vec::new(), Vec::new());
         for part in condition.residual {
-            // A part that reads no column (`AND true`) holds for every pair or for none: it
-            // filters the side whose unmatched rows are dropped as well as any.
+            // A part that reads no column (`AND true`) reads either side alone: it holds for
+            // every pair or for none, so it filters the side whose unmatched rows are dropped as
+            // well as any.
+            let (reads_left, reads_right) =
+                (reads_side(&part, &left, &right), reads_side(&part, &right, &left));
             let mut reads_columns = false;
             part.for_each(&mut |e| reads_columns |= matches!(e, Expr::Column(_)));
-            let left_only =
-                !reads_columns || (reads_only(&part, &left, &right) && !reads_only(&part, &right, &left));
-            let right_only =
-                !reads_columns || (reads_only(&part, &right, &left) && !reads_only(&part, &left, &right));
+            let left_only = !reads_columns || (reads_left && !reads_right);
+            let right_only = !reads_columns || (reads_right && !reads_left);
             match kind {
                 JoinKind::Inner => above.push(part),
                 JoinKind::Left | JoinKind::LeftSemi | JoinKind::LeftAnti if right_only => on_right.push(part),

@@ -173,11 +173,7 @@ pub struct JoinCondition {
 /// Splits a join condition into its equalities of a left and a right expression (the keys),
 /// its comparisons of two streams' event times (the time range) and the rest, for
 /// [`LogicalPlan::join_on`](super::LogicalPlan::join_on).
-pub fn split_join_condition(
-    condition: &Expr,
-    left: &LogicalPlan,
-    right: &LogicalPlan,
-) -> Result<JoinCondition> {
+pub fn split_join_condition(condition: &Expr, left: &LogicalPlan, right: &LogicalPlan) -> JoinCondition {
     let mut split = JoinCondition::default();
     let mut conjuncts = vec![condition];
     while let Some(c) = conjuncts.pop() {
@@ -187,12 +183,9 @@ pub fn split_join_condition(
                 conjuncts.push(a);
             }
             Expr::Binary(BinaryOp::Eq, a, b) => {
-                let binds = |e: &Expr, side: &LogicalPlan, other: &LogicalPlan| {
-                    e.bind(side.schema()).is_ok() && !names_other_side(e, side, other)
-                };
-                if binds(a, left, right) && binds(b, right, left) {
+                if reads_side(a, left, right) && reads_side(b, right, left) {
                     split.pairs.push((a.as_ref().clone(), b.as_ref().clone()));
-                } else if binds(b, left, right) && binds(a, right, left) {
+                } else if reads_side(b, left, right) && reads_side(a, right, left) {
                     split.pairs.push((b.as_ref().clone(), a.as_ref().clone()));
                 } else {
                     split.residual.push(c.clone());
@@ -206,7 +199,13 @@ pub fn split_join_condition(
             _ => split.residual.push(c.clone()),
         }
     }
-    Ok(split)
+    split
+}
+
+/// Whether `e` reads `side`'s columns alone (an expression without columns too): it binds to
+/// that side's schema and names no DataFrame column that only `other` holds.
+pub(super) fn reads_side(e: &Expr, side: &LogicalPlan, other: &LogicalPlan) -> bool {
+    e.bind(side.schema()).is_ok() && !names_other_side(e, side, other)
 }
 
 /// Whether `a` and `b`, the terms of a comparison, are event times (a column `± INTERVAL`s) of
@@ -215,12 +214,9 @@ pub fn split_join_condition(
 /// range reports it. Any other comparison filters the joined rows.
 fn relates_event_times(a: &Expr, b: &Expr, left: &LogicalPlan, right: &LogicalPlan) -> bool {
     let streams = !left.is_static() && !right.is_static() && !right.is_changing_table();
-    let (Some(a), Some(b)) = (time_term(a), time_term(b)) else {
+    let (true, Some(a), Some(b)) = (streams, time_term(a), time_term(b)) else {
         return false;
     };
-    if !streams {
-        return false;
-    }
     let ((a_col, _), (b_col, _)) = match (a, b) {
         (Ok(a), Ok(b)) => (a, b),
         _ => return true,
@@ -239,7 +235,7 @@ fn relates_event_times(a: &Expr, b: &Expr, left: &LogicalPlan, right: &LogicalPl
 
 /// Whether `e` reads a DataFrame's column (`df["c"]`) that only `other` holds: `r.id == l.id`
 /// puts `r.id` on the right, even though the left has an `id` its plain name would find.
-pub(super) fn names_other_side(e: &Expr, side: &LogicalPlan, other: &LogicalPlan) -> bool {
+fn names_other_side(e: &Expr, side: &LogicalPlan, other: &LogicalPlan) -> bool {
     let mut found = false;
     e.for_each(&mut |e| {
         if let Expr::Column(name) = e {

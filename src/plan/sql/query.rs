@@ -341,15 +341,8 @@ fn plan_from(select: &Select, catalog: &dyn Catalog, names: &mut Translator) -> 
                 // name, else the joined relation.
                 let first_name = names.names.len();
                 let condition = names.expr(condition)?;
-                let condition_at = names.names.get(first_name).map_or(at, |(_, place)| *place);
-                condition_place = condition_at;
-                let split = split_join_condition(&condition, &plan, &right).map_err(|e| {
-                    e.at(
-                        condition_at.line,
-                        condition_at.column,
-                        Some("write ON a.k = b.k [AND ...], or USING (k); two streams may add a range of event times, e.g. AND c.ts BETWEEN i.ts AND i.ts + INTERVAL 1 MINUTE"),
-                    )
-                })?;
+                condition_place = names.names.get(first_name).map_or(at, |(_, place)| *place);
+                let split = split_join_condition(&condition, &plan, &right);
                 LogicalPlan::join_on(plan, right, kind, split)
             }
             _ => {
