@@ -296,19 +296,7 @@ fn nexmark_compare(workload: &Workload, options: &CompareOptions) -> anyhow::Res
             records: workload.nexmark_events as usize,
             ..workload.clone()
         };
-        // An engine without the query is left out of its runs, and said so.
-        let mut options = options.clone();
-        if !engines::feldera::NEXMARK_QUERIES.contains(&name)
-            && options.engines.iter().any(|e| e == "feldera")
-        {
-            options.engines.retain(|e| e != "feldera");
-            eprintln!("feldera: skipped for {name}: not written as a dbsp circuit");
-            summary.push_str(&format!(
-                "| {name} | {} | feldera | skipped: not written as a dbsp circuit | | {published} |\n",
-                query.title
-            ));
-        }
-        let report = compare(&workload, &options)?;
+        let report = compare(&workload, options)?;
         equal &= report.outputs_equal;
         for e in &report.engines {
             let (rate, per_core) = match (e.records_per_s, e.records_per_s_per_core) {
@@ -627,7 +615,6 @@ fn plan(
 }
 
 /// The `compare` flags other than the workload's.
-#[derive(Clone)]
 struct CompareOptions {
     engines: Vec<String>,
     workers: Vec<usize>,

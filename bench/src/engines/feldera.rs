@@ -60,9 +60,6 @@ const NOT_BUILT: &str =
 /// The workloads the engine runs.
 pub const WORKLOADS: [&str; 4] = ["wordcount", "windowed", "join", "nexmark"];
 
-/// The Nexmark queries written as dbsp circuits.
-pub const NEXMARK_QUERIES: [&str; 8] = ["q0", "q1", "q2", "q3", "q4", "q5", "q7", "q8"];
-
 /// Whether the engine is built in: `Err` with the reason it is skipped otherwise.
 pub fn available() -> Result<(), String> {
     if cfg!(feature = "feldera") {

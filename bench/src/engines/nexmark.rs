@@ -414,14 +414,14 @@ pub fn tidewater(dir: &Path, query: &Query, workers: usize, watermark_ms: i64) -
 
     let digest = Arc::new(Mutex::new(Compared::new(*query, watermark_ms)));
     let sink = digest.clone();
-    let (complete, query) = (query.complete, *query);
+    let query = *query;
     let checked = result
         .write_stream()
         .output_mode(mode)
         .trigger(Trigger::available_now())
         .foreach_batch(move |batch: &Batch<'_>| -> anyhow::Result<()> {
             let mut digest = sink.lock().map_err(|_| anyhow::anyhow!("digest lock"))?;
-            if complete {
+            if query.complete {
                 // Each batch is the whole result: the last one is compared.
                 *digest = Compared::new(query, watermark_ms);
             }

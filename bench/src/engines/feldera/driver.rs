@@ -130,11 +130,7 @@ pub(super) fn changed_rows<K: DBData>(output: &OutputHandle<SpineSnapshot<OrdZSe
 pub(super) fn inserted_rows<K: DBData>(
     output: &OutputHandle<SpineSnapshot<OrdZSet<K>>>,
 ) -> Vec<(K, ZWeight)> {
-    output
-        .concat()
-        .consolidate()
-        .iter()
-        .filter(|(_, (), weight)| *weight > 0)
-        .map(|(row, (), weight)| (row, weight))
-        .collect()
+    let mut rows = changed_rows(output);
+    rows.retain(|(_, weight)| *weight > 0);
+    rows
 }

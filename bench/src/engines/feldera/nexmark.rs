@@ -171,7 +171,7 @@ struct Plan<R> {
 }
 
 /// The queries the engine runs.
-pub(crate) use super::NEXMARK_QUERIES as QUERIES;
+pub(crate) const QUERIES: [&str; 8] = ["q0", "q1", "q2", "q3", "q4", "q5", "q7", "q8"];
 
 /// Runs `query` over the folders under `dir` on `workers` dbsp worker threads; the digest keeps
 /// the windows closed by `watermark_ms`, as Tidewater's does.
