@@ -80,6 +80,19 @@ fn events_and_users(
     how: &str,
     key: DataType,
 ) -> (MemoryStream, DataFrame) {
+    let (_, input, events, users) = events_and_users_frames(table, workers, threshold, key);
+    let joined = events.join(&users, &["user_id"], how).expect("join");
+    (input, joined)
+}
+
+/// As [`events_and_users`], before the join: the session, the events' `MemoryStream`, the
+/// events stream `(user_id, amount)` and the users table `(user_id, country)`.
+fn events_and_users_frames(
+    table: &std::path::Path,
+    workers: usize,
+    threshold: &str,
+    key: DataType,
+) -> (Session, MemoryStream, DataFrame, DataFrame) {
     let spark = Session::builder()
         .workers(workers)
         .config("spark.sql.autoBroadcastJoinThreshold", threshold)
@@ -98,12 +111,8 @@ fn events_and_users(
         .option("header", true)
         .csv(table.to_str().expect("path"))
         .expect("table");
-    let joined = spark
-        .read_stream()
-        .memory(&input)
-        .join(&users, &["user_id"], how)
-        .expect("join");
-    (input, joined)
+    let events = spark.read_stream().memory(&input);
+    (spark, input, events, users)
 }
 
 #[test]
@@ -161,28 +170,10 @@ fn parts_of_on_beyond_the_keys_filter_the_pairs_or_the_table() {
             // A part without columns holds for every pair: it changes nothing.
             ("LEFT JOIN", "AND u.country <> 'ES' AND TRUE", &left),
         ] {
-            let spark = Session::builder()
-                .workers(workers)
-                .get_or_create()
-                .expect("session");
-            let input = MemoryStream::new(Schema::new([
-                Field::new("user_id", DataType::Int64),
-                Field::new("amount", DataType::Int64),
-            ]));
-            spark
-                .read_stream()
-                .memory(&input)
-                .create_or_replace_temp_view("events");
-            spark
-                .read()
-                .schema(Schema::new([
-                    Field::new("user_id", DataType::Int64),
-                    Field::new("country", DataType::String),
-                ]))
-                .option("header", true)
-                .csv(table.to_str().expect("path"))
-                .expect("table")
-                .create_or_replace_temp_view("users");
+            let (spark, input, events, users) =
+                events_and_users_frames(&table, workers, "10m", DataType::Int64);
+            events.create_or_replace_temp_view("events");
+            users.create_or_replace_temp_view("users");
             let joined = spark
                 .sql(&format!(
                     "SELECT e.user_id, e.amount, u.country FROM events e {how} users u \

@@ -21,6 +21,15 @@ fn events_schema() -> Schema {
     ])
 }
 
+/// Events with a value: `(word, ts, v)`.
+fn valued_events_schema() -> Schema {
+    Schema::new([
+        Field::new("word", DataType::String),
+        Field::new("ts", DataType::Timestamp),
+        Field::new("v", DataType::Int64),
+    ])
+}
+
 /// Three epochs of `(word, seconds after T0)`, out of order within and across epochs; one
 /// event without a time (it is in no window, and drops out, as in Spark).
 fn epochs() -> Vec<Vec<(&'static str, Option<i64>)>> {
@@ -611,11 +620,7 @@ fn batches_window_first(ran: &Ran, window_first: bool) -> Vec<Vec<Row>> {
 /// columns swapped.
 #[test]
 fn windowed_aggregates_agree_whichever_key_comes_first() {
-    let schema = Schema::new([
-        Field::new("word", DataType::String),
-        Field::new("ts", DataType::Timestamp),
-        Field::new("v", DataType::Int64),
-    ]);
+    let schema = valued_events_schema();
     let mut rng = Seeded::new(7);
     let words = ["a", "b", "c", "dd", "a longer word than inline"];
     let epochs: Vec<Vec<Row>> = (0..12)
@@ -710,11 +715,7 @@ fn windowed_aggregates_agree_whichever_key_comes_first() {
 /// sliding windows of 10 s every 4 s, each row in those with `start <= t < start + 10 s`.
 #[test]
 fn kept_windows_fold_by_start_whichever_key_comes_first() {
-    let schema = Schema::new([
-        Field::new("word", DataType::String),
-        Field::new("ts", DataType::Timestamp),
-        Field::new("v", DataType::Int64),
-    ]);
+    let schema = valued_events_schema();
     let mut rng = Seeded::new(11);
     let words = ["a", "b", "a longer word than inline"];
     type Event = (Option<&'static str>, Option<i64>, Option<i64>);
