@@ -13,7 +13,7 @@ use crate::plan::{JoinKind, LogicalPlan, OutputMode};
 /// and trigger).
 pub fn explain(plan: &LogicalPlan, settings: Settings) -> String {
     // The plan as a started query runs it: its sources read only the columns it uses.
-    let pruned = std::sync::Arc::new(plan.clone()).with_sources_reading_what_it_reads();
+    let pruned = std::sync::Arc::new(plan.clone()).reading_only_what_it_reads();
     let plan = &*pruned;
     let physical = physical::plan(plan, settings);
     let mut dataflow = Dataflow::of(&physical, settings);
@@ -401,6 +401,15 @@ impl<'p> Dataflow<'p> {
             self.line(format!(
                 "{strategy} on {condition}: exchange both inputs by key hash; arrange; join"
             ));
+            let (left_width, right_width) = (on.left_width(), on.right.schema().len());
+            if let Some(((left, of_left), (right, of_right))) =
+                on.joined_columns().kept(left_width, right_width)
+            {
+                self.line(format!(
+                    "  (arranges {left} of {of_left} left columns and {right} of {of_right} right columns, \
+                     the ones read above the join; the others are null in its output)"
+                ));
+            }
         }
         if on.right.is_changing_table() {
             self.line("  (the stream side stays arranged: a table change corrects earlier results)");

@@ -12,13 +12,6 @@ use crate::data::{Row, Value};
 use crate::expr::BoundExpr;
 use crate::plan::JoinKind;
 
-fn keyed<'s>(
-    rows: Rows<'s>,
-    keys: Vec<BoundExpr>,
-) -> differential_dataflow::collection::VecCollection<'s, u64, (Row, Row), isize> {
-    rows.map(move |row| (keys.iter().map(|k| k.eval(&row)).collect::<Row>(), row))
-}
-
 /// A join key of a table row or a stream row. Most joins are on one column, whose value then
 /// lives inline: the table's map entries stay small, so probing a large table misses the cache
 /// as little as it can.
@@ -166,41 +159,187 @@ pub(super) fn lookup<'s>(
     )
 }
 
+/// Where a joined row's column comes from: a column of the arranged left or right row, or
+/// nothing (a column nothing above reads, or the right side of an unmatched left row).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Take {
+    Left(usize),
+    Right(usize),
+    Null,
+}
+
+/// The columns an arranged join keeps of each side's rows, and how it lays out its output from
+/// them. Both sides stay arranged as long as the join runs, so they keep only the columns read
+/// above the join (Spark's `ColumnPruning` projects a join's inputs the same way): narrow rows
+/// sort, merge and compare faster, and up to four values need no allocation. The output keeps
+/// the join's schema, with nulls where nothing reads.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(super) struct JoinedColumns {
+    /// The left columns each arranged left row keeps, `None` for the whole row.
+    left: Option<Vec<usize>>,
+    /// The right columns each arranged right row keeps, `None` for the whole row.
+    right: Option<Vec<usize>>,
+    /// Each output column's value.
+    output: Vec<Take>,
+}
+
+/// The columns of `row` at `kept`, or the row itself for `None`.
+fn narrowed(row: Row, kept: &Option<Vec<usize>>) -> Row {
+    match kept {
+        None => row,
+        Some(kept) => {
+            let mut out = Row::with_capacity(kept.len());
+            kept.iter()
+                .for_each(|&i| out.push(row.get(i).cloned().unwrap_or(Value::Null)));
+            out
+        }
+    }
+}
+
+impl JoinedColumns {
+    /// The layout of a join whose left rows are `left_width` wide and whose output is the left
+    /// row then the right row's `right_columns`, of which the plan above reads `output_read`
+    /// (all when `None`). `right_width` is the width of a right row.
+    pub(super) fn new(
+        left_width: usize,
+        right_width: usize,
+        right_columns: &[usize],
+        output_read: Option<&[bool]>,
+    ) -> Self {
+        let read = |column: usize| output_read.is_none_or(|read| read.get(column) != Some(&false));
+        let whole_or = |kept: Vec<usize>, width: usize| (!kept.iter().copied().eq(0..width)).then_some(kept);
+        let left: Vec<usize> = (0..left_width).filter(|&c| read(c)).collect();
+        let right: Vec<usize> = (0..right_columns.len())
+            .filter(|&k| read(left_width + k))
+            .map(|k| right_columns[k])
+            .collect();
+        let mut output = Vec::with_capacity(left_width + right_columns.len());
+        let mut next = 0;
+        for c in 0..left_width {
+            output.push(if read(c) {
+                next += 1;
+                Take::Left(next - 1)
+            } else {
+                Take::Null
+            });
+        }
+        let mut next = 0;
+        for k in 0..right_columns.len() {
+            output.push(if read(left_width + k) {
+                next += 1;
+                Take::Right(next - 1)
+            } else {
+                Take::Null
+            });
+        }
+        // Without pruning, the right row is picked at output as before: its kept columns are
+        // `right_columns`, by position in the whole row.
+        let right = whole_or(right, right_width);
+        JoinedColumns {
+            left: whole_or(left, left_width),
+            right,
+            output,
+        }
+    }
+
+    /// How many columns of each side's rows are kept, of how many, when fewer than all are
+    /// (for explain).
+    pub(super) fn kept(
+        &self,
+        left_width: usize,
+        right_width: usize,
+    ) -> Option<((usize, usize), (usize, usize))> {
+        let count = |kept: &Option<Vec<usize>>, width: usize| kept.as_ref().map_or(width, Vec::len);
+        (self.left.is_some() || self.right.is_some()).then(|| {
+            (
+                (count(&self.left, left_width), left_width),
+                (count(&self.right, right_width), right_width),
+            )
+        })
+    }
+
+    /// The joined row of the arranged rows `left` and `right` (`None`: padded with nulls).
+    fn joined(&self, left: &Row, right: Option<&Row>) -> Row {
+        let mut out = Row::with_capacity(self.output.len());
+        for take in &self.output {
+            out.push(match *take {
+                Take::Left(i) => left.get(i).cloned().unwrap_or(Value::Null),
+                Take::Right(i) => right.and_then(|r| r.get(i)).cloned().unwrap_or(Value::Null),
+                Take::Null => Value::Null,
+            });
+        }
+        out
+    }
+}
+
 /// Joins `left` and `right` on the key expressions with differential's `join`, both sides
-/// arranged; output rows are the left row followed by the right row's `right_columns`.
+/// arranged with the columns `columns` keeps; output rows are the left row followed by the
+/// right row's kept columns, laid out as `columns` says.
 pub(super) fn arranged<'s>(
     left: Rows<'s>,
     right: Rows<'s>,
     kind: JoinKind,
     left_keys: Vec<BoundExpr>,
     right_keys: Vec<BoundExpr>,
-    right_columns: Vec<usize>,
+    columns: JoinedColumns,
 ) -> Rows<'s> {
-    let left = keyed(left, left_keys);
-    let right = keyed(right, right_keys).filter(|(key, _)| !has_null(key));
+    let narrow = |rows: Rows<'s>, keys: Vec<BoundExpr>, kept: Option<Vec<usize>>| {
+        rows.map(move |row| {
+            let key: JoinKey = keys.iter().map(|k| k.eval(&row)).collect();
+            (key, narrowed(row, &kept))
+        })
+    };
+    let left = narrow(left, left_keys, columns.left.clone());
+    let right = narrow(right, right_keys, columns.right.clone()).filter(|(key, _)| !has_null(key));
     let matchable = left.clone().filter(|(key, _)| !has_null(key));
-    let columns = right_columns.clone();
-    let matched = matchable.clone().join(right.clone()).map(move |(_, (l, r))| {
-        let mut out = Row::with_capacity(l.len() + columns.len());
-        l.iter().cloned().for_each(|v| out.push(v));
-        columns
-            .iter()
-            .for_each(|&i| out.push(r.get(i).cloned().unwrap_or(Value::Null)));
-        out
-    });
+    let layout = columns.clone();
+    let matched = matchable
+        .clone()
+        .join(right.clone())
+        .map(move |(_, (l, r))| layout.joined(&l, Some(&r)));
     match kind {
         JoinKind::Inner => matched,
         // Other kinds join two streams under watermarks (see `interval_join`).
         JoinKind::Left | JoinKind::Right | JoinKind::Full | JoinKind::LeftSemi | JoinKind::LeftAnti => {
-            let width = right_columns.len();
-            let pad = move |(_, l): (Row, Row)| {
-                let mut out = l;
-                (0..width).for_each(|_| out.push(Value::Null));
-                out
-            };
             let right_keys = right.map(|(key, _)| key).distinct();
-            let unmatched = left.antijoin(right_keys).map(pad);
+            let unmatched = left
+                .antijoin(right_keys)
+                .map(move |(_, l)| columns.joined(&l, None));
             matched.concat(unmatched)
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{JoinedColumns, Take};
+
+    #[test]
+    fn a_join_read_whole_keeps_whole_rows_and_a_pruned_one_keeps_what_is_read() {
+        // Everything read: both sides arranged whole, nothing to say in explain.
+        let whole = JoinedColumns::new(2, 3, &[0, 1, 2], None);
+        assert_eq!((&whole.left, &whole.right), (&None, &None));
+        assert_eq!(whole.kept(2, 3), None);
+        assert_eq!(
+            whole.output,
+            [
+                Take::Left(0),
+                Take::Left(1),
+                Take::Right(0),
+                Take::Right(1),
+                Take::Right(2)
+            ]
+        );
+        // USING drops the right key: the right rows keep the other two columns.
+        let using = JoinedColumns::new(2, 3, &[1, 2], Some(&[true; 4]));
+        assert_eq!((&using.left, &using.right), (&None, &Some(vec![1, 2])));
+        // Read: the left's second column and the right's third; the output keeps its width.
+        let pruned = JoinedColumns::new(2, 3, &[0, 1, 2], Some(&[false, true, false, false, true]));
+        assert_eq!((&pruned.left, &pruned.right), (&Some(vec![1]), &Some(vec![2])));
+        assert_eq!(
+            pruned.output,
+            [Take::Null, Take::Left(0), Take::Null, Take::Null, Take::Right(0)]
+        );
+        assert_eq!(pruned.kept(2, 3), Some(((1, 2), (1, 3))));
     }
 }

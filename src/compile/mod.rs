@@ -428,9 +428,12 @@ fn build<'s>(node: Physical<'_>, scope: Scope<'s, u64>, compiled: &mut Compiled<
                 return join::lookup(left, right, kind, left_keys, right_keys, right_columns);
             }
             compiled.built(Strategy::ArrangedJoin);
+            // Each side is logged whole, and narrowed after: a checkpoint holds the same rows
+            // whichever columns the query reads.
             let left = compiled.kept_join_side(left, durable::is_rebuilt(on.left));
             let right = compiled.kept_join_side(right, durable::is_rebuilt(on.right));
-            join::arranged(left, right, kind, left_keys, right_keys, right_columns)
+            let columns = on.joined_columns();
+            join::arranged(left, right, kind, left_keys, right_keys, columns)
         }
         Physical::Upsert { keys, input } => upsert::upsert_table(*input, keys, scope, compiled),
         Physical::Deduplicate {

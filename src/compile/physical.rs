@@ -226,6 +226,8 @@ pub struct JoinOn<'p> {
     pub right: &'p LogicalPlan,
     /// The event-time part of a join of two streams under watermarks.
     pub event_time: Option<&'p JoinEventTime>,
+    /// The output columns read above the join, when not all are.
+    pub output_read: Option<&'p [bool]>,
 }
 
 impl JoinOn<'_> {
@@ -233,6 +235,16 @@ impl JoinOn<'_> {
     /// right side's.
     pub fn left_width(&self) -> usize {
         self.left.schema().len()
+    }
+
+    /// The columns an arranged join keeps of each side, and its output's layout.
+    pub(super) fn joined_columns(&self) -> super::join::JoinedColumns {
+        super::join::JoinedColumns::new(
+            self.left_width(),
+            self.right.schema().len(),
+            self.right_columns,
+            self.output_read,
+        )
     }
 }
 
@@ -536,6 +548,7 @@ fn plan_node(plan: &LogicalPlan, settings: Settings) -> Physical<'_> {
             right_columns,
             condition,
             event_time,
+            output_read,
             ..
         } => Physical::Join {
             on: JoinOn {
@@ -547,6 +560,7 @@ fn plan_node(plan: &LogicalPlan, settings: Settings) -> Physical<'_> {
                 left,
                 right,
                 event_time: event_time.as_ref(),
+                output_read: output_read.as_deref(),
             },
             strategy: if event_time.is_some() {
                 Strategy::SymmetricHashJoin

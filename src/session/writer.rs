@@ -252,7 +252,7 @@ impl DataStreamWriter {
             None => plan,
         };
         // Its sources convert only the columns the query uses.
-        let plan = plan.with_sources_reading_what_it_reads();
+        let plan = plan.reading_only_what_it_reads();
         Ok(QuerySpec {
             plan,
             mode,

@@ -1,5 +1,6 @@
 //! Which columns of its sources a plan reads, and the plan with each source told to read only
 //! those: Spark's `ColumnPruning` carried down into the scan (a file source's `ReadSchema`).
+//! Each join is told the same of its output, so that an arranged join keeps narrow rows.
 //!
 //! A source keeps its schema and every column keeps its position; a column the plan never
 //! reads is null in every row, so a JSON or CSV source skips converting its field. Nothing
@@ -13,28 +14,53 @@ use crate::expr::BoundExpr;
 /// One flag per column of a node's output: whether something above reads it.
 type Read = Vec<bool>;
 
+/// What a plan reads, worked out from its result down.
+#[derive(Default)]
+struct Reads {
+    /// Each source's columns, each source once, in the order first met.
+    sources: Vec<(SourceId, Read)>,
+    /// Each join's output columns read above it, by the join node's address. The addresses
+    /// are only compared, while the plan they were taken from is borrowed.
+    joins: Vec<(*const LogicalPlan, Read)>,
+}
+
+/// Adds `wanted` to the flags kept for `at`, or keeps them as the first.
+fn add_read<K: PartialEq>(found: &mut Vec<(K, Read)>, at: K, wanted: &[bool]) {
+    match found.iter_mut().find(|(seen, _)| *seen == at) {
+        Some((_, read)) => read.iter_mut().zip(wanted).for_each(|(r, w)| *r |= *w),
+        None => found.push((at, wanted.to_vec())),
+    }
+}
+
 impl LogicalPlan {
     /// The columns of each source that the plan reads (every column of its result, and all
     /// that its expressions, keys, watermarks and join conditions need), each source once, in
     /// the order first met.
     pub fn source_columns_read(&self) -> Vec<(SourceId, Read)> {
-        let mut found = Vec::new();
+        self.reads().sources
+    }
+
+    fn reads(&self) -> Reads {
+        let mut found = Reads::default();
         self.mark(&vec![true; self.schema().len()], &mut found);
         found
     }
 
     /// The plan with each source that can skip columns reading only those the plan reads
-    /// ([`Source::reading_only`](crate::connectors::Source::reading_only)). A plan whose
-    /// sources read everything comes back shared, unchanged.
-    pub fn with_sources_reading_what_it_reads(self: &Arc<Self>) -> Arc<Self> {
-        self.with_sources_reading(&self.source_columns_read())
+    /// ([`Source::reading_only`](crate::connectors::Source::reading_only)), and each join whose
+    /// output is not read whole told which of its columns are (`output_read`). A plan where
+    /// everything is read comes back shared, unchanged.
+    pub fn reading_only_what_it_reads(self: &Arc<Self>) -> Arc<Self> {
+        self.with_reads(&self.reads())
     }
 
     /// The plan with each source of `read` that can skip columns reading only its columns
-    /// there. Nodes above no such source are shared.
-    fn with_sources_reading(self: &Arc<Self>, read: &[(SourceId, Read)]) -> Arc<Self> {
+    /// there, and each join of `read` that is not read whole told so. Nodes above no such
+    /// source or join are shared.
+    fn with_reads(self: &Arc<Self>, read: &Reads) -> Arc<Self> {
         if let LogicalPlan::Source { id, source, schema } = &**self {
             let pruned = read
+                .sources
                 .iter()
                 .find(|(seen, _)| seen == id)
                 .and_then(|(_, columns)| source.reading_only(columns));
@@ -50,9 +76,22 @@ impl LogicalPlan {
         let mut node = (**self).clone();
         let mut changed = false;
         for input in node.inputs_mut() {
-            let pruned = input.with_sources_reading(read);
+            let pruned = input.with_reads(read);
             changed |= !Arc::ptr_eq(input, &pruned);
             *input = pruned;
+        }
+        if let LogicalPlan::Join { output_read, .. } = &mut node {
+            let at = Arc::as_ptr(self);
+            let partly = read
+                .joins
+                .iter()
+                .find(|(seen, _)| *seen == at)
+                .map(|(_, columns)| columns)
+                .filter(|columns| columns.contains(&false));
+            if partly != output_read.as_ref() {
+                *output_read = partly.cloned();
+                changed = true;
+            }
         }
         if changed {
             Arc::new(node)
@@ -62,14 +101,11 @@ impl LogicalPlan {
     }
 
     /// Adds to `found` the source columns that this node needs for the output columns where
-    /// `wanted` holds.
-    fn mark(&self, wanted: &[bool], found: &mut Vec<(SourceId, Read)>) {
+    /// `wanted` holds, and for each join below, the columns of its output read above it.
+    fn mark(&self, wanted: &[bool], found: &mut Reads) {
         let width = |input: &LogicalPlan| vec![false; input.schema().len()];
         match self {
-            LogicalPlan::Source { id, .. } => match found.iter_mut().find(|(seen, _)| seen == id) {
-                Some((_, read)) => read.iter_mut().zip(wanted).for_each(|(r, w)| *r |= *w),
-                None => found.push((*id, wanted.to_vec())),
-            },
+            LogicalPlan::Source { id, .. } => add_read(&mut found.sources, *id, wanted),
             LogicalPlan::Project {
                 input,
                 columns,
@@ -102,6 +138,7 @@ impl LogicalPlan {
                 event_time,
                 ..
             } => {
+                add_read(&mut found.joins, self as *const LogicalPlan, wanted);
                 let left_width = left.schema().len();
                 let mut left_read: Read = (0..left_width).map(|c| wanted.get(c) == Some(&true)).collect();
                 let mut right_read = width(right);

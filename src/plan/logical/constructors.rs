@@ -322,6 +322,7 @@ impl LogicalPlan {
             right_columns,
             condition: texts.join(" AND "),
             event_time,
+            output_read: None,
             schema: Schema::new(fields),
         })
     }

@@ -174,6 +174,11 @@ pub enum LogicalPlan {
         /// rows until the watermark shows that nothing can match them (Spark's streaming
         /// symmetric hash join). `None` for any other join.
         event_time: Option<JoinEventTime>,
+        /// The columns of the output that the plan above reads, when it reads fewer than all
+        /// (set by [`LogicalPlan::reading_only_what_it_reads`]; `None` means all). An arranged
+        /// join keeps only these of its sides' rows, as Spark's `ColumnPruning` projects a
+        /// join's inputs; the others are null in its output.
+        output_read: Option<Vec<bool>>,
         /// Output schema: left columns, then the kept right columns (left ones only for a
         /// LEFT SEMI join).
         schema: Schema,
