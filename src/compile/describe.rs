@@ -348,6 +348,11 @@ impl<'p> Dataflow<'p> {
             .map_or("of unknown size".to_string(), |s| format!("{s} bytes"))
     }
 
+    /// How many of each side's columns a join that keeps its sides holds, when not all.
+    fn kept(on: &JoinOn<'_>) -> Option<((usize, usize), (usize, usize))> {
+        on.joined_columns().kept(on.left_width(), on.right.schema().len())
+    }
+
     fn join(&mut self, on: &JoinOn<'_>, strategy: Strategy) {
         self.strategies.push(strategy);
         let condition = on.condition;
@@ -377,6 +382,13 @@ impl<'p> Dataflow<'p> {
             if on.kind.pads_right() || on.kind.pads_left() {
                 self.line("  rows that never matched: padded with nulls when they expire");
             }
+            if let Some(((left, of_left), (right, of_right))) = Self::kept(on) {
+                self.line(format!(
+                    "  (keeps {left} of {of_left} left columns and {right} of {of_right} right columns, \
+                     the ones read above the join and its event times; the others are null in its \
+                     output)"
+                ));
+            }
             return;
         }
         if strategy == Strategy::LookupJoin {
@@ -401,10 +413,7 @@ impl<'p> Dataflow<'p> {
             self.line(format!(
                 "{strategy} on {condition}: exchange both inputs by key hash; arrange; join"
             ));
-            let (left_width, right_width) = (on.left_width(), on.right.schema().len());
-            if let Some(((left, of_left), (right, of_right))) =
-                on.joined_columns().kept(left_width, right_width)
-            {
+            if let Some(((left, of_left), (right, of_right))) = Self::kept(on) {
                 self.line(format!(
                     "  (arranges {left} of {of_left} left columns and {right} of {of_right} right columns, \
                      the ones read above the join; the others are null in its output)"

@@ -199,47 +199,91 @@ fn narrowed(row: Row, kept: &Option<Vec<usize>>) -> Row {
 impl JoinedColumns {
     /// The layout of a join whose left rows are `left_width` wide and whose output is the left
     /// row then the right row's `right_columns`, of which the plan above reads `output_read`
-    /// (all when `None`). `right_width` is the width of a right row.
+    /// (all when `None`). `right_width` is the width of a right row. The join itself reads
+    /// the left columns `left_needs` and the right columns `right_needs` of its rows (a
+    /// stream join's event times): those are kept too.
     pub(super) fn new(
         left_width: usize,
         right_width: usize,
         right_columns: &[usize],
         output_read: Option<&[bool]>,
+        (left_needs, right_needs): (&[usize], &[usize]),
     ) -> Self {
         let read = |column: usize| output_read.is_none_or(|read| read.get(column) != Some(&false));
-        let whole_or = |kept: Vec<usize>, width: usize| (!kept.iter().copied().eq(0..width)).then_some(kept);
-        let left: Vec<usize> = (0..left_width).filter(|&c| read(c)).collect();
-        let right: Vec<usize> = (0..right_columns.len())
-            .filter(|&k| read(left_width + k))
-            .map(|k| right_columns[k])
+        let with_needs = |mut kept: Vec<usize>, needs: &[usize]| {
+            for &column in needs {
+                if !kept.contains(&column) {
+                    kept.push(column);
+                }
+            }
+            kept
+        };
+        let left = with_needs((0..left_width).filter(|&c| read(c)).collect(), left_needs);
+        let right = with_needs(
+            (0..right_columns.len())
+                .filter(|&k| read(left_width + k))
+                .map(|k| right_columns[k])
+                .collect(),
+            right_needs,
+        );
+        let position = |kept: &[usize], column: usize| kept.iter().position(|&c| c == column);
+        let output = (0..left_width)
+            .map(|c| match position(&left, c) {
+                Some(i) if read(c) => Take::Left(i),
+                _ => Take::Null,
+            })
+            .chain(
+                right_columns
+                    .iter()
+                    .enumerate()
+                    .map(|(k, &column)| match position(&right, column) {
+                        Some(i) if read(left_width + k) => Take::Right(i),
+                        _ => Take::Null,
+                    }),
+            )
             .collect();
-        let mut output = Vec::with_capacity(left_width + right_columns.len());
-        let mut next = 0;
-        for c in 0..left_width {
-            output.push(if read(c) {
-                next += 1;
-                Take::Left(next - 1)
-            } else {
-                Take::Null
-            });
-        }
-        let mut next = 0;
-        for k in 0..right_columns.len() {
-            output.push(if read(left_width + k) {
-                next += 1;
-                Take::Right(next - 1)
-            } else {
-                Take::Null
-            });
-        }
-        // Without pruning, the right row is picked at output as before: its kept columns are
-        // `right_columns`, by position in the whole row.
-        let right = whole_or(right, right_width);
+        // A side that keeps all its columns in order keeps its rows as they are.
+        let whole_or = |kept: Vec<usize>, width: usize| (!kept.iter().copied().eq(0..width)).then_some(kept);
         JoinedColumns {
             left: whole_or(left, left_width),
-            right,
+            right: whole_or(right, right_width),
             output,
         }
+    }
+
+    /// Where left column `column` is in a kept left row.
+    pub(super) fn left_position(&self, column: usize) -> usize {
+        Self::position(&self.left, column)
+    }
+
+    /// Where right column `column` is in a kept right row.
+    pub(super) fn right_position(&self, column: usize) -> usize {
+        Self::position(&self.right, column)
+    }
+
+    fn position(kept: &Option<Vec<usize>>, column: usize) -> usize {
+        match kept {
+            None => column,
+            // Every column the join reads is kept (`new`'s needs); one that is not reads as
+            // missing.
+            Some(kept) => kept.iter().position(|&c| c == column).unwrap_or(usize::MAX),
+        }
+    }
+
+    /// The kept columns of a left row, the row itself when all are kept.
+    pub(super) fn narrow_left(&self, row: Row) -> Row {
+        narrowed(row, &self.left)
+    }
+
+    /// The kept columns of a right row, the row itself when all are kept.
+    pub(super) fn narrow_right(&self, row: Row) -> Row {
+        narrowed(row, &self.right)
+    }
+
+    /// The width of a kept left row and of a kept right row, given the sides' widths.
+    pub(super) fn kept_widths(&self, left_width: usize, right_width: usize) -> (usize, usize) {
+        let count = |kept: &Option<Vec<usize>>, width: usize| kept.as_ref().map_or(width, Vec::len);
+        (count(&self.left, left_width), count(&self.right, right_width))
     }
 
     /// How many columns of each side's rows are kept, of how many, when fewer than all are
@@ -249,21 +293,17 @@ impl JoinedColumns {
         left_width: usize,
         right_width: usize,
     ) -> Option<((usize, usize), (usize, usize))> {
-        let count = |kept: &Option<Vec<usize>>, width: usize| kept.as_ref().map_or(width, Vec::len);
-        (self.left.is_some() || self.right.is_some()).then(|| {
-            (
-                (count(&self.left, left_width), left_width),
-                (count(&self.right, right_width), right_width),
-            )
-        })
+        let (left, right) = self.kept_widths(left_width, right_width);
+        (self.left.is_some() || self.right.is_some()).then_some(((left, left_width), (right, right_width)))
     }
 
-    /// The joined row of the arranged rows `left` and `right` (`None`: padded with nulls).
-    fn joined(&self, left: &Row, right: Option<&Row>) -> Row {
+    /// The joined row of the kept rows `left` and `right` (`None`: that side padded with
+    /// nulls).
+    pub(super) fn joined(&self, left: Option<&Row>, right: Option<&Row>) -> Row {
         let mut out = Row::with_capacity(self.output.len());
         for take in &self.output {
             out.push(match *take {
-                Take::Left(i) => left.get(i).cloned().unwrap_or(Value::Null),
+                Take::Left(i) => left.and_then(|l| l.get(i)).cloned().unwrap_or(Value::Null),
                 Take::Right(i) => right.and_then(|r| r.get(i)).cloned().unwrap_or(Value::Null),
                 Take::Null => Value::Null,
             });
@@ -296,7 +336,7 @@ pub(super) fn arranged<'s>(
     let matched = matchable
         .clone()
         .join(right.clone())
-        .map(move |(_, (l, r))| layout.joined(&l, Some(&r)));
+        .map(move |(_, (l, r))| layout.joined(Some(&l), Some(&r)));
     match kind {
         JoinKind::Inner => matched,
         // Other kinds join two streams under watermarks (see `interval_join`).
@@ -304,7 +344,7 @@ pub(super) fn arranged<'s>(
             let right_keys = right.map(|(key, _)| key).distinct();
             let unmatched = left
                 .antijoin(right_keys)
-                .map(move |(_, l)| columns.joined(&l, None));
+                .map(move |(_, l)| columns.joined(Some(&l), None));
             matched.concat(unmatched)
         }
     }
@@ -317,7 +357,7 @@ mod tests {
     #[test]
     fn a_join_read_whole_keeps_whole_rows_and_a_pruned_one_keeps_what_is_read() {
         // Everything read: both sides arranged whole, nothing to say in explain.
-        let whole = JoinedColumns::new(2, 3, &[0, 1, 2], None);
+        let whole = JoinedColumns::new(2, 3, &[0, 1, 2], None, (&[], &[]));
         assert_eq!((&whole.left, &whole.right), (&None, &None));
         assert_eq!(whole.kept(2, 3), None);
         assert_eq!(
@@ -331,10 +371,16 @@ mod tests {
             ]
         );
         // USING drops the right key: the right rows keep the other two columns.
-        let using = JoinedColumns::new(2, 3, &[1, 2], Some(&[true; 4]));
+        let using = JoinedColumns::new(2, 3, &[1, 2], Some(&[true; 4]), (&[], &[]));
         assert_eq!((&using.left, &using.right), (&None, &Some(vec![1, 2])));
         // Read: the left's second column and the right's third; the output keeps its width.
-        let pruned = JoinedColumns::new(2, 3, &[0, 1, 2], Some(&[false, true, false, false, true]));
+        let pruned = JoinedColumns::new(
+            2,
+            3,
+            &[0, 1, 2],
+            Some(&[false, true, false, false, true]),
+            (&[], &[]),
+        );
         assert_eq!((&pruned.left, &pruned.right), (&Some(vec![1]), &Some(vec![2])));
         assert_eq!(
             pruned.output,

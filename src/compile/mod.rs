@@ -402,8 +402,9 @@ fn build<'s>(node: Physical<'_>, scope: Scope<'s, u64>, compiled: &mut Compiled<
                     kind: on.kind,
                     left_keys: on.left_keys.to_vec(),
                     right_keys: on.right_keys.to_vec(),
-                    right_columns: on.right_columns.to_vec(),
+                    columns: on.joined_columns(),
                     left_width: on.left_width(),
+                    right_width: on.right.schema().len(),
                     event_time,
                 };
                 return stream_join::build(join, left, right, compiled);

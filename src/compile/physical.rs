@@ -237,13 +237,25 @@ impl JoinOn<'_> {
         self.left.schema().len()
     }
 
-    /// The columns an arranged join keeps of each side, and its output's layout.
+    /// The columns an arranged join keeps of each side, and its output's layout (a stream
+    /// join keeps its event times too: see `stream_join`).
     pub(super) fn joined_columns(&self) -> super::join::JoinedColumns {
+        // A stream join reads its sides' watermarked columns and its time range's.
+        let (mut left_needs, mut right_needs) = (Vec::new(), Vec::new());
+        if let Some(time) = self.event_time {
+            left_needs.extend(time.left_watermark.map(|w| w.column));
+            right_needs.extend(time.right_watermark.map(|w| w.column));
+            if let Some(range) = time.range {
+                left_needs.push(range.left_column);
+                right_needs.push(range.right_column);
+            }
+        }
         super::join::JoinedColumns::new(
             self.left_width(),
             self.right.schema().len(),
             self.right_columns,
             self.output_read,
+            (&left_needs, &right_needs),
         )
     }
 }

@@ -8,8 +8,9 @@
 //! aggregation above it, which closes its windows by it.
 
 use differential_dataflow::collection::VecCollection;
-use tidewater_operators::{min_watermark, symmetric_hash_join, JoinLogic, JoinWatermark};
+use tidewater_operators::{min_watermark, symmetric_hash_join, JoinLogic, JoinWatermark, KeyState};
 
+use super::join::JoinedColumns;
 use super::{durable, Compiled, Rows};
 use crate::connectors::{OperatorFigures, SourceEvent, StateHeld};
 use crate::data::{Row, Value};
@@ -17,6 +18,8 @@ use crate::expr::BoundExpr;
 use crate::plan::{JoinEventTime, JoinKind, TimeRange};
 
 /// How rows of both sides join: what is late, what matches, what has expired, and the output.
+/// The rows it holds keep only the columns read above the join and its own event times
+/// (`columns`); the column positions here are positions in those kept rows.
 struct RowJoin {
     kind: JoinKind,
     /// The sides' watermarked columns, by which a row is late.
@@ -28,8 +31,8 @@ struct RowJoin {
     value_range: Option<TimeRange>,
     /// The join key that is event time, if one is.
     key_time: Option<usize>,
-    left_width: usize,
-    right_columns: Vec<usize>,
+    /// The columns each side's rows keep, and the output's layout.
+    columns: JoinedColumns,
 }
 
 fn time_at(row: &Row, column: usize) -> Option<i64> {
@@ -52,15 +55,7 @@ impl RowJoin {
     }
 
     fn joined(&self, left: Option<&Row>, right: Option<&Row>) -> Row {
-        let mut out = Row::with_capacity(self.left_width + self.right_columns.len());
-        match left {
-            Some(l) => l.iter().cloned().for_each(|v| out.push(v)),
-            None => (0..self.left_width).for_each(|_| out.push(Value::Null)),
-        }
-        for &i in &self.right_columns {
-            out.push(right.and_then(|r| r.get(i).cloned()).unwrap_or(Value::Null));
-        }
-        out
+        self.columns.joined(left, right)
     }
 }
 
@@ -133,7 +128,31 @@ impl JoinLogic<Row, Row, Row> for RowJoin {
     }
 
     fn left_matched(&self, left: &Row) -> Row {
-        left.clone()
+        // A semi join's output is the left row's own columns.
+        self.joined(Some(left), None)
+    }
+}
+
+/// Narrows the rows of restored join state that are whole (`widths` wide, the sides' widths)
+/// to the columns the join keeps: a checkpoint taken before the join kept narrow rows holds
+/// whole ones. Rows already narrow are left as they are.
+fn narrow_restored(
+    entries: &mut [(Row, KeyState<Row, Row>)],
+    columns: &JoinedColumns,
+    (left_width, right_width): (usize, usize),
+) {
+    let (left_kept, right_kept) = columns.kept_widths(left_width, right_width);
+    for (_, state) in entries {
+        for (row, _) in &mut state.left {
+            if row.len() == left_width && left_kept < left_width {
+                *row = columns.narrow_left(std::mem::take(row));
+            }
+        }
+        for (row, _) in &mut state.right {
+            if row.len() == right_width && right_kept < right_width {
+                *row = columns.narrow_right(std::mem::take(row));
+            }
+        }
     }
 }
 
@@ -142,8 +161,10 @@ pub(super) struct StreamJoin<'p> {
     pub(super) kind: JoinKind,
     pub(super) left_keys: Vec<BoundExpr>,
     pub(super) right_keys: Vec<BoundExpr>,
-    pub(super) right_columns: Vec<usize>,
+    /// The columns each side's rows keep (with the event times), and the output's layout.
+    pub(super) columns: JoinedColumns,
     pub(super) left_width: usize,
+    pub(super) right_width: usize,
     pub(super) event_time: &'p JoinEventTime,
 }
 
@@ -217,23 +238,42 @@ pub(super) fn build<'s>(
             empty
         }
     };
+    let columns = join.columns;
+    let in_kept = |range: TimeRange| TimeRange {
+        left_column: columns.left_position(range.left_column),
+        right_column: columns.right_position(range.right_column),
+        ..range
+    };
     let logic = RowJoin {
         kind: join.kind,
-        left_time: event_time.left_watermark.map(|w| w.column),
-        right_time: event_time.right_watermark.map(|w| w.column),
-        range: event_time.range,
-        value_range: event_time.value_range(),
+        left_time: event_time.left_watermark.map(|w| columns.left_position(w.column)),
+        right_time: event_time
+            .right_watermark
+            .map(|w| columns.right_position(w.column)),
+        range: event_time.range.map(in_kept),
+        value_range: event_time.value_range().map(in_kept),
         key_time: event_time.key_time,
-        left_width: join.left_width,
-        right_columns: join.right_columns,
+        columns: columns.clone(),
     };
     let (left_keys, right_keys) = (join.left_keys, join.right_keys);
     let key_width = left_keys.len();
-    let row_width = join.left_width.max(logic.right_columns.len());
-    let left = left.map(move |row| (left_keys.iter().map(|k| k.eval(&row)).collect::<Row>(), row));
-    let right = right.map(move |row| (right_keys.iter().map(|k| k.eval(&row)).collect::<Row>(), row));
-    let durable = compiled.durable(scope, |restored| match restored {
-        durable::Restored::JoinState(entries) => Some(entries),
+    let (left_kept, right_kept) = columns.kept_widths(join.left_width, join.right_width);
+    let row_width = left_kept.max(right_kept);
+    let (narrow_left, narrow_right) = (columns.clone(), columns.clone());
+    let left = left.map(move |row| {
+        let key = left_keys.iter().map(|k| k.eval(&row)).collect::<Row>();
+        (key, narrow_left.narrow_left(row))
+    });
+    let right = right.map(move |row| {
+        let key = right_keys.iter().map(|k| k.eval(&row)).collect::<Row>();
+        (key, narrow_right.narrow_right(row))
+    });
+    let widths = (join.left_width, join.right_width);
+    let durable = compiled.durable(scope, move |restored| match restored {
+        durable::Restored::JoinState(mut entries) => {
+            narrow_restored(&mut entries, &columns, widths);
+            Some(entries)
+        }
         _ => None,
     });
     let watermark = JoinWatermark {
@@ -256,4 +296,32 @@ pub(super) fn build<'s>(
             },
         }));
     rows
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{narrow_restored, JoinedColumns, KeyState, Row, Value};
+
+    #[test]
+    fn restored_whole_rows_are_narrowed_and_narrow_ones_kept() {
+        // Left rows (a, t, b) keep `t` (read above, and the event time); right rows (c, u)
+        // keep both.
+        let columns = JoinedColumns::new(
+            3,
+            2,
+            &[0, 1],
+            Some(&[false, true, false, true, true]),
+            (&[1], &[1]),
+        );
+        let int = |values: &[i64]| Row::from(values.iter().map(|&v| Value::Int(v)).collect::<Vec<_>>());
+        let state = KeyState {
+            left: vec![(int(&[1, 10, 2]), true), (int(&[20]), false)],
+            right: vec![(int(&[3, 30]), false)],
+        };
+        let mut entries = vec![(int(&[7]), state)];
+        narrow_restored(&mut entries, &columns, (3, 2));
+        let state = &entries[0].1;
+        assert_eq!(state.left, vec![(int(&[10]), true), (int(&[20]), false)]);
+        assert_eq!(state.right, vec![(int(&[3, 30]), false)]);
+    }
 }
