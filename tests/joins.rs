@@ -383,6 +383,73 @@ fn stream_stream_inner_join_emits_each_pair_once() {
     }
 }
 
+/// A stream joined with a wide table whose query reads one of the table's columns: the table
+/// keeps only that one (explain says so), and the rows are the nested-loop join's, inner and
+/// left, on 1, 2 and 4 workers.
+#[test]
+fn a_table_join_that_reads_one_table_column_keeps_only_that_one() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let table = dir.path().join("people.csv");
+    // `users()` with a name before the country and an age after it.
+    let people: String = users()
+        .iter()
+        .map(|(id, country)| format!("{id},n{id},{country},{}\n", 20 + id))
+        .collect();
+    fs::write(&table, format!("pid,name,country,age\n{people}")).expect("write");
+    let rows = events(17, 150);
+    for how in ["inner", "left"] {
+        // (amount, country): the reference's rows are (user_id, amount, country).
+        let mut expected: Vec<Row> = reference(&rows, how == "left")
+            .into_iter()
+            .map(|r| Row::from(vec![r[1].clone(), r[2].clone()]))
+            .collect();
+        expected.sort();
+        for workers in [1, 2, 4] {
+            let spark = Session::builder()
+                .workers(workers)
+                .config("spark.sql.autoBroadcastJoinThreshold", "-1")
+                .get_or_create()
+                .expect("session");
+            let input = MemoryStream::new(Schema::new([
+                Field::new("user_id", DataType::Int64),
+                Field::new("amount", DataType::Int64),
+            ]));
+            spark
+                .read_stream()
+                .memory(&input)
+                .create_or_replace_temp_view("events");
+            spark
+                .read()
+                .schema(Schema::new([
+                    Field::new("pid", DataType::Int64),
+                    Field::new("name", DataType::String),
+                    Field::new("country", DataType::String),
+                    Field::new("age", DataType::Int64),
+                ]))
+                .option("header", true)
+                .csv(table.to_str().expect("path"))
+                .expect("table")
+                .create_or_replace_temp_view("people");
+            let joined = spark
+                .sql(&format!(
+                    "SELECT amount, country FROM events {} JOIN people ON user_id = pid",
+                    how.to_uppercase()
+                ))
+                .expect("plans");
+            let explained = joined.explain();
+            assert!(
+                explained.contains("the table keeps 1 of its 4 columns"),
+                "{explained}"
+            );
+            let ran = run_to_end(
+                joined.write_stream(),
+                Feed::Epochs(&input, rows.chunks(50).map(<[Row]>::to_vec).collect()),
+            );
+            assert_eq!(ran.rows(), expected, "{how}, {workers} worker(s)");
+        }
+    }
+}
+
 /// Rows `(id, a, b, c)` with ids in 0..5 (some null) and small integers, for the join of
 /// two wide streams.
 fn wide_rows(seed: u64, n: usize) -> Vec<Row> {

@@ -409,6 +409,11 @@ impl<'p> Dataflow<'p> {
                      inputs are exchanged by key hash)"
                 )
             });
+            if let Some((_, (right, of_right))) = Self::kept(on) {
+                self.line(format!(
+                    "  (the table keeps {right} of its {of_right} columns, the ones read above the join)"
+                ));
+            }
         } else {
             self.line(format!(
                 "{strategy} on {condition}: exchange both inputs by key hash; arrange; join"

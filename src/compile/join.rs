@@ -55,6 +55,9 @@ pub(super) fn probe_table<'s>(
 pub(super) struct TableJoin {
     kind: JoinKind,
     width: usize,
+    /// Where each right column of the output is among a table row's kept columns, `None`
+    /// for one nothing reads (null); `None` when the kept columns are the output's, in order.
+    layout: Option<Vec<Option<usize>>>,
 }
 
 impl TableJoin {
@@ -62,7 +65,14 @@ impl TableJoin {
         TableJoin {
             kind,
             width: right_columns.len(),
+            layout: None,
         }
+    }
+
+    /// The same join over table rows that keep only the columns `columns` keeps of them.
+    fn laid_out(mut self, columns: &JoinedColumns, left_width: usize) -> Self {
+        self.layout = columns.right_layout(left_width);
+        self
     }
 
     /// Emits `(output row, multiplicity)` for `left` joined with `matches`.
@@ -75,8 +85,14 @@ impl TableJoin {
             _ => {}
         }
         for (kept, n) in matches {
-            let mut row = Row::with_capacity(left.len() + kept.len());
-            left.iter().chain(kept.iter()).cloned().for_each(|v| row.push(v));
+            let mut row = Row::with_capacity(left.len() + self.width);
+            left.iter().cloned().for_each(|v| row.push(v));
+            match &self.layout {
+                None => kept.iter().cloned().for_each(|v| row.push(v)),
+                Some(layout) => layout
+                    .iter()
+                    .for_each(|at| row.push(at.and_then(|i| kept.get(i)).cloned().unwrap_or(Value::Null))),
+            }
             emit(row, *n);
         }
         if matches.is_empty() && self.kind == JoinKind::Left {
@@ -138,19 +154,21 @@ impl TableProbe {
 
 /// Joins the stream `left` with the static table `right` on the key expressions: the table is
 /// hashed by key and each stream row is looked up and forgotten. Output rows are the left row
-/// followed by the right row's `right_columns`.
+/// followed by the right row's `right_columns`, of which the table keeps only those `columns`
+/// keeps (the others are null).
 pub(super) fn lookup<'s>(
     left: Rows<'s>,
     right: Rows<'s>,
     kind: JoinKind,
-    left_keys: Vec<BoundExpr>,
-    right_keys: Vec<BoundExpr>,
+    (left_keys, right_keys): (Vec<BoundExpr>, Vec<BoundExpr>),
     right_columns: Vec<usize>,
+    (columns, left_width): (JoinedColumns, usize),
 ) -> Rows<'s> {
-    let join = TableJoin::new(kind, &right_columns);
+    let join = TableJoin::new(kind, &right_columns).laid_out(&columns, left_width);
+    let kept = columns.right_kept(&right_columns);
     lookup_join(
         join_keyed(left, left_keys),
-        probe_table(right, right_keys, right_columns),
+        probe_table(right, right_keys, kept),
         "LookupJoin",
         move |key, l, matches, out| {
             let matches = if has_null(key) { &[][..] } else { matches };
@@ -278,6 +296,26 @@ impl JoinedColumns {
     /// The kept columns of a right row, the row itself when all are kept.
     pub(super) fn narrow_right(&self, row: Row) -> Row {
         narrowed(row, &self.right)
+    }
+
+    /// The right columns a kept right row holds, in its order; `right_columns` are the
+    /// join's (all of them are kept when the row is kept whole).
+    pub(super) fn right_kept(&self, right_columns: &[usize]) -> Vec<usize> {
+        self.right.clone().unwrap_or_else(|| right_columns.to_vec())
+    }
+
+    /// Where each right column of the output is in a kept right row (`None`: null), or `None`
+    /// when the kept row is the output's right columns, in order.
+    fn right_layout(&self, left_width: usize) -> Option<Vec<Option<usize>>> {
+        let layout: Vec<Option<usize>> = self.output[left_width.min(self.output.len())..]
+            .iter()
+            .map(|take| match *take {
+                Take::Right(i) => Some(i),
+                _ => None,
+            })
+            .collect();
+        let in_order = layout.iter().enumerate().all(|(k, at)| *at == Some(k));
+        (!in_order).then_some(layout)
     }
 
     /// The width of a kept left row and of a kept right row, given the sides' widths.

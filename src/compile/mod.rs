@@ -426,7 +426,9 @@ fn build<'s>(node: Physical<'_>, scope: Scope<'s, u64>, compiled: &mut Compiled<
             );
             if strategy == Strategy::LookupJoin {
                 compiled.built(Strategy::LookupJoin);
-                return join::lookup(left, right, kind, left_keys, right_keys, right_columns);
+                // The table keeps only the columns read above the join.
+                let columns = (on.joined_columns(), on.left_width());
+                return join::lookup(left, right, kind, (left_keys, right_keys), right_columns, columns);
             }
             compiled.built(Strategy::ArrangedJoin);
             // Each side is logged whole, and narrowed after: a checkpoint holds the same rows
