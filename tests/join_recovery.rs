@@ -226,6 +226,120 @@ INSERT INTO out SELECT flight, crew FROM flights JOIN crews USING (airport);
     });
 }
 
+/// A join of a join of two streams with a third, all of which only insert: both are hash
+/// joins, each restoring the rows it keeps (the lower one gives no pair again, so the upper
+/// one keeps its side's rows itself). Killed anywhere and resumed on the other worker count,
+/// the output is the same, and equals the nested loop over the three.
+#[test]
+fn a_join_of_a_join_resumes_in_append_mode() {
+    let input = Input::new(4, 61);
+    let script = "
+CREATE STREAM flights (flight STRING, airport STRING, delay BIGINT)
+  USING csv OPTIONS (path 'flights', maxFilesPerTrigger '1', cleanSource 'delete');
+CREATE STREAM crews (airport STRING, crew STRING)
+  USING csv OPTIONS (path 'weather', maxFilesPerTrigger '1', cleanSource 'delete');
+CREATE STREAM gates (gate_airport STRING, gate STRING)
+  USING csv OPTIONS (path 'gates', maxFilesPerTrigger '1', cleanSource 'delete');
+CREATE SINK out USING csv OPTIONS (path 'out', outputMode 'append');
+INSERT INTO out SELECT flight, crew, gate FROM flights JOIN crews USING (airport)
+  JOIN gates ON airport = gate_airport;
+";
+    // The gates are the weather rows again, in a folder of their own.
+    let job = || {
+        let dir = input.job(script);
+        fs::create_dir(dir.path().join("gates")).expect("gates");
+        for entry in fs::read_dir(dir.path().join("weather")).expect("weather") {
+            let path = entry.expect("entry").path();
+            let name = path.file_name().expect("name").to_owned();
+            fs::copy(&path, dir.path().join("gates").join(name)).expect("copy");
+        }
+        dir
+    };
+    let uninterrupted = job();
+    let run = run_checkpointed_with(
+        uninterrupted.path(),
+        &["--workers", "1", "--progress", "json"],
+        None,
+    );
+    assert!(run.status.success(), "{}", String::from_utf8_lossy(&run.stderr));
+    let progress = String::from_utf8_lossy(&run.stderr).to_string();
+    assert_eq!(
+        progress
+            .lines()
+            .last()
+            .map(|l| l.matches("symmetricHashJoin").count()),
+        Some(2),
+        "two hash joins: {progress}"
+    );
+    let expected = sink_epochs(&uninterrupted.path().join("out"));
+    // Every (flight, crew, gate) of one airport, once, whichever epoch it came in.
+    let mut want: Vec<String> = Vec::new();
+    for (flight, airport, _) in input.flights.iter().flatten() {
+        for (crew_airport, crew) in input.weather.iter().flatten() {
+            for (gate_airport, gate) in input.weather.iter().flatten() {
+                if airport == crew_airport && airport == gate_airport {
+                    want.push(format!("{flight},{crew},{gate}"));
+                }
+            }
+        }
+    }
+    assert!(want.len() > 10, "the input makes triples: {}", want.len());
+    let mut got: Vec<String> = expected
+        .iter()
+        .flat_map(|(_, text)| rows(text))
+        .map(|r| r.join(","))
+        .collect();
+    got.sort();
+    want.sort();
+    assert_eq!(got, want);
+    kill_and_resume_everywhere(&STATEFUL_CRASH_POINTS, job, &[1, 2], &expected, |_| {});
+}
+
+/// A checkpoint written before the join state format was recorded in its `metadata` holds an
+/// arranged join's state: the query resumes with the arranged join (its state read as such),
+/// killed anywhere, on either worker count; the metadata stays as it was. A new checkpoint
+/// records version 2, the hash join, whose progress names its state operator.
+#[test]
+fn a_checkpoint_without_a_join_state_format_keeps_the_arranged_join() {
+    let input = Input::new(4, 53);
+    let script = "
+CREATE STREAM flights (flight STRING, airport STRING, delay BIGINT)
+  USING csv OPTIONS (path 'flights', maxFilesPerTrigger '1', cleanSource 'delete');
+CREATE STREAM crews (airport STRING, crew STRING)
+  USING csv OPTIONS (path 'weather', maxFilesPerTrigger '1', cleanSource 'delete');
+CREATE SINK out USING csv OPTIONS (path 'out', outputMode 'append');
+INSERT INTO out SELECT flight, crew FROM flights JOIN crews USING (airport);
+";
+    let fresh = input.job(script);
+    let run = run_checkpointed_with(fresh.path(), &["--workers", "1", "--progress", "json"], None);
+    assert!(run.status.success(), "{}", String::from_utf8_lossy(&run.stderr));
+    let progress = String::from_utf8_lossy(&run.stderr).to_string();
+    assert!(progress.contains("symmetricHashJoin"), "{progress}");
+    let expected = sink_epochs(&fresh.path().join("out"));
+    assert!(!expected.is_empty());
+    let metadata = fs::read_to_string(fresh.path().join("ck/out/metadata")).expect("metadata");
+    assert!(metadata.contains(r#""joinStateFormatVersion":2"#), "{metadata}");
+    // The metadata as a build that did not record the format wrote it.
+    let older = metadata.replace(r#","joinStateFormatVersion":2"#, "");
+    assert_ne!(older, metadata);
+    let job = || {
+        let dir = input.job(script);
+        fs::create_dir_all(dir.path().join("ck/out")).expect("checkpoint directory");
+        fs::write(dir.path().join("ck/out/metadata"), &older).expect("metadata");
+        dir
+    };
+    let arranged = job();
+    let run = run_checkpointed_with(arranged.path(), &["--workers", "1", "--progress", "json"], None);
+    assert!(run.status.success(), "{}", String::from_utf8_lossy(&run.stderr));
+    let progress = String::from_utf8_lossy(&run.stderr).to_string();
+    assert!(!progress.contains("symmetricHashJoin"), "{progress}");
+    assert_eq!(sink_epochs(&arranged.path().join("out")), expected);
+    kill_and_resume_everywhere(&STATEFUL_CRASH_POINTS, job, &[1, 2], &expected, |dir| {
+        let kept = fs::read_to_string(dir.join("ck/out/metadata")).expect("metadata");
+        assert_eq!(kept, older, "the recorded format is kept");
+    });
+}
+
 /// An aggregation over an aggregation (how many airports have each number of flights): the
 /// inner counts are restored and the outer `reduce` rebuilds from them.
 #[test]

@@ -745,9 +745,10 @@ fn a_windowed_aggregation_over_the_join_uses_its_watermark() {
     }
 }
 
-/// A plain inner equi-join of two streams without watermarks is the arranged join it was.
+/// A plain inner equi-join of two streams without watermarks, both of which only insert, is a
+/// hash join; one over a side that retracts stays arranged.
 #[test]
-fn an_inner_join_without_watermarks_keeps_the_arranged_join() {
+fn an_inner_join_without_watermarks_is_a_hash_join_of_what_only_inserts() {
     let spark = Session::builder().get_or_create().expect("session");
     let imps = MemoryStream::new(schema("ad", "imp_ts"));
     let clicks = MemoryStream::new(schema("click_ad", "click_ts"));
@@ -761,6 +762,23 @@ fn an_inner_join_without_watermarks_keeps_the_arranged_join() {
         )
         .expect("join");
     let plan = joined.explain();
+    assert!(
+        plan.contains("hash join of two streams that only insert"),
+        "{plan}"
+    );
+    // A side that retracts (an aggregation's result) needs differential's arranged join.
+    let counts = spark
+        .read_stream()
+        .memory(&clicks)
+        .group_by([col("click_ad")])
+        .count()
+        .expect("count");
+    let over_counts = spark
+        .read_stream()
+        .memory(&imps)
+        .join_expr(&counts, col("ad").eq(col("click_ad")), "inner")
+        .expect("join");
+    let plan = over_counts.explain();
     assert!(plan.contains("arranged join"), "{plan}");
     let watermarked = spark
         .read_stream()

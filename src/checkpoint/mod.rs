@@ -59,6 +59,11 @@ struct Metadata {
     layout_version: u32,
     /// A fingerprint of the query's plan: a checkpoint is only resumed by the same query.
     plan_fingerprint: String,
+    /// How joins of two streams that only insert keep their state (see
+    /// [`JoinStateFormat`](crate::compile::JoinStateFormat)); absent in checkpoints written
+    /// before it was recorded, which hold version 1.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    join_state_format_version: Option<u32>,
 }
 
 /// Where a restarted query resumes.
@@ -131,8 +136,14 @@ fn lock_within(file: &File, wait: std::time::Duration) -> Result<(), TryLockErro
 
 impl Checkpoint {
     /// Opens the checkpoint at `root` for the query whose plan has `fingerprint`, creating it
-    /// on first use, and keeps `retain` epochs of offsets and commits.
-    pub(crate) fn open(root: &Path, fingerprint: &str, retain: u64) -> Result<Self, CheckpointError> {
+    /// on first use (recording `join_state_format_version`), and keeps `retain` epochs of
+    /// offsets and commits.
+    pub(crate) fn open(
+        root: &Path,
+        fingerprint: &str,
+        retain: u64,
+        join_state_format_version: u32,
+    ) -> Result<Self, CheckpointError> {
         std::fs::create_dir_all(root).map_err(|e| CheckpointError::io(root, e))?;
         let lock_path = root.join(".lock");
         let lock = OpenOptions::new()
@@ -165,6 +176,7 @@ impl Checkpoint {
                     id: Uuid::new_v4(),
                     layout_version: LAYOUT_VERSION,
                     plan_fingerprint: fingerprint.to_string(),
+                    join_state_format_version: Some(join_state_format_version),
                 };
                 let text = serde_json::to_string(&metadata).unwrap_or_default();
                 write_atomically(&metadata_path, text.as_bytes())?;
@@ -356,6 +368,20 @@ pub(crate) fn read_recovery(root: &Path) -> Result<Recovery, CheckpointError> {
         replay: read_offsets(next_epoch)?,
         last_committed,
         last_commit,
+    })
+}
+
+/// The join state format version the checkpoint at `root` recorded: 1 for one written before
+/// versions were recorded, `None` where there is no checkpoint yet.
+pub(crate) fn recorded_join_state_format(root: &Path) -> Result<Option<u32>, CheckpointError> {
+    let path = root.join("metadata");
+    Ok(match read_text(&path)? {
+        Some(text) => Some(
+            parse_metadata(&path, &text)?
+                .join_state_format_version
+                .unwrap_or(1),
+        ),
+        None => None,
     })
 }
 

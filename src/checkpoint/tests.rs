@@ -12,13 +12,13 @@ fn entry(end: u64) -> OffsetEntry {
 fn a_new_checkpoint_starts_at_epoch_zero_and_keeps_its_id() {
     let dir = tempfile::tempdir().expect("temporary directory");
     let id = {
-        let checkpoint = Checkpoint::open(dir.path(), "f1", 100).expect("open");
+        let checkpoint = Checkpoint::open(dir.path(), "f1", 100, 2).expect("open");
         let recovery = checkpoint.recovery().expect("recovery");
         assert_eq!(recovery.next_epoch, 0);
         assert!(recovery.replay.is_none() && recovery.last_committed.is_none());
         checkpoint.id()
     };
-    let again = Checkpoint::open(dir.path(), "f1", 100).expect("reopen");
+    let again = Checkpoint::open(dir.path(), "f1", 100, 2).expect("reopen");
     assert_eq!(again.id(), id);
 }
 
@@ -26,12 +26,12 @@ fn a_new_checkpoint_starts_at_epoch_zero_and_keeps_its_id() {
 fn an_epoch_with_offsets_but_no_commit_is_replayed_with_its_offsets() {
     let dir = tempfile::tempdir().expect("temporary directory");
     {
-        let checkpoint = Checkpoint::open(dir.path(), "f", 100).expect("open");
+        let checkpoint = Checkpoint::open(dir.path(), "f", 100, 2).expect("open");
         checkpoint.write_offsets(0, &entry(3)).expect("offsets 0");
         checkpoint.commit(0, &CommitEntry::default()).expect("commit 0");
         checkpoint.write_offsets(1, &entry(5)).expect("offsets 1");
     }
-    let checkpoint = Checkpoint::open(dir.path(), "f", 100).expect("reopen");
+    let checkpoint = Checkpoint::open(dir.path(), "f", 100, 2).expect("reopen");
     let recovery = checkpoint.recovery().expect("recovery");
     assert_eq!(recovery.next_epoch, 1);
     assert_eq!(recovery.replay, Some(entry(5)));
@@ -41,7 +41,7 @@ fn an_epoch_with_offsets_but_no_commit_is_replayed_with_its_offsets() {
 #[test]
 fn old_epochs_are_purged_beyond_the_retained_window() {
     let dir = tempfile::tempdir().expect("temporary directory");
-    let checkpoint = Checkpoint::open(dir.path(), "f", 2).expect("open");
+    let checkpoint = Checkpoint::open(dir.path(), "f", 2, 2).expect("open");
     for epoch in 0..5 {
         checkpoint.write_offsets(epoch, &entry(epoch)).expect("offsets");
         checkpoint.commit(epoch, &CommitEntry::default()).expect("commit");
@@ -64,7 +64,7 @@ fn old_epochs_are_purged_beyond_the_retained_window() {
 #[test]
 fn records_are_logged_and_read_back() {
     let dir = tempfile::tempdir().expect("temporary directory");
-    let checkpoint = Checkpoint::open(dir.path(), "f", 100).expect("open");
+    let checkpoint = Checkpoint::open(dir.path(), "f", 100, 2).expect("open");
     let rows = vec![row!["a line", 1i64], row!["", -2i64]];
     checkpoint.write_records(0, 4, &rows).expect("write");
     assert_eq!(checkpoint.read_records(0, 4).expect("read"), rows);
@@ -77,8 +77,8 @@ fn records_are_logged_and_read_back() {
 #[test]
 fn a_checkpoint_of_another_query_is_refused() {
     let dir = tempfile::tempdir().expect("temporary directory");
-    drop(Checkpoint::open(dir.path(), "one plan", 100).expect("open"));
-    let refused = Checkpoint::open(dir.path(), "another plan", 100).expect_err("foreign");
+    drop(Checkpoint::open(dir.path(), "one plan", 100, 2).expect("open"));
+    let refused = Checkpoint::open(dir.path(), "another plan", 100, 2).expect_err("foreign");
     assert_eq!(refused.code(), "CHECKPOINT_FOREIGN");
     assert!(refused.to_string().contains("different query"), "{refused}");
 }
@@ -86,8 +86,8 @@ fn a_checkpoint_of_another_query_is_refused() {
 #[test]
 fn a_second_live_query_on_the_same_checkpoint_is_refused() {
     let dir = tempfile::tempdir().expect("temporary directory");
-    let _first = Checkpoint::open(dir.path(), "f", 100).expect("open");
-    let refused = Checkpoint::open(dir.path(), "f", 100).expect_err("locked");
+    let _first = Checkpoint::open(dir.path(), "f", 100, 2).expect("open");
+    let refused = Checkpoint::open(dir.path(), "f", 100, 2).expect_err("locked");
     assert_eq!(refused.code(), "CHECKPOINT_LOCKED");
 }
 
@@ -99,7 +99,7 @@ fn an_unknown_layout_version_is_refused() {
         Uuid::new_v4()
     );
     std::fs::write(dir.path().join("metadata"), metadata).expect("metadata");
-    let refused = Checkpoint::open(dir.path(), "f", 100).expect_err("version");
+    let refused = Checkpoint::open(dir.path(), "f", 100, 2).expect_err("version");
     assert_eq!(refused.code(), "CHECKPOINT_VERSION");
 }
 
@@ -107,18 +107,18 @@ fn an_unknown_layout_version_is_refused() {
 fn corrupt_files_are_refused_and_temporary_files_ignored() {
     let dir = tempfile::tempdir().expect("temporary directory");
     {
-        let checkpoint = Checkpoint::open(dir.path(), "f", 100).expect("open");
+        let checkpoint = Checkpoint::open(dir.path(), "f", 100, 2).expect("open");
         checkpoint.write_offsets(0, &entry(1)).expect("offsets");
         checkpoint.commit(0, &CommitEntry::default()).expect("commit");
     }
     // A write a crash interrupted leaves a temporary file: it is not an entry.
     std::fs::write(dir.path().join("offsets/.tmp-1-x"), "v1\n{\"batch").expect("temporary");
-    let checkpoint = Checkpoint::open(dir.path(), "f", 100).expect("reopen");
+    let checkpoint = Checkpoint::open(dir.path(), "f", 100, 2).expect("reopen");
     assert_eq!(checkpoint.recovery().expect("recovery").next_epoch, 1);
     drop(checkpoint);
     // A truncated commit is refused.
     std::fs::write(dir.path().join("commits/0"), "v1\n{\"nextBatchWat").expect("damage");
-    let checkpoint = Checkpoint::open(dir.path(), "f", 100).expect("reopen");
+    let checkpoint = Checkpoint::open(dir.path(), "f", 100, 2).expect("reopen");
     assert_eq!(
         checkpoint.recovery().expect_err("corrupt").code(),
         "CHECKPOINT_CORRUPT"
@@ -126,7 +126,7 @@ fn corrupt_files_are_refused_and_temporary_files_ignored() {
     drop(checkpoint);
     std::fs::write(dir.path().join("metadata"), "{\"id\":").expect("damage metadata");
     assert_eq!(
-        Checkpoint::open(dir.path(), "f", 100)
+        Checkpoint::open(dir.path(), "f", 100, 2)
             .expect_err("corrupt")
             .code(),
         "CHECKPOINT_CORRUPT"

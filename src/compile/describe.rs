@@ -391,6 +391,23 @@ impl<'p> Dataflow<'p> {
             }
             return;
         }
+        if strategy == Strategy::AppendHashJoin {
+            self.line(format!(
+                "{strategy} on {condition}: exchange both inputs by key hash; each row joins the other \
+                 side's rows of its key, then is kept"
+            ));
+            self.line(
+                "  both inputs only insert and have no watermark: every row is kept for ever, in a map \
+                 by key (no arrangement to sort and merge)",
+            );
+            if let Some(((left, of_left), (right, of_right))) = Self::kept(on) {
+                self.line(format!(
+                    "  (keeps {left} of {of_left} left columns and {right} of {of_right} right columns, \
+                     the ones read above the join; the others are null in its output)"
+                ));
+            }
+            return;
+        }
         if strategy == Strategy::LookupJoin {
             self.line(format!(
                 "{strategy} on {condition} with a static table: each stream row is probed against the \

@@ -23,11 +23,11 @@ use timely::dataflow::operators::ToStream;
 use timely::dataflow::Scope;
 
 use super::aggregate::{Piece, States};
-use super::physical::{Physical, Settings, Strategy, StreamSide};
+use super::physical::{JoinStateFormat, Physical, Settings, Strategy, StreamSide};
 use crate::checkpoint::StateStore;
 use crate::data::{Row, Value};
 use crate::error::CheckpointError;
-use crate::plan::LogicalPlan;
+use crate::plan::{JoinKind, LogicalPlan};
 
 /// One piece of state a checkpoint keeps, numbered in the order the query builds them.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -80,7 +80,7 @@ fn slots(strategy: Strategy) -> Vec<Slot> {
         Strategy::SessionFold => vec![Slot::Sessions { forget: true }],
         Strategy::Deduplicate => vec![Slot::SeenKeys],
         Strategy::ArrangedJoin => vec![Slot::JoinSide, Slot::JoinSide],
-        Strategy::SymmetricHashJoin => vec![Slot::StreamJoin],
+        Strategy::SymmetricHashJoin | Strategy::AppendHashJoin => vec![Slot::StreamJoin],
         Strategy::GroupsWithState => vec![Slot::GroupStates],
         Strategy::TransformWithState => vec![Slot::ProcessorStates],
         _ => Vec::new(),
@@ -89,25 +89,58 @@ fn slots(strategy: Strategy) -> Vec<Slot> {
 
 /// Whether `plan`'s output is rebuilt on a restart without reading its streams again: a
 /// static table is read again, an aggregation or an upsert table restores its own state, and
-/// an arranged join keeps whichever side is not rebuilt. Differential's `reduce` and `join`
-/// rebuild their arrangements from such inputs, so only stream rows feeding a join need
-/// keeping.
-pub(crate) fn is_rebuilt(plan: &LogicalPlan) -> bool {
+/// an arranged join keeps whichever side is not rebuilt and gives its pairs again from them.
+/// Differential's `reduce` and `join` rebuild their arrangements from such inputs, so only
+/// stream rows feeding a join need keeping. A hash join (see [`hash_joins`]) restores the rows
+/// it keeps, and gives no pair again, as does a join under watermarks. `format` is the
+/// query's join state format.
+pub(crate) fn is_rebuilt(plan: &LogicalPlan, format: JoinStateFormat) -> bool {
     match plan {
         LogicalPlan::Source { source, .. } => source.is_static(),
         LogicalPlan::Project { input, .. }
         | LogicalPlan::Filter { input, .. }
         | LogicalPlan::Watermark { input, .. }
         | LogicalPlan::Sort { input, .. }
-        | LogicalPlan::Limit { input, .. } => is_rebuilt(input),
+        | LogicalPlan::Limit { input, .. } => is_rebuilt(input, format),
         LogicalPlan::Aggregate { .. } | LogicalPlan::Upsert { .. } => true,
         // It keeps the keys it has seen, not the rows it let through.
         LogicalPlan::Deduplicate { .. } => false,
         // It keeps each key's state, not the rows it wrote.
         LogicalPlan::GroupsWithState { .. } => false,
-        LogicalPlan::Join { left, right, .. } => !right.is_static() || is_rebuilt(left),
-        LogicalPlan::Union { inputs, .. } => inputs.iter().all(|i| is_rebuilt(i)),
+        LogicalPlan::Join {
+            left,
+            right,
+            kind,
+            event_time,
+            ..
+        } => {
+            if right.is_static() {
+                is_rebuilt(left, format)
+            } else {
+                // A join under watermarks keeps rows by key, as a hash join does.
+                event_time.is_none() && !hash_joins(*kind, left, right, format)
+            }
+        }
+        LogicalPlan::Union { inputs, .. } => inputs.iter().all(|i| is_rebuilt(i, format)),
     }
+}
+
+/// Whether a join of `kind` of `left` and `right` without watermarks keeps its sides in a
+/// hash join rather than arranged: an inner join of two streams that only insert, under the
+/// join state format that has it. A side rebuilt from restored state below would give its
+/// rows again on a restart, to a join that restores its own: such a join stays arranged.
+pub(crate) fn hash_joins(
+    kind: JoinKind,
+    left: &LogicalPlan,
+    right: &LogicalPlan,
+    format: JoinStateFormat,
+) -> bool {
+    format == JoinStateFormat::Hashed
+        && kind == JoinKind::Inner
+        && !right.is_static()
+        && [left, right]
+            .iter()
+            .all(|side| side.is_append_only() && !is_rebuilt(side, format))
 }
 
 /// The state restored for one slot, in the types its operator keeps.

@@ -28,7 +28,7 @@ pub(crate) use describe::described_strategies;
 pub use describe::explain;
 pub(crate) use durable::{compact as compact_state, restore as restore_state, DurableState};
 pub(crate) use local_rows::deal_shares;
-pub use physical::{Delivery, Settings, Strategy};
+pub use physical::{Delivery, JoinStateFormat, Settings, Strategy};
 pub(crate) use pipeline::Pipeline;
 pub(crate) use stateful::{wall_clock_ms, BatchTimes};
 
@@ -43,7 +43,7 @@ use timely::dataflow::Scope;
 
 use crate::connectors::{OperatorFigures, Source, SourceEvent, StateHeld};
 use crate::data::{Row, Value};
-use crate::plan::{LogicalPlan, SourceId};
+use crate::plan::{JoinEventTime, LogicalPlan, SourceId};
 
 pub(crate) use partitions::{read_partitions, Readers};
 use physical::{Aggregate, Fold, LateRule, Physical, Read, StreamSide, TableAggregate, TableFold};
@@ -394,10 +394,18 @@ fn build<'s>(node: Physical<'_>, scope: Scope<'s, u64>, compiled: &mut Compiled<
             left,
             right,
         } => {
-            if let (Strategy::SymmetricHashJoin, Some(event_time)) = (strategy, on.event_time) {
+            // A hash join of two streams that only insert is the symmetric hash join's
+            // operator without a watermark: it drops nothing and forgets nothing.
+            let event_time = match strategy {
+                Strategy::AppendHashJoin => Some(on.event_time.unwrap_or(&JoinEventTime::NONE)),
+                _ => on.event_time,
+            };
+            if let (Strategy::SymmetricHashJoin | Strategy::AppendHashJoin, Some(event_time)) =
+                (strategy, event_time)
+            {
                 let left = compiled.build_state_input(*left, scope);
                 let right = compiled.build_state_input(*right, scope);
-                compiled.built(Strategy::SymmetricHashJoin);
+                compiled.built(strategy);
                 let join = stream_join::StreamJoin {
                     kind: on.kind,
                     left_keys: on.left_keys.to_vec(),
@@ -433,8 +441,9 @@ fn build<'s>(node: Physical<'_>, scope: Scope<'s, u64>, compiled: &mut Compiled<
             compiled.built(Strategy::ArrangedJoin);
             // Each side is logged whole, and narrowed after: a checkpoint holds the same rows
             // whichever columns the query reads.
-            let left = compiled.kept_join_side(left, durable::is_rebuilt(on.left));
-            let right = compiled.kept_join_side(right, durable::is_rebuilt(on.right));
+            let format = compiled.settings.join_state_format;
+            let left = compiled.kept_join_side(left, durable::is_rebuilt(on.left, format));
+            let right = compiled.kept_join_side(right, durable::is_rebuilt(on.right, format));
             let columns = on.joined_columns();
             join::arranged(left, right, kind, left_keys, right_keys, columns)
         }

@@ -34,6 +34,42 @@ pub struct Settings {
     /// `None`: never. Larger tables, and tables of unknown size, are hashed by key over the
     /// workers (a lookup join, then the aggregation).
     pub broadcast_threshold: Option<u64>,
+    /// How an inner join of two streams that only insert keeps its sides: the format a new
+    /// query's checkpoint records, or the one its checkpoint recorded (see
+    /// [`JoinStateFormat`]).
+    pub join_state_format: JoinStateFormat,
+}
+
+/// How an inner join of two streams that only insert, without watermarks, keeps its state: the
+/// version a checkpoint records (`joinStateFormatVersion` in its `metadata`), as Spark records
+/// `spark.sql.streaming.join.stateFormatVersion`, so that a query resumes with the join its
+/// state was written by.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum JoinStateFormat {
+    /// Version 1: differential's arranged join, each side logged as a collection of rows.
+    Arranged,
+    /// Version 2: a hash join of each side's rows by key ([`Strategy::AppendHashJoin`]).
+    #[default]
+    Hashed,
+}
+
+impl JoinStateFormat {
+    /// The version a checkpoint records.
+    pub fn version(self) -> u32 {
+        match self {
+            JoinStateFormat::Arranged => 1,
+            JoinStateFormat::Hashed => 2,
+        }
+    }
+
+    /// The format of a recorded version, if this build has it.
+    pub fn of_version(version: u32) -> Option<Self> {
+        match version {
+            1 => Some(JoinStateFormat::Arranged),
+            2 => Some(JoinStateFormat::Hashed),
+            _ => None,
+        }
+    }
 }
 
 impl Settings {
@@ -104,6 +140,10 @@ pub enum Strategy {
     /// A join of two streams under watermarks: each side's rows kept by key until the
     /// watermark shows nothing can match them (Spark's streaming symmetric hash join).
     SymmetricHashJoin,
+    /// An inner join of two streams that only insert, without watermarks: the symmetric hash
+    /// join's operator, each side's rows kept by key for ever (no retraction to take, so no
+    /// arrangement to sort and merge).
+    AppendHashJoin,
     /// A join with a table small enough to broadcast, fused into the aggregation above it.
     BroadcastJoin,
     /// An upsert table: the latest row per primary key.
@@ -157,6 +197,7 @@ impl fmt::Display for Strategy {
             Strategy::LookupJoin => "lookup join",
             Strategy::ArrangedJoin => "arranged join",
             Strategy::SymmetricHashJoin => "streaming symmetric hash join, state expired by the watermark",
+            Strategy::AppendHashJoin => "hash join of two streams that only insert",
             Strategy::BroadcastJoin => "broadcast join",
             Strategy::UpsertTable => "upsert table",
             Strategy::Deduplicate => "deduplication",
@@ -578,6 +619,8 @@ fn plan_node(plan: &LogicalPlan, settings: Settings) -> Physical<'_> {
                 Strategy::SymmetricHashJoin
             } else if right.is_static() {
                 Strategy::LookupJoin
+            } else if super::durable::hash_joins(*kind, left, right, settings.join_state_format) {
+                Strategy::AppendHashJoin
             } else {
                 Strategy::ArrangedJoin
             },

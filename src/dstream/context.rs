@@ -211,7 +211,12 @@ impl ContextInner {
                 .config
                 .min_batches_to_retain
                 .unwrap_or(DEFAULT_MIN_BATCHES_TO_RETAIN);
-            *opened = Some(Checkpoint::open(dir, &self.fingerprint(), retain)?);
+            *opened = Some(Checkpoint::open(
+                dir,
+                &self.fingerprint(),
+                retain,
+                crate::compile::JoinStateFormat::default().version(),
+            )?);
         }
         Ok(())
     }

@@ -80,6 +80,7 @@ pub(super) fn build(worker: &mut Worker, spec: &QuerySpec) -> Built {
         let settings = Settings {
             output_mode: spec.mode,
             broadcast_threshold: spec.broadcast_threshold,
+            join_state_format: spec.join_state_format,
         };
         let mut compiled = Compiled::new(&spec.plan, settings);
         compiled.durable = spec.durable.clone();

@@ -842,6 +842,7 @@ impl QueryRun {
         let settings = crate::compile::Settings {
             output_mode: self.spec.mode,
             broadcast_threshold: self.spec.broadcast_threshold,
+            join_state_format: self.spec.join_state_format,
         };
         self.compaction = compact_in_background(
             self.spec.plan.clone(),

@@ -7,9 +7,9 @@ use std::sync::{Arc, Mutex};
 
 use tracing::warn;
 
-use crate::checkpoint::{fingerprint, read_recovery, Checkpoint, StateStore};
-use crate::compile::{compact_state, restore_state, DurableState, Settings};
-use crate::error::Result;
+use crate::checkpoint::{fingerprint, read_recovery, recorded_join_state_format, Checkpoint, StateStore};
+use crate::compile::{compact_state, restore_state, DurableState, JoinStateFormat, Settings};
+use crate::error::{CheckpointError, Result};
 use crate::plan::LogicalPlan;
 
 /// Compacts the state of `plan`'s durable operators as of committed epoch `through` into
@@ -51,6 +51,9 @@ pub(crate) struct Prepared {
     pub(crate) checkpoint: Option<Checkpoint>,
     /// The stateful operators' durable state, in every process.
     pub(crate) durable: Option<Arc<DurableState>>,
+    /// How joins of two streams that only insert keep their state: as the checkpoint
+    /// recorded it, the newest format for a new one.
+    pub(crate) join_state_format: JoinStateFormat,
 }
 
 /// Opens the checkpoint at `location` for `plan` (run as `sink` describes, under `settings`),
@@ -65,9 +68,26 @@ pub(crate) fn prepare(
     retain: u64,
     snapshot_every: u64,
 ) -> Result<Prepared> {
+    // A query resumes with the joins its state was written by (every process reads it).
+    let join_state_format = match recorded_join_state_format(location)? {
+        None => JoinStateFormat::default(),
+        Some(version) => JoinStateFormat::of_version(version).ok_or_else(|| CheckpointError::Corrupt {
+            path: location.join("metadata").display().to_string(),
+            reason: format!("joinStateFormatVersion {version} is not one this build reads (1 or 2)"),
+        })?,
+    };
+    let settings = Settings {
+        join_state_format,
+        ..settings
+    };
     let checkpoint = if leader {
         let fingerprint = fingerprint(&format!("{plan}\n{sink}"));
-        Some(Checkpoint::open(location, &fingerprint, retain)?)
+        Some(Checkpoint::open(
+            location,
+            &fingerprint,
+            retain,
+            join_state_format.version(),
+        )?)
     } else {
         None
     };
@@ -118,5 +138,9 @@ pub(crate) fn prepare(
     } else {
         None
     };
-    Ok(Prepared { checkpoint, durable })
+    Ok(Prepared {
+        checkpoint,
+        durable,
+        join_state_format,
+    })
 }

@@ -28,6 +28,9 @@ pub(crate) struct QuerySpec {
     /// The largest static table (bytes on disk) a join under an aggregation broadcasts to every
     /// worker; `None`: never (see [`crate::session::conf::AUTO_BROADCAST_JOIN_THRESHOLD`]).
     pub(crate) broadcast_threshold: Option<u64>,
+    /// How a join of two streams that only insert keeps its state: as the checkpoint recorded,
+    /// or the newest format for a new query.
+    pub(crate) join_state_format: crate::compile::JoinStateFormat,
     /// The query's checkpoint, opened (and locked) by `start()` in the leader process; the
     /// leader worker takes it.
     pub(crate) checkpoint: Mutex<Option<Checkpoint>>,

@@ -190,6 +190,9 @@ impl DataFrame {
         let settings = crate::compile::Settings {
             output_mode: crate::plan::OutputMode::Append,
             broadcast_threshold: self.session.broadcast_threshold(),
+            // As a new query runs it (one resumed from an older checkpoint may keep an
+            // arranged join).
+            join_state_format: Default::default(),
         };
         crate::compile::explain(&self.plan, settings)
     }

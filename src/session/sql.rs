@@ -222,6 +222,7 @@ impl Session {
             let settings = Settings {
                 output_mode: spec.mode,
                 broadcast_threshold: spec.broadcast_threshold,
+                join_state_format: Default::default(),
             };
             out.push_str(&format!(
                 "== {} ==\noutput mode: {}, trigger: {}\n\n{}\n",

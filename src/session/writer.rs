@@ -211,6 +211,8 @@ impl DataStreamWriter {
         let settings = Settings {
             output_mode: mode,
             broadcast_threshold: session.broadcast_threshold(),
+            // Replaced by the checkpoint's own, when it has one.
+            join_state_format: Default::default(),
         };
         recovery::prepare(
             &location,
@@ -229,7 +231,11 @@ impl DataStreamWriter {
         validate_output_mode(self.df.plan(), mode)?;
         // The format's options are checked before the checkpoint is touched.
         sink_format(&self.format)?;
-        let Prepared { checkpoint, durable } = self.open_checkpoint(mode)?;
+        let Prepared {
+            checkpoint,
+            durable,
+            join_state_format,
+        } = self.open_checkpoint(mode)?;
         let sink = self.sink(checkpoint.as_ref())?;
         let shared = match &checkpoint {
             Some(checkpoint) => Shared::with_id(checkpoint.id(), self.query_name.clone()),
@@ -266,6 +272,7 @@ impl DataStreamWriter {
                 .options
                 .parse_or(MAX_ROWS_PER_TRIGGER.name, DEFAULT_MAX_ROWS_PER_EPOCH)?,
             broadcast_threshold: self.df.session().broadcast_threshold(),
+            join_state_format,
             local_workers: self.df.session().cluster().workers,
             clock: self.clock.take(),
             batch_times,

@@ -120,6 +120,14 @@ pub struct JoinEventTime {
 }
 
 impl JoinEventTime {
+    /// No event-time part: a join that drops nothing as late and forgets nothing.
+    pub const NONE: JoinEventTime = JoinEventTime {
+        left_watermark: None,
+        right_watermark: None,
+        range: None,
+        key_time: None,
+    };
+
     /// Whether the left side's rows are ever forgotten: by their key's time, or by their own
     /// time once the other side's watermark passes the range.
     pub fn left_expires(&self) -> bool {

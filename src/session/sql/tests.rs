@@ -36,6 +36,7 @@ fn strategies(spark: &Session, script: &str) -> Vec<Strategy> {
     let settings = Settings {
         output_mode: spec.mode,
         broadcast_threshold: spec.broadcast_threshold,
+        join_state_format: Default::default(),
     };
     let explained = described_strategies(&plan, settings);
     assert_eq!(explained, built(plan, settings), "{text}");
