@@ -201,14 +201,15 @@ pub(super) struct JoinedColumns {
     output: Vec<Take>,
 }
 
-/// The columns of `row` at `kept`, or the row itself for `None`.
-fn narrowed(row: Row, kept: &Option<Vec<usize>>) -> Row {
+/// The columns of `row` at `kept` (each at most once), moved out of it, or the row itself for
+/// `None`.
+fn narrowed(mut row: Row, kept: &Option<Vec<usize>>) -> Row {
     match kept {
         None => row,
         Some(kept) => {
             let mut out = Row::with_capacity(kept.len());
             kept.iter()
-                .for_each(|&i| out.push(row.get(i).cloned().unwrap_or(Value::Null)));
+                .for_each(|&i| out.push(row.get_mut(i).map(std::mem::take).unwrap_or(Value::Null)));
             out
         }
     }
