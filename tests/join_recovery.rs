@@ -85,6 +85,22 @@ CREATE STREAMING TABLE weather (airport STRING, condition STRING, PRIMARY KEY (a
   USING csv OPTIONS (path 'weather', maxFilesPerTrigger '1', cleanSource 'delete');
 ";
 
+/// The flights, and the weather rows read as a stream of crews `(airport, crew)`.
+const FLIGHTS_AND_CREWS: &str = "
+CREATE STREAM flights (flight STRING, airport STRING, delay BIGINT)
+  USING csv OPTIONS (path 'flights', maxFilesPerTrigger '1', cleanSource 'delete');
+CREATE STREAM crews (airport STRING, crew STRING)
+  USING csv OPTIONS (path 'weather', maxFilesPerTrigger '1', cleanSource 'delete');
+";
+
+/// The job in `dir` run once on one worker, which must succeed: its progress reports, one a
+/// line.
+fn progress_of_a_run(dir: &std::path::Path) -> String {
+    let run = run_checkpointed_with(dir, &["--workers", "1", "--progress", "json"], None);
+    assert!(run.status.success(), "{}", String::from_utf8_lossy(&run.stderr));
+    String::from_utf8_lossy(&run.stderr).to_string()
+}
+
 /// Parses the CSV rows of an epoch into their fields (an empty field is a null).
 fn rows(text: &str) -> Vec<Vec<String>> {
     text.lines()
@@ -180,15 +196,13 @@ INSERT INTO out SELECT flight, condition FROM flights JOIN weather USING (airpor
 #[test]
 fn a_join_of_two_streams_resumes_in_append_mode() {
     let input = Input::new(5, 37);
-    let script = "
-CREATE STREAM flights (flight STRING, airport STRING, delay BIGINT)
-  USING csv OPTIONS (path 'flights', maxFilesPerTrigger '1', cleanSource 'delete');
-CREATE STREAM crews (airport STRING, crew STRING)
-  USING csv OPTIONS (path 'weather', maxFilesPerTrigger '1', cleanSource 'delete');
+    let script = format!(
+        "{FLIGHTS_AND_CREWS}
 CREATE SINK out USING csv OPTIONS (path 'out', outputMode 'append');
 INSERT INTO out SELECT flight, crew FROM flights JOIN crews USING (airport);
-";
-    killed_runs_match(&input, script, |epochs| {
+"
+    );
+    killed_runs_match(&input, &script, |epochs| {
         // Every (flight, crew) pair with the same airport, written in the epoch its later side
         // arrived (a crew row here is a weather row of the input, read as a stream).
         let mut expected: BTreeMap<u64, Vec<(String, String)>> = BTreeMap::new();
@@ -233,20 +247,18 @@ INSERT INTO out SELECT flight, crew FROM flights JOIN crews USING (airport);
 #[test]
 fn a_join_of_a_join_resumes_in_append_mode() {
     let input = Input::new(4, 61);
-    let script = "
-CREATE STREAM flights (flight STRING, airport STRING, delay BIGINT)
-  USING csv OPTIONS (path 'flights', maxFilesPerTrigger '1', cleanSource 'delete');
-CREATE STREAM crews (airport STRING, crew STRING)
-  USING csv OPTIONS (path 'weather', maxFilesPerTrigger '1', cleanSource 'delete');
+    let script = format!(
+        "{FLIGHTS_AND_CREWS}
 CREATE STREAM gates (gate_airport STRING, gate STRING)
   USING csv OPTIONS (path 'gates', maxFilesPerTrigger '1', cleanSource 'delete');
 CREATE SINK out USING csv OPTIONS (path 'out', outputMode 'append');
 INSERT INTO out SELECT flight, crew, gate FROM flights JOIN crews USING (airport)
   JOIN gates ON airport = gate_airport;
-";
+"
+    );
     // The gates are the weather rows again, in a folder of their own.
     let job = || {
-        let dir = input.job(script);
+        let dir = input.job(&script);
         fs::create_dir(dir.path().join("gates")).expect("gates");
         for entry in fs::read_dir(dir.path().join("weather")).expect("weather") {
             let path = entry.expect("entry").path();
@@ -256,13 +268,7 @@ INSERT INTO out SELECT flight, crew, gate FROM flights JOIN crews USING (airport
         dir
     };
     let uninterrupted = job();
-    let run = run_checkpointed_with(
-        uninterrupted.path(),
-        &["--workers", "1", "--progress", "json"],
-        None,
-    );
-    assert!(run.status.success(), "{}", String::from_utf8_lossy(&run.stderr));
-    let progress = String::from_utf8_lossy(&run.stderr).to_string();
+    let progress = progress_of_a_run(uninterrupted.path());
     assert_eq!(
         progress
             .lines()
@@ -302,18 +308,14 @@ INSERT INTO out SELECT flight, crew, gate FROM flights JOIN crews USING (airport
 #[test]
 fn a_checkpoint_without_a_join_state_format_keeps_the_arranged_join() {
     let input = Input::new(4, 53);
-    let script = "
-CREATE STREAM flights (flight STRING, airport STRING, delay BIGINT)
-  USING csv OPTIONS (path 'flights', maxFilesPerTrigger '1', cleanSource 'delete');
-CREATE STREAM crews (airport STRING, crew STRING)
-  USING csv OPTIONS (path 'weather', maxFilesPerTrigger '1', cleanSource 'delete');
+    let script = format!(
+        "{FLIGHTS_AND_CREWS}
 CREATE SINK out USING csv OPTIONS (path 'out', outputMode 'append');
 INSERT INTO out SELECT flight, crew FROM flights JOIN crews USING (airport);
-";
-    let fresh = input.job(script);
-    let run = run_checkpointed_with(fresh.path(), &["--workers", "1", "--progress", "json"], None);
-    assert!(run.status.success(), "{}", String::from_utf8_lossy(&run.stderr));
-    let progress = String::from_utf8_lossy(&run.stderr).to_string();
+"
+    );
+    let fresh = input.job(&script);
+    let progress = progress_of_a_run(fresh.path());
     assert!(progress.contains("symmetricHashJoin"), "{progress}");
     let expected = sink_epochs(&fresh.path().join("out"));
     assert!(!expected.is_empty());
@@ -323,15 +325,13 @@ INSERT INTO out SELECT flight, crew FROM flights JOIN crews USING (airport);
     let older = metadata.replace(r#","joinStateFormatVersion":2"#, "");
     assert_ne!(older, metadata);
     let job = || {
-        let dir = input.job(script);
+        let dir = input.job(&script);
         fs::create_dir_all(dir.path().join("ck/out")).expect("checkpoint directory");
         fs::write(dir.path().join("ck/out/metadata"), &older).expect("metadata");
         dir
     };
     let arranged = job();
-    let run = run_checkpointed_with(arranged.path(), &["--workers", "1", "--progress", "json"], None);
-    assert!(run.status.success(), "{}", String::from_utf8_lossy(&run.stderr));
-    let progress = String::from_utf8_lossy(&run.stderr).to_string();
+    let progress = progress_of_a_run(arranged.path());
     assert!(!progress.contains("symmetricHashJoin"), "{progress}");
     assert_eq!(sink_epochs(&arranged.path().join("out")), expected);
     kill_and_resume_everywhere(&STATEFUL_CRASH_POINTS, job, &[1, 2], &expected, |dir| {
