@@ -2,8 +2,9 @@
 `maxFilesPerTrigger` 1) on PySpark and on the `tidewater` package, every batch's rows compared.
 Windows, sessions and deduplication under a watermark, with late rows; a group-by in complete
 mode; a stream joined with a static table as LEFT, LEFT SEMI and LEFT ANTI, and with another
-stream under watermarks and a time range as INNER, LEFT and LEFT SEMI; join conditions with
-parts beyond the keys and the time range. Exit status 1 if any program's batches differ.
+stream under watermarks and a time range as INNER, LEFT and LEFT SEMI, and without them as
+INNER; join conditions with parts beyond the keys and the time range. Exit status 1 if any
+program's batches differ.
 
     ~/.cache/tidewater/python-venv/bin/python bench/spark/stream_parity.py ~/.cache/tidewater/spark-venv/bin/python
 
@@ -62,7 +63,11 @@ def programs(spark, F, root):
     clicks = (spark.readStream.schema("ck STRING, cs BIGINT").option("maxFilesPerTrigger", 1).json(f"{root}/clicks")
               .withColumn("cts", F.timestamp_seconds("cs")).withWatermark("cts", "5 seconds"))
     within = F.expr("ck = k AND cts >= ts AND cts <= ts + interval 10 seconds")
+    raw_clicks = spark.readStream.schema("ck STRING, cs BIGINT").option("maxFilesPerTrigger", 1).json(f"{root}/clicks")
     return {
+        # Two streams that only insert, without watermarks: every row kept for ever.
+        "stream_stream_inner_no_watermark": (events.join(raw_clicks, F.expr("ck = k"), "inner")
+                                             .select("cs", "k"), "append"),
         "stream_stream_inner": (timed.join(clicks, within, "inner").select("k", "s", "cs"), "append"),
         "stream_stream_left": (timed.join(clicks, within, "left").select("k", "s", "cs"), "append"),
         "stream_stream_left_semi": (timed.join(clicks, within, "left_semi").select("k", "s"), "append"),
