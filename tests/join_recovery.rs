@@ -304,7 +304,8 @@ INSERT INTO out SELECT flight, crew, gate FROM flights JOIN crews USING (airport
 /// A checkpoint written before the join state format was recorded in its `metadata` holds an
 /// arranged join's state: the query resumes with the arranged join (its state read as such),
 /// killed anywhere, on either worker count; the metadata stays as it was. A new checkpoint
-/// records version 2, the hash join, whose progress names its state operator.
+/// records version 2, the hash join, whose progress names its state operator. A version this
+/// build does not have is refused.
 #[test]
 fn a_checkpoint_without_a_join_state_format_keeps_the_arranged_join() {
     let input = Input::new(4, 53);
@@ -338,6 +339,20 @@ INSERT INTO out SELECT flight, crew FROM flights JOIN crews USING (airport);
         let kept = fs::read_to_string(dir.join("ck/out/metadata")).expect("metadata");
         assert_eq!(kept, older, "the recorded format is kept");
     });
+    // A format this build does not have is refused as it starts, saying which.
+    let unknown = input.job(&script);
+    fs::create_dir_all(unknown.path().join("ck/out")).expect("checkpoint directory");
+    let future = metadata.replace(r#""joinStateFormatVersion":2"#, r#""joinStateFormatVersion":9"#);
+    fs::write(unknown.path().join("ck/out/metadata"), future).expect("metadata");
+    let refused = run_checkpointed(unknown.path(), 1, None);
+    let stderr = String::from_utf8_lossy(&refused.stderr);
+    assert!(!refused.status.success(), "{stderr}");
+    assert!(
+        stderr.contains("joinStateFormatVersion 9 is not one this build reads"),
+        "{stderr}"
+    );
+    assert!(!stderr.contains("panicked"), "{stderr}");
+    assert!(!unknown.path().join("out").exists() || sink_epochs(&unknown.path().join("out")).is_empty());
 }
 
 /// An aggregation over an aggregation (how many airports have each number of flights): the
