@@ -353,6 +353,18 @@ impl<'p> Dataflow<'p> {
         on.joined_columns().kept(on.left_width(), on.right.schema().len())
     }
 
+    /// The line that says how many of each side's columns a join that keeps its sides holds
+    /// (`verb`: how it holds them; `besides`: what it keeps beyond the columns read above it),
+    /// when it holds fewer than all.
+    fn kept_columns(&mut self, on: &JoinOn<'_>, verb: &str, besides: &str) {
+        if let Some(((left, of_left), (right, of_right))) = Self::kept(on) {
+            self.line(format!(
+                "  ({verb} {left} of {of_left} left columns and {right} of {of_right} right columns, \
+                 the ones read above the join{besides}; the others are null in its output)"
+            ));
+        }
+    }
+
     fn join(&mut self, on: &JoinOn<'_>, strategy: Strategy) {
         self.strategies.push(strategy);
         let condition = on.condition;
@@ -382,13 +394,7 @@ impl<'p> Dataflow<'p> {
             if on.kind.pads_right() || on.kind.pads_left() {
                 self.line("  rows that never matched: padded with nulls when they expire");
             }
-            if let Some(((left, of_left), (right, of_right))) = Self::kept(on) {
-                self.line(format!(
-                    "  (keeps {left} of {of_left} left columns and {right} of {of_right} right columns, \
-                     the ones read above the join and its event times; the others are null in its \
-                     output)"
-                ));
-            }
+            self.kept_columns(on, "keeps", " and its event times");
             return;
         }
         if strategy == Strategy::AppendHashJoin {
@@ -400,12 +406,7 @@ impl<'p> Dataflow<'p> {
                 "  both inputs only insert and have no watermark: every row is kept for ever, in a map \
                  by key (no arrangement to sort and merge)",
             );
-            if let Some(((left, of_left), (right, of_right))) = Self::kept(on) {
-                self.line(format!(
-                    "  (keeps {left} of {of_left} left columns and {right} of {of_right} right columns, \
-                     the ones read above the join; the others are null in its output)"
-                ));
-            }
+            self.kept_columns(on, "keeps", "");
             return;
         }
         if strategy == Strategy::LookupJoin {
@@ -435,12 +436,7 @@ impl<'p> Dataflow<'p> {
             self.line(format!(
                 "{strategy} on {condition}: exchange both inputs by key hash; arrange; join"
             ));
-            if let Some(((left, of_left), (right, of_right))) = Self::kept(on) {
-                self.line(format!(
-                    "  (arranges {left} of {of_left} left columns and {right} of {of_right} right columns, \
-                     the ones read above the join; the others are null in its output)"
-                ));
-            }
+            self.kept_columns(on, "arranges", "");
         }
         if on.right.is_changing_table() {
             self.line("  (the stream side stays arranged: a table change corrects earlier results)");
