@@ -20,8 +20,22 @@ pub(super) type JoinKey = SmallVec<[Value; 1]>;
 /// A table row's columns that the join's output keeps (inline when there is one).
 pub(super) type Kept = SmallVec<[Value; 1]>;
 
-fn join_keyed<'s>(rows: Rows<'s>, keys: Vec<BoundExpr>) -> VecCollection<'s, u64, (JoinKey, Row), isize> {
-    rows.map(move |row| (keys.iter().map(|k| k.eval(&row)).collect::<JoinKey>(), row))
+/// Each row as `(key, row)`: its values of `keys`, and its columns at `kept` moved out of it
+/// (the whole row for `None`, see [`JoinedColumns`]).
+fn join_keyed<'s, K>(
+    rows: Rows<'s>,
+    keys: Vec<BoundExpr>,
+    kept: Option<Vec<usize>>,
+) -> VecCollection<'s, u64, (K, Row), isize>
+where
+    K: FromIterator<Value> + differential_dataflow::Data,
+{
+    rows.map(move |row| {
+        (
+            keys.iter().map(|k| k.eval(&row)).collect::<K>(),
+            narrowed(row, &kept),
+        )
+    })
 }
 
 fn has_null(key: &[Value]) -> bool {
@@ -167,7 +181,7 @@ pub(super) fn lookup<'s>(
     let join = TableJoin::new(kind, &right_columns).laid_out(&columns, left_width);
     let kept = columns.right_kept(&right_columns);
     lookup_join(
-        join_keyed(left, left_keys),
+        join_keyed::<JoinKey>(left, left_keys, None),
         probe_table(right, right_keys, kept),
         "LookupJoin",
         move |key, l, matches, out| {
@@ -289,6 +303,30 @@ impl JoinedColumns {
         }
     }
 
+    /// The rows of the left side keyed by `keys`, each keeping the columns kept of it.
+    pub(super) fn keyed_left<'s, K>(
+        &self,
+        rows: Rows<'s>,
+        keys: Vec<BoundExpr>,
+    ) -> VecCollection<'s, u64, (K, Row), isize>
+    where
+        K: FromIterator<Value> + differential_dataflow::Data,
+    {
+        join_keyed(rows, keys, self.left.clone())
+    }
+
+    /// The rows of the right side keyed by `keys`, each keeping the columns kept of it.
+    pub(super) fn keyed_right<'s, K>(
+        &self,
+        rows: Rows<'s>,
+        keys: Vec<BoundExpr>,
+    ) -> VecCollection<'s, u64, (K, Row), isize>
+    where
+        K: FromIterator<Value> + differential_dataflow::Data,
+    {
+        join_keyed(rows, keys, self.right.clone())
+    }
+
     /// The kept columns of a left row, the row itself when all are kept.
     pub(super) fn narrow_left(&self, row: Row) -> Row {
         narrowed(row, &self.left)
@@ -362,14 +400,10 @@ pub(super) fn arranged<'s>(
     right_keys: Vec<BoundExpr>,
     columns: JoinedColumns,
 ) -> Rows<'s> {
-    let narrow = |rows: Rows<'s>, keys: Vec<BoundExpr>, kept: Option<Vec<usize>>| {
-        rows.map(move |row| {
-            let key: JoinKey = keys.iter().map(|k| k.eval(&row)).collect();
-            (key, narrowed(row, &kept))
-        })
-    };
-    let left = narrow(left, left_keys, columns.left.clone());
-    let right = narrow(right, right_keys, columns.right.clone()).filter(|(key, _)| !has_null(key));
+    let left = columns.keyed_left::<JoinKey>(left, left_keys);
+    let right = columns
+        .keyed_right::<JoinKey>(right, right_keys)
+        .filter(|(key, _)| !has_null(key));
     let matchable = left.clone().filter(|(key, _)| !has_null(key));
     let layout = columns.clone();
     let matched = matchable

@@ -259,15 +259,8 @@ pub(super) fn build<'s>(
     let key_width = left_keys.len();
     let (left_kept, right_kept) = columns.kept_widths(join.left_width, join.right_width);
     let row_width = left_kept.max(right_kept);
-    let (narrow_left, narrow_right) = (columns.clone(), columns.clone());
-    let left = left.map(move |row| {
-        let key = left_keys.iter().map(|k| k.eval(&row)).collect::<Row>();
-        (key, narrow_left.narrow_left(row))
-    });
-    let right = right.map(move |row| {
-        let key = right_keys.iter().map(|k| k.eval(&row)).collect::<Row>();
-        (key, narrow_right.narrow_right(row))
-    });
+    let left = columns.keyed_left::<Row>(left, left_keys);
+    let right = columns.keyed_right::<Row>(right, right_keys);
     let widths = (join.left_width, join.right_width);
     let durable = compiled.durable(scope, move |restored| match restored {
         durable::Restored::JoinState(mut entries) => {
