@@ -590,6 +590,15 @@ fn a_row_is_late_only_for_its_sliding_windows_that_have_ended() {
     }
 }
 
+/// The group-by keys `window` and `word`, the window first or second.
+fn window_and_word(window: Expr, window_first: bool) -> Vec<Expr> {
+    if window_first {
+        vec![window, col("word")]
+    } else {
+        vec![col("word"), window]
+    }
+}
+
 /// Each batch's rows of a query grouped by a window and one other key, sorted, with the window
 /// first: the first two columns swapped back where the window was the second key.
 fn batches_window_first(ran: &Ran, window_first: bool) -> Vec<Vec<Row>> {
@@ -656,11 +665,7 @@ fn windowed_aggregates_agree_whichever_key_comes_first() {
         } else {
             window(col("ts"), "10 seconds")
         };
-        let keys = if window_first {
-            vec![window, col("word")]
-        } else {
-            vec![col("word"), window]
-        };
+        let keys = window_and_word(window, window_first);
         let aggregated = spark
             .read_stream()
             .memory(&input)
@@ -794,11 +799,7 @@ fn kept_windows_fold_by_start_whichever_key_comes_first() {
                 .expect("session");
             let input = MemoryStream::new(schema.clone());
             let window = sliding_window(col("t"), "10 seconds", "4 seconds");
-            let keys = if window_first {
-                vec![window, col("word")]
-            } else {
-                vec![col("word"), window]
-            };
+            let keys = window_and_word(window, window_first);
             let aggregated = spark
                 .read_stream()
                 .memory(&input)
