@@ -316,6 +316,79 @@ fn new_files_are_picked_up_while_a_processing_time_query_runs() {
     );
 }
 
+/// The noop sink discards rows where they are computed (each worker its own, in append mode
+/// without state), as Spark's does per task: progress still counts every row written, epoch by
+/// epoch, whatever the worker count; and a stateful query's rows still reach it whole.
+#[test]
+fn noop_sink_counts_every_row_it_discards_on_any_worker_count() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let input = dir.path().join("tx");
+    fs::create_dir(&input).expect("mkdir");
+    let mut rng = Seeded::new(7);
+    let mut expected_per_file = Vec::new();
+    let mut users = std::collections::BTreeSet::new();
+    for f in 0..3 {
+        let mut text = String::from("user_id,amount\n");
+        let mut matches = 0;
+        for _ in 0..400 {
+            let (user, amount) = (rng.below(50), rng.below(200));
+            text.push_str(&format!("{user},{amount}\n"));
+            if amount >= 100 {
+                matches += 1;
+                users.insert(user);
+            }
+        }
+        expected_per_file.push(matches);
+        put_file(&input, &format!("tx{f}.csv"), &text);
+    }
+    let schema = Schema::new([
+        Field::new("user_id", DataType::Int64),
+        Field::new("amount", DataType::Int64),
+    ]);
+    for workers in [1, 2, 4] {
+        let spark = session(workers);
+        let big = spark
+            .read_stream()
+            .schema(schema.clone())
+            .option("header", true)
+            .option("maxFilesPerTrigger", 1)
+            .csv(input.to_str().expect("path"))
+            .and_then(|df| df.filter(col("amount").gt_eq(100)))
+            .expect("plan");
+        let query = big
+            .write_stream()
+            .format("noop")
+            .trigger(Trigger::available_now())
+            .start()
+            .expect("start");
+        await_within(&query, "noop append").expect("ran");
+        let written: Vec<u64> = query
+            .recent_progress()
+            .iter()
+            .map(|p| p.sink.num_output_rows)
+            .collect();
+        assert_eq!(written, expected_per_file, "{workers} workers, rows per epoch");
+
+        let distinct_users = big
+            .group_by([col("user_id")])
+            .count()
+            .expect("plan")
+            .write_stream()
+            .output_mode("complete")
+            .format("noop")
+            .trigger(Trigger::available_now())
+            .start()
+            .expect("start");
+        await_within(&distinct_users, "noop complete").expect("ran");
+        let last = distinct_users.last_progress().expect("progress");
+        assert_eq!(
+            last.sink.num_output_rows,
+            users.len() as u64,
+            "{workers} workers, complete mode"
+        );
+    }
+}
+
 #[test]
 fn rate_source_with_num_rows_counts_from_zero_and_finishes() {
     let spark = session(2);

@@ -1,6 +1,14 @@
 //! `format("noop")`: takes every epoch and discards it (for benchmarks), like Spark's.
+//!
+//! Spark's noop writer discards each task's rows where the task ran. Here too, in append mode
+//! a query that keeps no state has every worker discard its own rows (the sink's
+//! [`PartWriter`]), so that nothing is gathered to worker 0 or sorted there only to be
+//! dropped. Other epochs arrive whole, through [`Sink::add_batch`], and are dropped.
 
-use crate::connectors::{Batch, Sink, SinkError};
+use std::sync::Arc;
+
+use crate::connectors::{Batch, PartFile, PartWriter, Sink, SinkError};
+use crate::data::{OutputMode, Row, Schema};
 
 /// Discards every batch.
 #[derive(Debug, Default, Clone, Copy)]
@@ -13,5 +21,38 @@ impl Sink for NoopSink {
 
     fn add_batch(&mut self, _batch: &Batch<'_>) -> Result<(), SinkError> {
         Ok(())
+    }
+
+    fn part_writer(&self) -> Option<Arc<dyn PartWriter>> {
+        Some(Arc::new(NoopSink))
+    }
+
+    fn commit_parts(
+        &mut self,
+        _epoch: u64,
+        _mode: OutputMode,
+        _parts: &[(String, u64)],
+    ) -> Result<(), SinkError> {
+        Ok(())
+    }
+}
+
+impl PartWriter for NoopSink {
+    fn open(&self, _schema: &Schema, _epoch: u64, _worker: usize) -> std::io::Result<Box<dyn PartFile>> {
+        Ok(Box::new(DiscardedPart))
+    }
+}
+
+/// A worker's part of an epoch, discarded row by row.
+struct DiscardedPart;
+
+impl PartFile for DiscardedPart {
+    fn write(&mut self, _row: &Row) -> std::io::Result<()> {
+        Ok(())
+    }
+
+    /// A part with no file: its name is empty, and the epoch's row count is the parts'.
+    fn finish(self: Box<Self>) -> std::io::Result<String> {
+        Ok(String::new())
     }
 }
