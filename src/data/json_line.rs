@@ -12,6 +12,8 @@ use std::fmt;
 use serde::de::{Deserialize, DeserializeSeed, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
 use serde_json::Value as Json;
 
+mod flat;
+
 /// A schema's field names, for matching keys: a scan of a few names costs less than hashing
 /// the key, a map wins for wide schemas.
 #[derive(Clone, Debug)]
@@ -19,6 +21,9 @@ pub(super) struct FieldIndex {
     /// The number of slots.
     len: usize,
     names: Names,
+    /// Whether each name, when names are scanned, is a JSON string's text as it is (no
+    /// quote, backslash or control character): see [`plain_name`](Self::plain_name).
+    plain: Vec<bool>,
     /// Slots whose values are skipped unread, as if the schema did not have them (a query
     /// that reads no such column): `true` at such a slot. Empty when every slot is read.
     skipped: Vec<bool>,
@@ -42,9 +47,14 @@ impl FieldIndex {
         let names: Vec<Box<str>> = names.into_iter().map(Box::from).collect();
         let len = names.len();
         if len <= FEW {
+            let plain = names
+                .iter()
+                .map(|name| flat::is_plain(name.as_bytes()) && !name.contains('"'))
+                .collect();
             return FieldIndex {
                 len,
                 names: Names::Few(names),
+                plain,
                 skipped: Vec::new(),
             };
         }
@@ -55,6 +65,7 @@ impl FieldIndex {
         FieldIndex {
             len,
             names: Names::Many(slots),
+            plain: Vec::new(),
             skipped: Vec::new(),
         }
     }
@@ -73,6 +84,15 @@ impl FieldIndex {
     /// Whether `slot`'s value is read.
     fn reads(&self, slot: usize) -> bool {
         !self.skipped.get(slot).copied().unwrap_or(false)
+    }
+
+    /// The name of `slot` if names are scanned and it has no character JSON escapes, so
+    /// that a key written as it is can be compared with it byte for byte.
+    fn plain_name(&self, slot: usize) -> Option<&str> {
+        match &self.names {
+            Names::Few(names) if self.plain.get(slot).copied().unwrap_or(false) => Some(&names[slot]),
+            _ => None,
+        }
     }
 
     /// The slot of field `key`, if the schema has it (names compare exactly, as a map's keys).
@@ -124,6 +144,18 @@ pub(super) fn parse(line: &str, index: &FieldIndex) -> serde_json::Result<JsonLi
 
 /// As [`parse`], each wanted field read by `reader`.
 pub(super) fn parse_with<R: ReadSlot>(
+    line: &str,
+    index: &FieldIndex,
+    reader: &R,
+) -> serde_json::Result<JsonLine<R::Value>> {
+    match flat::parse_flat(line, index, reader) {
+        Some(slots) => Ok(JsonLine::Object(slots)),
+        None => parse_with_serde(line, index, reader),
+    }
+}
+
+/// As [`parse_with`], every line read by serde_json.
+fn parse_with_serde<R: ReadSlot>(
     line: &str,
     index: &FieldIndex,
     reader: &R,
