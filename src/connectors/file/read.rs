@@ -323,6 +323,21 @@ impl Input {
             if end.is_some_and(|end| *position > end) {
                 return Ok(None);
             }
+            if options.format == FileFormat::Json {
+                let decoded = with_next_line(reader, line, position, |bytes| {
+                    let text = utf8_text(without_line_break(bytes));
+                    (!text.trim().is_empty()).then(|| decoder.decode_json(&text))
+                })?;
+                let Some(decoded) = decoded else {
+                    *at_end = true;
+                    return Ok(None);
+                };
+                *number += 1;
+                match decoded {
+                    Some(decoded) => return Ok(Some((decoded, *number))),
+                    None => continue, // a blank line is no record
+                }
+            }
             line.clear();
             let read = reader.read_until(b'\n', line)?;
             if read == 0 {
@@ -369,13 +384,6 @@ impl Input {
                         decode_csv(csv, line, options, decoder, raw)
                     }
                 }
-                (FileFormat::Json, _) => {
-                    let text = utf8_text(line);
-                    if text.trim().is_empty() {
-                        continue;
-                    }
-                    decoder.decode_json(&text)
-                }
                 _ => Decoded::Row(text_row(line)),
             };
             return Ok(Some((decoded, *number)));
@@ -390,9 +398,7 @@ fn bump(number: &mut u64) -> u64 {
 }
 
 /// The next line of a text file as a row of one string, without its line break (`\n`, `\r\n`
-/// or `\r` before `\n`); `None` at the end of the range (`end`) or of the file. A line that
-/// lies whole in the reader's buffer is taken from it: only one that straddles the buffer's
-/// end is copied into `line` first.
+/// or `\r` before `\n`); `None` at the end of the range (`end`) or of the file.
 fn next_text_line(
     reader: &mut BufReader<File>,
     line: &mut Vec<u8>,
@@ -403,28 +409,49 @@ fn next_text_line(
     if end.is_some_and(|end| *position > end) {
         return Ok(None);
     }
+    let row = with_next_line(reader, line, position, text_row)?;
+    if row.is_none() {
+        *at_end = true;
+    }
+    Ok(row)
+}
+
+/// Gives `read` the next line of `reader`, with its line break if it has one, and moves past
+/// it (adding its length to `position`); `None` at the end of the file. A line that lies whole
+/// in the reader's buffer is read there: only one that straddles the buffer's end is copied
+/// into `line` first.
+fn with_next_line<T>(
+    reader: &mut BufReader<File>,
+    line: &mut Vec<u8>,
+    position: &mut u64,
+    read: impl FnOnce(&[u8]) -> T,
+) -> std::io::Result<Option<T>> {
     let buffer = reader.fill_buf()?;
     if buffer.is_empty() {
-        *at_end = true;
         return Ok(None);
     }
     if let Some(at) = memchr::memchr(b'\n', buffer) {
-        let row = text_row(&buffer[..at]);
+        let read = read(&buffer[..=at]);
         reader.consume(at + 1);
         *position += at as u64 + 1;
-        return Ok(Some(row));
+        return Ok(Some(read));
     }
     line.clear();
     *position += reader.read_until(b'\n', line)? as u64;
-    Ok(Some(text_row(line)))
+    Ok(Some(read(line)))
 }
 
-/// A row of the text source: the line, without the line breaks that end it.
-fn text_row(mut line: &[u8]) -> Row {
+/// `line` without the line breaks that end it.
+fn without_line_break(mut line: &[u8]) -> &[u8] {
     while let [rest @ .., b'\n' | b'\r'] = line {
         line = rest;
     }
-    Row::from([Value::str(utf8_text(line).as_ref())])
+    line
+}
+
+/// A row of the text source: the line, without the line breaks that end it.
+fn text_row(line: &[u8]) -> Row {
+    Row::from([Value::str(utf8_text(without_line_break(line)).as_ref())])
 }
 
 /// Decodes the fields of the CSV line `csv` last parsed from `line`. An empty field reads as
@@ -764,6 +791,45 @@ mod tests {
             assert_eq!(
                 read_in_ranges(&partitions, &path, size),
                 lines,
+                "ranges of {size} bytes"
+            );
+        }
+    }
+
+    /// JSON lines too are read in the reader's buffer where they lie whole in it: records of
+    /// every length up to three buffers, CRLF and LF, blank lines (no record) and a last line
+    /// without a break, whole or cut into ranges.
+    #[test]
+    fn json_lines_read_the_same_in_and_across_the_read_buffer() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("events.json");
+        let (mut values, mut text) = (Vec::new(), String::new());
+        for i in 0..300usize {
+            if i % 13 == 0 {
+                text.push_str(if i % 2 == 0 { "\n" } else { "  \r\n" });
+                continue;
+            }
+            let len = (i * 7919) % 3000 + if i % 97 == 0 { READ_BUFFER * 3 / 2 } else { 0 };
+            let value: String = (0..len)
+                .map(|k| char::from(b'a' + ((i + k) % 26) as u8))
+                .collect();
+            text.push_str(&format!("{{\"k\": \"{value}\"}}"));
+            text.push_str(if i % 3 == 0 { "\r\n" } else { "\n" });
+            values.push(value);
+        }
+        text.push_str("{\"k\": \"é last\"}");
+        values.push("é last".into());
+        std::fs::write(&path, &text).expect("write");
+        let partitions = partitions(
+            FileFormat::Json,
+            &[],
+            Schema::new([Field::new("k", DataType::String)]),
+        );
+        let len = text.len() as u64;
+        for size in [len, READ_BUFFER as u64 - 1, 40_000, 4_099] {
+            assert_eq!(
+                read_in_ranges(&partitions, &path, size),
+                values,
                 "ranges of {size} bytes"
             );
         }
