@@ -186,16 +186,11 @@ impl Pipeline {
         else {
             return None;
         };
-        let one_row_each = before.iter().all(|step| match step {
-            Step::Filter(_) => true,
-            Step::Project { generator, .. } => generator.is_none(),
-        });
-        one_row_each.then(|| {
-            let before = Pipeline {
-                steps: before.to_vec(),
-            };
-            (before, columns.as_slice(), windows)
-        })
+        let before = Pipeline {
+            steps: before.to_vec(),
+        };
+        let one_row_each = before.one_row_each();
+        one_row_each.then_some((before, columns.as_slice(), windows))
     }
 
     /// The rows that come out of the pipeline for each of `rows`, as one `flat_map`; `rows`
@@ -204,10 +199,26 @@ impl Pipeline {
         if self.is_empty() {
             return rows;
         }
+        if self.one_row_each() {
+            // No container a row: most pipelines (filters, projections) give at most one.
+            return rows.flat_map(move |row| {
+                let mut out = None;
+                self.run(row, &mut |r| out = Some(r));
+                out
+            });
+        }
         rows.flat_map(move |row| {
             let mut out = Vec::new();
             self.run(row, &mut |r| out.push(r));
             out
+        })
+    }
+
+    /// True when no step makes more than one row of a row (no projection has a generator).
+    fn one_row_each(&self) -> bool {
+        self.steps.iter().all(|step| match step {
+            Step::Filter(_) => true,
+            Step::Project { generator, .. } => generator.is_none(),
         })
     }
 
