@@ -3,6 +3,7 @@
 //! integer arithmetic wraps on overflow, division or remainder by zero gives null, and a
 //! failed cast gives null.
 
+use std::borrow::Cow;
 use std::cmp::Ordering;
 
 use smol_str::SmolStr;
@@ -173,32 +174,68 @@ fn binary(op: BinaryOp, left: &BoundExpr, right: &BoundExpr, integer: bool, row:
             _ => Value::Null,
         };
     }
+    if let Some(holds) = comparison(op) {
+        // Columns and literals are compared where they are, without a copy of either.
+        return compare(
+            holds,
+            &left.eval_borrowed(row),
+            &right.eval_borrowed(row),
+            integer,
+        );
+    }
     binary_values(op, left.eval(row), right.eval(row), integer)
+}
+
+impl BoundExpr {
+    /// The value over `row`, borrowed where the expression is a column or a literal.
+    fn eval_borrowed<'a>(&'a self, row: &'a [Value]) -> Cow<'a, Value> {
+        match self {
+            BoundExpr::Column(i) => row.get(*i).map_or(Cow::Owned(Value::Null), Cow::Borrowed),
+            BoundExpr::Literal(v) => Cow::Borrowed(v),
+            other => Cow::Owned(other.eval(row)),
+        }
+    }
+}
+
+/// For a comparison operator, the orderings of its operands that make it true.
+fn comparison(op: BinaryOp) -> Option<fn(Ordering) -> bool> {
+    Some(match op {
+        BinaryOp::Eq => Ordering::is_eq,
+        BinaryOp::NotEq => Ordering::is_ne,
+        BinaryOp::Lt => Ordering::is_lt,
+        BinaryOp::LtEq => Ordering::is_le,
+        BinaryOp::Gt => Ordering::is_gt,
+        BinaryOp::GtEq => Ordering::is_ge,
+        _ => return None,
+    })
+}
+
+/// A comparison of `l` and `r` (see [`comparison`]): null if either is null. Decimals compare
+/// exactly whatever their scales; other numbers as doubles, unless both are integers.
+fn compare(holds: fn(Ordering) -> bool, l: &Value, r: &Value, integer: bool) -> Value {
+    if l.is_null() || r.is_null() {
+        return Value::Null;
+    }
+    let ordering = match (l, r) {
+        (Value::Decimal(a), Value::Decimal(b)) => a.cmp(b),
+        _ => match (l.as_f64(), r.as_f64()) {
+            (Some(a), Some(b)) if !integer => Value::Float(a).cmp(&Value::Float(b)),
+            _ => l.cmp(r),
+        },
+    };
+    Value::Bool(holds(ordering))
 }
 
 /// A binary operator other than `AND`/`OR` applied to evaluated operands, by the non-ANSI
 /// rules (ANSI mode checks its operands first, then comes here).
 pub(super) fn binary_values(op: BinaryOp, l: Value, r: Value, integer: bool) -> Value {
+    if let Some(holds) = comparison(op) {
+        return compare(holds, &l, &r, integer);
+    }
     if l.is_null() || r.is_null() {
         return Value::Null;
     }
-    let ordering = || -> Ordering {
-        match (&l, &r) {
-            // Exact, whatever the scales.
-            (Value::Decimal(a), Value::Decimal(b)) => a.cmp(b),
-            _ => match (l.as_f64(), r.as_f64()) {
-                (Some(a), Some(b)) if !integer => Value::Float(a).cmp(&Value::Float(b)),
-                _ => l.cmp(&r),
-            },
-        }
-    };
     match op {
-        BinaryOp::Eq => Value::Bool(ordering() == Ordering::Equal),
-        BinaryOp::NotEq => Value::Bool(ordering() != Ordering::Equal),
-        BinaryOp::Lt => Value::Bool(ordering() == Ordering::Less),
-        BinaryOp::LtEq => Value::Bool(ordering() != Ordering::Greater),
-        BinaryOp::Gt => Value::Bool(ordering() == Ordering::Greater),
-        BinaryOp::GtEq => Value::Bool(ordering() != Ordering::Less),
         _ if integer => {
             let (Some(a), Some(b)) = (l.as_i64(), r.as_i64()) else {
                 return Value::Null;
