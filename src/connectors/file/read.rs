@@ -763,7 +763,7 @@ mod tests {
         let mut lines: Vec<String> = Vec::new();
         let mut text = String::new();
         for i in 0..400usize {
-            let len = (i * 7919) % 3000 + if i % 97 == 0 { READ_BUFFER * 3 / 2 } else { 0 };
+            let len = varied_length(i);
             let line: String = (0..len)
                 .map(|k| {
                     if k % 11 == 0 {
@@ -786,14 +786,7 @@ mod tests {
             &[],
             Schema::new([Field::new("value", DataType::String)]),
         );
-        let len = text.len() as u64;
-        for size in [len, READ_BUFFER as u64 - 1, 40_000, 4_099] {
-            assert_eq!(
-                read_in_ranges(&partitions, &path, size),
-                lines,
-                "ranges of {size} bytes"
-            );
-        }
+        assert_reads_in_any_ranges(&partitions, &path, &lines);
     }
 
     /// JSON lines too are read in the reader's buffer where they lie whole in it: records of
@@ -809,7 +802,7 @@ mod tests {
                 text.push_str(if i % 2 == 0 { "\n" } else { "  \r\n" });
                 continue;
             }
-            let len = (i * 7919) % 3000 + if i % 97 == 0 { READ_BUFFER * 3 / 2 } else { 0 };
+            let len = varied_length(i);
             let value: String = (0..len)
                 .map(|k| char::from(b'a' + ((i + k) % 26) as u8))
                 .collect();
@@ -825,11 +818,28 @@ mod tests {
             &[],
             Schema::new([Field::new("k", DataType::String)]),
         );
-        let len = text.len() as u64;
+        assert_reads_in_any_ranges(&partitions, &path, &values);
+    }
+
+    /// The length of line `i` of the buffer tests: up to 3,000 bytes, and one line in 97
+    /// longer than the read buffer.
+    fn varied_length(i: usize) -> usize {
+        (i * 7919) % 3000
+            + if i.is_multiple_of(97) {
+                READ_BUFFER * 3 / 2
+            } else {
+                0
+            }
+    }
+
+    /// `path` read whole, and cut into ranges whose edges fall within, at and across the
+    /// read buffer's length, gives `expected` each time.
+    fn assert_reads_in_any_ranges(partitions: &FilePartitions, path: &Path, expected: &[String]) {
+        let len = std::fs::metadata(path).expect("metadata").len();
         for size in [len, READ_BUFFER as u64 - 1, 40_000, 4_099] {
             assert_eq!(
-                read_in_ranges(&partitions, &path, size),
-                values,
+                read_in_ranges(partitions, path, size),
+                expected,
                 "ranges of {size} bytes"
             );
         }
