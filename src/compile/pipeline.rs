@@ -186,11 +186,12 @@ impl Pipeline {
         else {
             return None;
         };
-        let before = Pipeline {
-            steps: before.to_vec(),
-        };
-        let one_row_each = before.one_row_each();
-        one_row_each.then_some((before, columns.as_slice(), windows))
+        one_row_each(before).then(|| {
+            let before = Pipeline {
+                steps: before.to_vec(),
+            };
+            (before, columns.as_slice(), windows)
+        })
     }
 
     /// The rows that come out of the pipeline for each of `rows`, as one `flat_map`; `rows`
@@ -199,7 +200,7 @@ impl Pipeline {
         if self.is_empty() {
             return rows;
         }
-        if self.one_row_each() {
+        if one_row_each(&self.steps) {
             // No container a row: most pipelines (filters, projections) give at most one.
             return rows.flat_map(move |row| {
                 let mut out = None;
@@ -211,14 +212,6 @@ impl Pipeline {
             let mut out = Vec::new();
             self.run(row, &mut |r| out.push(r));
             out
-        })
-    }
-
-    /// True when no step makes more than one row of a row (no projection has a generator).
-    fn one_row_each(&self) -> bool {
-        self.steps.iter().all(|step| match step {
-            Step::Filter(_) => true,
-            Step::Project { generator, .. } => generator.is_none(),
         })
     }
 
@@ -242,6 +235,15 @@ impl Pipeline {
             }
         }
     }
+}
+
+/// True when no step of `steps` makes more than one row of a row (no projection has a
+/// generator).
+fn one_row_each(steps: &[Step]) -> bool {
+    steps.iter().all(|step| match step {
+        Step::Filter(_) => true,
+        Step::Project { generator, .. } => generator.is_none(),
+    })
 }
 
 /// The input column that output column `j` of a projection of `columns` passes on as it is,
