@@ -715,9 +715,12 @@ fn windowed_aggregates_agree_whichever_key_comes_first() {
 
 /// In complete mode, and without a watermark, every window is kept: an aggregation in the
 /// common shape folds each row into its windows' groups by their start, whether the window is
-/// the first key or not, and after a projection (here of the time the windows are of). Each
-/// epoch's table is the reference's, computed here from the rows with integer arithmetic:
-/// sliding windows of 10 s every 4 s, each row in those with `start <= t < start + 10 s`.
+/// the first key or not, and after a projection (here of the time the windows are of). The
+/// fold computes that time itself, no row built per event; a filter of the computed time
+/// (which keeps every row that has one) leaves the projection to build its rows first. Each
+/// epoch's table, either way, is the reference's, computed here from the rows with integer
+/// arithmetic: sliding windows of 10 s every 4 s, each row in those with `start <= t < start +
+/// 10 s`.
 #[test]
 fn kept_windows_fold_by_start_whichever_key_comes_first() {
     let schema = valued_events_schema();
@@ -791,7 +794,10 @@ fn kept_windows_fold_by_start_whichever_key_comes_first() {
             })
             .collect()
     };
-    for window_first in [true, false] {
+    let cases = [true, false]
+        .into_iter()
+        .flat_map(|window_first| [(window_first, true), (window_first, false)]);
+    for (window_first, time_in_fold) in cases {
         for workers in [1, 2, 4] {
             let spark = Session::builder()
                 .workers(workers)
@@ -805,12 +811,24 @@ fn kept_windows_fold_by_start_whichever_key_comes_first() {
                 .memory(&input)
                 .with_column("t", expr("ts + INTERVAL 1 SECOND").expect("expr"))
                 .and_then(|df| {
+                    if time_in_fold {
+                        Ok(df)
+                    } else {
+                        df.filter(col("t").is_not_null())
+                    }
+                })
+                .and_then(|df| {
                     df.group_by(keys)
                         .agg([count(col("*")), sum(col("v")), max(col("v"))])
                 })
                 .expect("plan");
             let explained = aggregated.explain();
             assert!(explained.contains("by window start"), "{explained}");
+            assert_eq!(
+                explained.contains("no row built per window or per event"),
+                time_in_fold,
+                "{explained}"
+            );
             let ran = run_to_end(
                 aggregated.write_stream().output_mode("complete"),
                 Feed::Epochs(&input, epochs.iter().map(|e| as_rows(e)).collect()),
@@ -822,8 +840,8 @@ fn kept_windows_fold_by_start_whichever_key_comes_first() {
                 let extra: Vec<&Row> = got.iter().filter(|r| !expected.contains(r)).collect();
                 assert!(
                     missing.is_empty() && extra.is_empty(),
-                    "window first: {window_first}, {workers} worker(s), epoch {epoch}: \
-                     missing {missing:?}, extra {extra:?}"
+                    "window first: {window_first}, time in the fold: {time_in_fold}, \
+                     {workers} worker(s), epoch {epoch}: missing {missing:?}, extra {extra:?}"
                 );
                 assert_eq!(got, expected, "the same rows, in order");
             }

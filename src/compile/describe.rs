@@ -245,7 +245,8 @@ impl<'p> Dataflow<'p> {
                     ));
                 }
                 self.steps(&aggregate.grouping.steps);
-                self.aggregate(&aggregate.grouping, aggregate.fold.strategy());
+                let no_row_per_event = aggregate.fold.builds_no_row_per_event();
+                self.aggregate(&aggregate.grouping, aggregate.fold.strategy(), no_row_per_event);
             }
             Physical::TableAggregate(aggregate) => self.table_aggregate(aggregate),
             Physical::Union(inputs) => {
@@ -481,10 +482,12 @@ impl<'p> Dataflow<'p> {
             self.line("left rows without a match: folded with nulls for the table's columns");
         }
         self.steps(&aggregate.grouping.steps);
-        self.aggregate(&aggregate.grouping, aggregate.fold.strategy());
+        self.aggregate(&aggregate.grouping, aggregate.fold.strategy(), false);
     }
 
-    fn aggregate(&mut self, grouping: &Grouping<'p>, strategy: Strategy) {
+    /// The lines of an aggregation by `strategy`; `no_row_per_event` when its fold reads each
+    /// event as it comes (the projections before it computed inside it).
+    fn aggregate(&mut self, grouping: &Grouping<'p>, strategy: Strategy, no_row_per_event: bool) {
         self.strategies.push(strategy);
         let keys: Vec<String> = grouping.key_exprs.iter().map(|e| e.sql_text()).collect();
         let aggs: Vec<String> = grouping.aggregations.iter().map(|a| a.expr.sql_text()).collect();
@@ -510,6 +513,11 @@ impl<'p> Dataflow<'p> {
                      its end"
                 ));
                 return;
+            }
+            Strategy::WindowStartFold | Strategy::WindowStartKeptFold if no_row_per_event => {
+                "each worker folds its epoch's rows into their windows' groups, keyed by the \
+                 window's start, the projections before the windows computed in the fold: no row \
+                 built per window or per event"
             }
             Strategy::WindowStartFold | Strategy::WindowStartKeptFold => {
                 "each worker folds its epoch's rows into their windows' groups, keyed by the \

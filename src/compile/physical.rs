@@ -478,6 +478,15 @@ impl Fold {
         }
     }
 
+    /// True when the fold builds no row for an input row: a window fold whose steps before
+    /// the windows only filter, its projections computed inside it.
+    pub fn builds_no_row_per_event(&self) -> bool {
+        match self {
+            Fold::WindowStarts(fold) | Fold::WindowStartsKept(fold) => fold.builds_no_row_per_event(),
+            _ => false,
+        }
+    }
+
     /// The strategy's name.
     pub fn strategy(&self) -> Strategy {
         match self {

@@ -194,6 +194,26 @@ impl Pipeline {
         })
     }
 
+    /// The columns of the projection the pipeline ends with, if it ends with one that has no
+    /// generator.
+    pub(crate) fn last_projection(&self) -> Option<&[Projection]> {
+        match self.steps.last()? {
+            Step::Project {
+                columns,
+                generator: None,
+            } => Some(columns),
+            _ => None,
+        }
+    }
+
+    /// The pipeline without its last step.
+    pub(crate) fn without_last(&self) -> Pipeline {
+        let steps = &self.steps[..self.steps.len().saturating_sub(1)];
+        Pipeline {
+            steps: steps.to_vec(),
+        }
+    }
+
     /// The rows that come out of the pipeline for each of `rows`, as one `flat_map`; `rows`
     /// themselves when the pipeline does nothing.
     pub(crate) fn apply(self, rows: Rows<'_>) -> Rows<'_> {

@@ -256,7 +256,7 @@ impl WindowedFold {
                     .map(Argument::Input),
             })
             .collect::<Option<Vec<_>>>()?;
-        Some(WindowedFold {
+        let mut fold = WindowedFold {
             window_at: window_key,
             before,
             time: (**time).clone(),
@@ -267,6 +267,67 @@ impl WindowedFold {
             aggregation: RowAggregation {
                 accumulators: accumulators.into(),
             },
+        };
+        while let Some(inlined) = fold.without_last_projection() {
+            fold = inlined;
+        }
+        Some(fold)
+    }
+
+    /// The fold with the projection its steps end with computed inside it: the time and the
+    /// other keys read that projection's input, each computed column's expression in its place,
+    /// so that no row is built for an event (a computed event time, `ts AS
+    /// timestamp_millis(dateTime)`, is the common case; Spark's `CollapseProject` does the
+    /// same). Only when that computes nothing twice: each computed column is read at most once
+    /// by the time and keys (evaluated once an event), and the arguments (evaluated in each of
+    /// an event's windows) read only columns the projection passes on as they are. Columns
+    /// nothing reads are not computed, as Spark prunes them.
+    fn without_last_projection(&self) -> Option<WindowedFold> {
+        let below = self.before.last_projection()?;
+        let mut reads = vec![0u32; below.len()];
+        let (time, others) = {
+            let mut computed = |j: usize| match below.get(j)? {
+                Projection::Scalar(e) => {
+                    reads[j] += 1;
+                    Some(e.clone())
+                }
+                Projection::Generated => None,
+            };
+            let time = self.time.with_columns(&mut computed)?;
+            let others = self
+                .others
+                .iter()
+                .map(|key| key.with_columns(&mut computed))
+                .collect::<Option<Vec<_>>>()?;
+            (time, others)
+        };
+        let computed_once = reads.iter().zip(below).all(|(&times, column)| {
+            times <= 1
+                || matches!(
+                    column,
+                    Projection::Scalar(BoundExpr::Column(_) | BoundExpr::Literal(_))
+                )
+        });
+        if !computed_once {
+            return None;
+        }
+        let arguments = self
+            .arguments
+            .iter()
+            .map(|argument| match argument {
+                Argument::Input(e) => e.over_columns(&|j| passed_on(below, j)).map(Argument::Input),
+                other => Some(other.clone()),
+            })
+            .collect::<Option<Vec<_>>>()?;
+        Some(WindowedFold {
+            window_at: self.window_at,
+            before: self.before.without_last(),
+            time,
+            size: self.size,
+            slide: self.slide,
+            others,
+            arguments,
+            aggregation: self.aggregation.clone(),
         })
     }
 
@@ -314,6 +375,12 @@ impl WindowedFold {
             key.row_with(size, window_at, &values)
         });
         (rows, figures)
+    }
+
+    /// True when an event's keys and time are read from it as it comes, no row built for it:
+    /// the steps before the windows only filter.
+    pub(crate) fn builds_no_row_per_event(&self) -> bool {
+        self.before.only_filters()
     }
 
     /// Whether the output rows come sorted as rows: keys order by window start first, as key

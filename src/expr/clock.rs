@@ -52,18 +52,25 @@ impl BoundExpr {
     /// The same expression over other columns: each column `j` becomes `to(j)`; `None` if
     /// some column has no counterpart.
     pub(crate) fn over_columns(&self, to: &dyn Fn(usize) -> Option<usize>) -> Option<BoundExpr> {
-        fn remap(e: &mut BoundExpr, to: &dyn Fn(usize) -> Option<usize>, mapped: &mut bool) {
+        self.with_columns(&mut |j| to(j).map(BoundExpr::Column))
+    }
+
+    /// The same expression with each column `j` replaced by the expression `to(j)` (the
+    /// expression a projection below computed that column by); `None` if some column has no
+    /// replacement. `to` is called once for each place a column is read.
+    pub(crate) fn with_columns(&self, to: &mut dyn FnMut(usize) -> Option<BoundExpr>) -> Option<BoundExpr> {
+        fn replace(e: &mut BoundExpr, to: &mut dyn FnMut(usize) -> Option<BoundExpr>, mapped: &mut bool) {
             match e {
                 BoundExpr::Column(j) => match to(*j) {
-                    Some(k) => *j = k,
+                    Some(replacement) => *e = replacement,
                     None => *mapped = false,
                 },
-                e => e.for_each_child(&mut |child| remap(child, to, mapped)),
+                e => e.for_each_child(&mut |child| replace(child, to, mapped)),
             }
         }
         let mut copy = self.clone();
         let mut mapped = true;
-        remap(&mut copy, to, &mut mapped);
+        replace(&mut copy, to, &mut mapped);
         mapped.then_some(copy)
     }
 
