@@ -262,8 +262,14 @@ where
             });
             input.for_each_stamp(|_cap, containers| {
                 for container in containers {
+                    let room = container.len();
                     for (entry, time, diff) in container.drain(..) {
-                        pending.entry(time).or_default().push((entry, diff));
+                        let arrived = pending.entry(time).or_default();
+                        if arrived.capacity() == arrived.len() {
+                            // An epoch's entries come in containers: room for this one's at once.
+                            arrived.reserve(room);
+                        }
+                        arrived.push((entry, diff));
                     }
                 }
             });
@@ -370,7 +376,11 @@ where
         emit: &mut impl FnMut(J::Output),
     ) -> JoinFigures {
         let mut figures = JoinFigures::default();
-        let (mut lefts, mut rights) = (Vec::new(), Vec::new());
+        // Room for every entry on either side: the vectors live for this epoch only.
+        let (mut lefts, mut rights) = (
+            Vec::with_capacity(entries.len()),
+            Vec::with_capacity(entries.len()),
+        );
         for (entry, diff) in entries {
             match entry {
                 Entry::Restored(key, kept) => {

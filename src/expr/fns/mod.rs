@@ -39,8 +39,15 @@ pub(crate) fn eval_call(c: &BoundCall, row: &[Value]) -> Value {
         }
         _ => {}
     }
-    let args: SmallVec<[Value; 4]> = c.args.iter().map(|a| a.eval(row)).collect();
-    apply(c, &args)
+    match c.args.as_slice() {
+        // Most calls take one or two arguments: no collection built for them.
+        [only] => apply(c, &[only.eval(row)]),
+        [first, second] => apply(c, &[first.eval(row), second.eval(row)]),
+        args => {
+            let args: SmallVec<[Value; 4]> = args.iter().map(|a| a.eval(row)).collect();
+            apply(c, &args)
+        }
+    }
 }
 
 /// Applies a bound call, other than the conditionals, to its evaluated arguments by the
