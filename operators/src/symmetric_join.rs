@@ -299,7 +299,12 @@ where
                 last_watermark = watermark;
                 let restoring = next < first_new;
                 let mut session = rows_out.session(&caps[0]);
-                let mut changed = HashMap::default();
+                // The changed keys are read by the log, and by the expiry of an epoch whose
+                // watermark did not move: without either, they are not noted.
+                let mut changed = ChangedKeys {
+                    keys: HashMap::default(),
+                    noting: log.is_some() || watermark.is_some(),
+                };
                 let figures = state.run_epoch(
                     &logic,
                     entries,
@@ -312,6 +317,7 @@ where
                 }
                 if let (Some(log), false) = (log.as_mut(), restoring) {
                     let entries: Vec<(K, KeyState<L, R>)> = changed
+                        .keys
                         .into_keys()
                         .map(|key| {
                             let kept = state.keys.get(&key).cloned().unwrap_or_default();
@@ -352,6 +358,20 @@ where
 /// was a tenth of a join's instructions).
 type HashMap<K, V> = foldhash::HashMap<K, V>;
 
+/// The keys whose state an epoch changed, when something reads them (`noting`).
+struct ChangedKeys<K> {
+    keys: HashMap<K, ()>,
+    noting: bool,
+}
+
+impl<K: Eq + Hash> ChangedKeys<K> {
+    fn note(&mut self, key: K) {
+        if self.noting {
+            self.keys.insert(key, ());
+        }
+    }
+}
+
 /// One worker's join state: each key's records of both sides.
 struct JoinState<K, L, R> {
     keys: HashMap<K, KeyState<L, R>>,
@@ -372,7 +392,7 @@ where
         logic: &J,
         entries: Entries<K, L, R>,
         (late, watermark, moved): (Option<i64>, Option<i64>, bool),
-        changed: &mut HashMap<K, ()>,
+        changed: &mut ChangedKeys<K>,
         emit: &mut impl FnMut(J::Output),
     ) -> JoinFigures {
         let mut figures = JoinFigures::default();
@@ -421,7 +441,7 @@ where
             slot.left.push((l, matched));
             self.held += 1;
             figures.added += 1;
-            changed.insert(key, ());
+            changed.note(key);
         }
         for (key, r) in rights {
             if late.is_some_and(|w| logic.right_late(&r, w)) {
@@ -447,7 +467,7 @@ where
             slot.right.push((r, matched));
             self.held += 1;
             figures.added += 1;
-            changed.insert(key, ());
+            changed.note(key);
         }
         if let Some(w) = watermark {
             // A moved watermark may expire any key; otherwise only the keys that just gained
@@ -455,7 +475,7 @@ where
             let keys: Vec<K> = if moved {
                 self.keys.keys().cloned().collect()
             } else {
-                changed.keys().cloned().collect()
+                changed.keys.keys().cloned().collect()
             };
             for key in keys {
                 let Some(slot) = self.keys.get_mut(&key) else {
@@ -488,7 +508,7 @@ where
                 if removed > 0 {
                     figures.removed += removed;
                     self.held -= removed;
-                    changed.insert(key.clone(), ());
+                    changed.note(key.clone());
                 }
                 if slot.is_empty() {
                     self.keys.remove(&key);
