@@ -3,7 +3,7 @@
 
 mod common;
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::fs;
 use std::path::Path;
 
@@ -317,8 +317,11 @@ fn new_files_are_picked_up_while_a_processing_time_query_runs() {
 }
 
 /// The noop sink discards rows where they are computed (each worker its own, in append mode
-/// without state), as Spark's does per task: progress still counts every row written, epoch by
-/// epoch, whatever the worker count; and a stateful query's rows still reach it whole.
+/// without state, and in update mode when the output has no retraction), as Spark's does per
+/// task: progress still counts every row written, epoch by epoch, whatever the worker count.
+/// Counts by hand from the input: the matching rows of each file; in update mode, the users
+/// each file changed, and the (window, user) groups it changed (`amount` read as seconds, in
+/// windows of 50 s, under a watermark that closes none); in complete mode, every user.
 #[test]
 fn noop_sink_counts_every_row_it_discards_on_any_worker_count() {
     let dir = tempfile::tempdir().expect("tempdir");
@@ -326,19 +329,26 @@ fn noop_sink_counts_every_row_it_discards_on_any_worker_count() {
     fs::create_dir(&input).expect("mkdir");
     let mut rng = Seeded::new(7);
     let mut expected_per_file = Vec::new();
-    let mut users = std::collections::BTreeSet::new();
+    let mut users = BTreeSet::new();
+    // Per file: the users it changed, and the (50 s window, user) groups it changed.
+    let (mut changed_users, mut changed_windows) = (Vec::new(), Vec::new());
     for f in 0..3 {
         let mut text = String::from("user_id,amount\n");
         let mut matches = 0;
+        let (mut users_seen, mut windows_seen) = (BTreeSet::new(), BTreeSet::new());
         for _ in 0..400 {
             let (user, amount) = (rng.below(50), rng.below(200));
             text.push_str(&format!("{user},{amount}\n"));
             if amount >= 100 {
                 matches += 1;
                 users.insert(user);
+                users_seen.insert(user);
+                windows_seen.insert((amount / 50, user));
             }
         }
         expected_per_file.push(matches);
+        changed_users.push(users_seen.len() as u64);
+        changed_windows.push(windows_seen.len() as u64);
         put_file(&input, &format!("tx{f}.csv"), &text);
     }
     let schema = Schema::new([
@@ -386,6 +396,35 @@ fn noop_sink_counts_every_row_it_discards_on_any_worker_count() {
             users.len() as u64,
             "{workers} workers, complete mode"
         );
+
+        let per_user = big.group_by([col("user_id")]).count().expect("plan");
+        let per_window = big
+            .with_column("t", expr("timestamp_seconds(amount)").expect("expr"))
+            .and_then(|df| df.with_watermark("t", "1000 seconds"))
+            .and_then(|df| {
+                df.group_by([window(col("t"), "50 seconds"), col("user_id")])
+                    .count()
+            })
+            .expect("plan");
+        for (grouped, expected, what) in [
+            (per_user, &changed_users, "users"),
+            (per_window, &changed_windows, "windows"),
+        ] {
+            let query = grouped
+                .write_stream()
+                .output_mode("update")
+                .format("noop")
+                .trigger(Trigger::available_now())
+                .start()
+                .expect("start");
+            await_within(&query, "noop update").expect("ran");
+            let written: Vec<u64> = query
+                .recent_progress()
+                .iter()
+                .map(|p| p.sink.num_output_rows)
+                .collect();
+            assert_eq!(&written, expected, "{workers} workers, update mode, {what}");
+        }
     }
 }
 

@@ -7,15 +7,18 @@ use std::borrow::{Borrow, Cow};
 use std::cmp::Ordering;
 use std::hash::{Hash, Hasher};
 
-use differential_dataflow::collection::VecCollection;
+use differential_dataflow::collection::{AsCollection, VecCollection};
 use hashbrown::hash_map::EntryRef;
 use serde::{Deserialize, Serialize};
 use smallvec::SmallVec;
 use smol_str::SmolStr;
 use tidewater_operators::{
-    aggregate_append_only_counted, gather_sorted, gather_sorted_map, Aggregation, Changes, Count, Durable,
-    KeyFigures, KeyPrefix, PartialStates,
+    aggregate_append_only_counted, gather_sorted_map, Aggregation, Changes, Count, Durable, KeyFigures,
+    KeyPrefix, PartialStates,
 };
+use timely::container::CapacityContainerBuilder;
+use timely::dataflow::channels::pact::Pipeline as SameWorker;
+use timely::dataflow::operators::generic::Operator as _;
 
 use super::pipeline::Pipeline;
 use super::Rows;
@@ -122,6 +125,41 @@ impl Aggregation for RowAggregation {
 /// sink's sort of the whole epoch, which then finds them in order.
 pub(super) const GATHER: &str = "Aggregate: gather sorted";
 
+/// An aggregation's `results` as output rows, by `f`: gathered to worker 0 as sorted runs
+/// ([`GATHER`]), or, when not `gathered`, left on the worker that computed them, for a sink
+/// that takes each worker's rows where they are (see `Compiled::output_where_computed`).
+pub(super) fn output_rows<'s, D, D2>(
+    results: VecCollection<'s, u64, D, isize>,
+    gathered: bool,
+    mut f: impl FnMut(D) -> D2 + 'static,
+) -> VecCollection<'s, u64, D2, isize>
+where
+    D: differential_dataflow::ExchangeData,
+    D2: differential_dataflow::Data,
+{
+    if gathered {
+        return gather_sorted_map(results, GATHER, f);
+    }
+    // Each container mapped into one of its exact size and handed over whole: a `map` would
+    // push the rows one by one into containers of its own.
+    results
+        .inner
+        .unary::<CapacityContainerBuilder<Vec<_>>, _, _, _>(SameWorker, "Aggregate: output", |_, _| {
+            move |input, output| {
+                input.for_each_stamp(|cap, containers| {
+                    for container in containers {
+                        let mut mapped: Vec<_> = container
+                            .drain(..)
+                            .map(|(data, time, diff)| (f(data), time, diff))
+                            .collect();
+                        output.session(&cap).give_container(&mut mapped);
+                    }
+                });
+            }
+        })
+        .as_collection()
+}
+
 /// As [`RowFold::aggregate`], for an aggregation grouped by a window of a watermarked column:
 /// a key's state is forgotten once the watermark passes the end of its window (key
 /// `window_key`), so the state stays bounded (see
@@ -138,13 +176,16 @@ pub(crate) fn aggregate_expiring<'s>(
     let aggregation = fold.aggregation.clone();
     let window_key = expiring.window_key;
     let closes_at = move |key: &KeyRow| key.get(window_key).and_then(Value::window_end);
+    let gathered = expiring.gathered;
     let (expiry, name) = expiry_of(expiring, Box::new(closes_at));
     let fold = move |row, diff, states: &mut PartialStates<KeyRow, States>| {
         fold.pipeline.run(row, &mut |r| fold.fold(r, diff, states))
     };
     let durable = durable.map(RowFold::durable_keys);
     let (results, dropped, figures) = expire(rows, name, aggregation, expiry, fold, durable);
-    let rows = gather_sorted(results, GATHER).map(|(key, values)| key.into_row().concat(&values));
+    let rows = output_rows(results, gathered, |(key, values): (KeyRow, Row)| {
+        key.into_row().concat(&values)
+    });
     (rows, dropped, figures)
 }
 
@@ -278,6 +319,8 @@ pub(crate) struct Expiring<'s> {
     /// Every change of a window's result, or only its final result once the watermark
     /// closes it (append mode).
     pub(crate) emit: tidewater_operators::Emit,
+    /// Whether the output goes to worker 0 (see [`output_rows`]).
+    pub(crate) gathered: bool,
 }
 
 /// The aggregation of an input that can retract: key and argument rows for differential's
@@ -354,12 +397,13 @@ impl RowFold {
 
     /// Aggregates `rows`, which only insert, through the pipeline and into one state per key;
     /// output rows are the keys followed by the aggregate values, emitted as `changes` (see
-    /// [`Changes`]), with the figures of the keys held.
+    /// [`Changes`]) and `gathered` or not (see [`output_rows`]), with the figures of the keys
+    /// held.
     pub(super) fn aggregate<'s>(
         self,
         rows: Rows<'s>,
         durable: Option<Durable<'s, u64, Row, States>>,
-        changes: Changes,
+        (changes, gathered): (Changes, bool),
     ) -> (Rows<'s>, Figures<'s>) {
         let aggregation = self.aggregation.clone();
         let fold = move |row, diff, states: &mut PartialStates<KeyRow, States>| {
@@ -368,7 +412,7 @@ impl RowFold {
         let durable = durable.map(RowFold::durable_keys);
         let (results, figures) =
             aggregate_append_only_counted(rows, "Aggregate", aggregation, fold, durable, changes, None);
-        let rows = gather_sorted_map(results, GATHER, |(key, values): (KeyRow, Row)| {
+        let rows = output_rows(results, gathered, |(key, values): (KeyRow, Row)| {
             key.into_row().concat(&values)
         });
         (rows, figures)
@@ -471,7 +515,7 @@ impl PieceCount {
         self,
         rows: Rows<'s>,
         durable: Option<Durable<'s, u64, Piece, i64>>,
-        changes: Changes,
+        (changes, gathered): (Changes, bool),
     ) -> (Rows<'s>, Figures<'s>) {
         let counts = self.counts;
         let fold =
@@ -485,7 +529,7 @@ impl PieceCount {
             changes,
             Some(Piece::prefix as KeyPrefix<Piece>),
         );
-        let rows = gather_sorted_map(results, GATHER, move |(piece, count)| {
+        let rows = output_rows(results, gathered, move |(piece, count): (Piece, i64)| {
             let mut row = Row::with_capacity(1 + counts);
             row.push(Value::Str(piece.text));
             (0..counts).for_each(|_| row.push(Value::Int(count)));
@@ -663,7 +707,7 @@ mod tests {
                 let (input, rows) = scope.new_collection::<Row, isize>();
                 let aggregated = if append_only {
                     RowFold::new(Pipeline::default(), keys.clone(), accumulators())
-                        .aggregate(rows, None, Changes::Both)
+                        .aggregate(rows, None, (Changes::Both, true))
                         .0
                 } else {
                     retractable(rows, Pipeline::default(), keys.clone(), accumulators())

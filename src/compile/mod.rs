@@ -104,6 +104,16 @@ pub struct Compiled<'s> {
     /// aggregation that emits the windows its watermark closes): the output mode then
     /// holds nothing back.
     pub final_rows: bool,
+    /// How many of the stateful operators emit insertions alone (update mode's new rows, no
+    /// retraction): when every one does and nothing stateful is above them, the dataflow's
+    /// output holds no retraction, and a sink may take each worker's rows where they are.
+    pub(crate) insertions_only_operators: usize,
+    /// Set before the build when the sink takes each worker's rows where they are computed in
+    /// update mode (see `runtime::dataflow::parts_written_by_workers`): an aggregation whose
+    /// insertions are the output then leaves them on their workers instead of gathering them
+    /// to worker 0. Whether the sink does take them is decided after the build; if not, the
+    /// output's own exchange brings them to worker 0, unsorted.
+    pub(crate) output_where_computed: bool,
     /// The streams whose updates of each time reach worker 0 as one run, sorted by row and
     /// consolidated (an aggregation's sorted gather, maybe filtered): the leader need not
     /// check or sort them again.
@@ -129,6 +139,8 @@ impl<'s> Compiled<'s> {
             state_operators: Vec::new(),
             join_feeds_aggregation: false,
             final_rows: false,
+            insertions_only_operators: 0,
+            output_where_computed: false,
             sorted_streams: Vec::new(),
         }
     }
@@ -234,6 +246,20 @@ impl<'s> Compiled<'s> {
         } else {
             Changes::Both
         }
+    }
+
+    /// `changes`, noting when they are insertions alone (see `insertions_only_operators`).
+    fn emitting(&mut self, changes: Changes) -> Changes {
+        if changes == Changes::Insertions {
+            self.insertions_only_operators += 1;
+        }
+        changes
+    }
+
+    /// Whether an aggregation emitting `changes` gathers its output to worker 0: all do, but
+    /// the one whose insertions are the output, when that stays where it is computed.
+    fn gathers(&self, changes: Changes) -> bool {
+        !(self.output_where_computed && changes == Changes::Insertions)
     }
 
     /// Notes that stateful operator `operator` counts the keys it holds itself, in `figures`,
@@ -563,15 +589,18 @@ fn build_aggregate<'s>(
             // every change, or its watermark lags the leader's by an epoch (a join's does),
             // which would move the epoch a window is written in.
             // In update mode, the new rows alone (see `changes_needed`).
-            let emit = if compiled.settings.output_mode == crate::plan::OutputMode::Append
+            let (emit, gathered) = if compiled.settings.output_mode == crate::plan::OutputMode::Append
                 && !compiled.feeds_state
                 && !watermark_later
             {
-                tidewater_operators::Emit::Closed
-            } else if compiled.changes_needed() == Changes::Insertions {
-                tidewater_operators::Emit::Insertions
+                (tidewater_operators::Emit::Closed, true)
+            } else if compiled.emitting(compiled.changes_needed()) == Changes::Insertions {
+                (
+                    tidewater_operators::Emit::Insertions,
+                    compiled.gathers(Changes::Insertions),
+                )
             } else {
-                tidewater_operators::Emit::Changes
+                (tidewater_operators::Emit::Changes, true)
             };
             let mut durable = compiled.durable(rows.scope(), |restored| match restored {
                 durable::Restored::Rows(entries) => Some(entries),
@@ -591,6 +620,7 @@ fn build_aggregate<'s>(
                 window_key,
                 seen,
                 emit,
+                gathered,
             };
             let (rows, dropped, figures) = match fold {
                 Fold::WindowStarts(by_start) => by_start.aggregate(rows, expiry, durable),
@@ -608,10 +638,15 @@ fn build_aggregate<'s>(
                 durable::Restored::Pieces(entries) => Some(entries),
                 _ => None,
             });
-            let changes = compiled.changes_needed();
-            let (counted, figures) = count.aggregate(rows, durable, changes);
+            let changes = compiled.emitting(compiled.changes_needed());
+            let gathered = compiled.gathers(changes);
+            let (counted, figures) = count.aggregate(rows, durable, (changes, gathered));
             compiled.counted_by_itself(operator, figures);
-            compiled.note_sorted(counted)
+            if gathered {
+                compiled.note_sorted(counted)
+            } else {
+                counted
+            }
         }
         (Fold::Session { window_key }, watermark) => {
             compiled.built(Strategy::SessionFold);
@@ -663,21 +698,23 @@ fn build_aggregate<'s>(
                 durable::Restored::Rows(entries) => Some(entries),
                 _ => None,
             });
-            let changes = compiled.changes_needed();
-            let (folded, figures, sorted) = match fold {
-                Fold::WindowStartsKept(by_start) => {
-                    compiled.built(Strategy::WindowStartKeptFold);
-                    let sorted = by_start.keeps_row_order();
-                    let (folded, figures) = by_start.aggregate_kept(rows, durable, changes);
-                    (folded, figures, sorted)
-                }
-                _ => {
-                    compiled.built(Strategy::AppendOnlyFold);
-                    let (folded, figures) = aggregate::RowFold::new(pipeline, keys, accumulators)
-                        .aggregate(rows, durable, changes);
-                    (folded, figures, true)
-                }
-            };
+            let changes = compiled.emitting(compiled.changes_needed());
+            let gathered = compiled.gathers(changes);
+            let (folded, figures, sorted) =
+                match fold {
+                    Fold::WindowStartsKept(by_start) => {
+                        compiled.built(Strategy::WindowStartKeptFold);
+                        let sorted = by_start.keeps_row_order() && gathered;
+                        let (folded, figures) = by_start.aggregate_kept(rows, durable, (changes, gathered));
+                        (folded, figures, sorted)
+                    }
+                    _ => {
+                        compiled.built(Strategy::AppendOnlyFold);
+                        let (folded, figures) = aggregate::RowFold::new(pipeline, keys, accumulators)
+                            .aggregate(rows, durable, (changes, gathered));
+                        (folded, figures, gathered)
+                    }
+                };
             compiled.counted_by_itself(operator, figures);
             if sorted {
                 compiled.note_sorted(folded)
@@ -734,7 +771,7 @@ fn build_table_aggregate<'s>(
     });
     // The table is read as of each stream row's epoch, and a change to it corrects no result
     // already written: in update mode the insertions alone will do, as for any append-only fold.
-    let changes = compiled.changes_needed();
+    let changes = compiled.emitting(compiled.changes_needed());
     let (rows, figures) = match fold {
         TableFold::GroupedByTable {
             grouped,

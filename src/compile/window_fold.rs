@@ -16,12 +16,10 @@ use hashbrown::hash_map::EntryRef;
 use hashbrown::Equivalent;
 use serde::{Deserialize, Serialize};
 use smallvec::SmallVec;
-use tidewater_operators::{
-    aggregate_append_only_counted, gather_sorted_map, Aggregation, Changes, Durable, PartialStates,
-};
+use tidewater_operators::{aggregate_append_only_counted, Aggregation, Changes, Durable, PartialStates};
 
 use super::aggregate::{
-    expire, expiry_of, fold_argument, key_values, Expiring, Figures, RowAggregation, States, GATHER,
+    expire, expiry_of, fold_argument, key_values, output_rows, Expiring, Figures, RowAggregation, States,
 };
 use super::pipeline::{passed_on, Pipeline};
 use super::Rows;
@@ -342,14 +340,16 @@ impl WindowedFold {
     ) -> (Rows<'s>, tidewater_operators::aggregate::Dropped<'s>, Figures<'s>) {
         let (size, window_at, aggregation) = (self.size, self.window_at, self.aggregation.clone());
         let closes_at = move |key: &WindowedKey| Some(key.start + size);
+        let gathered = expiring.gathered;
         let (expiry, name) = expiry_of(expiring, Box::new(closes_at));
         let fold = move |row: Row, diff, states: &mut PartialStates<WindowedKey, States>| {
             self.fold(row, diff, states)
         };
         let durable = durable.map(|d| durable_windowed_keys(d, size, window_at));
         let (results, dropped, figures) = expire(rows, name, aggregation, expiry, fold, durable);
-        let rows = tidewater_operators::gather_sorted(results, GATHER)
-            .map(move |(key, values): (WindowedKey, Row)| key.row_with(size, window_at, &values));
+        let rows = output_rows(results, gathered, move |(key, values): (WindowedKey, Row)| {
+            key.row_with(size, window_at, &values)
+        });
         (rows, dropped, figures)
     }
 
@@ -362,7 +362,7 @@ impl WindowedFold {
         self,
         rows: Rows<'s>,
         durable: Option<Durable<'s, u64, Row, States>>,
-        changes: Changes,
+        (changes, gathered): (Changes, bool),
     ) -> (Rows<'s>, Figures<'s>) {
         let (size, window_at, aggregation) = (self.size, self.window_at, self.aggregation.clone());
         let fold = move |row: Row, diff, states: &mut PartialStates<WindowedKey, States>| {
@@ -371,7 +371,7 @@ impl WindowedFold {
         let durable = durable.map(|d| durable_windowed_keys(d, size, window_at));
         let (results, figures) =
             aggregate_append_only_counted(rows, "Aggregate", aggregation, fold, durable, changes, None);
-        let rows = gather_sorted_map(results, GATHER, move |(key, values): (WindowedKey, Row)| {
+        let rows = output_rows(results, gathered, move |(key, values): (WindowedKey, Row)| {
             key.row_with(size, window_at, &values)
         });
         (rows, figures)

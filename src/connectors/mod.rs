@@ -440,6 +440,13 @@ pub trait PartWriter: Send + Sync + fmt::Debug {
     /// Its name depends only on the epoch and the worker, so that an epoch run again after a
     /// crash replaces what the first run left.
     fn open(&self, schema: &Schema, epoch: u64, worker: usize) -> std::io::Result<Box<dyn PartFile>>;
+
+    /// Whether the parts may hold an update-mode epoch too: each worker's new rows, when the
+    /// query's output has no retraction (its stateful operators emit insertions alone). For a
+    /// sink that keeps nothing of a row, as noop; a file sink writes append mode only.
+    fn takes_updates(&self) -> bool {
+        false
+    }
 }
 
 /// One part being written (see [`PartWriter::open`]).

@@ -1,9 +1,10 @@
 //! `format("noop")`: takes every epoch and discards it (for benchmarks), like Spark's.
 //!
-//! Spark's noop writer discards each task's rows where the task ran. Here too, in append mode
-//! a query that keeps no state has every worker discard its own rows (the sink's
-//! [`PartWriter`]), so that nothing is gathered to worker 0 or sorted there only to be
-//! dropped. Other epochs arrive whole, through [`Sink::add_batch`], and are dropped.
+//! Spark's noop writer discards each task's rows where the task ran. Here too, every worker
+//! discards its own rows (the sink's [`PartWriter`]), so that nothing is gathered to worker 0
+//! or sorted there only to be dropped: in append mode when the query keeps no state, and in
+//! update mode when its output holds no retraction (an aggregation's new rows). Other epochs
+//! arrive whole, through [`Sink::add_batch`], and are dropped.
 
 use std::sync::Arc;
 
@@ -40,6 +41,11 @@ impl Sink for NoopSink {
 impl PartWriter for NoopSink {
     fn open(&self, _schema: &Schema, _epoch: u64, _worker: usize) -> std::io::Result<Box<dyn PartFile>> {
         Ok(Box::new(DiscardedPart))
+    }
+
+    /// Spark's noop writer drops each task's rows in any output mode.
+    fn takes_updates(&self) -> bool {
+        true
     }
 }
 

@@ -41,11 +41,16 @@ pub(super) struct Built {
     pub(super) sorted_output: bool,
 }
 
-/// The sink's part writer when the workers write the output themselves: in append mode, for
-/// a sink that can (the file sinks), when the query keeps no state (its rows are final as they
-/// come out of the dataflow, with no watermark to wait for) and nothing runs on its result
-/// after the dataflow (no sort or limit). Decided from the plan alone, so that every worker
-/// decides alike.
+/// The sink's part writer when the workers write the output themselves, when nothing runs on
+/// the query's result after the dataflow (no sort or limit):
+/// - in append mode, for a sink that can (the file sinks, noop), when the query keeps no state
+///   (its rows are final as they come out of the dataflow, with no watermark to wait for);
+/// - in update mode, for a sink whose parts take updates (noop), when every stateful operator
+///   emits insertions alone and none is of a kind that retracts above them (a join, a reduce,
+///   sessions): the epoch's rows are then each worker's inserted rows, the same rows and
+///   counts as the leader's consolidation of all of them would give.
+///
+/// Decided from the plan alone, so that every worker decides alike.
 fn parts_written_by_workers(spec: &QuerySpec, compiled: &Compiled<'_>) -> Option<Arc<dyn PartWriter>> {
     // Operators whose output is only ever inserted rows, final at once.
     let inserts_only = |s: &Strategy| {
@@ -59,10 +64,36 @@ fn parts_written_by_workers(spec: &QuerySpec, compiled: &Compiled<'_>) -> Option
         )
     };
     let stateless = compiled.state_operators.is_empty() && compiled.strategies.iter().all(inserts_only);
+    // Aggregations whose output may be insertions alone, and what runs with them without
+    // retracting: watermarks, and a static table's broadcast into a fold.
+    let inserting = |s: &Strategy| {
+        inserts_only(s)
+            || matches!(
+                s,
+                Strategy::LocalRowsInPlace
+                    | Strategy::LateRowsDropped
+                    | Strategy::WatermarkTracked
+                    | Strategy::BroadcastJoin
+                    | Strategy::PieceCount
+                    | Strategy::AppendOnlyFold
+                    | Strategy::ExpiringFold
+                    | Strategy::WindowStartFold
+                    | Strategy::WindowStartKeptFold
+                    | Strategy::GroupedByTable { .. }
+                    | Strategy::ColumnFold
+                    | Strategy::JoinedRowFold
+            )
+    };
+    let insertions_only = compiled.insertions_only_operators == compiled.state_operators.len()
+        && compiled.strategies.iter().all(inserting);
     let finished_in_dataflow = Finish::of(&spec.plan, spec.mode).is_empty();
-    (spec.mode == OutputMode::Append && stateless && finished_in_dataflow)
-        .then(|| spec.part_writer.clone())
-        .flatten()
+    let writer = spec.part_writer.as_ref()?;
+    let parts = match spec.mode {
+        OutputMode::Append => stateless,
+        OutputMode::Update => writer.takes_updates() && insertions_only,
+        OutputMode::Complete => false,
+    };
+    (parts && finished_in_dataflow).then(|| writer.clone())
 }
 
 /// Builds `spec`'s dataflow on `worker`.
@@ -83,6 +114,12 @@ pub(super) fn build(worker: &mut Worker, spec: &QuerySpec) -> Built {
             join_state_format: spec.join_state_format,
         };
         let mut compiled = Compiled::new(&spec.plan, settings);
+        compiled.output_where_computed = spec.mode == OutputMode::Update
+            && spec
+                .part_writer
+                .as_ref()
+                .is_some_and(|writer| writer.takes_updates())
+            && Finish::of(&spec.plan, spec.mode).is_empty();
         compiled.durable = spec.durable.clone();
         compiled.batch_times = Some(spec.batch_times.clone());
         let output = compile(&spec.plan, scope, &mut compiled);

@@ -1,4 +1,5 @@
-//! Writing an append-mode epoch on every worker (see [`Sink::part_writer`]): each worker
+//! Writing an epoch on every worker (see [`Sink::part_writer`]; append mode, and update mode
+//! when its output has no retraction): each worker
 //! streams the rows it computed into its own part as they come, so that no row crosses to
 //! worker 0 and an epoch is never held whole anywhere. When the epoch is complete on a
 //! worker, its part is made durable and reported to worker 0, which commits the epoch once
@@ -21,8 +22,9 @@ use crate::data::{Row, Schema};
 /// A part being written at one time, or why it cannot be.
 type Part = Result<(Box<dyn PartFile>, u64), String>;
 
-/// Writes the rows of `rows` (inserted rows; append mode has no others) with `writer` on the
-/// worker that computed them, one part per epoch and worker, and returns, per epoch, the part
+/// Writes the rows of `rows` (inserted rows only: append mode has no others, nor has update
+/// mode's output when it is written in parts, see `parts_written_by_workers`) with `writer` on
+/// the worker that computed them, one part per epoch and worker, and returns, per epoch, the part
 /// written ([`SourceEvent::PartWritten`]) or the failure ([`SourceEvent::PartFailed`]).
 pub(super) fn write_parts<'s>(
     rows: StreamVec<'s, u64, (Row, u64, isize)>,
