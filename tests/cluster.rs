@@ -147,6 +147,47 @@ fn files_are_read_on_both_processes_and_failures_cross_them() {
     assert!(stderr.contains("n3.csv, line 2"), "{stderr}");
 }
 
+/// An update-mode word count into `noop` has each worker of both processes discard its own new
+/// rows (no gather to worker 0); process 0's progress still counts them all, epoch by epoch:
+/// the distinct words of each epoch's four files, counted here.
+#[test]
+fn noop_in_update_mode_counts_the_rows_of_both_processes() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let lines = word_lines(31, 400);
+    let input = text_files(dir.path(), "in", &lines, 25);
+    let script = format!(
+        "CREATE STREAM lines USING text OPTIONS (path '{}', maxFilesPerTrigger '4');
+         CREATE SINK out USING noop OPTIONS (outputMode 'update');
+         INSERT INTO out
+         SELECT word, count(*) AS count FROM (SELECT explode(split(value, ' ')) AS word FROM lines) t GROUP BY word;",
+        input.display()
+    );
+    let expected: Vec<u64> = lines
+        .chunks(100)
+        .map(|epoch| {
+            let words: std::collections::BTreeSet<&str> =
+                epoch.iter().flat_map(|line| line.split(' ')).collect();
+            words.len() as u64
+        })
+        .collect();
+    let progress = ["--progress".to_string(), "json".to_string()];
+    let (first, second) = on_two_processes(|args| {
+        let mut command = run_command(&script, args);
+        command.args(&progress);
+        command
+    });
+    let stderr = String::from_utf8_lossy(&first.stderr).to_string();
+    succeed(first, "process 0");
+    succeed(second, "process 1");
+    let written: Vec<u64> = stderr
+        .lines()
+        .filter_map(|line| serde_json::from_str::<serde_json::Value>(line).ok())
+        .filter(|report| report.get("batchId").is_some())
+        .map(|report| report["sink"]["numOutputRows"].as_u64().unwrap_or(u64::MAX))
+        .collect();
+    assert_eq!(written, expected, "rows written per epoch: {stderr}");
+}
+
 /// A stream joined with a table and aggregated runs as one fused step with the table broadcast
 /// to every worker; across two processes the table crosses the process boundary, and the
 /// totals must still be those of a nested-loop join computed here.
