@@ -316,14 +316,19 @@ fn folded_into(columns: &[Projection], below: &[Projection]) -> Option<Vec<Proje
             Projection::Generated => None,
         })
         .collect::<Option<Vec<_>>>()?;
-    let computed_once = picked.iter().zip(below).all(|(&times, expr)| {
+    computed_once(&picked, below).then_some(folded)
+}
+
+/// Whether reading the columns of the projection `below` as often as `reads` says (per column)
+/// computes nothing twice: a column read more than once must be a plain column or a literal.
+pub(crate) fn computed_once(reads: &[u32], below: &[Projection]) -> bool {
+    reads.iter().zip(below).all(|(&times, column)| {
         times <= 1
             || matches!(
-                expr,
+                column,
                 Projection::Scalar(BoundExpr::Column(_) | BoundExpr::Literal(_))
             )
-    });
-    computed_once.then_some(folded)
+    })
 }
 
 /// True when `columns` are the columns of an input of `width` columns, in order.

@@ -21,7 +21,7 @@ use tidewater_operators::{aggregate_append_only_counted, Aggregation, Changes, D
 use super::aggregate::{
     expire, expiry_of, fold_argument, key_values, output_rows, Expiring, Figures, RowAggregation, States,
 };
-use super::pipeline::{passed_on, Pipeline};
+use super::pipeline::{computed_once, passed_on, Pipeline};
 use super::Rows;
 use crate::data::{text_prefix, KeyRow, Row, Value};
 use crate::expr::{window_starts, Accumulator, BoundExpr};
@@ -299,14 +299,7 @@ impl WindowedFold {
                 .collect::<Option<Vec<_>>>()?;
             (time, others)
         };
-        let computed_once = reads.iter().zip(below).all(|(&times, column)| {
-            times <= 1
-                || matches!(
-                    column,
-                    Projection::Scalar(BoundExpr::Column(_) | BoundExpr::Literal(_))
-                )
-        });
-        if !computed_once {
+        if !computed_once(&reads, below) {
             return None;
         }
         let arguments = self

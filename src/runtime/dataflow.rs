@@ -90,7 +90,8 @@ fn parts_written_by_workers(spec: &QuerySpec, compiled: &Compiled<'_>) -> Option
     let writer = spec.part_writer.as_ref()?;
     let parts = match spec.mode {
         OutputMode::Append => stateless,
-        OutputMode::Update => writer.takes_updates() && insertions_only,
+        // Set before the build, from the sink and the plan (see `output_where_computed`).
+        OutputMode::Update => compiled.output_where_computed && insertions_only,
         OutputMode::Complete => false,
     };
     (parts && finished_in_dataflow).then(|| writer.clone())

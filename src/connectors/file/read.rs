@@ -324,12 +324,11 @@ impl Input {
                 return Ok(None);
             }
             if options.format == FileFormat::Json {
-                let decoded = with_next_line(reader, line, position, |bytes| {
+                let decoded = with_next_line(reader, line, position, at_end, |bytes| {
                     let text = utf8_text(without_line_break(bytes));
                     (!text.trim().is_empty()).then(|| decoder.decode_json(&text))
                 })?;
                 let Some(decoded) = decoded else {
-                    *at_end = true;
                     return Ok(None);
                 };
                 *number += 1;
@@ -409,25 +408,23 @@ fn next_text_line(
     if end.is_some_and(|end| *position > end) {
         return Ok(None);
     }
-    let row = with_next_line(reader, line, position, text_row)?;
-    if row.is_none() {
-        *at_end = true;
-    }
-    Ok(row)
+    with_next_line(reader, line, position, at_end, text_row)
 }
 
 /// Gives `read` the next line of `reader`, with its line break if it has one, and moves past
-/// it (adding its length to `position`); `None` at the end of the file. A line that lies whole
-/// in the reader's buffer is read there: only one that straddles the buffer's end is copied
-/// into `line` first.
+/// it (adding its length to `position`); `None` at the end of the file, which sets `at_end`.
+/// A line that lies whole in the reader's buffer is read there: only one that straddles the
+/// buffer's end is copied into `line` first.
 fn with_next_line<T>(
     reader: &mut BufReader<File>,
     line: &mut Vec<u8>,
     position: &mut u64,
+    at_end: &mut bool,
     read: impl FnOnce(&[u8]) -> T,
 ) -> std::io::Result<Option<T>> {
     let buffer = reader.fill_buf()?;
     if buffer.is_empty() {
+        *at_end = true;
         return Ok(None);
     }
     if let Some(at) = memchr::memchr(b'\n', buffer) {
