@@ -510,8 +510,15 @@ fn merge_sorted<T, K, A>(
                 (Some(_), None) => merging.figures.removed += 1,
                 _ => {}
             }
-            for (data, diff) in change(key, old, new, merging.changes) {
-                give((data, time.clone(), diff));
+            match (merging.changes, new) {
+                // The insertion alone: no retraction to pair it with, nor an order to keep.
+                (Changes::Insertions, Some(new)) => give(((key, new), time.clone(), 1)),
+                (Changes::Insertions, None) => {}
+                (Changes::Both, new) => {
+                    for (data, diff) in change(key, old, new, Changes::Both) {
+                        give((data, time.clone(), diff));
+                    }
+                }
             }
         }
     }
