@@ -31,21 +31,37 @@ use crate::plan::Projection;
 /// the order of the `GROUP BY` after the window.
 ///
 /// Keys are sorted where the watermark closes their windows (all of one window at once), so
-/// the comparison after the start is mostly of the first other key: when that is a text, its
-/// [`text_prefix`] is kept beside it and decides most comparisons without reading the texts.
+/// the comparison after the start is mostly of the first other key: when that is a text or an
+/// integer, it is kept beside the row as a number ([`FirstKey`]), which decides most
+/// comparisons without reading the values.
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub(crate) struct WindowedKey {
     start: i64,
     others: KeyRow,
-    /// The prefix of the first other key, when it is a text.
-    text: Option<u64>,
+    /// The first other key, as a number.
+    first: FirstKey,
 }
 
-/// The [`text_prefix`] of the first of `others`, when it is a text.
-fn first_text_prefix(others: &[Value]) -> Option<u64> {
-    match others.first() {
-        Some(Value::Str(text)) => Some(text_prefix(text)),
-        _ => None,
+/// The first other key of a [`WindowedKey`] as a number that orders as the value does: a
+/// text's [`text_prefix`], which ties for texts that share their first eight bytes, or an
+/// integer itself. Two are compared only when of the same kind: a column's values are (but
+/// for nulls) of its one type, and mixed numbers are left to the values' own order.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+enum FirstKey {
+    /// No other key, or one of another type.
+    Other,
+    Text(u64),
+    Int(i64),
+}
+
+impl FirstKey {
+    /// The first of `others`, as a number.
+    fn of(others: &[Value]) -> Self {
+        match others.first() {
+            Some(Value::Str(text)) => FirstKey::Text(text_prefix(text)),
+            Some(Value::Int(n)) => FirstKey::Int(*n),
+            _ => FirstKey::Other,
+        }
     }
 }
 
@@ -85,7 +101,7 @@ impl From<&WindowedKeyRef<'_>> for WindowedKey {
         WindowedKey {
             start: key.start,
             others: KeyRow::from(key.others),
-            text: first_text_prefix(key.others),
+            first: FirstKey::of(key.others),
         }
     }
 }
@@ -102,8 +118,11 @@ impl Ord for WindowedKey {
     fn cmp(&self, other: &Self) -> Ordering {
         self.start
             .cmp(&other.start)
-            .then_with(|| match (self.text, other.text) {
-                (Some(mine), Some(theirs)) if mine != theirs => mine.cmp(&theirs),
+            .then_with(|| match (self.first, other.first) {
+                (FirstKey::Text(mine), FirstKey::Text(theirs)) if mine != theirs => mine.cmp(&theirs),
+                (FirstKey::Int(mine), FirstKey::Int(theirs)) => mine
+                    .cmp(&theirs)
+                    .then_with(|| self.others[1..].cmp(&other.others[1..])),
                 _ => self.others[..].cmp(&other.others[..]),
             })
     }
@@ -154,7 +173,7 @@ impl WindowedKey {
         let others = KeyRow::from(others.into_iter().collect::<Row>());
         WindowedKey {
             start,
-            text: first_text_prefix(&others),
+            first: FirstKey::of(&others),
             others,
         }
     }
@@ -441,12 +460,18 @@ mod tests {
     }
 
     /// Keys order, equal and round-trip as the general path's key rows: texts that share their
-    /// first eight bytes, or differ past them, multi-byte text, nulls and integers beside texts.
+    /// first eight bytes, or differ past them, multi-byte text, nulls, integers (at their
+    /// limits too) beside texts, and doubles beside integers of the same value.
     #[test]
     fn keys_order_as_their_key_rows() {
         let firsts = [
             Value::Null,
+            Value::Int(i64::MIN),
+            Value::Int(-3),
             Value::Int(3),
+            Value::Float(3.0),
+            Value::Int(4),
+            Value::Int(i64::MAX),
             Value::str(""),
             Value::str("a"),
             Value::str("a\0"),
@@ -470,7 +495,7 @@ mod tests {
         for a in &keys {
             let row_a = a.to_row(SIZE, 0);
             assert_eq!(WindowedKey::from_row(row_a.clone(), 0), *a);
-            assert_eq!(WindowedKey::from_row(row_a.clone(), 0).text, a.text);
+            assert_eq!(WindowedKey::from_row(row_a.clone(), 0).first, a.first);
             // With the window elsewhere among the keys, the row round-trips too.
             let at = a.others.len();
             assert_eq!(WindowedKey::from_row(a.to_row(SIZE, at), at), *a);
