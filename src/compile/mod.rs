@@ -248,18 +248,23 @@ impl<'s> Compiled<'s> {
         }
     }
 
-    /// `changes`, noting when they are insertions alone (see `insertions_only_operators`).
-    fn emitting(&mut self, changes: Changes) -> Changes {
+    /// What the aggregation being built emits ([`changes_needed`](Self::changes_needed)),
+    /// noted when it is insertions alone (see `insertions_only_operators`).
+    fn emitting(&mut self) -> Changes {
+        let changes = self.changes_needed();
         if changes == Changes::Insertions {
             self.insertions_only_operators += 1;
         }
         changes
     }
 
-    /// Whether an aggregation emitting `changes` gathers its output to worker 0: all do, but
-    /// the one whose insertions are the output, when that stays where it is computed.
-    fn gathers(&self, changes: Changes) -> bool {
-        !(self.output_where_computed && changes == Changes::Insertions)
+    /// As [`emitting`](Self::emitting), with whether the aggregation gathers its output to
+    /// worker 0: all do, but the one whose insertions are the output, when that stays where
+    /// it is computed.
+    fn emitting_gathered(&mut self) -> (Changes, bool) {
+        let changes = self.emitting();
+        let gathered = !(self.output_where_computed && changes == Changes::Insertions);
+        (changes, gathered)
     }
 
     /// Notes that stateful operator `operator` counts the keys it holds itself, in `figures`,
@@ -594,13 +599,11 @@ fn build_aggregate<'s>(
                 && !watermark_later
             {
                 (tidewater_operators::Emit::Closed, true)
-            } else if compiled.emitting(compiled.changes_needed()) == Changes::Insertions {
-                (
-                    tidewater_operators::Emit::Insertions,
-                    compiled.gathers(Changes::Insertions),
-                )
             } else {
-                (tidewater_operators::Emit::Changes, true)
+                match compiled.emitting_gathered() {
+                    (Changes::Insertions, gathered) => (tidewater_operators::Emit::Insertions, gathered),
+                    (Changes::Both, _) => (tidewater_operators::Emit::Changes, true),
+                }
             };
             let mut durable = compiled.durable(rows.scope(), |restored| match restored {
                 durable::Restored::Rows(entries) => Some(entries),
@@ -638,8 +641,7 @@ fn build_aggregate<'s>(
                 durable::Restored::Pieces(entries) => Some(entries),
                 _ => None,
             });
-            let changes = compiled.emitting(compiled.changes_needed());
-            let gathered = compiled.gathers(changes);
+            let (changes, gathered) = compiled.emitting_gathered();
             let (counted, figures) = count.aggregate(rows, durable, (changes, gathered));
             compiled.counted_by_itself(operator, figures);
             if gathered {
@@ -698,23 +700,22 @@ fn build_aggregate<'s>(
                 durable::Restored::Rows(entries) => Some(entries),
                 _ => None,
             });
-            let changes = compiled.emitting(compiled.changes_needed());
-            let gathered = compiled.gathers(changes);
-            let (folded, figures, sorted) =
-                match fold {
-                    Fold::WindowStartsKept(by_start) => {
-                        compiled.built(Strategy::WindowStartKeptFold);
-                        let sorted = by_start.keeps_row_order() && gathered;
-                        let (folded, figures) = by_start.aggregate_kept(rows, durable, (changes, gathered));
-                        (folded, figures, sorted)
-                    }
-                    _ => {
-                        compiled.built(Strategy::AppendOnlyFold);
-                        let (folded, figures) = aggregate::RowFold::new(pipeline, keys, accumulators)
-                            .aggregate(rows, durable, (changes, gathered));
-                        (folded, figures, gathered)
-                    }
-                };
+            let emitted = compiled.emitting_gathered();
+            let gathered = emitted.1;
+            let (folded, figures, sorted) = match fold {
+                Fold::WindowStartsKept(by_start) => {
+                    compiled.built(Strategy::WindowStartKeptFold);
+                    let sorted = by_start.keeps_row_order() && gathered;
+                    let (folded, figures) = by_start.aggregate_kept(rows, durable, emitted);
+                    (folded, figures, sorted)
+                }
+                _ => {
+                    compiled.built(Strategy::AppendOnlyFold);
+                    let (folded, figures) = aggregate::RowFold::new(pipeline, keys, accumulators)
+                        .aggregate(rows, durable, emitted);
+                    (folded, figures, gathered)
+                }
+            };
             compiled.counted_by_itself(operator, figures);
             if sorted {
                 compiled.note_sorted(folded)
@@ -771,7 +772,7 @@ fn build_table_aggregate<'s>(
     });
     // The table is read as of each stream row's epoch, and a change to it corrects no result
     // already written: in update mode the insertions alone will do, as for any append-only fold.
-    let changes = compiled.emitting(compiled.changes_needed());
+    let changes = compiled.emitting();
     let (rows, figures) = match fold {
         TableFold::GroupedByTable {
             grouped,
